@@ -1,0 +1,52 @@
+/**
+ * The contract of one agent console command. Each file in ./commands exports one AgentCommand whose
+ * `spec` is its catalog entry (role, time limit, help: shared with the service and the clients), whose
+ * `schema` validates the bound parameters, and whose `run` does the work for real.
+ */
+import type { z } from 'zod';
+import type { CommandSpec } from '../shared/catalog.js';
+import type { PlatformLayer } from './platform/types.js';
+
+export type JobRecord = Record<string, unknown>;
+
+export type TraceLevel = 'off' | 'error' | 'warn' | 'info' | 'debug';
+
+export interface JobContext {
+  /** The session's current directory on the device (absolute). */
+  cwd: string;
+  /** Aborted on cancel, time limit or session close: long work must check it and stop. */
+  signal: AbortSignal;
+  /** Emits one structured record. Awaiting it applies backpressure (resolves when the link has room). */
+  emit(record: JobRecord): Promise<void>;
+  /** Emits free text (script output, messages). Same backpressure. */
+  text(chunk: string): Promise<void>;
+  /** Trace line for this session (shown when `trace` is on). */
+  trace(level: Exclude<TraceLevel, 'off'>, message: string): void;
+  /** The OS layer: the only place that knows Linux/macOS/Windows. */
+  platform: PlatformLayer;
+  /** Resolves a device path against the session's cwd. */
+  resolvePath(p: string): string;
+}
+
+export interface CommandResult {
+  /** New session cwd (cd). */
+  cwd?: string;
+}
+
+/** A failure whose message is shown to the analyst as one line (no stack). */
+export class CommandError extends Error {
+  constructor(message: string, readonly code: string = 'failed') {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+export interface AgentCommand<S extends z.ZodType = z.ZodType> {
+  spec: CommandSpec;
+  schema: S;
+  run(ctx: JobContext, params: z.infer<S>): Promise<CommandResult | void>;
+}
+
+export function defineCommand<S extends z.ZodType>(cmd: AgentCommand<S>): AgentCommand<S> {
+  return cmd;
+}

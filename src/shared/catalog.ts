@@ -1,0 +1,217 @@
+/**
+ * The command catalog: what every console command is, who may run it, where it runs and how long it may take.
+ * One table shared by the service (authorization, time limits), the clients (help, completion) and the agent
+ * (each agent command file points at its entry). Pure data: no Node, no DOM.
+ */
+
+export type Role = 'basic' | 'advanced' | 'admin';
+export type Platform = 'linux' | 'darwin' | 'win32';
+
+/** Where a command is executed. */
+export type CommandSide =
+  | 'client' // handled by the console itself (cls, connect)
+  | 'service' // handled by the service without the agent (help, jobs, fg, status, trace, library)
+  | 'agent'; // dispatched to the agent as a job
+
+export interface ParamSpec {
+  /** Parameter name, used as `-name value`. */
+  name: string;
+  /** Position among positionals, when it may be given positionally. */
+  position?: number;
+  /** `flag` takes no value (`-full_path`); `string`/`int` take one. */
+  type: 'string' | 'int' | 'flag' | 'enum';
+  values?: readonly string[];
+  required?: boolean;
+  /** Completion hint for clients. */
+  complete?: 'remotePath' | 'command' | 'library' | 'commandId';
+  help: string;
+}
+
+export interface CommandSpec {
+  name: string;
+  role: Role;
+  side: CommandSide;
+  /** Time limit in minutes (server-enforced; cancels on the agent). */
+  timeLimitMinutes: number;
+  platforms: readonly Platform[];
+  params: readonly ParamSpec[];
+  summary: string;
+  syntax: string;
+  examples: readonly string[];
+  /** Names of the JSON record fields (documented in docs/commands.md). Table view shows `tableFields`. */
+  fields?: readonly string[];
+  tableFields?: readonly string[];
+  /** Marked when the spec goes beyond the reference console. */
+  beyond?: boolean;
+}
+
+const ALL: readonly Platform[] = ['linux', 'darwin', 'win32'];
+const TEN = 10;
+const THIRTY = 30;
+
+function spec(s: Omit<CommandSpec, 'platforms' | 'timeLimitMinutes'> & Partial<Pick<CommandSpec, 'platforms' | 'timeLimitMinutes'>>): CommandSpec {
+  return { platforms: ALL, timeLimitMinutes: TEN, ...s };
+}
+
+const OUTPUT: ParamSpec = { name: 'output', type: 'enum', values: ['json', 'table'], help: 'json (all fields) or table (fewer columns)' };
+
+export const CATALOG: readonly CommandSpec[] = [
+  // --- session and job commands ---
+  spec({ name: 'connect', role: 'basic', side: 'client', params: [], summary: 'Opens a live response session on the device', syntax: 'connect', examples: ['connect'] }),
+  spec({ name: 'cls', role: 'basic', side: 'client', params: [], summary: 'Clears the console screen', syntax: 'cls', examples: ['cls'] }),
+  spec({
+    name: 'help', role: 'basic', side: 'service',
+    params: [{ name: 'command', position: 0, type: 'string', complete: 'command', help: 'command to describe' }],
+    summary: 'Lists the commands available to you on this device, or describes one', syntax: 'help [command]', examples: ['help', 'help getfile'],
+  }),
+  spec({
+    name: 'jobs', role: 'basic', side: 'service', params: [OUTPUT],
+    summary: "Lists this session's commands", syntax: 'jobs', examples: ['jobs'],
+    fields: ['id', 'commandLine', 'state', 'startedAt', 'durationMs', 'background'], tableFields: ['id', 'commandLine', 'state', 'startedAt', 'durationMs'],
+  }),
+  spec({
+    name: 'fg', role: 'basic', side: 'service',
+    params: [{ name: 'id', position: 0, type: 'string', required: true, complete: 'commandId', help: 'command ID of a background job' }],
+    summary: 'Brings a background job to the foreground', syntax: 'fg <command ID>', examples: ['fg 1a2b3c'],
+  }),
+  spec({
+    name: 'status', role: 'basic', side: 'service',
+    params: [{ name: 'id', position: 0, type: 'string', required: true, complete: 'commandId', help: 'command ID' }, OUTPUT],
+    summary: 'Shows the state and output of one command', syntax: 'status <command ID>', examples: ['status 1a2b3c'],
+    fields: ['id', 'commandLine', 'state', 'startedAt', 'durationMs', 'output'],
+  }),
+  spec({
+    name: 'trace', role: 'basic', side: 'service',
+    params: [{ name: 'level', position: 0, type: 'enum', values: ['off', 'error', 'warn', 'info', 'debug'], help: 'verbosity (default info)' }],
+    summary: "Sets the agent's log verbosity for this session; trace lines are streamed into the console", syntax: 'trace [off|error|warn|info|debug]', examples: ['trace debug', 'trace off'],
+  }),
+  // --- basic investigation commands ---
+  spec({
+    name: 'cd', role: 'basic', side: 'agent',
+    params: [{ name: 'path', position: 0, type: 'string', required: true, complete: 'remotePath', help: 'directory' }],
+    summary: "Changes the session's current directory on the device", syntax: 'cd <path>', examples: ['cd /var/log', 'cd ..'],
+    fields: ['path'],
+  }),
+  spec({
+    name: 'dir', role: 'basic', side: 'agent',
+    params: [{ name: 'path', position: 0, type: 'string', complete: 'remotePath', help: 'directory (default: current)' }, { name: 'full_path', type: 'flag', help: 'show full paths' }, OUTPUT],
+    summary: 'Lists a directory', syntax: 'dir [path] [-full_path]', examples: ['dir', 'dir /etc -full_path', 'dir -output json'],
+    fields: ['name', 'path', 'type', 'size', 'mode', 'owner', 'group', 'mtime', 'linkTarget'], tableFields: ['mode', 'owner', 'size', 'mtime', 'name'],
+  }),
+  spec({
+    name: 'processes', role: 'basic', side: 'agent',
+    params: [{ name: 'pid', type: 'int', help: 'one process id' }, { name: 'name', type: 'string', help: 'process name' }, OUTPUT],
+    summary: 'Lists running processes', syntax: 'processes [-pid N | -name X]', examples: ['processes', 'processes -pid 1', 'processes -name sshd -output json'],
+    fields: ['pid', 'ppid', 'name', 'user', 'uid', 'state', 'startTime', 'cmdline', 'path', 'rssBytes', 'cpuTimeMs'], tableFields: ['pid', 'ppid', 'user', 'state', 'rssBytes', 'name', 'cmdline'],
+  }),
+  spec({
+    name: 'connections', role: 'basic', side: 'agent', beyond: true, params: [OUTPUT],
+    summary: 'Lists TCP/UDP sockets with their owning processes', syntax: 'connections', examples: ['connections', 'connections json'],
+    fields: ['protocol', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'state', 'pid', 'processName', 'inode', 'uid'], tableFields: ['protocol', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'state', 'pid', 'processName'],
+  }),
+  spec({
+    name: 'fileinfo', role: 'basic', side: 'agent',
+    params: [{ name: 'path', position: 0, type: 'string', required: true, complete: 'remotePath', help: 'file' }, OUTPUT],
+    summary: 'Shows size, type, mode, owner, times and hashes of a file', syntax: 'fileinfo <path>', examples: ['fileinfo /usr/bin/ls'],
+    fields: ['path', 'size', 'type', 'mode', 'owner', 'group', 'mtime', 'atime', 'ctime', 'birthtime', 'md5', 'sha1', 'sha256', 'architecture'],
+  }),
+  spec({
+    name: 'findfile', role: 'basic', side: 'agent', timeLimitMinutes: THIRTY,
+    params: [{ name: 'name', position: 0, type: 'string', required: true, help: 'file name or glob (* ?)' }, { name: 'path', type: 'string', complete: 'remotePath', help: 'root of the walk (default /)' }, OUTPUT],
+    summary: 'Finds files by name or glob, streaming matches as found', syntax: 'findfile <name-or-glob> [-path root]', examples: ['findfile authorized_keys', 'findfile "*.so" -path /tmp'],
+    fields: ['path', 'type', 'size', 'mtime'], tableFields: ['size', 'mtime', 'path'],
+  }),
+  spec({
+    name: 'getfile', role: 'basic', side: 'agent', timeLimitMinutes: THIRTY,
+    params: [{ name: 'path', position: 0, type: 'string', required: true, complete: 'remotePath', help: 'file to download' }, { name: 'auto', type: 'flag', help: 'run the prerequisite step automatically' }],
+    summary: "Downloads a file into the analyst's evidence store", syntax: 'getfile <path> [-auto]', examples: ['getfile /var/log/auth.log', 'getfile "/tmp/a b.bin" &'],
+  }),
+  spec({
+    name: 'services', role: 'basic', side: 'agent', beyond: true, params: [OUTPUT],
+    summary: 'Lists systemd units and SysV init scripts', syntax: 'services', examples: ['services'],
+    fields: ['name', 'kind', 'state', 'subState', 'enabled', 'unitPath', 'execStart', 'description'], tableFields: ['name', 'kind', 'state', 'enabled', 'execStart'],
+  }),
+  spec({
+    name: 'drivers', role: 'basic', side: 'agent', beyond: true, params: [OUTPUT],
+    summary: 'Lists loaded kernel modules', syntax: 'drivers', examples: ['drivers'],
+    fields: ['name', 'size', 'refCount', 'usedBy', 'state', 'path', 'signer', 'taint'], tableFields: ['name', 'size', 'refCount', 'state', 'signer', 'taint'],
+  }),
+  spec({
+    name: 'scheduledtasks', role: 'basic', side: 'agent', beyond: true, params: [OUTPUT],
+    summary: 'Lists cron entries, systemd timers and at jobs', syntax: 'scheduledtasks', examples: ['scheduledtasks'],
+    fields: ['kind', 'source', 'user', 'schedule', 'command', 'line'], tableFields: ['kind', 'user', 'schedule', 'command', 'source'],
+  }),
+  spec({
+    name: 'startupfolders', role: 'basic', side: 'agent', beyond: true, params: [OUTPUT],
+    summary: 'Lists XDG autostart entries, rc.local and /etc/profile.d items', syntax: 'startupfolders', examples: ['startupfolders'],
+    fields: ['kind', 'path', 'name', 'exec', 'owner', 'mtime'], tableFields: ['kind', 'name', 'exec', 'path'],
+  }),
+  spec({
+    name: 'persistence', role: 'basic', side: 'agent', beyond: true, params: [OUTPUT],
+    summary: 'Lists known Linux persistence locations with owner, mtime and SHA-256', syntax: 'persistence', examples: ['persistence', 'persistence -output json'],
+    fields: ['category', 'path', 'owner', 'mode', 'mtime', 'size', 'sha256', 'detail'], tableFields: ['category', 'owner', 'mtime', 'path', 'detail'],
+  }),
+  spec({
+    name: 'registry', role: 'basic', side: 'agent', platforms: ['win32'],
+    params: [{ name: 'key', position: 0, type: 'string', required: true, help: 'key[\\\\value]' }, OUTPUT],
+    summary: 'Shows a Windows registry key or value', syntax: 'registry <key>[\\\\value]', examples: ['registry HKEY_LOCAL_MACHINE\\SYSTEM'],
+  }),
+  // --- advanced commands ---
+  spec({
+    name: 'library', role: 'advanced', side: 'service',
+    params: [{ name: 'action', position: 0, type: 'enum', values: ['delete'], help: 'delete' }, { name: 'name', position: 1, type: 'string', complete: 'library', help: 'library file' }, OUTPUT],
+    summary: "Lists the tenant's library, or deletes a file from it", syntax: 'library | library delete <name>', examples: ['library', 'library delete script.sh'],
+    fields: ['name', 'description', 'size', 'sha256', 'uploadedBy', 'uploadedAt', 'signature', 'parametersDescription'],
+  }),
+  spec({
+    name: 'putfile', role: 'advanced', side: 'agent',
+    params: [{ name: 'name', position: 0, type: 'string', required: true, complete: 'library', help: 'library file' }, { name: 'overwrite', type: 'flag', help: 'replace an existing file' }, { name: 'keep', type: 'flag', help: 'keep after reboot' }],
+    summary: "Copies a library file into the agent's working folder", syntax: 'putfile <library file> [-overwrite] [-keep]', examples: ['putfile tool.sh', 'putfile tool.sh -overwrite -keep'],
+  }),
+  spec({
+    name: 'run', role: 'advanced', side: 'agent', timeLimitMinutes: THIRTY,
+    params: [{ name: 'script', position: 0, type: 'string', required: true, complete: 'library', help: 'library script' }, { name: 'parameters', type: 'string', help: 'arguments' }],
+    summary: 'Runs a library script on the device', syntax: 'run <script> [-parameters "..."]', examples: ['run collect.sh -parameters "-d /tmp"'],
+  }),
+  spec({
+    name: 'remediate', role: 'advanced', side: 'agent',
+    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'list'], required: true, help: 'entity type, or list' }, { name: 'target', position: 1, type: 'string', help: 'entity' }, { name: 'auto', type: 'flag', help: 'run the prerequisite step automatically' }],
+    summary: 'Quarantines a file, stops a process, disables a service, removes a task or startup item', syntax: 'remediate <type> <target> [-auto] | remediate list', examples: ['remediate file /tmp/x', 'remediate process 4242 -auto', 'remediate list'],
+  }),
+  spec({
+    name: 'undo', role: 'advanced', side: 'agent', beyond: true,
+    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process', 'service', 'scheduledtask', 'startupfolder'], required: true, help: 'entity type' }, { name: 'target', position: 1, type: 'string', required: true, help: 'entity' }],
+    summary: 'Restores a remediated entity', syntax: 'undo <type> <target>', examples: ['undo file /tmp/x'],
+  }),
+  spec({ name: 'isolate', role: 'advanced', side: 'agent', params: [], summary: 'Cuts the device off the network except the live response service', syntax: 'isolate', examples: ['isolate'] }),
+  spec({ name: 'release', role: 'advanced', side: 'agent', params: [], summary: 'Releases the device from isolation', syntax: 'release', examples: ['release'] }),
+  spec({ name: 'collect', role: 'advanced', side: 'agent', params: [], summary: 'Builds and downloads an investigation package', syntax: 'collect', examples: ['collect'] }),
+  spec({
+    name: 'analyze', role: 'advanced', side: 'agent',
+    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process'], required: true, help: 'file or process' }, { name: 'target', position: 1, type: 'string', required: true, help: 'path or pid' }],
+    summary: 'Gives a verdict on a file or process from several engines', syntax: 'analyze <file|process> <target>', examples: ['analyze file /tmp/x'],
+  }),
+  spec({
+    name: 'scan', role: 'advanced', side: 'agent',
+    params: [{ name: 'mode', position: 0, type: 'enum', values: ['quick', 'full'], help: 'quick or full' }, { name: 'path', type: 'string', complete: 'remotePath', help: 'path to scan' }],
+    summary: 'Runs an antivirus scan with the installed engine', syntax: 'scan [quick|full] [-path p]', examples: ['scan quick'],
+  }),
+];
+
+const BY_NAME = new Map(CATALOG.map((c) => [c.name, c]));
+
+export function findCommand(name: string): CommandSpec | undefined {
+  return BY_NAME.get(name);
+}
+
+const RANK: Record<Role, number> = { basic: 0, advanced: 1, admin: 2 };
+
+/** Whether a user with `role` may run a command that needs `needed`. */
+export function roleAllows(role: Role, needed: Role): boolean {
+  return RANK[role] >= RANK[needed];
+}
+
+/** Time limit in milliseconds of a command, scaled by `scale` (tests shrink limits; 1 in production). */
+export function timeLimitMs(spec: CommandSpec): number {
+  return spec.timeLimitMinutes * 60_000;
+}
