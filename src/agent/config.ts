@@ -1,0 +1,30 @@
+/** The agent's data folder: its identity (device id, private key, pinned CA, service URL), quarantine and work dirs. */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { readJsonFile, writeSecretJson } from '../node/files.js';
+
+export const agentStateSchema = z.object({
+  kind: z.literal('lr-agent'),
+  url: z.string().url(),
+  ca: z.string().min(50),
+  deviceId: z.string().min(1).max(64),
+  name: z.string().min(1).max(128),
+  privateKey: z.string().min(50),
+});
+export type AgentState = z.infer<typeof agentStateSchema>;
+
+export function agentPaths(dir: string) {
+  return {
+    state: join(dir, 'agent.json'),
+    work: join(dir, 'work'),
+    quarantine: join(dir, 'quarantine'),
+  };
+}
+
+export function loadAgentState(dir: string): AgentState {
+  return readJsonFile(agentPaths(dir).state, agentStateSchema, 'agent state');
+}
+
+export function saveAgentState(dir: string, state: AgentState): void {
+  writeSecretJson(agentPaths(dir).state, state);
+}

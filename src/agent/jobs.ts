@@ -1,0 +1,215 @@
+/**
+ * Runs jobs sent by the service: validates parameters with the command's schema, streams records and
+ * text in batches under a credit window (the service acks what it has passed on; the job pauses when
+ * too much is in flight), honours cancel and the time limit through an AbortSignal.
+ */
+import { JOB_WINDOW_BYTES, MAX_CHUNK_CHARS, type FromAgent, type ToAgent } from '../shared/protocol.js';
+import type { Logger, LogLevel } from '../node/log.js';
+import { levelAllows } from '../node/log.js';
+import { CommandError, type AgentCommand, type JobContext, type JobRecord, type TraceLevel } from './command.js';
+import type { PlatformLayer } from './platform/types.js';
+import { NotSupportedError } from './platform/types.js';
+import { posix, win32 } from 'node:path';
+
+type AbortReason = 'cancelled' | 'timed_out' | 'session_closed' | 'link_lost';
+
+const FLUSH_BYTES = 128 * 1024;
+const FLUSH_RECORDS = 1000;
+const FLUSH_MS = 25;
+/** The agent enforces the time limit too (slightly later than the service) in case the service is gone. */
+const AGENT_LIMIT_GRACE_MS = 5_000;
+
+class JobStream {
+  private records: JobRecord[] = [];
+  private recordBytes = 0;
+  private unacked = 0;
+  private waiters: (() => void)[] = [];
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    private readonly jobId: string,
+    private readonly send: (f: FromAgent) => void,
+    private readonly signal: AbortSignal,
+  ) {}
+
+  async emit(record: JobRecord): Promise<void> {
+    let size = JSON.stringify(record).length;
+    if (size > MAX_CHUNK_CHARS) {
+      record = { error: `record too large to send (${size} characters)` };
+      size = 60;
+    }
+    if (this.recordBytes + size > FLUSH_BYTES) this.flushRecords();
+    this.records.push(record);
+    this.recordBytes += size;
+    if (this.records.length >= FLUSH_RECORDS) this.flushRecords();
+    else this.arm();
+    await this.room();
+  }
+
+  async text(chunk: string): Promise<void> {
+    this.flushRecords();
+    for (let i = 0; i < chunk.length; i += MAX_CHUNK_CHARS) {
+      const part = chunk.slice(i, i + MAX_CHUNK_CHARS);
+      this.unacked += part.length;
+      this.send({ t: 'job.text', jobId: this.jobId, text: part });
+      await this.room();
+    }
+  }
+
+  private arm(): void {
+    if (!this.timer) this.timer = setTimeout(() => this.flushRecords(), FLUSH_MS);
+  }
+
+  flushRecords(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.records.length === 0) return;
+    const batch = this.records;
+    this.records = [];
+    this.unacked += JSON.stringify(batch).length;
+    this.recordBytes = 0;
+    this.send({ t: 'job.records', jobId: this.jobId, records: batch });
+  }
+
+  /** Resolves when fewer than a window's worth of bytes await acknowledgement (or the job is aborted). */
+  private room(): Promise<void> {
+    if (this.unacked <= JOB_WINDOW_BYTES || this.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  ack(bytes: number): void {
+    this.unacked = Math.max(0, this.unacked - bytes);
+    if (this.unacked <= JOB_WINDOW_BYTES) this.release();
+  }
+
+  release(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const r of w) r();
+  }
+}
+
+interface RunningJob {
+  controller: AbortController;
+  stream: JobStream;
+  sessionId: string;
+}
+
+export class JobRunner {
+  private readonly running = new Map<string, RunningJob>();
+  private readonly traceLevels = new Map<string, TraceLevel>();
+
+  constructor(
+    private readonly commands: ReadonlyMap<string, AgentCommand>,
+    private readonly platform: PlatformLayer,
+    private readonly log: Logger,
+    private send: (f: FromAgent) => void,
+  ) {
+    // Trace lines of a session go to that session's console at the level it asked for.
+    log.tap((level, msg, fields) => {
+      const sessionId = fields.sessionId;
+      if (typeof sessionId !== 'string') return;
+      const wanted = this.traceLevels.get(sessionId);
+      if (!wanted || wanted === 'off' || !levelAllows(wanted, level)) return;
+      this.send({ t: 'trace', sessionId, level, message: msg.slice(0, 4000), time: new Date().toISOString() });
+    });
+  }
+
+  setSender(send: (f: FromAgent) => void): void {
+    this.send = send;
+  }
+
+  handle(frame: ToAgent): void {
+    switch (frame.t) {
+      case 'job.start':
+        void this.start(frame);
+        return;
+      case 'job.cancel':
+        this.running.get(frame.jobId)?.controller.abort(frame.reason);
+        return;
+      case 'job.ack':
+        this.running.get(frame.jobId)?.stream.ack(frame.bytes);
+        return;
+      case 'trace.level':
+        if (frame.level === 'off') this.traceLevels.delete(frame.sessionId);
+        else this.traceLevels.set(frame.sessionId, frame.level);
+        this.log.info(`trace level ${frame.level}`, { sessionId: frame.sessionId });
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The link to the service dropped: nothing can be delivered, so running jobs stop. */
+  linkLost(): void {
+    for (const j of this.running.values()) j.controller.abort('link_lost');
+    this.traceLevels.clear();
+  }
+
+  runningCount(): number {
+    return this.running.size;
+  }
+
+  private async start(f: Extract<ToAgent, { t: 'job.start' }>): Promise<void> {
+    const end = (status: 'completed' | 'failed' | 'cancelled' | 'timed_out', error?: string, cwd?: string) =>
+      this.send({ t: 'job.end', jobId: f.jobId, status, error: error?.replace(/\s*\n\s*/g, ' ').slice(0, 4000), cwd });
+    const cmd = this.commands.get(f.command);
+    if (!cmd) return end('failed', `${f.command}: not implemented by this agent (version too old?)`);
+    const parsed = cmd.schema.safeParse(f.params);
+    if (!parsed.success) {
+      const i = parsed.error.issues[0];
+      return end('failed', `${f.command}: invalid parameters: ${i ? `${i.path.join('.')}: ${i.message}` : 'bad input'}`);
+    }
+    const controller = new AbortController();
+    const stream = new JobStream(f.jobId, (fr) => this.send(fr), controller.signal);
+    controller.signal.addEventListener('abort', () => stream.release());
+    this.running.set(f.jobId, { controller, stream, sessionId: f.sessionId });
+    const limit = setTimeout(() => controller.abort('timed_out'), f.timeLimitMs + AGENT_LIMIT_GRACE_MS);
+    const log = this.log;
+    const pathApi = this.platform.name === 'win32' ? win32 : posix;
+    const ctx: JobContext = {
+      cwd: f.cwd,
+      signal: controller.signal,
+      emit: (r) => stream.emit(r),
+      text: (t) => stream.text(t),
+      trace: (level: Exclude<LogLevel, never>, message: string) => log[level](`${f.command}: ${message}`, { sessionId: f.sessionId, jobId: f.jobId }),
+      platform: this.platform,
+      resolvePath: (p) => pathApi.resolve(f.cwd, p),
+    };
+    log.debug(`job ${f.jobId} start: ${f.command}`, { sessionId: f.sessionId, jobId: f.jobId });
+    const t0 = Date.now();
+    try {
+      const result = await cmd.run(ctx, parsed.data);
+      stream.flushRecords();
+      const reason = controller.signal.reason as AbortReason | undefined;
+      if (controller.signal.aborted) end(reason === 'timed_out' ? 'timed_out' : 'cancelled', abortMessage(f.command, reason));
+      else end('completed', undefined, result?.cwd);
+    } catch (e) {
+      stream.flushRecords();
+      const reason = controller.signal.reason as AbortReason | undefined;
+      if (controller.signal.aborted) end(reason === 'timed_out' ? 'timed_out' : 'cancelled', abortMessage(f.command, reason));
+      else if (e instanceof CommandError || e instanceof NotSupportedError) end('failed', e.message.startsWith(`${f.command}:`) ? e.message : `${f.command}: ${e.message}`);
+      else {
+        log.error(`job ${f.jobId} crashed`, { sessionId: f.sessionId, error: (e as Error).stack ?? String(e) });
+        end('failed', `${f.command}: ${(e as Error).message}`);
+      }
+    } finally {
+      clearTimeout(limit);
+      this.running.delete(f.jobId);
+      log.debug(`job ${f.jobId} end after ${Date.now() - t0} ms`, { sessionId: f.sessionId, jobId: f.jobId });
+    }
+  }
+}
+
+function abortMessage(command: string, reason: AbortReason | undefined): string {
+  switch (reason) {
+    case 'timed_out':
+      return `${command}: timed out (time limit reached); stopped on the device`;
+    case 'session_closed':
+      return `${command}: cancelled because the session closed`;
+    case 'link_lost':
+      return `${command}: cancelled because the connection to the service was lost`;
+    default:
+      return `${command}: cancelled`;
+  }
+}

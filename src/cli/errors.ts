@@ -1,0 +1,28 @@
+/** CLI exit codes of the contract: 0 success, 1 command failed, 2 refused or usage. */
+export const EXIT_OK = 0;
+export const EXIT_FAILED = 1;
+export const EXIT_REFUSED = 2;
+
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: number = EXIT_REFUSED) {
+    super(message);
+  }
+}
+
+/** Prints one line and exits with the error's code (never a stack trace for expected errors). */
+export function fail(prog: string, e: unknown): never {
+  const code = e instanceof CliError ? e.exitCode : EXIT_FAILED;
+  const msg = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`${prog}: ${msg.replace(/\s*\n\s*/g, ' ')}\n`);
+  process.exit(code);
+}
+
+/** Parses durations like 30s, 15m, 24h, 7d. */
+export function parseDuration(s: string): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(s.trim());
+  if (!m) throw new CliError(`invalid duration ${s} (examples: 30m, 24h, 7d)`);
+  const n = Number(m[1]);
+  const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  if (n <= 0) throw new CliError(`invalid duration ${s}: must be positive`);
+  return n * unit;
+}

@@ -1,0 +1,62 @@
+/** `lr-agent`: enroll | start — the endpoint agent's command line (product.md contract). */
+import { Command } from 'commander';
+import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { enroll } from '../agent/enroll.js';
+import { agentPaths, loadAgentState } from '../agent/config.js';
+import { runAgentLink } from '../agent/link.js';
+import { JobRunner } from '../agent/jobs.js';
+import { AGENT_COMMANDS } from '../agent/commands/index.js';
+import { createPlatform } from '../agent/platform/index.js';
+import { Logger } from '../node/log.js';
+import { fail } from './errors.js';
+
+const PROG = 'lr-agent';
+// The agent's key, quarantine and working files are private to its user.
+process.umask(0o077);
+const program = new Command(PROG).description('Live response agent');
+program.exitOverride();
+
+program
+  .command('enroll')
+  .description('registers this device with the service and stores its key in DIR')
+  .requiredOption('--bundle <file>', 'enrollment bundle from `lr-server enroll-token`')
+  .requiredOption('--data <dir>', 'agent data folder')
+  .option('--name <name>', 'device name (default: host name)')
+  .action(async (o: { bundle: string; data: string; name?: string }) => {
+    if (o.name !== undefined && !/^[\p{L}\p{N}._ -]{1,128}$/u.test(o.name)) throw new Error(`invalid device name ${JSON.stringify(o.name)}`);
+    const dir = resolve(o.data);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const state = await enroll(resolve(o.bundle), dir, o.name);
+    process.stdout.write(`enrolled as ${state.name} (device id ${state.deviceId})\n`);
+  });
+
+program
+  .command('start')
+  .description('connects out to the service and serves commands; reconnects forever')
+  .requiredOption('--data <dir>', 'agent data folder')
+  .option('--sysroot <dir>', 'root of the file system for configuration readers (tests point it at a fixture tree)', process.env.LR_AGENT_SYSROOT ?? '/')
+  .action((o: { data: string; sysroot: string }) => {
+    const dir = resolve(o.data);
+    const state = loadAgentState(dir);
+    const paths = agentPaths(dir);
+    mkdirSync(paths.work, { recursive: true, mode: 0o700 });
+    mkdirSync(paths.quarantine, { recursive: true, mode: 0o700 });
+    const log = new Logger('lr-agent');
+    const platform = createPlatform({ sysroot: resolve(o.sysroot) });
+    const runner = new JobRunner(AGENT_COMMANDS, platform, log, () => undefined);
+    const link = runAgentLink(state, runner, log);
+    process.stdout.write(`lr-agent ${state.name} (${state.deviceId}) started\n`);
+    const stop = () => {
+      link.stop().then(() => process.exit(0));
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  const ce = e as { code?: string };
+  if (ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version') process.exit(0);
+  if (ce.code?.startsWith('commander.')) process.exit(2);
+  fail(PROG, e);
+});

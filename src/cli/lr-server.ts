@@ -1,0 +1,128 @@
+/** `lr-server`: init | start | enroll-token | user add — the service's command line (product.md contract). */
+import { Command, Option } from 'commander';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createTlsMaterial } from '../server/tls.js';
+import { configSchema, dataPaths, loadConfig, parseListen } from '../server/config.js';
+import { openDb } from '../server/db.js';
+import { Store } from '../server/store.js';
+import { startService } from '../server/service.js';
+import { writeSecretFile, writeSecretJson } from '../node/files.js';
+import type { Bundle, Profile } from '../node/profile.js';
+import { CliError, fail, parseDuration } from './errors.js';
+import type { Role } from '../shared/catalog.js';
+
+const PROG = 'lr-server';
+// Everything the service writes (database, keys, logs) is private to its user.
+process.umask(0o077);
+
+function openStore(dir: string): { store: Store; url: string; ca: string } {
+  const config = loadConfig(dir);
+  const p = dataPaths(dir);
+  return { store: new Store(openDb(p.db)), url: config.publicUrl, ca: readFileSync(p.caCert, 'utf8') };
+}
+
+function writeProfile(file: string, url: string, ca: string, user: string, token: string): void {
+  const profile: Profile = { kind: 'lr-profile', url, ca, user, token };
+  writeSecretJson(resolve(file), profile);
+}
+
+const program = new Command(PROG).description('Live response service').showHelpAfterError(false);
+program.exitOverride();
+program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+program
+  .command('init')
+  .description('creates a data folder: TLS CA and server certificate, database, admin user and DIR/admin.profile.json')
+  .requiredOption('--data <dir>', 'data folder to create')
+  .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8443')
+  .option('--public-url <url>', 'address agents and analysts use (default: wss://LISTEN)')
+  .action(async (o: { data: string; listen: string; publicUrl?: string }) => {
+    const dir = resolve(o.data);
+    const { host, port } = parseListen(o.listen);
+    if (existsSync(dir) && readdirSync(dir).length > 0) throw new CliError(`${dir} is not empty: refusing to overwrite an existing service`);
+    const pubHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    const publicUrl = o.publicUrl ?? `wss://${pubHost.includes(':') ? `[${pubHost}]` : pubHost}:${port}`;
+    const config = configSchema.parse({ listen: o.listen, publicUrl });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const p = dataPaths(dir);
+    const tls = await createTlsMaterial([host, new URL(publicUrl).hostname.replace(/^\[|\]$/g, '')]);
+    mkdirSync(resolve(dir, 'tls'), { recursive: true, mode: 0o700 });
+    writeFileSync(p.caCert, tls.caCert, { mode: 0o644 });
+    writeFileSync(p.cert, tls.cert, { mode: 0o644 });
+    writeSecretFile(p.caKey, tls.caKey);
+    writeSecretFile(p.key, tls.key);
+    writeFileSync(p.config, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+    const store = new Store(openDb(p.db));
+    const admin = store.createUser('admin', 'admin', true);
+    const token = store.issueApiToken(admin.id);
+    store.close();
+    writeProfile(p.adminProfile, publicUrl, tls.caCert, 'admin', token);
+    process.stdout.write(`initialised ${dir}\nservice address: ${publicUrl}\nadmin profile: ${p.adminProfile}\n`);
+  });
+
+program
+  .command('start')
+  .description('runs the service until SIGINT/SIGTERM')
+  .requiredOption('--data <dir>', 'data folder')
+  .action(async (o: { data: string }) => {
+    const svc = await startService(resolve(o.data));
+    process.stdout.write(`lr-server listening on ${svc.host}:${svc.port}\n`);
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`${PROG}: ${sig}: shutting down\n`);
+      svc.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('enroll-token')
+  .description('writes an agent enrollment bundle (one-time token)')
+  .requiredOption('--data <dir>', 'data folder')
+  .option('--ttl <duration>', 'validity (e.g. 30m, 24h, 7d)', '24h')
+  .requiredOption('--out <file>', 'bundle file to write (mode 0600)')
+  .action((o: { data: string; ttl: string; out: string }) => {
+    const ttl = parseDuration(o.ttl);
+    const { store, url, ca } = openStore(resolve(o.data));
+    const t = store.createEnrollToken(ttl);
+    store.close();
+    const bundle: Bundle = { kind: 'lr-enrollment', url, ca, token: t.token, expiresAt: t.expiresAt };
+    writeSecretJson(resolve(o.out), bundle);
+    process.stdout.write(`enrollment bundle written to ${resolve(o.out)} (valid until ${t.expiresAt}, one use)\n`);
+  });
+
+const user = program.command('user').description('manages analysts');
+user
+  .command('add')
+  .description('creates a user and writes a profile with an API token')
+  .argument('<name>', 'user name (letters, digits, . _ -)')
+  .requiredOption('--data <dir>', 'data folder')
+  .addOption(new Option('--role <role>', 'role').choices(['basic', 'advanced', 'admin']).makeOptionMandatory())
+  .option('--library-manager', 'may upload and delete library files', false)
+  .requiredOption('--out <file>', 'profile file to write (mode 0600)')
+  .action((name: string, o: { data: string; role: Role; libraryManager: boolean; out: string }) => {
+    if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new CliError(`invalid user name ${JSON.stringify(name)}: letters, digits, . _ - (max 64)`);
+    const { store, url, ca } = openStore(resolve(o.data));
+    try {
+      const u = store.createUser(name, o.role, o.libraryManager);
+      const token = store.issueApiToken(u.id);
+      writeProfile(o.out, url, ca, name, token);
+    } finally {
+      store.close();
+    }
+    process.stdout.write(`user ${name} (${o.role}${o.libraryManager ? ', library manager' : ''}) created; profile written to ${resolve(o.out)}\n`);
+  });
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  const ce = e as { code?: string; exitCode?: number };
+  if (ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version') process.exit(0);
+  if (ce.code?.startsWith('commander.')) process.exit(2);
+  fail(PROG, e);
+});

@@ -1,0 +1,118 @@
+/** `lr`: the analyst's command line — devices | exec | shell | log (product.md contract). */
+import { Command } from 'commander';
+import { resolve } from 'node:path';
+import { readJsonFile } from '../node/files.js';
+import { profileSchema, type Profile } from '../node/profile.js';
+import { ConsoleClient, ServiceApi } from '../client/console-client.js';
+import { renderJson, renderTable } from '../shared/format.js';
+import { parseLine } from '../shared/grammar.js';
+import { Printer } from './printer.js';
+import { CliError, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, fail } from './errors.js';
+import { runShell } from './shell.js';
+
+const PROG = 'lr';
+const program = new Command(PROG).description('Live response analyst CLI').option('--profile <file>', 'connection profile (default: $LR_PROFILE)');
+program.exitOverride();
+
+function loadProfile(): Profile {
+  const file = (program.opts() as { profile?: string }).profile ?? process.env.LR_PROFILE;
+  if (!file) throw new CliError('no profile: pass --profile FILE or set LR_PROFILE');
+  return readJsonFile(resolve(file), profileSchema, 'profile');
+}
+
+program
+  .command('devices')
+  .description('lists devices: id, name, os, online, last seen, isolated')
+  .option('--json', 'JSON output')
+  .action(async (o: { json?: boolean }) => {
+    const devices = await new ServiceApi(loadProfile()).devices();
+    if (o.json) process.stdout.write(renderJson(devices) + '\n');
+    else process.stdout.write(renderTable(devices, ['id', 'name', 'os', 'online', 'lastSeen', 'isolated'], { maxWidth: process.stdout.columns }) + '\n');
+  });
+
+program
+  .command('exec')
+  .description('opens a session, runs one command line, prints its output')
+  .argument('<device>', 'device id or name')
+  .argument('<line>', 'command line, quoted')
+  .option('--json', 'print the outcome as one JSON object (records, text, status)')
+  .option('--out <dir>', 'where getfile writes files', '.')
+  .action(async (device: string, line: string, o: { json?: boolean; out: string }) => {
+    try {
+      parseLine(line);
+    } catch (e) {
+      throw new CliError((e as Error).message, EXIT_REFUSED);
+    }
+    const client = await ConsoleClient.connect(loadProfile());
+    let session;
+    try {
+      session = await client.openSession(device);
+    } catch (e) {
+      client.close();
+      throw new CliError((e as Error).message, EXIT_REFUSED);
+    }
+    const records: Record<string, unknown>[] = [];
+    let text = '';
+    let printer: Printer | null = null;
+    const run = client.run(session.id, line, {
+      onStarted: (f) => {
+        if (!o.json) printer = new Printer({ output: f.output, tableFields: f.tableFields, streaming: false, write: (s) => process.stdout.write(s), width: process.stdout.columns });
+      },
+      onRecords: (r) => (o.json ? records.push(...r) : printer?.add(r)),
+      onText: (t) => (o.json ? (text += t) : printer?.text(t)),
+    });
+    const stopOnSignal = () => {
+      const id = run.commandId();
+      if (id) client.cancel(id);
+    };
+    process.once('SIGINT', stopOnSignal);
+    const outcome = await run.outcome;
+    process.off('SIGINT', stopOnSignal);
+    (printer as Printer | null)?.end();
+    client.closeSession(session.id);
+    client.close();
+    if (o.json) process.stdout.write(JSON.stringify({ commandId: outcome.commandId, status: outcome.status, error: outcome.error ?? null, durationMs: outcome.durationMs, records, text }, null, 2) + '\n');
+    if (outcome.status === 'completed') {
+      if (outcome.background) process.stderr.write(`${PROG}: command ${outcome.commandId} runs in the background; the session closes now, which cancels it\n`);
+      process.exitCode = EXIT_OK;
+      return;
+    }
+    if (!o.json) process.stderr.write(`${PROG}: ${outcome.error ?? outcome.status}\n`);
+    process.exitCode = outcome.status === 'refused' ? EXIT_REFUSED : EXIT_FAILED;
+  });
+
+program
+  .command('shell')
+  .description('interactive console on a device')
+  .argument('<device>', 'device id or name')
+  .action(async (device: string) => {
+    const code = await runShell(loadProfile(), device);
+    process.exitCode = code;
+  });
+
+program
+  .command('log')
+  .description('the command log')
+  .option('--device <device>', 'only this device (id or name)')
+  .option('--limit <n>', 'at most N entries', '10000')
+  .option('--json', 'JSON output (every field, output included)')
+  .action(async (o: { device?: string; json?: boolean; limit: string }) => {
+    const limit = Number(o.limit);
+    if (!Number.isInteger(limit) || limit < 1) throw new CliError('--limit must be a positive integer');
+    const entries = await new ServiceApi(loadProfile()).log({ device: o.device, limit });
+    if (o.json) process.stdout.write(renderJson(entries) + '\n');
+    else process.stdout.write(renderTable(entries, ['id', 'startedAt', 'user', 'deviceName', 'status', 'durationMs', 'commandLine'], { maxWidth: process.stdout.columns }) + '\n');
+  });
+
+program.parseAsync(process.argv).then(
+  () => {
+    // Sockets closed; let pending stdout drain, then exit with the code the command set.
+    process.exit(process.exitCode ?? 0);
+  },
+  (e: unknown) => {
+    const ce = e as { code?: string };
+    if (ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version') process.exit(0);
+    if (ce.code?.startsWith('commander.')) process.exit(2);
+    fail(PROG, e);
+  },
+);

@@ -1,0 +1,185 @@
+/**
+ * `lr shell DEVICE`: an interactive console in the terminal with the console grammar, line editing,
+ * per-device persistent history, Tab completion of commands and flags, Ctrl+C (cancel on the agent),
+ * Ctrl+Z (send a running command to the background), and trace lines.
+ */
+import { createInterface, type Interface } from 'node:readline';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { CATALOG, roleAllows, type Role } from '../shared/catalog.js';
+import { complete } from '../shared/completion.js';
+import { escapeControlChars, formatDuration } from '../shared/format.js';
+import { parseLine } from '../shared/grammar.js';
+import type { SessionInfo } from '../shared/protocol.js';
+import type { Profile } from '../node/profile.js';
+import { ConsoleClient, type CommandOutcome } from '../client/console-client.js';
+import { Printer } from './printer.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_REFUSED } from './errors.js';
+
+const HISTORY_MAX = 1000;
+
+function historyFile(deviceId: string): string {
+  const base = process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
+  const dir = join(base, 'lr', 'history');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return join(dir, `${deviceId.replace(/[^A-Za-z0-9_-]/g, '_')}.txt`);
+}
+
+function loadHistory(file: string): string[] {
+  try {
+    return readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(-HISTORY_MAX).reverse();
+  } catch {
+    return [];
+  }
+}
+
+export async function runShell(profile: Profile, device: string): Promise<number> {
+  const client = await ConsoleClient.connect(profile);
+  let session: SessionInfo;
+  try {
+    session = await client.openSession(device);
+  } catch (e) {
+    process.stderr.write(`lr: ${(e as Error).message}\n`);
+    client.close();
+    return EXIT_REFUSED;
+  }
+  const out = (s: string) => process.stdout.write(s);
+  out(`Connected to ${session.deviceName} (${session.platform}), session ${session.id} opened by ${session.createdBy} at ${session.startedAt}.\nType help for commands, exit to disconnect.\n`);
+
+  const role = client.role as Role;
+  const commands = CATALOG.filter((c) => roleAllows(role, c.role) && c.platforms.includes(session.platform as 'linux')).map((c) => c.name);
+  const hfile = historyFile(session.deviceId);
+  let cwd = session.cwd;
+  let running: { commandId?: string } | null = null;
+  let closed = false;
+
+  const rl: Interface = createInterface({
+    input: process.stdin,
+    output: process.stdout,
+    terminal: process.stdin.isTTY,
+    history: loadHistory(hfile),
+    historySize: HISTORY_MAX,
+    removeHistoryDuplicates: true,
+    completer: (line: string): [string[], string] => {
+      const c = complete(line, line.length, { commands });
+      if (c.kind === 'none' || c.kind === 'path') return [[], line];
+      return [c.candidates, line.slice(c.replaceFrom)];
+    },
+  });
+  const prompt = () => {
+    rl.setPrompt(`${escapeControlChars(session.deviceName)}:${escapeControlChars(cwd)}> `);
+    rl.prompt();
+  };
+
+  client.on('trace', (f) => out(`[trace ${f.level}] ${escapeControlChars(f.message)}\n`));
+  client.on('backgroundEnd', (f) => {
+    out(`\n[${f.commandId}] ${f.status}${f.error ? `: ${escapeControlChars(f.error)}` : ''} (${formatDuration(f.durationMs)}); status ${f.commandId} shows its output\n`);
+    if (!running) prompt();
+  });
+  client.on('deviceState', (_id, online) => out(`\n[${session.deviceName} is ${online ? 'online again' : 'offline'}]\n`));
+
+  const finished = new Promise<number>((resolveExit) => {
+    client.on('sessionClosed', (_id, reason) => {
+      closed = true;
+      out(`\nsession closed: ${reason}\n`);
+      rl.close();
+      resolveExit(EXIT_OK);
+    });
+    client.on('disconnected', (reason) => {
+      if (closed) return;
+      closed = true;
+      out(`\ndisconnected: ${reason}\n`);
+      rl.close();
+      resolveExit(EXIT_FAILED);
+    });
+    rl.on('close', () => {
+      if (!closed) {
+        closed = true;
+        client.closeSession(session.id);
+        client.close();
+        resolveExit(EXIT_OK);
+      }
+    });
+  });
+
+  rl.on('SIGINT', () => {
+    if (running?.commandId) {
+      client.cancel(running.commandId);
+      out('^C (cancelling on the device)\n');
+    } else {
+      out('^C\n');
+      rl.write(null, { ctrl: true, name: 'u' });
+      prompt();
+    }
+  });
+  rl.on('SIGTSTP', () => {
+    if (running?.commandId) client.detach(running.commandId);
+    else prompt();
+  });
+
+  const runLine = async (line: string): Promise<void> => {
+    let name = '';
+    try {
+      name = parseLine(line).name;
+    } catch {
+      /* the service refuses it with a one-line error (and logs it) */
+    }
+    if (name === 'cls') {
+      out('\x1b[2J\x1b[H');
+      return;
+    }
+    if (name === 'connect') {
+      out(`already connected to ${session.deviceName}\n`);
+      return;
+    }
+    let printer: Printer | null = null;
+    const handlers = {
+      onStarted: (f: { commandId: string; output?: 'json' | 'table'; tableFields?: string[]; background: boolean }) => {
+        if (running) running.commandId = f.commandId;
+        printer = new Printer({ output: f.output, tableFields: f.tableFields, streaming: true, write: out, width: process.stdout.columns });
+      },
+      onRecords: (r: Record<string, unknown>[]) => printer?.add(r),
+      onText: (t: string) => printer?.text(t),
+    };
+    running = {};
+    let outcome: CommandOutcome;
+    try {
+      outcome = name === 'fg' ? await client.runFg(session.id, line, handlers, { onText: () => undefined }) : await client.run(session.id, line, handlers).outcome;
+    } finally {
+      running = null;
+    }
+    (printer as Printer | null)?.end();
+    if (outcome.cwd) cwd = outcome.cwd;
+    if (outcome.background && outcome.status === 'running') out(`[${outcome.commandId}] running in the background (fg ${outcome.commandId} brings it back)\n`);
+    else if (outcome.background) out(`[${outcome.commandId}] ${outcome.status}\n`);
+    else if (outcome.status !== 'completed') out(`${escapeControlChars(outcome.error ?? outcome.status)}\n`);
+  };
+
+  rl.on('line', (raw) => {
+    const line = raw.trim();
+    if (running) {
+      out('a command is running: Ctrl+C cancels it, Ctrl+Z sends it to the background\n');
+      return;
+    }
+    if (!line) return prompt();
+    try {
+      appendFileSync(hfile, line.replace(/\n/g, ' ') + '\n', { mode: 0o600 });
+    } catch {
+      /* history is a convenience */
+    }
+    if (line === 'exit' || line === 'quit') {
+      rl.close();
+      return;
+    }
+    runLine(line).then(
+      () => !closed && prompt(),
+      (e: Error) => {
+        out(`${e.message}\n`);
+        if (!closed) prompt();
+      },
+    );
+  });
+  prompt();
+  return finished;
+}

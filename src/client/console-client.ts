@@ -1,0 +1,248 @@
+/**
+ * The analyst's client of the service: REST calls and the console WebSocket (sessions and commands),
+ * pinned to the profile's CA. Used by the `lr` CLI and by the workstation's main process.
+ */
+import WebSocket from 'ws';
+import { EventEmitter } from 'node:events';
+import { MAX_FRAME_BYTES, parseFrame, toClient, type CommandLogRecord, type DeviceRecord, type JobStatus, type SessionInfo, type ToClient } from '../shared/protocol.js';
+import { httpsBase, wssBase, type Profile } from '../node/profile.js';
+import { describeNetError, httpsJson } from '../node/https-json.js';
+
+export class ServiceApi {
+  constructor(private readonly profile: Profile) {}
+
+  private get<T>(path: string): Promise<T> {
+    return httpsJson<T>(`${httpsBase(this.profile.url)}${path}`, { ca: this.profile.ca, token: this.profile.token });
+  }
+
+  devices(): Promise<DeviceRecord[]> {
+    return this.get('/api/v1/devices');
+  }
+
+  log(opts: { device?: string; limit?: number } = {}): Promise<CommandLogRecord[]> {
+    const q = new URLSearchParams();
+    if (opts.device) q.set('device', opts.device);
+    if (opts.limit) q.set('limit', String(opts.limit));
+    return this.get(`/api/v1/log${q.size ? `?${q}` : ''}`);
+  }
+}
+
+export interface CommandHandlers {
+  onStarted?(f: Extract<ToClient, { t: 'command.started' }>): void;
+  onRecords?(records: Record<string, unknown>[]): void;
+  onText?(text: string): void;
+}
+
+export interface CommandOutcome {
+  commandId: string;
+  status: JobStatus;
+  error?: string;
+  durationMs: number;
+  cwd?: string;
+  /** True when the command went on in the background (`&` or Ctrl+Z). */
+  background: boolean;
+}
+
+interface Pending {
+  handlers: CommandHandlers;
+  resolve(o: CommandOutcome): void;
+  reject(e: Error): void;
+  commandId?: string;
+}
+
+export interface ConsoleEvents {
+  /** A background job ended (its output is in `status <id>`). */
+  backgroundEnd: [f: Extract<ToClient, { t: 'command.end' }>];
+  sessionClosed: [sessionId: string, reason: string];
+  trace: [f: Extract<ToClient, { t: 'trace' }>];
+  deviceState: [deviceId: string, online: boolean];
+  disconnected: [reason: string];
+  serviceError: [message: string];
+}
+
+export class ConsoleClient extends EventEmitter<ConsoleEvents> {
+  private ws!: WebSocket;
+  private reqSeq = 0;
+  private readonly waiting = new Map<number, { resolve(v: ToClient): void; reject(e: Error): void }>();
+  private readonly byReq = new Map<number, Pending>();
+  private readonly byCommand = new Map<string, Pending>();
+  user = '';
+  role = '';
+
+  static async connect(profile: Profile): Promise<ConsoleClient> {
+    const c = new ConsoleClient();
+    await c.open(profile);
+    return c;
+  }
+
+  private open(profile: Profile): Promise<void> {
+    const url = `${wssBase(profile.url)}/api/v1/console`;
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { ca: profile.ca, headers: { authorization: `Bearer ${profile.token}` }, maxPayload: MAX_FRAME_BYTES * 4, handshakeTimeout: 10_000 });
+      this.ws = ws;
+      let ready = false;
+      ws.on('unexpected-response', (_req, res) => {
+        reject(new Error(res.statusCode === 401 ? 'the service refused the API token in the profile (invalid, expired or revoked)' : `the service refused the console connection (HTTP ${res.statusCode})`));
+        ws.terminate();
+      });
+      ws.on('error', (e) => {
+        if (!ready) reject(describeNetError(e, profile.url));
+      });
+      ws.on('message', (data) => {
+        const parsed = parseFrame(toClient, data.toString());
+        if (!parsed.ok) {
+          this.emit('serviceError', parsed.error);
+          return;
+        }
+        const f = parsed.value;
+        if (f.t === 'hello') {
+          this.user = f.user;
+          this.role = f.role;
+          ready = true;
+          resolve();
+          return;
+        }
+        this.dispatch(f);
+      });
+      ws.on('close', (code, reason) => {
+        const why = reason.toString() || `connection closed (${code})`;
+        for (const w of this.waiting.values()) w.reject(new Error(`disconnected from the service: ${why}`));
+        for (const p of new Set([...this.byReq.values(), ...this.byCommand.values()])) p.reject(new Error(`disconnected from the service: ${why}`));
+        this.waiting.clear();
+        this.byReq.clear();
+        this.byCommand.clear();
+        this.emit('disconnected', why);
+      });
+    });
+  }
+
+  private dispatch(f: ToClient): void {
+    switch (f.t) {
+      case 'session.opened':
+      case 'error': {
+        if (f.reqId !== undefined) {
+          const w = this.waiting.get(f.reqId);
+          if (w) {
+            this.waiting.delete(f.reqId);
+            if (f.t === 'error') w.reject(new Error(f.message));
+            else w.resolve(f);
+            return;
+          }
+          const p = this.byReq.get(f.reqId);
+          if (p && f.t === 'error') {
+            this.byReq.delete(f.reqId);
+            p.reject(new Error(f.message));
+            return;
+          }
+        }
+        if (f.t === 'error') this.emit('serviceError', f.message);
+        return;
+      }
+      case 'command.started': {
+        const p = f.reqId !== undefined ? this.byReq.get(f.reqId) : undefined;
+        if (p) {
+          this.byReq.delete(f.reqId as number);
+          p.commandId = f.commandId;
+          this.byCommand.set(f.commandId, p);
+          p.handlers.onStarted?.(f);
+        } else {
+          // `fg` re-attaches a background job: its frames go to whoever waits on the fg command's successor.
+          const fgWaiter = this.fgWaiter;
+          if (fgWaiter) {
+            this.fgWaiter = undefined;
+            fgWaiter.commandId = f.commandId;
+            this.byCommand.set(f.commandId, fgWaiter);
+            fgWaiter.handlers.onStarted?.(f);
+          }
+        }
+        return;
+      }
+      case 'command.records':
+        this.byCommand.get(f.commandId)?.handlers.onRecords?.(f.records);
+        return;
+      case 'command.text':
+        this.byCommand.get(f.commandId)?.handlers.onText?.(f.text);
+        return;
+      case 'command.end': {
+        const p = this.byCommand.get(f.commandId);
+        if (p) {
+          this.byCommand.delete(f.commandId);
+          p.resolve({ commandId: f.commandId, status: f.status, error: f.error, durationMs: f.durationMs, cwd: f.cwd, background: f.background ?? false });
+        } else this.emit('backgroundEnd', f);
+        return;
+      }
+      case 'session.closed':
+        this.emit('sessionClosed', f.sessionId, f.reason);
+        return;
+      case 'trace':
+        this.emit('trace', f);
+        return;
+      case 'device.state':
+        this.emit('deviceState', f.deviceId, f.online);
+        return;
+    }
+  }
+
+  private fgWaiter: Pending | undefined;
+
+  private sendFrame(frame: unknown): void {
+    if (this.ws.readyState !== this.ws.OPEN) throw new Error('not connected to the service');
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  async openSession(device: string): Promise<SessionInfo> {
+    const reqId = ++this.reqSeq;
+    const p = new Promise<ToClient>((resolve, reject) => this.waiting.set(reqId, { resolve, reject }));
+    this.sendFrame({ t: 'session.open', reqId, device });
+    const f = await p;
+    if (f.t !== 'session.opened') throw new Error('unexpected answer to session.open');
+    return f.session;
+  }
+
+  closeSession(sessionId: string): void {
+    this.sendFrame({ t: 'session.close', reqId: ++this.reqSeq, sessionId });
+  }
+
+  /** Runs one command line; resolves when it ends or goes to the background. */
+  run(sessionId: string, line: string, handlers: CommandHandlers = {}): { outcome: Promise<CommandOutcome>; commandId(): string | undefined } {
+    const reqId = ++this.reqSeq;
+    let pending!: Pending;
+    const outcome = new Promise<CommandOutcome>((resolve, reject) => {
+      pending = { handlers, resolve, reject };
+    });
+    this.byReq.set(reqId, pending);
+    this.sendFrame({ t: 'command', reqId, sessionId, line });
+    return { outcome, commandId: () => pending.commandId };
+  }
+
+  /**
+   * `fg <id>`: runs the fg command, then follows the job it brings to the foreground with `handlers`.
+   * The follower is registered before the line is sent, because the job's frames may arrive in the same
+   * network read as the end of the fg command itself.
+   */
+  async runFg(sessionId: string, line: string, handlers: CommandHandlers, fgHandlers: CommandHandlers = {}): Promise<CommandOutcome> {
+    let follower!: Pending;
+    const followed = new Promise<CommandOutcome>((resolve, reject) => {
+      follower = { handlers, resolve, reject };
+    });
+    this.fgWaiter = follower;
+    const fg = await this.run(sessionId, line, fgHandlers).outcome;
+    if (fg.status !== 'completed') {
+      if (this.fgWaiter === follower) this.fgWaiter = undefined;
+      return fg;
+    }
+    return followed;
+  }
+
+  cancel(commandId: string): void {
+    this.sendFrame({ t: 'cancel', commandId });
+  }
+
+  detach(commandId: string): void {
+    this.sendFrame({ t: 'detach', commandId });
+  }
+
+  close(): void {
+    this.ws.close(1000, 'bye');
+  }
+}

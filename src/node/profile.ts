@@ -1,0 +1,37 @@
+/**
+ * Connection profiles (analysts) and enrollment bundles (agents): small JSON files with the service URL,
+ * the service's CA certificate (pinned: the only CA trusted for that connection) and a token.
+ */
+import { z } from 'zod';
+
+const pem = z.string().min(50).max(16_384).regex(/-----BEGIN CERTIFICATE-----/, 'not a PEM certificate');
+const serviceUrl = z.string().url().regex(/^(wss|https):\/\//, 'must be a wss:// or https:// URL');
+
+export const profileSchema = z.object({
+  kind: z.literal('lr-profile'),
+  url: serviceUrl,
+  ca: pem,
+  user: z.string().min(1).max(128),
+  token: z.string().min(10).max(256),
+});
+export type Profile = z.infer<typeof profileSchema>;
+
+export const bundleSchema = z.object({
+  kind: z.literal('lr-enrollment'),
+  url: serviceUrl,
+  ca: pem,
+  token: z.string().min(10).max(256),
+  expiresAt: z.string(),
+});
+export type Bundle = z.infer<typeof bundleSchema>;
+
+/** https://host:port base for REST calls, whatever scheme the profile stores. */
+export function httpsBase(url: string): string {
+  const u = new URL(url);
+  return `https://${u.host}`;
+}
+
+export function wssBase(url: string): string {
+  const u = new URL(url);
+  return `wss://${u.host}`;
+}

@@ -1,0 +1,49 @@
+/** The service's data folder: config.json, TLS material, the database and the admin profile. */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { readJsonFile } from '../node/files.js';
+
+export const limitsSchema = z.object({
+  maxSessionsPerTenant: z.number().int().positive().default(25),
+  maxSessionsPerUser: z.number().int().positive().default(10),
+  /** Idle timeout of a session; running commands and transfers count as activity. */
+  idleTimeoutSec: z.number().positive().default(30 * 60),
+  /** Time limit of ordinary commands (10 min) and of getfile/findfile/run (30 min). */
+  commandTimeoutSec: z.number().positive().default(10 * 60),
+  longCommandTimeoutSec: z.number().positive().default(30 * 60),
+  /** Command output kept in the command log per command (the full size and SHA-256 are always kept). */
+  logOutputBytes: z.number().int().positive().default(1024 * 1024),
+});
+export type Limits = z.infer<typeof limitsSchema>;
+
+export const configSchema = z.object({
+  listen: z.string().regex(/^[^\s]+:\d{1,5}$/, 'listen must be HOST:PORT'),
+  /** The address agents and analysts use (written into bundles and profiles). */
+  publicUrl: z.string().url(),
+  limits: limitsSchema.default(limitsSchema.parse({})),
+});
+export type ServiceConfig = z.infer<typeof configSchema>;
+
+export function dataPaths(dir: string) {
+  return {
+    config: join(dir, 'config.json'),
+    db: join(dir, 'lr.db'),
+    caCert: join(dir, 'tls', 'ca.pem'),
+    caKey: join(dir, 'tls', 'ca.key'),
+    cert: join(dir, 'tls', 'server.pem'),
+    key: join(dir, 'tls', 'server.key'),
+    adminProfile: join(dir, 'admin.profile.json'),
+  };
+}
+
+export function loadConfig(dir: string): ServiceConfig {
+  return readJsonFile(dataPaths(dir).config, configSchema, 'service config');
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const i = listen.lastIndexOf(':');
+  const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
+  const port = Number(listen.slice(i + 1));
+  if (!host || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid listen address ${listen} (expected HOST:PORT)`);
+  return { host, port };
+}

@@ -1,0 +1,96 @@
+/** Opens the service database (SQLite, WAL) and applies its migrations, each in a transaction. */
+import Database from 'better-sqlite3';
+
+export type Db = Database.Database;
+
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('basic','advanced','admin')),
+    library_manager INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    disabled_at TEXT
+  );
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id),
+    secret_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT,
+    revoked_at TEXT
+  );
+  CREATE TABLE enroll_tokens (
+    id TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    used_at TEXT,
+    used_by_device TEXT
+  );
+  CREATE TABLE devices (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    os TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    agent_version TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    enrolled_at TEXT NOT NULL,
+    last_seen TEXT,
+    isolated INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL REFERENCES devices(id),
+    user_id TEXT NOT NULL REFERENCES users(id),
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    end_reason TEXT
+  );
+  CREATE TABLE commands (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    session_id TEXT,
+    user_id TEXT NOT NULL,
+    device_id TEXT,
+    command_line TEXT NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    background INTEGER NOT NULL DEFAULT 0,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    duration_ms INTEGER,
+    error TEXT,
+    output TEXT NOT NULL DEFAULT '',
+    output_size INTEGER NOT NULL DEFAULT 0,
+    output_sha256 TEXT,
+    output_truncated INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX commands_device ON commands(device_id, seq);
+  CREATE INDEX commands_session ON commands(session_id, seq);
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `,
+];
+
+export function openDb(file: string): Db {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL'); // the command log must survive a power cut once a command is dispatched
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  for (let v = version; v < MIGRATIONS.length; v++) {
+    const sql = MIGRATIONS[v] as string;
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

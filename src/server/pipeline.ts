@@ -1,0 +1,247 @@
+/**
+ * The command pipeline, shared by every client (console, CLI, REST): parse → authorize → record durably
+ * in the command log → dispatch to the agent as a job (or answer in the service) → stream output back
+ * with backpressure → complete with a status. Every refusal is one line and is logged too.
+ */
+import { CATALOG, findCommand, roleAllows, type CommandSpec } from '../shared/catalog.js';
+import { parseLine } from '../shared/grammar.js';
+import { bindParams } from '../shared/bind.js';
+import type { ParsedLine, BoundParams } from '../shared/grammar-types.js';
+import type { JobStatus, ToClient } from '../shared/protocol.js';
+import { newId } from '../node/ids.js';
+import type { Limits } from './config.js';
+import type { AgentHub, JobSink } from './agent-hub.js';
+import type { Store } from './store.js';
+import { OutputLog } from './output-log.js';
+import type { ConsolePeer, Job, Session, SessionManager } from './sessions.js';
+import { runServiceCommand } from './service-commands.js';
+
+/** Unacknowledged bytes queued towards a console above which the agent is not acked (it then pauses). */
+const CONSOLE_HIGH_WATER = 512 * 1024;
+/** Grace given to an agent to confirm a cancel before the service ends the job itself. */
+const CANCEL_GRACE_MS = 10_000;
+
+export interface SubmitResult {
+  commandId: string;
+  status: JobStatus;
+}
+
+export class Pipeline {
+  constructor(
+    private readonly store: Store,
+    private readonly hub: AgentHub,
+    private readonly sessions: SessionManager,
+    private readonly limits: () => Limits,
+  ) {}
+
+  /** Records a refusal in the command log and tells the console, in one line. */
+  refuse(peer: ConsolePeer, session: Session | null, line: string, name: string, message: string, reqId?: number): SubmitResult {
+    const id = newId();
+    this.store.insertCommand({ id, sessionId: session?.id ?? null, userId: peer.user.id, deviceId: session?.device.id ?? null, commandLine: line, name: name || '?', status: 'refused', background: false, error: message });
+    peer.send({ t: 'command.started', reqId, commandId: id, name: name || '?', background: false });
+    peer.send({ t: 'command.end', commandId: id, status: 'refused', error: message, durationMs: 0 });
+    return { commandId: id, status: 'refused' };
+  }
+
+  submit(peer: ConsolePeer, session: Session, line: string, reqId?: number): SubmitResult {
+    session.touch();
+    let parsed: ParsedLine;
+    try {
+      parsed = parseLine(line);
+    } catch (e) {
+      return this.refuse(peer, session, line, line.trim().split(/\s+/)[0] ?? '', (e as Error).message, reqId);
+    }
+    const spec = findCommand(parsed.name);
+    if (!spec) return this.refuse(peer, session, line, parsed.name, `${parsed.name}: unknown command (type help for the list)`, reqId);
+    if (!roleAllows(peer.user.role, spec.role)) {
+      return this.refuse(peer, session, line, spec.name, `${spec.name}: refused: needs the ${spec.role} role (you are ${peer.user.role})`, reqId);
+    }
+    if (!spec.platforms.includes(session.device.platform as 'linux')) {
+      return this.refuse(peer, session, line, spec.name, `${spec.name}: not supported on this platform (${session.device.platform})`, reqId);
+    }
+    let params: BoundParams;
+    try {
+      params = bindParams(spec, parsed);
+    } catch (e) {
+      return this.refuse(peer, session, line, spec.name, (e as Error).message, reqId);
+    }
+    if (spec.side === 'client') {
+      return this.refuse(peer, session, line, spec.name, `${spec.name}: handled by the console itself, not by the service`, reqId);
+    }
+
+    const job = this.newJob(session, spec, line, parsed.background, peer);
+    this.store.insertCommand({ id: job.id, sessionId: session.id, userId: peer.user.id, deviceId: session.device.id, commandLine: line, name: spec.name, status: 'pending', background: parsed.background });
+    peer.send({
+      t: 'command.started',
+      reqId,
+      commandId: job.id,
+      name: spec.name,
+      background: parsed.background,
+      output: parsed.output,
+      redirect: parsed.redirect,
+      fields: spec.fields ? [...spec.fields] : undefined,
+      tableFields: spec.tableFields ? [...spec.tableFields] : undefined,
+    });
+
+    if (spec.side === 'service') {
+      session.jobs.set(job.id, job);
+      job.status = 'running';
+      const ctx = { store: this.store, hub: this.hub, sessions: this.sessions, pipeline: this, peer, session, job, params, parsed };
+      runServiceCommand(spec.name, ctx)
+        .then((r) => this.finish(job, r.status, r.error, undefined))
+        .catch((e: Error) => this.finish(job, 'failed', `${spec.name}: ${e.message}`, undefined));
+      return { commandId: job.id, status: 'running' };
+    }
+    return this.dispatch(job, params);
+  }
+
+  private newJob(session: Session, spec: CommandSpec, line: string, background: boolean, peer: ConsolePeer): Job {
+    return {
+      id: newId(),
+      session,
+      spec,
+      commandLine: line,
+      startedAt: Date.now(),
+      status: 'pending',
+      background,
+      attached: background ? null : peer,
+      output: new OutputLog(this.limits().logOutputBytes),
+      replay: [],
+      replayBytes: 0,
+      pendingAck: 0,
+    };
+  }
+
+  timeLimitMs(spec: CommandSpec): number {
+    const l = this.limits();
+    return (spec.timeLimitMinutes > 10 ? l.longCommandTimeoutSec : l.commandTimeoutSec) * 1000;
+  }
+
+  private dispatch(job: Job, params: BoundParams): SubmitResult {
+    const { session } = job;
+    const limit = this.timeLimitMs(job.spec);
+    const sink: JobSink = {
+      onRecords: (records, bytes) => {
+        job.output.appendRecords(records);
+        this.deliver(job, { t: 'command.records', commandId: job.id, records }, bytes);
+      },
+      onText: (text, bytes) => {
+        job.output.append(text);
+        this.deliver(job, { t: 'command.text', commandId: job.id, text }, bytes);
+      },
+      onEnd: (status, error, cwd) => {
+        if (cwd && status === 'completed') session.cwd = cwd;
+        this.finish(job, status, error, cwd);
+      },
+    };
+    session.jobs.set(job.id, job);
+    const sent = this.hub.dispatch(session.device.id, { t: 'job.start', jobId: job.id, sessionId: session.id, command: job.spec.name, params, cwd: session.cwd, timeLimitMs: limit }, sink);
+    if (!sent) {
+      this.finish(job, 'failed', `${job.spec.name}: ${session.device.name} is offline`, undefined);
+      return { commandId: job.id, status: 'failed' };
+    }
+    job.status = 'running';
+    this.store.setCommandStatus(job.id, 'running');
+    job.timer = setTimeout(() => this.expire(job), limit);
+    return { commandId: job.id, status: 'running' };
+  }
+
+  /** Time limit reached: cancel on the agent; if it never confirms, end the job here. */
+  private expire(job: Job): void {
+    if (job.status !== 'running') return;
+    this.hub.sendTo(job.session.device.id, { t: 'job.cancel', jobId: job.id, reason: 'timed_out' });
+    job.timer = setTimeout(() => {
+      this.hub.forget(job.id);
+      this.finish(job, 'timed_out', `${job.spec.name}: timed out after ${Math.round(this.timeLimitMs(job.spec) / 1000)} s (the agent did not confirm the cancel)`, undefined);
+    }, CANCEL_GRACE_MS);
+  }
+
+  cancel(peer: ConsolePeer, commandId: string): void {
+    const job = this.findJob(commandId);
+    if (!job || job.session.user.id !== peer.user.id) {
+      peer.send({ t: 'error', code: 'not_found', message: `cancel: no running command ${commandId} in your sessions` });
+      return;
+    }
+    if (job.status !== 'running') return;
+    if (job.spec.side === 'service') return; // service commands finish at once
+    this.hub.sendTo(job.session.device.id, { t: 'job.cancel', jobId: job.id, reason: 'cancelled' });
+    clearTimeout(job.timer);
+    job.timer = setTimeout(() => {
+      this.hub.forget(job.id);
+      this.finish(job, 'cancelled', `${job.spec.name}: cancelled (the agent did not confirm)`, undefined);
+    }, CANCEL_GRACE_MS);
+  }
+
+  /** Ctrl+Z: the job goes on in the background. */
+  detach(peer: ConsolePeer, commandId: string): void {
+    const job = this.findJob(commandId);
+    if (!job || job.attached !== peer) return;
+    job.attached = null;
+    job.background = true;
+    this.store.setCommandBackground(job.id, true);
+    this.flushAck(job);
+    peer.send({ t: 'command.end', commandId: job.id, status: job.status, durationMs: Date.now() - job.startedAt, background: true });
+  }
+
+  /** `fg`: replays what the job printed so far and streams the rest to this console. */
+  attach(peer: ConsolePeer, job: Job, reqId?: number): void {
+    job.attached = peer;
+    job.background = false;
+    this.store.setCommandBackground(job.id, false);
+    peer.send({ t: 'command.started', reqId, commandId: job.id, name: job.spec.name, background: false, fields: job.spec.fields ? [...job.spec.fields] : undefined, tableFields: job.spec.tableFields ? [...job.spec.tableFields] : undefined });
+    for (const f of job.replay) peer.send(f);
+  }
+
+  findJob(commandId: string): Job | undefined {
+    for (const s of this.sessions.all()) {
+      const j = s.jobs.get(commandId);
+      if (j) return j;
+    }
+    return undefined;
+  }
+
+  /** Sends output to the attached console and acknowledges the agent once the console keeps up. */
+  private deliver(job: Job, frame: ToClient, bytes: number): void {
+    job.session.touch();
+    if (job.replayBytes < this.limits().logOutputBytes) {
+      job.replay.push(frame);
+      job.replayBytes += bytes;
+    }
+    job.attached?.send(frame);
+    job.pendingAck += bytes;
+    this.flushAck(job);
+  }
+
+  private flushAck(job: Job): void {
+    if (job.ackTimer || job.pendingAck === 0) return;
+    const peer = job.attached;
+    if (peer && peer.bufferedAmount() > CONSOLE_HIGH_WATER) {
+      job.ackTimer = setTimeout(() => {
+        job.ackTimer = undefined;
+        this.flushAck(job);
+      }, 20);
+      return;
+    }
+    this.hub.sendTo(job.session.device.id, { t: 'job.ack', jobId: job.id, bytes: job.pendingAck });
+    job.pendingAck = 0;
+  }
+
+  finish(job: Job, status: JobStatus, error: string | undefined, cwd: string | undefined): void {
+    if (job.status !== 'running' && job.status !== 'pending') return;
+    clearTimeout(job.timer);
+    clearTimeout(job.ackTimer);
+    job.status = status;
+    const durationMs = Date.now() - job.startedAt;
+    this.store.finishCommand(job.id, { status, error, durationMs, output: job.output.text(), outputSize: job.output.size, outputSha256: job.output.digest(), truncated: job.output.truncated });
+    job.session.touch();
+    const end: ToClient = { t: 'command.end', commandId: job.id, status, error, durationMs, cwd: cwd ?? job.session.cwd, background: job.background || undefined };
+    if (job.attached) job.attached.send(end);
+    else if (!job.session.closed) job.session.peer.send(end); // a background job's end is announced to its console
+    job.replay = [];
+  }
+
+  /** Lists the catalog entries this user may run on this session's device. */
+  availableCommands(session: Session): CommandSpec[] {
+    return CATALOG.filter((c) => roleAllows(session.user.role, c.role) && c.platforms.includes(session.device.platform as 'linux'));
+  }
+}

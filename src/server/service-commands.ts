@@ -1,0 +1,141 @@
+/**
+ * Commands the service answers itself, without the agent: help, jobs, fg, status, trace.
+ * Their output goes through the same job machinery (logged, hashed, sent to the console).
+ */
+import { findCommand, type CommandSpec } from '../shared/catalog.js';
+import type { BoundParams, ParsedLine } from '../shared/grammar-types.js';
+import type { JobStatus } from '../shared/protocol.js';
+import type { AgentHub } from './agent-hub.js';
+import type { Store } from './store.js';
+import type { ConsolePeer, Job, Session, SessionManager } from './sessions.js';
+import type { Pipeline } from './pipeline.js';
+
+export interface ServiceCommandContext {
+  store: Store;
+  hub: AgentHub;
+  sessions: SessionManager;
+  pipeline: Pipeline;
+  peer: ConsolePeer;
+  session: Session;
+  job: Job;
+  params: BoundParams;
+  parsed: ParsedLine;
+}
+
+export interface ServiceCommandResult {
+  status: JobStatus;
+  error?: string;
+}
+
+function text(ctx: ServiceCommandContext, s: string): void {
+  ctx.job.output.append(s);
+  ctx.job.attached?.send({ t: 'command.text', commandId: ctx.job.id, text: s });
+}
+
+function records(ctx: ServiceCommandContext, rs: Record<string, unknown>[]): void {
+  ctx.job.output.appendRecords(rs);
+  ctx.job.attached?.send({ t: 'command.records', commandId: ctx.job.id, records: rs });
+}
+
+function describe(spec: CommandSpec, limitMs: number): string {
+  const lines = [
+    `${spec.name} — ${spec.summary}${spec.beyond ? ' (beyond the reference console)' : ''}`,
+    `usage: ${spec.syntax}`,
+    `role: ${spec.role}   time limit: ${Math.round(limitMs / 60_000)} min   runs on: ${spec.side}   platforms: ${spec.platforms.join(', ')}`,
+  ];
+  const params = spec.params.filter((p) => p.name !== 'output');
+  if (params.length) {
+    lines.push('parameters:');
+    for (const p of params) {
+      const how = p.position !== undefined ? `<${p.name}> or -${p.name}` : p.type === 'flag' ? `-${p.name}` : `-${p.name} <value>`;
+      lines.push(`  ${how.padEnd(28)} ${p.help}${p.required ? ' (required)' : ''}${p.values ? ` [${p.values.join('|')}]` : ''}`);
+    }
+  }
+  if (spec.params.some((p) => p.name === 'output')) lines.push('  -output json|table          json shows every field; table fewer columns');
+  if (spec.examples.length) lines.push('examples:', ...spec.examples.map((e) => `  ${e}`));
+  return lines.join('\n') + '\n';
+}
+
+async function help(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
+  const name = ctx.params.command as string | undefined;
+  if (name) {
+    const spec = findCommand(name.toLowerCase());
+    if (!spec) return { status: 'failed', error: `help: unknown command ${name}` };
+    text(ctx, describe(spec, ctx.pipeline.timeLimitMs(spec)));
+    return { status: 'completed' };
+  }
+  const available = ctx.pipeline.availableCommands(ctx.session);
+  const width = Math.max(...available.map((c) => c.name.length)) + 2;
+  const out = [`Commands available to ${ctx.peer.user.name} (${ctx.peer.user.role}) on ${ctx.session.device.name} (${ctx.session.device.platform}):`];
+  for (const c of available) out.push(`  ${c.name.padEnd(width)}${c.summary}`);
+  out.push('', 'help <command> shows syntax, parameters, examples, role and time limit.', 'Append & to run in the background; -output json for every field; > name.txt saves the output to the case.');
+  text(ctx, out.join('\n') + '\n');
+  return { status: 'completed' };
+}
+
+async function jobs(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
+  const rows = ctx.store.listCommands({ sessionId: ctx.session.id }).filter((c) => c.id !== ctx.job.id);
+  records(
+    ctx,
+    rows.map((c) => {
+      const live = ctx.session.jobs.get(c.id);
+      return {
+        id: c.id,
+        commandLine: c.commandLine,
+        state: live?.status ?? c.status,
+        startedAt: c.startedAt,
+        durationMs: live && live.status === 'running' ? Date.now() - live.startedAt : c.durationMs,
+        background: live?.background ?? c.background,
+      };
+    }),
+  );
+  return { status: 'completed' };
+}
+
+async function status(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
+  const id = String(ctx.params.id);
+  const c = ctx.store.getCommand(id);
+  if (!c || c.sessionId !== ctx.session.id) return { status: 'failed', error: `status: no command ${id} in this session` };
+  const live = ctx.session.jobs.get(id);
+  records(ctx, [
+    {
+      id: c.id,
+      commandLine: c.commandLine,
+      state: live?.status ?? c.status,
+      startedAt: c.startedAt,
+      durationMs: live && live.status === 'running' ? Date.now() - live.startedAt : c.durationMs,
+      error: c.error,
+      outputSize: live ? live.output.size : c.outputSize,
+      output: live ? live.output.text() : c.output,
+    },
+  ]);
+  return { status: 'completed' };
+}
+
+async function fg(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
+  const id = String(ctx.params.id);
+  const target = ctx.session.jobs.get(id);
+  if (!target) return { status: 'failed', error: `fg: no command ${id} in this session` };
+  if (target.status !== 'running') return { status: 'failed', error: `fg: command ${id} is not running (${target.status}); use status ${id}` };
+  if (target.attached) return { status: 'failed', error: `fg: command ${id} is already in the foreground` };
+  text(ctx, `bringing ${id} (${target.commandLine}) to the foreground\n`);
+  // The fg command itself completes first; then the console follows the job.
+  setImmediate(() => ctx.pipeline.attach(ctx.peer, target));
+  return { status: 'completed' };
+}
+
+async function trace(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
+  const level = (ctx.params.level as string | undefined) ?? 'info';
+  ctx.session.traceLevel = level;
+  ctx.hub.sendTo(ctx.session.device.id, { t: 'trace.level', sessionId: ctx.session.id, level: level as 'info' });
+  text(ctx, level === 'off' ? 'trace off\n' : `trace ${level}: agent log lines for this session are shown in the console\n`);
+  return { status: 'completed' };
+}
+
+const HANDLERS: Record<string, (ctx: ServiceCommandContext) => Promise<ServiceCommandResult>> = { help, jobs, status, fg, trace };
+
+export async function runServiceCommand(name: string, ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
+  const h = HANDLERS[name];
+  if (!h) return { status: 'failed', error: `${name}: not available in this version of the service` };
+  return h(ctx);
+}

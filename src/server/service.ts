@@ -1,0 +1,95 @@
+/** Assembles and runs the service: HTTPS + WebSockets on one port, the store, agents, sessions, pipeline. */
+import { createServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { MAX_FRAME_BYTES } from '../shared/protocol.js';
+import { Logger } from '../node/log.js';
+import { dataPaths, loadConfig, parseListen, type ServiceConfig } from './config.js';
+import { openDb } from './db.js';
+import { Store } from './store.js';
+import { AgentHub } from './agent-hub.js';
+import { SessionManager } from './sessions.js';
+import { Pipeline } from './pipeline.js';
+import { acceptConsole } from './console-link.js';
+import { bearer, createRestHandler } from './http.js';
+
+export interface RunningService {
+  port: number;
+  host: string;
+  config: ServiceConfig;
+  store: Store;
+  hub: AgentHub;
+  close(): Promise<void>;
+}
+
+export async function startService(dataDir: string, log = new Logger('lr-server')): Promise<RunningService> {
+  const config = loadConfig(dataDir);
+  const paths = dataPaths(dataDir);
+  const store = new Store(openDb(paths.db));
+  store.closeDanglingSessions();
+  const hub = new AgentHub(store, log);
+  const limits = () => config.limits;
+  const sessions = new SessionManager(store, hub, limits);
+  const pipeline = new Pipeline(store, hub, sessions, limits);
+  sessions.on('closed', (s, reason) => {
+    log.info('session closed', { sessionId: s.id, reason });
+    s.peer.send({ t: 'session.closed', sessionId: s.id, reason });
+  });
+  hub.on('trace', (sessionId, level, message, time) => {
+    sessions.get(sessionId)?.peer.send({ t: 'trace', sessionId, level, message, time });
+  });
+  hub.on('presence', (deviceId, online) => {
+    if (online) return;
+    for (const s of sessions.all()) if (s.device.id === deviceId) s.peer.send({ t: 'device.state', deviceId, online });
+  });
+
+  const rest = createRestHandler(store, hub, log);
+  const server = createServer({ cert: readFileSync(paths.cert), key: readFileSync(paths.key), minVersion: 'TLSv1.2' }, (req, res) => void rest(req, res));
+  const agentWss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  const consoleWss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+
+  server.on('upgrade', (req, socket, head) => {
+    const path = new URL(req.url ?? '/', 'https://service').pathname;
+    const reject = (code: number, msg: string) => {
+      socket.end(`HTTP/1.1 ${code} ${msg}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (path === '/api/v1/agent') {
+      agentWss.handleUpgrade(req, socket, head, (ws) => hub.accept(ws, req.socket.remoteAddress ?? '?'));
+      return;
+    }
+    if (path === '/api/v1/console') {
+      const token = bearer(req);
+      const user = token ? store.authenticate(token) : null;
+      if (!user) return reject(401, 'Unauthorized');
+      consoleWss.handleUpgrade(req, socket, head, (ws) => acceptConsole(ws, user, sessions, pipeline, log));
+      return;
+    }
+    reject(404, 'Not Found');
+  });
+  server.on('clientError', (_e, socket) => socket.destroy());
+
+  const { host, port } = parseListen(config.listen);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const actual = (server.address() as AddressInfo).port;
+  log.info('service listening', { host, port: actual });
+
+  return {
+    port: actual,
+    host,
+    config,
+    store,
+    hub,
+    close: async () => {
+      sessions.stop();
+      hub.close();
+      for (const ws of consoleWss.clients) ws.close(1001, 'service shutting down');
+      await new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,285 @@
+/**
+ * The service's state behind narrow interfaces (users, enrollment, devices, sessions, command log,
+ * settings), implemented on SQLite. A multi-node store (NATS JetStream) can implement the same interfaces.
+ */
+import type { Db } from './db.js';
+import type { Role } from '../shared/catalog.js';
+import type { CommandLogRecord, DeviceInfo, JobStatus } from '../shared/protocol.js';
+import { issueToken, secretMatches, splitToken } from './auth.js';
+import { newId } from '../node/ids.js';
+
+export interface User {
+  id: string;
+  name: string;
+  role: Role;
+  libraryManager: boolean;
+}
+
+export interface DeviceRow {
+  id: string;
+  name: string;
+  hostname: string;
+  os: string;
+  platform: string;
+  agentVersion: string;
+  publicKey: string;
+  enrolledAt: string;
+  lastSeen: string | null;
+  isolated: boolean;
+}
+
+export interface NewCommand {
+  id: string;
+  sessionId: string | null;
+  userId: string;
+  deviceId: string | null;
+  commandLine: string;
+  name: string;
+  status: JobStatus;
+  background: boolean;
+  error?: string;
+}
+
+export interface CommandFilter {
+  deviceId?: string;
+  sessionId?: string;
+  limit?: number;
+  afterSeq?: number;
+}
+
+const now = (): string => new Date().toISOString();
+
+interface CommandRow {
+  seq: number;
+  id: string;
+  session_id: string | null;
+  user_name: string | null;
+  device_id: string | null;
+  device_name: string | null;
+  command_line: string;
+  name: string;
+  status: string;
+  background: number;
+  started_at: string;
+  ended_at: string | null;
+  duration_ms: number | null;
+  error: string | null;
+  output: string;
+  output_size: number;
+  output_sha256: string | null;
+  output_truncated: number;
+}
+
+function toCommandRecord(r: CommandRow): CommandLogRecord {
+  return {
+    id: r.id,
+    seq: r.seq,
+    sessionId: r.session_id,
+    user: r.user_name ?? '?',
+    deviceId: r.device_id,
+    deviceName: r.device_name,
+    commandLine: r.command_line,
+    name: r.name,
+    status: r.status as JobStatus,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    durationMs: r.duration_ms,
+    error: r.error,
+    output: r.output,
+    outputSize: r.output_size,
+    outputSha256: r.output_sha256,
+    outputTruncated: r.output_truncated === 1,
+    background: r.background === 1,
+  };
+}
+
+export class Store {
+  constructor(private readonly db: Db) {}
+
+  close(): void {
+    this.db.close();
+  }
+
+  // ---------- users and tokens ----------
+  createUser(name: string, role: Role, libraryManager: boolean): User {
+    if (this.db.prepare('SELECT 1 FROM users WHERE name = ?').get(name)) throw new Error(`user ${name} already exists`);
+    const user: User = { id: newId(12), name, role, libraryManager };
+    this.db.prepare('INSERT INTO users (id, name, role, library_manager, created_at) VALUES (?, ?, ?, ?, ?)').run(user.id, name, role, libraryManager ? 1 : 0, now());
+    return user;
+  }
+
+  /** Issues an API token; only its hash is kept. */
+  issueApiToken(userId: string, expiresAt: string | null = null): string {
+    const t = issueToken('lr');
+    this.db.prepare('INSERT INTO api_tokens (id, user_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(t.id, userId, t.secretHash, now(), expiresAt);
+    return t.token;
+  }
+
+  authenticate(token: string): User | null {
+    const parts = splitToken(token, 'lr');
+    if (!parts) return null;
+    const row = this.db
+      .prepare(
+        `SELECT t.secret_hash, t.expires_at, t.revoked_at, u.id, u.name, u.role, u.library_manager, u.disabled_at
+         FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?`,
+      )
+      .get(parts.id) as
+      | { secret_hash: string; expires_at: string | null; revoked_at: string | null; id: string; name: string; role: Role; library_manager: number; disabled_at: string | null }
+      | undefined;
+    if (!row || !secretMatches(parts.secret, row.secret_hash)) return null;
+    if (row.revoked_at || row.disabled_at) return null;
+    if (row.expires_at && Date.parse(row.expires_at) < Date.now()) return null;
+    return { id: row.id, name: row.name, role: row.role, libraryManager: row.library_manager === 1 };
+  }
+
+  getUser(id: string): User | null {
+    const r = this.db.prepare('SELECT id, name, role, library_manager FROM users WHERE id = ?').get(id) as
+      | { id: string; name: string; role: Role; library_manager: number }
+      | undefined;
+    return r ? { id: r.id, name: r.name, role: r.role, libraryManager: r.library_manager === 1 } : null;
+  }
+
+  // ---------- enrollment ----------
+  createEnrollToken(ttlMs: number): { token: string; expiresAt: string } {
+    const t = issueToken('lre');
+    const expiresAt = new Date(Date.now() + ttlMs).toISOString();
+    this.db.prepare('INSERT INTO enroll_tokens (id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?)').run(t.id, t.secretHash, now(), expiresAt);
+    return { token: t.token, expiresAt };
+  }
+
+  /** Enrolls a device with a one-time token, atomically: a token is used at most once. */
+  enrollDevice(token: string, info: DeviceInfo, publicKey: string): { ok: true; deviceId: string } | { ok: false; error: string } {
+    const parts = splitToken(token, 'lre');
+    if (!parts) return { ok: false, error: 'enrollment token is malformed' };
+    return this.db.transaction((): { ok: true; deviceId: string } | { ok: false; error: string } => {
+      const row = this.db.prepare('SELECT secret_hash, expires_at, used_at FROM enroll_tokens WHERE id = ?').get(parts.id) as
+        | { secret_hash: string; expires_at: string; used_at: string | null }
+        | undefined;
+      if (!row || !secretMatches(parts.secret, row.secret_hash)) return { ok: false, error: 'enrollment token is not valid' };
+      if (row.used_at) return { ok: false, error: 'enrollment token was already used' };
+      if (Date.parse(row.expires_at) < Date.now()) return { ok: false, error: 'enrollment token has expired' };
+      const deviceId = newId(12);
+      this.db
+        .prepare('INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(deviceId, info.name, info.hostname, info.os, info.platform, info.agentVersion, publicKey, now());
+      this.db.prepare('UPDATE enroll_tokens SET used_at = ?, used_by_device = ? WHERE id = ?').run(now(), deviceId, parts.id);
+      return { ok: true, deviceId };
+    })();
+  }
+
+  // ---------- devices ----------
+  private deviceFromRow(r: Record<string, unknown>): DeviceRow {
+    return {
+      id: r.id as string,
+      name: r.name as string,
+      hostname: r.hostname as string,
+      os: r.os as string,
+      platform: r.platform as string,
+      agentVersion: r.agent_version as string,
+      publicKey: r.public_key as string,
+      enrolledAt: r.enrolled_at as string,
+      lastSeen: (r.last_seen as string | null) ?? null,
+      isolated: r.isolated === 1,
+    };
+  }
+
+  getDevice(id: string): DeviceRow | null {
+    const r = this.db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+    return r ? this.deviceFromRow(r) : null;
+  }
+
+  /** Finds a device by id, else by unique name. */
+  findDevice(idOrName: string): DeviceRow | { error: string } {
+    const byId = this.getDevice(idOrName);
+    if (byId) return byId;
+    const rows = this.db.prepare('SELECT * FROM devices WHERE name = ?').all(idOrName) as Record<string, unknown>[];
+    if (rows.length === 1) return this.deviceFromRow(rows[0] as Record<string, unknown>);
+    if (rows.length > 1) return { error: `${rows.length} devices are named ${idOrName}: use the device id` };
+    return { error: `no device ${idOrName}` };
+  }
+
+  listDevices(): DeviceRow[] {
+    return (this.db.prepare('SELECT * FROM devices ORDER BY name, id').all() as Record<string, unknown>[]).map((r) => this.deviceFromRow(r));
+  }
+
+  updateDeviceInfo(id: string, info: DeviceInfo): void {
+    this.db
+      .prepare('UPDATE devices SET name = ?, hostname = ?, os = ?, platform = ?, agent_version = ?, last_seen = ?, isolated = ? WHERE id = ?')
+      .run(info.name, info.hostname, info.os, info.platform, info.agentVersion, now(), info.isolated ? 1 : 0, id);
+  }
+
+  touchDevice(id: string): void {
+    this.db.prepare('UPDATE devices SET last_seen = ? WHERE id = ?').run(now(), id);
+  }
+
+  // ---------- sessions ----------
+  recordSessionStart(id: string, deviceId: string, userId: string, startedAt: string): void {
+    this.db.prepare('INSERT INTO sessions (id, device_id, user_id, started_at) VALUES (?, ?, ?, ?)').run(id, deviceId, userId, startedAt);
+  }
+
+  recordSessionEnd(id: string, reason: string): void {
+    this.db.prepare('UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL').run(now(), reason, id);
+  }
+
+  /** Sessions left open by a crash are closed at start-up. */
+  closeDanglingSessions(): void {
+    this.db.prepare("UPDATE sessions SET ended_at = ?, end_reason = 'service restarted' WHERE ended_at IS NULL").run(now());
+    this.db
+      .prepare("UPDATE commands SET status = 'failed', error = 'the service restarted while the command ran', ended_at = ? WHERE status IN ('pending','running')")
+      .run(now());
+  }
+
+  // ---------- command log ----------
+  /** Records a command before it is dispatched (the log is durable first). */
+  insertCommand(c: NewCommand): void {
+    this.db
+      .prepare(
+        `INSERT INTO commands (id, session_id, user_id, device_id, command_line, name, status, background, started_at, error, ended_at, duration_ms)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(c.id, c.sessionId, c.userId, c.deviceId, c.commandLine, c.name, c.status, c.background ? 1 : 0, now(), c.error ?? null, c.status === 'refused' ? now() : null, c.status === 'refused' ? 0 : null);
+  }
+
+  setCommandStatus(id: string, status: JobStatus): void {
+    this.db.prepare('UPDATE commands SET status = ? WHERE id = ?').run(status, id);
+  }
+
+  setCommandBackground(id: string, background: boolean): void {
+    this.db.prepare('UPDATE commands SET background = ? WHERE id = ?').run(background ? 1 : 0, id);
+  }
+
+  finishCommand(id: string, r: { status: JobStatus; error?: string; durationMs: number; output: string; outputSize: number; outputSha256: string; truncated: boolean }): void {
+    this.db
+      .prepare('UPDATE commands SET status = ?, error = ?, ended_at = ?, duration_ms = ?, output = ?, output_size = ?, output_sha256 = ?, output_truncated = ? WHERE id = ?')
+      .run(r.status, r.error ?? null, now(), r.durationMs, r.output, r.outputSize, r.outputSha256, r.truncated ? 1 : 0, id);
+  }
+
+  private readonly commandSelect = `SELECT c.*, u.name AS user_name, d.name AS device_name FROM commands c
+    LEFT JOIN users u ON u.id = c.user_id LEFT JOIN devices d ON d.id = c.device_id`;
+
+  getCommand(id: string): CommandLogRecord | null {
+    const r = this.db.prepare(`${this.commandSelect} WHERE c.id = ?`).get(id) as CommandRow | undefined;
+    return r ? toCommandRecord(r) : null;
+  }
+
+  listCommands(f: CommandFilter = {}): CommandLogRecord[] {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (f.deviceId) (where.push('c.device_id = ?'), args.push(f.deviceId));
+    if (f.sessionId) (where.push('c.session_id = ?'), args.push(f.sessionId));
+    if (f.afterSeq !== undefined) (where.push('c.seq > ?'), args.push(f.afterSeq));
+    const sql = `${this.commandSelect} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY c.seq LIMIT ?`;
+    args.push(Math.min(f.limit ?? 10_000, 100_000));
+    return (this.db.prepare(sql).all(...args) as CommandRow[]).map(toCommandRecord);
+  }
+
+  // ---------- settings ----------
+  getSetting(key: string): string | null {
+    const r = this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined;
+    return r?.value ?? null;
+  }
+
+  setSetting(key: string, value: string): void {
+    this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Wire protocol between the service and its peers, validated with zod at every boundary.
+ * Agent link: WebSocket /api/v1/agent. Analyst console: WebSocket /api/v1/console. JSON text frames.
+ * Every schema is strict about sizes so a hostile peer cannot make either side allocate without bound.
+ */
+import { z } from 'zod';
+
+/** Largest WebSocket message either side accepts (ws maxPayload). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/** Largest records batch or text chunk an agent sends in one frame. */
+export const MAX_CHUNK_CHARS = 256 * 1024;
+/** Agent pauses a job when this many bytes are sent but not yet acknowledged by the service. */
+export const JOB_WINDOW_BYTES = 1024 * 1024;
+
+const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+const shortText = z.string().max(4096);
+const record = z.record(z.string().max(128), z.unknown());
+const boundParams = z.record(z.string().max(64), z.union([z.string().max(8192), z.number(), z.boolean()]));
+
+export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled', 'timed_out', 'refused'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled', 'timed_out', 'refused']);
+
+export const traceLevel = z.enum(['off', 'error', 'warn', 'info', 'debug']);
+
+export const deviceInfo = z.object({
+  name: z.string().min(1).max(128),
+  hostname: z.string().max(255),
+  os: z.string().max(255),
+  platform: z.enum(['linux', 'darwin', 'win32']),
+  agentVersion: z.string().max(64),
+  isolated: z.boolean().optional(),
+});
+export type DeviceInfo = z.infer<typeof deviceInfo>;
+
+// ---------- service -> agent ----------
+export const toAgent = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('challenge'), nonce: z.string().max(128) }),
+  z.object({ t: z.literal('welcome'), deviceId: id }),
+  z.object({
+    t: z.literal('job.start'),
+    jobId: id,
+    sessionId: id,
+    command: z.string().min(1).max(64),
+    params: boundParams,
+    cwd: z.string().max(4096),
+    timeLimitMs: z.number().int().positive(),
+  }),
+  z.object({ t: z.literal('job.cancel'), jobId: id, reason: z.enum(['cancelled', 'timed_out', 'session_closed']) }),
+  z.object({ t: z.literal('job.ack'), jobId: id, bytes: z.number().int().nonnegative() }),
+  z.object({ t: z.literal('trace.level'), sessionId: id, level: traceLevel }),
+  z.object({ t: z.literal('error'), message: shortText }),
+]);
+export type ToAgent = z.infer<typeof toAgent>;
+
+// ---------- agent -> service ----------
+export const fromAgent = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('hello'), deviceId: id, signature: z.string().max(512), info: deviceInfo }),
+  z.object({ t: z.literal('job.records'), jobId: id, records: z.array(record).max(10_000) }),
+  z.object({ t: z.literal('job.text'), jobId: id, text: z.string().max(MAX_CHUNK_CHARS) }),
+  z.object({
+    t: z.literal('job.end'),
+    jobId: id,
+    status: z.enum(['completed', 'failed', 'cancelled', 'timed_out']),
+    error: shortText.optional(),
+    cwd: z.string().max(4096).optional(),
+  }),
+  z.object({ t: z.literal('trace'), sessionId: id, level: traceLevel.exclude(['off']), message: shortText, time: z.string().max(64) }),
+  z.object({ t: z.literal('error'), message: shortText }),
+]);
+export type FromAgent = z.infer<typeof fromAgent>;
+
+// ---------- analyst client -> service ----------
+export const fromClient = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('session.open'), reqId: z.number().int(), device: z.string().min(1).max(128) }),
+  z.object({ t: z.literal('session.close'), reqId: z.number().int(), sessionId: id }),
+  z.object({ t: z.literal('command'), reqId: z.number().int(), sessionId: id, line: z.string().max(8192) }),
+  z.object({ t: z.literal('cancel'), commandId: id }),
+  /** Ctrl+Z: the command goes on in the background; the client stops receiving its output. */
+  z.object({ t: z.literal('detach'), commandId: id }),
+]);
+export type FromClient = z.infer<typeof fromClient>;
+
+export const sessionInfo = z.object({
+  id,
+  deviceId: id,
+  deviceName: z.string(),
+  platform: z.string(),
+  createdBy: z.string(),
+  startedAt: z.string(),
+  cwd: z.string(),
+});
+export type SessionInfo = z.infer<typeof sessionInfo>;
+
+// ---------- service -> analyst client ----------
+export const toClient = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('hello'), user: z.string(), role: z.string() }),
+  z.object({ t: z.literal('session.opened'), reqId: z.number().int(), session: sessionInfo }),
+  z.object({ t: z.literal('session.closed'), sessionId: id, reason: shortText }),
+  z.object({ t: z.literal('error'), reqId: z.number().int().optional(), code: z.string().max(64), message: shortText }),
+  z.object({
+    t: z.literal('command.started'),
+    reqId: z.number().int().optional(),
+    commandId: id,
+    name: z.string(),
+    background: z.boolean(),
+    output: z.enum(['json', 'table']).optional(),
+    redirect: z.string().optional(),
+    fields: z.array(z.string()).optional(),
+    tableFields: z.array(z.string()).optional(),
+  }),
+  z.object({ t: z.literal('command.records'), commandId: id, records: z.array(record) }),
+  z.object({ t: z.literal('command.text'), commandId: id, text: z.string() }),
+  z.object({
+    t: z.literal('command.end'),
+    commandId: id,
+    status: z.enum(JOB_STATUSES),
+    error: shortText.optional(),
+    durationMs: z.number(),
+    cwd: z.string().optional(),
+    background: z.boolean().optional(),
+  }),
+  z.object({ t: z.literal('trace'), sessionId: id, level: z.string(), message: shortText, time: z.string() }),
+  z.object({ t: z.literal('device.state'), deviceId: id, online: z.boolean() }),
+]);
+export type ToClient = z.infer<typeof toClient>;
+
+/** Parses one text frame with a schema; returns a one-line error instead of throwing. */
+export function parseFrame<T>(schema: z.ZodType<T>, raw: string): { ok: true; value: T } | { ok: false; error: string } {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, error: 'malformed frame: not JSON' };
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) {
+    const first = r.error.issues[0];
+    const where = first && first.path.length ? `${first.path.join('.')}: ` : '';
+    return { ok: false, error: `malformed frame: ${where}${first?.message ?? 'invalid'}`.replace(/\s+/g, ' ').slice(0, 300) };
+  }
+  return { ok: true, value: r.data };
+}
+
+/** REST bodies. */
+export const enrollRequest = z.object({
+  token: z.string().min(10).max(256),
+  publicKey: z.string().min(10).max(4096),
+  info: deviceInfo,
+});
+export type EnrollRequest = z.infer<typeof enrollRequest>;
+
+export interface DeviceRecord {
+  id: string;
+  name: string;
+  hostname: string;
+  os: string;
+  platform: string;
+  agentVersion: string;
+  online: boolean;
+  lastSeen: string | null;
+  isolated: boolean;
+  enrolledAt: string;
+}
+
+export interface CommandLogRecord {
+  id: string;
+  seq: number;
+  sessionId: string | null;
+  user: string;
+  deviceId: string | null;
+  deviceName: string | null;
+  commandLine: string;
+  name: string;
+  status: JobStatus;
+  startedAt: string;
+  endedAt: string | null;
+  durationMs: number | null;
+  error: string | null;
+  output: string;
+  outputSize: number;
+  outputSha256: string | null;
+  outputTruncated: boolean;
+  background: boolean;
+}
+
+/** What an agent signs with its device key to answer the service's challenge (domain-separated). */
+export function agentAuthPayload(nonce: string, deviceId: string): string {
+  return `lr-agent-auth:${nonce}:${deviceId}`;
+}
