@@ -1,0 +1,80 @@
+/**
+ * The reference page of the console commands (docs/commands.md), rendered from the catalog so that the
+ * documentation cannot drift from what the service enforces. Field meanings are described here.
+ */
+import { CATALOG, type CommandSpec } from './catalog.js';
+
+const FIELD_DOCS: Record<string, Record<string, string>> = {
+  jobs: { id: 'command ID', commandLine: 'as typed', state: 'pending, running, completed, failed, cancelled, timed_out, refused', startedAt: 'ISO 8601', durationMs: 'so far, for a running job', background: 'true when started with & or Ctrl+Z' },
+  status: { id: 'command ID', commandLine: 'as typed', state: 'as in jobs', startedAt: 'ISO 8601', durationMs: 'milliseconds', output: 'the output as logged (records as JSON lines; may be truncated, see the command log)' },
+  cd: { path: 'the new current directory' },
+  dir: { name: 'entry name', path: 'full device path', type: 'file, directory, symlink, fifo, socket, char-device, block-device', size: 'bytes', mode: 'ls-style permissions, e.g. -rw-r--r--', owner: 'user name (uid when unknown)', group: 'group name (gid when unknown)', mtime: 'ISO 8601', linkTarget: 'symlink target (never followed)' },
+  processes: { pid: 'process id', ppid: 'parent process id', name: 'kernel command name (comm)', user: 'owner (real uid) name', uid: 'real uid', state: 'R, S, D, Z, T, …', startTime: 'ISO 8601', cmdline: 'arguments joined by spaces', path: 'executable path, null when unreadable', rssBytes: 'resident memory', cpuTimeMs: 'user + system CPU time' },
+  connections: { protocol: 'tcp, tcp6, udp, udp6', localAddress: 'IPv4 dotted or IPv6 compressed', localPort: 'number', remoteAddress: 'as localAddress', remotePort: 'number (0 when none)', state: 'LISTEN, ESTABLISHED, TIME_WAIT, … (UDP: UNCONN or ESTABLISHED)', pid: 'owning process, null when unknown', processName: 'its name', inode: 'socket inode', uid: 'socket owner uid' },
+  fileinfo: { path: 'full device path', size: 'bytes', type: 'from the content (magic): ELF, PE, script, zip, text, data, …', mode: 'ls-style permissions', owner: 'user name', group: 'group name', mtime: 'ISO 8601', atime: 'ISO 8601', ctime: 'ISO 8601', birthtime: 'ISO 8601 when the file system records it', md5: 'hex', sha1: 'hex', sha256: 'hex (null above the 30 GB hashing limit)', architecture: 'ELF machine (x86-64, aarch64, …), null otherwise' },
+  findfile: { path: 'full device path of a match', type: 'as in dir', size: 'bytes', mtime: 'ISO 8601' },
+  services: { name: 'unit or script name', kind: 'systemd or sysv', state: 'active, inactive, failed, unknown (unknown without a running systemd)', subState: 'running, dead, …', enabled: 'enabled, disabled, static, masked, unknown', unitPath: 'unit file or init script path', execStart: 'ExecStart= of the unit', description: 'Description= of the unit' },
+  drivers: { name: 'module name', size: 'bytes in memory', refCount: 'references', usedBy: 'modules using it', state: 'Live, Loading, Unloading', path: 'module file, from modules.dep', signer: 'module signer when known', taint: 'taint flags when any' },
+  scheduledtasks: { kind: 'cron, systemd-timer, at', source: 'file it comes from', user: 'user it runs as', schedule: 'cron expression, @reboot, OnCalendar=…, hourly/daily/…', command: 'what runs', line: 'line number in source (cron)' },
+  startupfolders: { kind: 'xdg-autostart, rc.local, profile.d', path: 'file', name: 'Name= or file name', exec: 'Exec= of the entry', owner: 'file owner', mtime: 'ISO 8601' },
+  persistence: { category: 'cron, systemd, init, shell-rc, ld-preload, authorized_keys, udev, modules-load, xdg-autostart, systemd-timer, at', path: 'file', owner: 'file owner', mode: 'ls-style permissions', mtime: 'ISO 8601', size: 'bytes', sha256: 'hex, null when unreadable or too large', detail: 'what matters inside (ExecStart, number of keys, …)' },
+  library: { name: 'file name', description: 'text', size: 'bytes', sha256: 'hex', uploadedBy: 'user', uploadedAt: 'ISO 8601', signature: 'signed, unsigned, invalid', parametersDescription: 'text' },
+};
+
+function paramLine(spec: CommandSpec): string[] {
+  return spec.params.map((p) => {
+    const how = p.position !== undefined ? `\`<${p.name}>\` (position ${p.position + 1}) or \`-${p.name} value\`` : p.type === 'flag' ? `\`-${p.name}\`` : `\`-${p.name} value\``;
+    return `| ${how} | ${p.type}${p.values ? ` (${p.values.join(', ')})` : ''} | ${p.required ? 'yes' : 'no'} | ${p.help} |`;
+  });
+}
+
+export function renderCommandDocs(): string {
+  const out: string[] = [
+    '# Console commands',
+    '',
+    '<!-- Generated from src/shared/catalog.ts and src/shared/command-docs.ts by `npm run docs:commands`. Do not edit by hand. -->',
+    '',
+    'Every command is available in the workstation console, in `lr shell`, in `lr exec DEVICE "LINE"` and through the REST API, with one grammar.',
+    'Roles: **basic** < **advanced** < **admin** (a role may run every command of the roles below it).',
+    'Time limits are enforced by the service: when one is reached the command is cancelled **on the agent** and logged as `timed_out`.',
+    '',
+    '## Grammar',
+    '',
+    '- `command positional1 positional2 -flag -name value`: positionals in a fixed order; any parameter can be named with a dash instead (`getfile -path "/tmp/a b.txt"`).',
+    "- `\"...\"` and `'...'` group words; quoted pieces touching each other join into one word (`ab\"c d\"` is `abc d`). Backslash is always a literal character (Windows paths survive: `C:\\Users\\x`).",
+    '- A word starting with `-` and a letter is a parameter name; `-5` is a positional; a quoted `"-x"` is a positional.',
+    '- `-output json|table`: JSON shows every field below; table shows fewer columns. A trailing positional `json`/`table` works for commands without other positionals (`connections json`).',
+    '- `... > name.txt` saves the rendered output as evidence in the current case instead of showing it. `... &` runs in the background: the console prints the command ID; `jobs`, `fg <id>` and `status <id>` follow it.',
+    '- Lines are at most 8192 characters. Every refusal (syntax, role, platform, limit, policy) is a one-line error and is recorded in the command log.',
+    '- Keys in consoles: Ctrl+C cancels the foreground command on the agent; Ctrl+Z sends it to the background; ↑/↓ history; Tab completes commands and flags.',
+    '',
+    '## Limits',
+    '',
+    '- Sessions: 25 per tenant, 10 per user, 1 per device; idle timeout 30 minutes (a running command or transfer is activity).',
+    '- Commands: 10 minutes; `getfile`, `findfile`, `run`: 30 minutes. `getfile` 3 GB; `fileinfo` hashing 30 GB; library files 250 MB.',
+    '- All configurable in the service data folder (`config.json`, `limits`).',
+    '',
+    '## Summary',
+    '',
+    '| command | role | runs on | time limit | platforms |',
+    '|---|---|---|---|---|',
+    ...CATALOG.map((c) => `| [\`${c.name}\`](#${c.name}) | ${c.role} | ${c.side} | ${c.timeLimitMinutes} min | ${c.platforms.join(', ')} |`),
+    '',
+  ];
+  for (const c of CATALOG) {
+    out.push(`## ${c.name}`, '', `${c.summary}.${c.beyond ? ' *(Beyond the reference console.)*' : ''}`, '', '```', c.syntax, '```', '');
+    out.push(`- **Role:** ${c.role}`, `- **Runs on:** ${c.side}`, `- **Time limit:** ${c.timeLimitMinutes} minutes`, `- **Platforms:** ${c.platforms.join(', ')}`, '');
+    if (c.params.length) out.push('| parameter | type | required | meaning |', '|---|---|---|---|', ...paramLine(c), '');
+    if (c.fields?.length) {
+      const docs = FIELD_DOCS[c.name] ?? {};
+      out.push('JSON record fields (`-output json`):', '', '| field | meaning |', '|---|---|', ...c.fields.map((f) => `| \`${f}\` | ${docs[f] ?? ''} |`), '');
+      if (c.tableFields) out.push(`Table columns: ${c.tableFields.map((f) => `\`${f}\``).join(', ')}.`, '');
+    }
+    if (c.examples.length) out.push('Examples:', '', '```', ...c.examples, '```', '');
+  }
+  return out.join('\n');
+}
+
+export function documentedFields(): Record<string, Record<string, string>> {
+  return FIELD_DOCS;
+}

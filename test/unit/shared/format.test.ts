@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import {
+  displayWidth,
+  escapeControlChars,
+  formatBytes,
+  formatCell,
+  formatDuration,
+  renderJson,
+  renderProgress,
+  renderTable,
+  truncateToWidth,
+} from '../../../src/shared/format.js';
+
+/** Terminal-unsafe characters: none may survive rendering. */
+const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+describe('escapeControlChars', () => {
+  it('escapes C0, DEL and C1 controls as \\xHH', () => {
+    expect(escapeControlChars('evil\u001b[2J\u0007name')).toBe('evil\\x1b[2J\\x07name');
+    expect(escapeControlChars('a\nb\rc\td')).toBe('a\\x0ab\\x0dc\\x09d');
+    expect(escapeControlChars('\u007f\u009b')).toBe('\\x7f\\x9b');
+  });
+
+  it('escapes bidi controls and line separators as \\uHHHH', () => {
+    expect(escapeControlChars('invoice\u202etxt.exe')).toBe('invoice\\u202etxt.exe');
+    expect(escapeControlChars('a\u2028b')).toBe('a\\u2028b');
+  });
+
+  it('leaves ordinary text, backslashes and non-ASCII alone', () => {
+    expect(escapeControlChars('C:\\Users\\zoë\\报告')).toBe('C:\\Users\\zoë\\报告');
+  });
+});
+
+describe('displayWidth and truncateToWidth', () => {
+  it('counts East Asian wide characters as 2 cells and combining marks as 0', () => {
+    expect(displayWidth('abc')).toBe(3);
+    expect(displayWidth('报告')).toBe(4);
+    expect(displayWidth('ｶﾀｶﾅ')).toBe(4); // halfwidth katakana: 1 cell each
+    expect(displayWidth('e\u0301')).toBe(1);
+    expect(displayWidth('😀')).toBe(2);
+  });
+
+  it('cuts to a width with an ellipsis, never splitting a wide character over the limit', () => {
+    expect(truncateToWidth('abcdef', 4)).toBe('abc…');
+    expect(truncateToWidth('abcd', 4)).toBe('abcd');
+    expect(truncateToWidth('报告报告', 4)).toBe('报…');
+    expect(displayWidth(truncateToWidth('报告报告', 4))).toBeLessThanOrEqual(4);
+  });
+});
+
+describe('formatCell', () => {
+  it('shows null and undefined as empty, shortens ISO dates, joins arrays', () => {
+    expect(formatCell(null)).toBe('');
+    expect(formatCell(undefined)).toBe('');
+    expect(formatCell('2024-05-01T10:20:30.123Z')).toBe('2024-05-01 10:20:30');
+    expect(formatCell('2024-05-01T10:20:30+02:00')).toBe('2024-05-01 10:20:30');
+    expect(formatCell(new Date('2024-05-01T10:20:30Z'))).toBe('2024-05-01 10:20:30');
+    expect(formatCell('2024-05-01 is not a timestamp')).toBe('2024-05-01 is not a timestamp');
+    expect(formatCell(['a', 'b'])).toBe('a, b');
+    expect(formatCell({ a: 1 })).toBe('{"a":1}');
+    expect(formatCell(12n)).toBe('12');
+    expect(formatCell(false)).toBe('false');
+  });
+});
+
+describe('renderTable', () => {
+  const processes = [
+    { pid: 1, user: 'root', name: 'systemd', rssBytes: 12_000 },
+    { pid: 4242, user: 'www-data', name: 'nginx', rssBytes: null },
+  ];
+
+  it('renders a header, a rule and aligned rows, numbers right-aligned', () => {
+    expect(renderTable(processes)).toBe(
+      [
+        ' pid  user      name     rssBytes',
+        '----  --------  -------  --------',
+        '   1  root      systemd     12000',
+        '4242  www-data  nginx',
+      ].join('\n'),
+    );
+  });
+
+  it('shows only the requested columns, in order', () => {
+    expect(renderTable(processes, ['name', 'pid'])).toBe(['name      pid', '-------  ----', 'systemd     1', 'nginx    4242'].join('\n'));
+  });
+
+  it('has no trailing spaces and no CR', () => {
+    const text = renderTable([{ a: 'x', b: '' }, { a: 'longer value', b: null }]);
+    for (const line of text.split('\n')) expect(line).toBe(line.trimEnd());
+    expect(text).not.toContain('\r');
+  });
+
+  it('cuts wide columns with … to fit maxWidth, keeping narrow ones whole', () => {
+    const rows = [{ pid: 1, cmdline: '/usr/sbin/sshd -D -o AuthorizedKeysCommand=/usr/bin/something --with-a-long-tail' }];
+    const text = renderTable(rows, undefined, { maxWidth: 40 });
+    const lines = text.split('\n');
+    for (const line of lines) expect(displayWidth(line)).toBeLessThanOrEqual(40);
+    expect(lines[2]).toMatch(/^ {2}1 {2}\/usr\/sbin\/sshd .*…$/);
+  });
+
+  it('aligns East Asian wide text by cells', () => {
+    const text = renderTable([{ name: '报告.pdf', size: 1 }, { name: 'a.pdf', size: 22 }]);
+    const lines = text.split('\n');
+    expect(lines.map(displayWidth)).toEqual([14, 14, 14, 14]);
+  });
+
+  it('escapes control characters in values and headers', () => {
+    const text = renderTable([{ 'na\u001bme': 'evil\u001b]0;pwned\u0007\nnext', other: 'ok\u009b31m' }]);
+    expect(text).not.toMatch(UNSAFE);
+    expect(text).toContain('evil\\x1b]0;pwned\\x07\\x0anext');
+    expect(text.split('\n')).toHaveLength(3);
+  });
+
+  it('renders nothing for no records', () => {
+    expect(renderTable([])).toBe('');
+  });
+});
+
+describe('renderJson', () => {
+  it('renders a pretty JSON array that parses back', () => {
+    const records = [{ name: 'a', size: 1, when: new Date('2024-05-01T10:20:30Z') }];
+    const text = renderJson(records);
+    expect(text).toContain('\n  {');
+    expect(JSON.parse(text)).toEqual([{ name: 'a', size: 1, when: '2024-05-01T10:20:30.000Z' }]);
+  });
+
+  it('escapes C1 and bidi controls that JSON.stringify leaves raw, staying valid JSON', () => {
+    const records = [{ name: 'a\u009b31mb\u202ec\u001bd', big: 10n }];
+    const text = renderJson(records);
+    expect(text).not.toMatch(UNSAFE);
+    expect(JSON.parse(text)).toEqual([{ name: 'a\u009b31mb\u202ec\u001bd', big: '10' }]);
+  });
+});
+
+describe('formatBytes and formatDuration', () => {
+  it('formats sizes in binary units', () => {
+    expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(1023)).toBe('1023 B');
+    expect(formatBytes(1024)).toBe('1.0 KiB');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(1024 * 1024 - 1)).toBe('1.0 MiB');
+    expect(formatBytes(3 * 1024 ** 3)).toBe('3.0 GiB');
+    expect(formatBytes(-2048)).toBe('-2.0 KiB');
+    expect(formatBytes(Number.NaN)).toBe('?');
+  });
+
+  it('formats durations', () => {
+    expect(formatDuration(0)).toBe('0 ms');
+    expect(formatDuration(850)).toBe('850 ms');
+    expect(formatDuration(12_345)).toBe('12.3 s');
+    expect(formatDuration(59_990)).toBe('1m 00s');
+    expect(formatDuration(245_000)).toBe('4m 05s');
+    expect(formatDuration(2 * 3600_000 + 3 * 60_000)).toBe('2h 03m');
+    expect(formatDuration(3 * 86_400_000 + 4 * 3600_000)).toBe('3d 04h');
+    expect(formatDuration(-5)).toBe('0 ms');
+  });
+});
+
+describe('renderProgress', () => {
+  it('draws a bar, percentage, amounts, rate and ETA within the width', () => {
+    const line = renderProgress({ bytes: 1.5 * 1024 ** 3, total: 3 * 1024 ** 3, rateBytesPerSec: 50 * 1024 ** 2, etaSec: 31 }, 80);
+    const text = ' 50%  1.5 GiB / 3.0 GiB  50.0 MiB/s  ETA 31.0 s';
+    const bar = 80 - text.length - 4;
+    const filled = Math.floor(bar / 2);
+    expect(line).toBe(`[${'#'.repeat(filled)}${'.'.repeat(bar - filled)}]  ${text}`);
+    expect(line).toHaveLength(80);
+  });
+
+  it('drops the bar, then ETA and rate, when narrow', () => {
+    const state = { bytes: 512, total: 1024, rateBytesPerSec: 100, etaSec: 5 };
+    expect(renderProgress(state, 30)).toBe(' 50%  512 B / 1.0 KiB  100 B/s');
+    expect(renderProgress(state, 5)).toBe(' 50%');
+    expect(renderProgress(state, 0)).toBe('');
+  });
+
+  it('shows bytes only when the total is unknown, and clamps at 100%', () => {
+    expect(renderProgress({ bytes: 2048, rateBytesPerSec: 1024 }, 80)).toBe('2.0 KiB  1.0 KiB/s');
+    expect(renderProgress({ bytes: 5000, total: 1000 }, 40)).toBe(`[${'#'.repeat(14)}]  100%  4.9 KiB / 1000 B`);
+  });
+
+  it('never exceeds the width', () => {
+    for (let width = 0; width < 100; width += 1) {
+      const line = renderProgress({ bytes: 123_456_789, total: 987_654_321, rateBytesPerSec: 1_234_567, etaSec: 3_600 }, width);
+      expect(displayWidth(line)).toBeLessThanOrEqual(width);
+      expect(line).not.toMatch(UNSAFE);
+    }
+  });
+});
