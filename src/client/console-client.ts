@@ -143,8 +143,11 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
         if (p) {
           this.byReq.delete(f.reqId as number);
           p.commandId = f.commandId;
-          this.byCommand.set(f.commandId, p);
           p.handlers.onStarted?.(f);
+          if (f.background) {
+            // `&`: the prompt comes back at once; the end is announced later as a backgroundEnd event.
+            p.resolve({ commandId: f.commandId, status: 'running', durationMs: 0, background: true });
+          } else this.byCommand.set(f.commandId, p);
         } else {
           // `fg` re-attaches a background job: its frames go to whoever waits on the fg command's successor.
           const fgWaiter = this.fgWaiter;

@@ -15,6 +15,12 @@ import type { Store } from './store.js';
 import { OutputLog } from './output-log.js';
 import type { ConsolePeer, Job, Session, SessionManager } from './sessions.js';
 import { runServiceCommand } from './service-commands.js';
+import { escapeControlChars } from '../shared/format.js';
+
+/** Errors are shown as one line: device- or user-supplied text inside them cannot break it or drive a terminal. */
+function oneLine(message: string): string {
+  return escapeControlChars(message.replace(/\s*\n\s*/g, ' ')).slice(0, 1000);
+}
 
 /** Unacknowledged bytes queued towards a console above which the agent is not acked (it then pauses). */
 const CONSOLE_HIGH_WATER = 512 * 1024;
@@ -35,8 +41,10 @@ export class Pipeline {
   ) {}
 
   /** Records a refusal in the command log and tells the console, in one line. */
-  refuse(peer: ConsolePeer, session: Session | null, line: string, name: string, message: string, reqId?: number): SubmitResult {
+  refuse(peer: ConsolePeer, session: Session | null, line: string, name: string, rawMessage: string, reqId?: number): SubmitResult {
     const id = newId();
+    const message = oneLine(rawMessage);
+    name = name.slice(0, 64);
     this.store.insertCommand({ id, sessionId: session?.id ?? null, userId: peer.user.id, deviceId: session?.device.id ?? null, commandLine: line, name: name || '?', status: 'refused', background: false, error: message });
     peer.send({ t: 'command.started', reqId, commandId: id, name: name || '?', background: false });
     peer.send({ t: 'command.end', commandId: id, status: 'refused', error: message, durationMs: 0 });
@@ -226,8 +234,9 @@ export class Pipeline {
     job.pendingAck = 0;
   }
 
-  finish(job: Job, status: JobStatus, error: string | undefined, cwd: string | undefined): void {
+  finish(job: Job, status: JobStatus, rawError: string | undefined, cwd: string | undefined): void {
     if (job.status !== 'running' && job.status !== 'pending') return;
+    const error = rawError === undefined ? undefined : oneLine(rawError);
     clearTimeout(job.timer);
     clearTimeout(job.ackTimer);
     job.status = status;
