@@ -5,7 +5,6 @@ import { readJsonFile } from '../node/files.js';
 import { profileSchema, type Profile } from '../node/profile.js';
 import { ConsoleClient, ServiceApi } from '../client/console-client.js';
 import { renderJson, renderTable } from '../shared/format.js';
-import { parseLine } from '../shared/grammar.js';
 import { Printer } from './printer.js';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, fail } from './errors.js';
 import { runShell } from './shell.js';
@@ -38,11 +37,7 @@ program
   .option('--json', 'print the outcome as one JSON object (records, text, status)')
   .option('--out <dir>', 'where getfile writes files', '.')
   .action(async (device: string, line: string, o: { json?: boolean; out: string }) => {
-    try {
-      parseLine(line);
-    } catch (e) {
-      throw new CliError((e as Error).message, EXIT_REFUSED);
-    }
+    // The line is parsed by the service, so that even a malformed one is refused and logged there.
     const client = await ConsoleClient.connect(loadProfile());
     let session;
     try {
