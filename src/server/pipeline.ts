@@ -32,13 +32,27 @@ export interface SubmitResult {
   status: JobStatus;
 }
 
+/**
+ * Prepares an agent command before dispatch: may refuse it (one-line message) or add service-side
+ * parameters the agent needs (e.g. a library file's hash, signature and a one-time download token).
+ * Extra parameter names start with `_` so they can never come from a command line.
+ */
+export type JobPreparer = (ctx: { user: Session['user']; session: Session; jobId: string; params: BoundParams }) => { refuse: string } | { params: BoundParams };
+
 export class Pipeline {
+  private readonly preparers = new Map<string, JobPreparer>();
+
   constructor(
     private readonly store: Store,
     private readonly hub: AgentHub,
     private readonly sessions: SessionManager,
     private readonly limits: () => Limits,
   ) {}
+
+  /** Registers the preparer of one agent command (see JobPreparer). */
+  prepare(command: string, preparer: JobPreparer): void {
+    this.preparers.set(command, preparer);
+  }
 
   /** Records a refusal in the command log and tells the console, in one line. */
   refuse(peer: ConsolePeer, session: Session | null, line: string, name: string, rawMessage: string, reqId?: number): SubmitResult {
@@ -77,7 +91,15 @@ export class Pipeline {
       return this.refuse(peer, session, line, spec.name, `${spec.name}: handled by the console itself, not by the service`, reqId);
     }
 
-    const job = this.newJob(session, spec, line, parsed.background, peer);
+    const preparer = spec.side === 'agent' ? this.preparers.get(spec.name) : undefined;
+    const jobId = newId();
+    if (preparer) {
+      const prepared = preparer({ user: peer.user, session, jobId, params });
+      if ('refuse' in prepared) return this.refuse(peer, session, line, spec.name, prepared.refuse, reqId);
+      params = prepared.params;
+    }
+
+    const job = this.newJob(jobId, session, spec, line, parsed.background, peer);
     this.store.insertCommand({ id: job.id, sessionId: session.id, userId: peer.user.id, deviceId: session.device.id, commandLine: line, name: spec.name, status: 'pending', background: parsed.background });
     peer.send({
       t: 'command.started',
@@ -103,9 +125,9 @@ export class Pipeline {
     return this.dispatch(job, params);
   }
 
-  private newJob(session: Session, spec: CommandSpec, line: string, background: boolean, peer: ConsolePeer): Job {
+  private newJob(id: string, session: Session, spec: CommandSpec, line: string, background: boolean, peer: ConsolePeer): Job {
     return {
-      id: newId(),
+      id,
       session,
       spec,
       commandLine: line,
