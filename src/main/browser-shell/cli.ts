@@ -1,0 +1,119 @@
+/**
+ * `node out/main/browser-shell.js [--port N] [--open] [--dev-origin URL ...]`
+ *
+ * Starts the browser shell and prints exactly one line to stdout:
+ *   LR workstation (browser shell): http://127.0.0.1:PORT/?token=...
+ * (scripts/start.mjs and the e2e tests read it). With --open and a display, also opens the URL in the
+ * system's Chromium/Chrome as an app window. Runs until SIGINT/SIGTERM.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { findBrowser, hasDisplay, openAppWindow } from './open-browser.js';
+import { startBrowserShell } from './server.js';
+
+export const URL_LINE_PREFIX = 'LR workstation (browser shell): ';
+
+const USAGE = 'usage: browser-shell [--port N] [--open] [--renderer-dir DIR] [--dev-origin http://127.0.0.1:PORT]...';
+
+// This file is bundled as out/main/browser-shell.js, so the renderer and package.json sit at fixed places.
+const OUT_MAIN_DIR = import.meta.dirname;
+const DEFAULT_RENDERER_DIR = path.resolve(OUT_MAIN_DIR, '../renderer');
+const PACKAGE_JSON = path.resolve(OUT_MAIN_DIR, '../../package.json');
+
+async function main(argv: readonly string[]): Promise<void> {
+  const args = parseCommandLine(argv);
+  if (!args) {
+    process.stderr.write(`${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
+
+  const shell = await startBrowserShell({
+    rendererDir: args.rendererDir,
+    port: args.port,
+    version: readVersion(),
+    devOrigins: args.devOrigins,
+  });
+  process.stdout.write(`${URL_LINE_PREFIX}${shell.url}\n`);
+
+  if (args.open) openIfPossible(shell.url);
+
+  const stop = (): void => {
+    void shell.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+interface CommandLine {
+  port: number;
+  open: boolean;
+  rendererDir: string;
+  devOrigins: string[];
+}
+
+function parseCommandLine(argv: readonly string[]): CommandLine | undefined {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: {
+        port: { type: 'string', default: '0' },
+        open: { type: 'boolean', default: false },
+        'renderer-dir': { type: 'string', default: DEFAULT_RENDERER_DIR },
+        'dev-origin': { type: 'string', multiple: true, default: [] },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch {
+    return undefined;
+  }
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) return undefined;
+  const devOrigins = values['dev-origin'];
+  if (!devOrigins.every(isLoopbackHttpOrigin)) return undefined;
+  return { port, open: values.open, rendererDir: path.resolve(values['renderer-dir']), devOrigins };
+}
+
+/** Only an exact loopback origin may be added (what the Vite dev server listens on). */
+function isLoopbackHttpOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' && url.hostname === '127.0.0.1' && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+function openIfPossible(url: string): void {
+  if (!hasDisplay(process.env)) {
+    process.stderr.write('No display ($DISPLAY/$WAYLAND_DISPLAY unset): open the URL above in Chromium or Chrome.\n');
+    return;
+  }
+  const browser = findBrowser(process.env);
+  if (!browser) {
+    process.stderr.write('No Chromium or Chrome found on PATH: open the URL above in a browser.\n');
+    return;
+  }
+  if (process.getuid?.() === 0) {
+    process.stderr.write('Running as root: Chromium refuses to start as root without --no-sandbox; if no window appears, open the URL as a normal user.\n');
+  }
+  openAppWindow(browser, url);
+}
+
+function readVersion(): string {
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8'));
+    if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string') return pkg.version;
+  } catch {
+    // fall through
+  }
+  return '0.0.0';
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`browser shell: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

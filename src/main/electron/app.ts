@@ -1,0 +1,65 @@
+/**
+ * Electron app lifecycle: hardening, the lr-app: protocol, the services and their IPC, one window.
+ * The only business here is wiring; the services know nothing about Electron.
+ */
+import path from 'node:path';
+import { app, BrowserWindow } from 'electron';
+import { chooseSqliteBinding } from '../native-binding.js';
+import { originOf } from '../ipc/trusted-sender.js';
+import { createServices } from '../services/index.js';
+import { APP_ORIGIN, registerAppScheme, serveRendererFiles } from './app-protocol.js';
+import { registerIpc } from './ipc.js';
+import { denyAllPermissions, hardenApp } from './security.js';
+import { createMainWindow } from './window.js';
+
+export interface ElectronAppPaths {
+  /** out/main: the folder of the bundled main process. */
+  outMainDir: string;
+}
+
+export function runElectronApp({ outMainDir }: ElectronAppPaths): void {
+  hardenApp();
+  registerAppScheme();
+
+  // The dev server URL is honoured only in an unpackaged run: a packaged app never loads a page named by
+  // its environment.
+  const devServerUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
+  const devOrigin = devServerUrl ? originOf(devServerUrl) : undefined;
+  const appOrigin = devOrigin ?? APP_ORIGIN;
+  const startUrl = devServerUrl ?? `${APP_ORIGIN}/index.html`;
+
+  void app.whenReady().then(() => {
+    denyAllPermissions();
+    serveRendererFiles(path.resolve(outMainDir, '../renderer'));
+
+    const services = createServices({
+      version: app.getVersion(),
+      mode: 'electron',
+      platform: process.platform,
+      sqliteNativeBinding: chooseSqliteBinding({
+        electronVersion: process.versions.electron,
+        resourcesPath: process.resourcesPath,
+        env: process.env,
+      }),
+    });
+    const ipc = registerIpc(services, appOrigin);
+
+    const openWindow = (): void => {
+      const window = createMainWindow({
+        preloadPath: path.resolve(outMainDir, '../preload/index.cjs'),
+        startUrl,
+        devTools: !app.isPackaged,
+      });
+      ipc.attach(window.webContents);
+    };
+    openWindow();
+
+    app.on('activate', () => {
+      if (BrowserWindow.getAllWindows().length === 0) openWindow();
+    });
+  });
+
+  app.on('window-all-closed', () => {
+    if (process.platform !== 'darwin') app.quit();
+  });
+}

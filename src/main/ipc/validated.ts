@@ -1,0 +1,106 @@
+/**
+ * The one place every IPC call passes through, whatever the transport (Electron's ipcMain or the browser
+ * shell's WebSocket). For each call, in this order:
+ *   (a) the channel is in the contract (src/shared/ipc-contract.ts),
+ *   (b) the sender is trusted (the transport says how: see SenderPolicy),
+ *   (c) the payload parses with the channel's request schema,
+ * and only then the handler runs. Every failure comes back as `{ ok: false, error: { code, message } }`
+ * with a one-line message; nothing throws across the transport.
+ */
+import {
+  ipcContract,
+  ipcChannels,
+  isIpcChannel,
+  type IpcChannel,
+  type IpcParsedRequest,
+  type IpcResponse,
+  type IpcResult,
+} from '../../shared/ipc-contract.js';
+import type { Services } from '../services/index.js';
+import { describeIssues, describeThrown, ipcFailure, oneLine } from './errors.js';
+import { handlerTable } from './routes.js';
+
+export type IpcHandler<C extends IpcChannel> = (request: IpcParsedRequest<C>) => IpcResponse<C> | Promise<IpcResponse<C>>;
+
+/** One handler per contract channel: the compiler refuses a table that misses one. */
+export type IpcHandlerTable = { readonly [C in IpcChannel]: IpcHandler<C> };
+
+/** How a transport decides whether the party behind a call may use the API at all. */
+export interface SenderPolicy<S> {
+  isTrusted(sender: S): boolean;
+}
+
+export interface ValidatedDispatcher<S> {
+  /** Registers the handler of one channel (once). */
+  handle<C extends IpcChannel>(channel: C, handler: IpcHandler<C>): void;
+  /** Checks channel, sender and payload, then runs the handler. Never rejects. */
+  dispatch(channel: unknown, payload: unknown, sender: S): Promise<IpcResult<IpcChannel>>;
+}
+
+// Handlers are stored type-erased; `dispatch` only ever passes a value that the same channel's request
+// schema produced, which is exactly the handler's parameter type.
+type ErasedHandler = (request: unknown) => unknown;
+
+export function createValidatedDispatcher<S>(policy: SenderPolicy<S>): ValidatedDispatcher<S> {
+  const handlers = new Map<IpcChannel, ErasedHandler>();
+
+  return {
+    handle(channel, handler) {
+      if (!isIpcChannel(channel)) throw new Error(`${String(channel)}: not in the IPC contract`);
+      if (handlers.has(channel)) throw new Error(`${channel}: handler already registered`);
+      handlers.set(channel, handler as unknown as ErasedHandler);
+    },
+
+    async dispatch(channel, payload, sender) {
+      if (!isIpcChannel(channel)) {
+        return ipcFailure('unknown-channel', `${describeChannel(channel)}: unknown channel`);
+      }
+      if (!isTrustedSafely(policy, sender)) {
+        return ipcFailure('untrusted-sender', `${channel}: sender not trusted`);
+      }
+      const parsed = ipcContract[channel].request.safeParse(payload);
+      if (!parsed.success) {
+        return ipcFailure('invalid-payload', `${channel}: invalid payload: ${describeIssues(parsed.error.issues)}`);
+      }
+      const handler = handlers.get(channel);
+      if (!handler) {
+        return ipcFailure('unknown-channel', `${channel}: no handler registered`);
+      }
+      try {
+        const result = (await handler(parsed.data)) as IpcResponse<IpcChannel>;
+        return { ok: true, result };
+      } catch (thrown) {
+        return ipcFailure('handler-failed', `${channel}: ${describeThrown(thrown)}`);
+      }
+    },
+  };
+}
+
+/** The dispatcher with every contract channel wired to the services. */
+export function createValidatedHandlers<S>(services: Services, policy: SenderPolicy<S>): ValidatedDispatcher<S> {
+  const dispatcher = createValidatedDispatcher(policy);
+  const table = handlerTable(services);
+  for (const channel of ipcChannels) registerFromTable(dispatcher, table, channel);
+  return dispatcher;
+}
+
+function registerFromTable<S, C extends IpcChannel>(
+  dispatcher: ValidatedDispatcher<S>,
+  table: IpcHandlerTable,
+  channel: C,
+): void {
+  dispatcher.handle(channel, table[channel]);
+}
+
+function isTrustedSafely<S>(policy: SenderPolicy<S>, sender: S): boolean {
+  try {
+    return policy.isTrusted(sender) === true;
+  } catch {
+    // e.g. Electron throws when a frame was disposed meanwhile: not trusted.
+    return false;
+  }
+}
+
+function describeChannel(channel: unknown): string {
+  return typeof channel === 'string' ? oneLine(channel, 80) : `(${typeof channel} channel)`;
+}

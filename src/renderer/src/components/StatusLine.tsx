@@ -1,0 +1,27 @@
+import { useAppStore } from '../state/app-store.js';
+
+export function StatusLine() {
+  const { info, connection, connectionError, lastEvent } = useAppStore();
+  return (
+    <footer className="status" data-testid="status-line">
+      <span className={`status__dot status__dot--${connection}`} aria-hidden="true" />
+      <span data-testid="status-connection">{connection === 'failed' ? `not connected: ${connectionError ?? ''}` : connection}</span>
+      {info && (
+        <>
+          <span className="status__sep">·</span>
+          <span>
+            mode <strong data-testid="status-mode" data-mode={info.mode}>{info.mode}</strong>
+          </span>
+          <span className="status__sep">·</span>
+          <span>
+            v<span data-testid="status-version">{info.version}</span>
+          </span>
+          <span className="status__sep">·</span>
+          <span data-testid="status-platform">{info.platform}</span>
+        </>
+      )}
+      <span className="status__spacer" />
+      <span data-testid="status-last-event">{lastEvent ? `event: ${lastEvent.type}` : 'no events yet'}</span>
+    </footer>
+  );
+}

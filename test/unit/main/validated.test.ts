@@ -1,0 +1,147 @@
+/**
+ * The validated wrapper decides, before any handler runs, whether a call is allowed: these tests use spy
+ * handlers to show that a refused call (unknown channel, untrusted sender, bad payload) never reaches one.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { ipcChannels, ipcContract } from '../../../src/shared/ipc-contract.js';
+import { createValidatedDispatcher, createValidatedHandlers } from '../../../src/main/ipc/validated.js';
+import { createServices } from '../../../src/main/services/index.js';
+
+interface FakeSender {
+  trusted: boolean;
+}
+const policy = { isTrusted: (sender: FakeSender) => sender.trusted };
+const trusted: FakeSender = { trusted: true };
+
+function dispatcherWithSpy() {
+  const dispatcher = createValidatedDispatcher(policy);
+  const echo = vi.fn(({ text }: { text: string }) => ({ text, handled: 1 }));
+  dispatcher.handle('lr:app.echo', echo);
+  return { dispatcher, echo };
+}
+
+describe('createValidatedDispatcher', () => {
+  it('runs the handler with the parsed payload when channel, sender and payload are fine', async () => {
+    const { dispatcher, echo } = dispatcherWithSpy();
+    await expect(dispatcher.dispatch('lr:app.echo', { text: 'hi' }, trusted)).resolves.toEqual({
+      ok: true,
+      result: { text: 'hi', handled: 1 },
+    });
+    expect(echo).toHaveBeenCalledExactlyOnceWith({ text: 'hi' });
+  });
+
+  it('refuses a payload that does not match the schema, with a one-line message, without running the handler', async () => {
+    const { dispatcher, echo } = dispatcherWithSpy();
+    const result = await dispatcher.dispatch('lr:app.echo', { text: 42 }, trusted);
+    expect(result).toEqual({
+      ok: false,
+      error: { code: 'invalid-payload', message: 'lr:app.echo: invalid payload: text: expected string, received number' },
+    });
+    expect(echo).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['missing field', {}, 'text: expected string, received undefined'],
+    ['extra field', { text: 'a', admin: true }, '(payload): unrecognized key: "admin"'],
+    ['not an object', 'text', '(payload): expected object, received string'],
+    ['null', null, '(payload): expected object, received null'],
+    ['too long', { text: 'x'.repeat(10_001) }, 'text: too big: expected string to have <=10000 characters'],
+  ])('refuses %s', async (_name, payload, detail) => {
+    const { dispatcher, echo } = dispatcherWithSpy();
+    const result = await dispatcher.dispatch('lr:app.echo', payload, trusted);
+    expect(result).toEqual({ ok: false, error: { code: 'invalid-payload', message: `lr:app.echo: invalid payload: ${detail}` } });
+    expect(echo).not.toHaveBeenCalled();
+  });
+
+  it('refuses an unknown channel without running anything', async () => {
+    const { dispatcher, echo } = dispatcherWithSpy();
+    expect(await dispatcher.dispatch('lr:app.shell', { text: 'x' }, trusted)).toEqual({
+      ok: false,
+      error: { code: 'unknown-channel', message: 'lr:app.shell: unknown channel' },
+    });
+    expect(await dispatcher.dispatch(42, {}, trusted)).toEqual({
+      ok: false,
+      error: { code: 'unknown-channel', message: '(number channel): unknown channel' },
+    });
+    // Inherited object keys are not channels.
+    expect((await dispatcher.dispatch('toString', {}, trusted)).ok).toBe(false);
+    expect(echo).not.toHaveBeenCalled();
+  });
+
+  it('refuses an untrusted sender before even looking at the payload', async () => {
+    const { dispatcher, echo } = dispatcherWithSpy();
+    expect(await dispatcher.dispatch('lr:app.echo', { text: 'x' }, { trusted: false })).toEqual({
+      ok: false,
+      error: { code: 'untrusted-sender', message: 'lr:app.echo: sender not trusted' },
+    });
+    expect(echo).not.toHaveBeenCalled();
+  });
+
+  it('treats a sender check that throws as untrusted', async () => {
+    const dispatcher = createValidatedDispatcher<FakeSender>({
+      isTrusted: () => {
+        throw new Error('Render frame was disposed');
+      },
+    });
+    const echo = vi.fn(() => ({ text: '', handled: 0 }));
+    dispatcher.handle('lr:app.echo', echo);
+    expect((await dispatcher.dispatch('lr:app.echo', { text: 'x' }, trusted)).ok).toBe(false);
+    expect(echo).not.toHaveBeenCalled();
+  });
+
+  it('turns a throwing handler into a one-line handler-failed error', async () => {
+    const dispatcher = createValidatedDispatcher(policy);
+    dispatcher.handle('lr:app.echo', () => {
+      throw new Error('disk full\n    at somewhere (file.ts:1:1)');
+    });
+    expect(await dispatcher.dispatch('lr:app.echo', { text: 'x' }, trusted)).toEqual({
+      ok: false,
+      error: { code: 'handler-failed', message: 'lr:app.echo: disk full' },
+    });
+  });
+
+  it('reports a contract channel without a handler', async () => {
+    const dispatcher = createValidatedDispatcher(policy);
+    expect(await dispatcher.dispatch('lr:app.info', {}, trusted)).toEqual({
+      ok: false,
+      error: { code: 'unknown-channel', message: 'lr:app.info: no handler registered' },
+    });
+  });
+
+  it('refuses to register a handler twice or for a channel outside the contract', () => {
+    const { dispatcher } = dispatcherWithSpy();
+    expect(() => dispatcher.handle('lr:app.echo', () => ({ text: '', handled: 0 }))).toThrow('already registered');
+    // @ts-expect-error: not a contract channel
+    expect(() => dispatcher.handle('lr:nope', () => ({}))).toThrow('not in the IPC contract');
+  });
+});
+
+describe('createValidatedHandlers', () => {
+  const services = createServices({ version: '1.2.3', mode: 'browser-shell', platform: 'linux' });
+  const dispatcher = createValidatedHandlers(services, policy);
+
+  it('answers every contract channel with a response that matches its schema', async () => {
+    const samples = { 'lr:app.info': {}, 'lr:app.echo': { text: 'sample' } } satisfies Record<(typeof ipcChannels)[number], unknown>;
+    for (const channel of ipcChannels) {
+      const outcome = await dispatcher.dispatch(channel, samples[channel], trusted);
+      if (!outcome.ok) throw new Error(outcome.error.message);
+      expect(ipcContract[channel].response.safeParse(outcome.result).success, channel).toBe(true);
+    }
+  });
+
+  it('reports the host it was given', async () => {
+    expect(await dispatcher.dispatch('lr:app.info', {}, trusted)).toEqual({
+      ok: true,
+      result: { version: '1.2.3', mode: 'browser-shell', platform: 'linux' },
+    });
+  });
+
+  it('counts only the echo calls that reached the service', async () => {
+    const before = services.echo.handledCount();
+    await dispatcher.dispatch('lr:app.echo', { text: 42 }, trusted);
+    await dispatcher.dispatch('lr:app.echo', { text: 'x' }, { trusted: false });
+    expect(services.echo.handledCount()).toBe(before);
+    await dispatcher.dispatch('lr:app.echo', { text: 'x' }, trusted);
+    expect(services.echo.handledCount()).toBe(before + 1);
+  });
+});
