@@ -60,7 +60,7 @@ describe('bindParams', () => {
   it('refuses unknown parameters', () => {
     expect(bindError('dir -foo')).toBe('dir: unknown parameter -foo');
     expect(bindError('dir -foo bar')).toBe('dir: unknown parameter -foo');
-    expect(bindError('getfile /x -output json')).toBe('getfile: unknown parameter -output');
+    expect(bindError('cd /x -output json')).toBe('cd: unknown parameter -output');
   });
 
   it('refuses too many positionals', () => {

@@ -34,7 +34,7 @@ describe('complete: flags', () => {
   it('offers the current command’s parameters not given yet', () => {
     expect(atEnd('dir -')).toEqual({ replaceFrom: 4, candidates: ['-full_path', '-output', '-path'], kind: 'flag' });
     expect(atEnd('dir /etc -f')).toEqual({ replaceFrom: 9, candidates: ['-full_path'], kind: 'flag' });
-    expect(atEnd('putfile x -overwrite -')).toMatchObject({ candidates: ['-keep', '-name'], kind: 'flag' });
+    expect(atEnd('putfile x -overwrite -')).toMatchObject({ candidates: ['-keep', '-name', '-output'], kind: 'flag' });
     expect(atEnd('dir -FU').candidates).toEqual(['-full_path']);
   });
 

@@ -1,0 +1,31 @@
+/** cd: changes the session's current directory (the runner stores the returned cwd for the session). */
+import { constants as fsc, promises as fsp } from 'node:fs';
+import { z } from 'zod';
+import { findCommand } from '../../shared/catalog.js';
+import { CommandError, defineCommand } from '../command.js';
+import { errorCode, fsReason } from '../fs/fs-errors.js';
+
+export const cdCommand = defineCommand({
+  spec: findCommand('cd')!,
+  schema: z.object({ path: z.string().min(1) }),
+  async run(ctx, params) {
+    const target = ctx.resolvePath(params.path);
+    let isDirectory: boolean;
+    try {
+      isDirectory = (await fsp.stat(target)).isDirectory();
+    } catch (err) {
+      const code = errorCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new CommandError(`cd: ${target}: no such directory`, 'not_found');
+      throw new CommandError(`cd: ${target}: ${fsReason(err)}`);
+    }
+    if (!isDirectory) throw new CommandError(`cd: ${target}: not a directory`);
+    try {
+      // Search permission is what entering a folder needs.
+      await fsp.access(target, fsc.X_OK);
+    } catch {
+      throw new CommandError(`cd: ${target}: permission denied`, 'denied');
+    }
+    await ctx.emit({ path: target });
+    return { cwd: target };
+  },
+});

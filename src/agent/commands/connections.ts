@@ -1,0 +1,13 @@
+/** connections: TCP/UDP sockets with the process that holds each (platform layer). */
+import { z } from 'zod';
+import { findCommand } from '../../shared/catalog.js';
+import { defineCommand } from '../command.js';
+import { emitAll, fromPlatform } from './support/platform-listing.js';
+
+export const connectionsCommand = defineCommand({
+  spec: findCommand('connections')!,
+  schema: z.object({}),
+  async run(ctx) {
+    await emitAll(ctx, await fromPlatform('connections', ctx, () => ctx.platform.listConnections(ctx.signal)));
+  },
+});

@@ -1,0 +1,97 @@
+/**
+ * fileinfo: what a file is (magic), its metadata, and its MD5/SHA-1/SHA-256 from one streamed read.
+ * The file is opened once and described from that open handle (fstat), so the metadata and the hashes
+ * are of the same file even if the path is swapped meanwhile. Above 30 GB the hashes are skipped.
+ */
+import type { Stats } from 'node:fs';
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { z } from 'zod';
+import { findCommand } from '../../shared/catalog.js';
+import { CommandError, defineCommand } from '../command.js';
+import { AccountNames } from '../fs/accounts.js';
+import { fileTypeFromMode } from '../fs/file-mode.js';
+import { fsReason } from '../fs/fs-errors.js';
+import { hashHandle, openForReading } from '../fs/hash.js';
+import { describeMagic, MAGIC_BYTES } from '../fs/magic.js';
+import { birthTime, statFacts } from '../fs/stat-facts.js';
+
+/** The reference console's fileinfo hashing limit (30 GB). */
+export const MAX_HASH_BYTES = 30 * 1024 ** 3;
+
+async function readHead(handle: FileHandle): Promise<Buffer> {
+  const head = Buffer.alloc(MAGIC_BYTES);
+  const { bytesRead } = await handle.read(head, 0, MAGIC_BYTES, 0);
+  return head.subarray(0, bytesRead);
+}
+
+export const fileinfoCommand = defineCommand({
+  spec: findCommand('fileinfo')!,
+  schema: z.object({ path: z.string().min(1) }),
+  async run(ctx, params) {
+    const target = ctx.resolvePath(params.path);
+    const fail = (reason: string): CommandError => new CommandError(`fileinfo: ${target}: ${reason}`);
+    // Checked by path before opening: opening a device or FIFO can block or have side effects.
+    const byPath = await fsp.stat(target).catch((err: unknown) => {
+      throw fail(fsReason(err));
+    });
+    if (byPath.isDirectory()) throw fail('is a directory');
+    if (!byPath.isFile()) throw fail(`not a regular file (${fileTypeFromMode(byPath.mode)})`);
+    const link = await fsp.lstat(target).then((l) => (l.isSymbolicLink() ? fsp.readlink(target) : null)).catch(() => null);
+
+    const handle = await openForReading(target).catch((err: unknown) => {
+      throw fail(fsReason(err));
+    });
+    try {
+      const st: Stats = await handle.stat();
+      if (!st.isFile()) throw fail(`not a regular file (${fileTypeFromMode(st.mode)})`);
+      let hashes: { md5: string | null; sha1: string | null; sha256: string | null } = { md5: null, sha1: null, sha256: null };
+      let head: Buffer;
+      let note: string | null = null;
+      if (st.size > MAX_HASH_BYTES) {
+        head = await readHead(handle);
+        note = 'larger than 30 GB: not hashed';
+      } else {
+        const parts: Buffer[] = [];
+        let headBytes = 0;
+        const started = Date.now();
+        hashes = await hashHandle(handle, ['md5', 'sha1', 'sha256'], {
+          signal: ctx.signal,
+          onChunk: (chunk) => {
+            if (headBytes >= MAGIC_BYTES) return;
+            parts.push(chunk.subarray(0, MAGIC_BYTES - headBytes));
+            headBytes += Math.min(chunk.length, MAGIC_BYTES - headBytes);
+          },
+        }).catch((err: unknown) => {
+          if (ctx.signal.aborted) throw err;
+          throw fail(fsReason(err));
+        });
+        head = Buffer.concat(parts);
+        ctx.trace('debug', `hashed ${st.size} bytes in ${Date.now() - started} ms`);
+      }
+      const accounts = await AccountNames.load(ctx.platform.options.sysroot);
+      const magic = describeMagic(head, st.size);
+      const facts = statFacts(st, accounts);
+      await ctx.emit({
+        path: target,
+        size: facts.size,
+        type: magic.type,
+        mode: facts.mode,
+        owner: facts.owner,
+        group: facts.group,
+        mtime: facts.mtime,
+        atime: st.atime.toISOString(),
+        ctime: st.ctime.toISOString(),
+        birthtime: birthTime(st),
+        ...hashes,
+        architecture: magic.architecture,
+        elfClass: magic.elfClass,
+        endianness: magic.endianness,
+        linkTarget: link,
+        note,
+      });
+    } finally {
+      await handle.close();
+    }
+  },
+});

@@ -1,0 +1,41 @@
+/** processes: the running processes, optionally one pid or one name (comm or executable base name). */
+import path from 'node:path';
+import { z } from 'zod';
+import { findCommand } from '../../shared/catalog.js';
+import { CommandError, defineCommand } from '../command.js';
+import type { ProcessInfo } from '../platform/types.js';
+import { emitAll, fromPlatform } from './support/platform-listing.js';
+
+/** Base name of an exe path, without the ` (deleted)` the kernel appends when the file is gone. */
+function exeName(p: string | null): string | null {
+  return p === null ? null : path.basename(p.replace(/ \(deleted\)$/, ''));
+}
+
+/**
+ * Matches a name against comm (the kernel truncates it to 15 characters) and the executable's base
+ * name (complete), case-sensitively, as process names are on Linux.
+ */
+export function processHasName(p: ProcessInfo, name: string): boolean {
+  return p.name === name || exeName(p.path) === name;
+}
+
+export const processesCommand = defineCommand({
+  spec: findCommand('processes')!,
+  schema: z.object({
+    pid: z.coerce.number().int().positive().optional(),
+    name: z.string().min(1).optional(),
+  }),
+  async run(ctx, params) {
+    let list = await fromPlatform('processes', ctx, () => ctx.platform.listProcesses(ctx.signal));
+    if (params.pid !== undefined) {
+      list = list.filter((p) => p.pid === params.pid);
+      if (list.length === 0) throw new CommandError(`processes: no process with pid ${params.pid}`, 'not_found');
+    }
+    if (params.name !== undefined) {
+      const name = params.name;
+      list = list.filter((p) => processHasName(p, name));
+      if (list.length === 0) throw new CommandError(`processes: no process named ${name}`, 'not_found');
+    }
+    await emitAll(ctx, list);
+  },
+});

@@ -1,0 +1,28 @@
+/**
+ * The shape shared by the commands that list what the platform layer reads (services, drivers, ...):
+ * ask the layer, turn its failures into one-line command errors, stream the records.
+ */
+import { CommandError, type JobContext, type JobRecord } from '../../command.js';
+import { fsReason } from '../../fs/fs-errors.js';
+import { NotSupportedError } from '../../platform/types.js';
+
+/** Runs a platform call; a refusal or failure becomes `<command>: <reason>` on one line. */
+export async function fromPlatform<T>(command: string, ctx: JobContext, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (ctx.signal.aborted) throw err; // the runner reports cancel/time-out itself
+    if (err instanceof NotSupportedError) throw new CommandError(err.message, 'not_supported');
+    if (err instanceof CommandError) throw err;
+    const file = typeof err === 'object' && err !== null && 'path' in err && typeof err.path === 'string' ? `${err.path}: ` : '';
+    throw new CommandError(`${command}: ${file}${fsReason(err)}`);
+  }
+}
+
+/** Emits records one by one (the runner batches them), stopping when the job is cancelled. */
+export async function emitAll(ctx: JobContext, records: readonly object[]): Promise<void> {
+  for (const r of records) {
+    ctx.signal.throwIfAborted();
+    await ctx.emit({ ...(r as JobRecord) });
+  }
+}

@@ -1,0 +1,7 @@
+/** The macOS platform layer: not implemented yet, so every capability says so (see unsupported.ts). */
+import type { PlatformLayer, PlatformOptions } from './types.js';
+import { createUnsupportedPlatform } from './unsupported.js';
+
+export function createDarwinPlatform(options: PlatformOptions): PlatformLayer {
+  return createUnsupportedPlatform('darwin', options);
+}

