@@ -20,12 +20,27 @@ export interface JobContext {
   emit(record: JobRecord): Promise<void>;
   /** Emits free text (script output, messages). Same backpressure. */
   text(chunk: string): Promise<void>;
+  /**
+   * Sends file bytes at `offset` as a binary data frame (file transfers). Resolves when the transfer
+   * window has room: this is what keeps a 3 GB download out of memory on every hop.
+   */
+  sendData(offset: number, chunk: Buffer): Promise<void>;
   /** Trace line for this session (shown when `trace` is on). */
   trace(level: Exclude<TraceLevel, 'off'>, message: string): void;
   /** The OS layer: the only place that knows Linux/macOS/Windows. */
   platform: PlatformLayer;
   /** Resolves a device path against the session's cwd. */
   resolvePath(p: string): string;
+  /** The agent's data folder (working folder for putfile, private temp folders for run). */
+  dataDir?: string;
+  /** How to reach the service for file downloads (putfile, run): its URL, pinned CA and our device id. */
+  service?: ServiceEndpoint;
+}
+
+export interface ServiceEndpoint {
+  url: string;
+  ca: string;
+  deviceId: string;
 }
 
 export interface CommandResult {

@@ -3,7 +3,7 @@
  * text in batches under a credit window (the service acks what it has passed on; the job pauses when
  * too much is in flight), honours cancel and the time limit through an AbortSignal.
  */
-import { JOB_WINDOW_BYTES, MAX_CHUNK_CHARS, type FromAgent, type ToAgent } from '../shared/protocol.js';
+import { JOB_WINDOW_BYTES, MAX_CHUNK_CHARS, TRANSFER_WINDOW_BYTES, dataFrameHeader, type FromAgent, type ToAgent } from '../shared/protocol.js';
 import type { Logger, LogLevel } from '../node/log.js';
 import { levelAllows } from '../node/log.js';
 import { CommandError, type AgentCommand, type JobContext, type JobRecord, type TraceLevel } from './command.js';
@@ -19,18 +19,37 @@ const FLUSH_MS = 25;
 /** The agent enforces the time limit too (slightly later than the service) in case the service is gone. */
 const AGENT_LIMIT_GRACE_MS = 5_000;
 
+/** How the runner reaches the service: JSON frames and binary data frames (header + payload, not copied). */
+export interface AgentSender {
+  frame(f: FromAgent): void;
+  data(header: Uint8Array, payload: Buffer): void;
+}
+
 class JobStream {
   private records: JobRecord[] = [];
   private recordBytes = 0;
   private unacked = 0;
+  private window = JOB_WINDOW_BYTES;
   private waiters: (() => void)[] = [];
   private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly jobId: string,
-    private readonly send: (f: FromAgent) => void,
+    private readonly sender: () => AgentSender,
     private readonly signal: AbortSignal,
   ) {}
+
+  private send(f: FromAgent): void {
+    this.sender().frame(f);
+  }
+
+  async data(offset: number, chunk: Buffer): Promise<void> {
+    this.flushRecords();
+    this.window = TRANSFER_WINDOW_BYTES; // a transfer keeps more in flight than text output
+    this.unacked += chunk.length;
+    this.sender().data(dataFrameHeader(this.jobId, offset), chunk);
+    await this.room();
+  }
 
   async emit(record: JobRecord): Promise<void> {
     let size = JSON.stringify(record).length;
@@ -73,13 +92,13 @@ class JobStream {
 
   /** Resolves when fewer than a window's worth of bytes await acknowledgement (or the job is aborted). */
   private room(): Promise<void> {
-    if (this.unacked <= JOB_WINDOW_BYTES || this.signal.aborted) return Promise.resolve();
+    if (this.unacked <= this.window || this.signal.aborted) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   ack(bytes: number): void {
     this.unacked = Math.max(0, this.unacked - bytes);
-    if (this.unacked <= JOB_WINDOW_BYTES) this.release();
+    if (this.unacked <= this.window) this.release();
   }
 
   release(): void {
@@ -103,7 +122,9 @@ export class JobRunner {
     private readonly commands: ReadonlyMap<string, AgentCommand>,
     private readonly platform: PlatformLayer,
     private readonly log: Logger,
-    private send: (f: FromAgent) => void,
+    private sender: AgentSender,
+    /** Where file commands find the agent's data folder and the service (see JobContext). */
+    private readonly environment: Pick<JobContext, 'dataDir' | 'service'> = {},
   ) {
     // Trace lines of a session go to that session's console at the level it asked for.
     log.tap((level, msg, fields) => {
@@ -111,12 +132,12 @@ export class JobRunner {
       if (typeof sessionId !== 'string') return;
       const wanted = this.traceLevels.get(sessionId);
       if (!wanted || wanted === 'off' || !levelAllows(wanted, level)) return;
-      this.send({ t: 'trace', sessionId, level, message: msg.slice(0, 4000), time: new Date().toISOString() });
+      this.sender.frame({ t: 'trace', sessionId, level, message: msg.slice(0, 4000), time: new Date().toISOString() });
     });
   }
 
-  setSender(send: (f: FromAgent) => void): void {
-    this.send = send;
+  setSender(sender: AgentSender): void {
+    this.sender = sender;
   }
 
   handle(frame: ToAgent): void {
@@ -152,7 +173,7 @@ export class JobRunner {
 
   private async start(f: Extract<ToAgent, { t: 'job.start' }>): Promise<void> {
     const end = (status: 'completed' | 'failed' | 'cancelled' | 'timed_out', error?: string, cwd?: string) =>
-      this.send({ t: 'job.end', jobId: f.jobId, status, error: error?.replace(/\s*\n\s*/g, ' ').slice(0, 4000), cwd });
+      this.sender.frame({ t: 'job.end', jobId: f.jobId, status, error: error?.replace(/\s*\n\s*/g, ' ').slice(0, 4000), cwd });
     const cmd = this.commands.get(f.command);
     if (!cmd) return end('failed', `${f.command}: not implemented by this agent (version too old?)`);
     const parsed = cmd.schema.safeParse(f.params);
@@ -161,7 +182,7 @@ export class JobRunner {
       return end('failed', `${f.command}: invalid parameters: ${i ? `${i.path.join('.')}: ${i.message}` : 'bad input'}`);
     }
     const controller = new AbortController();
-    const stream = new JobStream(f.jobId, (fr) => this.send(fr), controller.signal);
+    const stream = new JobStream(f.jobId, () => this.sender, controller.signal);
     controller.signal.addEventListener('abort', () => stream.release());
     this.running.set(f.jobId, { controller, stream, sessionId: f.sessionId });
     const limit = setTimeout(() => controller.abort('timed_out'), f.timeLimitMs + AGENT_LIMIT_GRACE_MS);
@@ -172,9 +193,11 @@ export class JobRunner {
       signal: controller.signal,
       emit: (r) => stream.emit(r),
       text: (t) => stream.text(t),
+      sendData: (offset, chunk) => stream.data(offset, chunk),
       trace: (level: Exclude<LogLevel, never>, message: string) => log[level](`${f.command}: ${message}`, { sessionId: f.sessionId, jobId: f.jobId }),
       platform: this.platform,
       resolvePath: (p) => pathApi.resolve(f.cwd, p),
+      ...this.environment,
     };
     log.debug(`job ${f.jobId} start: ${f.command}`, { sessionId: f.sessionId, jobId: f.jobId });
     const t0 = Date.now();

@@ -7,10 +7,11 @@ import { createPrivateKey, sign } from 'node:crypto';
 import WebSocket from 'ws';
 import { MAX_FRAME_BYTES, agentAuthPayload, parseFrame, toAgent, type FromAgent } from '../shared/protocol.js';
 import { wssBase } from '../node/profile.js';
+import { unmaskedFrames } from '../node/ws-options.js';
 import type { Logger } from '../node/log.js';
 import type { AgentState } from './config.js';
 import { deviceInfo } from './device-info.js';
-import type { JobRunner } from './jobs.js';
+import type { AgentSender, JobRunner } from './jobs.js';
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 4_000;
@@ -30,10 +31,16 @@ export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, 
 
   const connect = () => {
     if (stopped) return;
-    const socket = new WebSocket(`${wssBase(state.url)}/api/v1/agent`, { ca: state.ca, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000 });
+    const socket = new WebSocket(`${wssBase(state.url)}/api/v1/agent`, { ca: state.ca, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000, ...unmaskedFrames });
     ws = socket;
     const send = (f: FromAgent) => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(f));
+    };
+    const sender: AgentSender = {
+      frame: send,
+      data: (header, payload) => {
+        if (socket.readyState === socket.OPEN) socket.send(Buffer.concat([header, payload]), { binary: true });
+      },
     };
     socket.on('message', (data) => {
       const parsed = parseFrame(toAgent, data.toString());
@@ -49,7 +56,7 @@ export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, 
       } else if (f.t === 'welcome') {
         online = true;
         backoff = BACKOFF_MIN_MS;
-        runner.setSender(send);
+        runner.setSender(sender);
         log.info('connected to the service', { url: state.url, deviceId: state.deviceId });
       } else if (f.t === 'error') {
         log.warn('service reported an error', { message: f.message });

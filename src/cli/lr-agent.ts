@@ -3,12 +3,7 @@ import { Command } from 'commander';
 import { resolve } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { enroll } from '../agent/enroll.js';
-import { agentPaths, loadAgentState } from '../agent/config.js';
-import { runAgentLink } from '../agent/link.js';
-import { JobRunner } from '../agent/jobs.js';
-import { AGENT_COMMANDS } from '../agent/commands/index.js';
-import { createPlatform } from '../agent/platform/index.js';
-import { Logger } from '../node/log.js';
+import { startAgent } from '../agent/run-agent.js';
 import { fail } from './errors.js';
 
 const PROG = 'lr-agent';
@@ -36,19 +31,11 @@ program
   .description('connects out to the service and serves commands; reconnects forever')
   .requiredOption('--data <dir>', 'agent data folder')
   .option('--sysroot <dir>', 'root of the file system for configuration readers (tests point it at a fixture tree)', process.env.LR_AGENT_SYSROOT ?? '/')
-  .action((o: { data: string; sysroot: string }) => {
-    const dir = resolve(o.data);
-    const state = loadAgentState(dir);
-    const paths = agentPaths(dir);
-    mkdirSync(paths.work, { recursive: true, mode: 0o700 });
-    mkdirSync(paths.quarantine, { recursive: true, mode: 0o700 });
-    const log = new Logger('lr-agent');
-    const platform = createPlatform({ sysroot: resolve(o.sysroot) });
-    const runner = new JobRunner(AGENT_COMMANDS, platform, log, () => undefined);
-    const link = runAgentLink(state, runner, log);
-    process.stdout.write(`lr-agent ${state.name} (${state.deviceId}) started\n`);
+  .action(async (o: { data: string; sysroot: string }) => {
+    const agent = await startAgent({ dataDir: o.data, sysroot: o.sysroot });
+    process.stdout.write(`lr-agent ${agent.state.name} (${agent.state.deviceId}) started\n`);
     const stop = () => {
-      link.stop().then(() => process.exit(0));
+      agent.stop().then(() => process.exit(0));
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);

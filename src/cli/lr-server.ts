@@ -1,13 +1,13 @@
 /** `lr-server`: init | start | enroll-token | user add — the service's command line (product.md contract). */
 import { Command, Option } from 'commander';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createTlsMaterial } from '../server/tls.js';
-import { configSchema, dataPaths, loadConfig, parseListen } from '../server/config.js';
+import { dataPaths, loadConfig } from '../server/config.js';
+import { initDataDir } from '../server/init.js';
 import { openDb } from '../server/db.js';
 import { Store } from '../server/store.js';
 import { startService } from '../server/service.js';
-import { writeSecretFile, writeSecretJson } from '../node/files.js';
+import { writeSecretJson } from '../node/files.js';
 import type { Bundle, Profile } from '../node/profile.js';
 import { CliError, fail, parseDuration } from './errors.js';
 import type { Role } from '../shared/catalog.js';
@@ -39,26 +39,9 @@ program
   .option('--public-url <url>', 'address agents and analysts use (default: wss://LISTEN)')
   .action(async (o: { data: string; listen: string; publicUrl?: string }) => {
     const dir = resolve(o.data);
-    const { host, port } = parseListen(o.listen);
     if (existsSync(dir) && readdirSync(dir).length > 0) throw new CliError(`${dir} is not empty: refusing to overwrite an existing service`);
-    const pubHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-    const publicUrl = o.publicUrl ?? `wss://${pubHost.includes(':') ? `[${pubHost}]` : pubHost}:${port}`;
-    const config = configSchema.parse({ listen: o.listen, publicUrl });
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const p = dataPaths(dir);
-    const tls = await createTlsMaterial([host, new URL(publicUrl).hostname.replace(/^\[|\]$/g, '')]);
-    mkdirSync(resolve(dir, 'tls'), { recursive: true, mode: 0o700 });
-    writeFileSync(p.caCert, tls.caCert, { mode: 0o644 });
-    writeFileSync(p.cert, tls.cert, { mode: 0o644 });
-    writeSecretFile(p.caKey, tls.caKey);
-    writeSecretFile(p.key, tls.key);
-    writeFileSync(p.config, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
-    const store = new Store(openDb(p.db));
-    const admin = store.createUser('admin', 'admin', true);
-    const token = store.issueApiToken(admin.id);
-    store.close();
-    writeProfile(p.adminProfile, publicUrl, tls.caCert, 'admin', token);
-    process.stdout.write(`initialised ${dir}\nservice address: ${publicUrl}\nadmin profile: ${p.adminProfile}\n`);
+    const r = await initDataDir({ dir, listen: o.listen, publicUrl: o.publicUrl });
+    process.stdout.write(`initialised ${r.dir}\nservice address: ${r.publicUrl}\nadmin profile: ${r.adminProfilePath}\n`);
   });
 
 program

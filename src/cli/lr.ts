@@ -4,14 +4,43 @@ import { resolve } from 'node:path';
 import { readJsonFile } from '../node/files.js';
 import { profileSchema, type Profile } from '../node/profile.js';
 import { ConsoleClient, ServiceApi } from '../client/console-client.js';
-import { renderJson, renderTable } from '../shared/format.js';
+import { renderJson, renderProgress, renderTable } from '../shared/format.js';
+import { parseLine } from '../shared/grammar.js';
+import { bindParams } from '../shared/bind.js';
+import { findCommand } from '../shared/catalog.js';
+import { runGetfile } from '../client/getfile-runner.js';
 import { Printer } from './printer.js';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, fail } from './errors.js';
 import { runShell } from './shell.js';
+import { registerLibraryCommands } from './lr-library.js';
 
 const PROG = 'lr';
 const program = new Command(PROG).description('Live response analyst CLI').option('--profile <file>', 'connection profile (default: $LR_PROFILE)');
 program.exitOverride();
+
+/** `getfile PATH [-auto]` (foreground) is run as a resumable download; anything else goes through as is. */
+function getfileTarget(line: string): { path: string; auto: boolean } | null {
+  try {
+    const parsed = parseLine(line);
+    const spec = findCommand(parsed.name);
+    if (parsed.name !== 'getfile' || !spec || parsed.background || parsed.redirect || parsed.named.offset !== undefined) return null;
+    const p = bindParams(spec, parsed);
+    return { path: String(p.path), auto: p.auto === true };
+  } catch {
+    return null; // the service refuses it, in one line, and logs it
+  }
+}
+
+function throttle<T>(fn: (v: T) => void, ms: number): (v: T) => void {
+  let last = 0;
+  return (v) => {
+    const t = Date.now();
+    if (t - last >= ms) {
+      last = t;
+      fn(v);
+    }
+  };
+}
 
 function loadProfile(): Profile {
   const file = (program.opts() as { profile?: string }).profile ?? process.env.LR_PROFILE;
@@ -45,6 +74,32 @@ program
     } catch (e) {
       client.close();
       throw new CliError((e as Error).message, EXIT_REFUSED);
+    }
+    const transfer = getfileTarget(line);
+    if (transfer) {
+      const outDir = resolve(o.out);
+      const tty = process.stderr.isTTY;
+      const r = await runGetfile({
+        client,
+        sessionId: session.id,
+        deviceId: session.deviceId,
+        path: transfer.path,
+        auto: transfer.auto,
+        outDir,
+        onNotice: (m) => process.stderr.write(`${tty ? '\r\x1b[K' : ''}${PROG}: ${m}\n`),
+        onProgress: tty ? throttle((p) => process.stderr.write(`\r${renderProgress(p, Math.min(100, process.stderr.columns ?? 80))}`), 100) : undefined,
+      });
+      if (tty) process.stderr.write('\r\x1b[K');
+      client.close();
+      if (r.ok) {
+        if (o.json) process.stdout.write(JSON.stringify({ commandId: r.commandId, status: 'completed', file: r.download.file, sha256: r.download.sha256, size: r.download.size }, null, 2) + '\n');
+        else process.stdout.write(`${r.download.sha256}  ${r.download.file}\n`);
+        process.exitCode = EXIT_OK;
+      } else {
+        process.stderr.write(`${PROG}: ${r.outcome.error ?? r.outcome.status}\n`);
+        process.exitCode = r.outcome.status === 'refused' ? EXIT_REFUSED : EXIT_FAILED;
+      }
+      return;
     }
     const records: Record<string, unknown>[] = [];
     let text = '';
@@ -98,6 +153,8 @@ program
     if (o.json) process.stdout.write(renderJson(entries) + '\n');
     else process.stdout.write(renderTable(entries, ['id', 'startedAt', 'user', 'deviceName', 'status', 'durationMs', 'commandLine'], { maxWidth: process.stdout.columns }) + '\n');
   });
+
+registerLibraryCommands(program, loadProfile);
 
 program.parseAsync(process.argv).then(
   () => {

@@ -4,9 +4,10 @@
  */
 import WebSocket from 'ws';
 import { EventEmitter } from 'node:events';
-import { MAX_FRAME_BYTES, parseFrame, toClient, type CommandLogRecord, type DeviceRecord, type JobStatus, type SessionInfo, type ToClient } from '../shared/protocol.js';
+import { MAX_FRAME_BYTES, decodeDataFrame, parseFrame, toClient, type CommandLogRecord, type DeviceRecord, type JobStatus, type SessionInfo, type ToClient } from '../shared/protocol.js';
 import { httpsBase, wssBase, type Profile } from '../node/profile.js';
 import { describeNetError, httpsJson } from '../node/https-json.js';
+import { unmaskedFrames } from '../node/ws-options.js';
 
 export class ServiceApi {
   constructor(private readonly profile: Profile) {}
@@ -31,6 +32,10 @@ export interface CommandHandlers {
   onStarted?(f: Extract<ToClient, { t: 'command.started' }>): void;
   onRecords?(records: Record<string, unknown>[]): void;
   onText?(text: string): void;
+  /** File bytes of a transfer (getfile), at `offset`; delivered in the background too. */
+  onData?(offset: number, payload: Buffer): void;
+  /** The command's end, also when it ran in the background. */
+  onEnd?(outcome: CommandOutcome): void;
 }
 
 export interface CommandOutcome {
@@ -66,6 +71,8 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
   private readonly waiting = new Map<number, { resolve(v: ToClient): void; reject(e: Error): void }>();
   private readonly byReq = new Map<number, Pending>();
   private readonly byCommand = new Map<string, Pending>();
+  /** Output handlers of every command still running, foreground or background. */
+  private readonly streams = new Map<string, CommandHandlers>();
   user = '';
   role = '';
 
@@ -78,7 +85,7 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
   private open(profile: Profile): Promise<void> {
     const url = `${wssBase(profile.url)}/api/v1/console`;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { ca: profile.ca, headers: { authorization: `Bearer ${profile.token}` }, maxPayload: MAX_FRAME_BYTES * 4, handshakeTimeout: 10_000 });
+      const ws = new WebSocket(url, { ca: profile.ca, headers: { authorization: `Bearer ${profile.token}` }, maxPayload: MAX_FRAME_BYTES * 4, handshakeTimeout: 10_000, ...unmaskedFrames });
       this.ws = ws;
       let ready = false;
       ws.on('unexpected-response', (_req, res) => {
@@ -88,7 +95,13 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
       ws.on('error', (e) => {
         if (!ready) reject(describeNetError(e, profile.url));
       });
-      ws.on('message', (data) => {
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) {
+          const d = decodeDataFrame(data as Buffer);
+          if ('error' in d) this.emit('serviceError', d.error);
+          else this.streams.get(d.jobId)?.onData?.(d.offset, Buffer.from(d.payload.buffer, d.payload.byteOffset, d.payload.length));
+          return;
+        }
         const parsed = parseFrame(toClient, data.toString());
         if (!parsed.ok) {
           this.emit('serviceError', parsed.error);
@@ -143,6 +156,7 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
         if (p) {
           this.byReq.delete(f.reqId as number);
           p.commandId = f.commandId;
+          this.streams.set(f.commandId, p.handlers);
           p.handlers.onStarted?.(f);
           if (f.background) {
             // `&`: the prompt comes back at once; the end is announced later as a backgroundEnd event.
@@ -155,23 +169,34 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
             this.fgWaiter = undefined;
             fgWaiter.commandId = f.commandId;
             this.byCommand.set(f.commandId, fgWaiter);
+            // A transfer brought back keeps its writer; only the display handlers change.
+            const previous = this.streams.get(f.commandId);
+            this.streams.set(f.commandId, previous?.onData ? { ...fgWaiter.handlers, onData: previous.onData, onEnd: previous.onEnd } : fgWaiter.handlers);
             fgWaiter.handlers.onStarted?.(f);
           }
         }
         return;
       }
       case 'command.records':
-        this.byCommand.get(f.commandId)?.handlers.onRecords?.(f.records);
+        this.streams.get(f.commandId)?.onRecords?.(f.records);
         return;
       case 'command.text':
-        this.byCommand.get(f.commandId)?.handlers.onText?.(f.text);
+        this.streams.get(f.commandId)?.onText?.(f.text);
         return;
       case 'command.end': {
+        const outcome: CommandOutcome = { commandId: f.commandId, status: f.status, error: f.error, durationMs: f.durationMs, cwd: f.cwd, background: f.background ?? false };
         const p = this.byCommand.get(f.commandId);
-        if (p) {
-          this.byCommand.delete(f.commandId);
-          p.resolve({ commandId: f.commandId, status: f.status, error: f.error, durationMs: f.durationMs, cwd: f.cwd, background: f.background ?? false });
-        } else this.emit('backgroundEnd', f);
+        this.byCommand.delete(f.commandId);
+        if (f.status === 'running') {
+          // Ctrl+Z: the command goes on in the background; its handlers keep receiving a transfer's data.
+          p?.resolve(outcome);
+          return;
+        }
+        const handlers = this.streams.get(f.commandId);
+        this.streams.delete(f.commandId);
+        handlers?.onEnd?.(outcome);
+        if (p) p.resolve(outcome);
+        else this.emit('backgroundEnd', f);
         return;
       }
       case 'session.closed':

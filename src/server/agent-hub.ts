@@ -5,13 +5,15 @@
 import { randomBytes, verify, createPublicKey } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { EventEmitter } from 'node:events';
-import { agentAuthPayload, fromAgent, parseFrame, type FromAgent, type ToAgent } from '../shared/protocol.js';
+import { agentAuthPayload, decodeDataFrame, fromAgent, parseFrame, type FromAgent, type ToAgent } from '../shared/protocol.js';
 import type { Store } from './store.js';
 import type { Logger } from '../node/log.js';
 
 
 /** Receives one job's output from its agent. */
 export interface JobSink {
+  /** A binary data frame of a file transfer, forwarded as is (`frame`), with its payload size. */
+  onData(frame: Buffer, payloadBytes: number): void;
   onRecords(records: Record<string, unknown>[], bytes: number): void;
   onText(text: string, bytes: number): void;
   onEnd(status: 'completed' | 'failed' | 'cancelled' | 'timed_out', error: string | undefined, cwd: string | undefined): void;
@@ -76,7 +78,8 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
 
     ws.on('message', (data, isBinary) => {
       if (isBinary) {
-        send(ws, { t: 'error', message: 'binary frames are not accepted' });
+        if (link) this.routeData(link, data as Buffer);
+        else send(ws, { t: 'error', message: 'authenticate first (hello)' });
         return;
       }
       const parsed = parseFrame(fromAgent, data.toString());
@@ -136,9 +139,20 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     this.links.set(device.id, link);
     this.store.updateDeviceInfo(device.id, hello.info);
     send(ws, { t: 'welcome', deviceId: device.id });
-    this.log.info('agent online', { deviceId: device.id, name: hello.info.name, remote });
+    this.log.info('agent online', { deviceId: device.id, deviceName: hello.info.name, remote });
     this.emit('presence', device.id, true);
     return link;
+  }
+
+  private routeData(link: AgentLink, frame: Buffer): void {
+    const d = decodeDataFrame(frame);
+    if ('error' in d) {
+      send(link.ws, { t: 'error', message: d.error });
+      return;
+    }
+    const entry = this.sinks.get(d.jobId);
+    if (!entry || entry.deviceId !== link.deviceId) return;
+    entry.sink.onData(frame, d.payload.length);
   }
 
   private route(link: AgentLink, frame: FromAgent): void {

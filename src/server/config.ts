@@ -11,8 +11,12 @@ export const limitsSchema = z.object({
   /** Time limit of ordinary commands (10 min) and of getfile/findfile/run (30 min). */
   commandTimeoutSec: z.number().positive().default(10 * 60),
   longCommandTimeoutSec: z.number().positive().default(30 * 60),
+  /** Largest file getfile downloads (3 GB as the reference). */
+  getfileBytes: z.number().int().positive().default(3 * 1024 ** 3),
   /** Command output kept in the command log per command (the full size and SHA-256 are always kept). */
   logOutputBytes: z.number().int().positive().default(1024 * 1024),
+  /** Largest file the script library accepts (refused while the upload streams). */
+  libraryFileBytes: z.number().int().positive().default(250 * 1024 * 1024),
 });
 export type Limits = z.infer<typeof limitsSchema>;
 

@@ -11,6 +11,9 @@ export function acceptConsole(ws: WebSocket, user: User, sessions: SessionManage
   const peer: ConsolePeer = {
     user,
     send: (frame: ToClient) => send(ws, frame),
+    sendBinary: (frame: Buffer) => {
+      if (ws.readyState === ws.OPEN) ws.send(frame, { binary: true });
+    },
     bufferedAmount: () => ws.bufferedAmount,
   };
   send(ws, { t: 'hello', user: user.name, role: user.role });

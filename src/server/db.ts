@@ -72,6 +72,27 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX commands_session ON commands(session_id, seq);
   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
+  // 1: the script library (file content lives on disk under DATA/library/) and trusted script publishers.
+  `
+  CREATE TABLE library_files (
+    name TEXT PRIMARY KEY,
+    description TEXT NOT NULL DEFAULT '',
+    parameters_description TEXT NOT NULL DEFAULT '',
+    parameters_example TEXT NOT NULL DEFAULT '',
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    uploaded_by TEXT NOT NULL,
+    uploaded_at TEXT NOT NULL,
+    signature TEXT,
+    publisher TEXT
+  );
+  CREATE TABLE publishers (
+    name TEXT PRIMARY KEY,
+    public_key TEXT NOT NULL,
+    added_by TEXT NOT NULL,
+    added_at TEXT NOT NULL
+  );
+  `,
 ];
 
 export function openDb(file: string): Db {

@@ -1,9 +1,11 @@
 /** REST routes (JSON over HTTPS): enrollment, devices, command log, whoami. Bodies are size-limited. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { enrollRequest, type DeviceRecord } from '../shared/protocol.js';
+import { enrollRequest, JOB_STATUSES, type CommandLogQuery, type DeviceRecord, type JobStatus } from '../shared/protocol.js';
 import type { Store, User } from './store.js';
 import type { AgentHub } from './agent-hub.js';
 import type { Logger } from '../node/log.js';
+import { handleLibraryRoute } from './library-routes.js';
+import type { LibraryService } from './library-service.js';
 
 const MAX_JSON_BODY = 64 * 1024;
 
@@ -47,7 +49,7 @@ export function deviceRecord(d: ReturnType<Store['listDevices']>[number], online
   return { id: d.id, name: d.name, hostname: d.hostname, os: d.os, platform: d.platform, agentVersion: d.agentVersion, online, lastSeen: d.lastSeen, isolated: d.isolated, enrolledAt: d.enrolledAt };
 }
 
-export function createRestHandler(store: Store, hub: AgentHub, log: Logger) {
+export function createRestHandler(store: Store, hub: AgentHub, log: Logger, library?: LibraryService) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://service');
     try {
@@ -64,11 +66,19 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger) {
       }
       const token = bearer(req);
       const user: User | null = token ? store.authenticate(token) : null;
+      if (library && (await handleLibraryRoute(req, res, user, library))) return; // library, publishers, settings, agent downloads
       if (!user) return json(res, 401, { error: 'not authenticated: missing, invalid, expired or revoked API token' });
 
       if (req.method === 'GET' && url.pathname === '/api/v1/me') return json(res, 200, user);
       if (req.method === 'GET' && url.pathname === '/api/v1/devices') {
         return json(res, 200, store.listDevices().map((d) => deviceRecord(d, hub.isOnline(d.id))));
+      }
+      if (req.method === 'GET' && url.pathname === '/api/v1/log/query') return json(res, 200, queryLog(store, url.searchParams));
+      if (req.method === 'GET' && url.pathname === '/api/v1/log/facets') return json(res, 200, store.commandFacets());
+      const logEntry = /^\/api\/v1\/log\/([A-Za-z0-9_-]{1,64})$/.exec(url.pathname);
+      if (req.method === 'GET' && logEntry) {
+        const record = store.getCommand(logEntry[1] as string);
+        return record ? json(res, 200, record) : json(res, 404, { error: `no command ${logEntry[1]} in the log` });
       }
       if (req.method === 'GET' && url.pathname === '/api/v1/log') {
         const deviceRef = url.searchParams.get('device');
@@ -88,4 +98,43 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger) {
       return json(res, 400, { error: (e as Error).message });
     }
   };
+}
+
+/**
+ * `GET /api/v1/log/query?device=&user=&status=&since=&until=&q=&offset=&limit=`: newest first, one page
+ * (limit ≤ 5000) and the number of matches; entries without their output.
+ */
+function queryLog(store: Store, params: URLSearchParams): ReturnType<Store['queryCommands']> {
+  const q: CommandLogQuery = {};
+  const device = params.get('device');
+  if (device) {
+    const d = store.findDevice(device);
+    if ('error' in d) return { total: 0, offset: 0, items: [] };
+    q.deviceId = d.id;
+  }
+  const user = params.get('user');
+  if (user) q.user = user;
+  const status = params.get('status');
+  if (status) {
+    if (!(JOB_STATUSES as readonly string[]).includes(status)) throw new Error(`status must be one of ${JOB_STATUSES.join(', ')}`);
+    q.status = status as JobStatus;
+  }
+  for (const key of ['since', 'until'] as const) {
+    const value = params.get(key);
+    if (value) {
+      if (Number.isNaN(Date.parse(value))) throw new Error(`${key} must be an ISO date-time`);
+      q[key] = new Date(value).toISOString();
+    }
+  }
+  const text = params.get('q');
+  if (text) q.text = text.slice(0, 500);
+  for (const key of ['offset', 'limit'] as const) {
+    const value = params.get(key);
+    if (value !== null) {
+      const n = Number(value);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${key} must be a non-negative integer`);
+      q[key] = n;
+    }
+  }
+  return store.queryCommands(q);
 }

@@ -151,6 +151,12 @@ export class Pipeline {
     const { session } = job;
     const limit = this.timeLimitMs(job.spec);
     const sink: JobSink = {
+      onData: (frame, bytes) => {
+        job.session.touch();
+        job.session.peer.sendBinary(frame);
+        job.pendingAck += bytes;
+        this.flushAck(job);
+      },
       onRecords: (records, bytes) => {
         job.output.appendRecords(records);
         this.deliver(job, { t: 'command.records', commandId: job.id, records }, bytes);
@@ -237,14 +243,17 @@ export class Pipeline {
       job.replay.push(frame);
       job.replayBytes += bytes;
     }
-    job.attached?.send(frame);
+    // A file transfer's records go to its console even in the background: the client writes the file.
+    const to = job.attached ?? (job.spec.streamsFile && !job.session.closed ? job.session.peer : null);
+    to?.send(frame);
     job.pendingAck += bytes;
     this.flushAck(job);
   }
 
+  /** Acks the agent once the session's console drains (the console's socket is the slow hop to wait for). */
   private flushAck(job: Job): void {
     if (job.ackTimer || job.pendingAck === 0) return;
-    const peer = job.attached;
+    const peer = job.attached ?? (job.spec.streamsFile ? job.session.peer : null);
     if (peer && peer.bufferedAmount() > CONSOLE_HIGH_WATER) {
       job.ackTimer = setTimeout(() => {
         job.ackTimer = undefined;

@@ -9,6 +9,7 @@ import type { AgentHub } from './agent-hub.js';
 import type { Store } from './store.js';
 import type { ConsolePeer, Job, Session, SessionManager } from './sessions.js';
 import type { Pipeline } from './pipeline.js';
+import { libraryCommand } from './library-console.js';
 
 export interface ServiceCommandContext {
   store: Store;
@@ -132,7 +133,7 @@ async function trace(ctx: ServiceCommandContext): Promise<ServiceCommandResult> 
   return { status: 'completed' };
 }
 
-const HANDLERS: Record<string, (ctx: ServiceCommandContext) => Promise<ServiceCommandResult>> = { help, jobs, status, fg, trace };
+const HANDLERS: Record<string, (ctx: ServiceCommandContext) => Promise<ServiceCommandResult>> = { help, jobs, status, fg, trace, library: libraryCommand };
 
 export async function runServiceCommand(name: string, ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
   const h = HANDLERS[name];

@@ -13,6 +13,7 @@ import { SessionManager } from './sessions.js';
 import { Pipeline } from './pipeline.js';
 import { acceptConsole } from './console-link.js';
 import { bearer, createRestHandler } from './http.js';
+import { LibraryService } from './library-service.js';
 
 export interface RunningService {
   port: number;
@@ -26,12 +27,17 @@ export interface RunningService {
 export async function startService(dataDir: string, log = new Logger('lr-server')): Promise<RunningService> {
   const config = loadConfig(dataDir);
   const paths = dataPaths(dataDir);
-  const store = new Store(openDb(paths.db));
+  const db = openDb(paths.db);
+  const store = new Store(db);
   store.closeDanglingSessions();
   const hub = new AgentHub(store, log);
   const limits = () => config.limits;
   const sessions = new SessionManager(store, hub, limits);
   const pipeline = new Pipeline(store, hub, sessions, limits);
+  const library = new LibraryService(db, dataDir, store, limits, config.publicUrl, log);
+  library.attach(pipeline); // putfile/run preparers and the `library` console command
+  // getfile: the tenant's size limit travels with the job so the agent refuses before sending a byte.
+  pipeline.prepare('getfile', ({ params }) => ({ params: { ...params, _maxBytes: config.limits.getfileBytes } }));
   sessions.on('closed', (s, reason) => {
     log.info('session closed', { sessionId: s.id, reason });
     s.peer.send({ t: 'session.closed', sessionId: s.id, reason });
@@ -40,11 +46,10 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
     sessions.get(sessionId)?.peer.send({ t: 'trace', sessionId, level, message, time });
   });
   hub.on('presence', (deviceId, online) => {
-    if (online) return;
     for (const s of sessions.all()) if (s.device.id === deviceId) s.peer.send({ t: 'device.state', deviceId, online });
   });
 
-  const rest = createRestHandler(store, hub, log);
+  const rest = createRestHandler(store, hub, log, library);
   const server = createServer({ cert: readFileSync(paths.cert), key: readFileSync(paths.key), minVersion: 'TLSv1.2' }, (req, res) => void rest(req, res));
   const agentWss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const consoleWss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });

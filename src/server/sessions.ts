@@ -16,6 +16,8 @@ import { OutputLog } from './output-log.js';
 export interface ConsolePeer {
   readonly user: User;
   send(frame: ToClient): void;
+  /** A binary data frame of a file transfer (forwarded unchanged from the agent). */
+  sendBinary(frame: Buffer): void;
   /** Bytes queued towards the analyst and not yet written to the socket. */
   bufferedAmount(): number;
 }

@@ -4,7 +4,7 @@
  */
 import type { Db } from './db.js';
 import type { Role } from '../shared/catalog.js';
-import type { CommandLogRecord, DeviceInfo, JobStatus } from '../shared/protocol.js';
+import type { CommandLogQuery, CommandLogRecord, CommandLogSummary, DeviceInfo, JobStatus } from '../shared/protocol.js';
 import { issueToken, secretMatches, splitToken } from './auth.js';
 import { newId } from '../node/ids.js';
 
@@ -271,6 +271,54 @@ export class Store {
     const sql = `${this.commandSelect} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY c.seq LIMIT ?`;
     args.push(Math.min(f.limit ?? 10_000, 100_000));
     return (this.db.prepare(sql).all(...args) as CommandRow[]).map(toCommandRecord);
+  }
+
+  /**
+   * The log viewer's query: newest first, filtered, one page plus the number of matches. Never returns the
+   * output (see getCommand).
+   */
+  queryCommands(q: CommandLogQuery): { total: number; offset: number; items: CommandLogSummary[] } {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (q.deviceId) (where.push('c.device_id = ?'), args.push(q.deviceId));
+    if (q.user) (where.push('u.name = ?'), args.push(q.user));
+    if (q.status) (where.push('c.status = ?'), args.push(q.status));
+    if (q.since) (where.push('c.started_at >= ?'), args.push(q.since));
+    if (q.until) (where.push('c.started_at <= ?'), args.push(q.until));
+    if (q.text) {
+      where.push("(instr(lower(c.command_line), ?) > 0 OR instr(lower(coalesce(c.error, '')), ?) > 0 OR c.id = ?)");
+      const needle = q.text.toLowerCase();
+      args.push(needle, needle, q.text);
+    }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const from = 'FROM commands c LEFT JOIN users u ON u.id = c.user_id LEFT JOIN devices d ON d.id = c.device_id';
+    const total = (this.db.prepare(`SELECT count(*) AS n ${from} ${clause}`).get(...args) as { n: number }).n;
+    const offset = Math.max(0, Math.floor(q.offset ?? 0));
+    const limit = Math.min(Math.max(1, Math.floor(q.limit ?? 200)), 5000);
+    const rows = this.db
+      .prepare(
+        `SELECT c.seq, c.id, c.session_id, u.name AS user_name, c.device_id, d.name AS device_name, c.command_line, c.name, c.status,
+                c.background, c.started_at, c.ended_at, c.duration_ms, c.error, '' AS output, c.output_size, c.output_sha256, c.output_truncated
+         ${from} ${clause} ORDER BY c.seq DESC LIMIT ? OFFSET ?`,
+      )
+      .all(...args, limit, offset) as CommandRow[];
+    return {
+      total,
+      offset,
+      items: rows.map((r) => {
+        const { output: _output, ...summary } = toCommandRecord(r);
+        return summary;
+      }),
+    };
+  }
+
+  /** Users and devices that appear in the command log (the log viewer's filter menus). */
+  commandFacets(): { users: string[]; devices: { id: string; name: string }[] } {
+    const users = (this.db.prepare('SELECT DISTINCT u.name AS name FROM commands c JOIN users u ON u.id = c.user_id ORDER BY u.name').all() as { name: string }[]).map((r) => r.name);
+    const devices = this.db
+      .prepare('SELECT d.id AS id, d.name AS name FROM devices d WHERE d.id IN (SELECT DISTINCT device_id FROM commands WHERE device_id IS NOT NULL) ORDER BY d.name')
+      .all() as { id: string; name: string }[];
+    return { users, devices };
   }
 
   // ---------- settings ----------

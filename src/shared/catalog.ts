@@ -43,6 +43,11 @@ export interface CommandSpec {
   tableFields?: readonly string[];
   /** Marked when the spec goes beyond the reference console. */
   beyond?: boolean;
+  /**
+   * The command streams a file to the analyst's client (binary data frames): its frames go to the
+   * session's console even while it runs in the background, because the client writes the file.
+   */
+  streamsFile?: boolean;
 }
 
 const ALL: readonly Platform[] = ['linux', 'darwin', 'win32'];
@@ -123,8 +128,15 @@ export const CATALOG: readonly CommandSpec[] = [
   }),
   spec({
     name: 'getfile', role: 'basic', side: 'agent', timeLimitMinutes: THIRTY,
-    params: [{ name: 'path', position: 0, type: 'string', required: true, complete: 'remotePath', help: 'file to download' }, { name: 'auto', type: 'flag', help: 'run the prerequisite step automatically' }],
+    streamsFile: true,
+    params: [
+      { name: 'path', position: 0, type: 'string', required: true, complete: 'remotePath', help: 'file to download' },
+      { name: 'auto', type: 'flag', help: 'run the prerequisite step automatically' },
+      { name: 'offset', type: 'int', help: 'resume a download from this byte (clients set it when they resume)' },
+      OUTPUT,
+    ],
     summary: "Downloads a file into the analyst's evidence store", syntax: 'getfile <path> [-auto]', examples: ['getfile /var/log/auth.log', 'getfile "/tmp/a b.bin" &'],
+    fields: ['type', 'path', 'size', 'mode', 'owner', 'mtime', 'atime', 'ctime', 'offset', 'sha256'], tableFields: ['type', 'size', 'mtime', 'sha256', 'path'],
   }),
   spec({
     name: 'services', role: 'basic', side: 'agent', beyond: true, params: [OUTPUT],
@@ -161,17 +173,20 @@ export const CATALOG: readonly CommandSpec[] = [
     name: 'library', role: 'advanced', side: 'service',
     params: [{ name: 'action', position: 0, type: 'enum', values: ['delete'], help: 'delete' }, { name: 'name', position: 1, type: 'string', complete: 'library', help: 'library file' }, OUTPUT],
     summary: "Lists the tenant's library, or deletes a file from it", syntax: 'library | library delete <name>', examples: ['library', 'library delete script.sh'],
-    fields: ['name', 'description', 'size', 'sha256', 'uploadedBy', 'uploadedAt', 'signature', 'parametersDescription'],
+    fields: ['name', 'description', 'size', 'sha256', 'uploadedBy', 'uploadedAt', 'signature', 'publisher', 'parametersDescription', 'parametersExample'],
+    tableFields: ['name', 'size', 'signature', 'uploadedBy', 'uploadedAt', 'description', 'parametersDescription'],
   }),
   spec({
     name: 'putfile', role: 'advanced', side: 'agent',
-    params: [{ name: 'name', position: 0, type: 'string', required: true, complete: 'library', help: 'library file' }, { name: 'overwrite', type: 'flag', help: 'replace an existing file' }, { name: 'keep', type: 'flag', help: 'keep after reboot' }],
+    params: [{ name: 'name', position: 0, type: 'string', required: true, complete: 'library', help: 'library file' }, { name: 'overwrite', type: 'flag', help: 'replace an existing file' }, { name: 'keep', type: 'flag', help: 'keep after reboot' }, OUTPUT],
     summary: "Copies a library file into the agent's working folder", syntax: 'putfile <library file> [-overwrite] [-keep]', examples: ['putfile tool.sh', 'putfile tool.sh -overwrite -keep'],
+    fields: ['name', 'path', 'size', 'sha256', 'keep'],
   }),
   spec({
     name: 'run', role: 'advanced', side: 'agent', timeLimitMinutes: THIRTY,
-    params: [{ name: 'script', position: 0, type: 'string', required: true, complete: 'library', help: 'library script' }, { name: 'parameters', type: 'string', help: 'arguments' }],
-    summary: 'Runs a library script on the device', syntax: 'run <script> [-parameters "..."]', examples: ['run collect.sh -parameters "-d /tmp"'],
+    params: [{ name: 'script', position: 0, type: 'string', required: true, complete: 'library', help: 'library script' }, { name: 'parameters', type: 'string', help: 'arguments, split like a command line (quotes group words); never through a shell; ; & | ! $ are refused' }, OUTPUT],
+    summary: 'Runs a library script on the device', syntax: 'run <script> [-parameters "..."]', examples: ['run collect.sh -parameters "-d /tmp"', 'run triage.py -parameters "\'two words\' -v"'],
+    fields: ['script', 'exitCode', 'signal', 'durationMs', 'stdoutBytes', 'stderrBytes'],
   }),
   spec({
     name: 'remediate', role: 'advanced', side: 'agent',

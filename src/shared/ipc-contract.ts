@@ -10,6 +10,9 @@
  * Pure TypeScript + zod: imported by main, preload and renderer, so no Node and no DOM here.
  */
 import { z } from 'zod';
+import type { Role } from './catalog.js';
+import type { LibraryRecord } from './library-records.js';
+import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type DeviceRecord, type JobStatus, type SessionInfo } from './protocol.js';
 
 // Where the page's CSP forbids eval (the renderer, the preload), zod's JIT would probe `new Function` while
 // the schemas below are built, and Chromium reports every probe as a CSP violation. So browser contexts
@@ -31,6 +34,122 @@ export const hostModeSchema = z.enum(['electron', 'browser-shell']);
 export type HostMode = z.infer<typeof hostModeSchema>;
 
 const noArguments = z.strictObject({});
+
+const sessionIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+
+/** Longest command line (the service's grammar refuses longer ones anyway). */
+export const MAX_COMMAND_LINE = 8192;
+/** Library uploads travel renderer → main in chunks of this many bytes (base64 in the frame). */
+export const UPLOAD_CHUNK_BYTES = 512 * 1024;
+/** The service refuses larger library files (250 MB by default); main refuses them before any byte moves. */
+export const MAX_LIBRARY_UPLOAD_BYTES = 250 * 1024 * 1024;
+
+export type WorkspaceMode = 'standalone' | 'remote';
+export interface WorkspaceStatus {
+  /** 'starting' while the embedded service and agent come up or a profile connects. */
+  state: 'starting' | 'ready' | 'failed';
+  mode: WorkspaceMode;
+  /** One line, when state is 'failed'. */
+  error?: string;
+  /** The service's address (wss://...). */
+  serviceUrl?: string;
+  user?: { name: string; role: Role; libraryManager: boolean };
+  /** The app data folder (downloads/, saved/, exports/ live there). */
+  dataDir: string;
+  /** Standalone: this machine's device id. */
+  localDeviceId?: string;
+  /** Remote: the profile file in use. */
+  profilePath?: string;
+}
+
+export type DeviceView = DeviceRecord;
+
+export interface SessionView extends SessionInfo {
+  /** Command names this user may run on this device (completion, help). */
+  commands: string[];
+  /** The device's online state when the session was opened. */
+  deviceOnline: boolean;
+}
+
+export interface CompletionView {
+  replaceFrom: number;
+  candidates: string[];
+  kind: 'command' | 'flag' | 'path' | 'value' | 'none';
+  /** Why a path could not be completed (one line), e.g. the folder does not exist. */
+  problem?: string;
+}
+
+const isoTime = z.string().max(40).regex(/^\d{4}-\d{2}-\d{2}T/, 'an ISO date-time');
+export const logFilterSchema = z.strictObject({
+  device: z.string().max(64).optional(),
+  user: z.string().max(128).optional(),
+  status: z.enum(JOB_STATUSES).optional(),
+  since: isoTime.optional(),
+  until: isoTime.optional(),
+  /** Case-insensitive text in the command line, the error or the id. */
+  text: z.string().max(500).optional(),
+});
+export type LogFilter = z.infer<typeof logFilterSchema>;
+export const logQuerySchema = logFilterSchema.extend({
+  offset: z.number().int().nonnegative().default(0),
+  limit: z.number().int().positive().max(1000).default(200),
+});
+export type LogQuery = z.input<typeof logQuerySchema>;
+export interface LogPage {
+  total: number;
+  offset: number;
+  items: CommandLogSummary[];
+}
+export interface LogFacets {
+  users: string[];
+  devices: { id: string; name: string }[];
+}
+export interface ExportResult {
+  /** Where main wrote the file (undefined when the user cancelled the save dialog). */
+  path?: string;
+  fileName: string;
+  count: number;
+  /** The browser shell returns the content for a download (bounded). */
+  content?: string;
+}
+
+export interface LibraryView {
+  /** Undefined when this user may not see the library (basic role): `reason` says why. */
+  files?: LibraryRecord[];
+  /** May upload and delete (the library-manager permission). */
+  canManage: boolean;
+  reason?: string;
+}
+
+// Console output: what main pushes for a session, rendered by the renderer into its xterm.
+export type ConsoleItem =
+  | {
+      k: 'started';
+      commandId: string;
+      name: string;
+      background: boolean;
+      output?: 'json' | 'table' | undefined;
+      tableFields?: string[] | undefined;
+      redirect?: string | undefined;
+    }
+  | { k: 'text'; text: string }
+  | { k: 'records'; records: Record<string, unknown>[] }
+  | { k: 'progress'; bytes: number; total: number; rate: number; eta?: number | undefined }
+  | { k: 'notice'; text: string; tone: 'info' | 'warn' | 'error' }
+  | {
+      /** The foreground command ended, or went to the background: the prompt comes back. */
+      k: 'end';
+      commandId?: string | undefined;
+      status: JobStatus;
+      error?: string | undefined;
+      durationMs: number;
+      cwd?: string | undefined;
+      background: boolean;
+    }
+  /** A background job ended. */
+  | { k: 'bgend'; commandId: string; status: JobStatus; error?: string | undefined; durationMs: number }
+  | { k: 'device'; online: boolean }
+  | { k: 'closed'; reason: string };
 
 // ---------------------------------------------------------------------------------------------------------
 // Request/response channels
@@ -62,10 +181,100 @@ export const ipcContract = {
     response: z.object({ text: z.string(), handled: z.number().int().nonnegative() }),
   },
 
-  // Later channels slot in here, one domain per group, e.g.:
-  //   'lr:devices.list', 'lr:sessions.open', 'lr:sessions.close', 'lr:console.input', 'lr:console.ack',
-  //   'lr:log.query', 'lr:library.list', 'lr:cases.list' ...
-  // Streams (console output, transfer progress) are pushed through `lr:event` below.
+  // --- workspace: which service the workstation talks to (standalone/embedded, or a team's service) ---
+
+  /** Where the workstation is connected, as whom. */
+  'lr:workspace.status': { request: noArguments, response: z.custom<WorkspaceStatus>() },
+  /** "Connect to a service": a profile file (JSON, see src/node/profile.ts) on this machine. */
+  'lr:workspace.connect': {
+    request: z.strictObject({ profilePath: z.string().min(1).max(4096) }),
+    response: z.custom<WorkspaceStatus>(),
+  },
+  /** Back to the embedded service (the default). */
+  'lr:workspace.standalone': { request: noArguments, response: z.custom<WorkspaceStatus>() },
+
+  // --- devices ---
+
+  'lr:devices.list': { request: noArguments, response: z.custom<DeviceView[]>() },
+
+  // --- console sessions (one per device tab) ---
+
+  /** Opens a live response session on a device (id or name). */
+  'lr:sessions.open': { request: z.strictObject({ device: z.string().min(1).max(128) }), response: z.custom<SessionView>() },
+  /** Sessions this workstation has open (after a reload of the page the tabs come back from here). */
+  'lr:sessions.list': { request: noArguments, response: z.custom<SessionView[]>() },
+  /** Ends a session on the service (its running commands are cancelled on the agent). */
+  'lr:sessions.close': { request: z.strictObject({ sessionId: sessionIdSchema }), response: z.object({ closed: z.boolean() }) },
+  /**
+   * Runs one command line in a session. Answers at once; the output, the end and the prompt's new
+   * directory arrive as `console.output` events.
+   */
+  'lr:sessions.run': {
+    request: z.strictObject({ sessionId: sessionIdSchema, line: z.string().min(1).max(MAX_COMMAND_LINE) }),
+    response: z.object({ accepted: z.literal(true) }),
+  },
+  /** Ctrl+C: cancels the foreground command on the agent. */
+  'lr:sessions.cancel': { request: z.strictObject({ sessionId: sessionIdSchema }), response: z.object({ cancelled: z.boolean() }) },
+  /** Ctrl+Z: the foreground command goes on in the background. */
+  'lr:sessions.detach': { request: z.strictObject({ sessionId: sessionIdSchema }), response: z.object({ detached: z.boolean() }) },
+  /** Flow control: the renderer has written (xterm parsed) this much of a session's output. */
+  'lr:sessions.ack': {
+    request: z.strictObject({ sessionId: sessionIdSchema, chars: z.number().int().positive().max(1_000_000_000) }),
+    response: z.object({ unacked: z.number() }),
+  },
+  /**
+   * Tab completion of commands, flags, values and remote paths. Remote paths are listed by running
+   * `dir <folder> -output json` in the session: those listings appear in the command log.
+   */
+  'lr:sessions.complete': {
+    request: z.strictObject({ sessionId: sessionIdSchema, line: z.string().max(MAX_COMMAND_LINE), cursor: z.number().int().nonnegative() }),
+    response: z.custom<CompletionView>(),
+  },
+
+  // --- command log ---
+
+  'lr:log.query': { request: logQuerySchema, response: z.custom<LogPage>() },
+  /** One command with its output. */
+  'lr:log.get': { request: z.strictObject({ id: z.string().min(1).max(64) }), response: z.custom<CommandLogRecord>() },
+  /** Users and devices that appear in the log (for the filter menus). */
+  'lr:log.facets': { request: noArguments, response: z.custom<LogFacets>() },
+  /**
+   * Writes every command matching the filters as CSV or JSON. Electron asks where (a save dialog); the
+   * browser shell writes into the app data folder's exports/ and also returns the content for a download.
+   */
+  'lr:log.export': {
+    request: z.strictObject({ format: z.enum(['csv', 'json']), filter: logFilterSchema }),
+    response: z.custom<ExportResult>(),
+  },
+
+  // --- script library ---
+
+  'lr:library.list': { request: noArguments, response: z.custom<LibraryView>() },
+  /** Starts an upload: the bytes follow in chunks (lr:library.uploadChunk), then lr:library.uploadEnd. */
+  'lr:library.uploadBegin': {
+    request: z.strictObject({
+      name: z.string().min(1).max(255),
+      size: z.number().int().nonnegative().max(MAX_LIBRARY_UPLOAD_BYTES),
+      description: z.string().max(4096).default(''),
+      parametersDescription: z.string().max(4096).default(''),
+      parametersExample: z.string().max(4096).default(''),
+      overwrite: z.boolean().default(false),
+    }),
+    response: z.object({ uploadId: z.string() }),
+  },
+  'lr:library.uploadChunk': {
+    request: z.strictObject({
+      uploadId: z.string().min(1).max(64),
+      offset: z.number().int().nonnegative(),
+      /** Base64, at most UPLOAD_CHUNK_BYTES decoded. */
+      data: z.string().max(Math.ceil(UPLOAD_CHUNK_BYTES / 3) * 4),
+    }),
+    response: z.object({ received: z.number() }),
+  },
+  /** Sends the whole file to the service; answers with the stored record. */
+  'lr:library.uploadEnd': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: z.custom<LibraryRecord & { replaced: boolean }>() },
+  'lr:library.uploadAbort': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: z.object({ aborted: z.boolean() }) },
+  'lr:library.delete': { request: z.strictObject({ name: z.string().min(1).max(255) }), response: z.object({ deleted: z.literal(true) }) },
 } as const satisfies Record<`${typeof IPC_CHANNEL_PREFIX}${string}`, ChannelSpec>;
 
 export type IpcContract = typeof ipcContract;
@@ -114,8 +323,28 @@ export const IPC_EVENT_CHANNEL = 'lr:event';
 export const lrEventSchema = z.discriminatedUnion('type', [
   /** Sent once when a renderer connects: says the push path works. */
   z.object({ type: z.literal('hello'), mode: hostModeSchema }),
-  // Later: { type: 'console.output', sessionId, data }, { type: 'device.changed', ... }, ...
+  /** The connection changed (standalone ready, connected to another service, failed). */
+  z.object({ type: z.literal('workspace.changed'), status: z.custom<WorkspaceStatus>(isObject) }),
+  /** The device list changed (presence, last seen, isolation, a new device). */
+  z.object({ type: z.literal('devices.changed'), devices: z.custom<DeviceView[]>(Array.isArray) }),
+  /**
+   * A batch of one session's console output. `weight` is what the renderer acknowledges (lr:sessions.ack)
+   * once xterm has written it: main forwards no more while ~100 000 are unacknowledged. The items are only
+   * checked to be an array here (they can be megabytes of records); the renderer treats them as data.
+   */
+  z.object({
+    type: z.literal('console.output'),
+    sessionId: z.string(),
+    weight: z.number().int().nonnegative(),
+    items: z.custom<ConsoleItem[]>(Array.isArray),
+  }),
+  /** A library upload's progress towards the service. */
+  z.object({ type: z.literal('library.progress'), uploadId: z.string(), sent: z.number(), total: z.number() }),
 ]);
+
+function isObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null;
+}
 export type LrEvent = z.infer<typeof lrEventSchema>;
 export type LrEventListener = (event: LrEvent) => void;
 

@@ -184,7 +184,68 @@ export interface CommandLogRecord {
   background: boolean;
 }
 
+/** A command log entry without its output (lists of the log viewer; `GET /api/v1/log/:id` has the output). */
+export type CommandLogSummary = Omit<CommandLogRecord, 'output'>;
+
+/** Filters of `GET /api/v1/log/query` (all optional; `text` is a case-insensitive substring). */
+export interface CommandLogQuery {
+  deviceId?: string;
+  user?: string;
+  status?: JobStatus;
+  /** ISO date-times, on the command's start. */
+  since?: string;
+  until?: string;
+  text?: string;
+  offset?: number;
+  limit?: number;
+}
+
 /** What an agent signs with its device key to answer the service's challenge (domain-separated). */
 export function agentAuthPayload(nonce: string, deviceId: string): string {
   return `lr-agent-auth:${nonce}:${deviceId}`;
+}
+
+// ---------- binary data frames (file transfers) ----------
+// Layout: [0] kind = 1 (job data) · [1] n = length of the job id · [2..2+n) job id (ASCII) ·
+// 8 bytes big-endian offset in the file · payload. The service forwards agent frames to the
+// analyst unchanged (the job id is the command id), so nothing is re-encoded on the way.
+
+export const DATA_FRAME_KIND = 1;
+/** Payload size of one data frame. */
+export const DATA_CHUNK_BYTES = 256 * 1024;
+/** Unacknowledged bytes a transfer may have in flight between agent and service. */
+export const TRANSFER_WINDOW_BYTES = 8 * 1024 * 1024;
+
+export interface DataFrame {
+  jobId: string;
+  offset: number;
+  payload: Uint8Array;
+}
+
+export function encodeDataFrame(jobId: string, offset: number, payload: Uint8Array): Uint8Array {
+  const n = jobId.length;
+  const out = new Uint8Array(2 + n + 8 + payload.length);
+  out[0] = DATA_FRAME_KIND;
+  out[1] = n;
+  for (let i = 0; i < n; i++) out[2 + i] = jobId.charCodeAt(i) & 0x7f;
+  new DataView(out.buffer, out.byteOffset + 2 + n, 8).setBigUint64(0, BigInt(offset));
+  out.set(payload, 2 + n + 8);
+  return out;
+}
+
+/** Header size of a data frame for this job id (to send header and payload without copying). */
+export function dataFrameHeader(jobId: string, offset: number): Uint8Array {
+  return encodeDataFrame(jobId, offset, new Uint8Array(0));
+}
+
+export function decodeDataFrame(frame: Uint8Array): DataFrame | { error: string } {
+  if (frame.length < 2 || frame[0] !== DATA_FRAME_KIND) return { error: 'malformed data frame: unknown kind' };
+  const n = frame[1] as number;
+  if (n < 1 || n > 64 || frame.length < 2 + n + 8) return { error: 'malformed data frame: bad header' };
+  let jobId = '';
+  for (let i = 0; i < n; i++) jobId += String.fromCharCode(frame[2 + i] as number);
+  if (!/^[A-Za-z0-9_-]+$/.test(jobId)) return { error: 'malformed data frame: bad job id' };
+  const big = new DataView(frame.buffer, frame.byteOffset + 2 + n, 8).getBigUint64(0);
+  if (big > BigInt(Number.MAX_SAFE_INTEGER)) return { error: 'malformed data frame: offset out of range' };
+  return { jobId, offset: Number(big), payload: frame.subarray(2 + n + 8) };
 }

@@ -3,12 +3,17 @@
  * as child processes on loopback, each test world in its own temporary folder.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 
-export const ROOT = resolve(import.meta.dirname, '..', '..');
+/** The repository root: the nearest folder above this file holding package.json (also when bundled into bench/). */
+export const ROOT = ((): string => {
+  let dir = import.meta.dirname;
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+})();
 export const BIN = (p: 'lr' | 'lr-server' | 'lr-agent') => join(ROOT, 'out', 'bin', `${p}.js`);
 
 export interface RunResult {

@@ -1,0 +1,77 @@
+/**
+ * Benchmark helpers: a private OpenSSH server on loopback for the peer measurements, a private LR world
+ * (service + agent) built from out/bin, timing and statistics. Everything binds to 127.0.0.1 and is
+ * stopped at the end.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { createWorld, freePort, type World } from '../test/integration/harness.js';
+
+export { createWorld, type World };
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+export function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] as number;
+}
+
+/** Installs Debian packages the peers need when they are missing (the bench runs as root on our machines). */
+export function ensurePackages(pkgs: string[], bins: string[]): void {
+  if (bins.every((b) => spawnSync('sh', ['-c', `command -v ${b}`]).status === 0)) return;
+  if (process.getuid?.() !== 0) throw new Error(`missing ${bins.join(', ')}: install ${pkgs.join(' ')} (needs root)`);
+  console.error(`bench: installing ${pkgs.join(' ')}`);
+  execFileSync('apt-get', ['install', '-y', '-qq', ...pkgs], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+}
+
+export interface PrivateSshd {
+  port: number;
+  /** ssh/scp options that reach it with its own key, no host key prompts, no rc files. */
+  clientArgs: string[];
+  stop(): void;
+}
+
+/** A private sshd on 127.0.0.1 with its own host key and one authorized key (engineering-notes.md). */
+export async function startSshd(): Promise<PrivateSshd> {
+  ensurePackages(['openssh-server', 'openssh-client'], ['/usr/sbin/sshd', 'scp']);
+  const dir = mkdtempSync(join(tmpdir(), 'lr-bench-sshd-'));
+  const port = await freePort();
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'host_key')]);
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'client_key')]);
+  execFileSync('cp', [join(dir, 'client_key.pub'), join(dir, 'authorized_keys')]);
+  chmodSync(join(dir, 'authorized_keys'), 0o600);
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [`Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_key')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'UsePAM no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PubkeyAuthentication yes', 'PermitRootLogin yes', 'StrictModes no', `PidFile ${join(dir, 'sshd.pid')}`, 'AcceptEnv SHLVL', 'Subsystem sftp internal-sftp', ''].join('\n'),
+  );
+  if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true });
+  const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: 'ignore' });
+  const clientArgs = ['-P', String(port), '-i', join(dir, 'client_key'), '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'BatchMode=yes', '-o', 'SetEnv=SHLVL=1', '-o', `ControlPath=${join(dir, 'cm-%r@%h:%p')}`];
+  // Wait until it accepts a connection.
+  for (let i = 0; i < 50; i++) {
+    const r = spawnSync('ssh', ['-p', String(port), ...clientArgs.slice(2), `${userInfo().username}@127.0.0.1`, 'true']);
+    if (r.status === 0) break;
+    await new Promise((r2) => setTimeout(r2, 100));
+  }
+  return { port, clientArgs, stop: () => sshd.kill('SIGTERM') };
+}
+
+export function timeIt(fn: () => void): number {
+  const t0 = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+export async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+
+export type Child = ChildProcess;

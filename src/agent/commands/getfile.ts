@@ -1,0 +1,106 @@
+/**
+ * getfile: streams a file to the analyst in binary data frames under the transfer window (never whole in
+ * memory), computing its SHA-256 while reading. Resumes from `-offset N`: the first N bytes are hashed
+ * locally (not sent), so the final hash always covers the whole file. The file is described from the open
+ * handle, and a file that changes while it is read fails the transfer rather than producing a mixed copy.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { z } from 'zod';
+import { findCommand } from '../../shared/catalog.js';
+import { DATA_CHUNK_BYTES } from '../../shared/protocol.js';
+import { formatBytes } from '../../shared/format.js';
+import { CommandError, defineCommand } from '../command.js';
+import { AccountNames } from '../fs/accounts.js';
+import { fileTypeFromMode, modeString } from '../fs/file-mode.js';
+import { fsReason } from '../fs/fs-errors.js';
+import { openForReading } from '../fs/hash.js';
+
+/** The reference console's getfile limit; the service passes the tenant's limit as `_maxBytes`. */
+export const DEFAULT_MAX_GETFILE_BYTES = 3 * 1024 ** 3;
+/** Allocated space may trail the size by a block of tail packing before a file counts as sparse. */
+const SPARSE_SLACK_BYTES = 64 * 1024;
+
+async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buf, filled, length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled === length ? buf : buf.subarray(0, filled);
+}
+
+export const getfileCommand = defineCommand({
+  spec: findCommand('getfile')!,
+  schema: z.object({
+    path: z.string().min(1),
+    auto: z.boolean().optional(),
+    offset: z.coerce.number().int().nonnegative().optional(),
+    _maxBytes: z.coerce.number().int().positive().optional(),
+  }),
+  async run(ctx, params) {
+    const target = ctx.resolvePath(params.path);
+    const fail = (reason: string): CommandError => new CommandError(`getfile: ${target}: ${reason}`);
+    const byPath = await fsp.stat(target).catch((err: unknown) => {
+      throw fail(fsReason(err));
+    });
+    if (byPath.isDirectory()) throw fail('is a directory');
+    if (!byPath.isFile()) throw fail(`not a regular file (${fileTypeFromMode(byPath.mode)}): only regular files can be downloaded`);
+    const max = params._maxBytes ?? DEFAULT_MAX_GETFILE_BYTES;
+    if (byPath.size > max) throw fail(`${formatBytes(byPath.size)} is over the getfile limit of ${formatBytes(max)}`);
+
+    const handle = await openForReading(target).catch((err: unknown) => {
+      throw fail(fsReason(err));
+    });
+    try {
+      const st = await handle.stat();
+      if (!st.isFile()) throw fail(`not a regular file (${fileTypeFromMode(st.mode)})`);
+      if (st.size > max) throw fail(`${formatBytes(st.size)} is over the getfile limit of ${formatBytes(max)}`);
+      if (st.blocks * 512 + SPARSE_SLACK_BYTES < st.size) {
+        throw fail(`sparse file (${formatBytes(st.blocks * 512)} allocated for ${formatBytes(st.size)}): not downloaded; use fileinfo, or collect it with a script`);
+      }
+      const offset = params.offset ?? 0;
+      if (offset > st.size) throw fail(`cannot resume at byte ${offset}: the file has only ${st.size} bytes (it changed?)`);
+      const accounts = await AccountNames.load(ctx.platform.options.sysroot);
+      await ctx.emit({
+        type: 'file',
+        path: target,
+        size: st.size,
+        mode: modeString(st.mode),
+        owner: accounts.user(st.uid),
+        mtime: st.mtime.toISOString(),
+        atime: st.atime.toISOString(),
+        ctime: st.ctime.toISOString(),
+        offset,
+      });
+      ctx.trace('info', `sending ${target} (${st.size} bytes) from byte ${offset}`);
+
+      const hash = createHash('sha256');
+      // Resume: hash what the analyst already has, without sending it.
+      for (let pos = 0; pos < offset; ) {
+        if (ctx.signal.aborted) return;
+        const chunk = await readAt(handle, pos, Math.min(4 * DATA_CHUNK_BYTES, offset - pos));
+        if (chunk.length === 0) throw fail('the file shrank while it was read');
+        hash.update(chunk);
+        pos += chunk.length;
+      }
+      let pos = offset;
+      while (pos < st.size) {
+        if (ctx.signal.aborted) return;
+        const chunk = await readAt(handle, pos, Math.min(DATA_CHUNK_BYTES, st.size - pos));
+        if (chunk.length === 0) throw fail('the file shrank while it was read');
+        hash.update(chunk);
+        await ctx.sendData(pos, chunk);
+        pos += chunk.length;
+      }
+      const after = await handle.stat();
+      if (after.size !== st.size || after.mtimeMs !== st.mtimeMs) throw fail('the file changed while it was read; run getfile again');
+      await ctx.emit({ type: 'file-end', path: target, size: st.size, sha256: hash.digest('hex') });
+    } finally {
+      await handle.close();
+    }
+  },
+});

@@ -1,0 +1,74 @@
+/**
+ * putfile: copies a library file into the agent's working folder. The service sends a one-time HTTPS
+ * URL with the file's SHA-256 and size; the bytes stream to a partial file, are verified, then renamed
+ * into place. Without -keep the file is removed at the device's next boot (see work-folder.ts).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { findCommand } from '../../shared/catalog.js';
+import { libraryNameProblem } from '../../shared/library-rules.js';
+import { CommandError, defineCommand, type JobContext } from '../command.js';
+import { agentPaths } from '../config.js';
+import { downloadFromService } from '../service-download.js';
+import { PART_SUFFIX, recordPut } from '../work-folder.js';
+
+export const libraryFileParams = {
+  _sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  _size: z.number().int().nonnegative(),
+  _url: z.string().url(),
+};
+
+/** The agent's data folder and the service: both are set by lr-agent; without them there is no library. */
+export function fileEnvironment(ctx: JobContext, command: string): { dataDir: string; service: NonNullable<JobContext['service']> } {
+  if (!ctx.dataDir || !ctx.service) throw new CommandError(`${command}: this agent was started without a data folder or service link`);
+  return { dataDir: ctx.dataDir, service: ctx.service };
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export const putfileCommand = defineCommand({
+  spec: findCommand('putfile')!,
+  schema: z.object({
+    name: z.string().refine((n) => libraryNameProblem(n) === null, 'not a library file name'),
+    overwrite: z.boolean().optional(),
+    keep: z.boolean().optional(),
+    ...libraryFileParams,
+  }),
+  async run(ctx, params) {
+    const { dataDir, service } = fileEnvironment(ctx, 'putfile');
+    const workDir = agentPaths(dataDir).work;
+    await mkdir(workDir, { recursive: true, mode: 0o700 });
+    const target = join(workDir, params.name);
+    if (!params.overwrite && (await exists(target))) {
+      throw new CommandError(`putfile: ${params.name} is already in the working folder (add -overwrite to replace it)`);
+    }
+    const bootId = await ctx.platform.bootId();
+    const part = join(workDir, `.${params.name}.${randomBytes(6).toString('hex')}${PART_SUFFIX}`);
+    const got = await downloadFromService(params._url, part, { service, maxBytes: params._size, signal: ctx.signal, command: 'putfile', what: params.name });
+    if (got.size !== params._size || got.sha256 !== params._sha256) {
+      await rm(part, { force: true });
+      throw new CommandError(`putfile: ${params.name}: the downloaded file does not match the library (size ${got.size}, sha256 ${got.sha256}; expected ${params._size}, ${params._sha256})`);
+    }
+    if (ctx.signal.aborted) {
+      await rm(part, { force: true });
+      return;
+    }
+    // Checked again: another putfile of the same name may have finished meanwhile.
+    if (!params.overwrite && (await exists(target))) {
+      await rm(part, { force: true });
+      throw new CommandError(`putfile: ${params.name} is already in the working folder (add -overwrite to replace it)`);
+    }
+    await rename(part, target);
+    const keep = params.keep === true;
+    await recordPut(workDir, params.name, keep, bootId);
+    ctx.trace('info', `${params.name} (${got.size} bytes) put into ${workDir}${keep ? '' : ', removed at next boot'}`);
+    await ctx.emit({ name: params.name, path: target, size: got.size, sha256: got.sha256, keep });
+  },
+});

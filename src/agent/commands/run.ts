@@ -1,0 +1,134 @@
+/**
+ * run: runs a library script on the device. The agent trusts nothing it is sent: it fetches the script
+ * into a private temp folder (or copies the working-folder copy when its SHA-256 matches), checks the
+ * publisher's Ed25519 signature against the bytes it is about to run (or that the tenant allows unsigned
+ * scripts), re-checks the reference's forbidden characters, splits -parameters into an argv array with
+ * the console's tokenizer (never a shell), and runs the interpreter of the script's extension. Output is
+ * streamed; cancel and time limit kill the whole process tree.
+ */
+import { constants as fsc, createReadStream, createWriteStream } from 'node:fs';
+import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
+import { findCommand } from '../../shared/catalog.js';
+import { libraryNameProblem, scriptExtension, scriptInterpreter, ScriptParametersError, splitScriptParameters } from '../../shared/library-rules.js';
+import { DigestStream } from '../../node/digest-stream.js';
+import { verifyScriptSignature } from '../../node/script-signature.js';
+import { CommandError, defineCommand } from '../command.js';
+import { agentPaths } from '../config.js';
+import { downloadFromService, type Downloaded } from '../service-download.js';
+import { runScriptProcess } from '../script-process.js';
+import { fileEnvironment, libraryFileParams } from './putfile.js';
+
+/** Finds an executable on PATH (the interpreters are looked up, never run through a shell). */
+async function findExecutable(name: string): Promise<string | null> {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const candidate = join(dir, name);
+    const ok = await access(candidate, fsc.X_OK).then(
+      () => true,
+      () => false,
+    );
+    if (ok) return candidate;
+  }
+  return null;
+}
+
+/** Interpreter argv before the script path. */
+function interpreterArgs(interpreter: string): string[] {
+  return interpreter === 'pwsh' ? ['-NoProfile', '-NonInteractive', '-File'] : [];
+}
+
+/** Copies the working-folder copy when it is the library's file; null when absent or different. */
+async function copyFromWorkFolder(source: string, dest: string, expected: { sha256: string; size: number }): Promise<Downloaded | null> {
+  const st = await stat(source).catch(() => null);
+  if (!st?.isFile() || st.size !== expected.size) return null;
+  const digest = new DigestStream(expected.size);
+  try {
+    await pipeline(createReadStream(source), digest, createWriteStream(dest, { flags: 'wx', mode: 0o600 }));
+  } catch {
+    await rm(dest, { force: true });
+    return null;
+  }
+  const got = { sha256: digest.sha256(), size: digest.bytes };
+  if (got.sha256 !== expected.sha256) {
+    await rm(dest, { force: true });
+    return null;
+  }
+  return got;
+}
+
+export const runCommand = defineCommand({
+  spec: findCommand('run')!,
+  schema: z.object({
+    script: z.string().refine((n) => libraryNameProblem(n) === null, 'not a library file name'),
+    parameters: z.string().max(8192).optional(),
+    ...libraryFileParams,
+    _signature: z.string().max(200).optional(),
+    _publisherKey: z.string().max(4096).optional(),
+    _allowUnsigned: z.boolean().optional(),
+  }),
+  async run(ctx, params) {
+    const name = params.script;
+    const { dataDir, service } = fileEnvironment(ctx, 'run');
+
+    // Checked here again, whatever the service did: the device is the last line of defence.
+    let argv: string[];
+    try {
+      argv = splitScriptParameters(params.parameters ?? '');
+    } catch (e) {
+      if (e instanceof ScriptParametersError) throw new CommandError(e.message);
+      throw e;
+    }
+    const interpreter = scriptInterpreter(name);
+    if (!interpreter) throw new CommandError(`run: ${name}: not a script run knows (.sh bash, .py python3, .ps1 pwsh)`);
+    if (!params._signature && params._allowUnsigned !== true) {
+      throw new CommandError(`run: ${name} is not signed and unsigned scripts are not allowed on this tenant`);
+    }
+    const interpreterPath = await findExecutable(interpreter);
+    if (!interpreterPath) throw new CommandError(`run: ${interpreter} is not installed on this device (needed for ${scriptExtension(name)} scripts)`);
+    const cwd = await stat(ctx.cwd).catch(() => null);
+    if (!cwd?.isDirectory()) throw new CommandError(`run: the current directory ${ctx.cwd} does not exist any more (cd elsewhere first)`);
+
+    // A private folder per run: the bytes checked below are the bytes the interpreter reads.
+    const tmpRoot = join(dataDir, 'tmp');
+    await mkdir(tmpRoot, { recursive: true, mode: 0o700 });
+    const folder = await mkdtemp(join(tmpRoot, 'run-'));
+    try {
+      const scriptPath = join(folder, name);
+      const expected = { sha256: params._sha256, size: params._size };
+      const got =
+        (await copyFromWorkFolder(join(agentPaths(dataDir).work, name), scriptPath, expected)) ??
+        (await downloadFromService(params._url, scriptPath, { service, maxBytes: params._size, signal: ctx.signal, command: 'run', what: name }));
+      if (ctx.signal.aborted) return;
+
+      if (params._signature) {
+        if (!params._publisherKey) throw new CommandError(`run: ${name}: the service sent a signature without its publisher's key`);
+        if (!verifyScriptSignature(params._publisherKey, got.sha256, got.size, params._signature)) {
+          throw new CommandError(`run: signature check failed for ${name}: the file does not match its signature`);
+        }
+      }
+      if (got.sha256 !== expected.sha256 || got.size !== expected.size) {
+        throw new CommandError(`run: ${name}: the downloaded file does not match the library (sha256 ${got.sha256}, expected ${expected.sha256})`);
+      }
+
+      ctx.trace('info', `running ${interpreter} ${name} with ${argv.length} argument(s) in ${ctx.cwd}`);
+      const result = await runScriptProcess({
+        command: interpreterPath,
+        args: [...interpreterArgs(interpreter), scriptPath, ...argv],
+        cwd: ctx.cwd,
+        signal: ctx.signal,
+        output: (text) => ctx.text(text),
+      }).catch((e: Error) => {
+        throw new CommandError(`run: cannot start ${interpreter}: ${e.message}`);
+      });
+      if (result.aborted) return; // the runner reports cancelled / timed out
+      await ctx.emit({ script: name, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, stdoutBytes: result.stdoutBytes, stderrBytes: result.stderrBytes });
+      if (result.signal) throw new CommandError(`run: ${name} was killed by ${result.signal}`);
+      if (result.exitCode !== 0) throw new CommandError(`run: ${name} exited with code ${result.exitCode}`);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  },
+});

@@ -1,0 +1,48 @@
+/**
+ * Starting an enrolled agent: its folders, the platform layer, the job runner and the link to the service.
+ * `lr-agent start` runs it as a process; the workstation's standalone mode runs it in-process for this
+ * machine.
+ */
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Logger } from '../node/log.js';
+import { AGENT_COMMANDS } from './commands/index.js';
+import { agentPaths, loadAgentState, type AgentState } from './config.js';
+import { JobRunner } from './jobs.js';
+import { runAgentLink } from './link.js';
+import { createPlatform } from './platform/index.js';
+import { cleanWorkFolder } from './work-folder.js';
+
+export interface StartAgentOptions {
+  /** The agent's data folder (enrolled: holds agent.json). */
+  dataDir: string;
+  /** Root of the file system for configuration readers ('/' on a real device; tests use a fixture tree). */
+  sysroot?: string;
+  log?: Logger;
+}
+
+export interface RunningAgent {
+  readonly state: AgentState;
+  /** Whether the link to the service is up. */
+  connected(): boolean;
+  stop(): Promise<void>;
+}
+
+export async function startAgent(options: StartAgentOptions): Promise<RunningAgent> {
+  const dir = resolve(options.dataDir);
+  const state = loadAgentState(dir);
+  const paths = agentPaths(dir);
+  mkdirSync(paths.work, { recursive: true, mode: 0o700 });
+  mkdirSync(paths.quarantine, { recursive: true, mode: 0o700 });
+  const log = options.log ?? new Logger('lr-agent');
+  const platform = createPlatform({ sysroot: resolve(options.sysroot ?? '/') });
+  // putfile without -keep: files put during an earlier boot go now.
+  await platform
+    .bootId()
+    .then((bootId) => cleanWorkFolder(paths.work, bootId))
+    .catch((e: Error) => log.warn('working folder cleanup skipped', { error: e.message }));
+  const service = { url: state.url, ca: state.ca, deviceId: state.deviceId };
+  const runner = new JobRunner(AGENT_COMMANDS, platform, log, { frame: () => undefined, data: () => undefined }, { dataDir: dir, service });
+  const link = runAgentLink(state, runner, log);
+  return { state, connected: () => link.connected(), stop: () => link.stop() };
+}

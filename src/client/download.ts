@@ -1,0 +1,151 @@
+/**
+ * Writes a getfile transfer to disk on the analyst's side: bytes land in `NAME.part` in order, hashed
+ * as they arrive; `NAME.part.json` remembers which device file they belong to, so a later run (after the
+ * agent or this client restarted) resumes from the bytes already on disk instead of from zero. The file
+ * gets its final name only once its SHA-256 equals the one the agent computed while reading.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+
+const partMeta = z.object({ deviceId: z.string(), remotePath: z.string(), size: z.number(), mtime: z.string() });
+type PartMeta = z.infer<typeof partMeta>;
+
+/** A safe local file name from a device path (either separator; no control characters, no `..`). */
+export function localNameFor(remotePath: string): string {
+  const base = remotePath.split(/[\\/]/).filter(Boolean).pop() ?? '';
+  // eslint-disable-next-line no-control-regex
+  const clean = base.replace(/[\u0000-\u001f\u007f-\u009f:*?"<>|]/g, '_').slice(0, 200);
+  return clean === '' || clean === '.' || clean === '..' ? 'download' : clean;
+}
+
+export interface DownloadResult {
+  file: string;
+  sha256: string;
+  size: number;
+}
+
+export class FileDownload {
+  readonly part: string;
+  private readonly metaFile: string;
+  private fd: number | null = null;
+  private hash: Hash = createHash('sha256');
+  private meta: PartMeta | null = null;
+  /** Bytes on disk, in order, hashed. */
+  written = 0;
+  total = 0;
+  private startedAt = Date.now();
+  private startedAtBytes = 0;
+  private expectedSha: string | null = null;
+
+  constructor(
+    readonly outDir: string,
+    readonly deviceId: string,
+    readonly remotePath: string,
+  ) {
+    this.part = join(outDir, `${localNameFor(remotePath)}.part`);
+    this.metaFile = `${this.part}.json`;
+    this.loadPartial();
+  }
+
+  /** Picks up bytes left by an earlier run for the same device file (re-hashing them). */
+  private loadPartial(): void {
+    if (!existsSync(this.part) || !existsSync(this.metaFile)) return;
+    let meta: PartMeta;
+    try {
+      meta = partMeta.parse(JSON.parse(readFileSync(this.metaFile, 'utf8')));
+    } catch {
+      return;
+    }
+    if (meta.deviceId !== this.deviceId || meta.remotePath !== this.remotePath) return;
+    const fd = openSync(this.part, 'r+');
+    const size = fstatSync(fd).size;
+    const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
+    for (let pos = 0; pos < size; ) {
+      const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
+      if (n === 0) break;
+      this.hash.update(buf.subarray(0, n));
+      pos += n;
+    }
+    this.fd = fd;
+    this.meta = meta;
+    this.written = size;
+    this.total = meta.size;
+  }
+
+  /** Where the next transfer should start. */
+  get resumeOffset(): number {
+    return this.written;
+  }
+
+  /** The agent's first record: the file's identity. A different file than the partial one restarts. */
+  onFileRecord(r: { size: number; mtime: string; offset: number }): 'ok' | 'restart' {
+    if (this.meta && (this.meta.size !== r.size || this.meta.mtime !== r.mtime)) {
+      this.reset();
+      return 'restart';
+    }
+    if (r.offset !== this.written) return 'restart';
+    this.total = r.size;
+    this.meta = { deviceId: this.deviceId, remotePath: this.remotePath, size: r.size, mtime: r.mtime };
+    if (this.fd === null) this.fd = openSync(this.part, 'w', 0o600);
+    writeFileSync(this.metaFile, JSON.stringify(this.meta), { mode: 0o600 });
+    this.startedAt = Date.now();
+    this.startedAtBytes = this.written;
+    return 'ok';
+  }
+
+  onData(offset: number, payload: Buffer): void {
+    if (this.fd === null) throw new Error('data before the file record');
+    if (offset !== this.written) throw new Error(`transfer out of order: expected byte ${this.written}, got ${offset}`);
+    let done = 0;
+    while (done < payload.length) done += writeSync(this.fd, payload, done, payload.length - done, offset + done);
+    this.hash.update(payload);
+    this.written += payload.length;
+  }
+
+  onEndRecord(r: { sha256: string; size: number }): void {
+    this.expectedSha = r.sha256;
+  }
+
+  progress(): { bytes: number; total: number; rateBytesPerSec: number; etaSec?: number } {
+    const secs = (Date.now() - this.startedAt) / 1000;
+    const rate = secs > 0 ? (this.written - this.startedAtBytes) / secs : 0;
+    return { bytes: this.written, total: this.total, rateBytesPerSec: rate, etaSec: rate > 0 ? (this.total - this.written) / rate : undefined };
+  }
+
+  /** Verifies size and SHA-256 against the agent's, then gives the file its final name (read-only). */
+  finish(): DownloadResult {
+    if (this.fd === null) throw new Error('nothing was received');
+    closeSync(this.fd);
+    this.fd = null;
+    const sha256 = this.hash.digest('hex');
+    if (this.expectedSha === null) throw new Error('the transfer ended without the agent\'s hash');
+    if (this.written !== this.total) throw new Error(`size mismatch: received ${this.written} of ${this.total} bytes`);
+    if (sha256 !== this.expectedSha) {
+      this.reset();
+      throw new Error(`SHA-256 mismatch: the device computed ${this.expectedSha}, the bytes received hash to ${sha256}; the partial file was discarded`);
+    }
+    let file = join(this.outDir, localNameFor(this.remotePath));
+    for (let i = 1; existsSync(file); i++) file = join(this.outDir, `${localNameFor(this.remotePath)}.${i}`);
+    renameSync(this.part, file);
+    rmSync(this.metaFile, { force: true });
+    return { file, sha256, size: this.written };
+  }
+
+  /** Throws away the partial file (a different file, or a corrupt transfer). */
+  reset(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    rmSync(this.part, { force: true });
+    rmSync(this.metaFile, { force: true });
+    this.hash = createHash('sha256');
+    this.written = 0;
+    this.meta = null;
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}

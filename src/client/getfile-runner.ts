@@ -1,0 +1,125 @@
+/**
+ * Runs a getfile to completion from the analyst's side: writes the bytes with FileDownload, and when
+ * the transfer breaks because the device went offline, waits for it to come back and resumes from the
+ * last byte on disk (`-offset N`), in the same session or a new one. Used by `lr exec` and `lr shell`.
+ */
+import { quoteArg } from '../shared/grammar.js';
+import type { ConsoleClient, CommandOutcome } from './console-client.js';
+import { FileDownload, type DownloadResult } from './download.js';
+
+export interface GetfileOptions {
+  client: ConsoleClient;
+  sessionId: string;
+  deviceId: string;
+  path: string;
+  auto?: boolean;
+  outDir: string;
+  /** How long to wait for an offline device to return before giving up (ms). */
+  resumeWaitMs?: number;
+  onProgress?(p: ReturnType<FileDownload['progress']>): void;
+  /** Messages for the analyst (resuming, waiting). */
+  onNotice?(message: string): void;
+  /** The command went to the background (`&` or Ctrl+Z): the console gets its prompt back. */
+  onBackground?(commandId: string): void;
+  /** Command line suffix, e.g. ' &'. */
+  suffix?: string;
+}
+
+export type GetfileResult = { ok: true; download: DownloadResult; commandId: string } | { ok: false; outcome: CommandOutcome };
+
+export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
+  const dl = new FileDownload(o.outDir, o.deviceId, o.path);
+  let sessionId = o.sessionId;
+  let online = true;
+  const onState = (id: string, on: boolean) => {
+    if (id === o.deviceId) online = on;
+  };
+  o.client.on('deviceState', onState);
+  try {
+    for (let attempt = 0; ; attempt++) {
+      if (dl.resumeOffset > 0) o.onNotice?.(`resuming ${o.path} at byte ${dl.resumeOffset}`);
+      const line = `getfile ${quoteArg(o.path)}${o.auto ? ' -auto' : ''}${dl.resumeOffset > 0 ? ` -offset ${dl.resumeOffset}` : ''}${attempt === 0 ? (o.suffix ?? '') : ''}`;
+      let restart = false;
+      let failure: Error | null = null;
+      const ended = new Promise<CommandOutcome>((resolve) => {
+        const run = o.client.run(sessionId, line, {
+          onRecords: (records) => {
+            for (const r of records) {
+              if (r.type === 'file' && dl.onFileRecord(r as { size: number; mtime: string; offset: number }) === 'restart') restart = true;
+              else if (r.type === 'file-end') dl.onEndRecord(r as { sha256: string; size: number });
+            }
+          },
+          onData: (offset, payload) => {
+            if (failure || restart) return;
+            try {
+              dl.onData(offset, payload);
+              o.onProgress?.(dl.progress());
+            } catch (e) {
+              failure = e as Error;
+              const id = run.commandId();
+              if (id) o.client.cancel(id);
+            }
+          },
+          onEnd: (outcome) => resolve(outcome),
+        });
+        run.outcome.then(
+          (first) => {
+            if (first.background && first.status === 'running') o.onBackground?.(first.commandId);
+          },
+          (e: Error) => resolve({ commandId: run.commandId() ?? '?', status: 'failed', error: e.message, durationMs: 0, background: false }),
+        );
+      });
+      const outcome = await ended;
+      if (failure) return { ok: false, outcome: { ...outcome, status: 'failed', error: `getfile: ${(failure as Error).message}` } };
+      if (restart) {
+        dl.reset();
+        o.onNotice?.(`${o.path} changed on the device since the partial download: starting again`);
+        continue;
+      }
+      if (outcome.status === 'completed') {
+        try {
+          return { ok: true, download: dl.finish(), commandId: outcome.commandId };
+        } catch (e) {
+          return { ok: false, outcome: { ...outcome, status: 'failed', error: `getfile: ${(e as Error).message}` } };
+        }
+      }
+      const deviceLost = outcome.status === 'failed' && (!online || /went offline|connection to the service was lost/.test(outcome.error ?? ''));
+      if (!deviceLost || attempt >= 20) {
+        dl.close();
+        return { ok: false, outcome };
+      }
+      o.onNotice?.(`the device went offline at byte ${dl.resumeOffset}; waiting for it to come back to resume`);
+      const back = await waitOnline(o.client, o.deviceId, () => online, o.resumeWaitMs ?? 10 * 60_000);
+      if (!back) {
+        dl.close();
+        return { ok: false, outcome: { ...outcome, error: `${outcome.error ?? 'device offline'}; it did not come back (the partial file is kept: run getfile again to resume)` } };
+      }
+      online = true;
+      try {
+        sessionId = (await o.client.openSession(o.deviceId)).id;
+      } catch {
+        /* the session survived the agent's reconnection: keep using it */
+      }
+    }
+  } finally {
+    o.client.off('deviceState', onState);
+  }
+}
+
+function waitOnline(client: ConsoleClient, deviceId: string, isOnline: () => boolean, timeoutMs: number): Promise<boolean> {
+  if (isOnline()) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      client.off('deviceState', on);
+      resolve(false);
+    }, timeoutMs);
+    const on = (id: string, online: boolean) => {
+      if (id === deviceId && online) {
+        clearTimeout(timer);
+        client.off('deviceState', on);
+        resolve(true);
+      }
+    };
+    client.on('deviceState', on);
+  });
+}

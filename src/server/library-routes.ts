@@ -1,0 +1,183 @@
+/**
+ * REST routes of the script library, of trusted script publishers and of the unsigned-scripts setting,
+ * plus the agents' one-time file download. Called by http.ts before its own routes; answers true when
+ * it handled the request. Paths are matched on the RAW request path: URL normalisation would turn
+ * `/api/v1/library/..` into another route instead of refusing the name.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { z } from 'zod';
+import { roleAllows } from '../shared/catalog.js';
+import { libraryNameProblem, PUBLISHER_NAME, UNSIGNED_SCRIPTS_WARNING } from '../shared/library-rules.js';
+import { ed25519PublicKey } from '../node/script-signature.js';
+import type { User } from './store.js';
+import { LibraryService } from './library-service.js';
+import { LibraryConflictError } from './library-store.js';
+import { receiveUpload, uploadMetaSchema } from './library-upload.js';
+import { readJsonBody, RestError, sendJson } from './rest-io.js';
+
+const publisherBody = z.object({
+  name: z.string().regex(PUBLISHER_NAME, 'publisher names are letters, digits, - _ . (max 64, not starting with a dot)'),
+  publicKey: z.string().min(40).max(4096),
+});
+const settingsBody = z.object({ unsignedScripts: z.boolean() });
+
+function segment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new RestError(400, 'malformed percent-encoding in the path');
+  }
+}
+
+function checkName(name: string): void {
+  const problem = libraryNameProblem(name);
+  if (problem) throw new RestError(400, `invalid library file name ${JSON.stringify(name.slice(0, 140))}: ${problem}`);
+}
+
+function requireAdvanced(user: User): void {
+  if (!roleAllows(user.role, 'advanced')) throw new RestError(403, `refused: the library needs the advanced role (you are ${user.role})`);
+}
+
+function requireManager(user: User): void {
+  if (!LibraryService.mayManage(user)) throw new RestError(403, LibraryService.manageRefusal(user));
+}
+
+function requireAdmin(user: User, what: string): void {
+  if (user.role !== 'admin') throw new RestError(403, `refused: ${what} needs the admin role (you are ${user.role})`);
+}
+
+/** GET /api/v1/agent/files/:token — no user: the one-time token (sent over the device's link) is the credential. */
+async function serveAgentFile(req: IncomingMessage, res: ServerResponse, lib: LibraryService, token: string): Promise<void> {
+  const grant = lib.tokens.redeem(token);
+  if (!grant) throw new RestError(404, 'unknown, used or expired download token');
+  if (req.headers['x-lr-device'] !== grant.deviceId) throw new RestError(403, 'this download token belongs to another device');
+  const file = lib.files.get(grant.name);
+  if (!file || file.sha256 !== grant.sha256) throw new RestError(410, `library file ${grant.name} was replaced or deleted after the command was prepared`);
+  // Served as stored: the service does not re-hash; the agent checks the SHA-256 and the signature.
+  const handle = await open(lib.files.pathOf(file.name), 'r').catch(() => {
+    throw new RestError(410, `library file ${file.name} is missing on the service's disk`);
+  });
+  const st = await handle.stat();
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(st.size), 'cache-control': 'no-store', 'x-lr-sha256': file.sha256 });
+  createReadStream('', { fd: handle.fd, autoClose: false })
+    .on('error', () => res.destroy())
+    .on('close', () => void handle.close())
+    .pipe(res);
+  lib.log.info('library file sent to an agent', { name: file.name, deviceId: grant.deviceId });
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, user: User | null, lib: LibraryService): Promise<boolean> {
+  const [rawPath = '', rawQuery = ''] = (req.url ?? '/').split('?', 2);
+  const method = req.method ?? 'GET';
+
+  const agentFile = /^\/api\/v1\/agent\/files\/([^/]+)$/.exec(rawPath);
+  if (agentFile && method === 'GET') {
+    await serveAgentFile(req, res, lib, segment(agentFile[1] as string));
+    return true;
+  }
+  if (!user) return false; // http.ts answers 401
+
+  if (rawPath === '/api/v1/library' && method === 'GET') {
+    requireAdvanced(user);
+    sendJson(res, 200, lib.list());
+    return true;
+  }
+  // Everything after the prefix is the name, slashes included, so that `a/b` is refused, not routed.
+  const libraryItem = rawPath.startsWith('/api/v1/library/') ? rawPath.slice('/api/v1/library/'.length) : null;
+  if (libraryItem !== null && (method === 'PUT' || method === 'DELETE')) {
+    requireManager(user);
+    const name = segment(libraryItem);
+    checkName(name);
+    if (method === 'DELETE') {
+      if (!(await lib.files.delete(name))) throw new RestError(404, `no library file ${name}`);
+      lib.log.info('library file deleted', { name, by: user.name });
+      sendJson(res, 200, { deleted: name });
+      return true;
+    }
+    const meta = uploadMetaSchema.safeParse(Object.fromEntries(new URLSearchParams(rawQuery)));
+    if (!meta.success) {
+      const issue = meta.error.issues[0];
+      throw new RestError(400, `invalid upload: ${issue ? `${issue.path.join('.') || 'query'}: ${issue.message}` : 'bad query'}`);
+    }
+    const { file, replaced } = await receiveUpload(req, lib, user, name, meta.data);
+    lib.log.info('library file uploaded', { name, size: file.size, sha256: file.sha256, by: user.name, replaced });
+    sendJson(res, replaced ? 200 : 201, { ...lib.record(file), replaced });
+    return true;
+  }
+
+  if (rawPath === '/api/v1/publishers') {
+    requireAdmin(user, 'managing script publishers');
+    if (method === 'GET') {
+      sendJson(res, 200, lib.files.listPublishers());
+      return true;
+    }
+    if (method === 'POST') {
+      const body = await readJsonBody(req, publisherBody);
+      let publicKey: string;
+      try {
+        publicKey = ed25519PublicKey(body.publicKey).export({ type: 'spki', format: 'pem' }).toString(); // stored normalised
+      } catch (e) {
+        throw new RestError(400, `publisher ${body.name}: ${(e as Error).message}`);
+      }
+      try {
+        const p = lib.files.addPublisher(body.name, publicKey, user.name);
+        lib.log.info('script publisher added', { name: p.name, fingerprint: p.fingerprint, by: user.name });
+        sendJson(res, 201, p);
+      } catch (e) {
+        if (e instanceof LibraryConflictError) throw new RestError(409, e.message);
+        throw e;
+      }
+      return true;
+    }
+  }
+  const publisherItem = /^\/api\/v1\/publishers\/([^/]+)$/.exec(rawPath);
+  if (publisherItem && method === 'DELETE') {
+    requireAdmin(user, 'managing script publishers');
+    const name = segment(publisherItem[1] as string);
+    if (!lib.files.deletePublisher(name)) throw new RestError(404, `no publisher ${name}`);
+    lib.log.info('script publisher deleted', { name, by: user.name });
+    sendJson(res, 200, { deleted: name });
+    return true;
+  }
+
+  if (rawPath === '/api/v1/settings' && (method === 'GET' || method === 'PUT')) {
+    requireAdmin(user, 'tenant settings');
+    if (method === 'PUT') {
+      const body = await readJsonBody(req, settingsBody);
+      lib.setUnsignedScriptsAllowed(body.unsignedScripts);
+      lib.log.warn(`unsigned scripts ${body.unsignedScripts ? 'allowed' : 'refused'} on this tenant`, { by: user.name });
+      sendJson(res, 200, { unsignedScripts: body.unsignedScripts, ...(body.unsignedScripts ? { warning: UNSIGNED_SCRIPTS_WARNING } : {}) });
+      return true;
+    }
+    sendJson(res, 200, { unsignedScripts: lib.unsignedScriptsAllowed() });
+    return true;
+  }
+  return false;
+}
+
+/**
+ * Handles the library's routes; false when the request is not one of them (or needs a user and has
+ * none: http.ts then answers 401). Errors become one-line JSON answers with their status.
+ */
+export async function handleLibraryRoute(req: IncomingMessage, res: ServerResponse, user: User | null, lib: LibraryService): Promise<boolean> {
+  try {
+    return await route(req, res, user, lib);
+  } catch (e) {
+    if (res.headersSent) {
+      res.destroy();
+      return true;
+    }
+    if (e instanceof RestError) {
+      // Refused before the body was read: drain it so the socket can carry the answer (no RST).
+      req.resume();
+      sendJson(res, e.status, { error: e.message });
+      return true;
+    }
+    lib.log.error('library request failed', { error: (e as Error).stack ?? String(e) });
+    req.resume();
+    sendJson(res, 500, { error: 'internal error (see the service log)' });
+    return true;
+  }
+}

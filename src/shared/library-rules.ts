@@ -1,0 +1,74 @@
+/**
+ * Rules of the script library shared by the service (upload, preparers), the agent (putfile, run: it
+ * re-checks everything it is sent) and the clients (early refusal): file names, the reference's forbidden
+ * characters in script parameters, script interpreters, and how `-parameters` becomes an argv array.
+ * Pure TypeScript: no Node.
+ */
+import { tokenize } from './grammar.js';
+
+export const LIBRARY_NAME_MAX = 128;
+
+/** Letters, digits, `- _ .`; not starting with a dot (no hidden files on devices, no `.`/`..`). */
+const LIBRARY_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+
+/** Why `name` is not a valid library file name, or null when it is. */
+export function libraryNameProblem(name: string): string | null {
+  if (name === '') return 'the name is empty';
+  if (name.length > LIBRARY_NAME_MAX) return `the name is longer than ${LIBRARY_NAME_MAX} characters`;
+  if (!LIBRARY_NAME.test(name) || name.includes('..')) {
+    return 'library file names may contain only letters, digits, - _ . (not starting with a dot, no ..)';
+  }
+  return null;
+}
+
+/** Publisher names (trusted signing keys): short and plain, they appear in listings and errors. */
+export const PUBLISHER_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}$/;
+
+/** The reference console refuses script parameters holding any of these (shell metacharacters). */
+export const FORBIDDEN_PARAMETER_CHARS: readonly string[] = [';', '&', '|', '!', '$'];
+
+export const FORBIDDEN_PARAMETERS_MESSAGE = 'run: parameters may not contain ; & | ! $';
+
+export function hasForbiddenParameterChars(parameters: string): boolean {
+  return FORBIDDEN_PARAMETER_CHARS.some((c) => parameters.includes(c));
+}
+
+/** Interpreter of a script, by extension. */
+export const SCRIPT_INTERPRETERS: Readonly<Record<string, string>> = { '.sh': 'bash', '.py': 'python3', '.ps1': 'pwsh' };
+
+export function scriptExtension(name: string): string {
+  const dot = name.lastIndexOf('.');
+  return dot <= 0 ? '' : name.slice(dot).toLowerCase();
+}
+
+/** `bash`, `python3`, `pwsh`, or null when the file is not a script `run` knows. */
+export function scriptInterpreter(name: string): string | null {
+  return SCRIPT_INTERPRETERS[scriptExtension(name)] ?? null;
+}
+
+/** Reference wording (seed-live-response.fr.md, "Autoriser l'utilisation de scripts non signés…"). */
+export const UNSIGNED_SCRIPTS_WARNING = 'Allowing the use of unsigned scripts may increase your exposure to threats.';
+
+export class ScriptParametersError extends Error {
+  override name = 'ScriptParametersError';
+}
+
+/**
+ * Splits `-parameters` into argv words with the console's own tokenizer, so quoting is the same as in
+ * command lines: `"-n hello world"` → `-n`, `hello`, `world`; `'a b' c` → `a b`, `c`. The tokenizer
+ * treats `>` as an operator; here nothing is a shell, so touching pieces are joined back (`a>b` is one
+ * word) and a lone `>` is a word of its own.
+ */
+export function splitScriptParameters(parameters: string): string[] {
+  if (hasForbiddenParameterChars(parameters)) throw new ScriptParametersError(FORBIDDEN_PARAMETERS_MESSAGE);
+  const { tokens, openQuote } = tokenize(parameters);
+  if (openQuote) throw new ScriptParametersError(`run: unterminated quote ${openQuote} in -parameters`);
+  const words: string[] = [];
+  let lastEnd = -1;
+  for (const token of tokens) {
+    if (token.start === lastEnd && words.length > 0) words[words.length - 1] += token.text;
+    else words.push(token.text);
+    lastEnd = token.end;
+  }
+  return words;
+}
