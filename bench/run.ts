@@ -5,8 +5,9 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { benchGetfile } from './getfile.js';
+import { benchCommands } from './commands.js';
 
-const BENCHES: Record<string, () => Promise<string>> = { getfile: benchGetfile };
+const BENCHES: Record<string, () => Promise<string>> = { commands: benchCommands, getfile: benchGetfile };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const w of wanted) if (!BENCHES[w]) {

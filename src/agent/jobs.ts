@@ -22,11 +22,13 @@ const AGENT_LIMIT_GRACE_MS = 5_000;
 /** How the runner reaches the service: JSON frames and binary data frames (header + payload, not copied). */
 export interface AgentSender {
   frame(f: FromAgent): void;
+  /** A frame already serialised (it must be a valid FromAgent). */
+  raw(json: string): void;
   data(header: Uint8Array, payload: Buffer): void;
 }
 
 class JobStream {
-  private records: JobRecord[] = [];
+  private records: string[] = [];
   private recordBytes = 0;
   private unacked = 0;
   private window = JOB_WINDOW_BYTES;
@@ -52,14 +54,12 @@ class JobStream {
   }
 
   async emit(record: JobRecord): Promise<void> {
-    let size = JSON.stringify(record).length;
-    if (size > MAX_CHUNK_CHARS) {
-      record = { error: `record too large to send (${size} characters)` };
-      size = 60;
-    }
-    if (this.recordBytes + size > FLUSH_BYTES) this.flushRecords();
-    this.records.push(record);
-    this.recordBytes += size;
+    // Serialised once: the frame is assembled from these strings.
+    let json = JSON.stringify(record);
+    if (json.length > MAX_CHUNK_CHARS) json = JSON.stringify({ error: `record too large to send (${json.length} characters)` });
+    if (this.recordBytes + json.length > FLUSH_BYTES) this.flushRecords();
+    this.records.push(json);
+    this.recordBytes += json.length + 1;
     if (this.records.length >= FLUSH_RECORDS) this.flushRecords();
     else this.arm();
     await this.room();
@@ -83,11 +83,12 @@ class JobStream {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.records.length === 0) return;
-    const batch = this.records;
+    const batch = this.records.join(',');
     this.records = [];
-    this.unacked += JSON.stringify(batch).length;
+    this.unacked += batch.length + 2;
     this.recordBytes = 0;
-    this.send({ t: 'job.records', jobId: this.jobId, records: batch });
+    // Same bytes as JSON.stringify({ t, jobId, records }) without serialising every record twice.
+    this.sender().raw(`{"t":"job.records","jobId":${JSON.stringify(this.jobId)},"records":[${batch}]}`);
   }
 
   /** Resolves when fewer than a window's worth of bytes await acknowledgement (or the job is aborted). */
@@ -197,6 +198,7 @@ export class JobRunner {
       trace: (level: Exclude<LogLevel, never>, message: string) => log[level](`${f.command}: ${message}`, { sessionId: f.sessionId, jobId: f.jobId }),
       platform: this.platform,
       resolvePath: (p) => pathApi.resolve(f.cwd, p),
+      jobId: f.jobId,
       ...this.environment,
     };
     log.debug(`job ${f.jobId} start: ${f.command}`, { sessionId: f.sessionId, jobId: f.jobId });

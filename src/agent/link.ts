@@ -38,6 +38,9 @@ export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, 
     };
     const sender: AgentSender = {
       frame: send,
+      raw: (json) => {
+        if (socket.readyState === socket.OPEN) socket.send(json);
+      },
       data: (header, payload) => {
         if (socket.readyState === socket.OPEN) socket.send(Buffer.concat([header, payload]), { binary: true });
       },

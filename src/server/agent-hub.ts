@@ -14,7 +14,8 @@ import type { Logger } from '../node/log.js';
 export interface JobSink {
   /** A binary data frame of a file transfer, forwarded as is (`frame`), with its payload size. */
   onData(frame: Buffer, payloadBytes: number): void;
-  onRecords(records: Record<string, unknown>[], bytes: number): void;
+  /** A batch of records and its JSON (serialised once, reused for the log and the console). */
+  onRecords(records: Record<string, unknown>[], json: string): void;
   onText(text: string, bytes: number): void;
   onEnd(status: 'completed' | 'failed' | 'cancelled' | 'timed_out', error: string | undefined, cwd: string | undefined): void;
 }
@@ -163,7 +164,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
         const entry = this.sinks.get(frame.jobId);
         // A job id belongs to one device: an agent cannot write into another device's jobs.
         if (!entry || entry.deviceId !== link.deviceId) return;
-        if (frame.t === 'job.records') entry.sink.onRecords(frame.records, JSON.stringify(frame.records).length);
+        if (frame.t === 'job.records') entry.sink.onRecords(frame.records, JSON.stringify(frame.records));
         else if (frame.t === 'job.text') entry.sink.onText(frame.text, frame.text.length);
         else {
           this.sinks.delete(frame.jobId);
@@ -215,7 +216,13 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
 
   close(): void {
     clearInterval(this.pinger);
-    for (const link of this.links.values()) link.ws.close(1001, 'service shutting down');
+    // Forget the links first: their sockets' close events then leave the store alone (it closes next).
+    const links = [...this.links.values()];
+    this.links.clear();
+    for (const link of links) {
+      this.store.touchDevice(link.deviceId);
+      link.ws.close(1001, 'service shutting down');
+    }
   }
 }
 

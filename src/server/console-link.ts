@@ -11,6 +11,9 @@ export function acceptConsole(ws: WebSocket, user: User, sessions: SessionManage
   const peer: ConsolePeer = {
     user,
     send: (frame: ToClient) => send(ws, frame),
+    sendRaw: (json: string) => {
+      if (ws.readyState === ws.OPEN) ws.send(json);
+    },
     sendBinary: (frame: Buffer) => {
       if (ws.readyState === ws.OPEN) ws.send(frame, { binary: true });
     },

@@ -41,6 +41,7 @@ export type JobPreparer = (ctx: { user: Session['user']; session: Session; jobId
 
 export class Pipeline {
   private readonly preparers = new Map<string, JobPreparer>();
+  private readonly finishers: Array<(job: Job, status: JobStatus) => void> = [];
 
   constructor(
     private readonly store: Store,
@@ -52,6 +53,11 @@ export class Pipeline {
   /** Registers the preparer of one agent command (see JobPreparer). */
   prepare(command: string, preparer: JobPreparer): void {
     this.preparers.set(command, preparer);
+  }
+
+  /** Called when a command ends (any status), after it is recorded (e.g. isolate sets the device's flag). */
+  onFinished(fn: (job: Job, status: JobStatus) => void): void {
+    this.finishers.push(fn);
   }
 
   /** Records a refusal in the command log and tells the console, in one line. */
@@ -157,13 +163,14 @@ export class Pipeline {
         job.pendingAck += bytes;
         this.flushAck(job);
       },
-      onRecords: (records, bytes) => {
-        job.output.appendRecords(records);
-        this.deliver(job, { t: 'command.records', commandId: job.id, records }, bytes);
+      onRecords: (_records, json) => {
+        // The log keeps each batch as one JSON array per line; the console frame reuses the same JSON.
+        job.output.append(json + '\n');
+        this.deliver(job, `{"t":"command.records","commandId":"${job.id}","records":${json}}`, json.length);
       },
       onText: (text, bytes) => {
         job.output.append(text);
-        this.deliver(job, { t: 'command.text', commandId: job.id, text }, bytes);
+        this.deliver(job, JSON.stringify({ t: 'command.text', commandId: job.id, text } satisfies ToClient), bytes);
       },
       onEnd: (status, error, cwd) => {
         if (cwd && status === 'completed') session.cwd = cwd;
@@ -225,7 +232,7 @@ export class Pipeline {
     job.background = false;
     this.store.setCommandBackground(job.id, false);
     peer.send({ t: 'command.started', reqId, commandId: job.id, name: job.spec.name, background: false, fields: job.spec.fields ? [...job.spec.fields] : undefined, tableFields: job.spec.tableFields ? [...job.spec.tableFields] : undefined });
-    for (const f of job.replay) peer.send(f);
+    for (const f of job.replay) peer.sendRaw(f);
   }
 
   findJob(commandId: string): Job | undefined {
@@ -237,7 +244,7 @@ export class Pipeline {
   }
 
   /** Sends output to the attached console and acknowledges the agent once the console keeps up. */
-  private deliver(job: Job, frame: ToClient, bytes: number): void {
+  private deliver(job: Job, frame: string, bytes: number): void {
     job.session.touch();
     if (job.replayBytes < this.limits().logOutputBytes) {
       job.replay.push(frame);
@@ -245,7 +252,7 @@ export class Pipeline {
     }
     // A file transfer's records go to its console even in the background: the client writes the file.
     const to = job.attached ?? (job.spec.streamsFile && !job.session.closed ? job.session.peer : null);
-    to?.send(frame);
+    to?.sendRaw(frame);
     job.pendingAck += bytes;
     this.flushAck(job);
   }
@@ -278,6 +285,13 @@ export class Pipeline {
     if (job.attached) job.attached.send(end);
     else if (!job.session.closed) job.session.peer.send(end); // a background job's end is announced to its console
     job.replay = [];
+    for (const fn of this.finishers) {
+      try {
+        fn(job, status);
+      } catch {
+        /* a hook never breaks the pipeline */
+      }
+    }
   }
 
   /** Lists the catalog entries this user may run on this session's device. */

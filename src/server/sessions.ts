@@ -16,6 +16,8 @@ import { OutputLog } from './output-log.js';
 export interface ConsolePeer {
   readonly user: User;
   send(frame: ToClient): void;
+  /** A frame already serialised (a valid ToClient). */
+  sendRaw(json: string): void;
   /** A binary data frame of a file transfer (forwarded unchanged from the agent). */
   sendBinary(frame: Buffer): void;
   /** Bytes queued towards the analyst and not yet written to the socket. */
@@ -33,8 +35,8 @@ export interface Job {
   /** The console receiving this job's output; null while in the background. */
   attached: ConsolePeer | null;
   output: OutputLog;
-  /** Output frames kept for `fg` replay (bounded like the log). */
-  replay: ToClient[];
+  /** Output frames (serialised) kept for `fg` replay (bounded like the log). */
+  replay: string[];
   replayBytes: number;
   timer?: NodeJS.Timeout;
   pendingAck: number;

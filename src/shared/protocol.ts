@@ -14,7 +14,12 @@ export const JOB_WINDOW_BYTES = 1024 * 1024;
 
 const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
 const shortText = z.string().max(4096);
-const record = z.record(z.string().max(128), z.unknown());
+/**
+ * One structured record: a plain JSON object. Checked for shape only (not key by key): records come in
+ * batches of thousands and a per-key schema walk cost more than the command itself. Sizes are bounded by
+ * the frame size limit.
+ */
+const record = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected a JSON object');
 const boundParams = z.record(z.string().max(64), z.union([z.string().max(8192), z.number(), z.boolean()]));
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled', 'timed_out', 'refused'] as const;
