@@ -6,8 +6,9 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { benchGetfile } from './getfile.js';
 import { benchCommands } from './commands.js';
+import { benchCapacity } from './capacity.js';
 
-const BENCHES: Record<string, () => Promise<string>> = { commands: benchCommands, getfile: benchGetfile };
+const BENCHES: Record<string, () => Promise<string>> = { commands: benchCommands, getfile: benchGetfile, capacity: benchCapacity };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const w of wanted) if (!BENCHES[w]) {
