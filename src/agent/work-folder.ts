@@ -25,8 +25,14 @@ export async function readManifest(workDir: string): Promise<WorkManifest> {
     if (errorCode(e) === 'ENOENT') return {};
     throw e;
   }
-  const parsed = manifestSchema.safeParse(JSON.parse(text) as unknown);
-  // A damaged manifest must not stop the agent: without it nothing is removed (the safe side).
+  // A damaged manifest must not stop the agent or putfile: without it nothing is removed (the safe side).
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return {};
+  }
+  const parsed = manifestSchema.safeParse(json);
   return parsed.success ? parsed.data : {};
 }
 

@@ -5,8 +5,8 @@
  * `/api/v1/library/..` into another route instead of refusing the name.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { roleAllows } from '../shared/catalog.js';
 import { libraryNameProblem, PUBLISHER_NAME, UNSIGNED_SCRIPTS_WARNING } from '../shared/library-rules.js';
@@ -59,13 +59,16 @@ async function serveAgentFile(req: IncomingMessage, res: ServerResponse, lib: Li
   const handle = await open(lib.files.pathOf(file.name), 'r').catch(() => {
     throw new RestError(410, `library file ${file.name} is missing on the service's disk`);
   });
-  const st = await handle.stat();
+  const st = await handle.stat().catch(async (e: Error) => {
+    await handle.close();
+    throw e;
+  });
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(st.size), 'cache-control': 'no-store', 'x-lr-sha256': file.sha256 });
-  createReadStream('', { fd: handle.fd, autoClose: false })
-    .on('error', () => res.destroy())
-    .on('close', () => void handle.close())
-    .pipe(res);
-  lib.log.info('library file sent to an agent', { name: file.name, deviceId: grant.deviceId });
+  // pipeline closes the file when the agent goes away half-way, too.
+  pipeline(handle.createReadStream(), res).then(
+    () => lib.log.info('library file sent to an agent', { name: file.name, deviceId: grant.deviceId }),
+    (e: Error) => lib.log.warn('library file download interrupted', { name: file.name, deviceId: grant.deviceId, error: e.message }),
+  );
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, user: User | null, lib: LibraryService): Promise<boolean> {

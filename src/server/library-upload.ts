@@ -17,9 +17,12 @@ import type { LibraryService } from './library-service.js';
 import { LibraryConflictError, type LibraryFile } from './library-store.js';
 import { RestError } from './rest-io.js';
 
-const text = z.string().max(2000).default('');
+const text = z.string().max(1000).default('');
 
-/** Upload metadata, from the query string (UTF-8 survives percent-encoding, unlike headers). */
+/**
+ * Upload metadata, from the query string (UTF-8 survives percent-encoding, unlike headers). Node limits
+ * the request head to 16 KiB, which bounds what three 1000-character texts may hold once encoded.
+ */
 export const uploadMetaSchema = z
   .object({
     description: text,

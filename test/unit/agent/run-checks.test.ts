@@ -1,0 +1,75 @@
+// The agent's own checks in `run`, with no service in the loop: even when the job's parameters vouch for
+// a changed file (as a compromised service or database would), the agent refuses bytes that do not match
+// the publisher's signature, refuses unsigned scripts unless told the tenant allows them, and re-checks
+// the forbidden characters.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { runCommand as run } from '../../../src/agent/commands/run.js';
+import type { JobContext } from '../../../src/agent/command.js';
+import { signScript } from '../../../src/node/script-signature.js';
+import { makeHarness, runCommand, tempDir } from './helpers.js';
+
+const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+const publicPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+
+describe('run: checks made by the agent itself', () => {
+  const cleanups: (() => void)[] = [];
+  afterEach(() => cleanups.splice(0).forEach((c) => c()));
+
+  /** An agent data folder whose working folder holds `content` as `name` (so no download happens). */
+  const setup = (name: string, content: string) => {
+    const t = tempDir('lr-run-unit-');
+    cleanups.push(t.cleanup);
+    mkdirSync(path.join(t.dir, 'work'));
+    writeFileSync(path.join(t.dir, 'work', name), content);
+    const h = makeHarness({ cwd: t.dir });
+    // The service is never contacted: the working-folder copy matches the SHA-256 in the job.
+    const ctx: JobContext = { ...h.ctx, dataDir: t.dir, service: { url: 'https://127.0.0.1:9', ca: 'unused', deviceId: 'unit' } };
+    return { ...h, ctx, dir: t.dir };
+  };
+
+  it('runs a script whose bytes match the signature', async () => {
+    const content = '#!/bin/bash\necho "hello $1"\n';
+    const h = setup('ok.sh', content);
+    const signature = signScript(privatePem, sha256(content), Buffer.byteLength(content));
+    await runCommand(run, h, { script: 'ok.sh', parameters: "'big world'", _sha256: sha256(content), _size: Buffer.byteLength(content), _url: 'https://127.0.0.1:9/x', _signature: signature, _publisherKey: publicPem, _allowUnsigned: false });
+    expect(h.texts.join('')).toBe('hello big world\n');
+    expect(h.records).toEqual([expect.objectContaining({ script: 'ok.sh', exitCode: 0 })]);
+  });
+
+  it('refuses changed bytes even when the job vouches for their SHA-256', async () => {
+    const original = '#!/bin/bash\necho original\n';
+    const tampered = '#!/bin/bash\ntouch pwned\n';
+    const h = setup('t.sh', tampered);
+    const signature = signScript(privatePem, sha256(original), Buffer.byteLength(original));
+    const params = { script: 't.sh', _sha256: sha256(tampered), _size: Buffer.byteLength(tampered), _url: 'https://127.0.0.1:9/x', _signature: signature, _publisherKey: publicPem, _allowUnsigned: true };
+    await expect(runCommand(run, h, params)).rejects.toThrow('run: signature check failed for t.sh: the file does not match its signature');
+    expect(existsSync(path.join(h.dir, 'pwned'))).toBe(false);
+    expect(h.texts).toEqual([]);
+  });
+
+  it('refuses an unsigned script unless the job says the tenant allows them', async () => {
+    const content = '#!/bin/bash\necho unsigned\n';
+    const h = setup('u.sh', content);
+    const params = { script: 'u.sh', _sha256: sha256(content), _size: Buffer.byteLength(content), _url: 'https://127.0.0.1:9/x' };
+    await expect(runCommand(run, h, params)).rejects.toThrow('run: u.sh is not signed and unsigned scripts are not allowed on this tenant');
+    await runCommand(run, h, { ...params, _allowUnsigned: true });
+    expect(h.texts.join('')).toBe('unsigned\n');
+  });
+
+  it('re-checks the forbidden characters', async () => {
+    const content = 'echo x\n';
+    const h = setup('f.sh', content);
+    await expect(runCommand(run, h, { script: 'f.sh', parameters: 'a;b', _sha256: sha256(content), _size: 7, _url: 'https://127.0.0.1:9/x', _allowUnsigned: true })).rejects.toThrow('run: parameters may not contain ; & | ! $');
+  });
+
+  it.skipIf((process.env.PATH ?? '').split(':').some((d) => existsSync(path.join(d, 'pwsh'))))('says so when the interpreter is not installed (pwsh here)', async () => {
+    const content = 'Write-Output hi\n';
+    const h = setup('x.ps1', content);
+    await expect(runCommand(run, h, { script: 'x.ps1', _sha256: sha256(content), _size: Buffer.byteLength(content), _url: 'https://127.0.0.1:9/x', _allowUnsigned: true })).rejects.toThrow('run: pwsh is not installed on this device (needed for .ps1 scripts)');
+  });
+});
