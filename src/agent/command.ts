@@ -33,6 +33,8 @@ export interface JobContext {
   resolvePath(p: string): string;
   /** The agent's data folder (working folder for putfile, private temp folders for run). */
   dataDir?: string;
+  /** The job's id (the command ID in the service's log): response actions record it. */
+  jobId?: string;
   /** How to reach the service for file downloads (putfile, run): its URL, pinned CA and our device id. */
   service?: ServiceEndpoint;
 }

@@ -12,6 +12,7 @@ import { JobRunner } from './jobs.js';
 import { runAgentLink } from './link.js';
 import { createPlatform } from './platform/index.js';
 import { cleanWorkFolder } from './work-folder.js';
+import { isIsolated, reapplyIsolation } from './isolation.js';
 
 export interface StartAgentOptions {
   /** The agent's data folder (enrolled: holds agent.json). */
@@ -41,8 +42,9 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     .bootId()
     .then((bootId) => cleanWorkFolder(paths.work, bootId))
     .catch((e: Error) => log.warn('working folder cleanup skipped', { error: e.message }));
+  await reapplyIsolation(dir, platform, log); // an isolated device stays isolated across agent restarts
   const service = { url: state.url, ca: state.ca, deviceId: state.deviceId };
-  const runner = new JobRunner(AGENT_COMMANDS, platform, log, { frame: () => undefined, data: () => undefined }, { dataDir: dir, service });
-  const link = runAgentLink(state, runner, log);
+  const runner = new JobRunner(AGENT_COMMANDS, platform, log, { frame: () => undefined, raw: () => undefined, data: () => undefined }, { dataDir: dir, service });
+  const link = runAgentLink(state, runner, log, () => isIsolated(dir));
   return { state, connected: () => link.connected(), stop: () => link.stop() };
 }

@@ -13,16 +13,23 @@ import { Printer } from './printer.js';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, fail } from './errors.js';
 import { runShell } from './shell.js';
 import { registerLibraryCommands } from './lr-library.js';
+import { registerIndicatorCommands } from './lr-indicators.js';
 
 const PROG = 'lr';
 const program = new Command(PROG).description('Live response analyst CLI').option('--profile <file>', 'connection profile (default: $LR_PROFILE)');
 program.exitOverride();
 
-/** `getfile PATH [-auto]` (foreground) is run as a resumable download; anything else goes through as is. */
-function getfileTarget(line: string): { path: string; auto: boolean } | null {
+/**
+ * `getfile PATH [-auto]` (foreground) is run as a resumable download; `collect` (foreground) is saved the
+ * same way (not resumable: the package is built anew each time); anything else goes through as is.
+ */
+function getfileTarget(line: string): { path: string; auto: boolean; line?: string } | null {
   try {
     const parsed = parseLine(line);
     const spec = findCommand(parsed.name);
+    if (parsed.name === 'collect' && spec && !parsed.background && !parsed.redirect) {
+      return { path: `collect-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.zip`, auto: false, line: 'collect' };
+    }
     if (parsed.name !== 'getfile' || !spec || parsed.background || parsed.redirect || parsed.named.offset !== undefined) return null;
     const p = bindParams(spec, parsed);
     return { path: String(p.path), auto: p.auto === true };
@@ -85,6 +92,7 @@ program
         deviceId: session.deviceId,
         path: transfer.path,
         auto: transfer.auto,
+        line: transfer.line,
         outDir,
         onNotice: (m) => process.stderr.write(`${tty ? '\r\x1b[K' : ''}${PROG}: ${m}\n`),
         onProgress: tty ? throttle((p) => process.stderr.write(`\r${renderProgress(p, Math.min(100, process.stderr.columns ?? 80))}`), 100) : undefined,
@@ -155,11 +163,14 @@ program
   });
 
 registerLibraryCommands(program, loadProfile);
+registerIndicatorCommands(program, loadProfile);
 
 program.parseAsync(process.argv).then(
   () => {
-    // Sockets closed; let pending stdout drain, then exit with the code the command set.
-    process.exit(process.exitCode ?? 0);
+    // Sockets closed; exit with the command's code once stdout has drained: when stdout is a pipe whose
+    // reader is slower than us, process.exit() would drop what is still queued (large -output json).
+    const code = process.exitCode ?? 0;
+    process.stdout.write('', () => process.exit(code));
   },
   (e: unknown) => {
     const ce = e as { code?: string };

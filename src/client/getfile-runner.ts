@@ -23,6 +23,11 @@ export interface GetfileOptions {
   onBackground?(commandId: string): void;
   /** Command line suffix, e.g. ' &'. */
   suffix?: string;
+  /**
+   * A command other than getfile that streams a file the same way (`collect`): run as is, saved under
+   * `path`'s base name, never resumed (its file does not outlive the command).
+   */
+  line?: string;
 }
 
 export type GetfileResult = { ok: true; download: DownloadResult; commandId: string } | { ok: false; outcome: CommandOutcome };
@@ -38,7 +43,7 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
   try {
     for (let attempt = 0; ; attempt++) {
       if (dl.resumeOffset > 0) o.onNotice?.(`resuming ${o.path} at byte ${dl.resumeOffset}`);
-      const line = `getfile ${quoteArg(o.path)}${o.auto ? ' -auto' : ''}${dl.resumeOffset > 0 ? ` -offset ${dl.resumeOffset}` : ''}${attempt === 0 ? (o.suffix ?? '') : ''}`;
+      const line = o.line !== undefined ? `${o.line}${o.suffix ?? ''}` : `getfile ${quoteArg(o.path)}${o.auto ? ' -auto' : ''}${dl.resumeOffset > 0 ? ` -offset ${dl.resumeOffset}` : ''}${attempt === 0 ? (o.suffix ?? '') : ''}`;
       let restart = false;
       let failure: Error | null = null;
       const ended = new Promise<CommandOutcome>((resolve) => {
@@ -84,7 +89,8 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
         }
       }
       const deviceLost = outcome.status === 'failed' && (!online || /went offline|connection to the service was lost/.test(outcome.error ?? ''));
-      if (!deviceLost || attempt >= 20) {
+      if (!deviceLost || attempt >= 20 || o.line !== undefined) {
+        if (o.line !== undefined) dl.reset();
         dl.close();
         return { ok: false, outcome };
       }

@@ -93,6 +93,15 @@ const MIGRATIONS: readonly string[] = [
     added_at TEXT NOT NULL
   );
   `,
+  // 2: the tenant's hash indicators (analyze), see response-actions.ts.
+  `
+  CREATE TABLE indicators (
+    sha256 TEXT PRIMARY KEY,
+    description TEXT NOT NULL DEFAULT '',
+    added_by TEXT NOT NULL,
+    added_at TEXT NOT NULL
+  );
+  `,
 ];
 
 export function openDb(file: string): Db {

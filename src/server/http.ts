@@ -6,6 +6,7 @@ import type { AgentHub } from './agent-hub.js';
 import type { Logger } from '../node/log.js';
 import { handleLibraryRoute } from './library-routes.js';
 import type { LibraryService } from './library-service.js';
+import type { ResponseActions } from './response-actions.js';
 
 const MAX_JSON_BODY = 64 * 1024;
 
@@ -49,7 +50,7 @@ export function deviceRecord(d: ReturnType<Store['listDevices']>[number], online
   return { id: d.id, name: d.name, hostname: d.hostname, os: d.os, platform: d.platform, agentVersion: d.agentVersion, online, lastSeen: d.lastSeen, isolated: d.isolated, enrolledAt: d.enrolledAt };
 }
 
-export function createRestHandler(store: Store, hub: AgentHub, log: Logger, library?: LibraryService) {
+export function createRestHandler(store: Store, hub: AgentHub, log: Logger, library?: LibraryService, responses?: ResponseActions) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://service');
     try {
@@ -69,6 +70,7 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
       if (library && (await handleLibraryRoute(req, res, user, library))) return; // library, publishers, settings, agent downloads
       if (!user) return json(res, 401, { error: 'not authenticated: missing, invalid, expired or revoked API token' });
 
+      if (responses && (await responses.route(req, res, user))) return; // indicators
       if (req.method === 'GET' && url.pathname === '/api/v1/me') return json(res, 200, user);
       if (req.method === 'GET' && url.pathname === '/api/v1/devices') {
         return json(res, 200, store.listDevices().map((d) => deviceRecord(d, hub.isOnline(d.id))));

@@ -14,6 +14,7 @@ import { Pipeline } from './pipeline.js';
 import { acceptConsole } from './console-link.js';
 import { bearer, createRestHandler } from './http.js';
 import { LibraryService } from './library-service.js';
+import { ResponseActions } from './response-actions.js';
 
 export interface RunningService {
   port: number;
@@ -36,6 +37,8 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   const pipeline = new Pipeline(store, hub, sessions, limits);
   const library = new LibraryService(db, dataDir, store, limits, config.publicUrl, log);
   library.attach(pipeline); // putfile/run preparers and the `library` console command
+  const responses = new ResponseActions(db, config.publicUrl);
+  responses.attach(pipeline, library); // analyze preparer (indicators, YARA rules), isolation flag
   // getfile: the tenant's size limit travels with the job so the agent refuses before sending a byte.
   pipeline.prepare('getfile', ({ params }) => ({ params: { ...params, _maxBytes: config.limits.getfileBytes } }));
   sessions.on('closed', (s, reason) => {
@@ -49,7 +52,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
     for (const s of sessions.all()) if (s.device.id === deviceId) s.peer.send({ t: 'device.state', deviceId, online });
   });
 
-  const rest = createRestHandler(store, hub, log, library);
+  const rest = createRestHandler(store, hub, log, library, responses);
   const server = createServer({ cert: readFileSync(paths.cert), key: readFileSync(paths.key), minVersion: 'TLSv1.2' }, (req, res) => void rest(req, res));
   const agentWss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const consoleWss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
@@ -94,6 +97,10 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
       for (const ws of consoleWss.clients) ws.close(1001, 'service shutting down');
       await new Promise<void>((r) => server.close(() => r()));
       server.closeAllConnections();
+      // Sockets still closing write to the store from their close handlers (sessions ended, jobs failed):
+      // let them finish before the database closes (matters when the service runs in-process).
+      for (const ws of [...agentWss.clients, ...consoleWss.clients]) ws.terminate();
+      for (let i = 0; i < 50 && agentWss.clients.size + consoleWss.clients.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
       store.close();
     },
   };

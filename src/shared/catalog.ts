@@ -190,26 +190,39 @@ export const CATALOG: readonly CommandSpec[] = [
   }),
   spec({
     name: 'remediate', role: 'advanced', side: 'agent',
-    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'list'], required: true, help: 'entity type, or list' }, { name: 'target', position: 1, type: 'string', help: 'entity' }, { name: 'auto', type: 'flag', help: 'run the prerequisite step automatically' }],
-    summary: 'Quarantines a file, stops a process, disables a service, removes a task or startup item', syntax: 'remediate <type> <target> [-auto] | remediate list', examples: ['remediate file /tmp/x', 'remediate process 4242 -auto', 'remediate list'],
+    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'list'], required: true, help: 'entity type, or list' }, { name: 'target', position: 1, type: 'string', help: 'file path, pid, unit name, crontab SOURCE:LINE / timer unit, startup item path or name' }, { name: 'auto', type: 'flag', help: 'process: stop its whole tree' }, OUTPUT],
+    summary: 'Quarantines a file, stops a process, disables a service, removes a task or startup item', syntax: 'remediate <type> <target> [-auto] | remediate list', examples: ['remediate file /tmp/x', 'remediate process 4242 -auto', 'remediate service evil.service', 'remediate scheduledtask /etc/crontab:12', 'remediate startupfolder /etc/xdg/autostart/x.desktop', 'remediate list'],
+    fields: ['id', 'type', 'target', 'state', 'paths', 'actions', 'createdAt', 'jobId', 'restoredAt', 'restoreNotes'], tableFields: ['id', 'type', 'target', 'state', 'createdAt', 'actions'],
   }),
   spec({
     name: 'undo', role: 'advanced', side: 'agent', beyond: true,
-    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process', 'service', 'scheduledtask', 'startupfolder'], required: true, help: 'entity type' }, { name: 'target', position: 1, type: 'string', required: true, help: 'entity' }],
-    summary: 'Restores a remediated entity', syntax: 'undo <type> <target>', examples: ['undo file /tmp/x'],
+    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process', 'service', 'scheduledtask', 'startupfolder'], required: true, help: 'entity type' }, { name: 'target', position: 1, type: 'string', required: true, help: 'the target given to remediate (or the quarantine entry id)' }, OUTPUT],
+    summary: 'Restores a remediated entity', syntax: 'undo <type> <target>', examples: ['undo file /tmp/x', 'undo scheduledtask /etc/crontab:12'],
+    fields: ['id', 'type', 'target', 'state', 'paths', 'actions', 'createdAt', 'jobId', 'restoredAt', 'restoreNotes'], tableFields: ['id', 'type', 'target', 'state', 'createdAt', 'actions'],
   }),
-  spec({ name: 'isolate', role: 'advanced', side: 'agent', params: [], summary: 'Cuts the device off the network except the live response service', syntax: 'isolate', examples: ['isolate'] }),
-  spec({ name: 'release', role: 'advanced', side: 'agent', params: [], summary: 'Releases the device from isolation', syntax: 'release', examples: ['release'] }),
-  spec({ name: 'collect', role: 'advanced', side: 'agent', params: [], summary: 'Builds and downloads an investigation package', syntax: 'collect', examples: ['collect'] }),
+  spec({
+    name: 'isolate', role: 'advanced', side: 'agent', params: [], summary: 'Cuts the device off the network except the live response service', syntax: 'isolate', examples: ['isolate'],
+    fields: ['isolated', 'backend', 'allowed', 'changedAt'],
+  }),
+  spec({
+    name: 'release', role: 'advanced', side: 'agent', params: [], summary: 'Releases the device from isolation', syntax: 'release', examples: ['release'],
+    fields: ['isolated', 'backend', 'allowed', 'changedAt', 'wasIsolated'],
+  }),
+  spec({
+    name: 'collect', role: 'advanced', side: 'agent', streamsFile: true, params: [OUTPUT], summary: 'Builds and downloads an investigation package', syntax: 'collect', examples: ['collect'],
+    fields: ['type', 'path', 'size', 'mode', 'owner', 'mtime', 'atime', 'ctime', 'offset', 'sha256', 'members'], tableFields: ['type', 'size', 'members', 'sha256', 'path'],
+  }),
   spec({
     name: 'analyze', role: 'advanced', side: 'agent',
-    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process'], required: true, help: 'file or process' }, { name: 'target', position: 1, type: 'string', required: true, help: 'path or pid' }],
-    summary: 'Gives a verdict on a file or process from several engines', syntax: 'analyze <file|process> <target>', examples: ['analyze file /tmp/x'],
+    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process'], required: true, help: 'file or process' }, { name: 'target', position: 1, type: 'string', required: true, help: 'path or pid' }, OUTPUT],
+    summary: 'Gives a verdict on a file or process from several engines', syntax: 'analyze <file|process> <target>', examples: ['analyze file /tmp/x', 'analyze process 4242'],
+    fields: ['engine', 'ran', 'verdict', 'detail', 'path', 'sha256'], tableFields: ['engine', 'ran', 'verdict', 'detail'],
   }),
   spec({
     name: 'scan', role: 'advanced', side: 'agent',
-    params: [{ name: 'mode', position: 0, type: 'enum', values: ['quick', 'full'], help: 'quick or full' }, { name: 'path', type: 'string', complete: 'remotePath', help: 'path to scan' }],
-    summary: 'Runs an antivirus scan with the installed engine', syntax: 'scan [quick|full] [-path p]', examples: ['scan quick'],
+    params: [{ name: 'mode', position: 0, type: 'enum', values: ['quick', 'full'], help: 'quick or full' }, { name: 'path', type: 'string', complete: 'remotePath', help: 'path to scan' }, OUTPUT],
+    summary: 'Runs an antivirus scan with the installed engine', syntax: 'scan [quick|full] [-path p]', examples: ['scan quick', 'scan full', 'scan -path /srv/upload'],
+    fields: ['type', 'path', 'signature', 'detail', 'engine'], tableFields: ['type', 'signature', 'path', 'detail'],
   }),
 ];
 

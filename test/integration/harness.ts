@@ -117,11 +117,12 @@ export interface World {
   cleanup(): Promise<void>;
 }
 
-export async function createWorld(limits: Record<string, number> = {}): Promise<World> {
+/** `opts.host`: the address the service listens on (default 127.0.0.1; the isolation test uses a veth address). */
+export async function createWorld(limits: Record<string, number> = {}, opts: { host?: string } = {}): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'lr-it-'));
   const dataDir = join(dir, 'server');
   const port = await freePort();
-  const init = await run('lr-server', ['init', '--data', dataDir, '--listen', `127.0.0.1:${port}`]);
+  const init = await run('lr-server', ['init', '--data', dataDir, '--listen', `${opts.host ?? '127.0.0.1'}:${port}`]);
   if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
   const configPath = join(dataDir, 'config.json');
   const config = JSON.parse(readFileSync(configPath, 'utf8')) as { limits: Record<string, number> };
@@ -179,4 +180,15 @@ export async function createWorld(limits: Record<string, number> = {}): Promise<
   };
   await world.startServer();
   return world;
+}
+
+/** Enrolls an agent without starting it (tests that start it their own way, e.g. in a network namespace). */
+export async function enrollAgent(world: World, name: string): Promise<{ dataDir: string; deviceId: string }> {
+  const bundle = join(world.dir, `${name}.bundle.json`);
+  const t = await run('lr-server', ['enroll-token', '--data', world.dataDir, '--out', bundle, '--ttl', '1h']);
+  if (t.code !== 0) throw new Error(t.stderr);
+  const agentDir = join(world.dir, `agent-${name}`);
+  const e = await run('lr-agent', ['enroll', '--bundle', bundle, '--data', agentDir, '--name', name]);
+  if (e.code !== 0) throw new Error(`enroll failed: ${e.stderr}`);
+  return { dataDir: agentDir, deviceId: /device id (\w+)/.exec(e.stdout)?.[1] as string };
 }

@@ -15,6 +15,12 @@ import { runCommand } from './run.js';
 import { scheduledtasksCommand } from './scheduledtasks.js';
 import { servicesCommand } from './services.js';
 import { startupfoldersCommand } from './startupfolders.js';
+import { remediateCommand } from './remediate.js';
+import { undoCommand } from './undo.js';
+import { isolateCommand, releaseCommand } from './isolate.js';
+import { collectCommand } from './collect.js';
+import { analyzeCommand } from './analyze.js';
+import { scanCommand } from './scan.js';
 
 const ALL: readonly AgentCommand[] = [
   cdCommand,
@@ -32,6 +38,13 @@ const ALL: readonly AgentCommand[] = [
   registryCommand,
   putfileCommand,
   runCommand,
+  remediateCommand,
+  undoCommand,
+  isolateCommand,
+  releaseCommand,
+  collectCommand,
+  analyzeCommand,
+  scanCommand,
 ];
 
 export const AGENT_COMMANDS: Map<string, AgentCommand> = new Map(ALL.map((c) => [c.spec.name, c]));

@@ -13,6 +13,7 @@ import { listScheduledTasks } from './linux/scheduled-tasks.js';
 import { listServices, type RuntimeLookup } from './linux/services.js';
 import { listStartupItems } from './linux/startup-items.js';
 import { Sysroot } from './linux/sysroot.js';
+import * as response from './linux/response.js';
 import { systemdRuntime } from './linux/systemd-runtime.js';
 import { NotSupportedError, type PlatformLayer, type PlatformOptions } from './types.js';
 
@@ -57,5 +58,19 @@ export function createLinuxPlatform(options: PlatformOptions): PlatformLayer {
     async bootId() {
       return (await fsp.readFile(path.join(procRoot, 'sys/kernel/random/boot_id'), 'utf8')).trim();
     },
+    // response actions (remediate/undo, isolate/release, collect): see linux/response.ts
+    hostPath: (p) => root.host(p),
+    processImage: (pid) => response.processImage(procRoot, pid),
+    stopProcess: (pid, o) => response.stopProcess(procRoot, pid, o),
+    locateUnit: (name) => response.locateUnit(root, name),
+    stopUnit: (name) => response.stopUnit(root, name),
+    reloadUnits: () => response.reloadUnits(root),
+    locateCronLine: (source, line) => response.locateCronLine(root, source, line),
+    locateStartupItem: (target) => response.locateStartupItem(root, target),
+    applyIsolation: (allow) => response.applyIsolation(allow),
+    removeIsolation: (backend) => response.removeIsolation(backend),
+    systemInfo: () => response.systemInfo(root, procRoot),
+    collectionSources: () => response.collectionSources(root, procRoot),
+    loginRecords: () => response.loginRecords(root),
   };
 }

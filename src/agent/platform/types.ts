@@ -23,7 +23,7 @@ export interface PlatformOptions {
   procRoot?: string;
 }
 
-export interface PlatformLayer {
+export interface PlatformLayer extends ResponsePlatform {
   readonly name: Platform;
   readonly options: PlatformOptions;
   listProcesses(signal?: AbortSignal): Promise<ProcessInfo[]>;
@@ -114,4 +114,68 @@ export interface PersistenceInfo {
   size: number;
   sha256: string | null;
   detail: string | null;
+}
+
+// ---------- response actions (remediate/undo, isolate/release, collect) ----------
+
+/** What stopping a process did. */
+export interface StopResult {
+  /** Pids that were signalled and are gone. */
+  stopped: number[];
+  /** Pids still alive after SIGKILL (not ours to kill, or stuck in the kernel). */
+  survivors: number[];
+  /** Whether SIGKILL was needed (the grace after SIGTERM ran out). */
+  killed: boolean;
+}
+
+/** A unit file (service or timer) and the symlinks that enable or alias it. Device paths. */
+export interface UnitLocation {
+  name: string;
+  path: string;
+  links: Array<{ path: string; target: string }>;
+}
+
+/** One peer the isolation lets through (the live response service). */
+export interface IsolationPeer {
+  address: string;
+  port: number;
+}
+
+export type IsolationBackend = 'nftables' | 'iptables';
+
+/** A file the investigation package copies (device path), whole or its last `tailBytes`. */
+export interface CollectionSource {
+  /** Member name in the package (forward slashes). */
+  member: string;
+  path: string;
+  tailBytes?: number;
+}
+
+export interface ResponsePlatform {
+  /** Host path of a device configuration path (under the sysroot). */
+  hostPath(devicePath: string): string;
+  /** Executable image of a running process (device path), or null when unreadable or gone. */
+  processImage(pid: number): Promise<string | null>;
+  /** SIGTERM, then SIGKILL after `graceMs`; the whole tree (descendants) when `tree`. */
+  stopProcess(pid: number, opts: { tree: boolean; graceMs?: number }): Promise<StopResult>;
+  /** A service or timer unit file by name (`x`, `x.service`, `x.timer`) or device path, with its enablement links. */
+  locateUnit(name: string): Promise<UnitLocation | null>;
+  /** Stops a unit when the service manager runs on this root; says what was done (or why not). */
+  stopUnit(name: string): Promise<string>;
+  /** Makes the service manager re-read unit files (no-op without a live one). */
+  reloadUnits(): Promise<void>;
+  /** The crontab line `line` of `source` (device path), when it is a cron entry. */
+  locateCronLine(source: string, line: number): Promise<{ path: string; line: number; text: string } | null>;
+  /** A startup item (XDG autostart entry, profile.d item, rc.local) by device path or name. */
+  locateStartupItem(target: string): Promise<string | null>;
+  /** Drops all traffic except loopback and the given peers (TCP); replaces an earlier isolation. */
+  applyIsolation(allow: readonly IsolationPeer[]): Promise<IsolationBackend>;
+  /** Removes the isolation rules. */
+  removeIsolation(backend: IsolationBackend): Promise<void>;
+  /** uname, os-release, uptime, host name, boot id. */
+  systemInfo(): Promise<Record<string, unknown>>;
+  /** Files of the investigation package: accounts, logs, shell histories, packages, network config. */
+  collectionSources(): Promise<{ sources: CollectionSource[]; notes: string[] }>;
+  /** Login records (wtmp), or null with no login database. */
+  loginRecords(): Promise<Record<string, unknown>[] | null>;
 }

@@ -32,5 +32,18 @@ export function createUnsupportedPlatform(name: Platform, options: PlatformOptio
     listPersistence: () => refuse('persistence'),
     readRegistry: () => refuse('registry'),
     bootId: async () => bootTimeId(),
+    hostPath: (p) => p,
+    processImage: () => refuse('remediate process'),
+    stopProcess: () => refuse('remediate process'),
+    locateUnit: () => refuse('remediate service'),
+    stopUnit: () => refuse('remediate service'),
+    reloadUnits: () => refuse('remediate service'),
+    locateCronLine: () => refuse('remediate scheduledtask'),
+    locateStartupItem: () => refuse('remediate startupfolder'),
+    applyIsolation: () => refuse('isolate'),
+    removeIsolation: () => refuse('release'),
+    systemInfo: () => refuse('collect'),
+    collectionSources: () => refuse('collect'),
+    loginRecords: () => refuse('collect'),
   };
 }

@@ -1,0 +1,137 @@
+/**
+ * collect: builds an investigation package in the agent's working folder — system info, users and
+ * logins, processes, connections, services, persistence, scheduled tasks, startup items (JSON from the
+ * platform layer), recent logs (tails), shell histories, installed packages, network configuration —
+ * as a zip whose manifest.json lists every member's size and SHA-256 (and what could not be collected,
+ * and why). Then streams it to the analyst exactly as getfile does (a `file` record, binary data, a
+ * `file-end` record with the SHA-256) and deletes it.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { findCommand } from '../../shared/catalog.js';
+import { DATA_CHUNK_BYTES } from '../../shared/protocol.js';
+import { CommandError, defineCommand, type JobContext } from '../command.js';
+import { AccountNames } from '../fs/accounts.js';
+import { modeString } from '../fs/file-mode.js';
+import { fsReason } from '../fs/fs-errors.js';
+import { ZipWriter } from '../zip-writer.js';
+
+interface Member {
+  name: string;
+  size: number;
+  sha256: string;
+  source?: string;
+  truncated?: boolean;
+}
+
+async function readTail(file: string, tailBytes: number | undefined): Promise<{ data: Buffer; truncated: boolean }> {
+  const h = await fsp.open(file, 'r');
+  try {
+    const st = await h.stat();
+    const size = st.size > 0 ? st.size : 0;
+    const limit = tailBytes ?? 64 * 1024 * 1024;
+    if (size === 0 && !st.isFile()) return { data: Buffer.alloc(0), truncated: false };
+    if (size === 0) {
+      // procfs files report size 0: read them until EOF.
+      return { data: await h.readFile(), truncated: false };
+    }
+    const start = Math.max(0, size - limit);
+    const buf = Buffer.alloc(size - start);
+    const { bytesRead } = await h.read(buf, 0, buf.length, start);
+    return { data: buf.subarray(0, bytesRead), truncated: start > 0 };
+  } finally {
+    await h.close();
+  }
+}
+
+async function build(ctx: JobContext, zip: ZipWriter): Promise<{ members: Member[]; notes: string[] }> {
+  const members: Member[] = [];
+  const notes: string[] = [];
+  const add = async (name: string, data: Buffer, extra: Partial<Member> = {}) => {
+    ctx.signal.throwIfAborted();
+    await zip.add(name, data);
+    members.push({ name, size: data.length, sha256: createHash('sha256').update(data).digest('hex'), ...extra });
+  };
+  const json = (v: unknown) => Buffer.from(JSON.stringify(v, null, 2) + '\n');
+  const listing = async (name: string, what: string, fn: () => Promise<unknown>) => {
+    try {
+      await add(name, json(await fn()));
+    } catch (e) {
+      if (ctx.signal.aborted) throw e;
+      notes.push(`${what}: not collected: ${(e as Error).message}`);
+    }
+  };
+  const p = ctx.platform;
+  await listing('system/info.json', 'system info', () => p.systemInfo());
+  await listing('processes.json', 'processes', () => p.listProcesses(ctx.signal));
+  await listing('connections.json', 'connections', () => p.listConnections(ctx.signal));
+  await listing('services.json', 'services', () => p.listServices(ctx.signal));
+  await listing('persistence.json', 'persistence', () => p.listPersistence(ctx.signal));
+  await listing('scheduledtasks.json', 'scheduled tasks', () => p.listScheduledTasks(ctx.signal));
+  await listing('startupfolders.json', 'startup items', () => p.listStartupItems(ctx.signal));
+  await listing('drivers.json', 'kernel modules', () => p.listDrivers(ctx.signal));
+  await listing('users/logins.json', 'logins', async () => {
+    const r = await p.loginRecords();
+    if (r === null) notes.push('logins: no /var/log/wtmp on this device');
+    return r ?? [];
+  });
+  await listing('network/interfaces.json', 'network interfaces', async () => os.networkInterfaces());
+  const { sources, notes: sourceNotes } = await p.collectionSources();
+  notes.push(...sourceNotes);
+  for (const s of sources) {
+    // procfs sources are live paths; every other source is a device path under the sysroot.
+    const host = s.path.startsWith(`${p.options.procRoot ?? '/proc'}/`) ? s.path : p.hostPath(s.path);
+    try {
+      const { data, truncated } = await readTail(host, s.tailBytes);
+      await add(s.member, data, { source: s.path, ...(truncated ? { truncated } : {}) });
+      if (truncated) notes.push(`${s.path}: only its last ${data.length} bytes`);
+    } catch (e) {
+      if (ctx.signal.aborted) throw e;
+      notes.push(`${s.path}: not collected: ${fsReason(e)}`);
+    }
+  }
+  return { members, notes };
+}
+
+export const collectCommand = defineCommand({
+  spec: findCommand('collect')!,
+  schema: z.object({}),
+  async run(ctx) {
+    if (!ctx.dataDir) throw new CommandError('collect: the agent has no data folder to build the package in');
+    const work = path.join(ctx.dataDir, 'work');
+    await fsp.mkdir(work, { recursive: true, mode: 0o700 });
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const file = path.join(work, `collect-${os.hostname().replace(/[^A-Za-z0-9._-]/g, '_')}-${stamp}.zip`);
+    const handle = await fsp.open(file, 'wx+', 0o600);
+    try {
+      const zip = new ZipWriter(handle);
+      ctx.trace('info', `building ${file}`);
+      const { members, notes } = await build(ctx, zip);
+      const manifest = { kind: 'lr-collect', version: 1, createdAt: new Date().toISOString(), hostname: os.hostname(), jobId: ctx.jobId ?? null, members, notes };
+      await zip.add('manifest.json', Buffer.from(JSON.stringify(manifest, null, 2) + '\n'));
+      await zip.finish();
+      await handle.sync();
+      const st = await handle.stat();
+      const accounts = await AccountNames.load(ctx.platform.options.sysroot);
+      await ctx.emit({ type: 'file', path: file, size: st.size, mode: modeString(st.mode), owner: accounts.user(st.uid), mtime: st.mtime.toISOString(), atime: st.atime.toISOString(), ctime: st.ctime.toISOString(), offset: 0, members: members.length + 1 });
+      const hash = createHash('sha256');
+      const buf = Buffer.allocUnsafe(DATA_CHUNK_BYTES);
+      for (let pos = 0; pos < st.size; ) {
+        if (ctx.signal.aborted) return;
+        const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, st.size - pos), pos);
+        if (bytesRead === 0) throw new CommandError('collect: the package shrank while it was sent');
+        const chunk = Buffer.from(buf.subarray(0, bytesRead));
+        hash.update(chunk);
+        await ctx.sendData(pos, chunk);
+        pos += bytesRead;
+      }
+      await ctx.emit({ type: 'file-end', path: file, size: st.size, sha256: hash.digest('hex'), members: members.length + 1 });
+    } finally {
+      await handle.close();
+      await fsp.rm(file, { force: true });
+    }
+  },
+});

@@ -1,0 +1,60 @@
+/**
+ * isolate / release: cuts the device off the network except loopback and its connection to the live
+ * response service (address(es) resolved now from the agent's service URL, and its port), with the
+ * platform's firewall (nftables table `inet lr_isolation`, iptables chain `LR_ISOLATION` where nft is
+ * missing). The state is kept in the data folder: re-applied at agent start, reported in the hello.
+ */
+import { lookup } from 'node:dns/promises';
+import { z } from 'zod';
+import { findCommand } from '../../shared/catalog.js';
+import { CommandError, defineCommand } from '../command.js';
+import { readIsolation, writeIsolation } from '../isolation.js';
+import type { IsolationPeer } from '../platform/types.js';
+
+async function servicePeers(url: string): Promise<IsolationPeer[]> {
+  const u = new URL(url);
+  const port = Number(u.port || 443);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  const addrs = await lookup(host, { all: true, verbatim: true });
+  return [...new Set(addrs.map((a) => a.address))].map((address) => ({ address, port }));
+}
+
+export const isolateCommand = defineCommand({
+  spec: findCommand('isolate')!,
+  schema: z.object({}),
+  async run(ctx) {
+    if (!ctx.dataDir || !ctx.service) throw new CommandError('isolate: the agent does not know its data folder or service address');
+    let allow: IsolationPeer[];
+    try {
+      allow = await servicePeers(ctx.service.url);
+    } catch (e) {
+      throw new CommandError(`isolate: cannot resolve the service address ${ctx.service.url}: ${(e as Error).message}`);
+    }
+    const backend = await ctx.platform.applyIsolation(allow).catch((e: Error) => {
+      if (e.name === 'NotSupportedError') throw e;
+      throw new CommandError(`isolate: ${e.message.split('\n')[0]}`);
+    });
+    const changedAt = new Date().toISOString();
+    await writeIsolation(ctx.dataDir, { isolated: true, backend, allow, changedAt, jobId: ctx.jobId ?? null });
+    ctx.trace('warn', `device isolated (${backend}); allowed: ${allow.map((a) => `${a.address}:${a.port}`).join(', ')}`);
+    await ctx.emit({ isolated: true, backend, allowed: allow.map((a) => `${a.address}:${a.port}`), changedAt });
+  },
+});
+
+export const releaseCommand = defineCommand({
+  spec: findCommand('release')!,
+  schema: z.object({}),
+  async run(ctx) {
+    if (!ctx.dataDir) throw new CommandError('release: the agent does not know its data folder');
+    const state = readIsolation(ctx.dataDir);
+    const backend = state?.backend ?? 'nftables';
+    await ctx.platform.removeIsolation(backend).catch((e: Error) => {
+      if (e.name === 'NotSupportedError') throw e;
+      throw new CommandError(`release: ${e.message.split('\n')[0]}`);
+    });
+    const changedAt = new Date().toISOString();
+    await writeIsolation(ctx.dataDir, { isolated: false, backend: null, allow: [], changedAt, jobId: ctx.jobId ?? null });
+    ctx.trace('warn', 'device released from isolation');
+    await ctx.emit({ isolated: false, backend, allowed: [], changedAt, wasIsolated: state?.isolated === true });
+  },
+});

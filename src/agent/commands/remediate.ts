@@ -1,0 +1,157 @@
+/**
+ * remediate file|process|service|scheduledtask|startupfolder TARGET [-auto] | remediate list.
+ * Nothing is deleted outright: files go to the agent's quarantine (see ../quarantine.ts) with everything
+ * `undo` needs. file: quarantined. process: stopped (SIGTERM, SIGKILL after a grace; its whole tree with
+ * -auto), then its image quarantined (never a system binary). service: stopped (on a live systemd only),
+ * its enablement links removed, its unit file quarantined. scheduledtask: `SOURCE:LINE` removes that
+ * cron line; a timer unit is disabled and quarantined like a service; a /etc/cron.<period> script is
+ * quarantined. startupfolder: the XDG autostart entry / profile.d item / rc.local is quarantined.
+ * Configuration paths (units, crontabs, startup items) are device paths under the platform's sysroot;
+ * `file` targets and process images are live paths, like getfile's.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { findCommand } from '../../shared/catalog.js';
+import { CommandError, defineCommand, type JobContext } from '../command.js';
+import { entryRecord, Quarantine, type QuarantineEntry } from '../quarantine.js';
+import { fsReason } from '../fs/fs-errors.js';
+
+/** Folders whose binaries a process remediation never quarantines (they belong to the system). */
+const SYSTEM_DIRS = ['/usr/', '/bin/', '/sbin/', '/lib/', '/lib64/', '/lib32/', '/etc/', '/boot/', '/opt/'];
+
+export function unitKey(target: string): string {
+  if (target.includes('/')) return path.posix.basename(target);
+  return /\.(service|timer|socket|path|target|mount)$/.test(target) ? target : `${target}.service`;
+}
+
+function ancestors(pid: number): Set<number> {
+  const out = new Set<number>([pid]);
+  let p = process.ppid;
+  for (let i = 0; i < 64 && p > 1; i++) {
+    out.add(p);
+    try {
+      p = parentOf(p);
+    } catch {
+      break;
+    }
+  }
+  return out;
+}
+
+function parentOf(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+type Ctx = JobContext;
+
+async function takeUnit(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target: string, command: string): Promise<boolean> {
+  const unit = await ctx.platform.locateUnit(target);
+  if (!unit) return false;
+  entry.target = unit.name;
+  entry.actions.push(await ctx.platform.stopUnit(unit.name));
+  for (const l of unit.links) await q.takeLink(entry, l.path, ctx.platform.hostPath(l.path));
+  if (unit.links.length === 0) entry.actions.push(`${unit.name} had no enablement links`);
+  await q.takeFile(entry, unit.path, ctx.platform.hostPath(unit.path)).catch((e: Error) => {
+    throw new CommandError(`${command}: ${unit.path}: ${fsReason(e) || e.message}`);
+  });
+  await ctx.platform.reloadUnits();
+  return true;
+}
+
+async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target: string, auto: boolean): Promise<void> {
+  const fail = (m: string) => new CommandError(`remediate: ${m}`);
+  switch (entry.type) {
+    case 'file': {
+      const p = ctx.resolvePath(target);
+      entry.target = p;
+      if (ctx.dataDir && (p + '/').startsWith(path.resolve(ctx.dataDir) + '/')) throw fail(`${p} is in the agent's own data folder`);
+      await q.takeFile(entry, p, p).catch((e: Error) => {
+        throw fail(`${p}: ${(e as NodeJS.ErrnoException).code ? fsReason(e) : e.message}`);
+      });
+      return;
+    }
+    case 'process': {
+      if (!/^\d+$/.test(target)) throw fail(`process: ${target} is not a pid`);
+      const pid = Number(target);
+      if (pid <= 1 || ancestors(process.pid).has(pid)) throw fail(`process ${pid} is init, the agent or one of its parents: refused`);
+      const image = await ctx.platform.processImage(pid);
+      const r = await ctx.platform.stopProcess(pid, { tree: auto }).catch((e: Error) => {
+        throw fail(`process ${pid}: ${e.message}`);
+      });
+      if (r.stopped.length === 0 && r.survivors.length > 0) throw fail(`process ${pid} could not be stopped (not ours to kill?)`);
+      entry.actions.push(auto ? `process tree of ${pid} stopped: pids ${r.stopped.join(', ')}` : `process ${pid} stopped (${r.killed ? 'SIGKILL after the SIGTERM grace' : 'SIGTERM'})`);
+      if (r.survivors.length > 0) entry.actions.push(`pids still alive: ${r.survivors.join(', ')}`);
+      if (!image) entry.actions.push('image not quarantined: its path was unreadable');
+      else if (SYSTEM_DIRS.some((d) => image.startsWith(d))) entry.actions.push(`image ${image} not quarantined: a system binary (use remediate file to quarantine it anyway)`);
+      else {
+        try {
+          await q.takeFile(entry, image, image);
+        } catch (e) {
+          entry.actions.push(`image ${image} not quarantined: ${(e as NodeJS.ErrnoException).code ? fsReason(e) : (e as Error).message}`);
+        }
+      }
+      await q.save(entry);
+      return;
+    }
+    case 'service':
+      if (!(await takeUnit(ctx, q, entry, target, 'remediate'))) throw fail(`service: no unit file for ${unitKey(target)} in the systemd unit folders`);
+      return;
+    case 'scheduledtask': {
+      const cron = /^(\/.+):(\d+)$/.exec(target);
+      if (cron) {
+        const found = await ctx.platform.locateCronLine(cron[1] as string, Number(cron[2]));
+        if (!found) throw fail(`scheduledtask: line ${cron[2]} of ${cron[1]} is not a cron entry (see scheduledtasks: source and line)`);
+        entry.target = `${found.path}:${found.line}`;
+        await q.takeLine(entry, found.path, ctx.platform.hostPath(found.path), found.line, found.text);
+        return;
+      }
+      if (/\.timer$/.test(target) && (await takeUnit(ctx, q, entry, target, 'remediate'))) return;
+      if (target.startsWith('/etc/cron.')) {
+        entry.target = path.posix.normalize(target);
+        await q.takeFile(entry, entry.target, ctx.platform.hostPath(entry.target)).catch((e: Error) => {
+          throw fail(`scheduledtask: ${target}: ${(e as NodeJS.ErrnoException).code ? fsReason(e) : e.message}`);
+        });
+        return;
+      }
+      throw fail(`scheduledtask: ${target}: give SOURCE:LINE of a cron entry, a .timer unit or a /etc/cron.<period> script (see scheduledtasks)`);
+    }
+    case 'startupfolder': {
+      const p = await ctx.platform.locateStartupItem(target);
+      if (!p) throw fail(`startupfolder: no startup item ${target} (see startupfolders: path or name)`);
+      entry.target = p;
+      await q.takeFile(entry, p, ctx.platform.hostPath(p)).catch((e: Error) => {
+        throw fail(`startupfolder: ${p}: ${(e as NodeJS.ErrnoException).code ? fsReason(e) : e.message}`);
+      });
+      return;
+    }
+  }
+}
+
+export const remediateCommand = defineCommand({
+  spec: findCommand('remediate')!,
+  schema: z.object({
+    type: z.enum(['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'list']),
+    target: z.string().min(1).optional(),
+    auto: z.boolean().optional(),
+  }),
+  async run(ctx, params) {
+    const q = Quarantine.of(ctx, 'remediate');
+    if (params.type === 'list') {
+      for (const e of await q.list()) await ctx.emit(entryRecord(e));
+      return;
+    }
+    if (!params.target) throw new CommandError(`remediate: ${params.type} needs a target (remediate ${params.type} <target>)`);
+    const entry = await q.newEntry(params.type, params.target, ctx.jobId);
+    try {
+      await remediate(ctx, q, entry, params.target, params.auto === true);
+    } catch (e) {
+      await q.discard(entry);
+      throw e;
+    }
+    await q.save(entry);
+    ctx.trace('info', `${entry.type} ${entry.target}: ${entry.actions.join('; ')}`);
+    await ctx.emit(entryRecord(entry));
+  },
+});

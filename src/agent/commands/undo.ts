@@ -1,0 +1,42 @@
+/**
+ * undo TYPE TARGET: restores the latest remediation of that entity still in the quarantine, byte-exact
+ * with mode, owner and times; cron lines go back at their line, enablement links are recreated. A
+ * stopped process is not restarted (its image is restored). TARGET is what remediate was given (or the
+ * quarantine entry id, or an original path). Refused in one line when nothing matches or a path is
+ * occupied again.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+import { findCommand } from '../../shared/catalog.js';
+import { CommandError, defineCommand } from '../command.js';
+import { entryRecord, Quarantine } from '../quarantine.js';
+import { unitKey } from './remediate.js';
+
+export const undoCommand = defineCommand({
+  spec: findCommand('undo')!,
+  schema: z.object({
+    type: z.enum(['file', 'process', 'service', 'scheduledtask', 'startupfolder']),
+    target: z.string().min(1),
+  }),
+  async run(ctx, params) {
+    const q = Quarantine.of(ctx, 'undo');
+    const t = params.target;
+    const keys = new Set([t]);
+    if (params.type === 'file' || t.startsWith('/') || t.startsWith('.')) keys.add(ctx.resolvePath(t));
+    if (params.type === 'service' || (params.type === 'scheduledtask' && t.endsWith('.timer'))) keys.add(unitKey(t));
+    const matches = (await q.list()).filter(
+      (e) => e.type === params.type && e.restoredAt === null && (keys.has(e.target) || keys.has(e.id) || e.files.some((f) => keys.has(f.path)) || e.lines.some((l) => keys.has(`${l.path}:${l.line}`)) || (e.type === 'startupfolder' && e.files.some((f) => keys.has(path.posix.basename(f.path))))),
+    );
+    const entry = matches.at(-1);
+    if (!entry) throw new CommandError(`undo: nothing to undo: no ${params.type} ${t} in the quarantine (see remediate list)`, 'not_found');
+    const notes = await q.restore(entry, ctx.jobId, 'undo');
+    if (entry.type === 'process') notes.push('the process itself is not restarted');
+    if (entry.type === 'service' || (entry.type === 'scheduledtask' && entry.target.endsWith('.timer'))) {
+      await ctx.platform.reloadUnits();
+      notes.push(`${entry.target} enabled again; not started (start it with the service manager if needed)`);
+    }
+    entry.restoreNotes = notes;
+    await q.save(entry);
+    await ctx.emit(entryRecord(entry));
+  },
+});
