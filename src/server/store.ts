@@ -96,7 +96,15 @@ function toCommandRecord(r: CommandRow): CommandLogRecord {
 export class Store {
   constructor(private readonly db: Db) {}
 
+  /** Command-log integrity (log-chain.ts): called after each write to a command row, in its transaction. */
+  private commandWritten: (id: string) => void = () => undefined;
+
+  onCommandWritten(fn: (id: string) => void): void {
+    this.commandWritten = fn;
+  }
+
   close(): void {
+    this.flushPresence();
     this.db.close();
   }
 
@@ -202,14 +210,45 @@ export class Store {
     return (this.db.prepare('SELECT * FROM devices ORDER BY name, id').all() as Record<string, unknown>[]).map((r) => this.deviceFromRow(r));
   }
 
+  /**
+   * Presence writes (hello info, last seen) are batched into one transaction every 100 ms: with the
+   * command log's synchronous=FULL every transaction is an fsync, and thousands of agents reconnecting
+   * after a service restart would otherwise queue thousands of them.
+   */
+  private readonly presence = new Map<string, { info?: DeviceInfo; seen: string }>();
+  private presenceTimer: NodeJS.Timeout | undefined;
+
   updateDeviceInfo(id: string, info: DeviceInfo): void {
-    this.db
-      .prepare('UPDATE devices SET name = ?, hostname = ?, os = ?, platform = ?, agent_version = ?, last_seen = ?, isolated = ? WHERE id = ?')
-      .run(info.name, info.hostname, info.os, info.platform, info.agentVersion, now(), info.isolated ? 1 : 0, id);
+    this.presence.set(id, { info, seen: now() });
+    this.schedulePresenceFlush();
   }
 
   touchDevice(id: string): void {
-    this.db.prepare('UPDATE devices SET last_seen = ? WHERE id = ?').run(now(), id);
+    const pending = this.presence.get(id);
+    this.presence.set(id, { info: pending?.info, seen: now() });
+    this.schedulePresenceFlush();
+  }
+
+  private schedulePresenceFlush(): void {
+    if (this.presenceTimer) return;
+    this.presenceTimer = setTimeout(() => this.flushPresence(), 100);
+    this.presenceTimer.unref();
+  }
+
+  flushPresence(): void {
+    clearTimeout(this.presenceTimer);
+    this.presenceTimer = undefined;
+    if (this.presence.size === 0) return;
+    const batch = [...this.presence];
+    this.presence.clear();
+    const withInfo = this.db.prepare('UPDATE devices SET name = ?, hostname = ?, os = ?, platform = ?, agent_version = ?, last_seen = ?, isolated = ? WHERE id = ?');
+    const seenOnly = this.db.prepare('UPDATE devices SET last_seen = ? WHERE id = ?');
+    this.db.transaction(() => {
+      for (const [id, p] of batch) {
+        if (p.info) withInfo.run(p.info.name, p.info.hostname, p.info.os, p.info.platform, p.info.agentVersion, p.seen, p.info.isolated ? 1 : 0, id);
+        else seenOnly.run(p.seen, id);
+      }
+    })();
   }
 
   // ---------- sessions ----------
@@ -224,14 +263,25 @@ export class Store {
   /** Sessions left open by a crash are closed at start-up. */
   closeDanglingSessions(): void {
     this.db.prepare("UPDATE sessions SET ended_at = ?, end_reason = 'service restarted' WHERE ended_at IS NULL").run(now());
-    this.db
-      .prepare("UPDATE commands SET status = 'failed', error = 'the service restarted while the command ran', ended_at = ? WHERE status IN ('pending','running')")
-      .run(now());
+    this.db.transaction(() => {
+      const ids = this.db.prepare("SELECT id FROM commands WHERE status IN ('pending','running')").pluck().all() as string[];
+      this.db
+        .prepare("UPDATE commands SET status = 'failed', error = 'the service restarted while the command ran', ended_at = ? WHERE status IN ('pending','running')")
+        .run(now());
+      for (const id of ids) this.commandWritten(id);
+    })();
   }
 
   // ---------- command log ----------
   /** Records a command before it is dispatched (the log is durable first). */
   insertCommand(c: NewCommand): void {
+    this.db.transaction(() => {
+      this.insertCommandRow(c);
+      this.commandWritten(c.id);
+    })();
+  }
+
+  private insertCommandRow(c: NewCommand): void {
     this.db
       .prepare(
         `INSERT INTO commands (id, session_id, user_id, device_id, command_line, name, status, background, started_at, error, ended_at, duration_ms)
@@ -241,17 +291,26 @@ export class Store {
   }
 
   setCommandStatus(id: string, status: JobStatus): void {
-    this.db.prepare('UPDATE commands SET status = ? WHERE id = ?').run(status, id);
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE commands SET status = ? WHERE id = ?').run(status, id);
+      this.commandWritten(id);
+    })();
   }
 
   setCommandBackground(id: string, background: boolean): void {
-    this.db.prepare('UPDATE commands SET background = ? WHERE id = ?').run(background ? 1 : 0, id);
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE commands SET background = ? WHERE id = ?').run(background ? 1 : 0, id);
+      this.commandWritten(id);
+    })();
   }
 
   finishCommand(id: string, r: { status: JobStatus; error?: string; durationMs: number; output: string; outputSize: number; outputSha256: string; truncated: boolean }): void {
-    this.db
-      .prepare('UPDATE commands SET status = ?, error = ?, ended_at = ?, duration_ms = ?, output = ?, output_size = ?, output_sha256 = ?, output_truncated = ? WHERE id = ?')
-      .run(r.status, r.error ?? null, now(), r.durationMs, r.output, r.outputSize, r.outputSha256, r.truncated ? 1 : 0, id);
+    this.db.transaction(() => {
+      this.db
+        .prepare('UPDATE commands SET status = ?, error = ?, ended_at = ?, duration_ms = ?, output = ?, output_size = ?, output_sha256 = ?, output_truncated = ? WHERE id = ?')
+        .run(r.status, r.error ?? null, now(), r.durationMs, r.output, r.outputSize, r.outputSha256, r.truncated ? 1 : 0, id);
+      this.commandWritten(id);
+    })();
   }
 
   private readonly commandSelect = `SELECT c.*, u.name AS user_name, d.name AS device_name FROM commands c
@@ -278,30 +337,50 @@ export class Store {
    * output (see getCommand).
    */
   queryCommands(q: CommandLogQuery): { total: number; offset: number; items: CommandLogSummary[] } {
+    // Filters on the commands table alone (no joins), so that counting and skipping stay cheap at 100 000s.
     const where: string[] = [];
     const args: (string | number)[] = [];
-    if (q.deviceId) (where.push('c.device_id = ?'), args.push(q.deviceId));
-    if (q.user) (where.push('u.name = ?'), args.push(q.user));
-    if (q.status) (where.push('c.status = ?'), args.push(q.status));
-    if (q.since) (where.push('c.started_at >= ?'), args.push(q.since));
-    if (q.until) (where.push('c.started_at <= ?'), args.push(q.until));
+    if (q.deviceId) (where.push('device_id = ?'), args.push(q.deviceId));
+    if (q.user) (where.push('user_id IN (SELECT id FROM users WHERE name = ?)'), args.push(q.user));
+    if (q.status) (where.push('status = ?'), args.push(q.status));
+    if (q.since) (where.push('started_at >= ?'), args.push(q.since));
+    if (q.until) (where.push('started_at <= ?'), args.push(q.until));
     if (q.text) {
-      where.push("(instr(lower(c.command_line), ?) > 0 OR instr(lower(coalesce(c.error, '')), ?) > 0 OR c.id = ?)");
-      const needle = q.text.toLowerCase();
-      args.push(needle, needle, q.text);
+      // LIKE is case-insensitive for ASCII and much cheaper than lower() + instr().
+      const pattern = `%${q.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      where.push("(command_line LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\' OR id = ?)");
+      args.push(pattern, pattern, q.text);
     }
-    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const from = 'FROM commands c LEFT JOIN users u ON u.id = c.user_id LEFT JOIN devices d ON d.id = c.device_id';
-    const total = (this.db.prepare(`SELECT count(*) AS n ${from} ${clause}`).get(...args) as { n: number }).n;
     const offset = Math.max(0, Math.floor(q.offset ?? 0));
     const limit = Math.min(Math.max(1, Math.floor(q.limit ?? 200)), 5000);
+    let total: number;
+    let seqs: number[];
+    if (where.length === 0) {
+      total = (this.db.prepare('SELECT count(*) FROM commands').pluck().get() as number) ?? 0;
+      seqs = this.db.prepare('SELECT seq FROM commands ORDER BY seq DESC LIMIT ? OFFSET ?').pluck().all(limit, offset) as number[];
+    } else {
+      // One scan gives both the number of matches and the page; the next pages of the same filters reuse it
+      // while no command was added.
+      const key = JSON.stringify([where, args]);
+      const newest = (this.db.prepare('SELECT max(seq) FROM commands').pluck().get() as number | null) ?? 0;
+      let matches = this.matchCache?.key === key && this.matchCache.newest === newest ? this.matchCache.seqs : undefined;
+      if (!matches) {
+        matches = this.db.prepare(`SELECT seq FROM commands WHERE ${where.join(' AND ')} ORDER BY seq DESC`).pluck().all(...args) as number[];
+        this.matchCache = { key, newest, seqs: matches };
+      }
+      total = matches.length;
+      seqs = matches.slice(offset, offset + limit);
+    }
+    if (seqs.length === 0) return { total, offset, items: [] };
     const rows = this.db
       .prepare(
         `SELECT c.seq, c.id, c.session_id, u.name AS user_name, c.device_id, d.name AS device_name, c.command_line, c.name, c.status,
                 c.background, c.started_at, c.ended_at, c.duration_ms, c.error, '' AS output, c.output_size, c.output_sha256, c.output_truncated
-         ${from} ${clause} ORDER BY c.seq DESC LIMIT ? OFFSET ?`,
+         FROM commands c LEFT JOIN users u ON u.id = c.user_id LEFT JOIN devices d ON d.id = c.device_id
+         WHERE c.seq IN (SELECT value FROM json_each(?))
+         ORDER BY c.seq DESC`,
       )
-      .all(...args, limit, offset) as CommandRow[];
+      .all(JSON.stringify(seqs)) as CommandRow[];
     return {
       total,
       offset,
@@ -311,6 +390,8 @@ export class Store {
       }),
     };
   }
+
+  private matchCache: { key: string; newest: number; seqs: number[] } | undefined;
 
   /** Users and devices that appear in the command log (the log viewer's filter menus). */
   commandFacets(): { users: string[]; devices: { id: string; name: string }[] } {
