@@ -10,6 +10,8 @@ export const agentStateSchema = z.object({
   deviceId: z.string().min(1).max(64),
   name: z.string().min(1).max(128),
   privateKey: z.string().min(50),
+  /** The service's command-signing public key (PEM), pinned at enrollment: jobs must be signed with it. */
+  commandKey: z.string().min(40).max(4096).optional(),
 });
 export type AgentState = z.infer<typeof agentStateSchema>;
 

@@ -1,5 +1,5 @@
 /** `lr-agent enroll`: makes the device's Ed25519 key pair and registers it with a one-time token. */
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { hostname } from 'node:os';
 import { httpsJson } from '../node/https-json.js';
 import { bundleSchema, httpsBase } from '../node/profile.js';
@@ -12,11 +12,13 @@ export async function enroll(bundlePath: string, dataDir: string, name?: string)
   if (Date.parse(bundle.expiresAt) < Date.now()) throw new Error(`enrollment bundle ${bundlePath} expired at ${bundle.expiresAt}`);
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const deviceName = name ?? hostname();
-  const r = await httpsJson<{ deviceId: string }>(`${httpsBase(bundle.url)}/api/v1/enroll`, {
+  const r = await httpsJson<{ deviceId: string; commandKey?: string }>(`${httpsBase(bundle.url)}/api/v1/enroll`, {
     method: 'POST',
     ca: bundle.ca,
     body: { token: bundle.token, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), info: deviceInfo(deviceName) },
   });
+  // The command-signing key comes in the bundle and in the answer (over the pinned TLS): both must agree.
+  const commandKey = pinnedCommandKey(bundle.commandKey, r.commandKey);
   const state: AgentState = {
     kind: 'lr-agent',
     url: bundle.url,
@@ -24,7 +26,27 @@ export async function enroll(bundlePath: string, dataDir: string, name?: string)
     deviceId: r.deviceId,
     name: deviceName,
     privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    commandKey,
   };
   saveAgentState(dataDir, state);
   return state;
+}
+
+function normalisedKey(pem: string, where: string): string {
+  try {
+    const key = createPublicKey(pem);
+    if (key.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key');
+    return key.export({ type: 'spki', format: 'pem' }).toString();
+  } catch (e) {
+    throw new Error(`the command-signing key in ${where} is invalid: ${(e as Error).message}`);
+  }
+}
+
+function pinnedCommandKey(fromBundle: string | undefined, fromService: string | undefined): string {
+  const a = fromBundle ? normalisedKey(fromBundle, 'the enrollment bundle') : undefined;
+  const b = fromService ? normalisedKey(fromService, "the service's answer") : undefined;
+  if (a && b && a !== b) throw new Error("the service's command-signing key differs from the one in the enrollment bundle: refusing to enroll");
+  const key = a ?? b;
+  if (!key) throw new Error('the service sent no command-signing key (service too old?): refusing to enroll');
+  return key;
 }

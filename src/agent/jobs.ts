@@ -126,6 +126,8 @@ export class JobRunner {
     private sender: AgentSender,
     /** Where file commands find the agent's data folder and the service (see JobContext). */
     private readonly environment: Pick<JobContext, 'dataDir' | 'service'> = {},
+    /** Checks a job.start before anything runs (command-verifier.ts): null to run, else the one-line refusal. */
+    private readonly verify: (f: Extract<ToAgent, { t: 'job.start' }>) => string | null = () => 'refused by the agent: no command verifier',
   ) {
     // Trace lines of a session go to that session's console at the level it asked for.
     log.tap((level, msg, fields) => {
@@ -175,6 +177,12 @@ export class JobRunner {
   private async start(f: Extract<ToAgent, { t: 'job.start' }>): Promise<void> {
     const end = (status: 'completed' | 'failed' | 'cancelled' | 'timed_out', error?: string, cwd?: string) =>
       this.sender.frame({ t: 'job.end', jobId: f.jobId, status, error: error?.replace(/\s*\n\s*/g, ' ').slice(0, 4000), cwd });
+    if (this.running.has(f.jobId)) return; // a duplicate of a running job: never a second run, never a second end
+    const refusal = this.verify(f);
+    if (refusal) {
+      this.log.warn('command refused', { jobId: f.jobId, command: f.command.slice(0, 64), reason: refusal });
+      return end('failed', refusal);
+    }
     const cmd = this.commands.get(f.command);
     if (!cmd) return end('failed', `${f.command}: not implemented by this agent (version too old?)`);
     const parsed = cmd.schema.safeParse(f.params);

@@ -9,6 +9,7 @@ import { Logger } from '../node/log.js';
 import { AGENT_COMMANDS } from './commands/index.js';
 import { agentPaths, loadAgentState, type AgentState } from './config.js';
 import { JobRunner } from './jobs.js';
+import { CommandVerifier } from './command-verifier.js';
 import { runAgentLink } from './link.js';
 import { createPlatform } from './platform/index.js';
 import { cleanWorkFolder } from './work-folder.js';
@@ -44,7 +45,10 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     .catch((e: Error) => log.warn('working folder cleanup skipped', { error: e.message }));
   await reapplyIsolation(dir, platform, log); // an isolated device stays isolated across agent restarts
   const service = { url: state.url, ca: state.ca, deviceId: state.deviceId };
-  const runner = new JobRunner(AGENT_COMMANDS, platform, log, { frame: () => undefined, raw: () => undefined, data: () => undefined }, { dataDir: dir, service });
+  // Every job must carry the service's signature (key pinned at enrollment); see command-verifier.ts.
+  if (!state.commandKey) log.warn('no command-signing key is pinned: every command will be refused until the agent is enrolled again');
+  const verifier = new CommandVerifier(state.commandKey, state.deviceId);
+  const runner = new JobRunner(AGENT_COMMANDS, platform, log, { frame: () => undefined, raw: () => undefined, data: () => undefined }, { dataDir: dir, service }, (f) => verifier.check(f));
   const link = runAgentLink(state, runner, log, () => isIsolated(dir));
   return { state, connected: () => link.connected(), stop: () => link.stop() };
 }

@@ -11,6 +11,8 @@ import { writeSecretJson } from '../node/files.js';
 import type { Bundle, Profile } from '../node/profile.js';
 import { CliError, fail, parseDuration } from './errors.js';
 import type { Role } from '../shared/catalog.js';
+import { CommandSigner } from '../server/command-signing.js';
+import { registerUserAdminCommands } from './lr-server-admin.js';
 
 const PROG = 'lr-server';
 // Everything the service writes (database, keys, logs) is private to its user.
@@ -76,7 +78,8 @@ program
     const { store, url, ca } = openStore(resolve(o.data));
     const t = store.createEnrollToken(ttl);
     store.close();
-    const bundle: Bundle = { kind: 'lr-enrollment', url, ca, token: t.token, expiresAt: t.expiresAt };
+    // The command-signing public key is pinned by the agent like the CA (made now for data folders made before it).
+    const bundle: Bundle = { kind: 'lr-enrollment', url, ca, token: t.token, expiresAt: t.expiresAt, commandKey: CommandSigner.publicKeyOf(resolve(o.data)) };
     writeSecretJson(resolve(o.out), bundle);
     process.stdout.write(`enrollment bundle written to ${resolve(o.out)} (valid until ${t.expiresAt}, one use)\n`);
   });
@@ -90,18 +93,22 @@ user
   .addOption(new Option('--role <role>', 'role').choices(['basic', 'advanced', 'admin']).makeOptionMandatory())
   .option('--library-manager', 'may upload and delete library files', false)
   .requiredOption('--out <file>', 'profile file to write (mode 0600)')
-  .action((name: string, o: { data: string; role: Role; libraryManager: boolean; out: string }) => {
+  .option('--ttl <duration>', 'validity of the API token (e.g. 12h, 30d); default: until revoked')
+  .action((name: string, o: { data: string; role: Role; libraryManager: boolean; out: string; ttl?: string }) => {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new CliError(`invalid user name ${JSON.stringify(name)}: letters, digits, . _ - (max 64)`);
+    const expiresAt = o.ttl ? new Date(Date.now() + parseDuration(o.ttl)).toISOString() : null;
     const { store, url, ca } = openStore(resolve(o.data));
     try {
       const u = store.createUser(name, o.role, o.libraryManager);
-      const token = store.issueApiToken(u.id);
+      const token = store.issueApiToken(u.id, expiresAt);
       writeProfile(o.out, url, ca, name, token);
     } finally {
       store.close();
     }
     process.stdout.write(`user ${name} (${o.role}${o.libraryManager ? ', library manager' : ''}) created; profile written to ${resolve(o.out)}\n`);
   });
+
+registerUserAdminCommands(user, { openStore, writeProfile }); // user list | revoke | token
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const ce = e as { code?: string; exitCode?: number };

@@ -14,6 +14,7 @@ import { CliError, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, fail } from './errors.js'
 import { runShell } from './shell.js';
 import { registerLibraryCommands } from './lr-library.js';
 import { registerIndicatorCommands } from './lr-indicators.js';
+import { exportLogJsonl, registerAdminCommands } from './lr-admin.js';
 
 const PROG = 'lr';
 const program = new Command(PROG).description('Live response analyst CLI').option('--profile <file>', 'connection profile (default: $LR_PROFILE)');
@@ -148,13 +149,15 @@ program
     process.exitCode = code;
   });
 
-program
+const logCommand = program
   .command('log')
   .description('the command log')
   .option('--device <device>', 'only this device (id or name)')
   .option('--limit <n>', 'at most N entries', '10000')
   .option('--json', 'JSON output (every field, output included)')
-  .action(async (o: { device?: string; json?: boolean; limit: string }) => {
+  .option('--jsonl', 'the whole log as JSON lines with its hash chain, for a SIEM (admin; same as `log export`)')
+  .action(async (o: { device?: string; json?: boolean; jsonl?: boolean; limit: string }) => {
+    if (o.jsonl) return exportLogJsonl(loadProfile());
     const limit = Number(o.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new CliError('--limit must be a positive integer');
     const entries = await new ServiceApi(loadProfile()).log({ device: o.device, limit });
@@ -164,6 +167,7 @@ program
 
 registerLibraryCommands(program, loadProfile);
 registerIndicatorCommands(program, loadProfile);
+registerAdminCommands(program, logCommand, loadProfile); // log verify|export, groups, users
 
 program.parseAsync(process.argv).then(
   () => {

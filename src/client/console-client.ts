@@ -270,6 +270,18 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
     this.sendFrame({ t: 'detach', commandId });
   }
 
+  /**
+   * Stops reading the service socket (flow control of a slow consumer, e.g. the workstation's terminal):
+   * frames wait in the socket buffers and the service's own backpressure slows the agent down.
+   */
+  pause(): void {
+    this.ws.pause();
+  }
+
+  resume(): void {
+    this.ws.resume();
+  }
+
   close(): void {
     this.ws.close(1000, 'bye');
   }

@@ -2,7 +2,8 @@
  * REST calls the workstation needs beyond ServiceApi: who am I, the log viewer's query/facets/entry.
  * Pinned to the profile's CA like every client of the service.
  */
-import { httpsJson } from '../node/https-json.js';
+import { Agent, request } from 'node:https';
+import { describeNetError, HttpError } from '../node/https-json.js';
 import { httpsBase, type Profile } from '../node/profile.js';
 import type { Role } from '../shared/catalog.js';
 import type { CommandLogQuery, CommandLogRecord, CommandLogSummary } from '../shared/protocol.js';
@@ -20,15 +21,55 @@ export interface LogPageAnswer {
   items: CommandLogSummary[];
 }
 
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
+
 export class WorkstationApi {
   private readonly base: string;
+  /** Kept-alive connections (pinned to the profile's CA): the log viewer asks a page at every scroll. */
+  private readonly agent: Agent;
 
   constructor(private readonly profile: Profile) {
     this.base = httpsBase(profile.url);
+    this.agent = new Agent({ keepAlive: true, maxSockets: 4, ca: profile.ca });
   }
 
-  private get<T>(path: string, timeoutMs?: number): Promise<T> {
-    return httpsJson<T>(`${this.base}${path}`, { ca: this.profile.ca, token: this.profile.token, timeoutMs });
+  /** Closes the kept-alive connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private get<T>(path: string, timeoutMs = 30_000): Promise<T> {
+    const url = `${this.base}${path}`;
+    return new Promise<T>((resolve, reject) => {
+      const req = request(
+        url,
+        { method: 'GET', agent: this.agent, ca: this.profile.ca, headers: { accept: 'application/json', authorization: `Bearer ${this.profile.token}` }, timeout: timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_ANSWER_BYTES) req.destroy(new Error('answer too large'));
+            else chunks.push(chunk);
+          });
+          res.on('end', () => {
+            const status = res.statusCode ?? 0;
+            let json: unknown;
+            try {
+              json = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+            } catch {
+              reject(new Error(`the service answered with something that is not JSON (HTTP ${status})`));
+              return;
+            }
+            if (status >= 400) reject(new HttpError(status, (json as { error?: string } | undefined)?.error ?? `HTTP ${status}`));
+            else resolve(json as T);
+          });
+        },
+      );
+      req.on('timeout', () => req.destroy(new Error(`no answer from ${new URL(url).host} within ${timeoutMs / 1000} s`)));
+      req.on('error', (e) => reject(describeNetError(e, url)));
+      req.end();
+    });
   }
 
   me(): Promise<Me> {

@@ -22,6 +22,8 @@ export const bundleSchema = z.object({
   ca: pem,
   token: z.string().min(10).max(256),
   expiresAt: z.string(),
+  /** The service's command-signing public key (PEM); the agent pins it (it also comes in the enrollment answer). */
+  commandKey: z.string().min(40).max(4096).optional(),
 });
 export type Bundle = z.infer<typeof bundleSchema>;
 

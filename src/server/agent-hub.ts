@@ -33,6 +33,8 @@ export interface AgentHubEvents {
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
+/** Largest frame accepted from an agent that has not authenticated yet (a hello is well under 2 KB). */
+const PRE_AUTH_MAX_BYTES = 16 * 1024;
 /**
  * Liveness pings. A stopped agent or service closes its TCP connection and is seen at once; pings only
  * catch silent losses (cable pulled, VM frozen), within two intervals. Every ping costs a TLS write and
@@ -63,6 +65,9 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     this.pinger.unref();
   }
 
+  /** Told of each failed agent authentication (the service's per-address rate limit, rate-limit.ts). */
+  onAuthFailed: (remote: string) => void = () => undefined;
+
   isOnline(deviceId: string): boolean {
     return this.links.has(deviceId);
   }
@@ -82,6 +87,13 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     send(ws, { t: 'challenge', nonce });
 
     ws.on('message', (data, isBinary) => {
+      if (!link && (data as Buffer).length > PRE_AUTH_MAX_BYTES) {
+        // Before its hello an agent has nothing big to say: an unauthenticated peer cannot make the service
+        // parse megabytes (deeply nested JSON costs ~0.5 µs per level to parse).
+        this.onAuthFailed(remote);
+        ws.close(1009, 'authenticate first (hello)');
+        return;
+      }
       if (isBinary) {
         if (link) this.routeData(link, data as Buffer);
         else send(ws, { t: 'error', message: 'authenticate first (hello)' });
@@ -134,6 +146,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     }
     if (!device || !ok) {
       this.log.warn('agent authentication failed', { remote, deviceId: hello.deviceId });
+      this.onAuthFailed(remote);
       send(ws, { t: 'error', message: 'authentication failed' });
       ws.close(4003, 'authentication failed');
       return null;

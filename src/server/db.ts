@@ -102,6 +102,36 @@ const MIGRATIONS: readonly string[] = [
     added_at TEXT NOT NULL
   );
   `,
+  // 3: access control (issue #8): the command log's hash chain (log-chain.ts), device groups with their
+  // remediation level and membership rules (groups.ts), and the index the revocation watcher polls (tokens.ts).
+  `
+  ALTER TABLE commands ADD COLUMN log_prev TEXT;
+  ALTER TABLE commands ADD COLUMN log_chain TEXT;
+  ALTER TABLE commands ADD COLUMN log_seal TEXT;
+  CREATE TABLE device_groups (
+    name TEXT PRIMARY KEY,
+    remediation_level TEXT NOT NULL CHECK (remediation_level IN ('none','semi','full')),
+    rule_name TEXT,
+    rule_os TEXT,
+    rule_tag TEXT,
+    rank INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  INSERT INTO device_groups (name, remediation_level, rank, created_at) VALUES ('default', 'full', 1000000000, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+  CREATE TABLE device_group_members (
+    device_id TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+    group_name TEXT NOT NULL REFERENCES device_groups(name) ON DELETE CASCADE,
+    assigned_by TEXT NOT NULL,
+    assigned_at TEXT NOT NULL
+  );
+  CREATE TABLE device_tags (
+    device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (device_id, tag)
+  );
+  CREATE INDEX api_tokens_revoked ON api_tokens(revoked_at);
+  CREATE INDEX api_tokens_user ON api_tokens(user_id);
+  `,
 ];
 
 export function openDb(file: string): Db {

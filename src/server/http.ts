@@ -7,6 +7,7 @@ import type { Logger } from '../node/log.js';
 import { handleLibraryRoute } from './library-routes.js';
 import type { LibraryService } from './library-service.js';
 import type { ResponseActions } from './response-actions.js';
+import type { AuthLimiter } from './rate-limit.js';
 
 const MAX_JSON_BODY = 64 * 1024;
 
@@ -50,27 +51,46 @@ export function deviceRecord(d: ReturnType<Store['listDevices']>[number], online
   return { id: d.id, name: d.name, hostname: d.hostname, os: d.os, platform: d.platform, agentVersion: d.agentVersion, online, lastSeen: d.lastSeen, isolated: d.isolated, enrolledAt: d.enrolledAt };
 }
 
-export function createRestHandler(store: Store, hub: AgentHub, log: Logger, library?: LibraryService, responses?: ResponseActions) {
+/** Access control (issue #8), wired by service.ts. */
+export interface RestExtras {
+  /** The command-signing public key, returned to enrolling agents (they pin it). */
+  commandKey?: string;
+  /** Failed authentications per remote address (rate-limit.ts). */
+  authLimiter?: AuthLimiter;
+  /** More authenticated routes, tried before the ones below (admin-routes.ts); true when handled. */
+  routes?: (req: IncomingMessage, res: ServerResponse, user: User) => Promise<boolean>;
+}
+
+export function createRestHandler(store: Store, hub: AgentHub, log: Logger, library?: LibraryService, responses?: ResponseActions, extras: RestExtras = {}) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://service');
+    const remote = req.socket.remoteAddress ?? '?';
     try {
+      if (extras.authLimiter?.blocked(remote)) {
+        req.resume();
+        res.setHeader('retry-after', String(extras.authLimiter.retryAfterSec(remote)));
+        return json(res, 429, { error: 'too many failed authentications from this address: try again later' });
+      }
       if (req.method === 'POST' && url.pathname === '/api/v1/enroll') {
         const body = enrollRequest.safeParse(await readJson(req));
         if (!body.success) return json(res, 400, { error: `invalid enrollment request: ${body.error.issues[0]?.path.join('.')}: ${body.error.issues[0]?.message}` });
         const r = store.enrollDevice(body.data.token, body.data.info, body.data.publicKey);
         if (!r.ok) {
-          log.warn('enrollment refused', { reason: r.error });
+          extras.authLimiter?.failed(remote);
+          log.warn('enrollment refused', { reason: r.error, remote });
           return json(res, 403, { error: r.error });
         }
         log.info('device enrolled', { deviceId: r.deviceId, name: body.data.info.name });
-        return json(res, 200, { deviceId: r.deviceId });
+        return json(res, 200, { deviceId: r.deviceId, commandKey: extras.commandKey });
       }
       const token = bearer(req);
       const user: User | null = token ? store.authenticate(token) : null;
+      if (token && !user) extras.authLimiter?.failed(remote);
       if (library && (await handleLibraryRoute(req, res, user, library))) return; // library, publishers, settings, agent downloads
       if (!user) return json(res, 401, { error: 'not authenticated: missing, invalid, expired or revoked API token' });
 
       if (responses && (await responses.route(req, res, user))) return; // indicators
+      if (extras.routes && (await extras.routes(req, res, user))) return; // users, groups, log verify/export
       if (req.method === 'GET' && url.pathname === '/api/v1/me') return json(res, 200, user);
       if (req.method === 'GET' && url.pathname === '/api/v1/devices') {
         return json(res, 200, store.listDevices().map((d) => deviceRecord(d, hub.isOnline(d.id))));

@@ -11,6 +11,8 @@ import { configSchema, dataPaths, parseListen } from './config.js';
 import { openDb } from './db.js';
 import { Store } from './store.js';
 import { createTlsMaterial } from './tls.js';
+import { ensureCommandKey } from './command-signing.js';
+import { ensureLogKey } from './log-chain.js';
 
 export interface InitOptions {
   /** Data folder to create; must be missing or empty. */
@@ -44,6 +46,8 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   writeSecretFile(p.caKey, tls.caKey);
   writeSecretFile(p.key, tls.key);
   writeFileSync(p.config, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  ensureCommandKey(dir); // Ed25519 key signing every command sent to agents (command-signing.ts)
+  ensureLogKey(dir); // HMAC key of the command log's hash chain (log-chain.ts)
   const store = new Store(openDb(p.db));
   let token: string;
   try {

@@ -7,7 +7,7 @@ import { CATALOG, findCommand, roleAllows, type CommandSpec } from '../shared/ca
 import { parseLine } from '../shared/grammar.js';
 import { bindParams } from '../shared/bind.js';
 import type { ParsedLine, BoundParams } from '../shared/grammar-types.js';
-import type { JobStatus, ToClient } from '../shared/protocol.js';
+import type { JobStatus, ToAgent, ToClient } from '../shared/protocol.js';
 import { newId } from '../node/ids.js';
 import type { Limits } from './config.js';
 import type { AgentHub, JobSink } from './agent-hub.js';
@@ -26,6 +26,8 @@ function oneLine(message: string): string {
 const CONSOLE_HIGH_WATER = 512 * 1024;
 /** Grace given to an agent to confirm a cancel before the service ends the job itself. */
 const CANCEL_GRACE_MS = 10_000;
+
+type JobStartFrame = Extract<ToAgent, { t: 'job.start' }>;
 
 export interface SubmitResult {
   commandId: string;
@@ -54,6 +56,13 @@ export class Pipeline {
   prepare(command: string, preparer: JobPreparer): void {
     this.preparers.set(command, preparer);
   }
+
+  /** Signs every job.start before it leaves for the agent (command-signing.ts); set once by service.ts. */
+  signJobsWith(signer: (frame: JobStartFrame, session: Session) => JobStartFrame): void {
+    this.signer = signer;
+  }
+
+  private signer: ((frame: JobStartFrame, session: Session) => JobStartFrame) | undefined;
 
   /** Called when a command ends (any status), after it is recorded (e.g. isolate sets the device's flag). */
   onFinished(fn: (job: Job, status: JobStatus) => void): void {
@@ -178,7 +187,8 @@ export class Pipeline {
       },
     };
     session.jobs.set(job.id, job);
-    const sent = this.hub.dispatch(session.device.id, { t: 'job.start', jobId: job.id, sessionId: session.id, command: job.spec.name, params, cwd: session.cwd, timeLimitMs: limit }, sink);
+    const frame: JobStartFrame = { t: 'job.start', jobId: job.id, sessionId: session.id, command: job.spec.name, params, cwd: session.cwd, timeLimitMs: limit };
+    const sent = this.hub.dispatch(session.device.id, this.signer ? this.signer(frame, session) : frame, sink);
     if (!sent) {
       this.finish(job, 'failed', `${job.spec.name}: ${session.device.name} is offline`, undefined);
       return { commandId: job.id, status: 'failed' };

@@ -15,6 +15,7 @@ import { acceptConsole } from './console-link.js';
 import { bearer, createRestHandler } from './http.js';
 import { LibraryService } from './library-service.js';
 import { ResponseActions } from './response-actions.js';
+import { attachAccessControl, attachLogChain } from './access-control.js';
 
 export interface RunningService {
   port: number;
@@ -30,6 +31,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   const paths = dataPaths(dataDir);
   const db = openDb(paths.db);
   const store = new Store(db);
+  const chain = attachLogChain(store, db, dataDir, log); // before anything writes the command log
   store.closeDanglingSessions();
   const hub = new AgentHub(store, log);
   const limits = () => config.limits;
@@ -52,7 +54,8 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
     for (const s of sessions.all()) if (s.device.id === deviceId) s.peer.send({ t: 'device.state', deviceId, online });
   });
 
-  const rest = createRestHandler(store, hub, log, library, responses);
+  const access = attachAccessControl({ dataDir, db, store, hub, sessions, pipeline, chain, log });
+  const rest = createRestHandler(store, hub, log, library, responses, access.restExtras);
   const server = createServer({ cert: readFileSync(paths.cert), key: readFileSync(paths.key), minVersion: 'TLSv1.2' }, (req, res) => void rest(req, res));
   const agentWss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
   const consoleWss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
@@ -62,6 +65,8 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
     const reject = (code: number, msg: string) => {
       socket.end(`HTTP/1.1 ${code} ${msg}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
+    const remote = req.socket.remoteAddress ?? '?';
+    if (access.limiter.blocked(remote)) return reject(429, 'Too Many Requests');
     if (path === '/api/v1/agent') {
       agentWss.handleUpgrade(req, socket, head, (ws) => hub.accept(ws, req.socket.remoteAddress ?? '?'));
       return;
@@ -69,8 +74,11 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
     if (path === '/api/v1/console') {
       const token = bearer(req);
       const user = token ? store.authenticate(token) : null;
-      if (!user) return reject(401, 'Unauthorized');
-      consoleWss.handleUpgrade(req, socket, head, (ws) => acceptConsole(ws, user, sessions, pipeline, log));
+      if (!token || !user) {
+        access.limiter.failed(remote);
+        return reject(401, 'Unauthorized');
+      }
+      consoleWss.handleUpgrade(req, socket, head, (ws) => access.watcher.track(token, ws, acceptConsole(ws, user, sessions, pipeline, log)));
       return;
     }
     reject(404, 'Not Found');
@@ -92,6 +100,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
     store,
     hub,
     close: async () => {
+      access.stop();
       sessions.stop();
       hub.close();
       for (const ws of consoleWss.clients) ws.close(1001, 'service shutting down');

@@ -106,11 +106,22 @@ export class SessionManager extends EventEmitter<SessionEvents> {
     return [...this.sessions.values()];
   }
 
+  private readonly openChecks: Array<(user: User, device: DeviceRow) => { message: string; code: string } | null> = [];
+
+  /** Adds a policy check run before each session opens (e.g. the device group's remediation level). */
+  addOpenCheck(check: (user: User, device: DeviceRow) => { message: string; code: string } | null): void {
+    this.openChecks.push(check);
+  }
+
   /** Opens a session, enforcing 1 per device, N per user and M per tenant. */
   open(user: User, deviceRef: string, peer: ConsolePeer): Session {
     const found = this.store.findDevice(deviceRef);
     if ('error' in found) throw new SessionError(`connect: ${found.error}`, 'not_found');
     const device = found;
+    for (const check of this.openChecks) {
+      const refusal = check(user, device);
+      if (refusal) throw new SessionError(refusal.message, refusal.code);
+    }
     if (!this.hub.isOnline(device.id)) throw new SessionError(`connect: ${device.name} is offline (last seen ${device.lastSeen ?? 'never'})`, 'offline');
     const existing = this.byDevice.get(device.id);
     if (existing) {

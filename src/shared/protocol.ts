@@ -50,6 +50,14 @@ export const toAgent = z.discriminatedUnion('t', [
     params: boundParams,
     cwd: z.string().max(4096),
     timeLimitMs: z.number().int().positive(),
+    /**
+     * The service's Ed25519 signature over (jobId, sessionId, deviceId, command, params, cwd, role,
+     * expiresAt), see shared/command-signature.ts. Optional in the schema so that an unsigned frame reaches
+     * the agent's verifier and is refused in one line (job.end failed), not dropped as malformed.
+     */
+    role: z.enum(['basic', 'advanced', 'admin']).optional(),
+    expiresAt: z.number().int().nonnegative().optional(),
+    sig: z.string().max(256).optional(),
   }),
   z.object({ t: z.literal('job.cancel'), jobId: id, reason: z.enum(['cancelled', 'timed_out', 'session_closed']) }),
   z.object({ t: z.literal('job.ack'), jobId: id, bytes: z.number().int().nonnegative() }),

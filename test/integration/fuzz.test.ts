@@ -11,6 +11,7 @@ import { createWorld, start, stop, type World } from './harness.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
 import { profileSchema } from '../../src/node/profile.js';
 import { createTlsMaterial } from '../../src/server/tls.js';
+import { CommandSigner } from '../../src/server/command-signing.js';
 
 /** Deterministic PRNG so a failure can be replayed. */
 function rng(seed: number) {
@@ -114,7 +115,8 @@ describe('robustness against malformed input', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lr-agent-fuzz-'));
     const { generateKeyPairSync } = await import('node:crypto');
     const { privateKey } = generateKeyPairSync('ed25519');
-    writeFileSync(join(dir, 'agent.json'), JSON.stringify({ kind: 'lr-agent', url: `wss://127.0.0.1:${port}`, ca: tls.caCert, deviceId: 'fuzzdevice', name: 'fuzz', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) }), { mode: 0o600 });
+    const signer = CommandSigner.load(join(dir, 'service')); // jobs must carry the service's signature (issue #8)
+    writeFileSync(join(dir, 'agent.json'), JSON.stringify({ kind: 'lr-agent', url: `wss://127.0.0.1:${port}`, ca: tls.caCert, deviceId: 'fuzzdevice', name: 'fuzz', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }), commandKey: signer.publicKeyPem }), { mode: 0o600 });
     const connected = new Promise<WebSocket>((res) => wss.once('connection', (ws) => res(ws)));
     const agent = await start('lr-agent', ['start', '--data', dir], /started/, { LR_LOG_LEVEL: 'error' });
     try {
@@ -137,7 +139,7 @@ describe('robustness against malformed input', () => {
       }
       // After the storm, a valid job still runs to completion.
       inbox.length = 0;
-      ws.send(JSON.stringify({ t: 'job.start', jobId: 'final', sessionId: 's1', command: 'processes', params: { pid: process.pid }, cwd: '/', timeLimitMs: 5000 }));
+      ws.send(JSON.stringify(signer.sign({ t: 'job.start', jobId: 'final', sessionId: 's1', command: 'processes', params: { pid: process.pid }, cwd: '/', timeLimitMs: 5000 }, 'fuzzdevice', 'basic')));
       const t0 = Date.now();
       while (!inbox.some((f) => f.t === 'job.end' && f.jobId === 'final') && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 50));
       expect(inbox.find((f) => f.t === 'job.end' && f.jobId === 'final')).toMatchObject({ status: 'completed' });

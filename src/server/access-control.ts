@@ -1,0 +1,64 @@
+/**
+ * Wires access control (issue #8) into a running service: command signing, the command log's hash chain,
+ * device groups (a session on a device whose group has no remediation level is refused), token revocation
+ * (open consoles of a revoked token end), the per-address limit on failed authentications, and the admin
+ * REST routes. service.ts calls `attachLogChain` before anything writes the log, then `attachAccessControl`.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Db } from './db.js';
+import type { Store, User } from './store.js';
+import type { AgentHub } from './agent-hub.js';
+import type { SessionManager } from './sessions.js';
+import type { Pipeline } from './pipeline.js';
+import type { Logger } from '../node/log.js';
+import { CommandSigner } from './command-signing.js';
+import { LogChain } from './log-chain.js';
+import { GroupStore } from './groups.js';
+import { TokenWatcher, UserAdmin } from './tokens.js';
+import { AuthLimiter } from './rate-limit.js';
+import { handleAdminRoute } from './admin-routes.js';
+import type { RestExtras } from './http.js';
+
+/** Chains every command log write from now on; entries of a log that predates the chain are adopted once. */
+export function attachLogChain(store: Store, db: Db, dataDir: string, log: Logger): LogChain {
+  const chain = LogChain.open(db, dataDir);
+  store.onCommandWritten((id) => chain.written(id));
+  const adopted = chain.adoptLegacy();
+  if (adopted > 0) log.info('command log entries written before the hash chain were chained', { entries: adopted });
+  return chain;
+}
+
+export interface AccessControl {
+  signer: CommandSigner;
+  groups: GroupStore;
+  users: UserAdmin;
+  watcher: TokenWatcher;
+  limiter: AuthLimiter;
+  restExtras: RestExtras;
+  stop(): void;
+}
+
+export function attachAccessControl(o: { dataDir: string; db: Db; store: Store; hub: AgentHub; sessions: SessionManager; pipeline: Pipeline; chain: LogChain; log: Logger }): AccessControl {
+  const signer = CommandSigner.load(o.dataDir);
+  // The agent checks the signature, its device id, the expiry, replays and the user's role (command-verifier.ts).
+  o.pipeline.signJobsWith((frame, session) => signer.sign(frame, session.device.id, session.user.role));
+
+  const groups = new GroupStore(o.db);
+  o.sessions.addOpenCheck((_user, device) => {
+    const message = groups.sessionRefusal(device);
+    return message ? { message, code: 'no_remediation_level' } : null;
+  });
+
+  const users = new UserAdmin(o.db);
+  const watcher = new TokenWatcher(o.db, o.sessions, o.log);
+  const limiter = new AuthLimiter();
+  o.hub.onAuthFailed = (remote) => limiter.failed(remote);
+
+  const deps = { store: o.store, groups, chain: o.chain, users, watcher, log: o.log };
+  const restExtras: RestExtras = {
+    commandKey: signer.publicKeyPem,
+    authLimiter: limiter,
+    routes: (req: IncomingMessage, res: ServerResponse, user: User) => handleAdminRoute(req, res, user, deps),
+  };
+  return { signer, groups, users, watcher, limiter, restExtras, stop: () => watcher.stop() };
+}

@@ -1,0 +1,316 @@
+/**
+ * Command log integrity. Each entry of `commands` is chained with an HMAC-SHA256 key kept in the data
+ * folder (DATA/log-chain.key, mode 0600; never in the database):
+ *
+ *   chain_i = HMAC(key, "chain" ‖ chain_{i-1} ‖ canonical(id, seq, session, user, device, command line, name, started_at))
+ *   seal_i  = HMAC(key, "seal"  ‖ chain_i ‖ canonical(status, ended_at, duration, error, output, output size,
+ *                                                     output SHA-256, truncated, background))
+ *
+ * The chain is written when the entry is inserted (with chain_{i-1} copied into the row as `log_prev`, which
+ * lets the verifier tell a moved entry from a modified one), the seal when the command reaches a final status
+ * (refusals are sealed at insert). `verify` walks the log in seq order and reports every entry that was
+ * modified, deleted (a gap, or a chain pointing at a missing entry) or reordered. Someone who can write the
+ * database but not read the key cannot rewrite an entry and its chain consistently.
+ */
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ServerResponse } from 'node:http';
+import { writeSecretFile } from '../node/files.js';
+import { canonicalJson } from '../shared/command-signature.js';
+import { FINAL_STATUSES, type JobStatus } from '../shared/protocol.js';
+import type { Db } from './db.js';
+
+export const GENESIS = '';
+
+export function logKeyPath(dataDir: string): string {
+  return join(dataDir, 'log-chain.key');
+}
+
+/** Creates DATA/log-chain.key when missing (mode 0600); answers whether it was created. */
+export function ensureLogKey(dataDir: string): boolean {
+  const file = logKeyPath(dataDir);
+  if (existsSync(file)) return false;
+  writeSecretFile(file, randomBytes(32).toString('hex') + '\n');
+  return true;
+}
+
+function loadLogKey(dataDir: string): Buffer {
+  ensureLogKey(dataDir);
+  const hex = readFileSync(logKeyPath(dataDir), 'utf8').trim();
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${logKeyPath(dataDir)} is not a 256-bit hex key`);
+  return Buffer.from(hex, 'hex');
+}
+
+interface ChainRow {
+  seq: number;
+  id: string;
+  session_id: string | null;
+  user_id: string;
+  device_id: string | null;
+  command_line: string;
+  name: string;
+  started_at: string;
+  status: string;
+  ended_at: string | null;
+  duration_ms: number | null;
+  error: string | null;
+  output: string;
+  output_size: number;
+  output_sha256: string | null;
+  output_truncated: number;
+  background: number;
+  log_prev: string | null;
+  log_chain: string | null;
+  log_seal: string | null;
+}
+
+export type LogProblemKind = 'modified' | 'deleted' | 'reordered';
+
+export interface LogProblem {
+  /** The entry reported (for a deletion: the entry after the gap, or the last entry for a truncated end). */
+  id: string;
+  seq: number;
+  problem: LogProblemKind;
+  detail: string;
+}
+
+export interface LogVerifyReport {
+  ok: boolean;
+  entries: number;
+  problems: LogProblem[];
+  verifiedAt: string;
+}
+
+const isFinal = (status: string): boolean => FINAL_STATUSES.has(status as JobStatus);
+
+export class LogChain {
+  constructor(
+    private readonly db: Db,
+    private readonly key: Buffer,
+  ) {}
+
+  static open(db: Db, dataDir: string): LogChain {
+    return new LogChain(db, loadLogKey(dataDir));
+  }
+
+  private mac(parts: string[]): string {
+    const h = createHmac('sha256', this.key);
+    for (const p of parts) h.update(p, 'utf8').update('\n');
+    return h.digest('hex');
+  }
+
+  chainOf(prev: string, r: Pick<ChainRow, 'id' | 'session_id' | 'user_id' | 'device_id' | 'command_line' | 'name' | 'started_at'>, seq: number): string {
+    const fields = canonicalJson({ id: r.id, seq, session: r.session_id, user: r.user_id, device: r.device_id, commandLine: r.command_line, name: r.name, startedAt: r.started_at });
+    return this.mac(['lr-log-chain:v1', prev, fields]);
+  }
+
+  sealOf(chain: string, r: ChainRow): string {
+    const fields = canonicalJson({
+      status: r.status,
+      endedAt: r.ended_at,
+      durationMs: r.duration_ms,
+      error: r.error,
+      output: r.output,
+      outputSize: r.output_size,
+      outputSha256: r.output_sha256,
+      truncated: r.output_truncated,
+      background: r.background,
+    });
+    return this.mac(['lr-log-seal:v1', chain, fields]);
+  }
+
+  /**
+   * Called by the store after each write to a command row, inside the write's transaction: chains the
+   * entry when it has no chain yet (its insert), seals it when its status is final.
+   */
+  written(id: string): void {
+    const r = this.db.prepare('SELECT * FROM commands WHERE id = ?').get(id) as ChainRow | undefined;
+    if (!r) return;
+    let chain = r.log_chain;
+    if (chain === null) {
+      const prev = (this.db.prepare('SELECT log_chain FROM commands WHERE seq < ? ORDER BY seq DESC LIMIT 1').pluck().get(r.seq) as string | null | undefined) ?? GENESIS;
+      chain = this.chainOf(prev, r, r.seq);
+      this.db.prepare('UPDATE commands SET log_prev = ?, log_chain = ? WHERE seq = ?').run(prev, chain, r.seq);
+    }
+    if (isFinal(r.status)) this.db.prepare('UPDATE commands SET log_seal = ? WHERE seq = ?').run(this.sealOf(chain, r), r.seq);
+  }
+
+  /**
+   * First start after the upgrade that added the chain: entries written before it are chained (and sealed)
+   * once, in seq order. Never again afterwards: a row stripped of its chain later must show up in `verify`.
+   */
+  adoptLegacy(): number {
+    const chained = this.db.prepare('SELECT 1 FROM commands WHERE log_chain IS NOT NULL LIMIT 1').get();
+    if (chained) return 0;
+    const ids = this.db.prepare('SELECT id FROM commands ORDER BY seq').pluck().all() as string[];
+    this.db.transaction(() => {
+      for (const id of ids) this.written(id);
+    })();
+    return ids.length;
+  }
+
+  /** Walks the whole log in seq order; each problem names its entry. */
+  verify(): LogVerifyReport {
+    interface Seen {
+      seq: number;
+      id: string;
+      prev: string | null;
+      chain: string | null;
+      contentOk: boolean;
+      /** The seq the entry's content was recorded at, when it now sits elsewhere. */
+      movedFrom?: number;
+      /** Kept only for entries whose chain does not match (to look for where they were recorded). */
+      row?: ChainRow;
+    }
+    const problems: LogProblem[] = [];
+    const seen: Seen[] = [];
+    const byChain = new Map<string, Seen>();
+    const iter = this.db.prepare('SELECT * FROM commands ORDER BY seq').iterate() as IterableIterator<ChainRow>;
+    for (const r of iter) {
+      const chained = r.log_chain !== null && r.log_prev !== null;
+      const contentOk = chained && this.chainOf(r.log_prev as string, r, r.seq) === r.log_chain;
+      const s: Seen = { seq: r.seq, id: r.id, prev: r.log_prev, chain: r.log_chain, contentOk };
+      if (!contentOk) s.row = r;
+      seen.push(s);
+      if (r.log_chain !== null) byChain.set(r.log_chain, s);
+      if (chained) {
+        const sealProblem = this.sealProblem(r);
+        if (sealProblem) problems.push({ id: r.id, seq: r.seq, problem: 'modified', detail: sealProblem });
+      }
+    }
+
+    // Where entries are missing: gaps in seq, and the end (SQLite's AUTOINCREMENT remembers the last seq issued).
+    const missing: number[] = [];
+    const gapBefore = new Map<number, [number, number]>();
+    let last = 0;
+    for (const s of seen) {
+      if (s.seq > last + 1) {
+        gapBefore.set(s.seq, [last + 1, s.seq - 1]);
+        for (let q = last + 1; q < s.seq && missing.length < 10_000; q++) missing.push(q);
+      }
+      last = s.seq;
+    }
+    const issued = (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'commands'").pluck().get() as number | undefined) ?? last;
+
+    // Entries whose chain does not match their content at their place: moved here from elsewhere, or modified.
+    const candidates = [...seen.filter((s) => !s.contentOk).map((s) => s.seq), ...missing];
+    for (let q = last + 1; q <= issued && candidates.length < 20_000; q++) candidates.push(q);
+    for (const s of seen) {
+      if (s.contentOk || !s.row) continue;
+      const r = s.row;
+      if (s.chain === null || s.prev === null) {
+        problems.push({ id: s.id, seq: s.seq, problem: 'modified', detail: 'the entry has no chain: it was added or rewritten outside the service' });
+        continue;
+      }
+      const from = candidates.length <= 2000 ? candidates.find((q) => q !== s.seq && this.chainOf(s.prev as string, r, q) === s.chain) : undefined;
+      if (from !== undefined) {
+        s.movedFrom = from;
+        problems.push({ id: s.id, seq: s.seq, problem: 'reordered', detail: `the entry was recorded at seq ${from} and now sits at seq ${s.seq}` });
+      } else {
+        problems.push({ id: s.id, seq: s.seq, problem: 'modified', detail: 'its recorded fields (id, session, user, device, command line, name or start time) do not match its chain' });
+      }
+    }
+
+    // Links: each entry's predecessor must be present, and be the entry recorded just before it.
+    for (let i = 0; i < seen.length; i++) {
+      const s = seen[i] as Seen;
+      if (s.prev === null || (!s.contentOk && s.movedFrom === undefined)) continue;
+      const at = s.movedFrom ?? s.seq;
+      const gap = gapBefore.get(s.seq);
+      if (s.prev === GENESIS) {
+        if (gap && s.movedFrom === undefined) problems.push({ id: s.id, seq: s.seq, problem: 'deleted', detail: `entries seq ${gap[0]}..${gap[1]} before it are missing` });
+        continue;
+      }
+      const pred = byChain.get(s.prev);
+      if (!pred) {
+        problems.push({
+          id: s.id,
+          seq: s.seq,
+          problem: 'deleted',
+          detail: gap && s.movedFrom === undefined ? `entries seq ${gap[0]}..${gap[1]} before it are missing (chain broken)` : 'the entry chained before it is missing (deleted, or its chain was rewritten)',
+        });
+        continue;
+      }
+      const predAt = pred.movedFrom ?? pred.seq;
+      if (predAt !== at - 1 && s.movedFrom === undefined && pred.movedFrom === undefined) {
+        problems.push({ id: s.id, seq: s.seq, problem: 'reordered', detail: `it was chained after seq ${pred.seq} (${pred.id}), not after the entry before it` });
+      }
+    }
+    const lastSeen = seen[seen.length - 1];
+    if (issued > last) {
+      problems.push({
+        id: lastSeen?.id ?? '-',
+        seq: last,
+        problem: 'deleted',
+        detail: `entries seq ${last + 1}..${issued} at the end of the log are missing`,
+      });
+    }
+    problems.sort((a, b) => a.seq - b.seq);
+    return { ok: problems.length === 0, entries: seen.length, problems, verifiedAt: new Date().toISOString() };
+  }
+
+  private sealProblem(r: ChainRow): string | null {
+    const final = isFinal(r.status);
+    if (r.log_seal === null) return final ? `the entry is ${r.status} but not sealed` : null;
+    if (!final) return `the entry is sealed but its status says ${r.status}`;
+    if (this.sealOf(r.log_chain as string, r) === r.log_seal) return null;
+    const hints: string[] = [];
+    if (r.output_truncated === 0 && r.output_sha256 !== null && createHash('sha256').update(r.output, 'utf8').digest('hex') !== r.output_sha256) hints.push('the output no longer matches its SHA-256');
+    return `its final fields (status, end, duration, error, output, size, SHA-256, truncated, background) do not match its seal${hints.length ? `: ${hints.join('; ')}` : ''}`;
+  }
+
+  /**
+   * Streams the log as JSON lines (one entry each, with its chain and seal) for a SIEM, page by page: the
+   * database is never held across an await (better-sqlite3 allows no other statement during an iteration).
+   */
+  async exportJsonl(res: ServerResponse, afterSeq = 0): Promise<void> {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
+    const page = this.db.prepare(
+      `SELECT c.*, u.name AS user_name, d.name AS device_name FROM commands c
+       LEFT JOIN users u ON u.id = c.user_id LEFT JOIN devices d ON d.id = c.device_id WHERE c.seq > ? ORDER BY c.seq LIMIT 500`,
+    );
+    let after = afterSeq;
+    for (;;) {
+      const rows = page.all(after) as (ChainRow & { user_name: string | null; device_name: string | null })[];
+      if (rows.length === 0 || res.destroyed) break;
+      let chunk = '';
+      for (const r of rows) chunk += JSON.stringify(exportRecord(r)) + '\n';
+      after = (rows[rows.length - 1] as ChainRow).seq;
+      if (!res.write(chunk)) {
+        await new Promise<void>((resolve) => {
+          res.once('drain', () => resolve());
+          res.once('close', () => resolve());
+        });
+      }
+    }
+    res.end();
+  }
+}
+
+function exportRecord(r: ChainRow & { user_name: string | null; device_name: string | null }): Record<string, unknown> {
+  return {
+    seq: r.seq,
+    id: r.id,
+    sessionId: r.session_id,
+    userId: r.user_id,
+    user: r.user_name,
+    deviceId: r.device_id,
+    deviceName: r.device_name,
+    commandLine: r.command_line,
+    name: r.name,
+    status: r.status,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    durationMs: r.duration_ms,
+    error: r.error,
+    output: r.output,
+    outputSize: r.output_size,
+    outputSha256: r.output_sha256,
+    outputTruncated: r.output_truncated === 1,
+    background: r.background === 1,
+    chainPrev: r.log_prev,
+    chain: r.log_chain,
+    seal: r.log_seal,
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * Who may do what: every console command (from the catalog) and every REST route, for the roles basic,
+ * advanced and admin and the library-manager permission. Rendered into docs/permissions.md
+ * (`npm run docs:commands`); a test checks the document is current and that the service enforces it.
+ * Pure data.
+ */
+import { CATALOG, roleAllows, type CommandSpec, type Role } from './catalog.js';
+
+export type Principal = 'basic' | 'advanced' | 'admin' | 'libraryManager';
+export const PRINCIPALS: readonly Principal[] = ['basic', 'advanced', 'admin', 'libraryManager'];
+const PRINCIPAL_TITLES: Record<Principal, string> = { basic: 'basic', advanced: 'advanced', admin: 'admin', libraryManager: 'library manager' };
+
+/** The role a principal has (a library manager is an advanced user holding the permission). */
+export function roleOf(p: Principal): Role {
+  return p === 'libraryManager' ? 'advanced' : p;
+}
+
+/** Whether a principal may run a command (the service refuses it otherwise, and so does the agent). */
+export function mayRunCommand(p: Principal, spec: CommandSpec): boolean {
+  return roleAllows(roleOf(p), spec.role);
+}
+
+/** Finer rules inside one command, shown beside the matrix. */
+const COMMAND_NOTES: Record<string, string> = {
+  library: '`library delete` also needs the library-manager permission (admins have it)',
+  connect: 'also refused when the device group has no remediation level',
+  run: 'unsigned scripts only when the tenant allows them',
+};
+
+export type RouteNeed = 'any user' | 'advanced' | 'admin' | 'library manager' | 'enrollment token' | 'device key' | 'download token';
+
+export interface RoutePermission {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'WS';
+  path: string;
+  need: RouteNeed;
+  what: string;
+}
+
+/** Every route of the service (REST and WebSocket), with what it needs. */
+export const ROUTES: readonly RoutePermission[] = [
+  { method: 'POST', path: '/api/v1/enroll', need: 'enrollment token', what: 'enrolls a device (one-time, expiring token)' },
+  { method: 'WS', path: '/api/v1/agent', need: 'device key', what: "agent link (challenge signed with the device's key)" },
+  { method: 'GET', path: '/api/v1/agent/files/:token', need: 'download token', what: 'one-time library file download by an agent' },
+  { method: 'WS', path: '/api/v1/console', need: 'any user', what: 'console: sessions and commands (each command per the matrix above)' },
+  { method: 'GET', path: '/api/v1/me', need: 'any user', what: 'who am I' },
+  { method: 'GET', path: '/api/v1/devices', need: 'any user', what: 'device inventory' },
+  { method: 'GET', path: '/api/v1/log', need: 'any user', what: 'command log entries' },
+  { method: 'GET', path: '/api/v1/log/query', need: 'any user', what: 'command log viewer query' },
+  { method: 'GET', path: '/api/v1/log/facets', need: 'any user', what: 'command log filter menus' },
+  { method: 'GET', path: '/api/v1/log/:id', need: 'any user', what: 'one command log entry with its output' },
+  { method: 'GET', path: '/api/v1/log/verify', need: 'admin', what: 'verifies the command log hash chain' },
+  { method: 'GET', path: '/api/v1/log/export', need: 'admin', what: 'command log as JSON lines (SIEM)' },
+  { method: 'GET', path: '/api/v1/library', need: 'advanced', what: 'lists the script library' },
+  { method: 'PUT', path: '/api/v1/library/:name', need: 'library manager', what: 'uploads a library file' },
+  { method: 'DELETE', path: '/api/v1/library/:name', need: 'library manager', what: 'deletes a library file' },
+  { method: 'GET', path: '/api/v1/publishers', need: 'admin', what: 'lists trusted script publishers' },
+  { method: 'POST', path: '/api/v1/publishers', need: 'admin', what: 'adds a trusted script publisher' },
+  { method: 'DELETE', path: '/api/v1/publishers/:name', need: 'admin', what: 'removes a trusted script publisher' },
+  { method: 'GET', path: '/api/v1/settings', need: 'admin', what: 'tenant settings' },
+  { method: 'PUT', path: '/api/v1/settings', need: 'admin', what: 'changes tenant settings (unsigned scripts)' },
+  { method: 'GET', path: '/api/v1/indicators', need: 'advanced', what: 'lists hash indicators' },
+  { method: 'POST', path: '/api/v1/indicators', need: 'admin', what: 'adds a hash indicator' },
+  { method: 'DELETE', path: '/api/v1/indicators/:sha256', need: 'admin', what: 'removes a hash indicator' },
+  { method: 'GET', path: '/api/v1/users', need: 'admin', what: 'lists users and their tokens' },
+  { method: 'POST', path: '/api/v1/users/:name/revoke', need: 'admin', what: "revokes a user's tokens (ends their consoles and sessions)" },
+  { method: 'GET', path: '/api/v1/groups', need: 'admin', what: 'lists device groups with their members' },
+  { method: 'POST', path: '/api/v1/groups', need: 'admin', what: 'adds a device group' },
+  { method: 'PUT', path: '/api/v1/groups/:name/level', need: 'admin', what: "sets a group's remediation level" },
+  { method: 'PUT', path: '/api/v1/groups/:name/rule', need: 'admin', what: "sets a group's membership rule" },
+  { method: 'POST', path: '/api/v1/groups/:name/devices', need: 'admin', what: 'assigns a device to a group by hand' },
+  { method: 'DELETE', path: '/api/v1/groups/:name', need: 'admin', what: 'deletes a device group' },
+  { method: 'GET', path: '/api/v1/devices/:device/group', need: 'admin', what: "a device's group and tags" },
+  { method: 'DELETE', path: '/api/v1/devices/:device/group', need: 'admin', what: 'returns a device to the group rules' },
+  { method: 'PUT', path: '/api/v1/devices/:device/tags', need: 'admin', what: "sets a device's tags" },
+];
+
+/** Whether a principal passes a route's permission check (routes needing no user answer false). */
+export function mayCallRoute(p: Principal, r: RoutePermission): boolean {
+  switch (r.need) {
+    case 'any user':
+      return true;
+    case 'advanced':
+      return roleAllows(roleOf(p), 'advanced');
+    case 'admin':
+      return p === 'admin';
+    case 'library manager':
+      return p === 'admin' || p === 'libraryManager';
+    default:
+      return false;
+  }
+}
+
+const mark = (yes: boolean) => (yes ? '✓' : '—');
+
+export function renderPermissionsDoc(): string {
+  const out: string[] = [];
+  out.push('<!-- Generated from src/shared/permissions.ts and the command catalog by `npm run docs:commands`; do not edit. -->');
+  out.push('# Roles and permissions');
+  out.push('');
+  out.push('Three roles (**basic** ⊂ **advanced** ⊂ **admin**) and one permission, **library manager** ("manage');
+  out.push('security settings" in the reference; held by advanced users, admins have it implicitly). The service');
+  out.push('enforces this on every command and every API call; the agent enforces the command column again: each');
+  out.push("job carries the service's Ed25519 signature over the user's role, and the agent refuses a command whose");
+  out.push('role is above the signed one. A refusal is one line and is recorded in the command log.');
+  out.push('');
+  out.push('## Console commands');
+  out.push('');
+  out.push(`| command | needs | ${PRINCIPALS.map((p) => PRINCIPAL_TITLES[p]).join(' | ')} | notes |`);
+  out.push(`|---|---|${PRINCIPALS.map(() => '---').join('|')}|---|`);
+  for (const c of CATALOG) {
+    out.push(`| \`${c.name}\` | ${c.role} | ${PRINCIPALS.map((p) => mark(mayRunCommand(p, c))).join(' | ')} | ${COMMAND_NOTES[c.name] ?? ''} |`);
+  }
+  out.push('');
+  out.push('## Service routes');
+  out.push('');
+  out.push('Routes marked *enrollment token*, *device key* or *download token* are for agents, not users.');
+  out.push('');
+  out.push(`| method | route | needs | ${PRINCIPALS.map((p) => PRINCIPAL_TITLES[p]).join(' | ')} | what |`);
+  out.push(`|---|---|---|${PRINCIPALS.map(() => '---').join('|')}|---|`);
+  for (const r of ROUTES) {
+    const userRoute = r.need !== 'enrollment token' && r.need !== 'device key' && r.need !== 'download token';
+    const cells = PRINCIPALS.map((p) => (userRoute ? mark(mayCallRoute(p, r)) : 'n/a')).join(' | ');
+    out.push(`| ${r.method} | \`${r.path}\` | ${r.need} | ${cells} | ${r.what} |`);
+  }
+  out.push('');
+  out.push('## Beyond roles');
+  out.push('');
+  out.push('- A session on a device whose device group has the remediation level *none* is refused for everyone');
+  out.push('  (`connect: no automated remediation level assigned to the device group of …`).');
+  out.push('- A revoked or expired API token is refused at once; its open consoles and sessions end within a second.');
+  out.push('- Failed authentications are rate-limited per remote address (see docs/security.md).');
+  out.push('- `lr-server` subcommands (init, start, enroll-token, user add|list|revoke|token) need access to the data');
+  out.push('  folder, not a role.');
+  out.push('');
+  return out.join('\n');
+}
