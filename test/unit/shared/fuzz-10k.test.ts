@@ -13,7 +13,8 @@ import { CommandVerifier } from '../../../src/agent/command-verifier.js';
 
 const SEED = 8_0808;
 const CASES = 10_000;
-const SLOW_MS = 50;
+// A hang or pathological backtracking shows as seconds; 250 ms leaves room for GC pauses on a loaded CI machine.
+const SLOW_MS = 250;
 
 function random(seed: number): () => number {
   let state = seed >>> 0;

