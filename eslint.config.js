@@ -208,7 +208,7 @@ const STYLE_RELAXATIONS = {
 const SRC = (layer) => [`src/${layer}/**/*.{ts,tsx,js,mjs,cjs}`];
 
 export default defineConfig(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'test/lint-fixtures/**', 'coverage/**', 'test-results/**'] },
+  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'test/lint-fixtures/**', 'coverage/**', 'test-results/**', '**/.*.[0-9]*.mjs'] },
 
   js.configs.recommended,
   tseslint.configs.recommended,

@@ -1,7 +1,7 @@
 // Runs a TypeScript script of this repo under Node 20 (which cannot strip types): bundles it with
 // esbuild into a temporary file next to it (so node_modules resolve), runs it, removes the file.
 import { build } from 'esbuild';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname, join, basename } from 'node:path';
 
@@ -22,9 +22,10 @@ await build({
   logLevel: 'warning',
   banner: { js: "import { createRequire as __lrCreateRequire } from 'node:module'; const require = __lrCreateRequire(import.meta.url);" },
 });
-try {
-  const r = spawnSync(process.execPath, [out, ...args], { stdio: 'inherit' });
-  process.exitCode = r.status ?? 1;
-} finally {
+// Asynchronous, so a SIGTERM/SIGINT sent to us reaches the child and the bundle is still removed.
+const child = spawn(process.execPath, [out, ...args], { stdio: 'inherit' });
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => child.kill(sig));
+child.on('exit', (code, signal) => {
   rmSync(out, { force: true });
-}
+  process.exitCode = code ?? (signal ? 1 : 0);
+});

@@ -132,6 +132,11 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX api_tokens_revoked ON api_tokens(revoked_at);
   CREATE INDEX api_tokens_user ON api_tokens(user_id);
   `,
+  // 4: the command log viewer filters by status and user over 100 000s of entries.
+  `
+  CREATE INDEX commands_status ON commands(status, seq);
+  CREATE INDEX commands_user ON commands(user_id, seq);
+  `,
 ];
 
 export function openDb(file: string): Db {

@@ -9,15 +9,13 @@
  *
  * Pure TypeScript + zod: imported by main, preload and renderer, so no Node and no DOM here.
  */
+// First: zod's configuration for CSP-restricted pages must precede every schema, protocol.ts's included.
+import './zod-config.js';
 import { z } from 'zod';
 import type { Role } from './catalog.js';
 import type { LibraryRecord } from './library-records.js';
 import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type DeviceRecord, type JobStatus, type SessionInfo } from './protocol.js';
 
-// Where the page's CSP forbids eval (the renderer, the preload), zod's JIT would probe `new Function` while
-// the schemas below are built, and Chromium reports every probe as a CSP violation. So browser contexts
-// use zod's interpreter; Node processes keep the JIT. This must run before any schema is created.
-if ('document' in globalThis) z.config({ jitless: true });
 
 /** Every channel name starts with this prefix, so IPC traffic of ours is recognisable at a glance. */
 export const IPC_CHANNEL_PREFIX = 'lr:';

@@ -69,6 +69,8 @@ describe('the app shell in Chromium', () => {
     // The push side works too: the shell greets each socket.
     await expect.poll(() => page.getByTestId('status-last-event').textContent()).toBe('event: hello');
 
+    // The API round trip panel lives on the Settings page.
+    await page.getByTestId('nav-settings').click();
     await page.getByTestId('echo-input').fill('typed round trip ✓ <b>not html</b>');
     await page.getByTestId('echo-send').click();
     await page.getByTestId('echo-result').waitFor();

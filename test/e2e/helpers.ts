@@ -3,7 +3,8 @@
  * process (stopped by PID), Debian's Chromium through playwright-core, raw WebSocket and HTTP clients.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import http from 'node:http';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -96,10 +97,22 @@ export interface ShellProcess extends RunningProcess {
 
 /** `node out/main/browser-shell.js --port 0`, once it has printed its URL line. */
 export async function startShell(): Promise<ShellProcess> {
-  const running = startProcess([path.join(ROOT, 'out/main/browser-shell.js'), '--port', '0']);
+  // Its own app data folder (the standalone mode creates an embedded service there), removed at stop.
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'lr-shell-e2e-'));
+  const running = startProcess([path.join(ROOT, 'out/main/browser-shell.js'), '--port', '0'], { ...process.env, LR_DATA_DIR: dataDir, LR_LOG_LEVEL: 'warn' });
   const match = await running.waitForLine(SHELL_URL_LINE);
   const [, url, port, token] = match as unknown as [string, string, string, string];
-  return { ...running, url, port: Number(port), token, origin: `http://127.0.0.1:${port}` };
+  return {
+    ...running,
+    url,
+    port: Number(port),
+    token,
+    origin: `http://127.0.0.1:${port}`,
+    async stop() {
+      await running.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 export function launchChromium(): Promise<Browser> {

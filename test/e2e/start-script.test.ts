@@ -2,7 +2,8 @@
  * `npm start` on a machine without the Electron binary (this one): one line saying so, then the browser
  * shell's URL line; the URL shows the app shell in Chromium. Skipped where Electron is installed.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,10 +20,12 @@ function electronInstalled(): boolean {
 describe.skipIf(electronInstalled())('npm start without Electron', () => {
   let start: RunningProcess;
   let browser: Browser;
+  // The standalone mode's app data folder (embedded service and agent): a temporary one, not ~/.local/share.
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'lr-start-e2e-'));
 
   beforeAll(async () => {
     ensureBuilt();
-    const env = { ...process.env };
+    const env: NodeJS.ProcessEnv = { ...process.env, LR_DATA_DIR: dataDir, LR_LOG_LEVEL: 'warn' };
     delete env.DISPLAY;
     delete env.WAYLAND_DISPLAY;
     start = startProcess([path.join(ROOT, 'scripts/start.mjs')], env);
@@ -32,6 +35,7 @@ describe.skipIf(electronInstalled())('npm start without Electron', () => {
   afterAll(async () => {
     await browser?.close();
     await start?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   it('says Electron is missing, prints the URL, serves the shell, and stops with its children', async (context) => {

@@ -1,6 +1,9 @@
 /**
  * `node out/main/browser-shell.js [--port N] [--open] [--dev-origin URL ...]`
  *
+ * The app data folder is $LR_DATA_DIR (default ~/.local/share/lr-workstation): on first run the standalone
+ * mode creates the embedded service and agent there (see ../services/standalone.ts).
+ *
  * Starts the browser shell and prints exactly one line to stdout:
  *   LR workstation (browser shell): http://127.0.0.1:PORT/?token=...
  * (scripts/start.mjs and the e2e tests read it). With --open and a display, also opens the URL in the
@@ -10,6 +13,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { findBrowser, hasDisplay, openAppWindow } from './open-browser.js';
+import { chooseDataDir } from '../services/app-data.js';
+import { createServices } from '../services/index.js';
 import { startBrowserShell } from './server.js';
 
 export const URL_LINE_PREFIX = 'LR workstation (browser shell): ';
@@ -29,18 +34,38 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
 
+  const services = createServices({
+    version: readVersion(),
+    mode: 'browser-shell',
+    platform: process.platform,
+    dataDir: chooseDataDir(process.env),
+    agentSysroot: process.env.LR_AGENT_SYSROOT,
+  });
   const shell = await startBrowserShell({
     rendererDir: args.rendererDir,
     port: args.port,
-    version: readVersion(),
+    services,
     devOrigins: args.devOrigins,
   });
   process.stdout.write(`${URL_LINE_PREFIX}${shell.url}\n`);
+  // Standalone (embedded service + agent) or the saved profile; the page shows "starting" meanwhile.
+  void services.start();
 
   if (args.open) openIfPossible(shell.url);
 
+  let stopping = false;
   const stop = (): void => {
-    void shell.close().then(() => process.exit(0));
+    if (stopping) return;
+    stopping = true;
+    const exitSoon = setTimeout(() => process.exit(0), 5_000);
+    void services
+      .stop()
+      .catch(() => undefined)
+      .then(() => shell.close())
+      .then(() => {
+        clearTimeout(exitSoon);
+        process.exit(0);
+      });
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

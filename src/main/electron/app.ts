@@ -3,9 +3,10 @@
  * The only business here is wiring; the services know nothing about Electron.
  */
 import path from 'node:path';
-import { app, BrowserWindow } from 'electron';
+import { app, BrowserWindow, dialog } from 'electron';
 import { chooseSqliteBinding } from '../native-binding.js';
 import { originOf } from '../ipc/trusted-sender.js';
+import { chooseDataDir } from '../services/app-data.js';
 import { createServices } from '../services/index.js';
 import { APP_ORIGIN, registerAppScheme, serveRendererFiles } from './app-protocol.js';
 import { registerIpc } from './ipc.js';
@@ -41,8 +42,27 @@ export function runElectronApp({ outMainDir }: ElectronAppPaths): void {
         resourcesPath: process.resourcesPath,
         env: process.env,
       }),
+      // LR_DATA_DIR wins (tests), else Electron's userData folder.
+      dataDir: chooseDataDir(process.env, app.getPath('userData')),
+      pickExportFile: async (suggestedName) => {
+        const window = BrowserWindow.getFocusedWindow();
+        const options = { defaultPath: suggestedName, title: 'Export the command log' };
+        const choice = window ? await dialog.showSaveDialog(window, options) : await dialog.showSaveDialog(options);
+        return choice.canceled ? undefined : choice.filePath;
+      },
     });
     const ipc = registerIpc(services, appOrigin);
+    void services.start();
+    let stopped = false;
+    app.on('before-quit', (event) => {
+      if (stopped) return;
+      event.preventDefault();
+      stopped = true;
+      void services
+        .stop()
+        .catch(() => undefined)
+        .finally(() => app.quit());
+    });
 
     const openWindow = (): void => {
       const window = createMainWindow({

@@ -3,10 +3,16 @@
  * browser shell (src/main/browser-shell) both build one `Services` object and expose it through the
  * validated IPC wrapper. Nothing here imports `electron`: hosts pass what they know through `HostInfo`.
  */
+import { Logger } from '../../node/log.js';
 import type { HostMode } from '../../shared/ipc-contract.js';
 import { createAppInfoService, type AppInfoService } from './app-info.js';
+import { CommandLogService, type ExportTarget } from './command-log.js';
+import { ConsoleService } from './consoles.js';
+import { DeviceService } from './devices.js';
 import { createEchoService, type EchoService } from './echo.js';
 import { createEventHub, type EventHub } from './events.js';
+import { LibraryService } from './library.js';
+import { Workspace } from './workspace.js';
 
 export interface HostInfo {
   version: string;
@@ -17,19 +23,48 @@ export interface HostInfo {
    * Not used yet: the embedded service will pass it to `new Database(file, { nativeBinding })`.
    */
   sqliteNativeBinding?: string | undefined;
+  /** The app data folder (see app-data.ts); without one the workspace never starts (IPC unit tests). */
+  dataDir?: string | undefined;
+  /** Configuration root of the embedded agent (tests); default '/'. */
+  agentSysroot?: string | undefined;
+  /** Electron: a save dialog for exports. Default: write into the app data folder's exports/. */
+  pickExportFile?: ExportTarget | undefined;
 }
 
 export interface Services {
   readonly appInfo: AppInfoService;
   readonly echo: EchoService;
   readonly events: EventHub;
-  // Later: devices, sessions, consoles, log, library, cases (the embedded service's clients).
+  readonly workspace: Workspace;
+  readonly devices: DeviceService;
+  readonly consoles: ConsoleService;
+  readonly commandLog: CommandLogService;
+  readonly library: LibraryService;
+  /** Brings up the saved connection (standalone by default). Never throws: failures show in the status. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 export function createServices(host: HostInfo): Services {
+  const events = createEventHub();
+  const log = new Logger('lr-workstation');
+  const workspace = new Workspace({ dataDir: host.dataDir, events, sysroot: host.agentSysroot, log });
+  const consoles = new ConsoleService(workspace, events, log);
+  const devices = new DeviceService(workspace, events, log);
   return {
     appInfo: createAppInfoService(host),
     echo: createEchoService(),
-    events: createEventHub(),
+    events,
+    workspace,
+    devices,
+    consoles,
+    commandLog: new CommandLogService(workspace, host.pickExportFile),
+    library: new LibraryService(workspace, events),
+    start: () => workspace.start(),
+    async stop() {
+      consoles.closeAll('the workstation is shutting down');
+      devices.stopPolling();
+      await workspace.stop();
+    },
   };
 }

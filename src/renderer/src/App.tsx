@@ -1,9 +1,16 @@
 import { useEffect } from 'react';
 import { call } from './api/call.js';
 import { lr } from './api/transport.js';
-import { EchoPanel } from './components/EchoPanel.js';
+import { ConsolesPage } from './components/ConsolesPage.js';
+import { DevicesPage } from './components/DevicesPage.js';
+import { LibraryPage } from './components/LibraryPage.js';
+import { LogPage } from './components/LogPage.js';
 import { NavBar } from './components/NavBar.js';
+import { SettingsPage } from './components/SettingsPage.js';
 import { StatusLine } from './components/StatusLine.js';
+import { routeOutput } from './console/registry.js';
+import { restoreConsoles } from './console/sessions.js';
+import { publishLibraryProgress } from './components/library-progress.js';
 import { SECTIONS, useAppStore } from './state/app-store.js';
 
 export function App() {
@@ -11,11 +18,36 @@ export function App() {
   const section = SECTIONS.find((item) => item.id === sectionId) ?? SECTIONS[0];
 
   useEffect(() => {
-    const { connected, failed, eventReceived } = useAppStore.getState();
-    const unsubscribe = lr.onEvent(eventReceived);
+    const { connected, failed, eventReceived, setWorkspace, setDevices } = useAppStore.getState();
+    const unsubscribe = lr.onEvent((event) => {
+      switch (event.type) {
+        case 'console.output':
+          // Straight to the terminal: console bytes never pass through React or the store.
+          routeOutput(event.sessionId, event.items, event.weight);
+          return;
+        case 'workspace.changed':
+          setWorkspace(event.status);
+          if (event.status.state === 'ready') void refreshDevices();
+          return;
+        case 'devices.changed':
+          setDevices(event.devices);
+          return;
+        case 'library.progress':
+          publishLibraryProgress(event);
+          return;
+        default:
+          break;
+      }
+      eventReceived(event);
+    });
     call('lr:app.info', {})
-      .then((info) => {
+      .then(async (info) => {
         connected(info);
+        setWorkspace(await call('lr:workspace.status', {}));
+        if (useAppStore.getState().workspace?.state === 'ready') {
+          await refreshDevices();
+          await restoreConsoles().catch(() => undefined);
+        }
         // Tests (and a future Electron smoke test) wait for this before touching the UI.
         document.body.dataset.appState = 'loaded';
       })
@@ -33,16 +65,36 @@ export function App() {
         <header className="main__header">
           <h1 data-testid="section-title">{section.label}</h1>
         </header>
-        <div className="main__content">
-          <section className="card card--placeholder" data-testid={`section-${section.id}`}>
-            <h2 className="card__title">{section.label}</h2>
-            <p className="card__hint">{section.blurb}</p>
-            <p className="card__hint">Not connected to a service yet: this screen is a placeholder.</p>
-          </section>
-          <EchoPanel />
+        <div className="main__body">
+          {/* Consoles stay mounted (hidden) so terminals keep their state while other sections show. */}
+          <div className="section-host" hidden={sectionId !== 'consoles'}>
+            <ConsolesPage visible={sectionId === 'consoles'} />
+          </div>
+          {sectionId === 'devices' && <DevicesPage />}
+          {sectionId === 'log' && <LogPage />}
+          {sectionId === 'library' && <LibraryPage />}
+          {sectionId === 'cases' && (
+            <div className="page">
+              <section className="card card--placeholder" data-testid="section-cases">
+                <h2 className="card__title">Cases</h2>
+                <p className="card__hint">{SECTIONS.find((s) => s.id === 'cases')?.blurb}</p>
+                <p className="card__hint">Coming with the evidence store: downloads and saved output are kept in the app data folder meanwhile.</p>
+              </section>
+            </div>
+          )}
+          {sectionId === 'settings' && <SettingsPage />}
         </div>
       </main>
       <StatusLine />
     </div>
   );
+}
+
+export async function refreshDevices(): Promise<void> {
+  const { setDevices } = useAppStore.getState();
+  try {
+    setDevices(await call('lr:devices.list', {}));
+  } catch (error) {
+    setDevices(useAppStore.getState().devices, error instanceof Error ? error.message : String(error));
+  }
 }

@@ -1,6 +1,8 @@
+import '../../shared/zod-config.js';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.js';
+import '@xterm/xterm/css/xterm.css';
 import './styles.css';
 
 const container = document.getElementById('root');

@@ -48,6 +48,7 @@ const fake = vi.hoisted(() => ({
   permissionRequest: undefined as undefined | ((contents: unknown, permission: string, callback: (granted: boolean) => void) => void),
   permissionCheck: undefined as undefined | (() => boolean),
   sandboxEnabled: false,
+  userData: '',
   ready: undefined as undefined | (() => void),
 }));
 
@@ -77,6 +78,7 @@ vi.mock('electron', () => {
       on: (name: string, listener: (...args: unknown[]) => unknown) => fake.appListeners.set(name, listener),
       whenReady: () => readyPromise,
       getVersion: () => '0.1.0-test',
+      getPath: () => fake.userData,
       quit: () => undefined,
     },
     protocol: {
@@ -94,6 +96,7 @@ vi.mock('electron', () => {
       handle: (channel: string, handler: (event: unknown, payload: unknown) => Promise<unknown>) => fake.ipcHandlers.set(channel, handler),
     },
     BrowserWindow,
+    dialog: { showSaveDialog: () => Promise.resolve({ canceled: true }) },
   };
 });
 
@@ -106,13 +109,23 @@ writeFileSync(path.join(outDir, 'secret.txt'), 'secret');
 
 beforeAll(async () => {
   delete process.env.ELECTRON_RENDERER_URL;
+  delete process.env.LR_DATA_DIR;
+  // The app starts its standalone mode (embedded service + agent) in Electron's userData folder.
+  fake.userData = path.join(outDir, 'userData');
   const { runElectronApp } = await import('../../../src/main/electron/app.js');
   runElectronApp({ outMainDir: path.join(outDir, 'main') });
   fake.ready?.();
   await vi.waitFor(() => expect(fake.windows).toHaveLength(1));
 });
 
-afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+afterAll(async () => {
+  // before-quit stops the services (embedded service and agent), then quits.
+  await new Promise<void>((resolve) => {
+    fake.appListeners.get('before-quit')?.({ preventDefault: () => undefined });
+    setTimeout(resolve, 1_000);
+  });
+  rmSync(outDir, { recursive: true, force: true });
+});
 
 function mainWindow() {
   const window = fake.windows[0];

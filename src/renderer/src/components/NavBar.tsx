@@ -3,6 +3,7 @@ import { SECTIONS, useAppStore } from '../state/app-store.js';
 export function NavBar() {
   const section = useAppStore((state) => state.section);
   const showSection = useAppStore((state) => state.showSection);
+  const openTabs = useAppStore((state) => state.tabs.filter((tab) => !tab.closed).length);
   return (
     <nav className="nav" aria-label="Sections">
       <div className="nav__brand">
@@ -21,7 +22,8 @@ export function NavBar() {
               aria-current={item.id === section ? 'page' : undefined}
               onClick={() => showSection(item.id)}
             >
-              {item.label}
+              <span>{item.label}</span>
+              {item.id === 'consoles' && openTabs > 0 && <span className="nav__badge">{openTabs}</span>}
             </button>
           </li>
         ))}

@@ -1,7 +1,7 @@
 import { useAppStore } from '../state/app-store.js';
 
 export function StatusLine() {
-  const { info, connection, connectionError, lastEvent } = useAppStore();
+  const { info, connection, connectionError, lastEvent, workspace } = useAppStore();
   return (
     <footer className="status" data-testid="status-line">
       <span className={`status__dot status__dot--${connection}`} aria-hidden="true" />
@@ -18,6 +18,18 @@ export function StatusLine() {
           </span>
           <span className="status__sep">·</span>
           <span data-testid="status-platform">{info.platform}</span>
+        </>
+      )}
+      {workspace && (
+        <>
+          <span className="status__sep">·</span>
+          <span data-testid="status-workspace" data-state={workspace.state}>
+            {workspace.state === 'ready'
+              ? `${workspace.mode === 'standalone' ? 'standalone' : workspace.serviceUrl ?? ''} · ${workspace.user?.name ?? '?'} (${workspace.user?.role ?? '?'})`
+              : workspace.state === 'starting'
+                ? 'starting the service…'
+                : `service: ${workspace.error ?? 'failed'}`}
+          </span>
         </>
       )}
       <span className="status__spacer" />

@@ -1,17 +1,38 @@
-/** UI state of the shell: which section is shown, what the host reported, whether the API answers. */
+/**
+ * UI state: which section is shown, what the host reported, the connection, the device list, and the
+ * console tabs' metadata. Terminal contents never come here (see console/registry.ts).
+ */
 import { create } from 'zustand';
-import type { IpcResponse, LrEvent } from '../../../shared/ipc-contract.js';
+import type { DeviceView, IpcResponse, LrEvent, SessionView, WorkspaceStatus } from '../../../shared/ipc-contract.js';
 
 export const SECTIONS = [
   { id: 'devices', label: 'Devices', blurb: 'Device inventory: online state, last seen, isolation. One click opens a console.' },
+  { id: 'consoles', label: 'Consoles', blurb: 'Live response consoles, one tab per device session.' },
   { id: 'log', label: 'Log', blurb: 'Every command of every session, with status, input and output. Filter, search, export.' },
   { id: 'library', label: 'Library', blurb: 'Scripts available to run on devices, with parameters and signature state.' },
   { id: 'cases', label: 'Cases', blurb: 'Local cases: sessions, transcripts, notes and downloaded evidence, available offline.' },
+  { id: 'settings', label: 'Settings', blurb: 'Standalone mode, or connect to a team service with a profile file.' },
 ] as const;
 
 export type SectionId = (typeof SECTIONS)[number]['id'];
 export type AppInfo = IpcResponse<'lr:app.info'>;
 export type Connection = 'connecting' | 'connected' | 'failed';
+
+export interface ConsoleTab {
+  sessionId: string;
+  deviceId: string;
+  deviceName: string;
+  platform: string;
+  createdBy: string;
+  startedAt: string;
+  cwd: string;
+  online: boolean;
+  running: boolean;
+  /** Why the session ended, once it has. */
+  closed?: string | undefined;
+  /** When the device went offline (ISO), while it is. */
+  offlineSince?: string | undefined;
+}
 
 interface AppState {
   section: SectionId;
@@ -19,10 +40,21 @@ interface AppState {
   connection: Connection;
   connectionError: string | undefined;
   lastEvent: LrEvent | undefined;
+  workspace: WorkspaceStatus | undefined;
+  devices: DeviceView[];
+  devicesError: string | undefined;
+  tabs: ConsoleTab[];
+  activeTab: string | undefined;
   showSection(section: SectionId): void;
   connected(info: AppInfo): void;
   failed(message: string): void;
   eventReceived(event: LrEvent): void;
+  setWorkspace(status: WorkspaceStatus): void;
+  setDevices(devices: DeviceView[], error?: string): void;
+  addTab(session: SessionView): void;
+  updateTab(sessionId: string, patch: Partial<ConsoleTab>): void;
+  removeTab(sessionId: string): void;
+  activateTab(sessionId: string): void;
 }
 
 export const useAppStore = create<AppState>()((set) => ({
@@ -31,8 +63,41 @@ export const useAppStore = create<AppState>()((set) => ({
   connection: 'connecting',
   connectionError: undefined,
   lastEvent: undefined,
+  workspace: undefined,
+  devices: [],
+  devicesError: undefined,
+  tabs: [],
+  activeTab: undefined,
   showSection: (section) => set({ section }),
   connected: (info) => set({ info, connection: 'connected', connectionError: undefined }),
   failed: (message) => set({ connection: 'failed', connectionError: message }),
   eventReceived: (event) => set({ lastEvent: event }),
+  setWorkspace: (workspace) => set({ workspace }),
+  setDevices: (devices, error) => set({ devices, devicesError: error }),
+  addTab: (session) =>
+    set((state) => {
+      if (state.tabs.some((tab) => tab.sessionId === session.id)) return { activeTab: session.id };
+      const tab: ConsoleTab = {
+        sessionId: session.id,
+        deviceId: session.deviceId,
+        deviceName: session.deviceName,
+        platform: session.platform,
+        createdBy: session.createdBy,
+        startedAt: session.startedAt,
+        cwd: session.cwd,
+        online: session.deviceOnline,
+        running: false,
+      };
+      return { tabs: [...state.tabs, tab], activeTab: session.id };
+    }),
+  updateTab: (sessionId, patch) =>
+    set((state) => ({ tabs: state.tabs.map((tab) => (tab.sessionId === sessionId ? { ...tab, ...patch } : tab)) })),
+  removeTab: (sessionId) =>
+    set((state) => {
+      const index = state.tabs.findIndex((tab) => tab.sessionId === sessionId);
+      const tabs = state.tabs.filter((tab) => tab.sessionId !== sessionId);
+      const activeTab = state.activeTab === sessionId ? (tabs[Math.min(index, tabs.length - 1)]?.sessionId ?? undefined) : state.activeTab;
+      return { tabs, activeTab };
+    }),
+  activateTab: (sessionId) => set({ activeTab: sessionId }),
 }));

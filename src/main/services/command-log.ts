@@ -1,0 +1,89 @@
+/**
+ * The command log viewer's side in main: pages of the service's log (newest first, filtered), one entry
+ * with its output, the filter menus, and exports (CSV or JSON) of everything matching the filters.
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { ExportResult, LogFacets, LogFilter, LogPage } from '../../shared/ipc-contract.js';
+import type { CommandLogQuery, CommandLogRecord, CommandLogSummary } from '../../shared/protocol.js';
+import type { Workspace } from './workspace.js';
+
+const EXPORT_PAGE = 5_000;
+/** The browser shell hands exports up to this size back to the page for a download. */
+const MAX_INLINE_EXPORT_CHARS = 64 * 1024 * 1024;
+
+export const CSV_COLUMNS = ['id', 'startedAt', 'endedAt', 'durationMs', 'user', 'deviceName', 'deviceId', 'sessionId', 'status', 'commandLine', 'error', 'outputSize', 'outputSha256', 'background'] as const;
+
+/** Where an export goes: Electron asks the user (undefined: cancelled); the browser shell picks exports/. */
+export type ExportTarget = (suggestedName: string) => Promise<string | undefined>;
+
+export class CommandLogService {
+  constructor(
+    private readonly workspace: Workspace,
+    /** Electron passes a save dialog; undefined: write into the app data folder's exports/. */
+    private readonly pickExportFile?: ExportTarget,
+  ) {}
+
+  async query(q: LogFilter & { offset: number; limit: number }): Promise<LogPage> {
+    return this.workspace.current().rest.queryLog({ ...toServiceFilter(q), offset: q.offset, limit: q.limit });
+  }
+
+  get(id: string): Promise<CommandLogRecord> {
+    return this.workspace.current().rest.logEntry(id);
+  }
+
+  facets(): Promise<LogFacets> {
+    return this.workspace.current().rest.logFacets();
+  }
+
+  async export(format: 'csv' | 'json', filter: LogFilter): Promise<ExportResult> {
+    const rest = this.workspace.current().rest;
+    const rows: CommandLogSummary[] = [];
+    for (let offset = 0; ; offset += EXPORT_PAGE) {
+      const page = await rest.queryLog({ ...toServiceFilter(filter), offset, limit: EXPORT_PAGE });
+      rows.push(...page.items);
+      if (page.items.length < EXPORT_PAGE || rows.length >= page.total) break;
+    }
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const fileName = `command-log-${stamp}.${format}`;
+    const content = format === 'csv' ? toCsv(rows) : `${JSON.stringify(rows, null, 2)}\n`;
+    if (this.pickExportFile) {
+      const file = await this.pickExportFile(fileName);
+      if (!file) return { fileName, count: rows.length };
+      writeFileSync(file, content, { mode: 0o600 });
+      return { path: file, fileName, count: rows.length };
+    }
+    const paths = this.workspace.paths;
+    if (!paths) throw new Error('no app data folder');
+    const file = path.join(paths.exports, fileName);
+    writeFileSync(file, content, { mode: 0o600 });
+    return { path: file, fileName, count: rows.length, ...(content.length <= MAX_INLINE_EXPORT_CHARS ? { content } : {}) };
+  }
+}
+
+function toServiceFilter(filter: LogFilter): CommandLogQuery {
+  const q: CommandLogQuery = {};
+  if (filter.device) q.deviceId = filter.device;
+  if (filter.user) q.user = filter.user;
+  if (filter.status) q.status = filter.status;
+  if (filter.since) q.since = filter.since;
+  if (filter.until) q.until = filter.until;
+  if (filter.text) q.text = filter.text;
+  return q;
+}
+
+/** RFC 4180: one header line, one line per command (newlines inside fields are quoted, not raw). */
+export function toCsv(rows: readonly CommandLogSummary[]): string {
+  const lines = [CSV_COLUMNS.join(',')];
+  for (const row of rows) lines.push(CSV_COLUMNS.map((column) => csvField(row[column])).join(','));
+  return `${lines.join('\r\n')}\r\n`;
+}
+
+function csvField(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  // Newlines become spaces so that a line is a command, whatever a spreadsheet does with quoted newlines.
+  let text = String(value).replace(/[\r\n]+/g, ' ');
+  // A leading = + - @ would make spreadsheets evaluate the field as a formula.
+  if (/^[=+\-@\t]/.test(text)) text = `'${text}`;
+  return /[",]/.test(text) || text !== text.trim() ? `"${text.replace(/"/g, '""')}"` : text;
+}

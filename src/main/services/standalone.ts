@@ -1,0 +1,146 @@
+/**
+ * Standalone mode (the first-run default): an embedded lr-server on 127.0.0.1 and an embedded agent for
+ * this machine, both in this process, and the admin profile to sign in with.
+ *
+ * First run: `initDataDir` makes the service's data folder under the app data folder, and the agent is
+ * enrolled with a one-time token from the service's own store. Later runs reuse both. The port is chosen
+ * free at every start (the service's certificate names the host, not the port), and the files that carry
+ * the address (config.json, admin.profile.json, the agent's agent.json) are brought up to date first.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { enroll } from '../../agent/enroll.js';
+import { agentPaths, agentStateSchema } from '../../agent/config.js';
+import { startAgent, type RunningAgent } from '../../agent/run-agent.js';
+import { readJsonFile, writeSecretFile, writeSecretJson } from '../../node/files.js';
+import { Logger } from '../../node/log.js';
+import { profileSchema, type Bundle, type Profile } from '../../node/profile.js';
+import { configSchema, dataPaths } from '../../server/config.js';
+import { defaultPublicUrl, initDataDir } from '../../server/init.js';
+import { CommandSigner } from '../../server/command-signing.js';
+import { startService, type RunningService } from '../../server/service.js';
+import type { AppDataPaths } from './app-data.js';
+
+export const EMBEDDED_HOST = '127.0.0.1';
+
+export interface Standalone {
+  readonly profile: Profile;
+  readonly service: RunningService;
+  readonly agent: RunningAgent;
+  /** The embedded agent's device id (this machine). */
+  readonly deviceId: string;
+  stop(): Promise<void>;
+}
+
+export interface StandaloneOptions {
+  paths: AppDataPaths;
+  /** Device name of this machine (default: host name). */
+  deviceName?: string;
+  /** Root for the agent's configuration readers (default '/'). */
+  sysroot?: string;
+  log?: Logger;
+}
+
+export async function startStandalone(options: StandaloneOptions): Promise<Standalone> {
+  const { paths } = options;
+  const log = options.log ?? new Logger('lr-workstation');
+  const port = await freeLoopbackPort();
+  const listen = `${EMBEDDED_HOST}:${port}`;
+  const publicUrl = defaultPublicUrl(EMBEDDED_HOST, port);
+  const servicePaths = dataPaths(paths.service);
+
+  if (!existsSync(servicePaths.config)) {
+    // A half-made folder from an interrupted first run would make init refuse: start it over.
+    rmSync(paths.service, { recursive: true, force: true });
+    await initDataDir({ dir: paths.service, listen, publicUrl });
+    log.info('standalone: service data folder created', { dir: paths.service });
+  } else {
+    moveService(paths.service, listen, publicUrl);
+  }
+  const profile = readJsonFile(servicePaths.adminProfile, profileSchema, 'admin profile');
+  const service = await startService(paths.service, new Logger('lr-server (embedded)'));
+
+  let agent: RunningAgent;
+  try {
+    const agentState = agentPaths(paths.agent).state;
+    if (existsSync(agentState) && !moveAgent(paths.agent, publicUrl)) {
+      // Enrolled before the service signed its commands: without the pinned key every command would be
+      // refused. The embedded agent is ours to re-enroll (this machine shows up once more, the old entry
+      // stays offline).
+      log.warn('standalone: re-enrolling the embedded agent (no command-signing key pinned)');
+      rmSync(paths.agent, { recursive: true, force: true });
+    }
+    if (!existsSync(agentState)) await enrollEmbeddedAgent(paths, service, publicUrl, options.deviceName ?? defaultDeviceName());
+    agent = await startAgent({ dataDir: paths.agent, sysroot: options.sysroot ?? '/', log: new Logger('lr-agent (embedded)') });
+  } catch (e) {
+    await service.close();
+    throw e;
+  }
+  return {
+    profile,
+    service,
+    agent,
+    deviceId: agent.state.deviceId,
+    async stop() {
+      await agent.stop().catch(() => undefined);
+      await service.close().catch(() => undefined);
+    },
+  };
+}
+
+function defaultDeviceName(): string {
+  // The agent CLI accepts letters, digits, . _ - and spaces; a host name normally is just that.
+  const name = hostname().replace(/[^\p{L}\p{N}._ -]/gu, '-').slice(0, 128);
+  return name || 'this-machine';
+}
+
+async function enrollEmbeddedAgent(paths: AppDataPaths, service: RunningService, url: string, name: string): Promise<void> {
+  const token = service.store.createEnrollToken(10 * 60_000);
+  const bundle: Bundle = {
+    kind: 'lr-enrollment',
+    url,
+    ca: readFileSync(dataPaths(paths.service).caCert, 'utf8'),
+    token: token.token,
+    expiresAt: token.expiresAt,
+    commandKey: CommandSigner.publicKeyOf(paths.service),
+  };
+  const bundlePath = path.join(paths.root, 'embedded-agent.bundle.json');
+  writeSecretJson(bundlePath, bundle);
+  try {
+    await enroll(bundlePath, paths.agent, name);
+  } finally {
+    rmSync(bundlePath, { force: true });
+  }
+}
+
+/** Points an existing embedded service at this run's port (config.json and the admin profile). */
+function moveService(dir: string, listen: string, publicUrl: string): void {
+  const p = dataPaths(dir);
+  const config = readJsonFile(p.config, configSchema, 'service config');
+  writeSecretFile(p.config, JSON.stringify({ ...config, listen, publicUrl }, null, 2) + '\n');
+  const profile = readJsonFile(p.adminProfile, profileSchema, 'admin profile');
+  writeSecretJson(p.adminProfile, { ...profile, url: publicUrl });
+}
+
+/** Points the embedded agent at this run's port; false when it must be enrolled again. */
+function moveAgent(dir: string, url: string): boolean {
+  const file = agentPaths(dir).state;
+  const state = readJsonFile(file, agentStateSchema, 'agent state');
+  if (!state.commandKey) return false;
+  writeSecretJson(file, { ...state, url });
+  return true;
+}
+
+function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, EMBEDDED_HOST, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,206 @@
+/**
+ * Which service the workstation talks to, and as whom. Standalone (the default): the embedded service and
+ * agent of ./standalone.ts, signed in with their admin profile. Remote ("Connect to a service"): a profile
+ * file made by `lr-server user add`, validated with profileSchema and checked against the service
+ * (GET /api/v1/me) before it replaces the current connection. The choice is kept in workstation.json.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ServiceApi } from '../../client/console-client.js';
+import { LibraryApi } from '../../client/library-api.js';
+import { WorkstationApi, type Me } from '../../client/workstation-api.js';
+import { readJsonFile, writeSecretJson } from '../../node/files.js';
+import { Logger } from '../../node/log.js';
+import { profileSchema, type Profile } from '../../node/profile.js';
+import type { WorkspaceMode, WorkspaceStatus } from '../../shared/ipc-contract.js';
+import { appDataPaths, ensureAppData, type AppDataPaths } from './app-data.js';
+import type { EventHub } from './events.js';
+import { startStandalone, type Standalone } from './standalone.js';
+
+const settingsSchema = z.object({ profilePath: z.string().min(1).optional() });
+
+/** Everything a service call needs about the current connection. */
+export interface Connection {
+  readonly mode: WorkspaceMode;
+  readonly profile: Profile;
+  readonly me: Me;
+  readonly api: ServiceApi;
+  readonly rest: WorkstationApi;
+  readonly library: LibraryApi;
+  /** Bumped at every change: work started for an older connection can tell it is stale. */
+  readonly generation: number;
+}
+
+export interface WorkspaceOptions {
+  /** The app data folder; undefined: nothing starts (unit tests of the IPC layer). */
+  dataDir?: string | undefined;
+  events: EventHub;
+  /** Agent configuration root for the embedded agent (tests); default '/'. */
+  sysroot?: string | undefined;
+  log?: Logger;
+}
+
+export class Workspace {
+  readonly paths: AppDataPaths | undefined;
+  private standalone: Standalone | undefined;
+  private standaloneStarting: Promise<Standalone> | undefined;
+  private connection: Connection | undefined;
+  private state: WorkspaceStatus;
+  private generation = 0;
+  private readonly changeListeners = new Set<(c: Connection | undefined) => void>();
+  private readonly log: Logger;
+
+  constructor(private readonly options: WorkspaceOptions) {
+    this.paths = options.dataDir ? appDataPaths(options.dataDir) : undefined;
+    this.log = options.log ?? new Logger('lr-workstation');
+    this.state = { state: 'starting', mode: 'standalone', dataDir: this.paths?.root ?? '' };
+  }
+
+  status(): WorkspaceStatus {
+    return { ...this.state };
+  }
+
+  /** The current connection, or a one-line error saying why there is none. */
+  current(): Connection {
+    if (this.connection) return this.connection;
+    if (this.state.state === 'failed') throw new Error(`not connected to a service: ${this.state.error ?? 'unknown error'}`);
+    throw new Error('not connected to a service yet (starting)');
+  }
+
+  /** Called with the new connection (or undefined) whenever it changes. */
+  onChange(listener: (c: Connection | undefined) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  /** Brings up the saved choice: a profile file if one was chosen, else standalone. Never throws. */
+  async start(): Promise<void> {
+    if (!this.paths) {
+      this.setState({ state: 'failed', mode: 'standalone', error: 'no app data folder', dataDir: '' });
+      return;
+    }
+    ensureAppData(this.paths);
+    const settings = this.readSettings();
+    if (settings.profilePath) {
+      try {
+        await this.connectProfile(settings.profilePath);
+        return;
+      } catch (e) {
+        this.log.warn('saved profile unusable: back to standalone', { error: (e as Error).message });
+      }
+    }
+    await this.useStandalone().catch(() => undefined);
+  }
+
+  async useStandalone(): Promise<WorkspaceStatus> {
+    const paths = this.requirePaths();
+    this.setState({ state: 'starting', mode: 'standalone', dataDir: paths.root });
+    try {
+      const standalone = await this.ensureStandalone(paths);
+      const connection = await this.makeConnection('standalone', standalone.profile);
+      this.writeSettings({});
+      this.setConnection(connection, { localDeviceId: standalone.deviceId });
+    } catch (e) {
+      const error = oneLine((e as Error).message);
+      this.log.error('standalone mode failed to start', { error });
+      this.connection = undefined;
+      this.setState({ state: 'failed', mode: 'standalone', error, dataDir: paths.root });
+      this.notify();
+      throw new Error(error);
+    }
+    return this.status();
+  }
+
+  /** "Connect to a service": validates the profile file and the service's answer before switching. */
+  async connectProfile(profilePath: string): Promise<WorkspaceStatus> {
+    const paths = this.requirePaths();
+    const file = path.resolve(profilePath);
+    if (!existsSync(file)) throw new Error(`no profile file ${file}`);
+    const profile = readJsonFile(file, profileSchema, 'profile');
+    const connection = await this.makeConnection('remote', profile);
+    this.writeSettings({ profilePath: file });
+    this.setConnection(connection, { profilePath: file, dataDir: paths.root });
+    return this.status();
+  }
+
+  async stop(): Promise<void> {
+    this.generation += 1;
+    this.connection?.rest.close();
+    this.connection = undefined;
+    this.notify();
+    const standalone = this.standalone ?? (await this.standaloneStarting?.catch(() => undefined));
+    this.standalone = undefined;
+    await standalone?.stop();
+  }
+
+  private async ensureStandalone(paths: AppDataPaths): Promise<Standalone> {
+    if (this.standalone) return this.standalone;
+    this.standaloneStarting ??= startStandalone({ paths, sysroot: this.options.sysroot, log: this.log });
+    try {
+      this.standalone = await this.standaloneStarting;
+      return this.standalone;
+    } finally {
+      this.standaloneStarting = undefined;
+    }
+  }
+
+  private async makeConnection(mode: WorkspaceMode, profile: Profile): Promise<Connection> {
+    const rest = new WorkstationApi(profile);
+    const me = await rest.me();
+    return { mode, profile, me, api: new ServiceApi(profile), rest, library: new LibraryApi(profile), generation: this.generation + 1 };
+  }
+
+  private setConnection(connection: Connection, extra: Partial<WorkspaceStatus>): void {
+    this.connection?.rest.close();
+    this.generation = connection.generation;
+    this.connection = connection;
+    this.setState({
+      state: 'ready',
+      mode: connection.mode,
+      serviceUrl: connection.profile.url,
+      user: { name: connection.me.name, role: connection.me.role, libraryManager: connection.me.libraryManager },
+      dataDir: this.paths?.root ?? '',
+      ...extra,
+    });
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const listener of [...this.changeListeners]) {
+      try {
+        listener(this.connection);
+      } catch (e) {
+        this.log.warn('workspace listener failed', { error: (e as Error).message });
+      }
+    }
+  }
+
+  private setState(state: WorkspaceStatus): void {
+    this.state = state;
+    this.options.events.publish({ type: 'workspace.changed', status: this.status() });
+  }
+
+  private requirePaths(): AppDataPaths {
+    if (!this.paths) throw new Error('no app data folder');
+    return this.paths;
+  }
+
+  private readSettings(): z.infer<typeof settingsSchema> {
+    const paths = this.requirePaths();
+    if (!existsSync(paths.settings)) return {};
+    try {
+      return readJsonFile(paths.settings, settingsSchema, 'workstation settings');
+    } catch {
+      return {};
+    }
+  }
+
+  private writeSettings(settings: z.infer<typeof settingsSchema>): void {
+    writeSecretJson(this.requirePaths().settings, settings);
+  }
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, 300);
+}

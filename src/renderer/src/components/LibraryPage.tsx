@@ -1,0 +1,270 @@
+/**
+ * The script library: the table of files, and, for users with the library-manager permission, a drop zone
+ * for one or more files with description, parameters description and example, overwrite, and progress;
+ * delete with confirmation. Users without the permission see the list only (basic users: not even that,
+ * the service refuses them the library).
+ */
+import { useCallback, useEffect, useState, type DragEvent } from 'react';
+import { formatBytes } from '../../../shared/format.js';
+import { UPLOAD_CHUNK_BYTES, type LibraryView } from '../../../shared/ipc-contract.js';
+import { libraryNameProblem } from '../../../shared/library-rules.js';
+import { call } from '../api/call.js';
+import { ConfirmDialog } from './ConfirmDialog.js';
+import { onLibraryProgress } from './library-progress.js';
+import { localTime } from './time.js';
+
+interface UploadRow {
+  key: string;
+  name: string;
+  size: number;
+  /** 0..1 across both legs (renderer → main, main → service). */
+  progress: number;
+  state: 'queued' | 'uploading' | 'done' | 'failed';
+  message?: string;
+}
+
+export function LibraryPage() {
+  const [view, setView] = useState<LibraryView | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [deleting, setDeleting] = useState<string | undefined>();
+  const [deleteBusy, setDeleteBusy] = useState(false);
+  const [deleteError, setDeleteError] = useState<string | undefined>();
+
+  const reload = useCallback(async () => {
+    try {
+      setView(await call('lr:library.list', {}));
+      setError(undefined);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
+  }, []);
+
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+
+  async function confirmDelete(): Promise<void> {
+    if (!deleting) return;
+    setDeleteBusy(true);
+    try {
+      await call('lr:library.delete', { name: deleting });
+      setDeleting(undefined);
+      setDeleteError(undefined);
+      await reload();
+    } catch (e) {
+      setDeleteError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setDeleteBusy(false);
+    }
+  }
+
+  return (
+    <div className="page" data-testid="section-library" data-can-manage={view?.canManage ?? false}>
+      {error && <p className="form-error">{error}</p>}
+      {view && !view.files && (
+        <section className="card" data-testid="library-refused">
+          <h2 className="card__title">Library not available</h2>
+          <p className="card__hint">{view.reason}</p>
+        </section>
+      )}
+      {view?.canManage && <UploadArea onUploaded={() => void reload()} />}
+      {view?.files && !view.canManage && (
+        <p className="card__hint" data-testid="library-readonly">
+          You can use these scripts; uploading and deleting need the library-manager permission.
+        </p>
+      )}
+      {view?.files && (
+        <div className="table-wrap">
+          <table className="table" data-testid="library-table">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Description</th>
+                <th>Parameters</th>
+                <th className="num">Size</th>
+                <th>Uploaded</th>
+                <th>Signature</th>
+                {view.canManage && <th aria-label="Actions" />}
+              </tr>
+            </thead>
+            <tbody>
+              {view.files.map((f) => (
+                <tr key={f.name} data-testid={`library-row-${f.name}`}>
+                  <td className="mono cell-strong">{f.name}</td>
+                  <td>{f.description}</td>
+                  <td>
+                    {f.parametersDescription}
+                    {f.parametersExample && <div className="cell-dim mono">e.g. {f.parametersExample}</div>}
+                  </td>
+                  <td className="num mono">{formatBytes(f.size)}</td>
+                  <td>
+                    {f.uploadedBy}
+                    <div className="cell-dim">{localTime(f.uploadedAt)}</div>
+                  </td>
+                  <td>
+                    <span className={`pill ${f.signature === 'signed' ? 'pill--ok' : f.signature === 'invalid' ? 'pill--bad' : 'pill--off'}`}>{f.signature}</span>
+                    {f.publisher && <div className="cell-dim">{f.publisher}</div>}
+                  </td>
+                  {view.canManage && (
+                    <td className="cell-actions">
+                      <button type="button" className="button button--ghost button--small" data-testid="library-delete" onClick={() => setDeleting(f.name)}>
+                        Delete
+                      </button>
+                    </td>
+                  )}
+                </tr>
+              ))}
+              {view.files.length === 0 && (
+                <tr>
+                  <td colSpan={7} className="cell-dim">
+                    The library is empty.
+                  </td>
+                </tr>
+              )}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {deleting && (
+        <ConfirmDialog
+          title={`Delete ${deleting}?`}
+          confirmLabel="Delete"
+          busy={deleteBusy}
+          error={deleteError}
+          testId="library-delete-dialog"
+          onConfirm={() => void confirmDelete()}
+          onCancel={() => {
+            setDeleting(undefined);
+            setDeleteError(undefined);
+          }}
+        >
+          <p>The file leaves the tenant's library; devices that already received it with putfile keep their copy.</p>
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}
+
+function UploadArea({ onUploaded }: { onUploaded(): void }) {
+  const [description, setDescription] = useState('');
+  const [parametersDescription, setParametersDescription] = useState('');
+  const [parametersExample, setParametersExample] = useState('');
+  const [overwrite, setOverwrite] = useState(false);
+  const [dragging, setDragging] = useState(false);
+  const [rows, setRows] = useState<UploadRow[]>([]);
+
+  const update = (key: string, patch: Partial<UploadRow>): void => setRows((all) => all.map((r) => (r.key === key ? { ...r, ...patch } : r)));
+
+  async function uploadOne(file: File, key: string): Promise<void> {
+    const problem = libraryNameProblem(file.name);
+    if (problem) {
+      update(key, { state: 'failed', message: problem });
+      return;
+    }
+    update(key, { state: 'uploading', progress: 0 });
+    let uploadId: string | undefined;
+    let stopProgress: (() => void) | undefined;
+    try {
+      ({ uploadId } = await call('lr:library.uploadBegin', { name: file.name, size: file.size, description, parametersDescription, parametersExample, overwrite }));
+      const id = uploadId;
+      stopProgress = onLibraryProgress((event) => {
+        if (event.uploadId === id && event.total > 0) update(key, { progress: 0.5 + (0.5 * event.sent) / event.total });
+      });
+      for (let offset = 0; offset < file.size; offset += UPLOAD_CHUNK_BYTES) {
+        const bytes = new Uint8Array(await file.slice(offset, offset + UPLOAD_CHUNK_BYTES).arrayBuffer());
+        await call('lr:library.uploadChunk', { uploadId: id, offset, data: toBase64(bytes) });
+        update(key, { progress: (0.5 * Math.min(file.size, offset + bytes.length)) / Math.max(1, file.size) });
+      }
+      const result = await call('lr:library.uploadEnd', { uploadId: id });
+      update(key, { state: 'done', progress: 1, message: result.replaced ? 'replaced' : 'uploaded' });
+    } catch (e) {
+      if (uploadId) void call('lr:library.uploadAbort', { uploadId }).catch(() => undefined);
+      update(key, { state: 'failed', message: e instanceof Error ? e.message : String(e) });
+    } finally {
+      stopProgress?.();
+    }
+  }
+
+  async function upload(files: readonly File[]): Promise<void> {
+    const added = files.map((file, i) => ({ file, row: { key: `${Date.now()}-${i}-${file.name}`, name: file.name, size: file.size, progress: 0, state: 'queued' as const } }));
+    setRows((all) => [...added.map((a) => a.row), ...all].slice(0, 50));
+    for (const { file, row } of added) await uploadOne(file, row.key);
+    onUploaded();
+  }
+
+  function onDrop(event: DragEvent): void {
+    event.preventDefault();
+    setDragging(false);
+    const files = [...event.dataTransfer.files];
+    if (files.length > 0) void upload(files);
+  }
+
+  return (
+    <section className="card upload" data-testid="library-upload">
+      <h2 className="card__title">Upload to the library</h2>
+      <div className="upload__form">
+        <label className="field">
+          <span>Description</span>
+          <input className="input" data-testid="upload-description" value={description} onChange={(e) => setDescription(e.target.value)} maxLength={4096} />
+        </label>
+        <label className="field">
+          <span>Parameters description</span>
+          <input className="input" data-testid="upload-parameters-description" value={parametersDescription} onChange={(e) => setParametersDescription(e.target.value)} maxLength={4096} />
+        </label>
+        <label className="field">
+          <span>Parameters example</span>
+          <input className="input mono" data-testid="upload-parameters-example" value={parametersExample} onChange={(e) => setParametersExample(e.target.value)} maxLength={4096} />
+        </label>
+        <label className="field field--check">
+          <input type="checkbox" data-testid="upload-overwrite" checked={overwrite} onChange={(e) => setOverwrite(e.target.checked)} />
+          <span>Overwrite a file of the same name</span>
+        </label>
+      </div>
+      <div
+        className={`dropzone ${dragging ? 'dropzone--over' : ''}`}
+        data-testid="library-dropzone"
+        onDragOver={(e) => {
+          e.preventDefault();
+          e.dataTransfer.dropEffect = 'copy';
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={onDrop}
+      >
+        <p>Drop one or more files here</p>
+        <label className="button button--ghost button--small">
+          or choose files…
+          <input
+            type="file"
+            multiple
+            hidden
+            data-testid="upload-input"
+            onChange={(e) => {
+              const files = [...(e.target.files ?? [])];
+              e.target.value = '';
+              if (files.length > 0) void upload(files);
+            }}
+          />
+        </label>
+      </div>
+      {rows.length > 0 && (
+        <ul className="uploads" data-testid="upload-list">
+          {rows.map((r) => (
+            <li key={r.key} className={`uploads__item uploads__item--${r.state}`} data-testid="upload-item" data-name={r.name} data-state={r.state}>
+              <span className="mono">{r.name}</span>
+              <span className="cell-dim">{formatBytes(r.size)}</span>
+              <progress max={1} value={r.progress} aria-label={`${r.name} upload progress`} />
+              <span className={r.state === 'failed' ? 'form-error' : 'cell-dim'}>{r.message ?? r.state}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}

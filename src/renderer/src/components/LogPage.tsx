@@ -1,0 +1,332 @@
+/**
+ * The command log viewer: every command of every session, newest first, filtered by device, user, status
+ * and time, searched by text; a windowed list that loads 200-row pages as they come into view; a side
+ * panel with the selected command's input and output; CSV/JSON export of what the filters select.
+ */
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import type { LogFacets, LogFilter } from '../../../shared/ipc-contract.js';
+import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type JobStatus } from '../../../shared/protocol.js';
+import { formatBytes, formatDuration } from '../../../shared/format.js';
+import { call } from '../api/call.js';
+import { localTime } from './time.js';
+import { WindowedList } from './WindowedList.js';
+
+const PAGE = 200;
+const ROW_HEIGHT = 30;
+
+interface Filters {
+  device: string;
+  user: string;
+  status: string;
+  since: string;
+  until: string;
+  text: string;
+}
+
+const NO_FILTERS: Filters = { device: '', user: '', status: '', since: '', until: '', text: '' };
+
+function toFilter(f: Filters): LogFilter {
+  const filter: LogFilter = {};
+  if (f.device) filter.device = f.device;
+  if (f.user) filter.user = f.user;
+  if (f.status) filter.status = f.status as JobStatus;
+  if (f.since && !Number.isNaN(Date.parse(f.since))) filter.since = new Date(f.since).toISOString();
+  if (f.until && !Number.isNaN(Date.parse(f.until))) filter.until = new Date(f.until).toISOString();
+  if (f.text.trim()) filter.text = f.text.trim();
+  return filter;
+}
+
+export function LogPage() {
+  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const [facets, setFacets] = useState<LogFacets>({ users: [], devices: [] });
+  // The rows shown: kept until the first page of new filters arrives (no flash of empty rows).
+  const [data, setData] = useState<{ gen: number; key: string; total: number | undefined; pages: ReadonlyMap<number, CommandLogSummary[]> }>({
+    gen: 0,
+    key: '',
+    total: undefined,
+    pages: new Map(),
+  });
+  const [error, setError] = useState<string | undefined>();
+  const [selected, setSelected] = useState<string | undefined>();
+  const [range, setRange] = useState<[number, number]>([0, 0]);
+  const [refreshes, setRefreshes] = useState(0);
+  const [exportNote, setExportNote] = useState<string | undefined>();
+  const generation = useRef(0);
+  /** Pages asked for in the current generation (loaded or on their way). */
+  const requested = useRef(new Set<number>());
+  const filter = useMemo(() => toFilter(filters), [filters]);
+  const filterKey = JSON.stringify(filter);
+  const requestKey = `${filterKey}#${refreshes}`;
+
+  const loadPage = useCallback(
+    async (page: number, gen: number) => {
+      if (requested.current.has(page)) return;
+      requested.current.add(page);
+      try {
+        const answer = await call('lr:log.query', { ...filter, offset: page * PAGE, limit: PAGE });
+        if (gen !== generation.current) return;
+        setData((previous) => ({
+          gen,
+          key: requestKey,
+          total: answer.total,
+          pages: new Map(previous.gen === gen ? previous.pages : []).set(page, answer.items),
+        }));
+        setError(undefined);
+      } catch (e) {
+        if (gen !== generation.current) return;
+        requested.current.delete(page); // may be asked again
+        setError(e instanceof Error ? e.message : String(e));
+      }
+    },
+    [filter, requestKey],
+  );
+
+  // New filters (or a refresh): start over from the first page (before paint: no frame lost).
+  useLayoutEffect(() => {
+    generation.current += 1;
+    requested.current = new Set();
+    void loadPage(0, generation.current);
+  }, [requestKey, loadPage]);
+
+  useEffect(() => {
+    call('lr:log.facets', {})
+      .then(setFacets)
+      .catch(() => undefined);
+  }, [refreshes]);
+
+  // The rows on screen answer the filters asked for (not the previous ones).
+  const current = data.key === requestKey;
+  const pages = data.pages;
+  const total = data.total;
+  const onRange = useCallback(
+    (first: number, last: number) => {
+      setRange([first, last]);
+      if (!current) return;
+      for (let page = Math.floor(first / PAGE); page <= Math.floor(last / PAGE); page += 1) {
+        if (!pages.has(page)) void loadPage(page, data.gen);
+      }
+    },
+    [pages, loadPage, current, data.gen],
+  );
+
+  const rowAt = (index: number): CommandLogSummary | undefined => pages.get(Math.floor(index / PAGE))?.[index % PAGE];
+  const count = total ?? 0;
+  const ready = current && total !== undefined && (count === 0 || (rowAt(range[0]) !== undefined && rowAt(Math.min(range[1], count - 1)) !== undefined));
+
+  async function exportAs(format: 'csv' | 'json'): Promise<void> {
+    setExportNote('exporting…');
+    try {
+      const result = await call('lr:log.export', { format, filter });
+      if (result.content !== undefined) {
+        const blob = new Blob([result.content], { type: format === 'csv' ? 'text/csv' : 'application/json' });
+        const url = URL.createObjectURL(blob);
+        const a = document.createElement('a');
+        a.href = url;
+        a.download = result.fileName;
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      }
+      setExportNote(result.path ? `${result.count} commands exported to ${result.path}` : 'export cancelled');
+    } catch (e) {
+      setExportNote(`export failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  const set = (patch: Partial<Filters>): void => setFilters((f) => ({ ...f, ...patch }));
+
+  return (
+    <div className="page page--fill log" data-testid="section-log">
+      <div className="toolbar toolbar--wrap">
+        <input
+          className="input toolbar__search"
+          type="search"
+          placeholder="Search command lines, errors, ids…"
+          aria-label="Search the command log"
+          data-testid="log-search"
+          value={filters.text}
+          onChange={(e) => set({ text: e.target.value })}
+        />
+        <select className="input" aria-label="Device" data-testid="log-filter-device" value={filters.device} onChange={(e) => set({ device: e.target.value })}>
+          <option value="">All devices</option>
+          {facets.devices.map((d) => (
+            <option key={d.id} value={d.id}>
+              {d.name}
+            </option>
+          ))}
+        </select>
+        <select className="input" aria-label="User" data-testid="log-filter-user" value={filters.user} onChange={(e) => set({ user: e.target.value })}>
+          <option value="">All users</option>
+          {facets.users.map((u) => (
+            <option key={u} value={u}>
+              {u}
+            </option>
+          ))}
+        </select>
+        <select className="input" aria-label="Status" data-testid="log-filter-status" value={filters.status} onChange={(e) => set({ status: e.target.value })}>
+          <option value="">Any status</option>
+          {JOB_STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s.replace('_', ' ')}
+            </option>
+          ))}
+        </select>
+        <label className="toolbar__field">
+          from
+          <input className="input" type="datetime-local" step="1" data-testid="log-filter-since" value={filters.since} onChange={(e) => set({ since: e.target.value })} />
+        </label>
+        <label className="toolbar__field">
+          to
+          <input className="input" type="datetime-local" step="1" data-testid="log-filter-until" value={filters.until} onChange={(e) => set({ until: e.target.value })} />
+        </label>
+        <button type="button" className="button button--ghost button--small" onClick={() => setFilters(NO_FILTERS)}>
+          Clear
+        </button>
+        <span className="toolbar__spacer" />
+        <button type="button" className="button button--ghost button--small" data-testid="log-refresh" onClick={() => setRefreshes((n) => n + 1)}>
+          Refresh
+        </button>
+        <button type="button" className="button button--small" data-testid="log-export-csv" onClick={() => void exportAs('csv')}>
+          Export CSV
+        </button>
+        <button type="button" className="button button--small" data-testid="log-export-json" onClick={() => void exportAs('json')}>
+          Export JSON
+        </button>
+      </div>
+      <div className="toolbar__meta log__meta">
+        <span data-testid="log-total">{total === undefined ? 'loading…' : `${total.toLocaleString('en')} commands`}</span>
+        {exportNote && <span data-testid="log-export-note"> · {exportNote}</span>}
+        {error && <span className="form-error"> · {error}</span>}
+      </div>
+      <div className="log__body">
+        <div className="log__list" data-testid="log-list" data-total={total ?? -1} data-ready={ready} data-filter={filterKey} data-loaded={`${data.key}@${data.gen}`}>
+          <div className="log-row log-row--head" role="row">
+            <span>Started</span>
+            <span>Device</span>
+            <span>User</span>
+            <span>Command</span>
+            <span>Status</span>
+            <span className="num">Duration</span>
+          </div>
+          <WindowedList
+            count={count}
+            rowHeight={ROW_HEIGHT}
+            onRange={onRange}
+            testId="log-viewport"
+            resetKey={`${data.gen}`}
+            renderRow={(index) => {
+              const row = rowAt(index);
+              if (!row) return <div className="log-row log-row--placeholder">…</div>;
+              return (
+                <div
+                  className="log-row"
+                  role="row"
+                  aria-selected={row.id === selected}
+                  data-testid="log-row"
+                  data-id={row.id}
+                  data-status={row.status}
+                  onClick={() => setSelected(row.id)}
+                >
+                  <span className="mono cell-dim">{localTime(row.startedAt)}</span>
+                  <span className="ellipsis">{row.deviceName ?? '—'}</span>
+                  <span className="ellipsis">{row.user}</span>
+                  <span className="mono ellipsis" title={row.commandLine}>
+                    {row.commandLine}
+                  </span>
+                  <span>
+                    <StatusPill status={row.status} />
+                  </span>
+                  <span className="num mono">{row.durationMs === null ? '' : formatDuration(row.durationMs)}</span>
+                </div>
+              );
+            }}
+          />
+        </div>
+        <LogDetail id={selected} onClose={() => setSelected(undefined)} />
+      </div>
+    </div>
+  );
+}
+
+function StatusPill({ status }: { status: JobStatus }) {
+  const tone = status === 'completed' ? 'ok' : status === 'running' || status === 'pending' ? 'busy' : status === 'cancelled' ? 'off' : 'bad';
+  return <span className={`pill pill--${tone}`}>{status.replace('_', ' ')}</span>;
+}
+
+function LogDetail({ id, onClose }: { id: string | undefined; onClose(): void }) {
+  const [entry, setEntry] = useState<CommandLogRecord | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => {
+    setEntry(undefined);
+    setError(undefined);
+    if (!id) return;
+    let current = true;
+    call('lr:log.get', { id })
+      .then((record) => current && setEntry(record))
+      .catch((e: unknown) => current && setError(e instanceof Error ? e.message : String(e)));
+    return () => {
+      current = false;
+    };
+  }, [id]);
+  if (!id) {
+    return (
+      <aside className="log__detail log__detail--empty" data-testid="log-detail">
+        <p className="card__hint">Select a command to see its input and output.</p>
+      </aside>
+    );
+  }
+  return (
+    <aside className="log__detail" data-testid="log-detail" data-id={id}>
+      <div className="log__detail-head">
+        <h2 className="card__title mono">{id}</h2>
+        <button type="button" className="button button--ghost button--small" onClick={onClose} aria-label="Close the details">
+          ×
+        </button>
+      </div>
+      {error && <p className="form-error">{error}</p>}
+      {entry && (
+        <>
+          <dl className="facts">
+            <dt>Status</dt>
+            <dd>
+              <StatusPill status={entry.status} />
+              {entry.error && <span className="form-error"> {entry.error}</span>}
+            </dd>
+            <dt>User</dt>
+            <dd>{entry.user}</dd>
+            <dt>Device</dt>
+            <dd>{entry.deviceName ?? '—'}</dd>
+            <dt>Session</dt>
+            <dd className="mono">{entry.sessionId ?? '—'}</dd>
+            <dt>Started</dt>
+            <dd>{localTime(entry.startedAt)}</dd>
+            <dt>Duration</dt>
+            <dd>{entry.durationMs === null ? '—' : formatDuration(entry.durationMs)}</dd>
+            <dt>Output</dt>
+            <dd>
+              {formatBytes(entry.outputSize)}
+              {entry.outputTruncated ? ' (truncated in the log)' : ''}
+            </dd>
+            {entry.outputSha256 && (
+              <>
+                <dt>SHA-256</dt>
+                <dd className="mono ellipsis" title={entry.outputSha256}>
+                  {entry.outputSha256}
+                </dd>
+              </>
+            )}
+          </dl>
+          <h3 className="log__detail-label">Input</h3>
+          <pre className="log__pre" data-testid="log-detail-input">
+            {entry.commandLine}
+          </pre>
+          <h3 className="log__detail-label">Output</h3>
+          <pre className="log__pre log__pre--output" data-testid="log-detail-output">
+            {entry.output || '(no output)'}
+          </pre>
+        </>
+      )}
+    </aside>
+  );
+}

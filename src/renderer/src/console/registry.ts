@@ -1,0 +1,61 @@
+/**
+ * The module-level registry of console terminals: Map<sessionId, ConsoleTerminal>. Console output events
+ * go straight from the transport to the terminal here, never through React state or the zustand store.
+ *
+ * Test hook: when the page sets `window.__lrTestHooks = true` before the app starts (Playwright's
+ * addInitScript), `window.__lrTerminals` lets tests read a terminal's buffer and counters.
+ */
+import type { ConsoleItem, SessionView } from '../../../shared/ipc-contract.js';
+import { lr } from '../api/transport.js';
+import { ConsoleTerminal, type TerminalMeta } from './console-terminal.js';
+
+const terminals = new Map<string, ConsoleTerminal>();
+
+export function createTerminal(session: SessionView, onMeta: (meta: TerminalMeta) => void): ConsoleTerminal {
+  const existing = terminals.get(session.id);
+  if (existing) return existing;
+  const terminal = new ConsoleTerminal(session, onMeta);
+  terminals.set(session.id, terminal);
+  return terminal;
+}
+
+export function getTerminal(sessionId: string): ConsoleTerminal | undefined {
+  return terminals.get(sessionId);
+}
+
+export function disposeTerminal(sessionId: string): void {
+  terminals.get(sessionId)?.dispose();
+  terminals.delete(sessionId);
+}
+
+/** Routes one batch of pushed output; output of a session without a terminal is acknowledged and dropped. */
+export function routeOutput(sessionId: string, items: readonly ConsoleItem[], weight: number): void {
+  const terminal = terminals.get(sessionId);
+  if (terminal) {
+    terminal.receive(items, weight);
+    return;
+  }
+  if (weight > 0) void lr.invoke('lr:sessions.ack', { sessionId, chars: weight });
+}
+
+declare global {
+  interface Window {
+    __lrTestHooks?: boolean;
+    __lrTerminals?: {
+      ids(): string[];
+      text(sessionId: string): string;
+      stats(sessionId: string): { lines: number; records: number; chars: number; running: boolean; cols: number } | undefined;
+    };
+  }
+}
+
+if (window.__lrTestHooks === true) {
+  window.__lrTerminals = {
+    ids: () => [...terminals.keys()],
+    text: (sessionId) => terminals.get(sessionId)?.text() ?? '',
+    stats: (sessionId) => {
+      const t = terminals.get(sessionId);
+      return t ? { lines: t.linesWritten, records: t.recordsWritten, chars: t.charsWritten, running: t.isRunning, cols: t.term.cols } : undefined;
+    },
+  };
+}
