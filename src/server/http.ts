@@ -80,7 +80,7 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
           log.warn('enrollment refused', { reason: r.error, remote });
           return json(res, 403, { error: r.error });
         }
-        log.info('device enrolled', { deviceId: r.deviceId, name: body.data.info.name });
+        log.info('device enrolled', { deviceId: r.deviceId, deviceName: body.data.info.name });
         return json(res, 200, { deviceId: r.deviceId, commandKey: extras.commandKey });
       }
       const token = bearer(req);
