@@ -5,13 +5,11 @@ import { readJsonFile } from '../node/files.js';
 import { profileSchema, type Profile } from '../node/profile.js';
 import { ConsoleClient, ServiceApi } from '../client/console-client.js';
 import { renderJson, renderProgress, renderTable } from '../shared/format.js';
-import { parseLine } from '../shared/grammar.js';
-import { bindParams } from '../shared/bind.js';
-import { findCommand } from '../shared/catalog.js';
 import { runGetfile } from '../client/getfile-runner.js';
 import { Printer } from './printer.js';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, fail } from './errors.js';
 import { runShell } from './shell.js';
+import { throttle, transferTarget } from './transfer-target.js';
 import { registerLibraryCommands } from './lr-library.js';
 import { registerIndicatorCommands } from './lr-indicators.js';
 import { exportLogJsonl, registerAdminCommands } from './lr-admin.js';
@@ -19,36 +17,6 @@ import { exportLogJsonl, registerAdminCommands } from './lr-admin.js';
 const PROG = 'lr';
 const program = new Command(PROG).description('Live response analyst CLI').option('--profile <file>', 'connection profile (default: $LR_PROFILE)');
 program.exitOverride();
-
-/**
- * `getfile PATH [-auto]` (foreground) is run as a resumable download; `collect` (foreground) is saved the
- * same way (not resumable: the package is built anew each time); anything else goes through as is.
- */
-function getfileTarget(line: string): { path: string; auto: boolean; line?: string } | null {
-  try {
-    const parsed = parseLine(line);
-    const spec = findCommand(parsed.name);
-    if (parsed.name === 'collect' && spec && !parsed.background && !parsed.redirect) {
-      return { path: `collect-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.zip`, auto: false, line: 'collect' };
-    }
-    if (parsed.name !== 'getfile' || !spec || parsed.background || parsed.redirect || parsed.named.offset !== undefined) return null;
-    const p = bindParams(spec, parsed);
-    return { path: String(p.path), auto: p.auto === true };
-  } catch {
-    return null; // the service refuses it, in one line, and logs it
-  }
-}
-
-function throttle<T>(fn: (v: T) => void, ms: number): (v: T) => void {
-  let last = 0;
-  return (v) => {
-    const t = Date.now();
-    if (t - last >= ms) {
-      last = t;
-      fn(v);
-    }
-  };
-}
 
 function loadProfile(): Profile {
   const file = (program.opts() as { profile?: string }).profile ?? process.env.LR_PROFILE;
@@ -83,7 +51,9 @@ program
       client.close();
       throw new CliError((e as Error).message, EXIT_REFUSED);
     }
-    const transfer = getfileTarget(line);
+    const found = transferTarget(line);
+    // `lr exec` ends its session when it returns, so a transfer always runs in the foreground here.
+    const transfer = found && !found.background ? found : null;
     if (transfer) {
       const outDir = resolve(o.out);
       const tty = process.stderr.isTTY;

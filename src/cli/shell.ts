@@ -9,12 +9,14 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CATALOG, roleAllows, type Role } from '../shared/catalog.js';
 import { complete } from '../shared/completion.js';
-import { escapeControlChars, formatDuration } from '../shared/format.js';
+import { escapeControlChars, formatDuration, renderProgress } from '../shared/format.js';
 import { parseLine } from '../shared/grammar.js';
 import type { SessionInfo } from '../shared/protocol.js';
 import type { Profile } from '../node/profile.js';
 import { ConsoleClient, type CommandOutcome } from '../client/console-client.js';
 import { Printer } from './printer.js';
+import { throttle, transferTarget, type TransferTarget } from './transfer-target.js';
+import { runGetfile } from '../client/getfile-runner.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_REFUSED } from './errors.js';
 
 const HISTORY_MAX = 1000;
@@ -133,6 +135,8 @@ export async function runShell(profile: Profile, device: string): Promise<number
       out(`already connected to ${session.deviceName}\n`);
       return;
     }
+    const transfer = transferTarget(line);
+    if (transfer) return runTransfer(line, transfer);
     let printer: Printer | null = null;
     const handlers = {
       onStarted: (f: { commandId: string; output?: 'json' | 'table'; tableFields?: string[]; background: boolean }) => {
@@ -154,6 +158,61 @@ export async function runShell(profile: Profile, device: string): Promise<number
     if (outcome.background && outcome.status === 'running') out(`[${outcome.commandId}] running in the background (fg ${outcome.commandId} brings it back)\n`);
     else if (outcome.background) out(`[${outcome.commandId}] ${outcome.status}\n`);
     else if (outcome.status !== 'completed') out(`${escapeControlChars(outcome.error ?? outcome.status)}\n`);
+  };
+
+  /**
+   * getfile / collect: the file is written to the local current folder, verified, and resumed when the
+   * device drops. `&` or Ctrl+Z leave it downloading in the background; its end is announced.
+   */
+  const runTransfer = async (line: string, t: TransferTarget): Promise<void> => {
+    const outDir = process.env.LR_DOWNLOADS ?? process.cwd();
+    const tty = process.stdout.isTTY;
+    let foreground = !t.background;
+    let release!: () => void;
+    const handed = new Promise<void>((r) => (release = r));
+    running = {};
+    const clearLine = () => tty && foreground && out('\r\x1b[K');
+    const done = runGetfile({
+      client,
+      sessionId: session.id,
+      deviceId: session.deviceId,
+      path: t.path,
+      auto: t.auto,
+      line: t.line,
+      suffix: t.background ? ' &' : '',
+      outDir,
+      onStarted: (id) => {
+        if (running) running.commandId = id;
+      },
+      onNotice: (m) => {
+        clearLine();
+        out(`${escapeControlChars(m)}\n`);
+      },
+      onProgress: throttle((p) => {
+        if (foreground && tty) out(`\r${renderProgress(p, Math.min(100, process.stdout.columns ?? 80))}`);
+      }, 100),
+      onBackground: (id) => {
+        clearLine();
+        foreground = false;
+        out(`[${id}] downloading in the background into ${escapeControlChars(outDir)} (fg ${id} shows it)\n`);
+        release();
+      },
+    });
+    void done.then((r) => {
+      clearLine();
+      const msg = r.ok ? `${r.download.sha256}  ${escapeControlChars(r.download.file)}\n` : `${escapeControlChars(r.outcome.error ?? r.outcome.status)}\n`;
+      if (foreground) out(msg);
+      else {
+        out(`\n[${r.ok ? r.commandId : r.outcome.commandId}] ${r.ok ? 'downloaded' : 'failed'}: ${msg}`);
+        if (!running && !closed) prompt();
+      }
+      release();
+    });
+    try {
+      await handed;
+    } finally {
+      running = null;
+    }
   };
 
   rl.on('line', (raw) => {

@@ -196,7 +196,7 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
         this.streams.delete(f.commandId);
         handlers?.onEnd?.(outcome);
         if (p) p.resolve(outcome);
-        else this.emit('backgroundEnd', f);
+        else if (!handlers?.onEnd) this.emit('backgroundEnd', f); // a transfer's owner announces its own end
         return;
       }
       case 'session.closed':

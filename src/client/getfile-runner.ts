@@ -21,6 +21,8 @@ export interface GetfileOptions {
   onNotice?(message: string): void;
   /** The command went to the background (`&` or Ctrl+Z): the console gets its prompt back. */
   onBackground?(commandId: string): void;
+  /** Each attempt's command ID, as soon as the service accepted it (to cancel or background it). */
+  onStarted?(commandId: string): void;
   /** Command line suffix, e.g. ' &'. */
   suffix?: string;
   /**
@@ -48,6 +50,7 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
       let failure: Error | null = null;
       const ended = new Promise<CommandOutcome>((resolve) => {
         const run = o.client.run(sessionId, line, {
+          onStarted: (f) => o.onStarted?.(f.commandId),
           onRecords: (records) => {
             for (const r of records) {
               if (r.type === 'file' && dl.onFileRecord(r as { size: number; mtime: string; offset: number }) === 'restart') restart = true;

@@ -1,0 +1,45 @@
+/**
+ * Which command lines download a file to the analyst's machine: `getfile PATH [-auto]` (resumable) and
+ * `collect` (an investigation package, built anew each time). Both are run through runGetfile, which
+ * writes and verifies the file; anything else goes through as is. A malformed line is not a transfer:
+ * the service refuses it in one line and logs it.
+ */
+import { bindParams } from '../shared/bind.js';
+import { findCommand } from '../shared/catalog.js';
+import { parseLine } from '../shared/grammar.js';
+
+export interface TransferTarget {
+  path: string;
+  auto: boolean;
+  /** Command to run instead of `getfile PATH` (collect). */
+  line?: string;
+  /** Ended with `&`. */
+  background: boolean;
+}
+
+export function transferTarget(line: string): TransferTarget | null {
+  try {
+    const parsed = parseLine(line);
+    const spec = findCommand(parsed.name);
+    if (!spec || parsed.redirect) return null;
+    if (parsed.name === 'collect') {
+      return { path: `collect-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.zip`, auto: false, line: 'collect', background: parsed.background };
+    }
+    if (parsed.name !== 'getfile' || parsed.named.offset !== undefined) return null;
+    const p = bindParams(spec, parsed);
+    return { path: String(p.path), auto: p.auto === true, background: parsed.background };
+  } catch {
+    return null;
+  }
+}
+
+export function throttle<T>(fn: (v: T) => void, ms: number): (v: T) => void {
+  let last = 0;
+  return (v) => {
+    const t = Date.now();
+    if (t - last >= ms) {
+      last = t;
+      fn(v);
+    }
+  };
+}
