@@ -187,20 +187,28 @@ export function registerLibraryCommands(program: Command, loadProfile: () => Pro
       serviceAction(async (o: { json?: boolean }) => {
         const s = await api().settings();
         if (o.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
-        else process.stdout.write(`unsignedScripts ${s.unsignedScripts ? 'on' : 'off'}\n`);
+        else process.stdout.write(formatSettings(s));
       }),
     );
   settings
     .command('set')
-    .description('changes a setting: set unsignedScripts on|off')
-    .argument('<setting>', 'unsignedScripts')
-    .argument('<value>', 'on or off')
+    .description('changes a setting: unsignedScripts|liveResponse|liveResponseServers on|off, or limits.NAME N (e.g. limits.idleTimeoutSec 900)')
+    .argument('<setting>', 'unsignedScripts, liveResponse, liveResponseServers or limits.NAME')
+    .argument('<value>', 'on or off; a number for limits')
     .action(
       serviceAction(async (setting: string, value: string) => {
-        if (setting.toLowerCase() !== 'unsignedscripts') throw new CliError(`unknown setting ${JSON.stringify(setting)} (known: unsignedScripts)`);
-        const s = await api().setUnsignedScripts(onOff(value));
+        const switches: Record<string, 'unsignedScripts' | 'liveResponse' | 'liveResponseServers'> = { unsignedscripts: 'unsignedScripts', liveresponse: 'liveResponse', liveresponseservers: 'liveResponseServers' };
+        const key = switches[setting.toLowerCase()];
+        let update: Parameters<LibraryApi['updateSettings']>[0];
+        if (key) update = { [key]: onOff(value) };
+        else if (/^limits\.[A-Za-z]+$/.test(setting)) {
+          const n = Number(value);
+          if (!Number.isFinite(n) || n <= 0) throw new CliError(`${setting} must be a positive number`);
+          update = { limits: { [setting.slice(7)]: n } };
+        } else throw new CliError(`unknown setting ${JSON.stringify(setting)} (known: unsignedScripts, liveResponse, liveResponseServers, limits.NAME)`);
+        const s = await api().updateSettings(update);
         if (s.warning) process.stderr.write(`warning: ${s.warning}\n`);
-        process.stdout.write(`unsignedScripts ${s.unsignedScripts ? 'on' : 'off'}\n`);
+        process.stdout.write(formatSettings(s));
       }),
     );
 
@@ -221,4 +229,11 @@ export function registerLibraryCommands(program: Command, loadProfile: () => Pro
       writeFileSync(join(dir, `${o.name}.pub.pem`), pub, { mode: 0o644 });
       process.stdout.write(`wrote ${join(dir, `${o.name}.key`)} and ${join(dir, `${o.name}.pub.pem`)} (fingerprint sha256:${publicKeyFingerprint(pub)})\n`);
     });
+}
+
+function formatSettings(s: Awaited<ReturnType<LibraryApi['settings']>>): string {
+  const on = (b: boolean | undefined) => (b === false ? 'off' : 'on');
+  const lines = [`liveResponse ${on(s.liveResponse)}`, `liveResponseServers ${on(s.liveResponseServers)}`, `unsignedScripts ${s.unsignedScripts ? 'on' : 'off'}`];
+  for (const [k, v] of Object.entries(s.limits ?? {})) lines.push(`limits.${k} ${v}`);
+  return lines.join('\n') + '\n';
 }

@@ -96,6 +96,11 @@ export class LibraryApi {
     return this.call(tenantSettingsSchema, '/api/v1/settings');
   }
 
+  /** Changes tenant settings (admins): any of unsignedScripts, liveResponse, liveResponseServers, limits. */
+  updateSettings(update: { unsignedScripts?: boolean; liveResponse?: boolean; liveResponseServers?: boolean; limits?: Record<string, number> }): Promise<TenantSettings> {
+    return this.call(tenantSettingsSchema, '/api/v1/settings', 'PUT', update);
+  }
+
   setUnsignedScripts(allowed: boolean): Promise<TenantSettings> {
     return this.call(tenantSettingsSchema, '/api/v1/settings', 'PUT', { unsignedScripts: allowed });
   }

@@ -13,6 +13,7 @@ import { libraryNameProblem, PUBLISHER_NAME, UNSIGNED_SCRIPTS_WARNING } from '..
 import { ed25519PublicKey } from '../node/script-signature.js';
 import type { User } from './store.js';
 import { LibraryService } from './library-service.js';
+import { settingsUpdateSchema } from './tenant-settings.js';
 import { LibraryConflictError } from './library-store.js';
 import { receiveUpload, uploadMetaSchema } from './library-upload.js';
 import { readJsonBody, RestError, sendJson } from './rest-io.js';
@@ -21,7 +22,7 @@ const publisherBody = z.object({
   name: z.string().regex(PUBLISHER_NAME, 'publisher names are letters, digits, - _ . (max 64, not starting with a dot)'),
   publicKey: z.string().min(40).max(4096),
 });
-const settingsBody = z.object({ unsignedScripts: z.boolean() });
+const settingsBody = settingsUpdateSchema;
 
 function segment(raw: string): string {
   try {
@@ -149,12 +150,17 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User | nul
     requireAdmin(user, 'tenant settings');
     if (method === 'PUT') {
       const body = await readJsonBody(req, settingsBody);
-      lib.setUnsignedScriptsAllowed(body.unsignedScripts);
-      lib.log.warn(`unsigned scripts ${body.unsignedScripts ? 'allowed' : 'refused'} on this tenant`, { by: user.name });
-      sendJson(res, 200, { unsignedScripts: body.unsignedScripts, ...(body.unsignedScripts ? { warning: UNSIGNED_SCRIPTS_WARNING } : {}) });
+      if (body.unsignedScripts !== undefined) {
+        lib.setUnsignedScriptsAllowed(body.unsignedScripts);
+        lib.log.warn(`unsigned scripts ${body.unsignedScripts ? 'allowed' : 'refused'} on this tenant`, { by: user.name });
+      }
+      lib.tenant?.apply(body);
+      if (body.liveResponse !== undefined || body.liveResponseServers !== undefined || body.limits) lib.log.warn('tenant settings changed', { by: user.name, change: body });
+      const now = lib.tenant?.view(lib.unsignedScriptsAllowed()) ?? { unsignedScripts: lib.unsignedScriptsAllowed() };
+      sendJson(res, 200, { ...now, ...(body.unsignedScripts ? { warning: UNSIGNED_SCRIPTS_WARNING } : {}) });
       return true;
     }
-    sendJson(res, 200, { unsignedScripts: lib.unsignedScriptsAllowed() });
+    sendJson(res, 200, lib.tenant?.view(lib.unsignedScriptsAllowed()) ?? { unsignedScripts: lib.unsignedScriptsAllowed() });
     return true;
   }
   return false;

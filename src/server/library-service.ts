@@ -11,6 +11,7 @@ import { httpsBase } from '../node/profile.js';
 import type { Logger } from '../node/log.js';
 import type { Limits } from './config.js';
 import type { Db } from './db.js';
+import type { TenantSettings } from './tenant-settings.js';
 import type { Pipeline } from './pipeline.js';
 import type { Store, User } from './store.js';
 import { AgentFileTokens } from './agent-file-tokens.js';
@@ -32,6 +33,9 @@ export class LibraryService {
   ) {
     this.files = new LibraryStore(db, dataDir);
   }
+
+  /** The tenant's other settings, served by the same settings route (set by the service). */
+  tenant?: TenantSettings;
 
   maxFileBytes(): number {
     return this.limits().libraryFileBytes;

@@ -14,6 +14,7 @@ import { Pipeline } from './pipeline.js';
 import { acceptConsole } from './console-link.js';
 import { bearer, createRestHandler } from './http.js';
 import { LibraryService } from './library-service.js';
+import { TenantSettings } from './tenant-settings.js';
 import { ResponseActions } from './response-actions.js';
 import { attachAccessControl, attachLogChain } from './access-control.js';
 
@@ -34,15 +35,18 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   const chain = attachLogChain(store, db, dataDir, log); // before anything writes the command log
   store.closeDanglingSessions();
   const hub = new AgentHub(store, log);
-  const limits = () => config.limits;
+  // Limits in force: config.json overridden at run time by the admins' tenant settings.
+  const tenant = new TenantSettings(store, config.limits);
+  const limits = () => tenant.limits();
   const sessions = new SessionManager(store, hub, limits);
   const pipeline = new Pipeline(store, hub, sessions, limits);
   const library = new LibraryService(db, dataDir, store, limits, config.publicUrl, log);
   library.attach(pipeline); // putfile/run preparers and the `library` console command
+  library.tenant = tenant; // the settings route answers for every tenant setting
   const responses = new ResponseActions(db, config.publicUrl);
   responses.attach(pipeline, library); // analyze preparer (indicators, YARA rules), isolation flag
   // getfile: the tenant's size limit travels with the job so the agent refuses before sending a byte.
-  pipeline.prepare('getfile', ({ params }) => ({ params: { ...params, _maxBytes: config.limits.getfileBytes } }));
+  pipeline.prepare('getfile', ({ params }) => ({ params: { ...params, _maxBytes: limits().getfileBytes } }));
   sessions.on('closed', (s, reason) => {
     log.info('session closed', { sessionId: s.id, reason });
     s.peer.send({ t: 'session.closed', sessionId: s.id, reason });
@@ -55,6 +59,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   });
 
   const access = attachAccessControl({ dataDir, db, store, hub, sessions, pipeline, chain, log });
+  sessions.addOpenCheck((_user, device) => tenant.refusal(device.name, access.groups.tags(device.id)));
   const rest = createRestHandler(store, hub, log, library, responses, access.restExtras);
   const server = createServer({ cert: readFileSync(paths.cert), key: readFileSync(paths.key), minVersion: 'TLSv1.2' }, (req, res) => void rest(req, res));
   const agentWss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });

@@ -34,6 +34,10 @@ export type PublisherRecord = z.infer<typeof publisherRecordSchema>;
 
 export const tenantSettingsSchema = z.object({
   unsignedScripts: z.boolean(),
+  liveResponse: z.boolean().optional(),
+  liveResponseServers: z.boolean().optional(),
+  /** The limits in force (config.json overridden by the admins' settings). */
+  limits: z.record(z.string(), z.number()).optional(),
   /** Present when a change deserves one (turning unsigned scripts on). */
   warning: z.string().optional(),
 });

@@ -191,11 +191,11 @@ describe('script library', () => {
     expect(listed).toEqual([expect.objectContaining({ name: 'soc', addedBy: 'admin' })]);
 
     expect((await w.lr(['settings', 'get'], manager)).code).toBe(2);
-    expect((await w.lr(['settings', 'get'])).stdout.trim()).toBe('unsignedScripts off');
+    expect((await w.lr(['settings', 'get'])).stdout).toMatch(/^unsignedScripts off$/m);
     const on = await w.lr(['settings', 'set', 'unsignedScripts', 'on']);
     expect(on.code).toBe(0);
     expect(on.stderr.trim()).toBe('warning: Allowing the use of unsigned scripts may increase your exposure to threats.');
-    expect((await w.lr(['settings', 'get'])).stdout.trim()).toBe('unsignedScripts on');
+    expect((await w.lr(['settings', 'get'])).stdout).toMatch(/^unsignedScripts on$/m);
     const off = await w.lr(['settings', 'set', 'unsignedScripts', 'off']);
     expect(off.stderr).toBe('');
     expect((await w.lr(['publishers', 'delete', 'soc'])).code).toBe(0);
