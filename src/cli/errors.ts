@@ -1,3 +1,5 @@
+import { HttpError } from '../node/https-json.js';
+
 /** CLI exit codes of the contract: 0 success, 1 command failed, 2 refused or usage. */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
@@ -25,4 +27,16 @@ export function parseDuration(s: string): number {
   const unit = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
   if (n <= 0) throw new CliError(`invalid duration ${s}: must be positive`);
   return n * unit;
+}
+
+/** Wraps a CLI action that calls the service: refusals (4xx) exit 2, other HTTP failures exit 1. */
+export function serviceAction<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      if (e instanceof HttpError) throw new CliError(e.message, e.status < 500 ? EXIT_REFUSED : EXIT_FAILED);
+      throw e;
+    }
+  };
 }

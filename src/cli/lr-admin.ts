@@ -6,10 +6,10 @@
  */
 import type { Command } from 'commander';
 import { request } from 'node:https';
-import { describeNetError, HttpError, httpsJson, type HttpsJsonOptions } from '../node/https-json.js';
+import { describeNetError, httpsJson, type HttpsJsonOptions } from '../node/https-json.js';
 import { httpsBase, type Profile } from '../node/profile.js';
 import { renderJson, renderTable } from '../shared/format.js';
-import { CliError, EXIT_FAILED, EXIT_REFUSED } from './errors.js';
+import { CliError, EXIT_FAILED, EXIT_REFUSED, serviceAction } from './errors.js';
 
 const LEVELS = ['none', 'semi', 'full'];
 
@@ -18,17 +18,6 @@ interface LogProblem {
   seq: number;
   problem: string;
   detail: string;
-}
-
-function serviceAction<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await fn(...args);
-    } catch (e) {
-      if (e instanceof HttpError) throw new CliError(e.message, e.status < 500 ? EXIT_REFUSED : EXIT_FAILED);
-      throw e;
-    }
-  };
 }
 
 function api(profile: Profile) {

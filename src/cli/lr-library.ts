@@ -10,24 +10,11 @@ import { basename, join, resolve } from 'node:path';
 import { LibraryApi } from '../client/library-api.js';
 import { digestFile } from '../node/digest-stream.js';
 import { writeSecretFile } from '../node/files.js';
-import { HttpError } from '../node/https-json.js';
 import type { Profile } from '../node/profile.js';
 import { ed25519PublicKey, publicKeyFingerprint, signScript } from '../node/script-signature.js';
 import { renderJson, renderTable } from '../shared/format.js';
 import { libraryNameProblem, PUBLISHER_NAME } from '../shared/library-rules.js';
-import { CliError, EXIT_FAILED, EXIT_REFUSED } from './errors.js';
-
-/** Wraps an action: service refusals become exit code 2, other HTTP failures exit 1. */
-function serviceAction<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await fn(...args);
-    } catch (e) {
-      if (e instanceof HttpError) throw new CliError(e.message, e.status < 500 ? EXIT_REFUSED : EXIT_FAILED);
-      throw e;
-    }
-  };
-}
+import { CliError, serviceAction } from './errors.js';
 
 function readText(file: string, what: string): string {
   try {
