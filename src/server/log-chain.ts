@@ -20,6 +20,7 @@ import { writeSecretFile } from '../node/files.js';
 import { canonicalJson } from '../shared/command-signature.js';
 import { FINAL_STATUSES, type JobStatus } from '../shared/protocol.js';
 import type { Db } from './db.js';
+import { toCommandRecord } from './store.js';
 
 export const GENESIS = '';
 
@@ -288,29 +289,7 @@ export class LogChain {
   }
 }
 
+/** One JSONL line of the SIEM export: the command log record, plus who ran it and the chain values. */
 function exportRecord(r: ChainRow & { user_name: string | null; device_name: string | null }): Record<string, unknown> {
-  return {
-    seq: r.seq,
-    id: r.id,
-    sessionId: r.session_id,
-    userId: r.user_id,
-    user: r.user_name,
-    deviceId: r.device_id,
-    deviceName: r.device_name,
-    commandLine: r.command_line,
-    name: r.name,
-    status: r.status,
-    startedAt: r.started_at,
-    endedAt: r.ended_at,
-    durationMs: r.duration_ms,
-    error: r.error,
-    output: r.output,
-    outputSize: r.output_size,
-    outputSha256: r.output_sha256,
-    outputTruncated: r.output_truncated === 1,
-    background: r.background === 1,
-    chainPrev: r.log_prev,
-    chain: r.log_chain,
-    seal: r.log_seal,
-  };
+  return { ...toCommandRecord(r), userId: r.user_id, chainPrev: r.log_prev, chain: r.log_chain, seal: r.log_seal };
 }

@@ -49,7 +49,7 @@ export interface CommandFilter {
 
 const now = (): string => new Date().toISOString();
 
-interface CommandRow {
+export interface CommandRow {
   seq: number;
   id: string;
   session_id: string | null;
@@ -70,7 +70,7 @@ interface CommandRow {
   output_truncated: number;
 }
 
-function toCommandRecord(r: CommandRow): CommandLogRecord {
+export function toCommandRecord(r: CommandRow): CommandLogRecord {
   return {
     id: r.id,
     seq: r.seq,
