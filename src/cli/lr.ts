@@ -9,7 +9,7 @@ import { runGetfile } from '../client/getfile-runner.js';
 import { Printer } from './printer.js';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, fail } from './errors.js';
 import { runShell } from './shell.js';
-import { throttle, transferTarget } from './transfer-target.js';
+import { throttle, transferTarget } from '../client/transfer-target.js';
 import { registerLibraryCommands } from './lr-library.js';
 import { registerIndicatorCommands } from './lr-indicators.js';
 import { exportLogJsonl, registerAdminCommands } from './lr-admin.js';

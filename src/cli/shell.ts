@@ -15,7 +15,7 @@ import type { SessionInfo } from '../shared/protocol.js';
 import type { Profile } from '../node/profile.js';
 import { ConsoleClient, type CommandOutcome } from '../client/console-client.js';
 import { Printer } from './printer.js';
-import { throttle, transferTarget, type TransferTarget } from './transfer-target.js';
+import { throttle, transferTarget, type TransferTarget } from '../client/transfer-target.js';
 import { runGetfile } from '../client/getfile-runner.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_REFUSED } from './errors.js';
 

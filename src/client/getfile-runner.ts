@@ -23,6 +23,8 @@ export interface GetfileOptions {
   onBackground?(commandId: string): void;
   /** Each attempt's command ID, as soon as the service accepted it (to cancel or background it). */
   onStarted?(commandId: string): void;
+  /** The device's description of the file (path, size, mode, owner, times), at each attempt. */
+  onFileRecord?(record: Record<string, unknown>): void;
   /** Command line suffix, e.g. ' &'. */
   suffix?: string;
   /**
@@ -53,6 +55,7 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
           onStarted: (f) => o.onStarted?.(f.commandId),
           onRecords: (records) => {
             for (const r of records) {
+              if (r.type === 'file') o.onFileRecord?.(r);
               if (r.type === 'file' && dl.onFileRecord(r as { size: number; mtime: string; offset: number }) === 'restart') restart = true;
               else if (r.type === 'file-end') dl.onEndRecord(r as { sha256: string; size: number });
             }

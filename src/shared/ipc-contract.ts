@@ -13,7 +13,8 @@
 import './zod-config.js';
 import { z } from 'zod';
 import type { Role } from './catalog.js';
-import type { LibraryRecord } from './library-records.js';
+import { CASE_STATUSES, MAX_PREVIEW_BYTES, PREVIEW_MODES, type CaseTaskProgress, type CaseView, type EvidencePreview, type EvidenceView, type ExportCaseResult, type ImportCaseResult, type NoteView, type SearchResult, type TranscriptEntryView, type TranscriptSummary } from './case-types.js';
+import type { LibraryRecord, TenantSettings } from './library-records.js';
 import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type DeviceRecord, type JobStatus, type SessionInfo } from './protocol.js';
 
 
@@ -44,8 +45,12 @@ export const MAX_LIBRARY_UPLOAD_BYTES = 250 * 1024 * 1024;
 
 export type WorkspaceMode = 'standalone' | 'remote';
 export interface WorkspaceStatus {
-  /** 'starting' while the embedded service and agent come up or a profile connects. */
-  state: 'starting' | 'ready' | 'failed';
+  /**
+   * 'starting' while the embedded service and agent come up or a profile connects; 'unreachable' when the
+   * chosen service does not answer (the workstation retries in the background; cases, notes and evidence
+   * stay fully usable offline).
+   */
+  state: 'starting' | 'ready' | 'failed' | 'unreachable';
   mode: WorkspaceMode;
   /** One line, when state is 'failed'. */
   error?: string;
@@ -76,6 +81,13 @@ export interface CompletionView {
   /** Why a path could not be completed (one line), e.g. the folder does not exist. */
   problem?: string;
 }
+
+/** Ids of cases, notes, transcript entries and evidence items (made by main). */
+const caseIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+/** Longest note body the store accepts (characters). */
+export const MAX_NOTE_CHARS = 200_000;
+/** Case import uploads travel in chunks like library uploads; the zip may be large (evidence). */
+export const MAX_CASE_IMPORT_BYTES = 64 * 1024 * 1024 * 1024;
 
 const isoTime = z.string().max(40).regex(/^\d{4}-\d{2}-\d{2}T/, 'an ISO date-time');
 export const logFilterSchema = z.strictObject({
@@ -109,6 +121,13 @@ export interface ExportResult {
   count: number;
   /** The browser shell returns the content for a download (bounded). */
   content?: string;
+}
+
+export interface TenantSettingsView {
+  /** Undefined when this user may not see them (not an admin): `reason` says why. */
+  settings?: TenantSettings;
+  canEdit: boolean;
+  reason?: string;
 }
 
 export interface LibraryView {
@@ -273,6 +292,99 @@ export const ipcContract = {
   'lr:library.uploadEnd': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: z.custom<LibraryRecord & { replaced: boolean }>() },
   'lr:library.uploadAbort': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: z.object({ aborted: z.boolean() }) },
   'lr:library.delete': { request: z.strictObject({ name: z.string().min(1).max(255) }), response: z.object({ deleted: z.literal(true) }) },
+
+  // --- tenant settings (admins; the service enforces it, main only says why early) ---
+
+  'lr:tenant.get': { request: noArguments, response: z.custom<TenantSettingsView>() },
+  'lr:tenant.update': {
+    request: z.strictObject({
+      liveResponse: z.boolean().optional(),
+      liveResponseServers: z.boolean().optional(),
+      unsignedScripts: z.boolean().optional(),
+      /** Limits by name (see `lr settings get`): positive numbers; the service checks names and integers. */
+      limits: z.record(z.string().regex(/^[A-Za-z]{1,64}$/), z.number().positive().max(Number.MAX_SAFE_INTEGER)).optional(),
+    }),
+    response: z.custom<TenantSettingsView>(),
+  },
+
+  // --- cases, notes, transcripts, evidence (local to this workstation: they work with no service) ---
+
+  'lr:cases.list': { request: noArguments, response: z.custom<CaseView[]>() },
+  /** A new case, which becomes the active one. */
+  'lr:cases.create': { request: z.strictObject({ title: z.string().trim().min(1).max(200) }), response: z.custom<CaseView>() },
+  'lr:cases.update': {
+    request: z.strictObject({ id: caseIdSchema, title: z.string().trim().min(1).max(200).optional(), status: z.enum(CASE_STATUSES).optional() }),
+    response: z.custom<CaseView>(),
+  },
+  /** New evidence and transcripts go to the active case. */
+  'lr:cases.activate': { request: z.strictObject({ id: caseIdSchema }), response: z.custom<CaseView>() },
+  'lr:cases.notes': { request: z.strictObject({ caseId: caseIdSchema }), response: z.custom<NoteView[]>() },
+  'lr:cases.transcripts': {
+    request: z.strictObject({ caseId: caseIdSchema, offset: z.number().int().nonnegative().default(0), limit: z.number().int().positive().max(1000).default(200) }),
+    response: z.custom<{ total: number; items: TranscriptSummary[] }>(),
+  },
+  'lr:cases.evidence': { request: z.strictObject({ caseId: caseIdSchema }), response: z.custom<EvidenceView[]>() },
+  /** Writes the case as a zip (manifest.json, notes, transcripts, evidence) into the app data folder's exports/. */
+  'lr:cases.export': { request: z.strictObject({ id: caseIdSchema }), response: z.custom<ExportCaseResult>() },
+  /** Starts the import of a case zip: its bytes follow in chunks (like library uploads), then lr:cases.importEnd. */
+  'lr:cases.importBegin': {
+    request: z.strictObject({ name: z.string().min(1).max(255), size: z.number().int().positive().max(MAX_CASE_IMPORT_BYTES) }),
+    response: z.object({ uploadId: z.string() }),
+  },
+  'lr:cases.importChunk': {
+    request: z.strictObject({ uploadId: z.string().min(1).max(64), offset: z.number().int().nonnegative(), data: z.string().max(Math.ceil(UPLOAD_CHUNK_BYTES / 3) * 4) }),
+    response: z.object({ received: z.number() }),
+  },
+  /** Verifies every member against the manifest; adds the case only when all verify. */
+  'lr:cases.importEnd': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: z.custom<ImportCaseResult>() },
+  'lr:cases.importAbort': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: z.object({ aborted: z.boolean() }) },
+
+  'lr:notes.create': {
+    request: z.strictObject({
+      caseId: caseIdSchema,
+      title: z.string().max(200).default(''),
+      body: z.string().max(MAX_NOTE_CHARS).default(''),
+      commandId: z.string().min(1).max(64).optional(),
+      evidenceId: caseIdSchema.optional(),
+    }),
+    response: z.custom<NoteView>(),
+  },
+  /** Autosave: the whole note each time (the renderer saves at most ~300 ms after the last keystroke). */
+  'lr:notes.save': {
+    request: z.strictObject({
+      id: caseIdSchema,
+      title: z.string().max(200),
+      body: z.string().max(MAX_NOTE_CHARS),
+      /** null removes the link. */
+      commandId: z.string().min(1).max(64).nullable().optional(),
+    }),
+    response: z.object({ id: z.string(), updatedAt: z.string() }),
+  },
+  'lr:notes.delete': { request: z.strictObject({ id: caseIdSchema }), response: z.object({ deleted: z.boolean() }) },
+
+  'lr:transcripts.get': { request: z.strictObject({ id: caseIdSchema }), response: z.custom<TranscriptEntryView>() },
+  /** The transcript entry of a command (a note's link opens it). */
+  'lr:transcripts.byCommand': { request: z.strictObject({ commandId: z.string().min(1).max(64) }), response: z.custom<TranscriptEntryView>() },
+
+  'lr:evidence.get': { request: z.strictObject({ id: caseIdSchema }), response: z.custom<EvidenceView>() },
+  /** A range of the file, read from disk and rendered as text, hex or strings; never opened otherwise. */
+  'lr:evidence.preview': {
+    request: z.strictObject({
+      id: caseIdSchema,
+      mode: z.enum(PREVIEW_MODES),
+      offset: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0),
+      length: z.number().int().positive().max(MAX_PREVIEW_BYTES).default(4096),
+    }),
+    response: z.custom<EvidencePreview>(),
+  },
+  /** Hashes the stored file again; a mismatch marks it tampered. Progress as `cases.progress` events. */
+  'lr:evidence.verify': { request: z.strictObject({ id: caseIdSchema }), response: z.custom<EvidenceView>() },
+
+  /** Full-text search over notes and transcripts (all cases, or one). */
+  'lr:search': {
+    request: z.strictObject({ text: z.string().trim().min(1).max(500), caseId: caseIdSchema.optional(), limit: z.number().int().positive().max(500).default(50) }),
+    response: z.custom<SearchResult>(),
+  },
 } as const satisfies Record<`${typeof IPC_CHANNEL_PREFIX}${string}`, ChannelSpec>;
 
 export type IpcContract = typeof ipcContract;
@@ -338,6 +450,10 @@ export const lrEventSchema = z.discriminatedUnion('type', [
   }),
   /** A library upload's progress towards the service. */
   z.object({ type: z.literal('library.progress'), uploadId: z.string(), sent: z.number(), total: z.number() }),
+  /** A case's content changed (new evidence or transcript from a console, an import...). */
+  z.object({ type: z.literal('cases.changed'), caseId: z.string().optional() }),
+  /** Long case work (verify, export, import) moving on. */
+  z.object({ type: z.literal('cases.progress'), progress: z.custom<CaseTaskProgress>(isObject) }),
 ]);
 
 function isObject(value: unknown): boolean {

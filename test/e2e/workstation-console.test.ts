@@ -162,10 +162,11 @@ describe('workstation consoles', () => {
     await waitForPrompt(page, id);
     await expect.poll(() => serviceLog().find((c) => c.id === (zJob as RegExpExecArray)[1])?.status, { timeout: 15_000 }).toBe('cancelled');
 
-    // getfile from the console: the file lands in the app data folder's downloads/, verified.
+    // getfile from the console: verified, then stored as evidence of the active case under its SHA-256.
     const got = await run(page, id, `getfile ${fixture}/sample-evidence.txt`);
-    expect(got).toContain(`getfile: saved ${path.join(ws.dataDir, 'downloads', 'sample-evidence.txt')} (9 bytes, sha256 ${createHash('sha256').update('evidence\n').digest('hex')})`);
-    expect(readFileSync(path.join(ws.dataDir, 'downloads', 'sample-evidence.txt'), 'utf8')).toBe('evidence\n');
+    const sha256 = createHash('sha256').update('evidence\n').digest('hex');
+    expect(got).toContain(`stored as evidence sample-evidence.txt (9 bytes, sha256 ${sha256}) in the active case`);
+    expect(readFileSync(path.join(ws.dataDir, 'cases', 'evidence', sha256.slice(0, 2), sha256), 'utf8')).toBe('evidence\n');
 
     const help = await run(page, id, 'help getfile');
     expect(help).toContain('getfile — ');
@@ -205,7 +206,7 @@ describe('workstation consoles', () => {
 
     // `> name.txt` saves instead of showing.
     const saved = await run(page, id, 'processes > procs.txt');
-    expect(saved).toMatch(/output saved to .*saved\/procs\.txt/);
+    expect(saved).toMatch(/output of procs\.txt: stored as evidence procs\.txt \(\d+ bytes, sha256 [0-9a-f]{64}\)/);
 
     await screenshot(page, 'workstation-2-console-commands');
     // cls clears the screen.

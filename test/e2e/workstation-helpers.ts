@@ -32,8 +32,9 @@ export function ensureWorkstationBuilt(): void {
   }
 }
 
-export async function startWorkstation(): Promise<Workstation> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'lr-ws-e2e-'));
+/** A browser shell on a fresh app data folder, or on `existingDataDir` (a restart: its state is kept). */
+export async function startWorkstation(existingDataDir?: string): Promise<Workstation> {
+  const dataDir = existingDataDir ?? mkdtempSync(path.join(tmpdir(), 'lr-ws-e2e-'));
   const running = startProcess([path.join(ROOT, 'out/main/browser-shell.js'), '--port', '0'], { ...process.env, LR_DATA_DIR: dataDir, LR_LOG_LEVEL: 'warn' });
   const match = await running.waitForLine(SHELL_URL_LINE);
   const serviceDir = path.join(dataDir, 'service');

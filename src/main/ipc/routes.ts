@@ -3,7 +3,7 @@ import type { Services } from '../services/index.js';
 import type { IpcHandlerTable } from './validated.js';
 
 export function handlerTable(services: Services): IpcHandlerTable {
-  const { workspace, devices, consoles, commandLog, library } = services;
+  const { workspace, devices, consoles, commandLog, library, cases } = services;
   return {
     'lr:app.info': () => services.appInfo.info(),
     'lr:app.echo': ({ text }) => services.echo.echo(text),
@@ -40,5 +40,34 @@ export function handlerTable(services: Services): IpcHandlerTable {
       await library.delete(name);
       return { deleted: true as const };
     },
+
+    'lr:tenant.get': () => services.tenantSettings.get(),
+    'lr:tenant.update': (update) => services.tenantSettings.update(update),
+
+    'lr:cases.list': () => cases.list(),
+    'lr:cases.create': ({ title }) => cases.create(title),
+    'lr:cases.update': ({ id, title, status }) => cases.update(id, { title, status }),
+    'lr:cases.activate': ({ id }) => cases.activate(id),
+    'lr:cases.notes': ({ caseId }) => cases.notes(caseId),
+    'lr:cases.transcripts': ({ caseId, offset, limit }) => cases.transcripts(caseId, offset, limit),
+    'lr:cases.evidence': ({ caseId }) => cases.evidence(caseId),
+    'lr:cases.export': ({ id }) => cases.export(id),
+    'lr:cases.importBegin': ({ name, size }) => ({ uploadId: cases.importBegin(name, size) }),
+    'lr:cases.importChunk': ({ uploadId, offset, data }) => ({ received: cases.importChunk(uploadId, offset, data) }),
+    'lr:cases.importEnd': ({ uploadId }) => cases.importEnd(uploadId),
+    'lr:cases.importAbort': ({ uploadId }) => ({ aborted: cases.importAbort(uploadId) }),
+
+    'lr:notes.create': (note) => cases.createNote(note),
+    'lr:notes.save': (note) => cases.saveNote(note),
+    'lr:notes.delete': ({ id }) => ({ deleted: cases.deleteNote(id) }),
+
+    'lr:transcripts.get': ({ id }) => cases.transcript(id),
+    'lr:transcripts.byCommand': ({ commandId }) => cases.transcriptByCommand(commandId),
+
+    'lr:evidence.get': ({ id }) => cases.evidenceItem(id),
+    'lr:evidence.preview': ({ id, mode, offset, length }) => cases.preview(id, mode, offset, length),
+    'lr:evidence.verify': ({ id }) => cases.verify(id),
+
+    'lr:search': ({ text, caseId, limit }) => cases.search(text, caseId, limit),
   };
 }

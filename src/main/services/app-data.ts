@@ -3,8 +3,9 @@
  *
  *   service/     the embedded lr-server's data folder (standalone mode)
  *   agent/       the embedded agent's data folder (this machine)
- *   downloads/   files fetched with getfile (issue #7 moves them into the case's evidence store)
- *   saved/       console output saved with `> name.txt`
+ *   downloads/   getfile/collect downloads in progress (`.part`); once verified they move into cases/
+ *   saved/       console output saved with `> name.txt`, until it moves into cases/
+ *   cases/       the local cases database (cases.db) and the evidence store (evidence/<sha256>)
  *   exports/     command log exports (browser shell)
  *   uploads/     library uploads in transit from the renderer (removed once sent)
  *   workstation.json   which service to use (standalone or a profile file)

@@ -5,9 +5,11 @@
  * them into terminal text with src/shared/format.ts at its terminal's width.
  *
  * Main handles here what needs the disk or more than one service command:
- *   - `getfile PATH` runs as a resumable download (getfile-runner) into the app data folder's downloads/,
- *     with progress items;
- *   - `... > name.txt` saves the rendered output into saved/ instead of showing it;
+ *   - `getfile PATH` and `collect` run as resumable downloads (getfile-runner) into the app data folder's
+ *     downloads/, with progress items; the verified file then moves into the evidence store of the active
+ *     case (CaseRecorder), with its provenance;
+ *   - `... > name.txt` saves the rendered output as evidence too, instead of showing it;
+ *   - every command, as shown, becomes an entry of the active case's transcript;
  *   - Tab completion of remote paths lists the folder with `dir <folder> -output json` (that listing is a
  *     real command: it appears in the command log).
  */
@@ -16,16 +18,18 @@ import path from 'node:path';
 import { ConsoleClient, type CommandHandlers, type CommandOutcome } from '../../client/console-client.js';
 import { localNameFor } from '../../client/download.js';
 import { runGetfile } from '../../client/getfile-runner.js';
+import { transferTarget, type TransferTarget } from '../../client/transfer-target.js';
 import type { Logger } from '../../node/log.js';
-import { bindParams } from '../../shared/bind.js';
-import { CATALOG, findCommand, roleAllows, type Platform, type Role } from '../../shared/catalog.js';
+import { CATALOG, roleAllows, type Platform, type Role } from '../../shared/catalog.js';
 import { complete } from '../../shared/completion.js';
 import { renderJson, renderTable } from '../../shared/format.js';
-import { parseLine, quoteArg, type ParsedLine } from '../../shared/grammar.js';
+import { parseLine, quoteArg } from '../../shared/grammar.js';
 import type { CompletionView, ConsoleItem, SessionView } from '../../shared/ipc-contract.js';
 import type { SessionInfo, ToClient } from '../../shared/protocol.js';
+import type { CaseRecorder, EvidenceProvenance } from '../cases/recorder.js';
 import type { EventHub } from './events.js';
 import { OutputChannel } from './output-channel.js';
+import { TranscriptCapture } from './transcript-capture.js';
 import type { Connection, Workspace } from './workspace.js';
 
 const CLOSE_CONFIRM_MS = 5_000;
@@ -34,6 +38,10 @@ const MAX_PATH_CANDIDATES = 500;
 const PROGRESS_EVERY_MS = 100;
 
 interface Running {
+  line: string;
+  startedAt: string;
+  /** What the console shows for this command, for the case transcript. */
+  capture: TranscriptCapture;
   commandId?: string;
   cancelRequested?: boolean;
   detachRequested?: boolean;
@@ -54,6 +62,7 @@ export class ConsoleSession {
     events: EventHub,
     private readonly log: Logger,
     private readonly onGone: (session: ConsoleSession) => void,
+    private readonly recorder?: CaseRecorder,
   ) {
     this.cwd = info.cwd;
     const role = (client.role || 'basic') as Role;
@@ -99,15 +108,16 @@ export class ConsoleSession {
   run(line: string): void {
     if (this.closed) throw new Error('this session is closed: open a new one');
     if (this.running) throw new Error('a command is running: Ctrl+C cancels it, Ctrl+Z sends it to the background');
-    let parsed: ParsedLine | undefined;
+    let name = '';
     try {
-      parsed = parseLine(line);
+      name = parseLine(line).name;
     } catch {
       // The service refuses it with a one-line error, and logs it.
     }
-    const running: Running = {};
+    const running: Running = { line, startedAt: new Date().toISOString(), capture: new TranscriptCapture() };
     this.running = running;
-    const work = parsed && isLocalGetfile(parsed) ? this.runGetfile(line, parsed, running) : this.runPlain(line, parsed?.name ?? '', running);
+    const transfer = transferTarget(line);
+    const work = transfer ? this.runTransfer(line, transfer, running) : this.runPlain(line, name, running);
     work.catch((e: Error) => this.finish(running, { k: 'end', status: 'failed', error: e.message, durationMs: 0, background: false }));
   }
 
@@ -181,6 +191,7 @@ export class ConsoleSession {
   // ---------------------------------------------------------------------------------------------------
 
   private add(item: ConsoleItem): void {
+    this.running?.capture.add(item);
     this.channel.add(item);
   }
 
@@ -188,7 +199,47 @@ export class ConsoleSession {
     if (this.running !== running) return;
     this.running = undefined;
     if (end.cwd) this.cwd = end.cwd;
+    this.record(running, end);
     this.add(end);
+  }
+
+  /** The command as the analyst saw it goes into the active case's transcript. */
+  private record(running: Running, end: Extract<ConsoleItem, { k: 'end' }>): void {
+    if (!this.recorder) return;
+    const { output, truncated } = running.capture.finish();
+    const suffix = end.background && end.status === 'running' ? '[continues in the background]\n' : '';
+    try {
+      this.recorder.addTranscript({
+        sessionId: this.id,
+        deviceId: this.info.deviceId,
+        deviceName: this.info.deviceName,
+        commandId: end.commandId ?? running.commandId,
+        line: running.line,
+        output: truncated ? output : output + suffix,
+        outputTruncated: truncated,
+        status: end.status,
+        error: end.error,
+        analyst: this.info.createdBy,
+        startedAt: running.startedAt,
+        endedAt: new Date().toISOString(),
+      });
+    } catch (e) {
+      this.channel.add({ k: 'notice', text: `could not add this command to the case transcript: ${(e as Error).message}`, tone: 'warn' });
+    }
+  }
+
+  /** Moves a finished file into the evidence store; the console says where it went (or why not). */
+  private async keepAsEvidence(file: string, provenance: EvidenceProvenance, what: string): Promise<void> {
+    if (!this.recorder) {
+      this.add({ k: 'notice', text: `${what}: saved ${file}`, tone: 'info' });
+      return;
+    }
+    try {
+      const evidence = await this.recorder.addEvidence(file, provenance);
+      this.add({ k: 'notice', text: `${what}: stored as evidence ${evidence.name} (${evidence.size} bytes, sha256 ${evidence.sha256}) in the active case`, tone: 'info' });
+    } catch (e) {
+      this.add({ k: 'notice', text: `${what}: could not store it as evidence (${(e as Error).message}); the file is kept at ${file}`, tone: 'error' });
+    }
   }
 
   private started(running: Running, f: Extract<ToClient, { t: 'command.started' }>): void {
@@ -207,44 +258,54 @@ export class ConsoleSession {
       },
       onRecords: (records) => (redirect ? redirect.records(records) : this.add({ k: 'records', records })),
       onText: (text) => (redirect ? redirect.text(text) : this.add({ k: 'text', text })),
-      onEnd: () => {
-        if (!redirect) return;
-        try {
-          const saved = redirect.save(this.folders.saved);
-          this.add({ k: 'notice', text: `output saved to ${saved.file} (${saved.bytes} bytes)`, tone: 'info' });
-        } catch (e) {
-          this.add({ k: 'notice', text: `could not save the output: ${(e as Error).message}`, tone: 'error' });
-        }
-      },
     };
     const outcome: CommandOutcome =
       name === 'fg' ? await this.client.runFg(this.id, line, handlers, { onText: () => undefined }) : await this.client.run(this.id, line, handlers).outcome;
+    if (redirect) await this.saveRedirect(redirect, outcome.commandId);
     this.finish(running, endItem(outcome));
   }
 
-  private async runGetfile(line: string, parsed: ParsedLine, running: Running): Promise<void> {
-    const spec = findCommand('getfile');
-    if (!spec) return this.runPlain(line, 'getfile', running);
-    let params;
+  private async saveRedirect(redirect: RedirectCollector, commandId: string): Promise<void> {
+    let saved: { file: string; bytes: number };
     try {
-      params = bindParams(spec, parsed);
-    } catch {
-      return this.runPlain(line, 'getfile', running); // the service explains what is wrong with it
+      saved = redirect.save(this.folders.saved);
+    } catch (e) {
+      this.add({ k: 'notice', text: `could not save the output: ${(e as Error).message}`, tone: 'error' });
+      return;
     }
+    const provenance: EvidenceProvenance = {
+      kind: 'output',
+      name: redirect.name,
+      deviceId: this.info.deviceId,
+      deviceName: this.info.deviceName,
+      originalPath: '',
+      commandId,
+      analyst: this.info.createdBy,
+      fileTimes: {},
+    };
+    await this.keepAsEvidence(saved.file, provenance, `output of ${redirect.name}`);
+  }
+
+  /** getfile and collect: a verified download, then into the evidence store. */
+  private async runTransfer(line: string, transfer: TransferTarget, running: Running): Promise<void> {
     let lastProgress = 0;
     let backgrounded = false;
+    let fileRecord: Record<string, unknown> = {};
     const started = (f: Extract<ToClient, { t: 'command.started' }>): void => {
       this.started(running, f);
       if (!backgrounded) this.add({ k: 'started', commandId: f.commandId, name: f.name, background: f.background, output: f.output, tableFields: f.tableFields });
     };
+    const what = transfer.line ? 'collect' : 'getfile';
     const result = await runGetfile({
       client: withStartedHook(this.client, started),
       sessionId: this.id,
       deviceId: this.info.deviceId,
-      path: String(params.path),
-      auto: params.auto === true,
+      path: transfer.path,
+      auto: transfer.auto,
+      line: transfer.line,
       outDir: this.folders.downloads,
-      suffix: parsed.background ? ' &' : '',
+      suffix: transfer.background ? ' &' : '',
+      onFileRecord: (record) => (fileRecord = record),
       onProgress: (p) => {
         const now = Date.now();
         if (now - lastProgress < PROGRESS_EVERY_MS && p.bytes < p.total) return;
@@ -259,10 +320,26 @@ export class ConsoleSession {
     });
     if (result.ok) {
       const d = result.download;
-      this.add({ k: 'notice', text: `getfile: saved ${d.file} (${d.size} bytes, sha256 ${d.sha256})`, tone: 'info' });
+      const text = (key: string): string | undefined => (typeof fileRecord[key] === 'string' ? (fileRecord[key] as string) : undefined);
+      const originalPath = text('path') ?? (transfer.line ? '' : transfer.path);
+      await this.keepAsEvidence(
+        d.file,
+        {
+          kind: transfer.line ? 'collect' : 'getfile',
+          name: path.posix.basename(transfer.line ? transfer.path : originalPath) || transfer.path,
+          deviceId: this.info.deviceId,
+          deviceName: this.info.deviceName,
+          originalPath,
+          commandId: result.commandId,
+          analyst: this.info.createdBy,
+          fileTimes: { mtime: text('mtime'), atime: text('atime'), ctime: text('ctime'), btime: text('btime') },
+          expectedSha256: d.sha256,
+        },
+        `${what} ${transfer.path}`,
+      );
       this.finish(running, { k: 'end', commandId: result.commandId, status: 'completed', durationMs: 0, background: false });
     } else {
-      if (backgrounded) this.add({ k: 'notice', text: `getfile ${String(params.path)}: ${result.outcome.error ?? result.outcome.status}`, tone: 'error' });
+      if (backgrounded) this.add({ k: 'notice', text: `${what} ${transfer.path}: ${result.outcome.error ?? result.outcome.status}`, tone: 'error' });
       this.finish(running, endItem(result.outcome));
     }
   }
@@ -294,10 +371,6 @@ export class ConsoleSession {
       this.log.warn('console: send failed', { sessionId: this.id, error: (e as Error).message });
     }
   }
-}
-
-function isLocalGetfile(parsed: ParsedLine): boolean {
-  return parsed.name === 'getfile' && !parsed.redirect && parsed.named.offset === undefined;
 }
 
 function endItem(outcome: CommandOutcome): Extract<ConsoleItem, { k: 'end' }> {
@@ -340,7 +413,7 @@ class RedirectCollector {
   private readonly collected: Record<string, unknown>[] = [];
 
   constructor(
-    private readonly name: string,
+    readonly name: string,
     private readonly output: 'json' | 'table' | undefined,
     private readonly tableFields: string[] | undefined,
   ) {}
@@ -373,6 +446,7 @@ export class ConsoleService {
     private readonly workspace: Workspace,
     private readonly events: EventHub,
     private readonly log: Logger,
+    private readonly recorder?: CaseRecorder,
   ) {
     workspace.onChange(() => this.closeAll('the workstation connected to another service'));
   }
@@ -394,7 +468,7 @@ export class ConsoleService {
       setTimeout(() => {
         if (this.sessions.get(gone.id) === gone) this.sessions.delete(gone.id);
       }, 60_000).unref();
-    });
+    }, this.recorder);
     this.sessions.set(info.id, session);
     return session.view();
   }

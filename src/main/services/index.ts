@@ -3,15 +3,18 @@
  * browser shell (src/main/browser-shell) both build one `Services` object and expose it through the
  * validated IPC wrapper. Nothing here imports `electron`: hosts pass what they know through `HostInfo`.
  */
+import path from 'node:path';
 import { Logger } from '../../node/log.js';
 import type { HostMode } from '../../shared/ipc-contract.js';
 import { createAppInfoService, type AppInfoService } from './app-info.js';
+import { CasesService } from './cases.js';
 import { CommandLogService, type ExportTarget } from './command-log.js';
 import { ConsoleService } from './consoles.js';
 import { DeviceService } from './devices.js';
 import { createEchoService, type EchoService } from './echo.js';
 import { createEventHub, type EventHub } from './events.js';
 import { LibraryService } from './library.js';
+import { TenantSettingsService } from './tenant-settings.js';
 import { Workspace } from './workspace.js';
 
 export interface HostInfo {
@@ -19,8 +22,8 @@ export interface HostInfo {
   mode: HostMode;
   platform: string;
   /**
-   * Path of the Electron-ABI better-sqlite3 binding (see ../native-binding.ts), undefined under Node.
-   * Not used yet: the embedded service will pass it to `new Database(file, { nativeBinding })`.
+   * Path of the Electron-ABI better-sqlite3 binding (see ../native-binding.ts), undefined under Node. The
+   * case store passes it to `new Database(file, { nativeBinding })`.
    */
   sqliteNativeBinding?: string | undefined;
   /** The app data folder (see app-data.ts); without one the workspace never starts (IPC unit tests). */
@@ -40,6 +43,9 @@ export interface Services {
   readonly consoles: ConsoleService;
   readonly commandLog: CommandLogService;
   readonly library: LibraryService;
+  readonly tenantSettings: TenantSettingsService;
+  /** Cases, notes, transcripts and the evidence store: local, usable with no service. */
+  readonly cases: CasesService;
   /** Brings up the saved connection (standalone by default). Never throws: failures show in the status. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -49,7 +55,15 @@ export function createServices(host: HostInfo): Services {
   const events = createEventHub();
   const log = new Logger('lr-workstation');
   const workspace = new Workspace({ dataDir: host.dataDir, events, sysroot: host.agentSysroot, log });
-  const consoles = new ConsoleService(workspace, events, log);
+  const cases = new CasesService({
+    dir: host.dataDir ? path.join(host.dataDir, 'cases') : undefined,
+    exportsDir: host.dataDir ? path.join(host.dataDir, 'exports') : undefined,
+    events,
+    log,
+    nativeBinding: host.sqliteNativeBinding,
+  });
+  // Consoles record every command and every pulled file into the active case.
+  const consoles = new ConsoleService(workspace, events, log, host.dataDir ? cases : undefined);
   const devices = new DeviceService(workspace, events, log);
   return {
     appInfo: createAppInfoService(host),
@@ -60,11 +74,14 @@ export function createServices(host: HostInfo): Services {
     consoles,
     commandLog: new CommandLogService(workspace, host.pickExportFile),
     library: new LibraryService(workspace, events),
+    tenantSettings: new TenantSettingsService(workspace),
+    cases,
     start: () => workspace.start(),
     async stop() {
       consoles.closeAll('the workstation is shutting down');
       devices.stopPolling();
       await workspace.stop();
+      cases.close();
     },
   };
 }

@@ -3,6 +3,11 @@
  * agent of ./standalone.ts, signed in with their admin profile. Remote ("Connect to a service"): a profile
  * file made by `lr-server user add`, validated with profileSchema and checked against the service
  * (GET /api/v1/me) before it replaces the current connection. The choice is kept in workstation.json.
+ *
+ * When the saved profile's service does not answer at start, the workspace stays on it in the
+ * 'unreachable' state and retries in the background: the analyst keeps working on cases and evidence
+ * offline, and the consoles come back when the service does. (A profile that cannot be read, or that the
+ * service refuses, falls back to standalone as before.)
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -19,6 +24,9 @@ import type { EventHub } from './events.js';
 import { startStandalone, type Standalone } from './standalone.js';
 
 const settingsSchema = z.object({ profilePath: z.string().min(1).optional() });
+
+/** How often an unreachable service is tried again. */
+export const UNREACHABLE_RETRY_MS = 5_000;
 
 /** Everything a service call needs about the current connection. */
 export interface Connection {
@@ -50,6 +58,7 @@ export class Workspace {
   private generation = 0;
   private readonly changeListeners = new Set<(c: Connection | undefined) => void>();
   private readonly log: Logger;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: WorkspaceOptions) {
     this.paths = options.dataDir ? appDataPaths(options.dataDir) : undefined;
@@ -65,6 +74,7 @@ export class Workspace {
   current(): Connection {
     if (this.connection) return this.connection;
     if (this.state.state === 'failed') throw new Error(`not connected to a service: ${this.state.error ?? 'unknown error'}`);
+    if (this.state.state === 'unreachable') throw new Error(`the service is unreachable (retrying): ${this.state.error ?? 'no answer'}`);
     throw new Error('not connected to a service yet (starting)');
   }
 
@@ -87,6 +97,10 @@ export class Workspace {
         await this.connectProfile(settings.profilePath);
         return;
       } catch (e) {
+        if (isUnreachable(e as Error) && this.profileReadable(settings.profilePath)) {
+          this.becomeUnreachable(path.resolve(settings.profilePath), e as Error);
+          return;
+        }
         this.log.warn('saved profile unusable: back to standalone', { error: (e as Error).message });
       }
     }
@@ -95,6 +109,7 @@ export class Workspace {
 
   async useStandalone(): Promise<WorkspaceStatus> {
     const paths = this.requirePaths();
+    this.stopRetrying();
     this.setState({ state: 'starting', mode: 'standalone', dataDir: paths.root });
     try {
       const standalone = await this.ensureStandalone(paths);
@@ -119,12 +134,14 @@ export class Workspace {
     if (!existsSync(file)) throw new Error(`no profile file ${file}`);
     const profile = readJsonFile(file, profileSchema, 'profile');
     const connection = await this.makeConnection('remote', profile);
+    this.stopRetrying();
     this.writeSettings({ profilePath: file });
     this.setConnection(connection, { profilePath: file, dataDir: paths.root });
     return this.status();
   }
 
   async stop(): Promise<void> {
+    this.stopRetrying();
     this.generation += 1;
     this.connection?.rest.close();
     this.connection = undefined;
@@ -132,6 +149,43 @@ export class Workspace {
     const standalone = this.standalone ?? (await this.standaloneStarting?.catch(() => undefined));
     this.standalone = undefined;
     await standalone?.stop();
+  }
+
+  /** Remote mode without a connection: say so, and try again every few seconds. */
+  private becomeUnreachable(profilePath: string, error: Error): void {
+    const paths = this.requirePaths();
+    this.log.warn('the saved service is unreachable: retrying in the background', { error: error.message });
+    this.connection = undefined;
+    this.setState({ state: 'unreachable', mode: 'remote', error: oneLine(error.message), profilePath, dataDir: paths.root });
+    this.notify();
+    this.stopRetrying();
+    const retry = (): void => {
+      this.retryTimer = setTimeout(() => {
+        if (this.state.state !== 'unreachable') return;
+        this.connectProfile(profilePath).catch((e: Error) => {
+          if (this.state.state !== 'unreachable') return;
+          const message = oneLine(e.message);
+          if (message !== this.state.error) this.setState({ ...this.state, error: message });
+          retry();
+        });
+      }, UNREACHABLE_RETRY_MS);
+      this.retryTimer.unref();
+    };
+    retry();
+  }
+
+  private stopRetrying(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  private profileReadable(profilePath: string): boolean {
+    try {
+      readJsonFile(path.resolve(profilePath), profileSchema, 'profile');
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   private async ensureStandalone(paths: AppDataPaths): Promise<Standalone> {
@@ -199,6 +253,11 @@ export class Workspace {
   private writeSettings(settings: z.infer<typeof settingsSchema>): void {
     writeSecretJson(this.requirePaths().settings, settings);
   }
+}
+
+/** A network failure (the service may come back), as opposed to a refusal or a broken profile. */
+function isUnreachable(e: Error): boolean {
+  return /cannot reach the service|no answer from|socket hang up|ECONNRESET|EHOSTUNREACH|ENETUNREACH/.test(e.message);
 }
 
 function oneLine(text: string): string {

@@ -11,6 +11,8 @@ import { StatusLine } from './components/StatusLine.js';
 import { routeOutput } from './console/registry.js';
 import { restoreConsoles } from './console/sessions.js';
 import { publishLibraryProgress } from './components/library-progress.js';
+import { CasesPage } from './components/CasesPage.js';
+import { routeCaseEvent } from './state/cases-store.js';
 import { SECTIONS, useAppStore } from './state/app-store.js';
 
 export function App() {
@@ -34,6 +36,10 @@ export function App() {
           return;
         case 'library.progress':
           publishLibraryProgress(event);
+          return;
+        case 'cases.changed':
+        case 'cases.progress':
+          routeCaseEvent(event);
           return;
         default:
           break;
@@ -73,15 +79,7 @@ export function App() {
           {sectionId === 'devices' && <DevicesPage />}
           {sectionId === 'log' && <LogPage />}
           {sectionId === 'library' && <LibraryPage />}
-          {sectionId === 'cases' && (
-            <div className="page">
-              <section className="card card--placeholder" data-testid="section-cases">
-                <h2 className="card__title">Cases</h2>
-                <p className="card__hint">{SECTIONS.find((s) => s.id === 'cases')?.blurb}</p>
-                <p className="card__hint">Coming with the evidence store: downloads and saved output are kept in the app data folder meanwhile.</p>
-              </section>
-            </div>
-          )}
+          {sectionId === 'cases' && <CasesPage />}
           {sectionId === 'settings' && <SettingsPage />}
         </div>
       </main>

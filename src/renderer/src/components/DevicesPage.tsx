@@ -49,6 +49,15 @@ export function DevicesPage() {
       </div>
       {workspace?.state === 'starting' && <p className="card__hint">Starting the embedded service and this machine's agent…</p>}
       {workspace?.state === 'failed' && <p className="form-error">The service is not available: {workspace.error}</p>}
+      {workspace?.state === 'unreachable' && (
+        <p className="banner banner--warn page__banner" data-testid="devices-unreachable">
+          Service unreachable: {workspace.error ?? workspace.serviceUrl ?? 'no answer'} — retrying. Devices and consoles come back when
+          it answers; cases and evidence work offline.{' '}
+          <button type="button" className="linklike" data-testid="devices-open-cases" onClick={() => useAppStore.getState().showSection('cases')}>
+            Open Cases
+          </button>
+        </p>
+      )}
       {devicesError && <p className="form-error">{devicesError}</p>}
       {error && (
         <p className="form-error" data-testid="device-error">

@@ -23,12 +23,19 @@ export function StatusLine() {
       {workspace && (
         <>
           <span className="status__sep">·</span>
-          <span data-testid="status-workspace" data-state={workspace.state}>
+          <span
+            data-testid="status-workspace"
+            data-state={workspace.state}
+            className={workspace.state === 'unreachable' ? 'status__warn' : workspace.state === 'failed' ? 'status__bad' : undefined}
+            title={workspace.error}
+          >
             {workspace.state === 'ready'
               ? `${workspace.mode === 'standalone' ? 'standalone' : workspace.serviceUrl ?? ''} · ${workspace.user?.name ?? '?'} (${workspace.user?.role ?? '?'})`
               : workspace.state === 'starting'
                 ? 'starting the service…'
-                : `service: ${workspace.error ?? 'failed'}`}
+                : workspace.state === 'unreachable'
+                  ? `service unreachable: ${workspace.error ?? workspace.serviceUrl ?? 'no answer'} — retrying; cases and evidence work offline`
+                  : `service: ${workspace.error ?? 'failed'}`}
           </span>
         </>
       )}

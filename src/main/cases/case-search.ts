@@ -1,0 +1,104 @@
+/**
+ * Full-text search over notes and transcripts (the FTS5 indexes of migrations/0001-init.ts).
+ *
+ * Newest first, not by relevance: bm25 must score every matching row before it can return the best 50,
+ * which for a word in 50 000 rows measured ~130 ms per index (bench/search.ts), while FTS5 walks its rowid
+ * order backwards and stops at the limit — a few ms whatever the word. Every word must match (the query is
+ * built by fts-query.ts), so a more specific query is the way to narrow; the analyst also scopes by case.
+ * Each index gives its newest `limit` hits (rowid order: the order they were recorded) and the two lists
+ * are merged on their times. Snippets mark matches with « » and are flattened to one line of visible
+ * characters (transcript output comes from devices: it may hold escape sequences).
+ */
+import { performance } from 'node:perf_hooks';
+import type { SearchHit, SearchResult } from '../../shared/case-types.js';
+import { escapeControlChars } from '../../shared/format.js';
+import type { Statement } from 'better-sqlite3';
+import type { CaseDb } from './case-db.js';
+import { toFtsQuery, type PrefixTerms } from './fts-query.js';
+
+/** Tokens of context around the matches in a snippet. */
+const SNIPPET_TOKENS = 16;
+const MAX_TITLE_CHARS = 300;
+
+interface HitRow {
+  id: string;
+  case_id: string;
+  case_title: string;
+  title: string;
+  command_id: string | null;
+  snippet: string;
+  at: string;
+}
+
+function oneLine(text: string, max = Number.MAX_SAFE_INTEGER): string {
+  const flat = escapeControlChars(text.replace(/\s+/g, ' ').trim());
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+export class CaseSearch {
+  private readonly queries;
+
+  constructor(db: CaseDb) {
+    const notes = (where: string) =>
+      db.prepare(`SELECT n.id, n.case_id, c.title AS case_title, n.title, n.command_id,
+          snippet(notes_fts, -1, '«', '»', '…', ${SNIPPET_TOKENS}) AS snippet, n.updated_at AS at
+        FROM notes_fts CROSS JOIN notes n ON n.seq = notes_fts.rowid CROSS JOIN cases c ON c.id = n.case_id
+        WHERE notes_fts MATCH ? ${where} ORDER BY notes_fts.rowid DESC LIMIT ?`);
+    const transcripts = (where: string) =>
+      db.prepare(`SELECT t.id, t.case_id, c.title AS case_title, t.line AS title, t.command_id,
+          snippet(transcripts_fts, -1, '«', '»', '…', ${SNIPPET_TOKENS}) AS snippet, t.started_at AS at
+        FROM transcripts_fts CROSS JOIN transcripts t ON t.seq = transcripts_fts.rowid CROSS JOIN cases c ON c.id = t.case_id
+        WHERE transcripts_fts MATCH ? ${where} ORDER BY transcripts_fts.rowid DESC LIMIT ?`);
+    // CROSS JOIN keeps the index as the outer loop (SQLite does not reorder it): driven from the case's
+    // rows instead, the planner would run the MATCH once per row. In one case, its rows' rowid range bounds
+    // the index walk (FTS5 seeks to it), so a case whose hits are older than every other case's does not
+    // cost a walk through all of those first. The CASTs matter: better-sqlite3 binds JS numbers as REAL,
+    // and FTS5 does not seek on a REAL rowid bound (it filters instead, 30× slower in bench/search.ts).
+    this.queries = {
+      notes: notes(''),
+      notesInCase: notes('AND notes_fts.rowid BETWEEN CAST(? AS INTEGER) AND CAST(? AS INTEGER) AND n.case_id = ?'),
+      transcripts: transcripts(''),
+      transcriptsInCase: transcripts('AND transcripts_fts.rowid BETWEEN CAST(? AS INTEGER) AND CAST(? AS INTEGER) AND t.case_id = ?'),
+      notesRange: db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM notes WHERE case_id = ?'),
+      transcriptsRange: db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM transcripts WHERE case_id = ?'),
+      // Terms longer than the prefix: from prefix + U+0001 (past the prefix itself) to prefix + U+10FFFF.
+      notesTerms: db.prepare('SELECT term FROM notes_terms WHERE term >= ? AND term <= ? LIMIT ?').pluck(),
+      transcriptsTerms: db.prepare('SELECT term FROM transcripts_terms WHERE term >= ? AND term <= ? LIMIT ?').pluck(),
+    };
+  }
+
+  private static terms(statement: Statement): PrefixTerms {
+    return (folded, limit) => statement.all(`${folded}\u0001`, `${folded}\u{10FFFF}`, limit) as string[];
+  }
+
+  private inCase(query: Statement, range: Statement, match: string, caseId: string, limit: number): HitRow[] {
+    const { lo, hi } = range.get(caseId) as { lo: number | null; hi: number | null };
+    if (lo === null || hi === null) return [];
+    return query.all(match, lo, hi, caseId, limit) as HitRow[];
+  }
+
+  search(text: string, caseId: string | undefined, limit: number): SearchResult {
+    const started = performance.now();
+    const q = this.queries;
+    // Each index has its own vocabulary, so each gets its own expansion of the last word.
+    const notesMatch = toFtsQuery(text, CaseSearch.terms(q.notesTerms));
+    const transcriptsMatch = toFtsQuery(text, CaseSearch.terms(q.transcriptsTerms));
+    if (!notesMatch || !transcriptsMatch) return { hits: [], tookMs: performance.now() - started };
+    const notes = caseId === undefined ? (q.notes.all(notesMatch, limit) as HitRow[]) : this.inCase(q.notesInCase, q.notesRange, notesMatch, caseId, limit);
+    const transcripts =
+      caseId === undefined ? (q.transcripts.all(transcriptsMatch, limit) as HitRow[]) : this.inCase(q.transcriptsInCase, q.transcriptsRange, transcriptsMatch, caseId, limit);
+    const ranked = [...notes.map((row) => ({ row, kind: 'note' as const })), ...transcripts.map((row) => ({ row, kind: 'transcript' as const }))]
+      .sort((a, b) => (a.row.at < b.row.at ? 1 : a.row.at > b.row.at ? -1 : 0))
+      .slice(0, limit);
+    const hits: SearchHit[] = ranked.map(({ row, kind }) => ({
+      kind,
+      id: row.id,
+      caseId: row.case_id,
+      caseTitle: oneLine(row.case_title, MAX_TITLE_CHARS),
+      title: oneLine(row.title, MAX_TITLE_CHARS),
+      snippet: oneLine(row.snippet),
+      commandId: row.command_id ?? undefined,
+    }));
+    return { hits, tookMs: Math.round((performance.now() - started) * 100) / 100 };
+  }
+}

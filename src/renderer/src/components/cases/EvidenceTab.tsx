@@ -1,0 +1,101 @@
+/** A case's evidence: the table (name, size, device, original path, acquired, integrity) and the viewer. */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { EvidenceView } from '../../../../shared/case-types.js';
+import { formatBytes } from '../../../../shared/format.js';
+import { call } from '../../api/call.js';
+import { errorText, useCasesStore } from '../../state/cases-store.js';
+import { localTime } from '../time.js';
+import { IntegrityPill } from './common.js';
+import { EvidenceViewer } from './EvidenceViewer.js';
+
+export function EvidenceTab({ caseId }: { caseId: string }) {
+  const revision = useCasesStore((s) => s.revision);
+  const evidenceId = useCasesStore((s) => s.evidenceId);
+  const openEvidence = useCasesStore((s) => s.openEvidence);
+  const [items, setItems] = useState<EvidenceView[] | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const seq = useRef(0);
+
+  const load = useCallback(async () => {
+    const mine = ++seq.current;
+    try {
+      const list = await call('lr:cases.evidence', { caseId });
+      if (mine !== seq.current) return;
+      setItems(list);
+      setError(undefined);
+    } catch (e) {
+      if (mine === seq.current) setError(errorText(e));
+    }
+  }, [caseId]);
+
+  useEffect(() => {
+    void load();
+  }, [load, revision]);
+
+  const onVerified = useCallback((view: EvidenceView) => setItems((list) => list?.map((e) => (e.id === view.id ? view : e))), []);
+
+  return (
+    <div className="evidence" data-testid="evidence-tab">
+      {error && <p className="form-error">{error}</p>}
+      <div className="table-wrap evidence__table">
+        <table className="table" data-testid="evidence-table">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th className="num">Size</th>
+              <th>Device</th>
+              <th>Original path</th>
+              <th>Acquired</th>
+              <th>Integrity</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items?.map((e) => (
+              <tr
+                key={e.id}
+                className="evidence__row"
+                aria-selected={e.id === evidenceId}
+                data-testid={`evidence-row-${e.sha256}`}
+                data-id={e.id}
+                data-sha256={e.sha256}
+                data-integrity={e.integrity}
+                onClick={() => openEvidence(caseId, e.id)}
+              >
+                <td>
+                  <div className="cell-strong">{e.name}</div>
+                  <div className="cell-dim mono ellipsis evidence__hash" title={e.sha256}>
+                    {e.sha256}
+                  </div>
+                </td>
+                <td className="num mono">{formatBytes(e.size)}</td>
+                <td>{e.deviceName}</td>
+                <td className="mono evidence__path" title={e.originalPath}>
+                  {e.originalPath || <span className="cell-dim">({e.kind})</span>}
+                </td>
+                <td>
+                  {localTime(e.acquiredAt)}
+                  <div className="cell-dim">{e.analyst}</div>
+                </td>
+                <td>
+                  <IntegrityPill integrity={e.integrity} />
+                </td>
+              </tr>
+            ))}
+            {items?.length === 0 && (
+              <tr>
+                <td colSpan={6} className="cell-dim">
+                  No evidence yet: getfile, collect and <code>&gt; name.txt</code> outputs from a console land here while this case is active.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </div>
+      {evidenceId ? (
+        <EvidenceViewer key={evidenceId} id={evidenceId} onVerified={onVerified} />
+      ) : (
+        items !== undefined && items.length > 0 && <p className="card__hint">Select an item to see its provenance, hashes and a preview.</p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,330 @@
+/**
+ * One evidence item: provenance, hashes, integrity with "Re-verify", and a paged preview (text, hex or
+ * strings) of byte ranges read from disk by main. The file is never opened otherwise, never executed, and
+ * the preview is plain text in a <pre>.
+ */
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { MAX_PREVIEW_BYTES, PREVIEW_MODES, type EvidencePreview, type EvidenceView, type PreviewMode } from '../../../../shared/case-types.js';
+import { formatBytes } from '../../../../shared/format.js';
+import { call } from '../../api/call.js';
+import { errorText, progressKey, useCasesStore } from '../../state/cases-store.js';
+import { localTime } from '../time.js';
+import { exactBytes, IntegrityPill, parseOffset } from './common.js';
+
+const PAGE_SIZES = [4 * 1024, 16 * 1024, MAX_PREVIEW_BYTES] as const;
+const MODE_LABEL: Record<PreviewMode, string> = { text: 'Text', hex: 'Hex', strings: 'Strings' };
+
+export function EvidenceViewer({ id, onVerified }: { id: string; onVerified(view: EvidenceView): void }) {
+  const revision = useCasesStore((s) => s.revision);
+  const openTranscript = useCasesStore((s) => s.openTranscript);
+  const openNote = useCasesStore((s) => s.openNote);
+  const verifyProgress = useCasesStore((s) => s.progress[progressKey('verify', id)]);
+  const [view, setView] = useState<EvidenceView | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [verifying, setVerifying] = useState(false);
+  const [actionError, setActionError] = useState<string | undefined>();
+
+  useEffect(() => {
+    let current = true;
+    call('lr:evidence.get', { id })
+      .then((v) => {
+        if (!current) return;
+        setView(v);
+        setError(undefined);
+      })
+      .catch((e: unknown) => current && setError(errorText(e)));
+    return () => {
+      current = false;
+    };
+  }, [id, revision]);
+
+  async function verify(): Promise<void> {
+    setVerifying(true);
+    setActionError(undefined);
+    try {
+      const v = await call('lr:evidence.verify', { id });
+      setView(v);
+      onVerified(v);
+    } catch (e) {
+      setActionError(`re-verify failed: ${errorText(e)}`);
+    } finally {
+      setVerifying(false);
+    }
+  }
+
+  async function openCommand(commandId: string): Promise<void> {
+    setActionError(undefined);
+    try {
+      const entry = await call('lr:transcripts.byCommand', { commandId });
+      openTranscript(entry.caseId, entry.id);
+    } catch (e) {
+      setActionError(errorText(e));
+    }
+  }
+
+  async function addNote(v: EvidenceView): Promise<void> {
+    setActionError(undefined);
+    try {
+      const note = await call('lr:notes.create', {
+        caseId: v.caseId,
+        title: `On ${v.name}`.slice(0, 200),
+        body: `Evidence ${v.name}, SHA-256 ${v.sha256}\n\n`,
+        evidenceId: v.id,
+        ...(v.commandId ? { commandId: v.commandId } : {}),
+      });
+      openNote(note.caseId, note.id);
+      void useCasesStore.getState().reload();
+    } catch (e) {
+      setActionError(errorText(e));
+    }
+  }
+
+  if (!view) {
+    return (
+      <section className="card evidence-viewer" data-testid="evidence-viewer" data-id={id}>
+        {error ? <p className="form-error">{error}</p> : <p className="card__hint">Loading…</p>}
+      </section>
+    );
+  }
+  const times = Object.entries(view.fileTimes).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+  const bad = view.integrity === 'tampered' || view.integrity === 'missing';
+  return (
+    <section className={`card evidence-viewer ${bad ? 'evidence-viewer--bad' : ''}`} data-testid="evidence-viewer" data-id={id} data-integrity={view.integrity}>
+      <div className="evidence-viewer__head">
+        <h2 className="card__title" data-testid="evidence-name">
+          {view.name}
+        </h2>
+        <IntegrityPill integrity={view.integrity} testId="evidence-integrity" />
+        {view.verifiedAt && <span className="cell-dim">checked {localTime(view.verifiedAt)}</span>}
+        <span className="toolbar__spacer" />
+        <button type="button" className="button button--ghost button--small" data-testid="evidence-add-note" onClick={() => void addNote(view)}>
+          Add note
+        </button>
+        <button type="button" className="button button--small" data-testid="evidence-verify" disabled={verifying} onClick={() => void verify()}>
+          {verifying ? 'Verifying…' : 'Re-verify'}
+        </button>
+      </div>
+      {verifying && verifyProgress && verifyProgress.total > 0 && (
+        <progress className="cases__progress" data-testid="evidence-verify-progress" max={verifyProgress.total} value={verifyProgress.done} aria-label="Re-verification progress" />
+      )}
+      {view.integrity === 'tampered' && (
+        <p className="evidence-viewer__alert" data-testid="evidence-tampered">
+          The stored file no longer hashes to its SHA-256: it has been altered since it was acquired. Do not rely on it.
+        </p>
+      )}
+      {view.integrity === 'missing' && (
+        <p className="evidence-viewer__alert" data-testid="evidence-tampered">
+          The stored file is missing from the evidence store.
+        </p>
+      )}
+      {actionError && (
+        <p className="form-error" data-testid="evidence-error">
+          {actionError}
+        </p>
+      )}
+      <div className="evidence-viewer__grid">
+        <dl className="facts facts--wide" data-testid="evidence-provenance">
+          <dt>Size</dt>
+          <dd>
+            {formatBytes(view.size)} <span className="cell-dim">({exactBytes(view.size)})</span>
+          </dd>
+          <dt>Kind</dt>
+          <dd>{view.kind}</dd>
+          <dt>Device</dt>
+          <dd data-testid="evidence-device">
+            {view.deviceName} <span className="cell-dim mono">{view.deviceId}</span>
+          </dd>
+          <dt>Original path</dt>
+          <dd className="mono break" data-testid="evidence-original-path">
+            {view.originalPath || '—'}
+          </dd>
+          <dt>Command ID</dt>
+          <dd className="mono" data-testid="evidence-command-id">
+            {view.commandId ? (
+              <button type="button" className="linklike mono" title="Open the command's transcript" onClick={() => void openCommand(view.commandId ?? '')}>
+                {view.commandId}
+              </button>
+            ) : (
+              '—'
+            )}
+          </dd>
+          <dt>Analyst</dt>
+          <dd>{view.analyst}</dd>
+          <dt>Acquired</dt>
+          <dd>{localTime(view.acquiredAt)}</dd>
+          {times.map(([name, iso]) => (
+            <FileTime key={name} name={name} iso={iso} />
+          ))}
+        </dl>
+        <dl className="facts facts--wide hashes" data-testid="evidence-hashes">
+          <dt>SHA-256</dt>
+          <dd className="mono break" data-testid="evidence-sha256">
+            {view.sha256}
+          </dd>
+          <dt>SHA-1</dt>
+          <dd className="mono break" data-testid="evidence-sha1">
+            {view.sha1}
+          </dd>
+          <dt>MD5</dt>
+          <dd className="mono break" data-testid="evidence-md5">
+            {view.md5}
+          </dd>
+        </dl>
+      </div>
+      <Preview id={view.id} size={view.size} />
+    </section>
+  );
+}
+
+const TIME_LABEL: Record<string, string> = { mtime: 'Modified (device)', atime: 'Accessed (device)', ctime: 'Changed (device)', btime: 'Created (device)' };
+
+function FileTime({ name, iso }: { name: string; iso: string }) {
+  return (
+    <>
+      <dt>{TIME_LABEL[name] ?? name}</dt>
+      <dd data-testid={`evidence-${name}`}>
+        {localTime(iso)} <span className="cell-dim mono">{iso}</span>
+      </dd>
+    </>
+  );
+}
+
+function Preview({ id, size }: { id: string; size: number }) {
+  const [mode, setMode] = useState<PreviewMode>('text');
+  const [pageSize, setPageSize] = useState<number>(PAGE_SIZES[0]);
+  const [offset, setOffset] = useState(0);
+  const [preview, setPreview] = useState<EvidencePreview | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [loading, setLoading] = useState(false);
+  const [goTo, setGoTo] = useState('');
+  const [goError, setGoError] = useState<string | undefined>();
+  /** Offsets of the pages "Next" left (text pages end at a line break, so they are not a fixed size). */
+  const [back, setBack] = useState<number[]>([]);
+
+  const load = useCallback(async (m: PreviewMode, at: number, length: number, isCurrent: () => boolean) => {
+    setLoading(true);
+    try {
+      const p = await call('lr:evidence.preview', { id, mode: m, offset: at, length });
+      if (!isCurrent()) return;
+      setPreview(p);
+      setError(undefined);
+    } catch (e) {
+      if (isCurrent()) setError(errorText(e));
+    } finally {
+      if (isCurrent()) setLoading(false);
+    }
+  }, [id]);
+
+  useEffect(() => {
+    let current = true;
+    void load(mode, offset, pageSize, () => current);
+    return () => {
+      current = false;
+    };
+  }, [load, mode, offset, pageSize]);
+
+  function go(event: FormEvent): void {
+    event.preventDefault();
+    const at = parseOffset(goTo);
+    if (at === undefined) {
+      setGoError('an offset: 1234, 0x4d2 or 16k');
+      return;
+    }
+    if (size > 0 && at >= size) {
+      setGoError(`past the end (${exactBytes(size)})`);
+      return;
+    }
+    setGoError(undefined);
+    setBack([]);
+    setOffset(at);
+  }
+
+  function previous(): void {
+    const last = back[back.length - 1];
+    setBack(back.slice(0, -1));
+    setOffset(last !== undefined && last < offset ? last : Math.max(0, offset - pageSize));
+  }
+
+  function next(): void {
+    if (preview?.nextOffset === undefined) return;
+    setBack([...back, offset]);
+    setOffset(preview.nextOffset);
+  }
+
+  const end = preview ? preview.offset + preview.length : 0;
+  const shown = preview && preview.offset === offset && preview.mode === mode;
+  return (
+    <div className="preview" data-testid="evidence-preview-panel">
+      <div className="toolbar toolbar--wrap preview__toolbar">
+        <div className="segmented" role="group" aria-label="Preview mode">
+          {PREVIEW_MODES.map((m) => (
+            <button
+              key={m}
+              type="button"
+              className="segmented__item"
+              aria-pressed={mode === m}
+              data-testid={`evidence-preview-mode-${m}`}
+              onClick={() => {
+                setMode(m);
+                setBack([]);
+              }}
+            >
+              {MODE_LABEL[m]}
+            </button>
+          ))}
+        </div>
+        <label className="toolbar__field">
+          page
+          <select className="input" data-testid="evidence-preview-size" value={pageSize} onChange={(e) => {
+              setPageSize(Number(e.target.value));
+              setBack([]);
+            }}>
+            {PAGE_SIZES.map((n) => (
+              <option key={n} value={n}>
+                {n / 1024} KiB
+              </option>
+            ))}
+          </select>
+        </label>
+        <button
+          type="button"
+          className="button button--ghost button--small"
+          data-testid="evidence-preview-prev"
+          disabled={offset === 0 || loading}
+          onClick={previous}
+        >
+          ← Previous
+        </button>
+        <button
+          type="button"
+          className="button button--ghost button--small"
+          data-testid="evidence-preview-next"
+          disabled={preview?.nextOffset === undefined || loading}
+          onClick={next}
+        >
+          Next →
+        </button>
+        <form className="toolbar__field" onSubmit={go}>
+          go to offset
+          <input className="input mono preview__goto" placeholder="0x1000" aria-label="Go to offset" data-testid="evidence-preview-offset" value={goTo} onChange={(e) => setGoTo(e.target.value)} />
+          <button type="submit" className="button button--ghost button--small" data-testid="evidence-preview-go">
+            Go
+          </button>
+        </form>
+        <span className="cell-dim" data-testid="evidence-preview-range" data-offset={preview?.offset ?? -1} data-length={preview?.length ?? -1}>
+          {preview ? (preview.length === 0 ? 'empty file' : `bytes ${preview.offset.toLocaleString('en')}–${(end - 1).toLocaleString('en')} of ${exactBytes(preview.size)}`) : ''}
+          {loading ? ' · reading…' : ''}
+        </span>
+      </div>
+      {goError && <p className="form-error">{goError}</p>}
+      {error && (
+        <p className="form-error" data-testid="evidence-preview-error">
+          {error}
+        </p>
+      )}
+      <pre className={`log__pre preview__pre ${shown ? '' : 'preview__pre--stale'}`} data-testid="evidence-preview" data-mode={preview?.mode ?? ''} data-offset={preview?.offset ?? -1} tabIndex={0}>
+        {preview ? preview.lines.join('\n') || (preview.mode === 'strings' ? '(no strings in this range)' : '') : '…'}
+      </pre>
+    </div>
+  );
+}

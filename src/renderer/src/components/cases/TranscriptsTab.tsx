@@ -1,0 +1,211 @@
+/**
+ * A case's transcript: every console command recorded in it (time, device, line, status), windowed and
+ * loaded in pages as they scroll into view; the selected entry's full output in a read-only viewer.
+ */
+import { useCallback, useEffect, useRef, useState } from 'react';
+import type { TranscriptEntryView, TranscriptSummary } from '../../../../shared/case-types.js';
+import { call } from '../../api/call.js';
+import { errorText, useCasesStore } from '../../state/cases-store.js';
+import { localTime } from '../time.js';
+import { WindowedList } from '../WindowedList.js';
+import { CommandStatusPill, shortTime } from './common.js';
+
+const PAGE = 200;
+const ROW_HEIGHT = 30;
+
+export function TranscriptsTab({ caseId }: { caseId: string }) {
+  const revision = useCasesStore((s) => s.revision);
+  const transcriptId = useCasesStore((s) => s.transcriptId);
+  const openTranscript = useCasesStore((s) => s.openTranscript);
+  const [total, setTotal] = useState<number | undefined>();
+  const [pages, setPages] = useState<ReadonlyMap<number, TranscriptSummary[]>>(new Map());
+  const [error, setError] = useState<string | undefined>();
+  /** Pages asked for since the last refresh. */
+  const requested = useRef(new Set<number>());
+  const generation = useRef(0);
+  const visible = useRef<[number, number]>([0, 0]);
+
+  const loadPage = useCallback(
+    async (page: number) => {
+      if (requested.current.has(page)) return;
+      requested.current.add(page);
+      const gen = generation.current;
+      try {
+        const answer = await call('lr:cases.transcripts', { caseId, offset: page * PAGE, limit: PAGE });
+        if (gen !== generation.current) return;
+        setTotal(answer.total);
+        setPages((previous) => new Map(previous).set(page, answer.items));
+        setError(undefined);
+      } catch (e) {
+        if (gen !== generation.current) return;
+        requested.current.delete(page);
+        setError(errorText(e));
+      }
+    },
+    [caseId],
+  );
+
+  // First load, and a refetch of what is in view at every change (the rows shown stay until it arrives).
+  useEffect(() => {
+    generation.current += 1;
+    requested.current = new Set();
+    const [first, last] = visible.current;
+    for (let page = Math.floor(first / PAGE); page <= Math.floor(last / PAGE); page += 1) void loadPage(page);
+  }, [revision, loadPage]);
+
+  const onRange = useCallback(
+    (first: number, last: number) => {
+      visible.current = [first, last];
+      for (let page = Math.floor(first / PAGE); page <= Math.floor(last / PAGE); page += 1) void loadPage(page);
+    },
+    [loadPage],
+  );
+
+  const rowAt = (index: number): TranscriptSummary | undefined => pages.get(Math.floor(index / PAGE))?.[index % PAGE];
+
+  return (
+    <div className="transcripts" data-testid="transcripts-tab">
+      <div className="log__list transcripts__list" data-testid="transcript-list" data-total={total ?? -1}>
+        <div className="log-row transcript-row log-row--head" role="row">
+          <span>Time</span>
+          <span>Device</span>
+          <span>Command</span>
+          <span>Status</span>
+        </div>
+        {error && <p className="form-error transcripts__error">{error}</p>}
+        {total === 0 && <p className="card__hint transcripts__empty">No commands recorded in this case yet: commands typed in a console while the case is active appear here.</p>}
+        <WindowedList
+          count={total ?? 0}
+          rowHeight={ROW_HEIGHT}
+          onRange={onRange}
+          testId="transcript-viewport"
+          renderRow={(index) => {
+            const row = rowAt(index);
+            if (!row) return <div className="log-row transcript-row log-row--placeholder">…</div>;
+            return (
+              <div
+                className="log-row transcript-row"
+                role="row"
+                aria-selected={row.id === transcriptId}
+                data-testid="transcript-row"
+                data-id={row.id}
+                data-command-id={row.commandId ?? ''}
+                data-status={row.status}
+                onClick={() => openTranscript(caseId, row.id)}
+              >
+                <span className="mono cell-dim ellipsis" title={localTime(row.startedAt)}>
+                  {shortTime(row.startedAt)}
+                </span>
+                <span className="ellipsis">{row.deviceName}</span>
+                <span className="mono ellipsis" title={row.line}>
+                  {row.line}
+                </span>
+                <span>
+                  <CommandStatusPill status={row.status} />
+                </span>
+              </div>
+            );
+          }}
+        />
+      </div>
+      <TranscriptViewer id={transcriptId} caseId={caseId} />
+    </div>
+  );
+}
+
+export function TranscriptViewer({ id, caseId }: { id: string | undefined; caseId: string }) {
+  const [entry, setEntry] = useState<TranscriptEntryView | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  const [adding, setAdding] = useState(false);
+  const openNote = useCasesStore((s) => s.openNote);
+
+  useEffect(() => {
+    setEntry(undefined);
+    setError(undefined);
+    if (!id) return;
+    let current = true;
+    call('lr:transcripts.get', { id })
+      .then((e) => current && setEntry(e))
+      .catch((e: unknown) => current && setError(errorText(e)));
+    return () => {
+      current = false;
+    };
+  }, [id]);
+
+  async function addNote(): Promise<void> {
+    if (!entry) return;
+    setAdding(true);
+    setError(undefined);
+    try {
+      const note = await call('lr:notes.create', {
+        caseId: entry.caseId,
+        title: `On ${entry.line}`.slice(0, 200),
+        body: '',
+        ...(entry.commandId ? { commandId: entry.commandId } : {}),
+      });
+      openNote(note.caseId, note.id);
+      void useCasesStore.getState().reload();
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setAdding(false);
+    }
+  }
+
+  if (!id) {
+    return (
+      <aside className="log__detail log__detail--empty" data-testid="transcript-viewer">
+        <p className="card__hint">Select a command to see its output as the console showed it.</p>
+      </aside>
+    );
+  }
+  return (
+    <aside className="log__detail" data-testid="transcript-viewer" data-id={id} data-case-id={caseId}>
+      <div className="log__detail-head">
+        <h2 className="card__title mono ellipsis" data-testid="transcript-line" title={entry?.line}>
+          {entry?.line ?? '…'}
+        </h2>
+        <button type="button" className="button button--small transcript__add-note" data-testid="transcript-add-note" disabled={!entry || adding} onClick={() => void addNote()}>
+          Add note
+        </button>
+      </div>
+      {error && <p className="form-error">{error}</p>}
+      {entry && (
+        <>
+          <dl className="facts">
+            <dt>Command ID</dt>
+            <dd className="mono" data-testid="transcript-command-id">
+              {entry.commandId ?? '— (refused before it got one)'}
+            </dd>
+            <dt>Device</dt>
+            <dd>
+              {entry.deviceName} <span className="cell-dim mono">{entry.deviceId}</span>
+            </dd>
+            <dt>Analyst</dt>
+            <dd>{entry.analyst}</dd>
+            <dt>Status</dt>
+            <dd data-testid="transcript-status">
+              <CommandStatusPill status={entry.status} />
+              {entry.error && <span className="form-error"> {entry.error}</span>}
+            </dd>
+            <dt>Started</dt>
+            <dd>{localTime(entry.startedAt)}</dd>
+            <dt>Ended</dt>
+            <dd>{localTime(entry.endedAt)}</dd>
+            <dt>Session</dt>
+            <dd className="mono">{entry.sessionId}</dd>
+          </dl>
+          <h3 className="log__detail-label">Output</h3>
+          {entry.outputTruncated && (
+            <p className="card__hint" data-testid="transcript-truncated">
+              The output was longer than a transcript keeps ({entry.outputChars.toLocaleString('en')} characters kept); the command log has all of it.
+            </p>
+          )}
+          <pre className="log__pre log__pre--output transcript__output" data-testid="transcript-output" tabIndex={0}>
+            {entry.output || '(no output)'}
+          </pre>
+        </>
+      )}
+    </aside>
+  );
+}
