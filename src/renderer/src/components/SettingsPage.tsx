@@ -1,8 +1,9 @@
-/** Where the workstation connects: standalone (embedded service, this machine), or a team's service. */
+/** Where the workstation connects (standalone or a team's service), and the tenant settings for admins. */
 import { useState, type FormEvent } from 'react';
 import { call } from '../api/call.js';
 import { useAppStore } from '../state/app-store.js';
 import { EchoPanel } from './EchoPanel.js';
+import { TenantSettingsCard } from './TenantSettingsCard.js';
 
 export function SettingsPage() {
   const workspace = useAppStore((state) => state.workspace);
@@ -108,6 +109,7 @@ export function SettingsPage() {
           </p>
         )}
       </section>
+      <TenantSettingsCard />
       <EchoPanel />
     </div>
   );
