@@ -87,7 +87,10 @@ program
       onStarted: (f) => {
         if (!o.json) printer = new Printer({ output: f.output, tableFields: f.tableFields, streaming: false, write: (s) => process.stdout.write(s), width: process.stdout.columns });
       },
-      onRecords: (r) => (o.json ? records.push(...r) : printer?.add(r)),
+      onRecords: (r) => {
+        if (!o.json) printer?.add(r);
+        else for (const record of r) records.push(record);
+      },
       onText: (t) => (o.json ? (text += t) : printer?.text(t)),
     });
     const stopOnSignal = () => {

@@ -32,7 +32,7 @@ export class Printer {
 
   add(batch: Record<string, unknown>[]): void {
     if (this.o.output === 'json' || !this.o.streaming) {
-      this.records.push(...batch);
+      for (const record of batch) this.records.push(record);
       return;
     }
     const table = renderTable(batch, this.o.tableFields, { maxWidth: this.o.width });

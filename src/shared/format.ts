@@ -177,7 +177,12 @@ export function renderTable(records: readonly object[], columns?: readonly strin
     const values = records.map((record) => valueOf(record, col)).filter((v) => v !== null && v !== undefined);
     return values.length > 0 && values.every(isNumeric);
   });
-  const natural = cols.map((_, i) => Math.max(displayWidth(headers[i] ?? ''), ...cells.map((row) => displayWidth(row[i] ?? ''))));
+  // A loop, not Math.max(...cells): a spread of 100 000+ rows overflows the call stack.
+  const natural = cols.map((_, i) => {
+    let widest = displayWidth(headers[i] ?? '');
+    for (const row of cells) widest = Math.max(widest, displayWidth(row[i] ?? ''));
+    return widest;
+  });
   const widths = fitWidths(natural, opts.maxWidth);
 
   const line = (row: readonly string[]): string =>
@@ -191,7 +196,9 @@ export function renderTable(records: readonly object[], columns?: readonly strin
       .trimEnd();
 
   const rule = widths.map((w) => '-'.repeat(w)).join(COLUMN_GAP);
-  return [line(headers), rule, ...cells.map(line)].join('\n');
+  const lines = [line(headers), rule];
+  for (const row of cells) lines.push(line(row));
+  return lines.join('\n');
 }
 
 // --- JSON --------------------------------------------------------------------------------------------

@@ -347,7 +347,11 @@ export class ConsoleSession {
   /** Runs a command whose output is for main only (path completion); resolves with its records. */
   private quietRecords(line: string): Promise<Record<string, unknown>[]> {
     const records: Record<string, unknown>[] = [];
-    const run = this.client.run(this.id, line, { onRecords: (batch) => records.push(...batch) });
+    const run = this.client.run(this.id, line, {
+      onRecords: (batch) => {
+        for (const record of batch) records.push(record);
+      },
+    });
     const timeout = new Promise<never>((_resolve, reject) => {
       setTimeout(() => {
         const id = run.commandId();

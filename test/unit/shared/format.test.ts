@@ -64,6 +64,13 @@ describe('formatCell', () => {
 });
 
 describe('renderTable', () => {
+  it('renders 200 000 rows (no spread of the rows into a call: that overflows the stack)', () => {
+    const rows = Array.from({ length: 200_000 }, (_, i) => ({ path: `/tmp/f-${i}`, size: i }));
+    const lines = renderTable(rows, ['path', 'size']).split('\n');
+    expect(lines).toHaveLength(200_002);
+    expect(lines[200_001]).toBe('/tmp/f-199999  199999');
+  });
+
   const processes = [
     { pid: 1, user: 'root', name: 'systemd', rssBytes: 12_000 },
     { pid: 4242, user: 'www-data', name: 'nginx', rssBytes: null },
