@@ -7,8 +7,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { benchGetfile } from './getfile.js';
 import { benchCommands } from './commands.js';
 import { benchCapacity } from './capacity.js';
+import { benchSearch } from './search.js';
+import { benchConsole } from './console.js';
 
-const BENCHES: Record<string, () => Promise<string>> = { commands: benchCommands, getfile: benchGetfile, capacity: benchCapacity };
+const BENCHES: Record<string, () => Promise<string>> = { commands: benchCommands, getfile: benchGetfile, capacity: benchCapacity, search: benchSearch, console: benchConsole };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const w of wanted) if (!BENCHES[w]) {
