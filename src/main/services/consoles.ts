@@ -13,7 +13,7 @@
  *   - Tab completion of remote paths lists the folder with `dir <folder> -output json` (that listing is a
  *     real command: it appears in the command log).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConsoleClient, type CommandHandlers, type CommandOutcome } from '../../client/console-client.js';
 import { localNameFor } from '../../client/download.js';
@@ -22,7 +22,7 @@ import { transferTarget, type TransferTarget } from '../../client/transfer-targe
 import type { Logger } from '../../node/log.js';
 import { CATALOG, roleAllows, type Platform, type Role } from '../../shared/catalog.js';
 import { complete } from '../../shared/completion.js';
-import { renderJson, renderTable } from '../../shared/format.js';
+import { formatBytes, renderJson, renderTable } from '../../shared/format.js';
 import { parseLine, quoteArg } from '../../shared/grammar.js';
 import type { CompletionView, ConsoleItem, SessionView } from '../../shared/ipc-contract.js';
 import type { SessionInfo, ToClient } from '../../shared/protocol.js';
@@ -36,6 +36,8 @@ const CLOSE_CONFIRM_MS = 5_000;
 const COMPLETION_TIMEOUT_MS = 10_000;
 const MAX_PATH_CANDIDATES = 500;
 const PROGRESS_EVERY_MS = 100;
+/** Files at least this big get a notice before they are hashed into the evidence store (seconds of work). */
+const LARGE_EVIDENCE_BYTES = 64 * 1024 * 1024;
 
 interface Running {
   line: string;
@@ -235,6 +237,8 @@ export class ConsoleSession {
       return;
     }
     try {
+      const size = statSync(file).size;
+      if (size >= LARGE_EVIDENCE_BYTES) this.add({ k: 'notice', text: `${what}: hashing ${formatBytes(size)} into the evidence store (SHA-256, SHA-1, MD5)…`, tone: 'info' });
       const evidence = await this.recorder.addEvidence(file, provenance);
       this.add({ k: 'notice', text: `${what}: stored as evidence ${evidence.name} (${evidence.size} bytes, sha256 ${evidence.sha256}) in the active case`, tone: 'info' });
     } catch (e) {
