@@ -35,9 +35,14 @@ export function acceptConsole(ws: WebSocket, user: User, sessions: SessionManage
     try {
       switch (f.t) {
         case 'session.open': {
-          const s = sessions.open(user, f.device, peer);
-          log.info('session opened', { sessionId: s.id, deviceId: s.device.id, user: user.name });
-          peer.send({ t: 'session.opened', reqId: f.reqId, session: s.info() });
+          // Asynchronous: the session ledger may be shared between nodes.
+          sessions.open(user, f.device, peer).then(
+            (s) => {
+              log.info('session opened', { sessionId: s.id, deviceId: s.device.id, user: user.name });
+              peer.send({ t: 'session.opened', reqId: f.reqId, session: s.info() });
+            },
+            (e: unknown) => reportError(e, f.reqId),
+          );
           return;
         }
         case 'session.close': {
@@ -63,14 +68,16 @@ export function acceptConsole(ws: WebSocket, user: User, sessions: SessionManage
           return;
       }
     } catch (e) {
-      const reqId = 'reqId' in f ? f.reqId : undefined;
-      if (e instanceof SessionError) peer.send({ t: 'error', reqId, code: e.code, message: e.message });
-      else {
-        log.error('console frame failed', { error: (e as Error).message });
-        peer.send({ t: 'error', reqId, code: 'internal', message: 'internal error (see the service log)' });
-      }
+      reportError(e, 'reqId' in f ? f.reqId : undefined);
     }
   });
+  function reportError(e: unknown, reqId: number | undefined): void {
+    if (e instanceof SessionError) peer.send({ t: 'error', reqId, code: e.code, message: e.message });
+    else {
+      log.error('console frame failed', { error: (e as Error).message });
+      peer.send({ t: 'error', reqId, code: 'internal', message: 'internal error (see the service log)' });
+    }
+  }
   ws.on('close', () => sessions.closeAllOf(peer, 'console disconnected'));
   ws.on('error', () => ws.terminate());
   return peer;

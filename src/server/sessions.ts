@@ -1,7 +1,8 @@
 /**
  * Live response sessions: one per device, limits per user and per tenant, an idle timeout (a running
  * command is activity), and the jobs of each session. Closing a session cancels its running jobs on the
- * agent.
+ * agent. Whether a session may open is decided by the SessionLedger (in memory on a single node, shared
+ * between nodes in a cluster); the Session objects themselves live on the node that opened them.
  */
 import { EventEmitter } from 'node:events';
 import type { CommandSpec } from '../shared/catalog.js';
@@ -11,6 +12,7 @@ import type { DeviceRow, Store, User } from './store.js';
 import type { AgentHub } from './agent-hub.js';
 import { newId } from '../node/ids.js';
 import { OutputLog } from './output-log.js';
+import { LocalSessionLedger, type SessionLedger } from './session-ledger.js';
 
 /** The analyst connection a session talks to (a console WebSocket). */
 export interface ConsolePeer {
@@ -84,13 +86,19 @@ export interface SessionEvents {
 
 export class SessionManager extends EventEmitter<SessionEvents> {
   private readonly sessions = new Map<string, Session>();
-  private readonly byDevice = new Map<string, Session>();
   private readonly idleTimer: NodeJS.Timeout;
+  /**
+   * Bumped by closeAllOf for a console: an open still waiting on the ledger when its console goes away
+   * must not register a session nobody will ever close (it would hold the device until the idle timeout).
+   */
+  private readonly peerEpoch = new WeakMap<ConsolePeer, number>();
+  private stopped = false;
 
   constructor(
     private readonly store: Store,
     private readonly hub: AgentHub,
     private readonly limits: () => Limits,
+    private readonly ledger: SessionLedger = new LocalSessionLedger(),
   ) {
     super();
     const tick = Math.max(200, Math.min(5_000, (limits().idleTimeoutSec * 1000) / 4));
@@ -113,8 +121,12 @@ export class SessionManager extends EventEmitter<SessionEvents> {
     this.openChecks.push(check);
   }
 
-  /** Opens a session, enforcing 1 per device, N per user and M per tenant. */
-  open(user: User, deviceRef: string, peer: ConsolePeer): Session {
+  /**
+   * Opens a session, enforcing 1 per device, N per user and M per tenant (decided by the ledger, atomically
+   * across every node sharing it). The checks that need only this node (device known, policy, agent online)
+   * run first, synchronously, as before.
+   */
+  async open(user: User, deviceRef: string, peer: ConsolePeer): Promise<Session> {
     const found = this.store.findDevice(deviceRef);
     if ('error' in found) throw new SessionError(`connect: ${found.error}`, 'not_found');
     const device = found;
@@ -123,20 +135,42 @@ export class SessionManager extends EventEmitter<SessionEvents> {
       if (refusal) throw new SessionError(refusal.message, refusal.code);
     }
     if (!this.hub.isOnline(device.id)) throw new SessionError(`connect: ${device.name} is offline (last seen ${device.lastSeen ?? 'never'})`, 'offline');
-    const existing = this.byDevice.get(device.id);
-    if (existing) {
-      throw new SessionError(`connect: ${device.name} already has a live response session (opened by ${existing.user.name} at ${existing.startedAt}); one session per device`, 'device_busy');
-    }
     const l = this.limits();
-    const mine = this.all().filter((s) => s.user.id === user.id).length;
-    if (mine >= l.maxSessionsPerUser) throw new SessionError(`connect: you already have ${mine} sessions open (limit ${l.maxSessionsPerUser} per user)`, 'user_limit');
-    if (this.sessions.size >= l.maxSessionsPerTenant) throw new SessionError(`connect: the tenant already has ${this.sessions.size} sessions open (limit ${l.maxSessionsPerTenant})`, 'tenant_limit');
+    const id = newId(12);
+    const startedAt = new Date().toISOString();
+    const epoch = this.peerEpoch.get(peer) ?? 0;
+    const decision = await this.ledger.tryOpen(
+      { sessionId: id, deviceId: device.id, userId: user.id, userName: user.name, startedAt },
+      { maxSessionsPerUser: l.maxSessionsPerUser, maxSessionsPerTenant: l.maxSessionsPerTenant },
+    );
+    if (!decision.ok) {
+      switch (decision.code) {
+        case 'device_busy':
+          throw new SessionError(`connect: ${device.name} already has a live response session (opened by ${decision.holder.userName} at ${decision.holder.startedAt}); one session per device`, 'device_busy');
+        case 'user_limit':
+          throw new SessionError(`connect: you already have ${decision.count} sessions open (limit ${decision.limit} per user)`, 'user_limit');
+        case 'tenant_limit':
+          throw new SessionError(`connect: the tenant already has ${decision.count} sessions open (limit ${decision.limit})`, 'tenant_limit');
+      }
+    }
+    // The console or the service may have gone while the ledger decided: give the claim back.
+    if (this.stopped || (this.peerEpoch.get(peer) ?? 0) !== epoch) {
+      this.release(id);
+      throw new SessionError(this.stopped ? 'connect: the service is shutting down' : 'connect: the console disconnected', 'unavailable');
+    }
     const cwd = device.platform === 'win32' ? 'C:\\' : '/';
-    const s = new Session(newId(12), device, user, new Date().toISOString(), cwd, peer);
+    const s = new Session(id, device, user, startedAt, cwd, peer);
     this.sessions.set(s.id, s);
-    this.byDevice.set(device.id, s);
     this.store.recordSessionStart(s.id, device.id, user.id, s.startedAt);
     return s;
+  }
+
+  /**
+   * Gives a claim back to the ledger without waiting. The local ledger frees it before returning; a shared
+   * ledger that cannot be reached lets the claim expire with its lease, so a failure here is not an error.
+   */
+  private release(sessionId: string): void {
+    this.ledger.close(sessionId).catch(() => undefined);
   }
 
   close(s: Session, reason: string): void {
@@ -145,12 +179,13 @@ export class SessionManager extends EventEmitter<SessionEvents> {
     for (const job of s.runningJobs()) this.hub.sendTo(s.device.id, { t: 'job.cancel', jobId: job.id, reason: 'session_closed' });
     if (s.traceLevel !== 'off') this.hub.sendTo(s.device.id, { t: 'trace.level', sessionId: s.id, level: 'off' });
     this.sessions.delete(s.id);
-    if (this.byDevice.get(s.device.id) === s) this.byDevice.delete(s.device.id);
+    this.release(s.id);
     this.store.recordSessionEnd(s.id, reason);
     this.emit('closed', s, reason);
   }
 
   closeAllOf(peer: ConsolePeer, reason: string): void {
+    this.peerEpoch.set(peer, (this.peerEpoch.get(peer) ?? 0) + 1);
     for (const s of this.all()) if (s.peer === peer) this.close(s, reason);
   }
 
@@ -167,6 +202,7 @@ export class SessionManager extends EventEmitter<SessionEvents> {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.idleTimer);
     for (const s of this.all()) this.close(s, 'service shutting down');
   }

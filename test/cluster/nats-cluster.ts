@@ -1,0 +1,141 @@
+/**
+ * A real 3-server NATS cluster with JetStream on loopback, for tests of the multi-node service (issue
+ * #10). Each server gets free ports (client and cluster route), its own store dir under one temp folder,
+ * and routes to the other two. start() returns once JetStream can place a 3-replica KV bucket (the meta
+ * leader is elected and every server has joined), stop() ends the servers by PID (SIGTERM, then SIGKILL)
+ * and removes the folder.
+ *
+ * Debian's package installs the binary in /usr/sbin, which is not on every user's PATH: look there too.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
+
+export function findNatsServer(): string | null {
+  const dirs = [...(process.env.PATH ?? '').split(path.delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/bin'];
+  for (const d of dirs) {
+    if (!d) continue;
+    const p = path.join(d, 'nats-server');
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
+
+/** Why the cluster tests skip, or null when they can run. */
+export const natsSkipReason: string | null = findNatsServer() ? null : 'nats-server is not installed (apt-get install nats-server; .ci/run installs it)';
+
+interface Server {
+  name: string;
+  clientPort: number;
+  routePort: number;
+  proc: ChildProcess;
+  stderr: string[];
+}
+
+export class NatsCluster {
+  private constructor(
+    private readonly dir: string,
+    private readonly servers: Server[],
+  ) {}
+
+  /** Client URLs, one per server (nats://127.0.0.1:PORT). */
+  get urls(): string[] {
+    return this.servers.map((s) => `nats://127.0.0.1:${s.clientPort}`);
+  }
+
+  /** A connection to server `i` only (no failover to the others: a "node" is tied to its server). */
+  connect(i: number): Promise<NatsConnection> {
+    return connect({ servers: this.urls[i], name: `test-node-${i}`, ignoreClusterUpdates: true });
+  }
+
+  static async start(size = 3, readyTimeoutMs = 60_000): Promise<NatsCluster> {
+    const bin = findNatsServer();
+    if (!bin) throw new Error(natsSkipReason ?? 'nats-server missing');
+    const dir = mkdtempSync(path.join(tmpdir(), 'lr-nats-'));
+    const ports = await freePorts(size * 2);
+    const servers: Server[] = [];
+    const cluster = new NatsCluster(dir, servers);
+    try {
+      for (let i = 0; i < size; i++) {
+        const clientPort = ports[2 * i] as number;
+        const routePort = ports[2 * i + 1] as number;
+        const routes = ports.filter((_, j) => j % 2 === 1 && j !== 2 * i + 1).map((p) => `nats://127.0.0.1:${p}`);
+        const name = `n${i + 1}`;
+        const store = path.join(dir, name);
+        mkdirSync(store);
+        const args = ['-js', '-a', '127.0.0.1', '-p', String(clientPort), '-sd', store, '--server_name', name, '--cluster_name', 'lr-test', '--cluster', `nats://127.0.0.1:${routePort}`, '--routes', routes.join(',')];
+        const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+        const s: Server = { name, clientPort, routePort, proc, stderr: [] };
+        // Kept (bounded) for the error message if the cluster never becomes ready.
+        proc.stderr?.on('data', (b: Buffer) => {
+          s.stderr.push(b.toString());
+          if (s.stderr.length > 50) s.stderr.shift();
+        });
+        servers.push(s);
+      }
+      await cluster.waitReady(readyTimeoutMs);
+      return cluster;
+    } catch (e) {
+      await cluster.stop();
+      throw e;
+    }
+  }
+
+  /** Ready = a KV bucket with one replica per server can be created (then it is removed again). */
+  private async waitReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let last: unknown;
+    while (Date.now() < deadline) {
+      for (const s of this.servers) {
+        if (s.proc.exitCode !== null) throw new Error(`nats-server ${s.name} exited (${s.proc.exitCode}): ${s.stderr.join('').slice(-2000)}`);
+      }
+      let nc: NatsConnection | undefined;
+      try {
+        nc = await this.connect(0);
+        const kv = await new Kvm(nc).create('lr_probe', { replicas: this.servers.length, timeout: 2_000 });
+        await kv.destroy();
+        return;
+      } catch (e) {
+        last = e;
+      } finally {
+        await nc?.close().catch(() => undefined);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`NATS cluster not ready after ${timeoutMs} ms: ${(last as Error | undefined)?.message ?? 'no answer'}`);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((s) => stopProcess(s.proc)));
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function stopProcess(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null || proc.pid === undefined) return;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  process.kill(proc.pid, 'SIGTERM');
+  const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 5_000))]);
+  if (timedOut && proc.exitCode === null) {
+    process.kill(proc.pid, 'SIGKILL');
+    await exited;
+  }
+}
+
+/** Distinct free loopback ports: all listeners are held open together so the OS cannot hand one out twice. */
+async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => resolve(srv));
+    })),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
