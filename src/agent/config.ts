@@ -20,6 +20,8 @@ export function agentPaths(dir: string) {
     state: join(dir, 'agent.json'),
     work: join(dir, 'work'),
     quarantine: join(dir, 'quarantine'),
+    /** Job ids received and not yet expired (replay protection across restarts, see command-verifier.ts). */
+    receivedJobs: join(dir, 'received-jobs.log'),
   };
 }
 

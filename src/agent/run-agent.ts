@@ -47,7 +47,7 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const service = { url: state.url, ca: state.ca, deviceId: state.deviceId };
   // Every job must carry the service's signature (key pinned at enrollment); see command-verifier.ts.
   if (!state.commandKey) log.warn('no command-signing key is pinned: every command will be refused until the agent is enrolled again');
-  const verifier = new CommandVerifier(state.commandKey, state.deviceId);
+  const verifier = new CommandVerifier(state.commandKey, state.deviceId, Date.now, paths.receivedJobs);
   const runner = new JobRunner(AGENT_COMMANDS, platform, log, { frame: () => undefined, raw: () => undefined, data: () => undefined }, { dataDir: dir, service }, (f) => verifier.check(f));
   const link = runAgentLink(state, runner, log, () => isIsolated(dir));
   return { state, connected: () => link.connected(), stop: () => link.stop() };

@@ -151,4 +151,21 @@ describe('the agent verifies the service signature of every command', () => {
     expect((await send(signer.sign(harmless(), DEVICE, 'admin'))).status).toBe('completed');
     expect(agent.exitCode).toBeNull();
   });
+
+  it('refuses a replay after the agent restarted (received job ids are journaled in its data folder)', async () => {
+    const signed = signer.sign(harmless(), DEVICE, 'basic');
+    expect((await send(signed)).status).toBe('completed');
+    await stop(agent);
+    const connected = new Promise<WebSocket>((res) => wss.once('connection', (s) => res(s)));
+    agent = await start('lr-agent', ['start', '--data', dir], /started/, { LR_LOG_LEVEL: 'error' });
+    ws = await connected;
+    ws.on('message', (d) => inbox.push(JSON.parse(d.toString()) as Inbox));
+    ws.send(JSON.stringify({ t: 'challenge', nonce: 'n' }));
+    await new Promise((r) => setTimeout(r, 300));
+    ws.send(JSON.stringify({ t: 'welcome', deviceId: DEVICE }));
+    const again = await send(signed);
+    expect(again.status).toBe('failed');
+    expect(again.error).toMatch(/refused by the agent: replayed command/);
+    expect((await send(signer.sign(harmless(), DEVICE, 'basic'))).status).toBe('completed');
+  });
 });
