@@ -18,6 +18,11 @@ export interface JobContext {
   signal: AbortSignal;
   /** Emits one structured record. Awaiting it applies backpressure (resolves when the link has room). */
   emit(record: JobRecord): Promise<void>;
+  /**
+   * Emits records in order: the same as emit() for each (same batches, same backpressure) without an
+   * await per record, for listings of thousands of rows. Stops early when the job is aborted.
+   */
+  emitMany(records: readonly JobRecord[]): Promise<void>;
   /** Emits free text (script output, messages). Same backpressure. */
   text(chunk: string): Promise<void>;
   /**

@@ -10,6 +10,7 @@ import { CommandError, type AgentCommand, type JobContext, type JobRecord, type 
 import type { PlatformLayer } from './platform/types.js';
 import { NotSupportedError } from './platform/types.js';
 import { posix, win32 } from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 type AbortReason = 'cancelled' | 'timed_out' | 'session_closed' | 'link_lost';
 
@@ -54,15 +55,36 @@ class JobStream {
   }
 
   async emit(record: JobRecord): Promise<void> {
+    this.add(record);
+    if (this.records.length > 0) this.arm();
+    await this.room();
+  }
+
+  /**
+   * Like emit() for each record in turn (same batches, same window), without a promise per record. After
+   * each batch it lets the event loop turn (a TLS socket takes one write per turn: otherwise the batches
+   * would leave together at the end) or, when the window is full, waits for room. Stops early when the
+   * job is aborted.
+   */
+  async emitMany(records: readonly JobRecord[]): Promise<void> {
+    for (const record of records) {
+      if (this.signal.aborted) return;
+      if (this.add(record)) await (this.unacked > this.window ? this.room() : yieldToLoop());
+    }
+    if (this.records.length > 0) this.arm();
+  }
+
+  /** Queues one record, sending the batch when it is full; true when a batch was sent. */
+  private add(record: JobRecord): boolean {
     // Serialised once: the frame is assembled from these strings.
     let json = JSON.stringify(record);
     if (json.length > MAX_CHUNK_CHARS) json = JSON.stringify({ error: `record too large to send (${json.length} characters)` });
-    if (this.recordBytes + json.length > FLUSH_BYTES) this.flushRecords();
+    let sent = false;
+    if (this.recordBytes + json.length > FLUSH_BYTES) sent = this.flushRecords();
     this.records.push(json);
     this.recordBytes += json.length + 1;
-    if (this.records.length >= FLUSH_RECORDS) this.flushRecords();
-    else this.arm();
-    await this.room();
+    if (this.records.length >= FLUSH_RECORDS) sent = this.flushRecords() || sent;
+    return sent;
   }
 
   async text(chunk: string): Promise<void> {
@@ -79,16 +101,18 @@ class JobStream {
     if (!this.timer) this.timer = setTimeout(() => this.flushRecords(), FLUSH_MS);
   }
 
-  flushRecords(): void {
+  /** Sends the queued records as one batch; false when there were none. */
+  flushRecords(): boolean {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.records.length === 0) return;
+    if (this.records.length === 0) return false;
     const batch = this.records.join(',');
     this.records = [];
     this.unacked += batch.length + 2;
     this.recordBytes = 0;
     // Same bytes as JSON.stringify({ t, jobId, records }) without serialising every record twice.
     this.sender().raw(`{"t":"job.records","jobId":${JSON.stringify(this.jobId)},"records":[${batch}]}`);
+    return true;
   }
 
   /** Resolves when fewer than a window's worth of bytes await acknowledgement (or the job is aborted). */
@@ -201,6 +225,7 @@ export class JobRunner {
       cwd: f.cwd,
       signal: controller.signal,
       emit: (r) => stream.emit(r),
+      emitMany: (rs) => stream.emitMany(rs),
       text: (t) => stream.text(t),
       sendData: (offset, chunk) => stream.data(offset, chunk),
       trace: (level: Exclude<LogLevel, never>, message: string) => log[level](`${f.command}: ${message}`, { sessionId: f.sessionId, jobId: f.jobId }),

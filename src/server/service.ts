@@ -62,7 +62,9 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   sessions.addOpenCheck((_user, device) => tenant.refusal(device.name, access.groups.tags(device.id)));
   const rest = createRestHandler(store, hub, log, library, responses, access.restExtras);
   const server = createServer({ cert: readFileSync(paths.cert), key: readFileSync(paths.key), minVersion: 'TLSv1.2' }, (req, res) => void rest(req, res));
-  const agentWss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
+  // One agent message per event loop turn: a TLS socket takes one write per turn, so without it the
+  // records of a burst read from an agent reached the console only after the whole burst was handled.
+  const agentWss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, allowSynchronousEvents: false });
   const consoleWss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
 
   server.on('upgrade', (req, socket, head) => {

@@ -8,6 +8,7 @@ export const connectionsCommand = defineCommand({
   spec: findCommand('connections')!,
   schema: z.object({}),
   async run(ctx) {
-    await emitAll(ctx, await fromPlatform('connections', ctx, () => ctx.platform.listConnections(ctx.signal)));
+    // Streamed: with thousands of sockets the first rows leave while the rest of the tables is read.
+    await fromPlatform('connections', ctx, () => ctx.platform.streamConnections((rows) => emitAll(ctx, rows), ctx.signal));
   },
 });

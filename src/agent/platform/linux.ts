@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { listConnections } from './linux/procfs-connections.js';
+import { listConnections, streamConnections } from './linux/procfs-connections.js';
 import { listProcesses } from './linux/procfs-processes.js';
 import { listDrivers } from './linux/kernel-modules.js';
 import { listPersistence } from './linux/persistence.js';
@@ -36,6 +36,9 @@ export function createLinuxPlatform(options: PlatformOptions): PlatformLayer {
     },
     listConnections(signal) {
       return listConnections(procRoot, signal);
+    },
+    streamConnections(sink, signal) {
+      return streamConnections(procRoot, sink, signal);
     },
     async listServices() {
       return listServices(root, await liveSystemd(root));

@@ -28,6 +28,11 @@ export interface PlatformLayer extends ResponsePlatform {
   readonly options: PlatformOptions;
   listProcesses(signal?: AbortSignal): Promise<ProcessInfo[]>;
   listConnections(signal?: AbortSignal): Promise<ConnectionInfo[]>;
+  /**
+   * The sockets of listConnections handed to `sink` a few hundred at a time as they are read (awaited:
+   * backpressure), so that the first rows can leave before the last table is read.
+   */
+  streamConnections(sink: (rows: ConnectionInfo[]) => Promise<void>, signal?: AbortSignal): Promise<void>;
   listServices(signal?: AbortSignal): Promise<ServiceInfo[]>;
   listDrivers(signal?: AbortSignal): Promise<DriverInfo[]>;
   listScheduledTasks(signal?: AbortSignal): Promise<ScheduledTaskInfo[]>;

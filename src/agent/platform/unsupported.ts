@@ -25,6 +25,7 @@ export function createUnsupportedPlatform(name: Platform, options: PlatformOptio
     options,
     listProcesses: () => refuse('processes'),
     listConnections: () => refuse('connections'),
+    streamConnections: () => refuse('connections'),
     listServices: () => refuse('services'),
     listDrivers: () => refuse('drivers'),
     listScheduledTasks: () => refuse('scheduledtasks'),

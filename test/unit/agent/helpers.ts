@@ -33,6 +33,12 @@ export function makeHarness(options: { cwd?: string; platform?: PlatformLayer; s
     emit: async (r) => {
       records.push(r);
     },
+    emitMany: async (rs) => {
+      for (const r of rs) {
+        if (controller.signal.aborted) return;
+        records.push(r);
+      }
+    },
     text: async (t) => {
       texts.push(t);
     },

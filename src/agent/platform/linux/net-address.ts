@@ -43,17 +43,21 @@ export function formatIpv6(bytes: Buffer): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
+/** The dotted form of one /proc/net IPv4 word (its 8 hex digits as a number, in the host's byte order). */
+export function ipv4FromWord(w: number, littleEndian = HOST_LITTLE_ENDIAN): string {
+  return littleEndian ? `${w & 255}.${(w >>> 8) & 255}.${(w >>> 16) & 255}.${w >>> 24}` : `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
+}
+
+/** Text form of one /proc/net hex address (8 hex digits: IPv4, 32: IPv6). */
+export function decodeAddress(hex: string, littleEndian = HOST_LITTLE_ENDIAN): string {
+  // IPv4 without a Buffer: thousands of sockets make this loop hot.
+  if (hex.length === 8) return ipv4FromWord(parseInt(hex, 16), littleEndian);
+  const bytes = addressBytes(hex, littleEndian);
+  return bytes.length === 4 ? ipv4(bytes) : formatIpv6(bytes);
+}
+
 /** `0100007F:1F90` -> { address: '127.0.0.1', port: 8080 } (and the IPv6 form for 32-digit addresses). */
 export function decodeEndpoint(text: string, littleEndian = HOST_LITTLE_ENDIAN): { address: string; port: number } {
   const colon = text.indexOf(':');
-  const hex = text.slice(0, colon);
-  const port = parseInt(text.slice(colon + 1), 16);
-  if (hex.length === 8) {
-    // IPv4 without a Buffer: thousands of sockets make this loop hot.
-    const w = parseInt(hex, 16);
-    const b = littleEndian ? [w & 255, (w >>> 8) & 255, (w >>> 16) & 255, w >>> 24] : [w >>> 24, (w >>> 16) & 255, (w >>> 8) & 255, w & 255];
-    return { address: b.join('.'), port };
-  }
-  const bytes = addressBytes(hex, littleEndian);
-  return { address: bytes.length === 4 ? ipv4(bytes) : formatIpv6(bytes), port };
+  return { address: decodeAddress(text.slice(0, colon), littleEndian), port: parseInt(text.slice(colon + 1), 16) };
 }

@@ -31,6 +31,36 @@ export function readProcFile(file: string, encoding: BufferEncoding = 'latin1'):
   }
 }
 
+/**
+ * Reads a (procfs) file piece by piece, as latin1 text: `each` gets text that ends at a line end (the
+ * last piece: whatever follows the last one) and may return a promise, which is awaited before the next
+ * read. Procfs tables such as /proc/net/tcp come a page per read, so a caller can start on the first
+ * lines of a long table before the kernel has printed the rest. Throws Node's error (ENOENT, ...).
+ */
+export async function readProcPieces(file: string, each: (text: string) => Promise<void> | void): Promise<void> {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(64 * 1024);
+    let rest = '';
+    for (;;) {
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      const text = rest + chunk.toString('latin1', 0, n);
+      const end = text.lastIndexOf('\n') + 1;
+      rest = text.slice(end);
+      if (end === 0) continue;
+      const pending = each(end === text.length ? text : text.slice(0, end));
+      if (pending) await pending;
+    }
+    if (rest) {
+      const pending = each(rest);
+      if (pending) await pending;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Numeric entries of a procfs folder (the pids), ascending. */
 export function listPids(procRoot: string): number[] {
   const pids: number[] = [];

@@ -16,11 +16,12 @@ const SOCKET_PREFIX = 'socket:[';
 
 /**
  * Maps socket inode -> owning process. A socket shared by several processes (inherited over fork) is
- * attributed to the lowest pid, usually the parent that opened it. Only inodes in `wanted` are kept.
+ * attributed to the lowest pid, usually the parent that opened it. Only inodes in `wanted` are kept
+ * (null: every socket). The sockets of one process share one SocketOwner object.
  */
-export async function socketOwners(procRoot: string, wanted: ReadonlySet<number>, signal?: AbortSignal): Promise<Map<number, SocketOwner>> {
+export async function socketOwners(procRoot: string, wanted: ReadonlySet<number> | null, signal?: AbortSignal): Promise<Map<number, SocketOwner>> {
   const owners = new Map<number, SocketOwner>();
-  if (wanted.size === 0) return owners;
+  if (wanted?.size === 0) return owners;
   await slices(listPids(procRoot), 50, signal, (pid) => {
     const fdDir = path.join(procRoot, String(pid), 'fd');
     let fds: string[];
@@ -29,19 +30,21 @@ export async function socketOwners(procRoot: string, wanted: ReadonlySet<number>
     } catch {
       return; // gone, or not ours to read
     }
-    let name: string | null = null;
+    // One readlink per fd: the hot loop with thousands of sockets, so no path.join and no object per socket.
+    const prefix = `${fdDir}/`;
+    let owner: SocketOwner | null = null;
     for (const fd of fds) {
       let target: string;
       try {
-        target = fs.readlinkSync(path.join(fdDir, fd));
+        target = fs.readlinkSync(prefix + fd);
       } catch {
         continue; // fd closed meanwhile
       }
       if (!target.startsWith(SOCKET_PREFIX)) continue;
       const inode = Number(target.slice(SOCKET_PREFIX.length, -1));
-      if (!wanted.has(inode) || owners.has(inode)) continue;
-      if (name === null) name = readComm(procRoot, pid);
-      owners.set(inode, { pid, processName: name });
+      if ((wanted && !wanted.has(inode)) || owners.has(inode)) continue;
+      if (owner === null) owner = { pid, processName: readComm(procRoot, pid) };
+      owners.set(inode, owner);
     }
   });
   return owners;
