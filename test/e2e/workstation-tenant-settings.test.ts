@@ -57,6 +57,7 @@ describe('tenant settings page', () => {
     await page.getByTestId('tenant-limits-save').click();
     await expect.poll(() => serviceSettings().limits.idleTimeoutSec).toBe(900);
     expect(await page.getByTestId('tenant-limit-idleTimeoutSec').inputValue()).toBe('900');
+    await screenshot(page, 'workstation-tenant-settings');
 
     // A nonsense value is refused in one line before anything is sent.
     await page.getByTestId('tenant-limit-maxSessionsPerUser').fill('-3');
