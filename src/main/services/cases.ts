@@ -24,7 +24,7 @@ import { CaseStore } from '../cases/case-store.js';
 import { EvidenceStore } from '../cases/evidence-store.js';
 import { previewFile } from '../cases/preview.js';
 import type { CaseRecorder, EvidenceProvenance, TranscriptInput } from '../cases/recorder.js';
-import { UploadStaging } from '../cases/upload-staging.js';
+import { UploadStaging } from './upload-staging.js';
 import type { EventHub } from './events.js';
 
 /** Progress events of one task are at least this far apart (the last one always goes out). */
@@ -107,7 +107,7 @@ export class CasesService implements CaseRecorder {
   // --- import ----------------------------------------------------------------------------------------
 
   importBegin(name: string, size: number): string {
-    return this.open().uploads.begin(name, size);
+    return this.open().uploads.begin(name, size, undefined);
   }
 
   importChunk(uploadId: string, offset: number, base64: string): number {
@@ -258,7 +258,7 @@ export class CasesService implements CaseRecorder {
     removeStaleUploads(stagingDir);
     const db = openCaseDb(path.join(dir, 'cases.db'), { nativeBinding: this.options.nativeBinding });
     const store = new CaseStore(db);
-    this.opened = { db, store, search: new CaseSearch(db), blobs, uploads: new UploadStaging(stagingDir, MAX_CASE_IMPORT_BYTES) };
+    this.opened = { db, store, search: new CaseSearch(db), blobs, uploads: new UploadStaging({ dir: stagingDir, minBytes: 1, maxBytes: MAX_CASE_IMPORT_BYTES, what: 'a case zip', label: 'case import', prefix: 'import-' }) };
     return this.opened;
   }
 

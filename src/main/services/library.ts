@@ -1,34 +1,29 @@
 /**
  * The library page's side in main: list, delete, and uploads. The renderer holds the dropped files, so
  * their bytes come to main in chunks (lr:library.uploadChunk, base64, ≤ 512 KiB each) and are written to
- * the app data folder's uploads/; at the end main streams the file to the service (PUT /api/v1/library/NAME
+ * the app data folder's uploads/ (UploadStaging, the same rules as case imports); at the end main streams the file to the service (PUT /api/v1/library/NAME
  * through LibraryApi) with progress events, and removes it.
  */
-import { randomBytes } from 'node:crypto';
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { roleAllows } from '../../shared/catalog.js';
-import { UPLOAD_CHUNK_BYTES, type LibraryView } from '../../shared/ipc-contract.js';
+import { MAX_LIBRARY_UPLOAD_BYTES, type LibraryView } from '../../shared/ipc-contract.js';
 import { libraryNameProblem } from '../../shared/library-rules.js';
 import type { UploadResult } from '../../shared/library-records.js';
 import type { EventHub } from './events.js';
+import { UploadStaging } from './upload-staging.js';
 import type { Workspace } from './workspace.js';
 
-const UPLOAD_IDLE_MS = 10 * 60_000;
-
-interface Upload {
-  id: string;
-  file: string;
-  fd: number;
-  size: number;
-  received: number;
-  meta: { name: string; description: string; parametersDescription: string; parametersExample: string; overwrite: boolean };
+interface UploadMeta {
+  description: string;
+  parametersDescription: string;
+  parametersExample: string;
+  overwrite: boolean;
+  /** The connection the upload started on: a switch of service meanwhile cancels it. */
   generation: number;
-  idle: NodeJS.Timeout;
 }
 
 export class LibraryService {
-  private readonly uploads = new Map<string, Upload>();
+  private uploads: UploadStaging<UploadMeta> | undefined;
 
   constructor(
     private readonly workspace: Workspace,
@@ -48,56 +43,32 @@ export class LibraryService {
     await this.workspace.current().library.delete(name);
   }
 
-  begin(meta: Upload['meta'] & { size: number }): string {
+  begin(meta: Omit<UploadMeta, 'generation'> & { name: string; size: number }): string {
     const connection = this.workspace.current();
     if (!connection.me.libraryManager) throw new Error(`refused: uploading to the library needs the library-manager permission (${connection.me.name} does not have it)`);
     const problem = libraryNameProblem(meta.name);
     if (problem) throw new Error(`invalid library file name ${JSON.stringify(meta.name.slice(0, 100))}: ${problem}`);
-    const paths = this.workspace.paths;
-    if (!paths) throw new Error('no app data folder');
-    const id = randomBytes(12).toString('hex');
-    const file = path.join(paths.uploads, `${id}.part`);
-    const fd = openSync(file, 'wx', 0o600);
-    const upload: Upload = {
-      id,
-      file,
-      fd,
-      size: meta.size,
-      received: 0,
-      meta: { name: meta.name, description: meta.description, parametersDescription: meta.parametersDescription, parametersExample: meta.parametersExample, overwrite: meta.overwrite },
-      generation: connection.generation,
-      idle: setTimeout(() => this.abort(id), UPLOAD_IDLE_MS),
-    };
-    upload.idle.unref();
-    this.uploads.set(id, upload);
-    return id;
+    const { name, size, description, parametersDescription, parametersExample, overwrite } = meta;
+    return this.staging().begin(name, size, { description, parametersDescription, parametersExample, overwrite, generation: connection.generation });
   }
 
   chunk(id: string, offset: number, base64: string): number {
-    const upload = this.get(id);
-    if (offset !== upload.received) throw new Error(`upload ${id}: expected byte ${upload.received}, got ${offset}`);
-    const bytes = Buffer.from(base64, 'base64');
-    if (bytes.length > UPLOAD_CHUNK_BYTES) throw new Error(`upload ${id}: chunk larger than ${UPLOAD_CHUNK_BYTES} bytes`);
-    if (upload.received + bytes.length > upload.size) throw new Error(`upload ${id}: more bytes than announced (${upload.size})`);
-    let done = 0;
-    while (done < bytes.length) done += writeSync(upload.fd, bytes, done, bytes.length - done, offset + done);
-    upload.received += bytes.length;
-    upload.idle.refresh();
-    return upload.received;
+    return this.staging().chunk(id, offset, base64);
   }
 
   async end(id: string): Promise<UploadResult> {
-    const upload = this.get(id);
-    this.uploads.delete(id);
-    clearTimeout(upload.idle);
-    closeSync(upload.fd);
+    const upload = this.staging().finish(id);
     try {
-      if (upload.received !== upload.size) throw new Error(`upload ${id}: received ${upload.received} of ${upload.size} bytes`);
       const connection = this.workspace.current();
-      if (connection.generation !== upload.generation) throw new Error('the workstation connected to another service during the upload');
+      if (connection.generation !== upload.meta.generation) throw new Error('the workstation connected to another service during the upload');
+      const { description, parametersDescription, parametersExample, overwrite } = upload.meta;
       let lastEvent = 0;
       return await connection.library.upload(upload.file, {
-        ...upload.meta,
+        name: upload.name,
+        description,
+        parametersDescription,
+        parametersExample,
+        overwrite,
         onProgress: (sent, total) => {
           const now = Date.now();
           if (now - lastEvent < 100 && sent < total) return;
@@ -111,22 +82,15 @@ export class LibraryService {
   }
 
   abort(id: string): boolean {
-    const upload = this.uploads.get(id);
-    if (!upload) return false;
-    this.uploads.delete(id);
-    clearTimeout(upload.idle);
-    try {
-      closeSync(upload.fd);
-    } catch {
-      // already closed
-    }
-    rmSync(upload.file, { force: true });
-    return true;
+    return this.uploads?.abort(id) ?? false;
   }
 
-  private get(id: string): Upload {
-    const upload = this.uploads.get(id);
-    if (!upload) throw new Error(`no upload ${id} in progress`);
-    return upload;
+  /** Staging in the app data folder's uploads/ (made on first use: IPC unit tests have no folder). */
+  private staging(): UploadStaging<UploadMeta> {
+    if (this.uploads) return this.uploads;
+    const paths = this.workspace.paths;
+    if (!paths) throw new Error('no app data folder');
+    this.uploads = new UploadStaging<UploadMeta>({ dir: paths.uploads, minBytes: 0, maxBytes: MAX_LIBRARY_UPLOAD_BYTES, what: 'a library file', label: 'upload', prefix: '' });
+    return this.uploads;
   }
 }
