@@ -56,6 +56,8 @@ export interface TranscriptSummary {
 
 export interface TranscriptEntryView extends TranscriptSummary {
   output: string;
+  /** Its 0-based place in its case's transcript list (to scroll the list to it), when asked one by one. */
+  position?: number | undefined;
 }
 
 export const EVIDENCE_KINDS = ['getfile', 'collect', 'output', 'imported'] as const;

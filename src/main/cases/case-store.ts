@@ -225,6 +225,7 @@ export class CaseStore {
       getTranscript: s('SELECT * FROM transcripts WHERE id = ?'),
       // A command can appear in several cases (an imported copy of a case): the latest record wins.
       transcriptByCommand: s('SELECT * FROM transcripts WHERE command_id = ? ORDER BY seq DESC LIMIT 1'),
+      transcriptPosition: s('SELECT COUNT(*) FROM transcripts t JOIN transcripts x ON x.id = ? WHERE t.case_id = x.case_id AND t.seq < x.seq').pluck(),
 
       insertEvidence: s(`INSERT INTO evidence (id, case_id, sha256, sha1, md5, size, name, kind, device_id, device_name, original_path, command_id, analyst, acquired_at,
           file_mtime, file_atime, file_ctime, file_btime, integrity, verified_at)
@@ -366,10 +367,16 @@ export class CaseStore {
     return { ...transcriptSummary(row), output: row.output ?? '' };
   }
 
+  /** The entry with its place in its case's list (the viewer scrolls the list to it). */
+  getTranscriptWithPosition(id: string): TranscriptEntryView {
+    const entry = this.getTranscript(id);
+    return { ...entry, position: this.stmt.transcriptPosition.get(entry.id) as number };
+  }
+
   transcriptByCommand(commandId: string): TranscriptEntryView {
     const row = this.stmt.transcriptByCommand.get(commandId) as TranscriptRow | undefined;
     if (!row) throw new Error(`no transcript of command ${commandId}`);
-    return { ...transcriptSummary(row), output: row.output ?? '' };
+    return { ...transcriptSummary(row), output: row.output ?? '', position: this.stmt.transcriptPosition.get(row.id) as number };
   }
 
   // --- evidence --------------------------------------------------------------------------------------

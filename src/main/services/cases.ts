@@ -163,7 +163,7 @@ export class CasesService implements CaseRecorder {
   // --- transcripts -----------------------------------------------------------------------------------
 
   transcript(id: string): TranscriptEntryView {
-    return this.open().store.getTranscript(id);
+    return this.open().store.getTranscriptWithPosition(id);
   }
 
   transcriptByCommand(commandId: string): TranscriptEntryView {

@@ -131,6 +131,9 @@ describe('transcripts', () => {
     const entry = service.transcriptByCommand('c3');
     expect(entry).toMatchObject({ line: 'dir /tmp/3', output: 'out 3\n', caseId: kase.id, deviceName: 'web01', analyst: 'alice', outputTruncated: false, outputChars: 6 });
     expect(service.transcript(entry.id).id).toBe(entry.id);
+    // Its place in the case's list, for the viewer to scroll to it.
+    expect(entry.position).toBe(3);
+    expect(service.transcript(service.transcripts(kase.id, 5, 1).items[0]!.id).position).toBe(5);
     expect(service.transcripts(kase.id, 5, 10).items[0]).toMatchObject({ status: 'refused', error: 'unknown command bogus', commandId: undefined });
   });
 

@@ -14,9 +14,11 @@ export interface WindowedListProps {
   testId?: string;
   /** Changing it scrolls back to the top (new filters). */
   resetKey?: string;
+  /** A row to bring into view when it changes (e.g. the entry a search result opened). */
+  scrollToIndex?: number | undefined;
 }
 
-export function WindowedList({ count, rowHeight, overscan = 8, renderRow, onRange, testId, resetKey }: WindowedListProps) {
+export function WindowedList({ count, rowHeight, overscan = 8, renderRow, onRange, testId, resetKey, scrollToIndex }: WindowedListProps) {
   const viewport = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(600);
@@ -34,6 +36,15 @@ export function WindowedList({ count, rowHeight, overscan = 8, renderRow, onRang
     if (viewport.current) viewport.current.scrollTop = 0;
     setScrollTop(0);
   }, [resetKey]);
+
+  useLayoutEffect(() => {
+    const element = viewport.current;
+    if (!element || scrollToIndex === undefined || scrollToIndex < 0) return;
+    const top = scrollToIndex * rowHeight;
+    if (top >= element.scrollTop && top + rowHeight <= element.scrollTop + element.clientHeight) return;
+    element.scrollTop = Math.max(0, top - Math.floor(element.clientHeight / 3));
+    setScrollTop(element.scrollTop);
+  }, [scrollToIndex, rowHeight]);
 
   const first = Math.max(0, Math.floor(scrollTop / rowHeight) - overscan);
   const last = Math.min(count - 1, Math.ceil((scrollTop + height) / rowHeight) + overscan);

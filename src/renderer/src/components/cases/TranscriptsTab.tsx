@@ -24,6 +24,8 @@ export function TranscriptsTab({ caseId }: { caseId: string }) {
   const requested = useRef(new Set<number>());
   const generation = useRef(0);
   const visible = useRef<[number, number]>([0, 0]);
+  /** Where the opened entry sits in the list (a search hit or a note's link may open one out of view). */
+  const [openedAt, setOpenedAt] = useState<number | undefined>();
 
   const loadPage = useCallback(
     async (page: number) => {
@@ -79,6 +81,7 @@ export function TranscriptsTab({ caseId }: { caseId: string }) {
           rowHeight={ROW_HEIGHT}
           onRange={onRange}
           testId="transcript-viewport"
+          scrollToIndex={openedAt}
           renderRow={(index) => {
             const row = rowAt(index);
             if (!row) return <div className="log-row transcript-row log-row--placeholder">…</div>;
@@ -108,12 +111,12 @@ export function TranscriptsTab({ caseId }: { caseId: string }) {
           }}
         />
       </div>
-      <TranscriptViewer id={transcriptId} caseId={caseId} />
+      <TranscriptViewer id={transcriptId} caseId={caseId} onLoaded={(e) => setOpenedAt(e.caseId === caseId ? e.position : undefined)} />
     </div>
   );
 }
 
-export function TranscriptViewer({ id, caseId }: { id: string | undefined; caseId: string }) {
+export function TranscriptViewer({ id, caseId, onLoaded }: { id: string | undefined; caseId: string; onLoaded?: (entry: TranscriptEntryView) => void }) {
   const [entry, setEntry] = useState<TranscriptEntryView | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [adding, setAdding] = useState(false);
@@ -125,7 +128,11 @@ export function TranscriptViewer({ id, caseId }: { id: string | undefined; caseI
     if (!id) return;
     let current = true;
     call('lr:transcripts.get', { id })
-      .then((e) => current && setEntry(e))
+      .then((e) => {
+        if (!current) return;
+        setEntry(e);
+        onLoaded?.(e);
+      })
       .catch((e: unknown) => current && setError(errorText(e)));
     return () => {
       current = false;
