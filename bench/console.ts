@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { launchChromium, SHELL_URL_LINE, startProcess, type RunningProcess } from '../test/e2e/helpers.js';
+import { clickTabLatency, launchChromium, SHELL_URL_LINE, startProcess, type RunningProcess } from '../test/e2e/helpers.js';
 import { ROOT } from '../test/integration/harness.js';
 import { median, percentile } from './lib.js';
 
@@ -61,18 +61,6 @@ const WATCH = `(() => {
   requestAnimationFrame(frame);
 })()`;
 
-const MEASURE_CLICK = (testId: string): string => `void (window.__lrClick = new Promise((resolve) => {
-  const tab = document.querySelector('[data-testid="${testId}"]');
-  let downAt;
-  tab.addEventListener('pointerdown', (e) => { downAt = e.timeStamp; }, { once: true, capture: true });
-  const observer = new MutationObserver(() => {
-    if (tab.getAttribute('aria-selected') !== 'true') return;
-    observer.disconnect();
-    requestAnimationFrame(() => resolve(performance.now() - downAt));
-  });
-  observer.observe(tab, { attributes: true, attributeFilter: ['aria-selected'] });
-}))`;
-
 export async function benchConsole(): Promise<string> {
   const tree = mkdtempSync(path.join(tmpdir(), 'lr-bench-render-'));
   const dataDir = mkdtempSync(path.join(tmpdir(), 'lr-bench-ws-'));
@@ -117,9 +105,7 @@ export async function benchConsole(): Promise<string> {
       if (s && !s.running && s.records >= FILES) break;
       if (Date.now() - started > 900_000) throw new Error('bench console: the output did not finish in 15 minutes');
       if ((s?.records ?? 0) > 0 && s?.running) {
-        await page.evaluate(MEASURE_CLICK(i % 2 === 0 ? `console-tab-${PEER}` : `console-tab-${HOST}`));
-        await page.getByTestId(i % 2 === 0 ? `console-tab-${PEER}` : `console-tab-${HOST}`).click();
-        clicks.push((await page.evaluate('window.__lrClick')) as number);
+        clicks.push(await clickTabLatency(page, i % 2 === 0 ? `console-tab-${PEER}` : `console-tab-${HOST}`));
         i += 1;
       }
       await new Promise((r) => setTimeout(r, 300));

@@ -214,3 +214,28 @@ export function rawGet(port: number, requestPath: string): Promise<{ status: num
     request.on('error', reject);
   });
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// UI latency probe (used by the flood e2e test and bench/console.ts)
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Clicks a tab and answers, in ms, the time from the click's pointerdown (its input timestamp) to the frame
+ * after the tab became selected (aria-selected="true"), measured in the page.
+ */
+export async function clickTabLatency(page: Page, testId: string): Promise<number> {
+  // Armed first and not awaited (evaluate would wait for the promise): it resolves after the click below.
+  await page.evaluate(`void (window.__lrClickLatency = new Promise((resolve) => {
+    const tab = document.querySelector('[data-testid="${testId}"]');
+    let downAt;
+    tab.addEventListener('pointerdown', (e) => { downAt = e.timeStamp; }, { once: true, capture: true });
+    const observer = new MutationObserver(() => {
+      if (tab.getAttribute('aria-selected') !== 'true') return;
+      observer.disconnect();
+      requestAnimationFrame(() => resolve(performance.now() - downAt));
+    });
+    observer.observe(tab, { attributes: true, attributeFilter: ['aria-selected'] });
+  }))`);
+  await page.getByTestId(testId).click();
+  return (await page.evaluate('window.__lrClickLatency')) as number;
+}

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchChromium, screenshot, type RunningProcess } from './helpers.js';
+import { clickTabLatency, launchChromium, screenshot, type RunningProcess } from './helpers.js';
 import {
   ensureWorkstationBuilt,
   focusConsole,
@@ -59,25 +59,6 @@ afterAll(async () => {
   rmSync(tree, { recursive: true, force: true });
 });
 
-const MEASURE_CLICK = (testId: string): string => `new Promise((resolve) => {
-  const tab = document.querySelector('[data-testid="${testId}"]');
-  let downAt;
-  tab.addEventListener('pointerdown', (e) => { downAt = e.timeStamp; }, { once: true, capture: true });
-  const observer = new MutationObserver(() => {
-    if (tab.getAttribute('aria-selected') !== 'true') return;
-    observer.disconnect();
-    requestAnimationFrame(() => resolve(performance.now() - downAt));
-  });
-  observer.observe(tab, { attributes: true, attributeFilter: ['aria-selected'] });
-})`;
-
-async function clickTab(testId: string): Promise<number> {
-  // Not awaited here (evaluate would wait for the promise): it resolves after the click below.
-  await page.evaluate(`void (window.__lrClickLatency = ${MEASURE_CLICK(testId)})`);
-  await page.getByTestId(testId).click();
-  return (await page.evaluate('window.__lrClickLatency')) as number;
-}
-
 describe('a console printing 20 MB', () => {
   it('(3) prints everything; clicks on another tab are handled within 200 ms meanwhile', async () => {
     await openConsoleFor(page, PEER);
@@ -92,7 +73,7 @@ describe('a console printing 20 MB', () => {
     for (let i = 0; i < 6; i++) {
       const stats = await terminalStats(page, id);
       if (!stats?.running) break;
-      latencies.push(await clickTab(i % 2 === 0 ? `console-tab-${PEER}` : `console-tab-${HOST}`));
+      latencies.push(await clickTabLatency(page, i % 2 === 0 ? `console-tab-${PEER}` : `console-tab-${HOST}`));
       await page.waitForTimeout(150);
     }
     await screenshot(page, 'workstation-3-flood-while-printing');

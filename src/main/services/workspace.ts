@@ -97,7 +97,8 @@ export class Workspace {
         await this.connectProfile(settings.profilePath);
         return;
       } catch (e) {
-        if (isUnreachable(e as Error) && this.profileReadable(settings.profilePath)) {
+        // A network failure means the profile itself was read and parsed: keep it and retry.
+        if (isUnreachable(e as Error)) {
           this.becomeUnreachable(path.resolve(settings.profilePath), e as Error);
           return;
         }
@@ -177,15 +178,6 @@ export class Workspace {
   private stopRetrying(): void {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-  }
-
-  private profileReadable(profilePath: string): boolean {
-    try {
-      readJsonFile(path.resolve(profilePath), profileSchema, 'profile');
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   private async ensureStandalone(paths: AppDataPaths): Promise<Standalone> {
