@@ -1,0 +1,54 @@
+/**
+ * What every cluster component (issue #10) gets from `lr-server start --nats`: this node's NATS connection
+ * and JetStream handles, the node's stable id, and how many replicas shared buckets and streams get.
+ * Components never open connections of their own: one connection per node, closed by the node.
+ */
+import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Logger } from '../../node/log.js';
+
+export interface ClusterContext {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  /** This node's id (DATA/node-id, made once): stable across restarts, unique in the cluster. */
+  nodeId: string;
+  /** Replicas of every shared bucket and stream: 3 when the NATS cluster has 3 servers or more, else 1. */
+  replicas: number;
+  log: Logger;
+}
+
+/** Node ids appear in NATS subjects and KV keys: letters, digits, - and _ only. */
+export const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+/**
+ * Connects to NATS (any of `urls`; the client fails over between them) and checks JetStream answers.
+ * Throws one line when no server answers or JetStream is off.
+ */
+export async function connectCluster(urls: string[], nodeId: string, log: Logger, opts: { replicas?: number; name?: string } = {}): Promise<ClusterContext> {
+  if (!NODE_ID.test(nodeId)) throw new Error(`invalid node id ${JSON.stringify(nodeId)} (letters, digits, - and _)`);
+  let nc: NatsConnection;
+  try {
+    // Reconnect forever: a NATS server restarting must not take the service node down with it.
+    nc = await connect({ servers: urls, name: opts.name ?? `lr-server ${nodeId}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, timeout: 5_000 });
+  } catch (e) {
+    throw new Error(`cannot reach NATS at ${urls.join(',')}: ${(e as Error).message}`);
+  }
+  const js = jetstream(nc, { timeout: 10_000 });
+  let jsm: JetStreamManager;
+  try {
+    jsm = await js.jetstreamManager();
+  } catch (e) {
+    await nc.close().catch(() => undefined);
+    throw new Error(`NATS at ${urls.join(',')} has no JetStream (start nats-server with -js): ${(e as Error).message}`);
+  }
+  const replicas = opts.replicas ?? (await clusterSize(nc) >= 3 ? 3 : 1);
+  return { nc, js, jsm, nodeId, replicas, log };
+}
+
+/** Servers in the NATS cluster this connection reached (1 for a lone server). */
+async function clusterSize(nc: NatsConnection): Promise<number> {
+  const info = nc.info as { connect_urls?: string[] } | undefined;
+  // connect_urls lists the cluster's other client URLs as the server advertises them (plus itself).
+  return Math.max(1, info?.connect_urls?.length ?? 1);
+}
