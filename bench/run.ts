@@ -9,8 +9,9 @@ import { benchCommands } from './commands.js';
 import { benchCapacity } from './capacity.js';
 import { benchSearch } from './search.js';
 import { benchConsole } from './console.js';
+import { benchCluster } from './cluster.js';
 
-const BENCHES: Record<string, () => Promise<string>> = { commands: benchCommands, getfile: benchGetfile, capacity: benchCapacity, search: benchSearch, console: benchConsole };
+const BENCHES: Record<string, () => Promise<string>> = { commands: benchCommands, getfile: benchGetfile, capacity: benchCapacity, search: benchSearch, console: benchConsole, cluster: benchCluster };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const w of wanted) if (!BENCHES[w]) {

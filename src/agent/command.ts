@@ -40,14 +40,19 @@ export interface JobContext {
   dataDir?: string;
   /** The job's id (the command ID in the service's log): response actions record it. */
   jobId?: string;
-  /** How to reach the service for file downloads (putfile, run): its URL, pinned CA and our device id. */
+  /** How to reach the service for file downloads (putfile, run) and isolation: its URL(s), pinned CA and our device id. */
   service?: ServiceEndpoint;
 }
 
 export interface ServiceEndpoint {
+  /** The primary service URL (the first node). */
   url: string;
+  /** Every node of the service (a cluster shares one CA and one library), `url` first; absent means just `url`. */
+  urls?: readonly string[];
   ca: string;
   deviceId: string;
+  /** The node the agent is connected to now (null while offline): downloads go there when they can. */
+  currentUrl?: () => string | null;
 }
 
 export interface CommandResult {

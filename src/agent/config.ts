@@ -1,4 +1,4 @@
-/** The agent's data folder: its identity (device id, private key, pinned CA, service URL), quarantine and work dirs. */
+/** The agent's data folder: its identity (device id, private key, pinned CA, service URL(s)), quarantine and work dirs. */
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readJsonFile, writeSecretJson } from '../node/files.js';
@@ -6,6 +6,8 @@ import { readJsonFile, writeSecretJson } from '../node/files.js';
 export const agentStateSchema = z.object({
   kind: z.literal('lr-agent'),
   url: z.string().url(),
+  /** Every node of the service (cluster), `url` first; absent for a single node. The link rotates over them. */
+  urls: z.array(z.string().url()).min(1).max(16).optional(),
   ca: z.string().min(50),
   deviceId: z.string().min(1).max(64),
   name: z.string().min(1).max(128),

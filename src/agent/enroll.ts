@@ -1,8 +1,9 @@
 /** `lr-agent enroll`: makes the device's Ed25519 key pair and registers it with a one-time token. */
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { hostname } from 'node:os';
-import { httpsJson } from '../node/https-json.js';
-import { bundleSchema, httpsBase } from '../node/profile.js';
+import { z } from 'zod';
+import { HttpError, httpsJson } from '../node/https-json.js';
+import { bundleSchema, httpsBase, serviceUrls, type Bundle } from '../node/profile.js';
 import { readJsonFile } from '../node/files.js';
 import { deviceInfo } from './device-info.js';
 import { saveAgentState, type AgentState } from './config.js';
@@ -12,16 +13,13 @@ export async function enroll(bundlePath: string, dataDir: string, name?: string)
   if (Date.parse(bundle.expiresAt) < Date.now()) throw new Error(`enrollment bundle ${bundlePath} expired at ${bundle.expiresAt}`);
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const deviceName = name ?? hostname();
-  const r = await httpsJson<{ deviceId: string; commandKey?: string }>(`${httpsBase(bundle.url)}/api/v1/enroll`, {
-    method: 'POST',
-    ca: bundle.ca,
-    body: { token: bundle.token, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), info: deviceInfo(deviceName) },
-  });
+  const r = await enrollAtAnyNode(bundle, { token: bundle.token, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), info: deviceInfo(deviceName) });
   // The command-signing key comes in the bundle and in the answer (over the pinned TLS): both must agree.
   const commandKey = pinnedCommandKey(bundle.commandKey, r.commandKey);
   const state: AgentState = {
     kind: 'lr-agent',
     url: bundle.url,
+    ...(bundle.urls ? { urls: serviceUrls(bundle) } : {}),
     ca: bundle.ca,
     deviceId: r.deviceId,
     name: deviceName,
@@ -30,6 +28,32 @@ export async function enroll(bundlePath: string, dataDir: string, name?: string)
   };
   saveAgentState(dataDir, state);
   return state;
+}
+
+const enrollAnswer = z.object({ deviceId: z.string().min(1).max(64), commandKey: z.string().max(4096).optional() });
+type EnrollAnswer = z.infer<typeof enrollAnswer>;
+
+/**
+ * Tries the bundle's nodes in order until one answers. A node that cannot be reached (refused, timed
+ * out, TLS failure) or cannot serve (HTTP 5xx) sends us to the next one; a refusal (HTTP 4xx: token
+ * used, expired…) would be the same on every node, so it ends the enrollment with its message.
+ */
+async function enrollAtAnyNode(bundle: Bundle, body: unknown): Promise<EnrollAnswer> {
+  const failures: string[] = [];
+  for (const url of serviceUrls(bundle)) {
+    let answer: unknown;
+    try {
+      answer = await httpsJson<unknown>(`${httpsBase(url)}/api/v1/enroll`, { method: 'POST', ca: bundle.ca, body });
+    } catch (e) {
+      if (e instanceof HttpError && e.status < 500) throw e;
+      failures.push((e as Error).message);
+      continue;
+    }
+    const parsed = enrollAnswer.safeParse(answer);
+    if (!parsed.success) throw new Error(`the service at ${new URL(url).host} answered the enrollment in an unexpected form`);
+    return parsed.data;
+  }
+  throw new Error(failures.length === 1 ? failures.join('') : `no service node answered: ${failures.join('; ')}`);
 }
 
 function normalisedKey(pem: string, where: string): string {

@@ -1,12 +1,16 @@
 /**
  * The agent's connection to the service: connects out over TLS (pinned CA), proves its identity by
- * signing the service's challenge with its Ed25519 key, serves jobs, and reconnects forever with a
- * capped exponential backoff (so a restarted service sees it again within seconds).
+ * signing the service's challenge with its Ed25519 key, serves jobs, and reconnects forever.
+ * In a cluster the agent knows several nodes and rotates over them: when its node dies (or a node cannot
+ * be reached) the next attempt goes to the next node at once, so its devices are back online within
+ * seconds; the capped exponential backoff only applies once a whole round of nodes failed (the service
+ * is down or unreachable), so a restarted single node still sees it again within seconds without being
+ * hammered.
  */
 import { createPrivateKey, sign } from 'node:crypto';
 import WebSocket from 'ws';
 import { MAX_FRAME_BYTES, agentAuthPayload, parseFrame, toAgent, type FromAgent } from '../shared/protocol.js';
-import { wssBase } from '../node/profile.js';
+import { serviceUrls, wssBase } from '../node/profile.js';
 import { unmaskedFrames } from '../node/ws-options.js';
 import type { Logger } from '../node/log.js';
 import type { AgentState } from './config.js';
@@ -15,24 +19,54 @@ import type { AgentSender, JobRunner } from './jobs.js';
 
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 4_000;
+/** Pause before trying the next node: short, jittered so that a dead node's agents do not arrive in one burst. */
+const NEXT_NODE_MIN_MS = 100;
+const NEXT_NODE_JITTER_MS = 200;
+/**
+ * The service pings every agent every 15 s (agent-hub.ts). Silence for three intervals means the node
+ * is gone without closing the connection (host frozen, cable pulled): the link is dropped so that the
+ * agent moves to another node instead of waiting for TCP to give up, which takes many minutes.
+ */
+const SILENCE_LIMIT_MS = 45_000;
 
 export interface AgentLinkHandle {
   stop(): Promise<void>;
   connected(): boolean;
+  /** The service URL the agent is online with now, null while it is not. */
+  currentUrl(): string | null;
 }
 
 export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, isIsolated: () => boolean = () => false): AgentLinkHandle {
   const key = createPrivateKey(state.privateKey);
+  const urls = serviceUrls(state);
   let ws: WebSocket | null = null;
   let stopped = false;
   let online = false;
+  let current: string | null = null;
+  /** The node the next attempt goes to. */
+  let next = 0;
+  /** Attempts that failed since the agent was last online or since the last backoff: a full round is urls.length. */
+  let failedInRound = 0;
   let backoff = BACKOFF_MIN_MS;
   let retry: NodeJS.Timeout | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
 
   const connect = () => {
     if (stopped) return;
-    const socket = new WebSocket(`${wssBase(state.url)}/api/v1/agent`, { ca: state.ca, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000, ...unmaskedFrames });
+    const url = urls[next % urls.length] ?? state.url;
+    next = (next + 1) % urls.length;
+    const socket = new WebSocket(`${wssBase(url)}/api/v1/agent`, { ca: state.ca, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000, ...unmaskedFrames });
     ws = socket;
+    const heard = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(() => {
+        log.warn('no word from the service node: dropping the connection', { url, silentMs: SILENCE_LIMIT_MS });
+        socket.terminate();
+      }, SILENCE_LIMIT_MS);
+      watchdog.unref();
+    };
+    socket.on('open', heard);
+    socket.on('ping', heard);
     const send = (f: FromAgent) => {
       if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(f));
     };
@@ -46,6 +80,7 @@ export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, 
       },
     };
     socket.on('message', (data) => {
+      heard();
       const parsed = parseFrame(toAgent, data.toString());
       if (!parsed.ok) {
         log.warn('bad frame from service', { error: parsed.error });
@@ -58,9 +93,11 @@ export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, 
         send({ t: 'hello', deviceId: state.deviceId, signature, info: deviceInfo(state.name, isIsolated()) });
       } else if (f.t === 'welcome') {
         online = true;
+        current = url;
+        failedInRound = 0;
         backoff = BACKOFF_MIN_MS;
         runner.setSender(sender);
-        log.info('connected to the service', { url: state.url, deviceId: state.deviceId });
+        log.info('connected to the service', { url, deviceId: state.deviceId });
       } else if (f.t === 'error') {
         log.warn('service reported an error', { message: f.message });
       } else if (online) {
@@ -68,26 +105,37 @@ export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, 
       }
     });
     socket.on('close', (code, reason) => {
-      if (online) log.warn('disconnected from the service', { code, reason: reason.toString() });
+      clearTimeout(watchdog);
+      const wasOnline = online;
+      if (wasOnline) log.warn('disconnected from the service', { url, code, reason: reason.toString() });
       online = false;
+      current = null;
       runner.linkLost();
       if (ws === socket) ws = null;
       if (stopped) return;
-      const delay = backoff + Math.floor(Math.random() * 250);
-      backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+      // A drop after being online starts a fresh round at the next node; a failed attempt counts towards the round.
+      failedInRound = wasOnline ? 0 : failedInRound + 1;
+      let delay = NEXT_NODE_MIN_MS + Math.floor(Math.random() * NEXT_NODE_JITTER_MS);
+      if (failedInRound >= urls.length) {
+        failedInRound = 0;
+        delay = backoff + Math.floor(Math.random() * 250);
+        backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+      }
       retry = setTimeout(connect, delay);
     });
     socket.on('error', (e) => {
-      log.debug('connection error', { error: e.message });
+      log.debug('connection error', { url, error: e.message });
     });
   };
   connect();
 
   return {
     connected: () => online,
+    currentUrl: () => current,
     stop: async () => {
       stopped = true;
       clearTimeout(retry);
+      clearTimeout(watchdog);
       runner.linkLost();
       const s = ws;
       if (s && s.readyState !== s.CLOSED) {

@@ -10,7 +10,9 @@ import { AGENT_COMMANDS } from './commands/index.js';
 import { agentPaths, loadAgentState, type AgentState } from './config.js';
 import { JobRunner } from './jobs.js';
 import { CommandVerifier } from './command-verifier.js';
-import { runAgentLink } from './link.js';
+import { runAgentLink, type AgentLinkHandle } from './link.js';
+import type { ServiceEndpoint } from './command.js';
+import { serviceUrls } from '../node/profile.js';
 import { createPlatform } from './platform/index.js';
 import { cleanWorkFolder } from './work-folder.js';
 import { isIsolated, reapplyIsolation } from './isolation.js';
@@ -27,6 +29,8 @@ export interface RunningAgent {
   readonly state: AgentState;
   /** Whether the link to the service is up. */
   connected(): boolean;
+  /** The service node the link is connected to now (null while offline). */
+  currentUrl(): string | null;
   stop(): Promise<void>;
 }
 
@@ -44,11 +48,14 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     .then((bootId) => cleanWorkFolder(paths.work, bootId))
     .catch((e: Error) => log.warn('working folder cleanup skipped', { error: e.message }));
   await reapplyIsolation(dir, platform, log); // an isolated device stays isolated across agent restarts
-  const service = { url: state.url, ca: state.ca, deviceId: state.deviceId };
+  // The link is made after the runner; commands ask it which node is current when they run.
+  const linkRef: { link?: AgentLinkHandle } = {};
+  const service: ServiceEndpoint = { url: state.url, urls: serviceUrls(state), ca: state.ca, deviceId: state.deviceId, currentUrl: () => linkRef.link?.currentUrl() ?? null };
   // Every job must carry the service's signature (key pinned at enrollment); see command-verifier.ts.
   if (!state.commandKey) log.warn('no command-signing key is pinned: every command will be refused until the agent is enrolled again');
   const verifier = new CommandVerifier(state.commandKey, state.deviceId, Date.now, paths.receivedJobs);
   const runner = new JobRunner(AGENT_COMMANDS, platform, log, { frame: () => undefined, raw: () => undefined, data: () => undefined }, { dataDir: dir, service }, (f) => verifier.check(f));
   const link = runAgentLink(state, runner, log, () => isIsolated(dir));
-  return { state, connected: () => link.connected(), stop: () => link.stop() };
+  linkRef.link = link;
+  return { state, connected: () => link.connected(), currentUrl: () => link.currentUrl(), stop: () => link.stop() };
 }

@@ -16,18 +16,31 @@ export interface Downloaded {
   size: number;
 }
 
-/** The download URL must point at the service this agent is enrolled with, nowhere else. */
-function checkOrigin(url: string, service: ServiceEndpoint, command: string): URL {
+/**
+ * Where to download from, in order. The URL must point at one of the nodes of the service this agent is
+ * enrolled with, nowhere else. In a cluster the job may have been prepared by another node than the one
+ * the agent is connected to: every node serves the same library, so the connected node comes first (the
+ * path it knows is up, over a TLS session already warm), and the node named in the URL second (it issued
+ * the one-time token, which may be known to it alone).
+ */
+export function downloadTargets(url: string, service: ServiceEndpoint, command: string): URL[] {
   let target: URL;
   try {
     target = new URL(url);
   } catch {
     throw new CommandError(`${command}: the service sent an invalid download URL`);
   }
-  if (target.protocol !== 'https:' || target.host !== new URL(service.url).host) {
+  const nodes = new Set((service.urls ?? [service.url]).concat(service.url).map((u) => new URL(u).host));
+  if (target.protocol !== 'https:' || !nodes.has(target.host)) {
     throw new CommandError(`${command}: refusing to download from ${target.protocol}//${target.host}: not the service this agent is enrolled with`);
   }
-  return target;
+  const current = service.currentUrl?.();
+  if (!current) return [target];
+  const currentHost = new URL(current).host;
+  if (currentHost === target.host || !nodes.has(currentHost)) return [target];
+  const rewritten = new URL(target.href);
+  rewritten.host = currentHost;
+  return [rewritten, target];
 }
 
 function get(target: URL, service: ServiceEndpoint, signal: AbortSignal): Promise<IncomingMessage> {
@@ -54,17 +67,41 @@ async function errorBody(res: IncomingMessage): Promise<string> {
   return `HTTP ${res.statusCode}`;
 }
 
+/** The node answered, and not with the file: its one-line reason. */
+class Refused extends CommandError {}
+
 /**
  * Streams the file at `url` into `dest` (created, mode 0600). At most `maxBytes` are accepted. On any
  * failure the partial file is removed. The caller verifies the returned digest.
+ * A node that cannot be reached or refuses (see downloadTargets) sends us to the next candidate; once
+ * bytes flow, a failure is final (the one-time token is spent).
  */
 export async function downloadFromService(url: string, dest: string, opts: { service: ServiceEndpoint; maxBytes: number; signal: AbortSignal; command: string; what: string }): Promise<Downloaded> {
   const { service, command } = opts;
-  const target = checkOrigin(url, service, command);
+  const targets = downloadTargets(url, service, command);
+  let refusal: CommandError | undefined;
+  let unreachable: CommandError | undefined;
+  for (const target of targets) {
+    let res: IncomingMessage;
+    try {
+      res = await get(target, service, opts.signal);
+      if (res.statusCode !== 200) throw new Refused(`${command}: the service refused the download of ${opts.what}: ${await errorBody(res)}`);
+    } catch (e) {
+      if (opts.signal.aborted) throw e;
+      // The first refusal is the meaningful one: a later node may only say it never issued the token.
+      if (e instanceof Refused) refusal ??= e;
+      else unreachable = new CommandError(`${command}: download of ${opts.what} failed: ${(e as Error).message}`);
+      continue;
+    }
+    return receive(res, dest, opts);
+  }
+  throw refusal ?? unreachable ?? new CommandError(`${command}: download of ${opts.what} failed`);
+}
+
+async function receive(res: IncomingMessage, dest: string, opts: { maxBytes: number; signal: AbortSignal; command: string; what: string }): Promise<Downloaded> {
+  const { command } = opts;
   const digest = new DigestStream(opts.maxBytes);
   try {
-    const res = await get(target, service, opts.signal);
-    if (res.statusCode !== 200) throw new CommandError(`${command}: the service refused the download of ${opts.what}: ${await errorBody(res)}`);
     await pipeline(res, digest, createWriteStream(dest, { flags: 'wx', mode: 0o600 }), { signal: opts.signal });
     return { sha256: digest.sha256(), size: digest.bytes };
   } catch (e) {

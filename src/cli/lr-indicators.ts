@@ -6,11 +6,13 @@
 import type { Command } from 'commander';
 import { HttpError, httpsJson } from '../node/https-json.js';
 import { httpsBase, type Profile } from '../node/profile.js';
+import { ServiceNodes } from '../client/service-nodes.js';
 import { renderJson, renderTable } from '../shared/format.js';
 import { CliError, EXIT_FAILED, EXIT_REFUSED } from './errors.js';
 
 function call<T>(profile: Profile, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
-  return httpsJson<T>(`${httpsBase(profile.url)}${path}`, { method, ca: profile.ca, token: profile.token, body }).catch((e: unknown) => {
+  // A cluster profile lists several nodes: reads go to any, writes are never sent twice (service-nodes.ts).
+  return new ServiceNodes(profile).use((node) => httpsJson<T>(`${httpsBase(node)}${path}`, { method, ca: profile.ca, token: profile.token, body }), { idempotent: method === 'GET' }).catch((e: unknown) => {
     if (e instanceof HttpError) throw new CliError(e.message, e.status < 500 ? EXIT_REFUSED : EXIT_FAILED);
     throw e;
   });

@@ -13,8 +13,8 @@ import { renderJson, renderTable } from '../shared/format.js';
 import { CliError, parseDuration } from './errors.js';
 
 export interface UserCommandDeps {
-  openStore(dir: string): { store: Store; url: string; ca: string };
-  writeProfile(file: string, url: string, ca: string, user: string, token: string): void;
+  openStore(dir: string): { store: Store; url: string; ca: string; urls: string[] };
+  writeProfile(file: string, url: string, ca: string, user: string, token: string, urls?: string[]): void;
 }
 
 function checkName(name: string): void {
@@ -66,7 +66,7 @@ export function registerUserAdminCommands(user: Command, deps: UserCommandDeps):
     .action((name: string, o: { data: string; out: string; ttl?: string }) => {
       checkName(name);
       const expiresAt = o.ttl ? new Date(Date.now() + parseDuration(o.ttl)).toISOString() : null;
-      const { store, url, ca } = deps.openStore(resolve(o.data));
+      const { store, url, ca, urls } = deps.openStore(resolve(o.data));
       store.close();
       const db = openDb(dataPaths(resolve(o.data)).db);
       let token: string;
@@ -77,7 +77,7 @@ export function registerUserAdminCommands(user: Command, deps: UserCommandDeps):
       } finally {
         db.close();
       }
-      deps.writeProfile(o.out, url, ca, name, token);
+      deps.writeProfile(o.out, url, ca, name, token, urls);
       process.stdout.write(`new token for ${name} written to ${resolve(o.out)}${expiresAt ? ` (valid until ${expiresAt})` : ''}\n`);
     });
 }

@@ -3,7 +3,8 @@ import { Command, Option } from 'commander';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { dataPaths, loadConfig } from '../server/config.js';
-import { initDataDir } from '../server/init.js';
+import { initClusterNodeDir, initDataDir } from '../server/init.js';
+import { clusterUrlsOf } from '../server/cluster/cluster-urls.js';
 import { openDb } from '../server/db.js';
 import { Store } from '../server/store.js';
 import { startService } from '../server/service.js';
@@ -18,14 +19,15 @@ const PROG = 'lr-server';
 // Everything the service writes (database, keys, logs) is private to its user.
 process.umask(0o077);
 
-function openStore(dir: string): { store: Store; url: string; ca: string } {
+function openStore(dir: string): { store: Store; url: string; ca: string; urls: string[] } {
   const config = loadConfig(dir);
   const p = dataPaths(dir);
-  return { store: new Store(openDb(p.db)), url: config.publicUrl, ca: readFileSync(p.caCert, 'utf8') };
+  // In a cluster, profiles and bundles list every node (this one first) so clients and agents fail over.
+  return { store: new Store(openDb(p.db)), url: config.publicUrl, ca: readFileSync(p.caCert, 'utf8'), urls: clusterUrlsOf(dir, config.publicUrl) };
 }
 
-function writeProfile(file: string, url: string, ca: string, user: string, token: string): void {
-  const profile: Profile = { kind: 'lr-profile', url, ca, user, token };
+function writeProfile(file: string, url: string, ca: string, user: string, token: string, urls: string[] = []): void {
+  const profile: Profile = { kind: 'lr-profile', url, ca, user, token, ...(urls.length > 1 ? { urls } : {}) };
   writeSecretJson(resolve(file), profile);
 }
 
@@ -39,9 +41,15 @@ program
   .requiredOption('--data <dir>', 'data folder to create')
   .option('--listen <host:port>', 'address to listen on', '127.0.0.1:8443')
   .option('--public-url <url>', 'address agents and analysts use (default: wss://LISTEN)')
-  .action(async (o: { data: string; listen: string; publicUrl?: string }) => {
+  .option('--cluster-from <dir>', "another node of a cluster: share that node's CA, signing and log keys (its database comes from the cluster)")
+  .action(async (o: { data: string; listen: string; publicUrl?: string; clusterFrom?: string }) => {
     const dir = resolve(o.data);
     if (existsSync(dir) && readdirSync(dir).length > 0) throw new CliError(`${dir} is not empty: refusing to overwrite an existing service`);
+    if (o.clusterFrom) {
+      const r = await initClusterNodeDir({ dir, listen: o.listen, publicUrl: o.publicUrl, from: o.clusterFrom });
+      process.stdout.write(`initialised cluster node ${r.dir}\nservice address: ${r.publicUrl}\n${r.adminProfilePath ? `admin profile: ${r.adminProfilePath}\n` : ''}start it with: lr-server start --data ${r.dir} --nats nats://HOST:4222[,…]\n`);
+      return;
+    }
     const r = await initDataDir({ dir, listen: o.listen, publicUrl: o.publicUrl });
     process.stdout.write(`initialised ${r.dir}\nservice address: ${r.publicUrl}\nadmin profile: ${r.adminProfilePath}\n`);
   });
@@ -50,9 +58,12 @@ program
   .command('start')
   .description('runs the service until SIGINT/SIGTERM')
   .requiredOption('--data <dir>', 'data folder')
-  .action(async (o: { data: string }) => {
-    const svc = await startService(resolve(o.data));
-    process.stdout.write(`lr-server listening on ${svc.host}:${svc.port}\n`);
+  .option('--nats <urls>', 'join a cluster of nodes sharing state through NATS JetStream (comma-separated nats:// URLs)')
+  .addOption(new Option('--nats-replicas <n>', 'replicas of the shared buckets and streams (default: 3 on a NATS cluster of 3 or more servers, else 1)').choices(['1', '3', '5']))
+  .action(async (o: { data: string; nats?: string; natsReplicas?: string }) => {
+    const nats = o.nats === undefined ? undefined : parseNatsUrls(o.nats);
+    const svc = await startService(resolve(o.data), undefined, { nats, natsReplicas: o.natsReplicas ? Number(o.natsReplicas) : undefined });
+    process.stdout.write(`lr-server listening on ${svc.host}:${svc.port}${svc.nodeId ? ` (cluster node ${svc.nodeId})` : ''}\n`);
     let stopping = false;
     const stop = (sig: string) => {
       if (stopping) return;
@@ -75,11 +86,11 @@ program
   .requiredOption('--out <file>', 'bundle file to write (mode 0600)')
   .action((o: { data: string; ttl: string; out: string }) => {
     const ttl = parseDuration(o.ttl);
-    const { store, url, ca } = openStore(resolve(o.data));
+    const { store, url, ca, urls } = openStore(resolve(o.data));
     const t = store.createEnrollToken(ttl);
     store.close();
     // The command-signing public key is pinned by the agent like the CA (made now for data folders made before it).
-    const bundle: Bundle = { kind: 'lr-enrollment', url, ca, token: t.token, expiresAt: t.expiresAt, commandKey: CommandSigner.publicKeyOf(resolve(o.data)) };
+    const bundle: Bundle = { kind: 'lr-enrollment', url, ca, token: t.token, expiresAt: t.expiresAt, commandKey: CommandSigner.publicKeyOf(resolve(o.data)), ...(urls.length > 1 ? { urls } : {}) };
     writeSecretJson(resolve(o.out), bundle);
     process.stdout.write(`enrollment bundle written to ${resolve(o.out)} (valid until ${t.expiresAt}, one use)\n`);
   });
@@ -97,11 +108,11 @@ user
   .action((name: string, o: { data: string; role: Role; libraryManager: boolean; out: string; ttl?: string }) => {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new CliError(`invalid user name ${JSON.stringify(name)}: letters, digits, . _ - (max 64)`);
     const expiresAt = o.ttl ? new Date(Date.now() + parseDuration(o.ttl)).toISOString() : null;
-    const { store, url, ca } = openStore(resolve(o.data));
+    const { store, url, ca, urls } = openStore(resolve(o.data));
     try {
       const u = store.createUser(name, o.role, o.libraryManager);
       const token = store.issueApiToken(u.id, expiresAt);
-      writeProfile(o.out, url, ca, name, token);
+      writeProfile(o.out, url, ca, name, token, urls);
     } finally {
       store.close();
     }
@@ -109,6 +120,23 @@ user
   });
 
 registerUserAdminCommands(user, { openStore, writeProfile }); // user list | revoke | token
+
+/** `--nats a,b,c`: nats:// or tls:// URLs (a host:port alone means nats://host:port). */
+function parseNatsUrls(list: string): string[] {
+  const urls = list.split(',').map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0 || urls.length > 16) throw new CliError('--nats: give 1 to 16 comma-separated NATS URLs');
+  return urls.map((u) => {
+    const full = /^[a-z]+:\/\//.test(u) ? u : `nats://${u}`;
+    let parsed: URL;
+    try {
+      parsed = new URL(full);
+    } catch {
+      throw new CliError(`--nats: ${JSON.stringify(u)} is not a URL (expected nats://HOST:PORT)`);
+    }
+    if (!['nats:', 'tls:'].includes(parsed.protocol) || !parsed.hostname) throw new CliError(`--nats: ${JSON.stringify(u)} is not a nats:// or tls:// URL`);
+    return full;
+  });
+}
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   const ce = e as { code?: string; exitCode?: number };

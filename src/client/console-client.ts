@@ -1,6 +1,7 @@
 /**
  * The analyst's client of the service: REST calls and the console WebSocket (sessions and commands),
  * pinned to the profile's CA. Used by the `lr` CLI and by the workstation's main process.
+ * With a cluster profile, calls and the console go to whichever node answers (service-nodes.ts).
  */
 import WebSocket from 'ws';
 import { EventEmitter } from 'node:events';
@@ -8,12 +9,20 @@ import { MAX_FRAME_BYTES, decodeDataFrame, parseFrame, toClient, type CommandLog
 import { httpsBase, wssBase, type Profile } from '../node/profile.js';
 import { describeNetError, httpsJson } from '../node/https-json.js';
 import { unmaskedFrames } from '../node/ws-options.js';
+import { ServiceNodes, ServiceRefusal } from './service-nodes.js';
 
 export class ServiceApi {
-  constructor(private readonly profile: Profile) {}
+  private readonly nodes: ServiceNodes;
+
+  constructor(
+    private readonly profile: Profile,
+    nodes?: ServiceNodes,
+  ) {
+    this.nodes = nodes ?? new ServiceNodes(profile);
+  }
 
   private get<T>(path: string): Promise<T> {
-    return httpsJson<T>(`${httpsBase(this.profile.url)}${path}`, { ca: this.profile.ca, token: this.profile.token });
+    return this.nodes.use((url) => httpsJson<T>(`${httpsBase(url)}${path}`, { ca: this.profile.ca, token: this.profile.token }));
   }
 
   devices(): Promise<DeviceRecord[]> {
@@ -75,25 +84,35 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
   private readonly streams = new Map<string, CommandHandlers>();
   user = '';
   role = '';
+  /** The service node this console is connected to. */
+  url = '';
 
-  static async connect(profile: Profile): Promise<ConsoleClient> {
+  /**
+   * Opens the console on the first node that answers (`nodes` remembers which one worked, for the
+   * caller's next connection). The console lives on that node: if it dies, the console ends
+   * (`disconnected`) and reconnecting is the caller's decision.
+   */
+  static async connect(profile: Profile, nodes: ServiceNodes = new ServiceNodes(profile)): Promise<ConsoleClient> {
     const c = new ConsoleClient();
-    await c.open(profile);
+    await nodes.use((url) => c.open(profile, url));
     return c;
   }
 
-  private open(profile: Profile): Promise<void> {
-    const url = `${wssBase(profile.url)}/api/v1/console`;
+  private open(profile: Profile, serviceUrl: string): Promise<void> {
+    const url = `${wssBase(serviceUrl)}/api/v1/console`;
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, { ca: profile.ca, headers: { authorization: `Bearer ${profile.token}` }, maxPayload: MAX_FRAME_BYTES * 4, handshakeTimeout: 10_000, ...unmaskedFrames });
       this.ws = ws;
       let ready = false;
       ws.on('unexpected-response', (_req, res) => {
-        reject(new Error(res.statusCode === 401 ? 'the service refused the API token in the profile (invalid, expired or revoked)' : `the service refused the console connection (HTTP ${res.statusCode})`));
+        const status = res.statusCode ?? 0;
+        const message = status === 401 ? 'the service refused the API token in the profile (invalid, expired or revoked)' : `the service refused the console connection (HTTP ${status})`;
+        // A node that cannot serve (5xx, e.g. a proxy in front of a dead node) is not a refusal: try the next.
+        reject(status >= 500 ? new Error(message) : new ServiceRefusal(status, message));
         ws.terminate();
       });
       ws.on('error', (e) => {
-        if (!ready) reject(describeNetError(e, profile.url));
+        if (!ready) reject(Object.assign(describeNetError(e, serviceUrl), { cause: e }));
       });
       ws.on('message', (data, isBinary) => {
         if (isBinary) {
@@ -111,6 +130,7 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
         if (f.t === 'hello') {
           this.user = f.user;
           this.role = f.role;
+          this.url = serviceUrl;
           ready = true;
           resolve();
           return;
@@ -119,6 +139,11 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
       });
       ws.on('close', (code, reason) => {
         const why = reason.toString() || `connection closed (${code})`;
+        // A node that closes before its hello failed the attempt (the next node is tried); nothing was open yet.
+        if (!ready) {
+          reject(new Error(`the service at ${new URL(serviceUrl).host} closed the console connection: ${why}`));
+          return;
+        }
         for (const w of this.waiting.values()) w.reject(new Error(`disconnected from the service: ${why}`));
         for (const p of new Set([...this.byReq.values(), ...this.byCommand.values()])) p.reject(new Error(`disconnected from the service: ${why}`));
         this.waiting.clear();

@@ -2,6 +2,8 @@
  * The analyst's client of the library, publishers and settings REST routes, pinned to the profile's CA.
  * Uploads stream the file from disk into the request (never read whole), with progress; the answer is
  * read even when the service refuses half-way (413), so the user sees the service's one-line reason.
+ * With a cluster profile, reads go to any node that answers; changes move to another node only when
+ * they surely never reached the first (service-nodes.ts), so nothing is applied twice.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -10,6 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
 import { describeNetError, HttpError, httpsJson } from '../node/https-json.js';
 import { httpsBase, type Profile } from '../node/profile.js';
+import { ServiceNodes } from './service-nodes.js';
 import {
   libraryRecordSchema,
   publisherRecordSchema,
@@ -61,15 +64,24 @@ function readAnswer(res: IncomingMessage): Promise<unknown> {
   });
 }
 
-export class LibraryApi {
-  private readonly base: string;
+type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
-  constructor(private readonly profile: Profile) {
-    this.base = httpsBase(profile.url);
+export class LibraryApi {
+  private readonly nodes: ServiceNodes;
+
+  constructor(
+    private readonly profile: Profile,
+    nodes?: ServiceNodes,
+  ) {
+    this.nodes = nodes ?? new ServiceNodes(profile);
   }
 
-  private call<T>(schema: z.ZodType<T>, path: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE' = 'GET', body?: unknown): Promise<T> {
-    return httpsJson<unknown>(`${this.base}${path}`, { method, ca: this.profile.ca, token: this.profile.token, body }).then((v) => validated(schema, v, path));
+  private request(path: string, method: Method, body?: unknown): Promise<unknown> {
+    return this.nodes.use((node) => httpsJson<unknown>(`${httpsBase(node)}${path}`, { method, ca: this.profile.ca, token: this.profile.token, body }), { idempotent: method === 'GET' });
+  }
+
+  private call<T>(schema: z.ZodType<T>, path: string, method: Method = 'GET', body?: unknown): Promise<T> {
+    return this.request(path, method, body).then((v) => validated(schema, v, path));
   }
 
   list(): Promise<LibraryRecord[]> {
@@ -77,7 +89,7 @@ export class LibraryApi {
   }
 
   async delete(name: string): Promise<void> {
-    await httpsJson(`${this.base}/api/v1/library/${encodeURIComponent(name)}`, { method: 'DELETE', ca: this.profile.ca, token: this.profile.token });
+    await this.request(`/api/v1/library/${encodeURIComponent(name)}`, 'DELETE');
   }
 
   publishers(): Promise<PublisherRecord[]> {
@@ -89,7 +101,7 @@ export class LibraryApi {
   }
 
   async deletePublisher(name: string): Promise<void> {
-    await httpsJson(`${this.base}/api/v1/publishers/${encodeURIComponent(name)}`, { method: 'DELETE', ca: this.profile.ca, token: this.profile.token });
+    await this.request(`/api/v1/publishers/${encodeURIComponent(name)}`, 'DELETE');
   }
 
   settings(): Promise<TenantSettings> {
@@ -109,7 +121,10 @@ export class LibraryApi {
   async upload(file: string, opts: UploadOptions): Promise<UploadResult> {
     const st = await stat(file);
     if (!st.isFile()) throw new Error(`${file} is not a regular file`);
-    const total = st.size;
+    return this.nodes.use((node) => this.uploadTo(httpsBase(node), file, st.size, opts), { idempotent: false });
+  }
+
+  private uploadTo(base: string, file: string, total: number, opts: UploadOptions): Promise<UploadResult> {
     const query = new URLSearchParams();
     if (opts.description) query.set('description', opts.description);
     if (opts.parametersDescription) query.set('parametersDescription', opts.parametersDescription);
@@ -117,7 +132,7 @@ export class LibraryApi {
     if (opts.overwrite) query.set('overwrite', 'true');
     if (opts.signature) query.set('signature', opts.signature);
     if (opts.publisher) query.set('publisher', opts.publisher);
-    const url = new URL(this.base);
+    const url = new URL(base);
     const options: RequestOptions = {
       method: 'PUT',
       hostname: url.hostname.replace(/^\[|\]$/g, ''),
@@ -161,8 +176,9 @@ export class LibraryApi {
         );
       });
       req.on('error', (e) => {
+        source.destroy(); // the file is read again from the start if another node is tried
         // A refusal may close the connection while we still write: the answer, when it came, is what counts.
-        if (!answered) reject(describeNetError(e, this.base));
+        if (!answered) reject(Object.assign(describeNetError(e, base), { cause: e }));
       });
       source.pipe(req);
     });

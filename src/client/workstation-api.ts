@@ -5,6 +5,7 @@
 import { Agent, request } from 'node:https';
 import { describeNetError, HttpError } from '../node/https-json.js';
 import { httpsBase, type Profile } from '../node/profile.js';
+import { ServiceNodes } from './service-nodes.js';
 import type { Role } from '../shared/catalog.js';
 import type { CommandLogQuery, CommandLogRecord, CommandLogSummary } from '../shared/protocol.js';
 
@@ -24,12 +25,15 @@ export interface LogPageAnswer {
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 export class WorkstationApi {
-  private readonly base: string;
+  private readonly nodes: ServiceNodes;
   /** Kept-alive connections (pinned to the profile's CA): the log viewer asks a page at every scroll. */
   private readonly agent: Agent;
 
-  constructor(private readonly profile: Profile) {
-    this.base = httpsBase(profile.url);
+  constructor(
+    private readonly profile: Profile,
+    nodes?: ServiceNodes,
+  ) {
+    this.nodes = nodes ?? new ServiceNodes(profile);
     this.agent = new Agent({ keepAlive: true, maxSockets: 4, ca: profile.ca });
   }
 
@@ -38,8 +42,12 @@ export class WorkstationApi {
     this.agent.destroy();
   }
 
+  /** Every call here is a read: any node that answers will do. */
   private get<T>(path: string, timeoutMs = 30_000): Promise<T> {
-    const url = `${this.base}${path}`;
+    return this.nodes.use((node) => this.getAt<T>(`${httpsBase(node)}${path}`, timeoutMs));
+  }
+
+  private getAt<T>(url: string, timeoutMs: number): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const req = request(
         url,
@@ -67,7 +75,7 @@ export class WorkstationApi {
         },
       );
       req.on('timeout', () => req.destroy(new Error(`no answer from ${new URL(url).host} within ${timeoutMs / 1000} s`)));
-      req.on('error', (e) => reject(describeNetError(e, url)));
+      req.on('error', (e) => reject(Object.assign(describeNetError(e, url), { cause: e })));
       req.end();
     });
   }

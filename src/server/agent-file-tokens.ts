@@ -3,6 +3,10 @@
  * valid two minutes, usable once, bound to one device and to the SHA-256 the job was prepared with (a
  * file replaced in the library meanwhile is not served under the old job's token).
  * The token is delivered over the device's authenticated link, so holding it proves the job.
+ *
+ * `FileTokens` is what the library uses; this class is the single node's. A cluster of nodes (issue #10)
+ * uses cluster/file-tokens.ts, where a token issued on one node is redeemed once on any node: that is why
+ * `redeem` is asynchronous here too.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -15,9 +19,17 @@ export interface AgentFileGrant {
   expiresAt: number;
 }
 
-const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+/** The shape of a token (32 bytes, base64url): anything else is refused without a look-up. */
+export const AGENT_FILE_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 
-export class AgentFileTokens {
+export interface FileTokens {
+  /** A fresh token for `grant`; synchronous, since job preparers are. */
+  issue(grant: Omit<AgentFileGrant, 'expiresAt'>): string;
+  /** Consumes a token: the grant, or null when unknown, used or expired. */
+  redeem(token: string): Promise<AgentFileGrant | null>;
+}
+
+export class AgentFileTokens implements FileTokens {
   private readonly grants = new Map<string, AgentFileGrant>();
 
   constructor(private readonly ttlMs = AGENT_FILE_TOKEN_TTL_MS) {}
@@ -30,9 +42,9 @@ export class AgentFileTokens {
   }
 
   /** Consumes a token: the grant, or null when unknown, used or expired. */
-  redeem(token: string): AgentFileGrant | null {
+  async redeem(token: string): Promise<AgentFileGrant | null> {
     this.sweep();
-    if (!TOKEN.test(token)) return null;
+    if (!AGENT_FILE_TOKEN.test(token)) return null;
     const grant = this.grants.get(token);
     if (!grant) return null;
     this.grants.delete(token);

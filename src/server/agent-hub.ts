@@ -14,8 +14,8 @@ import type { Logger } from '../node/log.js';
 export interface JobSink {
   /** A binary data frame of a file transfer, forwarded as is (`frame`), with its payload size. */
   onData(frame: Buffer, payloadBytes: number): void;
-  /** A batch of records and its JSON (serialised once, reused for the log and the console). */
-  onRecords(records: Record<string, unknown>[], json: string): void;
+  /** A batch of records as JSON (a JSON array of objects, serialised once, reused for the log and the console). */
+  onRecords(json: string): void;
   onText(text: string, bytes: number): void;
   onEnd(status: 'completed' | 'failed' | 'cancelled' | 'timed_out', error: string | undefined, cwd: string | undefined): void;
 }
@@ -25,6 +25,42 @@ interface AgentLink {
   ws: WebSocket;
   platform: string;
   alive: boolean;
+  /** When the agent authenticated (ms): the newer of two links of one device wins across nodes. */
+  since: number;
+}
+
+/** A job's output travelling between nodes (cluster mode): from the agent's node to the job's node. */
+export type RemoteOutput =
+  | { k: 'data'; frame: Buffer; bytes: number }
+  | { k: 'records'; json: string }
+  | { k: 'text'; text: string }
+  | { k: 'end'; status: 'completed' | 'failed' | 'cancelled' | 'timed_out'; error?: string | undefined; cwd?: string | undefined }
+  | { k: 'trace'; sessionId: string; level: string; message: string; time: string };
+
+/**
+ * The rest of the cluster as the hub sees it (cluster/agent-router.ts implements it on NATS). On a single
+ * node there is none and the hub only knows its own agents.
+ */
+export interface ClusterLink {
+  /** This node's id. */
+  readonly self: string;
+  /** The other node holding this device's agent now, or null (offline, or connected here). */
+  nodeOf(deviceId: string): string | null;
+  /** Sends a frame to a device's agent connected to another node. */
+  toAgent(node: string, deviceId: string, frame: ToAgent): void;
+  /** Sends a job's output back to the node the job came from. */
+  toJobOwner(node: string, jobId: string, out: RemoteOutput): void;
+  /** This node's agent for a device came online (since: ms) or went away. */
+  localPresence(deviceId: string, online: boolean, since: number): void;
+}
+
+interface SinkEntry {
+  deviceId: string;
+  sink: JobSink;
+  /** The node the job was sent through (its agent is there), for jobs started here for a remote agent. */
+  via?: string;
+  /** The node the job came from, for jobs this node runs on its agent on behalf of another node. */
+  owner?: string;
 }
 
 export interface AgentHubEvents {
@@ -44,8 +80,11 @@ const PING_INTERVAL_MS = 15_000;
 
 export class AgentHub extends EventEmitter<AgentHubEvents> {
   private readonly links = new Map<string, AgentLink>();
-  private readonly sinks = new Map<string, { deviceId: string; sink: JobSink }>();
+  private readonly sinks = new Map<string, SinkEntry>();
   private readonly pinger: NodeJS.Timeout;
+  private cluster: ClusterLink | null = null;
+  /** Device → the node that last sent it a frame: where its agent's traces go (the session lives there). */
+  private readonly controller = new Map<string, string>();
 
   constructor(
     private readonly store: Store,
@@ -68,10 +107,34 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
   /** Told of each failed agent authentication (the service's per-address rate limit, rate-limit.ts). */
   onAuthFailed: (remote: string) => void = () => undefined;
 
+  /** Joins a cluster: devices connected to other nodes become reachable through `link`. */
+  attachCluster(link: ClusterLink): void {
+    this.cluster = link;
+    for (const l of this.links.values()) link.localPresence(l.deviceId, true, l.since);
+  }
+
+  /** Online here or on another node of the cluster. */
   isOnline(deviceId: string): boolean {
+    return this.links.has(deviceId) || this.cluster?.nodeOf(deviceId) != null;
+  }
+
+  /** In a cluster: the node the device's agent is connected to (this one included); null when offline or alone. */
+  nodeOfDevice(deviceId: string): string | null {
+    if (!this.cluster) return null;
+    return this.links.has(deviceId) ? this.cluster.self : this.cluster.nodeOf(deviceId);
+  }
+
+  /** Connected to this node. */
+  isLocal(deviceId: string): boolean {
     return this.links.has(deviceId);
   }
 
+  /** When the device's agent authenticated on this node (ms), or null. */
+  localSince(deviceId: string): number | null {
+    return this.links.get(deviceId)?.since ?? null;
+  }
+
+  /** Agents connected to this node. */
   onlineCount(): number {
     return this.links.size;
   }
@@ -127,8 +190,10 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
         this.links.delete(link.deviceId);
         this.store.touchDevice(link.deviceId);
         this.log.info('agent offline', { deviceId: link.deviceId });
-        this.failJobsOf(link.deviceId);
-        this.emit('presence', link.deviceId, false);
+        this.cluster?.localPresence(link.deviceId, false, link.since);
+        this.failJobsOf(link.deviceId, (e) => e.via === undefined);
+        // It may be online on another node already (moved): then it is not offline for the sessions.
+        if (!this.isOnline(link.deviceId)) this.emit('presence', link.deviceId, false);
       }
     });
     ws.on('error', () => ws.terminate());
@@ -153,11 +218,14 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     }
     const previous = this.links.get(device.id);
     if (previous) previous.ws.close(4009, 'replaced by a newer connection');
-    const link: AgentLink = { deviceId: device.id, ws, platform: hello.info.platform, alive: true };
+    const link: AgentLink = { deviceId: device.id, ws, platform: hello.info.platform, alive: true, since: Date.now() };
     this.links.set(device.id, link);
     this.store.updateDeviceInfo(device.id, hello.info);
     send(ws, { t: 'welcome', deviceId: device.id });
     this.log.info('agent online', { deviceId: device.id, deviceName: hello.info.name, remote });
+    // Jobs sent through another node for this device cannot finish: the agent left that node.
+    this.failJobsOf(device.id, (e) => e.via !== undefined);
+    this.cluster?.localPresence(device.id, true, link.since);
     this.emit('presence', device.id, true);
     return link;
   }
@@ -181,7 +249,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
         const entry = this.sinks.get(frame.jobId);
         // A job id belongs to one device: an agent cannot write into another device's jobs.
         if (!entry || entry.deviceId !== link.deviceId) return;
-        if (frame.t === 'job.records') entry.sink.onRecords(frame.records, JSON.stringify(frame.records));
+        if (frame.t === 'job.records') entry.sink.onRecords(JSON.stringify(frame.records));
         else if (frame.t === 'job.text') entry.sink.onText(frame.text, frame.text.length);
         else {
           this.sinks.delete(frame.jobId);
@@ -189,9 +257,12 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
         }
         return;
       }
-      case 'trace':
-        this.emit('trace', frame.sessionId, frame.level, frame.message, frame.time);
+      case 'trace': {
+        const owner = this.controller.get(link.deviceId);
+        if (owner && this.cluster) this.cluster.toJobOwner(owner, '-', { k: 'trace', sessionId: frame.sessionId, level: frame.level, message: frame.message, time: frame.time });
+        else this.emit('trace', frame.sessionId, frame.level, frame.message, frame.time);
         return;
+      }
       case 'error':
         this.log.warn('agent reported an error', { deviceId: link.deviceId, message: frame.message });
         return;
@@ -201,26 +272,123 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     }
   }
 
-  /** Sends a job to its agent; false when the device is offline. */
+  /** Sends a job to its agent (here or through the node holding it); false when the device is offline. */
   dispatch(deviceId: string, job: Extract<ToAgent, { t: 'job.start' }>, sink: JobSink): boolean {
     const link = this.links.get(deviceId);
-    if (!link) return false;
-    this.sinks.set(job.jobId, { deviceId, sink });
-    send(link.ws, job);
+    if (link) {
+      this.controller.delete(deviceId); // a session on this node drives the device now: its traces stay here
+      this.sinks.set(job.jobId, { deviceId, sink });
+      send(link.ws, job);
+      return true;
+    }
+    const node = this.cluster?.nodeOf(deviceId);
+    if (!node || !this.cluster) return false;
+    this.sinks.set(job.jobId, { deviceId, sink, via: node });
+    this.cluster.toAgent(node, deviceId, job);
     return true;
   }
 
   sendTo(deviceId: string, frame: ToAgent): boolean {
     const link = this.links.get(deviceId);
-    if (!link) return false;
-    send(link.ws, frame);
+    if (link) {
+      send(link.ws, frame);
+      return true;
+    }
+    const node = this.cluster?.nodeOf(deviceId);
+    if (!node || !this.cluster) return false;
+    this.cluster.toAgent(node, deviceId, frame);
     return true;
   }
 
-  /** Jobs of an agent that went away cannot finish: they fail with a clear reason. */
-  private failJobsOf(deviceId: string): void {
+  /**
+   * A frame another node sends to an agent connected here. A job.start gets a sink that sends the job's
+   * output back to that node; when the agent is not here (it moved, or went offline) the job ends at once.
+   */
+  fromOtherNode(from: string, deviceId: string, frame: ToAgent): void {
+    const link = this.links.get(deviceId);
+    if (frame.t === 'job.start') {
+      if (!link) {
+        this.cluster?.toJobOwner(from, frame.jobId, { k: 'end', status: 'failed', error: 'the device went offline (it left the node holding it)' });
+        return;
+      }
+      this.controller.set(deviceId, from);
+      const out = (o: RemoteOutput) => this.cluster?.toJobOwner(from, frame.jobId, o);
+      const proxy: JobSink = {
+        onData: (f, bytes) => out({ k: 'data', frame: f, bytes }),
+        onRecords: (json) => out({ k: 'records', json }),
+        onText: (text) => out({ k: 'text', text }),
+        onEnd: (status, error, cwd) => out({ k: 'end', status, error, cwd }),
+      };
+      this.sinks.set(frame.jobId, { deviceId, sink: proxy, owner: from });
+    } else if (frame.t === 'trace.level') {
+      this.controller.set(deviceId, from);
+    } else if (frame.t === 'job.ack' || frame.t === 'job.cancel') {
+      // Only the node a job came from may steer it.
+      const entry = this.sinks.get(frame.jobId);
+      if (!entry || entry.owner !== from || entry.deviceId !== deviceId) return;
+    }
+    if (link) send(link.ws, frame);
+  }
+
+  /** A job's output coming back from the node holding its agent (only that node may write into it). */
+  fromAgentNode(from: string, jobId: string, o: RemoteOutput): void {
+    if (o.k === 'trace') {
+      this.emit('trace', o.sessionId, o.level, o.message, o.time);
+      return;
+    }
+    const entry = this.sinks.get(jobId);
+    if (!entry || entry.via !== from) return;
+    switch (o.k) {
+      case 'data':
+        entry.sink.onData(o.frame, o.bytes);
+        return;
+      case 'records':
+        entry.sink.onRecords(o.json);
+        return;
+      case 'text':
+        entry.sink.onText(o.text, o.text.length);
+        return;
+      case 'end':
+        this.sinks.delete(jobId);
+        entry.sink.onEnd(o.status, o.error, o.cwd);
+        return;
+    }
+  }
+
+  /**
+   * Another node's view of a device changed (cluster mode): `node` holds it now, or nobody (null). Jobs sent
+   * through any other node fail (the agent left it), and sessions here are told whether it is online.
+   */
+  remotePresence(deviceId: string, node: string | null): void {
+    this.failJobsOf(deviceId, (e) => e.via !== undefined && e.via !== node);
+    if (!this.links.has(deviceId)) this.emit('presence', deviceId, node !== null);
+  }
+
+  /** A node died: the jobs it asked this node's agents to run are cancelled (nobody reads their output). */
+  nodeDown(node: string): void {
     for (const [jobId, entry] of this.sinks) {
-      if (entry.deviceId !== deviceId) continue;
+      if (entry.owner === node) {
+        this.sinks.delete(jobId);
+        const link = this.links.get(entry.deviceId);
+        if (link) send(link.ws, { t: 'job.cancel', jobId, reason: 'session_closed' });
+      } else if (entry.via === node) {
+        this.sinks.delete(jobId);
+        entry.sink.onEnd('failed', `the service node holding the device (${node}) stopped answering`, undefined);
+      }
+    }
+    for (const [deviceId, owner] of this.controller) if (owner === node) this.controller.delete(deviceId);
+  }
+
+  /** Closes this node's link of a device that connected more recently to another node. */
+  dropReplaced(deviceId: string, node: string): void {
+    const link = this.links.get(deviceId);
+    if (link) link.ws.close(4009, `replaced by a newer connection on node ${node}`);
+  }
+
+  /** Jobs of an agent that went away cannot finish: they fail with a clear reason. */
+  private failJobsOf(deviceId: string, which: (e: SinkEntry) => boolean = () => true): void {
+    for (const [jobId, entry] of this.sinks) {
+      if (entry.deviceId !== deviceId || !which(entry)) continue;
       this.sinks.delete(jobId);
       entry.sink.onEnd('failed', 'the device went offline while the command ran', undefined);
     }

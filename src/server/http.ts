@@ -47,8 +47,10 @@ function readJson(req: IncomingMessage): Promise<unknown> {
   });
 }
 
-export function deviceRecord(d: ReturnType<Store['listDevices']>[number], online: boolean): DeviceRecord {
-  return { id: d.id, name: d.name, hostname: d.hostname, os: d.os, platform: d.platform, agentVersion: d.agentVersion, online, lastSeen: d.lastSeen, isolated: d.isolated, enrolledAt: d.enrolledAt };
+export function deviceRecord(d: ReturnType<Store['listDevices']>[number], online: boolean, node?: string | null): DeviceRecord {
+  const r: DeviceRecord = { id: d.id, name: d.name, hostname: d.hostname, os: d.os, platform: d.platform, agentVersion: d.agentVersion, online, lastSeen: d.lastSeen, isolated: d.isolated, enrolledAt: d.enrolledAt };
+  if (node) r.node = node;
+  return r;
 }
 
 /** Access control (issue #8), wired by service.ts. */
@@ -59,6 +61,11 @@ export interface RestExtras {
   authLimiter?: AuthLimiter;
   /** More authenticated routes, tried before the ones below (admin-routes.ts); true when handled. */
   routes?: (req: IncomingMessage, res: ServerResponse, user: User) => Promise<boolean>;
+  /**
+   * In a cluster: decides once for all nodes (true for one caller only). An enrollment token is checked
+   * locally, then claimed here, so two nodes cannot both enroll a device with one token.
+   */
+  claimOnce?: (name: string) => Promise<boolean>;
 }
 
 export function createRestHandler(store: Store, hub: AgentHub, log: Logger, library?: LibraryService, responses?: ResponseActions, extras: RestExtras = {}) {
@@ -74,7 +81,13 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
       if (req.method === 'POST' && url.pathname === '/api/v1/enroll') {
         const body = enrollRequest.safeParse(await readJson(req));
         if (!body.success) return json(res, 400, { error: `invalid enrollment request: ${body.error.issues[0]?.path.join('.')}: ${body.error.issues[0]?.message}` });
-        const r = store.enrollDevice(body.data.token, body.data.info, body.data.publicKey);
+        const check = store.checkEnrollToken(body.data.token);
+        const claimed = check.ok && extras.claimOnce ? await extras.claimOnce(`enroll:${check.tokenId}`) : true;
+        const r: { ok: true; deviceId: string } | { ok: false; error: string } = !check.ok
+          ? check
+          : !claimed
+            ? { ok: false, error: 'enrollment token was already used' }
+            : store.enrollDevice(body.data.token, body.data.info, body.data.publicKey);
         if (!r.ok) {
           extras.authLimiter?.failed(remote);
           log.warn('enrollment refused', { reason: r.error, remote });
@@ -93,7 +106,7 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
       if (extras.routes && (await extras.routes(req, res, user))) return; // users, groups, log verify/export
       if (req.method === 'GET' && url.pathname === '/api/v1/me') return json(res, 200, user);
       if (req.method === 'GET' && url.pathname === '/api/v1/devices') {
-        return json(res, 200, store.listDevices().map((d) => deviceRecord(d, hub.isOnline(d.id))));
+        return json(res, 200, store.listDevices().map((d) => deviceRecord(d, hub.isOnline(d.id), hub.nodeOfDevice(d.id))));
       }
       if (req.method === 'GET' && url.pathname === '/api/v1/log/query') return json(res, 200, queryLog(store, url.searchParams));
       if (req.method === 'GET' && url.pathname === '/api/v1/log/facets') return json(res, 200, store.commandFacets());

@@ -3,16 +3,16 @@
  * does on its first run): TLS CA and server certificate, config.json, the database with an admin user, and
  * DIR/admin.profile.json holding that admin's API token.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { writeSecretFile, writeSecretJson } from '../node/files.js';
-import type { Profile } from '../node/profile.js';
+import { readJsonFile, writeSecretFile, writeSecretJson } from '../node/files.js';
+import { profileSchema, type Profile } from '../node/profile.js';
 import { configSchema, dataPaths, parseListen } from './config.js';
 import { openDb } from './db.js';
 import { Store } from './store.js';
-import { createTlsMaterial } from './tls.js';
-import { ensureCommandKey } from './command-signing.js';
-import { ensureLogKey } from './log-chain.js';
+import { createServerCertFromCa, createTlsMaterial } from './tls.js';
+import { commandKeyPath, ensureCommandKey } from './command-signing.js';
+import { ensureLogKey, logKeyPath } from './log-chain.js';
 
 export interface InitOptions {
   /** Data folder to create; must be missing or empty. */
@@ -64,4 +64,44 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
 export function defaultPublicUrl(host: string, port: number): string {
   const pubHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return `wss://${pubHost.includes(':') ? `[${pubHost}]` : pubHost}:${port}`;
+}
+
+/**
+ * A data folder for another node of a cluster (issue #10): it shares the seed node's CA (and gets its own
+ * server certificate signed by it), its command-signing key and its command log key, so agents, analysts
+ * and the log verifier see one service. Its database starts empty: users, devices and settings come from
+ * the cluster when the node starts with --nats. The seed's admin profile is copied with this node's URL.
+ * The secrets are copied from folder to folder (same machine, or a folder the operator carried over); they
+ * never travel over NATS.
+ */
+export async function initClusterNodeDir(options: InitOptions & { from: string }): Promise<{ dir: string; publicUrl: string; adminProfilePath: string | null }> {
+  const dir = resolve(options.dir);
+  const seed = resolve(options.from);
+  const { host, port } = parseListen(options.listen);
+  if (existsSync(dir) && readdirSync(dir).length > 0) throw new Error(`${dir} is not empty: refusing to overwrite an existing service`);
+  const sp = dataPaths(seed);
+  for (const f of [sp.caCert, sp.caKey, commandKeyPath(seed), logKeyPath(seed)]) {
+    if (!existsSync(f)) throw new Error(`${seed} is not a service data folder (missing ${f})`);
+  }
+  const publicUrl = options.publicUrl ?? defaultPublicUrl(host, port);
+  const config = configSchema.parse({ listen: options.listen, publicUrl });
+  mkdirSync(resolve(dir, 'tls'), { recursive: true, mode: 0o700 });
+  const p = dataPaths(dir);
+  const caCert = readFileSync(sp.caCert, 'utf8');
+  const server = await createServerCertFromCa(caCert, readFileSync(sp.caKey, 'utf8'), [host, new URL(publicUrl).hostname.replace(/^\[|\]$/g, '')]);
+  writeFileSync(p.caCert, caCert, { mode: 0o644 });
+  copyFileSync(sp.caKey, p.caKey);
+  writeFileSync(p.cert, server.cert, { mode: 0o644 });
+  writeSecretFile(p.key, server.key);
+  copyFileSync(commandKeyPath(seed), commandKeyPath(dir));
+  copyFileSync(logKeyPath(seed), logKeyPath(dir));
+  writeFileSync(p.config, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  openDb(p.db).close(); // the schema, no rows: the cluster's state arrives at start
+  let adminProfilePath: string | null = null;
+  if (existsSync(sp.adminProfile)) {
+    const seedProfile = readJsonFile(sp.adminProfile, profileSchema, 'admin profile');
+    writeSecretJson(p.adminProfile, { ...seedProfile, url: publicUrl } satisfies Profile);
+    adminProfilePath = p.adminProfile;
+  }
+  return { dir, publicUrl, adminProfilePath };
 }

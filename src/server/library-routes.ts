@@ -14,7 +14,8 @@ import { ed25519PublicKey } from '../node/script-signature.js';
 import type { User } from './store.js';
 import { LibraryService } from './library-service.js';
 import { settingsUpdateSchema } from './tenant-settings.js';
-import { LibraryConflictError } from './library-store.js';
+import { LibraryConflictError, LibraryContentError } from './library-store.js';
+import type { AgentFileGrant } from './agent-file-tokens.js';
 import { receiveUpload, uploadMetaSchema } from './library-upload.js';
 import { readJsonBody, RestError, sendJson } from './rest-io.js';
 
@@ -51,13 +52,30 @@ function requireAdmin(user: User, what: string): void {
 
 /** GET /api/v1/agent/files/:token — no user: the one-time token (sent over the device's link) is the credential. */
 async function serveAgentFile(req: IncomingMessage, res: ServerResponse, lib: LibraryService, token: string): Promise<void> {
-  const grant = lib.tokens.redeem(token);
+  let grant: AgentFileGrant | null;
+  try {
+    grant = await lib.tokens.redeem(token);
+  } catch (e) {
+    // In a cluster the token store is on NATS: unreachable is not "unknown token", the agent may retry.
+    lib.log.warn('download token check failed', { error: (e as Error).message });
+    throw new RestError(503, 'download tokens cannot be checked right now (the cluster is unreachable); try again');
+  }
   if (!grant) throw new RestError(404, 'unknown, used or expired download token');
   if (req.headers['x-lr-device'] !== grant.deviceId) throw new RestError(403, 'this download token belongs to another device');
   const file = lib.files.get(grant.name);
   if (!file || file.sha256 !== grant.sha256) throw new RestError(410, `library file ${grant.name} was replaced or deleted after the command was prepared`);
+  let path: string;
+  try {
+    // In a cluster the content may have been uploaded on another node: fetched (and hash-checked) first.
+    path = await lib.files.contentPath(file);
+  } catch (e) {
+    if (!(e instanceof LibraryContentError)) throw e;
+    lib.log.warn('library content unavailable', { name: file.name, error: e.message });
+    throw new RestError(503, e.message);
+  }
+  const deviceId = grant.deviceId;
   // Served as stored: the service does not re-hash; the agent checks the SHA-256 and the signature.
-  const handle = await open(lib.files.pathOf(file.name), 'r').catch(() => {
+  const handle = await open(path, 'r').catch(() => {
     throw new RestError(410, `library file ${file.name} is missing on the service's disk`);
   });
   const st = await handle.stat().catch(async (e: Error) => {
@@ -67,8 +85,8 @@ async function serveAgentFile(req: IncomingMessage, res: ServerResponse, lib: Li
   res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(st.size), 'cache-control': 'no-store', 'x-lr-sha256': file.sha256 });
   // pipeline closes the file when the agent goes away half-way, too.
   pipeline(handle.createReadStream(), res).then(
-    () => lib.log.info('library file sent to an agent', { name: file.name, deviceId: grant.deviceId }),
-    (e: Error) => lib.log.warn('library file download interrupted', { name: file.name, deviceId: grant.deviceId, error: e.message }),
+    () => lib.log.info('library file sent to an agent', { name: file.name, deviceId }),
+    (e: Error) => lib.log.warn('library file download interrupted', { name: file.name, deviceId, error: e.message }),
   );
 }
 

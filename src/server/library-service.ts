@@ -14,14 +14,14 @@ import type { Db } from './db.js';
 import type { TenantSettings } from './tenant-settings.js';
 import type { Pipeline } from './pipeline.js';
 import type { Store, User } from './store.js';
-import { AgentFileTokens } from './agent-file-tokens.js';
-import { LibraryStore, type LibraryFile } from './library-store.js';
+import { AgentFileTokens, type FileTokens } from './agent-file-tokens.js';
+import { LibraryStore, type LibraryContentSync, type LibraryFile } from './library-store.js';
 
 const UNSIGNED_SCRIPTS_SETTING = 'unsignedScripts';
 
 export class LibraryService {
   readonly files: LibraryStore;
-  readonly tokens = new AgentFileTokens();
+  private fileTokens: FileTokens = new AgentFileTokens();
 
   constructor(
     db: Db,
@@ -36,6 +36,21 @@ export class LibraryService {
 
   /** The tenant's other settings, served by the same settings route (set by the service). */
   tenant?: TenantSettings;
+
+  /** One-time download tokens: this node's own, or the cluster's once useCluster() was called. */
+  get tokens(): FileTokens {
+    return this.fileTokens;
+  }
+
+  /**
+   * Cluster mode (issue #10), set once at start-up before the service takes requests: library content is
+   * shared through the object store (published on upload, fetched before it is served) and download
+   * tokens are valid on every node. Without it the library is the single node's, as before.
+   */
+  useCluster(parts: { content: LibraryContentSync; tokens: FileTokens }): void {
+    this.files.content = parts.content;
+    this.fileTokens = parts.tokens;
+  }
 
   maxFileBytes(): number {
     return this.limits().libraryFileBytes;

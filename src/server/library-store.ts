@@ -3,6 +3,10 @@
  * file content on disk under DATA/library/<name>. Uploads are written to DATA/library/.uploads/ first
  * and renamed into place once complete and verified, so a reader never sees half a file. Names are
  * checked by the shared rule (no separators, no leading dot) before any path is built from them.
+ *
+ * In a cluster (issue #10) the content is also shared through `content` (the JetStream object store,
+ * cluster/library-objects.ts): an upload is published there before it is recorded, and content is made
+ * local before it is served. Without `content` (the single node) nothing of that happens.
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
@@ -31,6 +35,27 @@ export interface Publisher {
   fingerprint: string;
   addedBy: string;
   addedAt: string;
+}
+
+/**
+ * Where the content of library files is shared between the nodes of a cluster, addressed by SHA-256.
+ * Set on the store in cluster mode only (cluster/library-objects.ts implements it).
+ */
+export interface LibraryContentSync {
+  /** Puts the file under its SHA-256; resolves once it is safely stored (replicated) for every node. */
+  publish(path: string, sha256: string): Promise<void>;
+  /** Makes `path` hold the bytes of `sha256`, fetching them when this node lacks them or has others. */
+  ensureLocal(sha256: string, path: string): Promise<void>;
+  /** Tells it `path` holds `sha256` (written by this node), so serving it needs no check. */
+  noteLocal(path: string, sha256: string): Promise<void>;
+}
+
+/** The shared content store could not take or give a file (the cluster is unreachable, or the content is missing or corrupt). */
+export class LibraryContentError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LibraryContentError';
+  }
 }
 
 /** Signature state shown to analysts: signed by a trusted publisher, unsigned, or signed by a publisher no longer trusted. */
@@ -67,6 +92,8 @@ function toFile(r: FileRow): LibraryFile {
 export class LibraryStore {
   readonly filesDir: string;
   readonly uploadsDir: string;
+  /** The cluster's shared content (issue #10); undefined on a single node. */
+  content?: LibraryContentSync;
 
   constructor(
     private readonly db: Db,
@@ -77,6 +104,8 @@ export class LibraryStore {
     mkdirSync(this.uploadsDir, { recursive: true, mode: 0o700 });
     // Uploads cut short by a crash leave partial files: nothing can resume them.
     for (const f of readdirSync(this.uploadsDir)) rmSync(join(this.uploadsDir, f), { force: true });
+    // Likewise fetches from the cluster's object store cut short (.<name>.<random>.part, never a library name).
+    for (const f of readdirSync(this.filesDir)) if (f.startsWith('.') && f.endsWith('.part')) rmSync(join(this.filesDir, f), { force: true });
   }
 
   /** Disk path of a library file; throws on a name that is not a library name (never a path escape). */
@@ -103,9 +132,21 @@ export class LibraryStore {
   /**
    * Moves a completed upload into place and records it. `overwrite` false refuses an existing name
    * (checked again here: two uploads of one name may race). Returns whether a file was replaced.
+   *
+   * In a cluster the content is published first, before the record exists: the record is replicated to
+   * the other nodes, which must find the content when they serve it; and the upload is answered only
+   * once the content is stored on the NATS servers, so an acknowledged upload survives this node.
    */
   async commit(tempFile: string, file: LibraryFile, overwrite: boolean): Promise<{ replaced: boolean }> {
     const target = this.pathOf(file.name);
+    if (this.content) {
+      if (this.get(file.name) !== null && !overwrite) throw new LibraryConflictError(file.name); // spare a useless publish
+      try {
+        await this.content.publish(tempFile, file.sha256);
+      } catch (e) {
+        throw new LibraryContentError(`the cluster's library store did not take ${file.name}: ${(e as Error).message}`);
+      }
+    }
     // Check and record synchronously (one step for the event loop), then move the bytes in place.
     const existed = this.get(file.name) !== null;
     if (existed && !overwrite) throw new LibraryConflictError(file.name);
@@ -119,10 +160,31 @@ export class LibraryStore {
       )
       .run(file);
     await rename(tempFile, target);
+    await this.content?.noteLocal(target, file.sha256);
     return { replaced: existed };
   }
 
-  /** Removes a file and its record; false when there was none. */
+  /**
+   * The disk path of a file's content, ready to be read: in a cluster, fetched from the object store when
+   * this node lacks it or holds other bytes under that name (replaced on another node). On a single node
+   * the file is served as stored, as before. Throws LibraryContentError when the content cannot be had.
+   */
+  async contentPath(file: LibraryFile): Promise<string> {
+    const path = this.pathOf(file.name);
+    if (!this.content) return path;
+    try {
+      await this.content.ensureLocal(file.sha256, path);
+    } catch (e) {
+      throw new LibraryContentError(`library file ${file.name}: ${(e as Error).message}`);
+    }
+    return path;
+  }
+
+  /**
+   * Removes a file and its record; false when there was none. In a cluster only this node's copy goes: the
+   * object in the shared store stays (it is content addressed, another name or a job already prepared may
+   * use the same bytes), and other nodes' copies are no longer served once the record is gone.
+   */
   async delete(name: string): Promise<boolean> {
     const path = this.pathOf(name);
     const gone = this.db.prepare('DELETE FROM library_files WHERE name = ?').run(name).changes > 0;

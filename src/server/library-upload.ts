@@ -14,7 +14,7 @@ import { DigestStream, SizeLimitError } from '../node/digest-stream.js';
 import { verifyScriptSignature } from '../node/script-signature.js';
 import type { User } from './store.js';
 import type { LibraryService } from './library-service.js';
-import { LibraryConflictError, type LibraryFile } from './library-store.js';
+import { LibraryConflictError, LibraryContentError, type LibraryFile } from './library-store.js';
 import { RestError } from './rest-io.js';
 
 const text = z.string().max(1000).default('');
@@ -115,6 +115,8 @@ export async function receiveUpload(req: IncomingMessage, lib: LibraryService, u
   } catch (e) {
     await rm(temp, { force: true });
     if (e instanceof LibraryConflictError) throw new RestError(409, e.message);
+    // In a cluster: the content could not be stored for the other nodes, so the upload is not taken.
+    if (e instanceof LibraryContentError) throw new RestError(503, e.message);
     throw e;
   }
 }

@@ -172,7 +172,7 @@ export class Pipeline {
         job.pendingAck += bytes;
         this.flushAck(job);
       },
-      onRecords: (_records, json) => {
+      onRecords: (json) => {
         // The log keeps each batch as one JSON array per line; the console frame reuses the same JSON.
         job.output.append(json + '\n');
         this.deliver(job, `{"t":"command.records","commandId":"${job.id}","records":${json}}`, json.length);

@@ -17,6 +17,7 @@ import { LibraryService } from './library-service.js';
 import { TenantSettings } from './tenant-settings.js';
 import { ResponseActions } from './response-actions.js';
 import { attachAccessControl, attachLogChain } from './access-control.js';
+import { ClusterNode } from './cluster/cluster-node.js';
 
 export interface RunningService {
   port: number;
@@ -24,12 +25,23 @@ export interface RunningService {
   config: ServiceConfig;
   store: Store;
   hub: AgentHub;
+  /** In a cluster: this node's id; null on a single node. */
+  nodeId: string | null;
   close(): Promise<void>;
 }
 
-export async function startService(dataDir: string, log = new Logger('lr-server')): Promise<RunningService> {
+export interface ServiceOptions {
+  /** Join a cluster of nodes through NATS JetStream (issue #10); absent: the single node, as always. */
+  nats?: string[] | undefined;
+  natsReplicas?: number | undefined;
+  /** Session lease in the shared ledger (ms); tests shorten it. */
+  sessionLeaseMs?: number | undefined;
+}
+
+export async function startService(dataDir: string, log = new Logger('lr-server'), opts: ServiceOptions = {}): Promise<RunningService> {
   const config = loadConfig(dataDir);
   const paths = dataPaths(dataDir);
+  const cluster = opts.nats ? await ClusterNode.connect(dataDir, { nats: opts.nats, replicas: opts.natsReplicas, sessionLeaseMs: opts.sessionLeaseMs }, log) : null;
   const db = openDb(paths.db);
   const store = new Store(db);
   const chain = attachLogChain(store, db, dataDir, log); // before anything writes the command log
@@ -38,11 +50,20 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   // Limits in force: config.json overridden at run time by the admins' tenant settings.
   const tenant = new TenantSettings(store, config.limits);
   const limits = () => tenant.limits();
-  const sessions = new SessionManager(store, hub, limits);
+  // The ledger decides who may open a session: in memory here, or shared by every node of a cluster. A
+  // session whose lease the cluster lost (this node could not reach NATS for a whole lease) ends here too.
+  const ledger = cluster
+    ? await cluster.openLedger((sessionId) => {
+        const s = sessions.get(sessionId);
+        if (s) sessions.close(s, 'the cluster lost this session (the node could not reach NATS)');
+      })
+    : undefined;
+  const sessions = new SessionManager(store, hub, limits, ledger);
   const pipeline = new Pipeline(store, hub, sessions, limits);
   const library = new LibraryService(db, dataDir, store, limits, config.publicUrl, log);
   library.attach(pipeline); // putfile/run preparers and the `library` console command
   library.tenant = tenant; // the settings route answers for every tenant setting
+  if (cluster) await cluster.attachLibrary(library); // content in the object store, tokens valid on every node
   const responses = new ResponseActions(db, config.publicUrl);
   responses.attach(pipeline, library); // analyze preparer (indicators, YARA rules), isolation flag
   // getfile: the tenant's size limit travels with the job so the agent refuses before sending a byte.
@@ -59,6 +80,8 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   });
 
   const access = attachAccessControl({ dataDir, db, store, hub, sessions, pipeline, chain, log });
+  if (cluster) await cluster.attachAgents(hub, config.publicUrl);
+  if (ledger) access.restExtras.claimOnce = (name) => ledger.claimOnce(name); // enrollment tokens: one use cluster-wide
   sessions.addOpenCheck((_user, device) => tenant.refusal(device.name, access.groups.tags(device.id)));
   const rest = createRestHandler(store, hub, log, library, responses, access.restExtras);
   const server = createServer({ cert: readFileSync(paths.cert), key: readFileSync(paths.key), minVersion: 'TLSv1.2' }, (req, res) => void rest(req, res));
@@ -106,6 +129,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
     config,
     store,
     hub,
+    nodeId: cluster?.nodeId ?? null,
     close: async () => {
       access.stop();
       sessions.stop();
@@ -117,6 +141,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
       // let them finish before the database closes (matters when the service runs in-process).
       for (const ws of [...agentWss.clients, ...consoleWss.clients]) ws.terminate();
       for (let i = 0; i < 50 && agentWss.clients.size + consoleWss.clients.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await cluster?.close();
       store.close();
     },
   };

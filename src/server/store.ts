@@ -155,6 +155,19 @@ export class Store {
     return { token: t.token, expiresAt };
   }
 
+  /** Whether an enrollment token could be used now (enrollDevice checks again, atomically). */
+  checkEnrollToken(token: string): { ok: true; tokenId: string } | { ok: false; error: string } {
+    const parts = splitToken(token, 'lre');
+    if (!parts) return { ok: false, error: 'enrollment token is malformed' };
+    const row = this.db.prepare('SELECT secret_hash, expires_at, used_at FROM enroll_tokens WHERE id = ?').get(parts.id) as
+      | { secret_hash: string; expires_at: string; used_at: string | null }
+      | undefined;
+    if (!row || !secretMatches(parts.secret, row.secret_hash)) return { ok: false, error: 'enrollment token is not valid' };
+    if (row.used_at) return { ok: false, error: 'enrollment token was already used' };
+    if (Date.parse(row.expires_at) < Date.now()) return { ok: false, error: 'enrollment token has expired' };
+    return { ok: true, tokenId: parts.id };
+  }
+
   /** Enrolls a device with a one-time token, atomically: a token is used at most once. */
   enrollDevice(token: string, info: DeviceInfo, publicKey: string): { ok: true; deviceId: string } | { ok: false; error: string } {
     const parts = splitToken(token, 'lre');

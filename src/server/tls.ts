@@ -46,6 +46,22 @@ export async function createTlsMaterial(hosts: string[]): Promise<TlsMaterial> {
       await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
     ],
   });
+  const server = await issueServerCert(ca, caKeys.privateKey, caKeys.publicKey, hosts, now);
+  return { caCert: ca.toString('pem'), caKey: await exportKey(caKeys.privateKey), ...server };
+}
+
+/**
+ * A server certificate signed by an existing CA: what a new node of a cluster gets (`lr-server init
+ * --cluster-from`), so that agents and analysts who pin the cluster's CA trust every node.
+ */
+export async function createServerCertFromCa(caCertPem: string, caKeyPem: string, hosts: string[]): Promise<{ cert: string; key: string }> {
+  const ca = new x509.X509Certificate(caCertPem);
+  const caPrivate = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decode(caKeyPem)[0] as ArrayBuffer, ALG, true, ['sign']);
+  const caPublic = await ca.publicKey.export(ALG, ['verify']);
+  return issueServerCert(ca, caPrivate, caPublic, hosts, new Date(Date.now() - 60_000));
+}
+
+async function issueServerCert(ca: x509.X509Certificate, caPrivate: webcrypto.CryptoKey, caPublic: webcrypto.CryptoKey, hosts: string[], now: Date): Promise<{ cert: string; key: string }> {
   const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const names = new Set(['localhost', '127.0.0.1', '::1', ...hosts.filter(Boolean)]);
   const san = [...names].map((n) => ({ type: isIP(n) ? ('ip' as const) : ('dns' as const), value: n }));
@@ -57,19 +73,14 @@ export async function createTlsMaterial(hosts: string[]): Promise<TlsMaterial> {
     notAfter: new Date(now.getTime() + 825 * 86_400_000),
     signingAlgorithm: ALG,
     publicKey: keys.publicKey,
-    signingKey: caKeys.privateKey,
+    signingKey: caPrivate,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension(san),
-      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(caPublic),
     ],
   });
-  return {
-    caCert: ca.toString('pem'),
-    caKey: await exportKey(caKeys.privateKey),
-    cert: cert.toString('pem'),
-    key: await exportKey(keys.privateKey),
-  };
+  return { cert: cert.toString('pem'), key: await exportKey(keys.privateKey) };
 }

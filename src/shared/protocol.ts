@@ -174,6 +174,8 @@ export interface DeviceRecord {
   lastSeen: string | null;
   isolated: boolean;
   enrolledAt: string;
+  /** In a cluster of service nodes: the node the device's agent is connected to (absent on a single node). */
+  node?: string;
 }
 
 export interface CommandLogRecord {

@@ -463,7 +463,7 @@ export class ConsoleService {
     const connection: Connection = this.workspace.current();
     const paths = this.workspace.paths;
     if (!paths) throw new Error('no app data folder');
-    const client = await ConsoleClient.connect(connection.profile);
+    const client = await ConsoleClient.connect(connection.profile, connection.nodes);
     let info: SessionInfo;
     try {
       info = await client.openSession(device);

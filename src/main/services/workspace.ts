@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { ServiceApi } from '../../client/console-client.js';
 import { LibraryApi } from '../../client/library-api.js';
 import { WorkstationApi, type Me } from '../../client/workstation-api.js';
+import { ServiceNodes } from '../../client/service-nodes.js';
 import { readJsonFile, writeSecretJson } from '../../node/files.js';
 import { Logger } from '../../node/log.js';
 import { profileSchema, type Profile } from '../../node/profile.js';
@@ -32,6 +33,8 @@ export const UNREACHABLE_RETRY_MS = 5_000;
 export interface Connection {
   readonly mode: WorkspaceMode;
   readonly profile: Profile;
+  /** The profile's service nodes (one, or a cluster's): every client of this connection fails over through it. */
+  readonly nodes: ServiceNodes;
   readonly me: Me;
   readonly api: ServiceApi;
   readonly rest: WorkstationApi;
@@ -192,9 +195,10 @@ export class Workspace {
   }
 
   private async makeConnection(mode: WorkspaceMode, profile: Profile): Promise<Connection> {
-    const rest = new WorkstationApi(profile);
+    const nodes = new ServiceNodes(profile);
+    const rest = new WorkstationApi(profile, nodes);
     const me = await rest.me();
-    return { mode, profile, me, api: new ServiceApi(profile), rest, library: new LibraryApi(profile), generation: this.generation + 1 };
+    return { mode, profile, nodes, me, api: new ServiceApi(profile, nodes), rest, library: new LibraryApi(profile, nodes), generation: this.generation + 1 };
   }
 
   private setConnection(connection: Connection, extra: Partial<WorkspaceStatus>): void {
@@ -204,7 +208,7 @@ export class Workspace {
     this.setState({
       state: 'ready',
       mode: connection.mode,
-      serviceUrl: connection.profile.url,
+      serviceUrl: connection.nodes.current(),
       user: { name: connection.me.name, role: connection.me.role, libraryManager: connection.me.libraryManager },
       dataDir: this.paths?.root ?? '',
       ...extra,

@@ -179,6 +179,17 @@ export class NatsSessionLedger implements SessionLedger {
     await this.releaseDevice(deviceKey(o.claim.deviceId), sessionId);
   }
 
+  /**
+   * A one-time decision shared by the nodes (e.g. "enrollment token X is being used"): true for exactly one
+   * caller cluster-wide, decided like every claim here. The key lives one lease: long enough for what the
+   * winner writes (the token marked used) to reach every node's database through the shared state.
+   */
+  async claimOnce(name: string): Promise<boolean> {
+    const key = `once.${Buffer.from(name).toString('base64url')}`;
+    const r = await this.cas<boolean>(key, (e) => (e?.operation === 'PUT' ? { write: undefined, result: false } : { write: JSON.stringify({ node: this.opts.nodeId, at: new Date().toISOString() }), result: true }));
+    return r.result;
+  }
+
   async list(): Promise<SessionClaim[]> {
     const keys: string[] = [];
     for await (const k of await this.kv.keys('dev.>')) keys.push(k);

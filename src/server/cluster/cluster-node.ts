@@ -1,0 +1,116 @@
+/**
+ * One service node joining a cluster (`lr-server start --nats URL[,URL…]`, issue #10): the NATS
+ * connection, this node's id, and the components that make the nodes one service. service.ts builds the
+ * single-node service exactly as before and calls in here at two points: `joinCluster` before anything
+ * reads the database (the shared state must be current), `attachAgents` once the hub and sessions exist.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeSecretFile } from '../../node/files.js';
+import { newId } from '../../node/ids.js';
+import type { Logger } from '../../node/log.js';
+import type { AgentHub } from '../agent-hub.js';
+import type { LibraryService } from '../library-service.js';
+import { LibraryObjects } from './library-objects.js';
+import { ClusterFileTokens } from './file-tokens.js';
+import { ClusterAgents } from './agent-router.js';
+import { connectCluster, NODE_ID, type ClusterContext } from './cluster-context.js';
+import { writeClusterUrls } from './cluster-urls.js';
+import { NatsSessionLedger } from './nats-session-ledger.js';
+import { NodeRegistry } from './node-registry.js';
+
+export interface ClusterOptions {
+  /** NATS URLs (the client fails over between them). */
+  nats: string[];
+  /** Replicas of shared buckets and streams (default: 3 on a NATS cluster of 3+ servers, else 1). */
+  replicas?: number | undefined;
+  /** Lease of a session in the shared ledger, ms (tests shorten it). */
+  sessionLeaseMs?: number | undefined;
+}
+
+/** DATA/node-id: made on the first cluster start, kept for the node's life (its key in presence and the log). */
+export function nodeIdOf(dataDir: string): string {
+  const file = join(dataDir, 'node-id');
+  if (existsSync(file)) {
+    const id = readFileSync(file, 'utf8').trim();
+    if (!NODE_ID.test(id)) throw new Error(`${file} does not hold a valid node id`);
+    return id;
+  }
+  const id = `node-${newId(8)}`;
+  writeSecretFile(file, id + '\n');
+  return id;
+}
+
+export class ClusterNode {
+  registry: NodeRegistry | null = null;
+  agents: ClusterAgents | null = null;
+  ledger: NatsSessionLedger | null = null;
+  private readonly stops: Array<() => Promise<void> | void> = [];
+
+  private constructor(
+    readonly ctx: ClusterContext,
+    private readonly dataDir: string,
+    private readonly opts: ClusterOptions,
+  ) {}
+
+  get nodeId(): string {
+    return this.ctx.nodeId;
+  }
+
+  static async connect(dataDir: string, opts: ClusterOptions, log: Logger): Promise<ClusterNode> {
+    const nodeId = nodeIdOf(dataDir);
+    const ctx = await connectCluster(opts.nats, nodeId, log, { replicas: opts.replicas });
+    log.info('joined the NATS cluster', { node: nodeId, replicas: ctx.replicas });
+    return new ClusterNode(ctx, dataDir, opts);
+  }
+
+  /** Registers something to stop (in reverse order) when the node closes. */
+  onStop(fn: () => Promise<void> | void): void {
+    this.stops.push(fn);
+  }
+
+  /** The session ledger shared by every node (one session per device, limits per user and tenant). */
+  async openLedger(onLost: (sessionId: string) => void): Promise<NatsSessionLedger> {
+    this.ledger = await NatsSessionLedger.open(this.ctx.nc, {
+      nodeId: this.ctx.nodeId,
+      replicas: this.ctx.replicas,
+      leaseMs: this.opts.sessionLeaseMs,
+      onLost,
+      log: this.ctx.log,
+    });
+    const ledger = this.ledger;
+    this.onStop(() => ledger.stop());
+    return ledger;
+  }
+
+  /** Library content in the object store, and agent download tokens valid on every node. */
+  async attachLibrary(library: LibraryService): Promise<void> {
+    const [content, tokens] = await Promise.all([LibraryObjects.open(this.ctx), ClusterFileTokens.open(this.ctx)]);
+    library.useCluster({ content, tokens });
+  }
+
+  /** Node heartbeats and agent presence/routing: agents on any node become reachable from this one. */
+  async attachAgents(hub: AgentHub, publicUrl: string): Promise<void> {
+    const registry = await NodeRegistry.start(this.ctx, publicUrl);
+    this.registry = registry;
+    const urls = () => writeClusterUrls(this.dataDir, registry.alive().map((n) => n.publicUrl));
+    urls();
+    registry.on('up', urls);
+    registry.on('down', urls);
+    this.agents = await ClusterAgents.start(this.ctx, hub, registry);
+    const agents = this.agents;
+    this.onStop(() => agents.stop());
+    this.onStop(() => registry.stop());
+  }
+
+  async close(): Promise<void> {
+    for (const fn of this.stops.reverse()) {
+      try {
+        await fn();
+      } catch (e) {
+        this.ctx.log.warn('cluster component did not stop cleanly', { error: (e as Error).message });
+      }
+    }
+    await this.ctx.nc.drain().catch(() => this.ctx.nc.close());
+  }
+}

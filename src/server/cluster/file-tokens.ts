@@ -1,0 +1,195 @@
+/**
+ * One-time download tokens for agents shared by the nodes of a cluster (issue #10): the node that prepares
+ * a `putfile`/`run`/`analyze` job issues the token, and the node the agent downloads from (maybe another
+ * one) redeems it. Same contract as the single node's AgentFileTokens: valid two minutes, usable once.
+ *
+ * The grant is recorded in the KV bucket `lr-file-tokens` (TTL = the token TTL, so the servers forget it
+ * by themselves) under `t.<SHA-256 of the token>`: the bucket never holds a token, so whoever can read
+ * it cannot download anything. `issue` stays synchronous for the job preparers: the put goes out in the
+ * background, and a redeem on another node waits briefly (APPEAR_MS) for a grant not yet visible.
+ *
+ * Single use across nodes: a redeem reads the grant and consumes it by writing a delete marker on its key,
+ * conditional on the bucket stream's last sequence being the one it saw before reading (the
+ * `Nats-Expected-Last-Sequence` header, checked by the stream leader against the writes in flight too).
+ * Of concurrent redeems, the first write wins; every other one finds the sequence moved, reads again and
+ * finds the marker. The per-key condition (`kv.update(key, v, revision)`) is not used: on nats-server 2.9
+ * it is checked only against writes already applied, so on a replicated bucket several concurrent writers
+ * can all succeed (nats-server#4320; see nats-session-ledger.ts). The cost is that any write to the bucket
+ * (another token issued, another redeemed) makes a redeem retry: redeems serialise cluster-wide, a few ms
+ * each, which download starts (one per job) afford.
+ *
+ * The issuing node also keeps the grant in memory, and a redeem there first waits for its own put to be
+ * acknowledged: consuming the token before the put lands would let the late put bring it back to life.
+ * If that put failed, no other node can know the token, so the issuing node decides alone.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
+import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import { headers } from '@nats-io/transport-node';
+import { z } from 'zod';
+import { AGENT_FILE_TOKEN, AGENT_FILE_TOKEN_TTL_MS, type AgentFileGrant, type FileTokens } from '../agent-file-tokens.js';
+import type { ClusterContext } from './cluster-context.js';
+
+export const FILE_TOKENS_BUCKET = 'lr-file-tokens';
+/** How long a redeem waits for a grant the issuing node may still be writing. */
+const APPEAR_MS = 2_000;
+const APPEAR_POLL_MS = 100;
+/** How long a redeem keeps retrying its conditional write under contention before it gives up (an error). */
+const CAS_DEADLINE_MS = 10_000;
+
+/** The grant comes off the network: checked before anything is served under it. */
+const grantSchema = z.object({
+  name: z.string().min(1).max(255),
+  deviceId: z.string().min(1).max(200),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  expiresAt: z.number().int().positive(),
+});
+
+interface Issued {
+  grant: AgentFileGrant;
+  /** The put of the grant to the bucket: true once acknowledged, false when it failed. */
+  shared: Promise<boolean>;
+}
+
+export interface ClusterFileTokensOptions {
+  /** Bucket name (tests use their own). */
+  bucket?: string;
+  /** Token lifetime = the bucket's TTL (the bucket is created once, with the first node's value). */
+  ttlMs?: number;
+}
+
+export class ClusterFileTokens implements FileTokens {
+  private readonly issued = new Map<string, Issued>();
+
+  private constructor(
+    private readonly ctx: ClusterContext,
+    private readonly kv: KV,
+    readonly bucket: string,
+    readonly ttlMs: number,
+  ) {}
+
+  static async open(ctx: ClusterContext, opts: ClusterFileTokensOptions = {}): Promise<ClusterFileTokens> {
+    const bucket = opts.bucket ?? FILE_TOKENS_BUCKET;
+    const ttlMs = opts.ttlMs ?? AGENT_FILE_TOKEN_TTL_MS;
+    const kvm = new Kvm(ctx.js);
+    // allow_direct off: reads are answered by the stream leader, never by a replica that may lag (a
+    // redeem must see the grant as soon as the issuing node's put was acknowledged, and the marker too).
+    const bucketOpts = { history: 1, ttl: ttlMs, replicas: ctx.replicas, allow_direct: false, description: 'lr one-time download grants (by token hash)' };
+    let kv: KV;
+    try {
+      kv = await kvm.create(bucket, bucketOpts);
+    } catch {
+      // Several nodes starting at once may race to create the stream: the loser opens it.
+      kv = await kvm.open(bucket, { allow_direct: false });
+    }
+    return new ClusterFileTokens(ctx, kv, bucket, ttlMs);
+  }
+
+  issue(grant: Omit<AgentFileGrant, 'expiresAt'>): string {
+    this.sweep();
+    const token = randomBytes(32).toString('base64url');
+    const full: AgentFileGrant = { ...grant, expiresAt: Date.now() + this.ttlMs };
+    const shared = this.kv.put(keyOf(token), JSON.stringify(full)).then(
+      () => true,
+      (e: Error) => {
+        // Only this node can serve that token now; the agent asks the node it is connected to.
+        this.ctx.log.warn('download grant not shared with the cluster', { name: grant.name, deviceId: grant.deviceId, error: e.message });
+        return false;
+      },
+    );
+    this.issued.set(token, { grant: full, shared });
+    return token;
+  }
+
+  async redeem(token: string): Promise<AgentFileGrant | null> {
+    this.sweep();
+    if (!AGENT_FILE_TOKEN.test(token)) return null;
+    const mine = this.issued.get(token);
+    if (mine) {
+      const shared = await mine.shared;
+      if (!shared) {
+        // Nobody else can know it: decide here (the first redeem after the await takes it).
+        if (this.issued.get(token) !== mine) return null;
+        this.issued.delete(token);
+        return mine.grant.expiresAt > Date.now() ? mine.grant : null;
+      }
+    }
+    try {
+      return await this.consume(keyOf(token));
+    } finally {
+      if (mine && this.issued.get(token) === mine) this.issued.delete(token);
+    }
+  }
+
+  /** Reads the grant and writes the delete marker on its key if the bucket did not change since the read. */
+  private async consume(key: string): Promise<AgentFileGrant | null> {
+    const appearBy = Date.now() + APPEAR_MS;
+    const deadline = Date.now() + CAS_DEADLINE_MS;
+    for (let attempt = 0; ; ) {
+      const last = await this.lastSeq();
+      const e = await this.kv.get(key);
+      if (!e) {
+        // Not written yet (the issuing node's put in flight), or never, or expired.
+        if (Date.now() >= appearBy) return null;
+        await sleep(APPEAR_POLL_MS);
+        continue;
+      }
+      if (e.operation !== 'PUT') return null; // the delete marker: used
+      const grant = parseGrant(e);
+      if (!grant) {
+        this.ctx.log.warn('malformed download grant in the cluster skipped', { bucket: this.bucket, revision: e.revision });
+        return null;
+      }
+      if (grant.expiresAt <= Date.now()) return null;
+      try {
+        await this.markUsed(key, last);
+        return grant;
+      } catch (err) {
+        if (!isCasConflict(err)) throw err;
+        attempt++;
+        if (Date.now() > deadline) throw new Error(`download tokens: gave up after ${attempt} conflicting writes`);
+        await sleep(Math.random() * Math.min(50, 2 ** Math.min(attempt, 6)));
+      }
+    }
+  }
+
+  /** The bucket stream's last sequence, from its leader. */
+  private async lastSeq(): Promise<number> {
+    return (await this.ctx.jsm.streams.info(`KV_${this.bucket}`)).state.last_seq;
+  }
+
+  /** A KV delete (a DEL marker, as kv.delete writes it), only if the stream's last sequence is `last`. */
+  private async markUsed(key: string, last: number): Promise<void> {
+    const h = headers();
+    h.set('KV-Operation', 'DEL');
+    await this.ctx.js.publish(`$KV.${this.bucket}.${key}`, new Uint8Array(0), { headers: h, expect: { lastSequence: last } });
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [token, i] of this.issued) if (i.grant.expiresAt <= now) this.issued.delete(token);
+  }
+}
+
+/** The key of a token's grant: a hash of the token, never the token (KV keys are visible to every node). */
+function keyOf(token: string): string {
+  return `t.${createHash('sha256').update(token).digest('hex')}`;
+}
+
+function parseGrant(e: KvEntry): AgentFileGrant | null {
+  try {
+    const r = grantSchema.safeParse(JSON.parse(e.string()));
+    return r.success ? r.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The server refused the conditional write: somebody wrote to the bucket since we read. */
+function isCasConflict(e: unknown): boolean {
+  return e instanceof JetStreamApiError && (e.code === JetStreamApiCodes.StreamWrongLastSequence || e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
