@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { request } from 'node:https';
 import { describeNetError, httpsJson, type HttpsJsonOptions } from '../node/https-json.js';
 import { httpsBase, type Profile } from '../node/profile.js';
+import { ServiceNodes } from '../client/service-nodes.js';
 import { renderJson, renderTable } from '../shared/format.js';
 import { CliError, EXIT_FAILED, EXIT_REFUSED, serviceAction } from './errors.js';
 
@@ -18,10 +19,23 @@ interface LogProblem {
   seq: number;
   problem: string;
   detail: string;
+  /** Cluster mode: whose entry it is. */
+  node?: string;
+}
+
+interface LogVerifyReport {
+  ok: boolean;
+  entries: number;
+  problems: LogProblem[];
+  /** Cluster mode (the log of every node, from the cluster stream): one line per node. */
+  nodes?: { node: string; entries: number; ok: boolean }[];
 }
 
 function api(profile: Profile) {
-  return <T>(path: string, opts: Omit<HttpsJsonOptions, 'ca' | 'token'> = {}) => httpsJson<T>(`${httpsBase(profile.url)}${path}`, { ...opts, ca: profile.ca, token: profile.token });
+  // A cluster profile lists several nodes: reads fail over, writes are never sent twice (service-nodes.ts).
+  const nodes = new ServiceNodes(profile);
+  return <T>(path: string, opts: Omit<HttpsJsonOptions, 'ca' | 'token'> = {}) =>
+    nodes.use((node) => httpsJson<T>(`${httpsBase(node)}${path}`, { ...opts, ca: profile.ca, token: profile.token }), { idempotent: (opts.method ?? 'GET') === 'GET' });
 }
 
 const seg = (s: string) => encodeURIComponent(s);
@@ -47,7 +61,11 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 /** Streams GET /api/v1/log/export (JSON lines) to stdout. */
 export function exportLogJsonl(profile: Profile, after = 0): Promise<void> {
-  const url = `${httpsBase(profile.url)}/api/v1/log/export?after=${after}`;
+  // Not idempotent: lines already written to stdout must not be repeated from another node.
+  return new ServiceNodes(profile).use((node) => exportFrom(`${httpsBase(node)}/api/v1/log/export?after=${after}`, profile), { idempotent: false });
+}
+
+function exportFrom(url: string, profile: Profile): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'GET', ca: profile.ca, headers: { authorization: `Bearer ${profile.token}` } }, (res) => {
       const status = res.statusCode ?? 0;
@@ -69,7 +87,7 @@ export function exportLogJsonl(profile: Profile, after = 0): Promise<void> {
       res.on('end', () => resolve());
       res.on('error', reject);
     });
-    req.on('error', (e) => reject(describeNetError(e, url)));
+    req.on('error', (e) => reject(Object.assign(describeNetError(e, url), { cause: e })));
     req.end();
   });
 }
@@ -85,11 +103,16 @@ export function registerAdminCommands(program: Command, logCommand: Command, loa
     .option('--json', 'JSON output')
     .action(
       serviceAction(async (o: { json?: boolean }) => {
-        const report = await api(loadProfile())<{ ok: boolean; entries: number; problems: LogProblem[] }>('/api/v1/log/verify', { timeoutMs: 600_000 });
+        const report = await api(loadProfile())<LogVerifyReport>('/api/v1/log/verify', { timeoutMs: 600_000 });
+        const nodes = Array.isArray(report.nodes) ? report.nodes : null;
         if (wantsJson(o)) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-        else if (report.ok) process.stdout.write(`command log OK: ${report.entries} entries, chain intact\n`);
         else {
-          process.stdout.write(renderTable(report.problems as unknown as Record<string, unknown>[], ['id', 'seq', 'problem', 'detail'], { maxWidth: width() }) + '\n');
+          if (nodes) for (const n of nodes) process.stdout.write(`node ${n.node}: ${n.entries} entries, ${n.ok ? 'chain intact' : 'PROBLEMS'}\n`);
+          if (report.ok) process.stdout.write(`command log OK: ${report.entries} entries${nodes ? ` on ${nodes.length} node${nodes.length === 1 ? '' : 's'}` : ''}, chain intact\n`);
+        }
+        if (!report.ok && !wantsJson(o)) {
+          const columns = nodes ? ['node', 'id', 'seq', 'problem', 'detail'] : ['id', 'seq', 'problem', 'detail'];
+          process.stdout.write(renderTable(report.problems as unknown as Record<string, unknown>[], columns, { maxWidth: width() }) + '\n');
           process.stderr.write(`lr: command log tampered with: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in ${report.entries} entries\n`);
         }
         if (!report.ok) process.exitCode = EXIT_FAILED;

@@ -2,7 +2,8 @@
  * Wires access control (issue #8) into a running service: command signing, the command log's hash chain,
  * device groups (a session on a device whose group has no remediation level is refused), token revocation
  * (open consoles of a revoked token end), the per-address limit on failed authentications, and the admin
- * REST routes. service.ts calls `attachLogChain` before anything writes the log, then `attachAccessControl`.
+ * REST routes. service.ts calls `attachLogChain` before anything writes the log (in cluster mode then
+ * `attachLogStream`), then `attachAccessControl`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Db } from './db.js';
@@ -18,6 +19,7 @@ import { TokenWatcher, UserAdmin } from './tokens.js';
 import { AuthLimiter } from './rate-limit.js';
 import { handleAdminRoute } from './admin-routes.js';
 import type { RestExtras } from './http.js';
+import type { CommandLogStream } from './cluster/log-stream.js';
 
 /** Chains every command log write from now on; entries of a log that predates the chain are adopted once. */
 export function attachLogChain(store: Store, db: Db, dataDir: string, log: Logger): LogChain {
@@ -26,6 +28,18 @@ export function attachLogChain(store: Store, db: Db, dataDir: string, log: Logge
   const adopted = chain.adoptLegacy();
   if (adopted > 0) log.info('command log entries written before the hash chain were chained', { entries: adopted });
   return chain;
+}
+
+/**
+ * Cluster mode (issue #10): every command log write is also queued for the cluster log stream, in the
+ * same transaction as the chain. Call it right after `attachLogChain`, before anything writes the log
+ * (closeDanglingSessions included), so no write of this run escapes the stream.
+ */
+export function attachLogStream(store: Store, chain: LogChain, logStream: CommandLogStream): void {
+  store.onCommandWritten((id) => {
+    chain.written(id);
+    logStream.written(id);
+  });
 }
 
 export interface AccessControl {
@@ -38,7 +52,7 @@ export interface AccessControl {
   stop(): void;
 }
 
-export function attachAccessControl(o: { dataDir: string; db: Db; store: Store; hub: AgentHub; sessions: SessionManager; pipeline: Pipeline; chain: LogChain; log: Logger }): AccessControl {
+export function attachAccessControl(o: { dataDir: string; db: Db; store: Store; hub: AgentHub; sessions: SessionManager; pipeline: Pipeline; chain: LogChain; log: Logger; logStream?: CommandLogStream }): AccessControl {
   const signer = CommandSigner.load(o.dataDir);
   // The agent checks the signature, its device id, the expiry, replays and the user's role (command-verifier.ts).
   o.pipeline.signJobsWith((frame, session) => signer.sign(frame, session.device.id, session.user.role));
@@ -54,7 +68,7 @@ export function attachAccessControl(o: { dataDir: string; db: Db; store: Store; 
   const limiter = new AuthLimiter();
   o.hub.onAuthFailed = (remote) => limiter.failed(remote);
 
-  const deps = { store: o.store, groups, chain: o.chain, users, watcher, log: o.log };
+  const deps = { store: o.store, groups, chain: o.chain, users, watcher, log: o.log, ...(o.logStream ? { logStream: o.logStream } : {}) };
   const restExtras: RestExtras = {
     commandKey: signer.publicKeyPem,
     authLimiter: limiter,

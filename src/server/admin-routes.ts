@@ -10,8 +10,10 @@ import type { Store, User } from './store.js';
 import type { Logger } from '../node/log.js';
 import { readJsonBody, RestError, sendJson } from './rest-io.js';
 import { GroupError, groupRuleSchema, REMEDIATION_LEVELS, TAG, type GroupStore } from './groups.js';
-import type { LogChain } from './log-chain.js';
+import type { LogChain, LogVerifyReport } from './log-chain.js';
 import type { TokenWatcher, UserAdmin } from './tokens.js';
+import type { CommandLogStream } from './cluster/log-stream.js';
+import { exportClusterJsonl, verifyNodeAndCluster } from './cluster/log-verify.js';
 
 export interface AdminDeps {
   store: Store;
@@ -20,6 +22,8 @@ export interface AdminDeps {
   users: UserAdmin;
   watcher: TokenWatcher;
   log: Logger;
+  /** Cluster mode (issue #10): verification and export cover every node's log, from the cluster stream. */
+  logStream?: CommandLogStream;
 }
 
 const level = z.enum(REMEDIATION_LEVELS);
@@ -34,6 +38,16 @@ function segment(raw: string): string {
     return decodeURIComponent(raw);
   } catch {
     throw new RestError(400, 'malformed percent-encoding in the path');
+  }
+}
+
+/** The cluster log stream unreachable (NATS away): a 503 saying so, not an internal error. */
+async function clusterLog<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof RestError) throw e;
+    throw new RestError(503, `the cluster command log cannot be read: ${(e as Error).message}`);
   }
 }
 
@@ -54,8 +68,8 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User, d: A
   // ---------- command log integrity ----------
   if (rawPath === '/api/v1/log/verify' && method === 'GET') {
     requireAdmin(user, 'verifying the command log');
-    const report = d.chain.verify();
-    d.log.info('command log verified', { by: user.name, ok: report.ok, entries: report.entries, problems: report.problems.length });
+    const report: LogVerifyReport & { nodes?: unknown[] } = d.logStream ? await clusterLog(() => verifyNodeAndCluster(d.logStream as CommandLogStream)) : d.chain.verify();
+    d.log.info('command log verified', { by: user.name, ok: report.ok, entries: report.entries, problems: report.problems.length, ...(report.nodes ? { nodes: report.nodes.length } : {}) });
     sendJson(res, 200, report);
     return true;
   }
@@ -63,7 +77,8 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User, d: A
     requireAdmin(user, 'exporting the command log');
     const after = Number(new URLSearchParams(rawQuery).get('after') ?? '0');
     if (!Number.isInteger(after) || after < 0) throw new RestError(400, 'after must be a non-negative integer');
-    await d.chain.exportJsonl(res, after);
+    if (d.logStream) await clusterLog(() => exportClusterJsonl(d.logStream as CommandLogStream, res, after));
+    else await d.chain.exportJsonl(res, after);
     return true;
   }
 

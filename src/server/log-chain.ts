@@ -43,7 +43,8 @@ function loadLogKey(dataDir: string): Buffer {
   return Buffer.from(hex, 'hex');
 }
 
-interface ChainRow {
+/** A command log row as the chain covers it (the `commands` columns; rebuilt from a record off the cluster stream). */
+export interface ChainRow {
   seq: number;
   id: string;
   session_id: string | null;
@@ -153,6 +154,18 @@ export class LogChain {
 
   /** Walks the whole log in seq order; each problem names its entry. */
   verify(): LogVerifyReport {
+    // SQLite's AUTOINCREMENT remembers the last seq issued: entries deleted at the end of the log show.
+    const issued = (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'commands'").pluck().get() as number | undefined) ?? null;
+    return this.verifyRows(this.db.prepare('SELECT * FROM commands ORDER BY seq').iterate() as IterableIterator<ChainRow>, issued);
+  }
+
+  /**
+   * Verifies one chain from its rows, in seq order (the local database, or one node's entries of the
+   * cluster log). `issued` is the last seq ever issued, when known: entries after the last row up to it were
+   * deleted from the end; null when nothing records it (the end of the log cannot be checked then). The
+   * rows are only iterated once; what is kept per entry is its seq, id and chain values.
+   */
+  verifyRows(rows: Iterable<ChainRow>, issued: number | null): LogVerifyReport {
     interface Seen {
       seq: number;
       id: string;
@@ -167,8 +180,7 @@ export class LogChain {
     const problems: LogProblem[] = [];
     const seen: Seen[] = [];
     const byChain = new Map<string, Seen>();
-    const iter = this.db.prepare('SELECT * FROM commands ORDER BY seq').iterate() as IterableIterator<ChainRow>;
-    for (const r of iter) {
+    for (const r of rows) {
       const chained = r.log_chain !== null && r.log_prev !== null;
       const contentOk = chained && this.chainOf(r.log_prev as string, r, r.seq) === r.log_chain;
       const s: Seen = { seq: r.seq, id: r.id, prev: r.log_prev, chain: r.log_chain, contentOk };
@@ -181,7 +193,7 @@ export class LogChain {
       }
     }
 
-    // Where entries are missing: gaps in seq, and the end (SQLite's AUTOINCREMENT remembers the last seq issued).
+    // Where entries are missing: gaps in seq, and the end (up to the last seq issued, when it is known).
     const missing: number[] = [];
     const gapBefore = new Map<number, [number, number]>();
     let last = 0;
@@ -192,11 +204,11 @@ export class LogChain {
       }
       last = s.seq;
     }
-    const issued = (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'commands'").pluck().get() as number | undefined) ?? last;
+    const end = issued ?? last;
 
     // Entries whose chain does not match their content at their place: moved here from elsewhere, or modified.
     const candidates = [...seen.filter((s) => !s.contentOk).map((s) => s.seq), ...missing];
-    for (let q = last + 1; q <= issued && candidates.length < 20_000; q++) candidates.push(q);
+    for (let q = last + 1; q <= end && candidates.length < 20_000; q++) candidates.push(q);
     for (const s of seen) {
       if (s.contentOk || !s.row) continue;
       const r = s.row;
@@ -239,12 +251,12 @@ export class LogChain {
       }
     }
     const lastSeen = seen[seen.length - 1];
-    if (issued > last) {
+    if (end > last) {
       problems.push({
         id: lastSeen?.id ?? '-',
         seq: last,
         problem: 'deleted',
-        detail: `entries seq ${last + 1}..${issued} at the end of the log are missing`,
+        detail: `entries seq ${last + 1}..${end} at the end of the log are missing`,
       });
     }
     problems.sort((a, b) => a.seq - b.seq);
@@ -261,19 +273,22 @@ export class LogChain {
     return `its final fields (status, end, duration, error, output, size, SHA-256, truncated, background) do not match its seal${hints.length ? `: ${hints.join('; ')}` : ''}`;
   }
 
+  /** One entry as the export writes it (what the cluster log stream carries); null when there is no such entry. */
+  exportRecordOf(id: string): Record<string, unknown> | null {
+    const r = this.db.prepare(`${EXPORT_SELECT} WHERE c.id = ?`).get(id) as ExportRow | undefined;
+    return r ? exportRecord(r) : null;
+  }
+
   /**
    * Streams the log as JSON lines (one entry each, with its chain and seal) for a SIEM, page by page: the
    * database is never held across an await (better-sqlite3 allows no other statement during an iteration).
    */
   async exportJsonl(res: ServerResponse, afterSeq = 0): Promise<void> {
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
-    const page = this.db.prepare(
-      `SELECT c.*, u.name AS user_name, d.name AS device_name FROM commands c
-       LEFT JOIN users u ON u.id = c.user_id LEFT JOIN devices d ON d.id = c.device_id WHERE c.seq > ? ORDER BY c.seq LIMIT 500`,
-    );
+    const page = this.db.prepare(`${EXPORT_SELECT} WHERE c.seq > ? ORDER BY c.seq LIMIT 500`);
     let after = afterSeq;
     for (;;) {
-      const rows = page.all(after) as (ChainRow & { user_name: string | null; device_name: string | null })[];
+      const rows = page.all(after) as ExportRow[];
       if (rows.length === 0 || res.destroyed) break;
       let chunk = '';
       for (const r of rows) chunk += JSON.stringify(exportRecord(r)) + '\n';
@@ -289,7 +304,12 @@ export class LogChain {
   }
 }
 
+type ExportRow = ChainRow & { user_name: string | null; device_name: string | null };
+
+const EXPORT_SELECT = `SELECT c.*, u.name AS user_name, d.name AS device_name FROM commands c
+  LEFT JOIN users u ON u.id = c.user_id LEFT JOIN devices d ON d.id = c.device_id`;
+
 /** One JSONL line of the SIEM export: the command log record, plus who ran it and the chain values. */
-function exportRecord(r: ChainRow & { user_name: string | null; device_name: string | null }): Record<string, unknown> {
+export function exportRecord(r: ExportRow): Record<string, unknown> {
   return { ...toCommandRecord(r), userId: r.user_id, chainPrev: r.log_prev, chain: r.log_chain, seal: r.log_seal };
 }

@@ -16,8 +16,10 @@ import { bearer, createRestHandler } from './http.js';
 import { LibraryService } from './library-service.js';
 import { TenantSettings } from './tenant-settings.js';
 import { ResponseActions } from './response-actions.js';
-import { attachAccessControl, attachLogChain } from './access-control.js';
+import { attachAccessControl, attachLogChain, attachLogStream } from './access-control.js';
+import { CommandLogStream } from './cluster/log-stream.js';
 import { ClusterNode } from './cluster/cluster-node.js';
+import { removeStateCapture, StateReplication } from './cluster/state-replication.js';
 
 export interface RunningService {
   port: number;
@@ -44,11 +46,20 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   const cluster = opts.nats ? await ClusterNode.connect(dataDir, { nats: opts.nats, replicas: opts.natsReplicas, sessionLeaseMs: opts.sessionLeaseMs }, log) : null;
   const db = openDb(paths.db);
   const store = new Store(db);
-  const chain = attachLogChain(store, db, dataDir, log); // before anything writes the command log
-  store.closeDanglingSessions();
-  const hub = new AgentHub(store, log);
   // Limits in force: config.json overridden at run time by the admins' tenant settings.
   const tenant = new TenantSettings(store, config.limits);
+  // In a cluster the shared tables (users, tokens, devices, settings, groups, library records…) are made
+  // current from the cluster before anything reads them, and kept so; a single node never captures writes.
+  const replication = cluster
+    ? await StateReplication.start(cluster.ctx, db, { onApplied: (table) => table === 'settings' && tenant.reload() })
+    : (removeStateCapture(db), null);
+  const chain = attachLogChain(store, db, dataDir, log); // before anything writes the command log
+  // In a cluster every command log write also goes (through a durable outbox) to the LR_LOG stream, where
+  // any node verifies and exports the whole cluster's log. Open before the first write below.
+  const logStream = cluster ? await CommandLogStream.open(cluster.ctx, db, chain) : undefined;
+  if (logStream) attachLogStream(store, chain, logStream);
+  store.closeDanglingSessions();
+  const hub = new AgentHub(store, log);
   const limits = () => tenant.limits();
   // The ledger decides who may open a session: in memory here, or shared by every node of a cluster. A
   // session whose lease the cluster lost (this node could not reach NATS for a whole lease) ends here too.
@@ -79,7 +90,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
     for (const s of sessions.all()) if (s.device.id === deviceId) s.peer.send({ t: 'device.state', deviceId, online });
   });
 
-  const access = attachAccessControl({ dataDir, db, store, hub, sessions, pipeline, chain, log });
+  const access = attachAccessControl({ dataDir, db, store, hub, sessions, pipeline, chain, log, ...(logStream ? { logStream } : {}) });
   if (cluster) await cluster.attachAgents(hub, config.publicUrl);
   if (ledger) access.restExtras.claimOnce = (name) => ledger.claimOnce(name); // enrollment tokens: one use cluster-wide
   sessions.addOpenCheck((_user, device) => tenant.refusal(device.name, access.groups.tags(device.id)));
@@ -141,6 +152,12 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
       // let them finish before the database closes (matters when the service runs in-process).
       for (const ws of [...agentWss.clients, ...consoleWss.clients]) ws.terminate();
       for (let i = 0; i < 50 && agentWss.clients.size + consoleWss.clients.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      if (logStream) {
+        // What is still in the outbox is published at the next start: wait a little, never forever.
+        await Promise.race([logStream.flushed(), new Promise((r) => setTimeout(r, 2_000))]);
+        await logStream.stop();
+      }
+      await replication?.stop();
       await cluster?.close();
       store.close();
     },

@@ -38,8 +38,22 @@ export class TenantSettings {
   private readOverrides(): LimitOverrides {
     const raw = this.store.getSetting(LIMITS);
     if (!raw) return {};
-    const r = limitOverridesSchema.safeParse(JSON.parse(raw));
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      return {}; // in a cluster the value may come from another node: a bad one must not stop this one
+    }
+    const r = limitOverridesSchema.safeParse(parsed);
     return r.success ? r.data : {};
+  }
+
+  /**
+   * Reads the limit overrides again: in a cluster another node may have changed them (the state
+   * replication calls this when the settings table changed); the other settings are read on every use.
+   */
+  reload(): void {
+    this.overrides = this.readOverrides();
   }
 
   /** The limits in force: config.json, then the admins' overrides. */
