@@ -108,9 +108,13 @@ describe.skipIf(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS clu
     const script = join(dir, 'files', 'sleep.sh');
     writeFileSync(script, '#!/bin/bash\necho sleeping\nsleep 60\n');
     expect((await lr(1, ['library', 'upload', script])).code).toBe(0);
-    const running = execJson(1, 'alpha', 'run sleep.sh');
-    await waitFor('sleep.sh running', async () => (await lr(1, ['log', '--json'])).stdout.includes('run sleep.sh'), 15_000);
-    await new Promise((r) => setTimeout(r, 500));
+    // A console on node 1 with a session on alpha (whose agent is on node 2), a long command running in it.
+    const base = profileSchema.parse(JSON.parse(readFileSync(c.profile(1), 'utf8')));
+    const console1 = await ConsoleClient.connect({ ...base, urls: undefined });
+    const session = await console1.openSession(alpha.deviceId);
+    let printed = '';
+    const running = console1.run(session.id, 'run sleep.sh', { onText: (t) => (printed += t) }).outcome;
+    await waitFor('sleep.sh running', async () => printed.includes('sleeping'), 15_000);
     const killedAt = Date.now();
     await c.killNode(2);
     const moved = await waitFor('alpha online on another node', async () => {
@@ -120,14 +124,17 @@ describe.skipIf(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS clu
     const elapsed = Date.now() - killedAt;
     expect(elapsed).toBeLessThan(10_000);
     expect([nodeId(1), nodeId(3)]).toContain(moved.node);
+    // The command running through node 2 ends with a clear message; the session goes on with alpha where it is now.
     const ended = await running;
-    expect(ended.code).not.toBe(0);
-    expect(ended.out?.error ?? ended.stderr).toMatch(/offline|stopped answering|node/);
-    // Commands reach it again from node 1 and from node 3.
-    for (const n of [1, 3]) {
-      const r = await execJson(n, 'alpha', 'dir /');
-      expect(r.code, r.stderr).toBe(0);
-    }
+    commandIds.add(ended.commandId);
+    expect(ended.status).toBe('failed');
+    expect(ended.error).toMatch(/offline|stopped answering/);
+    const again = await console1.run(session.id, 'dir /', {}).outcome;
+    expect(again.status).toBe('completed');
+    commandIds.add(again.commandId);
+    console1.close();
+    // Commands reach it again from node 1 and from node 3 (once the closed session's claim is released).
+    for (const n of [1, 3]) await waitFor(`dir on alpha through node ${n}`, async () => (await execJson(n, 'alpha', 'dir /')).code === 0, 20_000);
     // The log: every command the analyst was given is in the cluster log, and the chains verify.
     const exported = await lr(1, ['log', 'export', '--jsonl']);
     expect(exported.code, exported.stderr).toBe(0);
