@@ -9,6 +9,7 @@ import { LrCluster } from '../cluster/lr-cluster.js';
 import { waitFor } from './harness.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
 import { profileSchema } from '../../src/node/profile.js';
+import { headers } from '@nats-io/transport-node';
 
 describe.skipIf(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS cluster (issue #10)', () => {
   let c: LrCluster;
@@ -102,6 +103,31 @@ describe.skipIf(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS clu
       return r.code === 0;
     }, 20_000);
   }, 120_000);
+
+  it('junk on the routing subjects is dropped; the nodes keep serving', async () => {
+    const nc = await c.nats.connect(0);
+    try {
+      const h = headers();
+      h.set('from', nodeId(2));
+      h.set('dev', bravo.deviceId);
+      h.set('job', 'nosuchjob');
+      for (const n of [1, 3]) {
+        for (const k of ['records', 'end', 'data', 'text', 'trace', 'bogus']) {
+          const hk = headers();
+          for (const [key, v] of h) hk.set(key, v.join(','));
+          hk.set('k', k);
+          nc.publish(`lr.out.${nodeId(n)}`, k === 'records' ? '{"not":"an array"}' : '\u0000garbage', { headers: hk });
+        }
+        nc.publish(`lr.agent.${nodeId(n)}`, '{"t":"job.start"}', { headers: h }); // fails the schema
+        nc.publish(`lr.agent.${nodeId(n)}`, JSON.stringify({ t: 'job.cancel', jobId: 'x', reason: 'cancelled' })); // no sender
+      }
+      await nc.flush();
+    } finally {
+      await nc.close();
+    }
+    const r = await execJson(1, 'bravo', 'dir /');
+    expect(r.code, r.stderr).toBe(0);
+  });
 
   it('3. SIGKILL of node 2: its agent is online on another node within 10 s; the log is complete and verifies', async () => {
     // A long command running on alpha (via node 2) when node 2 dies ends with a clear message, not silence.

@@ -13,6 +13,15 @@
  *   an agent sends at most its credit window (1 MiB of output, 8 MiB of a file) before the job's node
  *   acknowledges what reached its analyst, and those acks travel back on `lr.agent.<node>`. So what is in
  *   flight between two nodes is bounded by the windows of the jobs running, never by the speed of NATS.
+ *   Nothing here queues: publish() hands each message to the connection at once (its outbound buffer is
+ *   bounded by the same windows) and the subscriptions use callbacks, which the client runs as each
+ *   message is parsed, so no message waits in the client for a slow iterator. The job's node acks only
+ *   once its analyst's socket drained (pipeline.ts, flushAck): a slow analyst stops the agent itself.
+ *   test/integration/cluster-transfer.test.ts measures it (RSS of the nodes, reads of the agent).
+ * - Size: nats-server closes a connection that publishes over its max_payload (1 MiB by default) and the
+ *   client refuses such a message with an exception, so every message is cut to fit (`maxBody()`): record
+ *   batches split between records, text between characters, file data frames into smaller data frames
+ *   (offsets kept, so the analyst's side cannot tell). Whatever an agent sends, a node never throws here.
  *
  * Every message is checked before use: the agent frames with the same schema as frames from the agent
  * link; output frames by kind and size. NATS is the service's internal network, but a malformed message
@@ -21,15 +30,22 @@
 import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
 import { headers as natsHeaders, type MsgHdrs, type Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { decodeDataFrame, parseFrame, toAgent, type ToAgent } from '../../shared/protocol.js';
+import { decodeDataFrame, encodeDataFrame, parseFrame, toAgent, type ToAgent } from '../../shared/protocol.js';
 import type { AgentHub, ClusterLink, RemoteOutput } from '../agent-hub.js';
 import type { ClusterContext } from './cluster-context.js';
 import { NODE_ID } from './cluster-context.js';
 import type { NodeRegistry } from './node-registry.js';
 
 const BUCKET = 'lr-presence';
-/** Under NATS's default max_payload (1 MiB) with room for headers; bigger batches are split in two. */
+/** Largest message body sent, with room for headers under NATS's default max_payload (1 MiB). */
 const MAX_MESSAGE_BYTES = 1000 * 1024;
+/**
+ * Room kept for the headers (from, job or dev, k: under 200 bytes) when the server's max_payload is lower
+ * than the default: a message's headers and body count together against it.
+ */
+const HEADER_ROOM = 4 * 1024;
+/** A floor for the body size, so a misconfigured server cannot make the splitting loops degenerate. */
+const MIN_MESSAGE_BYTES = 16 * 1024;
 const DEVICE_ID = /^[0-9a-z]{4,64}$/;
 const JOB_ID = /^[0-9a-z-]{1,64}$/;
 
@@ -178,7 +194,8 @@ export class ClusterAgents implements ClusterLink {
     const h = natsHeaders();
     h.set('from', this.me);
     h.set('dev', deviceId);
-    this.ctx.nc.publish(`lr.agent.${node}`, JSON.stringify(frame), { headers: h });
+    // Frames to agents are small (a job.start holds a command line of at most 8 KiB and its parameters).
+    this.publish(`lr.agent.${node}`, JSON.stringify(frame), h);
   }
 
   toJobOwner(node: string, jobId: string, out: RemoteOutput): void {
@@ -187,24 +204,50 @@ export class ClusterAgents implements ClusterLink {
       h.set('from', this.me);
       h.set('job', jobId);
       h.set('k', kind);
-      this.ctx.nc.publish(`lr.out.${node}`, payload, { headers: h });
+      this.publish(`lr.out.${node}`, payload, h);
     };
+    const max = this.maxBody();
     switch (out.k) {
       case 'data':
-        publish('data', out.frame);
+        // An agent sends 256 KiB payloads, but its link accepts frames up to 1 MiB: a bigger one is cut into
+        // frames of the same job at the right offsets (the job's node acks payload bytes, so the agent's
+        // window accounting is unchanged).
+        for (const part of splitData(out.frame, max)) publish('data', part);
         return;
       case 'records':
-        for (const part of splitRecords(out.json)) publish('records', part);
+        for (const part of splitRecords(out.json, max)) publish('records', part);
         return;
       case 'text':
-        for (let i = 0; i < out.text.length || i === 0; i += MAX_MESSAGE_BYTES / 4) publish('text', out.text.slice(i, i + MAX_MESSAGE_BYTES / 4));
+        for (const part of splitText(out.text, max)) publish('text', part);
         return;
       case 'end':
-        publish('end', JSON.stringify({ status: out.status, error: out.error?.slice(0, 4096), cwd: out.cwd }));
+        publish('end', JSON.stringify({ status: out.status, error: out.error?.slice(0, 4096), cwd: out.cwd?.slice(0, 4096) }));
         return;
       case 'trace':
         publish('trace', JSON.stringify({ sessionId: out.sessionId, level: out.level, message: out.message.slice(0, 4096), time: out.time }));
         return;
+    }
+  }
+
+  /**
+   * The largest body this node publishes: the connected server's max_payload (read each time: after a
+   * reconnection it may be another server) less room for headers, and never above MAX_MESSAGE_BYTES.
+   */
+  private maxBody(): number {
+    const maxPayload = (this.ctx.nc.info as { max_payload?: number } | undefined)?.max_payload ?? 1024 * 1024;
+    return Math.max(MIN_MESSAGE_BYTES, Math.min(MAX_MESSAGE_BYTES, maxPayload - HEADER_ROOM));
+  }
+
+  /**
+   * publish() throws when the connection is closed (the node is stopping) or a message is over
+   * max_payload; called from an agent's socket handler, that would take the whole node down. The message
+   * is dropped and logged instead: its job then stalls or fails on its own time limit, nothing else does.
+   */
+  private publish(subject: string, payload: string | Uint8Array, h: MsgHdrs): void {
+    try {
+      this.ctx.nc.publish(subject, payload, { headers: h });
+    } catch (e) {
+      this.ctx.log.warn('cluster message not sent', { subject, bytes: typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength, error: (e as Error).message });
     }
   }
 
@@ -288,11 +331,46 @@ function decodeOutput(kind: string, data: Uint8Array, jobId: string): RemoteOutp
   }
 }
 
-/** A records batch as JSON arrays small enough for one NATS message each (split in halves as needed). */
-function splitRecords(json: string): string[] {
-  if (Buffer.byteLength(json) <= MAX_MESSAGE_BYTES) return [json];
+/**
+ * A records batch as JSON arrays of at most `max` bytes each (split in halves as needed). A single record
+ * over `max` cannot come from a genuine agent (it caps a record at 256 K characters, at most 768 KiB): it
+ * is replaced by an error record rather than sent (the message would be refused) or dropped in silence.
+ * The job's node acks the smaller replacement, so that agent's own window keeps the difference unacked:
+ * only the misbehaving agent's job slows down.
+ */
+function splitRecords(json: string, max: number): string[] {
+  if (Buffer.byteLength(json) <= max) return [json];
   const records = JSON.parse(json) as unknown[];
-  if (records.length <= 1) return [json]; // one record over 1 MiB cannot come from an agent (frame limit)
+  if (records.length <= 1) return [JSON.stringify([{ error: `record too large to pass between service nodes (${Buffer.byteLength(json)} bytes)` }])];
   const half = Math.ceil(records.length / 2);
-  return [...splitRecords(JSON.stringify(records.slice(0, half))), ...splitRecords(JSON.stringify(records.slice(half)))];
+  return [...splitRecords(JSON.stringify(records.slice(0, half)), max), ...splitRecords(JSON.stringify(records.slice(half)), max)];
+}
+
+/**
+ * Text in parts of at most `max` bytes: max / 3 UTF-16 units each (one unit is at most 3 bytes of UTF-8),
+ * never cut between the two halves of a surrogate pair (each half alone would arrive as U+FFFD).
+ */
+function splitText(text: string, max: number): string[] {
+  const step = Math.floor(max / 3);
+  if (text.length <= step) return [text];
+  const parts: string[] = [];
+  for (let i = 0; i < text.length; ) {
+    let end = Math.min(text.length, i + step);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--; // a high surrogate stays with its low half
+    parts.push(text.slice(i, end));
+    i = end;
+  }
+  return parts;
+}
+
+/** A file data frame as frames of the same job of at most `max` bytes each, at their offsets in the file. */
+function splitData(frame: Buffer, max: number): Uint8Array[] {
+  if (frame.length <= max) return [frame];
+  const d = decodeDataFrame(frame);
+  if ('error' in d) return []; // the hub decoded it before: cannot happen
+  const room = max - (frame.length - d.payload.length);
+  const parts: Uint8Array[] = [];
+  for (let at = 0; at < d.payload.length; at += room) parts.push(encodeDataFrame(d.jobId, d.offset + at, d.payload.subarray(at, at + room)));
+  return parts;
 }

@@ -92,6 +92,12 @@ export function DevicesPage() {
                       {d.online ? 'online' : 'offline'}
                     </span>
                     {!d.online && <span className="cell-dim"> last seen {ago(d.lastSeen)}</span>}
+                    {d.online && d.node && (
+                      <span className="cell-dim" title="The service node the agent is connected to (a cluster of nodes)" data-testid="device-node">
+                        {' '}
+                        via {d.node}
+                      </span>
+                    )}
                   </td>
                   <td>{d.isolated ? <span className="pill pill--warn">isolated</span> : <span className="cell-dim">not isolated</span>}</td>
                   <td className="cell-actions">
