@@ -38,7 +38,7 @@ export interface AgentLinkHandle {
 
 export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, isIsolated: () => boolean = () => false): AgentLinkHandle {
   const key = createPrivateKey(state.privateKey);
-  const urls = serviceUrls(state);
+  const urls = spreadOrder(serviceUrls(state), state.deviceId);
   let ws: WebSocket | null = null;
   let stopped = false;
   let online = false;
@@ -150,4 +150,18 @@ export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, 
       }
     },
   };
+}
+
+/**
+ * The nodes in the order this agent tries them: the bundle's first node first (where it was enrolled), the
+ * others rotated by a hash of the device id, so that when a node dies its agents spread over the other
+ * nodes instead of all landing on the next one in the list.
+ */
+export function spreadOrder(urls: string[], deviceId: string): string[] {
+  if (urls.length <= 2) return urls;
+  const [first, ...rest] = urls as [string, ...string[]];
+  let h = 0;
+  for (let i = 0; i < deviceId.length; i++) h = (h * 31 + deviceId.charCodeAt(i)) >>> 0;
+  const k = h % rest.length;
+  return [first, ...rest.slice(k), ...rest.slice(0, k)];
 }

@@ -173,4 +173,16 @@ describe.skipIf(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS clu
     expect(report.entries).toBeGreaterThanOrEqual(commandIds.size);
     console.log(`[cluster] alpha online on ${moved.node} ${elapsed} ms after node 2 was killed; log ${report.entries} entries, nodes ${JSON.stringify(report.nodes)}`);
   }, 120_000);
+
+  it('4. node 2 restarted after the SIGKILL rejoins: it serves analysts and verifies the cluster log', async () => {
+    await c.startNode(2);
+    await waitFor('node 2 sees the cluster again', async () => c.clusterUrls(2).length === 3, 20_000);
+    const d = await devices(2);
+    expect(d.find((x) => x.id === bravo.deviceId)).toMatchObject({ online: true, node: nodeId(3) });
+    const r = await execJson(2, 'bravo', 'dir /');
+    expect(r.code, r.stderr).toBe(0);
+    const verify = await lr(2, ['log', 'verify', '--json']);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect((JSON.parse(verify.stdout) as { ok: boolean }).ok).toBe(true);
+  }, 120_000);
 });

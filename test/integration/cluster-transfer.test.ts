@@ -10,6 +10,7 @@
 // that (a few copies of a window, the TLS and NATS buffers, V8's garbage between collections) and well
 // below what a pile-up would show: a transfer that buffered instead of waiting would hold hundreds of MB.
 import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,6 +22,13 @@ import { BIN, waitFor } from './harness.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
 import { runGetfile } from '../../src/client/getfile-runner.js';
 import { profileSchema } from '../../src/node/profile.js';
+import { Logger } from '../../src/node/log.js';
+import { decodeDataFrame, encodeDataFrame } from '../../src/shared/protocol.js';
+import { AgentHub } from '../../src/server/agent-hub.js';
+import type { Store } from '../../src/server/store.js';
+import { ClusterAgents } from '../../src/server/cluster/agent-router.js';
+import { connectCluster } from '../../src/server/cluster/cluster-context.js';
+import type { NodeRegistry } from '../../src/server/cluster/node-registry.js';
 
 const MiB = 1024 * 1024;
 /** Growth of a node's RSS over its baseline while a transfer or a flood runs (see the header). */
@@ -307,4 +315,79 @@ describe.skipIf(natsSkipReason)('cluster: flow control of transfers and output b
       rmSync(tree, { recursive: true, force: true });
     }
   }, 180_000);
+
+  it('4. no message over NATS max_payload: oversized data frames, record batches, single records and text from an agent are cut to fit, and the connection stays up', async () => {
+    // A router of its own ("probe-a") on the cluster's NATS, publishing job output for a node "probe-b"
+    // whose subject this test reads raw: what goes on the wire is what is checked. Its hub has no agents
+    // and the node registry is a stand-in that says every node is alive (neither is under test here).
+    const log = new Logger('probe', 'error');
+    // A message the router could not publish is logged (the node goes on): none may be.
+    const unsent: string[] = [];
+    log.tap((_level, msg, fields) => {
+      if (msg === 'cluster message not sent') unsent.push(JSON.stringify(fields));
+    });
+    const ctx = await connectCluster([c.nats.urls[0] as string], 'probe-a', log);
+    const hub = new AgentHub({} as Store, log);
+    const nodes = Object.assign(new EventEmitter(), { isAlive: () => true }) as unknown as NodeRegistry;
+    const router = await ClusterAgents.start(ctx, hub, nodes);
+    const reader = await c.nats.connect(0);
+    const maxPayload = ctx.nc.info?.max_payload ?? 0;
+    try {
+      expect(maxPayload).toBe(MiB); // nats-server's default
+      const got: { kind: string; size: number; data: Uint8Array }[] = [];
+      const sub = reader.subscribe('lr.out.probe-b', {
+        callback: (_err, msg) => {
+          got.push({ kind: msg.headers?.get('k') ?? '', size: msg.data.length, data: msg.data });
+        },
+      });
+      await reader.flush();
+      const jobId = 'job-max-payload';
+      // A data frame as big as an agent's link lets through (1 MiB in all), where agents send 256 KiB.
+      const payload = randomBytes(MiB - 64);
+      const frame = Buffer.from(encodeDataFrame(jobId, 5 * MiB, payload));
+      expect(() => ctx.nc.publish('lr.out.probe-b', frame)).toThrow(/max_payload/); // what the router must avoid
+      router.toJobOwner('probe-b', jobId, { k: 'data', frame, bytes: payload.length });
+      // 3000 records of ~500 bytes (1.5 MB): split between records. One record of 1 MB: replaced.
+      const many = Array.from({ length: 3000 }, (_, i) => ({ i, path: `/x/${'p'.repeat(480)}` }));
+      router.toJobOwner('probe-b', jobId, { k: 'records', json: JSON.stringify(many) });
+      router.toJobOwner('probe-b', jobId, { k: 'records', json: JSON.stringify([{ blob: 'b'.repeat(1_040_000) }]) });
+      // Text of 4-byte characters (surrogate pairs): 1.2 MB of UTF-8, cut between characters.
+      const text = '😀'.repeat(300_000) + 'end';
+      router.toJobOwner('probe-b', jobId, { k: 'text', text });
+      router.toJobOwner('probe-b', jobId, { k: 'end', status: 'completed' });
+      await waitFor('the end message', async () => got.some((m) => m.kind === 'end'), 10_000, 20);
+      sub.unsubscribe();
+      expect(ctx.nc.isClosed()).toBe(false);
+      expect(unsent).toEqual([]);
+      // Bodies leave room for the headers (from, job, k: under 200 bytes), so each whole message fits too.
+      for (const m of got) expect(m.size).toBeLessThanOrEqual(maxPayload - 4096);
+      // Data: consecutive frames of the same job that rebuild the payload at its offset.
+      const data = got.filter((m) => m.kind === 'data').map((m) => decodeDataFrame(m.data));
+      expect(data.length).toBeGreaterThan(1);
+      let at = 5 * MiB;
+      const parts: Uint8Array[] = [];
+      for (const d of data) {
+        if ('error' in d) throw new Error(d.error);
+        expect(d.jobId).toBe(jobId);
+        expect(d.offset).toBe(at);
+        at += d.payload.length;
+        parts.push(d.payload);
+      }
+      expect(Buffer.concat(parts).equals(payload)).toBe(true);
+      const text8 = (m: { data: Uint8Array }) => Buffer.from(m.data).toString('utf8');
+      const batches = got.filter((m) => m.kind === 'records').map((m) => JSON.parse(text8(m)) as Record<string, unknown>[]);
+      expect(batches.length).toBeGreaterThan(2);
+      expect(batches.slice(0, -1).flat()).toEqual(many);
+      expect(batches.at(-1)).toEqual([{ error: expect.stringMatching(/^record too large to pass between service nodes/) as unknown }]);
+      const texts = got.filter((m) => m.kind === 'text');
+      expect(texts.length).toBeGreaterThan(1);
+      expect(texts.map(text8).join('')).toBe(text);
+      console.log(`[cluster-transfer] max_payload ${maxPayload}: a 1 MiB data frame went as ${data.length} frames, 1.5 MB of records as ${batches.length - 1} batches, 1.2 MB of text as ${texts.length} parts; largest body ${Math.max(...got.map((m) => m.size))} bytes`);
+    } finally {
+      router.stop();
+      hub.close();
+      await reader.close();
+      await ctx.nc.close();
+    }
+  }, 60_000);
 });

@@ -8,7 +8,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import type { AgentState } from '../../src/agent/config.js';
 import { JobRunner } from '../../src/agent/jobs.js';
-import { runAgentLink, type AgentLinkHandle } from '../../src/agent/link.js';
+import { runAgentLink, spreadOrder, type AgentLinkHandle } from '../../src/agent/link.js';
 import { createLinuxPlatform } from '../../src/agent/platform/linux.js';
 import { Logger } from '../../src/node/log.js';
 import { createTlsMaterial, type TlsMaterial } from '../../src/server/tls.js';
@@ -190,5 +190,21 @@ describe('agent link over several service nodes', () => {
     const gap = (i: number) => (attempts[i] as { at: number }).at - (attempts[i - 1] as { at: number }).at;
     expect(gap(1)).toBeGreaterThanOrEqual(490);
     expect(gap(2)).toBeGreaterThanOrEqual(990);
+  });
+});
+
+describe('spreadOrder', () => {
+  it('keeps the first node first and spreads the others by device', () => {
+    const urls = ['wss://a:1', 'wss://b:1', 'wss://c:1', 'wss://d:1'];
+    const seconds = new Set<string>();
+    for (let i = 0; i < 60; i++) {
+      const order = spreadOrder(urls, `device${i}`);
+      expect(order[0]).toBe('wss://a:1');
+      expect([...order].sort()).toEqual([...urls].sort());
+      seconds.add(order[1] as string);
+    }
+    expect(seconds.size).toBe(3); // the agents of a dead first node go to every other node, not one
+    expect(spreadOrder(urls, 'same')).toEqual(spreadOrder(urls, 'same'));
+    expect(spreadOrder(['wss://a:1', 'wss://b:1'], 'x')).toEqual(['wss://a:1', 'wss://b:1']);
   });
 });
