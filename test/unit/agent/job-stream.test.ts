@@ -40,10 +40,16 @@ const turns = async (n = 20) => {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
 };
 
+/** Event loop turns until `done` (bounded): how many turns the runner needs varies with the machine's load. */
+const until = async (done: () => boolean, maxTurns = 5_000) => {
+  for (let i = 0; i < maxTurns && !done(); i++) await new Promise((r) => setImmediate(r));
+};
+
 describe('job record stream', () => {
   it('emitMany sends the batches emit() sends, and waits for acks beyond the window', async () => {
     const all = records(30_000); // about 6 MB: several windows
     const many = harness(async (ctx) => ctx.emitMany(all));
+    await until(() => many.sent() > JOB_WINDOW_BYTES / 2);
     await turns();
     // Paused: no more than the window plus the batch that crossed it is out, and the job has not ended.
     expect(many.sent()).toBeGreaterThan(JOB_WINDOW_BYTES / 2);
@@ -53,6 +59,7 @@ describe('job record stream', () => {
     for (let i = 0; i < 200 && !many.end(); i++) {
       many.runner.handle({ t: 'job.ack', jobId: 'j1', bytes: many.sent() - acked });
       acked = many.sent();
+      await until(() => many.sent() > acked || many.end() !== undefined, 500);
       await turns(5);
       expect(many.sent() - acked).toBeLessThanOrEqual(JOB_WINDOW_BYTES + BATCH_BYTES + 4096);
     }
