@@ -7,6 +7,7 @@ import type { Logger } from '../node/log.js';
 import { handleLibraryRoute } from './library-routes.js';
 import type { LibraryService } from './library-service.js';
 import type { ResponseActions } from './response-actions.js';
+import type { CommandLogView } from './command-log-view.js';
 import type { AuthLimiter } from './rate-limit.js';
 
 const MAX_JSON_BODY = 64 * 1024;
@@ -66,6 +67,10 @@ export interface RestExtras {
    * locally, then claimed here, so two nodes cannot both enroll a device with one token.
    */
   claimOnce?: (name: string) => Promise<boolean>;
+  /** In a cluster: the whole cluster's command log (cluster/log-mirror.ts); else this node's (the store). */
+  logView?: CommandLogView;
+  /** Resolves when the cluster log view holds this node's latest writes (bounded; read-your-writes for `lr log`). */
+  logViewReady?: () => Promise<void>;
 }
 
 export function createRestHandler(store: Store, hub: AgentHub, log: Logger, library?: LibraryService, responses?: ResponseActions, extras: RestExtras = {}) {
@@ -108,11 +113,13 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
       if (req.method === 'GET' && url.pathname === '/api/v1/devices') {
         return json(res, 200, store.listDevices().map((d) => deviceRecord(d, hub.isOnline(d.id), hub.nodeOfDevice(d.id))));
       }
-      if (req.method === 'GET' && url.pathname === '/api/v1/log/query') return json(res, 200, queryLog(store, url.searchParams));
-      if (req.method === 'GET' && url.pathname === '/api/v1/log/facets') return json(res, 200, store.commandFacets());
+      const logView = extras.logView ?? store;
+      if (req.method === 'GET' && url.pathname.startsWith('/api/v1/log') && extras.logViewReady) await extras.logViewReady();
+      if (req.method === 'GET' && url.pathname === '/api/v1/log/query') return json(res, 200, queryLog(store, logView, url.searchParams));
+      if (req.method === 'GET' && url.pathname === '/api/v1/log/facets') return json(res, 200, logView.commandFacets());
       const logEntry = /^\/api\/v1\/log\/([A-Za-z0-9_-]{1,64})$/.exec(url.pathname);
       if (req.method === 'GET' && logEntry) {
-        const record = store.getCommand(logEntry[1] as string);
+        const record = logView.getCommand(logEntry[1] as string);
         return record ? json(res, 200, record) : json(res, 404, { error: `no command ${logEntry[1]} in the log` });
       }
       if (req.method === 'GET' && url.pathname === '/api/v1/log') {
@@ -126,7 +133,7 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
         const limit = Number(url.searchParams.get('limit') ?? '10000');
         const afterSeq = url.searchParams.has('after') ? Number(url.searchParams.get('after')) : undefined;
         if (!Number.isInteger(limit) || limit < 1 || (afterSeq !== undefined && !Number.isInteger(afterSeq))) return json(res, 400, { error: 'limit and after must be integers' });
-        return json(res, 200, store.listCommands({ deviceId, limit, afterSeq }));
+        return json(res, 200, logView.listCommands({ deviceId, limit, afterSeq }));
       }
       return json(res, 404, { error: `no route ${req.method} ${url.pathname}` });
     } catch (e) {
@@ -139,7 +146,7 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
  * `GET /api/v1/log/query?device=&user=&status=&since=&until=&q=&offset=&limit=`: newest first, one page
  * (limit ≤ 5000) and the number of matches; entries without their output.
  */
-function queryLog(store: Store, params: URLSearchParams): ReturnType<Store['queryCommands']> {
+function queryLog(store: Store, logView: Pick<Store, 'queryCommands'>, params: URLSearchParams): ReturnType<Store['queryCommands']> {
   const q: CommandLogQuery = {};
   const device = params.get('device');
   if (device) {
@@ -171,5 +178,5 @@ function queryLog(store: Store, params: URLSearchParams): ReturnType<Store['quer
       q[key] = n;
     }
   }
-  return store.queryCommands(q);
+  return logView.queryCommands(q);
 }

@@ -18,6 +18,8 @@ import { TenantSettings } from './tenant-settings.js';
 import { ResponseActions } from './response-actions.js';
 import { attachAccessControl, attachLogChain, attachLogStream } from './access-control.js';
 import { CommandLogStream } from './cluster/log-stream.js';
+import { ClusterLogMirror } from './cluster/log-mirror.js';
+import { CommandLogView } from './command-log-view.js';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { removeStateCapture, StateReplication } from './cluster/state-replication.js';
 
@@ -58,6 +60,8 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   // any node verifies and exports the whole cluster's log. Open before the first write below.
   const logStream = cluster ? await CommandLogStream.open(cluster.ctx, db, chain) : undefined;
   if (logStream) attachLogStream(store, chain, logStream);
+  // …and every node's entries come back from the stream into a local read model for the log viewer.
+  const logMirror = cluster ? ClusterLogMirror.start(cluster.ctx, db) : undefined;
   store.closeDanglingSessions();
   const hub = new AgentHub(store, log);
   const limits = () => tenant.limits();
@@ -93,6 +97,13 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   const access = attachAccessControl({ dataDir, db, store, hub, sessions, pipeline, chain, log, ...(logStream ? { logStream } : {}) });
   if (cluster) await cluster.attachAgents(hub, config.publicUrl);
   if (ledger) access.restExtras.claimOnce = (name) => ledger.claimOnce(name); // enrollment tokens: one use cluster-wide
+  if (logStream && logMirror) {
+    access.restExtras.logView = new CommandLogView(db, 'cluster_commands');
+    // What this node just wrote is published and mirrored before a log read answers (a few ms), never
+    // waited on for long: a NATS outage serves what the view holds.
+    access.restExtras.logViewReady = () =>
+      Promise.race([logStream.flushed().then(() => logMirror.caughtUp(2_000)), new Promise<void>((r) => setTimeout(r, 2_000))]).catch(() => undefined);
+  }
   sessions.addOpenCheck((_user, device) => tenant.refusal(device.name, access.groups.tags(device.id)));
   const rest = createRestHandler(store, hub, log, library, responses, access.restExtras);
   const server = createServer({ cert: readFileSync(paths.cert), key: readFileSync(paths.key), minVersion: 'TLSv1.2' }, (req, res) => void rest(req, res));
@@ -152,6 +163,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
       // let them finish before the database closes (matters when the service runs in-process).
       for (const ws of [...agentWss.clients, ...consoleWss.clients]) ws.terminate();
       for (let i = 0; i < 50 && agentWss.clients.size + consoleWss.clients.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      logMirror?.stop();
       if (logStream) {
         // What is still in the outbox is published at the next start: wait a little, never forever.
         await Promise.race([logStream.flushed(), new Promise((r) => setTimeout(r, 2_000))]);

@@ -166,6 +166,12 @@ describe.skipIf(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS clu
     expect(exported.code, exported.stderr).toBe(0);
     const ids = new Set(exported.stdout.trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id));
     for (const id of commandIds) expect(ids.has(id), `command ${id} missing from the cluster log`).toBe(true);
+    // The log viewer's side: node 3 lists the commands run through node 1 too, with their final status.
+    const viewed = await lr(3, ['log', '--json']);
+    expect(viewed.code, viewed.stderr).toBe(0);
+    const view = new Map((JSON.parse(viewed.stdout) as { id: string; status: string }[]).map((e) => [e.id, e.status]));
+    for (const id of commandIds) expect(view.has(id), `command ${id} missing from node 3's log view`).toBe(true);
+    expect(view.get(ended.commandId)).toBe('failed');
     const verify = await lr(1, ['log', 'verify', '--json']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     const report = JSON.parse(verify.stdout) as { ok: boolean; entries: number; nodes?: { node: string; ok: boolean }[] };

@@ -274,7 +274,7 @@ export async function fetchEntry(ctx: ClusterContext, stream: string, subject: s
 }
 
 /** The entry, or why it is not one. */
-function parseEntry(body: Buffer): StreamEntry | string {
+export function parseEntry(body: Buffer): StreamEntry | string {
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
