@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { dataPaths, loadConfig } from '../server/config.js';
 import { initClusterNodeDir, initDataDir } from '../server/init.js';
 import { clusterUrlsOf } from '../server/cluster/cluster-urls.js';
+import type { NatsSecurity } from '../server/cluster/cluster-context.js';
 import { openDb } from '../server/db.js';
 import { Store } from '../server/store.js';
 import { startService } from '../server/service.js';
@@ -60,9 +61,15 @@ program
   .requiredOption('--data <dir>', 'data folder')
   .option('--nats <urls>', 'join a cluster of nodes sharing state through NATS JetStream (comma-separated nats:// URLs)')
   .addOption(new Option('--nats-replicas <n>', 'replicas of the shared buckets and streams (default: 3 on a NATS cluster of 3 or more servers, else 1)').choices(['1', '3', '5']))
-  .action(async (o: { data: string; nats?: string; natsReplicas?: string }) => {
+  .option('--nats-ca <file>', "PEM CA of the NATS servers' certificates (pinned; turns TLS on)")
+  .option('--nats-cert <file>', 'client certificate (PEM) for NATS servers that verify clients; with --nats-key')
+  .option('--nats-key <file>', 'private key (PEM) of --nats-cert')
+  .option('--nats-token-file <file>', "file holding the NATS servers' authorization token")
+  .action(async (o: { data: string; nats?: string; natsReplicas?: string; natsCa?: string; natsCert?: string; natsKey?: string; natsTokenFile?: string }) => {
     const nats = o.nats === undefined ? undefined : parseNatsUrls(o.nats);
-    const svc = await startService(resolve(o.data), undefined, { nats, natsReplicas: o.natsReplicas ? Number(o.natsReplicas) : undefined });
+    const security = natsSecurity(o);
+    if (!nats && Object.values(security).some(Boolean)) throw new CliError('--nats-ca, --nats-cert, --nats-key and --nats-token-file need --nats');
+    const svc = await startService(resolve(o.data), undefined, { nats, natsReplicas: o.natsReplicas ? Number(o.natsReplicas) : undefined, natsSecurity: security });
     process.stdout.write(`lr-server listening on ${svc.host}:${svc.port}${svc.nodeId ? ` (cluster node ${svc.nodeId})` : ''}\n`);
     let stopping = false;
     const stop = (sig: string) => {
@@ -120,6 +127,25 @@ user
   });
 
 registerUserAdminCommands(user, { openStore, writeProfile }); // user list | revoke | token
+
+/** The NATS TLS and token files, read now: a missing or unreadable file is a one-line error before anything starts. */
+function natsSecurity(o: { natsCa?: string; natsCert?: string; natsKey?: string; natsTokenFile?: string }): NatsSecurity {
+  const read = (file: string | undefined, what: string, pem: boolean): string | undefined => {
+    if (file === undefined) return undefined;
+    let text: string;
+    try {
+      text = readFileSync(resolve(file), 'utf8');
+    } catch (e) {
+      throw new CliError(`${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    if (pem && !/-----BEGIN [A-Z ]+-----/.test(text)) throw new CliError(`${what} ${file} is not a PEM file`);
+    if (!pem && !/^[\x21-\x7e]{8,1024}\s*$/.test(text)) throw new CliError(`${what} ${file} does not hold a token (8 to 1024 printable characters, one line)`);
+    return pem ? text : text.trim();
+  };
+  if (Boolean(o.natsCert) !== Boolean(o.natsKey)) throw new CliError('--nats-cert and --nats-key go together');
+  if (o.natsCert && !o.natsCa) throw new CliError('--nats-cert needs --nats-ca (the CA that signed the NATS servers)');
+  return { ca: read(o.natsCa, '--nats-ca', true), cert: read(o.natsCert, '--nats-cert', true), key: read(o.natsKey, '--nats-key', true), token: read(o.natsTokenFile, '--nats-token-file', false) };
+}
 
 /** `--nats a,b,c`: nats:// or tls:// URLs (a host:port alone means nats://host:port). */
 function parseNatsUrls(list: string): string[] {

@@ -21,6 +21,7 @@ import { CommandLogStream } from './cluster/log-stream.js';
 import { ClusterLogMirror } from './cluster/log-mirror.js';
 import { CommandLogView } from './command-log-view.js';
 import { ClusterNode } from './cluster/cluster-node.js';
+import type { NatsSecurity } from './cluster/cluster-context.js';
 import { removeStateCapture, StateReplication } from './cluster/state-replication.js';
 
 export interface RunningService {
@@ -40,12 +41,13 @@ export interface ServiceOptions {
   natsReplicas?: number | undefined;
   /** Session lease in the shared ledger (ms); tests shorten it. */
   sessionLeaseMs?: number | undefined;
+  natsSecurity?: NatsSecurity | undefined;
 }
 
 export async function startService(dataDir: string, log = new Logger('lr-server'), opts: ServiceOptions = {}): Promise<RunningService> {
   const config = loadConfig(dataDir);
   const paths = dataPaths(dataDir);
-  const cluster = opts.nats ? await ClusterNode.connect(dataDir, { nats: opts.nats, replicas: opts.natsReplicas, sessionLeaseMs: opts.sessionLeaseMs }, log) : null;
+  const cluster = opts.nats ? await ClusterNode.connect(dataDir, { nats: opts.nats, replicas: opts.natsReplicas, sessionLeaseMs: opts.sessionLeaseMs, security: opts.natsSecurity }, log) : null;
   const db = openDb(paths.db);
   const store = new Store(db);
   // Limits in force: config.json overridden at run time by the admins' tenant settings.

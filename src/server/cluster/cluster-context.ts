@@ -22,15 +22,39 @@ export interface ClusterContext {
 export const NODE_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /**
+ * How a node authenticates the NATS servers and itself. Everything the nodes share crosses NATS (hashed
+ * tokens, devices' keys, command output): outside a private loopback, use TLS with a pinned CA, and a token
+ * or a client certificate the servers require.
+ */
+export interface NatsSecurity {
+  /** PEM of the CA that signed the NATS servers' certificates (the only one trusted); turns TLS on. */
+  ca?: string | undefined;
+  /** Client certificate and key (PEM), for servers that verify clients (mutual TLS). */
+  cert?: string | undefined;
+  key?: string | undefined;
+  /** The servers' authorization token. */
+  token?: string | undefined;
+}
+
+/**
  * Connects to NATS (any of `urls`; the client fails over between them) and checks JetStream answers.
  * Throws one line when no server answers or JetStream is off.
  */
-export async function connectCluster(urls: string[], nodeId: string, log: Logger, opts: { replicas?: number; name?: string } = {}): Promise<ClusterContext> {
+export async function connectCluster(urls: string[], nodeId: string, log: Logger, opts: { replicas?: number | undefined; name?: string; security?: NatsSecurity | undefined } = {}): Promise<ClusterContext> {
   if (!NODE_ID.test(nodeId)) throw new Error(`invalid node id ${JSON.stringify(nodeId)} (letters, digits, - and _)`);
+  const sec = opts.security ?? {};
   let nc: NatsConnection;
   try {
     // Reconnect forever: a NATS server restarting must not take the service node down with it.
-    nc = await connect({ servers: urls, name: opts.name ?? `lr-server ${nodeId}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, timeout: 5_000 });
+    nc = await connect({
+      servers: urls,
+      name: opts.name ?? `lr-server ${nodeId}`,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+      timeout: 5_000,
+      ...(sec.ca ? { tls: { ca: sec.ca, ...(sec.cert && sec.key ? { cert: sec.cert, key: sec.key } : {}) } } : {}),
+      ...(sec.token ? { token: sec.token } : {}),
+    });
   } catch (e) {
     throw new Error(`cannot reach NATS at ${urls.join(',')}: ${(e as Error).message}`);
   }

@@ -14,7 +14,7 @@ import type { LibraryService } from '../library-service.js';
 import { LibraryObjects } from './library-objects.js';
 import { ClusterFileTokens } from './file-tokens.js';
 import { ClusterAgents } from './agent-router.js';
-import { connectCluster, NODE_ID, type ClusterContext } from './cluster-context.js';
+import { connectCluster, NODE_ID, type ClusterContext, type NatsSecurity } from './cluster-context.js';
 import { writeClusterUrls } from './cluster-urls.js';
 import { NatsSessionLedger } from './nats-session-ledger.js';
 import { NodeRegistry } from './node-registry.js';
@@ -26,6 +26,8 @@ export interface ClusterOptions {
   replicas?: number | undefined;
   /** Lease of a session in the shared ledger, ms (tests shorten it). */
   sessionLeaseMs?: number | undefined;
+  /** TLS (pinned CA, client certificate) and token for the NATS servers. */
+  security?: NatsSecurity | undefined;
 }
 
 /** DATA/node-id: made on the first cluster start, kept for the node's life (its key in presence and the log). */
@@ -59,7 +61,7 @@ export class ClusterNode {
 
   static async connect(dataDir: string, opts: ClusterOptions, log: Logger): Promise<ClusterNode> {
     const nodeId = nodeIdOf(dataDir);
-    const ctx = await connectCluster(opts.nats, nodeId, log, { replicas: opts.replicas });
+    const ctx = await connectCluster(opts.nats, nodeId, log, { replicas: opts.replicas, security: opts.security });
     log.info('joined the NATS cluster', { node: nodeId, replicas: ctx.replicas });
     return new ClusterNode(ctx, dataDir, opts);
   }

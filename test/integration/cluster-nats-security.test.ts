@@ -1,0 +1,64 @@
+// Issue #10: a node reaches NATS over TLS with a pinned CA and an authorization token, and refuses in one
+// line when either is wrong (a real nats-server with --tls and --auth, a real lr-server node).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTlsMaterial } from '../../src/server/tls.js';
+import { findNatsServer, natsSkipReason } from '../cluster/nats-cluster.js';
+import { freePort, run, start, stop } from './harness.js';
+
+describe.skipIf(natsSkipReason)('cluster node: NATS over TLS with a token', () => {
+  let dir: string;
+  let nats: ChildProcess | undefined;
+  let port: number;
+  let dataDir: string;
+  const files: Record<string, string> = {};
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'lr-nats-tls-'));
+    const tls = await createTlsMaterial(['127.0.0.1']);
+    const other = await createTlsMaterial(['127.0.0.1']); // a CA that did not sign the server
+    for (const [k, v] of Object.entries({ ca: tls.caCert, cert: tls.cert, key: tls.key, otherCa: other.caCert, token: 's3cret-token-for-nats\n', badToken: 'not-the-token\n' })) {
+      files[k] = join(dir, k);
+      writeFileSync(files[k] as string, v, { mode: 0o600 });
+    }
+    port = await freePort();
+    nats = spawn(findNatsServer() as string, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'js'), '--tls', '--tlscert', files.cert as string, '--tlskey', files.key as string, '--auth', 's3cret-token-for-nats'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 800));
+    dataDir = join(dir, 'node');
+    const init = await run('lr-server', ['init', '--data', dataDir, '--listen', `127.0.0.1:${await freePort()}`]);
+    expect(init.code, init.stderr).toBe(0);
+  });
+
+  afterAll(async () => {
+    if (nats?.pid) nats.kill('SIGTERM');
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const startArgs = (extra: string[]) => ['start', '--data', dataDir, '--nats', `tls://127.0.0.1:${port}`, ...extra];
+
+  it('joins with the pinned CA and the token', async () => {
+    const node = await start('lr-server', startArgs(['--nats-ca', files.ca as string, '--nats-token-file', files.token as string]), /listening/, { LR_LOG_LEVEL: 'warn' });
+    expect(node.output()).toMatch(/cluster node node-/);
+    await stop(node);
+  });
+
+  it('refuses in one line: a CA that did not sign the server, a wrong token, no token, TLS options without --nats', async () => {
+    const wrongCa = await run('lr-server', startArgs(['--nats-ca', files.otherCa as string, '--nats-token-file', files.token as string]), { timeoutMs: 30_000 });
+    expect(wrongCa.code).not.toBe(0);
+    expect(wrongCa.stderr.trim().split('\n')).toHaveLength(1);
+    expect(wrongCa.stderr).toMatch(/^lr-server: cannot reach NATS at tls:\/\/127\.0\.0\.1:\d+: .*(certificate|self.signed|verify)/i);
+    const badToken = await run('lr-server', startArgs(['--nats-ca', files.ca as string, '--nats-token-file', files.badToken as string]), { timeoutMs: 30_000 });
+    expect(badToken.code).not.toBe(0);
+    expect(badToken.stderr).toMatch(/^lr-server: cannot reach NATS at .*: .*(authorization|auth)/i);
+    const noToken = await run('lr-server', startArgs(['--nats-ca', files.ca as string]), { timeoutMs: 30_000 });
+    expect(noToken.code).not.toBe(0);
+    const stray = await run('lr-server', ['start', '--data', dataDir, '--nats-ca', files.ca as string]);
+    expect(stray.code).toBe(2);
+    expect(stray.stderr.trim()).toBe('lr-server: --nats-ca, --nats-cert, --nats-key and --nats-token-file need --nats');
+    const missing = await run('lr-server', startArgs(['--nats-ca', join(dir, 'nope.pem')]));
+    expect(missing.stderr.trim()).toBe(`lr-server: --nats-ca ${join(dir, 'nope.pem')}: ENOENT`);
+  }, 120_000);
+});
