@@ -46,6 +46,10 @@ describe.skipIf(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS clu
   }, 60_000);
 
   it('1. an analyst on node 1 runs commands, getfile (hash verified) and run on agents attached to nodes 2 and 3', async () => {
+    // The admin profile init wrote before the cluster existed now lists every node (node 1 first).
+    const admin = profileSchema.parse(JSON.parse(readFileSync(c.profile(1), 'utf8')));
+    expect(admin.urls?.[0]).toBe(admin.url);
+    expect(admin.urls).toHaveLength(3);
     const files = join(dir, 'files');
     const out = join(dir, 'out');
     mkdirSync(files, { recursive: true });

@@ -15,7 +15,7 @@ import { LibraryObjects } from './library-objects.js';
 import { ClusterFileTokens } from './file-tokens.js';
 import { ClusterAgents } from './agent-router.js';
 import { connectCluster, NODE_ID, type ClusterContext, type NatsSecurity } from './cluster-context.js';
-import { writeClusterUrls } from './cluster-urls.js';
+import { refreshAdminProfileUrls, writeClusterUrls } from './cluster-urls.js';
 import { NatsSessionLedger } from './nats-session-ledger.js';
 import { NodeRegistry } from './node-registry.js';
 
@@ -95,10 +95,16 @@ export class ClusterNode {
   async attachAgents(hub: AgentHub, publicUrl: string): Promise<void> {
     const registry = await NodeRegistry.start(this.ctx, publicUrl);
     this.registry = registry;
-    const urls = () => writeClusterUrls(this.dataDir, registry.alive().map((n) => n.publicUrl));
+    const known: string[] = [];
+    const urls = () => {
+      for (const n of registry.alive()) if (!known.includes(n.publicUrl)) known.push(n.publicUrl);
+      writeClusterUrls(this.dataDir, known);
+      refreshAdminProfileUrls(this.dataDir, known);
+    };
     urls();
+    // Rewritten when a node appears, not when one dies: a profile or bundle written while a node is down
+    // still lists it (it will be back); a node gone for good leaves the list at this node's next start.
     registry.on('up', urls);
-    registry.on('down', urls);
     this.agents = await ClusterAgents.start(this.ctx, hub, registry);
     const agents = this.agents;
     this.onStop(() => agents.stop());

@@ -7,6 +7,9 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile, writeSecretJson } from '../../node/files.js';
+import { profileSchema } from '../../node/profile.js';
+import { dataPaths } from '../config.js';
 
 const fileSchema = z.object({ urls: z.array(z.string().url().regex(/^(wss|https):\/\//)).max(16), updatedAt: z.string() });
 
@@ -33,4 +36,25 @@ export function writeClusterUrls(dataDir: string, urls: string[]): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify({ urls: urls.slice(0, 16), updatedAt: new Date().toISOString() }, null, 2) + '\n', { mode: 0o600 });
   renameSync(tmp, file);
+}
+
+/**
+ * DATA/admin.profile.json (written by `init`, before the cluster existed) gets the cluster's URLs too, so
+ * the admin's clients fail over like everyone's. Only its `urls` change; a profile that is not this node's
+ * (another URL first) or that does not parse is left alone.
+ */
+export function refreshAdminProfileUrls(dataDir: string, urls: string[]): void {
+  const file = dataPaths(dataDir).adminProfile;
+  if (!existsSync(file)) return;
+  let profile;
+  try {
+    profile = readJsonFile(file, profileSchema, 'admin profile');
+  } catch {
+    return;
+  }
+  if (profile.url !== urls[0]) return;
+  const { urls: before, ...rest } = profile;
+  const next = urls.length > 1 ? { ...rest, urls: urls.slice(0, 16) } : rest;
+  if (JSON.stringify(before ?? []) === JSON.stringify(urls.length > 1 ? urls.slice(0, 16) : [])) return;
+  writeSecretJson(file, next);
 }
