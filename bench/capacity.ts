@@ -5,12 +5,11 @@
  * connections, TLS handshakes, challenge signatures and pings are the real ones.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { BIN, ROOT, freePort, run, start, stop } from '../test/integration/harness.js';
+import { seedFakeDevices } from './lib.js';
 
 const CLOCK_TICKS = 100;
 
@@ -34,19 +33,7 @@ export async function benchCapacity(): Promise<string> {
     const dataDir = join(dir, 'server');
     const port = await freePort();
     await run('lr-server', ['init', '--data', dataDir, '--listen', `127.0.0.1:${port}`]);
-    // Seed n devices with fresh key pairs.
-    const devices: { id: string; key: string }[] = [];
-    const db = new Database(join(dataDir, 'lr.db'));
-    const insert = db.prepare("INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, 'fake', 'Linux', 'linux', 'bench', ?, ?)");
-    db.transaction(() => {
-      for (let i = 0; i < n; i++) {
-        const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-        const id = `bench${String(i).padStart(7, '0')}`;
-        insert.run(id, `fake-${i}`, publicKey.export({ type: 'spki', format: 'pem' }), new Date().toISOString());
-        devices.push({ id, key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() });
-      }
-    })();
-    db.close();
+    const devices = seedFakeDevices(join(dataDir, 'lr.db'), n);
     const server = await start('lr-server', ['start', '--data', dataDir], /listening/, { LR_LOG_LEVEL: 'warn' });
     const workers: ChildProcess[] = [];
     try {

@@ -8,15 +8,13 @@
  *    node 1 lists online (presence shared through JetStream KV). Goal: 30 000.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { ConsoleClient } from '../src/client/console-client.js';
 import { profileSchema } from '../src/node/profile.js';
 import { LrCluster } from '../test/cluster/lr-cluster.js';
 import { ROOT, run } from '../test/integration/harness.js';
-import { median, percentile } from './lib.js';
+import { median, percentile, seedFakeDevices } from './lib.js';
 
 const CLOCK_TICKS = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -77,24 +75,10 @@ async function roundTrip(): Promise<string> {
 async function idleAgents(): Promise<string> {
   const total = Number(process.env.BENCH_CLUSTER_AGENTS ?? 30_000);
   const idleSeconds = Number(process.env.BENCH_IDLE_SECONDS ?? 30);
-  const devices: { id: string; key: string }[] = [];
+  let devices: { id: string; key: string }[] = [];
   const t0 = Date.now();
-  const c = await LrCluster.start(3, {
-    // The devices are seeded into node 1's database before it starts: it seeds the cluster's shared state.
-    seed: (file) => {
-      const db = new Database(file);
-      const insert = db.prepare("INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, 'fake', 'Linux', 'linux', 'bench', ?, ?)");
-      db.transaction(() => {
-        for (let i = 0; i < total; i++) {
-          const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-          const id = `bench${String(i).padStart(7, '0')}`;
-          insert.run(id, `fake-${i}`, publicKey.export({ type: 'spki', format: 'pem' }), new Date().toISOString());
-          devices.push({ id, key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() });
-        }
-      })();
-      db.close();
-    },
-  });
+  // The devices are seeded into node 1's database before it starts: it seeds the cluster's shared state.
+  const c = await LrCluster.start(3, { seed: (file) => (devices = seedFakeDevices(file, total)) });
   const workers: ChildProcess[] = [];
   try {
     const startSecs = (Date.now() - t0) / 1000;

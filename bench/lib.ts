@@ -4,6 +4,8 @@
  * stopped at the end.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -75,3 +77,23 @@ export async function timeAsync(fn: () => Promise<unknown>): Promise<number> {
 }
 
 export type Child = ChildProcess;
+
+/**
+ * Seeds `n` devices, each with a fresh Ed25519 key pair, straight into a service database (enrollment is
+ * not what the capacity benchmarks measure); returns their ids and private keys for bench/fake-agents.ts.
+ */
+export function seedFakeDevices(dbFile: string, n: number): { id: string; key: string }[] {
+  const devices: { id: string; key: string }[] = [];
+  const db = new Database(dbFile);
+  const insert = db.prepare("INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, 'fake', 'Linux', 'linux', 'bench', ?, ?)");
+  db.transaction(() => {
+    for (let i = 0; i < n; i++) {
+      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+      const id = `bench${String(i).padStart(7, '0')}`;
+      insert.run(id, `fake-${i}`, publicKey.export({ type: 'spki', format: 'pem' }), new Date().toISOString());
+      devices.push({ id, key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() });
+    }
+  })();
+  db.close();
+  return devices;
+}

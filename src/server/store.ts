@@ -127,20 +127,14 @@ export class Store {
 
   /** Enrolls a device with a one-time token, atomically: a token is used at most once. */
   enrollDevice(token: string, info: DeviceInfo, publicKey: string): { ok: true; deviceId: string } | { ok: false; error: string } {
-    const parts = splitToken(token, 'lre');
-    if (!parts) return { ok: false, error: 'enrollment token is malformed' };
     return this.db.transaction((): { ok: true; deviceId: string } | { ok: false; error: string } => {
-      const row = this.db.prepare('SELECT secret_hash, expires_at, used_at FROM enroll_tokens WHERE id = ?').get(parts.id) as
-        | { secret_hash: string; expires_at: string; used_at: string | null }
-        | undefined;
-      if (!row || !secretMatches(parts.secret, row.secret_hash)) return { ok: false, error: 'enrollment token is not valid' };
-      if (row.used_at) return { ok: false, error: 'enrollment token was already used' };
-      if (Date.parse(row.expires_at) < Date.now()) return { ok: false, error: 'enrollment token has expired' };
+      const check = this.checkEnrollToken(token); // again, inside the transaction that marks it used
+      if (!check.ok) return check;
       const deviceId = newId(12);
       this.db
         .prepare('INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         .run(deviceId, info.name, info.hostname, info.os, info.platform, info.agentVersion, publicKey, now());
-      this.db.prepare('UPDATE enroll_tokens SET used_at = ?, used_by_device = ? WHERE id = ?').run(now(), deviceId, parts.id);
+      this.db.prepare('UPDATE enroll_tokens SET used_at = ?, used_by_device = ? WHERE id = ?').run(now(), deviceId, check.tokenId);
       return { ok: true, deviceId };
     })();
   }

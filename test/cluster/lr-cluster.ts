@@ -38,7 +38,7 @@ export class LrCluster {
     this.env = { XDG_STATE_HOME: join(dir, 'state'), LR_LOG_LEVEL: 'warn' };
   }
 
-  static async start(size = 3, opts: { limits?: Record<string, number>; seed?: (node1Db: string) => void } = {}): Promise<LrCluster> {
+  static async start(size = 3, opts: { limits?: Record<string, number>; seed?: (node1Db: string) => void; simultaneous?: boolean } = {}): Promise<LrCluster> {
     const nats = await NatsCluster.start(3);
     const c = new LrCluster(nats, mkdtempSync(join(tmpdir(), 'lr-cluster-')));
     try {
@@ -57,8 +57,10 @@ export class LrCluster {
         const r = await run('lr-server', ['init', '--data', n.dataDir, '--listen', `127.0.0.1:${n.port}`, '--cluster-from', first.dataDir]);
         if (r.code !== 0) throw new Error(`init node ${n.i}: ${r.stderr}`);
       }
-      // Node 1 first: it seeds the shared state (its admin user); the others adopt it.
-      for (const n of c.nodes) await c.startNode(n.i);
+      // Node 1 first: it seeds the shared state (its admin user); the others adopt it. Or all at once (a
+      // data centre powering up): then they race to create the buckets and streams.
+      if (opts.simultaneous) await Promise.all(c.nodes.map((n) => c.startNode(n.i)));
+      else for (const n of c.nodes) await c.startNode(n.i);
       await waitFor('every node sees the others', async () => c.nodes.every((n) => c.clusterUrls(n.i).length === size), 30_000);
       return c;
     } catch (e) {

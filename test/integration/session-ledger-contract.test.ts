@@ -209,4 +209,27 @@ describe.skipIf(natsSkipReason !== null)('JetStream', () => {
       },
     };
   });
+
+  it('releaseNode: the live nodes free the devices of a dead node at once (not after the lease), and only those', async () => {
+    const bucket = `lr-sessions-release-${++bucketNo}`;
+    const conns = [await cluster.connect(0), await cluster.connect(1)];
+    const [a, b] = await Promise.all(conns.map((nc, i) => NatsSessionLedger.open(nc, { bucket, replicas: 3, leaseMs: 60_000, nodeId: `node${i + 1}` })));
+    try {
+      const limits = { maxSessionsPerUser: 5, maxSessionsPerTenant: 5 };
+      const claim = (sessionId: string, deviceId: string) => ({ sessionId, deviceId, userId: 'u1', userName: 'ann', startedAt: new Date().toISOString() });
+      expect(await a!.tryOpen(claim('s1', 'd1'), limits)).toEqual({ ok: true });
+      expect(await b!.tryOpen(claim('s2', 'd2'), limits)).toEqual({ ok: true });
+      expect(await b!.tryOpen(claim('s3', 'd1'), limits)).toMatchObject({ ok: false, code: 'device_busy' });
+      a!.stop();
+      await conns[0]!.close(); // node1 dies without closing anything; its lease (60 s) would hold d1 long
+      expect(await b!.releaseNode('node1')).toBe(1);
+      expect(await b!.tryOpen(claim('s3', 'd1'), limits)).toEqual({ ok: true });
+      expect((await b!.list()).map((c) => c.sessionId).sort()).toEqual(['s2', 's3']); // node2's own stayed
+      expect(await b!.releaseNode('node1')).toBe(0);
+    } finally {
+      b!.stop();
+      await new Kvm(conns[1]!).open(bucket).then((kv) => kv.destroy()).catch(() => undefined);
+      await conns[1]!.close();
+    }
+  });
 });

@@ -65,6 +65,8 @@ export class ConsoleSession {
     private readonly log: Logger,
     private readonly onGone: (session: ConsoleSession) => void,
     private readonly recorder?: CaseRecorder,
+    /** The profile lists several nodes of a cluster: a lost connection says where the next session goes. */
+    clustered = false,
   ) {
     this.cwd = info.cwd;
     const role = (client.role || 'basic') as Role;
@@ -78,7 +80,7 @@ export class ConsoleSession {
     client.on('sessionClosed', (sessionId, reason) => {
       if (sessionId === info.id) this.ended(reason);
     });
-    client.on('disconnected', (reason) => this.ended(`disconnected from the service: ${reason}`));
+    client.on('disconnected', (reason) => this.ended(clustered ? nodeLost(client.url, reason) : `disconnected from the service: ${reason}`));
     client.on('deviceState', (deviceId, online) => {
       if (deviceId === info.deviceId) this.add({ k: 'device', online });
     });
@@ -381,6 +383,22 @@ export class ConsoleSession {
   }
 }
 
+/**
+ * The console's node went away (e.g. it died): the session cannot move with it (docs/cluster.md), but the
+ * workstation's next calls go to another node. The other nodes free a dead node's session claims within
+ * seconds (at worst its lease, 30 s); until then the device refuses a new session, which the analyst should
+ * expect rather than discover.
+ */
+function nodeLost(url: string, reason: string): string {
+  let node = url;
+  try {
+    node = new URL(url).host;
+  } catch {
+    // keep the URL as it is
+  }
+  return `disconnected from the service node ${node} (${reason}); a new session goes to another node of the cluster (if that node died, this device stays busy for a few seconds more)`;
+}
+
 function endItem(outcome: CommandOutcome): Extract<ConsoleItem, { k: 'end' }> {
   return {
     k: 'end',
@@ -476,7 +494,7 @@ export class ConsoleService {
       setTimeout(() => {
         if (this.sessions.get(gone.id) === gone) this.sessions.delete(gone.id);
       }, 60_000).unref();
-    }, this.recorder);
+    }, this.recorder, connection.nodes.urls.length > 1);
     this.sessions.set(info.id, session);
     return session.view();
   }

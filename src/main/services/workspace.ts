@@ -8,6 +8,9 @@
  * 'unreachable' state and retries in the background: the analyst keeps working on cases and evidence
  * offline, and the consoles come back when the service does. (A profile that cannot be read, or that the
  * service refuses, falls back to standalone as before.)
+ *
+ * A profile of a cluster lists several nodes: every client of the connection fails over through one
+ * ServiceNodes, so a dead node costs no reconnection here; the status follows the node that answered last.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -15,7 +18,7 @@ import { z } from 'zod';
 import { ServiceApi } from '../../client/console-client.js';
 import { LibraryApi } from '../../client/library-api.js';
 import { WorkstationApi, type Me } from '../../client/workstation-api.js';
-import { ServiceNodes } from '../../client/service-nodes.js';
+import { failureKind, ServiceNodes, type UseOptions } from '../../client/service-nodes.js';
 import { readJsonFile, writeSecretJson } from '../../node/files.js';
 import { Logger } from '../../node/log.js';
 import { profileSchema, type Profile } from '../../node/profile.js';
@@ -195,7 +198,7 @@ export class Workspace {
   }
 
   private async makeConnection(mode: WorkspaceMode, profile: Profile): Promise<Connection> {
-    const nodes = new ServiceNodes(profile);
+    const nodes: ServiceNodes = new WatchedNodes(profile, (url) => this.movedTo(nodes, url));
     const rest = new WorkstationApi(profile, nodes);
     const me = await rest.me();
     return { mode, profile, nodes, me, api: new ServiceApi(profile, nodes), rest, library: new LibraryApi(profile, nodes), generation: this.generation + 1 };
@@ -214,6 +217,13 @@ export class Workspace {
       ...extra,
     });
     this.notify();
+  }
+
+  /** A call of the current connection was answered by another node than the status shows (its node died). */
+  private movedTo(nodes: ServiceNodes, url: string): void {
+    if (this.connection?.nodes !== nodes || this.state.state !== 'ready' || this.state.serviceUrl === url) return;
+    this.log.warn('the service node stopped answering: now using another node of the cluster', { from: this.state.serviceUrl, to: url });
+    this.setState({ ...this.state, serviceUrl: url });
   }
 
   private notify(): void {
@@ -248,6 +258,42 @@ export class Workspace {
 
   private writeSettings(settings: z.infer<typeof settingsSchema>): void {
     writeSecretJson(this.requirePaths().settings, settings);
+  }
+}
+
+/**
+ * ServiceNodes that report the node which answered a call when it is not the one that answered before
+ * (with a single node, never). A call that no node answered reports nothing: the status keeps the last
+ * node that did.
+ */
+class WatchedNodes extends ServiceNodes {
+  private answered: string;
+
+  constructor(
+    profile: Profile,
+    private readonly onMove: (url: string) => void,
+  ) {
+    super(profile);
+    this.answered = this.current();
+  }
+
+  override async use<T>(attempt: (url: string) => Promise<T>, opts?: UseOptions): Promise<T> {
+    try {
+      const value = await super.use(attempt, opts);
+      this.seen();
+      return value;
+    } catch (e) {
+      if (failureKind(e) === 'answered') this.seen();
+      throw e;
+    }
+  }
+
+  /** After an answer, current() is the node that gave it (ServiceNodes prefers the node that answered last). */
+  private seen(): void {
+    const url = this.current();
+    if (url === this.answered) return;
+    this.answered = url;
+    this.onMove(url);
   }
 }
 

@@ -27,13 +27,13 @@
  * link; output frames by kind and size. NATS is the service's internal network, but a malformed message
  * is dropped and logged, never trusted.
  */
-import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
+import { type KV, type KvWatchEntry } from '@nats-io/kv';
 import { headers as natsHeaders, type MsgHdrs, type Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { decodeDataFrame, encodeDataFrame, parseFrame, toAgent, type ToAgent } from '../../shared/protocol.js';
 import type { AgentHub, ClusterLink, RemoteOutput } from '../agent-hub.js';
 import type { ClusterContext } from './cluster-context.js';
-import { NODE_ID } from './cluster-context.js';
+import { NODE_ID, openBucket } from './cluster-context.js';
 import type { NodeRegistry } from './node-registry.js';
 
 const BUCKET = 'lr-presence';
@@ -75,13 +75,7 @@ export class ClusterAgents implements ClusterLink {
 
   /** Opens the presence bucket, loads it, subscribes to this node's subjects and attaches to the hub. */
   static async start(ctx: ClusterContext, hub: AgentHub, nodes: NodeRegistry): Promise<ClusterAgents> {
-    const kvm = new Kvm(ctx.js);
-    let kv: KV;
-    try {
-      kv = await kvm.create(BUCKET, { history: 1, replicas: ctx.replicas, description: 'lr agent presence (device → node)' });
-    } catch {
-      kv = await kvm.open(BUCKET);
-    }
+    const kv = await openBucket(ctx, BUCKET, { history: 1, replicas: ctx.replicas, description: 'lr agent presence (device → node)' });
     const router = new ClusterAgents(ctx, kv, hub, nodes);
     await router.watch();
     router.subscribe();

@@ -5,6 +5,7 @@
  */
 import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
 import type { Logger } from '../../node/log.js';
 
 export interface ClusterContext {
@@ -75,4 +76,18 @@ async function clusterSize(nc: NatsConnection): Promise<number> {
   const info = nc.info as { connect_urls?: string[] } | undefined;
   // connect_urls lists the cluster's other client URLs as the server advertises them (plus itself).
   return Math.max(1, info?.connect_urls?.length ?? 1);
+}
+
+/**
+ * Opens a KV bucket of the cluster, creating it with `opts` if it does not exist yet. Several nodes starting
+ * at once race to create it: the losers open what the winner made (with the winner's settings: a bucket's
+ * TTL or replicas are the first node's, whatever later nodes were told).
+ */
+export async function openBucket(ctx: Pick<ClusterContext, 'js'>, name: string, opts: Partial<KvOptions>): Promise<KV> {
+  const kvm = new Kvm(ctx.js);
+  try {
+    return await kvm.create(name, opts);
+  } catch {
+    return await kvm.open(name, opts.allow_direct === undefined ? {} : { allow_direct: opts.allow_direct });
+  }
 }

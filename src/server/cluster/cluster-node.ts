@@ -19,6 +19,9 @@ import { refreshAdminProfileUrls, writeClusterUrls } from './cluster-urls.js';
 import { NatsSessionLedger } from './nats-session-ledger.js';
 import { NodeRegistry } from './node-registry.js';
 
+/** After a node is seen dead (4 s without heartbeats), how much longer before its session claims are freed. */
+const RELEASE_DEAD_NODE_AFTER_MS = 4_000;
+
 export interface ClusterOptions {
   /** NATS URLs (the client fails over between them). */
   nats: string[];
@@ -105,6 +108,18 @@ export class ClusterNode {
     // Rewritten when a node appears, not when one dies: a profile or bundle written while a node is down
     // still lists it (it will be back); a node gone for good leaves the list at this node's next start.
     registry.on('up', urls);
+    // The sessions of a node that died hold their devices until their lease runs out (30 s): once the node
+    // has been silent a while longer than it takes to call it dead, its claims are freed for everyone.
+    registry.on('down', (node) => {
+      const timer = setTimeout(() => {
+        if (registry.isAlive(node) || !this.ledger) return;
+        this.ledger.releaseNode(node).then(
+          (freed) => freed > 0 && this.ctx.log.info("freed the devices of a dead node's sessions", { node, sessions: freed }),
+          (e: Error) => this.ctx.log.warn("could not free a dead node's sessions (their lease will)", { node, error: e.message }),
+        );
+      }, RELEASE_DEAD_NODE_AFTER_MS);
+      timer.unref();
+    });
     this.agents = await ClusterAgents.start(this.ctx, hub, registry);
     const agents = this.agents;
     this.onStop(() => agents.stop());

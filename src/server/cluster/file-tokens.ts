@@ -24,11 +24,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
-import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import { type KV, type KvEntry } from '@nats-io/kv';
 import { headers } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { AGENT_FILE_TOKEN, AGENT_FILE_TOKEN_TTL_MS, type AgentFileGrant, type FileTokens } from '../agent-file-tokens.js';
-import type { ClusterContext } from './cluster-context.js';
+import { openBucket, type ClusterContext } from './cluster-context.js';
 
 export const FILE_TOKENS_BUCKET = 'lr-file-tokens';
 /** How long a redeem waits for a grant the issuing node may still be writing. */
@@ -71,17 +71,10 @@ export class ClusterFileTokens implements FileTokens {
   static async open(ctx: ClusterContext, opts: ClusterFileTokensOptions = {}): Promise<ClusterFileTokens> {
     const bucket = opts.bucket ?? FILE_TOKENS_BUCKET;
     const ttlMs = opts.ttlMs ?? AGENT_FILE_TOKEN_TTL_MS;
-    const kvm = new Kvm(ctx.js);
     // allow_direct off: reads are answered by the stream leader, never by a replica that may lag (a
     // redeem must see the grant as soon as the issuing node's put was acknowledged, and the marker too).
     const bucketOpts = { history: 1, ttl: ttlMs, replicas: ctx.replicas, allow_direct: false, description: 'lr one-time download grants (by token hash)' };
-    let kv: KV;
-    try {
-      kv = await kvm.create(bucket, bucketOpts);
-    } catch {
-      // Several nodes starting at once may race to create the stream: the loser opens it.
-      kv = await kvm.open(bucket, { allow_direct: false });
-    }
+    const kv = await openBucket(ctx, bucket, bucketOpts);
     return new ClusterFileTokens(ctx, kv, bucket, ttlMs);
   }
 

@@ -37,9 +37,10 @@
  * refresh reports that through `onLost`.
  */
 import { jetstream, JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import { type KV, type KvEntry } from '@nats-io/kv';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../node/log.js';
+import { openBucket } from './cluster-context.js';
 import type { OpenResult, SessionClaim, SessionLedger, SessionLimits } from '../session-ledger.js';
 
 export interface NatsSessionLedgerOptions {
@@ -109,20 +110,15 @@ export class NatsSessionLedger implements SessionLedger {
     const bucket = opts.bucket ?? 'lr-sessions';
     const js = jetstream(nc);
     const jsm = await js.jetstreamManager();
-    const kvm = new Kvm(js);
     // allow_direct off: reads are answered by the stream leader, never by a replica that may lag.
     const bucketOpts = { history: 1, ttl: leaseMs, replicas: opts.replicas ?? 1, allow_direct: false, description: 'lr live response sessions (leases)' };
-    let kv: KV;
-    try {
-      kv = await kvm.create(bucket, bucketOpts);
-    } catch {
-      // Several nodes starting at once may race to create the stream: the loser opens it.
-      kv = await kvm.open(bucket, { allow_direct: false });
-    }
+    const kv = await openBucket({ js }, bucket, bucketOpts);
     const status = await kv.status();
     // The bucket-wide condition needs a last sequence > 0 (the server ignores an expected sequence of 0):
     // a brand-new bucket gets one write. Expiry removes messages but never lowers the last sequence.
-    if (status.streamInfo.state.last_seq === 0) await kv.put('created', new Date().toISOString());
+    // Several nodes starting at once: the stream another node is creating may not take writes for a moment
+    // (no responders while its replicas are placed), so the first write is retried briefly.
+    if (status.streamInfo.state.last_seq === 0) await untilStreamAnswers(() => kv.put('created', new Date().toISOString()));
     // The bucket's TTL is the lease whatever this node was told: refresh against the real one.
     return new NatsSessionLedger(kv, js, jsm, bucket, status.ttl > 0 ? status.ttl : leaseMs, opts);
   }
@@ -188,6 +184,23 @@ export class NatsSessionLedger implements SessionLedger {
     const key = `once.${Buffer.from(name).toString('base64url')}`;
     const r = await this.cas<boolean>(key, (e) => (e?.operation === 'PUT' ? { write: undefined, result: false } : { write: JSON.stringify({ node: this.opts.nodeId, at: new Date().toISOString() }), result: true }));
     return r.result;
+  }
+
+  /**
+   * Frees the devices held by the sessions of a node that died (its heartbeats stopped: node-registry.ts),
+   * without waiting for their lease to run out. Each key is deleted only if it still holds that node's
+   * session (compare-and-set); several nodes doing it at once is harmless. Their entries in the user and
+   * tenant sets no longer count once their device key is gone (see addMember). Answers how many it freed.
+   */
+  async releaseNode(node: string): Promise<number> {
+    const keys: string[] = [];
+    for await (const k of await this.kv.keys('dev.>')) keys.push(k);
+    let freed = 0;
+    for (const key of keys) {
+      const r = await this.cas<boolean>(key, (e) => (e?.operation === 'PUT' && parse<DeviceValue>(e).node === node ? { write: null, result: true } : { write: undefined, result: false }));
+      if (r.result) freed++;
+    }
+    return freed;
   }
 
   async list(): Promise<SessionClaim[]> {
@@ -358,6 +371,20 @@ function toClaim(v: DeviceValue): SessionClaim {
 /** The server refused a write because the key's revision was not the one expected (someone wrote first). */
 function isCasConflict(e: unknown): boolean {
   return e instanceof JetStreamApiError && (e.code === JetStreamApiCodes.StreamWrongLastSequence || e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+}
+
+/** Retries `fn` while the stream has no responders yet (being created), up to 15 s. */
+async function untilStreamAnswers<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      const noResponders = /no responders/i.test((e as Error).message) || /no responders/i.test(String((e as { cause?: Error }).cause?.message ?? ''));
+      if (!noResponders || Date.now() > deadline) throw e;
+      await sleep(100);
+    }
+  }
 }
 
 function sleep(ms: number): Promise<void> {

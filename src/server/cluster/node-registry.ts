@@ -7,11 +7,11 @@
  * DEAD_AFTER_MS later (a KV watcher is not told when a value ages out, so the bucket's TTL only keeps the
  * bucket small; liveness is decided here).
  */
-import { Kvm, type KV, type KvWatchEntry } from '@nats-io/kv';
+import { type KV, type KvWatchEntry } from '@nats-io/kv';
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { ClusterContext } from './cluster-context.js';
-import { NODE_ID } from './cluster-context.js';
+import { NODE_ID, openBucket } from './cluster-context.js';
 
 const HEARTBEAT_MS = 1_000;
 const DEAD_AFTER_MS = 4_000;
@@ -41,14 +41,8 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
   }
 
   static async start(ctx: ClusterContext, publicUrl: string): Promise<NodeRegistry> {
-    const kvm = new Kvm(ctx.js);
     const opts = { history: 1, ttl: 60_000, replicas: ctx.replicas, description: 'lr service nodes (heartbeats)' };
-    let kv: KV;
-    try {
-      kv = await kvm.create(BUCKET, opts);
-    } catch {
-      kv = await kvm.open(BUCKET);
-    }
+    const kv = await openBucket(ctx, BUCKET, opts);
     const self: NodeInfo = { node: ctx.nodeId, publicUrl, startedAt: new Date().toISOString() };
     const reg = new NodeRegistry(ctx, kv, self);
     await reg.beat();

@@ -20,9 +20,9 @@
  *   bucket does not have are then deleted (a joining node adopts the cluster's state). An empty bucket is
  *   seeded with all the node's rows (the first node of a new cluster, made by `lr-server init`).
  */
-import { Kvm, KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
+import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import { headers, type QueuedIterator } from '@nats-io/transport-node';
-import type { ClusterContext } from './cluster-context.js';
+import { openBucket, type ClusterContext } from './cluster-context.js';
 import type { Db } from '../db.js';
 import {
   captureSql,
@@ -128,14 +128,8 @@ export class StateReplication {
       db.exec(`UPDATE ${CONTROL_TABLE} SET applying = 0`);
     })();
     const bucket = opts.bucket ?? 'lr-state';
-    const kvm = new Kvm(ctx.js);
-    let kv: KV;
-    try {
-      kv = await kvm.create(bucket, { history: 1, replicas: ctx.replicas, description: 'lr shared state (users, tokens, devices, settings, groups, library, indicators)' });
-    } catch {
-      // Created meanwhile by another node (or with other settings): use it as it is.
-      kv = await kvm.open(bucket);
-    }
+    // Created meanwhile by another node (or with other settings): openBucket uses it as it is.
+    const kv = await openBucket(ctx, bucket, { history: 1, replicas: ctx.replicas, description: 'lr shared state (users, tokens, devices, settings, groups, library, indicators)' });
     const r = new StateReplication(ctx, db, kv, bucket, opts.pollMs ?? 25);
     if (opts.onApplied) r.onApplied(opts.onApplied);
     try {

@@ -93,10 +93,10 @@ export function DevicesPage() {
                     </span>
                     {!d.online && <span className="cell-dim"> last seen {ago(d.lastSeen)}</span>}
                     {d.online && d.node && (
-                      <span className="cell-dim" title="The service node the agent is connected to (a cluster of nodes)" data-testid="device-node">
-                        {' '}
+                      // Its own line, unbroken: a narrow column must not wrap the id at its hyphen ("node-" / "c80y…").
+                      <div className="cell-dim mono" style={{ whiteSpace: 'nowrap' }} title="The service node the agent is connected to (a cluster of nodes)" data-testid="device-node">
                         via {d.node}
-                      </span>
+                      </div>
                     )}
                   </td>
                   <td>{d.isolated ? <span className="pill pill--warn">isolated</span> : <span className="cell-dim">not isolated</span>}</td>
