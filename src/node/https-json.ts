@@ -75,9 +75,11 @@ export function httpsJson<T>(url: string, opts: HttpsJsonOptions): Promise<T> {
 export function describeNetError(e: Error, url: string): Error {
   const code = (e as NodeJS.ErrnoException).code;
   const host = new URL(url).host;
-  if (code === 'ECONNREFUSED') return new Error(`cannot reach the service at ${host}: connection refused`);
-  if (code === 'ENOTFOUND') return new Error(`cannot reach the service at ${host}: unknown host`);
-  if (code === 'ETIMEDOUT') return new Error(`cannot reach the service at ${host}: timed out`);
-  if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) return new Error(`the service at ${host} did not present a certificate from the pinned CA (${code})`);
-  return new Error(`cannot reach the service at ${host}: ${e.message}`);
+  // The original error stays as the cause: clients that fail over (service-nodes.ts) read its code.
+  const err = (message: string) => new Error(message, { cause: e });
+  if (code === 'ECONNREFUSED') return err(`cannot reach the service at ${host}: connection refused`);
+  if (code === 'ENOTFOUND') return err(`cannot reach the service at ${host}: unknown host`);
+  if (code === 'ETIMEDOUT') return err(`cannot reach the service at ${host}: timed out`);
+  if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) return err(`the service at ${host} did not present a certificate from the pinned CA (${code})`);
+  return err(`cannot reach the service at ${host}: ${e.message}`);
 }
