@@ -26,12 +26,15 @@ function loadProfile(): Profile {
 
 program
   .command('devices')
-  .description('lists devices: id, name, os, online, last seen, isolated')
+  .description('lists devices: id, name, os, online, last seen, isolated (and, in a cluster, the node holding each agent)')
   .option('--json', 'JSON output')
   .action(async (o: { json?: boolean }) => {
     const devices = await new ServiceApi(loadProfile()).devices();
     if (o.json) process.stdout.write(renderJson(devices) + '\n');
-    else process.stdout.write(renderTable(devices, ['id', 'name', 'os', 'online', 'lastSeen', 'isolated'], { maxWidth: process.stdout.columns }) + '\n');
+    else {
+      const columns = ['id', 'name', 'os', 'online', 'lastSeen', 'isolated', ...(devices.some((d) => d.node) ? ['node'] : [])];
+      process.stdout.write(renderTable(devices, columns, { maxWidth: process.stdout.columns }) + '\n');
+    }
   });
 
 program
