@@ -84,7 +84,9 @@ async function idleAgents(): Promise<string> {
     const startSecs = (Date.now() - t0) / 1000;
     const ca = readFileSync(join(c.node(1).dataDir, 'tls', 'ca.pem'), 'utf8');
     const pids = c.nodes.map((n) => n.proc!.pid!);
+    const natsPids = c.nats.pids();
     const base = pids.map(rss);
+    const natsBase = natsPids.map(rss);
     const perWorker = 5_000;
     const t1 = Date.now();
     const jobs: Promise<void>[] = [];
@@ -119,9 +121,12 @@ async function idleAgents(): Promise<string> {
     }
     await sleep(5000);
     const c0 = pids.map(cpuSeconds);
+    const n0 = natsPids.map(cpuSeconds);
     await sleep(idleSeconds * 1000);
     const cpu = pids.map((p, i) => (cpuSeconds(p) - (c0[i] as number)) / idleSeconds);
+    const natsCpu = natsPids.map((p, i) => (cpuSeconds(p) - (n0[i] as number)) / idleSeconds);
     const after = pids.map(rss);
+    const natsAfter = natsPids.map(rss);
     const seen3 = await onlineSeenBy(3);
     const rows = c.nodes.map((n, i) => {
       const agents = seen.perNode[n.id] ?? 0;
@@ -136,6 +141,7 @@ async function idleAgents(): Promise<string> {
       '| node | agents on it | RSS before → after | memory per agent | CPU at idle (one core) |',
       '|---|---|---|---|---|',
       ...rows,
+      ...natsPids.map((_, i) => `| nats-server ${i + 1} | — | ${((natsBase[i] as number) / 1024 ** 2).toFixed(0)} MB → ${((natsAfter[i] as number) / 1024 ** 2).toFixed(0)} MB | — | ${((natsCpu[i] as number) * 100).toFixed(1)} % |`),
       '',
       `Online as listed by node 1: **${seen.online.toLocaleString('en')}** / ${total.toLocaleString('en')}; by node 3: ${seen3.online.toLocaleString('en')} (goal: 30 000 ${seen.online >= 30_000 ? '✅' : '❌'}).`,
       '',

@@ -47,6 +47,11 @@ export class NatsCluster {
     return this.servers.map((s) => `nats://127.0.0.1:${s.clientPort}`);
   }
 
+  /** The servers' process ids (the cluster benchmark measures their memory and CPU too). */
+  pids(): number[] {
+    return this.servers.map((s) => s.proc.pid).filter((p): p is number => p !== undefined);
+  }
+
   /** A connection to server `i` only (no failover to the others: a "node" is tied to its server). */
   connect(i: number): Promise<NatsConnection> {
     return connect({ servers: this.urls[i], name: `test-node-${i}`, ignoreClusterUpdates: true });

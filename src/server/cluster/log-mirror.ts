@@ -11,6 +11,7 @@
  * there; entries it cannot parse are skipped with a warning (verification reports them).
  */
 import { DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.js';
 import type { ClusterContext } from './cluster-context.js';
 import { LOG_STREAM, LOG_SUBJECT_PREFIX, PARTS_HEADER } from './log-stream.js';
@@ -134,6 +135,26 @@ export class ClusterLogMirror {
        WHERE excluded.stream_seq > cluster_commands.stream_seq`,
     );
     const mark = this.db.prepare("INSERT INTO cluster_log_state (k, v) VALUES ('stream_seq', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v");
+    // A read model needs no fsync per batch: a power cut loses the last rows and the mark that covers them
+    // together (one transaction), and they are read again from the stream. The service's own writes keep
+    // synchronous=FULL: the pragma is set back before anything else can run on this connection.
+    this.db.pragma('synchronous = NORMAL');
+    try {
+      this.applyBatch(batch, lastSeq, upsert, mark);
+    } finally {
+      this.db.pragma('synchronous = FULL');
+    }
+    this.appliedSeq = lastSeq;
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const w = this.waiters[i] as { seq: number; resolve: () => void };
+      if (w.seq <= lastSeq) {
+        this.waiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+  }
+
+  private applyBatch(batch: Array<{ entry: StreamEntry; streamSeq: number }>, lastSeq: number, upsert: Statement, mark: Statement): void {
     this.db.transaction(() => {
       for (const { entry: e, streamSeq } of batch) {
         upsert.run({
@@ -160,14 +181,6 @@ export class ClusterLogMirror {
       }
       mark.run(lastSeq);
     })();
-    this.appliedSeq = lastSeq;
-    for (let i = this.waiters.length - 1; i >= 0; i--) {
-      const w = this.waiters[i] as { seq: number; resolve: () => void };
-      if (w.seq <= lastSeq) {
-        this.waiters.splice(i, 1);
-        w.resolve();
-      }
-    }
   }
 
   stop(): void {
