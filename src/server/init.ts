@@ -97,6 +97,8 @@ export async function initClusterNodeDir(options: InitOptions & { from: string }
   copyFileSync(logKeyPath(seed), logKeyPath(dir));
   writeFileSync(p.config, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
   openDb(p.db).close(); // the schema, no rows: the cluster's state arrives at start
+  // Marks a joining node: it never seeds the cluster's shared state with its (empty) database.
+  writeFileSync(joinedMarkerPath(dir), `${seed}\n`, { mode: 0o600 });
   let adminProfilePath: string | null = null;
   if (existsSync(sp.adminProfile)) {
     const seedProfile = readJsonFile(sp.adminProfile, profileSchema, 'admin profile');
@@ -104,4 +106,9 @@ export async function initClusterNodeDir(options: InitOptions & { from: string }
     adminProfilePath = p.adminProfile;
   }
   return { dir, publicUrl, adminProfilePath };
+}
+
+/** DATA/cluster-joined: present in a node made with `init --cluster-from` (holds the seed folder's path). */
+export function joinedMarkerPath(dataDir: string): string {
+  return resolve(dataDir, 'cluster-joined');
 }

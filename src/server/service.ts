@@ -1,11 +1,12 @@
 /** Assembles and runs the service: HTTPS + WebSockets on one port, the store, agents, sessions, pipeline. */
 import { createServer } from 'node:https';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { MAX_FRAME_BYTES } from '../shared/protocol.js';
 import { Logger } from '../node/log.js';
 import { dataPaths, loadConfig, parseListen, type ServiceConfig } from './config.js';
+import { joinedMarkerPath } from './init.js';
 import { openDb } from './db.js';
 import { Store } from './store.js';
 import { AgentHub } from './agent-hub.js';
@@ -55,7 +56,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   // In a cluster the shared tables (users, tokens, devices, settings, groups, library records…) are made
   // current from the cluster before anything reads them, and kept so; a single node never captures writes.
   const replication = cluster
-    ? await StateReplication.start(cluster.ctx, db, { onApplied: (table) => table === 'settings' && tenant.reload() })
+    ? await StateReplication.start(cluster.ctx, db, { onApplied: (table) => table === 'settings' && tenant.reload(), seed: !existsSync(joinedMarkerPath(dataDir)) })
     : (removeStateCapture(db), null);
   const chain = attachLogChain(store, db, dataDir, log); // before anything writes the command log
   // In a cluster every command log write also goes (through a durable outbox) to the LR_LOG stream, where

@@ -35,7 +35,7 @@ export class LrCluster {
     readonly nats: NatsCluster,
     readonly dir: string,
   ) {
-    this.env = { XDG_STATE_HOME: join(dir, 'state'), LR_LOG_LEVEL: 'warn' };
+    this.env = { XDG_STATE_HOME: join(dir, 'state'), LR_LOG_LEVEL: process.env.LR_CLUSTER_LOG_LEVEL ?? 'warn' };
   }
 
   static async start(size = 3, opts: { limits?: Record<string, number>; seed?: (node1Db: string) => void; simultaneous?: boolean } = {}): Promise<LrCluster> {

@@ -51,6 +51,13 @@ export interface StateReplicationOptions {
    * (TenantSettings) also hear about what the start-up applied.
    */
   onApplied?: (table: string) => void;
+  /**
+   * Whether this node may seed an empty bucket with its rows (default true). A node made with `init
+   * --cluster-from` must not: its database holds only what every fresh database holds (the default group),
+   * and if it seeded first, the bucket would no longer be empty when the first node starts, which would
+   * then drop its own users as "not in the cluster" (nodes started at the same moment race like that).
+   */
+  seed?: boolean;
 }
 
 interface OutboxRow {
@@ -102,6 +109,7 @@ export class StateReplication {
     private readonly kv: KV,
     private readonly bucket: string,
     private readonly pollMs: number,
+    private readonly seed: boolean,
   ) {
     for (const t of SHARED_TABLES) this.tables.set(t.name, prepareTable(db, t));
     this.stmts = {
@@ -130,7 +138,7 @@ export class StateReplication {
     const bucket = opts.bucket ?? 'lr-state';
     // Created meanwhile by another node (or with other settings): openBucket uses it as it is.
     const kv = await openBucket(ctx, bucket, { history: 1, replicas: ctx.replicas, description: 'lr shared state (users, tokens, devices, settings, groups, library, indicators)' });
-    const r = new StateReplication(ctx, db, kv, bucket, opts.pollMs ?? 25);
+    const r = new StateReplication(ctx, db, kv, bucket, opts.pollMs ?? 25, opts.seed ?? true);
     if (opts.onApplied) r.onApplied(opts.onApplied);
     try {
       await r.init();
@@ -147,7 +155,7 @@ export class StateReplication {
 
   private async init(): Promise<void> {
     const before = (await this.ctx.jsm.streams.info(this.stream)).state;
-    if (before.messages === 0) {
+    if (before.messages === 0 && this.seed) {
       // A new cluster: this node's rows become the cluster's. Through the outbox, so that a crash half-way
       // publishes the rest at the next start (and never takes "partly seeded" for "the cluster's state").
       this.db.transaction(() => {
