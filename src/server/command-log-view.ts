@@ -13,13 +13,12 @@ export interface CommandFilter {
   afterSeq?: number;
 }
 
-export interface CommandRow {
+/** The columns of a command log row (`commands`, or the cluster's `cluster_commands`) every reader uses. */
+export interface CommandColumns {
   seq: number;
   id: string;
   session_id: string | null;
-  user_name: string | null;
   device_id: string | null;
-  device_name: string | null;
   command_line: string;
   name: string;
   status: string;
@@ -32,6 +31,12 @@ export interface CommandRow {
   output_size: number;
   output_sha256: string | null;
   output_truncated: number;
+}
+
+/** A row as the log's readers select it: with the user's and the device's names joined in. */
+export interface CommandRow extends CommandColumns {
+  user_name: string | null;
+  device_name: string | null;
 }
 
 export function toCommandRecord(r: CommandRow): CommandLogRecord {

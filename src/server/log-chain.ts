@@ -20,7 +20,7 @@ import { writeSecretFile } from '../node/files.js';
 import { canonicalJson } from '../shared/command-signature.js';
 import { FINAL_STATUSES, type JobStatus } from '../shared/protocol.js';
 import type { Db } from './db.js';
-import { toCommandRecord } from './store.js';
+import { toCommandRecord, type CommandColumns } from './command-log-view.js';
 
 export const GENESIS = '';
 
@@ -44,24 +44,8 @@ function loadLogKey(dataDir: string): Buffer {
 }
 
 /** A command log row as the chain covers it (the `commands` columns; rebuilt from a record off the cluster stream). */
-export interface ChainRow {
-  seq: number;
-  id: string;
-  session_id: string | null;
+export interface ChainRow extends CommandColumns {
   user_id: string;
-  device_id: string | null;
-  command_line: string;
-  name: string;
-  started_at: string;
-  status: string;
-  ended_at: string | null;
-  duration_ms: number | null;
-  error: string | null;
-  output: string;
-  output_size: number;
-  output_sha256: string | null;
-  output_truncated: number;
-  background: number;
   log_prev: string | null;
   log_chain: string | null;
   log_seal: string | null;
