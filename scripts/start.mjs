@@ -8,17 +8,19 @@
  *      node_modules/electron/dist), launches it on this folder: package.json "main" is out/main/index.js.
  *      We never `require('electron')` to find out: on a missing binary that starts a download.
  *   3. Otherwise prints one line saying so and runs the browser shell (out/main/browser-shell.js --open):
- *      it opens the system Chromium/Chrome when there is a display, and its URL line is forwarded as is.
+ *      it opens the system Chromium/Chrome when there is a display (on a private launch page: the token is
+ *      never on a command line), and its URL line is forwarded as is (its token works once).
  *
  * npm run dev (hot reload of the renderer)
  *   - With Electron: `electron-vite dev` (Vite dev server + Electron, HMR built in).
  *   - Without: rebuilds out/ (main and preload changes need a restart), then
- *       a. picks a free loopback port for Vite,
- *       b. starts the browser shell with `--dev-origin http://127.0.0.1:<vite port>` so the API socket
- *          accepts pages served by Vite,
- *       c. starts Vite in this process (its Node API, with electron.vite.config.ts's renderer config) and
- *          proxies /ipc to the shell, so the page keeps talking to the same origin it was loaded from,
- *       d. prints `LR workstation (dev, hot reload): http://127.0.0.1:<vite port>/?token=...` and opens it.
+ *       a. picks free loopback ports for Vite and the shell,
+ *       b. starts Vite in this process (its Node API, with electron.vite.config.ts's renderer config) and
+ *          proxies /launch and /ipc to the shell, so the page keeps talking to the origin it was loaded from,
+ *       c. starts the browser shell with `--dev-origin http://127.0.0.1:<vite port> --open`: the API socket
+ *          accepts pages served by Vite, and the browser opens on a launch page for Vite's origin,
+ *       d. prints `LR workstation (dev, hot reload): http://127.0.0.1:<vite port>/launch?token=...` (works
+ *          once: it is for when no browser could be opened).
  *     Editing anything under src/renderer then hot-reloads the page (React Fast Refresh).
  */
 import { spawn } from 'node:child_process';
@@ -31,7 +33,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const ELECTRON_VITE = path.join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js');
 const BROWSER_SHELL = path.join(ROOT, 'out/main/browser-shell.js');
 const BUILD_OUTPUTS = ['out/main/index.js', 'out/main/browser-shell.js', 'out/preload/index.cjs', 'out/renderer/index.html'];
-const URL_LINE = /^LR workstation \(browser shell\): (http:\/\/127\.0\.0\.1:(\d+)\/\?token=([A-Za-z0-9_-]+))$/;
+const URL_LINE = /^LR workstation \(browser shell\): (http:\/\/127\.0\.0\.1:(\d+)\/launch\?token=([A-Za-z0-9_-]+))$/;
 
 const NO_ELECTRON_LINE =
   'Electron is not available on this machine (its binary is not installed); serving the workstation to your browser instead.';
@@ -97,9 +99,34 @@ async function runToEnd(command, args) {
 async function devWithBrowserShell() {
   await ensureBuilt({ always: true });
   const vitePort = await freeLoopbackPort();
+  const shellPort = await freeLoopbackPort();
   const viteOrigin = `http://127.0.0.1:${vitePort}`;
 
-  const shell = spawnTracked(process.execPath, [BROWSER_SHELL, '--port', '0', '--dev-origin', viteOrigin], {
+  // Loaded only here: `npm start` must not need vite at run time.
+  const { resolveConfig } = await import('electron-vite');
+  const { createServer, mergeConfig } = await import('vite');
+  const resolved = await resolveConfig({ root: ROOT }, 'serve', 'development');
+  const rendererConfig = resolved.config?.renderer;
+  if (!rendererConfig) throw new Error('electron.vite.config.ts has no renderer config');
+
+  const shellTarget = `http://127.0.0.1:${shellPort}`;
+  const server = await createServer(
+    mergeConfig(rendererConfig, {
+      configFile: false,
+      clearScreen: false,
+      server: {
+        host: '127.0.0.1',
+        port: vitePort,
+        strictPort: true,
+        // The launch link (it sets the session cookie) and the API socket live in the shell.
+        proxy: { '/launch': { target: shellTarget }, '/ipc': { target: shellTarget.replace('http:', 'ws:'), ws: true } },
+      },
+    }),
+  );
+  await server.listen();
+
+  // Started once Vite listens: with --open it opens the browser on its launch page for Vite's origin.
+  const shell = spawnTracked(process.execPath, [BROWSER_SHELL, '--port', String(shellPort), '--dev-origin', viteOrigin, '--open'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   void waitForExit(shell).then((code) => {
@@ -109,44 +136,9 @@ async function devWithBrowserShell() {
       process.exit(1);
     }
   });
-  const { port: shellPort, token } = await readUrlLine(shell);
-
-  // Loaded only here: `npm start` must not need vite at run time.
-  const { resolveConfig } = await import('electron-vite');
-  const { createServer, mergeConfig } = await import('vite');
-  const resolved = await resolveConfig({ root: ROOT }, 'serve', 'development');
-  const rendererConfig = resolved.config?.renderer;
-  if (!rendererConfig) throw new Error('electron.vite.config.ts has no renderer config');
-
-  const server = await createServer(
-    mergeConfig(rendererConfig, {
-      configFile: false,
-      clearScreen: false,
-      server: {
-        host: '127.0.0.1',
-        port: vitePort,
-        strictPort: true,
-        proxy: { '/ipc': { target: `ws://127.0.0.1:${shellPort}`, ws: true } },
-      },
-    }),
-  );
-  await server.listen();
-  const url = `${viteOrigin}/?token=${token}`;
-  process.stdout.write(`LR workstation (dev, hot reload): ${url}\n`);
-  openBrowser(url);
-}
-
-function openBrowser(url) {
-  if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) return;
-  for (const command of ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']) {
-    const found = (process.env.PATH ?? '').split(path.delimiter).map((dir) => path.join(dir, command)).find((file) => existsSync(file));
-    if (found) {
-      const child = spawn(found, [`--app=${url}`], { detached: true, stdio: 'ignore' });
-      child.on('error', () => undefined);
-      child.unref();
-      return;
-    }
-  }
+  const { token } = await readUrlLine(shell);
+  // One-time, like the shell's own URL: the first browser to open it gets the session.
+  process.stdout.write(`LR workstation (dev, hot reload): ${viteOrigin}/launch?token=${token}\n`);
 }
 
 /** Reads the shell's URL line; everything the shell prints is forwarded to our stdout. */

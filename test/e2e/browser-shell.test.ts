@@ -1,7 +1,7 @@
 /**
  * The browser shell end to end: `node out/main/browser-shell.js` as a real process, driven by Debian's
- * Chromium (the app shell and the typed API round trip) and by raw WebSocket/HTTP clients (token, Origin,
- * malformed frames, path traversal).
+ * Chromium (the app shell and the typed API round trip) and by raw WebSocket/HTTP clients (the one-time
+ * launch token, the session cookie, Origin, Host, malformed frames, path traversal).
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
@@ -9,7 +9,9 @@ import {
   ensureBuilt,
   launchChromium,
   rawGet,
+  rawRequest,
   screenshot,
+  sessionCookieOf,
   SocketClient,
   startShell,
   tryOpenSocket,
@@ -18,6 +20,9 @@ import {
 
 let shell: ShellProcess;
 let browser: Browser;
+/** The page that used the launch link: its browser context holds the session cookie. */
+let appPage: Page;
+let sessionCookie: string;
 
 beforeAll(async () => {
   ensureBuilt();
@@ -26,6 +31,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await appPage?.close();
   await browser?.close();
   await shell?.stop();
 });
@@ -64,7 +70,7 @@ describe('the app shell in Chromium', () => {
     }
     expect(await page.getByTestId('status-mode').textContent()).toBe('browser-shell');
     expect(await page.getByTestId('status-version').textContent()).toMatch(/^\d+\.\d+\.\d+/);
-    // The token left the address bar as soon as the renderer started.
+    // The launch link redirected to the app: no token in the address bar or the history.
     expect(page.url()).toBe(`${shell.origin}/`);
     // The push side works too: the shell greets each socket.
     await expect.poll(() => page.getByTestId('status-last-event').textContent()).toBe('event: hello');
@@ -83,58 +89,88 @@ describe('the app shell in Chromium', () => {
     expect(problems).toEqual([]);
     // The page runs under the strict CSP without tripping it (no inline script, no eval).
     expect(await page.evaluate('window.__cspViolations')).toEqual([]);
-    await page.close();
+    // Kept open: its browser context holds the session cookie the tests below use.
+    appPage = page;
+    sessionCookie = await sessionCookieOf(page);
   });
 
-  it('keeps working after a reload (the token is kept for this tab only)', async (context) => {
-    const page = await newPage(context);
-    await page.goto(shell.url);
-    await page.locator('body[data-app-state="loaded"]').waitFor();
-    await page.reload();
-    await page.locator('body[data-app-state="loaded"]').waitFor();
-    expect(await page.getByTestId('status-mode').textContent()).toBe('browser-shell');
-    await page.close();
+  it('keeps working after a reload (the session cookie stays in this browser)', async () => {
+    await appPage.reload();
+    await appPage.locator('body[data-app-state="loaded"]').waitFor();
+    expect(await appPage.getByTestId('status-mode').textContent()).toBe('browser-shell');
+    expect(appPage.url()).toBe(`${shell.origin}/`);
   });
 
-  it('shows a clear failure when opened without the token', async (context) => {
+  it('shows a clear failure when opened without the launch link', async (context) => {
     const page = await newPage(context);
     await page.goto(`${shell.origin}/`);
     await page.locator('body[data-app-state="failed"]').waitFor();
-    expect(await page.getByTestId('status-connection').textContent()).toContain('no access token');
+    expect(await page.getByTestId('status-connection').textContent()).toContain('not signed in');
     await page.close();
   });
 
-  it('shows a clear failure when opened with a wrong token', async (context) => {
+  it('refuses a wrong launch token with a one-line page', async (context) => {
     const page = await newPage(context);
-    await page.goto(`${shell.origin}/?token=${'A'.repeat(43)}`);
-    await page.locator('body[data-app-state="failed"]').waitFor();
-    expect(await page.getByTestId('status-connection').textContent()).toContain('token refused');
+    const response = await page.goto(`${shell.origin}/launch?token=${'A'.repeat(43)}`);
+    expect(response?.status()).toBe(403);
+    expect((await page.locator('body').innerText()).trim()).toBe('403 wrong or missing launch token');
+    await page.close();
+  });
+
+  it('refuses the launch link a second time, in another browser: it works once', async (context) => {
+    const page = await newPage(context);
+    const response = await page.goto(shell.url);
+    expect(response?.status()).toBe(403);
+    expect(await page.locator('body').innerText()).toMatch(/^403 this launch link was already used \(it works once\)/);
+    expect(await page.context().cookies()).toEqual([]);
     await page.close();
   });
 });
 
-describe('the API socket refuses strangers', () => {
-  const socketUrl = (token?: string): string => `ws://127.0.0.1:${shell.port}/ipc${token === undefined ? '' : `?token=${token}`}`;
-
-  it('without a token: 401', async () => {
-    expect(await tryOpenSocket(socketUrl(), shell.origin)).toEqual({ opened: false, status: 401 });
-  });
-
-  it('with a wrong token: 401', async () => {
-    const wrong = `${shell.token.slice(0, -1)}${shell.token.endsWith('A') ? 'B' : 'A'}`;
-    expect(await tryOpenSocket(socketUrl(wrong), shell.origin)).toEqual({ opened: false, status: 401 });
-    expect(await tryOpenSocket(socketUrl(''), shell.origin)).toEqual({ opened: false, status: 401 });
-  });
-
-  it('with the right token from another origin (or none): 403', async () => {
-    for (const origin of ['http://evil.example', `http://localhost:${shell.port}`, 'null']) {
-      expect(await tryOpenSocket(socketUrl(shell.token), origin), origin).toEqual({ opened: false, status: 403 });
+describe('the launch token is dead once used (a non-browser client sends any Origin it likes)', () => {
+  it('GET and POST of the used token: 403 and no cookie, whatever the Origin', async () => {
+    for (const origin of [shell.origin, 'null', 'http://evil.example']) {
+      const get = await rawGet(shell.port, `/launch?token=${shell.launchToken}`, { origin });
+      expect(get.status, origin).toBe(403);
+      expect(get.body).toContain('already used');
+      expect(get.headers['set-cookie']).toBeUndefined();
+      const post = await rawRequest(shell.port, 'POST', '/launch', { origin, 'content-type': 'application/x-www-form-urlencoded' }, `token=${shell.launchToken}`);
+      expect(post.status, origin).toBe(403);
+      expect(post.headers['set-cookie']).toBeUndefined();
     }
-    expect(await tryOpenSocket(socketUrl(shell.token))).toEqual({ opened: false, status: 403 });
   });
 
-  it('with the right token from its own origin: open', async () => {
-    const outcome = await tryOpenSocket(socketUrl(shell.token), shell.origin);
+  it('an oversized launch form: 413', async () => {
+    const post = await rawRequest(shell.port, 'POST', '/launch', { 'content-type': 'application/x-www-form-urlencoded' }, `token=${'A'.repeat(4096)}`);
+    expect(post.status).toBe(413);
+  });
+});
+
+describe('the API socket refuses strangers', () => {
+  const ipc = (): string => `ws://127.0.0.1:${shell.port}/ipc`;
+
+  it('without the session cookie: 401, even with the launch token in the URL as the old versions did', async () => {
+    expect(await tryOpenSocket(ipc(), shell.origin)).toEqual({ opened: false, status: 401 });
+    expect(await tryOpenSocket(`${ipc()}?token=${shell.launchToken}`, shell.origin)).toEqual({ opened: false, status: 401 });
+    const name = sessionCookie.split('=', 1)[0] ?? '';
+    expect(await tryOpenSocket(ipc(), shell.origin, { cookie: `${name}=${shell.launchToken}` })).toEqual({ opened: false, status: 401 });
+  });
+
+  it('with the session cookie from another origin (or none): 403', async () => {
+    for (const origin of ['http://evil.example', `http://localhost:${shell.port}`, 'null']) {
+      expect(await tryOpenSocket(ipc(), origin, { cookie: sessionCookie }), origin).toEqual({ opened: false, status: 403 });
+    }
+    expect(await tryOpenSocket(ipc(), undefined, { cookie: sessionCookie })).toEqual({ opened: false, status: 403 });
+  });
+
+  it('with the session cookie from its own origin but another Host (DNS rebinding): 403', async () => {
+    for (const host of ['evil.example', `evil.example:${shell.port}`, `localhost:${shell.port}`]) {
+      expect(await tryOpenSocket(ipc(), shell.origin, { cookie: sessionCookie, host }), host).toEqual({ opened: false, status: 403 });
+    }
+  });
+
+  it('with the session cookie from its own origin and host: open', async () => {
+    const outcome = await tryOpenSocket(ipc(), shell.origin, { cookie: sessionCookie });
     expect(outcome.opened).toBe(true);
     if (outcome.opened) outcome.socket.close();
   });
@@ -142,7 +178,7 @@ describe('the API socket refuses strangers', () => {
 
 describe('malformed calls get a one-line error and never reach the handler', () => {
   it('answers each with an error; the echo handler count moves only for the valid calls', async () => {
-    const outcome = await tryOpenSocket(`ws://127.0.0.1:${shell.port}/ipc?token=${shell.token}`, shell.origin);
+    const outcome = await tryOpenSocket(`ws://127.0.0.1:${shell.port}/ipc`, shell.origin, { cookie: sessionCookie });
     if (!outcome.opened) throw new Error(`socket refused: ${outcome.status}`);
     const client = new SocketClient(outcome.socket);
 
@@ -194,5 +230,13 @@ describe('static files', () => {
     expect(index.body).toContain('<div id="root">');
     expect(index.headers['content-security-policy']).toContain("default-src 'self'");
     expect((await rawGet(shell.port, '/package.json')).status).toBe(404);
+  });
+
+  it.each(['/', '/index.html', '/launch?token=x'])('refuses %s for another Host (DNS rebinding): 403', async (requestPath) => {
+    for (const host of ['evil.example', `evil.example:${shell.port}`, `localhost:${shell.port}`]) {
+      const response = await rawGet(shell.port, requestPath, { host, cookie: sessionCookie });
+      expect(response.status, host).toBe(403);
+      expect(response.body).toBe('403 host not allowed\n');
+    }
   });
 });

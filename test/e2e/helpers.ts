@@ -15,7 +15,7 @@ export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const RESULTS_DIR = path.join(ROOT, 'test-results');
 const BUILD_OUTPUTS = ['out/main/browser-shell.js', 'out/preload/index.cjs', 'out/renderer/index.html'];
 
-export const SHELL_URL_LINE = /^LR workstation \(browser shell\): (http:\/\/127\.0\.0\.1:(\d+)\/\?token=([A-Za-z0-9_-]{43}))$/;
+export const SHELL_URL_LINE = /^LR workstation \(browser shell\): (http:\/\/127\.0\.0\.1:(\d+)\/launch\?token=([A-Za-z0-9_-]{43}))$/;
 
 /** `npm test` builds first; a lone `vitest run --project e2e` builds here if out/ is missing. */
 export function ensureBuilt(): void {
@@ -89,9 +89,11 @@ export function startProcess(args: readonly string[], env: NodeJS.ProcessEnv = p
 }
 
 export interface ShellProcess extends RunningProcess {
+  /** The one-time launch URL. */
   readonly url: string;
   readonly port: number;
-  readonly token: string;
+  /** The one-time launch token. */
+  readonly launchToken: string;
   readonly origin: string;
 }
 
@@ -101,12 +103,12 @@ export async function startShell(): Promise<ShellProcess> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'lr-shell-e2e-'));
   const running = startProcess([path.join(ROOT, 'out/main/browser-shell.js'), '--port', '0'], { ...process.env, LR_DATA_DIR: dataDir, LR_LOG_LEVEL: 'warn' });
   const match = await running.waitForLine(SHELL_URL_LINE);
-  const [, url, port, token] = match as unknown as [string, string, string, string];
+  const [, url, port, launchToken] = match as unknown as [string, string, string, string];
   return {
     ...running,
     url,
     port: Number(port),
-    token,
+    launchToken,
     origin: `http://127.0.0.1:${port}`,
     async stop() {
       await running.stop();
@@ -137,9 +139,9 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 export type UpgradeOutcome = { opened: true; socket: WebSocket } | { opened: false; status: number };
 
 /** Tries to open the API socket; reports the HTTP status when the server refuses the upgrade. */
-export function tryOpenSocket(url: string, origin?: string): Promise<UpgradeOutcome> {
+export function tryOpenSocket(url: string, origin?: string, headers: Record<string, string> = {}): Promise<UpgradeOutcome> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, origin ? { origin } : {});
+    const socket = new WebSocket(url, { ...(origin ? { origin } : {}), headers });
     socket.once('open', () => resolve({ opened: true, socket }));
     socket.once('unexpected-response', (_request, response) => {
       resolve({ opened: false, status: response.statusCode ?? 0 });
@@ -202,17 +204,37 @@ export class SocketClient {
   }
 }
 
-/** GET with the path sent exactly as given (no client-side normalisation of `..`). */
-export function rawGet(port: number, requestPath: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+export interface RawResponse {
+  status: number;
+  body: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+/** GET with the path sent exactly as given (no client-side normalisation of `..`), and any headers (Host…). */
+export function rawGet(port: number, requestPath: string, headers: http.OutgoingHttpHeaders = {}): Promise<RawResponse> {
+  return rawRequest(port, 'GET', requestPath, headers);
+}
+
+/** Any request from a non-browser client: it sends whatever Origin, Host or Cookie it likes. */
+export function rawRequest(port: number, method: string, requestPath: string, headers: http.OutgoingHttpHeaders = {}, body?: string): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const request = http.get({ host: '127.0.0.1', port, path: requestPath }, (response) => {
-      let body = '';
+    const request = http.request({ host: '127.0.0.1', port, method, path: requestPath, headers }, (response) => {
+      let text = '';
       response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body, headers: response.headers }));
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text, headers: response.headers }));
     });
     request.on('error', reject);
+    request.end(body);
   });
+}
+
+/** The browser shell's session cookie as the page's browser holds it (HttpOnly: only the browser sees it), as a `Cookie` header. */
+export async function sessionCookieOf(page: Page): Promise<string> {
+  const cookies = await page.context().cookies();
+  const session = cookies.find((cookie) => cookie.name.startsWith('lr_shell_'));
+  if (!session) throw new Error(`no session cookie in the browser (has: ${cookies.map((cookie) => cookie.name).join(', ')})`);
+  return `${session.name}=${session.value}`;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -5,17 +5,20 @@
  * mode creates the embedded service and agent there (see ../services/standalone.ts).
  *
  * Starts the browser shell and prints exactly one line to stdout:
- *   LR workstation (browser shell): http://127.0.0.1:PORT/?token=...
- * (scripts/start.mjs and the e2e tests read it). With --open and a display, also opens the URL in the
- * system's Chromium/Chrome as an app window. Runs until SIGINT/SIGTERM.
+ *   LR workstation (browser shell): http://127.0.0.1:PORT/launch?token=...
+ * (scripts/start.mjs and the e2e tests read it). The token works once: the first browser to use it gets
+ * the session cookie. With --open and a display, also opens the system's Chromium/Chrome as an app window
+ * on a private launch page (launch-page.ts), never with the token on its command line; with --dev-origin,
+ * on the first dev origin (the dev server proxies /launch and /ipc here). Runs until SIGINT/SIGTERM.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { writeLaunchPage, type LaunchPage } from './launch-page.js';
 import { findBrowser, hasDisplay, openAppWindow } from './open-browser.js';
 import { chooseDataDir } from '../services/app-data.js';
 import { createServices } from '../services/index.js';
-import { startBrowserShell } from './server.js';
+import { LAUNCH_PATH, startBrowserShell } from './server.js';
 
 export const URL_LINE_PREFIX = 'LR workstation (browser shell): ';
 
@@ -41,23 +44,26 @@ async function main(argv: readonly string[]): Promise<void> {
     dataDir: chooseDataDir(process.env),
     agentSysroot: process.env.LR_AGENT_SYSROOT,
   });
+  let launchPage: LaunchPage | undefined;
   const shell = await startBrowserShell({
     rendererDir: args.rendererDir,
     port: args.port,
     services,
     devOrigins: args.devOrigins,
+    onLaunchUsed: () => launchPage?.remove(),
   });
   process.stdout.write(`${URL_LINE_PREFIX}${shell.url}\n`);
   // Standalone (embedded service + agent) or the saved profile; the page shows "starting" meanwhile.
   void services.start();
 
-  if (args.open) openIfPossible(shell.url);
+  if (args.open) launchPage = openIfPossible(`${args.devOrigins[0] ?? shell.origin}${LAUNCH_PATH}`, shell.launchToken);
 
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
     const exitSoon = setTimeout(() => process.exit(0), 5_000);
+    launchPage?.remove();
     void services
       .stop()
       .catch(() => undefined)
@@ -112,20 +118,23 @@ function isLoopbackHttpOrigin(value: string): boolean {
   }
 }
 
-function openIfPossible(url: string): void {
+/** Opens the browser on a private launch page that posts the token to `launchUrl`; returns that page. */
+function openIfPossible(launchUrl: string, token: string): LaunchPage | undefined {
   if (!hasDisplay(process.env)) {
-    process.stderr.write('No display ($DISPLAY/$WAYLAND_DISPLAY unset): open the URL above in Chromium or Chrome.\n');
-    return;
+    process.stderr.write('No display ($DISPLAY/$WAYLAND_DISPLAY unset): open the URL above (it works once) in Chromium or Chrome.\n');
+    return undefined;
   }
   const browser = findBrowser(process.env);
   if (!browser) {
-    process.stderr.write('No Chromium or Chrome found on PATH: open the URL above in a browser.\n');
-    return;
+    process.stderr.write('No Chromium or Chrome found on PATH: open the URL above (it works once) in a browser.\n');
+    return undefined;
   }
   if (process.getuid?.() === 0) {
     process.stderr.write('Running as root: Chromium refuses to start as root without --no-sandbox; if no window appears, open the URL as a normal user.\n');
   }
-  openAppWindow(browser, url);
+  const page = writeLaunchPage(launchUrl, token);
+  openAppWindow(browser, page.fileUrl);
+  return page;
 }
 
 function readVersion(): string {

@@ -1,4 +1,4 @@
-/** Opening the browser shell's URL in the system's Chromium/Chrome, as an app window, when there is a screen. */
+/** Opening the browser shell's launch page in the system's Chromium/Chrome, as an app window, when there is a screen. */
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
@@ -29,7 +29,10 @@ export function findBrowser(env: Env): string | undefined {
   return undefined;
 }
 
-/** Starts the browser detached, so it neither blocks nor dies with this process. */
+/**
+ * Starts the browser detached, so it neither blocks nor dies with this process. Its command line is
+ * public (`ps`): `url` must hold no secret (the shell passes its launch page's file URL).
+ */
 export function openAppWindow(browser: string, url: string): void {
   const child = spawn(browser, [`--app=${url}`], { detached: true, stdio: 'ignore' });
   child.on('error', () => undefined);

@@ -1,19 +1,20 @@
 /**
  * Who may open the browser shell's API socket. The upgrade request must
  *   - target /ipc,
- *   - carry the run's token (`?token=`; 401 otherwise),
+ *   - carry this run's session cookie (set once, in exchange for the one-time launch token: see
+ *     shell-session.ts; 401 otherwise),
  *   - come from a page of our own origin (`Origin` exactly http://127.0.0.1:PORT, or the dev server's
- *     origin in `npm run dev`; 403 otherwise), which stops other web pages and DNS rebinding,
- *   - name our own host (`Host`; 403 otherwise).
+ *     origin in `npm run dev`; 403 otherwise), which stops other web pages,
+ *   - name our own host (`Host`; 403 otherwise), which stops DNS rebinding.
  * Refused upgrades never reach the WebSocket server.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { tokensMatch } from './token.js';
 
 export const IPC_SOCKET_PATH = '/ipc';
 
 export interface UpgradePolicy {
-  readonly token: string;
+  /** True when the request's `Cookie` header carries a live session. */
+  readonly hasSession: (cookieHeader: string | undefined) => boolean;
   /** Exact `Origin` header values accepted. */
   readonly allowedOrigins: readonly string[];
   /** Exact `Host` header values accepted. */
@@ -31,13 +32,18 @@ export function checkUpgrade(request: { url?: string | undefined; headers: Incom
   } catch {
     return { ok: false, status: 400, reason: 'bad request target' };
   }
+  if (!isAllowedHost(request.headers, policy.allowedHosts)) return { ok: false, status: 403, reason: 'host not allowed' };
   if (target.pathname !== IPC_SOCKET_PATH) return { ok: false, status: 404, reason: 'no such socket' };
-  if (!tokensMatch(target.searchParams.get('token'), policy.token)) return { ok: false, status: 401, reason: 'missing or wrong token' };
+  if (!policy.hasSession(request.headers.cookie)) return { ok: false, status: 401, reason: 'no session: open the launch link first' };
   const origin = request.headers.origin;
   if (typeof origin !== 'string' || !policy.allowedOrigins.includes(origin)) {
     return { ok: false, status: 403, reason: 'origin not allowed' };
   }
-  const host = request.headers.host;
-  if (typeof host !== 'string' || !policy.allowedHosts.includes(host)) return { ok: false, status: 403, reason: 'host not allowed' };
   return { ok: true };
+}
+
+/** The `Host` check shared by every request (static files, the launch link, /ipc). */
+export function isAllowedHost(headers: IncomingHttpHeaders, allowedHosts: readonly string[]): boolean {
+  const host = headers.host;
+  return typeof host === 'string' && allowedHosts.includes(host);
 }

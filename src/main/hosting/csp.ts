@@ -24,7 +24,7 @@ export const RENDERER_CSP_HEADER = [...RENDERER_CSP_DIRECTIVES, "frame-ancestors
 export const RENDERER_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'Content-Security-Policy': RENDERER_CSP_HEADER,
   'X-Content-Type-Options': 'nosniff',
-  // The page URL carries the browser shell's token until the renderer removes it: never send it along.
+  // A printed launch URL carries the browser shell's one-time token: never send a URL along.
   'Referrer-Policy': 'no-referrer',
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Resource-Policy': 'same-origin',

@@ -36,14 +36,17 @@ function frames(socket: WebSocket): Promise<unknown[]> {
 }
 
 describe('startBrowserShell', () => {
-  it('prints a loopback URL with a 43-character token and a random port', () => {
-    expect(shell.url).toBe(`http://127.0.0.1:${shell.port}/?token=${shell.token}`);
-    expect(shell.token).toHaveLength(43);
+  it('prints a loopback launch URL with a 43-character token and a random port', () => {
+    expect(shell.url).toBe(`http://127.0.0.1:${shell.port}/launch?token=${shell.launchToken}`);
+    expect(shell.launchToken).toHaveLength(43);
     expect(shell.port).toBeGreaterThan(0);
   });
 
   it('answers through the injected services and pushes their events', async () => {
-    const socket = new WebSocket(`ws://127.0.0.1:${shell.port}/ipc?token=${shell.token}`, { origin: shell.origin });
+    const launched = await fetch(shell.url, { redirect: 'manual' });
+    expect(launched.status).toBe(303);
+    const cookie = (launched.headers.get('set-cookie') ?? '').split(';', 1)[0] ?? '';
+    const socket = new WebSocket(`ws://127.0.0.1:${shell.port}/ipc`, { origin: shell.origin, headers: { cookie } });
     const received = frames(socket);
     await new Promise((resolve) => socket.once('open', resolve));
     socket.send(JSON.stringify({ id: 'info', channel: 'lr:app.info', payload: {} }));

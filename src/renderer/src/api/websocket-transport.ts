@@ -19,15 +19,14 @@ const RECONNECT_DELAY_MS = 2_000;
 
 type Settle = (result: IpcResult<IpcChannel>) => void;
 
-export function createWebSocketTransport(socketUrl: string | undefined): LrApi {
+export function createWebSocketTransport(socketUrl: string): LrApi {
   const pending = new Map<number, Settle>();
   const listeners = new Set<LrEventListener>();
   let socket: WebSocket | undefined;
   let nextId = 1;
 
-  function connect(): WebSocket | undefined {
+  function connect(): WebSocket {
     if (socket && (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING)) return socket;
-    if (!socketUrl) return undefined;
     const ws = new WebSocket(socketUrl);
     let opened = false;
     ws.addEventListener('open', () => (opened = true));
@@ -37,7 +36,10 @@ export function createWebSocketTransport(socketUrl: string | undefined): LrApi {
       socket = undefined;
       if (!opened) {
         // The browser does not tell us why (401/403 or nobody listening), so say what to do about it.
-        failAll({ code: 'disconnected', message: 'cannot reach the workstation service (token refused or shell stopped): open the URL printed by npm start' });
+        failAll({
+          code: 'disconnected',
+          message: 'cannot reach the workstation service (not signed in, or the shell stopped): run npm start again; its launch link works once',
+        });
         return;
       }
       failAll({ code: 'disconnected', message: 'connection to the workstation service lost' });
@@ -81,12 +83,6 @@ export function createWebSocketTransport(socketUrl: string | undefined): LrApi {
   return {
     invoke<C extends IpcChannel>(channel: C, payload: IpcRequest<C>): Promise<IpcResult<C>> {
       const ws = connect();
-      if (!ws) {
-        return Promise.resolve({
-          ok: false,
-          error: { code: 'disconnected', message: 'no access token in the page address: open the URL printed by npm start' },
-        });
-      }
       const id = nextId++;
       return new Promise<IpcResult<C>>((resolve) => {
         const timer = setTimeout(() => settle({ ok: false, error: { code: 'timeout', message: `${channel}: no answer within ${REQUEST_TIMEOUT_MS / 1000} s` } }), REQUEST_TIMEOUT_MS);
