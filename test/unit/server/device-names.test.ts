@@ -102,8 +102,8 @@ describe('migration of an existing database with duplicate names', () => {
 
   it('keeps the first enrolled name and suffixes the later ones, never onto an existing name', () => {
     previousVersion([
-      ['d3', 'web01', '2026-01-03T00:00:00.000Z'],
-      ['d1', 'web01', '2026-01-01T00:00:00.000Z'],
+      ['d3', 'web01', '2026-01-01T00:00:00.000Z'], // enrolled first: keeps the name
+      ['d1', 'web01', '2026-01-03T00:00:00.000Z'],
       ['d2', 'WEB01', '2026-01-02T00:00:00.000Z'],
       ['d4', 'web01-2', '2026-01-04T00:00:00.000Z'], // a later device already holds the first suffix
       ['d0', 'db', '2026-01-01T00:00:00.000Z'],
@@ -111,7 +111,7 @@ describe('migration of an existing database with duplicate names', () => {
     ]);
     const db = openDb(file);
     const names = Object.fromEntries((db.prepare('SELECT id, name FROM devices').all() as { id: string; name: string }[]).map((r) => [r.id, r.name]));
-    expect(names).toEqual({ d1: 'web01', d2: 'WEB01-3', d3: 'web01-4', d4: 'web01-2', d0: 'db', e0: 'db-2' });
+    expect(names).toEqual({ d3: 'web01', d2: 'WEB01-3', d1: 'web01-4', d4: 'web01-2', d0: 'db', e0: 'db-2' });
     expect(db.pragma('user_version', { simple: true })).toBe(6);
     expect(() => db.prepare("UPDATE devices SET name = 'WEB01' WHERE id = 'd4'").run()).toThrow(/UNIQUE constraint failed/);
     db.close();
