@@ -1,12 +1,16 @@
 // Finding 8 in a cluster: devices are a shared table, so two nodes could each find a name free in their own
 // copy and enroll two devices under it. Enrollment claims the name once for the whole cluster (http.ts):
 // agents enrolling with one --name at the same moment on two real lr-server nodes end with distinct names,
-// the same on both nodes.
+// the same on both nodes. And the trace guard (an agent's trace lines only for sessions that traced its own
+// device) knows the sessions of other nodes: a console on node 1 gets the lines of an agent on node 2.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { run, waitFor } from './harness.js';
 import { LrCluster } from '../cluster/lr-cluster.js';
 import { natsSkipReason } from '../cluster/nats-cluster.js';
+import { ConsoleClient } from '../../src/client/console-client.js';
+import { readJsonFile } from '../../src/node/files.js';
+import { profileSchema } from '../../src/node/profile.js';
 
 describe.skipIf(natsSkipReason !== null)('device names in a cluster', () => {
   let c: LrCluster;
@@ -60,5 +64,20 @@ describe.skipIf(natsSkipReason !== null)('device names in a cluster', () => {
     const second = await enrollAt(2, 'solo-2');
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toMatch(/^enrolled as solo-2 \(device id \w+\): the name solo is taken by another device\n$/);
+  }, 120_000);
+
+  it("passes the trace lines of an agent on node 2 to a console on node 1", async () => {
+    const agent = await c.addAgent(2, 'tracer');
+    const client = await ConsoleClient.connect(readJsonFile(c.profile(1), profileSchema, 'profile'));
+    try {
+      const session = await client.openSession(agent.deviceId);
+      const lines: string[] = [];
+      client.on('trace', (f) => f.sessionId === session.id && lines.push(f.message));
+      expect((await client.run(session.id, 'trace debug', {}).outcome).status).toBe('completed');
+      await client.run(session.id, 'fileinfo /etc/hostname', {}).outcome;
+      await waitFor('a trace line from node 2', async () => lines.length > 0, 20_000);
+    } finally {
+      client.close();
+    }
   }, 120_000);
 });

@@ -318,5 +318,44 @@ describe('device identity: names, agent sign-in, enrollment, trace lines', () =>
         ws.close();
       }
     }, 60_000);
+
+    it("drops job output and ends sent by an agent for another device's job, and logs them", async () => {
+      // Both agents are spoken for by the test, so the job stays open as long as the test wants.
+      const speak = async (name: string) => {
+        const d = await enrollAgent(w, name);
+        const key = createPrivateKey(agentJson(d.dataDir).privateKey);
+        const link = await signIn(w.port, ca, '127.0.0.6', (nonce) => ({ deviceId: d.deviceId, signature: signWith(key, nonce, d.deviceId) }), true);
+        expect(link.outcome).toBe('welcome');
+        const jobs: string[] = [];
+        const ws = link.ws as WebSocket;
+        ws.on('message', (data) => {
+          const f = JSON.parse(data.toString()) as { t: string; jobId?: string };
+          if (f.t === 'job.start' && f.jobId) jobs.push(f.jobId);
+        });
+        return { ...d, ws, jobs };
+      };
+      const a = await speak('joba');
+      const b = await speak('jobb');
+      const client = await ConsoleClient.connect(readJsonFile(w.adminProfile, profileSchema, 'profile'));
+      try {
+        const session = await client.openSession(a.deviceId);
+        let text = '';
+        const cmd = client.run(session.id, 'fileinfo /etc/hostname', { onText: (t) => (text += t) });
+        const jobId = await waitFor('the job reaches joba', async () => a.jobs[0]);
+        const frame = (ws: WebSocket, f: Record<string, unknown>) => ws.send(JSON.stringify({ jobId, ...f }));
+        frame(b.ws, { t: 'job.text', text: 'forged by jobb\n' });
+        frame(b.ws, { t: 'job.end', status: 'completed' });
+        frame(a.ws, { t: 'job.text', text: 'from joba\n' });
+        frame(a.ws, { t: 'job.end', status: 'failed', error: 'the genuine end' });
+        const outcome = await cmd.outcome;
+        expect(outcome).toMatchObject({ status: 'failed', error: 'the genuine end' });
+        expect(text).toBe('from joba\n');
+        expect(serverLog()).toMatch(/agent frame dropped: another device's job or session.*job\.(text|end)/);
+      } finally {
+        client.close();
+        a.ws.close();
+        b.ws.close();
+      }
+    }, 60_000);
   });
 });
