@@ -8,14 +8,19 @@ import { readJsonFile } from '../node/files.js';
 import { deviceInfo } from './device-info.js';
 import { saveAgentState, type AgentState } from './config.js';
 
-export async function enroll(bundlePath: string, dataDir: string, name?: string): Promise<AgentState> {
+/** The enrolled agent; `requestedName` when the service gave the device another name (the asked one was taken). */
+export async function enroll(bundlePath: string, dataDir: string, name?: string): Promise<AgentState & { requestedName?: string }> {
   const bundle = readJsonFile(bundlePath, bundleSchema, 'enrollment bundle');
   if (Date.parse(bundle.expiresAt) < Date.now()) throw new Error(`enrollment bundle ${bundlePath} expired at ${bundle.expiresAt}`);
+  // Checked before anything is sent: a bundle without it cannot vouch for the key the service will send.
+  if (!bundle.commandKey) throw new Error(`enrollment bundle ${bundlePath} has no command-signing key (written by an older lr-server?): make a new one with lr-server enroll-token`);
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const deviceName = name ?? hostname();
-  const r = await enrollAtAnyNode(bundle, { token: bundle.token, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), info: deviceInfo(deviceName) });
+  const requested = name ?? hostname();
+  const r = await enrollAtAnyNode(bundle, { token: bundle.token, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), info: deviceInfo(requested) });
   // The command-signing key comes in the bundle and in the answer (over the pinned TLS): both must agree.
   const commandKey = pinnedCommandKey(bundle.commandKey, r.commandKey);
+  // The service fixes the name (unique per tenant): a taken one comes back suffixed.
+  const deviceName = r.name ?? requested;
   const state: AgentState = {
     kind: 'lr-agent',
     url: bundle.url,
@@ -27,10 +32,10 @@ export async function enroll(bundlePath: string, dataDir: string, name?: string)
     commandKey,
   };
   saveAgentState(dataDir, state);
-  return state;
+  return deviceName === requested ? state : { ...state, requestedName: requested };
 }
 
-const enrollAnswer = z.object({ deviceId: z.string().min(1).max(64), commandKey: z.string().max(4096).optional() });
+const enrollAnswer = z.object({ deviceId: z.string().min(1).max(64), name: z.string().min(1).max(128).optional(), commandKey: z.string().max(4096).optional() });
 type EnrollAnswer = z.infer<typeof enrollAnswer>;
 
 /**

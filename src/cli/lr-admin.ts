@@ -1,6 +1,7 @@
 /**
  * Access control on the analyst's command line (admins): `lr log verify`, `lr log export --jsonl`,
- * `lr groups list|add|set-level|set-rule|assign|unassign|tag|delete`, `lr users list|revoke`.
+ * `lr groups list|add|set-level|set-rule|assign|unassign|tag|delete`, `lr users list|revoke`,
+ * `lr devices rename`.
  * A refusal by the service (4xx) exits 2 with its one-line reason; `lr log verify` exits 1 when the log
  * was tampered with.
  */
@@ -90,6 +91,21 @@ function exportFrom(url: string, profile: Profile): Promise<void> {
     req.on('error', (e) => reject(Object.assign(describeNetError(e, url), { cause: e })));
     req.end();
   });
+}
+
+/** `lr devices rename DEVICE NEWNAME` (admin): names are unique without regard to case; a taken one is refused. */
+export function registerDeviceCommands(devices: Command, loadProfile: () => Profile): void {
+  devices
+    .command('rename')
+    .description('renames a device (admin); the agent cannot rename its device itself')
+    .argument('<device>', 'device id or name')
+    .argument('<name>', 'new name: letters, digits, . _ - and spaces, unique (any case)')
+    .action(
+      serviceAction(async (device: string, name: string) => {
+        const r = await api(loadProfile())<{ device: string; name: string; previous: string }>(`/api/v1/devices/${seg(device)}/name`, { method: 'PUT', body: { name } });
+        process.stdout.write(`device ${r.device} renamed from ${r.previous} to ${r.name}\n`);
+      }),
+    );
 }
 
 export function registerAdminCommands(program: Command, logCommand: Command, loadProfile: () => Profile): void {

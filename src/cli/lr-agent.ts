@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { enroll } from '../agent/enroll.js';
 import { startAgent } from '../agent/run-agent.js';
 import { fail } from './errors.js';
+import { deviceNameProblem } from '../shared/device-name.js';
 
 const PROG = 'lr-agent';
 // The agent's key, quarantine and working files are private to its user.
@@ -19,11 +20,13 @@ program
   .requiredOption('--data <dir>', 'agent data folder')
   .option('--name <name>', 'device name (default: host name)')
   .action(async (o: { bundle: string; data: string; name?: string }) => {
-    if (o.name !== undefined && !/^[\p{L}\p{N}._ -]{1,128}$/u.test(o.name)) throw new Error(`invalid device name ${JSON.stringify(o.name)}`);
+    const problem = o.name === undefined ? null : deviceNameProblem(o.name);
+    if (problem) throw new Error(problem);
     const dir = resolve(o.data);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const state = await enroll(resolve(o.bundle), dir, o.name);
-    process.stdout.write(`enrolled as ${state.name} (device id ${state.deviceId})\n`);
+    const taken = state.requestedName ? `: the name ${state.requestedName} is taken by another device` : '';
+    process.stdout.write(`enrolled as ${state.name} (device id ${state.deviceId})${taken}\n`);
   });
 
 program

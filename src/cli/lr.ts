@@ -12,7 +12,7 @@ import { runShell } from './shell.js';
 import { throttle, transferTarget } from '../client/transfer-target.js';
 import { registerLibraryCommands } from './lr-library.js';
 import { registerIndicatorCommands } from './lr-indicators.js';
-import { exportLogJsonl, registerAdminCommands } from './lr-admin.js';
+import { exportLogJsonl, registerAdminCommands, registerDeviceCommands } from './lr-admin.js';
 
 const PROG = 'lr';
 const program = new Command(PROG).description('Live response analyst CLI').option('--profile <file>', 'connection profile (default: $LR_PROFILE)');
@@ -24,7 +24,7 @@ function loadProfile(): Profile {
   return readJsonFile(resolve(file), profileSchema, 'profile');
 }
 
-program
+const devicesCommand = program
   .command('devices')
   .description('lists devices: id, name, os, online, last seen, isolated (and, in a cluster, the node holding each agent)')
   .option('--json', 'JSON output')
@@ -141,6 +141,7 @@ const logCommand = program
     else process.stdout.write(renderTable(entries, ['id', 'startedAt', 'user', 'deviceName', 'status', 'durationMs', 'commandLine'], { maxWidth: process.stdout.columns }) + '\n');
   });
 
+registerDeviceCommands(devicesCommand, loadProfile); // devices rename
 registerLibraryCommands(program, loadProfile);
 registerIndicatorCommands(program, loadProfile);
 registerAdminCommands(program, logCommand, loadProfile); // log verify|export, groups, users

@@ -14,6 +14,7 @@ import type { LogChain, LogVerifyReport } from './log-chain.js';
 import type { TokenWatcher, UserAdmin } from './tokens.js';
 import type { CommandLogStream } from './cluster/log-stream.js';
 import { exportClusterJsonl, verifyNodeAndCluster } from './cluster/log-verify.js';
+import { deviceNameProblem, MAX_DEVICE_NAME } from '../shared/device-name.js';
 
 export interface AdminDeps {
   store: Store;
@@ -32,6 +33,7 @@ const levelBody = z.object({ level }).strict();
 const ruleBody = z.object({ rule: groupRuleSchema.nullable() }).strict();
 const assignBody = z.object({ device: z.string().min(1).max(128) }).strict();
 const tagsBody = z.object({ tags: z.array(z.string().regex(TAG)).max(64) }).strict();
+const renameBody = z.object({ name: z.string().max(MAX_DEVICE_NAME + 1) }).strict();
 
 function segment(raw: string): string {
   try {
@@ -152,6 +154,19 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User, d: A
       sendJson(res, 200, { deleted: name });
       return true;
     }
+  }
+  const deviceName = /^\/api\/v1\/devices\/([^/]+)\/name$/.exec(rawPath);
+  if (deviceName && method === 'PUT') {
+    requireAdmin(user, 'renaming a device');
+    const dev = device(d.store, segment(deviceName[1] as string));
+    const body = await readJsonBody(req, renameBody);
+    const problem = deviceNameProblem(body.name);
+    if (problem) throw new RestError(400, problem);
+    const r = d.store.renameDevice(dev.id, body.name);
+    if (!r.ok) throw new RestError(409, r.error);
+    d.log.warn('device renamed', { deviceId: dev.id, from: r.previous, to: body.name, by: user.name });
+    sendJson(res, 200, { device: dev.id, name: body.name, previous: r.previous });
+    return true;
   }
   const deviceGroup = /^\/api\/v1\/devices\/([^/]+)\/(group|tags)$/.exec(rawPath);
   if (deviceGroup) {

@@ -27,6 +27,8 @@ interface AgentLink {
   alive: boolean;
   /** When the agent authenticated (ms): the newer of two links of one device wins across nodes. */
   since: number;
+  /** Frames dropped because they named a job or session that is not this device's (logged sparingly). */
+  dropped: number;
 }
 
 /** A job's output travelling between nodes (cluster mode): from the agent's node to the job's node. */
@@ -77,6 +79,8 @@ const PRE_AUTH_MAX_BYTES = 16 * 1024;
  * read per agent, so the interval is what idle CPU scales with at 10 000 agents.
  */
 const PING_INTERVAL_MS = 15_000;
+/** Sessions with tracing on remembered per device (the session limit per device is far lower). */
+const MAX_TRACED_SESSIONS = 64;
 
 export class AgentHub extends EventEmitter<AgentHubEvents> {
   private readonly links = new Map<string, AgentLink>();
@@ -85,6 +89,11 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
   private cluster: ClusterLink | null = null;
   /** Device → the node that last sent it a frame: where its agent's traces go (the session lives there). */
   private readonly controller = new Map<string, string>();
+  /**
+   * Device → the sessions that turned tracing on for it (a `trace.level` routed to it, from this node or
+   * another): the only sessions its agent may send trace lines for. Another device's session id is dropped.
+   */
+  private readonly traced = new Map<string, Set<string>>();
 
   constructor(
     private readonly store: Store,
@@ -218,11 +227,12 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     }
     const previous = this.links.get(device.id);
     if (previous) previous.ws.close(4009, 'replaced by a newer connection');
-    const link: AgentLink = { deviceId: device.id, ws, platform: hello.info.platform, alive: true, since: Date.now() };
+    const link: AgentLink = { deviceId: device.id, ws, platform: hello.info.platform, alive: true, since: Date.now(), dropped: 0 };
     this.links.set(device.id, link);
+    // Host name, OS, version, isolation: the name in the hello is ignored (fixed at enrollment, admins rename).
     this.store.updateDeviceInfo(device.id, hello.info);
     send(ws, { t: 'welcome', deviceId: device.id });
-    this.log.info('agent online', { deviceId: device.id, deviceName: hello.info.name, remote });
+    this.log.info('agent online', { deviceId: device.id, deviceName: device.name, remote });
     // Jobs sent through another node for this device cannot finish: the agent left that node.
     this.failJobsOf(device.id, (e) => e.via !== undefined);
     this.cluster?.localPresence(device.id, true, link.since);
@@ -237,8 +247,45 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
       return;
     }
     const entry = this.sinks.get(d.jobId);
-    if (!entry || entry.deviceId !== link.deviceId) return;
+    if (!entry || entry.deviceId !== link.deviceId) return this.drop(link, 'data', d.jobId, entry !== undefined);
     entry.sink.onData(frame, d.payload.length);
+  }
+
+  /**
+   * A frame naming a job or session that was not routed to this agent (another device's, or one that ended):
+   * dropped. Logged for the first few and then every 1000th, so a misbehaving agent cannot flood the log.
+   */
+  private drop(link: AgentLink, kind: string, ref: string, otherDevice: boolean): void {
+    link.dropped++;
+    if (link.dropped <= 5 || link.dropped % 1000 === 0) {
+      this.log.warn(otherDevice ? "agent frame dropped: another device's job or session" : 'agent frame dropped: no such job or session of this device', {
+        deviceId: link.deviceId,
+        frame: kind,
+        ref,
+        dropped: link.dropped,
+      });
+    }
+  }
+
+  /** Remembers (or forgets, level off) the session that set the trace level of a device's agent. */
+  private noteTraceLevel(deviceId: string, frame: ToAgent): void {
+    if (frame.t !== 'trace.level') return;
+    let set = this.traced.get(deviceId);
+    if (frame.level === 'off') {
+      set?.delete(frame.sessionId);
+      if (set?.size === 0) this.traced.delete(deviceId);
+      return;
+    }
+    if (!set) this.traced.set(deviceId, (set = new Set()));
+    set.delete(frame.sessionId);
+    set.add(frame.sessionId);
+    if (set.size > MAX_TRACED_SESSIONS) set.delete(set.values().next().value as string);
+  }
+
+  /** Whether some device other than this one has the session (for the log line only). */
+  private tracedElsewhere(deviceId: string, sessionId: string): boolean {
+    for (const [d, set] of this.traced) if (d !== deviceId && set.has(sessionId)) return true;
+    return false;
   }
 
   private route(link: AgentLink, frame: FromAgent): void {
@@ -248,7 +295,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
       case 'job.end': {
         const entry = this.sinks.get(frame.jobId);
         // A job id belongs to one device: an agent cannot write into another device's jobs.
-        if (!entry || entry.deviceId !== link.deviceId) return;
+        if (!entry || entry.deviceId !== link.deviceId) return this.drop(link, frame.t, frame.jobId, entry !== undefined);
         if (frame.t === 'job.records') entry.sink.onRecords(JSON.stringify(frame.records));
         else if (frame.t === 'job.text') entry.sink.onText(frame.text, frame.text.length);
         else {
@@ -258,6 +305,8 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
         return;
       }
       case 'trace': {
+        // A session's console shows only its own device's trace lines: another agent cannot write into it.
+        if (!this.traced.get(link.deviceId)?.has(frame.sessionId)) return this.drop(link, 'trace', frame.sessionId, this.tracedElsewhere(link.deviceId, frame.sessionId));
         const owner = this.controller.get(link.deviceId);
         if (owner && this.cluster) this.cluster.toJobOwner(owner, '-', { k: 'trace', sessionId: frame.sessionId, level: frame.level, message: frame.message, time: frame.time });
         else this.emit('trace', frame.sessionId, frame.level, frame.message, frame.time);
@@ -289,6 +338,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
   }
 
   sendTo(deviceId: string, frame: ToAgent): boolean {
+    this.noteTraceLevel(deviceId, frame);
     const link = this.links.get(deviceId);
     if (link) {
       send(link.ws, frame);
@@ -322,6 +372,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
       this.sinks.set(frame.jobId, { deviceId, sink: proxy, owner: from });
     } else if (frame.t === 'trace.level') {
       this.controller.set(deviceId, from);
+      this.noteTraceLevel(deviceId, frame);
     } else if (frame.t === 'job.ack' || frame.t === 'job.cancel') {
       // Only the node a job came from may steer it.
       const entry = this.sinks.get(frame.jobId);

@@ -1,9 +1,13 @@
 /** Opens the service database (SQLite, WAL) and applies its migrations, each in a transaction. */
 import Database from 'better-sqlite3';
+import { nameCandidates, nameKey } from '../shared/device-name.js';
 
 export type Db = Database.Database;
 
-const MIGRATIONS: readonly string[] = [
+/** A migration: SQL, or a function for what SQL alone cannot say (run in the same transaction). */
+type Migration = string | ((db: Db) => void);
+
+const MIGRATIONS: readonly Migration[] = [
   `
   CREATE TABLE users (
     id TEXT PRIMARY KEY,
@@ -137,7 +141,35 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX commands_status ON commands(status, seq);
   CREATE INDEX commands_user ON commands(user_id, seq);
   `,
+  // 5: device names are unique per tenant, without regard to case (they were chosen by each agent's hello).
+  uniqueDeviceNames,
 ];
+
+/**
+ * Existing duplicates keep their name for the first enrolled (then the smaller id) and get the first free
+ * `-2`, `-3`… suffix after it, in that same order: the same result on every node of a cluster, whose capture
+ * triggers publish the renames. A suffix never takes a name another device already has.
+ */
+function uniqueDeviceNames(db: Db): void {
+  const rows = db.prepare('SELECT id, name FROM devices ORDER BY enrolled_at, id').all() as { id: string; name: string }[];
+  const taken = new Set(rows.map((r) => nameKey(r.name)));
+  const kept = new Set<string>();
+  const rename = db.prepare('UPDATE devices SET name = ? WHERE id = ?');
+  for (const r of rows) {
+    if (!kept.has(nameKey(r.name))) {
+      kept.add(nameKey(r.name));
+      continue;
+    }
+    for (const candidate of nameCandidates(r.name)) {
+      if (taken.has(nameKey(candidate))) continue;
+      taken.add(nameKey(candidate));
+      kept.add(nameKey(candidate));
+      rename.run(candidate, r.id);
+      break;
+    }
+  }
+  db.exec('CREATE UNIQUE INDEX devices_name ON devices(name COLLATE NOCASE)');
+}
 
 export function openDb(file: string): Db {
   const db = new Database(file);
@@ -152,9 +184,10 @@ export function openDb(file: string): Db {
 function migrate(db: Db): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   for (let v = version; v < MIGRATIONS.length; v++) {
-    const sql = MIGRATIONS[v] as string;
+    const m = MIGRATIONS[v] as Migration;
     db.transaction(() => {
-      db.exec(sql);
+      if (typeof m === 'string') db.exec(m);
+      else m(db);
       db.pragma(`user_version = ${v + 1}`);
     })();
   }

@@ -9,6 +9,7 @@ import type { LibraryService } from './library-service.js';
 import type { ResponseActions } from './response-actions.js';
 import type { CommandLogView } from './command-log-view.js';
 import type { AuthLimiter } from './rate-limit.js';
+import { deviceNameProblem, nameKey } from '../shared/device-name.js';
 
 const MAX_JSON_BODY = 64 * 1024;
 
@@ -73,6 +74,24 @@ export interface RestExtras {
   logViewReady?: () => Promise<void>;
 }
 
+/**
+ * In a cluster two nodes could each find a name free in their own copy of the devices and enroll two
+ * devices under it: the name is first claimed once for the whole cluster. A claim is never given back, so
+ * a name once handed out (the device renamed since) is skipped by later enrollments like a taken one.
+ * Answers the names enrollDevice must pass over.
+ */
+async function claimDeviceName(store: Store, wanted: string, claimOnce: (name: string) => Promise<boolean>): Promise<(name: string) => boolean> {
+  const refused = new Set<string>();
+  const avoid = (n: string) => refused.has(nameKey(n));
+  for (let i = 0; i < 50; i++) {
+    const candidate = store.freeDeviceName(wanted, avoid);
+    // enrollDevice walks the same names in the same order: it takes this one (unless it went meanwhile).
+    if (await claimOnce(`device-name:${nameKey(candidate)}`)) return avoid;
+    refused.add(nameKey(candidate));
+  }
+  throw new Error(`no free device name near ${wanted} after 50 tries: pass another --name`);
+}
+
 export function createRestHandler(store: Store, hub: AgentHub, log: Logger, library?: LibraryService, responses?: ResponseActions, extras: RestExtras = {}) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://service');
@@ -86,20 +105,25 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
       if (req.method === 'POST' && url.pathname === '/api/v1/enroll') {
         const body = enrollRequest.safeParse(await readJson(req));
         if (!body.success) return json(res, 400, { error: `invalid enrollment request: ${body.error.issues[0]?.path.join('.')}: ${body.error.issues[0]?.message}` });
+        const nameProblem = deviceNameProblem(body.data.info.name);
+        if (nameProblem) return json(res, 400, { error: nameProblem });
         const check = store.checkEnrollToken(body.data.token);
         const claimed = check.ok && extras.claimOnce ? await extras.claimOnce(`enroll:${check.tokenId}`) : true;
-        const r: { ok: true; deviceId: string } | { ok: false; error: string } = !check.ok
+        const avoid = check.ok && claimed && extras.claimOnce ? await claimDeviceName(store, body.data.info.name, extras.claimOnce) : undefined;
+        const r: { ok: true; deviceId: string; name: string } | { ok: false; error: string } = !check.ok
           ? check
           : !claimed
             ? { ok: false, error: 'enrollment token was already used' }
-            : store.enrollDevice(body.data.token, body.data.info, body.data.publicKey);
+            : store.enrollDevice(body.data.token, body.data.info, body.data.publicKey, avoid);
         if (!r.ok) {
           extras.authLimiter?.failed(remote);
           log.warn('enrollment refused', { reason: r.error, remote });
           return json(res, 403, { error: r.error });
         }
-        log.info('device enrolled', { deviceId: r.deviceId, deviceName: body.data.info.name });
-        return json(res, 200, { deviceId: r.deviceId, commandKey: extras.commandKey });
+        const requested = body.data.info.name;
+        if (r.name !== requested) log.info('device name taken: enrolled under another', { deviceId: r.deviceId, requested, deviceName: r.name });
+        log.info('device enrolled', { deviceId: r.deviceId, deviceName: r.name });
+        return json(res, 200, { deviceId: r.deviceId, name: r.name, ...(r.name !== requested ? { requestedName: requested } : {}), commandKey: extras.commandKey });
       }
       const token = bearer(req);
       const user: User | null = token ? store.authenticate(token) : null;

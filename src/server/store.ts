@@ -8,6 +8,7 @@ import type { CommandLogQuery, CommandLogRecord, CommandLogSummary, DeviceInfo, 
 import { issueToken, secretMatches, splitToken } from './auth.js';
 import { newId } from '../node/ids.js';
 import { CommandLogView, type CommandFilter } from './command-log-view.js';
+import { nameCandidates } from '../shared/device-name.js';
 
 export { toCommandRecord, type CommandFilter, type CommandRow } from './command-log-view.js';
 
@@ -125,18 +126,35 @@ export class Store {
     return { ok: true, tokenId: parts.id };
   }
 
-  /** Enrolls a device with a one-time token, atomically: a token is used at most once. */
-  enrollDevice(token: string, info: DeviceInfo, publicKey: string): { ok: true; deviceId: string } | { ok: false; error: string } {
-    return this.db.transaction((): { ok: true; deviceId: string } | { ok: false; error: string } => {
+  /**
+   * Enrolls a device with a one-time token, atomically: a token is used at most once. The service fixes the
+   * device's name here: the requested one, or when another device has it (any case) the first free
+   * `NAME-2`, `NAME-3`… (`avoid`: names the cluster refused to hand out, see http.ts).
+   */
+  enrollDevice(
+    token: string,
+    info: DeviceInfo,
+    publicKey: string,
+    avoid: (name: string) => boolean = () => false,
+  ): { ok: true; deviceId: string; name: string } | { ok: false; error: string } {
+    return this.db.transaction((): { ok: true; deviceId: string; name: string } | { ok: false; error: string } => {
       const check = this.checkEnrollToken(token); // again, inside the transaction that marks it used
       if (!check.ok) return check;
       const deviceId = newId(12);
+      const name = this.freeDeviceName(info.name, avoid);
       this.db
         .prepare('INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(deviceId, info.name, info.hostname, info.os, info.platform, info.agentVersion, publicKey, now());
+        .run(deviceId, name, info.hostname, info.os, info.platform, info.agentVersion, publicKey, now());
       this.db.prepare('UPDATE enroll_tokens SET used_at = ?, used_by_device = ? WHERE id = ?').run(now(), deviceId, check.tokenId);
-      return { ok: true, deviceId };
+      return { ok: true, deviceId, name };
     })();
+  }
+
+  /** The first of `wanted`, `wanted-2`, `wanted-3`… no device holds (without regard to case) and `avoid` accepts. */
+  freeDeviceName(wanted: string, avoid: (name: string) => boolean = () => false): string {
+    const held = this.db.prepare('SELECT 1 FROM devices WHERE name = ? COLLATE NOCASE').pluck();
+    for (const candidate of nameCandidates(wanted)) if (!held.get(candidate) && !avoid(candidate)) return candidate;
+    throw new Error('unreachable: names are endless');
   }
 
   // ---------- devices ----------
@@ -160,14 +178,27 @@ export class Store {
     return r ? this.deviceFromRow(r) : null;
   }
 
-  /** Finds a device by id, else by unique name. */
+  /** Finds a device by id, else by its name (unique, any case). */
   findDevice(idOrName: string): DeviceRow | { error: string } {
     const byId = this.getDevice(idOrName);
     if (byId) return byId;
-    const rows = this.db.prepare('SELECT * FROM devices WHERE name = ?').all(idOrName) as Record<string, unknown>[];
+    const rows = this.db.prepare('SELECT * FROM devices WHERE name = ? COLLATE NOCASE').all(idOrName) as Record<string, unknown>[];
     if (rows.length === 1) return this.deviceFromRow(rows[0] as Record<string, unknown>);
+    // Only while a cluster converges (two nodes renamed at once): the id is always unambiguous.
     if (rows.length > 1) return { error: `${rows.length} devices are named ${idOrName}: use the device id` };
     return { error: `no device ${idOrName}` };
+  }
+
+  /** An admin's rename; refused (one line) when another device has the name in any case. */
+  renameDevice(id: string, name: string): { ok: true; previous: string } | { ok: false; error: string } {
+    return this.db.transaction((): { ok: true; previous: string } | { ok: false; error: string } => {
+      const d = this.getDevice(id);
+      if (!d) return { ok: false, error: `no device ${id}` };
+      const holder = this.db.prepare('SELECT id FROM devices WHERE name = ? COLLATE NOCASE AND id <> ?').pluck().get(name, id) as string | undefined;
+      if (holder) return { ok: false, error: `the name ${name} is taken by device ${holder}` };
+      this.db.prepare('UPDATE devices SET name = ? WHERE id = ?').run(name, id);
+      return { ok: true, previous: d.name };
+    })();
   }
 
   listDevices(): DeviceRow[] {
@@ -182,6 +213,7 @@ export class Store {
   private readonly presence = new Map<string, { info?: DeviceInfo; seen: string }>();
   private presenceTimer: NodeJS.Timeout | undefined;
 
+  /** The hello's facts (host name, OS, version, isolation); never its name, which the service fixed at enrollment. */
   updateDeviceInfo(id: string, info: DeviceInfo): void {
     this.presence.set(id, { info, seen: now() });
     this.schedulePresenceFlush();
@@ -205,11 +237,11 @@ export class Store {
     if (this.presence.size === 0) return;
     const batch = [...this.presence];
     this.presence.clear();
-    const withInfo = this.db.prepare('UPDATE devices SET name = ?, hostname = ?, os = ?, platform = ?, agent_version = ?, last_seen = ?, isolated = ? WHERE id = ?');
+    const withInfo = this.db.prepare('UPDATE devices SET hostname = ?, os = ?, platform = ?, agent_version = ?, last_seen = ?, isolated = ? WHERE id = ?');
     const seenOnly = this.db.prepare('UPDATE devices SET last_seen = ? WHERE id = ?');
     this.db.transaction(() => {
       for (const [id, p] of batch) {
-        if (p.info) withInfo.run(p.info.name, p.info.hostname, p.info.os, p.info.platform, p.info.agentVersion, p.seen, p.info.isolated ? 1 : 0, id);
+        if (p.info) withInfo.run(p.info.hostname, p.info.os, p.info.platform, p.info.agentVersion, p.seen, p.info.isolated ? 1 : 0, id);
         else seenOnly.run(p.seen, id);
       }
     })();

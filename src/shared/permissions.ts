@@ -72,6 +72,7 @@ export const ROUTES: readonly RoutePermission[] = [
   { method: 'GET', path: '/api/v1/devices/:device/group', need: 'admin', what: "a device's group and tags" },
   { method: 'DELETE', path: '/api/v1/devices/:device/group', need: 'admin', what: 'returns a device to the group rules' },
   { method: 'PUT', path: '/api/v1/devices/:device/tags', need: 'admin', what: "sets a device's tags" },
+  { method: 'PUT', path: '/api/v1/devices/:device/name', need: 'admin', what: 'renames a device (names are unique, any case)' },
 ];
 
 /** Whether a principal passes a route's permission check (routes needing no user answer false). */
@@ -129,6 +130,9 @@ export function renderPermissionsDoc(): string {
   out.push('  (`connect: no automated remediation level assigned to the device group of …`).');
   out.push('- A revoked or expired API token is refused at once; its open consoles and sessions end within a second.');
   out.push('- Failed authentications are rate-limited per remote address (see docs/security.md).');
+  out.push('- A device\'s name is fixed by the service at enrollment (unique without regard to case; a taken name gets');
+  out.push('  a `-2`, `-3`… suffix, which `lr-agent enroll` prints). The agent cannot rename its device; only an admin');
+  out.push('  can (`lr devices rename DEVICE NEWNAME`, refused when the name is taken).');
   out.push('- `lr-server` subcommands (init, start, enroll-token, user add|list|revoke|token) need access to the data');
   out.push('  folder, not a role.');
   out.push('');
