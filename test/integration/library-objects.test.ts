@@ -27,7 +27,7 @@ import type { AgentFileGrant } from '../../src/server/agent-file-tokens.js';
 import type { ClusterContext } from '../../src/server/cluster/cluster-context.js';
 import { LibraryObjects } from '../../src/server/cluster/library-objects.js';
 import { ClusterFileTokens } from '../../src/server/cluster/file-tokens.js';
-import { NatsCluster, natsSkipReason } from '../cluster/nats-cluster.js';
+import { NatsCluster, natsSkipReason, testAuth } from '../cluster/nats-cluster.js';
 
 const MB = 1024 * 1024;
 const admin: User = { id: 'u-admin', name: 'maya', role: 'admin', libraryManager: true };
@@ -50,7 +50,7 @@ function sleep(ms: number): Promise<void> {
 
 async function context(nc: NatsConnection, nodeId: string): Promise<ClusterContext> {
   const js = jetstream(nc, { timeout: 10_000 });
-  return { nc, js, jsm: await js.jetstreamManager(), nodeId, replicas: 3, log };
+  return { nc, js, jsm: await js.jetstreamManager(), nodeId, replicas: 3, log, ...testAuth(log) };
 }
 
 async function startNode(nc: NatsConnection, nodeId: string, buckets: { library: string; tokens: string }): Promise<Node> {

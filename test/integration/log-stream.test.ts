@@ -19,7 +19,7 @@ import { Logger } from '../../src/node/log.js';
 import { connectCluster, type ClusterContext } from '../../src/server/cluster/cluster-context.js';
 import { CommandLogStream, entrySubject, LOG_STREAM } from '../../src/server/cluster/log-stream.js';
 import { exportClusterJsonl, verifyCluster, verifyNodeAndCluster, type ClusterLogVerifyReport } from '../../src/server/cluster/log-verify.js';
-import { NatsCluster, natsSkipReason } from '../cluster/nats-cluster.js';
+import { NatsCluster, natsSkipReason, testMac } from '../cluster/nats-cluster.js';
 
 interface Node {
   id: string;
@@ -52,7 +52,7 @@ describe.skipIf(natsSkipReason)('cluster command log stream', () => {
     for (const n of nodes) await close(n);
     nodes = [];
     // Each test starts from an empty cluster log.
-    const ctx = await connectCluster([cluster.urls[0] as string], 'cleanup', log, { replicas: 3 });
+    const ctx = await connectCluster([cluster.urls[0] as string], 'cleanup', log, testMac, { replicas: 3 });
     await ctx.jsm.streams.delete(LOG_STREAM).catch(() => undefined);
     await ctx.nc.close();
   });
@@ -68,7 +68,7 @@ describe.skipIf(natsSkipReason)('cluster command log stream', () => {
     const db = openDb(dbFile ?? join(dir, `${id}-${++counter}.db`));
     const store = new Store(db);
     const chain = LogChain.open(db, dir);
-    const ctx = await connectCluster([cluster.urls[server] as string], id, log, { replicas: 3 });
+    const ctx = await connectCluster([cluster.urls[server] as string], id, log, testMac, { replicas: 3 });
     const stream = await CommandLogStream.open(ctx, db, chain);
     attachLogStream(store, chain, stream);
     const existing = db.prepare("SELECT id FROM users WHERE name = 'analyst'").pluck().get() as string | undefined;
