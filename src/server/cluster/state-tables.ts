@@ -7,6 +7,7 @@
  * Kept in step with db.ts by hand: a migration that adds a column to a shared table must add it here (a
  * column missing here is simply not replicated; the unit test compares this list with the live schema).
  */
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.js';
 
 /** text: a string; int: a safe integer; `?`: may also be null. */
@@ -203,10 +204,15 @@ export function prepareTable(db: Db, t: SharedTable): TableStatements {
     db.prepare(`SELECT json_array(${t.pk.map(q).join(', ')}) FROM ${q(t.name)} WHERE ${u.map((c) => `${q(c)} = @${c}`).join(' AND ')} AND NOT (${pkWhere})`).pluck(),
   );
   const keys = db.prepare(`SELECT json_array(${t.pk.map(q).join(', ')}) FROM ${q(t.name)}`).pluck();
-  const requeueRow = db.prepare(
-    `INSERT INTO ${OUTBOX_TABLE} (tbl, pk, row) SELECT '${t.name}', json_array(${t.pk.map(q).join(', ')}), json_object(${cols.map((c) => `'${c}', ${q(c)}`).join(', ')}) FROM ${q(t.name)} WHERE ${pkWhere}`,
-  );
-  const requeueGone = db.prepare(`INSERT INTO ${OUTBOX_TABLE} (tbl, pk, row) VALUES ('${t.name}', ?, NULL)`);
+  // Prepared on first use: the outbox exists only once the capture is installed.
+  let requeueStmts: { row: Statement; gone: Statement } | null = null;
+  const requeueSql = () =>
+    (requeueStmts ??= {
+      row: db.prepare(
+        `INSERT INTO ${OUTBOX_TABLE} (tbl, pk, row) SELECT '${t.name}', json_array(${t.pk.map(q).join(', ')}), json_object(${cols.map((c) => `'${c}', ${q(c)}`).join(', ')}) FROM ${q(t.name)} WHERE ${pkWhere}`,
+      ),
+      gone: db.prepare(`INSERT INTO ${OUTBOX_TABLE} (tbl, pk, row) VALUES ('${t.name}', ?, NULL)`),
+    });
   const pkParams = (pk: PkValue) => Object.fromEntries(t.pk.map((c, i) => [c, pk[i]]));
   return {
     upsert: (row) => void upsert.run(row),
@@ -214,7 +220,8 @@ export function prepareTable(db: Db, t: SharedTable): TableStatements {
     colliding: (row) => [...new Set(collisions.flatMap((c) => c.all(row) as string[]))],
     localKeys: () => keys.all() as string[],
     requeue: (pk) => {
-      if (requeueRow.run(pkParams(pk)).changes === 0) requeueGone.run(JSON.stringify(pk));
+      const r = requeueSql();
+      if (r.row.run(pkParams(pk)).changes === 0) r.gone.run(JSON.stringify(pk));
     },
   };
 }
