@@ -140,7 +140,8 @@ describe.skipIf(natsSkipReason)('cluster: flow control of transfers and output b
   };
 
   beforeAll(async () => {
-    c = await LrCluster.start(3);
+    // Plain NATS (--nats-insecure): what is measured here is flow control and memory, comparable with earlier runs.
+    c = await LrCluster.start(3, { insecure: true });
     files = join(c.dir, 'files');
     mkdirSync(files, { recursive: true });
     alpha = await c.addAgent(2, 'alpha');
