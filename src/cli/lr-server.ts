@@ -65,10 +65,16 @@ program
   .option('--nats-cert <file>', 'client certificate (PEM) for NATS servers that verify clients; with --nats-key')
   .option('--nats-key <file>', 'private key (PEM) of --nats-cert')
   .option('--nats-token-file <file>', "file holding the NATS servers' authorization token")
-  .action(async (o: { data: string; nats?: string; natsReplicas?: string; natsCa?: string; natsCert?: string; natsKey?: string; natsTokenFile?: string }) => {
+  .option('--nats-insecure', 'allow NATS without TLS or without credentials (a private test network only)', false)
+  .action(async (o: { data: string; nats?: string; natsReplicas?: string; natsCa?: string; natsCert?: string; natsKey?: string; natsTokenFile?: string; natsInsecure: boolean }) => {
     const nats = o.nats === undefined ? undefined : parseNatsUrls(o.nats);
     const security = natsSecurity(o);
-    if (!nats && Object.values(security).some(Boolean)) throw new CliError('--nats-ca, --nats-cert, --nats-key and --nats-token-file need --nats');
+    if (!nats && (Object.values(security).some(Boolean) || o.natsInsecure)) throw new CliError('--nats-ca, --nats-cert, --nats-key, --nats-token-file and --nats-insecure need --nats');
+    // Anyone who can connect to NATS can read what the nodes share and fill the buckets: TLS and credentials
+    // the servers require, or the operator's explicit word that this network is private.
+    if (nats && !o.natsInsecure && (!security.ca || !(security.token || security.cert))) {
+      throw new CliError('--nats needs TLS and credentials: --nats-ca and --nats-token-file (or --nats-cert/--nats-key); pass --nats-insecure to run without them');
+    }
     const svc = await startService(resolve(o.data), undefined, { nats, natsReplicas: o.natsReplicas ? Number(o.natsReplicas) : undefined, natsSecurity: security });
     process.stdout.write(`lr-server listening on ${svc.host}:${svc.port}${svc.nodeId ? ` (cluster node ${svc.nodeId})` : ''}\n`);
     let stopping = false;

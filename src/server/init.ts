@@ -13,6 +13,7 @@ import { Store } from './store.js';
 import { createServerCertFromCa, createTlsMaterial } from './tls.js';
 import { commandKeyPath, ensureCommandKey } from './command-signing.js';
 import { ensureLogKey, logKeyPath } from './log-chain.js';
+import { clusterKeyPath, ensureClusterKey } from './cluster/cluster-key.js';
 
 export interface InitOptions {
   /** Data folder to create; must be missing or empty. */
@@ -48,6 +49,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   writeFileSync(p.config, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
   ensureCommandKey(dir); // Ed25519 key signing every command sent to agents (command-signing.ts)
   ensureLogKey(dir); // HMAC key of the command log's hash chain (log-chain.ts)
+  ensureClusterKey(dir); // HMAC key of everything the nodes of a cluster share through NATS (cluster-key.ts)
   const store = new Store(openDb(p.db));
   let token: string;
   try {
@@ -68,8 +70,9 @@ export function defaultPublicUrl(host: string, port: number): string {
 
 /**
  * A data folder for another node of a cluster (issue #10): it shares the seed node's CA (and gets its own
- * server certificate signed by it), its command-signing key and its command log key, so agents, analysts
- * and the log verifier see one service. Its database starts empty: users, devices and settings come from
+ * server certificate signed by it), its command-signing key, its command log key and its cluster key (which
+ * authenticates everything the nodes write to NATS), so agents, analysts and the log verifier see one
+ * service. Its database starts empty: users, devices and settings come from
  * the cluster when the node starts with --nats. The seed's admin profile is copied with this node's URL.
  * The secrets are copied from folder to folder (same machine, or a folder the operator carried over); they
  * never travel over NATS.
@@ -83,6 +86,8 @@ export async function initClusterNodeDir(options: InitOptions & { from: string }
   for (const f of [sp.caCert, sp.caKey, commandKeyPath(seed), logKeyPath(seed)]) {
     if (!existsSync(f)) throw new Error(`${seed} is not a service data folder (missing ${f})`);
   }
+  // A seed folder made before the cluster key existed gets one now: the first node and its joiners share it.
+  ensureClusterKey(seed);
   const publicUrl = options.publicUrl ?? defaultPublicUrl(host, port);
   const config = configSchema.parse({ listen: options.listen, publicUrl });
   mkdirSync(resolve(dir, 'tls'), { recursive: true, mode: 0o700 });
@@ -95,6 +100,7 @@ export async function initClusterNodeDir(options: InitOptions & { from: string }
   writeSecretFile(p.key, server.key);
   copyFileSync(commandKeyPath(seed), commandKeyPath(dir));
   copyFileSync(logKeyPath(seed), logKeyPath(dir));
+  copyFileSync(clusterKeyPath(seed), clusterKeyPath(dir));
   writeFileSync(p.config, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
   openDb(p.db).close(); // the schema, no rows: the cluster's state arrives at start
   // Marks a joining node: it never seeds the cluster's shared state with its (empty) database.

@@ -3,6 +3,9 @@
  * acceptance tests and the benchmark of issue #10. Node 1 is made with `lr-server init`, the others with
  * `init --cluster-from node1`; node i talks to NATS server i only (so killing a node never takes NATS down
  * with it). Agents are enrolled through a chosen node, whose URL comes first in their bundle.
+ *
+ * The NATS servers require TLS and a token, as in production, unless `insecure` is given: then plain
+ * loopback NATS and the nodes are started with --nats-insecure (the benchmark, to compare with earlier runs).
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,8 +41,8 @@ export class LrCluster {
     this.env = { XDG_STATE_HOME: join(dir, 'state'), LR_LOG_LEVEL: process.env.LR_CLUSTER_LOG_LEVEL ?? 'warn' };
   }
 
-  static async start(size = 3, opts: { limits?: Record<string, number>; seed?: (node1Db: string) => void; simultaneous?: boolean } = {}): Promise<LrCluster> {
-    const nats = await NatsCluster.start(3);
+  static async start(size = 3, opts: { limits?: Record<string, number>; seed?: (node1Db: string) => void; simultaneous?: boolean; insecure?: boolean } = {}): Promise<LrCluster> {
+    const nats = await NatsCluster.start(3, undefined, { secure: !opts.insecure });
     const c = new LrCluster(nats, mkdtempSync(join(tmpdir(), 'lr-cluster-')));
     try {
       for (let i = 1; i <= size; i++) c.nodes.push({ i, dataDir: join(c.dir, `node${i}`), port: await freePort(), id: '' });
@@ -75,7 +78,7 @@ export class LrCluster {
 
   async startNode(i: number): Promise<void> {
     const n = this.node(i);
-    n.proc = await start('lr-server', ['start', '--data', n.dataDir, '--nats', this.nats.urls[(i - 1) % 3] as string, '--nats-replicas', '3'], /listening/, this.env);
+    n.proc = await start('lr-server', ['start', '--data', n.dataDir, '--nats', this.nats.urls[(i - 1) % 3] as string, '--nats-replicas', '3', ...this.nats.startArgs], /listening/, this.env);
     n.id = readFileSync(join(n.dataDir, 'node-id'), 'utf8').trim();
   }
 

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { natsSkipReason } from '../cluster/nats-cluster.js';
+import { ClusterMac } from '../../src/server/cluster/cluster-key.js';
 import { LrCluster } from '../cluster/lr-cluster.js';
 import { BIN, waitFor } from './harness.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
@@ -139,7 +140,8 @@ describe.skipIf(natsSkipReason)('cluster: flow control of transfers and output b
   };
 
   beforeAll(async () => {
-    c = await LrCluster.start(3);
+    // Plain NATS (--nats-insecure): what is measured here is flow control and memory, comparable with earlier runs.
+    c = await LrCluster.start(3, { insecure: true });
     files = join(c.dir, 'files');
     mkdirSync(files, { recursive: true });
     alpha = await c.addAgent(2, 'alpha');
@@ -348,7 +350,7 @@ describe.skipIf(natsSkipReason)('cluster: flow control of transfers and output b
     log.tap((_level, msg, fields) => {
       if (msg === 'cluster message not sent') unsent.push(JSON.stringify(fields));
     });
-    const ctx = await connectCluster([c.nats.urls[0] as string], 'probe-a', log);
+    const ctx = await connectCluster([c.nats.urls[0] as string], 'probe-a', log, ClusterMac.fromDataDir(c.node(1).dataDir), { security: c.nats.security });
     const hub = new AgentHub({} as Store, log);
     const nodes = Object.assign(new EventEmitter(), { isAlive: () => true }) as unknown as NodeRegistry;
     const router = await ClusterAgents.start(ctx, hub, nodes);

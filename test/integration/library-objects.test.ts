@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { Objm } from '@nats-io/obj';
+import { Kvm } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Logger } from '../../src/node/log.js';
 import { digestFile } from '../../src/node/digest-stream.js';
@@ -27,7 +28,9 @@ import type { AgentFileGrant } from '../../src/server/agent-file-tokens.js';
 import type { ClusterContext } from '../../src/server/cluster/cluster-context.js';
 import { LibraryObjects } from '../../src/server/cluster/library-objects.js';
 import { ClusterFileTokens } from '../../src/server/cluster/file-tokens.js';
-import { NatsCluster, natsSkipReason } from '../cluster/nats-cluster.js';
+import { NatsCluster, natsSkipReason, testAuth } from '../cluster/nats-cluster.js';
+import { ClusterMac, sealValue } from '../../src/server/cluster/cluster-key.js';
+import { waitFor } from './harness.js';
 
 const MB = 1024 * 1024;
 const admin: User = { id: 'u-admin', name: 'maya', role: 'admin', libraryManager: true };
@@ -50,7 +53,7 @@ function sleep(ms: number): Promise<void> {
 
 async function context(nc: NatsConnection, nodeId: string): Promise<ClusterContext> {
   const js = jetstream(nc, { timeout: 10_000 });
-  return { nc, js, jsm: await js.jetstreamManager(), nodeId, replicas: 3, log };
+  return { nc, js, jsm: await js.jetstreamManager(), nodeId, replicas: 3, log, ...testAuth(log) };
 }
 
 async function startNode(nc: NatsConnection, nodeId: string, buckets: { library: string; tokens: string }): Promise<Node> {
@@ -283,6 +286,27 @@ describe.skipIf(natsSkipReason)('cluster library: object store content and share
     const t = a.tokens.issue({ name: 'x.sh', deviceId: 'dev-9', sha256: 'c'.repeat(64) });
     const all = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).tokens.redeem(t)));
     expect(all.filter((g) => g !== null)).toHaveLength(1);
+  });
+
+  it('a grant forged without the cluster key is never honoured; a used grant published again (a replay) stays used', async () => {
+    const sha256 = 'd'.repeat(64);
+    const kv = await new Kvm(ncs[2] as NatsConnection).open(buckets.tokens);
+    // Forged: the grant as it was stored before the fix, and one sealed under another key.
+    const forgedToken = randomBytes(32).toString('base64url');
+    const forgedKey = `t.${createHash('sha256').update(forgedToken).digest('hex')}`;
+    await kv.put(forgedKey, JSON.stringify({ name: 'x.sh', deviceId: 'dev-9', sha256, expiresAt: Date.now() + 60_000 }));
+    expect(await b.tokens.redeem(forgedToken)).toBeNull();
+    const grant = { name: 'x.sh', deviceId: 'dev-9', sha256, expiresAt: Date.now() + 60_000 };
+    await kv.put(forgedKey, sealValue(new ClusterMac(randomBytes(32)), 'grant', `${buckets.tokens}/${forgedKey}`, { writer: 'node-a', version: String(grant.expiresAt), data: JSON.stringify(grant) }));
+    expect(await b.tokens.redeem(forgedToken)).toBeNull();
+    // Replayed: an authentic grant captured before its use, published again after.
+    const t = a.tokens.issue({ name: 'x.sh', deviceId: 'dev-9', sha256 });
+    const key = `t.${createHash('sha256').update(t).digest('hex')}`;
+    const captured = await waitFor('the grant in the bucket', async () => (await kv.get(key))?.value);
+    expect(await b.tokens.redeem(t)).not.toBeNull();
+    await kv.put(key, captured);
+    expect(await b.tokens.redeem(t)).toBeNull();
+    expect(await a.tokens.redeem(t)).toBeNull();
   });
 
   it('refuses an expired token on every node', async () => {

@@ -19,7 +19,10 @@ import { Logger } from '../../src/node/log.js';
 import { connectCluster, type ClusterContext } from '../../src/server/cluster/cluster-context.js';
 import { CommandLogStream, entrySubject, LOG_STREAM } from '../../src/server/cluster/log-stream.js';
 import { exportClusterJsonl, verifyCluster, verifyNodeAndCluster, type ClusterLogVerifyReport } from '../../src/server/cluster/log-verify.js';
-import { NatsCluster, natsSkipReason } from '../cluster/nats-cluster.js';
+import { NatsCluster, natsSkipReason, testMac } from '../cluster/nats-cluster.js';
+import { ClusterMac } from '../../src/server/cluster/cluster-key.js';
+import { headers } from '@nats-io/transport-node';
+import { randomBytes } from 'node:crypto';
 
 interface Node {
   id: string;
@@ -52,7 +55,7 @@ describe.skipIf(natsSkipReason)('cluster command log stream', () => {
     for (const n of nodes) await close(n);
     nodes = [];
     // Each test starts from an empty cluster log.
-    const ctx = await connectCluster([cluster.urls[0] as string], 'cleanup', log, { replicas: 3 });
+    const ctx = await connectCluster([cluster.urls[0] as string], 'cleanup', log, testMac, { replicas: 3 });
     await ctx.jsm.streams.delete(LOG_STREAM).catch(() => undefined);
     await ctx.nc.close();
   });
@@ -68,7 +71,7 @@ describe.skipIf(natsSkipReason)('cluster command log stream', () => {
     const db = openDb(dbFile ?? join(dir, `${id}-${++counter}.db`));
     const store = new Store(db);
     const chain = LogChain.open(db, dir);
-    const ctx = await connectCluster([cluster.urls[server] as string], id, log, { replicas: 3 });
+    const ctx = await connectCluster([cluster.urls[server] as string], id, log, testMac, { replicas: 3 });
     const stream = await CommandLogStream.open(ctx, db, chain);
     attachLogStream(store, chain, stream);
     const existing = db.prepare("SELECT id FROM users WHERE name = 'analyst'").pluck().get() as string | undefined;
@@ -206,22 +209,27 @@ describe.skipIf(natsSkipReason)('cluster command log stream', () => {
 
     const report = await verifyCluster(b.stream);
     expect(report.ok).toBe(false);
+    // Neither carries the cluster key's MAC: both are refused as messages no node wrote, and the victim's
+    // authentic copy, which the forged one replaced, is missing from node a's chain (a gap at the next entry).
     expect(problemsOf(report)).toEqual([
-      { id: victim, node: 'node-a', problem: 'modified' },
+      { id: mine[2], node: 'node-a', problem: 'deleted' },
+      { id: entrySubject('node-a', victim), node: 'node-a', problem: 'modified' },
       { id: 'lr.log.node-b.junk1', node: 'node-b', problem: 'modified' },
     ]);
-    expect(report.problems[0]?.detail).toMatch(/seal/);
-    expect(report.problems[1]?.detail).toMatch(/not JSON/);
+    expect(report.problems[1]?.detail).toMatch(/without the cluster MAC/);
+    expect(report.problems[2]?.detail).toMatch(/without the cluster MAC/);
     expect(report.nodes).toEqual([
-      { node: 'node-a', entries: 3, ok: false },
+      { node: 'node-a', entries: 2, ok: false },
       { node: 'node-b', entries: 1, ok: false },
     ]);
-    // Node a's database is intact (its chain and seal values are the stream's): only the stream is accused.
-    const own = await verifyNodeAndCluster(a.stream);
-    expect(own.problems.map((p) => [p.id, p.source])).toEqual([
-      [victim, 'stream'],
-      ['lr.log.node-b.junk1', 'stream'],
-    ]);
+    // A copy that carries a MAC, but not one made with the cluster key, is refused the same way.
+    const forged = headers();
+    forged.set('Lr-Writer', 'node-a');
+    forged.set('Lr-Version', String(Date.now()));
+    forged.set('Lr-Mac', new ClusterMac(randomBytes(32)).tag({ kind: 'log', where: entrySubject('node-a', victim), writer: 'node-a', version: forged.get('Lr-Version'), payload: Buffer.from(JSON.stringify(copy)) }));
+    await b.ctx.js.publish(entrySubject('node-a', victim), JSON.stringify(copy), { headers: forged });
+    const again = await verifyCluster(b.stream);
+    expect(again.problems.find((p) => p.id === entrySubject('node-a', victim))?.detail).toMatch(/cluster MAC is wrong/);
   });
 
   it('reports an entry deleted from the stream as a gap in its node\'s chain', async () => {

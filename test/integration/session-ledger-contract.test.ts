@@ -9,7 +9,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { LocalSessionLedger, type OpenResult, type SessionClaim, type SessionLedger, type SessionLimits } from '../../src/server/session-ledger.js';
 import { NatsSessionLedger } from '../../src/server/cluster/nats-session-ledger.js';
-import { NatsCluster, natsSkipReason } from '../cluster/nats-cluster.js';
+import { NatsCluster, natsSkipReason, testMac } from '../cluster/nats-cluster.js';
 
 interface Fixture {
   /** Three "nodes" (the same object three times for the single node). */
@@ -192,7 +192,7 @@ describe.skipIf(natsSkipReason !== null)('JetStream', () => {
     for (let i = 0; i < 3; i++) {
       const nc = await cluster.connect(i);
       conns.push(nc);
-      ledgers.push(await NatsSessionLedger.open(nc, { bucket, replicas: 3, leaseMs: LEASE_MS, nodeId: `node${i + 1}` }));
+      ledgers.push(await NatsSessionLedger.open(nc, { bucket, replicas: 3, leaseMs: LEASE_MS, nodeId: `node${i + 1}`, mac: testMac }));
     }
     const dead = new Set<number>();
     return {
@@ -213,7 +213,7 @@ describe.skipIf(natsSkipReason !== null)('JetStream', () => {
   it('releaseNode: the live nodes free the devices of a dead node at once (not after the lease), and only those', async () => {
     const bucket = `lr-sessions-release-${++bucketNo}`;
     const conns = [await cluster.connect(0), await cluster.connect(1)];
-    const [a, b] = await Promise.all(conns.map((nc, i) => NatsSessionLedger.open(nc, { bucket, replicas: 3, leaseMs: 60_000, nodeId: `node${i + 1}` })));
+    const [a, b] = await Promise.all(conns.map((nc, i) => NatsSessionLedger.open(nc, { bucket, replicas: 3, leaseMs: 60_000, nodeId: `node${i + 1}`, mac: testMac })));
     try {
       const limits = { maxSessionsPerUser: 5, maxSessionsPerTenant: 5 };
       const claim = (sessionId: string, deviceId: string) => ({ sessionId, deviceId, userId: 'u1', userName: 'ann', startedAt: new Date().toISOString() });

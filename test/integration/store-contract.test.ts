@@ -25,7 +25,7 @@ import { StateReplication } from '../../src/server/cluster/state-replication.js'
 import type { ClusterContext } from '../../src/server/cluster/cluster-context.js';
 import { Logger } from '../../src/node/log.js';
 import type { DeviceInfo } from '../../src/shared/protocol.js';
-import { NatsCluster, natsSkipReason } from '../cluster/nats-cluster.js';
+import { NatsCluster, natsSkipReason, testAuth } from '../cluster/nats-cluster.js';
 
 interface Node {
   db: Db;
@@ -379,7 +379,7 @@ describe.skipIf(natsSkipReason !== null)('JetStream', () => {
   async function contextFor(i: number, nodeId: string): Promise<ClusterContext> {
     const nc: NatsConnection = await cluster.connect(i);
     const js = jetstream(nc, { timeout: 10_000 });
-    return { nc, js, jsm: await js.jetstreamManager(), nodeId, replicas: 3, log };
+    return { nc, js, jsm: await js.jetstreamManager(), nodeId, replicas: 3, log, ...testAuth(log) };
   }
 
   storeContract('jetstream (two nodes, 3-server NATS cluster)', async () => {

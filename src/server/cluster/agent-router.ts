@@ -26,10 +26,21 @@
  * Every message is checked before use: the agent frames with the same schema as frames from the agent
  * link; output frames by kind and size. NATS is the service's internal network, but a malformed message
  * is dropped and logged, never trusted.
+ *
+ * Authenticity (cluster-key.ts): before that, the cluster key's MAC. A presence value is sealed by the
+ * node it names (writer = its `node`, version = its `since`); an entry older than the one known for the
+ * device from that node (a replay) is dropped, and going offline is a sealed tombstone (delete markers are ignored). A
+ * routing message carries the MAC over its subject, sender, device or job and kind, a version
+ * `<boot>.<counter>.<time>` (a random id of the sender's process, a counter that only grows, the send
+ * time) and the body: a receiver drops a message outside a time window of its own clock, and one whose
+ * counter is not above the last it accepted from that sender's process (NATS delivers one publisher's
+ * messages in order), so a frame captured and published again is never acted on.
  */
 import { type KV, type KvWatchEntry } from '@nats-io/kv';
 import { headers as natsHeaders, type MsgHdrs, type Subscription } from '@nats-io/transport-node';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { MAC_HEADER, openValue, sealValue, VERSION_HEADER, type MacKind } from './cluster-key.js';
 import { decodeDataFrame, encodeDataFrame, parseFrame, toAgent, type ToAgent } from '../../shared/protocol.js';
 import type { AgentHub, ClusterLink, RemoteOutput } from '../agent-hub.js';
 import type { ClusterContext } from './cluster-context.js';
@@ -48,6 +59,10 @@ const HEADER_ROOM = 4 * 1024;
 const MIN_MESSAGE_BYTES = 16 * 1024;
 const DEVICE_ID = /^[0-9a-z]{4,64}$/;
 const JOB_ID = /^[0-9a-z-]{1,64}$/;
+/** How far a routing message's send time may be from the receiver's clock (covers skew and transit). */
+const ROUTE_WINDOW_MS = 2 * 60_000;
+/** Sender processes remembered per sender node (a node restarting is a new process). */
+const MAX_BOOTS = 8;
 
 const presenceValue = z.object({ node: z.string().regex(NODE_ID), since: z.number().int().nonnegative() }).strict();
 type Presence = z.infer<typeof presenceValue>;
@@ -59,6 +74,17 @@ const traceValue = z.object({ sessionId: z.string().max(64), level: z.string().m
 
 export class ClusterAgents implements ClusterLink {
   private readonly presence = new Map<string, Presence>();
+  /**
+   * Per device and writer, the newest presence `since` accepted (a replay is older); kept when the entry
+   * goes. Per writer, not per device: `since` comes from each node's clock, and a device moving to a node
+   * whose clock is behind must not look like a replay.
+   */
+  private readonly presenceVersions = new Map<string, number>();
+  /** This process's id in routing versions, and its counter. */
+  private readonly boot = randomBytes(8).toString('hex');
+  private counter = 0;
+  /** Per sender node (and subject kind), per sender process: the last counter accepted. */
+  private readonly lastCounter = new Map<string, Map<string, number>>();
   private readonly subs: Subscription[] = [];
   private readonly me: string;
   readonly self: string;
@@ -103,7 +129,7 @@ export class ClusterAgents implements ClusterLink {
   localPresence(deviceId: string, online: boolean, since: number): void {
     if (online) {
       this.presence.set(deviceId, { node: this.me, since });
-      this.kv.put(deviceId, JSON.stringify({ node: this.me, since })).catch((e: Error) => this.ctx.log.warn('presence write failed', { deviceId, error: e.message }));
+      this.kv.put(deviceId, this.sealPresence(deviceId, since, JSON.stringify({ node: this.me, since }))).catch((e: Error) => this.ctx.log.warn('presence write failed', { deviceId, error: e.message }));
       return;
     }
     const p = this.presence.get(deviceId);
@@ -115,8 +141,9 @@ export class ClusterAgents implements ClusterLink {
       .get(deviceId)
       .then((e) => {
         if (e?.operation !== 'PUT') return;
-        const v = presenceValue.safeParse(safeJson(e.string()));
-        if (v.success && v.data.node === this.me && v.data.since === since) return this.kv.delete(deviceId);
+        const sealed = openValue(this.ctx.mac, 'presence', `${BUCKET}/${deviceId}`, e.value);
+        const v = presenceValue.safeParse(typeof sealed === 'string' || sealed.data === null ? undefined : safeJson(sealed.data));
+        if (v.success && v.data.node === this.me && v.data.since === since) return this.kv.put(deviceId, this.sealPresence(deviceId, since, null));
         return undefined;
       })
       .catch((e: Error) => this.ctx.log.warn('presence delete failed', { deviceId, error: e.message }));
@@ -139,20 +166,35 @@ export class ClusterAgents implements ClusterLink {
     await Promise.race([loaded, new Promise((r) => setTimeout(r, 10_000))]);
   }
 
+  /** A presence value (or, data null, its tombstone) sealed by this node; `since` is its version. */
+  private sealPresence(deviceId: string, since: number, data: string | null): string {
+    return sealValue(this.ctx.mac, 'presence', `${BUCKET}/${deviceId}`, { writer: this.me, version: String(since), data });
+  }
+
   private seen(e: KvWatchEntry): void {
     const deviceId = e.key;
-    if (!DEVICE_ID.test(deviceId)) return;
+    if (!DEVICE_ID.test(deviceId)) return this.ctx.drops.drop('presence', 'not a device id');
+    const sealed = e.operation === 'PUT' ? openValue(this.ctx.mac, 'presence', `${BUCKET}/${deviceId}`, e.value) : 'an unauthenticated delete or purge marker';
+    if (typeof sealed === 'string') return this.ctx.drops.drop('presence', sealed);
+    const version = Number(sealed.version);
+    if (!Number.isSafeInteger(version) || version < 0 || !NODE_ID.test(sealed.writer)) return this.ctx.drops.drop('presence', 'bad version or writer');
+    const vkey = `${deviceId} ${sealed.writer}`;
+    if (version < (this.presenceVersions.get(vkey) ?? 0)) return this.ctx.drops.drop('presence-replay', 'older than the presence known for the device');
+    this.presenceVersions.set(vkey, version);
     const before = this.nodeOf(deviceId);
     const mine = this.hub.localSince(deviceId);
-    if (e.operation !== 'PUT') {
+    if (sealed.data === null) {
+      // Only the holder's own tombstone of the link it announced ends it.
+      const known = this.presence.get(deviceId);
+      if (known && (known.node !== sealed.writer || known.since !== version)) return;
       this.presence.delete(deviceId);
       if (mine !== null) this.localPresence(deviceId, true, mine); // still here: say so again
       else if (before !== null) this.hub.remotePresence(deviceId, null);
       return;
     }
-    const v = presenceValue.safeParse(safeJson(e.string()));
-    if (!v.success) {
-      this.ctx.log.warn('malformed presence entry skipped', { deviceId });
+    const v = presenceValue.safeParse(safeJson(sealed.data));
+    if (!v.success || v.data.node !== sealed.writer || v.data.since !== version) {
+      this.ctx.drops.drop('presence', 'malformed presence entry, or one that another node signed');
       return;
     }
     const p = v.data;
@@ -189,7 +231,7 @@ export class ClusterAgents implements ClusterLink {
     h.set('from', this.me);
     h.set('dev', deviceId);
     // Frames to agents are small (a job.start holds a command line of at most 8 KiB and its parameters).
-    this.publish(`lr.agent.${node}`, JSON.stringify(frame), h);
+    this.publish(`lr.agent.${node}`, JSON.stringify(frame), h, 'agent', [deviceId]);
   }
 
   toJobOwner(node: string, jobId: string, out: RemoteOutput): void {
@@ -198,7 +240,7 @@ export class ClusterAgents implements ClusterLink {
       h.set('from', this.me);
       h.set('job', jobId);
       h.set('k', kind);
-      this.publish(`lr.out.${node}`, payload, h);
+      this.publish(`lr.out.${node}`, payload, h, 'out', [jobId, kind]);
     };
     const max = this.maxBody();
     switch (out.k) {
@@ -237,7 +279,10 @@ export class ClusterAgents implements ClusterLink {
    * max_payload; called from an agent's socket handler, that would take the whole node down. The message
    * is dropped and logged instead: its job then stalls or fails on its own time limit, nothing else does.
    */
-  private publish(subject: string, payload: string | Uint8Array, h: MsgHdrs): void {
+  private publish(subject: string, payload: string | Uint8Array, h: MsgHdrs, kind: MacKind, extra: string[]): void {
+    const version = `${this.boot}.${++this.counter}.${Date.now()}`;
+    h.set(VERSION_HEADER, version);
+    h.set(MAC_HEADER, this.ctx.mac.tag({ kind, where: subject, writer: this.me, version, extra, payload }));
     try {
       this.ctx.nc.publish(subject, payload, { headers: h });
     } catch (e) {
@@ -253,6 +298,8 @@ export class ClusterAgents implements ClusterLink {
           const from = header(msg.headers, 'from', NODE_ID);
           const dev = header(msg.headers, 'dev', DEVICE_ID);
           if (!from || !dev) return this.drop('agent frame without a valid sender or device');
+          const bad = this.authentic('agent', msg.subject, from, [dev], msg.headers, msg.data);
+          if (bad) return this.ctx.drops.drop('agent', bad, { from });
           const parsed = parseFrame(toAgent, msg.string());
           if (!parsed.ok) return this.drop(`bad agent frame from node ${from}: ${parsed.error}`);
           this.hub.fromOtherNode(from, dev, parsed.value);
@@ -265,6 +312,8 @@ export class ClusterAgents implements ClusterLink {
           const job = header(msg.headers, 'job', JOB_ID);
           const kind = msg.headers?.get('k');
           if (!from || !job) return this.drop('job output without a valid sender or job');
+          const bad = this.authentic('out', msg.subject, from, [job, kind ?? ''], msg.headers, msg.data);
+          if (bad) return this.ctx.drops.drop('out', bad, { from });
           const out = decodeOutput(kind ?? '', msg.data, job);
           if (!out) return this.drop(`malformed job output (${String(kind)}) from node ${from}`);
           this.hub.fromAgentNode(from, job, out);
@@ -274,7 +323,29 @@ export class ClusterAgents implements ClusterLink {
   }
 
   private drop(why: string): void {
-    this.ctx.log.warn('cluster message dropped', { why });
+    this.ctx.drops.drop('route', why);
+  }
+
+  /**
+   * Null when a routing message is authentic and fresh (and then its counter is recorded), else why not.
+   * Checked before the body is parsed: nothing a node did not send is even decoded.
+   */
+  private authentic(kind: MacKind, subject: string, from: string, extra: string[], h: MsgHdrs | undefined, data: Uint8Array): string | null {
+    const version = h?.get(VERSION_HEADER) ?? '';
+    const m = /^([0-9a-f]{16})\.([1-9][0-9]{0,15})\.([0-9]{1,16})$/.exec(version);
+    if (!m) return 'no valid version';
+    if (!this.ctx.mac.check({ kind, where: subject, writer: from, version, extra, payload: data }, h?.get(MAC_HEADER))) return 'bad MAC (not sent by a node of this cluster)';
+    const [, boot, ctr, time] = m as unknown as [string, string, string, string];
+    if (Math.abs(Date.now() - Number(time)) > ROUTE_WINDOW_MS) return 'outside the time window (a replay, or a clock far off)';
+    const key = `${kind} ${from}`;
+    let boots = this.lastCounter.get(key);
+    if (!boots) this.lastCounter.set(key, (boots = new Map()));
+    const counter = Number(ctr);
+    if (counter <= (boots.get(boot) ?? 0)) return 'a message already received (a replay)';
+    boots.delete(boot);
+    boots.set(boot, counter);
+    if (boots.size > MAX_BOOTS) boots.delete(boots.keys().next().value as string);
+    return null;
   }
 
   stop(): void {

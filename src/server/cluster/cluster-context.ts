@@ -7,6 +7,7 @@ import { jetstream, type JetStreamClient, type JetStreamManager } from '@nats-io
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
 import type { Logger } from '../../node/log.js';
+import { DropLog, type ClusterMac } from './cluster-key.js';
 
 export interface ClusterContext {
   nc: NatsConnection;
@@ -17,6 +18,10 @@ export interface ClusterContext {
   /** Replicas of every shared bucket and stream: 3 when the NATS cluster has 3 servers or more, else 1. */
   replicas: number;
   log: Logger;
+  /** The cluster key's MAC: every entry written is sealed with it, every entry read is checked (cluster-key.ts). */
+  mac: ClusterMac;
+  /** Where refused entries are reported (rate-limited). */
+  drops: DropLog;
 }
 
 /** Node ids appear in NATS subjects and KV keys: letters, digits, - and _ only. */
@@ -41,7 +46,7 @@ export interface NatsSecurity {
  * Connects to NATS (any of `urls`; the client fails over between them) and checks JetStream answers.
  * Throws one line when no server answers or JetStream is off.
  */
-export async function connectCluster(urls: string[], nodeId: string, log: Logger, opts: { replicas?: number | undefined; name?: string; security?: NatsSecurity | undefined } = {}): Promise<ClusterContext> {
+export async function connectCluster(urls: string[], nodeId: string, log: Logger, mac: ClusterMac, opts: { replicas?: number | undefined; name?: string; security?: NatsSecurity | undefined } = {}): Promise<ClusterContext> {
   if (!NODE_ID.test(nodeId)) throw new Error(`invalid node id ${JSON.stringify(nodeId)} (letters, digits, - and _)`);
   const sec = opts.security ?? {};
   let nc: NatsConnection;
@@ -68,7 +73,7 @@ export async function connectCluster(urls: string[], nodeId: string, log: Logger
     throw new Error(`NATS at ${urls.join(',')} has no JetStream (start nats-server with -js): ${(e as Error).message}`);
   }
   const replicas = opts.replicas ?? (await clusterSize(nc) >= 3 ? 3 : 1);
-  return { nc, js, jsm, nodeId, replicas, log };
+  return { nc, js, jsm, nodeId, replicas, log, mac, drops: new DropLog(log) };
 }
 
 /** Servers in the NATS cluster this connection reached (1 for a lone server). */

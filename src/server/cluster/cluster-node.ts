@@ -14,6 +14,7 @@ import type { LibraryService } from '../library-service.js';
 import { LibraryObjects } from './library-objects.js';
 import { ClusterFileTokens } from './file-tokens.js';
 import { ClusterAgents } from './agent-router.js';
+import { ClusterMac } from './cluster-key.js';
 import { connectCluster, NODE_ID, type ClusterContext, type NatsSecurity } from './cluster-context.js';
 import { refreshAdminProfileUrls, writeClusterUrls } from './cluster-urls.js';
 import { NatsSessionLedger } from './nats-session-ledger.js';
@@ -63,8 +64,10 @@ export class ClusterNode {
   }
 
   static async connect(dataDir: string, opts: ClusterOptions, log: Logger): Promise<ClusterNode> {
+    // Before anything touches NATS: a node without the cluster key could neither write nor trust anything.
+    const mac = ClusterMac.fromDataDir(dataDir);
     const nodeId = nodeIdOf(dataDir);
-    const ctx = await connectCluster(opts.nats, nodeId, log, { replicas: opts.replicas, security: opts.security });
+    const ctx = await connectCluster(opts.nats, nodeId, log, mac, { replicas: opts.replicas, security: opts.security });
     log.info('joined the NATS cluster', { node: nodeId, replicas: ctx.replicas });
     return new ClusterNode(ctx, dataDir, opts);
   }
@@ -78,6 +81,8 @@ export class ClusterNode {
   async openLedger(onLost: (sessionId: string) => void): Promise<NatsSessionLedger> {
     this.ledger = await NatsSessionLedger.open(this.ctx.nc, {
       nodeId: this.ctx.nodeId,
+      mac: this.ctx.mac,
+      drops: this.ctx.drops,
       replicas: this.ctx.replicas,
       leaseMs: this.opts.sessionLeaseMs,
       onLost,

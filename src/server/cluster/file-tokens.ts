@@ -8,8 +8,8 @@
  * it cannot download anything. `issue` stays synchronous for the job preparers: the put goes out in the
  * background, and a redeem on another node waits briefly (APPEAR_MS) for a grant not yet visible.
  *
- * Single use across nodes: a redeem reads the grant and consumes it by writing a delete marker on its key,
- * conditional on the bucket stream's last sequence being the one it saw before reading (the
+ * Single use across nodes: a redeem reads the grant and consumes it by writing a "used" mark under
+ * `u.<same hash>`, conditional on the bucket stream's last sequence being the one it saw before reading (the
  * `Nats-Expected-Last-Sequence` header, checked by the stream leader against the writes in flight too).
  * Of concurrent redeems, the first write wins; every other one finds the sequence moved, reads again and
  * finds the marker. The per-key condition (`kv.update(key, v, revision)`) is not used: on nats-server 2.9
@@ -21,6 +21,13 @@
  * The issuing node also keeps the grant in memory, and a redeem there first waits for its own put to be
  * acknowledged: consuming the token before the put lands would let the late put bring it back to life.
  * If that put failed, no other node can know the token, so the issuing node decides alone.
+ *
+ * Authenticity (cluster-key.ts): grants and used marks are sealed with the cluster key's MAC (bucket,
+ * key, writer); a grant that fails it is never honoured, so nobody who can merely publish to NATS can mint
+ * a download. The used mark has its own key rather than being a delete marker on the grant's: an
+ * authentic grant published again after its use (a replay) does not erase it, and any entry under the
+ * mark's key (even a delete marker someone wrote over it) counts as used. A grant's expiry is inside the
+ * MAC, so a replay is also useless after two minutes.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
@@ -29,6 +36,7 @@ import { headers } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { AGENT_FILE_TOKEN, AGENT_FILE_TOKEN_TTL_MS, type AgentFileGrant, type FileTokens } from '../agent-file-tokens.js';
 import { openBucket, type ClusterContext } from './cluster-context.js';
+import { openValue, sealValue } from './cluster-key.js';
 
 export const FILE_TOKENS_BUCKET = 'lr-file-tokens';
 /** How long a redeem waits for a grant the issuing node may still be writing. */
@@ -82,7 +90,9 @@ export class ClusterFileTokens implements FileTokens {
     this.sweep();
     const token = randomBytes(32).toString('base64url');
     const full: AgentFileGrant = { ...grant, expiresAt: Date.now() + this.ttlMs };
-    const shared = this.kv.put(keyOf(token), JSON.stringify(full)).then(
+    const key = keyOf(token);
+    const sealed = sealValue(this.ctx.mac, 'grant', `${this.bucket}/${key}`, { writer: this.ctx.nodeId, version: String(full.expiresAt), data: JSON.stringify(full) });
+    const shared = this.kv.put(key, sealed).then(
       () => true,
       (e: Error) => {
         // Only this node can serve that token now; the agent asks the node it is connected to.
@@ -108,18 +118,21 @@ export class ClusterFileTokens implements FileTokens {
       }
     }
     try {
-      return await this.consume(keyOf(token));
+      return await this.consume(tokenHash(token));
     } finally {
       if (mine && this.issued.get(token) === mine) this.issued.delete(token);
     }
   }
 
-  /** Reads the grant and writes the delete marker on its key if the bucket did not change since the read. */
-  private async consume(key: string): Promise<AgentFileGrant | null> {
+  /** Reads the grant and writes its used mark if the bucket did not change since the read. */
+  private async consume(hash: string): Promise<AgentFileGrant | null> {
+    const key = `t.${hash}`;
+    const usedKey = `u.${hash}`;
     const appearBy = Date.now() + APPEAR_MS;
     const deadline = Date.now() + CAS_DEADLINE_MS;
     for (let attempt = 0; ; ) {
       const last = await this.lastSeq();
+      if (await this.kv.get(usedKey)) return null; // used (whatever the entry: see the top)
       const e = await this.kv.get(key);
       if (!e) {
         // Not written yet (the issuing node's put in flight), or never, or expired.
@@ -128,14 +141,11 @@ export class ClusterFileTokens implements FileTokens {
         continue;
       }
       if (e.operation !== 'PUT') return null; // the delete marker: used
-      const grant = parseGrant(e);
-      if (!grant) {
-        this.ctx.log.warn('malformed download grant in the cluster skipped', { bucket: this.bucket, revision: e.revision });
-        return null;
-      }
+      const grant = this.parseGrant(e);
+      if (!grant) return null;
       if (grant.expiresAt <= Date.now()) return null;
       try {
-        await this.markUsed(key, last);
+        await this.markUsed(usedKey, last);
         return grant;
       } catch (err) {
         if (!isCasConflict(err)) throw err;
@@ -151,11 +161,27 @@ export class ClusterFileTokens implements FileTokens {
     return (await this.ctx.jsm.streams.info(`KV_${this.bucket}`)).state.last_seq;
   }
 
-  /** A KV delete (a DEL marker, as kv.delete writes it), only if the stream's last sequence is `last`. */
-  private async markUsed(key: string, last: number): Promise<void> {
-    const h = headers();
-    h.set('KV-Operation', 'DEL');
-    await this.ctx.js.publish(`$KV.${this.bucket}.${key}`, new Uint8Array(0), { headers: h, expect: { lastSequence: last } });
+  /** The sealed used mark, only if the stream's last sequence is `last`. */
+  private async markUsed(usedKey: string, last: number): Promise<void> {
+    const mark = sealValue(this.ctx.mac, 'grant-used', `${this.bucket}/${usedKey}`, { writer: this.ctx.nodeId, version: String(Date.now()), data: '' });
+    await this.ctx.js.publish(`$KV.${this.bucket}.${usedKey}`, mark, { headers: headers(), expect: { lastSequence: last } });
+  }
+
+  /** The grant of an entry, once its MAC and shape check; null (and a report) otherwise. */
+  private parseGrant(e: KvEntry): AgentFileGrant | null {
+    const sealed = openValue(this.ctx.mac, 'grant', `${this.bucket}/${e.key}`, e.value);
+    if (typeof sealed === 'string' || sealed.data === null) {
+      this.ctx.drops.drop('grant', typeof sealed === 'string' ? sealed : 'a tombstone', { bucket: this.bucket, revision: e.revision });
+      return null;
+    }
+    try {
+      const r = grantSchema.safeParse(JSON.parse(sealed.data));
+      if (r.success && String(r.data.expiresAt) === sealed.version) return r.data;
+    } catch {
+      // reported below
+    }
+    this.ctx.drops.drop('grant', 'malformed download grant', { bucket: this.bucket, revision: e.revision });
+    return null;
   }
 
   private sweep(): void {
@@ -164,18 +190,14 @@ export class ClusterFileTokens implements FileTokens {
   }
 }
 
-/** The key of a token's grant: a hash of the token, never the token (KV keys are visible to every node). */
-function keyOf(token: string): string {
-  return `t.${createHash('sha256').update(token).digest('hex')}`;
+/** A token's hash: its keys hold that, never the token (KV keys are visible to every node). */
+function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
 }
 
-function parseGrant(e: KvEntry): AgentFileGrant | null {
-  try {
-    const r = grantSchema.safeParse(JSON.parse(e.string()));
-    return r.success ? r.data : null;
-  } catch {
-    return null;
-  }
+/** The key of a token's grant. */
+function keyOf(token: string): string {
+  return `t.${tokenHash(token)}`;
 }
 
 /** The server refused the conditional write: somebody wrote to the bucket since we read. */

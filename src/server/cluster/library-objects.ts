@@ -12,6 +12,12 @@
  *   chunk size), never the whole object. The client's `get()` is not used for that: it pushes the chunks
  *   into a ReadableStream without back-pressure, so a slow disk would let a 250 MB object pile up in memory.
  *
+ * Authenticity: the object store's metadata and chunks are not sealed with the cluster key (cluster-key.ts)
+ * and need not be: which object a node fetches is named by the SHA-256 of a library row, which is (sealed
+ * state), and the bytes are used only when they hash to that name. Forged metadata can point at other
+ * chunks or announce another size; the fetch then fails (no more bytes than announced are written, and a
+ * mismatch leaves nothing behind) — a denial of that file, never other content.
+ *
  * Objects are never deleted here: deleting a library name removes the local file only, since another name
  * (or a job prepared a moment ago) may still use the same content.
  */

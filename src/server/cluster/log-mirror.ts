@@ -8,14 +8,17 @@
  * Rows are keyed by command id; a later version of an entry (its end) updates its row in place, so the
  * table's own seq is the order in which commands were first seen (close to their start order across
  * nodes). Where it stopped reading is kept in the same transaction as the rows, so a restart resumes
- * there; entries it cannot parse are skipped with a warning (verification reports them).
+ * there; entries it cannot parse, or whose cluster-key MAC fails, are skipped with a warning (verification
+ * reports them). Each row keeps the version its writer gave it: an authentic older version of an entry
+ * published again (a replay) never replaces a newer one.
  */
 import { DeliverPolicy, type ConsumerMessages } from '@nats-io/jetstream';
 import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.js';
 import type { ClusterContext } from './cluster-context.js';
 import { LOG_STREAM, LOG_SUBJECT_PREFIX, PARTS_HEADER } from './log-stream.js';
-import { fetchEntry, parseEntry, type StreamEntry } from './log-snapshot.js';
+import { MAC_HEADER, VERSION_HEADER, WRITER_HEADER } from './cluster-key.js';
+import { fetchEntry, openEntry, type SealedEntry } from './log-snapshot.js';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS cluster_commands (
@@ -62,6 +65,9 @@ export class ClusterLogMirror {
     private readonly stream: string,
   ) {
     db.exec(SCHEMA);
+    // Databases made before versions were kept: 0 = older than any sealed entry.
+    const cols = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('cluster_commands') as string[];
+    if (!cols.includes('version')) db.exec('ALTER TABLE cluster_commands ADD COLUMN version INTEGER NOT NULL DEFAULT 0');
     this.appliedSeq = (db.prepare("SELECT v FROM cluster_log_state WHERE k = 'stream_seq'").pluck().get() as number | undefined) ?? 0;
   }
 
@@ -102,7 +108,7 @@ export class ClusterLogMirror {
     const consumer = await this.ctx.js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.appliedSeq + 1 });
     const messages = await consumer.consume({ max_bytes: 4 * 1024 * 1024 });
     this.messages = messages;
-    let batch: Array<{ entry: StreamEntry; streamSeq: number }> = [];
+    let batch: Array<{ entry: SealedEntry; streamSeq: number }> = [];
     let batchLast = this.appliedSeq;
     const flush = () => {
       if (batchLast === this.appliedSeq) return;
@@ -113,10 +119,11 @@ export class ClusterLogMirror {
       const tokens = m.subject.split('.');
       if (`${tokens[0]}.${tokens[1]}` === LOG_SUBJECT_PREFIX && tokens.length === 4) {
         const split = (m.headers?.get(PARTS_HEADER) ?? '') !== '';
+        const hv = (name: string) => m.headers?.get(name) || null;
         // A split entry's parts were published before its head: read them all (latest version) by subject.
-        const got = split ? await fetchEntry(this.ctx, this.stream, m.subject) : parseEntry(Buffer.from(m.data));
+        const got = split ? await fetchEntry(this.ctx, this.stream, m.subject) : openEntry(this.ctx.mac, m.subject, { writer: hv(WRITER_HEADER), version: hv(VERSION_HEADER), mac: hv(MAC_HEADER) }, Buffer.from(m.data));
         if (got && typeof got !== 'string' && got.node === tokens[2]) batch.push({ entry: got, streamSeq: m.seq });
-        else if (got !== null) this.ctx.log.warn('cluster log view: entry skipped', { subject: m.subject, why: typeof got === 'string' ? got : 'its node does not match its subject' });
+        else if (got !== null) this.ctx.drops.drop('log', typeof got === 'string' ? got : 'its node does not match its subject', { subject: m.subject });
       }
       batchLast = m.seq;
       if (batch.length >= BATCH || m.info.pending === 0) flush();
@@ -124,15 +131,15 @@ export class ClusterLogMirror {
     flush();
   }
 
-  private apply(batch: Array<{ entry: StreamEntry; streamSeq: number }>, lastSeq: number): void {
+  private apply(batch: Array<{ entry: SealedEntry; streamSeq: number }>, lastSeq: number): void {
     const upsert = this.db.prepare(
-      `INSERT INTO cluster_commands (id, node, origin_seq, stream_seq, session_id, user_id, device_id, command_line, name, status, background, started_at, ended_at, duration_ms, error, output, output_size, output_sha256, output_truncated)
-       VALUES (@id, @node, @originSeq, @streamSeq, @sessionId, @userId, @deviceId, @commandLine, @name, @status, @background, @startedAt, @endedAt, @durationMs, @error, @output, @outputSize, @outputSha256, @outputTruncated)
-       ON CONFLICT(id) DO UPDATE SET node = excluded.node, origin_seq = excluded.origin_seq, stream_seq = excluded.stream_seq, session_id = excluded.session_id,
+      `INSERT INTO cluster_commands (id, version, node, origin_seq, stream_seq, session_id, user_id, device_id, command_line, name, status, background, started_at, ended_at, duration_ms, error, output, output_size, output_sha256, output_truncated)
+       VALUES (@id, @version, @node, @originSeq, @streamSeq, @sessionId, @userId, @deviceId, @commandLine, @name, @status, @background, @startedAt, @endedAt, @durationMs, @error, @output, @outputSize, @outputSha256, @outputTruncated)
+       ON CONFLICT(id) DO UPDATE SET version = excluded.version, node = excluded.node, origin_seq = excluded.origin_seq, stream_seq = excluded.stream_seq, session_id = excluded.session_id,
          user_id = excluded.user_id, device_id = excluded.device_id, command_line = excluded.command_line, name = excluded.name, status = excluded.status,
          background = excluded.background, started_at = excluded.started_at, ended_at = excluded.ended_at, duration_ms = excluded.duration_ms, error = excluded.error,
          output = excluded.output, output_size = excluded.output_size, output_sha256 = excluded.output_sha256, output_truncated = excluded.output_truncated
-       WHERE excluded.stream_seq > cluster_commands.stream_seq`,
+       WHERE excluded.stream_seq > cluster_commands.stream_seq AND excluded.version >= cluster_commands.version AND excluded.node = cluster_commands.node`,
     );
     const mark = this.db.prepare("INSERT INTO cluster_log_state (k, v) VALUES ('stream_seq', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v");
     // A read model needs no fsync per batch: a power cut loses the last rows and the mark that covers them
@@ -154,11 +161,12 @@ export class ClusterLogMirror {
     }
   }
 
-  private applyBatch(batch: Array<{ entry: StreamEntry; streamSeq: number }>, lastSeq: number, upsert: Statement, mark: Statement): void {
+  private applyBatch(batch: Array<{ entry: SealedEntry; streamSeq: number }>, lastSeq: number, upsert: Statement, mark: Statement): void {
     this.db.transaction(() => {
       for (const { entry: e, streamSeq } of batch) {
         upsert.run({
           id: e.id,
+          version: e.version,
           node: e.node,
           originSeq: e.seq,
           streamSeq,

@@ -7,13 +7,15 @@
  *
  * Everything read off the stream is validated: a message with a foreign subject, a payload that is not a
  * well-formed entry, a split payload whose parts are missing or do not match its digest, or an entry whose
- * subject does not name its node and id, is a problem reported against its subject, never a crash.
+ * subject does not name its node and id, or whose cluster-key MAC fails (cluster-key.ts), is a problem
+ * reported against its subject, never a crash.
  */
 import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import type { ChainRow } from '../log-chain.js';
 import { NODE_ID, type ClusterContext } from './cluster-context.js';
+import { MAC_HEADER, VERSION_HEADER, WRITER_HEADER, type ClusterMac } from './cluster-key.js';
 import { DIGEST_HEADER, idToken, LOG_SUBJECT_PREFIX, PARTS_HEADER } from './log-stream.js';
 
 /** One entry of the stream as published: the export record plus its node. */
@@ -96,11 +98,11 @@ export class ClusterLogSnapshot {
     const snap = new ClusterLogSnapshot(tmp);
     try {
       tmp.exec(`
-        CREATE TABLE msgs (subject TEXT PRIMARY KEY, stream_seq INTEGER NOT NULL, parts INTEGER NOT NULL, digest TEXT, data BLOB NOT NULL);
+        CREATE TABLE msgs (subject TEXT PRIMARY KEY, stream_seq INTEGER NOT NULL, parts INTEGER NOT NULL, digest TEXT, writer TEXT, version TEXT, mac TEXT, data BLOB NOT NULL);
         CREATE TABLE parts (subject TEXT NOT NULL, k INTEGER NOT NULL, stream_seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (subject, k));
         CREATE TABLE entries (subject TEXT PRIMARY KEY, node TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, chain TEXT, seal TEXT, json TEXT NOT NULL);`);
       await snap.load(ctx, stream, maxPayload);
-      snap.assemble();
+      snap.assemble(ctx.mac);
       tmp.exec('DROP TABLE msgs; DROP TABLE parts; CREATE INDEX entries_seq ON entries(node, seq); CREATE INDEX entries_id ON entries(node, id);');
       return snap;
     } catch (e) {
@@ -153,8 +155,9 @@ export class ClusterLogSnapshot {
     if (info.state.messages === 0) return;
     const lastAtStart = info.state.last_seq;
     const putMsg = this.tmp.prepare(
-      `INSERT INTO msgs (subject, stream_seq, parts, digest, data) VALUES (?, ?, ?, ?, ?)
-       ON CONFLICT(subject) DO UPDATE SET stream_seq = excluded.stream_seq, parts = excluded.parts, digest = excluded.digest, data = excluded.data
+      `INSERT INTO msgs (subject, stream_seq, parts, digest, writer, version, mac, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(subject) DO UPDATE SET stream_seq = excluded.stream_seq, parts = excluded.parts, digest = excluded.digest, writer = excluded.writer,
+         version = excluded.version, mac = excluded.mac, data = excluded.data
        WHERE excluded.stream_seq > msgs.stream_seq`,
     );
     const putPart = this.tmp.prepare(
@@ -195,7 +198,10 @@ export class ClusterLogSnapshot {
           const partsHeader = m.headers?.get(PARTS_HEADER) ?? '';
           const parts = partsHeader === '' ? 1 : Number(partsHeader);
           if (!Number.isInteger(parts) || parts < 1 || parts > MAX_PARTS) this.bad(m.subject, m.seq, `invalid ${PARTS_HEADER} header`);
-          else putMsg.run(m.subject, m.seq, parts, m.headers?.get(DIGEST_HEADER) || null, m.data);
+          else {
+            const hv = (name: string) => m.headers?.get(name) || null;
+            putMsg.run(m.subject, m.seq, parts, hv(DIGEST_HEADER), hv(WRITER_HEADER), hv(VERSION_HEADER), hv(MAC_HEADER), m.data);
+          }
         } else {
           this.bad(m.subject, m.seq, 'a message on a subject that is not a command log entry');
         }
@@ -209,13 +215,13 @@ export class ClusterLogSnapshot {
   }
 
   /** Joins split payloads, validates each entry and files it by node and seq. */
-  private assemble(): void {
-    const page = this.tmp.prepare('SELECT rowid, subject, stream_seq, parts, digest, data FROM msgs WHERE rowid > ? ORDER BY rowid LIMIT ?');
+  private assemble(mac: ClusterMac): void {
+    const page = this.tmp.prepare('SELECT rowid, subject, stream_seq, parts, digest, writer, version, mac, data FROM msgs WHERE rowid > ? ORDER BY rowid LIMIT ?');
     const partsOf = this.tmp.prepare('SELECT k, data FROM parts WHERE subject = ? AND k < ? ORDER BY k');
     const put = this.tmp.prepare('INSERT INTO entries (subject, node, seq, id, chain, seal, json) VALUES (?, ?, ?, ?, ?, ?, ?)');
     let after = 0;
     for (;;) {
-      const rows = page.all(after, PAGE) as { rowid: number; subject: string; stream_seq: number; parts: number; digest: string | null; data: Buffer }[];
+      const rows = page.all(after, PAGE) as { rowid: number; subject: string; stream_seq: number; parts: number; digest: string | null; writer: string | null; version: string | null; mac: string | null; data: Buffer }[];
       if (rows.length === 0) return;
       after = (rows[rows.length - 1] as { rowid: number }).rowid;
       const accepted: [string, string, number, string, string | null, string | null, string][] = [];
@@ -233,7 +239,7 @@ export class ClusterLogSnapshot {
             continue;
           }
         }
-        const e = parseEntry(body);
+        const e = openEntry(mac, r.subject, { writer: r.writer, version: r.version, mac: r.mac }, body);
         if (typeof e === 'string') {
           this.bad(r.subject, r.stream_seq, e);
           continue;
@@ -256,7 +262,7 @@ export class ClusterLogSnapshot {
  * The current stream copy of one entry, read directly (not through a snapshot): null when the subject has
  * no message, a string saying why when the message is not a valid entry.
  */
-export async function fetchEntry(ctx: ClusterContext, stream: string, subject: string): Promise<StreamEntry | string | null> {
+export async function fetchEntry(ctx: ClusterContext, stream: string, subject: string): Promise<SealedEntry | string | null> {
   const head = await ctx.jsm.streams.getMessage(stream, { last_by_subj: subject });
   if (!head) return null;
   const partsHeader = head.header?.get(PARTS_HEADER) ?? '';
@@ -270,7 +276,26 @@ export async function fetchEntry(ctx: ClusterContext, stream: string, subject: s
   }
   const body = Buffer.concat(chunks);
   if (parts > 1 && createHash('sha256').update(body).digest('hex') !== head.header?.get(DIGEST_HEADER)) return 'a split entry whose parts do not match its digest';
-  return parseEntry(body);
+  const hv = (name: string) => head.header?.get(name) || null;
+  return openEntry(ctx.mac, subject, { writer: hv(WRITER_HEADER), version: hv(VERSION_HEADER), mac: hv(MAC_HEADER) }, body);
+}
+
+/** An entry whose cluster-key MAC was checked, with the version its writer gave it. */
+export type SealedEntry = StreamEntry & { version: number };
+
+/**
+ * The entry of a whole payload, once its MAC checks (writer = the node its subject names), or why not.
+ * Nothing a node did not write is ever parsed further.
+ */
+export function openEntry(mac: ClusterMac, subject: string, h: { writer: string | null; version: string | null; mac: string | null }, body: Buffer): SealedEntry | string {
+  const node = subject.split('.')[2];
+  if (!h.writer || !h.version || !h.mac) return 'an entry without the cluster MAC (not written by a node of this cluster)';
+  if (h.writer !== node) return 'an entry whose writer is not the node its subject names';
+  if (!mac.check({ kind: 'log', where: subject, writer: h.writer, version: h.version, payload: body }, h.mac)) return 'an entry whose cluster MAC is wrong (not written by a node of this cluster)';
+  const version = Number(h.version);
+  if (!Number.isSafeInteger(version) || version <= 0) return 'an entry with an invalid version';
+  const e = parseEntry(body);
+  return typeof e === 'string' ? e : { ...e, version };
 }
 
 /** The entry, or why it is not one. */

@@ -15,6 +15,11 @@
  * A payload larger than the server's max_payload (a command keeps up to logOutputBytes, 1 MiB by default,
  * of output) is split: parts 1..n-1 go to `lr.log.<node>.<command>.<k>` first, then the head, carrying
  * part 0 with the number of parts and the SHA-256 of the whole payload in its headers.
+ *
+ * Authenticity (cluster-key.ts): the head message carries the cluster key's MAC over its subject, the
+ * writer, a version (this node's monotonic clock) and the whole payload. Readers (the log view, `lr log
+ * verify`, the export) drop a message whose MAC fails; the view keeps, per entry, the newest version it
+ * applied, so an authentic older version of an entry published again does not replace the newer one.
  */
 import { createHash } from 'node:crypto';
 import { DiscardPolicy, StorageType, type StreamConfig } from '@nats-io/jetstream';
@@ -23,6 +28,7 @@ import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.js';
 import type { LogChain } from '../log-chain.js';
 import type { ClusterContext } from './cluster-context.js';
+import { MAC_HEADER, MonotonicClock, VERSION_HEADER, WRITER_HEADER } from './cluster-key.js';
 
 export const LOG_STREAM = 'LR_LOG';
 export const LOG_SUBJECT_PREFIX = 'lr.log';
@@ -69,6 +75,7 @@ export class CommandLogStream {
   private waiters: (() => void)[] = [];
   private readonly maxPart: number;
   private readonly enqueue: Statement<[string]>;
+  private readonly clock = new MonotonicClock();
 
   private constructor(
     readonly ctx: ClusterContext,
@@ -217,13 +224,17 @@ export class CommandLogStream {
     }
     const subject = entrySubject(this.ctx.nodeId, id);
     const body = Buffer.from(JSON.stringify({ ...record, node: this.ctx.nodeId }), 'utf8');
+    const h = headers();
+    const version = String(this.clock.next());
+    h.set(WRITER_HEADER, this.ctx.nodeId);
+    h.set(VERSION_HEADER, version);
+    h.set(MAC_HEADER, this.ctx.mac.tag({ kind: 'log', where: subject, writer: this.ctx.nodeId, version, payload: body }));
     if (body.length <= this.maxPart) {
-      await this.ctx.js.publish(subject, body);
+      await this.ctx.js.publish(subject, body, { headers: h });
       return;
     }
     const parts = Math.ceil(body.length / this.maxPart);
     for (let k = 1; k < parts; k++) await this.ctx.js.publish(`${subject}.${k}`, body.subarray(k * this.maxPart, (k + 1) * this.maxPart));
-    const h = headers();
     h.set(PARTS_HEADER, String(parts));
     h.set(DIGEST_HEADER, createHash('sha256').update(body).digest('hex'));
     await this.ctx.js.publish(subject, body.subarray(0, this.maxPart), { headers: h });

@@ -35,12 +35,18 @@
  * race at the limits can refuse an open that a moment later would succeed (never the reverse: the limits
  * are never exceeded). A node that cannot reach NATS for longer than the lease loses its sessions; the
  * refresh reports that through `onLost`.
+ *
+ * Authenticity (cluster-key.ts): every value is sealed with the cluster key's MAC (bucket, key, writer,
+ * version); a value that fails the check counts as absent, so a forged claim blocks nobody and a forged
+ * set counts no one. What a forger can still do is delete (any client with publish rights can): a freed
+ * key lets a second session open, which is why the NATS servers must require credentials.
  */
 import { jetstream, JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { type KV, type KvEntry } from '@nats-io/kv';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../node/log.js';
 import { openBucket } from './cluster-context.js';
+import { MonotonicClock, openValue, sealValue, type ClusterMac, type DropLog } from './cluster-key.js';
 import type { OpenResult, SessionClaim, SessionLedger, SessionLimits } from '../session-ledger.js';
 
 export interface NatsSessionLedgerOptions {
@@ -55,6 +61,10 @@ export interface NatsSessionLedgerOptions {
   leaseMs?: number;
   /** This node's name, stored with its claims (for diagnosis: who holds the device). */
   nodeId: string;
+  /** The cluster key's MAC: values are sealed with it, and a value that fails it counts as absent. */
+  mac: ClusterMac;
+  /** Where refused values are reported (rate-limited); the log below when absent. */
+  drops?: DropLog;
   /** Called when a session's lease was lost (expired while this node could not refresh it). */
   onLost?: (sessionId: string) => void;
   log?: Logger;
@@ -89,6 +99,7 @@ export class NatsSessionLedger implements SessionLedger {
   private readonly timer: NodeJS.Timeout;
   /** The refresh in progress, if any: close() waits for it so it cannot rewrite a key being released. */
   private refreshing: Promise<void> | null = null;
+  private readonly clock = new MonotonicClock();
 
   private constructor(
     private readonly kv: KV,
@@ -118,7 +129,10 @@ export class NatsSessionLedger implements SessionLedger {
     // a brand-new bucket gets one write. Expiry removes messages but never lowers the last sequence.
     // Several nodes starting at once: the stream another node is creating may not take writes for a moment
     // (no responders while its replicas are placed), so the first write is retried briefly.
-    if (status.streamInfo.state.last_seq === 0) await untilStreamAnswers(() => kv.put('created', new Date().toISOString()));
+    if (status.streamInfo.state.last_seq === 0) {
+      const created = sealValue(opts.mac, 'ledger', `${bucket}/created`, { writer: opts.nodeId, version: String(Date.now()), data: new Date().toISOString() });
+      await untilStreamAnswers(() => kv.put('created', created));
+    }
     // The bucket's TTL is the lease whatever this node was told: refresh against the real one.
     return new NatsSessionLedger(kv, js, jsm, bucket, status.ttl > 0 ? status.ttl : leaseMs, opts);
   }
@@ -131,9 +145,10 @@ export class NatsSessionLedger implements SessionLedger {
   async tryOpen(claim: SessionClaim, limits: SessionLimits): Promise<OpenResult> {
     const devKey = deviceKey(claim.deviceId);
     const value: DeviceValue = { ...claim, node: this.opts.nodeId };
-    const dev = await this.cas<SessionClaim | null>(devKey, (e) =>
-      e?.operation === 'PUT' ? { write: undefined, result: toClaim(parse<DeviceValue>(e)) } : { write: JSON.stringify(value), result: null },
-    );
+    const dev = await this.cas<SessionClaim | null>(devKey, (e) => {
+      const held = this.read<DeviceValue>(e);
+      return held ? { write: undefined, result: toClaim(held) } : { write: JSON.stringify(value), result: null };
+    });
     if (dev.result) return { ok: false, code: 'device_busy', holder: dev.result };
     const devRev = dev.seq;
     const userKey = userKeyOf(claim.userId);
@@ -182,7 +197,7 @@ export class NatsSessionLedger implements SessionLedger {
    */
   async claimOnce(name: string): Promise<boolean> {
     const key = `once.${Buffer.from(name).toString('base64url')}`;
-    const r = await this.cas<boolean>(key, (e) => (e?.operation === 'PUT' ? { write: undefined, result: false } : { write: JSON.stringify({ node: this.opts.nodeId, at: new Date().toISOString() }), result: true }));
+    const r = await this.cas<boolean>(key, (e) => (this.read(e) !== null ? { write: undefined, result: false } : { write: JSON.stringify({ node: this.opts.nodeId, at: new Date().toISOString() }), result: true }));
     return r.result;
   }
 
@@ -197,7 +212,7 @@ export class NatsSessionLedger implements SessionLedger {
     for await (const k of await this.kv.keys('dev.>')) keys.push(k);
     let freed = 0;
     for (const key of keys) {
-      const r = await this.cas<boolean>(key, (e) => (e?.operation === 'PUT' && parse<DeviceValue>(e).node === node ? { write: null, result: true } : { write: undefined, result: false }));
+      const r = await this.cas<boolean>(key, (e) => (this.read<DeviceValue>(e)?.node === node ? { write: null, result: true } : { write: undefined, result: false }));
       if (r.result) freed++;
     }
     return freed;
@@ -207,13 +222,13 @@ export class NatsSessionLedger implements SessionLedger {
     const keys: string[] = [];
     for await (const k of await this.kv.keys('dev.>')) keys.push(k);
     const entries = await Promise.all(keys.map((k) => this.kv.get(k)));
-    return entries.filter((e): e is KvEntry => e?.operation === 'PUT').map((e) => toClaim(parse<DeviceValue>(e)));
+    return entries.map((e) => this.read<DeviceValue>(e)).filter((v): v is DeviceValue => v !== null).map(toClaim);
   }
 
   /** Adds a session to a counted set unless the set is full (of live sessions). */
   private async addMember(key: string, claim: SessionClaim, limit: number): Promise<AddResult> {
     const r = await this.cas<AddResult>(key, async (e) => {
-      const members = membersOf(e);
+      const members = this.members(e);
       if (members[claim.sessionId]) return { write: undefined, result: { ok: true } };
       let ids = Object.keys(members);
       if (ids.length >= limit) {
@@ -232,7 +247,7 @@ export class NatsSessionLedger implements SessionLedger {
 
   private async removeMember(key: string, sessionId: string): Promise<void> {
     await this.cas(key, (e) => {
-      const members = membersOf(e);
+      const members = this.members(e);
       if (!(sessionId in members)) return { write: undefined, result: undefined };
       delete members[sessionId];
       return { write: JSON.stringify(members), result: undefined };
@@ -241,7 +256,7 @@ export class NatsSessionLedger implements SessionLedger {
 
   /** Deletes a device key if it still holds this session (a lease lost and taken by another is left alone). */
   private async releaseDevice(devKey: string, sessionId: string): Promise<void> {
-    await this.cas(devKey, (e) => ({ write: e?.operation === 'PUT' && parse<DeviceValue>(e).sessionId === sessionId ? null : undefined, result: undefined }));
+    await this.cas(devKey, (e) => ({ write: this.read<DeviceValue>(e)?.sessionId === sessionId ? null : undefined, result: undefined }));
   }
 
   /**
@@ -278,14 +293,45 @@ export class NatsSessionLedger implements SessionLedger {
   private async writeIfUnchanged(key: string, value: string | null, last: number): Promise<number> {
     const h = headers();
     if (value === null) h.set('KV-Operation', 'DEL');
-    const pa = await this.js.publish(`$KV.${this.bucket}.${key}`, value ?? new Uint8Array(0), { headers: h, expect: { lastSequence: last } });
+    const pa = await this.js.publish(`$KV.${this.bucket}.${key}`, value === null ? new Uint8Array(0) : this.seal(key, value), { headers: h, expect: { lastSequence: last } });
     return pa.seq;
+  }
+
+  private seal(key: string, value: string): string {
+    return sealValue(this.opts.mac, 'ledger', `${this.bucket}/${key}`, { writer: this.opts.nodeId, version: String(this.clock.next()), data: value });
+  }
+
+  /** A key's checked value, or null when it holds none, a delete marker, or something no node wrote. */
+  private read<T>(e: KvEntry | null): T | null {
+    if (e?.operation !== 'PUT') return null;
+    const v = openValue(this.opts.mac, 'ledger', `${this.bucket}/${e.key}`, e.value);
+    let why = typeof v === 'string' ? v : null;
+    if (typeof v !== 'string' && v.data !== null) {
+      try {
+        const parsed = JSON.parse(v.data) as unknown;
+        if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as T;
+        why = 'value is not an object';
+      } catch {
+        why = 'value is not JSON';
+      }
+    }
+    if (why) this.refused(e.key, why);
+    return null;
+  }
+
+  private refused(key: string, why: string): void {
+    const fields = { bucket: this.bucket, key: key.split('.')[0] };
+    if (this.opts.drops) this.opts.drops.drop('ledger', why, fields);
+    else this.opts.log?.warn('cluster entry dropped', { kind: 'ledger', why, ...fields });
+  }
+
+  private members(e: KvEntry | null): Members {
+    return this.read<Members>(e) ?? {};
   }
 
   /** A member counts while its device key holds that very session (not a later one on the same device). */
   private async isAlive(sessionId: string, deviceId: string): Promise<boolean> {
-    const e = await this.kv.get(deviceKey(deviceId));
-    return e?.operation === 'PUT' && parse<DeviceValue>(e).sessionId === sessionId;
+    return this.read<DeviceValue>(await this.kv.get(deviceKey(deviceId)))?.sessionId === sessionId;
   }
 
   /** The lease: rewrite this node's device keys and the sets its sessions are counted in. */
@@ -314,7 +360,8 @@ export class NatsSessionLedger implements SessionLedger {
   private async renewDevice(sessionId: string, o: Owned): Promise<void> {
     const value: DeviceValue = { ...o.claim, node: o.node };
     try {
-      o.devRev = await this.kv.update(deviceKey(o.claim.deviceId), JSON.stringify(value), o.devRev);
+      const key = deviceKey(o.claim.deviceId);
+      o.devRev = await this.kv.update(key, this.seal(key, JSON.stringify(value)), o.devRev);
     } catch (e) {
       if (!isCasConflict(e)) {
         // NATS unreachable or slow: try again at the next tick; the lease covers two missed ones.
@@ -337,7 +384,7 @@ export class NatsSessionLedger implements SessionLedger {
   private async renewSet(key: string, ours: Members): Promise<void> {
     try {
       await this.cas(key, (e) => {
-        const members = membersOf(e);
+        const members = this.members(e);
         for (const [id, dev] of Object.entries(ours)) if (this.owned.has(id)) members[id] = dev;
         return { write: JSON.stringify(members), result: undefined };
       });
@@ -354,14 +401,6 @@ function deviceKey(deviceId: string): string {
 
 function userKeyOf(userId: string): string {
   return `user.${Buffer.from(userId).toString('base64url')}`;
-}
-
-function membersOf(e: KvEntry | null): Members {
-  return e?.operation === 'PUT' ? parse<Members>(e) : {};
-}
-
-function parse<T>(e: KvEntry): T {
-  return JSON.parse(e.string()) as T;
 }
 
 function toClaim(v: DeviceValue): SessionClaim {

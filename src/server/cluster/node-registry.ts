@@ -6,16 +6,27 @@
  * skew between machines does not matter. A node killed outright stops writing and is dead for the others
  * DEAD_AFTER_MS later (a KV watcher is not told when a value ages out, so the bucket's TTL only keeps the
  * bucket small; liveness is decided here).
+ *
+ * Authenticity (cluster-key.ts): a heartbeat is sealed with the cluster key's MAC by the node it names
+ * (writer = key), with the writer's monotonic clock as its version; a clean stop writes a sealed tombstone.
+ * A reader drops what fails the MAC, what another node signed, and (a replay) any heartbeat not newer
+ * than the last one it accepted from that node; a node it has not heard of yet must have written its
+ * heartbeat within FRESH_MS of this node's clock (so an old heartbeat published again cannot bring a dead
+ * node back). Unauthenticated delete markers are ignored: a node is only ever dead by its own tombstone or
+ * by silence.
  */
 import { type KV, type KvWatchEntry } from '@nats-io/kv';
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
 import type { ClusterContext } from './cluster-context.js';
 import { NODE_ID, openBucket } from './cluster-context.js';
+import { MonotonicClock, openValue, sealValue } from './cluster-key.js';
 
 const HEARTBEAT_MS = 1_000;
 const DEAD_AFTER_MS = 4_000;
 const BUCKET = 'lr-nodes';
+/** How far from this node's clock the first heartbeat heard from a node may be (covers clock skew). */
+const FRESH_MS = 10 * 60_000;
 
 const nodeValue = z.object({ publicUrl: z.string().url().max(512), startedAt: z.string().max(64) }).strict();
 export type NodeInfo = z.infer<typeof nodeValue> & { node: string };
@@ -29,6 +40,9 @@ export interface NodeRegistryEvents {
 
 export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
   private readonly nodes = new Map<string, { info: NodeInfo; lastHeard: number }>();
+  /** Per node, the version of the newest authentic heartbeat or tombstone accepted (kept after it dies). */
+  private readonly versions = new Map<string, number>();
+  private readonly clock = new MonotonicClock();
   private readonly timers: NodeJS.Timeout[] = [];
   private stopped = false;
 
@@ -59,7 +73,7 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     if (this.stopped) return;
     const { node: _node, ...value } = this.self;
     try {
-      await this.kv.put(this.self.node, JSON.stringify(value));
+      await this.kv.put(this.self.node, this.seal(JSON.stringify(value)));
     } catch (e) {
       this.ctx.log.warn('cluster heartbeat failed', { error: (e as Error).message });
     }
@@ -72,17 +86,33 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     })().catch((e: Error) => this.ctx.log.warn('node watch ended', { error: e.message }));
   }
 
+  private seal(data: string | null): string {
+    return sealValue(this.ctx.mac, 'node', `${BUCKET}/${this.self.node}`, { writer: this.self.node, version: String(this.clock.next()), data });
+  }
+
   private seen(e: KvWatchEntry): void {
-    if (!NODE_ID.test(e.key)) return;
-    if (e.operation !== 'PUT') {
+    if (!NODE_ID.test(e.key)) return this.ctx.drops.drop('node', 'not a node id');
+    const sealed = e.operation === 'PUT' ? openValue(this.ctx.mac, 'node', `${BUCKET}/${e.key}`, e.value) : 'an unauthenticated delete or purge marker';
+    if (typeof sealed === 'string') return this.ctx.drops.drop('node', sealed, { node: e.key });
+    if (sealed.writer !== e.key) return this.ctx.drops.drop('node', 'a heartbeat written by another node', { node: e.key });
+    const version = Number(sealed.version);
+    const newest = this.versions.get(e.key);
+    if (!Number.isSafeInteger(version)) return this.ctx.drops.drop('node', 'bad version', { node: e.key });
+    if (newest !== undefined ? version <= newest : Math.abs(Date.now() - version) > FRESH_MS) {
+      // Our own last heartbeat, delivered again by a new watcher, is not news either: no log for it.
+      if (e.key !== this.self.node) this.ctx.drops.drop('node-replay', 'a heartbeat not newer than the last one heard', { node: e.key });
+      return;
+    }
+    this.versions.set(e.key, version);
+    if (sealed.data === null) {
       if (this.nodes.delete(e.key)) this.emit('down', e.key);
       return;
     }
     let info: z.infer<typeof nodeValue>;
     try {
-      info = nodeValue.parse(JSON.parse(e.string()));
+      info = nodeValue.parse(JSON.parse(sealed.data));
     } catch {
-      this.ctx.log.warn('malformed node heartbeat skipped', { node: e.key });
+      this.ctx.drops.drop('node', 'malformed node heartbeat', { node: e.key });
       return;
     }
     // A heartbeat replayed from the bucket at start may be old: only a fresh write proves life. The
@@ -120,6 +150,6 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
-    await this.kv.delete(this.self.node).catch(() => undefined);
+    await this.kv.put(this.self.node, this.seal(null)).catch(() => undefined);
   }
 }

@@ -19,10 +19,21 @@
  *   win over what the bucket held), then the bucket is applied up to its last sequence; the local rows the
  *   bucket does not have are then deleted (a joining node adopts the cluster's state). An empty bucket is
  *   seeded with all the node's rows (the first node of a new cluster, made by `lr-server init`).
+ * - Authenticity (cluster-key.ts): every value is sealed with the cluster key's MAC over the bucket, the
+ *   key, the writer, a version and the row; a delete is a sealed tombstone (a KV delete marker cannot carry
+ *   a MAC, so markers are never obeyed). An entry whose MAC fails is dropped before it touches anything.
+ * - Replays: the version is the writer's monotonic clock, at least one more than the newest version this
+ *   node had seen for that key. Each node keeps the newest version applied per key (`repl_versions`, in the
+ *   apply transaction, so it survives restarts) and refuses an entry older than it: an authentic old row
+ *   (a user before it was disabled, a token before it was revoked) published again is not applied. Two
+ *   nodes writing one key at once may produce a legitimately older version after a newer one in the
+ *   stream: its writer, seeing its own entry refused, publishes its row again with a newer version, so
+ *   every node converges (and the bucket never keeps a value every node refused).
  */
 import { KvWatchInclude, type KV, type KvEntry } from '@nats-io/kv';
 import { headers, type QueuedIterator } from '@nats-io/transport-node';
 import { openBucket, type ClusterContext } from './cluster-context.js';
+import { MonotonicClock, openValue, sealValue } from './cluster-key.js';
 import type { Db } from '../db.js';
 import {
   captureSql,
@@ -31,6 +42,7 @@ import {
   dropCaptureSql,
   MAX_ROW_BYTES,
   OUTBOX_TABLE,
+  VERSIONS_TABLE,
   parseKey,
   prepareTable,
   rowKey,
@@ -102,6 +114,7 @@ export class StateReplication {
   private watching: Promise<void> | null = null;
   private stopped = false;
   private readonly stmts;
+  private readonly clock = new MonotonicClock();
 
   private constructor(
     private readonly ctx: ClusterContext,
@@ -120,6 +133,8 @@ export class StateReplication {
       pendingKeys: db.prepare(`SELECT DISTINCT tbl, pk FROM ${OUTBOX_TABLE}`),
       done: db.prepare(`DELETE FROM ${OUTBOX_TABLE} WHERE seq IN (SELECT value FROM json_each(?))`),
       applying: db.prepare(`UPDATE ${CONTROL_TABLE} SET applying = ? WHERE id = 1`),
+      version: db.prepare(`SELECT v FROM ${VERSIONS_TABLE} WHERE k = ?`).pluck(),
+      setVersion: db.prepare(`INSERT INTO ${VERSIONS_TABLE} (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = max(v, excluded.v)`),
     };
   }
 
@@ -251,12 +266,20 @@ export class StateReplication {
     return rows.length;
   }
 
-  /** A put, or (row null) a KV delete marker; answers the stream sequence JetStream gave it. */
+  /**
+   * A sealed put of the row, or (row null) of a sealed tombstone; answers the stream sequence JetStream gave
+   * it. Its version is newer than anything this node has seen for the key, and than its own earlier writes.
+   */
   private async publish(key: string, row: string | null): Promise<number> {
-    const h = headers();
-    if (row === null) h.set('KV-Operation', 'DEL');
-    const pa = await this.ctx.js.publish(`$KV.${this.bucket}.${key}`, row ?? new Uint8Array(0), { headers: h });
+    const version = this.clock.next(((this.stmts.version.get(key) as number | undefined) ?? 0) + 1);
+    const value = sealValue(this.ctx.mac, 'state', this.where(key), { writer: this.ctx.nodeId, version: String(version), data: row });
+    const pa = await this.ctx.js.publish(`$KV.${this.bucket}.${key}`, value, { headers: headers() });
     return pa.seq;
+  }
+
+  /** What the MAC binds an entry to: this bucket and the entry's key. */
+  private where(key: string): string {
+    return `${this.bucket}/${key}`;
   }
 
   /** Our write of `key` is acknowledged at `seq`: a remote entry held for it applies if the stream put it later. */
@@ -299,11 +322,12 @@ export class StateReplication {
    */
   private applyBatch(entries: KvEntry[], advance: boolean): void {
     const changed = new Set<string>();
+    let repairs = 0;
     this.db.pragma('foreign_keys = OFF');
     try {
       this.db.transaction(() => {
         this.stmts.applying.run(1);
-        for (const e of entries) this.applyOne(e, changed);
+        for (const e of entries) if (this.applyOne(e, changed) === 'repair') repairs++;
         this.stmts.applying.run(0);
       })();
     } finally {
@@ -314,18 +338,40 @@ export class StateReplication {
       this.wake();
     }
     this.notify(changed);
+    if (repairs) this.kick();
   }
 
-  private applyOne(e: KvEntry, changed: Set<string>): void {
+  /** 'repair' when the entry was this node's own, refused as older than what another node wrote since. */
+  private applyOne(e: KvEntry, changed: Set<string>): 'repair' | undefined {
     const parsed = parseKey(e.key);
     if (typeof parsed === 'string') {
       // Never the key or the value in the log: a key names a token id, a value holds hashes and keys.
-      this.ctx.log.warn('state replication: skipped an entry', { seq: e.revision, reason: parsed });
+      this.ctx.drops.drop('state', parsed, { bucket: this.bucket, seq: e.revision });
       return;
     }
     const { table, pk, pkJson } = parsed;
+    // Before anything else: only what a node of this cluster wrote counts, even for "is this row present".
+    const sealed = e.operation === 'PUT' ? openValue(this.ctx.mac, 'state', this.where(e.key), e.value) : 'an unauthenticated delete or purge marker';
+    if (typeof sealed === 'string') {
+      this.ctx.drops.drop('state', sealed, { bucket: this.bucket, table: table.name, seq: e.revision });
+      return;
+    }
+    const version = Number(sealed.version);
+    if (!Number.isSafeInteger(version) || version <= 0) {
+      this.ctx.drops.drop('state', 'bad version', { bucket: this.bucket, table: table.name, seq: e.revision });
+      return;
+    }
+    const newest = (this.stmts.version.get(e.key) as number | undefined) ?? 0;
+    if (version < newest) {
+      this.ctx.drops.drop('state-replay', 'older than the version already applied (a replay, or a write that lost a race)', { bucket: this.bucket, table: table.name, seq: e.revision, writer: sealed.writer });
+      if (sealed.writer !== this.ctx.nodeId) return;
+      // Our own write, overtaken: publish what this node holds again, newer than both (see the top).
+      this.tables.get(table.name)?.requeue(pk);
+      return 'repair';
+    }
+    this.stmts.setVersion.run(e.key, version);
     const ident = `${table.name}\u0000${JSON.stringify(pk)}`;
-    if (e.operation === 'PUT') this.present?.add(ident);
+    if (sealed.data !== null) this.present?.add(ident);
     else this.present?.delete(ident);
     if (this.stmts.pending.get(table.name, pkJson) !== undefined) {
       this.held.set(e.key, e);
@@ -336,14 +382,14 @@ export class StateReplication {
     // Applied late (held, see release()) after a later entry took this row's unique name: it lost.
     if (unique && (this.evictedAt.get(ident) ?? 0) > e.revision) return;
     try {
-      if (e.operation !== 'PUT') {
+      if (sealed.data === null) {
         stmts.remove(pk);
         this.uniqueRevs.delete(ident);
       } else {
-        if (e.length > MAX_ROW_BYTES) throw new Error('row too large');
+        if (Buffer.byteLength(sealed.data) > MAX_ROW_BYTES) throw new Error('row too large');
         let raw: unknown;
         try {
-          raw = JSON.parse(e.string());
+          raw = JSON.parse(sealed.data);
         } catch {
           throw new Error('row is not JSON');
         }
@@ -360,8 +406,9 @@ export class StateReplication {
       }
       changed.add(table.name);
     } catch (err) {
-      this.ctx.log.warn('state replication: skipped an entry', { seq: e.revision, table: table.name, reason: (err as Error).message });
+      this.ctx.drops.drop('state', (err as Error).message, { bucket: this.bucket, seq: e.revision, table: table.name });
     }
+    return undefined;
   }
 
   /**

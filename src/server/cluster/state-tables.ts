@@ -7,6 +7,7 @@
  * Kept in step with db.ts by hand: a migration that adds a column to a shared table must add it here (a
  * column missing here is simply not replicated; the unit test compares this list with the live schema).
  */
+import type { Statement } from 'better-sqlite3';
 import type { Db } from '../db.js';
 
 /** text: a string; int: a safe integer; `?`: may also be null. */
@@ -122,6 +123,8 @@ const q = (id: string): string => `"${id}"`;
 /** The one-row flag the triggers test: set only inside the replicator's own apply transactions. */
 export const CONTROL_TABLE = 'repl_control';
 export const OUTBOX_TABLE = 'repl_outbox';
+/** The newest version applied per bucket key (the replay check of state-replication.ts). */
+export const VERSIONS_TABLE = 'repl_versions';
 
 function triggerNames(t: SharedTable): string[] {
   return [`repl_${t.name}_ins`, `repl_${t.name}_upd`, `repl_${t.name}_pk`, `repl_${t.name}_del`];
@@ -139,6 +142,7 @@ export function captureSql(): string {
     `CREATE TABLE IF NOT EXISTS ${OUTBOX_TABLE} (seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, pk TEXT NOT NULL, row TEXT);`,
     `CREATE TABLE IF NOT EXISTS ${CONTROL_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), applying INTEGER NOT NULL);`,
     `INSERT OR IGNORE INTO ${CONTROL_TABLE} (id, applying) VALUES (1, 0);`,
+    `CREATE TABLE IF NOT EXISTS ${VERSIONS_TABLE} (k TEXT PRIMARY KEY, v INTEGER NOT NULL) WITHOUT ROWID;`,
   ];
   const idle = `(SELECT applying FROM ${CONTROL_TABLE} WHERE id = 1) = 0`;
   for (const t of SHARED_TABLES) {
@@ -164,7 +168,7 @@ export function captureSql(): string {
 /** Removes the capture (a node leaving the cluster for single-node mode must not grow an outbox forever). */
 export function dropCaptureSql(): string {
   const parts = SHARED_TABLES.flatMap((t) => triggerNames(t).map((n) => `DROP TRIGGER IF EXISTS ${n};`));
-  parts.push(`DROP TABLE IF EXISTS ${OUTBOX_TABLE};`, `DROP TABLE IF EXISTS ${CONTROL_TABLE};`);
+  parts.push(`DROP TABLE IF EXISTS ${OUTBOX_TABLE};`, `DROP TABLE IF EXISTS ${CONTROL_TABLE};`, `DROP TABLE IF EXISTS ${VERSIONS_TABLE};`);
   return parts.join('\n');
 }
 
@@ -182,6 +186,8 @@ export interface TableStatements {
   colliding: (row: RowValue) => string[];
   /** Every local primary key, as the canonical pk JSON. */
   localKeys: () => string[];
+  /** Queues the local row (or its absence: a tombstone) for publishing again. */
+  requeue: (pk: PkValue) => void;
 }
 
 export function prepareTable(db: Db, t: SharedTable): TableStatements {
@@ -198,11 +204,24 @@ export function prepareTable(db: Db, t: SharedTable): TableStatements {
     db.prepare(`SELECT json_array(${t.pk.map(q).join(', ')}) FROM ${q(t.name)} WHERE ${u.map((c) => `${q(c)} = @${c}`).join(' AND ')} AND NOT (${pkWhere})`).pluck(),
   );
   const keys = db.prepare(`SELECT json_array(${t.pk.map(q).join(', ')}) FROM ${q(t.name)}`).pluck();
+  // Prepared on first use: the outbox exists only once the capture is installed.
+  let requeueStmts: { row: Statement; gone: Statement } | null = null;
+  const requeueSql = () =>
+    (requeueStmts ??= {
+      row: db.prepare(
+        `INSERT INTO ${OUTBOX_TABLE} (tbl, pk, row) SELECT '${t.name}', json_array(${t.pk.map(q).join(', ')}), json_object(${cols.map((c) => `'${c}', ${q(c)}`).join(', ')}) FROM ${q(t.name)} WHERE ${pkWhere}`,
+      ),
+      gone: db.prepare(`INSERT INTO ${OUTBOX_TABLE} (tbl, pk, row) VALUES ('${t.name}', ?, NULL)`),
+    });
   const pkParams = (pk: PkValue) => Object.fromEntries(t.pk.map((c, i) => [c, pk[i]]));
   return {
     upsert: (row) => void upsert.run(row),
     remove: (pk) => void remove.run(pkParams(pk)),
     colliding: (row) => [...new Set(collisions.flatMap((c) => c.all(row) as string[]))],
     localKeys: () => keys.all() as string[],
+    requeue: (pk) => {
+      const r = requeueSql();
+      if (r.row.run(pkParams(pk)).changes === 0) r.gone.run(JSON.stringify(pk));
+    },
   };
 }
