@@ -7,13 +7,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import yauzl from 'yauzl';
-import yazl from 'yazl';
 import type { EvidenceProvenance } from '../../../src/main/cases/recorder.js';
 import { CasesService } from '../../../src/main/services/cases.js';
 import { createEventHub } from '../../../src/main/services/events.js';
 import type { EvidenceView, ExportCaseResult } from '../../../src/shared/case-types.js';
 import type { LrEvent } from '../../../src/shared/ipc-contract.js';
+import { membersOf, zipOf } from '../../zip-members.js';
 
 let root: string;
 let source: CasesService;
@@ -102,38 +101,6 @@ function handMadeZip(members: { name: string; data: Buffer }[]): Buffer {
   end.writeUInt32LE(cd.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, cd, end]);
-}
-
-interface Member {
-  name: string;
-  data: Buffer;
-}
-
-/** The members of a zip, in order, read with yauzl (which checks their CRC-32). */
-async function membersOf(zip: Buffer): Promise<Member[]> {
-  const file = await new Promise<yauzl.ZipFile>((resolve, reject) => yauzl.fromBuffer(zip, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z))));
-  const members: Member[] = [];
-  for await (const entry of file.eachEntry()) {
-    const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => file.openReadStream(entry, (e, s) => (e ? reject(e) : resolve(s))));
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    members.push({ name: entry.fileName, data: Buffer.concat(chunks) });
-  }
-  file.close();
-  return members;
-}
-
-/**
- * A zip of these members written by yazl, as the export writes them: every CRC-32 and size is right for the
- * bytes given, so only the manifest's hashes (or the import's own structure checks) can catch a change.
- */
-async function zipOf(members: Member[]): Promise<Buffer> {
-  const zip = new yazl.ZipFile();
-  for (const m of members) zip.addBuffer(m.data, m.name, { compress: !m.name.startsWith('evidence/'), mtime: new Date('2025-01-01T00:00:00Z'), mode: 0o100444 });
-  zip.end();
-  const chunks: Buffer[] = [];
-  for await (const chunk of zip.outputStream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 /** The export's members with `change` applied to one member's bytes (its CRC-32 rewritten to match). */
