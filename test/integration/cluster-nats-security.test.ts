@@ -4,12 +4,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTlsMaterial } from '../../src/server/tls.js';
 import { findNatsServer, natsSkipReason } from '../cluster/nats-cluster.js';
 import { freePort, run, start, stop } from './harness.js';
+import { describeNeeds } from '../needs.js';
 
-describe.skipIf(natsSkipReason)('cluster node: NATS over TLS with a token', () => {
+describeNeeds(natsSkipReason)('cluster node: NATS over TLS with a token', () => {
   let dir: string;
   let nats: ChildProcess | undefined;
   let port: number;

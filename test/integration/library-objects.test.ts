@@ -6,7 +6,7 @@
  * the content from the object store on first serve, hash-checked. The metadata row is copied into node B's
  * database by the test, standing in for the replication another component does.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -28,6 +28,7 @@ import type { ClusterContext } from '../../src/server/cluster/cluster-context.js
 import { LibraryObjects } from '../../src/server/cluster/library-objects.js';
 import { ClusterFileTokens } from '../../src/server/cluster/file-tokens.js';
 import { NatsCluster, natsSkipReason } from '../cluster/nats-cluster.js';
+import { describeNeeds } from '../needs.js';
 
 const MB = 1024 * 1024;
 const admin: User = { id: 'u-admin', name: 'maya', role: 'admin', libraryManager: true };
@@ -103,7 +104,7 @@ function sha256Of(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-describe.skipIf(natsSkipReason)('cluster library: object store content and shared download tokens', () => {
+describeNeeds(natsSkipReason)('cluster library: object store content and shared download tokens', () => {
   let cluster: NatsCluster;
   let ncs: NatsConnection[] = [];
   let a: Node;

@@ -5,7 +5,7 @@
  * per node. Then the stream and the databases are tampered with, as someone with access to NATS or to a
  * node's data folder (but not the key) would, and each change is reported against its entry.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +20,7 @@ import { connectCluster, type ClusterContext } from '../../src/server/cluster/cl
 import { CommandLogStream, entrySubject, LOG_STREAM } from '../../src/server/cluster/log-stream.js';
 import { exportClusterJsonl, verifyCluster, verifyNodeAndCluster, type ClusterLogVerifyReport } from '../../src/server/cluster/log-verify.js';
 import { NatsCluster, natsSkipReason } from '../cluster/nats-cluster.js';
+import { describeNeeds } from '../needs.js';
 
 interface Node {
   id: string;
@@ -34,7 +35,7 @@ interface Node {
 const log = new Logger('log-stream-test', 'error');
 let counter = 0;
 
-describe.skipIf(natsSkipReason)('cluster command log stream', () => {
+describeNeeds(natsSkipReason)('cluster command log stream', () => {
   let cluster: NatsCluster;
   let dir: string;
   let nodes: Node[] = [];
