@@ -1,6 +1,7 @@
 /**
  * `npm start` on a machine without the Electron binary (this one): one line saying so, then the browser
- * shell's URL line; the URL shows the app shell in Chromium. Skipped where Electron is installed.
+ * shell's URL line; the URL shows the app shell in Chromium. Skipped where Electron is installed (the name
+ * says so).
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,9 @@ function electronInstalled(): boolean {
   return existsSync(pathFile) && existsSync(path.join(ROOT, 'node_modules/electron/dist', readFileSync(pathFile, 'utf8').trim()));
 }
 
-describe.skipIf(electronInstalled())('npm start without Electron', () => {
+const ELECTRON = electronInstalled();
+
+describe.skipIf(ELECTRON)(`npm start without Electron${ELECTRON ? ' (skipped: Electron is installed here, so npm start opens it)' : ''}`, () => {
   let start: RunningProcess;
   let browser: Browser;
   // The standalone mode's app data folder (embedded service and agent): a temporary one, not ~/.local/share.
