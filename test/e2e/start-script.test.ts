@@ -2,7 +2,7 @@
  * `npm start` on a machine without the Electron binary (this one): one line saying so, then the browser
  * shell's URL line; the URL shows the app shell in Chromium. With a display, `npm start` opens Debian's
  * Chromium itself, and the launch token must appear on no process's command line. Skipped where Electron
- * is installed.
+ * is installed (the name says so).
  */
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +31,9 @@ function electronInstalled(): boolean {
   return existsSync(pathFile) && existsSync(path.join(ROOT, 'node_modules/electron/dist', readFileSync(pathFile, 'utf8').trim()));
 }
 
-describe.skipIf(electronInstalled())('npm start without Electron', () => {
+const ELECTRON = electronInstalled();
+
+describe.skipIf(ELECTRON)(`npm start without Electron${ELECTRON ? ' (skipped: Electron is installed here, so npm start opens it)' : ''}`, () => {
   let start: RunningProcess;
   let browser: Browser;
   // The standalone mode's app data folder (embedded service and agent): a temporary one, not ~/.local/share.
@@ -102,7 +104,7 @@ async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 
   }
 }
 
-describe.skipIf(electronInstalled())('npm start with a display opens Chromium without the token on its command line', () => {
+describe.skipIf(electronInstalled())(`npm start with a display opens Chromium without the token on its command line${electronInstalled() ? ' (skipped: Electron is installed here, so npm start opens it)' : ''}`, () => {
   let start: RunningProcess;
   // Debian's Chromium behind a `chromium` found first on PATH: headless (no X server here), --no-sandbox
   // (we are root), its own profile, and a DevTools port so the test can look at the page it opened.

@@ -14,13 +14,14 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LrCluster } from '../cluster/lr-cluster.js';
 import { natsSkipReason } from '../cluster/nats-cluster.js';
 import { run as runProcess } from '../integration/harness.js';
 import { openPage } from './cases-helpers.js';
 import { launchChromium, screenshot } from './helpers.js';
 import { ensureWorkstationBuilt, focusConsole, run, startWorkstation, terminalText, waitForPrompt, type Workstation } from './workstation-helpers.js';
+import { describeNeeds } from '../needs.js';
 
 const ON_NODE2 = 'vm-cluster';
 const ON_NODE3 = 'vm-cluster-3';
@@ -68,7 +69,7 @@ async function initiate(deviceName: string): Promise<{ sessionId?: string; error
   throw new Error(`no console tab and no error for ${deviceName}`);
 }
 
-describe.skipIf(natsSkipReason)('workstation against a cluster of 3 service nodes (issue #10)', () => {
+describeNeeds(natsSkipReason)('workstation against a cluster of 3 service nodes (issue #10)', () => {
   beforeAll(async () => {
     ensureWorkstationBuilt();
     cluster = await LrCluster.start(3);

@@ -3,15 +3,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { natsSkipReason } from '../cluster/nats-cluster.js';
 import { LrCluster } from '../cluster/lr-cluster.js';
 import { waitFor } from './harness.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
 import { profileSchema } from '../../src/node/profile.js';
 import { headers } from '@nats-io/transport-node';
+import { describeNeeds } from '../needs.js';
 
-describe.skipIf(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS cluster (issue #10)', () => {
+describeNeeds(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS cluster (issue #10)', () => {
   let c: LrCluster;
   let dir: string;
   let alpha: { deviceId: string }; // enrolled through node 2, connects to node 2 first

@@ -3,16 +3,17 @@
 // agents enrolling with one --name at the same moment on two real lr-server nodes end with distinct names,
 // the same on both nodes. And the trace guard (an agent's trace lines only for sessions that traced its own
 // device) knows the sessions of other nodes: a console on node 1 gets the lines of an agent on node 2.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { run, waitFor } from './harness.js';
 import { LrCluster } from '../cluster/lr-cluster.js';
 import { natsSkipReason } from '../cluster/nats-cluster.js';
+import { describeNeeds } from '../needs.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
 import { readJsonFile } from '../../src/node/files.js';
 import { profileSchema } from '../../src/node/profile.js';
 
-describe.skipIf(natsSkipReason !== null)('device names in a cluster', () => {
+describeNeeds(natsSkipReason)('device names in a cluster', () => {
   let c: LrCluster;
 
   beforeAll(async () => {

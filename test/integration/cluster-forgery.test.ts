@@ -10,17 +10,18 @@ import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { issueToken } from '../../src/server/auth.js';
 import { ClusterMac, sealValue } from '../../src/server/cluster/cluster-key.js';
 import { rowKey } from '../../src/server/cluster/state-tables.js';
 import { LrCluster } from '../cluster/lr-cluster.js';
 import { natsSkipReason } from '../cluster/nats-cluster.js';
+import { describeNeeds } from '../needs.js';
 import { run, waitFor } from './harness.js';
 
 const NOW = () => new Date().toISOString();
 
-describe.skipIf(natsSkipReason)('cluster: shared state is authentic (forged, replayed and malformed entries are never applied)', () => {
+describeNeeds(natsSkipReason)('cluster: shared state is authentic (forged, replayed and malformed entries are never applied)', () => {
   let c: LrCluster;
   let nc: NatsConnection;
   let state: KV;

@@ -7,14 +7,15 @@ import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createTlsMaterial } from '../../src/server/tls.js';
 import { findNatsServer, natsSkipReason } from '../cluster/nats-cluster.js';
 import { freePort, run, start, stop, waitFor } from './harness.js';
 
 const NEEDS_TLS = 'lr-server: --nats needs TLS and credentials: --nats-ca and --nats-token-file (or --nats-cert/--nats-key); pass --nats-insecure to run without them';
+import { describeNeeds } from '../needs.js';
 
-describe.skipIf(natsSkipReason)('cluster node: NATS over TLS with a token', () => {
+describeNeeds(natsSkipReason)('cluster node: NATS over TLS with a token', () => {
   let dir: string;
   let nats: ChildProcess | undefined;
   let port: number;

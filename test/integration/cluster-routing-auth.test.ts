@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Logger } from '../../src/node/log.js';
 import { AgentHub } from '../../src/server/agent-hub.js';
 import type { Store } from '../../src/server/store.js';
@@ -14,9 +14,10 @@ import { connectCluster, type ClusterContext } from '../../src/server/cluster/cl
 import { ClusterMac } from '../../src/server/cluster/cluster-key.js';
 import type { NodeRegistry } from '../../src/server/cluster/node-registry.js';
 import { NatsCluster, natsSkipReason, testMac } from '../cluster/nats-cluster.js';
+import { describeNeeds } from '../needs.js';
 import { waitFor } from './harness.js';
 
-describe.skipIf(natsSkipReason)('cluster routing frames are authenticated and never replayed', () => {
+describeNeeds(natsSkipReason)('cluster routing frames are authenticated and never replayed', () => {
   let cluster: NatsCluster;
   const log = new Logger('routing-auth', 'error');
   const open: ClusterContext[] = [];

@@ -1,11 +1,12 @@
 // Issue #10: three nodes started at the same moment on a fresh NATS cluster (a data centre powering up)
 // race to create every bucket and stream; all must come up, agree on the state, and route.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { natsSkipReason } from '../cluster/nats-cluster.js';
 import { LrCluster } from '../cluster/lr-cluster.js';
 import { waitFor } from './harness.js';
+import { describeNeeds } from '../needs.js';
 
-describe.skipIf(natsSkipReason)('cluster: nodes started simultaneously', () => {
+describeNeeds(natsSkipReason)('cluster: nodes started simultaneously', () => {
   let c: LrCluster;
 
   beforeAll(async () => {

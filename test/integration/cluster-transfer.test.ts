@@ -16,7 +16,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, createReadStream, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { natsSkipReason } from '../cluster/nats-cluster.js';
 import { ClusterMac } from '../../src/server/cluster/cluster-key.js';
 import { LrCluster } from '../cluster/lr-cluster.js';
@@ -31,6 +31,7 @@ import type { Store } from '../../src/server/store.js';
 import { ClusterAgents } from '../../src/server/cluster/agent-router.js';
 import { connectCluster } from '../../src/server/cluster/cluster-context.js';
 import type { NodeRegistry } from '../../src/server/cluster/node-registry.js';
+import { describeNeeds } from '../needs.js';
 
 const MiB = 1024 * 1024;
 /** Growth of a node's RSS over its baseline while a transfer or a flood runs (see the header). */
@@ -126,7 +127,7 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-describe.skipIf(natsSkipReason)('cluster: flow control of transfers and output between service nodes (issue #10)', () => {
+describeNeeds(natsSkipReason)('cluster: flow control of transfers and output between service nodes (issue #10)', () => {
   let c: LrCluster;
   let files: string;
   let alpha: { deviceId: string; proc: import('node:child_process').ChildProcess }; // its agent on node 2

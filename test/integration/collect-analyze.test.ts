@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { firstProblem, itNeeds, missingCommand } from '../needs.js';
 import { createWorld, type World } from './harness.js';
 
 type Rec = Record<string, unknown>;
@@ -18,17 +19,9 @@ interface ExecJson {
   records: Rec[];
 }
 
-const has = (prog: string) => {
-  try {
-    execFileSync('sh', ['-c', `command -v ${prog}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-};
-const HAVE_YARA = has('yara');
-const HAVE_CLAMAV = has('clamscan');
-const HAVE_PYTHON = has('python3');
+const NO_YARA = missingCommand('yara');
+const NO_CLAMAV = missingCommand('clamscan', 'clamav');
+const NO_PYTHON = missingCommand('python3');
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 /** Members of a zip, read with python3's zipfile (independent of our writer): name -> base64 bytes. */
@@ -71,7 +64,7 @@ describe('collect, analyze and scan', () => {
     return { ...(JSON.parse(r.stdout) as ExecJson), code: r.code };
   };
 
-  it.skipIf(!HAVE_PYTHON)('collect downloads a zip whose manifest verifies and holds processes, connections, persistence and users', async () => {
+  itNeeds(NO_PYTHON)('collect downloads a zip whose manifest verifies and holds processes, connections, persistence and users', async () => {
     const r = await w.lr(['exec', 'mike', 'collect', '--out', out, '--json'], responder, { timeoutMs: 180_000 });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -118,7 +111,7 @@ describe('collect, analyze and scan', () => {
     expect(bad.stderr).toMatch(/64 hex digits/);
   });
 
-  it('analyze flags a file whose hash is an indicator, and shows which engines ran', async () => {
+  itNeeds(firstProblem(NO_YARA, NO_CLAMAV))('analyze flags a file whose hash is an indicator, and shows which engines ran', async () => {
     const planted = join(files, 'implant.bin');
     writeFileSync(planted, `implant ${Date.now()}\n`);
     const h = sha256(readFileSync(planted));
@@ -128,8 +121,8 @@ describe('collect, analyze and scan', () => {
     const by = new Map(r.records.map((x) => [x.engine, x]));
     expect(by.get('indicators')).toMatchObject({ ran: true, verdict: 'malicious', sha256: h, path: planted });
     expect(by.get('overall')).toMatchObject({ verdict: 'malicious' });
-    expect(by.get('yara')).toMatchObject(HAVE_YARA ? { ran: false, verdict: 'skipped', detail: 'no YARA rules (.yar, .yara) in the library' } : { ran: false, verdict: 'skipped' });
-    expect(by.get('clamav')).toMatchObject(HAVE_CLAMAV ? { ran: true, verdict: 'clean' } : { ran: false, verdict: 'skipped' });
+    expect(by.get('yara')).toMatchObject({ ran: false, verdict: 'skipped', detail: 'no YARA rules (.yar, .yara) in the library' });
+    expect(by.get('clamav')).toMatchObject({ ran: true, verdict: 'clean' });
 
     const clean = join(files, 'clean.txt');
     writeFileSync(clean, 'nothing to see\n');
@@ -138,7 +131,7 @@ describe('collect, analyze and scan', () => {
     expect(c.records.find((x) => x.engine === 'overall')).toMatchObject({ verdict: 'clean' });
   }, 120_000);
 
-  it.skipIf(!HAVE_YARA)('analyze flags a file matching a YARA rule from the library (needs yara)', async () => {
+  itNeeds(NO_YARA)('analyze flags a file matching a YARA rule from the library', async () => {
     const rule = join(files, 'lr-marker.yar');
     writeFileSync(rule, 'rule LrPlantedMarker\n{\n  strings:\n    $m = "LR-YARA-MARKER-7731"\n  condition:\n    $m\n}\n');
     const up = await w.lr(['library', 'upload', rule, '--overwrite']);
@@ -155,7 +148,7 @@ describe('collect, analyze and scan', () => {
     expect(o.records.find((x) => x.engine === 'yara')).toMatchObject({ ran: true, verdict: 'clean' });
   }, 120_000);
 
-  it.skipIf(!HAVE_CLAMAV)('scan finds the EICAR test file with ClamAV, and analyze names its signature (needs clamscan)', async () => {
+  itNeeds(NO_CLAMAV)('scan finds the EICAR test file with ClamAV, and analyze names its signature', async () => {
     const dir = join(files, 'scanme');
     mkdirSync(join(dir, 'deep'), { recursive: true });
     writeFileSync(join(dir, 'deep', 'eicar.com'), EICAR);

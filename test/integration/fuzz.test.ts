@@ -1,13 +1,19 @@
 // Acceptance #3.6: thousands of random and mutated frames and command lines get one-line errors; neither
-// the service nor the agent crashes. The agent is fuzzed through a hand-driven stand-in for the service
-// (a real TLS WebSocket server written in this test), since only a service can send it frames.
+// the service nor the agent crashes. The service's agent endpoint is fuzzed twice: before the hello (it
+// closes at the first well-formed frame that is not a hello), and past it, as an enrolled agent that did the
+// real challenge-response with its key, with a job of its own in progress. The agent is fuzzed through a
+// hand-driven stand-in for the service (a real TLS WebSocket server written in this test), since only a
+// service can send it frames.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPrivateKey, sign } from 'node:crypto';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
-import { createWorld, start, stop, type World } from './harness.js';
+import { createWorld, enrollAgent, start, stop, type World } from './harness.js';
+import { loadAgentState } from '../../src/agent/config.js';
+import { agentAuthPayload, decodeDataFrame, encodeDataFrame, fromAgent, parseFrame } from '../../src/shared/protocol.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
 import { profileSchema } from '../../src/node/profile.js';
 import { createTlsMaterial } from '../../src/server/tls.js';
@@ -50,7 +56,7 @@ describe('robustness against malformed input', () => {
     await w?.cleanup();
   });
 
-  it('the service survives random and mutated frames on both WebSocket endpoints', async () => {
+  it('the service survives random and mutated frames on the console endpoint, and on the agent endpoint before the hello', async () => {
     const profile = profileSchema.parse(JSON.parse(readFileSync(w.adminProfile, 'utf8')));
     const rand = rng(42);
     const valid = [
@@ -82,6 +88,95 @@ describe('robustness against malformed input', () => {
     // Still alive, and the agent is still online.
     const devices = await w.devices();
     expect(devices.find((d) => d.name === 'delta')?.online).toBe(true);
+  });
+
+  it('the service survives random and mutated frames from an enrolled agent past its hello, and keeps answering', async () => {
+    const profile = profileSchema.parse(JSON.parse(readFileSync(w.adminProfile, 'utf8')));
+    const { dataDir, deviceId } = await enrollAgent(w, 'fuzzy');
+    const state = loadAgentState(dataDir);
+    const ws = new WebSocket(`wss://127.0.0.1:${w.port}/api/v1/agent`, { ca: state.ca });
+    const inbox: { t: string; nonce?: string; jobId?: string; message?: string }[] = [];
+    ws.on('message', (d, isBinary) => {
+      if (!isBinary) inbox.push(JSON.parse(d.toString()) as { t: string });
+    });
+    let closedWith: number | undefined;
+    ws.on('close', (code) => (closedWith = code));
+    const frame = async (t: string, after = 0) => {
+      const t0 = Date.now();
+      for (;;) {
+        const found = inbox.slice(after).find((f) => f.t === t);
+        if (found) return found;
+        if (closedWith !== undefined) throw new Error(`the service closed the agent socket (${closedWith}) while waiting for ${t}`);
+        if (Date.now() - t0 > 15_000) throw new Error(`no ${t} from the service in 15 s: ${JSON.stringify(inbox.slice(-5))}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    // The real challenge-response (what src/agent/link.ts does): the service's nonce signed with the enrolled key.
+    const { nonce } = await frame('challenge');
+    const signature = sign(null, Buffer.from(agentAuthPayload(nonce as string, deviceId)), createPrivateKey(state.privateKey)).toString('base64');
+    const info = { name: 'fuzzy', hostname: 'fuzzy.example', os: 'Linux 6.1', platform: 'linux', agentVersion: '1.0.0' };
+    ws.send(JSON.stringify({ t: 'hello', deviceId, signature, info }));
+    await frame('welcome');
+    expect((await w.devices()).find((d) => d.id === deviceId)?.online).toBe(true);
+
+    // A real job for this device, so that fuzzed job frames name a job the service is waiting on.
+    const c = await ConsoleClient.connect(profile);
+    try {
+      const session = await c.openSession('fuzzy');
+      const job = c.run(session.id, 'dir /');
+      const { jobId } = await frame('job.start');
+      const rand = rng(99);
+      const valid = [
+        JSON.stringify({ t: 'job.records', jobId, records: [{ name: 'etc', type: 'dir' }] }),
+        JSON.stringify({ t: 'job.text', jobId, text: 'partial output\n' }),
+        JSON.stringify({ t: 'job.end', jobId, status: 'completed', cwd: '/' }),
+        JSON.stringify({ t: 'job.end', jobId: 'not-mine', status: 'failed', error: 'x' }),
+        JSON.stringify({ t: 'trace', sessionId: session.id, level: 'info', message: 'm', time: new Date().toISOString() }),
+        JSON.stringify({ t: 'hello', deviceId, signature, info }),
+      ];
+      const data = Buffer.from(encodeDataFrame(jobId as string, 0, new Uint8Array(32).fill(7)));
+      void job.outcome.catch(() => undefined); // awaited below; the fuzz may end it first
+      const before = inbox.length;
+      // Each frame the service must refuse gets exactly one error: what does not decode, and a second hello.
+      let refusable = 0;
+      for (let i = 0; i < 2000; i++) {
+        const k = rand();
+        if (k < 0.1) {
+          const b = Buffer.from(data);
+          for (let e = 0; e < 3; e++) b[Math.floor(rand() * b.length)] = Math.floor(rand() * 256);
+          const sent = rand() < 0.5 ? b : b.subarray(0, Math.floor(rand() * b.length));
+          if ('error' in decodeDataFrame(sent)) refusable++;
+          ws.send(sent, { binary: true });
+        } else {
+          const text = k < 0.4 ? randomText(rand, 300) : mutate(rand, valid[Math.floor(rand() * valid.length)] as string);
+          const parsed = parseFrame(fromAgent, text);
+          if (!parsed.ok || parsed.value.t === 'hello') refusable++;
+          ws.send(text);
+        }
+      }
+      // Still connected, and still answering: a frame that is not JSON gets its one-line error.
+      ws.send('{"t":');
+      const errorsSince = () => inbox.slice(before).filter((f) => f.t === 'error');
+      const t0 = Date.now();
+      while (errorsSince().length < refusable + 1 && closedWith === undefined && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300)); // nothing more comes
+      const errors = errorsSince();
+      expect(refusable).toBeGreaterThan(1000);
+      expect(errors.length).toBe(refusable + 1);
+      for (const e of errors) expect(e.message?.includes('\n')).toBe(false);
+      expect(closedWith).toBeUndefined();
+      expect((await w.devices()).find((d) => d.id === deviceId)?.online).toBe(true);
+      // The job ended one way or another (the fuzz may have ended it), and the service still runs commands.
+      ws.send(JSON.stringify({ t: 'job.end', jobId, status: 'completed', cwd: '/' }));
+      expect(['completed', 'failed']).toContain((await job.outcome).status);
+      c.closeSession(session.id);
+      const delta = await c.openSession('delta');
+      expect((await c.run(delta.id, 'dir /').outcome).status).toBe('completed');
+      c.closeSession(delta.id);
+    } finally {
+      c.close();
+      ws.close();
+    }
   });
 
   it('random command lines are refused or answered in one line, and the service keeps working', async () => {

@@ -3,11 +3,13 @@
 // leaves the machine); the service and a plain TCP test server listen on the host end of the veth.
 // Before `isolate` the namespace reaches the test server; after it, it cannot while `lr exec` still
 // works (also after an agent restart, and `lr devices` says isolated); after `release` it can again.
-// Skipped, with the reason, only where namespaces cannot be created (not root, no `ip`).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// Skipped, with the reason in its name, only as an ordinary user; as root (CI) a namespace that cannot be
+// made is a failure (test/needs.ts).
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:net';
+import { firstProblem, describeNeeds, IS_ROOT, missingCommand } from '../needs.js';
 import { BIN, createWorld, enrollAgent, freePort, stop, waitFor, type World } from './harness.js';
 
 const TAG = randomBytes(3).toString('hex');
@@ -24,28 +26,17 @@ function ip(...args: string[]): void {
 
 /** Why namespaces cannot be used here, or null when they can (probed by creating and deleting one). */
 function namespaceProblem(): string | null {
-  if (process.getuid?.() !== 0) return 'not root: creating network namespaces needs root';
-  try {
-    execFileSync('ip', ['-V'], { stdio: 'pipe' });
-  } catch {
-    return 'the ip command (iproute2) is not installed';
-  }
+  if (!IS_ROOT) return 'needs root to create network namespaces';
+  const tools = firstProblem(missingCommand('ip', 'iproute2'), missingCommand('nft', 'nftables'));
+  if (tools) return tools;
   try {
     ip('netns', 'add', `${NS}-probe`);
     ip('netns', 'del', `${NS}-probe`);
   } catch (e) {
     return `cannot create a network namespace: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`;
   }
-  try {
-    execFileSync('sh', ['-c', 'command -v nft || command -v iptables'], { stdio: 'pipe' });
-  } catch {
-    return 'neither nft nor iptables is installed';
-  }
   return null;
 }
-
-const PROBLEM = namespaceProblem();
-if (PROBLEM) console.warn(`isolate.test.ts skipped: ${PROBLEM}`);
 
 /**
  * Whether the namespace can open a TCP connection to host:port and read the server's greeting (2 s).
@@ -56,7 +47,7 @@ function reachable(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => execFile('ip', ['netns', 'exec', NS, process.execPath, '-e', script], { timeout: 10_000 }, (err) => resolve(err === null)));
 }
 
-describe.skipIf(PROBLEM !== null)(`isolate and release (network namespaces)${PROBLEM ? ` — skipped: ${PROBLEM}` : ''}`, () => {
+describeNeeds(namespaceProblem())('isolate and release (network namespaces)', () => {
   let w: World;
   let agent: ChildProcess | undefined;
   let agentDir: string;

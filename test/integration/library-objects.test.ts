@@ -6,7 +6,7 @@
  * the content from the object store on first serve, hash-checked. The metadata row is copied into node B's
  * database by the test, standing in for the replication another component does.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
@@ -31,6 +31,7 @@ import { ClusterFileTokens } from '../../src/server/cluster/file-tokens.js';
 import { NatsCluster, natsSkipReason, testAuth } from '../cluster/nats-cluster.js';
 import { ClusterMac, sealValue } from '../../src/server/cluster/cluster-key.js';
 import { waitFor } from './harness.js';
+import { describeNeeds } from '../needs.js';
 
 const MB = 1024 * 1024;
 const admin: User = { id: 'u-admin', name: 'maya', role: 'admin', libraryManager: true };
@@ -106,7 +107,7 @@ function sha256Of(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
 
-describe.skipIf(natsSkipReason)('cluster library: object store content and shared download tokens', () => {
+describeNeeds(natsSkipReason)('cluster library: object store content and shared download tokens', () => {
   let cluster: NatsCluster;
   let ncs: NatsConnection[] = [];
   let a: Node;

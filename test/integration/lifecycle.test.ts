@@ -1,5 +1,7 @@
 // Acceptance #3.1: init, start, enroll: the device is online; stop the agent: offline within 10 s;
 // restart the service: the agent is back online within 10 s by itself.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, start, stop, waitFor, BIN, type World } from './harness.js';
 
@@ -46,5 +48,23 @@ describe('service and agent lifecycle', () => {
     expect(second.code).not.toBe(0);
     expect(second.stderr).toMatch(/already used/);
     expect(second.stderr.trim().split('\n')).toHaveLength(1);
+
+    // The admin's profile with well-formed tokens the service never issued (lr_<id>_<secret>): an unknown
+    // id, and the admin token's id with another secret.
+    const admin = JSON.parse(readFileSync(w.adminProfile, 'utf8')) as { token: string };
+    const [, id, secret] = /^lr_([0-9a-z]{12})_([A-Za-z0-9_-]{43})$/.exec(admin.token) ?? [];
+    expect(id && secret).toBeTruthy();
+    const otherId = randomBytes(12).toString('hex').slice(0, 12);
+    const otherSecret = randomBytes(32).toString('base64url');
+    for (const unknown of [`lr_${otherId}_${secret}`, `lr_${id}_${otherSecret}`]) {
+      const forged = `${w.dir}/unknown.profile.json`;
+      writeFileSync(forged, JSON.stringify({ ...admin, token: unknown }), { mode: 0o600 });
+      const refused = await w.lr(['devices'], forged);
+      expect(refused.code, unknown).not.toBe(0);
+      expect(refused.stdout).toBe('');
+      expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+      expect(refused.stderr).toMatch(/token/i);
+    }
+    expect((await w.lr(['devices'])).code).toBe(0);
   });
 });

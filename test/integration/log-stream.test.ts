@@ -5,7 +5,7 @@
  * per node. Then the stream and the databases are tampered with, as someone with access to NATS or to a
  * node's data folder (but not the key) would, and each change is reported against its entry.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +23,7 @@ import { NatsCluster, natsSkipReason, testMac } from '../cluster/nats-cluster.js
 import { ClusterMac } from '../../src/server/cluster/cluster-key.js';
 import { headers } from '@nats-io/transport-node';
 import { randomBytes } from 'node:crypto';
+import { describeNeeds } from '../needs.js';
 
 interface Node {
   id: string;
@@ -37,7 +38,7 @@ interface Node {
 const log = new Logger('log-stream-test', 'error');
 let counter = 0;
 
-describe.skipIf(natsSkipReason)('cluster command log stream', () => {
+describeNeeds(natsSkipReason)('cluster command log stream', () => {
   let cluster: NatsCluster;
   let dir: string;
   let nodes: Node[] = [];

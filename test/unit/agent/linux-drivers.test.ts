@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLinuxPlatform } from '../../../src/agent/platform/linux.js';
 import { moduleSigner, signerFromImage, UNSIGNED } from '../../../src/agent/platform/linux/module-signature.js';
+import { missingCommand } from '../../needs.js';
 import { put } from './fixture-sysroot.js';
 import { tempDir } from './helpers.js';
 
@@ -15,12 +16,12 @@ const sysroot = path.join(fixture.dir, 'root');
 const procRoot = path.join(fixture.dir, 'proc');
 const modDir = `lib/modules/${os.release()}`;
 
-function hasOpenssl(): boolean {
+/** Runs openssl; without it these tests fail (no other expectation), saying it is missing. */
+function openssl(args: string[]): void {
   try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
+    execFileSync('openssl', args, { stdio: 'pipe' });
+  } catch (e) {
+    throw new Error(missingCommand('openssl') ?? `openssl ${args[0]} failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`);
   }
 }
 
@@ -32,8 +33,8 @@ function signModule(image: Buffer, commonName: string): Buffer {
   const input = path.join(dir, 'in.ko');
   const sig = path.join(dir, 'sig.p7');
   put(dir, 'in.ko', image);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/O=Test Org/CN=${commonName}`, '-keyout', key, '-out', cert, '-days', '1'], { stdio: 'ignore' });
-  execFileSync('openssl', ['cms', '-sign', '-binary', '-noattr', '-nocerts', '-nosmimecap', '-md', 'sha256', '-outform', 'DER', '-in', input, '-signer', cert, '-inkey', key, '-out', sig], { stdio: 'ignore' });
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/O=Test Org/CN=${commonName}`, '-keyout', key, '-out', cert, '-days', '1']);
+  openssl(['cms', '-sign', '-binary', '-noattr', '-nocerts', '-nosmimecap', '-md', 'sha256', '-outform', 'DER', '-in', input, '-signer', cert, '-inkey', key, '-out', sig]);
   const der = readFileSync(sig);
   const info = Buffer.alloc(12);
   info[2] = 2; // PKEY_ID_PKCS7
@@ -42,7 +43,6 @@ function signModule(image: Buffer, commonName: string): Buffer {
 }
 
 const ELF_STUB = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]), Buffer.alloc(2000, 0x90)]);
-const openssl = hasOpenssl();
 
 beforeAll(() => {
   put(procRoot, 'modules', [
@@ -53,7 +53,7 @@ beforeAll(() => {
     '',
   ].join('\n'));
   put(sysroot, `${modDir}/modules.dep`, 'kernel/net/netfilter/nf_tables.ko: kernel/lib/libcrc32c.ko\nextra/evil-rk.ko:\nkernel/lib/libcrc32c.ko.gz:\nkernel/ghost.ko:\n');
-  put(sysroot, `${modDir}/kernel/net/netfilter/nf_tables.ko`, openssl ? signModule(ELF_STUB, 'Debian Secure Boot CA') : ELF_STUB);
+  put(sysroot, `${modDir}/kernel/net/netfilter/nf_tables.ko`, ELF_STUB); // signed by the test that reads its signer
   put(sysroot, `${modDir}/extra/evil-rk.ko`, ELF_STUB);
   put(sysroot, 'sys/module/evil_rk/taint', 'OE\n');
   put(sysroot, 'sys/module/nf_tables/taint', '\n');
@@ -62,6 +62,7 @@ afterAll(() => fixture.cleanup());
 
 describe('listDrivers', () => {
   it('lists modules with path, signer and taint', async () => {
+    put(sysroot, `${modDir}/kernel/net/netfilter/nf_tables.ko`, signModule(ELF_STUB, 'Debian Secure Boot CA'));
     const drivers = await createLinuxPlatform({ sysroot, procRoot }).listDrivers();
     expect(drivers.map((d) => d.name)).toEqual(['nf_tables', 'evil_rk', 'builtin_only', 'ghost']);
     expect(drivers[0]).toEqual({
@@ -71,7 +72,7 @@ describe('listDrivers', () => {
       usedBy: ['nft_chain_nat', 'nft_compat'],
       state: 'Live',
       path: `/${modDir}/kernel/net/netfilter/nf_tables.ko`,
-      signer: openssl ? 'Debian Secure Boot CA' : UNSIGNED,
+      signer: 'Debian Secure Boot CA',
       taint: null,
     });
     expect(drivers[1]).toMatchObject({ path: `/${modDir}/extra/evil-rk.ko`, signer: UNSIGNED, taint: 'OE' });
@@ -91,7 +92,7 @@ describe('listDrivers', () => {
 });
 
 describe('module signatures', () => {
-  it.skipIf(!openssl)('reads the signer of a gzip-compressed module', async () => {
+  it('reads the signer of a gzip-compressed module', async () => {
     const file = path.join(fixture.dir, 'x.ko.gz');
     writeFileSync(file, gzipSync(signModule(ELF_STUB, 'Gz Signer')));
     expect(await moduleSigner(file)).toBe('Gz Signer');

@@ -67,9 +67,18 @@ describe('run: checks made by the agent itself', () => {
     await expect(runCommand(run, h, { script: 'f.sh', parameters: 'a;b', _sha256: sha256(content), _size: 7, _url: 'https://127.0.0.1:9/x', _allowUnsigned: true })).rejects.toThrow('run: parameters may not contain ; & | ! $');
   });
 
-  it.skipIf((process.env.PATH ?? '').split(':').some((d) => existsSync(path.join(d, 'pwsh'))))('says so when the interpreter is not installed (pwsh here)', async () => {
+  it('says so when the interpreter is not installed (pwsh, looked up on a PATH without it)', async () => {
     const content = 'Write-Output hi\n';
     const h = setup('x.ps1', content);
-    await expect(runCommand(run, h, { script: 'x.ps1', _sha256: sha256(content), _size: Buffer.byteLength(content), _url: 'https://127.0.0.1:9/x', _allowUnsigned: true })).rejects.toThrow('run: pwsh is not installed on this device (needed for .ps1 scripts)');
+    // Interpreters are looked up on PATH when the script runs: an empty folder has none, whatever this machine has.
+    const empty = tempDir();
+    const saved = process.env.PATH;
+    process.env.PATH = empty.dir;
+    try {
+      await expect(runCommand(run, h, { script: 'x.ps1', _sha256: sha256(content), _size: Buffer.byteLength(content), _url: 'https://127.0.0.1:9/x', _allowUnsigned: true })).rejects.toThrow('run: pwsh is not installed on this device (needed for .ps1 scripts)');
+    } finally {
+      process.env.PATH = saved;
+      empty.cleanup();
+    }
   });
 });

@@ -11,6 +11,7 @@ import { CasesService } from '../../../src/main/services/cases.js';
 import { createEventHub } from '../../../src/main/services/events.js';
 import { renderHex, renderStrings, renderText } from '../../../src/shared/evidence-preview.js';
 import type { LrEvent } from '../../../src/shared/ipc-contract.js';
+import { itNeeds } from '../../needs.js';
 
 let root: string;
 let events: LrEvent[];
@@ -114,9 +115,10 @@ describe('addEvidence', () => {
     expect(service.list()).toEqual([]);
   });
 
-  it('copies across file systems when it cannot link (and still removes the source)', async () => {
-    const shm = '/dev/shm';
-    if (!existsSync(shm) || statSync(shm).dev === statSync(root).dev) return; // nothing to cross here
+  const shm = '/dev/shm';
+  const noSecondFileSystem = () =>
+    !existsSync(shm) || statSync(shm).dev === statSync(tmpdir()).dev ? `needs ${shm} on another file system than ${tmpdir()}, to copy across` : null;
+  itNeeds(noSecondFileSystem())('copies across file systems when it cannot link (and still removes the source)', async () => {
     const dir = mkdtempSync(path.join(shm, 'lr-cases-xdev-'));
     try {
       const file = path.join(dir, 'saved.txt');

@@ -12,6 +12,7 @@ import { CasesService } from '../../../src/main/services/cases.js';
 import { createEventHub } from '../../../src/main/services/events.js';
 import type { EvidenceView, ExportCaseResult } from '../../../src/shared/case-types.js';
 import type { LrEvent } from '../../../src/shared/ipc-contract.js';
+import { membersOf, zipOf } from '../../zip-members.js';
 
 let root: string;
 let source: CasesService;
@@ -100,6 +101,31 @@ function handMadeZip(members: { name: string; data: Buffer }[]): Buffer {
   end.writeUInt32LE(cd.length, 12);
   end.writeUInt32LE(offset, 16);
   return Buffer.concat([...locals, cd, end]);
+}
+
+/** The export's members with `change` applied to one member's bytes (its CRC-32 rewritten to match). */
+async function rezipped(name: string, change: (data: Buffer) => Buffer): Promise<Buffer> {
+  const members = await membersOf(zipBytes);
+  const member = members.find((m) => m.name === name);
+  expect(member, name).toBeDefined();
+  member!.data = change(member!.data);
+  return zipOf(members);
+}
+
+/** The export's manifest changed by `edit`, rewritten with a valid CRC-32. */
+function withManifest(edit: (manifest: Record<string, unknown[]> & { files: { path: string; role: string; sha256: string; size: number }[]; evidence: { id: string; path: string; sha256: string; sha1: string; md5: string }[]; notes: { id: string; path: string }[] }) => void): Promise<Buffer> {
+  return rezipped('manifest.json', (data) => {
+    const manifest = JSON.parse(data.toString('utf8'));
+    edit(manifest);
+    return Buffer.from(JSON.stringify(manifest));
+  });
+}
+
+/** One byte of `data` changed, the size kept. */
+function oneByteChanged(data: Buffer, at = Math.floor(data.length / 2)): Buffer {
+  const copy = Buffer.from(data);
+  copy[at] = (copy[at] as number) ^ 0x20;
+  return copy;
 }
 
 beforeAll(async () => {
@@ -385,5 +411,85 @@ describe('import', () => {
     const refused = await service.importEnd(bad);
     expect(refused).toMatchObject({ ok: false, problems: [{ file: 'bad.zip' }] });
     service.close();
+  });
+});
+
+// Every tamper above flips a byte, which the zip's own CRC-32 catches before any hash is compared. Here the
+// zip is rewritten so that its CRC-32s are right for the changed bytes: only the manifest's hashes, its own
+// consistency checks and the duplicate checks stand between the change and the store.
+describe('import: changes the CRC-32 cannot see', () => {
+  const problemsOf = async (name: string, zip: Buffer) => {
+    const { service, dir } = freshStore();
+    const result = await service.importFile(writeZip(name, zip));
+    expect(result.ok).toBe(false);
+    expectNothingAdded(service, dir);
+    service.close();
+    return result.problems;
+  };
+
+  it('refuses evidence with a valid CRC-32 but another SHA-256 than the manifest, naming the member', async () => {
+    const member = `evidence/${evidence[1]!.sha256}`;
+    const problems = await problemsOf('evidence-sha256.zip', await rezipped(member, oneByteChanged));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatchObject({ file: member, problem: expect.stringMatching(/^SHA-256 mismatch: the member was changed \([0-9a-f]{64}, the manifest says [0-9a-f]{64}\)$/) });
+  });
+
+  it('refuses a note and a transcript with a valid CRC-32 but another SHA-256 than the manifest, naming each', async () => {
+    const note = `notes/${source.notes(caseId).find((n) => n.title === 'Initial access')!.id}.md`;
+    const transcript = (await membersOf(zipBytes)).find((m) => m.name.endsWith('.jsonl'))!.name;
+    for (const member of [note, transcript]) {
+      const problems = await problemsOf('text-sha256.zip', await rezipped(member, (data) => Buffer.from(data.toString('latin1').replace(/stage2|backdoor/, (w) => w.toUpperCase()), 'latin1')));
+      expect(problems, member).toEqual([{ file: member, problem: expect.stringMatching(/^SHA-256 mismatch: the member was changed/) }]);
+    }
+  });
+
+  it('refuses evidence whose SHA-256 matches but whose SHA-1 or MD5 differ from the manifest', async () => {
+    const member = `evidence/${evidence[0]!.sha256}`;
+    for (const field of ['sha1', 'md5'] as const) {
+      const zip = await withManifest((m) => {
+        const item = m.evidence.find((e) => e.path === member)!;
+        item[field] = item[field].replace(/^./, (c) => (c === '0' ? '1' : '0'));
+      });
+      expect(await problemsOf(`evidence-${field}.zip`, zip), field).toEqual([{ file: member, problem: 'SHA-1 or MD5 differ from the manifest' }]);
+    }
+  });
+
+  it('refuses a manifest whose evidence, notes or roles disagree with its own file list', async () => {
+    const member = `evidence/${evidence[0]!.sha256}`;
+    const otherHash = await withManifest((m) => {
+      m.evidence.find((e) => e.path === member)!.sha256 = 'f'.repeat(64);
+    });
+    expect(await problemsOf('evidence-vs-files.zip', otherHash)).toEqual([{ file: 'manifest.json', problem: `evidence ${evidence[0]!.id} does not match the file list's entry for ${member}` }]);
+
+    const note = `notes/${source.notes(caseId).find((n) => n.title === 'Initial access')!.id}.md`;
+    const unlisted = await withManifest((m) => {
+      m.notes.find((n) => n.path === note)!.path = 'notes/elsewhere.md';
+    });
+    expect(await problemsOf('note-vs-files.zip', unlisted)).toEqual([
+      { file: 'manifest.json', problem: 'refers to notes/elsewhere.md, which its file list lacks' },
+      { file: note, problem: 'is listed in the manifest but belongs to no note, session or evidence' },
+    ]);
+
+    const otherRole = await withManifest((m) => {
+      m.files.find((f) => f.path === note)!.role = 'transcript-text';
+    });
+    expect(await problemsOf('role-vs-files.zip', otherRole)).toEqual([{ file: 'manifest.json', problem: `lists ${note} as transcript-text, but uses it as note` }]);
+  });
+
+  it('refuses a zip holding a member twice, even with the same bytes both times', async () => {
+    const members = await membersOf(zipBytes);
+    const note = members.find((m) => m.name.startsWith('notes/'))!;
+    const problems = await problemsOf('twice-in-zip.zip', await zipOf([...members, { ...note }]));
+    expect(problems).toEqual([{ file: note.name, problem: 'appears twice in the zip' }]);
+  });
+
+  it('refuses a manifest listing a member twice', async () => {
+    let listed = '';
+    const zip = await withManifest((m) => {
+      const first = m.files.find((f) => f.role === 'note')!;
+      listed = first.path;
+      m.files.push({ ...first });
+    });
+    expect(await problemsOf('twice-in-manifest.zip', zip)).toEqual([{ file: 'manifest.json', problem: `lists ${listed} twice` }]);
   });
 });
