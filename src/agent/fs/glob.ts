@@ -3,13 +3,14 @@
  * file's base name, case-sensitively, like `find -name`. A pattern without wildcards is an exact name.
  * A backslash makes the next character literal.
  *
- * Matched without regular expressions: a glob turned into a backtracking regex (`*a*a*a*a*b` → `.*a.*a…`)
- * takes exponential time on a name that almost matches, and one synchronous regex test cannot be
- * interrupted, so it froze the whole agent. The matcher below is the two-pointer wildcard algorithm, which
- * only ever goes back to the last `*`: at most (name length × pattern length) steps, whatever the input.
+ * Matched without regular expressions (see shared/wildcard.ts): a glob turned into a backtracking regex
+ * took exponential time on a name that almost matched, and froze the whole agent.
  */
 
+import { matchWildcard, type ClassToken, type WildcardToken } from '../../shared/wildcard.js';
+
 export type NameMatcher = (name: string) => boolean;
+export type Token = WildcardToken;
 
 /** Longest pattern accepted, in characters (a file name is at most 255 bytes on Linux). */
 export const MAX_PATTERN_LENGTH = 1024;
@@ -18,15 +19,6 @@ export const MAX_PATTERN_LENGTH = 1024;
 export class PatternError extends Error {
   override name = 'PatternError';
 }
-
-interface ClassToken {
-  kind: 'class';
-  negate: boolean;
-  /** Inclusive code point ranges; a single character is a range of one. */
-  ranges: readonly (readonly [number, number])[];
-}
-
-export type Token = { kind: 'star' } | { kind: 'any' } | { kind: 'char'; cp: number } | ClassToken;
 
 export function hasWildcard(pattern: string): boolean {
   return /[*?[\\]/.test(pattern);
@@ -125,61 +117,10 @@ export function parsePattern(pattern: string): Token[] {
   return tokens;
 }
 
-/** Does one non-star token accept this code point? */
-function accepts(token: Exclude<Token, { kind: 'star' }>, cp: number): boolean {
-  switch (token.kind) {
-    case 'any':
-      return true;
-    case 'char':
-      return token.cp === cp;
-    case 'class': {
-      let inside = false;
-      for (const [lo, hi] of token.ranges) {
-        if (cp >= lo && cp <= hi) {
-          inside = true;
-          break;
-        }
-      }
-      return inside !== token.negate;
-    }
-  }
-}
-
-/**
- * Two-pointer wildcard matching over the name's code points. On a mismatch after a `*`, the star takes one
- * more character and the match resumes right after it: earlier stars never need revisiting, because the
- * last star can absorb whatever an earlier one would have (so no exponential backtracking).
- */
-export function matchTokens(tokens: readonly Token[], name: string): boolean {
-  let t = 0;
-  let n = 0; // UTF-16 index of the next code point of the name
-  let starT = -1;
-  let starN = 0;
-  while (n < name.length) {
-    const token = tokens[t];
-    if (token?.kind === 'star') {
-      starT = t++;
-      starN = n;
-      continue;
-    }
-    const cp = name.codePointAt(n) as number;
-    if (token !== undefined && accepts(token, cp)) {
-      t++;
-      n += cp > 0xffff ? 2 : 1;
-    } else if (starT >= 0) {
-      t = starT + 1;
-      starN += (name.codePointAt(starN) as number) > 0xffff ? 2 : 1;
-      n = starN;
-    } else return false;
-  }
-  while (tokens[t]?.kind === 'star') t++;
-  return t === tokens.length;
-}
-
 /** Compiles a pattern; throws PatternError (one line) when it is too long or has a reversed range. */
 export function compileNamePattern(pattern: string): NameMatcher {
   if (pattern.length > MAX_PATTERN_LENGTH) throw new PatternError(`pattern is ${pattern.length} characters; the limit is ${MAX_PATTERN_LENGTH}`);
   if (!hasWildcard(pattern)) return (name) => name === pattern;
   const tokens = parsePattern(pattern);
-  return (name) => matchTokens(tokens, name);
+  return (name) => matchWildcard(tokens, name);
 }
