@@ -1,26 +1,15 @@
 /**
  * A small zip writer (no dependency): members are deflated (or stored when that is not smaller) with
- * node:zlib, CRC-32 computed here, UTF-8 names, Unix modes. No zip64: an archive stays under 4 GiB
- * (the caller bounds what it adds). Written sequentially to a file handle.
+ * node:zlib, UTF-8 names, Unix modes. No zip64: an archive stays under 4 GiB (the caller bounds what it
+ * adds). Written sequentially to a file handle. A member may be tens of MiB (collect's log tails): it is
+ * deflated on libuv's thread pool and its CRC-32 computed natively, so the agent's event loop (other jobs,
+ * cancel, the link's heartbeats) is never held for the seconds a synchronous deflate takes.
  */
-import { deflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { crc32, deflateRaw } from 'node:zlib';
 import type { FileHandle } from 'node:fs/promises';
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(buf: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < buf.length; i++) c = (CRC_TABLE[(c ^ (buf[i] as number)) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+const deflateRawAsync = promisify(deflateRaw);
 
 function dosTime(d: Date): { time: number; date: number } {
   const year = Math.max(1980, d.getFullYear());
@@ -58,7 +47,7 @@ export class ZipWriter {
   }
 
   async add(name: string, data: Buffer, opts: { mode?: number; mtime?: Date } = {}): Promise<void> {
-    const deflated = deflateRawSync(data);
+    const deflated = await deflateRawAsync(data);
     const method = deflated.length < data.length ? 8 : 0;
     const body = method === 8 ? deflated : data;
     if (this.offset + body.length + 1024 > MAX_ZIP_BYTES) throw new Error('the package would exceed 4 GiB');

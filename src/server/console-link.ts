@@ -1,6 +1,7 @@
 /** The analysts' side: one authenticated WebSocket per console, carrying sessions and commands. */
 import type { WebSocket } from 'ws';
-import { fromClient, parseFrame, type ToClient } from '../shared/protocol.js';
+import { parseClientFrame, type RejectedClientFrame, type ToClient } from '../shared/protocol.js';
+import { MAX_LINE_LENGTH, lineLengthRefusal } from '../shared/grammar.js';
 import type { Logger } from '../node/log.js';
 import type { User } from './store.js';
 import { SessionError, type ConsolePeer, type SessionManager } from './sessions.js';
@@ -26,9 +27,9 @@ export function acceptConsole(ws: WebSocket, user: User, sessions: SessionManage
       peer.send({ t: 'error', code: 'bad_frame', message: 'binary frames are not accepted' });
       return;
     }
-    const parsed = parseFrame(fromClient, data.toString());
+    const parsed = parseClientFrame(data.toString());
     if (!parsed.ok) {
-      peer.send({ t: 'error', code: 'bad_frame', message: parsed.error });
+      refuseFrame(parsed);
       return;
     }
     const f = parsed.value;
@@ -71,6 +72,23 @@ export function acceptConsole(ws: WebSocket, user: User, sessions: SessionManage
       reportError(e, 'reqId' in f ? f.reqId : undefined);
     }
   });
+  /**
+   * An invalid frame is answered on its request id when it has a readable one (the client waits on it),
+   * and a command frame is refused like any command: one line, recorded in the command log.
+   */
+  function refuseFrame(bad: RejectedClientFrame): void {
+    const line = bad.line ?? '';
+    const message = (bad.t === 'command' && lineLengthRefusal(line)) || bad.error;
+    log.warn('console frame refused', { user: user.name, frame: bad.t ?? 'unknown', reason: message });
+    if (bad.t === 'command' && bad.reqId !== undefined) {
+      const s = bad.sessionId === undefined ? undefined : sessions.get(bad.sessionId);
+      // The log keeps the start of an overlong line, not all of it.
+      const logged = line.length > MAX_LINE_LENGTH ? `${line.slice(0, MAX_LINE_LENGTH)}…` : line;
+      pipeline.refuse(peer, s && s.peer === peer ? s : null, logged, line.slice(0, 256).trim().split(/\s+/)[0] ?? '', message, bad.reqId);
+      return;
+    }
+    peer.send({ t: 'error', reqId: bad.reqId, code: 'bad_frame', message });
+  }
   function reportError(e: unknown, reqId: number | undefined): void {
     if (e instanceof SessionError) peer.send({ t: 'error', reqId, code: e.code, message: e.message });
     else {

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { Db } from './db.js';
 import type { DeviceRow } from './store.js';
+import { matchWildcard, type WildcardToken } from '../shared/wildcard.js';
 
 export const REMEDIATION_LEVELS = ['none', 'semi', 'full'] as const;
 export type RemediationLevel = (typeof REMEDIATION_LEVELS)[number];
@@ -66,10 +67,31 @@ function toGroup(r: GroupRow): DeviceGroup {
   return { name: r.name, remediationLevel: r.remediation_level, rule: Object.keys(rule).length ? rule : null, rank: r.rank, createdAt: r.created_at };
 }
 
-/** `*` any run of characters, `?` one; everything else literal; case-insensitive; whole name. */
+/**
+ * Case folding as a regex with the `i` flag (and no `u`) does it, one UTF-16 unit at a time: the unit's
+ * upper case when that is one unit, except that a non-ASCII unit never folds to an ASCII one.
+ */
+function foldCase(unit: number): number {
+  const upper = String.fromCharCode(unit).toUpperCase();
+  if (upper.length !== 1) return unit;
+  const folded = upper.charCodeAt(0);
+  return unit >= 128 && folded < 128 ? unit : folded;
+}
+
+/**
+ * `*` any run of characters, `?` one; everything else literal; case-insensitive; whole name. Matched in
+ * linear-bounded time (shared/wildcard.ts): an enrolled device chooses its own name, and a backtracking
+ * regex of a rule with several stars could be made to hold the service for seconds per device.
+ */
 export function globMatches(glob: string, text: string): boolean {
-  const re = glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
-  return new RegExp(`^${re}$`, 'is').test(text);
+  const tokens: WildcardToken[] = [];
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob.charCodeAt(i);
+    if (c === 0x2a) tokens.push({ kind: 'star' });
+    else if (c === 0x3f) tokens.push({ kind: 'any' });
+    else tokens.push({ kind: 'char', cp: foldCase(c) });
+  }
+  return matchWildcard(tokens, text, { units: 'utf16', fold: foldCase });
 }
 
 export function ruleMatches(rule: GroupRule, device: Pick<DeviceRow, 'name' | 'os'>, tags: readonly string[]): boolean {

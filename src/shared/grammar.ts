@@ -41,6 +41,8 @@ export class GrammarError extends Error {
 }
 
 export const MAX_LINE_LENGTH = 8192;
+/** The longest line of MAX_LINE_LENGTH characters in UTF-16 code units (a character outside the BMP takes two): the wire's bound. */
+export const MAX_LINE_UTF16 = 2 * MAX_LINE_LENGTH;
 
 /** A word of user input, as it may appear in an error message: escaped, cut when long. */
 export function describeWord(text: string): string {
@@ -232,11 +234,17 @@ function doubleDashError(token: Token): GrammarError {
   return new GrammarError(`parameters take a single dash: use -${token.text.slice(2)} (or quote the value ${describeWord(token.text)})`);
 }
 
+/** The one-line refusal of a line longer than MAX_LINE_LENGTH characters (code points), else null. */
+export function lineLengthRefusal(line: string): string | null {
+  if (line.length <= MAX_LINE_LENGTH) return null;
+  const n = codePointLength(line);
+  return n > MAX_LINE_LENGTH ? `command line is ${n} characters; the limit is ${MAX_LINE_LENGTH}` : null;
+}
+
 /** Parses one command line. Throws `GrammarError` (and nothing else) on bad syntax. */
 export function parseLine(line: string): ParsedLine {
-  if (line.length > MAX_LINE_LENGTH && codePointLength(line) > MAX_LINE_LENGTH) {
-    throw new GrammarError(`command line too long (max ${MAX_LINE_LENGTH} characters)`);
-  }
+  const tooLong = lineLengthRefusal(line);
+  if (tooLong) throw new GrammarError(tooLong);
   if (line.includes('\u0000')) throw new GrammarError('NUL character in command line');
 
   const { tokens, openQuote } = tokenize(line);

@@ -13,6 +13,7 @@
 import './zod-config.js';
 import { z } from 'zod';
 import type { Role } from './catalog.js';
+import { MAX_LINE_UTF16 } from './grammar.js';
 import { CASE_STATUSES, MAX_PREVIEW_BYTES, PREVIEW_MODES, type CaseTaskProgress, type CaseView, type EvidencePreview, type EvidenceView, type ExportCaseResult, type ImportCaseResult, type NoteView, type SearchResult, type TranscriptEntryView, type TranscriptSummary } from './case-types.js';
 import type { LibraryRecord, TenantSettings } from './library-records.js';
 import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type DeviceRecord, type JobStatus, type SessionInfo } from './protocol.js';
@@ -36,8 +37,11 @@ const noArguments = z.strictObject({});
 
 const sessionIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
 
-/** Longest command line (the service's grammar refuses longer ones anyway). */
-export const MAX_COMMAND_LINE = 8192;
+/**
+ * Longest command line passed to main: the wire's bound, so that a line over the grammar's limit in
+ * characters still reaches the service, which refuses it in one line and records it in the command log.
+ */
+export const MAX_COMMAND_LINE = MAX_LINE_UTF16;
 /** Library uploads travel renderer → main in chunks of this many bytes (base64 in the frame). */
 export const UPLOAD_CHUNK_BYTES = 512 * 1024;
 /** The service refuses larger library files (250 MB by default); main refuses them before any byte moves. */

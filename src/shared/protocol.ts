@@ -4,6 +4,7 @@
  * Every schema is strict about sizes so a hostile peer cannot make either side allocate without bound.
  */
 import { z } from 'zod';
+import { MAX_LINE_UTF16 } from './grammar.js';
 
 /** Largest WebSocket message either side accepts (ws maxPayload). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -87,7 +88,8 @@ export type FromAgent = z.infer<typeof fromAgent>;
 export const fromClient = z.discriminatedUnion('t', [
   z.object({ t: z.literal('session.open'), reqId: z.number().int(), device: z.string().min(1).max(128) }),
   z.object({ t: z.literal('session.close'), reqId: z.number().int(), sessionId: id }),
-  z.object({ t: z.literal('command'), reqId: z.number().int(), sessionId: id, line: z.string().max(8192) }),
+  // The line's length in characters is the grammar's to refuse (in the command log, answering reqId).
+  z.object({ t: z.literal('command'), reqId: z.number().int(), sessionId: id, line: z.string().max(MAX_LINE_UTF16) }),
   z.object({ t: z.literal('cancel'), commandId: id }),
   /** Ctrl+Z: the command goes on in the background; the client stops receiving its output. */
   z.object({ t: z.literal('detach'), commandId: id }),
@@ -147,12 +149,57 @@ export function parseFrame<T>(schema: z.ZodType<T>, raw: string): { ok: true; va
     return { ok: false, error: 'malformed frame: not JSON' };
   }
   const r = schema.safeParse(json);
-  if (!r.success) {
-    const first = r.error.issues[0];
-    const where = first && first.path.length ? `${first.path.join('.')}: ` : '';
-    return { ok: false, error: `malformed frame: ${where}${first?.message ?? 'invalid'}`.replace(/\s+/g, ' ').slice(0, 300) };
-  }
+  if (!r.success) return { ok: false, error: frameError(r.error) };
   return { ok: true, value: r.data };
+}
+
+/** One line naming the first problem of a frame. */
+function frameError(error: z.ZodError): string {
+  const first = error.issues[0];
+  const where = first && first.path.length ? `${first.path.join('.')}: ` : '';
+  return `malformed frame: ${where}${first?.message ?? 'invalid'}`.replace(/\s+/g, ' ').slice(0, 300);
+}
+
+/** What could still be read of a client frame that failed validation: enough to answer and log its request. */
+export interface RejectedClientFrame {
+  error: string;
+  t?: FromClient['t'];
+  reqId?: number;
+  sessionId?: string;
+  /** A command frame's line, whatever its length (bounded by the frame size). */
+  line?: string;
+}
+
+const clientFrameType = z.enum(['session.open', 'session.close', 'command', 'cancel', 'detach']);
+const lenientFields = {
+  t: clientFrameType,
+  reqId: z.number().int().min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER),
+  sessionId: id,
+  line: z.string(),
+};
+
+/**
+ * An analyst client's frame. When it is invalid, each envelope field that is valid on its own is still
+ * returned, so the service can answer the request id and log the refusal instead of dropping the frame (a
+ * client waiting on that id would otherwise wait forever).
+ */
+export function parseClientFrame(raw: string): { ok: true; value: FromClient } | ({ ok: false } & RejectedClientFrame) {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    return { ok: false, error: 'malformed frame: not JSON' };
+  }
+  const r = fromClient.safeParse(json);
+  if (r.success) return { ok: true, value: r.data };
+  const rejected: { ok: false } & RejectedClientFrame = { ok: false, error: frameError(r.error) };
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return rejected;
+  const fields = json as Record<string, unknown>;
+  for (const key of ['t', 'reqId', 'sessionId', 'line'] as const) {
+    const v = lenientFields[key].safeParse(fields[key]);
+    if (v.success) Object.assign(rejected, { [key]: v.data });
+  }
+  return rejected;
 }
 
 /** REST bodies. */

@@ -9,7 +9,7 @@ import { findCommand } from '../../shared/catalog.js';
 import { CommandError, defineCommand } from '../command.js';
 import { fileTypeFromMode, fileTypeOfEntry } from '../fs/file-mode.js';
 import { fsReason } from '../fs/fs-errors.js';
-import { compileNamePattern } from '../fs/glob.js';
+import { PatternError, compileNamePattern, type NameMatcher } from '../fs/glob.js';
 import { childPath, walkTree } from '../fs/walk.js';
 
 /** Pseudo file systems that are never searched (they are their own file systems on Linux anyway). */
@@ -34,7 +34,13 @@ export const findfileCommand = defineCommand({
       throw new CommandError(`findfile: ${root}: ${fsReason(err)}`);
     }
     if (!rootStat.isDirectory()) throw new CommandError(`findfile: ${root}: not a directory`);
-    const matches = compileNamePattern(params.name);
+    let matches: NameMatcher;
+    try {
+      matches = compileNamePattern(params.name);
+    } catch (err) {
+      if (err instanceof PatternError) throw new CommandError(`findfile: ${err.message}`);
+      throw err;
+    }
     const summary = await walkTree<Match>({
       root,
       skip: SKIPPED,

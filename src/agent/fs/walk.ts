@@ -35,6 +35,9 @@ export interface WalkSummary {
   otherFileSystems: number;
 }
 
+/** Inside a folder, the clock is read every this many entries (a power of two), not for each one. */
+const ENTRIES_PER_CLOCK_CHECK = 64;
+
 export function childPath(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
 }
@@ -75,29 +78,35 @@ export async function walkTree<T>(options: WalkOptions<T>): Promise<WalkSummary>
     }
     if (entries) {
       const subdirs: string[] = [];
-      for (const e of entries) {
+      for (let i = 0; i < entries.length; i++) {
+        const e = entries[i] as Dirent;
         const hit = visit(dir, e);
         if (hit !== undefined) found.push(hit);
         if (e.isDirectory()) {
           const p = childPath(dir, e.name);
           if (!skip.has(p)) subdirs.push(p);
         }
+        // Inside a folder too: one folder may hold millions of entries, and visit() may be slow on each.
+        if ((i & (ENTRIES_PER_CLOCK_CHECK - 1)) === ENTRIES_PER_CLOCK_CHECK - 1 && performance.now() - sliceStart >= sliceMs) await endSlice();
       }
       // Pushed in reverse so sub-folders are entered in the order readdir gave them.
       for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i] as string);
     }
-    if (performance.now() - sliceStart >= sliceMs) {
-      if (found.length > 0) {
-        const batch = found;
-        found = [];
-        await flush(batch);
-      }
-      signal.throwIfAborted();
-      await yieldToLoop();
-      signal.throwIfAborted();
-      sliceStart = performance.now();
-    }
+    if (performance.now() - sliceStart >= sliceMs) await endSlice();
   }
   if (found.length > 0) await flush(found);
   return summary;
+
+  /** Hands over what was found, lets the event loop run (other jobs, the link, cancel) and checks for abort. */
+  async function endSlice(): Promise<void> {
+    if (found.length > 0) {
+      const batch = found;
+      found = [];
+      await flush(batch);
+    }
+    signal.throwIfAborted();
+    await yieldToLoop();
+    signal.throwIfAborted();
+    sliceStart = performance.now();
+  }
 }

@@ -174,7 +174,7 @@ describe('parseLine: errors', () => {
   });
 
   it('refuses lines over the length limit, counted in characters', () => {
-    expect(errorOf(`findfile ${'a'.repeat(MAX_LINE_LENGTH)}`)).toBe('command line too long (max 8192 characters)');
+    expect(errorOf(`findfile ${'a'.repeat(MAX_LINE_LENGTH)}`)).toBe('command line is 8201 characters; the limit is 8192');
     const atLimit = `findfile ${'a'.repeat(MAX_LINE_LENGTH - 9)}`;
     expect(parseLine(atLimit).positionals[0]).toHaveLength(MAX_LINE_LENGTH - 9);
     // 8192 emoji are 16384 UTF-16 units but 8192 characters: allowed (command name + space included below).
