@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { MAX_FRAME_BYTES } from '../shared/protocol.js';
+import { writeDataMarker } from '../node/data-marker.js';
 import { Logger } from '../node/log.js';
 import { dataPaths, loadConfig, parseListen, type ServiceConfig } from './config.js';
 import { joinedMarkerPath } from './init.js';
@@ -48,6 +49,7 @@ export interface ServiceOptions {
 export async function startService(dataDir: string, log = new Logger('lr-server'), opts: ServiceOptions = {}): Promise<RunningService> {
   const config = loadConfig(dataDir);
   const paths = dataPaths(dataDir);
+  writeDataMarker(dataDir, 'service'); // folders made before the marker existed get it now
   const cluster = opts.nats ? await ClusterNode.connect(dataDir, { nats: opts.nats, replicas: opts.natsReplicas, sessionLeaseMs: opts.sessionLeaseMs, security: opts.natsSecurity }, log) : null;
   const db = openDb(paths.db);
   const store = new Store(db);

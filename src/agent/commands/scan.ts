@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { findCommand } from '../../shared/catalog.js';
 import { CommandError, defineCommand } from '../command.js';
 import { clamavDbArgs, findProgram } from '../engines.js';
+import { refuseProtected } from '../protected-paths.js';
 
 const QUICK = ['/tmp', '/var/tmp', '/dev/shm', '/home', '/root'];
 
@@ -22,7 +23,10 @@ export const scanCommand = defineCommand({
     if (!clamscan) throw new CommandError("scan: no antivirus engine installed (ClamAV's clamscan not found)");
     const mode = params.mode ?? 'quick';
     let paths: string[];
-    if (params.path) paths = [ctx.resolvePath(params.path)];
+    if (params.path) {
+      paths = [ctx.resolvePath(params.path)];
+      await refuseProtected(ctx, 'scan', paths[0] as string);
+    }
     else if (mode === 'full') paths = ['/'];
     else {
       paths = [];
