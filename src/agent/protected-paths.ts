@@ -15,7 +15,7 @@
  * cannot hide a folder of theirs from the analyst by dropping a marker into it. Markers are looked up on
  * the target and each of its ancestors, with a short cache per folder.
  */
-import { promises as fsp, realpathSync } from 'node:fs';
+import { lstatSync, promises as fsp, readFileSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { DATA_MARKER, markerKind, type DataFolderKind } from '../node/data-marker.js';
 import { CommandError } from './command.js';
@@ -39,27 +39,39 @@ export interface Protection {
   what: string;
 }
 
-/** Real path of `p` (absolute, `..` removed, links resolved), also when its end does not exist. */
-export async function realPath(p: string, hops = 0): Promise<string> {
+/**
+ * Real path of `p` (absolute, `..` removed, links resolved), also when its end does not exist.
+ * Synchronous system calls on purpose: a few microseconds each, where a round trip through libuv's
+ * thread pool costs far more on a loaded machine (measured: ~1.4 ms per check with promises, see below).
+ */
+export async function realPath(p: string): Promise<string> {
+  return realPathSync(p, 0);
+}
+
+function realPathSync(p: string, hops: number): string {
   const abs = path.resolve(p);
   try {
-    return await fsp.realpath(abs);
+    return realpathSync.native(abs);
   } catch {
     // Missing (or unsearchable) somewhere: resolve the part that exists, then follow what is left.
   }
   const parent = path.dirname(abs);
   if (parent === abs) return abs;
-  const here = path.join(await realPath(parent, hops), path.basename(abs));
-  const link = await fsp.readlink(here).catch(() => null);
-  if (link === null || hops >= MAX_LINK_HOPS) return here;
-  return realPath(path.resolve(path.dirname(here), link), hops + 1);
+  const here = path.join(realPathSync(parent, hops), path.basename(abs));
+  let link: string;
+  try {
+    link = readlinkSync(here);
+  } catch {
+    return here;
+  }
+  return hops >= MAX_LINK_HOPS ? here : realPathSync(path.resolve(path.dirname(here), link), hops + 1);
 }
 
 /** The entry itself: its folder's real path and its own name (a link at the end is not followed). */
-async function entryPath(p: string): Promise<string> {
+function entryPath(p: string): string {
   const abs = path.resolve(p);
   const parent = path.dirname(abs);
-  return parent === abs ? abs : path.join(await realPath(parent), path.basename(abs));
+  return parent === abs ? abs : path.join(realPathSync(parent, 0), path.basename(abs));
 }
 
 function within(p: string, folder: string): boolean {
@@ -96,13 +108,13 @@ export class ProtectedPaths {
 
   /** Why a path (as given: relative to nothing, links unresolved) is protected, or null. */
   async protectionOf(p: string): Promise<Protection | null> {
-    return (await this.protection(await realPath(p))) ?? (await this.protection(await entryPath(p)));
+    return (await this.protection(await realPath(p))) ?? (await this.protection(entryPath(p)));
   }
 
   /** Throws the one-line refusal when `shown` (an absolute path the command is about to use) is protected. */
   async refuse(command: string, shown: string): Promise<void> {
     const real = await realPath(shown);
-    const hit = (await this.protection(real)) ?? (await this.protection(await entryPath(shown)));
+    const hit = (await this.protection(real)) ?? (await this.protection(entryPath(shown)));
     if (hit) throw refusal(command, shown, real, hit);
   }
 
@@ -121,14 +133,27 @@ export class ProtectedPaths {
     if (cached && now - cached.at < MARKER_TTL_MS) return cached.kind;
     let kind: DataFolderKind | null = null;
     const file = path.join(dir, DATA_MARKER);
-    const st = await fsp.lstat(file).catch(() => null);
+    const st = lstatQuiet(file);
     if (st?.isFile() && (st.uid === 0 || st.uid === this.uid)) {
-      const text = await fsp.readFile(file, 'utf8').catch(() => '');
-      kind = markerKind(text.slice(0, 4096)) ?? 'service';
+      let text = '';
+      try {
+        text = readFileSync(file, 'utf8').slice(0, 4096);
+      } catch {
+        // unreadable: still a marker
+      }
+      kind = markerKind(text) ?? 'service';
     }
     if (this.markers.size >= MAX_CACHED_FOLDERS) this.markers.clear();
     this.markers.set(dir, { at: now, kind });
     return kind;
+  }
+}
+
+function lstatQuiet(file: string): Stats | undefined {
+  try {
+    return lstatSync(file, { throwIfNoEntry: false });
+  } catch {
+    return undefined; // ENOTDIR (the "folder" is a file), EACCES
   }
 }
 
