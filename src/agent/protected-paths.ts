@@ -42,7 +42,8 @@ export interface Protection {
 /**
  * Real path of `p` (absolute, `..` removed, links resolved), also when its end does not exist.
  * Synchronous system calls on purpose: a few microseconds each, where a round trip through libuv's
- * thread pool costs far more on a loaded machine (measured: ~1.4 ms per check with promises, see below).
+ * thread pool costs far more on a loaded machine (one check of a missing path, load 19 on 2 cores:
+ * ~1.4 ms with the promise API, ~0.26 ms with these).
  */
 export async function realPath(p: string): Promise<string> {
   return realPathSync(p, 0);
