@@ -73,6 +73,14 @@ export function makePrivateDataDir(dir: string): void {
   writeDataMarker(dir, 'service');
 }
 
+/** At every start: the folder 0700, the admin profile 0600, the marker present (older folders get them). */
+export function keepDataDirPrivate(dir: string): void {
+  chmodSync(dir, 0o700);
+  const profile = dataPaths(dir).adminProfile;
+  if (existsSync(profile)) chmodSync(profile, 0o600);
+  writeDataMarker(dir, 'service');
+}
+
 export function defaultPublicUrl(host: string, port: number): string {
   const pubHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return `wss://${pubHost.includes(':') ? `[${pubHost}]` : pubHost}:${port}`;

@@ -4,10 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { MAX_FRAME_BYTES } from '../shared/protocol.js';
-import { writeDataMarker } from '../node/data-marker.js';
 import { Logger } from '../node/log.js';
 import { dataPaths, loadConfig, parseListen, type ServiceConfig } from './config.js';
-import { joinedMarkerPath } from './init.js';
+import { joinedMarkerPath, keepDataDirPrivate } from './init.js';
 import { openDb } from './db.js';
 import { Store } from './store.js';
 import { AgentHub } from './agent-hub.js';
@@ -49,7 +48,7 @@ export interface ServiceOptions {
 export async function startService(dataDir: string, log = new Logger('lr-server'), opts: ServiceOptions = {}): Promise<RunningService> {
   const config = loadConfig(dataDir);
   const paths = dataPaths(dataDir);
-  writeDataMarker(dataDir, 'service'); // folders made before the marker existed get it now
+  keepDataDirPrivate(dataDir); // folders made before the marker (or with a wider mode) are brought in line
   const cluster = opts.nats ? await ClusterNode.connect(dataDir, { nats: opts.nats, replicas: opts.natsReplicas, sessionLeaseMs: opts.sessionLeaseMs, security: opts.natsSecurity }, log) : null;
   const db = openDb(paths.db);
   const store = new Store(db);

@@ -9,7 +9,7 @@
 // paths (getfile, fileinfo, remediate file...) are the same files seen from the host.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createWorld, freePort, run, type World } from './harness.js';
@@ -214,7 +214,7 @@ describe('protected folders: the agent never hands out or touches its own or a s
     await refused(`getfile "${join(files, 'by-root/loot.txt')}"`, `getfile: refused: ${join(files, 'by-root/loot.txt')} is in ${SERVICE}`, basic);
   });
 
-  it('the data folders are private and marked: lr-server init (also into an existing folder) and the agent', async () => {
+  it('the data folders are private and marked: lr-server init (also into an existing folder), lr-server start, the agent', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lr-pp-init-'));
     try {
       const data = join(dir, 'srv');
@@ -232,5 +232,14 @@ describe('protected folders: the agent never hands out or touches its own or a s
     expect(readFileSync(join(w.dataDir, '.lr-data-folder'), 'utf8')).toContain('"kind":"lr-service"');
     expect(readFileSync(join(agentDir, '.lr-data-folder'), 'utf8')).toContain('"kind":"lr-agent"');
     expect(statSync(agentJson).mode & 0o777).toBe(0o600);
+    // A folder made wider (or by an older version, without a marker) is brought back in line at start.
+    chmodSync(w.dataDir, 0o755);
+    chmodSync(adminProfile, 0o644);
+    rmSync(join(w.dataDir, '.lr-data-folder'));
+    await w.stopServer();
+    await w.startServer();
+    expect(statSync(w.dataDir).mode & 0o777).toBe(0o700);
+    expect(statSync(adminProfile).mode & 0o777).toBe(0o600);
+    expect(lstatSync(join(w.dataDir, '.lr-data-folder')).isFile()).toBe(true);
   });
 });
