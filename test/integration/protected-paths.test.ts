@@ -121,11 +121,12 @@ describe('protected folders: the agent never hands out or touches its own or a s
     nothingLeaked();
   }, 120_000);
 
-  it('fileinfo (hashes) and analyze refuse them too', async () => {
+  it('fileinfo (hashes), analyze and scan -path refuse them too', async () => {
     await refused(`fileinfo "${agentJson}"`, `fileinfo: refused: ${agentJson} is in ${OWN}`, basic);
     await refused(`fileinfo "${join(files, 'srv-link/admin.profile.json')}"`, new RegExp(`^fileinfo: refused: .* is in ${SERVICE} \\(it resolves to ${adminProfile}\\)$`), basic);
     await refused(`analyze file "${join(files, 'key-link')}"`, `analyze: refused: ${join(files, 'key-link')} is in ${OWN} (it resolves to ${agentJson})`);
     await refused(`analyze file "${adminProfile}"`, `analyze: refused: ${adminProfile} is in ${SERVICE}`);
+    await refused(`scan -path "${join(files, 'srv-link')}"`, `scan: refused: ${join(files, 'srv-link')} is in ${SERVICE} (it resolves to ${w.dataDir})`);
     const control = await exec(`fileinfo "${join(files, 'ordinary.txt')}"`, basic);
     expect(control.records[0]).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   }, 60_000);

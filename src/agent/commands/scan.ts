@@ -19,14 +19,13 @@ export const scanCommand = defineCommand({
   spec: findCommand('scan')!,
   schema: z.object({ mode: z.enum(['quick', 'full']).optional(), path: z.string().min(1).optional() }),
   async run(ctx, params) {
+    // A protected folder (the agent's own data, a service's: ../protected-paths.ts) is never scanned by name.
+    if (params.path) await refuseProtected(ctx, 'scan', ctx.resolvePath(params.path));
     const clamscan = await findProgram('clamscan');
     if (!clamscan) throw new CommandError("scan: no antivirus engine installed (ClamAV's clamscan not found)");
     const mode = params.mode ?? 'quick';
     let paths: string[];
-    if (params.path) {
-      paths = [ctx.resolvePath(params.path)];
-      await refuseProtected(ctx, 'scan', paths[0] as string);
-    }
+    if (params.path) paths = [ctx.resolvePath(params.path)];
     else if (mode === 'full') paths = ['/'];
     else {
       paths = [];
