@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { z } from 'zod';
 import { HttpError, httpsJson } from '../node/https-json.js';
 import { bundleSchema, httpsBase, serviceUrls, type Bundle } from '../node/profile.js';
+import { writeDataMarker } from '../node/data-marker.js';
 import { readJsonFile } from '../node/files.js';
 import { deviceInfo } from './device-info.js';
 import { saveAgentState, type AgentState } from './config.js';
@@ -32,6 +33,7 @@ export async function enroll(bundlePath: string, dataDir: string, name?: string)
     commandKey,
   };
   saveAgentState(dataDir, state);
+  writeDataMarker(dataDir, 'agent');
   return deviceName === requested ? state : { ...state, requestedName: requested };
 }
 

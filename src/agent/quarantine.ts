@@ -6,12 +6,15 @@
  * A file is renamed into the quarantine when it is on the same file system, else copied (verified) and
  * then removed: nothing is ever deleted without a copy. Quarantined bytes are made read-only for the
  * owner only; their original mode is in the entry.
+ * Nothing is ever taken from, or restored into, a protected folder (./protected-paths.ts: the agent's own
+ * data folder, a service's): every host path is checked, links and `..` resolved, before it is touched.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { CommandError } from './command.js';
+import { protectedPaths } from './protected-paths.js';
 
 const fileSchema = z.object({
   path: z.string(),
@@ -77,13 +80,23 @@ async function move(from: string, to: string, sha256: string): Promise<void> {
 export class Quarantine {
   readonly dir: string;
 
-  constructor(dataDir: string) {
+  constructor(
+    dataDir: string,
+    /** The command using it (`remediate`, `undo`): refusals start with it. */
+    private readonly command = 'remediate',
+  ) {
     this.dir = path.join(dataDir, 'quarantine');
+    protectedPaths.addAgentDataDir(dataDir);
   }
 
   static of(ctx: { dataDir?: string }, command: string): Quarantine {
     if (!ctx.dataDir) throw new CommandError(`${command}: the agent has no data folder for its quarantine`);
-    return new Quarantine(ctx.dataDir);
+    return new Quarantine(ctx.dataDir, command);
+  }
+
+  /** Throws the one-line refusal when a host path is in a protected folder. */
+  async refuseProtected(host: string): Promise<void> {
+    await protectedPaths.refuse(this.command, host);
   }
 
   async newEntry(type: QuarantineType, target: string, jobId: string | undefined): Promise<QuarantineEntry> {
@@ -126,6 +139,7 @@ export class Quarantine {
 
   /** Moves a regular file (host path `host`, device path `devicePath`) into the entry. */
   async takeFile(entry: QuarantineEntry, devicePath: string, host: string): Promise<QFile> {
+    await this.refuseProtected(host);
     const st = await fsp.lstat(host);
     if (st.isSymbolicLink()) throw new Error(`${devicePath} is a symbolic link (to ${await fsp.readlink(host)}): remediate its target`);
     if (!st.isFile()) throw new Error(`${devicePath} is not a regular file`);
@@ -143,6 +157,7 @@ export class Quarantine {
 
   /** Removes line `line` (1-based) of a text file, which must still read `text`. */
   async takeLine(entry: QuarantineEntry, devicePath: string, host: string, line: number, text: string): Promise<void> {
+    await this.refuseProtected(host);
     const content = await fsp.readFile(host, 'utf8');
     const lines = content.split('\n');
     if (lines[line - 1] !== text) throw new Error(`${devicePath} changed: line ${line} is no longer the cron entry`);
@@ -154,6 +169,7 @@ export class Quarantine {
   }
 
   async takeLink(entry: QuarantineEntry, devicePath: string, host: string): Promise<void> {
+    await this.refuseProtected(host);
     const target = await fsp.readlink(host);
     await fsp.unlink(host);
     entry.links.push({ path: devicePath, host, target });
@@ -166,6 +182,7 @@ export class Quarantine {
    * line number, links. Checks first that nothing is in the way, so a refusal changes nothing.
    */
   async restore(entry: QuarantineEntry, jobId: string | undefined, command: string): Promise<string[]> {
+    for (const h of [...entry.files, ...entry.links, ...entry.lines].map((x) => x.host)) await this.refuseProtected(h);
     for (const f of entry.files) {
       if (await exists(f.host)) throw new CommandError(`${command}: ${f.path} exists again on the device: move it away first (nothing was restored)`);
       if (!(await exists(path.dirname(f.host)))) throw new CommandError(`${command}: the folder of ${f.path} no longer exists (nothing was restored)`);

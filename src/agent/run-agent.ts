@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { writeDataMarker } from '../node/data-marker.js';
 import { Logger } from '../node/log.js';
 import { AGENT_COMMANDS } from './commands/index.js';
 import { agentPaths, loadAgentState, type AgentState } from './config.js';
@@ -16,6 +17,7 @@ import { serviceUrls } from '../node/profile.js';
 import { createPlatform } from './platform/index.js';
 import { cleanWorkFolder } from './work-folder.js';
 import { isIsolated, reapplyIsolation } from './isolation.js';
+import { protectedPaths } from './protected-paths.js';
 
 export interface StartAgentOptions {
   /** The agent's data folder (enrolled: holds agent.json). */
@@ -40,6 +42,10 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const paths = agentPaths(dir);
   mkdirSync(paths.work, { recursive: true, mode: 0o700 });
   mkdirSync(paths.quarantine, { recursive: true, mode: 0o700 });
+  // No command reads, hashes, collects or changes anything in this folder (protected-paths.ts); the
+  // marker tells other agents on this machine the same.
+  writeDataMarker(dir, 'agent');
+  protectedPaths.addAgentDataDir(dir);
   const log = options.log ?? new Logger('lr-agent');
   const platform = createPlatform({ sysroot: resolve(options.sysroot ?? '/') });
   // putfile without -keep: files put during an earlier boot go now.

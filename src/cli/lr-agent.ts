@@ -1,7 +1,7 @@
 /** `lr-agent`: enroll | start — the endpoint agent's command line (product.md contract). */
 import { Command } from 'commander';
 import { resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { enroll } from '../agent/enroll.js';
 import { startAgent } from '../agent/run-agent.js';
 import { fail } from './errors.js';
@@ -24,6 +24,7 @@ program
     if (problem) throw new Error(problem);
     const dir = resolve(o.data);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700); // also when it existed with a wider mode: it will hold the device's private key
     const state = await enroll(resolve(o.bundle), dir, o.name);
     const taken = state.requestedName ? `: the name ${state.requestedName} is taken by another device` : '';
     process.stdout.write(`enrolled as ${state.name} (device id ${state.deviceId})${taken}\n`);

@@ -1,10 +1,12 @@
 /**
  * Creating a service data folder (what `lr-server init` does, and what the workstation's standalone mode
  * does on its first run): TLS CA and server certificate, config.json, the database with an admin user, and
- * DIR/admin.profile.json holding that admin's API token.
+ * DIR/admin.profile.json holding that admin's API token (0600, in a 0700 folder), and the data marker that
+ * makes agents on this machine refuse to touch the folder (../node/data-marker.ts).
  */
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { writeDataMarker } from '../node/data-marker.js';
 import { readJsonFile, writeSecretFile, writeSecretJson } from '../node/files.js';
 import { profileSchema, type Profile } from '../node/profile.js';
 import { configSchema, dataPaths, parseListen } from './config.js';
@@ -38,7 +40,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new Error(`${dir} is not empty: refusing to overwrite an existing service`);
   const publicUrl = options.publicUrl ?? defaultPublicUrl(host, port);
   const config = configSchema.parse({ listen: options.listen, publicUrl });
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  makePrivateDataDir(dir);
   const p = dataPaths(dir);
   const tls = await createTlsMaterial([host, new URL(publicUrl).hostname.replace(/^\[|\]$/g, '')]);
   mkdirSync(resolve(dir, 'tls'), { recursive: true, mode: 0o700 });
@@ -61,6 +63,24 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   const adminProfile: Profile = { kind: 'lr-profile', url: publicUrl, ca: tls.caCert, user: 'admin', token };
   writeSecretJson(p.adminProfile, adminProfile);
   return { dir, publicUrl, adminProfilePath: p.adminProfile, adminProfile };
+}
+
+/**
+ * The data folder, private to the service's user (0700 even when it existed, empty, with a wider mode),
+ * with its marker: agents on this machine never read, hash, collect or change anything in it.
+ */
+export function makePrivateDataDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  writeDataMarker(dir, 'service');
+}
+
+/** At every start: the folder 0700, the admin profile 0600, the marker present (older folders get them). */
+export function keepDataDirPrivate(dir: string): void {
+  chmodSync(dir, 0o700);
+  const profile = dataPaths(dir).adminProfile;
+  if (existsSync(profile)) chmodSync(profile, 0o600);
+  writeDataMarker(dir, 'service');
 }
 
 export function defaultPublicUrl(host: string, port: number): string {
@@ -90,6 +110,7 @@ export async function initClusterNodeDir(options: InitOptions & { from: string }
   ensureClusterKey(seed);
   const publicUrl = options.publicUrl ?? defaultPublicUrl(host, port);
   const config = configSchema.parse({ listen: options.listen, publicUrl });
+  makePrivateDataDir(dir);
   mkdirSync(resolve(dir, 'tls'), { recursive: true, mode: 0o700 });
   const p = dataPaths(dir);
   const caCert = readFileSync(sp.caCert, 'utf8');

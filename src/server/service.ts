@@ -6,7 +6,7 @@ import { WebSocketServer } from 'ws';
 import { MAX_FRAME_BYTES } from '../shared/protocol.js';
 import { Logger } from '../node/log.js';
 import { dataPaths, loadConfig, parseListen, type ServiceConfig } from './config.js';
-import { joinedMarkerPath } from './init.js';
+import { joinedMarkerPath, keepDataDirPrivate } from './init.js';
 import { openDb } from './db.js';
 import { Store } from './store.js';
 import { AgentHub } from './agent-hub.js';
@@ -48,6 +48,7 @@ export interface ServiceOptions {
 export async function startService(dataDir: string, log = new Logger('lr-server'), opts: ServiceOptions = {}): Promise<RunningService> {
   const config = loadConfig(dataDir);
   const paths = dataPaths(dataDir);
+  keepDataDirPrivate(dataDir); // folders made before the marker (or with a wider mode) are brought in line
   const cluster = opts.nats ? await ClusterNode.connect(dataDir, { nats: opts.nats, replicas: opts.natsReplicas, sessionLeaseMs: opts.sessionLeaseMs, security: opts.natsSecurity }, log) : null;
   const db = openDb(paths.db);
   const store = new Store(db);

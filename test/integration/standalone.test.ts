@@ -1,7 +1,7 @@
 // The workstation's standalone mode in-process: first run creates the embedded service and agent in the
 // app data folder and signs in as admin; this machine shows up online; a second run reuses both (on a new
 // port); a console session runs a command with flow-controlled output.
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, statSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -53,6 +53,33 @@ describe('standalone mode', () => {
     expect(records.map((r) => r.name)).toContain('etc');
     const completion = await s.consoles.complete(session.id, 'cd /et', 6);
     expect(completion).toMatchObject({ kind: 'path', candidates: ['/etc/'] });
+    expect(await s.consoles.close(session.id)).toBe(true);
+    off();
+  });
+
+  it("the embedded agent refuses the app data folder: the service's admin profile, its own key, the workstation's files", async () => {
+    const s = services!;
+    const ends: ConsoleItem[] = [];
+    const off = s.events.subscribe((event: LrEvent) => {
+      if (event.type !== 'console.output') return;
+      ends.push(...event.items.filter((i) => i.k === 'end'));
+      s.consoles.ack(event.sessionId, event.weight);
+    });
+    const session = await s.consoles.open(hostname());
+    const refusals: Record<string, string> = {
+      [join(dir, 'service', 'admin.profile.json')]: "a live response service's data folder",
+      [join(dir, 'agent', 'agent.json')]: "the agent's own data folder",
+      [join(dir, 'workstation.json')]: "the live response workstation's data folder",
+    };
+    for (const [file, what] of Object.entries(refusals)) {
+      ends.length = 0;
+      s.consoles.run(session.id, `fileinfo "${file}"`);
+      await waitFor(`fileinfo ${file} to end`, async () => ends.length > 0);
+      expect(ends[0]).toMatchObject({ status: 'failed', error: `fileinfo: refused: ${file} is in ${what}` });
+    }
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'service')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'service', 'admin.profile.json')).mode & 0o777).toBe(0o600);
     expect(await s.consoles.close(session.id)).toBe(true);
     off();
   });

@@ -16,6 +16,7 @@ import { findCommand } from '../../shared/catalog.js';
 import { CommandError, defineCommand } from '../command.js';
 import { clamavEngine, indicatorsEngine, overall, yaraEngine, type EngineResult } from '../engines.js';
 import { fsReason } from '../fs/fs-errors.js';
+import { refuseProtected } from '../protected-paths.js';
 import { downloadFromService } from '../service-download.js';
 
 const yaraFile = z.object({ name: z.string().regex(/^[A-Za-z0-9._-]+$/), sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative(), url: z.string() });
@@ -49,6 +50,8 @@ export const analyzeCommand = defineCommand({
     } else {
       file = ctx.resolvePath(params.target);
     }
+    // Library YARA rules could tell the bytes of a key bit by bit: protected files are never analysed.
+    await refuseProtected(ctx, 'analyze', file);
     const st = await fsp.stat(file).catch((e: unknown) => {
       throw new CommandError(`analyze: ${file}: ${fsReason(e)}`);
     });

@@ -4,7 +4,8 @@
  * platform layer), recent logs (tails), shell histories, installed packages, network configuration —
  * as a zip whose manifest.json lists every member's size and SHA-256 (and what could not be collected,
  * and why). Then streams it to the analyst exactly as getfile does (a `file` record, binary data, a
- * `file-end` record with the SHA-256) and deletes it.
+ * `file-end` record with the SHA-256) and deletes it. A source that is (or links) into a protected folder
+ * (../protected-paths.ts: the agent's own data, a service's) is left out, with a note saying why.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -17,6 +18,7 @@ import { CommandError, defineCommand, type JobContext } from '../command.js';
 import { AccountNames } from '../fs/accounts.js';
 import { modeString } from '../fs/file-mode.js';
 import { fsReason } from '../fs/fs-errors.js';
+import { refuseProtected, refuseProtectedOpen } from '../protected-paths.js';
 import { ZipWriter } from '../zip-writer.js';
 
 interface Member {
@@ -27,9 +29,10 @@ interface Member {
   truncated?: boolean;
 }
 
-async function readTail(file: string, tailBytes: number | undefined): Promise<{ data: Buffer; truncated: boolean }> {
+async function readTail(file: string, tailBytes: number | undefined, checkOpened: (fd: number) => Promise<void>): Promise<{ data: Buffer; truncated: boolean }> {
   const h = await fsp.open(file, 'r');
   try {
+    await checkOpened(h.fd);
     const st = await h.stat();
     const size = st.size > 0 ? st.size : 0;
     const limit = tailBytes ?? 64 * 1024 * 1024;
@@ -85,12 +88,13 @@ async function build(ctx: JobContext, zip: ZipWriter): Promise<{ members: Member
     // procfs sources are live paths; every other source is a device path under the sysroot.
     const host = s.path.startsWith(`${p.options.procRoot ?? '/proc'}/`) ? s.path : p.hostPath(s.path);
     try {
-      const { data, truncated } = await readTail(host, s.tailBytes);
+      await refuseProtected(ctx, 'collect', host);
+      const { data, truncated } = await readTail(host, s.tailBytes, (fd) => refuseProtectedOpen(ctx, 'collect', fd, host));
       await add(s.member, data, { source: s.path, ...(truncated ? { truncated } : {}) });
       if (truncated) notes.push(`${s.path}: only its last ${data.length} bytes`);
     } catch (e) {
       if (ctx.signal.aborted) throw e;
-      notes.push(`${s.path}: not collected: ${fsReason(e)}`);
+      notes.push(`${s.path}: not collected: ${e instanceof CommandError ? e.message.replace(/^collect: /, '') : fsReason(e)}`);
     }
   }
   return { members, notes };

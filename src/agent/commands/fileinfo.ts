@@ -15,6 +15,7 @@ import { fsReason } from '../fs/fs-errors.js';
 import { hashHandle, openForReading } from '../fs/hash.js';
 import { describeMagic, MAGIC_BYTES } from '../fs/magic.js';
 import { birthTime, statFacts } from '../fs/stat-facts.js';
+import { refuseProtected, refuseProtectedOpen } from '../protected-paths.js';
 
 /** The reference console's fileinfo hashing limit (30 GB). */
 export const MAX_HASH_BYTES = 30 * 1024 ** 3;
@@ -31,6 +32,7 @@ export const fileinfoCommand = defineCommand({
   async run(ctx, params) {
     const target = ctx.resolvePath(params.path);
     const fail = (reason: string): CommandError => new CommandError(`fileinfo: ${target}: ${reason}`);
+    await refuseProtected(ctx, 'fileinfo', target);
     // Checked by path before opening: opening a device or FIFO can block or have side effects.
     const byPath = await fsp.stat(target).catch((err: unknown) => {
       throw fail(fsReason(err));
@@ -43,6 +45,7 @@ export const fileinfoCommand = defineCommand({
       throw fail(fsReason(err));
     });
     try {
+      await refuseProtectedOpen(ctx, 'fileinfo', handle.fd, target);
       const st: Stats = await handle.stat();
       if (!st.isFile()) throw fail(`not a regular file (${fileTypeFromMode(st.mode)})`);
       let hashes: { md5: string | null; sha1: string | null; sha256: string | null } = { md5: null, sha1: null, sha256: null };

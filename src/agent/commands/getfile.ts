@@ -16,6 +16,7 @@ import { AccountNames } from '../fs/accounts.js';
 import { fileTypeFromMode, modeString } from '../fs/file-mode.js';
 import { fsReason } from '../fs/fs-errors.js';
 import { openForReading } from '../fs/hash.js';
+import { refuseProtected, refuseProtectedOpen } from '../protected-paths.js';
 
 /** The reference console's getfile limit; the service passes the tenant's limit as `_maxBytes`. */
 export const DEFAULT_MAX_GETFILE_BYTES = 3 * 1024 ** 3;
@@ -44,6 +45,7 @@ export const getfileCommand = defineCommand({
   async run(ctx, params) {
     const target = ctx.resolvePath(params.path);
     const fail = (reason: string): CommandError => new CommandError(`getfile: ${target}: ${reason}`);
+    await refuseProtected(ctx, 'getfile', target);
     const byPath = await fsp.stat(target).catch((err: unknown) => {
       throw fail(fsReason(err));
     });
@@ -56,6 +58,7 @@ export const getfileCommand = defineCommand({
       throw fail(fsReason(err));
     });
     try {
+      await refuseProtectedOpen(ctx, 'getfile', handle.fd, target);
       const st = await handle.stat();
       if (!st.isFile()) throw fail(`not a regular file (${fileTypeFromMode(st.mode)})`);
       if (st.size > max) throw fail(`${formatBytes(st.size)} is over the getfile limit of ${formatBytes(max)}`);

@@ -2,6 +2,9 @@
  * putfile: copies a library file into the agent's working folder. The service sends a one-time HTTPS
  * URL with the file's SHA-256 and size; the bytes stream to a partial file, are verified, then renamed
  * into place. Without -keep the file is removed at the device's next boot (see work-folder.ts).
+ * The working folder is the one place of the agent's (protected) data folder that commands write into:
+ * it must really be DATA/work (not a link elsewhere), and the name is a library name (no `/`, no `..`,
+ * no leading dot), so a put file never lands on the agent's key, journal or quarantine.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
@@ -12,6 +15,7 @@ import { libraryNameProblem } from '../../shared/library-rules.js';
 import { CommandError, defineCommand, type JobContext } from '../command.js';
 import { agentPaths } from '../config.js';
 import { downloadFromService } from '../service-download.js';
+import { realPath } from '../protected-paths.js';
 import { PART_SUFFIX, recordPut } from '../work-folder.js';
 
 export const libraryFileParams = {
@@ -46,6 +50,12 @@ export const putfileCommand = defineCommand({
     const workDir = agentPaths(dataDir).work;
     await mkdir(workDir, { recursive: true, mode: 0o700 });
     const target = join(workDir, params.name);
+    // Resolved, not taken as written: a working folder swapped for a link must not redirect the write.
+    const expected = join(await realPath(dataDir), 'work', params.name);
+    const real = await realPath(target);
+    if (real !== expected) {
+      throw new CommandError(`putfile: refused: ${target} resolves to ${real}, outside the agent's working folder`);
+    }
     if (!params.overwrite && (await exists(target))) {
       throw new CommandError(`putfile: ${params.name} is already in the working folder (add -overwrite to replace it)`);
     }

@@ -7,7 +7,9 @@
  * cron line; a timer unit is disabled and quarantined like a service; a /etc/cron.<period> script is
  * quarantined. startupfolder: the XDG autostart entry / profile.d item / rc.local is quarantined.
  * Configuration paths (units, crontabs, startup items) are device paths under the platform's sysroot;
- * `file` targets and process images are live paths, like getfile's.
+ * `file` targets and process images are live paths, like getfile's. Every path is normalised and its
+ * links resolved before it is checked; nothing in a protected folder (../protected-paths.ts: the agent's
+ * own data, a service's) is ever taken, whichever kind names it.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -46,15 +48,27 @@ function parentOf(pid: number): number {
 
 type Ctx = JobContext;
 
+/** A failure's reason for the analyst: a refusal as it is, a file system error in words. */
+function reason(e: unknown): string {
+  if (e instanceof CommandError) return e.message.replace(/^remediate: /, '');
+  return (e as NodeJS.ErrnoException).code ? fsReason(e) : (e as Error).message;
+}
+
+/** /etc/cron.d, /etc/cron.daily, ...: the folders whose scripts `remediate scheduledtask PATH` takes. */
+const CRON_FOLDER = /^\/etc\/cron\.[A-Za-z0-9_-]+$/;
+
 async function takeUnit(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target: string, command: string): Promise<boolean> {
   const unit = await ctx.platform.locateUnit(target);
   if (!unit) return false;
   entry.target = unit.name;
+  // Checked before anything is stopped: a refusal changes nothing.
+  for (const p of [unit.path, ...unit.links.map((l) => l.path)]) await q.refuseProtected(ctx.platform.hostPath(p));
   entry.actions.push(await ctx.platform.stopUnit(unit.name));
   for (const l of unit.links) await q.takeLink(entry, l.path, ctx.platform.hostPath(l.path));
   if (unit.links.length === 0) entry.actions.push(`${unit.name} had no enablement links`);
-  await q.takeFile(entry, unit.path, ctx.platform.hostPath(unit.path)).catch((e: Error) => {
-    throw new CommandError(`${command}: ${unit.path}: ${fsReason(e) || e.message}`);
+  await q.takeFile(entry, unit.path, ctx.platform.hostPath(unit.path)).catch((e: unknown) => {
+    if (e instanceof CommandError) throw e;
+    throw new CommandError(`${command}: ${unit.path}: ${fsReason(e)}`);
   });
   await ctx.platform.reloadUnits();
   return true;
@@ -66,9 +80,9 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
     case 'file': {
       const p = ctx.resolvePath(target);
       entry.target = p;
-      if (ctx.dataDir && (p + '/').startsWith(path.resolve(ctx.dataDir) + '/')) throw fail(`${p} is in the agent's own data folder`);
-      await q.takeFile(entry, p, p).catch((e: Error) => {
-        throw fail(`${p}: ${(e as NodeJS.ErrnoException).code ? fsReason(e) : e.message}`);
+      await q.takeFile(entry, p, p).catch((e: unknown) => {
+        if (e instanceof CommandError) throw e;
+        throw fail(`${p}: ${reason(e)}`);
       });
       return;
     }
@@ -89,7 +103,7 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
         try {
           await q.takeFile(entry, image, image);
         } catch (e) {
-          entry.actions.push(`image ${image} not quarantined: ${(e as NodeJS.ErrnoException).code ? fsReason(e) : (e as Error).message}`);
+          entry.actions.push(`image ${image} not quarantined: ${reason(e)}`);
         }
       }
       await q.save(entry);
@@ -108,10 +122,14 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
         return;
       }
       if (/\.timer$/.test(target) && (await takeUnit(ctx, q, entry, target, 'remediate'))) return;
-      if (target.startsWith('/etc/cron.')) {
-        entry.target = path.posix.normalize(target);
-        await q.takeFile(entry, entry.target, ctx.platform.hostPath(entry.target)).catch((e: Error) => {
-          throw fail(`scheduledtask: ${target}: ${(e as NodeJS.ErrnoException).code ? fsReason(e) : e.message}`);
+      // Normalised before it is judged: /etc/cron.d/../../x is /x, not a cron script.
+      const script = path.posix.normalize(target);
+      if (script.startsWith('/etc/cron.')) {
+        if (!CRON_FOLDER.test(path.posix.dirname(script))) throw fail(`scheduledtask: ${target}: not a script in a /etc/cron.<period> folder`);
+        entry.target = script;
+        await q.takeFile(entry, script, ctx.platform.hostPath(script)).catch((e: unknown) => {
+          if (e instanceof CommandError) throw e;
+          throw fail(`scheduledtask: ${target}: ${reason(e)}`);
         });
         return;
       }
@@ -121,8 +139,9 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
       const p = await ctx.platform.locateStartupItem(target);
       if (!p) throw fail(`startupfolder: no startup item ${target} (see startupfolders: path or name)`);
       entry.target = p;
-      await q.takeFile(entry, p, ctx.platform.hostPath(p)).catch((e: Error) => {
-        throw fail(`startupfolder: ${p}: ${(e as NodeJS.ErrnoException).code ? fsReason(e) : e.message}`);
+      await q.takeFile(entry, p, ctx.platform.hostPath(p)).catch((e: unknown) => {
+        if (e instanceof CommandError) throw e;
+        throw fail(`startupfolder: ${p}: ${reason(e)}`);
       });
       return;
     }

@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { findCommand } from '../../shared/catalog.js';
 import { CommandError, defineCommand } from '../command.js';
 import { clamavDbArgs, findProgram } from '../engines.js';
+import { refuseProtected } from '../protected-paths.js';
 
 const QUICK = ['/tmp', '/var/tmp', '/dev/shm', '/home', '/root'];
 
@@ -18,6 +19,8 @@ export const scanCommand = defineCommand({
   spec: findCommand('scan')!,
   schema: z.object({ mode: z.enum(['quick', 'full']).optional(), path: z.string().min(1).optional() }),
   async run(ctx, params) {
+    // A protected folder (the agent's own data, a service's: ../protected-paths.ts) is never scanned by name.
+    if (params.path) await refuseProtected(ctx, 'scan', ctx.resolvePath(params.path));
     const clamscan = await findProgram('clamscan');
     if (!clamscan) throw new CommandError("scan: no antivirus engine installed (ClamAV's clamscan not found)");
     const mode = params.mode ?? 'quick';

@@ -10,9 +10,10 @@
  *   uploads/     library uploads in transit from the renderer (removed once sent)
  *   workstation.json   which service to use (standalone or a profile file)
  */
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { writeDataMarker } from '../../node/data-marker.js';
 
 export const DATA_DIR_ENV = 'LR_DATA_DIR';
 
@@ -49,7 +50,13 @@ export function appDataPaths(root: string): AppDataPaths {
   };
 }
 
-/** Creates the folders that must exist (private to this user). */
+/**
+ * Creates the folders that must exist (private to this user), and marks the app data folder: an agent on
+ * this machine (the embedded one or any other) never reads, hashes, collects or changes anything in it
+ * (cases, evidence, the embedded service's admin profile and keys).
+ */
 export function ensureAppData(paths: AppDataPaths): void {
   for (const dir of [paths.root, paths.downloads, paths.saved, paths.exports, paths.uploads]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(paths.root, 0o700);
+  writeDataMarker(paths.root, 'workstation');
 }

@@ -12,6 +12,7 @@ import type { AccountNames } from '../../fs/accounts.js';
 import { modeString, fileTypeFromMode } from '../../fs/file-mode.js';
 import { isDenied, fsReason } from '../../fs/fs-errors.js';
 import { hashFile, openForReading } from '../../fs/hash.js';
+import { protectedPaths } from '../../protected-paths.js';
 import type { PersistenceInfo } from '../types.js';
 import { details, type DetailOf } from './persistence-details.js';
 import { atJobFiles, cronPeriodScripts, crontabFiles } from './scheduled-tasks.js';
@@ -208,6 +209,9 @@ async function describe(root: Sysroot, accounts: AccountNames, c: Candidate): Pr
     // Never open FIFOs or devices: a planted FIFO would hang the read.
     return { ...base, sha256: null, detail: `${prefix}not a regular file (${fileTypeFromMode(st.mode)})` };
   }
+  // A home's authorized_keys linked to the agent's key must not bring that key back as a detail.
+  const guarded = await protectedPaths.protectionOf(root.host(target));
+  if (guarded) return { ...base, sha256: null, detail: `${prefix}not read: it is in ${guarded.what}` };
   try {
     const { sha256, detail } = await hashAndDetail(root.host(target), target, st, c.detail);
     const text = prefix + (detail ?? '');

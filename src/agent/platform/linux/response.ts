@@ -16,6 +16,7 @@ import { killTree, findTree } from './process-tree.js';
 import { crontabFiles } from './scheduled-tasks.js';
 import { listStartupItems } from './startup-items.js';
 import type { Sysroot } from './sysroot.js';
+import { protectedPaths } from '../../protected-paths.js';
 import { SYSTEM_UNIT_DIRS } from './systemd-units.js';
 import type { CollectionSource, IsolationBackend, IsolationPeer, StopResult, UnitLocation } from '../types.js';
 
@@ -305,6 +306,8 @@ export async function collectionSources(root: Sysroot, procRoot: string): Promis
 /** wtmp (struct utmp, 384 bytes on Linux x86-64/aarch64): logins, logouts, boots. */
 export async function loginRecords(root: Sysroot): Promise<Record<string, unknown>[] | null> {
   let buf: Buffer;
+  const guarded = await protectedPaths.protectionOf(root.host('/var/log/wtmp'));
+  if (guarded) throw new Error(`refused: /var/log/wtmp is in ${guarded.what}`);
   try {
     buf = await fsp.readFile(root.host('/var/log/wtmp'));
   } catch {

@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { AccountNames } from '../../fs/accounts.js';
 import { isGone } from '../../fs/fs-errors.js';
+import { protectedPaths } from '../../protected-paths.js';
 
 const MAX_SYMLINKS = 40; // Linux's own limit
 
@@ -87,10 +88,15 @@ export class Sysroot {
     return resolved;
   }
 
-  /** Text of a device file (symlinks resolved inside the sysroot), or null when it does not exist. */
+  /**
+   * Text of a device file (symlinks resolved inside the sysroot), or null when it does not exist. A file
+   * in a protected folder (../../protected-paths.ts) reads as missing: no reader hands its text out.
+   */
   async readText(devicePath: string): Promise<string | null> {
     try {
-      return await fsp.readFile(this.host(await this.resolve(devicePath)), 'utf8');
+      const host = this.host(await this.resolve(devicePath));
+      if (await protectedPaths.protectionOf(host)) return null;
+      return await fsp.readFile(host, 'utf8');
     } catch (err) {
       if (isGone(err)) return null;
       throw err;
