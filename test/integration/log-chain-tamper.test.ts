@@ -3,7 +3,7 @@
 // with the status, an entry reopened to `running` with its seal removed, every chain column cleared (the
 // legacy-log path must not re-chain it), the end of the log cut with sqlite_sequence rewritten, the anchor
 // file edited. A crash (SIGKILL while a command runs) still ends that command `failed` and verifies OK.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -50,9 +50,15 @@ const middle = (db: Database.Database, i = 2): Row => rowsOf(db).filter((r) => r
 describe('command log chain: edits to one entry', () => {
   let w: World;
   let db: Database.Database;
+  let original: Row[];
 
   beforeAll(async () => {
     ({ w, db } = await makeWorld());
+    original = rowsOf(db);
+  });
+  // Each test puts back what it edited; should it fail first, the next one still starts from an intact log.
+  afterEach(() => {
+    for (const r of original) restore(db, r);
   });
   afterAll(async () => {
     db?.close();
