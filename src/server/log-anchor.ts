@@ -11,10 +11,13 @@
  *   once, when neither this file nor any chained entry exists; `adoptedLegacy` records how many entries.
  * - `incidents`: what a start found wrong (the end cut, this file altered); every verify reports them.
  *
- * It is rewritten after each transaction that changes it, without fsync: after a power cut it may be
+ * It is rewritten after the transactions that change it, at most every ANCHOR_DELAY_MS and off the event
+ * loop, without fsync: replacing a file by rename costs milliseconds on ext4 (the new data is flushed),
+ * which the command's round trip must not wait for. After a crash or a power cut it may therefore be
  * behind the database (entries chained after it), never ahead, since it is written after the commit.
  */
 import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { chmod, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson } from '../shared/command-signature.js';
 import { writeSecretFile } from '../node/files.js';
@@ -41,6 +44,9 @@ export interface AnchorState {
 }
 
 export type AnchorRead = { kind: 'absent' } | { kind: 'ok'; state: AnchorState } | { kind: 'bad'; detail: string };
+
+/** How long changes gather before the anchor is rewritten (the end of the log is anchored this much later). */
+export const ANCHOR_DELAY_MS = 100;
 
 export function logAnchorPath(dataDir: string): string {
   return join(dataDir, 'log-chain.head');
@@ -82,8 +88,20 @@ export class LogAnchor {
     return { kind: 'ok', state };
   }
 
+  private content(state: AnchorState): string {
+    return JSON.stringify({ v: 1, ...state, mac: this.macOf(state) }) + '\n';
+  }
+
   write(state: AnchorState): void {
-    writeSecretFile(this.file, JSON.stringify({ v: 1, ...state, mac: this.macOf(state) }) + '\n');
+    writeSecretFile(this.file, this.content(state));
+  }
+
+  /** The same, without blocking the event loop (one at a time: LogChain never overlaps them). */
+  async writeAsync(state: AnchorState): Promise<void> {
+    const tmp = `${this.file}.tmp-${process.pid}`;
+    await writeFile(tmp, this.content(state), { mode: 0o600 });
+    await chmod(tmp, 0o600);
+    await rename(tmp, this.file);
   }
 
   /** Keeps a bad anchor as evidence (DATA/log-chain.head.bad-<time>); answers its new name. */

@@ -25,7 +25,7 @@ import { canonicalJson } from '../shared/command-signature.js';
 import { FINAL_STATUSES, type JobStatus } from '../shared/protocol.js';
 import type { Db } from './db.js';
 import { toCommandRecord, type CommandColumns } from './command-log-view.js';
-import { LogAnchor, logAnchorPath, type AnchorHead, type AnchorIncident } from './log-anchor.js';
+import { ANCHOR_DELAY_MS, LogAnchor, logAnchorPath, type AnchorHead, type AnchorIncident, type AnchorState } from './log-anchor.js';
 
 export const GENESIS = '';
 
@@ -100,7 +100,10 @@ export class LogChain {
   private readonly live = new Set<number>();
   private adoptedLegacy = 0;
   private readonly incidents: AnchorIncident[] = [];
-  private flushPending: NodeJS.Immediate | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** The anchor write in progress, and whether the state changed since it was taken. */
+  private writing: Promise<void> | undefined;
+  private dirty = false;
   /** Which entries left unsealed by the previous run it was really running (see `start`). */
   private leftRunning: (seq: number) => boolean = () => true;
 
@@ -230,35 +233,58 @@ export class LogChain {
     return this.leftRunning(seq);
   }
 
-  /** Writes the anchor now (the service's close; the last writes of the run are not left to a timer). */
-  close(): void {
-    if (this.flushPending) this.flush();
+  /** Writes the anchor now (the service's close: the last writes of the run are not left to a timer). */
+  async close(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.writing;
+    if (this.dirty && this.db.open) {
+      this.dirty = false;
+      this.confirmHead();
+      this.writeAnchor();
+    }
   }
 
   private lastChained(): AnchorHead | null {
     return (this.db.prepare('SELECT seq, id, log_chain AS chain FROM commands WHERE log_chain IS NOT NULL ORDER BY seq DESC LIMIT 1').get() as AnchorHead | undefined) ?? null;
   }
 
-  /** The anchor is rewritten once per turn of the event loop, after the transactions of that turn. */
+  /** Changes gather for ANCHOR_DELAY_MS (from a timer, so after the transactions that made them). */
   private anchorChanged(): void {
-    if (!this.anchored || this.flushPending) return;
-    this.flushPending = setImmediate(() => this.flush());
+    if (!this.anchored) return;
+    this.dirty = true;
+    if (this.flushTimer || this.writing) return;
+    this.flushTimer = setTimeout(() => this.flush(), ANCHOR_DELAY_MS);
   }
 
   private flush(): void {
-    clearImmediate(this.flushPending);
-    this.flushPending = undefined;
-    if (!this.db.open) return;
-    // A transaction rolled back after its entry was chained: the anchor follows what was committed.
+    this.flushTimer = undefined;
+    if (!this.dirty || !this.db.open) return;
+    this.dirty = false;
+    this.confirmHead();
+    this.writing = this.anchor
+      .writeAsync(this.anchorState())
+      .catch((e: Error) => this.onAnchorError(e))
+      .finally(() => {
+        this.writing = undefined;
+        if (this.dirty) this.flushTimer = setTimeout(() => this.flush(), ANCHOR_DELAY_MS);
+      });
+  }
+
+  /** A transaction rolled back after its entry was chained: the anchor follows what was committed. */
+  private confirmHead(): void {
     if (this.head && (this.db.prepare('SELECT log_chain FROM commands WHERE seq = ?').pluck().get(this.head.seq) as string | null | undefined) !== this.head.chain) {
       this.head = this.lastChained();
     }
-    this.writeAnchor();
+  }
+
+  private anchorState(): AnchorState {
+    return { head: this.head, live: [...this.live].sort((a, b) => a - b), adoptedLegacy: this.adoptedLegacy, incidents: [...this.incidents] };
   }
 
   private writeAnchor(): void {
     try {
-      this.anchor.write({ head: this.head, live: [...this.live].sort((a, b) => a - b), adoptedLegacy: this.adoptedLegacy, incidents: this.incidents });
+      this.anchor.write(this.anchorState());
     } catch (e) {
       this.onAnchorError(e as Error);
     }

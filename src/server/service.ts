@@ -174,7 +174,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
       }
       await replication?.stop();
       await cluster?.close();
-      chain.close();
+      await chain.close();
       store.close();
     },
   };
