@@ -77,8 +77,6 @@ export interface LogVerifyReport {
 export interface LocalLogState {
   /** Seqs of the entries this run of the service is running (chained, not sealed yet). */
   live: ReadonlySet<number>;
-  /** The last entry chained, as the anchor knows it. */
-  head: AnchorHead | null;
   /** What the starts found wrong (kept in the anchor). */
   incidents: readonly AnchorIncident[];
 }
@@ -292,7 +290,7 @@ export class LogChain {
 
   /** What verify checks beyond the rows, for this node's own log. */
   private localState(): LocalLogState {
-    return { live: this.live, head: this.head, incidents: this.incidents };
+    return { live: this.live, incidents: this.incidents };
   }
 
   /**
@@ -409,13 +407,6 @@ export class LogChain {
       const predAt = pred.movedFrom ?? pred.seq;
       if (predAt !== at - 1 && s.movedFrom === undefined && pred.movedFrom === undefined) {
         problems.push({ id: s.id, seq: s.seq, problem: 'reordered', detail: `it was chained after seq ${pred.seq} (${pred.id}), not after the entry before it` });
-      }
-    }
-    if (local?.head) {
-      const h = local.head;
-      const at = seen.find((s) => s.seq === h.seq);
-      if (at && at.contentOk && (at.id !== h.id || at.chain !== h.chain)) {
-        problems.push({ id: at.id, seq: at.seq, problem: 'modified', detail: `the log's head anchor recorded ${h.id} as the entry at seq ${h.seq}` });
       }
     }
     for (const i of local?.incidents ?? []) problems.push({ id: i.id, seq: i.seq, problem: i.problem, detail: i.detail });
