@@ -21,12 +21,17 @@ import { handleAdminRoute } from './admin-routes.js';
 import type { RestExtras } from './http.js';
 import type { CommandLogStream } from './cluster/log-stream.js';
 
-/** Chains every command log write from now on; entries of a log that predates the chain are adopted once. */
+/**
+ * Chains every command log write from now on; checks the log against its anchor (DATA/log-chain.head);
+ * entries of a log that predates the chain are adopted once. Then call Store.closeDanglingSessions with
+ * `chain.wasRunning`.
+ */
 export function attachLogChain(store: Store, db: Db, dataDir: string, log: Logger): LogChain {
-  const chain = LogChain.open(db, dataDir);
+  const chain = LogChain.open(db, dataDir, (e) => log.error('the command log anchor cannot be written', { error: e.message }));
   store.onCommandWritten((id) => chain.written(id));
-  const adopted = chain.adoptLegacy();
+  const { adopted, warnings } = chain.start();
   if (adopted > 0) log.info('command log entries written before the hash chain were chained', { entries: adopted });
+  for (const w of warnings) log.warn(`command log: ${w}`);
   return chain;
 }
 

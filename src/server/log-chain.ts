@@ -11,16 +11,21 @@
  * (refusals are sealed at insert). `verify` walks the log in seq order and reports every entry that was
  * modified, deleted (a gap, or a chain pointing at a missing entry) or reordered. Someone who can write the
  * database but not read the key cannot rewrite an entry and its chain consistently.
+ *
+ * What the database alone cannot show is kept outside it, in the anchor (log-anchor.ts, DATA/log-chain.head):
+ * the last entry chained (a cut end of the log), the entries running (an entry whose seal was removed is
+ * neither sealed nor running), and that the log is chained at all (a legacy log is adopted only once).
  */
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { writeSecretFile } from '../node/files.js';
 import { canonicalJson } from '../shared/command-signature.js';
 import { FINAL_STATUSES, type JobStatus } from '../shared/protocol.js';
 import type { Db } from './db.js';
 import { toCommandRecord, type CommandColumns } from './command-log-view.js';
+import { ANCHOR_DELAY_MS, LogAnchor, logAnchorPath, type AnchorHead, type AnchorIncident, type AnchorState } from './log-anchor.js';
 
 export const GENESIS = '';
 
@@ -68,16 +73,49 @@ export interface LogVerifyReport {
   verifiedAt: string;
 }
 
+/** What only the verifying node itself knows about its own log (not the entries of other nodes). */
+export interface LocalLogState {
+  /** Seqs of the entries this run of the service is running (chained, not sealed yet). */
+  live: ReadonlySet<number>;
+  /** What the starts found wrong (kept in the anchor). */
+  incidents: readonly AnchorIncident[];
+}
+
+export interface LogChainStart {
+  /** Legacy entries chained at this start (only ever once). */
+  adopted: number;
+  /** Things the operator should know (written to the service log). */
+  warnings: string[];
+}
+
 const isFinal = (status: string): boolean => FINAL_STATUSES.has(status as JobStatus);
 
 export class LogChain {
+  private readonly anchor: LogAnchor;
+  /** The anchor file is written only once `start` has read it (tests of the chain alone never touch it). */
+  private anchored = false;
+  private head: AnchorHead | null = null;
+  private readonly live = new Set<number>();
+  private adoptedLegacy = 0;
+  private readonly incidents: AnchorIncident[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  /** The anchor write in progress, and whether the state changed since it was taken. */
+  private writing: Promise<void> | undefined;
+  private dirty = false;
+  /** Which entries left unsealed by the previous run it was really running (see `start`). */
+  private leftRunning: (seq: number) => boolean = () => true;
+
   constructor(
     private readonly db: Db,
     private readonly key: Buffer,
-  ) {}
+    anchorFile: string,
+    private readonly onAnchorError: (e: Error) => void = () => undefined,
+  ) {
+    this.anchor = new LogAnchor(anchorFile, (parts) => this.mac(parts));
+  }
 
-  static open(db: Db, dataDir: string): LogChain {
-    return new LogChain(db, loadLogKey(dataDir));
+  static open(db: Db, dataDir: string, onAnchorError?: (e: Error) => void): LogChain {
+    return new LogChain(db, loadLogKey(dataDir), logAnchorPath(dataDir), onAnchorError);
   }
 
   private mac(parts: string[]): string {
@@ -118,15 +156,149 @@ export class LogChain {
       const prev = (this.db.prepare('SELECT log_chain FROM commands WHERE seq < ? ORDER BY seq DESC LIMIT 1').pluck().get(r.seq) as string | null | undefined) ?? GENESIS;
       chain = this.chainOf(prev, r, r.seq);
       this.db.prepare('UPDATE commands SET log_prev = ?, log_chain = ? WHERE seq = ?').run(prev, chain, r.seq);
+      this.head = { seq: r.seq, id: r.id, chain };
+      if (!isFinal(r.status)) this.live.add(r.seq);
+      this.anchorChanged();
     }
-    if (isFinal(r.status)) this.db.prepare('UPDATE commands SET log_seal = ? WHERE seq = ?').run(this.sealOf(chain, r), r.seq);
+    if (isFinal(r.status)) {
+      this.db.prepare('UPDATE commands SET log_seal = ? WHERE seq = ?').run(this.sealOf(chain, r), r.seq);
+      if (this.live.delete(r.seq)) this.anchorChanged();
+    }
+  }
+
+  /**
+   * Reads the anchor at start-up, before anything writes the log:
+   * - no anchor and no chained entry: a legacy log, chained once here; the anchor written now marks it so;
+   * - no anchor but a chained log: the first start after the upgrade that added the anchor (or the anchor
+   *   was deleted): anchored at the log's current end, with a warning;
+   * - an anchor that does not verify: set aside as evidence and recorded as an incident;
+   * - the entry the anchor names as the last one is gone or different: the end of the log was cut while
+   *   the service was stopped, recorded as an incident (new entries would hide it otherwise).
+   * Then `wasRunning` answers which unsealed entries the previous run had running (sealed `failed` by
+   * Store.closeDanglingSessions); the others had their seal removed and are left for `verify` to report.
+   */
+  start(): LogChainStart {
+    const warnings: string[] = [];
+    const at = new Date().toISOString();
+    let adopted = 0;
+    const read = this.anchor.read();
+    if (read.kind === 'absent') {
+      if (this.lastChained()) warnings.push(`the command log had no head anchor (${this.anchor.file}): anchored at its current end (expected once, after the upgrade that added it; otherwise the anchor was deleted)`);
+      else adopted = this.adoptLegacy();
+      this.adoptedLegacy = adopted;
+      this.leftRunning = () => true;
+    } else if (read.kind === 'bad') {
+      const kept = this.anchor.setAside();
+      const detail = `the log's head anchor was ${read.detail}; kept as ${basename(kept)}; the end of the log and the commands left running before ${at} cannot be checked`;
+      this.incidents.push({ at, seq: 0, id: basename(this.anchor.file), problem: 'modified', detail });
+      warnings.push(detail);
+      this.leftRunning = () => false;
+    } else {
+      const st = read.state;
+      this.incidents.push(...st.incidents);
+      this.adoptedLegacy = st.adoptedLegacy;
+      const head = st.head;
+      if (head) {
+        const row = this.db.prepare('SELECT id, log_chain FROM commands WHERE seq = ?').get(head.seq) as { id: string; log_chain: string | null } | undefined;
+        if (!row) {
+          const last = this.db.prepare('SELECT seq, id FROM commands WHERE seq < ? ORDER BY seq DESC LIMIT 1').get(head.seq) as { seq: number; id: string } | undefined;
+          const from = (last?.seq ?? 0) + 1;
+          const detail = `found at the start of ${at}: entries seq ${from}..${head.seq} at the end of the log are missing (the anchor recorded seq ${head.seq}, ${head.id}, as the last entry)`;
+          this.incidents.push({ at, seq: last?.seq ?? 0, id: last?.id ?? '-', problem: 'deleted', detail });
+          warnings.push(detail);
+        } else if (row.id !== head.id || row.log_chain !== head.chain) {
+          const detail =
+            row.id === head.id
+              ? `found at the start of ${at}: the last entry (seq ${head.seq}) no longer carries the chain the anchor recorded for it`
+              : `found at the start of ${at}: the last entry the anchor recorded at seq ${head.seq} was ${head.id}; another entry took its place`;
+          this.incidents.push({ at, seq: head.seq, id: row.id, problem: 'modified', detail });
+          warnings.push(detail);
+        }
+      }
+      const live = new Set(st.live);
+      const headSeq = head?.seq ?? 0;
+      // Entries after the anchored head were chained after its last write (a crash right after): running too.
+      this.leftRunning = (seq) => live.has(seq) || seq > headSeq;
+    }
+    this.head = this.lastChained();
+    this.anchored = true;
+    this.writeAnchor();
+    return { adopted, warnings };
+  }
+
+  /** Whether an entry found unsealed at start-up was running when the previous run stopped (see `start`). */
+  wasRunning(seq: number): boolean {
+    return this.leftRunning(seq);
+  }
+
+  /** Writes the anchor now (the service's close: the last writes of the run are not left to a timer). */
+  async close(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.writing;
+    if (this.dirty && this.db.open) {
+      this.dirty = false;
+      this.confirmHead();
+      this.writeAnchor();
+    }
+  }
+
+  private lastChained(): AnchorHead | null {
+    return (this.db.prepare('SELECT seq, id, log_chain AS chain FROM commands WHERE log_chain IS NOT NULL ORDER BY seq DESC LIMIT 1').get() as AnchorHead | undefined) ?? null;
+  }
+
+  /** Changes gather for ANCHOR_DELAY_MS (from a timer, so after the transactions that made them). */
+  private anchorChanged(): void {
+    if (!this.anchored) return;
+    this.dirty = true;
+    if (this.flushTimer || this.writing) return;
+    this.flushTimer = setTimeout(() => this.flush(), ANCHOR_DELAY_MS);
+  }
+
+  private flush(): void {
+    this.flushTimer = undefined;
+    if (!this.dirty || !this.db.open) return;
+    this.dirty = false;
+    this.confirmHead();
+    this.writing = this.anchor
+      .writeAsync(this.anchorState())
+      .catch((e: Error) => this.onAnchorError(e))
+      .finally(() => {
+        this.writing = undefined;
+        if (this.dirty) this.flushTimer = setTimeout(() => this.flush(), ANCHOR_DELAY_MS);
+      });
+  }
+
+  /** A transaction rolled back after its entry was chained: the anchor follows what was committed. */
+  private confirmHead(): void {
+    if (this.head && (this.db.prepare('SELECT log_chain FROM commands WHERE seq = ?').pluck().get(this.head.seq) as string | null | undefined) !== this.head.chain) {
+      this.head = this.lastChained();
+    }
+  }
+
+  private anchorState(): AnchorState {
+    return { head: this.head, live: [...this.live].sort((a, b) => a - b), adoptedLegacy: this.adoptedLegacy, incidents: [...this.incidents] };
+  }
+
+  private writeAnchor(): void {
+    try {
+      this.anchor.write(this.anchorState());
+    } catch (e) {
+      this.onAnchorError(e as Error);
+    }
+  }
+
+  /** What verify checks beyond the rows, for this node's own log. */
+  private localState(): LocalLogState {
+    return { live: this.live, incidents: this.incidents };
   }
 
   /**
    * First start after the upgrade that added the chain: entries written before it are chained (and sealed)
-   * once, in seq order. Never again afterwards: a row stripped of its chain later must show up in `verify`.
+   * once, in seq order. Never again afterwards: a row stripped of its chain later must show up in `verify`
+   * (`start` calls it only while there is no anchor, which it then writes).
    */
-  adoptLegacy(): number {
+  private adoptLegacy(): number {
     const chained = this.db.prepare('SELECT 1 FROM commands WHERE log_chain IS NOT NULL LIMIT 1').get();
     if (chained) return 0;
     const ids = this.db.prepare('SELECT id FROM commands ORDER BY seq').pluck().all() as string[];
@@ -139,17 +311,20 @@ export class LogChain {
   /** Walks the whole log in seq order; each problem names its entry. */
   verify(): LogVerifyReport {
     // SQLite's AUTOINCREMENT remembers the last seq issued: entries deleted at the end of the log show.
+    // The anchor remembers the last entry chained too: rewriting sqlite_sequence does not hide a cut end.
     const issued = (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'commands'").pluck().get() as number | undefined) ?? null;
-    return this.verifyRows(this.db.prepare('SELECT * FROM commands ORDER BY seq').iterate() as IterableIterator<ChainRow>, issued);
+    const end = Math.max(issued ?? 0, this.head?.seq ?? 0);
+    return this.verifyRows(this.db.prepare('SELECT * FROM commands ORDER BY seq').iterate() as IterableIterator<ChainRow>, end > 0 ? end : issued, this.localState());
   }
 
   /**
    * Verifies one chain from its rows, in seq order (the local database, or one node's entries of the
    * cluster log). `issued` is the last seq ever issued, when known: entries after the last row up to it were
    * deleted from the end; null when nothing records it (the end of the log cannot be checked then). The
-   * rows are only iterated once; what is kept per entry is its seq, id and chain values.
+   * rows are only iterated once; what is kept per entry is its seq, id and chain values. `local`: this
+   * node's own log, whose running entries, anchored head and incidents are known here.
    */
-  verifyRows(rows: Iterable<ChainRow>, issued: number | null): LogVerifyReport {
+  verifyRows(rows: Iterable<ChainRow>, issued: number | null, local?: LocalLogState): LogVerifyReport {
     interface Seen {
       seq: number;
       id: string;
@@ -172,7 +347,7 @@ export class LogChain {
       seen.push(s);
       if (r.log_chain !== null) byChain.set(r.log_chain, s);
       if (chained) {
-        const sealProblem = this.sealProblem(r);
+        const sealProblem = this.sealProblem(r, local);
         if (sealProblem) problems.push({ id: r.id, seq: r.seq, problem: 'modified', detail: sealProblem });
       }
     }
@@ -234,6 +409,7 @@ export class LogChain {
         problems.push({ id: s.id, seq: s.seq, problem: 'reordered', detail: `it was chained after seq ${pred.seq} (${pred.id}), not after the entry before it` });
       }
     }
+    for (const i of local?.incidents ?? []) problems.push({ id: i.id, seq: i.seq, problem: i.problem, detail: i.detail });
     const lastSeen = seen[seen.length - 1];
     if (end > last) {
       problems.push({
@@ -247,9 +423,14 @@ export class LogChain {
     return { ok: problems.length === 0, entries: seen.length, problems, verifiedAt: new Date().toISOString() };
   }
 
-  private sealProblem(r: ChainRow): string | null {
+  private sealProblem(r: ChainRow, local: LocalLogState | undefined): string | null {
     const final = isFinal(r.status);
-    if (r.log_seal === null) return final ? `the entry is ${r.status} but not sealed` : null;
+    if (r.log_seal === null) {
+      if (final) return `the entry is ${r.status} but not sealed`;
+      // Unsealed and not final is normal only for a command this service is running now.
+      if (local && !local.live.has(r.seq)) return `the entry says ${r.status} but is not running in the service: its seal was removed (or it was added outside the service)`;
+      return null;
+    }
     if (!final) return `the entry is sealed but its status says ${r.status}`;
     if (this.sealOf(r.log_chain as string, r) === r.log_seal) return null;
     const hints: string[] = [];

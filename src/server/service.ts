@@ -66,7 +66,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   if (logStream) attachLogStream(store, chain, logStream);
   // …and every node's entries come back from the stream into a local read model for the log viewer.
   const logMirror = cluster ? ClusterLogMirror.start(cluster.ctx, db) : undefined;
-  store.closeDanglingSessions();
+  store.closeDanglingSessions((seq) => chain.wasRunning(seq)); // a command whose seal was removed is not one
   const hub = new AgentHub(store, log);
   const limits = () => tenant.limits();
   // The ledger decides who may open a session: in memory here, or shared by every node of a cluster. A
@@ -175,6 +175,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
       }
       await replication?.stop();
       await cluster?.close();
+      await chain.close();
       store.close();
     },
   };

@@ -256,15 +256,20 @@ export class Store {
     this.db.prepare('UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL').run(now(), reason, id);
   }
 
-  /** Sessions left open by a crash are closed at start-up. */
-  closeDanglingSessions(): void {
+  /**
+   * Sessions left open by a crash are closed at start-up, and the commands they were running end `failed`:
+   * those `wasRunning` confirms (the log chain's anchor), not an entry an editor set back to running.
+   */
+  closeDanglingSessions(wasRunning: (seq: number) => boolean = () => true): void {
     this.db.prepare("UPDATE sessions SET ended_at = ?, end_reason = 'service restarted' WHERE ended_at IS NULL").run(now());
     this.db.transaction(() => {
-      const ids = this.db.prepare("SELECT id FROM commands WHERE status IN ('pending','running')").pluck().all() as string[];
-      this.db
-        .prepare("UPDATE commands SET status = 'failed', error = 'the service restarted while the command ran', ended_at = ? WHERE status IN ('pending','running')")
-        .run(now());
-      for (const id of ids) this.commandWritten(id);
+      const rows = this.db.prepare("SELECT seq, id FROM commands WHERE status IN ('pending','running')").all() as { seq: number; id: string }[];
+      const fail = this.db.prepare("UPDATE commands SET status = 'failed', error = 'the service restarted while the command ran', ended_at = ? WHERE seq = ?");
+      for (const r of rows) {
+        if (!wasRunning(r.seq)) continue;
+        fail.run(now(), r.seq);
+        this.commandWritten(r.id);
+      }
     })();
   }
 
