@@ -52,7 +52,7 @@ export const toAgent = z.discriminatedUnion('t', [
     timeLimitMs: z.number().int().positive(),
     /**
      * The service's Ed25519 signature over (jobId, sessionId, deviceId, command, params, cwd, role,
-     * expiresAt), see shared/command-signature.ts. Optional in the schema so that an unsigned frame reaches
+     * expiresAt, timeLimitMs), see shared/command-signature.ts. Optional in the schema so that an unsigned frame reaches
      * the agent's verifier and is refused in one line (job.end failed), not dropped as malformed.
      */
     role: z.enum(['basic', 'advanced', 'admin']).optional(),
