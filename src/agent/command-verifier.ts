@@ -11,7 +11,8 @@
  * 30 minutes, plus a margin). The journal is compacted to the live ids now and then.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../node/files.js';
 import { findCommand, roleAllows } from '../shared/catalog.js';
 import { commandSignaturePayload } from '../shared/command-signature.js';
 import type { ToAgent } from '../shared/protocol.js';
@@ -101,9 +102,7 @@ export class CommandVerifier {
   private compact(): void {
     if (!this.journal) return;
     try {
-      const tmp = `${this.journal}.tmp`;
-      writeFileSync(tmp, [...this.seen].map(([id, at]) => `${id} ${at}\n`).join(''), { mode: 0o600 });
-      renameSync(tmp, this.journal);
+      writeFileAtomic(this.journal, [...this.seen].map(([id, at]) => `${id} ${at}\n`).join(''));
       this.journalLines = this.seen.size;
     } catch {
       // kept as it is; retried at the next compaction
