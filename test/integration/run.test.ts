@@ -9,7 +9,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createWorld, waitFor, type World } from './harness.js';
-import { loadProfile, processesWith } from './library-helpers.js';
+import { loadProfile, processesWith, rawRequest } from './library-helpers.js';
+import { signScript } from '../../src/node/script-signature.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
 
 type Rec = Record<string, unknown>;
@@ -177,7 +178,22 @@ describe('putfile and run', () => {
     writeFileSync(file, 'echo rogue\n');
     const bad = await w.lr(['library', 'upload', file, '--sign', join(keys, 'rogue.key'), '--publisher', 'soc']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr.trim()).toBe("lr: the signature of rogue.sh does not verify with publisher soc's key (signed a different file, or with another key)");
+    expect(bad.stderr.trim()).toBe("lr: the signature of rogue.sh does not verify with publisher soc's key (signed a different file or name, or with another key)");
+  });
+
+  it('binds a signature to the name (and so the interpreter): the same bytes under another name are refused at upload', async () => {
+    const bytes = Buffer.from('print("twin")\n');
+    const digest = { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+    const signature = signScript(readFileSync(join(keys, 'soc.key'), 'utf8'), { name: 'twin.py', ...digest });
+    const put = (name: string) => rawRequest(loadProfile(w.adminProfile), 'PUT', `/api/v1/library/${name}?${new URLSearchParams({ signature, publisher: 'soc', overwrite: 'true' }).toString()}`, bytes, { 'content-type': 'application/octet-stream' });
+    // Same bytes, signed as a python script, uploaded to be run by bash: refused.
+    const renamed = await put('twin.sh');
+    expect(renamed.status).toBe(400);
+    expect(renamed.body.error).toBe("the signature of twin.sh does not verify with publisher soc's key (signed a different file or name, or with another key)");
+    const list = JSON.parse((await w.lr(['library', 'list', '--json'])).stdout) as Rec[];
+    expect(list.find((f) => f.name === 'twin.sh')).toBeUndefined();
+    // Under the name it was signed for, the same request is taken.
+    expect((await put('twin.py')).status).toBe(201);
   });
 
   it('refuses, on the agent itself, a script whose bytes changed after signing', async () => {
@@ -196,7 +212,7 @@ describe('putfile and run', () => {
       expect(r.code).toBe(1);
       // 'failed', not 'refused': the service prepared and dispatched the job; the agent ended it.
       expect(r.status).toBe('failed');
-      expect(r.error).toBe('run: signature check failed for tamper.sh: the file does not match its signature');
+      expect(r.error).toBe('run: signature check failed for tamper.sh: the file, its name or its interpreter does not match its signature');
       expect(r.text).not.toContain('tampered');
       expect((await logEntry(r.commandId))?.status).toBe('failed');
     } finally {
