@@ -100,7 +100,7 @@ export const runCommand = defineCommand({
       const expected = { sha256: params._sha256, size: params._size };
       const got =
         (await copyFromWorkFolder(join(agentPaths(dataDir).work, name), scriptPath, expected)) ??
-        (await downloadFromService(params._url, scriptPath, { service, maxBytes: params._size, signal: ctx.signal, command: 'run', what: name }));
+        (await downloadFromService(params._url, scriptPath, { service, size: params._size, signal: ctx.signal, command: 'run', what: name }));
       if (ctx.signal.aborted) return;
 
       if (params._signature) {
