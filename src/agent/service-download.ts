@@ -44,9 +44,15 @@ export function downloadTargets(url: string, service: ServiceEndpoint, command: 
   return [rewritten, target];
 }
 
+/** The device's proof for the token at the end of the URL's path (the service checks it against the device key). */
+function proofHeaders(target: URL, service: ServiceEndpoint): Record<string, string> {
+  const token = decodeURIComponent(target.pathname.split('/').pop() ?? '');
+  return { 'x-lr-device': service.deviceId, ...(service.proveDownload ? { 'x-lr-device-proof': service.proveDownload(token) } : {}) };
+}
+
 function get(target: URL, service: ServiceEndpoint, signal: AbortSignal): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const req = request(target, { method: 'GET', ca: service.ca, headers: { 'x-lr-device': service.deviceId }, signal, timeout: 30_000 });
+    const req = request(target, { method: 'GET', ca: service.ca, headers: proofHeaders(target, service), signal, timeout: 30_000 });
     req.on('response', resolve);
     req.on('timeout', () => req.destroy(new Error('the service did not answer within 30 s')));
     req.on('error', reject);

@@ -215,6 +215,15 @@ export interface CommandLogQuery {
   limit?: number;
 }
 
+/**
+ * What an agent signs with its device key to download a library file with a one-time token (header
+ * `x-lr-device-proof`): the token is bound to the device it was issued for, and only that device's key
+ * can produce this, so a token seen by anyone else (a relay, another enrolled device) is worthless.
+ */
+export function agentFileProofPayload(token: string, deviceId: string): string {
+  return `lr-agent-file:v1:${token}:${deviceId}`;
+}
+
 /** What an agent signs with its device key to answer the service's challenge (domain-separated). */
 export function agentAuthPayload(nonce: string, deviceId: string): string {
   return `lr-agent-auth:${nonce}:${deviceId}`;
