@@ -11,7 +11,8 @@
  * 30 minutes, plus a margin). The journal is compacted to the live ids now and then.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../node/files.js';
 import { findCommand, roleAllows } from '../shared/catalog.js';
 import { commandSignaturePayload } from '../shared/command-signature.js';
 import type { ToAgent } from '../shared/protocol.js';
@@ -53,13 +54,13 @@ export class CommandVerifier {
     if (!f.sig || !f.role || f.expiresAt === undefined) return `${name}: ${PREFIX} unsigned command`;
     let valid = false;
     try {
-      const payload = commandSignaturePayload({ jobId: f.jobId, sessionId: f.sessionId, deviceId: this.deviceId, command: f.command, params: f.params, cwd: f.cwd, role: f.role, expiresAt: f.expiresAt });
+      const payload = commandSignaturePayload({ jobId: f.jobId, sessionId: f.sessionId, deviceId: this.deviceId, command: f.command, params: f.params, cwd: f.cwd, role: f.role, expiresAt: f.expiresAt, timeLimitMs: f.timeLimitMs });
       valid = verify(null, payload, this.key, Buffer.from(f.sig, 'base64'));
     } catch {
       valid = false;
     }
     // Signed for this device only: a signature for another device (or a changed field) does not verify.
-    if (!valid) return `${name}: ${PREFIX} bad command signature (not signed by this device's service for this job, session, device, command, parameters and role)`;
+    if (!valid) return `${name}: ${PREFIX} bad command signature (not signed by this device's service for this job, session, device, command, parameters, role, expiry and time limit)`;
     const t = this.now();
     if (t > f.expiresAt) return `${name}: ${PREFIX} command expired at ${new Date(f.expiresAt).toISOString()}`;
     this.forgetExpired(t);
@@ -101,9 +102,7 @@ export class CommandVerifier {
   private compact(): void {
     if (!this.journal) return;
     try {
-      const tmp = `${this.journal}.tmp`;
-      writeFileSync(tmp, [...this.seen].map(([id, at]) => `${id} ${at}\n`).join(''), { mode: 0o600 });
-      renameSync(tmp, this.journal);
+      writeFileAtomic(this.journal, [...this.seen].map(([id, at]) => `${id} ${at}\n`).join(''));
       this.journalLines = this.seen.size;
     } catch {
       // kept as it is; retried at the next compaction

@@ -53,6 +53,8 @@ export interface ServiceEndpoint {
   deviceId: string;
   /** The node the agent is connected to now (null while offline): downloads go there when they can. */
   currentUrl?: () => string | null;
+  /** Signs a one-time download token with the device key (base64): the service serves its file to this device only. */
+  proveDownload?: (token: string) => string;
 }
 
 export interface CommandResult {

@@ -3,9 +3,9 @@
  * again when the agent restarts, and so that the agent's hello tells the service the device is isolated.
  */
 import { readFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomicAsync } from '../node/files.js';
 import type { Logger } from '../node/log.js';
 import type { PlatformLayer } from './platform/types.js';
 
@@ -33,9 +33,7 @@ export function isIsolated(dataDir: string): boolean {
 }
 
 export async function writeIsolation(dataDir: string, state: IsolationState): Promise<void> {
-  const tmp = `${file(dataDir)}.tmp`;
-  await writeFile(tmp, JSON.stringify(state, null, 2), { mode: 0o600 });
-  await rename(tmp, file(dataDir));
+  await writeFileAtomicAsync(file(dataDir), JSON.stringify(state, null, 2));
 }
 
 /** At agent start: an isolated device stays isolated (the rules may be gone after a reboot). */

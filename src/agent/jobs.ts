@@ -4,6 +4,7 @@
  * too much is in flight), honours cancel and the time limit through an AbortSignal.
  */
 import { JOB_WINDOW_BYTES, MAX_CHUNK_CHARS, TRANSFER_WINDOW_BYTES, dataFrameHeader, type FromAgent, type ToAgent } from '../shared/protocol.js';
+import { MAX_TIME_LIMIT_MS } from '../shared/command-signature.js';
 import type { Logger, LogLevel } from '../node/log.js';
 import { levelAllows } from '../node/log.js';
 import { CommandError, type AgentCommand, type JobContext, type JobRecord, type TraceLevel } from './command.js';
@@ -218,7 +219,8 @@ export class JobRunner {
     const stream = new JobStream(f.jobId, () => this.sender, controller.signal);
     controller.signal.addEventListener('abort', () => stream.release());
     this.running.set(f.jobId, { controller, stream, sessionId: f.sessionId });
-    const limit = setTimeout(() => controller.abort('timed_out'), f.timeLimitMs + AGENT_LIMIT_GRACE_MS);
+    // The limit is signed (command-verifier.ts); clamped all the same, since setTimeout fires at once above 2^31-1 ms.
+    const limit = setTimeout(() => controller.abort('timed_out'), agentTimeLimitMs(f.timeLimitMs));
     const log = this.log;
     const pathApi = this.platform.name === 'win32' ? win32 : posix;
     const ctx: JobContext = {
@@ -257,6 +259,11 @@ export class JobRunner {
       log.debug(`job ${f.jobId} end after ${Date.now() - t0} ms`, { sessionId: f.sessionId, jobId: f.jobId });
     }
   }
+}
+
+/** When the agent stops a job itself: its signed time limit, at most MAX_TIME_LIMIT_MS, plus a grace period. */
+export function agentTimeLimitMs(timeLimitMs: number): number {
+  return Math.min(timeLimitMs, MAX_TIME_LIMIT_MS) + AGENT_LIMIT_GRACE_MS;
 }
 
 function abortMessage(command: string, reason: AbortReason | undefined): string {

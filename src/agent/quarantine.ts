@@ -13,6 +13,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomicAsync } from '../node/files.js';
 import { CommandError } from './command.js';
 import { protectedPaths } from './protected-paths.js';
 
@@ -109,9 +110,7 @@ export class Quarantine {
 
   async save(entry: QuarantineEntry): Promise<void> {
     const file = path.join(this.dir, entry.id, 'entry.json');
-    const tmp = `${file}.tmp`;
-    await fsp.writeFile(tmp, JSON.stringify(entry, null, 2), { mode: 0o600 });
-    await fsp.rename(tmp, file);
+    await writeFileAtomicAsync(file, JSON.stringify(entry, null, 2));
   }
 
   /** Drops an entry that holds nothing (the remediation failed before taking anything). */

@@ -3,6 +3,7 @@
  * `lr-agent start` runs it as a process; the workstation's standalone mode runs it in-process for this
  * machine.
  */
+import { createPrivateKey, sign } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeDataMarker } from '../node/data-marker.js';
@@ -14,6 +15,7 @@ import { CommandVerifier } from './command-verifier.js';
 import { runAgentLink, type AgentLinkHandle } from './link.js';
 import type { ServiceEndpoint } from './command.js';
 import { serviceUrls } from '../node/profile.js';
+import { agentFileProofPayload } from '../shared/protocol.js';
 import { createPlatform } from './platform/index.js';
 import { cleanWorkFolder } from './work-folder.js';
 import { isIsolated, reapplyIsolation } from './isolation.js';
@@ -56,7 +58,15 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   await reapplyIsolation(dir, platform, log); // an isolated device stays isolated across agent restarts
   // The link is made after the runner; commands ask it which node is current when they run.
   const linkRef: { link?: AgentLinkHandle } = {};
-  const service: ServiceEndpoint = { url: state.url, urls: serviceUrls(state), ca: state.ca, deviceId: state.deviceId, currentUrl: () => linkRef.link?.currentUrl() ?? null };
+  const deviceKey = createPrivateKey(state.privateKey);
+  const service: ServiceEndpoint = {
+    url: state.url,
+    urls: serviceUrls(state),
+    ca: state.ca,
+    deviceId: state.deviceId,
+    currentUrl: () => linkRef.link?.currentUrl() ?? null,
+    proveDownload: (token) => sign(null, Buffer.from(agentFileProofPayload(token, state.deviceId)), deviceKey).toString('base64'),
+  };
   // Every job must carry the service's signature (key pinned at enrollment); see command-verifier.ts.
   if (!state.commandKey) log.warn('no command-signing key is pinned: every command will be refused until the agent is enrolled again');
   const verifier = new CommandVerifier(state.commandKey, state.deviceId, Date.now, paths.receivedJobs);

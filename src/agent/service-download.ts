@@ -1,7 +1,8 @@
 /**
  * Downloads a library file from the service (putfile, run) over HTTPS pinned to the service's CA, with
  * the one-time URL the service put in the job. The body streams to a file (never whole in memory) while
- * its SHA-256 and size are computed; more bytes than announced stop the download at once.
+ * its SHA-256 and size are computed; more bytes than the library announced stop the download at once, and
+ * fewer fail it when the body ends (a Content-Length of another size is refused before any byte).
  */
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -43,9 +44,15 @@ export function downloadTargets(url: string, service: ServiceEndpoint, command: 
   return [rewritten, target];
 }
 
+/** The device's proof for the token at the end of the URL's path (the service checks it against the device key). */
+function proofHeaders(target: URL, service: ServiceEndpoint): Record<string, string> {
+  const token = decodeURIComponent(target.pathname.split('/').pop() ?? '');
+  return { 'x-lr-device': service.deviceId, ...(service.proveDownload ? { 'x-lr-device-proof': service.proveDownload(token) } : {}) };
+}
+
 function get(target: URL, service: ServiceEndpoint, signal: AbortSignal): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const req = request(target, { method: 'GET', ca: service.ca, headers: { 'x-lr-device': service.deviceId }, signal, timeout: 30_000 });
+    const req = request(target, { method: 'GET', ca: service.ca, headers: proofHeaders(target, service), signal, timeout: 30_000 });
     req.on('response', resolve);
     req.on('timeout', () => req.destroy(new Error('the service did not answer within 30 s')));
     req.on('error', reject);
@@ -71,12 +78,13 @@ async function errorBody(res: IncomingMessage): Promise<string> {
 class Refused extends CommandError {}
 
 /**
- * Streams the file at `url` into `dest` (created, mode 0600). At most `maxBytes` are accepted. On any
- * failure the partial file is removed. The caller verifies the returned digest.
+ * Streams the file at `url` into `dest` (created, mode 0600). Exactly `size` bytes are accepted (the size
+ * the service announced in the job). On any failure the partial file is removed. The caller verifies the
+ * returned digest.
  * A node that cannot be reached or refuses (see downloadTargets) sends us to the next candidate; once
  * bytes flow, a failure is final (the one-time token is spent).
  */
-export async function downloadFromService(url: string, dest: string, opts: { service: ServiceEndpoint; maxBytes: number; signal: AbortSignal; command: string; what: string }): Promise<Downloaded> {
+export async function downloadFromService(url: string, dest: string, opts: { service: ServiceEndpoint; size: number; signal: AbortSignal; command: string; what: string }): Promise<Downloaded> {
   const { service, command } = opts;
   const targets = downloadTargets(url, service, command);
   let refusal: CommandError | undefined;
@@ -98,16 +106,22 @@ export async function downloadFromService(url: string, dest: string, opts: { ser
   throw refusal ?? unreachable ?? new CommandError(`${command}: download of ${opts.what} failed`);
 }
 
-async function receive(res: IncomingMessage, dest: string, opts: { maxBytes: number; signal: AbortSignal; command: string; what: string }): Promise<Downloaded> {
+async function receive(res: IncomingMessage, dest: string, opts: { size: number; signal: AbortSignal; command: string; what: string }): Promise<Downloaded> {
   const { command } = opts;
-  const digest = new DigestStream(opts.maxBytes);
+  const announced = res.headers['content-length'];
+  if (announced !== undefined && Number(announced) !== opts.size) {
+    res.destroy();
+    throw new CommandError(`${command}: the service announced ${announced} bytes for ${opts.what}, the library says ${opts.size}`);
+  }
+  const digest = new DigestStream(opts.size);
   try {
     await pipeline(res, digest, createWriteStream(dest, { flags: 'wx', mode: 0o600 }), { signal: opts.signal });
+    if (digest.bytes !== opts.size) throw new CommandError(`${command}: ${opts.what}: received ${digest.bytes} bytes, the library says ${opts.size}`);
     return { sha256: digest.sha256(), size: digest.bytes };
   } catch (e) {
     await rm(dest, { force: true });
     if (opts.signal.aborted || e instanceof CommandError) throw e;
-    if (e instanceof SizeLimitError) throw new CommandError(`${command}: ${opts.what} from the service is larger than the library says (${opts.maxBytes} bytes)`);
+    if (e instanceof SizeLimitError) throw new CommandError(`${command}: ${opts.what} from the service is larger than the library says (${opts.size} bytes)`);
     throw new CommandError(`${command}: download of ${opts.what} failed: ${(e as Error).message}`);
   }
 }

@@ -4,10 +4,11 @@
  * a manifest (DATA/work/.manifest.json: {name: {keep, bootId}}). The agent cleans up when it starts.
  * Library names never start with a dot, so the manifest and `.part` files cannot clash with them.
  */
-import { readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { libraryNameProblem } from '../shared/library-rules.js';
+import { writeFileAtomicAsync } from '../node/files.js';
 import { errorCode } from './fs/fs-errors.js';
 
 export const MANIFEST_FILE = '.manifest.json';
@@ -37,9 +38,7 @@ export async function readManifest(workDir: string): Promise<WorkManifest> {
 }
 
 async function writeManifest(workDir: string, manifest: WorkManifest): Promise<void> {
-  const tmp = join(workDir, `${MANIFEST_FILE}.${process.pid}.tmp`);
-  await writeFile(tmp, JSON.stringify(manifest, null, 2) + '\n', { mode: 0o600 });
-  await rename(tmp, join(workDir, MANIFEST_FILE));
+  await writeFileAtomicAsync(join(workDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
 }
 
 // Manifest updates are read-modify-write: serialise them within the agent.

@@ -98,7 +98,7 @@ export function registerLibraryCommands(program: Command, loadProfile: () => Pro
             throw new CliError(`cannot read ${path}: ${e.code ?? e.message}`);
           });
           try {
-            signature = signScript(key, digest.sha256, digest.size);
+            signature = signScript(key, { name, sha256: digest.sha256, size: digest.size });
           } catch (e) {
             throw new CliError(`cannot sign with ${o.sign}: ${(e as Error).message}`);
           }

@@ -2,7 +2,9 @@
  * Writes a getfile transfer to disk on the analyst's side: bytes land in `NAME.part` in order, hashed
  * as they arrive; `NAME.part.json` remembers which device file they belong to, so a later run (after the
  * agent or this client restarted) resumes from the bytes already on disk instead of from zero. The file
- * gets its final name only once its SHA-256 equals the one the agent computed while reading.
+ * gets its final name only once its size is the one the agent announced and its SHA-256 equals the one the
+ * agent computed while reading; a byte past the announced size stops the transfer at once. A mismatch
+ * throws DownloadMismatchError and deletes the partial file (it cannot be trusted to resume from).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -18,6 +20,11 @@ export function localNameFor(remotePath: string): string {
   // eslint-disable-next-line no-control-regex
   const clean = base.replace(/[\u0000-\u001f\u007f-\u009f:*?"<>|]/g, '_').slice(0, 200);
   return clean === '' || clean === '.' || clean === '..' ? 'download' : clean;
+}
+
+/** The bytes received are not the file the agent described (size or SHA-256): the partial file is gone. */
+export class DownloadMismatchError extends Error {
+  override name = 'DownloadMismatchError';
 }
 
 export interface DownloadResult {
@@ -38,6 +45,9 @@ export class FileDownload {
   private startedAt = Date.now();
   private startedAtBytes = 0;
   private expectedSha: string | null = null;
+  private expectedEndSize: number | null = null;
+  /** Bytes that were on disk from an earlier run when this one started (0: a fresh download). */
+  readonly resumedFrom: number;
 
   constructor(
     readonly outDir: string,
@@ -47,6 +57,7 @@ export class FileDownload {
     this.part = join(outDir, `${localNameFor(remotePath)}.part`);
     this.metaFile = `${this.part}.json`;
     this.loadPartial();
+    this.resumedFrom = this.written;
   }
 
   /** Picks up bytes left by an earlier run for the same device file (re-hashing them). */
@@ -61,6 +72,12 @@ export class FileDownload {
     if (meta.deviceId !== this.deviceId || meta.remotePath !== this.remotePath) return;
     const fd = openSync(this.part, 'r+');
     const size = fstatSync(fd).size;
+    if (size > meta.size) {
+      // Longer than the file it claims to be part of: not a partial download of it.
+      closeSync(fd);
+      this.reset();
+      return;
+    }
     const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
     for (let pos = 0; pos < size; ) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
@@ -98,6 +115,7 @@ export class FileDownload {
   onData(offset: number, payload: Buffer): void {
     if (this.fd === null) throw new Error('data before the file record');
     if (offset !== this.written) throw new Error(`transfer out of order: expected byte ${this.written}, got ${offset}`);
+    if (this.written + payload.length > this.total) throw new DownloadMismatchError(`size mismatch: the device announced ${this.total} bytes and sent more`);
     let done = 0;
     while (done < payload.length) done += writeSync(this.fd, payload, done, payload.length - done, offset + done);
     this.hash.update(payload);
@@ -106,6 +124,7 @@ export class FileDownload {
 
   onEndRecord(r: { sha256: string; size: number }): void {
     this.expectedSha = r.sha256;
+    this.expectedEndSize = r.size;
   }
 
   progress(): { bytes: number; total: number; rateBytesPerSec: number; etaSec?: number } {
@@ -121,10 +140,16 @@ export class FileDownload {
     this.fd = null;
     const sha256 = this.hash.digest('hex');
     if (this.expectedSha === null) throw new Error('the transfer ended without the agent\'s hash');
-    if (this.written !== this.total) throw new Error(`size mismatch: received ${this.written} of ${this.total} bytes`);
-    if (sha256 !== this.expectedSha) {
+    const announced = this.expectedEndSize ?? this.total;
+    if (this.written !== this.total || announced !== this.total) {
+      const received = this.written;
       this.reset();
-      throw new Error(`SHA-256 mismatch: the device computed ${this.expectedSha}, the bytes received hash to ${sha256}; the partial file was discarded`);
+      throw new DownloadMismatchError(`size mismatch: received ${received} bytes, the device announced ${this.total}${announced !== this.total ? ` then ${announced}` : ''}; the partial file was discarded`);
+    }
+    const expected = this.expectedSha;
+    if (sha256 !== expected) {
+      this.reset();
+      throw new DownloadMismatchError(`SHA-256 mismatch: the device computed ${expected}, the bytes received hash to ${sha256}; the partial file was discarded`);
     }
     let file = join(this.outDir, localNameFor(this.remotePath));
     for (let i = 1; existsSync(file); i++) file = join(this.outDir, `${localNameFor(this.remotePath)}.${i}`);
@@ -142,6 +167,8 @@ export class FileDownload {
     this.hash = createHash('sha256');
     this.written = 0;
     this.meta = null;
+    this.expectedSha = null;
+    this.expectedEndSize = null;
   }
 
   close(): void {

@@ -5,7 +5,7 @@
  */
 import { quoteArg } from '../shared/grammar.js';
 import type { ConsoleClient, CommandOutcome } from './console-client.js';
-import { FileDownload, type DownloadResult } from './download.js';
+import { DownloadMismatchError, FileDownload, type DownloadResult } from './download.js';
 
 export interface GetfileOptions {
   client: ConsoleClient;
@@ -39,6 +39,7 @@ export type GetfileResult = { ok: true; download: DownloadResult; commandId: str
 export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
   const dl = new FileDownload(o.outDir, o.deviceId, o.path);
   let sessionId = o.sessionId;
+  let restartedWhole = false;
   let online = true;
   const onState = (id: string, on: boolean) => {
     if (id === o.deviceId) online = on;
@@ -81,16 +82,27 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
         );
       });
       const outcome = await ended;
-      if (failure) return { ok: false, outcome: { ...outcome, status: 'failed', error: `getfile: ${(failure as Error).message}` } };
+      if (failure) {
+        // Bytes past the announced size, or out of order: what is on disk cannot be resumed from.
+        dl.reset();
+        return { ok: false, outcome: { ...outcome, status: 'failed', error: `getfile: ${(failure as Error).message}; the partial file was discarded` } };
+      }
       if (restart) {
         dl.reset();
         o.onNotice?.(`${o.path} changed on the device since the partial download: starting again`);
         continue;
       }
       if (outcome.status === 'completed') {
+        const resumed = dl.resumedFrom > 0 && !restartedWhole;
         try {
           return { ok: true, download: dl.finish(), commandId: outcome.commandId };
         } catch (e) {
+          // A partial file from an earlier run that was damaged on disk: finish() discarded it; once, from zero.
+          if (resumed && e instanceof DownloadMismatchError && o.line === undefined) {
+            restartedWhole = true;
+            o.onNotice?.(`${o.path}: the partial file did not match the device's file (${e.message.split(':')[0]}): downloading it again from the start`);
+            continue;
+          }
           return { ok: false, outcome: { ...outcome, status: 'failed', error: `getfile: ${(e as Error).message}` } };
         }
       }

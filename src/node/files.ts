@@ -1,15 +1,64 @@
-/** Small file helpers shared by the Node programs: secrets are written 0600, JSON is validated on read. */
-import { mkdirSync, readFileSync, writeFileSync, renameSync, chmodSync } from 'node:fs';
-import { dirname } from 'node:path';
+/** Small file helpers shared by the Node programs: atomic writes (secrets 0600), JSON validated on read. */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { z } from 'zod';
 
-/** Writes a file holding secrets atomically with mode 0600 (rename over the old one). */
+/**
+ * A fresh temporary name beside `path`. Random, and always opened with exclusive create ('wx': O_CREAT |
+ * O_EXCL, which never follows a symbolic link): a link or file planted at a predictable name in the
+ * folder cannot redirect the write elsewhere, nor hand us a file with someone else's mode.
+ */
+function tempNameFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.tmp`);
+}
+
+/**
+ * Replaces `path` atomically: writes a new file (exclusive create, `mode` from the start), fsyncs it and
+ * renames it over the old one, so readers see the old or the new content, never a mix, even after a crash.
+ * The temporary file is removed when anything fails.
+ */
+export function writeFileAtomic(path: string, content: string | Uint8Array, mode = 0o600): void {
+  const tmp = tempNameFor(path);
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    try {
+      const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** writeFileAtomic for the asynchronous code paths (agent state files). */
+export async function writeFileAtomicAsync(path: string, content: string | Uint8Array, mode = 0o600): Promise<void> {
+  const tmp = tempNameFor(path);
+  const handle = await open(tmp, 'wx', mode);
+  try {
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Writes a file holding secrets atomically with mode 0600 (creating its folder). */
 export function writeSecretFile(path: string, content: string): void {
   mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
+  writeFileAtomic(path, content, 0o600);
 }
 
 export function writeSecretJson(path: string, value: unknown): void {

@@ -1,18 +1,34 @@
 /**
- * Script signatures: Ed25519 over a short, domain-separated statement of the file's SHA-256 and size
- * (`lr-script-signature-v1`). Signing the digest rather than the raw bytes lets the signer, the service
- * and the agent all check a 250 MB file while streaming it, never holding it in memory (Ed25519 itself
- * needs the whole message); SHA-256 binds the signature to every byte of the file.
+ * Script signatures: Ed25519 over a domain-separated statement (`lr-script-signature:v2`) of the file's
+ * library name, the interpreter that name selects, its SHA-256 and its size, as canonical JSON. Signing the
+ * digest rather than the raw bytes lets the signer, the service and the agent all check a 250 MB file while
+ * streaming it, never holding it in memory (Ed25519 itself needs the whole message); SHA-256 binds the
+ * signature to every byte. The name and interpreter are signed too: a signed `cleanup.py` uploaded again
+ * as `cleanup.sh` (the same bytes, run by bash) does not carry its signature over. (v1 signed the digest
+ * and size only: files signed then must be signed again.)
  * Used by `lr` (sign), the service (refuses a bad signature at upload) and the agent (checks before run).
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { canonicalJson } from '../shared/command-signature.js';
+import { scriptInterpreter } from '../shared/library-rules.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
+const DOMAIN = 'lr-script-signature:v2\n';
 
-export function signatureStatement(sha256: string, size: number): Buffer {
-  if (!SHA256_HEX.test(sha256)) throw new Error('sha256 must be 64 lower-case hex digits');
-  if (!Number.isSafeInteger(size) || size < 0) throw new Error('size must be a non-negative integer');
-  return Buffer.from(`lr-script-signature-v1\nsha256:${sha256}\nsize:${size}\n`, 'utf8');
+/** What a script signature covers: the library file as the agent will run it. */
+export interface SignedScript {
+  /** The library name (its extension picks the interpreter). */
+  name: string;
+  sha256: string;
+  size: number;
+}
+
+export function signatureStatement(file: SignedScript): Buffer {
+  if (!SHA256_HEX.test(file.sha256)) throw new Error('sha256 must be 64 lower-case hex digits');
+  if (!Number.isSafeInteger(file.size) || file.size < 0) throw new Error('size must be a non-negative integer');
+  if (file.name.length === 0) throw new Error('the file needs a name');
+  const { name, sha256, size } = file;
+  return Buffer.from(DOMAIN + canonicalJson({ name, interpreter: scriptInterpreter(name), sha256, size }), 'utf8');
 }
 
 /** Parses an Ed25519 public key (PEM, SPKI); throws a one-line error otherwise. */
@@ -47,17 +63,17 @@ export function publicKeyFingerprint(pem: string): string {
   return createHash('sha256').update(der).digest('hex');
 }
 
-/** Base64 signature of a file described by its SHA-256 and size. */
-export function signScript(privateKeyPem: string, sha256: string, size: number): string {
-  return sign(null, signatureStatement(sha256, size), ed25519PrivateKey(privateKeyPem)).toString('base64');
+/** Base64 signature of a library file described by its name, SHA-256 and size. */
+export function signScript(privateKeyPem: string, file: SignedScript): string {
+  return sign(null, signatureStatement(file), ed25519PrivateKey(privateKeyPem)).toString('base64');
 }
 
-/** Whether `signature` (base64) is the publisher's signature of a file with this SHA-256 and size. */
-export function verifyScriptSignature(publicKeyPem: string, sha256: string, size: number, signature: string): boolean {
+/** Whether `signature` (base64) is the publisher's signature of this library file (name, SHA-256, size). */
+export function verifyScriptSignature(publicKeyPem: string, file: SignedScript, signature: string): boolean {
   const raw = Buffer.from(signature, 'base64');
   if (raw.length !== 64) return false;
   try {
-    return verify(null, signatureStatement(sha256, size), ed25519PublicKey(publicKeyPem), raw);
+    return verify(null, signatureStatement(file), ed25519PublicKey(publicKeyPem), raw);
   } catch {
     return false;
   }

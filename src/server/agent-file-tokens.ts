@@ -2,7 +2,8 @@
  * One-time download tokens for agents (putfile, run): 32 random bytes (base64url), kept in memory only,
  * valid two minutes, usable once, bound to one device and to the SHA-256 the job was prepared with (a
  * file replaced in the library meanwhile is not served under the old job's token).
- * The token is delivered over the device's authenticated link, so holding it proves the job.
+ * The token is delivered over the device's authenticated link; to redeem it the device also signs it with
+ * its device key (the key of its link, checked in library-routes.ts), so a token seen by anyone else is useless.
  *
  * `FileTokens` is what the library uses; this class is the single node's. A cluster of nodes (issue #10)
  * uses cluster/file-tokens.ts, where a token issued on one node is redeemed once on any node: that is why

@@ -51,7 +51,7 @@ export class CommandSigner {
   /** Adds role, expiry and signature to a job.start for `deviceId`. */
   sign(frame: JobStart, deviceId: string, role: Role, now = Date.now()): JobStart {
     const expiresAt = now + frame.timeLimitMs + COMMAND_EXPIRY_MARGIN_MS;
-    const payload = commandSignaturePayload({ jobId: frame.jobId, sessionId: frame.sessionId, deviceId, command: frame.command, params: frame.params, cwd: frame.cwd, role, expiresAt });
+    const payload = commandSignaturePayload({ jobId: frame.jobId, sessionId: frame.sessionId, deviceId, command: frame.command, params: frame.params, cwd: frame.cwd, role, expiresAt, timeLimitMs: frame.timeLimitMs });
     return { ...frame, role, expiresAt, sig: sign(null, payload, this.key).toString('base64') };
   }
 }

@@ -1,6 +1,7 @@
 /** The service's data folder: config.json, TLS material, the database and the admin profile. */
 import { join } from 'node:path';
 import { z } from 'zod';
+import { MAX_TIME_LIMIT_MS } from '../shared/command-signature.js';
 import { readJsonFile } from '../node/files.js';
 
 export const limitsSchema = z.object({
@@ -8,9 +9,9 @@ export const limitsSchema = z.object({
   maxSessionsPerUser: z.number().int().positive().default(10),
   /** Idle timeout of a session; running commands and transfers count as activity. */
   idleTimeoutSec: z.number().positive().default(30 * 60),
-  /** Time limit of ordinary commands (10 min) and of getfile/findfile/run (30 min). */
-  commandTimeoutSec: z.number().positive().default(10 * 60),
-  longCommandTimeoutSec: z.number().positive().default(30 * 60),
+  /** Time limit of ordinary commands (10 min) and of getfile/findfile/run (30 min); agents honour at most 24 h. */
+  commandTimeoutSec: z.number().positive().max(MAX_TIME_LIMIT_MS / 1000).default(10 * 60),
+  longCommandTimeoutSec: z.number().positive().max(MAX_TIME_LIMIT_MS / 1000).default(30 * 60),
   /** Largest file getfile downloads (3 GB as the reference). */
   getfileBytes: z.number().int().positive().default(3 * 1024 ** 3),
   /** Command output kept in the command log per command (the full size and SHA-256 are always kept). */

@@ -5,11 +5,13 @@
  * `/api/v1/library/..` into another route instead of refusing the name.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createPublicKey, verify } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { roleAllows } from '../shared/catalog.js';
 import { libraryNameProblem, PUBLISHER_NAME, UNSIGNED_SCRIPTS_WARNING } from '../shared/library-rules.js';
+import { agentFileProofPayload } from '../shared/protocol.js';
 import { ed25519PublicKey } from '../node/script-signature.js';
 import type { User } from './store.js';
 import { LibraryService } from './library-service.js';
@@ -50,8 +52,32 @@ function requireAdmin(user: User, what: string): void {
   if (user.role !== 'admin') throw new RestError(403, `refused: ${what} needs the admin role (you are ${user.role})`);
 }
 
-/** GET /api/v1/agent/files/:token — no user: the one-time token (sent over the device's link) is the credential. */
+/**
+ * Which device signed this download request (headers `x-lr-device` and `x-lr-device-proof`, the device
+ * key's Ed25519 signature of the token, see agentFileProofPayload): the same key that authenticates the
+ * device's link. Null when the proof is missing or does not verify.
+ */
+function provenDevice(req: IncomingMessage, lib: LibraryService, token: string): string | null {
+  const claimed = req.headers['x-lr-device'];
+  const proof = req.headers['x-lr-device-proof'];
+  if (typeof claimed !== 'string' || typeof proof !== 'string' || proof.length > 200) return null;
+  const device = lib.store.getDevice(claimed);
+  if (!device) return null;
+  try {
+    return verify(null, Buffer.from(agentFileProofPayload(token, device.id)), createPublicKey(device.publicKey), Buffer.from(proof, 'base64')) ? device.id : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * GET /api/v1/agent/files/:token — no user: the one-time token (sent over the device's link) and the
+ * device's signature of it are the credential. The proof is checked before the token is spent, so a
+ * request without it cannot burn another device's token.
+ */
 async function serveAgentFile(req: IncomingMessage, res: ServerResponse, lib: LibraryService, token: string): Promise<void> {
+  const deviceId = provenDevice(req, lib, token);
+  if (!deviceId) throw new RestError(403, 'download refused: the request is not signed by an enrolled device (x-lr-device-proof)');
   let grant: AgentFileGrant | null;
   try {
     grant = await lib.tokens.redeem(token);
@@ -61,7 +87,10 @@ async function serveAgentFile(req: IncomingMessage, res: ServerResponse, lib: Li
     throw new RestError(503, 'download tokens cannot be checked right now (the cluster is unreachable); try again');
   }
   if (!grant) throw new RestError(404, 'unknown, used or expired download token');
-  if (req.headers['x-lr-device'] !== grant.deviceId) throw new RestError(403, 'this download token belongs to another device');
+  if (deviceId !== grant.deviceId) {
+    lib.log.warn('download token presented by another device', { deviceId, grantedTo: grant.deviceId, name: grant.name });
+    throw new RestError(403, 'this download token belongs to another device');
+  }
   const file = lib.files.get(grant.name);
   if (!file || file.sha256 !== grant.sha256) throw new RestError(410, `library file ${grant.name} was replaced or deleted after the command was prepared`);
   let path: string;
@@ -73,7 +102,6 @@ async function serveAgentFile(req: IncomingMessage, res: ServerResponse, lib: Li
     lib.log.warn('library content unavailable', { name: file.name, error: e.message });
     throw new RestError(503, e.message);
   }
-  const deviceId = grant.deviceId;
   // Served as stored: the service does not re-hash; the agent checks the SHA-256 and the signature.
   const handle = await open(path, 'r').catch(() => {
     throw new RestError(410, `library file ${file.name} is missing on the service's disk`);

@@ -95,8 +95,8 @@ export async function receiveUpload(req: IncomingMessage, lib: LibraryService, u
     throw new RestError(400, (e as Error).message);
   }
   try {
-    if (publisher && meta.signature && !verifyScriptSignature(publisher.publicKey, digest.sha256, digest.size, meta.signature)) {
-      throw new RestError(400, `the signature of ${name} does not verify with publisher ${publisher.name}'s key (signed a different file, or with another key)`);
+    if (publisher && meta.signature && !verifyScriptSignature(publisher.publicKey, { name, sha256: digest.sha256, size: digest.size }, meta.signature)) {
+      throw new RestError(400, `the signature of ${name} does not verify with publisher ${publisher.name}'s key (signed a different file or name, or with another key)`);
     }
     const file: LibraryFile = {
       name,

@@ -159,7 +159,8 @@ export class Pipeline {
 
   timeLimitMs(spec: CommandSpec): number {
     const l = this.limits();
-    return (spec.timeLimitMinutes > 10 ? l.longCommandTimeoutSec : l.commandTimeoutSec) * 1000;
+    // Whole milliseconds: the job.start frame carries an integer.
+    return Math.max(1, Math.round((spec.timeLimitMinutes > 10 ? l.longCommandTimeoutSec : l.commandTimeoutSec) * 1000));
   }
 
   private dispatch(job: Job, params: BoundParams): SubmitResult {

@@ -5,9 +5,15 @@
  */
 import type { Role } from './catalog.js';
 
-export const COMMAND_SIGNATURE_DOMAIN = 'lr-command-signature:v1\n';
+/** v2 added the time limit to the signed fields. */
+export const COMMAND_SIGNATURE_DOMAIN = 'lr-command-signature:v2\n';
 /** Added to a job's time limit to make its expiry: covers queueing and clock skew between service and device. */
 export const COMMAND_EXPIRY_MARGIN_MS = 2 * 60_000;
+/**
+ * The longest time limit an agent honours (24 h): a signed limit above it is clamped. Also keeps the
+ * agent's timer below setTimeout's ceiling (2^31-1 ms), above which Node fires it at once.
+ */
+export const MAX_TIME_LIMIT_MS = 24 * 3600_000;
 
 export type CanonicalValue = string | number | boolean | null | CanonicalValue[] | { [key: string]: CanonicalValue };
 
@@ -41,10 +47,12 @@ export interface SignedCommand {
   role: Role;
   /** Epoch milliseconds after which the agent refuses the job. */
   expiresAt: number;
+  /** How long the job may run (the agent stops it after that, see MAX_TIME_LIMIT_MS). */
+  timeLimitMs: number;
 }
 
 /** The exact bytes signed with the service's Ed25519 command-signing key. */
 export function commandSignaturePayload(c: SignedCommand): Uint8Array {
-  const { jobId, sessionId, deviceId, command, params, cwd, role, expiresAt } = c;
-  return new TextEncoder().encode(COMMAND_SIGNATURE_DOMAIN + canonicalJson({ jobId, sessionId, deviceId, command, params, cwd, role, expiresAt }));
+  const { jobId, sessionId, deviceId, command, params, cwd, role, expiresAt, timeLimitMs } = c;
+  return new TextEncoder().encode(COMMAND_SIGNATURE_DOMAIN + canonicalJson({ jobId, sessionId, deviceId, command, params, cwd, role, expiresAt, timeLimitMs }));
 }

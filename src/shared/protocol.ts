@@ -53,7 +53,7 @@ export const toAgent = z.discriminatedUnion('t', [
     timeLimitMs: z.number().int().positive(),
     /**
      * The service's Ed25519 signature over (jobId, sessionId, deviceId, command, params, cwd, role,
-     * expiresAt), see shared/command-signature.ts. Optional in the schema so that an unsigned frame reaches
+     * expiresAt, timeLimitMs), see shared/command-signature.ts. Optional in the schema so that an unsigned frame reaches
      * the agent's verifier and is refused in one line (job.end failed), not dropped as malformed.
      */
     role: z.enum(['basic', 'advanced', 'admin']).optional(),
@@ -260,6 +260,15 @@ export interface CommandLogQuery {
   text?: string;
   offset?: number;
   limit?: number;
+}
+
+/**
+ * What an agent signs with its device key to download a library file with a one-time token (header
+ * `x-lr-device-proof`): the token is bound to the device it was issued for, and only that device's key
+ * can produce this, so a token seen by anyone else (a relay, another enrolled device) is worthless.
+ */
+export function agentFileProofPayload(token: string, deviceId: string): string {
+  return `lr-agent-file:v1:${token}:${deviceId}`;
 }
 
 /** What an agent signs with its device key to answer the service's challenge (domain-separated). */

@@ -1,9 +1,10 @@
 // Issue #8, acceptance 4: an agent refuses a forged, expired or replayed command, one signed for another
 // session (or device), and one whose command needs a higher role than the one signed; a correctly signed
-// one runs. The agent is a real lr-agent process driven by a stand-in service (real TLS WebSocket server
+// one runs. A job id, expiry or time limit changed after signing is refused, and an agent without a pinned
+// command-signing key refuses everything. The agent is a real lr-agent process driven by a stand-in service (real TLS WebSocket server
 // written here), which signs with a real command-signing key (the same code as the service).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,6 +115,16 @@ describe('the agent verifies the service signature of every command', () => {
     expect((await send({ ...signed3, role: 'advanced' })).error).toMatch(/bad command signature/);
   });
 
+  it('refuses a command whose job id, expiry or time limit was changed after signing', async () => {
+    const a = signer.sign(harmless(), DEVICE, 'basic');
+    expect((await send({ ...a, jobId: `${a.jobId}x` })).error).toMatch(/^processes: refused by the agent: bad command signature/);
+    const b = signer.sign(harmless(), DEVICE, 'basic');
+    expect((await send({ ...b, expiresAt: (b.expiresAt as number) + 86_400_000 })).error).toMatch(/bad command signature/);
+    // A relay once set 2^31 ms: the agent's timer overflowed and fired at once; now the limit is signed.
+    const c = signer.sign(harmless(), DEVICE, 'basic');
+    expect((await send({ ...c, timeLimitMs: 2 ** 31 })).error).toMatch(/bad command signature/);
+  });
+
   it('refuses an expired command', async () => {
     const frame = harmless();
     const longAgo = Date.now() - frame.timeLimitMs - COMMAND_EXPIRY_MARGIN_MS - 60_000;
@@ -150,6 +161,35 @@ describe('the agent verifies the service signature of every command', () => {
   it('still runs a correctly signed command after all the refusals', async () => {
     expect((await send(signer.sign(harmless(), DEVICE, 'admin'))).status).toBe('completed');
     expect(agent.exitCode).toBeNull();
+  });
+
+  it('an agent without a pinned command-signing key refuses every command, correctly signed ones too', async () => {
+    const bare = mkdtempSync(join(tmpdir(), 'lr-sign-nokey-'));
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const port = (server.address() as { port: number }).port;
+    const tls = JSON.parse(readFileSync(join(dir, 'agent.json'), 'utf8')) as { ca: string };
+    writeFileSync(join(bare, 'agent.json'), JSON.stringify({ kind: 'lr-agent', url: `wss://127.0.0.1:${port}`, ca: tls.ca, deviceId: 'nokeydevice', name: 'nokey', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) }), { mode: 0o600 });
+    const connected = new Promise<WebSocket>((res) => wss.once('connection', (s) => res(s)));
+    const other = await start('lr-agent', ['start', '--data', bare], /started/, { LR_LOG_LEVEL: 'error' });
+    try {
+      const link = await connected;
+      const ends: Inbox[] = [];
+      link.on('message', (d) => ends.push(JSON.parse(d.toString()) as Inbox));
+      link.send(JSON.stringify({ t: 'challenge', nonce: 'n' }));
+      await new Promise((r) => setTimeout(r, 300));
+      link.send(JSON.stringify({ t: 'welcome', deviceId: 'nokeydevice' }));
+      const frames = [signer.sign(harmless(), 'nokeydevice', 'admin'), signer.sign(job('dir', { path: '/' }), 'nokeydevice', 'basic'), harmless()];
+      for (const f of frames) link.send(JSON.stringify(f));
+      const t0 = Date.now();
+      while (ends.filter((e) => e.t === 'job.end').length < frames.length && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 25));
+      for (const f of frames) {
+        const end = ends.find((e) => e.t === 'job.end' && e.jobId === f.jobId);
+        expect(end).toMatchObject({ status: 'failed', error: `${f.command}: refused by the agent: no command-signing key is pinned on this device (re-enroll the agent)` });
+      }
+    } finally {
+      await stop(other);
+      rmSync(bare, { recursive: true, force: true });
+    }
   });
 
   it('refuses a replay after the agent restarted (received job ids are journaled in its data folder)', async () => {

@@ -1,9 +1,10 @@
 // Issue #4, acceptance 1-3: getfile streams a big file with bounded memory on every hop and a verified
-// SHA-256; resumes after the agent or the client is killed mid-way; refuses an oversized file before any
-// byte is sent; refuses special and sparse files with a clear error.
+// SHA-256; resumes after the agent or the client is killed mid-way; a partial file damaged before the
+// resume is caught by the SHA-256 and downloaded again whole; refuses an oversized file before any byte is
+// sent; refuses special and sparse files with a clear error.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, openSync, closeSync, ftruncateSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, openSync, closeSync, ftruncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -119,6 +120,24 @@ describe('getfile', () => {
     expect(Number(/resuming .* at byte (\d+)/.exec(r.stderr)?.[1])).toBe(have);
     expect(sha256sum(join(out, 'two-hundred.bin'))).toBe(sha256sum(src));
   }, 300_000);
+
+  it('a partial file damaged on disk before the resume is detected by the SHA-256, discarded, and downloaded again whole', async () => {
+    const src = join(files, 'resume-me.bin');
+    randomFile(src, 6 * 1024 * 1024);
+    const out = join(files, 'out-corrupt');
+    mkdirSync(out);
+    // What an interrupted run leaves: the first 2 MiB and their description, then one byte flipped on disk.
+    const part = readFileSync(src).subarray(0, 2 * 1024 * 1024);
+    part[12345] = part[12345]! ^ 0xff;
+    writeFileSync(join(out, 'resume-me.bin.part'), part);
+    writeFileSync(join(out, 'resume-me.bin.part.json'), JSON.stringify({ deviceId: agent.deviceId, remotePath: src, size: statSync(src).size, mtime: statSync(src).mtime.toISOString() }));
+    const r = await lrExec(w, `getfile "${src}"`, out).done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/resuming .*resume-me\.bin at byte 2097152/);
+    expect(r.stderr).toMatch(/resume-me\.bin: the partial file did not match the device's file \(SHA-256 mismatch\): downloading it again from the start/);
+    expect(sha256sum(join(out, 'resume-me.bin'))).toBe(sha256sum(src));
+    expect(readdirSync(out)).toEqual(['resume-me.bin']);
+  }, 120_000);
 
   it('refuses a file over the limit before sending any byte', async () => {
     // Sparse, so the test stays cheap: the size check comes first and must refuse it as too big.

@@ -7,7 +7,7 @@
  * database by the test, standing in for the replication another component does.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -32,10 +32,14 @@ import { NatsCluster, natsSkipReason, testAuth } from '../cluster/nats-cluster.j
 import { ClusterMac, sealValue } from '../../src/server/cluster/cluster-key.js';
 import { waitFor } from './harness.js';
 import { describeNeeds } from '../needs.js';
+import { agentFileProofPayload } from '../../src/shared/protocol.js';
 
 const MB = 1024 * 1024;
 const admin: User = { id: 'u-admin', name: 'maya', role: 'admin', libraryManager: true };
 const log = new Logger('test', 'warn');
+/** The devices that download here, with one key (agents sign each token with their device key). */
+const DEVICES = ['dev-1', 'dev-2', 'dev-3'];
+const deviceKey = generateKeyPairSync('ed25519');
 
 interface Node {
   dir: string;
@@ -61,6 +65,9 @@ async function startNode(nc: NatsConnection, nodeId: string, buckets: { library:
   const dir = mkdtempSync(join(tmpdir(), `lr-libobj-${nodeId}-`));
   const db = openDb(join(dir, 'lr.db'));
   const store = new Store(db);
+  // Stands in for the replicated devices table: every node knows each device's public key.
+  const publicKey = deviceKey.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  for (const id of DEVICES) db.prepare("INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, 'h', 'Linux', 'linux', '1', ?, '2026-01-01T00:00:00Z')").run(id, id, publicKey);
   const lib = new LibraryService(db, dir, store, () => limitsSchema.parse({}), 'https://127.0.0.1:8443', log);
   const ctx = await context(nc, nodeId);
   const objects = await LibraryObjects.open(ctx, { bucket: buckets.library });
@@ -90,9 +97,10 @@ async function upload(node: Node, name: string, file: string): Promise<{ status:
   });
 }
 
-/** An agent's download: GET /api/v1/agent/files/<token> with its device header. */
+/** An agent's download: GET /api/v1/agent/files/<token> with its device id and its signature of the token. */
 async function download(node: Node, token: string, deviceId: string): Promise<{ status: number; body: Buffer }> {
-  const r = await fetch(`http://127.0.0.1:${node.port}/api/v1/agent/files/${token}`, { headers: { 'x-lr-device': deviceId } });
+  const proof = sign(null, Buffer.from(agentFileProofPayload(token, deviceId)), deviceKey.privateKey).toString('base64');
+  const r = await fetch(`http://127.0.0.1:${node.port}/api/v1/agent/files/${token}`, { headers: { 'x-lr-device': deviceId, 'x-lr-device-proof': proof } });
   return { status: r.status, body: Buffer.from(await r.arrayBuffer()) };
 }
 

@@ -2,12 +2,15 @@
 // the 250 MB limit enforced while streaming (nothing left on the service's disk), name rules, and who
 // may manage it; plus the admin-only publishers and settings routes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, sign } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { createWorld, type World } from './harness.js';
+import { request as httpsRequest } from 'node:https';
+import WebSocket from 'ws';
+import { createWorld, stop, waitFor, type World } from './harness.js';
+import { agentAuthPayload, agentFileProofPayload } from '../../src/shared/protocol.js';
 import { loadProfile, rawRequest } from './library-helpers.js';
 
 type Rec = Record<string, unknown>;
@@ -199,5 +202,101 @@ describe('script library', () => {
     const off = await w.lr(['settings', 'set', 'unsignedScripts', 'off']);
     expect(off.stderr).toBe('');
     expect((await w.lr(['publishers', 'delete', 'soc'])).code).toBe(0);
+  });
+});
+
+// Security review (tests issue point 5): a library download token is bound to the device it was issued for
+// by that device's key, not by a header the device declares. The device "alpha" here is this test holding
+// alpha's enrolled key on a real agent link to the real service (its lr-agent stopped), so it can see the
+// one-time URL of a job and present it as itself, with no proof, and as the enrolled device "bravo".
+describe('library download tokens are bound to the device by its key', () => {
+  let w: World;
+  let alpha: { dataDir: string; deviceId: string };
+  let bravo: { dataDir: string; deviceId: string };
+  let link: WebSocket;
+  const jobs: { jobId: string; url: string }[] = [];
+  const content = Buffer.from('tool bytes\n'.repeat(50));
+
+  const keyOf = (dataDir: string) => createPrivateKey((JSON.parse(readFileSync(join(dataDir, 'agent.json'), 'utf8')) as { privateKey: string }).privateKey);
+  const proof = (dataDir: string, token: string, deviceId: string) => sign(null, Buffer.from(agentFileProofPayload(token, deviceId)), keyOf(dataDir)).toString('base64');
+
+  /** GET of a one-time URL with the given headers, over the service's pinned CA. */
+  const download = (url: string, headers: Record<string, string>) =>
+    new Promise<{ status: number; body: Buffer }>((resolve, reject) => {
+      const ca = (JSON.parse(readFileSync(join(alpha.dataDir, 'agent.json'), 'utf8')) as { ca: string }).ca;
+      const req = httpsRequest(url, { ca, headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const errorOf = (r: { body: Buffer }) => (JSON.parse(r.body.toString()) as { error: string }).error;
+
+  /** Runs `putfile tool.bin` on alpha and answers the one-time URL its job.start carries. */
+  const nextJob = async () => {
+    const before = jobs.length;
+    const exec = w.lr(['exec', 'alpha', 'putfile tool.bin -overwrite']);
+    await waitFor('job.start on alpha', async () => jobs.length > before);
+    return { job: jobs[before]!, exec };
+  };
+
+  beforeAll(async () => {
+    w = await createWorld();
+    const a = await w.addAgent('alpha');
+    bravo = await w.addAgent('bravo');
+    alpha = a;
+    const file = join(w.dir, 'tool.bin');
+    writeFileSync(file, content);
+    expect((await w.lr(['library', 'upload', file])).code).toBe(0);
+    await stop(a.process);
+    await waitFor('alpha offline', async () => (await w.devices()).find((d) => d.id === alpha.deviceId && !d.online));
+    const state = JSON.parse(readFileSync(join(alpha.dataDir, 'agent.json'), 'utf8')) as { url: string; ca: string };
+    link = new WebSocket(`${state.url.replace(/^https:/, 'wss:')}/api/v1/agent`, { ca: state.ca });
+    link.on('message', (d) => {
+      const f = JSON.parse(d.toString()) as { t: string; nonce?: string; jobId?: string; params?: { _url?: string } };
+      if (f.t === 'challenge') {
+        const signature = sign(null, Buffer.from(agentAuthPayload(f.nonce as string, alpha.deviceId)), keyOf(alpha.dataDir)).toString('base64');
+        link.send(JSON.stringify({ t: 'hello', deviceId: alpha.deviceId, signature, info: { name: 'alpha', hostname: 'alpha', os: 'Linux', platform: 'linux', agentVersion: 'test' } }));
+      } else if (f.t === 'job.start' && f.params?._url) jobs.push({ jobId: f.jobId as string, url: f.params._url });
+    });
+    await waitFor('alpha online again (this test)', async () => (await w.devices()).find((d) => d.id === alpha.deviceId && d.online));
+  });
+  afterAll(async () => {
+    link?.close();
+    await w?.cleanup();
+  });
+
+  it("refuses a token without the device's proof, with another device's proof, or claimed with another device's signature; serves it to its device", async () => {
+    const first = await nextJob();
+    const token = new URL(first.job.url).pathname.split('/').pop() as string;
+    // No proof: only the header a device declares itself (what used to be enough).
+    const bare = await download(first.job.url, { 'x-lr-device': alpha.deviceId });
+    expect(bare.status).toBe(403);
+    expect(errorOf(bare)).toBe('download refused: the request is not signed by an enrolled device (x-lr-device-proof)');
+    // Claiming alpha, signed by bravo's key: refused, and the token is not spent by it.
+    expect((await download(first.job.url, { 'x-lr-device': alpha.deviceId, 'x-lr-device-proof': proof(bravo.dataDir, token, alpha.deviceId) })).status).toBe(403);
+    // Bravo, an enrolled device proving itself correctly, holding alpha's token: refused.
+    const other = await download(first.job.url, { 'x-lr-device': bravo.deviceId, 'x-lr-device-proof': proof(bravo.dataDir, token, bravo.deviceId) });
+    expect(other.status).toBe(403);
+    expect(errorOf(other)).toBe('this download token belongs to another device');
+    link.send(JSON.stringify({ t: 'job.end', jobId: first.job.jobId, status: 'failed', error: 'putfile: test' }));
+    await first.exec;
+
+    const second = await nextJob();
+    const token2 = new URL(second.job.url).pathname.split('/').pop() as string;
+    const mine = await download(second.job.url, { 'x-lr-device': alpha.deviceId, 'x-lr-device-proof': proof(alpha.dataDir, token2, alpha.deviceId) });
+    expect(mine.status).toBe(200);
+    expect(mine.body).toEqual(content);
+    link.send(JSON.stringify({ t: 'job.end', jobId: second.job.jobId, status: 'failed', error: 'putfile: test' }));
+    await second.exec;
+  });
+
+  it('a real agent downloads with its proof (putfile on bravo completes)', async () => {
+    const r = await w.lr(['exec', 'bravo', 'putfile tool.bin']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(bravo.dataDir, 'work', 'tool.bin'))).toEqual(content);
   });
 });

@@ -5,11 +5,12 @@
 // agent itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createWorld, waitFor, type World } from './harness.js';
-import { loadProfile, processesWith } from './library-helpers.js';
+import { loadProfile, processesWith, rawRequest } from './library-helpers.js';
+import { signScript } from '../../src/node/script-signature.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
 
 type Rec = Record<string, unknown>;
@@ -177,7 +178,58 @@ describe('putfile and run', () => {
     writeFileSync(file, 'echo rogue\n');
     const bad = await w.lr(['library', 'upload', file, '--sign', join(keys, 'rogue.key'), '--publisher', 'soc']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr.trim()).toBe("lr: the signature of rogue.sh does not verify with publisher soc's key (signed a different file, or with another key)");
+    expect(bad.stderr.trim()).toBe("lr: the signature of rogue.sh does not verify with publisher soc's key (signed a different file or name, or with another key)");
+  });
+
+  it('putfile and an unsigned run refuse bytes that differ from the library (same size, shorter, longer), leaving nothing behind', async () => {
+    const content = '#!/bin/bash\necho "library copy"\n';
+    await upload('drift.sh', content, false);
+    const stored = join(w.dataDir, 'library', 'drift.sh');
+    const sha = createHash('sha256').update(content).digest('hex');
+    const size = Buffer.byteLength(content);
+    const workFiles = () => readdirSync(join(agentDir, 'work')).filter((f) => f.includes('drift'));
+    // Same size, other bytes: only the SHA-256 tells (the service serves files as stored, without re-hashing).
+    writeFileSync(stored, content.replace('library', 'tampered'.slice(0, 7)));
+    expect(readFileSync(stored).length).toBe(size);
+    const swapped = await execJson('putfile drift.sh');
+    expect(swapped.status).toBe('failed');
+    expect(swapped.error).toMatch(new RegExp(`^putfile: drift\\.sh: the downloaded file does not match the library \\(size ${size}, sha256 [0-9a-f]{64}; expected ${size}, ${sha}\\)$`));
+    // Shorter and longer: the announced length differs from the library's, refused before any byte.
+    writeFileSync(stored, content.slice(0, 10));
+    expect((await execJson('putfile drift.sh')).error).toBe(`putfile: the service announced 10 bytes for drift.sh, the library says ${size}`);
+    writeFileSync(stored, content + 'echo extra\n');
+    expect((await execJson('putfile drift.sh')).error).toBe(`putfile: the service announced ${size + 11} bytes for drift.sh, the library says ${size}`);
+    expect(workFiles()).toEqual([]);
+
+    await w.lr(['settings', 'set', 'unsignedScripts', 'on']);
+    try {
+      writeFileSync(stored, content.replace('library', 'tampered'.slice(0, 7)));
+      const run = await execJson('run drift.sh');
+      expect(run.status).toBe('failed');
+      expect(run.error).toMatch(new RegExp(`^run: drift\\.sh: the downloaded file does not match the library \\(sha256 [0-9a-f]{64}, expected ${sha}\\)$`));
+      expect(run.text).toBe('');
+      writeFileSync(stored, content.slice(0, 10));
+      expect((await execJson('run drift.sh')).error).toBe(`run: the service announced 10 bytes for drift.sh, the library says ${size}`);
+    } finally {
+      await w.lr(['settings', 'set', 'unsignedScripts', 'off']);
+      writeFileSync(stored, content);
+    }
+    expect(workFiles()).toEqual([]);
+  });
+
+  it('binds a signature to the name (and so the interpreter): the same bytes under another name are refused at upload', async () => {
+    const bytes = Buffer.from('print("twin")\n');
+    const digest = { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+    const signature = signScript(readFileSync(join(keys, 'soc.key'), 'utf8'), { name: 'twin.py', ...digest });
+    const put = (name: string) => rawRequest(loadProfile(w.adminProfile), 'PUT', `/api/v1/library/${name}?${new URLSearchParams({ signature, publisher: 'soc', overwrite: 'true' }).toString()}`, bytes, { 'content-type': 'application/octet-stream' });
+    // Same bytes, signed as a python script, uploaded to be run by bash: refused.
+    const renamed = await put('twin.sh');
+    expect(renamed.status).toBe(400);
+    expect(renamed.body.error).toBe("the signature of twin.sh does not verify with publisher soc's key (signed a different file or name, or with another key)");
+    const list = JSON.parse((await w.lr(['library', 'list', '--json'])).stdout) as Rec[];
+    expect(list.find((f) => f.name === 'twin.sh')).toBeUndefined();
+    // Under the name it was signed for, the same request is taken.
+    expect((await put('twin.py')).status).toBe(201);
   });
 
   it('refuses, on the agent itself, a script whose bytes changed after signing', async () => {
@@ -196,7 +248,7 @@ describe('putfile and run', () => {
       expect(r.code).toBe(1);
       // 'failed', not 'refused': the service prepared and dispatched the job; the agent ended it.
       expect(r.status).toBe('failed');
-      expect(r.error).toBe('run: signature check failed for tamper.sh: the file does not match its signature');
+      expect(r.error).toBe('run: signature check failed for tamper.sh: the file, its name or its interpreter does not match its signature');
       expect(r.text).not.toContain('tampered');
       expect((await logEntry(r.commandId))?.status).toBe('failed');
     } finally {

@@ -1,6 +1,7 @@
 // Library downloads on an agent of a cluster: the job's URL may name another node than the one the agent
 // is connected to. Accepted for any node of the service (and fetched from the connected node first),
-// refused for any other host. Real HTTPS servers on loopback stand in for two nodes.
+// refused for any other host. Real HTTPS servers on loopback stand in for two nodes. A body of another size
+// than the library announced (fewer or more bytes, or another Content-Length) fails, nothing left on disk.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
@@ -73,7 +74,7 @@ describe('downloadFromService across two nodes (real HTTPS)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const opts = (service: ServiceEndpoint) => ({ service, maxBytes: body.length, signal: new AbortController().signal, command: 'putfile', what: 'tool.bin' });
+  const opts = (service: ServiceEndpoint) => ({ service, size: body.length, signal: new AbortController().signal, command: 'putfile', what: 'tool.bin' });
 
   it('the connected node is asked first; the issuing node serves when the token is its own', async () => {
     hits.length = 0;
@@ -117,6 +118,39 @@ describe('downloadFromService across two nodes (real HTTPS)', () => {
     const service: ServiceEndpoint = { url: dead, urls: [dead, b], ca: tls.caCert, deviceId: 'd1', currentUrl: () => b };
     const got = await downloadFromService(`https://127.0.0.1:${deadPort}/api/v1/agent/files/tokDead`, join(dir, 'four'), opts(service));
     expect(got.sha256).toBe(sha);
+  });
+
+  /** A node that answers every download with `send` (a service serving other bytes than the library says). */
+  async function lyingNode(send: (res: import('node:http').ServerResponse) => void): Promise<ServiceEndpoint> {
+    const server = createServer({ cert: tls.cert, key: tls.key }, (_req, res) => send(res));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    servers.push(server);
+    const url = `wss://127.0.0.1:${(server.address() as { port: number }).port}`;
+    return { url, urls: [url], ca: tls.caCert, deviceId: 'd1', currentUrl: () => url };
+  }
+  const fileUrl = (service: ServiceEndpoint) => `${service.url.replace('wss:', 'https:')}/api/v1/agent/files/tok`;
+
+  it('fewer bytes than the library announced (a body cut short, no Content-Length) fail, nothing left on disk', async () => {
+    const service = await lyingNode((res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(body.subarray(0, 100));
+    });
+    const dest = join(dir, 'short');
+    await expect(downloadFromService(fileUrl(service), dest, opts(service))).rejects.toThrow(`putfile: tool.bin: received 100 bytes, the library says ${body.length}`);
+    expect(() => readFileSync(dest)).toThrow();
+  });
+
+  it('more bytes than announced stop the download; a Content-Length of another size is refused before any byte', async () => {
+    const longer = await lyingNode((res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(Buffer.concat([body, Buffer.from('extra')]));
+    });
+    const dest = join(dir, 'long');
+    await expect(downloadFromService(fileUrl(longer), dest, opts(longer))).rejects.toThrow(`putfile: tool.bin from the service is larger than the library says (${body.length} bytes)`);
+    expect(() => readFileSync(dest)).toThrow();
+    const announced = await lyingNode((res) => res.writeHead(200, { 'content-length': String(body.length + 1) }).end(Buffer.concat([body, Buffer.from('x')])));
+    await expect(downloadFromService(fileUrl(announced), dest, opts(announced))).rejects.toThrow(`putfile: the service announced ${body.length + 1} bytes for tool.bin, the library says ${body.length}`);
+    expect(() => readFileSync(dest)).toThrow();
   });
 
   it('a foreign host is refused before any request', async () => {

@@ -73,7 +73,7 @@ export const analyzeCommand = defineCommand({
         tmp = await fsp.mkdtemp(path.join(ctx.dataDir, 'analyze-'));
         for (const r of list) {
           const dest = path.join(tmp, r.name);
-          const got = await downloadFromService(r.url, dest, { service: ctx.service, maxBytes: r.size, signal: ctx.signal, command: 'analyze', what: r.name });
+          const got = await downloadFromService(r.url, dest, { service: ctx.service, size: r.size, signal: ctx.signal, command: 'analyze', what: r.name });
           if (got.sha256 !== r.sha256) throw new Error(`${r.name}: SHA-256 differs from the library's`);
           ruleFiles.push(dest);
         }

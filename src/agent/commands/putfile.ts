@@ -61,7 +61,7 @@ export const putfileCommand = defineCommand({
     }
     const bootId = await ctx.platform.bootId();
     const part = join(workDir, `.${params.name}.${randomBytes(6).toString('hex')}${PART_SUFFIX}`);
-    const got = await downloadFromService(params._url, part, { service, maxBytes: params._size, signal: ctx.signal, command: 'putfile', what: params.name });
+    const got = await downloadFromService(params._url, part, { service, size: params._size, signal: ctx.signal, command: 'putfile', what: params.name });
     if (got.size !== params._size || got.sha256 !== params._sha256) {
       await rm(part, { force: true });
       throw new CommandError(`putfile: ${params.name}: the downloaded file does not match the library (size ${got.size}, sha256 ${got.sha256}; expected ${params._size}, ${params._sha256})`);

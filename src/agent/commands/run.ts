@@ -100,13 +100,13 @@ export const runCommand = defineCommand({
       const expected = { sha256: params._sha256, size: params._size };
       const got =
         (await copyFromWorkFolder(join(agentPaths(dataDir).work, name), scriptPath, expected)) ??
-        (await downloadFromService(params._url, scriptPath, { service, maxBytes: params._size, signal: ctx.signal, command: 'run', what: name }));
+        (await downloadFromService(params._url, scriptPath, { service, size: params._size, signal: ctx.signal, command: 'run', what: name }));
       if (ctx.signal.aborted) return;
 
       if (params._signature) {
         if (!params._publisherKey) throw new CommandError(`run: ${name}: the service sent a signature without its publisher's key`);
-        if (!verifyScriptSignature(params._publisherKey, got.sha256, got.size, params._signature)) {
-          throw new CommandError(`run: signature check failed for ${name}: the file does not match its signature`);
+        if (!verifyScriptSignature(params._publisherKey, { name, sha256: got.sha256, size: got.size }, params._signature)) {
+          throw new CommandError(`run: signature check failed for ${name}: the file, its name or its interpreter does not match its signature`);
         }
       }
       if (got.sha256 !== expected.sha256 || got.size !== expected.size) {

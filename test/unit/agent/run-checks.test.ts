@@ -35,7 +35,7 @@ describe('run: checks made by the agent itself', () => {
   it('runs a script whose bytes match the signature', async () => {
     const content = '#!/bin/bash\necho "hello $1"\n';
     const h = setup('ok.sh', content);
-    const signature = signScript(privatePem, sha256(content), Buffer.byteLength(content));
+    const signature = signScript(privatePem, { name: 'ok.sh', sha256: sha256(content), size: Buffer.byteLength(content) });
     await runCommand(run, h, { script: 'ok.sh', parameters: "'big world'", _sha256: sha256(content), _size: Buffer.byteLength(content), _url: 'https://127.0.0.1:9/x', _signature: signature, _publisherKey: publicPem, _allowUnsigned: false });
     expect(h.texts.join('')).toBe('hello big world\n');
     expect(h.records).toEqual([expect.objectContaining({ script: 'ok.sh', exitCode: 0 })]);
@@ -45,11 +45,20 @@ describe('run: checks made by the agent itself', () => {
     const original = '#!/bin/bash\necho original\n';
     const tampered = '#!/bin/bash\ntouch pwned\n';
     const h = setup('t.sh', tampered);
-    const signature = signScript(privatePem, sha256(original), Buffer.byteLength(original));
+    const signature = signScript(privatePem, { name: 't.sh', sha256: sha256(original), size: Buffer.byteLength(original) });
     const params = { script: 't.sh', _sha256: sha256(tampered), _size: Buffer.byteLength(tampered), _url: 'https://127.0.0.1:9/x', _signature: signature, _publisherKey: publicPem, _allowUnsigned: true };
-    await expect(runCommand(run, h, params)).rejects.toThrow('run: signature check failed for t.sh: the file does not match its signature');
+    await expect(runCommand(run, h, params)).rejects.toThrow('run: signature check failed for t.sh: the file, its name or its interpreter does not match its signature');
     expect(existsSync(path.join(h.dir, 'pwned'))).toBe(false);
     expect(h.texts).toEqual([]);
+  });
+
+  it('refuses a signature made for the same bytes under another name (another interpreter)', async () => {
+    const content = 'echo "#"; touch pwned\n';
+    const h = setup('twin.sh', content);
+    const signature = signScript(privatePem, { name: 'twin.py', sha256: sha256(content), size: Buffer.byteLength(content) });
+    const params = { script: 'twin.sh', _sha256: sha256(content), _size: Buffer.byteLength(content), _url: 'https://127.0.0.1:9/x', _signature: signature, _publisherKey: publicPem, _allowUnsigned: true };
+    await expect(runCommand(run, h, params)).rejects.toThrow('run: signature check failed for twin.sh: the file, its name or its interpreter does not match its signature');
+    expect(existsSync(path.join(h.dir, 'pwned'))).toBe(false);
   });
 
   it('refuses an unsigned script unless the job says the tenant allows them', async () => {

@@ -1,15 +1,21 @@
 // Issue #8, acceptance 6: 10 000 random and mutated cases each through the command grammar (parseLine +
 // bindParams), the frame decoders (parseFrame with the four frame schemas, decodeDataFrame) and the agent's
-// command verifier: nothing throws except the expected error types, and no case takes over 250 ms.
+// command verifier: nothing throws except the expected error types, and no case takes over 250 ms. The verifier
+// also gets 10 000 valid, unexpired, correctly signed job.starts, each accepted, and each with one field
+// changed after signing (every field in turn, the device it was signed for too), each refused.
 // Seeded: a failure names the seed and the input, and reproduces.
 import { describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { bindParams } from '../../../src/shared/bind.js';
-import { CATALOG, findCommand } from '../../../src/shared/catalog.js';
+import { CATALOG, findCommand, roleAllows, type Role } from '../../../src/shared/catalog.js';
 import { GrammarError, parseLine } from '../../../src/shared/grammar.js';
 import { decodeDataFrame, encodeDataFrame, fromAgent, fromClient, parseFrame, toAgent, toClient } from '../../../src/shared/protocol.js';
 import { canonicalJson } from '../../../src/shared/command-signature.js';
 import { CommandVerifier } from '../../../src/agent/command-verifier.js';
+import { CommandSigner, type JobStart } from '../../../src/server/command-signing.js';
 
 const SEED = 8_0808;
 const CASES = 10_000;
@@ -184,7 +190,7 @@ describe(`fuzz: ${CASES} cases per decoder`, () => {
     );
   });
 
-  it("the agent's command verifier refuses every random job.start without throwing", () => {
+  it("the agent's command verifier survives random, retyped job.start frames with one-line refusals", () => {
     const { publicKey } = generateKeyPairSync('ed25519');
     const verifier = new CommandVerifier(publicKey.export({ type: 'spki', format: 'pem' }).toString(), 'd1');
     const start = FRAMES[0] as Record<string, unknown>;
@@ -202,6 +208,92 @@ describe(`fuzz: ${CASES} cases per decoder`, () => {
       () => false,
     );
   });
+
+  it("the agent's command verifier accepts valid signed job.starts and refuses each with one field changed after signing", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lr-fuzz-sign-'));
+    try {
+      const signer = CommandSigner.load(dir);
+      const now = 1_800_000_000_000;
+      const verifier = new CommandVerifier(signer.publicKeyPem, 'd1', () => now);
+      const rand = random(SEED + 17);
+      const idChars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-';
+      const anId = () => Array.from({ length: 1 + Math.floor(rand() * 40) }, () => pick(rand, [...idChars])).join('');
+      const agentCommands = CATALOG.filter((c) => c.side === 'agent');
+      const roles = ['basic', 'advanced', 'admin'] as const;
+      const aParamValue = (): string | number | boolean => pick(rand, [() => units(rand, 1 + Math.floor(rand() * 12)), () => Math.floor(rand() * 1e6), () => rand() < 0.5] as const)();
+      const someParams = () => Object.fromEntries(Array.from({ length: Math.floor(rand() * 4) }, () => [pick(rand, ['path', 'pid', 'full_path', 'name', 'x']), aParamValue()]));
+      /** A different value of the same kind, so the frame still parses and only the signature can refuse it. */
+      const changed = <T>(old: T, make: () => T): T => {
+        for (;;) {
+          const v = make();
+          if (JSON.stringify(v) !== JSON.stringify(old)) return v;
+        }
+      };
+      type Mutation = (f: JobStart) => JobStart;
+      const MUTATIONS: Record<string, Mutation> = {
+        jobId: (f) => ({ ...f, jobId: changed(f.jobId, anId) }),
+        sessionId: (f) => ({ ...f, sessionId: changed(f.sessionId, anId) }),
+        command: (f) => ({ ...f, command: changed(f.command, () => pick(rand, agentCommands).name) }),
+        params: (f) => {
+          const p = { ...f.params };
+          const keys = Object.keys(p);
+          const op = rand();
+          if (keys.length > 0 && op < 0.3) delete p[pick(rand, keys)];
+          else if (keys.length > 0 && op < 0.6) {
+            const k = pick(rand, keys);
+            // Same text as another type counts as a change too ("1" vs 1).
+            p[k] = changed(p[k] as string | number | boolean, () => (rand() < 0.3 ? String(p[k]) : aParamValue()));
+          } else p[changed('', anId)] = aParamValue();
+          return { ...f, params: p };
+        },
+        cwd: (f) => ({ ...f, cwd: changed(f.cwd, () => `/${units(rand, Math.floor(rand() * 10))}`) }),
+        timeLimitMs: (f) => ({ ...f, timeLimitMs: changed(f.timeLimitMs, () => pick(rand, [2 ** 31, f.timeLimitMs + 1, 1 + Math.floor(rand() * 1e9)])) }),
+        role: (f) => ({ ...f, role: changed(f.role, () => pick(rand, roles)) }),
+        expiresAt: (f) => ({ ...f, expiresAt: changed(f.expiresAt, () => (f.expiresAt as number) + pick(rand, [1, -1, 3_600_000, Math.floor(rand() * 1e9)])) }),
+        sig: (f) => {
+          const sig = f.sig as string;
+          const at = Math.floor(rand() * 84); // inside the 64 bytes' base64, before the unused bits and the padding
+          const c = changed(sig[at] as string, () => pick(rand, [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/']));
+          return { ...f, sig: sig.slice(0, at) + c + sig.slice(at + 1) };
+        },
+        // The frame names no device: a job signed for another device is the change.
+        deviceId: (f) => signer.sign({ t: 'job.start', jobId: f.jobId, sessionId: f.sessionId, command: f.command, params: f.params, cwd: f.cwd, timeLimitMs: f.timeLimitMs }, changed('d1', anId), f.role as Role, now - 1000),
+        unsigned: (f) => {
+          const copy: Record<string, unknown> = { ...f };
+          delete copy[pick(rand, ['sig', 'role', 'expiresAt'])];
+          return copy as JobStart;
+        },
+      };
+      const fields = Object.keys(MUTATIONS);
+      const refusedBy = new Map<string, number>();
+      for (let i = 0; i < CASES; i++) {
+        const role = pick(rand, roles);
+        const spec = pick(rand, agentCommands.filter((c) => roleAllows(role, c.role)));
+        const frame = signer.sign({ t: 'job.start', jobId: `j${i}${anId()}`.slice(0, 64), sessionId: anId(), command: spec.name, params: someParams(), cwd: `/${units(rand, Math.floor(rand() * 20))}`, timeLimitMs: 1 + Math.floor(rand() * 30 * 60_000) }, 'd1', role, now - Math.floor(rand() * 60_000));
+        const field = fields[i % fields.length] as string;
+        const mutated = (MUTATIONS[field] as Mutation)(frame);
+        const t0 = performance.now();
+        // Through the frame decoder as the agent receives it: a frame it drops never reaches the verifier.
+        const parsed = parseFrame(toAgent, JSON.stringify(mutated));
+        if (parsed.ok && parsed.value.t === 'job.start') {
+          const refusal = verifier.check(parsed.value);
+          if (refusal === null) throw new Error(`seed ${SEED} case ${i}: ${field} changed after signing, and accepted: ${JSON.stringify(mutated).slice(0, 400)}`);
+          if (refusal.includes('\n')) throw new Error('multi-line refusal');
+          refusedBy.set(field, (refusedBy.get(field) ?? 0) + 1);
+        }
+        const original = parseFrame(toAgent, JSON.stringify(frame));
+        if (!original.ok || original.value.t !== 'job.start') throw new Error(`seed ${SEED} case ${i}: the signed frame does not parse: ${original.ok ? '' : original.error}`);
+        const verdict = verifier.check(original.value);
+        if (verdict !== null) throw new Error(`seed ${SEED} case ${i}: a correctly signed frame was refused: ${verdict}`);
+        const ms = performance.now() - t0;
+        if (ms > SLOW_MS) throw new Error(`verifier: seed ${SEED} case ${i} took ${ms.toFixed(1)} ms`);
+      }
+      // Every field was changed and refused by the verifier itself (not only dropped by the decoder) many times.
+      for (const field of fields) expect(refusedBy.get(field) ?? 0, field).toBeGreaterThan(CASES / fields.length / 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('canonical JSON is stable under key order', () => {
     const rand = random(SEED);
