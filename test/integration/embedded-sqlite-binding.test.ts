@@ -51,17 +51,24 @@ describe.runIf(process.platform === 'linux')('the embedded service opens SQLite 
   });
 
   it('loads the chosen build (the project folder’s resources/native/electron), not better-sqlite3’s own', async () => {
-    const appPath = path.join(work, 'app');
-    const built = path.join(appPath, 'resources', 'native', 'electron', 'better_sqlite3.node');
-    mkdirSync(path.dirname(built), { recursive: true });
-    copyFileSync(nodeBuildOfBetterSqlite3(), built);
+    const dataDir = path.join(work, 'data');
+    // First run (the service's data folder is made) then a second one (the service only starts): each from
+    // its own app folder, so each run's copy tells whether that run's database loaded it.
+    for (const run of ['first-run', 'second-run']) {
+      const appPath = path.join(work, run);
+      const built = path.join(appPath, 'resources', 'native', 'electron', 'better_sqlite3.node');
+      mkdirSync(path.dirname(built), { recursive: true });
+      copyFileSync(nodeBuildOfBetterSqlite3(), built);
 
-    services = servicesFor(appPath, path.join(work, 'data'));
-    expect(loadedByThisProcess(built)).toBe(false);
-    await services.start();
-    expect(services.workspace.status()).toMatchObject({ state: 'ready', mode: 'standalone' });
-    // The cases database opens only when a case is used: what loaded the file is the embedded service.
-    expect(loadedByThisProcess(built)).toBe(true);
+      services = servicesFor(appPath, dataDir);
+      expect(loadedByThisProcess(built)).toBe(false);
+      await services.start();
+      expect(services.workspace.status()).toMatchObject({ state: 'ready', mode: 'standalone' });
+      // The cases database opens only when a case is used: what loaded the file is the embedded service.
+      expect(loadedByThisProcess(built), run).toBe(true);
+      await services.stop();
+      services = undefined;
+    }
   });
 
   it('without the Electron build the service fails, naming the file, instead of loading Node’s build', async () => {
