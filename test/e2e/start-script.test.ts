@@ -100,7 +100,10 @@ describe.runIf(process.platform !== 'win32')('npm start with a local Electron (E
     writeFileSync(binding, 'stand-in');
     const start = startProcess([path.join(ROOT, 'scripts/start.mjs')], await offlineEnv(work, { ELECTRON_OVERRIDE_DIST_PATH: dist, LR_ELECTRON_SQLITE_BINDING: binding }));
     try {
-      expect(await waitForExit(start)).toBe(0);
+      const fellBack = start.waitForLine(FALLBACK_LINE, 60_000).then(([line]) => {
+        throw new Error(`npm start fell back: ${line}`);
+      });
+      expect(await Promise.race([waitForExit(start), fellBack])).toBe(0);
     } finally {
       await start.stop();
     }
