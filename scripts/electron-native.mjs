@@ -120,13 +120,35 @@ export function checkElectronAbi(file) {
   }
 }
 
+/**
+ * Runs node-gyp in its own process group: when we are stopped (Ctrl+C, or npm start stopping), make and
+ * the compilers go with it rather than compiling on, orphaned.
+ */
 function run(command, args, options) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, options);
-    child.once('error', () => resolve(1));
-    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    const child = spawn(command, args, { ...options, detached: process.platform !== 'win32' });
+    const stop = (signal) => {
+      try {
+        if (process.platform === 'win32') child.kill(signal);
+        else process.kill(-child.pid, signal);
+      } catch {
+        // already gone
+      }
+      onStop(signal);
+    };
+    const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+    for (const signal of signals) process.once(signal, stop);
+    const done = (code) => {
+      for (const signal of signals) process.off(signal, stop);
+      resolve(code);
+    };
+    child.once('error', () => done(1));
+    child.once('exit', (code, signal) => done(code ?? (signal ? 1 : 0)));
   });
 }
+
+/** Set while a build runs: removes its scratch folder and exits when we are stopped. */
+let onStop = () => undefined;
 
 /** Builds the module; throws an Error with a one-line message when it cannot. */
 export async function buildElectronNative({ force = false, forPackage = false } = {}) {
@@ -140,6 +162,11 @@ export async function buildElectronNative({ force = false, forPackage = false } 
   const headersUrl = process.env.LR_ELECTRON_HEADERS_URL || DEFAULT_HEADERS_URL;
   mkdirSync(NATIVE_DIR, { recursive: true });
   const scratch = mkdtempSync(path.join(tmpdir(), 'lr-electron-native-'));
+  onStop = (signal) => {
+    rmSync(scratch, { recursive: true, force: true });
+    process.stderr.write(`electron:native: stopped (${signal})\n`);
+    process.exit(1);
+  };
   try {
     // Its sources only: node_modules/better-sqlite3/build (the Node build) stays where it is.
     for (const entry of ['binding.gyp', 'package.json', 'src', 'deps']) cpSync(path.join(source, entry), path.join(scratch, entry), { recursive: true });
@@ -162,6 +189,7 @@ export async function buildElectronNative({ force = false, forPackage = false } 
     process.stderr.write(`electron:native: built ${path.relative(ROOT, NATIVE_MODULE)} for Electron ${electron}\n`);
     return NATIVE_MODULE;
   } finally {
+    onStop = () => undefined;
     rmSync(scratch, { recursive: true, force: true });
   }
 }

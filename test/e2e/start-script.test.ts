@@ -83,9 +83,16 @@ function standInElectron(dir: string): { dist: string; record: string } {
   return { dist, record };
 }
 
-function waitForExit(start: RunningProcess): Promise<number | null> {
+/** Its exit code; rejects after `timeoutMs` (the caller then stops it). */
+function waitForExit(start: RunningProcess, timeoutMs = 60_000): Promise<number | null> {
   if (start.child.exitCode !== null) return Promise.resolve(start.child.exitCode);
-  return new Promise((resolve) => start.child.once('exit', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`still running after ${timeoutMs} ms; stderr: ${start.stderr.join(' | ')}`)), timeoutMs);
+    start.child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
 }
 
 describe.runIf(process.platform !== 'win32')('npm start with a local Electron (ELECTRON_OVERRIDE_DIST_PATH)', () => {
