@@ -1,4 +1,5 @@
 /** Opens the service database (SQLite, WAL) and applies its migrations, each in a transaction. */
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { nameCandidates, nameKey } from '../shared/device-name.js';
 
@@ -171,8 +172,20 @@ function uniqueDeviceNames(db: Db): void {
   db.exec('CREATE UNIQUE INDEX devices_name ON devices(name COLLATE NOCASE)');
 }
 
-export function openDb(file: string): Db {
-  const db = new Database(file);
+export interface OpenDbOptions {
+  /**
+   * A better-sqlite3 native module to load instead of its own build: the workstation passes its
+   * Electron-ABI build when the embedded service runs inside Electron. Undefined: better-sqlite3's own
+   * (Node ABI) build, as for lr-server and the tests.
+   */
+  nativeBinding?: string | undefined;
+}
+
+export function openDb(file: string, options: OpenDbOptions = {}): Db {
+  const { nativeBinding } = options;
+  // better-sqlite3 would say "Cannot find module" with a require stack: one line instead.
+  if (nativeBinding && !existsSync(nativeBinding)) throw new Error(`the SQLite native module ${nativeBinding} is missing`);
+  const db = new Database(file, nativeBinding ? { nativeBinding } : {});
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL'); // the command log must survive a power cut once a command is dispatched
   db.pragma('foreign_keys = ON');

@@ -24,6 +24,8 @@ export interface InitOptions {
   listen: string;
   /** Address agents and analysts use (default: wss://LISTEN, with 0.0.0.0/:: replaced by 127.0.0.1). */
   publicUrl?: string | undefined;
+  /** better-sqlite3 native module for the database (see db.ts): the workstation's embedded service only. */
+  sqliteNativeBinding?: string | undefined;
 }
 
 export interface InitResult {
@@ -52,7 +54,7 @@ export async function initDataDir(options: InitOptions): Promise<InitResult> {
   ensureCommandKey(dir); // Ed25519 key signing every command sent to agents (command-signing.ts)
   ensureLogKey(dir); // HMAC key of the command log's hash chain (log-chain.ts)
   ensureClusterKey(dir); // HMAC key of everything the nodes of a cluster share through NATS (cluster-key.ts)
-  const store = new Store(openDb(p.db));
+  const store = new Store(openDb(p.db, { nativeBinding: options.sqliteNativeBinding }));
   let token: string;
   try {
     const admin = store.createUser('admin', 'admin', true);

@@ -43,6 +43,8 @@ export interface ServiceOptions {
   /** Session lease in the shared ledger (ms); tests shorten it. */
   sessionLeaseMs?: number | undefined;
   natsSecurity?: NatsSecurity | undefined;
+  /** better-sqlite3 native module for the database (see db.ts): the workstation's embedded service only. */
+  sqliteNativeBinding?: string | undefined;
 }
 
 export async function startService(dataDir: string, log = new Logger('lr-server'), opts: ServiceOptions = {}): Promise<RunningService> {
@@ -50,7 +52,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   const paths = dataPaths(dataDir);
   keepDataDirPrivate(dataDir); // folders made before the marker (or with a wider mode) are brought in line
   const cluster = opts.nats ? await ClusterNode.connect(dataDir, { nats: opts.nats, replicas: opts.natsReplicas, sessionLeaseMs: opts.sessionLeaseMs, security: opts.natsSecurity }, log) : null;
-  const db = openDb(paths.db);
+  const db = openDb(paths.db, { nativeBinding: opts.sqliteNativeBinding });
   const store = new Store(db);
   // Limits in force: config.json overridden at run time by the admins' tenant settings.
   const tenant = new TenantSettings(store, config.limits);

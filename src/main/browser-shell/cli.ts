@@ -18,6 +18,7 @@ import { writeLaunchPage, type LaunchPage } from './launch-page.js';
 import { findBrowser, hasDisplay, openAppWindow } from './open-browser.js';
 import { chooseDataDir } from '../services/app-data.js';
 import { createServices } from '../services/index.js';
+import { sqliteBindingOfThisProcess } from '../native-binding.js';
 import { LAUNCH_PATH, startBrowserShell } from './server.js';
 
 export const URL_LINE_PREFIX = 'LR workstation (browser shell): ';
@@ -43,6 +44,8 @@ async function main(argv: readonly string[]): Promise<void> {
     platform: process.platform,
     dataDir: chooseDataDir(process.env),
     agentSysroot: process.env.LR_AGENT_SYSROOT,
+    // Under Node: undefined (better-sqlite3's own build); the same chooser as the Electron app's.
+    sqliteNativeBinding: sqliteBindingOfThisProcess(),
   });
   let launchPage: LaunchPage | undefined;
   const shell = await startBrowserShell({

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { app, BrowserWindow, dialog } from 'electron';
-import { chooseSqliteBinding } from '../native-binding.js';
+import { sqliteBindingOfThisProcess } from '../native-binding.js';
 import { originOf } from '../ipc/trusted-sender.js';
 import { chooseDataDir } from '../services/app-data.js';
 import { createServices } from '../services/index.js';
@@ -37,11 +37,8 @@ export function runElectronApp({ outMainDir }: ElectronAppPaths): void {
       version: app.getVersion(),
       mode: 'electron',
       platform: process.platform,
-      sqliteNativeBinding: chooseSqliteBinding({
-        electronVersion: process.versions.electron,
-        resourcesPath: process.resourcesPath,
-        env: process.env,
-      }),
+      // The Electron-ABI better-sqlite3 (npm run electron:native; packaged: <resources>/native/electron).
+      sqliteNativeBinding: sqliteBindingOfThisProcess({ isPackaged: app.isPackaged, appPath: app.getAppPath() }),
       // LR_DATA_DIR wins (tests), else Electron's userData folder.
       dataDir: chooseDataDir(process.env, app.getPath('userData')),
       pickExportFile: async (suggestedName) => {

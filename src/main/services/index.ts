@@ -22,8 +22,8 @@ export interface HostInfo {
   mode: HostMode;
   platform: string;
   /**
-   * Path of the Electron-ABI better-sqlite3 binding (see ../native-binding.ts), undefined under Node. The
-   * case store passes it to `new Database(file, { nativeBinding })`.
+   * Path of the Electron-ABI better-sqlite3 binding (chooseSqliteBinding in ../native-binding.ts), undefined
+   * under Node. Every database of this process opens with it: the case store's and the embedded service's.
    */
   sqliteNativeBinding?: string | undefined;
   /** The app data folder (see app-data.ts); without one the workspace never starts (IPC unit tests). */
@@ -54,7 +54,13 @@ export interface Services {
 export function createServices(host: HostInfo): Services {
   const events = createEventHub();
   const log = new Logger('lr-workstation');
-  const workspace = new Workspace({ dataDir: host.dataDir, events, sysroot: host.agentSysroot, log });
+  const workspace = new Workspace({
+    dataDir: host.dataDir,
+    events,
+    sysroot: host.agentSysroot,
+    sqliteNativeBinding: host.sqliteNativeBinding,
+    log,
+  });
   const cases = new CasesService({
     dir: host.dataDir ? path.join(host.dataDir, 'cases') : undefined,
     exportsDir: host.dataDir ? path.join(host.dataDir, 'exports') : undefined,

@@ -40,6 +40,8 @@ export interface StandaloneOptions {
   deviceName?: string;
   /** Root for the agent's configuration readers (default '/'). */
   sysroot?: string;
+  /** better-sqlite3 native module for the embedded service's database (see ../native-binding.ts). */
+  sqliteNativeBinding?: string | undefined;
   log?: Logger;
 }
 
@@ -54,13 +56,13 @@ export async function startStandalone(options: StandaloneOptions): Promise<Stand
   if (!existsSync(servicePaths.config)) {
     // A half-made folder from an interrupted first run would make init refuse: start it over.
     rmSync(paths.service, { recursive: true, force: true });
-    await initDataDir({ dir: paths.service, listen, publicUrl });
+    await initDataDir({ dir: paths.service, listen, publicUrl, sqliteNativeBinding: options.sqliteNativeBinding });
     log.info('standalone: service data folder created', { dir: paths.service });
   } else {
     moveService(paths.service, listen, publicUrl);
   }
   const profile = readJsonFile(servicePaths.adminProfile, profileSchema, 'admin profile');
-  const service = await startService(paths.service, new Logger('lr-server (embedded)'));
+  const service = await startService(paths.service, new Logger('lr-server (embedded)'), { sqliteNativeBinding: options.sqliteNativeBinding });
 
   let agent: RunningAgent;
   try {

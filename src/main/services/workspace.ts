@@ -52,6 +52,8 @@ export interface WorkspaceOptions {
   events: EventHub;
   /** Agent configuration root for the embedded agent (tests); default '/'. */
   sysroot?: string | undefined;
+  /** better-sqlite3 native module for the embedded service's database (see ../native-binding.ts). */
+  sqliteNativeBinding?: string | undefined;
   log?: Logger;
 }
 
@@ -188,7 +190,12 @@ export class Workspace {
 
   private async ensureStandalone(paths: AppDataPaths): Promise<Standalone> {
     if (this.standalone) return this.standalone;
-    this.standaloneStarting ??= startStandalone({ paths, sysroot: this.options.sysroot, log: this.log });
+    this.standaloneStarting ??= startStandalone({
+      paths,
+      sysroot: this.options.sysroot,
+      sqliteNativeBinding: this.options.sqliteNativeBinding,
+      log: this.log,
+    });
     try {
       this.standalone = await this.standaloneStarting;
       return this.standalone;

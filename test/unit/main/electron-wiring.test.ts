@@ -79,6 +79,7 @@ vi.mock('electron', () => {
       whenReady: () => readyPromise,
       getVersion: () => '0.1.0-test',
       getPath: () => fake.userData,
+      getAppPath: () => '/fake/app',
       quit: () => undefined,
     },
     protocol: {
