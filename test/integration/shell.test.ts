@@ -2,7 +2,7 @@
 // verified, and its end is announced at the prompt; the same session goes on serving commands meanwhile.
 // Issue 18: `fg ID` of a background download (in a pseudo-terminal), `> file` in lr shell and lr exec,
 // `&` refused by lr exec, piped input queued line by line.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, writeSync, existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -18,6 +18,9 @@ function bigFile(bytes: number): string {
   return src;
 }
 
+/** Shells a failed test left running: stopped so that the device's session does not block the next test. */
+const live = new Set<ChildProcess>();
+
 const sha256sum = (f: string) => execFileSync('sha256sum', [f]).toString().split(' ')[0];
 
 /** `lr shell DEVICE` in a pseudo-terminal (script(1)): what an analyst at a terminal runs. */
@@ -27,7 +30,8 @@ function ptyShell(w: World, device: string, cwd: string): { child: ChildProcess;
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise((r) => child.once('close', r));
+  live.add(child);
+  const exited = new Promise((r) => child.once('close', r)).finally(() => live.delete(child));
   return { child, output: () => out, type: (line) => child.stdin!.write(`${line}\r`), exited };
 }
 
@@ -37,6 +41,11 @@ describe('lr shell', () => {
   beforeAll(async () => {
     w = await createWorld();
     agent = (await w.addAgent('foxtrot')).process;
+  });
+  afterEach(async () => {
+    for (const child of live) child.kill('SIGKILL');
+    live.clear();
+    await waitFor('session closed', async () => (await w.lr(['exec', 'foxtrot', 'jobs'])).code === 0, 15_000);
   });
   afterAll(async () => {
     await w?.cleanup();
@@ -146,6 +155,7 @@ describe('lr shell', () => {
     writeFileSync(join(dir, 'marker-7f3a.txt'), 'x');
     const local = mkdtempSync(join(tmpdir(), 'lr-shell-piped-dl-'));
     const sh = spawn(process.execPath, [BIN('lr'), '--profile', w.adminProfile, 'shell', 'foxtrot'], { cwd: local, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XDG_STATE_HOME: join(local, '.state') } });
+    live.add(sh);
     let out = '';
     sh.stdout.on('data', (d: Buffer) => (out += d.toString()));
     sh.stderr.on('data', (d: Buffer) => (out += d.toString()));
