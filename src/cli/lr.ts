@@ -7,6 +7,7 @@ import { ConsoleClient, ServiceApi } from '../client/console-client.js';
 import { renderJson, renderProgress, renderTable } from '../shared/format.js';
 import { runGetfile } from '../client/getfile-runner.js';
 import { Printer } from './printer.js';
+import { RedirectFile, operatorsOf } from './redirect-file.js';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, fail } from './errors.js';
 import { runShell } from './shell.js';
 import { throttle, transferTarget } from '../client/transfer-target.js';
@@ -43,9 +44,23 @@ program
   .argument('<device>', 'device id or name')
   .argument('<line>', 'command line, quoted')
   .option('--json', 'print the outcome as one JSON object (records, text, status)')
-  .option('--out <dir>', 'where getfile writes files', '.')
+  .option('--out <dir>', "where getfile and '> file' write files", '.')
   .action(async (device: string, line: string, o: { json?: boolean; out: string }) => {
     // The line is parsed by the service, so that even a malformed one is refused and logged there.
+    // `&` is refused here: the one-shot session would close (cancelling the job) the moment the prompt came back.
+    const operators = operatorsOf(line);
+    if (operators.background) {
+      throw new CliError(`'&' runs a command in the background, but lr exec closes its session when it returns: drop the '&' (lr exec waits for the command), or use lr shell ${device} to keep working while it runs`);
+    }
+    const redirectName = operators.redirect;
+    let redirect: RedirectFile | null = null;
+    if (redirectName !== undefined) {
+      try {
+        redirect = new RedirectFile(redirectName, resolve(o.out));
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+    }
     const client = await ConsoleClient.connect(loadProfile());
     let session;
     try {
@@ -54,9 +69,7 @@ program
       client.close();
       throw new CliError((e as Error).message, EXIT_REFUSED);
     }
-    const found = transferTarget(line);
-    // `lr exec` ends its session when it returns, so a transfer always runs in the foreground here.
-    const transfer = found && !found.background ? found : null;
+    const transfer = transferTarget(line);
     if (transfer) {
       const outDir = resolve(o.out);
       const tty = process.stderr.isTTY;
@@ -88,13 +101,20 @@ program
     let printer: Printer | null = null;
     const run = client.run(session.id, line, {
       onStarted: (f) => {
-        if (!o.json) printer = new Printer({ output: f.output, tableFields: f.tableFields, streaming: false, write: (s) => process.stdout.write(s), width: process.stdout.columns });
+        if (redirect) redirect.started(f.output, f.tableFields);
+        else if (!o.json) printer = new Printer({ output: f.output, tableFields: f.tableFields, streaming: false, write: (s) => process.stdout.write(s), width: process.stdout.columns });
       },
       onRecords: (r) => {
+        redirect?.records(r);
+        if (redirect && !o.json) return;
         if (!o.json) printer?.add(r);
         else for (const record of r) records.push(record);
       },
-      onText: (t) => (o.json ? (text += t) : printer?.text(t)),
+      onText: (t) => {
+        redirect?.text(t);
+        if (o.json) text += t;
+        else if (!redirect) printer?.text(t);
+      },
     });
     const stopOnSignal = () => {
       const id = run.commandId();
@@ -106,10 +126,18 @@ program
     (printer as Printer | null)?.end();
     client.closeSession(session.id);
     client.close();
+    if (redirect) {
+      try {
+        const bytes = redirect.save();
+        process.stderr.write(`${PROG}: output written to ${redirect.path} (${bytes} bytes)\n`);
+      } catch (e) {
+        process.stderr.write(`${PROG}: ${(e as Error).message}\n`);
+        if (outcome.status === 'completed') process.exitCode = EXIT_FAILED;
+      }
+    }
     if (o.json) process.stdout.write(JSON.stringify({ commandId: outcome.commandId, status: outcome.status, error: outcome.error ?? null, durationMs: outcome.durationMs, records, text }, null, 2) + '\n');
     if (outcome.status === 'completed') {
-      if (outcome.background) process.stderr.write(`${PROG}: command ${outcome.commandId} runs in the background; the session closes now, which cancels it\n`);
-      process.exitCode = EXIT_OK;
+      process.exitCode ??= EXIT_OK;
       return;
     }
     if (!o.json) process.stderr.write(`${PROG}: ${outcome.error ?? outcome.status}\n`);

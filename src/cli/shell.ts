@@ -1,7 +1,10 @@
 /**
  * `lr shell DEVICE`: an interactive console in the terminal with the console grammar, line editing,
  * per-device persistent history, Tab completion of commands and flags, Ctrl+C (cancel on the agent),
- * Ctrl+Z (send a running command to the background), and trace lines.
+ * Ctrl+Z (send a running command to the background), and trace lines. `> file` saves a command's output
+ * in the local folder; `fg ID` brings a background download back with its progress. Piped input (`lr shell
+ * DEV < commands.txt`) runs line after line, and the session closes once the last one (and any download
+ * it left in the background) has ended.
  */
 import { createInterface, type Interface } from 'node:readline';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
@@ -18,8 +21,16 @@ import { Printer } from './printer.js';
 import { throttle, transferTarget, type TransferTarget } from '../client/transfer-target.js';
 import { runGetfile } from '../client/getfile-runner.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_REFUSED } from './errors.js';
+import { RedirectFile, operatorsOf } from './redirect-file.js';
 
 const HISTORY_MAX = 1000;
+
+/** A download running in the background: `fg` shows it again and waits for the verified file. */
+interface BackgroundTransfer {
+  setForeground(on: boolean): void;
+  /** Settles once its end (verified file or failure) has been printed. */
+  done: Promise<void>;
+}
 
 function historyFile(deviceId: string): string {
   const base = process.env.XDG_STATE_HOME ?? join(homedir(), '.local', 'state');
@@ -55,6 +66,13 @@ export async function runShell(profile: Profile, device: string): Promise<number
   let cwd = session.cwd;
   let running: { commandId?: string } | null = null;
   let closed = false;
+  const transfers = new Map<string, BackgroundTransfer>();
+  const outDir = process.env.LR_DOWNLOADS ?? process.cwd();
+  // Piped input is read ahead: its lines wait here and run one after the other.
+  const piped = !process.stdin.isTTY;
+  const queue: string[] = [];
+  let busy = false;
+  let inputEnded = false;
 
   const rl: Interface = createInterface({
     input: process.stdin,
@@ -70,6 +88,7 @@ export async function runShell(profile: Profile, device: string): Promise<number
     },
   });
   const prompt = () => {
+    if (inputEnded) return;
     rl.setPrompt(`${escapeControlChars(session.deviceName)}:${escapeControlChars(cwd)}> `);
     rl.prompt();
   };
@@ -77,10 +96,11 @@ export async function runShell(profile: Profile, device: string): Promise<number
   client.on('trace', (f) => out(`[trace ${f.level}] ${escapeControlChars(f.message)}\n`));
   client.on('backgroundEnd', (f) => {
     out(`\n[${f.commandId}] ${f.status}${f.error ? `: ${escapeControlChars(f.error)}` : ''} (${formatDuration(f.durationMs)}); status ${f.commandId} shows its output\n`);
-    if (!running) prompt();
+    if (!busy) prompt();
   });
   client.on('deviceState', (_id, online) => out(`\n[${session.deviceName} is ${online ? 'online again' : 'offline'}]\n`));
 
+  let endIfDone = (): void => undefined;
   const finished = new Promise<number>((resolveExit) => {
     client.on('sessionClosed', (_id, reason) => {
       closed = true;
@@ -96,13 +116,24 @@ export async function runShell(profile: Profile, device: string): Promise<number
       resolveExit(EXIT_FAILED);
     });
     rl.on('close', () => {
-      if (!closed) {
-        closed = true;
-        client.closeSession(session.id);
-        client.close();
-        resolveExit(EXIT_OK);
-      }
+      inputEnded = true;
+      endWhenIdle();
     });
+    // At the end of piped input, what is queued, running or downloading in the background finishes first
+    // (closing the session would cancel it); Ctrl+D or exit at a terminal close at once, as before.
+    const endWhenIdle = (): void => {
+      if (closed || !inputEnded || (piped && (busy || queue.length > 0))) return;
+      if (piped && transfers.size > 0) {
+        out(`waiting for ${transfers.size} background download${transfers.size === 1 ? '' : 's'} to end before closing the session\n`);
+        void Promise.all([...transfers.values()].map((t) => t.done)).then(endWhenIdle);
+        return;
+      }
+      closed = true;
+      client.closeSession(session.id);
+      client.close();
+      resolveExit(EXIT_OK);
+    };
+    endIfDone = endWhenIdle;
   });
 
   rl.on('SIGINT', () => {
@@ -137,23 +168,60 @@ export async function runShell(profile: Profile, device: string): Promise<number
     }
     const transfer = transferTarget(line);
     if (transfer) return runTransfer(line, transfer);
-    let printer: Printer | null = null;
+    const operators = operatorsOf(line);
+    let redirect: RedirectFile | null = null;
+    if (operators.redirect !== undefined) {
+      // A background job's output is not sent to the console (status ID shows it), so it cannot be saved here.
+      if (operators.background) {
+        out(`'> file' and '&' together: the output of a background job stays on the device's log (status ID shows it); drop the '&' to save it locally\n`);
+        return;
+      }
+      try {
+        redirect = new RedirectFile(operators.redirect, outDir);
+      } catch (e) {
+        out(`${escapeControlChars((e as Error).message)}\n`);
+        return;
+      }
+    }
+    const view: { printer?: Printer; transfer?: BackgroundTransfer } = {};
     const handlers = {
       onStarted: (f: { commandId: string; output?: 'json' | 'table'; tableFields?: string[]; background: boolean }) => {
         if (running) running.commandId = f.commandId;
-        printer = new Printer({ output: f.output, tableFields: f.tableFields, streaming: true, write: out, width: process.stdout.columns });
+        // fg of a background download: its own runner shows the progress and the verified file.
+        view.transfer = name === 'fg' ? transfers.get(f.commandId) : undefined;
+        if (view.transfer) view.transfer.setForeground(true);
+        else if (redirect) redirect.started(f.output, f.tableFields);
+        else view.printer = new Printer({ output: f.output, tableFields: f.tableFields, streaming: true, write: out, width: process.stdout.columns });
       },
-      onRecords: (r: Record<string, unknown>[]) => printer?.add(r),
-      onText: (t: string) => printer?.text(t),
+      onRecords: (r: Record<string, unknown>[]) => (redirect ? redirect.records(r) : view.printer?.add(r)),
+      onText: (t: string) => (redirect ? redirect.text(t) : view.printer?.text(t)),
     };
     running = {};
     let outcome: CommandOutcome;
     try {
       outcome = name === 'fg' ? await client.runFg(session.id, line, handlers, { onText: () => undefined }) : await client.run(session.id, line, handlers).outcome;
+      if (view.transfer && !(outcome.background && outcome.status === 'running')) await view.transfer.done;
     } finally {
       running = null;
     }
-    (printer as Printer | null)?.end();
+    if (view.transfer) {
+      if (outcome.background && outcome.status === 'running') {
+        view.transfer.setForeground(false);
+        out(`[${outcome.commandId}] downloading in the background into ${escapeControlChars(outDir)} (fg ${outcome.commandId} shows it)\n`);
+      }
+      return;
+    }
+    view.printer?.end();
+    if (redirect) {
+      if (outcome.background && outcome.status === 'running') out(`${escapeControlChars(redirect.path)} was not written: the rest of the output goes to the device's log (status ${outcome.commandId})\n`);
+      else {
+        try {
+          out(`output written to ${escapeControlChars(redirect.path)} (${redirect.save()} bytes)\n`);
+        } catch (e) {
+          out(`${escapeControlChars((e as Error).message)}\n`);
+        }
+      }
+    }
     if (outcome.cwd) cwd = outcome.cwd;
     if (outcome.background && outcome.status === 'running') out(`[${outcome.commandId}] running in the background (fg ${outcome.commandId} brings it back)\n`);
     else if (outcome.background) out(`[${outcome.commandId}] ${outcome.status}\n`);
@@ -165,13 +233,15 @@ export async function runShell(profile: Profile, device: string): Promise<number
    * device drops. `&` or Ctrl+Z leave it downloading in the background; its end is announced.
    */
   const runTransfer = async (line: string, t: TransferTarget): Promise<void> => {
-    const outDir = process.env.LR_DOWNLOADS ?? process.cwd();
     const tty = process.stdout.isTTY;
     let foreground = !t.background;
     let release!: () => void;
     const handed = new Promise<void>((r) => (release = r));
     running = {};
     const clearLine = () => tty && foreground && out('\r\x1b[K');
+    let backgroundId: string | undefined;
+    let settled!: () => void;
+    const printed = new Promise<void>((r) => (settled = r));
     const done = runGetfile({
       client,
       sessionId: session.id,
@@ -195,6 +265,8 @@ export async function runShell(profile: Profile, device: string): Promise<number
         clearLine();
         foreground = false;
         out(`[${id}] downloading in the background into ${escapeControlChars(outDir)} (fg ${id} shows it)\n`);
+        backgroundId = id;
+        transfers.set(id, { setForeground: (on) => (foreground = on), done: printed });
         release();
       },
     });
@@ -204,8 +276,10 @@ export async function runShell(profile: Profile, device: string): Promise<number
       if (foreground) out(msg);
       else {
         out(`\n[${r.ok ? r.commandId : r.outcome.commandId}] ${r.ok ? 'downloaded' : 'failed'}: ${msg}`);
-        if (!running && !closed) prompt();
+        if (!busy && !closed) prompt();
       }
+      if (backgroundId) transfers.delete(backgroundId);
+      settled();
       release();
     });
     try {
@@ -216,11 +290,23 @@ export async function runShell(profile: Profile, device: string): Promise<number
   };
 
   rl.on('line', (raw) => {
-    const line = raw.trim();
-    if (running) {
+    if (piped) {
+      queue.push(raw);
+      if (!busy) runQueued();
+      return;
+    }
+    if (busy) {
       out('a command is running: Ctrl+C cancels it, Ctrl+Z sends it to the background\n');
       return;
     }
+    runInput(raw);
+  });
+  const runQueued = (): void => {
+    while (!busy && !closed && queue.length > 0) runInput(queue.shift() as string);
+    if (!busy) endIfDone();
+  };
+  const runInput = (raw: string): void => {
+    const line = raw.trim();
     if (!line) return prompt();
     try {
       appendFileSync(hfile, line.replace(/\n/g, ' ') + '\n', { mode: 0o600 });
@@ -228,17 +314,22 @@ export async function runShell(profile: Profile, device: string): Promise<number
       /* history is a convenience */
     }
     if (line === 'exit' || line === 'quit') {
+      queue.length = 0;
       rl.close();
       return;
     }
-    runLine(line).then(
-      () => !closed && prompt(),
-      (e: Error) => {
-        out(`${e.message}\n`);
-        if (!closed) prompt();
-      },
-    );
-  });
+    busy = true;
+    const settle = () => {
+      busy = false;
+      if (!closed) prompt();
+      if (piped) runQueued();
+      else if (inputEnded) endIfDone();
+    };
+    runLine(line).then(settle, (e: Error) => {
+      out(`${e.message}\n`);
+      settle();
+    });
+  };
   prompt();
   return finished;
 }

@@ -194,9 +194,10 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
             this.fgWaiter = undefined;
             fgWaiter.commandId = f.commandId;
             this.byCommand.set(f.commandId, fgWaiter);
-            // A transfer brought back keeps its writer; only the display handlers change.
+            // A transfer brought back keeps its writer (its file records carry the size and the agent's hash);
+            // only the start is shown by the new handlers.
             const previous = this.streams.get(f.commandId);
-            this.streams.set(f.commandId, previous?.onData ? { ...fgWaiter.handlers, onData: previous.onData, onEnd: previous.onEnd } : fgWaiter.handlers);
+            this.streams.set(f.commandId, previous?.onData ? { ...fgWaiter.handlers, onRecords: previous.onRecords, onData: previous.onData, onEnd: previous.onEnd } : fgWaiter.handlers);
             fgWaiter.handlers.onStarted?.(f);
           }
         }

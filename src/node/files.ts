@@ -1,6 +1,6 @@
 /** Small file helpers shared by the Node programs: atomic writes (secrets 0600), JSON validated on read. */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { z } from 'zod';
@@ -20,6 +20,21 @@ function tempNameFor(path: string): string {
  * The temporary file is removed when anything fails.
  */
 export function writeFileAtomic(path: string, content: string | Uint8Array, mode = 0o600): void {
+  publishTemp(path, content, mode, (tmp) => renameSync(tmp, path));
+}
+
+/**
+ * Like writeFileAtomic, but never replaces a file: the complete content appears under `path` (a hard link
+ * of the fsynced temporary file), or the call fails with EEXIST and nothing changed.
+ */
+export function writeNewFileAtomic(path: string, content: string | Uint8Array, mode = 0o600): void {
+  publishTemp(path, content, mode, (tmp) => {
+    linkSync(tmp, path);
+    rmSync(tmp, { force: true });
+  });
+}
+
+function publishTemp(path: string, content: string | Uint8Array, mode: number, publish: (tmp: string) => void): void {
   const tmp = tempNameFor(path);
   const fd = openSync(tmp, 'wx', mode);
   try {
@@ -30,7 +45,7 @@ export function writeFileAtomic(path: string, content: string | Uint8Array, mode
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, path);
+    publish(tmp);
   } catch (e) {
     rmSync(tmp, { force: true });
     throw e;
