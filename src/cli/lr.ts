@@ -6,11 +6,12 @@ import { profileSchema, type Profile } from '../node/profile.js';
 import { ConsoleClient, ServiceApi } from '../client/console-client.js';
 import { renderJson, renderProgress, renderTable } from '../shared/format.js';
 import { runGetfile } from '../client/getfile-runner.js';
-import { Printer } from './printer.js';
+import { Printer, renderTransfer } from './printer.js';
 import { RedirectFile, operatorsOf } from './redirect-file.js';
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_REFUSED, fail } from './errors.js';
 import { runShell } from './shell.js';
 import { throttle, transferTarget } from '../client/transfer-target.js';
+import { findCommand } from '../shared/catalog.js';
 import { registerLibraryCommands } from './lr-library.js';
 import { registerIndicatorCommands } from './lr-indicators.js';
 import { exportLogJsonl, registerAdminCommands, registerDeviceCommands } from './lr-admin.js';
@@ -87,8 +88,8 @@ program
       if (tty) process.stderr.write('\r\x1b[K');
       client.close();
       if (r.ok) {
-        if (o.json) process.stdout.write(JSON.stringify({ commandId: r.commandId, status: 'completed', file: r.download.file, sha256: r.download.sha256, size: r.download.size }, null, 2) + '\n');
-        else process.stdout.write(`${r.download.sha256}  ${r.download.file}\n`);
+        if (o.json) process.stdout.write(JSON.stringify({ commandId: r.commandId, status: 'completed', file: r.download.file, sha256: r.download.sha256, size: r.download.size, records: r.records }, null, 2) + '\n');
+        else process.stdout.write(renderTransfer(r, transfer.output, findCommand(transfer.line ?? 'getfile')?.tableFields, process.stdout.columns));
         process.exitCode = EXIT_OK;
       } else {
         process.stderr.write(`${PROG}: ${r.outcome.error ?? r.outcome.status}\n`);

@@ -5,6 +5,22 @@
  */
 import { escapeControlChars, renderJson, renderTable } from '../shared/format.js';
 
+/**
+ * What a verified download prints. By default `SHA256  FILE` (the line sha256sum -c reads); with
+ * `-output json|table`, the device's `file` and `file-end` records, every field or the table columns,
+ * the last one carrying `savedAs`: where the file was written once its SHA-256 matched.
+ */
+export function renderTransfer(
+  done: { records: readonly Record<string, unknown>[]; download: { file: string; sha256: string } },
+  output: 'json' | 'table' | undefined,
+  tableFields: readonly string[] | undefined,
+  width?: number,
+): string {
+  if (output === undefined) return `${done.download.sha256}  ${escapeControlChars(done.download.file)}\n`;
+  const records = done.records.map((r) => (r.type === 'file-end' ? { ...r, savedAs: done.download.file } : r));
+  return (output === 'json' ? renderJson(records) : renderTable(records, tableFields, { maxWidth: width })) + '\n';
+}
+
 export interface PrinterOptions {
   output?: 'json' | 'table';
   tableFields?: readonly string[];

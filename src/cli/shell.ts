@@ -10,14 +10,14 @@ import { createInterface, type Interface } from 'node:readline';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { CATALOG, roleAllows, type Role } from '../shared/catalog.js';
+import { CATALOG, findCommand, roleAllows, type Role } from '../shared/catalog.js';
 import { complete } from '../shared/completion.js';
 import { escapeControlChars, formatDuration, renderProgress } from '../shared/format.js';
 import { parseLine } from '../shared/grammar.js';
 import type { SessionInfo } from '../shared/protocol.js';
 import type { Profile } from '../node/profile.js';
 import { ConsoleClient, type CommandOutcome } from '../client/console-client.js';
-import { Printer } from './printer.js';
+import { Printer, renderTransfer } from './printer.js';
 import { throttle, transferTarget, type TransferTarget } from '../client/transfer-target.js';
 import { runGetfile } from '../client/getfile-runner.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_REFUSED } from './errors.js';
@@ -272,7 +272,7 @@ export async function runShell(profile: Profile, device: string): Promise<number
     });
     void done.then((r) => {
       clearLine();
-      const msg = r.ok ? `${r.download.sha256}  ${escapeControlChars(r.download.file)}\n` : `${escapeControlChars(r.outcome.error ?? r.outcome.status)}\n`;
+      const msg = r.ok ? renderTransfer(r, t.output, findCommand(t.line ?? 'getfile')?.tableFields, process.stdout.columns) : `${escapeControlChars(r.outcome.error ?? r.outcome.status)}\n`;
       if (foreground) out(msg);
       else {
         out(`\n[${r.ok ? r.commandId : r.outcome.commandId}] ${r.ok ? 'downloaded' : 'failed'}: ${msg}`);

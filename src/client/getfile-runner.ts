@@ -34,7 +34,8 @@ export interface GetfileOptions {
   line?: string;
 }
 
-export type GetfileResult = { ok: true; download: DownloadResult; commandId: string } | { ok: false; outcome: CommandOutcome };
+/** `records`: the device's `file` and `file-end` records of the attempt that finished (every field, for -output). */
+export type GetfileResult = { ok: true; download: DownloadResult; commandId: string; records: Record<string, unknown>[] } | { ok: false; outcome: CommandOutcome };
 
 export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
   const dl = new FileDownload(o.outDir, o.deviceId, o.path);
@@ -51,11 +52,13 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
       const line = o.line !== undefined ? `${o.line}${o.suffix ?? ''}` : `getfile ${quoteArg(o.path)}${o.auto ? ' -auto' : ''}${dl.resumeOffset > 0 ? ` -offset ${dl.resumeOffset}` : ''}${attempt === 0 ? (o.suffix ?? '') : ''}`;
       let restart = false;
       let failure: Error | null = null;
+      const records: Record<string, unknown>[] = [];
       const ended = new Promise<CommandOutcome>((resolve) => {
         const run = o.client.run(sessionId, line, {
           onStarted: (f) => o.onStarted?.(f.commandId),
-          onRecords: (records) => {
-            for (const r of records) {
+          onRecords: (batch) => {
+            for (const r of batch) {
+              if (r.type === 'file' || r.type === 'file-end') records.push(r);
               if (r.type === 'file') o.onFileRecord?.(r);
               if (r.type === 'file' && dl.onFileRecord(r as { size: number; mtime: string; offset: number }) === 'restart') restart = true;
               else if (r.type === 'file-end') dl.onEndRecord(r as { sha256: string; size: number });
@@ -95,7 +98,7 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
       if (outcome.status === 'completed') {
         const resumed = dl.resumedFrom > 0 && !restartedWhole;
         try {
-          return { ok: true, download: dl.finish(), commandId: outcome.commandId };
+          return { ok: true, download: dl.finish(), commandId: outcome.commandId, records };
         } catch (e) {
           // A partial file from an earlier run that was damaged on disk: finish() discarded it; once, from zero.
           if (resumed && e instanceof DownloadMismatchError && o.line === undefined) {

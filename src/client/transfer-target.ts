@@ -15,6 +15,8 @@ export interface TransferTarget {
   line?: string;
   /** Ended with `&`. */
   background: boolean;
+  /** `-output json|table`: print the device's records (and where the file was saved) instead of the hash line. */
+  output?: 'json' | 'table';
 }
 
 export function transferTarget(line: string): TransferTarget | null {
@@ -23,11 +25,13 @@ export function transferTarget(line: string): TransferTarget | null {
     const spec = findCommand(parsed.name);
     if (!spec || parsed.redirect) return null;
     if (parsed.name === 'collect') {
-      return { path: `collect-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.zip`, auto: false, line: 'collect', background: parsed.background };
+      bindParams(spec, parsed);
+      const path = `collect-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.zip`;
+      return { path, auto: false, line: 'collect', background: parsed.background, ...(parsed.output ? { output: parsed.output } : {}) };
     }
     if (parsed.name !== 'getfile' || parsed.named.offset !== undefined) return null;
     const p = bindParams(spec, parsed);
-    return { path: String(p.path), auto: p.auto === true, background: parsed.background };
+    return { path: String(p.path), auto: p.auto === true, background: parsed.background, ...(parsed.output ? { output: parsed.output } : {}) };
   } catch {
     return null;
   }

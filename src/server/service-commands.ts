@@ -2,7 +2,7 @@
  * Commands the service answers itself, without the agent: help, jobs, fg, status, trace.
  * Their output goes through the same job machinery (logged, hashed, sent to the console).
  */
-import { findCommand, type CommandSpec } from '../shared/catalog.js';
+import { findCommand, PLATFORMS, type CommandSpec } from '../shared/catalog.js';
 import type { BoundParams, ParsedLine } from '../shared/grammar-types.js';
 import type { JobStatus } from '../shared/protocol.js';
 import type { AgentHub } from './agent-hub.js';
@@ -38,17 +38,24 @@ function records(ctx: ServiceCommandContext, rs: Record<string, unknown>[]): voi
   ctx.job.attached?.send({ t: 'command.records', commandId: ctx.job.id, records: rs });
 }
 
+/** `linux: yes   darwin: not yet   win32: not yet`: what works today on each OS. */
+function supportLine(spec: CommandSpec): string {
+  return PLATFORMS.map((p) => `${p}: ${spec.support[p]}`).join('   ');
+}
+
 function describe(spec: CommandSpec, limitMs: number): string {
   const lines = [
     `${spec.name} — ${spec.summary}${spec.beyond ? ' (beyond the reference console)' : ''}`,
     `usage: ${spec.syntax}`,
-    `role: ${spec.role}   time limit: ${Math.round(limitMs / 60_000)} min   runs on: ${spec.side}   platforms: ${spec.platforms.join(', ')}`,
+    `role: ${spec.role}   time limit: ${Math.round(limitMs / 60_000)} min   runs on: ${spec.side}`,
+    `works on: ${supportLine(spec)}`,
   ];
   const params = spec.params.filter((p) => p.name !== 'output');
   if (params.length) {
     lines.push('parameters:');
     for (const p of params) {
-      const how = p.position !== undefined ? `<${p.name}> or -${p.name}` : p.type === 'flag' ? `-${p.name}` : `-${p.name} <value>`;
+      const names = [p.name, ...(p.aliases ?? [])].map((n) => `-${n}`).join(' | ');
+      const how = p.position !== undefined ? `<${p.name}> or ${names}` : p.type === 'flag' ? names : `${names} <value>`;
       lines.push(`  ${how.padEnd(28)} ${p.help}${p.required ? ' (required)' : ''}${p.values ? ` [${p.values.join('|')}]` : ''}`);
     }
   }
@@ -57,15 +64,37 @@ function describe(spec: CommandSpec, limitMs: number): string {
   return lines.join('\n') + '\n';
 }
 
+/** help's record of a command (`help -output json|table`): the catalog entry, limit as enforced. */
+function helpRecord(spec: CommandSpec, limitMs: number): Record<string, unknown> {
+  return {
+    name: spec.name,
+    summary: spec.summary,
+    syntax: spec.syntax,
+    role: spec.role,
+    side: spec.side,
+    timeLimitMinutes: Math.round(limitMs / 60_000),
+    support: { ...spec.support },
+    params: spec.params.map((p) => ({ name: p.name, aliases: [...(p.aliases ?? [])], position: p.position ?? null, type: p.type, values: p.values ? [...p.values] : null, required: p.required === true, help: p.help })),
+    examples: [...spec.examples],
+    beyond: spec.beyond === true,
+  };
+}
+
 async function help(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
   const name = ctx.params.command as string | undefined;
+  const asRecords = ctx.parsed.output !== undefined;
   if (name) {
     const spec = findCommand(name.toLowerCase());
     if (!spec) return { status: 'failed', error: `help: unknown command ${name}` };
-    text(ctx, describe(spec, ctx.pipeline.timeLimitMs(spec)));
+    if (asRecords) records(ctx, [helpRecord(spec, ctx.pipeline.timeLimitMs(spec))]);
+    else text(ctx, describe(spec, ctx.pipeline.timeLimitMs(spec)));
     return { status: 'completed' };
   }
   const available = ctx.pipeline.availableCommands(ctx.session);
+  if (asRecords) {
+    records(ctx, available.map((c) => helpRecord(c, ctx.pipeline.timeLimitMs(c))));
+    return { status: 'completed' };
+  }
   const width = Math.max(...available.map((c) => c.name.length)) + 2;
   const out = [`Commands available to ${ctx.peer.user.name} (${ctx.peer.user.role}) on ${ctx.session.device.name} (${ctx.session.device.platform}):`];
   for (const c of available) out.push(`  ${c.name.padEnd(width)}${c.summary}`);
@@ -119,7 +148,8 @@ async function fg(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
   if (!target) return { status: 'failed', error: `fg: no command ${id} in this session` };
   if (target.status !== 'running') return { status: 'failed', error: `fg: command ${id} is not running (${target.status}); use status ${id}` };
   if (target.attached) return { status: 'failed', error: `fg: command ${id} is already in the foreground` };
-  text(ctx, `bringing ${id} (${target.commandLine}) to the foreground\n`);
+  if (ctx.parsed.output !== undefined) records(ctx, [{ id, commandLine: target.commandLine }]);
+  else text(ctx, `bringing ${id} (${target.commandLine}) to the foreground\n`);
   // The fg command itself completes first; then the console follows the job.
   setImmediate(() => ctx.pipeline.attach(ctx.peer, target));
   return { status: 'completed' };
@@ -129,7 +159,8 @@ async function trace(ctx: ServiceCommandContext): Promise<ServiceCommandResult> 
   const level = (ctx.params.level as string | undefined) ?? 'info';
   ctx.session.traceLevel = level;
   ctx.hub.sendTo(ctx.session.device.id, { t: 'trace.level', sessionId: ctx.session.id, level: level as 'info' });
-  text(ctx, level === 'off' ? 'trace off\n' : `trace ${level}: agent log lines for this session are shown in the console\n`);
+  if (ctx.parsed.output !== undefined) records(ctx, [{ level }]);
+  else text(ctx, level === 'off' ? 'trace off\n' : `trace ${level}: agent log lines for this session are shown in the console\n`);
   return { status: 'completed' };
 }
 

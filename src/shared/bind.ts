@@ -6,10 +6,11 @@
  * Positionals map strictly by `position` (the first positional is the parameter at position 0, and so
  * on), whether or not a parameter was also given by name: naming a parameter does not shift the others.
  * So `remediate -type file /tmp/x` is refused (`-type given twice`) and must be written
- * `remediate file /tmp/x` or `remediate -type file -target /tmp/x`.
+ * `remediate file /tmp/x` or `remediate -type file -id /tmp/x` (the reference's names: `-id` is an alias
+ * of `-target`, see ParamSpec.aliases).
  */
 
-import type { CommandSpec, ParamSpec } from './catalog.js';
+import { findParam, type CommandSpec, type ParamSpec } from './catalog.js';
 import { describeWord, GrammarError } from './grammar.js';
 import type { BoundParams, ParsedLine } from './grammar-types.js';
 
@@ -71,10 +72,13 @@ export function bindParams(spec: CommandSpec, parsed: ParsedLine): BoundParams {
     bound[param.name] = convert(command, param, value, `<${param.name}>`);
   });
 
-  for (const [name, value] of Object.entries(parsed.named)) {
-    const param = spec.params.find((p) => p.name === name);
-    if (!param) throw new GrammarError(`${command}: unknown parameter -${name}`);
-    const label = `-${name}`;
+  for (const [given, value] of Object.entries(parsed.named)) {
+    const param = findParam(spec, given);
+    if (!param) throw new GrammarError(`${command}: unknown parameter -${given}`);
+    // An alias binds to the parameter's own name (`-id` is `-target`): given both ways is given twice.
+    const name = param.name;
+    const label = `-${given}`;
+    if (Object.hasOwn(bound, name)) throw new GrammarError(`${command}: -${name} given twice`);
     if (name === 'output') {
       // The parser puts -output in ParsedLine.output; a hand-built ParsedLine may not: check it all the same.
       if (value === true) throw new GrammarError(`missing value for ${label}`);

@@ -6,6 +6,8 @@
 
 export type Role = 'basic' | 'advanced' | 'admin';
 export type Platform = 'linux' | 'darwin' | 'win32';
+export type Support = 'yes' | 'not yet' | 'no';
+export const PLATFORMS: readonly Platform[] = ['linux', 'darwin', 'win32'];
 
 /** Where a command is executed. */
 export type CommandSide =
@@ -22,6 +24,11 @@ export interface ParamSpec {
   type: 'string' | 'int' | 'flag' | 'enum';
   values?: readonly string[];
   required?: boolean;
+  /**
+   * Other names the parameter answers to: the reference console's names (`remediate -type file -id PATH`).
+   * The grammar and binding treat `-alias value` exactly as `-name value`.
+   */
+  aliases?: readonly string[];
   /** Completion hint for clients. */
   complete?: 'remotePath' | 'command' | 'library' | 'commandId';
   help: string;
@@ -33,7 +40,10 @@ export interface CommandSpec {
   side: CommandSide;
   /** Time limit in minutes (server-enforced; cancels on the agent). */
   timeLimitMinutes: number;
+  /** Where the command is offered: every OS whose support is not `no` (derived from `support`). */
   platforms: readonly Platform[];
+  /** What works today on each OS: `yes`, `not yet` (offered, the agent refuses it on that OS) or `no` (never there). */
+  support: Readonly<Record<Platform, Support>>;
   params: readonly ParamSpec[];
   summary: string;
   syntax: string;
@@ -50,15 +60,24 @@ export interface CommandSpec {
   streamsFile?: boolean;
 }
 
-const ALL: readonly Platform[] = ['linux', 'darwin', 'win32'];
 const TEN = 10;
 const THIRTY = 30;
 
-function spec(s: Omit<CommandSpec, 'platforms' | 'timeLimitMinutes'> & Partial<Pick<CommandSpec, 'platforms' | 'timeLimitMinutes'>>): CommandSpec {
-  return { platforms: ALL, timeLimitMinutes: TEN, ...s };
-}
+/** Service and console commands run in the service or the client: the device's OS does not matter. */
+const EVERYWHERE: Record<Platform, Support> = { linux: 'yes', darwin: 'yes', win32: 'yes' };
+/** The agent's platform layer is implemented for Linux only (see src/agent/platform): elsewhere it refuses. */
+const LINUX_AGENT: Record<Platform, Support> = { linux: 'yes', darwin: 'not yet', win32: 'not yet' };
 
 const OUTPUT: ParamSpec = { name: 'output', type: 'enum', values: ['json', 'table'], help: 'json (all fields) or table (fewer columns)' };
+
+type SpecInput = Omit<CommandSpec, 'platforms' | 'support' | 'timeLimitMinutes'> & Partial<Pick<CommandSpec, 'support' | 'timeLimitMinutes'>>;
+
+/** Every command accepts `-output json|table` (the reference's rule): added where the entry does not list it. */
+function spec(s: SpecInput): CommandSpec {
+  const support = s.support ?? (s.side === 'agent' ? LINUX_AGENT : EVERYWHERE);
+  const params = s.params.some((p) => p.name === 'output') ? s.params : [...s.params, OUTPUT];
+  return { timeLimitMinutes: TEN, ...s, params, support, platforms: PLATFORMS.filter((p) => support[p] !== 'no') };
+}
 
 export const CATALOG: readonly CommandSpec[] = [
   // --- session and job commands ---
@@ -67,7 +86,8 @@ export const CATALOG: readonly CommandSpec[] = [
   spec({
     name: 'help', role: 'basic', side: 'service',
     params: [{ name: 'command', position: 0, type: 'string', complete: 'command', help: 'command to describe' }],
-    summary: 'Lists the commands available to you on this device, or describes one', syntax: 'help [command]', examples: ['help', 'help getfile'],
+    summary: 'Lists the commands available to you on this device, or describes one', syntax: 'help [command]', examples: ['help', 'help getfile', 'help remediate -output json'],
+    fields: ['name', 'summary', 'syntax', 'role', 'side', 'timeLimitMinutes', 'support', 'params', 'examples', 'beyond'], tableFields: ['name', 'summary'],
   }),
   spec({
     name: 'jobs', role: 'basic', side: 'service', params: [OUTPUT],
@@ -78,6 +98,7 @@ export const CATALOG: readonly CommandSpec[] = [
     name: 'fg', role: 'basic', side: 'service',
     params: [{ name: 'id', position: 0, type: 'string', required: true, complete: 'commandId', help: 'command ID of a background job' }],
     summary: 'Brings a background job to the foreground', syntax: 'fg <command ID>', examples: ['fg 1a2b3c'],
+    fields: ['id', 'commandLine'],
   }),
   spec({
     name: 'status', role: 'basic', side: 'service',
@@ -89,6 +110,7 @@ export const CATALOG: readonly CommandSpec[] = [
     name: 'trace', role: 'basic', side: 'service',
     params: [{ name: 'level', position: 0, type: 'enum', values: ['off', 'error', 'warn', 'info', 'debug'], help: 'verbosity (default info)' }],
     summary: "Sets the agent's log verbosity for this session; trace lines are streamed into the console", syntax: 'trace [off|error|warn|info|debug]', examples: ['trace debug', 'trace off'],
+    fields: ['level'],
   }),
   // --- basic investigation commands ---
   spec({
@@ -118,7 +140,7 @@ export const CATALOG: readonly CommandSpec[] = [
     name: 'fileinfo', role: 'basic', side: 'agent',
     params: [{ name: 'path', position: 0, type: 'string', required: true, complete: 'remotePath', help: 'file' }, OUTPUT],
     summary: 'Shows size, type, mode, owner, times and hashes of a file', syntax: 'fileinfo <path>', examples: ['fileinfo /usr/bin/ls'],
-    fields: ['path', 'size', 'type', 'mode', 'owner', 'group', 'mtime', 'atime', 'ctime', 'birthtime', 'md5', 'sha1', 'sha256', 'architecture'],
+    fields: ['path', 'size', 'type', 'mode', 'owner', 'group', 'mtime', 'atime', 'ctime', 'birthtime', 'md5', 'sha1', 'sha256', 'architecture'], tableFields: ['type', 'size', 'mode', 'owner', 'mtime', 'sha256', 'path'],
   }),
   spec({
     name: 'findfile', role: 'basic', side: 'agent', timeLimitMinutes: THIRTY,
@@ -136,7 +158,7 @@ export const CATALOG: readonly CommandSpec[] = [
       OUTPUT,
     ],
     summary: "Downloads a file into the analyst's evidence store", syntax: 'getfile <path> [-auto]', examples: ['getfile /var/log/auth.log', 'getfile "/tmp/a b.bin" &'],
-    fields: ['type', 'path', 'size', 'mode', 'owner', 'mtime', 'atime', 'ctime', 'offset', 'sha256'], tableFields: ['type', 'size', 'mtime', 'sha256', 'path'],
+    fields: ['type', 'path', 'size', 'mode', 'owner', 'mtime', 'atime', 'ctime', 'offset', 'sha256', 'savedAs'], tableFields: ['type', 'size', 'mtime', 'sha256', 'path', 'savedAs'],
   }),
   spec({
     name: 'services', role: 'basic', side: 'agent', beyond: true, params: [OUTPUT],
@@ -164,7 +186,7 @@ export const CATALOG: readonly CommandSpec[] = [
     fields: ['category', 'path', 'owner', 'mode', 'mtime', 'size', 'sha256', 'detail'], tableFields: ['category', 'owner', 'mtime', 'path', 'detail'],
   }),
   spec({
-    name: 'registry', role: 'basic', side: 'agent', platforms: ['win32'],
+    name: 'registry', role: 'basic', side: 'agent', support: { linux: 'no', darwin: 'no', win32: 'not yet' },
     params: [{ name: 'key', position: 0, type: 'string', required: true, help: 'key[\\\\value]' }, OUTPUT],
     summary: 'Shows a Windows registry key or value', syntax: 'registry <key>[\\\\value]', examples: ['registry HKEY_LOCAL_MACHINE\\SYSTEM'],
   }),
@@ -190,14 +212,14 @@ export const CATALOG: readonly CommandSpec[] = [
   }),
   spec({
     name: 'remediate', role: 'advanced', side: 'agent',
-    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'list'], required: true, help: 'entity type, or list' }, { name: 'target', position: 1, type: 'string', help: 'file path, pid, unit name, crontab SOURCE:LINE / timer unit, startup item path or name' }, { name: 'auto', type: 'flag', help: 'process: stop its whole tree' }, OUTPUT],
-    summary: 'Quarantines a file, stops a process, disables a service, removes a task or startup item', syntax: 'remediate <type> <target> [-auto] | remediate list', examples: ['remediate file /tmp/x', 'remediate process 4242 -auto', 'remediate service evil.service', 'remediate scheduledtask /etc/crontab:12', 'remediate startupfolder /etc/xdg/autostart/x.desktop', 'remediate list'],
+    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'list'], required: true, help: 'entity type, or list' }, { name: 'target', aliases: ['id'], position: 1, type: 'string', help: 'file path, pid, unit name, crontab SOURCE:LINE / timer unit, startup item path or name' }, { name: 'auto', type: 'flag', help: 'run the prerequisite step first: file: stop the processes running it (refused without -auto); process: stop its whole tree' }, OUTPUT],
+    summary: 'Quarantines a file, stops a process, disables a service, removes a task or startup item', syntax: 'remediate <type> <target> [-auto] | remediate -type <type> -id <target> [-auto] | remediate list', examples: ['remediate file /tmp/x', 'remediate -type file -id /tmp/x -auto', 'remediate process 4242 -auto', 'remediate service evil.service', 'remediate scheduledtask /etc/crontab:12', 'remediate startupfolder /etc/xdg/autostart/x.desktop', 'remediate list'],
     fields: ['id', 'type', 'target', 'state', 'paths', 'actions', 'createdAt', 'jobId', 'restoredAt', 'restoreNotes'], tableFields: ['id', 'type', 'target', 'state', 'createdAt', 'actions'],
   }),
   spec({
     name: 'undo', role: 'advanced', side: 'agent', beyond: true,
-    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process', 'service', 'scheduledtask', 'startupfolder'], required: true, help: 'entity type' }, { name: 'target', position: 1, type: 'string', required: true, help: 'the target given to remediate (or the quarantine entry id)' }, OUTPUT],
-    summary: 'Restores a remediated entity', syntax: 'undo <type> <target>', examples: ['undo file /tmp/x', 'undo scheduledtask /etc/crontab:12'],
+    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process', 'service', 'scheduledtask', 'startupfolder'], required: true, help: 'entity type' }, { name: 'target', aliases: ['id'], position: 1, type: 'string', required: true, help: 'the target given to remediate (or the quarantine entry id)' }, OUTPUT],
+    summary: 'Restores a remediated entity', syntax: 'undo <type> <target> | undo -type <type> -id <target>', examples: ['undo file /tmp/x', 'undo -type file -id /tmp/x', 'undo scheduledtask /etc/crontab:12'],
     fields: ['id', 'type', 'target', 'state', 'paths', 'actions', 'createdAt', 'jobId', 'restoredAt', 'restoreNotes'], tableFields: ['id', 'type', 'target', 'state', 'createdAt', 'actions'],
   }),
   spec({
@@ -210,12 +232,12 @@ export const CATALOG: readonly CommandSpec[] = [
   }),
   spec({
     name: 'collect', role: 'advanced', side: 'agent', streamsFile: true, params: [OUTPUT], summary: 'Builds and downloads an investigation package', syntax: 'collect', examples: ['collect'],
-    fields: ['type', 'path', 'size', 'mode', 'owner', 'mtime', 'atime', 'ctime', 'offset', 'sha256', 'members'], tableFields: ['type', 'size', 'members', 'sha256', 'path'],
+    fields: ['type', 'path', 'size', 'mode', 'owner', 'mtime', 'atime', 'ctime', 'offset', 'sha256', 'members', 'savedAs'], tableFields: ['type', 'size', 'members', 'sha256', 'path', 'savedAs'],
   }),
   spec({
     name: 'analyze', role: 'advanced', side: 'agent',
-    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process'], required: true, help: 'file or process' }, { name: 'target', position: 1, type: 'string', required: true, help: 'path or pid' }, OUTPUT],
-    summary: 'Gives a verdict on a file or process from several engines', syntax: 'analyze <file|process> <target>', examples: ['analyze file /tmp/x', 'analyze process 4242'],
+    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process'], required: true, help: 'file or process' }, { name: 'target', aliases: ['id'], position: 1, type: 'string', required: true, help: 'path or pid' }, OUTPUT],
+    summary: 'Gives a verdict on a file or process from several engines', syntax: 'analyze <file|process> <target> | analyze -type <file|process> -id <target>', examples: ['analyze file /tmp/x', 'analyze process 4242'],
     fields: ['engine', 'ran', 'verdict', 'detail', 'path', 'sha256'], tableFields: ['engine', 'ran', 'verdict', 'detail'],
   }),
   spec({
@@ -230,6 +252,11 @@ const BY_NAME = new Map(CATALOG.map((c) => [c.name, c]));
 
 export function findCommand(name: string): CommandSpec | undefined {
   return BY_NAME.get(name);
+}
+
+/** The parameter `-name` stands for, by its name or one of its aliases (`-id` is remediate's `target`). */
+export function findParam(spec: CommandSpec, name: string): ParamSpec | undefined {
+  return spec.params.find((p) => p.name === name) ?? spec.params.find((p) => p.aliases?.includes(name));
 }
 
 const RANK: Record<Role, number> = { basic: 0, advanced: 1, admin: 2 };

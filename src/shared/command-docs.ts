@@ -2,9 +2,26 @@
  * The reference page of the console commands (docs/commands.md), rendered from the catalog so that the
  * documentation cannot drift from what the service enforces. Field meanings are described here.
  */
-import { CATALOG, type CommandSpec } from './catalog.js';
+import { CATALOG, PLATFORMS, type CommandSpec } from './catalog.js';
+
+const HELP_FIELDS = {
+  name: 'command name',
+  summary: 'one line',
+  syntax: 'usage line',
+  role: 'basic, advanced or admin',
+  side: 'client, service or agent',
+  timeLimitMinutes: 'as enforced by this service',
+  support: 'per OS (linux, darwin, win32): yes, not yet (the agent refuses it there today) or no',
+  params: 'name, aliases, position, type, values, required, help of each parameter',
+  examples: 'example lines',
+  beyond: 'true when beyond the reference console',
+};
+const SAVED_AS = 'on the file-end record, printed by `lr exec` and `lr shell`: the local file written once its SHA-256 matched';
 
 const FIELD_DOCS: Record<string, Record<string, string>> = {
+  help: HELP_FIELDS,
+  fg: { id: 'command ID brought to the foreground', commandLine: 'as typed' },
+  trace: { level: 'the verbosity now in force for this session' },
   jobs: { id: 'command ID', commandLine: 'as typed', state: 'pending, running, completed, failed, cancelled, timed_out, refused', startedAt: 'ISO 8601', durationMs: 'so far, for a running job', background: 'true when started with & or Ctrl+Z' },
   status: { id: 'command ID', commandLine: 'as typed', state: 'as in jobs', startedAt: 'ISO 8601', durationMs: 'milliseconds', output: 'the output as logged (records as JSON lines; may be truncated, see the command log)' },
   cd: { path: 'the new current directory' },
@@ -12,7 +29,7 @@ const FIELD_DOCS: Record<string, Record<string, string>> = {
   processes: { pid: 'process id', ppid: 'parent process id', name: 'kernel command name (comm)', user: 'owner (real uid) name', uid: 'real uid', state: 'R, S, D, Z, T, …', startTime: 'ISO 8601', cmdline: 'arguments joined by spaces', path: 'executable path, null when unreadable', rssBytes: 'resident memory', cpuTimeMs: 'user + system CPU time' },
   connections: { protocol: 'tcp, tcp6, udp, udp6', localAddress: 'IPv4 dotted or IPv6 compressed', localPort: 'number', remoteAddress: 'as localAddress', remotePort: 'number (0 when none)', state: 'LISTEN, ESTABLISHED, TIME_WAIT, … (UDP: UNCONN or ESTABLISHED)', pid: 'owning process, null when unknown', processName: 'its name', inode: 'socket inode', uid: 'socket owner uid' },
   fileinfo: { path: 'full device path', size: 'bytes', type: 'from the content (magic): ELF, PE, script, zip, text, data, …', mode: 'ls-style permissions', owner: 'user name', group: 'group name', mtime: 'ISO 8601', atime: 'ISO 8601', ctime: 'ISO 8601', birthtime: 'ISO 8601 when the file system records it', md5: 'hex', sha1: 'hex', sha256: 'hex (null above the 30 GB hashing limit)', architecture: 'ELF machine (x86-64, aarch64, …), null otherwise' },
-  getfile: { type: "'file' (first record: the file's metadata) or 'file-end' (last record)", path: 'full device path', size: 'bytes', mode: 'ls-style permissions', owner: 'user name', mtime: 'ISO 8601', atime: 'ISO 8601', ctime: 'ISO 8601', offset: 'byte the transfer starts from (resume)', sha256: 'hex, computed on the device while reading (file-end)' },
+  getfile: { type: "'file' (first record: the file's metadata) or 'file-end' (last record)", path: 'full device path', size: 'bytes', mode: 'ls-style permissions', owner: 'user name', mtime: 'ISO 8601', atime: 'ISO 8601', ctime: 'ISO 8601', offset: 'byte the transfer starts from (resume)', sha256: 'hex, computed on the device while reading (file-end)', savedAs: SAVED_AS },
   findfile: { path: 'full device path of a match', type: 'as in dir', size: 'bytes', mtime: 'ISO 8601' },
   services: { name: 'unit or script name', kind: 'systemd or sysv', state: 'active, inactive, failed, unknown (unknown without a running systemd)', subState: 'running, dead, …', enabled: 'enabled, disabled, static, masked, unknown', unitPath: 'unit file or init script path', execStart: 'ExecStart= of the unit', description: 'Description= of the unit' },
   drivers: { name: 'module name', size: 'bytes in memory', refCount: 'references', usedBy: 'modules using it', state: 'Live, Loading, Unloading', path: 'module file, from modules.dep', signer: 'module signer when known', taint: 'taint flags when any' },
@@ -22,7 +39,7 @@ const FIELD_DOCS: Record<string, Record<string, string>> = {
   undo: { id: 'quarantine entry id', type: 'file, process, service, scheduledtask, startupfolder', target: 'the entity, normalised (full path, pid, unit name, SOURCE:LINE)', state: 'remediated or restored', paths: 'device paths taken away (files, SOURCE:LINE of cron lines, links)', actions: 'what was done, in order (process stopped, link removed, file quarantined with its SHA-256, …)', createdAt: 'ISO 8601', jobId: 'command ID of the remediation', restoredAt: 'ISO 8601 of the undo, null while quarantined', restoreNotes: 'what undo put back (and what it could not, e.g. an owner without root)' },
   isolate: { isolated: 'true once the rules are in place', backend: 'nftables (table inet lr_isolation) or iptables (chain LR_ISOLATION)', allowed: 'ADDRESS:PORT of the live response service, the only peer left reachable (with loopback)', changedAt: 'ISO 8601' },
   release: { isolated: 'false once the rules are removed', backend: 'the firewall the rules were removed from', allowed: 'empty', changedAt: 'ISO 8601', wasIsolated: 'whether the device was isolated before' },
-  collect: { type: "'file' (first record: the package's metadata) or 'file-end' (last record)", path: 'the package on the device (deleted once sent)', size: 'bytes', mode: 'ls-style permissions', owner: 'user name', mtime: 'ISO 8601', atime: 'ISO 8601', ctime: 'ISO 8601', offset: 'always 0 (a package is not resumed)', sha256: 'hex, of the zip, computed on the device while sending (file-end)', members: 'files in the zip, manifest.json included' },
+  collect: { type: "'file' (first record: the package's metadata) or 'file-end' (last record)", path: 'the package on the device (deleted once sent)', size: 'bytes', mode: 'ls-style permissions', owner: 'user name', mtime: 'ISO 8601', atime: 'ISO 8601', ctime: 'ISO 8601', offset: 'always 0 (a package is not resumed)', sha256: 'hex, of the zip, computed on the device while sending (file-end)', members: 'files in the zip, manifest.json included', savedAs: SAVED_AS },
   analyze: { engine: 'indicators, yara, clamav, or overall (the last record)', ran: 'whether the engine ran', verdict: 'clean, malicious, suspicious, error, skipped (overall: malicious, suspicious, clean or unknown)', detail: 'what matched (rule names, signature, indicator) or why the engine did not run', path: 'the file analysed (a process: its image)', sha256: 'hex, computed on the device' },
   scan: { type: 'finding, error (a file clamscan could not scan) or summary (last record)', path: 'the file (summary: the scanned roots)', signature: 'ClamAV signature name (finding)', detail: 'error text, or the summary', engine: 'clamav' },
   persistence: { category: 'cron, systemd, init, shell-rc, ld-preload, authorized_keys, udev, modules-load, xdg-autostart, systemd-timer, at', path: 'file', owner: 'file owner', mode: 'ls-style permissions', mtime: 'ISO 8601', size: 'bytes', sha256: 'hex, null when unreadable or too large', detail: 'what matters inside (ExecStart, number of keys, …)' },
@@ -33,7 +50,9 @@ const FIELD_DOCS: Record<string, Record<string, string>> = {
 
 function paramLine(spec: CommandSpec): string[] {
   return spec.params.map((p) => {
-    const how = p.position !== undefined ? `\`<${p.name}>\` (position ${p.position + 1}) or \`-${p.name} value\`` : p.type === 'flag' ? `\`-${p.name}\`` : `\`-${p.name} value\``;
+    const names = [p.name, ...(p.aliases ?? [])];
+    const named = names.map((n) => (p.type === 'flag' ? `\`-${n}\`` : `\`-${n} value\``)).join(' or ');
+    const how = p.position !== undefined ? `\`<${p.name}>\` (position ${p.position + 1}) or ${named}` : named;
     return `| ${how} | ${p.type}${p.values ? ` (${p.values.join(', ')})` : ''} | ${p.required ? 'yes' : 'no'} | ${p.help} |`;
   });
 }
@@ -53,7 +72,8 @@ export function renderCommandDocs(): string {
     '- `command positional1 positional2 -flag -name value`: positionals in a fixed order; any parameter can be named with a dash instead (`getfile -path "/tmp/a b.txt"`).',
     "- `\"...\"` and `'...'` group words; quoted pieces touching each other join into one word (`ab\"c d\"` is `abc d`). Backslash is always a literal character (Windows paths survive: `C:\\Users\\x`).",
     '- A word starting with `-` and a letter is a parameter name; `-5` is a positional; a quoted `"-x"` is a positional.',
-    '- `-output json|table`: JSON shows every field below; table shows fewer columns. A trailing positional `json`/`table` works for commands without other positionals (`connections json`).',
+    '- `-output json|table` is accepted by every command: JSON shows every field below; table shows the table columns. A trailing positional `json`/`table` works for commands without other positionals (`connections json`).',
+    "- The reference console's parameter names work too: `remediate -type file -id PATH -auto` is `remediate file PATH -auto` (`-id` is another name of `-target` in `remediate`, `undo` and `analyze`).",
     '- `... > name.txt` saves the rendered output as evidence in the current case instead of showing it. `... &` runs in the background: the console prints the command ID; `jobs`, `fg <id>` and `status <id>` follow it.',
     '- Lines are at most 8192 characters. Every refusal (syntax, role, platform, limit, policy) is a one-line error and is recorded in the command log.',
     '- Keys in consoles: Ctrl+C cancels the foreground command on the agent; Ctrl+Z sends it to the background; ↑/↓ history; Tab completes commands and flags.',
@@ -66,14 +86,16 @@ export function renderCommandDocs(): string {
     '',
     '## Summary',
     '',
-    '| command | role | runs on | time limit | platforms |',
-    '|---|---|---|---|---|',
-    ...CATALOG.map((c) => `| [\`${c.name}\`](#${c.name}) | ${c.role} | ${c.side} | ${c.timeLimitMinutes} min | ${c.platforms.join(', ')} |`),
+    'Works on: `yes`, `not yet` (offered, but the agent refuses it on that OS today) or `no` (not on that OS).',
+    '',
+    `| command | role | runs on | time limit | ${PLATFORMS.join(' | ')} |`,
+    `|---|---|---|---|${PLATFORMS.map(() => '---|').join('')}`,
+    ...CATALOG.map((c) => `| [\`${c.name}\`](#${c.name}) | ${c.role} | ${c.side} | ${c.timeLimitMinutes} min | ${PLATFORMS.map((p) => c.support[p]).join(' | ')} |`),
     '',
   ];
   for (const c of CATALOG) {
     out.push(`## ${c.name}`, '', `${c.summary}.${c.beyond ? ' *(Beyond the reference console.)*' : ''}`, '', '```', c.syntax, '```', '');
-    out.push(`- **Role:** ${c.role}`, `- **Runs on:** ${c.side}`, `- **Time limit:** ${c.timeLimitMinutes} minutes`, `- **Platforms:** ${c.platforms.join(', ')}`, '');
+    out.push(`- **Role:** ${c.role}`, `- **Runs on:** ${c.side}`, `- **Time limit:** ${c.timeLimitMinutes} minutes`, `- **Works on:** ${PLATFORMS.map((p) => `${p}: ${c.support[p]}`).join(', ')}`, '');
     if (c.params.length) out.push('| parameter | type | required | meaning |', '|---|---|---|---|', ...paramLine(c), '');
     if (c.fields?.length) {
       const docs = FIELD_DOCS[c.name] ?? {};

@@ -9,7 +9,7 @@
  * values should go through `quoteArg`).
  */
 
-import { findCommand, type CommandSpec, type ParamSpec } from './catalog.js';
+import { findCommand, findParam, type CommandSpec, type ParamSpec } from './catalog.js';
 import { parameterName, takesPositionalOutput, takesValue, tokenize, wordRole, type Token } from './grammar.js';
 
 export interface CompletionContext {
@@ -48,7 +48,7 @@ function slotParam(spec: CommandSpec, before: readonly Token[]): ParamSpec | 'ou
     }
     const name = parameterName(word);
     if (!takesValue(spec, name)) continue;
-    if (i === before.length - 1) return name === 'output' ? 'output' : spec.params.find((p) => p.name === name);
+    if (i === before.length - 1) return name === 'output' ? 'output' : findParam(spec, name);
     i += 1; // skip the value
   }
   const param = spec.params.find((p) => p.position === positional);
@@ -58,7 +58,7 @@ function slotParam(spec: CommandSpec, before: readonly Token[]): ParamSpec | 'ou
 
 function completeFlag(spec: CommandSpec, before: readonly Token[], current: Token): string[] {
   const given = new Set(before.filter((t) => wordRole(t) === 'parameter').map(parameterName));
-  const flags = spec.params.filter((p) => !given.has(p.name)).map((p) => `-${p.name}`);
+  const flags = spec.params.filter((p) => !given.has(p.name) && !p.aliases?.some((a) => given.has(a))).flatMap((p) => [p.name, ...(p.aliases ?? [])].map((n) => `-${n}`));
   return startingWith(flags, current.text).sort();
 }
 

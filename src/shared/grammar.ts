@@ -24,7 +24,7 @@
  * - The line limit is counted in Unicode code points; a NUL character is refused (no OS path holds one).
  */
 
-import { findCommand, type CommandSpec } from './catalog.js';
+import { findCommand, findParam, type CommandSpec } from './catalog.js';
 import { escapeControlChars } from './format.js';
 import type { ParsedLine } from './grammar-types.js';
 
@@ -165,7 +165,7 @@ export function parameterName(token: Token): string {
 /** Whether `-name` consumes the next word, for this command (`-output` always does). */
 export function takesValue(spec: CommandSpec | undefined, name: string): boolean {
   if (name === 'output') return true;
-  const param = spec?.params.find((p) => p.name === name);
+  const param = spec ? findParam(spec, name) : undefined;
   return param !== undefined && param.type !== 'flag';
 }
 

@@ -5,6 +5,7 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync, symlinkSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { createWorld, type World } from './harness.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
 import { profileSchema } from '../../src/node/profile.js';
@@ -143,4 +144,63 @@ describe('basic commands through the pipeline', () => {
     const hf = await w.lr(['exec', 'bravo', 'help getfile']);
     expect(hf.stdout).toMatch(/time limit: 30 min/);
   });
+
+  // Issue 18, item 10: help says what works on which OS; the agent commands only work on Linux today.
+  it('help states per OS what works, and does not claim darwin/win32 for Linux-only commands', async () => {
+    const h = await w.lr(['exec', 'bravo', 'help processes']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toContain('works on: linux: yes   darwin: not yet   win32: not yet');
+    expect(h.stdout).not.toMatch(/platforms: linux, darwin, win32/);
+    expect((await w.lr(['exec', 'bravo', 'help jobs'])).stdout).toContain('works on: linux: yes   darwin: yes   win32: yes');
+    expect((await w.lr(['exec', 'bravo', 'help registry'])).stdout).toContain('works on: linux: no   darwin: no   win32: not yet');
+    const [record] = await execJson('help remediate -output json');
+    expect(record).toMatchObject({ name: 'remediate', support: { linux: 'yes', darwin: 'not yet', win32: 'not yet' } });
+    expect((record?.params as Rec[]).find((p) => p.name === 'target')).toMatchObject({ aliases: ['id'] });
+  });
+
+  // Issue 18, item 4: every command accepts -output json|table; json gives every field, table the few.
+  it('accepts -output on cd, trace, release, help and fg, with records in json', async () => {
+    expect(await execJson('cd /tmp -output json')).toEqual([{ path: '/tmp' }]);
+    expect(await execJson('trace debug -output json')).toEqual([{ level: 'debug' }]);
+    const [released] = await execJson('release -output json');
+    expect(released).toMatchObject({ isolated: false, wasIsolated: false });
+    const list = await execJson('help -output json');
+    expect(list.map((c) => c.name)).toEqual(expect.arrayContaining(['getfile', 'remediate', 'help']));
+    const table = await w.lr(['exec', 'bravo', 'help -output table']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^name\s+summary\s*$/);
+    // fg is accepted with -output (the one-shot session has no background job to bring back).
+    const fg = await w.lr(['exec', 'bravo', 'fg nosuch -output json']);
+    expect(fg.stderr.trim()).toBe('lr: fg: no command nosuch in this session');
+  });
+
+  it('fileinfo -output table shows the useful few columns, json every field', async () => {
+    const f = join(sysroot, 'etc/cron.d/backdoor');
+    const table = await w.lr(['exec', 'bravo', `fileinfo ${f} -output table`]);
+    expect(table.code).toBe(0);
+    const header = table.stdout.split('\n')[0]?.trim().split(/\s+/);
+    expect(header).toEqual(['type', 'size', 'mode', 'owner', 'mtime', 'sha256', 'path']);
+    const [json] = await execJson(`fileinfo ${f} -output json`);
+    expect(Object.keys(json ?? {})).toEqual(expect.arrayContaining(['md5', 'sha1', 'sha256', 'atime', 'ctime', 'group', 'architecture']));
+  });
+
+  it('getfile and collect -output json print every field of the device records and where the file was saved', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'lr-out-'));
+    const f = join(sysroot, 'etc/cron.d/backdoor');
+    const r = await w.lr(['exec', 'bravo', `getfile ${f} -output json`, '--out', out]);
+    expect(r.code).toBe(0);
+    const records = JSON.parse(r.stdout) as Rec[];
+    const sha = createHash('sha256').update(readFileSync(f)).digest('hex');
+    expect(records[0]).toMatchObject({ type: 'file', path: f, size: readFileSync(f).length, offset: 0 });
+    expect(Object.keys(records[0] ?? {})).toEqual(expect.arrayContaining(['mode', 'owner', 'mtime', 'atime', 'ctime']));
+    expect(records[1]).toMatchObject({ type: 'file-end', sha256: sha });
+    expect(readFileSync(String(records[1]?.savedAs)).equals(readFileSync(f))).toBe(true);
+    const table = await w.lr(['exec', 'bravo', `getfile ${f} -output table`, '--out', out]);
+    expect(table.stdout.split('\n')[0]).toMatch(/^type\s+size\s+mtime\s+sha256\s+path\s+savedAs/);
+    const c = await w.lr(['exec', 'bravo', 'collect -output json', '--out', out]);
+    expect(c.code).toBe(0);
+    const pkg = JSON.parse(c.stdout) as Rec[];
+    expect(pkg.map((x) => x.type)).toEqual(['file', 'file-end']);
+    expect(pkg[1]?.members).toBeGreaterThan(0);
+    expect(createHash('sha256').update(readFileSync(String(pkg[1]?.savedAs))).digest('hex')).toBe(pkg[1]?.sha256);
+  }, 60_000);
 });

@@ -202,4 +202,45 @@ describe('remediate and undo', () => {
     expect(r.status).toBe('refused');
     expect(r.error).toBe('remediate: refused: needs the advanced role (you are basic)');
   });
+
+  // Issue 18, item 3: the reference's `remediate -type file -id PATH -auto`, where -auto runs the
+  // prerequisite step (stop the process running the file) before the file is quarantined.
+  it("takes the reference's named form; -auto stops the process running a file before quarantining it", async () => {
+    const image = join(files, 'evil-runner');
+    copyFileSync('/bin/sleep', image);
+    chmodSync(image, 0o750);
+    utimesSync(image, OLD, OLD);
+    const before = facts(image);
+    const proc = spawn(image, ['600'], { stdio: 'ignore' });
+    children.push(proc);
+    const pid = proc.pid as number;
+    await waitFor('the planted process', async () => alive(pid) && readlinkSync(`/proc/${pid}/exe`) === image);
+
+    // Without -auto, a running image is refused and nothing changes.
+    const refused = await exec(`remediate -type file -id "${image}"`);
+    expect(refused.status).toBe('failed');
+    expect(refused.error).toBe(`remediate: ${image} is the image of running process ${pid}: add -auto to stop it first (nothing was changed)`);
+    expect(alive(pid)).toBe(true);
+    expect(existsSync(image)).toBe(true);
+
+    const [f] = await ok(`remediate -type file -id "${image}" -auto`);
+    expect(f).toMatchObject({ type: 'file', target: image, state: 'remediated', paths: [image] });
+    expect((f?.actions as string[])[0]).toMatch(new RegExp(`^process ${pid} running it stopped \\(SIGTERM`));
+    await waitFor('the process to be gone', async () => !alive(pid));
+    expect(existsSync(image)).toBe(false);
+
+    const [u] = await ok(`undo -type file -id "${image}"`);
+    expect(u?.state).toBe('restored');
+    expect(facts(image)).toEqual(before);
+
+    // -type process -id PID: the reference's other named form.
+    const other = spawn(image, ['600'], { stdio: 'ignore' });
+    children.push(other);
+    const otherPid = other.pid as number;
+    await waitFor('the second process', async () => alive(otherPid));
+    const [p] = await ok(`remediate -type process -id ${otherPid}`);
+    expect(p).toMatchObject({ type: 'process', target: String(otherPid) });
+    await waitFor('the second process to be gone', async () => !alive(otherPid));
+    await ok(`undo -type process -id ${otherPid}`);
+  }, 60_000);
 });

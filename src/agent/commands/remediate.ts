@@ -1,7 +1,7 @@
 /**
  * remediate file|process|service|scheduledtask|startupfolder TARGET [-auto] | remediate list.
  * Nothing is deleted outright: files go to the agent's quarantine (see ../quarantine.ts) with everything
- * `undo` needs. file: quarantined. process: stopped (SIGTERM, SIGKILL after a grace; its whole tree with
+ * `undo` needs. file: quarantined (a running image only with -auto, which stops its processes first). process: stopped (SIGTERM, SIGKILL after a grace; its whole tree with
  * -auto), then its image quarantined (never a system binary). service: stopped (on a live systemd only),
  * its enablement links removed, its unit file quarantined. scheduledtask: `SOURCE:LINE` removes that
  * cron line; a timer unit is disabled and quarantined like a service; a /etc/cron.<period> script is
@@ -11,7 +11,7 @@
  * links resolved before it is checked; nothing in a protected folder (../protected-paths.ts: the agent's
  * own data, a service's) is ever taken, whichever kind names it.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { findCommand } from '../../shared/catalog.js';
@@ -74,12 +74,37 @@ async function takeUnit(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target:
   return true;
 }
 
+/**
+ * The prerequisite step of `remediate file` (the reference's -auto): the processes running the file are
+ * stopped before it is quarantined. Without -auto a running image is refused, so that quarantining a
+ * file never leaves its process running unnoticed; nothing is stopped when the file is protected.
+ */
+async function stopRunners(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, file: string, auto: boolean): Promise<void> {
+  const fail = (m: string) => new CommandError(`remediate: ${m}`);
+  await q.refuseProtected(file);
+  const real = await fsp.realpath(file).catch(() => file);
+  const pids = (await ctx.platform.listProcesses(ctx.signal)).filter((p) => p.path !== null && p.path.replace(/ \(deleted\)$/, '') === real).map((p) => p.pid);
+  if (pids.length === 0) return;
+  if (!auto) throw fail(`${file} is the image of running process${pids.length > 1 ? 'es' : ''} ${pids.join(', ')}: add -auto to stop ${pids.length > 1 ? 'them' : 'it'} first (nothing was changed)`);
+  const own = ancestors(process.pid);
+  const refused = pids.filter((pid) => pid <= 1 || own.has(pid));
+  if (refused.length > 0) throw fail(`${file} runs as init, the agent or one of its parents (pid ${refused.join(', ')}): refused`);
+  for (const pid of pids) {
+    const r = await ctx.platform.stopProcess(pid, { tree: false }).catch((e: Error) => {
+      throw fail(`process ${pid} running ${file}: ${e.message} (nothing was quarantined)`);
+    });
+    if (r.survivors.length > 0) throw fail(`process ${pid} running ${file} could not be stopped (nothing was quarantined)`);
+    entry.actions.push(`process ${pid} running it stopped (${r.killed ? 'SIGKILL after the SIGTERM grace' : 'SIGTERM'})`);
+  }
+}
+
 async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target: string, auto: boolean): Promise<void> {
   const fail = (m: string) => new CommandError(`remediate: ${m}`);
   switch (entry.type) {
     case 'file': {
       const p = ctx.resolvePath(target);
       entry.target = p;
+      await stopRunners(ctx, q, entry, p, auto);
       await q.takeFile(entry, p, p).catch((e: unknown) => {
         if (e instanceof CommandError) throw e;
         throw fail(`${p}: ${reason(e)}`);

@@ -60,12 +60,42 @@ describe('bindParams', () => {
   it('refuses unknown parameters', () => {
     expect(bindError('dir -foo')).toBe('dir: unknown parameter -foo');
     expect(bindError('dir -foo bar')).toBe('dir: unknown parameter -foo');
-    expect(bindError('cd /x -output json')).toBe('cd: unknown parameter -output');
+    expect(bindError('dir -id x')).toBe('dir: unknown parameter -id');
+  });
+
+  // Issue 18, item 3: the reference writes `remediate -type file -id PATH -auto`.
+  it("binds the reference's named form -type/-id/-auto, keeping the short forms", () => {
+    expect(bind('remediate -type file -id "C:\\Users\\x\\evil.exe" -auto')).toEqual({ type: 'file', target: 'C:\\Users\\x\\evil.exe', auto: true });
+    expect(bind('remediate -type process -id 1234')).toEqual({ type: 'process', target: '1234' });
+    expect(bind('remediate -type service -id evil')).toEqual({ type: 'service', target: 'evil' });
+    expect(bind('REMEDIATE -TYPE File -ID /tmp/x')).toEqual({ type: 'file', target: '/tmp/x' });
+    expect(bind('undo -type file -id /tmp/x')).toEqual({ type: 'file', target: '/tmp/x' });
+    expect(bind('analyze -type process -id 42')).toEqual({ type: 'process', target: '42' });
+    expect(bind('remediate file /tmp/x -auto')).toEqual({ type: 'file', target: '/tmp/x', auto: true });
+    expect(bind('remediate -type file -target /tmp/x')).toEqual({ type: 'file', target: '/tmp/x' });
+    // -id is another name of -target: given both ways is given twice; -id still needs its value.
+    expect(bindError('remediate -type file -target /a -id /b')).toBe('remediate: -target given twice');
+    expect(bindError('remediate file /a -id /b')).toBe('remediate: -target given twice');
+    expect(bindError('remediate -type file -id')).toBe('missing value for -id');
+  });
+
+  // Issue 18, item 4: -output is accepted by every command.
+  it('accepts -output json|table on every command of the catalog', () => {
+    for (const spec of CATALOG) {
+      const required = spec.params.filter((p) => p.required).map((p) => ` -${p.name} ${p.values?.[0] ?? '1'}`).join('');
+      for (const format of ['json', 'table']) {
+        const parsed = parseLine(`${spec.name}${required} -output ${format}`);
+        expect(parsed.output, spec.name).toBe(format);
+        expect(() => bindParams(spec, parsed), spec.name).not.toThrow();
+      }
+    }
+    expect(bind('cd /x -output json')).toEqual({ path: '/x' });
+    expect(parseLine('isolate json')).toMatchObject({ positionals: [], output: 'json' });
   });
 
   it('refuses too many positionals', () => {
     expect(bindError('getfile /a /b')).toBe('getfile: too many arguments (unexpected "/b")');
-    expect(bindError('isolate json')).toBe('isolate: too many arguments (unexpected "json")');
+    expect(bindError('isolate now')).toBe('isolate: too many arguments (unexpected "now")');
   });
 
   it('refuses a parameter given both by position and by name', () => {

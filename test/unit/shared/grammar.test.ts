@@ -109,11 +109,17 @@ describe('parseLine: output format', () => {
     expect(parseLine('processes table -name sshd')).toMatchObject({ positionals: [], output: 'table', named: { name: 'sshd' } });
   });
 
-  it('keeps json as a positional where the command takes positionals or has no -output', () => {
+  it('keeps json as a positional where the command takes positionals or is unknown', () => {
     expect(parseLine('dir json')).toMatchObject({ positionals: ['json'] });
     expect(parseLine('dir json').output).toBeUndefined();
-    expect(parseLine('isolate json').positionals).toEqual(['json']);
     expect(parseLine('nosuch json').positionals).toEqual(['json']);
+  });
+
+  // Issue 18, item 3: `-id` takes a value because it is remediate's -target under the reference's name.
+  it('reads an alias of a value-taking parameter as taking a value', () => {
+    expect(parseLine('remediate -type file -id /tmp/x -auto')).toMatchObject({ positionals: [], named: { type: 'file', id: '/tmp/x', auto: true } });
+    expect(parseLine('remediate -type file -id "C:\\a b\\x.exe"').named.id).toBe('C:\\a b\\x.exe');
+    expect(parseLine('processes -id 1').named).toEqual({ id: true });
   });
 
   it('refuses bad or repeated formats', () => {
