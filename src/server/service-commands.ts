@@ -98,7 +98,7 @@ async function help(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
   const width = Math.max(...available.map((c) => c.name.length)) + 2;
   const out = [`Commands available to ${ctx.peer.user.name} (${ctx.peer.user.role}) on ${ctx.session.device.name} (${ctx.session.device.platform}):`];
   for (const c of available) out.push(`  ${c.name.padEnd(width)}${c.summary}`);
-  out.push('', 'help <command> shows syntax, parameters, examples, role and time limit.', 'Append & to run in the background; -output json for every field; > name.txt saves the output to the case.');
+  out.push('', 'help <command> shows syntax, parameters, examples, role and time limit.', 'Append & to run in the background; -output json for every field; > name.txt saves the output to the case (workstation) or to a local file (lr exec, lr shell).');
   text(ctx, out.join('\n') + '\n');
   return { status: 'completed' };
 }
