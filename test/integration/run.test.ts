@@ -284,6 +284,29 @@ describe('putfile and run', () => {
     expect(exe.error).toBe('run: tool.exe: a Windows executable cannot run on this linux device');
   });
 
+  it('the log query filtered by status follows a command that finishes (no stale cached match)', async () => {
+    await upload('nap.sh', '#!/bin/bash\nsleep 2\necho rested\n');
+    const query = async (status: string) => {
+      const r = await rawRequest(loadProfile(w.adminProfile), 'GET', `/api/v1/log/query?status=${status}&limit=50`);
+      expect(r.status).toBe(200);
+      return (r.body.items as Rec[]).map((e) => e.id);
+    };
+    const c = await ConsoleClient.connect(loadProfile(w.adminProfile));
+    try {
+      const s = await c.openSession('romeo');
+      const run = c.run(s.id, 'run nap.sh');
+      await waitFor('run started', async () => run.commandId() !== undefined && (await query('running')).includes(run.commandId() as string));
+      const id = run.commandId() as string;
+      expect((await run.outcome).status).toBe('completed');
+      // Nothing was added to the log since the query above: only the command's status changed.
+      expect(await query('running')).not.toContain(id);
+      expect(await query('completed')).toContain(id);
+      c.closeSession(s.id);
+    } finally {
+      c.close();
+    }
+  });
+
   it('refuses, on the agent itself, a script whose bytes changed after signing', async () => {
     await upload('tamper.sh', '#!/bin/bash\necho "original"\n');
     expect((await w.lr(['exec', 'romeo', 'run tamper.sh'])).code).toBe(0);
