@@ -1,6 +1,7 @@
 /**
  * Script signatures: Ed25519 over a domain-separated statement (`lr-script-signature:v2`) of the file's
- * library name, the interpreter that name selects, its SHA-256 and its size, as canonical JSON. Signing the
+ * library name, the interpreter that name selects (`bash`, `python3`, `pwsh`, or `native-elf` /
+ * `native-pe` for an executable the kernel runs itself), its SHA-256 and its size, as canonical JSON. Signing the
  * digest rather than the raw bytes lets the signer, the service and the agent all check a 250 MB file while
  * streaming it, never holding it in memory (Ed25519 itself needs the whole message); SHA-256 binds the
  * signature to every byte. The name and interpreter are signed too: a signed `cleanup.py` uploaded again
@@ -10,7 +11,7 @@
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { canonicalJson } from '../shared/command-signature.js';
-import { scriptInterpreter } from '../shared/library-rules.js';
+import { libraryRunner } from '../shared/library-rules.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const DOMAIN = 'lr-script-signature:v2\n';
@@ -28,7 +29,7 @@ export function signatureStatement(file: SignedScript): Buffer {
   if (!Number.isSafeInteger(file.size) || file.size < 0) throw new Error('size must be a non-negative integer');
   if (file.name.length === 0) throw new Error('the file needs a name');
   const { name, sha256, size } = file;
-  return Buffer.from(DOMAIN + canonicalJson({ name, interpreter: scriptInterpreter(name), sha256, size }), 'utf8');
+  return Buffer.from(DOMAIN + canonicalJson({ name, interpreter: libraryRunner(name), sha256, size }), 'utf8');
 }
 
 /** Parses an Ed25519 public key (PEM, SPKI); throws a one-line error otherwise. */

@@ -119,13 +119,13 @@ export class CommandLogView {
       seqs = this.db.prepare(`SELECT seq FROM ${this.table} ORDER BY seq DESC LIMIT ? OFFSET ?`).pluck().all(limit, offset) as number[];
     } else {
       // One scan gives both the number of matches and the page; the next pages of the same filters reuse it
-      // while no command was added.
+      // while the log is in the same state.
       const key = JSON.stringify([where, args]);
-      const newest = (this.db.prepare(`SELECT max(seq) FROM ${this.table}`).pluck().get() as number | null) ?? 0;
-      let matches = this.matchCache?.key === key && this.matchCache.newest === newest ? this.matchCache.seqs : undefined;
+      const state = this.logState();
+      let matches = this.matchCache?.key === key && this.matchCache.state === state ? this.matchCache.seqs : undefined;
       if (!matches) {
         matches = this.db.prepare(`SELECT seq FROM ${this.table} WHERE ${where.join(' AND ')} ORDER BY seq DESC`).pluck().all(...args) as number[];
-        this.matchCache = { key, newest, seqs: matches };
+        this.matchCache = { key, state, seqs: matches };
       }
       total = matches.length;
       seqs = matches.slice(offset, offset + limit);
@@ -150,7 +150,23 @@ export class CommandLogView {
     };
   }
 
-  private matchCache: { key: string; newest: number; seqs: number[] } | undefined;
+  private matchCache: { key: string; state: string; seqs: number[] } | undefined;
+
+  /**
+   * What a cached match list depends on, read from the indexes. The newest seq alone misses a command that
+   * finishes (its status, error and end change, not the newest seq): a `status=completed` filter would not
+   * show it. Rows only move forward (pending → running → an end), so between two reads with the same number
+   * of rows, the same newest seq and the same numbers of pending and running rows, no row changed.
+   */
+  private logState(): string {
+    const one = (sql: string) => this.db.prepare(sql).pluck().get() as number | null;
+    return [
+      one(`SELECT max(seq) FROM ${this.table}`),
+      one(`SELECT count(*) FROM ${this.table}`),
+      one(`SELECT count(*) FROM ${this.table} WHERE status = 'pending'`),
+      one(`SELECT count(*) FROM ${this.table} WHERE status = 'running'`),
+    ].join(':');
+  }
 
   /** Users and devices that appear in the command log (the log viewer's filter menus). */
   commandFacets(): { users: string[]; devices: { id: string; name: string }[] } {

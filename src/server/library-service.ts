@@ -6,7 +6,7 @@
 import { roleAllows } from '../shared/catalog.js';
 import type { BoundParams } from '../shared/grammar-types.js';
 import type { LibraryRecord } from '../shared/library-records.js';
-import { FORBIDDEN_PARAMETERS_MESSAGE, hasForbiddenParameterChars, scriptInterpreter } from '../shared/library-rules.js';
+import { FORBIDDEN_PARAMETERS_MESSAGE, hasForbiddenParameterChars } from '../shared/library-rules.js';
 import { httpsBase } from '../node/profile.js';
 import type { Logger } from '../node/log.js';
 import type { Limits } from './config.js';
@@ -115,7 +115,6 @@ export class LibraryService {
       const f = this.files.get(name);
       if (!f) return { refuse: `run: no library file ${name}` };
       if (hasForbiddenParameterChars(String(params.parameters ?? ''))) return { refuse: FORBIDDEN_PARAMETERS_MESSAGE };
-      if (!scriptInterpreter(name)) return { refuse: `run: ${name} is not a script run knows (.sh bash, .py python3, .ps1 pwsh)` };
       const allowUnsigned = this.unsignedScriptsAllowed();
       const publisher = f.signature && f.publisher ? this.files.getPublisher(f.publisher) : null;
       if (!publisher && !allowUnsigned) {

@@ -15,7 +15,7 @@ import type { Db } from './db.js';
 import type { LibraryService } from './library-service.js';
 import type { Pipeline } from './pipeline.js';
 import { readJsonBody, RestError, sendJson } from './rest-io.js';
-import type { User } from './store.js';
+import type { Store, User } from './store.js';
 
 /** At most this many indicators travel with an analyze job (the job frame is bounded). */
 export const MAX_JOB_INDICATORS = 5000;
@@ -36,6 +36,7 @@ export class ResponseActions {
   constructor(
     private readonly db: Db,
     private readonly publicUrl: string,
+    private readonly store: Store,
   ) {}
 
   listIndicators(): IndicatorRecord[] {
@@ -59,7 +60,7 @@ export class ResponseActions {
   }
 
   setIsolated(deviceId: string, isolated: boolean): void {
-    this.db.prepare('UPDATE devices SET isolated = ? WHERE id = ?').run(isolated ? 1 : 0, deviceId);
+    this.store.setIsolated(deviceId, isolated);
   }
 
   /** Registers the analyze preparer and the isolation hook. */

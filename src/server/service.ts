@@ -85,7 +85,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   library.attach(pipeline); // putfile/run preparers and the `library` console command
   library.tenant = tenant; // the settings route answers for every tenant setting
   if (cluster) await cluster.attachLibrary(library); // content in the object store, tokens valid on every node
-  const responses = new ResponseActions(db, config.publicUrl);
+  const responses = new ResponseActions(db, config.publicUrl, store);
   responses.attach(pipeline, library); // analyze preparer (indicators, YARA rules), isolation flag
   // getfile: the tenant's size limit travels with the job so the agent refuses before sending a byte.
   pipeline.prepare('getfile', ({ params }) => ({ params: { ...params, _maxBytes: limits().getfileBytes } }));

@@ -225,6 +225,17 @@ export class Store {
     this.schedulePresenceFlush();
   }
 
+  /**
+   * The isolation state an isolate or release just established. Newer than any hello still waiting in the
+   * presence batch: that hello's isolation flag is brought up to date too, or the flush would write the
+   * agent's earlier state back over it.
+   */
+  setIsolated(id: string, isolated: boolean): void {
+    const pending = this.presence.get(id);
+    if (pending?.info) pending.info = { ...pending.info, isolated };
+    this.db.prepare('UPDATE devices SET isolated = ? WHERE id = ?').run(isolated ? 1 : 0, id);
+  }
+
   private schedulePresenceFlush(): void {
     if (this.presenceTimer) return;
     this.presenceTimer = setTimeout(() => this.flushPresence(), 100);

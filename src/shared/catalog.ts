@@ -206,8 +206,8 @@ export const CATALOG: readonly CommandSpec[] = [
   }),
   spec({
     name: 'run', role: 'advanced', side: 'agent', timeLimitMinutes: THIRTY,
-    params: [{ name: 'script', position: 0, type: 'string', required: true, complete: 'library', help: 'library script' }, { name: 'parameters', type: 'string', help: 'arguments, split like a command line (quotes group words); never through a shell; ; & | ! $ are refused' }, OUTPUT],
-    summary: 'Runs a library script on the device', syntax: 'run <script> [-parameters "..."]', examples: ['run collect.sh -parameters "-d /tmp"', 'run triage.py -parameters "\'two words\' -v"'],
+    params: [{ name: 'script', position: 0, type: 'string', required: true, complete: 'library', help: 'library script (.sh, .py, .ps1) or executable' }, { name: 'parameters', type: 'string', help: 'arguments, split like a command line (quotes group words); never through a shell; ; & | ! $ are refused' }, OUTPUT],
+    summary: 'Runs a library script or ELF executable (Linux) on the device', syntax: 'run <script> [-parameters "..."]', examples: ['run collect.sh -parameters "-d /tmp"', 'run triage.py -parameters "\'two words\' -v"', 'run collector -parameters "--fast"'],
     fields: ['script', 'exitCode', 'signal', 'durationMs', 'stdoutBytes', 'stderrBytes'],
   }),
   spec({

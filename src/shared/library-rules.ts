@@ -46,6 +46,23 @@ export function scriptInterpreter(name: string): string | null {
   return SCRIPT_INTERPRETERS[scriptExtension(name)] ?? null;
 }
 
+/**
+ * What runs a library file, by its name: a script's interpreter, or, for every other name, the kernel
+ * itself: `native-pe` for `.exe` (Windows), `native-elf` otherwise (the agent then checks the bytes
+ * really are an ELF executable for its machine). This is what a script signature signs as the file's
+ * interpreter, so a signed executable renamed to `x.sh` (or a signed script renamed to drop its
+ * extension) loses its signature.
+ */
+export function libraryRunner(name: string): string {
+  if (scriptExtension(name) === '.exe') return 'native-pe';
+  return scriptInterpreter(name) ?? 'native-elf';
+}
+
+/** Whether `run` executes this library file directly (an executable) rather than through an interpreter. */
+export function isNativeRunner(runner: string): boolean {
+  return runner.startsWith('native-');
+}
+
 /** Reference wording (seed-live-response.fr.md, "Autoriser l'utilisation de scripts non signés…"). */
 export const UNSIGNED_SCRIPTS_WARNING = 'Allowing the use of unsigned scripts may increase your exposure to threats.';
 

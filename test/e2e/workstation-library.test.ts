@@ -1,8 +1,9 @@
 /**
- * Issue #6 acceptance (5): a file dragged onto the library page (a Playwright DataTransfer) is uploaded
- * with its description; `library` in a console lists it; a basic user (a profile made with
- * `lr-server user add`, connected through "Connect to a service") does not get the upload area, nor does an
- * advanced user without the library-manager permission.
+ * Issue #6 acceptance (5) and issue 18 (13): files dragged onto the library page (a Playwright
+ * DataTransfer) are staged, each shown with its description and parameters fields, and uploaded only on
+ * Confirm; `library` in a console lists them; a basic user (a profile made with `lr-server user add`,
+ * connected through "Connect to a service") does not get the library; an advanced user without the
+ * library-manager permission sees the upload area greyed out with the reason, and dropping does nothing.
  */
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -43,16 +44,28 @@ async function connectWith(p: Page, profile: string, expectedUser: string): Prom
 }
 
 describe('the library page', () => {
-  it('(5) uploads dropped files with their description; `library` lists them', async () => {
+  it('(5, 13) stages dropped files with their fields and uploads them on Confirm; `library` lists them', async () => {
     await page.getByTestId('nav-library').click();
     await page.getByTestId('library-upload').waitFor();
-    await page.getByTestId('upload-description').fill('Collects triage data');
-    await page.getByTestId('upload-parameters-description').fill('-d DIR: output folder');
-    await page.getByTestId('upload-parameters-example').fill('-d /tmp/out');
+    expect(await page.getByTestId('library-upload').getAttribute('data-disabled')).toBe('false');
     await dropFiles(page, [
       { name: 'triage.sh', content: '#!/bin/bash\necho triage "$@"\n' },
       { name: 'notes.txt', content: 'x'.repeat(700_000) }, // more than one upload chunk
     ]);
+    // Staged, each with its fields; nothing is sent before Confirm.
+    const triage = page.locator('[data-testid="staged-item"][data-name="triage.sh"]');
+    await triage.waitFor();
+    expect(await triage.textContent()).toContain('triage.sh');
+    expect(await page.locator('[data-testid="staged-item"][data-name="notes.txt"]').textContent()).toContain('683.6 KiB');
+    await triage.getByTestId('upload-description').fill('Collects triage data');
+    await triage.getByTestId('upload-parameters-description').fill('-d DIR: output folder');
+    await triage.getByTestId('upload-parameters-example').fill('-d /tmp/out');
+    await page.locator('[data-testid="staged-item"][data-name="notes.txt"]').getByTestId('upload-description').fill('Analyst notes');
+    await screenshot(page, 'workstation-13-library-staged');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await page.getByTestId('upload-item').count()).toBe(0);
+    expect(await page.getByTestId('library-row-triage.sh').count()).toBe(0);
+    await page.getByTestId('upload-confirm').click();
     await page.locator('[data-testid="upload-item"][data-name="triage.sh"][data-state="done"]').waitFor({ timeout: 20_000 });
     await page.locator('[data-testid="upload-item"][data-name="notes.txt"][data-state="done"]').waitFor({ timeout: 20_000 });
     const row = page.getByTestId('library-row-triage.sh');
@@ -60,10 +73,19 @@ describe('the library page', () => {
     expect(await row.textContent()).toContain('Collects triage data');
     expect(await row.textContent()).toContain('-d DIR: output folder');
     expect(await page.getByTestId('library-row-notes.txt').textContent()).toContain('683.6 KiB');
+    expect(await page.getByTestId('library-row-notes.txt').textContent()).toContain('Analyst notes');
+    expect(await page.getByTestId('upload-staged').count()).toBe(0);
     await screenshot(page, 'workstation-5-library-uploaded');
+
+    // Staged then cancelled: nothing sent.
+    await dropFiles(page, [{ name: 'dropped-then-cancelled.sh', content: 'echo no\n' }]);
+    await page.locator('[data-testid="staged-item"][data-name="dropped-then-cancelled.sh"]').waitFor();
+    await page.getByTestId('upload-cancel').click();
+    expect(await page.getByTestId('upload-staged').count()).toBe(0);
 
     // Dropping the same name again without "overwrite" is refused, in one line.
     await dropFiles(page, [{ name: 'triage.sh', content: 'echo again\n' }]);
+    await page.getByTestId('upload-confirm').click();
     const refused = page.locator('[data-testid="upload-item"][data-name="triage.sh"][data-state="failed"]');
     await refused.waitFor({ timeout: 20_000 });
     expect(await refused.textContent()).toMatch(/exists|overwrite/i);
@@ -81,7 +103,7 @@ describe('the library page', () => {
     await page.getByTestId('library-row-notes.txt').waitFor({ state: 'detached' });
   });
 
-  it('(5) a basic user, connected with a profile file, gets no upload area; nor an advanced user without the permission', async () => {
+  it('(5, 13) a basic user, connected with a profile file, gets no upload area; an advanced user without the permission sees it greyed, with the reason', async () => {
     const basic = path.join(ws.dataDir, 'bob.profile.json');
     runCli('lr-server', ['user', 'add', 'bob', '--data', ws.serviceDir, '--role', 'basic', '--out', basic]);
     await connectWith(page, basic, 'bob (basic)');
@@ -97,8 +119,17 @@ describe('the library page', () => {
     await page.getByTestId('nav-library').click();
     await page.getByTestId('library-table').waitFor();
     expect(await page.getByTestId('library-row-triage.sh').count()).toBe(1);
-    expect(await page.getByTestId('library-upload').count()).toBe(0);
+    expect(await page.getByTestId('library-row-dropped-then-cancelled.sh').count()).toBe(0);
+    // The upload area is there, greyed, with the reason; dropping onto it stages nothing.
+    expect(await page.getByTestId('library-upload').getAttribute('data-disabled')).toBe('true');
+    expect(await page.getByTestId('library-upload-reason').textContent()).toContain('library-manager permission');
+    expect(await page.getByTestId('upload-input').isDisabled()).toBe(true);
+    await dropFiles(page, [{ name: 'sneaky.sh', content: 'echo sneaky\n' }]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await page.getByTestId('staged-item').count()).toBe(0);
+    expect(await page.getByTestId('upload-confirm').count()).toBe(0);
     expect(await page.getByTestId('library-delete').count()).toBe(0);
+    await screenshot(page, 'workstation-13-library-greyed');
 
     // A broken profile file is refused in one line and the connection stays as it was.
     await page.getByTestId('nav-settings').click();

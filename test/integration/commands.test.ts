@@ -53,6 +53,20 @@ describe('basic commands through the pipeline', () => {
     expect(one).toHaveLength(1);
   });
 
+  it('processes -pid of a process that is gone gives an empty table, not an error', async () => {
+    const child = spawn('sleep', ['4343'], { stdio: 'ignore' });
+    children.push(child);
+    const pid = child.pid as number;
+    expect(await execJson(`processes -pid ${pid} -output json`)).toHaveLength(1);
+    await new Promise((r) => child.once('exit', r).kill('SIGKILL'));
+    expect(await execJson(`processes -pid ${pid} -output json`)).toEqual([]);
+    const table = await w.lr(['exec', 'bravo', `processes -pid ${pid}`]);
+    expect(table.stderr).toBe('');
+    expect(table.code).toBe(0);
+    const log = JSON.parse((await w.lr(['log', '--device', 'bravo', '--json'])).stdout) as Rec[];
+    expect(log.find((e) => e.commandLine === `processes -pid ${pid}`)).toMatchObject({ status: 'completed' });
+  });
+
   it('connections lists a TCP listener the test opened, with its pid', async () => {
     const child = spawn(process.execPath, ['-e', "require('net').createServer().listen(0,'127.0.0.1',function(){console.log(this.address().port)})"], { stdio: ['ignore', 'pipe', 'ignore'] });
     children.push(child);

@@ -171,4 +171,27 @@ describe('getfile', () => {
     const d = await lrExec(w, 'getfile /no/such/file', out).done;
     expect(d.stderr.trim()).toBe('lr: getfile: /no/such/file: no such file or directory');
   }, 120_000);
+
+  it('reads a /proc pseudo-file (its size reads 0) to its end and delivers it verified', async () => {
+    const child = spawn('sleep', ['4545', '0.5'], { stdio: 'ignore', env: { ...process.env, LR_PSEUDO_MARK: 'x'.repeat(70_000) } });
+    try {
+      const out = join(files, 'out-proc');
+      mkdirSync(out);
+      // cmdline is short; environ holds a 70 kB variable: read past the first 64 kB chunk.
+      for (const name of ['cmdline', 'environ']) {
+        const source = `/proc/${child.pid}/${name}`;
+        const expected = readFileSync(source);
+        expect(statSync(source).size).toBe(0);
+        const r = await lrExec(w, `getfile ${source}`, out).done;
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        const got = readFileSync(join(out, name));
+        expect(got.length, name).toBe(expected.length);
+        expect(got.equals(expected), name).toBe(true);
+      }
+      expect(readFileSync(join(out, 'cmdline'), 'latin1')).toBe('sleep\x004545\x000.5\x00');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 120_000);
 });

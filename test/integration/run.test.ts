@@ -5,7 +5,7 @@
 // agent itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createWorld, waitFor, type World } from './harness.js';
@@ -232,6 +232,81 @@ describe('putfile and run', () => {
     expect((await put('twin.py')).status).toBe(201);
   });
 
+  it('runs a signed ELF executable from the library with argv only, under the same signing policy as scripts', async () => {
+    // A real ELF of this machine, copied (nothing compiled).
+    const echo = join(files, 'lr-echo');
+    copyFileSync('/bin/echo', echo);
+    const up = await w.lr(['library', 'upload', echo, '--overwrite', '--sign', join(keys, 'soc.key'), '--publisher', 'soc']);
+    expect(up.stderr).toBe('');
+    const r = await w.lr(['exec', 'romeo', `run lr-echo -parameters "-n 'hello world' a>b"`]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('hello world a>b');
+    const j = await execJson('run lr-echo -parameters "x y"');
+    expect(j.status).toBe('completed');
+    expect(j.text).toBe('x y\n');
+    expect(j.records).toEqual([expect.objectContaining({ script: 'lr-echo', exitCode: 0, signal: null, stdoutBytes: 4 })]);
+    // The signature names the runner: the same bytes signed as an executable do not pass as a script.
+    const digest = { sha256: createHash('sha256').update(readFileSync(echo)).digest('hex'), size: readFileSync(echo).length };
+    const signature = signScript(readFileSync(join(keys, 'soc.key'), 'utf8'), { name: 'lr-echo', ...digest });
+    const asScript = await rawRequest(loadProfile(w.adminProfile), 'PUT', `/api/v1/library/lr-echo.sh?${new URLSearchParams({ signature, publisher: 'soc' }).toString()}`, readFileSync(echo), { 'content-type': 'application/octet-stream' });
+    expect(asScript.status).toBe(400);
+    // Unsigned: refused as an unsigned script is, before anything reaches the device.
+    const unsigned = join(files, 'lr-true');
+    copyFileSync('/usr/bin/true', unsigned);
+    expect((await w.lr(['library', 'upload', unsigned, '--overwrite'])).code).toBe(0);
+    const refused = await w.lr(['exec', 'romeo', 'run lr-true']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim()).toBe('lr: run: lr-true is not signed and unsigned scripts are not allowed on this tenant');
+  });
+
+  it('refuses, on the device, an executable that is not an ELF for this machine (even signed), running nothing', async () => {
+    // A shebang script without an extension: exec would happily run it through /bin/sh.
+    const marker = join(files, 'shebang-ran');
+    await upload('notelf', `#!/bin/sh\ntouch ${marker}\n`);
+    const shebang = await execJson('run notelf');
+    expect(shebang.status).toBe('failed');
+    expect(shebang.error).toBe('run: notelf is not an ELF executable: refused');
+    expect(existsSync(marker)).toBe(false);
+    // A real ELF for another processor (the machine number patched).
+    const foreign = readFileSync('/usr/bin/true');
+    const own = foreign.readUInt16LE(18);
+    foreign.writeUInt16LE(own === 62 ? 183 : 62, 18);
+    writeFileSync(join(files, 'foreign-true'), foreign);
+    expect((await w.lr(['library', 'upload', join(files, 'foreign-true'), '--overwrite', '--sign', join(keys, 'soc.key'), '--publisher', 'soc'])).code).toBe(0);
+    const other = await execJson('run foreign-true');
+    expect(other.status).toBe('failed');
+    expect(other.error).toMatch(/^run: foreign-true is an ELF executable for another processor \(machine (62|183)\), this device is \w+: refused$/);
+    // A Windows executable.
+    await upload('tool.exe', 'MZ\x90\x00windows');
+    const exe = await execJson('run tool.exe');
+    expect(exe.status).toBe('failed');
+    expect(exe.error).toBe('run: tool.exe: a Windows executable cannot run on this linux device');
+  });
+
+  it('the log query filtered by status follows a command that finishes (no stale cached match)', async () => {
+    await upload('nap.sh', '#!/bin/bash\nsleep 2\necho rested\n');
+    const query = async (status: string) => {
+      const r = await rawRequest(loadProfile(w.adminProfile), 'GET', `/api/v1/log/query?status=${status}&limit=50`);
+      expect(r.status).toBe(200);
+      return (r.body.items as Rec[]).map((e) => e.id);
+    };
+    const c = await ConsoleClient.connect(loadProfile(w.adminProfile));
+    try {
+      const s = await c.openSession('romeo');
+      const run = c.run(s.id, 'run nap.sh');
+      await waitFor('run started', async () => run.commandId() !== undefined && (await query('running')).includes(run.commandId() as string));
+      const id = run.commandId() as string;
+      expect((await run.outcome).status).toBe('completed');
+      // Nothing was added to the log since the query above: only the command's status changed.
+      expect(await query('running')).not.toContain(id);
+      expect(await query('completed')).toContain(id);
+      c.closeSession(s.id);
+    } finally {
+      c.close();
+    }
+  });
+
   it('refuses, on the agent itself, a script whose bytes changed after signing', async () => {
     await upload('tamper.sh', '#!/bin/bash\necho "original"\n');
     expect((await w.lr(['exec', 'romeo', 'run tamper.sh'])).code).toBe(0);
@@ -279,6 +354,18 @@ describe('run under a time limit', () => {
     expect(out.status).toBe('timed_out');
     expect(out.error).toMatch(/stopped on the device/);
     // bash ignores SIGTERM here: the agent had to escalate to SIGKILL.
+    expect(processesWith(marker)).toEqual([]);
+  });
+
+  it('stops an executable at the time limit too, leaving no process', async () => {
+    const marker = `4100.${process.pid}${Date.now() % 100000}`;
+    const file = join(w.dir, 'lr-sleep');
+    copyFileSync('/bin/sleep', file);
+    expect((await w.lr(['library', 'upload', file])).code).toBe(0);
+    const r = await w.lr(['exec', 'tango', `run lr-sleep -parameters ${marker}`, '--json']);
+    expect(r.code).toBe(1);
+    const out = JSON.parse(r.stdout) as ExecJson;
+    expect(out.status).toBe('timed_out');
     expect(processesWith(marker)).toEqual([]);
   });
 });

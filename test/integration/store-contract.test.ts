@@ -69,7 +69,7 @@ function newNode(root: string, name: string): Node {
     users: new UserAdmin(db),
     tenant: new TenantSettings(store, BASE_LIMITS),
     library: new LibraryStore(db, dir),
-    responses: new ResponseActions(db, 'wss://127.0.0.1:1'),
+    responses: new ResponseActions(db, 'wss://127.0.0.1:1', store),
   };
 }
 
@@ -109,6 +109,23 @@ function storeContract(name: string, nodes: 'one' | 'several', create: () => Pro
       expect(b.store.authenticate(token)).toEqual(user);
       expect(b.users.list().map((u) => u.name)).toContain('alice');
       expect(b.store.authenticate(token.slice(0, -2) + 'xx')).toBeNull();
+    });
+
+    it("an isolate completed while the device's hello waits in the presence batch is not undone by that hello", async () => {
+      const { a, b, sync } = await fresh();
+      const d = enroll(a, 'iso1');
+      // The agent reconnects (its hello says: not isolated), and within the same 100 ms batch an isolate
+      // completes (the pipeline's hook sets the flag).
+      a.store.updateDeviceInfo(d.id, { ...info('iso1'), isolated: false });
+      a.responses.setIsolated(d.id, true);
+      a.store.flushPresence();
+      expect(a.store.getDevice(d.id)?.isolated).toBe(true);
+      await sync();
+      expect(b.store.getDevice(d.id)?.isolated).toBe(true);
+      // A hello that comes after it is newer: the agent's own state wins (it restarted without its rules).
+      a.store.updateDeviceInfo(d.id, { ...info('iso1'), isolated: false });
+      a.store.flushPresence();
+      expect(a.store.getDevice(d.id)?.isolated).toBe(false);
     });
 
     it('a token revoked on A is refused on B', async () => {

@@ -3,6 +3,8 @@
  * memory), computing its SHA-256 while reading. Resumes from `-offset N`: the first N bytes are hashed
  * locally (not sent), so the final hash always covers the whole file. The file is described from the open
  * handle, and a file that changes while it is read fails the transfer rather than producing a mixed copy.
+ * A file whose size reads 0 may be a pseudo-file (`/proc/PID/maps`, `/proc/cpuinfo`: the kernel makes the
+ * content up on read): it is read to end of file into memory, up to a cap, and sent as that snapshot.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -22,6 +24,23 @@ import { refuseProtected, refuseProtectedOpen } from '../protected-paths.js';
 export const DEFAULT_MAX_GETFILE_BYTES = 3 * 1024 ** 3;
 /** Allocated space may trail the size by a block of tail packing before a file counts as sparse. */
 const SPARSE_SLACK_BYTES = 64 * 1024;
+/** Most a size-0 (pseudo) file is read to: held in memory whole, since its size is known only at EOF. */
+export const PSEUDO_FILE_CAP_BYTES = 32 * 1024 * 1024;
+
+/** Reads a file that says it is empty to its real end: its bytes, or why not (longer than `cap`, aborted). */
+async function readToEnd(handle: FileHandle, cap: number, signal: AbortSignal): Promise<Buffer | 'too-big' | 'aborted'> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for (;;) {
+    if (signal.aborted) return 'aborted';
+    const buf = Buffer.allocUnsafe(64 * 1024);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, total);
+    if (bytesRead === 0) return Buffer.concat(chunks, total);
+    total += bytesRead;
+    if (total > cap) return 'too-big';
+    chunks.push(buf.subarray(0, bytesRead));
+  }
+}
 
 async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
@@ -65,13 +84,24 @@ export const getfileCommand = defineCommand({
       if (st.blocks * 512 + SPARSE_SLACK_BYTES < st.size) {
         throw fail(`sparse file (${formatBytes(st.blocks * 512)} allocated for ${formatBytes(st.size)}): not downloaded; use fileinfo, or collect it with a script`);
       }
+      let snapshot: Buffer | null = null;
+      if (st.size === 0) {
+        const cap = Math.min(max, PSEUDO_FILE_CAP_BYTES);
+        const read = await readToEnd(handle, cap, ctx.signal).catch((err: unknown) => {
+          throw fail(fsReason(err));
+        });
+        if (read === 'aborted') return;
+        if (read === 'too-big') throw fail(`its size reads 0 (a pseudo-file) but its content is over ${formatBytes(cap)}: not downloaded`);
+        snapshot = read;
+      }
+      const size = snapshot?.length ?? st.size;
       const offset = params.offset ?? 0;
-      if (offset > st.size) throw fail(`cannot resume at byte ${offset}: the file has only ${st.size} bytes (it changed?)`);
+      if (offset > size) throw fail(`cannot resume at byte ${offset}: the file has only ${size} bytes (it changed?)`);
       const accounts = await AccountNames.load(ctx.platform.options.sysroot);
       await ctx.emit({
         type: 'file',
         path: target,
-        size: st.size,
+        size,
         mode: modeString(st.mode),
         owner: accounts.user(st.uid),
         mtime: st.mtime.toISOString(),
@@ -79,9 +109,21 @@ export const getfileCommand = defineCommand({
         ctime: st.ctime.toISOString(),
         offset,
       });
-      ctx.trace('info', `sending ${target} (${st.size} bytes) from byte ${offset}`);
+      ctx.trace('info', `sending ${target} (${size} bytes${snapshot ? ', read to its end: its size reads 0' : ''}) from byte ${offset}`);
 
       const hash = createHash('sha256');
+      if (snapshot) {
+        // A snapshot: the bytes hashed are the bytes sent, whatever the kernel would answer next time.
+        hash.update(snapshot.subarray(0, offset));
+        for (let pos = offset; pos < size; pos += DATA_CHUNK_BYTES) {
+          if (ctx.signal.aborted) return;
+          const chunk = snapshot.subarray(pos, Math.min(size, pos + DATA_CHUNK_BYTES));
+          hash.update(chunk);
+          await ctx.sendData(pos, chunk);
+        }
+        await ctx.emit({ type: 'file-end', path: target, size, sha256: hash.digest('hex') });
+        return;
+      }
       // Resume: hash what the analyst already has, without sending it.
       for (let pos = 0; pos < offset; ) {
         if (ctx.signal.aborted) return;

@@ -28,8 +28,9 @@ export const processesCommand = defineCommand({
   async run(ctx, params) {
     let list = await fromPlatform('processes', ctx, () => ctx.platform.listProcesses(ctx.signal));
     if (params.pid !== undefined) {
+      // A pid that is gone (or never was) is an answer, not an error: an empty table, as the reference
+      // gives (a process often exits between two commands of an investigation).
       list = list.filter((p) => p.pid === params.pid);
-      if (list.length === 0) throw new CommandError(`processes: no process with pid ${params.pid}`, 'not_found');
     }
     if (params.name !== undefined) {
       const name = params.name;

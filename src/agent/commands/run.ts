@@ -1,23 +1,25 @@
 /**
- * run: runs a library script on the device. The agent trusts nothing it is sent: it fetches the script
- * into a private temp folder (or copies the working-folder copy when its SHA-256 matches), checks the
- * publisher's Ed25519 signature against the bytes it is about to run (or that the tenant allows unsigned
- * scripts), re-checks the reference's forbidden characters, splits -parameters into an argv array with
- * the console's tokenizer (never a shell), and runs the interpreter of the script's extension. Output is
- * streamed; cancel and time limit kill the whole process tree.
+ * run: runs a library script or executable on the device. The agent trusts nothing it is sent: it
+ * fetches the file into a private temp folder (or copies the working-folder copy when its SHA-256
+ * matches), checks the publisher's Ed25519 signature against the bytes it is about to run (or that the
+ * tenant allows unsigned files), re-checks the reference's forbidden characters, splits -parameters into
+ * an argv array with the console's tokenizer (never a shell), and runs the interpreter of the script's
+ * extension, or, for any other name, the file itself once it is checked to be an ELF executable for this
+ * machine (Linux). Output is streamed; cancel and time limit kill the whole process tree.
  */
 import { constants as fsc, createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { findCommand } from '../../shared/catalog.js';
-import { libraryNameProblem, scriptExtension, scriptInterpreter, ScriptParametersError, splitScriptParameters } from '../../shared/library-rules.js';
+import { isNativeRunner, libraryNameProblem, libraryRunner, scriptExtension, ScriptParametersError, splitScriptParameters } from '../../shared/library-rules.js';
 import { DigestStream } from '../../node/digest-stream.js';
 import { verifyScriptSignature } from '../../node/script-signature.js';
 import { CommandError, defineCommand } from '../command.js';
 import { agentPaths } from '../config.js';
 import { downloadFromService, type Downloaded } from '../service-download.js';
+import { elfProblem } from '../elf-check.js';
 import { runScriptProcess } from '../script-process.js';
 import { fileEnvironment, libraryFileParams } from './putfile.js';
 
@@ -81,13 +83,15 @@ export const runCommand = defineCommand({
       if (e instanceof ScriptParametersError) throw new CommandError(e.message);
       throw e;
     }
-    const interpreter = scriptInterpreter(name);
-    if (!interpreter) throw new CommandError(`run: ${name}: not a script run knows (.sh bash, .py python3, .ps1 pwsh)`);
+    const interpreter = libraryRunner(name);
+    const native = isNativeRunner(interpreter);
+    if (interpreter === 'native-pe') throw new CommandError(`run: ${name}: a Windows executable cannot run on this ${process.platform} device`);
+    if (native && process.platform !== 'linux') throw new CommandError(`run: ${name}: executables run on Linux devices only (this one is ${process.platform})`);
     if (!params._signature && params._allowUnsigned !== true) {
       throw new CommandError(`run: ${name} is not signed and unsigned scripts are not allowed on this tenant`);
     }
-    const interpreterPath = await findExecutable(interpreter);
-    if (!interpreterPath) throw new CommandError(`run: ${interpreter} is not installed on this device (needed for ${scriptExtension(name)} scripts)`);
+    const interpreterPath = native ? null : await findExecutable(interpreter);
+    if (!native && !interpreterPath) throw new CommandError(`run: ${interpreter} is not installed on this device (needed for ${scriptExtension(name)} scripts)`);
     const cwd = await stat(ctx.cwd).catch(() => null);
     if (!cwd?.isDirectory()) throw new CommandError(`run: the current directory ${ctx.cwd} does not exist any more (cd elsewhere first)`);
 
@@ -113,15 +117,21 @@ export const runCommand = defineCommand({
         throw new CommandError(`run: ${name}: the downloaded file does not match the library (sha256 ${got.sha256}, expected ${expected.sha256})`);
       }
 
-      ctx.trace('info', `running ${interpreter} ${name} with ${argv.length} argument(s) in ${ctx.cwd}`);
+      if (native) {
+        // Checked on the verified bytes, in the private folder nobody else can write to.
+        const problem = await elfProblem(scriptPath);
+        if (problem) throw new CommandError(`run: ${name} is ${problem}: refused`);
+        await chmod(scriptPath, 0o700);
+      }
+      ctx.trace('info', `running ${native ? 'executable' : interpreter} ${name} with ${argv.length} argument(s) in ${ctx.cwd}`);
       const result = await runScriptProcess({
-        command: interpreterPath,
-        args: [...interpreterArgs(interpreter), scriptPath, ...argv],
+        command: native ? scriptPath : (interpreterPath as string),
+        args: native ? argv : [...interpreterArgs(interpreter), scriptPath, ...argv],
         cwd: ctx.cwd,
         signal: ctx.signal,
         output: (text) => ctx.text(text),
       }).catch((e: Error) => {
-        throw new CommandError(`run: cannot start ${interpreter}: ${e.message}`);
+        throw new CommandError(`run: cannot start ${native ? name : interpreter}: ${e.message}`);
       });
       if (result.aborted) return; // the runner reports cancelled / timed out
       await ctx.emit({ script: name, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, stdoutBytes: result.stdoutBytes, stderrBytes: result.stderrBytes });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { libraryNameProblem, scriptInterpreter, ScriptParametersError, splitScriptParameters } from '../../../src/shared/library-rules.js';
+import { isNativeRunner, libraryNameProblem, libraryRunner, scriptInterpreter, ScriptParametersError, splitScriptParameters } from '../../../src/shared/library-rules.js';
 
 describe('library file names', () => {
   it('accepts letters, digits, - _ . and refuses separators, dots at the start and ..', () => {
@@ -31,5 +31,14 @@ describe('script parameters', () => {
     expect(scriptInterpreter('a.ps1')).toBe('pwsh');
     expect(scriptInterpreter('a.exe')).toBeNull();
     expect(scriptInterpreter('sh')).toBeNull();
+  });
+
+  it('names what runs a library file (signed with it): the interpreter, or the kernel for an executable', () => {
+    expect(libraryRunner('a.sh')).toBe('bash');
+    expect(libraryRunner('collector')).toBe('native-elf');
+    expect(libraryRunner('tool.bin')).toBe('native-elf');
+    expect(libraryRunner('tool.EXE')).toBe('native-pe');
+    expect(isNativeRunner(libraryRunner('collector'))).toBe(true);
+    expect(isNativeRunner(libraryRunner('a.py'))).toBe(false);
   });
 });

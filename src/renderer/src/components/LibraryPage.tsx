@@ -1,8 +1,9 @@
 /**
- * The script library: the table of files, and, for users with the library-manager permission, a drop zone
- * for one or more files with description, parameters description and example, overwrite, and progress;
- * delete with confirmation. Users without the permission see the list only (basic users: not even that,
- * the service refuses them the library).
+ * The script library: the table of files, and a drop zone: dropped or chosen files are staged, each shown
+ * with its own description, parameters description and example, and uploaded only on Confirm (the
+ * reference's flow), with overwrite and progress; delete with confirmation. Users without the
+ * library-manager permission see the upload area greyed out, with the reason (basic users: not even the
+ * list, the service refuses them the library).
  */
 import { useCallback, useEffect, useState, type DragEvent } from 'react';
 import { formatBytes } from '../../../shared/format.js';
@@ -12,6 +13,19 @@ import { call } from '../api/call.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { onLibraryProgress } from './library-progress.js';
 import { localTime } from './time.js';
+
+/** A file chosen or dropped, waiting for Confirm, with the fields it will be uploaded with. */
+interface StagedFile {
+  key: string;
+  file: File;
+  description: string;
+  parametersDescription: string;
+  parametersExample: string;
+}
+
+type StagedFields = Pick<StagedFile, 'description' | 'parametersDescription' | 'parametersExample'>;
+
+const NO_PERMISSION_REASON = 'Uploading needs the library-manager permission: ask an admin to grant it.';
 
 interface UploadRow {
   key: string;
@@ -67,7 +81,7 @@ export function LibraryPage() {
           <p className="card__hint">{view.reason}</p>
         </section>
       )}
-      {view?.canManage && <UploadArea onUploaded={() => void reload()} />}
+      {view?.files && <UploadArea disabledReason={view.canManage ? undefined : NO_PERMISSION_REASON} onUploaded={() => void reload()} />}
       {view?.files && !view.canManage && (
         <p className="card__hint" data-testid="library-readonly">
           You can use these scripts; uploading and deleting need the library-manager permission.
@@ -145,17 +159,19 @@ export function LibraryPage() {
   );
 }
 
-function UploadArea({ onUploaded }: { onUploaded(): void }) {
-  const [description, setDescription] = useState('');
-  const [parametersDescription, setParametersDescription] = useState('');
-  const [parametersExample, setParametersExample] = useState('');
+function UploadArea({ onUploaded, disabledReason }: { onUploaded(): void; disabledReason?: string }) {
+  const disabled = disabledReason !== undefined;
   const [overwrite, setOverwrite] = useState(false);
   const [dragging, setDragging] = useState(false);
+  const [staged, setStaged] = useState<StagedFile[]>([]);
+  const [busy, setBusy] = useState(false);
   const [rows, setRows] = useState<UploadRow[]>([]);
 
   const update = (key: string, patch: Partial<UploadRow>): void => setRows((all) => all.map((r) => (r.key === key ? { ...r, ...patch } : r)));
+  const edit = (key: string, patch: Partial<StagedFields>): void => setStaged((all) => all.map((f) => (f.key === key ? { ...f, ...patch } : f)));
 
-  async function uploadOne(file: File, key: string): Promise<void> {
+  async function uploadOne(item: StagedFile, key: string): Promise<void> {
+    const { file, description, parametersDescription, parametersExample } = item;
     const problem = libraryNameProblem(file.name);
     if (problem) {
       update(key, { state: 'failed', message: problem });
@@ -185,68 +201,112 @@ function UploadArea({ onUploaded }: { onUploaded(): void }) {
     }
   }
 
-  async function upload(files: readonly File[]): Promise<void> {
-    const added = files.map((file, i) => ({ file, row: { key: `${Date.now()}-${i}-${file.name}`, name: file.name, size: file.size, progress: 0, state: 'queued' as const } }));
-    setRows((all) => [...added.map((a) => a.row), ...all].slice(0, 50));
-    for (const { file, row } of added) await uploadOne(file, row.key);
-    onUploaded();
+  /** Dropped or chosen: staged, nothing sent until Confirm. */
+  function stage(files: readonly File[]): void {
+    if (disabled) return;
+    const added = files.map((file, i) => ({ key: `${Date.now()}-${i}-${file.name}`, file, description: '', parametersDescription: '', parametersExample: '' }));
+    setStaged((all) => [...all, ...added].slice(0, 50));
+  }
+
+  async function confirm(): Promise<void> {
+    const items = staged;
+    setStaged([]);
+    setBusy(true);
+    try {
+      const added = items.map((item) => ({ item, row: { key: item.key, name: item.file.name, size: item.file.size, progress: 0, state: 'queued' as const } }));
+      setRows((all) => [...added.map((a) => a.row), ...all].slice(0, 50));
+      for (const { item, row } of added) await uploadOne(item, row.key);
+    } finally {
+      setBusy(false);
+      onUploaded();
+    }
   }
 
   function onDrop(event: DragEvent): void {
     event.preventDefault();
     setDragging(false);
     const files = [...event.dataTransfer.files];
-    if (files.length > 0) void upload(files);
+    if (files.length > 0) stage(files);
   }
 
   return (
-    <section className="card upload" data-testid="library-upload">
+    <section className={`card upload ${disabled ? 'upload--disabled' : ''}`} data-testid="library-upload" data-disabled={disabled} aria-disabled={disabled}>
       <h2 className="card__title">Upload to the library</h2>
-      <div className="upload__form">
-        <label className="field">
-          <span>Description</span>
-          <input className="input" data-testid="upload-description" value={description} onChange={(e) => setDescription(e.target.value)} maxLength={4096} />
-        </label>
-        <label className="field">
-          <span>Parameters description</span>
-          <input className="input" data-testid="upload-parameters-description" value={parametersDescription} onChange={(e) => setParametersDescription(e.target.value)} maxLength={4096} />
-        </label>
-        <label className="field">
-          <span>Parameters example</span>
-          <input className="input mono" data-testid="upload-parameters-example" value={parametersExample} onChange={(e) => setParametersExample(e.target.value)} maxLength={4096} />
-        </label>
-        <label className="field field--check">
-          <input type="checkbox" data-testid="upload-overwrite" checked={overwrite} onChange={(e) => setOverwrite(e.target.checked)} />
-          <span>Overwrite a file of the same name</span>
-        </label>
-      </div>
-      <div
-        className={`dropzone ${dragging ? 'dropzone--over' : ''}`}
-        data-testid="library-dropzone"
-        onDragOver={(e) => {
-          e.preventDefault();
-          e.dataTransfer.dropEffect = 'copy';
-          setDragging(true);
-        }}
-        onDragLeave={() => setDragging(false)}
-        onDrop={onDrop}
-      >
-        <p>Drop one or more files here</p>
-        <label className="button button--ghost button--small">
-          or choose files…
-          <input
-            type="file"
-            multiple
-            hidden
-            data-testid="upload-input"
-            onChange={(e) => {
-              const files = [...(e.target.files ?? [])];
-              e.target.value = '';
-              if (files.length > 0) void upload(files);
-            }}
-          />
-        </label>
-      </div>
+      {disabled && (
+        <p className="card__hint" data-testid="library-upload-reason">
+          {disabledReason}
+        </p>
+      )}
+      <fieldset className="upload__fieldset" disabled={disabled}>
+        <div
+          className={`dropzone ${dragging ? 'dropzone--over' : ''}`}
+          data-testid="library-dropzone"
+          onDragOver={(e) => {
+            e.preventDefault();
+            e.dataTransfer.dropEffect = disabled ? 'none' : 'copy';
+            if (!disabled) setDragging(true);
+          }}
+          onDragLeave={() => setDragging(false)}
+          onDrop={onDrop}
+        >
+          <p>Drop one or more files here</p>
+          <label className="button button--ghost button--small">
+            or choose files…
+            <input
+              type="file"
+              multiple
+              hidden
+              disabled={disabled}
+              data-testid="upload-input"
+              onChange={(e) => {
+                const files = [...(e.target.files ?? [])];
+                e.target.value = '';
+                if (files.length > 0) stage(files);
+              }}
+            />
+          </label>
+        </div>
+        {staged.length > 0 && (
+          <div className="staged" data-testid="upload-staged">
+            {staged.map((f) => (
+              <div key={f.key} className="staged__item upload__form" data-testid="staged-item" data-name={f.file.name}>
+                <div className="staged__head">
+                  <span className="mono cell-strong">{f.file.name}</span>
+                  <span className="cell-dim">{formatBytes(f.file.size)}</span>
+                  {libraryNameProblem(f.file.name) && <span className="form-error">{libraryNameProblem(f.file.name)}</span>}
+                  <button type="button" className="button button--ghost button--small" data-testid="staged-remove" onClick={() => setStaged((all) => all.filter((x) => x.key !== f.key))}>
+                    Remove
+                  </button>
+                </div>
+                <label className="field">
+                  <span>Description</span>
+                  <input className="input" data-testid="upload-description" value={f.description} onChange={(e) => edit(f.key, { description: e.target.value })} maxLength={4096} />
+                </label>
+                <label className="field">
+                  <span>Parameters description</span>
+                  <input className="input" data-testid="upload-parameters-description" value={f.parametersDescription} onChange={(e) => edit(f.key, { parametersDescription: e.target.value })} maxLength={4096} />
+                </label>
+                <label className="field">
+                  <span>Parameters example</span>
+                  <input className="input mono" data-testid="upload-parameters-example" value={f.parametersExample} onChange={(e) => edit(f.key, { parametersExample: e.target.value })} maxLength={4096} />
+                </label>
+              </div>
+            ))}
+            <label className="field field--check">
+              <input type="checkbox" data-testid="upload-overwrite" checked={overwrite} onChange={(e) => setOverwrite(e.target.checked)} />
+              <span>Overwrite a file of the same name</span>
+            </label>
+            <div className="staged__actions">
+              <button type="button" className="button button--ghost" data-testid="upload-cancel" onClick={() => setStaged([])}>
+                Cancel
+              </button>
+              <button type="button" className="button" data-testid="upload-confirm" disabled={busy} onClick={() => void confirm()}>
+                Confirm upload of {staged.length} file{staged.length === 1 ? '' : 's'}
+              </button>
+            </div>
+          </div>
+        )}
+      </fieldset>
       {rows.length > 0 && (
         <ul className="uploads" data-testid="upload-list">
           {rows.map((r) => (
