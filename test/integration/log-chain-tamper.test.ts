@@ -67,9 +67,13 @@ describe('command log chain: edits to one entry', () => {
 
   it('keeps its head anchor next to the key, private to the service and MAC-protected', async () => {
     const file = join(w.dataDir, 'log-chain.head');
-    expect(statSync(file).mode & 0o777).toBe(0o600);
-    const anchor = JSON.parse(readFileSync(file, 'utf8')) as { head: { seq: number; id: string }; live: number[]; mac: string };
     const last = rowsOf(db).at(-1) as Row;
+    type Anchor = { head: { seq: number; id: string } | null; live: number[]; mac: string };
+    const readAnchor = (): Anchor => JSON.parse(readFileSync(file, 'utf8')) as Anchor;
+    // The anchor is rewritten at most every 100 ms, after the commit: wait for it to reach the last entry.
+    await waitFor('the anchor to reach the last entry', () => Promise.resolve(readAnchor().head?.seq === last.seq), 5_000);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const anchor = readAnchor();
     expect(anchor.head).toMatchObject({ seq: last.seq, id: last.id });
     expect(anchor.live).toEqual([]);
     expect(anchor.mac).toMatch(/^[0-9a-f]{64}$/);
