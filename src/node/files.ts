@@ -1,6 +1,6 @@
 /** Small file helpers shared by the Node programs: atomic writes (secrets 0600), JSON validated on read. */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { z } from 'zod';
@@ -74,6 +74,13 @@ export async function writeFileAtomicAsync(path: string, content: string | Uint8
 export function writeSecretFile(path: string, content: string): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileAtomic(path, content, 0o600);
+}
+
+/** Creates a file of 32 random bytes (hex, mode 0600) when missing, e.g. an HMAC key; answers whether it was created. */
+export function ensureRandomKeyFile(path: string): boolean {
+  if (existsSync(path)) return false;
+  writeSecretFile(path, randomBytes(32).toString('hex') + '\n');
+  return true;
 }
 
 export function writeSecretJson(path: string, value: unknown): void {

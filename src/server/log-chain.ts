@@ -16,11 +16,11 @@
  * the last entry chained (a cut end of the log), the entries running (an entry whose seal was removed is
  * neither sealed nor running), and that the log is chained at all (a legacy log is adopted only once).
  */
-import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash, createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { ServerResponse } from 'node:http';
-import { writeSecretFile } from '../node/files.js';
+import { ensureRandomKeyFile } from '../node/files.js';
 import { canonicalJson } from '../shared/command-signature.js';
 import { FINAL_STATUSES, type JobStatus } from '../shared/protocol.js';
 import type { Db } from './db.js';
@@ -35,10 +35,7 @@ export function logKeyPath(dataDir: string): string {
 
 /** Creates DATA/log-chain.key when missing (mode 0600); answers whether it was created. */
 export function ensureLogKey(dataDir: string): boolean {
-  const file = logKeyPath(dataDir);
-  if (existsSync(file)) return false;
-  writeSecretFile(file, randomBytes(32).toString('hex') + '\n');
-  return true;
+  return ensureRandomKeyFile(logKeyPath(dataDir));
 }
 
 function loadLogKey(dataDir: string): Buffer {

@@ -11,10 +11,10 @@
  * writer node, a version (what the reader uses against replays: each kind says what it means) and the
  * payload, each length-prefixed: an authentic entry cannot be moved to another key, subject, kind or writer.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeSecretFile } from '../../node/files.js';
+import { ensureRandomKeyFile } from '../../node/files.js';
 import type { Logger } from '../../node/log.js';
 
 /** What an entry is: part of the MAC, so an entry of one kind is never accepted as another. */
@@ -28,10 +28,7 @@ export function clusterKeyPath(dataDir: string): string {
 
 /** Creates DATA/cluster.key when missing (32 random bytes, hex, mode 0600); answers whether it was created. */
 export function ensureClusterKey(dataDir: string): boolean {
-  const file = clusterKeyPath(dataDir);
-  if (existsSync(file)) return false;
-  writeSecretFile(file, randomBytes(32).toString('hex') + '\n');
-  return true;
+  return ensureRandomKeyFile(clusterKeyPath(dataDir));
 }
 
 /** Reads DATA/cluster.key; throws one line saying how to get it when it is missing or not a key. */
