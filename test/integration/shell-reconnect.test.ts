@@ -63,7 +63,7 @@ describe('lr shell connect after a close', () => {
 
     // History is the same file, with the lines typed before and after the closes.
     const hist = readdirSync(join(state, 'lr', 'history'));
-    const lines = readFileSync(join(state, 'lr', 'history', hist[0]), 'utf8');
+    const lines = readFileSync(join(state, 'lr', 'history', hist[0] as string), 'utf8');
     expect(lines).toMatch(/cd \/tmp\n[\s\S]*connect\n[\s\S]*connect\n/);
 
     type('exit');
