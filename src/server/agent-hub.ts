@@ -17,7 +17,7 @@ export interface JobSink {
   /** A batch of records as JSON (a JSON array of objects, serialised once, reused for the log and the console). */
   onRecords(json: string): void;
   onText(text: string, bytes: number): void;
-  onEnd(status: 'completed' | 'failed' | 'cancelled' | 'timed_out', error: string | undefined, cwd: string | undefined): void;
+  onEnd(status: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'refused', error: string | undefined, cwd: string | undefined): void;
 }
 
 interface AgentLink {
@@ -36,7 +36,7 @@ export type RemoteOutput =
   | { k: 'data'; frame: Buffer; bytes: number }
   | { k: 'records'; json: string }
   | { k: 'text'; text: string }
-  | { k: 'end'; status: 'completed' | 'failed' | 'cancelled' | 'timed_out'; error?: string | undefined; cwd?: string | undefined }
+  | { k: 'end'; status: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'refused'; error?: string | undefined; cwd?: string | undefined }
   | { k: 'trace'; sessionId: string; level: string; message: string; time: string };
 
 /**

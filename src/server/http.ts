@@ -157,7 +157,8 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
         const limit = Number(url.searchParams.get('limit') ?? '10000');
         const afterSeq = url.searchParams.has('after') ? Number(url.searchParams.get('after')) : undefined;
         if (!Number.isInteger(limit) || limit < 1 || (afterSeq !== undefined && !Number.isInteger(afterSeq))) return json(res, 400, { error: 'limit and after must be integers' });
-        return json(res, 200, logView.listCommands({ deviceId, limit, afterSeq }));
+        // Without `after`, a limit keeps the newest entries (`lr log --limit 20`: the last 20 commands).
+        return json(res, 200, logView.listCommands({ deviceId, limit, afterSeq, newest: afterSeq === undefined }));
       }
       return json(res, 404, { error: `no route ${req.method} ${url.pathname}` });
     } catch (e) {

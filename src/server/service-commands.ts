@@ -61,7 +61,7 @@ async function help(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
   const name = ctx.params.command as string | undefined;
   if (name) {
     const spec = findCommand(name.toLowerCase());
-    if (!spec) return { status: 'failed', error: `help: unknown command ${name}` };
+    if (!spec) return { status: 'refused', error: `help: there is no command ${name} (help lists the commands)` };
     text(ctx, describe(spec, ctx.pipeline.timeLimitMs(spec)));
     return { status: 'completed' };
   }
