@@ -1,7 +1,7 @@
 // Conformance of the CLI's messages and exit codes (issue 18, item 11), through real lr / lr-server /
 // lr-agent processes: usage errors exit 2 in one human sentence; getfile over the limit says the exact sizes
 // and is logged refused; analyze does not count an engine that errored; "1 session"; `download` is getfile;
-// `lr log --limit N` is the newest N.
+// `lr log --limit N` is the newest N; an online device's lastSeen moves.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -89,5 +89,17 @@ describe('lr exit codes and messages', () => {
       sh.stdin.end('exit\n');
       await new Promise((r) => sh.once('close', r));
     }
+  }, 60_000);
+
+  it("an online device's lastSeen moves while it is online", async () => {
+    const seen = async () => {
+      const r = await w.lr(['devices', '--json']);
+      return (JSON.parse(r.stdout) as { name: string; lastSeen: string }[]).find((d) => d.name === 'kilo')?.lastSeen as string;
+    };
+    const before = await seen();
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await w.lr(['exec', 'kilo', 'dir /'])).code).toBe(0); // the agent answers: it is heard from
+    const after = await seen();
+    expect(Date.parse(after)).toBeGreaterThan(Date.parse(before));
   }, 60_000);
 });
