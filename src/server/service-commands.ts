@@ -2,7 +2,7 @@
  * Commands the service answers itself, without the agent: help, jobs, fg, status, trace.
  * Their output goes through the same job machinery (logged, hashed, sent to the console).
  */
-import { findCommand, type CommandSpec } from '../shared/catalog.js';
+import { aliasesOf, findCommand, type CommandSpec } from '../shared/catalog.js';
 import type { BoundParams, ParsedLine } from '../shared/grammar-types.js';
 import type { JobStatus } from '../shared/protocol.js';
 import type { AgentHub } from './agent-hub.js';
@@ -41,7 +41,7 @@ function records(ctx: ServiceCommandContext, rs: Record<string, unknown>[]): voi
 function describe(spec: CommandSpec, limitMs: number): string {
   const lines = [
     `${spec.name} — ${spec.summary}${spec.beyond ? ' (beyond the reference console)' : ''}`,
-    `usage: ${spec.syntax}`,
+    `usage: ${spec.syntax}${aliasesOf(spec.name).length ? `   (also: ${aliasesOf(spec.name).join(', ')})` : ''}`,
     `role: ${spec.role}   time limit: ${Math.round(limitMs / 60_000)} min   runs on: ${spec.side}   platforms: ${spec.platforms.join(', ')}`,
   ];
   const params = spec.params.filter((p) => p.name !== 'output');

@@ -232,6 +232,11 @@ const BY_NAME = new Map(CATALOG.map((c) => [c.name, c]));
 export const COMMAND_ALIASES: Readonly<Record<string, string>> = { download: 'getfile' };
 
 /** The catalog name of a command word (lower case), aliases resolved. */
+/** The other words for a command (`getfile` → `download`). */
+export function aliasesOf(name: string): string[] {
+  return Object.keys(COMMAND_ALIASES).filter((a) => COMMAND_ALIASES[a] === name);
+}
+
 export function canonicalName(name: string): string {
   return Object.hasOwn(COMMAND_ALIASES, name) ? (COMMAND_ALIASES[name] as string) : name;
 }

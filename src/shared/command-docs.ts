@@ -2,7 +2,7 @@
  * The reference page of the console commands (docs/commands.md), rendered from the catalog so that the
  * documentation cannot drift from what the service enforces. Field meanings are described here.
  */
-import { CATALOG, type CommandSpec } from './catalog.js';
+import { CATALOG, aliasesOf, type CommandSpec } from './catalog.js';
 
 const FIELD_DOCS: Record<string, Record<string, string>> = {
   jobs: { id: 'command ID', commandLine: 'as typed', state: 'pending, running, completed, failed, cancelled, timed_out, refused', startedAt: 'ISO 8601', durationMs: 'so far, for a running job', background: 'true when started with & or Ctrl+Z' },
@@ -72,7 +72,8 @@ export function renderCommandDocs(): string {
     '',
   ];
   for (const c of CATALOG) {
-    out.push(`## ${c.name}`, '', `${c.summary}.${c.beyond ? ' *(Beyond the reference console.)*' : ''}`, '', '```', c.syntax, '```', '');
+    const aliases = aliasesOf(c.name);
+    out.push(`## ${c.name}`, '', `${c.summary}.${c.beyond ? ' *(Beyond the reference console.)*' : ''}${aliases.length ? ` Also: ${aliases.map((a) => `\`${a}\``).join(', ')}.` : ''}`, '', '```', c.syntax, '```', '');
     out.push(`- **Role:** ${c.role}`, `- **Runs on:** ${c.side}`, `- **Time limit:** ${c.timeLimitMinutes} minutes`, `- **Platforms:** ${c.platforms.join(', ')}`, '');
     if (c.params.length) out.push('| parameter | type | required | meaning |', '|---|---|---|---|', ...paramLine(c), '');
     if (c.fields?.length) {

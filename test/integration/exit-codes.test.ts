@@ -55,6 +55,9 @@ describe('lr exit codes and messages', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(readFileSync(join(out, 'small.txt'), 'utf8')).toBe('evidence\n');
+    const help = await w.lr(['exec', 'kilo', 'help download']);
+    expect(help.stdout).toContain('getfile — ');
+    expect(help.stdout).toContain('(also: download)');
   }, 60_000);
 
   it('lr log --limit N shows the newest N', async () => {
