@@ -3,6 +3,7 @@
  * text in batches under a credit window (the service acks what it has passed on; the job pauses when
  * too much is in flight), honours cancel and the time limit through an AbortSignal.
  */
+import type { z } from 'zod';
 import { JOB_WINDOW_BYTES, MAX_CHUNK_CHARS, TRANSFER_WINDOW_BYTES, dataFrameHeader, type FromAgent, type ToAgent } from '../shared/protocol.js';
 import { MAX_TIME_LIMIT_MS } from '../shared/command-signature.js';
 import type { Logger, LogLevel } from '../node/log.js';
@@ -200,7 +201,7 @@ export class JobRunner {
   }
 
   private async start(f: Extract<ToAgent, { t: 'job.start' }>): Promise<void> {
-    const end = (status: 'completed' | 'failed' | 'cancelled' | 'timed_out', error?: string, cwd?: string) =>
+    const end = (status: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'refused', error?: string, cwd?: string) =>
       this.sender.frame({ t: 'job.end', jobId: f.jobId, status, error: error?.replace(/\s*\n\s*/g, ' ').slice(0, 4000), cwd });
     if (this.running.has(f.jobId)) return; // a duplicate of a running job: never a second run, never a second end
     const refusal = this.verify(f);
@@ -212,8 +213,8 @@ export class JobRunner {
     if (!cmd) return end('failed', `${f.command}: not implemented by this agent (version too old?)`);
     const parsed = cmd.schema.safeParse(f.params);
     if (!parsed.success) {
-      const i = parsed.error.issues[0];
-      return end('failed', `${f.command}: invalid parameters: ${i ? `${i.path.join('.')}: ${i.message}` : 'bad input'}`);
+      // A usage error: refused (exit 2 in lr), in the console's words rather than the schema library's.
+      return end('refused', `${f.command}: ${describeParamIssue(parsed.error.issues[0])}`);
     }
     const controller = new AbortController();
     const stream = new JobStream(f.jobId, () => this.sender, controller.signal);
@@ -248,7 +249,7 @@ export class JobRunner {
       stream.flushRecords();
       const reason = controller.signal.reason as AbortReason | undefined;
       if (controller.signal.aborted) end(reason === 'timed_out' ? 'timed_out' : 'cancelled', abortMessage(f.command, reason));
-      else if (e instanceof CommandError || e instanceof NotSupportedError) end('failed', e.message.startsWith(`${f.command}:`) ? e.message : `${f.command}: ${e.message}`);
+      else if (e instanceof CommandError || e instanceof NotSupportedError) end(e instanceof CommandError && e.code === 'refused' ? 'refused' : 'failed', e.message.startsWith(`${f.command}:`) ? e.message : `${f.command}: ${e.message}`);
       else {
         log.error(`job ${f.jobId} crashed`, { sessionId: f.sessionId, error: (e as Error).stack ?? String(e) });
         end('failed', `${f.command}: ${(e as Error).message}`);
@@ -276,5 +277,23 @@ function abortMessage(command: string, reason: AbortReason | undefined): string 
       return `${command}: cancelled because the connection to the service was lost`;
     default:
       return `${command}: cancelled`;
+  }
+}
+
+/** One parameter problem as a sentence in the console's words: "-pid must be 1 or more". */
+export function describeParamIssue(issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return 'invalid parameters';
+  const name = issue.path.length ? `-${issue.path.map(String).join('.')}` : 'the parameters';
+  switch (issue.code) {
+    case 'too_small':
+      return `${name} must be ${issue.inclusive === false ? 'more than' : 'at least'} ${String(issue.minimum)}${issue.origin === 'number' || issue.origin === 'int' ? '' : ' long'}`;
+    case 'too_big':
+      return `${name} must be ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}${issue.origin === 'number' || issue.origin === 'int' ? '' : ' long'}`;
+    case 'invalid_type':
+      return issue.input === undefined ? `${name} is required` : `${name} must be ${issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`}`;
+    case 'invalid_value':
+      return `${name} must be one of ${issue.values.map(String).join(', ')}`;
+    default:
+      return `${name} is not valid`;
   }
 }

@@ -158,7 +158,7 @@ const logCommand = program
   .command('log')
   .description('the command log')
   .option('--device <device>', 'only this device (id or name)')
-  .option('--limit <n>', 'at most N entries', '10000')
+  .option('--limit <n>', 'the newest N entries', '10000')
   .option('--json', 'JSON output (every field, output included)')
   .option('--jsonl', 'the whole log as JSON lines with its hash chain, for a SIEM (admin; same as `log export`)')
   .action(async (o: { device?: string; json?: boolean; jsonl?: boolean; limit: string }) => {

@@ -13,14 +13,14 @@ import { join } from 'node:path';
 import { CATALOG, findCommand, roleAllows, type Role } from '../shared/catalog.js';
 import { complete } from '../shared/completion.js';
 import { escapeControlChars, formatDuration, renderProgress } from '../shared/format.js';
-import { parseLine } from '../shared/grammar.js';
+import { parseLine, quoteArg } from '../shared/grammar.js';
 import type { SessionInfo } from '../shared/protocol.js';
 import type { Profile } from '../node/profile.js';
 import { ConsoleClient, type CommandOutcome } from '../client/console-client.js';
 import { Printer, renderTransfer } from './printer.js';
 import { throttle, transferTarget, type TransferTarget } from '../client/transfer-target.js';
 import { runGetfile } from '../client/getfile-runner.js';
-import { EXIT_FAILED, EXIT_OK, EXIT_REFUSED } from './errors.js';
+import { EXIT_OK, EXIT_REFUSED } from './errors.js';
 import { RedirectFile, operatorsOf } from './redirect-file.js';
 
 const HISTORY_MAX = 1000;
@@ -48,7 +48,7 @@ function loadHistory(file: string): string[] {
 }
 
 export async function runShell(profile: Profile, device: string): Promise<number> {
-  const client = await ConsoleClient.connect(profile);
+  let client = await ConsoleClient.connect(profile);
   let session: SessionInfo;
   try {
     session = await client.openSession(device);
@@ -65,7 +65,10 @@ export async function runShell(profile: Profile, device: string): Promise<number
   const hfile = historyFile(session.deviceId);
   let cwd = session.cwd;
   let running: { commandId?: string } | null = null;
+  /** The shell is ending (exit, end of input). */
   let closed = false;
+  /** The session is open; after a close (idle, service restart, ended by another analyst) `connect` reopens one. */
+  let sessionOpen = true;
   const transfers = new Map<string, BackgroundTransfer>();
   const outDir = process.env.LR_DOWNLOADS ?? process.cwd();
   // Piped input is read ahead: its lines wait here and run one after the other.
@@ -93,48 +96,87 @@ export async function runShell(profile: Profile, device: string): Promise<number
     rl.prompt();
   };
 
-  client.on('trace', (f) => out(`[trace ${f.level}] ${escapeControlChars(f.message)}\n`));
-  client.on('backgroundEnd', (f) => {
-    out(`\n[${f.commandId}] ${f.status}${f.error ? `: ${escapeControlChars(f.error)}` : ''} (${formatDuration(f.durationMs)}); status ${f.commandId} shows its output\n`);
+  let resolveExit!: (code: number) => void;
+  const finished = new Promise<number>((r) => (resolveExit = r));
+  const lost = (what: string) => {
+    if (closed || !sessionOpen) return;
+    sessionOpen = false;
+    out(`\n${what}\nconnect opens a new session on ${escapeControlChars(session.deviceName)}, exit leaves\n`);
     if (!busy) prompt();
-  });
-  client.on('deviceState', (_id, online) => out(`\n[${session.deviceName} is ${online ? 'online again' : 'offline'}]\n`));
+  };
+  const wire = (c: ConsoleClient) => {
+    c.on('trace', (f) => out(`[trace ${f.level}] ${escapeControlChars(f.message)}\n`));
+    c.on('backgroundEnd', (f) => {
+      out(`\n[${f.commandId}] ${f.status}${f.error ? `: ${escapeControlChars(f.error)}` : ''} (${formatDuration(f.durationMs)}); status ${f.commandId} shows its output\n`);
+      if (!busy) prompt();
+    });
+    c.on('deviceState', (_id, online) => out(`\n[${session.deviceName} is ${online ? 'online again' : 'offline'}]\n`));
+    c.on('sessionClosed', (id, reason) => {
+      if (id === session.id) lost(`session closed: ${escapeControlChars(reason)}`);
+    });
+    c.on('disconnected', (reason) => {
+      if (c === client) lost(`disconnected: ${escapeControlChars(reason)}`);
+    });
+  };
+  wire(client);
 
-  let endIfDone = (): void => undefined;
-  const finished = new Promise<number>((resolveExit) => {
-    client.on('sessionClosed', (_id, reason) => {
-      closed = true;
-      out(`\nsession closed: ${reason}\n`);
-      rl.close();
-      resolveExit(EXIT_OK);
-    });
-    client.on('disconnected', (reason) => {
-      if (closed) return;
-      closed = true;
-      out(`\ndisconnected: ${reason}\n`);
-      rl.close();
-      resolveExit(EXIT_FAILED);
-    });
-    rl.on('close', () => {
-      inputEnded = true;
-      endWhenIdle();
-    });
-    // At the end of piped input, what is queued, running or downloading in the background finishes first
-    // (closing the session would cancel it); Ctrl+D or exit at a terminal close at once, as before.
-    const endWhenIdle = (): void => {
-      if (closed || !inputEnded || (piped && (busy || queue.length > 0))) return;
-      if (piped && transfers.size > 0) {
-        out(`waiting for ${transfers.size} background download${transfers.size === 1 ? '' : 's'} to end before closing the session\n`);
-        void Promise.all([...transfers.values()].map((t) => t.done)).then(endWhenIdle);
-        return;
+  /** `connect` after a close: a new session on the same device, back in the same folder; history stays. */
+  const reconnect = async (): Promise<void> => {
+    if (sessionOpen) {
+      out(`already connected to ${escapeControlChars(session.deviceName)}\n`);
+      return;
+    }
+    let c = client;
+    let next: SessionInfo;
+    try {
+      // The service may have restarted: the old console connection is then gone too.
+      if (!c.isOpen()) {
+        c = await ConsoleClient.connect(profile);
+        wire(c);
       }
-      closed = true;
-      client.closeSession(session.id);
-      client.close();
-      resolveExit(EXIT_OK);
-    };
-    endIfDone = endWhenIdle;
+      next = await c.openSession(session.deviceId);
+    } catch (e) {
+      out(`connect failed: ${escapeControlChars((e as Error).message)}\n`);
+      return;
+    }
+    if (c !== client) client.removeAllListeners();
+    client = c;
+    const previousCwd = cwd;
+    session = next;
+    sessionOpen = true;
+    cwd = session.cwd;
+    out(`Connected to ${escapeControlChars(session.deviceName)}, session ${session.id}.\n`);
+    if (previousCwd !== cwd) {
+      const back = await client.run(session.id, `cd ${quoteArg(previousCwd)}`).outcome;
+      if (back.cwd) cwd = back.cwd;
+      else out(`could not return to ${escapeControlChars(previousCwd)}: ${escapeControlChars(back.error ?? back.status)}\n`);
+    }
+  };
+
+  rl.on('close', () => {
+    inputEnded = true;
+    endIfDone();
   });
+  // At the end of piped input, what is queued, running or downloading in the background finishes first
+  // (closing the session would cancel it); Ctrl+D or exit at a terminal close at once, as before.
+  const endIfDone = (): void => {
+    if (closed || !inputEnded || (piped && (busy || queue.length > 0))) return;
+    if (piped && sessionOpen && transfers.size > 0) {
+      out(`waiting for ${transfers.size} background download${transfers.size === 1 ? '' : 's'} to end before closing the session\n`);
+      void Promise.all([...transfers.values()].map((t) => t.done)).then(endIfDone);
+      return;
+    }
+    closed = true;
+    if (sessionOpen) {
+      try {
+        client.closeSession(session.id);
+      } catch {
+        /* the connection is already gone */
+      }
+    }
+    client.close();
+    resolveExit(EXIT_OK);
+  };
 
   rl.on('SIGINT', () => {
     if (running?.commandId) {
@@ -162,8 +204,9 @@ export async function runShell(profile: Profile, device: string): Promise<number
       out('\x1b[2J\x1b[H');
       return;
     }
-    if (name === 'connect') {
-      out(`already connected to ${session.deviceName}\n`);
+    if (name === 'connect') return reconnect();
+    if (!sessionOpen) {
+      out(`no session: connect opens a new one on ${escapeControlChars(session.deviceName)}, exit leaves\n`);
       return;
     }
     const transfer = transferTarget(line);

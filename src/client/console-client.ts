@@ -308,6 +308,11 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
     this.ws.resume();
   }
 
+  /** The console connection is still up (it is gone after a service restart). */
+  isOpen(): boolean {
+    return this.ws.readyState === this.ws.OPEN;
+  }
+
   close(): void {
     this.ws.close(1000, 'bye');
   }

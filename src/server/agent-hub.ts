@@ -17,7 +17,7 @@ export interface JobSink {
   /** A batch of records as JSON (a JSON array of objects, serialised once, reused for the log and the console). */
   onRecords(json: string): void;
   onText(text: string, bytes: number): void;
-  onEnd(status: 'completed' | 'failed' | 'cancelled' | 'timed_out', error: string | undefined, cwd: string | undefined): void;
+  onEnd(status: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'refused', error: string | undefined, cwd: string | undefined): void;
 }
 
 interface AgentLink {
@@ -27,6 +27,8 @@ interface AgentLink {
   alive: boolean;
   /** When the agent authenticated (ms): the newer of two links of one device wins across nodes. */
   since: number;
+  /** The last frame or pong from the agent (ms): an online device's "last seen", kept in memory (no write). */
+  heardAt: number;
   /** Frames dropped because they named a job or session that is not this device's (logged sparingly). */
   dropped: number;
 }
@@ -36,7 +38,7 @@ export type RemoteOutput =
   | { k: 'data'; frame: Buffer; bytes: number }
   | { k: 'records'; json: string }
   | { k: 'text'; text: string }
-  | { k: 'end'; status: 'completed' | 'failed' | 'cancelled' | 'timed_out'; error?: string | undefined; cwd?: string | undefined }
+  | { k: 'end'; status: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'refused'; error?: string | undefined; cwd?: string | undefined }
   | { k: 'trace'; sessionId: string; level: string; message: string; time: string };
 
 /**
@@ -123,6 +125,12 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
   }
 
   /** Online here or on another node of the cluster. */
+  /** When this node last heard from the device's agent (ISO), if it is connected here. */
+  heardFrom(deviceId: string): string | undefined {
+    const link = this.links.get(deviceId);
+    return link ? new Date(link.heardAt).toISOString() : undefined;
+  }
+
   isOnline(deviceId: string): boolean {
     return this.links.has(deviceId) || this.cluster?.nodeOf(deviceId) != null;
   }
@@ -166,6 +174,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
         ws.close(1009, 'authenticate first (hello)');
         return;
       }
+      if (link) link.heardAt = Date.now();
       if (isBinary) {
         if (link) this.routeData(link, data as Buffer);
         else send(ws, { t: 'error', message: 'authenticate first (hello)' });
@@ -191,7 +200,10 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
       this.route(link, frame);
     });
     ws.on('pong', () => {
-      if (link) link.alive = true;
+      if (link) {
+        link.alive = true;
+        link.heardAt = Date.now();
+      }
     });
     ws.on('close', () => {
       clearTimeout(helloTimer);
@@ -227,7 +239,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     }
     const previous = this.links.get(device.id);
     if (previous) previous.ws.close(4009, 'replaced by a newer connection');
-    const link: AgentLink = { deviceId: device.id, ws, platform: hello.info.platform, alive: true, since: Date.now(), dropped: 0 };
+    const link: AgentLink = { deviceId: device.id, ws, platform: hello.info.platform, alive: true, since: Date.now(), heardAt: Date.now(), dropped: 0 };
     this.links.set(device.id, link);
     // Host name, OS, version, isolation: the name in the hello is ignored (fixed at enrollment, admins rename).
     this.store.updateDeviceInfo(device.id, hello.info);

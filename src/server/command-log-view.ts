@@ -11,6 +11,8 @@ export interface CommandFilter {
   sessionId?: string;
   limit?: number;
   afterSeq?: number;
+  /** With `limit`: the newest entries (still oldest first), not the oldest. */
+  newest?: boolean;
 }
 
 /** The columns of a command log row (`commands`, or the cluster's `cluster_commands`) every reader uses. */
@@ -86,9 +88,10 @@ export class CommandLogView {
     if (f.deviceId) (where.push('c.device_id = ?'), args.push(f.deviceId));
     if (f.sessionId) (where.push('c.session_id = ?'), args.push(f.sessionId));
     if (f.afterSeq !== undefined) (where.push('c.seq > ?'), args.push(f.afterSeq));
-    const sql = `${this.commandSelect} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY c.seq LIMIT ?`;
+    const sql = `${this.commandSelect} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY c.seq ${f.newest ? 'DESC' : ''} LIMIT ?`;
     args.push(Math.min(f.limit ?? 10_000, 100_000));
-    return (this.db.prepare(sql).all(...args) as CommandRow[]).map(toCommandRecord);
+    const rows = this.db.prepare(sql).all(...args) as CommandRow[];
+    return (f.newest ? rows.reverse() : rows).map(toCommandRecord);
   }
 
   /**

@@ -49,8 +49,9 @@ function readJson(req: IncomingMessage): Promise<unknown> {
   });
 }
 
-export function deviceRecord(d: ReturnType<Store['listDevices']>[number], online: boolean, node?: string | null): DeviceRecord {
-  const r: DeviceRecord = { id: d.id, name: d.name, hostname: d.hostname, os: d.os, platform: d.platform, agentVersion: d.agentVersion, online, lastSeen: d.lastSeen, isolated: d.isolated, enrolledAt: d.enrolledAt };
+/** `heard`: when this node last heard from the online device's agent, newer than the stored last seen. */
+export function deviceRecord(d: ReturnType<Store['listDevices']>[number], online: boolean, node?: string | null, heard?: string): DeviceRecord {
+  const r: DeviceRecord = { id: d.id, name: d.name, hostname: d.hostname, os: d.os, platform: d.platform, agentVersion: d.agentVersion, online, lastSeen: heard ?? d.lastSeen, isolated: d.isolated, enrolledAt: d.enrolledAt };
   if (node) r.node = node;
   return r;
 }
@@ -135,7 +136,7 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
       if (extras.routes && (await extras.routes(req, res, user))) return; // users, groups, log verify/export
       if (req.method === 'GET' && url.pathname === '/api/v1/me') return json(res, 200, user);
       if (req.method === 'GET' && url.pathname === '/api/v1/devices') {
-        return json(res, 200, store.listDevices().map((d) => deviceRecord(d, hub.isOnline(d.id), hub.nodeOfDevice(d.id))));
+        return json(res, 200, store.listDevices().map((d) => deviceRecord(d, hub.isOnline(d.id), hub.nodeOfDevice(d.id), hub.heardFrom(d.id))));
       }
       const logView = extras.logView ?? store;
       if (req.method === 'GET' && url.pathname.startsWith('/api/v1/log') && extras.logViewReady) await extras.logViewReady();
@@ -157,7 +158,8 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
         const limit = Number(url.searchParams.get('limit') ?? '10000');
         const afterSeq = url.searchParams.has('after') ? Number(url.searchParams.get('after')) : undefined;
         if (!Number.isInteger(limit) || limit < 1 || (afterSeq !== undefined && !Number.isInteger(afterSeq))) return json(res, 400, { error: 'limit and after must be integers' });
-        return json(res, 200, logView.listCommands({ deviceId, limit, afterSeq }));
+        // Without `after`, a limit keeps the newest entries (`lr log --limit 20`: the last 20 commands).
+        return json(res, 200, logView.listCommands({ deviceId, limit, afterSeq, newest: afterSeq === undefined }));
       }
       return json(res, 404, { error: `no route ${req.method} ${url.pathname}` });
     } catch (e) {

@@ -2,7 +2,7 @@
  * Commands the service answers itself, without the agent: help, jobs, fg, status, trace.
  * Their output goes through the same job machinery (logged, hashed, sent to the console).
  */
-import { findCommand, PLATFORMS, type CommandSpec } from '../shared/catalog.js';
+import { aliasesOf, findCommand, PLATFORMS, type CommandSpec } from '../shared/catalog.js';
 import type { BoundParams, ParsedLine } from '../shared/grammar-types.js';
 import type { JobStatus } from '../shared/protocol.js';
 import type { AgentHub } from './agent-hub.js';
@@ -46,7 +46,7 @@ function supportLine(spec: CommandSpec): string {
 function describe(spec: CommandSpec, limitMs: number): string {
   const lines = [
     `${spec.name} — ${spec.summary}${spec.beyond ? ' (beyond the reference console)' : ''}`,
-    `usage: ${spec.syntax}`,
+    `usage: ${spec.syntax}${aliasesOf(spec.name).length ? `   (also: ${aliasesOf(spec.name).join(', ')})` : ''}`,
     `role: ${spec.role}   time limit: ${Math.round(limitMs / 60_000)} min   runs on: ${spec.side}`,
     `works on: ${supportLine(spec)}`,
   ];
@@ -85,7 +85,7 @@ async function help(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
   const asRecords = ctx.parsed.output !== undefined;
   if (name) {
     const spec = findCommand(name.toLowerCase());
-    if (!spec) return { status: 'failed', error: `help: unknown command ${name}` };
+    if (!spec) return { status: 'refused', error: `help: there is no command ${name} (help lists the commands)` };
     if (asRecords) records(ctx, [helpRecord(spec, ctx.pipeline.timeLimitMs(spec))]);
     else text(ctx, describe(spec, ctx.pipeline.timeLimitMs(spec)));
     return { status: 'completed' };
@@ -122,23 +122,39 @@ async function jobs(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
   return { status: 'completed' };
 }
 
+/**
+ * `status ID`: any command of this device in the log (the log is every analyst's to read), not only this
+ * session's; a job still running anywhere on this service shows its live state. With `-output json` one
+ * record with every field; otherwise the fields as lines and the output as it was printed (real line breaks).
+ */
 async function status(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
   const id = String(ctx.params.id);
   const c = ctx.store.getCommand(id);
-  if (!c || c.sessionId !== ctx.session.id) return { status: 'failed', error: `status: no command ${id} in this session` };
-  const live = ctx.session.jobs.get(id);
-  records(ctx, [
-    {
-      id: c.id,
-      commandLine: c.commandLine,
-      state: live?.status ?? c.status,
-      startedAt: c.startedAt,
-      durationMs: live && live.status === 'running' ? Date.now() - live.startedAt : c.durationMs,
-      error: c.error,
-      outputSize: live ? live.output.size : c.outputSize,
-      output: live ? live.output.text() : c.output,
-    },
-  ]);
+  if (!c || c.deviceId !== ctx.session.device.id) return { status: 'failed', error: `status: no command ${id} on ${ctx.session.device.name}` };
+  const live = ctx.session.jobs.get(id) ?? ctx.sessions.all().find((s) => s.jobs.has(id))?.jobs.get(id);
+  const record = {
+    id: c.id,
+    commandLine: c.commandLine,
+    user: c.user,
+    sessionId: c.sessionId,
+    state: live?.status ?? c.status,
+    startedAt: c.startedAt,
+    durationMs: live && live.status === 'running' ? Date.now() - live.startedAt : c.durationMs,
+    error: c.error,
+    outputSize: live ? live.output.size : c.outputSize,
+    output: live ? live.output.text() : c.output,
+  };
+  if (ctx.parsed.output === 'json') {
+    records(ctx, [record]);
+    return { status: 'completed' };
+  }
+  const head = [
+    `${record.id}  ${record.commandLine}`,
+    `state: ${record.state}   by ${record.user}${record.sessionId === ctx.session.id ? ' (this session)' : ` (session ${record.sessionId ?? '-'})`}   started ${record.startedAt}${record.durationMs != null ? `   ${record.durationMs} ms` : ''}`,
+    ...(record.error ? [`error: ${record.error}`] : []),
+    `output (${record.outputSize} bytes)${record.output ? ':' : ''}`,
+  ];
+  text(ctx, head.join('\n') + '\n' + (record.output ? (record.output.endsWith('\n') ? record.output : record.output + '\n') : ''));
   return { status: 'completed' };
 }
 

@@ -148,9 +148,9 @@ export class SessionManager extends EventEmitter<SessionEvents> {
         case 'device_busy':
           throw new SessionError(`connect: ${device.name} already has a live response session (opened by ${decision.holder.userName} at ${decision.holder.startedAt}); one session per device`, 'device_busy');
         case 'user_limit':
-          throw new SessionError(`connect: you already have ${decision.count} sessions open (limit ${decision.limit} per user)`, 'user_limit');
+          throw new SessionError(`connect: you already have ${decision.count} session${decision.count === 1 ? '' : 's'} open (limit ${decision.limit} per user)`, 'user_limit');
         case 'tenant_limit':
-          throw new SessionError(`connect: the tenant already has ${decision.count} sessions open (limit ${decision.limit})`, 'tenant_limit');
+          throw new SessionError(`connect: the tenant already has ${decision.count} session${decision.count === 1 ? '' : 's'} open (limit ${decision.limit})`, 'tenant_limit');
       }
     }
     // The console or the service may have gone while the ledger decided: give the claim back.

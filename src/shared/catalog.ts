@@ -250,8 +250,21 @@ export const CATALOG: readonly CommandSpec[] = [
 
 const BY_NAME = new Map(CATALOG.map((c) => [c.name, c]));
 
+/** Other words the reference console uses for a command (`download` is its other name for getfile). */
+export const COMMAND_ALIASES: Readonly<Record<string, string>> = { download: 'getfile' };
+
+/** The catalog name of a command word (lower case), aliases resolved. */
+/** The other words for a command (`getfile` → `download`). */
+export function aliasesOf(name: string): string[] {
+  return Object.keys(COMMAND_ALIASES).filter((a) => COMMAND_ALIASES[a] === name);
+}
+
+export function canonicalName(name: string): string {
+  return Object.hasOwn(COMMAND_ALIASES, name) ? (COMMAND_ALIASES[name] as string) : name;
+}
+
 export function findCommand(name: string): CommandSpec | undefined {
-  return BY_NAME.get(name);
+  return BY_NAME.get(canonicalName(name));
 }
 
 /** The parameter `-name` stands for, by its name or one of its aliases (`-id` is remediate's `target`). */

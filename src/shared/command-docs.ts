@@ -2,7 +2,7 @@
  * The reference page of the console commands (docs/commands.md), rendered from the catalog so that the
  * documentation cannot drift from what the service enforces. Field meanings are described here.
  */
-import { CATALOG, PLATFORMS, type CommandSpec } from './catalog.js';
+import { CATALOG, PLATFORMS, aliasesOf, type CommandSpec } from './catalog.js';
 
 const HELP_FIELDS = {
   name: 'command name',
@@ -94,7 +94,8 @@ export function renderCommandDocs(): string {
     '',
   ];
   for (const c of CATALOG) {
-    out.push(`## ${c.name}`, '', `${c.summary}.${c.beyond ? ' *(Beyond the reference console.)*' : ''}`, '', '```', c.syntax, '```', '');
+    const aliases = aliasesOf(c.name);
+    out.push(`## ${c.name}`, '', `${c.summary}.${c.beyond ? ' *(Beyond the reference console.)*' : ''}${aliases.length ? ` Also: ${aliases.map((a) => `\`${a}\``).join(', ')}.` : ''}`, '', '```', c.syntax, '```', '');
     out.push(`- **Role:** ${c.role}`, `- **Runs on:** ${c.side}`, `- **Time limit:** ${c.timeLimitMinutes} minutes`, `- **Works on:** ${PLATFORMS.map((p) => `${p}: ${c.support[p]}`).join(', ')}`, '');
     if (c.params.length) out.push('| parameter | type | required | meaning |', '|---|---|---|---|', ...paramLine(c), '');
     if (c.fields?.length) {

@@ -24,7 +24,7 @@
  * - The line limit is counted in Unicode code points; a NUL character is refused (no OS path holds one).
  */
 
-import { findCommand, findParam, type CommandSpec } from './catalog.js';
+import { canonicalName, findCommand, findParam, type CommandSpec } from './catalog.js';
 import { escapeControlChars } from './format.js';
 import type { ParsedLine } from './grammar-types.js';
 
@@ -254,7 +254,7 @@ export function parseLine(line: string): ParsedLine {
   const first = words[0];
   if (!first || first.text === '') throw new GrammarError('empty command');
   if (wordRole(first) !== 'value') throw new GrammarError(`expected a command name before ${describeWord(first.text)}`);
-  const name = first.text.toLowerCase();
+  const name = canonicalName(first.text.toLowerCase());
   const spec = findCommand(name);
 
   const positionals: string[] = [];

@@ -75,7 +75,8 @@ export const fromAgent = z.discriminatedUnion('t', [
   z.object({
     t: z.literal('job.end'),
     jobId: id,
-    status: z.enum(['completed', 'failed', 'cancelled', 'timed_out']),
+    /** `refused`: the agent would not do it (e.g. a file over the getfile limit); nothing was done. */
+    status: z.enum(['completed', 'failed', 'cancelled', 'timed_out', 'refused']),
     error: shortText.optional(),
     cwd: z.string().max(4096).optional(),
   }),

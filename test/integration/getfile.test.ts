@@ -148,8 +148,8 @@ describe('getfile', () => {
     const out = join(files, 'out4');
     mkdirSync(out);
     const r = await lrExec(w, `getfile "${src}"`, out).done;
-    expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toMatch(/^lr: getfile: .*too-big\.bin: 2\.0 GiB is over the getfile limit of 1\.2 GiB$/);
+    expect(r.code).toBe(2); // refused
+    expect(r.stderr.trim()).toMatch(/^lr: getfile: .*too-big\.bin: 2\.0 GiB \(2147483648 bytes\) is over the getfile limit of 1\.2 GiB \(\d+ bytes\)$/);
     expect(readdirSync(out)).toEqual([]);
   }, 120_000);
 

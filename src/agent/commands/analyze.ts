@@ -90,7 +90,10 @@ export const analyzeCommand = defineCommand({
     }
     results.push(await clamavEngine(file, ctx.signal));
     for (const r of results) await ctx.emit({ ...r, path: file, sha256 });
-    const ran = results.filter((r) => r.ran).map((r) => r.engine);
-    await ctx.emit({ engine: 'overall', ran: ran.length > 0, verdict: overall(results), detail: ran.length > 0 ? `engines run: ${ran.join(', ')}` : 'no engine could run', path: file, sha256 });
+    // An engine that errored gave no verdict: it is not counted as run.
+    const ran = results.filter((r) => r.ran && r.verdict !== 'error').map((r) => r.engine);
+    const errored = results.filter((r) => r.verdict === 'error').map((r) => r.engine);
+    const detail = `${ran.length > 0 ? `engines run: ${ran.join(', ')}` : 'no engine could run'}${errored.length > 0 ? `; failed: ${errored.join(', ')}` : ''}`;
+    await ctx.emit({ engine: 'overall', ran: ran.length > 0, verdict: overall(results), detail, path: file, sha256 });
   },
 });

@@ -64,6 +64,9 @@ export const getfileCommand = defineCommand({
   async run(ctx, params) {
     const target = ctx.resolvePath(params.path);
     const fail = (reason: string): CommandError => new CommandError(`getfile: ${target}: ${reason}`);
+    // Exact sizes: rounded, a file one byte over would read "3.0 GiB is over the limit of 3.0 GiB".
+    const overLimit = (size: number, max: number): CommandError =>
+      new CommandError(`getfile: ${target}: ${formatBytes(size)} (${size} bytes) is over the getfile limit of ${formatBytes(max)} (${max} bytes)`, 'refused');
     await refuseProtected(ctx, 'getfile', target);
     const byPath = await fsp.stat(target).catch((err: unknown) => {
       throw fail(fsReason(err));
@@ -71,7 +74,7 @@ export const getfileCommand = defineCommand({
     if (byPath.isDirectory()) throw fail('is a directory');
     if (!byPath.isFile()) throw fail(`not a regular file (${fileTypeFromMode(byPath.mode)}): only regular files can be downloaded`);
     const max = params._maxBytes ?? DEFAULT_MAX_GETFILE_BYTES;
-    if (byPath.size > max) throw fail(`${formatBytes(byPath.size)} is over the getfile limit of ${formatBytes(max)}`);
+    if (byPath.size > max) throw overLimit(byPath.size, max);
 
     const handle = await openForReading(target).catch((err: unknown) => {
       throw fail(fsReason(err));
@@ -80,7 +83,7 @@ export const getfileCommand = defineCommand({
       await refuseProtectedOpen(ctx, 'getfile', handle.fd, target);
       const st = await handle.stat();
       if (!st.isFile()) throw fail(`not a regular file (${fileTypeFromMode(st.mode)})`);
-      if (st.size > max) throw fail(`${formatBytes(st.size)} is over the getfile limit of ${formatBytes(max)}`);
+      if (st.size > max) throw overLimit(st.size, max);
       if (st.blocks * 512 + SPARSE_SLACK_BYTES < st.size) {
         throw fail(`sparse file (${formatBytes(st.blocks * 512)} allocated for ${formatBytes(st.size)}): not downloaded; use fileinfo, or collect it with a script`);
       }

@@ -186,7 +186,7 @@ export const remediateCommand = defineCommand({
       for (const e of await q.list()) await ctx.emit(entryRecord(e));
       return;
     }
-    if (!params.target) throw new CommandError(`remediate: ${params.type} needs a target (remediate ${params.type} <target>)`);
+    if (!params.target) throw new CommandError(`remediate: ${params.type} needs a target (remediate ${params.type} <target>)`, 'refused');
     const entry = await q.newEntry(params.type, params.target, ctx.jobId);
     try {
       await remediate(ctx, q, entry, params.target, params.auto === true);

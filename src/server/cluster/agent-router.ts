@@ -68,7 +68,7 @@ const presenceValue = z.object({ node: z.string().regex(NODE_ID), since: z.numbe
 type Presence = z.infer<typeof presenceValue>;
 
 const endValue = z
-  .object({ status: z.enum(['completed', 'failed', 'cancelled', 'timed_out']), error: z.string().max(4096).optional(), cwd: z.string().max(4096).optional() })
+  .object({ status: z.enum(['completed', 'failed', 'cancelled', 'timed_out', 'refused']), error: z.string().max(4096).optional(), cwd: z.string().max(4096).optional() })
   .strict();
 const traceValue = z.object({ sessionId: z.string().max(64), level: z.string().max(16), message: z.string().max(4096), time: z.string().max(64) }).strict();
 

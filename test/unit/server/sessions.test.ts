@@ -94,7 +94,7 @@ describe('SessionManager with a ledger', () => {
     const carol = user('carol');
     await m.open(alice, 'host1', peer(alice));
     const u = await refusal(m.open(alice, 'host2', peer(alice)));
-    expect([u.code, u.message]).toEqual(['user_limit', 'connect: you already have 1 sessions open (limit 1 per user)']);
+    expect([u.code, u.message]).toEqual(['user_limit', 'connect: you already have 1 session open (limit 1 per user)']);
     await m.open(bob, 'host2', peer(bob));
     const t = await refusal(m.open(carol, 'host3', peer(carol)));
     expect([t.code, t.message]).toEqual(['tenant_limit', 'connect: the tenant already has 2 sessions open (limit 2)']);
