@@ -3,7 +3,7 @@
  * in the command log → dispatch to the agent as a job (or answer in the service) → stream output back
  * with backpressure → complete with a status. Every refusal is one line and is logged too.
  */
-import { CATALOG, findCommand, roleAllows, type CommandSpec } from '../shared/catalog.js';
+import { CATALOG, findCommand, roleAllows, tableFieldsFor, type CommandSpec } from '../shared/catalog.js';
 import { parseLine } from '../shared/grammar.js';
 import { bindParams } from '../shared/bind.js';
 import type { ParsedLine, BoundParams } from '../shared/grammar-types.js';
@@ -125,7 +125,7 @@ export class Pipeline {
       output: parsed.output,
       redirect: parsed.redirect,
       fields: spec.fields ? [...spec.fields] : undefined,
-      tableFields: spec.tableFields ? [...spec.tableFields] : undefined,
+      tableFields: tableFieldsFor(spec, parsed.output),
     });
 
     if (spec.side === 'service') {
@@ -242,7 +242,7 @@ export class Pipeline {
     job.attached = peer;
     job.background = false;
     this.store.setCommandBackground(job.id, false);
-    peer.send({ t: 'command.started', reqId, commandId: job.id, name: job.spec.name, background: false, fields: job.spec.fields ? [...job.spec.fields] : undefined, tableFields: job.spec.tableFields ? [...job.spec.tableFields] : undefined });
+    peer.send({ t: 'command.started', reqId, commandId: job.id, name: job.spec.name, background: false, fields: job.spec.fields ? [...job.spec.fields] : undefined, tableFields: tableFieldsFor(job.spec, undefined) });
     for (const f of job.replay) peer.sendRaw(f);
   }
 

@@ -51,6 +51,11 @@ export interface CommandSpec {
   /** Names of the JSON record fields (documented in docs/commands.md). Table view shows `tableFields`. */
   fields?: readonly string[];
   tableFields?: readonly string[];
+  /**
+   * Answers one record (fileinfo): shown with every field (`field: value` lines in the workstation) unless
+   * `-output table` asks for the `tableFields` columns.
+   */
+  singleRecord?: boolean;
   /** Marked when the spec goes beyond the reference console. */
   beyond?: boolean;
   /**
@@ -140,7 +145,7 @@ export const CATALOG: readonly CommandSpec[] = [
     name: 'fileinfo', role: 'basic', side: 'agent',
     params: [{ name: 'path', position: 0, type: 'string', required: true, complete: 'remotePath', help: 'file' }, OUTPUT],
     summary: 'Shows size, type, mode, owner, times and hashes of a file', syntax: 'fileinfo <path>', examples: ['fileinfo /usr/bin/ls'],
-    fields: ['path', 'size', 'type', 'mode', 'owner', 'group', 'mtime', 'atime', 'ctime', 'birthtime', 'md5', 'sha1', 'sha256', 'architecture'], tableFields: ['type', 'size', 'mode', 'owner', 'mtime', 'sha256', 'path'],
+    fields: ['path', 'size', 'type', 'mode', 'owner', 'group', 'mtime', 'atime', 'ctime', 'birthtime', 'md5', 'sha1', 'sha256', 'architecture'], tableFields: ['type', 'size', 'mode', 'owner', 'mtime', 'sha256', 'path'], singleRecord: true,
   }),
   spec({
     name: 'findfile', role: 'basic', side: 'agent', timeLimitMinutes: THIRTY,
@@ -282,4 +287,10 @@ export function roleAllows(role: Role, needed: Role): boolean {
 /** Time limit in milliseconds of a command, scaled by `scale` (tests shrink limits; 1 in production). */
 export function timeLimitMs(spec: CommandSpec): number {
   return spec.timeLimitMinutes * 60_000;
+}
+
+/** The table columns a command's records are shown with, for the output asked (see `singleRecord`). */
+export function tableFieldsFor(spec: CommandSpec, output: 'json' | 'table' | undefined): string[] | undefined {
+  if (!spec.tableFields || (spec.singleRecord && output !== 'table')) return undefined;
+  return [...spec.tableFields];
 }
