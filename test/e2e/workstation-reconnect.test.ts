@@ -97,6 +97,13 @@ describe('workstation console after a close', () => {
     const refused = await run(page, tabId, 'processes');
     expect(refused).toContain(`no session: type connect to open a new session on ${HOST}`);
 
+    // A connect the service refuses says why in one line; the tab stays as it was.
+    runCli('lr', ['--profile', ws.adminProfile, 'settings', 'set', 'liveResponse', 'off']);
+    const failed = await run(page, tabId, 'connect');
+    expect(failed.split('\n')[0]).toBe('connect: live response is turned off for this tenant (an admin can turn it on: lr settings set liveResponse on)');
+    expect(await page.getByTestId('closed-banner').count()).toBe(1);
+    runCli('lr', ['--profile', ws.adminProfile, 'settings', 'set', 'liveResponse', 'on']);
+
     writeFileSync(path.join(folder, 'after-the-close.txt'), 'y\n');
     const connected = await run(page, tabId, 'connect');
     expect(connected).toMatch(new RegExp(`Connected to ${HOST}, session \\S+ opened by`));

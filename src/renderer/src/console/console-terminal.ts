@@ -353,7 +353,10 @@ export class ConsoleTerminal {
     } catch (e) {
       this.state = 'closed';
       this.onMeta({ running: false });
-      this.write(`${SGR.red}connect failed: ${escapeControlChars(e instanceof Error ? e.message : String(e))}${SGR.reset}\n${this.promptAndLine()}`);
+      // The service's refusal already reads "connect: …"; the IPC channel's name is noise here.
+      const message = (e instanceof Error ? e.message : String(e)).replace(/^lr:sessions\.open: /, '');
+      const text = message.startsWith('connect:') ? message : `connect failed: ${message}`;
+      this.write(`${SGR.red}${escapeControlChars(text)}${SGR.reset}\n${this.promptAndLine()}`);
       return;
     }
     // What is left to acknowledge belongs to the old session.
