@@ -2,10 +2,15 @@
  * One console tab's terminal: an xterm.js Terminal with the line editor, the output renderer and the
  * flow-control acknowledgements. Lives outside React and outside the zustand store (see registry.ts); the
  * store only hears about metadata changes (online, closed, directory) through `onMeta`.
+ *
+ * After the session closes (idle timeout, service restart, ended by another analyst) the tab stays: its
+ * scrollback and history are kept and `connect` opens a new session on the same device in the same
+ * terminal, then goes back to the folder it was in with a real `cd` (as `lr shell` does).
  */
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import { displayWidth, escapeControlChars } from '../../../shared/format.js';
+import { quoteArg } from '../../../shared/grammar.js';
 import type { ConsoleItem, SessionView } from '../../../shared/ipc-contract.js';
 import { call } from '../api/call.js';
 import { lr } from '../api/transport.js';
@@ -20,6 +25,7 @@ const SCROLLBACK_LINES = 10_000;
 
 export interface TerminalMeta {
   online?: boolean;
+  /** Why the session ended; '' once `connect` opened a new one. */
   closed?: string;
   cwd?: string;
   running?: boolean;
@@ -48,10 +54,18 @@ export class ConsoleTerminal {
   recordsWritten = 0;
   charsWritten = 0;
 
+  /** The tab's key for the registry and the store: the id of the session the tab was opened with. */
+  readonly tabId: string;
+  private session: SessionView;
+
   constructor(
-    readonly session: SessionView,
+    session: SessionView,
     private readonly onMeta: (meta: TerminalMeta) => void,
+    /** `connect` opened `next` in this tab: its output is to come here from now on. */
+    private readonly onSession: (previousId: string, next: SessionView) => void = () => undefined,
   ) {
+    this.tabId = session.id;
+    this.session = session;
     this.cwd = session.cwd;
     this.history = loadHistory(session.deviceId);
     this.historyIndex = this.history.length;
@@ -126,11 +140,12 @@ export class ConsoleTerminal {
       if (effects.deviceOnline !== undefined) this.onMeta({ online: effects.deviceOnline });
       if (effects.closed !== undefined) {
         this.state = 'closed';
-        promptNeeded = false;
+        promptNeeded = true;
+        out += `${SGR.dim}type connect to open a new session on ${escapeControlChars(this.session.deviceName)}${SGR.reset}\n`;
         this.onMeta({ closed: effects.closed, running: false });
       }
     }
-    if (promptNeeded && this.state === 'idle') out += this.promptAndLine();
+    if (promptNeeded && (this.state === 'idle' || this.state === 'closed')) out += this.promptAndLine();
     this.write(out, weight);
   }
 
@@ -147,6 +162,11 @@ export class ConsoleTerminal {
     }
     while (rows.length > 0 && rows[rows.length - 1] === '') rows.pop();
     return rows.join('\n');
+  }
+
+  /** The session this tab talks to now (a new one after `connect`). */
+  get sessionId(): string {
+    return this.session.id;
   }
 
   get isRunning(): boolean {
@@ -219,7 +239,7 @@ export class ConsoleTerminal {
   }
 
   private onKey(key: Key): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' && key.kind === 'tab') return;
     if (this.state === 'running' || this.state === 'submitting') {
       if (key.kind === 'interrupt') {
         this.write(`${SGR.dim}^C (cancelling on the device)${SGR.reset}\n`);
@@ -302,7 +322,12 @@ export class ConsoleTerminal {
       return;
     }
     if (name === 'connect') {
-      this.write(`${SGR.dim}already connected to ${escapeControlChars(this.session.deviceName)}${SGR.reset}\n${this.promptAndLine()}`);
+      if (this.state === 'closed') await this.reconnect();
+      else this.write(`${SGR.dim}already connected to ${escapeControlChars(this.session.deviceName)}${SGR.reset}\n${this.promptAndLine()}`);
+      return;
+    }
+    if (this.state === 'closed') {
+      this.write(`${SGR.dim}no session: type connect to open a new session on ${escapeControlChars(this.session.deviceName)}${SGR.reset}\n${this.promptAndLine()}`);
       return;
     }
     this.state = 'submitting';
@@ -315,6 +340,52 @@ export class ConsoleTerminal {
       this.state = 'idle';
       this.onMeta({ running: false });
       this.write(`${SGR.red}${escapeControlChars(e instanceof Error ? e.message : String(e))}${SGR.reset}\n${this.promptAndLine()}`);
+    }
+  }
+
+  /** `connect` after a close: a new session on the same device, then back to the folder this tab was in. */
+  private async reconnect(): Promise<void> {
+    this.state = 'submitting';
+    this.onMeta({ running: true });
+    let next: SessionView;
+    try {
+      next = await call('lr:sessions.open', { device: this.session.deviceId });
+    } catch (e) {
+      this.state = 'closed';
+      this.onMeta({ running: false });
+      // The service's refusal already reads "connect: …"; the IPC channel's name is noise here.
+      const message = (e instanceof Error ? e.message : String(e)).replace(/^lr:sessions\.open: /, '');
+      const text = message.startsWith('connect:') ? message : `connect failed: ${message}`;
+      this.write(`${SGR.red}${escapeControlChars(text)}${SGR.reset}\n${this.promptAndLine()}`);
+      return;
+    }
+    // What is left to acknowledge belongs to the old session.
+    this.sendAck();
+    const previous = this.session;
+    const folder = this.cwd;
+    this.session = next;
+    this.cwd = next.cwd;
+    this.onSession(previous.id, next);
+    this.onMeta({ closed: '', online: next.deviceOnline, cwd: next.cwd });
+    this.write(`${SGR.dim}Connected to ${escapeControlChars(next.deviceName)}, session ${next.id} opened by ${escapeControlChars(next.createdBy)}.${SGR.reset}\n`);
+    this.renderer.markLineStart();
+    if (folder === next.cwd) {
+      this.state = 'idle';
+      this.onMeta({ running: false });
+      this.write(this.promptAndLine());
+      return;
+    }
+    // A real `cd`, shown and logged as the analyst's own would be; its end brings the prompt back.
+    this.write(`${SGR.dim}cd ${escapeControlChars(quoteArg(folder))}${SGR.reset}\n`);
+    this.renderer.markLineStart();
+    try {
+      await call('lr:sessions.run', { sessionId: next.id, line: `cd ${quoteArg(folder)}` });
+      if (this.state === 'submitting') this.state = 'running';
+    } catch (e) {
+      if (this.state !== 'submitting') return;
+      this.state = 'idle';
+      this.onMeta({ running: false });
+      this.write(`${SGR.red}could not return to ${escapeControlChars(folder)}: ${escapeControlChars(e instanceof Error ? e.message : String(e))}${SGR.reset}\n${this.promptAndLine()}`);
     }
   }
 

@@ -1,6 +1,7 @@
 /**
- * The module-level registry of console terminals: Map<sessionId, ConsoleTerminal>. Console output events
- * go straight from the transport to the terminal here, never through React state or the zustand store.
+ * The module-level registry of console terminals, by tab id (the id of the session a tab was opened with)
+ * and by the session each one talks to now (a newer one after `connect`). Console output events go
+ * straight from the transport to the terminal here, never through React state or the zustand store.
  *
  * Test hook: when the page sets `window.__lrTestHooks = true` before the app starts (Playwright's
  * addInitScript), `window.__lrTerminals` lets tests read a terminal's buffer and counters.
@@ -10,27 +11,41 @@ import { lr } from '../api/transport.js';
 import { ConsoleTerminal, type TerminalMeta } from './console-terminal.js';
 
 const terminals = new Map<string, ConsoleTerminal>();
+const bySession = new Map<string, ConsoleTerminal>();
 
-export function createTerminal(session: SessionView, onMeta: (meta: TerminalMeta) => void): ConsoleTerminal {
-  const existing = terminals.get(session.id);
+export function createTerminal(
+  session: SessionView,
+  onMeta: (meta: TerminalMeta) => void,
+  onSession: (next: SessionView) => void = () => undefined,
+): ConsoleTerminal {
+  const existing = terminals.get(session.id) ?? bySession.get(session.id);
   if (existing) return existing;
-  const terminal = new ConsoleTerminal(session, onMeta);
+  const terminal = new ConsoleTerminal(session, onMeta, (previousId, next) => {
+    if (bySession.get(previousId) === terminal) bySession.delete(previousId);
+    bySession.set(next.id, terminal);
+    onSession(next);
+  });
   terminals.set(session.id, terminal);
+  bySession.set(session.id, terminal);
   return terminal;
 }
 
-export function getTerminal(sessionId: string): ConsoleTerminal | undefined {
-  return terminals.get(sessionId);
+/** The terminal of a tab, by its tab id. */
+export function getTerminal(tabId: string): ConsoleTerminal | undefined {
+  return terminals.get(tabId);
 }
 
-export function disposeTerminal(sessionId: string): void {
-  terminals.get(sessionId)?.dispose();
-  terminals.delete(sessionId);
+export function disposeTerminal(tabId: string): void {
+  const terminal = terminals.get(tabId);
+  if (!terminal) return;
+  terminal.dispose();
+  terminals.delete(tabId);
+  if (bySession.get(terminal.sessionId) === terminal) bySession.delete(terminal.sessionId);
 }
 
 /** Routes one batch of pushed output; output of a session without a terminal is acknowledged and dropped. */
 export function routeOutput(sessionId: string, items: readonly ConsoleItem[], weight: number): void {
-  const terminal = terminals.get(sessionId);
+  const terminal = bySession.get(sessionId);
   if (terminal) {
     terminal.receive(items, weight);
     return;
@@ -43,6 +58,7 @@ declare global {
     __lrTestHooks?: boolean;
     __lrTerminals?: {
       ids(): string[];
+      /** By tab id. */
       text(sessionId: string): string;
       stats(sessionId: string): { lines: number; records: number; chars: number; running: boolean; cols: number } | undefined;
     };

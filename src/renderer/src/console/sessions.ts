@@ -2,21 +2,27 @@
 import type { SessionView } from '../../../shared/ipc-contract.js';
 import { call } from '../api/call.js';
 import { useAppStore } from '../state/app-store.js';
-import { createTerminal, disposeTerminal } from './registry.js';
+import { createTerminal, disposeTerminal, getTerminal } from './registry.js';
 
 function attach(session: SessionView): void {
   const { addTab, updateTab } = useAppStore.getState();
-  createTerminal(session, (meta) => {
-    const patch: Parameters<typeof updateTab>[1] = {};
-    if (meta.cwd !== undefined) patch.cwd = meta.cwd;
-    if (meta.running !== undefined) patch.running = meta.running;
-    if (meta.closed !== undefined) patch.closed = meta.closed;
-    if (meta.online !== undefined) {
-      patch.online = meta.online;
-      patch.offlineSince = meta.online ? undefined : new Date().toISOString();
-    }
-    updateTab(session.id, patch);
-  });
+  // The tab keeps the id of the session it was opened with; `connect` gives it a new session, not a new tab.
+  const tabId = session.id;
+  createTerminal(
+    session,
+    (meta) => {
+      const patch: Parameters<typeof updateTab>[1] = {};
+      if (meta.cwd !== undefined) patch.cwd = meta.cwd;
+      if (meta.running !== undefined) patch.running = meta.running;
+      if (meta.closed !== undefined) patch.closed = meta.closed || undefined;
+      if (meta.online !== undefined) {
+        patch.online = meta.online;
+        patch.offlineSince = meta.online ? undefined : new Date().toISOString();
+      }
+      updateTab(tabId, patch);
+    },
+    (next) => updateTab(tabId, { createdBy: next.createdBy, startedAt: next.startedAt }),
+  );
   addTab(session);
 }
 
@@ -40,13 +46,13 @@ export async function restoreConsoles(): Promise<void> {
   for (const session of sessions) attach(session);
 }
 
-/** Disconnect (confirmed): ends the session on the service, then closes the tab. */
-export async function disconnectConsole(sessionId: string): Promise<void> {
-  await call('lr:sessions.close', { sessionId });
-  closeTab(sessionId);
+/** Disconnect (confirmed): ends the tab's current session on the service, then closes the tab. */
+export async function disconnectConsole(tabId: string): Promise<void> {
+  await call('lr:sessions.close', { sessionId: getTerminal(tabId)?.sessionId ?? tabId });
+  closeTab(tabId);
 }
 
-export function closeTab(sessionId: string): void {
-  disposeTerminal(sessionId);
-  useAppStore.getState().removeTab(sessionId);
+export function closeTab(tabId: string): void {
+  disposeTerminal(tabId);
+  useAppStore.getState().removeTab(tabId);
 }

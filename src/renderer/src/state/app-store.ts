@@ -19,6 +19,7 @@ export type AppInfo = IpcResponse<'lr:app.info'>;
 export type Connection = 'connecting' | 'connected' | 'failed';
 
 export interface ConsoleTab {
+  /** The tab's key: the session it was opened with (after `connect` its terminal talks to a newer one). */
   sessionId: string;
   deviceId: string;
   deviceName: string;
