@@ -48,8 +48,11 @@ export interface ProcessInfo {
   ppid: number;
   name: string;
   user: string;
-  uid: number;
+  /** Linux uid; null on Windows (the user is its token owner, `DOMAIN\\name`). */
+  uid: number | null;
   state: string;
+  /** Windows: the process's session id; null on Linux. */
+  sessionId?: number | null;
   startTime: string; // ISO 8601
   cmdline: string;
   path: string | null; // exe path; null when unreadable
@@ -66,19 +69,23 @@ export interface ConnectionInfo {
   state: string; // LISTEN, ESTABLISHED, ... (UDP: UNCONN or ESTABLISHED)
   pid: number | null;
   processName: string | null;
-  inode: number;
-  uid: number;
+  /** Linux socket inode; null on Windows. */
+  inode: number | null;
+  /** Linux owner uid; null on Windows. */
+  uid: number | null;
 }
 
 export interface ServiceInfo {
   name: string;
-  kind: 'systemd' | 'sysv';
-  state: string; // active/inactive/failed/unknown
-  subState: string;
-  enabled: string; // enabled/disabled/static/masked/unknown
-  unitPath: string;
-  execStart: string | null;
-  description: string | null;
+  kind: 'systemd' | 'sysv' | 'windows';
+  state: string; // active/inactive/failed/unknown (Windows: running/stopped/start_pending/...)
+  subState: string; // Windows: the service type (own_process, share_process, kernel_driver, ...)
+  enabled: string; // enabled/disabled/static/masked/unknown (Windows: the start type auto/delayed-auto/demand/disabled/boot/system)
+  unitPath: string; // Windows: the service's registry key (HKLM\\SYSTEM\\CurrentControlSet\\Services\\<name>)
+  execStart: string | null; // Windows: the binary path (ImagePath) as configured
+  description: string | null; // Windows: the display name
+  /** Windows: the account it runs as (LocalSystem, NT AUTHORITY\\LocalService, ...); absent on Linux. */
+  account?: string | null;
 }
 
 export interface DriverInfo {
@@ -93,20 +100,26 @@ export interface DriverInfo {
 }
 
 export interface ScheduledTaskInfo {
-  kind: 'cron' | 'systemd-timer' | 'at';
-  source: string; // file path
-  user: string | null;
-  schedule: string;
-  command: string;
+  kind: 'cron' | 'systemd-timer' | 'at' | 'windows-task';
+  source: string; // file path (Windows: the task's XML file under System32\\Tasks)
+  user: string | null; // Windows: the principal's UserId (or the author when no principal)
+  schedule: string; // Windows: the triggers, summarised
+  command: string; // Windows: the Exec actions, command + arguments
   line: number | null; // line number in source (cron)
+  /** Windows: the task path (`\\Microsoft\\Windows\\...\\Name`); absent on Linux. */
+  name?: string;
+  /** Windows: whether the task is enabled (Settings/Enabled); absent on Linux. */
+  enabled?: boolean;
+  /** Windows: RegistrationInfo/Author; absent on Linux. */
+  author?: string | null;
 }
 
 export interface StartupItemInfo {
-  kind: 'xdg-autostart' | 'rc.local' | 'profile.d';
+  kind: 'xdg-autostart' | 'rc.local' | 'profile.d' | 'startup-folder';
   path: string;
   name: string;
-  exec: string | null;
-  owner: string;
+  exec: string | null; // Windows: the target of a .lnk with its arguments; the file itself otherwise
+  owner: string; // Windows: the user whose Startup folder holds it, or `All Users`
   mtime: string;
 }
 

@@ -1,0 +1,35 @@
+/**
+ * The Windows platform layer: live data from the Win32 API (through koffi, see ffi.ts) and from the files
+ * Windows itself stores (the task store's XML, Startup folders' shell links), never from the output of
+ * Windows tools. Response actions (remediate/undo, isolate/release, collect) are not implemented on Windows
+ * yet: they answer `not supported on this platform`.
+ */
+import { bootTimeId, createUnsupportedPlatform } from '../unsupported.js';
+import type { PlatformLayer, PlatformOptions } from '../types.js';
+import { listConnections, streamConnections } from './connections.js';
+import { listDrivers } from './drivers.js';
+import { listPersistence } from './persistence.js';
+import { listProcesses } from './processes.js';
+import { readRegistry } from './registry.js';
+import { listScheduledTasks } from './scheduled-tasks.js';
+import { listServices } from './services.js';
+import { listStartupItems } from './startup-items.js';
+
+export function createWindowsPlatform(options: PlatformOptions): PlatformLayer {
+  const refusals = createUnsupportedPlatform('win32', options);
+  return {
+    ...refusals,
+    name: 'win32',
+    options,
+    listProcesses: (signal) => listProcesses(signal),
+    listConnections: (signal) => listConnections(signal),
+    streamConnections: (sink, signal) => streamConnections(sink, signal),
+    listServices: (signal) => listServices(signal),
+    listDrivers: (signal) => listDrivers(signal),
+    listScheduledTasks: (signal) => listScheduledTasks(signal),
+    listStartupItems: (signal) => listStartupItems(signal),
+    listPersistence: (signal) => listPersistence(signal),
+    readRegistry: (key) => readRegistry(key),
+    bootId: async () => bootTimeId(),
+  };
+}
