@@ -3,7 +3,7 @@
  * in the command log → dispatch to the agent as a job (or answer in the service) → stream output back
  * with backpressure → complete with a status. Every refusal is one line and is logged too.
  */
-import { CATALOG, findCommand, roleAllows, tableFieldsFor, type CommandSpec } from '../shared/catalog.js';
+import { CATALOG, findCommand, platformRefusal, roleAllows, tableFieldsFor, type CommandSpec } from '../shared/catalog.js';
 import { parseLine } from '../shared/grammar.js';
 import { bindParams } from '../shared/bind.js';
 import type { ParsedLine, BoundParams } from '../shared/grammar-types.js';
@@ -93,9 +93,8 @@ export class Pipeline {
     if (!roleAllows(peer.user.role, spec.role)) {
       return this.refuse(peer, session, line, spec.name, `${spec.name}: refused: needs the ${spec.role} role (you are ${peer.user.role})`, reqId);
     }
-    if (!spec.platforms.includes(session.device.platform as 'linux')) {
-      return this.refuse(peer, session, line, spec.name, `${spec.name}: not supported on this platform (${session.device.platform})`, reqId);
-    }
+    const notHere = platformRefusal(spec, session.device.platform);
+    if (notHere) return this.refuse(peer, session, line, spec.name, notHere, reqId);
     let params: BoundParams;
     try {
       params = bindParams(spec, parsed);

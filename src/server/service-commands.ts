@@ -2,7 +2,7 @@
  * Commands the service answers itself, without the agent: help, jobs, fg, status, trace.
  * Their output goes through the same job machinery (logged, hashed, sent to the console).
  */
-import { aliasesOf, findCommand, PLATFORMS, type CommandSpec } from '../shared/catalog.js';
+import { aliasesOf, CATALOG, describedOn, findCommand, PLATFORMS, roleAllows, type CommandSpec, type Platform } from '../shared/catalog.js';
 import type { BoundParams, ParsedLine } from '../shared/grammar-types.js';
 import type { JobStatus } from '../shared/protocol.js';
 import type { AgentHub } from './agent-hub.js';
@@ -43,9 +43,11 @@ function supportLine(spec: CommandSpec): string {
   return PLATFORMS.map((p) => `${p}: ${spec.support[p]}`).join('   ');
 }
 
-function describe(spec: CommandSpec, limitMs: number): string {
+/** help's text for one command, as it is on `platform` (the session's device). */
+function describe(spec: CommandSpec, limitMs: number, platform: string): string {
+  const { summary, examples } = describedOn(spec, platform);
   const lines = [
-    `${spec.name} — ${spec.summary}${spec.beyond ? ' (beyond the reference console)' : ''}`,
+    `${spec.name} — ${summary}${spec.beyond ? ' (beyond the reference console)' : ''}`,
     `usage: ${spec.syntax}${aliasesOf(spec.name).length ? `   (also: ${aliasesOf(spec.name).join(', ')})` : ''}`,
     `role: ${spec.role}   time limit: ${Math.round(limitMs / 60_000)} min   runs on: ${spec.side}`,
     `works on: ${supportLine(spec)}`,
@@ -60,44 +62,48 @@ function describe(spec: CommandSpec, limitMs: number): string {
     }
   }
   if (spec.params.some((p) => p.name === 'output')) lines.push('  -output json|table          json shows every field; table fewer columns');
-  if (spec.examples.length) lines.push('examples:', ...spec.examples.map((e) => `  ${e}`));
+  if (examples.length) lines.push('examples:', ...examples.map((e) => `  ${e}`));
   return lines.join('\n') + '\n';
 }
 
 /** help's record of a command (`help -output json|table`): the catalog entry, limit as enforced. */
-function helpRecord(spec: CommandSpec, limitMs: number): Record<string, unknown> {
+function helpRecord(spec: CommandSpec, limitMs: number, platform: string): Record<string, unknown> {
+  const { summary, examples } = describedOn(spec, platform);
   return {
     name: spec.name,
-    summary: spec.summary,
+    summary,
     syntax: spec.syntax,
     role: spec.role,
     side: spec.side,
     timeLimitMinutes: Math.round(limitMs / 60_000),
     support: { ...spec.support },
     params: spec.params.map((p) => ({ name: p.name, aliases: [...(p.aliases ?? [])], position: p.position ?? null, type: p.type, values: p.values ? [...p.values] : null, required: p.required === true, help: p.help })),
-    examples: [...spec.examples],
+    examples: [...examples],
     beyond: spec.beyond === true,
   };
 }
 
 async function help(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
   const name = ctx.params.command as string | undefined;
+  const platform = ctx.session.device.platform;
   const asRecords = ctx.parsed.output !== undefined;
   if (name) {
     const spec = findCommand(name.toLowerCase());
     if (!spec) return { status: 'refused', error: `help: there is no command ${name} (help lists the commands)` };
-    if (asRecords) records(ctx, [helpRecord(spec, ctx.pipeline.timeLimitMs(spec))]);
-    else text(ctx, describe(spec, ctx.pipeline.timeLimitMs(spec)));
+    if (asRecords) records(ctx, [helpRecord(spec, ctx.pipeline.timeLimitMs(spec), platform)]);
+    else text(ctx, describe(spec, ctx.pipeline.timeLimitMs(spec), platform));
     return { status: 'completed' };
   }
   const available = ctx.pipeline.availableCommands(ctx.session);
   if (asRecords) {
-    records(ctx, available.map((c) => helpRecord(c, ctx.pipeline.timeLimitMs(c))));
+    records(ctx, available.map((c) => helpRecord(c, ctx.pipeline.timeLimitMs(c), platform)));
     return { status: 'completed' };
   }
   const width = Math.max(...available.map((c) => c.name.length)) + 2;
   const out = [`Commands available to ${ctx.peer.user.name} (${ctx.peer.user.role}) on ${ctx.session.device.name} (${ctx.session.device.platform}):`];
-  for (const c of available) out.push(`  ${c.name.padEnd(width)}${c.summary}`);
+  for (const c of available) out.push(`  ${c.name.padEnd(width)}${describedOn(c, platform).summary}`);
+  const later = CATALOG.filter((c) => roleAllows(ctx.peer.user.role, c.role) && c.support[platform as Platform] === 'not yet').map((c) => c.name);
+  if (later.length) out.push('', `Not available on ${platform} yet: ${later.join(', ')}.`);
   out.push('', 'help <command> shows syntax, parameters, examples, role and time limit.', 'Append & to run in the background; -output json for every field; > name.txt saves the output to the case (workstation) or to a local file (lr exec, lr shell).');
   text(ctx, out.join('\n') + '\n');
   return { status: 'completed' };

@@ -40,10 +40,15 @@ export interface CommandSpec {
   side: CommandSide;
   /** Time limit in minutes (server-enforced; cancels on the agent). */
   timeLimitMinutes: number;
-  /** Where the command is offered: every OS whose support is not `no` (derived from `support`). */
+  /**
+   * Where the command runs today: every OS whose support is `yes` (derived from `support`). Elsewhere the
+   * service refuses it in one line before anything is sent, and help and completion leave it out.
+   */
   platforms: readonly Platform[];
-  /** What works today on each OS: `yes`, `not yet` (offered, the agent refuses it on that OS) or `no` (never there). */
+  /** What works on each OS: `yes`, `not yet` (planned, refused today) or `no` (never there). */
   support: Readonly<Record<Platform, Support>>;
+  /** What the command reads or shows on an OS where it differs from the summary and examples above (Windows). */
+  onOs?: Readonly<Partial<Record<Platform, OsDescription>>>;
   params: readonly ParamSpec[];
   summary: string;
   syntax: string;
@@ -65,13 +70,21 @@ export interface CommandSpec {
   streamsFile?: boolean;
 }
 
+/** A command's description on one OS (help on a device of that OS shows it). */
+export interface OsDescription {
+  summary?: string;
+  examples?: readonly string[];
+}
+
 const TEN = 10;
 const THIRTY = 30;
 
 /** Service and console commands run in the service or the client: the device's OS does not matter. */
 const EVERYWHERE: Record<Platform, Support> = { linux: 'yes', darwin: 'yes', win32: 'yes' };
-/** The agent's platform layer is implemented for Linux only (see src/agent/platform): elsewhere it refuses. */
+/** Commands the agent's platform layer implements on Linux only (the response actions on Windows come later). */
 const LINUX_AGENT: Record<Platform, Support> = { linux: 'yes', darwin: 'not yet', win32: 'not yet' };
+/** Investigation and file commands: Linux and Windows (src/agent/platform/linux, src/agent/platform/windows). */
+const LINUX_WINDOWS: Record<Platform, Support> = { linux: 'yes', darwin: 'not yet', win32: 'yes' };
 
 const OUTPUT: ParamSpec = { name: 'output', type: 'enum', values: ['json', 'table'], help: 'json (all fields) or table (fewer columns)' };
 
@@ -81,7 +94,22 @@ type SpecInput = Omit<CommandSpec, 'platforms' | 'support' | 'timeLimitMinutes'>
 function spec(s: SpecInput): CommandSpec {
   const support = s.support ?? (s.side === 'agent' ? LINUX_AGENT : EVERYWHERE);
   const params = s.params.some((p) => p.name === 'output') ? s.params : [...s.params, OUTPUT];
-  return { timeLimitMinutes: TEN, ...s, params, support, platforms: PLATFORMS.filter((p) => support[p] !== 'no') };
+  return { timeLimitMinutes: TEN, ...s, params, support, platforms: PLATFORMS.filter((p) => support[p] === 'yes') };
+}
+
+/** The summary and examples of `spec` on `platform` (its OS-specific description where it has one). */
+export function describedOn(spec: CommandSpec, platform: string): { summary: string; examples: readonly string[] } {
+  const os = spec.onOs?.[platform as Platform];
+  return { summary: os?.summary ?? spec.summary, examples: os?.examples ?? spec.examples };
+}
+
+/** Why `spec` cannot run on a device of `platform` (one line), or null when it can. */
+export function platformRefusal(spec: CommandSpec, platform: string): string | null {
+  const support = spec.support[platform as Platform] as Support | undefined;
+  if (support === 'yes') return null;
+  const where = PLATFORMS.filter((p) => spec.support[p] === 'yes').join(', ');
+  if (support === 'not yet') return `${spec.name}: not supported on this platform yet (${platform}; works on ${where})`;
+  return `${spec.name}: not supported on this platform (${platform}${where ? `; works on ${where}` : ''})`;
 }
 
 export const CATALOG: readonly CommandSpec[] = [
@@ -119,42 +147,42 @@ export const CATALOG: readonly CommandSpec[] = [
   }),
   // --- basic investigation commands ---
   spec({
-    name: 'cd', role: 'basic', side: 'agent',
+    name: 'cd', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Changes the session\'s current directory on the device (drive letters: cd D:\\)', examples: ['cd C:\\Windows\\System32', 'cd D:\\', 'cd ..'] } },
     params: [{ name: 'path', position: 0, type: 'string', required: true, complete: 'remotePath', help: 'directory' }],
     summary: "Changes the session's current directory on the device", syntax: 'cd <path>', examples: ['cd /var/log', 'cd ..'],
     fields: ['path'],
   }),
   spec({
-    name: 'dir', role: 'basic', side: 'agent',
+    name: 'dir', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { examples: ['dir', 'dir "C:\\Program Files" -full_path', 'dir C:\\Users\\Public -output json'] } },
     params: [{ name: 'path', position: 0, type: 'string', complete: 'remotePath', help: 'directory (default: current)' }, { name: 'full_path', type: 'flag', help: 'show full paths' }, OUTPUT],
     summary: 'Lists a directory', syntax: 'dir [path] [-full_path]', examples: ['dir', 'dir /etc -full_path', 'dir -output json'],
     fields: ['name', 'path', 'type', 'size', 'mode', 'owner', 'group', 'mtime', 'linkTarget'], tableFields: ['mode', 'owner', 'size', 'mtime', 'name'],
   }),
   spec({
-    name: 'processes', role: 'basic', side: 'agent',
+    name: 'processes', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { examples: ['processes', 'processes -pid 4', 'processes -name svchost -output json'] } },
     params: [{ name: 'pid', type: 'int', help: 'one process id' }, { name: 'name', type: 'string', help: 'process name' }, OUTPUT],
     summary: 'Lists running processes', syntax: 'processes [-pid N | -name X]', examples: ['processes', 'processes -pid 1', 'processes -name sshd -output json'],
     fields: ['pid', 'ppid', 'name', 'user', 'uid', 'state', 'startTime', 'cmdline', 'path', 'rssBytes', 'cpuTimeMs'], tableFields: ['pid', 'ppid', 'user', 'state', 'rssBytes', 'name', 'cmdline'],
   }),
   spec({
-    name: 'connections', role: 'basic', side: 'agent', beyond: true, params: [OUTPUT],
+    name: 'connections', role: 'basic', side: 'agent', support: LINUX_WINDOWS, beyond: true, params: [OUTPUT],
     summary: 'Lists TCP/UDP sockets with their owning processes', syntax: 'connections', examples: ['connections', 'connections json'],
     fields: ['protocol', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'state', 'pid', 'processName', 'inode', 'uid'], tableFields: ['protocol', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'state', 'pid', 'processName'],
   }),
   spec({
-    name: 'fileinfo', role: 'basic', side: 'agent',
+    name: 'fileinfo', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Shows size, attributes, times and hashes of a file, and for a PE its machine, subsystem, version resource and whether it carries an Authenticode signature', examples: ['fileinfo C:\\Windows\\System32\\notepad.exe'] } },
     params: [{ name: 'path', position: 0, type: 'string', required: true, complete: 'remotePath', help: 'file' }, OUTPUT],
     summary: 'Shows size, type, mode, owner, times and hashes of a file', syntax: 'fileinfo <path>', examples: ['fileinfo /usr/bin/ls'],
     fields: ['path', 'size', 'type', 'mode', 'owner', 'group', 'mtime', 'atime', 'ctime', 'birthtime', 'md5', 'sha1', 'sha256', 'architecture'], tableFields: ['type', 'size', 'mode', 'owner', 'mtime', 'sha256', 'path'], singleRecord: true,
   }),
   spec({
-    name: 'findfile', role: 'basic', side: 'agent', timeLimitMinutes: THIRTY,
+    name: 'findfile', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Finds files by name or glob on every fixed drive (or under -path), streaming matches as found', examples: ['findfile "*.ps1"', 'findfile dropper.exe -path C:\\Users'] } }, timeLimitMinutes: THIRTY,
     params: [{ name: 'name', position: 0, type: 'string', required: true, help: 'file name or glob (* ?)' }, { name: 'path', type: 'string', complete: 'remotePath', help: 'root of the walk (default /)' }, OUTPUT],
     summary: 'Finds files by name or glob, streaming matches as found', syntax: 'findfile <name-or-glob> [-path root]', examples: ['findfile authorized_keys', 'findfile "*.so" -path /tmp'],
     fields: ['path', 'type', 'size', 'mtime'], tableFields: ['size', 'mtime', 'path'],
   }),
   spec({
-    name: 'getfile', role: 'basic', side: 'agent', timeLimitMinutes: THIRTY,
+    name: 'getfile', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { examples: ['getfile C:\\Windows\\System32\\drivers\\etc\\hosts', 'getfile "C:\\Program Files\\App\\app.log" &'] } }, timeLimitMinutes: THIRTY,
     streamsFile: true,
     params: [
       { name: 'path', position: 0, type: 'string', required: true, complete: 'remotePath', help: 'file to download' },
@@ -166,32 +194,32 @@ export const CATALOG: readonly CommandSpec[] = [
     fields: ['type', 'path', 'size', 'mode', 'owner', 'mtime', 'atime', 'ctime', 'offset', 'sha256', 'savedAs'], tableFields: ['type', 'size', 'mtime', 'sha256', 'path', 'savedAs'],
   }),
   spec({
-    name: 'services', role: 'basic', side: 'agent', beyond: true, params: [OUTPUT],
+    name: 'services', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Lists Windows services from the service control manager: state, start type, binary path, account', examples: ['services', 'services -output json'] } }, beyond: true, params: [OUTPUT],
     summary: 'Lists systemd units and SysV init scripts', syntax: 'services', examples: ['services'],
     fields: ['name', 'kind', 'state', 'subState', 'enabled', 'unitPath', 'execStart', 'description'], tableFields: ['name', 'kind', 'state', 'enabled', 'execStart'],
   }),
   spec({
-    name: 'drivers', role: 'basic', side: 'agent', beyond: true, params: [OUTPUT],
+    name: 'drivers', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Lists kernel drivers with their image paths and whether the image carries a signature', examples: ['drivers'] } }, beyond: true, params: [OUTPUT],
     summary: 'Lists loaded kernel modules', syntax: 'drivers', examples: ['drivers'],
     fields: ['name', 'size', 'refCount', 'usedBy', 'state', 'path', 'signer', 'taint'], tableFields: ['name', 'size', 'refCount', 'state', 'signer', 'taint'],
   }),
   spec({
-    name: 'scheduledtasks', role: 'basic', side: 'agent', beyond: true, params: [OUTPUT],
+    name: 'scheduledtasks', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Lists the scheduled tasks of the task store (System32\\Tasks): triggers, actions, principal, author', examples: ['scheduledtasks'] } }, beyond: true, params: [OUTPUT],
     summary: 'Lists cron entries, systemd timers and at jobs', syntax: 'scheduledtasks', examples: ['scheduledtasks'],
     fields: ['kind', 'source', 'user', 'schedule', 'command', 'line'], tableFields: ['kind', 'user', 'schedule', 'command', 'source'],
   }),
   spec({
-    name: 'startupfolders', role: 'basic', side: 'agent', beyond: true, params: [OUTPUT],
+    name: 'startupfolders', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Lists the items of the all-users and every user\'s Startup folder, with the targets of .lnk files', examples: ['startupfolders'] } }, beyond: true, params: [OUTPUT],
     summary: 'Lists XDG autostart entries, rc.local and /etc/profile.d items', syntax: 'startupfolders', examples: ['startupfolders'],
     fields: ['kind', 'path', 'name', 'exec', 'owner', 'mtime'], tableFields: ['kind', 'name', 'exec', 'path'],
   }),
   spec({
-    name: 'persistence', role: 'basic', side: 'agent', beyond: true, params: [OUTPUT],
+    name: 'persistence', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Lists Run/RunOnce keys (every user, both views), Winlogon, IFEO debuggers, AppInit_DLLs, unusual services, scheduled tasks and Startup items, with the launched file\'s SHA-256', examples: ['persistence', 'persistence -output json'] } }, beyond: true, params: [OUTPUT],
     summary: 'Lists known Linux persistence locations with owner, mtime and SHA-256', syntax: 'persistence', examples: ['persistence', 'persistence -output json'],
     fields: ['category', 'path', 'owner', 'mode', 'mtime', 'size', 'sha256', 'detail'], tableFields: ['category', 'owner', 'mtime', 'path', 'detail'],
   }),
   spec({
-    name: 'registry', role: 'basic', side: 'agent', support: { linux: 'no', darwin: 'no', win32: 'not yet' },
+    name: 'registry', role: 'basic', side: 'agent', support: { linux: 'no', darwin: 'no', win32: 'yes' },
     params: [{ name: 'key', position: 0, type: 'string', required: true, help: 'key[\\\\value]' }, OUTPUT],
     summary: 'Shows a Windows registry key or value', syntax: 'registry <key>[\\\\value]', examples: ['registry HKEY_LOCAL_MACHINE\\SYSTEM'],
   }),
@@ -204,13 +232,13 @@ export const CATALOG: readonly CommandSpec[] = [
     tableFields: ['name', 'size', 'signature', 'uploadedBy', 'uploadedAt', 'description', 'parametersDescription'],
   }),
   spec({
-    name: 'putfile', role: 'advanced', side: 'agent',
+    name: 'putfile', role: 'advanced', side: 'agent', support: LINUX_WINDOWS,
     params: [{ name: 'name', position: 0, type: 'string', required: true, complete: 'library', help: 'library file' }, { name: 'overwrite', type: 'flag', help: 'replace an existing file' }, { name: 'keep', type: 'flag', help: 'keep after reboot' }, OUTPUT],
     summary: "Copies a library file into the agent's working folder", syntax: 'putfile <library file> [-overwrite] [-keep]', examples: ['putfile tool.sh', 'putfile tool.sh -overwrite -keep'],
     fields: ['name', 'path', 'size', 'sha256', 'keep'],
   }),
   spec({
-    name: 'run', role: 'advanced', side: 'agent', timeLimitMinutes: THIRTY,
+    name: 'run', role: 'advanced', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Runs a library script (.ps1 through PowerShell, .bat/.cmd through cmd.exe) or a Windows executable on the device', examples: ['run triage.ps1 -parameters "-Days 3"', 'run collect.bat -parameters "C:\\Temp"', 'run autoruns.exe'] } }, timeLimitMinutes: THIRTY,
     params: [{ name: 'script', position: 0, type: 'string', required: true, complete: 'library', help: 'library script (.sh, .py, .ps1) or executable' }, { name: 'parameters', type: 'string', help: 'arguments, split like a command line (quotes group words); never through a shell; ; & | ! $ are refused' }, OUTPUT],
     summary: 'Runs a library script or ELF executable (Linux) on the device', syntax: 'run <script> [-parameters "..."]', examples: ['run collect.sh -parameters "-d /tmp"', 'run triage.py -parameters "\'two words\' -v"', 'run collector -parameters "--fast"'],
     fields: ['script', 'exitCode', 'signal', 'durationMs', 'stdoutBytes', 'stderrBytes'],

@@ -57,6 +57,8 @@ function paramLine(spec: CommandSpec): string[] {
   });
 }
 
+const OS_NAMES: Readonly<Record<(typeof PLATFORMS)[number], string>> = { linux: 'Linux', darwin: 'macOS', win32: 'Windows' };
+
 export function renderCommandDocs(): string {
   const out: string[] = [
     '# Console commands',
@@ -86,7 +88,7 @@ export function renderCommandDocs(): string {
     '',
     '## Summary',
     '',
-    'Works on: `yes`, `not yet` (offered, but the agent refuses it on that OS today) or `no` (not on that OS).',
+    'Works on: `yes`, `not yet` (planned; today the service refuses it on that OS in one line, before anything is sent) or `no` (not on that OS). `help` on a device lists what works on its OS, described for that OS.',
     '',
     `| command | role | runs on | time limit | ${PLATFORMS.join(' | ')} |`,
     `|---|---|---|---|${PLATFORMS.map(() => '---|').join('')}`,
@@ -97,6 +99,11 @@ export function renderCommandDocs(): string {
     const aliases = aliasesOf(c.name);
     out.push(`## ${c.name}`, '', `${c.summary}.${c.beyond ? ' *(Beyond the reference console.)*' : ''}${aliases.length ? ` Also: ${aliases.map((a) => `\`${a}\``).join(', ')}.` : ''}`, '', '```', c.syntax, '```', '');
     out.push(`- **Role:** ${c.role}`, `- **Runs on:** ${c.side}`, `- **Time limit:** ${c.timeLimitMinutes} minutes`, `- **Works on:** ${PLATFORMS.map((p) => `${p}: ${c.support[p]}`).join(', ')}`, '');
+    for (const p of PLATFORMS) {
+      const os = c.onOs?.[p];
+      if (os?.summary) out.push(`**On ${OS_NAMES[p]}:** ${os.summary}.`, '');
+      if (os?.examples?.length) out.push(`${OS_NAMES[p]} examples:`, '', '```', ...os.examples, '```', '');
+    }
     if (c.params.length) out.push('| parameter | type | required | meaning |', '|---|---|---|---|', ...paramLine(c), '');
     if (c.fields?.length) {
       const docs = FIELD_DOCS[c.name] ?? {};

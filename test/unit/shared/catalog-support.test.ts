@@ -1,22 +1,40 @@
-// Issue 18, item 10: the catalog says what works on which OS. The agent's platform layer is Linux-only
-// today (darwin and win32 refuse every capability), so agent commands must not claim them.
+// The catalog says what works on which OS: the investigation and file commands on Linux and Windows, the
+// response actions on Linux only (Windows later), registry on Windows only; macOS is not implemented yet.
 import { describe, expect, it } from 'vitest';
-import { CATALOG, findCommand, PLATFORMS } from '../../../src/shared/catalog.js';
+import { CATALOG, describedOn, findCommand, platformRefusal, PLATFORMS } from '../../../src/shared/catalog.js';
+
+const WINDOWS_TOO = ['cd', 'dir', 'processes', 'connections', 'fileinfo', 'findfile', 'getfile', 'services', 'drivers', 'scheduledtasks', 'startupfolders', 'persistence', 'putfile', 'run'];
+const LINUX_ONLY_TODAY = ['remediate', 'undo', 'isolate', 'release', 'collect', 'analyze', 'scan'];
 
 describe('catalog: support per OS', () => {
-  it('says linux: yes and darwin/win32: not yet for the agent commands', () => {
-    for (const name of ['processes', 'connections', 'services', 'drivers', 'persistence', 'remediate', 'isolate', 'collect', 'getfile']) {
-      expect(findCommand(name)?.support, name).toEqual({ linux: 'yes', darwin: 'not yet', win32: 'not yet' });
-    }
-    expect(findCommand('registry')?.support).toEqual({ linux: 'no', darwin: 'no', win32: 'not yet' });
+  it('says linux and win32: yes for the investigation and file commands, win32: not yet for the response actions', () => {
+    for (const name of WINDOWS_TOO) expect(findCommand(name)?.support, name).toEqual({ linux: 'yes', darwin: 'not yet', win32: 'yes' });
+    for (const name of LINUX_ONLY_TODAY) expect(findCommand(name)?.support, name).toEqual({ linux: 'yes', darwin: 'not yet', win32: 'not yet' });
+    expect(findCommand('registry')?.support).toEqual({ linux: 'no', darwin: 'no', win32: 'yes' });
+    // every agent command is in one of the lists: a new one must say where it works
+    for (const c of CATALOG.filter((x) => x.side === 'agent')) expect([...WINDOWS_TOO, ...LINUX_ONLY_TODAY, 'registry'], c.name).toContain(c.name);
   });
 
   it('says yes everywhere for the commands the service or the console runs', () => {
     for (const c of CATALOG.filter((x) => x.side !== 'agent')) expect(c.support, c.name).toEqual({ linux: 'yes', darwin: 'yes', win32: 'yes' });
   });
 
-  it('offers a command on every OS where it is not "no", and nowhere else', () => {
-    for (const c of CATALOG) expect(c.platforms, c.name).toEqual(PLATFORMS.filter((p) => c.support[p] !== 'no'));
+  it('runs a command only where it works today, and refuses it elsewhere in one line', () => {
+    for (const c of CATALOG) expect(c.platforms, c.name).toEqual(PLATFORMS.filter((p) => c.support[p] === 'yes'));
     expect(findCommand('registry')?.platforms).toEqual(['win32']);
+    expect(platformRefusal(findCommand('dir')!, 'win32')).toBeNull();
+    expect(platformRefusal(findCommand('remediate')!, 'win32')).toBe('remediate: not supported on this platform yet (win32; works on linux)');
+    expect(platformRefusal(findCommand('registry')!, 'linux')).toBe('registry: not supported on this platform (linux; works on win32)');
+  });
+
+  it('describes a command for the device OS where it differs', () => {
+    expect(describedOn(findCommand('services')!, 'linux').summary).toMatch(/systemd/);
+    expect(describedOn(findCommand('services')!, 'win32').summary).toMatch(/service control manager/);
+    expect(describedOn(findCommand('scheduledtasks')!, 'win32').summary).not.toMatch(/cron/);
+    expect(describedOn(findCommand('cd')!, 'win32').examples.join(' ')).toMatch(/C:\\Windows/);
+    // every Windows-capable command that reads OS-specific things says so for Windows
+    for (const name of ['services', 'drivers', 'scheduledtasks', 'startupfolders', 'persistence', 'run', 'fileinfo']) {
+      expect(describedOn(findCommand(name)!, 'win32').summary, name).not.toBe(findCommand(name)!.summary);
+    }
   });
 });
