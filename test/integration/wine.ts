@@ -144,8 +144,11 @@ export async function runWindowsAgentCli(prefix: WinePrefix, nodeExe: string, ar
   return prefix.exec(winPath(nodeExe), [winPath(BIN('lr-agent')), ...args], timeoutMs);
 }
 
-/** Enrolls a Windows agent (under Wine) in `world`, starts it and resolves once the service lists it online. */
-export async function addWindowsAgent(world: World, prefix: WinePrefix, nodeExe: string, name: string): Promise<WindowsAgent> {
+/** Where a Windows agent enrolls: a test world, or the embedded service of a workstation (e2e). */
+export type EnrollTarget = Pick<World, 'dir' | 'dataDir' | 'devices'>;
+
+/** Enrolls a Windows agent (under Wine) with the service of `world`, starts it and resolves once it is online. */
+export async function addWindowsAgent(world: EnrollTarget, prefix: WinePrefix, nodeExe: string, name: string): Promise<WindowsAgent> {
   const bundle = join(world.dir, `${name}.bundle.json`);
   const t = await run('lr-server', ['enroll-token', '--data', world.dataDir, '--out', bundle, '--ttl', '1h']);
   if (t.code !== 0) throw new Error(t.stderr);
