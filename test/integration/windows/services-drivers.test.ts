@@ -64,18 +64,21 @@ describeNeeds(wineProblem())('services and drivers of a Windows agent under Wine
     w = await createWorld();
     prefix = await createWinePrefix(w.dir);
     agent = await addWindowsAgent(w, prefix, nodeExe, 'windev');
-    await sc('create', 'lrevil', 'binPath=', 'C:\\Users\\Public\\evil.exe -k', 'start=', 'auto', 'DisplayName=', 'LR Evil');
-    await sc('create', 'lrdemand', 'binPath=', 'C:\\Users\\Public\\demand.exe', 'start=', 'demand', 'obj=', 'NT AUTHORITY\\LocalService', 'DisplayName=', 'LR Demand');
-    // Wine's sc.exe does not know start= delayed-auto: the flag is the service key's value, as on Windows.
-    await sc('create', 'lrdelayed', 'binPath=', 'C:\\Users\\Public\\delayed.exe', 'start=', 'auto');
-    const r = await prefix.exec('reg', ['add', 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\lrdelayed', '/v', 'DelayedAutostart', '/t', 'REG_DWORD', '/d', '1', '/f']);
-    if (r.code !== 0) throw new Error(`reg add failed: ${r.stdout} ${r.stderr}`);
-    // Drivers: a signed one under System32\drivers named the NT way, an unsigned one elsewhere, one whose file is gone.
-    plantFile('C:\\windows\\system32\\drivers\\lrroot.sys', signedPe(0x9000, 'LR Test Driver Signer'));
-    await sc('create', 'lrroot', 'type=', 'kernel', 'binPath=', '\\SystemRoot\\System32\\drivers\\lrroot.sys', 'start=', 'system');
+    plantFile('C:\\windows\\system32\\drivers\\lrroot.sys', signedPe(0x9000, 'LR Test Driver Signer', 'LR Test Driver CA'));
     plantFile('C:\\Users\\Public\\lrplain.sys', buildPe({ sizeOfImage: 0x4000 }));
-    await sc('create', 'lrplain', 'type=', 'kernel', 'binPath=', 'C:\\Users\\Public\\lrplain.sys', 'start=', 'demand');
-    await sc('create', 'lrghost', 'type=', 'kernel', 'binPath=', 'C:\\Users\\Public\\gone.sys', 'start=', 'auto');
+    await Promise.all([
+      sc('create', 'lrevil', 'binPath=', 'C:\\Users\\Public\\evil.exe -k', 'start=', 'auto', 'DisplayName=', 'LR Evil'),
+      sc('create', 'lrdemand', 'binPath=', 'C:\\Users\\Public\\demand.exe', 'start=', 'demand', 'obj=', 'NT AUTHORITY\\LocalService', 'DisplayName=', 'LR Demand'),
+      // Wine's sc.exe does not know start= delayed-auto: the flag is the service key's value, as on Windows.
+      sc('create', 'lrdelayed', 'binPath=', 'C:\\Users\\Public\\delayed.exe', 'start=', 'auto').then(async () => {
+        const r = await prefix.exec('reg', ['add', 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\lrdelayed', '/v', 'DelayedAutostart', '/t', 'REG_DWORD', '/d', '1', '/f']);
+        if (r.code !== 0) throw new Error(`reg add failed: ${r.stdout} ${r.stderr}`);
+      }),
+      // Drivers: a signed one under System32\drivers named the NT way, an unsigned one elsewhere, one whose file is gone.
+      sc('create', 'lrroot', 'type=', 'kernel', 'binPath=', '\\SystemRoot\\System32\\drivers\\lrroot.sys', 'start=', 'system'),
+      sc('create', 'lrplain', 'type=', 'kernel', 'binPath=', 'C:\\Users\\Public\\lrplain.sys', 'start=', 'demand'),
+      sc('create', 'lrghost', 'type=', 'kernel', 'binPath=', 'C:\\Users\\Public\\gone.sys', 'start=', 'auto'),
+    ]);
   }, 240_000);
   afterAll(async () => {
     await agent?.stop();

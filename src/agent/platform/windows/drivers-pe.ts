@@ -1,13 +1,13 @@
 /**
  * What a driver's PE file says of itself: its size in memory (SizeOfImage) and whether it carries an
- * embedded Authenticode signature (a non-empty security directory), with the name in it.
+ * embedded Authenticode signature (a non-empty security directory), with the signer's name in it.
  *
  * The signature is NOT verified (WinVerifyTrust is not used: it does not work under Wine, and a trust check
  * is not a header read). A file signed through a catalog (.cat) instead of an embedded signature shows as
  * `unsigned`. The parsing part is pure and unit-tested on any OS.
  */
 import { promises as fsp } from 'node:fs';
-import { pkcs7SignerName } from '../linux/module-signature.js';
+import { authenticodeSignerName } from './drivers-authenticode.js';
 
 export const UNSIGNED = 'unsigned';
 /** Signed, but the signer's name could not be read from the certificate table. */
@@ -52,15 +52,15 @@ export function parsePeHeaders(head: Buffer): PeHeaders | null {
 }
 
 /**
- * The signer named by the first WIN_CERTIFICATE of a certificate table: the issuer's common name of the
- * PKCS#7 SignerInfo (as `drivers` reports it on Linux); SIGNED_UNKNOWN when it cannot be read.
+ * The signer named by the first WIN_CERTIFICATE of a certificate table (see drivers-authenticode.ts);
+ * SIGNED_UNKNOWN when it cannot be read.
  */
 export function certificateTableSigner(table: Buffer): string {
   if (table.length < 8) return SIGNED_UNKNOWN;
   const length = table.readUInt32LE(0);
   const certificateType = table.readUInt16LE(6);
   if (certificateType !== WIN_CERT_TYPE_PKCS_SIGNED_DATA || length < 8) return SIGNED_UNKNOWN;
-  return pkcs7SignerName(table.subarray(8, Math.min(length, table.length))) ?? SIGNED_UNKNOWN;
+  return authenticodeSignerName(table.subarray(8, Math.min(length, table.length))) ?? SIGNED_UNKNOWN;
 }
 
 export interface PeFacts {

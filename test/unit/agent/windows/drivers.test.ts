@@ -70,9 +70,17 @@ describe('PE headers', () => {
     expect(parsePeHeaders(wrongSignature)).toBeNull();
   });
 
-  it('names the signer of a certificate table holding a real PKCS#7 (openssl)', () => {
-    const der = pkcs7SignedBy('LR Test Driver CA', Buffer.from('image'));
-    expect(certificateTableSigner(winCertificate(der))).toBe('LR Test Driver CA');
+  it('names the signer of a certificate table holding a real PKCS#7 (openssl): the signing certificate, not its CA', () => {
+    const der = pkcs7SignedBy('LR Test Vendor', Buffer.from('image'), { caName: 'LR Test CA' });
+    expect(certificateTableSigner(winCertificate(der))).toBe('LR Test Vendor');
+    // the certificates left out of the signature: only the issuer is named in it
+    const bare = pkcs7SignedBy('LR Test Vendor', Buffer.from('image'), { caName: 'LR Test CA', certificates: false });
+    expect(certificateTableSigner(winCertificate(bare))).toBe('LR Test CA');
+    // a certificate of the same issuer that did not sign is not taken for the signer
+    const sibling = pkcs7SignedBy('LR Test Vendor', Buffer.from('image'), { caName: 'LR Test CA', certificates: false, sibling: 'LR Other Vendor' });
+    expect(certificateTableSigner(winCertificate(sibling))).toBe('LR Test CA');
+    // self-signed
+    expect(certificateTableSigner(winCertificate(pkcs7SignedBy('LR Self Signed', Buffer.from('x'))))).toBe('LR Self Signed');
     // signed, but not with a PKCS#7 the reader understands: still not "unsigned"
     expect(certificateTableSigner(winCertificate(der, 1))).toBe(SIGNED_UNKNOWN);
     expect(certificateTableSigner(winCertificate(Buffer.alloc(30, 7)))).toBe(SIGNED_UNKNOWN);
@@ -87,7 +95,7 @@ describe('PE files', () => {
     const signed = path.join(dir, 'signed.sys');
     const plain = path.join(dir, 'plain.sys');
     const text = path.join(dir, 'notes.txt');
-    writeFileSync(signed, signedPe(0x7000, 'LR Signed Driver'));
+    writeFileSync(signed, signedPe(0x7000, 'LR Signed Driver', 'LR Driver CA'));
     writeFileSync(plain, buildPe({ sizeOfImage: 0x3000 }));
     writeFileSync(text, 'hello');
     expect(await peFacts(signed)).toEqual({ size: 0x7000, signer: 'LR Signed Driver' });

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { missingCommand } from '../../../needs.js';
 
 const E_LFANEW = 0x40;
+/** EC keys: made in milliseconds, where RSA keys take a while on a loaded machine. */
+const KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'];
 const OPTIONAL_HEADER_SIZE = 240; // PE32+: 112 bytes of fields + 16 directories * 8
 
 export interface PeOptions {
@@ -54,31 +56,50 @@ export function winCertificate(der: Buffer, certificateType = 2): Buffer {
   return cert;
 }
 
-/** A real DER PKCS#7 SignedData over `content`, by a self-signed certificate whose CN is `commonName`. */
-export function pkcs7SignedBy(commonName: string, content: Buffer): Buffer {
+/**
+ * A real DER PKCS#7 SignedData over `content`, as Authenticode has it: signed by a certificate whose CN is
+ * `commonName`, issued by a CA named `caName` (self-signed when none), both certificates carried in it.
+ * `certificates: false` leaves them out (the signer is then only known by its issuer and serial); `sibling`
+ * adds another certificate of the same CA, which did not sign.
+ */
+export function pkcs7SignedBy(commonName: string, content: Buffer, o: { caName?: string; certificates?: boolean; sibling?: string } = {}): Buffer {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lr-pe-sign-'));
   const run = (args: string[]) => {
     try {
-      execFileSync('openssl', args, { stdio: 'pipe' });
+      execFileSync('openssl', args, { stdio: 'pipe', cwd: dir });
     } catch (e) {
       throw new Error(missingCommand('openssl') ?? `openssl ${args[0]} failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`);
     }
   };
   try {
-    const key = path.join(dir, 'key.pem');
-    const cert = path.join(dir, 'cert.pem');
-    const input = path.join(dir, 'in.bin');
-    const sig = path.join(dir, 'sig.p7');
-    writeFileSync(input, content);
-    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/O=Test Org/CN=${commonName}`, '-keyout', key, '-out', cert, '-days', '1']);
-    run(['cms', '-sign', '-binary', '-noattr', '-nosmimecap', '-md', 'sha256', '-outform', 'DER', '-in', input, '-signer', cert, '-inkey', key, '-out', sig]);
-    return readFileSync(sig);
+    writeFileSync(path.join(dir, 'in.bin'), content);
+    const certs = o.certificates === false ? ['-nocerts'] : [];
+    if (o.caName) {
+      run(['req', '-x509', ...KEY, '-nodes', '-subj', `/CN=${o.caName}`, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1']);
+      run(['req', '-new', ...KEY, '-nodes', '-subj', `/O=Test Org/CN=${commonName}`, '-keyout', 'key.pem', '-out', 'leaf.csr']);
+      run(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '4242', '-days', '1', '-out', 'cert.pem']);
+      const extra = o.certificates === false ? [] : ['ca.pem'];
+      if (o.sibling) {
+        // another certificate of the same CA (same issuer, another serial) that did not sign
+        run(['req', '-new', ...KEY, '-nodes', '-subj', `/CN=${o.sibling}`, '-keyout', 'sib.key', '-out', 'sib.csr']);
+        run(['x509', '-req', '-in', 'sib.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '4343', '-days', '1', '-out', 'sib.pem']);
+        extra.unshift('sib.pem');
+      }
+      if (extra.length > 0) {
+        writeFileSync(path.join(dir, 'extra.pem'), extra.map((f) => readFileSync(path.join(dir, f), 'utf8')).join(''));
+        certs.push('-certfile', 'extra.pem');
+      }
+    } else {
+      run(['req', '-x509', ...KEY, '-nodes', '-subj', `/O=Test Org/CN=${commonName}`, '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1']);
+    }
+    run(['cms', '-sign', '-binary', '-noattr', '-nosmimecap', ...certs, '-md', 'sha256', '-outform', 'DER', '-in', 'in.bin', '-signer', 'cert.pem', '-inkey', 'key.pem', '-out', 'sig.p7']);
+    return readFileSync(path.join(dir, 'sig.p7'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** A PE image with an embedded signature by `commonName`. */
-export function signedPe(sizeOfImage: number, commonName: string): Buffer {
-  return buildPe({ sizeOfImage, certificateTable: winCertificate(pkcs7SignedBy(commonName, buildPe({ sizeOfImage }))) });
+/** A PE image with an embedded signature by `commonName`, issued by `caName`. */
+export function signedPe(sizeOfImage: number, commonName: string, caName: string): Buffer {
+  return buildPe({ sizeOfImage, certificateTable: winCertificate(pkcs7SignedBy(commonName, buildPe({ sizeOfImage }), { caName })) });
 }
