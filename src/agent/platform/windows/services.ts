@@ -1,7 +1,38 @@
-/** Windows services: not written yet (placeholder of the skeleton; refuses, never a made-up result). */
-import { NotSupportedError, type ServiceInfo} from '../types.js';
+/**
+ * Windows services, from the service control manager (see scm.ts): every Win32 service (own or shared
+ * process, user services), whatever its state. Drivers are listed by `drivers`.
+ */
+import type { ServiceInfo } from '../types.js';
+import { listScmEntries, type ScmEntry } from './scm.js';
+import { SERVICE_RUNNING, SERVICE_WIN32, serviceRegistryKey, serviceStateName, serviceTypeName, startTypeName } from './services-names.js';
 
-export async function listServices(_signal?: AbortSignal): Promise<ServiceInfo[]> {
-  throw new NotSupportedError('services');
+/** A service record with what only Windows has. */
+export interface WindowsServiceInfo extends ServiceInfo {
+  /** Process id of a running service (shared services share it); null when not running. */
+  pid: number | null;
+  /** The service's description text (SERVICE_CONFIG_DESCRIPTION); `description` holds its display name. */
+  serviceDescription: string | null;
 }
 
+export function serviceRecord(e: ScmEntry): WindowsServiceInfo {
+  const c = e.config;
+  return {
+    name: e.name,
+    kind: 'windows',
+    state: serviceStateName(e.state),
+    subState: serviceTypeName(e.type),
+    // Unknown when the configuration could not be read (access denied): the entry is still shown.
+    enabled: c ? startTypeName(c.startType, c.delayedAutoStart) : 'unknown',
+    unitPath: serviceRegistryKey(e.name),
+    execStart: c ? c.binaryPath || null : null,
+    description: e.displayName || null,
+    account: c ? c.account || null : null,
+    pid: e.state === SERVICE_RUNNING && e.pid > 0 ? e.pid : null,
+    serviceDescription: c?.description ?? null,
+  };
+}
+
+export async function listServices(signal?: AbortSignal): Promise<ServiceInfo[]> {
+  const entries = await listScmEntries(SERVICE_WIN32, signal);
+  return entries.map(serviceRecord).sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
+}
