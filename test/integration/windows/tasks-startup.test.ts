@@ -18,6 +18,18 @@ const TASK = `<?xml version="1.0" encoding="UTF-16"?>
   <Actions Context="Author"><Exec><Command>C:\\Users\\Public\\dropper.exe</Command><Arguments>-silent</Arguments></Exec></Actions>
 </Task>`;
 
+/** A task of the Wine user (Wine names its user S-1-5-21-0-0-0-1000) with a logon trigger of an unknown SID, in UTF-8. */
+const USER_TASK = `<?xml version="1.0" encoding="UTF-8"?>
+<Task version="1.4" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">
+  <Triggers>
+    <CalendarTrigger><StartBoundary>2024-01-01T09:00:00</StartBoundary><Repetition><Interval>PT5M</Interval></Repetition><ScheduleByDay><DaysInterval>1</DaysInterval></ScheduleByDay></CalendarTrigger>
+    <LogonTrigger><UserId>S-1-5-21-1-2-3-4242</UserId></LogonTrigger>
+  </Triggers>
+  <Principals><Principal id="Author"><UserId>S-1-5-21-0-0-0-1000</UserId><LogonType>InteractiveToken</LogonType></Principal></Principals>
+  <Settings><Enabled>false</Enabled></Settings>
+  <Actions Context="Author"><Exec><Command>C:\\Program Files\\Sync\\sync.exe</Command></Exec><ComHandler><ClassId>{01575CFE-9A55-4003-A5E1-F38D1EBDCBE1}</ClassId></ComHandler></Actions>
+</Task>`;
+
 /** Host path of a C:\ folder, each component matched without regard to case as Windows does (Wine stores `windows\system32\tasks`). */
 function hostDir(prefix: WinePrefix, windowsPath: string): string {
   let dir = join(prefix.dir, 'drive_c');
@@ -41,6 +53,7 @@ describeNeeds(wineProblem())('scheduled tasks and Startup folders of a Windows a
     agent = await addWindowsAgent(w, prefix, nodeExe, 'windev');
     const tasks = hostDir(prefix, 'C:\\Windows\\System32\\Tasks\\LrTest');
     writeFileSync(join(tasks, 'Updater'), Buffer.from(`\uFEFF${TASK}`, 'utf16le'));
+    writeFileSync(join(hostDir(prefix, 'C:\\Windows\\System32\\Tasks\\LrTest\\Nested'), 'AsUser'), USER_TASK);
     writeFileSync(join(tasks, 'Broken'), Buffer.from('\uFEFF<Task><Actions>', 'utf16le'));
     writeFileSync(join(hostDir(prefix, 'C:\\Users\\Public'), 'dropper.exe'), 'MZ');
     // The shortcut is written by Wine's shell32 (IShellLink through WScript.Shell), not by this test.
@@ -75,6 +88,13 @@ describeNeeds(wineProblem())('scheduled tasks and Startup folders of a Windows a
     });
     expect(String(task!.source).toLowerCase()).toBe('c:\\windows\\system32\\tasks\\lrtest\\updater');
     expect(task!.error).toBeUndefined();
+    // A SID Windows (here Wine) can name is named; one it cannot stays a SID.
+    const asUser = tasks.find((t) => t.name === '\\LrTest\\Nested\\AsUser');
+    expect(asUser).toMatchObject({
+      schedule: 'daily at 09:00 from 2024-01-01, every 5 min; at logon of S-1-5-21-1-2-3-4242', command: '"C:\\Program Files\\Sync\\sync.exe" ; COM handler {01575CFE-9A55-4003-A5E1-F38D1EBDCBE1}',
+      enabled: false, author: null,
+    });
+    expect(String(asUser!.user).toLowerCase()).toMatch(new RegExp(`^[^\\\\]+\\\\${wineUser.toLowerCase()}$`));
     const broken = tasks.find((t) => t.name === '\\LrTest\\Broken');
     expect(broken).toMatchObject({ kind: 'windows-task', schedule: 'unreadable', error: 'not a valid task definition: line 1: <Actions> is not closed' });
   }, 60_000);

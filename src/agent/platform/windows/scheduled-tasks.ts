@@ -9,7 +9,8 @@ import { open, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fsReason } from '../../fs/fs-errors.js';
 import type { ScheduledTaskInfo } from '../types.js';
-import { parseTaskXml } from './task-xml.js';
+import { sidNamer } from './account-names.js';
+import { accountName, parseTaskXml, type AccountNamer } from './task-xml.js';
 
 /** A Windows task record; `error` is present only when the definition could not be read or parsed. */
 export type WindowsTaskRecord = ScheduledTaskInfo & { error?: string };
@@ -46,7 +47,7 @@ function failed(source: string, name: string, error: string): WindowsTaskRecord 
 }
 
 /** One task file as a record (a parse failure becomes a record with `error`). */
-export async function readTask(file: string, name: string): Promise<WindowsTaskRecord> {
+export async function readTask(file: string, name: string, names: AccountNamer = accountName): Promise<WindowsTaskRecord> {
   let bytes: Buffer;
   try {
     bytes = await readBounded(file);
@@ -54,7 +55,7 @@ export async function readTask(file: string, name: string): Promise<WindowsTaskR
     return failed(file, name, fsReason(err));
   }
   try {
-    const t = parseTaskXml(bytes);
+    const t = parseTaskXml(bytes, names);
     return { kind: 'windows-task', source: file, name, user: t.user ?? t.author, schedule: t.schedule, command: t.command, enabled: t.enabled, author: t.author, line: null };
   } catch (err) {
     return failed(file, name, `not a valid task definition: ${(err as Error).message}`);
@@ -65,7 +66,7 @@ export async function readTask(file: string, name: string): Promise<WindowsTaskR
  * Every task under `root` (the task store), folders walked depth-first, names as the Task Scheduler shows them
  * (`\Folder\Name`). An unreadable root throws; an unreadable sub-folder is one record with `error`.
  */
-export async function readTaskStore(root: string, signal?: AbortSignal): Promise<WindowsTaskRecord[]> {
+export async function readTaskStore(root: string, signal?: AbortSignal, names: AccountNamer = accountName): Promise<WindowsTaskRecord[]> {
   const records: WindowsTaskRecord[] = [];
   let sinceYield = 0;
   const walk = async (dir: string, folder: string, entries: Dirent[]): Promise<void> => {
@@ -88,7 +89,7 @@ export async function readTaskStore(root: string, signal?: AbortSignal): Promise
           await new Promise((r) => setImmediate(r));
         }
         signal?.throwIfAborted();
-        records.push(await readTask(file, name));
+        records.push(await readTask(file, name, names));
       }
     }
   };
@@ -97,5 +98,10 @@ export async function readTaskStore(root: string, signal?: AbortSignal): Promise
 }
 
 export async function listScheduledTasks(signal?: AbortSignal): Promise<ScheduledTaskInfo[]> {
-  return readTaskStore(taskStoreDir(), signal);
+  const lookup = sidNamer();
+  // Well-known SIDs by their usual names; other SIDs (user accounts) as Windows names them.
+  return readTaskStore(taskStoreDir(), signal, (id) => {
+    const known = accountName(id);
+    return known !== id ? known : lookup(id);
+  });
 }

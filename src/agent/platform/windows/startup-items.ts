@@ -23,13 +23,15 @@ export interface StartupFolder {
 }
 
 const STARTUP = ['Microsoft', 'Windows', 'Start Menu', 'Programs', 'Startup'];
+/** The all-users folder is spelt `StartUp` by Windows (names are compared without regard to case anyway). */
+const COMMON_STARTUP = ['Microsoft', 'Windows', 'Start Menu', 'Programs', 'StartUp'];
 /** Shortcuts are a few KB; a larger file is not read whole. */
 const MAX_LINK_BYTES = 1 << 20;
 
 /** The all-users folder and every profile's (whether or not it exists). */
 export async function startupFolders(env: NodeJS.ProcessEnv = process.env): Promise<StartupFolder[]> {
   const programData = env.ProgramData ?? env.PROGRAMDATA ?? env.ALLUSERSPROFILE ?? 'C:\\ProgramData';
-  const folders: StartupFolder[] = [{ dir: path.join(programData, ...STARTUP), owner: 'All Users' }];
+  const folders: StartupFolder[] = [{ dir: path.join(programData, ...COMMON_STARTUP), owner: 'All Users' }];
   for (const p of await userProfiles(profilesDir(env))) folders.push({ dir: path.join(p.dir, 'AppData', 'Roaming', ...STARTUP), owner: p.user });
   return folders;
 }

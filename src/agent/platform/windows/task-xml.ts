@@ -36,16 +36,22 @@ export function accountName(id: string): string {
   return WELL_KNOWN_SIDS[id.toUpperCase()] ?? id;
 }
 
-/** Parses a task file's bytes (UTF-16 LE with BOM as the Task Scheduler writes it, or UTF-8). Throws on malformed XML. */
-export function parseTaskXml(bytes: Uint8Array): TaskDefinition {
+/** Names an account as written in a task (a SID or `DOMAIN\\name`). */
+export type AccountNamer = (id: string) => string;
+
+/**
+ * Parses a task file's bytes (UTF-16 LE with BOM as the Task Scheduler writes it, or UTF-8). Throws on malformed
+ * XML. `names` turns the accounts it names (often SIDs) into names; by default only well-known SIDs are named.
+ */
+export function parseTaskXml(bytes: Uint8Array, names: AccountNamer = accountName): TaskDefinition {
   const task = parseXml(decodeXmlBytes(bytes));
   if (task.name !== 'Task') throw new Error(`not a task definition (root element <${task.name}>)`);
   const settings = child(task, 'Settings');
   const actions = child(task, 'Actions');
   return {
-    user: principalAccount(task, actions),
+    user: principalAccount(task, actions, names),
     author: textAt(task, 'RegistrationInfo', 'Author'),
-    schedule: summariseTriggers(child(task, 'Triggers')),
+    schedule: summariseTriggers(child(task, 'Triggers'), names),
     command: summariseActions(actions),
     enabled: textAt(settings, 'Enabled')?.toLowerCase() !== 'false',
     hidden: textAt(settings, 'Hidden')?.toLowerCase() === 'true',
@@ -53,14 +59,14 @@ export function parseTaskXml(bytes: Uint8Array): TaskDefinition {
 }
 
 /** The principal the actions run as (Actions@Context names it; else the first one). */
-function principalAccount(task: XmlElement, actions: XmlElement | null): string | null {
+function principalAccount(task: XmlElement, actions: XmlElement | null, names: AccountNamer): string | null {
   const principals = children(child(task, 'Principals'), 'Principal');
   const context = actions?.attributes.Context;
   const p = principals.find((x) => context !== undefined && x.attributes.id === context) ?? principals[0];
   const user = textAt(p, 'UserId');
-  if (user) return accountName(user);
+  if (user) return names(user);
   const group = textAt(p, 'GroupId');
-  if (group) return `${accountName(group)} (group)`;
+  if (group) return `${names(group)} (group)`;
   return null;
 }
 
@@ -150,24 +156,24 @@ function eventTrigger(trigger: XmlElement): string {
   return `on event (${subscription.replace(/\s+/g, ' ').slice(0, 300)})`;
 }
 
-function ofUser(trigger: XmlElement): string {
+function ofUser(trigger: XmlElement, names: AccountNamer): string {
   const user = textAt(trigger, 'UserId');
-  return user ? ` of ${accountName(user)}` : '';
+  return user ? ` of ${names(user)}` : '';
 }
 
 /** One trigger in words: `daily at 09:00 from 2024-01-01, every 5 min for 1 day, until 2025-01-01`. */
-export function summariseTrigger(trigger: XmlElement): string {
+export function summariseTrigger(trigger: XmlElement, names: AccountNamer = accountName): string {
   const start = boundary(textAt(trigger, 'StartBoundary'));
   let base: string;
   switch (trigger.name) {
     case 'BootTrigger': base = 'at boot'; break;
-    case 'LogonTrigger': base = `at logon${ofUser(trigger)}`; break;
+    case 'LogonTrigger': base = `at logon${ofUser(trigger, names)}`; break;
     case 'IdleTrigger': base = 'when idle'; break;
     case 'RegistrationTrigger': base = 'at task registration'; break;
     case 'EventTrigger': base = eventTrigger(trigger); break;
     case 'SessionStateChangeTrigger': {
       const state = textAt(trigger, 'StateChange') ?? '';
-      base = `${SESSION_STATE[state] ?? `at session state change ${state}`}${ofUser(trigger)}`;
+      base = `${SESSION_STATE[state] ?? `at session state change ${state}`}${ofUser(trigger, names)}`;
       break;
     }
     case 'WnfStateChangeTrigger': base = `on WNF state change ${textAt(trigger, 'StateName') ?? ''}`.trim(); break;
@@ -194,9 +200,9 @@ export function summariseTrigger(trigger: XmlElement): string {
   return parts.join(', ');
 }
 
-export function summariseTriggers(triggers: XmlElement | null): string {
+export function summariseTriggers(triggers: XmlElement | null, names: AccountNamer = accountName): string {
   const all = triggers?.children ?? [];
-  return all.length > 0 ? all.map(summariseTrigger).join('; ') : 'on demand';
+  return all.length > 0 ? all.map((t) => summariseTrigger(t, names)).join('; ') : 'on demand';
 }
 
 // ---------- actions ----------

@@ -21,7 +21,7 @@ describe('Windows Startup folders', () => {
     symlinkSync(join(users, 'Default'), join(users, 'Default User'));
     const folders = await startupFolders({ PUBLIC: join(users, 'Public'), ProgramData: programData });
     expect(folders).toEqual([
-      { dir: join(programData, 'Microsoft', 'Windows', 'Start Menu', 'Programs', 'Startup'), owner: 'All Users' },
+      { dir: join(programData, 'Microsoft', 'Windows', 'Start Menu', 'Programs', 'StartUp'), owner: 'All Users' },
       { dir: join(users, 'bob', ...STARTUP), owner: 'bob' },
       { dir: join(users, 'Default', ...STARTUP), owner: 'Default' },
       { dir: join(users, 'Public', ...STARTUP), owner: 'Public' },
@@ -29,7 +29,7 @@ describe('Windows Startup folders', () => {
   });
 
   it('reads shortcuts for their target, other files as themselves, skips desktop.ini and sub-folders, keeps broken items', async () => {
-    const all = join(programData, 'Microsoft', 'Windows', 'Start Menu', 'Programs', 'Startup');
+    const all = join(programData, 'Microsoft', 'Windows', 'Start Menu', 'Programs', 'StartUp');
     const bob = join(users, 'bob', ...STARTUP);
     mkdirSync(all, { recursive: true });
     mkdirSync(join(bob, 'sub'), { recursive: true });
