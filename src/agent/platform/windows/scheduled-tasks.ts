@@ -42,8 +42,9 @@ async function readBounded(file: string): Promise<Buffer> {
   }
 }
 
+/** A task that could not be read: what it would do is unknown, so `enabled` is left out rather than guessed. */
 function failed(source: string, name: string, error: string): WindowsTaskRecord {
-  return { kind: 'windows-task', source, name, user: null, schedule: 'unreadable', command: '', enabled: false, author: null, line: null, error };
+  return { kind: 'windows-task', source, name, user: null, schedule: 'unreadable', command: '', author: null, line: null, error };
 }
 
 /** One task file as a record (a parse failure becomes a record with `error`). */

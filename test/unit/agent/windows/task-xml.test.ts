@@ -156,6 +156,7 @@ describe('the task store walked as folders of task files', () => {
     expect(byName.get('\\Microsoft\\Windows\\Defrag\\ScheduledDefrag')).toMatchObject({ user: 'CONTOSO\\admin', enabled: false, schedule: 'weekly on Sun at 01:00 from 2024-01-01' });
     expect(byName.get('\\Broken')).toMatchObject({ kind: 'windows-task', schedule: 'unreadable', command: '', error: 'not a valid task definition: line 1: <Actions> is not closed' });
     expect(byName.get('\\Huge')!.error).toMatch(/larger than 1048576 bytes/);
+    expect(byName.get('\\Broken')!.enabled).toBeUndefined(); // unknown, not "disabled"
   });
 
   it('stops when aborted, and an unreadable root is an error', async () => {
