@@ -54,7 +54,8 @@ describe('Windows Startup folders', () => {
     writeFileSync(locked, '');
     // A path through a file: readdir fails with ENOTDIR, which means "no such folder" and is skipped...
     expect(await readStartupFolders([{ dir: join(locked, 'x'), owner: 'eve' }])).toEqual([]);
-    // ...while a folder that exists but cannot be listed is reported.
+    // ...while any other failure to list is reported (root ignores permissions, so a name Node refuses, with a
+    // NUL, stands in for an access-denied folder).
     const items = await readStartupFolders([{ dir: join(root, 'nul\0'), owner: 'eve' }]).catch((e: Error) => e);
     expect(items).toBeInstanceOf(Array);
     expect((items as { error?: string }[])[0]!.error).toMatch(/^Startup folder unreadable: /);
