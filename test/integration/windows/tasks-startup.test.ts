@@ -1,8 +1,9 @@
 // A Windows agent under Wine lists scheduled tasks from the task store (System32\Tasks) and the Startup folders'
 // items (shortcuts read for their target), planted in the prefix: a task file as the Task Scheduler writes it
 // (UTF-16 LE with a BOM), a broken task file, a shortcut written by Wine's own shell32 (WScript.Shell under
-// cscript) in the all-users Startup folder, and a batch file in the user's Startup folder.
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+// cscript) in the all-users Startup folder, and a batch file in the user's Startup folder (reachable twice, the
+// second time through a junction-like link that must not list it again).
+import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createWorld, type World } from '../harness.js';
@@ -70,6 +71,8 @@ describeNeeds(wineProblem())('scheduled tasks and Startup folders of a Windows a
     const userStartup = hostDir(prefix, `C:\\Users\\${wineUser}\\AppData\\Roaming\\Microsoft\\Windows\\Start Menu\\Programs\\Startup`);
     writeFileSync(join(userStartup, 'run.bat'), '@echo off\r\nstart C:\\Users\\Public\\dropper.exe\r\n');
     writeFileSync(join(userStartup, 'desktop.ini'), '[.ShellClassInfo]\r\n');
+    // Windows keeps junctions such as `Default User` in the profiles folder; Wine shows a host symbolic link as one.
+    symlinkSync(wineUser, join(prefix.dir, 'drive_c', 'users', 'Default User'));
   }, 240_000);
   afterAll(async () => {
     await agent?.stop();
@@ -111,6 +114,7 @@ describeNeeds(wineProblem())('scheduled tasks and Startup folders of a Windows a
     expect(bat).toMatchObject({ kind: 'startup-folder', owner: wineUser });
     expect(String(bat!.exec).toLowerCase()).toBe(`c:\\users\\${wineUser.toLowerCase()}\\appdata\\roaming\\microsoft\\windows\\start menu\\programs\\startup\\run.bat`);
     expect(bat!.exec).toBe(bat!.path);
+    expect(items.filter((i) => i.name === 'run.bat')).toHaveLength(1); // not again through the `Default User` junction
     expect(items.some((i) => String(i.name).toLowerCase() === 'desktop.ini')).toBe(false);
   }, 60_000);
 });
