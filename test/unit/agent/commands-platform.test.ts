@@ -121,9 +121,8 @@ describe('createPlatform', () => {
       await expect(p.listConnections()).rejects.toThrow('connections: not supported on this platform');
       await expect(p.listServices()).rejects.toBeInstanceOf(NotSupportedError);
       await expect(p.listDrivers()).rejects.toBeInstanceOf(NotSupportedError);
-      // Windows reads its task store and Startup folders (test/integration/windows/tasks-startup.test.ts).
-      if (os === 'darwin') await expect(p.listScheduledTasks()).rejects.toBeInstanceOf(NotSupportedError);
-      if (os === 'darwin') await expect(p.listStartupItems()).rejects.toBeInstanceOf(NotSupportedError);
+      await expect(p.listScheduledTasks()).rejects.toBeInstanceOf(NotSupportedError);
+      await expect(p.listStartupItems()).rejects.toBeInstanceOf(NotSupportedError);
       await expect(p.listPersistence()).rejects.toBeInstanceOf(NotSupportedError);
       await expect(p.readRegistry('HKLM')).rejects.toThrow('registry: not supported on this platform');
       expect(await p.bootId()).toMatch(/^boot-\d{4}-/);
