@@ -20,20 +20,24 @@ export type WindowsProcessInfo = Omit<ProcessInfo, 'user' | 'startTime' | 'cmdli
   cpuTimeMs: number | null;
 };
 
-/** Processes read between two turns of the event loop (each is a handful of system calls). */
-const CHUNK = 32;
+/**
+ * Longest stretch of reading (ms) before the event loop gets a turn: each process costs a handful of
+ * system calls, a few ms under load (tens under Wine), and the agent keeps its connection alive meanwhile.
+ */
+const SLICE_MS = 20;
 
 export async function listWindowsProcesses(signal?: AbortSignal): Promise<WindowsProcessInfo[]> {
   if (process.platform !== 'win32') throw new NotSupportedError('processes');
   const reader = new ProcessReader();
   const list: WindowsProcessInfo[] = [];
   const snapshot = processSnapshot();
-  for (let i = 0; i < snapshot.length; i++) {
-    if (i % CHUNK === 0) {
-      signal?.throwIfAborted();
-      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+  let sliceStart = performance.now();
+  for (const { pid, ppid, name } of snapshot) {
+    if (performance.now() - sliceStart > SLICE_MS) {
+      await new Promise((resolve) => setImmediate(resolve));
+      sliceStart = performance.now();
     }
-    const { pid, ppid, name } = snapshot[i]!;
+    signal?.throwIfAborted();
     const d = reader.read(pid);
     // The fields in the order of the Linux records.
     list.push({
