@@ -100,3 +100,9 @@ export function decodeTableRows(protocol: Protocol, buf: Buffer, from: number, t
   }
   return rows;
 }
+
+/** The rows of one table in batches of at most `batch` rows, decoded as they are asked for. */
+export function* tableBatches(protocol: Protocol, buf: Buffer, length: number, owner: OwnerName, batch: number): Generator<ConnectionInfo[]> {
+  const count = tableRowCount(protocol, buf, length);
+  for (let from = 0; from < count; from += batch) yield decodeTableRows(protocol, buf, from, Math.min(count, from + batch), owner);
+}

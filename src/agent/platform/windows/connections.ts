@@ -4,7 +4,7 @@
  * that has exited since has no name: null, rather than the name of a later process).
  */
 import { NotSupportedError, type ConnectionInfo } from '../types.js';
-import { decodeTableRows, tableRowCount, type Protocol } from './connections-table.js';
+import { tableBatches, type Protocol } from './connections-table.js';
 import { readSocketTable } from './iphlpapi.js';
 import { processSnapshot } from './toolhelp.js';
 
@@ -21,10 +21,9 @@ export async function streamConnections(sink: (rows: ConnectionInfo[]) => Promis
   for (const protocol of PROTOCOLS) {
     signal?.throwIfAborted();
     const { buf, length } = readSocketTable(protocol);
-    const count = tableRowCount(protocol, buf, length);
-    for (let from = 0; from < count; from += CHUNK_ROWS) {
+    for (const rows of tableBatches(protocol, buf, length, owner, CHUNK_ROWS)) {
       signal?.throwIfAborted();
-      await sink(decodeTableRows(protocol, buf, from, Math.min(count, from + CHUNK_ROWS), owner));
+      await sink(rows);
     }
   }
   signal?.throwIfAborted();

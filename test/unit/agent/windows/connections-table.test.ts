@@ -1,7 +1,7 @@
 // Decoding of IP Helper's owner tables (GetExtendedTcpTable / GetExtendedUdpTable): the bytes below are
 // tables as Wine's iphlpapi.dll filled them for a node.exe that listened and connected on loopback.
 import { describe, expect, it } from 'vitest';
-import { decodeTableRows, ROW_BYTES, tableRowCount, tcpStateName, type Protocol } from '../../../../src/agent/platform/windows/connections-table.js';
+import { decodeTableRows, ROW_BYTES, tableBatches, tableRowCount, tcpStateName, type Protocol } from '../../../../src/agent/platform/windows/connections-table.js';
 
 const TCP_TABLE = Buffer.from(
   '05000000' +
@@ -76,5 +76,22 @@ describe('Windows socket tables', () => {
     expect(tableRowCount('tcp', TCP_TABLE, 4 + 24 * 2 + 10)).toBe(2);
     expect(tableRowCount('udp', Buffer.alloc(3))).toBe(0);
     expect(decodeTableRows('tcp', TCP_TABLE, 1, 3, names).map((r) => r.localPort)).toEqual([43545, 2024]);
+  });
+
+  it('hands a big table over in batches, in order, each decoded when asked for', () => {
+    const n = 1_234;
+    const table = Buffer.alloc(4 + n * ROW_BYTES.udp);
+    table.writeUInt32LE(n, 0);
+    for (let i = 0; i < n; i++) {
+      table.writeUInt8(127, 4 + i * 12);
+      table.writeUInt8(1, 4 + i * 12 + 3);
+      table.writeUInt16BE(10_000 + i, 4 + i * 12 + 4);
+      table.writeUInt32LE(32, 4 + i * 12 + 8);
+    }
+    const batches = [...tableBatches('udp', table, table.length, names, 500)];
+    expect(batches.map((b) => b.length)).toEqual([500, 500, 234]);
+    expect(batches.flat().map((r) => r.localPort)).toEqual(Array.from({ length: n }, (_, i) => 10_000 + i));
+    expect(batches[2]![233]).toMatchObject({ localAddress: '127.0.0.1', pid: 32, processName: 'node.exe' });
+    expect([...tableBatches('tcp', Buffer.from('00000000', 'hex'), 4, names, 500)]).toEqual([]);
   });
 });
