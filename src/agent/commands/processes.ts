@@ -1,4 +1,7 @@
-/** processes: the running processes, optionally one pid or one name (comm or executable base name). */
+/**
+ * processes: the running processes, optionally one pid or one name (Linux: comm or executable base name;
+ * Windows: the image name, with or without `.exe`).
+ */
 import path from 'node:path';
 import { z } from 'zod';
 import { findCommand } from '../../shared/catalog.js';
@@ -11,12 +14,21 @@ function exeName(p: string | null): string | null {
   return p === null ? null : path.basename(p.replace(/ \(deleted\)$/, ''));
 }
 
+/** A Windows image name without its `.exe`, in lower case: Windows file names ignore case. */
+function windowsStem(name: string): string {
+  const lower = name.toLowerCase();
+  return lower.endsWith('.exe') ? lower.slice(0, -4) : lower;
+}
+
 /**
  * Matches a name against comm (the kernel truncates it to 15 characters) and the executable's base
- * name (complete), case-sensitively, as process names are on Linux.
+ * name (complete), case-sensitively, as process names are on Linux. On Windows, against the image name
+ * and the image path's file name, ignoring case and `.exe` (`node`, `Node.EXE` and `node.exe` are one).
  */
-export function processHasName(p: ProcessInfo, name: string): boolean {
-  return p.name === name || exeName(p.path) === name;
+export function processHasName(p: ProcessInfo, name: string, windows = false): boolean {
+  if (!windows) return p.name === name || exeName(p.path) === name;
+  const wanted = windowsStem(name);
+  return windowsStem(p.name) === wanted || (p.path !== null && windowsStem(path.win32.basename(p.path)) === wanted);
 }
 
 export const processesCommand = defineCommand({
@@ -34,7 +46,8 @@ export const processesCommand = defineCommand({
     }
     if (params.name !== undefined) {
       const name = params.name;
-      list = list.filter((p) => processHasName(p, name));
+      const windows = ctx.platform.name === 'win32';
+      list = list.filter((p) => processHasName(p, name, windows));
       if (list.length === 0) throw new CommandError(`processes: no process named ${name}`, 'not_found');
     }
     await emitAll(ctx, list);
