@@ -47,17 +47,19 @@ export interface ProcessInfo {
   pid: number;
   ppid: number;
   name: string;
-  user: string;
-  /** Linux uid; null on Windows (the user is its token owner, `DOMAIN\\name`). */
+  /** Linux: the account of the real uid; Windows: the token owner `DOMAIN\\name`, null when the process cannot be opened. */
+  user: string | null;
+  /** Linux uid; null on Windows. */
   uid: number | null;
   state: string;
   /** Windows: the process's session id; null on Linux. */
   sessionId?: number | null;
-  startTime: string; // ISO 8601
-  cmdline: string;
+  // The fields below are null on Windows for a process the agent may not open (it is listed all the same).
+  startTime: string | null; // ISO 8601
+  cmdline: string | null;
   path: string | null; // exe path; null when unreadable
-  rssBytes: number;
-  cpuTimeMs: number;
+  rssBytes: number | null;
+  cpuTimeMs: number | null;
 }
 
 export interface ConnectionInfo {

@@ -7,18 +7,8 @@ import { NotSupportedError, type ProcessInfo } from '../types.js';
 import { ProcessReader } from './processes-read.js';
 import { processSnapshot } from './toolhelp.js';
 
-/**
- * A Windows process record: the fields of ProcessInfo, with null where Windows refused to tell (the
- * process could not be opened, its token could not be read). `uid` is always null: the user is the token
- * owner, `DOMAIN\name`.
- */
-export type WindowsProcessInfo = Omit<ProcessInfo, 'user' | 'startTime' | 'cmdline' | 'rssBytes' | 'cpuTimeMs'> & {
-  user: string | null;
-  startTime: string | null;
-  cmdline: string | null;
-  rssBytes: number | null;
-  cpuTimeMs: number | null;
-};
+/** A Windows process record: ProcessInfo, null where Windows refused to tell (uid always null). */
+export type WindowsProcessInfo = ProcessInfo;
 
 /**
  * Longest stretch of reading (ms) before the event loop gets a turn: each process costs a handful of
@@ -49,8 +39,4 @@ export async function listWindowsProcesses(signal?: AbortSignal): Promise<Window
   return list;
 }
 
-export async function listProcesses(signal?: AbortSignal): Promise<ProcessInfo[]> {
-  // The shared record type has no null for these fields yet (Linux always reads them); on Windows they are
-  // null for a process the agent may not open. The records leave as JSON, where null says "unknown".
-  return (await listWindowsProcesses(signal)) as unknown as ProcessInfo[];
-}
+export const listProcesses = listWindowsProcesses;
