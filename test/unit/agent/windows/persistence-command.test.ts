@@ -1,0 +1,99 @@
+// The pure part of `persistence` on Windows: which file a stored command line launches, resolved as Windows
+// would, against a fake file system (a set of existing paths) standing in for the disk in this unit test.
+import { describe, expect, it } from 'vitest';
+import { expandEnvironment, plainPath, resolveLaunch, splitArguments, splitList, type ResolveContext } from '../../../../src/agent/platform/windows/persistence-command.js';
+import { isUnusualLocation } from '../../../../src/agent/platform/windows/persistence.js';
+
+const ENV = {
+  SystemRoot: 'C:\\Windows',
+  SystemDrive: 'C:',
+  ProgramFiles: 'C:\\Program Files',
+  PUBLIC: 'C:\\Users\\Public',
+  Path: 'C:\\Windows\\system32;C:\\Windows;C:\\Tools\\bin\\',
+};
+
+function ctx(...files: string[]): ResolveContext {
+  const set = new Set(files.map((f) => f.toLowerCase()));
+  return { env: ENV, isFile: (p) => set.has(p.toLowerCase()) };
+}
+
+describe('environment variables', () => {
+  it('expands known variables in any case and leaves unknown ones', () => {
+    expect(expandEnvironment('%systemroot%\\x.exe %PUBLIC%', ENV)).toBe('C:\\Windows\\x.exe C:\\Users\\Public');
+    expect(expandEnvironment('%NOPE%\\x %', ENV)).toBe('%NOPE%\\x %');
+    expect(expandEnvironment('100% sure %SystemDrive%', ENV)).toBe('100% sure %SystemDrive%'.replace('%SystemDrive%', 'C:'));
+  });
+});
+
+describe('command line → launched file', () => {
+  it('takes a quoted program as it is', () => {
+    expect(resolveLaunch('"C:\\Users\\Public\\dropper.exe" -q', ctx('C:\\Users\\Public\\dropper.exe'))).toEqual({ path: 'C:\\Users\\Public\\dropper.exe', found: true, via: null });
+  });
+
+  it('resolves an unquoted path with spaces word by word, as CreateProcess does', () => {
+    const c = ctx('C:\\Program Files\\My App\\app.exe');
+    expect(resolveLaunch('C:\\Program Files\\My App\\app.exe -tray', c)).toEqual({ path: 'C:\\Program Files\\My App\\app.exe', found: true, via: null });
+    // the classic hijack: C:\Program.exe exists and wins
+    const hijacked = ctx('C:\\Program.exe', 'C:\\Program Files\\My App\\app.exe');
+    expect(resolveLaunch('C:\\Program Files\\My App\\app.exe -tray', hijacked).path).toBe('C:\\Program.exe');
+    // .exe is added to a word without extension
+    expect(resolveLaunch('C:\\Program Files\\My App\\app -tray', c).path).toBe('C:\\Program Files\\My App\\app.exe');
+  });
+
+  it('expands environment variables first', () => {
+    expect(resolveLaunch('%PUBLIC%\\My Tools\\helper.exe --tray', ctx('C:\\Users\\Public\\My Tools\\helper.exe')).path).toBe('C:\\Users\\Public\\My Tools\\helper.exe');
+  });
+
+  it('searches a bare name in System32, the Windows folder and PATH', () => {
+    expect(resolveLaunch('explorer.exe', ctx('C:\\Windows\\explorer.exe')).path).toBe('C:\\Windows\\explorer.exe');
+    expect(resolveLaunch('explorer', ctx('C:\\Windows\\System32\\explorer.exe', 'C:\\Windows\\explorer.exe')).path).toBe('C:\\Windows\\System32\\explorer.exe');
+    expect(resolveLaunch('tool.exe /x', ctx('C:\\Tools\\bin\\tool.exe')).path).toBe('C:\\Tools\\bin\\tool.exe');
+  });
+
+  it('reports a missing program as written, absolute, not found', () => {
+    expect(resolveLaunch('"C:\\gone\\x" -a', ctx())).toEqual({ path: 'C:\\gone\\x.exe', found: false, via: null });
+    expect(resolveLaunch('C:\\Program Files\\Gone App\\x.exe', ctx())).toEqual({ path: 'C:\\Program.exe', found: false, via: null });
+  });
+
+  it("reads the kernel's spellings of service and driver paths", () => {
+    const c = ctx('C:\\Windows\\System32\\drivers\\evil.sys', 'C:\\Temp\\svc.exe');
+    expect(resolveLaunch('\\SystemRoot\\System32\\drivers\\evil.sys', c).path).toBe('C:\\Windows\\System32\\drivers\\evil.sys');
+    // (the path keeps the case it was written in: Windows paths are case-insensitive)
+    expect(resolveLaunch('system32\\drivers\\evil.sys', c).path).toBe('C:\\Windows\\system32\\drivers\\evil.sys');
+    expect(resolveLaunch('\\??\\C:\\Temp\\svc.exe', c).path).toBe('C:\\Temp\\svc.exe');
+    expect(plainPath('\\Temp\\svc.exe', { env: ENV, isFile: () => false })).toBe('C:\\Temp\\svc.exe');
+  });
+
+  it('looks through launchers to the file they run, and says which launcher', () => {
+    const c = ctx('C:\\Windows\\System32\\rundll32.exe', 'C:\\Windows\\System32\\cmd.exe', 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe', 'C:\\Windows\\System32\\wscript.exe', 'C:\\Windows\\System32\\regsvr32.exe',
+      'C:\\Users\\Public\\evil.dll', 'C:\\Users\\Public\\run me.bat', 'C:\\Users\\Public\\x.ps1', 'C:\\Users\\Public\\y.vbs', 'C:\\Users\\Public\\bad dir\\z.dll');
+    expect(resolveLaunch('rundll32.exe C:\\Users\\Public\\evil.dll,Start', c)).toEqual({ path: 'C:\\Users\\Public\\evil.dll', found: true, via: 'rundll32.exe' });
+    expect(resolveLaunch('rundll32 "C:\\Users\\Public\\bad dir\\z.dll",#1', c).path).toBe('C:\\Users\\Public\\bad dir\\z.dll');
+    expect(resolveLaunch('rundll32.exe C:\\Users\\Public\\evil,Start', c).path).toBe('C:\\Users\\Public\\evil.dll');
+    expect(resolveLaunch('cmd.exe /c "C:\\Users\\Public\\run me.bat" arg', c)).toEqual({ path: 'C:\\Users\\Public\\run me.bat', found: true, via: 'cmd.exe' });
+    expect(resolveLaunch('cmd /C "C:\\Users\\Public\\run me.bat arg"', c).path).toBe('C:\\Users\\Public\\run me.bat');
+    expect(resolveLaunch('cmd /c rundll32.exe C:\\Users\\Public\\evil.dll,Start', c)).toEqual({ path: 'C:\\Users\\Public\\evil.dll', found: true, via: 'cmd.exe' });
+    expect(resolveLaunch('C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -NoP -W Hidden -File C:\\Users\\Public\\x.ps1', c).path).toBe('C:\\Users\\Public\\x.ps1');
+    expect(resolveLaunch('wscript.exe //B C:\\Users\\Public\\y.vbs', c)).toMatchObject({ path: 'C:\\Users\\Public\\y.vbs', via: 'wscript.exe' });
+    expect(resolveLaunch('regsvr32 /s /u C:\\Users\\Public\\evil.dll', c).path).toBe('C:\\Users\\Public\\evil.dll');
+    // a launcher with no file of its own (inline PowerShell) is reported as itself
+    expect(resolveLaunch('%SystemRoot%\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -enc SQBFAFgA', c)).toEqual({ path: 'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe', found: true, via: null });
+  });
+
+  it('splits arguments and lists', () => {
+    expect(splitArguments('a "b c" d""e')).toEqual(['a', 'b c', 'de']);
+    expect(splitList('C:\\Windows\\system32\\userinit.exe, C:\\x.exe,', /,/)).toEqual(['C:\\Windows\\system32\\userinit.exe', 'C:\\x.exe']);
+    expect(splitList('a.dll b.dll,c.dll', /[\s,]+/)).toEqual(['a.dll', 'b.dll', 'c.dll']);
+  });
+});
+
+describe('unusual service and task locations', () => {
+  it('flags binaries outside the Windows and Program Files folders', () => {
+    expect(isUnusualLocation('C:\\Windows\\System32\\svchost.exe', ENV)).toBe(false);
+    expect(isUnusualLocation('c:\\program files\\Vendor\\svc.exe', ENV)).toBe(false);
+    expect(isUnusualLocation('C:\\Users\\Public\\svc.exe', ENV)).toBe(true);
+    expect(isUnusualLocation('C:\\ProgramData\\svc.exe', ENV)).toBe(true);
+    // a folder whose name only starts like the Windows folder is not it
+    expect(isUnusualLocation('C:\\WindowsUpdate\\svc.exe', ENV)).toBe(true);
+  });
+});
