@@ -292,6 +292,22 @@ async function describe(e: Entry): Promise<PersistenceInfo> {
   return { category: e.category, path: launch.path, owner: e.owner, mode: null, ...facts, detail } as unknown as PersistenceInfo;
 }
 
+/**
+ * Image File Execution Options may be one key seen from both registry views (it is under Wine): the same
+ * debugger read through Software and Software\Wow6432Node is listed once. Other keys are separate per view
+ * and their entries are all kept.
+ */
+function sharedViewsOnce(entries: Entry[]): Entry[] {
+  const seen = new Set<string>();
+  return entries.filter((e) => {
+    if (e.category !== 'ifeo-debugger') return true;
+    const id = `${e.category}\0${e.location.replace(/\\Software\\Wow6432Node\\/i, '\\Software\\').toLowerCase()}\0${e.command}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
 /** A source that failed as a whole (access denied to a key...) is itself a finding: one record says so. */
 function failure(category: string, where: string, err: unknown): PersistenceInfo {
   const reason = err instanceof RegistryError ? `${err.path}: ${err.message}` : fsReason(err);
@@ -325,7 +341,7 @@ export async function listPersistence(signal?: AbortSignal): Promise<Persistence
       records.push(failure(category, where, err));
     }
   }
-  for (const e of entries) {
+  for (const e of sharedViewsOnce(entries)) {
     signal?.throwIfAborted();
     records.push(await describe(e));
   }
