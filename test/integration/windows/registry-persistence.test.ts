@@ -102,15 +102,17 @@ describeNeeds(wineProblem())('registry and persistence on a Windows agent under 
   }, 90_000);
 
   it('answers bad input on one line each and keeps serving', async () => {
-    const missing = await exec('registry HKLM\\Software\\NoSuchKeyHere');
+    const [missing, hive, value, long] = await Promise.all([
+      exec('registry HKLM\\Software\\NoSuchKeyHere'),
+      exec('registry HKXX\\foo'),
+      exec(`registry ${TEST_KEY}\\\\NoSuchValue`),
+      exec(`registry HKLM\\${'x'.repeat(300)}`),
+    ]);
     expect(missing.stderr.trim()).toMatch(/^.*registry: HKLM\\Software\\NoSuchKeyHere: not found$/);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
-    const hive = await exec('registry HKXX\\foo');
     expect(hive.stderr.trim()).toMatch(/registry: HKXX\\foo: unknown hive HKXX/);
     expect(hive.stderr.trim().split('\n')).toHaveLength(1);
-    const value = await exec(`registry ${TEST_KEY}\\\\NoSuchValue`);
     expect(value.stderr.trim()).toMatch(/registry: HKCU\\Software\\LrRegTest\\\\NoSuchValue: value not found/);
-    const long = await exec(`registry HKLM\\${'x'.repeat(300)}`);
     expect(long.stderr.trim()).toMatch(/key name longer than 255 characters/);
     // still serving
     const next = await json<RegRecord>('registry HKLM\\Software');
@@ -179,6 +181,47 @@ describeNeeds(wineProblem())('registry and persistence on a Windows agent under 
       const shell = records.find((r) => r.category === 'winlogon' && /\\Winlogon\\Shell = explorer\.exe$/.test(r.detail ?? ''));
       expect(shell?.path, JSON.stringify(shell)).toMatch(/^C:\\windows\\(system32\\)?explorer\.exe$/i);
       expect(shell!.sha256).toMatch(/^[0-9a-f]{64}$/);
+    }, 90_000);
+
+    it('lists an unusual service, a task and a Startup item where those areas are implemented, and goes on without them', async () => {
+      const plant = (winPath: string, content: string) => {
+        const host = prefix.hostOf(winPath);
+        mkdirSync(dirname(host), { recursive: true });
+        writeFileSync(host, content);
+        return createHash('sha256').update(content).digest('hex');
+      };
+      const svc = 'C:\\users\\Public\\svc.exe';
+      const task = 'C:\\users\\Public\\task.exe';
+      const bat = 'C:\\ProgramData\\Microsoft\\Windows\\Start Menu\\Programs\\StartUp\\lr-startup.bat';
+      const hashes: Record<string, string> = { [svc]: plant(svc, 'MZ service payload'), [task]: plant(task, 'MZ task payload'), [bat]: plant(bat, '@echo off\r\n') };
+      plant('C:\\users\\Public\\task.xml', [
+        '<?xml version="1.0"?>',
+        '<Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">',
+        '<RegistrationInfo><Author>lr-test</Author></RegistrationInfo>',
+        '<Triggers><LogonTrigger><Enabled>true</Enabled></LogonTrigger></Triggers>',
+        '<Settings><Enabled>true</Enabled></Settings>',
+        `<Actions Context="Author"><Exec><Command>${task}</Command><Arguments>-x</Arguments></Exec></Actions>`,
+        '</Task>',
+      ].join('\r\n'));
+      const [created, scheduled] = await Promise.all([
+        prefix.exec('sc', ['create', 'LrEvilSvc', 'binpath=', svc, 'start=', 'auto']),
+        prefix.exec('schtasks', ['/create', '/tn', 'LrEvilTask', '/xml', 'C:\\users\\Public\\task.xml']),
+      ]);
+      expect([created.code, scheduled.code]).toEqual([0, 0]);
+
+      const records = await json<Persist>('persistence');
+      const areas: Array<[string, string, string]> = [['services', 'service', svc], ['scheduledtasks', 'scheduled-task', task], ['startupfolders', 'startup-folder', bat]];
+      const listings = await Promise.all(areas.map(([command]) => exec(`${command} -output json`)));
+      for (const [i, [command, category, file]] of areas.entries()) {
+        const listing = listings[i]!;
+        if (/not supported/.test(listing.stderr)) {
+          // the area is not implemented in this build: skipped, not reported as a failure of persistence
+          expect(records.filter((r) => r.category === category), command).toEqual([]);
+        } else {
+          const found = records.find((r) => r.category === category && r.path.toLowerCase() === file.toLowerCase());
+          expect(found, `${command}: ${JSON.stringify(records.filter((r) => r.category === category))}`).toMatchObject({ sha256: hashes[file] });
+        }
+      }
     }, 90_000);
   });
 });

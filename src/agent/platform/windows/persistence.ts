@@ -21,7 +21,8 @@ import { hashFile } from '../../fs/hash.js';
 import { fsReason } from '../../fs/fs-errors.js';
 import { protectedPaths } from '../../protected-paths.js';
 import { NotSupportedError, type PersistenceInfo } from '../types.js';
-import { resolveLaunch, splitList, type Launch, type ResolveContext } from './persistence-command.js';
+import { resolveLaunch, splitList, type ResolveContext } from './persistence-command.js';
+import { serviceEntry, startupEntry, taskEntry, type Entry } from './persistence-sources.js';
 import { listSubkeys, listValues, readValue, type RegistryRecord } from './registry.js';
 import { RegistryError, type HiveName } from './registry-path.js';
 import { listScheduledTasks } from './scheduled-tasks.js';
@@ -45,19 +46,6 @@ const WELL_KNOWN: Readonly<Record<string, string>> = {
   'S-1-5-20': 'NETWORK SERVICE',
   '.DEFAULT': 'SYSTEM',
 };
-
-/** One persistence entry before its file is looked at. */
-interface Entry {
-  category: string;
-  /** Where: `HKLM\...\Run\Name`. */
-  location: string;
-  /** The command (or file) as stored. */
-  command: string;
-  owner: string;
-  ctx: ResolveContext;
-  /** Already resolved (svchost ServiceDll); otherwise the command is resolved. */
-  launch?: Launch;
-}
 
 /** A user hive loaded under HKU. */
 interface UserHive {
@@ -207,16 +195,6 @@ async function appInitDlls(out: Entry[]): Promise<void> {
   }
 }
 
-/** Outside the Windows folder and the Program Files folders: where a service or task binary is unusual. */
-export function isUnusualLocation(file: string, env: ResolveContext['env']): boolean {
-  const lower = file.toLowerCase();
-  const get = (name: string) => Object.entries(env).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
-  const usual = [get('SystemRoot') ?? 'C:\\Windows', get('ProgramFiles') ?? 'C:\\Program Files', get('ProgramFiles(x86)') ?? 'C:\\Program Files (x86)', get('ProgramW6432')]
-    .filter((d): d is string => typeof d === 'string' && d !== '')
-    .map((d) => `${d.toLowerCase().replace(/\\+$/, '')}\\`);
-  return !usual.some((d) => lower.startsWith(d));
-}
-
 /** Tolerates the areas another part of the agent does not implement yet. */
 async function optional<T>(read: () => Promise<T[]>): Promise<T[]> {
   try {
@@ -229,43 +207,24 @@ async function optional<T>(read: () => Promise<T[]>): Promise<T[]> {
 
 async function services(out: Entry[], signal?: AbortSignal): Promise<void> {
   const ctx = machineContext();
+  const serviceDll = (key: string) => textOf(readValue('HKLM', `${key}\\Parameters`, 'ServiceDll')) ?? textOf(readValue('HKLM', key, 'ServiceDll'));
   for (const s of await optional(() => listServices(signal))) {
-    if (!s.execStart) continue;
-    let launch = resolveLaunch(s.execStart, ctx);
-    let location = `${s.unitPath}\\ImagePath`;
-    let command = s.execStart;
-    if (/\\svchost\.exe$/i.test(launch.path)) {
-      // a shared service runs its ServiceDll inside svchost: that DLL is what persists
-      const key = s.unitPath.replace(/^HKLM\\/i, '');
-      const dll = textOf(readValue('HKLM', `${key}\\Parameters`, 'ServiceDll')) ?? textOf(readValue('HKLM', key, 'ServiceDll'));
-      if (dll) {
-        launch = { ...resolveLaunch(`"${dll}"`, ctx), via: 'svchost.exe' };
-        location = `${s.unitPath}\\Parameters\\ServiceDll`;
-        command = dll;
-      }
-    }
-    if (!isUnusualLocation(launch.path, ctx.env)) continue;
-    out.push({ category: 'service', location: `${location} (${s.name}: ${s.enabled}, ${s.state})`, command, owner: s.account ?? 'LocalSystem', ctx, launch });
+    const e = serviceEntry(s, ctx, serviceDll);
+    if (e) out.push(e);
   }
 }
 
 async function scheduledTasks(out: Entry[], signal?: AbortSignal): Promise<void> {
   const ctx = machineContext();
   for (const t of await optional(() => listScheduledTasks(signal))) {
-    if (!t.command) continue;
-    const launch = resolveLaunch(t.command, ctx);
-    if (/^\\Microsoft\\/i.test(t.name ?? '') && !isUnusualLocation(launch.path, ctx.env)) continue;
-    const state = t.enabled === false ? ', disabled' : '';
-    out.push({ category: 'scheduled-task', location: `task ${t.name ?? t.source} (${t.source}${state})`, command: t.command, owner: t.user ?? 'unknown', ctx, launch });
+    const e = taskEntry(t, ctx);
+    if (e) out.push(e);
   }
 }
 
 async function startupFolders(out: Entry[], signal?: AbortSignal): Promise<void> {
   const ctx = machineContext();
-  for (const s of await optional(() => listStartupItems(signal))) {
-    const command = s.exec ?? `"${s.path}"`;
-    out.push({ category: 'startup-folder', location: s.path, command, owner: s.owner, ctx, launch: resolveLaunch(command, ctx) });
-  }
+  for (const s of await optional(() => listStartupItems(signal))) out.push(startupEntry(s, ctx));
 }
 
 /** The record of an entry: its launched file looked at (never opened when it is in a protected folder). */
@@ -287,7 +246,9 @@ async function describe(e: Entry): Promise<PersistenceInfo> {
       notes.push(fsReason(err));
     }
   }
-  const detail = `${e.location} = ${e.command}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`;
+  // a Startup folder file runs itself: its place is all there is to say
+  const where = e.command === e.location || e.command === `"${e.location}"` ? e.location : `${e.location} = ${e.command}`;
+  const detail = `${where}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`;
   // mode has no Windows meaning; mtime/size are null without a file (the record type is Linux-shaped)
   return { category: e.category, path: launch.path, owner: e.owner, mode: null, ...facts, detail } as unknown as PersistenceInfo;
 }

@@ -2,7 +2,8 @@
 // would, against a fake file system (a set of existing paths) standing in for the disk in this unit test.
 import { describe, expect, it } from 'vitest';
 import { expandEnvironment, plainPath, resolveLaunch, splitArguments, splitList, type ResolveContext } from '../../../../src/agent/platform/windows/persistence-command.js';
-import { isUnusualLocation } from '../../../../src/agent/platform/windows/persistence.js';
+import { isUnusualLocation, serviceEntry, startupEntry, taskEntry } from '../../../../src/agent/platform/windows/persistence-sources.js';
+import type { ScheduledTaskInfo, ServiceInfo } from '../../../../src/agent/platform/types.js';
 
 const ENV = {
   SystemRoot: 'C:\\Windows',
@@ -95,5 +96,59 @@ describe('unusual service and task locations', () => {
     expect(isUnusualLocation('C:\\ProgramData\\svc.exe', ENV)).toBe(true);
     // a folder whose name only starts like the Windows folder is not it
     expect(isUnusualLocation('C:\\WindowsUpdate\\svc.exe', ENV)).toBe(true);
+  });
+});
+
+describe('services, tasks and Startup items as persistence entries', () => {
+  const service = (name: string, execStart: string): ServiceInfo => ({
+    name,
+    kind: 'windows',
+    state: 'running',
+    subState: 'own_process',
+    enabled: 'auto',
+    unitPath: `HKLM\\SYSTEM\\CurrentControlSet\\Services\\${name}`,
+    execStart,
+    description: name,
+    account: 'LocalSystem',
+  });
+  const noDll = () => null;
+
+  it('keeps services whose binary is outside the usual folders, with where and how they start', () => {
+    const c = ctx('C:\\Windows\\System32\\spoolsv.exe', 'C:\\ProgramData\\upd\\svc.exe');
+    expect(serviceEntry(service('Spooler', 'C:\\Windows\\System32\\spoolsv.exe'), c, noDll)).toBeNull();
+    const e = serviceEntry(service('Upd', '"C:\\ProgramData\\upd\\svc.exe" -k'), c, noDll);
+    expect(e).toMatchObject({ category: 'service', owner: 'LocalSystem', command: '"C:\\ProgramData\\upd\\svc.exe" -k', launch: { path: 'C:\\ProgramData\\upd\\svc.exe', found: true } });
+    expect(e!.location).toBe('HKLM\\SYSTEM\\CurrentControlSet\\Services\\Upd\\ImagePath (Upd: auto, running)');
+  });
+
+  it('looks into svchost services: their ServiceDll is what persists', () => {
+    const c = ctx('C:\\Windows\\System32\\svchost.exe', 'C:\\Users\\Public\\evil.dll', 'C:\\Windows\\System32\\good.dll');
+    const svchost = service('Evil', '%SystemRoot%\\System32\\svchost.exe -k netsvcs');
+    const keys: string[] = [];
+    const e = serviceEntry(svchost, c, (key) => {
+      keys.push(key);
+      return '%PUBLIC%\\evil.dll';
+    });
+    expect(keys).toEqual(['SYSTEM\\CurrentControlSet\\Services\\Evil']);
+    expect(e).toMatchObject({ command: '%PUBLIC%\\evil.dll', launch: { path: 'C:\\Users\\Public\\evil.dll', via: 'svchost.exe' } });
+    expect(e!.location).toMatch(/\\Services\\Evil\\Parameters\\ServiceDll \(Evil: auto, running\)$/);
+    expect(serviceEntry(svchost, c, () => '%SystemRoot%\\System32\\good.dll')).toBeNull();
+  });
+
+  it('keeps tasks outside \\Microsoft\\ and Microsoft tasks that run something unusual', () => {
+    const task = (name: string, command: string, enabled = true): ScheduledTaskInfo => ({ kind: 'windows-task', source: `C:\\Windows\\System32\\Tasks${name}`, user: 'S-1-5-18', schedule: 'at logon', command, line: null, name, enabled });
+    const c = ctx('C:\\Windows\\System32\\defrag.exe', 'C:\\Users\\Public\\t.exe');
+    expect(taskEntry(task('\\Microsoft\\Windows\\Defrag\\ScheduledDefrag', '%SystemRoot%\\System32\\defrag.exe -c'), c)).toBeNull();
+    expect(taskEntry(task('\\Microsoft\\Windows\\Fake', 'C:\\Users\\Public\\t.exe'), c)).toMatchObject({ category: 'scheduled-task', launch: { path: 'C:\\Users\\Public\\t.exe' } });
+    const own = taskEntry(task('\\Updater', 'C:\\Windows\\System32\\defrag.exe', false), c);
+    expect(own).toMatchObject({ owner: 'S-1-5-18', location: 'task \\Updater (C:\\Windows\\System32\\Tasks\\Updater, disabled)' });
+  });
+
+  it('keeps every Startup folder item, a shortcut by its target', () => {
+    const c = ctx('C:\\Users\\Public\\t.exe', 'C:\\ProgramData\\Microsoft\\Windows\\Start Menu\\Programs\\StartUp\\x.bat');
+    const lnk = startupEntry({ kind: 'startup-folder', path: 'C:\\Users\\bob\\Startup\\t.lnk', name: 't.lnk', exec: 'C:\\Users\\Public\\t.exe -hidden', owner: 'bob', mtime: '' }, c);
+    expect(lnk).toMatchObject({ category: 'startup-folder', owner: 'bob', launch: { path: 'C:\\Users\\Public\\t.exe', found: true } });
+    const bat = 'C:\\ProgramData\\Microsoft\\Windows\\Start Menu\\Programs\\StartUp\\x.bat';
+    expect(startupEntry({ kind: 'startup-folder', path: bat, name: 'x.bat', exec: null, owner: 'All Users', mtime: '' }, c).launch).toMatchObject({ path: bat, found: true });
   });
 });
