@@ -25,6 +25,7 @@ import { resolveLaunch, splitList, type ResolveContext } from './persistence-com
 import { serviceEntry, startupEntry, taskEntry, type Entry } from './persistence-sources.js';
 import { listSubkeys, listValues, readValue, type RegistryRecord } from './registry.js';
 import { RegistryError, type HiveName } from './registry-path.js';
+import { requireWindows } from './registry-win32.js';
 import { listScheduledTasks } from './scheduled-tasks.js';
 import { listServices } from './services.js';
 import { listStartupItems } from './startup-items.js';
@@ -276,6 +277,7 @@ function failure(category: string, where: string, err: unknown): PersistenceInfo
 }
 
 export async function listPersistence(signal?: AbortSignal): Promise<PersistenceInfo[]> {
+  requireWindows('persistence');
   const records: PersistenceInfo[] = [];
   const entries: Entry[] = [];
   let users: UserHive[] = [];

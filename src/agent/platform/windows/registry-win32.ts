@@ -3,6 +3,7 @@
  * RegQueryValueExW, RegCloseKey), always in the 64-bit view. The Reg* functions return their error code
  * (they do not set the thread's last error).
  */
+import { NotSupportedError } from '../types.js';
 import { ffi, fileTimeToIso, win32, win32ErrorText } from './ffi.js';
 import { HIVE_HANDLES, type HiveName } from './registry-path.js';
 
@@ -47,6 +48,14 @@ function reg(): Api {
     close: lib.func('int32 __stdcall RegCloseKey(intptr hKey)'),
   } as unknown as Api;
   return api;
+}
+
+/**
+ * The Windows layer built on another OS (tests of the platform factory): the command is refused as a whole,
+ * as the skeleton did, rather than answered with one failure per location.
+ */
+export function requireWindows(what: string): void {
+  if (process.platform !== 'win32') throw new NotSupportedError(what);
 }
 
 /** A failed Reg* call, with its Win32 code (2 = not found, 5 = access denied). */

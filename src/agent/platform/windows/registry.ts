@@ -9,7 +9,7 @@
  */
 import { decodeValue, type DecodedValue } from './registry-data.js';
 import { joinKey, parseRegistryPath, RegistryError, type HiveName, type RegistryPath } from './registry-path.js';
-import { ERROR_FILE_NOT_FOUND, OpenKey, RegistryCallError, type RawValue } from './registry-win32.js';
+import { ERROR_FILE_NOT_FOUND, OpenKey, RegistryCallError, requireWindows, type RawValue } from './registry-win32.js';
 
 export type RegistryRecord = {
   /** The key that holds the entry: `HKLM\SOFTWARE\Microsoft`. */
@@ -134,6 +134,7 @@ async function valuesOf(k: OpenKey, shown: string, signal?: AbortSignal): Promis
 
 /** `registry KEY` (subkeys, then values) or `registry KEY\\VALUE` (that value). */
 export async function readRegistry(key: string, signal?: AbortSignal): Promise<RegistryRecord[]> {
+  requireWindows('registry');
   const p = parseRegistryPath(key);
   const k = openKey(p.hive, p.subkey);
   try {
