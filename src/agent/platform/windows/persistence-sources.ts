@@ -19,11 +19,15 @@ export interface Entry {
   launch?: Launch;
 }
 
-/** Outside the Windows folder and the Program Files folders: where a service or task binary is unusual. */
+/**
+ * Outside the Windows folder, the Program Files folders and Defender's platform folder (Defender updates
+ * itself there, on every Windows): where a service or task binary is unusual.
+ */
 export function isUnusualLocation(file: string, env: ResolveContext['env']): boolean {
   const lower = file.toLowerCase();
   const get = (name: string) => Object.entries(env).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
-  const usual = [get('SystemRoot') ?? 'C:\\Windows', get('ProgramFiles') ?? 'C:\\Program Files', get('ProgramFiles(x86)') ?? 'C:\\Program Files (x86)', get('ProgramW6432')]
+  const defender = `${get('ProgramData') ?? 'C:\\ProgramData'}\\Microsoft\\Windows Defender`;
+  const usual = [get('SystemRoot') ?? 'C:\\Windows', get('ProgramFiles') ?? 'C:\\Program Files', get('ProgramFiles(x86)') ?? 'C:\\Program Files (x86)', get('ProgramW6432'), defender]
     .filter((d): d is string => typeof d === 'string' && d !== '')
     .map((d) => `${d.toLowerCase().replace(/\\+$/, '')}\\`);
   return !usual.some((d) => lower.startsWith(d));

@@ -94,6 +94,7 @@ describe('unusual service and task locations', () => {
     expect(isUnusualLocation('c:\\program files\\Vendor\\svc.exe', ENV)).toBe(false);
     expect(isUnusualLocation('C:\\Users\\Public\\svc.exe', ENV)).toBe(true);
     expect(isUnusualLocation('C:\\ProgramData\\svc.exe', ENV)).toBe(true);
+    expect(isUnusualLocation('C:\\ProgramData\\Microsoft\\Windows Defender\\Platform\\4.18\\MsMpEng.exe', ENV)).toBe(false);
     // a folder whose name only starts like the Windows folder is not it
     expect(isUnusualLocation('C:\\WindowsUpdate\\svc.exe', ENV)).toBe(true);
   });
