@@ -140,6 +140,8 @@ describeNeeds(wineProblem())('registry and persistence on a Windows agent under 
         reg(['add', 'HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon', '/v', 'Userinit', '/t', 'REG_SZ', '/d', 'C:\\windows\\system32\\userinit.exe,C:\\users\\Public\\init2.exe', '/f']),
         // the 32-bit programs' view, through rundll32
         reg(['add', 'HKLM\\Software\\Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Run', '/v', 'Legacy', '/t', 'REG_SZ', '/d', 'rundll32.exe C:\\users\\Public\\evil.dll,Start', '/f']),
+        // a Run value naming the agent's own key file: listed, never read or hashed
+        reg(['add', 'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\RunOnce', '/v', 'Peek', '/t', 'REG_SZ', '/d', `"${agent.dataDir}\\agent.json"`, '/f']),
         reg(['add', 'HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Windows', '/v', 'AppInit_DLLs', '/t', 'REG_SZ', '/d', 'C:\\users\\Public\\evil.dll', '/f']),
       ]);
 
@@ -171,6 +173,10 @@ describeNeeds(wineProblem())('registry and persistence on a Windows agent under 
       const appinit = find('appinit-dlls', 'C:\\users\\Public\\evil.dll');
       expect(appinit).toMatchObject({ sha256: dllHash, owner: 'All Users' });
       expect(appinit!.detail).toMatch(/^HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Windows\\AppInit_DLLs \(LoadAppInit_DLLs = \d\) = C:\\users\\Public\\evil\.dll$/);
+
+      const peek = find('runonce-key', `${agent.dataDir}\\agent.json`);
+      expect(peek, JSON.stringify(records, null, 1)).toMatchObject({ sha256: null });
+      expect(peek!.detail).toMatch(/; not read: it is in .*agent's data folder$/);
 
       // Wine has no userinit.exe: the stock entry is listed, with no file facts
       const stock = find('winlogon', 'C:\\windows\\system32\\userinit.exe');
