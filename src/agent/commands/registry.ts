@@ -8,6 +8,6 @@ export const registryCommand = defineCommand({
   spec: findCommand('registry')!,
   schema: z.object({ key: z.string().min(1) }),
   async run(ctx, params) {
-    await emitAll(ctx, await fromPlatform('registry', ctx, () => ctx.platform.readRegistry(params.key)));
+    await emitAll(ctx, await fromPlatform('registry', ctx, () => ctx.platform.readRegistry(params.key, ctx.signal)));
   },
 });

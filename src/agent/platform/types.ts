@@ -38,7 +38,7 @@ export interface PlatformLayer extends ResponsePlatform {
   listScheduledTasks(signal?: AbortSignal): Promise<ScheduledTaskInfo[]>;
   listStartupItems(signal?: AbortSignal): Promise<StartupItemInfo[]>;
   listPersistence(signal?: AbortSignal): Promise<PersistenceInfo[]>;
-  readRegistry(key: string): Promise<Record<string, unknown>[]>;
+  readRegistry(key: string, signal?: AbortSignal): Promise<Record<string, unknown>[]>;
   /** Kernel boot id (Linux: /proc/sys/kernel/random/boot_id), used to tell boots apart. */
   bootId(): Promise<string>;
 }
@@ -114,6 +114,8 @@ export interface ScheduledTaskInfo {
   enabled?: boolean;
   /** Windows: RegistrationInfo/Author; absent on Linux. */
   author?: string | null;
+  /** Windows: why the task file could not be read or parsed (the task is listed all the same); absent otherwise. */
+  error?: string;
 }
 
 export interface StartupItemInfo {
@@ -123,15 +125,17 @@ export interface StartupItemInfo {
   exec: string | null; // Windows: the target of a .lnk with its arguments; the file itself otherwise
   owner: string; // Windows: the user whose Startup folder holds it, or `All Users`
   mtime: string;
+  /** Windows: why the item (a broken .lnk, an unreadable folder) could not be read; absent otherwise. */
+  error?: string;
 }
 
 export interface PersistenceInfo {
   category: string; // cron, systemd, init, shell-rc, ld-preload, authorized_keys, udev, modules-load, xdg-autostart, ...
   path: string;
   owner: string;
-  mode: string;
-  mtime: string;
-  size: number;
+  mode: string | null; // null on Windows (no Unix mode)
+  mtime: string | null; // null on Windows when the launched file does not exist
+  size: number | null;
   sha256: string | null;
   detail: string | null;
 }

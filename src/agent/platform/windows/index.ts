@@ -29,7 +29,7 @@ export function createWindowsPlatform(options: PlatformOptions): PlatformLayer {
     listScheduledTasks: (signal) => listScheduledTasks(signal),
     listStartupItems: (signal) => listStartupItems(signal),
     listPersistence: (signal) => listPersistence(signal),
-    readRegistry: (key) => readRegistry(key),
+    readRegistry: (key, signal) => readRegistry(key, signal),
     bootId: async () => bootTimeId(),
   };
 }

@@ -250,8 +250,8 @@ async function describe(e: Entry): Promise<PersistenceInfo> {
   // a Startup folder file runs itself: its place is all there is to say
   const where = e.command === e.location || e.command === `"${e.location}"` ? e.location : `${e.location} = ${e.command}`;
   const detail = `${where}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`;
-  // mode has no Windows meaning; mtime/size are null without a file (the record type is Linux-shaped)
-  return { category: e.category, path: launch.path, owner: e.owner, mode: null, ...facts, detail } as unknown as PersistenceInfo;
+  // mode has no Windows meaning; mtime/size are null without a file
+  return { category: e.category, path: launch.path, owner: e.owner, mode: null, ...facts, detail };
 }
 
 /**
@@ -273,7 +273,7 @@ function sharedViewsOnce(entries: Entry[]): Entry[] {
 /** A source that failed as a whole (access denied to a key...) is itself a finding: one record says so. */
 function failure(category: string, where: string, err: unknown): PersistenceInfo {
   const reason = err instanceof RegistryError ? `${err.path}: ${err.message}` : fsReason(err);
-  return { category, path: where, owner: '?', mode: null, mtime: null, size: null, sha256: null, detail: reason } as unknown as PersistenceInfo;
+  return { category, path: where, owner: '?', mode: null, mtime: null, size: null, sha256: null, detail: reason };
 }
 
 export async function listPersistence(signal?: AbortSignal): Promise<PersistenceInfo[]> {
