@@ -3,7 +3,8 @@
  * The file is opened once and described from that open handle (fstat), so the metadata and the hashes
  * are of the same file even if the path is swapped meanwhile. Above 30 GB the hashes are skipped.
  * A PE file (.exe, .dll, .sys: on any OS) also gets its header facts and version strings (pe-info.ts). On
- * Windows `mode` holds the attributes (`-a-h--`) and owner and group are null.
+ * Windows `mode` holds the attributes (`-a-h--`), owner is the owner's account (`DOMAIN\name`) and
+ * group is null.
  */
 import type { Stats } from 'node:fs';
 import { promises as fsp } from 'node:fs';

@@ -6,7 +6,7 @@
  * A file whose size reads 0 may be a pseudo-file (`/proc/PID/maps`, `/proc/cpuinfo`: the kernel makes the
  * content up on read): it is read to end of file into memory, up to a cap, and sent as that snapshot.
  * On Windows the path is judged and resolved first (fs/device-path.ts); `mode` holds the attributes and
- * `owner` is null.
+ * `owner` the owner's account.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -22,6 +22,7 @@ import { fileTypeFromMode, modeString } from '../fs/file-mode.js';
 import { fsReason } from '../fs/fs-errors.js';
 import { openForReading } from '../fs/hash.js';
 import { windowsMode } from '../platform/windows/file-attributes.js';
+import { fileOwner } from '../platform/windows/file-owner.js';
 import { refuseProtected, refuseProtectedOpen } from '../protected-paths.js';
 
 /** The reference console's getfile limit; the service passes the tenant's limit as `_maxBytes`. */
@@ -111,7 +112,7 @@ export const getfileCommand = defineCommand({
         path: target,
         size,
         mode: windows ? windowsMode(target, st) : modeString(st.mode),
-        owner: accounts ? accounts.user(st.uid) : null,
+        owner: accounts ? accounts.user(st.uid) : fileOwner(target),
         mtime: st.mtime.toISOString(),
         atime: st.atime.toISOString(),
         ctime: st.ctime.toISOString(),
