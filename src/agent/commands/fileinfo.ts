@@ -19,6 +19,7 @@ import { fsReason } from '../fs/fs-errors.js';
 import { hashHandle, openForReading } from '../fs/hash.js';
 import { describeMagic, MAGIC_BYTES } from '../fs/magic.js';
 import { birthTime, statFacts, windowsStatFacts } from '../fs/stat-facts.js';
+import { contentReadProblem, fileAttributesOrNull } from '../platform/windows/file-attributes.js';
 import { readPeInfo, type PeInfo } from '../platform/windows/pe-info.js';
 import { refuseProtected, refuseProtectedOpen } from '../protected-paths.js';
 
@@ -55,6 +56,8 @@ export const fileinfoCommand = defineCommand({
     });
     if (byPath.isDirectory()) throw fail('is a directory');
     if (!byPath.isFile()) throw fail(`not a regular file (${fileTypeFromMode(byPath.mode)})`);
+    // Windows: a cloud placeholder's content is never read (reading downloads it): metadata only.
+    const elsewhere = isWindows(ctx) ? contentReadProblem(fileAttributesOrNull(target)) : null;
     const link = await fsp.lstat(target).then((l) => (l.isSymbolicLink() ? fsp.readlink(target) : null)).catch(() => null);
 
     const handle = await openForReading(target).catch((err: unknown) => {
@@ -65,11 +68,14 @@ export const fileinfoCommand = defineCommand({
       const st: Stats = await handle.stat();
       if (!st.isFile()) throw fail(`not a regular file (${fileTypeFromMode(st.mode)})`);
       // Before hashing: the hash stream closes the handle when it ends.
-      const pe = await peInfoOf(handle, await readHead(handle), st.size);
+      const pe = elsewhere ? null : await peInfoOf(handle, await readHead(handle), st.size);
       let hashes: { md5: string | null; sha1: string | null; sha256: string | null } = { md5: null, sha1: null, sha256: null };
       let head: Buffer;
       let note: string | null = null;
-      if (st.size > MAX_HASH_BYTES) {
+      if (elsewhere) {
+        head = Buffer.alloc(0);
+        note = `${elsewhere}: not read, not hashed`;
+      } else if (st.size > MAX_HASH_BYTES) {
         head = await readHead(handle);
         note = 'larger than 30 GB: not hashed';
       } else {
@@ -90,7 +96,7 @@ export const fileinfoCommand = defineCommand({
         head = Buffer.concat(parts);
         ctx.trace('debug', `hashed ${st.size} bytes in ${Date.now() - started} ms`);
       }
-      const magic = describeMagic(head, st.size);
+      const magic = elsewhere ? { ...describeMagic(head, 0), type: 'unknown (content not on this device)' } : describeMagic(head, st.size);
       const facts = isWindows(ctx) ? windowsStatFacts(target, st) : statFacts(st, await AccountNames.load(ctx.platform.options.sysroot));
       await ctx.emit({
         path: target,

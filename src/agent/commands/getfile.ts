@@ -21,7 +21,7 @@ import { devicePath, isWindows } from '../fs/device-path.js';
 import { fileTypeFromMode, modeString } from '../fs/file-mode.js';
 import { fsReason } from '../fs/fs-errors.js';
 import { openForReading } from '../fs/hash.js';
-import { windowsMode } from '../platform/windows/file-attributes.js';
+import { contentReadProblem, FILE_ATTRIBUTE, fileAttributesOrNull, windowsMode } from '../platform/windows/file-attributes.js';
 import { fileOwner } from '../platform/windows/file-owner.js';
 import { refuseProtected, refuseProtectedOpen } from '../protected-paths.js';
 
@@ -80,6 +80,13 @@ export const getfileCommand = defineCommand({
     if (!byPath.isFile()) throw fail(`not a regular file (${fileTypeFromMode(byPath.mode)}): only regular files can be downloaded`);
     const max = params._maxBytes ?? DEFAULT_MAX_GETFILE_BYTES;
     if (byPath.size > max) throw overLimit(byPath.size, max);
+    const windows = isWindows(ctx);
+    // Windows: judged by attributes before the open (reading a cloud placeholder downloads it); only a file
+    // marked sparse can be sparse (a compressed file also has less allocated than its size, and is read).
+    const attributes = windows ? fileAttributesOrNull(target) : null;
+    const elsewhere = contentReadProblem(attributes);
+    if (elsewhere) throw new CommandError(`getfile: ${target}: ${elsewhere}; not downloaded`, 'refused');
+    const maybeSparse = !windows || attributes === null || (attributes & FILE_ATTRIBUTE.SPARSE_FILE) !== 0;
 
     const handle = await openForReading(target).catch((err: unknown) => {
       throw fail(fsReason(err));
@@ -89,7 +96,7 @@ export const getfileCommand = defineCommand({
       const st = await handle.stat();
       if (!st.isFile()) throw fail(`not a regular file (${fileTypeFromMode(st.mode)})`);
       if (st.size > max) throw overLimit(st.size, max);
-      if (st.blocks * 512 + SPARSE_SLACK_BYTES < st.size) {
+      if (maybeSparse && st.blocks * 512 + SPARSE_SLACK_BYTES < st.size) {
         throw fail(`sparse file (${formatBytes(st.blocks * 512)} allocated for ${formatBytes(st.size)}): not downloaded; use fileinfo, or collect it with a script`);
       }
       let snapshot: Buffer | null = null;
@@ -105,7 +112,6 @@ export const getfileCommand = defineCommand({
       const size = snapshot?.length ?? st.size;
       const offset = params.offset ?? 0;
       if (offset > size) throw fail(`cannot resume at byte ${offset}: the file has only ${size} bytes (it changed?)`);
-      const windows = isWindows(ctx);
       const accounts = windows ? null : await AccountNames.load(ctx.platform.options.sysroot);
       await ctx.emit({
         type: 'file',

@@ -13,8 +13,25 @@ export const FILE_ATTRIBUTE = {
   SYSTEM: 0x4,
   DIRECTORY: 0x10,
   ARCHIVE: 0x20,
+  SPARSE_FILE: 0x200,
   REPARSE_POINT: 0x400,
+  OFFLINE: 0x1000,
+  RECALL_ON_OPEN: 0x40000,
+  RECALL_ON_DATA_ACCESS: 0x400000,
 } as const;
+
+/** Files whose content is elsewhere (OneDrive and other cloud placeholders, HSM-offline files). */
+const CONTENT_ELSEWHERE = FILE_ATTRIBUTE.OFFLINE | FILE_ATTRIBUTE.RECALL_ON_OPEN | FILE_ATTRIBUTE.RECALL_ON_DATA_ACCESS;
+
+/**
+ * Why a file's content must not be read, from its attributes, or null. Pure. Reading a cloud placeholder
+ * makes Windows download it from its provider (network traffic from the endpoint, a changed file, and a
+ * hang if the provider is unreachable): evidence collection must not do that behind the analyst's back.
+ */
+export function contentReadProblem(attributes: number | null): string | null {
+  if (attributes === null || (attributes & CONTENT_ELSEWHERE) === 0) return null;
+  return 'its content is not on this device (a cloud placeholder or offline file): reading it would fetch it from its provider';
+}
 
 const INVALID_FILE_ATTRIBUTES = 0xffffffff;
 
@@ -49,13 +66,16 @@ export function fileAttributes(path: string): number | null {
   return a === INVALID_FILE_ATTRIBUTES ? null : a;
 }
 
+/** fileAttributes, null also when koffi cannot be loaded. */
+export function fileAttributesOrNull(path: string): number | null {
+  try {
+    return fileAttributes(path);
+  } catch {
+    return null;
+  }
+}
+
 /** `mode` of a Windows file: its attributes, or what stat tells when they cannot be read. */
 export function windowsMode(path: string, st: Stats): string {
-  let attributes: number | null = null;
-  try {
-    attributes = fileAttributes(path);
-  } catch {
-    // koffi unavailable: stat's view below
-  }
-  return attributeString(attributes ?? attributesFromStat(st));
+  return attributeString(fileAttributesOrNull(path) ?? attributesFromStat(st));
 }
