@@ -5,6 +5,7 @@
  * either slash, `..` kept at the root), and its drive must exist. Elsewhere it is `ctx.resolvePath`.
  */
 import { existsSync } from 'node:fs';
+import { escapeControlChars } from '../../shared/format.js';
 import { CommandError, type JobContext } from '../command.js';
 import { driveRoot, resolveWindowsPath, windowsPathProblem } from '../platform/windows/paths.js';
 
@@ -25,7 +26,7 @@ export function devicePath(ctx: Pick<JobContext, 'platform' | 'cwd' | 'resolvePa
   return resolved;
 }
 
-/** A path as an error shows it: over-long ones cut, so the error stays one readable line. */
+/** A path as an error shows it: control characters escaped (an ESC must not reach the analyst's terminal), over-long ones cut. */
 function shortened(p: string): string {
-  return p.length > 200 ? `${p.slice(0, 120)}…(${p.length} characters)` : p;
+  return escapeControlChars(p.length > 200 ? `${p.slice(0, 120)}…(${p.length} characters)` : p);
 }

@@ -226,6 +226,8 @@ describeNeeds(wineProblem())('file commands of a Windows agent under Wine', () =
       // The agent's own data folder (its private key), as typed and in another case.
       ['getfile C:\\ProgramData\\lr-agent\\agent.json', /^getfile: refused: .*agent's own data folder/],
       ['getfile c:/programdata/LR-AGENT/AGENT.JSON', /^getfile: refused: .*agent's own data folder/],
+      // Win32 drops trailing dots and spaces: `lr-agent.\agent.json ` is the same key file.
+      ['getfile "C:\\ProgramData\\lr-agent.\\agent.json "', /^getfile: refused: C:\\ProgramData\\lr-agent\\agent\.json is in the agent's own data folder/],
     ];
     for (const [line, reason] of refusals) {
       const r = await run(line);

@@ -133,12 +133,6 @@ export function driveRoot(p: string): string {
   return `${p[0]!.toUpperCase()}:\\`;
 }
 
-/** Parent folder of an absolute Windows path; the root is its own parent. */
-export function windowsParent(p: string): string {
-  const { drive, parts } = splitAbsolute(p);
-  return join(drive, parts.slice(0, -1));
-}
-
 /** Whether `p` is `folder` or inside it, compared as Windows does (case-insensitive, either slash). */
 export function windowsWithin(p: string, folder: string): boolean {
   const a = p.replace(/\//g, '\\').toLowerCase();

@@ -67,6 +67,13 @@ describe('file commands on a Windows agent refuse what is not a local file, in o
     });
   }
 
+  it('escapes control characters of a refused path (no terminal escape reaches the analyst)', async () => {
+    const h = makeHarness({ cwd: 'C:\\', platform: windowsNamed });
+    const err = await runCommand(dirCommand, h, { path: 'C:\\x\u001b[31mred' }).catch((e: Error) => e);
+    expect((err as Error).message).toMatch(/not valid in a Windows path/);
+    expect((err as Error).message).not.toContain('\u001b');
+  });
+
   it('judges the path once resolved too: a session folder plus a name past the limit', async () => {
     const deepCwd = `C:${'\\abcdefgh'.repeat(3600)}`;
     const h = makeHarness({ cwd: deepCwd, platform: windowsNamed });
