@@ -19,6 +19,7 @@ import { lstatSync, promises as fsp, readFileSync, readlinkSync, realpathSync, t
 import path from 'node:path';
 import { DATA_MARKER, markerKind, type DataFolderKind } from '../node/data-marker.js';
 import { CommandError } from './command.js';
+import { windowsWithin } from './platform/windows/paths.js';
 
 /** How long a folder's marker (or its absence) is trusted before it is looked at again. */
 const MARKER_TTL_MS = 5_000;
@@ -76,6 +77,8 @@ function entryPath(p: string): string {
 }
 
 function within(p: string, folder: string): boolean {
+  // Windows: `\` separators and case-insensitive names (`c:\programdata\LR-AGENT\agent.json` is the key).
+  if (path.sep === '\\') return windowsWithin(p, folder);
   return p === folder || p.startsWith(folder === '/' ? '/' : `${folder}/`);
 }
 

@@ -1,15 +1,19 @@
-/** cd: changes the session's current directory (the runner stores the returned cwd for the session). */
+/**
+ * cd: changes the session's current directory (the runner stores the returned cwd for the session). On
+ * Windows `cd D:\` and `cd D:` change drives (see fs/device-path.ts).
+ */
 import { constants as fsc, promises as fsp } from 'node:fs';
 import { z } from 'zod';
 import { findCommand } from '../../shared/catalog.js';
 import { CommandError, defineCommand } from '../command.js';
+import { devicePath } from '../fs/device-path.js';
 import { errorCode, fsReason } from '../fs/fs-errors.js';
 
 export const cdCommand = defineCommand({
   spec: findCommand('cd')!,
   schema: z.object({ path: z.string().min(1) }),
   async run(ctx, params) {
-    const target = ctx.resolvePath(params.path);
+    const target = devicePath(ctx, 'cd', params.path);
     let isDirectory: boolean;
     try {
       isDirectory = (await fsp.stat(target)).isDirectory();

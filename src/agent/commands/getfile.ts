@@ -5,6 +5,8 @@
  * handle, and a file that changes while it is read fails the transfer rather than producing a mixed copy.
  * A file whose size reads 0 may be a pseudo-file (`/proc/PID/maps`, `/proc/cpuinfo`: the kernel makes the
  * content up on read): it is read to end of file into memory, up to a cap, and sent as that snapshot.
+ * On Windows the path is judged and resolved first (fs/device-path.ts); `mode` holds the attributes and
+ * `owner` the owner's account.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -15,9 +17,12 @@ import { DATA_CHUNK_BYTES } from '../../shared/protocol.js';
 import { formatBytes } from '../../shared/format.js';
 import { CommandError, defineCommand } from '../command.js';
 import { AccountNames } from '../fs/accounts.js';
+import { devicePath, isWindows } from '../fs/device-path.js';
 import { fileTypeFromMode, modeString } from '../fs/file-mode.js';
 import { fsReason } from '../fs/fs-errors.js';
 import { openForReading } from '../fs/hash.js';
+import { contentReadProblem, FILE_ATTRIBUTE, fileAttributesOrNull, windowsMode } from '../platform/windows/file-attributes.js';
+import { fileOwner } from '../platform/windows/file-owner.js';
 import { refuseProtected, refuseProtectedOpen } from '../protected-paths.js';
 
 /** The reference console's getfile limit; the service passes the tenant's limit as `_maxBytes`. */
@@ -62,7 +67,7 @@ export const getfileCommand = defineCommand({
     _maxBytes: z.coerce.number().int().positive().optional(),
   }),
   async run(ctx, params) {
-    const target = ctx.resolvePath(params.path);
+    const target = devicePath(ctx, 'getfile', params.path);
     const fail = (reason: string): CommandError => new CommandError(`getfile: ${target}: ${reason}`);
     // Exact sizes: rounded, a file one byte over would read "3.0 GiB is over the limit of 3.0 GiB".
     const overLimit = (size: number, max: number): CommandError =>
@@ -75,6 +80,13 @@ export const getfileCommand = defineCommand({
     if (!byPath.isFile()) throw fail(`not a regular file (${fileTypeFromMode(byPath.mode)}): only regular files can be downloaded`);
     const max = params._maxBytes ?? DEFAULT_MAX_GETFILE_BYTES;
     if (byPath.size > max) throw overLimit(byPath.size, max);
+    const windows = isWindows(ctx);
+    // Windows: judged by attributes before the open (reading a cloud placeholder downloads it); only a file
+    // marked sparse can be sparse (a compressed file also has less allocated than its size, and is read).
+    const attributes = windows ? fileAttributesOrNull(target) : null;
+    const elsewhere = contentReadProblem(attributes);
+    if (elsewhere) throw new CommandError(`getfile: ${target}: ${elsewhere}; not downloaded`, 'refused');
+    const maybeSparse = !windows || attributes === null || (attributes & FILE_ATTRIBUTE.SPARSE_FILE) !== 0;
 
     const handle = await openForReading(target).catch((err: unknown) => {
       throw fail(fsReason(err));
@@ -84,7 +96,7 @@ export const getfileCommand = defineCommand({
       const st = await handle.stat();
       if (!st.isFile()) throw fail(`not a regular file (${fileTypeFromMode(st.mode)})`);
       if (st.size > max) throw overLimit(st.size, max);
-      if (st.blocks * 512 + SPARSE_SLACK_BYTES < st.size) {
+      if (maybeSparse && st.blocks * 512 + SPARSE_SLACK_BYTES < st.size) {
         throw fail(`sparse file (${formatBytes(st.blocks * 512)} allocated for ${formatBytes(st.size)}): not downloaded; use fileinfo, or collect it with a script`);
       }
       let snapshot: Buffer | null = null;
@@ -100,13 +112,13 @@ export const getfileCommand = defineCommand({
       const size = snapshot?.length ?? st.size;
       const offset = params.offset ?? 0;
       if (offset > size) throw fail(`cannot resume at byte ${offset}: the file has only ${size} bytes (it changed?)`);
-      const accounts = await AccountNames.load(ctx.platform.options.sysroot);
+      const accounts = windows ? null : await AccountNames.load(ctx.platform.options.sysroot);
       await ctx.emit({
         type: 'file',
         path: target,
         size,
-        mode: modeString(st.mode),
-        owner: accounts.user(st.uid),
+        mode: windows ? windowsMode(target, st) : modeString(st.mode),
+        owner: accounts ? accounts.user(st.uid) : fileOwner(target),
         mtime: st.mtime.toISOString(),
         atime: st.atime.toISOString(),
         ctime: st.ctime.toISOString(),

@@ -1,7 +1,7 @@
 /**
  * Name patterns for findfile: `*`, `?` and `[...]` (with `!`/`^` negation and ranges) matched against a
- * file's base name, case-sensitively, like `find -name`. A pattern without wildcards is an exact name.
- * A backslash makes the next character literal.
+ * file's base name, case-sensitively, like `find -name` (case-insensitively on Windows, whose file names
+ * are). A pattern without wildcards is an exact name. A backslash makes the next character literal.
  *
  * Matched without regular expressions (see shared/wildcard.ts): a glob turned into a backtracking regex
  * took exponential time on a name that almost matched, and froze the whole agent.
@@ -117,9 +117,16 @@ export function parsePattern(pattern: string): Token[] {
   return tokens;
 }
 
-/** Compiles a pattern; throws PatternError (one line) when it is too long or has a reversed range. */
-export function compileNamePattern(pattern: string): NameMatcher {
+/**
+ * Compiles a pattern; throws PatternError (one line) when it is too long or has a reversed range.
+ * `ignoreCase`: pattern and names are compared lower-cased (Windows).
+ */
+export function compileNamePattern(pattern: string, options: { ignoreCase?: boolean } = {}): NameMatcher {
   if (pattern.length > MAX_PATTERN_LENGTH) throw new PatternError(`pattern is ${pattern.length} characters; the limit is ${MAX_PATTERN_LENGTH}`);
+  if (options.ignoreCase) {
+    const matches = compileNamePattern(pattern.toLowerCase());
+    return (name) => matches(name.toLowerCase());
+  }
   if (!hasWildcard(pattern)) return (name) => name === pattern;
   const tokens = parsePattern(pattern);
   return (name) => matchWildcard(tokens, name);

@@ -25,6 +25,8 @@ export interface WalkOptions<T> {
   flush(found: T[]): Promise<void>;
   /** Longest synchronous stretch, in ms. */
   sliceMs?: number;
+  /** Joins a folder and a name (default: with `/`; Windows walks join with a backslash). */
+  join?: (dir: string, name: string) => string;
 }
 
 export interface WalkSummary {
@@ -42,9 +44,15 @@ export function childPath(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
 }
 
+/** childPath for Windows folders: `C:\` + `x` → `C:\x`, `C:\a` + `x` → `C:\a\x`. */
+export function windowsChildPath(dir: string, name: string): string {
+  return dir.endsWith('\\') ? `${dir}${name}` : `${dir}\\${name}`;
+}
+
 export async function walkTree<T>(options: WalkOptions<T>): Promise<WalkSummary> {
   const { root, skip, signal, visit, flush } = options;
   const sliceMs = options.sliceMs ?? 15;
+  const join = options.join ?? childPath;
   const summary: WalkSummary = { directories: 0, unreadable: 0, otherFileSystems: 0 };
   signal.throwIfAborted();
   const rootDev = fs.statSync(root).dev;
@@ -83,7 +91,7 @@ export async function walkTree<T>(options: WalkOptions<T>): Promise<WalkSummary>
         const hit = visit(dir, e);
         if (hit !== undefined) found.push(hit);
         if (e.isDirectory()) {
-          const p = childPath(dir, e.name);
+          const p = join(dir, e.name);
           if (!skip.has(p)) subdirs.push(p);
         }
         // Inside a folder too: one folder may hold millions of entries, and visit() may be slow on each.

@@ -10,6 +10,7 @@ import { fileinfoCommand } from '../../../src/agent/commands/fileinfo.js';
 import { findfileCommand } from '../../../src/agent/commands/findfile.js';
 import { buildSysroot } from './fixture-sysroot.js';
 import { makeHarness, runCommand, tempDir } from './helpers.js';
+import { buildPe } from './windows/pe-builder.js';
 
 const tmp = tempDir('lr-fs-');
 const sysroot = path.join(tmp.dir, 'sysroot');
@@ -120,12 +121,32 @@ describe('fileinfo', () => {
     for (const k of ['mtime', 'atime', 'ctime']) expect(Number.isNaN(Date.parse(r?.[k] as string))).toBe(false);
   });
 
+  it('adds the PE facts and version strings of a PE file, with its hashes of the same handle', async () => {
+    const file = path.join(tree, 'tool.exe');
+    const pe = buildPe({ machine: 0x8664, subsystem: 2, dll: false, strings: { CompanyName: 'Contoso', OriginalFilename: 'tool.exe' }, signature: true });
+    writeFileSync(file, pe);
+    const h = makeHarness({ cwd: tree, sysroot });
+    await runCommand(fileinfoCommand, h, { path: 'tool.exe' });
+    expect(h.records[0]).toMatchObject({
+      type: 'PE32+ executable, x86-64',
+      architecture: 'x86-64',
+      peMachine: 'x64',
+      peKind: 'EXE',
+      peSubsystem: 'GUI',
+      authenticode: 'present (not verified)',
+      companyName: 'Contoso',
+      originalFilename: 'tool.exe',
+      sha256: createHash('sha256').update(pe).digest('hex'),
+    });
+  });
+
   it('reads ELF architecture from the node binary', async () => {
     const h = makeHarness({ sysroot });
     await runCommand(fileinfoCommand, h, { path: process.execPath });
     const arch = { x64: 'x86-64', arm64: 'aarch64', ia32: 'x86', arm: 'arm' }[process.arch as string];
     expect(h.records[0]).toMatchObject({ architecture: arch, elfClass: 64, endianness: 'little' });
     expect(h.records[0]?.type).toMatch(/^ELF 64-bit LSB (executable|shared object)/);
+    expect(h.records[0]).not.toHaveProperty('peMachine');
     expect(h.records[0]?.sha256).toBe(createHash('sha256').update(readFileSync(process.execPath)).digest('hex'));
   });
 
