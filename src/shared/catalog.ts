@@ -162,7 +162,7 @@ export const CATALOG: readonly CommandSpec[] = [
     name: 'processes', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { examples: ['processes', 'processes -pid 4', 'processes -name svchost -output json'] } },
     params: [{ name: 'pid', type: 'int', help: 'one process id' }, { name: 'name', type: 'string', help: 'process name' }, OUTPUT],
     summary: 'Lists running processes', syntax: 'processes [-pid N | -name X]', examples: ['processes', 'processes -pid 1', 'processes -name sshd -output json'],
-    fields: ['pid', 'ppid', 'name', 'user', 'uid', 'state', 'startTime', 'cmdline', 'path', 'rssBytes', 'cpuTimeMs'], tableFields: ['pid', 'ppid', 'user', 'state', 'rssBytes', 'name', 'cmdline'],
+    fields: ['pid', 'ppid', 'name', 'user', 'uid', 'state', 'sessionId', 'startTime', 'cmdline', 'path', 'rssBytes', 'cpuTimeMs'], tableFields: ['pid', 'ppid', 'user', 'state', 'rssBytes', 'name', 'cmdline'],
   }),
   spec({
     name: 'connections', role: 'basic', side: 'agent', support: LINUX_WINDOWS, beyond: true, params: [OUTPUT],
@@ -173,7 +173,7 @@ export const CATALOG: readonly CommandSpec[] = [
     name: 'fileinfo', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Shows size, attributes, times and hashes of a file, and for a PE its machine, subsystem, version resource and whether it carries an Authenticode signature', examples: ['fileinfo C:\\Windows\\System32\\notepad.exe'] } },
     params: [{ name: 'path', position: 0, type: 'string', required: true, complete: 'remotePath', help: 'file' }, OUTPUT],
     summary: 'Shows size, type, mode, owner, times and hashes of a file', syntax: 'fileinfo <path>', examples: ['fileinfo /usr/bin/ls'],
-    fields: ['path', 'size', 'type', 'mode', 'owner', 'group', 'mtime', 'atime', 'ctime', 'birthtime', 'md5', 'sha1', 'sha256', 'architecture'], tableFields: ['type', 'size', 'mode', 'owner', 'mtime', 'sha256', 'path'], singleRecord: true,
+    fields: ['path', 'size', 'type', 'mode', 'owner', 'group', 'mtime', 'atime', 'ctime', 'birthtime', 'md5', 'sha1', 'sha256', 'architecture', 'peMachine', 'peFormat', 'peKind', 'peSubsystem', 'peTimestamp', 'authenticode', 'companyName', 'fileDescription', 'fileVersion', 'productName', 'productVersion', 'originalFilename', 'internalName'], tableFields: ['type', 'size', 'mode', 'owner', 'mtime', 'sha256', 'path'], singleRecord: true,
   }),
   spec({
     name: 'findfile', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Finds files by name or glob on every fixed drive (or under -path), streaming matches as found', examples: ['findfile "*.ps1"', 'findfile dropper.exe -path C:\\Users'] } }, timeLimitMinutes: THIRTY,
@@ -196,22 +196,22 @@ export const CATALOG: readonly CommandSpec[] = [
   spec({
     name: 'services', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Lists Windows services from the service control manager: state, start type, binary path, account', examples: ['services', 'services -output json'] } }, beyond: true, params: [OUTPUT],
     summary: 'Lists systemd units and SysV init scripts', syntax: 'services', examples: ['services'],
-    fields: ['name', 'kind', 'state', 'subState', 'enabled', 'unitPath', 'execStart', 'description'], tableFields: ['name', 'kind', 'state', 'enabled', 'execStart'],
+    fields: ['name', 'kind', 'state', 'subState', 'enabled', 'unitPath', 'execStart', 'description', 'account', 'pid', 'serviceDescription'], tableFields: ['name', 'kind', 'state', 'enabled', 'execStart'],
   }),
   spec({
     name: 'drivers', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Lists kernel drivers with their image paths and whether the image carries a signature', examples: ['drivers'] } }, beyond: true, params: [OUTPUT],
     summary: 'Lists loaded kernel modules', syntax: 'drivers', examples: ['drivers'],
-    fields: ['name', 'size', 'refCount', 'usedBy', 'state', 'path', 'signer', 'taint'], tableFields: ['name', 'size', 'refCount', 'state', 'signer', 'taint'],
+    fields: ['name', 'size', 'refCount', 'usedBy', 'state', 'path', 'signer', 'taint', 'startType', 'serviceType', 'displayName', 'loaded'], tableFields: ['name', 'size', 'refCount', 'state', 'signer', 'taint'],
   }),
   spec({
     name: 'scheduledtasks', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Lists the scheduled tasks of the task store (System32\\Tasks): triggers, actions, principal, author', examples: ['scheduledtasks'] } }, beyond: true, params: [OUTPUT],
     summary: 'Lists cron entries, systemd timers and at jobs', syntax: 'scheduledtasks', examples: ['scheduledtasks'],
-    fields: ['kind', 'source', 'user', 'schedule', 'command', 'line'], tableFields: ['kind', 'user', 'schedule', 'command', 'source'],
+    fields: ['kind', 'source', 'user', 'schedule', 'command', 'line', 'name', 'enabled', 'author', 'error'], tableFields: ['kind', 'name', 'user', 'enabled', 'schedule', 'command', 'source'],
   }),
   spec({
     name: 'startupfolders', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Lists the items of the all-users and every user\'s Startup folder, with the targets of .lnk files', examples: ['startupfolders'] } }, beyond: true, params: [OUTPUT],
     summary: 'Lists XDG autostart entries, rc.local and /etc/profile.d items', syntax: 'startupfolders', examples: ['startupfolders'],
-    fields: ['kind', 'path', 'name', 'exec', 'owner', 'mtime'], tableFields: ['kind', 'name', 'exec', 'path'],
+    fields: ['kind', 'path', 'name', 'exec', 'owner', 'mtime', 'error'], tableFields: ['kind', 'owner', 'name', 'exec', 'path'],
   }),
   spec({
     name: 'persistence', role: 'basic', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Lists Run/RunOnce keys (every user, both views), Winlogon, IFEO debuggers, AppInit_DLLs, unusual services, scheduled tasks and Startup items, with the launched file\'s SHA-256', examples: ['persistence', 'persistence -output json'] } }, beyond: true, params: [OUTPUT],
@@ -221,7 +221,9 @@ export const CATALOG: readonly CommandSpec[] = [
   spec({
     name: 'registry', role: 'basic', side: 'agent', support: { linux: 'no', darwin: 'no', win32: 'yes' },
     params: [{ name: 'key', position: 0, type: 'string', required: true, help: 'key[\\\\value]' }, OUTPUT],
-    summary: 'Shows a Windows registry key or value', syntax: 'registry <key>[\\\\value]', examples: ['registry HKEY_LOCAL_MACHINE\\SYSTEM'],
+    summary: 'Shows a Windows registry key (its subkeys and values with their types) or one value', syntax: 'registry <key>[\\\\value]',
+    examples: ['registry HKEY_LOCAL_MACHINE\\SYSTEM', 'registry "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\\\ProductName"', 'registry HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run'],
+    fields: ['key', 'kind', 'name', 'type', 'size', 'data', 'value', 'lastWrite'], tableFields: ['kind', 'name', 'type', 'data', 'lastWrite'],
   }),
   // --- advanced commands ---
   spec({
@@ -233,7 +235,7 @@ export const CATALOG: readonly CommandSpec[] = [
   }),
   spec({
     name: 'putfile', role: 'advanced', side: 'agent', support: LINUX_WINDOWS,
-    params: [{ name: 'name', position: 0, type: 'string', required: true, complete: 'library', help: 'library file' }, { name: 'overwrite', type: 'flag', help: 'replace an existing file' }, { name: 'keep', type: 'flag', help: 'keep after reboot' }, OUTPUT],
+    params: [{ name: 'name', position: 0, type: 'string', required: true, complete: 'library', help: 'library file' }, { name: 'overwrite', type: 'flag', help: 'replace an existing file' }, { name: 'keep', type: 'flag', help: 'keep after reboot (Linux; on Windows the file stays in the session folder)' }, OUTPUT],
     summary: "Copies a library file into the agent's working folder", syntax: 'putfile <library file> [-overwrite] [-keep]', examples: ['putfile tool.sh', 'putfile tool.sh -overwrite -keep'],
     fields: ['name', 'path', 'size', 'sha256', 'keep'],
   }),
