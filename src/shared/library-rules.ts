@@ -33,15 +33,19 @@ export function hasForbiddenParameterChars(parameters: string): boolean {
   return FORBIDDEN_PARAMETER_CHARS.some((c) => parameters.includes(c));
 }
 
-/** Interpreter of a script, by extension. */
-export const SCRIPT_INTERPRETERS: Readonly<Record<string, string>> = { '.sh': 'bash', '.py': 'python3', '.ps1': 'pwsh' };
+/**
+ * Interpreter of a script, by extension. `pwsh` names the PowerShell language: Linux devices run it with
+ * PowerShell 7 (`pwsh`), Windows devices with Windows PowerShell (`powershell.exe`). `cmd` (batch files)
+ * runs on Windows devices only; `bash` and `python3` on Linux and macOS devices only.
+ */
+export const SCRIPT_INTERPRETERS: Readonly<Record<string, string>> = { '.sh': 'bash', '.py': 'python3', '.ps1': 'pwsh', '.bat': 'cmd', '.cmd': 'cmd' };
 
 export function scriptExtension(name: string): string {
   const dot = name.lastIndexOf('.');
   return dot <= 0 ? '' : name.slice(dot).toLowerCase();
 }
 
-/** `bash`, `python3`, `pwsh`, or null when the file is not a script `run` knows. */
+/** `bash`, `python3`, `pwsh`, `cmd`, or null when the file is not a script `run` knows. */
 export function scriptInterpreter(name: string): string | null {
   return SCRIPT_INTERPRETERS[scriptExtension(name)] ?? null;
 }
