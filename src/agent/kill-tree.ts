@@ -40,6 +40,14 @@ async function killGroup(pid: number, graceMs: number): Promise<number[]> {
   return [];
 }
 
+function killProcess(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone already */
+  }
+}
+
 /** Jobs of the Windows processes `trackTree` follows, by pid. */
 const jobs = new Map<number, ProcessJob>();
 
@@ -47,16 +55,21 @@ const jobs = new Map<number, ProcessJob>();
 const JOB_EMPTY_WAIT_MS = 5_000;
 
 async function killJob(job: ProcessJob): Promise<number[]> {
-  job.terminate(1);
   const deadline = Date.now() + JOB_EMPTY_WAIT_MS;
+  // Terminated again while anything is left: a process still being created when the job was terminated
+  // can be passed over (Wine skips a process whose first thread is not running yet).
   while (job.activeProcesses() > 0) {
     if (Date.now() > deadline) return job.processIds();
+    job.terminate(1);
     await sleep(20);
   }
   return [];
 }
 
-/** Resolves once the tree is gone; returns the pids that could not be killed (empty when all died). */
+/**
+ * Resolves once the tree is gone; returns the pids that could not be killed (empty when all died). Rejects
+ * when a Windows job could not be terminated (the process itself was killed).
+ */
 export async function killTree(pid: number, opts: KillTreeOptions = {}): Promise<number[]> {
   if (process.platform === 'linux') return killLinuxTree(pid, opts);
   if (process.platform === 'win32') {
@@ -64,16 +77,13 @@ export async function killTree(pid: number, opts: KillTreeOptions = {}): Promise
     if (job) {
       try {
         return await killJob(job);
-      } catch {
-        /* the job refused (closed meanwhile?): the process itself, below */
+      } catch (e) {
+        killProcess(pid); // the job failed: at least the process itself, and say why
+        throw e;
       }
     }
     // Not tracked (or the job could not be made): the process itself only, its children are not reached.
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone already */
-    }
+    killProcess(pid);
     return [];
   }
   return killGroup(pid, opts.graceMs ?? 2_000);

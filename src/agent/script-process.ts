@@ -31,7 +31,7 @@ export interface ScriptProcessOptions {
   verbatim?: { argv0: string };
   cwd: string;
   signal: AbortSignal;
-  /** Told when the process tree could not be held as a whole (Windows: no Job Object): cancel ends the process only. */
+  /** Told when the process tree could not be held or ended as a whole (Windows: no Job Object, a job that failed). */
   onTrackProblem?(problem: string): void;
   /** Receives decoded output; the returned promise pauses the stream until the text is sent. */
   output(text: string, stream: 'stdout' | 'stderr'): Promise<void>;
@@ -86,7 +86,7 @@ export function runScriptProcess(opts: ScriptProcessOptions): Promise<ScriptRun>
     let tree: TrackedTree | null = null;
     if (child.pid !== undefined) {
       tree = trackTree(child.pid, { envMarker: marker });
-      if (tree.problem) opts.onTrackProblem?.(tree.problem);
+      if (tree.problem) opts.onTrackProblem?.(`the process tree is not in a job (${tree.problem})`);
     }
     let stdoutBytes = 0;
     let stderrBytes = 0;
@@ -97,7 +97,7 @@ export function runScriptProcess(opts: ScriptProcessOptions): Promise<ScriptRun>
 
     const onAbort = () => {
       aborted = true;
-      if (tree) killing = tree.kill().catch(() => undefined);
+      if (tree) killing = tree.kill().catch((e: Error) => opts.onTrackProblem?.(`the process tree could not be ended: ${e.message}`));
     };
     if (opts.signal.aborted) onAbort();
     else opts.signal.addEventListener('abort', onAbort, { once: true });

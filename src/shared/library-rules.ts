@@ -93,3 +93,39 @@ export function splitScriptParameters(parameters: string): string[] {
   }
   return words;
 }
+
+/**
+ * Characters refused in the parameters of a .bat/.cmd script. cmd.exe expands `%1` (and `%~1`, quotes
+ * removed) before it parses a line, so whatever the parameter holds becomes batch syntax: `&`, `|`, `<`,
+ * `>` chain or redirect commands, `^` escapes, `%` and `!` expand variables, `(`/`)` end an `if`/`for`
+ * block early (`) else (…`), a `"` changes what is quoted, and a line break ends the line (a tab is a mere separator).
+ */
+const BATCH_METACHARACTERS = /[&|<>^%!"()]/;
+
+/** Why one argv word cannot be passed safely to a batch file, or null. */
+export function batchParameterProblem(arg: string): string | null {
+  // Control characters but tab first (a line break ends cmd's line), then the metacharacters.
+  const bad = /[\x00-\x08\x0a-\x1f\x7f]/.exec(arg) ?? BATCH_METACHARACTERS.exec(arg);
+  if (!bad) return null;
+  const ch = bad[0];
+  const shown = ch < ' ' || ch === '\x7f' ? `control character 0x${ch.charCodeAt(0).toString(16).padStart(2, '0')}` : ch;
+  return `parameters of a .bat/.cmd script may not contain ${shown} (cmd.exe would read it as batch syntax; refused: & | < > ^ % ! " ( ) and control characters but tab)`;
+}
+
+/**
+ * Why `-parameters` cannot be given to a .bat/.cmd script, or null: each word is checked. Checked by the
+ * service (early refusal) and again by the agent. An unterminated quote is left to splitScriptParameters.
+ */
+export function batchParametersProblem(parameters: string): string | null {
+  let words: string[];
+  try {
+    words = splitScriptParameters(parameters);
+  } catch {
+    return null;
+  }
+  for (const word of words) {
+    const problem = batchParameterProblem(word);
+    if (problem) return `run: ${problem}`;
+  }
+  return null;
+}

@@ -16,7 +16,7 @@ import { delimiter, join, win32 as winPath } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { findCommand } from '../../shared/catalog.js';
-import { isNativeRunner, libraryNameProblem, libraryRunner, scriptExtension, ScriptParametersError, splitScriptParameters } from '../../shared/library-rules.js';
+import { batchParametersProblem, isNativeRunner, libraryNameProblem, libraryRunner, scriptExtension, ScriptParametersError, splitScriptParameters } from '../../shared/library-rules.js';
 import { DigestStream } from '../../node/digest-stream.js';
 import { verifyScriptSignature } from '../../node/script-signature.js';
 import { CommandError, defineCommand } from '../command.js';
@@ -24,7 +24,7 @@ import { agentPaths } from '../config.js';
 import { downloadFromService, type Downloaded } from '../service-download.js';
 import { elfProblem } from '../elf-check.js';
 import { peFileProblem } from '../pe-check.js';
-import { batchLaunch, batchParameterProblem, directLaunch, powershellLaunch, type WindowsLaunch } from '../platform/windows/command-line.js';
+import { batchLaunch, directLaunch, powershellLaunch, type WindowsLaunch } from '../platform/windows/command-line.js';
 import { runScriptProcess } from '../script-process.js';
 import { fileEnvironment, libraryFileParams } from './putfile.js';
 
@@ -125,14 +125,11 @@ export const runCommand = defineCommand({
     const interpreter = libraryRunner(name);
     const native = isNativeRunner(interpreter);
     const windows = process.platform === 'win32';
+    // Whatever the service checked, and on any OS (a batch file's parameters are never safe to pass on).
+    const batchProblem = interpreter === 'cmd' ? batchParametersProblem(params.parameters ?? '') : null;
+    if (batchProblem) throw new CommandError(batchProblem);
     const unsupported = runnerPlatformProblem(name, interpreter, process.platform);
     if (unsupported) throw new CommandError(unsupported);
-    if (interpreter === 'cmd') {
-      for (const word of argv) {
-        const problem = batchParameterProblem(word);
-        if (problem) throw new CommandError(`run: ${problem}`);
-      }
-    }
     if (!params._signature && params._allowUnsigned !== true) {
       throw new CommandError(`run: ${name} is not signed and unsigned scripts are not allowed on this tenant`);
     }
@@ -193,7 +190,7 @@ export const runCommand = defineCommand({
         cwd: ctx.cwd,
         signal: ctx.signal,
         output: (text) => ctx.text(text),
-        onTrackProblem: (problem) => ctx.trace('warn', `run: ${name}: its process tree is not in a job (${problem}): cancel ends the script's own process only`),
+        onTrackProblem: (problem) => ctx.trace('warn', `run: ${name}: ${problem}: cancel may end the script's own process only`),
       }).catch((e: Error) => {
         throw new CommandError(`run: cannot start ${native ? name : interpreter}: ${e.message}`);
       });

@@ -1,9 +1,10 @@
 // `run` on a Windows agent under Wine, through the whole pipeline (lr → service → agent fetching the signed
-// library file): a batch file through cmd.exe with its parameters, cmd's metacharacters refused on the
-// device, a library .exe checked as a PE for this machine, cancel ending the whole process tree through
-// the run's Job Object (an orphaned grandchild included) while the agent keeps serving, and a finished
-// script's background process ended when the job is closed. Processes are checked in /proc: each Wine
-// process is a Linux process whose argv is its Windows command line.
+// library file): a batch file through cmd.exe with its parameters, cmd's metacharacters refused (by the
+// service; the agent's own re-check is in test/unit/agent/run-checks.test.ts), a library .exe checked as
+// a PE for this machine, cancel ending the whole process tree through the run's Job Object (an orphaned
+// grandchild included) while the agent keeps serving, and a finished script's background process ended
+// when the job is closed. Processes are checked in /proc: each Wine process is a Linux process whose argv
+// is its Windows command line.
 // PowerShell does not exist under Wine (its powershell.exe is a stub): the .ps1 command line is tested
 // exactly, at the argv level, in test/unit/agent/windows/command-line.test.ts, not run here.
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -81,7 +82,7 @@ describeNeeds(wineProblem())('run on a Windows agent under Wine', () => {
     expect(runFolders()).toEqual([]);
   }, 90_000);
 
-  it("refuses, on the device, batch parameters holding cmd's metacharacters, running nothing", async () => {
+  it("refuses batch parameters holding cmd's metacharacters (the service first, the agent again), running nothing", async () => {
     const ran = prefix.hostOf('C:\\ProgramData\\lr-bat-ran.txt');
     await upload('mark.bat', '@echo off\r\necho %1 > C:\\ProgramData\\lr-bat-ran.txt\r\n');
     for (const [params, ch] of [
@@ -89,11 +90,11 @@ describeNeeds(wineProblem())('run on a Windows agent under Wine', () => {
       ['a>b', '>'],
       ["'x) else (y'", ')'],
     ]) {
-      const j = await execJson(`run mark.bat -parameters "${params}"`);
-      expect(j.status, params).toBe('failed');
-      expect(j.error, params).toBe(`run: parameters of a .bat/.cmd script may not contain ${ch} (cmd.exe would read it as batch syntax; refused: & | < > ^ % ! " ( ) and control characters but tab)`);
+      const r = await w.lr(['exec', 'windev', `run mark.bat -parameters "${params}"`]);
+      expect(r.code, params).toBe(2);
+      expect(r.stderr.trim(), params).toBe(`lr: run: parameters of a .bat/.cmd script may not contain ${ch} (cmd.exe would read it as batch syntax; refused: & | < > ^ % ! " ( ) and control characters but tab)`);
     }
-    // & and | are refused for every script, by the service already (and by the agent again).
+    // & and | are refused for every script.
     for (const params of ['a&b', 'a|b']) {
       const r = await w.lr(['exec', 'windev', `run mark.bat -parameters "${params}"`]);
       expect(r.code, params).toBe(2);
@@ -136,20 +137,22 @@ describeNeeds(wineProblem())('run on a Windows agent under Wine', () => {
     const n = 3000 + (process.pid % 1000);
     const counts = [String(n), String(n + 1), String(n + 2)];
     await upload('tree.bat', '@echo off\r\nstart /b ping -n %1 127.0.0.1 > nul\r\nstart /b cmd /d /c start /b ping -n %2 127.0.0.1 > nul\r\necho started\r\nping -n %3 127.0.0.1 > nul\r\n');
+    // Every process holding one of the counts in its argv (the pings, the cmd between), whatever its name.
     const pings = () => counts.flatMap((c) => processesWith(c));
+    const pingRunning = (count: string) => processesWith(count).some((p) => /^(\S*\\)?ping(\.exe)? /i.test(p.cmdline));
     const c = await ConsoleClient.connect(loadProfile(w.adminProfile));
     try {
       const s = await c.openSession('windev');
       let text = '';
       const run = c.run(s.id, `run tree.bat -parameters "${counts.join(' ')}"`, { onText: (t) => (text += t) });
       await waitFor('script started', async () => text.includes('started'), 60_000);
-      await waitFor('all three pings', async () => counts.every((cnt) => processesWith(cnt).length === 1), 30_000);
+      await waitFor('all three pings', async () => counts.every(pingRunning), 30_000);
       c.cancel(run.commandId() as string);
       const outcome = await run.outcome;
       expect(outcome.status).toBe('cancelled');
       expect(outcome.error).toBe('run: cancelled');
       // Nothing left, right when the command ends: the agent waited for the job to be empty.
-      expect(pings()).toEqual([]);
+      expect(pings(), agent.output()).toEqual([]);
       c.closeSession(s.id);
     } finally {
       c.close();

@@ -100,6 +100,15 @@ describe('run: checks made by the agent itself', () => {
     );
     expect(h.texts).toEqual([]);
   });
+
+  it("re-checks a batch file's parameters for cmd's metacharacters, whatever the service let through", async () => {
+    const content = '@echo off\r\necho %1\r\n';
+    const h = setup('p.bat', content);
+    const params = { script: 'p.bat', _sha256: sha256(content), _size: Buffer.byteLength(content), _url: 'https://127.0.0.1:9/x', _allowUnsigned: true };
+    for (const [parameters, ch] of <[string, string][]>[['a%PATH%', '%'], ["'x) else (calc'", ')'], ['a>b', '>'], ['a^b', '^']]) {
+      await expect(runCommand(run, h, { ...params, parameters }), parameters).rejects.toThrow(`run: parameters of a .bat/.cmd script may not contain ${ch} (`);
+    }
+  });
 });
 
 describe('run: what each OS runs', () => {

@@ -7,6 +7,7 @@
  * unquoted): batch parameters holding cmd's metacharacters are refused instead of escaped.
  * Pure functions: no Node, no Win32 (unit-tested on Linux).
  */
+import { batchParameterProblem } from '../../../shared/library-rules.js';
 
 /** Quotes one argv element so that CommandLineToArgvW (and the MSVC runtime) gives it back unchanged. */
 export function quoteWindowsArgument(arg: string): string {
@@ -40,24 +41,6 @@ export function quoteProgramName(path: string): string {
 export function windowsCommandLine(argv: readonly string[]): string {
   if (argv.length === 0) throw new Error('a command line needs a program name');
   return [quoteProgramName(argv[0] as string), ...argv.slice(1).map(quoteWindowsArgument)].join(' ');
-}
-
-/**
- * Characters refused in the parameters of a .bat/.cmd script. cmd.exe expands `%1` (and `%~1`, quotes
- * removed) before it parses a line, so whatever the parameter holds becomes batch syntax: `&`, `|`, `<`,
- * `>` chain or redirect commands, `^` escapes, `%` and `!` expand variables, `(`/`)` end an `if`/`for`
- * block early (`) else (…`), a `"` changes what is quoted, and a line break ends the line (a tab is a mere separator).
- */
-const BATCH_METACHARACTERS = /[&|<>^%!"()]/;
-
-/** Why `arg` cannot be passed safely to a batch file, or null. */
-export function batchParameterProblem(arg: string): string | null {
-  // Control characters but tab first (a line break ends cmd's line), then the metacharacters.
-  const bad = /[\x00-\x08\x0a-\x1f\x7f]/.exec(arg) ?? BATCH_METACHARACTERS.exec(arg);
-  if (!bad) return null;
-  const ch = bad[0];
-  const shown = ch < ' ' || ch === '\x7f' ? `control character 0x${ch.charCodeAt(0).toString(16).padStart(2, '0')}` : ch;
-  return `parameters of a .bat/.cmd script may not contain ${shown} (cmd.exe would read it as batch syntax; refused: & | < > ^ % ! " ( ) and control characters but tab)`;
 }
 
 /**

@@ -5,9 +5,9 @@
 // round-tripped through it. cmd.exe's own rules are tested separately: batch parameters are refused
 // when they hold a metacharacter, never escaped.
 import { describe, expect, it } from 'vitest';
+import { batchParameterProblem, batchParametersProblem } from '../../../../src/shared/library-rules.js';
 import {
   batchLaunch,
-  batchParameterProblem,
   directLaunch,
   powershellLaunch,
   quoteBatchParameter,
@@ -194,5 +194,13 @@ describe('batch parameters', () => {
   it('accepts paths, switches, spaces, tabs and non-ASCII', () => {
     for (const arg of ['C:\\Program Files\\x', '/s', '-n', 'a\tb', 'ü', '', 'k=v', '\\\\srv\\share\\']) expect(batchParameterProblem(arg), arg).toBeNull();
     expect(quoteBatchParameter('a\tb')).toBe('"a\tb"');
+  });
+
+  it('are checked word by word after the console splits -parameters (what the service and the agent check)', () => {
+    expect(batchParametersProblem(`a 'b c' C:\\x\\`)).toBeNull();
+    expect(batchParametersProblem('a %PATH%')).toMatch(/^run: parameters of a \.bat\/\.cmd script may not contain % /);
+    expect(batchParametersProblem(`'x) else (calc'`)).toMatch(/may not contain \)/);
+    expect(batchParametersProblem(`'say "hi"'`)).toMatch(/may not contain "/);
+    expect(batchParametersProblem('a>b')).toMatch(/may not contain >/);
   });
 });
