@@ -1,10 +1,10 @@
 // `run` on a Windows agent under Wine, through the whole pipeline (lr → service → agent fetching the signed
 // library file): a batch file through cmd.exe with its parameters, cmd's metacharacters refused (by the
 // service; the agent's own re-check is in test/unit/agent/run-checks.test.ts), a library .exe checked as
-// a PE for this machine, cancel ending the whole process tree through the run's Job Object (an orphaned
-// grandchild included) while the agent keeps serving, and a finished script's background process ended
-// when the job is closed. Processes are checked in /proc: each Wine process is a Linux process whose argv
-// is its Windows command line.
+// a PE for this machine, cancel and the time limit ending the whole process tree through the run's Job
+// Object (an orphaned grandchild included) while the agent keeps serving, and a finished script's
+// background process ended when the job is closed. Processes are checked in /proc: each Wine process is
+// a Linux process whose argv is its Windows command line.
 // PowerShell does not exist under Wine (its powershell.exe is a stub): the .ps1 command line is tested
 // exactly, at the argv level, in test/unit/agent/windows/command-line.test.ts, not run here.
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -25,6 +25,7 @@ interface ExecJson {
 }
 
 const WINE_WINDOWS_DIR = '/usr/lib/x86_64-linux-gnu/wine/x86_64-windows';
+const RUN_TIME_LIMIT_SEC = 12;
 
 describeNeeds(wineProblem())('run on a Windows agent under Wine', () => {
   let w: World;
@@ -34,7 +35,8 @@ describeNeeds(wineProblem())('run on a Windows agent under Wine', () => {
   let keys: string;
   beforeAll(async () => {
     const nodeExe = await windowsRuntime();
-    w = await createWorld();
+    // run's time limit is the long one: short here, so one test can reach it (every other run ends in seconds).
+    w = await createWorld({ longCommandTimeoutSec: RUN_TIME_LIMIT_SEC });
     files = join(w.dir, 'files');
     keys = join(w.dir, 'keys');
     mkdirSync(files);
@@ -161,6 +163,18 @@ describeNeeds(wineProblem())('run on a Windows agent under Wine', () => {
     expect(after.status).toBe('completed');
     expect(after.text).toContain('argc-check [still] [serving] [.] [.]');
   }, 120_000);
+
+  it('the time limit ends the whole process tree too, reported as timed out', async () => {
+    const n = 6000 + (process.pid % 1000);
+    const counts = [String(n), String(n + 1), String(n + 2)];
+    await upload('slow.bat', '@echo off\r\nstart /b ping -n %1 127.0.0.1 > nul\r\nstart /b cmd /d /c start /b ping -n %2 127.0.0.1 > nul\r\nping -n %3 127.0.0.1 > nul\r\n');
+    const t0 = Date.now();
+    const j = await execJson(`run slow.bat -parameters "${counts.join(' ')}"`);
+    expect(j.status).toBe('timed_out');
+    expect(j.error).toMatch(/stopped on the device/);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(RUN_TIME_LIMIT_SEC * 1000);
+    expect(counts.flatMap((c) => processesWith(c)), agent.output()).toEqual([]);
+  }, 60_000);
 
   it('a script that exits leaves no process behind: closing its job ends what it started', async () => {
     const count = String(5000 + (process.pid % 1000));
