@@ -6,7 +6,7 @@
 import { roleAllows } from '../shared/catalog.js';
 import type { BoundParams } from '../shared/grammar-types.js';
 import type { LibraryRecord } from '../shared/library-records.js';
-import { FORBIDDEN_PARAMETERS_MESSAGE, hasForbiddenParameterChars } from '../shared/library-rules.js';
+import { batchParametersProblem, FORBIDDEN_PARAMETERS_MESSAGE, hasForbiddenParameterChars, libraryRunner } from '../shared/library-rules.js';
 import { httpsBase } from '../node/profile.js';
 import type { Logger } from '../node/log.js';
 import type { Limits } from './config.js';
@@ -115,6 +115,9 @@ export class LibraryService {
       const f = this.files.get(name);
       if (!f) return { refuse: `run: no library file ${name}` };
       if (hasForbiddenParameterChars(String(params.parameters ?? ''))) return { refuse: FORBIDDEN_PARAMETERS_MESSAGE };
+      // cmd.exe reads a batch file's parameters as syntax: refused here already (the agent checks again).
+      const batchProblem = libraryRunner(name) === 'cmd' ? batchParametersProblem(String(params.parameters ?? '')) : null;
+      if (batchProblem) return { refuse: batchProblem };
       const allowUnsigned = this.unsignedScriptsAllowed();
       const publisher = f.signature && f.publisher ? this.files.getPublisher(f.publisher) : null;
       if (!publisher && !allowUnsigned) {

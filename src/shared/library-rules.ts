@@ -33,15 +33,19 @@ export function hasForbiddenParameterChars(parameters: string): boolean {
   return FORBIDDEN_PARAMETER_CHARS.some((c) => parameters.includes(c));
 }
 
-/** Interpreter of a script, by extension. */
-export const SCRIPT_INTERPRETERS: Readonly<Record<string, string>> = { '.sh': 'bash', '.py': 'python3', '.ps1': 'pwsh' };
+/**
+ * Interpreter of a script, by extension. `pwsh` names the PowerShell language: Linux devices run it with
+ * PowerShell 7 (`pwsh`), Windows devices with Windows PowerShell (`powershell.exe`). `cmd` (batch files)
+ * runs on Windows devices only; `bash` and `python3` on Linux and macOS devices only.
+ */
+export const SCRIPT_INTERPRETERS: Readonly<Record<string, string>> = { '.sh': 'bash', '.py': 'python3', '.ps1': 'pwsh', '.bat': 'cmd', '.cmd': 'cmd' };
 
 export function scriptExtension(name: string): string {
   const dot = name.lastIndexOf('.');
   return dot <= 0 ? '' : name.slice(dot).toLowerCase();
 }
 
-/** `bash`, `python3`, `pwsh`, or null when the file is not a script `run` knows. */
+/** `bash`, `python3`, `pwsh`, `cmd`, or null when the file is not a script `run` knows. */
 export function scriptInterpreter(name: string): string | null {
   return SCRIPT_INTERPRETERS[scriptExtension(name)] ?? null;
 }
@@ -88,4 +92,40 @@ export function splitScriptParameters(parameters: string): string[] {
     lastEnd = token.end;
   }
   return words;
+}
+
+/**
+ * Characters refused in the parameters of a .bat/.cmd script. cmd.exe expands `%1` (and `%~1`, quotes
+ * removed) before it parses a line, so whatever the parameter holds becomes batch syntax: `&`, `|`, `<`,
+ * `>` chain or redirect commands, `^` escapes, `%` and `!` expand variables, `(`/`)` end an `if`/`for`
+ * block early (`) else (…`), a `"` changes what is quoted, and a line break ends the line (a tab is a mere separator).
+ */
+const BATCH_METACHARACTERS = /[&|<>^%!"()]/;
+
+/** Why one argv word cannot be passed safely to a batch file, or null. */
+export function batchParameterProblem(arg: string): string | null {
+  // Control characters but tab first (a line break ends cmd's line), then the metacharacters.
+  const bad = /[\x00-\x08\x0a-\x1f\x7f]/.exec(arg) ?? BATCH_METACHARACTERS.exec(arg);
+  if (!bad) return null;
+  const ch = bad[0];
+  const shown = ch < ' ' || ch === '\x7f' ? `control character 0x${ch.charCodeAt(0).toString(16).padStart(2, '0')}` : ch;
+  return `parameters of a .bat/.cmd script may not contain ${shown} (cmd.exe would read it as batch syntax; refused: & | < > ^ % ! " ( ) and control characters but tab)`;
+}
+
+/**
+ * Why `-parameters` cannot be given to a .bat/.cmd script, or null: each word is checked. Checked by the
+ * service (early refusal) and again by the agent. An unterminated quote is left to splitScriptParameters.
+ */
+export function batchParametersProblem(parameters: string): string | null {
+  let words: string[];
+  try {
+    words = splitScriptParameters(parameters);
+  } catch {
+    return null;
+  }
+  for (const word of words) {
+    const problem = batchParameterProblem(word);
+    if (problem) return `run: ${problem}`;
+  }
+  return null;
 }

@@ -111,6 +111,11 @@ describe('putfile and run', () => {
     }
     const log = JSON.parse((await w.lr(['log', '--device', 'romeo', '--json'])).stdout) as Rec[];
     expect(log).toContainEqual(expect.objectContaining({ commandLine: 'run echo.sh -parameters "a;b"', status: 'refused', error: 'run: parameters may not contain ; & | ! $' }));
+    // A batch file's parameters are refused by the service too when cmd would read them as syntax.
+    await upload('w.bat', '@echo off\r\necho %1\r\n');
+    const bat = await w.lr(['exec', 'romeo', 'run w.bat -parameters a%PATH%']);
+    expect(bat.code).toBe(2);
+    expect(bat.stderr.trim()).toMatch(/^lr: run: parameters of a \.bat\/\.cmd script may not contain % \(/);
   });
 
   it('fails a script that exits 3, with the code in the error (exit 1)', async () => {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { runCommand as run } from '../../../src/agent/commands/run.js';
+import { runCommand as run, runnerPlatformProblem } from '../../../src/agent/commands/run.js';
 import type { JobContext } from '../../../src/agent/command.js';
 import { signScript } from '../../../src/node/script-signature.js';
 import { makeHarness, runCommand, tempDir } from './helpers.js';
@@ -89,5 +89,40 @@ describe('run: checks made by the agent itself', () => {
       process.env.PATH = saved;
       empty.cleanup();
     }
+  });
+
+  it('refuses a signed batch file on a Linux device before fetching or running anything', async () => {
+    const content = '@echo off\r\necho hi\r\n';
+    const h = setup('w.bat', content);
+    const signature = signScript(privatePem, { name: 'w.bat', sha256: sha256(content), size: Buffer.byteLength(content) });
+    await expect(runCommand(run, h, { script: 'w.bat', _sha256: sha256(content), _size: Buffer.byteLength(content), _url: 'https://127.0.0.1:9/x', _signature: signature, _publisherKey: publicPem })).rejects.toThrow(
+      `run: w.bat: a Windows batch file cannot run on this ${process.platform} device`,
+    );
+    expect(h.texts).toEqual([]);
+  });
+
+  it("re-checks a batch file's parameters for cmd's metacharacters, whatever the service let through", async () => {
+    const content = '@echo off\r\necho %1\r\n';
+    const h = setup('p.bat', content);
+    const params = { script: 'p.bat', _sha256: sha256(content), _size: Buffer.byteLength(content), _url: 'https://127.0.0.1:9/x', _allowUnsigned: true };
+    for (const [parameters, ch] of <[string, string][]>[['a%PATH%', '%'], ["'x) else (calc'", ')'], ['a>b', '>'], ['a^b', '^']]) {
+      await expect(runCommand(run, h, { ...params, parameters }), parameters).rejects.toThrow(`run: parameters of a .bat/.cmd script may not contain ${ch} (`);
+    }
+  });
+});
+
+describe('run: what each OS runs', () => {
+  it('Windows runs .ps1, .bat, .cmd and .exe; refuses .sh, .py and files without .exe in one line', () => {
+    for (const [name, runner] of <[string, string][]>[['a.ps1', 'pwsh'], ['a.bat', 'cmd'], ['a.cmd', 'cmd'], ['a.exe', 'native-pe']]) expect(runnerPlatformProblem(name, runner, 'win32'), name).toBeNull();
+    expect(runnerPlatformProblem('a.sh', 'bash', 'win32')).toBe('run: a.sh: .sh scripts run on Linux and macOS devices only; on Windows use .ps1, .bat, .cmd or .exe');
+    expect(runnerPlatformProblem('a.py', 'python3', 'win32')).toBe('run: a.py: .py scripts run on Linux and macOS devices only; on Windows use .ps1, .bat, .cmd or .exe');
+    expect(runnerPlatformProblem('collector', 'native-elf', 'win32')).toBe('run: collector: on Windows devices only .exe files run as executables (a file without an extension is taken as a Linux executable)');
+  });
+
+  it('Linux runs scripts and ELF executables, never batch files or .exe; macOS no executables', () => {
+    for (const [name, runner] of <[string, string][]>[['a.sh', 'bash'], ['a.py', 'python3'], ['a.ps1', 'pwsh'], ['collector', 'native-elf']]) expect(runnerPlatformProblem(name, runner, 'linux'), name).toBeNull();
+    expect(runnerPlatformProblem('a.cmd', 'cmd', 'linux')).toBe('run: a.cmd: a Windows batch file cannot run on this linux device');
+    expect(runnerPlatformProblem('a.exe', 'native-pe', 'linux')).toBe('run: a.exe: a Windows executable cannot run on this linux device');
+    expect(runnerPlatformProblem('collector', 'native-elf', 'darwin')).toBe('run: collector: executables run on Linux devices only (this one is darwin)');
   });
 });

@@ -38,6 +38,11 @@ describe('script parameters', () => {
     expect(libraryRunner('collector')).toBe('native-elf');
     expect(libraryRunner('tool.bin')).toBe('native-elf');
     expect(libraryRunner('tool.EXE')).toBe('native-pe');
+    // Batch files are cmd's scripts, not Linux executables: a signed .bat does not pass as `collector`.
+    expect(libraryRunner('collect.bat')).toBe('cmd');
+    expect(libraryRunner('collect.CMD')).toBe('cmd');
+    expect(libraryRunner('collect.ps1')).toBe('pwsh');
+    expect(isNativeRunner(libraryRunner('collect.bat'))).toBe(false);
     expect(isNativeRunner(libraryRunner('collector'))).toBe(true);
     expect(isNativeRunner(libraryRunner('a.py'))).toBe(false);
   });
