@@ -241,7 +241,7 @@ export const CATALOG: readonly CommandSpec[] = [
   }),
   spec({
     name: 'run', role: 'advanced', side: 'agent', support: LINUX_WINDOWS, onOs: { win32: { summary: 'Runs a library script (.ps1 through PowerShell, .bat/.cmd through cmd.exe) or a Windows executable on the device', examples: ['run triage.ps1 -parameters "-Days 3"', 'run collect.bat -parameters "C:\\Temp"', 'run autoruns.exe'] } }, timeLimitMinutes: THIRTY,
-    params: [{ name: 'script', position: 0, type: 'string', required: true, complete: 'library', help: 'library script (.sh, .py, .ps1) or executable' }, { name: 'parameters', type: 'string', help: 'arguments, split like a command line (quotes group words); never through a shell; ; & | ! $ are refused' }, OUTPUT],
+    params: [{ name: 'script', position: 0, type: 'string', required: true, complete: 'library', help: 'library script (.sh, .py, .ps1, .bat, .cmd) or executable (ELF on Linux, .exe on Windows)' }, { name: 'parameters', type: 'string', help: 'arguments, split like a command line (quotes group words); never through a shell; ; & | ! $ are refused (for .bat/.cmd also < > ^ % " ( ) and control characters)' }, OUTPUT],
     summary: 'Runs a library script or ELF executable (Linux) on the device', syntax: 'run <script> [-parameters "..."]', examples: ['run collect.sh -parameters "-d /tmp"', 'run triage.py -parameters "\'two words\' -v"', 'run collector -parameters "--fast"'],
     fields: ['script', 'exitCode', 'signal', 'durationMs', 'stdoutBytes', 'stderrBytes'],
   }),
