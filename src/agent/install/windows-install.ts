@@ -1,0 +1,161 @@
+/**
+ * `lr-agent install | uninstall | status | service` on Windows: the agent as a service of the SCM, running
+ * as LocalSystem, restarted after a crash, with its data folder (device key, received jobs, quarantine)
+ * readable only by SYSTEM and Administrators.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join, win32 as winPath } from 'node:path';
+import { Logger, type LogLevel } from '../../node/log.js';
+import { DATA_MARKER, markerKind } from '../../node/data-marker.js';
+import { agentPaths, loadAgentState } from '../config.js';
+import { enroll } from '../enroll.js';
+import { startAgent, type RunningAgent } from '../run-agent.js';
+import { readDaclSddl, setDaclFromSddl, wineVersion } from '../platform/windows/acl.js';
+import { runAsService } from '../platform/windows/service-host.js';
+import { DATA_DIR_SDDL, dataDirAclProblem, SERVICE_NAME, serviceCommandLine, type AgentInstallStatus } from './service-config.js';
+import { createAgentService, deleteAgentService, queryAgentServiceConfig, queryAgentServiceState, startAgentService, stopAgentService } from './windows-scm.js';
+
+const RUNNING = 4;
+
+/**
+ * Gives the folder its access list and checks it reads back as set; throws with the reason otherwise. Under
+ * Wine, which keeps no access lists (see acl.ts), the mismatch is returned as a warning instead: there is
+ * nothing to enforce them anyway.
+ */
+export function lockDataDir(dir: string): { warning: string | null } {
+  setDaclFromSddl(dir, DATA_DIR_SDDL);
+  const sddl = readDaclSddl(dir);
+  const problem = dataDirAclProblem(sddl);
+  if (!problem) return { warning: null };
+  const wine = wineVersion();
+  if (wine) return { warning: `Wine ${wine} keeps no access lists: ${dir} reads back as ${sddl}` };
+  throw new Error(`the access list of ${dir} did not stick: ${problem}`);
+}
+
+export interface InstallOptions {
+  bundle?: string;
+  name?: string;
+  dataDir: string;
+  /** node.exe and the lr-agent script the service runs. */
+  nodeExe: string;
+  script: string;
+}
+
+/** Enrolls (unless the folder already holds an enrolled agent and no bundle is given), registers and starts the service. */
+export async function installAgentService(o: InstallOptions, say: (line: string) => void): Promise<void> {
+  const commandLine = serviceCommandLine(o.nodeExe, o.script, o.dataDir);
+  if (queryAgentServiceState()) throw new Error(`a service named ${SERVICE_NAME} is already installed: run lr-agent uninstall first`);
+  const enrolled = existsSync(agentPaths(o.dataDir).state);
+  if (enrolled && o.bundle) throw new Error(`${o.dataDir} already holds an enrolled agent: install without --bundle to keep it, or uninstall --purge first`);
+  if (!enrolled && !o.bundle) throw new Error(`${o.dataDir} holds no enrolled agent: give an enrollment bundle with --bundle`);
+  mkdirSync(o.dataDir, { recursive: true });
+  // Before the key is written: the files made inside inherit the list.
+  const { warning } = lockDataDir(o.dataDir);
+  say(`data folder ${o.dataDir}: access list set to ${DATA_DIR_SDDL} (SYSTEM and Administrators only)`);
+  if (warning) say(`warning: ${warning}`);
+  if (o.bundle) {
+    const state = await enroll(o.bundle, o.dataDir, o.name);
+    const taken = state.requestedName ? ` (the name ${state.requestedName} is taken by another device)` : '';
+    say(`enrolled as ${state.name} (device id ${state.deviceId})${taken}`);
+  }
+  const notes = createAgentService(commandLine);
+  say(`service ${SERVICE_NAME} installed: automatic start, LocalSystem, restarted after a failure`);
+  for (const note of notes) say(`note: ${note}`);
+  startAgentService();
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const s = queryAgentServiceState();
+    if (s?.state === RUNNING) break;
+    if (!s || s.state === 1) throw new Error(`the ${SERVICE_NAME} service stopped while starting (exit code ${s?.win32ExitCode ?? '?'}): see ${join(o.dataDir, 'agent.log')}`);
+    if (Date.now() > deadline) throw new Error(`the ${SERVICE_NAME} service is still starting after 60 s: see ${join(o.dataDir, 'agent.log')}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  say(`service ${SERVICE_NAME} running`);
+}
+
+/** Stops and deletes the service; with `purge`, deletes the data folder too (only an agent's, by its marker). */
+export async function uninstallAgentService(dataDir: string, purge: boolean, say: (line: string) => void): Promise<void> {
+  if (await stopAgentService()) {
+    deleteAgentService();
+    say(`service ${SERVICE_NAME} stopped and deleted`);
+  } else say(`no service named ${SERVICE_NAME}`);
+  if (!purge) return;
+  if (!existsSync(dataDir)) return say(`no data folder ${dataDir}`);
+  const marker = join(dataDir, DATA_MARKER);
+  if (!existsSync(marker) || markerKind(readFileSync(marker, 'utf8')) !== 'agent') throw new Error(`${dataDir} is not an agent data folder (no agent marker): not deleted`);
+  rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  say(`data folder ${dataDir} deleted (the device stays listed on the service until an admin removes it)`);
+}
+
+export function agentServiceStatus(dataDir: string): AgentInstallStatus {
+  const state = queryAgentServiceState();
+  const config = state ? queryAgentServiceConfig() : null;
+  let enrollment: AgentInstallStatus['enrollment'] = null;
+  if (existsSync(agentPaths(dataDir).state)) {
+    try {
+      const s = loadAgentState(dataDir);
+      enrollment = { deviceId: s.deviceId, name: s.name, url: s.url };
+    } catch (e) {
+      enrollment = (e as Error).message;
+    }
+  }
+  return {
+    service: state ? { state: state.state, pid: state.pid, commandLine: config?.commandLine ?? null, startType: config?.startType ?? null, account: config?.account ?? null } : null,
+    dataDir,
+    enrollment,
+    ...(existsSync(dataDir) ? { acl: aclOf(dataDir) } : {}),
+  };
+}
+
+function aclOf(dir: string): { sddl: string; problem: string | null; unverifiable?: string } {
+  const sddl = readDaclSddl(dir);
+  const problem = dataDirAclProblem(sddl);
+  const wine = problem ? wineVersion() : null;
+  return { sddl, problem, ...(wine ? { unverifiable: `Wine ${wine} keeps no access lists` } : {}) };
+}
+
+const LOG_LIMIT = 5 * 1024 * 1024;
+
+/** The service's log: JSON lines appended to `agent.log` in the data folder, the previous 5 MB kept as `agent.log.1`. */
+function fileLogger(dataDir: string): Logger {
+  const file = join(dataDir, 'agent.log');
+  return new Logger('lr-agent', (process.env.LR_LOG_LEVEL as LogLevel | undefined) ?? 'info', (line) => {
+    try {
+      if ((statSync(file, { throwIfNoEntry: false })?.size ?? 0) > LOG_LIMIT) renameSync(file, `${file}.1`);
+      appendFileSync(file, line + '\n');
+    } catch {
+      // a full disk must not stop the agent
+    }
+  });
+}
+
+/**
+ * `lr-agent service`: the process the SCM starts. Checks the data folder's access list first: a wider list
+ * (someone changed it, or the folder was restored from a copy) is set back and logged, and the agent does
+ * not start when it cannot be set back.
+ */
+export async function runAgentService(dataDir: string): Promise<number> {
+  const log = fileLogger(dataDir);
+  let agent: RunningAgent | null = null;
+  return runAsService(SERVICE_NAME, {
+    log: (level, msg, fields) => log[level](msg, fields),
+    async start() {
+      const problem = dataDirAclProblem(readDaclSddl(dataDir));
+      if (problem) {
+        const { warning } = lockDataDir(dataDir); // throws (the agent does not start) when it cannot be set back
+        if (warning) log.warn(warning);
+        else log.warn(`the data folder's access list was wrong (${problem}): set back to SYSTEM and Administrators only; if others could read it, the device key may be known: enroll the device again`, { dataDir });
+      }
+      agent = await startAgent({ dataDir, log });
+      log.info('agent started', { device: agent.state.deviceId, name: agent.state.name });
+    },
+    async stop() {
+      await agent?.stop();
+    },
+  });
+}
+
+/** The data folder the service runs with, as given (resolved the Windows way). */
+export function windowsDataDir(dir: string): string {
+  return winPath.resolve(dir);
+}
