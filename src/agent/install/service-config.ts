@@ -74,7 +74,7 @@ const ALLOWED_TRUSTEES: Readonly<Record<string, string>> = { SY: 'SYSTEM', BA: '
  */
 export function dataDirAclProblem(sddl: string): string | null {
   const dacl = /D:([^()]*)((?:\([^)]*\))*)/.exec(sddl);
-  if (!dacl) return 'it has no access list (everyone has full access)';
+  if (!dacl || dacl[1]!.includes('NO_ACCESS_CONTROL')) return 'it has no access list (everyone has full access)';
   const flags = dacl[1]!;
   const aces = [...dacl[2]!.matchAll(/\(([^)]*)\)/g)].map((m) => m[1]!.split(';'));
   const others = aces.filter((a) => a[0] !== 'A' || !(a[5]! in ALLOWED_TRUSTEES)).map((a) => `${a[0] === 'D' ? 'deny' : 'allow'} ${a[5]}`);

@@ -115,3 +115,13 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
     }, 90_000);
   });
 });
+
+describe('lr-agent install on Linux', () => {
+  it('install, uninstall, status and service say in one line that the Linux service comes with the deployment work', async () => {
+    for (const args of [['install', '--bundle', '/nonexistent'], ['uninstall'], ['status'], ['service', '--data', '/tmp/x']]) {
+      const r = await run('lr-agent', args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('lr-agent: installing lr-agent as a service on Linux comes with the deployment issue: use lr-agent enroll and lr-agent start under your own supervisor meanwhile\n');
+    }
+  }, 30_000);
+});
