@@ -86,6 +86,49 @@ export function dataDirAclProblem(sddl: string): string | null {
   return null;
 }
 
+/** Trustees that may change what a LocalSystem service runs: SYSTEM, Administrators, TrustedInstaller. */
+const TRUSTED_WRITERS = new Set(['SY', 'BA', 'S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464']);
+
+/** SDDL access-right tokens (file meaning) as mask bits. */
+const RIGHT_BITS: Readonly<Record<string, number>> = {
+  GA: 0x10000000, GR: 0x80000000, GW: 0x40000000, GX: 0x20000000,
+  FA: 0x1f01ff, FR: 0x120089, FW: 0x120116, FX: 0x1200a0,
+  RC: 0x20000, SD: 0x10000, WD: 0x40000, WO: 0x80000,
+  CC: 0x1, DC: 0x2, LC: 0x4, SW: 0x8, RP: 0x10, WP: 0x20, DT: 0x40, LO: 0x80, CR: 0x100,
+};
+
+function rightsMask(rights: string): number {
+  if (/^0x[0-9a-f]+$/i.test(rights)) return Number.parseInt(rights, 16);
+  let mask = 0;
+  for (let i = 0; i < rights.length; i += 2) mask |= RIGHT_BITS[rights.slice(i, i + 2)] ?? 0xffffffff; // unknown: assume the worst
+  return mask >>> 0;
+}
+
+/**
+ * Rights that let a trustee change what runs: on node.exe, the script and the folders holding them, write,
+ * append, add a file (a DLL next to node.exe), delete, delete a child, change the list or the owner; on the
+ * folders above them, what lets one rename or replace a child (delete child, delete, list, owner).
+ */
+const WRITE_RIGHTS = { item: 0x2 | 0x4 | 0x40 | 0x10000 | 0x40000 | 0x80000 | 0x10000000 | 0x40000000, ancestor: 0x40 | 0x10000 | 0x40000 | 0x80000 | 0x10000000 };
+
+/**
+ * Who other than SYSTEM, Administrators and TrustedInstaller may change `sddl`'s object (owner included: an
+ * owner may always rewrite the list), as SDDL trustees; empty when nobody.
+ */
+export function untrustedWriters(sddl: string, kind: 'item' | 'ancestor'): string[] {
+  const found = new Set<string>();
+  const owner = /O:([A-Z]{2}|S-[\d-]+)/.exec(sddl)?.[1];
+  if (owner && !TRUSTED_WRITERS.has(owner)) found.add(`${owner} (owner)`);
+  const dacl = /D:([^()]*)((?:\([^)]*\))*)/.exec(sddl);
+  if (!dacl || dacl[1]!.includes('NO_ACCESS_CONTROL')) return [...found, 'everyone (no access list)'];
+  for (const [, ace] of dacl[2]!.matchAll(/\(([^)]*)\)/g)) {
+    const [type, flags, rights, , , trustee] = ace!.split(';');
+    if (type !== 'A' || flags!.includes('IO') || TRUSTED_WRITERS.has(trustee!)) continue; // IO: for children only
+    if (rightsMask(rights!) & WRITE_RIGHTS[kind]) found.add(trustee!);
+  }
+  return [...found];
+}
+
 /** The service's state as the SCM reports it (dwCurrentState), in words. */
 export const SERVICE_STATES: Readonly<Record<number, string>> = {
   1: 'stopped',

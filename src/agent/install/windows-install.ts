@@ -12,7 +12,7 @@ import { enroll } from '../enroll.js';
 import { startAgent, type RunningAgent } from '../run-agent.js';
 import { readDaclSddl, setDaclFromSddl, wineVersion } from '../platform/windows/acl.js';
 import { runAsService } from '../platform/windows/service-host.js';
-import { DATA_DIR_SDDL, dataDirAclProblem, SERVICE_NAME, serviceCommandLine, type AgentInstallStatus } from './service-config.js';
+import { DATA_DIR_SDDL, dataDirAclProblem, SERVICE_NAME, serviceCommandLine, untrustedWriters, type AgentInstallStatus } from './service-config.js';
 import { createAgentService, deleteAgentService, queryAgentServiceConfig, queryAgentServiceState, startAgentService, stopAgentService } from './windows-scm.js';
 
 const RUNNING = 4;
@@ -32,6 +32,46 @@ export function lockDataDir(dir: string): { warning: string | null } {
   throw new Error(`the access list of ${dir} did not stick: ${problem}`);
 }
 
+/**
+ * Checks that only SYSTEM, Administrators and TrustedInstaller can change what the service will run as
+ * LocalSystem: node.exe, the script, their folders, the script's node_modules, and (rename or replace) the
+ * folders above. A user who could write any of them would run code as SYSTEM at the next start. Throws
+ * with the paths and trustees; under Wine (no access lists) returns the finding as a warning.
+ */
+export function checkServiceCodeIsAdminOnly(nodeExe: string, script: string): { warning: string | null } {
+  const items = new Set([nodeExe, winPath.dirname(nodeExe), script, winPath.dirname(script)]);
+  for (let d = winPath.dirname(script); ; d = winPath.dirname(d)) {
+    const modules = winPath.join(d, 'node_modules');
+    if (existsSync(modules)) {
+      items.add(modules);
+      break;
+    }
+    if (winPath.dirname(d) === d) break;
+  }
+  const ancestors = new Set<string>();
+  for (const item of items) {
+    for (let d = winPath.dirname(item); ; d = winPath.dirname(d)) {
+      if (!items.has(d)) ancestors.add(d);
+      if (winPath.dirname(d) === d) break; // the drive's root
+    }
+  }
+  const findings: string[] = [];
+  for (const [paths, kind] of [
+    [items, 'item'],
+    [ancestors, 'ancestor'],
+  ] as const) {
+    for (const p of paths) {
+      const who = untrustedWriters(readDaclSddl(p, true), kind);
+      if (who.length) findings.push(`${p} (${who.join(', ')})`);
+    }
+  }
+  if (!findings.length) return { warning: null };
+  const text = `others than SYSTEM and Administrators can change what the service would run as SYSTEM: ${findings.join('; ')}`;
+  const wine = wineVersion();
+  if (wine) return { warning: `Wine ${wine} keeps no access lists, not checkable here: ${text}` };
+  throw new Error(`${text}: install node.exe and lr-agent under a folder only administrators can write (e.g. %ProgramFiles%)`);
+}
+
 export interface InstallOptions {
   bundle?: string;
   name?: string;
@@ -45,11 +85,13 @@ export interface InstallOptions {
 export async function installAgentService(o: InstallOptions, say: (line: string) => void): Promise<void> {
   const commandLine = serviceCommandLine(o.nodeExe, o.script, o.dataDir);
   if (queryAgentServiceState()) throw new Error(`a service named ${SERVICE_NAME} is already installed: run lr-agent uninstall first`);
+  const code = checkServiceCodeIsAdminOnly(o.nodeExe, o.script);
   const enrolled = existsSync(agentPaths(o.dataDir).state);
   if (enrolled && o.bundle) throw new Error(`${o.dataDir} already holds an enrolled agent: install without --bundle to keep it, or uninstall --purge first`);
   if (!enrolled && !o.bundle) throw new Error(`${o.dataDir} holds no enrolled agent: give an enrollment bundle with --bundle`);
   mkdirSync(o.dataDir, { recursive: true });
   // Before the key is written: the files made inside inherit the list.
+  if (code.warning) say(`warning: ${code.warning}`);
   const { warning } = lockDataDir(o.dataDir);
   say(`data folder ${o.dataDir}: access list set to ${DATA_DIR_SDDL} (SYSTEM and Administrators only)`);
   if (warning) say(`warning: ${warning}`);

@@ -71,6 +71,9 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
     it('the data folder gets the protected SYSTEM + Administrators list; under Wine the read-back is reported as not checkable', async () => {
       expect(installOutput).toContain(`data folder ${DATA}: access list set to ${SDDL} (SYSTEM and Administrators only)`);
       expect(installOutput).toMatch(/^warning: Wine [\d.]+ keeps no access lists: C:\\ProgramData\\lr-agent reads back as D:\(/m);
+      // The same goes for the check that only administrators can change node.exe, the script and their folders:
+      // Wine's made-up lists give the Unix user full control, so it is reported, not enforced, here.
+      expect(installOutput).toMatch(/^warning: Wine [\d.]+ keeps no access lists, not checkable here: others than SYSTEM and Administrators can change what the service would run as SYSTEM: .*node\.exe/m);
       const r = await agentCli(['status']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^ {2}access: D:\(.*\) \(not checkable: Wine [\d.]+ keeps no access lists\)$/m);
@@ -81,6 +84,9 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
       expect(r.stdout).toMatch(/^service: installed, running \(pid \d+\)$/m);
       expect(r.stdout).toMatch(/start: automatic, account: LocalSystem/);
       expect(r.stdout).toContain(`enrolled: yes, as winsvc (device id ${deviceId})`);
+      const again = await agentCli(['install']);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toMatch(/a service named lr-agent is already installed: run lr-agent uninstall first/);
     }, 60_000);
 
     it('sc stop: the agent stops cleanly, the device goes offline, the SCM says STOPPED', async () => {
@@ -100,6 +106,16 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
       await waitFor('winsvc online again', async () => (await w.devices()).find((d) => d.id === deviceId && d.online), 60_000);
       expect(await serviceState()).toMatch(/STATE\s+:\s+4\s+RUNNING/);
     }, 90_000);
+
+    // Not tested: a crash. Wine's SCM neither notices that a service process died (it keeps saying RUNNING)
+    // nor applies recovery actions, which it accepts but does not store.
+    it('a reboot (every process of the prefix killed, then Wine started again): the SCM starts it, automatic start', async () => {
+      keepAlive?.kill('SIGKILL');
+      await prefix.kill();
+      keepAlive = spawn(WINE64, [winPath(nodeExe), '-e', 'setInterval(() => {}, 1 << 30)'], { env: { ...process.env, ...prefix.env }, stdio: 'ignore' });
+      await waitFor('winsvc online after the reboot', async () => (await w.devices()).find((d) => d.id === deviceId && d.online), 60_000);
+      expect(await serviceState()).toMatch(/STATE\s+:\s+4\s+RUNNING/);
+    }, 120_000);
 
     it('uninstall --purge stops and deletes the service and deletes the data folder', async () => {
       const r = await agentCli(['uninstall', '--purge']);

@@ -5,6 +5,7 @@
 import { ffi, win32, Win32Error, lastError } from './ffi.js';
 
 const SE_FILE_OBJECT = 1;
+const OWNER_SECURITY_INFORMATION = 0x1;
 const DACL_SECURITY_INFORMATION = 0x4;
 const PROTECTED_DACL_SECURITY_INFORMATION = 0x80000000;
 const SDDL_REVISION_1 = 1;
@@ -41,10 +42,10 @@ function decodeWide(p: unknown): string {
 }
 
 /** The SDDL of a security descriptor built by ConvertStringSecurityDescriptorToSecurityDescriptorW. */
-function sddlOf(sd: unknown): string {
+function sddlOf(sd: unknown, info = DACL_SECURITY_INFORMATION): string {
   const a = acl();
   const str: unknown[] = [null];
-  if (!a.toSddl(sd, SDDL_REVISION_1, DACL_SECURITY_INFORMATION, str, null)) throw new Win32Error('ConvertSecurityDescriptorToStringSecurityDescriptorW', lastError());
+  if (!a.toSddl(sd, SDDL_REVISION_1, info, str, null)) throw new Win32Error('ConvertSecurityDescriptorToStringSecurityDescriptorW', lastError());
   try {
     return decodeWide(str[0]);
   } finally {
@@ -77,14 +78,15 @@ export function setDaclFromSddl(path: string, sddl: string): void {
   }
 }
 
-/** The DACL of `path` as SDDL (`D:` part only, e.g. `D:P(A;OICI;FA;;;SY)`). */
-export function readDaclSddl(path: string): string {
+/** The DACL of `path` as SDDL (`D:` part only, e.g. `D:P(A;OICI;FA;;;SY)`); with `owner`, its `O:` part first. */
+export function readDaclSddl(path: string, owner = false): string {
   const a = acl();
   const sd: unknown[] = [null];
-  const rc = a.getNamed(path, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION, null, null, [null], null, sd);
+  const info = DACL_SECURITY_INFORMATION | (owner ? OWNER_SECURITY_INFORMATION : 0);
+  const rc = a.getNamed(path, SE_FILE_OBJECT, info, null, null, [null], null, sd);
   if (rc !== 0) throw new Win32Error(`GetNamedSecurityInfoW(${path})`, rc);
   try {
-    return sddlOf(sd[0]);
+    return sddlOf(sd[0], info);
   } finally {
     a.localFree(sd[0]);
   }

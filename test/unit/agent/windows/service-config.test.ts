@@ -1,7 +1,7 @@
 // What `lr-agent install` registers on Windows, checked under Linux: the service command line (split back the
 // way Windows splits it), the data folder's access list check, the status lines.
 import { describe, expect, it } from 'vitest';
-import { DATA_DIR_SDDL, dataDirAclProblem, defaultDataDir, quoteWindowsArg, serviceCommandLine, statusLines, type AgentInstallStatus } from '../../../../src/agent/install/service-config.js';
+import { DATA_DIR_SDDL, dataDirAclProblem, defaultDataDir, quoteWindowsArg, serviceCommandLine, statusLines, untrustedWriters, type AgentInstallStatus } from '../../../../src/agent/install/service-config.js';
 
 /**
  * A command line split as CreateProcess finds the program (up to the closing quote when it starts with one,
@@ -143,5 +143,28 @@ describe('lr-agent status lines', () => {
     expect(lines).toContain('  access: D:(A;OICI;FA;;;WD) (WRONG: it inherits entries from its parent folder)');
     const wine = statusLines({ ...base, acl: { sddl: 'D:(A;OICI;FA;;;WD)', problem: 'x', unverifiable: 'Wine 8.0 keeps no access lists' } });
     expect(wine).toContain('  access: D:(A;OICI;FA;;;WD) (not checkable: Wine 8.0 keeps no access lists)');
+  });
+});
+
+describe('who can change what the service runs', () => {
+  it('nobody but SYSTEM, Administrators and TrustedInstaller on a Program Files install', () => {
+    const ti = 'S-1-5-80-956008885-3418522649-1831038044-1853292631-2271478464';
+    // %ProgramFiles%\nodejs as Windows sets it: users read and execute, CREATOR OWNER only for children (IO).
+    const programFiles = `O:${ti}D:PAI(A;;FA;;;${ti})(A;OICIIO;GA;;;${ti})(A;;0x1301bf;;;SY)(A;OICIIO;GA;;;SY)(A;;0x1301bf;;;BA)(A;OICIIO;GA;;;BA)(A;;0x1200a9;;;BU)(A;OICIIO;GXGR;;;BU)(A;OICIIO;GA;;;CO)`;
+    expect(untrustedWriters(programFiles, 'item')).toEqual([]);
+    // C:\ itself: Authenticated Users may create folders (LC/AD) but not delete or rename children.
+    expect(untrustedWriters('O:SYD:PAI(A;OICI;FA;;;BA)(A;OICI;FA;;;SY)(A;OICI;0x1200a9;;;BU)(A;OICIIO;SDGXGWGR;;;AU)(A;;LC;;;AU)', 'ancestor')).toEqual([]);
+  });
+
+  it("names a user's folder, a writable file, a folder where children can be replaced, a foreign owner, a null list", () => {
+    const userDir = 'O:S-1-5-21-1-2-3-1001D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;S-1-5-21-1-2-3-1001)';
+    expect(untrustedWriters(userDir, 'item')).toEqual(['S-1-5-21-1-2-3-1001 (owner)', 'S-1-5-21-1-2-3-1001']);
+    expect(untrustedWriters('O:BAD:(A;;0x1200a9;;;BU)(A;;0x2;;;AU)', 'item')).toEqual(['AU']); // add a file (a DLL next to node.exe)
+    expect(untrustedWriters('O:BAD:(A;;FW;;;BU)', 'item')).toEqual(['BU']);
+    expect(untrustedWriters('O:BAD:(A;;DT;;;WD)', 'ancestor')).toEqual(['WD']); // delete child: rename and replace
+    expect(untrustedWriters('O:BAD:(A;;WD;;;IU)', 'ancestor')).toEqual(['IU']); // WRITE_DAC: grant oneself the rest
+    expect(untrustedWriters('O:BAD:(A;;FW;;;BU)', 'ancestor')).toEqual([]); // write data on a folder above: no child replaced
+    expect(untrustedWriters('O:BAD:(A;;XY;;;BU)', 'ancestor')).toEqual(['BU']); // an unknown right counts as every right
+    expect(untrustedWriters('O:BAD:NO_ACCESS_CONTROL', 'item')).toEqual(['everyone (no access list)']);
   });
 });
