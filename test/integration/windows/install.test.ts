@@ -79,11 +79,15 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
       expect(r.stdout).toMatch(/^ {2}access: D:\(.*\) \(not checkable: Wine [\d.]+ keeps no access lists\)$/m);
     }, 60_000);
 
-    it('status says installed, running, enrolled with the device id and name', async () => {
+    it('status says installed, running, enrolled with the device id and name; a second install and a `service` run by hand are refused', async () => {
       const r = await agentCli(['status']);
       expect(r.stdout).toMatch(/^service: installed, running \(pid \d+\)$/m);
       expect(r.stdout).toMatch(/start: automatic, account: LocalSystem/);
       expect(r.stdout).toContain(`enrolled: yes, as winsvc (device id ${deviceId})`);
+      // `service` run by hand (not by the SCM): the dispatcher refuses, one line, no hang.
+      const byHand = await agentCli(['service', '--data', DATA]);
+      expect(byHand.code).toBe(1);
+      expect(byHand.stderr).toMatch(/^lr-agent: StartServiceCtrlDispatcherW failed: this command runs only when the service control manager starts it/);
       const again = await agentCli(['install']);
       expect(again.code).toBe(1);
       expect(again.stderr).toMatch(/a service named lr-agent is already installed: run lr-agent uninstall first/);
@@ -108,7 +112,9 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
     }, 90_000);
 
     // Not tested: a crash. Wine's SCM neither notices that a service process died (it keeps saying RUNNING)
-    // nor applies recovery actions, which it accepts but does not store.
+    // nor applies recovery actions, which it accepts but does not store. Nor a system shutdown: Wine's
+    // `wineboot --shutdown` sends no SERVICE_CONTROL_SHUTDOWN (the service keeps running); the handler takes
+    // it the same way as SERVICE_CONTROL_STOP, which is tested.
     it('a reboot (every process of the prefix killed, then Wine started again): the SCM starts it, automatic start', async () => {
       keepAlive?.kill('SIGKILL');
       await prefix.kill();
