@@ -15,6 +15,12 @@ export const SERVICE_DESCRIPTION = 'Connects out to the live response service an
  * every user read and create files.
  */
 export const DATA_DIR_SDDL = 'D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)';
+/**
+ * The folder's owner and list as set: owned by Administrators. An owner may always rewrite the list, and
+ * anyone may create a folder in %ProgramData%: a user who made `lr-agent` there before the install would
+ * otherwise keep that power over the device key.
+ */
+export const DATA_DIR_SECURITY = `O:BA${DATA_DIR_SDDL}`;
 
 /** The default data folder: `%ProgramData%\lr-agent`. */
 export function defaultDataDir(env: NodeJS.ProcessEnv): string {
@@ -68,11 +74,14 @@ export const FAILURE_RESET_SECONDS = 24 * 3600;
 const ALLOWED_TRUSTEES: Readonly<Record<string, string>> = { SY: 'SYSTEM', BA: 'Administrators' };
 
 /**
- * Why a folder's DACL (as SDDL, `D:` part) is not the data folder's, or null. Only the exact list passes:
- * protected, allow entries for SYSTEM and Administrators only; anything else (another trustee, a missing
- * `P`, a deny entry one did not put there) is reported.
+ * Why a folder's owner and DACL (as SDDL, `O:` part optional, `D:` part) are not the data folder's, or null.
+ * Only an owner among SYSTEM and Administrators and the exact list pass: protected, allow entries for SYSTEM
+ * and Administrators only; anything else (another trustee, a missing `P`, a deny entry one did not put
+ * there) is reported.
  */
 export function dataDirAclProblem(sddl: string): string | null {
+  const owner = /O:([A-Z]{2}|S-[\d-]+)/.exec(sddl)?.[1];
+  if (owner && !(owner in ALLOWED_TRUSTEES)) return `it is owned by ${owner}, who can change its access list`;
   const dacl = /D:([^()]*)((?:\([^)]*\))*)/.exec(sddl);
   if (!dacl || dacl[1]!.includes('NO_ACCESS_CONTROL')) return 'it has no access list (everyone has full access)';
   const flags = dacl[1]!;

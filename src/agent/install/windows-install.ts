@@ -3,16 +3,16 @@
  * as LocalSystem, restarted after a crash, with its data folder (device key, received jobs, quarantine)
  * readable only by SYSTEM and Administrators.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, win32 as winPath } from 'node:path';
 import { Logger, type LogLevel } from '../../node/log.js';
 import { DATA_MARKER, markerKind } from '../../node/data-marker.js';
 import { agentPaths, loadAgentState } from '../config.js';
 import { enroll } from '../enroll.js';
 import { startAgent, type RunningAgent } from '../run-agent.js';
-import { readDaclSddl, setDaclFromSddl, wineVersion } from '../platform/windows/acl.js';
+import { readDaclSddl, setSecurityFromSddl, wineVersion } from '../platform/windows/acl.js';
 import { runAsService } from '../platform/windows/service-host.js';
-import { DATA_DIR_SDDL, dataDirAclProblem, SERVICE_NAME, serviceCommandLine, untrustedWriters, type AgentInstallStatus } from './service-config.js';
+import { DATA_DIR_SECURITY, dataDirAclProblem, SERVICE_NAME, serviceCommandLine, untrustedWriters, type AgentInstallStatus } from './service-config.js';
 import { createAgentService, deleteAgentService, queryAgentServiceConfig, queryAgentServiceState, startAgentService, stopAgentService } from './windows-scm.js';
 
 const RUNNING = 4;
@@ -23,8 +23,8 @@ const RUNNING = 4;
  * nothing to enforce them anyway.
  */
 export function lockDataDir(dir: string): { warning: string | null } {
-  setDaclFromSddl(dir, DATA_DIR_SDDL);
-  const sddl = readDaclSddl(dir);
+  setSecurityFromSddl(dir, DATA_DIR_SECURITY);
+  const sddl = readDaclSddl(dir, true);
   const problem = dataDirAclProblem(sddl);
   if (!problem) return { warning: null };
   const wine = wineVersion();
@@ -72,6 +72,20 @@ export function checkServiceCodeIsAdminOnly(nodeExe: string, script: string): { 
   throw new Error(`${text}: install node.exe and lr-agent under a folder only administrators can write (e.g. %ProgramFiles%)`);
 }
 
+/**
+ * An existing data folder must be the agent's own (its marker inside) or empty, and a real folder: one a
+ * user made in %ProgramData% beforehand could hold their files (which they would keep owning) or point
+ * elsewhere (a junction).
+ */
+function refuseForeignDataDir(dir: string): void {
+  const st = lstatSync(dir, { throwIfNoEntry: false });
+  if (!st) return;
+  if (st.isSymbolicLink() || !st.isDirectory()) throw new Error(`${dir} exists and is not a plain folder (a link or junction?): remove it first`);
+  const names = readdirSync(dir);
+  const marker = join(dir, DATA_MARKER);
+  if (names.length && !(existsSync(marker) && markerKind(readFileSync(marker, 'utf8')) === 'agent')) throw new Error(`${dir} exists and is not an agent data folder: remove it or give another --data`);
+}
+
 export interface InstallOptions {
   bundle?: string;
   name?: string;
@@ -89,11 +103,12 @@ export async function installAgentService(o: InstallOptions, say: (line: string)
   const enrolled = existsSync(agentPaths(o.dataDir).state);
   if (enrolled && o.bundle) throw new Error(`${o.dataDir} already holds an enrolled agent: install without --bundle to keep it, or uninstall --purge first`);
   if (!enrolled && !o.bundle) throw new Error(`${o.dataDir} holds no enrolled agent: give an enrollment bundle with --bundle`);
+  refuseForeignDataDir(o.dataDir);
   mkdirSync(o.dataDir, { recursive: true });
   // Before the key is written: the files made inside inherit the list.
   if (code.warning) say(`warning: ${code.warning}`);
   const { warning } = lockDataDir(o.dataDir);
-  say(`data folder ${o.dataDir}: access list set to ${DATA_DIR_SDDL} (SYSTEM and Administrators only)`);
+  say(`data folder ${o.dataDir}: owner and access list set to ${DATA_DIR_SECURITY} (SYSTEM and Administrators only)`);
   if (warning) say(`warning: ${warning}`);
   if (o.bundle) {
     const state = await enroll(o.bundle, o.dataDir, o.name);
@@ -150,7 +165,7 @@ export function agentServiceStatus(dataDir: string): AgentInstallStatus {
 }
 
 function aclOf(dir: string): { sddl: string; problem: string | null; unverifiable?: string } {
-  const sddl = readDaclSddl(dir);
+  const sddl = readDaclSddl(dir, true);
   const problem = dataDirAclProblem(sddl);
   const wine = problem ? wineVersion() : null;
   return { sddl, problem, ...(wine ? { unverifiable: `Wine ${wine} keeps no access lists` } : {}) };
@@ -182,7 +197,7 @@ export async function runAgentService(dataDir: string): Promise<number> {
   return runAsService(SERVICE_NAME, {
     log: (level, msg, fields) => log[level](msg, fields),
     async start() {
-      const problem = dataDirAclProblem(readDaclSddl(dataDir));
+      const problem = dataDirAclProblem(readDaclSddl(dataDir, true));
       if (problem) {
         const { warning } = lockDataDir(dataDir); // throws (the agent does not start) when it cannot be set back
         if (warning) log.warn(warning);

@@ -3,7 +3,7 @@
 // Wine's own tools (reg, sc) check what the agent did; the agent never runs them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, createWorld, run, waitFor, type World } from '../harness.js';
 import { describeNeeds } from '../../needs.js';
@@ -11,7 +11,7 @@ import { createWinePrefix, runWindowsAgentCli, WINE64, windowsRuntime, wineProbl
 
 const SERVICE_KEY = 'HKLM\\System\\CurrentControlSet\\Services\\lr-agent';
 const DATA = 'C:\\ProgramData\\lr-agent';
-const SDDL = 'D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)';
+const SDDL = 'O:BAD:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)';
 
 describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
   let w: World;
@@ -40,10 +40,17 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
   });
 
   describe('in order', () => {
-    it('install enrolls into %ProgramData%\\lr-agent, registers the service as the SCM stores it, and starts it: the device comes online', async () => {
+    it('install refuses a folder made beforehand; enrolls into %ProgramData%\\lr-agent, registers the service as the SCM stores it, and starts it: the device comes online', async () => {
       const bundle = join(w.dir, 'svc.bundle.json');
       const t = await run('lr-server', ['enroll-token', '--data', w.dataDir, '--out', bundle, '--ttl', '1h']);
       expect(t.code, t.stderr).toBe(0);
+      // A folder someone made there beforehand (anyone may create one in %ProgramData%) is refused, token unused.
+      mkdirSync(dataHost(), { recursive: true });
+      writeFileSync(join(dataHost(), 'planted.txt'), 'x');
+      const planted = await agentCli(['install', '--bundle', winPath(bundle), '--name', 'winsvc']);
+      expect(planted.code).toBe(1);
+      expect(planted.stderr).toMatch(/C:\\ProgramData\\lr-agent exists and is not an agent data folder: remove it or give another --data/);
+      rmSync(dataHost(), { recursive: true });
       const r = await agentCli(['install', '--bundle', winPath(bundle), '--name', 'winsvc']);
       expect(r.code, `${r.stdout} ${r.stderr} ${agentLog()}`).toBe(0);
       expect(r.stdout).toMatch(/service lr-agent running/);
@@ -69,14 +76,14 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
     // what can be checked is that the list was built and set without error, exactly as written (install
     // refuses otherwise), and that the read-back path works and is reported as not checkable under Wine.
     it('the data folder gets the protected SYSTEM + Administrators list; under Wine the read-back is reported as not checkable', async () => {
-      expect(installOutput).toContain(`data folder ${DATA}: access list set to ${SDDL} (SYSTEM and Administrators only)`);
-      expect(installOutput).toMatch(/^warning: Wine [\d.]+ keeps no access lists: C:\\ProgramData\\lr-agent reads back as D:\(/m);
+      expect(installOutput).toContain(`data folder ${DATA}: owner and access list set to ${SDDL} (SYSTEM and Administrators only)`);
+      expect(installOutput).toMatch(/^warning: Wine [\d.]+ keeps no access lists: C:\\ProgramData\\lr-agent reads back as O:S-[\d-]+D:\(/m);
       // The same goes for the check that only administrators can change node.exe, the script and their folders:
       // Wine's made-up lists give the Unix user full control, so it is reported, not enforced, here.
       expect(installOutput).toMatch(/^warning: Wine [\d.]+ keeps no access lists, not checkable here: others than SYSTEM and Administrators can change what the service would run as SYSTEM: .*node\.exe/m);
       const r = await agentCli(['status']);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/^ {2}access: D:\(.*\) \(not checkable: Wine [\d.]+ keeps no access lists\)$/m);
+      expect(r.stdout).toMatch(/^ {2}access: O:S-[\d-]+D:\(.*\) \(not checkable: Wine [\d.]+ keeps no access lists\)$/m);
     }, 60_000);
 
     it('status says installed, running, enrolled with the device id and name; a second install and a `service` run by hand are refused', async () => {

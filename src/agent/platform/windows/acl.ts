@@ -13,7 +13,8 @@ const SDDL_REVISION_1 = 1;
 interface AclApi {
   fromSddl(sddl: string, rev: number, sd: unknown[], size: unknown[]): boolean;
   getDacl(sd: unknown, present: number[], dacl: unknown[], defaulted: number[]): boolean;
-  setNamed(name: string, type: number, info: number, owner: null, group: null, dacl: unknown, sacl: null): number;
+  setNamed(name: string, type: number, info: number, owner: unknown, group: null, dacl: unknown, sacl: null): number;
+  getOwner(sd: unknown, owner: unknown[], defaulted: number[]): boolean;
   getNamed(name: string, type: number, info: number, owner: null, group: null, dacl: unknown[], sacl: null, sd: unknown[]): number;
   toSddl(sd: unknown, rev: number, info: number, str: unknown[], len: null): boolean;
   wineVersion: (() => string) | null;
@@ -27,6 +28,7 @@ function acl(): AclApi {
   const decl = (sig: string) => advapi.func(sig) as never;
   api = {
     fromSddl: decl('bool __stdcall ConvertStringSecurityDescriptorToSecurityDescriptorW(str16 sddl, uint32 rev, _Out_ void **sd, _Out_ uint32 *size)'),
+    getOwner: decl('bool __stdcall GetSecurityDescriptorOwner(void *sd, _Out_ void **owner, _Out_ int *defaulted)'),
     getDacl: decl('bool __stdcall GetSecurityDescriptorDacl(void *sd, _Out_ int *present, _Out_ void **dacl, _Out_ int *defaulted)'),
     setNamed: decl('uint32 __stdcall SetNamedSecurityInfoW(str16 name, int type, uint32 info, void *owner, void *group, void *dacl, void *sacl)'),
     getNamed: decl('uint32 __stdcall GetNamedSecurityInfoW(str16 name, int type, uint32 info, void *owner, void *group, _Out_ void **dacl, void *sacl, _Out_ void **sd)'),
@@ -54,24 +56,27 @@ function sddlOf(sd: unknown, info = DACL_SECURITY_INFORMATION): string {
 }
 
 /**
- * Replaces the DACL of `path` with the one of `sddl` (a `D:` string). With `P` in it, the list is protected:
- * entries of the parent folder stop being inherited. Windows passes the inheritable entries on to what is
- * inside the folder.
+ * Sets the owner (`O:`, when given) and replaces the DACL (`D:`) of `path` from `sddl`, e.g.
+ * `O:BAD:P(A;OICI;FA;;;SY)`. With `P`, the list is protected: entries of the parent folder stop being
+ * inherited; Windows passes the inheritable entries on to what is inside the folder.
  */
-export function setDaclFromSddl(path: string, sddl: string): void {
+export function setSecurityFromSddl(path: string, sddl: string): void {
   const a = acl();
+  const withOwner = sddl.startsWith('O:');
   const sd: unknown[] = [null];
   if (!a.fromSddl(sddl, SDDL_REVISION_1, sd, [0])) throw new Win32Error('ConvertStringSecurityDescriptorToSecurityDescriptorW', lastError());
   try {
     // What Windows made of the string, written back: a typo'd right or trustee would not come back the same.
-    const built = sddlOf(sd[0]);
+    const built = sddlOf(sd[0], DACL_SECURITY_INFORMATION | (withOwner ? OWNER_SECURITY_INFORMATION : 0));
     if (built !== sddl) throw new Error(`the access list ${sddl} reads back as ${built}`);
     const present = [0];
     const dacl: unknown[] = [null];
     if (!a.getDacl(sd[0], present, dacl, [0])) throw new Win32Error('GetSecurityDescriptorDacl', lastError());
     if (!present[0]) throw new Error(`the access list ${sddl} has no DACL`);
-    const info = DACL_SECURITY_INFORMATION | (/^D:[A-Z]*P/.test(sddl) ? PROTECTED_DACL_SECURITY_INFORMATION : 0);
-    const rc = a.setNamed(path, SE_FILE_OBJECT, info >>> 0, null, null, dacl[0], null);
+    const owner: unknown[] = [null];
+    if (withOwner && !a.getOwner(sd[0], owner, [0])) throw new Win32Error('GetSecurityDescriptorOwner', lastError());
+    const info = DACL_SECURITY_INFORMATION | (withOwner ? OWNER_SECURITY_INFORMATION : 0) | (/D:[A-Z]*P/.test(sddl) ? PROTECTED_DACL_SECURITY_INFORMATION : 0);
+    const rc = a.setNamed(path, SE_FILE_OBJECT, info >>> 0, owner[0] ?? null, null, dacl[0], null);
     if (rc !== 0) throw new Win32Error(`SetNamedSecurityInfoW(${path})`, rc);
   } finally {
     a.localFree(sd[0]);

@@ -1,7 +1,7 @@
 // What `lr-agent install` registers on Windows, checked under Linux: the service command line (split back the
 // way Windows splits it), the data folder's access list check, the status lines.
 import { describe, expect, it } from 'vitest';
-import { DATA_DIR_SDDL, dataDirAclProblem, defaultDataDir, quoteWindowsArg, serviceCommandLine, statusLines, untrustedWriters, type AgentInstallStatus } from '../../../../src/agent/install/service-config.js';
+import { DATA_DIR_SDDL, DATA_DIR_SECURITY, dataDirAclProblem, defaultDataDir, quoteWindowsArg, serviceCommandLine, statusLines, untrustedWriters, type AgentInstallStatus } from '../../../../src/agent/install/service-config.js';
 
 /**
  * A command line split as CreateProcess finds the program (up to the closing quote when it starts with one,
@@ -89,6 +89,8 @@ describe("the data folder's access list", () => {
   it('passes only the protected SYSTEM + Administrators full-control list', () => {
     expect(dataDirAclProblem(DATA_DIR_SDDL)).toBeNull();
     expect(dataDirAclProblem('D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)')).toBeNull();
+    expect(dataDirAclProblem(DATA_DIR_SECURITY)).toBeNull();
+    expect(dataDirAclProblem(`O:SY${DATA_DIR_SDDL}`)).toBeNull();
   });
 
   it('reports a list that lets anyone else in, inherits, or lacks an entry', () => {
@@ -102,6 +104,8 @@ describe("the data folder's access list", () => {
     expect(dataDirAclProblem('D:P(A;OICI;FR;;;SY)(A;OICI;FA;;;BA)')).toMatch(/SYSTEM lacks/);
     expect(dataDirAclProblem('D:P(D;OICI;FA;;;SY)(A;OICI;FA;;;BA)')).toMatch(/deny SY/);
     expect(dataDirAclProblem('D:NO_ACCESS_CONTROL')).toMatch(/no access list/);
+    // A user who made the folder in %ProgramData% before the install keeps the owner's power to rewrite the list.
+    expect(dataDirAclProblem(`O:S-1-5-21-1-2-3-1001${DATA_DIR_SDDL}`)).toMatch(/owned by S-1-5-21-1-2-3-1001, who can change its access list/);
     expect(dataDirAclProblem('O:BAG:SY')).toMatch(/no access list/);
   });
 });
