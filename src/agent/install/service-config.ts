@@ -174,8 +174,8 @@ export function statusLines(s: AgentInstallStatus): string[] {
   else lines.push(`enrolled: yes, as ${s.enrollment.name} (device id ${s.enrollment.deviceId}) with ${new URL(s.enrollment.url).host}`);
   lines.push(`data folder: ${s.dataDir}`);
   if (!s.acl) lines.push('  (the folder does not exist)');
-  else if (s.acl.problem === null) lines.push(`  access: ${s.acl.sddl} (SYSTEM and Administrators only)`);
-  else if (s.acl.unverifiable) lines.push(`  access: ${s.acl.sddl} (not checkable: ${s.acl.unverifiable})`);
+  else if (s.acl.problem === null && !s.acl.unverifiable) lines.push(`  access: ${s.acl.sddl} (SYSTEM and Administrators only)`);
+  else if (s.acl.unverifiable) lines.push(`  access: ${s.acl.sddl || '?'} (not checkable: ${s.acl.unverifiable})`);
   else lines.push(`  access: ${s.acl.sddl} (WRONG: ${s.acl.problem})`);
   return lines;
 }

@@ -11,6 +11,7 @@ import { agentPaths, loadAgentState } from '../config.js';
 import { enroll } from '../enroll.js';
 import { startAgent, type RunningAgent } from '../run-agent.js';
 import { readDaclSddl, setSecurityFromSddl, wineVersion } from '../platform/windows/acl.js';
+import { Win32Error } from '../platform/windows/ffi.js';
 import { runAsService } from '../platform/windows/service-host.js';
 import { DATA_DIR_SECURITY, dataDirAclProblem, SERVICE_NAME, serviceCommandLine, untrustedWriters, type AgentInstallStatus } from './service-config.js';
 import { createAgentService, deleteAgentService, queryAgentServiceConfig, queryAgentServiceState, startAgentService, stopAgentService } from './windows-scm.js';
@@ -147,8 +148,11 @@ export async function uninstallAgentService(dataDir: string, purge: boolean, say
 export function agentServiceStatus(dataDir: string): AgentInstallStatus {
   const state = queryAgentServiceState();
   const config = state ? queryAgentServiceConfig() : null;
+  // Only SYSTEM and Administrators may open the folder: not elevated, nothing in it can be known.
+  const acl = existsSync(dataDir) ? aclOf(dataDir) : undefined;
   let enrollment: AgentInstallStatus['enrollment'] = null;
-  if (existsSync(agentPaths(dataDir).state)) {
+  if (acl && !acl.sddl) enrollment = 'the data folder cannot be read here: run lr-agent status as an administrator';
+  else if (existsSync(agentPaths(dataDir).state)) {
     try {
       const s = loadAgentState(dataDir);
       enrollment = { deviceId: s.deviceId, name: s.name, url: s.url };
@@ -160,12 +164,20 @@ export function agentServiceStatus(dataDir: string): AgentInstallStatus {
     service: state ? { state: state.state, pid: state.pid, commandLine: config?.commandLine ?? null, startType: config?.startType ?? null, account: config?.account ?? null } : null,
     dataDir,
     enrollment,
-    ...(existsSync(dataDir) ? { acl: aclOf(dataDir) } : {}),
+    ...(acl ? { acl } : {}),
   };
 }
 
+const ERROR_ACCESS_DENIED = 5;
+
 function aclOf(dir: string): { sddl: string; problem: string | null; unverifiable?: string } {
-  const sddl = readDaclSddl(dir, true);
+  let sddl: string;
+  try {
+    sddl = readDaclSddl(dir, true);
+  } catch (e) {
+    if (e instanceof Win32Error && e.code === ERROR_ACCESS_DENIED) return { sddl: '', problem: null, unverifiable: 'access denied: run lr-agent status as an administrator' };
+    throw e;
+  }
   const problem = dataDirAclProblem(sddl);
   const wine = problem ? wineVersion() : null;
   return { sddl, problem, ...(wine ? { unverifiable: `Wine ${wine} keeps no access lists` } : {}) };

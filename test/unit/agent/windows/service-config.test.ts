@@ -147,6 +147,9 @@ describe('lr-agent status lines', () => {
     expect(lines).toContain('  access: D:(A;OICI;FA;;;WD) (WRONG: it inherits entries from its parent folder)');
     const wine = statusLines({ ...base, acl: { sddl: 'D:(A;OICI;FA;;;WD)', problem: 'x', unverifiable: 'Wine 8.0 keeps no access lists' } });
     expect(wine).toContain('  access: D:(A;OICI;FA;;;WD) (not checkable: Wine 8.0 keeps no access lists)');
+    const denied = statusLines({ ...base, enrollment: 'the data folder cannot be read here: run lr-agent status as an administrator', acl: { sddl: '', problem: null, unverifiable: 'access denied: run lr-agent status as an administrator' } });
+    expect(denied).toContain('enrolled: unknown (the data folder cannot be read here: run lr-agent status as an administrator)');
+    expect(denied).toContain('  access: ? (not checkable: access denied: run lr-agent status as an administrator)');
   });
 });
 
