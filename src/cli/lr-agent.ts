@@ -1,13 +1,15 @@
-/** `lr-agent`: enroll | start — the endpoint agent's command line (product.md contract). */
+/** `lr-agent`: enroll | start | install | uninstall | status | service — the endpoint agent's command line (product.md contract). */
 import { Command } from 'commander';
-import { resolve } from 'node:path';
+import { resolve, win32 } from 'node:path';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { enroll } from '../agent/enroll.js';
 import { startAgent } from '../agent/run-agent.js';
-import { fail } from './errors.js';
+import { CliError, fail } from './errors.js';
 import { deviceNameProblem } from '../shared/device-name.js';
+import { defaultDataDir, statusLines } from '../agent/install/service-config.js';
 
 const PROG = 'lr-agent';
+const win32Resolve = (p: string) => win32.resolve(p);
 // The agent's key, quarantine and working files are private to its user.
 process.umask(0o077);
 const program = new Command(PROG).description('Live response agent');
@@ -45,9 +47,69 @@ program
     process.on('SIGTERM', stop);
   });
 
+/** Installing as a service is written for Windows (the SCM); Linux gets it with the deployment work. */
+function windowsOnly(): void {
+  if (process.platform !== 'win32') throw new CliError('installing lr-agent as a service on Linux comes with the deployment issue: use lr-agent enroll and lr-agent start under your own supervisor meanwhile');
+}
+
+/** The Windows service code, loaded only on Windows (it loads koffi). */
+const windows = () => import('../agent/install/windows-install.js');
+
+function dataDirOption(data: string | undefined): string {
+  return win32Resolve(data ?? defaultDataDir(process.env));
+}
+
+program
+  .command('install')
+  .description('Windows: enrolls into %ProgramData%\\lr-agent (SYSTEM and Administrators only) and runs the agent as the service lr-agent')
+  .option('--bundle <file>', 'enrollment bundle from `lr-server enroll-token` (not needed when DIR already holds an enrolled agent)')
+  .option('--name <name>', 'device name (default: host name)')
+  .option('--data <dir>', 'agent data folder (default: %ProgramData%\\lr-agent)')
+  .action(async (o: { bundle?: string; data?: string; name?: string }) => {
+    windowsOnly();
+    const problem = o.name === undefined ? null : deviceNameProblem(o.name);
+    if (problem) throw new CliError(problem);
+    const { installAgentService } = await windows();
+    const say = (line: string) => process.stdout.write(line + '\n');
+    const script = resolve(process.argv[1]!);
+    await installAgentService({ bundle: o.bundle && resolve(o.bundle), name: o.name, dataDir: dataDirOption(o.data), nodeExe: process.execPath, script }, say);
+  });
+
+program
+  .command('uninstall')
+  .description('Windows: stops and deletes the lr-agent service; --purge also deletes its data folder (device key included)')
+  .option('--purge', 'delete the data folder too')
+  .option('--data <dir>', 'agent data folder (default: %ProgramData%\\lr-agent)')
+  .action(async (o: { purge?: boolean; data?: string }) => {
+    windowsOnly();
+    const { uninstallAgentService } = await windows();
+    await uninstallAgentService(dataDirOption(o.data), o.purge === true, (line) => process.stdout.write(line + '\n'));
+  });
+
+program
+  .command('status')
+  .description('Windows: is the lr-agent service installed, running, and the agent enrolled (device id, name)')
+  .option('--data <dir>', 'agent data folder (default: %ProgramData%\\lr-agent)')
+  .action(async (o: { data?: string }) => {
+    windowsOnly();
+    const { agentServiceStatus } = await windows();
+    process.stdout.write(statusLines(agentServiceStatus(dataDirOption(o.data))).join('\n') + '\n');
+  });
+
+program
+  .command('service')
+  .description('Windows: the agent as the service control manager runs it (lr-agent install registers this command)')
+  .requiredOption('--data <dir>', 'agent data folder')
+  .action(async (o: { data: string }) => {
+    windowsOnly();
+    const { runAgentService } = await windows();
+    process.exit(await runAgentService(win32Resolve(o.data)));
+  });
+
 program.parseAsync(process.argv).catch((e: unknown) => {
-  const ce = e as { code?: string };
-  if (ce.code === 'commander.helpDisplayed' || ce.code === 'commander.version') process.exit(0);
-  if (ce.code?.startsWith('commander.')) process.exit(2);
+  // Win32Error has a numeric code: only commander's string codes are looked at here.
+  const code = (e as { code?: unknown }).code;
+  if (code === 'commander.helpDisplayed' || code === 'commander.version') process.exit(0);
+  if (typeof code === 'string' && code.startsWith('commander.')) process.exit(2);
   fail(PROG, e);
 });
