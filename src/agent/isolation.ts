@@ -11,7 +11,7 @@ import type { PlatformLayer } from './platform/types.js';
 
 const stateSchema = z.object({
   isolated: z.boolean(),
-  backend: z.enum(['nftables', 'iptables']).nullable(),
+  backend: z.enum(['nftables', 'iptables', 'windows-firewall']).nullable(),
   allow: z.array(z.object({ address: z.string(), port: z.number() })),
   changedAt: z.string(),
   jobId: z.string().nullable(),

@@ -28,13 +28,26 @@ const fileSchema = z.object({
   gid: z.number(),
   atimeMs: z.number(),
   mtimeMs: z.number(),
+  /** Windows: what undo puts back besides bytes, mtime and atime (see commands/support/remediate-windows-files.ts). */
+  windows: z
+    .object({
+      attributes: z.number(),
+      birthtimeMs: z.number(),
+      /** The security descriptor as SDDL, when it could be read. */
+      sddl: z.string().nullable(),
+    })
+    .optional(),
 });
 const lineSchema = z.object({ path: z.string(), host: z.string(), line: z.number(), text: z.string() });
 const linkSchema = z.object({ path: z.string(), host: z.string(), target: z.string() });
+/** Windows: a registry value taken away (persistence), with its exact type and bytes (commands/support/remediate-windows-config.ts). */
+const registryValueSchema = z.object({ key: z.string(), name: z.string(), type: z.number(), dataHex: z.string() });
+/** Windows: a service's configuration before it was disabled, so that undo restores start type and state. */
+const serviceStateSchema = z.object({ name: z.string(), startType: z.number(), delayedAutoStart: z.boolean(), wasRunning: z.boolean() });
 
 export const entrySchema = z.object({
   id: z.string(),
-  type: z.enum(['file', 'process', 'service', 'scheduledtask', 'startupfolder']),
+  type: z.enum(['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'registry']),
   target: z.string(),
   createdAt: z.string(),
   jobId: z.string().nullable(),
@@ -42,6 +55,8 @@ export const entrySchema = z.object({
   files: z.array(fileSchema),
   lines: z.array(lineSchema),
   links: z.array(linkSchema),
+  registryValues: z.array(registryValueSchema).default([]),
+  services: z.array(serviceStateSchema).default([]),
   restoredAt: z.string().nullable(),
   restoredByJob: z.string().nullable(),
   restoreNotes: z.array(z.string()),
@@ -105,7 +120,7 @@ export class Quarantine {
     await fsp.chmod(this.dir, 0o700);
     const id = `${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 18)}-${randomBytes(4).toString('hex')}`;
     await fsp.mkdir(path.join(this.dir, id), { mode: 0o700 });
-    return { id, type, target, createdAt: new Date().toISOString(), jobId: jobId ?? null, actions: [], files: [], lines: [], links: [], restoredAt: null, restoredByJob: null, restoreNotes: [] };
+    return { id, type, target, createdAt: new Date().toISOString(), jobId: jobId ?? null, actions: [], files: [], lines: [], links: [], registryValues: [], services: [], restoredAt: null, restoredByJob: null, restoreNotes: [] };
   }
 
   async save(entry: QuarantineEntry): Promise<void> {

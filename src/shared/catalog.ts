@@ -81,9 +81,7 @@ const THIRTY = 30;
 
 /** Service and console commands run in the service or the client: the device's OS does not matter. */
 const EVERYWHERE: Record<Platform, Support> = { linux: 'yes', darwin: 'yes', win32: 'yes' };
-/** Commands the agent's platform layer implements on Linux only (the response actions on Windows come later). */
-const LINUX_AGENT: Record<Platform, Support> = { linux: 'yes', darwin: 'not yet', win32: 'not yet' };
-/** Investigation and file commands: Linux and Windows (src/agent/platform/linux, src/agent/platform/windows). */
+/** Agent commands: Linux and Windows (src/agent/platform/linux, src/agent/platform/windows); macOS not yet. */
 const LINUX_WINDOWS: Record<Platform, Support> = { linux: 'yes', darwin: 'not yet', win32: 'yes' };
 
 const OUTPUT: ParamSpec = { name: 'output', type: 'enum', values: ['json', 'table'], help: 'json (all fields) or table (fewer columns)' };
@@ -92,7 +90,7 @@ type SpecInput = Omit<CommandSpec, 'platforms' | 'support' | 'timeLimitMinutes'>
 
 /** Every command accepts `-output json|table` (the reference's rule): added where the entry does not list it. */
 function spec(s: SpecInput): CommandSpec {
-  const support = s.support ?? (s.side === 'agent' ? LINUX_AGENT : EVERYWHERE);
+  const support = s.support ?? (s.side === 'agent' ? LINUX_WINDOWS : EVERYWHERE);
   const params = s.params.some((p) => p.name === 'output') ? s.params : [...s.params, OUTPUT];
   return { timeLimitMinutes: TEN, ...s, params, support, platforms: PLATFORMS.filter((p) => support[p] === 'yes') };
 }
@@ -247,13 +245,13 @@ export const CATALOG: readonly CommandSpec[] = [
   }),
   spec({
     name: 'remediate', role: 'advanced', side: 'agent',
-    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'list'], required: true, help: 'entity type, or list' }, { name: 'target', aliases: ['id'], position: 1, type: 'string', help: 'file path, pid, unit name, crontab SOURCE:LINE / timer unit, startup item path or name' }, { name: 'auto', type: 'flag', help: 'run the prerequisite step first: file: stop the processes running it (refused without -auto); process: stop its whole tree' }, OUTPUT],
+    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'registry', 'list'], required: true, help: 'entity type (registry: Windows only), or list' }, { name: 'target', aliases: ['id'], position: 1, type: 'string', help: 'file path, pid, unit or service name, crontab SOURCE:LINE / timer unit / task path, startup item path or name, registry value KEY\\\\NAME' }, { name: 'auto', type: 'flag', help: 'run the prerequisite step first: file: stop the processes running it (refused without -auto); process: stop its whole tree' }, OUTPUT],
     summary: 'Quarantines a file, stops a process, disables a service, removes a task or startup item', syntax: 'remediate <type> <target> [-auto] | remediate -type <type> -id <target> [-auto] | remediate list', examples: ['remediate file /tmp/x', 'remediate -type file -id /tmp/x -auto', 'remediate process 4242 -auto', 'remediate service evil.service', 'remediate scheduledtask /etc/crontab:12', 'remediate startupfolder /etc/xdg/autostart/x.desktop', 'remediate list'],
     fields: ['id', 'type', 'target', 'state', 'paths', 'actions', 'createdAt', 'jobId', 'restoredAt', 'restoreNotes'], tableFields: ['id', 'type', 'target', 'state', 'createdAt', 'actions'],
   }),
   spec({
     name: 'undo', role: 'advanced', side: 'agent', beyond: true,
-    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process', 'service', 'scheduledtask', 'startupfolder'], required: true, help: 'entity type' }, { name: 'target', aliases: ['id'], position: 1, type: 'string', required: true, help: 'the target given to remediate (or the quarantine entry id)' }, OUTPUT],
+    params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'registry'], required: true, help: 'entity type' }, { name: 'target', aliases: ['id'], position: 1, type: 'string', required: true, help: 'the target given to remediate (or the quarantine entry id)' }, OUTPUT],
     summary: 'Restores a remediated entity', syntax: 'undo <type> <target> | undo -type <type> -id <target>', examples: ['undo file /tmp/x', 'undo -type file -id /tmp/x', 'undo scheduledtask /etc/crontab:12'],
     fields: ['id', 'type', 'target', 'state', 'paths', 'actions', 'createdAt', 'jobId', 'restoredAt', 'restoreNotes'], tableFields: ['id', 'type', 'target', 'state', 'createdAt', 'actions'],
   }),

@@ -18,6 +18,7 @@ import { findCommand } from '../../shared/catalog.js';
 import { CommandError, defineCommand, type JobContext } from '../command.js';
 import { entryRecord, Quarantine, type QuarantineEntry } from '../quarantine.js';
 import { fsReason } from '../fs/fs-errors.js';
+import { notOnThisOs, remediateOnWindows } from './support/remediate-windows.js';
 
 /** Folders whose binaries a process remediation never quarantines (they belong to the system). */
 const SYSTEM_DIRS = ['/usr/', '/bin/', '/sbin/', '/lib/', '/lib64/', '/lib32/', '/etc/', '/boot/', '/opt/'];
@@ -176,7 +177,7 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
 export const remediateCommand = defineCommand({
   spec: findCommand('remediate')!,
   schema: z.object({
-    type: z.enum(['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'list']),
+    type: z.enum(['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'registry', 'list']),
     target: z.string().min(1).optional(),
     auto: z.boolean().optional(),
   }),
@@ -189,7 +190,9 @@ export const remediateCommand = defineCommand({
     if (!params.target) throw new CommandError(`remediate: ${params.type} needs a target (remediate ${params.type} <target>)`, 'refused');
     const entry = await q.newEntry(params.type, params.target, ctx.jobId);
     try {
-      await remediate(ctx, q, entry, params.target, params.auto === true);
+      if (ctx.platform.name === 'win32') await remediateOnWindows(ctx, q, entry, params.target, params.auto === true);
+      else if (entry.type === 'registry') throw notOnThisOs('registry', ctx.platform.name);
+      else await remediate(ctx, q, entry, params.target, params.auto === true);
     } catch (e) {
       await q.discard(entry);
       throw e;

@@ -11,11 +11,12 @@ import { findCommand } from '../../shared/catalog.js';
 import { CommandError, defineCommand } from '../command.js';
 import { entryRecord, Quarantine } from '../quarantine.js';
 import { unitKey } from './remediate.js';
+import { undoOnWindows } from './support/remediate-windows.js';
 
 export const undoCommand = defineCommand({
   spec: findCommand('undo')!,
   schema: z.object({
-    type: z.enum(['file', 'process', 'service', 'scheduledtask', 'startupfolder']),
+    type: z.enum(['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'registry']),
     target: z.string().min(1),
   }),
   async run(ctx, params) {
@@ -29,6 +30,12 @@ export const undoCommand = defineCommand({
     );
     const entry = matches.at(-1);
     if (!entry) throw new CommandError(`undo: nothing to undo: no ${params.type} ${t} in the quarantine (see remediate list)`, 'not_found');
+    if (ctx.platform.name === 'win32') {
+      entry.restoreNotes = await undoOnWindows(ctx, q, entry);
+      await q.save(entry);
+      await ctx.emit(entryRecord(entry));
+      return;
+    }
     const notes = await q.restore(entry, ctx.jobId, 'undo');
     if (entry.type === 'process') notes.push('the process itself is not restarted');
     if (entry.type === 'service' || (entry.type === 'scheduledtask' && entry.target.endsWith('.timer'))) {

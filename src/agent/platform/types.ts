@@ -165,7 +165,7 @@ export interface IsolationPeer {
   port: number;
 }
 
-export type IsolationBackend = 'nftables' | 'iptables';
+export type IsolationBackend = 'nftables' | 'iptables' | 'windows-firewall';
 
 /** A file the investigation package copies (device path), whole or its last `tailBytes`. */
 export interface CollectionSource {

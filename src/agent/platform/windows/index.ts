@@ -1,12 +1,16 @@
 /**
  * The Windows platform layer: live data from the Win32 API (through koffi, see ffi.ts) and from the files
  * Windows itself stores (the task store's XML, Startup folders' shell links), never from the output of
- * Windows tools. Response actions (remediate/undo, isolate/release, collect) are not implemented on Windows
- * yet: they answer `not supported on this platform`.
+ * Windows tools. The Linux-shaped locators of the response platform (systemd units, cron lines, XDG
+ * startup items) answer `not supported on this platform`: Windows remediation has its own code
+ * (commands/support/remediate-windows*.ts).
  */
 import { bootTimeId, createUnsupportedPlatform } from '../unsupported.js';
 import type { PlatformLayer, PlatformOptions } from '../types.js';
+import { collectionSources, loginRecords, systemInfo } from './collection.js';
 import { listConnections, streamConnections } from './connections.js';
+import { applyIsolation, removeIsolation } from './isolation.js';
+import { processImage, stopProcess } from './response-process.js';
 import { listDrivers } from './drivers.js';
 import { listPersistence } from './persistence.js';
 import { listProcesses } from './processes.js';
@@ -31,5 +35,15 @@ export function createWindowsPlatform(options: PlatformOptions): PlatformLayer {
     listPersistence: (signal) => listPersistence(signal),
     readRegistry: (key, signal) => readRegistry(key, signal),
     bootId: async () => bootTimeId(),
+    // response actions: remediate process (response-process.ts), isolate/release (isolation.ts), collect
+    // (collection.ts); services, tasks, registry values and files are remediated in
+    // commands/support/remediate-windows-*.ts. The Linux-shaped locators (units, cron lines) stay refused.
+    processImage: (pid) => processImage(pid),
+    stopProcess: (pid, o) => stopProcess(pid, o),
+    applyIsolation: (allow) => applyIsolation(allow),
+    removeIsolation: (backend) => removeIsolation(backend),
+    systemInfo: () => systemInfo(),
+    collectionSources: () => collectionSources(),
+    loginRecords: () => loginRecords(),
   };
 }
