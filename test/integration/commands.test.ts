@@ -159,19 +159,19 @@ describe('basic commands through the pipeline', () => {
     expect(hf.stdout).toMatch(/time limit: 30 min/);
   });
 
-  // help says what works on which OS: investigation commands on Linux and Windows, response actions on Linux only today.
+  // help says what works on which OS: agent commands on Linux and Windows, registry on Windows only.
   it('help states per OS what works, and does not claim darwin/win32 where the agent does not do it', async () => {
     const h = await w.lr(['exec', 'bravo', 'help processes']);
     expect(h.code).toBe(0);
     expect(h.stdout).toContain('works on: linux: yes   darwin: not yet   win32: yes');
-    expect((await w.lr(['exec', 'bravo', 'help isolate'])).stdout).toContain('works on: linux: yes   darwin: not yet   win32: not yet');
+    expect((await w.lr(['exec', 'bravo', 'help isolate'])).stdout).toContain('works on: linux: yes   darwin: not yet   win32: yes');
     // described for this device's OS (Linux): systemd, not the service control manager
     expect((await w.lr(['exec', 'bravo', 'help services'])).stdout).toMatch(/^services — Lists systemd units/);
     expect(h.stdout).not.toMatch(/platforms: linux, darwin, win32/);
     expect((await w.lr(['exec', 'bravo', 'help jobs'])).stdout).toContain('works on: linux: yes   darwin: yes   win32: yes');
     expect((await w.lr(['exec', 'bravo', 'help registry'])).stdout).toContain('works on: linux: no   darwin: no   win32: yes');
     const [record] = await execJson('help remediate -output json');
-    expect(record).toMatchObject({ name: 'remediate', support: { linux: 'yes', darwin: 'not yet', win32: 'not yet' } });
+    expect(record).toMatchObject({ name: 'remediate', support: { linux: 'yes', darwin: 'not yet', win32: 'yes' } });
     expect((record?.params as Rec[]).find((p) => p.name === 'target')).toMatchObject({ aliases: ['id'] });
   });
 

@@ -1,18 +1,16 @@
-// The catalog says what works on which OS: the investigation and file commands on Linux and Windows, the
-// response actions on Linux only (Windows later), registry on Windows only; macOS is not implemented yet.
+// The catalog says what works on which OS: every agent command on Linux and Windows, registry on Windows only;
+// macOS is not implemented yet.
 import { describe, expect, it } from 'vitest';
 import { CATALOG, describedOn, findCommand, platformRefusal, PLATFORMS } from '../../../src/shared/catalog.js';
 
-const WINDOWS_TOO = ['cd', 'dir', 'processes', 'connections', 'fileinfo', 'findfile', 'getfile', 'services', 'drivers', 'scheduledtasks', 'startupfolders', 'persistence', 'putfile', 'run'];
-const LINUX_ONLY_TODAY = ['remediate', 'undo', 'isolate', 'release', 'collect', 'analyze', 'scan'];
+const WINDOWS_TOO = ['cd', 'dir', 'processes', 'connections', 'fileinfo', 'findfile', 'getfile', 'services', 'drivers', 'scheduledtasks', 'startupfolders', 'persistence', 'putfile', 'run', 'remediate', 'undo', 'isolate', 'release', 'collect', 'analyze', 'scan'];
 
 describe('catalog: support per OS', () => {
-  it('says linux and win32: yes for the investigation and file commands, win32: not yet for the response actions', () => {
+  it('says linux and win32: yes and darwin: not yet for the agent commands', () => {
     for (const name of WINDOWS_TOO) expect(findCommand(name)?.support, name).toEqual({ linux: 'yes', darwin: 'not yet', win32: 'yes' });
-    for (const name of LINUX_ONLY_TODAY) expect(findCommand(name)?.support, name).toEqual({ linux: 'yes', darwin: 'not yet', win32: 'not yet' });
     expect(findCommand('registry')?.support).toEqual({ linux: 'no', darwin: 'no', win32: 'yes' });
     // every agent command is in one of the lists: a new one must say where it works
-    for (const c of CATALOG.filter((x) => x.side === 'agent')) expect([...WINDOWS_TOO, ...LINUX_ONLY_TODAY, 'registry'], c.name).toContain(c.name);
+    for (const c of CATALOG.filter((x) => x.side === 'agent')) expect([...WINDOWS_TOO, 'registry'], c.name).toContain(c.name);
   });
 
   it('says yes everywhere for the commands the service or the console runs', () => {
@@ -23,7 +21,7 @@ describe('catalog: support per OS', () => {
     for (const c of CATALOG) expect(c.platforms, c.name).toEqual(PLATFORMS.filter((p) => c.support[p] === 'yes'));
     expect(findCommand('registry')?.platforms).toEqual(['win32']);
     expect(platformRefusal(findCommand('dir')!, 'win32')).toBeNull();
-    expect(platformRefusal(findCommand('remediate')!, 'win32')).toBe('remediate: not supported on this platform yet (win32; works on linux)');
+    expect(platformRefusal(findCommand('remediate')!, 'darwin')).toBe('remediate: not supported on this platform yet (darwin; works on linux, win32)');
     expect(platformRefusal(findCommand('registry')!, 'linux')).toBe('registry: not supported on this platform (linux; works on win32)');
   });
 

@@ -57,14 +57,18 @@ const ERROR_TEXT: Readonly<Record<number, string>> = {
   6: 'invalid handle',
   32: 'in use by another process',
   87: 'invalid parameter',
+  124: 'invalid level (not supported here)',
   122: 'buffer too small',
   161: 'bad path name',
   206: 'file name too long',
   234: 'more data',
   259: 'no more items',
+  1053: 'the service did not respond in time',
   1060: 'no such service',
   1062: 'the service is not running',
   1072: 'the service is marked for deletion',
+  1063: 'not started by the service control manager',
+  1066: 'the service failed (service-specific error)',
   1073: 'the service already exists',
 };
 
