@@ -30,6 +30,9 @@ describeNeeds(wineProblem())('a Windows device in the workstation', () => {
     prefix = await createWinePrefix(dir);
     const devices = async () => JSON.parse(runCli('lr', ['--profile', ws.adminProfile, 'devices', '--json'])) as { id: string; name: string; online: boolean }[];
     agent = await addWindowsAgent({ dir, dataDir: ws.serviceDir, devices }, prefix, nodeExe, WINDEV);
+    // a planted Run value for persistence to find
+    const planted = await prefix.exec('reg', ['add', 'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run', '/v', 'Updater', '/t', 'REG_SZ', '/d', 'C:\\Users\\Public\\dropper.exe -q', '/f']);
+    if (planted.code !== 0) throw new Error(`reg add failed: ${planted.stdout} ${planted.stderr}`);
     browser = await launchChromium();
     page = await openWorkstation(browser, ws);
   }, 240_000);
@@ -59,7 +62,8 @@ describeNeeds(wineProblem())('a Windows device in the workstation', () => {
     expect(reg).toMatch(/^\s*\S+\s{2,}\S+.*$/m);
     await screenshot(page, 'windows-console-registry');
     const per = await run(page, sessionId, 'persistence');
-    expect(per).toMatch(/category/i);
+    expect(per).toMatch(/^category\s+owner\s+mtime\s+path\s+detail/m);
+    expect(per).toMatch(/^run-key\s.*dropper\.exe/im);
     await screenshot(page, 'windows-console-persistence');
   });
 });
