@@ -70,7 +70,7 @@ describe('complete: remote paths', () => {
 describe('complete: values', () => {
   it('offers enum values and output formats', () => {
     expect(atEnd('trace d')).toEqual({ replaceFrom: 6, candidates: ['debug'], kind: 'value' });
-    expect(atEnd('remediate ')).toMatchObject({ candidates: ['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'list'], kind: 'value' });
+    expect(atEnd('remediate ')).toMatchObject({ candidates: ['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'registry', 'list'], kind: 'value' });
     expect(atEnd('dir -output ')).toEqual({ replaceFrom: 12, candidates: ['json', 'table'], kind: 'value' });
     expect(atEnd('connections j')).toEqual({ replaceFrom: 12, candidates: ['json'], kind: 'value' });
   });
