@@ -146,7 +146,14 @@ async function taskStore(notes: string[]): Promise<CollectionSource[]> {
 /** The items of the all-users and every profile's Startup folder (a profile without one has none). */
 async function startupItems(notes: string[]): Promise<CollectionSource[]> {
   const sources: CollectionSource[] = [];
-  for (const folder of await startupFolders()) {
+  let folders: Awaited<ReturnType<typeof startupFolders>>;
+  try {
+    folders = await startupFolders();
+  } catch (err) {
+    notes.push(`Startup folders: the profiles folder cannot be listed: ${windowsReadReason(err)}`);
+    return sources;
+  }
+  for (const folder of folders) {
     let entries: Dirent[];
     try {
       entries = await readdir(folder.dir, { withFileTypes: true });
