@@ -23,9 +23,11 @@ import { DATA_CHUNK_BYTES } from '../../shared/protocol.js';
 import { CommandError, defineCommand, type JobContext } from '../command.js';
 import { AccountNames } from '../fs/accounts.js';
 import { modeString } from '../fs/file-mode.js';
-import { fsReason } from '../fs/fs-errors.js';
+import { errorCode, fsReason } from '../fs/fs-errors.js';
 import { refuseProtected, refuseProtectedOpen } from '../protected-paths.js';
-import { prefetchListing, windowsReadReason } from '../platform/windows/collect-files.js';
+import type { CollectionSource } from '../platform/types.js';
+import { channelOfLogFile, exportEventLog } from '../platform/windows/collect-evtx-export.js';
+import { MAX_EVTX_BYTES, prefetchListing, windowsReadReason } from '../platform/windows/collect-files.js';
 import { exportIfeo, exportRunKeys, exportServices, installedPrograms } from '../platform/windows/collect-registry.js';
 import { contentReadProblem, fileAttributesOrNull, windowsMode } from '../platform/windows/file-attributes.js';
 import { fileOwner } from '../platform/windows/file-owner.js';
@@ -37,6 +39,8 @@ interface Member {
   sha256: string;
   source?: string;
   truncated?: boolean;
+  /** Windows: a live event log, exported through the Event Log API because its file is locked. */
+  exported?: boolean;
 }
 
 async function readTail(file: string, tailBytes: number | undefined, checkOpened: (fd: number) => Promise<void>): Promise<{ data: Buffer; truncated: boolean }> {
@@ -57,6 +61,25 @@ async function readTail(file: string, tailBytes: number | undefined, checkOpened
     return { data: buf.subarray(0, bytesRead), truncated: start > 0 };
   } finally {
     await h.close();
+  }
+}
+
+/** Exports a locked event log's channel into the work folder and adds it; null when done, else why not. */
+async function exportLocked(dataDir: string, s: CollectionSource, add: (name: string, data: Buffer, extra?: Partial<Member>) => Promise<void>): Promise<string | null> {
+  const tmp = await fsp.mkdtemp(path.join(dataDir, 'work', 'evtx-'));
+  try {
+    const target = path.join(tmp, 'export.evtx');
+    try {
+      exportEventLog(channelOfLogFile(path.basename(s.path)), target);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    const st = await fsp.stat(target);
+    if (st.size > MAX_EVTX_BYTES) return `the export is ${st.size} bytes, larger than ${MAX_EVTX_BYTES}`;
+    await add(s.member, await fsp.readFile(target), { source: s.path, exported: true });
+    return null;
+  } finally {
+    await fsp.rm(tmp, { recursive: true, force: true });
   }
 }
 
@@ -115,7 +138,14 @@ async function build(ctx: JobContext, zip: ZipWriter): Promise<{ members: Member
       if (truncated) notes.push(`${s.path}: only its last ${data.length} bytes`);
     } catch (e) {
       if (ctx.signal.aborted) throw e;
-      notes.push(`${s.path}: not collected: ${e instanceof CommandError ? e.message.replace(/^collect: /, '') : windows ? windowsReadReason(e) : fsReason(e)}`);
+      const why = e instanceof CommandError ? e.message.replace(/^collect: /, '') : windows ? windowsReadReason(e) : fsReason(e);
+      if (windows && errorCode(e) === 'EBUSY' && s.member.startsWith('logs/evtx/') && ctx.dataDir) {
+        // a live event log: the service holds it unshared, the Event Log API exports it
+        const exported = await exportLocked(ctx.dataDir, s, add);
+        notes.push(exported === null ? `${s.path}: ${why}: exported through the Event Log API (EvtExportLog)` : `${s.path}: not collected: ${why}; its export failed too: ${exported}`);
+        continue;
+      }
+      notes.push(`${s.path}: not collected: ${why}`);
     }
   }
   return { members, notes };

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { defenderArgs, defenderScanner } from '../../../../src/agent/commands/scan.js';
 import { defenderOutputText, parseDefenderThreats, programCandidates, yaraUnavailable } from '../../../../src/agent/engines.js';
+import { channelOfLogFile } from '../../../../src/agent/platform/windows/collect-evtx-export.js';
 import { MAX_EVTX_BYTES, MAX_EVTX_TOTAL_BYTES, memberPart, planEventLogs, windowsReadReason } from '../../../../src/agent/platform/windows/collect-files.js';
 import { installedProgram, userHiveSids, valueText } from '../../../../src/agent/platform/windows/collect-registry.js';
 import type { RegistryRecord } from '../../../../src/agent/platform/windows/registry.js';
@@ -110,5 +111,13 @@ describe('analyze and scan on Windows: pure parts', () => {
     expect(parseDefenderThreats(defenderOutputText(Buffer.from(`\uFEFF${output}`, 'utf16le')))).toEqual(expected);
     expect(parseDefenderThreats(defenderOutputText(Buffer.from(output)))).toEqual(expected);
     expect(parseDefenderThreats('Scan starting...\r\nScan finished.\r\nScanning C:\\ found no threats.\r\n')).toEqual([]);
+  });
+});
+
+describe('a locked event log is exported by channel', () => {
+  it('names the channel of an .evtx file as Windows names its files', () => {
+    expect(channelOfLogFile('Security.evtx')).toBe('Security');
+    expect(channelOfLogFile('Microsoft-Windows-PowerShell%4Operational.evtx')).toBe('Microsoft-Windows-PowerShell/Operational');
+    expect(channelOfLogFile('Windows PowerShell.EVTX')).toBe('Windows PowerShell');
   });
 });
