@@ -7,6 +7,8 @@
  * - yara: the library's .yar/.yara files (`_yara`: JSON list of {name, sha256, size, url} with one-time
  *   download URLs), fetched into a private temp folder, verified, run with `yara`, removed.
  * - clamav: `clamscan` with its database (LR_CLAMAV_DB overrides the folder).
+ * On Windows the same engines and records: indicators as above, yara reports ran:false (no YARA engine for
+ * Windows yet), clamav runs ClamAV for Windows' clamscan.exe when it is on PATH.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
@@ -16,6 +18,7 @@ import { findCommand } from '../../shared/catalog.js';
 import { CommandError, defineCommand } from '../command.js';
 import { clamavEngine, indicatorsEngine, overall, yaraEngine, type EngineResult } from '../engines.js';
 import { fsReason } from '../fs/fs-errors.js';
+import { NotSupportedError } from '../platform/types.js';
 import { refuseProtected } from '../protected-paths.js';
 import { downloadFromService } from '../service-download.js';
 
@@ -44,7 +47,11 @@ export const analyzeCommand = defineCommand({
     let file: string;
     if (params.type === 'process') {
       if (!/^\d+$/.test(params.target)) throw new CommandError(`analyze: process: ${params.target} is not a pid`);
-      const image = await ctx.platform.processImage(Number(params.target));
+      const image = await ctx.platform.processImage(Number(params.target)).catch((e: unknown) => {
+        // a platform that cannot find a process's image yet answers in one line, naming what works instead
+        if (e instanceof NotSupportedError) throw new CommandError(`analyze: process ${params.target}: finding a process's image is not supported on this platform yet (analyze file PATH works)`);
+        throw e;
+      });
       if (!image) throw new CommandError(`analyze: process ${params.target}: no such process, or its image is unreadable`);
       file = image;
     } else {

@@ -6,6 +6,12 @@
  * and why). Then streams it to the analyst exactly as getfile does (a `file` record, binary data, a
  * `file-end` record with the SHA-256) and deletes it. A source that is (or links) into a protected folder
  * (../protected-paths.ts: the agent's own data, a service's) is left out, with a note saying why.
+ *
+ * On Windows the package holds, besides the same listings: the event logs (.evtx, whole), the task store's
+ * definitions, the Startup folders' items and the hosts file (platform/windows/collect-files.ts), registry
+ * exports (Run/RunOnce, services, IFEO) and the installed programs as JSON, read with the agent's own registry
+ * readers (platform/windows/collect-registry.ts), and the prefetch folder's listing. A file that is locked or
+ * denied is named in the manifest's notes with that reason.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
@@ -17,8 +23,14 @@ import { DATA_CHUNK_BYTES } from '../../shared/protocol.js';
 import { CommandError, defineCommand, type JobContext } from '../command.js';
 import { AccountNames } from '../fs/accounts.js';
 import { modeString } from '../fs/file-mode.js';
-import { fsReason } from '../fs/fs-errors.js';
+import { errorCode, fsReason } from '../fs/fs-errors.js';
 import { refuseProtected, refuseProtectedOpen } from '../protected-paths.js';
+import type { CollectionSource } from '../platform/types.js';
+import { channelOfLogFile, exportEventLog } from '../platform/windows/collect-evtx-export.js';
+import { MAX_EVTX_BYTES, prefetchListing, windowsReadReason } from '../platform/windows/collect-files.js';
+import { exportIfeo, exportRunKeys, exportServices, installedPrograms } from '../platform/windows/collect-registry.js';
+import { contentReadProblem, fileAttributesOrNull, windowsMode } from '../platform/windows/file-attributes.js';
+import { fileOwner } from '../platform/windows/file-owner.js';
 import { ZipWriter } from '../zip-writer.js';
 
 interface Member {
@@ -27,6 +39,8 @@ interface Member {
   sha256: string;
   source?: string;
   truncated?: boolean;
+  /** Windows: a live event log, exported through the Event Log API because its file is locked. */
+  exported?: boolean;
 }
 
 async function readTail(file: string, tailBytes: number | undefined, checkOpened: (fd: number) => Promise<void>): Promise<{ data: Buffer; truncated: boolean }> {
@@ -50,6 +64,25 @@ async function readTail(file: string, tailBytes: number | undefined, checkOpened
   }
 }
 
+/** Exports a locked event log's channel into the work folder and adds it; null when done, else why not. */
+async function exportLocked(dataDir: string, s: CollectionSource, add: (name: string, data: Buffer, extra?: Partial<Member>) => Promise<void>): Promise<string | null> {
+  const tmp = await fsp.mkdtemp(path.join(dataDir, 'work', 'evtx-'));
+  try {
+    const target = path.join(tmp, 'export.evtx');
+    try {
+      exportEventLog(channelOfLogFile(path.basename(s.path)), target);
+    } catch (e) {
+      return (e as Error).message;
+    }
+    const st = await fsp.stat(target);
+    if (st.size > MAX_EVTX_BYTES) return `the export is ${st.size} bytes, larger than ${MAX_EVTX_BYTES}`;
+    await add(s.member, await fsp.readFile(target), { source: s.path, exported: true });
+    return null;
+  } finally {
+    await fsp.rm(tmp, { recursive: true, force: true });
+  }
+}
+
 async function build(ctx: JobContext, zip: ZipWriter): Promise<{ members: Member[]; notes: string[] }> {
   const members: Member[] = [];
   const notes: string[] = [];
@@ -68,6 +101,7 @@ async function build(ctx: JobContext, zip: ZipWriter): Promise<{ members: Member
     }
   };
   const p = ctx.platform;
+  const windows = p.name === 'win32';
   await listing('system/info.json', 'system info', () => p.systemInfo());
   await listing('processes.json', 'processes', () => p.listProcesses(ctx.signal));
   await listing('connections.json', 'connections', () => p.listConnections(ctx.signal));
@@ -78,10 +112,17 @@ async function build(ctx: JobContext, zip: ZipWriter): Promise<{ members: Member
   await listing('drivers.json', 'kernel modules', () => p.listDrivers(ctx.signal));
   await listing('users/logins.json', 'logins', async () => {
     const r = await p.loginRecords();
-    if (r === null) notes.push('logins: no /var/log/wtmp on this device');
+    if (r === null) notes.push(windows ? 'logins: Windows keeps them in the Security event log (logs/evtx/Security.evtx)' : 'logins: no /var/log/wtmp on this device');
     return r ?? [];
   });
   await listing('network/interfaces.json', 'network interfaces', async () => os.networkInterfaces());
+  if (windows) {
+    await listing('registry/run-keys.json', 'Run/RunOnce keys', () => exportRunKeys(ctx.signal));
+    await listing('registry/services.json', 'services keys', () => exportServices(ctx.signal));
+    await listing('registry/ifeo.json', 'Image File Execution Options', () => exportIfeo(ctx.signal));
+    await listing('installed-programs.json', 'installed programs', () => installedPrograms(ctx.signal));
+    await listing('prefetch.json', 'prefetch', () => prefetchListing(ctx.signal));
+  }
   const { sources, notes: sourceNotes } = await p.collectionSources();
   notes.push(...sourceNotes);
   for (const s of sources) {
@@ -89,12 +130,22 @@ async function build(ctx: JobContext, zip: ZipWriter): Promise<{ members: Member
     const host = s.path.startsWith(`${p.options.procRoot ?? '/proc'}/`) ? s.path : p.hostPath(s.path);
     try {
       await refuseProtected(ctx, 'collect', host);
+      // a cloud placeholder would be fetched from its provider by reading it
+      const elsewhere = windows ? contentReadProblem(fileAttributesOrNull(host)) : null;
+      if (elsewhere) throw new CommandError(`collect: ${elsewhere}`);
       const { data, truncated } = await readTail(host, s.tailBytes, (fd) => refuseProtectedOpen(ctx, 'collect', fd, host));
       await add(s.member, data, { source: s.path, ...(truncated ? { truncated } : {}) });
       if (truncated) notes.push(`${s.path}: only its last ${data.length} bytes`);
     } catch (e) {
       if (ctx.signal.aborted) throw e;
-      notes.push(`${s.path}: not collected: ${e instanceof CommandError ? e.message.replace(/^collect: /, '') : fsReason(e)}`);
+      const why = e instanceof CommandError ? e.message.replace(/^collect: /, '') : windows ? windowsReadReason(e) : fsReason(e);
+      if (windows && errorCode(e) === 'EBUSY' && s.member.startsWith('logs/evtx/') && ctx.dataDir) {
+        // a live event log: the service holds it unshared, the Event Log API exports it
+        const exported = await exportLocked(ctx.dataDir, s, add);
+        notes.push(exported === null ? `${s.path}: ${why}: exported through the Event Log API (EvtExportLog)` : `${s.path}: not collected: ${why}; its export failed too: ${exported}`);
+        continue;
+      }
+      notes.push(`${s.path}: not collected: ${why}`);
     }
   }
   return { members, notes };
@@ -119,8 +170,9 @@ export const collectCommand = defineCommand({
       await zip.finish();
       await handle.sync();
       const st = await handle.stat();
-      const accounts = await AccountNames.load(ctx.platform.options.sysroot);
-      await ctx.emit({ type: 'file', path: file, size: st.size, mode: modeString(st.mode), owner: accounts.user(st.uid), mtime: st.mtime.toISOString(), atime: st.atime.toISOString(), ctime: st.ctime.toISOString(), offset: 0, members: members.length + 1 });
+      const windows = ctx.platform.name === 'win32';
+      const accounts = windows ? null : await AccountNames.load(ctx.platform.options.sysroot);
+      await ctx.emit({ type: 'file', path: file, size: st.size, mode: windows ? windowsMode(file, st) : modeString(st.mode), owner: accounts ? accounts.user(st.uid) : fileOwner(file), mtime: st.mtime.toISOString(), atime: st.atime.toISOString(), ctime: st.ctime.toISOString(), offset: 0, members: members.length + 1 });
       const hash = createHash('sha256');
       const buf = Buffer.allocUnsafe(DATA_CHUNK_BYTES);
       for (let pos = 0; pos < st.size; ) {
