@@ -264,17 +264,17 @@ export const CATALOG: readonly CommandSpec[] = [
     fields: ['isolated', 'backend', 'allowed', 'changedAt', 'wasIsolated'],
   }),
   spec({
-    name: 'collect', role: 'advanced', side: 'agent', streamsFile: true, params: [OUTPUT], summary: 'Builds and downloads an investigation package', syntax: 'collect', examples: ['collect'],
+    name: 'collect', role: 'advanced', side: 'agent', onOs: { win32: { summary: 'Builds and downloads an investigation package: event logs (.evtx), the task store, Run/services/IFEO registry exports, installed programs, prefetch list, Startup items, processes, connections, hosts' } }, streamsFile: true, params: [OUTPUT], summary: 'Builds and downloads an investigation package', syntax: 'collect', examples: ['collect'],
     fields: ['type', 'path', 'size', 'mode', 'owner', 'mtime', 'atime', 'ctime', 'offset', 'sha256', 'members', 'savedAs'], tableFields: ['type', 'size', 'members', 'sha256', 'path', 'savedAs'],
   }),
   spec({
-    name: 'analyze', role: 'advanced', side: 'agent',
+    name: 'analyze', role: 'advanced', side: 'agent', onOs: { win32: { summary: 'Gives a verdict on a file or process from several engines (tenant indicators; ClamAV where installed; YARA not yet on Windows)', examples: ['analyze file C:\\Users\\Public\\dropper.exe', 'analyze process 4242'] } },
     params: [{ name: 'type', position: 0, type: 'enum', values: ['file', 'process'], required: true, help: 'file or process' }, { name: 'target', aliases: ['id'], position: 1, type: 'string', required: true, help: 'path or pid' }, OUTPUT],
     summary: 'Gives a verdict on a file or process from several engines', syntax: 'analyze <file|process> <target> | analyze -type <file|process> -id <target>', examples: ['analyze file /tmp/x', 'analyze process 4242'],
     fields: ['engine', 'ran', 'verdict', 'detail', 'path', 'sha256'], tableFields: ['engine', 'ran', 'verdict', 'detail'],
   }),
   spec({
-    name: 'scan', role: 'advanced', side: 'agent',
+    name: 'scan', role: 'advanced', side: 'agent', onOs: { win32: { summary: 'Runs Microsoft Defender\'s command-line scanner (MpCmdRun, never remediating); refused where it is not present', examples: ['scan quick', 'scan -path C:\\Users\\Public'] } },
     params: [{ name: 'mode', position: 0, type: 'enum', values: ['quick', 'full'], help: 'quick or full' }, { name: 'path', type: 'string', complete: 'remotePath', help: 'path to scan' }, OUTPUT],
     summary: 'Runs an antivirus scan with the installed engine', syntax: 'scan [quick|full] [-path p]', examples: ['scan quick', 'scan full', 'scan -path /srv/upload'],
     fields: ['type', 'path', 'signature', 'detail', 'engine'], tableFields: ['type', 'signature', 'path', 'detail'],
