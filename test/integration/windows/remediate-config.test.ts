@@ -27,6 +27,8 @@ interface Persist {
 }
 
 const RUN = 'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run';
+const TASK_CACHE = 'HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache';
+const TASK_ID = '{6E1A3E2B-7F3C-4B4D-9E1A-2B3C4D5E6F70}';
 const DEVICE = 'winfix';
 
 /** A task as the Task Scheduler writes it (UTF-16 LE, BOM, CRLF), launching the planted dropper. */
@@ -71,6 +73,8 @@ describeNeeds(wineProblem())('remediate / undo of services, scheduled tasks and 
     const r = await prefix.exec('reg', value === undefined ? ['query', key] : ['query', key, '/v', value]);
     return r.code === 0 ? r.stdout : null;
   };
+  /** reg query /s: a key with everything below it. */
+  const regTree = async (key: string) => (await prefix.exec('reg', ['query', key, '/s'])).stdout;
   const exec = async (line: string, profile?: string) => {
     const r = await w.lr(['exec', DEVICE, line, '--json'], profile);
     const out = JSON.parse(r.stdout) as { status: string; error: string | null; records: Rec[] };
@@ -182,6 +186,18 @@ describeNeeds(wineProblem())('remediate / undo of services, scheduled tasks and 
     const file = join(dir, 'Updater');
     writeFileSync(file, Buffer.from(`\uFEFF${TASK}`, 'utf16le'));
     const hash = sha256(file);
+    // Windows registers a task in the TaskCache too (Wine keeps none): planted as Windows lays it out.
+    const tree = `${TASK_CACHE}\\Tree\\LrTest\\Updater`;
+    const cached = `${TASK_CACHE}\\Tasks\\${TASK_ID}`;
+    await tool('reg', ['add', tree, '/v', 'Id', '/t', 'REG_SZ', '/d', TASK_ID, '/f']);
+    await tool('reg', ['add', tree, '/v', 'Index', '/t', 'REG_DWORD', '/d', '3', '/f']);
+    await tool('reg', ['add', tree, '/v', 'SD', '/t', 'REG_BINARY', '/d', '010004800000000000000000', '/f']);
+    await tool('reg', ['add', cached, '/v', 'Path', '/t', 'REG_SZ', '/d', '\\LrTest\\Updater', '/f']);
+    await tool('reg', ['add', cached, '/v', 'Actions', '/t', 'REG_BINARY', '/d', '03000c0000004100750074006800', '/f']);
+    await tool('reg', ['add', cached, '/v', 'Triggers', '/t', 'REG_BINARY', '/d', '17000000000000000100', '/f']);
+    await tool('reg', ['add', `${TASK_CACHE}\\Logon\\${TASK_ID}`, '/f']);
+    const cacheBefore = await regTree(TASK_CACHE);
+    expect(cacheBefore).toMatch(/Actions\s+REG_BINARY\s+0300/i);
     const found = (p: Persist[]) => p.some((x) => x.category === 'scheduled-task' && /task \\LrTest\\Updater/.test(x.detail ?? ''));
     expect(found(await persistence())).toBe(true);
 
@@ -189,14 +205,26 @@ describeNeeds(wineProblem())('remediate / undo of services, scheduled tasks and 
     expect(r).toMatchObject({ type: 'scheduledtask', target: '\\LrTest\\Updater', state: 'remediated' });
     expect(r.paths).toHaveLength(1);
     expect(r.paths[0]!.toLowerCase()).toBe('c:\\windows\\system32\\tasks\\lrtest\\updater');
-    expect(r.actions.at(-1)).toBe('task \\LrTest\\Updater removed from the task store (its definition is in the quarantine)');
+    expect(r.actions.at(-2)).toBe('task \\LrTest\\Updater removed from the task store (its definition is in the quarantine)');
+    // 6 values planted (Wine's reg add also gives a created key an empty default value: 7 where it does)
+    const taken = /; (\d+) values kept for undo\)/.exec(r.actions.at(-1)!)?.[1];
+    expect(Number(taken)).toBeGreaterThanOrEqual(6);
+    expect(r.actions.at(-1)).toBe(
+      `its TaskCache keys deleted (Tree\\LrTest\\Updater, Tasks\\${TASK_ID}, Logon\\${TASK_ID}; ${taken} values kept for undo); a running Task Scheduler service may keep the task it loaded until it restarts`,
+    );
     expect(existsSync(file)).toBe(false);
+    expect(await regQuery(tree)).toBeNull();
+    expect(await regQuery(cached)).toBeNull();
+    expect(await regQuery(`${TASK_CACHE}\\Logon\\${TASK_ID}`)).toBeNull();
+    expect(await regQuery(`${TASK_CACHE}\\Tree\\LrTest`)).not.toBeNull(); // the folder's key stays
     expect(found(await persistence())).toBe(false);
 
     const u = await ok('undo scheduledtask \\LrTest\\Updater');
     expect(u.state).toBe('restored');
+    expect(u.restoreNotes[0]).toBe(`its TaskCache keys restored (3 keys, ${taken} values)`);
     expect(u.restoreNotes.at(-1)).toBe('task \\LrTest\\Updater is back in the task store');
     expect(sha256(file)).toBe(hash);
+    expect(await regTree(TASK_CACHE)).toBe(cacheBefore);
     expect(found(await persistence())).toBe(true);
   }, 60_000);
 

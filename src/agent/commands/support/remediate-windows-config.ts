@@ -6,10 +6,11 @@
  *   flag and whether it was running are kept in the entry; undo puts the start type and flag back and starts
  *   the service only if it was running. Its binary is not quarantined (`remediate file` does that). Services
  *   Windows cannot run without, and the agent's own, are refused (SERVICE_DENY_LIST).
- * - scheduledtask TASK (`\Folder\Task` or its file in System32\Tasks): the definition file is moved into the
- *   quarantine, byte-exact (removal rather than rewriting <Enabled>: nothing of the file is changed, undo is
- *   a plain move back, and the task no longer exists for `persistence`/`scheduledtasks`). Tasks of
- *   `\Microsoft\` are refused unless their program is outside the usual folders (what `persistence` shows).
+ * - scheduledtask TASK (`\Folder\Task` or its file in System32\Tasks): removed, not disabled: the definition
+ *   file is moved into the quarantine byte-exact, and its TaskCache registry keys (where the Task Scheduler
+ *   service loads tasks from, actions included: rewriting <Enabled> in the file alone would not stop it) are
+ *   saved value by value and deleted. Undo puts both back. Tasks of `\Microsoft\` are refused unless their
+ *   program is outside the usual folders (what `persistence` shows).
  * - registry KEY\\VALUE: the value's exact type and bytes are kept, then it is deleted; undo writes the same
  *   type and bytes back. Keys are never deleted whole; the values Windows needs to boot or log on are refused.
  */
@@ -25,7 +26,7 @@ import { isUnusualLocation } from '../../platform/windows/persistence-sources.js
 import { readValue } from '../../platform/windows/registry.js';
 import { parseRegistryPath, RegistryError, type RegistryPath } from '../../platform/windows/registry-path.js';
 import { RegistryCallError } from '../../platform/windows/registry-win32.js';
-import { deleteSavedValue, readSavedValue, valuePath, writeSavedValue, type SavedValue } from '../../platform/windows/registry-write.js';
+import { deleteKey, deleteSavedValue, KEY_ITSELF, readSavedKey, readSavedValue, valuePath, writeSavedValue, type SavedValue } from '../../platform/windows/registry-write.js';
 import { readTask, taskStoreDir } from '../../platform/windows/scheduled-tasks.js';
 import {
   ERROR_SERVICE_DOES_NOT_EXIST,
@@ -38,7 +39,7 @@ import {
   startTypeName,
   stopService,
 } from '../../platform/windows/scm-control.js';
-import { isMicrosoftTask, locateTask, taskCacheId, TASK_CACHE } from '../../platform/windows/task-store.js';
+import { isMicrosoftTask, locateTask, taskCacheKeys } from '../../platform/windows/task-store.js';
 
 /** How long a stop (and a start on undo) is waited for. */
 const SERVICE_WAIT_MS = 30_000;
@@ -243,14 +244,62 @@ async function remediateTask(q: Quarantine, entry: QuarantineEntry, target: stri
     throw refusal('remediate', `scheduledtask: ${task.name}: ${fsReason(e)}`, 'failed');
   });
   entry.actions.push(`task ${task.name} removed from the task store (its definition is in the quarantine)`);
-  const id = (() => {
+  await takeTaskCache(q, entry, task.name);
+}
+
+/**
+ * The task's TaskCache keys (the Task Scheduler service loads tasks, actions included, from there): every
+ * value saved with its type and bytes, then the keys deleted. A failure is told in the entry, which already
+ * holds the definition file: nothing is lost, undo puts back whatever was taken.
+ */
+async function takeTaskCache(q: Quarantine, entry: QuarantineEntry, name: string): Promise<void> {
+  let keys: RegistryPath[];
+  try {
+    keys = taskCacheKeys(name);
+  } catch (e) {
+    entry.actions.push(`its TaskCache entries could not be read: ${reasonOf(e)} (left as they are)`);
+    return;
+  }
+  if (keys.length === 0) {
+    entry.actions.push('no TaskCache entry for it in the registry');
+    return;
+  }
+  const saved: SavedValue[] = [];
+  try {
+    for (const k of keys) saved.push(...(readSavedKey(k) ?? []));
+  } catch (e) {
+    entry.actions.push(`its TaskCache entries could not be saved: ${reasonOf(e)} (left as they are)`);
+    return;
+  }
+  entry.registryValues.push(...saved);
+  await q.save(entry);
+  try {
+    for (const k of keys) deleteKey(k);
+    entry.actions.push(`its TaskCache keys deleted (${keys.map((k) => k.display.replace(/^.*\\TaskCache\\/, '')).join(', ')}; ${saved.length - keys.length} values kept for undo); a running Task Scheduler service may keep the task it loaded until it restarts`);
+  } catch (e) {
+    entry.actions.push(`its TaskCache keys not all deleted: ${reasonOf(e)}`);
+  }
+}
+
+/** The TaskCache keys first (keys before their values), then the definition file. */
+async function undoTask(ctx: JobContext, q: Quarantine, entry: QuarantineEntry): Promise<string[]> {
+  for (const f of entry.files) {
+    if (await fsp.lstat(f.host).then(() => true, () => false)) throw refusal('undo', `scheduledtask: ${f.path} exists again on the device: move it away first (nothing was restored)`);
+  }
+  const notes: string[] = [];
+  const ordered = [...entry.registryValues.filter((v) => v.type === KEY_ITSELF), ...entry.registryValues.filter((v) => v.type !== KEY_ITSELF)];
+  for (const v of ordered) {
     try {
-      return taskCacheId(task.name);
-    } catch {
-      return null;
+      writeSavedValue(v);
+    } catch (e) {
+      throw refusal('undo', `scheduledtask: ${reasonOf(e)}`, 'failed');
     }
-  })();
-  if (id !== null) entry.actions.push(`its TaskCache entries (HKLM\\${TASK_CACHE}\\Tree${task.name}, Tasks\\${id}) are left as they are; the Task Scheduler service drops the task when it next loads the store`);
+  }
+  const keys = ordered.filter((v) => v.type === KEY_ITSELF).length;
+  if (keys > 0) notes.push(`its TaskCache keys restored (${keys} keys, ${ordered.length - keys} values)`);
+  notes.push(...(await q.restore(entry, ctx.jobId, 'undo')));
+  notes.push(`task ${entry.target} is back in the task store`);
+  return notes;
 }
 
 // ---- dispatch ------------------------------------------------------------------------------------------
@@ -269,11 +318,7 @@ export async function remediateWindowsConfig(ctx: JobContext, q: Quarantine, ent
 }
 
 export async function undoWindowsConfig(ctx: JobContext, q: Quarantine, entry: QuarantineEntry): Promise<string[]> {
-  if (entry.type === 'scheduledtask') {
-    const notes = await q.restore(entry, ctx.jobId, 'undo');
-    notes.push(`task ${entry.target} is back in the task store`);
-    return notes;
-  }
+  if (entry.type === 'scheduledtask') return undoTask(ctx, q, entry);
   const notes = entry.type === 'registry' ? undoRegistry(entry) : await undoService(entry);
   entry.restoredAt = new Date().toISOString();
   entry.restoredByJob = ctx.jobId ?? null;

@@ -3,10 +3,16 @@
  * `scheduledtasks` shows: its name (`\Folder\Task`) or its file path. Pure path work apart from
  * `taskCacheId` (the registry): the name rules are unit-tested under Linux.
  */
+import { joinKey, type RegistryPath } from './registry-path.js';
 import { OpenKey, RegistryCallError, ERROR_FILE_NOT_FOUND } from './registry-win32.js';
+import { keyExists } from './registry-write.js';
 import { windowsWithin } from './paths.js';
 
-/** Where the Task Scheduler service indexes the store (Tree\<task path> → Id → Tasks\{Id}). */
+/**
+ * Where the Task Scheduler service registers tasks (and whence it loads them at its start, with their
+ * triggers and actions): Tree\<task path> (Id, Index, SD), Tasks\{Id} (Path, URI, Triggers, Actions,
+ * DynamicInfo...), and an empty {Id} key under the list of its kind (Plain, Boot, Logon, Maintenance).
+ */
 export const TASK_CACHE = 'SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Schedule\\TaskCache';
 
 export interface TaskLocation {
@@ -57,4 +63,18 @@ export function taskCacheId(name: string): string | null {
   } finally {
     key.close();
   }
+}
+
+const TASK_KIND_LISTS = ['Plain', 'Boot', 'Logon', 'Maintenance'];
+
+const hklm = (subkey: string): RegistryPath => ({ hive: 'HKLM', subkey, value: null, display: joinKey('HKLM', subkey) });
+
+/** The TaskCache keys of a task that exist, Tree first; none where Windows keeps none (Wine). */
+export function taskCacheKeys(name: string): RegistryPath[] {
+  const id = taskCacheId(name);
+  if (id === null) return [];
+  const keys = [hklm(`${TASK_CACHE}\\Tree${name}`)];
+  if (!/^\{[0-9A-Fa-f-]{36}\}$/.test(id)) return keys;
+  for (const sub of ['Tasks', ...TASK_KIND_LISTS].map((list) => hklm(`${TASK_CACHE}\\${list}\\${id}`))) if (keyExists(sub)) keys.push(sub);
+  return keys;
 }
