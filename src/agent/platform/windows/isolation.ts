@@ -3,6 +3,7 @@
  * firewall-rules.ts. After applying, the rules in force are read back: a firewall that accepted the calls but
  * does not hold the rules is not an isolation, and the command says so instead of reporting the device isolated.
  */
+import { readIsolation, writeIsolation } from '../../isolation.js';
 import type { IsolationBackend, IsolationPeer } from '../types.js';
 import { FirewallUnavailableError, type FirewallBackend } from './firewall-backend.js';
 import { isolationRules } from './firewall-rules.js';
@@ -48,4 +49,23 @@ export async function applyIsolation(allow: readonly IsolationPeer[]): Promise<I
 
 export async function removeIsolation(backend: IsolationBackend): Promise<void> {
   return wfp().removeIsolation(backend);
+}
+
+/**
+ * `lr-agent uninstall`: the isolation belongs to the device, so it goes with the agent (otherwise the device
+ * stays cut off with nothing left to release it). Our filters are removed whatever the state file says (a
+ * deleted data folder must not leave them behind). When the device is isolated and they cannot be removed,
+ * this throws, BEFORE the service is touched: the agent keeps running and `release` stays possible.
+ */
+export async function releaseBeforeUninstall(dataDir: string, say: (line: string) => void, remove: (b: IsolationBackend) => Promise<void> = removeIsolation): Promise<void> {
+  const state = readIsolation(dataDir);
+  try {
+    await remove('windows-firewall');
+  } catch (e) {
+    if (state?.isolated) throw new Error(`the device is isolated and its isolation could not be removed (${(e as Error).message.split('\n')[0]}): not uninstalled, the agent keeps running`);
+    return; // not isolated: no firewall to ask (Wine) or nothing of ours, nothing to say
+  }
+  if (!state?.isolated) return;
+  await writeIsolation(dataDir, { isolated: false, backend: null, allow: [], changedAt: new Date().toISOString(), jobId: null });
+  say('device released from isolation (its firewall filters removed)');
 }

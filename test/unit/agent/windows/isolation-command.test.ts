@@ -11,7 +11,7 @@ import { readIsolation, reapplyIsolation } from '../../../../src/agent/isolation
 import type { PlatformLayer } from '../../../../src/agent/platform/types.js';
 import { FirewallUnavailableError, type FirewallBackend } from '../../../../src/agent/platform/windows/firewall-backend.js';
 import { isolationRules, type FirewallRule } from '../../../../src/agent/platform/windows/firewall-rules.js';
-import { windowsIsolation } from '../../../../src/agent/platform/windows/isolation.js';
+import { releaseBeforeUninstall, windowsIsolation } from '../../../../src/agent/platform/windows/isolation.js';
 import { Logger } from '../../../../src/node/log.js';
 import { makeHarness, runCommand } from '../helpers.js';
 
@@ -136,5 +136,35 @@ describe('isolate / release on Windows (fake firewall backend)', () => {
     await reapplyIsolation(dataDir, windowsIsolation(new FakeFirewallBackend('unavailable')) as unknown as PlatformLayer, new Logger('test', 'warn', (l) => lines.push(l)));
     expect(lines.join('\n')).toMatch(/isolation rules could not be applied again.*not available on this device/);
     expect(readIsolation(dataDir)?.isolated).toBe(true);
+  });
+
+  it('lr-agent uninstall releases an isolated device first, and refuses (before touching the service) when it cannot', async () => {
+    const fw = new FakeFirewallBackend();
+    const { h, dataDir } = setup(fw);
+    await runCommand(isolateCommand, h);
+    const said: string[] = [];
+    const remove = windowsIsolation(fw).removeIsolation;
+    await releaseBeforeUninstall(dataDir, (l) => said.push(l), remove);
+    expect(fw.rules).toEqual([]);
+    expect(readIsolation(dataDir)).toMatchObject({ isolated: false });
+    expect(said).toEqual(['device released from isolation (its firewall filters removed)']);
+
+    // isolated, and the firewall cannot be asked: refused, the state still says isolated
+    const other = setup(fw);
+    await runCommand(isolateCommand, other.h);
+    const broken = windowsIsolation(new FakeFirewallBackend('unavailable')).removeIsolation;
+    await expect(releaseBeforeUninstall(other.dataDir, () => undefined, broken)).rejects.toThrow(
+      /^the device is isolated and its isolation could not be removed \(the Windows firewall is not available on this device \(.*\): nothing was removed\): not uninstalled, the agent keeps running$/,
+    );
+    expect(readIsolation(other.dataDir)?.isolated).toBe(true);
+
+    // not isolated: leftovers are removed all the same; no firewall at all is no reason to refuse
+    const leftover = new FakeFirewallBackend();
+    leftover.rules = isolationRules(PEERS);
+    const empty = mkdtempSync(join(tmpdir(), 'lr-win-isolate-'));
+    dirs.push(empty);
+    await releaseBeforeUninstall(empty, () => undefined, windowsIsolation(leftover).removeIsolation);
+    expect(leftover.rules).toEqual([]);
+    await expect(releaseBeforeUninstall(empty, () => undefined, broken)).resolves.toBeUndefined();
   });
 });
