@@ -11,8 +11,8 @@
  * device the moment its process dies, which an attacker can arrange.
  *
  * Our objects have fixed keys: one sublayer, and filters keyed base+index (0..n-1, always contiguous: every
- * change deletes them all and adds the new set in one transaction), so `remove` and `current` need no
- * enumeration and never touch anything else.
+ * change deletes them all and adds the new set in one transaction, all or nothing), so `remove` and `current`
+ * need no enumeration and never touch anything else.
  */
 import type * as KoffiModule from 'koffi';
 import type { FirewallBackend } from './firewall-backend.js';
@@ -307,9 +307,10 @@ function check(call: string, code: number, ok: readonly number[] = []): number {
 }
 
 /**
- * WFP lives in the Base Filtering Engine service (BFE): without it running there is no firewall to ask (and
- * Wine, which has no firewall, has no BFE; its fwpuclnt.dll is a stub whose missing entry points would kill
- * the process). Checked before any WFP call.
+ * WFP lives in the Base Filtering Engine service (BFE): without it running there is no firewall to ask. Wine,
+ * which has no firewall, has no BFE; its fwpuclnt.dll is a stub (FwpmEngineOpen0 fails with 0x6e4, most other
+ * entry points are unimplemented and raise an exception if called). Checked before any WFP call, so the answer
+ * says why in words.
  */
 async function requireBaseFilteringEngine(): Promise<void> {
   const bfe = (await listScmEntries(SERVICE_WIN32)).find((e) => e.name.toLowerCase() === 'bfe');
@@ -340,10 +341,26 @@ function inTransaction(a: WfpApi, h: Handle, fn: () => void): void {
   }
 }
 
-function deleteOurFilters(a: WfpApi, h: Handle): void {
+/** The names of our filters, keys 0..n-1 (read outside any transaction: the "not found" that ends the loop is an error to WFP). */
+function ourFilterNames(a: WfpApi, h: Handle): string[] {
+  const names: string[] = [];
   for (let i = 0; i < MAX_FILTERS; i++) {
-    if (check('FwpmFilterDeleteByKey0', a.deleteFilter(h, guidFields(filterKey(i))), [FWP_E_FILTER_NOT_FOUND]) !== 0) return;
+    const out: Handle[] = [null];
+    if (check('FwpmFilterGetByKey0', a.getFilter(h, guidFields(filterKey(i)), out), [FWP_E_FILTER_NOT_FOUND]) !== 0) break;
+    try {
+      // displayData.name: a pointer at offset 16 of FWPM_FILTER0 (decoded as char16_t, not str16: see ffi notes)
+      const namePtr = a.k.decode(out[0], a.k.offsetof(a.types.FILTER, 'displayData'), 'void *') as unknown;
+      names.push(namePtr ? (a.k.decode(namePtr, 'char16_t', -1) as string) : '');
+    } finally {
+      a.freeMemory(out);
+    }
   }
+  return names;
+}
+
+/** Deletes our filters 0..count-1 (inside a transaction: every call there is one that succeeds). */
+function deleteOurFilters(a: WfpApi, h: Handle, count: number): void {
+  for (let i = 0; i < count; i++) check('FwpmFilterDeleteByKey0', a.deleteFilter(h, guidFields(filterKey(i))));
 }
 
 export function wfpFirewall(): FirewallBackend {
@@ -355,17 +372,19 @@ export function wfpFirewall(): FirewallBackend {
       withEngine((a, h) => {
         const arena = new WfpArena(a.k, a.types);
         try {
+          const sublayer = {
+            subLayerKey: guidFields(SUBLAYER_KEY),
+            displayData: { name: arena.string('Live response isolation'), description: arena.string('lr-agent: isolate/release (removed by release or lr-agent uninstall)') },
+            flags: FWPM_SUBLAYER_FLAG_PERSISTENT,
+            providerKey: null,
+            providerData: { size: 0, data: null },
+            weight: 0xffff,
+          };
+          // before the transaction, so that no call in it is expected to fail (an empty sublayer filters nothing)
+          check('FwpmSubLayerAdd0', a.addSublayer(h, sublayer, null), [FWP_E_ALREADY_EXISTS]);
+          const before = ourFilterNames(a, h).length;
           inTransaction(a, h, () => {
-            deleteOurFilters(a, h);
-            const sublayer = {
-              subLayerKey: guidFields(SUBLAYER_KEY),
-              displayData: { name: arena.string('Live response isolation'), description: arena.string('lr-agent: isolate/release (removed by release or lr-agent uninstall)') },
-              flags: FWPM_SUBLAYER_FLAG_PERSISTENT,
-              providerKey: null,
-              providerData: { size: 0, data: null },
-              weight: 0xffff,
-            };
-            check('FwpmSubLayerAdd0', a.addSublayer(h, sublayer, null), [FWP_E_ALREADY_EXISTS]);
+            deleteOurFilters(a, h, before);
             for (const s of specs) check(`FwpmFilterAdd0(${s.name})`, a.addFilter(h, arena.filter(s), null, [0n]));
           });
         } finally {
@@ -375,30 +394,15 @@ export function wfpFirewall(): FirewallBackend {
     },
     async remove() {
       await requireBaseFilteringEngine();
-      withEngine((a, h) =>
-        inTransaction(a, h, () => {
-          deleteOurFilters(a, h);
-          check('FwpmSubLayerDeleteByKey0', a.deleteSublayer(h, guidFields(SUBLAYER_KEY)), [FWP_E_SUBLAYER_NOT_FOUND]);
-        }),
-      );
+      withEngine((a, h) => {
+        const count = ourFilterNames(a, h).length;
+        if (count > 0) inTransaction(a, h, () => deleteOurFilters(a, h, count));
+        check('FwpmSubLayerDeleteByKey0', a.deleteSublayer(h, guidFields(SUBLAYER_KEY)), [FWP_E_SUBLAYER_NOT_FOUND]);
+      });
     },
     async current() {
       await requireBaseFilteringEngine();
-      return withEngine((a, h) => {
-        const names: string[] = [];
-        for (let i = 0; i < MAX_FILTERS; i++) {
-          const out: Handle[] = [null];
-          if (check('FwpmFilterGetByKey0', a.getFilter(h, guidFields(filterKey(i)), out), [FWP_E_FILTER_NOT_FOUND]) !== 0) break;
-          try {
-            // displayData.name: a pointer at offset 16 of FWPM_FILTER0 (decode as char16_t, not str16: see ffi notes)
-            const namePtr = a.k.decode(out[0], a.k.offsetof(a.types.FILTER, 'displayData'), 'void *') as unknown;
-            names.push(namePtr ? (a.k.decode(namePtr, 'char16_t', -1) as string) : '');
-          } finally {
-            a.freeMemory(out);
-          }
-        }
-        return names;
-      });
+      return withEngine((a, h) => ourFilterNames(a, h));
     },
   };
 }
