@@ -12,6 +12,7 @@ import { enroll } from '../enroll.js';
 import { startAgent, type RunningAgent } from '../run-agent.js';
 import { readDaclSddl, setSecurityFromSddl, wineVersion } from '../platform/windows/acl.js';
 import { Win32Error } from '../platform/windows/ffi.js';
+import { releaseBeforeUninstall } from '../platform/windows/isolation.js';
 import { runAsService } from '../platform/windows/service-host.js';
 import { DATA_DIR_SECURITY, dataDirAclProblem, SERVICE_NAME, serviceCommandLine, untrustedWriters, type AgentInstallStatus } from './service-config.js';
 import { createAgentService, deleteAgentService, queryAgentServiceConfig, queryAgentServiceState, startAgentService, stopAgentService } from './windows-scm.js';
@@ -131,8 +132,9 @@ export async function installAgentService(o: InstallOptions, say: (line: string)
   say(`service ${SERVICE_NAME} running`);
 }
 
-/** Stops and deletes the service; with `purge`, deletes the data folder too (only an agent's, by its marker). */
+/** Releases an isolation, stops and deletes the service; with `purge`, deletes the data folder too (only an agent's, by its marker). */
 export async function uninstallAgentService(dataDir: string, purge: boolean, say: (line: string) => void): Promise<void> {
+  await releaseBeforeUninstall(dataDir, say);
   if (await stopAgentService()) {
     deleteAgentService();
     say(`service ${SERVICE_NAME} stopped and deleted`);
