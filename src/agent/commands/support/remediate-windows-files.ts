@@ -23,7 +23,7 @@ import { fsReason } from '../../fs/fs-errors.js';
 import { realPath } from '../../protected-paths.js';
 import type { Quarantine, QuarantineEntry } from '../../quarantine.js';
 import { attributeString } from '../../platform/windows/file-attributes.js';
-import { BLOCKING_ATTRIBUTES, readFileExtras, setAttributes, setCreationTime, setSddl } from '../../platform/windows/file-security.js';
+import { BLOCKING_ATTRIBUTES, readAttributesAndCreation, readFileExtras, readSddl, setAttributes, setCreationTime, setSddl, SETTABLE_ATTRIBUTES } from '../../platform/windows/file-security.js';
 import { windowsWithin } from '../../platform/windows/paths.js';
 import { bootCriticalProblem, isCriticalProcessName, KERNEL_PIDS, sameWindowsPath } from '../../platform/windows/quarantine-deny.js';
 import { ancestorChain } from '../../platform/windows/quarantine-tree.js';
@@ -216,24 +216,48 @@ export async function remediateWindowsFiles(ctx: JobContext, q: Quarantine, entr
   }
 }
 
-/** Puts back the Windows extras of one restored file; one note per step that failed, one line for what worked. */
+/**
+ * Puts back the Windows extras of one restored file: security descriptor, creation time, attributes, then
+ * reads all three back once every step ran (on Wine a DACL maps to the read-only bit and back, so a value is
+ * judged only at the end). One line for what reads back as recorded, one note per step that failed or reads
+ * back differently.
+ */
 function restoreExtras(file: QuarantineEntry['files'][number]): string[] {
   const w = file.windows;
   if (!w) return [`${file.path}: no Windows attributes were recorded: only bytes and times restored`];
   const notes: string[] = [];
-  const done: string[] = [];
-  const step = (what: string, f: () => void): void => {
+  const applied = new Set<'sddl' | 'created' | 'attributes'>();
+  const step = (what: 'sddl' | 'created' | 'attributes', label: string, f: () => void): void => {
     try {
       f();
-      done.push(what);
+      applied.add(what);
     } catch (e) {
-      notes.push(`${what} of ${file.path} not restored: ${(e as Error).message}`);
+      notes.push(`${label} of ${file.path} not restored: ${(e as Error).message}`);
     }
   };
   if (w.sddl === null) notes.push(`security descriptor of ${file.path} not restored: it was not readable when quarantined (the folder's inherited one applies)`);
-  else step('security descriptor', () => setSddl(file.host, w.sddl as string));
-  step(`creation time ${new Date(w.birthtimeMs).toISOString()}`, () => setCreationTime(file.host, w.birthtimeMs));
-  step(`attributes ${attributeString(w.attributes)}`, () => setAttributes(file.host, w.attributes));
+  else step('sddl', 'security descriptor', () => setSddl(file.host, w.sddl as string));
+  step('created', 'creation time', () => setCreationTime(file.host, w.birthtimeMs));
+  step('attributes', 'attributes', () => setAttributes(file.host, w.attributes));
+  const done: string[] = [];
+  try {
+    const now = readAttributesAndCreation(file.host);
+    if (applied.has('sddl')) {
+      const sddl = readSddl(file.host, w.sddl as string);
+      if (sddl === w.sddl) done.push('security descriptor');
+      else notes.push(`security descriptor of ${file.path} set but reads back as ${sddl}, not ${w.sddl}`);
+    }
+    if (applied.has('created')) {
+      if (Math.abs(now.birthtimeMs - w.birthtimeMs) < 0.001) done.push(`creation time ${new Date(w.birthtimeMs).toISOString()}`);
+      else notes.push(`creation time of ${file.path} set but reads back as ${new Date(now.birthtimeMs).toISOString()}, not ${new Date(w.birthtimeMs).toISOString()}`);
+    }
+    if (applied.has('attributes')) {
+      if ((now.attributes & SETTABLE_ATTRIBUTES) === (w.attributes & SETTABLE_ATTRIBUTES)) done.push(`attributes ${attributeString(w.attributes)}`);
+      else notes.push(`attributes of ${file.path} set but read back as ${attributeString(now.attributes)}, not ${attributeString(w.attributes)}`);
+    }
+  } catch (e) {
+    notes.push(`${file.path} unreadable after restore: ${(e as Error).message}`);
+  }
   if (done.length > 0) notes.unshift(`${file.path}: ${done.join(', ')} restored`);
   return notes;
 }

@@ -2,10 +2,10 @@
  * What a Windows file keeps besides its bytes and times, read before `remediate` quarantines it and put back
  * by `undo`: its attributes (GetFileAttributesExW / SetFileAttributesW), its creation time (read with the
  * attributes, set with SetFileTime on a handle opened for FILE_WRITE_ATTRIBUTES with backup semantics) and
- * its security descriptor as SDDL (owner and DACL, through acl.ts). Each setter reads the value back and
- * throws when Windows kept something else, so that undo reports it instead of claiming it.
+ * its security descriptor as SDDL (owner and DACL, through acl.ts). The caller reads each value back once
+ * all are set (readAttributesAndCreation, readSddl), so that undo reports a difference instead of claiming it.
  */
-import { attributeString, FILE_ATTRIBUTE } from './file-attributes.js';
+import { FILE_ATTRIBUTE } from './file-attributes.js';
 import { lastError, Win32Error, win32 } from './ffi.js';
 import { readDaclSddl, setSecurityFromSddl } from './acl.js';
 import { isBadHandle } from './toolhelp.js';
@@ -91,15 +91,13 @@ export function readFileExtras(path: string): WindowsFileExtras {
   }
 }
 
-/** Sets the settable attributes of `path` to those of `attributes`, and checks they read back. */
+/** Sets the settable attributes of `path` to those of `attributes`. */
 export function setAttributes(path: string, attributes: number): void {
   const wanted = attributes & SETTABLE_ATTRIBUTES;
   if (!fileApi().SetFileAttributesW(path, wanted === 0 ? FILE_ATTRIBUTE_NORMAL : wanted)) throw new Win32Error(`SetFileAttributesW(${path})`, lastError());
-  const got = readAttributesAndCreation(path).attributes & SETTABLE_ATTRIBUTES;
-  if (got !== wanted) throw new Error(`attributes ${attributeString(wanted)} set but read back as ${attributeString(got)}`);
 }
 
-/** Sets the creation time of `path` (file or folder) and checks it reads back (to the µs). */
+/** Sets the creation time of `path` (file or folder). */
 export function setCreationTime(path: string, birthtimeMs: number): void {
   const a = fileApi();
   const h = a.CreateFileW(path, FILE_WRITE_ATTRIBUTES, FILE_SHARE_ALL, null, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, null);
@@ -111,13 +109,14 @@ export function setCreationTime(path: string, birthtimeMs: number): void {
   } finally {
     a.CloseHandle(h);
   }
-  const got = readAttributesAndCreation(path).birthtimeMs;
-  if (Math.abs(got - birthtimeMs) >= 0.001) throw new Error(`creation time ${new Date(birthtimeMs).toISOString()} set but reads back as ${new Date(got).toISOString()}`);
 }
 
-/** Puts back owner and DACL from SDDL, and checks they read back the same. */
+/** Puts back owner (when the SDDL has one) and DACL. */
 export function setSddl(path: string, sddl: string): void {
   setSecurityFromSddl(path, sddl);
-  const got = readDaclSddl(path, sddl.startsWith('O:'));
-  if (got !== sddl) throw new Error(`security descriptor set but reads back as ${got}`);
+}
+
+/** The security descriptor of `path` in the form `recorded` has (with its owner when it has one). */
+export function readSddl(path: string, recorded: string): string {
+  return readDaclSddl(path, recorded.startsWith('O:'));
 }
