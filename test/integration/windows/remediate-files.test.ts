@@ -249,16 +249,16 @@ describeNeeds(wineProblem())('remediate and undo on a Windows agent under Wine',
 
   it('refuses boot files, the agent itself, the kernel pid and UNC paths in one line each, and keeps serving', async () => {
     const before = (await ok('remediate list')).length;
-    expect(await refused('remediate file C:\\Windows\\System32\\ntoskrnl.exe')).toBe('remediate: C:\\Windows\\System32\\ntoskrnl.exe: a file Windows needs to boot: refused (see docs/security.md)');
-    expect(await refused('remediate file c:\\windows\\system32\\KERNEL32.DLL')).toMatch(/^remediate: C:\\windows\\system32\\KERNEL32\.DLL: a file Windows needs to boot: refused/);
+    expect.soft(await refused('remediate file C:\\Windows\\System32\\ntoskrnl.exe')).toBe('remediate: C:\\Windows\\System32\\ntoskrnl.exe: a file Windows needs to boot: refused (see docs/security.md)');
+    expect.soft(await refused('remediate file c:\\windows\\system32\\KERNEL32.DLL')).toMatch(/^remediate: C:\\windows\\system32\\KERNEL32\.DLL: a file Windows needs to boot: refused/);
     const agentJs = winPath(BIN('lr-agent'));
-    expect(await refused(`remediate file ${agentJs}`)).toBe(`remediate: refused: ${agentJs} is a file running this agent (lr-agent.js)`);
-    expect(await refused(`remediate file ${winPath(nodeExe)}`)).toMatch(/is a file running this agent \(node\.exe\)$/);
-    expect(await refused(`remediate file ${agent.dataDir}\\agent.json`)).toMatch(/^remediate: refused: .* is in the agent's own data folder/);
-    expect(await refused('remediate process 4')).toBe('remediate: process 4 is the kernel: refused');
-    expect(await refused('remediate file \\\\server\\share\\x.exe')).toBe('remediate: \\\\server\\share\\x.exe: UNC (network) path: only paths on a local drive are served');
-    expect(existsSync(hostPath(prefix, 'C:\\windows\\system32\\kernel32.dll'))).toBe(true);
-    expect((await ok('remediate list')).length).toBe(before);
+    expect.soft(await refused(`remediate file ${agentJs}`)).toBe(`remediate: refused: ${agentJs} is a file running this agent (lr-agent.js)`);
+    expect.soft(await refused(`remediate file ${winPath(nodeExe)}`)).toMatch(/is a file running this agent \(node\.exe\)$/);
+    expect.soft(await refused(`remediate file ${agent.dataDir}\\agent.json`)).toMatch(/^remediate: refused: .* is in the agent's own data folder/);
+    expect.soft(await refused('remediate process 4')).toBe('remediate: process 4 is the kernel: refused');
+    expect.soft(await refused('remediate file \\\\server\\share\\x.exe')).toBe('remediate: \\\\server\\share\\x.exe: UNC (network) path: only paths on a local drive are served');
+    expect.soft(existsSync(hostPath(prefix, 'C:\\windows\\system32\\kernel32.dll'))).toBe(true);
+    expect.soft((await ok('remediate list')).length).toBe(before);
   }, 120_000);
 
   it('refuses remediate to a basic responder', async () => {
