@@ -224,7 +224,7 @@ describeNeeds(wineProblem())('remediate and undo on a Windows agent under Wine',
     expect((rec!.actions as string[])[0]).toBe(`process ${p.pid} running it terminated (TerminateProcess)`);
     expect((await running()).has(p.pid)).toBe(false);
     expect(existsSync(host)).toBe(false);
-    await ok(`undo file ${evil}`);
+    await ok(`undo file ${evil.toLowerCase()}`); // Windows names: any case
     expect(sha256(host)).toBe(sha);
   }, 120_000);
 
@@ -240,7 +240,7 @@ describeNeeds(wineProblem())('remediate and undo on a Windows agent under Wine',
     expect(String(rec!.target).toLowerCase()).toBe(item.toLowerCase());
     expect(existsSync(host)).toBe(false);
     expect((await ok('startupfolders')).some((s) => s.name === 'evil.bat')).toBe(false);
-    await ok('undo startupfolder evil.bat');
+    await ok('undo startupfolder EVIL.BAT');
     expect(sha256(host)).toBe(sha);
     expect(statSync(host).mtime.toISOString()).toBe(OLD_WRITE.toISOString());
     // A file outside the Startup folders is not a Startup item.
