@@ -22,11 +22,16 @@ export const undoCommand = defineCommand({
   async run(ctx, params) {
     const q = Quarantine.of(ctx, 'undo');
     const t = params.target;
-    const keys = new Set([t]);
-    if (params.type === 'file' || t.startsWith('/') || t.startsWith('.')) keys.add(ctx.resolvePath(t));
-    if (params.type === 'service' || (params.type === 'scheduledtask' && t.endsWith('.timer'))) keys.add(unitKey(t));
+    // A Startup item is named by its file name; a Windows path's is after its last backslash.
+    const baseName = ctx.platform.name === 'win32' ? path.win32.basename : path.posix.basename;
+    // Windows names are compared without regard to case (`undo file c:\users\x.exe` is C:\Users\x.exe).
+    const fold = ctx.platform.name === 'win32' ? (k: string) => k.toLowerCase() : (k: string) => k;
+    const keys = new Set([fold(t)]);
+    if (params.type === 'file' || t.startsWith('/') || t.startsWith('.')) keys.add(fold(ctx.resolvePath(t)));
+    if (params.type === 'service' || (params.type === 'scheduledtask' && t.endsWith('.timer'))) keys.add(fold(unitKey(t)));
+    const has = (k: string) => keys.has(fold(k));
     const matches = (await q.list()).filter(
-      (e) => e.type === params.type && e.restoredAt === null && (keys.has(e.target) || keys.has(e.id) || e.files.some((f) => keys.has(f.path)) || e.lines.some((l) => keys.has(`${l.path}:${l.line}`)) || (e.type === 'startupfolder' && e.files.some((f) => keys.has(path.posix.basename(f.path))))),
+      (e) => e.type === params.type && e.restoredAt === null && (has(e.target) || has(e.id) || e.files.some((f) => has(f.path)) || e.lines.some((l) => has(`${l.path}:${l.line}`)) || (e.type === 'startupfolder' && e.files.some((f) => has(baseName(f.path))))),
     );
     const entry = matches.at(-1);
     if (!entry) throw new CommandError(`undo: nothing to undo: no ${params.type} ${t} in the quarantine (see remediate list)`, 'not_found');
