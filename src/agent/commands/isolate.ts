@@ -66,7 +66,7 @@ export const releaseCommand = defineCommand({
   async run(ctx) {
     if (!ctx.dataDir) throw new CommandError('release: the agent does not know its data folder');
     const state = readIsolation(ctx.dataDir);
-    const backend = state?.backend ?? 'nftables';
+    const backend = state?.backend ?? (ctx.platform.name === 'win32' ? 'windows-firewall' : 'nftables');
     await ctx.platform.removeIsolation(backend).catch((e: Error) => {
       if (e.name === 'NotSupportedError') throw e;
       throw new CommandError(`release: ${e.message.split('\n')[0]}`);

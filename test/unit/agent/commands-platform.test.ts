@@ -131,13 +131,14 @@ describe('createPlatform', () => {
     }
   });
 
-  it('Windows refuses the response actions it does not implement yet (its investigation layer runs under Wine: test/integration/windows)', async () => {
+  it('Windows refuses the Linux-shaped locators (its own remediation is in commands/support/remediate-windows*.ts)', async () => {
     const p = createPlatform({ sysroot: '/' }, 'win32');
-    await expect(p.stopProcess(1, { tree: false })).rejects.toBeInstanceOf(NotSupportedError);
-    await expect(p.applyIsolation([])).rejects.toThrow('isolate: not supported on this platform');
-    // collect's sources are implemented: a missing Windows folder is a note, not a failure
+    await expect(p.locateUnit('x.service')).rejects.toBeInstanceOf(NotSupportedError);
+    await expect(p.locateCronLine('/etc/crontab', 1)).rejects.toBeInstanceOf(NotSupportedError);
+    // collect's sources are implemented: Windows keeps logons in Security.evtx, not in a login database
     await expect(p.loginRecords()).resolves.toBeNull();
     // on Linux the Win32 API is not there: a clear error, not a crash
     await expect(p.listProcesses()).rejects.toThrow();
+    await expect(p.stopProcess(1, { tree: false })).rejects.toThrow();
   });
 });
