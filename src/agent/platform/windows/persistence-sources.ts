@@ -35,10 +35,13 @@ export function isUnusualLocation(file: string, env: ResolveContext['env']): boo
 
 /**
  * A service whose binary (or, for a service shared in svchost, its ServiceDll) is outside the usual folders;
- * null for the others. `serviceDll(key)` reads the ServiceDll of the service's key (below HKLM).
+ * null for the others. A service that is disabled and stopped (what `remediate service` leaves) starts no more:
+ * it is not persistence (`services` still lists it). `serviceDll(key)` reads the ServiceDll of the service's key
+ * (below HKLM).
  */
 export function serviceEntry(s: ServiceInfo, ctx: ResolveContext, serviceDll: (key: string) => string | null): Entry | null {
   if (!s.execStart) return null;
+  if (s.enabled === 'disabled' && s.state === 'stopped') return null;
   let launch = resolveLaunch(s.execStart, ctx);
   let location = `${s.unitPath}\\ImagePath`;
   let command = s.execStart;

@@ -120,6 +120,9 @@ describe('services, tasks and Startup items as persistence entries', () => {
     const e = serviceEntry(service('Upd', '"C:\\ProgramData\\upd\\svc.exe" -k'), c, noDll);
     expect(e).toMatchObject({ category: 'service', owner: 'LocalSystem', command: '"C:\\ProgramData\\upd\\svc.exe" -k', launch: { path: 'C:\\ProgramData\\upd\\svc.exe', found: true } });
     expect(e!.location).toBe('HKLM\\SYSTEM\\CurrentControlSet\\Services\\Upd\\ImagePath (Upd: auto, running)');
+    // disabled and stopped (remediated): it starts no more; disabled but still running: still shown
+    expect(serviceEntry({ ...service('Upd', '"C:\\ProgramData\\upd\\svc.exe" -k'), enabled: 'disabled', state: 'stopped' }, c, noDll)).toBeNull();
+    expect(serviceEntry({ ...service('Upd', '"C:\\ProgramData\\upd\\svc.exe" -k'), enabled: 'disabled', state: 'running' }, c, noDll)).not.toBeNull();
   });
 
   it('looks into svchost services: their ServiceDll is what persists', () => {
