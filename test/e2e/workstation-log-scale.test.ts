@@ -77,8 +77,9 @@ beforeAll(async () => {
   ensureWorkstationBuilt();
   ws = await startWorkstation();
   const dbFile = path.join(ws.serviceDir, 'lr.db');
-  // The embedded service and this machine's agent are up once the device is enrolled.
-  for (let i = 0; i < 300; i++) {
+  // The embedded service and this machine's agent are up once the device is enrolled (up to 2 min on a loaded
+  // machine: seeding before the service has finished starting races its own writes).
+  for (let i = 0; i < 1200; i++) {
     if (existsSync(ws.adminProfile) && existsSync(dbFile)) {
       try {
         const db = new Database(dbFile, { readonly: true });

@@ -12,7 +12,7 @@
  * harness reads.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -110,6 +110,17 @@ export async function createWinePrefix(parent: string): Promise<WinePrefix> {
     },
   };
   return prefix;
+}
+
+/** Host path of a C:\ folder of `prefix`, each component matched without regard to case as Windows does (created when missing). */
+export function hostDir(prefix: WinePrefix, windowsPath: string): string {
+  let dir = join(prefix.dir, 'drive_c');
+  for (const part of windowsPath.replace(/^C:\\/i, '').split('\\')) {
+    const found = readdirSync(dir).find((n) => n.toLowerCase() === part.toLowerCase());
+    dir = join(dir, found ?? part);
+    if (!found) mkdirSync(dir);
+  }
+  return dir;
 }
 
 function readOr(file: string): string {

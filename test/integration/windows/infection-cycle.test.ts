@@ -5,12 +5,12 @@
 // the shortcut are what they were — read outside the agent (Wine's reg.exe, the prefix's files on the host).
 // Every action is in the command log under the analyst's name, and a basic user is refused each.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createWorld, type World } from '../harness.js';
 import { describeNeeds } from '../../needs.js';
-import { addWindowsAgent, createWinePrefix, windowsRuntime, winPath, wineProblem, type WindowsAgent, type WinePrefix } from '../wine.js';
+import { addWindowsAgent, hostDir, createWinePrefix, windowsRuntime, winPath, wineProblem, type WindowsAgent, type WinePrefix } from '../wine.js';
 
 const DEVICE = 'wininfected';
 const DROPPER = 'C:\\Users\\Public\\dropper.exe';
@@ -31,16 +31,6 @@ interface Persist {
   path: string;
 }
 
-/** Host path of a C:\ folder, each component matched without regard to case (created when missing). */
-function hostDir(prefix: WinePrefix, windowsPath: string): string {
-  let dir = join(prefix.dir, 'drive_c');
-  for (const part of windowsPath.replace(/^C:\\/i, '').split('\\')) {
-    const found = readdirSync(dir).find((n) => n.toLowerCase() === part.toLowerCase());
-    dir = join(dir, found ?? part);
-    if (!found) mkdirSync(dir);
-  }
-  return dir;
-}
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 
 describeNeeds(wineProblem())('a planted infection on a Windows agent: found, remediated, undone byte-exact', () => {

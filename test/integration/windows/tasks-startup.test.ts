@@ -3,12 +3,12 @@
 // (UTF-16 LE with a BOM), a broken task file, a shortcut written by Wine's own shell32 (WScript.Shell under
 // cscript) in the all-users Startup folder, and a batch file in the user's Startup folder (reachable twice, the
 // second time through a junction-like link that must not list it again).
-import { mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createWorld, type World } from '../harness.js';
 import { describeNeeds } from '../../needs.js';
-import { addWindowsAgent, createWinePrefix, windowsRuntime, winPath, wineProblem, type WindowsAgent, type WinePrefix } from '../wine.js';
+import { addWindowsAgent, hostDir, createWinePrefix, windowsRuntime, winPath, wineProblem, type WindowsAgent, type WinePrefix } from '../wine.js';
 
 const TASK = `<?xml version="1.0" encoding="UTF-16"?>
 <Task version="1.2" xmlns="http://schemas.microsoft.com/windows/2004/02/mit/task">
@@ -31,16 +31,6 @@ const USER_TASK = `<?xml version="1.0" encoding="UTF-8"?>
   <Actions Context="Author"><Exec><Command>C:\\Program Files\\Sync\\sync.exe</Command></Exec><ComHandler><ClassId>{01575CFE-9A55-4003-A5E1-F38D1EBDCBE1}</ClassId></ComHandler></Actions>
 </Task>`;
 
-/** Host path of a C:\ folder, each component matched without regard to case as Windows does (Wine stores `windows\system32\tasks`). */
-function hostDir(prefix: WinePrefix, windowsPath: string): string {
-  let dir = join(prefix.dir, 'drive_c');
-  for (const part of windowsPath.replace(/^C:\\/i, '').split('\\')) {
-    const found = readdirSync(dir).find((n) => n.toLowerCase() === part.toLowerCase());
-    dir = join(dir, found ?? part);
-    if (!found) mkdirSync(dir);
-  }
-  return dir;
-}
 
 describeNeeds(wineProblem())('scheduled tasks and Startup folders of a Windows agent under Wine', () => {
   let w: World;
