@@ -12,7 +12,7 @@
  * harness reads.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -33,17 +33,32 @@ export function wineProblem(): string | null {
 
 const CACHE = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'lr-workstation', 'windows');
 
+/**
+ * Unpacks an npm package into `into`, once. Test files of several projects may ask at the same time on a fresh
+ * machine: each packs and extracts in a folder of its own, then renames it into place (atomic); the loser of
+ * the race drops its copy. A reader never sees a half-copied package.
+ */
 async function unpackFromNpm(spec: string, into: string): Promise<void> {
   if (existsSync(join(into, 'package.json'))) return;
   mkdirSync(CACHE, { recursive: true });
-  const { stdout } = await execFileP('npm', ['pack', spec, '--silent', '--pack-destination', CACHE], { cwd: CACHE, maxBuffer: 1 << 20 });
-  const tgz = join(CACHE, stdout.trim().split('\n').pop()!.trim());
   const tmp = mkdtempSync(join(CACHE, 'unpack-'));
-  await execFileP('tar', ['xzf', tgz, '-C', tmp]);
-  rmSync(into, { recursive: true, force: true });
-  cpSync(join(tmp, 'package'), into, { recursive: true });
-  rmSync(tmp, { recursive: true, force: true });
-  rmSync(tgz, { force: true });
+  try {
+    const { stdout } = await execFileP('npm', ['pack', spec, '--silent', '--pack-destination', tmp], { cwd: tmp, maxBuffer: 1 << 20 });
+    const tgz = join(tmp, stdout.trim().split('\n').pop()!.trim());
+    await execFileP('tar', ['xzf', tgz, '-C', tmp]);
+    placeOnce(join(tmp, 'package'), into);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Renames `from` to `to` unless `to` is there already (another test file won the race). */
+function placeOnce(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (err) {
+    if (!existsSync(join(to, 'package.json'))) throw err;
+  }
 }
 
 /** node.exe (host path), fetched once; koffi's Windows binary placed next to koffi in node_modules. */
@@ -53,7 +68,15 @@ export async function windowsRuntime(): Promise<string> {
   const koffiDir = join(CACHE, `koffi-win32-x64-${KOFFI_VERSION}`);
   await unpackFromNpm(`@koromix/koffi-win32-x64@${KOFFI_VERSION}`, koffiDir);
   const installed = join(ROOT, 'node_modules', '@koromix', 'koffi-win32-x64');
-  if (!existsSync(join(installed, 'package.json'))) cpSync(koffiDir, installed, { recursive: true });
+  if (!existsSync(join(installed, 'package.json'))) {
+    const tmp = mkdtempSync(join(ROOT, 'node_modules', '@koromix', '.koffi-win32-'));
+    try {
+      cpSync(koffiDir, join(tmp, 'package'), { recursive: true });
+      placeOnce(join(tmp, 'package'), installed);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
   return join(nodeDir, 'bin', 'node.exe');
 }
 
