@@ -1,6 +1,6 @@
 /**
- * Flow control of one console's output between main and the renderer (VS Code's scheme, see
- * docs in engineering-notes "Terminal output flow control"):
+ * Flow control of one console's output between main and the renderer (the scheme of VS Code's terminal: a
+ * high and a low watermark of unacknowledged characters):
  *
  *   - items are batched: a batch leaves after ~16 ms, or at once when ~200 KB are waiting;
  *   - each batch has a weight (characters); the renderer acknowledges weight after xterm has parsed what
