@@ -84,10 +84,24 @@ export function lastError(): number {
   return getLastError();
 }
 
-/** A FILETIME (100 ns since 1601-01-01) as an ISO 8601 string; null for zero. */
+/** FILETIME of 1970-01-01 (100 ns units since 1601-01-01). */
+const EPOCH_FILETIME = 116444736000000000n;
+
+/** A FILETIME (100 ns since 1601) as ms since the epoch (fractional: sub-ms precision kept as far as a double holds it). */
+export function fileTimeToMs(ft: bigint): number {
+  const since = ft - EPOCH_FILETIME;
+  return Number(since / 10_000n) + Number(since % 10_000n) / 10_000;
+}
+
+/** ms since the epoch (as fileTimeToMs gives it) as a FILETIME. */
+export function msToFileTime(ms: number): bigint {
+  const whole = Math.floor(ms);
+  return BigInt(whole) * 10_000n + BigInt(Math.round((ms - whole) * 10_000)) + EPOCH_FILETIME;
+}
+
+/** A FILETIME given as its two 32-bit halves as an ISO 8601 string; null for zero. */
 export function fileTimeToIso(low: number, high: number): string | null {
   const ticks = BigInt(high >>> 0) * 4294967296n + BigInt(low >>> 0);
   if (ticks === 0n) return null;
-  const ms = Number(ticks / 10000n) - 11644473600000;
-  return new Date(ms).toISOString();
+  return new Date(Math.floor(fileTimeToMs(ticks))).toISOString();
 }

@@ -6,12 +6,10 @@
  * all are set (readAttributesAndCreation, readSddl), so that undo reports a difference instead of claiming it.
  */
 import { FILE_ATTRIBUTE } from './file-attributes.js';
-import { lastError, Win32Error, win32 } from './ffi.js';
+import { fileTimeToMs, lastError, msToFileTime, Win32Error, win32 } from './ffi.js';
 import { readDaclSddl, setSecurityFromSddl } from './acl.js';
 import { isBadHandle } from './toolhelp.js';
 
-/** FILETIME of 1970-01-01 in 100 ns units. */
-const EPOCH_FILETIME = 116444736000000000n;
 const FILE_WRITE_ATTRIBUTES = 0x100;
 const FILE_SHARE_ALL = 0x7;
 const OPEN_EXISTING = 3;
@@ -51,18 +49,6 @@ function fileApi(): FileApi {
     CloseHandle: k32.func('bool __stdcall CloseHandle(void *h)'),
   } as FileApi;
   return api;
-}
-
-/** A FILETIME (100 ns since 1601) as ms since the epoch (fractional: sub-ms precision kept as far as a double holds it). */
-export function fileTimeToMs(ft: bigint): number {
-  const since = ft - EPOCH_FILETIME;
-  return Number(since / 10_000n) + Number(since % 10_000n) / 10_000;
-}
-
-/** ms since the epoch (as fileTimeToMs gives it) as a FILETIME. */
-export function msToFileTime(ms: number): bigint {
-  const whole = Math.floor(ms);
-  return BigInt(whole) * 10_000n + BigInt(Math.round((ms - whole) * 10_000)) + EPOCH_FILETIME;
 }
 
 export interface WindowsFileExtras {

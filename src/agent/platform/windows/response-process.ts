@@ -7,7 +7,7 @@
  */
 import type { LibraryHandle } from 'koffi';
 import type { StopResult } from '../types.js';
-import { lastError, Win32Error, win32 } from './ffi.js';
+import { fileTimeToMs, lastError, Win32Error, win32 } from './ffi.js';
 import { treeChildrenFirst } from './quarantine-tree.js';
 import { isBadHandle, processSnapshot } from './toolhelp.js';
 
@@ -17,8 +17,6 @@ const SYNCHRONIZE = 0x00100000;
 const WAIT_OBJECT_0 = 0;
 const WAIT_TIMEOUT = 0x102;
 const ERROR_INVALID_PARAMETER = 87;
-/** FILETIME of 1970-01-01 in 100 ns units. */
-const EPOCH_FILETIME = 116444736000000000n;
 const MAX_PATH_CHARS = 32_767;
 
 type Handle = unknown;
@@ -63,7 +61,7 @@ function withProcess<T>(pid: number, access: number, f: (h: Handle) => T): T | n
 function creationMs(h: Handle): number | null {
   const b = [Buffer.alloc(8), Buffer.alloc(8), Buffer.alloc(8), Buffer.alloc(8)] as const;
   if (!stopApi().GetProcessTimes(h, ...b)) return null;
-  return Number((b[0].readBigUInt64LE(0) - EPOCH_FILETIME) / 10_000n);
+  return Math.floor(fileTimeToMs(b[0].readBigUInt64LE(0)));
 }
 
 /** The creation time (ms since the epoch) of a running process, or null when it cannot be read. */

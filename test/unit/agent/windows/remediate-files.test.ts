@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { bootCriticalProblem, isCriticalProcessName, sameWindowsPath } from '../../../../src/agent/platform/windows/quarantine-deny.js';
 import { ancestorChain, treeChildrenFirst } from '../../../../src/agent/platform/windows/quarantine-tree.js';
-import { fileTimeToMs, msToFileTime } from '../../../../src/agent/platform/windows/file-security.js';
+import { fileTimeToMs, msToFileTime } from '../../../../src/agent/platform/windows/ffi.js';
 
 describe('bootCriticalProblem', () => {
   it.each([
