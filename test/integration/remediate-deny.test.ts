@@ -90,7 +90,7 @@ describe('remediate deny-list (Linux)', () => {
     expect(own.error).toBe(`remediate: ${program} is the agent's own program: refused, even with -force`);
     expect(existsSync(program)).toBe(true);
     const data = await exec(`remediate file ${join(agentDir, 'agent.json')} -force`);
-    expect(data.error).toMatch(/is the agent's own data folder: refused, even with -force$/);
+    expect(data.error).toBe(`remediate: refused: ${join(agentDir, 'agent.json')} is in the agent's own data folder`);
 
     const init = await exec('remediate process 1 -force');
     expect(init.error).toBe('remediate: process 1 is init (pid 1): refused, even with -force');

@@ -53,26 +53,25 @@ function parentOf(pid: number): number {
 
 type Ctx = JobContext;
 
-/** The agent as the deny-list knows it: its program and node binary (real paths), data folder, unit. */
-async function agentSelf(ctx: Ctx): Promise<AgentSelf> {
+/** The agent as the deny-list knows it: its program and node binary (real paths), its unit. */
+async function agentSelf(): Promise<AgentSelf> {
   const program = await Promise.all([process.execPath, process.argv[1]].filter((x): x is string => !!x).map((p) => realPath(p).catch(() => p)));
-  const dataDir = ctx.dataDir ? await realPath(ctx.dataDir).catch(() => ctx.dataDir) : undefined;
   let unit: string | null = null;
   try {
     unit = unitOfCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
   } catch {
     // no cgroup file: not under systemd
   }
-  return { program, dataDir, unit };
+  return { program, unit };
 }
 
 /**
  * Refuses a live path on the Linux deny-list (judged on its real path: a link to /etc/passwd is /etc/passwd),
- * unless -force; the agent's own files whatever the flags. Checked before anything is stopped or moved.
+ * unless -force; the agent's own program whatever the flags. Checked before anything is stopped or moved.
  */
-async function refuseCritical(ctx: Ctx, shown: string, force: boolean): Promise<void> {
+async function refuseCritical(shown: string, force: boolean): Promise<void> {
   const real = await realPath(shown);
-  const own = agentFileRule(real, await agentSelf(ctx));
+  const own = agentFileRule(real, await agentSelf());
   if (own) throw new CommandError(`remediate: ${shown}${real !== shown ? ` (${real})` : ''} is ${own}: refused, even with -force`, 'refused');
   if (force) return;
   const init = await fsp.readlink('/proc/1/exe').catch(() => null);
@@ -93,7 +92,7 @@ async function takeUnit(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target:
   const unit = await ctx.platform.locateUnit(target);
   if (!unit) return false;
   entry.target = unit.name;
-  const rule = criticalUnitRule(unit.name, await agentSelf(ctx));
+  const rule = criticalUnitRule(unit.name, await agentSelf());
   if (rule?.always) throw new CommandError(`${command}: ${unit.name} is ${rule.what}: refused, even with -force`, 'refused');
   if (rule && !force) throw new CommandError(`${command}: ${criticalRefusal(unit.name, unit.name, rule.what, 'unit')}`, 'refused');
   // Checked before anything is stopped: a refusal changes nothing.
@@ -139,7 +138,8 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
     case 'file': {
       const p = ctx.resolvePath(target);
       entry.target = p;
-      await refuseCritical(ctx, p, force);
+      await q.refuseProtected(p); // the agent's data folder, a service's: their own refusal, first
+      await refuseCritical(p, force);
       await stopRunners(ctx, q, entry, p, auto);
       await q.takeFile(entry, p, p).catch((e: unknown) => {
         if (e instanceof CommandError) throw e;
@@ -160,7 +160,7 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
       if (r.survivors.length > 0) entry.actions.push(`pids still alive: ${r.survivors.join(', ')}`);
       if (!image) entry.actions.push('image not quarantined: its path was unreadable');
       else if (SYSTEM_DIRS.some((d) => image.startsWith(d))) entry.actions.push(`image ${image} not quarantined: a system binary (use remediate file to quarantine it anyway)`);
-      else if (agentFileRule(await realPath(image), await agentSelf(ctx))) entry.actions.push(`image ${image} not quarantined: the agent runs from it too`);
+      else if (agentFileRule(await realPath(image), await agentSelf())) entry.actions.push(`image ${image} not quarantined: the agent runs from it too`);
       else {
         try {
           await q.takeFile(entry, image, image);

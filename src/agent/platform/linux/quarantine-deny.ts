@@ -8,8 +8,9 @@
  *   program or the next boot — not a mistake an analyst can undo from the console, whose own agent may
  *   not start again. `-force` takes them anyway (a trojaned /usr/bin/ls is a real case).
  * - systemd's own units and D-Bus for `remediate service` (and a timer given to `scheduledtask`).
- * - The agent itself (its program, its node binary, its data folder, its unit, its pid and its parents,
- *   pid 1): refused even with `-force`, since the agent would cut the branch it sits on.
+ * - The agent itself (its program, its node binary, its unit, its pid and its parents, pid 1): refused even
+ *   with `-force`, since the agent would cut the branch it sits on. Its data folder is a protected folder
+ *   (../../protected-paths.ts), which no command touches at all.
  * The lists are short on purpose: /usr/local, /opt, /etc/cron.*, /etc/systemd/system, /etc/ld.so.preload
  * (a rootkit's favourite, which the system runs fine without) stay ordinary targets.
  */
@@ -74,10 +75,9 @@ export function criticalFileRule(real: string, init?: string | null): string | n
   return null;
 }
 
-/** What the agent runs from: its program (lr-agent.js), its node binary, its data folder (real paths). */
+/** What the agent runs from: its program (lr-agent.js) and its node binary (real paths), and its unit. */
 export interface AgentSelf {
   program: readonly string[];
-  dataDir?: string | undefined;
   /** The systemd unit the agent runs in (from /proc/self/cgroup), if any. */
   unit?: string | null | undefined;
 }
@@ -86,7 +86,6 @@ export interface AgentSelf {
 export function agentFileRule(real: string, self: AgentSelf): string | null {
   const p = path.posix.normalize(real);
   for (const own of self.program) if (p === own) return "the agent's own program";
-  if (self.dataDir && within(p, self.dataDir)) return "the agent's own data folder";
   return null;
 }
 
