@@ -169,6 +169,8 @@ export type ConsoleItem =
     }
   /** A background job ended. */
   | { k: 'bgend'; commandId: string; status: JobStatus; error?: string | undefined; durationMs: number }
+  /** A y/N before a response action (main's console-confirm.ts): `lines` describe the target, `prompt` replaces the prompt until answered. */
+  | { k: 'question'; lines: string[]; prompt: string }
   | { k: 'device'; online: boolean }
   | { k: 'closed'; reason: string };
 

@@ -9,7 +9,9 @@
  * Configuration paths (units, crontabs, startup items) are device paths under the platform's sysroot;
  * `file` targets and process images are live paths, like getfile's. Every path is normalised and its
  * links resolved before it is checked; nothing in a protected folder (../protected-paths.ts: the agent's
- * own data, a service's) is ever taken, whichever kind names it.
+ * own data, a service's) is ever taken, whichever kind names it. System-critical files and units (the
+ * deny-list in ../platform/linux/quarantine-deny.ts: account databases, the loader, /bin, /usr/lib, /boot...)
+ * are refused without -force; the agent itself, init and the agent's parents even with it.
  */
 import { readFileSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
@@ -18,6 +20,8 @@ import { findCommand } from '../../shared/catalog.js';
 import { CommandError, defineCommand, type JobContext } from '../command.js';
 import { entryRecord, Quarantine, type QuarantineEntry } from '../quarantine.js';
 import { fsReason } from '../fs/fs-errors.js';
+import { realPath } from '../protected-paths.js';
+import { agentFileRule, criticalFileRule, criticalRefusal, criticalUnitRule, unitOfCgroup, type AgentSelf } from '../platform/linux/quarantine-deny.js';
 import { notOnThisOs, remediateOnWindows } from './support/remediate-windows.js';
 
 /** Folders whose binaries a process remediation never quarantines (they belong to the system). */
@@ -49,6 +53,32 @@ function parentOf(pid: number): number {
 
 type Ctx = JobContext;
 
+/** The agent as the deny-list knows it: its program and node binary (real paths), its unit. */
+async function agentSelf(): Promise<AgentSelf> {
+  const program = await Promise.all([process.execPath, process.argv[1]].filter((x): x is string => !!x).map((p) => realPath(p).catch(() => p)));
+  let unit: string | null = null;
+  try {
+    unit = unitOfCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
+  } catch {
+    // no cgroup file: not under systemd
+  }
+  return { program, unit };
+}
+
+/**
+ * Refuses a live path on the Linux deny-list (judged on its real path: a link to /etc/passwd is /etc/passwd),
+ * unless -force; the agent's own program whatever the flags. Checked before anything is stopped or moved.
+ */
+async function refuseCritical(shown: string, force: boolean): Promise<void> {
+  const real = await realPath(shown);
+  const own = agentFileRule(real, await agentSelf());
+  if (own) throw new CommandError(`remediate: ${shown}${real !== shown ? ` (${real})` : ''} is ${own}: refused, even with -force`, 'refused');
+  if (force) return;
+  const init = await fsp.readlink('/proc/1/exe').catch(() => null);
+  const rule = criticalFileRule(real, init && (await realPath(init).catch(() => init)));
+  if (rule) throw new CommandError(`remediate: ${criticalRefusal(shown, real, rule)}`, 'refused');
+}
+
 /** A failure's reason for the analyst: a refusal as it is, a file system error in words. */
 function reason(e: unknown): string {
   if (e instanceof CommandError) return e.message.replace(/^remediate: /, '');
@@ -58,10 +88,13 @@ function reason(e: unknown): string {
 /** /etc/cron.d, /etc/cron.daily, ...: the folders whose scripts `remediate scheduledtask PATH` takes. */
 const CRON_FOLDER = /^\/etc\/cron\.[A-Za-z0-9_-]+$/;
 
-async function takeUnit(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target: string, command: string): Promise<boolean> {
+async function takeUnit(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target: string, command: string, force: boolean): Promise<boolean> {
   const unit = await ctx.platform.locateUnit(target);
   if (!unit) return false;
   entry.target = unit.name;
+  const rule = criticalUnitRule(unit.name, await agentSelf());
+  if (rule?.always) throw new CommandError(`${command}: ${unit.name} is ${rule.what}: refused, even with -force`, 'refused');
+  if (rule && !force) throw new CommandError(`${command}: ${criticalRefusal(unit.name, unit.name, rule.what, 'unit')}`, 'refused');
   // Checked before anything is stopped: a refusal changes nothing.
   for (const p of [unit.path, ...unit.links.map((l) => l.path)]) await q.refuseProtected(ctx.platform.hostPath(p));
   entry.actions.push(await ctx.platform.stopUnit(unit.name));
@@ -99,12 +132,14 @@ async function stopRunners(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, file
   }
 }
 
-async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target: string, auto: boolean): Promise<void> {
+async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target: string, auto: boolean, force: boolean): Promise<void> {
   const fail = (m: string) => new CommandError(`remediate: ${m}`);
   switch (entry.type) {
     case 'file': {
       const p = ctx.resolvePath(target);
       entry.target = p;
+      await q.refuseProtected(p); // the agent's data folder, a service's: their own refusal, first
+      await refuseCritical(p, force);
       await stopRunners(ctx, q, entry, p, auto);
       await q.takeFile(entry, p, p).catch((e: unknown) => {
         if (e instanceof CommandError) throw e;
@@ -115,7 +150,7 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
     case 'process': {
       if (!/^\d+$/.test(target)) throw fail(`process: ${target} is not a pid`);
       const pid = Number(target);
-      if (pid <= 1 || ancestors(process.pid).has(pid)) throw fail(`process ${pid} is init, the agent or one of its parents: refused`);
+      if (pid <= 1 || ancestors(process.pid).has(pid)) throw new CommandError(`remediate: process ${pid} is ${pid === 1 ? 'init (pid 1)' : pid === process.pid ? 'the agent itself' : 'init, the agent or one of its parents'}: refused, even with -force`, 'refused');
       const image = await ctx.platform.processImage(pid);
       const r = await ctx.platform.stopProcess(pid, { tree: auto }).catch((e: Error) => {
         throw fail(`process ${pid}: ${e.message}`);
@@ -125,6 +160,7 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
       if (r.survivors.length > 0) entry.actions.push(`pids still alive: ${r.survivors.join(', ')}`);
       if (!image) entry.actions.push('image not quarantined: its path was unreadable');
       else if (SYSTEM_DIRS.some((d) => image.startsWith(d))) entry.actions.push(`image ${image} not quarantined: a system binary (use remediate file to quarantine it anyway)`);
+      else if (agentFileRule(await realPath(image), await agentSelf())) entry.actions.push(`image ${image} not quarantined: the agent runs from it too`);
       else {
         try {
           await q.takeFile(entry, image, image);
@@ -136,7 +172,7 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
       return;
     }
     case 'service':
-      if (!(await takeUnit(ctx, q, entry, target, 'remediate'))) throw fail(`service: no unit file for ${unitKey(target)} in the systemd unit folders`);
+      if (!(await takeUnit(ctx, q, entry, target, 'remediate', force))) throw fail(`service: no unit file for ${unitKey(target)} in the systemd unit folders`);
       return;
     case 'scheduledtask': {
       const cron = /^(\/.+):(\d+)$/.exec(target);
@@ -147,7 +183,7 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
         await q.takeLine(entry, found.path, ctx.platform.hostPath(found.path), found.line, found.text);
         return;
       }
-      if (/\.timer$/.test(target) && (await takeUnit(ctx, q, entry, target, 'remediate'))) return;
+      if (/\.timer$/.test(target) && (await takeUnit(ctx, q, entry, target, 'remediate', force))) return;
       // Normalised before it is judged: /etc/cron.d/../../x is /x, not a cron script.
       const script = path.posix.normalize(target);
       if (script.startsWith('/etc/cron.')) {
@@ -180,6 +216,7 @@ export const remediateCommand = defineCommand({
     type: z.enum(['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'registry', 'list']),
     target: z.string().min(1).optional(),
     auto: z.boolean().optional(),
+    force: z.boolean().optional(),
   }),
   async run(ctx, params) {
     const q = Quarantine.of(ctx, 'remediate');
@@ -192,7 +229,7 @@ export const remediateCommand = defineCommand({
     try {
       if (ctx.platform.name === 'win32') await remediateOnWindows(ctx, q, entry, params.target, params.auto === true);
       else if (entry.type === 'registry') throw notOnThisOs('registry', ctx.platform.name);
-      else await remediate(ctx, q, entry, params.target, params.auto === true);
+      else await remediate(ctx, q, entry, params.target, params.auto === true, params.force === true);
     } catch (e) {
       await q.discard(entry);
       throw e;

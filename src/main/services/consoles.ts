@@ -27,6 +27,7 @@ import { parseLine, quoteArg } from '../../shared/grammar.js';
 import type { CompletionView, ConsoleItem, SessionView } from '../../shared/ipc-contract.js';
 import type { SessionInfo, ToClient } from '../../shared/protocol.js';
 import type { CaseRecorder, EvidenceProvenance } from '../cases/recorder.js';
+import { ConsoleConfirm } from './console-confirm.js';
 import type { EventHub } from './events.js';
 import { OutputChannel } from './output-channel.js';
 import { TranscriptCapture } from './transcript-capture.js';
@@ -55,6 +56,8 @@ export class ConsoleSession {
   private closed = false;
   private readonly channel: OutputChannel;
   private readonly closedWaiters = new Set<() => void>();
+  /** remediate, isolate and release ask y/N first (console-confirm.ts). */
+  private readonly confirm: ConsoleConfirm;
   readonly commands: string[];
 
   constructor(
@@ -86,6 +89,7 @@ export class ConsoleSession {
     });
     client.on('trace', (f) => this.add({ k: 'text', text: `[trace ${f.level}] ${f.message}\n` }));
     client.on('serviceError', (message) => this.log.warn('console: service error', { sessionId: info.id, message }));
+    this.confirm = new ConsoleConfirm({ sessionId: info.id, deviceName: info.deviceName, client, add: (item) => this.add(item), run: (line) => this.run(line, true) });
   }
 
   get id(): string {
@@ -109,9 +113,10 @@ export class ConsoleSession {
     this.channel.resetInFlight();
   }
 
-  run(line: string): void {
+  run(line: string, confirmed = false): void {
     if (this.closed) throw new Error('this session is closed: open a new one');
     if (this.running) throw new Error('a command is running: Ctrl+C cancels it, Ctrl+Z sends it to the background');
+    if (!confirmed && this.confirm.intercept(line)) return;
     let name = '';
     try {
       name = parseLine(line).name;
@@ -126,6 +131,7 @@ export class ConsoleSession {
   }
 
   cancel(): boolean {
+    if (this.confirm.cancel()) return true;
     const running = this.running;
     if (!running) return false;
     if (running.commandId) this.safeSend(() => this.client.cancel(running.commandId as string));
@@ -182,6 +188,7 @@ export class ConsoleSession {
     if (this.closed) return;
     this.closed = true;
     this.running = undefined;
+    this.confirm.reset();
     this.add({ k: 'closed', reason });
     this.channel.flush();
     try {

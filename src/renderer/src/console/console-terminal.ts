@@ -39,6 +39,8 @@ export class ConsoleTerminal {
   private readonly fitAddon = new FitAddon();
   private readonly renderer = new OutputRenderer();
   private state: State = 'idle';
+  /** main asks y/N before a response action (its console-confirm.ts): shown instead of the prompt. */
+  private question: string | undefined;
   private line: LineState = EMPTY_LINE;
   private cursorRow = 0;
   private cwd: string;
@@ -132,6 +134,7 @@ export class ConsoleTerminal {
       const effects: RenderEffects = {};
       out += this.renderer.render(item, cols, effects);
       if (effects.promptBack) {
+        this.question = effects.question;
         if (effects.promptBack.cwd) this.cwd = effects.promptBack.cwd;
         this.state = 'idle';
         promptNeeded = true;
@@ -140,6 +143,7 @@ export class ConsoleTerminal {
       if (effects.deviceOnline !== undefined) this.onMeta({ online: effects.deviceOnline });
       if (effects.closed !== undefined) {
         this.state = 'closed';
+        this.question = undefined;
         promptNeeded = true;
         out += `${SGR.dim}type connect to open a new session on ${escapeControlChars(this.session.deviceName)}${SGR.reset}\n`;
         this.onMeta({ closed: effects.closed, running: false });
@@ -208,6 +212,7 @@ export class ConsoleTerminal {
   }
 
   private prompt(): { text: string; width: number } {
+    if (this.question !== undefined) return { text: `${SGR.yellow}${escapeControlChars(this.question)}${SGR.reset}`, width: displayWidth(escapeControlChars(this.question)) };
     const device = escapeControlChars(this.session.deviceName);
     const cwd = escapeControlChars(this.cwd);
     return { text: `${SGR.green}${device}${SGR.reset}:${SGR.blue}${cwd}${SGR.reset}> `, width: displayWidth(`${device}:${cwd}> `) };
@@ -260,7 +265,8 @@ export class ConsoleTerminal {
         this.write(`${this.endOfInput()}^C\n`);
         this.line = EMPTY_LINE;
         this.cursorRow = 0;
-        this.write(this.promptAndLine());
+        if (this.question !== undefined) void this.answer('');
+        else this.write(this.promptAndLine());
         return;
       case 'suspend':
         return;
@@ -309,6 +315,7 @@ export class ConsoleTerminal {
     this.write(`${this.endOfInput()}\n`);
     this.line = EMPTY_LINE;
     this.renderer.markLineStart();
+    if (this.question !== undefined) return this.answer(text);
     if (text === '') {
       this.write(this.promptAndLine());
       return;
@@ -334,6 +341,23 @@ export class ConsoleTerminal {
     this.onMeta({ running: true });
     try {
       await call('lr:sessions.run', { sessionId: this.session.id, line: text });
+      if (this.state === 'submitting') this.state = 'running';
+    } catch (e) {
+      if (this.state !== 'submitting') return;
+      this.state = 'idle';
+      this.onMeta({ running: false });
+      this.write(`${SGR.red}${escapeControlChars(e instanceof Error ? e.message : String(e))}${SGR.reset}\n${this.promptAndLine()}`);
+    }
+  }
+
+  /** The answer to main's y/N: a line goes as typed, Enter alone and Ctrl+C as a cancel (both mean no). */
+  private async answer(text: string): Promise<void> {
+    this.question = undefined;
+    this.state = 'submitting';
+    this.onMeta({ running: true });
+    try {
+      if (text === '') await call('lr:sessions.cancel', { sessionId: this.session.id });
+      else await call('lr:sessions.run', { sessionId: this.session.id, line: text });
       if (this.state === 'submitting') this.state = 'running';
     } catch (e) {
       if (this.state !== 'submitting') return;

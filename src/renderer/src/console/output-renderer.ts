@@ -36,6 +36,8 @@ export interface RenderEffects {
   closed?: string;
   /** A background job ended: reprint the prompt if the console is idle. */
   backgroundNotice?: boolean;
+  /** A y/N to answer: this prompt replaces the usual one until the next line is sent. */
+  question?: string;
 }
 
 export class OutputRenderer {
@@ -82,6 +84,10 @@ export class OutputRenderer {
         const error = item.error ? `: ${escapeControlChars(item.error)}` : '';
         return this.line(`${colour}[${item.commandId}] ${item.status}${error}${SGR.reset} ${SGR.dim}(${formatDuration(item.durationMs)}; status ${item.commandId} shows its output)${SGR.reset}`);
       }
+      case 'question':
+        effects.promptBack = {};
+        effects.question = item.prompt;
+        return this.finishCommand() + item.lines.map((l) => this.line(`${SGR.yellow}${escapeControlChars(l)}${SGR.reset}`)).join('');
       case 'device':
         effects.deviceOnline = item.online;
         return this.line(
