@@ -32,32 +32,32 @@ interface Layout {
   nestedScrollers: number;
 }
 
+const MEASURE = `(() => {
+  const doc = document.documentElement;
+  const scrolls = (el) => {
+    const style = getComputedStyle(el);
+    return /(auto|scroll)/.test(style.overflowY) && el.scrollHeight > el.clientHeight + 1 && el.clientHeight > 0;
+  };
+  // The deepest chain of scrolling ancestors any element sits in (xterm's own viewport excluded).
+  let nestedScrollers = 0;
+  for (const el of Array.from(document.querySelectorAll('*'))) {
+    if (el.closest('.xterm') || !scrolls(el)) continue;
+    let depth = 1;
+    for (let up = el.parentElement; up; up = up.parentElement) if (scrolls(up)) depth++;
+    nestedScrollers = Math.max(nestedScrollers, depth);
+  }
+  const navBox = document.querySelector('[data-testid="nav-devices"]')?.getBoundingClientRect();
+  return {
+    docOverflow: doc.scrollWidth - doc.clientWidth,
+    navVisible: !!navBox && navBox.width > 0 && navBox.height > 0,
+    title: document.querySelector('[data-testid="section-title"]')?.textContent ?? '',
+    nestedScrollers,
+  };
+})()`;
+
 /** Measures the layout facts checked on every page (in the page, from the DOM as painted). */
 function layout(p: Page): Promise<Layout> {
-  return p.evaluate(() => {
-    const doc = document.documentElement;
-    const scrolls = (el: Element): boolean => {
-      const style = getComputedStyle(el);
-      return /(auto|scroll)/.test(style.overflowY) && el.scrollHeight > el.clientHeight + 1 && el.clientHeight > 0;
-    };
-    // The deepest chain of scrolling ancestors any element sits in (xterm's own viewport excluded).
-    let nestedScrollers = 0;
-    for (const el of Array.from(document.querySelectorAll('*'))) {
-      if (el.closest('.xterm')) continue;
-      if (!scrolls(el)) continue;
-      let depth = 1;
-      for (let up = el.parentElement; up; up = up.parentElement) if (scrolls(up)) depth++;
-      nestedScrollers = Math.max(nestedScrollers, depth);
-    }
-    const nav = document.querySelector('[data-testid="nav-devices"]');
-    const navBox = nav?.getBoundingClientRect();
-    return {
-      docOverflow: doc.scrollWidth - doc.clientWidth,
-      navVisible: !!navBox && navBox.width > 0 && navBox.height > 0,
-      title: document.querySelector('[data-testid="section-title"]')?.textContent ?? '',
-      nestedScrollers,
-    };
-  });
+  return p.evaluate(MEASURE) as Promise<Layout>;
 }
 
 beforeAll(async () => {
