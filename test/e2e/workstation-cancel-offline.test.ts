@@ -59,6 +59,16 @@ async function tail(p: Page, id: string, chars = 2000): Promise<string> {
   return (await terminalText(p, id)).slice(-chars);
 }
 
+/** The same view at 1400 and 1024 px wide (the terminal refits in between). */
+async function screenshots(p: Page, name: string): Promise<void> {
+  await screenshot(p, `${name}-1400`);
+  await p.setViewportSize({ width: 1024, height: 768 });
+  await p.waitForTimeout(300);
+  await screenshot(p, `${name}-1024`);
+  await p.setViewportSize({ width: 1400, height: 860 });
+  await p.waitForTimeout(300);
+}
+
 function restartAgent(dataDir: string): RunningProcess & { dataDir: string } {
   const started = startProcess([path.join(ROOT, 'out', 'bin', 'lr-agent.js'), 'start', '--data', dataDir], { ...process.env, LR_LOG_LEVEL: 'warn' });
   return { ...started, dataDir };
@@ -126,7 +136,7 @@ describe('workstation: cancelling while the device is offline (issue 25)', () =>
     const cancelLine = lines.find((l) => l.startsWith('cancelled here while the device is offline'));
     expect(cancelLine, afterCancel.slice(-1500)).toBe(`cancelled here while the device is offline: nothing more is sent to it; getfile ${big} again resumes the partial download, -restart starts from zero`);
     expect(afterCancel).not.toContain('^C (cancelling on the device)');
-    await screenshot(page, 'item1-cancelled-offline-1400');
+    await screenshots(page, 'item1-cancelled-offline');
 
     // Keystrokes are taken again: typed text shows on the prompt line, and a service command runs.
     await page.keyboard.type('abc');
@@ -172,7 +182,7 @@ describe('workstation: cancelling while the device is offline (issue 25)', () =>
     expect(lines[ctrlC - 1]).toMatch(/\d+%\s+\d+(\.\d)? MiB \/ 1\.0 GiB/);
     expect(lines[ctrlC + 1]).toMatch(/^cancelled by the analyst; the partial file \(\d+(\.\d)? MiB of 1\.0 GiB \(\d+ %\)\) is kept: getfile again resumes it, -restart starts from zero$/);
     expect(cancelled).not.toMatch(/getfile[^\n]*: getfile:/);
-    await screenshot(page, 'item7-ctrl-c-progress-1400');
+    await screenshots(page, 'item7-ctrl-c-progress');
     console.log(`item 7 cancel lines: ${JSON.stringify(lines.slice(ctrlC - 1, ctrlC + 3))}`);
 
     // A completion probe (Tab on a path) is logged, flagged internal, and never listed by jobs.
@@ -210,7 +220,7 @@ describe('workstation: cancelling while the device is offline (issue 25)', () =>
     await expect.poll(() => tail(page, id, 300), { timeout: 15_000, interval: 50 }).toMatch(/\d+%\s+\d+(\.\d)? MiB \/ 1\.0 GiB[^\n]*$/);
     const fgText = await tail(page, id, 1000);
     expect(fgText.slice(fgText.lastIndexOf(`fg ${bgId}`))).not.toMatch(/sha256|savedAs/);
-    await screenshot(page, 'item7-fg-progress-1400');
+    await screenshots(page, 'item7-fg-progress');
     await page.keyboard.press('Control+c');
     await waitForPrompt(page, id, 30_000);
     await expect.poll(() => deviceLog().find((c) => c.id === bgId)?.status, { timeout: 15_000 }).toBe('cancelled');
@@ -226,9 +236,6 @@ describe('workstation: cancelling while the device is offline (issue 25)', () =>
     expect(status).not.toContain('\\x0a');
     expect(status.split('\n').some((l) => l.startsWith('usage: jobs [-all]'))).toBe(true);
     expect(status).toMatch(/started \S+\s+\d+(\.\d)? (ms|s)/);
-    await screenshot(page, 'item7-jobs-status-1400');
-    await page.setViewportSize({ width: 1024, height: 768 });
-    await screenshot(page, 'item7-jobs-status-1024');
-    await page.setViewportSize({ width: 1400, height: 860 });
+    await screenshots(page, 'item7-jobs-status');
   });
 });
