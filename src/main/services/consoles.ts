@@ -23,7 +23,7 @@ import { localNameFor } from '../../client/download.js';
 import { runGetfile } from '../../client/getfile-runner.js';
 import { transferTarget, type TransferTarget } from '../../client/transfer-target.js';
 import type { Logger } from '../../node/log.js';
-import { CATALOG, roleAllows, type Platform, type Role } from '../../shared/catalog.js';
+import { CATALOG, findCommand, roleAllows, type Platform, type Role } from '../../shared/catalog.js';
 import { complete } from '../../shared/completion.js';
 import { formatBytes, renderJson, renderTable } from '../../shared/format.js';
 import { parseLine, quoteArg } from '../../shared/grammar.js';
@@ -73,6 +73,8 @@ interface Running {
   againHint?: string;
   /** Ended here by Ctrl+C while the device was offline: whatever it still reports is not shown. */
   cancelledHere?: boolean;
+  /** Answered by the service alone (help, jobs, library…): the device being offline does not concern it. */
+  serviceSide?: boolean;
 }
 
 export class ConsoleSession {
@@ -153,7 +155,7 @@ export class ConsoleSession {
     } catch {
       // The service refuses it with a one-line error, and logs it.
     }
-    const running: Running = { line, startedAt: new Date().toISOString(), capture: new TranscriptCapture() };
+    const running: Running = { line, startedAt: new Date().toISOString(), capture: new TranscriptCapture(), serviceSide: findCommand(name)?.side === 'service' };
     this.running = running;
     const transfer = transferTarget(line);
     const fgTransfer = name === 'fg' ? this.transfers.get(fgTarget(line)) : undefined;
@@ -167,7 +169,7 @@ export class ConsoleSession {
     running.abort?.abort();
     if (running.commandId) this.safeSend(() => this.client.cancel(running.commandId as string));
     else running.cancelRequested = true;
-    if (!this.deviceOnline) {
+    if (!this.deviceOnline && !running.serviceSide) {
       running.cancelledHere = true;
       // The service already ended what ran on the device; nothing waits for it any more: the prompt comes back now.
       this.finish(running, { k: 'end', commandId: running.commandId, status: 'cancelled', error: `cancelled here while the device is offline: nothing more is sent to it${running.againHint ?? ''}`, durationMs: 0, background: false });
@@ -178,7 +180,7 @@ export class ConsoleSession {
   detach(): boolean {
     const running = this.running;
     if (!running) return false;
-    if (!this.deviceOnline) {
+    if (!this.deviceOnline && !running.serviceSide) {
       this.add({ k: 'notice', text: 'Ctrl+Z refused: the device is offline, nothing runs on it to send to the background; Ctrl+C cancels here', tone: 'warn' });
       return false;
     }
@@ -362,6 +364,7 @@ export class ConsoleSession {
       shownIn = r;
       r.abort = abort;
       r.againHint = againHint;
+      r.serviceSide = false; // `fg` (a service command) now shows a transfer from the device
     };
     show(running);
     const started = (f: Extract<ToClient, { t: 'command.started' }>): void => {
