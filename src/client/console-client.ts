@@ -257,15 +257,18 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
     this.sendFrame({ t: 'session.close', reqId: ++this.reqSeq, sessionId });
   }
 
-  /** Runs one command line; resolves when it ends or goes to the background. */
-  run(sessionId: string, line: string, handlers: CommandHandlers = {}): { outcome: Promise<CommandOutcome>; commandId(): string | undefined } {
+  /**
+   * Runs one command line; resolves when it ends or goes to the background. `internal`: a probe the console
+   * runs for itself (path completion's folder listing): logged and flagged, left out of `jobs`.
+   */
+  run(sessionId: string, line: string, handlers: CommandHandlers = {}, opts: { internal?: boolean } = {}): { outcome: Promise<CommandOutcome>; commandId(): string | undefined } {
     const reqId = ++this.reqSeq;
     let pending!: Pending;
     const outcome = new Promise<CommandOutcome>((resolve, reject) => {
       pending = { handlers, resolve, reject };
     });
     this.byReq.set(reqId, pending);
-    this.sendFrame({ t: 'command', reqId, sessionId, line });
+    this.sendFrame({ t: 'command', reqId, sessionId, line, ...(opts.internal ? { internal: true } : {}) });
     return { outcome, commandId: () => pending.commandId };
   }
 

@@ -13,6 +13,8 @@ export interface TransferTarget {
   auto: boolean;
   /** Command to run instead of `getfile PATH` (collect). */
   line?: string;
+  /** `-restart`: discard a partial download kept from an earlier run (never sent to the device). */
+  restart?: boolean;
   /** Ended with `&`. */
   background: boolean;
   /** `-output json|table`: print the device's records (and where the file was saved) instead of the hash line. */
@@ -31,7 +33,7 @@ export function transferTarget(line: string): TransferTarget | null {
     }
     if (parsed.name !== 'getfile' || parsed.named.offset !== undefined) return null;
     const p = bindParams(spec, parsed);
-    return { path: String(p.path), auto: p.auto === true, background: parsed.background, ...(parsed.output ? { output: parsed.output } : {}) };
+    return { path: String(p.path), auto: p.auto === true, background: parsed.background, ...(p.restart === true ? { restart: true } : {}), ...(parsed.output ? { output: parsed.output } : {}) };
   } catch {
     return null;
   }

@@ -33,6 +33,8 @@ export interface CommandColumns {
   output_size: number;
   output_sha256: string | null;
   output_truncated: number;
+  /** Absent from the cluster's mirror table. */
+  internal?: number;
 }
 
 /** A row as the log's readers select it: with the user's and the device's names joined in. */
@@ -61,6 +63,7 @@ export function toCommandRecord(r: CommandRow): CommandLogRecord {
     outputSha256: r.output_sha256,
     outputTruncated: r.output_truncated === 1,
     background: r.background === 1,
+    ...(r.internal === 1 ? { internal: true } : {}),
   };
 }
 
@@ -137,7 +140,7 @@ export class CommandLogView {
     const rows = this.db
       .prepare(
         `SELECT c.seq, c.id, c.session_id, u.name AS user_name, c.device_id, d.name AS device_name, c.command_line, c.name, c.status,
-                c.background, c.started_at, c.ended_at, c.duration_ms, c.error, '' AS output, c.output_size, c.output_sha256, c.output_truncated
+                c.background, c.started_at, c.ended_at, c.duration_ms, c.error, '' AS output, c.output_size, c.output_sha256, c.output_truncated${this.table === 'commands' ? ', c.internal' : ''}
          FROM ${this.table} c LEFT JOIN users u ON u.id = c.user_id LEFT JOIN devices d ON d.id = c.device_id
          WHERE c.seq IN (SELECT value FROM json_each(?))
          ORDER BY c.seq DESC`,

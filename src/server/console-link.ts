@@ -58,7 +58,7 @@ export function acceptConsole(ws: WebSocket, user: User, sessions: SessionManage
             pipeline.refuse(peer, null, f.line, f.line.trim().split(/\s+/)[0] ?? '', `no open session ${f.sessionId} on this console (it may have timed out)`, f.reqId);
             return;
           }
-          pipeline.submit(peer, s, f.line, f.reqId);
+          pipeline.submit(peer, s, f.line, f.reqId, f.internal === true);
           return;
         }
         case 'cancel':

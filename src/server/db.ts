@@ -144,7 +144,15 @@ const MIGRATIONS: readonly Migration[] = [
   `,
   // 5: device names are unique per tenant, without regard to case (they were chosen by each agent's hello).
   uniqueDeviceNames,
+  // 6: commands the console runs for itself (path completion's folder listings) are flagged, kept out of `jobs`.
+  internalCommands,
 ];
+
+/** Adds `commands.internal` (once: a database rewound to an earlier version may already have it). */
+function internalCommands(db: Db): void {
+  const columns = db.prepare('PRAGMA table_info(commands)').all() as { name: string }[];
+  if (!columns.some((c) => c.name === 'internal')) db.exec('ALTER TABLE commands ADD COLUMN internal INTEGER NOT NULL DEFAULT 0');
+}
 
 /**
  * Existing duplicates keep their name for the first enrolled (then the smaller id) and get the first free

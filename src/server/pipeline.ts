@@ -23,6 +23,11 @@ function oneLine(message: string): string {
 }
 
 /** Unacknowledged bytes queued towards a console above which the agent is not acked (it then pauses). */
+/** Path completion's listing: `dir [folder] -output json`, in the foreground, not redirected. */
+export function isCompletionProbe(spec: CommandSpec, parsed: ParsedLine): boolean {
+  return spec.name === 'dir' && parsed.output === 'json' && !parsed.background && !parsed.redirect;
+}
+
 const CONSOLE_HIGH_WATER = 512 * 1024;
 /** Grace given to an agent to confirm a cancel before the service ends the job itself. */
 const CANCEL_GRACE_MS = 10_000;
@@ -80,7 +85,11 @@ export class Pipeline {
     return { commandId: id, status: 'refused' };
   }
 
-  submit(peer: ConsolePeer, session: Session, line: string, reqId?: number): SubmitResult {
+  /**
+   * `internal`: the console runs this for itself (path completion). Only a plain folder listing may be, so
+   * that nothing that changes the device or reads a file can be hidden from `jobs` by a client.
+   */
+  submit(peer: ConsolePeer, session: Session, line: string, reqId?: number, internal = false): SubmitResult {
     session.touch();
     let parsed: ParsedLine;
     try {
@@ -104,6 +113,9 @@ export class Pipeline {
     if (spec.side === 'client') {
       return this.refuse(peer, session, line, spec.name, `${spec.name}: handled by the console itself, not by the service`, reqId);
     }
+    if (internal && !isCompletionProbe(spec, parsed)) {
+      return this.refuse(peer, session, line, spec.name, `${spec.name}: only a folder listing (dir … -output json) can run as the console's internal probe`, reqId);
+    }
 
     const preparer = spec.side === 'agent' ? this.preparers.get(spec.name) : undefined;
     const jobId = newId();
@@ -114,7 +126,7 @@ export class Pipeline {
     }
 
     const job = this.newJob(jobId, session, spec, line, parsed.background, peer);
-    this.store.insertCommand({ id: job.id, sessionId: session.id, userId: peer.user.id, deviceId: session.device.id, commandLine: line, name: spec.name, status: 'pending', background: parsed.background });
+    this.store.insertCommand({ id: job.id, sessionId: session.id, userId: peer.user.id, deviceId: session.device.id, commandLine: line, name: spec.name, status: 'pending', background: parsed.background, internal });
     peer.send({
       t: 'command.started',
       reqId,

@@ -9,6 +9,7 @@ import type { AgentHub } from './agent-hub.js';
 import type { Store } from './store.js';
 import type { ConsolePeer, Job, Session, SessionManager } from './sessions.js';
 import type { Pipeline } from './pipeline.js';
+import { formatDuration } from '../shared/format.js';
 import { libraryCommand } from './library-console.js';
 
 export interface ServiceCommandContext {
@@ -109,22 +110,34 @@ async function help(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
   return { status: 'completed' };
 }
 
+/**
+ * `jobs`: what still runs in this session (foreground elsewhere or in the background); `-all` every command
+ * of the session. The console's own probes (path completion) are in the log, flagged, never here.
+ */
 async function jobs(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
-  const rows = ctx.store.listCommands({ sessionId: ctx.session.id }).filter((c) => c.id !== ctx.job.id);
-  records(
-    ctx,
-    rows.map((c) => {
+  const all = ctx.params.all === true;
+  const rows = ctx.store
+    .listCommands({ sessionId: ctx.session.id })
+    .filter((c) => c.id !== ctx.job.id && !c.internal)
+    .map((c) => {
       const live = ctx.session.jobs.get(c.id);
+      const durationMs = live && live.status === 'running' ? Date.now() - live.startedAt : c.durationMs;
       return {
         id: c.id,
         commandLine: c.commandLine,
         state: live?.status ?? c.status,
         startedAt: c.startedAt,
-        durationMs: live && live.status === 'running' ? Date.now() - live.startedAt : c.durationMs,
+        duration: durationMs == null ? '' : formatDuration(durationMs),
+        durationMs,
         background: live?.background ?? c.background,
       };
-    }),
-  );
+    })
+    .filter((r) => all || r.state === 'running' || r.state === 'pending');
+  if (rows.length === 0 && ctx.parsed.output === undefined) {
+    text(ctx, all ? 'no commands in this session yet\n' : 'no running or background commands in this session (jobs -all lists every command)\n');
+    return { status: 'completed' };
+  }
+  records(ctx, rows);
   return { status: 'completed' };
 }
 
@@ -156,7 +169,7 @@ async function status(ctx: ServiceCommandContext): Promise<ServiceCommandResult>
   }
   const head = [
     `${record.id}  ${record.commandLine}`,
-    `state: ${record.state}   by ${record.user}${record.sessionId === ctx.session.id ? ' (this session)' : ` (session ${record.sessionId ?? '-'})`}   started ${record.startedAt}${record.durationMs != null ? `   ${record.durationMs} ms` : ''}`,
+    `state: ${record.state}   by ${record.user}${record.sessionId === ctx.session.id ? ' (this session)' : ` (session ${record.sessionId ?? '-'})`}   started ${record.startedAt}${record.durationMs != null ? `   ${formatDuration(record.durationMs)}` : ''}`,
     ...(record.error ? [`error: ${record.error}`] : []),
     `output (${record.outputSize} bytes)${record.output ? ':' : ''}`,
   ];

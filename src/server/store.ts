@@ -42,6 +42,8 @@ export interface NewCommand {
   status: JobStatus;
   background: boolean;
   error?: string;
+  /** A probe the console runs for itself (path completion). */
+  internal?: boolean;
 }
 
 
@@ -296,10 +298,10 @@ export class Store {
   private insertCommandRow(c: NewCommand): void {
     this.db
       .prepare(
-        `INSERT INTO commands (id, session_id, user_id, device_id, command_line, name, status, background, started_at, error, ended_at, duration_ms)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO commands (id, session_id, user_id, device_id, command_line, name, status, background, started_at, error, ended_at, duration_ms, internal)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(c.id, c.sessionId, c.userId, c.deviceId, c.commandLine, c.name, c.status, c.background ? 1 : 0, now(), c.error ?? null, c.status === 'refused' ? now() : null, c.status === 'refused' ? 0 : null);
+      .run(c.id, c.sessionId, c.userId, c.deviceId, c.commandLine, c.name, c.status, c.background ? 1 : 0, now(), c.error ?? null, c.status === 'refused' ? now() : null, c.status === 'refused' ? 0 : null, c.internal ? 1 : 0);
   }
 
   setCommandStatus(id: string, status: JobStatus): void {

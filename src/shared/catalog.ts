@@ -121,9 +121,10 @@ export const CATALOG: readonly CommandSpec[] = [
     fields: ['name', 'summary', 'syntax', 'role', 'side', 'timeLimitMinutes', 'support', 'params', 'examples', 'beyond'], tableFields: ['name', 'summary'],
   }),
   spec({
-    name: 'jobs', role: 'basic', side: 'service', params: [OUTPUT],
-    summary: "Lists this session's commands", syntax: 'jobs', examples: ['jobs'],
-    fields: ['id', 'commandLine', 'state', 'startedAt', 'durationMs', 'background'], tableFields: ['id', 'commandLine', 'state', 'startedAt', 'durationMs'],
+    name: 'jobs', role: 'basic', side: 'service',
+    params: [{ name: 'all', type: 'flag', help: "every command of this session, finished ones too (the console's own completion listings never appear)" }, OUTPUT],
+    summary: "Lists this session's running and background commands (-all: every command)", syntax: 'jobs [-all]', examples: ['jobs', 'jobs -all'],
+    fields: ['id', 'commandLine', 'state', 'startedAt', 'duration', 'durationMs', 'background'], tableFields: ['id', 'commandLine', 'state', 'startedAt', 'duration'],
   }),
   spec({
     name: 'fg', role: 'basic', side: 'service',
@@ -186,9 +187,10 @@ export const CATALOG: readonly CommandSpec[] = [
       { name: 'path', position: 0, type: 'string', required: true, complete: 'remotePath', help: 'file to download' },
       { name: 'auto', type: 'flag', help: 'run the prerequisite step automatically' },
       { name: 'offset', type: 'int', help: 'resume a download from this byte (clients set it when they resume)' },
+      { name: 'restart', type: 'flag', help: 'discard the partial download kept from an earlier run and start from byte 0 (handled by the workstation; never sent to the device)' },
       OUTPUT,
     ],
-    summary: "Downloads a file into the analyst's evidence store", syntax: 'getfile <path> [-auto]', examples: ['getfile /var/log/auth.log', 'getfile "/tmp/a b.bin" &'],
+    summary: "Downloads a file into the analyst's evidence store", syntax: 'getfile <path> [-auto] [-restart]', examples: ['getfile /var/log/auth.log', 'getfile "/tmp/a b.bin" &'],
     fields: ['type', 'path', 'size', 'mode', 'owner', 'mtime', 'atime', 'ctime', 'offset', 'sha256', 'savedAs'], tableFields: ['type', 'size', 'mtime', 'sha256', 'path', 'savedAs'],
   }),
   spec({

@@ -22,7 +22,7 @@ const FIELD_DOCS: Record<string, Record<string, string>> = {
   help: HELP_FIELDS,
   fg: { id: 'command ID brought to the foreground', commandLine: 'as typed' },
   trace: { level: 'the verbosity now in force for this session' },
-  jobs: { id: 'command ID', commandLine: 'as typed', state: 'pending, running, completed, failed, cancelled, timed_out, refused', startedAt: 'ISO 8601', durationMs: 'so far, for a running job', background: 'true when started with & or Ctrl+Z' },
+  jobs: { id: 'command ID', commandLine: 'as typed', state: 'pending, running, completed, failed, cancelled, timed_out, refused', startedAt: 'ISO 8601', duration: 'durationMs for people (1.2 s, 3m 05s)', durationMs: 'so far, for a running job', background: 'true when started with & or Ctrl+Z' },
   status: { id: 'command ID', commandLine: 'as typed', state: 'as in jobs', startedAt: 'ISO 8601', durationMs: 'milliseconds', output: 'the output as logged (records as JSON lines; may be truncated, see the command log)' },
   cd: { path: 'the new current directory' },
   dir: { name: 'entry name', path: 'full device path', type: 'file, directory, symlink, fifo, socket, char-device, block-device', size: 'bytes', mode: 'ls-style permissions, e.g. -rw-r--r-- (Windows: attributes in PowerShell\'s form darhsl, e.g. -a-h--)', owner: 'user name (uid when unknown; Windows: DOMAIN\\name, the SID when unnamed, null when unreadable)', group: 'group name (gid when unknown; null on Windows)', mtime: 'ISO 8601', linkTarget: 'symlink target (never followed)' },

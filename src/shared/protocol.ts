@@ -90,7 +90,8 @@ export const fromClient = z.discriminatedUnion('t', [
   z.object({ t: z.literal('session.open'), reqId: z.number().int(), device: z.string().min(1).max(128) }),
   z.object({ t: z.literal('session.close'), reqId: z.number().int(), sessionId: id }),
   // The line's length in characters is the grammar's to refuse (in the command log, answering reqId).
-  z.object({ t: z.literal('command'), reqId: z.number().int(), sessionId: id, line: z.string().max(MAX_LINE_UTF16) }),
+  // `internal`: a probe the console runs for itself (path completion's `dir … -output json`): logged, flagged, not in `jobs`.
+  z.object({ t: z.literal('command'), reqId: z.number().int(), sessionId: id, line: z.string().max(MAX_LINE_UTF16), internal: z.literal(true).optional() }),
   z.object({ t: z.literal('cancel'), commandId: id }),
   /** Ctrl+Z: the command goes on in the background; the client stops receiving its output. */
   z.object({ t: z.literal('detach'), commandId: id }),
@@ -245,6 +246,8 @@ export interface CommandLogRecord {
   outputSha256: string | null;
   outputTruncated: boolean;
   background: boolean;
+  /** Run by the console for itself (path completion), not typed by the analyst; absent when false. */
+  internal?: boolean;
 }
 
 /** A command log entry without its output (lists of the log viewer; `GET /api/v1/log/:id` has the output). */

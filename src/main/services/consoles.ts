@@ -11,7 +11,10 @@
  *   - `... > name.txt` saves the rendered output as evidence too, instead of showing it;
  *   - every command, as shown, becomes an entry of the active case's transcript;
  *   - Tab completion of remote paths lists the folder with `dir <folder> -output json` (that listing is a
- *     real command: it appears in the command log).
+ *     real command: it appears in the command log, flagged internal, and `jobs` leaves it out).
+ *
+ * Ctrl+C is final: a cancelled transfer is never resumed. While the device is offline there is nothing on
+ * it to cancel or to send to the background: Ctrl+C ends the command here at once, Ctrl+Z is refused.
  */
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,7 +23,7 @@ import { localNameFor } from '../../client/download.js';
 import { runGetfile } from '../../client/getfile-runner.js';
 import { transferTarget, type TransferTarget } from '../../client/transfer-target.js';
 import type { Logger } from '../../node/log.js';
-import { CATALOG, roleAllows, type Platform, type Role } from '../../shared/catalog.js';
+import { CATALOG, findCommand, roleAllows, type Platform, type Role } from '../../shared/catalog.js';
 import { complete } from '../../shared/completion.js';
 import { formatBytes, renderJson, renderTable } from '../../shared/format.js';
 import { parseLine, quoteArg } from '../../shared/grammar.js';
@@ -40,6 +43,23 @@ const PROGRESS_EVERY_MS = 100;
 /** Files at least this big get a notice before they are hashed into the evidence store (seconds of work). */
 const LARGE_EVIDENCE_BYTES = 64 * 1024 * 1024;
 
+interface BackgroundTransfer {
+  /** `fg`: the transfer's progress and end now go to this command. */
+  show(running: Running): void;
+  /** Back in the background. */
+  hide(): void;
+}
+
+/** The job ID of an `fg` line ('' when it has none). */
+function fgTarget(line: string): string {
+  try {
+    const parsed = parseLine(line);
+    return String(parsed.named.id ?? parsed.positionals[0] ?? '');
+  } catch {
+    return '';
+  }
+}
+
 interface Running {
   line: string;
   startedAt: string;
@@ -48,16 +68,28 @@ interface Running {
   commandId?: string;
   cancelRequested?: boolean;
   detachRequested?: boolean;
+  /** A transfer's runner: aborted by Ctrl+C, so that it never starts another attempt. */
+  abort?: AbortController;
+  /** What running it again does (a getfile's partial download), for the line that says it was cancelled. */
+  againHint?: string;
+  /** Ended here by Ctrl+C while the device was offline: whatever it still reports is not shown. */
+  cancelledHere?: boolean;
+  /** Answered by the service alone (help, jobs, library…): the device being offline does not concern it. */
+  serviceSide?: boolean;
 }
 
 export class ConsoleSession {
   cwd: string;
   private running: Running | undefined;
   private closed = false;
+  /** As the service last said (device.state); a session opens on an online device. */
+  private deviceOnline = true;
   private readonly channel: OutputChannel;
   private readonly closedWaiters = new Set<() => void>();
   /** remediate, isolate and release ask y/N first (console-confirm.ts). */
   private readonly confirm: ConsoleConfirm;
+  /** Transfers of this console running in the background, by command ID (for `fg`). */
+  private readonly transfers = new Map<string, BackgroundTransfer>();
   readonly commands: string[];
 
   constructor(
@@ -85,7 +117,12 @@ export class ConsoleSession {
     });
     client.on('disconnected', (reason) => this.ended(clustered ? nodeLost(client.url, reason) : `disconnected from the service: ${reason}`));
     client.on('deviceState', (deviceId, online) => {
-      if (deviceId === info.deviceId) this.add({ k: 'device', online });
+      if (deviceId !== info.deviceId) return;
+      this.deviceOnline = online;
+      this.add({ k: 'device', online });
+      if (!online && this.running) {
+        this.add({ k: 'notice', text: 'while the device is offline: Ctrl+C cancels this command here at once (nothing more is sent to the device); Ctrl+Z is refused (nothing runs on the device to send to the background)', tone: 'warn' });
+      }
     });
     client.on('trace', (f) => this.add({ k: 'text', text: `[trace ${f.level}] ${f.message}\n` }));
     client.on('serviceError', (message) => this.log.warn('console: service error', { sessionId: info.id, message }));
@@ -100,7 +137,7 @@ export class ConsoleSession {
     return this.closed;
   }
 
-  view(deviceOnline = true): SessionView {
+  view(deviceOnline = this.deviceOnline): SessionView {
     return { ...this.info, cwd: this.cwd, commands: [...this.commands], deviceOnline };
   }
 
@@ -123,10 +160,11 @@ export class ConsoleSession {
     } catch {
       // The service refuses it with a one-line error, and logs it.
     }
-    const running: Running = { line, startedAt: new Date().toISOString(), capture: new TranscriptCapture() };
+    const running: Running = { line, startedAt: new Date().toISOString(), capture: new TranscriptCapture(), serviceSide: findCommand(name)?.side === 'service' };
     this.running = running;
     const transfer = transferTarget(line);
-    const work = transfer ? this.runTransfer(line, transfer, running) : this.runPlain(line, name, running);
+    const fgTransfer = name === 'fg' ? this.transfers.get(fgTarget(line)) : undefined;
+    const work = transfer ? this.runTransfer(line, transfer, running) : fgTransfer ? this.runFgTransfer(line, fgTransfer, running) : this.runPlain(line, name, running);
     work.catch((e: Error) => this.finish(running, { k: 'end', status: 'failed', error: e.message, durationMs: 0, background: false }));
   }
 
@@ -134,14 +172,24 @@ export class ConsoleSession {
     if (this.confirm.cancel()) return true;
     const running = this.running;
     if (!running) return false;
+    running.abort?.abort();
     if (running.commandId) this.safeSend(() => this.client.cancel(running.commandId as string));
     else running.cancelRequested = true;
+    if (!this.deviceOnline && !running.serviceSide) {
+      running.cancelledHere = true;
+      // The service already ended what ran on the device; nothing waits for it any more: the prompt comes back now.
+      this.finish(running, { k: 'end', commandId: running.commandId, status: 'cancelled', error: `cancelled here while the device is offline: nothing more is sent to it${running.againHint ?? ''}`, durationMs: 0, background: false });
+    }
     return true;
   }
 
   detach(): boolean {
     const running = this.running;
     if (!running) return false;
+    if (!this.deviceOnline && !running.serviceSide) {
+      this.add({ k: 'notice', text: 'Ctrl+Z refused: the device is offline, nothing runs on it to send to the background; Ctrl+C cancels here', tone: 'warn' });
+      return false;
+    }
     if (running.commandId) this.safeSend(() => this.client.detach(running.commandId as string));
     else running.detachRequested = true;
     return true;
@@ -269,8 +317,16 @@ export class ConsoleSession {
         if (f.redirect) redirect = new RedirectCollector(f.redirect, f.output, f.tableFields);
         else this.add({ k: 'started', commandId: f.commandId, name: f.name, background: f.background, output: f.output, tableFields: f.tableFields });
       },
-      onRecords: (records) => (redirect ? redirect.records(records) : this.add({ k: 'records', records })),
-      onText: (text) => (redirect ? redirect.text(text) : this.add({ k: 'text', text })),
+      onRecords: (records) => {
+        if (running.cancelledHere) return;
+        if (redirect) redirect.records(records);
+        else this.add({ k: 'records', records });
+      },
+      onText: (text) => {
+        if (running.cancelledHere) return;
+        if (redirect) redirect.text(text);
+        else this.add({ k: 'text', text });
+      },
     };
     const outcome: CommandOutcome =
       name === 'fg' ? await this.client.runFg(this.id, line, handlers, { onText: () => undefined }) : await this.client.run(this.id, line, handlers).outcome;
@@ -299,17 +355,34 @@ export class ConsoleSession {
     await this.keepAsEvidence(saved.file, provenance, `output of ${redirect.name}`);
   }
 
-  /** getfile and collect: a verified download, then into the evidence store. */
+  /**
+   * getfile and collect: a verified download, then into the evidence store. In the background (`&`, Ctrl+Z)
+   * it goes on without showing progress; `fg ID` shows it again in whichever command brought it back.
+   */
   private async runTransfer(line: string, transfer: TransferTarget, running: Running): Promise<void> {
     let lastProgress = 0;
-    let backgrounded = false;
+    /** The console command that shows this transfer: the getfile line, then `fg ID`; none in the background. */
+    let shownIn: Running | undefined = running;
+    let backgroundId: string | undefined;
     let fileRecord: Record<string, unknown> = {};
+    const abort = new AbortController();
+    const againHint = transfer.line ? undefined : `; getfile ${quoteArg(transfer.path)} again resumes the partial download, -restart starts from zero`;
+    const show = (r: Running): void => {
+      shownIn = r;
+      r.abort = abort;
+      r.againHint = againHint;
+      r.serviceSide = false; // `fg` (a service command) now shows a transfer from the device
+    };
+    show(running);
     const started = (f: Extract<ToClient, { t: 'command.started' }>): void => {
-      this.started(running, f);
-      if (!backgrounded) this.add({ k: 'started', commandId: f.commandId, name: f.name, background: f.background, output: f.output, tableFields: f.tableFields });
+      if (!shownIn) return;
+      this.started(shownIn, f);
+      this.add({ k: 'started', commandId: f.commandId, name: f.name, background: f.background, output: f.output, tableFields: f.tableFields });
     };
     const what = transfer.line ? 'collect' : 'getfile';
     const result = await runGetfile({
+      signal: abort.signal,
+      restart: transfer.restart,
       client: withStartedHook(this.client, started),
       sessionId: this.id,
       deviceId: this.info.deviceId,
@@ -320,17 +393,28 @@ export class ConsoleSession {
       suffix: transfer.background ? ' &' : '',
       onFileRecord: (record) => (fileRecord = record),
       onProgress: (p) => {
+        if (!shownIn || abort.signal.aborted) return;
         const now = Date.now();
         if (now - lastProgress < PROGRESS_EVERY_MS && p.bytes < p.total) return;
         lastProgress = now;
-        if (!backgrounded) this.add({ k: 'progress', bytes: p.bytes, total: p.total, rate: p.rateBytesPerSec, eta: p.etaSec });
+        this.add({ k: 'progress', bytes: p.bytes, total: p.total, rate: p.rateBytesPerSec, eta: p.etaSec });
       },
-      onNotice: (text) => this.add({ k: 'notice', text, tone: 'info' }),
+      onNotice: (text) => {
+        if (!shownIn?.cancelledHere) this.add({ k: 'notice', text, tone: 'info' });
+      },
       onBackground: (commandId) => {
-        backgrounded = true;
-        this.finish(running, { k: 'end', commandId, status: 'running', durationMs: 0, background: true });
+        const from = shownIn;
+        shownIn = undefined;
+        backgroundId = commandId;
+        this.transfers.set(commandId, {
+          show: (r) => show(r),
+          hide: () => (shownIn = undefined),
+        });
+        if (from) this.finish(from, { k: 'end', commandId, status: 'running', durationMs: 0, background: true });
       },
     });
+    if (backgroundId) this.transfers.delete(backgroundId);
+    const to = shownIn as Running | undefined;
     if (result.ok) {
       const d = result.download;
       const text = (key: string): string | undefined => (typeof fileRecord[key] === 'string' ? (fileRecord[key] as string) : undefined);
@@ -350,21 +434,47 @@ export class ConsoleSession {
         },
         `${what} ${transfer.path}`,
       );
-      this.finish(running, { k: 'end', commandId: result.commandId, status: 'completed', durationMs: 0, background: false });
+      if (to) this.finish(to, { k: 'end', commandId: result.commandId, status: 'completed', durationMs: 0, background: false });
+    } else if (to) {
+      this.finish(to, endItem(result.outcome));
     } else {
-      if (backgrounded) this.add({ k: 'notice', text: `${what} ${transfer.path}: ${result.outcome.error ?? result.outcome.status}`, tone: 'error' });
-      this.finish(running, endItem(result.outcome));
+      this.add({ k: 'notice', text: `${what} ${transfer.path}: ${withoutPrefix(result.outcome.error ?? result.outcome.status, what)}`, tone: 'error' });
+    }
+  }
+
+  /**
+   * `fg ID` of a transfer this console runs in the background: the service re-attaches it (its records keep
+   * going to the transfer's writer) and this command shows its progress until it ends or goes back (Ctrl+Z).
+   */
+  private async runFgTransfer(line: string, transfer: BackgroundTransfer, running: Running): Promise<void> {
+    const outcome = await this.client.runFg(this.id, line, {
+      onStarted: (f) => {
+        this.started(running, f);
+        transfer.show(running);
+      },
+    }, { onText: () => undefined });
+    // Back in the background (Ctrl+Z) or refused: this command ends here; otherwise the transfer's own end
+    // (verified, stored as evidence) ends it.
+    const attached = running.abort !== undefined;
+    if (!attached || outcome.status === 'running') {
+      if (attached) transfer.hide();
+      this.finish(running, endItem(outcome));
     }
   }
 
   /** Runs a command whose output is for main only (path completion); resolves with its records. */
   private quietRecords(line: string): Promise<Record<string, unknown>[]> {
     const records: Record<string, unknown>[] = [];
-    const run = this.client.run(this.id, line, {
-      onRecords: (batch) => {
-        for (const record of batch) records.push(record);
+    const run = this.client.run(
+      this.id,
+      line,
+      {
+        onRecords: (batch) => {
+          for (const record of batch) records.push(record);
+        },
       },
-    });
+      { internal: true },
+    );
     const timeout = new Promise<never>((_resolve, reject) => {
       setTimeout(() => {
         const id = run.commandId();
@@ -406,6 +516,11 @@ function nodeLost(url: string, reason: string): string {
   return `disconnected from the service node ${node} (${reason}); a new session goes to another node of the cluster (if that node died, this device stays busy for a few seconds more)`;
 }
 
+/** `getfile: cancelled` → `cancelled`: the console already says which command it was. */
+export function withoutPrefix(message: string, name: string): string {
+  return message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
+}
+
 function endItem(outcome: CommandOutcome): Extract<ConsoleItem, { k: 'end' }> {
   return {
     k: 'end',
@@ -423,14 +538,19 @@ function endItem(outcome: CommandOutcome): Extract<ConsoleItem, { k: 'end' }> {
  * runs its commands itself; the console needs their ids for Ctrl+C and Ctrl+Z).
  */
 function withStartedHook(client: ConsoleClient, onStarted: (f: Extract<ToClient, { t: 'command.started' }>) => void): ConsoleClient {
-  const run: ConsoleClient['run'] = (sessionId, line, handlers = {}) =>
-    client.run(sessionId, line, {
-      ...handlers,
-      onStarted: (f) => {
-        onStarted(f);
-        handlers.onStarted?.(f);
+  const run: ConsoleClient['run'] = (sessionId, line, handlers = {}, opts = {}) =>
+    client.run(
+      sessionId,
+      line,
+      {
+        ...handlers,
+        onStarted: (f) => {
+          onStarted(f);
+          handlers.onStarted?.(f);
+        },
       },
-    });
+      opts,
+    );
   return new Proxy(client, {
     get(target, property) {
       if (property === 'run') return run;

@@ -44,6 +44,10 @@ export class ConsoleTerminal {
   private line: LineState = EMPTY_LINE;
   private cursorRow = 0;
   private cwd: string;
+  /** The device is online (device.state): Ctrl+C says whether it cancels on the device or here. */
+  private deviceOnline: boolean;
+  /** Ctrl+C was pressed during the running command (its late progress is not drawn). */
+  private interrupted = false;
   private history: string[];
   private historyIndex: number;
   private historyDraft = '';
@@ -69,6 +73,7 @@ export class ConsoleTerminal {
     this.tabId = session.id;
     this.session = session;
     this.cwd = session.cwd;
+    this.deviceOnline = session.deviceOnline;
     this.history = loadHistory(session.deviceId);
     this.historyIndex = this.history.length;
     this.element = document.createElement('div');
@@ -130,6 +135,8 @@ export class ConsoleTerminal {
     let out = wasIdle ? this.wipeInput() : '';
     let promptNeeded = wasIdle;
     for (const item of items) {
+      // After ^C, progress already on its way would draw a second bar under the ^C line.
+      if (item.k === 'progress' && this.interrupted) continue;
       if (item.k === 'records') this.recordsWritten += item.records.length;
       const effects: RenderEffects = {};
       out += this.renderer.render(item, cols, effects);
@@ -137,10 +144,14 @@ export class ConsoleTerminal {
         this.question = effects.question;
         if (effects.promptBack.cwd) this.cwd = effects.promptBack.cwd;
         this.state = 'idle';
+        this.interrupted = false;
         promptNeeded = true;
         this.onMeta({ cwd: this.cwd, running: false });
       }
-      if (effects.deviceOnline !== undefined) this.onMeta({ online: effects.deviceOnline });
+      if (effects.deviceOnline !== undefined) {
+        this.deviceOnline = effects.deviceOnline;
+        this.onMeta({ online: effects.deviceOnline });
+      }
       if (effects.closed !== undefined) {
         this.state = 'closed';
         this.question = undefined;
@@ -247,11 +258,13 @@ export class ConsoleTerminal {
     if (this.state === 'closed' && key.kind === 'tab') return;
     if (this.state === 'running' || this.state === 'submitting') {
       if (key.kind === 'interrupt') {
-        this.write(`${SGR.dim}^C (cancelling on the device)${SGR.reset}\n`);
+        // While the device is offline main ends the command here and says so (nothing reaches the device).
+        this.write(`${this.renderer.endLine()}${SGR.dim}^C${this.deviceOnline ? ' (cancelling on the device)' : ''}${SGR.reset}\n`);
+        this.interrupted = true;
         this.renderer.markLineStart();
         void lr.invoke('lr:sessions.cancel', { sessionId: this.session.id });
       } else if (key.kind === 'suspend') {
-        this.write(`${SGR.dim}^Z${SGR.reset}\n`);
+        this.write(`${this.renderer.endLine()}${SGR.dim}^Z${SGR.reset}\n`);
         this.renderer.markLineStart();
         void lr.invoke('lr:sessions.detach', { sessionId: this.session.id });
       }
@@ -390,6 +403,7 @@ export class ConsoleTerminal {
     this.session = next;
     this.cwd = next.cwd;
     this.onSession(previous.id, next);
+    this.deviceOnline = next.deviceOnline;
     this.onMeta({ closed: '', online: next.deviceOnline, cwd: next.cwd });
     this.write(`${SGR.dim}Connected to ${escapeControlChars(next.deviceName)}, session ${next.id} opened by ${escapeControlChars(next.createdBy)}.${SGR.reset}\n`);
     this.renderer.markLineStart();

@@ -102,6 +102,11 @@ export class OutputRenderer {
     }
   }
 
+  /** Ends the line in progress (a progress bar stays as it was, on its own line): for text the terminal writes itself (^C). */
+  endLine(): string {
+    return this.clearProgress() + this.lineBreakIfNeeded();
+  }
+
   /** Lines (LF) written so far begin at column 0 again, e.g. after the prompt line was submitted. */
   markLineStart(): void {
     this.atLineStart = true;
