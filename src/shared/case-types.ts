@@ -50,7 +50,7 @@ export interface TranscriptSummary {
   endedAt: string;
   /** Characters of output kept (see `outputTruncated`). */
   outputChars: number;
-  /** The output was longer than the transcript keeps; the command log has the records. */
+  /** The output was longer than the transcript keeps (the log keeps its first part; the console may have saved all of it as evidence). */
   outputTruncated: boolean;
 }
 

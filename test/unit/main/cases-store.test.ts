@@ -137,13 +137,13 @@ describe('transcripts', () => {
     expect(service.transcripts(kase.id, 5, 10).items[0]).toMatchObject({ status: 'refused', error: 'unknown command bogus', commandId: undefined });
   });
 
-  it('caps the output at 1 MiB of text with a last line pointing to the command log', () => {
+  it('caps the output at 1 MiB of text with a last line saying what the command log keeps (not "all of it")', () => {
     service.create('Big');
     const big = service.addTranscript(transcript({ commandId: 'bigcmd', output: 'x'.repeat(MAX_TRANSCRIPT_OUTPUT_CHARS + 5000) }));
     expect(big).toMatchObject({ outputTruncated: true, outputChars: MAX_TRANSCRIPT_OUTPUT_CHARS });
     const entry = service.transcript(big.id);
     expect(entry.output.length).toBeLessThan(MAX_TRANSCRIPT_OUTPUT_CHARS + 200);
-    expect(entry.output.trimEnd().split('\n').at(-1)).toMatch(/the rest of the output is in the command log \(command bigcmd\)/);
+    expect(entry.output.trimEnd().split('\n').at(-1)).toMatch(/command bigcmd in the command log keeps the first part of the output \(the service's per-command limit, 1 MiB by default\)/);
     // A caller that already cut the output says so; the entry is flagged the same way.
     const cut = service.addTranscript(transcript({ commandId: 'cut', output: 'abc', outputTruncated: true }));
     expect(cut.outputTruncated).toBe(true);
