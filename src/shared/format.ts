@@ -154,8 +154,8 @@ export const WHOLE_COLUMNS: ReadonlySet<string> = new Set([
 
 const COLUMN_GAP = '  ';
 const MIN_COLUMN_WIDTH = 4;
-/** Cut columns keep at least this much (or their natural width) before a whole column has to wrap. */
-const SOFT_CUT_WIDTH = 12;
+/** Cut columns keep at least this much (or their natural width: a date, an id) before a whole column has to wrap. */
+const SOFT_CUT_WIDTH = 20;
 /** A whole column wraps at no less than this (narrower, a path becomes a column of fragments). */
 const MIN_WRAP_WIDTH = 16;
 
@@ -264,7 +264,7 @@ export function fitWidths(natural: readonly number[], whole: readonly boolean[],
  * Characters after which a wrapped cell prefers to break (path and argument boundaries). A space is a
  * break *before* it: at the end of a line it would be lost with the trailing blanks.
  */
-const BREAK_AFTER = new Set(['/', '\\', ',', '=', ';', ':', '-', '.', '_']);
+const BREAK_AFTER = new Set(['/', '\\', ',', '=', ';', ':', '-']);
 
 /**
  * Splits `text` into pieces of at most `width` cells whose concatenation is `text` (nothing dropped, so

@@ -9,7 +9,8 @@
  * So each command's output is counted as it streams. Below the limits it is only held (bounded: the limits
  * themselves bound it); the moment one is passed, what was held and everything after goes to a file in
  * the app data folder (a table with the command's columns, raw values, or JSON lines for `-output json`).
- * At the end the console stores that file as evidence in the active case and prints a footer naming it.
+ * At the end the console stores that file as evidence in the active case and prints a footer (what was
+ * cut where, then the evidence name).
  * Commands whose output fits leave nothing behind.
  */
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -126,8 +127,8 @@ export class OutputOverflow {
     const lines = this.rows + this.textLines;
     const cuts: string[] = [];
     if (lines > this.limits.lines) cuts.push(`the console keeps the last ${CONSOLE_SCROLLBACK_LINES.toLocaleString('en')} lines`);
-    if (this.chars > this.limits.transcriptChars) cuts.push(`the case transcript keeps the first ${kib(this.limits.transcriptChars)}`);
-    if (this.logBytes > this.limits.logBytes) cuts.push(`the command log keeps the first ${kib(this.limits.logBytes)} (its default limit) with the full size and SHA-256`);
+    if (this.chars > this.limits.transcriptChars) cuts.push(`the case transcript the first ${kib(this.limits.transcriptChars)}`);
+    if (this.logBytes > this.limits.logBytes) cuts.push(`the command log the first ${kib(this.limits.logBytes)} (its default limit; full size and SHA-256 always)`);
     return { file: this.file, name: path.basename(this.file), rows: this.rows, textLines: this.textLines, cuts };
   }
 
@@ -217,10 +218,10 @@ function kib(n: number): string {
   return n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${Math.round(n / 1024).toLocaleString('en')} KiB`;
 }
 
-/** `172,000 rows; the console keeps …; the full output was saved as evidence NAME in the active case`. */
-export function overflowFooter(o: Overflow, saved: string): string {
+/** `172,000 rows: the console keeps the last 10,000 lines; the case transcript the first 1 MiB; …`. */
+export function overflowFooter(o: Overflow): string {
   const amount = o.rows > 0 ? `${o.rows.toLocaleString('en')} rows` : `${o.textLines.toLocaleString('en')} lines`;
-  return `${amount} of output; ${o.cuts.join('; ')}; ${saved}`;
+  return `${amount} of output: ${o.cuts.join('; ')}`;
 }
 
 export interface SettleOptions {
@@ -259,14 +260,15 @@ export async function settleOutput(o: SettleOptions): Promise<void> {
     }
     return;
   }
+  o.notice(overflowFooter(full), 'warn');
   if (!o.store) {
-    o.notice(overflowFooter(full, `the full output was saved at ${full.file}`), 'warn');
+    o.notice(`the full output was saved at ${full.file}`, 'warn');
     return;
   }
   try {
     const evidence = await o.store(full.file, full.name);
-    o.notice(overflowFooter(full, `the full output was saved as evidence ${evidence.name} (sha256 ${evidence.sha256}) in the active case`), 'warn');
+    o.notice(`the full output was saved as evidence ${evidence.name} in the active case (sha256 ${evidence.sha256})`, 'warn');
   } catch (e) {
-    o.notice(overflowFooter(full, `the full output could not be stored as evidence (${(e as Error).message}); it is kept at ${full.file}`), 'error');
+    o.notice(`the full output could not be stored as evidence (${(e as Error).message}); it is kept at ${full.file}`, 'error');
   }
 }

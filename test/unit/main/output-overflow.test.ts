@@ -51,12 +51,12 @@ describe('OutputOverflow', () => {
     o.add({ k: 'started', commandId: 'c2', name: 'dir', background: false, output: 'json' });
     for (let i = 0; i < 200; i++) o.add({ k: 'records', records: [{ name: `f${i}`, size: i }] });
     const full = o.finish();
-    expect(full?.cuts).toEqual([expect.stringMatching(/the command log keeps the first 2 KiB/)]);
+    expect(full?.cuts).toEqual([expect.stringMatching(/the command log the first 2 KiB/)]);
     const lines = readFileSync(full?.file ?? '', 'utf8').trimEnd().split('\n');
     expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual(Array.from({ length: 200 }, (_, i) => ({ name: `f${i}`, size: i })));
   });
 
-  it('settleOutput stores the file and prints one footer with the row count and the evidence name', async () => {
+  it('settleOutput stores the file and prints a footer: the row count and what was cut, then the evidence name', async () => {
     const o = new OutputOverflow(dir, 'findfile', SMALL);
     findfile(o, 500);
     const notices: string[] = [];
@@ -70,7 +70,10 @@ describe('OutputOverflow', () => {
       notice: (text) => notices.push(text),
     });
     expect(stored).toHaveLength(1);
-    expect(notices).toEqual([expect.stringMatching(/^500 rows of output; the console keeps the last 10,000 lines; the full output was saved as evidence findfile-.*\.txt \(sha256 abab/)]);
+    expect(notices).toEqual([
+      '500 rows of output: the console keeps the last 10,000 lines',
+      expect.stringMatching(/^the full output was saved as evidence findfile-.*-full-output\.txt in the active case \(sha256 abab/),
+    ]);
   });
 
   it('a discarded (backgrounded) output leaves no file', async () => {
