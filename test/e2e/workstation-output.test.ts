@@ -136,5 +136,17 @@ describe('item 5: output silently cut', () => {
     } finally {
       db.close();
     }
+
+    // Case search: the last rows are past the transcript's first 1 MiB, found in the saved full output,
+    // and the answer says what it read.
+    await page.getByTestId('nav-cases').click();
+    await page.getByTestId('search-input').fill('row-10499');
+    const hit = page.locator('[data-testid="search-hit"][data-kind="evidence"]');
+    await hit.first().waitFor({ timeout: 15_000 });
+    expect(await hit.first().textContent()).toContain(footer?.[1]);
+    expect(await page.getByTestId('search-covered').textContent()).toMatch(/transcripts \(the first 1 MiB of each command's output\), evidence names \(1 item\) and the text of 1 saved console output/);
+    await screenshot(page, 'item5-case-search-covered-1024');
+    await page.setViewportSize({ width: 1400, height: 760 });
+    await screenshot(page, 'item5-case-search-covered-1400');
   }, 240_000);
 });
