@@ -70,7 +70,10 @@ export class TranscriptCapture {
     this.flushRecords();
     const output = this.parts.join('');
     if (!this.tail) return { output, truncated: this.truncated };
-    const kept = output.slice(0, Math.max(0, this.cap - this.tail.length - 1));
+    let cut = Math.max(0, this.cap - this.tail.length - 1);
+    const last = output.charCodeAt(cut - 1);
+    if (cut < output.length && last >= 0xd800 && last <= 0xdbff) cut -= 1; // never half a surrogate pair
+    const kept = output.slice(0, cut);
     return { output: `${kept}${kept.endsWith('\n') || kept === '' ? '' : '\n'}${this.tail}`, truncated: true };
   }
 
