@@ -3,7 +3,7 @@
  * catalog's table columns) or, with `-output json`, exactly the JSON records. Text from the device is
  * escaped so it cannot drive the analyst's terminal.
  */
-import { escapeControlChars, renderJson, renderTable } from '../shared/format.js';
+import { escapeControlChars, planTable, renderJson, renderTable, renderTableHeader, renderTableRows, type TableLayout } from '../shared/format.js';
 
 /**
  * What a verified download prints. By default `SHA256  FILE` (the line sha256sum -c reads); with
@@ -32,7 +32,8 @@ export interface PrinterOptions {
 
 export class Printer {
   private readonly records: Record<string, unknown>[] = [];
-  private headerPrinted = false;
+  /** A stream's layout, planned from its first batch: later batches keep its columns. */
+  private layout: TableLayout | undefined;
 
   constructor(private readonly o: PrinterOptions) {}
 
@@ -51,12 +52,11 @@ export class Printer {
       for (const record of batch) this.records.push(record);
       return;
     }
-    const table = renderTable(batch, this.o.tableFields, { maxWidth: this.o.width });
-    if (!table) return;
-    // Later batches of a stream (findfile) print without repeating the header.
-    const lines = table.split('\n');
-    this.o.write((this.headerPrinted ? lines.slice(2) : lines).join('\n') + '\n');
-    this.headerPrinted = true;
+    const first = this.layout === undefined;
+    this.layout ??= planTable(batch, this.o.tableFields, { maxWidth: this.o.width });
+    if (!this.layout) return;
+    const lines = [...(first ? renderTableHeader(this.layout) : []), ...renderTableRows(this.layout, batch)];
+    if (lines.length > 0) this.o.write(lines.join('\n') + '\n');
   }
 
   end(): void {

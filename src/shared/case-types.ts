@@ -50,7 +50,7 @@ export interface TranscriptSummary {
   endedAt: string;
   /** Characters of output kept (see `outputTruncated`). */
   outputChars: number;
-  /** The output was longer than the transcript keeps; the command log has the records. */
+  /** The output was longer than the transcript keeps (the log keeps its first part; the console may have saved all of it as evidence). */
   outputTruncated: boolean;
 }
 
@@ -110,8 +110,9 @@ export interface EvidencePreview {
 }
 
 export interface SearchHit {
-  kind: 'note' | 'transcript';
-  /** Note id or transcript entry id. */
+  /** `evidence`: its name matched, or (with `line`) a line of a saved console output. */
+  kind: 'note' | 'transcript' | 'evidence';
+  /** Note id, transcript entry id or evidence id. */
   id: string;
   caseId: string;
   caseTitle: string;
@@ -120,12 +121,16 @@ export interface SearchHit {
   /** Matched text with the matches between «» (plain text, no HTML). */
   snippet: string;
   commandId?: string | undefined;
+  /** 1-based line of a saved output that matched. */
+  line?: number | undefined;
 }
 
 export interface SearchResult {
   hits: SearchHit[];
   /** Time the query took in the store (ms). */
   tookMs: number;
+  /** What the search read, as a sentence ("searched notes, transcripts (the first 1 MiB …) …"). */
+  covered?: string | undefined;
 }
 
 export interface ExportCaseResult {

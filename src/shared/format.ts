@@ -127,12 +127,37 @@ function isNumeric(value: unknown): boolean {
 // --- table -------------------------------------------------------------------------------------------
 
 export interface TableOptions {
-  /** Terminal width: wide columns are cut (with `…`) so that a row fits, down to `MIN_COLUMN_WIDTH` each. */
+  /**
+   * Terminal width. To fit it, the columns that may be cut (ids, owners, states, descriptions) shrink first
+   * and are cut with `…`; the columns that identify what was found (`WHOLE_COLUMNS`: paths, command lines,
+   * names, hashes…) are never cut: their cells wrap onto continuation lines within their column.
+   * Undefined: every column at its natural width (a file, a pipe).
+   */
   maxWidth?: number;
+  /** Headers and units for people (`rssBytes` → `rss` in KiB/MiB, `durationMs` → `duration` as `4m 05s`). */
+  human?: boolean;
+  /**
+   * Numeric columns at least this wide: a stream planned from its first batch then still aligns a later
+   * pid of 7 digits (a number is never cut, so a wider one would shift the columns after it).
+   */
+  numberWidth?: number;
 }
+
+/**
+ * Columns whose cells are never cut, whatever the width: an analyst acts on them (copies a path, reads a
+ * command line, compares a hash), and a silently cut one can send the next action to the wrong target.
+ */
+export const WHOLE_COLUMNS: ReadonlySet<string> = new Set([
+  'path', 'name', 'commandLine', 'cmdline', 'command', 'args', 'exec', 'execStart', 'image', 'target', 'key', 'value', 'data',
+  'linkTarget', 'savedAs', 'unitPath', 'source', 'localAddress', 'remoteAddress', 'sha256', 'sha1', 'md5', 'paths', 'fingerprint',
+]);
 
 const COLUMN_GAP = '  ';
 const MIN_COLUMN_WIDTH = 4;
+/** Cut columns keep at least this much (or their natural width: a date, an id) before a whole column has to wrap. */
+const SOFT_CUT_WIDTH = 20;
+/** A whole column wraps at no less than this (narrower, a path becomes a column of fragments). */
+const MIN_WRAP_WIDTH = 16;
 
 function valueOf(record: object, column: string): unknown {
   return (record as Record<string, unknown>)[column];
@@ -144,61 +169,229 @@ function columnsOf(records: readonly object[]): string[] {
   return [...seen];
 }
 
-/**
- * Column widths that fit `maxWidth`: every column wider than a common cap `C` is cut to `C`, with the
- * largest `C` that fits (the narrow columns, usually ids and sizes, keep their full width).
- */
-function fitWidths(natural: readonly number[], maxWidth: number | undefined): number[] {
-  const gaps = COLUMN_GAP.length * Math.max(0, natural.length - 1);
-  const total = (cap: number): number => natural.reduce((sum, w) => sum + Math.min(w, Math.max(cap, MIN_COLUMN_WIDTH)), gaps);
-  const widest = Math.max(0, ...natural);
-  if (maxWidth === undefined || !Number.isFinite(maxWidth) || total(widest) <= maxWidth) return [...natural];
-  let low = MIN_COLUMN_WIDTH;
-  let high = widest;
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    if (total(mid) <= maxWidth) low = mid;
-    else high = mid - 1;
+/** Field units shown the human way, by field name. */
+function humanUnit(column: string): 'bytes' | 'ms' | undefined {
+  if (column === 'size' || column === 'bytes' || /[a-z]Bytes$/.test(column)) return 'bytes';
+  if (/[a-z]Ms$/.test(column)) return 'ms';
+  return undefined;
+}
+
+/** Widest `formatBytes` (`1023.9 KiB`) and `formatDuration` (`59.9 s`, `23h 59m`) texts. */
+const HUMAN_BYTES_WIDTH = 10;
+const HUMAN_MS_WIDTH = 7;
+
+const HUMAN_HEADERS: Readonly<Record<string, string>> = { rssBytes: 'memory', cpuTimeMs: 'cpu time', durationMs: 'duration', ppid: 'ppid' };
+
+/** `rssBytes` → `memory`, `commandLine` → `command line`, `outputSize` → `output size`. */
+export function humanHeader(column: string): string {
+  const known = HUMAN_HEADERS[column];
+  if (known) return known;
+  const bare = column.replace(/(?<=[a-z])(Bytes|Ms)$/, '');
+  return bare.replace(/(?<=[a-z0-9])([A-Z])/g, (c: string) => ` ${c.toLowerCase()}`);
+}
+
+/** One cell as a person reads it: sizes in binary units, durations as `850 ms` / `4m 05s`. */
+function humanCell(column: string, value: unknown): string {
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    const unit = humanUnit(column);
+    if (unit === 'bytes') return formatBytes(value);
+    if (unit === 'ms') return formatDuration(value);
   }
-  return natural.map((w) => Math.min(w, low));
+  return formatCell(value);
 }
 
 /**
- * A text table: header, a dashed rule, one line per record. Numeric columns are right-aligned; lines have
- * no trailing spaces and are joined with `\n` (no final newline). No records → empty string.
+ * How a table is laid out: columns, headers, widths, alignment, which columns wrap. A stream (findfile)
+ * plans it from its first batch and renders every later batch with it, so the columns never jump.
  */
-export function renderTable(records: readonly object[], columns?: readonly string[], opts: TableOptions = {}): string {
-  if (records.length === 0) return '';
+export interface TableLayout {
+  readonly columns: readonly string[];
+  readonly headers: readonly string[];
+  readonly widths: readonly number[];
+  readonly rightAligned: readonly boolean[];
+  /** Cells of these columns are never cut: they wrap within the column's width. */
+  readonly whole: readonly boolean[];
+  readonly human: boolean;
+  /** Room left for the last column (it is not padded, so it may use the rest of the line). */
+  readonly lastRoom: number | undefined;
+}
+
+function sum(widths: readonly number[]): number {
+  let total = 0;
+  for (const w of widths) total += w;
+  return total;
+}
+
+/** Largest common cap `C` in [low, high] with `total(C) <= budget`, or `low` when even `low` does not fit. */
+function largestCap(low: number, high: number, total: (cap: number) => number, budget: number): number {
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (total(mid) <= budget) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}
+
+/**
+ * Column widths that fit `maxWidth`, in this order: cut columns shrink to a common cap (down to
+ * `SOFT_CUT_WIDTH`); then whole columns wrap at a common cap (down to `MIN_WRAP_WIDTH`); then cut columns
+ * shrink further (down to `MIN_COLUMN_WIDTH`). `fixed` columns (numbers, sizes: never cut) keep their
+ * width. If even that is too wide, the line is longer than
+ * `maxWidth` (the terminal wraps it): a whole column is still never cut.
+ */
+export function fitWidths(natural: readonly number[], whole: readonly boolean[], maxWidth: number | undefined, fixed: readonly boolean[] = []): number[] {
+  const budget = (maxWidth ?? Infinity) - COLUMN_GAP.length * Math.max(0, natural.length - 1);
+  if (maxWidth === undefined || !Number.isFinite(maxWidth) || sum(natural) <= budget) return [...natural];
+  const widest = Math.max(0, ...natural);
+  const capped = (cap: number, which: boolean, floor: number) => (w: number, i: number) =>
+    whole[i] === which && fixed[i] !== true ? Math.min(w, Math.max(cap, floor)) : w;
+  const cutAt = (cap: number, floor: number, widths: readonly number[]) => widths.map(capped(cap, false, floor));
+  // 1. cut columns alone, not below SOFT_CUT_WIDTH
+  const soft = largestCap(SOFT_CUT_WIDTH, widest, (cap) => sum(cutAt(cap, SOFT_CUT_WIDTH, natural)), budget);
+  const afterSoft = cutAt(soft, SOFT_CUT_WIDTH, natural);
+  if (sum(afterSoft) <= budget) return afterSoft;
+  // 2. whole columns wrap, not below MIN_WRAP_WIDTH
+  const wrapAt = (cap: number, widths: readonly number[]) => widths.map(capped(cap, true, MIN_WRAP_WIDTH));
+  const wrap = largestCap(MIN_WRAP_WIDTH, widest, (cap) => sum(wrapAt(cap, afterSoft)), budget);
+  const afterWrap = wrapAt(wrap, afterSoft);
+  if (sum(afterWrap) <= budget) return afterWrap;
+  // 3. cut columns down to MIN_COLUMN_WIDTH
+  const hard = largestCap(MIN_COLUMN_WIDTH, widest, (cap) => sum(cutAt(cap, MIN_COLUMN_WIDTH, afterWrap)), budget);
+  return cutAt(hard, MIN_COLUMN_WIDTH, afterWrap);
+}
+
+/**
+ * Characters after which a wrapped cell prefers to break (path and argument boundaries). A space is a
+ * break *before* it: at the end of a line it would be lost with the trailing blanks.
+ */
+const BREAK_AFTER = new Set(['/', '\\', ',', '=', ';', ':', '-']);
+
+/**
+ * Splits `text` into pieces of at most `width` cells whose concatenation is `text` (nothing dropped, so
+ * the pieces joined give back the whole path). A piece ends after a `/`, `=`… or before a space when
+ * one falls in its second half; a wide character never straddles a break.
+ */
+export function wrapToWidth(text: string, width: number): string[] {
+  const w = Math.max(1, Math.floor(width));
+  if (displayWidth(text) <= w) return [text];
+  const chars = [...text];
+  const pieces: string[] = [];
+  let start = 0;
+  while (start < chars.length) {
+    let used = 0;
+    let end = start;
+    let lastBreak = -1;
+    while (end < chars.length) {
+      const ch = chars[end] as string;
+      const cw = codePointWidth(ch.codePointAt(0) ?? 0, ch);
+      if (used + cw > w && end > start) break;
+      if (ch === ' ' && end > start) lastBreak = end;
+      used += cw;
+      end += 1;
+      if (BREAK_AFTER.has(ch)) lastBreak = end;
+    }
+    if (end < chars.length && lastBreak > start && lastBreak - start >= Math.ceil((end - start) / 2)) end = lastBreak;
+    pieces.push(chars.slice(start, end).join(''));
+    start = end;
+  }
+  return pieces;
+}
+
+/** Plans the layout of `records` (see `TableLayout`); undefined when there is nothing to show. */
+export function planTable(records: readonly object[], columns?: readonly string[], opts: TableOptions = {}): TableLayout | undefined {
+  if (records.length === 0) return undefined;
   const cols = columns ?? columnsOf(records);
-  if (cols.length === 0) return '';
-  const headers = cols.map(escapeControlChars);
-  const cells = records.map((record) => cols.map((col) => formatCell(valueOf(record, col))));
+  if (cols.length === 0) return undefined;
+  const human = opts.human === true;
+  const headers = cols.map((col) => escapeControlChars(human ? humanHeader(col) : col));
   const rightAligned = cols.map((col) => {
-    const values = records.map((record) => valueOf(record, col)).filter((v) => v !== null && v !== undefined);
-    return values.length > 0 && values.every(isNumeric);
+    let seen = false;
+    for (const record of records) {
+      const v = valueOf(record, col);
+      if (v === null || v === undefined) continue;
+      if (!isNumeric(v)) return false;
+      seen = true;
+    }
+    return seen;
   });
   // A loop, not Math.max(...cells): a spread of 100 000+ rows overflows the call stack.
-  const natural = cols.map((_, i) => {
+  const natural = cols.map((col, i) => {
     let widest = displayWidth(headers[i] ?? '');
-    for (const row of cells) widest = Math.max(widest, displayWidth(row[i] ?? ''));
-    return widest;
+    for (const record of records) widest = Math.max(widest, displayWidth(cellText(col, valueOf(record, col), human)));
+    // Room for any human size or duration, so that a later batch of a stream does not shift the columns.
+    const unit = human ? humanUnit(col) : undefined;
+    if (unit === 'bytes') return Math.max(widest, HUMAN_BYTES_WIDTH);
+    if (unit === 'ms') return Math.max(widest, HUMAN_MS_WIDTH);
+    return rightAligned[i] ? Math.max(widest, opts.numberWidth ?? 0) : widest;
   });
-  const widths = fitWidths(natural, opts.maxWidth);
+  const whole = cols.map((col) => WHOLE_COLUMNS.has(col));
+  const widths = fitWidths(natural, whole, opts.maxWidth, rightAligned);
+  const maxWidth = opts.maxWidth !== undefined && Number.isFinite(opts.maxWidth) ? opts.maxWidth : undefined;
+  const before = sum(widths.slice(0, -1)) + COLUMN_GAP.length * (widths.length - 1);
+  const lastRoom = maxWidth === undefined ? undefined : Math.max(widths[widths.length - 1] ?? 0, maxWidth - before);
+  return { columns: cols, headers, widths, rightAligned, whole, human, lastRoom };
+}
 
-  const line = (row: readonly string[]): string =>
-    row
-      .map((cell, i) => {
-        const width = widths[i] ?? 0;
-        const text = truncateToWidth(cell, width);
-        return rightAligned[i] ? padStart(text, width) : padEnd(text, width);
-      })
-      .join(COLUMN_GAP)
-      .trimEnd();
+function cellText(column: string, value: unknown, human: boolean): string {
+  return human ? humanCell(column, value) : formatCell(value);
+}
 
-  const rule = widths.map((w) => '-'.repeat(w)).join(COLUMN_GAP);
-  const lines = [line(headers), rule];
-  for (const row of cells) lines.push(line(row));
-  return lines.join('\n');
+/** The header line and the dashed rule of a layout. */
+export function renderTableHeader(layout: TableLayout): [string, string] {
+  const headers = layout.headers.map((h, i) => [truncateToWidth(h, layout.widths[i] ?? 0)]);
+  return [renderLine(layout, headers), layout.widths.map((w) => '-'.repeat(w)).join(COLUMN_GAP)];
+}
+
+/** The lines of `records` in `layout`: one per record, more when a whole column wraps. */
+export function renderTableRows(layout: TableLayout, records: readonly object[]): string[] {
+  const lines: string[] = [];
+  const last = layout.columns.length - 1;
+  for (const record of records) {
+    const pieces = layout.columns.map((col, i) => {
+      const text = cellText(col, valueOf(record, col), layout.human);
+      const room = i === last && layout.lastRoom !== undefined ? layout.lastRoom : (layout.widths[i] ?? 0);
+      // Without a width (a file, a pipe) nothing is cut or wrapped: a longer cell just makes a longer line.
+      if (layout.lastRoom === undefined || displayWidth(text) <= room || layout.rightAligned[i]) return [text];
+      return layout.whole[i] ? wrapToWidth(text, room) : [truncateToWidth(text, room)];
+    });
+    renderLines(layout, pieces, lines);
+  }
+  return lines;
+}
+
+function renderLine(layout: TableLayout, pieces: readonly (readonly string[])[]): string {
+  const out: string[] = [];
+  renderLines(layout, pieces, out);
+  return out.join('\n');
+}
+
+/** One record's lines: line k shows the k-th piece of every cell (blank where a cell has fewer). */
+function renderLines(layout: TableLayout, pieces: readonly (readonly string[])[], out: string[]): void {
+  let height = 1;
+  for (const cell of pieces) height = Math.max(height, cell.length);
+  for (let k = 0; k < height; k += 1) {
+    out.push(
+      pieces
+        .map((cell, i) => {
+          const text = cell[k] ?? '';
+          const width = layout.widths[i] ?? 0;
+          return layout.rightAligned[i] ? padStart(text, width) : padEnd(text, width);
+        })
+        .join(COLUMN_GAP)
+        .trimEnd(),
+    );
+  }
+}
+
+/**
+ * A text table: header, a dashed rule, one line per record (more when a path or command line wraps).
+ * Numeric columns are right-aligned; lines have no trailing spaces and are joined with `\n` (no final
+ * newline). No records → empty string.
+ */
+export function renderTable(records: readonly object[], columns?: readonly string[], opts: TableOptions = {}): string {
+  const layout = planTable(records, columns, opts);
+  if (!layout) return '';
+  return [...renderTableHeader(layout), ...renderTableRows(layout, records)].join('\n');
 }
 
 // --- JSON --------------------------------------------------------------------------------------------

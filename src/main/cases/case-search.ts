@@ -8,6 +8,10 @@
  * Each index gives its newest `limit` hits (rowid order: the order they were recorded) and the two lists
  * are merged on their times. Snippets mark matches with « » and are flattened to one line of visible
  * characters (transcript output comes from devices: it may hold escape sequences).
+ *
+ * Transcripts keep the first 1 MiB of each command, so the search also covers evidence names and reads
+ * the text of saved console output (output-search.ts: where the full copy of a long output is), and every
+ * answer says what it covered: "no match" must never read as "not in this case" when part was not read.
  */
 import { performance } from 'node:perf_hooks';
 import type { SearchHit, SearchResult } from '../../shared/case-types.js';
@@ -15,10 +19,27 @@ import { escapeControlChars } from '../../shared/format.js';
 import type { Statement } from 'better-sqlite3';
 import type { CaseDb } from './case-db.js';
 import { toFtsQuery, type PrefixTerms } from './fts-query.js';
+import { queryWords, searchOutputFiles, type OutputFile } from './output-search.js';
 
 /** Tokens of context around the matches in a snippet. */
 const SNIPPET_TOKENS = 16;
 const MAX_TITLE_CHARS = 300;
+/** Evidence items looked at by name (newest first): far more than a case holds. */
+const MAX_EVIDENCE_ROWS = 5000;
+/** What a transcript keeps of each command (case-store.ts MAX_TRANSCRIPT_OUTPUT_CHARS). */
+const TRANSCRIPT_KEPT = '1 MiB';
+
+interface EvidenceRow {
+  id: string;
+  case_id: string;
+  case_title: string;
+  name: string;
+  kind: string;
+  size: number;
+  sha256: string;
+  command_id: string | null;
+  at: string;
+}
 
 interface HitRow {
   id: string;
@@ -38,7 +59,11 @@ function oneLine(text: string, max = Number.MAX_SAFE_INTEGER): string {
 export class CaseSearch {
   private readonly queries;
 
-  constructor(db: CaseDb) {
+  constructor(
+    db: CaseDb,
+    /** Where an evidence blob is on disk (to read saved output); absent: evidence is searched by name only. */
+    private readonly blobPath?: (sha256: string) => string,
+  ) {
     const notes = (where: string) =>
       db.prepare(`SELECT n.id, n.case_id, c.title AS case_title, n.title, n.command_id,
           snippet(notes_fts, -1, '«', '»', '…', ${SNIPPET_TOKENS}) AS snippet, n.updated_at AS at
@@ -64,6 +89,10 @@ export class CaseSearch {
       // Terms longer than the prefix: from prefix + U+0001 (past the prefix itself) to prefix + U+10FFFF.
       notesTerms: db.prepare('SELECT term FROM notes_terms WHERE term >= ? AND term <= ? LIMIT ?').pluck(),
       transcriptsTerms: db.prepare('SELECT term FROM transcripts_terms WHERE term >= ? AND term <= ? LIMIT ?').pluck(),
+      evidence: db.prepare(`SELECT e.id, e.case_id, c.title AS case_title, e.name, e.kind, e.size, e.sha256, e.command_id, e.acquired_at AS at
+        FROM evidence e JOIN cases c ON c.id = e.case_id ORDER BY e.seq DESC LIMIT ?`),
+      evidenceInCase: db.prepare(`SELECT e.id, e.case_id, c.title AS case_title, e.name, e.kind, e.size, e.sha256, e.command_id, e.acquired_at AS at
+        FROM evidence e JOIN cases c ON c.id = e.case_id WHERE e.case_id = ? ORDER BY e.seq DESC LIMIT ?`),
     };
   }
 
@@ -83,22 +112,72 @@ export class CaseSearch {
     // Each index has its own vocabulary, so each gets its own expansion of the last word.
     const notesMatch = toFtsQuery(text, CaseSearch.terms(q.notesTerms));
     const transcriptsMatch = toFtsQuery(text, CaseSearch.terms(q.transcriptsTerms));
-    if (!notesMatch || !transcriptsMatch) return { hits: [], tookMs: performance.now() - started };
-    const notes = caseId === undefined ? (q.notes.all(notesMatch, limit) as HitRow[]) : this.inCase(q.notesInCase, q.notesRange, notesMatch, caseId, limit);
-    const transcripts =
-      caseId === undefined ? (q.transcripts.all(transcriptsMatch, limit) as HitRow[]) : this.inCase(q.transcriptsInCase, q.transcriptsRange, transcriptsMatch, caseId, limit);
-    const ranked = [...notes.map((row) => ({ row, kind: 'note' as const })), ...transcripts.map((row) => ({ row, kind: 'transcript' as const }))]
-      .sort((a, b) => (a.row.at < b.row.at ? 1 : a.row.at > b.row.at ? -1 : 0))
-      .slice(0, limit);
-    const hits: SearchHit[] = ranked.map(({ row, kind }) => ({
-      kind,
-      id: row.id,
-      caseId: row.case_id,
-      caseTitle: oneLine(row.case_title, MAX_TITLE_CHARS),
-      title: oneLine(row.title, MAX_TITLE_CHARS),
-      snippet: oneLine(row.snippet),
-      commandId: row.command_id ?? undefined,
-    }));
-    return { hits, tookMs: Math.round((performance.now() - started) * 100) / 100 };
+    const notes = !notesMatch ? [] : caseId === undefined ? (q.notes.all(notesMatch, limit) as HitRow[]) : this.inCase(q.notesInCase, q.notesRange, notesMatch, caseId, limit);
+    const transcripts = !transcriptsMatch
+      ? []
+      : caseId === undefined
+        ? (q.transcripts.all(transcriptsMatch, limit) as HitRow[])
+        : this.inCase(q.transcriptsInCase, q.transcriptsRange, transcriptsMatch, caseId, limit);
+    const evidence = (caseId === undefined ? q.evidence.all(MAX_EVIDENCE_ROWS) : q.evidenceInCase.all(caseId, MAX_EVIDENCE_ROWS)) as EvidenceRow[];
+    const words = queryWords(text);
+    const byName = words.length === 0 ? [] : evidence.filter((e) => words.every((w) => e.name.toLowerCase().includes(w))).slice(0, limit);
+    const outputs = this.blobPath ? evidence.filter((e) => e.kind === 'output').map((e) => outputFile(e, this.blobPath as (sha256: string) => string)) : [];
+    const inOutputs = searchOutputFiles(outputs, text, limit);
+
+    const ranked: { hit: SearchHit; at: string }[] = [
+      ...notes.map((row) => ({ hit: ftsHit(row, 'note'), at: row.at })),
+      ...transcripts.map((row) => ({ hit: ftsHit(row, 'transcript'), at: row.at })),
+      ...byName.map((row) => ({ hit: evidenceHit(row, `evidence ${row.kind}, ${row.size.toLocaleString('en')} bytes`), at: row.at })),
+      ...inOutputs.hits.map((h) => ({
+        hit: { ...evidenceHit(evidenceRowOf(h.file), h.snippet), line: h.line },
+        at: h.file.acquiredAt,
+      })),
+    ];
+    ranked.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+    const hits = ranked.slice(0, limit).map((r) => r.hit);
+    const covered = [
+      'notes',
+      `transcripts (the first ${TRANSCRIPT_KEPT} of each command's output)`,
+      `evidence names (${evidence.length.toLocaleString('en')} item${evidence.length === 1 ? '' : 's'})`,
+      `the text of ${inOutputs.filesSearched} saved console output${inOutputs.filesSearched === 1 ? '' : 's'} (${mib(inOutputs.bytesSearched)})`,
+    ];
+    const skipped = inOutputs.filesSkipped > 0 ? `; not read: ${inOutputs.filesSkipped} saved output${inOutputs.filesSkipped === 1 ? '' : 's'} (past this search's budget or missing)` : '';
+    return { hits, tookMs: Math.round((performance.now() - started) * 100) / 100, covered: `searched ${covered.slice(0, -1).join(', ')} and ${covered.at(-1) ?? ''}${skipped}` };
   }
+}
+
+function ftsHit(row: HitRow, kind: 'note' | 'transcript'): SearchHit {
+  return {
+    kind,
+    id: row.id,
+    caseId: row.case_id,
+    caseTitle: oneLine(row.case_title, MAX_TITLE_CHARS),
+    title: oneLine(row.title, MAX_TITLE_CHARS),
+    snippet: oneLine(row.snippet),
+    commandId: row.command_id ?? undefined,
+  };
+}
+
+function evidenceHit(row: EvidenceRow, snippet: string): SearchHit {
+  return {
+    kind: 'evidence',
+    id: row.id,
+    caseId: row.case_id,
+    caseTitle: oneLine(row.case_title, MAX_TITLE_CHARS),
+    title: oneLine(row.name, MAX_TITLE_CHARS),
+    snippet: oneLine(snippet),
+    commandId: row.command_id ?? undefined,
+  };
+}
+
+function outputFile(e: EvidenceRow, blobPath: (sha256: string) => string): OutputFile {
+  return { id: e.id, caseId: e.case_id, caseTitle: e.case_title, name: e.name, size: e.size, commandId: e.command_id, acquiredAt: e.at, path: blobPath(e.sha256) };
+}
+
+function evidenceRowOf(f: OutputFile): EvidenceRow {
+  return { id: f.id, case_id: f.caseId, case_title: f.caseTitle, name: f.name, kind: 'output', size: f.size, sha256: '', command_id: f.commandId, at: f.acquiredAt };
+}
+
+function mib(bytes: number): string {
+  return bytes < 1024 * 1024 ? `${Math.ceil(bytes / 1024)} KiB` : `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }

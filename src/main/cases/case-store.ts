@@ -173,8 +173,10 @@ export function capTranscriptOutput(output: string, commandId: string | undefine
   const last = output.charCodeAt(cut - 1);
   if (cut < output.length && last >= 0xd800 && last <= 0xdbff) cut--;
   const kept = output.slice(0, cut);
-  const where = commandId ? `the command log (command ${commandId})` : 'the command log';
-  const notice = `${kept.endsWith('\n') || kept === '' ? '' : '\n'}[transcript cut after ${cut} characters: the rest of the output is in ${where}]\n`;
+  // True whatever the service's settings: its log keeps a first part (logOutputBytes, 1 MiB by default) with
+  // the full size and SHA-256, not everything; a console that saved the full output said so just above.
+  const where = commandId ? `command ${commandId} in the command log` : 'the command log entry';
+  const notice = `${kept.endsWith('\n') || kept === '' ? '' : '\n'}[transcript cut after ${cut} characters; ${where} keeps the first part of the output (the service's per-command limit, 1 MiB by default) with its full size and SHA-256]\n`;
   return { output: kept + notice, chars: cut, truncated: true };
 }
 

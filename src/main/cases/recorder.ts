@@ -30,7 +30,7 @@ export interface TranscriptInput {
   output: string;
   /**
    * The caller already cut `output` (its capture stops at the store's cap): the entry is flagged and ends
-   * with a line saying the rest is in the command log. Output longer than the cap is cut and flagged anyway.
+   * with a line saying what the command log keeps of it. Output longer than the cap is cut and flagged anyway.
    */
   outputTruncated?: boolean | undefined;
   status: string;

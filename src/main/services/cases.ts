@@ -258,7 +258,7 @@ export class CasesService implements CaseRecorder {
     removeStaleUploads(stagingDir);
     const db = openCaseDb(path.join(dir, 'cases.db'), { nativeBinding: this.options.nativeBinding });
     const store = new CaseStore(db);
-    this.opened = { db, store, search: new CaseSearch(db), blobs, uploads: new UploadStaging({ dir: stagingDir, minBytes: 1, maxBytes: MAX_CASE_IMPORT_BYTES, what: 'a case zip', label: 'case import', prefix: 'import-' }) };
+    this.opened = { db, store, search: new CaseSearch(db, (sha256) => blobs.blobPath(sha256)), blobs, uploads: new UploadStaging({ dir: stagingDir, minBytes: 1, maxBytes: MAX_CASE_IMPORT_BYTES, what: 'a case zip', label: 'case import', prefix: 'import-' }) };
     return this.opened;
   }
 

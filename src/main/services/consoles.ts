@@ -33,6 +33,7 @@ import type { CaseRecorder, EvidenceProvenance } from '../cases/recorder.js';
 import { ConsoleConfirm } from './console-confirm.js';
 import type { EventHub } from './events.js';
 import { OutputChannel } from './output-channel.js';
+import { OutputOverflow, settleOutput } from './output-overflow.js';
 import { TranscriptCapture } from './transcript-capture.js';
 import type { Connection, Workspace } from './workspace.js';
 
@@ -65,6 +66,8 @@ interface Running {
   startedAt: string;
   /** What the console shows for this command, for the case transcript. */
   capture: TranscriptCapture;
+  /** Counts the output; past what the console keeps, saves all of it (output-overflow.ts). */
+  overflow: OutputOverflow;
   commandId?: string;
   cancelRequested?: boolean;
   detachRequested?: boolean;
@@ -160,7 +163,13 @@ export class ConsoleSession {
     } catch {
       // The service refuses it with a one-line error, and logs it.
     }
-    const running: Running = { line, startedAt: new Date().toISOString(), capture: new TranscriptCapture(), serviceSide: findCommand(name)?.side === 'service' };
+    const running: Running = {
+      line,
+      startedAt: new Date().toISOString(),
+      capture: new TranscriptCapture(),
+      serviceSide: findCommand(name)?.side === 'service',
+      overflow: new OutputOverflow(this.folders.saved, name),
+    };
     this.running = running;
     const transfer = transferTarget(line);
     const fgTransfer = name === 'fg' ? this.transfers.get(fgTarget(line)) : undefined;
@@ -235,6 +244,7 @@ export class ConsoleSession {
     this.closedWaiters.clear();
     if (this.closed) return;
     this.closed = true;
+    this.running?.overflow.discard();
     this.running = undefined;
     this.confirm.reset();
     this.add({ k: 'closed', reason });
@@ -251,6 +261,7 @@ export class ConsoleSession {
 
   private add(item: ConsoleItem): void {
     this.running?.capture.add(item);
+    this.running?.overflow.add(item);
     this.channel.add(item);
   }
 
@@ -331,6 +342,14 @@ export class ConsoleSession {
     const outcome: CommandOutcome =
       name === 'fg' ? await this.client.runFg(this.id, line, handlers, { onText: () => undefined }) : await this.client.run(this.id, line, handlers).outcome;
     if (redirect) await this.saveRedirect(redirect, outcome.commandId);
+    const recorder = this.recorder;
+    // Ended here already (Ctrl+C while the device was offline): its output is not shown, so nothing to settle.
+    if (running.cancelledHere) running.overflow.discard();
+    else await settleOutput({
+      overflow: running.overflow, line, platform: this.info.platform, status: outcome.status, background: outcome.background === true,
+      store: recorder && ((file, name) => recorder.addEvidence(file, { kind: 'output', name, deviceId: this.info.deviceId, deviceName: this.info.deviceName, originalPath: '', commandId: outcome.commandId, analyst: this.info.createdBy, fileTimes: {} })),
+      notice: (text, tone) => this.add({ k: 'notice', text, tone }),
+    });
     this.finish(running, endItem(outcome));
   }
 

@@ -1,14 +1,17 @@
 /**
  * Turns what a console shows for one command into its transcript text: the prompt line, text output,
- * records rendered the way the terminal renders them (a table or JSON), and the console's notices. The
- * capture keeps at most `cap` characters (the command log keeps everything); past that it only counts, so
- * a 20 MB listing costs the transcript one cap's worth of memory.
+ * records rendered the way the terminal renders them (a table with human units, or JSON), and the
+ * console's notices. The capture keeps at most `cap` characters; past that it only counts, so a 20 MB
+ * listing costs the transcript one cap's worth of memory. Notices that come after the cut (the footer
+ * saying where the full output went) are still kept, at the end, within the cap: they say what is missing.
  */
 import { renderJson, renderTable } from '../../shared/format.js';
 import type { ConsoleItem } from '../../shared/ipc-contract.js';
 
 /** Characters of output one transcript entry keeps. */
 export const TRANSCRIPT_CAP_CHARS = 1024 * 1024;
+/** Characters of notices kept after the cut (a few footer lines; a flood of notices is cut too). */
+const TAIL_CAP_CHARS = 4096;
 
 export interface CapturedOutput {
   output: string;
@@ -24,6 +27,8 @@ export class TranscriptCapture {
   /** Records of the current run of record batches, rendered together (one table, one header). */
   private records: Record<string, unknown>[] = [];
   private recordChars = 0;
+  /** Notices after the cut. */
+  private tail = '';
 
   constructor(private readonly cap = TRANSCRIPT_CAP_CHARS) {}
 
@@ -52,7 +57,9 @@ export class TranscriptCapture {
         return;
       case 'notice':
         this.flushRecords();
-        this.push(`${item.text}\n`);
+        if (this.truncated) {
+          if (this.tail.length + item.text.length < TAIL_CAP_CHARS) this.tail += `${item.text}\n`;
+        } else this.push(`${item.text}\n`);
         return;
       default:
         return;
@@ -61,12 +68,18 @@ export class TranscriptCapture {
 
   finish(): CapturedOutput {
     this.flushRecords();
-    return { output: this.parts.join(''), truncated: this.truncated };
+    const output = this.parts.join('');
+    if (!this.tail) return { output, truncated: this.truncated };
+    let cut = Math.max(0, this.cap - this.tail.length - 1);
+    const last = output.charCodeAt(cut - 1);
+    if (cut < output.length && last >= 0xd800 && last <= 0xdbff) cut -= 1; // never half a surrogate pair
+    const kept = output.slice(0, cut);
+    return { output: `${kept}${kept.endsWith('\n') || kept === '' ? '' : '\n'}${this.tail}`, truncated: true };
   }
 
   private flushRecords(): void {
     if (this.records.length === 0) return;
-    const rendered = this.output === 'json' ? renderJson(this.records) : renderTable(this.records, this.tableFields);
+    const rendered = this.output === 'json' ? renderJson(this.records) : renderTable(this.records, this.tableFields, { human: true });
     this.records = [];
     this.recordChars = 0;
     this.push(`${rendered}\n`);

@@ -1,6 +1,6 @@
 // The case store's records and search (src/main/cases, src/main/services/cases.ts), on a real SQLite
 // database in a temp folder.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -9,6 +9,7 @@ import { openCaseDb, schemaVersion } from '../../../src/main/cases/case-db.js';
 import { MAX_TRANSCRIPT_OUTPUT_CHARS, untitledCaseTitle } from '../../../src/main/cases/case-store.js';
 import { foldToken, MAX_PREFIX_TERMS, toFtsQuery } from '../../../src/main/cases/fts-query.js';
 import { MIGRATIONS } from '../../../src/main/cases/migrations/index.js';
+import { searchOutputFiles } from '../../../src/main/cases/output-search.js';
 import type { TranscriptInput } from '../../../src/main/cases/recorder.js';
 import { CasesService } from '../../../src/main/services/cases.js';
 import { createEventHub } from '../../../src/main/services/events.js';
@@ -137,13 +138,13 @@ describe('transcripts', () => {
     expect(service.transcripts(kase.id, 5, 10).items[0]).toMatchObject({ status: 'refused', error: 'unknown command bogus', commandId: undefined });
   });
 
-  it('caps the output at 1 MiB of text with a last line pointing to the command log', () => {
+  it('caps the output at 1 MiB of text with a last line saying what the command log keeps (not "all of it")', () => {
     service.create('Big');
     const big = service.addTranscript(transcript({ commandId: 'bigcmd', output: 'x'.repeat(MAX_TRANSCRIPT_OUTPUT_CHARS + 5000) }));
     expect(big).toMatchObject({ outputTruncated: true, outputChars: MAX_TRANSCRIPT_OUTPUT_CHARS });
     const entry = service.transcript(big.id);
     expect(entry.output.length).toBeLessThan(MAX_TRANSCRIPT_OUTPUT_CHARS + 200);
-    expect(entry.output.trimEnd().split('\n').at(-1)).toMatch(/the rest of the output is in the command log \(command bigcmd\)/);
+    expect(entry.output.trimEnd().split('\n').at(-1)).toMatch(/command bigcmd in the command log keeps the first part of the output \(the service's per-command limit, 1 MiB by default\)/);
     // A caller that already cut the output says so; the entry is flagged the same way.
     const cut = service.addTranscript(transcript({ commandId: 'cut', output: 'abc', outputTruncated: true }));
     expect(cut.outputTruncated).toBe(true);
@@ -239,6 +240,29 @@ describe('search', () => {
     service.createNote({ caseId: kase.id, title: 'many', body: Array.from({ length: MAX_PREFIX_TERMS + 5 }, (_, i) => `zzterm${i}x`).join(' ') });
     expect(service.search('zzter').hits).toHaveLength(1);
     expect(service.search('zzterm12').hits).toHaveLength(1);
+  });
+
+  it('finds text past the transcript cut in the saved full output, by line, and says what it searched', async () => {
+    const kase = service.create('Flood');
+    const rows = Array.from({ length: 150_000 }, (_, i) => `      ${i}  2026-01-01 00:00:00  /srv/data/file-${i}.log`);
+    rows[149_000] = '      7  2026-01-01 00:00:00  /srv/data/implant-\u001b[31mzq9.so';
+    service.addTranscript(transcript({ commandId: 'big', line: 'findfile "*"', output: rows.slice(0, 1000).join('\n'), outputTruncated: true }));
+    expect(service.search('implant').hits).toEqual([]);
+    expect(service.search('implant').covered).toMatch(/searched notes, transcripts \(the first 1 MiB of each command's output\), evidence names \(0 items\) and the text of 0 saved console outputs/);
+    const file = path.join(root, 'findfile-full-output.txt');
+    writeFileSync(file, `${rows.join('\n')}\n`);
+    const item = await service.addEvidence(file, { kind: 'output', name: 'findfile-full-output.txt', deviceId: 'dev1', deviceName: 'web01', originalPath: '', commandId: 'big', analyst: 'alice', fileTimes: {} });
+    const found = service.search('IMPLANT zq9');
+    expect(found.hits).toHaveLength(1);
+    expect(found.hits[0]).toMatchObject({ kind: 'evidence', id: item.id, caseId: kase.id, title: 'findfile-full-output.txt', line: 149_001, commandId: 'big' });
+    expect(found.hits[0]?.snippet).toContain('«implant»');
+    expect(found.hits[0]?.snippet).not.toMatch(/[\u0000-\u001f]/);
+    expect(found.covered).toMatch(/evidence names \(1 item\) and the text of 1 saved console output \([\d.]+ MiB\)$/);
+    // by name too
+    expect(service.search('full-output').hits.map((h) => h.kind)).toContain('evidence');
+    // a budget smaller than the file: not read, and the answer says so
+    const outputs = [{ id: item.id, caseId: kase.id, caseTitle: 'Flood', name: item.name, size: item.size, commandId: 'big', acquiredAt: item.acquiredAt, path: file }];
+    expect(searchOutputFiles(outputs, 'implant', 10, 1000)).toMatchObject({ hits: [], filesSearched: 0, filesSkipped: 1 });
   });
 
   it('shows device text in snippets and titles with control characters made visible', () => {

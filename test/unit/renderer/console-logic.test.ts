@@ -65,9 +65,12 @@ describe('OutputRenderer', () => {
     r.render({ k: 'started', commandId: 'c1', name: 'findfile', background: false, tableFields: ['size', 'path'] }, 40, fx);
     const first = strip(r.render({ k: 'records', records: [{ size: 1, path: '/a' }] }, 40, fx));
     const second = strip(r.render({ k: 'records', records: [{ size: 22, path: '/b'.repeat(40) }] }, 40, fx));
-    expect(first.split('\n')[0]).toMatch(/^size\s+path$/);
+    expect(first.split('\n')[0]).toMatch(/^ *size\s+path$/);
     expect(second).not.toContain('size');
-    expect(second.trimEnd().length).toBeLessThanOrEqual(39);
+    // the long path wraps in its column: every line fits, nothing is cut
+    for (const line of second.trimEnd().split('\n')) expect(line.length).toBeLessThanOrEqual(39);
+    expect(second).not.toContain('…');
+    expect(second.split('\n').map((line) => line.slice(12)).join('')).toBe('/b'.repeat(40));
     const end = r.render({ k: 'end', commandId: 'c1', status: 'completed', durationMs: 5, background: false, cwd: '/tmp' }, 40, fx);
     expect(end).toBe('');
     expect(fx.promptBack).toEqual({ cwd: '/tmp' });
@@ -95,5 +98,29 @@ describe('OutputRenderer', () => {
     expect(b.startsWith('\r\x1b[2K')).toBe(true);
     expect(strip(a)).toContain('10%');
     expect(r.render({ k: 'notice', text: 'saved', tone: 'info' }, 60, fx)).toMatch(/^\r\n.*saved/);
+  });
+  it('keeps a stream\'s columns from batch to batch, human units, and redraws the last table at a new width', () => {
+    const r = new OutputRenderer();
+    const fx: RenderEffects = {};
+    r.render({ k: 'started', commandId: 'c4', name: 'processes', background: false, tableFields: ['pid', 'user', 'rssBytes', 'cmdline'] }, 100, fx);
+    const first = strip(r.render({ k: 'records', records: [{ pid: 1, user: 'root', rssBytes: 2048, cmdline: '/sbin/init' }] }, 100, fx));
+    expect(fx.tableAt).toBe(0);
+    const second = strip(r.render({ k: 'records', records: [{ pid: 4242, user: 'www-data-long', rssBytes: 5 * 1024 * 1024, cmdline: '/usr/sbin/nginx -g daemon off;' }] }, 100, fx));
+    const [header, , row1] = first.split('\n');
+    expect(header).toMatch(/pid\s+user\s+memory\s+cmdline/);
+    expect(row1).toContain('2.0 KiB');
+    const cmdAt = (header ?? '').indexOf('cmdline');
+    expect((row1 ?? '').indexOf('/sbin/init')).toBe(cmdAt);
+    expect(second.indexOf('/usr/sbin/nginx')).toBe(cmdAt);
+    expect(second).toContain('5.0 MiB');
+    r.render({ k: 'end', status: 'completed', durationMs: 1, background: false }, 100, fx);
+    const redrawn = strip(r.redrawLastTable(46) ?? '');
+    const lines = redrawn.trimEnd().split('\n');
+    expect(lines).toHaveLength(2 + 1 + 2);
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(45);
+    expect(redrawn.replace(/\s+/g, '')).toContain('/usr/sbin/nginx-gdaemonoff;');
+    // something else shown after the table: no redraw any more
+    r.render({ k: 'notice', text: 'saved', tone: 'info' }, 100, fx);
+    expect(r.redrawLastTable(50)).toBeUndefined();
   });
 });

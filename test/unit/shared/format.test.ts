@@ -5,10 +5,16 @@ import {
   formatBytes,
   formatCell,
   formatDuration,
+  humanHeader,
+  planTable,
   renderJson,
   renderProgress,
   renderTable,
+  renderTableHeader,
+  renderTableRows,
   truncateToWidth,
+  wrapToWidth,
+  type TableLayout,
 } from '../../../src/shared/format.js';
 
 /** Terminal-unsafe characters: none may survive rendering. */
@@ -97,12 +103,82 @@ describe('renderTable', () => {
     expect(text).not.toContain('\r');
   });
 
-  it('cuts wide columns with … to fit maxWidth, keeping narrow ones whole', () => {
-    const rows = [{ pid: 1, cmdline: '/usr/sbin/sshd -D -o AuthorizedKeysCommand=/usr/bin/something --with-a-long-tail' }];
-    const text = renderTable(rows, undefined, { maxWidth: 40 });
-    const lines = text.split('\n');
+  const sshd = '/usr/sbin/sshd -D -o AuthorizedKeysCommand=/usr/bin/something --with-a-long-tail';
+
+  /** The pieces of column `from`..`to` of each row line, joined: what an analyst reads down the column. */
+  function column(lines: readonly string[], from: number): string {
+    return lines.map((line) => line.slice(from).trimEnd()).join('');
+  }
+
+  it('never cuts a command line: it wraps within its column, every line within maxWidth', () => {
+    const lines = renderTable([{ pid: 1, cmdline: sshd }], undefined, { maxWidth: 40 }).split('\n');
     for (const line of lines) expect(displayWidth(line)).toBeLessThanOrEqual(40);
-    expect(lines[2]).toMatch(/^ {2}1 {2}\/usr\/sbin\/sshd .*…$/);
+    expect(lines.join('')).not.toContain('…');
+    expect(lines.length).toBeGreaterThan(3);
+    expect(lines[2]).toMatch(/^ {2}1 {2}\/usr\/sbin\/sshd/);
+    // continuation lines are blank under pid and continue the cell in its column
+    for (const line of lines.slice(3)) expect(line.startsWith('     ')).toBe(true);
+    expect(column(lines.slice(2), 5)).toBe(sshd);
+  });
+
+  it('cuts the less important columns first and keeps a path on one line when that is enough', () => {
+    const rows = [{ category: 'cron', owner: 'root', detail: 'runs every minute as root from a world-writable folder', path: '/etc/cron.d/0hourly-with-a-long-name' }];
+    const lines = renderTable(rows, ['category', 'owner', 'detail', 'path'], { maxWidth: 80 }).split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toContain('/etc/cron.d/0hourly-with-a-long-name');
+    expect(lines[2]).toContain('…');
+    expect(displayWidth(lines[2] ?? '')).toBeLessThanOrEqual(80);
+  });
+
+  it('wraps several whole columns when cutting the others is not enough, keeping every character', () => {
+    const rows = [{ kind: 'systemd', name: 'evil-persistence.service', exec: '/opt/x/' + 'a'.repeat(90) + ' --flag=value', path: '/etc/systemd/system/' + 'b'.repeat(70) }];
+    const layout = planTable(rows, ['kind', 'name', 'exec', 'path'], { maxWidth: 100 });
+    expect(layout).toBeDefined();
+    const lines = renderTableRows(layout as TableLayout, rows);
+    for (const line of lines) expect(displayWidth(line)).toBeLessThanOrEqual(100);
+    const widths = (layout as TableLayout).widths;
+    const start = (i: number) => widths.slice(0, i).reduce((a, w) => a + w + 2, 0);
+    const cut = (i: number) => lines.map((line) => line.slice(start(i), start(i) + (widths[i] ?? 0)).trimEnd()).join('');
+    expect(cut(2)).toBe(rows[0]?.exec);
+    expect(column(lines, start(3))).toBe(rows[0]?.path);
+  });
+
+  it('without maxWidth (a file, a pipe) shows every cell whole on one line', () => {
+    const lines = renderTable([{ pid: 1, cmdline: sshd }]).split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toBe(`  1  ${sshd}`);
+  });
+
+  it('a stream keeps the layout of its first batch: later rows neither widen nor shift a column', () => {
+    const first = [{ user: 'root', size: 10, path: '/a' }];
+    const layout = planTable(first, ['user', 'size', 'path'], { maxWidth: 40, human: true }) as TableLayout;
+    const later = renderTableRows(layout, [{ user: 'a-very-long-user-name', size: 12345678, path: '/srv/' + 'c'.repeat(60) }]);
+    const [header] = renderTableHeader(layout);
+    const pathAt = header.indexOf('path');
+    expect(later[0]?.slice(0, pathAt)).toMatch(/^a-v… +11\.8 MiB {2}$/);
+    // the last column uses the rest of the line, then wraps; nothing is cut
+    for (const line of later) expect(displayWidth(line)).toBeLessThanOrEqual(Math.max(40, displayWidth(later[0] ?? '')));
+    expect(column(later, pathAt)).toBe('/srv/' + 'c'.repeat(60));
+  });
+
+  it('human mode names and formats units; raw mode (and JSON) keep field names and numbers', () => {
+    const rows = [{ pid: 7, rssBytes: 5 * 1024 * 1024, durationMs: 125_000, cpuTimeMs: 850, size: 1536, commandLine: 'x' }];
+    const human = renderTable(rows, undefined, { human: true }).split('\n');
+    expect(human[0]).toMatch(/pid +memory +duration +cpu time +size +command line/);
+    expect(human[2]).toMatch(/7 +5\.0 MiB +2m 05s +850 ms +1\.5 KiB +x/);
+    const raw = renderTable(rows).split('\n');
+    expect(raw[0]).toMatch(/rssBytes +durationMs +cpuTimeMs +size +commandLine/);
+    expect(raw[2]).toContain('5242880');
+    expect(humanHeader('localAddress')).toBe('local address');
+  });
+
+  it('wrapToWidth: pieces within the width whose concatenation is the text (wide characters too)', () => {
+    for (const [text, width] of [[sshd, 13], ['报告报告报告报告', 5], ['/a/b/c/d/e/f/g/h/i/j', 4], ['x', 1], ['C:\\Windows\\System32\\drivers', 9]] as const) {
+      const pieces = wrapToWidth(text, width);
+      expect(pieces.join('')).toBe(text);
+      for (const piece of pieces) expect(displayWidth(piece)).toBeLessThanOrEqual(width);
+    }
+    expect(wrapToWidth('/usr/share/applications/x', 16)).toEqual(['/usr/share/', 'applications/x']);
   });
 
   it('aligns East Asian wide text by cells', () => {

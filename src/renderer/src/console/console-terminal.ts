@@ -8,7 +8,7 @@
  * terminal, then goes back to the folder it was in with a real `cd` (as `lr shell` does).
  */
 import { FitAddon } from '@xterm/addon-fit';
-import { Terminal } from '@xterm/xterm';
+import { Terminal, type IMarker } from '@xterm/xterm';
 import { displayWidth, escapeControlChars } from '../../../shared/format.js';
 import { quoteArg } from '../../../shared/grammar.js';
 import type { ConsoleItem, SessionView } from '../../../shared/ipc-contract.js';
@@ -55,6 +55,8 @@ export class ConsoleTerminal {
   private ackPending = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private disposed = false;
+  /** Where the last table starts in the buffer (xterm moves it through scrolling and reflow). */
+  private tableMarker: IMarker | undefined;
   /** For tests and diagnostics: lines and records written so far. */
   linesWritten = 0;
   recordsWritten = 0;
@@ -103,6 +105,7 @@ export class ConsoleTerminal {
     this.term.loadAddon(this.fitAddon);
     this.term.open(this.element);
     this.term.onData((data) => this.onInput(data));
+    this.term.onResize(() => this.redrawLastTable());
     this.write(
       `${SGR.dim}Connected to ${escapeControlChars(session.deviceName)} (${session.platform}), session ${session.id} opened by ${escapeControlChars(session.createdBy)}.\n` +
         `Type help for commands; Tab completes; Ctrl+C cancels on the device; Ctrl+Z sends a command to the background.${SGR.reset}\n`,
@@ -134,12 +137,15 @@ export class ConsoleTerminal {
     const wasIdle = this.state === 'idle';
     let out = wasIdle ? this.wipeInput() : '';
     let promptNeeded = wasIdle;
+    let tableAt: number | undefined;
     for (const item of items) {
       // After ^C, progress already on its way would draw a second bar under the ^C line.
       if (item.k === 'progress' && this.interrupted) continue;
       if (item.k === 'records') this.recordsWritten += item.records.length;
       const effects: RenderEffects = {};
+      const before = out.length;
       out += this.renderer.render(item, cols, effects);
+      if (effects.tableAt !== undefined) tableAt = before + effects.tableAt;
       if (effects.promptBack) {
         this.question = effects.question;
         if (effects.promptBack.cwd) this.cwd = effects.promptBack.cwd;
@@ -161,7 +167,33 @@ export class ConsoleTerminal {
       }
     }
     if (promptNeeded && (this.state === 'idle' || this.state === 'closed')) out += this.promptAndLine();
+    if (tableAt !== undefined) {
+      this.write(out.slice(0, tableAt));
+      this.term.write('', () => this.markTable());
+      out = out.slice(tableAt);
+    }
     this.write(out, weight);
+  }
+
+  private markTable(): void {
+    this.tableMarker?.dispose();
+    this.tableMarker = this.disposed ? undefined : this.term.registerMarker(0);
+  }
+
+  /**
+   * At a new width, the last table is drawn again in place (its long cells wrap at the new width) when
+   * the console is idle, nothing but the prompt came after it, and it starts on the screen (lines in the
+   * scrollback cannot be rewritten).
+   */
+  private redrawLastTable(): void {
+    const marker = this.tableMarker;
+    if (this.state !== 'idle' || !marker || marker.isDisposed || marker.line < 0) return;
+    const row = marker.line - this.term.buffer.active.baseY;
+    if (row < 0) return;
+    const table = this.renderer.redrawLastTable(this.term.cols);
+    if (table === undefined) return;
+    this.cursorRow = 0;
+    this.write(`\x1b[${row + 1};1H\x1b[J${table}${this.promptAndLine()}`);
   }
 
   /** Text of the whole buffer (scrollback included), wrapped rows joined: what tests read. */

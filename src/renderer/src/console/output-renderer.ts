@@ -5,7 +5,18 @@
  * (src/shared/format.ts) so it cannot drive the terminal. Pure: no DOM, no xterm.
  */
 import type { ConsoleItem } from '../../../shared/ipc-contract.js';
-import { escapeControlChars, formatCell, formatDuration, renderJson, renderProgress, renderTable } from '../../../shared/format.js';
+import {
+  escapeControlChars,
+  formatCell,
+  formatDuration,
+  planTable,
+  renderJson,
+  renderProgress,
+  renderTableHeader,
+  renderTableRows,
+  type TableLayout,
+  type TableOptions,
+} from '../../../shared/format.js';
 
 export const SGR = {
   reset: '\x1b[0m',
@@ -19,10 +30,14 @@ export const SGR = {
   inverse: '\x1b[7m',
 } as const;
 
+/** Rows of the last table kept to redraw it at a new width (a longer table cannot be all on screen anyway). */
+export const REDRAW_MAX_ROWS = 1_000;
+
 interface CommandView {
   output: 'json' | 'table' | undefined;
   tableFields: string[] | undefined;
-  headerPrinted: boolean;
+  /** Planned from the first batch; later batches of a stream use it, so the columns never jump. */
+  layout: TableLayout | undefined;
   json: Record<string, unknown>[];
   /** Single records without table columns print as `field: value` lines (fileinfo, status). */
   pendingSingle: Record<string, unknown>[];
@@ -38,24 +53,56 @@ export interface RenderEffects {
   backgroundNotice?: boolean;
   /** A y/N to answer: this prompt replaces the usual one until the next line is sent. */
   question?: string;
+  /** A table's header starts at this index of the returned text (for redrawing it on resize). */
+  tableAt?: number;
+}
+
+/** The last table shown, while nothing but the prompt came after it. */
+interface LastTable {
+  tableFields: string[] | undefined;
+  records: Record<string, unknown>[];
 }
 
 export class OutputRenderer {
   private command: CommandView | undefined;
+  private lastTable: LastTable | undefined;
   private progressShown = false;
   /** Whether the last character written ended a line (new output starts at column 0). */
   private atLineStart = true;
 
   /** Renders one item at the terminal's current width. */
   render(item: ConsoleItem, cols: number, effects: RenderEffects): string {
+    const out = this.renderItem(item, cols, effects);
+    // Anything shown after a table (a notice, the next command) ends its chance of a redraw.
+    if (out !== '' && item.k !== 'records' && item.k !== 'end') this.lastTable = undefined;
+    return out;
+  }
+
+  /**
+   * The last table again at `cols` (all its rows, planned afresh), or undefined when something else was
+   * shown after it, or it was too long to keep. The terminal erases the old one and writes this in its place.
+   */
+  redrawLastTable(cols: number): string | undefined {
+    const last = this.lastTable;
+    if (!last || this.command) return undefined;
+    const layout = planTable(last.records, last.tableFields, tableOptions(cols));
+    if (!layout) return undefined;
+    const [header, rule] = renderTableHeader(layout);
+    const lines = [`${SGR.bold}${header}${SGR.reset}`, `${SGR.dim}${rule}${SGR.reset}`, ...renderTableRows(layout, last.records)];
+    this.atLineStart = true;
+    return `${lines.join('\n')}\n`;
+  }
+
+  private renderItem(item: ConsoleItem, cols: number, effects: RenderEffects): string {
     switch (item.k) {
       case 'started':
-        this.command = { output: item.output, tableFields: item.tableFields, headerPrinted: false, json: [], pendingSingle: [] };
+        this.command = { output: item.output, tableFields: item.tableFields, layout: undefined, json: [], pendingSingle: [] };
+        this.lastTable = undefined;
         return '';
       case 'text':
         return this.plain(safeText(item.text));
       case 'records':
-        return this.records(item.records, cols);
+        return this.records(item.records, cols, effects);
       case 'progress': {
         const line = renderProgress({ bytes: item.bytes, total: item.total, rateBytesPerSec: item.rate, etaSec: item.eta }, Math.max(10, cols - 1));
         const out = `${this.progressShown ? '\r\x1b[2K' : this.lineBreakIfNeeded()}${SGR.cyan}${line}${SGR.reset}`;
@@ -70,8 +117,10 @@ export class OutputRenderer {
       case 'end': {
         let out = this.finishCommand();
         if (item.background && item.status === 'running') {
+          this.lastTable = undefined;
           out += this.line(`${SGR.dim}[${item.commandId ?? '?'}] running in the background (fg ${item.commandId ?? 'ID'} brings it back)${SGR.reset}`);
         } else if (item.status !== 'completed') {
+          this.lastTable = undefined;
           out += this.line(`${SGR.red}${escapeControlChars(item.error ?? item.status)}${SGR.reset}`);
         }
         out += this.lineBreakIfNeeded();
@@ -109,34 +158,51 @@ export class OutputRenderer {
 
   /** Lines (LF) written so far begin at column 0 again, e.g. after the prompt line was submitted. */
   markLineStart(): void {
+    // The terminal wrote something of its own (a submitted line, ^C): the last table is no longer last.
+    this.lastTable = undefined;
     this.atLineStart = true;
     this.progressShown = false;
   }
 
-  private records(records: Record<string, unknown>[], cols: number): string {
-    const command = (this.command ??= { output: undefined, tableFields: undefined, headerPrinted: false, json: [], pendingSingle: [] });
+  private records(records: Record<string, unknown>[], cols: number, effects: RenderEffects): string {
+    const command = (this.command ??= { output: undefined, tableFields: undefined, layout: undefined, json: [], pendingSingle: [] });
     if (command.output === 'json') {
       for (const record of records) command.json.push(record);
       return '';
     }
-    if (!command.tableFields && !command.headerPrinted && command.pendingSingle.length === 0 && records.length === 1) {
+    if (!command.tableFields && !command.layout && command.pendingSingle.length === 0 && records.length === 1) {
       // Maybe a single-record answer (fileinfo): wait for the end or a second batch to decide.
       command.pendingSingle.push(records[0] as Record<string, unknown>);
       return '';
     }
     const batch = command.pendingSingle.length > 0 ? [...command.pendingSingle.splice(0), ...records] : records;
-    return this.table(batch, cols);
+    return this.table(batch, cols, effects);
   }
 
-  private table(batch: readonly Record<string, unknown>[], cols: number): string {
+  private table(batch: readonly Record<string, unknown>[], cols: number, effects: RenderEffects): string {
     const command = this.command;
     if (!command) return '';
-    const table = renderTable(batch, command.tableFields, { maxWidth: Math.max(20, cols - 1) });
-    if (!table) return '';
-    const lines = table.split('\n');
-    const shown = command.headerPrinted ? lines.slice(2) : [`${SGR.bold}${lines[0] ?? ''}${SGR.reset}`, `${SGR.dim}${lines[1] ?? ''}${SGR.reset}`, ...lines.slice(2)];
-    command.headerPrinted = true;
-    return this.plain(`${shown.join('\n')}\n`);
+    const prefix = this.clearProgress();
+    let lines: string[];
+    if (command.layout) {
+      lines = renderTableRows(command.layout, batch);
+    } else {
+      const layout = planTable(batch, command.tableFields, tableOptions(cols));
+      if (!layout) return prefix;
+      command.layout = layout;
+      const [header, rule] = renderTableHeader(layout);
+      lines = [`${SGR.bold}${header}${SGR.reset}`, `${SGR.dim}${rule}${SGR.reset}`, ...renderTableRows(layout, batch)];
+      this.lastTable = { tableFields: command.tableFields, records: [] };
+      effects.tableAt = prefix.length;
+    }
+    const last = this.lastTable;
+    if (last) {
+      if (last.records.length + batch.length > REDRAW_MAX_ROWS) this.lastTable = undefined;
+      else for (const record of batch) last.records.push(record);
+    }
+    if (lines.length === 0) return prefix;
+    this.atLineStart = true;
+    return `${prefix}${lines.join('\n')}\n`;
   }
 
   private finishCommand(): string {
@@ -147,6 +213,7 @@ export class OutputRenderer {
     if (command.output === 'json' && command.json.length > 0) out += this.plain(`${renderJson(command.json)}\n`);
     const single = command.pendingSingle[0];
     if (single) {
+      this.lastTable = undefined;
       const keys = Object.keys(single);
       const width = Math.min(24, Math.max(...keys.map((k) => k.length)));
       const lines = keys.map((key) => `${SGR.dim}${escapeControlChars(key).padEnd(width)}${SGR.reset}  ${formatCell(single[key])}`);
@@ -180,6 +247,14 @@ export class OutputRenderer {
     this.atLineStart = text.endsWith('\n');
     return out;
   }
+}
+
+/**
+ * Console tables: human units, room for a 7-digit pid in a stream's later batches, and one column of the
+ * terminal left free (xterm wraps a line that fills the last column).
+ */
+function tableOptions(cols: number): TableOptions {
+  return { maxWidth: Math.max(20, cols - 1), human: true, numberWidth: 7 };
 }
 
 /** Newlines and tabs are layout; every other control character is shown escaped. */

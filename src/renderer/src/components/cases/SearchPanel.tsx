@@ -1,6 +1,8 @@
 /**
- * Full-text search over the notes and transcripts of every case (lr:search, FTS5 in main). Results show
- * kind, case, title and a snippet with the matches highlighted; a click opens the note or the entry.
+ * Search over the notes, transcripts, evidence names and saved console output of every case (lr:search:
+ * FTS5 in main, plus a read of the saved output files). Results show kind, case, title and a snippet with
+ * the matches highlighted; a click opens the note, the entry or the evidence item. The answer says what
+ * was searched: a transcript keeps only the start of a long output, so "no match" alone would mislead.
  */
 import { useEffect, useRef, useState } from 'react';
 import type { SearchHit, SearchResult } from '../../../../shared/case-types.js';
@@ -9,6 +11,7 @@ import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { Snippet } from './common.js';
 
 const DEBOUNCE_MS = 200;
+const HIT_LABEL: Record<SearchHit['kind'], string> = { note: 'note', transcript: 'command', evidence: 'evidence' };
 
 export function SearchPanel() {
   const [text, setText] = useState('');
@@ -44,6 +47,7 @@ export function SearchPanel() {
   function open(hit: SearchHit): void {
     const store = useCasesStore.getState();
     if (hit.kind === 'note') store.openNote(hit.caseId, hit.id);
+    else if (hit.kind === 'evidence') store.openEvidence(hit.caseId, hit.id);
     else store.openTranscript(hit.caseId, hit.id);
   }
 
@@ -52,8 +56,8 @@ export function SearchPanel() {
       <input
         className="input toolbar__search"
         type="search"
-        placeholder="Search notes and transcripts of all cases…"
-        aria-label="Search notes and transcripts"
+        placeholder="Search notes, transcripts and saved output of all cases…"
+        aria-label="Search notes, transcripts, evidence names and saved output"
         maxLength={500}
         data-testid="search-input"
         value={text}
@@ -68,8 +72,16 @@ export function SearchPanel() {
             {error ? (
               <span className="form-error">{error}</span>
             ) : result ? (
-              <span data-testid="search-count">
-                {result.hits.length === 0 ? 'no match' : `${result.hits.length}${result.hits.length >= 100 ? '+' : ''} matches`} · {result.tookMs.toFixed(1)} ms
+              <span>
+                <span data-testid="search-count">
+                  {result.hits.length === 0 ? 'no match' : `${result.hits.length}${result.hits.length >= 100 ? '+' : ''} matches`} · {result.tookMs.toFixed(1)} ms
+                </span>
+                {result.covered && (
+                  <span className="case-search__covered" data-testid="search-covered">
+                    {' '}
+                    · {result.covered}
+                  </span>
+                )}
               </span>
             ) : (
               'searching…'
@@ -92,9 +104,12 @@ export function SearchPanel() {
                   onClick={() => open(hit)}
                 >
                   <span className="case-search__hit-head">
-                    <span className={`pill ${hit.kind === 'note' ? 'pill--ok' : 'pill--off'}`}>{hit.kind === 'note' ? 'note' : 'command'}</span>
+                    <span className={`pill ${hit.kind === 'note' ? 'pill--ok' : 'pill--off'}`}>{HIT_LABEL[hit.kind]}</span>
                     <span className="cell-dim ellipsis">{hit.caseTitle}</span>
-                    <span className={`ellipsis ${hit.kind === 'transcript' ? 'mono' : 'cell-strong'}`}>{hit.title || '(untitled)'}</span>
+                    <span className={`ellipsis ${hit.kind === 'note' ? 'cell-strong' : 'mono'}`}>
+                      {hit.title || '(untitled)'}
+                      {hit.line !== undefined && <span className="cell-dim"> line {hit.line.toLocaleString('en')}</span>}
+                    </span>
                   </span>
                   <Snippet text={hit.snippet} />
                 </button>

@@ -205,7 +205,9 @@ export function TranscriptViewer({ id, caseId, onLoaded }: { id: string | undefi
           <h3 className="log__detail-label">Output</h3>
           {entry.outputTruncated && (
             <p className="card__hint" data-testid="transcript-truncated">
-              The output was longer than a transcript keeps ({entry.outputChars.toLocaleString('en')} characters kept); the command log has all of it.
+              The output was longer than a transcript keeps: its first {entry.outputChars.toLocaleString('en')} characters are below. The command log
+              keeps a first part too (1 MiB by default) with the full size and SHA-256; when the console saved the full output as evidence, the
+              last lines below name the file.
             </p>
           )}
           <pre className="log__pre log__pre--output transcript__output" data-testid="transcript-output" tabIndex={0}>
