@@ -8,6 +8,8 @@
  * the terminal as such.
  */
 
+import { formatInstant, isIsoInstant } from './time-format.js';
+
 /**
  * Characters never written raw to a terminal: C0 controls, DEL, C1 controls (0x9b is a one-byte CSI for
  * terminals that honour 8-bit controls), the line/paragraph separators, and the Unicode bidi controls
@@ -98,25 +100,31 @@ function padStart(text: string, width: number): string {
 
 // --- cell values -------------------------------------------------------------------------------------
 
-const ISO_DATE_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?$/;
+const ISO_DATE_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?$/;
+
+/** How a table shows an ISO instant (a date-time with its zone): by default in UTC, with the zone. */
+export type TimeCellFormatter = (iso: string) => string;
 
 /**
- * ISO timestamps are shortened textually (`2024-05-01T10:20:30.123Z` → `2024-05-01 10:20:30`), not
- * converted to local time: the console, the CLI and a redirect file then all show the same text, in the
- * zone the record was written in (UTC for the agent's records).
+ * `2024-05-01T10:20:30.123Z` → `2024-05-01 10:20:30 UTC`: the CLI and a redirect file always show UTC with
+ * its zone; the console passes the analyst's zone (see time-format.ts). A date-time without a zone says
+ * nothing about its instant: it is only shortened (`2024-05-01 10:20:30`).
  */
-function shortenIsoDate(text: string): string {
+const utcTimeCell: TimeCellFormatter = (iso) => formatInstant(iso, 'UTC');
+
+function formatTimeText(text: string, formatTime: TimeCellFormatter): string {
+  if (isIsoInstant(text)) return formatTime(text);
   const match = ISO_DATE_TIME.exec(text);
   return match ? `${match[1]} ${match[2]}` : text;
 }
 
 /** One table cell: a single line of safe text. */
-export function formatCell(value: unknown): string {
+export function formatCell(value: unknown, formatTime: TimeCellFormatter = utcTimeCell): string {
   if (value === null || value === undefined) return '';
-  if (typeof value === 'string') return escapeControlChars(shortenIsoDate(value));
+  if (typeof value === 'string') return escapeControlChars(formatTimeText(value, formatTime));
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? '' : shortenIsoDate(value.toISOString());
-  if (Array.isArray(value)) return value.map(formatCell).join(', ');
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? '' : formatTime(value.toISOString());
+  if (Array.isArray(value)) return value.map((item) => formatCell(item, formatTime)).join(', ');
   return escapeControlChars(JSON.stringify(value, bigintReplacer) ?? '');
 }
 
@@ -129,6 +137,8 @@ function isNumeric(value: unknown): boolean {
 export interface TableOptions {
   /** Terminal width: wide columns are cut (with `…`) so that a row fits, down to `MIN_COLUMN_WIDTH` each. */
   maxWidth?: number;
+  /** How times show (default: UTC with its zone). */
+  formatTime?: TimeCellFormatter;
 }
 
 const COLUMN_GAP = '  ';
@@ -172,7 +182,7 @@ export function renderTable(records: readonly object[], columns?: readonly strin
   const cols = columns ?? columnsOf(records);
   if (cols.length === 0) return '';
   const headers = cols.map(escapeControlChars);
-  const cells = records.map((record) => cols.map((col) => formatCell(valueOf(record, col))));
+  const cells = records.map((record) => cols.map((col) => formatCell(valueOf(record, col), opts.formatTime)));
   const rightAligned = cols.map((col) => {
     const values = records.map((record) => valueOf(record, col)).filter((v) => v !== null && v !== undefined);
     return values.length > 0 && values.every(isNumeric);
