@@ -8,7 +8,7 @@ import type { LogFacets, LogFilter } from '../../../shared/ipc-contract.js';
 import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type JobStatus } from '../../../shared/protocol.js';
 import { formatBytes, formatDuration } from '../../../shared/format.js';
 import { call } from '../api/call.js';
-import { localTime } from './time.js';
+import { Instant } from './Instant.js';
 import { WindowedList } from './WindowedList.js';
 
 const PAGE = 200;
@@ -228,7 +228,7 @@ export function LogPage() {
                   data-status={row.status}
                   onClick={() => setSelected(row.id)}
                 >
-                  <span className="mono cell-dim">{localTime(row.startedAt)}</span>
+                  <Instant iso={row.startedAt} className="mono cell-dim" />
                   <span className="ellipsis">{row.deviceName ?? '—'}</span>
                   <span className="ellipsis">{row.user}</span>
                   <span className="mono ellipsis" title={row.commandLine}>
@@ -300,7 +300,7 @@ function LogDetail({ id, onClose }: { id: string | undefined; onClose(): void })
             <dt>Session</dt>
             <dd className="mono">{entry.sessionId ?? '—'}</dd>
             <dt>Started</dt>
-            <dd>{localTime(entry.startedAt)}</dd>
+            <dd><Instant iso={entry.startedAt} /></dd>
             <dt>Duration</dt>
             <dd>{entry.durationMs === null ? '—' : formatDuration(entry.durationMs)}</dd>
             <dt>Output</dt>

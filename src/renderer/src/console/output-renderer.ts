@@ -5,7 +5,8 @@
  * (src/shared/format.ts) so it cannot drive the terminal. Pure: no DOM, no xterm.
  */
 import type { ConsoleItem } from '../../../shared/ipc-contract.js';
-import { escapeControlChars, formatCell, formatDuration, renderJson, renderProgress, renderTable } from '../../../shared/format.js';
+import { escapeControlChars, formatCell, formatDuration, renderJson, renderProgress, renderTable, type TimeCellFormatter } from '../../../shared/format.js';
+import { formatInstant } from '../../../shared/time-format.js';
 
 export const SGR = {
   reset: '\x1b[0m',
@@ -39,6 +40,9 @@ export interface RenderEffects {
 }
 
 export class OutputRenderer {
+  /** `formatTime`: how record times show (the console passes the zone chosen in Settings; default UTC). */
+  constructor(private readonly formatTime: TimeCellFormatter = (iso) => formatInstant(iso, 'UTC')) {}
+
   private command: CommandView | undefined;
   private progressShown = false;
   /** Whether the last character written ended a line (new output starts at column 0). */
@@ -120,7 +124,7 @@ export class OutputRenderer {
   private table(batch: readonly Record<string, unknown>[], cols: number): string {
     const command = this.command;
     if (!command) return '';
-    const table = renderTable(batch, command.tableFields, { maxWidth: Math.max(20, cols - 1) });
+    const table = renderTable(batch, command.tableFields, { maxWidth: Math.max(20, cols - 1), formatTime: this.formatTime });
     if (!table) return '';
     const lines = table.split('\n');
     const shown = command.headerPrinted ? lines.slice(2) : [`${SGR.bold}${lines[0] ?? ''}${SGR.reset}`, `${SGR.dim}${lines[1] ?? ''}${SGR.reset}`, ...lines.slice(2)];
@@ -138,7 +142,7 @@ export class OutputRenderer {
     if (single) {
       const keys = Object.keys(single);
       const width = Math.min(24, Math.max(...keys.map((k) => k.length)));
-      const lines = keys.map((key) => `${SGR.dim}${escapeControlChars(key).padEnd(width)}${SGR.reset}  ${formatCell(single[key])}`);
+      const lines = keys.map((key) => `${SGR.dim}${escapeControlChars(key).padEnd(width)}${SGR.reset}  ${formatCell(single[key], this.formatTime)}`);
       out += this.plain(`${lines.join('\n')}\n`);
     }
     return out;
