@@ -8,6 +8,7 @@ import { closeTab, disconnectConsole } from '../console/sessions.js';
 import { useAppStore, type ConsoleTab } from '../state/app-store.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { Instant } from './Instant.js';
+import { LiveResponseBanner } from './LiveResponseBanner.js';
 import { clock } from './time.js';
 
 export function ConsolesPage({ visible }: { visible: boolean }) {
@@ -20,6 +21,7 @@ export function ConsolesPage({ visible }: { visible: boolean }) {
   if (tabs.length === 0) {
     return (
       <div className="page" data-testid="section-consoles">
+        <LiveResponseBanner testId="consoles-live-response-off" />
         <section className="card card--placeholder">
           <h2 className="card__title">No console open</h2>
           <p className="card__hint">Open one from the device inventory: “Initiate live response session”.</p>
@@ -64,6 +66,7 @@ export function ConsolesPage({ visible }: { visible: boolean }) {
           </button>
         ))}
       </div>
+      <LiveResponseBanner testId="consoles-live-response-off" />
       {active && <ConsoleHeader tab={active} />}
       {active && !active.online && !active.closed && (
         <div className="banner banner--warn" data-testid="offline-banner">
