@@ -126,6 +126,26 @@ export function formatInstantShort(value: string | number | Date | null | undefi
   return date === today ? `${hm}${seconds} ${zoneName}` : `${monthDay} ${hm} ${zoneName}`;
 }
 
+/**
+ * The instant a wall-clock time means in `zone` (what a `datetime-local` field holds:
+ * `2026-12-05T09:03` or `…:22`), as ISO in UTC; undefined when it is not such a time. A wall time that a
+ * daylight-saving change skips or repeats gets the offset in force just before the change.
+ */
+export function wallTimeToIso(text: string, zone = 'UTC'): string | undefined {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?$/.exec(text);
+  if (!m) return undefined;
+  const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6] ?? 0));
+  if (!Number.isFinite(wall)) return undefined;
+  const offsetAt = (ms: number): number => {
+    const parts: Record<string, string> = {};
+    for (const part of (formatterFor(zone) ?? (formatterFor('UTC') as Intl.DateTimeFormat)).formatToParts(ms)) parts[part.type] = part.value;
+    return offsetMinutes(ms, parts) * 60_000;
+  };
+  // The offset depends on the instant sought: once from the wall time read as UTC, then again from the guess.
+  const first = wall - offsetAt(wall);
+  return new Date(wall - offsetAt(first)).toISOString();
+}
+
 /** What a setting shows as, for the Settings page: `UTC`, `local (America/New_York)`, `Europe/Paris`. */
 export function describeTimeZoneSetting(setting: TimeZoneSetting): string {
   if (setting === 'local') return `local (${localTimeZone()})`;

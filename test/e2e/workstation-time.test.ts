@@ -45,14 +45,20 @@ async function openInNewYork(width = 1400, signedIn?: BrowserContext): Promise<P
 }
 
 interface Shown {
+  /** As shown (lists show a compact form, `12:36:10 UTC`, with the full one in the title). */
   text: string;
+  full: string;
   iso: string;
 }
 
-/** Every <time> the page shows inside `scope`: its text and the exact instant it stands for. */
+/** Every <time> the page shows inside `scope`: its text, its full form and the exact instant it stands for. */
 async function timesIn(page: Page, scope: string): Promise<Shown[]> {
   return page.locator(`${scope} time[data-instant]`).evaluateAll((nodes) =>
-    nodes.map((node) => ({ text: node.textContent ?? '', iso: node.getAttribute('datetime') ?? '' })),
+    nodes.map((node) => ({
+      text: node.textContent ?? '',
+      full: node.getAttribute('title') || node.textContent || '',
+      iso: node.getAttribute('datetime') ?? '',
+    })),
   );
 }
 
@@ -125,13 +131,27 @@ describe('item 6: every time shown carries its zone, one setting for all', () =>
     expect(log.length).toBeGreaterThan(1);
     for (const t of log) {
       expect(t.text).toMatch(/ UTC$/);
-      expect(instantOf(t.text)).toBe(toSecond(t.iso));
+      expect(instantOf(t.full)).toBe(toSecond(t.iso));
     }
     // The list and the facts of the detail (the command's own output is the device's text, left as it is).
     expect(await bareTimes(page, '[data-testid="log-list"]')).toEqual([]);
     expect(await bareTimes(page, '[data-testid="log-detail"] dl')).toEqual([]);
     seen.set('log', log);
     await screenshot(page, 'workstation-time-utc-log');
+
+    // The from/to fields are read in the same zone as the list (UTC), not in the browser's (New York).
+    expect(await page.getByTestId('log-filter-zone').textContent()).toBe('UTC');
+    const total = await page.getByTestId('log-total').textContent();
+    const starts = log.map((t) => Date.parse(t.iso));
+    const utcWall = (ms: number): string => new Date(ms).toISOString().slice(0, 16);
+    // (After the newest: none. Then a minute before the oldest: all again, which a New York reading, five
+    // hours later, would not give.)
+    await page.getByTestId('log-filter-since').fill(utcWall(Math.max(...starts) + 60_000));
+    await expect.poll(() => page.getByTestId('log-total').textContent()).toBe('0 commands');
+    await page.getByTestId('log-filter-since').fill(utcWall(Math.min(...starts) - 60_000));
+    await expect.poll(() => page.getByTestId('log-total').textContent()).toBe(total);
+    await page.getByTestId('log-filter-since').fill('');
+    await expect.poll(() => page.getByTestId('log-total').textContent()).toBe(total);
   });
 
   it('item 6: switched to the browser zone, the same instants show in EST (UTC-5), at once', async () => {
@@ -151,8 +171,9 @@ describe('item 6: every time shown carries its zone, one setting for all', () =>
     const log = await timesIn(page, '[data-testid="section-log"]');
     expect(log.map((t) => t.iso)).toEqual(seen.get('log')?.map((t) => t.iso));
     for (const t of log) {
-      expect(t.text).toMatch(/ EST \(UTC-5\)$/);
-      expect(instantOf(t.text)).toBe(toSecond(t.iso));
+      expect(t.text).toMatch(/ EST( \(UTC-5\))?$/);
+      expect(t.full).toMatch(/ EST \(UTC-5\)$/);
+      expect(instantOf(t.full)).toBe(toSecond(t.iso));
     }
     // The list and the facts of the detail (the command's own output is the device's text, left as it is).
     expect(await bareTimes(page, '[data-testid="log-list"]')).toEqual([]);

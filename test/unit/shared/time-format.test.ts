@@ -7,6 +7,7 @@ import {
   isIsoInstant,
   isValidTimeZone,
   resolveTimeZone,
+  wallTimeToIso,
 } from '../../../src/shared/time-format.js';
 
 const WINTER = '2026-12-05T14:03:22.123Z';
@@ -52,6 +53,19 @@ describe('formatInstantShort', () => {
     // Kolkata is already on the 6th at "now": the date shows.
     expect(formatInstantShort(WINTER, 'Asia/Kolkata', now)).toBe('12-05 19:33 UTC+5:30');
     expect(formatInstantShort('junk', 'UTC', now)).toBe('junk');
+  });
+});
+
+describe('wallTimeToIso', () => {
+  it('reads what a datetime-local field holds as a wall time in the chosen zone', () => {
+    expect(wallTimeToIso('2026-12-05T14:03:22', 'UTC')).toBe('2026-12-05T14:03:22.000Z');
+    expect(wallTimeToIso('2026-12-05T09:03', 'America/New_York')).toBe('2026-12-05T14:03:00.000Z');
+    expect(wallTimeToIso('2026-07-01T10:03:22', 'America/New_York')).toBe('2026-07-01T14:03:22.000Z');
+    expect(wallTimeToIso('2026-12-05T19:33:22', 'Asia/Kolkata')).toBe('2026-12-05T14:03:22.000Z');
+    // Round trip with the display.
+    expect(formatInstant(wallTimeToIso('2026-03-08T01:30', 'America/New_York'), 'America/New_York')).toBe('2026-03-08 01:30:00 EST (UTC-5)');
+    expect(wallTimeToIso('', 'UTC')).toBeUndefined();
+    expect(wallTimeToIso('yesterday', 'UTC')).toBeUndefined();
   });
 });
 
