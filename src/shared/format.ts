@@ -8,6 +8,8 @@
  * the terminal as such.
  */
 
+import { formatInstant, isIsoInstant } from './time-format.js';
+
 /**
  * Characters never written raw to a terminal: C0 controls, DEL, C1 controls (0x9b is a one-byte CSI for
  * terminals that honour 8-bit controls), the line/paragraph separators, and the Unicode bidi controls
@@ -98,25 +100,31 @@ function padStart(text: string, width: number): string {
 
 // --- cell values -------------------------------------------------------------------------------------
 
-const ISO_DATE_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?$/;
+const ISO_DATE_TIME = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?$/;
+
+/** How a table shows an ISO instant (a date-time with its zone): by default in UTC, with the zone. */
+export type TimeCellFormatter = (iso: string) => string;
 
 /**
- * ISO timestamps are shortened textually (`2024-05-01T10:20:30.123Z` → `2024-05-01 10:20:30`), not
- * converted to local time: the console, the CLI and a redirect file then all show the same text, in the
- * zone the record was written in (UTC for the agent's records).
+ * `2024-05-01T10:20:30.123Z` → `2024-05-01 10:20:30 UTC`: the CLI and a redirect file always show UTC with
+ * its zone; the console passes the analyst's zone (see time-format.ts). A date-time without a zone says
+ * nothing about its instant: it is only shortened (`2024-05-01 10:20:30`).
  */
-function shortenIsoDate(text: string): string {
+const utcTimeCell: TimeCellFormatter = (iso) => formatInstant(iso, 'UTC');
+
+function formatTimeText(text: string, formatTime: TimeCellFormatter): string {
+  if (isIsoInstant(text)) return formatTime(text);
   const match = ISO_DATE_TIME.exec(text);
   return match ? `${match[1]} ${match[2]}` : text;
 }
 
 /** One table cell: a single line of safe text. */
-export function formatCell(value: unknown): string {
+export function formatCell(value: unknown, formatTime: TimeCellFormatter = utcTimeCell): string {
   if (value === null || value === undefined) return '';
-  if (typeof value === 'string') return escapeControlChars(shortenIsoDate(value));
+  if (typeof value === 'string') return escapeControlChars(formatTimeText(value, formatTime));
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? '' : shortenIsoDate(value.toISOString());
-  if (Array.isArray(value)) return value.map(formatCell).join(', ');
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? '' : formatTime(value.toISOString());
+  if (Array.isArray(value)) return value.map((item) => formatCell(item, formatTime)).join(', ');
   return escapeControlChars(JSON.stringify(value, bigintReplacer) ?? '');
 }
 
@@ -141,6 +149,8 @@ export interface TableOptions {
    * pid of 7 digits (a number is never cut, so a wider one would shift the columns after it).
    */
   numberWidth?: number;
+  /** How times show (default: UTC with its zone). */
+  formatTime?: TimeCellFormatter;
 }
 
 /**
@@ -191,13 +201,13 @@ export function humanHeader(column: string): string {
 }
 
 /** One cell as a person reads it: sizes in binary units, durations as `850 ms` / `4m 05s`. */
-function humanCell(column: string, value: unknown): string {
+function humanCell(column: string, value: unknown, formatTime: TimeCellFormatter): string {
   if (typeof value === 'number' && Number.isFinite(value)) {
     const unit = humanUnit(column);
     if (unit === 'bytes') return formatBytes(value);
     if (unit === 'ms') return formatDuration(value);
   }
-  return formatCell(value);
+  return formatCell(value, formatTime);
 }
 
 /**
@@ -214,6 +224,8 @@ export interface TableLayout {
   readonly human: boolean;
   /** Room left for the last column (it is not padded, so it may use the rest of the line). */
   readonly lastRoom: number | undefined;
+  /** How time cells show (the zone chosen in the workstation; UTC elsewhere). */
+  readonly formatTime: TimeCellFormatter;
 }
 
 function sum(widths: readonly number[]): number {
@@ -303,6 +315,7 @@ export function planTable(records: readonly object[], columns?: readonly string[
   const cols = columns ?? columnsOf(records);
   if (cols.length === 0) return undefined;
   const human = opts.human === true;
+  const formatTime = opts.formatTime ?? utcTimeCell;
   const headers = cols.map((col) => escapeControlChars(human ? humanHeader(col) : col));
   const rightAligned = cols.map((col) => {
     let seen = false;
@@ -317,7 +330,7 @@ export function planTable(records: readonly object[], columns?: readonly string[
   // A loop, not Math.max(...cells): a spread of 100 000+ rows overflows the call stack.
   const natural = cols.map((col, i) => {
     let widest = displayWidth(headers[i] ?? '');
-    for (const record of records) widest = Math.max(widest, displayWidth(cellText(col, valueOf(record, col), human)));
+    for (const record of records) widest = Math.max(widest, displayWidth(cellText(col, valueOf(record, col), human, formatTime)));
     // Room for any human size or duration, so that a later batch of a stream does not shift the columns.
     const unit = human ? humanUnit(col) : undefined;
     if (unit === 'bytes') return Math.max(widest, HUMAN_BYTES_WIDTH);
@@ -329,11 +342,11 @@ export function planTable(records: readonly object[], columns?: readonly string[
   const maxWidth = opts.maxWidth !== undefined && Number.isFinite(opts.maxWidth) ? opts.maxWidth : undefined;
   const before = sum(widths.slice(0, -1)) + COLUMN_GAP.length * (widths.length - 1);
   const lastRoom = maxWidth === undefined ? undefined : Math.max(widths[widths.length - 1] ?? 0, maxWidth - before);
-  return { columns: cols, headers, widths, rightAligned, whole, human, lastRoom };
+  return { columns: cols, headers, widths, rightAligned, whole, human, lastRoom, formatTime };
 }
 
-function cellText(column: string, value: unknown, human: boolean): string {
-  return human ? humanCell(column, value) : formatCell(value);
+function cellText(column: string, value: unknown, human: boolean, formatTime: TimeCellFormatter): string {
+  return human ? humanCell(column, value, formatTime) : formatCell(value, formatTime);
 }
 
 /** The header line and the dashed rule of a layout. */
@@ -348,7 +361,7 @@ export function renderTableRows(layout: TableLayout, records: readonly object[])
   const last = layout.columns.length - 1;
   for (const record of records) {
     const pieces = layout.columns.map((col, i) => {
-      const text = cellText(col, valueOf(record, col), layout.human);
+      const text = cellText(col, valueOf(record, col), layout.human, layout.formatTime);
       const room = i === last && layout.lastRoom !== undefined ? layout.lastRoom : (layout.widths[i] ?? 0);
       // Without a width (a file, a pipe) nothing is cut or wrapped: a longer cell just makes a longer line.
       if (layout.lastRoom === undefined || displayWidth(text) <= room || layout.rightAligned[i]) return [text];

@@ -127,6 +127,12 @@ export interface ExportResult {
   content?: string;
 }
 
+/** The analyst's display preferences (kept by main in the app data folder). */
+export interface Preferences {
+  /** `UTC` (default), `local` (the browser's zone), or an IANA zone name. */
+  timeZone: string;
+}
+
 export interface TenantSettingsView {
   /** Undefined when this user may not see them (not an admin): `reason` says why. */
   settings?: TenantSettings;
@@ -215,6 +221,15 @@ export const ipcContract = {
   },
   /** Back to the embedded service (the default). */
   'lr:workspace.standalone': { request: noArguments, response: z.custom<WorkspaceStatus>() },
+
+  // --- the analyst's display preferences ---
+
+  'lr:prefs.get': { request: noArguments, response: z.custom<Preferences>() },
+  /** `timeZone`: UTC, local, or an IANA name (checked again by main with Intl). */
+  'lr:prefs.set': {
+    request: z.strictObject({ timeZone: z.string().min(1).max(64).regex(/^[A-Za-z0-9_+\-/]+$/).optional() }),
+    response: z.custom<Preferences>(),
+  },
 
   // --- devices ---
 

@@ -37,8 +37,9 @@ describe('tenant settings page', () => {
     await liveResponse.waitFor();
     expect(await liveResponse.isChecked()).toBe(true);
 
-    // The box follows what the service answered (controlled), so click and wait for the answer.
+    // The box follows what the service answered (controlled), so click, confirm and wait for the answer.
     await liveResponse.click();
+    await page.getByTestId('tenant-confirm-confirm').click();
     await expect.poll(() => liveResponse.isChecked()).toBe(false);
     expect(serviceSettings().liveResponse).toBe(false);
     await page.getByTestId('nav-devices').click();
@@ -56,13 +57,14 @@ describe('tenant settings page', () => {
     await page.getByTestId('tenant-limit-idleTimeoutSec').fill('900');
     await page.getByTestId('tenant-limits-save').click();
     await expect.poll(() => serviceSettings().limits.idleTimeoutSec).toBe(900);
-    expect(await page.getByTestId('tenant-limit-idleTimeoutSec').inputValue()).toBe('900');
+    // Shown back with its unit.
+    await expect.poll(() => page.getByTestId('tenant-limit-idleTimeoutSec').inputValue()).toBe('15 min');
     await screenshot(page, 'workstation-tenant-settings');
 
-    // A nonsense value is refused in one line before anything is sent.
+    // A nonsense value is refused in one line, beside its field, before anything is sent.
     await page.getByTestId('tenant-limit-maxSessionsPerUser').fill('-3');
     await page.getByTestId('tenant-limits-save').click();
-    expect(await page.getByTestId('tenant-settings-error').textContent()).toMatch(/must be a positive number/);
+    expect(await page.getByTestId('tenant-limit-maxSessionsPerUser-error').textContent()).toMatch(/must be positive/);
     expect(serviceSettings().limits.maxSessionsPerUser).toBe(10);
   });
 

@@ -12,6 +12,9 @@ export function handlerTable(services: Services): IpcHandlerTable {
     'lr:workspace.connect': ({ profilePath }) => workspace.connectProfile(profilePath),
     'lr:workspace.standalone': () => workspace.useStandalone(),
 
+    'lr:prefs.get': () => services.preferences.get(),
+    'lr:prefs.set': (change) => services.preferences.set(change),
+
     'lr:devices.list': () => devices.list(),
 
     'lr:sessions.open': ({ device }) => consoles.open(device),

@@ -14,6 +14,7 @@ import { DeviceService } from './devices.js';
 import { createEchoService, type EchoService } from './echo.js';
 import { createEventHub, type EventHub } from './events.js';
 import { LibraryService } from './library.js';
+import { PreferencesService } from './preferences.js';
 import { TenantSettingsService } from './tenant-settings.js';
 import { Workspace } from './workspace.js';
 
@@ -44,6 +45,8 @@ export interface Services {
   readonly commandLog: CommandLogService;
   readonly library: LibraryService;
   readonly tenantSettings: TenantSettingsService;
+  /** The analyst's display preferences (the time zone). */
+  readonly preferences: PreferencesService;
   /** Cases, notes, transcripts and the evidence store: local, usable with no service. */
   readonly cases: CasesService;
   /** Brings up the saved connection (standalone by default). Never throws: failures show in the status. */
@@ -81,6 +84,7 @@ export function createServices(host: HostInfo): Services {
     commandLog: new CommandLogService(workspace, host.pickExportFile),
     library: new LibraryService(workspace, events),
     tenantSettings: new TenantSettingsService(workspace),
+    preferences: new PreferencesService(host.dataDir, log),
     cases,
     start: () => workspace.start(),
     async stop() {

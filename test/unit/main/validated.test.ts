@@ -147,6 +147,8 @@ describe('createValidatedHandlers', () => {
       'lr:library.uploadEnd': { uploadId: 'u1' },
       'lr:library.uploadAbort': { uploadId: 'u1' },
       'lr:library.delete': { name: 'a.sh' },
+      'lr:prefs.get': {},
+      'lr:prefs.set': { timeZone: 'America/New_York' },
       'lr:tenant.get': {},
       'lr:tenant.update': { liveResponse: false, limits: { idleTimeoutSec: 900 } },
       'lr:cases.list': {},

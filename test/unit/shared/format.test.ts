@@ -16,6 +16,7 @@ import {
   wrapToWidth,
   type TableLayout,
 } from '../../../src/shared/format.js';
+import { formatInstant } from '../../../src/shared/time-format.js';
 
 /** Terminal-unsafe characters: none may survive rendering. */
 const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
@@ -55,12 +56,14 @@ describe('displayWidth and truncateToWidth', () => {
 });
 
 describe('formatCell', () => {
-  it('shows null and undefined as empty, shortens ISO dates, joins arrays', () => {
+  it('shows null and undefined as empty, ISO instants in UTC with the zone, joins arrays', () => {
     expect(formatCell(null)).toBe('');
     expect(formatCell(undefined)).toBe('');
-    expect(formatCell('2024-05-01T10:20:30.123Z')).toBe('2024-05-01 10:20:30');
-    expect(formatCell('2024-05-01T10:20:30+02:00')).toBe('2024-05-01 10:20:30');
-    expect(formatCell(new Date('2024-05-01T10:20:30Z'))).toBe('2024-05-01 10:20:30');
+    expect(formatCell('2024-05-01T10:20:30.123Z')).toBe('2024-05-01 10:20:30 UTC');
+    expect(formatCell('2024-05-01T10:20:30+02:00')).toBe('2024-05-01 08:20:30 UTC');
+    expect(formatCell(new Date('2024-05-01T10:20:30Z'))).toBe('2024-05-01 10:20:30 UTC');
+    // No zone in the text: which instant it is is unknown, so it is only shortened.
+    expect(formatCell('2024-05-01T10:20:30')).toBe('2024-05-01 10:20:30');
     expect(formatCell('2024-05-01 is not a timestamp')).toBe('2024-05-01 is not a timestamp');
     expect(formatCell(['a', 'b'])).toBe('a, b');
     expect(formatCell({ a: 1 })).toBe('{"a":1}');
@@ -192,6 +195,13 @@ describe('renderTable', () => {
     expect(text).not.toMatch(UNSAFE);
     expect(text).toContain('evil\\x1b]0;pwned\\x07\\x0anext');
     expect(text.split('\n')).toHaveLength(3);
+  });
+
+  it('shows times through the formatter it is given (the console: the zone the analyst chose)', () => {
+    const records = [{ id: 'c1', startedAt: '2026-12-05T14:03:22.5Z', at: ['2026-12-05T15:00:00Z'] }];
+    const table = renderTable(records, undefined, { formatTime: (iso) => formatInstant(iso, 'America/New_York') });
+    expect(table.split('\n')[2]).toBe('c1  2026-12-05 09:03:22 EST (UTC-5)  2026-12-05 10:00:00 EST (UTC-5)');
+    expect(renderTable(records).split('\n')[2]).toBe('c1  2026-12-05 14:03:22 UTC  2026-12-05 15:00:00 UTC');
   });
 
   it('renders nothing for no records', () => {

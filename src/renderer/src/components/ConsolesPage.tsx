@@ -7,7 +7,9 @@ import { getTerminal } from '../console/registry.js';
 import { closeTab, disconnectConsole } from '../console/sessions.js';
 import { useAppStore, type ConsoleTab } from '../state/app-store.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
-import { clock, localTime } from './time.js';
+import { Instant } from './Instant.js';
+import { LiveResponseBanner } from './LiveResponseBanner.js';
+import { clock } from './time.js';
 
 export function ConsolesPage({ visible }: { visible: boolean }) {
   const tabs = useAppStore((state) => state.tabs);
@@ -19,6 +21,7 @@ export function ConsolesPage({ visible }: { visible: boolean }) {
   if (tabs.length === 0) {
     return (
       <div className="page" data-testid="section-consoles">
+        <LiveResponseBanner testId="consoles-live-response-off" />
         <section className="card card--placeholder">
           <h2 className="card__title">No console open</h2>
           <p className="card__hint">Open one from the device inventory: “Initiate live response session”.</p>
@@ -63,10 +66,11 @@ export function ConsolesPage({ visible }: { visible: boolean }) {
           </button>
         ))}
       </div>
+      <LiveResponseBanner testId="consoles-live-response-off" />
       {active && <ConsoleHeader tab={active} />}
       {active && !active.online && !active.closed && (
         <div className="banner banner--warn" data-testid="offline-banner">
-          {active.deviceName} went offline{active.offlineSince ? ` at ${localTime(active.offlineSince)}` : ''}: commands fail until it is back; this console resumes then.
+          {active.deviceName} went offline{active.offlineSince ? <> at <Instant iso={active.offlineSince} /></> : ''}: commands fail until it is back; this console resumes then.
         </div>
       )}
       {active?.closed && (
@@ -123,7 +127,7 @@ function ConsoleHeader({ tab }: { tab: ConsoleTab }) {
       </span>
       <span>
         <span className="cell-dim">started </span>
-        {localTime(tab.startedAt)}
+        <Instant iso={tab.startedAt} />
       </span>
       <span>
         <span className="cell-dim">duration </span>

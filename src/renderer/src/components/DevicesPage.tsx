@@ -1,8 +1,15 @@
-/** The device inventory: search, presence, and "Initiate live response session" per device. */
+/**
+ * The device inventory: search, presence, and "Initiate live response session" per device. The table
+ * holds still while devices come and go: rows keep their order (by name, not by presence), columns their
+ * widths, and every row the same height, so the row under the pointer is the one that was aimed at.
+ */
 import { useMemo, useState } from 'react';
 import { openConsole } from '../console/sessions.js';
 import { useAppStore } from '../state/app-store.js';
+import { Instant } from './Instant.js';
+import { LiveResponseBanner, noteSessionOutcome } from './LiveResponseBanner.js';
 import { ago } from './time.js';
+import './devices.css';
 
 export function DevicesPage() {
   const devices = useAppStore((state) => state.devices);
@@ -16,7 +23,8 @@ export function DevicesPage() {
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
     const list = q ? devices.filter((d) => [d.name, d.hostname, d.os, d.id, d.agentVersion].some((v) => v.toLowerCase().includes(q))) : devices;
-    return [...list].sort((a, b) => Number(b.online) - Number(a.online) || a.name.localeCompare(b.name));
+    // Never by presence: a device going offline must not move the rows under the analyst's pointer.
+    return [...list].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   }, [devices, query]);
 
   async function initiate(device: { id: string; name: string }): Promise<void> {
@@ -24,7 +32,9 @@ export function DevicesPage() {
     setError(undefined);
     try {
       await openConsole(device);
+      noteSessionOutcome(undefined);
     } catch (e) {
+      noteSessionOutcome(e);
       setError(`${device.name}: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       setOpening(undefined);
@@ -58,6 +68,7 @@ export function DevicesPage() {
           </button>
         </p>
       )}
+      <LiveResponseBanner testId="devices-live-response-off" />
       {devicesError && <p className="form-error">{devicesError}</p>}
       {error && (
         <p className="form-error" data-testid="device-error">
@@ -65,7 +76,15 @@ export function DevicesPage() {
         </p>
       )}
       <div className="table-wrap">
-        <table className="table" data-testid="device-table">
+        <table className="table devices__table" data-testid="device-table">
+          <colgroup>
+            <col className="devices__col-name" />
+            <col className="devices__col-os" />
+            <col className="devices__col-agent" />
+            <col className="devices__col-status" />
+            <col className="devices__col-isolation" />
+            <col className="devices__col-actions" />
+          </colgroup>
           <thead>
             <tr>
               <th>Name</th>
@@ -83,7 +102,9 @@ export function DevicesPage() {
                 <tr key={d.id} data-testid={`device-row-${d.name}`} data-device-id={d.id} data-online={d.online}>
                   <td>
                     <div className="cell-strong">{d.name}</div>
-                    <div className="cell-dim mono">{d.id}</div>
+                    <div className="cell-dim mono devices__line" title={d.id}>
+                      {d.id}
+                    </div>
                   </td>
                   <td>{d.os}</td>
                   <td className="mono">{d.agentVersion}</td>
@@ -91,11 +112,17 @@ export function DevicesPage() {
                     <span className={`pill ${d.online ? 'pill--ok' : 'pill--off'}`} data-testid="device-presence">
                       {d.online ? 'online' : 'offline'}
                     </span>
-                    {!d.online && <span className="cell-dim"> last seen {ago(d.lastSeen)}</span>}
-                    {d.online && d.node && (
-                      // Its own line, unbroken: a narrow column must not wrap the id at its hyphen ("node-" / "c80y…").
-                      <div className="cell-dim mono" style={{ whiteSpace: 'nowrap' }} title="The service node the agent is connected to (a cluster of nodes)" data-testid="device-node">
+                    {/* Always one second line, unbroken: the row keeps its height when the device comes or goes. */}
+                    {d.online && d.node ? (
+                      // A narrow column must not wrap the node id at its hyphen ("node-" / "c80y…").
+                      <div className="cell-dim mono devices__line" title="The service node the agent is connected to (a cluster of nodes)" data-testid="device-node">
                         via {d.node}
+                      </div>
+                    ) : (
+                      <div className="cell-dim devices__line" data-testid="device-last-seen" title={d.lastSeen ? ago(d.lastSeen) : undefined}>
+                        {d.online ? 'seen ' : 'last seen '}
+                        {d.lastSeen ? <Instant iso={d.lastSeen} short /> : 'never'}
+                        {!d.online && d.lastSeen && ` · ${ago(d.lastSeen)}`}
                       </div>
                     )}
                   </td>

@@ -12,7 +12,7 @@ import { libraryNameProblem } from '../../../shared/library-rules.js';
 import { call } from '../api/call.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { onLibraryProgress } from './library-progress.js';
-import { localTime } from './time.js';
+import { Instant } from './Instant.js';
 
 /** A file chosen or dropped, waiting for Confirm, with the fields it will be uploaded with. */
 interface StagedFile {
@@ -113,7 +113,7 @@ export function LibraryPage() {
                   <td className="num mono">{formatBytes(f.size)}</td>
                   <td>
                     {f.uploadedBy}
-                    <div className="cell-dim">{localTime(f.uploadedAt)}</div>
+                    <div className="cell-dim"><Instant iso={f.uploadedAt} /></div>
                   </td>
                   <td>
                     <span className={`pill ${f.signature === 'signed' ? 'pill--ok' : f.signature === 'invalid' ? 'pill--bad' : 'pill--off'}`}>{f.signature}</span>

@@ -7,8 +7,10 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import type { LogFacets, LogFilter } from '../../../shared/ipc-contract.js';
 import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type JobStatus } from '../../../shared/protocol.js';
 import { formatBytes, formatDuration } from '../../../shared/format.js';
+import { resolveTimeZone, wallTimeToIso } from '../../../shared/time-format.js';
 import { call } from '../api/call.js';
-import { localTime } from './time.js';
+import { useAppStore } from '../state/app-store.js';
+import { Instant } from './Instant.js';
 import { WindowedList } from './WindowedList.js';
 
 const PAGE = 200;
@@ -25,13 +27,16 @@ interface Filters {
 
 const NO_FILTERS: Filters = { device: '', user: '', status: '', since: '', until: '', text: '' };
 
-function toFilter(f: Filters): LogFilter {
+/** `zone`: the from/to fields are wall times in the zone times are shown in (Settings), like the list. */
+function toFilter(f: Filters, zone: string): LogFilter {
   const filter: LogFilter = {};
   if (f.device) filter.device = f.device;
   if (f.user) filter.user = f.user;
   if (f.status) filter.status = f.status as JobStatus;
-  if (f.since && !Number.isNaN(Date.parse(f.since))) filter.since = new Date(f.since).toISOString();
-  if (f.until && !Number.isNaN(Date.parse(f.until))) filter.until = new Date(f.until).toISOString();
+  const since = wallTimeToIso(f.since, zone);
+  const until = wallTimeToIso(f.until, zone);
+  if (since) filter.since = since;
+  if (until) filter.until = until;
   if (f.text.trim()) filter.text = f.text.trim();
   return filter;
 }
@@ -54,7 +59,8 @@ export function LogPage() {
   const generation = useRef(0);
   /** Pages asked for in the current generation (loaded or on their way). */
   const requested = useRef(new Set<number>());
-  const filter = useMemo(() => toFilter(filters), [filters]);
+  const zone = resolveTimeZone(useAppStore((state) => state.timeZone));
+  const filter = useMemo(() => toFilter(filters, zone), [filters, zone]);
   const filterKey = JSON.stringify(filter);
   const requestKey = `${filterKey}#${refreshes}`;
 
@@ -172,13 +178,16 @@ export function LogPage() {
             </option>
           ))}
         </select>
-        <label className="toolbar__field">
+        <label className="toolbar__field" title={`A time in ${zone}, as the list shows them`}>
           from
           <input className="input" type="datetime-local" step="1" data-testid="log-filter-since" value={filters.since} onChange={(e) => set({ since: e.target.value })} />
         </label>
-        <label className="toolbar__field">
+        <label className="toolbar__field" title={`A time in ${zone}, as the list shows them`}>
           to
           <input className="input" type="datetime-local" step="1" data-testid="log-filter-until" value={filters.until} onChange={(e) => set({ until: e.target.value })} />
+          <span className="cell-dim" data-testid="log-filter-zone">
+            {zone}
+          </span>
         </label>
         <button type="button" className="button button--ghost button--small" onClick={() => setFilters(NO_FILTERS)}>
           Clear
@@ -228,7 +237,7 @@ export function LogPage() {
                   data-status={row.status}
                   onClick={() => setSelected(row.id)}
                 >
-                  <span className="mono cell-dim">{localTime(row.startedAt)}</span>
+                  <Instant iso={row.startedAt} short className="mono cell-dim" />
                   <span className="ellipsis">{row.deviceName ?? '—'}</span>
                   <span className="ellipsis">{row.user}</span>
                   <span className="mono ellipsis" title={row.commandLine}>
@@ -300,7 +309,7 @@ function LogDetail({ id, onClose }: { id: string | undefined; onClose(): void })
             <dt>Session</dt>
             <dd className="mono">{entry.sessionId ?? '—'}</dd>
             <dt>Started</dt>
-            <dd>{localTime(entry.startedAt)}</dd>
+            <dd><Instant iso={entry.startedAt} /></dd>
             <dt>Duration</dt>
             <dd>{entry.durationMs === null ? '—' : formatDuration(entry.durationMs)}</dd>
             <dt>Output</dt>

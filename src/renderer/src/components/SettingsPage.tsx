@@ -1,9 +1,9 @@
-/** Where the workstation connects (standalone or a team's service), and the tenant settings for admins. */
+/** Where the workstation connects (standalone or a team's service), the time zone, and the tenant settings for admins. */
 import { useState, type FormEvent } from 'react';
 import { call } from '../api/call.js';
 import { useAppStore } from '../state/app-store.js';
-import { EchoPanel } from './EchoPanel.js';
 import { TenantSettingsCard } from './TenantSettingsCard.js';
+import { TimeZoneCard } from './TimeZoneCard.js';
 
 export function SettingsPage() {
   const workspace = useAppStore((state) => state.workspace);
@@ -98,19 +98,22 @@ export function SettingsPage() {
             Connect
           </button>
         </form>
-        <div className="settings__row">
-          <button type="button" className="button button--ghost" data-testid="use-standalone" disabled={busy} onClick={() => void standalone()}>
-            Use standalone mode (this machine)
-          </button>
-        </div>
+        {/* Offered only when it would change something: not while standalone already. */}
+        {workspace?.mode !== 'standalone' && (
+          <div className="settings__row">
+            <button type="button" className="button button--ghost" data-testid="use-standalone" disabled={busy} onClick={() => void standalone()}>
+              Use standalone mode (this machine)
+            </button>
+          </div>
+        )}
         {error && (
           <p className="form-error" data-testid="connect-error">
             {error}
           </p>
         )}
       </section>
+      <TimeZoneCard />
       <TenantSettingsCard />
-      <EchoPanel />
     </div>
   );
 }

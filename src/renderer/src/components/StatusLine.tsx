@@ -1,9 +1,20 @@
+import { useEffect } from 'react';
+import { describeTimeZoneSetting } from '../../../shared/time-format.js';
 import { useAppStore } from '../state/app-store.js';
+import { loadPreferences } from '../state/preferences.js';
+import './time-zone.css';
 
 export function StatusLine() {
-  const { info, connection, connectionError, lastEvent, workspace } = useAppStore();
+  const { info, connection, connectionError, lastEvent, workspace, timeZone } = useAppStore();
+
+  // Preferences come from main once it answers (the status line is always mounted).
+  useEffect(() => {
+    if (connection === 'connected') void loadPreferences().catch(() => undefined);
+  }, [connection]);
+
   return (
-    <footer className="status" data-testid="status-line">
+    // The last event is kept as an attribute for tests, not shown: it means nothing to an analyst.
+    <footer className="status" data-testid="status-line" data-last-event={lastEvent?.type}>
       <span className={`status__dot status__dot--${connection}`} aria-hidden="true" />
       <span data-testid="status-connection">{connection === 'failed' ? `not connected: ${connectionError ?? ''}` : connection}</span>
       {info && (
@@ -40,7 +51,15 @@ export function StatusLine() {
         </>
       )}
       <span className="status__spacer" />
-      <span data-testid="status-last-event">{lastEvent ? `event: ${lastEvent.type}` : 'no events yet'}</span>
+      <button
+        type="button"
+        className="linklike status__zone"
+        data-testid="status-time-zone"
+        title="The zone every time is shown in (Settings)"
+        onClick={() => useAppStore.getState().showSection('settings')}
+      >
+        times in {describeTimeZoneSetting(timeZone)}
+      </button>
     </footer>
   );
 }

@@ -1,4 +1,8 @@
-/** Short human times for the UI. */
+/** Short human times for the UI, and every instant shown in the zone the analyst chose (Settings). */
+import { useCallback } from 'react';
+import { formatInstant, resolveTimeZone } from '../../../shared/time-format.js';
+import { useAppStore } from '../state/app-store.js';
+
 export function ago(iso: string | null | undefined, now = Date.now()): string {
   if (!iso) return 'never';
   const ms = now - Date.parse(iso);
@@ -10,10 +14,23 @@ export function ago(iso: string | null | undefined, now = Date.now()): string {
   return `${Math.floor(ms / 86_400_000)} d ago`;
 }
 
-export function localTime(iso: string | null | undefined): string {
-  if (!iso) return '';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString(undefined, { hour12: false });
+/** The IANA zone times are shown in now (the setting, `local` resolved to the browser's zone). */
+export function currentTimeZone(): string {
+  return resolveTimeZone(useAppStore.getState().timeZone);
+}
+
+/** An instant in the chosen zone, outside React (the terminal's output renderer). */
+export function showInstant(value: string | number | null | undefined): string {
+  return formatInstant(value, currentTimeZone());
+}
+
+/**
+ * `(iso) => "2026-12-05 14:03:22 UTC"` in the chosen zone; components that use it redraw when the setting
+ * changes (no reload).
+ */
+export function useInstant(): (value: string | number | null | undefined) => string {
+  const setting = useAppStore((state) => state.timeZone);
+  return useCallback((value) => formatInstant(value, resolveTimeZone(setting)), [setting]);
 }
 
 export function clock(ms: number): string {

@@ -17,6 +17,7 @@ import { lr } from '../api/transport.js';
 import { loadHistory, remember } from './history.js';
 import { commonPrefix, edit, EMPTY_LINE, parseKeys, redraw, type Key, type LineState } from './line-editor.js';
 import { OutputRenderer, SGR, type RenderEffects } from './output-renderer.js';
+import { showInstant } from '../components/time.js';
 
 /** Acknowledge in units of this many characters (VS Code's CharCountAckSize). */
 export const ACK_UNIT = 5_000;
@@ -37,7 +38,7 @@ export class ConsoleTerminal {
   readonly element: HTMLDivElement;
   readonly term: Terminal;
   private readonly fitAddon = new FitAddon();
-  private readonly renderer = new OutputRenderer();
+  private readonly renderer = new OutputRenderer(showInstant);
   private state: State = 'idle';
   /** main asks y/N before a response action (its console-confirm.ts): shown instead of the prompt. */
   private question: string | undefined;

@@ -16,7 +16,9 @@ import {
   renderTableRows,
   type TableLayout,
   type TableOptions,
+  type TimeCellFormatter,
 } from '../../../shared/format.js';
+import { formatInstant } from '../../../shared/time-format.js';
 
 export const SGR = {
   reset: '\x1b[0m',
@@ -64,6 +66,13 @@ interface LastTable {
 }
 
 export class OutputRenderer {
+  /** `formatTime`: how record times show (the console passes the zone chosen in Settings; default UTC). */
+  constructor(private readonly formatTime: TimeCellFormatter = (iso) => formatInstant(iso, 'UTC')) {}
+
+  private tableOptions(cols: number): TableOptions {
+    return { maxWidth: Math.max(20, cols - 1), human: true, numberWidth: 7, formatTime: this.formatTime };
+  }
+
   private command: CommandView | undefined;
   private lastTable: LastTable | undefined;
   private progressShown = false;
@@ -85,7 +94,7 @@ export class OutputRenderer {
   redrawLastTable(cols: number): string | undefined {
     const last = this.lastTable;
     if (!last || this.command) return undefined;
-    const layout = planTable(last.records, last.tableFields, tableOptions(cols));
+    const layout = planTable(last.records, last.tableFields, this.tableOptions(cols));
     if (!layout) return undefined;
     const [header, rule] = renderTableHeader(layout);
     const lines = [`${SGR.bold}${header}${SGR.reset}`, `${SGR.dim}${rule}${SGR.reset}`, ...renderTableRows(layout, last.records)];
@@ -187,7 +196,7 @@ export class OutputRenderer {
     if (command.layout) {
       lines = renderTableRows(command.layout, batch);
     } else {
-      const layout = planTable(batch, command.tableFields, tableOptions(cols));
+      const layout = planTable(batch, command.tableFields, this.tableOptions(cols));
       if (!layout) return prefix;
       command.layout = layout;
       const [header, rule] = renderTableHeader(layout);
@@ -216,7 +225,7 @@ export class OutputRenderer {
       this.lastTable = undefined;
       const keys = Object.keys(single);
       const width = Math.min(24, Math.max(...keys.map((k) => k.length)));
-      const lines = keys.map((key) => `${SGR.dim}${escapeControlChars(key).padEnd(width)}${SGR.reset}  ${formatCell(single[key])}`);
+      const lines = keys.map((key) => `${SGR.dim}${escapeControlChars(key).padEnd(width)}${SGR.reset}  ${formatCell(single[key], this.formatTime)}`);
       out += this.plain(`${lines.join('\n')}\n`);
     }
     return out;
@@ -253,9 +262,6 @@ export class OutputRenderer {
  * Console tables: human units, room for a 7-digit pid in a stream's later batches, and one column of the
  * terminal left free (xterm wraps a line that fills the last column).
  */
-function tableOptions(cols: number): TableOptions {
-  return { maxWidth: Math.max(20, cols - 1), human: true, numberWidth: 7 };
-}
 
 /** Newlines and tabs are layout; every other control character is shown escaped. */
 export function safeText(text: string): string {

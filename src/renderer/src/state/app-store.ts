@@ -4,6 +4,7 @@
  */
 import { create } from 'zustand';
 import type { DeviceView, IpcResponse, LrEvent, SessionView, WorkspaceStatus } from '../../../shared/ipc-contract.js';
+import { DEFAULT_TIME_ZONE, type TimeZoneSetting } from '../../../shared/time-format.js';
 
 export const SECTIONS = [
   { id: 'devices', label: 'Devices', blurb: 'Device inventory: online state, last seen, isolation. One click opens a console.' },
@@ -46,6 +47,10 @@ interface AppState {
   devicesError: string | undefined;
   tabs: ConsoleTab[];
   activeTab: string | undefined;
+  /** The zone every time is shown in (Settings; kept by main): UTC, local, or an IANA name. */
+  timeZone: TimeZoneSetting;
+  /** Live response is turned off for the tenant (known from the tenant settings or a refusal). */
+  liveResponseOff: boolean;
   showSection(section: SectionId): void;
   connected(info: AppInfo): void;
   failed(message: string): void;
@@ -56,6 +61,8 @@ interface AppState {
   updateTab(sessionId: string, patch: Partial<ConsoleTab>): void;
   removeTab(sessionId: string): void;
   activateTab(sessionId: string): void;
+  setTimeZone(zone: TimeZoneSetting): void;
+  setLiveResponseOff(off: boolean): void;
 }
 
 export const useAppStore = create<AppState>()((set) => ({
@@ -101,4 +108,8 @@ export const useAppStore = create<AppState>()((set) => ({
       return { tabs, activeTab };
     }),
   activateTab: (sessionId) => set({ activeTab: sessionId }),
+  timeZone: DEFAULT_TIME_ZONE,
+  liveResponseOff: false,
+  setTimeZone: (timeZone) => set({ timeZone }),
+  setLiveResponseOff: (liveResponseOff) => set({ liveResponseOff }),
 }));

@@ -7,7 +7,7 @@ import type { CaseView, ExportCaseResult } from '../../../../shared/case-types.j
 import { formatBytes } from '../../../../shared/format.js';
 import { call } from '../../api/call.js';
 import { errorText, progressKey, useCasesStore, type CaseTab } from '../../state/cases-store.js';
-import { localTime } from '../time.js';
+import { Instant } from '../Instant.js';
 import { EvidenceTab } from './EvidenceTab.js';
 import { NotesTab } from './NotesTab.js';
 import { TranscriptsTab } from './TranscriptsTab.js';
@@ -176,7 +176,7 @@ function CaseHeader({ view }: { view: CaseView }) {
         </button>
       </div>
       <div className="cell-dim case-header__meta">
-        <span className="mono">{view.id}</span> · created {localTime(view.createdAt)} · updated {localTime(view.updatedAt)}
+        <span className="mono">{view.id}</span> · created <Instant iso={view.createdAt} /> · updated <Instant iso={view.updatedAt} />
       </div>
       {exporting && exportProgress && exportProgress.total > 0 && (
         <progress className="cases__progress" max={exportProgress.total} value={exportProgress.done} aria-label="Export progress" />

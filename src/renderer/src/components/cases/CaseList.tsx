@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from 'react';
 import { call } from '../../api/call.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
-import { localTime } from '../time.js';
+import { Instant } from '../Instant.js';
 
 export function CaseList() {
   const cases = useCasesStore((s) => s.cases);
@@ -82,7 +82,7 @@ export function CaseList() {
               <span className="cell-dim">
                 {c.counts.notes} notes · {c.counts.evidence} evidence · {c.counts.transcripts} commands
               </span>
-              <span className="cell-dim">updated {localTime(c.updatedAt)}</span>
+              <span className="cell-dim">updated <Instant iso={c.updatedAt} /></span>
             </button>
           </li>
         ))}

@@ -4,7 +4,7 @@ import type { EvidenceView } from '../../../../shared/case-types.js';
 import { formatBytes } from '../../../../shared/format.js';
 import { call } from '../../api/call.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
-import { localTime } from '../time.js';
+import { Instant } from '../Instant.js';
 import { IntegrityPill } from './common.js';
 import { EvidenceViewer } from './EvidenceViewer.js';
 
@@ -73,7 +73,7 @@ export function EvidenceTab({ caseId }: { caseId: string }) {
                   {e.originalPath || <span className="cell-dim">({e.kind})</span>}
                 </td>
                 <td>
-                  {localTime(e.acquiredAt)}
+                  <Instant iso={e.acquiredAt} />
                   <div className="cell-dim">{e.analyst}</div>
                 </td>
                 <td>

@@ -8,7 +8,7 @@ import { MAX_PREVIEW_BYTES, PREVIEW_MODES, type EvidencePreview, type EvidenceVi
 import { formatBytes } from '../../../../shared/format.js';
 import { call } from '../../api/call.js';
 import { errorText, progressKey, useCasesStore } from '../../state/cases-store.js';
-import { localTime } from '../time.js';
+import { Instant } from '../Instant.js';
 import { exactBytes, IntegrityPill, parseOffset } from './common.js';
 
 const PAGE_SIZES = [4 * 1024, 16 * 1024, MAX_PREVIEW_BYTES] as const;
@@ -95,7 +95,7 @@ export function EvidenceViewer({ id, onVerified }: { id: string; onVerified(view
           {view.name}
         </h2>
         <IntegrityPill integrity={view.integrity} testId="evidence-integrity" />
-        {view.verifiedAt && <span className="cell-dim">checked {localTime(view.verifiedAt)}</span>}
+        {view.verifiedAt && <span className="cell-dim">checked <Instant iso={view.verifiedAt} /></span>}
         <span className="toolbar__spacer" />
         <button type="button" className="button button--ghost button--small" data-testid="evidence-add-note" onClick={() => void addNote(view)}>
           Add note
@@ -151,7 +151,7 @@ export function EvidenceViewer({ id, onVerified }: { id: string; onVerified(view
           <dt>Analyst</dt>
           <dd>{view.analyst}</dd>
           <dt>Acquired</dt>
-          <dd>{localTime(view.acquiredAt)}</dd>
+          <dd><Instant iso={view.acquiredAt} /></dd>
           {times.map(([name, iso]) => (
             <FileTime key={name} name={name} iso={iso} />
           ))}
@@ -183,7 +183,7 @@ function FileTime({ name, iso }: { name: string; iso: string }) {
     <>
       <dt>{TIME_LABEL[name] ?? name}</dt>
       <dd data-testid={`evidence-${name}`}>
-        {localTime(iso)} <span className="cell-dim mono">{iso}</span>
+        <Instant iso={iso} /> <span className="cell-dim mono">{iso}</span>
       </dd>
     </>
   );

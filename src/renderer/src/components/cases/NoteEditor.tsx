@@ -10,7 +10,7 @@ import { MAX_NOTE_CHARS } from '../../../../shared/ipc-contract.js';
 import { call } from '../../api/call.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { ConfirmDialog } from '../ConfirmDialog.js';
-import { hms } from './common.js';
+import { useInstant } from '../time.js';
 
 /** Quiet time after the last keystroke before a save. */
 export const AUTOSAVE_DEBOUNCE_MS = 300;
@@ -252,8 +252,9 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
 }
 
 function SaveStateLine({ state }: { state: SaveState }) {
+  const instant = useInstant();
   const text =
-    state.state === 'saved' ? `Saved ${hms(state.at)}` : state.state === 'saving' ? 'Saving…' : state.state === 'dirty' ? 'Unsaved changes' : `Not saved: ${state.error} (retrying)`;
+    state.state === 'saved' ? `Saved ${instant(state.at)}` : state.state === 'saving' ? 'Saving…' : state.state === 'dirty' ? 'Unsaved changes' : `Not saved: ${state.error} (retrying)`;
   return (
     <span className={`note-editor__state ${state.state === 'error' ? 'form-error' : 'cell-dim'}`} data-testid="note-save-state" data-state={state.state} title={text}>
       {text}

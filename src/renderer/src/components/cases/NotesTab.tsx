@@ -3,7 +3,7 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { NoteView } from '../../../../shared/case-types.js';
 import { call } from '../../api/call.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
-import { localTime } from '../time.js';
+import { Instant } from '../Instant.js';
 import { NoteEditor } from './NoteEditor.js';
 
 export function NotesTab({ caseId }: { caseId: string }) {
@@ -93,7 +93,7 @@ export function NotesTab({ caseId }: { caseId: string }) {
               >
                 <span className={`ellipsis ${n.title ? 'cell-strong' : 'cell-dim'}`}>{n.title || firstLine(n.body) || '(untitled)'}</span>
                 <span className="cell-dim">
-                  {localTime(n.updatedAt)}
+                  <Instant iso={n.updatedAt} />
                   {n.commandId && <span className="mono"> · {n.commandId}</span>}
                 </span>
               </button>

@@ -6,9 +6,9 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import type { TranscriptEntryView, TranscriptSummary } from '../../../../shared/case-types.js';
 import { call } from '../../api/call.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
-import { localTime } from '../time.js';
+import { Instant } from '../Instant.js';
 import { WindowedList } from '../WindowedList.js';
-import { CommandStatusPill, shortTime } from './common.js';
+import { CommandStatusPill } from './common.js';
 
 const PAGE = 200;
 const ROW_HEIGHT = 30;
@@ -96,9 +96,7 @@ export function TranscriptsTab({ caseId }: { caseId: string }) {
                 data-status={row.status}
                 onClick={() => openTranscript(caseId, row.id)}
               >
-                <span className="mono cell-dim ellipsis" title={localTime(row.startedAt)}>
-                  {shortTime(row.startedAt)}
-                </span>
+                <Instant iso={row.startedAt} short className="mono cell-dim ellipsis" />
                 <span className="ellipsis">{row.deviceName}</span>
                 <span className="mono ellipsis" title={row.line}>
                   {row.line}
@@ -196,9 +194,9 @@ export function TranscriptViewer({ id, caseId, onLoaded }: { id: string | undefi
               {entry.error && <span className="form-error"> {entry.error}</span>}
             </dd>
             <dt>Started</dt>
-            <dd>{localTime(entry.startedAt)}</dd>
+            <dd><Instant iso={entry.startedAt} /></dd>
             <dt>Ended</dt>
-            <dd>{localTime(entry.endedAt)}</dd>
+            <dd><Instant iso={entry.endedAt} /></dd>
             <dt>Session</dt>
             <dd className="mono">{entry.sessionId}</dd>
           </dl>

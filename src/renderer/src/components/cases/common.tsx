@@ -1,23 +1,6 @@
 /** Small pieces shared by the Cases page's components. Everything renders as text: nothing is ever HTML. */
 import type { EvidenceIntegrity } from '../../../../shared/case-types.js';
 
-/** `14:03:27` (local, 24 h). */
-export function hms(iso: string | Date): string {
-  const d = typeof iso === 'string' ? new Date(iso) : iso;
-  if (Number.isNaN(d.getTime())) return '';
-  const two = (n: number): string => String(n).padStart(2, '0');
-  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
-}
-
-/** Compact for lists: `14:03:27` today, else `03-14 14:03`. The full time is in the title/viewer. */
-export function shortTime(iso: string, now = new Date()): string {
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  if (d.toDateString() === now.toDateString()) return hms(d);
-  const two = (n: number): string => String(n).padStart(2, '0');
-  return `${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
-}
-
 export interface SnippetPart {
   text: string;
   hit: boolean;
