@@ -41,7 +41,7 @@ describe('OutputOverflow', () => {
     const lines = readFileSync(full?.file ?? '', 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(1234 + 2);
     expect(lines[0]).toMatch(/^ *size +mtime +path$/);
-    expect(lines[2]).toMatch(/^ *0 +2026-01-01 00:00:00 +\/srv\/data\/\/file-0\.log$/);
+    expect(lines[2]).toMatch(/^ *0 +2026-01-01 00:00:00 UTC +\/srv\/data\/\/file-0\.log$/);
     expect(lines.at(-1)).toContain(`/file-1233.log`);
     expect(readdirSync(dir)).toHaveLength(1);
   });

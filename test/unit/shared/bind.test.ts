@@ -142,6 +142,6 @@ describe('bindParams', () => {
 
 describe('formatUsage', () => {
   it('prints the catalog syntax', () => {
-    expect(formatUsage(specOf('getfile'))).toBe('usage: getfile <path> [-auto]');
+    expect(formatUsage(specOf('getfile'))).toBe('usage: getfile <path> [-auto] [-restart]');
   });
 });
