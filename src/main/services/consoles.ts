@@ -24,9 +24,10 @@ import { CATALOG, roleAllows, type Platform, type Role } from '../../shared/cata
 import { complete } from '../../shared/completion.js';
 import { formatBytes, renderJson, renderTable } from '../../shared/format.js';
 import { parseLine, quoteArg } from '../../shared/grammar.js';
-import type { CompletionView, ConsoleItem, SessionView } from '../../shared/ipc-contract.js';
+import type { CompletionView, ConsoleItem, RestoredSessionView, SessionView } from '../../shared/ipc-contract.js';
 import type { SessionInfo, ToClient } from '../../shared/protocol.js';
 import type { CaseRecorder, EvidenceProvenance } from '../cases/recorder.js';
+import { ReplayBuffer } from './console-replay.js';
 import type { EventHub } from './events.js';
 import { OutputChannel } from './output-channel.js';
 import { TranscriptCapture } from './transcript-capture.js';
@@ -53,8 +54,11 @@ export class ConsoleSession {
   cwd: string;
   private running: Running | undefined;
   private closed = false;
+  private closeRequested = false;
   private readonly channel: OutputChannel;
   private readonly closedWaiters = new Set<() => void>();
+  /** Recent command lines and output, for a reloaded page. */
+  private readonly replay = new ReplayBuffer();
   readonly commands: string[];
 
   constructor(
@@ -72,13 +76,17 @@ export class ConsoleSession {
     const role = (client.role || 'basic') as Role;
     this.commands = CATALOG.filter((c) => roleAllows(role, c.role) && c.platforms.includes(info.platform as Platform)).map((c) => c.name);
     this.channel = new OutputChannel({
-      push: (items, weight) => events.publish({ type: 'console.output', sessionId: info.id, weight, items }),
+      push: (items, weight) => {
+        this.replay.output(items, weight);
+        events.publish({ type: 'console.output', sessionId: info.id, weight, items });
+      },
       pauseSource: () => client.pause(),
       resumeSource: () => client.resume(),
     });
     client.on('backgroundEnd', (f) => this.add({ k: 'bgend', commandId: f.commandId, status: f.status, error: f.error, durationMs: f.durationMs }));
     client.on('sessionClosed', (sessionId, reason) => {
-      if (sessionId === info.id) this.ended(reason);
+      // The service's reason for the analyst's own Disconnect reads "closed by <role>": say it plainly.
+      if (sessionId === info.id) this.ended(this.closeRequested ? 'disconnected by the analyst' : reason);
     });
     client.on('disconnected', (reason) => this.ended(clustered ? nodeLost(client.url, reason) : `disconnected from the service: ${reason}`));
     client.on('deviceState', (deviceId, online) => {
@@ -98,6 +106,12 @@ export class ConsoleSession {
 
   view(deviceOnline = true): SessionView {
     return { ...this.info, cwd: this.cwd, commands: [...this.commands], deviceOnline };
+  }
+
+  /** The view with what the console showed recently (a reloaded page renders it again). */
+  restoredView(): RestoredSessionView {
+    const { entries, trimmed } = this.replay.snapshot();
+    return { ...this.view(), replay: entries, replayTrimmed: trimmed, running: this.running !== undefined };
   }
 
   ack(chars: number): number {
@@ -120,6 +134,7 @@ export class ConsoleSession {
     }
     const running: Running = { line, startedAt: new Date().toISOString(), capture: new TranscriptCapture() };
     this.running = running;
+    this.replay.input(this.cwd, line);
     const transfer = transferTarget(line);
     const work = transfer ? this.runTransfer(line, transfer, running) : this.runPlain(line, name, running);
     work.catch((e: Error) => this.finish(running, { k: 'end', status: 'failed', error: e.message, durationMs: 0, background: false }));
@@ -144,6 +159,7 @@ export class ConsoleSession {
   /** Ends the session on the service; resolves once the service confirmed (or after a few seconds). */
   async close(): Promise<boolean> {
     if (this.closed) return false;
+    this.closeRequested = true;
     const confirmed = new Promise<void>((resolve) => {
       this.closedWaiters.add(resolve);
       setTimeout(resolve, CLOSE_CONFIRM_MS).unref();
@@ -500,12 +516,12 @@ export class ConsoleService {
   }
 
   /** The open sessions; their in-flight output is forgotten (a reloaded page acknowledges nothing). */
-  list(): SessionView[] {
-    const views: SessionView[] = [];
+  list(): RestoredSessionView[] {
+    const views: RestoredSessionView[] = [];
     for (const session of this.sessions.values()) {
       if (session.isClosed) continue;
       session.resetFlow();
-      views.push(session.view());
+      views.push(session.restoredView());
     }
     return views;
   }
