@@ -26,6 +26,9 @@ const ACK_IDLE_MS = 40;
 const SCROLLBACK_LINES = 10_000;
 /** Keys typed ahead while a command runs, at most (a paste of a page is more than type-ahead). */
 const TYPEAHEAD_MAX_KEYS = 2_000;
+/** Bracketed paste (DECSET 2004, turned on below): xterm wraps what is pasted in these. */
+const PASTE_START = '\x1b[200~';
+const PASTE_END = '\x1b[201~';
 const SEARCH_OPTIONS: ISearchOptions = {
   decorations: { matchBackground: '#3a3a1e', matchOverviewRuler: '#e6b450', activeMatchBackground: '#7a5c12', activeMatchColorOverviewRuler: '#ffd866' },
 };
@@ -72,6 +75,8 @@ export class ConsoleTerminal {
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private disposed = false;
   private closedReason = '';
+  /** Ctrl+Shift+V / Shift+Insert was pressed: the paste that follows goes in as one line. */
+  private linePaste = false;
   /** For tests and diagnostics: lines and records written so far. */
   linesWritten = 0;
   recordsWritten = 0;
@@ -128,6 +133,8 @@ export class ConsoleTerminal {
     this.term.open(this.element);
     this.term.onData((data) => this.onInput(data));
     this.term.attachCustomKeyEventHandler((event) => this.onShortcut(event));
+    // Bracketed paste: a paste is told apart from typing (parseKeys drops the markers).
+    this.term.write('\x1b[?2004h');
     if (restored) {
       this.replay(restored.replay, restored.trimmed, restored.running);
       return;
@@ -190,28 +197,50 @@ export class ConsoleTerminal {
 
   // --- copy, paste, search -----------------------------------------------------------------------------
 
-  /** Copies the selection to the clipboard; nothing goes to the device. */
-  async copySelection(): Promise<void> {
+  /**
+   * Copies the selection to the clipboard; nothing goes to the device. A copy event within the key's user
+   * gesture (xterm puts its selection in it) needs no permission: Electron's session denies every one. The
+   * asynchronous clipboard API is the fallback.
+   */
+  copySelection(): void {
     const text = this.term.getSelection();
     if (text === '') return;
-    try {
-      await navigator.clipboard.writeText(text);
+    const copied = (): void => {
       this.term.clearSelection();
       this.onMeta({ note: `copied ${text.length.toLocaleString('en')} characters` });
-    } catch (e) {
-      this.onMeta({ note: `could not copy: ${e instanceof Error ? e.message : String(e)}` });
-    }
-  }
-
-  /** Pastes the clipboard into the line editor, as one line (a pasted newline never runs a command). */
-  async pasteClipboard(): Promise<void> {
-    let text: string;
+    };
+    let done = false;
     try {
-      text = await navigator.clipboard.readText();
-    } catch (e) {
-      this.onMeta({ note: `could not paste: ${e instanceof Error ? e.message : String(e)}` });
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- the one permission-free copy from a key handler
+      done = document.execCommand('copy');
+    } catch {
+      done = false;
+    }
+    if (done) {
+      copied();
       return;
     }
+    navigator.clipboard.writeText(text).then(copied, (e: unknown) => this.onMeta({ note: `could not copy: ${e instanceof Error ? e.message : String(e)}` }));
+  }
+
+  /**
+   * Ctrl+Shift+V / Shift+Insert: the browser's own paste follows the key (no permission needed) and arrives
+   * bracketed in onData, where it becomes one line. If none arrives, the clipboard API is asked instead.
+   */
+  private pasteAsLine(): void {
+    this.linePaste = true;
+    setTimeout(() => {
+      if (!this.linePaste) return;
+      this.linePaste = false;
+      navigator.clipboard.readText().then(
+        (text) => this.insertPasted(text),
+        (e: unknown) => this.onMeta({ note: `could not paste: ${e instanceof Error ? e.message : String(e)}` }),
+      );
+    }, 0);
+  }
+
+  /** Pasted text goes into the line editor as one line: a pasted newline never runs a command. */
+  private insertPasted(text: string): void {
     const line = text.replace(/\r\n|\r|\n/g, ' ').replace(/[\x00-\x1f\x7f]/g, '');
     if (line === '') {
       this.onMeta({ note: 'nothing to paste: the clipboard holds no text' });
@@ -275,12 +304,11 @@ export class ConsoleTerminal {
         return false;
       case 'copy':
         event.preventDefault();
-        void this.copySelection();
+        this.copySelection();
         return false;
       case 'paste':
-        // Also keeps the browser's own paste (Ctrl+Shift+V is "paste as plain text") from pasting twice.
-        event.preventDefault();
-        void this.pasteClipboard();
+        // Not prevented: the browser's paste (Ctrl+Shift+V is "paste as plain text") is what brings the text.
+        this.pasteAsLine();
         return false;
       case 'search':
         event.preventDefault();
@@ -382,6 +410,11 @@ export class ConsoleTerminal {
   }
 
   private onInput(data: string): void {
+    if (this.linePaste && data.startsWith(PASTE_START)) {
+      this.linePaste = false;
+      this.insertPasted(data.slice(PASTE_START.length, data.endsWith(PASTE_END) ? -PASTE_END.length : undefined));
+      return;
+    }
     for (const key of parseKeys(data)) this.onKey(key);
   }
 
