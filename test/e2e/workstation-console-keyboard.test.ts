@@ -306,6 +306,40 @@ describe('workstation console keyboard (issue #25)', () => {
     expect(await focused(page)).toBe('library-choose-files');
   });
 
+  it('item 9: arrows walk the case transcript and evidence lists', async () => {
+    const id = (await page.getByTestId(`console-tab-${HOST}`).count()) === 1 ? ((await page.getByTestId(`console-tab-${HOST}`).getAttribute('data-session-id')) as string) : await openConsoleFor(page, HOST);
+    await page.getByTestId('nav-consoles').click();
+    await page.getByTestId(`console-tab-${HOST}`).click();
+    // Two outputs saved as evidence, and their commands in the active case's transcript.
+    await run(page, id, `dir ${fixture} > keys-one.txt`);
+    await run(page, id, `dir ${fixture} > keys-two.txt`);
+    await page.getByTestId('nav-cases').click();
+    const activeCase = page.locator('[data-testid^="case-row-"][data-active="true"]');
+    await activeCase.click();
+    await page.getByTestId('case-tab-transcripts').click();
+    await page.getByTestId('transcript-row').nth(1).waitFor();
+    const rowIds = async (testId: string): Promise<string[]> => page.getByTestId(testId).evaluateAll((rows) => rows.map((row) => row.getAttribute('data-id') ?? ''));
+    const transcripts = await rowIds('transcript-row');
+    await page.getByTestId('transcript-viewport').focus();
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(() => page.getByTestId('transcript-viewer').getAttribute('data-id')).toBe(transcripts[0]);
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(() => page.getByTestId('transcript-viewer').getAttribute('data-id')).toBe(transcripts[1]);
+    expect(await page.locator('[data-testid="transcript-row"][aria-selected="true"]').getAttribute('data-id')).toBe(transcripts[1]);
+
+    await page.getByTestId('case-tab-evidence').click();
+    await page.locator('.evidence__row').nth(1).waitFor();
+    const evidence = await page.locator('.evidence__row').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-id') ?? ''));
+    await page.getByTestId('evidence-list').focus();
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(() => page.locator('.evidence__row[aria-selected="true"]').getAttribute('data-id')).toBe(evidence[0]);
+    await page.keyboard.press('ArrowDown');
+    await expect.poll(() => page.locator('.evidence__row[aria-selected="true"]').getAttribute('data-id')).toBe(evidence[1]);
+    await page.keyboard.press('ArrowUp');
+    await expect.poll(() => page.locator('.evidence__row[aria-selected="true"]').getAttribute('data-id')).toBe(evidence[0]);
+    await screenshot(page, 'item9-evidence-keyboard');
+  });
+
   it('item 15: after a reload the consoles come back with their recent output, on the page the analyst was on', async () => {
     const id = (await page.getByTestId(`console-tab-${HOST}`).count()) === 1 ? ((await page.getByTestId(`console-tab-${HOST}`).getAttribute('data-session-id')) as string) : await openConsoleFor(page, HOST);
     await page.getByTestId('nav-consoles').click();
