@@ -58,6 +58,15 @@ async function selectText(p: Page, id: string, text: string): Promise<void> {
   expect(await p.evaluate((tabId) => (globalThis as Hook).__lrTerminals?.selection(tabId), id)).toBe(text);
 }
 
+/** A screenshot at 1400 px wide, then at 1024 px (the terminal refits), then back. */
+async function screenshots(p: Page, name: string): Promise<void> {
+  await screenshot(p, name);
+  await p.setViewportSize({ width: 1024, height: 760 });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await screenshot(p, `${name}-1024`);
+  await p.setViewportSize({ width: 1400, height: 860 });
+}
+
 function clipboard(p: Page): Promise<string> {
   return p.evaluate('navigator.clipboard.readText()');
 }
@@ -207,7 +216,12 @@ describe('workstation console keyboard (issue #25)', () => {
     await expect.poll(() => page.getByTestId('console-search-status').textContent()).toMatch(/^\d+ of \d+$/);
     expect(await page.evaluate((tabId) => (globalThis as Hook).__lrTerminals?.selection(tabId), id)).toBe('zebra-marker');
     await page.keyboard.press('Enter');
-    await screenshot(page, 'item4-search');
+    await screenshots(page, 'item4-search');
+    // Ctrl+F again from the terminal: the open bar takes the focus back.
+    await page.locator(`[data-testid="terminal-${id}"] .xterm`).click();
+    expect(await focused(page)).toBe(`terminal:${id}`);
+    await page.keyboard.press('Control+f');
+    await expect.poll(() => focused(page)).toBe('console-search-input');
     await page.keyboard.press('Escape');
     await page.getByTestId('console-search').waitFor({ state: 'detached' });
     expect(await focused(page)).toBe(`terminal:${id}`);
@@ -227,7 +241,7 @@ describe('workstation console keyboard (issue #25)', () => {
     await page.keyboard.type('dir', { delay: 0 });
     const typeahead = page.getByTestId('console-typeahead');
     await expect.poll(() => typeahead.textContent()).toBe('typed ahead: cd /tmp ⏎ dir');
-    await screenshot(page, 'item8-typeahead');
+    await screenshots(page, 'item8-typeahead');
     // The walk ends, `cd /tmp` runs, and `dir` waits on the new prompt for its Enter.
     await expect.poll(async () => lastLine(await terminalText(page, id)), { timeout: 120_000 }).toBe(`${HOST}:/tmp> dir`);
     expect(await typeahead.count()).toBe(0);
@@ -285,7 +299,7 @@ describe('workstation console keyboard (issue #25)', () => {
     expect(await focused(page)).toBe('console-tab-keys-second');
     await page.keyboard.press('Enter');
     await expect.poll(() => focused(page)).toBe(`terminal:${second}`);
-    await screenshot(page, 'item9-two-tabs-keys');
+    await screenshots(page, 'item9-two-tabs-keys');
 
     // The Log list: arrows select rows, the detail follows.
     await page.getByTestId('nav-log').click();
@@ -362,7 +376,7 @@ describe('workstation console keyboard (issue #25)', () => {
     // The console goes on where it was.
     await page.getByTestId(`console-tab-${HOST}`).click();
     expect(await run(page, id, 'cd /tmp')).toContain(`${HOST}:/tmp>`);
-    await screenshot(page, 'item15-after-reload');
+    await screenshots(page, 'item15-after-reload');
     // Another page is remembered too.
     await page.getByTestId('nav-log').click();
     await page.reload();

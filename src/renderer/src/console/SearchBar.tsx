@@ -13,9 +13,15 @@ export function SearchBar({ tabId }: { tabId: string }) {
   const terminal = getTerminal(tabId);
 
   useEffect(() => {
-    input.current?.focus();
-    input.current?.select();
-    return terminal?.onSearchResults(setResult);
+    const focus = (): void => {
+      input.current?.focus();
+      input.current?.select();
+    };
+    focus();
+    const unsubscribe = [terminal?.onSearchResults(setResult), terminal?.onSearchRequest(focus)];
+    return () => {
+      for (const stop of unsubscribe) stop?.();
+    };
   }, [terminal]);
 
   if (!terminal) return null;

@@ -60,6 +60,7 @@ export class ConsoleTerminal {
   private readonly fitAddon = new FitAddon();
   private readonly searchAddon = new SearchAddon();
   private readonly searchListeners = new Set<(result: { index: number; count: number }) => void>();
+  private readonly searchRequests = new Set<() => void>();
   /** Keys typed while a command runs: replayed, in order, once the prompt is back. */
   private typeahead: Key[] = [];
   private readonly renderer = new OutputRenderer();
@@ -263,8 +264,15 @@ export class ConsoleTerminal {
     return () => this.searchListeners.delete(listener);
   }
 
+  /** Ctrl+F: opens the search bar, or gives it the focus again if it is open. */
   openSearch(): void {
     this.onMeta({ searching: true });
+    for (const listener of this.searchRequests) listener();
+  }
+
+  onSearchRequest(listener: () => void): () => void {
+    this.searchRequests.add(listener);
+    return () => this.searchRequests.delete(listener);
   }
 
   /** Escape in the search bar: the highlights go, the focus comes back to the terminal. */
