@@ -168,7 +168,7 @@ function ConsoleStatus({ tab }: { tab: ConsoleTab }) {
         </span>
       )}
       <span className="console-status__spacer" />
-      <span className="cell-dim" title={SHORTCUTS_HELP} data-testid="console-shortcuts">
+      <span className="cell-dim console-status__hint" title={SHORTCUTS_HELP} data-testid="console-shortcuts">
         Keys: Ctrl+F search · Ctrl+Shift+C/V copy/paste · Alt+1..9 tabs
       </span>
       <button
@@ -176,10 +176,10 @@ function ConsoleStatus({ tab }: { tab: ConsoleTab }) {
         className="button button--ghost button--small console-status__toggle"
         aria-pressed={tabMovesFocus}
         data-testid="console-tab-moves-focus"
-        title="Ctrl+M: Tab leaves the terminal (instead of completing) while this is on"
+        title={`Ctrl+M: while on, Tab leaves the terminal instead of completing. ${SHORTCUTS_HELP}`}
         onClick={toggle}
       >
-        Tab moves focus: {tabMovesFocus ? 'on' : 'off'} (Ctrl+M)
+        Tab moves focus: {tabMovesFocus ? 'on' : 'off'} · Ctrl+M
       </button>
     </div>
   );
