@@ -180,6 +180,17 @@ export type ConsoleItem =
   | { k: 'device'; online: boolean }
   | { k: 'closed'; reason: string };
 
+/** What a console showed recently (kept by main), rendered again by a reloaded page. */
+export type ReplayEntry = { k: 'input'; cwd: string; line: string } | { k: 'output'; items: ConsoleItem[] };
+
+/** An open session as a reloaded page gets it back: with its recent output and whether a command runs. */
+export interface RestoredSessionView extends SessionView {
+  replay: ReplayEntry[];
+  /** Older output was dropped to keep the replay bounded. */
+  replayTrimmed: boolean;
+  running: boolean;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Request/response channels
 // ---------------------------------------------------------------------------------------------------------
@@ -239,8 +250,8 @@ export const ipcContract = {
 
   /** Opens a live response session on a device (id or name). */
   'lr:sessions.open': { request: z.strictObject({ device: z.string().min(1).max(128) }), response: z.custom<SessionView>() },
-  /** Sessions this workstation has open (after a reload of the page the tabs come back from here). */
-  'lr:sessions.list': { request: noArguments, response: z.custom<SessionView[]>() },
+  /** Sessions this workstation has open, with their recent output (after a reload the tabs come back from here). */
+  'lr:sessions.list': { request: noArguments, response: z.custom<RestoredSessionView[]>() },
   /** Ends a session on the service (its running commands are cancelled on the agent). */
   'lr:sessions.close': { request: z.strictObject({ sessionId: sessionIdSchema }), response: z.object({ closed: z.boolean() }) },
   /**

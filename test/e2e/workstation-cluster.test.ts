@@ -156,7 +156,7 @@ describeNeeds(natsSkipReason)('workstation against a cluster of 3 service nodes 
     const lost = `disconnected from the service node ${new URL(nodeUrl(1)).host} \\(.+\\); a new session goes to another node of the cluster`;
     await expect.poll(() => terminalText(page, consoleOnNode2), { timeout: 15_000 }).toMatch(new RegExp(`session closed: ${lost}`));
     const banner = page.getByTestId('closed-banner');
-    await expect.poll(() => banner.textContent(), { timeout: 5_000 }).toMatch(new RegExp(`^Session ended: ${lost}`));
+    await expect.poll(() => banner.textContent(), { timeout: 5_000 }).toMatch(new RegExp(`^Session closed: ${lost}`));
     const closedText = (await banner.textContent()) ?? '';
     await screenshot(page, 'workstation-cluster-console-ended');
 

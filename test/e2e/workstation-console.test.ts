@@ -287,7 +287,7 @@ describe('workstation consoles', () => {
     expect(out).toContain(`${SECOND}:/>`);
   });
 
-  it('(6) Disconnect, confirmed, ends the session on the service; a new one opens at once', async () => {
+  it('(6) Disconnect, confirmed, ends the session on the service (the tab stays until closed); a new one opens at once', async () => {
     const old = sessions[SECOND] as string;
     await focusConsole(page, SECOND);
     await page.getByTestId('console-disconnect').click();
@@ -298,6 +298,9 @@ describe('workstation consoles', () => {
     expect(await page.getByTestId(`console-tab-${SECOND}`).count()).toBe(1);
     await page.getByTestId('console-disconnect').click();
     await page.getByTestId('disconnect-dialog-confirm').click();
+    // The tab stays, read-only, with its output, until the analyst closes it.
+    await page.getByTestId('closed-banner').waitFor();
+    await page.getByTestId('console-close-tab').click();
     await page.getByTestId(`console-tab-${SECOND}`).waitFor({ state: 'detached' });
     // The service ended it (its sessions table says so).
     const db = new Database(path.join(ws.serviceDir, 'lr.db'), { readonly: true });

@@ -93,9 +93,10 @@ describe('workstation console after a close', () => {
     expect(await page.getByTestId('closed-banner').textContent()).toContain('idle for 2 s');
     await screenshot(page, 'workstation-reconnect-closed');
 
-    // Anything but connect says there is no session (and nothing is sent to the service).
+    // Anything but connect is refused, saying why (and nothing is sent to the service).
     const refused = await run(page, tabId, 'processes');
-    expect(refused).toContain(`no session: type connect to open a new session on ${HOST}`);
+    expect(refused).toContain(`not sent: this session is closed (idle for 2 s`);
+    expect(refused).toContain(`Type connect to open a new session on ${HOST}, or close the tab.`);
 
     // A connect the service refuses says why in one line; the tab stays as it was.
     runCli('lr', ['--profile', ws.adminProfile, 'settings', 'set', 'liveResponse', 'off']);
@@ -132,9 +133,11 @@ describe('workstation console after a close', () => {
     await expect.poll(async () => (await terminalText(page, tabId)).split('\n').pop()).toBe(`${HOST}:${folder}> connect`);
     await screenshot(page, 'workstation-reconnect-connected');
 
-    // Disconnect ends the new session (the tab's current one), then closes the tab.
+    // Disconnect ends the new session (the tab's current one); the tab stays until the analyst closes it.
     await page.getByTestId('console-disconnect').click();
     await page.getByTestId('disconnect-dialog-confirm').click();
+    await page.getByTestId('closed-banner').waitFor();
+    await page.getByTestId('console-close-tab').click();
     await page.getByTestId(`console-tab-${HOST}`).waitFor({ state: 'detached' });
     expect(sessionRows().find((s) => s.id === second?.id)?.ended_at).not.toBeNull();
   });

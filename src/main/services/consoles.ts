@@ -27,10 +27,11 @@ import { CATALOG, findCommand, roleAllows, type Platform, type Role } from '../.
 import { complete } from '../../shared/completion.js';
 import { formatBytes, renderJson, renderTable } from '../../shared/format.js';
 import { parseLine, quoteArg } from '../../shared/grammar.js';
-import type { CompletionView, ConsoleItem, SessionView } from '../../shared/ipc-contract.js';
+import type { CompletionView, ConsoleItem, RestoredSessionView, SessionView } from '../../shared/ipc-contract.js';
 import type { SessionInfo, ToClient } from '../../shared/protocol.js';
 import type { CaseRecorder, EvidenceProvenance } from '../cases/recorder.js';
 import { ConsoleConfirm } from './console-confirm.js';
+import { ReplayBuffer } from './console-replay.js';
 import type { EventHub } from './events.js';
 import { OutputChannel } from './output-channel.js';
 import { OutputOverflow, settleOutput } from './output-overflow.js';
@@ -93,6 +94,9 @@ export class ConsoleSession {
   private readonly confirm: ConsoleConfirm;
   /** Transfers of this console running in the background, by command ID (for `fg`). */
   private readonly transfers = new Map<string, BackgroundTransfer>();
+  private closeRequested = false;
+  /** Recent command lines and output, for a reloaded page. */
+  private readonly replay = new ReplayBuffer();
   readonly commands: string[];
 
   constructor(
@@ -110,13 +114,17 @@ export class ConsoleSession {
     const role = (client.role || 'basic') as Role;
     this.commands = CATALOG.filter((c) => roleAllows(role, c.role) && c.platforms.includes(info.platform as Platform)).map((c) => c.name);
     this.channel = new OutputChannel({
-      push: (items, weight) => events.publish({ type: 'console.output', sessionId: info.id, weight, items }),
+      push: (items, weight) => {
+        this.replay.output(items, weight);
+        events.publish({ type: 'console.output', sessionId: info.id, weight, items });
+      },
       pauseSource: () => client.pause(),
       resumeSource: () => client.resume(),
     });
     client.on('backgroundEnd', (f) => this.add({ k: 'bgend', commandId: f.commandId, status: f.status, error: f.error, durationMs: f.durationMs }));
     client.on('sessionClosed', (sessionId, reason) => {
-      if (sessionId === info.id) this.ended(reason);
+      // The service's reason for the analyst's own Disconnect reads "closed by <role>": say it plainly.
+      if (sessionId === info.id) this.ended(this.closeRequested ? 'disconnected by the analyst' : reason);
     });
     client.on('disconnected', (reason) => this.ended(clustered ? nodeLost(client.url, reason) : `disconnected from the service: ${reason}`));
     client.on('deviceState', (deviceId, online) => {
@@ -142,6 +150,12 @@ export class ConsoleSession {
 
   view(deviceOnline = this.deviceOnline): SessionView {
     return { ...this.info, cwd: this.cwd, commands: [...this.commands], deviceOnline };
+  }
+
+  /** The view with what the console showed recently (a reloaded page renders it again). */
+  restoredView(): RestoredSessionView {
+    const { entries, trimmed } = this.replay.snapshot();
+    return { ...this.view(), replay: entries, replayTrimmed: trimmed, running: this.running !== undefined };
   }
 
   ack(chars: number): number {
@@ -171,6 +185,7 @@ export class ConsoleSession {
       overflow: new OutputOverflow(this.folders.saved, name),
     };
     this.running = running;
+    this.replay.input(this.cwd, line);
     const transfer = transferTarget(line);
     const fgTransfer = name === 'fg' ? this.transfers.get(fgTarget(line)) : undefined;
     const work = transfer ? this.runTransfer(line, transfer, running) : fgTransfer ? this.runFgTransfer(line, fgTransfer, running) : this.runPlain(line, name, running);
@@ -207,6 +222,7 @@ export class ConsoleSession {
   /** Ends the session on the service; resolves once the service confirmed (or after a few seconds). */
   async close(): Promise<boolean> {
     if (this.closed) return false;
+    this.closeRequested = true;
     const confirmed = new Promise<void>((resolve) => {
       this.closedWaiters.add(resolve);
       setTimeout(resolve, CLOSE_CONFIRM_MS).unref();
@@ -646,12 +662,12 @@ export class ConsoleService {
   }
 
   /** The open sessions; their in-flight output is forgotten (a reloaded page acknowledges nothing). */
-  list(): SessionView[] {
-    const views: SessionView[] = [];
+  list(): RestoredSessionView[] {
+    const views: RestoredSessionView[] = [];
     for (const session of this.sessions.values()) {
       if (session.isClosed) continue;
       session.resetFlow();
-      views.push(session.view());
+      views.push(session.restoredView());
     }
     return views;
   }

@@ -1,10 +1,18 @@
 /**
  * Console tabs: a tab strip, the active tab's header (who, when, live duration, Disconnect) and every
  * tab's terminal, kept mounted and hidden when not active (xterm keeps parsing output in the background).
+ *
+ * Keyboard: activating a tab (click, Enter/Space, Ctrl+PageUp/PageDown, Alt+1..9) always puts the focus in
+ * its terminal; the arrows move between tabs in the strip. A closed session stays as a read-only tab with
+ * its scrollback until the analyst closes it.
  */
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { flushSync } from 'react-dom';
+import '../console/console-keys.css';
+import { SHORTCUTS_HELP, tabShortcut, targetTab } from '../console/keys.js';
 import { getTerminal } from '../console/registry.js';
-import { closeTab, disconnectConsole } from '../console/sessions.js';
+import { SearchBar } from '../console/SearchBar.js';
+import { closeTab, disconnectConsole, rememberActiveTab } from '../console/sessions.js';
 import { useAppStore, type ConsoleTab } from '../state/app-store.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { Instant } from './Instant.js';
@@ -14,9 +22,44 @@ import { clock } from './time.js';
 export function ConsolesPage({ visible }: { visible: boolean }) {
   const tabs = useAppStore((state) => state.tabs);
   const activeTab = useAppStore((state) => state.activeTab);
-  const activateTab = useAppStore((state) => state.activateTab);
   const showSection = useAppStore((state) => state.showSection);
   const active = tabs.find((tab) => tab.sessionId === activeTab);
+  const tabStrip = useRef<HTMLDivElement>(null);
+
+  useEffect(() => rememberActiveTab(activeTab), [activeTab]);
+
+  // Ctrl+PageUp/PageDown and Alt+1..9, wherever the focus is on this page (before xterm sees the key).
+  useEffect(() => {
+    if (!visible) return;
+    const onKey = (event: globalThis.KeyboardEvent): void => {
+      const action = tabShortcut(event);
+      // A dialog open over the page keeps the keys.
+      if (!action || document.querySelector('[aria-modal="true"]')) return;
+      const { tabs: all, activeTab: current } = useAppStore.getState();
+      const index = targetTab(action, all.findIndex((tab) => tab.sessionId === current), all.length);
+      event.preventDefault();
+      event.stopPropagation();
+      const target = index === undefined ? undefined : all[index];
+      if (target) focusTab(target.sessionId);
+    };
+    window.addEventListener('keydown', onKey, true);
+    return () => window.removeEventListener('keydown', onKey, true);
+  }, [visible]);
+
+  // The arrows, Home and End move the focus along the strip; Enter or Space activates (a button's click).
+  const onStripKey = (event: KeyboardEvent<HTMLDivElement>): void => {
+    const buttons = [...(tabStrip.current?.querySelectorAll<HTMLButtonElement>('[role="tab"]') ?? [])];
+    const at = buttons.findIndex((button) => button === document.activeElement);
+    if (at < 0) return;
+    let next: number;
+    if (event.key === 'ArrowRight') next = (at + 1) % buttons.length;
+    else if (event.key === 'ArrowLeft') next = (at - 1 + buttons.length) % buttons.length;
+    else if (event.key === 'Home') next = 0;
+    else if (event.key === 'End') next = buttons.length - 1;
+    else return;
+    event.preventDefault();
+    buttons[next]?.focus();
+  };
 
   if (tabs.length === 0) {
     return (
@@ -35,17 +78,19 @@ export function ConsolesPage({ visible }: { visible: boolean }) {
 
   return (
     <div className="consoles" data-testid="section-consoles">
-      <div className="tabs" role="tablist" aria-label="Console sessions">
-        {tabs.map((tab) => (
+      <div className="tabs" role="tablist" aria-label="Console sessions" ref={tabStrip} onKeyDown={onStripKey}>
+        {tabs.map((tab, index) => (
           <button
             key={tab.sessionId}
             type="button"
             role="tab"
             className="tabs__tab"
             aria-selected={tab.sessionId === activeTab}
+            tabIndex={tab.sessionId === activeTab ? 0 : -1}
+            title={`${tab.deviceName}${index < 9 ? ` (Alt+${index + 1})` : ''}`}
             data-testid={`console-tab-${tab.deviceName}`}
             data-session-id={tab.sessionId}
-            onClick={() => activateTab(tab.sessionId)}
+            onClick={() => focusTab(tab.sessionId)}
           >
             <span className={`status__dot ${tab.closed ? 'status__dot--failed' : tab.online ? 'status__dot--connected' : ''}`} aria-hidden="true" />
             <span className="tabs__label">{tab.deviceName}</span>
@@ -74,15 +119,72 @@ export function ConsolesPage({ visible }: { visible: boolean }) {
         </div>
       )}
       {active?.closed && (
-        <div className="banner" data-testid="closed-banner">
-          Session ended: {active.closed}
+        <div className="banner banner--closed" data-testid="closed-banner" role="status">
+          <span className="banner__text">
+            Session closed: {active.closed}. Its output stays here, read-only: nothing typed is sent. Type <code>connect</code> for a new session on{' '}
+            {active.deviceName}, or close the tab.
+          </span>
+          <button type="button" className="button button--small" data-testid="console-close-tab" onClick={() => closeTab(active.sessionId)}>
+            Close tab
+          </button>
         </div>
       )}
       <div className="terminals">
+        {active?.searching && visible && <SearchBar key={active.sessionId} tabId={active.sessionId} />}
         {tabs.map((tab) => (
           <TerminalSlot key={tab.sessionId} sessionId={tab.sessionId} active={visible && tab.sessionId === activeTab} />
         ))}
       </div>
+      {active && <ConsoleStatus tab={active} />}
+    </div>
+  );
+}
+
+/**
+ * Activates a tab and puts the focus in its terminal. Rendered at once (flushSync): the terminal must be
+ * shown to take the focus, and keys typed right after the click must not go to the previous one.
+ */
+function focusTab(tabId: string): void {
+  flushSync(() => useAppStore.getState().activateTab(tabId));
+  getTerminal(tabId)?.focus();
+}
+
+/** The line under the terminal: what is typed ahead, short notes, "Tab moves focus" and the shortcuts. */
+function ConsoleStatus({ tab }: { tab: ConsoleTab }) {
+  const tabMovesFocus = useAppStore((state) => state.tabMovesFocus);
+  const toggle = useAppStore((state) => state.toggleTabMovesFocus);
+  const updateTab = useAppStore((state) => state.updateTab);
+  useEffect(() => {
+    if (!tab.note) return;
+    const timer = setTimeout(() => updateTab(tab.sessionId, { note: undefined }), 4000);
+    return () => clearTimeout(timer);
+  }, [tab.note, tab.sessionId, updateTab]);
+  return (
+    <div className="console-status" data-testid="console-status">
+      {tab.typeahead && (
+        <span className="console-status__typeahead" data-testid="console-typeahead" title="Typed while the command runs: typed at the prompt when it is back (Ctrl+C discards it)">
+          typed ahead: {tab.typeahead}
+        </span>
+      )}
+      {tab.note && (
+        <span data-testid="console-note" role="status">
+          {tab.note}
+        </span>
+      )}
+      <span className="console-status__spacer" />
+      <span className="cell-dim console-status__hint" title={SHORTCUTS_HELP} data-testid="console-shortcuts">
+        Keys: Ctrl+F search · Ctrl+Shift+C/V copy/paste · Alt+1..9 tabs
+      </span>
+      <button
+        type="button"
+        className="button button--ghost button--small console-status__toggle"
+        aria-pressed={tabMovesFocus}
+        data-testid="console-tab-moves-focus"
+        title={`Ctrl+M: while on, Tab leaves the terminal instead of completing. ${SHORTCUTS_HELP}`}
+        onClick={toggle}
+      >
+        Tab moves focus: {tabMovesFocus ? 'on' : 'off'} · Ctrl+M
+      </button>
     </div>
   );
 }
@@ -108,6 +210,8 @@ function ConsoleHeader({ tab }: { tab: ConsoleTab }) {
     try {
       await disconnectConsole(tab.sessionId);
       setConfirming(false);
+      // The tab stays, read-only: the focus goes back to its scrollback.
+      getTerminal(tab.sessionId)?.focus();
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
     } finally {
@@ -141,6 +245,7 @@ function ConsoleHeader({ tab }: { tab: ConsoleTab }) {
           Disconnect
         </button>
       )}
+
       {confirming && (
         <ConfirmDialog
           title={`Disconnect from ${tab.deviceName}?`}
@@ -151,7 +256,7 @@ function ConsoleHeader({ tab }: { tab: ConsoleTab }) {
           onConfirm={() => void disconnect()}
           onCancel={cancel}
         >
-          <p>The live response session ends on the service; commands still running in it are cancelled on the device.</p>
+          <p>The live response session ends on the service; commands still running in it are cancelled on the device. The tab stays, read-only, with its output.</p>
         </ConfirmDialog>
       )}
     </div>

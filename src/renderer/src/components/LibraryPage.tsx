@@ -250,21 +250,27 @@ function UploadArea({ onUploaded, disabledReason }: { onUploaded(): void; disabl
           onDrop={onDrop}
         >
           <p>Drop one or more files here</p>
-          <label className="button button--ghost button--small">
+          {/* A real button (a label is not reachable with Tab); it opens the hidden file input. */}
+          <button
+            type="button"
+            className="button button--ghost button--small"
+            data-testid="library-choose-files"
+            onClick={(e) => e.currentTarget.parentElement?.querySelector<HTMLInputElement>('input[type="file"]')?.click()}
+          >
             or choose files…
-            <input
-              type="file"
-              multiple
-              hidden
-              disabled={disabled}
-              data-testid="upload-input"
-              onChange={(e) => {
-                const files = [...(e.target.files ?? [])];
-                e.target.value = '';
-                if (files.length > 0) stage(files);
-              }}
-            />
-          </label>
+          </button>
+          <input
+            type="file"
+            multiple
+            hidden
+            disabled={disabled}
+            data-testid="upload-input"
+            onChange={(e) => {
+              const files = [...(e.target.files ?? [])];
+              e.target.value = '';
+              if (files.length > 0) stage(files);
+            }}
+          />
         </div>
         {staged.length > 0 && (
           <div className="staged" data-testid="upload-staged">

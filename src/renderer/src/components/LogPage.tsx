@@ -3,7 +3,7 @@
  * and time, searched by text; a windowed list that loads 200-row pages as they come into view; a side
  * panel with the selected command's input and output; CSV/JSON export of what the filters select.
  */
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import type { LogFacets, LogFilter } from '../../../shared/ipc-contract.js';
 import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type JobStatus } from '../../../shared/protocol.js';
 import { formatBytes, formatDuration } from '../../../shared/format.js';
@@ -11,6 +11,7 @@ import { resolveTimeZone, wallTimeToIso } from '../../../shared/time-format.js';
 import { call } from '../api/call.js';
 import { useAppStore } from '../state/app-store.js';
 import { Instant } from './Instant.js';
+import { listKeyTarget } from './list-keys.js';
 import { WindowedList } from './WindowedList.js';
 
 const PAGE = 200;
@@ -56,6 +57,8 @@ export function LogPage() {
   const [range, setRange] = useState<[number, number]>([0, 0]);
   const [refreshes, setRefreshes] = useState(0);
   const [exportNote, setExportNote] = useState<string | undefined>();
+  /** The row the arrow keys last selected, brought into view. */
+  const [keyIndex, setKeyIndex] = useState<number | undefined>();
   const generation = useRef(0);
   /** Pages asked for in the current generation (loaded or on their way). */
   const requested = useRef(new Set<number>());
@@ -117,6 +120,19 @@ export function LogPage() {
 
   const rowAt = (index: number): CommandLogSummary | undefined => pages.get(Math.floor(index / PAGE))?.[index % PAGE];
   const count = total ?? 0;
+  const onListKey = (event: KeyboardEvent): void => {
+    let current = -1;
+    for (const [page, rows] of pages) {
+      const at = rows.findIndex((row) => row.id === selected);
+      if (at >= 0) current = page * PAGE + at;
+    }
+    const next = listKeyTarget(event.key, current, count);
+    const row = next === undefined ? undefined : rowAt(next);
+    if (next === undefined || !row) return;
+    event.preventDefault();
+    setSelected(row.id);
+    setKeyIndex(next);
+  };
   const ready = current && total !== undefined && (count === 0 || (rowAt(range[0]) !== undefined && rowAt(Math.min(range[1], count - 1)) !== undefined));
 
   async function exportAs(format: 'csv' | 'json'): Promise<void> {
@@ -209,7 +225,7 @@ export function LogPage() {
         {error && <span className="form-error"> · {error}</span>}
       </div>
       <div className="log__body">
-        <div className="log__list" data-testid="log-list" data-total={total ?? -1} data-ready={ready} data-filter={filterKey} data-loaded={`${data.key}@${data.gen}`}>
+        <div className="log__list" onKeyDown={onListKey} data-testid="log-list" data-total={total ?? -1} data-ready={ready} data-filter={filterKey} data-loaded={`${data.key}@${data.gen}`}>
           <div className="log-row log-row--head" role="row">
             <span>Started</span>
             <span>Device</span>
@@ -224,6 +240,7 @@ export function LogPage() {
             onRange={onRange}
             testId="log-viewport"
             resetKey={`${data.gen}`}
+            scrollToIndex={keyIndex}
             renderRow={(index) => {
               const row = rowAt(index);
               if (!row) return <div className="log-row log-row--placeholder">…</div>;

@@ -9,12 +9,14 @@
  */
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal, type IMarker } from '@xterm/xterm';
+import { SearchAddon, type ISearchOptions } from '@xterm/addon-search';
 import { displayWidth, escapeControlChars } from '../../../shared/format.js';
 import { quoteArg } from '../../../shared/grammar.js';
-import type { ConsoleItem, SessionView } from '../../../shared/ipc-contract.js';
+import type { ConsoleItem, ReplayEntry, SessionView } from '../../../shared/ipc-contract.js';
 import { call } from '../api/call.js';
 import { lr } from '../api/transport.js';
 import { loadHistory, remember } from './history.js';
+import { consoleKeyAction, describeTypeahead, SHORTCUTS_LINE } from './keys.js';
 import { commonPrefix, edit, EMPTY_LINE, parseKeys, redraw, type Key, type LineState } from './line-editor.js';
 import { OutputRenderer, SGR, type RenderEffects } from './output-renderer.js';
 import { showInstant } from '../components/time.js';
@@ -23,6 +25,14 @@ import { showInstant } from '../components/time.js';
 export const ACK_UNIT = 5_000;
 const ACK_IDLE_MS = 40;
 const SCROLLBACK_LINES = 10_000;
+/** Keys typed ahead while a command runs, at most (a paste of a page is more than type-ahead). */
+const TYPEAHEAD_MAX_KEYS = 2_000;
+/** Bracketed paste (DECSET 2004, turned on below): xterm wraps what is pasted in these. */
+const PASTE_START = '\x1b[200~';
+const PASTE_END = '\x1b[201~';
+const SEARCH_OPTIONS: ISearchOptions = {
+  decorations: { matchBackground: '#3a3a1e', matchOverviewRuler: '#e6b450', activeMatchBackground: '#7a5c12', activeMatchColorOverviewRuler: '#ffd866' },
+};
 
 export interface TerminalMeta {
   online?: boolean;
@@ -30,6 +40,17 @@ export interface TerminalMeta {
   closed?: string;
   cwd?: string;
   running?: boolean;
+  /** Keys typed ahead, readable ('' when none). */
+  typeahead?: string;
+  /** A short note for the line under the terminal. */
+  note?: string;
+  searching?: boolean;
+}
+
+/** The console's settings that live outside it (the store's "Tab moves focus"). */
+export interface ConsoleKeyOptions {
+  tabMovesFocus(): boolean;
+  toggleTabMovesFocus(): void;
 }
 
 type State = 'idle' | 'submitting' | 'running' | 'closed';
@@ -39,6 +60,11 @@ export class ConsoleTerminal {
   readonly term: Terminal;
   private readonly fitAddon = new FitAddon();
   private readonly renderer = new OutputRenderer(showInstant);
+  private readonly searchAddon = new SearchAddon();
+  private readonly searchListeners = new Set<(result: { index: number; count: number }) => void>();
+  private readonly searchRequests = new Set<() => void>();
+  /** Keys typed while a command runs: replayed, in order, once the prompt is back. */
+  private typeahead: Key[] = [];
   private state: State = 'idle';
   /** main asks y/N before a response action (its console-confirm.ts): shown instead of the prompt. */
   private question: string | undefined;
@@ -58,6 +84,9 @@ export class ConsoleTerminal {
   private disposed = false;
   /** Where the last table starts in the buffer (xterm moves it through scrolling and reflow). */
   private tableMarker: IMarker | undefined;
+  private closedReason = '';
+  /** Ctrl+Shift+V / Shift+Insert was pressed: the paste that follows goes in as one line. */
+  private linePaste = false;
   /** For tests and diagnostics: lines and records written so far. */
   linesWritten = 0;
   recordsWritten = 0;
@@ -72,6 +101,9 @@ export class ConsoleTerminal {
     private readonly onMeta: (meta: TerminalMeta) => void,
     /** `connect` opened `next` in this tab: its output is to come here from now on. */
     private readonly onSession: (previousId: string, next: SessionView) => void = () => undefined,
+    private readonly keyOptions: ConsoleKeyOptions = { tabMovesFocus: () => false, toggleTabMovesFocus: () => undefined },
+    /** After a reload: what the console showed before it (main kept it), drawn instead of the greeting. */
+    restored?: { replay: readonly ReplayEntry[]; trimmed: boolean; running: boolean },
   ) {
     this.tabId = session.id;
     this.session = session;
@@ -89,7 +121,8 @@ export class ConsoleTerminal {
       cursorBlink: true,
       fontFamily: "ui-monospace, 'SFMono-Regular', 'DejaVu Sans Mono', Menlo, Consolas, monospace",
       fontSize: 13,
-      allowProposedApi: false,
+      // The search addon highlights every match with decorations, a proposed API of xterm.
+      allowProposedApi: true,
       theme: {
         background: '#0a0d12',
         foreground: '#d7dde4',
@@ -104,13 +137,25 @@ export class ConsoleTerminal {
       },
     });
     this.term.loadAddon(this.fitAddon);
+    this.term.loadAddon(this.searchAddon);
+    this.searchAddon.onDidChangeResults(({ resultIndex, resultCount }) => {
+      for (const listener of this.searchListeners) listener({ index: resultIndex, count: resultCount });
+    });
     this.term.open(this.element);
     this.term.onData((data) => this.onInput(data));
     this.term.onResize(() => this.redrawLastTable());
+    this.term.attachCustomKeyEventHandler((event) => this.onShortcut(event));
+    // Bracketed paste: a paste is told apart from typing (parseKeys drops the markers).
+    this.term.write('\x1b[?2004h');
+    if (restored) {
+      this.replay(restored.replay, restored.trimmed, restored.running);
+      return;
+    }
     this.write(
       `${SGR.dim}Connected to ${escapeControlChars(session.deviceName)} (${session.platform}), session ${session.id} opened by ${escapeControlChars(session.createdBy)}.\n` +
         `Type help for commands; Tab completes; Ctrl+C cancels on the device; Ctrl+Z sends a command to the background.${SGR.reset}\n`,
     );
+    this.write(`${SGR.dim}${SHORTCUTS_LINE}.${SGR.reset}\n`);
     this.write(this.promptAndLine());
   }
 
@@ -162,6 +207,7 @@ export class ConsoleTerminal {
       if (effects.closed !== undefined) {
         this.state = 'closed';
         this.question = undefined;
+        this.closedReason = effects.closed;
         promptNeeded = true;
         out += `${SGR.dim}type connect to open a new session on ${escapeControlChars(this.session.deviceName)}${SGR.reset}\n`;
         this.onMeta({ closed: effects.closed, running: false });
@@ -174,6 +220,143 @@ export class ConsoleTerminal {
       out = out.slice(tableAt);
     }
     this.write(out, weight);
+    this.afterPromptBack();
+  }
+
+  // --- copy, paste, search -----------------------------------------------------------------------------
+
+  /**
+   * Copies the selection to the clipboard; nothing goes to the device. A copy event within the key's user
+   * gesture (xterm puts its selection in it) needs no permission: Electron's session denies every one. The
+   * asynchronous clipboard API is the fallback.
+   */
+  copySelection(): void {
+    const text = this.term.getSelection();
+    if (text === '') return;
+    const copied = (): void => {
+      this.term.clearSelection();
+      this.onMeta({ note: `copied ${text.length.toLocaleString('en')} characters` });
+    };
+    let done = false;
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-deprecated -- the one permission-free copy from a key handler
+      done = document.execCommand('copy');
+    } catch {
+      done = false;
+    }
+    if (done) {
+      copied();
+      return;
+    }
+    navigator.clipboard.writeText(text).then(copied, (e: unknown) => this.onMeta({ note: `could not copy: ${e instanceof Error ? e.message : String(e)}` }));
+  }
+
+  /**
+   * Ctrl+Shift+V / Shift+Insert: the browser's own paste follows the key (no permission needed) and arrives
+   * bracketed in onData, where it becomes one line. If none arrives, the clipboard API is asked instead.
+   */
+  private pasteAsLine(): void {
+    this.linePaste = true;
+    setTimeout(() => {
+      if (!this.linePaste) return;
+      this.linePaste = false;
+      navigator.clipboard.readText().then(
+        (text) => this.insertPasted(text),
+        (e: unknown) => this.onMeta({ note: `could not paste: ${e instanceof Error ? e.message : String(e)}` }),
+      );
+    }, 0);
+  }
+
+  /** Pasted text goes into the line editor as one line: a pasted newline never runs a command. */
+  private insertPasted(text: string): void {
+    const line = text.replace(/\r\n|\r|\n/g, ' ').replace(/[\x00-\x1f\x7f]/g, '');
+    if (line === '') {
+      this.onMeta({ note: 'nothing to paste: the clipboard holds no text' });
+      return;
+    }
+    this.onInput(line);
+  }
+
+  /** Next (or previous) match of `text` in the scrollback; false when there is none. */
+  find(text: string, direction: 'next' | 'previous', incremental = false): boolean {
+    if (text === '') {
+      this.searchAddon.clearDecorations();
+      return false;
+    }
+    return direction === 'next' ? this.searchAddon.findNext(text, { ...SEARCH_OPTIONS, incremental }) : this.searchAddon.findPrevious(text, SEARCH_OPTIONS);
+  }
+
+  onSearchResults(listener: (result: { index: number; count: number }) => void): () => void {
+    this.searchListeners.add(listener);
+    return () => this.searchListeners.delete(listener);
+  }
+
+  /** Ctrl+F: opens the search bar, or gives it the focus again if it is open. */
+  openSearch(): void {
+    this.onMeta({ searching: true });
+    for (const listener of this.searchRequests) listener();
+  }
+
+  onSearchRequest(listener: () => void): () => void {
+    this.searchRequests.add(listener);
+    return () => this.searchRequests.delete(listener);
+  }
+
+  /** Escape in the search bar: the highlights go, the focus comes back to the terminal. */
+  closeSearch(): void {
+    this.searchAddon.clearDecorations();
+    this.onMeta({ searching: false });
+    this.focus();
+  }
+
+  /** For tests (the test hook): selects the first occurrence of `text` in the buffer with xterm's select API. */
+  selectFirst(text: string): boolean {
+    const buffer = this.term.buffer.active;
+    for (let row = 0; row < buffer.length; row += 1) {
+      const column = buffer.getLine(row)?.translateToString(true).indexOf(text) ?? -1;
+      if (column >= 0) {
+        this.term.select(column, row, text.length);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  get selection(): string {
+    return this.term.getSelection();
+  }
+
+  /**
+   * Keys the console handles itself before xterm sees them; false keeps them from the terminal. For Tab
+   * while "Tab moves focus" is on nothing is prevented: the browser moves the focus.
+   */
+  private onShortcut(event: KeyboardEvent): boolean {
+    const action = consoleKeyAction(event, this.term.hasSelection(), this.keyOptions.tabMovesFocus());
+    switch (action.kind) {
+      case 'terminal':
+        return true;
+      case 'leave':
+        return false;
+      case 'copy':
+        event.preventDefault();
+        this.copySelection();
+        return false;
+      case 'paste':
+        // Not prevented: the browser's paste (Ctrl+Shift+V is "paste as plain text") is what brings the text.
+        this.pasteAsLine();
+        return false;
+      case 'search':
+        event.preventDefault();
+        this.openSearch();
+        return false;
+      case 'toggleTabFocus':
+        event.preventDefault();
+        this.keyOptions.toggleTabMovesFocus();
+        return false;
+      default:
+        // Tab shortcuts: the Consoles page handles them.
+        return false;
+    }
   }
 
   private markTable(): void {
@@ -255,10 +438,10 @@ export class ConsoleTerminal {
     if (chars > 0) void lr.invoke('lr:sessions.ack', { sessionId: this.session.id, chars });
   }
 
-  private prompt(): { text: string; width: number } {
+  private prompt(folder = this.cwd): { text: string; width: number } {
     if (this.question !== undefined) return { text: `${SGR.yellow}${escapeControlChars(this.question)}${SGR.reset}`, width: displayWidth(escapeControlChars(this.question)) };
     const device = escapeControlChars(this.session.deviceName);
-    const cwd = escapeControlChars(this.cwd);
+    const cwd = escapeControlChars(folder);
     return { text: `${SGR.green}${device}${SGR.reset}:${SGR.blue}${cwd}${SGR.reset}> `, width: displayWidth(`${device}:${cwd}> `) };
   }
 
@@ -284,12 +467,22 @@ export class ConsoleTerminal {
   }
 
   private onInput(data: string): void {
+    if (this.linePaste && data.startsWith(PASTE_START)) {
+      this.linePaste = false;
+      this.insertPasted(data.slice(PASTE_START.length, data.endsWith(PASTE_END) ? -PASTE_END.length : undefined));
+      return;
+    }
     for (const key of parseKeys(data)) this.onKey(key);
   }
 
   private onKey(key: Key): void {
     if (this.state === 'closed' && key.kind === 'tab') return;
     if (this.state === 'running' || this.state === 'submitting') {
+      if (key.kind !== 'interrupt' && key.kind !== 'suspend') {
+        this.typeAhead(key);
+        return;
+      }
+      if (key.kind === 'interrupt') this.dropTypeahead('Ctrl+C');
       if (key.kind === 'interrupt') {
         // While the device is offline main ends the command here and says so (nothing reaches the device).
         this.write(`${this.renderer.endLine()}${SGR.dim}^C${this.deviceOnline ? ' (cancelling on the device)' : ''}${SGR.reset}\n`);
@@ -380,7 +573,10 @@ export class ConsoleTerminal {
       return;
     }
     if (this.state === 'closed') {
-      this.write(`${SGR.dim}no session: type connect to open a new session on ${escapeControlChars(this.session.deviceName)}${SGR.reset}\n${this.promptAndLine()}`);
+      this.write(
+        `${SGR.yellow}not sent: this session is closed (${escapeControlChars(this.closedReason)}); its output stays readable here. ` +
+          `Type connect to open a new session on ${escapeControlChars(this.session.deviceName)}, or close the tab.${SGR.reset}\n${this.promptAndLine()}`,
+      );
       return;
     }
     this.state = 'submitting';
@@ -393,7 +589,72 @@ export class ConsoleTerminal {
       this.state = 'idle';
       this.onMeta({ running: false });
       this.write(`${SGR.red}${escapeControlChars(e instanceof Error ? e.message : String(e))}${SGR.reset}\n${this.promptAndLine()}`);
+      this.afterPromptBack();
     }
+  }
+
+  // --- type-ahead ------------------------------------------------------------------------------------------
+
+  /** A key typed while a command runs: kept (shown under the terminal) and typed once the prompt is back. */
+  private typeAhead(key: Key): void {
+    if (this.typeahead.length >= TYPEAHEAD_MAX_KEYS) {
+      this.onMeta({ note: `type-ahead is full (${TYPEAHEAD_MAX_KEYS} keys): this key was not kept` });
+      return;
+    }
+    this.typeahead.push(key);
+    this.onMeta({ typeahead: describeTypeahead(this.typeahead) });
+  }
+
+  private dropTypeahead(why: string): void {
+    if (this.typeahead.length === 0) return;
+    const text = describeTypeahead(this.typeahead);
+    this.typeahead = [];
+    this.onMeta({ typeahead: '' });
+    this.write(`${SGR.dim}typed ahead, not sent (${why}): ${escapeControlChars(text)}${SGR.reset}\n`);
+    this.renderer.markLineStart();
+  }
+
+  /** The prompt is back (or the session closed): what was typed ahead is typed now, in order. */
+  private afterPromptBack(): void {
+    if (this.typeahead.length === 0) return;
+    if (this.state === 'closed') {
+      const text = describeTypeahead(this.typeahead);
+      this.typeahead = [];
+      this.onMeta({ typeahead: '' });
+      this.write(`${SGR.dim}typed ahead, not sent (the session closed): ${escapeControlChars(text)}${SGR.reset}\n${this.promptAndLine()}`);
+      return;
+    }
+    if (this.state !== 'idle') return;
+    const keys = this.typeahead;
+    this.typeahead = [];
+    // An Enter among them submits a command: the keys after it go back to the type-ahead.
+    for (const key of keys) this.onKey(key);
+    this.onMeta({ typeahead: describeTypeahead(this.typeahead) });
+  }
+
+  // --- after a reload ------------------------------------------------------------------------------------
+
+  /** Draws what the console showed before the reload: command lines with their prompt, then their output. */
+  private replay(entries: readonly ReplayEntry[], trimmed: boolean, running: boolean): void {
+    const cols = this.term.cols;
+    let out =
+      `${SGR.dim}Session ${this.session.id} on ${escapeControlChars(this.session.deviceName)}, restored after a reload of the page: ` +
+      `${trimmed ? 'its most recent output' : 'its output so far'} (the Log and the case transcript keep every command).${SGR.reset}\n`;
+    for (const entry of entries) {
+      if (entry.k === 'input') {
+        out += `${this.prompt(entry.cwd).text}${escapeControlChars(entry.line)}\n`;
+        this.renderer.markLineStart();
+        continue;
+      }
+      for (const item of entry.items) {
+        const effects: RenderEffects = {};
+        out += this.renderer.render(item, cols, effects);
+        if (effects.promptBack?.cwd) this.cwd = effects.promptBack.cwd;
+      }
+    }
+    this.state = running ? 'running' : 'idle';
+    if (!running) out += this.promptAndLine();
+    this.write(out);
   }
 
   /** The answer to main's y/N: a line goes as typed, Enter alone and Ctrl+C as a cancel (both mean no). */

@@ -6,9 +6,9 @@
  * Test hook: when the page sets `window.__lrTestHooks = true` before the app starts (Playwright's
  * addInitScript), `window.__lrTerminals` lets tests read a terminal's buffer and counters.
  */
-import type { ConsoleItem, SessionView } from '../../../shared/ipc-contract.js';
+import type { ConsoleItem, ReplayEntry, SessionView } from '../../../shared/ipc-contract.js';
 import { lr } from '../api/transport.js';
-import { ConsoleTerminal, type TerminalMeta } from './console-terminal.js';
+import { ConsoleTerminal, type ConsoleKeyOptions, type TerminalMeta } from './console-terminal.js';
 
 const terminals = new Map<string, ConsoleTerminal>();
 const bySession = new Map<string, ConsoleTerminal>();
@@ -17,14 +17,22 @@ export function createTerminal(
   session: SessionView,
   onMeta: (meta: TerminalMeta) => void,
   onSession: (next: SessionView) => void = () => undefined,
+  keyOptions?: ConsoleKeyOptions,
+  restored?: { replay: readonly ReplayEntry[]; trimmed: boolean; running: boolean },
 ): ConsoleTerminal {
   const existing = terminals.get(session.id) ?? bySession.get(session.id);
   if (existing) return existing;
-  const terminal = new ConsoleTerminal(session, onMeta, (previousId, next) => {
-    if (bySession.get(previousId) === terminal) bySession.delete(previousId);
-    bySession.set(next.id, terminal);
-    onSession(next);
-  });
+  const terminal = new ConsoleTerminal(
+    session,
+    onMeta,
+    (previousId, next) => {
+      if (bySession.get(previousId) === terminal) bySession.delete(previousId);
+      bySession.set(next.id, terminal);
+      onSession(next);
+    },
+    keyOptions,
+    restored,
+  );
   terminals.set(session.id, terminal);
   bySession.set(session.id, terminal);
   return terminal;
@@ -61,6 +69,9 @@ declare global {
       /** By tab id. */
       text(sessionId: string): string;
       stats(sessionId: string): { lines: number; records: number; chars: number; running: boolean; cols: number } | undefined;
+      /** Selects the first occurrence of a text with xterm's select API; the selected text. */
+      selectFirst(sessionId: string, text: string): boolean;
+      selection(sessionId: string): string;
     };
   }
 }
@@ -73,5 +84,7 @@ if (window.__lrTestHooks === true) {
       const t = terminals.get(sessionId);
       return t ? { lines: t.linesWritten, records: t.recordsWritten, chars: t.charsWritten, running: t.isRunning, cols: t.term.cols } : undefined;
     },
+    selectFirst: (sessionId, text) => terminals.get(sessionId)?.selectFirst(text) ?? false,
+    selection: (sessionId) => terminals.get(sessionId)?.selection ?? '',
   };
 }

@@ -34,6 +34,12 @@ export interface ConsoleTab {
   closed?: string | undefined;
   /** When the device went offline (ISO), while it is. */
   offlineSince?: string | undefined;
+  /** Keys typed while a command runs, as shown under the terminal; sent when the prompt is back. */
+  typeahead?: string | undefined;
+  /** A short note under the terminal (copied, nothing to paste, ...). */
+  note?: string | undefined;
+  /** The search bar is open. */
+  searching?: boolean | undefined;
 }
 
 interface AppState {
@@ -51,6 +57,9 @@ interface AppState {
   timeZone: TimeZoneSetting;
   /** Live response is turned off for the tenant (known from the tenant settings or a refusal). */
   liveResponseOff: boolean;
+  /** VS Code's "Tab moves focus" (Ctrl+M): Tab leaves the terminal instead of completing. */
+  tabMovesFocus: boolean;
+  toggleTabMovesFocus(): void;
   showSection(section: SectionId): void;
   connected(info: AppInfo): void;
   failed(message: string): void;
@@ -65,8 +74,28 @@ interface AppState {
   setLiveResponseOff(off: boolean): void;
 }
 
+// The page the analyst was on survives a reload of the page (not a new window: sessionStorage).
+const SECTION_KEY = 'lr.section';
+
+function restoredSection(): SectionId {
+  try {
+    const saved = sessionStorage.getItem(SECTION_KEY);
+    return SECTIONS.find((item) => item.id === saved)?.id ?? 'devices';
+  } catch {
+    return 'devices';
+  }
+}
+
+function rememberSection(section: SectionId): void {
+  try {
+    sessionStorage.setItem(SECTION_KEY, section);
+  } catch {
+    // storage disabled: a reload shows the devices
+  }
+}
+
 export const useAppStore = create<AppState>()((set) => ({
-  section: 'devices',
+  section: restoredSection(),
   info: undefined,
   connection: 'connecting',
   connectionError: undefined,
@@ -76,7 +105,12 @@ export const useAppStore = create<AppState>()((set) => ({
   devicesError: undefined,
   tabs: [],
   activeTab: undefined,
-  showSection: (section) => set({ section }),
+  tabMovesFocus: false,
+  toggleTabMovesFocus: () => set((state) => ({ tabMovesFocus: !state.tabMovesFocus })),
+  showSection: (section) => {
+    rememberSection(section);
+    set({ section });
+  },
   connected: (info) => set({ info, connection: 'connected', connectionError: undefined }),
   failed: (message) => set({ connection: 'failed', connectionError: message }),
   eventReceived: (event) => set({ lastEvent: event }),
@@ -113,3 +147,4 @@ export const useAppStore = create<AppState>()((set) => ({
   setTimeZone: (timeZone) => set({ timeZone }),
   setLiveResponseOff: (liveResponseOff) => set({ liveResponseOff }),
 }));
+

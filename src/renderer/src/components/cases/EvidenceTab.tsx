@@ -5,6 +5,7 @@ import { formatBytes } from '../../../../shared/format.js';
 import { call } from '../../api/call.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { Instant } from '../Instant.js';
+import { listKeyTarget } from '../list-keys.js';
 import { IntegrityPill } from './common.js';
 import { EvidenceViewer } from './EvidenceViewer.js';
 
@@ -37,7 +38,22 @@ export function EvidenceTab({ caseId }: { caseId: string }) {
   return (
     <div className="evidence" data-testid="evidence-tab">
       {error && <p className="form-error">{error}</p>}
-      <div className="table-wrap evidence__table">
+      {/* Focusable: the arrows walk the rows (the viewer follows), Enter opens the first. */}
+      <div
+        className="table-wrap evidence__table"
+        tabIndex={0}
+        aria-label="Evidence items: arrows select"
+        data-testid="evidence-list"
+        onKeyDown={(event) => {
+          const list = items ?? [];
+          const next = listKeyTarget(event.key, list.findIndex((e) => e.id === evidenceId), list.length);
+          const item = next === undefined ? undefined : list[next];
+          if (!item) return;
+          event.preventDefault();
+          openEvidence(caseId, item.id);
+          document.querySelector(`[data-id="${item.id}"]`)?.scrollIntoView({ block: 'nearest' });
+        }}
+      >
         <table className="table" data-testid="evidence-table">
           <thead>
             <tr>

@@ -2,11 +2,12 @@
  * A case's transcript: every console command recorded in it (time, device, line, status), windowed and
  * loaded in pages as they scroll into view; the selected entry's full output in a read-only viewer.
  */
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { TranscriptEntryView, TranscriptSummary } from '../../../../shared/case-types.js';
 import { call } from '../../api/call.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { Instant } from '../Instant.js';
+import { listKeyTarget } from '../list-keys.js';
 import { WindowedList } from '../WindowedList.js';
 import { CommandStatusPill } from './common.js';
 
@@ -64,10 +65,24 @@ export function TranscriptsTab({ caseId }: { caseId: string }) {
   );
 
   const rowAt = (index: number): TranscriptSummary | undefined => pages.get(Math.floor(index / PAGE))?.[index % PAGE];
+  // The arrows walk the list (the viewer follows); Enter opens the first row when none is open.
+  const onListKey = (event: KeyboardEvent): void => {
+    let current = -1;
+    for (const [page, rows] of pages) {
+      const at = rows.findIndex((row) => row.id === transcriptId);
+      if (at >= 0) current = page * PAGE + at;
+    }
+    const next = listKeyTarget(event.key, current, total ?? 0);
+    const row = next === undefined ? undefined : rowAt(next);
+    if (next === undefined || !row) return;
+    event.preventDefault();
+    openTranscript(caseId, row.id);
+    setOpenedAt(next);
+  };
 
   return (
     <div className="transcripts" data-testid="transcripts-tab">
-      <div className="log__list transcripts__list" data-testid="transcript-list" data-total={total ?? -1}>
+      <div className="log__list transcripts__list" onKeyDown={onListKey} data-testid="transcript-list" data-total={total ?? -1}>
         <div className="log-row transcript-row log-row--head" role="row">
           <span>Time</span>
           <span>Device</span>
