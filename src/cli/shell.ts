@@ -64,7 +64,8 @@ export async function runShell(profile: Profile, device: string): Promise<number
   const commands = CATALOG.filter((c) => roleAllows(role, c.role) && c.platforms.includes(session.platform as 'linux')).map((c) => c.name);
   const hfile = historyFile(session.deviceId);
   let cwd = session.cwd;
-  let running: { commandId?: string } | null = null;
+  /** The foreground command; `abort` ends a transfer for good (never resumed when its device comes back). */
+  let running: { commandId?: string; abort?: AbortController } | null = null;
   /** The shell is ending (exit, end of input). */
   let closed = false;
   /** The session is open; after a close (idle, service restart, ended by another analyst) `connect` reopens one. */
@@ -179,9 +180,12 @@ export async function runShell(profile: Profile, device: string): Promise<number
   };
 
   rl.on('SIGINT', () => {
+    if (running?.abort) running.abort.abort();
     if (running?.commandId) {
       client.cancel(running.commandId);
       out('^C (cancelling on the device)\n');
+    } else if (running?.abort) {
+      out('^C (cancelled: the transfer is not resumed)\n');
     } else {
       out('^C\n');
       rl.write(null, { ctrl: true, name: 'u' });
@@ -280,7 +284,8 @@ export async function runShell(profile: Profile, device: string): Promise<number
     let foreground = !t.background;
     let release!: () => void;
     const handed = new Promise<void>((r) => (release = r));
-    running = {};
+    const abort = new AbortController();
+    running = { abort };
     const clearLine = () => tty && foreground && out('\r\x1b[K');
     let backgroundId: string | undefined;
     let settled!: () => void;
@@ -291,6 +296,8 @@ export async function runShell(profile: Profile, device: string): Promise<number
       deviceId: session.deviceId,
       path: t.path,
       auto: t.auto,
+      restart: t.restart === true,
+      signal: abort.signal,
       line: t.line,
       suffix: t.background ? ' &' : '',
       outDir,
