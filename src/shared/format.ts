@@ -221,6 +221,8 @@ export interface TableLayout {
   readonly rightAligned: readonly boolean[];
   /** Cells of these columns are never cut: they wrap within the column's width. */
   readonly whole: readonly boolean[];
+  /** Numbers and instants: never cut nor wrapped, their column keeps its natural width. */
+  readonly fixed: readonly boolean[];
   readonly human: boolean;
   /** Room left for the last column (it is not padded, so it may use the rest of the line). */
   readonly lastRoom: number | undefined;
@@ -338,11 +340,25 @@ export function planTable(records: readonly object[], columns?: readonly string[
     return rightAligned[i] ? Math.max(widest, opts.numberWidth ?? 0) : widest;
   });
   const whole = cols.map((col) => WHOLE_COLUMNS.has(col));
-  const widths = fitWidths(natural, whole, opts.maxWidth, rightAligned);
+  // Numbers and instants keep their width: a cut time (`2026-12-05 13:05…`) is as wrong as a cut number.
+  const fixed = cols.map((col, i) => rightAligned[i] === true || isTimeColumn(records, col));
+  const widths = fitWidths(natural, whole, opts.maxWidth, fixed);
   const maxWidth = opts.maxWidth !== undefined && Number.isFinite(opts.maxWidth) ? opts.maxWidth : undefined;
   const before = sum(widths.slice(0, -1)) + COLUMN_GAP.length * (widths.length - 1);
   const lastRoom = maxWidth === undefined ? undefined : Math.max(widths[widths.length - 1] ?? 0, maxWidth - before);
-  return { columns: cols, headers, widths, rightAligned, whole, human, lastRoom, formatTime };
+  return { columns: cols, headers, widths, rightAligned, whole, fixed, human, lastRoom, formatTime };
+}
+
+/** Every value of the column is an ISO instant (shown as a date, a time and a zone). */
+function isTimeColumn(records: readonly object[], column: string): boolean {
+  let seen = false;
+  for (const record of records) {
+    const v = valueOf(record, column);
+    if (v === null || v === undefined || v === '') continue;
+    if (typeof v !== 'string' || !isIsoInstant(v)) return false;
+    seen = true;
+  }
+  return seen;
 }
 
 function cellText(column: string, value: unknown, human: boolean, formatTime: TimeCellFormatter): string {
@@ -364,7 +380,7 @@ export function renderTableRows(layout: TableLayout, records: readonly object[])
       const text = cellText(col, valueOf(record, col), layout.human, layout.formatTime);
       const room = i === last && layout.lastRoom !== undefined ? layout.lastRoom : (layout.widths[i] ?? 0);
       // Without a width (a file, a pipe) nothing is cut or wrapped: a longer cell just makes a longer line.
-      if (layout.lastRoom === undefined || displayWidth(text) <= room || layout.rightAligned[i]) return [text];
+      if (layout.lastRoom === undefined || displayWidth(text) <= room || layout.rightAligned[i] || layout.fixed[i]) return [text];
       return layout.whole[i] ? wrapToWidth(text, room) : [truncateToWidth(text, room)];
     });
     renderLines(layout, pieces, lines);

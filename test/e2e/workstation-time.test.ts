@@ -110,7 +110,7 @@ describe('item 6: every time shown carries its zone, one setting for all', () =>
     sessionId = await openConsoleFor(page, HOST);
     await focusConsole(page, HOST);
     await run(page, sessionId, 'fileinfo /etc/hostname');
-    const jobs = await run(page, sessionId, 'jobs');
+    const jobs = await run(page, sessionId, 'jobs -all');
     jobsUtc = jobTimes(jobs);
     expect(jobsUtc.size, jobs).toBeGreaterThan(0);
     for (const text of jobsUtc.values()) expect(text).toMatch(/ UTC$/);
@@ -192,7 +192,7 @@ describe('item 6: every time shown carries its zone, one setting for all', () =>
     expect(header[0]?.iso).toBe(seen.get('header')?.[0]?.iso);
     expect(header[0]?.text).toMatch(/ EST \(UTC-5\)$/);
     expect(instantOf(header[0]?.text ?? '')).toBe(instantOf(seen.get('header')?.[0]?.text ?? ''));
-    const jobsLocal = jobTimes(await run(page, sessionId, 'jobs'));
+    const jobsLocal = jobTimes(await run(page, sessionId, 'jobs -all'));
     for (const [id, utc] of jobsUtc) {
       const local = jobsLocal.get(id);
       expect(local, id).toMatch(/ EST \(UTC-5\)$/);

@@ -133,6 +133,13 @@ describe('renderTable', () => {
     expect(displayWidth(lines[2] ?? '')).toBeLessThanOrEqual(80);
   });
 
+  it('never cuts an instant: its date, time and zone stay whole while other columns shrink', () => {
+    const rows = [{ size: 25, mtime: '2026-12-05T13:05:24.000Z', owner: 'a-very-long-owner-name-here', path: '/tmp/persistence/etc-systemd-system-multi-user.target.wants/zz-implant.conf' }];
+    const lines = renderTable(rows, ['size', 'mtime', 'owner', 'path'], { maxWidth: 80 }).split('\n');
+    expect(lines.join('\n')).toContain('2026-12-05 13:05:24 UTC');
+    for (const line of lines) expect(displayWidth(line)).toBeLessThanOrEqual(80);
+  });
+
   it('wraps several whole columns when cutting the others is not enough, keeping every character', () => {
     const rows = [{ kind: 'systemd', name: 'evil-persistence.service', exec: '/opt/x/' + 'a'.repeat(90) + ' --flag=value', path: '/etc/systemd/system/' + 'b'.repeat(70) }];
     const layout = planTable(rows, ['kind', 'name', 'exec', 'path'], { maxWidth: 100 });
