@@ -32,7 +32,7 @@ export function handlerTable(services: Services): IpcHandlerTable {
     'lr:log.export': ({ format, filter }) => commandLog.export(format, filter),
 
     'lr:library.list': () => library.list(),
-    'lr:library.uploadBegin': (meta) => ({ uploadId: library.begin(meta) }),
+    'lr:library.uploadBegin': async (meta) => ({ uploadId: await library.begin(meta) }),
     'lr:library.uploadChunk': ({ uploadId, offset, data }) => ({ received: library.chunk(uploadId, offset, data) }),
     'lr:library.uploadEnd': ({ uploadId }) => library.end(uploadId),
     'lr:library.uploadAbort': ({ uploadId }) => ({ aborted: library.abort(uploadId) }),

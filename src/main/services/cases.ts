@@ -23,7 +23,7 @@ import { CaseSearch } from '../cases/case-search.js';
 import { CaseStore } from '../cases/case-store.js';
 import { EvidenceStore } from '../cases/evidence-store.js';
 import { previewFile } from '../cases/preview.js';
-import type { CaseRecorder, EvidenceProvenance, TranscriptInput } from '../cases/recorder.js';
+import type { CaseRecorder, EvidenceProvenance, StoredEvidence, TranscriptInput } from '../cases/recorder.js';
 import { UploadStaging } from './upload-staging.js';
 import type { EventHub } from './events.js';
 
@@ -185,7 +185,7 @@ export class CasesService implements CaseRecorder {
   }
 
   /** CaseRecorder: moves a finished download or saved output into the store, indexed in the active case. */
-  async addEvidence(file: string, provenance: EvidenceProvenance): Promise<EvidenceView> {
+  async addEvidence(file: string, provenance: EvidenceProvenance): Promise<StoredEvidence> {
     const { store, blobs } = this.open();
     if (!(EVIDENCE_KINDS as readonly string[]).includes(provenance.kind)) throw new Error(`unknown evidence kind ${JSON.stringify(provenance.kind)}`);
     const stored = await blobs.ingest(file, provenance.expectedSha256, (sha256) => store.blobSuspect(sha256));
@@ -199,7 +199,7 @@ export class CasesService implements CaseRecorder {
     })();
     this.options.log?.info('evidence stored', { id: view.id, caseId: view.caseId, sha256: view.sha256, size: view.size, deduplicated: stored.deduplicated });
     this.changed(view.caseId);
-    return view;
+    return { ...view, caseTitle: store.getCase(view.caseId).title };
   }
 
   async preview(id: string, mode: PreviewMode, offset = 0, length = 4096): Promise<EvidencePreview> {

@@ -26,8 +26,10 @@ import { formatBytes, renderJson, renderTable } from '../../shared/format.js';
 import { parseLine, quoteArg } from '../../shared/grammar.js';
 import type { CompletionView, ConsoleItem, SessionView } from '../../shared/ipc-contract.js';
 import type { SessionInfo, ToClient } from '../../shared/protocol.js';
+import { evidenceStoredNotices } from '../cases/evidence-notice.js';
 import type { CaseRecorder, EvidenceProvenance } from '../cases/recorder.js';
 import type { EventHub } from './events.js';
+import { libraryNamesFor } from './library-completion.js';
 import { OutputChannel } from './output-channel.js';
 import { TranscriptCapture } from './transcript-capture.js';
 import type { Connection, Workspace } from './workspace.js';
@@ -154,8 +156,8 @@ export class ConsoleSession {
     return true;
   }
 
-  async complete(line: string, cursor: number): Promise<CompletionView> {
-    const c = complete(line, cursor, { commands: this.commands });
+  async complete(line: string, cursor: number, library?: readonly string[]): Promise<CompletionView> {
+    const c = complete(line, cursor, { commands: this.commands, library });
     if (c.kind !== 'path') return { replaceFrom: c.replaceFrom, candidates: c.candidates, kind: c.kind };
     const typed = c.pathPrefix ?? '';
     const slash = typed.lastIndexOf('/');
@@ -242,7 +244,7 @@ export class ConsoleSession {
       const size = statSync(file).size;
       if (size >= LARGE_EVIDENCE_BYTES) this.add({ k: 'notice', text: `${what}: hashing ${formatBytes(size)} into the evidence store (SHA-256, SHA-1, MD5)…`, tone: 'info' });
       const evidence = await this.recorder.addEvidence(file, provenance);
-      this.add({ k: 'notice', text: `${what}: stored as evidence ${evidence.name} (${evidence.size} bytes, sha256 ${evidence.sha256}) in the active case`, tone: 'info' });
+      for (const notice of evidenceStoredNotices(what, evidence)) this.add(notice);
     } catch (e) {
       this.add({ k: 'notice', text: `${what}: could not store it as evidence (${(e as Error).message}); the file is kept at ${file}`, tone: 'error' });
     }
@@ -532,8 +534,8 @@ export class ConsoleService {
     return this.sessions.get(sessionId)?.ack(chars) ?? 0;
   }
 
-  complete(sessionId: string, line: string, cursor: number): Promise<CompletionView> {
-    return this.get(sessionId).complete(line, cursor);
+  async complete(sessionId: string, line: string, cursor: number): Promise<CompletionView> {
+    return this.get(sessionId).complete(line, cursor, await libraryNamesFor(this.workspace, line, cursor));
   }
 
   closeAll(reason: string): void {

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react
 import { getTerminal } from '../console/registry.js';
 import { closeTab, disconnectConsole } from '../console/sessions.js';
 import { useAppStore, type ConsoleTab } from '../state/app-store.js';
+import { ActiveCaseSwitcher } from './ActiveCaseSwitcher.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { clock, localTime } from './time.js';
 
@@ -131,6 +132,7 @@ function ConsoleHeader({ tab }: { tab: ConsoleTab }) {
           {clock(now - Date.parse(tab.startedAt))}
         </span>
       </span>
+      <ActiveCaseSwitcher />
       <span className="console-header__spacer" />
       {!tab.closed && (
         <button type="button" className="button button--danger button--small" data-testid="console-disconnect" onClick={() => setConfirming(true)}>

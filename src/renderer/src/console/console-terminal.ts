@@ -14,6 +14,7 @@ import { quoteArg } from '../../../shared/grammar.js';
 import type { ConsoleItem, SessionView } from '../../../shared/ipc-contract.js';
 import { call } from '../api/call.js';
 import { lr } from '../api/transport.js';
+import { registerEvidenceLinks } from './evidence-links.js';
 import { loadHistory, remember } from './history.js';
 import { commonPrefix, edit, EMPTY_LINE, parseKeys, redraw, type Key, type LineState } from './line-editor.js';
 import { OutputRenderer, SGR, type RenderEffects } from './output-renderer.js';
@@ -95,6 +96,7 @@ export class ConsoleTerminal {
     });
     this.term.loadAddon(this.fitAddon);
     this.term.open(this.element);
+    registerEvidenceLinks(this.term);
     this.term.onData((data) => this.onInput(data));
     this.write(
       `${SGR.dim}Connected to ${escapeControlChars(session.deviceName)} (${session.platform}), session ${session.id} opened by ${escapeControlChars(session.createdBy)}.\n` +
