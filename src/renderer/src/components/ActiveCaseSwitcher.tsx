@@ -45,7 +45,7 @@ export function ActiveCaseSwitcher() {
       <select
         className="input input--small case-switch__select"
         aria-label="Active case: where this console's commands and files are recorded"
-        title="Commands and files pulled from every console are recorded in the active case"
+        title={active ? `${active.title}: commands and files pulled from every console are recorded in this case` : "Commands and files pulled from every console are recorded in the active case"}
         data-testid="active-case-select"
         disabled={busy || !loaded}
         value={active?.id ?? ''}
