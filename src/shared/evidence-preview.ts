@@ -141,6 +141,25 @@ function utf16Runs(bytes: Uint8Array, minLength: number): StringRun[] {
   return runs;
 }
 
+/** Where the printable ASCII run that ends the range starts (bytes.length: the range ends otherwise). */
+function asciiTail(bytes: Uint8Array): number {
+  let tail = bytes.length;
+  while (tail > 0 && isPrintableAscii(bytes[tail - 1] as number)) tail--;
+  return tail;
+}
+
+/**
+ * Where the UTF-16LE run that ends the range starts: (printable, 0) pairs back from the end, after a last
+ * printable byte whose 0 may be the next range's first byte. Zero bytes alone are not a run (a range
+ * ending in padding defers nothing).
+ */
+function utf16Tail(bytes: Uint8Array): number {
+  let tail = bytes.length;
+  if (tail > 0 && isPrintableAscii(bytes[tail - 1] as number)) tail--;
+  while (tail >= 2 && bytes[tail - 1] === 0 && isPrintableAscii(bytes[tail - 2] as number)) tail -= 2;
+  return tail === bytes.length - 1 ? bytes.length : tail;
+}
+
 const foldAscii = (text: string): string => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
 /**
@@ -156,9 +175,8 @@ export function renderStrings(bytes: Uint8Array, offset: number, atEnd: boolean,
   const runs = [...asciiRuns(bytes, minLength), ...utf16Runs(bytes, minLength)].sort((a, b) => a.at - b.at);
   let consumed = bytes.length;
   if (!atEnd) {
-    // The printable tail of the range may continue in the next range: defer it whole.
-    let tail = bytes.length;
-    while (tail > 0 && (isPrintableAscii(bytes[tail - 1] as number) || bytes[tail - 1] === 0)) tail--;
+    // A run touching the end of the range may continue in the next range: defer it whole.
+    const tail = Math.min(asciiTail(bytes), utf16Tail(bytes));
     if (tail > 0 && tail < bytes.length) consumed = tail;
   }
   const digits = Math.max(8, (offset + bytes.length).toString(16).length);
