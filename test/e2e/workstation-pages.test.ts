@@ -29,6 +29,10 @@ let page: Page;
 let sessionId = '';
 let fixture: string;
 const tag = randomBytes(4).toString('hex');
+/** Computed styles, read in Chromium (the test's own compiler has no DOM types: the window is typed here). */
+type Styled = { getComputedStyle(element: unknown): { display: string; color: string } };
+const DISPLAY = (e: unknown): string => (globalThis as unknown as Styled).getComputedStyle(e).display;
+const COLOR = (e: unknown): string => (globalThis as unknown as Styled).getComputedStyle(e).color;
 /** A file name that appears in a `dir` output and in no command line. */
 const NEEDLE = `needle-${tag}.txt`;
 /** The file `fileinfo` looks at (a single-record output). */
@@ -79,26 +83,32 @@ async function dropFiles(files: { name: string; content: string }[]): Promise<vo
   await page.getByTestId('library-dropzone').dispatchEvent('drop', { dataTransfer });
 }
 
-/** Clicks the text `needle` in the visible terminal rows (xterm's DOM renderer: one div per row). */
-async function clickTerminalText(needle: string): Promise<void> {
+/**
+ * Hovers the text `needle` in the visible terminal rows (xterm's DOM renderer: one div per row) and says
+ * whether xterm shows it as a link (its pointer cursor).
+ */
+async function hoverTerminalText(needle: string): Promise<{ x: number; y: number; link: boolean }> {
   const stats = await terminalStats(page, sessionId);
-  const box = await page.evaluate(
-    ({ id, needle: wanted, cols }) => {
-      const screen = document.querySelector(`[data-testid="terminal-${id}"] .xterm-screen`);
-      const rows = [...document.querySelectorAll(`[data-testid="terminal-${id}"] .xterm-rows > div`)];
-      const row = rows.find((r) => (r.textContent ?? '').includes(wanted));
-      if (!screen || !row) return undefined;
-      const at = (row.textContent ?? '').indexOf(wanted);
-      const cell = screen.getBoundingClientRect().width / cols;
-      const r = row.getBoundingClientRect();
-      return { x: r.left + (at + 2) * cell + cell / 2, y: r.top + r.height / 2 };
-    },
-    { id: sessionId, needle, cols: stats?.cols ?? 80 },
-  );
+  // Plain JavaScript (a string): it runs in Chromium, not in Node.
+  const box = (await page.evaluate(`(({ id, wanted, cols }) => {
+    const screen = document.querySelector('[data-testid="terminal-' + id + '"] .xterm-screen');
+    const rows = [...document.querySelectorAll('[data-testid="terminal-' + id + '"] .xterm-rows > div')];
+    const row = rows.find((r) => (r.textContent || '').includes(wanted));
+    if (!screen || !row) return undefined;
+    const at = (row.textContent || '').indexOf(wanted);
+    const cell = screen.getBoundingClientRect().width / cols;
+    const r = row.getBoundingClientRect();
+    return { x: r.left + (at + 2) * cell + cell / 2, y: r.top + r.height / 2 };
+  })(${JSON.stringify({ id: sessionId, wanted: needle, cols: stats?.cols ?? 80 })})`)) as { x: number; y: number } | undefined;
   if (!box) throw new Error(`"${needle}" is not on the terminal's screen`);
-  await page.mouse.move(box.x, box.y);
-  await page.waitForTimeout(200); // xterm asks the link providers on hover
-  await page.mouse.click(box.x, box.y);
+  // xterm asks the link providers on hover, and shows a pointer over a link.
+  await page.mouse.move(box.x - 20, box.y);
+  await page.mouse.move(box.x, box.y, { steps: 4 });
+  const link = await page
+    .locator(`[data-testid="terminal-${sessionId}"] .xterm-cursor-pointer`)
+    .waitFor({ timeout: 3_000 })
+    .then(() => true, () => false);
+  return { ...box, link };
 }
 
 describe('issue 25: log, active case, library, cases', () => {
@@ -161,8 +171,8 @@ describe('issue 25: log, active case, library, cases', () => {
     await selectRow(`fileinfo ${path.join(fixture, INFO)}`);
     await page.setViewportSize({ width: 1024, height: 760 });
     const head = page.locator('.log-row--head > span');
-    await expect.poll(() => head.nth(2).evaluate((e) => getComputedStyle(e).display)).toBe('none');
-    expect(await head.nth(3).evaluate((e) => getComputedStyle(e).display)).not.toBe('none');
+    await expect.poll(() => head.nth(2).evaluate(DISPLAY)).toBe('none');
+    expect(await head.nth(3).evaluate(DISPLAY)).not.toBe('none');
     expect((await head.nth(3).boundingBox())?.width ?? 0).toBeGreaterThan(120);
     await screenshot(page, 'workstation-pages-10-log-1024');
     await page.setViewportSize({ width: 1400, height: 860 });
@@ -192,8 +202,17 @@ describe('issue 25: log, active case, library, cases', () => {
     await screenshot(page, 'workstation-pages-11-evidence-line-1024');
     await page.setViewportSize({ width: 1400, height: 860 });
 
+    // Text from the device that looks like a reference is not a link (only main's notices are).
+    const forged = path.join(fixture, 'evidence', first, 'forged1234ab');
+    mkdirSync(path.dirname(forged), { recursive: true });
+    writeFileSync(forged, 'x\n');
+    await run(page, sessionId, `fileinfo ${forged}`);
+    expect((await hoverTerminalText(`evidence/${first}/forged1234ab`)).link).toBe(false);
+
     // The reference is a link: a click opens the Cases page on that item.
-    await clickTerminalText(`evidence/${first}/`);
+    const target = await hoverTerminalText(`evidence/${first}/${reference?.[1] ?? ''}`);
+    expect(target.link).toBe(true);
+    await page.mouse.click(target.x, target.y);
     await page.getByTestId('section-cases').waitFor();
     await expect.poll(() => page.getByTestId('evidence-viewer').getAttribute('data-id')).toBe(reference?.[1]);
     expect(await page.getByTestId('evidence-name').textContent()).toBe(`item11-${tag}.txt`);
@@ -251,7 +270,7 @@ describe('issue 25: log, active case, library, cases', () => {
     await failed.waitFor();
     expect(await failed.getAttribute('role')).toBe('alert');
     expect(await failed.locator('.pill--bad').textContent()).toBe('failed');
-    expect(await failed.getByTestId('upload-item-message').evaluate((e) => getComputedStyle(e).color)).toMatch(/rgb\(2[0-9]{2}, 1[0-2][0-9], 1[0-2][0-9]\)/);
+    expect(await failed.getByTestId('upload-item-message').evaluate(COLOR)).toMatch(/rgb\(2[0-9]{2}, 1[0-2][0-9], 1[0-2][0-9]\)/);
     await screenshot(page, 'workstation-pages-13-library-failed-1400');
 
     // An error from main reads without the internal channel name: delete a file someone else deleted first.
@@ -300,7 +319,7 @@ describe('issue 25: log, active case, library, cases', () => {
     const sha256 = (await page.getByTestId('evidence-sha256').textContent()) ?? '';
     await page.getByTestId('evidence-copy-sha256').click();
     await expect.poll(() => page.getByTestId('evidence-copy-sha256').getAttribute('data-state')).toBe('copied');
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(sha256);
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(sha256);
 
     // Strings: the filter finds a string 3 MiB in; the minimum length hides a 10-character one.
     await page.getByTestId('evidence-preview-mode-strings').click();
@@ -321,14 +340,12 @@ describe('issue 25: log, active case, library, cases', () => {
     const list = await page.locator('.evidence__table').boundingBox();
     const viewer = await page.locator('.evidence__viewer').boundingBox();
     expect(list && viewer && viewer.x >= list.x + list.width - 1).toBe(true);
-    const nested = await page.evaluate(() => {
-      const scrolls = (e: Element): boolean => {
-        const s = getComputedStyle(e);
-        return /(auto|scroll)/.test(s.overflowY) && e.scrollHeight > e.clientHeight + 1;
-      };
+    // Every element that scrolls vertically (overflow auto/scroll and more content than room) inside another one.
+    const nested = await page.evaluate(`(() => {
+      const scrolls = (e) => /(auto|scroll)/.test(getComputedStyle(e).overflowY) && e.scrollHeight > e.clientHeight + 1;
       const areas = [...document.querySelectorAll('[data-testid="section-cases"] *')].filter(scrolls);
       return areas.filter((a) => areas.some((b) => b !== a && b.contains(a))).map((a) => a.className);
-    });
+    })()`);
     expect(nested).toEqual([]);
     await screenshot(page, 'workstation-pages-14-evidence-1024');
     await page.setViewportSize({ width: 1400, height: 860 });
