@@ -98,8 +98,8 @@ export class CommandLogView {
   }
 
   /**
-   * The log viewer's query: newest first, filtered, one page plus the number of matches. Never returns the
-   * output (see getCommand).
+   * The log viewer's query: newest first, filtered, one page plus the number of matches. `text` matches the
+   * command line, the error, the id, or the stored output. Never returns the output (see getCommand).
    */
   queryCommands(q: CommandLogQuery): { total: number; offset: number; items: CommandLogSummary[] } {
     // Filters on the commands table alone (no joins), so that counting and skipping stay cheap at 100 000s.
@@ -111,10 +111,12 @@ export class CommandLogView {
     if (q.since) (where.push('started_at >= ?'), args.push(q.since));
     if (q.until) (where.push('started_at <= ?'), args.push(q.until));
     if (q.text) {
-      // LIKE is case-insensitive for ASCII and much cheaper than lower() + instr().
+      // LIKE is case-insensitive for ASCII and much cheaper than lower() + instr(). The output searched is
+      // what the log stores (at most the log's per-command limit, 1 MiB by default); the command line and
+      // the error are tested first, so the output is read only for rows they do not already match.
       const pattern = `%${q.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      where.push("(command_line LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\' OR id = ?)");
-      args.push(pattern, pattern, q.text);
+      where.push("(command_line LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\' OR id = ? OR output LIKE ? ESCAPE '\\')");
+      args.push(pattern, pattern, q.text, pattern);
     }
     const offset = Math.max(0, Math.floor(q.offset ?? 0));
     const limit = Math.min(Math.max(1, Math.floor(q.limit ?? 200)), 5000);

@@ -1,5 +1,7 @@
 /**
- * Tab completion for the console and the CLI. Pure: it looks only at the line and the catalog. Remote
+ * Tab completion for the console and the CLI. Pure: it looks only at the line, the catalog and the library
+ * names the caller passes (`run`, `putfile`: see `completesLibrary`, asked first so that the caller fetches
+ * the library's names only when they are needed). Remote
  * paths need the device's directory listing, so for them it only says where the path starts and what has
  * been typed (`kind: 'path'`); the caller fetches the listing and inserts `quoteArg(candidate)`.
  *
@@ -10,11 +12,13 @@
  */
 
 import { findCommand, findParam, type CommandSpec, type ParamSpec } from './catalog.js';
-import { parameterName, takesPositionalOutput, takesValue, tokenize, wordRole, type Token } from './grammar.js';
+import { parameterName, quoteArg, takesPositionalOutput, takesValue, tokenize, wordRole, type Token } from './grammar.js';
 
 export interface CompletionContext {
   /** Command names this user may run on this device (from `help`), in display order. */
   commands: readonly string[];
+  /** Names of the tenant's library files, for `run` and `putfile` (undefined: not known, nothing offered). */
+  library?: readonly string[] | undefined;
 }
 
 export interface Completion {
@@ -62,6 +66,19 @@ function completeFlag(spec: CommandSpec, before: readonly Token[], current: Toke
   return startingWith(flags, current.text).sort();
 }
 
+/** Whether the word under the cursor is a library file name (`run tr|`, `putfile |`): the names are worth fetching. */
+export function completesLibrary(line: string, cursor: number): boolean {
+  let asked = false;
+  complete(line, cursor, {
+    commands: [],
+    get library() {
+      asked = true;
+      return [];
+    },
+  });
+  return asked;
+}
+
 export function complete(line: string, cursor: number, ctx: CompletionContext): Completion {
   const at = Math.max(0, Math.min(Number.isFinite(cursor) ? Math.floor(cursor) : line.length, line.length));
   const { tokens, openQuote } = tokenize(line.slice(0, at));
@@ -92,6 +109,11 @@ export function complete(line: string, cursor: number, ctx: CompletionContext): 
   if (slot === 'output') return { replaceFrom: current.start, candidates: startingWith(OUTPUT_FORMATS, current.text), kind: 'value' };
   if (!slot) return none(at);
   if (slot.complete === 'remotePath') return { replaceFrom: current.start, candidates: [], kind: 'path', pathPrefix: current.text };
+  if (slot.complete === 'library') {
+    const names = ctx.library ?? [];
+    const typed = current.text;
+    return { replaceFrom: current.start, candidates: names.filter((name) => name.startsWith(typed)).sort().map(quoteArg), kind: 'value' };
+  }
   if (slot.complete === 'command') return { replaceFrom: current.start, candidates: startingWith(ctx.commands, current.text), kind: 'command' };
   if (slot.type === 'enum') return { replaceFrom: current.start, candidates: startingWith(slot.values ?? [], current.text), kind: 'value' };
   return none(at);

@@ -9,6 +9,15 @@ import { escapeControlChars } from './format.js';
 export const HEX_BYTES_PER_LINE = 16;
 /** Shortest run of printable characters the strings view shows (as `strings` does by default). */
 export const MIN_STRING_RUN = 4;
+/** The range the analyst may pick for it. */
+export const MIN_STRING_RUN_RANGE = [2, 64] as const;
+
+export interface StringsOptions {
+  /** Shortest run shown (default MIN_STRING_RUN). */
+  minLength?: number | undefined;
+  /** Only runs containing this text (ASCII case-insensitive). */
+  filter?: string | undefined;
+}
 
 export interface RenderedRange {
   lines: string[];
@@ -95,7 +104,7 @@ interface StringRun {
 }
 
 /** Runs of printable ASCII (one byte per character). */
-function asciiRuns(bytes: Uint8Array): StringRun[] {
+function asciiRuns(bytes: Uint8Array, minLength: number): StringRun[] {
   const runs: StringRun[] = [];
   let i = 0;
   while (i < bytes.length) {
@@ -105,14 +114,14 @@ function asciiRuns(bytes: Uint8Array): StringRun[] {
     }
     let j = i;
     while (j < bytes.length && isPrintableAscii(bytes[j] as number)) j++;
-    if (j - i >= MIN_STRING_RUN) runs.push({ at: i, end: j, text: ASCII.decode(bytes.subarray(i, j)), utf16: false });
+    if (j - i >= minLength) runs.push({ at: i, end: j, text: ASCII.decode(bytes.subarray(i, j)), utf16: false });
     i = j;
   }
   return runs;
 }
 
 /** Runs of printable ASCII encoded as UTF-16LE (`a\0b\0c\0d\0`), the usual Windows strings. */
-function utf16Runs(bytes: Uint8Array): StringRun[] {
+function utf16Runs(bytes: Uint8Array, minLength: number): StringRun[] {
   const runs: StringRun[] = [];
   let i = 0;
   while (i + 1 < bytes.length) {
@@ -126,31 +135,55 @@ function utf16Runs(bytes: Uint8Array): StringRun[] {
       text += String.fromCharCode(bytes[j] as number);
       j += 2;
     }
-    if (text.length >= MIN_STRING_RUN) runs.push({ at: i, end: j, text, utf16: true });
+    if (text.length >= minLength) runs.push({ at: i, end: j, text, utf16: true });
     i = j > i ? j : i + 1;
   }
   return runs;
 }
 
+/** Where the printable ASCII run that ends the range starts (bytes.length: the range ends otherwise). */
+function asciiTail(bytes: Uint8Array): number {
+  let tail = bytes.length;
+  while (tail > 0 && isPrintableAscii(bytes[tail - 1] as number)) tail--;
+  return tail;
+}
+
 /**
- * Printable runs of at least MIN_STRING_RUN characters, ASCII and UTF-16LE, in file order, each as
- * `OFFSET  text` (UTF-16LE ones tagged). A run reaching the end of a range that is not the end of the file
- * is left for the next page (which then starts at the run), unless it began the range: then it is shown
- * cut, so paging always moves on.
+ * Where the UTF-16LE run that ends the range starts: (printable, 0) pairs back from the end, after a last
+ * printable byte whose 0 may be the next range's first byte. Zero bytes alone are not a run (a range
+ * ending in padding defers nothing).
  */
-export function renderStrings(bytes: Uint8Array, offset: number, atEnd: boolean): RenderedRange {
-  const runs = [...asciiRuns(bytes), ...utf16Runs(bytes)].sort((a, b) => a.at - b.at);
+function utf16Tail(bytes: Uint8Array): number {
+  let tail = bytes.length;
+  if (tail > 0 && isPrintableAscii(bytes[tail - 1] as number)) tail--;
+  while (tail >= 2 && bytes[tail - 1] === 0 && isPrintableAscii(bytes[tail - 2] as number)) tail -= 2;
+  return tail === bytes.length - 1 ? bytes.length : tail;
+}
+
+const foldAscii = (text: string): string => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
+/**
+ * Printable runs of at least `minLength` (default MIN_STRING_RUN) characters, ASCII and UTF-16LE, in file
+ * order, each as `OFFSET  text` (UTF-16LE ones tagged), only those containing `filter` when one is given.
+ * A run reaching the end of a range that is not the end of the file is left for the next page (which then
+ * starts at the run), unless it began the range: then it is shown cut, so paging always moves on.
+ */
+export function renderStrings(bytes: Uint8Array, offset: number, atEnd: boolean, options: StringsOptions = {}): RenderedRange {
+  const [low, high] = MIN_STRING_RUN_RANGE;
+  const minLength = Math.min(high, Math.max(low, Math.floor(options.minLength ?? MIN_STRING_RUN)));
+  const filter = options.filter ? foldAscii(options.filter) : '';
+  const runs = [...asciiRuns(bytes, minLength), ...utf16Runs(bytes, minLength)].sort((a, b) => a.at - b.at);
   let consumed = bytes.length;
   if (!atEnd) {
-    // The printable tail of the range may continue in the next range: defer it whole.
-    let tail = bytes.length;
-    while (tail > 0 && (isPrintableAscii(bytes[tail - 1] as number) || bytes[tail - 1] === 0)) tail--;
+    // A run touching the end of the range may continue in the next range: defer it whole.
+    const tail = Math.min(asciiTail(bytes), utf16Tail(bytes));
     if (tail > 0 && tail < bytes.length) consumed = tail;
   }
   const digits = Math.max(8, (offset + bytes.length).toString(16).length);
   const lines: string[] = [];
   for (const run of runs) {
     if (run.at >= consumed) break;
+    if (filter && !foldAscii(run.text).includes(filter)) continue;
     lines.push(`${hex(offset + run.at, digits)}  ${run.utf16 ? '(UTF-16LE) ' : ''}${run.text}`);
   }
   return { lines, consumed };

@@ -399,13 +399,19 @@ export const ipcContract = {
   'lr:transcripts.byCommand': { request: z.strictObject({ commandId: z.string().min(1).max(64) }), response: z.custom<TranscriptEntryView>() },
 
   'lr:evidence.get': { request: z.strictObject({ id: caseIdSchema }), response: z.custom<EvidenceView>() },
-  /** A range of the file, read from disk and rendered as text, hex or strings; never opened otherwise. */
+  /**
+   * A range of the file, read from disk and rendered as text, hex or strings; never opened otherwise.
+   * Strings scan on from `offset` (bounded per call: see src/main/cases/preview.ts), with a minimum run
+   * length and an optional filter.
+   */
   'lr:evidence.preview': {
     request: z.strictObject({
       id: caseIdSchema,
       mode: z.enum(PREVIEW_MODES),
       offset: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).default(0),
       length: z.number().int().positive().max(MAX_PREVIEW_BYTES).default(4096),
+      minLength: z.number().int().min(2).max(64).optional(),
+      filter: z.string().max(200).optional(),
     }),
     response: z.custom<EvidencePreview>(),
   },

@@ -45,6 +45,8 @@ interface LogEntry {
   status: string;
   sessionId: string | null;
   deviceName: string | null;
+  output: string;
+  error: string | null;
 }
 
 async function lastLine(p: Page, id: string): Promise<string> {
@@ -240,9 +242,11 @@ describe('workstation consoles', () => {
     const total = Number(await list.getAttribute('data-total'));
     expect(total).toBe(serviceLog().length);
 
-    // Search: the cancelled findfile, and its details in the side panel.
+    // Search (command lines, errors and output: jobs and status list the findfile too): the cancelled
+    // findfile, and its details in the side panel.
     await page.getByTestId('log-search').fill('zz-not-here-either');
-    await expect.poll(async () => list.getAttribute('data-total')).toBe('1');
+    const mentions = serviceLog().filter((c) => [c.commandLine, c.output, c.error ?? ''].some((text) => text.includes('zz-not-here-either')));
+    await expect.poll(async () => list.getAttribute('data-total')).toBe(String(mentions.length));
     const row = page.locator('[data-testid="log-row"][data-status="cancelled"]');
     expect(await row.count()).toBe(1);
     await row.click();

@@ -22,6 +22,7 @@ import { RENDERER_SECURITY_HEADERS } from '../hosting/csp.js';
 import { resolveStaticFile } from '../hosting/static-files.js';
 import { createValidatedHandlers } from '../ipc/validated.js';
 import { createServices, type Services } from '../services/index.js';
+import { isDownloadPath, serveDownload } from './downloads.js';
 import { isTrustedSocketSender, serveSocket, type SocketSender } from './socket-session.js';
 import { createShellSessions, type ShellSessions } from './shell-session.js';
 import { checkUpgrade, IPC_SOCKET_PATH, isAllowedHost, type UpgradePolicy } from './upgrade-auth.js';
@@ -83,6 +84,7 @@ export async function startBrowserShell(options: BrowserShellOptions): Promise<B
     const { policy, sessions } = access;
     if (!sessions || !isAllowedHost(request.headers, policy.allowedHosts)) return sendText(response, 403, 'host not allowed');
     if (pathOf(request) === LAUNCH_PATH) return void serveLaunch(request, response, sessions, options.onLaunchUsed);
+    if (isDownloadPath(pathOf(request))) return serveDownload(request, response, pathOf(request), sessions, services.cases);
     void serveStatic(request, response, options.rendererDir);
   });
   const sockets = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT_BYTES, perMessageDeflate: false });

@@ -40,12 +40,15 @@ export interface TranscriptInput {
   endedAt: string;
 }
 
+/** An item just stored, with the title of the case it went to (the console names it). */
+export type StoredEvidence = EvidenceView & { caseTitle: string };
+
 export interface CaseRecorder {
   /**
    * Moves `file` (a finished download or saved output in the app data folder) into the evidence store
    * under its SHA-256, read-only, and indexes it in the active case. The source file is gone afterwards.
    */
-  addEvidence(file: string, provenance: EvidenceProvenance): Promise<EvidenceView>;
+  addEvidence(file: string, provenance: EvidenceProvenance): Promise<StoredEvidence>;
   /** Appends one command to the active case's transcript (output beyond the store's cap is cut, flagged). */
   addTranscript(entry: TranscriptInput): TranscriptSummary;
 }

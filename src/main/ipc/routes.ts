@@ -35,7 +35,7 @@ export function handlerTable(services: Services): IpcHandlerTable {
     'lr:log.export': ({ format, filter }) => commandLog.export(format, filter),
 
     'lr:library.list': () => library.list(),
-    'lr:library.uploadBegin': (meta) => ({ uploadId: library.begin(meta) }),
+    'lr:library.uploadBegin': async (meta) => ({ uploadId: await library.begin(meta) }),
     'lr:library.uploadChunk': ({ uploadId, offset, data }) => ({ received: library.chunk(uploadId, offset, data) }),
     'lr:library.uploadEnd': ({ uploadId }) => library.end(uploadId),
     'lr:library.uploadAbort': ({ uploadId }) => ({ aborted: library.abort(uploadId) }),
@@ -68,7 +68,7 @@ export function handlerTable(services: Services): IpcHandlerTable {
     'lr:transcripts.byCommand': ({ commandId }) => cases.transcriptByCommand(commandId),
 
     'lr:evidence.get': ({ id }) => cases.evidenceItem(id),
-    'lr:evidence.preview': ({ id, mode, offset, length }) => cases.preview(id, mode, offset, length),
+    'lr:evidence.preview': ({ id, mode, offset, length, minLength, filter }) => cases.preview(id, mode, offset, length, { minLength, filter }),
     'lr:evidence.verify': ({ id }) => cases.verify(id),
 
     'lr:search': ({ text, caseId, limit }) => cases.search(text, caseId, limit),

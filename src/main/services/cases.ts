@@ -8,7 +8,7 @@
  * ten times a second; a case whose content changes publishes `cases.changed` (not note autosaves: the
  * renderer that saves knows).
  */
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../node/log.js';
 import {
@@ -22,8 +22,9 @@ import { importCase } from '../cases/case-import.js';
 import { CaseSearch } from '../cases/case-search.js';
 import { CaseStore } from '../cases/case-store.js';
 import { EvidenceStore } from '../cases/evidence-store.js';
-import { previewFile } from '../cases/preview.js';
-import type { CaseRecorder, EvidenceProvenance, TranscriptInput } from '../cases/recorder.js';
+import { previewFile, scanStrings } from '../cases/preview.js';
+import type { StringsOptions } from '../../shared/evidence-preview.js';
+import type { CaseRecorder, EvidenceProvenance, StoredEvidence, TranscriptInput } from '../cases/recorder.js';
 import { UploadStaging } from './upload-staging.js';
 import type { EventHub } from './events.js';
 
@@ -102,6 +103,16 @@ export class CasesService implements CaseRecorder {
     const result = await exportCase({ store, blobs, caseId, outDir, onProgress: this.progress('export', caseId) });
     this.options.log?.info('case exported', { caseId, path: result.path, bytes: result.bytes });
     return result;
+  }
+
+  /**
+   * The file of an earlier export, by the name the exporter gave it (the browser shell's download), or
+   * undefined: anything but such a name (a path, `..`) names nothing.
+   */
+  exportFile(name: string): string | undefined {
+    if (!/^case-[A-Za-z0-9-]{1,80}\.zip$/.test(name) || !this.options.dir) return undefined;
+    const file = path.join(this.exportsDir(), name);
+    return existsSync(file) ? file : undefined;
   }
 
   // --- import ----------------------------------------------------------------------------------------
@@ -185,7 +196,7 @@ export class CasesService implements CaseRecorder {
   }
 
   /** CaseRecorder: moves a finished download or saved output into the store, indexed in the active case. */
-  async addEvidence(file: string, provenance: EvidenceProvenance): Promise<EvidenceView> {
+  async addEvidence(file: string, provenance: EvidenceProvenance): Promise<StoredEvidence> {
     const { store, blobs } = this.open();
     if (!(EVIDENCE_KINDS as readonly string[]).includes(provenance.kind)) throw new Error(`unknown evidence kind ${JSON.stringify(provenance.kind)}`);
     const stored = await blobs.ingest(file, provenance.expectedSha256, (sha256) => store.blobSuspect(sha256));
@@ -199,14 +210,16 @@ export class CasesService implements CaseRecorder {
     })();
     this.options.log?.info('evidence stored', { id: view.id, caseId: view.caseId, sha256: view.sha256, size: view.size, deduplicated: stored.deduplicated });
     this.changed(view.caseId);
-    return view;
+    return { ...view, caseTitle: store.getCase(view.caseId).title };
   }
 
-  async preview(id: string, mode: PreviewMode, offset = 0, length = 4096): Promise<EvidencePreview> {
+  /** Text and hex: one range. Strings: a scan from `offset` on (bounded per call), see preview.ts. */
+  async preview(id: string, mode: PreviewMode, offset = 0, length = 4096, strings: StringsOptions = {}): Promise<EvidencePreview> {
     const { store, blobs } = this.open();
     const item = store.getEvidence(id);
     try {
-      return await previewFile(blobs.blobPath(item.sha256), mode, offset, length);
+      const file = blobs.blobPath(item.sha256);
+      return mode === 'strings' ? await scanStrings(file, offset, strings) : await previewFile(file, mode, offset, length);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`evidence ${id} (${item.name}): the stored file is missing (verify it)`);
       throw e;

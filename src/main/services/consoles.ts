@@ -29,10 +29,12 @@ import { formatBytes, renderJson, renderTable } from '../../shared/format.js';
 import { parseLine, quoteArg } from '../../shared/grammar.js';
 import type { CompletionView, ConsoleItem, RestoredSessionView, SessionView } from '../../shared/ipc-contract.js';
 import type { SessionInfo, ToClient } from '../../shared/protocol.js';
+import { evidenceStoredNotices } from '../cases/evidence-notice.js';
 import type { CaseRecorder, EvidenceProvenance } from '../cases/recorder.js';
 import { ConsoleConfirm } from './console-confirm.js';
 import { ReplayBuffer } from './console-replay.js';
 import type { EventHub } from './events.js';
+import { libraryNamesFor } from './library-completion.js';
 import { OutputChannel } from './output-channel.js';
 import { OutputOverflow, settleOutput } from './output-overflow.js';
 import { TranscriptCapture } from './transcript-capture.js';
@@ -233,8 +235,8 @@ export class ConsoleSession {
     return true;
   }
 
-  async complete(line: string, cursor: number): Promise<CompletionView> {
-    const c = complete(line, cursor, { commands: this.commands });
+  async complete(line: string, cursor: number, library?: readonly string[]): Promise<CompletionView> {
+    const c = complete(line, cursor, { commands: this.commands, library });
     if (c.kind !== 'path') return { replaceFrom: c.replaceFrom, candidates: c.candidates, kind: c.kind };
     const typed = c.pathPrefix ?? '';
     const slash = typed.lastIndexOf('/');
@@ -324,7 +326,7 @@ export class ConsoleSession {
       const size = statSync(file).size;
       if (size >= LARGE_EVIDENCE_BYTES) this.add({ k: 'notice', text: `${what}: hashing ${formatBytes(size)} into the evidence store (SHA-256, SHA-1, MD5)…`, tone: 'info' });
       const evidence = await this.recorder.addEvidence(file, provenance);
-      this.add({ k: 'notice', text: `${what}: stored as evidence ${evidence.name} (${evidence.size} bytes, sha256 ${evidence.sha256}) in the active case`, tone: 'info' });
+      for (const notice of evidenceStoredNotices(what, evidence)) this.add(notice);
     } catch (e) {
       this.add({ k: 'notice', text: `${what}: could not store it as evidence (${(e as Error).message}); the file is kept at ${file}`, tone: 'error' });
     }
@@ -694,8 +696,8 @@ export class ConsoleService {
     return this.sessions.get(sessionId)?.ack(chars) ?? 0;
   }
 
-  complete(sessionId: string, line: string, cursor: number): Promise<CompletionView> {
-    return this.get(sessionId).complete(line, cursor);
+  async complete(sessionId: string, line: string, cursor: number): Promise<CompletionView> {
+    return this.get(sessionId).complete(line, cursor, await libraryNamesFor(this.workspace, line, cursor));
   }
 
   closeAll(reason: string): void {

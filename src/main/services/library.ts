@@ -43,12 +43,20 @@ export class LibraryService {
     await this.workspace.current().library.delete(name);
   }
 
-  begin(meta: Omit<UploadMeta, 'generation'> & { name: string; size: number }): string {
+  /**
+   * Starts an upload. A name already in the library is refused here, before any byte is sent, unless the
+   * analyst chose to replace it (`overwrite`); the service checks again when the upload ends (a race).
+   */
+  async begin(meta: Omit<UploadMeta, 'generation'> & { name: string; size: number }): Promise<string> {
     const connection = this.workspace.current();
     if (!connection.me.libraryManager) throw new Error(`refused: uploading to the library needs the library-manager permission (${connection.me.name} does not have it)`);
     const problem = libraryNameProblem(meta.name);
     if (problem) throw new Error(`invalid library file name ${JSON.stringify(meta.name.slice(0, 100))}: ${problem}`);
     const { name, size, description, parametersDescription, parametersExample, overwrite } = meta;
+    if (!overwrite && (await connection.library.list()).some((f) => f.name === name)) {
+      throw new Error(`${name} is already in the library: replace it, or upload it under another name`);
+    }
+    if (this.workspace.current().generation !== connection.generation) throw new Error('the workstation connected to another service meanwhile');
     return this.staging().begin(name, size, { description, parametersDescription, parametersExample, overwrite, generation: connection.generation });
   }
 

@@ -86,8 +86,11 @@ describe('addEvidence', () => {
     const [kase] = service.list();
     expect(kase).toMatchObject({ id: item.caseId, active: true, counts: { evidence: 1 } });
     expect(kase!.title).toMatch(/^Untitled case /);
-    expect(service.evidenceItem(item.id)).toEqual(item);
-    expect(service.evidence(item.caseId)).toEqual([item]);
+    // The console names the case the item went to (issue 25 item 11).
+    const { caseTitle, ...stored } = item;
+    expect(caseTitle).toBe(kase!.title);
+    expect(service.evidenceItem(item.id)).toEqual(stored);
+    expect(service.evidence(item.caseId)).toEqual([stored]);
     expect(events).toContainEqual({ type: 'cases.changed', caseId: item.caseId });
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CATALOG } from '../../../src/shared/catalog.js';
-import { complete } from '../../../src/shared/completion.js';
+import { complete, completesLibrary } from '../../../src/shared/completion.js';
 
 const ctx = { commands: CATALOG.map((c) => c.name) };
 
@@ -81,5 +81,29 @@ describe('complete: robustness', () => {
     expect(complete('ge', 99, ctx).candidates).toEqual(['getfile']);
     expect(complete('ge', -3, ctx).kind).toBe('command');
     expect(complete('ge', Number.NaN, ctx).candidates).toEqual(['getfile']);
+  });
+});
+
+describe('complete: library names (run, putfile)', () => {
+  const library = ['collect.sh', 'collector', 'triage report.ps1', 'other.py'];
+  const withLibrary = { ...ctx, library };
+
+  it('completes the script of run and the file of putfile from the library names', () => {
+    expect(complete('run coll', 8, withLibrary)).toEqual({ replaceFrom: 4, candidates: ['collect.sh', 'collector'], kind: 'value' });
+    expect(complete('putfile o', 9, withLibrary)).toEqual({ replaceFrom: 8, candidates: ['other.py'], kind: 'value' });
+    expect(complete('run collect.sh -parameters x', 14, withLibrary).candidates).toEqual(['collect.sh']);
+  });
+
+  it('quotes a name that needs it', () => {
+    expect(complete('run tri', 7, withLibrary).candidates).toEqual(['"triage report.ps1"']);
+  });
+
+  it('offers nothing without the names, and says when they are worth fetching', () => {
+    expect(complete('run coll', 8, ctx).candidates).toEqual([]);
+    expect(completesLibrary('run coll', 8)).toBe(true);
+    expect(completesLibrary('putfile ', 8)).toBe(true);
+    expect(completesLibrary('run x -parameters ', 18)).toBe(false);
+    expect(completesLibrary('getfile /tm', 11)).toBe(false);
+    expect(completesLibrary('ru', 2)).toBe(false);
   });
 });

@@ -10,6 +10,7 @@ import { CaseDetail } from './cases/CaseDetail.js';
 import { CaseList } from './cases/CaseList.js';
 import { ImportControl } from './cases/ImportControl.js';
 import { SearchPanel } from './cases/SearchPanel.js';
+import './pages.css';
 
 export function CasesPage() {
   const workspace = useAppStore((s) => s.workspace);

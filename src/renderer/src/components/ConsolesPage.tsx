@@ -14,6 +14,7 @@ import { getTerminal } from '../console/registry.js';
 import { SearchBar } from '../console/SearchBar.js';
 import { closeTab, disconnectConsole, rememberActiveTab } from '../console/sessions.js';
 import { useAppStore, type ConsoleTab } from '../state/app-store.js';
+import { ActiveCaseSwitcher } from './ActiveCaseSwitcher.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { Instant } from './Instant.js';
 import { LiveResponseBanner } from './LiveResponseBanner.js';
@@ -239,6 +240,7 @@ function ConsoleHeader({ tab }: { tab: ConsoleTab }) {
           {clock(now - Date.parse(tab.startedAt))}
         </span>
       </span>
+      <ActiveCaseSwitcher />
       <span className="console-header__spacer" />
       {!tab.closed && (
         <button type="button" className="button button--danger button--small" data-testid="console-disconnect" onClick={() => setConfirming(true)}>

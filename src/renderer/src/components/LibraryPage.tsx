@@ -1,7 +1,9 @@
 /**
  * The script library: the table of files, and a drop zone: dropped or chosen files are staged, each shown
  * with its own description, parameters description and example, and uploaded only on Confirm (the
- * reference's flow), with overwrite and progress; delete with confirmation. Users without the
+ * reference's flow), with progress; delete with confirmation. A name already in the library is found when
+ * the file is staged and again when the upload starts, before any byte is sent: the analyst chooses Replace,
+ * Rename or Skip for that file (main refuses an upload that would replace a file without that choice). Users without the
  * library-manager permission see the upload area greyed out, with the reason (basic users: not even the
  * list, the service refuses them the library).
  */
@@ -10,6 +12,8 @@ import { formatBytes } from '../../../shared/format.js';
 import { UPLOAD_CHUNK_BYTES, type LibraryView } from '../../../shared/ipc-contract.js';
 import { libraryNameProblem } from '../../../shared/library-rules.js';
 import { call } from '../api/call.js';
+import { freeName } from './library-names.js';
+import './pages.css';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { onLibraryProgress } from './library-progress.js';
 import { Instant } from './Instant.js';
@@ -21,6 +25,8 @@ interface StagedFile {
   description: string;
   parametersDescription: string;
   parametersExample: string;
+  /** Set when the name is already in the library: what to do about it (undefined: not chosen yet). */
+  conflict?: { choice: 'replace' | 'rename' | 'skip' | undefined; rename: string } | undefined;
 }
 
 type StagedFields = Pick<StagedFile, 'description' | 'parametersDescription' | 'parametersExample'>;
@@ -81,7 +87,9 @@ export function LibraryPage() {
           <p className="card__hint">{view.reason}</p>
         </section>
       )}
-      {view?.files && <UploadArea disabledReason={view.canManage ? undefined : NO_PERMISSION_REASON} onUploaded={() => void reload()} />}
+      {view?.files && (
+        <UploadArea disabledReason={view.canManage ? undefined : NO_PERMISSION_REASON} existing={view.files.map((f) => f.name)} onUploaded={() => void reload()} />
+      )}
       {view?.files && !view.canManage && (
         <p className="card__hint" data-testid="library-readonly">
           You can use these scripts; uploading and deleting need the library-manager permission.
@@ -159,9 +167,8 @@ export function LibraryPage() {
   );
 }
 
-function UploadArea({ onUploaded, disabledReason }: { onUploaded(): void; disabledReason?: string }) {
+function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): void; disabledReason?: string; existing: readonly string[] }) {
   const disabled = disabledReason !== undefined;
-  const [overwrite, setOverwrite] = useState(false);
   const [dragging, setDragging] = useState(false);
   const [staged, setStaged] = useState<StagedFile[]>([]);
   const [busy, setBusy] = useState(false);
@@ -172,7 +179,9 @@ function UploadArea({ onUploaded, disabledReason }: { onUploaded(): void; disabl
 
   async function uploadOne(item: StagedFile, key: string): Promise<void> {
     const { file, description, parametersDescription, parametersExample } = item;
-    const problem = libraryNameProblem(file.name);
+    const name = uploadName(item);
+    const overwrite = item.conflict?.choice === 'replace';
+    const problem = libraryNameProblem(name);
     if (problem) {
       update(key, { state: 'failed', message: problem });
       return;
@@ -181,7 +190,7 @@ function UploadArea({ onUploaded, disabledReason }: { onUploaded(): void; disabl
     let uploadId: string | undefined;
     let stopProgress: (() => void) | undefined;
     try {
-      ({ uploadId } = await call('lr:library.uploadBegin', { name: file.name, size: file.size, description, parametersDescription, parametersExample, overwrite }));
+      ({ uploadId } = await call('lr:library.uploadBegin', { name, size: file.size, description, parametersDescription, parametersExample, overwrite }));
       const id = uploadId;
       stopProgress = onLibraryProgress((event) => {
         if (event.uploadId === id && event.total > 0) update(key, { progress: 0.5 + (0.5 * event.sent) / event.total });
@@ -201,19 +210,45 @@ function UploadArea({ onUploaded, disabledReason }: { onUploaded(): void; disabl
     }
   }
 
-  /** Dropped or chosen: staged, nothing sent until Confirm. */
+  /** Dropped or chosen: staged (fresh fields, the last drop's results cleared), nothing sent until Confirm. */
   function stage(files: readonly File[]): void {
     if (disabled) return;
-    const added = files.map((file, i) => ({ key: `${Date.now()}-${i}-${file.name}`, file, description: '', parametersDescription: '', parametersExample: '' }));
+    const taken = new Set(existing);
+    const added = files.map((file, i) => ({
+      key: `${Date.now()}-${i}-${file.name}`,
+      file,
+      description: '',
+      parametersDescription: '',
+      parametersExample: '',
+      conflict: taken.has(file.name) ? { choice: undefined, rename: freeName(file.name, taken) } : undefined,
+    }));
+    if (staged.length === 0) setRows((all) => all.filter((r) => r.state === 'queued' || r.state === 'uploading'));
     setStaged((all) => [...all, ...added].slice(0, 50));
   }
 
+  const undecided = staged.filter((f) => f.conflict && f.conflict.choice === undefined).length;
+
   async function confirm(): Promise<void> {
-    const items = staged;
+    // The library may have changed since the drop (another analyst): look again before sending anything.
+    let names: string[];
+    try {
+      const fresh = await call('lr:library.list', {});
+      names = (fresh.files ?? []).map((f) => f.name);
+    } catch (e) {
+      setRows((all) => [{ key: `list-${Date.now()}`, name: '(library)', size: 0, progress: 0, state: 'failed', message: `could not check the library for name conflicts: ${e instanceof Error ? e.message : String(e)}` }, ...all]);
+      return;
+    }
+    const taken = new Set(names);
+    const late = staged.filter((f) => !f.conflict && taken.has(f.file.name));
+    if (late.length > 0) {
+      setStaged((all) => all.map((f) => (late.includes(f) ? { ...f, conflict: { choice: undefined, rename: freeName(f.file.name, taken) } } : f)));
+      return;
+    }
+    const items = staged.filter((f) => f.conflict?.choice !== 'skip');
     setStaged([]);
     setBusy(true);
     try {
-      const added = items.map((item) => ({ item, row: { key: item.key, name: item.file.name, size: item.file.size, progress: 0, state: 'queued' as const } }));
+      const added = items.map((item) => ({ item, row: { key: item.key, name: uploadName(item), size: item.file.size, progress: 0, state: 'queued' as const } }));
       setRows((all) => [...added.map((a) => a.row), ...all].slice(0, 50));
       for (const { item, row } of added) await uploadOne(item, row.key);
     } finally {
@@ -279,11 +314,12 @@ function UploadArea({ onUploaded, disabledReason }: { onUploaded(): void; disabl
                 <div className="staged__head">
                   <span className="mono cell-strong">{f.file.name}</span>
                   <span className="cell-dim">{formatBytes(f.file.size)}</span>
-                  {libraryNameProblem(f.file.name) && <span className="form-error">{libraryNameProblem(f.file.name)}</span>}
+                  {!f.conflict && libraryNameProblem(f.file.name) && <span className="form-error">{libraryNameProblem(f.file.name)}</span>}
                   <button type="button" className="button button--ghost button--small" data-testid="staged-remove" onClick={() => setStaged((all) => all.filter((x) => x.key !== f.key))}>
                     Remove
                   </button>
                 </div>
+                {f.conflict && <ConflictChoice file={f} taken={existing} onChange={(conflict) => setStaged((all) => all.map((x) => (x.key === f.key ? { ...x, conflict } : x)))} />}
                 <label className="field">
                   <span>Description</span>
                   <input className="input" data-testid="upload-description" value={f.description} onChange={(e) => edit(f.key, { description: e.target.value })} maxLength={4096} />
@@ -298,15 +334,16 @@ function UploadArea({ onUploaded, disabledReason }: { onUploaded(): void; disabl
                 </label>
               </div>
             ))}
-            <label className="field field--check">
-              <input type="checkbox" data-testid="upload-overwrite" checked={overwrite} onChange={(e) => setOverwrite(e.target.checked)} />
-              <span>Overwrite a file of the same name</span>
-            </label>
             <div className="staged__actions">
+              {undecided > 0 && (
+                <span className="form-error" data-testid="upload-undecided">
+                  {undecided} file{undecided === 1 ? ' is' : 's are'} already in the library: choose Replace, Rename or Skip.
+                </span>
+              )}
               <button type="button" className="button button--ghost" data-testid="upload-cancel" onClick={() => setStaged([])}>
                 Cancel
               </button>
-              <button type="button" className="button" data-testid="upload-confirm" disabled={busy} onClick={() => void confirm()}>
+              <button type="button" className="button" data-testid="upload-confirm" disabled={busy || undecided > 0 || staged.some((f) => f.conflict?.choice === 'rename' && renameProblem(f.conflict.rename, existing))} onClick={() => void confirm()}>
                 Confirm upload of {staged.length} file{staged.length === 1 ? '' : 's'}
               </button>
             </div>
@@ -316,16 +353,63 @@ function UploadArea({ onUploaded, disabledReason }: { onUploaded(): void; disabl
       {rows.length > 0 && (
         <ul className="uploads" data-testid="upload-list">
           {rows.map((r) => (
-            <li key={r.key} className={`uploads__item uploads__item--${r.state}`} data-testid="upload-item" data-name={r.name} data-state={r.state}>
+            <li key={r.key} className={`uploads__item uploads__item--${r.state}`} data-testid="upload-item" data-name={r.name} data-state={r.state} role={r.state === 'failed' ? 'alert' : undefined}>
               <span className="mono">{r.name}</span>
               <span className="cell-dim">{formatBytes(r.size)}</span>
-              <progress max={1} value={r.progress} aria-label={`${r.name} upload progress`} />
-              <span className={r.state === 'failed' ? 'form-error' : 'cell-dim'}>{r.message ?? r.state}</span>
+              {r.state === 'failed' ? (
+                <span className="pill pill--bad">failed</span>
+              ) : (
+                <progress max={1} value={r.progress} aria-label={`${r.name} upload progress`} />
+              )}
+              <span className={r.state === 'failed' ? 'form-error uploads__reason' : 'cell-dim'} data-testid="upload-item-message">
+                {r.message ?? r.state}
+              </span>
             </li>
           ))}
         </ul>
       )}
     </section>
+  );
+}
+
+/** The name a staged file is uploaded under: its own, or the one typed for "Rename". */
+function uploadName(item: StagedFile): string {
+  return item.conflict?.choice === 'rename' ? item.conflict.rename.trim() : item.file.name;
+}
+
+function renameProblem(name: string, taken: readonly string[]): string | undefined {
+  const trimmed = name.trim();
+  if (taken.includes(trimmed)) return `${trimmed} is in the library too`;
+  return libraryNameProblem(trimmed) ?? undefined;
+}
+
+/** Replace / Rename / Skip for a file whose name is already in the library. */
+function ConflictChoice({ file, taken, onChange }: { file: StagedFile; taken: readonly string[]; onChange(conflict: NonNullable<StagedFile['conflict']>): void }) {
+  const conflict = file.conflict;
+  if (!conflict) return null;
+  const problem = conflict.choice === 'rename' ? renameProblem(conflict.rename, taken) : undefined;
+  return (
+    <div className="conflict" data-testid="upload-conflict" data-choice={conflict.choice ?? ''}>
+      <span className="conflict__text">
+        <strong className="mono">{file.file.name}</strong> is already in the library.
+      </span>
+      <div className="segmented" role="group" aria-label={`What to do with ${file.file.name}`}>
+        {(['replace', 'rename', 'skip'] as const).map((choice) => (
+          <button key={choice} type="button" className="segmented__item" aria-pressed={conflict.choice === choice} data-testid={`upload-conflict-${choice}`} onClick={() => onChange({ ...conflict, choice })}>
+            {choice === 'replace' ? 'Replace' : choice === 'rename' ? 'Rename' : 'Skip'}
+          </button>
+        ))}
+      </div>
+      {conflict.choice === 'rename' && (
+        <label className="field conflict__rename">
+          <span>Upload as</span>
+          <input className="input mono" data-testid="upload-conflict-name" value={conflict.rename} maxLength={255} onChange={(e) => onChange({ ...conflict, rename: e.target.value })} />
+          {problem && <span className="form-error">{problem}</span>}
+        </label>
+      )}
+      {conflict.choice === 'replace' && <span className="cell-dim">The library's copy is replaced when the upload completes.</span>}
+      {conflict.choice === 'skip' && <span className="cell-dim">Not uploaded.</span>}
+    </div>
   );
 }
 

@@ -1,18 +1,23 @@
 /**
  * The command log viewer: every command of every session, newest first, filtered by device, user, status
  * and time, searched by text; a windowed list that loads 200-row pages as they come into view; a side
- * panel with the selected command's input and output; CSV/JSON export of what the filters select.
+ * panel with the selected command's input and output, rendered as the console showed it (tables, pretty
+ * JSON, a single record's fields), full width on demand and downloadable; CSV/JSON export of what the
+ * filters select. Narrow windows drop the secondary columns (user, then duration, then device) first.
  */
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import type { LogFacets, LogFilter } from '../../../shared/ipc-contract.js';
 import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type JobStatus } from '../../../shared/protocol.js';
 import { formatBytes, formatDuration } from '../../../shared/format.js';
+import { logOutputText, renderLogOutput } from '../../../shared/log-output.js';
 import { resolveTimeZone, wallTimeToIso } from '../../../shared/time-format.js';
 import { call } from '../api/call.js';
 import { useAppStore } from '../state/app-store.js';
+import { downloadText } from './download.js';
 import { Instant } from './Instant.js';
 import { listKeyTarget } from './list-keys.js';
 import { WindowedList } from './WindowedList.js';
+import './pages.css';
 
 const PAGE = 200;
 const ROW_HEIGHT = 30;
@@ -42,6 +47,23 @@ function toFilter(f: Filters, zone: string): LogFilter {
   return filter;
 }
 
+/** ASCII case folding, as the service's LIKE does. */
+const foldAscii = (text: string): string => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+
+/** Whether an entry still answers the filters (as the service decides it): a selection that no longer does is dropped. */
+export function entryMatches(entry: CommandLogRecord, filter: LogFilter): boolean {
+  if (filter.device && entry.deviceId !== filter.device) return false;
+  if (filter.user && entry.user !== filter.user) return false;
+  if (filter.status && entry.status !== filter.status) return false;
+  if (filter.since && entry.startedAt < filter.since) return false;
+  if (filter.until && entry.startedAt > filter.until) return false;
+  if (filter.text) {
+    const text = foldAscii(filter.text);
+    if (entry.id !== filter.text && ![entry.commandLine, entry.error ?? '', entry.output].some((field) => foldAscii(field).includes(text))) return false;
+  }
+  return true;
+}
+
 export function LogPage() {
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [facets, setFacets] = useState<LogFacets>({ users: [], devices: [] });
@@ -54,6 +76,9 @@ export function LogPage() {
   });
   const [error, setError] = useState<string | undefined>();
   const [selected, setSelected] = useState<string | undefined>();
+  /** The selected command, with its output (fetched once per selection). */
+  const [entry, setEntry] = useState<CommandLogRecord | undefined>();
+  const [wide, setWide] = useState(false);
   const [range, setRange] = useState<[number, number]>([0, 0]);
   const [refreshes, setRefreshes] = useState(0);
   const [exportNote, setExportNote] = useState<string | undefined>();
@@ -103,6 +128,15 @@ export function LogPage() {
       .catch(() => undefined);
   }, [refreshes]);
 
+  // A selection the new filters exclude goes (the detail panel would otherwise show a command the list hides).
+  useEffect(() => {
+    if (entry && !entryMatches(entry, filter)) {
+      setSelected(undefined);
+      setEntry(undefined);
+      setWide(false);
+    }
+  }, [entry, filter]);
+
   // The rows on screen answer the filters asked for (not the previous ones).
   const current = data.key === requestKey;
   const pages = data.pages;
@@ -139,17 +173,7 @@ export function LogPage() {
     setExportNote('exporting…');
     try {
       const result = await call('lr:log.export', { format, filter });
-      if (result.content !== undefined) {
-        const blob = new Blob([result.content], { type: format === 'csv' ? 'text/csv' : 'application/json' });
-        const url = URL.createObjectURL(blob);
-        const a = document.createElement('a');
-        a.href = url;
-        a.download = result.fileName;
-        document.body.appendChild(a);
-        a.click();
-        a.remove();
-        setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      }
+      if (result.content !== undefined) downloadText(result.fileName, result.content, format === 'csv' ? 'text/csv' : 'application/json');
       setExportNote(result.path ? `${result.count} commands exported to ${result.path}` : 'export cancelled');
     } catch (e) {
       setExportNote(`export failed: ${e instanceof Error ? e.message : String(e)}`);
@@ -159,12 +183,12 @@ export function LogPage() {
   const set = (patch: Partial<Filters>): void => setFilters((f) => ({ ...f, ...patch }));
 
   return (
-    <div className="page page--fill log" data-testid="section-log">
+    <div className={`page page--fill log ${wide && selected ? 'log--wide' : ''}`} data-testid="section-log">
       <div className="toolbar toolbar--wrap">
         <input
           className="input toolbar__search"
           type="search"
-          placeholder="Search command lines, errors, ids…"
+          placeholder="Search command lines, output, errors, ids…"
           aria-label="Search the command log"
           data-testid="log-search"
           value={filters.text}
@@ -226,6 +250,20 @@ export function LogPage() {
       </div>
       <div className="log__body">
         <div className="log__list" onKeyDown={onListKey} data-testid="log-list" data-total={total ?? -1} data-ready={ready} data-filter={filterKey} data-loaded={`${data.key}@${data.gen}`}>
+          {current && total === 0 && (
+            <div className="log__empty" data-testid="log-empty">
+              {filterKey === '{}' ? (
+                <p>No commands yet: every command run from a console (or with lr) is logged here.</p>
+              ) : (
+                <>
+                  <p>No command matches these filters.</p>
+                  <button type="button" className="button button--ghost button--small" onClick={() => setFilters(NO_FILTERS)}>
+                    Clear the filters
+                  </button>
+                </>
+              )}
+            </div>
+          )}
           <div className="log-row log-row--head" role="row">
             <span>Started</span>
             <span>Device</span>
@@ -269,7 +307,18 @@ export function LogPage() {
             }}
           />
         </div>
-        <LogDetail id={selected} onClose={() => setSelected(undefined)} />
+        <LogDetail
+          id={selected}
+          entry={entry?.id === selected ? entry : undefined}
+          onLoaded={setEntry}
+          wide={wide}
+          onWide={setWide}
+          onClose={() => {
+            setSelected(undefined);
+            setEntry(undefined);
+            setWide(false);
+          }}
+        />
       </div>
     </div>
   );
@@ -280,21 +329,29 @@ function StatusPill({ status }: { status: JobStatus }) {
   return <span className={`pill pill--${tone}`}>{status.replace('_', ' ')}</span>;
 }
 
-function LogDetail({ id, onClose }: { id: string | undefined; onClose(): void }) {
-  const [entry, setEntry] = useState<CommandLogRecord | undefined>();
+interface LogDetailProps {
+  id: string | undefined;
+  entry: CommandLogRecord | undefined;
+  onLoaded(entry: CommandLogRecord): void;
+  wide: boolean;
+  onWide(wide: boolean): void;
+  onClose(): void;
+}
+
+function LogDetail({ id, entry, onLoaded, wide, onWide, onClose }: LogDetailProps) {
   const [error, setError] = useState<string | undefined>();
   useEffect(() => {
-    setEntry(undefined);
     setError(undefined);
     if (!id) return;
     let current = true;
     call('lr:log.get', { id })
-      .then((record) => current && setEntry(record))
+      .then((record) => current && onLoaded(record))
       .catch((e: unknown) => current && setError(e instanceof Error ? e.message : String(e)));
     return () => {
       current = false;
     };
-  }, [id]);
+  }, [id, onLoaded]);
+  const parts = useMemo(() => (entry ? renderLogOutput(entry.commandLine, entry.output) : []), [entry]);
   if (!id) {
     return (
       <aside className="log__detail log__detail--empty" data-testid="log-detail">
@@ -303,9 +360,23 @@ function LogDetail({ id, onClose }: { id: string | undefined; onClose(): void })
     );
   }
   return (
-    <aside className="log__detail" data-testid="log-detail" data-id={id}>
+    <aside className="log__detail" data-testid="log-detail" data-id={id} data-wide={wide}>
       <div className="log__detail-head">
         <h2 className="card__title mono">{id}</h2>
+        <span className="toolbar__spacer" />
+        <button
+          type="button"
+          className="button button--ghost button--small"
+          data-testid="log-detail-download"
+          disabled={!entry}
+          title="Download the output as shown here"
+          onClick={() => entry && downloadText(`${entry.id}-output.txt`, logOutputText(parts), 'text/plain')}
+        >
+          Download
+        </button>
+        <button type="button" className="button button--ghost button--small" data-testid="log-detail-wide" aria-pressed={wide} onClick={() => onWide(!wide)}>
+          {wide ? 'Back to the list' : 'Full width'}
+        </button>
         <button type="button" className="button button--ghost button--small" onClick={onClose} aria-label="Close the details">
           ×
         </button>
@@ -348,9 +419,26 @@ function LogDetail({ id, onClose }: { id: string | undefined; onClose(): void })
             {entry.commandLine}
           </pre>
           <h3 className="log__detail-label">Output</h3>
-          <pre className="log__pre log__pre--output" data-testid="log-detail-output">
-            {entry.output || '(no output)'}
-          </pre>
+          <div className="log__output" data-testid="log-detail-output">
+            {parts.length === 0 && <pre className="log__pre">(no output)</pre>}
+            {parts.map((part, i) =>
+              part.kind === 'fields' ? (
+                <dl key={i} className="facts log__fields" data-testid="log-detail-fields">
+                  {part.fields.map(([key, value]) => (
+                    <Fragment key={key}>
+                      <dt className="mono">{key}</dt>
+                      <dd className="mono break">{value}</dd>
+                    </Fragment>
+                  ))}
+                </dl>
+              ) : (
+                <pre key={i} className="log__pre log__pre--table">
+                  {part.text}
+                </pre>
+              ),
+            )}
+            {entry.outputTruncated && <p className="card__hint">The log keeps only the first part of this output ({formatBytes(entry.outputSize)} in all).</p>}
+          </div>
         </>
       )}
     </aside>

@@ -15,6 +15,7 @@ import { quoteArg } from '../../../shared/grammar.js';
 import type { ConsoleItem, ReplayEntry, SessionView } from '../../../shared/ipc-contract.js';
 import { call } from '../api/call.js';
 import { lr } from '../api/transport.js';
+import { registerEvidenceLinks } from './evidence-links.js';
 import { loadHistory, remember } from './history.js';
 import { consoleKeyAction, describeTypeahead, SHORTCUTS_LINE } from './keys.js';
 import { commonPrefix, edit, EMPTY_LINE, parseKeys, redraw, type Key, type LineState } from './line-editor.js';
@@ -142,6 +143,7 @@ export class ConsoleTerminal {
       for (const listener of this.searchListeners) listener({ index: resultIndex, count: resultCount });
     });
     this.term.open(this.element);
+    registerEvidenceLinks(this.term);
     this.term.onData((data) => this.onInput(data));
     this.term.onResize(() => this.redrawLastTable());
     this.term.attachCustomKeyEventHandler((event) => this.onShortcut(event));

@@ -6,6 +6,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import type { CaseView, ExportCaseResult } from '../../../../shared/case-types.js';
 import { formatBytes } from '../../../../shared/format.js';
 import { call } from '../../api/call.js';
+import { useAppStore } from '../../state/app-store.js';
 import { errorText, progressKey, useCasesStore, type CaseTab } from '../../state/cases-store.js';
 import { Instant } from '../Instant.js';
 import { EvidenceTab } from './EvidenceTab.js';
@@ -67,6 +68,7 @@ function CaseHeader({ view }: { view: CaseView }) {
   const [exported, setExported] = useState<ExportCaseResult | undefined>();
   const [exporting, setExporting] = useState(false);
   const exportProgress = useCasesStore((s) => s.progress[progressKey('export', view.id)]);
+  const browserShell = useAppStore((s) => s.info?.mode === 'browser-shell');
 
   useEffect(() => {
     if (!renaming) setTitle(view.title);
@@ -184,6 +186,14 @@ function CaseHeader({ view }: { view: CaseView }) {
       {exported && (
         <p className="cases__note" data-testid="cases-export-result" data-path={exported.path} data-bytes={exported.bytes}>
           Exported to <span className="mono">{exported.path}</span> ({formatBytes(exported.bytes)}, {exported.files} files)
+          {browserShell && (
+            <>
+              {' · '}
+              <a className="linklike" href={`/downloads/case-export/${encodeURIComponent(baseName(exported.path))}`} download data-testid="cases-export-download">
+                Download the zip
+              </a>
+            </>
+          )}
         </p>
       )}
       {error && (
@@ -193,4 +203,9 @@ function CaseHeader({ view }: { view: CaseView }) {
       )}
     </header>
   );
+}
+
+/** The file name of a path written by main (POSIX or Windows separators). */
+function baseName(file: string): string {
+  return file.slice(Math.max(file.lastIndexOf('/'), file.lastIndexOf('\\')) + 1);
 }

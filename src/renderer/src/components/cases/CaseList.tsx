@@ -1,4 +1,7 @@
-/** The case list: "New case", and one row per case (title, status, counts, last change, Active badge). */
+/**
+ * The case list: "New case" (the new case becomes the active one, and the list says so), and one row per
+ * case (title, status, counts, last change, Active badge).
+ */
 import { useState, type FormEvent } from 'react';
 import { call } from '../../api/call.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
@@ -12,6 +15,7 @@ export function CaseList() {
   const [title, setTitle] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>();
+  const [created, setCreated] = useState<string | undefined>();
 
   async function create(event: FormEvent): Promise<void> {
     event.preventDefault();
@@ -19,9 +23,11 @@ export function CaseList() {
     if (!t) return;
     setBusy(true);
     setError(undefined);
+    setCreated(undefined);
     try {
       const view = await call('lr:cases.create', { title: t });
       setTitle('');
+      setCreated(view.active ? `“${view.title}” is now the active case: commands and files from every console go to it.` : `“${view.title}” created.`);
       const store = useCasesStore.getState();
       await store.reload();
       store.selectCase(view.id);
@@ -49,6 +55,11 @@ export function CaseList() {
           New case
         </button>
       </form>
+      {created && (
+        <p className="cases__created" role="status" data-testid="cases-created-note">
+          {created}
+        </p>
+      )}
       {error && (
         <p className="form-error" data-testid="cases-create-error">
           {error}

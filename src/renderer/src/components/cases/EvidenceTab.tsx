@@ -1,4 +1,8 @@
-/** A case's evidence: the table (name, size, device, original path, acquired, integrity) and the viewer. */
+/**
+ * A case's evidence: the table (name, size, device, original path, acquired, integrity) and, once an item
+ * is selected, the viewer beside it. Each side scrolls on its own (no scroll area inside another); a narrow
+ * table keeps name, size and integrity.
+ */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { EvidenceView } from '../../../../shared/case-types.js';
 import { formatBytes } from '../../../../shared/format.js';
@@ -36,7 +40,7 @@ export function EvidenceTab({ caseId }: { caseId: string }) {
   const onVerified = useCallback((view: EvidenceView) => setItems((list) => list?.map((e) => (e.id === view.id ? view : e))), []);
 
   return (
-    <div className="evidence" data-testid="evidence-tab">
+    <div className={`evidence ${evidenceId ? 'evidence--split' : ''}`} data-testid="evidence-tab">
       {error && <p className="form-error">{error}</p>}
       {/* Focusable: the arrows walk the rows (the viewer follows), Enter opens the first. */}
       <div
@@ -108,7 +112,9 @@ export function EvidenceTab({ caseId }: { caseId: string }) {
         </table>
       </div>
       {evidenceId ? (
-        <EvidenceViewer key={evidenceId} id={evidenceId} onVerified={onVerified} />
+        <div className="evidence__viewer">
+          <EvidenceViewer key={evidenceId} id={evidenceId} onVerified={onVerified} />
+        </div>
       ) : (
         items !== undefined && items.length > 0 && <p className="card__hint">Select an item to see its provenance, hashes and a preview.</p>
       )}

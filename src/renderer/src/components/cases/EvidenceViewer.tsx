@@ -1,15 +1,18 @@
 /**
- * One evidence item: provenance, hashes, integrity with "Re-verify", and a paged preview (text, hex or
- * strings) of byte ranges read from disk by main. The file is never opened otherwise, never executed, and
- * the preview is plain text in a <pre>.
+ * One evidence item: provenance, hashes (each with a copy button), integrity with "Re-verify", and a paged
+ * preview (text, hex, or strings of the whole file with a minimum length and a filter) of bytes read from
+ * disk by main; a file that is one JSON record (saved `-output json` of fileinfo, status…) is also shown as
+ * its fields. The file is never opened otherwise, never executed, and the preview is plain text in a <pre>.
  */
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { Fragment, useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { MIN_STRING_RUN, MIN_STRING_RUN_RANGE } from '../../../../shared/evidence-preview.js';
 import { MAX_PREVIEW_BYTES, PREVIEW_MODES, type EvidencePreview, type EvidenceView, type PreviewMode } from '../../../../shared/case-types.js';
-import { formatBytes } from '../../../../shared/format.js';
+import { escapeControlChars, formatBytes, formatCell } from '../../../../shared/format.js';
 import { call } from '../../api/call.js';
 import { errorText, progressKey, useCasesStore } from '../../state/cases-store.js';
 import { Instant } from '../Instant.js';
 import { exactBytes, IntegrityPill, parseOffset } from './common.js';
+import { CopyButton } from './CopyButton.js';
 
 const PAGE_SIZES = [4 * 1024, 16 * 1024, MAX_PREVIEW_BYTES] as const;
 const MODE_LABEL: Record<PreviewMode, string> = { text: 'Text', hex: 'Hex', strings: 'Strings' };
@@ -158,16 +161,25 @@ export function EvidenceViewer({ id, onVerified }: { id: string; onVerified(view
         </dl>
         <dl className="facts facts--wide hashes" data-testid="evidence-hashes">
           <dt>SHA-256</dt>
-          <dd className="mono break" data-testid="evidence-sha256">
-            {view.sha256}
+          <dd className="hashes__value">
+            <span className="mono break" data-testid="evidence-sha256">
+              {view.sha256}
+            </span>
+            <CopyButton value={view.sha256} label="SHA-256" testId="evidence-copy-sha256" />
           </dd>
           <dt>SHA-1</dt>
-          <dd className="mono break" data-testid="evidence-sha1">
-            {view.sha1}
+          <dd className="hashes__value">
+            <span className="mono break" data-testid="evidence-sha1">
+              {view.sha1}
+            </span>
+            <CopyButton value={view.sha1} label="SHA-1" testId="evidence-copy-sha1" />
           </dd>
           <dt>MD5</dt>
-          <dd className="mono break" data-testid="evidence-md5">
-            {view.md5}
+          <dd className="hashes__value">
+            <span className="mono break" data-testid="evidence-md5">
+              {view.md5}
+            </span>
+            <CopyButton value={view.md5} label="MD5" testId="evidence-copy-md5" />
           </dd>
         </dl>
       </div>
@@ -200,11 +212,25 @@ function Preview({ id, size }: { id: string; size: number }) {
   const [goError, setGoError] = useState<string | undefined>();
   /** Offsets of the pages "Next" left (text pages end at a line break, so they are not a fixed size). */
   const [back, setBack] = useState<number[]>([]);
+  const [minLength, setMinLength] = useState(MIN_STRING_RUN);
+  const [filterInput, setFilterInput] = useState('');
+  const [filter, setFilter] = useState('');
 
-  const load = useCallback(async (m: PreviewMode, at: number, length: number, isCurrent: () => boolean) => {
+  // The filter applies 300 ms after the last keystroke, from the start of the file.
+  useEffect(() => {
+    const timer = setTimeout(() => {
+      if (filterInput === filter) return;
+      setFilter(filterInput);
+      setBack([]);
+      setOffset(0);
+    }, 300);
+    return () => clearTimeout(timer);
+  }, [filterInput, filter]);
+
+  const load = useCallback(async (m: PreviewMode, at: number, length: number, isCurrent: () => boolean, strings: { minLength: number; filter: string }) => {
     setLoading(true);
     try {
-      const p = await call('lr:evidence.preview', { id, mode: m, offset: at, length });
+      const p = await call('lr:evidence.preview', { id, mode: m, offset: at, length, ...(m === 'strings' ? { minLength: strings.minLength, ...(strings.filter ? { filter: strings.filter } : {}) } : {}) });
       if (!isCurrent()) return;
       setPreview(p);
       setError(undefined);
@@ -217,11 +243,13 @@ function Preview({ id, size }: { id: string; size: number }) {
 
   useEffect(() => {
     let current = true;
-    void load(mode, offset, pageSize, () => current);
+    void load(mode, offset, pageSize, () => current, { minLength, filter });
     return () => {
       current = false;
     };
-  }, [load, mode, offset, pageSize]);
+  }, [load, mode, offset, pageSize, minLength, filter]);
+
+  const record = useMemo(() => (preview && preview.mode === 'text' && preview.offset === 0 && preview.nextOffset === undefined ? singleRecord(preview.lines.join('\n')) : undefined), [preview]);
 
   function go(event: FormEvent): void {
     event.preventDefault();
@@ -273,6 +301,38 @@ function Preview({ id, size }: { id: string; size: number }) {
             </button>
           ))}
         </div>
+        {mode === 'strings' ? (
+          <>
+            <label className="toolbar__field">
+              min length
+              <input
+                className="input mono preview__min"
+                type="number"
+                min={MIN_STRING_RUN_RANGE[0]}
+                max={MIN_STRING_RUN_RANGE[1]}
+                data-testid="evidence-strings-min"
+                value={minLength}
+                onChange={(e) => {
+                  const n = Number(e.target.value);
+                  if (!Number.isInteger(n) || n < MIN_STRING_RUN_RANGE[0] || n > MIN_STRING_RUN_RANGE[1]) return;
+                  setMinLength(n);
+                  setBack([]);
+                  setOffset(0);
+                }}
+              />
+            </label>
+            <input
+              className="input preview__filter"
+              type="search"
+              placeholder="Filter strings…"
+              aria-label="Show only strings containing"
+              maxLength={200}
+              data-testid="evidence-strings-filter"
+              value={filterInput}
+              onChange={(e) => setFilterInput(e.target.value)}
+            />
+          </>
+        ) : (
         <label className="toolbar__field">
           page
           <select className="input" data-testid="evidence-preview-size" value={pageSize} onChange={(e) => {
@@ -286,6 +346,7 @@ function Preview({ id, size }: { id: string; size: number }) {
             ))}
           </select>
         </label>
+        )}
         <button
           type="button"
           className="button button--ghost button--small"
@@ -312,7 +373,7 @@ function Preview({ id, size }: { id: string; size: number }) {
           </button>
         </form>
         <span className="cell-dim" data-testid="evidence-preview-range" data-offset={preview?.offset ?? -1} data-length={preview?.length ?? -1}>
-          {preview ? (preview.length === 0 ? 'empty file' : `bytes ${preview.offset.toLocaleString('en')}–${(end - 1).toLocaleString('en')} of ${exactBytes(preview.size)}`) : ''}
+          {preview ? (preview.size === 0 ? 'empty file' : rangeText(preview, end)) : ''}
           {loading ? ' · reading…' : ''}
         </span>
       </div>
@@ -322,9 +383,41 @@ function Preview({ id, size }: { id: string; size: number }) {
           {error}
         </p>
       )}
+      {record && mode === 'text' && (
+        <dl className="facts facts--wide evidence-record" data-testid="evidence-record">
+          {record.map(([key, value]) => (
+            <Fragment key={key}>
+              <dt className="mono">{key}</dt>
+              <dd className="mono break">{value}</dd>
+            </Fragment>
+          ))}
+        </dl>
+      )}
       <pre className={`log__pre preview__pre ${shown ? '' : 'preview__pre--stale'}`} data-testid="evidence-preview" data-mode={preview?.mode ?? ''} data-offset={preview?.offset ?? -1} tabIndex={0}>
-        {preview ? preview.lines.join('\n') || (preview.mode === 'strings' ? '(no strings in this range)' : '') : '…'}
+        {preview ? preview.lines.join('\n') || (preview.mode === 'strings' ? `(no strings${filter ? ` containing “${filter}”` : ''} in this range)` : '') : '…'}
       </pre>
     </div>
   );
+}
+
+function rangeText(preview: EvidencePreview, end: number): string {
+  const range = `bytes ${preview.offset.toLocaleString('en')}–${(Math.max(end, preview.offset + 1) - 1).toLocaleString('en')} of ${exactBytes(preview.size)}`;
+  if (preview.mode !== 'strings') return range;
+  const scanned = preview.nextOffset === undefined ? 'to the end of the file' : `${Math.floor((100 * end) / preview.size)}% of the file so far: Next goes on`;
+  return `${preview.lines.length.toLocaleString('en')} strings in ${range} (scanned ${scanned})`;
+}
+
+/** A file that is one JSON record (an object, or an array of one object): its fields as display text. */
+export function singleRecord(text: string): [string, string][] | undefined {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('{') && !trimmed.startsWith('[')) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(trimmed);
+  } catch {
+    return undefined;
+  }
+  if (Array.isArray(value)) value = value.length === 1 ? value[0] : undefined;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  return Object.entries(value as Record<string, unknown>).map(([key, v]) => [escapeControlChars(key), formatCell(v)]);
 }

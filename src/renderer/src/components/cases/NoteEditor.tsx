@@ -11,6 +11,7 @@ import { call } from '../../api/call.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { ConfirmDialog } from '../ConfirmDialog.js';
 import { useInstant } from '../time.js';
+import { Markdown } from './Markdown.js';
 
 /** Quiet time after the last keystroke before a save. */
 export const AUTOSAVE_DEBOUNCE_MS = 300;
@@ -125,6 +126,7 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
   const [opening, setOpening] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState<string | undefined>();
+  const [preview, setPreview] = useState(false);
   const openTranscript = useCasesStore((s) => s.openTranscript);
   const openEvidence = useCasesStore((s) => s.openEvidence);
   const noteRef = useRef(note);
@@ -187,6 +189,14 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
           onKeyDown={saveKey}
         />
         <SaveStateLine state={saveState} />
+        <div className="segmented" role="group" aria-label="Edit or preview the note">
+          <button type="button" className="segmented__item" aria-pressed={!preview} data-testid="note-mode-edit" onClick={() => setPreview(false)}>
+            Edit
+          </button>
+          <button type="button" className="segmented__item" aria-pressed={preview} data-testid="note-mode-preview" onClick={() => setPreview(true)}>
+            Preview
+          </button>
+        </div>
         <button type="button" className="button button--ghost button--small" data-testid="note-delete" onClick={() => setDeleting(true)}>
           Delete
         </button>
@@ -220,6 +230,11 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
           </span>
         )}
       </div>
+      {preview ? (
+        <div className="note-editor__preview" tabIndex={0}>
+          <Markdown source={fields.body} testId="note-preview" />
+        </div>
+      ) : (
       <textarea
         className="input note-editor__body"
         placeholder="Findings, in markdown…"
@@ -232,6 +247,7 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
         onKeyDown={saveKey}
         onBlur={() => void flush()}
       />
+      )}
       {deleting && (
         <ConfirmDialog
           title={`Delete the note${note.title ? ` “${note.title}”` : ''}?`}
