@@ -232,7 +232,7 @@ export interface SettleOptions {
   status: string;
   background: boolean;
   /** Stores the full output as evidence in the active case; absent: the file stays where it is. */
-  store?: ((file: string, name: string) => Promise<{ name: string; sha256: string }>) | undefined;
+  store?: ((file: string, name: string) => Promise<{ name: string; sha256: string; id?: string; caseId?: string; caseTitle?: string }>) | undefined;
   notice: (text: string, tone: 'info' | 'warn' | 'error') => void;
 }
 
@@ -267,7 +267,10 @@ export async function settleOutput(o: SettleOptions): Promise<void> {
   }
   try {
     const evidence = await o.store(full.file, full.name);
-    o.notice(`the full output was saved as evidence ${evidence.name} in the active case (sha256 ${evidence.sha256})`, 'warn');
+    const inCase = evidence.caseTitle === undefined ? 'the active case' : `the active case "${evidence.caseTitle}"`;
+    o.notice(`the full output was saved as evidence ${evidence.name} in ${inCase} (sha256 ${evidence.sha256})`, 'warn');
+    // The same reference line as a pulled file's (evidence-notice.ts): the terminal makes it a link to the item.
+    if (evidence.caseId !== undefined && evidence.id !== undefined) o.notice(`  open it in Cases: evidence/${evidence.caseId}/${evidence.id}`, 'info');
   } catch (e) {
     o.notice(`the full output could not be stored as evidence (${(e as Error).message}); it is kept at ${full.file}`, 'error');
   }

@@ -116,7 +116,7 @@ export function ConsolesPage({ visible }: { visible: boolean }) {
       {active && <ConsoleHeader tab={active} />}
       {active && !active.online && !active.closed && (
         <div className="banner banner--warn" data-testid="offline-banner">
-          {active.deviceName} went offline{active.offlineSince ? <> at <Instant iso={active.offlineSince} /></> : ''}: commands fail until it is back; this console resumes then.
+          {active.deviceName} went offline{active.offlineSince ? <> at <Instant iso={active.offlineSince} /></> : ''}: commands fail until it is back; Ctrl+C ends a running one here, and nothing runs again by itself.
         </div>
       )}
       {active?.closed && (

@@ -151,7 +151,7 @@ export class OutputRenderer {
         return this.line(
           item.online
             ? `${SGR.green}*** the device is back online ***${SGR.reset}`
-            : `${SGR.yellow}${SGR.inverse} the device went offline ${SGR.reset}${SGR.yellow} commands fail until it is back; this console resumes then${SGR.reset}`,
+            : `${SGR.yellow}${SGR.inverse} the device went offline ${SGR.reset}${SGR.yellow} commands fail until it is back; Ctrl+C ends a running one here, and nothing runs again by itself${SGR.reset}`,
         );
       case 'closed':
         effects.closed = item.reason;
