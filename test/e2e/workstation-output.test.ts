@@ -86,12 +86,14 @@ describe('item 5: output silently cut', () => {
     expect(cols).toBeGreaterThan(60);
     // A path longer than the path column at 1024 px, shorter than the whole line at 1400 px.
     const head = path.join(fixture, 'persistence');
-    const deep = path.join(head, 'etc-systemd-system-multi-user.target.wants');
+    const deep = path.join(head, 'multi-user.target.wants');
     mkdirSync(deep, { recursive: true });
-    const name = `zz-implant-${'x'.repeat(Math.max(10, cols - 34 + 15 - deep.length - 12))}.conf`;
+    // The path column has about cols - 38 cells (size 10, a UTC time 23, two gaps): 8 more than that wraps.
+    const target = cols - 38 + 8;
+    const name = `zz-implant-${'x'.repeat(Math.max(4, target - deep.length - 1 - 'zz-implant-.conf'.length))}.conf`;
     const longPath = path.join(deep, name);
     writeFileSync(longPath, 'ExecStart=/tmp/.x/beacon\n');
-    expect(longPath.length).toBeGreaterThan(cols - 34);
+    expect(longPath.length).toBeGreaterThan(cols - 38);
 
     const out = await run(page, sessionId, `findfile "zz-implant-*" -path ${fixture}`);
     expect(out).not.toContain('…');
