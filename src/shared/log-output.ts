@@ -5,7 +5,7 @@
  * pretty JSON for `-output json`, `field  value` lines for a single record. Pure: no DOM, no Node.
  */
 import { findCommand, tableFieldsFor } from './catalog.js';
-import { escapeControlChars, formatCell, renderJson, renderTable } from './format.js';
+import { escapeControlChars, formatCell, renderJson, renderTable, type TimeCellFormatter } from './format.js';
 import { parseLine } from './grammar.js';
 
 export type LogOutputPart = { kind: 'text'; text: string } | { kind: 'fields'; fields: [string, string][] };
@@ -58,7 +58,7 @@ function commandShape(commandLine: string): { output: 'json' | 'table' | undefin
  * The parts of a logged output ready to show: text (control characters made visible, layout kept), tables
  * (never cut: the viewer scrolls sideways), pretty JSON, or the fields of a single record.
  */
-export function renderLogOutput(commandLine: string, output: string): LogOutputPart[] {
+export function renderLogOutput(commandLine: string, output: string, formatTime?: TimeCellFormatter): LogOutputPart[] {
   const { output: format, columns } = commandShape(commandLine);
   const parts = splitLogOutput(output);
   const batches = parts.filter((p) => p.kind === 'records');
@@ -67,9 +67,10 @@ export function renderLogOutput(commandLine: string, output: string): LogOutputP
     if (format === 'json') return { kind: 'text', text: `${renderJson(part.records)}\n` };
     const only = part.records[0];
     if (batches.length === 1 && part.records.length === 1 && only && !columns) {
-      return { kind: 'fields', fields: Object.keys(only).map((key) => [escapeControlChars(key), formatCell(only[key])]) };
+      return { kind: 'fields', fields: Object.keys(only).map((key) => [escapeControlChars(key), formatCell(only[key], formatTime)]) };
     }
-    return { kind: 'text', text: `${renderTable(part.records, columns)}\n` };
+    // The console's headers and units (memory in MiB, durations), times in the analyst's zone.
+    return { kind: 'text', text: `${renderTable(part.records, columns, { human: true, formatTime })}\n` };
   });
 }
 

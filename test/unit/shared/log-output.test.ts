@@ -21,6 +21,16 @@ describe('the command log output, shown again', () => {
     expect(text).not.toContain('…');
   });
 
+  it('shows the console headers and units, and times through the formatter it is given', () => {
+    const stored = '[{"pid":1,"ppid":0,"user":"root","state":"sleeping","rssBytes":10485760,"name":"init","cmdline":"/sbin/init"},{"pid":2,"ppid":0,"user":"root","state":"sleeping","rssBytes":0,"name":"kthreadd","cmdline":""}]\n';
+    const [part] = renderLogOutput('processes', stored);
+    const text = part?.kind === 'text' ? part.text : '';
+    expect(text.split('\n')[0]).toMatch(/\bmemory\b/);
+    expect(text).toContain('10.0 MiB');
+    const [timed] = renderLogOutput('dir /x', '[{"name":"a","mtime":"2026-01-01T00:00:00Z"},{"name":"b","mtime":"2026-01-01T00:00:01Z"}]\n', (iso) => `<${iso}>`);
+    expect(timed?.kind === 'text' ? timed.text : '').toContain('<2026-01-01T00:00:00Z>');
+  });
+
   it('renders -output json as pretty JSON, and a single record as its fields', () => {
     const json = renderLogOutput('dir /etc -output json', '[{"name":"passwd"}]\n');
     expect(json).toEqual([{ kind: 'text', text: '[\n  {\n    "name": "passwd"\n  }\n]\n' }]);

@@ -15,6 +15,7 @@ import { call } from '../api/call.js';
 import { useAppStore } from '../state/app-store.js';
 import { downloadText } from './download.js';
 import { Instant } from './Instant.js';
+import { useInstant } from './time.js';
 import { listKeyTarget } from './list-keys.js';
 import { WindowedList } from './WindowedList.js';
 import './pages.css';
@@ -351,7 +352,8 @@ function LogDetail({ id, entry, onLoaded, wide, onWide, onClose }: LogDetailProp
       current = false;
     };
   }, [id, onLoaded]);
-  const parts = useMemo(() => (entry ? renderLogOutput(entry.commandLine, entry.output) : []), [entry]);
+  const instant = useInstant();
+  const parts = useMemo(() => (entry ? renderLogOutput(entry.commandLine, entry.output, instant) : []), [entry, instant]);
   if (!id) {
     return (
       <aside className="log__detail log__detail--empty" data-testid="log-detail">
