@@ -121,7 +121,8 @@ describe('workstation: y/N before a response action', () => {
     const yes = await answer({ type: 'y', press: 'Enter' });
     expect(yes).toContain('remediated');
     expect(existsSync(planted)).toBe(false);
-    expect(logged('remediate').map((e) => `${e.commandLine} ${e.status}`)).toEqual([`remediate file ${planted} completed`]);
+    // What ran is pinned to the file shown: a file swapped before the answer would have been refused.
+    expect(logged('remediate').map((e) => `${e.commandLine} ${e.status}`)).toEqual([`remediate file ${planted} -sha256 ${hash} completed`]);
     // The console is a normal console again.
     expect(await run(page, sessionId, 'cd /')).not.toContain('y/N');
     await screenshot(page, 'item3-remediate-answered-1400');

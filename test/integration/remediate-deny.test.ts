@@ -100,4 +100,21 @@ describe('remediate deny-list (Linux)', () => {
     expect(existsSync(join(root, 'etc/systemd/system/systemd-fake.service'))).toBe(true);
     expect((await quarantined()).map((e) => `${String(e.type)} ${String(e.target)} ${String(e.state)}`)).toEqual([`file ${planted} restored`]);
   });
+
+  it('-sha256 pins the file: a file that changed since it was shown is refused and stays; the shown one is taken', async () => {
+    const file = join(files, 'dropper.sh');
+    writeFileSync(file, '#!/bin/sh\necho shown\n');
+    const shown = sha256(file);
+    writeFileSync(file, '#!/bin/sh\necho swapped\n');
+    const now = sha256(file);
+    const changed = await exec(`remediate file ${file} -sha256 ${shown}`);
+    expect(changed.status).toBe('refused');
+    expect(changed.error).toBe(`remediate: ${file} changed since it was shown: its SHA-256 is now ${now}, not ${shown}; nothing was done`);
+    expect(existsSync(file)).toBe(true);
+    expect((await quarantined()).some((e) => e.target === file)).toBe(false);
+    expect((await exec(`remediate process 1 -sha256 ${shown}`)).error).toBe('remediate: -sha256 applies to remediate file only');
+    const taken = await exec(`remediate file ${file} -sha256 ${now.toUpperCase()}`);
+    expect(taken.error).toBeNull();
+    expect(existsSync(file)).toBe(false);
+  });
 });

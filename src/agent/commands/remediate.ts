@@ -20,6 +20,7 @@ import { findCommand } from '../../shared/catalog.js';
 import { CommandError, defineCommand, type JobContext } from '../command.js';
 import { entryRecord, Quarantine, type QuarantineEntry } from '../quarantine.js';
 import { fsReason } from '../fs/fs-errors.js';
+import { hashFile } from '../fs/hash.js';
 import { realPath } from '../protected-paths.js';
 import { agentFileRule, criticalFileRule, criticalRefusal, criticalUnitRule, unitOfCgroup, type AgentSelf } from '../platform/linux/quarantine-deny.js';
 import { notOnThisOs, remediateOnWindows } from './support/remediate-windows.js';
@@ -52,6 +53,22 @@ function parentOf(pid: number): number {
 }
 
 type Ctx = JobContext;
+
+/**
+ * `-sha256`: the file must still be the one the analyst was shown (the workstation asks y/N with its hash,
+ * then pins it), else nothing is done: a file swapped between the question and the answer is not taken.
+ */
+async function refuseChanged(ctx: Ctx, type: string, target: string, expected: string): Promise<void> {
+  if (type !== 'file') throw new CommandError(`remediate: -sha256 applies to remediate file only`, 'refused');
+  const p = ctx.resolvePath(target);
+  let actual: string;
+  try {
+    actual = (await hashFile(p, ['sha256'], { signal: ctx.signal })).sha256;
+  } catch (e) {
+    throw new CommandError(`remediate: ${p}: cannot check its SHA-256 (${reason(e)}); nothing was done`, 'refused');
+  }
+  if (actual !== expected) throw new CommandError(`remediate: ${p} changed since it was shown: its SHA-256 is now ${actual}, not ${expected}; nothing was done`, 'refused');
+}
 
 /** The agent as the deny-list knows it: its program and node binary (real paths), its unit. */
 async function agentSelf(): Promise<AgentSelf> {
@@ -217,6 +234,7 @@ export const remediateCommand = defineCommand({
     target: z.string().min(1).optional(),
     auto: z.boolean().optional(),
     force: z.boolean().optional(),
+    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256 is 64 hexadecimal digits').optional(),
   }),
   async run(ctx, params) {
     const q = Quarantine.of(ctx, 'remediate');
@@ -225,6 +243,7 @@ export const remediateCommand = defineCommand({
       return;
     }
     if (!params.target) throw new CommandError(`remediate: ${params.type} needs a target (remediate ${params.type} <target>)`, 'refused');
+    if (params.sha256 !== undefined) await refuseChanged(ctx, params.type, params.target, params.sha256.toLowerCase());
     const entry = await q.newEntry(params.type, params.target, ctx.jobId);
     try {
       if (ctx.platform.name === 'win32') await remediateOnWindows(ctx, q, entry, params.target, params.auto === true);

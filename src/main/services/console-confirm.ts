@@ -38,6 +38,18 @@ export interface ConfirmTarget {
   command: 'remediate' | 'isolate' | 'release';
   type?: string;
   target?: string;
+  /** The file's SHA-256 as shown in the question: `y` runs the line pinned to it (`-sha256`). */
+  sha256?: string;
+}
+
+/**
+ * The line `y` runs: for a file, pinned to the SHA-256 the analyst was shown, so a file swapped between the
+ * question and the answer is refused by the agent. A line with a redirect or `&` (rare for remediate) runs
+ * as typed: appending to it could land inside them.
+ */
+export function pinnedLine(t: ConfirmTarget): string {
+  if (t.type !== 'file' || t.sha256 === undefined || /(^|\s)-sha256(\s|$)/.test(t.line) || />|&\s*$/.test(t.line)) return t.line;
+  return `${t.line.trimEnd()} -sha256 ${t.sha256}`;
 }
 
 /** Whether `line` is a response action the workstation asks about first, and its target; null otherwise. */
@@ -124,7 +136,7 @@ export class ConsoleConfirm {
     const pending = this.pending;
     if (pending?.phase === 'asking') {
       this.pending = undefined;
-      if (isYes(line)) this.host.run(pending.target.line);
+      if (isYes(line)) this.host.run(pinnedLine(pending.target));
       else this.declined(pending.target, `answered ${JSON.stringify(line.trim())}`);
       return true;
     }
@@ -168,7 +180,9 @@ export class ConsoleConfirm {
     const target = t.target ?? '';
     if (t.type === 'file') {
       try {
-        return describeFile(target, (await this.records(`fileinfo ${quoteArg(target)} -output json`))[0]);
+        const record = (await this.records(`fileinfo ${quoteArg(target)} -output json`))[0];
+        if (typeof record?.sha256 === 'string' && /^[0-9a-f]{64}$/.test(record.sha256)) t.sha256 = record.sha256;
+        return describeFile(target, record);
       } catch (e) {
         return describeFile(target, undefined, (e as Error).message);
       }

@@ -3,7 +3,7 @@
 // test/e2e/workstation-remediate-confirm.test.ts runs the real one).
 import { describe, expect, it } from 'vitest';
 import type { ConsoleClient } from '../../../src/client/console-client.js';
-import { ConsoleConfirm, confirmTarget, describeFile, isYes } from '../../../src/main/services/console-confirm.js';
+import { ConsoleConfirm, confirmTarget, describeFile, isYes, pinnedLine } from '../../../src/main/services/console-confirm.js';
 import type { ConsoleItem } from '../../../src/shared/ipc-contract.js';
 
 function fakeClient(answers: Record<string, Record<string, unknown>[]>, gate?: Promise<void>): { client: ConsoleClient; lines: string[] } {
@@ -54,7 +54,7 @@ describe('console y/N before a response action', () => {
     expect(describeFile('/tmp/x', undefined, 'no such file')).toEqual(['  path     /tmp/x', '  size     ? (no such file)']);
   });
 
-  it('shows the question after fileinfo; n declines without running, y runs the line as typed', async () => {
+  it('shows the question after fileinfo; n declines without running, y runs the line pinned to the SHA-256 shown', async () => {
     const w = world({ fileinfo: [{ path: '/tmp/x', size: 3, sha256: 'f'.repeat(64) }] });
     expect(w.confirm.intercept('remediate file /tmp/x')).toBe(true);
     await settle();
@@ -71,8 +71,18 @@ describe('console y/N before a response action', () => {
     w.confirm.intercept('remediate file /tmp/x');
     await settle();
     expect(w.confirm.intercept('y')).toBe(true);
-    expect(w.ran).toEqual(['remediate file /tmp/x']);
+    expect(w.ran).toEqual([`remediate file /tmp/x -sha256 ${'f'.repeat(64)}`]);
     expect(w.confirm.busy).toBe(false);
+  });
+
+  it('pins only a file whose hash was shown, and never appends into a redirect or after &', () => {
+    const h = 'a'.repeat(64);
+    expect(pinnedLine({ line: 'remediate file /tmp/x -auto', command: 'remediate', type: 'file', target: '/tmp/x', sha256: h })).toBe(`remediate file /tmp/x -auto -sha256 ${h}`);
+    expect(pinnedLine({ line: 'remediate file /tmp/x', command: 'remediate', type: 'file', target: '/tmp/x' })).toBe('remediate file /tmp/x');
+    expect(pinnedLine({ line: 'remediate process 42', command: 'remediate', type: 'process', target: '42', sha256: h })).toBe('remediate process 42');
+    expect(pinnedLine({ line: 'remediate file /tmp/x &', command: 'remediate', type: 'file', target: '/tmp/x', sha256: h })).toBe('remediate file /tmp/x &');
+    expect(pinnedLine({ line: 'remediate file /tmp/x > out.txt', command: 'remediate', type: 'file', target: '/tmp/x', sha256: h })).toBe('remediate file /tmp/x > out.txt');
+    expect(pinnedLine({ line: `remediate file /tmp/x -sha256 ${h}`, command: 'remediate', type: 'file', target: '/tmp/x', sha256: 'b'.repeat(64) })).toBe(`remediate file /tmp/x -sha256 ${h}`);
   });
 
   it('Ctrl+C while the target is read declines at once, and no question appears later', async () => {
