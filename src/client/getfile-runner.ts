@@ -65,7 +65,7 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
     o.onNotice?.(`${o.path}: discarding the partial download (${describePartial(dl.resumeOffset, dl.total)}) and starting from zero`);
     dl.reset();
   } else if (dl.resumeOffset > 0 && o.line === undefined) {
-    o.onNotice?.(`resuming ${o.path} at ${describePartial(dl.resumeOffset, dl.total)}, kept from an earlier download; getfile ${quoteArg(o.path)} -restart starts from zero`);
+    o.onNotice?.(`resuming ${o.path} at byte ${dl.resumeOffset}: ${describePartial(dl.resumeOffset, dl.total)}, kept from an earlier download; getfile ${quoteArg(o.path)} -restart starts from zero`);
   }
   let lastCommandId: string | undefined;
   let sessionId = o.sessionId;
@@ -81,7 +81,7 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
         dl.close();
         return cancelledOutcome(lastCommandId, dl, 'by the analyst');
       }
-      if (attempt > 0 && dl.resumeOffset > 0) o.onNotice?.(`resuming ${o.path} at ${describePartial(dl.resumeOffset, dl.total)}`);
+      if (attempt > 0 && dl.resumeOffset > 0) o.onNotice?.(`resuming ${o.path} at byte ${dl.resumeOffset}: ${describePartial(dl.resumeOffset, dl.total)}`);
       const line = o.line !== undefined ? `${o.line}${o.suffix ?? ''}` : `getfile ${quoteArg(o.path)}${o.auto ? ' -auto' : ''}${dl.resumeOffset > 0 ? ` -offset ${dl.resumeOffset}` : ''}${attempt === 0 ? (o.suffix ?? '') : ''}`;
       let restart = false;
       let failure: Error | null = null;
@@ -161,6 +161,10 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
         dl.close();
         return { ok: false, outcome };
       }
+      // The service said the device went offline: believe it, even when its device.state event is still on the
+      // way (under load it can come after the failure). Otherwise the wait below would see the stale "online"
+      // and send the resume at once, to an offline device, under the analyst's name.
+      if (/went offline/.test(outcome.error ?? '')) online = false;
       o.onNotice?.(`the device went offline at ${describePartial(dl.resumeOffset, dl.total)}; waiting for it to come back to resume`);
       const back = await waitOnline(o.client, o.deviceId, () => online, o.resumeWaitMs ?? 10 * 60_000, o.signal);
       if (back === 'aborted') {

@@ -170,7 +170,7 @@ describe('workstation: cancelling while the device is offline (issue 25)', () =>
     // Re-running the cancelled getfile resumes, and says so (and how to start from zero).
     await page.keyboard.type(`getfile ${big}`);
     await page.keyboard.press('Enter');
-    await expect.poll(() => tail(page, id), { timeout: 15_000, interval: 50 }).toMatch(/resuming .* at \d+(\.\d)? MiB of 1\.0 GiB \(\d+ %\), kept from an earlier download; getfile \S+ -restart starts from zero/);
+    await expect.poll(() => tail(page, id), { timeout: 15_000, interval: 50 }).toMatch(/resuming .* at byte \d+: \d+(\.\d)? MiB of 1\.0 GiB \(\d+ %\), kept from an earlier download; getfile \S+ -restart starts from zero/);
     // Ctrl+C while the progress bar is drawn: ^C starts its own line.
     await expect.poll(partSize, { timeout: 30_000, interval: 20 }).toBeGreaterThan(kept + 4 * 1024 * 1024);
     await page.keyboard.press('Control+c');

@@ -101,12 +101,13 @@ describe('a console printing 20 MB', () => {
     if (FILES === 150_000) expect(megabytes).toBeGreaterThan(20);
     expect(stats?.lines).toBeGreaterThanOrEqual(FILES + 2);
     // The end of the output is there, then the footer (more than the console keeps: the full output is
-    // evidence), then the prompt; no error line.
-    const tail = text.split('\n').slice(-8);
+    // evidence, named with its case and a link to it), then the prompt; no error line.
+    const tail = text.split('\n').slice(-9);
     // rows, or the continuation of a path wrapped in its column (never cut with …)
     expect(tail.slice(0, 5).every((line) => /evidence-x+|x{8}|^ +[-x]*\d{3}\.log$/.test(line))).toBe(true);
     expect(tail[5]).toMatch(new RegExp(`^${FILES.toLocaleString('en')} rows of output: the console keeps the last 10,000 lines`));
-    expect(tail[6]).toMatch(/^the full output was saved as evidence findfile-\S+-full-output\.txt in the active case/);
+    expect(tail[6]).toMatch(/^the full output was saved as evidence findfile-\S+-full-output\.txt in the active case "[^"]+"/);
+    expect(tail[7]).toMatch(/^ {2}open it in Cases: evidence\/\w+\/\w+$/);
     expect(text).not.toMatch(/failed|timed out|cancelled/);
     await screenshot(page, 'workstation-3-flood-done');
   }, 600_000);

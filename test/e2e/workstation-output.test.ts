@@ -122,7 +122,7 @@ describe('item 5: output silently cut', () => {
     mkdirSync(flood);
     for (let i = 0; i < MANY_ROWS; i += 1) writeFileSync(path.join(flood, `row-${String(i).padStart(5, '0')}.log`), '');
     const tail = await run(page, sessionId, `findfile "row-*.log" -path ${flood}`, 120_000);
-    const footer = /10,500 rows of output: the console keeps the last 10,000 lines; .*the full output was saved as evidence (findfile-\S+-full-output\.txt) in the active case \(sha256 ([0-9a-f]{64})\)/.exec(tail.replace(/\n/g, ''));
+    const footer = /10,500 rows of output: the console keeps the last 10,000 lines; .*the full output was saved as evidence (findfile-\S+-full-output\.txt) in the active case "[^"]*" \(sha256 ([0-9a-f]{64})\)/.exec(tail.replace(/\n/g, ''));
     expect(footer, tail.slice(-600)).not.toBeNull();
     await screenshot(page, 'item5-flood-footer-1024');
     const db = new Database(path.join(ws.dataDir, 'cases', 'cases.db'), { readonly: true });

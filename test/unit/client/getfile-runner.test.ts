@@ -122,6 +122,28 @@ describe('runGetfile', () => {
     expect(fake.lines).toEqual(['getfile /data/big.bin']);
   });
 
+  it('item 1: the failure "went offline" arriving before the offline event does not resend at once', async () => {
+    // Under load the service's device.state event can come after the command's failure: the runner must not
+    // take the stale "online" for a return and send the resume to a device that is gone.
+    const lateOffline: Script = (h, _line, fake) => {
+      h.onRecords?.([fileRecord(0)]);
+      h.onData?.(0, body.subarray(0, MIB));
+      h.onEnd?.({ commandId: '', status: 'failed', error: 'the device went offline while the command ran', durationMs: 1, background: false });
+      setTimeout(() => fake.emit('deviceState', 'dev1', false), 20);
+    };
+    const fake = new FakeConsole([lateOffline, finishes]);
+    const abort = new AbortController();
+    const done = runGetfile(options(fake, { signal: abort.signal }));
+    await new Promise((r) => setTimeout(r, 60));
+    expect(fake.lines).toEqual(['getfile /data/big.bin']);
+    abort.abort();
+    const result = await done;
+    expect(result.ok).toBe(false);
+    fake.emit('deviceState', 'dev1', true);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(fake.lines).toEqual(['getfile /data/big.bin']);
+  });
+
   it('item 1: a cancel that lands while the attempt is failing (device lost) does not resume either', async () => {
     const abort = new AbortController();
     const fake = new FakeConsole([
@@ -165,7 +187,7 @@ describe('runGetfile', () => {
     const again = new FakeConsole([finishes]);
     expect((await runGetfile(options(again, { onNotice: (m) => notices.push(m), signal: new AbortController().signal }))).ok).toBe(true);
     expect(again.lines).toEqual([`getfile /data/big.bin -offset ${MIB}`]);
-    expect(notices[0]).toBe('resuming /data/big.bin at 1.0 MiB of 4.0 MiB (25 %), kept from an earlier download; getfile /data/big.bin -restart starts from zero');
+    expect(notices[0]).toBe('resuming /data/big.bin at byte 1048576: 1.0 MiB of 4.0 MiB (25 %), kept from an earlier download; getfile /data/big.bin -restart starts from zero');
 
     // Partial again, then -restart.
     const third = new FakeConsole([dropsAfter(2 * MIB)]);
