@@ -10,6 +10,7 @@ import type { Store } from './store.js';
 import type { ConsolePeer, Job, Session, SessionManager } from './sessions.js';
 import type { Pipeline } from './pipeline.js';
 import { formatDuration } from '../shared/format.js';
+import { formatInstant } from '../shared/time-format.js';
 import { libraryCommand } from './library-console.js';
 
 export interface ServiceCommandContext {
@@ -169,7 +170,7 @@ async function status(ctx: ServiceCommandContext): Promise<ServiceCommandResult>
   }
   const head = [
     `${record.id}  ${record.commandLine}`,
-    `state: ${record.state}   by ${record.user}${record.sessionId === ctx.session.id ? ' (this session)' : ` (session ${record.sessionId ?? '-'})`}   started ${record.startedAt}${record.durationMs != null ? `   ${formatDuration(record.durationMs)}` : ''}`,
+    `state: ${record.state}   by ${record.user}${record.sessionId === ctx.session.id ? ' (this session)' : ` (session ${record.sessionId ?? '-'})`}   started ${formatInstant(record.startedAt, 'UTC')}${record.durationMs != null ? `   ${formatDuration(record.durationMs)}` : ''}`,
     ...(record.error ? [`error: ${record.error}`] : []),
     `output (${record.outputSize} bytes)${record.output ? ':' : ''}`,
   ];
