@@ -11,6 +11,7 @@ import type { Limits } from './config.js';
 import type { DeviceRow, Store, User } from './store.js';
 import type { AgentHub } from './agent-hub.js';
 import { newId } from '../node/ids.js';
+import { formatInstant } from '../shared/time-format.js';
 import { OutputLog } from './output-log.js';
 import { LocalSessionLedger, type SessionLedger } from './session-ledger.js';
 
@@ -146,7 +147,7 @@ export class SessionManager extends EventEmitter<SessionEvents> {
     if (!decision.ok) {
       switch (decision.code) {
         case 'device_busy':
-          throw new SessionError(`connect: ${device.name} already has a live response session (opened by ${decision.holder.userName} at ${decision.holder.startedAt}); one session per device`, 'device_busy');
+          throw new SessionError(`connect: ${device.name} already has a live response session (opened by ${decision.holder.userName} at ${formatInstant(decision.holder.startedAt, 'UTC')}); one session per device`, 'device_busy');
         case 'user_limit':
           throw new SessionError(`connect: you already have ${decision.count} session${decision.count === 1 ? '' : 's'} open (limit ${decision.limit} per user)`, 'user_limit');
         case 'tenant_limit':
