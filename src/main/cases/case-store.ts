@@ -158,10 +158,10 @@ function evidenceView(row: EvidenceRow): EvidenceView {
   };
 }
 
-/** `Untitled case 2025-03-14 09:26` in local time: what the analyst sees on their clock. */
+/** `Untitled case 2025-03-14 09:26 UTC`: in UTC with its zone, like every time the workstation shows by default. */
 export function untitledCaseTitle(now: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
-  return `Untitled case ${now.getFullYear()}-${p(now.getMonth() + 1)}-${p(now.getDate())} ${p(now.getHours())}:${p(now.getMinutes())}`;
+  return `Untitled case ${now.getUTCFullYear()}-${p(now.getUTCMonth() + 1)}-${p(now.getUTCDate())} ${p(now.getUTCHours())}:${p(now.getUTCMinutes())} UTC`;
 }
 
 /**

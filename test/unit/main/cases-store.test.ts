@@ -104,11 +104,11 @@ describe('cases', () => {
     const first = service.addTranscript(transcript());
     const [auto] = service.list();
     expect(auto).toMatchObject({ id: first.caseId, active: true, counts: { transcripts: 1 } });
-    expect(auto!.title).toMatch(/^Untitled case \d{4}-\d{2}-\d{2} \d{2}:\d{2}$/);
+    expect(auto!.title).toMatch(/^Untitled case \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
     const second = service.addTranscript(transcript({ commandId: 'cmd2' }));
     expect(second.caseId).toBe(first.caseId);
     expect(events).toContainEqual({ type: 'cases.changed', caseId: first.caseId });
-    expect(untitledCaseTitle(new Date(2025, 2, 4, 9, 5))).toBe('Untitled case 2025-03-04 09:05');
+    expect(untitledCaseTitle(new Date(Date.UTC(2025, 2, 4, 9, 5)))).toBe('Untitled case 2025-03-04 09:05 UTC');
   });
 
   it('survives a reopen (the data is on disk)', () => {
