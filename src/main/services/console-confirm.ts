@@ -17,6 +17,7 @@ import { findCommand } from '../../shared/catalog.js';
 import { formatBytes } from '../../shared/format.js';
 import { parseLine, quoteArg } from '../../shared/grammar.js';
 import type { ConsoleItem } from '../../shared/ipc-contract.js';
+import { quietRecords } from './quiet-command.js';
 
 /** How long the device has to describe the target before the question is asked without it. */
 const DESCRIBE_TIMEOUT_MS = 30_000;
@@ -200,23 +201,9 @@ export class ConsoleConfirm {
 
   /** Runs a look-up command quietly; resolves with its records, or rejects with its one-line error. */
   private records(line: string): Promise<Record<string, unknown>[]> {
-    const records: Record<string, unknown>[] = [];
-    const run = this.host.client.run(this.host.sessionId, line, { onRecords: (batch) => records.push(...batch) });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => {
-        const id = run.commandId();
-        if (id) this.host.client.cancel(id);
-        reject(new Error(`the device did not answer ${line.split(' ')[0] ?? ''} within ${DESCRIBE_TIMEOUT_MS / 1000} s`));
-      }, DESCRIBE_TIMEOUT_MS);
-      timer.unref();
+    return quietRecords(this.host.client, this.host.sessionId, line, {
+      timeoutMs: DESCRIBE_TIMEOUT_MS,
+      timeoutMessage: `the device did not answer ${line.split(' ')[0] ?? ''} within ${DESCRIBE_TIMEOUT_MS / 1000} s`,
     });
-    return Promise.race([
-      run.outcome.then((outcome) => {
-        if (outcome.status !== 'completed') throw new Error(outcome.error ?? outcome.status);
-        return records;
-      }),
-      timeout,
-    ]).finally(() => clearTimeout(timer));
   }
 }

@@ -37,6 +37,7 @@ import type { EventHub } from './events.js';
 import { libraryNamesFor } from './library-completion.js';
 import { OutputChannel } from './output-channel.js';
 import { OutputOverflow, settleOutput } from './output-overflow.js';
+import { quietRecords } from './quiet-command.js';
 import { TranscriptCapture } from './transcript-capture.js';
 import type { Connection, Workspace } from './workspace.js';
 
@@ -243,7 +244,11 @@ export class ConsoleSession {
     const folder = slash >= 0 ? typed.slice(0, slash + 1) : '';
     const base = slash >= 0 ? typed.slice(slash + 1) : typed;
     try {
-      const entries = await this.quietRecords(`dir ${folder ? `${quoteArg(folder)} ` : ''}-output json`);
+      const entries = await quietRecords(this.client, this.id, `dir ${folder ? `${quoteArg(folder)} ` : ''}-output json`, {
+        timeoutMs: COMPLETION_TIMEOUT_MS,
+        timeoutMessage: 'the device did not list the folder in time',
+        internal: true,
+      });
       const candidates = entries
         .filter((r) => typeof r.name === 'string' && r.name.startsWith(base) && r.name !== '.' && r.name !== '..')
         .map((r) => `${folder}${String(r.name)}${r.type === 'directory' ? '/' : ''}`)
@@ -497,35 +502,6 @@ export class ConsoleSession {
       if (attached) transfer.hide();
       this.finish(running, endItem(outcome));
     }
-  }
-
-  /** Runs a command whose output is for main only (path completion); resolves with its records. */
-  private quietRecords(line: string): Promise<Record<string, unknown>[]> {
-    const records: Record<string, unknown>[] = [];
-    const run = this.client.run(
-      this.id,
-      line,
-      {
-        onRecords: (batch) => {
-          for (const record of batch) records.push(record);
-        },
-      },
-      { internal: true },
-    );
-    const timeout = new Promise<never>((_resolve, reject) => {
-      setTimeout(() => {
-        const id = run.commandId();
-        if (id) this.safeSend(() => this.client.cancel(id));
-        reject(new Error('the device did not list the folder in time'));
-      }, COMPLETION_TIMEOUT_MS).unref();
-    });
-    return Promise.race([
-      run.outcome.then((outcome) => {
-        if (outcome.status !== 'completed') throw new Error(outcome.error ?? outcome.status);
-        return records;
-      }),
-      timeout,
-    ]);
   }
 
   private safeSend(send: () => void): void {
