@@ -1,9 +1,17 @@
 // Builds the three Node programs (lr-server, lr-agent, lr) into out/bin with esbuild: one ESM file each,
 // dependencies left in node_modules (better-sqlite3 is native), a shebang so package.json `bin` works.
 import { build } from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 
 const programs = ['lr-server', 'lr-agent', 'lr'];
+const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
+let commit = 'unknown';
+try {
+  commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+} catch {
+  /* not a git checkout: the build says so */
+}
 await build({
   entryPoints: Object.fromEntries(programs.map((p) => [p, `src/cli/${p}.ts`])),
   outdir: 'out/bin',
@@ -14,6 +22,8 @@ await build({
   packages: 'external',
   sourcemap: 'linked',
   banner: { js: '#!/usr/bin/env node' },
+  // src/agent/version.ts
+  define: { __LR_AGENT_VERSION__: JSON.stringify(version), __LR_AGENT_BUILD__: JSON.stringify(commit) },
   logLevel: 'warning',
 });
 for (const p of programs) chmodSync(`out/bin/${p}.js`, 0o755);

@@ -2,8 +2,7 @@
 import { hostname, type as osType, release, platform } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { DeviceInfo } from '../shared/protocol.js';
-
-export const AGENT_VERSION = '0.1.0';
+import { AGENT_VERSION } from './version.js';
 
 function prettyOs(): string {
   if (platform() === 'linux') {

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { MAX_LINE_UTF16 } from './grammar.js';
+import { AGENT_TARGETS, AGENT_VERSION_PATTERN } from './agent-release.js';
 
 /** Largest WebSocket message either side accepts (ws maxPayload). */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -15,6 +16,9 @@ export const JOB_WINDOW_BYTES = 1024 * 1024;
 
 const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
 const shortText = z.string().max(4096);
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
+const agentTarget = z.enum(AGENT_TARGETS);
+const agentVersion = z.string().max(64).regex(AGENT_VERSION_PATTERN);
 /**
  * One structured record: a plain JSON object. Checked for shape only (not key by key): records come in
  * batches of thousands and a per-key schema walk cost more than the command itself. Sizes are bounded by
@@ -35,6 +39,10 @@ export const deviceInfo = z.object({
   os: z.string().max(255),
   platform: z.enum(['linux', 'darwin', 'win32']),
   agentVersion: z.string().max(64),
+  /** Which build runs (agent self-update picks the file for it); absent from agents before self-update. */
+  agentTarget: agentTarget.optional(),
+  /** The build's commit (`lr-agent --version`). */
+  agentBuild: z.string().max(64).optional(),
   isolated: z.boolean().optional(),
 });
 export type DeviceInfo = z.infer<typeof deviceInfo>;
@@ -63,6 +71,22 @@ export const toAgent = z.discriminatedUnion('t', [
   z.object({ t: z.literal('job.cancel'), jobId: id, reason: z.enum(['cancelled', 'timed_out', 'session_closed']) }),
   z.object({ t: z.literal('job.ack'), jobId: id, bytes: z.number().int().nonnegative() }),
   z.object({ t: z.literal('trace.level'), sessionId: id, level: traceLevel }),
+  /**
+   * A new agent build for this device's target (shared/agent-release.ts): the agent downloads it from `url`
+   * (a one-time link on the service it is enrolled with), checks size, SHA-256 and the release signature
+   * `sig` (the service's Ed25519 key, over agentReleasePayload), then swaps builds and rolls back by itself
+   * when the new one does not connect within 60 s.
+   */
+  z.object({
+    t: z.literal('update.offer'),
+    releaseId: id,
+    target: agentTarget,
+    version: agentVersion,
+    sha256: sha256Hex,
+    size: z.number().int().positive(),
+    sig: z.string().max(256),
+    url: z.string().max(2048),
+  }),
   z.object({ t: z.literal('error'), message: shortText }),
 ]);
 export type ToAgent = z.infer<typeof toAgent>;
@@ -81,6 +105,18 @@ export const fromAgent = z.discriminatedUnion('t', [
     cwd: z.string().max(4096).optional(),
   }),
   z.object({ t: z.literal('trace'), sessionId: id, level: traceLevel.exclude(['off']), message: shortText, time: z.string().max(64) }),
+  /**
+   * Where an update.offer went: `refused` (bad signature, hash or size: nothing run), `failed` (download or
+   * disk), `staged` (verified, about to restart into it), `applied` (the new build is connected: sent by it),
+   * `rolled_back` (the new build did not connect in time: sent by the previous build, back online).
+   */
+  z.object({
+    t: z.literal('update.status'),
+    releaseId: id,
+    version: agentVersion,
+    state: z.enum(['refused', 'failed', 'staged', 'applied', 'rolled_back']),
+    message: shortText.optional(),
+  }),
   z.object({ t: z.literal('error'), message: shortText }),
 ]);
 export type FromAgent = z.infer<typeof fromAgent>;
