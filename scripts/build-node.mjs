@@ -23,7 +23,7 @@ await build({
   sourcemap: 'linked',
   banner: { js: '#!/usr/bin/env node' },
   // src/agent/version.ts
-  define: { __LR_AGENT_VERSION__: JSON.stringify(version), __LR_AGENT_BUILD__: JSON.stringify(commit) },
+  define: { __LR_AGENT_RELEASE_INFO__: JSON.stringify(`lr-agent-release-info:${JSON.stringify({ version, build: commit })}`) },
   logLevel: 'warning',
 });
 for (const p of programs) chmodSync(`out/bin/${p}.js`, 0o755);

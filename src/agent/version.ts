@@ -1,10 +1,16 @@
 /**
  * The agent's version and build, stamped at build time: scripts/package-agent.mjs and scripts/build-node.mjs
- * define `__LR_AGENT_VERSION__` (package.json's version, or `--version V` for a test build) and
- * `__LR_AGENT_BUILD__` (the git commit). Run from source (tests under vitest), neither is defined.
+ * define `__LR_AGENT_RELEASE_INFO__` as one string literal, `lr-agent-release-info:{"version":…,"build":…}`
+ * (package.json's version or `--version V` for a test build; the git commit). It is one literal on purpose:
+ * the service reads a build's version from the file itself (`lr-server agent-release add`, by looking for
+ * AGENT_RELEASE_INFO_MARKER), never by running it. Run from source (tests under vitest), nothing is defined.
  */
-declare const __LR_AGENT_VERSION__: string | undefined;
-declare const __LR_AGENT_BUILD__: string | undefined;
+import { AGENT_RELEASE_INFO_MARKER } from '../shared/agent-release.js';
 
-export const AGENT_VERSION: string = typeof __LR_AGENT_VERSION__ === 'string' ? __LR_AGENT_VERSION__ : '0.1.0';
-export const AGENT_BUILD: string = typeof __LR_AGENT_BUILD__ === 'string' ? __LR_AGENT_BUILD__ : 'source';
+declare const __LR_AGENT_RELEASE_INFO__: string | undefined;
+
+const stamped = typeof __LR_AGENT_RELEASE_INFO__ === 'string' ? __LR_AGENT_RELEASE_INFO__ : null;
+const info = stamped?.startsWith(AGENT_RELEASE_INFO_MARKER) ? (JSON.parse(stamped.slice(AGENT_RELEASE_INFO_MARKER.length)) as { version?: unknown; build?: unknown }) : {};
+
+export const AGENT_VERSION: string = typeof info.version === 'string' ? info.version : '0.1.0';
+export const AGENT_BUILD: string = typeof info.build === 'string' ? info.build : 'source';

@@ -13,6 +13,16 @@ export function agentFileName(target: AgentTarget): string {
   return target.startsWith('win-') ? `lr-agent-${target}.exe` : `lr-agent-${target}`;
 }
 
+/**
+ * Every build carries `lr-agent-release-info:{"version":"…","build":"…"}` (compact JSON, version then build)
+ * as one literal: the service reads a file's version from it without running the file.
+ */
+export const AGENT_RELEASE_INFO_MARKER = 'lr-agent-release-info:';
+
+export function agentReleaseInfoLiteral(version: string, build: string): string {
+  return AGENT_RELEASE_INFO_MARKER + JSON.stringify({ version, build });
+}
+
 /** Domain separation: a release signature can never be read as a command signature, nor the reverse. */
 export const AGENT_RELEASE_SIGNATURE_DOMAIN = 'lr-agent-release:v1\n';
 
