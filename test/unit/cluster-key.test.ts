@@ -71,4 +71,22 @@ describe('cluster key', () => {
     expect(lines).toHaveLength(2);
     expect(lines.map((l) => l.kind)).toEqual(['state', 'node']);
   });
+
+  it('drops held back during an interval are reported when it ends, with their count and last reason', async () => {
+    const log = new Logger('drops', 'warn');
+    const lines: [string, Record<string, unknown>][] = [];
+    log.tap((_l, msg, fields) => void lines.push([msg, fields ?? {}]));
+    const drops = new DropLog(log, 200);
+    drops.drop('state', 'bad MAC');
+    drops.drop('state-replay', 'older than the version already applied');
+    drops.drop('state', 'bad MAC');
+    drops.drop('state', 'a replay');
+    expect(lines).toHaveLength(2);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(lines).toHaveLength(3);
+    expect(lines[2]).toEqual(['cluster entries dropped', { kind: 'state', count: 2, lastWhy: 'a replay' }]);
+    // Nothing more to report: no further line.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(lines).toHaveLength(3);
+  });
 });

@@ -144,10 +144,12 @@ export const VERSION_HEADER = 'Lr-Version';
 
 /**
  * Drops are logged once per kind per interval, with how many there were: a flood of forged messages must
- * not become a flood of log lines (nor slow the node down writing them).
+ * not become a flood of log lines (nor slow the node down writing them). Drops held back during an interval
+ * are reported when it ends (one summary line with the count and the last reason), so the last burst of a
+ * flood, or a replay that came just after another drop, is never left out of the log.
  */
 export class DropLog {
-  private readonly last = new Map<string, { at: number; count: number }>();
+  private readonly last = new Map<string, { at: number; count: number; why: string; timer?: NodeJS.Timeout }>();
 
   constructor(
     private readonly log: Logger,
@@ -159,11 +161,25 @@ export class DropLog {
     const s = this.last.get(kind);
     if (s && now - s.at < this.everyMs) {
       s.count++;
+      s.why = why;
+      if (!s.timer) {
+        s.timer = setTimeout(() => this.summarise(kind), s.at + this.everyMs - now);
+        s.timer.unref();
+      }
       return;
     }
+    if (s?.timer) clearTimeout(s.timer);
     const suppressed = s?.count ?? 0;
-    this.last.set(kind, { at: now, count: 0 });
+    this.last.set(kind, { at: now, count: 0, why });
     this.log.warn('cluster entry dropped', { kind, why, ...fields, ...(suppressed ? { alsoDroppedSinceLastReport: suppressed } : {}) });
+  }
+
+  /** The end of an interval in which drops were held back: one line for them, and a new interval starts. */
+  private summarise(kind: string): void {
+    const s = this.last.get(kind);
+    if (!s || s.count === 0) return;
+    this.last.set(kind, { at: Date.now(), count: 0, why: s.why });
+    this.log.warn('cluster entries dropped', { kind, count: s.count, lastWhy: s.why });
   }
 }
 
