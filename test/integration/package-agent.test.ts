@@ -228,6 +228,24 @@ describeNeeds(wineProblem())('lr-agent-win-x64.exe under Wine, without node.exe'
     const hash = createHash('sha256').update(readFileSync(join(native[0]!, files[0]!))).digest('hex');
     expect(files[0]).toBe(`${hash}-koffi-win32-x64.node`);
   }, 240_000);
+
+  it('install registers the .exe alone as the service (no node.exe, no script), which runs and comes online; uninstall removes it', async () => {
+    // The agent of the previous test keeps the prefix up (Wine stops its services with its last ordinary process).
+    expect(agent?.exitCode).toBeNull();
+    const bundle = await enrollmentBundle(w, 'winsvc');
+    const dataDir = 'C:\\lr-svc';
+    const r = await prefix.exec(winPath(exe), ['install', '--bundle', winPath(bundle), '--name', 'winsvc', '--data', dataDir], 120_000);
+    const log = () => (existsSync(join(prefix.hostOf(dataDir), 'agent.log')) ? readFileSync(join(prefix.hostOf(dataDir), 'agent.log'), 'utf8') : '(no agent.log)');
+    expect(r.code, `${r.stdout} ${r.stderr} ${log()}`).toBe(0);
+    const deviceId = /device id (\w+)/.exec(r.stdout)?.[1];
+    const q = await prefix.exec('reg', ['query', 'HKLM\\System\\CurrentControlSet\\Services\\lr-agent']);
+    expect(/ImagePath\s+REG_(?:EXPAND_)?SZ\s+(.*)/.exec(q.stdout)?.[1]?.trim(), q.stdout).toBe(`"${winPath(exe)}" service --data "${dataDir}"`);
+    await waitFor('winsvc online', async () => (await w.devices()).find((d) => d.id === deviceId && d.online), 60_000);
+    const u = await prefix.exec(winPath(exe), ['uninstall', '--purge', '--data', dataDir], 120_000);
+    expect(u.code, `${u.stdout} ${u.stderr}`).toBe(0);
+    expect(u.stdout).toMatch(/service lr-agent stopped and deleted/);
+    await waitFor('winsvc offline', async () => !(await w.devices()).find((d) => d.id === deviceId)?.online, 30_000);
+  }, 300_000);
 });
 
 const qemuProblem = firstProblem(
