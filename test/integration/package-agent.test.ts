@@ -21,6 +21,9 @@ const NODE_VERSION = '22.23.3';
 const AARCH64_SYSROOT = '/usr/aarch64-linux-gnu';
 const QEMU = 'qemu-aarch64-static';
 
+/** The commit the files are built from (read before the build, as the build reads it). */
+const COMMIT = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+
 let built: Promise<string> | null = null;
 /** Builds the three files once, into a temporary folder (~30 s). */
 function buildOnce(): Promise<string> {
@@ -159,7 +162,7 @@ describeNeeds(chrootProblem)('lr-agent-linux-x64 in a minimal root without Node.
   it('has no node in the root, prints its version, enrolls, comes online and lists its own process', async () => {
     expect(allFiles(root).filter((f) => /(^|\/)node(\.exe)?$/.test(f))).toEqual([]);
     const v = await runToEnd(inRoot(['--version'], join(w.dir, 'v.out')), join(w.dir, 'v.out'), 30_000);
-    expect(v).toEqual({ code: 0, output: `lr-agent ${VERSION} (build ${gitCommit()}, linux-x64, node ${NODE_VERSION})\n` });
+    expect(v).toEqual({ code: 0, output: `lr-agent ${VERSION} (build ${COMMIT}, linux-x64, node ${NODE_VERSION})\n` });
 
     copyFileSync(await enrollmentBundle(w, 'minimal'), join(root, 'bundle.json'));
     const e = await runToEnd(inRoot(['enroll', '--bundle', '/bundle.json', '--data', '/data/agent', '--name', 'minimal'], join(w.dir, 'e.out')), join(w.dir, 'e.out'), 60_000);
@@ -178,9 +181,6 @@ describeNeeds(chrootProblem)('lr-agent-linux-x64 in a minimal root without Node.
   }, 180_000);
 });
 
-function gitCommit(): string {
-  return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-}
 
 describeNeeds(wineProblem())('lr-agent-win-x64.exe under Wine, without node.exe', () => {
   let w: World;
@@ -201,7 +201,7 @@ describeNeeds(wineProblem())('lr-agent-win-x64.exe under Wine, without node.exe'
 
   it('prints its version, enrolls, comes online and lists its own process, koffi loaded from its private copy', async () => {
     const v = await prefix.exec(winPath(exe), ['--version'], 90_000);
-    expect(v.stdout).toBe(`lr-agent ${VERSION} (build ${gitCommit()}, win-x64, node ${NODE_VERSION})\n`);
+    expect(v.stdout).toBe(`lr-agent ${VERSION} (build ${COMMIT}, win-x64, node ${NODE_VERSION})\n`);
 
     const bundle = await enrollmentBundle(w, 'winsea');
     const dataDir = 'C:\\ProgramData\\lr-agent';
@@ -273,7 +273,7 @@ describeNeeds(qemuProblem)('lr-agent-linux-arm64 under qemu-user', () => {
 
   it('prints its version, enrolls, comes online and lists its own process', async () => {
     const v = await runToEnd(qemu(['--version'], join(w.dir, 'v.out')), join(w.dir, 'v.out'), 60_000);
-    expect(v).toEqual({ code: 0, output: `lr-agent ${VERSION} (build ${gitCommit()}, linux-arm64, node ${NODE_VERSION})\n` });
+    expect(v).toEqual({ code: 0, output: `lr-agent ${VERSION} (build ${COMMIT}, linux-arm64, node ${NODE_VERSION})\n` });
 
     const bundle = await enrollmentBundle(w, 'armsea');
     const dataDir = join(w.dir, 'agent-armsea');
