@@ -2,7 +2,19 @@
 import { hostname, type as osType, release, platform } from 'node:os';
 import { readFileSync } from 'node:fs';
 import type { DeviceInfo } from '../shared/protocol.js';
-import { AGENT_VERSION } from './version.js';
+import { AGENT_TARGETS, type AgentTarget } from '../shared/agent-release.js';
+import { AGENT_BUILD, AGENT_VERSION } from './version.js';
+
+/** The build target this process is (`linux-x64`, `linux-arm64`, `win-x64`), or null on another OS/CPU. */
+export function currentAgentTarget(platform: string = process.platform, arch: string = process.arch): AgentTarget | null {
+  const target = `${platform === 'win32' ? 'win' : platform}-${arch}`;
+  return (AGENT_TARGETS as readonly string[]).includes(target) ? (target as AgentTarget) : null;
+}
+
+/** `lr-agent --version`: `lr-agent <version> (build <commit>, <target>, node <version>)`. */
+export function agentVersionLine(): string {
+  return `lr-agent ${AGENT_VERSION} (build ${AGENT_BUILD}, ${currentAgentTarget() ?? `${process.platform}-${process.arch}`}, node ${process.versions.node})`;
+}
 
 function prettyOs(): string {
   if (platform() === 'linux') {
@@ -18,12 +30,15 @@ function prettyOs(): string {
 
 export function deviceInfo(name: string, isolated = false): DeviceInfo {
   const p = platform();
+  const target = currentAgentTarget();
   return {
     name,
     hostname: hostname(),
     os: prettyOs(),
     platform: p === 'darwin' || p === 'win32' ? p : 'linux',
     agentVersion: AGENT_VERSION,
+    ...(target ? { agentTarget: target } : {}),
+    agentBuild: AGENT_BUILD.slice(0, 64),
     isolated,
   };
 }

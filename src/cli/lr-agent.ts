@@ -7,12 +7,13 @@ import { startAgent } from '../agent/run-agent.js';
 import { CliError, fail } from './errors.js';
 import { deviceNameProblem } from '../shared/device-name.js';
 import { defaultDataDir, statusLines } from '../agent/install/service-config.js';
+import { agentVersionLine } from '../agent/device-info.js';
 
 const PROG = 'lr-agent';
 const win32Resolve = (p: string) => win32.resolve(p);
 // The agent's key, quarantine and working files are private to its user.
 process.umask(0o077);
-const program = new Command(PROG).description('Live response agent');
+const program = new Command(PROG).description('Live response agent').version(agentVersionLine(), '-V, --version', 'prints the version, build commit, target and Node version');
 program.exitOverride();
 
 program

@@ -52,17 +52,19 @@ export function quoteWindowsArg(arg: string): string {
  * The service's command line (its "binPath"). The program is always quoted: an unquoted path with a space
  * (`C:\Program Files\...`) lets Windows try `C:\Program.exe` first, a classic way to run code as SYSTEM.
  * The program part is not unescaped by Windows (it ends at the next quote), so a quote in it is refused.
+ * `script` null: the program is the agent's single executable (lr-agent-win-x64.exe), which runs alone.
  */
-export function serviceCommandLine(nodeExe: string, script: string, dataDir: string): string {
-  for (const [what, p] of [
-    ['node.exe', nodeExe],
-    ['lr-agent script', script],
+export function serviceCommandLine(program: string, script: string | null, dataDir: string): string {
+  const paths: [string, string][] = [
+    [script === null ? 'lr-agent executable' : 'node.exe', program],
+    ...(script === null ? [] : ([['lr-agent script', script]] as [string, string][])),
     ['data folder', dataDir],
-  ] as const) {
+  ];
+  for (const [what, p] of paths) {
     if (!winPath.isAbsolute(p) || /^[\\/]{2}/.test(p)) throw new Error(`the ${what} path must be an absolute local path: ${p}`);
     if (/["\0\r\n]/.test(p)) throw new Error(`the ${what} path contains a character a service command line cannot carry: ${p}`);
   }
-  return [`"${nodeExe}"`, quoteWindowsArg(script), 'service', '--data', quoteWindowsArg(dataDir)].join(' ');
+  return [`"${program}"`, ...(script === null ? [] : [quoteWindowsArg(script)]), 'service', '--data', quoteWindowsArg(dataDir)].join(' ');
 }
 
 /** SC_ACTION_RESTART after each delay (ms): the SCM restarts the agent after a crash or a failed exit. */

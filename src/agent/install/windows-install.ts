@@ -14,6 +14,7 @@ import { readDaclSddl, setSecurityFromSddl, wineVersion } from '../platform/wind
 import { Win32Error } from '../platform/windows/ffi.js';
 import { releaseBeforeUninstall } from '../platform/windows/isolation.js';
 import { runAsService } from '../platform/windows/service-host.js';
+import { isSeaBuild } from '../sea.js';
 import { DATA_DIR_SECURITY, dataDirAclProblem, SERVICE_NAME, serviceCommandLine, untrustedWriters, type AgentInstallStatus } from './service-config.js';
 import { createAgentService, deleteAgentService, queryAgentServiceConfig, queryAgentServiceState, startAgentService, stopAgentService } from './windows-scm.js';
 
@@ -37,18 +38,22 @@ export function lockDataDir(dir: string): { warning: string | null } {
 /**
  * Checks that only SYSTEM, Administrators and TrustedInstaller can change what the service will run as
  * LocalSystem: node.exe, the script, their folders, the script's node_modules, and (rename or replace) the
- * folders above. A user who could write any of them would run code as SYSTEM at the next start. Throws
- * with the paths and trustees; under Wine (no access lists) returns the finding as a warning.
+ * folders above; for the single executable (`script` null), the .exe, its folder and the folders above. A
+ * user who could write any of them would run code as SYSTEM at the next start. Throws with the paths and
+ * trustees; under Wine (no access lists) returns the finding as a warning.
  */
-export function checkServiceCodeIsAdminOnly(nodeExe: string, script: string): { warning: string | null } {
-  const items = new Set([nodeExe, winPath.dirname(nodeExe), script, winPath.dirname(script)]);
-  for (let d = winPath.dirname(script); ; d = winPath.dirname(d)) {
-    const modules = winPath.join(d, 'node_modules');
-    if (existsSync(modules)) {
-      items.add(modules);
-      break;
+export function checkServiceCodeIsAdminOnly(nodeExe: string, script: string | null): { warning: string | null } {
+  const items = new Set([nodeExe, winPath.dirname(nodeExe)]);
+  if (script !== null) {
+    items.add(script).add(winPath.dirname(script));
+    for (let d = winPath.dirname(script); ; d = winPath.dirname(d)) {
+      const modules = winPath.join(d, 'node_modules');
+      if (existsSync(modules)) {
+        items.add(modules);
+        break;
+      }
+      if (winPath.dirname(d) === d) break;
     }
-    if (winPath.dirname(d) === d) break;
   }
   const ancestors = new Set<string>();
   for (const item of items) {
@@ -71,7 +76,7 @@ export function checkServiceCodeIsAdminOnly(nodeExe: string, script: string): { 
   const text = `others than SYSTEM and Administrators can change what the service would run as SYSTEM: ${findings.join('; ')}`;
   const wine = wineVersion();
   if (wine) return { warning: `Wine ${wine} keeps no access lists, not checkable here: ${text}` };
-  throw new Error(`${text}: install node.exe and lr-agent under a folder only administrators can write (e.g. %ProgramFiles%)`);
+  throw new Error(`${text}: install ${script === null ? 'lr-agent' : 'node.exe and lr-agent'} under a folder only administrators can write (e.g. %ProgramFiles%)`);
 }
 
 /**
@@ -92,16 +97,18 @@ export interface InstallOptions {
   bundle?: string;
   name?: string;
   dataDir: string;
-  /** node.exe and the lr-agent script the service runs. */
+  /** node.exe and the lr-agent script the service runs; in the single executable, the .exe itself (the script is then ignored). */
   nodeExe: string;
   script: string;
 }
 
 /** Enrolls (unless the folder already holds an enrolled agent and no bundle is given), registers and starts the service. */
 export async function installAgentService(o: InstallOptions, say: (line: string) => void): Promise<void> {
-  const commandLine = serviceCommandLine(o.nodeExe, o.script, o.dataDir);
+  // The single executable runs alone: its command line is the .exe (process.execPath), no script.
+  const script = isSeaBuild() ? null : o.script;
+  const commandLine = serviceCommandLine(o.nodeExe, script, o.dataDir);
   if (queryAgentServiceState()) throw new Error(`a service named ${SERVICE_NAME} is already installed: run lr-agent uninstall first`);
-  const code = checkServiceCodeIsAdminOnly(o.nodeExe, o.script);
+  const code = checkServiceCodeIsAdminOnly(o.nodeExe, script);
   const enrolled = existsSync(agentPaths(o.dataDir).state);
   if (enrolled && o.bundle) throw new Error(`${o.dataDir} already holds an enrolled agent: install without --bundle to keep it, or uninstall --purge first`);
   if (!enrolled && !o.bundle) throw new Error(`${o.dataDir} holds no enrolled agent: give an enrollment bundle with --bundle`);

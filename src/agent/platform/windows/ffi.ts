@@ -3,7 +3,10 @@
  * Windows itself offers (Toolhelp, IP Helper, the registry, the service control manager...).
  *
  * koffi is loaded lazily, on first use, so that the Linux agent never loads it. On Windows, npm installs its
- * prebuilt binary (`@koromix/koffi-win32-x64`) next to it.
+ * prebuilt binary (`@koromix/koffi-win32-x64`) next to it. The single executable (`npm run package:agent`)
+ * has no node_modules: it carries that binary as the asset KOFFI_ASSET, loaded through ../../sea.ts. koffi's
+ * own JS (index.cjs) only finds that binary and adds deprecated aliases (lib.stdcall, koffi.resolve...) the
+ * agent does not use, so the binary's exports are the module.
  *
  * Conventions for the modules of this folder:
  * - declare each function once, with `__stdcall` and the W (UTF-16) variant, through `win32()`;
@@ -12,17 +15,21 @@
  */
 import { createRequire } from 'node:module';
 import type * as KoffiModule from 'koffi';
+import { isSeaBuild, loadEmbeddedNativeModule } from '../../sea.js';
 
 export type Koffi = typeof KoffiModule;
 
 let koffi: Koffi | null = null;
 
+/** The SEA asset holding koffi's Windows binary (scripts/package-agent.mjs embeds it under this name). */
+export const KOFFI_ASSET = 'koffi-win32-x64.node';
+
 /** The koffi module (loaded on first call). */
 export function ffi(): Koffi {
   if (koffi) return koffi;
   if (process.platform !== 'win32') throw new Error('the Win32 API is only available on Windows');
-  const require = createRequire(import.meta.url);
-  koffi = require('koffi') as Koffi;
+  if (isSeaBuild()) koffi = loadEmbeddedNativeModule(KOFFI_ASSET) as Koffi;
+  else koffi = createRequire(import.meta.url)('koffi') as Koffi;
   return koffi;
 }
 

@@ -62,6 +62,15 @@ describe('the service command line', () => {
     expect(serviceCommandLine('C:\\node\\node.exe', 'C:\\x\\lr-agent.js', 'C:\\d')).toBe('"C:\\node\\node.exe" "C:\\x\\lr-agent.js" service --data "C:\\d"');
   });
 
+  it('is the .exe alone for the single executable (no node.exe, no script), quoted, and splits back', () => {
+    const exe = 'C:\\Program Files\\lr-agent\\lr-agent-win-x64.exe';
+    const line = serviceCommandLine(exe, null, 'C:\\ProgramData\\lr-agent');
+    expect(line).toBe('"C:\\Program Files\\lr-agent\\lr-agent-win-x64.exe" service --data "C:\\ProgramData\\lr-agent"');
+    expect(splitWindowsCommandLine(line)).toEqual([exe, 'service', '--data', 'C:\\ProgramData\\lr-agent']);
+    expect(() => serviceCommandLine('lr-agent-win-x64.exe', null, 'C:\\d')).toThrow(/lr-agent executable path must be an absolute local path/);
+    expect(() => serviceCommandLine('C:\\a"b\\lr-agent-win-x64.exe', null, 'C:\\d')).toThrow(/lr-agent executable path contains a character/);
+  });
+
   it('keeps a trailing backslash of the data folder (it would otherwise escape the closing quote)', () => {
     const line = serviceCommandLine('C:\\n\\node.exe', 'C:\\x\\lr-agent.js', 'D:\\agent data\\');
     expect(splitWindowsCommandLine(line)).toEqual(['C:\\n\\node.exe', 'C:\\x\\lr-agent.js', 'service', '--data', 'D:\\agent data\\']);
