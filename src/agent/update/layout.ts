@@ -7,6 +7,8 @@
  *   builds/pending.json         an update on trial: the new build, the one to go back to, and whether the
  *                               supervisor already started it (a supervisor that dies during the trial finds
  *                               it at its next start and rolls back: nothing is lost across a crash)
+ *   builds/rolled-back.json     the releases rolled back here (the last 32 ids): refused if offered again,
+ *                               since the service may offer again before it has the rolled_back report
  *   builds/outbox.json          update.status reports the supervisor wrote for the service (rolled_back,
  *                               applied): the running build sends them once it is online, then clears them
  *
@@ -96,4 +98,12 @@ export function addToOutbox(dataDir: string, r: UpdateReport): void {
 }
 export function clearOutbox(dataDir: string): void {
   rmSync(file(dataDir, 'outbox.json'), { force: true });
+}
+
+const rolledBackList = z.array(z.string().max(64)).max(32);
+export function readRolledBack(dataDir: string): string[] {
+  return readRecord(file(dataDir, 'rolled-back.json'), rolledBackList) ?? [];
+}
+export function addRolledBack(dataDir: string, releaseId: string): void {
+  writeRecord(dataDir, 'rolled-back.json', [...readRolledBack(dataDir).filter((id) => id !== releaseId), releaseId].slice(-32));
 }

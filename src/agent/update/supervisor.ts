@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { AGENT_VERSION_PATTERN } from '../../shared/agent-release.js';
 import type { Logger } from '../../node/log.js';
 import { loadAgentState } from '../config.js';
-import { addToOutbox, buildPath, buildsDir, readCurrent, readPending, SUPERVISED_ENV, UPDATE_EXIT_CODE, writeCurrent, writePending, type PendingUpdate, type ReleaseRecord } from './layout.js';
+import { addRolledBack, addToOutbox, buildPath, buildsDir, readCurrent, readPending, SUPERVISED_ENV, UPDATE_EXIT_CODE, writeCurrent, writePending, type PendingUpdate, type ReleaseRecord } from './layout.js';
 import { buildProblem, ownTarget } from './verify-build.js';
 import type { SupervisorMessage } from './updater.js';
 
@@ -136,6 +136,7 @@ function commit(o: SupervisorOptions, trial: PendingUpdate): void {
 }
 
 function rollBack(o: SupervisorOptions, trial: PendingUpdate, reason: string): void {
+  addRolledBack(o.dataDir, trial.next.releaseId);
   writeCurrent(o.dataDir, trial.previous);
   writePending(o.dataDir, null);
   addToOutbox(o.dataDir, { releaseId: trial.next.releaseId, version: trial.next.version, state: 'rolled_back', message: reason });

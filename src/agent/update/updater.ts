@@ -18,7 +18,7 @@ import type { Logger } from '../../node/log.js';
 import type { ServiceEndpoint } from '../command.js';
 import { downloadFromService, downloadTargets } from '../service-download.js';
 import { AGENT_VERSION } from '../version.js';
-import { buildPath, buildsDir, clearOutbox, readCurrent, readOutbox, writePending, type ReleaseRecord } from './layout.js';
+import { buildPath, buildsDir, clearOutbox, readCurrent, readOutbox, readRolledBack, writePending, type ReleaseRecord } from './layout.js';
 import { buildProblem, ownTarget, releaseSignatureProblem } from './verify-build.js';
 
 type Offer = Extract<ToAgent, { t: 'update.offer' }>;
@@ -78,6 +78,7 @@ export class AgentUpdater {
   offerProblem(f: Offer): string | null {
     const target = ownTarget();
     if (f.target !== target) return `the build is for ${f.target}, this device runs ${target ?? `${process.platform}-${process.arch}`}`;
+    if (readRolledBack(this.o.dataDir).includes(f.releaseId)) return `release ${f.releaseId} (${f.version}) was rolled back on this device before`;
     if (compareAgentVersions(f.version, this.version) <= 0) return `version ${f.version} is not newer than the running ${this.version} (downgrades are refused)`;
     const sig = releaseSignatureProblem(f, f.sig, this.o.serviceKey);
     if (sig) return sig;
