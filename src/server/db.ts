@@ -149,7 +149,7 @@ const MIGRATIONS: readonly Migration[] = [
   // 7: agent self-update (agent-releases.ts): the builds admins added (files under DATA/agent-releases/), and
   // what each device reported for each, so that a release refused or rolled back on a device is not offered again.
   `
-  CREATE TABLE agent_releases (
+  CREATE TABLE IF NOT EXISTS agent_releases (
     id TEXT PRIMARY KEY,
     target TEXT NOT NULL,
     version TEXT NOT NULL,
@@ -161,7 +161,7 @@ const MIGRATIONS: readonly Migration[] = [
     created_at TEXT NOT NULL,
     created_by TEXT NOT NULL
   );
-  CREATE TABLE agent_release_reports (
+  CREATE TABLE IF NOT EXISTS agent_release_reports (
     device_id TEXT NOT NULL,
     release_id TEXT NOT NULL,
     state TEXT NOT NULL,

@@ -175,7 +175,8 @@ describe('agent self-update (real single-file builds, lr-agent service)', () => 
     const t0 = Date.now();
     const add = await run('lr-server', ['agent-release', 'add', broken, '--os', 'linux-x64', '--data', world.dataDir]);
     expect(add.code, add.stderr).toBe(0);
-    await waitFor('rolled_back in the command log', async () => (await updateLog()).find((e) => e.commandLine.startsWith(`agent-update ${N1} rolled_back`)), 90_000, 250);
+    const rolledBack = await waitFor('rolled_back in the command log', async () => (await updateLog()).find((e) => e.commandLine.startsWith(`agent-update ${N1} rolled_back`)), 90_000, 250);
+    expect(rolledBack.commandLine).toMatch(/the new build exited \(code \d+\) before it connected/);
     await waitFor('online again', async () => (await device()).online, 30_000);
     const seconds = (Date.now() - t0) / 1000;
     process.stdout.write(`broken ${N1} added -> rolled back to ${N}, online, reported: ${seconds.toFixed(1)} s\n`);
