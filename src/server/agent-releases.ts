@@ -5,7 +5,7 @@
  * device reported for each release (`agent_release_reports`): a release a device refused or rolled back is
  * never offered to it again, until an admin adds it again (a new release id).
  */
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { AGENT_TARGETS, agentFileName, compareAgentVersions, type AgentTarget } from '../shared/agent-release.js';
 import { digestFile } from '../node/digest-stream.js';
@@ -108,6 +108,7 @@ export class AgentReleases {
     mkdirSync(join(releasesDir(this.dataDir), id), { recursive: true, mode: 0o700 });
     try {
       copyFileSync(file, dest);
+      chmodSync(dest, 0o600); // served, never run by the service
       // Hashed from the copy the service will serve, so that what is signed is what is sent.
       const { sha256, size } = await digestFile(dest);
       const sig = signer.signRelease({ target: t, version: info.version, sha256, size });

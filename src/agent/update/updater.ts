@@ -53,7 +53,7 @@ export class AgentUpdater {
   /** The link is up (welcome): the supervisor learns it, the outbox goes to the service. */
   online(send: Send): void {
     this.send = send;
-    if (typeof process.send === 'function') process.send({ t: 'connected', version: this.version } satisfies SupervisorMessage);
+    if (this.o.supervised && typeof process.send === 'function') process.send({ t: 'connected', version: this.version } satisfies SupervisorMessage);
     this.flush();
   }
 
