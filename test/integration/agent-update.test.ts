@@ -14,6 +14,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentFileName, agentReleasePayload } from '../../src/shared/agent-release.js';
 import { openDb } from '../../src/server/db.js';
@@ -124,6 +125,21 @@ describe('agent self-update (real single-file builds, lr-agent service)', () => 
   it('runs build N under the supervisor, its version in the inventory', async () => {
     expect((await device()).agentVersion).toBe(N);
     expect(supervisorOut).toContain('starting the agent build');
+  });
+
+  it('serves release files only to an enrolled device that signs the one-time token', async () => {
+    const ca = readFileSync(join(world.dataDir, 'tls', 'ca.pem'), 'utf8');
+    const status = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`https://127.0.0.1:${world.port}/api/v1/agent/releases/${'A'.repeat(43)}`, { ca, headers }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await status({})).toBe(403);
+    expect(await status({ 'x-lr-device': deviceId, 'x-lr-device-proof': Buffer.alloc(64).toString('base64') })).toBe(403);
   });
 
   it('refuses a release signed with another key: logged, nothing downloaded or run, still online on N', async () => {

@@ -53,6 +53,7 @@ interface ChildEnd {
 export async function runSupervisor(o: SupervisorOptions): Promise<number> {
   const { dataDir, log } = o;
   const trialMs = o.trialMs ?? TRIAL_MS;
+  loadAgentState(dataDir); // not enrolled (or unreadable): one line now, not a crash loop of children
   let backoff = BACKOFF_MIN_MS;
   while (!o.stopSignal.aborted) {
     const trial = await prepareTrial(o);
