@@ -54,6 +54,7 @@ export async function runSupervisor(o: SupervisorOptions): Promise<number> {
   const { dataDir, log } = o;
   const trialMs = o.trialMs ?? TRIAL_MS;
   loadAgentState(dataDir); // not enrolled (or unreadable): one line now, not a crash loop of children
+  removeIncoming(dataDir);
   let backoff = BACKOFF_MIN_MS;
   while (!o.stopSignal.aborted) {
     const trial = await prepareTrial(o);
@@ -143,6 +144,17 @@ function rollBack(o: SupervisorOptions, trial: PendingUpdate, reason: string): v
   addToOutbox(o.dataDir, { releaseId: trial.next.releaseId, version: trial.next.version, state: 'rolled_back', message: reason });
   if (trial.next.version !== trial.previous?.version) rmSync(join(buildsDir(o.dataDir), trial.next.version), { recursive: true, force: true });
   o.log.warn('update rolled back', { version: trial.next.version, to: trial.previous?.version ?? 'installed', reason });
+}
+
+/** Downloads a build was receiving when it died (a crash, a power cut) are deleted. */
+function removeIncoming(dataDir: string): void {
+  let names: string[] = [];
+  try {
+    names = readdirSync(buildsDir(dataDir));
+  } catch {
+    return;
+  }
+  for (const name of names) if (name.startsWith('.incoming-')) rmSync(join(buildsDir(dataDir), name), { force: true });
 }
 
 /** Deletes the build folders other than `keep`. */

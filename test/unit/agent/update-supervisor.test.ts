@@ -73,7 +73,9 @@ describe.skipIf(target === null)('supervisor', () => {
     fakeBuild(buildPath(dir, '0.3.0'), 'never-connects');
     const next = release(dir, '0.3.0');
     writePending(dir, { next, previous: null, phase: 'staged' });
+    writeFileSync(join(dir, 'builds', '.incoming-0123456789ab'), 'half a download');
     await supervise(dir, self, () => ran(self[0]) !== '');
+    expect(existsSync(join(dir, 'builds', '.incoming-0123456789ab'))).toBe(false);
     expect(existsSync(buildPath(dir, '0.3.0'))).toBe(false);
     expect(ran(self[0])).toContain(`start --data ${dir}`);
     expect(readCurrent(dir)).toBeNull();
