@@ -9,7 +9,7 @@
  */
 import { createPrivateKey, sign } from 'node:crypto';
 import WebSocket from 'ws';
-import { MAX_FRAME_BYTES, agentAuthPayload, parseFrame, toAgent, type FromAgent } from '../shared/protocol.js';
+import { MAX_FRAME_BYTES, agentAuthPayload, parseFrame, toAgent, type FromAgent, type ToAgent } from '../shared/protocol.js';
 import { serviceUrls, wssBase } from '../node/profile.js';
 import { unmaskedFrames } from '../node/ws-options.js';
 import type { Logger } from '../node/log.js';
@@ -36,7 +36,14 @@ export interface AgentLinkHandle {
   currentUrl(): string | null;
 }
 
-export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, isIsolated: () => boolean = () => false): AgentLinkHandle {
+/** Self-update's part of the link (update/updater.ts): told when the link is up or down, and given update offers. */
+export interface LinkUpdateHooks {
+  online(send: (f: FromAgent) => void): void;
+  offline(): void;
+  offer(f: Extract<ToAgent, { t: 'update.offer' }>, send: (f: FromAgent) => void): void;
+}
+
+export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, isIsolated: () => boolean = () => false, update?: LinkUpdateHooks): AgentLinkHandle {
   const key = createPrivateKey(state.privateKey);
   const urls = spreadOrder(serviceUrls(state), state.deviceId);
   let ws: WebSocket | null = null;
@@ -98,6 +105,9 @@ export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, 
         backoff = BACKOFF_MIN_MS;
         runner.setSender(sender);
         log.info('connected to the service', { url, deviceId: state.deviceId });
+        update?.online(send);
+      } else if (f.t === 'update.offer') {
+        if (online) update?.offer(f, send);
       } else if (f.t === 'error') {
         log.warn('service reported an error', { message: f.message });
       } else if (online) {
@@ -111,6 +121,7 @@ export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, 
       online = false;
       current = null;
       runner.linkLost();
+      update?.offline();
       if (ws === socket) ws = null;
       if (stopped) return;
       // A drop after being online starts a fresh round at the next node; a failed attempt counts towards the round.

@@ -20,6 +20,8 @@ import { createPlatform } from './platform/index.js';
 import { cleanWorkFolder } from './work-folder.js';
 import { isIsolated, reapplyIsolation } from './isolation.js';
 import { protectedPaths } from './protected-paths.js';
+import { AgentUpdater } from './update/updater.js';
+import { SUPERVISED_ENV, UPDATE_EXIT_CODE } from './update/layout.js';
 
 export interface StartAgentOptions {
   /** The agent's data folder (enrolled: holds agent.json). */
@@ -71,7 +73,25 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   if (!state.commandKey) log.warn('no command-signing key is pinned: every command will be refused until the agent is enrolled again');
   const verifier = new CommandVerifier(state.commandKey, state.deviceId, Date.now, paths.receivedJobs);
   const runner = new JobRunner(AGENT_COMMANDS, platform, log, { frame: () => undefined, raw: () => undefined, data: () => undefined }, { dataDir: dir, service }, (f) => verifier.check(f));
-  const link = runAgentLink(state, runner, log, () => isIsolated(dir));
+  // Self-update (update/): only a build run by `lr-agent service` stages one, then exits for its supervisor.
+  const updater = new AgentUpdater({
+    dataDir: dir,
+    serviceKey: state.commandKey,
+    service,
+    log,
+    supervised: process.env[SUPERVISED_ENV] === '1',
+    restartIntoUpdate: () => void link.stop().then(() => process.exit(UPDATE_EXIT_CODE)),
+  });
+  if (process.env[SUPERVISED_ENV] === '1' && typeof process.send === 'function') {
+    process.on('message', (m) => updater.onSupervisorMessage(m));
+    // The supervisor is gone (killed, crashed): this build stops too rather than run unsupervised beside the next one.
+    process.on('disconnect', () => void link.stop().then(() => process.exit(0)));
+  }
+  const link = runAgentLink(state, runner, log, () => isIsolated(dir), {
+    online: (send) => updater.online(send),
+    offline: () => updater.offline(),
+    offer: (f, send) => updater.handle(f, send),
+  });
   linkRef.link = link;
   return { state, connected: () => link.connected(), currentUrl: () => link.currentUrl(), stop: () => link.stop() };
 }

@@ -8,6 +8,8 @@ import { CliError, fail } from './errors.js';
 import { deviceNameProblem } from '../shared/device-name.js';
 import { defaultDataDir, statusLines } from '../agent/install/service-config.js';
 import { agentVersionLine } from '../agent/device-info.js';
+import { isSea } from 'node:sea';
+import { Logger } from '../node/log.js';
 
 const PROG = 'lr-agent';
 const win32Resolve = (p: string) => win32.resolve(p);
@@ -99,13 +101,25 @@ program
 
 program
   .command('service')
-  .description('Windows: the agent as the service control manager runs it (lr-agent install registers this command)')
+  .description('the agent as the system service runs it: on Linux the self-update supervisor (runs the current build, rolls back a new one that does not connect); on Windows what the service control manager runs')
   .requiredOption('--data <dir>', 'agent data folder')
   .action(async (o: { data: string }) => {
+    if (process.platform === 'linux') {
+      const { runSupervisor } = await import('../agent/update/supervisor.js');
+      const stop = new AbortController();
+      process.on('SIGINT', () => stop.abort());
+      process.on('SIGTERM', () => stop.abort());
+      process.exit(await runSupervisor({ dataDir: resolve(o.data), log: new Logger('lr-agent-service'), self: selfCommand(), stopSignal: stop.signal }));
+    }
     windowsOnly();
     const { runAgentService } = await windows();
     process.exit(await runAgentService(win32Resolve(o.data)));
   });
+
+/** How the supervisor runs this very file: the single executable alone, or Node with this script (from source). */
+function selfCommand(): [string, ...string[]] {
+  return isSea() ? [process.execPath] : [process.execPath, resolve(process.argv[1] as string)];
+}
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // Win32Error has a numeric code: only commander's string codes are looked at here.

@@ -15,6 +15,7 @@ import { CliError, fail, parseDuration } from './errors.js';
 import type { Role } from '../shared/catalog.js';
 import { CommandSigner } from '../server/command-signing.js';
 import { registerUserAdminCommands } from './lr-server-admin.js';
+import { registerAgentReleaseCommands } from './lr-server-releases.js';
 
 const PROG = 'lr-server';
 // Everything the service writes (database, keys, logs) is private to its user.
@@ -133,6 +134,7 @@ user
   });
 
 registerUserAdminCommands(user, { openStore, writeProfile }); // user list | revoke | token
+registerAgentReleaseCommands(program); // agent-release add | list | remove
 
 /** The NATS TLS and token files, read now: a missing or unreadable file is a one-line error before anything starts. */
 function natsSecurity(o: { natsCa?: string; natsCert?: string; natsKey?: string; natsTokenFile?: string }): NatsSecurity {

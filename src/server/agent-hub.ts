@@ -5,7 +5,7 @@
 import { randomBytes, verify, createPublicKey } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { EventEmitter } from 'node:events';
-import { agentAuthPayload, decodeDataFrame, fromAgent, parseFrame, type FromAgent, type ToAgent } from '../shared/protocol.js';
+import { agentAuthPayload, decodeDataFrame, fromAgent, parseFrame, type DeviceInfo, type FromAgent, type ToAgent } from '../shared/protocol.js';
 import type { Store } from './store.js';
 import type { Logger } from '../node/log.js';
 
@@ -31,6 +31,8 @@ interface AgentLink {
   heardAt: number;
   /** Frames dropped because they named a job or session that is not this device's (logged sparingly). */
   dropped: number;
+  /** What the hello said (version, target: what self-update offers depends on it). */
+  info: DeviceInfo;
 }
 
 /** A job's output travelling between nodes (cluster mode): from the agent's node to the job's node. */
@@ -70,6 +72,8 @@ interface SinkEntry {
 export interface AgentHubEvents {
   presence: [deviceId: string, online: boolean];
   trace: [sessionId: string, level: string, message: string, time: string];
+  /** An agent's update.status (agent-releases-rollout.ts logs it). */
+  update: [deviceId: string, report: Extract<FromAgent, { t: 'update.status' }>];
 }
 
 const HELLO_TIMEOUT_MS = 10_000;
@@ -149,6 +153,16 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
   /** When the device's agent authenticated on this node (ms), or null. */
   localSince(deviceId: string): number | null {
     return this.links.get(deviceId)?.since ?? null;
+  }
+
+  /** What the hello of the device's agent connected here said, or null. */
+  helloInfo(deviceId: string): DeviceInfo | null {
+    return this.links.get(deviceId)?.info ?? null;
+  }
+
+  /** The devices whose agents are connected to this node. */
+  localDevices(): string[] {
+    return [...this.links.keys()];
   }
 
   /** Agents connected to this node. */
@@ -239,7 +253,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     }
     const previous = this.links.get(device.id);
     if (previous) previous.ws.close(4009, 'replaced by a newer connection');
-    const link: AgentLink = { deviceId: device.id, ws, platform: hello.info.platform, alive: true, since: Date.now(), heardAt: Date.now(), dropped: 0 };
+    const link: AgentLink = { deviceId: device.id, ws, platform: hello.info.platform, alive: true, since: Date.now(), heardAt: Date.now(), dropped: 0, info: hello.info };
     this.links.set(device.id, link);
     // Host name, OS, version, isolation: the name in the hello is ignored (fixed at enrollment, admins rename).
     this.store.updateDeviceInfo(device.id, hello.info);
@@ -324,6 +338,9 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
         else this.emit('trace', frame.sessionId, frame.level, frame.message, frame.time);
         return;
       }
+      case 'update.status':
+        this.emit('update', link.deviceId, frame);
+        return;
       case 'error':
         this.log.warn('agent reported an error', { deviceId: link.deviceId, message: frame.message });
         return;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { writeSecretFile } from '../node/files.js';
 import { commandSignaturePayload, COMMAND_EXPIRY_MARGIN_MS } from '../shared/command-signature.js';
 import type { Role } from '../shared/catalog.js';
+import { agentReleasePayload, type SignedRelease } from '../shared/agent-release.js';
 import type { ToAgent } from '../shared/protocol.js';
 
 export function commandKeyPath(dataDir: string): string {
@@ -46,6 +47,11 @@ export class CommandSigner {
   /** Public key of a data folder (for enrollment bundles written offline). */
   static publicKeyOf(dataDir: string): string {
     return CommandSigner.load(dataDir).publicKeyPem;
+  }
+
+  /** Signs an agent build (agent-releases.ts); the agents verify it with the key they pinned for commands. */
+  signRelease(release: SignedRelease): string {
+    return sign(null, agentReleasePayload(release), this.key).toString('base64');
   }
 
   /** Adds role, expiry and signature to a job.start for `deviceId`. */

@@ -146,6 +146,30 @@ const MIGRATIONS: readonly Migration[] = [
   uniqueDeviceNames,
   // 6: commands the console runs for itself (path completion's folder listings) are flagged, kept out of `jobs`.
   internalCommands,
+  // 7: agent self-update (agent-releases.ts): the builds admins added (files under DATA/agent-releases/), and
+  // what each device reported for each, so that a release refused or rolled back on a device is not offered again.
+  `
+  CREATE TABLE IF NOT EXISTS agent_releases (
+    id TEXT PRIMARY KEY,
+    target TEXT NOT NULL,
+    version TEXT NOT NULL,
+    build TEXT NOT NULL DEFAULT '',
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sig TEXT NOT NULL,
+    group_name TEXT,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS agent_release_reports (
+    device_id TEXT NOT NULL,
+    release_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    message TEXT,
+    at TEXT NOT NULL,
+    PRIMARY KEY (device_id, release_id)
+  );
+  `,
 ];
 
 /** Adds `commands.internal` (once: a database rewound to an earlier version may already have it). */

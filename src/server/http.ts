@@ -73,6 +73,8 @@ export interface RestExtras {
   logView?: CommandLogView;
   /** Resolves when the cluster log view holds this node's latest writes (bounded; read-your-writes for `lr log`). */
   logViewReady?: () => Promise<void>;
+  /** Agent self-update's download route (agent-releases-rollout.ts); true when handled. */
+  agentReleases?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
 }
 
 /**
@@ -129,6 +131,7 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
       const token = bearer(req);
       const user: User | null = token ? store.authenticate(token) : null;
       if (token && !user) extras.authLimiter?.failed(remote);
+      if (extras.agentReleases && (await extras.agentReleases(req, res))) return; // agent release downloads (one-time token)
       if (library && (await handleLibraryRoute(req, res, user, library))) return; // library, publishers, settings, agent downloads
       if (!user) return json(res, 401, { error: 'not authenticated: missing, invalid, expired or revoked API token' });
 

@@ -13,7 +13,7 @@ import { roleAllows } from '../shared/catalog.js';
 import { libraryNameProblem, PUBLISHER_NAME, UNSIGNED_SCRIPTS_WARNING } from '../shared/library-rules.js';
 import { agentFileProofPayload } from '../shared/protocol.js';
 import { ed25519PublicKey } from '../node/script-signature.js';
-import type { User } from './store.js';
+import type { Store, User } from './store.js';
 import { LibraryService } from './library-service.js';
 import { settingsUpdateSchema } from './tenant-settings.js';
 import { LibraryConflictError, LibraryContentError } from './library-store.js';
@@ -57,11 +57,11 @@ function requireAdmin(user: User, what: string): void {
  * key's Ed25519 signature of the token, see agentFileProofPayload): the same key that authenticates the
  * device's link. Null when the proof is missing or does not verify.
  */
-function provenDevice(req: IncomingMessage, lib: LibraryService, token: string): string | null {
+export function provenDevice(req: IncomingMessage, store: Pick<Store, 'getDevice'>, token: string): string | null {
   const claimed = req.headers['x-lr-device'];
   const proof = req.headers['x-lr-device-proof'];
   if (typeof claimed !== 'string' || typeof proof !== 'string' || proof.length > 200) return null;
-  const device = lib.store.getDevice(claimed);
+  const device = store.getDevice(claimed);
   if (!device) return null;
   try {
     return verify(null, Buffer.from(agentFileProofPayload(token, device.id)), createPublicKey(device.publicKey), Buffer.from(proof, 'base64')) ? device.id : null;
@@ -76,7 +76,7 @@ function provenDevice(req: IncomingMessage, lib: LibraryService, token: string):
  * request without it cannot burn another device's token.
  */
 async function serveAgentFile(req: IncomingMessage, res: ServerResponse, lib: LibraryService, token: string): Promise<void> {
-  const deviceId = provenDevice(req, lib, token);
+  const deviceId = provenDevice(req, lib.store, token);
   if (!deviceId) throw new RestError(403, 'download refused: the request is not signed by an enrolled device (x-lr-device-proof)');
   let grant: AgentFileGrant | null;
   try {

@@ -24,6 +24,8 @@ import { CommandLogView } from './command-log-view.js';
 import { ClusterNode } from './cluster/cluster-node.js';
 import type { NatsSecurity } from './cluster/cluster-context.js';
 import { removeStateCapture, StateReplication } from './cluster/state-replication.js';
+import { AgentReleases } from './agent-releases.js';
+import { AgentRollout } from './agent-releases-rollout.js';
 
 export interface RunningService {
   port: number;
@@ -111,6 +113,9 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
       Promise.race([logStream.flushed().then(() => logMirror.caughtUp(2_000)), new Promise<void>((r) => setTimeout(r, 2_000))]).catch(() => undefined);
   }
   sessions.addOpenCheck((_user, device) => tenant.refusal(device.name, access.groups.tags(device.id)));
+  // Agent self-update: offers to connected agents, their reports into the command log, the download route.
+  const rollout = new AgentRollout(new AgentReleases(db, dataDir), hub, store, access.groups, config.publicUrl, log);
+  access.restExtras.agentReleases = (req, res) => rollout.route(req, res);
   const rest = createRestHandler(store, hub, log, library, responses, access.restExtras);
   const server = createServer({ cert: readFileSync(paths.cert), key: readFileSync(paths.key), minVersion: 'TLSv1.2' }, (req, res) => void rest(req, res));
   // One agent message per event loop turn: a TLS socket takes one write per turn, so without it the
@@ -160,6 +165,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
     nodeId: cluster?.nodeId ?? null,
     close: async () => {
       access.stop();
+      rollout.stop();
       sessions.stop();
       hub.close();
       for (const ws of consoleWss.clients) ws.close(1001, 'service shutting down');

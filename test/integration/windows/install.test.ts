@@ -147,10 +147,16 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
 
 describe('lr-agent install on Linux', () => {
   it('install, uninstall, status and service say in one line that the Linux service comes with the deployment work', async () => {
-    for (const args of [['install', '--bundle', '/nonexistent'], ['uninstall'], ['status'], ['service', '--data', '/tmp/x']]) {
+    for (const args of [['install', '--bundle', '/nonexistent'], ['uninstall'], ['status']]) {
       const r = await run('lr-agent', args);
       expect(r.code).toBe(2);
       expect(r.stderr).toBe('lr-agent: installing lr-agent as a service on Linux comes with the deployment issue: use lr-agent enroll and lr-agent start under your own supervisor meanwhile\n');
     }
+  }, 30_000);
+
+  it('service on Linux is the self-update supervisor: a data folder that is not enrolled is refused in one line', async () => {
+    const r = await run('lr-agent', ['service', '--data', '/nonexistent-lr-agent']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('lr-agent: cannot read agent state /nonexistent-lr-agent/agent.json: no such file\n');
   }, 30_000);
 });
