@@ -22,6 +22,7 @@ import { isIsolated, reapplyIsolation } from './isolation.js';
 import { protectedPaths } from './protected-paths.js';
 import { AgentUpdater } from './update/updater.js';
 import { SUPERVISED_ENV, UPDATE_EXIT_CODE } from './update/layout.js';
+import { whenIdle } from './update/when-idle.js';
 
 export interface StartAgentOptions {
   /** The agent's data folder (enrolled: holds agent.json). */
@@ -80,7 +81,12 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     service,
     log,
     supervised: process.env[SUPERVISED_ENV] === '1',
-    restartIntoUpdate: () => void link.stop().then(() => process.exit(UPDATE_EXIT_CODE)),
+    // Jobs running now (a download, a script) finish first: the restart would end them.
+    restartIntoUpdate: () =>
+      void whenIdle(() => runner.runningCount(), { onWait: (count) => log.info('update staged: restarting once the running jobs end', { running: count }) })
+        .then((left) => left > 0 && log.warn('update staged: jobs still running after the wait are ended by the restart', { running: left }))
+        .then(() => link.stop())
+        .then(() => process.exit(UPDATE_EXIT_CODE)),
   });
   if (process.env[SUPERVISED_ENV] === '1' && typeof process.send === 'function') {
     process.on('message', (m) => updater.onSupervisorMessage(m));
