@@ -161,9 +161,11 @@ function nodeRuntime() {
 function importedPackages(file) {
   const text = readFileSync(file, 'utf8');
   const names = new Set();
-  for (const m of text.matchAll(/(?:from |import\()"([^".][^"]*)"/g)) {
+  // import x from "p", import("p") and the bare import "p" (reflect-metadata is imported for its effect).
+  for (const m of text.matchAll(/(?:\bfrom ?|\bimport ?\(?)"([^".][^"]*)"/g)) {
     const spec = m[1];
-    if (spec.startsWith('node:')) continue;
+    // node: built-ins, and quoted text that only looks like an import (`from "` in a string), are skipped.
+    if (spec.startsWith('node:') || !/^(@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*(\/[\w.-]+)*$/.test(spec)) continue;
     names.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]);
   }
   return [...names];
