@@ -329,3 +329,47 @@ describeNeeds(problem)('Debian packages (npm run package:deb)', () => {
     expect(lstatSync(root.host('var/lib/lr-server'), { throwIfNoEntry: false })).toBeUndefined();
   }, 300_000);
 });
+
+// lr-agent uninstall on Linux releases the device from isolation first: the isolation belongs to the
+// device and would outlive the agent, cutting it off with nothing left to release it. Run from source in
+// a network namespace of its own (unshare -n), so that the nft table it removes is never the machine's.
+describeNeeds(IS_ROOT ? firstProblem(missingCommand('nft', 'nftables'), missingCommand('unshare', 'util-linux'), missingCommand('setpriv', 'util-linux')) : 'needs root (nft in a network namespace)')('lr-agent uninstall and an isolated device', () => {
+  const isolate = `table inet lr_isolation {\n  chain output {\n    type filter hook output priority -10; policy drop;\n    oif "lo" accept\n  }\n}\n`;
+  const agentFolder = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'lr-uninstall-iso-'));
+    writeFileSync(join(dir, '.lr-data-folder'), JSON.stringify({ kind: 'lr-agent' }) + '\n');
+    writeFileSync(join(dir, 'isolation.json'), JSON.stringify({ isolated: true, backend: 'nftables', allow: [{ address: '127.0.0.1', port: 1 }], changedAt: new Date().toISOString(), jobId: null }));
+    writeFileSync(join(dir, 'rules.nft'), isolate);
+    return dir;
+  };
+  // In a fresh network namespace: isolate it as the agent does, uninstall (optionally without the right to
+  // change the firewall), then list what nft still has.
+  const uninstallIsolated = (dir: string, dropNetAdmin: boolean) =>
+    sh('unshare', ['--net', 'sh', '-c', `exec 2>&1; nft -f "$1/rules.nft" && ${dropNetAdmin ? 'setpriv --bounding-set=-net_admin --inh-caps=-net_admin -- ' : ''}"$2" "$3" uninstall --purge --data "$1"; echo "exit=$?"; nft list tables`, 'sh', dir, process.execPath, join(ROOT, 'out/bin/lr-agent.js')], { env: { ...process.env, ...PATH_ENV } });
+
+  it('releases it (our nft table removed) before it removes anything', () => {
+    const dir = agentFolder();
+    try {
+      const r = uninstallIsolated(dir, false);
+      expect(r.out).toContain('device released from isolation (its firewall rules removed)');
+      expect(r.out).toContain(`data folder ${dir} deleted`);
+      expect(r.out).toContain('exit=0');
+      expect(r.out).not.toContain('lr_isolation');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses, removing nothing, when the isolation cannot be removed', () => {
+    const dir = agentFolder();
+    try {
+      const r = uninstallIsolated(dir, true);
+      expect(r.out).toMatch(/lr-agent: the device is isolated and its isolation could not be removed \(.*\): not uninstalled/);
+      expect(r.out).toContain('exit=1');
+      expect(r.out).toContain('table inet lr_isolation');
+      expect(lstatSync(join(dir, 'isolation.json')).isFile()).toBe(true); // --purge did not run
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
