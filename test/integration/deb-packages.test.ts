@@ -151,12 +151,11 @@ class ThrowawayRoot {
 }
 
 /**
- * What dpkg itself keeps after installing and purging a package, and may stay: its database
- * (/var/lib/dpkg: status, status-old, available, the lock files, the triggers and updates folders; the
- * package's info files are gone after a purge) and its log (/var/log/dpkg.log). Anything else is left
- * behind by the package or the agent.
+ * What dpkg itself keeps after installing and purging a package, and may stay: its database's status
+ * file and the previous one, its lock files, the triggers' lock and its log. Nothing else: the package's
+ * own info files (var/lib/dpkg/info/lr-agent.*) are gone after a purge, and a leftover there fails too.
  */
-const DPKG_BOOKKEEPING = /^var\/lib\/dpkg\/|^var\/log\/dpkg\.log$/;
+const DPKG_BOOKKEEPING = /^var\/lib\/dpkg\/(status|status-old|lock|lock-frontend|triggers\/Lock)$|^var\/log\/dpkg\.log$/;
 
 describeNeeds(problem)('Debian packages (npm run package:deb)', () => {
   let out: string;
