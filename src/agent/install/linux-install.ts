@@ -5,8 +5,8 @@
  * linux-unit.ts (pure); this file touches the system.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { DATA_MARKER, markerKind } from '../../node/data-marker.js';
 import { writeFileAtomic } from '../../node/files.js';
 import { agentPaths, loadAgentState, type AgentState } from '../config.js';
@@ -242,8 +242,10 @@ function readRunStatus(dataDir: string): LinuxAgentStatus['run'] {
   let alive = false;
   if (!status.stoppedAt) {
     try {
+      // The pid must still be an lr-agent of this folder (given as it was: relative to that process's cwd).
       const args = readFileSync(`/proc/${status.pid}/cmdline`, 'utf8').split('\0');
-      alive = args.includes(dataDir) && args.some((a) => a.includes('lr-agent'));
+      const data = args[args.indexOf('--data') + 1];
+      alive = args.some((a) => a.includes('lr-agent')) && data !== undefined && resolve(readlinkSync(`/proc/${status.pid}/cwd`), data) === resolve(dataDir);
     } catch {
       alive = false; // gone
     }
