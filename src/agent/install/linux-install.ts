@@ -162,6 +162,12 @@ export async function installLinuxService(o: LinuxInstallOptions, say: Say): Pro
   const start = systemctl(['restart', UNIT_NAME]);
   if (!start.ok) throw new Error(`systemctl restart ${UNIT_NAME} failed: ${start.out} (see journalctl -u ${UNIT_NAME})`);
   say(`service ${UNIT_NAME} enabled and started (journalctl -u ${UNIT_NAME} shows its log)`);
+  // Up to 15 s for the first connection, as the running agent reports it in status.json.
+  for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+    const run = readRunStatus(o.dataDir);
+    if (run?.alive && run.status.connected) return say(`agent connected to ${run.status.url ? new URL(run.status.url).host : 'the service'}`);
+  }
+  say(`the agent has not connected within 15 s: see lr-agent status and journalctl -u ${UNIT_NAME}`);
 }
 
 /**
