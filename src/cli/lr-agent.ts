@@ -3,7 +3,8 @@ import { Command } from 'commander';
 import { resolve, win32 } from 'node:path';
 import { chmodSync, mkdirSync } from 'node:fs';
 import { enroll } from '../agent/enroll.js';
-import { startAgent } from '../agent/run-agent.js';
+import { runAgentInForeground } from '../agent/install/foreground.js';
+import { DEFAULT_DATA_DIR, linuxStatusLines } from '../agent/install/linux-unit.js';
 import { CliError, fail } from './errors.js';
 import { deviceNameProblem } from '../shared/device-name.js';
 import { defaultDataDir, statusLines } from '../agent/install/service-config.js';
@@ -15,6 +16,9 @@ const PROG = 'lr-agent';
 const win32Resolve = (p: string) => win32.resolve(p);
 // The agent's key, quarantine and working files are private to its user.
 process.umask(0o077);
+const say = (line: string): void => {
+  process.stdout.write(line + '\n');
+};
 const program = new Command(PROG).description('Live response agent').version(agentVersionLine(), '-V, --version', 'prints the version, build commit, target and Node version');
 program.exitOverride();
 
@@ -27,13 +31,17 @@ program
   .action(async (o: { bundle: string; data: string; name?: string }) => {
     const problem = o.name === undefined ? null : deviceNameProblem(o.name);
     if (problem) throw new Error(problem);
-    const dir = resolve(o.data);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700); // also when it existed with a wider mode: it will hold the device's private key
-    const state = await enroll(resolve(o.bundle), dir, o.name);
+    const state = await enrollInto(resolve(o.bundle), resolve(o.data), o.name);
     const taken = state.requestedName ? `: the name ${state.requestedName} is taken by another device` : '';
     process.stdout.write(`enrolled as ${state.name} (device id ${state.deviceId})${taken}\n`);
   });
+
+/** `lr-agent enroll`'s work, also done by `lr-agent install` on Linux. */
+async function enrollInto(bundle: string, dir: string, name?: string) {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700); // also when it existed with a wider mode: it will hold the device's private key
+  return enroll(bundle, dir, name);
+}
 
 program
   .command('start')
@@ -41,60 +49,70 @@ program
   .requiredOption('--data <dir>', 'agent data folder')
   .option('--sysroot <dir>', 'root of the file system for configuration readers (tests point it at a fixture tree)', process.env.LR_AGENT_SYSROOT ?? '/')
   .action(async (o: { data: string; sysroot: string }) => {
-    const agent = await startAgent({ dataDir: o.data, sysroot: o.sysroot });
-    process.stdout.write(`lr-agent ${agent.state.name} (${agent.state.deviceId}) started\n`);
-    const stop = () => {
-      agent.stop().then(() => process.exit(0));
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    await runAgentInForeground({ dataDir: resolve(o.data), sysroot: o.sysroot }, say);
   });
 
-/** Installing as a service is written for Windows (the SCM); Linux gets it with the deployment work. */
-function windowsOnly(): void {
-  if (process.platform !== 'win32') throw new CliError('installing lr-agent as a service on Linux comes with the deployment issue: use lr-agent enroll and lr-agent start under your own supervisor meanwhile');
+/** Installing as a service: the SCM on Windows, systemd on Linux. */
+function serviceOs(): 'win32' | 'linux' {
+  if (process.platform === 'win32' || process.platform === 'linux') return process.platform;
+  throw new CliError(`installing lr-agent as a service is written for Linux (systemd) and Windows, not ${process.platform}: use lr-agent enroll and lr-agent start under your own supervisor`);
 }
 
 /** The Windows service code, loaded only on Windows (it loads koffi). */
 const windows = () => import('../agent/install/windows-install.js');
+const linux = () => import('../agent/install/linux-install.js');
 
 function dataDirOption(data: string | undefined): string {
+  if (serviceOs() === 'linux') return resolve(data ?? DEFAULT_DATA_DIR);
   return win32Resolve(data ?? defaultDataDir(process.env));
+}
+
+/** Whether this process is a single-file build (SEA) rather than node running out/bin/lr-agent.js. */
+async function runningAsSea(): Promise<boolean> {
+  try {
+    return (await import('node:sea')).isSea();
+  } catch {
+    return false; // a Node without node:sea runs no SEA
+  }
 }
 
 program
   .command('install')
-  .description('Windows: enrolls into %ProgramData%\\lr-agent (SYSTEM and Administrators only) and runs the agent as the service lr-agent')
+  .description('enrolls into /var/lib/lr-agent (Linux, root only) or %ProgramData%\\lr-agent (Windows, SYSTEM and Administrators only) and runs the agent as the service lr-agent (systemd unit / Windows service)')
   .option('--bundle <file>', 'enrollment bundle from `lr-server enroll-token` (not needed when DIR already holds an enrolled agent)')
   .option('--name <name>', 'device name (default: host name)')
-  .option('--data <dir>', 'agent data folder (default: %ProgramData%\\lr-agent)')
+  .option('--data <dir>', 'agent data folder (default: /var/lib/lr-agent, %ProgramData%\\lr-agent on Windows)')
   .action(async (o: { bundle?: string; data?: string; name?: string }) => {
-    windowsOnly();
+    const os = serviceOs();
     const problem = o.name === undefined ? null : deviceNameProblem(o.name);
     if (problem) throw new CliError(problem);
-    const { installAgentService } = await windows();
-    const say = (line: string) => process.stdout.write(line + '\n');
     const script = resolve(process.argv[1]!);
+    if (os === 'linux') {
+      const { installLinuxService } = await linux();
+      const program = { isSea: await runningAsSea(), execPath: process.execPath, script };
+      return installLinuxService({ bundle: o.bundle && resolve(o.bundle), name: o.name, dataDir: dataDirOption(o.data), program, enrollInto }, say);
+    }
+    const { installAgentService } = await windows();
     await installAgentService({ bundle: o.bundle && resolve(o.bundle), name: o.name, dataDir: dataDirOption(o.data), nodeExe: process.execPath, script }, say);
   });
 
 program
   .command('uninstall')
-  .description('Windows: stops and deletes the lr-agent service; --purge also deletes its data folder (device key included)')
+  .description('releases an isolation, stops and removes the lr-agent service (and on Linux the binary it installed); --purge also deletes its data folder (device key included)')
   .option('--purge', 'delete the data folder too')
-  .option('--data <dir>', 'agent data folder (default: %ProgramData%\\lr-agent)')
+  .option('--data <dir>', 'agent data folder (default: /var/lib/lr-agent, %ProgramData%\\lr-agent on Windows)')
   .action(async (o: { purge?: boolean; data?: string }) => {
-    windowsOnly();
+    if (serviceOs() === 'linux') return (await linux()).uninstallLinuxService(dataDirOption(o.data), o.purge === true, say);
     const { uninstallAgentService } = await windows();
-    await uninstallAgentService(dataDirOption(o.data), o.purge === true, (line) => process.stdout.write(line + '\n'));
+    await uninstallAgentService(dataDirOption(o.data), o.purge === true, say);
   });
 
 program
   .command('status')
-  .description('Windows: is the lr-agent service installed, running, and the agent enrolled (device id, name)')
-  .option('--data <dir>', 'agent data folder (default: %ProgramData%\\lr-agent)')
+  .description('is the lr-agent service installed and running, the agent enrolled (device id, name) and (Linux) connected')
+  .option('--data <dir>', 'agent data folder (default: /var/lib/lr-agent, %ProgramData%\\lr-agent on Windows)')
   .action(async (o: { data?: string }) => {
-    windowsOnly();
+    if (serviceOs() === 'linux') return say(linuxStatusLines((await linux()).linuxAgentStatus(dataDirOption(o.data))).join('\n'));
     const { agentServiceStatus } = await windows();
     process.stdout.write(statusLines(agentServiceStatus(dataDirOption(o.data))).join('\n') + '\n');
   });
@@ -111,7 +129,6 @@ program
       process.on('SIGTERM', () => stop.abort());
       process.exit(await runSupervisor({ dataDir: resolve(o.data), log: new Logger('lr-agent-service'), self: selfCommand(), stopSignal: stop.signal }));
     }
-    windowsOnly();
     const { runAgentService } = await windows();
     process.exit(await runAgentService(win32Resolve(o.data)));
   });

@@ -3,7 +3,8 @@
 // Wine's own tools (reg, sc) check what the agent did; the agent never runs them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, createWorld, run, waitFor, type World } from '../harness.js';
 import { describeNeeds } from '../../needs.js';
@@ -146,11 +147,19 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
 });
 
 describe('lr-agent install on Linux', () => {
-  it('install, uninstall, status and service say in one line that the Linux service comes with the deployment work', async () => {
-    for (const args of [['install', '--bundle', '/nonexistent'], ['uninstall'], ['status']]) {
-      const r = await run('lr-agent', args);
-      expect(r.code).toBe(2);
-      expect(r.stderr).toBe('lr-agent: installing lr-agent as a service on Linux comes with the deployment issue: use lr-agent enroll and lr-agent start under your own supervisor meanwhile\n');
+  // The Linux service itself (systemd unit, .deb) is tested in deb-packages.test.ts, in a throwaway root.
+  it('install without a bundle for a folder holding no agent, and status, answer in plain lines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lr-linux-install-'));
+    try {
+      const r = await run('lr-agent', ['install', '--data', join(dir, 'data')]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^lr-agent: .*(holds no enrolled agent: give an enrollment bundle with --bundle|needs root: run it with sudo)\n$/);
+      const st = await run('lr-agent', ['status', '--data', join(dir, 'data')]);
+      expect(st.code).toBe(0);
+      expect(st.stdout).toMatch(/^enrolled: no/m);
+      expect(st.stdout).toMatch(/^agent: never started with this data folder$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
 
