@@ -217,7 +217,11 @@ export async function uninstallLinuxService(dataDir: string, purge: boolean, say
     say(`service ${UNIT_NAME} stopped and disabled`);
   } else say(`no ${UNIT_NAME} installed`);
   // Without systemd the agent may run by hand (or from an old install): it goes too, before its folder.
+  // Its supervisor (`lr-agent service`, which restarts it and rolls updates back) goes first, else it would
+  // start the agent again.
   const pid = runningAgentPid(dataDir);
+  const supervisor = pid === null ? null : supervisorOf(pid, dataDir);
+  if (supervisor && supervisor !== process.pid) say((await stopByPid(supervisor)) ? `agent supervisor (pid ${supervisor}) stopped` : `agent supervisor (pid ${supervisor}) did not stop within 10 s`);
   if (pid && pid !== process.pid) say((await stopByPid(pid)) ? `agent (pid ${pid}) stopped` : `agent (pid ${pid}) did not stop within 10 s`);
   if (existsSync(ETC_UNIT)) {
     rmSync(ETC_UNIT);
@@ -245,18 +249,34 @@ function readRunStatus(dataDir: string): LinuxAgentStatus['run'] {
   } catch {
     return null;
   }
-  let alive = false;
-  if (!status.stoppedAt) {
-    try {
-      // The pid must still be an lr-agent of this folder (given as it was: relative to that process's cwd).
-      const args = readFileSync(`/proc/${status.pid}/cmdline`, 'utf8').split('\0');
-      const data = args[args.indexOf('--data') + 1];
-      alive = args.some((a) => a.includes('lr-agent')) && data !== undefined && resolve(readlinkSync(`/proc/${status.pid}/cwd`), data) === resolve(dataDir);
-    } catch {
-      alive = false; // gone
-    }
+  return { status, alive: !status.stoppedAt && agentCommandOf(status.pid, dataDir) !== null };
+}
+
+/**
+ * The command-line words of `pid` when it is an lr-agent of this data folder (`--data` given as it was:
+ * relative to that process's cwd), else null (gone, or another program).
+ */
+function agentCommandOf(pid: number, dataDir: string): string[] | null {
+  try {
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const data = args[args.indexOf('--data') + 1];
+    const ours = args.some((a) => a.includes('lr-agent')) && data !== undefined && resolve(readlinkSync(`/proc/${pid}/cwd`), data) === resolve(dataDir);
+    return ours ? args : null;
+  } catch {
+    return null;
   }
-  return { status, alive };
+}
+
+/** The `lr-agent service` of this data folder that runs `pid` as its child, if any. */
+function supervisorOf(pid: number, dataDir: string): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (!Number.isSafeInteger(ppid) || ppid <= 1) return null;
+    return agentCommandOf(ppid, dataDir)?.includes('service') ? ppid : null;
+  } catch {
+    return null;
+  }
 }
 
 export function linuxAgentStatus(dataDir: string): LinuxAgentStatus {
