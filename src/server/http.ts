@@ -73,6 +73,8 @@ export interface RestExtras {
   logView?: CommandLogView;
   /** Resolves when the cluster log view holds this node's latest writes (bounded; read-your-writes for `lr log`). */
   logViewReady?: () => Promise<void>;
+  /** Agent files and installers (agent-files-routes.ts): they take an enrollment token too, so they run before the API token check. */
+  agentFiles?: (req: IncomingMessage, res: ServerResponse, token: string | null, remote: string) => Promise<boolean>;
 }
 
 /**
@@ -127,6 +129,7 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
         return json(res, 200, { deviceId: r.deviceId, name: r.name, ...(r.name !== requested ? { requestedName: requested } : {}), commandKey: extras.commandKey });
       }
       const token = bearer(req);
+      if (extras.agentFiles && (await extras.agentFiles(req, res, token, remote))) return;
       const user: User | null = token ? store.authenticate(token) : null;
       if (token && !user) extras.authLimiter?.failed(remote);
       if (library && (await handleLibraryRoute(req, res, user, library))) return; // library, publishers, settings, agent downloads
