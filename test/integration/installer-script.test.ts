@@ -4,7 +4,7 @@
 // `processes`. A file changed by one byte on the service after the script was made is refused by the script.
 import { execFile, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,9 +45,11 @@ describe('installer script (enroll-token --installer)', () => {
   beforeAll(async () => {
     w = await createWorld();
     const out = mkdtempSync(join(tmpdir(), 'lr-agent-build-'));
-    // The real single-file agent (SEA), as an admin would publish it.
-    await execFileP('npm', ['run', 'package:agent', '--', '--target', 'linux-x64', '--out', out], { cwd: ROOT, timeout: 180_000 });
     built = join(out, 'lr-agent-linux-x64');
+    // The real single-file agent (SEA), as an admin would publish it. LR_TEST_AGENT_LINUX_X64: one built
+    // already by `npm run package:agent` (copied, to save its ~15 s when re-running this file by hand).
+    if (process.env.LR_TEST_AGENT_LINUX_X64) copyFileSync(process.env.LR_TEST_AGENT_LINUX_X64, built);
+    else await execFileP('npm', ['run', 'package:agent', '--', '--target', 'linux-x64', '--out', out], { cwd: ROOT, timeout: 180_000 });
   }, 240_000);
 
   afterAll(async () => {
@@ -195,4 +197,28 @@ describe('installer script (enroll-token --installer)', () => {
     expect(text).toContain('ServerCertificateValidationCallback = [Net.Security.RemoteCertificateValidationCallback][LrCaPin]::Check');
     expect(text).not.toMatch(/\{\s*\$true\s*\}/);
   });
+
+  it("a script whose CA is not the service's refuses the download: the pin is the only trust", async () => {
+    const script = join(w.dir, 'lr-install-other-ca.sh');
+    expect((await run('lr-server', ['enroll-token', '--data', w.dataDir, '--installer', 'linux', '--out', script, '--ttl', '1h'])).code).toBe(0);
+    // Another service's CA (a data folder of its own) in place of this one's.
+    const other = join(w.dir, 'other-service');
+    expect((await run('lr-server', ['init', '--data', other, '--listen', '127.0.0.1:1'])).code).toBe(0);
+    const otherCa = Buffer.from(readFileSync(join(other, 'tls', 'ca.pem'))).toString('base64');
+    writeFileSync(script, readFileSync(script, 'utf8').replace(/^LR_CA_B64='[^']*'$/m, `LR_CA_B64='${otherCa}'`), { mode: 0o600 });
+    const data = join(w.dir, 'device-other-ca');
+    const r = runScript(script, ['--data', data, '--no-service'], join(w.dir, 'tmp-other-ca'));
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/SSL certificate problem/);
+    expect(r.stderr).toMatch(/lr-install: could not download lr-agent-linux-x64 from https:\/\/127\.0\.0\.1:\d+\n$/);
+    expect(existsSync(data)).toBe(false);
+  }, 60_000);
+
+  // Last: it leaves 127.0.0.1 rate-limited for a while.
+  it('wrong tokens on the download route count as failed authentications: the address is then answered 429', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 25; i++) statuses.push((await get(w, '/api/v1/agent-files/lr-agent-linux-x64', `lre_aaaaaaaaaaaa_${'B'.repeat(43)}`)).status);
+    expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(statuses.at(-1)).toBe(429);
+  }, 60_000);
 });
