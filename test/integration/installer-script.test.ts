@@ -14,17 +14,18 @@ import { createWorld, ROOT, run, waitFor, type World } from './harness.js';
 
 const execFileP = promisify(execFile);
 
-function get(w: World, path: string, token?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
+function get(w: World, path: string, token?: string, method = 'GET', body?: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> {
   const ca = readFileSync(join(w.dataDir, 'tls', 'ca.pem'), 'utf8');
   return new Promise((resolve, reject) => {
-    const req = request(`https://127.0.0.1:${w.port}${path}`, { ca, headers: token ? { authorization: `Bearer ${token}` } : {} }, (res) => {
+    const headers: Record<string, string> = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) };
+    const req = request(`https://127.0.0.1:${w.port}${path}`, { ca, method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -213,6 +214,22 @@ describe('installer script (enroll-token --installer)', () => {
     expect(r.stderr).toMatch(/lr-install: could not download lr-agent-linux-x64 from https:\/\/127\.0\.0\.1:\d+\n$/);
     expect(existsSync(data)).toBe(false);
   }, 60_000);
+
+  it('POST /api/v1/installers/:os (the workstation\'s "Add a device") is for admins only', async () => {
+    const advanced = (JSON.parse(readFileSync(await w.addUser('responder', 'advanced'), 'utf8')) as { token: string }).token;
+    const refused = await get(w, '/api/v1/installers/linux', advanced, 'POST', '{}');
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body.toString())).toEqual({ error: 'refused: making an installer needs the admin role (you are advanced)' });
+    const admin = (JSON.parse(readFileSync(w.adminProfile, 'utf8')) as { token: string }).token;
+    const made = await get(w, '/api/v1/installers/linux', admin, 'POST', '{}');
+    expect(made.status).toBe(200);
+    const answer = JSON.parse(made.body.toString()) as { fileName: string; text: string; command: string; expiresAt: string; files: { sha256: string }[] };
+    expect(answer.fileName).toBe('lr-install-linux.sh');
+    expect(answer.command).toBe('sudo bash lr-install-linux.sh');
+    expect(answer.files.map((f) => f.sha256)).toEqual([sha256(built)]);
+    expect(answer.text).toContain(`LR_SHA256_LINUX_X64='${sha256(built)}'`);
+    expect((await get(w, '/api/v1/installers/macos', admin, 'POST', '{}')).status).toBe(404);
+  });
 
   // Last: it leaves 127.0.0.1 rate-limited for a while.
   it('wrong tokens on the download route count as failed authentications: the address is then answered 429', async () => {
