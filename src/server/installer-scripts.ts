@@ -108,7 +108,7 @@ function bashInstaller(i: InstallerInput): Installer {
   const text = `#!/usr/bin/env bash
 # LR agent installer for Linux, made by lr-server.
 #
-# It holds a ONE-TIME enrollment token (valid until LR_EXPIRES below): keep this file private (it is
+# It holds a ONE-TIME enrollment token (its expiry is set below): keep this file private (it is
 # written with mode 0600) and delete it once used. It downloads the agent for this machine (x64 or arm64)
 # from the service over HTTPS pinned to the service's CA, checks its SHA-256 before running it, then
 # installs it as a service and enrolls it.
@@ -138,7 +138,7 @@ while [ $# -gt 0 ]; do
     --data) [ $# -ge 2 ] || die "--data needs a folder"; data=$2; shift 2 ;;
     --prefix) [ $# -ge 2 ] || die "--prefix needs a folder"; prefix=$2; shift 2 ;;
     --no-service) service=0; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^#//' -e 's/^ //'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done

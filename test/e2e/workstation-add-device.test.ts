@@ -93,7 +93,11 @@ describe('Add a device', () => {
     await page.setViewportSize({ width: 1024, height: 760 });
     await screenshot(page, 'workstation-add-device-linux-1024');
     await page.setViewportSize({ width: 1400, height: 860 });
-    await page.getByTestId('add-device-close').click();
+    // Keyboard: the focus stays inside the dialog, Escape closes it.
+    for (let i = 0; i < 8; i++) await page.keyboard.press('Tab');
+    expect(await page.getByTestId('add-device-dialog').locator(':focus').count()).toBe(1);
+    await page.keyboard.press('Escape');
+    expect(await page.getByTestId('add-device-dialog').count()).toBe(0);
   });
 
   it('makes a Windows installer: the PowerShell command and the .exe hash', async () => {

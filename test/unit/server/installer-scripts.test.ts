@@ -135,6 +135,16 @@ describe('installerScript', () => {
     expect(r.stderr).toBe('lr-install: the service has no agent file for linux-arm64 yet: ask an admin to add one (lr-server agent-files add FILE --target linux-arm64)\n');
   });
 
+  it('the bash script prints its usage with --help, and nothing of its values', () => {
+    const file = join(dir, 'help.sh');
+    writeFileSync(file, installerScript(input()).text);
+    const help = spawnSync('bash', [file, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('sudo bash lr-install-linux.sh [--name NAME] [--data DIR] [--prefix DIR]');
+    expect(help.stdout).toContain('bash lr-install-linux.sh --data DIR --no-service');
+    expect(help.stdout).not.toMatch(/^set |LR_|#/m);
+  });
+
   it('the bash script refuses unknown options and --no-service without --data, in one line', () => {
     const file = join(dir, 'opts.sh');
     writeFileSync(file, installerScript(input()).text);
