@@ -8,6 +8,7 @@ import { useEffect, useRef, useState } from 'react';
 import { call } from '../api/call.js';
 import type { AgentFileView, InstallerView, MadeInstallerView } from '../../../shared/ipc-contract.js';
 import { CopyButton } from './cases/CopyButton.js';
+import { trapFocus } from './ConfirmDialog.js';
 import { downloadText } from './download.js';
 import { Instant } from './Instant.js';
 
@@ -30,11 +31,13 @@ export function AddDeviceDialog({ view, onClose }: { view: InstallerView | undef
   const [made, setMade] = useState<MadeInstallerView | undefined>();
   const [saved, setSaved] = useState(false);
   const firstRef = useRef<HTMLButtonElement>(null);
+  const dialogRef = useRef<HTMLDivElement>(null);
 
   useEffect(() => firstRef.current?.focus(), []);
   useEffect(() => {
     const onKey = (event: KeyboardEvent): void => {
       if (event.key === 'Escape') onClose();
+      else if (event.key === 'Tab') trapFocus(event, dialogRef.current);
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -68,7 +71,7 @@ export function AddDeviceDialog({ view, onClose }: { view: InstallerView | undef
 
   return (
     <div className="dialog-backdrop" role="presentation" onMouseDown={onClose}>
-      <div className="dialog add-device" role="dialog" aria-modal="true" aria-labelledby="add-device-title" data-testid="add-device-dialog" onMouseDown={(e) => e.stopPropagation()}>
+      <div ref={dialogRef} className="dialog add-device" role="dialog" aria-modal="true" aria-labelledby="add-device-title" data-testid="add-device-dialog" onMouseDown={(e) => e.stopPropagation()}>
         <h2 id="add-device-title" className="dialog__title">
           Add a device
         </h2>
