@@ -1,4 +1,4 @@
-/** `lr-server`: init | start | enroll-token | user add — the service's command line (product.md contract). */
+/** `lr-server`: init | start | enroll-token [--installer] | agent-files add|list | user add — the service's command line (product.md contract). */
 import { Command, Option } from 'commander';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -9,7 +9,11 @@ import type { NatsSecurity } from '../server/cluster/cluster-context.js';
 import { openDb } from '../server/db.js';
 import { Store } from '../server/store.js';
 import { startService } from '../server/service.js';
-import { writeSecretJson } from '../node/files.js';
+import { writeSecretFile, writeSecretJson } from '../node/files.js';
+import { AgentFiles, publishAgentFile, type AgentFileInfo } from '../server/agent-files.js';
+import { makeInstaller, NoAgentFileError, type MadeInstaller } from '../server/installers.js';
+import type { InstallerOs } from '../server/installer-scripts.js';
+import { AGENT_TARGETS, type AgentTarget } from '../shared/agent-release.js';
 import type { Bundle, Profile } from '../node/profile.js';
 import { CliError, fail, parseDuration } from './errors.js';
 import type { Role } from '../shared/catalog.js';
@@ -94,12 +98,14 @@ program
 
 program
   .command('enroll-token')
-  .description('writes an agent enrollment bundle (one-time token)')
+  .description('writes an agent enrollment bundle (one-time token), or with --installer a script that downloads, checks, installs and enrolls the agent')
   .requiredOption('--data <dir>', 'data folder')
   .option('--ttl <duration>', 'validity (e.g. 30m, 24h, 7d)', '24h')
-  .requiredOption('--out <file>', 'bundle file to write (mode 0600)')
-  .action((o: { data: string; ttl: string; out: string }) => {
+  .addOption(new Option('--installer <os>', 'write an installer script for this OS instead of a bundle (docs/deployment.md)').choices(['linux', 'windows']))
+  .requiredOption('--out <file>', 'bundle (or installer script) file to write (mode 0600)')
+  .action(async (o: { data: string; ttl: string; out: string; installer?: InstallerOs }) => {
     const ttl = parseDuration(o.ttl);
+    if (o.installer) return writeInstaller(resolve(o.data), o.installer, ttl, resolve(o.out));
     const { store, url, ca, urls } = openStore(resolve(o.data));
     const t = store.createEnrollToken(ttl);
     store.close();
@@ -107,6 +113,53 @@ program
     const bundle: Bundle = { kind: 'lr-enrollment', url, ca, token: t.token, expiresAt: t.expiresAt, commandKey: CommandSigner.publicKeyOf(resolve(o.data)), ...(urls.length > 1 ? { urls } : {}) };
     writeSecretJson(resolve(o.out), bundle);
     process.stdout.write(`enrollment bundle written to ${resolve(o.out)} (valid until ${t.expiresAt}, one use)\n`);
+  });
+
+/** `enroll-token --installer`: refused in one line (before any token is made) when the OS has no agent file yet. */
+async function writeInstaller(dir: string, os: InstallerOs, ttl: number, out: string): Promise<void> {
+  const { store } = openStore(dir);
+  let made: MadeInstaller;
+  try {
+    made = await makeInstaller(dir, store, os, ttl);
+  } catch (e) {
+    if (e instanceof NoAgentFileError) throw new CliError(e.message);
+    throw e;
+  } finally {
+    store.close();
+  }
+  writeSecretFile(out, made.text); // 0600: the only file that carries the token
+  const hashes = made.files.map((f) => `${f.name} ${f.sha256}`).join(', ');
+  const run = os === 'linux' ? `sudo bash ${out}` : `powershell -ExecutionPolicy Bypass -File ${out} (elevated)`;
+  process.stdout.write(`${os} installer written to ${out}: it holds a one-time enrollment token valid until ${made.expiresAt}; keep it private. Copy it to the device and run: ${run} (agent: ${hashes})\n`);
+}
+
+const agentFilesCommand = program.command('agent-files').description('the agent files new devices download (DATA/agent-files)');
+agentFilesCommand
+  .command('add')
+  .description('makes FILE the current agent file of a target (copied whole, then renamed into place)')
+  .argument('<file>', 'an agent executable (npm run package:agent)')
+  .requiredOption('--data <dir>', 'data folder')
+  .addOption(new Option('--target <target>', 'which agent it is').choices([...AGENT_TARGETS]).makeOptionMandatory())
+  .action(async (file: string, o: { data: string; target: AgentTarget }) => {
+    loadConfig(resolve(o.data)); // a data folder, or a one-line error
+    let info: AgentFileInfo;
+    try {
+      info = await publishAgentFile(resolve(o.data), o.target, resolve(file));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new CliError(code === 'ENOENT' ? `${file}: no such file` : (e as Error).message);
+    }
+    process.stdout.write(`${info.name} published: ${info.size} bytes, SHA-256 ${info.sha256}\n`);
+  });
+agentFilesCommand
+  .command('list')
+  .description('lists the agent files with their size and SHA-256')
+  .requiredOption('--data <dir>', 'data folder')
+  .action(async (o: { data: string }) => {
+    loadConfig(resolve(o.data));
+    const list = await new AgentFiles(resolve(o.data)).list();
+    if (list.length === 0) process.stdout.write('no agent files yet: lr-server agent-files add FILE --target TARGET --data DIR\n');
+    for (const f of list) process.stdout.write(`${f.name}  ${f.size} bytes  SHA-256 ${f.sha256}  ${f.modifiedAt}\n`);
   });
 
 const user = program.command('user').description('manages analysts');

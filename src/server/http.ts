@@ -75,6 +75,8 @@ export interface RestExtras {
   logViewReady?: () => Promise<void>;
   /** Agent self-update's download route (agent-releases-rollout.ts); true when handled. */
   agentReleases?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** Agent files and installers (agent-files-routes.ts): they take an enrollment token too, so they run before the API token check. */
+  agentFiles?: (req: IncomingMessage, res: ServerResponse, token: string | null, remote: string) => Promise<boolean>;
 }
 
 /**
@@ -129,6 +131,7 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
         return json(res, 200, { deviceId: r.deviceId, name: r.name, ...(r.name !== requested ? { requestedName: requested } : {}), commandKey: extras.commandKey });
       }
       const token = bearer(req);
+      if (extras.agentFiles && (await extras.agentFiles(req, res, token, remote))) return;
       const user: User | null = token ? store.authenticate(token) : null;
       if (token && !user) extras.authLimiter?.failed(remote);
       if (extras.agentReleases && (await extras.agentReleases(req, res))) return; // agent release downloads (one-time token)

@@ -14,6 +14,7 @@ import { SessionManager } from './sessions.js';
 import { Pipeline } from './pipeline.js';
 import { acceptConsole } from './console-link.js';
 import { bearer, createRestHandler } from './http.js';
+import { agentFilesRoute } from './agent-files-routes.js';
 import { LibraryService } from './library-service.js';
 import { TenantSettings } from './tenant-settings.js';
 import { ResponseActions } from './response-actions.js';
@@ -112,6 +113,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
     access.restExtras.logViewReady = () =>
       Promise.race([logStream.flushed().then(() => logMirror.caughtUp(2_000)), new Promise<void>((r) => setTimeout(r, 2_000))]).catch(() => undefined);
   }
+  access.restExtras.agentFiles = agentFilesRoute({ dataDir, store, log, limiter: access.limiter }); // installers and the files they download
   sessions.addOpenCheck((_user, device) => tenant.refusal(device.name, access.groups.tags(device.id)));
   // Agent self-update: offers to connected agents, their reports into the command log, the download route.
   const rollout = new AgentRollout(new AgentReleases(db, dataDir), hub, store, access.groups, config.publicUrl, log);

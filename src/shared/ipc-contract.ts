@@ -140,6 +140,33 @@ export interface TenantSettingsView {
   reason?: string;
 }
 
+/** An agent file the service holds for new devices (GET /api/v1/agent-files). */
+export interface AgentFileView {
+  target: string;
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+/** "Add a device" on the Devices page: whether this user may make an installer, and the agent files. */
+export interface InstallerView {
+  canMake: boolean;
+  /** Why not, when canMake is false. */
+  reason?: string;
+  files: AgentFileView[];
+}
+
+/** An installer script made by the service (one-time token inside): saved by the page, shown once. */
+export interface MadeInstallerView {
+  os: 'linux' | 'windows';
+  fileName: string;
+  text: string;
+  /** What to run on the device once the file is saved there. */
+  command: string;
+  expiresAt: string;
+  files: AgentFileView[];
+}
+
 export interface LibraryView {
   /** Undefined when this user may not see the library (basic role): `reason` says why. */
   files?: LibraryRecord[];
@@ -338,6 +365,11 @@ export const ipcContract = {
     }),
     response: z.custom<TenantSettingsView>(),
   },
+
+  // --- "Add a device": installer scripts (admins; the service enforces it, main only says why early) ---
+
+  'lr:installers.view': { request: noArguments, response: z.custom<InstallerView>() },
+  'lr:installers.make': { request: z.strictObject({ os: z.enum(['linux', 'windows']) }), response: z.custom<MadeInstallerView>() },
 
   // --- cases, notes, transcripts, evidence (local to this workstation: they work with no service) ---
 

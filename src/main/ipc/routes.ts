@@ -47,6 +47,9 @@ export function handlerTable(services: Services): IpcHandlerTable {
     'lr:tenant.get': () => services.tenantSettings.get(),
     'lr:tenant.update': (update) => services.tenantSettings.update(update),
 
+    'lr:installers.view': () => services.installers.view(),
+    'lr:installers.make': ({ os }) => services.installers.make(os),
+
     'lr:cases.list': () => cases.list(),
     'lr:cases.create': ({ title }) => cases.create(title),
     'lr:cases.update': ({ id, title, status }) => cases.update(id, { title, status }),

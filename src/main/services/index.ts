@@ -16,6 +16,7 @@ import { createEventHub, type EventHub } from './events.js';
 import { LibraryService } from './library.js';
 import { PreferencesService } from './preferences.js';
 import { TenantSettingsService } from './tenant-settings.js';
+import { InstallerService } from './installers.js';
 import { Workspace } from './workspace.js';
 
 export interface HostInfo {
@@ -45,6 +46,8 @@ export interface Services {
   readonly commandLog: CommandLogService;
   readonly library: LibraryService;
   readonly tenantSettings: TenantSettingsService;
+  /** "Add a device": installer scripts made by the service (admins). */
+  readonly installers: InstallerService;
   /** The analyst's display preferences (the time zone). */
   readonly preferences: PreferencesService;
   /** Cases, notes, transcripts and the evidence store: local, usable with no service. */
@@ -84,6 +87,7 @@ export function createServices(host: HostInfo): Services {
     commandLog: new CommandLogService(workspace, host.pickExportFile),
     library: new LibraryService(workspace, events),
     tenantSettings: new TenantSettingsService(workspace),
+    installers: new InstallerService(workspace),
     preferences: new PreferencesService(host.dataDir, log),
     cases,
     start: () => workspace.start(),

@@ -151,6 +151,8 @@ describe('createValidatedHandlers', () => {
       'lr:prefs.set': { timeZone: 'America/New_York' },
       'lr:tenant.get': {},
       'lr:tenant.update': { liveResponse: false, limits: { idleTimeoutSec: 900 } },
+      'lr:installers.view': {},
+      'lr:installers.make': { os: 'linux' },
       'lr:cases.list': {},
       'lr:cases.create': { title: 'Phishing on host-1' },
       'lr:cases.update': { id: 'case1', status: 'closed' },

@@ -51,7 +51,7 @@ export function ConfirmDialog({ title, children, confirmLabel, busy, error, test
 }
 
 /** Tab and Shift+Tab cycle through the dialog's own controls instead of reaching the page behind it. */
-function trapFocus(event: KeyboardEvent, dialog: HTMLElement | null): void {
+export function trapFocus(event: KeyboardEvent, dialog: HTMLElement | null): void {
   if (!dialog) return;
   const controls = [...dialog.querySelectorAll<HTMLElement>('button, input, select, textarea, a[href], [tabindex]:not([tabindex="-1"])')].filter(
     (element) => !element.hasAttribute('disabled'),

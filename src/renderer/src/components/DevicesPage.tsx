@@ -1,10 +1,14 @@
 /**
- * The device inventory: search, presence, and "Initiate live response session" per device. The table
+ * The device inventory: search, presence, "Initiate live response session" per device, and "Add a device"
+ * (an installer script with a one-time token, AddDeviceDialog.tsx; admins). The table
  * holds still while devices come and go: rows keep their order (by name, not by presence), columns their
  * widths, and every row the same height, so the row under the pointer is the one that was aimed at.
  */
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
+import { call } from '../api/call.js';
+import type { InstallerView } from '../../../shared/ipc-contract.js';
 import { openConsole } from '../console/sessions.js';
+import { AddDeviceDialog } from './AddDeviceDialog.js';
 import { useAppStore } from '../state/app-store.js';
 import { Instant } from './Instant.js';
 import { LiveResponseBanner, noteSessionOutcome } from './LiveResponseBanner.js';
@@ -19,6 +23,22 @@ export function DevicesPage() {
   const [query, setQuery] = useState('');
   const [opening, setOpening] = useState<string | undefined>();
   const [error, setError] = useState<string | undefined>();
+  const [installers, setInstallers] = useState<InstallerView | undefined>();
+  const [adding, setAdding] = useState(false);
+  const connected = workspace?.state === 'ready';
+
+  // Whether this user may add devices, and the agent files the service holds ("Add a device").
+  useEffect(() => {
+    if (!connected) return;
+    let stale = false;
+    call('lr:installers.view', {}).then(
+      (v) => !stale && setInstallers(v),
+      (e: unknown) => !stale && setInstallers({ canMake: false, reason: e instanceof Error ? e.message : String(e), files: [] }),
+    );
+    return () => {
+      stale = true;
+    };
+  }, [connected, adding]);
 
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
@@ -56,7 +76,24 @@ export function DevicesPage() {
         <span className="toolbar__meta" data-testid="device-count">
           {shown.length} of {devices.length} devices · {devices.filter((d) => d.online).length} online
         </span>
+        <span className="toolbar__spacer" />
+        <button
+          type="button"
+          className="button"
+          data-testid="add-device"
+          disabled={!installers?.canMake}
+          title={installers && !installers.canMake ? installers.reason : 'Make an installer that enrolls a new device'}
+          onClick={() => setAdding(true)}
+        >
+          Add a device
+        </button>
       </div>
+      {installers && !installers.canMake && installers.reason && (
+        <p className="card__hint devices__add-hint" data-testid="add-device-reason">
+          Add a device: {installers.reason}
+        </p>
+      )}
+      {adding && <AddDeviceDialog view={installers} onClose={() => setAdding(false)} />}
       {workspace?.state === 'starting' && <p className="card__hint">Starting the embedded service and this machine's agent…</p>}
       {workspace?.state === 'failed' && <p className="form-error">The service is not available: {workspace.error}</p>}
       {workspace?.state === 'unreachable' && (
