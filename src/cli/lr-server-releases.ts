@@ -10,11 +10,10 @@ import { resolve } from 'node:path';
 import { openDb } from '../server/db.js';
 import { dataPaths } from '../server/config.js';
 import { AgentReleases } from '../server/agent-releases.js';
-import { publishAgentFile } from '../server/agent-files.js';
 import { CommandSigner } from '../server/command-signing.js';
 import { GroupStore } from '../server/groups.js';
 import { Logger } from '../node/log.js';
-import { AGENT_TARGETS, compareAgentVersions } from '../shared/agent-release.js';
+import { AGENT_TARGETS } from '../shared/agent-release.js';
 import { renderJson, renderTable } from '../shared/format.js';
 import { CliError } from './errors.js';
 
@@ -61,14 +60,6 @@ export function registerAgentReleaseCommands(program: Command): void {
         }
         new Logger('lr-server').info('agent release added', { id: r.id, target: r.target, version: r.version, build: r.build, sha256: r.sha256, size: r.size, group: r.group ?? 'all', by: r.createdBy });
         process.stdout.write(`agent release ${r.id} added: ${r.target} ${r.version} (build ${r.build || '?'}), ${r.size} bytes, sha256 ${r.sha256}, for ${r.group ? `group ${r.group}` : 'every device'}\n`);
-        // A release for every device is also what new devices install (installers, agent-files.ts): from the
-        // copy that was hashed and signed, not from the source file, which may have changed since.
-        const newer = releases.list().find((o) => o.target === r.target && o.group === null && compareAgentVersions(o.version, r.version) > 0);
-        if (r.group === null && newer) process.stdout.write(`new installs of ${r.target} keep getting ${newer.version} (a newer release for every device)\n`);
-        else if (r.group === null) {
-          const published = await publishAgentFile(dir, r.target, releases.filePath(r));
-          process.stdout.write(`new installs of ${r.target} get it too (agent file ${published.name}, sha256 ${published.sha256})\n`);
-        }
       } finally {
         db.close();
       }

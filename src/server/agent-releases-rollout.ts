@@ -12,12 +12,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { FromAgent, JobStatus } from '../shared/protocol.js';
+import { compareAgentVersions } from '../shared/agent-release.js';
 import { httpsBase } from '../node/profile.js';
 import { newId } from '../node/ids.js';
 import type { Logger } from '../node/log.js';
 import type { AgentHub } from './agent-hub.js';
 import { AgentFileTokens } from './agent-file-tokens.js';
-import type { AgentReleases } from './agent-releases.js';
+import type { AgentRelease, AgentReleases } from './agent-releases.js';
 import { chooseOffer } from './agent-releases-offer.js';
 import type { GroupStore } from './groups.js';
 import { provenDevice } from './library-routes.js';
@@ -46,6 +47,8 @@ export class AgentRollout {
     private readonly groups: GroupStore,
     private readonly publicUrl: string,
     private readonly log: Logger,
+    /** Makes a release the file new devices install (agent-files.ts publishAgentFile). */
+    private readonly publishForInstalls: (release: AgentRelease, file: string) => Promise<unknown>,
   ) {
     this.stamp = releases.stamp();
     hub.on('presence', (deviceId, online) => {
@@ -100,6 +103,7 @@ export class AgentRollout {
     const release = this.releases.get(r.releaseId);
     // A report for a release that is not (or no longer) here is logged, not recorded against a release.
     if (release) this.releases.report(deviceId, r.releaseId, r.state, r.message);
+    if (release && r.state === 'applied') this.publishIfProven(release);
     const fields = { deviceId, releaseId: r.releaseId, version: r.version, state: r.state, ...(r.message ? { message: r.message } : {}) };
     if (r.state === 'refused' || r.state === 'failed' || r.state === 'rolled_back') this.log.warn('agent update report', fields);
     else this.log.info('agent update report', fields);
@@ -113,6 +117,20 @@ export class AgentRollout {
     } catch (e) {
       this.log.error('agent update report not written to the command log', { ...fields, error: (e as Error).message });
     }
+  }
+
+  /**
+   * A release for every device becomes what new devices install (the installers' agent file) once a device
+   * runs it and is connected (`applied`): never before, so a broken build rolled back everywhere is never
+   * handed to new devices. Unless a newer release for every device exists: that one takes its place when proven.
+   */
+  private publishIfProven(release: AgentRelease): void {
+    if (release.group !== null) return;
+    if (this.releases.list().some((o) => o.target === release.target && o.group === null && compareAgentVersions(o.version, release.version) > 0)) return;
+    this.publishForInstalls(release, this.releases.filePath(release)).then(
+      () => this.log.info('agent release proven on a device: new installs get it', { releaseId: release.id, target: release.target, version: release.version }),
+      (e: unknown) => this.log.error('agent release not published for new installs', { releaseId: release.id, error: (e as Error).message }),
+    );
   }
 
   /**

@@ -15,6 +15,7 @@ import { Pipeline } from './pipeline.js';
 import { acceptConsole } from './console-link.js';
 import { bearer, createRestHandler } from './http.js';
 import { agentFilesRoute } from './agent-files-routes.js';
+import { publishAgentFile } from './agent-files.js';
 import { LibraryService } from './library-service.js';
 import { TenantSettings } from './tenant-settings.js';
 import { ResponseActions } from './response-actions.js';
@@ -116,7 +117,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   access.restExtras.agentFiles = agentFilesRoute({ dataDir, store, log, limiter: access.limiter }); // installers and the files they download
   sessions.addOpenCheck((_user, device) => tenant.refusal(device.name, access.groups.tags(device.id)));
   // Agent self-update: offers to connected agents, their reports into the command log, the download route.
-  const rollout = new AgentRollout(new AgentReleases(db, dataDir), hub, store, access.groups, config.publicUrl, log);
+  const rollout = new AgentRollout(new AgentReleases(db, dataDir), hub, store, access.groups, config.publicUrl, log, (r, file) => publishAgentFile(dataDir, r.target, file));
   access.restExtras.agentReleases = (req, res) => rollout.route(req, res);
   const rest = createRestHandler(store, hub, log, library, responses, access.restExtras);
   const server = createServer({ cert: readFileSync(paths.cert), key: readFileSync(paths.key), minVersion: 'TLSv1.2' }, (req, res) => void rest(req, res));

@@ -9,7 +9,7 @@
  * back, then the real N+1 that must be applied.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -203,6 +203,8 @@ describe('agent self-update (real single-file builds, lr-agent service)', () => 
     // Not offered again: the agent reconnected after the rollback and the service polls every 2 s.
     await new Promise((r) => setTimeout(r, 6_000));
     expect((await updateLog()).filter((e) => e.commandLine.startsWith(`agent-update ${N1} staged`))).toHaveLength(1);
+    // Nor handed to new devices: a release reaches the installers' agent file only once a device applied it.
+    expect(existsSync(join(world.dataDir, 'agent-files', FILE))).toBe(false);
   });
 
   it('updates N to N+1: downloads, swaps, online again with N+1 in the inventory, applied logged', async () => {
@@ -218,6 +220,10 @@ describe('agent self-update (real single-file builds, lr-agent service)', () => 
     expect(applied.status).toBe('completed');
     process.stdout.write(`${N} -> ${N1}: online with ${N1} after ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     expect(JSON.parse(readFileSync(join(agentDir, 'builds', 'current.json'), 'utf8'))).toMatchObject({ version: N1, sha256: n1Facts.sha256 });
+    // Proven on a device: new installs get it too (the installers' agent file is this very build).
+    const published = join(world.dataDir, 'agent-files', FILE);
+    await waitFor('N+1 published for new installs', async () => existsSync(published), 10_000);
+    expect(createHash('sha256').update(readFileSync(published)).digest('hex')).toBe(n1Facts.sha256);
     const verify = await world.lr(['log', 'verify']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
   });
