@@ -113,8 +113,9 @@ function bashInstaller(i: InstallerInput): Installer {
 # from the service over HTTPS pinned to the service's CA, checks its SHA-256 before running it, then
 # installs it as a service and enrolls it.
 #
-#   sudo bash ${fileName} [--name NAME] [--data DIR] [--prefix DIR]
-#       the agent goes to PREFIX/lr-agent (default /opt/lr-agent), then: lr-agent install --bundle …
+#   sudo bash ${fileName} [--name NAME] [--data DIR]
+#       runs the verified agent's lr-agent install --bundle …: it puts itself in /usr/lib/lr-agent, enrolls
+#       into DIR (default /var/lib/lr-agent) and installs the systemd service
 #   bash ${fileName} --data DIR --no-service [--name NAME] [--prefix DIR]
 #       no service (no systemd, no root needed): the agent goes to PREFIX/lr-agent (default DIR/bin),
 #       is enrolled into DIR, then started in the background (lr-agent start --data DIR, log DIR/agent.log)
@@ -152,7 +153,7 @@ esac
 for tool in curl sha256sum base64 mktemp; do command -v "$tool" >/dev/null 2>&1 || die "$tool is needed and not installed"; done
 if [ "$service" = 1 ]; then
   [ "$(id -u)" = 0 ] || die "installing the service needs root: run sudo bash $0 (or --data DIR --no-service)"
-  [ -n "$prefix" ] || prefix=/opt/lr-agent
+  [ -z "$prefix" ] || die "--prefix is for --no-service: the service's agent goes where lr-agent install puts it (/usr/lib/lr-agent)"
 else
   [ -n "$data" ] || die "--no-service needs --data DIR (the agent's data folder)"
   [ -n "$prefix" ] || prefix=$data/bin
@@ -178,21 +179,25 @@ got=$(sha256sum -- "$download" | cut -d' ' -f1)
 if [ "$got" != "$want" ]; then
   die "the downloaded lr-agent-$target has SHA-256 $got, not $want: refused, nothing installed"
 fi
-mkdir -p -- "$prefix"
-placing=$(mktemp "$prefix/.lr-agent.new.XXXXXX")
-cat -- "$download" >"$placing"
-chmod 0755 -- "$placing"
-mv -f -- "$placing" "$prefix/lr-agent"
-placing=''
-agent=$prefix/lr-agent
-printf 'lr-install: lr-agent-%s (SHA-256 %s) verified and placed at %s\\n' "$target" "$got" "$agent"
+chmod 0700 -- "$download"
 
 if [ "$service" = 1 ]; then
+  # Run from the private work folder: lr-agent install copies itself to /usr/lib/lr-agent (one place, which
+  # lr-agent uninstall removes again).
+  printf 'lr-install: lr-agent-%s (SHA-256 %s) verified\\n' "$target" "$got"
   args=(install --bundle "$work/bundle.json")
   if [ -n "$name" ]; then args+=(--name "$name"); fi
   if [ -n "$data" ]; then args+=(--data "$data"); fi
-  "$agent" "\${args[@]}"
+  "$download" "\${args[@]}"
 else
+  mkdir -p -- "$prefix"
+  placing=$(mktemp "$prefix/.lr-agent.new.XXXXXX")
+  cat -- "$download" >"$placing"
+  chmod 0755 -- "$placing"
+  mv -f -- "$placing" "$prefix/lr-agent"
+  placing=''
+  agent=$prefix/lr-agent
+  printf 'lr-install: lr-agent-%s (SHA-256 %s) verified and placed at %s\\n' "$target" "$got" "$agent"
   args=(enroll --bundle "$work/bundle.json" --data "$data")
   if [ -n "$name" ]; then args+=(--name "$name"); fi
   "$agent" "\${args[@]}"

@@ -282,6 +282,43 @@ describeNeeds(problem)('Debian packages (npm run package:deb)', () => {
     expect(left).toEqual([]);
   }, 300_000);
 
+  it('the installer script in a throwaway root without the package: downloads and checks the agent, installs it as a service, enrolled; started as the unit says, online; uninstall --purge: nothing left', async () => {
+    w ??= await createWorld();
+    // The agent file the service hands out: the single executable the package carries.
+    const unpacked = join(out, 'agent-unpacked');
+    execFileSync('dpkg-deb', ['-x', agentDeb, unpacked]);
+    const add = await run('lr-server', ['agent-files', 'add', join(unpacked, 'usr/lib/lr-agent/lr-agent'), '--target', 'linux-x64', '--data', w.dataDir]);
+    expect(add.code, add.stderr).toBe(0);
+    const script = join(w.dir, 'lr-install-linux.sh');
+    const made = await run('lr-server', ['enroll-token', '--installer', 'linux', '--out', script, '--data', w.dataDir]);
+    expect(made.code, made.stderr).toBe(0);
+
+    const root = await ThrowawayRoot.make();
+    roots.push(root);
+    const inst = await root.must(['bash', root.put(script, 'lr-install-linux.sh'), '--name', 'script-host']);
+    expect(inst).toMatch(/lr-install: lr-agent-linux-x64 \(SHA-256 [0-9a-f]{64}\) verified/);
+    expect(inst).toMatch(/enrolled as script-host \(device id \w+\)/);
+    const deviceId = /device id (\w+)/.exec(inst)![1]!;
+    // No package: lr-agent install put itself in /usr/lib/lr-agent and wrote the unit in /etc.
+    const execStart = parseExecStart(readFileSync(root.host('etc/systemd/system/lr-agent.service'), 'utf8'));
+    expect(execStart).toEqual(['/usr/lib/lr-agent/lr-agent', 'service', '--data', '/var/lib/lr-agent']);
+    const agent = root.spawn(execStart, { LR_LOG_LEVEL: 'warn' });
+    try {
+      await waitFor('the script-installed agent online', async () => (await w!.devices()).find((d) => d.id === deviceId && d.online), 30_000);
+      const r = await w.lr(['exec', 'script-host', 'processes', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('/usr/lib/lr-agent/lr-agent');
+      const un = await root.must(['/usr/lib/lr-agent/lr-agent', 'uninstall', '--purge']);
+      expect(un).toContain('removed /usr/lib/lr-agent/lr-agent');
+      expect(un).toContain('removed /etc/systemd/system/lr-agent.service');
+      expect(un).toContain('data folder /var/lib/lr-agent deleted');
+      await waitFor('the agent process gone', async () => agent.exitCode !== null || agent.signalCode !== null, 15_000);
+    } finally {
+      await stop(agent);
+    }
+    expect(root.changes()).toEqual([]);
+  }, 300_000);
+
   it('service package in a throwaway root: install, init as lr-server, start as the unit says, answers, purge: only the system user stays', async () => {
     const root = await ThrowawayRoot.make();
     roots.push(root);

@@ -140,7 +140,7 @@ describe('installerScript', () => {
     writeFileSync(file, installerScript(input()).text);
     const help = spawnSync('bash', [file, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
-    expect(help.stdout).toContain('sudo bash lr-install-linux.sh [--name NAME] [--data DIR] [--prefix DIR]');
+    expect(help.stdout).toContain('sudo bash lr-install-linux.sh [--name NAME] [--data DIR]');
     expect(help.stdout).toContain('bash lr-install-linux.sh --data DIR --no-service');
     expect(help.stdout).not.toMatch(/^set |LR_|#/m);
   });
