@@ -239,7 +239,7 @@ export async function runAgentService(dataDir: string): Promise<number> {
         log.error('the supervisor failed', { error: e.message });
         return 1;
       });
-      log.info('agent supervisor started', { device: state.deviceId, name: state.name });
+      log.info('agent supervisor started', { device: state.deviceId, deviceName: state.name }); // not `name`: the log line's own field
     },
     async stop() {
       stop.abort();
