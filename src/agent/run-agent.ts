@@ -20,7 +20,7 @@ import { createPlatform } from './platform/index.js';
 import { cleanWorkFolder } from './work-folder.js';
 import { isIsolated, reapplyIsolation } from './isolation.js';
 import { protectedPaths } from './protected-paths.js';
-import { AgentUpdater } from './update/updater.js';
+import { AgentUpdater, type SupervisorMessage } from './update/updater.js';
 import { SUPERVISED_ENV, UPDATE_EXIT_CODE } from './update/layout.js';
 import { whenIdle } from './update/when-idle.js';
 
@@ -89,7 +89,11 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
         .then(() => process.exit(UPDATE_EXIT_CODE)),
   });
   if (process.env[SUPERVISED_ENV] === '1' && typeof process.send === 'function') {
-    process.on('message', (m) => updater.onSupervisorMessage(m));
+    process.on('message', (m) => {
+      // The supervisor stops this build (Windows has no SIGTERM): the link closes cleanly, then the process ends.
+      if ((m as SupervisorMessage | null)?.t === 'stop') void link.stop().then(() => process.exit(0));
+      else updater.onSupervisorMessage(m);
+    });
     // The supervisor is gone (killed, crashed): this build stops too rather than run unsupervised beside the next one.
     process.on('disconnect', () => void link.stop().then(() => process.exit(0)));
   }

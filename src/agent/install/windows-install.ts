@@ -9,7 +9,7 @@ import { Logger, type LogLevel } from '../../node/log.js';
 import { DATA_MARKER, markerKind } from '../../node/data-marker.js';
 import { agentPaths, loadAgentState } from '../config.js';
 import { enroll } from '../enroll.js';
-import { startAgent, type RunningAgent } from '../run-agent.js';
+import { runSupervisor } from '../update/supervisor.js';
 import { readDaclSddl, setSecurityFromSddl, wineVersion } from '../platform/windows/acl.js';
 import { Win32Error } from '../platform/windows/ffi.js';
 import { releaseBeforeUninstall } from '../platform/windows/isolation.js';
@@ -194,27 +194,37 @@ function aclOf(dir: string): { sddl: string; problem: string | null; unverifiabl
 
 const LOG_LIMIT = 5 * 1024 * 1024;
 
-/** The service's log: JSON lines appended to `agent.log` in the data folder, the previous 5 MB kept as `agent.log.1`. */
-function fileLogger(dataDir: string): Logger {
+/** Appends to `agent.log` in the data folder, the previous 5 MB kept as `agent.log.1`. */
+function appendTo(dataDir: string): (text: string) => void {
   const file = join(dataDir, 'agent.log');
-  return new Logger('lr-agent', (process.env.LR_LOG_LEVEL as LogLevel | undefined) ?? 'info', (line) => {
+  return (text) => {
     try {
       if ((statSync(file, { throwIfNoEntry: false })?.size ?? 0) > LOG_LIMIT) renameSync(file, `${file}.1`);
-      appendFileSync(file, line + '\n');
+      appendFileSync(file, text);
     } catch {
       // a full disk must not stop the agent
     }
-  });
+  };
+}
+
+/** The service's log: JSON lines in `agent.log`, where the agent's own lines (its output) go too. */
+function fileLogger(dataDir: string): Logger {
+  const append = appendTo(dataDir);
+  return new Logger('lr-agent', (process.env.LR_LOG_LEVEL as LogLevel | undefined) ?? 'info', (line) => append(line + '\n'));
 }
 
 /**
  * `lr-agent service`: the process the SCM starts. Checks the data folder's access list first: a wider list
  * (someone changed it, or the folder was restored from a copy) is set back and logged, and the agent does
- * not start when it cannot be set back.
+ * not start when it cannot be set back. It is then the self-update supervisor (update/supervisor.ts): the
+ * agent runs as its child (`builds\<version>\lr-agent.exe start`, or this file itself), tied to it by an
+ * IPC channel, so the child ends when this process does; the SCM's stop asks the child to stop and waits
+ * for it.
  */
 export async function runAgentService(dataDir: string): Promise<number> {
   const log = fileLogger(dataDir);
-  let agent: RunningAgent | null = null;
+  const stop = new AbortController();
+  let supervisor: Promise<number> | null = null;
   return runAsService(SERVICE_NAME, {
     log: (level, msg, fields) => log[level](msg, fields),
     async start() {
@@ -224,13 +234,23 @@ export async function runAgentService(dataDir: string): Promise<number> {
         if (warning) log.warn(warning);
         else log.warn(`the data folder's access list was wrong (${problem}): set back to SYSTEM and Administrators only; if others could read it, the device key may be known: enroll the device again`, { dataDir });
       }
-      agent = await startAgent({ dataDir, log });
-      log.info('agent started', { device: agent.state.deviceId, name: agent.state.name });
+      const state = loadAgentState(dataDir); // not enrolled: the start fails now, with the reason
+      supervisor = runSupervisor({ dataDir, log, self: selfCommand(), stopSignal: stop.signal, childOutput: appendTo(dataDir) }).catch((e: Error) => {
+        log.error('the supervisor failed', { error: e.message });
+        return 1;
+      });
+      log.info('agent supervisor started', { device: state.deviceId, deviceName: state.name }); // not `name`: the log line's own field
     },
     async stop() {
-      await agent?.stop();
+      stop.abort();
+      await supervisor;
     },
   });
+}
+
+/** How the supervisor runs this very program: the single executable alone, or node.exe with the lr-agent script. */
+function selfCommand(): [string, ...string[]] {
+  return isSeaBuild() ? [process.execPath] : [process.execPath, winPath.resolve(process.argv[1] as string)];
 }
 
 /** The data folder the service runs with, as given (resolved the Windows way). */

@@ -1,7 +1,9 @@
 /**
  * Where self-update keeps its state in the agent's data folder (all private to the agent, mode 0700/0600):
  *
- *   builds/<version>/lr-agent   a verified build (0700); at most the current one and the one before it
+ *   builds/<version>/lr-agent   a verified build (0700; `lr-agent.exe` on Windows); at most the current one
+ *                               and the one before it. Each version has its own folder: a running file is
+ *                               never overwritten (Windows would refuse it anyway)
  *   builds/current.json         the build the supervisor runs, with its signed release facts (absent: the
  *                               installed file itself)
  *   builds/pending.json         an update on trial: the new build, the one to go back to, and whether the
@@ -57,8 +59,13 @@ export function buildsDir(dataDir: string): string {
   return join(dataDir, 'builds');
 }
 
+/** The name of a staged build's file: Windows runs only an `.exe`. */
+export function buildFileName(platform: NodeJS.Platform = process.platform): string {
+  return platform === 'win32' ? 'lr-agent.exe' : 'lr-agent';
+}
+
 export function buildPath(dataDir: string, version: string): string {
-  return join(buildsDir(dataDir), version, 'lr-agent');
+  return join(buildsDir(dataDir), version, buildFileName());
 }
 
 const file = (dataDir: string, name: string) => join(buildsDir(dataDir), name);

@@ -1,6 +1,6 @@
 /**
- * `lr-agent service` on Linux: the supervisor of self-update. It is the installed file (what the systemd
- * unit runs) and stays small and fixed on purpose: it never runs agent code itself and never changes, so a
+ * `lr-agent service`: the supervisor of self-update, on Linux (what the systemd unit runs) and on Windows
+ * (inside the service the SCM runs, windows-install.ts). It is the installed file and stays small and fixed on purpose: it never runs agent code itself and never changes, so a
  * bad build cannot take away the means to roll it back. It runs the current build as a child
  * (`<build> start --data DIR`): the staged build that builds/current.json names, verified again (size,
  * SHA-256, the service's signature) before every start, so a file changed on disk is never run; else itself.
@@ -11,6 +11,9 @@
  * build and leaves a `rolled_back` report that the previous build sends once it is online. On success the
  * `applied` report is sent by the new build. The trial is recorded in builds/pending.json before the new
  * build starts: a supervisor that dies during a trial rolls back at its next start.
+ *
+ * Stopping a child: SIGTERM on Linux; on Windows, which has no signals, the IPC message `stop` (the build
+ * closes its link and exits). Either way it is killed if it has not ended after a grace period.
  *
  * A child that exits otherwise (a crash) is started again after a back-off (1 s doubling to 60 s, reset once
  * a child has run for a minute), as systemd's Restart= would.
@@ -39,8 +42,10 @@ export interface SupervisorOptions {
   self: [string, ...string[]];
   /** Trial time of a new build (tests shorten it). */
   trialMs?: number;
-  /** Resolves when the supervisor should stop (SIGTERM). */
+  /** Resolves when the supervisor should stop (SIGTERM, the SCM's stop). */
   stopSignal: AbortSignal;
+  /** Where the child's output goes, a chunk at a time (a Windows service has no console); default: the supervisor's own stdout/stderr. */
+  childOutput?: (chunk: string) => void;
 }
 
 interface ChildEnd {
@@ -64,7 +69,10 @@ export async function runSupervisor(o: SupervisorOptions): Promise<number> {
     const end = await runChild(o, exe.argv, trial ? trialMs : null, () => {
       if (trial) commit(o, trial);
     });
-    if (o.stopSignal.aborted) return 0;
+    if (o.stopSignal.aborted) {
+      log.info('the agent stopped with the service', { build: exe.label, exit: describe(end) });
+      return 0;
+    }
     if (trial && !end.connected) {
       rollBack(o, trial, end.timedOut ? `the new build did not connect within ${Math.round(trialMs / 1000)} s` : `the new build exited (${describe(end)}) before it connected`);
       continue; // the previous build at once
@@ -181,14 +189,19 @@ function runChild(o: SupervisorOptions, argv: string[], trialMs: number | null, 
     let child: ChildProcess;
     const end: ChildEnd = { code: null, signal: null, connected: false, timedOut: false };
     try {
-      child = spawn(command, [...args, 'start', '--data', o.dataDir], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [SUPERVISED_ENV]: '1' } });
+      const out = o.childOutput ? 'pipe' : 'inherit';
+      child = spawn(command, [...args, 'start', '--data', o.dataDir], { stdio: ['ignore', out, out, 'ipc'], env: { ...process.env, [SUPERVISED_ENV]: '1' }, windowsHide: true });
+      if (o.childOutput) {
+        child.stdout?.setEncoding('utf8').on('data', o.childOutput);
+        child.stderr?.setEncoding('utf8').on('data', o.childOutput);
+      }
     } catch (e) {
       o.log.error('cannot start the agent build', { command, error: (e as Error).message });
       resolve(end);
       return;
     }
     const kill = () => {
-      child.kill('SIGTERM');
+      askToStop(child);
       setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS).unref();
     };
     const timer =
@@ -221,6 +234,13 @@ function runChild(o: SupervisorOptions, argv: string[], trialMs: number | null, 
       resolve(end);
     });
   });
+}
+
+/** SIGTERM where there are signals; on Windows (where kill() is TerminateProcess) the IPC `stop` first, so the build closes its link cleanly. */
+export function askToStop(child: Pick<ChildProcess, 'connected' | 'send' | 'kill'>, platform: NodeJS.Platform = process.platform): void {
+  if (platform !== 'win32') child.kill('SIGTERM');
+  else if (child.connected) child.send({ t: 'stop' } satisfies SupervisorMessage);
+  else child.kill();
 }
 
 function describe(end: ChildEnd): string {

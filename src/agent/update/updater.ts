@@ -25,7 +25,8 @@ type Offer = Extract<ToAgent, { t: 'update.offer' }>;
 type Send = (f: FromAgent) => void;
 
 /** What the IPC channel between a build and its supervisor carries. */
-export type SupervisorMessage = { t: 'connected'; version: string } | { t: 'flush' };
+/** Over the IPC channel: the build says `connected`; the supervisor asks it to `flush` its outbox, or to `stop` (Windows has no SIGTERM). */
+export type SupervisorMessage = { t: 'connected'; version: string } | { t: 'flush' } | { t: 'stop' };
 
 export interface UpdaterOptions {
   dataDir: string;
