@@ -119,7 +119,7 @@ program
 
 program
   .command('service')
-  .description('the agent as the system service runs it: on Linux the self-update supervisor (runs the current build, rolls back a new one that does not connect); on Windows what the service control manager runs')
+  .description('the agent as the system service runs it (systemd on Linux, the service control manager on Windows): the self-update supervisor, which runs the current build and rolls back a new one that does not connect')
   .requiredOption('--data <dir>', 'agent data folder')
   .action(async (o: { data: string }) => {
     if (process.platform === 'linux') {

@@ -1,6 +1,6 @@
 /**
- * The agent in the foreground, as `lr-agent start` runs it (and `lr-agent service` on Linux, where systemd
- * is the supervisor), with `status.json` in its data folder kept up to date for `lr-agent status`.
+ * The agent in the foreground, as `lr-agent start` runs it (also as the child of the self-update supervisor,
+ * `lr-agent service`), with `status.json` in its data folder kept up to date for `lr-agent status`.
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { AGENT_STATUS_FILE, type AgentRunStatus } from './linux-unit.js';
 const STATUS_POLL_MS = 1_000;
 
 /**
- * `lr-agent start` and, on Linux, `lr-agent service`: the agent in the foreground until SIGINT/SIGTERM,
+ * `lr-agent start` (and the child the supervisor `lr-agent service` runs): the agent in the foreground until SIGINT/SIGTERM,
  * keeping `status.json` in its data folder up to date (pid, connected or not, since when) for
  * `lr-agent status`.
  */
