@@ -9,7 +9,7 @@ import { CliError, fail } from './errors.js';
 import { deviceNameProblem } from '../shared/device-name.js';
 import { defaultDataDir, statusLines } from '../agent/install/service-config.js';
 import { agentVersionLine } from '../agent/device-info.js';
-import { isSea } from 'node:sea';
+import { isSeaBuild } from '../agent/sea.js';
 import { Logger } from '../node/log.js';
 
 const PROG = 'lr-agent';
@@ -67,15 +67,6 @@ function dataDirOption(data: string | undefined): string {
   return win32Resolve(data ?? defaultDataDir(process.env));
 }
 
-/** Whether this process is a single-file build (SEA) rather than node running out/bin/lr-agent.js. */
-async function runningAsSea(): Promise<boolean> {
-  try {
-    return (await import('node:sea')).isSea();
-  } catch {
-    return false; // a Node without node:sea runs no SEA
-  }
-}
-
 program
   .command('install')
   .description('enrolls into /var/lib/lr-agent (Linux, root only) or %ProgramData%\\lr-agent (Windows, SYSTEM and Administrators only) and runs the agent as the service lr-agent (systemd unit / Windows service)')
@@ -89,7 +80,7 @@ program
     const script = resolve(process.argv[1]!);
     if (os === 'linux') {
       const { installLinuxService } = await linux();
-      const program = { isSea: await runningAsSea(), execPath: process.execPath, script };
+      const program = { isSea: isSeaBuild(), execPath: process.execPath, script };
       return installLinuxService({ bundle: o.bundle && resolve(o.bundle), name: o.name, dataDir: dataDirOption(o.data), program, enrollInto }, say);
     }
     const { installAgentService } = await windows();
@@ -135,7 +126,7 @@ program
 
 /** How the supervisor runs this very file: the single executable alone, or Node with this script (from source). */
 function selfCommand(): [string, ...string[]] {
-  return isSea() ? [process.execPath] : [process.execPath, resolve(process.argv[1] as string)];
+  return isSeaBuild() ? [process.execPath] : [process.execPath, resolve(process.argv[1] as string)];
 }
 
 program.parseAsync(process.argv).catch((e: unknown) => {
