@@ -15,24 +15,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { request } from 'node:https';
+import { brokenCopy, deviceRow, packageAgent as packageAgentBuild, updateLog as updateLogOf } from './agent-builds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentFileName, agentReleasePayload } from '../../src/shared/agent-release.js';
 import { openDb } from '../../src/server/db.js';
 import { dataPaths } from '../../src/server/config.js';
 import { releasesDir } from '../../src/server/agent-releases.js';
-import { createWorld, ROOT, run, waitFor, type World } from './harness.js';
+import { createWorld, run, waitFor, type World } from './harness.js';
 
 const pexec = promisify(execFile);
 const N = '0.2.0';
 const N1 = '0.3.0';
 const FILE = agentFileName('linux-x64');
-
-interface LogEntry {
-  commandLine: string;
-  name: string;
-  status: string;
-  deviceId: string | null;
-}
 
 let world: World;
 let tmp: string;
@@ -41,23 +35,9 @@ let supervisorOut = '';
 let agentDir: string;
 let deviceId: string;
 
-async function packageAgent(version: string): Promise<string> {
-  const out = join(tmp, `build-${version}`);
-  await pexec(process.execPath, [join(ROOT, 'scripts/package-agent.mjs'), '--target', 'linux-x64', '--version', version, '--out', out], { cwd: ROOT, timeout: 300_000 });
-  return join(out, FILE);
-}
-
-async function updateLog(): Promise<LogEntry[]> {
-  const r = await world.lr(['log', '--json']);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return (JSON.parse(r.stdout) as LogEntry[]).filter((e) => e.name === 'agent-update' && e.deviceId === deviceId);
-}
-
-async function device(): Promise<{ online: boolean; agentVersion: string }> {
-  const d = (await world.devices()).find((x) => x.id === deviceId) as unknown as { online: boolean; agentVersion: string } | undefined;
-  if (!d) throw new Error('device not listed');
-  return d;
-}
+const packageAgent = (version: string) => packageAgentBuild(tmp, 'linux-x64', version);
+const updateLog = () => updateLogOf(world, deviceId);
+const device = () => deviceRow(world, deviceId);
 
 function startSupervisor(build: string): void {
   supervisorOut = '';
@@ -181,13 +161,7 @@ describe('agent self-update (real single-file builds, lr-agent service)', () => 
   it('rolls a broken N+1 (exits at start) back to N within 90 s; rolled_back logged; not offered again', async () => {
     // A real N+1 build whose embedded script was damaged before it was released: it carries N+1's marker
     // and is a valid ELF, it is signed by the service like any release, and it dies at start (SyntaxError).
-    const broken = join(tmp, 'broken', FILE);
-    mkdirSync(join(tmp, 'broken'));
-    const bytes = readFileSync(buildN1);
-    const at = bytes.indexOf('process.umask(63)');
-    expect(at).toBeGreaterThan(0);
-    bytes.write('process.umask)63(', at, 'latin1');
-    writeFileSync(broken, bytes, { mode: 0o755 });
+    const broken = brokenCopy(buildN1, join(tmp, 'broken'));
     const t0 = Date.now();
     const add = await run('lr-server', ['agent-release', 'add', broken, '--os', 'linux-x64', '--data', world.dataDir]);
     expect(add.code, add.stderr).toBe(0);

@@ -10,28 +10,20 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { brokenCopy, deviceRow, packageAgent as packageAgentBuild, updateLog as updateLogOf } from '../agent-builds.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { agentFileName } from '../../../src/shared/agent-release.js';
-import { createWorld, ROOT, run, waitFor, type World } from '../harness.js';
+import { createWorld, run, waitFor, type World } from '../harness.js';
 import { describeNeeds } from '../../needs.js';
 import { createWinePrefix, WINE64, wineProblem, windowsRuntime, winPath, type WinePrefix } from '../wine.js';
 
 const pexec = promisify(execFile);
 const N = '0.2.0';
 const N1 = '0.3.0';
-const FILE = agentFileName('win-x64');
 const DATA = 'C:\\lr-upd';
-
-interface LogEntry {
-  commandLine: string;
-  name: string;
-  status: string;
-  deviceId: string | null;
-}
 
 let world: World;
 let tmp: string;
@@ -41,23 +33,9 @@ let buildN: string;
 let buildN1: string;
 let deviceId: string;
 
-async function packageAgent(version: string): Promise<string> {
-  const out = join(tmp, `build-${version}`);
-  await pexec(process.execPath, [join(ROOT, 'scripts/package-agent.mjs'), '--target', 'win-x64', '--version', version, '--out', out], { cwd: ROOT, timeout: 300_000 });
-  return join(out, FILE);
-}
-
-async function updateLog(): Promise<LogEntry[]> {
-  const r = await world.lr(['log', '--json']);
-  if (r.code !== 0) throw new Error(r.stderr);
-  return (JSON.parse(r.stdout) as LogEntry[]).filter((e) => e.name === 'agent-update' && e.deviceId === deviceId);
-}
-
-async function device(): Promise<{ online: boolean; agentVersion: string }> {
-  const d = (await world.devices()).find((x) => x.id === deviceId) as unknown as { online: boolean; agentVersion: string } | undefined;
-  if (!d) throw new Error('device not listed');
-  return d;
-}
+const packageAgent = (version: string) => packageAgentBuild(tmp, 'win-x64', version);
+const updateLog = () => updateLogOf(world, deviceId);
+const device = () => deviceRow(world, deviceId);
 
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const dataHost = () => prefix!.hostOf(DATA);
@@ -99,13 +77,7 @@ describeNeeds(wineProblem())('agent self-update on Windows (real win-x64 single 
   it('rolls a broken N+1 (exits at start) back to N; rolled_back logged', async () => {
     // A real N+1 .exe whose embedded script was damaged before it was released: N+1's marker, a valid PE,
     // signed by the service like any release; it dies at start (SyntaxError).
-    const broken = join(tmp, 'broken', FILE);
-    mkdirSync(join(tmp, 'broken'));
-    const bytes = readFileSync(buildN1);
-    const at = bytes.indexOf('process.umask(63)');
-    expect(at).toBeGreaterThan(0);
-    bytes.write('process.umask)63(', at, 'latin1');
-    writeFileSync(broken, bytes);
+    const broken = brokenCopy(buildN1, join(tmp, 'broken'));
     const t0 = Date.now();
     const add = await run('lr-server', ['agent-release', 'add', broken, '--os', 'win-x64', '--data', world.dataDir]);
     expect(add.code, add.stderr).toBe(0);
