@@ -11,7 +11,7 @@
 import { formatBytes } from '../shared/format.js';
 import { quoteArg } from '../shared/grammar.js';
 import type { ConsoleClient, CommandOutcome } from './console-client.js';
-import { DownloadMismatchError, FileDownload, type DownloadResult } from './download.js';
+import { DownloadMismatchError, FileDownload, type DownloadResult } from '../node/file-download.js';
 
 export interface GetfileOptions {
   client: ConsoleClient;

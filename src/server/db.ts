@@ -170,6 +170,40 @@ const MIGRATIONS: readonly Migration[] = [
     PRIMARY KEY (device_id, release_id)
   );
   `,
+  // 8: batch runs and machine actions (batch/): what to run where, each device's progress, kept across restarts
+  // (queued work runs after one). A session opened for a batch says so (its commands are the batch's in the log).
+  `
+  CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    comment TEXT,
+    commands TEXT NOT NULL,
+    target TEXT NOT NULL,
+    concurrency INTEGER NOT NULL,
+    expires_at TEXT NOT NULL,
+    cancelled_by TEXT,
+    ended_at TEXT
+  );
+  CREATE INDEX IF NOT EXISTS batches_open ON batches(ended_at);
+  CREATE TABLE IF NOT EXISTS batch_targets (
+    batch_id TEXT NOT NULL REFERENCES batches(id),
+    device_id TEXT NOT NULL,
+    device_name TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    note TEXT,
+    session_id TEXT,
+    started_at TEXT,
+    ended_at TEXT,
+    rows INTEGER NOT NULL DEFAULT 0,
+    steps TEXT NOT NULL,
+    PRIMARY KEY (batch_id, device_id)
+  );
+  CREATE INDEX IF NOT EXISTS batch_targets_device ON batch_targets(device_id, status);
+  ALTER TABLE sessions ADD COLUMN batch_id TEXT;
+  `,
 ];
 
 /** Adds `commands.internal` (once: a database rewound to an earlier version may already have it). */

@@ -60,6 +60,8 @@ export class Session {
     readonly startedAt: string,
     public cwd: string,
     public peer: ConsolePeer,
+    /** Opened by a batch run (batch/batch-runner.ts), not by a console. */
+    readonly batchId: string | null = null,
   ) {}
 
   info(): SessionInfo {
@@ -127,7 +129,7 @@ export class SessionManager extends EventEmitter<SessionEvents> {
    * across every node sharing it). The checks that need only this node (device known, policy, agent online)
    * run first, synchronously, as before.
    */
-  async open(user: User, deviceRef: string, peer: ConsolePeer): Promise<Session> {
+  async open(user: User, deviceRef: string, peer: ConsolePeer, opts: { batchId?: string } = {}): Promise<Session> {
     const found = this.store.findDevice(deviceRef);
     if ('error' in found) throw new SessionError(`connect: ${found.error}`, 'not_found');
     const device = found;
@@ -160,9 +162,9 @@ export class SessionManager extends EventEmitter<SessionEvents> {
       throw new SessionError(this.stopped ? 'connect: the service is shutting down' : 'connect: the console disconnected', 'unavailable');
     }
     const cwd = device.platform === 'win32' ? 'C:\\' : '/';
-    const s = new Session(id, device, user, startedAt, cwd, peer);
+    const s = new Session(id, device, user, startedAt, cwd, peer, opts.batchId ?? null);
     this.sessions.set(s.id, s);
-    this.store.recordSessionStart(s.id, device.id, user.id, s.startedAt);
+    this.store.recordSessionStart(s.id, device.id, user.id, s.startedAt, opts.batchId ?? null);
     return s;
   }
 

@@ -261,8 +261,9 @@ export class Store {
   }
 
   // ---------- sessions ----------
-  recordSessionStart(id: string, deviceId: string, userId: string, startedAt: string): void {
-    this.db.prepare('INSERT INTO sessions (id, device_id, user_id, started_at) VALUES (?, ?, ?, ?)').run(id, deviceId, userId, startedAt);
+  /** `batchId`: the session was opened by a batch run (its commands are the batch's in the log). */
+  recordSessionStart(id: string, deviceId: string, userId: string, startedAt: string, batchId: string | null = null): void {
+    this.db.prepare('INSERT INTO sessions (id, device_id, user_id, started_at, batch_id) VALUES (?, ?, ?, ?, ?)').run(id, deviceId, userId, startedAt, batchId);
   }
 
   recordSessionEnd(id: string, reason: string): void {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { ExportResult, LogFacets, LogFilter, LogPage } from '../../shared/ipc-contract.js';
 import type { CommandLogQuery, CommandLogRecord, CommandLogSummary } from '../../shared/protocol.js';
 import type { Workspace } from './workspace.js';
+import { csvTable } from '../../shared/csv.js';
 
 const EXPORT_PAGE = 5_000;
 /** The browser shell hands exports up to this size back to the page for a download. */
@@ -74,16 +75,5 @@ function toServiceFilter(filter: LogFilter): CommandLogQuery {
 
 /** RFC 4180: one header line, one line per command (newlines inside fields are quoted, not raw). */
 export function toCsv(rows: readonly CommandLogSummary[]): string {
-  const lines = [CSV_COLUMNS.join(',')];
-  for (const row of rows) lines.push(CSV_COLUMNS.map((column) => csvField(row[column])).join(','));
-  return `${lines.join('\r\n')}\r\n`;
-}
-
-function csvField(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  // Newlines become spaces so that a line is a command, whatever a spreadsheet does with quoted newlines.
-  let text = String(value).replace(/[\r\n]+/g, ' ');
-  // A leading = + - @ would make spreadsheets evaluate the field as a formula.
-  if (/^[=+\-@\t]/.test(text)) text = `'${text}`;
-  return /[",]/.test(text) || text !== text.trim() ? `"${text.replace(/"/g, '""')}"` : text;
+  return csvTable(CSV_COLUMNS, rows as unknown as Record<string, unknown>[]);
 }

@@ -19,7 +19,7 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ConsoleClient, type CommandHandlers, type CommandOutcome } from '../../client/console-client.js';
-import { localNameFor } from '../../client/download.js';
+import { localNameFor } from '../../node/file-download.js';
 import { runGetfile } from '../../client/getfile-runner.js';
 import { transferTarget, type TransferTarget } from '../../client/transfer-target.js';
 import type { Logger } from '../../node/log.js';

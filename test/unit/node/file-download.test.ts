@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DownloadMismatchError, FileDownload } from '../../../src/client/download.js';
+import { DownloadMismatchError, FileDownload } from '../../../src/node/file-download.js';
 
 const body = Buffer.from('evidence bytes\n'.repeat(100));
 const sha = createHash('sha256').update(body).digest('hex');
