@@ -76,6 +76,8 @@ export interface RestExtras {
   logViewReady?: () => Promise<void>;
   /** Agent self-update's download route (agent-releases-rollout.ts); true when handled. */
   agentReleases?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** Batch runs (batch/batch-routes.ts); true when handled. */
+  batches?: (req: IncomingMessage, res: ServerResponse, user: User) => Promise<boolean>;
   /** Agent files and installers (agent-files-routes.ts): they take an enrollment token too, so they run before the API token check. */
   agentFiles?: (req: IncomingMessage, res: ServerResponse, token: string | null, remote: string) => Promise<boolean>;
   /** The automation API (automation-api.ts): result links and the OpenAPI document, per-token call limits, machine actions. */
@@ -146,6 +148,7 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
 
       if (responses && (await responses.route(req, res, user))) return; // indicators
       if (extras.routes && (await extras.routes(req, res, user))) return; // users, groups, log verify/export
+      if (extras.batches && (await extras.batches(req, res, user))) return; // batch runs
       if (req.method === 'GET' && url.pathname === '/api/v1/me') return json(res, 200, user);
       if (req.method === 'GET' && url.pathname === '/api/v1/devices') {
         return json(res, 200, store.listDevices().map((d) => deviceRecord(d, hub.isOnline(d.id), hub.nodeOfDevice(d.id), hub.heardFrom(d.id))));
