@@ -153,13 +153,12 @@ export function buildOpenApi(): Json {
     '/api/v1/machineactions/{id}/GetLiveResponseResultDownloadLink(index={index})': {
       get: {
         operationId: 'getLiveResponseResultDownloadLink',
-        summary: "A single-use link (30 minutes) to one command's result; for the action's requestor or an admin",
+        summary: "A single-use link (30 minutes) to one command's result",
         tags: ['machine actions'],
         parameters: [actionId, pathParam('index', 'The command (0 is the first)', { type: 'integer', minimum: 0 })],
         responses: {
           200: jsonBody('DownloadLink', 'The link (no API token needed to fetch it)'),
           400: vendorErr('No such command, or the command has no result (not run, failed)'),
-          403: vendorErr('Not the requestor nor an admin'),
           404: vendorErr('No such machine action'),
           429: tooMany('VendorError'),
         },
