@@ -13,11 +13,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { DEFAULT_BATCH_EXPIRY_SEC, type BatchCreate, type BatchKind, type BatchRecord, type BatchResults, type BatchSummary } from '../../shared/batch.js';
+import { httpsBase } from '../../node/profile.js';
 import type { Limits } from '../config.js';
 import { readJsonBody, RestError, sendJson } from '../rest-io.js';
 import type { Store, User } from '../store.js';
 import { ResultLinks, type ResultGrant } from '../result-links.js';
-import { cancelMachineActionRequest, consoleLineOf, machineActionOf, runLiveResponseRequest, vendorCommandOf, type MachineAction } from './machine-actions.js';
+import { cancelMachineActionRequest, commandStateOf, consoleLineOf, machineActionOf, runLiveResponseRequest, vendorCommandOf, type MachineAction } from './machine-actions.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -178,10 +179,13 @@ export class MachineActionRoutes {
     const type = vendorCommandOf(step.line)?.type;
     if (!type) throw new VendorError(400, `command ${index} is not a live response command`);
     const ran = step.status === 'completed' || (type === 'RunScript' && step.status === 'failed' && step.commandId !== undefined);
-    if (!ran) throw new VendorError(400, `command ${index} (${type}) has no result: it is ${step.status === 'not-run' ? 'not run' : step.status}${step.error ? ` (${step.error})` : ''}`, 'InvalidInput');
+    if (!ran) {
+      const state = commandStateOf(step, target.steps, target);
+      throw new VendorError(400, `command ${index} (${type}) has no result: ${state.errors[0] ?? `it is ${state.commandStatus}`}`, 'InvalidInput');
+    }
     if (type === 'GetFile' && !(await this.d.engine.file(b.id, target.deviceId, index))) throw new VendorError(404, `command ${index} (GetFile) kept no file`);
     const token = this.links.issue({ actionId: b.id, deviceId: target.deviceId, step: index, type });
-    return `${this.d.publicUrl.replace(/\/+$/, '')}/api/v1/results/${token}`;
+    return `${httpsBase(this.d.publicUrl)}/api/v1/results/${token}`;
   }
 
   /** `GET /api/v1/results/{token}`, before any API token is looked at; true when handled. */
