@@ -175,7 +175,7 @@ export function buildOpenApi(): Json {
           200: {
             description: 'The result',
             headers: { 'x-content-sha256': { description: 'GetFile: SHA-256 of the bytes (hex)', schema: { type: 'string' } } },
-            content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } }, 'application/json': { schema: { oneOf: [ref('RunScriptResult'), { type: 'object' }] } } },
+            content: { 'application/octet-stream': { schema: { type: 'string', contentMediaType: 'application/octet-stream' } }, 'application/json': { schema: { anyOf: [ref('RunScriptResult'), { type: 'object' }] } } },
           },
           404: ourError('Unknown or expired link'),
           410: ourError('The link was already used'),
