@@ -114,7 +114,8 @@ export class MachineActionRoutes {
       const body = await readJsonBody(req, cancelMachineActionRequest);
       const b = await this.action(m[1] as string);
       const cancelled = await this.d.engine.cancel(b.id, user);
-      if (body.Comment) this.cancelComments.set(b.id, body.Comment);
+      // The comment of the cancel that took effect (cancelling a finished action changes nothing).
+      if (body.Comment && !b.endedAt && cancelled.cancelledBy === user.name) this.cancelComments.set(b.id, body.Comment);
       return sendJson(res, 200, this.show(cancelled));
     }
     if (req.method === 'GET' && (m = LINK.exec(path))) return sendJson(res, 200, { value: await this.downloadLink(m[1] as string, Number(m[2])) });

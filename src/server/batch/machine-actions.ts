@@ -165,9 +165,9 @@ export function commandStateOf(step: BatchStepRecord, steps: readonly BatchStepR
     case 'timed_out':
       return { commandStatus: 'Failed', errors: errors.length ? errors : [`command ${step.status === 'timed_out' ? 'timed out' : step.status}`] };
     case 'not-run': {
+      if (target.status === 'cancelled') return { commandStatus: 'Canceled', errors: ['not run: the action was cancelled'] };
       const failed = steps.find((s) => s.index < step.index && FAILED_STEP.has(s.status));
       if (failed) return { commandStatus: 'Created', errors: [`not run: command ${failed.index} (${vendorCommandOf(failed.line)?.type ?? failed.line}) ${failed.status === 'timed_out' ? 'timed out' : failed.status}`] };
-      if (target.status === 'cancelled') return { commandStatus: 'Canceled', errors: ['not run: the action was cancelled'] };
       if (target.status === 'offline-expired') return { commandStatus: 'Created', errors: ['not run: the machine did not come online before the action expired'] };
       if (target.status === 'failed' || target.status === 'refused') return { commandStatus: 'Created', errors: [`not run: ${target.note ?? `the action ${target.status}`}`] };
       return { commandStatus: 'Created', errors };

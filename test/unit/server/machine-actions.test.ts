@@ -151,5 +151,11 @@ describe('batch record → machine action', () => {
     const cancelled = machineActionOf(record({ status: 'cancelled', steps: [step(0, lines[2]!)] }, { cancelledBy: 'bob', endedAt: '2026-12-05T11:00:00.000Z' }), { cancelComment: 'wrong host' });
     expect(cancelled).toMatchObject({ status: 'Cancelled', cancellationRequestor: 'bob', cancellationComment: 'wrong host', cancellationDateTimeUtc: '2026-12-05T11:00:00.000Z' });
     expect(cancelled.commands[0]).toMatchObject({ commandStatus: 'Canceled', errors: ['not run: the action was cancelled'] });
+    // Cancelled while a command ran: that one is Canceled, and so are the ones after it (nothing failed).
+    const midway = machineActionOf(record({ status: 'cancelled', steps: [step(0, lines[1]!, { status: 'cancelled', error: 'cancelled' }), step(1, lines[2]!, { error: 'cancelled' })] }, { cancelledBy: 'bob' }));
+    expect(midway.commands.map((c) => [c.commandStatus, c.errors])).toEqual([
+      ['Canceled', ['cancelled']],
+      ['Canceled', ['not run: the action was cancelled']],
+    ]);
   });
 });
