@@ -53,7 +53,7 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
   };
 
   it('PutFile + RunScript + GetFile: polled to Succeeded, the file through a single-use link with the device file\'s SHA-256', async () => {
-    const target = join(work, 'evidence.bin');
+    const target = join(work, 'évidence-文件.bin'); // a name a header cannot hold as is
     const r = await runLiveResponse(admin, 'alpha', { Commands: [cmd.putFile('tool.bin'), cmd.runScript('mkfile.sh', target), cmd.getFile(target)], Comment: 'acceptance 3' });
     expect(r.status, r.bytes.toString()).toBe(201);
     const created = r.json as MachineAction;
@@ -79,6 +79,7 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
     expect(got.bytes.length).toBe(300000);
     expect(sha256(got.bytes)).toBe(sha256(onDevice));
     expect(got.headers['x-content-sha256']).toBe(sha256(onDevice));
+    expect(got.headers['content-disposition']).toBe(`attachment; filename="_vidence-__.bin"; filename*=UTF-8''${encodeURIComponent('évidence-文件.bin')}`);
     // Single use.
     const again = await api(admin, 'GET', fileLink, undefined, null);
     expect(again.status).toBe(410);
@@ -145,6 +146,18 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
     expect(done.status).toBe('Succeeded');
     const got = await api(carol, 'GET', await link(carol, id, 0), undefined, null);
     expect(sha256(got.bytes)).toBe(sha256(readFileSync('/etc/hostname')));
+  }, 60_000);
+
+  it('a queued action survives a service restart and runs when its machine comes online', async () => {
+    const echo = await enrollAgent(w, 'echo');
+    const r = await runLiveResponse(admin, 'echo', { Commands: [cmd.getFile('/etc/hostname')] });
+    expect(r.status, r.bytes.toString()).toBe(201);
+    const id = (r.json as MachineAction).id;
+    await w.stopServer();
+    await w.startServer();
+    expect(await action(admin, id)).toMatchObject({ status: 'Pending', machineId: echo.deviceId });
+    w.agents.push(await start('lr-agent', ['start', '--data', echo.dataDir], /started/, { XDG_STATE_HOME: join(w.dir, 'state'), LR_LOG_LEVEL: 'warn' }));
+    expect((await final(admin, id)).status).toBe('Succeeded');
   }, 60_000);
 
   it('a basic user cannot RunScript or PutFile (403, nothing started) but may GetFile', async () => {

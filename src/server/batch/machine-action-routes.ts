@@ -216,7 +216,7 @@ export class MachineActionRoutes {
       res.writeHead(200, {
         'content-type': 'application/octet-stream',
         'content-length': String(f.size),
-        'content-disposition': `attachment; filename="${f.name.replace(/["\\\r\n]/g, '_')}"`,
+        'content-disposition': contentDisposition(f.name),
         'x-content-sha256': f.sha256,
         'cache-control': 'no-store',
       });
@@ -239,6 +239,12 @@ export class MachineActionRoutes {
 function targetDevices(b: BatchSummary): string[] {
   const devices = (b.target as { devices?: unknown }).devices;
   return Array.isArray(devices) ? devices.filter((d): d is string => typeof d === 'string') : [];
+}
+
+/** The file's name for the download: a plain ASCII fallback and the exact name in UTF-8 (RFC 6266, RFC 5987). */
+export function contentDisposition(name: string): string {
+  const exact = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${name.replace(/[^\x20-\x7e]|["\\]/g, '_')}"; filename*=UTF-8''${exact}`;
 }
 
 function withoutBatchColumns(r: Record<string, unknown>): Record<string, unknown> {

@@ -7,6 +7,7 @@ import { bindParams } from '../../../src/shared/bind.js';
 import { findCommand } from '../../../src/shared/catalog.js';
 import type { BatchRecord, BatchStepRecord, BatchTargetRecord } from '../../../src/shared/batch.js';
 import { emptyCounts } from '../../../src/shared/batch.js';
+import { contentDisposition } from '../../../src/server/batch/machine-action-routes.js';
 import { consoleLineOf, machineAction, machineActionOf, runLiveResponseRequest, vendorCommandOf, type LiveResponseCommand } from '../../../src/server/batch/machine-actions.js';
 
 function firstIssue(body: unknown): string {
@@ -157,5 +158,14 @@ describe('batch record → machine action', () => {
       ['Canceled', ['cancelled']],
       ['Canceled', ['not run: the action was cancelled']],
     ]);
+  });
+});
+
+describe('GetFile download header', () => {
+  it('names any file with a header Node accepts: an ASCII fallback and the exact UTF-8 name', () => {
+    expect(contentDisposition('hosts')).toBe(`attachment; filename="hosts"; filename*=UTF-8''hosts`);
+    expect(contentDisposition('文件 "x".txt')).toBe(`attachment; filename="__ _x_.txt"; filename*=UTF-8''%E6%96%87%E4%BB%B6%20%22x%22.txt`);
+    expect(contentDisposition("it's(1).log")).toBe(`attachment; filename="it's(1).log"; filename*=UTF-8''it%27s%281%29.log`);
+    expect(contentDisposition('a\r\nb')).toBe(`attachment; filename="a__b"; filename*=UTF-8''a%0D%0Ab`);
   });
 });
