@@ -107,7 +107,7 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
       ['Created', ['not run: command 0 (RunScript) failed']],
     ]);
     expect(done.commands[1]?.startTime).toBeNull();
-    expect(done.errors).toEqual([expect.stringContaining('fail.sh exited with code 3')]);
+    expect(done.errors).toEqual(['command 0 (RunScript) failed: run: fail.sh exited with code 3']);
     // The failed script's output and exit code are still there; the GetFile that did not run has no result.
     const script = await api(admin, 'GET', await link(admin, done.id, 0), undefined, null);
     expect(script.json).toEqual({ script_name: 'fail.sh', exit_code: 3, script_output: 'about to fail\n', script_errors: 'run: fail.sh exited with code 3' });
@@ -123,6 +123,7 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
       ['Failed', ['run: no library file nosuch.sh']],
       ['Created', ['not run: command 0 (RunScript) refused']],
     ]);
+    expect(m.errors).toEqual(['command 0 (RunScript) refused: run: no library file nosuch.sh']);
   }, 60_000);
 
   it("an offline machine's action stays Pending (one action per machine) and runs when its agent starts", async () => {

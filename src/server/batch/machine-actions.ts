@@ -200,7 +200,10 @@ export function machineActionOf(b: BatchRecord, extras: ActionExtras = {}): Mach
     };
   });
   const status = actionStatusOf(target);
-  const errors = status === 'Failed' || status === 'TimeOut' ? [target.note ?? commands.flatMap((c) => c.errors)[0] ?? `the action ${target.status}`] : [];
+  // Why it failed, with the vendor's command index (the engine's note counts steps from 1).
+  const failedCommand = commands.find((c) => c.commandStatus === 'Failed');
+  const why = failedCommand ? `command ${failedCommand.index} (${failedCommand.command.type}) ${steps[failedCommand.index]?.status === 'refused' ? 'refused' : 'failed'}: ${failedCommand.errors[0] ?? ''}` : (target.note ?? `the action ${target.status}`);
+  const errors = status === 'Failed' || status === 'TimeOut' ? [why] : [];
   const cancelled = status === 'Cancelled';
   return {
     id: b.id,

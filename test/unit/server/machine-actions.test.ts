@@ -116,7 +116,7 @@ describe('batch record → machine action', () => {
     ];
     const a = machineActionOf(record({ status: 'failed', note: 'step 2 (run x.sh -parameters "-v") failed: run: x.sh exited with code 3', steps }, { status: 'failed', endedAt: '2026-12-05T10:00:05.000Z' }));
     expect(a.status).toBe('Failed');
-    expect(a.errors).toEqual(['step 2 (run x.sh -parameters "-v") failed: run: x.sh exited with code 3']);
+    expect(a.errors).toEqual(['command 1 (RunScript) failed: run: x.sh exited with code 3']);
     expect(a.commands.map((c) => [c.commandStatus, c.errors])).toEqual([
       ['Completed', []],
       ['Failed', ['run: x.sh exited with code 3']],
