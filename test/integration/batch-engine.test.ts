@@ -61,6 +61,10 @@ describe('batch engine', () => {
     } finally {
       db.close();
     }
+    const logged = await w.lr(['log', '--batch', b.id, '--json']);
+    expect(logged.code, logged.stderr).toBe(0);
+    const entries = JSON.parse(logged.stdout) as { id: string }[];
+    expect(entries.map((e) => e.id).sort()).toEqual(b.targets.flatMap((t) => t.steps.map((s) => s.commandId)).sort());
     const verify = await w.lr(['log', 'verify']);
     expect(verify.code, verify.stderr).toBe(0);
   }, 60_000);
