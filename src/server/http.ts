@@ -174,7 +174,8 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
         const afterSeq = url.searchParams.has('after') ? Number(url.searchParams.get('after')) : undefined;
         if (!Number.isInteger(limit) || limit < 1 || (afterSeq !== undefined && !Number.isInteger(afterSeq))) return json(res, 400, { error: 'limit and after must be integers' });
         // Without `after`, a limit keeps the newest entries (`lr log --limit 20`: the last 20 commands).
-        return json(res, 200, logView.listCommands({ deviceId, limit, afterSeq, newest: afterSeq === undefined }));
+        const batchId = url.searchParams.get('batch') ?? undefined;
+        return json(res, 200, logView.listCommands({ deviceId, ...(batchId ? { batchId } : {}), limit, afterSeq, newest: afterSeq === undefined }));
       }
       return json(res, 404, { error: `no route ${req.method} ${url.pathname}` });
     } catch (e) {

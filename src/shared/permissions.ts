@@ -80,6 +80,7 @@ export const ROUTES: readonly RoutePermission[] = [
   { method: 'GET', path: '/api/v1/batches/:id/results', need: 'any user', what: "every device's records in one table (JSON or CSV)" },
   { method: 'GET', path: '/api/v1/batches/:id/files/:device/:step', need: 'any user', what: 'a file a batch pulled from a device' },
   { method: 'GET', path: '/api/v1/batches/:id/text/:device/:step', need: 'any user', what: "a step's text output on a device" },
+  { method: 'POST', path: '/api/v1/devices/:device/commands', need: 'any user', what: 'runs one console command line on one device and answers its results (per the matrix above)' },
   { method: 'POST', path: '/api/v1/machines/:id/runliveresponse', need: 'any user', what: 'vendor-compatible machine action on one device (each command per the matrix above: RunScript and PutFile need advanced)' },
   { method: 'GET', path: '/api/v1/machineactions', need: 'any user', what: 'lists machine actions' },
   { method: 'GET', path: '/api/v1/machineactions/:id', need: 'any user', what: 'a machine action with its commands' },

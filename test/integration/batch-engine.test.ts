@@ -61,6 +61,10 @@ describe('batch engine', () => {
     } finally {
       db.close();
     }
+    const logged = await w.lr(['log', '--batch', b.id, '--json']);
+    expect(logged.code, logged.stderr).toBe(0);
+    const entries = JSON.parse(logged.stdout) as { id: string }[];
+    expect(entries.map((e) => e.id).sort()).toEqual(b.targets.flatMap((t) => t.steps.map((s) => s.commandId)).sort());
     const verify = await w.lr(['log', 'verify']);
     expect(verify.code, verify.stderr).toBe(0);
   }, 60_000);
@@ -74,6 +78,15 @@ describe('batch engine', () => {
     expect(t?.steps[0]?.status).toBe('failed');
     expect(t?.steps[1]).toMatchObject({ status: 'not-run', error: 'not run: step 1 failed' });
     expect(t?.note).toMatch(/^step 1 \(fileinfo \/nonexistent\/x\) failed: /);
+  }, 30_000);
+
+  it('runs one command line on one device and answers its results (POST /api/v1/devices/{device}/commands)', async () => {
+    const answer = await api.command('beta', 'processes -pid 1');
+    expect(answer.batch.status).toBe('completed');
+    expect(answer.results?.rows.map((r) => [r.device, r.pid])).toEqual([['beta', 1]]);
+    const later = await api.command('beta', 'processes -pid 1', { waitSec: 0 });
+    expect(later.batch.commands).toEqual(['processes -pid 1']);
+    expect((await final(later.batch.id)).status).toBe('completed');
   }, 30_000);
 
   it('refuses a batch with an unknown device, a client-side command or nothing selected, starting nothing', async () => {
