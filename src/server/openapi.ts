@@ -5,7 +5,7 @@
  * by `npm run docs:api` (a unit test fails when the two differ).
  */
 import { z } from 'zod';
-import { batchCreateRequest, batchList, batchRecord, batchResults, DEFAULT_BATCH_EXPIRY_SEC, MAX_BATCH_STEPS } from '../shared/batch.js';
+import { batchCreateRequest, batchList, batchRecord, batchResults, DEFAULT_BATCH_EXPIRY_SEC, deviceCommandAnswer, MAX_BATCH_EXPIRY_SEC, MAX_BATCH_STEPS } from '../shared/batch.js';
 import { cancelMachineActionRequest, downloadLink, machineAction, machineActionList, runLiveResponseRequest, runScriptResult, vendorError } from './batch/machine-actions.js';
 
 type Json = Record<string, unknown>;
@@ -35,6 +35,19 @@ export function buildOpenApi(): Json {
     BatchRecord: schemaOf(batchRecord, 'output'),
     BatchList: schemaOf(batchList, 'output'),
     BatchResults: schemaOf(batchResults, 'output'),
+    // The body batch-routes.ts validates (kept there); written out here.
+    DeviceCommandRequest: {
+      type: 'object',
+      properties: {
+        line: { type: 'string', minLength: 1, maxLength: 16 * 1024, description: 'One console command line' },
+        waitSec: { type: 'integer', minimum: 0, maximum: 600, default: 60, description: 'How long to wait for the end before answering 202 with the batch to poll (0: at once)' },
+        expiresInSec: { type: 'integer', minimum: 1, maximum: MAX_BATCH_EXPIRY_SEC, description: 'How long it may wait for an offline or busy device (default 3 days)' },
+        comment: { type: 'string', maxLength: 1000 },
+      },
+      required: ['line'],
+      additionalProperties: false,
+    },
+    DeviceCommandAnswer: schemaOf(deviceCommandAnswer, 'output'),
     RunLiveResponseRequest: schemaOf(runLiveResponseRequest, 'input'),
     CancelMachineActionRequest: schemaOf(cancelMachineActionRequest, 'input'),
     MachineAction: schemaOf(machineAction, 'output'),
@@ -110,6 +123,22 @@ export function buildOpenApi(): Json {
         tags: ['batches'],
         parameters: [batchId, pathParam('deviceId', 'The device id'), pathParam('step', 'The step (0 is the first command)', { type: 'integer', minimum: 0 })],
         responses: { 200: { description: 'The text', content: { 'text/plain': { schema: { type: 'string' } } } }, 404: ourError('No such batch, device, step or text') },
+      },
+    },
+    '/api/v1/devices/{device}/commands': {
+      post: {
+        operationId: 'runDeviceCommand',
+        summary: 'Runs one console command line on one device (a batch of one) and answers its results when it ends, or 202 with the batch to poll',
+        tags: ['batches'],
+        parameters: [pathParam('device', 'The device name or id')],
+        requestBody: { required: true, content: { 'application/json': { schema: ref('DeviceCommandRequest') } } },
+        responses: {
+          200: jsonBody('DeviceCommandAnswer', 'The batch, final, and its results'),
+          202: jsonBody('DeviceCommandAnswer', 'The batch, still running or queued (poll GET /api/v1/batches/{id})'),
+          400: ourError('Bad body, unknown device or command line that does not parse (one line)'),
+          403: ourError("The user's role cannot run the command"),
+          429: tooMany('Error'),
+        },
       },
     },
     '/api/v1/machines/{id}/runliveresponse': {

@@ -75,6 +75,13 @@ describe('openapi.json against the real service', () => {
     expect((await call('POST', '/api/v1/batches/{id}/cancel', `/api/v1/batches/${id}/cancel`)).status).toBe(200);
     expect((await call('GET', '/api/v1/batches/{id}', '/api/v1/batches/nosuchbatch')).status).toBe(404);
     expect((await call('POST', '/api/v1/batches', '/api/v1/batches', { commands: [], target: { devices: ['alpha'] } })).status).toBe(400);
+    const dc = '/api/v1/devices/{device}/commands';
+    const answered = await call('POST', dc, '/api/v1/devices/alpha/commands', { line: 'processes -pid 1', waitSec: 30 });
+    expect(answered.status).toBe(200);
+    expect((answered.json as { results: { rows: { pid: number }[] } }).results.rows[0]?.pid).toBe(1);
+    const queued = await call('POST', dc, '/api/v1/devices/offline-one/commands', { line: 'processes', waitSec: 0, expiresInSec: 60 });
+    expect(queued.status).toBe(202);
+    expect((await call('POST', '/api/v1/batches/{id}/cancel', `/api/v1/batches/${(queued.json as { batch: { id: string } }).batch.id}/cancel`)).status).toBe(200);
     const basic = profileOf(await w.addUser('bob', 'basic'));
     const refused = await api(basic, 'POST', '/api/v1/batches', { commands: ['run hello.sh'], target: { devices: ['alpha'] } });
     problems.push(...conformance('POST', '/api/v1/batches', refused));
@@ -114,7 +121,7 @@ describe('openapi.json against the real service', () => {
     const refused = await api(basic, 'POST', '/api/v1/machines/alpha/runliveresponse', { Commands: [cmd.putFile('hello.sh')] });
     problems.push(...conformance('POST', run, refused));
     expect(refused.status).toBe(403);
-    // The 429 answer (this token has made 7 calls starting work; the batch test 2).
+    // The 429 answer (this token has made 5 calls starting work here, 4 in the batch test).
     let last: ApiAnswer | undefined;
     for (let i = 0; i < 10 && last?.status !== 429; i++) last = await call('POST', run, '/api/v1/machines/alpha/runliveresponse', { Commands: [] });
     expect(last?.status).toBe(429);

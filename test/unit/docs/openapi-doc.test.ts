@@ -19,10 +19,10 @@ describe('openapi.json', () => {
     const ajv = new Ajv2020({ strict: false });
     for (const [name, schema] of Object.entries(doc.components.schemas)) ajv.addSchema(schema, `#/components/schemas/${name}`);
     for (const name of Object.keys(doc.components.schemas)) expect(ajv.getSchema(`#/components/schemas/${name}`), name).toBeDefined();
-    const automation = ROUTES.filter((r) => /^\/api\/v1\/(batches|machines|machineactions|results|openapi)/.test(r.path));
+    const automation = ROUTES.filter((r) => /^\/api\/v1\/(batches|machines|machineactions|results|openapi|devices\/:device\/commands)/.test(r.path));
     expect(automation.length).toBeGreaterThan(10);
     for (const r of automation) {
-      const path = r.path.replace(/:([a-z]+)/gi, (_, n: string) => `{${n === 'device' ? 'deviceId' : n}}`);
+      const path = r.path.replace(/:([a-z]+)/gi, (_, n: string) => `{${n === 'device' && !r.path.endsWith('/commands') ? 'deviceId' : n}}`);
       expect(doc.paths[path]?.[r.method.toLowerCase()], `${r.method} ${path}`).toBeDefined();
     }
   });

@@ -24,6 +24,7 @@ describe('API rate limit', () => {
   it('limits starting work and machine action reads; not the console, inventory or our batch reads', () => {
     expect(apiRateClassOf('POST', '/api/v1/machines/web-1/runliveresponse')).toBe('start');
     expect(apiRateClassOf('POST', '/api/v1/batches')).toBe('start');
+    expect(apiRateClassOf('POST', '/api/v1/devices/web-1/commands')).toBe('start');
     expect(apiRateClassOf('GET', '/api/v1/machineactions')).toBe('read');
     expect(apiRateClassOf('GET', '/api/v1/machineactions/abc/GetLiveResponseResultDownloadLink(index=0)')).toBe('read');
     expect(apiRateClassOf('POST', '/api/v1/machineactions/abc/cancel')).toBe('read');
