@@ -17,6 +17,7 @@ import { httpsBase } from '../../node/profile.js';
 import type { Limits } from '../config.js';
 import { readJsonBody, RestError, sendJson } from '../rest-io.js';
 import type { Store, User } from '../store.js';
+import type { Logger } from '../../node/log.js';
 import { ResultLinks, type ResultGrant } from '../result-links.js';
 import { cancelMachineActionRequest, commandStateOf, consoleLineOf, machineActionOf, runLiveResponseRequest, vendorCommandOf, type MachineAction } from './machine-actions.js';
 
@@ -79,7 +80,11 @@ export interface MachineActionDeps {
   /** The service's address as clients reach it (config.publicUrl): links are built on it. */
   publicUrl: string;
   links?: ResultLinks;
+  log?: Logger;
 }
+
+/** Cancel comments remembered at most (the oldest are forgotten first). */
+const MAX_CANCEL_COMMENTS = 10_000;
 
 export class MachineActionRoutes {
   readonly links: ResultLinks;
@@ -99,8 +104,14 @@ export class MachineActionRoutes {
     try {
       await this.handle(req, res, user, decodedPath(req), url.searchParams);
     } catch (e) {
-      const err = e instanceof VendorError ? e : e instanceof RestError || typeof (e as { status?: unknown }).status === 'number' ? new VendorError((e as RestError).status, (e as Error).message) : new VendorError(400, (e as Error).message);
-      if (!res.headersSent) sendVendorError(res, err.status, err.code, err.message);
+      req.resume();
+      if (res.headersSent) return true;
+      if (e instanceof VendorError) sendVendorError(res, e.status, e.code, e.message);
+      else if (e instanceof RestError) sendVendorError(res, e.status, VENDOR_CODES[e.status] ?? 'BadRequest', e.message); // the engine's BatchError too
+      else {
+        this.d.log?.error('machine action request failed', { error: (e as Error).stack ?? String(e) });
+        sendVendorError(res, 500, 'InternalError', 'internal error (see the service log)');
+      }
     }
     return true;
   }
@@ -115,7 +126,10 @@ export class MachineActionRoutes {
       const b = await this.action(m[1] as string);
       const cancelled = await this.d.engine.cancel(b.id, user);
       // The comment of the cancel that took effect (cancelling a finished action changes nothing).
-      if (body.Comment && !b.endedAt && cancelled.cancelledBy === user.name) this.cancelComments.set(b.id, body.Comment);
+      if (body.Comment && !b.endedAt && cancelled.cancelledBy === user.name) {
+        if (this.cancelComments.size >= MAX_CANCEL_COMMENTS) this.cancelComments.delete(this.cancelComments.keys().next().value as string);
+        this.cancelComments.set(b.id, body.Comment);
+      }
       return sendJson(res, 200, this.show(cancelled));
     }
     if (req.method === 'GET' && (m = LINK.exec(path))) return sendJson(res, 200, { value: await this.downloadLink(m[1] as string, Number(m[2])) });
