@@ -174,6 +174,14 @@ describe('createValidatedHandlers', () => {
       'lr:evidence.preview': { id: 'e1', mode: 'hex', offset: 0, length: 4096 },
       'lr:evidence.verify': { id: 'e1' },
       'lr:search': { text: 'mimikatz' },
+      'lr:batches.create': { commands: ['processes -name sleep'], target: { devices: ['d1', 'd2'] }, concurrency: 5, expiresInSec: 3600, comment: 'triage' },
+      'lr:batches.list': {},
+      'lr:batches.get': { id: 'b1' },
+      'lr:batches.cancel': { id: 'b1' },
+      'lr:batches.results': { id: 'b1', device: 'd1' },
+      'lr:batches.export': { id: 'b1', format: 'csv' },
+      'lr:batches.saveToCase': { id: 'b1' },
+      'lr:batches.complete': { line: 'proc', cursor: 4 },
     } satisfies Record<(typeof ipcChannels)[number], unknown>;
     for (const channel of ipcChannels) {
       const outcome = await dispatcher.dispatch(channel, samples[channel], trusted);
