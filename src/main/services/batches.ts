@@ -16,7 +16,9 @@ import type { Logger } from '../../node/log.js';
 import type { BatchCreate, BatchRecord, BatchResults, BatchSummary } from '../../shared/batch.js';
 import { CATALOG, roleAllows } from '../../shared/catalog.js';
 import { complete } from '../../shared/completion.js';
+import { parseLine } from '../../shared/grammar.js';
 import type { BatchSaved, CompletionView, ExportResult } from '../../shared/ipc-contract.js';
+import type { EvidenceProvenance } from '../cases/recorder.js';
 import type { CasesService } from './cases.js';
 import { deliverExport, type ExportTarget } from './command-log.js';
 import { libraryNamesFor } from './library-completion.js';
@@ -121,35 +123,43 @@ export class BatchService {
     let caseTitle = active.title;
     try {
       const [csv, results] = await Promise.all([api.resultsCsv(id, {}), api.results(id)]);
-      const keep = async (file: string, provenance: Parameters<CasesService['addEvidence']>[1]): Promise<void> => {
+      // Every pulled file first (BatchApi checks each against the SHA-256 the service recorded): a file that
+      // does not verify stores nothing at all, so a later save is not mistaken for a complete one.
+      const pulled: { file: string; provenance: EvidenceProvenance }[] = [];
+      for (const f of results.files) {
+        const step = record.targets.find((t) => t.deviceId === f.deviceId)?.steps.find((s) => s.index === f.step);
+        const file = path.join(mkdtempSync(path.join(scratch, 'file-')), localNameFor(f.name));
+        await api.downloadFile(id, f.deviceId, f.step, file, f.sha256);
+        pulled.push({
+          file,
+          provenance: {
+            kind: 'getfile',
+            name: `batch-${id}-${safeName(f.device)}-${f.name}`,
+            deviceId: f.deviceId,
+            deviceName: f.device,
+            originalPath: step ? devicePathOf(step.line, f.name) : f.name,
+            commandId: step?.commandId,
+            analyst,
+            fileTimes: {},
+            // The evidence store hashes the file again and refuses it unless it is this.
+            expectedSha256: f.sha256,
+          },
+        });
+      }
+      const merged = { deviceId: '', deviceName: `batch ${id}`, originalPath: '', analyst, fileTimes: {} };
+      const jsonName = `batch-${id}-results.json`;
+      writeFileSync(path.join(scratch, csvName), csv, { mode: 0o600 });
+      writeFileSync(path.join(scratch, jsonName), `${JSON.stringify(results, null, 2)}\n`, { mode: 0o600 });
+      const items: { file: string; provenance: EvidenceProvenance }[] = [
+        { file: path.join(scratch, csvName), provenance: { ...merged, kind: 'output', name: csvName } },
+        { file: path.join(scratch, jsonName), provenance: { ...merged, kind: 'output', name: jsonName } },
+        ...pulled,
+      ];
+      for (const { file, provenance } of items) {
         const item = await cases.addEvidence(file, provenance);
         caseId = item.caseId;
         caseTitle = item.caseTitle;
         stored.push({ id: item.id, name: item.name, sha256: item.sha256, size: item.size });
-      };
-      const merged = { deviceId: '', deviceName: `batch ${id}`, originalPath: '', analyst, fileTimes: {} };
-      writeFileSync(path.join(scratch, csvName), csv, { mode: 0o600 });
-      await keep(path.join(scratch, csvName), { ...merged, kind: 'output', name: csvName });
-      const jsonName = `batch-${id}-results.json`;
-      writeFileSync(path.join(scratch, jsonName), `${JSON.stringify(results, null, 2)}\n`, { mode: 0o600 });
-      await keep(path.join(scratch, jsonName), { ...merged, kind: 'output', name: jsonName });
-      for (const f of results.files) {
-        const target = record.targets.find((t) => t.deviceId === f.deviceId);
-        const step = target?.steps.find((s) => s.index === f.step);
-        // BatchApi checks the bytes against the SHA-256 the service recorded, and so does the evidence store.
-        const file = path.join(mkdtempSync(path.join(scratch, 'file-')), localNameFor(f.name));
-        await api.downloadFile(id, f.deviceId, f.step, file, f.sha256);
-        await keep(file, {
-          kind: 'getfile',
-          name: `batch-${id}-${safeName(f.device)}-${f.name}`,
-          deviceId: f.deviceId,
-          deviceName: f.device,
-          originalPath: f.name,
-          commandId: step?.commandId,
-          analyst,
-          fileTimes: {},
-          expectedSha256: f.sha256,
-        });
       }
       cases.createNote({ caseId, title: `Batch ${id}`, body: noteBody(record, results, stored) });
       return { caseId, caseTitle, added: true, evidence: stored };
@@ -172,6 +182,15 @@ function noteBody(record: BatchRecord, results: BatchResults, stored: BatchSaved
     `${results.rows.length} merged rows; stored as evidence:`,
     ...stored.map((e) => `- ${e.name} (SHA-256 ${e.sha256})`),
   ].join('\n');
+}
+
+/** The path the step asked for (`getfile PATH`, `collect PATH`), else the file's name. */
+function devicePathOf(line: string, name: string): string {
+  try {
+    return parseLine(line).positionals[0] ?? name;
+  } catch {
+    return name;
+  }
 }
 
 /** A device name inside a file name. */

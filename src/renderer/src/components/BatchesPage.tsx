@@ -275,7 +275,7 @@ function BatchView({ id }: { id: string }) {
         </button>
       </div>
       {batch && (
-        <div className="batch__facts toolbar__meta">
+        <p className="batch__facts toolbar__meta">
           <span className="mono batch__command" title={batch.commands.join('\n')} data-testid="batch-command">
             {batch.commands.join(' ; ')}
           </span>
@@ -286,7 +286,7 @@ function BatchView({ id }: { id: string }) {
             {batch.cancelledBy && ` · cancelled by ${batch.cancelledBy}`}
             {batch.comment && ` · ${batch.comment}`}
           </span>
-        </div>
+        </p>
       )}
       {error && <p className="form-error">{error}</p>}
       {note && (
@@ -315,7 +315,8 @@ function BatchView({ id }: { id: string }) {
         </select>
         <span className="toolbar__meta" data-testid="batch-results-count">
           {results ? `${results.value.rows.length.toLocaleString('en')} rows` : 'loading…'}
-          {results && expected > results.value.rows.length && ` of ${expected.toLocaleString('en')} (Export has them all)`}
+          {results && expected > results.value.rows.length && ` of ${expected.toLocaleString('en')} (Export for the rest)`}
+          {results && results.value.rows.length > 0 && ` · ${results.value.columns.length} columns${results.value.columns.length > 7 ? ' (scroll sideways for more)' : ''}`}
           {results && results.value.truncated.length > 0 && ` · cut at the service's limit for ${results.value.truncated.join(', ')}`}
         </span>
         {resultsError && <span className="form-error">{resultsError}</span>}
@@ -369,7 +370,7 @@ function TargetTable({ targets }: { targets: readonly BatchTargetRecord[] }) {
                 <td className="batch__target-detail">
                   {errors.map((s) => (
                     <div key={`e${s.index}`} className="form-error batch__step-error" title={s.line}>
-                      step {s.index + 1} ({s.status}): {s.error}
+                      step {s.index} ({s.status}): {s.error}
                     </div>
                   ))}
                   {files.map((s) =>

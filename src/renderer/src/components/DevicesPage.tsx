@@ -97,7 +97,7 @@ export function DevicesPage() {
 
   return (
     <div className="page" data-testid="section-devices">
-      <div className="toolbar">
+      <div className="toolbar devices__toolbar">
         <input
           className="input toolbar__search"
           type="search"
