@@ -129,7 +129,8 @@ export class BatchService {
       for (const f of results.files) {
         const step = record.targets.find((t) => t.deviceId === f.deviceId)?.steps.find((s) => s.index === f.step);
         const file = path.join(mkdtempSync(path.join(scratch, 'file-')), localNameFor(f.name));
-        await api.downloadFile(id, f.deviceId, f.step, file, f.sha256);
+        const got = await api.downloadFile(id, f.deviceId, f.step, file, f.sha256);
+        if (got.sha256 !== f.sha256) throw new Error(`${f.device}: ${f.name}: SHA-256 mismatch (expected ${f.sha256}, got ${got.sha256}); nothing of batch ${id} was stored`);
         pulled.push({
           file,
           provenance: {
@@ -150,10 +151,11 @@ export class BatchService {
       const jsonName = `batch-${id}-results.json`;
       writeFileSync(path.join(scratch, csvName), csv, { mode: 0o600 });
       writeFileSync(path.join(scratch, jsonName), `${JSON.stringify(results, null, 2)}\n`, { mode: 0o600 });
+      // The results CSV last: its presence in the case is what says this batch was saved whole.
       const items: { file: string; provenance: EvidenceProvenance }[] = [
-        { file: path.join(scratch, csvName), provenance: { ...merged, kind: 'output', name: csvName } },
-        { file: path.join(scratch, jsonName), provenance: { ...merged, kind: 'output', name: jsonName } },
         ...pulled,
+        { file: path.join(scratch, jsonName), provenance: { ...merged, kind: 'output', name: jsonName } },
+        { file: path.join(scratch, csvName), provenance: { ...merged, kind: 'output', name: csvName } },
       ];
       for (const { file, provenance } of items) {
         const item = await cases.addEvidence(file, provenance);
