@@ -8,7 +8,8 @@
  * the export, JSON, a note naming the batch). Then a batch on an offline device waits (queued, with its
  * note) and Cancel (confirmed) ends it; a file pulled by a batch lands in the case with the device's
  * SHA-256, while one altered on the service after it was pulled is refused and nothing of that batch is
- * stored. Screenshots: /tmp/batch-page.png (1280×800) and /tmp/batch-page-1024.png.
+ * stored. Last, signed in as a basic user: an advanced command is refused in the dialog in one line (the
+ * service's), nothing starts, and Tab does not offer the commands this role may not run. Screenshots: /tmp/batch-page.png (1280×800) and /tmp/batch-page-1024.png.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -21,7 +22,7 @@ import { BatchApi } from '../../src/client/batch-api.js';
 import { profileSchema } from '../../src/node/profile.js';
 import { createCase, openCase } from './cases-helpers.js';
 import { launchChromium, screenshot, type RunningProcess } from './helpers.js';
-import { ensureWorkstationBuilt, HOST, openWorkstation, startExtraAgent, startWorkstation, type Workstation } from './workstation-helpers.js';
+import { ensureWorkstationBuilt, HOST, openWorkstation, runCli, startExtraAgent, startWorkstation, type Workstation } from './workstation-helpers.js';
 
 const tag = randomBytes(3).toString('hex');
 const B = `batch-b-${tag}`;
@@ -254,5 +255,35 @@ describe('workstation: Run on selected and the Batch page (issue #20, acceptance
     expect(await page.getByTestId(`evidence-row-${sha256(content)}`).count()).toBe(0);
     const downloads = path.join(ws.dataDir, 'downloads');
     expect(existsSync(downloads) ? readdirSync(downloads).filter((n) => n.startsWith(`batch-${created.id}`)) : []).toEqual([]);
+  });
+
+  it('a basic user: an advanced command is refused in one line in the dialog, nothing starts, Tab offers only what the role may run', async () => {
+    const api = new BatchApi(profileSchema.parse(JSON.parse(readFileSync(ws.adminProfile, 'utf8'))));
+    const before = (await api.list()).length;
+    const profile = path.join(fixture, 'basic.profile.json');
+    runCli('lr-server', ['user', 'add', `basic-${tag}`, '--role', 'basic', '--data', ws.serviceDir, '--out', profile]);
+    await page.getByTestId('nav-settings').click();
+    await page.getByTestId('profile-path').fill(profile);
+    await page.getByTestId('profile-connect').click();
+    await expect.poll(() => page.getByTestId('workspace-user').textContent(), { timeout: 15_000 }).toContain(`basic-${tag}`);
+    await page.getByTestId('nav-devices').click();
+    await page.locator(`[data-testid="device-row-${HOST}"][data-online="true"]`).waitFor({ timeout: 30_000 });
+    await tick([HOST]);
+    await page.getByTestId('run-on-selected').click();
+    const line = page.getByTestId('run-batch-line');
+    await line.fill('coll');
+    await line.press('Tab');
+    await page.waitForTimeout(500);
+    expect(await line.inputValue()).toBe('coll');
+    const advanced = 'collect /etc/hostname';
+    await line.fill(advanced);
+    await page.getByTestId('run-batch-run').click();
+    const refusal = page.getByTestId('run-batch-error');
+    await refusal.waitFor();
+    expect(await refusal.textContent()).toMatch(/^collect: refused: needs the advanced role \(you are basic\); nothing was started$/);
+    expect(await line.inputValue()).toBe(advanced);
+    expect(await page.getByTestId('run-batch-dialog').isVisible()).toBe(true);
+    await screenshot(page, 'workstation-batch-basic-refused');
+    expect((await api.list()).length).toBe(before);
   });
 });
