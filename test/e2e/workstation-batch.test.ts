@@ -216,6 +216,9 @@ describe('workstation: Run on selected and the Batch page (issue #20, acceptance
     await expect.poll(() => page.getByTestId('batch-file').count(), { timeout: 15_000 }).toBe(2);
     for (const text of await page.getByTestId('batch-file').allTextContents()) expect(text).toContain(sha256(content));
     await expect.poll(() => page.getByTestId('batch-note').textContent(), { timeout: 30_000 }).toMatch(/saved to case “Batch e2e .*”: 4 items \(results CSV and JSON, 2 pulled files\)/);
+    await page.setViewportSize({ width: 1024, height: 768 });
+    await screenshot(page, 'workstation-batch-files-1024');
+    await page.setViewportSize({ width: 1280, height: 800 });
     await openCase(page, caseId, 'evidence');
     const pulled = page.locator(`[data-testid="evidence-row-${sha256(content)}"]`);
     await expect.poll(() => pulled.count(), { timeout: 15_000 }).toBe(2);
