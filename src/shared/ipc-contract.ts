@@ -149,6 +149,14 @@ export const completionSchema = z.object({
   problem: z.string().optional(),
 });
 
+/** Device groups and their members, for "select a group" on the Devices page (admins: the service's rule). */
+export const deviceGroupsSchema = z.object({
+  groups: z.array(z.object({ name: z.string(), devices: z.array(z.object({ id: z.string(), name: z.string() })) })),
+  /** Why there are none to show (not an admin). */
+  reason: z.string().optional(),
+});
+export type DeviceGroupsView = z.infer<typeof deviceGroupsSchema>;
+
 /** What "Save to case" stored (or found already stored) for one batch. */
 export const batchSavedSchema = z.object({
   caseId: z.string(),
@@ -303,6 +311,8 @@ export const ipcContract = {
 
   // --- devices ---
 
+  /** Groups with their members (admins only, the service decides; others get a reason). */
+  'lr:devices.groups': { request: noArguments, response: deviceGroupsSchema },
   'lr:devices.list': { request: noArguments, response: z.custom<DeviceView[]>() },
 
   // --- console sessions (one per device tab) ---

@@ -1,7 +1,7 @@
 /**
  * Issue #20, acceptance 5: the workstation's batch flow against the browser shell as a real process
  * (embedded service + this machine's agent) with two more agents started as processes, in Chromium:
- * select 3 devices → Run on selected (a malformed line first: refused in one line, nothing typed lost;
+ * select 3 devices (by hand, or a device group's members) → Run on selected (a malformed line first: refused in one line, nothing typed lost;
  * Tab completes the command) → the Batch page's per-device rows reach completed → the merged table holds
  * rows of the 3 devices (device column), the device filter narrows it → Export CSV has the device column
  * and rows of all 3 → the batch, having ended while shown, is in the active case (results CSV identical to
@@ -178,6 +178,20 @@ describe('workstation: Run on selected and the Batch page (issue #20, acceptance
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
+  it('"Select a group" ticks every member of a device group (admins), the others ticked stay', async () => {
+    runCli('lr', ['--profile', ws.adminProfile, 'groups', 'add', `web-${tag}`, '--level', 'full', '--rule', `name:batch-*-${tag}`]);
+    await tick([HOST]);
+    await page.getByTestId('select-group').selectOption({ label: `web-${tag} (2)` });
+    await expect.poll(() => page.getByTestId('selected-count').textContent()).toContain('3 selected');
+    for (const name of DEVICES) expect(await page.getByTestId(`device-row-${name}`).getAttribute('data-selected')).toBe('true');
+    await page.getByTestId('clear-selection').click();
+    await page.getByTestId(`device-row-${HOST}`).getByTestId('select-device').check();
+    await page.getByTestId('select-group').selectOption({ label: `web-${tag} (2)` });
+    await expect.poll(() => page.getByTestId('selected-count').textContent()).toContain('3 selected');
+    await page.getByTestId('clear-selection').click();
+    expect(await page.getByTestId('selected-count').count()).toBe(0);
+  });
+
   it('a batch on an offline device waits (queued, with why) and Cancel ends it after a confirmation', async () => {
     const agent = agents[1] as RunningProcess & { dataDir: string };
     await agent.stop();
@@ -271,6 +285,9 @@ describe('workstation: Run on selected and the Batch page (issue #20, acceptance
     await expect.poll(() => page.getByTestId('workspace-user').textContent(), { timeout: 15_000 }).toContain(`basic-${tag}`);
     await page.getByTestId('nav-devices').click();
     await page.locator(`[data-testid="device-row-${HOST}"][data-online="true"]`).waitFor({ timeout: 30_000 });
+    // Groups are the service's admin business: no group picker for this user.
+    await page.waitForTimeout(500);
+    expect(await page.getByTestId('select-group').count()).toBe(0);
     await tick([HOST]);
     await page.getByTestId('run-on-selected').click();
     const line = page.getByTestId('run-batch-line');

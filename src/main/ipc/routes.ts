@@ -16,6 +16,7 @@ export function handlerTable(services: Services): IpcHandlerTable {
     'lr:prefs.set': (change) => services.preferences.set(change),
 
     'lr:devices.list': () => devices.list(),
+    'lr:devices.groups': () => devices.groups(),
 
     'lr:sessions.open': ({ device }) => consoles.open(device),
     'lr:sessions.list': () => consoles.list(),

@@ -174,6 +174,7 @@ describe('createValidatedHandlers', () => {
       'lr:evidence.preview': { id: 'e1', mode: 'hex', offset: 0, length: 4096 },
       'lr:evidence.verify': { id: 'e1' },
       'lr:search': { text: 'mimikatz' },
+      'lr:devices.groups': {},
       'lr:batches.create': { commands: ['processes -name sleep'], target: { devices: ['d1', 'd2'] }, concurrency: 5, expiresInSec: 3600, comment: 'triage' },
       'lr:batches.list': {},
       'lr:batches.get': { id: 'b1' },

@@ -8,7 +8,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { call } from '../api/call.js';
-import type { InstallerView } from '../../../shared/ipc-contract.js';
+import type { DeviceGroupsView, InstallerView } from '../../../shared/ipc-contract.js';
 import { openConsole } from '../console/sessions.js';
 import { AddDeviceDialog } from './AddDeviceDialog.js';
 import { useAppStore } from '../state/app-store.js';
@@ -31,6 +31,7 @@ export function DevicesPage() {
   /** Ticked devices (ids): kept while the search changes, so a selection can be built from several searches. */
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
   const [running, setRunning] = useState(false);
+  const [groups, setGroups] = useState<DeviceGroupsView | undefined>();
   const allRef = useRef<HTMLInputElement>(null);
   const connected = workspace?.state === 'ready';
 
@@ -46,6 +47,20 @@ export function DevicesPage() {
       stale = true;
     };
   }, [connected, adding]);
+
+  // Groups with their members, for "Select a group" (admins; the list follows devices joining by rule).
+  const deviceCount = devices.length;
+  useEffect(() => {
+    if (!connected) return;
+    let stale = false;
+    call('lr:devices.groups', {}).then(
+      (v) => !stale && setGroups(v),
+      (e: unknown) => !stale && setGroups({ groups: [], reason: e instanceof Error ? e.message : String(e) }),
+    );
+    return () => {
+      stale = true;
+    };
+  }, [connected, deviceCount]);
 
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
@@ -81,6 +96,13 @@ export function DevicesPage() {
     });
   }
 
+  /** Ticks every member of a group (the others ticked stay ticked). */
+  function selectGroup(name: string): void {
+    const group = groups?.groups.find((g) => g.name === name);
+    if (!group) return;
+    setSelected((previous) => new Set([...previous, ...group.devices.map((d) => d.id)]));
+  }
+
   async function initiate(device: { id: string; name: string }): Promise<void> {
     setOpening(device.id);
     setError(undefined);
@@ -112,6 +134,22 @@ export function DevicesPage() {
           {selected.size > 0 && <span data-testid="selected-count"> · {selected.size} selected</span>}
         </span>
         <span className="toolbar__spacer" />
+        {groups && groups.groups.length > 0 && (
+          <select
+            className="input devices__group"
+            aria-label="Select every device of a group"
+            data-testid="select-group"
+            value=""
+            onChange={(e) => selectGroup(e.target.value)}
+          >
+            <option value="">Select a group…</option>
+            {groups.groups.map((g) => (
+              <option key={g.name} value={g.name} disabled={g.devices.length === 0}>
+                {g.name} ({g.devices.length})
+              </option>
+            ))}
+          </select>
+        )}
         {selected.size > 0 && (
           <button type="button" className="button button--ghost button--small devices__clear" data-testid="clear-selection" onClick={() => setSelected(new Set())}>
             Clear selection
