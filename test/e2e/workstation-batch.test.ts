@@ -181,9 +181,15 @@ describe('workstation: Run on selected and the Batch page (issue #20, acceptance
   it('"Select a group" ticks every member of a device group (admins), the others ticked stay', async () => {
     runCli('lr', ['--profile', ws.adminProfile, 'groups', 'add', `web-${tag}`, '--level', 'full', '--rule', `name:batch-*-${tag}`]);
     await tick([HOST]);
+    // The picker asks for the groups again when it gets the focus.
+    await page.getByTestId('select-group').focus();
+    await expect.poll(() => page.getByTestId('select-group').locator('option').allTextContents(), { timeout: 15_000 }).toContain(`web-${tag} (2)`);
     await page.getByTestId('select-group').selectOption({ label: `web-${tag} (2)` });
     await expect.poll(() => page.getByTestId('selected-count').textContent()).toContain('3 selected');
     for (const name of DEVICES) expect(await page.getByTestId(`device-row-${name}`).getAttribute('data-selected')).toBe('true');
+    await page.setViewportSize({ width: 1024, height: 768 });
+    await screenshot(page, 'workstation-batch-group-1024');
+    await page.setViewportSize({ width: 1280, height: 800 });
     await page.getByTestId('clear-selection').click();
     await page.getByTestId(`device-row-${HOST}`).getByTestId('select-device').check();
     await page.getByTestId('select-group').selectOption({ label: `web-${tag} (2)` });

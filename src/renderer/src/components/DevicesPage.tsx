@@ -49,18 +49,20 @@ export function DevicesPage() {
   }, [connected, adding]);
 
   // Groups with their members, for "Select a group" (admins; the list follows devices joining by rule).
+  // Asked again when the picker gets the focus: a group added meanwhile is offered at once.
   const deviceCount = devices.length;
+  const [groupsAsked, setGroupsAsked] = useState(0);
   useEffect(() => {
     if (!connected) return;
     let stale = false;
     call('lr:devices.groups', {}).then(
       (v) => !stale && setGroups(v),
-      (e: unknown) => !stale && setGroups({ groups: [], reason: e instanceof Error ? e.message : String(e) }),
+      (e: unknown) => !stale && setGroups((previous) => ({ groups: previous?.groups ?? [], reason: e instanceof Error ? e.message : String(e) })),
     );
     return () => {
       stale = true;
     };
-  }, [connected, deviceCount]);
+  }, [connected, deviceCount, groupsAsked]);
 
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
@@ -140,6 +142,7 @@ export function DevicesPage() {
             aria-label="Select every device of a group"
             data-testid="select-group"
             value=""
+            onFocus={() => setGroupsAsked((n) => n + 1)}
             onChange={(e) => selectGroup(e.target.value)}
           >
             <option value="">Select a group…</option>
