@@ -57,7 +57,8 @@ export class BatchApi {
     return this.call(batchRecord, `/api/v1/batches/${encodeURIComponent(id)}/cancel`, 'POST', {});
   }
 
-  results(id: string, o: { device?: string; step?: number } = {}): Promise<BatchResults> {
+  /** `limit`: at most this many rows (the table says when it was cut: `truncated`). */
+  results(id: string, o: { device?: string; step?: number; limit?: number } = {}): Promise<BatchResults> {
     return this.call(batchResults, `/api/v1/batches/${encodeURIComponent(id)}/results${query(o)}`);
   }
 

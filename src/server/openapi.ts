@@ -87,6 +87,7 @@ export function buildOpenApi(): Json {
           queryParam('device', 'Only this device (name or id)', { type: 'string' }),
           queryParam('step', 'Only this step (0 is the first command)', { type: 'integer', minimum: 0, maximum: MAX_BATCH_STEPS - 1 }),
           queryParam('format', 'json (default) or csv', { type: 'string', enum: ['json', 'csv'] }),
+          queryParam('limit', 'At most this many rows (default and most: 200 000); `truncated` says when the table was cut', { type: 'integer', minimum: 0, maximum: 200_000 }),
         ],
         responses: {
           200: { description: 'The merged table', content: { 'application/json': { schema: ref('BatchResults') }, 'text/csv': { schema: { type: 'string' } } } },

@@ -54,10 +54,9 @@ export class BatchService {
     return this.api().cancel(id);
   }
 
-  /** At most `limit` rows go to the page (the service answers the whole table: the route takes no limit). */
-  async results(id: string, device: string | undefined, limit: number): Promise<BatchResults> {
-    const results = await this.api().results(id, device ? { device } : {});
-    return results.rows.length > limit ? { ...results, rows: results.rows.slice(0, limit) } : results;
+  /** At most `limit` rows go to the page (the service stops reading there). */
+  results(id: string, device: string | undefined, limit: number): Promise<BatchResults> {
+    return this.api().results(id, { ...(device ? { device } : {}), limit });
   }
 
   /** The whole merged table (or one device's), written like the command log's exports. */

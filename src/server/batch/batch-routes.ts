@@ -97,7 +97,8 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User, runn
     if (format !== 'json' && format !== 'csv') throw new RestError(400, 'format must be json or csv');
     const device = url.searchParams.get('device') ?? undefined;
     const step = intParam(url.searchParams, 'step', 100);
-    const results = runner.results(m[1] as string, { ...(device ? { device } : {}), ...(step !== undefined ? { step } : {}) });
+    const limit = intParam(url.searchParams, 'limit', 200_000);
+    const results = runner.results(m[1] as string, { ...(device ? { device } : {}), ...(step !== undefined ? { step } : {}), ...(limit !== undefined ? { limit } : {}) });
     if (format === 'json') sendJson(res, 200, results);
     else {
       const body = csvTable(results.columns, results.rows);
