@@ -159,14 +159,15 @@ const logCommand = program
   .command('log')
   .description('the command log')
   .option('--device <device>', 'only this device (id or name)')
+  .option('--batch <id>', "only the commands a batch run sent to its devices")
   .option('--limit <n>', 'the newest N entries', '10000')
   .option('--json', 'JSON output (every field, output included)')
   .option('--jsonl', 'the whole log as JSON lines with its hash chain, for a SIEM (admin; same as `log export`)')
-  .action(async (o: { device?: string; json?: boolean; jsonl?: boolean; limit: string }) => {
+  .action(async (o: { device?: string; batch?: string; json?: boolean; jsonl?: boolean; limit: string }) => {
     if (o.jsonl) return exportLogJsonl(loadProfile());
     const limit = Number(o.limit);
     if (!Number.isInteger(limit) || limit < 1) throw new CliError('--limit must be a positive integer');
-    const entries = await new ServiceApi(loadProfile()).log({ device: o.device, limit });
+    const entries = await new ServiceApi(loadProfile()).log({ device: o.device, batch: o.batch, limit });
     if (o.json) process.stdout.write(renderJson(entries) + '\n');
     else process.stdout.write(renderTable(entries, ['id', 'startedAt', 'user', 'deviceName', 'status', 'durationMs', 'commandLine'], { maxWidth: process.stdout.columns }) + '\n');
   });

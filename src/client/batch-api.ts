@@ -1,100 +1,151 @@
 /**
- * LOCAL STAND-IN for the lead's BatchApi (replaced when main is merged): the `/api/v1/batches` routes.
+ * The analyst's client of the batch routes (`/api/v1/batches`), pinned to the profile's CA: `lr batch` and
+ * the workstation. Answers are validated against the contract (shared/batch.ts). Pulled files are streamed
+ * to disk and checked against the SHA-256 the service announces (which it checked against the agent's).
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
-import type { IncomingMessage } from 'node:http';
+import type { z } from 'zod';
+import { batchList, batchRecord, batchResults, type BatchCreateRequest, type BatchRecord, type BatchResults, type BatchSummary } from '../shared/batch.js';
 import { describeNetError, HttpError, httpsJson } from '../node/https-json.js';
 import { httpsBase, type Profile } from '../node/profile.js';
 import { ServiceNodes } from './service-nodes.js';
-import { batchList, batchRecord, batchResults, type BatchCreateRequest, type BatchRecord, type BatchResults, type BatchSummary } from '../shared/batch.js';
+
+function validated<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new Error(`the service answered ${what} in an unexpected form: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? ''}`.trim());
+  return r.data;
+}
+
+type Method = 'GET' | 'POST';
 
 export class BatchApi {
   private readonly nodes: ServiceNodes;
-  constructor(private readonly profile: Profile) {
-    this.nodes = new ServiceNodes(profile);
+
+  constructor(
+    private readonly profile: Profile,
+    nodes?: ServiceNodes,
+  ) {
+    this.nodes = nodes ?? new ServiceNodes(profile);
   }
 
-  private json(path: string, method: 'GET' | 'POST' = 'GET', body?: unknown): Promise<unknown> {
-    return this.nodes.use((n) => httpsJson<unknown>(`${httpsBase(n)}${path}`, { method, ca: this.profile.ca, token: this.profile.token, body }), { idempotent: method === 'GET' });
+  private call<T>(schema: z.ZodType<T>, path: string, method: Method = 'GET', body?: unknown): Promise<T> {
+    return this.nodes
+      .use((node) => httpsJson<unknown>(`${httpsBase(node)}${path}`, { method, ca: this.profile.ca, token: this.profile.token, body }), { idempotent: method === 'GET' })
+      .then((v) => validated(schema, v, path));
   }
 
-  private raw(path: string): Promise<IncomingMessage> {
-    return this.nodes.use(
-      (n) =>
-        new Promise<IncomingMessage>((resolve, reject) => {
-          const url = `${httpsBase(n)}${path}`;
-          const req = request(url, { ca: this.profile.ca, headers: { authorization: `Bearer ${this.profile.token}` }, timeout: 60_000 }, (res) => {
-            if ((res.statusCode ?? 0) < 400) return resolve(res);
-            let text = '';
-            res.setEncoding('utf8');
-            res.on('data', (c: string) => (text += c));
-            res.on('end', () => {
-              let msg = `HTTP ${res.statusCode}`;
-              try {
-                msg = (JSON.parse(text) as { error?: string }).error ?? msg;
-              } catch {
-                /* keep HTTP n */
-              }
-              reject(new HttpError(res.statusCode ?? 0, msg));
-            });
-          });
-          req.on('timeout', () => req.destroy(new Error('no answer within 60 s')));
-          req.on('error', (e) => reject(describeNetError(e, url)));
-          req.end();
-        }),
-    );
+  create(request: BatchCreateRequest): Promise<BatchRecord> {
+    return this.call(batchRecord, '/api/v1/batches', 'POST', request);
   }
 
-  async create(req: BatchCreateRequest): Promise<BatchRecord> {
-    return batchRecord.parse(await this.json('/api/v1/batches', 'POST', req));
+  list(limit = 100): Promise<BatchSummary[]> {
+    return this.call(batchList, `/api/v1/batches?limit=${limit}`).then((r) => r.items);
   }
-  async list(limit = 50): Promise<BatchSummary[]> {
-    return batchList.parse(await this.json(`/api/v1/batches?limit=${limit}`)).items;
+
+  get(id: string): Promise<BatchRecord> {
+    return this.call(batchRecord, `/api/v1/batches/${encodeURIComponent(id)}`);
   }
-  async get(id: string): Promise<BatchRecord> {
-    return batchRecord.parse(await this.json(`/api/v1/batches/${encodeURIComponent(id)}`));
+
+  cancel(id: string): Promise<BatchRecord> {
+    return this.call(batchRecord, `/api/v1/batches/${encodeURIComponent(id)}/cancel`, 'POST', {});
   }
-  async cancel(id: string): Promise<BatchRecord> {
-    return batchRecord.parse(await this.json(`/api/v1/batches/${encodeURIComponent(id)}/cancel`, 'POST'));
+
+  results(id: string, o: { device?: string; step?: number } = {}): Promise<BatchResults> {
+    return this.call(batchResults, `/api/v1/batches/${encodeURIComponent(id)}/results${query(o)}`);
   }
-  private query(o: { device?: string; step?: number }, format?: string): string {
-    const q = new URLSearchParams();
-    if (o.device) q.set('device', o.device);
-    if (o.step !== undefined) q.set('step', String(o.step));
-    if (format) q.set('format', format);
-    return q.size ? `?${q}` : '';
+
+  /** The merged table as CSV, as the service renders it (RFC 4180, formulas defused). */
+  resultsCsv(id: string, o: { device?: string; step?: number } = {}): Promise<string> {
+    const q = query({ ...o, format: 'csv' });
+    return this.nodes.use((node) => this.fetchText(`${httpsBase(node)}/api/v1/batches/${encodeURIComponent(id)}/results${q}`), { idempotent: true });
   }
-  async results(id: string, o: { device?: string; step?: number } = {}): Promise<BatchResults> {
-    return batchResults.parse(await this.json(`/api/v1/batches/${encodeURIComponent(id)}/results${this.query(o)}`));
+
+  /** A step's text output (scripts). */
+  text(id: string, deviceId: string, step: number): Promise<string> {
+    return this.nodes.use((node) => this.fetchText(`${httpsBase(node)}/api/v1/batches/${encodeURIComponent(id)}/text/${encodeURIComponent(deviceId)}/${step}`), { idempotent: true });
   }
-  async resultsCsv(id: string, o: { device?: string; step?: number } = {}): Promise<string> {
-    const res = await this.raw(`/api/v1/batches/${encodeURIComponent(id)}/results${this.query(o, 'csv')}`);
-    const chunks: Buffer[] = [];
-    for await (const c of res) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
+
+  /**
+   * Downloads a file a step pulled to `dest` (written to `dest.part` first), checks its SHA-256 against
+   * `expectedSha256` (from the batch record), and answers the hash. A mismatch deletes the file.
+   */
+  downloadFile(id: string, deviceId: string, step: number, dest: string, expectedSha256: string): Promise<{ sha256: string; size: number }> {
+    const path = `/api/v1/batches/${encodeURIComponent(id)}/files/${encodeURIComponent(deviceId)}/${step}`;
+    return this.nodes.use((node) => this.fetchFile(`${httpsBase(node)}${path}`, dest, expectedSha256), { idempotent: true });
   }
-  /** Streams one device's step file to `file` (via `file.part`); its SHA-256 must be the service's. */
-  async downloadFile(id: string, deviceId: string, step: number, file: string): Promise<{ path: string; size: number; sha256: string }> {
-    const res = await this.raw(`/api/v1/batches/${encodeURIComponent(id)}/files/${encodeURIComponent(deviceId)}/${step}`);
-    const expected = String(res.headers['x-content-sha256'] ?? '');
-    const part = `${file}.part`;
-    const out = createWriteStream(part);
-    const hash = createHash('sha256');
-    let size = 0;
-    for await (const c of res) {
-      hash.update(c as Buffer);
-      size += (c as Buffer).length;
-      if (!out.write(c)) await new Promise<void>((r) => out.once('drain', () => r()));
-    }
-    await new Promise<void>((r, j) => out.end((e?: Error | null) => (e ? j(e) : r())));
-    const sha256 = hash.digest('hex');
-    if (expected && sha256 !== expected) {
-      rmSync(part, { force: true });
-      throw new Error(`${file}: SHA-256 ${sha256} is not the service's ${expected}`);
-    }
-    renameSync(part, file);
-    return { path: file, size, sha256 };
+
+  private fetchText(url: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const req = request(url, { ca: this.profile.ca, headers: { authorization: `Bearer ${this.profile.token}` }, timeout: 60_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const status = res.statusCode ?? 0;
+          if (status >= 400) reject(new HttpError(status, errorOf(text, status)));
+          else resolve(text);
+        });
+        res.on('error', reject);
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer from ${new URL(url).host} within 60 s`)));
+      req.on('error', (e) => reject(describeNetError(e, url)));
+      req.end();
+    });
+  }
+
+  private fetchFile(url: string, dest: string, expectedSha256: string): Promise<{ sha256: string; size: number }> {
+    return new Promise((resolve, reject) => {
+      const req = request(url, { ca: this.profile.ca, headers: { authorization: `Bearer ${this.profile.token}` }, timeout: 60_000 }, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 400) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => reject(new HttpError(status, errorOf(Buffer.concat(chunks).toString('utf8'), status))));
+          return;
+        }
+        const part = `${dest}.part`;
+        const out = createWriteStream(part, { mode: 0o600 });
+        const hash = createHash('sha256');
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          hash.update(c);
+          size += c.length;
+        });
+        res.pipe(out);
+        out.on('finish', () => {
+          const sha256 = hash.digest('hex');
+          if (!res.complete) {
+            rmSync(part, { force: true });
+            reject(new Error(`the download of ${dest} was cut after ${size} bytes`));
+          } else if (sha256 !== expectedSha256) {
+            rmSync(part, { force: true });
+            reject(new Error(`SHA-256 mismatch for ${dest}: expected ${expectedSha256}, received bytes hash to ${sha256}; the file was discarded`));
+          } else {
+            renameSync(part, dest);
+            resolve({ sha256, size });
+          }
+        });
+        out.on('error', (e) => reject(new Error(`cannot write ${dest}: ${e.message}`)));
+      });
+      req.on('timeout', () => req.destroy(new Error(`no answer from ${new URL(url).host} within 60 s`)));
+      req.on('error', (e) => reject(describeNetError(e, url)));
+      req.end();
+    });
+  }
+}
+
+function query(o: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) q.set(k, String(v));
+  return q.size ? `?${q}` : '';
+}
+
+function errorOf(text: string, status: number): string {
+  try {
+    return (JSON.parse(text) as { error?: string }).error ?? `HTTP ${status}`;
+  } catch {
+    return `HTTP ${status}`;
   }
 }

@@ -29,9 +29,10 @@ export class ServiceApi {
     return this.get('/api/v1/devices');
   }
 
-  log(opts: { device?: string; limit?: number } = {}): Promise<CommandLogRecord[]> {
+  log(opts: { device?: string; batch?: string; limit?: number } = {}): Promise<CommandLogRecord[]> {
     const q = new URLSearchParams();
     if (opts.device) q.set('device', opts.device);
+    if (opts.batch) q.set('batch', opts.batch);
     if (opts.limit) q.set('limit', String(opts.limit));
     return this.get(`/api/v1/log${q.size ? `?${q}` : ''}`);
   }

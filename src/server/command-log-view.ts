@@ -9,6 +9,8 @@ import type { CommandLogQuery, CommandLogRecord, CommandLogSummary, JobStatus } 
 export interface CommandFilter {
   deviceId?: string;
   sessionId?: string;
+  /** Only the commands of the sessions a batch run opened (its devices' steps). */
+  batchId?: string;
   limit?: number;
   afterSeq?: number;
   /** With `limit`: the newest entries (still oldest first), not the oldest. */
@@ -90,6 +92,7 @@ export class CommandLogView {
     const args: (string | number)[] = [];
     if (f.deviceId) (where.push('c.device_id = ?'), args.push(f.deviceId));
     if (f.sessionId) (where.push('c.session_id = ?'), args.push(f.sessionId));
+    if (f.batchId) (where.push('c.session_id IN (SELECT id FROM sessions WHERE batch_id = ?)'), args.push(f.batchId));
     if (f.afterSeq !== undefined) (where.push('c.seq > ?'), args.push(f.afterSeq));
     const sql = `${this.commandSelect} ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY c.seq ${f.newest ? 'DESC' : ''} LIMIT ?`;
     args.push(Math.min(f.limit ?? 10_000, 100_000));

@@ -75,6 +75,8 @@ export interface RestExtras {
   logViewReady?: () => Promise<void>;
   /** Agent self-update's download route (agent-releases-rollout.ts); true when handled. */
   agentReleases?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  /** Batch runs (batch/batch-routes.ts); true when handled. */
+  batches?: (req: IncomingMessage, res: ServerResponse, user: User) => Promise<boolean>;
   /** Agent files and installers (agent-files-routes.ts): they take an enrollment token too, so they run before the API token check. */
   agentFiles?: (req: IncomingMessage, res: ServerResponse, token: string | null, remote: string) => Promise<boolean>;
 }
@@ -140,6 +142,7 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
 
       if (responses && (await responses.route(req, res, user))) return; // indicators
       if (extras.routes && (await extras.routes(req, res, user))) return; // users, groups, log verify/export
+      if (extras.batches && (await extras.batches(req, res, user))) return; // batch runs
       if (req.method === 'GET' && url.pathname === '/api/v1/me') return json(res, 200, user);
       if (req.method === 'GET' && url.pathname === '/api/v1/devices') {
         return json(res, 200, store.listDevices().map((d) => deviceRecord(d, hub.isOnline(d.id), hub.nodeOfDevice(d.id), hub.heardFrom(d.id))));
@@ -165,7 +168,8 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
         const afterSeq = url.searchParams.has('after') ? Number(url.searchParams.get('after')) : undefined;
         if (!Number.isInteger(limit) || limit < 1 || (afterSeq !== undefined && !Number.isInteger(afterSeq))) return json(res, 400, { error: 'limit and after must be integers' });
         // Without `after`, a limit keeps the newest entries (`lr log --limit 20`: the last 20 commands).
-        return json(res, 200, logView.listCommands({ deviceId, limit, afterSeq, newest: afterSeq === undefined }));
+        const batchId = url.searchParams.get('batch') ?? undefined;
+        return json(res, 200, logView.listCommands({ deviceId, ...(batchId ? { batchId } : {}), limit, afterSeq, newest: afterSeq === undefined }));
       }
       return json(res, 404, { error: `no route ${req.method} ${url.pathname}` });
     } catch (e) {

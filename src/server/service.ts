@@ -28,6 +28,8 @@ import type { NatsSecurity } from './cluster/cluster-context.js';
 import { removeStateCapture, StateReplication } from './cluster/state-replication.js';
 import { AgentReleases } from './agent-releases.js';
 import { AgentRollout } from './agent-releases-rollout.js';
+import { BatchRunner } from './batch/batch-runner.js';
+import { handleBatchRoute } from './batch/batch-routes.js';
 
 export interface RunningService {
   port: number;
@@ -49,6 +51,8 @@ export interface ServiceOptions {
   natsSecurity?: NatsSecurity | undefined;
   /** better-sqlite3 native module for the database (see db.ts): the workstation's embedded service only. */
   sqliteNativeBinding?: string | undefined;
+  /** How often the batch runner looks at its queue without an event (ms); tests shorten it. */
+  batchTickMs?: number | undefined;
 }
 
 export async function startService(dataDir: string, log = new Logger('lr-server'), opts: ServiceOptions = {}): Promise<RunningService> {
@@ -119,6 +123,9 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   // Agent self-update: offers to connected agents, their reports into the command log, the download route.
   const rollout = new AgentRollout(new AgentReleases(db, dataDir), hub, store, access.groups, config.publicUrl, log, (r, file) => publishAgentFile(dataDir, r.target, file));
   access.restExtras.agentReleases = (req, res) => rollout.route(req, res);
+  // Batch runs: sessions opened by the service itself, under the same limits; queued work resumes here.
+  const batches = new BatchRunner({ db, dataDir, store, hub, sessions, pipeline, groups: access.groups, log, tickMs: opts.batchTickMs });
+  access.restExtras.batches = (req, res, user) => handleBatchRoute(req, res, user, batches, log);
   const rest = createRestHandler(store, hub, log, library, responses, access.restExtras);
   const server = createServer({ cert: readFileSync(paths.cert), key: readFileSync(paths.key), minVersion: 'TLSv1.2' }, (req, res) => void rest(req, res));
   // One agent message per event loop turn: a TLS socket takes one write per turn, so without it the
@@ -169,6 +176,7 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
     close: async () => {
       access.stop();
       rollout.stop();
+      batches.stop(); // before the sessions close under it: what it runs stays `running`, failed at the next start
       sessions.stop();
       hub.close();
       for (const ws of consoleWss.clients) ws.close(1001, 'service shutting down');

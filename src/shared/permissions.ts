@@ -73,6 +73,13 @@ export const ROUTES: readonly RoutePermission[] = [
   { method: 'DELETE', path: '/api/v1/devices/:device/group', need: 'admin', what: 'returns a device to the group rules' },
   { method: 'PUT', path: '/api/v1/devices/:device/tags', need: 'admin', what: "sets a device's tags" },
   { method: 'PUT', path: '/api/v1/devices/:device/name', need: 'admin', what: 'renames a device (names are unique, any case)' },
+  { method: 'POST', path: '/api/v1/batches', need: 'any user', what: 'starts a batch run (each command per the matrix above: refused whole if one is not allowed)' },
+  { method: 'GET', path: '/api/v1/batches', need: 'any user', what: 'lists batch runs' },
+  { method: 'GET', path: '/api/v1/batches/:id', need: 'any user', what: "a batch run with each device's status and steps" },
+  { method: 'POST', path: '/api/v1/batches/:id/cancel', need: 'any user', what: 'cancels a batch run (its creator or an admin)' },
+  { method: 'GET', path: '/api/v1/batches/:id/results', need: 'any user', what: "every device's records in one table (JSON or CSV)" },
+  { method: 'GET', path: '/api/v1/batches/:id/files/:device/:step', need: 'any user', what: 'a file a batch pulled from a device' },
+  { method: 'GET', path: '/api/v1/batches/:id/text/:device/:step', need: 'any user', what: "a step's text output on a device" },
 ];
 
 /** Whether a principal passes a route's permission check (routes needing no user answer false). */

@@ -29,6 +29,9 @@ export interface StepOutcome {
 
 type Rec = Record<string, unknown>;
 
+/** How long a step may still run once its session closed under it. */
+const ABANDON_AFTER_MS = 30_000;
+
 /** One step's output on its way to disk. */
 class StepCollector {
   commandId: string | undefined;
@@ -191,6 +194,9 @@ export class BatchPeer implements ConsolePeer {
         return;
       case 'session.closed':
         this.closedReason = frame.reason;
+        // The pipeline ends a running step itself when its session closes (the agent confirms the cancel, or
+        // the device is gone); if nothing comes, the step must not wait forever.
+        if (step) setTimeout(() => this.step === step && this.abandon(`the session ended (${frame.reason}) and the device did not confirm`), ABANDON_AFTER_MS).unref();
         return;
       default:
         return; // traces, presence: nothing to keep
