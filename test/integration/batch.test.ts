@@ -5,6 +5,7 @@
 // a `device` column, one set per device.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,7 +132,7 @@ describe('lr batch (issue #20)', () => {
         const b = await show(newest.id);
         return b.targets[0]?.status === 'queued' && b.targets[0].note?.includes('alice') && b;
       });
-      expect(queued.targets[0]?.note).toMatch(/held by alice/);
+      expect(queued.targets[0]?.note).toMatch(/opened by alice/);
       // Never stolen: alice's session is still hers and works.
       await new Promise((r) => setTimeout(r, 1500));
       const own = await alice.run(session.id, 'processes -name sleep').outcome;
@@ -141,7 +142,7 @@ describe('lr batch (issue #20)', () => {
       alice.closeSession(session.id);
       const r = await running;
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/^web-1\s+queued\s+.*held by alice/m);
+      expect(r.stdout).toMatch(/^web-1\s+queued\s+.*opened by alice/m);
       expect(r.stdout).toMatch(/^web-1\s+completed\s+\S+ \S+\s+\d+ rows/m);
       expect(r.stdout).toMatch(new RegExp(`^batch ${queued.id} completed: 1 device, 1 completed$`, 'm'));
     } finally {
@@ -165,7 +166,7 @@ describe('lr batch (issue #20)', () => {
 
     // A basic command is fine for bob; each device's command is an ordinary, chained log entry.
     const ok = await w.lr(['batch', 'run', '--devices', 'web-1,web-2,db-1,db-2', '--json', 'processes -name sleep', 'dir /'], bob);
-    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.code, ok.stderr + ok.stdout).toBe(0);
     const b = JSON.parse(ok.stdout) as BatchRecord;
     const log = await logEntries();
     for (const t of b.targets) {
@@ -177,6 +178,32 @@ describe('lr batch (issue #20)', () => {
     const verify = await w.lr(['log', 'verify']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/chain intact/);
+  });
+
+  it('results --out: every pulled file under DIR/<device>/ with its SHA-256; a listing (dir) stays rows, not a pulled file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lr-batch-out-'));
+    const wanted = createHash('sha256').update(readFileSync('/etc/hostname')).digest('hex');
+    const r = await w.lr(['batch', 'run', '--devices', 'web-1,db-1', '--json', 'dir /etc', 'getfile /etc/hostname']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const b = JSON.parse(r.stdout) as BatchRecord;
+    for (const t of b.targets) {
+      // `dir` records have type "file" too: they are the step's rows, never taken for a transfer.
+      expect(t.steps[0]).toMatchObject({ status: 'completed', rows: expect.any(Number) });
+      expect(t.steps[0]?.rows).toBeGreaterThan(10);
+      expect(t.steps[0]?.file).toBeUndefined();
+      expect(t.steps[1]?.file).toMatchObject({ name: 'hostname', sha256: wanted });
+    }
+    const out = await w.lr(['batch', 'results', b.id, '--out', dir]);
+    expect(out.code, out.stderr).toBe(0);
+    for (const device of ['web-1', 'db-1']) {
+      const file = join(dir, device, 'hostname');
+      expect(out.stdout).toContain(`${file}  ${readFileSync('/etc/hostname').length} bytes  sha256 ${wanted}`);
+      expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(wanted);
+    }
+    const csv = readFileSync(join(dir, 'results.csv'), 'utf8');
+    expect(csv.split('\r\n')[0]).toMatch(/^device,step,/);
+    const json = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as BatchResults;
+    expect(json.files.map((f) => f.device).sort()).toEqual(['db-1', 'web-1']);
   });
 
   it('acceptance 4: a queued batch survives a service restart and runs when its device comes online', async () => {
