@@ -175,6 +175,10 @@ describe('lr batch (issue #20)', () => {
         expect(entry, `${t.deviceName} step ${step.index}`).toMatchObject({ user: 'bob', deviceName: t.deviceName, commandLine: step.line, status: 'completed' });
       }
     }
+    // `lr log --batch ID` lists exactly the commands the batch sent.
+    const ofBatch = JSON.parse((await w.lr(['log', '--batch', b.id, '--json'])).stdout) as CommandLogRecord[];
+    expect(ofBatch.map((e) => e.id).sort()).toEqual(b.targets.flatMap((t) => t.steps.map((s) => s.commandId)).sort());
+    expect(ofBatch).toHaveLength(8);
     const verify = await w.lr(['log', 'verify']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
     expect(verify.stdout).toMatch(/chain intact/);
