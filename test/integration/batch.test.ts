@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createWorld, enrollAgent, start, waitFor, type World } from './harness.js';
+import { BIN, createWorld, enrollAgent, start, waitFor, type World } from './harness.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
 import { profileSchema } from '../../src/node/profile.js';
 import type { BatchRecord, BatchResults, BatchTargetRecord } from '../../src/shared/batch.js';
@@ -264,6 +264,22 @@ describe('lr batch (issue #20)', () => {
     // The scripts' processes are gone from the devices.
     const left = await w.lr(['exec', 'web-1', 'processes -name sleep', '--json']);
     expect((JSON.parse(left.stdout) as { records: { cmdline?: string }[] }).records.filter((p) => p.cmdline?.includes('sleep 120'))).toEqual([]);
+  });
+
+  it('Ctrl+C while waiting asks nothing and stops waiting: exit 130, how to cancel, the batch goes on', async () => {
+    const child = spawn(process.execPath, [BIN('lr'), '--profile', w.adminProfile, 'batch', 'run', '--devices', 'web-1,db-4', 'processes -name sleep'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XDG_STATE_HOME: join(w.dir, 'state') } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    await waitFor('web-1 completed and db-4 queued on screen', async () => /^web-1\s+completed/m.test(stdout) && /^db-4\s+queued/m.test(stdout));
+    const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const id = idOf(stdout);
+    expect(stderr.trim()).toBe(`lr: stopped waiting; batch ${id} goes on in the service (lr batch show ${id} to follow it, lr batch cancel ${id} to stop it)`);
+    expect((await show(id)).status).toBe('running');
+    expect((await w.lr(['batch', 'cancel', id])).stdout.trim()).toMatch(new RegExp(`^batch ${id} cancelled: 2 devices, 1 completed, 1 cancelled$`));
   });
 
   it('--group, --tag and --filter choose the right devices', async () => {
