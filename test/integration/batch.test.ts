@@ -246,6 +246,11 @@ describe('lr batch (issue #20)', () => {
     expect(r.code, r.stderr).toBe(0);
     const id = idOf(r.stdout);
     await waitFor('three devices running', async () => (await show(id)).counts.running === 3, 20_000);
+    // Only who started it, or an admin, may cancel it.
+    const other = await w.lr(['batch', 'cancel', id], await w.addUser('carol', 'advanced'));
+    expect(other.code).toBe(2);
+    expect(other.stderr.trim()).toBe(`lr: refused: only admin (who started it) or an admin may cancel batch ${id}`);
+    expect((await show(id)).counts.running).toBe(3);
     const cancel = await w.lr(['batch', 'cancel', id]);
     expect(cancel.code, cancel.stderr).toBe(0);
     const done = await waitFor('every device cancelled', async () => {
