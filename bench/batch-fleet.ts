@@ -49,7 +49,9 @@ function maxOverlap(intervals: [number, number][]): number {
 }
 
 export async function runFleetBatch(opts: { agents: number; concurrency: number; delayMs: number; line?: string }): Promise<FleetRun> {
-  const w = await createWorld();
+  // Session limits above the batch's concurrency, so that the cap measured is the batch's own (the default
+  // 10 sessions per user would cap a batch at 10 by itself).
+  const w = await createWorld({ maxSessionsPerUser: 1000, maxSessionsPerTenant: 1000 });
   const workers: ChildProcess[] = [];
   try {
     // Devices are seeded with the service stopped (enrollment is not what is measured).
