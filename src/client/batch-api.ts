@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import type { z } from 'zod';
-import { batchList, batchRecord, batchResults, type BatchCreateRequest, type BatchRecord, type BatchResults, type BatchSummary } from '../shared/batch.js';
+import { batchList, batchRecord, batchResults, deviceCommandAnswer, type DeviceCommandAnswer, type BatchCreateRequest, type BatchRecord, type BatchResults, type BatchSummary } from '../shared/batch.js';
 import { describeNetError, HttpError, httpsJson } from '../node/https-json.js';
 import { httpsBase, type Profile } from '../node/profile.js';
 import { ServiceNodes } from './service-nodes.js';
@@ -38,6 +38,11 @@ export class BatchApi {
 
   create(request: BatchCreateRequest): Promise<BatchRecord> {
     return this.call(batchRecord, '/api/v1/batches', 'POST', request);
+  }
+
+  /** One console command line on one device; answers with the results when it ends within `waitSec`. */
+  command(device: string, line: string, o: { waitSec?: number; expiresInSec?: number; comment?: string } = {}): Promise<DeviceCommandAnswer> {
+    return this.call(deviceCommandAnswer, `/api/v1/devices/${encodeURIComponent(device)}/commands`, 'POST', { line, ...o });
   }
 
   list(limit = 100): Promise<BatchSummary[]> {

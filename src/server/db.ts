@@ -202,9 +202,18 @@ const MIGRATIONS: readonly Migration[] = [
     PRIMARY KEY (batch_id, device_id)
   );
   CREATE INDEX IF NOT EXISTS batch_targets_device ON batch_targets(device_id, status);
-  ALTER TABLE sessions ADD COLUMN batch_id TEXT;
   `,
+  sessionBatchIds,
 ];
+
+/** The schema version a database has once every migration ran. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Adds `sessions.batch_id` (once: a database rewound to an earlier version may already have it). */
+function sessionBatchIds(db: Db): void {
+  const columns = db.prepare('PRAGMA table_info(sessions)').all() as { name: string }[];
+  if (!columns.some((c) => c.name === 'batch_id')) db.exec('ALTER TABLE sessions ADD COLUMN batch_id TEXT');
+}
 
 /** Adds `commands.internal` (once: a database rewound to an earlier version may already have it). */
 function internalCommands(db: Db): void {

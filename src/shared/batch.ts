@@ -145,6 +145,10 @@ export const batchResults = z.object({
 });
 export type BatchResults = z.infer<typeof batchResults>;
 
+/** `POST /api/v1/devices/{device}/commands`: 200 with the results once final, 202 with the batch to poll. */
+export const deviceCommandAnswer = z.object({ batch: batchRecord, results: batchResults.optional() });
+export type DeviceCommandAnswer = z.infer<typeof deviceCommandAnswer>;
+
 export function isFinalTarget(s: BatchTargetStatus): boolean {
   return FINAL_TARGET_STATUSES.includes(s);
 }

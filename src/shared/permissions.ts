@@ -80,6 +80,7 @@ export const ROUTES: readonly RoutePermission[] = [
   { method: 'GET', path: '/api/v1/batches/:id/results', need: 'any user', what: "every device's records in one table (JSON or CSV)" },
   { method: 'GET', path: '/api/v1/batches/:id/files/:device/:step', need: 'any user', what: 'a file a batch pulled from a device' },
   { method: 'GET', path: '/api/v1/batches/:id/text/:device/:step', need: 'any user', what: "a step's text output on a device" },
+  { method: 'POST', path: '/api/v1/devices/:device/commands', need: 'any user', what: 'runs one console command line on one device and answers its results (per the matrix above)' },
 ];
 
 /** Whether a principal passes a route's permission check (routes needing no user answer false). */

@@ -80,6 +80,15 @@ describe('batch engine', () => {
     expect(t?.note).toMatch(/^step 1 \(fileinfo \/nonexistent\/x\) failed: /);
   }, 30_000);
 
+  it('runs one command line on one device and answers its results (POST /api/v1/devices/{device}/commands)', async () => {
+    const answer = await api.command('beta', 'processes -pid 1');
+    expect(answer.batch.status).toBe('completed');
+    expect(answer.results?.rows.map((r) => [r.device, r.pid])).toEqual([['beta', 1]]);
+    const later = await api.command('beta', 'processes -pid 1', { waitSec: 0 });
+    expect(later.batch.commands).toEqual(['processes -pid 1']);
+    expect((await final(later.batch.id)).status).toBe('completed');
+  }, 30_000);
+
   it('refuses a batch with an unknown device, a client-side command or nothing selected, starting nothing', async () => {
     await expect(api.create({ commands: ['processes'], target: { devices: ['alpha', 'nope'] } })).rejects.toThrow(/no device "nope"/);
     await expect(api.create({ commands: ['processes &'], target: { devices: ['alpha'] } })).rejects.toThrow(/& has no meaning in a batch/);

@@ -18,6 +18,36 @@ const CANCEL = new RegExp(`^/api/v1/batches/${ID}/cancel$`);
 const RESULTS = new RegExp(`^/api/v1/batches/${ID}/results$`);
 const FILE = new RegExp(`^/api/v1/batches/${ID}/files/${ID}/(\\d{1,3})$`);
 const TEXT = new RegExp(`^/api/v1/batches/${ID}/text/${ID}/(\\d{1,3})$`);
+const DEVICE_COMMAND = /^\/api\/v1\/devices\/([^/]{1,128})\/commands$/;
+
+/** `POST /api/v1/devices/{device}/commands`: one console command line on one device, answered when it ends. */
+const commandBody = z
+  .object({
+    line: z.string().min(1).max(16 * 1024),
+    /** How long to wait for the end before answering 202 with the batch to poll (0: answer at once). */
+    waitSec: z.number().int().min(0).max(600).default(60),
+    /** How long it may wait for an offline or busy device (default: the batch default, 3 days). */
+    expiresInSec: z.number().int().min(1).optional(),
+    comment: z.string().max(1000).optional(),
+  })
+  .strict();
+
+/** Resolves when the batch is final or after `ms`. */
+function settled(runner: BatchRunner, id: string, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      runner.off('changed', onChange);
+      resolve();
+    };
+    const onChange = (changed: string): void => {
+      if (changed === id && runner.get(id)?.status !== 'running') done();
+    };
+    const timer = setTimeout(done, ms);
+    runner.on('changed', onChange);
+    if (runner.get(id)?.status !== 'running') done();
+  });
+}
 
 function intParam(params: URLSearchParams, name: string, max: number): number | undefined {
   const raw = params.get(name);
@@ -30,8 +60,24 @@ function intParam(params: URLSearchParams, name: string, max: number): number | 
 async function route(req: IncomingMessage, res: ServerResponse, user: User, runner: BatchRunner): Promise<boolean> {
   const url = new URL(req.url ?? '/', 'https://service');
   const path = url.pathname;
-  if (!path.startsWith('/api/v1/batches')) return false;
   const method = req.method ?? 'GET';
+  const deviceCommand = DEVICE_COMMAND.exec(path);
+  if (deviceCommand && method === 'POST') {
+    const body = await readJsonBody(req, commandBody);
+    let device: string;
+    try {
+      device = decodeURIComponent(deviceCommand[1] as string);
+    } catch {
+      throw new RestError(400, 'malformed percent-encoding in the path');
+    }
+    const created = runner.create(user, { commands: [body.line], target: { devices: [device] }, concurrency: 1, ...(body.expiresInSec ? { expiresInSec: body.expiresInSec } : {}), ...(body.comment ? { comment: body.comment } : {}) });
+    await settled(runner, created.id, body.waitSec * 1000);
+    const batch = runner.get(created.id) ?? created;
+    if (batch.status === 'running') sendJson(res, 202, { batch });
+    else sendJson(res, 200, { batch, results: runner.results(created.id) });
+    return true;
+  }
+  if (!path.startsWith('/api/v1/batches')) return false;
   if (path === '/api/v1/batches') {
     if (method === 'POST') {
       const body = await readJsonBody(req, z.unknown());

@@ -86,6 +86,7 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
 
   constructor(private readonly d: BatchRunnerDeps) {
     super();
+    this.setMaxListeners(0); // one per REST request waiting on its batch (batch-routes.ts)
     this.batches = new BatchStore(d.db);
     this.root = join(d.dataDir, 'batches');
     this.recoverInterrupted();

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { openDb } from '../../../src/server/db.js';
+import { openDb, SCHEMA_VERSION } from '../../../src/server/db.js';
 import { Store } from '../../../src/server/store.js';
 import { captureSql, OUTBOX_TABLE } from '../../../src/server/cluster/state-tables.js';
 import { nameCandidates } from '../../../src/shared/device-name.js';
@@ -112,7 +112,7 @@ describe('migration of an existing database with duplicate names', () => {
     const db = openDb(file);
     const names = Object.fromEntries((db.prepare('SELECT id, name FROM devices').all() as { id: string; name: string }[]).map((r) => [r.id, r.name]));
     expect(names).toEqual({ d3: 'web01', d2: 'WEB01-3', d1: 'web01-4', d4: 'web01-2', d0: 'db', e0: 'db-2' });
-    expect(db.pragma('user_version', { simple: true })).toBe(8);
+    expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(() => db.prepare("UPDATE devices SET name = 'WEB01' WHERE id = 'd4'").run()).toThrow(/UNIQUE constraint failed/);
     db.close();
   });
