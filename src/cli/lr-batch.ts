@@ -94,7 +94,9 @@ export function progressLine(t: BatchTargetRecord, nameWidth: number): string {
   const parts = [t.deviceName.padEnd(nameWidth), t.status.padEnd(15)];
   if (t.durationMs !== undefined && t.status !== 'queued') parts.push(formatDuration(t.durationMs));
   if (isFinalTarget(t.status) && t.status !== 'offline-expired') parts.push(`${t.rows} row${t.rows === 1 ? '' : 's'}`);
-  const why = [t.note, stepErrors(t)].filter(Boolean).join('; ');
+  // The engine's note usually already names the failing step and its error: not said twice.
+  const errors = stepErrors(t);
+  const why = [t.note, errors && !t.note?.includes(errors.replace(/^step \d+: /, '')) ? errors : ''].filter(Boolean).join('; ');
   if (why) parts.push(why);
   return parts.join('  ').trimEnd();
 }
