@@ -12,6 +12,7 @@ import type { Profile } from '../node/profile.js';
 import { BATCH_TARGET_STATUSES, MAX_BATCH_CONCURRENCY, MAX_BATCH_EXPIRY_SEC, isFinalTarget, type BatchRecord, type BatchSelector, type BatchTargetRecord } from '../shared/batch.js';
 import { csvTable } from '../shared/csv.js';
 import { formatDuration, renderJson, renderTable } from '../shared/format.js';
+import { formatInstant } from '../shared/time-format.js';
 import { CliError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, parseDuration, serviceAction } from './errors.js';
 
 const POLL_MS = 1000;
@@ -82,9 +83,10 @@ export function expiryOf(text: string | undefined): number | undefined {
   return sec;
 }
 
+/** Why steps that ran did not complete (a step that never ran says only why not: the note has it). */
 function stepErrors(t: BatchTargetRecord): string {
   return t.steps
-    .filter((s) => s.error)
+    .filter((s) => s.error && s.status !== 'not-run')
     .map((s) => (t.steps.length > 1 ? `step ${s.index + 1}: ${s.error}` : (s.error as string)))
     .join('; ');
 }
@@ -233,7 +235,7 @@ export function registerBatchCommands(program: Command, loadProfile: () => Profi
         const b = await api().get(id);
         if (o.json) return void out(JSON.stringify(b, null, 2) + '\n');
         out(`${summaryLine(b)}\n`);
-        out(`created by ${b.createdBy} at ${b.createdAt}${b.comment ? ` (${b.comment})` : ''}; waits for devices until ${b.expiresAt}; concurrency ${b.concurrency}${b.cancelledBy ? `; cancelled by ${b.cancelledBy}` : ''}\n`);
+        out(`created by ${b.createdBy} at ${formatInstant(b.createdAt, 'UTC')}${b.comment ? ` (${b.comment})` : ''}; waits for devices until ${formatInstant(b.expiresAt, 'UTC')}; concurrency ${b.concurrency}${b.cancelledBy ? `; cancelled by ${b.cancelledBy}` : ''}\n`);
         b.commands.forEach((c, i) => out(`step ${i + 1}: ${c}\n`));
         out(showTable(b, width()) + '\n');
       }),
