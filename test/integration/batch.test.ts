@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, createWorld, enrollAgent, start, waitFor, type World } from './harness.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
+import { BatchApi } from '../../src/client/batch-api.js';
 import { profileSchema } from '../../src/node/profile.js';
 import type { BatchRecord, BatchResults, BatchTargetRecord } from '../../src/shared/batch.js';
 import type { CommandLogRecord } from '../../src/shared/protocol.js';
@@ -210,21 +211,27 @@ describe('lr batch (issue #20)', () => {
     expect(json.files.map((f) => f.device).sort()).toEqual(['db-1', 'web-1']);
   });
 
-  it('acceptance 4: a queued batch survives a service restart and runs when its device comes online', async () => {
+  it('acceptance 4: a queued batch and a queued device command survive a service restart and run when the device comes online', async () => {
     const r = await w.lr(['batch', 'run', '--devices', 'db-3', '--no-wait', 'processes -name sleep']);
     expect(r.code, r.stderr).toBe(0);
     const id = idOf(r.stdout);
     expect((await show(id)).targets[0]?.status).toBe('queued');
+    // And a single API action (POST /api/v1/devices/{device}/commands), answered 202 while it waits.
+    const api = new BatchApi(profileSchema.parse(JSON.parse(readFileSync(w.adminProfile, 'utf8'))));
+    const action = (await api.command('db-3', 'dir /etc', { waitSec: 0 })).batch;
+    expect(action.targets[0]?.status).toBe('queued');
     await w.stopServer();
     await w.startServer();
     expect((await show(id)).targets[0]).toMatchObject({ status: 'queued', note: expect.stringMatching(/offline/) });
+    expect((await show(action.id)).targets[0]?.status).toBe('queued');
     await startAgent('db-3');
-    const done = await waitFor('the batch completed after the restart', async () => {
-      const b = await show(id);
-      return b.status !== 'running' && b;
+    const done = await waitFor('the batch and the action completed after the restart', async () => {
+      const [b, a] = [await show(id), await show(action.id)];
+      return b.status !== 'running' && a.status !== 'running' && ([b, a] as const);
     }, 30_000);
-    expect(done.status).toBe('completed');
-    expect(done.targets[0]?.rows).toBeGreaterThanOrEqual(sleepers.length);
+    expect(done.map((b) => b.status)).toEqual(['completed', 'completed']);
+    expect(done[0].targets[0]?.rows).toBeGreaterThanOrEqual(sleepers.length);
+    expect(done[1].targets[0]?.rows).toBeGreaterThan(10);
   });
 
   it('an offline device past the expiry ends offline-expired; `lr batch run` exits 1', async () => {
