@@ -18,6 +18,12 @@ export const limitsSchema = z.object({
   logOutputBytes: z.number().int().positive().default(1024 * 1024),
   /** Largest file the script library accepts (refused while the upload streams). */
   libraryFileBytes: z.number().int().positive().default(250 * 1024 * 1024),
+  /** Automation API, per API token: calls starting work (runliveresponse, POST /api/v1/batches, POST /api/v1/devices/{device}/commands) per minute (the vendor's 10). */
+  apiCallsPerMinute: z.number().int().positive().default(10),
+  /** Automation API, per API token: machine action reads and result links per minute (the vendor's 100). */
+  apiReadsPerMinute: z.number().int().positive().default(100),
+  /** Machine actions Pending or InProgress at once on one machine (the vendor's 1: ActiveRequestAlreadyExists). */
+  activeActionsPerMachine: z.number().int().positive().default(1),
 });
 export type Limits = z.infer<typeof limitsSchema>;
 

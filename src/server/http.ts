@@ -10,6 +10,7 @@ import type { ResponseActions } from './response-actions.js';
 import type { CommandLogView } from './command-log-view.js';
 import type { AuthLimiter } from './rate-limit.js';
 import { deviceNameProblem, nameKey } from '../shared/device-name.js';
+import type { AutomationApi } from './automation-api.js';
 
 const MAX_JSON_BODY = 64 * 1024;
 
@@ -79,6 +80,8 @@ export interface RestExtras {
   batches?: (req: IncomingMessage, res: ServerResponse, user: User) => Promise<boolean>;
   /** Agent files and installers (agent-files-routes.ts): they take an enrollment token too, so they run before the API token check. */
   agentFiles?: (req: IncomingMessage, res: ServerResponse, token: string | null, remote: string) => Promise<boolean>;
+  /** The automation API (automation-api.ts): result links and the OpenAPI document, per-token call limits, machine actions. */
+  automation?: AutomationApi;
 }
 
 /**
@@ -137,8 +140,11 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
       const user: User | null = token ? store.authenticate(token) : null;
       if (token && !user) extras.authLimiter?.failed(remote);
       if (extras.agentReleases && (await extras.agentReleases(req, res))) return; // agent release downloads (one-time token)
+      if (extras.automation && (await extras.automation.open(req, res))) return; // result links (one-time token), openapi.json
       if (library && (await handleLibraryRoute(req, res, user, library))) return; // library, publishers, settings, agent downloads
       if (!user) return json(res, 401, { error: 'not authenticated: missing, invalid, expired or revoked API token' });
+      if (extras.automation?.limited(req, res, token as string)) return; // per-token calls per minute (429)
+      if (extras.automation && (await extras.automation.routes(req, res, user))) return; // runliveresponse, machineactions
 
       if (responses && (await responses.route(req, res, user))) return; // indicators
       if (extras.routes && (await extras.routes(req, res, user))) return; // users, groups, log verify/export

@@ -30,6 +30,7 @@ import { AgentReleases } from './agent-releases.js';
 import { AgentRollout } from './agent-releases-rollout.js';
 import { BatchRunner } from './batch/batch-runner.js';
 import { handleBatchRoute } from './batch/batch-routes.js';
+import { automationApi } from './automation-api.js';
 
 export interface RunningService {
   port: number;
@@ -126,6 +127,8 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   // Batch runs: sessions opened by the service itself, under the same limits; queued work resumes here.
   const batches = new BatchRunner({ db, dataDir, store, hub, sessions, pipeline, groups: access.groups, log, tickMs: opts.batchTickMs });
   access.restExtras.batches = (req, res, user) => handleBatchRoute(req, res, user, batches, log);
+  // The vendor-shaped machine actions on the same engine, their result links, per-token call limits, openapi.json.
+  access.restExtras.automation = automationApi({ engine: batches, store, limits, publicUrl: config.publicUrl, log });
   const rest = createRestHandler(store, hub, log, library, responses, access.restExtras);
   const server = createServer({ cert: readFileSync(paths.cert), key: readFileSync(paths.key), minVersion: 'TLSv1.2' }, (req, res) => void rest(req, res));
   // One agent message per event loop turn: a TLS socket takes one write per turn, so without it the

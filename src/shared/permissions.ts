@@ -27,7 +27,7 @@ const COMMAND_NOTES: Record<string, string> = {
   run: 'unsigned scripts only when the tenant allows them',
 };
 
-export type RouteNeed = 'any user' | 'advanced' | 'admin' | 'library manager' | 'enrollment token' | 'device key' | 'download token';
+export type RouteNeed = 'nothing' | 'any user' | 'advanced' | 'admin' | 'library manager' | 'enrollment token' | 'device key' | 'download token';
 
 export interface RoutePermission {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'WS';
@@ -81,11 +81,19 @@ export const ROUTES: readonly RoutePermission[] = [
   { method: 'GET', path: '/api/v1/batches/:id/files/:device/:step', need: 'any user', what: 'a file a batch pulled from a device' },
   { method: 'GET', path: '/api/v1/batches/:id/text/:device/:step', need: 'any user', what: "a step's text output on a device" },
   { method: 'POST', path: '/api/v1/devices/:device/commands', need: 'any user', what: 'runs one console command line on one device and answers its results (per the matrix above)' },
+  { method: 'POST', path: '/api/v1/machines/:id/runliveresponse', need: 'any user', what: 'vendor-compatible machine action on one device (each command per the matrix above: RunScript and PutFile need advanced)' },
+  { method: 'GET', path: '/api/v1/machineactions', need: 'any user', what: 'lists machine actions' },
+  { method: 'GET', path: '/api/v1/machineactions/:id', need: 'any user', what: 'a machine action with its commands' },
+  { method: 'POST', path: '/api/v1/machineactions/:id/cancel', need: 'any user', what: 'cancels a machine action (its requestor or an admin)' },
+  { method: 'GET', path: '/api/v1/machineactions/:id/GetLiveResponseResultDownloadLink(index=:index)', need: 'any user', what: "a single-use link (30 min) to one command's result" },
+  { method: 'GET', path: '/api/v1/results/:token', need: 'download token', what: "a machine action command's result through its single-use link (no API token)" },
+  { method: 'GET', path: '/api/v1/openapi.json', need: 'nothing', what: 'the OpenAPI 3.1 document of the automation API' },
 ];
 
 /** Whether a principal passes a route's permission check (routes needing no user answer false). */
 export function mayCallRoute(p: Principal, r: RoutePermission): boolean {
   switch (r.need) {
+    case 'nothing':
     case 'any user':
       return true;
     case 'advanced':
@@ -122,7 +130,8 @@ export function renderPermissionsDoc(): string {
   out.push('');
   out.push('## Service routes');
   out.push('');
-  out.push('Routes marked *enrollment token*, *device key* or *download token* are for agents, not users.');
+  out.push('Routes marked *enrollment token* or *device key* are for agents, not users; *download token* routes take a');
+  out.push("one-time token instead of an API token (an agent's library file, a machine action result link).");
   out.push('');
   out.push(`| method | route | needs | ${PRINCIPALS.map((p) => PRINCIPAL_TITLES[p]).join(' | ')} | what |`);
   out.push(`|---|---|---|${PRINCIPALS.map(() => '---').join('|')}|---|`);
