@@ -4,7 +4,7 @@
 // log. The agents all see this machine's processes: each device's rows are the same processes, merged with
 // a `device` column, one set per device.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -249,12 +249,17 @@ describe('lr batch (issue #20)', () => {
   it('cancel stops every device: running commands are cancelled on the devices, queued ones never start, the log says cancelled', async () => {
     expect((await w.lr(['settings', 'set', 'unsignedScripts', 'on'])).code).toBe(0);
     const dir = mkdtempSync(join(tmpdir(), 'lr-batch-'));
-    writeFileSync(join(dir, 'long-sleep.sh'), '#!/bin/sh\nsleep 120\n');
+    // A duration no other process on this machine sleeps for: the check below finds only this script's.
+    const marker = `sleep 120.${process.pid}`;
+    writeFileSync(join(dir, 'long-sleep.sh'), `#!/bin/sh\n${marker}\n`);
     expect((await w.lr(['library', 'upload', join(dir, 'long-sleep.sh')])).code).toBe(0);
     const r = await w.lr(['batch', 'run', '--devices', 'web-1,web-2,db-1,db-4', '--no-wait', 'run long-sleep.sh', 'processes']);
     expect(r.code, r.stderr).toBe(0);
     const id = idOf(r.stdout);
     await waitFor('three devices running', async () => (await show(id)).counts.running === 3, 20_000);
+    // The agents run on this machine: their three scripts are its processes.
+    const scripts = () => spawnSync('pgrep', ['-f', marker]).stdout.toString().trim().split('\n').filter(Boolean).length;
+    await waitFor('the three scripts sleeping', async () => scripts() === 3);
     // Only who started it, or an admin, may cancel it.
     const other = await w.lr(['batch', 'cancel', id], await w.addUser('carol', 'advanced'));
     expect(other.code).toBe(2);
@@ -276,8 +281,9 @@ describe('lr batch (issue #20)', () => {
       expect(log.find((e) => e.id === t.steps[0]?.commandId)?.status).toBe('cancelled');
     }
     // The scripts' processes are gone from the devices.
+    await waitFor('the scripts ended', async () => scripts() === 0, 5000);
     const left = await w.lr(['exec', 'web-1', 'processes -name sleep', '--json']);
-    expect((JSON.parse(left.stdout) as { records: { cmdline?: string }[] }).records.filter((p) => p.cmdline?.includes('sleep 120'))).toEqual([]);
+    expect((JSON.parse(left.stdout) as { records: { cmdline?: string }[] }).records.filter((p) => p.cmdline?.includes(marker))).toEqual([]);
   });
 
   it('Ctrl+C while waiting asks nothing and stops waiting: exit 130, how to cancel, the batch goes on', async () => {
