@@ -270,6 +270,7 @@ export function registerBatchCommands(program: Command, loadProfile: () => Profi
           else if (o.json) out(JSON.stringify(r, null, 2) + '\n');
           else out((r.rows.length ? renderTable(r.rows, r.columns, { maxWidth: width() }) : 'no records') + '\n');
           if (r.truncated.length) process.stderr.write(`lr: records cut at the service's limit for ${r.truncated.join(', ')} (the command log keeps their size and hash)\n`);
+          if (r.files.length) process.stderr.write(`lr: ${r.files.length} file${r.files.length === 1 ? '' : 's'} pulled: lr batch results ${id} --out DIR saves them, checked against their SHA-256\n`);
           return;
         }
         const dir = resolve(o.out);
