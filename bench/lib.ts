@@ -97,3 +97,45 @@ export function seedFakeDevices(dbFile: string, n: number): { id: string; key: s
   db.close();
   return devices;
 }
+
+/**
+ * An ssh session kept open, as an analyst's terminal is: one `ssh … bash` process, each command written to
+ * its stdin and its output read up to an end marker. The honest peer of a command in an open console
+ * session (no process start, no new channel per command).
+ */
+export interface OpenSshSession {
+  run(command: string): Promise<string>;
+  close(): void;
+}
+
+export function openSshSession(sshArgs: string[], userAtHost: string): OpenSshSession {
+  const child = spawn('ssh', [...sshArgs, userAtHost, 'bash --noprofile --norc'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let buffer = '';
+  let waiting: { marker: string; resolve: (out: string) => void } | null = null;
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    buffer += chunk;
+    if (!waiting) return;
+    const at = buffer.indexOf(waiting.marker);
+    if (at < 0) return;
+    const out = buffer.slice(0, at);
+    buffer = buffer.slice(at + waiting.marker.length + 1);
+    const w = waiting;
+    waiting = null;
+    w.resolve(out);
+  });
+  let n = 0;
+  return {
+    run(command: string): Promise<string> {
+      const marker = `__lr_bench_end_${++n}__`;
+      return new Promise((resolve) => {
+        waiting = { marker, resolve };
+        child.stdin.write(`${command}; echo ${marker}\n`);
+      });
+    },
+    close() {
+      child.stdin.end();
+      child.kill('SIGTERM');
+    },
+  };
+}

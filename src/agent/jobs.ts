@@ -3,6 +3,7 @@
  * text in batches under a credit window (the service acks what it has passed on; the job pauses when
  * too much is in flight), honours cancel and the time limit through an AbortSignal.
  */
+import { stage } from '../node/stage-trace.js';
 import type { z } from 'zod';
 import { JOB_WINDOW_BYTES, MAX_CHUNK_CHARS, TRANSFER_WINDOW_BYTES, dataFrameHeader, type FromAgent, type ToAgent } from '../shared/protocol.js';
 import { MAX_TIME_LIMIT_MS } from '../shared/command-signature.js';
@@ -204,7 +205,9 @@ export class JobRunner {
     const end = (status: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'refused', error?: string, cwd?: string) =>
       this.sender.frame({ t: 'job.end', jobId: f.jobId, status, error: error?.replace(/\s*\n\s*/g, ' ').slice(0, 4000), cwd });
     if (this.running.has(f.jobId)) return; // a duplicate of a running job: never a second run, never a second end
+    stage(f.jobId, 'agent.start');
     const refusal = this.verify(f);
+    stage(f.jobId, 'agent.verified');
     if (refusal) {
       this.log.warn('command refused', { jobId: f.jobId, command: f.command.slice(0, 64), reason: refusal });
       return end('failed', refusal);
@@ -240,11 +243,14 @@ export class JobRunner {
     log.debug(`job ${f.jobId} start: ${f.command}`, { sessionId: f.sessionId, jobId: f.jobId });
     const t0 = Date.now();
     try {
+      stage(f.jobId, 'agent.run');
       const result = await cmd.run(ctx, parsed.data);
+      stage(f.jobId, 'agent.ran');
       stream.flushRecords();
       const reason = controller.signal.reason as AbortReason | undefined;
       if (controller.signal.aborted) end(reason === 'timed_out' ? 'timed_out' : 'cancelled', abortMessage(f.command, reason));
       else end('completed', undefined, result?.cwd);
+      stage(f.jobId, 'agent.ended');
     } catch (e) {
       stream.flushRecords();
       const reason = controller.signal.reason as AbortReason | undefined;

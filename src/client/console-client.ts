@@ -3,6 +3,7 @@
  * pinned to the profile's CA. Used by the `lr` CLI and by the workstation's main process.
  * With a cluster profile, calls and the console go to whichever node answers (service-nodes.ts).
  */
+import { nowUs, stage } from '../node/stage-trace.js';
 import WebSocket from 'ws';
 import { EventEmitter } from 'node:events';
 import { MAX_FRAME_BYTES, decodeDataFrame, parseFrame, toClient, type CommandLogRecord, type DeviceRecord, type JobStatus, type SessionInfo, type ToClient } from '../shared/protocol.js';
@@ -59,6 +60,8 @@ export interface CommandOutcome {
 }
 
 interface Pending {
+  /** When the command frame was sent (stage-trace.ts). */
+  sentAt?: number;
   handlers: CommandHandlers;
   resolve(o: CommandOutcome): void;
   reject(e: Error): void;
@@ -182,6 +185,8 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
         if (p) {
           this.byReq.delete(f.reqId as number);
           p.commandId = f.commandId;
+          stage(f.commandId, 'client.send', p.sentAt);
+          stage(f.commandId, 'client.started');
           this.streams.set(f.commandId, p.handlers);
           p.handlers.onStarted?.(f);
           if (f.background) {
@@ -205,12 +210,14 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
         return;
       }
       case 'command.records':
+        stage(f.commandId, 'client.records');
         this.streams.get(f.commandId)?.onRecords?.(f.records);
         return;
       case 'command.text':
         this.streams.get(f.commandId)?.onText?.(f.text);
         return;
       case 'command.end': {
+        stage(f.commandId, 'client.end');
         const outcome: CommandOutcome = { commandId: f.commandId, status: f.status, error: f.error, durationMs: f.durationMs, cwd: f.cwd, background: f.background ?? false };
         const p = this.byCommand.get(f.commandId);
         this.byCommand.delete(f.commandId);
@@ -266,7 +273,7 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
     const reqId = ++this.reqSeq;
     let pending!: Pending;
     const outcome = new Promise<CommandOutcome>((resolve, reject) => {
-      pending = { handlers, resolve, reject };
+      pending = { handlers, resolve, reject, sentAt: nowUs() };
     });
     this.byReq.set(reqId, pending);
     this.sendFrame({ t: 'command', reqId, sessionId, line, ...(opts.internal ? { internal: true } : {}) });

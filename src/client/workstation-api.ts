@@ -101,6 +101,11 @@ export class WorkstationApi {
     return this.get('/api/v1/log/facets');
   }
 
+  /** Device groups with their members (admins; others get 403). */
+  groups(): Promise<{ name: string; devices: { id: string; name: string }[] }[]> {
+    return this.get('/api/v1/groups');
+  }
+
   logEntry(id: string): Promise<CommandLogRecord> {
     return this.get(`/api/v1/log/${encodeURIComponent(id)}`);
   }

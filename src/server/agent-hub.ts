@@ -2,6 +2,7 @@
  * The agents' side of the service: authenticates each agent link (challenge signed with the device's
  * Ed25519 key), tracks presence, dispatches jobs and routes their output to whoever registered for it.
  */
+import { stage } from '../node/stage-trace.js';
 import { randomBytes, verify, createPublicKey } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { EventEmitter } from 'node:events';
@@ -322,6 +323,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
         const entry = this.sinks.get(frame.jobId);
         // A job id belongs to one device: an agent cannot write into another device's jobs.
         if (!entry || entry.deviceId !== link.deviceId) return this.drop(link, frame.t, frame.jobId, entry !== undefined);
+        stage(frame.jobId, `svc.${frame.t}`);
         if (frame.t === 'job.records') entry.sink.onRecords(JSON.stringify(frame.records));
         else if (frame.t === 'job.text') entry.sink.onText(frame.text, frame.text.length);
         else {

@@ -5,7 +5,7 @@
  * by `npm run docs:api` (a unit test fails when the two differ).
  */
 import { z } from 'zod';
-import { batchCreateRequest, batchList, batchRecord, batchResults, DEFAULT_BATCH_EXPIRY_SEC, deviceCommandAnswer, MAX_BATCH_EXPIRY_SEC, MAX_BATCH_STEPS } from '../shared/batch.js';
+import { batchCreateRequest, batchList, batchRecord, batchResults, DEFAULT_BATCH_EXPIRY_SEC, deviceCommandAnswer, deviceCommandRequest, MAX_BATCH_STEPS } from '../shared/batch.js';
 import { cancelMachineActionRequest, downloadLink, machineAction, machineActionList, runLiveResponseRequest, runScriptResult, vendorError } from './batch/machine-actions.js';
 
 type Json = Record<string, unknown>;
@@ -36,17 +36,7 @@ export function buildOpenApi(): Json {
     BatchList: schemaOf(batchList, 'output'),
     BatchResults: schemaOf(batchResults, 'output'),
     // The body batch-routes.ts validates (kept there); written out here.
-    DeviceCommandRequest: {
-      type: 'object',
-      properties: {
-        line: { type: 'string', minLength: 1, maxLength: 16 * 1024, description: 'One console command line' },
-        waitSec: { type: 'integer', minimum: 0, maximum: 600, default: 60, description: 'How long to wait for the end before answering 202 with the batch to poll (0: at once)' },
-        expiresInSec: { type: 'integer', minimum: 1, maximum: MAX_BATCH_EXPIRY_SEC, description: 'How long it may wait for an offline or busy device (default 3 days)' },
-        comment: { type: 'string', maxLength: 1000 },
-      },
-      required: ['line'],
-      additionalProperties: false,
-    },
+    DeviceCommandRequest: schemaOf(deviceCommandRequest, 'input'),
     DeviceCommandAnswer: schemaOf(deviceCommandAnswer, 'output'),
     RunLiveResponseRequest: schemaOf(runLiveResponseRequest, 'input'),
     CancelMachineActionRequest: schemaOf(cancelMachineActionRequest, 'input'),

@@ -3,6 +3,7 @@
  * in the command log → dispatch to the agent as a job (or answer in the service) → stream output back
  * with backpressure → complete with a status. Every refusal is one line and is logged too.
  */
+import { nowUs, stage } from '../node/stage-trace.js';
 import { CATALOG, findCommand, platformRefusal, roleAllows, tableFieldsFor, type CommandSpec } from '../shared/catalog.js';
 import { parseLine } from '../shared/grammar.js';
 import { bindParams } from '../shared/bind.js';
@@ -90,6 +91,7 @@ export class Pipeline {
    * that nothing that changes the device or reads a file can be hidden from `jobs` by a client.
    */
   submit(peer: ConsolePeer, session: Session, line: string, reqId?: number, internal = false): SubmitResult {
+    const submittedAt = nowUs();
     session.touch();
     let parsed: ParsedLine;
     try {
@@ -126,7 +128,12 @@ export class Pipeline {
     }
 
     const job = this.newJob(jobId, session, spec, line, parsed.background, peer);
-    this.store.insertCommand({ id: job.id, sessionId: session.id, userId: peer.user.id, deviceId: session.device.id, commandLine: line, name: spec.name, status: 'pending', background: parsed.background, internal });
+    stage(job.id, 'svc.submit', submittedAt);
+    stage(job.id, 'svc.checked');
+    // An agent command is logged `running` before it is dispatched: one durable write before the device sees it,
+    // not two (a dispatch that fails ends it `failed` at once, in the same way).
+    this.store.insertCommand({ id: job.id, sessionId: session.id, userId: peer.user.id, deviceId: session.device.id, commandLine: line, name: spec.name, status: spec.side === 'agent' ? 'running' : 'pending', background: parsed.background, internal });
+    stage(job.id, 'svc.logged');
     peer.send({
       t: 'command.started',
       reqId,
@@ -200,13 +207,15 @@ export class Pipeline {
     };
     session.jobs.set(job.id, job);
     const frame: JobStartFrame = { t: 'job.start', jobId: job.id, sessionId: session.id, command: job.spec.name, params, cwd: session.cwd, timeLimitMs: limit };
-    const sent = this.hub.dispatch(session.device.id, this.signer ? this.signer(frame, session) : frame, sink);
+    const signed = this.signer ? this.signer(frame, session) : frame;
+    stage(job.id, 'svc.signed');
+    const sent = this.hub.dispatch(session.device.id, signed, sink);
+    stage(job.id, 'svc.dispatched');
     if (!sent) {
       this.finish(job, 'failed', `${job.spec.name}: ${session.device.name} is offline`, undefined);
       return { commandId: job.id, status: 'failed' };
     }
     job.status = 'running';
-    this.store.setCommandStatus(job.id, 'running');
     job.timer = setTimeout(() => this.expire(job), limit);
     return { commandId: job.id, status: 'running' };
   }
@@ -301,11 +310,14 @@ export class Pipeline {
     clearTimeout(job.ackTimer);
     job.status = status;
     const durationMs = Date.now() - job.startedAt;
+    stage(job.id, 'svc.finish');
     this.store.finishCommand(job.id, { status, error, durationMs, output: job.output.text(), outputSize: job.output.size, outputSha256: job.output.digest(), truncated: job.output.truncated });
+    stage(job.id, 'svc.sealed');
     job.session.touch();
     const end: ToClient = { t: 'command.end', commandId: job.id, status, error, durationMs, cwd: cwd ?? job.session.cwd, background: job.background || undefined };
     if (job.attached) job.attached.send(end);
     else if (!job.session.closed) job.session.peer.send(end); // a background job's end is announced to its console
+    stage(job.id, 'svc.end-sent');
     job.replay = [];
     for (const fn of this.finishers) {
       try {

@@ -305,13 +305,6 @@ export class Store {
       .run(c.id, c.sessionId, c.userId, c.deviceId, c.commandLine, c.name, c.status, c.background ? 1 : 0, now(), c.error ?? null, c.status === 'refused' ? now() : null, c.status === 'refused' ? 0 : null, c.internal ? 1 : 0);
   }
 
-  setCommandStatus(id: string, status: JobStatus): void {
-    this.db.transaction(() => {
-      this.db.prepare('UPDATE commands SET status = ? WHERE id = ?').run(status, id);
-      this.commandWritten(id);
-    })();
-  }
-
   setCommandBackground(id: string, background: boolean): void {
     this.db.transaction(() => {
       this.db.prepare('UPDATE commands SET background = ? WHERE id = ?').run(background ? 1 : 0, id);

@@ -145,6 +145,16 @@ export const batchResults = z.object({
 });
 export type BatchResults = z.infer<typeof batchResults>;
 
+/** `POST /api/v1/devices/{device}/commands`: one console command line on one device (a batch of one). */
+export const deviceCommandRequest = z
+  .object({
+    line: z.string().min(1).max(16 * 1024).describe('One console command line'),
+    waitSec: z.number().int().min(0).max(600).default(60).describe('How long to wait for the end before answering 202 with the batch to poll (0: at once)'),
+    expiresInSec: z.number().int().min(1).max(MAX_BATCH_EXPIRY_SEC).optional().describe('How long it may wait for an offline or busy device (default 3 days)'),
+    comment: z.string().max(1000).optional(),
+  })
+  .strict();
+
 /** `POST /api/v1/devices/{device}/commands`: 200 with the results once final, 202 with the batch to poll. */
 export const deviceCommandAnswer = z.object({ batch: batchRecord, results: batchResults.optional() });
 export type DeviceCommandAnswer = z.infer<typeof deviceCommandAnswer>;

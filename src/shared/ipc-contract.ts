@@ -16,6 +16,7 @@ import type { Role } from './catalog.js';
 import { MAX_LINE_UTF16 } from './grammar.js';
 import { CASE_STATUSES, MAX_PREVIEW_BYTES, PREVIEW_MODES, type CaseTaskProgress, type CaseView, type EvidencePreview, type EvidenceView, type ExportCaseResult, type ImportCaseResult, type NoteView, type SearchResult, type TranscriptEntryView, type TranscriptSummary } from './case-types.js';
 import type { LibraryRecord, TenantSettings } from './library-records.js';
+import { batchCreateRequest, batchList, batchRecord, batchResults, MAX_BATCH_DEVICES } from './batch.js';
 import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type DeviceRecord, type JobStatus, type SessionInfo } from './protocol.js';
 
 
@@ -126,6 +127,45 @@ export interface ExportResult {
   /** The browser shell returns the content for a download (bounded). */
   content?: string;
 }
+
+/** Batch ids as the service makes them. */
+const batchIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+/** The Batch page shows at most this many merged rows (the export has them all). */
+export const MAX_BATCH_TABLE_ROWS = 20_000;
+/** Most devices one "Run on selected" may name (the service's own bound). */
+export const MAX_SELECTED_DEVICES = MAX_BATCH_DEVICES;
+
+export const exportResultSchema = z.object({
+  path: z.string().optional(),
+  fileName: z.string(),
+  count: z.number().int().nonnegative(),
+  content: z.string().optional(),
+});
+
+export const completionSchema = z.object({
+  replaceFrom: z.number().int().nonnegative(),
+  candidates: z.array(z.string()),
+  kind: z.enum(['command', 'flag', 'path', 'value', 'none']),
+  problem: z.string().optional(),
+});
+
+/** Device groups and their members, for "select a group" on the Devices page (admins: the service's rule). */
+export const deviceGroupsSchema = z.object({
+  groups: z.array(z.object({ name: z.string(), devices: z.array(z.object({ id: z.string(), name: z.string() })) })),
+  /** Why there are none to show (not an admin). */
+  reason: z.string().optional(),
+});
+export type DeviceGroupsView = z.infer<typeof deviceGroupsSchema>;
+
+/** What "Save to case" stored (or found already stored) for one batch. */
+export const batchSavedSchema = z.object({
+  caseId: z.string(),
+  caseTitle: z.string(),
+  /** False: the case already held this batch's results; nothing was added. */
+  added: z.boolean(),
+  evidence: z.array(z.object({ id: z.string(), name: z.string(), sha256: z.string(), size: z.number().int().nonnegative() })),
+});
+export type BatchSaved = z.infer<typeof batchSavedSchema>;
 
 /** The analyst's display preferences (kept by main in the app data folder). */
 export interface Preferences {
@@ -271,6 +311,8 @@ export const ipcContract = {
 
   // --- devices ---
 
+  /** Groups with their members (admins only, the service decides; others get a reason). */
+  'lr:devices.groups': { request: noArguments, response: deviceGroupsSchema },
   'lr:devices.list': { request: noArguments, response: z.custom<DeviceView[]>() },
 
   // --- console sessions (one per device tab) ---
@@ -321,6 +363,35 @@ export const ipcContract = {
   'lr:log.export': {
     request: z.strictObject({ format: z.enum(['csv', 'json']), filter: logFilterSchema }),
     response: z.custom<ExportResult>(),
+  },
+
+  // --- batches: one command line over many devices (the service runs them; see src/shared/batch.ts) ---
+
+  /** Starts a batch (the service checks the line, the role and the devices, and refuses in one line). */
+  'lr:batches.create': { request: batchCreateRequest, response: batchRecord },
+  /** Newest first. */
+  'lr:batches.list': { request: z.strictObject({ limit: z.number().int().positive().max(500).default(100) }), response: batchList },
+  'lr:batches.get': { request: z.strictObject({ id: batchIdSchema }), response: batchRecord },
+  'lr:batches.cancel': { request: z.strictObject({ id: batchIdSchema }), response: batchRecord },
+  /** The merged table (every device's records, a `device` column), optionally one device's, at most `limit` rows. */
+  'lr:batches.results': {
+    request: z.strictObject({ id: batchIdSchema, device: z.string().min(1).max(128).optional(), limit: z.number().int().positive().max(MAX_BATCH_TABLE_ROWS).default(MAX_BATCH_TABLE_ROWS) }),
+    response: batchResults,
+  },
+  /** The whole merged table as CSV or JSON, written like the log's exports (and returned for a download). */
+  'lr:batches.export': {
+    request: z.strictObject({ id: batchIdSchema, format: z.enum(['csv', 'json']), device: z.string().min(1).max(128).optional() }),
+    response: exportResultSchema,
+  },
+  /**
+   * The merged results (CSV and JSON) and every pulled file (SHA-256 checked) as evidence of the active case,
+   * with a note naming the batch. Once per batch and case: a second call says where it already is.
+   */
+  'lr:batches.saveToCase': { request: z.strictObject({ id: batchIdSchema }), response: batchSavedSchema },
+  /** Tab completion in "Run on selected": commands, flags, values and library names (no device to list paths on). */
+  'lr:batches.complete': {
+    request: z.strictObject({ line: z.string().max(MAX_COMMAND_LINE), cursor: z.number().int().nonnegative() }),
+    response: completionSchema,
   },
 
   // --- script library ---

@@ -82,11 +82,10 @@ describeNeeds(natsSkipReason)('cluster command log stream', () => {
     return n;
   }
 
-  /** A command through the Store as the pipeline writes it: inserted, running, finished. */
+  /** A command through the Store as the pipeline writes it: inserted running, finished. */
   function run(n: Node, line: string, output = `output of ${line}\n`): string {
     const id = `c${++counter}${Math.random().toString(36).slice(2, 8)}`;
-    n.store.insertCommand({ id, sessionId: 's1', userId: n.userId, deviceId: null, commandLine: line, name: line.split(' ')[0] as string, status: 'pending', background: false });
-    n.store.setCommandStatus(id, 'running');
+    n.store.insertCommand({ id, sessionId: 's1', userId: n.userId, deviceId: null, commandLine: line, name: line.split(' ')[0] as string, status: 'running', background: false });
     n.store.finishCommand(id, { status: 'completed', durationMs: 12, output, outputSize: Buffer.byteLength(output), outputSha256: 'x'.repeat(64), truncated: false });
     return id;
   }

@@ -29,8 +29,7 @@ describe('LogChain.start and the anchor', () => {
 
   /** A command as the pipeline writes it (the chain attached or not: a legacy log had none). */
   function command(id: string, finished = true): void {
-    store.insertCommand({ id, sessionId: null, userId, deviceId: null, commandLine: `dir /${id}`, name: 'dir', status: 'pending', background: false });
-    store.setCommandStatus(id, 'running');
+    store.insertCommand({ id, sessionId: null, userId, deviceId: null, commandLine: `dir /${id}`, name: 'dir', status: 'running', background: false });
     if (finished) store.finishCommand(id, { status: 'completed', durationMs: 1, output: `${id}\n`, outputSize: 3, outputSha256: 'x', truncated: false });
   }
 

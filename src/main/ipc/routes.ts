@@ -16,6 +16,7 @@ export function handlerTable(services: Services): IpcHandlerTable {
     'lr:prefs.set': (change) => services.preferences.set(change),
 
     'lr:devices.list': () => devices.list(),
+    'lr:devices.groups': () => devices.groups(),
 
     'lr:sessions.open': ({ device }) => consoles.open(device),
     'lr:sessions.list': () => consoles.list(),
@@ -33,6 +34,15 @@ export function handlerTable(services: Services): IpcHandlerTable {
     'lr:log.get': ({ id }) => commandLog.get(id),
     'lr:log.facets': () => commandLog.facets(),
     'lr:log.export': ({ format, filter }) => commandLog.export(format, filter),
+
+    'lr:batches.create': (request) => services.batches.create(request),
+    'lr:batches.list': ({ limit }) => services.batches.list(limit),
+    'lr:batches.get': ({ id }) => services.batches.get(id),
+    'lr:batches.cancel': ({ id }) => services.batches.cancel(id),
+    'lr:batches.results': ({ id, device, limit }) => services.batches.results(id, device, limit),
+    'lr:batches.export': ({ id, format, device }) => services.batches.export(id, format, device),
+    'lr:batches.saveToCase': ({ id }) => services.batches.saveToCase(id),
+    'lr:batches.complete': ({ line, cursor }) => services.batches.complete(line, cursor),
 
     'lr:library.list': () => library.list(),
     'lr:library.uploadBegin': async (meta) => ({ uploadId: await library.begin(meta) }),

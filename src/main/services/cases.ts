@@ -78,6 +78,14 @@ export class CasesService implements CaseRecorder {
     return view;
   }
 
+  /** The active case (opened as "Untitled case …" when there is none, as evidence would be). */
+  activeCase(): CaseView {
+    const { store } = this.open();
+    const { caseId, created } = store.ensureActiveCase();
+    if (created) this.changed(caseId);
+    return store.getCase(caseId);
+  }
+
   activate(id: string): CaseView {
     const view = this.open().store.activateCase(id);
     this.changed(id);

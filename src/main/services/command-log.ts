@@ -48,18 +48,26 @@ export class CommandLogService {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     const fileName = `command-log-${stamp}.${format}`;
     const content = format === 'csv' ? toCsv(rows) : `${JSON.stringify(rows, null, 2)}\n`;
-    if (this.pickExportFile) {
-      const file = await this.pickExportFile(fileName);
-      if (!file) return { fileName, count: rows.length };
-      writeFileSync(file, content, { mode: 0o600 });
-      return { path: file, fileName, count: rows.length };
-    }
-    const paths = this.workspace.paths;
-    if (!paths) throw new Error('no app data folder');
-    const file = path.join(paths.exports, fileName);
-    writeFileSync(file, content, { mode: 0o600 });
-    return { path: file, fileName, count: rows.length, ...(content.length <= MAX_INLINE_EXPORT_CHARS ? { content } : {}) };
+    return deliverExport(this.workspace, this.pickExportFile, fileName, content, rows.length);
   }
+}
+
+/**
+ * Writes an export where the host wants it: Electron's save dialog (`pick`), else the app data folder's
+ * exports/, the content then also handed back to the page for a download (the browser shell).
+ */
+export async function deliverExport(workspace: Workspace, pick: ExportTarget | undefined, fileName: string, content: string, count: number): Promise<ExportResult> {
+  if (pick) {
+    const file = await pick(fileName);
+    if (!file) return { fileName, count };
+    writeFileSync(file, content, { mode: 0o600 });
+    return { path: file, fileName, count };
+  }
+  const paths = workspace.paths;
+  if (!paths) throw new Error('no app data folder');
+  const file = path.join(paths.exports, fileName);
+  writeFileSync(file, content, { mode: 0o600 });
+  return { path: file, fileName, count, ...(content.length <= MAX_INLINE_EXPORT_CHARS ? { content } : {}) };
 }
 
 function toServiceFilter(filter: LogFilter): CommandLogQuery {

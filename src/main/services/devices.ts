@@ -3,7 +3,8 @@
  * last seen), isolation and new devices reach the renderer as `devices.changed` events.
  */
 import type { Logger } from '../../node/log.js';
-import type { DeviceView } from '../../shared/ipc-contract.js';
+import { HttpError } from '../../node/https-json.js';
+import type { DeviceGroupsView, DeviceView } from '../../shared/ipc-contract.js';
 import type { EventHub } from './events.js';
 import type { Connection, Workspace } from './workspace.js';
 
@@ -30,6 +31,17 @@ export class DeviceService {
     const devices = await this.workspace.current().api.devices();
     this.remember(devices);
     return devices;
+  }
+
+  /** Device groups with their members; a user the service refuses them to (not an admin) gets its reason. */
+  async groups(): Promise<DeviceGroupsView> {
+    try {
+      const groups = await this.workspace.current().rest.groups();
+      return { groups: groups.map((g) => ({ name: g.name, devices: g.devices.map((d) => ({ id: d.id, name: d.name })) })) };
+    } catch (e) {
+      if (e instanceof HttpError && e.status === 403) return { groups: [], reason: e.message };
+      throw e;
+    }
   }
 
   stopPolling(): void {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Logger } from '../../node/log.js';
 import type { HostMode } from '../../shared/ipc-contract.js';
 import { createAppInfoService, type AppInfoService } from './app-info.js';
+import { BatchService } from './batches.js';
 import { CasesService } from './cases.js';
 import { CommandLogService, type ExportTarget } from './command-log.js';
 import { ConsoleService } from './consoles.js';
@@ -52,6 +53,8 @@ export interface Services {
   readonly preferences: PreferencesService;
   /** Cases, notes, transcripts and the evidence store: local, usable with no service. */
   readonly cases: CasesService;
+  /** Batches (one command line over many devices): run, watch, export, and keep in the active case. */
+  readonly batches: BatchService;
   /** Brings up the saved connection (standalone by default). Never throws: failures show in the status. */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -90,6 +93,7 @@ export function createServices(host: HostInfo): Services {
     installers: new InstallerService(workspace),
     preferences: new PreferencesService(host.dataDir, log),
     cases,
+    batches: new BatchService(workspace, host.dataDir ? cases : undefined, log, host.pickExportFile),
     start: () => workspace.start(),
     async stop() {
       consoles.closeAll('the workstation is shutting down');

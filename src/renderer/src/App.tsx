@@ -11,6 +11,7 @@ import { StatusLine } from './components/StatusLine.js';
 import { routeOutput } from './console/registry.js';
 import { restoreConsoles } from './console/sessions.js';
 import { publishLibraryProgress } from './components/library-progress.js';
+import { BatchesPage } from './components/BatchesPage.js';
 import { CasesPage } from './components/CasesPage.js';
 import { routeCaseEvent } from './state/cases-store.js';
 import { SECTIONS, useAppStore } from './state/app-store.js';
@@ -77,6 +78,7 @@ export function App() {
             <ConsolesPage visible={sectionId === 'consoles'} />
           </div>
           {sectionId === 'devices' && <DevicesPage />}
+          {sectionId === 'batches' && <BatchesPage />}
           {sectionId === 'log' && <LogPage />}
           {sectionId === 'library' && <LibraryPage />}
           {sectionId === 'cases' && <CasesPage />}

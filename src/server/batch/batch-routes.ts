@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { csvTable } from '../../shared/csv.js';
+import { deviceCommandRequest } from '../../shared/batch.js';
 import type { User } from '../store.js';
 import { readJsonBody, RestError, sendJson } from '../rest-io.js';
 import type { Logger } from '../../node/log.js';
@@ -19,18 +20,6 @@ const RESULTS = new RegExp(`^/api/v1/batches/${ID}/results$`);
 const FILE = new RegExp(`^/api/v1/batches/${ID}/files/${ID}/(\\d{1,3})$`);
 const TEXT = new RegExp(`^/api/v1/batches/${ID}/text/${ID}/(\\d{1,3})$`);
 const DEVICE_COMMAND = /^\/api\/v1\/devices\/([^/]{1,128})\/commands$/;
-
-/** `POST /api/v1/devices/{device}/commands`: one console command line on one device, answered when it ends. */
-const commandBody = z
-  .object({
-    line: z.string().min(1).max(16 * 1024),
-    /** How long to wait for the end before answering 202 with the batch to poll (0: answer at once). */
-    waitSec: z.number().int().min(0).max(600).default(60),
-    /** How long it may wait for an offline or busy device (default: the batch default, 3 days). */
-    expiresInSec: z.number().int().min(1).optional(),
-    comment: z.string().max(1000).optional(),
-  })
-  .strict();
 
 /** Resolves when the batch is final or after `ms`. */
 function settled(runner: BatchRunner, id: string, ms: number): Promise<void> {
@@ -63,7 +52,7 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User, runn
   const method = req.method ?? 'GET';
   const deviceCommand = DEVICE_COMMAND.exec(path);
   if (deviceCommand && method === 'POST') {
-    const body = await readJsonBody(req, commandBody);
+    const body = await readJsonBody(req, deviceCommandRequest);
     let device: string;
     try {
       device = decodeURIComponent(deviceCommand[1] as string);

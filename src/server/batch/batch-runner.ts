@@ -150,6 +150,11 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
     return this.batches.list({ limit: Math.min(Math.max(o.limit ?? 100, 1), 1000), ...(o.kind ? { kind: o.kind } : {}) });
   }
 
+  /** Batches of this kind with work queued or running on the device (one action per machine at a time). */
+  activeOnDevice(deviceId: string, kind: BatchKind): string[] {
+    return this.batches.activeOnDevice(deviceId, kind);
+  }
+
   /** The creator or an admin: every queued device is cancelled, every running one has its command cancelled. */
   cancel(id: string, user: User): BatchRecord {
     const b = this.batches.get(id);

@@ -144,12 +144,12 @@ export class BatchStore {
     return (this.db.prepare("SELECT * FROM batch_targets WHERE batch_id = ? AND status = 'running' ORDER BY ord").all(batchId) as TargetRow[]).map(toTarget);
   }
 
-  /** Whether another open batch or machine action has work queued or running on this device. */
-  activeOnDevice(deviceId: string, kind: BatchKind): string | null {
-    const r = this.db
-      .prepare("SELECT t.batch_id FROM batch_targets t JOIN batches b ON b.id = t.batch_id WHERE t.device_id = ? AND b.kind = ? AND t.status IN ('queued', 'running') LIMIT 1")
-      .get(deviceId, kind) as { batch_id: string } | undefined;
-    return r?.batch_id ?? null;
+  /** The batches of this kind with work queued or running on this device (oldest first). */
+  activeOnDevice(deviceId: string, kind: BatchKind): string[] {
+    return this.db
+      .prepare("SELECT t.batch_id FROM batch_targets t JOIN batches b ON b.id = t.batch_id WHERE t.device_id = ? AND b.kind = ? AND t.status IN ('queued', 'running') ORDER BY b.created_at")
+      .pluck()
+      .all(deviceId, kind) as string[];
   }
 
   /** Updates one device's work; `started`/`ended` stamp the times once. */

@@ -28,6 +28,7 @@ export interface MachineActionEngine {
   create(user: User, request: BatchCreate, opts: { kind: BatchKind }): MaybePromise<BatchRecord>;
   get(id: string): MaybePromise<BatchRecord | null | undefined>;
   list(q: { limit: number; kind?: BatchKind }): MaybePromise<BatchSummary[]>;
+  activeOnDevice(deviceId: string, kind: BatchKind): MaybePromise<string[]>;
   cancel(id: string, user: User): MaybePromise<BatchRecord>;
   results(id: string, q: { device?: string; step?: number; limit?: number }): MaybePromise<BatchResults>;
   file(id: string, deviceId: string, step: number): MaybePromise<{ path: string; name: string; size: number; sha256: string } | null>;
@@ -144,9 +145,9 @@ export class MachineActionRoutes {
     this.creating.add(device.id);
     try {
       const max = this.d.limits().activeActionsPerMachine;
-      const active = (await this.d.engine.list({ limit: 10_000, kind: 'machineaction' })).filter((b) => b.status === 'running' && targetDevices(b).includes(device.id));
+      const active = await this.d.engine.activeOnDevice(device.id, 'machineaction');
       if (active.length >= max) {
-        throw new VendorError(400, `${device.name} already has ${active.length === 1 ? `an action pending or in progress (${active[0]?.id})` : `${active.length} actions pending or in progress`}: wait for it or cancel it`, 'ActiveRequestAlreadyExists');
+        throw new VendorError(400, `${device.name} already has ${active.length === 1 ? `an action pending or in progress (${active[0]})` : `${active.length} actions pending or in progress`}: wait for it or cancel it`, 'ActiveRequestAlreadyExists');
       }
       const request: BatchCreate = { commands: body.Commands.map(consoleLineOf), target: { devices: [device.id] }, concurrency: 1, expiresInSec: DEFAULT_BATCH_EXPIRY_SEC };
       if (body.Comment !== undefined) request.comment = body.Comment;
@@ -249,11 +250,6 @@ export class MachineActionRoutes {
   }
 }
 
-/** The device ids a batch's selector names (a machine action names exactly one). */
-function targetDevices(b: BatchSummary): string[] {
-  const devices = (b.target as { devices?: unknown }).devices;
-  return Array.isArray(devices) ? devices.filter((d): d is string => typeof d === 'string') : [];
-}
 
 /** The file's name for the download: a plain ASCII fallback and the exact name in UTF-8 (RFC 6266, RFC 5987). */
 export function contentDisposition(name: string): string {

@@ -174,6 +174,15 @@ describe('createValidatedHandlers', () => {
       'lr:evidence.preview': { id: 'e1', mode: 'hex', offset: 0, length: 4096 },
       'lr:evidence.verify': { id: 'e1' },
       'lr:search': { text: 'mimikatz' },
+      'lr:devices.groups': {},
+      'lr:batches.create': { commands: ['processes -name sleep'], target: { devices: ['d1', 'd2'] }, concurrency: 5, expiresInSec: 3600, comment: 'triage' },
+      'lr:batches.list': {},
+      'lr:batches.get': { id: 'b1' },
+      'lr:batches.cancel': { id: 'b1' },
+      'lr:batches.results': { id: 'b1', device: 'd1' },
+      'lr:batches.export': { id: 'b1', format: 'csv' },
+      'lr:batches.saveToCase': { id: 'b1' },
+      'lr:batches.complete': { line: 'proc', cursor: 4 },
     } satisfies Record<(typeof ipcChannels)[number], unknown>;
     for (const channel of ipcChannels) {
       const outcome = await dispatcher.dispatch(channel, samples[channel], trusted);
@@ -202,5 +211,31 @@ describe('createValidatedHandlers', () => {
     expect(services.echo.handledCount()).toBe(before);
     await dispatcher.dispatch('lr:app.echo', { text: 'x' }, trusted);
     expect(services.echo.handledCount()).toBe(before + 1);
+  });
+});
+
+describe('the batch channels', () => {
+  it('describe their answers with the batch contract itself, not an unchecked type', () => {
+    const target = { deviceId: 'd1', deviceName: 'web-1', status: 'completed', rows: 2, steps: [{ index: 0, line: 'processes', status: 'completed', rows: 2, textBytes: 0, truncated: false }] };
+    const counts = { queued: 0, running: 0, completed: 1, failed: 0, refused: 0, cancelled: 0, 'offline-expired': 0 };
+    const record = { id: 'b1', kind: 'batch', status: 'completed', createdBy: 'alice', createdAt: '2026-12-05T18:00:00Z', commands: ['processes'], target: { devices: ['web-1'] }, concurrency: 10, expiresAt: '2026-12-08T18:00:00Z', counts, targets: [target] };
+    for (const channel of ['lr:batches.create', 'lr:batches.get', 'lr:batches.cancel'] as const) {
+      expect(ipcContract[channel].response.safeParse(record).success, channel).toBe(true);
+      expect(ipcContract[channel].response.safeParse({ ...record, status: 'exploded' }).success, channel).toBe(false);
+      expect(ipcContract[channel].response.safeParse({}).success, channel).toBe(false);
+    }
+    expect(ipcContract['lr:batches.results'].response.safeParse({ batchId: 'b1', columns: ['device'], rows: [{ device: 'web-1' }], truncated: [], files: [] }).success).toBe(true);
+    expect(ipcContract['lr:batches.results'].response.safeParse({ batchId: 'b1', rows: 'x' }).success).toBe(false);
+    expect(ipcContract['lr:batches.saveToCase'].response.safeParse({ caseId: 'c1', caseTitle: 't', added: true, evidence: [{ id: 'e1', name: 'n', sha256: 'ab' }] }).success).toBe(false);
+  });
+
+  it('refuse a malformed batch before main runs anything: no devices, a concurrency out of range, an unknown field', () => {
+    const create = ipcContract['lr:batches.create'].request;
+    expect(create.safeParse({ commands: ['processes'], target: { devices: ['d1'] } }).success).toBe(true);
+    expect(create.safeParse({ commands: ['processes'], target: {} }).success).toBe(false);
+    expect(create.safeParse({ commands: ['processes'], target: { devices: ['d1'] }, concurrency: 0 }).success).toBe(false);
+    expect(create.safeParse({ commands: [], target: { devices: ['d1'] } }).success).toBe(false);
+    expect(create.safeParse({ commands: ['processes'], target: { devices: ['d1'] }, user: 'admin' }).success).toBe(false);
+    expect(ipcContract['lr:batches.get'].request.safeParse({ id: '../../etc' }).success).toBe(false);
   });
 });

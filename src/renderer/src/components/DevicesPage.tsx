@@ -1,17 +1,20 @@
 /**
  * The device inventory: search, presence, "Initiate live response session" per device, and "Add a device"
- * (an installer script with a one-time token, AddDeviceDialog.tsx; admins). The table
+ * (an installer script with a one-time token, AddDeviceDialog.tsx; admins), and "Run on selected": devices
+ * ticked in the table (or every device the search shows) get one command line as a batch (RunBatchDialog.tsx),
+ * which the Batch page then shows. The table
  * holds still while devices come and go: rows keep their order (by name, not by presence), columns their
  * widths, and every row the same height, so the row under the pointer is the one that was aimed at.
  */
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { call } from '../api/call.js';
-import type { InstallerView } from '../../../shared/ipc-contract.js';
+import type { DeviceGroupsView, InstallerView } from '../../../shared/ipc-contract.js';
 import { openConsole } from '../console/sessions.js';
 import { AddDeviceDialog } from './AddDeviceDialog.js';
 import { useAppStore } from '../state/app-store.js';
 import { Instant } from './Instant.js';
 import { LiveResponseBanner, noteSessionOutcome } from './LiveResponseBanner.js';
+import { RunBatchDialog } from './RunBatchDialog.js';
 import { ago } from './time.js';
 import './devices.css';
 
@@ -25,6 +28,11 @@ export function DevicesPage() {
   const [error, setError] = useState<string | undefined>();
   const [installers, setInstallers] = useState<InstallerView | undefined>();
   const [adding, setAdding] = useState(false);
+  /** Ticked devices (ids): kept while the search changes, so a selection can be built from several searches. */
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [running, setRunning] = useState(false);
+  const [groups, setGroups] = useState<DeviceGroupsView | undefined>();
+  const allRef = useRef<HTMLInputElement>(null);
   const connected = workspace?.state === 'ready';
 
   // Whether this user may add devices, and the agent files the service holds ("Add a device").
@@ -40,12 +48,62 @@ export function DevicesPage() {
     };
   }, [connected, adding]);
 
+  // Groups with their members, for "Select a group" (admins; the list follows devices joining by rule).
+  // Asked again when the picker gets the focus: a group added meanwhile is offered at once.
+  const deviceCount = devices.length;
+  const [groupsAsked, setGroupsAsked] = useState(0);
+  useEffect(() => {
+    if (!connected) return;
+    let stale = false;
+    call('lr:devices.groups', {}).then(
+      (v) => !stale && setGroups(v),
+      (e: unknown) => !stale && setGroups((previous) => ({ groups: previous?.groups ?? [], reason: e instanceof Error ? e.message : String(e) })),
+    );
+    return () => {
+      stale = true;
+    };
+  }, [connected, deviceCount, groupsAsked]);
+
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
     const list = q ? devices.filter((d) => [d.name, d.hostname, d.os, d.id, d.agentVersion].some((v) => v.toLowerCase().includes(q))) : devices;
     // Never by presence: a device going offline must not move the rows under the analyst's pointer.
     return [...list].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   }, [devices, query]);
+
+  const chosen = useMemo(() => devices.filter((d) => selected.has(d.id)).sort((a, b) => a.name.localeCompare(b.name)), [devices, selected]);
+  const shownSelected = shown.filter((d) => selected.has(d.id)).length;
+  const allShown = shown.length > 0 && shownSelected === shown.length;
+  useEffect(() => {
+    if (allRef.current) allRef.current.indeterminate = shownSelected > 0 && !allShown;
+  }, [shownSelected, allShown]);
+
+  function toggle(id: string): void {
+    setSelected((previous) => {
+      const next = new Set(previous);
+      if (!next.delete(id)) next.add(id);
+      return next;
+    });
+  }
+
+  /** The header box: every device the search shows, or none of them (others ticked stay ticked). */
+  function toggleShown(): void {
+    setSelected((previous) => {
+      const next = new Set(previous);
+      for (const d of shown) {
+        if (allShown) next.delete(d.id);
+        else next.add(d.id);
+      }
+      return next;
+    });
+  }
+
+  /** Ticks every member of a group (the others ticked stay ticked). */
+  function selectGroup(name: string): void {
+    const group = groups?.groups.find((g) => g.name === name);
+    if (!group) return;
+    setSelected((previous) => new Set([...previous, ...group.devices.map((d) => d.id)]));
+  }
 
   async function initiate(device: { id: string; name: string }): Promise<void> {
     setOpening(device.id);
@@ -63,7 +121,7 @@ export function DevicesPage() {
 
   return (
     <div className="page" data-testid="section-devices">
-      <div className="toolbar">
+      <div className="toolbar devices__toolbar">
         <input
           className="input toolbar__search"
           type="search"
@@ -75,8 +133,41 @@ export function DevicesPage() {
         />
         <span className="toolbar__meta" data-testid="device-count">
           {shown.length} of {devices.length} devices · {devices.filter((d) => d.online).length} online
+          {selected.size > 0 && <span data-testid="selected-count"> · {selected.size} selected</span>}
         </span>
         <span className="toolbar__spacer" />
+        {groups && groups.groups.length > 0 && (
+          <select
+            className="input devices__group"
+            aria-label="Select every device of a group"
+            data-testid="select-group"
+            value=""
+            onFocus={() => setGroupsAsked((n) => n + 1)}
+            onChange={(e) => selectGroup(e.target.value)}
+          >
+            <option value="">Select a group…</option>
+            {groups.groups.map((g) => (
+              <option key={g.name} value={g.name} disabled={g.devices.length === 0}>
+                {g.name} ({g.devices.length})
+              </option>
+            ))}
+          </select>
+        )}
+        {selected.size > 0 && (
+          <button type="button" className="button button--ghost button--small devices__clear" data-testid="clear-selection" onClick={() => setSelected(new Set())}>
+            Clear selection
+          </button>
+        )}
+        <button
+          type="button"
+          className="button"
+          data-testid="run-on-selected"
+          disabled={chosen.length === 0 || !connected}
+          title={chosen.length === 0 ? 'Tick devices in the table first' : 'Run one command line on every selected device (a batch)'}
+          onClick={() => setRunning(true)}
+        >
+          Run on selected{chosen.length > 0 ? ` (${chosen.length})` : ''}
+        </button>
         <button
           type="button"
           className="button"
@@ -94,6 +185,17 @@ export function DevicesPage() {
         </p>
       )}
       {adding && <AddDeviceDialog view={installers} onClose={() => setAdding(false)} />}
+      {running && (
+        <RunBatchDialog
+          devices={chosen}
+          onClose={() => setRunning(false)}
+          onCreated={(id) => {
+            setRunning(false);
+            setSelected(new Set());
+            useAppStore.getState().showBatch(id);
+          }}
+        />
+      )}
       {workspace?.state === 'starting' && <p className="card__hint">Starting the embedded service and this machine's agent…</p>}
       {workspace?.state === 'failed' && <p className="form-error">The service is not available: {workspace.error}</p>}
       {workspace?.state === 'unreachable' && (
@@ -115,6 +217,7 @@ export function DevicesPage() {
       <div className="table-wrap">
         <table className="table devices__table" data-testid="device-table">
           <colgroup>
+            <col className="devices__col-select" />
             <col className="devices__col-name" />
             <col className="devices__col-os" />
             <col className="devices__col-agent" />
@@ -124,6 +227,18 @@ export function DevicesPage() {
           </colgroup>
           <thead>
             <tr>
+              <th className="devices__select">
+                <input
+                  ref={allRef}
+                  type="checkbox"
+                  data-testid="select-all-shown"
+                  aria-label={query.trim() ? 'Select every device the search shows' : 'Select every device'}
+                  title={query.trim() ? 'Every device the search shows' : 'Every device'}
+                  checked={allShown}
+                  disabled={shown.length === 0}
+                  onChange={toggleShown}
+                />
+              </th>
               <th>Name</th>
               <th>OS</th>
               <th>Agent</th>
@@ -136,7 +251,10 @@ export function DevicesPage() {
             {shown.map((d) => {
               const tab = tabs.find((t) => t.deviceId === d.id && !t.closed);
               return (
-                <tr key={d.id} data-testid={`device-row-${d.name}`} data-device-id={d.id} data-online={d.online}>
+                <tr key={d.id} data-testid={`device-row-${d.name}`} data-device-id={d.id} data-online={d.online} data-selected={selected.has(d.id)}>
+                  <td className="devices__select">
+                    <input type="checkbox" data-testid="select-device" aria-label={`Select ${d.name}`} checked={selected.has(d.id)} onChange={() => toggle(d.id)} />
+                  </td>
                   <td>
                     <div className="cell-strong">{d.name}</div>
                     <div className="cell-dim mono devices__line" title={d.id}>
@@ -181,7 +299,7 @@ export function DevicesPage() {
             })}
             {shown.length === 0 && (
               <tr>
-                <td colSpan={6} className="cell-dim">
+                <td colSpan={7} className="cell-dim">
                   {devices.length === 0 ? 'No devices yet.' : 'No device matches the search.'}
                 </td>
               </tr>

@@ -9,6 +9,7 @@ import { DEFAULT_TIME_ZONE, type TimeZoneSetting } from '../../../shared/time-fo
 export const SECTIONS = [
   { id: 'devices', label: 'Devices', blurb: 'Device inventory: online state, last seen, isolation. One click opens a console.' },
   { id: 'consoles', label: 'Consoles', blurb: 'Live response consoles, one tab per device session.' },
+  { id: 'batches', label: 'Batches', blurb: 'One command line over many devices: per-device status, the merged results, export, cancel.' },
   { id: 'log', label: 'Log', blurb: 'Every command of every session, with status, input and output. Filter, search, export.' },
   { id: 'library', label: 'Library', blurb: 'Scripts available to run on devices, with parameters and signature state.' },
   { id: 'cases', label: 'Cases', blurb: 'Local cases: sessions, transcripts, notes and downloaded evidence, available offline.' },
@@ -57,6 +58,10 @@ interface AppState {
   timeZone: TimeZoneSetting;
   /** Live response is turned off for the tenant (known from the tenant settings or a refusal). */
   liveResponseOff: boolean;
+  /** The batch the Batch page shows (undefined: the list of batches). */
+  openBatch: string | undefined;
+  /** Shows one batch on the Batch page (undefined: the list). */
+  showBatch(id: string | undefined): void;
   /** VS Code's "Tab moves focus" (Ctrl+M): Tab leaves the terminal instead of completing. */
   tabMovesFocus: boolean;
   toggleTabMovesFocus(): void;
@@ -105,6 +110,11 @@ export const useAppStore = create<AppState>()((set) => ({
   devicesError: undefined,
   tabs: [],
   activeTab: undefined,
+  openBatch: undefined,
+  showBatch: (openBatch) => {
+    rememberSection('batches');
+    set({ openBatch, section: 'batches' });
+  },
   tabMovesFocus: false,
   toggleTabMovesFocus: () => set((state) => ({ tabMovesFocus: !state.tabMovesFocus })),
   showSection: (section) => {
