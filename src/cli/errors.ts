@@ -1,9 +1,11 @@
 import { HttpError } from '../node/https-json.js';
 
-/** CLI exit codes of the contract: 0 success, 1 command failed, 2 refused or usage. */
+/** CLI exit codes of the contract: 0 success, 1 command failed, 2 refused or usage (130: stopped waiting). */
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_REFUSED = 2;
+/** Stopped by Ctrl+C while waiting for work that goes on without us (`lr batch run`): the shell's 128 + SIGINT. */
+export const EXIT_INTERRUPTED = 130;
 
 export class CliError extends Error {
   constructor(message: string, readonly exitCode: number = EXIT_REFUSED) {

@@ -14,6 +14,7 @@ import { throttle, transferTarget } from '../client/transfer-target.js';
 import { findCommand } from '../shared/catalog.js';
 import { registerLibraryCommands } from './lr-library.js';
 import { registerIndicatorCommands } from './lr-indicators.js';
+import { registerBatchCommands } from './lr-batch.js';
 import { exportLogJsonl, registerAdminCommands, registerDeviceCommands } from './lr-admin.js';
 
 const PROG = 'lr';
@@ -174,6 +175,7 @@ const logCommand = program
 registerDeviceCommands(devicesCommand, loadProfile); // devices rename
 registerLibraryCommands(program, loadProfile);
 registerIndicatorCommands(program, loadProfile);
+registerBatchCommands(program, loadProfile);
 registerAdminCommands(program, logCommand, loadProfile); // log verify|export, groups, users
 
 program.parseAsync(process.argv).then(

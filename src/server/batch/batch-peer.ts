@@ -63,7 +63,7 @@ class StepCollector {
   records(records: Rec[]): void {
     const plain: Rec[] = [];
     for (const r of records) {
-      if (r.type === 'file' && typeof r.path === 'string' && typeof r.size === 'number') this.onFile(r);
+      if (r.type === 'file' && typeof r.path === 'string' && typeof r.size === 'number' && typeof r.offset === 'number') this.onFile(r); // a transfer's record has an offset; dir's rows do not
       else if (r.type === 'file-end' && this.download) {
         this.download.onEndRecord(r as { sha256: string; size: number });
         if (this.fileRecord) this.fileRecord = { ...this.fileRecord, sha256: r.sha256 };
