@@ -13,6 +13,7 @@ import { basename, join } from 'node:path';
 import { decodeDataFrame, type JobStatus, type ToClient } from '../../shared/protocol.js';
 import { MAX_BATCH_RESULT_BYTES, type BatchFileRecord } from '../../shared/batch.js';
 import { FileDownload } from '../../node/file-download.js';
+import { findCommand } from '../../shared/catalog.js';
 import type { ConsolePeer } from '../sessions.js';
 import type { User } from '../store.js';
 
@@ -56,15 +57,20 @@ class StepCollector {
     this.done = new Promise((r) => (this.resolve = r));
   }
 
-  started(commandId: string): void {
+  /** Whether this step's command streams a file (getfile, collect): only then is a `file` record a transfer. */
+  private streamsFile = false;
+
+  started(commandId: string, name: string): void {
     this.commandId = commandId;
+    this.streamsFile = findCommand(name)?.streamsFile === true;
   }
 
   records(records: Rec[]): void {
     const plain: Rec[] = [];
     for (const r of records) {
-      if (r.type === 'file' && typeof r.path === 'string' && typeof r.size === 'number' && typeof r.offset === 'number') this.onFile(r); // a transfer's record has an offset; dir's rows do not
-      else if (r.type === 'file-end' && this.download) {
+      // dir's rows are `file` records too: only a transfer's (getfile, collect: with an offset) starts a download.
+      if (this.streamsFile && r.type === 'file' && typeof r.path === 'string' && typeof r.size === 'number' && typeof r.offset === 'number') this.onFile(r);
+      else if (this.streamsFile && r.type === 'file-end' && this.download) {
         this.download.onEndRecord(r as { sha256: string; size: number });
         if (this.fileRecord) this.fileRecord = { ...this.fileRecord, sha256: r.sha256 };
       } else plain.push(r);
@@ -184,7 +190,7 @@ export class BatchPeer implements ConsolePeer {
     const step = this.step;
     switch (frame.t) {
       case 'command.started':
-        step?.started(frame.commandId);
+        step?.started(frame.commandId, frame.name);
         return;
       case 'command.end':
         // A background end (`&`, never sent by a batch) or another command's end is not this step's.
