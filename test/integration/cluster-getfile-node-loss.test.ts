@@ -55,11 +55,14 @@ describeNeeds(natsSkipReason)('cluster: getfile through two nodes (issue #21)', 
   let c: LrCluster;
   let files: string;
   let alpha: { deviceId: string };
+  /** The `lr` processes started: a test that fails or times out leaves none running. */
+  const children: ReturnType<typeof spawn>[] = [];
 
   /** `lr exec alpha "getfile SRC" --out OUT --json` through node 1; its exit code, stdout and stderr. */
   const getfile = (src: string, out: string, onStart?: (child: ReturnType<typeof spawn>) => void) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
       const child = spawn(process.execPath, [BIN('lr'), '--profile', c.profile(1), 'exec', 'alpha', `getfile "${src}"`, '--out', out, '--json'], { env: { ...process.env, ...c.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(child);
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -77,6 +80,7 @@ describeNeeds(natsSkipReason)('cluster: getfile through two nodes (issue #21)', 
   }, 240_000);
 
   afterAll(async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     await c?.stop();
   }, 60_000);
 
