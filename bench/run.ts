@@ -12,8 +12,19 @@ import { benchConsole } from './console.js';
 import { benchCluster } from './cluster.js';
 import { benchBreakdown } from './breakdown.js';
 import { benchBatch } from './batch.js';
+import { benchClusterGetfile } from './cluster-getfile.js';
 
-const BENCHES: Record<string, () => Promise<string>> = { commands: benchCommands, getfile: benchGetfile, capacity: benchCapacity, search: benchSearch, console: benchConsole, cluster: benchCluster, breakdown: benchBreakdown, batch: benchBatch };
+const BENCHES: Record<string, () => Promise<string>> = {
+  commands: benchCommands,
+  getfile: benchGetfile,
+  capacity: benchCapacity,
+  search: benchSearch,
+  console: benchConsole,
+  cluster: benchCluster,
+  breakdown: benchBreakdown,
+  batch: benchBatch,
+  'cluster-getfile': benchClusterGetfile,
+};
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const w of wanted) if (!BENCHES[w]) {
