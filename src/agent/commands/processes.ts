@@ -38,18 +38,25 @@ export const processesCommand = defineCommand({
     name: z.string().min(1).optional(),
   }),
   async run(ctx, params) {
-    let list = await fromPlatform('processes', ctx, () => ctx.platform.listProcesses(ctx.signal));
-    if (params.pid !== undefined) {
+    const windows = ctx.platform.name === 'win32';
+    const wanted = (p: ProcessInfo) =>
       // A pid that is gone (or never was) is an answer, not an error: an empty table, as the reference
       // gives (a process often exits between two commands of an investigation).
-      list = list.filter((p) => p.pid === params.pid);
+      (params.pid === undefined || p.pid === params.pid) && (params.name === undefined || processHasName(p, params.name, windows));
+    let matched = 0;
+    const emit = async (rows: ProcessInfo[]) => {
+      const kept = params.pid === undefined && params.name === undefined ? rows : rows.filter(wanted);
+      matched += kept.length;
+      if (kept.length > 0) await emitAll(ctx, kept);
+    };
+    const platform = ctx.platform;
+    if (platform.streamProcesses) {
+      // Streamed: the first slices are on their way to the console while the rest of the table is read.
+      await fromPlatform('processes', ctx, () => platform.streamProcesses!(emit, ctx.signal));
+    } else {
+      await emit(await fromPlatform('processes', ctx, () => platform.listProcesses(ctx.signal)));
     }
-    if (params.name !== undefined) {
-      const name = params.name;
-      const windows = ctx.platform.name === 'win32';
-      list = list.filter((p) => processHasName(p, name, windows));
-      if (list.length === 0) throw new CommandError(`processes: no process named ${name}`, 'not_found');
-    }
-    await emitAll(ctx, list);
+    if (params.name !== undefined && matched === 0) throw new CommandError(`processes: no process named ${params.name}`, 'not_found');
+    ctx.signal.throwIfAborted();
   },
 });

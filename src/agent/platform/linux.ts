@@ -6,7 +6,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { listConnections, streamConnections } from './linux/procfs-connections.js';
-import { listProcesses } from './linux/procfs-processes.js';
+import { listProcesses, streamProcesses } from './linux/procfs-processes.js';
 import { listDrivers } from './linux/kernel-modules.js';
 import { listPersistence } from './linux/persistence.js';
 import { listScheduledTasks } from './linux/scheduled-tasks.js';
@@ -33,6 +33,9 @@ export function createLinuxPlatform(options: PlatformOptions): PlatformLayer {
     options: { ...options, procRoot },
     async listProcesses(signal) {
       return listProcesses(procRoot, await root.accounts(), signal);
+    },
+    async streamProcesses(sink, signal) {
+      return streamProcesses(procRoot, await root.accounts(), sink, signal);
     },
     listConnections(signal) {
       return listConnections(procRoot, signal);

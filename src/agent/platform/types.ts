@@ -27,6 +27,11 @@ export interface PlatformLayer extends ResponsePlatform {
   readonly name: Platform;
   readonly options: PlatformOptions;
   listProcesses(signal?: AbortSignal): Promise<ProcessInfo[]>;
+  /**
+   * The processes of listProcesses handed to `sink` a slice at a time as they are read (awaited:
+   * backpressure). Optional: a layer without it is asked for the whole list.
+   */
+  streamProcesses?(sink: (rows: ProcessInfo[]) => Promise<void>, signal?: AbortSignal): Promise<void>;
   listConnections(signal?: AbortSignal): Promise<ConnectionInfo[]>;
   /**
    * The sockets of listConnections handed to `sink` a few hundred at a time as they are read (awaited:

@@ -2,6 +2,7 @@
  * The shape shared by the commands that list what the platform layer reads (services, drivers, ...):
  * ask the layer, turn its failures into one-line command errors, stream the records.
  */
+import { stage } from '../../../node/stage-trace.js';
 import { CommandError, type JobContext, type JobRecord } from '../../command.js';
 import { fsReason } from '../../fs/fs-errors.js';
 import { NotSupportedError } from '../../platform/types.js';
@@ -22,6 +23,9 @@ export async function fromPlatform<T>(command: string, ctx: JobContext, call: ()
 /** Emits the records (the runner batches them), stopping when the job is cancelled. */
 export async function emitAll(ctx: JobContext, records: readonly object[]): Promise<void> {
   ctx.signal.throwIfAborted();
+  // For the benchmarks' breakdowns (stage-trace.ts): the first and last of these marks of a job are when
+  // its first and last records were read.
+  if (ctx.jobId !== undefined) stage(ctx.jobId, 'agent.records');
   // Platform records are plain objects of data: they are serialised as they are, not copied first.
   await ctx.emitMany(records as readonly JobRecord[]);
   ctx.signal.throwIfAborted();

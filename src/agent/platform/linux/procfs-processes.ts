@@ -5,10 +5,11 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { AccountNames } from '../../fs/accounts.js';
 import { isGone } from '../../fs/fs-errors.js';
 import type { ProcessInfo } from '../types.js';
-import { listPids, readProcFile, slices } from './procfs-read.js';
+import { listPids, readProcFile, readProcRecord } from './procfs-read.js';
 
 /** USER_HZ: what stat's times count in. 100 on every Linux ABI we run on. */
 export const CLOCK_TICKS_PER_SECOND = 100;
@@ -66,7 +67,7 @@ export function readBootTime(procRoot: string): number {
 
 function readExe(dir: string): string | null {
   try {
-    return fs.readlinkSync(path.join(dir, 'exe'));
+    return fs.readlinkSync(`${dir}/exe`);
   } catch {
     // EACCES (another user's process without privileges) or ENOENT (kernel thread, zombie).
     return null;
@@ -74,12 +75,12 @@ function readExe(dir: string): string | null {
 }
 
 function readOne(procRoot: string, pid: number, bootTime: number, accounts: AccountNames): ProcessInfo | null {
-  const dir = path.join(procRoot, String(pid));
+  const dir = `${procRoot}/${pid}`;
   let stat: ProcStat | null;
   let status: { uid: number; rssBytes: number };
   try {
-    stat = parseProcStat(readProcFile(path.join(dir, 'stat')));
-    status = parseProcStatus(readProcFile(path.join(dir, 'status')));
+    stat = parseProcStat(readProcRecord(`${dir}/stat`));
+    status = parseProcStatus(readProcRecord(`${dir}/status`));
   } catch {
     // Gone (ENOENT/ESRCH) or hidden from us (hidepid=1: EACCES): not part of what we can list.
     return null;
@@ -87,7 +88,7 @@ function readOne(procRoot: string, pid: number, bootTime: number, accounts: Acco
   if (!stat) return null;
   let cmdline = '';
   try {
-    cmdline = readProcFile(path.join(dir, 'cmdline'), 'utf8');
+    cmdline = readProcRecord(`${dir}/cmdline`, 'utf8');
   } catch (err) {
     if (isGone(err)) return null;
   }
@@ -107,13 +108,44 @@ function readOne(procRoot: string, pid: number, bootTime: number, accounts: Acco
   };
 }
 
+/** Processes handed to the sink at a time: a slice of reads between two turns of the event loop. */
+const SLICE_PIDS = 200;
+
+/**
+ * Every process visible in procRoot, by ascending pid, handed to `sink` a slice at a time as it is read
+ * (awaited: it applies the backpressure), so that the first records are on their way to the service and
+ * the console while the rest of procfs is read.
+ */
+export async function streamProcesses(procRoot: string, accounts: AccountNames, sink: (rows: ProcessInfo[]) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  const bootTime = readBootTime(procRoot);
+  // No trailing slash: paths are built by concatenation in the hot loop (as path.join would give them).
+  const root = procRoot.length > 1 ? procRoot.replace(/\/+$/, '') : procRoot;
+  const pids = listPids(procRoot);
+  for (let i = 0; i < pids.length; i += SLICE_PIDS) {
+    signal?.throwIfAborted();
+    const rows: ProcessInfo[] = [];
+    const end = Math.min(pids.length, i + SLICE_PIDS);
+    for (let j = i; j < end; j++) {
+      const p = readOne(root, pids[j] as number, bootTime, accounts);
+      if (p) rows.push(p);
+    }
+    if (rows.length > 0) await sink(rows);
+    // A turn of the event loop between slices: other jobs and the link keep moving.
+    if (end < pids.length) await yieldToLoop();
+  }
+  signal?.throwIfAborted();
+}
+
 /** Every process visible in procRoot, by ascending pid. */
 export async function listProcesses(procRoot: string, accounts: AccountNames, signal?: AbortSignal): Promise<ProcessInfo[]> {
-  const bootTime = readBootTime(procRoot);
   const out: ProcessInfo[] = [];
-  await slices(listPids(procRoot), 200, signal, (pid) => {
-    const p = readOne(procRoot, pid, bootTime, accounts);
-    if (p) out.push(p);
-  });
+  await streamProcesses(
+    procRoot,
+    accounts,
+    async (rows) => {
+      for (const r of rows) out.push(r);
+    },
+    signal,
+  );
   return out;
 }

@@ -11,6 +11,21 @@ let buffer = Buffer.allocUnsafe(64 * 1024);
 
 /** Whole content of a (procfs) file as latin1/utf8 text. Throws Node's error (ENOENT, ESRCH, EACCES). */
 export function readProcFile(file: string, encoding: BufferEncoding = 'latin1'): string {
+  return read(file, encoding, false);
+}
+
+/**
+ * readProcFile for the files the kernel prints in one piece: /proc/PID/{stat,statm,status,comm} (one
+ * seq_file record, its buffer grown until the record fits) and /proc/PID/{cmdline,environ} (copied
+ * until the count asked for is reached or the area ends). For them a read shorter than asked is the
+ * end, as procps's file2str takes it: one read(2) fewer per file, three per process in a listing. Not
+ * for tables (/proc/net/tcp, mounts...): those come a page per read.
+ */
+export function readProcRecord(file: string, encoding: BufferEncoding = 'latin1'): string {
+  return read(file, encoding, true);
+}
+
+function read(file: string, encoding: BufferEncoding, shortReadIsEnd: boolean): string {
   const fd = fs.openSync(file, 'r');
   try {
     let length = 0;
@@ -21,9 +36,10 @@ export function readProcFile(file: string, encoding: BufferEncoding = 'latin1'):
         buffer.copy(bigger, 0, 0, length);
         buffer = bigger;
       }
-      const n = fs.readSync(fd, buffer, length, buffer.length - length, null);
-      if (n === 0) break;
+      const room = buffer.length - length;
+      const n = fs.readSync(fd, buffer, length, room, null);
       length += n;
+      if (n === 0 || (shortReadIsEnd && n < room)) break;
     }
     return buffer.toString(encoding, 0, length);
   } finally {

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { listPids, readProcFile, slices } from './procfs-read.js';
+import { listPids, readProcRecord, slices } from './procfs-read.js';
 
 export interface SocketOwner {
   pid: number;
@@ -52,7 +52,7 @@ export async function socketOwners(procRoot: string, wanted: ReadonlySet<number>
 
 function readComm(procRoot: string, pid: number): string {
   try {
-    return readProcFile(path.join(procRoot, String(pid), 'comm'), 'utf8').replace(/\n$/, '');
+    return readProcRecord(path.join(procRoot, String(pid), 'comm'), 'utf8').replace(/\n$/, '');
   } catch {
     return '';
   }
