@@ -188,6 +188,7 @@ export class Pipeline {
       onData: (frame, bytes) => {
         job.session.touch();
         job.session.peer.sendBinary(frame);
+        stage(job.id, 'svc.sent');
         job.pendingAck += bytes;
         this.flushAck(job);
       },

@@ -16,6 +16,8 @@ import { findCommand } from '../../shared/catalog.js';
 import { DATA_CHUNK_BYTES } from '../../shared/protocol.js';
 import { formatBytes } from '../../shared/format.js';
 import { CommandError, defineCommand } from '../command.js';
+import { dataChunk } from '../jobs.js';
+import { stage } from '../../node/stage-trace.js';
 import { AccountNames } from '../fs/accounts.js';
 import { devicePath, isWindows } from '../fs/device-path.js';
 import { fileTypeFromMode, modeString } from '../fs/file-mode.js';
@@ -47,8 +49,8 @@ async function readToEnd(handle: FileHandle, cap: number, signal: AbortSignal): 
   }
 }
 
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
+/** Reads `length` bytes at `position` into `buf` (default: a fresh buffer); shorter at end of file. */
+async function readAt(handle: FileHandle, position: number, length: number, buf: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> {
   let filled = 0;
   while (filled < length) {
     const { bytesRead } = await handle.read(buf, filled, length - filled, position + filled);
@@ -127,6 +129,7 @@ export const getfileCommand = defineCommand({
       ctx.trace('info', `sending ${target} (${size} bytes${snapshot ? ', read to its end: its size reads 0' : ''}) from byte ${offset}`);
 
       const hash = createHash('sha256');
+      const jobId = ctx.jobId ?? '';
       if (snapshot) {
         // A snapshot: the bytes hashed are the bytes sent, whatever the kernel would answer next time.
         hash.update(snapshot.subarray(0, offset));
@@ -150,8 +153,12 @@ export const getfileCommand = defineCommand({
       let pos = offset;
       while (pos < st.size) {
         if (ctx.signal.aborted) return;
-        const chunk = await readAt(handle, pos, Math.min(DATA_CHUNK_BYTES, st.size - pos));
+        const length = Math.min(DATA_CHUNK_BYTES, st.size - pos);
+        stage(jobId, 'agent.read');
+        // Read into a chunk with room for the frame header: the frame is assembled without copying the bytes.
+        const chunk = await readAt(handle, pos, length, dataChunk(length));
         if (chunk.length === 0) throw fail('the file shrank while it was read');
+        stage(jobId, 'agent.hash');
         hash.update(chunk);
         await ctx.sendData(pos, chunk);
         pos += chunk.length;
