@@ -11,8 +11,9 @@ import { benchSearch } from './search.js';
 import { benchConsole } from './console.js';
 import { benchCluster } from './cluster.js';
 import { benchBreakdown } from './breakdown.js';
+import { benchGetfileBreakdown } from './getfile-breakdown.js';
 
-const BENCHES: Record<string, () => Promise<string>> = { commands: benchCommands, getfile: benchGetfile, capacity: benchCapacity, search: benchSearch, console: benchConsole, cluster: benchCluster, breakdown: benchBreakdown };
+const BENCHES: Record<string, () => Promise<string>> = { commands: benchCommands, getfile: benchGetfile, capacity: benchCapacity, search: benchSearch, console: benchConsole, cluster: benchCluster, breakdown: benchBreakdown, 'getfile-breakdown': benchGetfileBreakdown };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 for (const w of wanted) if (!BENCHES[w]) {

@@ -150,18 +150,31 @@ export const getfileCommand = defineCommand({
         hash.update(chunk);
         pos += chunk.length;
       }
-      let pos = offset;
-      while (pos < st.size) {
-        if (ctx.signal.aborted) return;
-        const length = Math.min(DATA_CHUNK_BYTES, st.size - pos);
+      // One read ahead: the next chunk comes off the disk while this one is hashed and waits for the window.
+      // Each chunk has room for the frame header before it: the frame is assembled without copying the bytes.
+      const readChunk = (at: number): Promise<Buffer> => {
+        const length = Math.min(DATA_CHUNK_BYTES, st.size - at);
         stage(jobId, 'agent.read');
-        // Read into a chunk with room for the frame header: the frame is assembled without copying the bytes.
-        const chunk = await readAt(handle, pos, length, dataChunk(length));
-        if (chunk.length === 0) throw fail('the file shrank while it was read');
-        stage(jobId, 'agent.hash');
-        hash.update(chunk);
-        await ctx.sendData(pos, chunk);
-        pos += chunk.length;
+        return readAt(handle, at, length, dataChunk(length));
+      };
+      let pos = offset;
+      let next: Promise<Buffer> | null = pos < st.size ? readChunk(pos) : null;
+      try {
+        while (next) {
+          const chunk = await next;
+          next = null;
+          stage(jobId, 'agent.hash');
+          if (chunk.length === 0) throw fail('the file shrank while it was read');
+          if (ctx.signal.aborted) return;
+          const at = pos;
+          pos += chunk.length;
+          if (pos < st.size) next = readChunk(pos);
+          hash.update(chunk);
+          await ctx.sendData(at, chunk);
+        }
+      } finally {
+        // Never leave a read running on the handle the caller is about to close.
+        await next?.catch(() => undefined);
       }
       const after = await handle.stat();
       if (after.size !== st.size || after.mtimeMs !== st.mtimeMs) throw fail('the file changed while it was read; run getfile again');
