@@ -13,6 +13,7 @@ import { benchCluster } from './cluster.js';
 import { benchBreakdown } from './breakdown.js';
 import { benchBatch } from './batch.js';
 import { benchClusterGetfile } from './cluster-getfile.js';
+import { benchGetfileBreakdown } from './getfile-breakdown.js';
 
 const BENCHES: Record<string, () => Promise<string>> = {
   commands: benchCommands,
@@ -24,6 +25,7 @@ const BENCHES: Record<string, () => Promise<string>> = {
   breakdown: benchBreakdown,
   batch: benchBatch,
   'cluster-getfile': benchClusterGetfile,
+  'getfile-breakdown': benchGetfileBreakdown,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

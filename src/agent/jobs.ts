@@ -5,7 +5,7 @@
  */
 import { stage } from '../node/stage-trace.js';
 import type { z } from 'zod';
-import { JOB_WINDOW_BYTES, MAX_CHUNK_CHARS, TRANSFER_WINDOW_BYTES, dataFrameHeader, type FromAgent, type ToAgent } from '../shared/protocol.js';
+import { DATA_HEADER_MAX_BYTES, JOB_WINDOW_BYTES, MAX_CHUNK_CHARS, TRANSFER_WINDOW_BYTES, dataFrameHeader, type FromAgent, type ToAgent } from '../shared/protocol.js';
 import { MAX_TIME_LIMIT_MS } from '../shared/command-signature.js';
 import type { Logger, LogLevel } from '../node/log.js';
 import { levelAllows } from '../node/log.js';
@@ -23,12 +23,37 @@ const FLUSH_MS = 25;
 /** The agent enforces the time limit too (slightly later than the service) in case the service is gone. */
 const AGENT_LIMIT_GRACE_MS = 5_000;
 
-/** How the runner reaches the service: JSON frames and binary data frames (header + payload, not copied). */
+/** How the runner reaches the service: JSON frames and binary data frames (sent as given, not copied). */
 export interface AgentSender {
   frame(f: FromAgent): void;
   /** A frame already serialised (it must be a valid FromAgent). */
   raw(json: string): void;
-  data(header: Uint8Array, payload: Buffer): void;
+  /** A whole binary data frame (protocol.ts: header then payload). */
+  data(frame: Buffer): void;
+}
+
+/** Chunks allocated by dataChunk(): their memory starts DATA_HEADER_MAX_BYTES before them, free for the frame header. */
+const withHeadroom = new WeakSet<Buffer>();
+
+/**
+ * A buffer for `length` bytes of file data with room for the data frame header just before it: a command
+ * that reads its file into it and sends it with sendData() has its frame assembled in place, without the copy
+ * of every payload byte that gluing header and payload together costs (a whole file's worth per transfer).
+ */
+export function dataChunk(length: number): Buffer {
+  const whole = Buffer.allocUnsafeSlow(DATA_HEADER_MAX_BYTES + length);
+  const chunk = whole.subarray(DATA_HEADER_MAX_BYTES);
+  withHeadroom.add(chunk);
+  return chunk;
+}
+
+/** The data frame for `chunk` at `offset`: written in place in the chunk's headroom when it has one, else a copy. */
+function dataFrame(jobId: string, offset: number, chunk: Buffer): Buffer {
+  const header = dataFrameHeader(jobId, offset);
+  if (!withHeadroom.has(chunk) || chunk.byteOffset < header.length) return Buffer.concat([header, chunk]);
+  const frame = Buffer.from(chunk.buffer, chunk.byteOffset - header.length, header.length + chunk.length);
+  frame.set(header, 0);
+  return frame;
 }
 
 class JobStream {
@@ -53,7 +78,10 @@ class JobStream {
     this.flushRecords();
     this.window = TRANSFER_WINDOW_BYTES; // a transfer keeps more in flight than text output
     this.unacked += chunk.length;
-    this.sender().data(dataFrameHeader(this.jobId, offset), chunk);
+    const frame = dataFrame(this.jobId, offset, chunk);
+    stage(this.jobId, 'agent.send');
+    this.sender().data(frame);
+    stage(this.jobId, 'agent.sent');
     await this.room();
   }
 

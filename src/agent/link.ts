@@ -82,8 +82,8 @@ export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, 
       raw: (json) => {
         if (socket.readyState === socket.OPEN) socket.send(json);
       },
-      data: (header, payload) => {
-        if (socket.readyState === socket.OPEN) socket.send(Buffer.concat([header, payload]), { binary: true });
+      data: (frame) => {
+        if (socket.readyState === socket.OPEN) socket.send(frame, { binary: true });
       },
     };
     socket.on('message', (data) => {

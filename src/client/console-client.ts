@@ -90,6 +90,8 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
   role = '';
   /** The service node this console is connected to. */
   url = '';
+  /** holdData() calls not yet released: while above 0 the socket is not read. */
+  private holds = 0;
 
   /**
    * Opens the console on the first node that answers (`nodes` remembers which one worked, for the
@@ -100,6 +102,21 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
     const c = new ConsoleClient();
     await nodes.use((url) => c.open(profile, url));
     return c;
+  }
+
+  /**
+   * Stops reading the service's frames until the returned function is called (each hold released once):
+   * a download whose disk is slower than the network holds the console, the service's send buffer fills,
+   * the service stops acknowledging and the agent stops reading the file. Nothing piles up in memory.
+   */
+  holdData(): () => void {
+    if (this.holds++ === 0) this.ws.pause();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds === 0) this.ws.resume();
+    };
   }
 
   private open(profile: Profile, serviceUrl: string): Promise<void> {
@@ -122,7 +139,10 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
         if (isBinary) {
           const d = decodeDataFrame(data as Buffer);
           if ('error' in d) this.emit('serviceError', d.error);
-          else this.streams.get(d.jobId)?.onData?.(d.offset, Buffer.from(d.payload.buffer, d.payload.byteOffset, d.payload.length));
+          else {
+            stage(d.jobId, 'cli.recv');
+            this.streams.get(d.jobId)?.onData?.(d.offset, Buffer.from(d.payload.buffer, d.payload.byteOffset, d.payload.length));
+          }
           return;
         }
         const parsed = parseFrame(toClient, data.toString());

@@ -85,6 +85,11 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
       const line = o.line !== undefined ? `${o.line}${o.suffix ?? ''}` : `getfile ${quoteArg(o.path)}${o.auto ? ' -auto' : ''}${dl.resumeOffset > 0 ? ` -offset ${dl.resumeOffset}` : ''}${attempt === 0 ? (o.suffix ?? '') : ''}`;
       let restart = false;
       let failure: Error | null = null;
+      let holding: (() => void) | null = null;
+      const release = (): void => {
+        holding?.();
+        holding = null;
+      };
       const records: Record<string, unknown>[] = [];
       const ended = new Promise<CommandOutcome>((resolve) => {
         const run = o.client.run(sessionId, line, {
@@ -105,7 +110,13 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
           onData: (offset, payload) => {
             if (failure || restart) return;
             try {
-              dl.onData(offset, payload);
+              dl.traceKey = run.commandId() ?? '';
+              // Written in the background while the next frames arrive; when the disk lags too far behind, the
+              // console stops reading (and so, hop by hop, the agent stops sending) until it catches up.
+              if (!dl.queueData(offset, payload) && !holding) {
+                holding = o.client.holdData();
+                void dl.belowLowWater().then(release);
+              }
               o.onProgress?.(dl.progress());
             } catch (e) {
               failure = e as Error;
@@ -123,6 +134,10 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
         );
       });
       const outcome = await ended;
+      // Every received byte on disk (or the write error) before the outcome is judged: `written` is the resume point.
+      const writeError = await dl.settle();
+      release();
+      failure ??= writeError;
       if (failure) {
         // Bytes past the announced size, or out of order: what is on disk cannot be resumed from.
         dl.reset();

@@ -7,7 +7,8 @@
  * throws DownloadMismatchError and deletes the partial file (it cannot be trusted to resume from).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, write, writeFileSync, writeSync } from 'node:fs';
+import { stage } from './stage-trace.js';
 import { join } from 'node:path';
 import { z } from 'zod';
 
@@ -33,6 +34,11 @@ export interface DownloadResult {
   size: number;
 }
 
+/** Received bytes queued for the disk beyond which queueData() asks its caller to stop reading the network. */
+export const WRITE_QUEUE_HIGH_BYTES = 16 * 1024 * 1024;
+/** Queued bytes below which a caller held back by WRITE_QUEUE_HIGH_BYTES is told to read again. */
+export const WRITE_QUEUE_LOW_BYTES = 4 * 1024 * 1024;
+
 export class FileDownload {
   readonly part: string;
   private readonly metaFile: string;
@@ -41,6 +47,17 @@ export class FileDownload {
   private meta: PartMeta | null = null;
   /** Bytes on disk, in order, hashed. */
   written = 0;
+  /** Bytes accepted (hashed), on disk or queued for it: `written` plus the write queue. */
+  private received = 0;
+  /** queueData()'s buffers not yet written, in file order; one write is in flight at a time. */
+  private queue: { offset: number; payload: Buffer }[] = [];
+  private queuedBytes = 0;
+  private writing = false;
+  private writeError: Error | null = null;
+  private settled: (() => void)[] = [];
+  private belowLow: (() => void)[] = [];
+  /** Stage-trace key (the command id) of the transfer being written. */
+  traceKey = '';
   total = 0;
   private startedAt = Date.now();
   private startedAtBytes = 0;
@@ -88,6 +105,7 @@ export class FileDownload {
     this.fd = fd;
     this.meta = meta;
     this.written = size;
+    this.received = size;
     this.total = meta.size;
   }
 
@@ -112,14 +130,93 @@ export class FileDownload {
     return 'ok';
   }
 
+  /** Writes and hashes `payload` at once (synchronous: the caller's event loop waits for the disk). */
   onData(offset: number, payload: Buffer): void {
-    if (this.fd === null) throw new Error('data before the file record');
-    if (offset !== this.written) throw new Error(`transfer out of order: expected byte ${this.written}, got ${offset}`);
-    if (this.written + payload.length > this.total) throw new DownloadMismatchError(`size mismatch: the device announced ${this.total} bytes and sent more`);
+    this.accept(offset, payload);
     let done = 0;
-    while (done < payload.length) done += writeSync(this.fd, payload, done, payload.length - done, offset + done);
+    while (done < payload.length) done += writeSync(this.fd!, payload, done, payload.length - done, offset + done);
     this.hash.update(payload);
     this.written += payload.length;
+    this.received = this.written;
+  }
+
+  /**
+   * Hashes `payload` and queues it for the disk, where it is written in the background (in order, one write
+   * at a time) while the caller goes on receiving: the network and the disk overlap instead of taking turns.
+   * Returns false when more than WRITE_QUEUE_HIGH_BYTES wait for the disk: the caller stops reading until
+   * belowLowWater() resolves, so memory stays bounded whatever the disk's speed. `written` (the resume point)
+   * only counts bytes the disk took; settle() waits for the queue before finish(), reset() or close().
+   */
+  queueData(offset: number, payload: Buffer): boolean {
+    if (this.writeError) throw this.writeError;
+    this.accept(offset, payload);
+    stage(this.traceKey, 'cli.hash');
+    this.hash.update(payload);
+    stage(this.traceKey, 'cli.queued');
+    this.received += payload.length;
+    this.queue.push({ offset, payload });
+    this.queuedBytes += payload.length;
+    this.pump();
+    return this.queuedBytes <= WRITE_QUEUE_HIGH_BYTES;
+  }
+
+  /** Resolves once the write queue is under WRITE_QUEUE_LOW_BYTES (or writing failed). */
+  belowLowWater(): Promise<void> {
+    if (this.queuedBytes < WRITE_QUEUE_LOW_BYTES || this.writeError) return Promise.resolve();
+    return new Promise((resolve) => this.belowLow.push(resolve));
+  }
+
+  /** Waits until every queued byte is on disk; the write error that stopped the queue, if any. */
+  async settle(): Promise<Error | null> {
+    if (this.writing || this.queue.length > 0) await new Promise<void>((resolve) => this.settled.push(resolve));
+    return this.writeError;
+  }
+
+  private pump(): void {
+    if (this.writing) return;
+    const next = this.queue[0];
+    if (!next || this.fd === null || this.writeError) {
+      this.wake();
+      return;
+    }
+    this.writing = true;
+    const fd = this.fd;
+    let done = 0;
+    const step = (): void => {
+      write(fd, next.payload, done, next.payload.length - done, next.offset + done, (err, n) => {
+        if (err) return this.stopWriting(err);
+        done += n;
+        if (done < next.payload.length) return step();
+        stage(this.traceKey, 'cli.written');
+        this.queue.shift();
+        this.queuedBytes -= next.payload.length;
+        this.written += next.payload.length;
+        this.writing = false;
+        this.pump();
+      });
+    };
+    step();
+  }
+
+  private stopWriting(err: Error): void {
+    this.writeError = err;
+    this.writing = false;
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.wake();
+  }
+
+  /** Tells the waiters of belowLowWater() and settle() that the queue moved. */
+  private wake(): void {
+    if (this.queuedBytes < WRITE_QUEUE_LOW_BYTES || this.writeError) for (const r of this.belowLow.splice(0)) r();
+    if (!this.writing && this.queue.length === 0) for (const r of this.settled.splice(0)) r();
+  }
+
+  /** Checks that `payload` is the next part of the announced file. */
+  private accept(offset: number, payload: Buffer): void {
+    if (this.fd === null) throw new Error('data before the file record');
+    if (offset !== this.received) throw new Error(`transfer out of order: expected byte ${this.received}, got ${offset}`);
+    if (this.received + payload.length > this.total) throw new DownloadMismatchError(`size mismatch: the device announced ${this.total} bytes and sent more`);
   }
 
   onEndRecord(r: { sha256: string; size: number }): void {
@@ -135,6 +232,8 @@ export class FileDownload {
 
   /** Verifies size and SHA-256 against the agent's, then gives the file its final name (read-only). */
   finish(): DownloadResult {
+    if (this.writing || this.queue.length > 0) throw new Error('finish() while writes are queued: settle() first');
+    if (this.writeError) throw this.writeError;
     if (this.fd === null) throw new Error('nothing was received');
     closeSync(this.fd);
     this.fd = null;
@@ -166,6 +265,8 @@ export class FileDownload {
     rmSync(this.metaFile, { force: true });
     this.hash = createHash('sha256');
     this.written = 0;
+    this.received = 0;
+    this.writeError = null;
     this.meta = null;
     this.expectedSha = null;
     this.expectedEndSize = null;

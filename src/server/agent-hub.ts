@@ -275,6 +275,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     }
     const entry = this.sinks.get(d.jobId);
     if (!entry || entry.deviceId !== link.deviceId) return this.drop(link, 'data', d.jobId, entry !== undefined);
+    stage(d.jobId, 'svc.recv');
     entry.sink.onData(frame, d.payload.length);
   }
 

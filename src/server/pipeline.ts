@@ -8,7 +8,7 @@ import { CATALOG, findCommand, platformRefusal, roleAllows, tableFieldsFor, type
 import { parseLine } from '../shared/grammar.js';
 import { bindParams } from '../shared/bind.js';
 import type { ParsedLine, BoundParams } from '../shared/grammar-types.js';
-import type { JobStatus, ToAgent, ToClient } from '../shared/protocol.js';
+import { TRANSFER_WINDOW_BYTES, type JobStatus, type ToAgent, type ToClient } from '../shared/protocol.js';
 import { newId } from '../node/ids.js';
 import type { Limits } from './config.js';
 import type { AgentHub, JobSink } from './agent-hub.js';
@@ -30,6 +30,15 @@ export function isCompletionProbe(spec: CommandSpec, parsed: ParsedLine): boolea
 }
 
 const CONSOLE_HIGH_WATER = 512 * 1024;
+/**
+ * A file transfer's console may fall this far behind before acks to the agent wait: half the transfer window,
+ * so that the console's socket never runs dry while an ack waits for the next check (the 512 KiB of text
+ * output would drain in a fraction of the 20 ms between checks at disk speed, and the transfer would stall).
+ */
+const TRANSFER_CONSOLE_HIGH_WATER = TRANSFER_WINDOW_BYTES / 2;
+/** How often a held-back ack checks the console's socket again: sooner for a transfer, which is waiting on it. */
+const ACK_RETRY_MS = 20;
+const TRANSFER_ACK_RETRY_MS = 5;
 /** Grace given to an agent to confirm a cancel before the service ends the job itself. */
 const CANCEL_GRACE_MS = 10_000;
 
@@ -188,6 +197,7 @@ export class Pipeline {
       onData: (frame, bytes) => {
         job.session.touch();
         job.session.peer.sendBinary(frame);
+        stage(job.id, 'svc.sent');
         job.pendingAck += bytes;
         this.flushAck(job);
       },
@@ -292,11 +302,15 @@ export class Pipeline {
   private flushAck(job: Job): void {
     if (job.ackTimer || job.pendingAck === 0) return;
     const peer = job.attached ?? (job.spec.streamsFile ? job.session.peer : null);
-    if (peer && peer.bufferedAmount() > CONSOLE_HIGH_WATER) {
-      job.ackTimer = setTimeout(() => {
-        job.ackTimer = undefined;
-        this.flushAck(job);
-      }, 20);
+    const transfer = job.spec.streamsFile === true;
+    if (peer && peer.bufferedAmount() > (transfer ? TRANSFER_CONSOLE_HIGH_WATER : CONSOLE_HIGH_WATER)) {
+      job.ackTimer = setTimeout(
+        () => {
+          job.ackTimer = undefined;
+          this.flushAck(job);
+        },
+        transfer ? TRANSFER_ACK_RETRY_MS : ACK_RETRY_MS,
+      );
       return;
     }
     this.hub.sendTo(job.session.device.id, { t: 'job.ack', jobId: job.id, bytes: job.pendingAck });

@@ -324,6 +324,8 @@ export function agentAuthPayload(nonce: string, deviceId: string): string {
 export const DATA_FRAME_KIND = 1;
 /** Payload size of one data frame. */
 export const DATA_CHUNK_BYTES = 256 * 1024;
+/** Longest data frame header: kind, id length, a job id of at most 64 characters, the 8-byte offset. */
+export const DATA_HEADER_MAX_BYTES = 2 + 64 + 8;
 /** Unacknowledged bytes a transfer may have in flight between agent and service. */
 export const TRANSFER_WINDOW_BYTES = 8 * 1024 * 1024;
 

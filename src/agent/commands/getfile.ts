@@ -16,6 +16,8 @@ import { findCommand } from '../../shared/catalog.js';
 import { DATA_CHUNK_BYTES } from '../../shared/protocol.js';
 import { formatBytes } from '../../shared/format.js';
 import { CommandError, defineCommand } from '../command.js';
+import { dataChunk } from '../jobs.js';
+import { stage } from '../../node/stage-trace.js';
 import { AccountNames } from '../fs/accounts.js';
 import { devicePath, isWindows } from '../fs/device-path.js';
 import { fileTypeFromMode, modeString } from '../fs/file-mode.js';
@@ -47,8 +49,8 @@ async function readToEnd(handle: FileHandle, cap: number, signal: AbortSignal): 
   }
 }
 
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.allocUnsafe(length);
+/** Reads `length` bytes at `position` into `buf` (default: a fresh buffer); shorter at end of file. */
+async function readAt(handle: FileHandle, position: number, length: number, buf: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> {
   let filled = 0;
   while (filled < length) {
     const { bytesRead } = await handle.read(buf, filled, length - filled, position + filled);
@@ -127,6 +129,7 @@ export const getfileCommand = defineCommand({
       ctx.trace('info', `sending ${target} (${size} bytes${snapshot ? ', read to its end: its size reads 0' : ''}) from byte ${offset}`);
 
       const hash = createHash('sha256');
+      const jobId = ctx.jobId ?? '';
       if (snapshot) {
         // A snapshot: the bytes hashed are the bytes sent, whatever the kernel would answer next time.
         hash.update(snapshot.subarray(0, offset));
@@ -147,14 +150,31 @@ export const getfileCommand = defineCommand({
         hash.update(chunk);
         pos += chunk.length;
       }
+      // One read ahead: the next chunk comes off the disk while this one is hashed and waits for the window.
+      // Each chunk has room for the frame header before it: the frame is assembled without copying the bytes.
+      const readChunk = (at: number): Promise<Buffer> => {
+        const length = Math.min(DATA_CHUNK_BYTES, st.size - at);
+        stage(jobId, 'agent.read');
+        return readAt(handle, at, length, dataChunk(length));
+      };
       let pos = offset;
-      while (pos < st.size) {
-        if (ctx.signal.aborted) return;
-        const chunk = await readAt(handle, pos, Math.min(DATA_CHUNK_BYTES, st.size - pos));
-        if (chunk.length === 0) throw fail('the file shrank while it was read');
-        hash.update(chunk);
-        await ctx.sendData(pos, chunk);
-        pos += chunk.length;
+      let next: Promise<Buffer> | null = pos < st.size ? readChunk(pos) : null;
+      try {
+        while (next) {
+          const chunk = await next;
+          next = null;
+          stage(jobId, 'agent.hash');
+          if (chunk.length === 0) throw fail('the file shrank while it was read');
+          if (ctx.signal.aborted) return;
+          const at = pos;
+          pos += chunk.length;
+          if (pos < st.size) next = readChunk(pos);
+          hash.update(chunk);
+          await ctx.sendData(at, chunk);
+        }
+      } finally {
+        // Never leave a read running on the handle the caller is about to close.
+        await next?.catch(() => undefined);
       }
       const after = await handle.stat();
       if (after.size !== st.size || after.mtimeMs !== st.mtimeMs) throw fail('the file changed while it was read; run getfile again');

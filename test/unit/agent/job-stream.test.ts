@@ -96,3 +96,37 @@ describe('job record stream', () => {
     expect(h.batches().flat().length).toBeLessThan(10_000);
   });
 });
+
+// Data frames: a chunk from dataChunk() gets its header written in the room before it (no copy of the
+// payload); any other buffer is copied behind a header. Either way the service decodes the same frame.
+describe('job data frames', () => {
+  it('assembles the frame in place for a dataChunk() and by copy otherwise, both decoding to the bytes sent', async () => {
+    const { dataChunk } = await import('../../../src/agent/jobs.js');
+    const { decodeDataFrame } = await import('../../../src/shared/protocol.js');
+    const sent: Buffer[] = [];
+    const inPlace = dataChunk(1000).fill(9);
+    const plain = Buffer.alloc(500, 4);
+    const sender: AgentSender = { frame: () => undefined, raw: () => undefined, data: (f) => void sent.push(f) };
+    const command: AgentCommand = {
+      spec: findCommand('getfile')!,
+      schema: z.object({}),
+      run: async (ctx) => {
+        await ctx.sendData(0, inPlace);
+        await ctx.sendData(1000, plain);
+      },
+    };
+    const runner = new JobRunner(new Map([['getfile', command]]), createLinuxPlatform({ sysroot: '/' }), new Logger('test', 'off'), sender, {}, () => null);
+    runner.handle({ t: 'job.start', jobId: 'job-7', sessionId: 's1', command: 'getfile', params: {}, cwd: '/', timeLimitMs: 60_000 });
+    await turns();
+    expect(sent).toHaveLength(2);
+    // In place: the frame is the chunk's own memory, header included.
+    expect(sent[0]!.buffer).toBe(inPlace.buffer);
+    expect(sent[1]!.buffer).not.toBe(plain.buffer);
+    const a = decodeDataFrame(sent[0]!);
+    const b = decodeDataFrame(sent[1]!);
+    expect(a).toMatchObject({ jobId: 'job-7', offset: 0 });
+    expect(b).toMatchObject({ jobId: 'job-7', offset: 1000 });
+    expect(Buffer.from((a as { payload: Uint8Array }).payload)).toEqual(Buffer.alloc(1000, 9));
+    expect(Buffer.from((b as { payload: Uint8Array }).payload)).toEqual(Buffer.alloc(500, 4));
+  });
+});

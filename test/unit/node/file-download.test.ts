@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DownloadMismatchError, FileDownload } from '../../../src/node/file-download.js';
+import { DownloadMismatchError, FileDownload, WRITE_QUEUE_HIGH_BYTES } from '../../../src/node/file-download.js';
+import { readFileSync } from 'node:fs';
 
 const body = Buffer.from('evidence bytes\n'.repeat(100));
 const sha = createHash('sha256').update(body).digest('hex');
@@ -72,5 +73,64 @@ describe('FileDownload', () => {
     const dl = new FileDownload(out, 'dev1', '/var/log/x.log');
     expect(dl.resumeOffset).toBe(0);
     expect(existsSync(join(out, 'x.log.part'))).toBe(false);
+  });
+
+  // Background writes (queueData, what lr uses): the same checks, the resume point only counts bytes the
+  // disk took, and the queue is bounded (the caller is told to stop reading the network).
+  describe('queueData (writes in the background)', () => {
+    it('hashes and writes in order; finish() after settle() keeps the verified file; a wrong SHA-256 still discards it', async () => {
+      const dl = begin();
+      expect(dl.queueData(0, body.subarray(0, 700))).toBe(true);
+      expect(dl.queueData(700, body.subarray(700))).toBe(true);
+      expect(() => dl.finish()).toThrow('settle() first');
+      expect(await dl.settle()).toBeNull();
+      expect(dl.written).toBe(body.length);
+      dl.onEndRecord({ sha256: sha, size: body.length });
+      const got = dl.finish();
+      expect(readFileSync(got.file)).toEqual(body);
+
+      const bad = begin();
+      bad.queueData(0, body);
+      await bad.settle();
+      bad.onEndRecord({ sha256: '0'.repeat(64), size: body.length });
+      expect(() => bad.finish()).toThrow('SHA-256 mismatch');
+      expect(existsSync(join(out, 'x.log.part'))).toBe(false);
+    });
+
+    it('refuses a frame out of order or past the announced size at once, before it is queued', () => {
+      const dl = begin();
+      dl.queueData(0, body.subarray(0, 100));
+      expect(() => dl.queueData(0, body.subarray(100, 200))).toThrow('transfer out of order: expected byte 100, got 0');
+      expect(() => dl.queueData(100, body)).toThrow(DownloadMismatchError);
+    });
+
+    it('counts as written (the resume point) only what reached the disk, and a new run resumes from there', async () => {
+      const dl = begin();
+      dl.queueData(0, body.subarray(0, 500));
+      expect(dl.resumeOffset).toBe(0); // queued, not yet on disk
+      await dl.settle();
+      expect(dl.resumeOffset).toBe(500);
+      dl.close();
+      const again = new FileDownload(out, 'dev1', '/var/log/x.log');
+      expect(again.resumeOffset).toBe(500);
+      expect(again.onFileRecord({ size: body.length, mtime: MTIME, offset: 500 })).toBe('ok');
+      again.queueData(500, body.subarray(500));
+      await again.settle();
+      again.onEndRecord({ sha256: sha, size: body.length });
+      expect(readFileSync(again.finish().file)).toEqual(body);
+    });
+
+    it('says stop above the high-water mark and resolves belowLowWater() once the disk caught up', async () => {
+      const chunk = Buffer.alloc(1024 * 1024, 7);
+      const frames = WRITE_QUEUE_HIGH_BYTES / chunk.length + 2;
+      const dl = begin(frames * chunk.length);
+      const answers: boolean[] = [];
+      for (let i = 0; i < frames; i++) answers.push(dl.queueData(i * chunk.length, chunk));
+      expect(answers.at(-1)).toBe(false);
+      expect(answers[0]).toBe(true);
+      await dl.belowLowWater();
+      expect(await dl.settle()).toBeNull();
+      expect(dl.written).toBe(frames * chunk.length);
+    });
   });
 });
