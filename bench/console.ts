@@ -17,7 +17,9 @@ import { clickTabLatency, launchChromium, SHELL_URL_LINE, startProcess, type Run
 import { ROOT } from '../test/integration/harness.js';
 import { median, percentile } from './lib.js';
 
-const DIRS = 300;
+/** Development only: fewer folders (LR_BENCH_CONSOLE_DIRS), and CPU profiles of every process (LR_BENCH_PROFILE=DIR). */
+const DIRS = Number(process.env.LR_BENCH_CONSOLE_DIRS ?? 300);
+const PROFILE_DIR = process.env.LR_BENCH_PROFILE;
 const PER_DIR = 500;
 const FILES = DIRS * PER_DIR;
 const HOST = hostname();
@@ -74,7 +76,8 @@ export async function benchConsole(): Promise<string> {
   let agent: RunningProcess | undefined;
   const browser = await launchChromium();
   try {
-    shell = startProcess([path.join(ROOT, 'out/main/browser-shell.js'), '--port', '0'], { ...process.env, LR_DATA_DIR: dataDir, LR_LOG_LEVEL: 'warn' });
+    const profiling = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
+    shell = startProcess([...profiling, path.join(ROOT, 'out/main/browser-shell.js'), '--port', '0'], { ...process.env, LR_DATA_DIR: dataDir, LR_LOG_LEVEL: 'warn' });
     const url = (await shell.waitForLine(SHELL_URL_LINE, 60_000))[1] as string;
     const serviceDir = path.join(dataDir, 'service');
     // A second device, for a second console tab to click on while the first one prints.
@@ -89,12 +92,18 @@ export async function benchConsole(): Promise<string> {
     await page.addInitScript({ content: 'window.__lrTestHooks = true;' });
     await page.goto(url);
     await page.locator('body[data-app-state="loaded"]').waitFor({ timeout: 60_000 });
-    await openConsole(page, PEER);
-    const id = await openConsole(page, HOST);
+    await openConsole(page, HOST);
+    const id = await openConsole(page, PEER);
     await page.locator(`[data-testid="terminal-${id}"] .xterm`).click();
 
     const line = `findfile "*.log" -path ${tree}`;
     await page.evaluate(WATCH);
+    const cdp = PROFILE_DIR ? await page.context().newCDPSession(page) : undefined;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+      await cdp.send('Profiler.start');
+    }
     await page.keyboard.type(line);
     const started = Date.now();
     await page.keyboard.press('Enter');
@@ -105,16 +114,17 @@ export async function benchConsole(): Promise<string> {
       if (s && !s.running && s.records >= FILES) break;
       if (Date.now() - started > 900_000) throw new Error('bench console: the output did not finish in 15 minutes');
       if ((s?.records ?? 0) > 0 && s?.running) {
-        clicks.push(await clickTabLatency(page, i % 2 === 0 ? `console-tab-${PEER}` : `console-tab-${HOST}`));
+        clicks.push(await clickTabLatency(page, i % 2 === 0 ? `console-tab-${HOST}` : `console-tab-${PEER}`));
         i += 1;
       }
       await new Promise((r) => setTimeout(r, 300));
     }
     const seconds = (Date.now() - started) / 1000;
+    if (cdp && PROFILE_DIR) writeFileSync(path.join(PROFILE_DIR, 'page.cpuprofile'), JSON.stringify((await cdp.send('Profiler.stop')).profile));
     const final = (await stats(page, id)) as Stats;
     const gaps = (await page.evaluate('window.__lrBench.stop = true, window.__lrBench.gaps')) as number[];
 
-    // Disconnect the second device's console (one session per device), for the CLI run below.
+    // Disconnect the printing console (one session per device), for the CLI run below on the same device.
     await page.getByTestId('nav-consoles').click();
     await page.getByTestId(`console-tab-${PEER}`).click();
     await page.getByTestId('console-disconnect').click();
@@ -122,12 +132,13 @@ export async function benchConsole(): Promise<string> {
     await page.getByTestId(`console-tab-${PEER}`).waitFor({ state: 'detached', timeout: 15_000 }).catch(() => undefined);
     await new Promise((r) => setTimeout(r, 1000));
 
-    // Peer: the same command through the CLI, output thrown away (on the second device: same machine and
-    // agent code, and the first one still has the console's session open).
+    // Peer: the same command through the CLI, output thrown away, on the same device (its agent is a process
+    // of its own; the workstation's embedded agent shares the shell's event loop, which the CLI's would not).
     const profile = path.join(serviceDir, 'admin.profile.json');
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [BIN('lr'), '--profile', profile, 'exec', PEER, line], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 900_000 });
+    const r = spawnSync(process.execPath, [...profiling, BIN('lr'), '--profile', profile, 'exec', PEER, line], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 900_000 });
     const cliSeconds = (Date.now() - t0) / 1000;
+    if (PROFILE_DIR) writeFileSync(path.join(PROFILE_DIR, 'phases.json'), JSON.stringify({ renderStart: started, renderEnd: started + seconds * 1000, execStart: t0, execEnd: t0 + cliSeconds * 1000 }));
     if (r.status !== 0) throw new Error(`lr exec: ${r.stderr.toString()}`);
 
     const mb = final.chars / 1e6;
@@ -150,6 +161,7 @@ export async function benchConsole(): Promise<string> {
   } finally {
     await browser.close();
     await agent?.stop();
+    if (PROFILE_DIR) writeFileSync(path.join(PROFILE_DIR, 'stop.json'), JSON.stringify({ stop: Date.now() }));
     await shell?.stop();
     rmSync(tree, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });

@@ -29,7 +29,7 @@ describe('OutputChannel', () => {
   it('stops forwarding above the high watermark until acknowledged, and pauses the source when the buffer grows', () => {
     const { batches, calls, channel } = harness();
     const chunk = 'x'.repeat(50_000);
-    for (let i = 0; i < 4; i++) channel.add({ k: 'text', text: chunk });
+    for (let i = 0; i < HIGH_WATERMARK / 50_000 + 4; i++) channel.add({ k: 'text', text: chunk });
     vi.advanceTimersByTime(BATCH_MS);
     const sent = batches.reduce((sum, b) => sum + b.weight, 0);
     expect(sent).toBeGreaterThanOrEqual(HIGH_WATERMARK);

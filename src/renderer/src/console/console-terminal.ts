@@ -20,6 +20,7 @@ import { loadHistory, remember } from './history.js';
 import { consoleKeyAction, describeTypeahead, SHORTCUTS_LINE } from './keys.js';
 import { commonPrefix, edit, EMPTY_LINE, parseKeys, redraw, type Key, type LineState } from './line-editor.js';
 import { OutputRenderer, SGR, type RenderEffects } from './output-renderer.js';
+import { writePieces } from './write-pieces.js';
 import { showInstant } from '../components/time.js';
 
 /** Acknowledge in units of this many characters (VS Code's CharCountAckSize). */
@@ -423,7 +424,11 @@ export class ConsoleTerminal {
     }
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.linesWritten += 1;
     this.charsWritten += text.length;
-    this.term.write(text, weight > 0 ? () => this.acknowledge(weight) : undefined);
+    // xterm parses one write at a time and yields to the page only between writes: a 200 000-character
+    // batch in one write kept clicks waiting ~150 ms. Pieces of a few dozen KB let it yield every ~12 ms,
+    // and each acknowledges its share of the weight once parsed, so main sends the next batch while this
+    // one is still being parsed.
+    for (const piece of writePieces(text, weight)) this.term.write(piece.text, piece.weight > 0 ? () => this.acknowledge(piece.weight) : undefined);
   }
 
   private acknowledge(weight: number): void {
