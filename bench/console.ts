@@ -9,17 +9,42 @@
  * the same run: the ratio is what rendering costs on top of the transfer.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { clickTabLatency, launchChromium, SHELL_URL_LINE, startProcess, type RunningProcess } from '../test/e2e/helpers.js';
 import { ROOT } from '../test/integration/harness.js';
+import { stageTable, stageTimes, type Stage } from './cpu-profile.js';
 import { median, percentile } from './lib.js';
+
+/** The page's stages, innermost first (see cpu-profile.ts). */
+const PAGE_STAGES: Stage[] = [
+  { name: 'flow-control acknowledgements', match: /^(acknowledge|sendAck)$/ },
+  { name: 'formatting rows into table lines (output-renderer)', match: /^(renderItem|receive)$/ },
+  { name: 'xterm.js parsing (write buffer)', match: /^_innerWrite$/ },
+  { name: 'xterm.js drawing rows', match: /^(renderRows|_renderRows|_innerRefresh|handleSelectionChanged)$/ },
+  { name: 'WebSocket frames in (JSON.parse, routing)', match: /^onFrame$/ },
+];
+/** The browser shell's process: the service, the workstation's main side, and its socket to the page. */
+const SHELL_STAGES: Stage[] = [
+  { name: 'socket writes (all sockets, native)', match: /^(writev|writeBuffer|writeUtf8String|writeLatin1String)$/ },
+  { name: 'hashing (command log seals, evidence digests)', match: /^(update|digest)$|crypto\/hash/ },
+  { name: 'SQLite (command log)', match: /better-sqlite3/ },
+  { name: 'push to the page (JSON.stringify, WebSocket)', match: /browser-shell\.js:send$/ },
+  { name: 'calls from the page (acknowledgements)', match: /browser-shell\.js:answer$/ },
+  { name: 'WebSocket frames in (parse, JSON)', match: /^parseFrame$|ws\/lib\/receiver\.js/ },
+];
+const CLI_STAGES: Stage[] = [
+  { name: 'formatting rows into table lines', match: /^(renderTable|renderTableRows|planTable)$/ },
+  { name: 'WebSocket frames in (parse, JSON)', match: /^parseFrame$|ws\/lib\/receiver\.js/ },
+];
 
 /** Development only: fewer folders (LR_BENCH_CONSOLE_DIRS), and CPU profiles of every process (LR_BENCH_PROFILE=DIR). */
 const DIRS = Number(process.env.LR_BENCH_CONSOLE_DIRS ?? 300);
 const PROFILE_DIR = process.env.LR_BENCH_PROFILE;
+/** Development only: xterm's renderer to measure (LR_BENCH_RENDERER=dom|webgl; default: the console's own default). */
+const RENDERER = process.env.LR_BENCH_RENDERER;
 const PER_DIR = 500;
 const FILES = DIRS * PER_DIR;
 const HOST = hostname();
@@ -89,7 +114,7 @@ export async function benchConsole(): Promise<string> {
     await agent.waitForLine(/started/);
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-    await page.addInitScript({ content: 'window.__lrTestHooks = true;' });
+    await page.addInitScript({ content: `window.__lrTestHooks = true;${RENDERER ? ` window.__lrTerminalRenderer = ${JSON.stringify(RENDERER)};` : ''}` });
     await page.goto(url);
     await page.locator('body[data-app-state="loaded"]').waitFor({ timeout: 60_000 });
     await openConsole(page, HOST);
@@ -123,6 +148,7 @@ export async function benchConsole(): Promise<string> {
     if (cdp && PROFILE_DIR) writeFileSync(path.join(PROFILE_DIR, 'page.cpuprofile'), JSON.stringify((await cdp.send('Profiler.stop')).profile));
     const final = (await stats(page, id)) as Stats;
     const gaps = (await page.evaluate('window.__lrBench.stop = true, window.__lrBench.gaps')) as number[];
+    const webgl = (await page.locator(`[data-testid="terminal-${id}"] .xterm-screen canvas`).count()) > 0;
 
     // Disconnect the printing console (one session per device), for the CLI run below on the same device.
     await page.getByTestId('nav-consoles').click();
@@ -138,15 +164,30 @@ export async function benchConsole(): Promise<string> {
     const t0 = Date.now();
     const r = spawnSync(process.execPath, [...profiling, BIN('lr'), '--profile', profile, 'exec', PEER, line], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 900_000 });
     const cliSeconds = (Date.now() - t0) / 1000;
-    if (PROFILE_DIR) writeFileSync(path.join(PROFILE_DIR, 'phases.json'), JSON.stringify({ renderStart: started, renderEnd: started + seconds * 1000, execStart: t0, execEnd: t0 + cliSeconds * 1000 }));
     if (r.status !== 0) throw new Error(`lr exec: ${r.stderr.toString()}`);
 
+    let breakdown: string[] = [];
+    if (PROFILE_DIR && cdp) {
+      await shell.stop();
+      const endedAt = Date.now();
+      const ofPid = (pid: number | undefined): string => path.join(PROFILE_DIR, readdirSync(PROFILE_DIR).find((f) => f.includes(`.${pid}.`) && f.endsWith('.cpuprofile')) ?? 'missing');
+      breakdown = [
+        `CPU profiles of this run (LR_BENCH_PROFILE: every process profiled, the peer too), each sample counted in the innermost stage on its stack:`,
+        ``,
+        ...stageTable('page (Chromium renderer), while printing', stageTimes(path.join(PROFILE_DIR, 'page.cpuprofile'), PAGE_STAGES)),
+        ``,
+        ...stageTable('browser shell process (service + workstation main), while printing', stageTimes(ofPid(shell.child.pid), SHELL_STAGES, { endedAt, from: started, to: started + seconds * 1000 })),
+        ``,
+        ...stageTable('`lr exec` (the peer)', stageTimes(ofPid(r.pid), CLI_STAGES)),
+        ``,
+      ];
+    }
     const mb = final.chars / 1e6;
     const f1 = (n: number): string => n.toFixed(1);
     return [
       `## Console rendering (20 MB)`,
       ``,
-      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; Debian's Chromium (headless) through the browser shell; ${new Date().toISOString().slice(0, 10)}.`,
+      `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; Debian's Chromium (headless) through the browser shell, xterm.js's ${webgl ? 'WebGL' : 'DOM'} renderer; ${new Date().toISOString().slice(0, 10)}.`,
       `\`${line.replace(tree, 'TREE')}\` over ${FILES.toLocaleString('en')} files: ${final.records.toLocaleString('en')} rows, ${f1(mb)} MB written to xterm.js (${final.cols} columns).`,
       ``,
       `| measure | workstation console | peer | ratio |`,
@@ -157,11 +198,11 @@ export async function benchConsole(): Promise<string> {
       ``,
       `Flow control (16 ms batches, 100 000-character high-water mark, acks after xterm parses) keeps the page responsive; the render time is bounded by xterm.js parsing on one core shared with the service, the agent and the browser shell.`,
       ``,
+      ...breakdown,
     ].join('\n');
   } finally {
     await browser.close();
     await agent?.stop();
-    if (PROFILE_DIR) writeFileSync(path.join(PROFILE_DIR, 'stop.json'), JSON.stringify({ stop: Date.now() }));
     await shell?.stop();
     rmSync(tree, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });

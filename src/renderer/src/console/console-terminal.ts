@@ -10,6 +10,7 @@
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal, type IMarker } from '@xterm/xterm';
 import { SearchAddon, type ISearchOptions } from '@xterm/addon-search';
+import { WebglAddon } from '@xterm/addon-webgl';
 import { displayWidth, escapeControlChars } from '../../../shared/format.js';
 import { quoteArg } from '../../../shared/grammar.js';
 import type { ConsoleItem, ReplayEntry, SessionView } from '../../../shared/ipc-contract.js';
@@ -84,6 +85,8 @@ export class ConsoleTerminal {
   private ackPending = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private disposed = false;
+  /** xterm's WebGL renderer draws this terminal (see terminalRenderer). */
+  private webgl = false;
   /** Where the last table starts in the buffer (xterm moves it through scrolling and reflow). */
   private tableMarker: IMarker | undefined;
   private closedReason = '';
@@ -144,6 +147,8 @@ export class ConsoleTerminal {
       for (const listener of this.searchListeners) listener({ index: resultIndex, count: resultCount });
     });
     this.term.open(this.element);
+    if (terminalRenderer() === 'webgl') this.useWebgl();
+    this.element.dataset.renderer = this.webgl ? 'webgl' : 'dom';
     registerEvidenceLinks(this.term);
     this.term.onData((data) => this.onInput(data));
     this.term.onResize(() => this.redrawLastTable());
@@ -160,6 +165,22 @@ export class ConsoleTerminal {
     );
     this.write(`${SGR.dim}${SHORTCUTS_LINE}.${SGR.reset}\n`);
     this.write(this.promptAndLine());
+  }
+
+  /** xterm's WebGL renderer; the DOM renderer stays when WebGL is unavailable, or comes back when its context is lost. */
+  private useWebgl(): void {
+    try {
+      const webgl = new WebglAddon();
+      webgl.onContextLoss(() => {
+        webgl.dispose();
+        this.webgl = false;
+        this.element.dataset.renderer = 'dom';
+      });
+      this.term.loadAddon(webgl);
+      this.webgl = true;
+    } catch {
+      // No WebGL2 context here after all: the DOM renderer draws.
+    }
   }
 
   /** Fits the terminal to its container (only while it is displayed). */
@@ -770,6 +791,44 @@ export class ConsoleTerminal {
     this.write(`${this.endOfInput()}\n${text}\n`);
     this.cursorRow = 0;
     this.write(this.promptAndLine());
+  }
+}
+
+/**
+ * Which xterm renderer the consoles use: WebGL when the page has a hardware WebGL2 context, the DOM
+ * renderer otherwise. Measured with `npm run bench -- console` on headless Debian Chromium, whose only GL is
+ * software (SwiftShader): there WebGL made the 20 MB render slower (39 s against 31 s in the same hour) and
+ * the page far less responsive (worst click 460 ms against 234 ms, frame gaps up to 750 ms), every frame
+ * being rasterised on the CPU that also parses. On a GPU xterm's WebGL renderer takes the drawing off it.
+ * Tests may pick one with window.__lrTerminalRenderer (with the test hooks on).
+ */
+function terminalRenderer(): 'dom' | 'webgl' {
+  const chosen = window.__lrTestHooks === true ? window.__lrTerminalRenderer : undefined;
+  return chosen ?? (hardwareWebgl() ? 'webgl' : 'dom');
+}
+
+let hardwareGl: boolean | undefined;
+
+/** Whether WebGL2 is there and drawn by a GPU (not SwiftShader, llvmpipe or another software rasteriser). */
+function hardwareWebgl(): boolean {
+  if (hardwareGl !== undefined) return hardwareGl;
+  hardwareGl = false;
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2');
+    if (!gl) return hardwareGl;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : '';
+    hardwareGl = renderer !== '' && !/swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer);
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+  } catch {
+    hardwareGl = false;
+  }
+  return hardwareGl;
+}
+
+declare global {
+  interface Window {
+    __lrTerminalRenderer?: 'dom' | 'webgl';
   }
 }
 
