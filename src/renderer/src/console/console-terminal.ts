@@ -797,9 +797,10 @@ export class ConsoleTerminal {
 /**
  * Which xterm renderer the consoles use: WebGL when the page has a hardware WebGL2 context, the DOM
  * renderer otherwise. Measured with `npm run bench -- console` on headless Debian Chromium, whose only GL is
- * software (SwiftShader): there WebGL made the 20 MB render slower (39 s against 31 s in the same hour) and
- * the page far less responsive (worst click 460 ms against 234 ms, frame gaps up to 750 ms), every frame
- * being rasterised on the CPU that also parses. On a GPU xterm's WebGL renderer takes the drawing off it.
+ * software (SwiftShader): there WebGL gained no clear render time (1.56× its peer against the DOM's 2.21×,
+ * back to back on a loaded machine) and made the page miss the 200 ms click bar (worst click 460 ms
+ * against 234 ms, frame gaps up to 750 ms), every frame being rasterised on the CPUs that also parse. On a
+ * GPU xterm's WebGL renderer takes the drawing off the CPU.
  * Tests may pick one with window.__lrTerminalRenderer (with the test hooks on).
  */
 function terminalRenderer(): 'dom' | 'webgl' {
