@@ -283,9 +283,12 @@ export class ConsoleSession {
   // ---------------------------------------------------------------------------------------------------
 
   private add(item: ConsoleItem): void {
+    // A batch of records is serialised once: its JSON gives both its flow-control weight and the overflow's
+    // counts (20 MB of findfile rows were stringified twice here).
+    const json = item.k === 'records' ? JSON.stringify(item.records) : undefined;
     this.running?.capture.add(item);
-    this.running?.overflow.add(item);
-    this.channel.add(item);
+    this.running?.overflow.add(item, json);
+    this.channel.add(item, json === undefined ? undefined : Math.max(1, json.length));
   }
 
   private finish(running: Running, end: Extract<ConsoleItem, { k: 'end' }>): void {

@@ -4,8 +4,11 @@
  *
  *   - items are batched: a batch leaves after ~16 ms, or at once when ~200 KB are waiting;
  *   - each batch has a weight (characters); the renderer acknowledges weight after xterm has parsed what
- *     the batch rendered to, in ~5 000-character units;
- *   - above HIGH_WATERMARK unacknowledged characters main forwards nothing more and keeps the items;
+ *     the batch rendered to, piece by piece (console-terminal.ts writePieces: the shares add up to the
+ *     batch's weight), in ~5 000-character units;
+ *   - above HIGH_WATERMARK unacknowledged characters main forwards nothing more and keeps the items. It is
+ *     two batches: the next batch travels and is formatted while xterm still parses the last one (with one
+ *     batch in flight, the page sat idle for every round trip);
  *   - when that buffer passes BUFFER_PAUSE characters, the source (the service socket of this session) is
  *     paused, and resumed once the buffer is back under BUFFER_RESUME. Backpressure then reaches the agent
  *     through the service's own window.
@@ -14,7 +17,7 @@ import type { ConsoleItem } from '../../shared/ipc-contract.js';
 
 export const BATCH_MS = 16;
 export const BATCH_MAX_WEIGHT = 200_000;
-export const HIGH_WATERMARK = 100_000;
+export const HIGH_WATERMARK = 2 * BATCH_MAX_WEIGHT;
 export const BUFFER_PAUSE = 4_000_000;
 export const BUFFER_RESUME = 1_000_000;
 
@@ -62,9 +65,9 @@ export class OutputChannel {
     return this.paused;
   }
 
-  add(item: ConsoleItem): void {
+  /** `weight`: weightOf(item), when the caller already knows it. */
+  add(item: ConsoleItem, weight = weightOf(item)): void {
     if (this.closed) return;
-    const weight = weightOf(item);
     this.queue.push({ item, weight });
     this.queuedWeight += weight;
     if (!this.paused && this.queuedWeight > BUFFER_PAUSE) {

@@ -17,6 +17,8 @@ import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { planTable, renderTableHeader, renderTableRows, type TableLayout } from '../../shared/format.js';
 import type { ConsoleItem } from '../../shared/ipc-contract.js';
+import { cachedTimeCell } from '../../shared/time-cell-cache.js';
+import { formatInstant } from '../../shared/time-format.js';
 import { noMatchNotice } from './no-match.js';
 import { TRANSCRIPT_CAP_CHARS } from './transcript-capture.js';
 
@@ -68,6 +70,8 @@ export class OutputOverflow {
   private file: string | undefined;
   private layout: TableLayout | undefined;
   private failed: string | undefined;
+  /** Times in UTC, as the CLI prints them; cached by second (a findfile's 150 000 rows share a few seconds). */
+  private readonly formatTime = cachedTimeCell((iso) => formatInstant(iso, 'UTC'));
 
   constructor(
     private readonly dir: string,
@@ -76,18 +80,22 @@ export class OutputOverflow {
     private readonly limits: OverflowLimits = DEFAULT_LIMITS,
   ) {}
 
-  add(item: ConsoleItem): void {
+  /** `recordsJson`: JSON.stringify(item.records) of a records item, when the caller has it already. */
+  add(item: ConsoleItem, recordsJson?: string): void {
     switch (item.k) {
       case 'started':
         this.output = item.output;
         this.tableFields = item.tableFields;
         return;
       case 'records': {
-        this.rows += item.records.length;
-        for (const record of item.records) {
-          const json = JSON.stringify(record) ?? '';
-          this.logBytes += Buffer.byteLength(json) + 1;
-          this.chars += json.length;
+        const n = item.records.length;
+        this.rows += n;
+        if (n > 0) {
+          // The array's JSON is its records' JSON joined by commas, in brackets: take those n + 1 out
+          // (and count one newline per record for the log's JSON lines).
+          const json = recordsJson ?? JSON.stringify(item.records);
+          this.logBytes += Buffer.byteLength(json) - 1;
+          this.chars += json.length - n - 1;
         }
         this.keep({ k: 'records', records: item.records });
         return;
@@ -162,7 +170,7 @@ export class OutputOverflow {
       // The layout comes from all the rows held so far: thousands of rows, representative widths.
       const rows: Record<string, unknown>[] = [];
       for (const h of held) if (h.k === 'records') for (const r of h.records) rows.push(r);
-      if (this.output !== 'json') this.layout = planTable(rows, this.tableFields);
+      if (this.output !== 'json') this.layout = planTable(rows, this.tableFields, { formatTime: this.formatTime });
       if (this.layout) this.write(`${renderTableHeader(this.layout).join('\n')}\n`);
       for (const h of held) this.writeItem(h);
       return;
@@ -198,7 +206,7 @@ export class OutputOverflow {
       this.write(s);
       return;
     }
-    this.layout ??= planTable(item.records, this.tableFields);
+    this.layout ??= planTable(item.records, this.tableFields, { formatTime: this.formatTime });
     if (!this.layout) return;
     const lines = renderTableRows(this.layout, item.records);
     if (lines.length > 0) this.write(`${lines.join('\n')}\n`);

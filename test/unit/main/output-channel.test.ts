@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BATCH_MS, BUFFER_PAUSE, HIGH_WATERMARK, OutputChannel } from '../../../src/main/services/output-channel.js';
+import { BATCH_MAX_WEIGHT, BATCH_MS, BUFFER_PAUSE, HIGH_WATERMARK, OutputChannel } from '../../../src/main/services/output-channel.js';
 import type { ConsoleItem } from '../../../src/shared/ipc-contract.js';
 
 function harness() {
@@ -29,7 +29,7 @@ describe('OutputChannel', () => {
   it('stops forwarding above the high watermark until acknowledged, and pauses the source when the buffer grows', () => {
     const { batches, calls, channel } = harness();
     const chunk = 'x'.repeat(50_000);
-    for (let i = 0; i < 4; i++) channel.add({ k: 'text', text: chunk });
+    for (let i = 0; i < HIGH_WATERMARK / 50_000 + 4; i++) channel.add({ k: 'text', text: chunk });
     vi.advanceTimersByTime(BATCH_MS);
     const sent = batches.reduce((sum, b) => sum + b.weight, 0);
     expect(sent).toBeGreaterThanOrEqual(HIGH_WATERMARK);
@@ -44,6 +44,18 @@ describe('OutputChannel', () => {
     for (let i = 0; i < 200 && channel.buffered > 0; i++) channel.ack(channel.unacknowledged);
     expect(channel.buffered).toBe(0);
     expect(calls).toEqual(['pause', 'resume']);
+  });
+
+  it('keeps a second full batch in flight while the renderer parses the first, and sends the next on a partial acknowledgement', () => {
+    const { batches, channel } = harness();
+    const chunk = 'x'.repeat(50_000);
+    for (let i = 0; i < (3 * BATCH_MAX_WEIGHT) / 50_000; i++) channel.add({ k: 'text', text: chunk });
+    vi.advanceTimersByTime(BATCH_MS);
+    // Two full batches left before any acknowledgement: the page is never idle waiting for the round trip.
+    expect(batches.map((b) => b.weight)).toEqual([BATCH_MAX_WEIGHT, BATCH_MAX_WEIGHT]);
+    // The renderer acknowledges the first 32 KB piece of the first batch: the third may go.
+    channel.ack(32_768);
+    expect(batches).toHaveLength(3);
   });
 
   it('keeps items in order across acknowledgements', () => {

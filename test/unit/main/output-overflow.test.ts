@@ -23,6 +23,26 @@ describe('OutputOverflow', () => {
     }
   }
 
+  it('counts a batch from its JSON (as the console passes it) exactly as record by record: the limits fall on the same byte', () => {
+    const records = [{ path: '/données/été/файл.log', size: 1 }, { path: 'plain', size: 22 }, { note: '😀 "quoted"\n' }];
+    const perRecord = records.reduce((sum, r) => sum + Buffer.byteLength(JSON.stringify(r)) + 1, 0);
+    const chars = records.reduce((sum, r) => sum + JSON.stringify(r).length, 0);
+    for (const [limits, spills] of [
+      [{ lines: 100, transcriptChars: 1_000_000, logBytes: perRecord }, false],
+      [{ lines: 100, transcriptChars: 1_000_000, logBytes: perRecord - 1 }, true],
+      [{ lines: 100, transcriptChars: chars, logBytes: 1_000_000 }, false],
+      [{ lines: 100, transcriptChars: chars - 1, logBytes: 1_000_000 }, true],
+    ] as const) {
+      for (const json of [JSON.stringify(records), undefined]) {
+        const o = new OutputOverflow(dir, 'findfile', limits);
+        o.add({ k: 'records', records: [] }, '[]');
+        o.add({ k: 'records', records }, json);
+        expect(o.spilled).toBe(spills);
+        o.discard();
+      }
+    }
+  });
+
   it('writes nothing for an output the console keeps', () => {
     const o = new OutputOverflow(dir, 'findfile', SMALL);
     findfile(o, 90);

@@ -10,6 +10,7 @@
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal, type IMarker } from '@xterm/xterm';
 import { SearchAddon, type ISearchOptions } from '@xterm/addon-search';
+import { WebglAddon } from '@xterm/addon-webgl';
 import { displayWidth, escapeControlChars } from '../../../shared/format.js';
 import { quoteArg } from '../../../shared/grammar.js';
 import type { ConsoleItem, ReplayEntry, SessionView } from '../../../shared/ipc-contract.js';
@@ -20,6 +21,7 @@ import { loadHistory, remember } from './history.js';
 import { consoleKeyAction, describeTypeahead, SHORTCUTS_LINE } from './keys.js';
 import { commonPrefix, edit, EMPTY_LINE, parseKeys, redraw, type Key, type LineState } from './line-editor.js';
 import { OutputRenderer, SGR, type RenderEffects } from './output-renderer.js';
+import { writePieces } from './write-pieces.js';
 import { showInstant } from '../components/time.js';
 
 /** Acknowledge in units of this many characters (VS Code's CharCountAckSize). */
@@ -83,6 +85,8 @@ export class ConsoleTerminal {
   private ackPending = 0;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private disposed = false;
+  /** xterm's WebGL renderer draws this terminal (see terminalRenderer). */
+  private webgl = false;
   /** Where the last table starts in the buffer (xterm moves it through scrolling and reflow). */
   private tableMarker: IMarker | undefined;
   private closedReason = '';
@@ -143,6 +147,8 @@ export class ConsoleTerminal {
       for (const listener of this.searchListeners) listener({ index: resultIndex, count: resultCount });
     });
     this.term.open(this.element);
+    if (terminalRenderer() === 'webgl') this.useWebgl();
+    this.element.dataset.renderer = this.webgl ? 'webgl' : 'dom';
     registerEvidenceLinks(this.term);
     this.term.onData((data) => this.onInput(data));
     this.term.onResize(() => this.redrawLastTable());
@@ -159,6 +165,22 @@ export class ConsoleTerminal {
     );
     this.write(`${SGR.dim}${SHORTCUTS_LINE}.${SGR.reset}\n`);
     this.write(this.promptAndLine());
+  }
+
+  /** xterm's WebGL renderer; the DOM renderer stays when WebGL is unavailable, or comes back when its context is lost. */
+  private useWebgl(): void {
+    try {
+      const webgl = new WebglAddon();
+      webgl.onContextLoss(() => {
+        webgl.dispose();
+        this.webgl = false;
+        this.element.dataset.renderer = 'dom';
+      });
+      this.term.loadAddon(webgl);
+      this.webgl = true;
+    } catch {
+      // No WebGL2 context here after all: the DOM renderer draws.
+    }
   }
 
   /** Fits the terminal to its container (only while it is displayed). */
@@ -423,7 +445,11 @@ export class ConsoleTerminal {
     }
     for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) this.linesWritten += 1;
     this.charsWritten += text.length;
-    this.term.write(text, weight > 0 ? () => this.acknowledge(weight) : undefined);
+    // xterm parses one write at a time and yields to the page only between writes: a 200 000-character
+    // batch in one write kept clicks waiting ~150 ms. Pieces of a few dozen KB let it yield every ~12 ms,
+    // and each acknowledges its share of the weight once parsed, so main sends the next batch while this
+    // one is still being parsed.
+    for (const piece of writePieces(text, weight)) this.term.write(piece.text, piece.weight > 0 ? () => this.acknowledge(piece.weight) : undefined);
   }
 
   private acknowledge(weight: number): void {
@@ -765,6 +791,45 @@ export class ConsoleTerminal {
     this.write(`${this.endOfInput()}\n${text}\n`);
     this.cursorRow = 0;
     this.write(this.promptAndLine());
+  }
+}
+
+/**
+ * Which xterm renderer the consoles use: WebGL when the page has a hardware WebGL2 context, the DOM
+ * renderer otherwise. Measured with `npm run bench -- console` on headless Debian Chromium, whose only GL is
+ * software (SwiftShader): there WebGL gained no clear render time (1.56× its peer against the DOM's 2.21×,
+ * back to back on a loaded machine) and made the page miss the 200 ms click bar (worst click 460 ms
+ * against 234 ms, frame gaps up to 750 ms), every frame being rasterised on the CPUs that also parse. On a
+ * GPU xterm's WebGL renderer takes the drawing off the CPU.
+ * Tests may pick one with window.__lrTerminalRenderer (with the test hooks on).
+ */
+function terminalRenderer(): 'dom' | 'webgl' {
+  const chosen = window.__lrTestHooks === true ? window.__lrTerminalRenderer : undefined;
+  return chosen ?? (hardwareWebgl() ? 'webgl' : 'dom');
+}
+
+let hardwareGl: boolean | undefined;
+
+/** Whether WebGL2 is there and drawn by a GPU (not SwiftShader, llvmpipe or another software rasteriser). */
+function hardwareWebgl(): boolean {
+  if (hardwareGl !== undefined) return hardwareGl;
+  hardwareGl = false;
+  try {
+    const gl = document.createElement('canvas').getContext('webgl2');
+    if (!gl) return hardwareGl;
+    const info = gl.getExtension('WEBGL_debug_renderer_info');
+    const renderer = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : '';
+    hardwareGl = renderer !== '' && !/swiftshader|llvmpipe|softpipe|software|basic render/i.test(renderer);
+    gl.getExtension('WEBGL_lose_context')?.loseContext();
+  } catch {
+    hardwareGl = false;
+  }
+  return hardwareGl;
+}
+
+declare global {
+  interface Window {
+    __lrTerminalRenderer?: 'dom' | 'webgl';
   }
 }
 

@@ -18,6 +18,7 @@ import {
   type TableOptions,
   type TimeCellFormatter,
 } from '../../../shared/format.js';
+import { cachedTimeCell } from '../../../shared/time-cell-cache.js';
 import { formatInstant } from '../../../shared/time-format.js';
 
 export const SGR = {
@@ -67,10 +68,15 @@ interface LastTable {
 
 export class OutputRenderer {
   /** `formatTime`: how record times show (the console passes the zone chosen in Settings; default UTC). */
-  constructor(private readonly formatTime: TimeCellFormatter = (iso) => formatInstant(iso, 'UTC')) {}
+  constructor(private readonly formatTime: TimeCellFormatter = (iso) => formatInstant(iso, 'UTC')) {
+    this.tableTime = cachedTimeCell(formatTime);
+  }
+
+  /** Table times, cached by second; a new one per command (a zone changed in Settings applies from the next). */
+  private tableTime: TimeCellFormatter;
 
   private tableOptions(cols: number): TableOptions {
-    return { maxWidth: Math.max(20, cols - 1), human: true, numberWidth: 7, formatTime: this.formatTime };
+    return { maxWidth: Math.max(20, cols - 1), human: true, numberWidth: 7, formatTime: this.tableTime };
   }
 
   private command: CommandView | undefined;
@@ -105,6 +111,7 @@ export class OutputRenderer {
   private renderItem(item: ConsoleItem, cols: number, effects: RenderEffects): string {
     switch (item.k) {
       case 'started':
+        this.tableTime = cachedTimeCell(this.formatTime);
         this.command = { output: item.output, tableFields: item.tableFields, layout: undefined, json: [], pendingSingle: [] };
         this.lastTable = undefined;
         return '';
