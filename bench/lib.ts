@@ -39,7 +39,7 @@ export interface PrivateSshd {
   stop(): void;
 }
 
-/** A private sshd on 127.0.0.1 with its own host key and one authorized key (engineering-notes.md). */
+/** A private sshd on 127.0.0.1 with its own host key and one authorized key (no PAM, no password logins). */
 export async function startSshd(): Promise<PrivateSshd> {
   ensurePackages(['openssh-server', 'openssh-client'], ['/usr/sbin/sshd', 'scp']);
   const dir = mkdtempSync(join(tmpdir(), 'lr-bench-sshd-'));
