@@ -8,15 +8,9 @@ import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import type { z } from 'zod';
 import { batchList, batchRecord, batchResults, deviceCommandAnswer, type DeviceCommandAnswer, type BatchCreateRequest, type BatchRecord, type BatchResults, type BatchSummary } from '../shared/batch.js';
-import { describeNetError, HttpError, httpsJson } from '../node/https-json.js';
+import { describeNetError, HttpError, httpsJson, validated } from '../node/https-json.js';
 import { httpsBase, type Profile } from '../node/profile.js';
 import { ServiceNodes } from './service-nodes.js';
-
-function validated<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new Error(`the service answered ${what} in an unexpected form: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? ''}`.trim());
-  return r.data;
-}
 
 type Method = 'GET' | 'POST';
 

@@ -10,7 +10,7 @@ import { stat } from 'node:fs/promises';
 import { request, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { z } from 'zod';
-import { describeNetError, HttpError, httpsJson } from '../node/https-json.js';
+import { describeNetError, HttpError, httpsJson, validated } from '../node/https-json.js';
 import { httpsBase, type Profile } from '../node/profile.js';
 import { ServiceNodes } from './service-nodes.js';
 import {
@@ -36,12 +36,6 @@ export interface UploadOptions {
 }
 
 const MAX_ANSWER = 64 * 1024;
-
-function validated<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value);
-  if (!r.success) throw new Error(`the service answered ${what} in an unexpected form: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? ''}`.trim());
-  return r.data;
-}
 
 function readAnswer(res: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 /** HTTPS JSON requests pinned to one CA (the service's own): no system CAs, no "accept any certificate". */
 import { request } from 'node:https';
+import type { z } from 'zod';
 
 export interface HttpsJsonOptions {
   method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -82,4 +83,11 @@ export function describeNetError(e: Error, url: string): Error {
   if (code === 'ETIMEDOUT') return err(`cannot reach the service at ${host}: timed out`);
   if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) return err(`the service at ${host} did not present a certificate from the pinned CA (${code})`);
   return err(`cannot reach the service at ${host}: ${e.message}`);
+}
+
+/** A service answer checked against its schema; one line naming the first problem otherwise. */
+export function validated<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw new Error(`the service answered ${what} in an unexpected form: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? ''}`.trim());
+  return r.data;
 }

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Store, User } from './store.js';
 import type { Logger } from '../node/log.js';
-import { readJsonBody, RestError, sendJson } from './rest-io.js';
+import { answerRestError, readJsonBody, RestError, sendJson } from './rest-io.js';
 import { GroupError, groupRuleSchema, REMEDIATION_LEVELS, TAG, type GroupStore } from './groups.js';
 import type { LogChain, LogVerifyReport } from './log-chain.js';
 import type { TokenWatcher, UserAdmin } from './tokens.js';
@@ -198,17 +198,7 @@ export async function handleAdminRoute(req: IncomingMessage, res: ServerResponse
   try {
     return await route(req, res, user, deps);
   } catch (e) {
-    if (res.headersSent) {
-      res.destroy();
-      return true;
-    }
-    req.resume();
-    if (e instanceof RestError) sendJson(res, e.status, { error: e.message });
-    else if (e instanceof GroupError) sendJson(res, e.status, { error: e.message });
-    else {
-      deps.log.error('admin request failed', { error: (e as Error).message });
-      sendJson(res, 500, { error: 'internal error (see the service log)' });
-    }
+    answerRestError(req, res, e instanceof GroupError ? new RestError(e.status, e.message) : e, deps.log, 'admin request');
     return true;
   }
 }

@@ -19,7 +19,7 @@ import { settingsUpdateSchema } from './tenant-settings.js';
 import { LibraryConflictError, LibraryContentError } from './library-store.js';
 import type { AgentFileGrant } from './agent-file-tokens.js';
 import { receiveUpload, uploadMetaSchema } from './library-upload.js';
-import { readJsonBody, RestError, sendJson } from './rest-io.js';
+import { answerRestError, readJsonBody, RestError, sendJson } from './rest-io.js';
 
 const publisherBody = z.object({
   name: z.string().regex(PUBLISHER_NAME, 'publisher names are letters, digits, - _ . (max 64, not starting with a dot)'),
@@ -220,19 +220,7 @@ export async function handleLibraryRoute(req: IncomingMessage, res: ServerRespon
   try {
     return await route(req, res, user, lib);
   } catch (e) {
-    if (res.headersSent) {
-      res.destroy();
-      return true;
-    }
-    if (e instanceof RestError) {
-      // Refused before the body was read: drain it so the socket can carry the answer (no RST).
-      req.resume();
-      sendJson(res, e.status, { error: e.message });
-      return true;
-    }
-    lib.log.error('library request failed', { error: (e as Error).stack ?? String(e) });
-    req.resume();
-    sendJson(res, 500, { error: 'internal error (see the service log)' });
+    answerRestError(req, res, e, lib.log, 'library request');
     return true;
   }
 }

@@ -1,6 +1,7 @@
 /** Small helpers for REST handlers: JSON answers and size-limited JSON bodies validated with zod. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
+import type { Logger } from '../node/log.js';
 
 const MAX_JSON_BODY = 64 * 1024;
 
@@ -41,4 +42,22 @@ export async function readJsonBody<T>(req: IncomingMessage, schema: z.ZodType<T>
     throw new RestError(400, `invalid request: ${issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'bad body'}`);
   }
   return parsed.data;
+}
+
+/**
+ * A route handler's failure as its answer: a RestError as one-line JSON with its status, anything else as a
+ * logged 500; when the answer had already started (a file streaming) the connection is cut instead. The
+ * unread body is drained so the socket can carry the answer.
+ */
+export function answerRestError(req: IncomingMessage, res: ServerResponse, e: unknown, log: Logger, what: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  req.resume();
+  if (e instanceof RestError) sendJson(res, e.status, { error: e.message });
+  else {
+    log.error(`${what} failed`, { error: (e as Error).stack ?? String(e) });
+    sendJson(res, 500, { error: 'internal error (see the service log)' });
+  }
 }

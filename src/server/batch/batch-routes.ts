@@ -4,12 +4,13 @@
  * creator or an admin may cancel one. Answers true when it handled the request.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { csvTable } from '../../shared/csv.js';
 import { deviceCommandRequest } from '../../shared/batch.js';
 import type { User } from '../store.js';
-import { readJsonBody, RestError, sendJson } from '../rest-io.js';
+import { answerRestError, readJsonBody, RestError, sendJson } from '../rest-io.js';
 import type { Logger } from '../../node/log.js';
 import type { BatchRunner } from './batch-runner.js';
 
@@ -118,7 +119,7 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User, runn
       'x-content-sha256': f.sha256,
       'content-disposition': `attachment; filename="${encodeURIComponent(f.name)}"`,
     });
-    await pipeline(runner.openFile(f.path), res);
+    await pipeline(createReadStream(f.path), res);
     return true;
   }
   m = TEXT.exec(path);
@@ -137,16 +138,7 @@ export async function handleBatchRoute(req: IncomingMessage, res: ServerResponse
   try {
     return await route(req, res, user, runner);
   } catch (e) {
-    if (res.headersSent) {
-      res.destroy();
-      return true;
-    }
-    req.resume();
-    if (e instanceof RestError) sendJson(res, e.status, { error: e.message });
-    else {
-      log.error('batch request failed', { error: (e as Error).stack ?? String(e) });
-      sendJson(res, 500, { error: 'internal error (see the service log)' });
-    }
+    answerRestError(req, res, e, log, 'batch request');
     return true;
   }
 }

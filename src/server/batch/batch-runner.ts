@@ -10,7 +10,7 @@
  * failed ("the service stopped while it ran"), since nothing can tell how far it got on the device.
  */
 import { EventEmitter } from 'node:events';
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findCommand, roleAllows } from '../../shared/catalog.js';
 import { parseLine } from '../../shared/grammar.js';
@@ -199,14 +199,16 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
         if (step.truncated) truncated.push(t.deviceName);
         if (step.file) files.push({ ...step.file, device: t.deviceName, deviceId: t.deviceId, step: step.index });
         const file = join(this.dirOf(id, t.deviceId), `step-${step.index}.jsonl`);
-        if (!existsSync(file)) continue;
+        // Past the limit only the file list is still gathered: no more records are read from disk.
+        if (rows.length >= limit || !existsSync(file)) continue;
         for (const line of readFileSync(file, 'utf8').split('\n')) {
-          if (!line || rows.length >= limit) continue;
+          if (!line) continue;
           for (const r of JSON.parse(line) as Record<string, unknown>[]) {
             if (rows.length >= limit) break;
             for (const k of Object.keys(r)) if (!known.has(k)) (known.add(k), columns.push(k));
             rows.push({ device: t.deviceName, step: step.index, ...r });
           }
+          if (rows.length >= limit) break;
         }
       }
     }
@@ -229,22 +231,6 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
     if (!t) return null;
     const path = join(this.dirOf(id, t.deviceId), `step-${step}.txt`);
     return existsSync(path) ? readFileSync(path, 'utf8') : null;
-  }
-
-  /** Bytes of a kept file as a stream (the REST route pipes it). */
-  openFile(path: string): ReturnType<typeof createReadStream> {
-    return createReadStream(path);
-  }
-
-  /** Disk used by a batch's results (for the list; cheap enough for tens of devices). */
-  diskBytes(id: string): number {
-    const walk = (dir: string): number => {
-      if (!existsSync(dir)) return 0;
-      let n = 0;
-      for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? walk(join(dir, e.name)) : statSync(join(dir, e.name)).size;
-      return n;
-    };
-    return walk(join(this.root, id));
   }
 
   // ---------- scheduling ----------
