@@ -20,7 +20,7 @@ import {
   uploadResultSchema,
   type LibraryRecord,
   type PublisherRecord,
-  type TenantSettings,
+  type TenantSettingsRecord,
   type UploadResult,
 } from '../shared/library-records.js';
 
@@ -98,16 +98,16 @@ export class LibraryApi {
     await this.request(`/api/v1/publishers/${encodeURIComponent(name)}`, 'DELETE');
   }
 
-  settings(): Promise<TenantSettings> {
+  settings(): Promise<TenantSettingsRecord> {
     return this.call(tenantSettingsSchema, '/api/v1/settings');
   }
 
   /** Changes tenant settings (admins): any of unsignedScripts, liveResponse, liveResponseServers, limits. */
-  updateSettings(update: { unsignedScripts?: boolean; liveResponse?: boolean; liveResponseServers?: boolean; limits?: Record<string, number> }): Promise<TenantSettings> {
+  updateSettings(update: { unsignedScripts?: boolean; liveResponse?: boolean; liveResponseServers?: boolean; limits?: Record<string, number> }): Promise<TenantSettingsRecord> {
     return this.call(tenantSettingsSchema, '/api/v1/settings', 'PUT', update);
   }
 
-  setUnsignedScripts(allowed: boolean): Promise<TenantSettings> {
+  setUnsignedScripts(allowed: boolean): Promise<TenantSettingsRecord> {
     return this.call(tenantSettingsSchema, '/api/v1/settings', 'PUT', { unsignedScripts: allowed });
   }
 

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { Role } from './catalog.js';
 import { MAX_LINE_UTF16 } from './grammar.js';
 import { CASE_STATUSES, MAX_PREVIEW_BYTES, PREVIEW_MODES, type CaseTaskProgress, type CaseView, type EvidencePreview, type EvidenceView, type ExportCaseResult, type ImportCaseResult, type NoteView, type SearchResult, type TranscriptEntryView, type TranscriptSummary } from './case-types.js';
-import type { LibraryRecord, TenantSettings } from './library-records.js';
+import type { LibraryRecord, TenantSettingsRecord } from './library-records.js';
 import { batchCreateRequest, batchList, batchRecord, batchResults, MAX_BATCH_DEVICES } from './batch.js';
 import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type DeviceRecord, type JobStatus, type SessionInfo } from './protocol.js';
 
@@ -175,7 +175,7 @@ export interface Preferences {
 
 export interface TenantSettingsView {
   /** Undefined when this user may not see them (not an admin): `reason` says why. */
-  settings?: TenantSettings;
+  settings?: TenantSettingsRecord;
   canEdit: boolean;
   reason?: string;
 }

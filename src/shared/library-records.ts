@@ -41,4 +41,4 @@ export const tenantSettingsSchema = z.object({
   /** Present when a change deserves one (turning unsigned scripts on). */
   warning: z.string().optional(),
 });
-export type TenantSettings = z.infer<typeof tenantSettingsSchema>;
+export type TenantSettingsRecord = z.infer<typeof tenantSettingsSchema>;
