@@ -14,7 +14,7 @@ import { ConsoleService } from './consoles.js';
 import { DeviceService } from './devices.js';
 import { createEchoService, type EchoService } from './echo.js';
 import { createEventHub, type EventHub } from './events.js';
-import { LibraryService } from './library.js';
+import { LibraryPageService } from './library.js';
 import { PreferencesService } from './preferences.js';
 import { TenantSettingsService } from './tenant-settings.js';
 import { InstallerService } from './installers.js';
@@ -45,7 +45,7 @@ export interface Services {
   readonly devices: DeviceService;
   readonly consoles: ConsoleService;
   readonly commandLog: CommandLogService;
-  readonly library: LibraryService;
+  readonly library: LibraryPageService;
   readonly tenantSettings: TenantSettingsService;
   /** "Add a device": installer scripts made by the service (admins). */
   readonly installers: InstallerService;
@@ -88,7 +88,7 @@ export function createServices(host: HostInfo): Services {
     devices,
     consoles,
     commandLog: new CommandLogService(workspace, host.pickExportFile),
-    library: new LibraryService(workspace, events),
+    library: new LibraryPageService(workspace, events),
     tenantSettings: new TenantSettingsService(workspace),
     installers: new InstallerService(workspace),
     preferences: new PreferencesService(host.dataDir, log),

@@ -22,7 +22,7 @@ interface UploadMeta {
   generation: number;
 }
 
-export class LibraryService {
+export class LibraryPageService {
   private uploads: UploadStaging<UploadMeta> | undefined;
 
   constructor(

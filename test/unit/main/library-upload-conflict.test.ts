@@ -1,14 +1,14 @@
 /**
  * Library uploads (issue 25 item 13): a name already in the library is refused when the upload starts,
  * before any byte is sent, unless the analyst chose to replace it. The service connection is a fake
- * (named as such below): this tests LibraryService's own check, not the service.
+ * (named as such below): this tests LibraryPageService's own check, not the service.
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEventHub } from '../../../src/main/services/events.js';
-import { LibraryService } from '../../../src/main/services/library.js';
+import { LibraryPageService } from '../../../src/main/services/library.js';
 import type { Workspace } from '../../../src/main/services/workspace.js';
 
 const uploads = mkdtempSync(path.join(tmpdir(), 'lr-library-conflict-'));
@@ -27,7 +27,7 @@ const fakeWorkspace = {
 const meta = (name: string, overwrite: boolean) => ({ name, size: 3, description: '', parametersDescription: '', parametersExample: '', overwrite });
 
 describe('library upload: name conflicts', () => {
-  const library = new LibraryService(fakeWorkspace, createEventHub());
+  const library = new LibraryPageService(fakeWorkspace, createEventHub());
 
   it('refuses a name already in the library before any byte, with a line that says what to do', async () => {
     await expect(library.begin(meta('triage.sh', false))).rejects.toThrow('triage.sh is already in the library: replace it, or upload it under another name');
