@@ -18,7 +18,7 @@ export const SECTIONS = [
 
 export type SectionId = (typeof SECTIONS)[number]['id'];
 export type AppInfo = IpcResponse<'lr:app.info'>;
-export type Connection = 'connecting' | 'connected' | 'failed';
+export type ConnectionState = 'connecting' | 'connected' | 'failed';
 
 export interface ConsoleTab {
   /** The tab's key: the session it was opened with (after `connect` its terminal talks to a newer one). */
@@ -46,7 +46,7 @@ export interface ConsoleTab {
 interface AppState {
   section: SectionId;
   info: AppInfo | undefined;
-  connection: Connection;
+  connection: ConnectionState;
   connectionError: string | undefined;
   lastEvent: LrEvent | undefined;
   workspace: WorkspaceStatus | undefined;
