@@ -38,11 +38,11 @@ interface AgentLink {
 
 /** A job's output travelling between nodes (cluster mode): from the agent's node to the job's node. */
 export type RemoteOutput =
-  | { k: 'data'; frame: Buffer; bytes: number }
-  | { k: 'records'; json: string }
-  | { k: 'text'; text: string }
-  | { k: 'end'; status: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'refused'; error?: string | undefined; cwd?: string | undefined }
-  | { k: 'trace'; sessionId: string; level: string; message: string; time: string };
+  | { type: 'data'; frame: Buffer; bytes: number }
+  | { type: 'records'; json: string }
+  | { type: 'text'; text: string }
+  | { type: 'end'; status: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'refused'; error?: string | undefined; cwd?: string | undefined }
+  | { type: 'trace'; sessionId: string; level: string; message: string; time: string };
 
 /**
  * The rest of the cluster as the hub sees it (cluster/agent-router.ts implements it on NATS). On a single
@@ -337,7 +337,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
         // A session's console shows only its own device's trace lines: another agent cannot write into it.
         if (!this.traced.get(link.deviceId)?.has(frame.sessionId)) return this.drop(link, 'trace', frame.sessionId, this.tracedElsewhere(link.deviceId, frame.sessionId));
         const owner = this.controller.get(link.deviceId);
-        if (owner && this.cluster) this.cluster.toJobOwner(owner, '-', { k: 'trace', sessionId: frame.sessionId, level: frame.level, message: frame.message, time: frame.time });
+        if (owner && this.cluster) this.cluster.toJobOwner(owner, '-', { type: 'trace', sessionId: frame.sessionId, level: frame.level, message: frame.message, time: frame.time });
         else this.emit('trace', frame.sessionId, frame.level, frame.message, frame.time);
         return;
       }
@@ -390,16 +390,16 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     const link = this.links.get(deviceId);
     if (frame.t === 'job.start') {
       if (!link) {
-        this.cluster?.toJobOwner(from, frame.jobId, { k: 'end', status: 'failed', error: 'the device went offline (it left the node holding it)' });
+        this.cluster?.toJobOwner(from, frame.jobId, { type: 'end', status: 'failed', error: 'the device went offline (it left the node holding it)' });
         return;
       }
       this.controller.set(deviceId, from);
       const out = (o: RemoteOutput) => this.cluster?.toJobOwner(from, frame.jobId, o);
       const proxy: JobSink = {
-        onData: (f, bytes) => out({ k: 'data', frame: f, bytes }),
-        onRecords: (json) => out({ k: 'records', json }),
-        onText: (text) => out({ k: 'text', text }),
-        onEnd: (status, error, cwd) => out({ k: 'end', status, error, cwd }),
+        onData: (f, bytes) => out({ type: 'data', frame: f, bytes }),
+        onRecords: (json) => out({ type: 'records', json }),
+        onText: (text) => out({ type: 'text', text }),
+        onEnd: (status, error, cwd) => out({ type: 'end', status, error, cwd }),
       };
       this.sinks.set(frame.jobId, { deviceId, sink: proxy, owner: from });
     } else if (frame.t === 'trace.level') {
@@ -415,13 +415,13 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
 
   /** A job's output coming back from the node holding its agent (only that node may write into it). */
   fromAgentNode(from: string, jobId: string, o: RemoteOutput): void {
-    if (o.k === 'trace') {
+    if (o.type === 'trace') {
       this.emit('trace', o.sessionId, o.level, o.message, o.time);
       return;
     }
     const entry = this.sinks.get(jobId);
     if (!entry || entry.via !== from) return;
-    switch (o.k) {
+    switch (o.type) {
       case 'data':
         entry.sink.onData(o.frame, o.bytes);
         return;

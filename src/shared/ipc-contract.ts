@@ -218,7 +218,7 @@ export interface LibraryView {
 // Console output: what main pushes for a session, rendered by the renderer into its xterm.
 export type ConsoleItem =
   | {
-      k: 'started';
+      type: 'started';
       commandId: string;
       name: string;
       background: boolean;
@@ -226,13 +226,13 @@ export type ConsoleItem =
       tableFields?: string[] | undefined;
       redirect?: string | undefined;
     }
-  | { k: 'text'; text: string }
-  | { k: 'records'; records: Record<string, unknown>[] }
-  | { k: 'progress'; bytes: number; total: number; rate: number; eta?: number | undefined }
-  | { k: 'notice'; text: string; tone: 'info' | 'warn' | 'error' }
+  | { type: 'text'; text: string }
+  | { type: 'records'; records: Record<string, unknown>[] }
+  | { type: 'progress'; bytes: number; total: number; rate: number; eta?: number | undefined }
+  | { type: 'notice'; text: string; tone: 'info' | 'warn' | 'error' }
   | {
       /** The foreground command ended, or went to the background: the prompt comes back. */
-      k: 'end';
+      type: 'end';
       commandId?: string | undefined;
       status: JobStatus;
       error?: string | undefined;
@@ -241,14 +241,14 @@ export type ConsoleItem =
       background: boolean;
     }
   /** A background job ended. */
-  | { k: 'bgend'; commandId: string; status: JobStatus; error?: string | undefined; durationMs: number }
+  | { type: 'bgend'; commandId: string; status: JobStatus; error?: string | undefined; durationMs: number }
   /** A y/N before a response action (main's console-confirm.ts): `lines` describe the target, `prompt` replaces the prompt until answered. */
-  | { k: 'question'; lines: string[]; prompt: string }
-  | { k: 'device'; online: boolean }
-  | { k: 'closed'; reason: string };
+  | { type: 'question'; lines: string[]; prompt: string }
+  | { type: 'device'; online: boolean }
+  | { type: 'closed'; reason: string };
 
 /** What a console showed recently (kept by main), rendered again by a reloaded page. */
-export type ReplayEntry = { k: 'input'; cwd: string; line: string } | { k: 'output'; items: ConsoleItem[] };
+export type ReplayEntry = { type: 'input'; cwd: string; line: string } | { type: 'output'; items: ConsoleItem[] };
 
 /** An open session as a reloaded page gets it back: with its recent output and whether a command runs. */
 export interface RestoredSessionView extends SessionView {

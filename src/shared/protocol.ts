@@ -2,6 +2,18 @@
  * Wire protocol between the service and its peers, validated with zod at every boundary.
  * Agent link: WebSocket /api/v1/agent. Analyst console: WebSocket /api/v1/console. JSON text frames.
  * Every schema is strict about sizes so a hostile peer cannot make either side allocate without bound.
+ *
+ * Which key names a message's kind, and why each stays as it is:
+ * - `t`: the frames of this file (agent link, analyst console). Old agents and consoles talk to new
+ *   services, so these frames stay byte-identical; a rename here would need a new protocol version.
+ * - `k`: the NATS header naming an output message's kind between cluster nodes (cluster/agent-router.ts);
+ *   nodes of two versions meet during a rolling upgrade.
+ * - `kind`: files on disk (connection profile, enrollment bundle, agent config): files written by
+ *   older versions must still load.
+ * - `type`: everything in one process or one build: workstation events (LrEvent), console items and
+ *   replay entries (ipc-contract.ts), a job's output between the agent hub and the cluster router
+ *   (RemoteOutput); also the Defender-compatible machine actions, whose format is not ours.
+ * New in-process unions use `type`.
  */
 import { z } from 'zod';
 import { MAX_LINE_UTF16 } from './grammar.js';

@@ -41,7 +41,7 @@ describeNeeds(natsSkipReason)('cluster routing frames are authenticated and neve
     const outputs: string[] = [];
     const frames: string[] = [];
     // The hub stands in for the rest of the node: what the router hands it is what this test checks.
-    hub.fromAgentNode = (_from, jobId, o) => void outputs.push(`${jobId} ${o.k === 'text' ? o.text : o.k}`);
+    hub.fromAgentNode = (_from, jobId, o) => void outputs.push(`${jobId} ${o.type === 'text' ? o.text : o.type}`);
     hub.fromOtherNode = (_from, dev, f) => void frames.push(`${dev} ${f.t}`);
     const nodes = Object.assign(new EventEmitter(), { isAlive: () => true }) as unknown as NodeRegistry;
     return { ctx, router: await ClusterAgents.start(ctx, hub, nodes), outputs, frames };
@@ -54,7 +54,7 @@ describeNeeds(natsSkipReason)('cluster routing frames are authenticated and neve
     const sub = raw.subscribe('lr.>', { callback: (_e, m) => void captured.push(m) });
     await raw.flush();
 
-    a.router.toJobOwner('route-b', 'job1', { k: 'text', text: 'hello' });
+    a.router.toJobOwner('route-b', 'job1', { type: 'text', text: 'hello' });
     a.router.toAgent('route-b', 'dev00001', { t: 'job.cancel', jobId: 'job1', reason: 'cancelled' } as never);
     await waitFor('b got both', async () => b.outputs.length === 1 && b.frames.length === 1 && captured.length === 2, 10_000, 50);
     expect(b.outputs).toEqual(['job1 hello']);
@@ -82,7 +82,7 @@ describeNeeds(natsSkipReason)('cluster routing frames are authenticated and neve
     // Then one more authentic frame: once it is in, everything before it was judged (NATS keeps order per publisher… and
     // the raw client's messages went first).
     await new Promise((r) => setTimeout(r, 500));
-    a.router.toJobOwner('route-b', 'job1', { k: 'text', text: 'second' });
+    a.router.toJobOwner('route-b', 'job1', { type: 'text', text: 'second' });
     await waitFor('b got the second frame', async () => b.outputs.length >= 2, 10_000, 50);
     await new Promise((r) => setTimeout(r, 300));
     expect(b.outputs).toEqual(['job1 hello', 'job1 second']);

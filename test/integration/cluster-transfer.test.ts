@@ -376,15 +376,15 @@ describeNeeds(natsSkipReason)('cluster: flow control of transfers and output bet
       h.set('job', jobId);
       h.set('k', 'data');
       expect(() => ctx.nc.publish('lr.out.probe-b', frame, { headers: h })).toThrow(/max_payload/);
-      router.toJobOwner('probe-b', jobId, { k: 'data', frame, bytes: payload.length });
+      router.toJobOwner('probe-b', jobId, { type: 'data', frame, bytes: payload.length });
       // 3000 records of ~500 bytes (1.5 MB): split between records. One record of 1 MB: replaced.
       const many = Array.from({ length: 3000 }, (_, i) => ({ i, path: `/x/${'p'.repeat(480)}` }));
-      router.toJobOwner('probe-b', jobId, { k: 'records', json: JSON.stringify(many) });
-      router.toJobOwner('probe-b', jobId, { k: 'records', json: JSON.stringify([{ blob: 'b'.repeat(1_040_000) }]) });
+      router.toJobOwner('probe-b', jobId, { type: 'records', json: JSON.stringify(many) });
+      router.toJobOwner('probe-b', jobId, { type: 'records', json: JSON.stringify([{ blob: 'b'.repeat(1_040_000) }]) });
       // Text of 4-byte characters (surrogate pairs): 1.2 MB of UTF-8, cut between characters.
       const text = '😀'.repeat(300_000) + 'end';
-      router.toJobOwner('probe-b', jobId, { k: 'text', text });
-      router.toJobOwner('probe-b', jobId, { k: 'end', status: 'completed' });
+      router.toJobOwner('probe-b', jobId, { type: 'text', text });
+      router.toJobOwner('probe-b', jobId, { type: 'end', status: 'completed' });
       await waitFor('the end message', async () => got.some((m) => m.kind === 'end'), 10_000, 20);
       sub.unsubscribe();
       expect(ctx.nc.isClosed()).toBe(false);

@@ -44,12 +44,12 @@ describe('standalone mode', () => {
     });
     const session = await s.consoles.open(hostname());
     s.consoles.run(session.id, 'cd /tmp');
-    await waitFor('cd to end', async () => items.some((i) => i.k === 'end'));
-    expect(items.find((i) => i.k === 'end')).toMatchObject({ status: 'completed', cwd: '/tmp' });
+    await waitFor('cd to end', async () => items.some((i) => i.type === 'end'));
+    expect(items.find((i) => i.type === 'end')).toMatchObject({ status: 'completed', cwd: '/tmp' });
     items.length = 0;
     s.consoles.run(session.id, 'dir /');
-    await waitFor('dir to end', async () => items.some((i) => i.k === 'end'));
-    const records = items.flatMap((i) => (i.k === 'records' ? i.records : []));
+    await waitFor('dir to end', async () => items.some((i) => i.type === 'end'));
+    const records = items.flatMap((i) => (i.type === 'records' ? i.records : []));
     expect(records.map((r) => r.name)).toContain('etc');
     const completion = await s.consoles.complete(session.id, 'cd /et', 6);
     expect(completion).toMatchObject({ kind: 'path', candidates: ['/etc/'] });
@@ -62,7 +62,7 @@ describe('standalone mode', () => {
     const ends: ConsoleItem[] = [];
     const off = s.events.subscribe((event: LrEvent) => {
       if (event.type !== 'console.output') return;
-      ends.push(...event.items.filter((i) => i.k === 'end'));
+      ends.push(...event.items.filter((i) => i.type === 'end'));
       s.consoles.ack(event.sessionId, event.weight);
     });
     const session = await s.consoles.open(hostname());

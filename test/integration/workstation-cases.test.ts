@@ -26,10 +26,10 @@ function make(): Services {
   return s;
 }
 
-async function runLine(s: Services, sessionId: string, line: string): Promise<Extract<ConsoleItem, { k: 'end' }>> {
+async function runLine(s: Services, sessionId: string, line: string): Promise<Extract<ConsoleItem, { type: 'end' }>> {
   items.length = 0;
   s.consoles.run(sessionId, line);
-  return waitFor(`${line} to end`, async () => items.find((i): i is Extract<ConsoleItem, { k: 'end' }> => i.k === 'end'), 60_000);
+  return waitFor(`${line} to end`, async () => items.find((i): i is Extract<ConsoleItem, { type: 'end' }> => i.type === 'end'), 60_000);
 }
 
 beforeAll(async () => {
@@ -64,7 +64,7 @@ describe('consoles feed the active case', () => {
     expect(dir.status).toBe('completed');
     const get = await runLine(s, session.id, `getfile ${suspect}`);
     expect(get.status).toBe('completed');
-    expect(items.some((i) => i.k === 'notice' && /stored as evidence/.test(i.text))).toBe(true);
+    expect(items.some((i) => i.type === 'notice' && /stored as evidence/.test(i.text))).toBe(true);
     const saved = await runLine(s, session.id, `dir ${folder} > listing.txt`);
     expect(saved.status).toBe('completed');
     await runLine(s, session.id, 'nosuchcommand');

@@ -165,7 +165,7 @@ export class ConsoleConfirm {
   }
 
   private declined(t: ConfirmTarget, how: string): void {
-    this.host.add({ k: 'end', status: 'cancelled', error: `${how}: ${t.line} was not run, nothing was done on ${this.host.deviceName}`, durationMs: 0, background: false });
+    this.host.add({ type: 'end', status: 'cancelled', error: `${how}: ${t.line} was not run, nothing was done on ${this.host.deviceName}`, durationMs: 0, background: false });
   }
 
   private async ask(pending: Pending): Promise<void> {
@@ -173,7 +173,7 @@ export class ConsoleConfirm {
     const lines = [`${t.line} on ${this.host.deviceName}:`, ...(await this.describe(t)), consequence(t, this.host.deviceName)];
     if (this.pending !== pending) return; // cancelled meanwhile
     pending.phase = 'asking';
-    this.host.add({ k: 'question', lines, prompt: `run it? [y/N] ` });
+    this.host.add({ type: 'question', lines, prompt: `run it? [y/N] ` });
   }
 
   private async describe(t: ConfirmTarget): Promise<string[]> {

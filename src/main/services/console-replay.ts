@@ -19,24 +19,24 @@ export class ReplayBuffer {
 
   /** A command line the analyst submitted, with the folder its prompt showed. */
   input(cwd: string, line: string): void {
-    this.push({ k: 'input', cwd, line }, INPUT_WEIGHT + line.length);
+    this.push({ type: 'input', cwd, line }, INPUT_WEIGHT + line.length);
   }
 
   /** A batch of output as it left for the renderer. */
   output(items: readonly ConsoleItem[], weight: number): void {
     const last = this.entries[this.entries.length - 1];
-    if (last?.entry.k === 'output' && last.weight + weight <= this.maxWeight / 8) {
+    if (last?.entry.type === 'output' && last.weight + weight <= this.maxWeight / 8) {
       last.entry.items.push(...items);
       last.weight += weight;
       this.weight += weight;
       this.trim();
       return;
     }
-    this.push({ k: 'output', items: [...items] }, weight);
+    this.push({ type: 'output', items: [...items] }, weight);
   }
 
   snapshot(): { entries: ReplayEntry[]; trimmed: boolean } {
-    return { entries: this.entries.map(({ entry }) => (entry.k === 'output' ? { k: 'output', items: [...entry.items] } : { ...entry })), trimmed: this.trimmed };
+    return { entries: this.entries.map(({ entry }) => (entry.type === 'output' ? { type: 'output', items: [...entry.items] } : { ...entry })), trimmed: this.trimmed };
   }
 
   private push(entry: ReplayEntry, weight: number): void {

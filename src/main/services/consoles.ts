@@ -124,7 +124,7 @@ export class ConsoleSession {
       pauseSource: () => client.pause(),
       resumeSource: () => client.resume(),
     });
-    client.on('backgroundEnd', (f) => this.add({ k: 'bgend', commandId: f.commandId, status: f.status, error: f.error, durationMs: f.durationMs }));
+    client.on('backgroundEnd', (f) => this.add({ type: 'bgend', commandId: f.commandId, status: f.status, error: f.error, durationMs: f.durationMs }));
     client.on('sessionClosed', (sessionId, reason) => {
       // The service's reason for the analyst's own Disconnect reads "closed by <role>": say it plainly.
       if (sessionId === info.id) this.ended(this.closeRequested ? 'disconnected by the analyst' : reason);
@@ -133,12 +133,12 @@ export class ConsoleSession {
     client.on('deviceState', (deviceId, online) => {
       if (deviceId !== info.deviceId) return;
       this.deviceOnline = online;
-      this.add({ k: 'device', online });
+      this.add({ type: 'device', online });
       if (!online && this.running) {
-        this.add({ k: 'notice', text: 'while the device is offline: Ctrl+C cancels this command here at once (nothing more is sent to the device); Ctrl+Z is refused (nothing runs on the device to send to the background)', tone: 'warn' });
+        this.add({ type: 'notice', text: 'while the device is offline: Ctrl+C cancels this command here at once (nothing more is sent to the device); Ctrl+Z is refused (nothing runs on the device to send to the background)', tone: 'warn' });
       }
     });
-    client.on('trace', (f) => this.add({ k: 'text', text: `[trace ${f.level}] ${f.message}\n` }));
+    client.on('trace', (f) => this.add({ type: 'text', text: `[trace ${f.level}] ${f.message}\n` }));
     client.on('serviceError', (message) => this.log.warn('console: service error', { sessionId: info.id, message }));
     this.confirm = new ConsoleConfirm({ sessionId: info.id, deviceName: info.deviceName, client, add: (item) => this.add(item), run: (line) => this.run(line, true) });
   }
@@ -192,7 +192,7 @@ export class ConsoleSession {
     const transfer = transferTarget(line);
     const fgTransfer = name === 'fg' ? this.transfers.get(fgTarget(line)) : undefined;
     const work = transfer ? this.runTransfer(line, transfer, running) : fgTransfer ? this.runFgTransfer(line, fgTransfer, running) : this.runPlain(line, name, running);
-    work.catch((e: Error) => this.finish(running, { k: 'end', status: 'failed', error: e.message, durationMs: 0, background: false }));
+    work.catch((e: Error) => this.finish(running, { type: 'end', status: 'failed', error: e.message, durationMs: 0, background: false }));
   }
 
   cancel(): boolean {
@@ -205,7 +205,7 @@ export class ConsoleSession {
     if (!this.deviceOnline && !running.serviceSide) {
       running.cancelledHere = true;
       // The service already ended what ran on the device; nothing waits for it any more: the prompt comes back now.
-      this.finish(running, { k: 'end', commandId: running.commandId, status: 'cancelled', error: `cancelled here while the device is offline: nothing more is sent to it${running.againHint ?? ''}`, durationMs: 0, background: false });
+      this.finish(running, { type: 'end', commandId: running.commandId, status: 'cancelled', error: `cancelled here while the device is offline: nothing more is sent to it${running.againHint ?? ''}`, durationMs: 0, background: false });
     }
     return true;
   }
@@ -214,7 +214,7 @@ export class ConsoleSession {
     const running = this.running;
     if (!running) return false;
     if (!this.deviceOnline && !running.serviceSide) {
-      this.add({ k: 'notice', text: 'Ctrl+Z refused: the device is offline, nothing runs on it to send to the background; Ctrl+C cancels here', tone: 'warn' });
+      this.add({ type: 'notice', text: 'Ctrl+Z refused: the device is offline, nothing runs on it to send to the background; Ctrl+C cancels here', tone: 'warn' });
       return false;
     }
     if (running.commandId) this.safeSend(() => this.client.detach(running.commandId as string));
@@ -270,7 +270,7 @@ export class ConsoleSession {
     this.running?.overflow.discard();
     this.running = undefined;
     this.confirm.reset();
-    this.add({ k: 'closed', reason });
+    this.add({ type: 'closed', reason });
     this.channel.flush();
     try {
       this.client.close();
@@ -285,13 +285,13 @@ export class ConsoleSession {
   private add(item: ConsoleItem): void {
     // A batch of records is serialised once: its JSON gives both its flow-control weight and the overflow's
     // counts (20 MB of findfile rows were stringified twice here).
-    const json = item.k === 'records' ? JSON.stringify(item.records) : undefined;
+    const json = item.type === 'records' ? JSON.stringify(item.records) : undefined;
     this.running?.capture.add(item);
     this.running?.overflow.add(item, json);
     this.channel.add(item, json === undefined ? undefined : Math.max(1, json.length));
   }
 
-  private finish(running: Running, end: Extract<ConsoleItem, { k: 'end' }>): void {
+  private finish(running: Running, end: Extract<ConsoleItem, { type: 'end' }>): void {
     if (this.running !== running) return;
     this.running = undefined;
     if (end.cwd) this.cwd = end.cwd;
@@ -300,7 +300,7 @@ export class ConsoleSession {
   }
 
   /** The command as the analyst saw it goes into the active case's transcript. */
-  private record(running: Running, end: Extract<ConsoleItem, { k: 'end' }>): void {
+  private record(running: Running, end: Extract<ConsoleItem, { type: 'end' }>): void {
     if (!this.recorder) return;
     const { output, truncated } = running.capture.finish();
     const suffix = end.background && end.status === 'running' ? '[continues in the background]\n' : '';
@@ -320,23 +320,23 @@ export class ConsoleSession {
         endedAt: new Date().toISOString(),
       });
     } catch (e) {
-      this.channel.add({ k: 'notice', text: `could not add this command to the case transcript: ${(e as Error).message}`, tone: 'warn' });
+      this.channel.add({ type: 'notice', text: `could not add this command to the case transcript: ${(e as Error).message}`, tone: 'warn' });
     }
   }
 
   /** Moves a finished file into the evidence store; the console says where it went (or why not). */
   private async keepAsEvidence(file: string, provenance: EvidenceProvenance, what: string): Promise<void> {
     if (!this.recorder) {
-      this.add({ k: 'notice', text: `${what}: saved ${file}`, tone: 'info' });
+      this.add({ type: 'notice', text: `${what}: saved ${file}`, tone: 'info' });
       return;
     }
     try {
       const size = statSync(file).size;
-      if (size >= LARGE_EVIDENCE_BYTES) this.add({ k: 'notice', text: `${what}: hashing ${formatBytes(size)} into the evidence store (SHA-256, SHA-1, MD5)…`, tone: 'info' });
+      if (size >= LARGE_EVIDENCE_BYTES) this.add({ type: 'notice', text: `${what}: hashing ${formatBytes(size)} into the evidence store (SHA-256, SHA-1, MD5)…`, tone: 'info' });
       const evidence = await this.recorder.addEvidence(file, provenance);
       for (const notice of evidenceStoredNotices(what, evidence)) this.add(notice);
     } catch (e) {
-      this.add({ k: 'notice', text: `${what}: could not store it as evidence (${(e as Error).message}); the file is kept at ${file}`, tone: 'error' });
+      this.add({ type: 'notice', text: `${what}: could not store it as evidence (${(e as Error).message}); the file is kept at ${file}`, tone: 'error' });
     }
   }
 
@@ -352,17 +352,17 @@ export class ConsoleSession {
       onStarted: (f) => {
         this.started(running, f);
         if (f.redirect) redirect = new RedirectCollector(f.redirect, f.output, f.tableFields);
-        else this.add({ k: 'started', commandId: f.commandId, name: f.name, background: f.background, output: f.output, tableFields: f.tableFields });
+        else this.add({ type: 'started', commandId: f.commandId, name: f.name, background: f.background, output: f.output, tableFields: f.tableFields });
       },
       onRecords: (records) => {
         if (running.cancelledHere) return;
         if (redirect) redirect.records(records);
-        else this.add({ k: 'records', records });
+        else this.add({ type: 'records', records });
       },
       onText: (text) => {
         if (running.cancelledHere) return;
         if (redirect) redirect.text(text);
-        else this.add({ k: 'text', text });
+        else this.add({ type: 'text', text });
       },
     };
     const outcome: CommandOutcome =
@@ -374,7 +374,7 @@ export class ConsoleSession {
     else await settleOutput({
       overflow: running.overflow, line, platform: this.info.platform, status: outcome.status, background: outcome.background === true,
       store: recorder && ((file, name) => recorder.addEvidence(file, { kind: 'output', name, deviceId: this.info.deviceId, deviceName: this.info.deviceName, originalPath: '', commandId: outcome.commandId, analyst: this.info.createdBy, fileTimes: {} })),
-      notice: (text, tone) => this.add({ k: 'notice', text, tone }),
+      notice: (text, tone) => this.add({ type: 'notice', text, tone }),
     });
     this.finish(running, endItem(outcome));
   }
@@ -384,7 +384,7 @@ export class ConsoleSession {
     try {
       saved = redirect.save(this.folders.saved);
     } catch (e) {
-      this.add({ k: 'notice', text: `could not save the output: ${(e as Error).message}`, tone: 'error' });
+      this.add({ type: 'notice', text: `could not save the output: ${(e as Error).message}`, tone: 'error' });
       return;
     }
     const provenance: EvidenceProvenance = {
@@ -422,7 +422,7 @@ export class ConsoleSession {
     const started = (f: Extract<ToClient, { t: 'command.started' }>): void => {
       if (!shownIn) return;
       this.started(shownIn, f);
-      this.add({ k: 'started', commandId: f.commandId, name: f.name, background: f.background, output: f.output, tableFields: f.tableFields });
+      this.add({ type: 'started', commandId: f.commandId, name: f.name, background: f.background, output: f.output, tableFields: f.tableFields });
     };
     const what = transfer.line ? 'collect' : 'getfile';
     const result = await runGetfile({
@@ -442,10 +442,10 @@ export class ConsoleSession {
         const now = Date.now();
         if (now - lastProgress < PROGRESS_EVERY_MS && p.bytes < p.total) return;
         lastProgress = now;
-        this.add({ k: 'progress', bytes: p.bytes, total: p.total, rate: p.rateBytesPerSec, eta: p.etaSec });
+        this.add({ type: 'progress', bytes: p.bytes, total: p.total, rate: p.rateBytesPerSec, eta: p.etaSec });
       },
       onNotice: (text) => {
-        if (!shownIn?.cancelledHere) this.add({ k: 'notice', text, tone: 'info' });
+        if (!shownIn?.cancelledHere) this.add({ type: 'notice', text, tone: 'info' });
       },
       onBackground: (commandId) => {
         const from = shownIn;
@@ -455,7 +455,7 @@ export class ConsoleSession {
           show: (r) => show(r),
           hide: () => (shownIn = undefined),
         });
-        if (from) this.finish(from, { k: 'end', commandId, status: 'running', durationMs: 0, background: true });
+        if (from) this.finish(from, { type: 'end', commandId, status: 'running', durationMs: 0, background: true });
       },
     });
     if (backgroundId) this.transfers.delete(backgroundId);
@@ -479,11 +479,11 @@ export class ConsoleSession {
         },
         `${what} ${transfer.path}`,
       );
-      if (to) this.finish(to, { k: 'end', commandId: result.commandId, status: 'completed', durationMs: 0, background: false });
+      if (to) this.finish(to, { type: 'end', commandId: result.commandId, status: 'completed', durationMs: 0, background: false });
     } else if (to) {
       this.finish(to, endItem(result.outcome));
     } else {
-      this.add({ k: 'notice', text: `${what} ${transfer.path}: ${withoutPrefix(result.outcome.error ?? result.outcome.status, what)}`, tone: 'error' });
+      this.add({ type: 'notice', text: `${what} ${transfer.path}: ${withoutPrefix(result.outcome.error ?? result.outcome.status, what)}`, tone: 'error' });
     }
   }
 
@@ -537,9 +537,9 @@ export function withoutPrefix(message: string, name: string): string {
   return message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
 }
 
-function endItem(outcome: CommandOutcome): Extract<ConsoleItem, { k: 'end' }> {
+function endItem(outcome: CommandOutcome): Extract<ConsoleItem, { type: 'end' }> {
   return {
-    k: 'end',
+    type: 'end',
     commandId: outcome.commandId,
     status: outcome.status,
     error: outcome.error,

@@ -31,7 +31,7 @@ export interface OutputSink {
 
 /** The characters an item stands for (what the renderer will acknowledge). */
 export function weightOf(item: ConsoleItem): number {
-  switch (item.k) {
+  switch (item.type) {
     case 'text':
       return Math.max(1, item.text.length);
     case 'records':

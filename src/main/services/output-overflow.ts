@@ -65,7 +65,7 @@ export class OutputOverflow {
   private output: 'json' | 'table' | undefined;
   private tableFields: string[] | undefined;
   /** Items held until a limit is passed (then written to the file and dropped). */
-  private held: ({ k: 'records'; records: Record<string, unknown>[] } | { k: 'text'; text: string })[] = [];
+  private held: ({ type: 'records'; records: Record<string, unknown>[] } | { type: 'text'; text: string })[] = [];
   private fd: number | undefined;
   private file: string | undefined;
   private layout: TableLayout | undefined;
@@ -82,7 +82,7 @@ export class OutputOverflow {
 
   /** `recordsJson`: JSON.stringify(item.records) of a records item, when the caller has it already. */
   add(item: ConsoleItem, recordsJson?: string): void {
-    switch (item.k) {
+    switch (item.type) {
       case 'started':
         this.output = item.output;
         this.tableFields = item.tableFields;
@@ -97,14 +97,14 @@ export class OutputOverflow {
           this.logBytes += Buffer.byteLength(json) - 1;
           this.chars += json.length - n - 1;
         }
-        this.keep({ k: 'records', records: item.records });
+        this.keep({ type: 'records', records: item.records });
         return;
       }
       case 'text': {
         for (let i = item.text.indexOf('\n'); i !== -1; i = item.text.indexOf('\n', i + 1)) this.textLines += 1;
         this.logBytes += Buffer.byteLength(item.text);
         this.chars += item.text.length;
-        this.keep({ k: 'text', text: item.text });
+        this.keep({ type: 'text', text: item.text });
         return;
       }
       default:
@@ -153,7 +153,7 @@ export class OutputOverflow {
     return this.rows + this.textLines > this.limits.lines || this.chars > this.limits.transcriptChars || this.logBytes > this.limits.logBytes;
   }
 
-  private keep(item: { k: 'records'; records: Record<string, unknown>[] } | { k: 'text'; text: string }): void {
+  private keep(item: { type: 'records'; records: Record<string, unknown>[] } | { type: 'text'; text: string }): void {
     if (this.failed !== undefined) return;
     if (this.fd === undefined) {
       this.held.push(item);
@@ -169,7 +169,7 @@ export class OutputOverflow {
       this.held = [];
       // The layout comes from all the rows held so far: thousands of rows, representative widths.
       const rows: Record<string, unknown>[] = [];
-      for (const h of held) if (h.k === 'records') for (const r of h.records) rows.push(r);
+      for (const h of held) if (h.type === 'records') for (const r of h.records) rows.push(r);
       if (this.output !== 'json') this.layout = planTable(rows, this.tableFields, { formatTime: this.formatTime });
       if (this.layout) this.write(`${renderTableHeader(this.layout).join('\n')}\n`);
       for (const h of held) this.writeItem(h);
@@ -195,8 +195,8 @@ export class OutputOverflow {
     this.file = file;
   }
 
-  private writeItem(item: { k: 'records'; records: Record<string, unknown>[] } | { k: 'text'; text: string }): void {
-    if (item.k === 'text') {
+  private writeItem(item: { type: 'records'; records: Record<string, unknown>[] } | { type: 'text'; text: string }): void {
+    if (item.type === 'text') {
       this.write(item.text);
       return;
     }

@@ -33,7 +33,7 @@ export class TranscriptCapture {
   constructor(private readonly cap = TRANSCRIPT_CAP_CHARS) {}
 
   add(item: ConsoleItem): void {
-    switch (item.k) {
+    switch (item.type) {
       case 'started':
         this.output = item.output;
         this.tableFields = item.tableFields;

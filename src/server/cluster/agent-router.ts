@@ -243,7 +243,7 @@ export class ClusterAgents implements ClusterLink {
       this.publish(`lr.out.${node}`, payload, h, 'out', [jobId, kind]);
     };
     const max = this.maxBody();
-    switch (out.k) {
+    switch (out.type) {
       case 'data':
         // An agent sends 256 KiB payloads, but its link accepts frames up to 1 MiB: a bigger one is cut into
         // frames of the same job at the right offsets (the job's node acks payload bytes, so the agent's
@@ -373,23 +373,23 @@ function decodeOutput(kind: string, data: Uint8Array, jobId: string): RemoteOutp
     case 'data': {
       const d = decodeDataFrame(data);
       // The frame names its job too: it must be the job the message is for.
-      return 'error' in d || d.jobId !== jobId ? null : { k: 'data', frame: Buffer.from(data), bytes: d.payload.length };
+      return 'error' in d || d.jobId !== jobId ? null : { type: 'data', frame: Buffer.from(data), bytes: d.payload.length };
     }
     case 'records': {
       const json = text();
       const v = safeJson(json);
       if (!Array.isArray(v) || !v.every((r) => r !== null && typeof r === 'object' && !Array.isArray(r))) return null;
-      return { k: 'records', json };
+      return { type: 'records', json };
     }
     case 'text':
-      return { k: 'text', text: text() };
+      return { type: 'text', text: text() };
     case 'end': {
       const v = endValue.safeParse(safeJson(text()));
-      return v.success ? { k: 'end', ...v.data } : null;
+      return v.success ? { type: 'end', ...v.data } : null;
     }
     case 'trace': {
       const v = traceValue.safeParse(safeJson(text()));
-      return v.success ? { k: 'trace', ...v.data } : null;
+      return v.success ? { type: 'trace', ...v.data } : null;
     }
     default:
       return null;

@@ -60,11 +60,11 @@ describe('console y/N before a response action', () => {
     await settle();
     expect(w.lines).toEqual(['fileinfo /tmp/x -output json']);
     const question = w.items.at(-1);
-    expect(question).toMatchObject({ k: 'question', prompt: 'run it? [y/N] ' });
+    expect(question).toMatchObject({ type: 'question', prompt: 'run it? [y/N] ' });
     expect((question as { lines: string[] }).lines.join('\n')).toContain(`sha256   ${'f'.repeat(64)}`);
     expect(w.confirm.intercept('n')).toBe(true);
     expect(w.ran).toEqual([]);
-    expect(w.items.at(-1)).toMatchObject({ k: 'end', status: 'cancelled', error: 'answered "n": remediate file /tmp/x was not run, nothing was done on web-01' });
+    expect(w.items.at(-1)).toMatchObject({ type: 'end', status: 'cancelled', error: 'answered "n": remediate file /tmp/x was not run, nothing was done on web-01' });
     // The next line is a command again.
     expect(w.confirm.intercept('dir /tmp')).toBe(false);
 
@@ -91,10 +91,10 @@ describe('console y/N before a response action', () => {
     w.confirm.intercept('remediate process 42');
     expect(() => w.confirm.intercept('y')).toThrow(/a command is running/);
     expect(w.confirm.cancel()).toBe(true);
-    expect(w.items.at(-1)).toMatchObject({ k: 'end', status: 'cancelled', error: 'cancelled: remediate process 42 was not run, nothing was done on web-01' });
+    expect(w.items.at(-1)).toMatchObject({ type: 'end', status: 'cancelled', error: 'cancelled: remediate process 42 was not run, nothing was done on web-01' });
     open();
     await settle();
-    expect(w.items.some((i) => i.k === 'question')).toBe(false);
+    expect(w.items.some((i) => i.type === 'question')).toBe(false);
     expect(w.ran).toEqual([]);
     expect(w.confirm.cancel()).toBe(false);
   });

@@ -16,10 +16,10 @@ describe('OutputOverflow', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   function findfile(o: OutputOverflow, rows: number, batch = 37): void {
-    o.add({ k: 'started', commandId: 'c1', name: 'findfile', background: false, output: 'table', tableFields: ['size', 'mtime', 'path'] });
+    o.add({ type: 'started', commandId: 'c1', name: 'findfile', background: false, output: 'table', tableFields: ['size', 'mtime', 'path'] });
     for (let i = 0; i < rows; i += batch) {
       const records = Array.from({ length: Math.min(batch, rows - i) }, (_, j) => ({ size: i + j, mtime: '2026-01-01T00:00:00Z', path: `/srv/data/${'d'.repeat((i + j) % 50)}/file-${i + j}.log` }));
-      o.add({ k: 'records', records });
+      o.add({ type: 'records', records });
     }
   }
 
@@ -35,8 +35,8 @@ describe('OutputOverflow', () => {
     ] as const) {
       for (const json of [JSON.stringify(records), undefined]) {
         const o = new OutputOverflow(dir, 'findfile', limits);
-        o.add({ k: 'records', records: [] }, '[]');
-        o.add({ k: 'records', records }, json);
+        o.add({ type: 'records', records: [] }, '[]');
+        o.add({ type: 'records', records }, json);
         expect(o.spilled).toBe(spills);
         o.discard();
       }
@@ -68,8 +68,8 @@ describe('OutputOverflow', () => {
 
   it('past the command log limit (bytes, not lines), says what the log keeps; -output json saves JSON lines', () => {
     const o = new OutputOverflow(dir, 'dir', { lines: 1e9, transcriptChars: 1e9, logBytes: 2000 });
-    o.add({ k: 'started', commandId: 'c2', name: 'dir', background: false, output: 'json' });
-    for (let i = 0; i < 200; i++) o.add({ k: 'records', records: [{ name: `f${i}`, size: i }] });
+    o.add({ type: 'started', commandId: 'c2', name: 'dir', background: false, output: 'json' });
+    for (let i = 0; i < 200; i++) o.add({ type: 'records', records: [{ name: `f${i}`, size: i }] });
     const full = o.finish();
     expect(full?.cuts).toEqual([expect.stringMatching(/the command log the first 2 KiB/)]);
     const lines = readFileSync(full?.file ?? '', 'utf8').trimEnd().split('\n');
@@ -106,7 +106,7 @@ describe('OutputOverflow', () => {
   it('a search that found nothing says so', async () => {
     const notices: string[] = [];
     const o = new OutputOverflow(dir, 'findfile', SMALL);
-    o.add({ k: 'started', commandId: 'c1', name: 'findfile', background: false, output: 'table', tableFields: ['size', 'mtime', 'path'] });
+    o.add({ type: 'started', commandId: 'c1', name: 'findfile', background: false, output: 'table', tableFields: ['size', 'mtime', 'path'] });
     await settleOutput({ overflow: o, line: 'findfile "*.xyz" -path /tmp', platform: 'linux', status: 'completed', background: false, notice: (t) => notices.push(t) });
     expect(notices).toEqual(['no match for *.xyz under /tmp']);
     expect(noMatchNotice('findfile x.exe', 'win32')).toBe('no match for x.exe under every fixed drive');
@@ -120,8 +120,8 @@ describe('OutputOverflow', () => {
 describe('TranscriptCapture footer', () => {
   it('keeps a notice that comes after the cut, at the end and within the cap', () => {
     const capture = new TranscriptCapture(1000);
-    capture.add({ k: 'text', text: 'x'.repeat(2000) });
-    capture.add({ k: 'notice', text: '172,000 rows of output; the full output was saved as evidence f.txt', tone: 'warn' });
+    capture.add({ type: 'text', text: 'x'.repeat(2000) });
+    capture.add({ type: 'notice', text: '172,000 rows of output; the full output was saved as evidence f.txt', tone: 'warn' });
     const { output, truncated } = capture.finish();
     expect(truncated).toBe(true);
     expect(output.length).toBeLessThanOrEqual(1000);

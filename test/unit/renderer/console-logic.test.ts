@@ -62,30 +62,30 @@ describe('OutputRenderer', () => {
   it('prints streamed record batches as one table (header once), fitted to the width', () => {
     const r = new OutputRenderer();
     const fx: RenderEffects = {};
-    r.render({ k: 'started', commandId: 'c1', name: 'findfile', background: false, tableFields: ['size', 'path'] }, 40, fx);
-    const first = strip(r.render({ k: 'records', records: [{ size: 1, path: '/a' }] }, 40, fx));
-    const second = strip(r.render({ k: 'records', records: [{ size: 22, path: '/b'.repeat(40) }] }, 40, fx));
+    r.render({ type: 'started', commandId: 'c1', name: 'findfile', background: false, tableFields: ['size', 'path'] }, 40, fx);
+    const first = strip(r.render({ type: 'records', records: [{ size: 1, path: '/a' }] }, 40, fx));
+    const second = strip(r.render({ type: 'records', records: [{ size: 22, path: '/b'.repeat(40) }] }, 40, fx));
     expect(first.split('\n')[0]).toMatch(/^ *size\s+path$/);
     expect(second).not.toContain('size');
     // the long path wraps in its column: every line fits, nothing is cut
     for (const line of second.trimEnd().split('\n')) expect(line.length).toBeLessThanOrEqual(39);
     expect(second).not.toContain('…');
     expect(second.split('\n').map((line) => line.slice(12)).join('')).toBe('/b'.repeat(40));
-    const end = r.render({ k: 'end', commandId: 'c1', status: 'completed', durationMs: 5, background: false, cwd: '/tmp' }, 40, fx);
+    const end = r.render({ type: 'end', commandId: 'c1', status: 'completed', durationMs: 5, background: false, cwd: '/tmp' }, 40, fx);
     expect(end).toBe('');
     expect(fx.promptBack).toEqual({ cwd: '/tmp' });
   });
   it('shows a single record without table columns as field: value lines, JSON at the end, errors in one line', () => {
     const r = new OutputRenderer();
     const fx: RenderEffects = {};
-    r.render({ k: 'started', commandId: 'c2', name: 'fileinfo', background: false }, 80, fx);
-    expect(r.render({ k: 'records', records: [{ path: '/etc/hostname', size: 3 }] }, 80, fx)).toBe('');
-    const out = strip(r.render({ k: 'end', status: 'completed', durationMs: 1, background: false }, 80, fx));
+    r.render({ type: 'started', commandId: 'c2', name: 'fileinfo', background: false }, 80, fx);
+    expect(r.render({ type: 'records', records: [{ path: '/etc/hostname', size: 3 }] }, 80, fx)).toBe('');
+    const out = strip(r.render({ type: 'end', status: 'completed', durationMs: 1, background: false }, 80, fx));
     expect(out).toMatch(/^path\s+\/etc\/hostname\nsize\s+3\n$/);
-    r.render({ k: 'started', commandId: 'c3', name: 'dir', background: false, output: 'json' }, 80, fx);
-    r.render({ k: 'records', records: [{ name: 'a' }] }, 80, fx);
-    expect(strip(r.render({ k: 'end', status: 'completed', durationMs: 1, background: false }, 80, fx))).toBe('[\n  {\n    "name": "a"\n  }\n]\n');
-    expect(strip(r.render({ k: 'end', status: 'failed', error: 'dir: /x: no such file', durationMs: 1, background: false }, 80, fx))).toBe('dir: /x: no such file\n');
+    r.render({ type: 'started', commandId: 'c3', name: 'dir', background: false, output: 'json' }, 80, fx);
+    r.render({ type: 'records', records: [{ name: 'a' }] }, 80, fx);
+    expect(strip(r.render({ type: 'end', status: 'completed', durationMs: 1, background: false }, 80, fx))).toBe('[\n  {\n    "name": "a"\n  }\n]\n');
+    expect(strip(r.render({ type: 'end', status: 'failed', error: 'dir: /x: no such file', durationMs: 1, background: false }, 80, fx))).toBe('dir: /x: no such file\n');
   });
   it('escapes control characters from the device', () => {
     expect(safeText('ok\n\x1b]0;evil\x07\tx')).toBe('ok\n\\x1b]0;evil\\x07\tx');
@@ -93,19 +93,19 @@ describe('OutputRenderer', () => {
   it('draws progress in place and ends it on its own line', () => {
     const r = new OutputRenderer();
     const fx: RenderEffects = {};
-    const a = r.render({ k: 'progress', bytes: 10, total: 100, rate: 5 }, 60, fx);
-    const b = r.render({ k: 'progress', bytes: 50, total: 100, rate: 5 }, 60, fx);
+    const a = r.render({ type: 'progress', bytes: 10, total: 100, rate: 5 }, 60, fx);
+    const b = r.render({ type: 'progress', bytes: 50, total: 100, rate: 5 }, 60, fx);
     expect(b.startsWith('\r\x1b[2K')).toBe(true);
     expect(strip(a)).toContain('10%');
-    expect(r.render({ k: 'notice', text: 'saved', tone: 'info' }, 60, fx)).toMatch(/^\r\n.*saved/);
+    expect(r.render({ type: 'notice', text: 'saved', tone: 'info' }, 60, fx)).toMatch(/^\r\n.*saved/);
   });
   it('keeps a stream\'s columns from batch to batch, human units, and redraws the last table at a new width', () => {
     const r = new OutputRenderer();
     const fx: RenderEffects = {};
-    r.render({ k: 'started', commandId: 'c4', name: 'processes', background: false, tableFields: ['pid', 'user', 'rssBytes', 'cmdline'] }, 100, fx);
-    const first = strip(r.render({ k: 'records', records: [{ pid: 1, user: 'root', rssBytes: 2048, cmdline: '/sbin/init' }] }, 100, fx));
+    r.render({ type: 'started', commandId: 'c4', name: 'processes', background: false, tableFields: ['pid', 'user', 'rssBytes', 'cmdline'] }, 100, fx);
+    const first = strip(r.render({ type: 'records', records: [{ pid: 1, user: 'root', rssBytes: 2048, cmdline: '/sbin/init' }] }, 100, fx));
     expect(fx.tableAt).toBe(0);
-    const second = strip(r.render({ k: 'records', records: [{ pid: 4242, user: 'www-data-long', rssBytes: 5 * 1024 * 1024, cmdline: '/usr/sbin/nginx -g daemon off;' }] }, 100, fx));
+    const second = strip(r.render({ type: 'records', records: [{ pid: 4242, user: 'www-data-long', rssBytes: 5 * 1024 * 1024, cmdline: '/usr/sbin/nginx -g daemon off;' }] }, 100, fx));
     const [header, , row1] = first.split('\n');
     expect(header).toMatch(/pid\s+user\s+memory\s+cmdline/);
     expect(row1).toContain('2.0 KiB');
@@ -113,14 +113,14 @@ describe('OutputRenderer', () => {
     expect((row1 ?? '').indexOf('/sbin/init')).toBe(cmdAt);
     expect(second.indexOf('/usr/sbin/nginx')).toBe(cmdAt);
     expect(second).toContain('5.0 MiB');
-    r.render({ k: 'end', status: 'completed', durationMs: 1, background: false }, 100, fx);
+    r.render({ type: 'end', status: 'completed', durationMs: 1, background: false }, 100, fx);
     const redrawn = strip(r.redrawLastTable(46) ?? '');
     const lines = redrawn.trimEnd().split('\n');
     expect(lines).toHaveLength(2 + 1 + 2);
     for (const line of lines) expect(line.length).toBeLessThanOrEqual(45);
     expect(redrawn.replace(/\s+/g, '')).toContain('/usr/sbin/nginx-gdaemonoff;');
     // something else shown after the table: no redraw any more
-    r.render({ k: 'notice', text: 'saved', tone: 'info' }, 100, fx);
+    r.render({ type: 'notice', text: 'saved', tone: 'info' }, 100, fx);
     expect(r.redrawLastTable(50)).toBeUndefined();
   });
 });

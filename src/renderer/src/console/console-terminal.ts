@@ -210,8 +210,8 @@ export class ConsoleTerminal {
     let tableAt: number | undefined;
     for (const item of items) {
       // After ^C, progress already on its way would draw a second bar under the ^C line.
-      if (item.k === 'progress' && this.interrupted) continue;
-      if (item.k === 'records') this.recordsWritten += item.records.length;
+      if (item.type === 'progress' && this.interrupted) continue;
+      if (item.type === 'records') this.recordsWritten += item.records.length;
       const effects: RenderEffects = {};
       const before = out.length;
       out += this.renderer.render(item, cols, effects);
@@ -669,7 +669,7 @@ export class ConsoleTerminal {
       `${SGR.dim}Session ${this.session.id} on ${escapeControlChars(this.session.deviceName)}, restored after a reload of the page: ` +
       `${trimmed ? 'its most recent output' : 'its output so far'} (the Log and the case transcript keep every command).${SGR.reset}\n`;
     for (const entry of entries) {
-      if (entry.k === 'input') {
+      if (entry.type === 'input') {
         out += `${this.prompt(entry.cwd).text}${escapeControlChars(entry.line)}\n`;
         this.renderer.markLineStart();
         continue;

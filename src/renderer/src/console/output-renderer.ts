@@ -89,7 +89,7 @@ export class OutputRenderer {
   render(item: ConsoleItem, cols: number, effects: RenderEffects): string {
     const out = this.renderItem(item, cols, effects);
     // Anything shown after a table (a notice, the next command) ends its chance of a redraw.
-    if (out !== '' && item.k !== 'records' && item.k !== 'end') this.lastTable = undefined;
+    if (out !== '' && item.type !== 'records' && item.type !== 'end') this.lastTable = undefined;
     return out;
   }
 
@@ -109,7 +109,7 @@ export class OutputRenderer {
   }
 
   private renderItem(item: ConsoleItem, cols: number, effects: RenderEffects): string {
-    switch (item.k) {
+    switch (item.type) {
       case 'started':
         this.tableTime = cachedTimeCell(this.formatTime);
         this.command = { output: item.output, tableFields: item.tableFields, layout: undefined, json: [], pendingSingle: [] };
