@@ -242,17 +242,17 @@ export class Quarantine {
 }
 
 /** One record of an entry, as `remediate`, `remediate list` and `undo` show it. */
-export function entryRecord(e: QuarantineEntry): Record<string, unknown> {
+export function entryRecord(entry: QuarantineEntry): Record<string, unknown> {
   return {
-    id: e.id,
-    type: e.type,
-    target: e.target,
-    state: e.restoredAt ? 'restored' : 'remediated',
-    paths: [...e.files.map((f) => f.path), ...e.lines.map((l) => `${l.path}:${l.line}`), ...e.links.map((l) => l.path)],
-    actions: e.actions,
-    createdAt: e.createdAt,
-    jobId: e.jobId,
-    restoredAt: e.restoredAt,
-    restoreNotes: e.restoreNotes,
+    id: entry.id,
+    type: entry.type,
+    target: entry.target,
+    state: entry.restoredAt ? 'restored' : 'remediated',
+    paths: [...entry.files.map((f) => f.path), ...entry.lines.map((l) => `${l.path}:${l.line}`), ...entry.links.map((l) => l.path)],
+    actions: entry.actions,
+    createdAt: entry.createdAt,
+    jobId: entry.jobId,
+    restoredAt: entry.restoredAt,
+    restoreNotes: entry.restoreNotes,
   };
 }

@@ -227,7 +227,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
         this.store.touchDevice(link.deviceId);
         this.log.info('agent offline', { deviceId: link.deviceId });
         this.cluster?.localPresence(link.deviceId, false, link.since);
-        this.failJobsOf(link.deviceId, (e) => e.via === undefined);
+        this.failJobsOf(link.deviceId, (entry) => entry.via === undefined);
         // It may be online on another node already (moved): then it is not offline for the sessions.
         if (!this.isOnline(link.deviceId)) this.emit('presence', link.deviceId, false);
       }
@@ -261,7 +261,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     send(ws, { t: 'welcome', deviceId: device.id });
     this.log.info('agent online', { deviceId: device.id, deviceName: device.name, remote });
     // Jobs sent through another node for this device cannot finish: the agent left that node.
-    this.failJobsOf(device.id, (e) => e.via !== undefined);
+    this.failJobsOf(device.id, (entry) => entry.via !== undefined);
     this.cluster?.localPresence(device.id, true, link.since);
     this.emit('presence', device.id, true);
     return link;
@@ -443,7 +443,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
    * through any other node fail (the agent left it), and sessions here are told whether it is online.
    */
   remotePresence(deviceId: string, node: string | null): void {
-    this.failJobsOf(deviceId, (e) => e.via !== undefined && e.via !== node);
+    this.failJobsOf(deviceId, (entry) => entry.via !== undefined && entry.via !== node);
     if (!this.links.has(deviceId)) this.emit('presence', deviceId, node !== null);
   }
 
@@ -469,7 +469,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
   }
 
   /** Jobs of an agent that went away cannot finish: they fail with a clear reason. */
-  private failJobsOf(deviceId: string, which: (e: SinkEntry) => boolean = () => true): void {
+  private failJobsOf(deviceId: string, which: (entry: SinkEntry) => boolean = () => true): void {
     for (const [jobId, entry] of this.sinks) {
       if (entry.deviceId !== deviceId || !which(entry)) continue;
       this.sinks.delete(jobId);

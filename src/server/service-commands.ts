@@ -64,7 +64,7 @@ function describe(spec: CommandSpec, limitMs: number, platform: string): string 
     }
   }
   if (spec.params.some((p) => p.name === 'output')) lines.push('  -output json|table          json shows every field; table fewer columns');
-  if (examples.length) lines.push('examples:', ...examples.map((e) => `  ${e}`));
+  if (examples.length) lines.push('examples:', ...examples.map((example) => `  ${example}`));
   return lines.join('\n') + '\n';
 }
 

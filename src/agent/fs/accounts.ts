@@ -73,7 +73,7 @@ export class AccountNames {
     private readonly groups: ReadonlyMap<number, string>,
   ) {
     // First entry wins for a duplicated uid, as getpwuid does.
-    for (const e of passwd) if (!this.users.has(e.uid)) this.users.set(e.uid, e.name);
+    for (const entry of passwd) if (!this.users.has(entry.uid)) this.users.set(entry.uid, entry.name);
   }
 
   static async load(sysroot: string): Promise<AccountNames> {

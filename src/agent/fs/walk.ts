@@ -87,11 +87,11 @@ export async function walkTree<T>(options: WalkOptions<T>): Promise<WalkSummary>
     if (entries) {
       const subdirs: string[] = [];
       for (let i = 0; i < entries.length; i++) {
-        const e = entries[i] as Dirent;
-        const hit = visit(dir, e);
+        const entry = entries[i] as Dirent;
+        const hit = visit(dir, entry);
         if (hit !== undefined) found.push(hit);
-        if (e.isDirectory()) {
-          const p = join(dir, e.name);
+        if (entry.isDirectory()) {
+          const p = join(dir, entry.name);
           if (!skip.has(p)) subdirs.push(p);
         }
         // Inside a folder too: one folder may hold millions of entries, and visit() may be slow on each.

@@ -248,10 +248,10 @@ export async function exportCase(options: ExportOptions): Promise<ExportCaseResu
       files,
       notes: notes.map((n) => ({ id: n.id, path: notePath(n.id), title: n.title, commandId: n.commandId, evidenceId: n.evidenceId, createdAt: n.createdAt, updatedAt: n.updatedAt })),
       sessions: manifestSessions,
-      evidence: evidence.map((e) => ({
-        id: e.id, path: evidencePath(e.sha256), sha256: e.sha256, sha1: e.sha1, md5: e.md5, size: e.size, name: e.name, kind: e.kind,
-        deviceId: e.deviceId, deviceName: e.deviceName, originalPath: e.originalPath, commandId: e.commandId, analyst: e.analyst,
-        acquiredAt: e.acquiredAt, fileTimes: e.fileTimes, integrity: e.integrity, verifiedAt: e.verifiedAt,
+      evidence: evidence.map((item) => ({
+        id: item.id, path: evidencePath(item.sha256), sha256: item.sha256, sha1: item.sha1, md5: item.md5, size: item.size, name: item.name, kind: item.kind,
+        deviceId: item.deviceId, deviceName: item.deviceName, originalPath: item.originalPath, commandId: item.commandId, analyst: item.analyst,
+        acquiredAt: item.acquiredAt, fileTimes: item.fileTimes, integrity: item.integrity, verifiedAt: item.verifiedAt,
       })),
     };
     cb(null, Readable.from([Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]));

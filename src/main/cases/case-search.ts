@@ -120,8 +120,8 @@ export class CaseSearch {
         : this.inCase(q.transcriptsInCase, q.transcriptsRange, transcriptsMatch, caseId, limit);
     const evidence = (caseId === undefined ? q.evidence.all(MAX_EVIDENCE_ROWS) : q.evidenceInCase.all(caseId, MAX_EVIDENCE_ROWS)) as EvidenceRow[];
     const words = queryWords(text);
-    const byName = words.length === 0 ? [] : evidence.filter((e) => words.every((w) => e.name.toLowerCase().includes(w))).slice(0, limit);
-    const outputs = this.blobPath ? evidence.filter((e) => e.kind === 'output').map((e) => outputFile(e, this.blobPath as (sha256: string) => string)) : [];
+    const byName = words.length === 0 ? [] : evidence.filter((item) => words.every((w) => item.name.toLowerCase().includes(w))).slice(0, limit);
+    const outputs = this.blobPath ? evidence.filter((item) => item.kind === 'output').map((e) => outputFile(e, this.blobPath as (sha256: string) => string)) : [];
     const inOutputs = searchOutputFiles(outputs, text, limit);
 
     const ranked: { hit: SearchHit; at: string }[] = [
@@ -170,8 +170,8 @@ function evidenceHit(row: EvidenceRow, snippet: string): SearchHit {
   };
 }
 
-function outputFile(e: EvidenceRow, blobPath: (sha256: string) => string): OutputFile {
-  return { id: e.id, caseId: e.case_id, caseTitle: e.case_title, name: e.name, size: e.size, commandId: e.command_id, acquiredAt: e.at, path: blobPath(e.sha256) };
+function outputFile(item: EvidenceRow, blobPath: (sha256: string) => string): OutputFile {
+  return { id: item.id, caseId: item.case_id, caseTitle: item.case_title, name: item.name, size: item.size, commandId: item.command_id, acquiredAt: item.at, path: blobPath(item.sha256) };
 }
 
 function evidenceRowOf(f: OutputFile): EvidenceRow {

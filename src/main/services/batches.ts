@@ -110,8 +110,8 @@ export class BatchService {
     if (record.status === 'running') throw new Error(`batch ${id} is still running: its output goes to the case when it ends`);
     const active = cases.activeCase();
     const csvName = `batch-${id}-results.csv`;
-    const already = cases.evidence(active.id).filter((e) => e.name.startsWith(`batch-${id}-`));
-    if (already.some((e) => e.name === csvName)) {
+    const already = cases.evidence(active.id).filter((item) => item.name.startsWith(`batch-${id}-`));
+    if (already.some((item) => item.name === csvName)) {
       return { caseId: active.id, caseTitle: active.title, added: false, evidence: already.map(({ id: itemId, name, sha256, size }) => ({ id: itemId, name, sha256, size })) };
     }
 
@@ -181,7 +181,7 @@ function noteBody(record: BatchRecord, results: BatchResults, stored: BatchSaved
     ...devices,
     '',
     `${results.rows.length} merged rows; stored as evidence:`,
-    ...stored.map((e) => `- ${e.name} (SHA-256 ${e.sha256})`),
+    ...stored.map((item) => `- ${item.name} (SHA-256 ${item.sha256})`),
   ].join('\n');
 }
 

@@ -139,9 +139,9 @@ export class ClusterAgents implements ClusterLink {
     // our delete still lands after it, the watch below makes the holder write it again).
     void this.kv
       .get(deviceId)
-      .then((e) => {
-        if (e?.operation !== 'PUT') return;
-        const sealed = openValue(this.ctx.mac, 'presence', `${BUCKET}/${deviceId}`, e.value);
+      .then((entry) => {
+        if (entry?.operation !== 'PUT') return;
+        const sealed = openValue(this.ctx.mac, 'presence', `${BUCKET}/${deviceId}`, entry.value);
         const v = presenceValue.safeParse(typeof sealed === 'string' || sealed.data === null ? undefined : safeJson(sealed.data));
         if (v.success && v.data.node === this.me && v.data.since === since) return this.kv.put(deviceId, this.sealPresence(deviceId, since, null));
         return undefined;
@@ -157,10 +157,10 @@ export class ClusterAgents implements ClusterLink {
     let pending = iter.getPending?.() ?? 0;
     if (pending === 0) resolveLoaded();
     void (async () => {
-      for await (const e of iter) {
-        this.seen(e);
+      for await (const entry of iter) {
+        this.seen(entry);
         if (pending > 0 && --pending === 0) resolveLoaded();
-        if (e.delta === 0) resolveLoaded();
+        if (entry.delta === 0) resolveLoaded();
       }
     })().catch((e: Error) => this.ctx.log.warn('presence watch ended', { error: e.message }));
     await Promise.race([loaded, new Promise((r) => setTimeout(r, 10_000))]);
@@ -171,10 +171,10 @@ export class ClusterAgents implements ClusterLink {
     return sealValue(this.ctx.mac, 'presence', `${BUCKET}/${deviceId}`, { writer: this.me, version: String(since), data });
   }
 
-  private seen(e: KvWatchEntry): void {
-    const deviceId = e.key;
+  private seen(entry: KvWatchEntry): void {
+    const deviceId = entry.key;
     if (!DEVICE_ID.test(deviceId)) return this.ctx.drops.drop('presence', 'not a device id');
-    const sealed = e.operation === 'PUT' ? openValue(this.ctx.mac, 'presence', `${BUCKET}/${deviceId}`, e.value) : 'an unauthenticated delete or purge marker';
+    const sealed = entry.operation === 'PUT' ? openValue(this.ctx.mac, 'presence', `${BUCKET}/${deviceId}`, entry.value) : 'an unauthenticated delete or purge marker';
     if (typeof sealed === 'string') return this.ctx.drops.drop('presence', sealed);
     const version = Number(sealed.version);
     if (!Number.isSafeInteger(version) || version < 0 || !NODE_ID.test(sealed.writer)) return this.ctx.drops.drop('presence', 'bad version or writer');

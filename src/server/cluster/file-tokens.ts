@@ -133,15 +133,15 @@ export class ClusterFileTokens implements FileTokens {
     for (let attempt = 0; ; ) {
       const last = await this.lastSeq();
       if (await this.kv.get(usedKey)) return null; // used (whatever the entry: see the top)
-      const e = await this.kv.get(key);
-      if (!e) {
+      const entry = await this.kv.get(key);
+      if (!entry) {
         // Not written yet (the issuing node's put in flight), or never, or expired.
         if (Date.now() >= appearBy) return null;
         await sleep(APPEAR_POLL_MS);
         continue;
       }
-      if (e.operation !== 'PUT') return null; // the delete marker: used
-      const grant = this.parseGrant(e);
+      if (entry.operation !== 'PUT') return null; // the delete marker: used
+      const grant = this.parseGrant(entry);
       if (!grant) return null;
       if (grant.expiresAt <= Date.now()) return null;
       try {
@@ -168,10 +168,10 @@ export class ClusterFileTokens implements FileTokens {
   }
 
   /** The grant of an entry, once its MAC and shape check; null (and a report) otherwise. */
-  private parseGrant(e: KvEntry): AgentFileGrant | null {
-    const sealed = openValue(this.ctx.mac, 'grant', `${this.bucket}/${e.key}`, e.value);
+  private parseGrant(entry: KvEntry): AgentFileGrant | null {
+    const sealed = openValue(this.ctx.mac, 'grant', `${this.bucket}/${entry.key}`, entry.value);
     if (typeof sealed === 'string' || sealed.data === null) {
-      this.ctx.drops.drop('grant', typeof sealed === 'string' ? sealed : 'a tombstone', { bucket: this.bucket, revision: e.revision });
+      this.ctx.drops.drop('grant', typeof sealed === 'string' ? sealed : 'a tombstone', { bucket: this.bucket, revision: entry.revision });
       return null;
     }
     try {
@@ -180,7 +180,7 @@ export class ClusterFileTokens implements FileTokens {
     } catch {
       // reported below
     }
-    this.ctx.drops.drop('grant', 'malformed download grant', { bucket: this.bucket, revision: e.revision });
+    this.ctx.drops.drop('grant', 'malformed download grant', { bucket: this.bucket, revision: entry.revision });
     return null;
   }
 

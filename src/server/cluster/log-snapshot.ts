@@ -61,28 +61,28 @@ const IDLE_CHECK_MS = 2_000;
 const READ_STALL_MS = 30_000;
 
 /** The row the chain covers, rebuilt from a stream entry (booleans back to the 0/1 of the column). */
-export function toChainRow(e: StreamEntry): ChainRow {
+export function toChainRow(entry: StreamEntry): ChainRow {
   return {
-    seq: e.seq,
-    id: e.id,
-    session_id: e.sessionId,
-    user_id: e.userId,
-    device_id: e.deviceId,
-    command_line: e.commandLine,
-    name: e.name,
-    started_at: e.startedAt,
-    status: e.status,
-    ended_at: e.endedAt,
-    duration_ms: e.durationMs,
-    error: e.error,
-    output: e.output,
-    output_size: e.outputSize,
-    output_sha256: e.outputSha256,
-    output_truncated: e.outputTruncated ? 1 : 0,
-    background: e.background ? 1 : 0,
-    log_prev: e.chainPrev,
-    log_chain: e.chain,
-    log_seal: e.seal,
+    seq: entry.seq,
+    id: entry.id,
+    session_id: entry.sessionId,
+    user_id: entry.userId,
+    device_id: entry.deviceId,
+    command_line: entry.commandLine,
+    name: entry.name,
+    started_at: entry.startedAt,
+    status: entry.status,
+    ended_at: entry.endedAt,
+    duration_ms: entry.durationMs,
+    error: entry.error,
+    output: entry.output,
+    output_size: entry.outputSize,
+    output_sha256: entry.outputSha256,
+    output_truncated: entry.outputTruncated ? 1 : 0,
+    background: entry.background ? 1 : 0,
+    log_prev: entry.chainPrev,
+    log_chain: entry.chain,
+    log_seal: entry.seal,
   };
 }
 
@@ -239,17 +239,17 @@ export class ClusterLogSnapshot {
             continue;
           }
         }
-        const e = openEntry(mac, r.subject, { writer: r.writer, version: r.version, mac: r.mac }, body);
-        if (typeof e === 'string') {
-          this.bad(r.subject, r.stream_seq, e);
+        const entry = openEntry(mac, r.subject, { writer: r.writer, version: r.version, mac: r.mac }, body);
+        if (typeof entry === 'string') {
+          this.bad(r.subject, r.stream_seq, entry);
           continue;
         }
         const [, , node, token] = r.subject.split('.');
-        if (node !== e.node || token !== idToken(e.id)) {
-          this.bad(r.subject, r.stream_seq, `the entry says it is ${e.id} of node ${e.node}, not what its subject names`);
+        if (node !== entry.node || token !== idToken(entry.id)) {
+          this.bad(r.subject, r.stream_seq, `the entry says it is ${entry.id} of node ${entry.node}, not what its subject names`);
           continue;
         }
-        accepted.push([r.subject, e.node, e.seq, e.id, e.chain, e.seal, JSON.stringify(e)]);
+        accepted.push([r.subject, entry.node, entry.seq, entry.id, entry.chain, entry.seal, JSON.stringify(entry)]);
       }
       this.tmp.transaction(() => {
         for (const a of accepted) put.run(...a);
@@ -294,8 +294,8 @@ export function openEntry(mac: ClusterMac, subject: string, h: { writer: string 
   if (!mac.check({ kind: 'log', where: subject, writer: h.writer, version: h.version, payload: body }, h.mac)) return 'an entry whose cluster MAC is wrong (not written by a node of this cluster)';
   const version = Number(h.version);
   if (!Number.isSafeInteger(version) || version <= 0) return 'an entry with an invalid version';
-  const e = parseEntry(body);
-  return typeof e === 'string' ? e : { ...e, version };
+  const entry = parseEntry(body);
+  return typeof entry === 'string' ? entry : { ...entry, version };
 }
 
 /** The entry, or why it is not one. */

@@ -91,9 +91,9 @@ export async function exportClusterJsonl(stream: CommandLogStream, res: ServerRe
     res.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' });
     for (const node of snap.nodes()) {
       let chunk = '';
-      for (const e of snap.entries(node, afterSeq)) {
+      for (const entry of snap.entries(node, afterSeq)) {
         if (res.destroyed) break;
-        chunk += JSON.stringify(e) + '\n';
+        chunk += JSON.stringify(entry) + '\n';
         if (chunk.length >= EXPORT_CHUNK) {
           await write(res, chunk);
           chunk = '';
@@ -187,9 +187,9 @@ async function compareLocal(stream: CommandLogStream, snap: ClusterLogSnapshot):
 
   // Entries the stream holds for this node that its database no longer has.
   const has = db.prepare('SELECT 1 FROM commands WHERE id = ?');
-  for (const e of snap.entries(me) as Generator<StreamEntry>) {
-    if (!has.get(e.id)) {
-      problems.push({ id: e.id, seq: e.seq, problem: 'deleted', detail: "in the cluster log but no longer in this node's database", node: me, subject: entrySubject(me, e.id), source: 'database' });
+  for (const entry of snap.entries(me) as Generator<StreamEntry>) {
+    if (!has.get(entry.id)) {
+      problems.push({ id: entry.id, seq: entry.seq, problem: 'deleted', detail: "in the cluster log but no longer in this node's database", node: me, subject: entrySubject(me, entry.id), source: 'database' });
     }
   }
   return problems;

@@ -145,8 +145,8 @@ export class NatsSessionLedger implements SessionLedger {
   async tryOpen(claim: SessionClaim, limits: SessionLimits): Promise<OpenResult> {
     const devKey = deviceKey(claim.deviceId);
     const value: DeviceValue = { ...claim, node: this.opts.nodeId };
-    const dev = await this.cas<SessionClaim | null>(devKey, (e) => {
-      const held = this.read<DeviceValue>(e);
+    const dev = await this.cas<SessionClaim | null>(devKey, (entry) => {
+      const held = this.read<DeviceValue>(entry);
       return held ? { write: undefined, result: toClaim(held) } : { write: JSON.stringify(value), result: null };
     });
     if (dev.result) return { ok: false, code: 'device_busy', holder: dev.result };
@@ -197,7 +197,7 @@ export class NatsSessionLedger implements SessionLedger {
    */
   async claimOnce(name: string): Promise<boolean> {
     const key = `once.${Buffer.from(name).toString('base64url')}`;
-    const r = await this.cas<boolean>(key, (e) => (this.read(e) !== null ? { write: undefined, result: false } : { write: JSON.stringify({ node: this.opts.nodeId, at: new Date().toISOString() }), result: true }));
+    const r = await this.cas<boolean>(key, (entry) => (this.read(entry) !== null ? { write: undefined, result: false } : { write: JSON.stringify({ node: this.opts.nodeId, at: new Date().toISOString() }), result: true }));
     return r.result;
   }
 
@@ -212,7 +212,7 @@ export class NatsSessionLedger implements SessionLedger {
     for await (const k of await this.kv.keys('dev.>')) keys.push(k);
     let freed = 0;
     for (const key of keys) {
-      const r = await this.cas<boolean>(key, (e) => (this.read<DeviceValue>(e)?.node === node ? { write: null, result: true } : { write: undefined, result: false }));
+      const r = await this.cas<boolean>(key, (entry) => (this.read<DeviceValue>(entry)?.node === node ? { write: null, result: true } : { write: undefined, result: false }));
       if (r.result) freed++;
     }
     return freed;
@@ -222,13 +222,13 @@ export class NatsSessionLedger implements SessionLedger {
     const keys: string[] = [];
     for await (const k of await this.kv.keys('dev.>')) keys.push(k);
     const entries = await Promise.all(keys.map((k) => this.kv.get(k)));
-    return entries.map((e) => this.read<DeviceValue>(e)).filter((v): v is DeviceValue => v !== null).map(toClaim);
+    return entries.map((entry) => this.read<DeviceValue>(entry)).filter((v): v is DeviceValue => v !== null).map(toClaim);
   }
 
   /** Adds a session to a counted set unless the set is full (of live sessions). */
   private async addMember(key: string, claim: SessionClaim, limit: number): Promise<AddResult> {
-    const r = await this.cas<AddResult>(key, async (e) => {
-      const members = this.members(e);
+    const r = await this.cas<AddResult>(key, async (entry) => {
+      const members = this.members(entry);
       if (members[claim.sessionId]) return { write: undefined, result: { ok: true } };
       let ids = Object.keys(members);
       if (ids.length >= limit) {
@@ -246,8 +246,8 @@ export class NatsSessionLedger implements SessionLedger {
   }
 
   private async removeMember(key: string, sessionId: string): Promise<void> {
-    await this.cas(key, (e) => {
-      const members = this.members(e);
+    await this.cas(key, (entry) => {
+      const members = this.members(entry);
       if (!(sessionId in members)) return { write: undefined, result: undefined };
       delete members[sessionId];
       return { write: JSON.stringify(members), result: undefined };
@@ -256,7 +256,7 @@ export class NatsSessionLedger implements SessionLedger {
 
   /** Deletes a device key if it still holds this session (a lease lost and taken by another is left alone). */
   private async releaseDevice(devKey: string, sessionId: string): Promise<void> {
-    await this.cas(devKey, (e) => ({ write: this.read<DeviceValue>(e)?.sessionId === sessionId ? null : undefined, result: undefined }));
+    await this.cas(devKey, (entry) => ({ write: this.read<DeviceValue>(entry)?.sessionId === sessionId ? null : undefined, result: undefined }));
   }
 
   /**
@@ -264,7 +264,7 @@ export class NatsSessionLedger implements SessionLedger {
    * top of the file), retried on conflict with a jittered backoff. `step` returns the new value, null to
    * delete the key, or undefined to leave it; `seq` is the sequence of the write made (0 if none).
    */
-  private async cas<T>(key: string, step: (e: KvEntry | null) => Promise<Step<T>> | Step<T>): Promise<{ result: T; seq: number }> {
+  private async cas<T>(key: string, step: (entry: KvEntry | null) => Promise<Step<T>> | Step<T>): Promise<{ result: T; seq: number }> {
     const deadline = Date.now() + CAS_DEADLINE_MS;
     for (let attempt = 0; ; attempt++) {
       const last = await this.lastSeq();
@@ -302,9 +302,9 @@ export class NatsSessionLedger implements SessionLedger {
   }
 
   /** A key's checked value, or null when it holds none, a delete marker, or something no node wrote. */
-  private read<T>(e: KvEntry | null): T | null {
-    if (e?.operation !== 'PUT') return null;
-    const v = openValue(this.opts.mac, 'ledger', `${this.bucket}/${e.key}`, e.value);
+  private read<T>(entry: KvEntry | null): T | null {
+    if (entry?.operation !== 'PUT') return null;
+    const v = openValue(this.opts.mac, 'ledger', `${this.bucket}/${entry.key}`, entry.value);
     let why = typeof v === 'string' ? v : null;
     if (typeof v !== 'string' && v.data !== null) {
       try {
@@ -315,7 +315,7 @@ export class NatsSessionLedger implements SessionLedger {
         why = 'value is not JSON';
       }
     }
-    if (why) this.refused(e.key, why);
+    if (why) this.refused(entry.key, why);
     return null;
   }
 
@@ -325,8 +325,8 @@ export class NatsSessionLedger implements SessionLedger {
     else this.opts.log?.warn('cluster entry dropped', { kind: 'ledger', why, ...fields });
   }
 
-  private members(e: KvEntry | null): Members {
-    return this.read<Members>(e) ?? {};
+  private members(entry: KvEntry | null): Members {
+    return this.read<Members>(entry) ?? {};
   }
 
   /** A member counts while its device key holds that very session (not a later one on the same device). */
@@ -383,8 +383,8 @@ export class NatsSessionLedger implements SessionLedger {
    */
   private async renewSet(key: string, ours: Members): Promise<void> {
     try {
-      await this.cas(key, (e) => {
-        const members = this.members(e);
+      await this.cas(key, (entry) => {
+        const members = this.members(entry);
         for (const [id, dev] of Object.entries(ours)) if (this.owned.has(id)) members[id] = dev;
         return { write: JSON.stringify(members), result: undefined };
       });

@@ -82,7 +82,7 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
   private async watch(): Promise<void> {
     const iter = await this.kv.watch({ key: '>' });
     void (async () => {
-      for await (const e of iter) this.seen(e);
+      for await (const entry of iter) this.seen(entry);
     })().catch((e: Error) => this.ctx.log.warn('node watch ended', { error: e.message }));
   }
 
@@ -90,37 +90,37 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     return sealValue(this.ctx.mac, 'node', `${BUCKET}/${this.self.node}`, { writer: this.self.node, version: String(this.clock.next()), data });
   }
 
-  private seen(e: KvWatchEntry): void {
-    if (!NODE_ID.test(e.key)) return this.ctx.drops.drop('node', 'not a node id');
-    const sealed = e.operation === 'PUT' ? openValue(this.ctx.mac, 'node', `${BUCKET}/${e.key}`, e.value) : 'an unauthenticated delete or purge marker';
-    if (typeof sealed === 'string') return this.ctx.drops.drop('node', sealed, { node: e.key });
-    if (sealed.writer !== e.key) return this.ctx.drops.drop('node', 'a heartbeat written by another node', { node: e.key });
+  private seen(entry: KvWatchEntry): void {
+    if (!NODE_ID.test(entry.key)) return this.ctx.drops.drop('node', 'not a node id');
+    const sealed = entry.operation === 'PUT' ? openValue(this.ctx.mac, 'node', `${BUCKET}/${entry.key}`, entry.value) : 'an unauthenticated delete or purge marker';
+    if (typeof sealed === 'string') return this.ctx.drops.drop('node', sealed, { node: entry.key });
+    if (sealed.writer !== entry.key) return this.ctx.drops.drop('node', 'a heartbeat written by another node', { node: entry.key });
     const version = Number(sealed.version);
-    const newest = this.versions.get(e.key);
-    if (!Number.isSafeInteger(version)) return this.ctx.drops.drop('node', 'bad version', { node: e.key });
+    const newest = this.versions.get(entry.key);
+    if (!Number.isSafeInteger(version)) return this.ctx.drops.drop('node', 'bad version', { node: entry.key });
     if (newest !== undefined ? version <= newest : Math.abs(Date.now() - version) > FRESH_MS) {
       // Our own last heartbeat, delivered again by a new watcher, is not news either: no log for it.
-      if (e.key !== this.self.node) this.ctx.drops.drop('node-replay', 'a heartbeat not newer than the last one heard', { node: e.key });
+      if (entry.key !== this.self.node) this.ctx.drops.drop('node-replay', 'a heartbeat not newer than the last one heard', { node: entry.key });
       return;
     }
-    this.versions.set(e.key, version);
+    this.versions.set(entry.key, version);
     if (sealed.data === null) {
-      if (this.nodes.delete(e.key)) this.emit('down', e.key);
+      if (this.nodes.delete(entry.key)) this.emit('down', entry.key);
       return;
     }
     let info: z.infer<typeof nodeValue>;
     try {
       info = nodeValue.parse(JSON.parse(sealed.data));
     } catch {
-      this.ctx.drops.drop('node', 'malformed node heartbeat', { node: e.key });
+      this.ctx.drops.drop('node', 'malformed node heartbeat', { node: entry.key });
       return;
     }
     // A heartbeat replayed from the bucket at start may be old: only a fresh write proves life. The
     // watcher's first pass delivers stored values with delta > 0; they count as heard now, and a dead
     // node's value then expires by the sweep DEAD_AFTER_MS later.
-    const known = this.nodes.has(e.key);
-    this.nodes.set(e.key, { info: { node: e.key, ...info }, lastHeard: Date.now() });
-    if (!known) this.emit('up', e.key);
+    const known = this.nodes.has(entry.key);
+    this.nodes.set(entry.key, { info: { node: entry.key, ...info }, lastHeard: Date.now() });
+    if (!known) this.emit('up', entry.key);
   }
 
   private sweep(): void {

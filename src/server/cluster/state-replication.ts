@@ -284,12 +284,12 @@ export class StateReplication {
 
   /** Our write of `key` is acknowledged at `seq`: a remote entry held for it applies if the stream put it later. */
   private release(key: string, seq: number): void {
-    const e = this.held.get(key);
-    if (!e) return;
+    const entry = this.held.get(key);
+    if (!entry) return;
     const { tbl, pkJson } = splitKey(key);
     if (this.stmts.pending.get(tbl, pkJson) !== undefined) return; // written again meanwhile: still ours
     this.held.delete(key);
-    if (e.revision >= seq) this.applyBatch([e], false);
+    if (entry.revision >= seq) this.applyBatch([entry], false);
   }
 
   // ---------- applying ----------
@@ -301,8 +301,8 @@ export class StateReplication {
         this.iter = iter;
         if (this.stopped) iter.stop();
         let batch: KvEntry[] = [];
-        for await (const e of iter) {
-          batch.push(e);
+        for await (const entry of iter) {
+          batch.push(entry);
           if (batch.length >= APPLY_BATCH || iter.getPending() === 0) {
             this.applyBatch(batch, true);
             batch = [];
@@ -327,14 +327,14 @@ export class StateReplication {
     try {
       this.db.transaction(() => {
         this.stmts.applying.run(1);
-        for (const e of entries) if (this.applyOne(e, changed) === 'repair') repairs++;
+        for (const entry of entries) if (this.applyOne(entry, changed) === 'repair') repairs++;
         this.stmts.applying.run(0);
       })();
     } finally {
       this.db.pragma('foreign_keys = ON');
     }
     if (advance) {
-      for (const e of entries) this.appliedSeq = Math.max(this.appliedSeq, e.revision);
+      for (const entry of entries) this.appliedSeq = Math.max(this.appliedSeq, entry.revision);
       this.wake();
     }
     this.notify(changed);
@@ -342,45 +342,45 @@ export class StateReplication {
   }
 
   /** 'repair' when the entry was this node's own, refused as older than what another node wrote since. */
-  private applyOne(e: KvEntry, changed: Set<string>): 'repair' | undefined {
-    const parsed = parseKey(e.key);
+  private applyOne(entry: KvEntry, changed: Set<string>): 'repair' | undefined {
+    const parsed = parseKey(entry.key);
     if (typeof parsed === 'string') {
       // Never the key or the value in the log: a key names a token id, a value holds hashes and keys.
-      this.ctx.drops.drop('state', parsed, { bucket: this.bucket, seq: e.revision });
+      this.ctx.drops.drop('state', parsed, { bucket: this.bucket, seq: entry.revision });
       return;
     }
     const { table, pk, pkJson } = parsed;
     // Before anything else: only what a node of this cluster wrote counts, even for "is this row present".
-    const sealed = e.operation === 'PUT' ? openValue(this.ctx.mac, 'state', this.where(e.key), e.value) : 'an unauthenticated delete or purge marker';
+    const sealed = entry.operation === 'PUT' ? openValue(this.ctx.mac, 'state', this.where(entry.key), entry.value) : 'an unauthenticated delete or purge marker';
     if (typeof sealed === 'string') {
-      this.ctx.drops.drop('state', sealed, { bucket: this.bucket, table: table.name, seq: e.revision });
+      this.ctx.drops.drop('state', sealed, { bucket: this.bucket, table: table.name, seq: entry.revision });
       return;
     }
     const version = Number(sealed.version);
     if (!Number.isSafeInteger(version) || version <= 0) {
-      this.ctx.drops.drop('state', 'bad version', { bucket: this.bucket, table: table.name, seq: e.revision });
+      this.ctx.drops.drop('state', 'bad version', { bucket: this.bucket, table: table.name, seq: entry.revision });
       return;
     }
-    const newest = (this.stmts.version.get(e.key) as number | undefined) ?? 0;
+    const newest = (this.stmts.version.get(entry.key) as number | undefined) ?? 0;
     if (version < newest) {
-      this.ctx.drops.drop('state-replay', 'older than the version already applied (a replay, or a write that lost a race)', { bucket: this.bucket, table: table.name, seq: e.revision, writer: sealed.writer });
+      this.ctx.drops.drop('state-replay', 'older than the version already applied (a replay, or a write that lost a race)', { bucket: this.bucket, table: table.name, seq: entry.revision, writer: sealed.writer });
       if (sealed.writer !== this.ctx.nodeId) return;
       // Our own write, overtaken: publish what this node holds again, newer than both (see the top).
       this.tables.get(table.name)?.requeue(pk);
       return 'repair';
     }
-    this.stmts.setVersion.run(e.key, version);
+    this.stmts.setVersion.run(entry.key, version);
     const ident = `${table.name}\u0000${JSON.stringify(pk)}`;
     if (sealed.data !== null) this.present?.add(ident);
     else this.present?.delete(ident);
     if (this.stmts.pending.get(table.name, pkJson) !== undefined) {
-      this.held.set(e.key, e);
+      this.held.set(entry.key, entry);
       return;
     }
     const stmts = this.tables.get(table.name) as TableStatements;
     const unique = table.unique !== undefined;
     // Applied late (held, see release()) after a later entry took this row's unique name: it lost.
-    if (unique && (this.evictedAt.get(ident) ?? 0) > e.revision) return;
+    if (unique && (this.evictedAt.get(ident) ?? 0) > entry.revision) return;
     try {
       if (sealed.data === null) {
         stmts.remove(pk);
@@ -397,7 +397,7 @@ export class StateReplication {
         if (typeof row === 'string') throw new Error(row);
         // One savepoint per row: a row the schema refuses (a CHECK) is skipped, the batch goes on.
         this.db.transaction(() => {
-          if (unique && !this.claimUnique(table.name, stmts, row, ident, e.revision)) {
+          if (unique && !this.claimUnique(table.name, stmts, row, ident, entry.revision)) {
             stmts.remove(pk);
             return;
           }
@@ -406,7 +406,7 @@ export class StateReplication {
       }
       changed.add(table.name);
     } catch (err) {
-      this.ctx.drops.drop('state', (err as Error).message, { bucket: this.bucket, seq: e.revision, table: table.name });
+      this.ctx.drops.drop('state', (err as Error).message, { bucket: this.bucket, seq: entry.revision, table: table.name });
     }
     return undefined;
   }

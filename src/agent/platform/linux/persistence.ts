@@ -52,7 +52,7 @@ class Candidates {
   /** Every non-folder entry of a device folder (optionally filtered by name). */
   async addFolder(root: Sysroot, category: string, dir: string, detail: DetailOf | null, accept: (name: string) => boolean = () => true): Promise<void> {
     try {
-      for (const e of await root.list(dir)) if (!e.dirent.isDirectory() && accept(e.name)) this.add(category, e.path, detail);
+      for (const entry of await root.list(dir)) if (!entry.dirent.isDirectory() && accept(entry.name)) this.add(category, entry.path, detail);
     } catch (err) {
       if (isDenied(err)) this.denyDir(category, dir);
     }
@@ -74,11 +74,11 @@ async function addUnitTree(root: Sysroot, c: Candidates, dir: string): Promise<v
     if (isDenied(err)) c.denyDir('systemd', dir);
     return;
   }
-  for (const e of entries) {
-    if (e.dirent.isDirectory()) {
-      await c.addFolder(root, 'systemd', e.path, details.unit());
+  for (const entry of entries) {
+    if (entry.dirent.isDirectory()) {
+      await c.addFolder(root, 'systemd', entry.path, details.unit());
     } else {
-      c.add(e.name.endsWith('.timer') ? 'systemd-timer' : 'systemd', e.path, details.unit());
+      c.add(entry.name.endsWith('.timer') ? 'systemd-timer' : 'systemd', entry.path, details.unit());
     }
   }
 }
@@ -100,7 +100,7 @@ export function authorizedKeysPaths(values: readonly string[], home: Home, uid: 
 
 async function sshdAuthorizedKeysFiles(root: Sysroot): Promise<string[]> {
   const texts = [await root.readText('/etc/ssh/sshd_config').catch(() => null)];
-  for (const e of await root.listQuiet('/etc/ssh/sshd_config.d')) if (e.name.endsWith('.conf')) texts.push(await root.readText(e.path).catch(() => null));
+  for (const entry of await root.listQuiet('/etc/ssh/sshd_config.d')) if (entry.name.endsWith('.conf')) texts.push(await root.readText(entry.path).catch(() => null));
   const values: string[] = [];
   for (const text of texts) {
     for (const m of (text ?? '').matchAll(/^\s*AuthorizedKeysFile\s+(.+)$/gim)) values.push((m[1] as string).trim());
@@ -150,7 +150,7 @@ async function gather(root: Sysroot, accounts: AccountNames): Promise<Candidates
 
   // SSH keys: the default files, plus whatever sshd_config names
   const keyFiles = await sshdAuthorizedKeysFiles(root);
-  const uids = new Map(accounts.passwd.map((e) => [e.name, e.uid]));
+  const uids = new Map(accounts.passwd.map((entry) => [entry.name, entry.uid]));
   for (const home of homes) {
     for (const f of ['.ssh/authorized_keys', '.ssh/authorized_keys2']) c.add('authorized_keys', path.posix.join(home.path, f), details.authorizedKeys());
     const uid = home.user === null ? null : uids.get(home.user) ?? null;

@@ -93,9 +93,9 @@ class EndpointDecoder {
       return;
     }
     // Anything else: exactly what the general decoder makes of it.
-    const e = decodeEndpoint(text.slice(start, end));
-    this.address = e.address;
-    this.port = e.port;
+    const endpoint = decodeEndpoint(text.slice(start, end));
+    this.address = endpoint.address;
+    this.port = endpoint.port;
   }
 }
 

@@ -131,11 +131,11 @@ export async function locateUnit(root: Sysroot, target: string): Promise<UnitLoc
     const t = await fsp.readlink(root.host(p));
     if (path.posix.basename(t) === name || (path.posix.basename(p) === name && t !== '/dev/null')) links.push({ path: p, target: t });
   };
-  for (const e of await root.listQuiet(etc)) {
-    if (e.dirent.isDirectory() && /\.(wants|requires)$/.test(e.name)) {
-      for (const inner of await root.listQuiet(e.path)) await consider(inner.path);
-    } else if (e.dirent.isSymbolicLink() && e.path !== unitPath) {
-      await consider(e.path);
+  for (const entry of await root.listQuiet(etc)) {
+    if (entry.dirent.isDirectory() && /\.(wants|requires)$/.test(entry.name)) {
+      for (const inner of await root.listQuiet(entry.path)) await consider(inner.path);
+    } else if (entry.dirent.isSymbolicLink() && entry.path !== unitPath) {
+      await consider(entry.path);
     }
   }
   return { name, path: unitPath, links };
@@ -160,7 +160,7 @@ export async function locateCronLine(root: Sysroot, source: string, line: number
   if (!file || file.format === 'anacron') return null;
   const text = await root.readText(file.path);
   if (text === null) return null;
-  if (!parseCrontab(text, file.format === 'system').some((e) => e.line === line)) return null;
+  if (!parseCrontab(text, file.format === 'system').some((entry) => entry.line === line)) return null;
   return { path: file.path, line, text: text.split('\n')[line - 1] as string };
 }
 

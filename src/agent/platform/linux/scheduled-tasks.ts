@@ -26,12 +26,12 @@ export async function crontabFiles(root: Sysroot): Promise<CrontabFile[]> {
   const files: CrontabFile[] = [];
   if (await root.lstat('/etc/crontab')) files.push({ path: '/etc/crontab', format: 'system', user: null });
   if (await root.lstat('/etc/anacrontab')) files.push({ path: '/etc/anacrontab', format: 'anacron', user: null });
-  for (const e of await root.listQuiet('/etc/cron.d')) {
-    if (!e.dirent.isDirectory() && !e.name.startsWith('.')) files.push({ path: e.path, format: 'system', user: null });
+  for (const entry of await root.listQuiet('/etc/cron.d')) {
+    if (!entry.dirent.isDirectory() && !entry.name.startsWith('.')) files.push({ path: entry.path, format: 'system', user: null });
   }
   for (const spool of ['/var/spool/cron/crontabs', '/var/spool/cron']) {
-    for (const e of await root.listQuiet(spool)) {
-      if (e.dirent.isFile() && !e.name.startsWith('.')) files.push({ path: e.path, format: 'user', user: e.name });
+    for (const entry of await root.listQuiet(spool)) {
+      if (entry.dirent.isFile() && !entry.name.startsWith('.')) files.push({ path: entry.path, format: 'user', user: entry.name });
     }
   }
   return files;
@@ -41,8 +41,8 @@ export async function crontabFiles(root: Sysroot): Promise<CrontabFile[]> {
 export async function cronPeriodScripts(root: Sysroot): Promise<Array<{ path: string; period: string }>> {
   const scripts: Array<{ path: string; period: string }> = [];
   for (const period of CRON_PERIOD_DIRS) {
-    for (const e of await root.listQuiet(`/etc/cron.${period}`)) {
-      if (!e.dirent.isDirectory() && !e.name.startsWith('.')) scripts.push({ path: e.path, period });
+    for (const entry of await root.listQuiet(`/etc/cron.${period}`)) {
+      if (!entry.dirent.isDirectory() && !entry.name.startsWith('.')) scripts.push({ path: entry.path, period });
     }
   }
   return scripts;
@@ -51,7 +51,7 @@ export async function cronPeriodScripts(root: Sysroot): Promise<Array<{ path: st
 export async function atJobFiles(root: Sysroot): Promise<string[]> {
   const files: string[] = [];
   for (const spool of AT_SPOOLS) {
-    for (const e of await root.listQuiet(spool)) if (e.dirent.isFile() && !e.name.startsWith('.')) files.push(e.path);
+    for (const entry of await root.listQuiet(spool)) if (entry.dirent.isFile() && !entry.name.startsWith('.')) files.push(entry.path);
   }
   return files;
 }
@@ -76,8 +76,8 @@ async function cronTasks(root: Sysroot): Promise<ScheduledTaskInfo[]> {
     const text = await root.readText(file.path).catch(() => null);
     if (text === null) continue;
     const entries = file.format === 'anacron' ? parseAnacrontab(text) : parseCrontab(text, file.format === 'system');
-    for (const e of entries) {
-      tasks.push({ kind: 'cron', source: file.path, user: e.user ?? file.user, schedule: e.schedule, command: e.command, line: e.line });
+    for (const entry of entries) {
+      tasks.push({ kind: 'cron', source: file.path, user: entry.user ?? file.user, schedule: entry.schedule, command: entry.command, line: entry.line });
     }
   }
   for (const s of await cronPeriodScripts(root)) {

@@ -33,17 +33,17 @@ async function sysvStarted(root: Sysroot): Promise<Set<string>> {
 async function sysvServices(root: Sysroot): Promise<ServiceInfo[]> {
   const started = await sysvStarted(root);
   const services: ServiceInfo[] = [];
-  for (const e of await root.listQuiet('/etc/init.d')) {
-    if (e.name.startsWith('.') || NOT_SCRIPTS.has(e.name) || e.dirent.isDirectory()) continue;
-    const text = await root.readText(e.path).catch(() => null);
+  for (const entry of await root.listQuiet('/etc/init.d')) {
+    if (entry.name.startsWith('.') || NOT_SCRIPTS.has(entry.name) || entry.dirent.isDirectory()) continue;
+    const text = await root.readText(entry.path).catch(() => null);
     services.push({
-      name: e.name,
+      name: entry.name,
       kind: 'sysv',
       state: 'unknown',
       subState: 'unknown',
-      enabled: started.has(e.name) ? 'enabled' : 'disabled',
-      unitPath: e.path,
-      execStart: e.path,
+      enabled: started.has(entry.name) ? 'enabled' : 'disabled',
+      unitPath: entry.path,
+      execStart: entry.path,
       description: text === null ? null : lsbDescription(text),
     });
   }

@@ -40,19 +40,19 @@ export async function listStartupItems(root: Sysroot, signal?: AbortSignal): Pro
   };
   for (const dir of await autostartDirs(root)) {
     signal?.throwIfAborted();
-    for (const e of await root.listQuiet(dir)) {
-      if (!e.name.endsWith('.desktop') || e.dirent.isDirectory()) continue;
-      add(await item(root, accounts, 'xdg-autostart', e.path, (text) => {
+    for (const entry of await root.listQuiet(dir)) {
+      if (!entry.name.endsWith('.desktop') || entry.dirent.isDirectory()) continue;
+      add(await item(root, accounts, 'xdg-autostart', entry.path, (text) => {
         const d = parseDesktopEntry(text ?? '');
-        const name = d.name ?? e.name.replace(/\.desktop$/, '');
+        const name = d.name ?? entry.name.replace(/\.desktop$/, '');
         return { name: d.disabled ? `${name} (disabled)` : name, exec: d.exec };
       }));
     }
   }
   add(await item(root, accounts, 'rc.local', '/etc/rc.local', (text) => ({ name: 'rc.local', exec: text === null ? null : scriptCommands(text) || null })));
-  for (const e of await root.listQuiet('/etc/profile.d')) {
-    if (e.dirent.isDirectory()) continue;
-    add(await item(root, accounts, 'profile.d', e.path, () => ({ name: e.name, exec: e.path })));
+  for (const entry of await root.listQuiet('/etc/profile.d')) {
+    if (entry.dirent.isDirectory()) continue;
+    add(await item(root, accounts, 'profile.d', entry.path, () => ({ name: entry.name, exec: entry.path })));
   }
   return items;
 }

@@ -156,10 +156,10 @@ export class Sysroot {
    */
   async homes(): Promise<Home[]> {
     const accounts = await this.accounts();
-    const candidates: Home[] = accounts.passwd.map((e) => ({ user: e.name, path: e.home }));
+    const candidates: Home[] = accounts.passwd.map((entry) => ({ user: entry.name, path: entry.home }));
     candidates.push({ user: 'root', path: '/root' });
-    for (const e of await this.listQuiet('/home')) {
-      if (e.dirent.isDirectory()) candidates.push({ user: null, path: e.path });
+    for (const entry of await this.listQuiet('/home')) {
+      if (entry.dirent.isDirectory()) candidates.push({ user: null, path: entry.path });
     }
     const seen = new Map<string, Home>();
     for (const c of candidates) {

@@ -38,12 +38,12 @@ async function runningUnits(cgroupRoot: string): Promise<Set<string>> {
   const start = (await fsp.stat(path.join(v1, 'system.slice')).catch(() => null)) ? v1 : cgroupRoot;
   const walk = async (dir: string, depth: number): Promise<void> => {
     const entries = await fsp.readdir(dir, { withFileTypes: true }).catch(() => []);
-    for (const e of entries) {
-      if (!e.isDirectory()) continue;
-      const child = path.join(dir, e.name);
-      if (/\.(service|scope|socket|mount|swap)$/.test(e.name)) {
-        if (await populated(child)) running.add(e.name);
-      } else if (e.name.endsWith('.slice') && depth < CGROUP_DEPTH) {
+    for (const entry of entries) {
+      if (!entry.isDirectory()) continue;
+      const child = path.join(dir, entry.name);
+      if (/\.(service|scope|socket|mount|swap)$/.test(entry.name)) {
+        if (await populated(child)) running.add(entry.name);
+      } else if (entry.name.endsWith('.slice') && depth < CGROUP_DEPTH) {
         await walk(child, depth + 1);
       }
     }

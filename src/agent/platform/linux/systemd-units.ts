@@ -92,9 +92,9 @@ export interface UnitFile {
 export async function loadUnits(root: Sysroot, suffix: string, dirs: readonly string[] = SYSTEM_UNIT_DIRS): Promise<Map<string, UnitFile>> {
   const found = new Map<string, string>(); // name -> device path
   for (const dir of dirs) {
-    for (const e of await root.listQuiet(dir)) {
-      if (!e.name.endsWith(suffix) || found.has(e.name)) continue;
-      if (e.dirent.isFile() || e.dirent.isSymbolicLink()) found.set(e.name, e.path);
+    for (const entry of await root.listQuiet(dir)) {
+      if (!entry.name.endsWith(suffix) || found.has(entry.name)) continue;
+      if (entry.dirent.isFile() || entry.dirent.isSymbolicLink()) found.set(entry.name, entry.path);
     }
   }
   const units = new Map<string, UnitFile>();
@@ -133,8 +133,8 @@ async function dropInFiles(root: Sysroot, name: string, dirs: readonly string[])
   const byFile = new Map<string, string>();
   for (const folder of folders) {
     for (const dir of dirs) {
-      for (const e of await root.listQuiet(path.posix.join(dir, folder))) {
-        if (e.name.endsWith('.conf') && !byFile.has(e.name)) byFile.set(e.name, e.path);
+      for (const entry of await root.listQuiet(path.posix.join(dir, folder))) {
+        if (entry.name.endsWith('.conf') && !byFile.has(entry.name)) byFile.set(entry.name, entry.path);
       }
     }
   }

@@ -113,11 +113,11 @@ async function eventLogs(notes: string[]): Promise<CollectionSource[]> {
   const entries = await readdirOrNote(dir, 'event logs', notes);
   if (!entries) return [];
   const files: EvtxFile[] = [];
-  for (const e of entries) {
-    if (!e.isFile() || !/\.evtx$/i.test(e.name)) continue;
-    const st = await stat(path.join(dir, e.name)).catch((err: unknown) => err);
-    if (st instanceof Error || !st) notes.push(`${path.join(dir, e.name)}: not collected: ${windowsReadReason(st)}`);
-    else files.push({ name: e.name, size: (st as { size: number }).size });
+  for (const entry of entries) {
+    if (!entry.isFile() || !/\.evtx$/i.test(entry.name)) continue;
+    const st = await stat(path.join(dir, entry.name)).catch((err: unknown) => err);
+    if (st instanceof Error || !st) notes.push(`${path.join(dir, entry.name)}: not collected: ${windowsReadReason(st)}`);
+    else files.push({ name: entry.name, size: (st as { size: number }).size });
   }
   if (files.length === 0) notes.push(`event logs (${dir}): no .evtx file`);
   const plan = planEventLogs(dir, files);
@@ -131,11 +131,11 @@ async function taskStore(notes: string[]): Promise<CollectionSource[]> {
   const sources: CollectionSource[] = [];
   const walk = async (dir: string, rel: string[]): Promise<void> => {
     const entries = await readdirOrNote(dir, rel.length === 0 ? 'task store' : 'task folder', notes);
-    for (const e of entries ?? []) {
+    for (const entry of entries ?? []) {
       if (sources.length >= MAX_TASK_ENTRIES) return;
-      const parts = [...rel, memberPart(e.name)];
-      if (e.isDirectory()) await walk(path.join(dir, e.name), parts);
-      else if (e.isFile()) sources.push({ member: `tasks/${parts.join('/')}`, path: path.join(dir, e.name), tailBytes: MAX_TASK_FILE_BYTES });
+      const parts = [...rel, memberPart(entry.name)];
+      if (entry.isDirectory()) await walk(path.join(dir, entry.name), parts);
+      else if (entry.isFile()) sources.push({ member: `tasks/${parts.join('/')}`, path: path.join(dir, entry.name), tailBytes: MAX_TASK_FILE_BYTES });
     }
   };
   await walk(root, []);
@@ -161,8 +161,8 @@ async function startupItems(notes: string[]): Promise<CollectionSource[]> {
       if (errorCode(err) !== 'ENOENT' && errorCode(err) !== 'ENOTDIR') notes.push(`Startup folder ${folder.dir}: not collected: ${windowsReadReason(err)}`);
       continue;
     }
-    for (const e of entries) {
-      if (e.isFile()) sources.push({ member: `startup/${memberPart(folder.owner)}/${memberPart(e.name)}`, path: path.join(folder.dir, e.name), tailBytes: MAX_STARTUP_ITEM_BYTES });
+    for (const entry of entries) {
+      if (entry.isFile()) sources.push({ member: `startup/${memberPart(folder.owner)}/${memberPart(entry.name)}`, path: path.join(folder.dir, entry.name), tailBytes: MAX_STARTUP_ITEM_BYTES });
     }
   }
   return sources;

@@ -74,12 +74,12 @@ async function exportSubkeys(key: string, signal: AbortSignal | undefined, withP
       await yieldToLoop();
       signal?.throwIfAborted();
     }
-    const e = await exportKey(`${key}\\${s.name}`, signal, s.lastWrite);
+    const exported = await exportKey(`${key}\\${s.name}`, signal, s.lastWrite);
     if (withParameters) {
       const p = await exportKey(`${key}\\${s.name}\\Parameters`, signal);
-      if (p.error !== 'not found') e.subkeys = [p];
+      if (p.error !== 'not found') exported.subkeys = [p];
     }
-    out.push(e);
+    out.push(exported);
   }
   return out;
 }
@@ -151,10 +151,10 @@ export async function installedPrograms(signal?: AbortSignal): Promise<Array<Ins
   for (const hive of await hives()) {
     for (const { branch, view } of VIEWS) {
       const key = `${hive}\\${branch}\\${CURRENT_VERSION}\\Uninstall`;
-      for (const e of await exportSubkeys(key, signal, false)) {
-        if (e.error === 'not found' && e.key === key) continue; // no Uninstall key in this view: nothing installed there
-        if (e.error) out.push({ key: e.key, error: e.error });
-        else out.push(installedProgram(e.key, hive, view, e.values ?? [], e.lastWrite ?? null));
+      for (const exported of await exportSubkeys(key, signal, false)) {
+        if (exported.error === 'not found' && exported.key === key) continue; // no Uninstall key in this view: nothing installed there
+        if (exported.error) out.push({ key: exported.key, error: exported.error });
+        else out.push(installedProgram(exported.key, hive, view, exported.values ?? [], exported.lastWrite ?? null));
       }
     }
   }

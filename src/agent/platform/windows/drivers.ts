@@ -100,19 +100,19 @@ type DraftDriver = Omit<WindowsDriverInfo, 'size' | 'signer'>;
 export function joinDrivers(modules: LoadedModule[] | null, entries: ScmEntry[], root: string): DraftDriver[] {
   const drafts: DraftDriver[] = [];
   const byFile = new Map<string, DraftDriver>();
-  for (const e of entries) {
-    const c = e.config;
-    const path = c?.binaryPath ? resolveDriverPath(c.binaryPath, root) : defaultDriverPath(e.name, root);
+  for (const entry of entries) {
+    const c = entry.config;
+    const path = c?.binaryPath ? resolveDriverPath(c.binaryPath, root) : defaultDriverPath(entry.name, root);
     const draft: DraftDriver = {
-      name: e.name,
+      name: entry.name,
       refCount: 0,
       usedBy: [],
-      state: serviceStateName(e.state),
+      state: serviceStateName(entry.state),
       path,
       taint: null,
       startType: c ? startTypeName(c.startType) : null,
-      serviceType: serviceTypeName(e.type),
-      displayName: e.displayName || null,
+      serviceType: serviceTypeName(entry.type),
+      displayName: entry.displayName || null,
       loaded: modules ? false : null,
     };
     drafts.push(draft);

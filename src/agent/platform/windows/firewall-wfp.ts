@@ -313,7 +313,7 @@ function check(call: string, code: number, ok: readonly number[] = []): number {
  * says why in words.
  */
 async function requireBaseFilteringEngine(): Promise<void> {
-  const bfe = (await listScmEntries(SERVICE_WIN32)).find((e) => e.name.toLowerCase() === 'bfe');
+  const bfe = (await listScmEntries(SERVICE_WIN32)).find((entry) => entry.name.toLowerCase() === 'bfe');
   if (!bfe) throw new FirewallUnavailableError('the Base Filtering Engine service (BFE) is not installed');
   if (bfe.state !== SERVICE_RUNNING) throw new FirewallUnavailableError(`the Base Filtering Engine service (BFE) is not running (state ${bfe.state})`);
 }

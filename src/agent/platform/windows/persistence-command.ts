@@ -86,7 +86,7 @@ export function searchFolders(ctx: ResolveContext): string[] {
   const root = systemRoot(ctx);
   const path = (envOf(ctx, 'PATH') ?? '').split(';').map((d) => d.trim().replace(/\\+$/, '')).filter((d) => d !== '');
   const folders = [`${root}\\System32`, `${root}\\System`, root, ...path];
-  return folders.filter((d, i) => folders.findIndex((e) => e.toLowerCase() === d.toLowerCase()) === i);
+  return folders.filter((d, i) => folders.findIndex((folder) => folder.toLowerCase() === d.toLowerCase()) === i);
 }
 
 /** An existing file for a program name, trying `defaultExtension` when it has none; null when none exists. */

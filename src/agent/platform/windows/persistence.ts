@@ -210,16 +210,16 @@ async function services(out: Entry[], signal?: AbortSignal): Promise<void> {
   const ctx = machineContext();
   const serviceDll = (key: string) => textOf(readValue('HKLM', `${key}\\Parameters`, 'ServiceDll')) ?? textOf(readValue('HKLM', key, 'ServiceDll'));
   for (const s of await optional(() => listServices(signal))) {
-    const e = serviceEntry(s, ctx, serviceDll);
-    if (e) out.push(e);
+    const entry = serviceEntry(s, ctx, serviceDll);
+    if (entry) out.push(entry);
   }
 }
 
 async function scheduledTasks(out: Entry[], signal?: AbortSignal): Promise<void> {
   const ctx = machineContext();
   for (const t of await optional(() => listScheduledTasks(signal))) {
-    const e = taskEntry(t, ctx);
-    if (e) out.push(e);
+    const entry = taskEntry(t, ctx);
+    if (entry) out.push(entry);
   }
 }
 
@@ -229,8 +229,8 @@ async function startupFolders(out: Entry[], signal?: AbortSignal): Promise<void>
 }
 
 /** The record of an entry: its launched file looked at (never opened when it is in a protected folder). */
-async function describe(e: Entry): Promise<PersistenceInfo> {
-  const launch = e.launch ?? resolveLaunch(e.command, e.ctx);
+async function describe(entry: Entry): Promise<PersistenceInfo> {
+  const launch = entry.launch ?? resolveLaunch(entry.command, entry.ctx);
   const notes: string[] = [];
   if (launch.via) notes.push(`via ${launch.via}`);
   let facts: { mtime: string | null; size: number | null; sha256: string | null } = { mtime: null, size: null, sha256: null };
@@ -248,10 +248,10 @@ async function describe(e: Entry): Promise<PersistenceInfo> {
     }
   }
   // a Startup folder file runs itself: its place is all there is to say
-  const where = e.command === e.location || e.command === `"${e.location}"` ? e.location : `${e.location} = ${e.command}`;
+  const where = entry.command === entry.location || entry.command === `"${entry.location}"` ? entry.location : `${entry.location} = ${entry.command}`;
   const detail = `${where}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`;
   // mode has no Windows meaning; mtime/size are null without a file
-  return { category: e.category, path: launch.path, owner: e.owner, mode: null, ...facts, detail };
+  return { category: entry.category, path: launch.path, owner: entry.owner, mode: null, ...facts, detail };
 }
 
 /**
@@ -261,9 +261,9 @@ async function describe(e: Entry): Promise<PersistenceInfo> {
  */
 function sharedViewsOnce(entries: Entry[]): Entry[] {
   const seen = new Set<string>();
-  return entries.filter((e) => {
-    if (e.category !== 'ifeo-debugger') return true;
-    const id = `${e.category}\0${e.location.replace(/\\Software\\Wow6432Node\\/i, '\\Software\\').toLowerCase()}\0${e.command}`;
+  return entries.filter((entry) => {
+    if (entry.category !== 'ifeo-debugger') return true;
+    const id = `${entry.category}\0${entry.location.replace(/\\Software\\Wow6432Node\\/i, '\\Software\\').toLowerCase()}\0${entry.command}`;
     if (seen.has(id)) return false;
     seen.add(id);
     return true;
@@ -304,9 +304,9 @@ export async function listPersistence(signal?: AbortSignal): Promise<Persistence
       records.push(failure(category, where, err));
     }
   }
-  for (const e of sharedViewsOnce(entries)) {
+  for (const entry of sharedViewsOnce(entries)) {
     signal?.throwIfAborted();
-    records.push(await describe(e));
+    records.push(await describe(entry));
   }
   return records;
 }

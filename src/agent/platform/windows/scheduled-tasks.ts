@@ -72,10 +72,10 @@ export async function readTaskStore(root: string, signal?: AbortSignal, names: A
   let sinceYield = 0;
   const walk = async (dir: string, folder: string, entries: Dirent[]): Promise<void> => {
     entries.sort((a, b) => a.name.localeCompare(b.name));
-    for (const e of entries) {
-      const file = path.join(dir, e.name);
-      const name = `${folder}\\${e.name}`;
-      if (e.isDirectory()) {
+    for (const entry of entries) {
+      const file = path.join(dir, entry.name);
+      const name = `${folder}\\${entry.name}`;
+      if (entry.isDirectory()) {
         let sub: Dirent[];
         try {
           sub = await readdir(file, { withFileTypes: true });

@@ -129,13 +129,13 @@ function enumerate(a: Api, scm: unknown, types: number): Omit<ScmEntry, 'config'
     if (!ok && code !== ERROR_MORE_DATA) throw new Win32Error('EnumServicesStatusExW', code);
     const size = a.koffi.sizeof(a.entryType);
     for (let i = 0; i < (returned[0] ?? 0); i++) {
-      const e = a.koffi.decode(buf, i * size, a.entryType) as RawEntry;
+      const entry = a.koffi.decode(buf, i * size, a.entryType) as RawEntry;
       entries.push({
-        name: e.lpServiceName ?? '',
-        displayName: e.lpDisplayName ?? '',
-        type: e.ServiceStatusProcess.dwServiceType,
-        state: e.ServiceStatusProcess.dwCurrentState,
-        pid: e.ServiceStatusProcess.dwProcessId,
+        name: entry.lpServiceName ?? '',
+        displayName: entry.lpDisplayName ?? '',
+        type: entry.ServiceStatusProcess.dwServiceType,
+        state: entry.ServiceStatusProcess.dwCurrentState,
+        pid: entry.ServiceStatusProcess.dwProcessId,
       });
     }
     if (ok) return entries;

@@ -14,20 +14,20 @@ export interface WindowsServiceInfo extends ServiceInfo {
   serviceDescription: string | null;
 }
 
-export function serviceRecord(e: ScmEntry): WindowsServiceInfo {
-  const c = e.config;
+export function serviceRecord(entry: ScmEntry): WindowsServiceInfo {
+  const c = entry.config;
   return {
-    name: e.name,
+    name: entry.name,
     kind: 'windows',
-    state: serviceStateName(e.state),
-    subState: serviceTypeName(e.type),
+    state: serviceStateName(entry.state),
+    subState: serviceTypeName(entry.type),
     // Unknown when the configuration could not be read (access denied): the entry is still shown.
     enabled: c ? startTypeName(c.startType, c.delayedAutoStart) : 'unknown',
-    unitPath: serviceRegistryKey(e.name),
+    unitPath: serviceRegistryKey(entry.name),
     execStart: c ? c.binaryPath || null : null,
-    description: e.displayName || null,
+    description: entry.displayName || null,
     account: c ? c.account || null : null,
-    pid: e.state === SERVICE_RUNNING && e.pid > 0 ? e.pid : null,
+    pid: entry.state === SERVICE_RUNNING && entry.pid > 0 ? entry.pid : null,
     serviceDescription: c?.description ?? null,
   };
 }

@@ -21,7 +21,7 @@ export function profilesDir(env: NodeJS.ProcessEnv = process.env): string {
 export async function userProfiles(dir: string): Promise<UserProfile[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   return entries
-    .filter((e) => e.isDirectory() && !e.isSymbolicLink())
-    .map((e) => ({ user: e.name, dir: path.join(dir, e.name) }))
+    .filter((entry) => entry.isDirectory() && !entry.isSymbolicLink())
+    .map((entry) => ({ user: entry.name, dir: path.join(dir, entry.name) }))
     .sort((a, b) => a.user.localeCompare(b.user));
 }

@@ -49,7 +49,7 @@ export function ActiveCaseSwitcher() {
         data-testid="active-case-select"
         disabled={busy || !loaded}
         value={active?.id ?? ''}
-        onChange={(e) => e.target.value && void activate(e.target.value)}
+        onChange={(event) => event.target.value && void activate(event.target.value)}
       >
         {!active && <option value="">{loaded ? 'none: one opens with the first command' : 'loading…'}</option>}
         {choices.map((c) => (

@@ -71,7 +71,7 @@ export function AddDeviceDialog({ view, onClose }: { view: InstallerView | undef
 
   return (
     <div className="dialog-backdrop" role="presentation" onMouseDown={onClose}>
-      <div ref={dialogRef} className="dialog add-device" role="dialog" aria-modal="true" aria-labelledby="add-device-title" data-testid="add-device-dialog" onMouseDown={(e) => e.stopPropagation()}>
+      <div ref={dialogRef} className="dialog add-device" role="dialog" aria-modal="true" aria-labelledby="add-device-title" data-testid="add-device-dialog" onMouseDown={(event) => event.stopPropagation()}>
         <h2 id="add-device-title" className="dialog__title">
           Add a device
         </h2>

@@ -93,7 +93,7 @@ function BatchList() {
                 data-status={b.status}
                 tabIndex={0}
                 onClick={() => useAppStore.getState().showBatch(b.id)}
-                onKeyDown={(e) => e.key === 'Enter' && useAppStore.getState().showBatch(b.id)}
+                onKeyDown={(event) => event.key === 'Enter' && useAppStore.getState().showBatch(b.id)}
               >
                 <td>
                   <BatchStatusPill status={b.status} />
@@ -305,7 +305,7 @@ function BatchView({ id }: { id: string }) {
       {batch && <TargetTable targets={batch.targets} />}
       <div className="toolbar batch__results-bar">
         <h3 className="batch__section">Results</h3>
-        <select className="input" aria-label="Device" data-testid="batch-filter-device" value={device} onChange={(e) => setDevice(e.target.value)}>
+        <select className="input" aria-label="Device" data-testid="batch-filter-device" value={device} onChange={(event) => setDevice(event.target.value)}>
           <option value="">All devices</option>
           {batch?.targets.map((t) => (
             <option key={t.deviceId} value={t.deviceId}>

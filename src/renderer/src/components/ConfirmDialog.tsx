@@ -31,7 +31,7 @@ export function ConfirmDialog({ title, children, confirmLabel, busy, error, test
   }, [onCancel]);
   return (
     <div className="dialog-backdrop" role="presentation" onMouseDown={onCancel}>
-      <div ref={dialogRef} className="dialog" role="dialog" aria-modal="true" aria-labelledby={`${testId}-title`} data-testid={testId} onMouseDown={(e) => e.stopPropagation()}>
+      <div ref={dialogRef} className="dialog" role="dialog" aria-modal="true" aria-labelledby={`${testId}-title`} data-testid={testId} onMouseDown={(event) => event.stopPropagation()}>
         <h2 id={`${testId}-title`} className="dialog__title">
           {title}
         </h2>

@@ -101,8 +101,8 @@ export function ConsolesPage({ visible }: { visible: boolean }) {
                 className="tabs__close"
                 role="button"
                 aria-label={`Close the tab of ${tab.deviceName}`}
-                onClick={(e) => {
-                  e.stopPropagation();
+                onClick={(event) => {
+                  event.stopPropagation();
                   closeTab(tab.sessionId);
                 }}
               >

@@ -129,7 +129,7 @@ export function DevicesPage() {
           aria-label="Search devices"
           data-testid="device-search"
           value={query}
-          onChange={(e) => setQuery(e.target.value)}
+          onChange={(event) => setQuery(event.target.value)}
         />
         <span className="toolbar__meta" data-testid="device-count">
           {shown.length} of {devices.length} devices · {devices.filter((d) => d.online).length} online
@@ -143,7 +143,7 @@ export function DevicesPage() {
             data-testid="select-group"
             value=""
             onFocus={() => setGroupsAsked((n) => n + 1)}
-            onChange={(e) => selectGroup(e.target.value)}
+            onChange={(event) => selectGroup(event.target.value)}
           >
             <option value="">Select a group…</option>
             {groups.groups.map((g) => (

@@ -276,9 +276,9 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
         <div
           className={`dropzone ${dragging ? 'dropzone--over' : ''}`}
           data-testid="library-dropzone"
-          onDragOver={(e) => {
-            e.preventDefault();
-            e.dataTransfer.dropEffect = disabled ? 'none' : 'copy';
+          onDragOver={(event) => {
+            event.preventDefault();
+            event.dataTransfer.dropEffect = disabled ? 'none' : 'copy';
             if (!disabled) setDragging(true);
           }}
           onDragLeave={() => setDragging(false)}
@@ -290,7 +290,7 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
             type="button"
             className="button button--ghost button--small"
             data-testid="library-choose-files"
-            onClick={(e) => e.currentTarget.parentElement?.querySelector<HTMLInputElement>('input[type="file"]')?.click()}
+            onClick={(event) => event.currentTarget.parentElement?.querySelector<HTMLInputElement>('input[type="file"]')?.click()}
           >
             or choose files…
           </button>
@@ -300,9 +300,9 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
             hidden
             disabled={disabled}
             data-testid="upload-input"
-            onChange={(e) => {
-              const files = [...(e.target.files ?? [])];
-              e.target.value = '';
+            onChange={(event) => {
+              const files = [...(event.target.files ?? [])];
+              event.target.value = '';
               if (files.length > 0) stage(files);
             }}
           />
@@ -322,15 +322,15 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
                 {f.conflict && <ConflictChoice file={f} taken={existing} onChange={(conflict) => setStaged((all) => all.map((x) => (x.key === f.key ? { ...x, conflict } : x)))} />}
                 <label className="field">
                   <span>Description</span>
-                  <input className="input" data-testid="upload-description" value={f.description} onChange={(e) => edit(f.key, { description: e.target.value })} maxLength={4096} />
+                  <input className="input" data-testid="upload-description" value={f.description} onChange={(event) => edit(f.key, { description: event.target.value })} maxLength={4096} />
                 </label>
                 <label className="field">
                   <span>Parameters description</span>
-                  <input className="input" data-testid="upload-parameters-description" value={f.parametersDescription} onChange={(e) => edit(f.key, { parametersDescription: e.target.value })} maxLength={4096} />
+                  <input className="input" data-testid="upload-parameters-description" value={f.parametersDescription} onChange={(event) => edit(f.key, { parametersDescription: event.target.value })} maxLength={4096} />
                 </label>
                 <label className="field">
                   <span>Parameters example</span>
-                  <input className="input mono" data-testid="upload-parameters-example" value={f.parametersExample} onChange={(e) => edit(f.key, { parametersExample: e.target.value })} maxLength={4096} />
+                  <input className="input mono" data-testid="upload-parameters-example" value={f.parametersExample} onChange={(event) => edit(f.key, { parametersExample: event.target.value })} maxLength={4096} />
                 </label>
               </div>
             ))}
@@ -403,7 +403,7 @@ function ConflictChoice({ file, taken, onChange }: { file: StagedFile; taken: re
       {conflict.choice === 'rename' && (
         <label className="field conflict__rename">
           <span>Upload as</span>
-          <input className="input mono" data-testid="upload-conflict-name" value={conflict.rename} maxLength={255} onChange={(e) => onChange({ ...conflict, rename: e.target.value })} />
+          <input className="input mono" data-testid="upload-conflict-name" value={conflict.rename} maxLength={255} onChange={(event) => onChange({ ...conflict, rename: event.target.value })} />
           {problem && <span className="form-error">{problem}</span>}
         </label>
       )}

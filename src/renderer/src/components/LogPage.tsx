@@ -193,9 +193,9 @@ export function LogPage() {
           aria-label="Search the command log"
           data-testid="log-search"
           value={filters.text}
-          onChange={(e) => set({ text: e.target.value })}
+          onChange={(event) => set({ text: event.target.value })}
         />
-        <select className="input" aria-label="Device" data-testid="log-filter-device" value={filters.device} onChange={(e) => set({ device: e.target.value })}>
+        <select className="input" aria-label="Device" data-testid="log-filter-device" value={filters.device} onChange={(event) => set({ device: event.target.value })}>
           <option value="">All devices</option>
           {facets.devices.map((d) => (
             <option key={d.id} value={d.id}>
@@ -203,7 +203,7 @@ export function LogPage() {
             </option>
           ))}
         </select>
-        <select className="input" aria-label="User" data-testid="log-filter-user" value={filters.user} onChange={(e) => set({ user: e.target.value })}>
+        <select className="input" aria-label="User" data-testid="log-filter-user" value={filters.user} onChange={(event) => set({ user: event.target.value })}>
           <option value="">All users</option>
           {facets.users.map((u) => (
             <option key={u} value={u}>
@@ -211,7 +211,7 @@ export function LogPage() {
             </option>
           ))}
         </select>
-        <select className="input" aria-label="Status" data-testid="log-filter-status" value={filters.status} onChange={(e) => set({ status: e.target.value })}>
+        <select className="input" aria-label="Status" data-testid="log-filter-status" value={filters.status} onChange={(event) => set({ status: event.target.value })}>
           <option value="">Any status</option>
           {JOB_STATUSES.map((s) => (
             <option key={s} value={s}>
@@ -221,11 +221,11 @@ export function LogPage() {
         </select>
         <label className="toolbar__field" title={`A time in ${zone}, as the list shows them`}>
           from
-          <input className="input" type="datetime-local" step="1" data-testid="log-filter-since" value={filters.since} onChange={(e) => set({ since: e.target.value })} />
+          <input className="input" type="datetime-local" step="1" data-testid="log-filter-since" value={filters.since} onChange={(event) => set({ since: event.target.value })} />
         </label>
         <label className="toolbar__field" title={`A time in ${zone}, as the list shows them`}>
           to
-          <input className="input" type="datetime-local" step="1" data-testid="log-filter-until" value={filters.until} onChange={(e) => set({ until: e.target.value })} />
+          <input className="input" type="datetime-local" step="1" data-testid="log-filter-until" value={filters.until} onChange={(event) => set({ until: event.target.value })} />
           <span className="cell-dim" data-testid="log-filter-zone">
             {zone}
           </span>

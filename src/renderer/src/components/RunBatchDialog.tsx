@@ -108,7 +108,7 @@ export function RunBatchDialog({ devices, onCreated, onClose }: RunBatchDialogPr
         aria-modal="true"
         aria-labelledby="run-batch-title"
         data-testid="run-batch-dialog"
-        onMouseDown={(e) => e.stopPropagation()}
+        onMouseDown={(event) => event.stopPropagation()}
       >
         <h2 id="run-batch-title" className="dialog__title">
           Run on {devices.length} {devices.length === 1 ? 'device' : 'devices'}
@@ -128,14 +128,14 @@ export function RunBatchDialog({ devices, onCreated, onClose }: RunBatchDialogPr
               spellCheck={false}
               autoComplete="off"
               value={line}
-              onChange={(e) => {
-                setLine(e.target.value);
+              onChange={(event) => {
+                setLine(event.target.value);
                 setCandidates([]);
                 setHint(undefined);
               }}
-              onKeyDown={(e) => {
-                if (e.key === 'Enter') void run();
-                else void completeLine(e);
+              onKeyDown={(event) => {
+                if (event.key === 'Enter') void run();
+                else void completeLine(event);
               }}
             />
           </label>
@@ -157,12 +157,12 @@ export function RunBatchDialog({ devices, onCreated, onClose }: RunBatchDialogPr
                 data-testid="run-batch-concurrency"
                 value={concurrency}
                 aria-invalid={concurrencyError !== undefined}
-                onChange={(e) => setConcurrency(e.target.value)}
+                onChange={(event) => setConcurrency(event.target.value)}
               />
             </label>
             <label className="field">
               Wait for offline devices
-              <select className="input" data-testid="run-batch-expiry" value={expiresInSec} onChange={(e) => setExpiresInSec(Number(e.target.value))}>
+              <select className="input" data-testid="run-batch-expiry" value={expiresInSec} onChange={(event) => setExpiresInSec(Number(event.target.value))}>
                 {EXPIRIES.map((x) => (
                   <option key={x.sec} value={x.sec}>
                     {x.label}
@@ -174,7 +174,7 @@ export function RunBatchDialog({ devices, onCreated, onClose }: RunBatchDialogPr
           {concurrencyError && <p className="form-error">At most at once: {concurrencyError}</p>}
           <label className="field">
             Comment (optional)
-            <input className="input" data-testid="run-batch-comment" maxLength={1000} value={comment} onChange={(e) => setComment(e.target.value)} />
+            <input className="input" data-testid="run-batch-comment" maxLength={1000} value={comment} onChange={(event) => setComment(event.target.value)} />
           </label>
         </div>
         {error && (

@@ -85,14 +85,14 @@ export function SettingsPage() {
         <p className="card__hint">
           For teams: a profile file made by <code>lr-server user add</code> (service address, its CA certificate and your API token).
         </p>
-        <form className="echo" onSubmit={(e) => void connect(e)}>
+        <form className="echo" onSubmit={(event) => void connect(event)}>
           <input
             className="echo__input"
             placeholder="/path/to/analyst.profile.json"
             aria-label="Profile file"
             data-testid="profile-path"
             value={profilePath}
-            onChange={(e) => setProfilePath(e.target.value)}
+            onChange={(event) => setProfilePath(event.target.value)}
           />
           <button className="button" type="submit" data-testid="profile-connect" disabled={busy || profilePath.trim() === ''}>
             Connect

@@ -166,7 +166,7 @@ export function TenantSettingsCard() {
                     data-testid={`tenant-${key}`}
                     checked={on}
                     disabled={busy}
-                    onChange={(e) => flip(key, e.target.checked)}
+                    onChange={(event) => flip(key, event.target.checked)}
                   />
                   <span>{label}</span>
                   <span className="cell-dim">{hint}</span>
@@ -190,8 +190,8 @@ export function TenantSettingsCard() {
                     aria-describedby={fieldError ? `tenant-limit-${name}-error` : undefined}
                     title={kind === 'count' ? undefined : `${value} ${kind} (${UNIT_HINT[kind]})`}
                     value={drafts[name] ?? formatLimit(value, kind)}
-                    onChange={(e) => {
-                      const text = e.target.value;
+                    onChange={(event) => {
+                      const text = event.target.value;
                       setDrafts((d) => ({ ...d, [name]: text }));
                       setFieldErrors(({ [name]: _fixed, ...rest }) => rest);
                     }}

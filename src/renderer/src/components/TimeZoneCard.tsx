@@ -87,8 +87,8 @@ export function TimeZoneCard() {
               aria-describedby={error ? 'tz-error' : undefined}
               data-testid="tz-input"
               value={typed}
-              onChange={(e) => {
-                setTyped(e.target.value);
+              onChange={(event) => {
+                setTyped(event.target.value);
                 setError(undefined);
               }}
             />

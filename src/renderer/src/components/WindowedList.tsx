@@ -68,16 +68,16 @@ export function WindowedList({ count, rowHeight, overscan = 8, renderRow, onRang
       className="vlist"
       data-testid={testId}
       tabIndex={0}
-      onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
-      onKeyDown={(e) => {
+      onScroll={(event) => setScrollTop(event.currentTarget.scrollTop)}
+      onKeyDown={(event) => {
         const element = viewport.current;
         if (!element) return;
-        if (e.key === 'PageDown') element.scrollTop += height - rowHeight;
-        else if (e.key === 'PageUp') element.scrollTop -= height - rowHeight;
-        else if (e.key === 'Home') element.scrollTop = 0;
-        else if (e.key === 'End') element.scrollTop = count * rowHeight;
+        if (event.key === 'PageDown') element.scrollTop += height - rowHeight;
+        else if (event.key === 'PageUp') element.scrollTop -= height - rowHeight;
+        else if (event.key === 'Home') element.scrollTop = 0;
+        else if (event.key === 'End') element.scrollTop = count * rowHeight;
         else return;
-        e.preventDefault();
+        event.preventDefault();
       }}
     >
       <div className="vlist__spacer" style={{ height: count * rowHeight }}>

@@ -43,17 +43,17 @@ export function SearchBar({ tabId }: { tabId: string }) {
         placeholder="Search the output"
         data-testid="console-search-input"
         value={text}
-        onChange={(e) => {
-          setText(e.target.value);
-          find('next', e.target.value, true);
+        onChange={(event) => {
+          setText(event.target.value);
+          find('next', event.target.value, true);
         }}
-        onKeyDown={(e) => {
-          if (e.key === 'Escape') {
-            e.preventDefault();
+        onKeyDown={(event) => {
+          if (event.key === 'Escape') {
+            event.preventDefault();
             terminal.closeSearch();
-          } else if (e.key === 'Enter' || e.key === 'F3') {
-            e.preventDefault();
-            find(e.shiftKey ? 'previous' : 'next');
+          } else if (event.key === 'Enter' || event.key === 'F3') {
+            event.preventDefault();
+            find(event.shiftKey ? 'previous' : 'next');
           }
         }}
       />

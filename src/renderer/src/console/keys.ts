@@ -37,35 +37,35 @@ export type ConsoleKeyAction =
 const TERMINAL: ConsoleKeyAction = { kind: 'terminal' };
 
 /** What a key pressed in a console does. `hasSelection`: the terminal has selected text. */
-export function consoleKeyAction(e: KeyPress, hasSelection: boolean, tabMovesFocus: boolean): ConsoleKeyAction {
-  if (e.type !== 'keydown' || e.metaKey) return TERMINAL;
-  const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
-  const ctrl = e.ctrlKey && !e.altKey;
+export function consoleKeyAction(event: KeyPress, hasSelection: boolean, tabMovesFocus: boolean): ConsoleKeyAction {
+  if (event.type !== 'keydown' || event.metaKey) return TERMINAL;
+  const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+  const ctrl = event.ctrlKey && !event.altKey;
   // Copy: Ctrl+C only with a selection (without one it is the interrupt), Ctrl+Shift+C, Ctrl+Insert.
-  if (ctrl && !e.shiftKey && key === 'c' && hasSelection) return { kind: 'copy' };
-  if (ctrl && e.shiftKey && key === 'c') return { kind: 'copy' };
-  if (ctrl && !e.shiftKey && key === 'Insert') return { kind: 'copy' };
-  if (ctrl && e.shiftKey && key === 'v') return { kind: 'paste' };
-  if (!e.ctrlKey && !e.altKey && e.shiftKey && key === 'Insert') return { kind: 'paste' };
-  if (ctrl && !e.shiftKey && key === 'f') return { kind: 'search' };
-  if (ctrl && !e.shiftKey && key === 'm') return { kind: 'toggleTabFocus' };
-  if (tabMovesFocus && key === 'Tab' && !e.ctrlKey && !e.altKey) return { kind: 'leave' };
-  return tabShortcut(e) ?? TERMINAL;
+  if (ctrl && !event.shiftKey && key === 'c' && hasSelection) return { kind: 'copy' };
+  if (ctrl && event.shiftKey && key === 'c') return { kind: 'copy' };
+  if (ctrl && !event.shiftKey && key === 'Insert') return { kind: 'copy' };
+  if (ctrl && event.shiftKey && key === 'v') return { kind: 'paste' };
+  if (!event.ctrlKey && !event.altKey && event.shiftKey && key === 'Insert') return { kind: 'paste' };
+  if (ctrl && !event.shiftKey && key === 'f') return { kind: 'search' };
+  if (ctrl && !event.shiftKey && key === 'm') return { kind: 'toggleTabFocus' };
+  if (tabMovesFocus && key === 'Tab' && !event.ctrlKey && !event.altKey) return { kind: 'leave' };
+  return tabShortcut(event) ?? TERMINAL;
 }
 
 /**
  * Shortcuts between console tabs, wherever the focus is on the Consoles page: Ctrl+PageDown / Ctrl+PageUp
  * and Alt+1..9. None of them is a key of the line editor (it uses Alt+B/F, Ctrl+letters and the arrows).
  */
-export function tabShortcut(e: KeyPress): ConsoleKeyAction | undefined {
-  if (e.type !== 'keydown' || e.metaKey) return undefined;
-  if (e.ctrlKey && !e.altKey && !e.shiftKey) {
-    if (e.key === 'PageDown') return { kind: 'nextTab' };
-    if (e.key === 'PageUp') return { kind: 'previousTab' };
+export function tabShortcut(event: KeyPress): ConsoleKeyAction | undefined {
+  if (event.type !== 'keydown' || event.metaKey) return undefined;
+  if (event.ctrlKey && !event.altKey && !event.shiftKey) {
+    if (event.key === 'PageDown') return { kind: 'nextTab' };
+    if (event.key === 'PageUp') return { kind: 'previousTab' };
   }
-  if (e.altKey && !e.ctrlKey && !e.shiftKey) {
+  if (event.altKey && !event.ctrlKey && !event.shiftKey) {
     // By code: with Alt, some layouts report another character in `key`.
-    const digit = /^Digit([1-9])$/.exec(e.code ?? '')?.[1] ?? (/^[1-9]$/.test(e.key) ? e.key : undefined);
+    const digit = /^Digit([1-9])$/.exec(event.code ?? '')?.[1] ?? (/^[1-9]$/.test(event.key) ? event.key : undefined);
     if (digit) return { kind: 'tabAt', index: Number(digit) - 1 };
   }
   return undefined;

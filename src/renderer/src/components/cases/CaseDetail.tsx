@@ -114,7 +114,7 @@ function CaseHeader({ view }: { view: CaseView }) {
     <header className="case-header">
       <div className="case-header__row">
         {renaming ? (
-          <form className="case-header__rename" onSubmit={(e) => void rename(e)}>
+          <form className="case-header__rename" onSubmit={(event) => void rename(event)}>
             <input
               className="input"
               aria-label="Case title"
@@ -122,9 +122,9 @@ function CaseHeader({ view }: { view: CaseView }) {
               autoFocus
               data-testid="case-rename-input"
               value={title}
-              onChange={(e) => setTitle(e.target.value)}
-              onKeyDown={(e) => {
-                if (e.key === 'Escape') setRenaming(false);
+              onChange={(event) => setTitle(event.target.value)}
+              onKeyDown={(event) => {
+                if (event.key === 'Escape') setRenaming(false);
               }}
             />
             <button type="submit" className="button button--small" data-testid="case-rename-save" disabled={busy || title.trim() === ''}>

@@ -41,7 +41,7 @@ export function CaseList() {
 
   return (
     <aside className="cases__list" data-testid="case-list">
-      <form className="cases__new" onSubmit={(e) => void create(e)}>
+      <form className="cases__new" onSubmit={(event) => void create(event)}>
         <input
           className="input"
           placeholder="New case title…"
@@ -49,7 +49,7 @@ export function CaseList() {
           maxLength={200}
           data-testid="cases-new-title"
           value={title}
-          onChange={(e) => setTitle(e.target.value)}
+          onChange={(event) => setTitle(event.target.value)}
         />
         <button type="submit" className="button button--small" data-testid="cases-create" disabled={busy || title.trim() === ''}>
           New case

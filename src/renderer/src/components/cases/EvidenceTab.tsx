@@ -37,7 +37,7 @@ export function EvidenceTab({ caseId }: { caseId: string }) {
     void load();
   }, [load, revision]);
 
-  const onVerified = useCallback((view: EvidenceView) => setItems((list) => list?.map((e) => (e.id === view.id ? view : e))), []);
+  const onVerified = useCallback((view: EvidenceView) => setItems((list) => list?.map((item) => (item.id === view.id ? view : item))), []);
 
   return (
     <div className={`evidence ${evidenceId ? 'evidence--split' : ''}`} data-testid="evidence-tab">
@@ -50,7 +50,7 @@ export function EvidenceTab({ caseId }: { caseId: string }) {
         data-testid="evidence-list"
         onKeyDown={(event) => {
           const list = items ?? [];
-          const next = listKeyTarget(event.key, list.findIndex((e) => e.id === evidenceId), list.length);
+          const next = listKeyTarget(event.key, list.findIndex((row) => row.id === evidenceId), list.length);
           const item = next === undefined ? undefined : list[next];
           if (!item) return;
           event.preventDefault();
@@ -70,34 +70,34 @@ export function EvidenceTab({ caseId }: { caseId: string }) {
             </tr>
           </thead>
           <tbody>
-            {items?.map((e) => (
+            {items?.map((item) => (
               <tr
-                key={e.id}
+                key={item.id}
                 className="evidence__row"
-                aria-selected={e.id === evidenceId}
-                data-testid={`evidence-row-${e.sha256}`}
-                data-id={e.id}
-                data-sha256={e.sha256}
-                data-integrity={e.integrity}
-                onClick={() => openEvidence(caseId, e.id)}
+                aria-selected={item.id === evidenceId}
+                data-testid={`evidence-row-${item.sha256}`}
+                data-id={item.id}
+                data-sha256={item.sha256}
+                data-integrity={item.integrity}
+                onClick={() => openEvidence(caseId, item.id)}
               >
                 <td>
-                  <div className="cell-strong">{e.name}</div>
-                  <div className="cell-dim mono ellipsis evidence__hash" title={e.sha256}>
-                    {e.sha256}
+                  <div className="cell-strong">{item.name}</div>
+                  <div className="cell-dim mono ellipsis evidence__hash" title={item.sha256}>
+                    {item.sha256}
                   </div>
                 </td>
-                <td className="num mono">{formatBytes(e.size)}</td>
-                <td>{e.deviceName}</td>
-                <td className="mono evidence__path" title={e.originalPath}>
-                  {e.originalPath || <span className="cell-dim">({e.kind})</span>}
+                <td className="num mono">{formatBytes(item.size)}</td>
+                <td>{item.deviceName}</td>
+                <td className="mono evidence__path" title={item.originalPath}>
+                  {item.originalPath || <span className="cell-dim">({item.kind})</span>}
                 </td>
                 <td>
-                  <Instant iso={e.acquiredAt} />
-                  <div className="cell-dim">{e.analyst}</div>
+                  <Instant iso={item.acquiredAt} />
+                  <div className="cell-dim">{item.analyst}</div>
                 </td>
                 <td>
-                  <IntegrityPill integrity={e.integrity} />
+                  <IntegrityPill integrity={item.integrity} />
                 </td>
               </tr>
             ))}

@@ -312,8 +312,8 @@ function Preview({ id, size }: { id: string; size: number }) {
                 max={MIN_STRING_RUN_RANGE[1]}
                 data-testid="evidence-strings-min"
                 value={minLength}
-                onChange={(e) => {
-                  const n = Number(e.target.value);
+                onChange={(event) => {
+                  const n = Number(event.target.value);
                   if (!Number.isInteger(n) || n < MIN_STRING_RUN_RANGE[0] || n > MIN_STRING_RUN_RANGE[1]) return;
                   setMinLength(n);
                   setBack([]);
@@ -329,14 +329,14 @@ function Preview({ id, size }: { id: string; size: number }) {
               maxLength={200}
               data-testid="evidence-strings-filter"
               value={filterInput}
-              onChange={(e) => setFilterInput(e.target.value)}
+              onChange={(event) => setFilterInput(event.target.value)}
             />
           </>
         ) : (
         <label className="toolbar__field">
           page
-          <select className="input" data-testid="evidence-preview-size" value={pageSize} onChange={(e) => {
-              setPageSize(Number(e.target.value));
+          <select className="input" data-testid="evidence-preview-size" value={pageSize} onChange={(event) => {
+              setPageSize(Number(event.target.value));
               setBack([]);
             }}>
             {PAGE_SIZES.map((n) => (
@@ -367,7 +367,7 @@ function Preview({ id, size }: { id: string; size: number }) {
         </button>
         <form className="toolbar__field" onSubmit={go}>
           go to offset
-          <input className="input mono preview__goto" placeholder="0x1000" aria-label="Go to offset" data-testid="evidence-preview-offset" value={goTo} onChange={(e) => setGoTo(e.target.value)} />
+          <input className="input mono preview__goto" placeholder="0x1000" aria-label="Go to offset" data-testid="evidence-preview-offset" value={goTo} onChange={(event) => setGoTo(event.target.value)} />
           <button type="submit" className="button button--ghost button--small" data-testid="evidence-preview-go">
             Go
           </button>

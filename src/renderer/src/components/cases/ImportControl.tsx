@@ -60,9 +60,9 @@ export function ImportControl() {
           hidden
           disabled={busy}
           data-testid="cases-import-input"
-          onChange={(e) => {
-            const file = e.target.files?.[0];
-            e.target.value = '';
+          onChange={(event) => {
+            const file = event.target.files?.[0];
+            event.target.value = '';
             if (file) void importFile(file);
           }}
         />

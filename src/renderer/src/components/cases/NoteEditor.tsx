@@ -143,9 +143,9 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
 
   const commandId = fields.commandId.trim();
   /** Ctrl+S (⌘S): save now rather than in 300 ms. */
-  const saveKey = (e: KeyboardEvent): void => {
-    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 's') {
-      e.preventDefault();
+  const saveKey = (event: KeyboardEvent): void => {
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 's') {
+      event.preventDefault();
       void flush();
     }
   };
@@ -185,7 +185,7 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
           maxLength={200}
           data-testid="note-title"
           value={fields.title}
-          onChange={(e) => change({ title: e.target.value })}
+          onChange={(event) => change({ title: event.target.value })}
           onKeyDown={saveKey}
         />
         <SaveStateLine state={saveState} />
@@ -211,7 +211,7 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
             maxLength={64}
             data-testid="note-command-id"
             value={fields.commandId}
-            onChange={(e) => change({ commandId: e.target.value })}
+            onChange={(event) => change({ commandId: event.target.value })}
           />
         </label>
         {commandId !== '' && (
@@ -243,7 +243,7 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
         maxLength={MAX_NOTE_CHARS}
         data-testid="note-body"
         value={fields.body}
-        onChange={(e) => change({ body: e.target.value })}
+        onChange={(event) => change({ body: event.target.value })}
         onKeyDown={saveKey}
         onBlur={() => void flush()}
       />

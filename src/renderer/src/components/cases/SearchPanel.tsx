@@ -61,9 +61,9 @@ export function SearchPanel() {
         maxLength={500}
         data-testid="search-input"
         value={text}
-        onChange={(e) => setText(e.target.value)}
-        onKeyDown={(e) => {
-          if (e.key === 'Escape') setText('');
+        onChange={(event) => setText(event.target.value)}
+        onKeyDown={(event) => {
+          if (event.key === 'Escape') setText('');
         }}
       />
       {text.trim() !== '' && (

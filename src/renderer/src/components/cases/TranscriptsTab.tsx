@@ -124,7 +124,7 @@ export function TranscriptsTab({ caseId }: { caseId: string }) {
           }}
         />
       </div>
-      <TranscriptViewer id={transcriptId} caseId={caseId} onLoaded={(e) => setOpenedAt(e.caseId === caseId ? e.position : undefined)} />
+      <TranscriptViewer id={transcriptId} caseId={caseId} onLoaded={(entry) => setOpenedAt(entry.caseId === caseId ? entry.position : undefined)} />
     </div>
   );
 }
@@ -141,10 +141,10 @@ export function TranscriptViewer({ id, caseId, onLoaded }: { id: string | undefi
     if (!id) return;
     let current = true;
     call('lr:transcripts.get', { id })
-      .then((e) => {
+      .then((loaded) => {
         if (!current) return;
-        setEntry(e);
-        onLoaded?.(e);
+        setEntry(loaded);
+        onLoaded?.(loaded);
       })
       .catch((e: unknown) => current && setError(errorText(e)));
     return () => {
