@@ -5,9 +5,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDb, type Db } from '../../src/server/db.js';
-import { Store } from '../../src/server/store.js';
-import { LogChain, type ChainRow } from '../../src/server/log-chain.js';
+import { openDb, type Db } from '../../../src/server/db.js';
+import { Store } from '../../../src/server/store.js';
+import { LogChain, type ChainRow } from '../../../src/server/log-chain.js';
 
 describe('LogChain.verifyRows', () => {
   let dir: string;

@@ -7,11 +7,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { openDb, type Db } from '../../src/server/db.js';
-import { Store } from '../../src/server/store.js';
-import { GroupStore } from '../../src/server/groups.js';
-import { captureSql, checkRow, CONTROL_TABLE, dropCaptureSql, OUTBOX_TABLE, parseKey, prepareTable, rowKey, seedSql, sharedTable, SHARED_TABLES } from '../../src/server/cluster/state-tables.js';
-import { removeStateCapture } from '../../src/server/cluster/state-replication.js';
+import { openDb, type Db } from '../../../../src/server/db.js';
+import { Store } from '../../../../src/server/store.js';
+import { GroupStore } from '../../../../src/server/groups.js';
+import { captureSql, checkRow, CONTROL_TABLE, dropCaptureSql, OUTBOX_TABLE, parseKey, prepareTable, rowKey, seedSql, sharedTable, SHARED_TABLES } from '../../../../src/server/cluster/state-tables.js';
+import { removeStateCapture } from '../../../../src/server/cluster/state-replication.js';
 
 let dir: string;
 let db: Db;

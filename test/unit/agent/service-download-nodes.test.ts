@@ -9,9 +9,9 @@ import { createServer as createTcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ServiceEndpoint } from '../../src/agent/command.js';
-import { downloadFromService, downloadTargets } from '../../src/agent/service-download.js';
-import { createTlsMaterial, type TlsMaterial } from '../../src/server/tls.js';
+import type { ServiceEndpoint } from '../../../src/agent/command.js';
+import { downloadFromService, downloadTargets } from '../../../src/agent/service-download.js';
+import { createTlsMaterial, type TlsMaterial } from '../../../src/server/tls.js';
 
 const A = 'wss://node-a.example:8443';
 const B = 'wss://node-b.example:8443';

@@ -6,9 +6,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openDb, type Db } from '../../src/server/db.js';
-import { Store } from '../../src/server/store.js';
-import { LogChain } from '../../src/server/log-chain.js';
+import { openDb, type Db } from '../../../src/server/db.js';
+import { Store } from '../../../src/server/store.js';
+import { LogChain } from '../../../src/server/log-chain.js';
 
 describe('LogChain.start and the anchor', () => {
   let dir: string;

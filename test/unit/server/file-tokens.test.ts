@@ -1,7 +1,7 @@
 // The single node's one-time download tokens (AgentFileTokens): the same contract the cluster's tokens keep
 // (test/integration/library-objects.test.ts), with `redeem` asynchronous since issue #10.
 import { describe, expect, it } from 'vitest';
-import { AgentFileTokens } from '../../src/server/agent-file-tokens.js';
+import { AgentFileTokens } from '../../../src/server/agent-file-tokens.js';
 
 const grant = { name: 'collect.sh', deviceId: 'dev1', sha256: 'a'.repeat(64) };
 

@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isolateCommand } from '../../src/agent/commands/isolate.js';
-import type { IsolationPeer, PlatformLayer } from '../../src/agent/platform/types.js';
-import { makeHarness, runCommand } from './agent/helpers.js';
+import { isolateCommand } from '../../../../src/agent/commands/isolate.js';
+import type { IsolationPeer, PlatformLayer } from '../../../../src/agent/platform/types.js';
+import { makeHarness, runCommand } from '../helpers.js';
 
 class FakeFirewall {
   allowed: IsolationPeer[] | null = null;

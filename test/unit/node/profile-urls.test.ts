@@ -1,7 +1,7 @@
 // Profiles and enrollment bundles listing several service nodes (cluster), and the order clients try them.
 import { describe, expect, it } from 'vitest';
-import { agentStateSchema } from '../../src/agent/config.js';
-import { bundleSchema, profileSchema, serviceUrls } from '../../src/node/profile.js';
+import { agentStateSchema } from '../../../src/agent/config.js';
+import { bundleSchema, profileSchema, serviceUrls } from '../../../src/node/profile.js';
 
 const ca = `-----BEGIN CERTIFICATE-----\n${'A'.repeat(64)}\n-----END CERTIFICATE-----\n`;
 const profile = { kind: 'lr-profile', url: 'https://node1.example:8443', ca, user: 'alice', token: 'lrt_0123456789abcdef' };

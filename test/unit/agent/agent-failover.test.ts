@@ -6,13 +6,13 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import type { AgentState } from '../../src/agent/config.js';
-import { JobRunner } from '../../src/agent/jobs.js';
-import { runAgentLink, spreadOrder, type AgentLinkHandle } from '../../src/agent/link.js';
-import { createLinuxPlatform } from '../../src/agent/platform/linux.js';
-import { Logger } from '../../src/node/log.js';
-import { createTlsMaterial, type TlsMaterial } from '../../src/server/tls.js';
-import { agentAuthPayload, fromAgent, parseFrame } from '../../src/shared/protocol.js';
+import type { AgentState } from '../../../src/agent/config.js';
+import { JobRunner } from '../../../src/agent/jobs.js';
+import { runAgentLink, spreadOrder, type AgentLinkHandle } from '../../../src/agent/link.js';
+import { createLinuxPlatform } from '../../../src/agent/platform/linux.js';
+import { Logger } from '../../../src/node/log.js';
+import { createTlsMaterial, type TlsMaterial } from '../../../src/server/tls.js';
+import { agentAuthPayload, fromAgent, parseFrame } from '../../../src/shared/protocol.js';
 
 let tls: TlsMaterial;
 const device = generateKeyPairSync('ed25519');
