@@ -1,5 +1,5 @@
 /**
- * `npm run bench:agent-file [-- --dir DIR] [--runs N]`: the agent's single executables (issue 19, acceptance 5).
+ * `npm run bench:agent-file [-- --dir DIR] [--runs N]`: the agent's single executables.
  * - the size of the three files (and gzipped, as a download could be), built by scripts/package-agent.mjs into a
  *   temporary folder (or taken from DIR);
  * - linux-x64, with no Node on its PATH, against a real service on loopback: the time from spawning

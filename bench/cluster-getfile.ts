@@ -1,5 +1,5 @@
 /**
- * Issue #21: getfile through two cluster nodes against the same getfile on one node, in the same run.
+ * Getfile through two cluster nodes against the same getfile on one node, in the same run.
  * A real 3-server NATS cluster (plain loopback, as `bench cluster`) and two `lr-server` nodes; one agent on
  * node 1 ("near") and one on node 2 ("far"), both reading the same random file. The analyst (`lr exec …
  * getfile`, SHA-256 checked by the agent and the client) always talks to node 1: "near" is the one-node

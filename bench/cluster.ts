@@ -1,5 +1,5 @@
 /**
- * Issue #10: the cost of a cluster, on a real 3-server NATS cluster and 3 `lr-server` nodes (loopback).
+ * The cost of a cluster, on a real 3-server NATS cluster and 3 `lr-server` nodes (loopback).
  *  - Round trip through two nodes against one: an analyst on node 1 runs `dir` (1 000 times, alternating)
  *    on an agent attached to node 1 and on one attached to node 2 (the job and its output then cross NATS).
  *    Goal: p50 through two nodes ≤ 1.5× one node.
@@ -153,7 +153,7 @@ async function idleAgents(): Promise<string> {
 }
 
 export async function benchCluster(): Promise<string> {
-  const parts: string[] = ['## Cluster (issue #10): 3 NATS servers, 3 service nodes, loopback, this machine (2 cores)', ''];
+  const parts: string[] = ['## Cluster: 3 NATS servers, 3 service nodes, loopback, this machine (2 cores)', ''];
   if (process.env.BENCH_CLUSTER_SKIP_RTT !== '1') parts.push(await roundTrip());
   if (process.env.BENCH_CLUSTER_SKIP_IDLE !== '1') parts.push(await idleAgents());
   return parts.join('\n');

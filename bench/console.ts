@@ -1,5 +1,5 @@
 /**
- * Console rendering (issue #9, item 7): the time the workstation's console (browser shell, Debian's
+ * Console rendering: the time the workstation's console (browser shell, Debian's
  * Chromium, xterm.js) takes to render ~20 MB of command output — findfile over 150 000 files with long
  * names, one table row each — and the worst UI response while it prints:
  *   - click latency: a click on a console tab every ~300 ms, from the pointerdown's timestamp to the frame

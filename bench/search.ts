@@ -1,5 +1,5 @@
 /**
- * Full-text search of the workstation's cases (issue #7, acceptance 5: "100 000 notes and transcript lines
+ * Full-text search of the workstation's cases (the target: "100 000 notes and transcript lines
  * answer in under 50 ms"). Seeds a fresh case store in a temp folder with 50 000 notes and 50 000
  * transcript entries of generated but realistic text (a Zipf-distributed vocabulary, so some words are in
  * nearly every row and some in three), then times the search the renderer calls (CasesService.search:

@@ -1,5 +1,5 @@
 /**
- * Wires access control (issue #8) into a running service: command signing, the command log's hash chain,
+ * Wires access control into a running service: command signing, the command log's hash chain,
  * device groups (a session on a device whose group has no remediation level is refused), token revocation
  * (open consoles of a revoked token end), the per-address limit on failed authentications, and the admin
  * REST routes. service.ts calls `attachLogChain` before anything writes the log (in cluster mode then
@@ -36,7 +36,7 @@ export function attachLogChain(store: Store, db: Db, dataDir: string, log: Logge
 }
 
 /**
- * Cluster mode (issue #10): every command log write is also queued for the cluster log stream, in the
+ * Cluster mode: every command log write is also queued for the cluster log stream, in the
  * same transaction as the chain. Call it right after `attachLogChain`, before anything writes the log
  * (closeDanglingSessions included), so no write of this run escapes the stream.
  */

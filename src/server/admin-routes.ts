@@ -23,7 +23,7 @@ export interface AdminDeps {
   users: UserAdmin;
   watcher: TokenWatcher;
   log: Logger;
-  /** Cluster mode (issue #10): verification and export cover every node's log, from the cluster stream. */
+  /** Cluster mode: verification and export cover every node's log, from the cluster stream. */
   logStream?: CommandLogStream;
 }
 

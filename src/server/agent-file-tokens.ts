@@ -5,7 +5,7 @@
  * The token is delivered over the device's authenticated link; to redeem it the device also signs it with
  * its device key (the key of its link, checked in library-routes.ts), so a token seen by anyone else is useless.
  *
- * `FileTokens` is what the library uses; this class is the single node's. A cluster of nodes (issue #10)
+ * `FileTokens` is what the library uses; this class is the single node's. A cluster of nodes
  * uses cluster/file-tokens.ts, where a token issued on one node is redeemed once on any node: that is why
  * `redeem` is asynchronous here too.
  */

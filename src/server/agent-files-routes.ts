@@ -1,5 +1,5 @@
 /**
- * REST routes of the agent files and installers (issue #19, "enrollment in one line"):
+ * REST routes of the agent files and installers ("enrollment in one line"):
  *
  * - `GET /api/v1/agent-files/<name>`: the current agent file of a target, streamed with Content-Length and
  *   `X-Content-SHA256`. The installer runs on a device that has no key yet, so its credential is the

@@ -1,5 +1,5 @@
 /**
- * The agent files the service hands to new devices (issue #19, "enrollment in one line"): DATA/agent-files/
+ * The agent files the service hands to new devices ("enrollment in one line"): DATA/agent-files/
  * holds the current executable per target, named as agentFileName(target) says. The installer scripts
  * carry the SHA-256 of the file they will download; the route serves the file with its SHA-256.
  *

@@ -107,7 +107,7 @@ const MIGRATIONS: readonly Migration[] = [
     added_at TEXT NOT NULL
   );
   `,
-  // 3: access control (issue #8): the command log's hash chain (log-chain.ts), device groups with their
+  // 3: access control: the command log's hash chain (log-chain.ts), device groups with their
   // remediation level and membership rules (groups.ts), and the index the revocation watcher polls (tokens.ts).
   `
   ALTER TABLE commands ADD COLUMN log_prev TEXT;

@@ -57,7 +57,7 @@ export function deviceRecord(d: ReturnType<Store['listDevices']>[number], online
   return r;
 }
 
-/** Access control (issue #8), wired by service.ts. */
+/** Access control, wired by service.ts. */
 export interface RestExtras {
   /** The command-signing public key, returned to enrolling agents (they pin it). */
   commandKey?: string;

@@ -91,7 +91,7 @@ export function defaultPublicUrl(host: string, port: number): string {
 }
 
 /**
- * A data folder for another node of a cluster (issue #10): it shares the seed node's CA (and gets its own
+ * A data folder for another node of a cluster: it shares the seed node's CA (and gets its own
  * server certificate signed by it), its command-signing key, its command log key and its cluster key (which
  * authenticates everything the nodes write to NATS), so agents, analysts and the log verifier see one
  * service. Its database starts empty: users, devices and settings come from

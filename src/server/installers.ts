@@ -1,5 +1,5 @@
 /**
- * Makes an installer (issue #19, "enrollment in one line"): checks that the service holds an agent file for
+ * Makes an installer ("enrollment in one line"): checks that the service holds an agent file for
  * the OS, then issues a one-time enrollment token with its normal expiry, builds the enrollment bundle as
  * `lr-server enroll-token` does, and the script text (installer-scripts.ts). Used by
  * `lr-server enroll-token --installer` (offline, on the data folder) and by POST /api/v1/installers/:os

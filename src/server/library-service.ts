@@ -43,7 +43,7 @@ export class LibraryService {
   }
 
   /**
-   * Cluster mode (issue #10), set once at start-up before the service takes requests: library content is
+   * Cluster mode, set once at start-up before the service takes requests: library content is
    * shared through the object store (published on upload, fetched before it is served) and download
    * tokens are valid on every node. Without it the library is the single node's, as before.
    */

@@ -4,7 +4,7 @@
  * and renamed into place once complete and verified, so a reader never sees half a file. Names are
  * checked by the shared rule (no separators, no leading dot) before any path is built from them.
  *
- * In a cluster (issue #10) the content is also shared through `content` (the JetStream object store,
+ * In a cluster the content is also shared through `content` (the JetStream object store,
  * cluster/library-objects.ts): an upload is published there before it is recorded, and content is made
  * local before it is served. Without `content` (the single node) nothing of that happens.
  */
@@ -92,7 +92,7 @@ function toFile(r: FileRow): LibraryFile {
 export class LibraryStore {
   readonly filesDir: string;
   readonly uploadsDir: string;
-  /** The cluster's shared content (issue #10); undefined on a single node. */
+  /** The cluster's shared content; undefined on a single node. */
   content?: LibraryContentSync;
 
   constructor(

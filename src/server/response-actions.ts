@@ -1,5 +1,5 @@
 /**
- * Service side of the response actions (issue #5):
+ * Service side of the response actions:
  * - the tenant's hash indicators (table `indicators`): REST `GET /api/v1/indicators` (advanced),
  *   `POST /api/v1/indicators` and `DELETE /api/v1/indicators/:sha256` (admin);
  * - the `analyze` preparer: passes the indicator SHA-256s (bounded) and one-time download URLs of the

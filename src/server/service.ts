@@ -44,7 +44,7 @@ export interface RunningService {
 }
 
 export interface ServiceOptions {
-  /** Join a cluster of nodes through NATS JetStream (issue #10); absent: the single node, as always. */
+  /** Join a cluster of nodes through NATS JetStream; absent: the single node, as always. */
   nats?: string[] | undefined;
   natsReplicas?: number | undefined;
   /** Session lease in the shared ledger (ms); tests shorten it. */

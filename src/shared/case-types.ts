@@ -1,5 +1,5 @@
 /**
- * What the workstation's cases and evidence store look like to the renderer (issue #7). The store itself
+ * What the workstation's cases and evidence store look like to the renderer. The store itself
  * lives in main (src/main/cases: SQLite with FTS5 + content-addressed files); these are the shapes the IPC
  * contract carries. Pure TypeScript: no Node, no DOM.
  */

@@ -67,7 +67,7 @@ export function isNativeRunner(runner: string): boolean {
   return runner.startsWith('native-');
 }
 
-/** Reference wording (seed-live-response.fr.md, "Autoriser l'utilisation de scripts non signés…"). */
+/** Reference wording (the reference product's French setting "Autoriser l'utilisation de scripts non signés…"). */
 export const UNSIGNED_SCRIPTS_WARNING = 'Allowing the use of unsigned scripts may increase your exposure to threats.';
 
 export class ScriptParametersError extends Error {

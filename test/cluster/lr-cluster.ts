@@ -1,6 +1,6 @@
 /**
  * A cluster of real `lr-server` nodes (out/bin, built) on a real 3-server NATS cluster on loopback, for the
- * acceptance tests and the benchmark of issue #10. Node 1 is made with `lr-server init`, the others with
+ * acceptance tests and the cluster benchmark. Node 1 is made with `lr-server init`, the others with
  * `init --cluster-from node1`; node i talks to NATS server i only (so killing a node never takes NATS down
  * with it). Agents are enrolled through a chosen node, whose URL comes first in their bundle.
  *

@@ -1,5 +1,5 @@
 /**
- * Issue #19, "Add a device" on the Devices page: an admin picks the OS, makes an installer, saves the
+ * "Add a device" on the Devices page: an admin picks the OS, makes an installer, saves the
  * script and gets the one command to run, the token's expiry and the agent's SHA-256. The saved script
  * carries the one-time token, the service's CA and the SHA-256 of the agent file the service holds. Before
  * the service has an agent file the page says how to add one; a basic user sees the button disabled with

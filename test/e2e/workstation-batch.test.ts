@@ -1,5 +1,5 @@
 /**
- * Issue #20, acceptance 5: the workstation's batch flow against the browser shell as a real process
+ * The workstation's batch flow against the browser shell as a real process
  * (embedded service + this machine's agent) with two more agents started as processes, in Chromium:
  * select 3 devices (by hand, or a device group's members) → Run on selected (a malformed line first: refused in one line, nothing typed lost;
  * Tab completes the command) → the Batch page's per-device rows reach completed → the merged table holds
@@ -80,7 +80,7 @@ async function rowDevices(): Promise<string[]> {
   return page.getByTestId('batch-result-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-device') ?? ''));
 }
 
-describe('workstation: Run on selected and the Batch page (issue #20, acceptance 5)', () => {
+describe('workstation: Run on selected and the Batch page', () => {
   it('runs one line on 3 selected devices, shows per-device rows, the merged table, filter, CSV export, and keeps it in the case', async () => {
     caseId = await createCase(page, `Batch e2e ${tag}`);
     await tick(DEVICES);

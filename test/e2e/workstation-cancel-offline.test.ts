@@ -1,5 +1,5 @@
 /**
- * Issue 25 items 1 and 7, against the browser shell as a real process (embedded service) in Chromium, with
+ * Against the browser shell as a real process (embedded service) in Chromium, with
  * a second agent started as a process the test kills:
  *   1. a getfile whose device dies mid-transfer: Ctrl+Z says it is refused, Ctrl+C gives the prompt back at
  *      once, the console takes keystrokes again, and when the agent comes back nothing runs under the
@@ -97,7 +97,7 @@ afterAll(async () => {
   rmSync(fixture, { recursive: true, force: true });
 });
 
-describe('workstation: cancelling while the device is offline (issue 25)', () => {
+describe('workstation: cancelling while the device is offline', () => {
   it('item 1: a getfile cancelled while its device is offline ends at once and never resumes by itself', async () => {
     const id = await openConsoleFor(page, DEVICE);
     await focusConsole(page, DEVICE);

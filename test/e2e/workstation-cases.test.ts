@@ -1,5 +1,5 @@
 /**
- * Issue #7 acceptance (1)–(4), against the browser shell as a real process (standalone mode: embedded
+ * Against the browser shell as a real process (standalone mode: embedded
  * service + this machine's agent), in Debian's Chromium:
  *   1. a getfile in a console puts the file into the evidence store under its SHA-256, in the active case;
  *      the viewer shows its hashes and a hex preview;

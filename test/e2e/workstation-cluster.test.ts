@@ -1,5 +1,5 @@
 /**
- * Issue #10 from the workstation: the browser shell (a real process, in Debian's Chromium) connected with
+ * Cluster mode from the workstation: the browser shell (a real process, in Debian's Chromium) connected with
  * an analyst profile that lists the three nodes of a cluster (real 3-server NATS + 3 lr-server processes),
  * with an agent on node 2 and one on node 3:
  *   - the Devices page shows both online, "via" the node that holds each agent; a console on the device of
@@ -69,7 +69,7 @@ async function initiate(deviceName: string): Promise<{ sessionId?: string; error
   throw new Error(`no console tab and no error for ${deviceName}`);
 }
 
-describeNeeds(natsSkipReason)('workstation against a cluster of 3 service nodes (issue #10)', () => {
+describeNeeds(natsSkipReason)('workstation against a cluster of 3 service nodes', () => {
   beforeAll(async () => {
     ensureWorkstationBuilt();
     cluster = await LrCluster.start(3);

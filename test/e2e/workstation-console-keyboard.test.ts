@@ -1,5 +1,5 @@
 /**
- * Issue #25 items 2, 4, 8, 9 and 15: the console under the keyboard, against the browser shell as a real
+ * The console under the keyboard, against the browser shell as a real
  * process in standalone mode (embedded service + this machine's agent) in Debian's Chromium:
  *   2. activating a tab focuses its terminal; the Disconnect dialog focuses Cancel; a closed session stays
  *      as a read-only tab with its scrollback until the analyst closes it;
@@ -102,7 +102,7 @@ afterAll(async () => {
   rmSync(fixture, { recursive: true, force: true });
 });
 
-describe('workstation console keyboard (issue #25)', () => {
+describe('workstation console keyboard', () => {
   it('item 2: a tab click focuses its terminal; Disconnect confirms with Cancel focused; a closed session stays read-only until its tab is closed', async () => {
     const id = await openConsoleFor(page, HOST);
     await run(page, id, `cd ${fixture}`);

@@ -1,5 +1,5 @@
 /**
- * xterm's renderer in the console (issue #21): WebGL when the page has a hardware WebGL2 context, the DOM
+ * xterm's renderer in the console: WebGL when the page has a hardware WebGL2 context, the DOM
  * renderer otherwise, and the DOM renderer again when WebGL's context is lost, with the output still drawn.
  * Debian's headless Chromium has only software GL (SwiftShader): there the default is the DOM renderer
  * (bench/console.ts measured WebGL slower and far less responsive there). Tests force WebGL through the test

@@ -1,5 +1,5 @@
 /**
- * Issue #6 acceptance (1), (2) and (6), against the browser shell as a real process in standalone mode
+ * Against the browser shell as a real process in standalone mode
  * (embedded service + this machine's agent) with a second agent started by the test:
  *   1. the inventory shows this machine online; consoles on two devices side by side do not disturb each
  *      other;

@@ -1,5 +1,5 @@
 /**
- * Issue #6 acceptance (3): a command printing ~20 MB (findfile over a generated tree of 150 000 files with
+ * A command printing ~20 MB (findfile over a generated tree of 150 000 files with
  * long names: one table row each) prints completely, and while it prints a click on another console tab is
  * handled within 200 ms (from the click's input timestamp to the frame after the tab switched, measured in
  * the page).

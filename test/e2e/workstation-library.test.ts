@@ -1,5 +1,5 @@
 /**
- * Issue #6 acceptance (5) and issue 18 (13): files dragged onto the library page (a Playwright
+ * Files dragged onto the library page (a Playwright
  * DataTransfer) are staged, each shown with its description and parameters fields, and uploaded only on
  * Confirm; `library` in a console lists them; a basic user (a profile made with `lr-server user add`,
  * connected through "Connect to a service") does not get the library; an advanced user without the

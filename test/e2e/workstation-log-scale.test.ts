@@ -1,5 +1,5 @@
 /**
- * Issue #6 acceptance (4), the scale part: with 100 000 command log entries (TEST SEEDING: written
+ * The scale part: with 100 000 command log entries (TEST SEEDING: written
  * straight into the embedded service's SQLite `commands` table with better-sqlite3 before the page loads),
  * scrolling and filtering the log viewer take under 200 ms per action, measured in the page with
  * performance.now() around the action until the rows are shown, plus one requestAnimationFrame.

@@ -1,5 +1,5 @@
 /**
- * Issue #25 item 5 (output silently cut) and item 16 (streamed tables, no match, human units), against the
+ * Output silently cut and streamed tables, no match, human units, against the
  * browser shell as a real process in standalone mode (embedded service + this machine's agent), at 1024 px
  * as the analyst used it:
  *   - a long path found with findfile is shown whole (wrapped in its column, never cut with …);

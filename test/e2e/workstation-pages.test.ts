@@ -1,5 +1,5 @@
 /**
- * Issue #25 items 10, 11, 13 and 14, against the browser shell as a real process (standalone mode:
+ * Against the browser shell as a real process (standalone mode:
  * embedded service + this machine's agent), in Debian's Chromium, at 1400 and 1024 px:
  *   10. the Log page: output as the console renders it (table, JSON, a single record's fields), full width,
  *       download, an empty state, a selection dropped when filtered out, search over the output text,
@@ -111,7 +111,7 @@ async function hoverTerminalText(needle: string): Promise<{ x: number; y: number
   return { ...box, link };
 }
 
-describe('issue 25: log, active case, library, cases', () => {
+describe('log, active case, library, cases', () => {
   it('item 10: the Log page says it is empty, then shows output as the console renders it, full width, downloadable, searchable by output', async () => {
     await gotoLog();
     await expect.poll(() => page.getByTestId('log-empty').textContent()).toContain('No commands yet');

@@ -1,5 +1,5 @@
 /**
- * Issue 18 item 6, the workstation half: after a session closes (here the service's idle timeout, set
+ * The workstation half: after a session closes (here the service's idle timeout, set
  * short), the console tab stays with its scrollback and says what happened; `connect` typed in that tab
  * opens a new session on the same device, keeps the command history and goes back to the same folder
  * with a real `cd`. Against the browser shell as a real process (embedded service + this machine's agent)

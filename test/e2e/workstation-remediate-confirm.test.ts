@@ -1,5 +1,5 @@
 /**
- * Issue #25 item 3, in the browser shell (standalone: embedded service + this machine's agent, as root):
+ * In the browser shell (standalone: embedded service + this machine's agent, as root):
  * `remediate`, `isolate` and `release` ask y/N first, showing the target as the device sees it (a file's
  * path, size and SHA-256; a process's pid, name and command line; the device and its network). Only `y`
  * runs the command; `n`, Enter alone and Ctrl+C leave the device untouched and the command log without

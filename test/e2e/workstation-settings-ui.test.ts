@@ -1,6 +1,6 @@
 /**
- * Issue #25 item 12 (Settings under incident pressure) and part of item 16 (the device table and the
- * navigation): the risky tenant switches ask for a confirmation that states their consequence, and
+ * Settings under incident pressure and the device table and the
+ * navigation: the risky tenant switches ask for a confirmation that states their consequence, and
  * Cancel changes nothing on the service; with live response off, Devices and Consoles say so; limits
  * are typed with units and a wrong one is refused beside its field with nothing sent; the development
  * leftovers are gone; the device table does not move when a device goes offline; the navigation

@@ -1,5 +1,5 @@
 /**
- * Issue #8, the workstation page for tenant settings: an admin turns live response off from the Settings
+ * The workstation page for tenant settings: an admin turns live response off from the Settings
  * page and a session is then refused with the service's one-line reason; turning it back on lets the
  * session open; a limit changed on the page is what `lr settings get` reports; a basic user sees why the
  * card is not for them.

@@ -1,5 +1,5 @@
 /**
- * Issue #25 item 6, time zones: one setting (Settings page; UTC by default) and a zone on every time the
+ * Time zones: one setting (Settings page; UTC by default) and a zone on every time the
  * workstation shows. The browser runs in America/New_York (Playwright's timezoneId), as the analyst's did:
  * by default every time on the console header, `jobs`, the Log page and the Devices page ends with UTC;
  * switched to the browser's zone they show EST (UTC-5) for the very same instants, at once (no reload);

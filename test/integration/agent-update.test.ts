@@ -1,5 +1,5 @@
 /**
- * Signed agent self-update, end to end (issue #19, acceptance 4): a real service of a test world, real
+ * Signed agent self-update, end to end: a real service of a test world, real
  * single-file agent builds of two versions (`npm run package:agent`, built once here), the supervisor run
  * as the systemd unit runs it (`lr-agent service --data DIR`, from build N), releases added with the real
  * `lr-server agent-release add`.

@@ -1,4 +1,4 @@
-// Issue #20, acceptance 1, 4 and 6 (and 2 in a test-sized form): `lr batch` over real agents run as
+// `lr batch` over real agents run as
 // processes on this machine, an enrolled device whose agent is stopped (the offline queue), a device held
 // by another analyst, a service restart with queued work, expiry, cancel, selectors, roles and the command
 // log. The agents all see this machine's processes: each device's rows are the same processes, merged with
@@ -25,7 +25,7 @@ const idOf = (stdout: string): string => {
   return id;
 };
 
-describe('lr batch (issue #20)', () => {
+describe('lr batch', () => {
   let w: World;
   const sleepers: ChildProcess[] = [];
   const offline: Record<string, string> = {}; // name → agent data folder, enrolled but not started

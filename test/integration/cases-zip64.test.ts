@@ -1,4 +1,4 @@
-// Zip64 (issue #7). Zip64 is about offsets and counts, not size: a small case rewritten with zip64 records
+// Zip64. Zip64 is about offsets and counts, not size: a small case rewritten with zip64 records
 // everywhere (the zip64 extra field of every header, zip64 data descriptors, the zip64 end record and its
 // locator) checks the import's zip64 reading on every run. The real thing, a case holding evidence past
 // 4 GiB exported as zip64 and imported verified, moves ~13 GB through the disk (the export, the import's

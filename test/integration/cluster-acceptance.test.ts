@@ -1,4 +1,4 @@
-// Issue #10, acceptance 1-3: a real 3-server NATS cluster and 3 real `lr-server` nodes on loopback (one
+// A real 3-server NATS cluster and 3 real `lr-server` nodes on loopback (one
 // NATS server each), real agents attached to nodes 2 and 3, and the analyst's `lr` talking to node 1 only.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { profileSchema } from '../../src/node/profile.js';
 import { headers } from '@nats-io/transport-node';
 import { describeNeeds } from '../needs.js';
 
-describeNeeds(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS cluster (issue #10)', () => {
+describeNeeds(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS cluster', () => {
   let c: LrCluster;
   let dir: string;
   let alpha: { deviceId: string }; // enrolled through node 2, connects to node 2 first

@@ -1,4 +1,4 @@
-// Issue #21, getfile through two cluster nodes: the file data crosses NATS from the agent's node (node 2)
+// Getfile through two cluster nodes: the file data crosses NATS from the agent's node (node 2)
 // to the analyst's node (node 1). Real processes only: a 3-server NATS cluster, 3 `lr-server` nodes, a
 // real agent enrolled through node 2, the `lr` CLI talking to node 1 only.
 //  1. A file of several MiB arrives with the SHA-256 the agent computed (and the client checked), and
@@ -51,7 +51,7 @@ function bytesUnder(dir: string): number {
   return total;
 }
 
-describeNeeds(natsSkipReason)('cluster: getfile through two nodes (issue #21)', () => {
+describeNeeds(natsSkipReason)('cluster: getfile through two nodes', () => {
   let c: LrCluster;
   let files: string;
   let alpha: { deviceId: string };

@@ -1,4 +1,4 @@
-// Issue #10: a node reaches NATS over TLS with a pinned CA and an authorization token, and refuses in one
+// A node reaches NATS over TLS with a pinned CA and an authorization token, and refuses in one
 // line when either is wrong (a real nats-server with --tls and --auth, a real lr-server node). Security
 // finding 1: without TLS and credentials it refuses unless told --nats-insecure, and without the cluster
 // key (DATA/cluster.key, made by init, copied by init --cluster-from) it refuses, saying how to get it.

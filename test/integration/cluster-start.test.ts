@@ -1,4 +1,4 @@
-// Issue #10: three nodes started at the same moment on a fresh NATS cluster (a data centre powering up)
+// Three nodes started at the same moment on a fresh NATS cluster (a data centre powering up)
 // race to create every bucket and stream; all must come up, agree on the state, and route.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { natsSkipReason } from '../cluster/nats-cluster.js';

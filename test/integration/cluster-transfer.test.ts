@@ -1,4 +1,4 @@
-// Issue #10, flow control between service nodes: "a command or a file stream from an analyst on node B
+// Flow control between service nodes: "a command or a file stream from an analyst on node B
 // reaches the agent connected to node A over NATS subjects, with flow control for transfers (no unbounded
 // buffering anywhere)". Real processes only: a 3-server NATS cluster, 3 `lr-server` nodes, real agents on
 // nodes 2 and 3, the analyst on node 1 (the `lr` CLI, or a ConsoleClient whose socket it pauses).
@@ -127,7 +127,7 @@ async function sha256File(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-describeNeeds(natsSkipReason)('cluster: flow control of transfers and output between service nodes (issue #10)', () => {
+describeNeeds(natsSkipReason)('cluster: flow control of transfers and output between service nodes', () => {
   let c: LrCluster;
   let files: string;
   let alpha: { deviceId: string; proc: import('node:child_process').ChildProcess }; // its agent on node 2

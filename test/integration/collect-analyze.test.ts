@@ -1,4 +1,4 @@
-// Issue #5, acceptance 3 and 4: `collect` gives a zip whose manifest hashes verify and which holds at
+// `collect` gives a zip whose manifest hashes verify and which holds at
 // least processes, connections, persistence and users; `analyze` flags a planted file whose hash is a
 // tenant indicator and one that matches a YARA rule from the library; `scan` finds the EICAR test file
 // with ClamAV, using a signature database this test writes itself (freshclam is unreachable here).

@@ -1,4 +1,4 @@
-// Issue #8, acceptance 4: an agent refuses a forged, expired or replayed command, one signed for another
+// An agent refuses a forged, expired or replayed command, one signed for another
 // session (or device), and one whose command needs a higher role than the one signed; a correctly signed
 // one runs. A job id, expiry or time limit changed after signing is refused, and an agent without a pinned
 // command-signing key refuses everything. The agent is a real lr-agent process driven by a stand-in service (real TLS WebSocket server

@@ -1,4 +1,4 @@
-// Acceptance #3.2 and #3.3: the basic commands return real data from this machine through the whole
+// The basic commands return real data from this machine through the whole
 // pipeline (lr → service → agent → back), and persistence reads a planted fixture tree.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -175,7 +175,7 @@ describe('basic commands through the pipeline', () => {
     expect((record?.params as Rec[]).find((p) => p.name === 'target')).toMatchObject({ aliases: ['id'] });
   });
 
-  // Issue 18, item 4: every command accepts -output json|table; json gives every field, table the few.
+  // Every command accepts -output json|table; json gives every field, table the few.
   it('accepts -output on cd, trace, release, help and fg, with records in json', async () => {
     expect(await execJson('cd /tmp -output json')).toEqual([{ path: '/tmp' }]);
     expect(await execJson('trace debug -output json')).toEqual([{ level: 'debug' }]);

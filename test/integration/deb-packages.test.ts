@@ -1,4 +1,4 @@
-// Issue #19, acceptance 2: the .deb packages of npm run package:deb. Their metadata and files (dpkg-deb
+// The .deb packages of npm run package:deb. Their metadata and files (dpkg-deb
 // --info/--contents), lintian (no error), both units through systemd-analyze verify, and a throwaway root:
 // a copy-on-write view of this machine (unshare -m, overlayfs with lowerdir=/ and its upper layer on a
 // tmpfs, chroot into the merged folder, /proc /dev /sys bound in). In it the agent package is installed,

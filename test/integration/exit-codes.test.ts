@@ -1,4 +1,4 @@
-// Conformance of the CLI's messages and exit codes (issue 18, item 11), through real lr / lr-server /
+// Conformance of the CLI's messages and exit codes, through real lr / lr-server /
 // lr-agent processes: usage errors exit 2 in one human sentence; getfile over the limit says the exact sizes
 // and is logged refused; analyze does not count an engine that errored; "1 session"; `download` is getfile;
 // `lr log --limit N` is the newest N; an online device's lastSeen moves.

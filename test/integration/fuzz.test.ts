@@ -1,4 +1,4 @@
-// Acceptance #3.6: thousands of random and mutated frames and command lines get one-line errors; neither
+// Thousands of random and mutated frames and command lines get one-line errors; neither
 // the service nor the agent crashes. The service's agent endpoint is fuzzed twice: before the hello (it
 // closes at the first well-formed frame that is not a hello), and past it, as an enrolled agent that did the
 // real challenge-response with its key, with a job of its own in progress. The agent is fuzzed through a
@@ -210,7 +210,7 @@ describe('robustness against malformed input', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lr-agent-fuzz-'));
     const { generateKeyPairSync } = await import('node:crypto');
     const { privateKey } = generateKeyPairSync('ed25519');
-    const signer = CommandSigner.load(join(dir, 'service')); // jobs must carry the service's signature (issue #8)
+    const signer = CommandSigner.load(join(dir, 'service')); // jobs must carry the service's signature
     writeFileSync(join(dir, 'agent.json'), JSON.stringify({ kind: 'lr-agent', url: `wss://127.0.0.1:${port}`, ca: tls.caCert, deviceId: 'fuzzdevice', name: 'fuzz', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }), commandKey: signer.publicKeyPem }), { mode: 0o600 });
     const connected = new Promise<WebSocket>((res) => wss.once('connection', (ws) => res(ws)));
     const agent = await start('lr-agent', ['start', '--data', dir], /started/, { LR_LOG_LEVEL: 'error' });

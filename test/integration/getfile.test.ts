@@ -1,4 +1,4 @@
-// Issue #4, acceptance 1-3: getfile streams a big file with bounded memory on every hop and a verified
+// Getfile streams a big file with bounded memory on every hop and a verified
 // SHA-256; resumes after the agent or the client is killed mid-way; a partial file damaged before the
 // resume is caught by the SHA-256 and downloaded again whole; refuses an oversized file before any byte is
 // sent; refuses special and sparse files with a clear error.

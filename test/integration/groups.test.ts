@@ -1,4 +1,4 @@
-// Issue #8, acceptance 2: a session on a device whose group has no automated remediation level is refused
+// A session on a device whose group has no automated remediation level is refused
 // with the reference's error; after an admin sets a level, it opens. Membership by rule and by hand.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, type World } from './harness.js';

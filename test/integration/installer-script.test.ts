@@ -1,4 +1,4 @@
-// Enrollment in one line (issue #19, acceptance 3): `lr-server enroll-token --installer linux` writes a bash
+// Enrollment in one line: `lr-server enroll-token --installer linux` writes a bash
 // script that downloads the real single-file agent from the service's agent-files route over HTTPS pinned to
 // the service's CA, checks its SHA-256, enrolls and starts it; the device comes online and answers
 // `processes`. A file changed by one byte on the service after the script was made is refused by the script.

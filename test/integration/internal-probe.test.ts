@@ -1,4 +1,4 @@
-// Issue 25 item 7, the service side, against a real service and agent: a console's own probe (path
+// The service side, against a real service and agent: a console's own probe (path
 // completion's `dir … -output json`, sent with `internal`) is in the command log, flagged, and never listed
 // by `jobs`; nothing else can be sent as internal (a client cannot hide a command that reads a file or
 // changes the device from `jobs`): it is refused, and logged as refused. `jobs` lists what still runs by

@@ -1,4 +1,4 @@
-// Issue #5, acceptance 2: isolation in network namespaces. The agent runs inside a namespace joined to
+// Isolation in network namespaces. The agent runs inside a namespace joined to
 // the host by a veth pair (private test addresses 10.200.x.0/24, on links this test creates: nothing
 // leaves the machine); the service and a plain TCP test server listen on the host end of the veth.
 // Before `isolate` the namespace reaches the test server; after it, it cannot while `lr exec` still

@@ -1,5 +1,5 @@
 /**
- * The script library of a cluster (issue #10), on a real 3-server NATS cluster on loopback: two "nodes",
+ * The script library of a cluster, on a real 3-server NATS cluster on loopback: two "nodes",
  * each with its own data folder, SQLite database, LibraryService and HTTP server running the real library
  * routes, each connected to a different NATS server. A file uploaded on node A (through the upload route
  * and LibraryStore.commit) is served by node B to an agent holding a token node A issued: node B fetches

@@ -1,4 +1,4 @@
-// Acceptance #4.4: the script library — upload with description and parameters, list, overwrite rules,
+// The script library — upload with description and parameters, list, overwrite rules,
 // the 250 MB limit enforced while streaming (nothing left on the service's disk), name rules, and who
 // may manage it; plus the admin-only publishers and settings routes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Acceptance #3.1: init, start, enroll: the device is online; stop the agent: offline within 10 s;
+// Init, start, enroll: the device is online; stop the agent: offline within 10 s;
 // restart the service: the agent is back online within 10 s by itself.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';

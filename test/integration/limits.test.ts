@@ -1,4 +1,4 @@
-// Acceptance #3.4 and #3.5: one session per device, idle timeout, time limits cancelled on the agent,
+// One session per device, idle timeout, time limits cancelled on the agent,
 // role refusals, each as a one-line error recorded in the command log.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';

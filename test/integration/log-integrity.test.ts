@@ -1,4 +1,4 @@
-// Issue #8, acceptance 3: tampering with the command log database (an output changed, a row deleted, two
+// Tampering with the command log database (an output changed, a row deleted, two
 // rows swapped) is each reported by `lr log verify` with the entry ID; an untouched log verifies OK.
 // The SQLite file is edited directly, as an attacker with write access to the data folder (but not to
 // the chain key) would.

@@ -1,5 +1,5 @@
 /**
- * The cluster command log (issue #10): two "nodes" (each its own SQLite database, Store and LogChain with
+ * The cluster command log: two "nodes" (each its own SQLite database, Store and LogChain with
  * the same chain key, and its own NATS connection to a different server of a real 3-server cluster) write
  * commands through the Store; their entries reach the LR_LOG stream through the outbox and verify there,
  * per node. Then the stream and the databases are tampered with, as someone with access to NATS or to a

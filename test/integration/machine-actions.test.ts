@@ -1,4 +1,4 @@
-// Issue #20, acceptance 3: the vendor-shaped `runliveresponse` against a real service and real agents.
+// The vendor-shaped `runliveresponse` against a real service and real agents.
 // PutFile + RunScript + GetFile polled to Succeeded, the GetFile result downloaded through its single-use
 // link (SHA-256 equal to the device's file, refused the second time); the 11th call in a minute gets 429
 // with Retry-After; an offline machine's action stays Pending and runs when its agent starts; a failing

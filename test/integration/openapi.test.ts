@@ -1,4 +1,4 @@
-// Issue #20: openapi.json describes what the service really answers. Every batch and machine action route is
+// Openapi.json describes what the service really answers. Every batch and machine action route is
 // called on a real service with a real agent, and each answer (status, content type, JSON body) is checked
 // against the operation's documented response with ajv (JSON Schema 2020-12). The served document is the
 // checked-in one.

@@ -1,4 +1,4 @@
-// Issue 19, acceptance 1: `npm run package:agent` builds one executable per OS, and each one enrolls with a real
+// `npm run package:agent` builds one executable per OS, and each one enrolls with a real
 // service, comes online and answers `processes`, where no Node.js is installed:
 // - linux-x64 in a throwaway root made here (the file, the shared libraries ldd lists, /proc, /etc/hosts, /tmp;
 //   chroot in a private mount namespace, empty environment): no node anywhere in it;

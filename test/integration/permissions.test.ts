@@ -1,4 +1,4 @@
-// Issue #8, acceptance 1 (enforcement half): every catalog command, run through the real service and agent
+// Every catalog command, run through the real service and agent
 // by a basic, an advanced and an admin user (and a library manager), is refused for its role exactly where
 // the documented matrix says so; every user route of the service answers 403 exactly where the matrix says.
 // Arguments are harmless: missing files and names, `remediate list`, and a bad flag for the commands that

@@ -1,4 +1,4 @@
-// Issue #25 item 3: `remediate` refuses system-critical targets without -force (the Linux deny-list in
+// `remediate` refuses system-critical targets without -force (the Linux deny-list in
 // src/agent/platform/linux/quarantine-deny.ts), through a real agent and service. The account database is
 // named by its real path, by a link and by `..`: each refusal names the rule, /etc/passwd keeps its bytes
 // (SHA-256 before and after) and nothing enters the quarantine. A throwaway file planted in /usr/lib shows

@@ -1,4 +1,4 @@
-// Issue #5, acceptance 1 and 5: remediate a planted file, a running process started from a planted
+// Remediate a planted file, a running process started from a planted
 // binary, a cron line, a systemd unit file and an XDG autostart entry (the last three in a fixture
 // sysroot, where the real paths would need root); each is gone or stopped and `remediate list` shows
 // them; undo restores each byte-identical with the same mode and mtime, the cron line at its place; every
@@ -203,7 +203,7 @@ describe('remediate and undo', () => {
     expect(r.error).toBe('remediate: refused: needs the advanced role (you are basic)');
   });
 
-  // Issue 18, item 3: the reference's `remediate -type file -id PATH -auto`, where -auto runs the
+  // The reference's `remediate -type file -id PATH -auto`, where -auto runs the
   // prerequisite step (stop the process running the file) before the file is quarantined.
   it("takes the reference's named form; -auto stops the process running a file before quarantining it", async () => {
     const image = join(files, 'evil-runner');

@@ -1,4 +1,4 @@
-// Acceptance #4.5 and #4.6: putfile and run through the whole pipeline (lr → service → agent, the agent
+// Putfile and run through the whole pipeline (lr → service → agent, the agent
 // fetching the file over HTTPS with a one-time token), parameters as argv, the reference's forbidden
 // characters, exit codes, cancel and time limit killing the whole process tree, and script signing:
 // unsigned scripts only when the tenant allows them, and a script changed after signing refused by the

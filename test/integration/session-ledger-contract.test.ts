@@ -1,5 +1,5 @@
 /**
- * The session ledger contract (issue #10): one suite, run against the single node's in-memory ledger and
+ * The session ledger contract: one suite, run against the single node's in-memory ledger and
  * against the JetStream ledger of a 3-server NATS cluster on loopback, where three ledgers play three
  * service nodes, each connected to a different server and sharing one bucket. Issue acceptance 2 at the
  * ledger level: 100 concurrent opens on one device spread over the nodes, exactly one wins.

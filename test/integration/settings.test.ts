@@ -1,4 +1,4 @@
-// Issue #8, tenant settings: live response on/off, on servers on/off (devices tagged `server`), limits
+// Tenant settings: live response on/off, on servers on/off (devices tagged `server`), limits
 // changed at run time; admins only; refusals are one line.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 // lr shell: a getfile sent to the background with `&` keeps downloading into the local folder, is
 // verified, and its end is announced at the prompt; the same session goes on serving commands meanwhile.
-// Issue 18: `fg ID` of a background download (in a pseudo-terminal), `> file` in lr shell and lr exec,
+// `fg ID` of a background download (in a pseudo-terminal), `> file` in lr shell and lr exec,
 // `&` refused by lr exec, piped input queued line by line.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';

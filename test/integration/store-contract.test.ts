@@ -1,5 +1,5 @@
 /**
- * The store contract (issue #10, acceptance 4): what a multi-node service relies on from its shared state,
+ * The store contract: what a multi-node service relies on from its shared state,
  * run on the single node's SQLite (reader = writer) and on JetStream: a 3-server NATS cluster on loopback
  * and two "nodes", each with its own SQLite database and its own StateReplication on its own connection,
  * writing on node A and reading on node B once both are synced. The real classes throughout (Store,

@@ -1,4 +1,4 @@
-// Issue #8, acceptance 5: a revoked token is refused within 1 s and its sessions close; token expiry.
+// A revoked token is refused within 1 s and its sessions close; token expiry.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// The workstation's consoles feed the local cases (issue #7), against a real lr-server and lr-agent:
+// The workstation's consoles feed the local cases, against a real lr-server and lr-agent:
 // every command becomes a transcript entry of the active case; getfile, collect and `> name.txt` land in
 // the evidence store under their SHA-256 with provenance; with the service stopped the workstation starts
 // in the 'unreachable' state, cases stay usable, and it reconnects by itself when the service is back.

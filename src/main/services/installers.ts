@@ -1,5 +1,5 @@
 /**
- * "Add a device" on the Devices page (issue #19): the service makes the installer script (POST
+ * "Add a device" on the Devices page: the service makes the installer script (POST
  * /api/v1/installers/:os, admins only: it issues a one-time enrollment token) and lists its agent files
  * (GET /api/v1/agent-files). The service enforces the role on every call; main only answers early, in one
  * line, when the signed-in user is not an admin. The script's text goes back to the page, which saves it

@@ -1,5 +1,5 @@
 /**
- * The Settings page's tenant settings (issue #8): live response on/off, on servers on/off, unsigned
+ * The Settings page's tenant settings: live response on/off, on servers on/off, unsigned
  * scripts, and the limits. Admins only: the service enforces it on every call (GET/PUT /api/v1/settings);
  * main only answers early, in one line, when the signed-in user is not an admin.
  */

@@ -1,5 +1,5 @@
 /**
- * Agents of the whole cluster, reachable from any node (issue #10). Two things on NATS:
+ * Agents of the whole cluster, reachable from any node. Two things on NATS:
  *
  * - Presence, in the KV bucket `lr-presence`: key = device id, value = { node, since } of the node its
  *   agent is connected to. Every node watches the bucket and keeps the map in memory (30 000 devices are a

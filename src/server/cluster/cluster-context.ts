@@ -1,5 +1,5 @@
 /**
- * What every cluster component (issue #10) gets from `lr-server start --nats`: this node's NATS connection
+ * What every cluster component gets from `lr-server start --nats`: this node's NATS connection
  * and JetStream handles, the node's stable id, and how many replicas shared buckets and streams get.
  * Components never open connections of their own: one connection per node, closed by the node.
  */

@@ -1,5 +1,5 @@
 /**
- * One service node joining a cluster (`lr-server start --nats URL[,URL…]`, issue #10): the NATS
+ * One service node joining a cluster (`lr-server start --nats URL[,URL…]`): the NATS
  * connection, this node's id, and the components that make the nodes one service. service.ts builds the
  * single-node service exactly as before and calls in here at two points: `joinCluster` before anything
  * reads the database (the shared state must be current), `attachAgents` once the hub and sessions exist.

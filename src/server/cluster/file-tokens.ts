@@ -1,5 +1,5 @@
 /**
- * One-time download tokens for agents shared by the nodes of a cluster (issue #10): the node that prepares
+ * One-time download tokens for agents shared by the nodes of a cluster: the node that prepares
  * a `putfile`/`run`/`analyze` job issues the token, and the node the agent downloads from (maybe another
  * one) redeems it. Same contract as the single node's AgentFileTokens: valid two minutes, usable once.
  *

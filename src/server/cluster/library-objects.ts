@@ -1,5 +1,5 @@
 /**
- * The content of the script library shared by the nodes of a cluster (issue #10), in the JetStream object
+ * The content of the script library shared by the nodes of a cluster, in the JetStream object
  * store bucket `lr-library`. Content addressed: an object's name is the hex SHA-256 of its bytes, so two
  * library names with the same bytes share one object, a replaced file is a new object (the old one stays
  * for jobs prepared before the replacement), and a node can check what it fetched against the name alone.

@@ -1,5 +1,5 @@
 /**
- * The command log of a cluster (issue #10) in one JetStream stream, `LR_LOG`. Each node keeps writing and
+ * The command log of a cluster in one JetStream stream, `LR_LOG`. Each node keeps writing and
  * chaining its own commands in its own SQLite exactly as a single node does (log-chain.ts; every node has
  * the same chain key); this module copies the latest version of each of its rows into the stream, on the
  * subject `lr.log.<node>.<command>` (one message kept per subject: an entry's later versions replace the

@@ -1,5 +1,5 @@
 /**
- * Verification and export of the cluster's command log (issue #10), from the stream every node publishes
+ * Verification and export of the cluster's command log, from the stream every node publishes
  * its entries to (log-stream.ts). Each node's entries form their own chain, checked with the single node's
  * rules (LogChain.verifyRows): per-node seq order, a gap is a deletion, a chain or seal that does not match
  * the entry is a modification, a chain found at another seq is a move.

@@ -1,5 +1,5 @@
 /**
- * The session ledger shared by the nodes of a cluster, on a JetStream KV bucket (issue #10). Every
+ * The session ledger shared by the nodes of a cluster, on a JetStream KV bucket. Every
  * decision is made by the NATS servers, never by comparing what two nodes believe:
  *
  * - One session per device: the key `dev.<device>` is written only if it holds no session.

@@ -1,5 +1,5 @@
 /**
- * The shared state of a cluster of nodes (issue #10): users, tokens, devices, settings, groups, library
+ * The shared state of a cluster of nodes: users, tokens, devices, settings, groups, library
  * metadata and indicators (state-tables.ts) are made the same on every node through one JetStream KV bucket,
  * the cluster's source of truth, while each node keeps reading and writing its own SQLite database as the
  * single node does (all the synchronous code above the database is unchanged).

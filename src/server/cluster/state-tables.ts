@@ -1,5 +1,5 @@
 /**
- * The shared tables of a cluster (issue #10) as the state replication sees them: which tables and columns
+ * The shared tables of a cluster as the state replication sees them: which tables and columns
  * travel between nodes, their primary keys, the SQL of the capture triggers and of the apply statements, and
  * the check of a row that came off the network. Everything here is built from this description, never from a
  * message: a remote entry can only name a table and columns listed below.

@@ -1,5 +1,5 @@
 /**
- * Signed agent self-update on Windows, under Wine (issue #19, acceptance 4): two real win-x64 single files
+ * Signed agent self-update on Windows, under Wine: two real win-x64 single files
  * (`npm run package:agent -- --target win-x64`, versions N and N+1, built here), build N installed as the
  * Windows service (`lr-agent-win-x64.exe install`, the SCM of the prefix runs `… service --data DIR`, which is
  * the supervisor: the agent runs as its child), releases added with the real `lr-server agent-release add`.

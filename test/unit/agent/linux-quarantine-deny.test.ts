@@ -1,4 +1,4 @@
-// Issue #25 item 3: the Linux deny-list of `remediate` (pure: rules on real paths and unit names).
+// The Linux deny-list of `remediate` (pure: rules on real paths and unit names).
 import { describe, expect, it } from 'vitest';
 import { agentFileRule, criticalFileRule, criticalRefusal, criticalUnitRule, unitOfCgroup } from '../../../src/agent/platform/linux/quarantine-deny.js';
 

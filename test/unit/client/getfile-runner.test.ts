@@ -1,4 +1,4 @@
-// Issue 25 items 1 and 7, the runner's logic: runGetfile (real FileDownload, real files) driven by a scripted
+// The runner's logic: runGetfile (real FileDownload, real files) driven by a scripted
 // stand-in for the service connection (FakeConsole below: only the part of ConsoleClient the runner uses).
 //   - a cancel while the device is offline ends the wait at once, and no attempt ever starts afterwards;
 //   - without a cancel, the device's return resumes at the byte on disk (the behaviour cancel must stop);

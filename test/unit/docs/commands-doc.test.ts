@@ -1,5 +1,5 @@
 // docs/commands.md is generated from the catalog: it must be current, and every command's JSON fields
-// must be described (acceptance #3.7).
+// must be described.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { CATALOG } from '../../../src/shared/catalog.js';

@@ -1,4 +1,4 @@
-// Issue #20: openapi.json (checked in) is the document the service serves, generated from the zod schemas
+// Openapi.json (checked in) is the document the service serves, generated from the zod schemas
 // (npm run docs:api); its schemas compile as JSON Schema 2020-12 and it describes every automation route.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';

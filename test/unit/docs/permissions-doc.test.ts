@@ -1,4 +1,4 @@
-// Issue #8, acceptance 1 (document half): docs/permissions.md is the matrix rendered from the catalog and
+// Docs/permissions.md is the matrix rendered from the catalog and
 // the route table, it is current, and it covers every command of the catalog for each role.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';

@@ -86,7 +86,7 @@ describe('addEvidence', () => {
     const [kase] = service.list();
     expect(kase).toMatchObject({ id: item.caseId, active: true, counts: { evidence: 1 } });
     expect(kase!.title).toMatch(/^Untitled case /);
-    // The console names the case the item went to (issue 25 item 11).
+    // The console names the case the item went to.
     const { caseTitle, ...stored } = item;
     expect(caseTitle).toBe(kase!.title);
     expect(service.evidenceItem(item.id)).toEqual(stored);

@@ -1,4 +1,4 @@
-// Issue #25 item 3: the workstation's y/N before remediate, isolate and release (src/main/services/console-confirm.ts).
+// The workstation's y/N before remediate, isolate and release (src/main/services/console-confirm.ts).
 // The client below is a fake standing in for the service connection (the e2e test
 // test/e2e/workstation-remediate-confirm.test.ts runs the real one).
 import { describe, expect, it } from 'vitest';

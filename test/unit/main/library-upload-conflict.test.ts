@@ -1,5 +1,5 @@
 /**
- * Library uploads (issue 25 item 13): a name already in the library is refused when the upload starts,
+ * Library uploads: a name already in the library is refused when the upload starts,
  * before any byte is sent, unless the analyst chose to replace it. The service connection is a fake
  * (named as such below): this tests LibraryPageService's own check, not the service.
  */

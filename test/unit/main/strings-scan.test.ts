@@ -1,5 +1,5 @@
 /**
- * Strings of a whole evidence file (issue 25 item 14): a scan in bounded steps that continues where the
+ * Strings of a whole evidence file: a scan in bounded steps that continues where the
  * last one stopped, with a minimum run length and a filter, never holding more than one chunk.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

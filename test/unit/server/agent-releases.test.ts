@@ -1,4 +1,4 @@
-// Self-update, service side (issue #19): which release a connected agent is offered (newer only, its
+// Self-update, service side: which release a connected agent is offered (newer only, its
 // target, its group, never one it refused or rolled back), and what `agent-release add` learns from a file
 // without running it (the release-info literal; the executable format of the target).
 import { afterAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// Per-token call limits of the automation API (issue #20): the vendor's 10 calls per minute starting work,
+// Per-token call limits of the automation API: the vendor's 10 calls per minute starting work,
 // the 11th answered with the seconds to wait; a sliding window; tokens and budgets counted apart.
 import { describe, expect, it } from 'vitest';
 import { ApiRateLimiter, apiRateClassOf } from '../../../src/server/api-rate-limit.js';

@@ -1,5 +1,5 @@
 /**
- * The log viewer's text search (issue 25 item 10): it covers what the log stores of each command's output,
+ * The log viewer's text search: it covers what the log stores of each command's output,
  * not only the command line, the error and the id.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -1,5 +1,5 @@
 // The single node's one-time download tokens (AgentFileTokens): the same contract the cluster's tokens keep
-// (test/integration/library-objects.test.ts), with `redeem` asynchronous since issue #10.
+// (test/integration/library-objects.test.ts), with `redeem` asynchronous since cluster mode.
 import { describe, expect, it } from 'vitest';
 import { AgentFileTokens } from '../../../src/server/agent-file-tokens.js';
 

@@ -1,4 +1,4 @@
-// The vendor-shaped machine actions (issue #20): the runliveresponse body is validated strictly with one-line
+// The vendor-shaped machine actions: the runliveresponse body is validated strictly with one-line
 // errors naming the field, each vendor command becomes a console line that the console reads back to exactly
 // the vendor's values, and a batch record is shown as the vendor's machine action (statuses, not-run commands).
 import { describe, expect, it } from 'vitest';

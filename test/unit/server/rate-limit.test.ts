@@ -1,4 +1,4 @@
-// The per-address limit on failed authentications (issue #8, security pass).
+// The per-address limit on failed authentications.
 import { describe, expect, it } from 'vitest';
 import { AuthLimiter } from '../../../src/server/rate-limit.js';
 

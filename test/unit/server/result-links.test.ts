@@ -1,4 +1,4 @@
-// Machine action result links (issue #20): the link is the credential, so it serves once, for 30 minutes,
+// Machine action result links: the link is the credential, so it serves once, for 30 minutes,
 // and the service keeps only its hash.
 import { describe, expect, it } from 'vitest';
 import { ResultLinks, RESULT_LINK_TTL_MS } from '../../../src/server/result-links.js';

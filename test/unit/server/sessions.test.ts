@@ -1,4 +1,4 @@
-// SessionManager on top of its SessionLedger (issue #10, first slice): opening is asynchronous now, and the
+// SessionManager on top of its SessionLedger (cluster mode): opening is asynchronous now, and the
 // ordering must stay right on one node; the messages are the ones analysts have always seen.
 import { afterEach, describe, expect, it } from 'vitest';
 import { limitsSchema } from '../../../src/server/config.js';

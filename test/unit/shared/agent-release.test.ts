@@ -1,4 +1,4 @@
-// Self-update's contract (issue #19): the version order that decides "newer" (no downgrade), and the
+// Self-update's contract: the version order that decides "newer" (no downgrade), and the
 // signed payload: every field is covered, and it is domain-separated from command signatures.
 import { describe, expect, it } from 'vitest';
 import { AGENT_RELEASE_SIGNATURE_DOMAIN, agentReleasePayload, compareAgentVersions } from '../../../src/shared/agent-release.js';

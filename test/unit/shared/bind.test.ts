@@ -63,7 +63,7 @@ describe('bindParams', () => {
     expect(bindError('dir -id x')).toBe('dir: unknown parameter -id');
   });
 
-  // Issue 18, item 3: the reference writes `remediate -type file -id PATH -auto`.
+  // The reference writes `remediate -type file -id PATH -auto`.
   it("binds the reference's named form -type/-id/-auto, keeping the short forms", () => {
     expect(bind('remediate -type file -id "C:\\Users\\x\\evil.exe" -auto')).toEqual({ type: 'file', target: 'C:\\Users\\x\\evil.exe', auto: true });
     expect(bind('remediate -type process -id 1234')).toEqual({ type: 'process', target: '1234' });
@@ -79,7 +79,7 @@ describe('bindParams', () => {
     expect(bindError('remediate -type file -id')).toBe('missing value for -id');
   });
 
-  // Issue 18, item 4: -output is accepted by every command.
+  // -output is accepted by every command.
   it('accepts -output json|table on every command of the catalog', () => {
     for (const spec of CATALOG) {
       const required = spec.params.filter((p) => p.required).map((p) => ` -${p.name} ${p.values?.[0] ?? '1'}`).join('');

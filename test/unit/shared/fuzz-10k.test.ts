@@ -1,4 +1,4 @@
-// Issue #8, acceptance 6: 10 000 random and mutated cases each through the command grammar (parseLine +
+// 10 000 random and mutated cases each through the command grammar (parseLine +
 // bindParams), the frame decoders (parseFrame with the four frame schemas, decodeDataFrame) and the agent's
 // command verifier: nothing throws except the expected error types, and no case takes over 250 ms. The verifier
 // also gets 10 000 valid, unexpired, correctly signed job.starts, each accepted, and each with one field

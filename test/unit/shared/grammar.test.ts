@@ -115,7 +115,7 @@ describe('parseLine: output format', () => {
     expect(parseLine('nosuch json').positionals).toEqual(['json']);
   });
 
-  // Issue 18, item 3: `-id` takes a value because it is remediate's -target under the reference's name.
+  // `-id` takes a value because it is remediate's -target under the reference's name.
   it('reads an alias of a value-taking parameter as taking a value', () => {
     expect(parseLine('remediate -type file -id /tmp/x -auto')).toMatchObject({ positionals: [], named: { type: 'file', id: '/tmp/x', auto: true } });
     expect(parseLine('remediate -type file -id "C:\\a b\\x.exe"').named.id).toBe('C:\\a b\\x.exe');

@@ -1,4 +1,4 @@
-/** The Log page's output, rendered as the console renders it (issue 25 item 10). */
+/** The Log page's output, rendered as the console renders it. */
 import { describe, expect, it } from 'vitest';
 import { logOutputText, renderLogOutput, splitLogOutput } from '../../../src/shared/log-output.js';
 

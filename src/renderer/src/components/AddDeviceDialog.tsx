@@ -1,5 +1,5 @@
 /**
- * "Add a device" (issue #19): pick the OS, make an installer (the service issues a one-time enrollment
+ * "Add a device": pick the OS, make an installer (the service issues a one-time enrollment
  * token and writes it into a script with its CA and the agent's SHA-256), save the script, then run one
  * command on the device. Never `curl … | sudo bash`: the token would sit in shell history and the script
  * would run unread. The script's text lives only in this dialog and in the file the analyst saves.
