@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Logger } from '../../src/node/log.js';
 import { ClusterMac, DropLog, ensureClusterKey, loadClusterKey, openValue, sealValue, type MacFields } from '../../src/server/cluster/cluster-key.js';
 
@@ -72,21 +72,28 @@ describe('cluster key', () => {
     expect(lines.map((l) => l.kind)).toEqual(['state', 'node']);
   });
 
-  it('drops held back during an interval are reported when it ends, with their count and last reason', async () => {
+  it('drops held back during an interval are reported when it ends, with their count and last reason', () => {
     const log = new Logger('drops', 'warn');
     const lines: [string, Record<string, unknown>][] = [];
     log.tap((_l, msg, fields) => void lines.push([msg, fields ?? {}]));
-    const drops = new DropLog(log, 200);
-    drops.drop('state', 'bad MAC');
-    drops.drop('state-replay', 'older than the version already applied');
-    drops.drop('state', 'bad MAC');
-    drops.drop('state', 'a replay');
-    expect(lines).toHaveLength(2);
-    await new Promise((r) => setTimeout(r, 400));
-    expect(lines).toHaveLength(3);
-    expect(lines[2]).toEqual(['cluster entries dropped', { kind: 'state', count: 2, lastWhy: 'a replay' }]);
-    // Nothing more to report: no further line.
-    await new Promise((r) => setTimeout(r, 400));
-    expect(lines).toHaveLength(3);
+    vi.useFakeTimers();
+    try {
+      const drops = new DropLog(log, 200);
+      drops.drop('state', 'bad MAC');
+      drops.drop('state-replay', 'older than the version already applied');
+      drops.drop('state', 'bad MAC');
+      drops.drop('state', 'a replay');
+      expect(lines).toHaveLength(2);
+      vi.advanceTimersByTime(199);
+      expect(lines).toHaveLength(2);
+      vi.advanceTimersByTime(1);
+      expect(lines).toHaveLength(3);
+      expect(lines[2]).toEqual(['cluster entries dropped', { kind: 'state', count: 2, lastWhy: 'a replay' }]);
+      // Nothing more to report: no further line.
+      vi.advanceTimersByTime(1_000);
+      expect(lines).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

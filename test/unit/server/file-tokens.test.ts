@@ -1,15 +1,15 @@
 // The single node's one-time download tokens (AgentFileTokens): the same contract the cluster's tokens keep
 // (test/integration/library-objects.test.ts), with `redeem` asynchronous since cluster mode.
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AgentFileTokens } from '../../../src/server/agent-file-tokens.js';
 
 const grant = { name: 'collect.sh', deviceId: 'dev1', sha256: 'a'.repeat(64) };
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 describe('agent file tokens (single node)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('redeems a token once, with its grant', async () => {
     const tokens = new AgentFileTokens();
     const t = tokens.issue(grant);
@@ -30,11 +30,15 @@ describe('agent file tokens (single node)', () => {
     expect(await tokens.redeem('')).toBeNull();
   });
 
-  it('refuses an expired token', async () => {
+  it('refuses an expired token, not one about to expire', async () => {
+    vi.useFakeTimers();
     const tokens = new AgentFileTokens(50);
-    const t = tokens.issue(grant);
-    await sleep(80);
-    expect(await tokens.redeem(t)).toBeNull();
+    const early = tokens.issue(grant);
+    const late = tokens.issue(grant);
+    vi.advanceTimersByTime(49);
+    expect(await tokens.redeem(early)).toMatchObject(grant);
+    vi.advanceTimersByTime(2);
+    expect(await tokens.redeem(late)).toBeNull();
   });
 
   it('gives a token to one of concurrent redeems only', async () => {
