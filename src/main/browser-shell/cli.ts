@@ -20,6 +20,7 @@ import { chooseDataDir } from '../services/app-data.js';
 import { createServices } from '../services/index.js';
 import { sqliteBindingOfThisProcess } from '../native-binding.js';
 import { LAUNCH_PATH, startBrowserShell } from './server.js';
+import { describeError } from '../../shared/errors.js';
 
 export const URL_LINE_PREFIX = 'LR workstation (browser shell): ';
 
@@ -151,6 +152,6 @@ function readVersion(): string {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`browser shell: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`browser shell: ${describeError(error)}\n`);
   process.exit(1);
 });
