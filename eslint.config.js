@@ -196,9 +196,6 @@ const STYLE_RELAXATIONS = {
   'require-yield': 'off',
   // `if (x) (a.push(1), b.push(2));` is a matter of taste; the rule cannot tell it from a forgotten call.
   '@typescript-eslint/no-unused-expressions': 'off',
-  // New in ESLint 10's recommended set. Our errors quote their cause in the message (one line, for the
-  // user) rather than chain it; `{ cause }` is welcome but not required.
-  'preserve-caught-error': 'off',
   // Also new in ESLint 10: flags `let x = []` initialisers that every branch overwrites. Harmless.
   'no-useless-assignment': 'off',
 };

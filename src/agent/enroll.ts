@@ -70,7 +70,7 @@ function normalisedKey(pem: string, where: string): string {
     if (key.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key');
     return key.export({ type: 'spki', format: 'pem' }).toString();
   } catch (e) {
-    throw new Error(`the command-signing key in ${where} is invalid: ${describeError(e)}`);
+    throw new Error(`the command-signing key in ${where} is invalid: ${describeError(e)}`, { cause: e });
   }
 }
 

@@ -56,7 +56,7 @@ export class RedirectFile {
       writeNewFileAtomic(this.path, content);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new Error(code === 'EEXIST' ? `${this.path} appeared while the command ran: the output was not written` : `could not write ${this.path}: ${describeError(e)}`);
+      throw new Error(code === 'EEXIST' ? `${this.path} appeared while the command ran: the output was not written` : `could not write ${this.path}: ${describeError(e)}`, { cause: e });
     }
     return content.length;
   }

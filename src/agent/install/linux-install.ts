@@ -181,7 +181,7 @@ async function releaseBeforeUninstall(dataDir: string, say: Say): Promise<void> 
   try {
     await removeIsolation(state?.backend === 'iptables' ? 'iptables' : 'nftables');
   } catch (e) {
-    if (state?.isolated) throw new Error(`the device is isolated and its isolation could not be removed (${describeError(e).split('\n')[0]}): not uninstalled`);
+    if (state?.isolated) throw new Error(`the device is isolated and its isolation could not be removed (${describeError(e).split('\n')[0]}): not uninstalled`, { cause: e });
     return;
   }
   if (!state?.isolated) return;

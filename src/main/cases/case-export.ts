@@ -267,7 +267,7 @@ export async function exportCase(options: ExportOptions): Promise<ExportCaseResu
   } catch (e) {
     for (const input of inputs) input.destroy();
     await rm(part, { force: true });
-    throw new Error(e instanceof Error && e.message.startsWith('the export') ? e.message : `cannot export case ${caseId}: ${describeError(e)}`);
+    throw new Error(e instanceof Error && e.message.startsWith('the export') ? e.message : `cannot export case ${caseId}: ${describeError(e)}`, { cause: e });
   }
   options.onProgress?.(total, total);
   return { path: target, bytes: (await stat(target)).size, files: files.length + 1 };

@@ -279,7 +279,7 @@ async function apply(options: ImportOptions, manifest: Manifest, content: Conten
     })();
   } catch (e) {
     for (const sha256 of created) await blobs.removeCreated(sha256);
-    throw new Error(`the case verified but could not be added: ${describeErrorOneLine(e)}`);
+    throw new Error(`the case verified but could not be added: ${describeErrorOneLine(e)}`, { cause: e });
   }
 }
 

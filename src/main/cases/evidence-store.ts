@@ -126,7 +126,7 @@ export class EvidenceStore {
       return { state: digest.sha256 === sha256 ? 'ok' : 'tampered', digest };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'missing' };
-      throw new Error(`cannot read evidence ${sha256}: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`);
+      throw new Error(`cannot read evidence ${sha256}: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`, { cause: e });
     }
   }
 
@@ -145,7 +145,7 @@ export class EvidenceStore {
       // EEXIST: stored already. The others: file systems without hard links (FAT, some network shares),
       // where the duplicate check and the rename are two steps.
       if (code !== 'EEXIST' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') {
-        throw new Error(`cannot store evidence ${path.basename(target)}: ${code ?? describeError(e)}`);
+        throw new Error(`cannot store evidence ${path.basename(target)}: ${code ?? describeError(e)}`, { cause: e });
       }
       const existing = await stat(target).catch(() => undefined);
       if (existing?.size === size && !replaceExisting) return false;

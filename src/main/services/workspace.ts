@@ -135,7 +135,7 @@ export class Workspace {
       this.connection = undefined;
       this.setState({ state: 'failed', mode: 'standalone', error, dataDir: paths.root });
       this.notify();
-      throw new Error(error);
+      throw new Error(error, { cause: e });
     }
     return this.status();
   }

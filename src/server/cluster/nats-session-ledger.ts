@@ -275,7 +275,7 @@ export class NatsSessionLedger implements SessionLedger {
         return { result, seq: await this.writeIfUnchanged(key, write, last) };
       } catch (err) {
         if (!isCasConflict(err)) throw err;
-        if (Date.now() > deadline) throw new Error(`session ledger: gave up on ${key} after ${attempt + 1} conflicting writes`);
+        if (Date.now() > deadline) throw new Error(`session ledger: gave up on ${key} after ${attempt + 1} conflicting writes`, { cause: err });
         await sleep(Math.random() * Math.min(100, 2 ** Math.min(attempt, 7)));
       }
     }

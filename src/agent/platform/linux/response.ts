@@ -81,7 +81,7 @@ export async function stopProcess(procRoot: string, pid: number, opts: { tree: b
   try {
     process.kill(pid, 'SIGTERM');
   } catch (e) {
-    throw new Error(`cannot signal pid ${pid}: ${(e as NodeJS.ErrnoException).code === 'EPERM' ? 'permission denied' : 'no such process'}`);
+    throw new Error(`cannot signal pid ${pid}: ${(e as NodeJS.ErrnoException).code === 'EPERM' ? 'permission denied' : 'no such process'}`, { cause: e });
   }
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && alive(procRoot, pid)) await sleep(50);
