@@ -21,8 +21,11 @@ import { CommandSigner } from '../server/command-signing.js';
 import { registerUserAdminCommands } from './lr-server-admin.js';
 import { registerAgentReleaseCommands } from './lr-server-releases.js';
 import { describeError } from '../shared/errors.js';
+import { installCrashHandlers } from '../node/crash-handlers.js';
+import { Logger } from '../node/log.js';
 
 const PROG = 'lr-server';
+installCrashHandlers(PROG, new Logger(PROG));
 // Everything the service writes (database, keys, logs) is private to its user.
 process.umask(0o077);
 

@@ -17,8 +17,10 @@ import { registerIndicatorCommands } from './lr-indicators.js';
 import { registerBatchCommands } from './lr-batch.js';
 import { exportLogJsonl, registerAdminCommands, registerDeviceCommands } from './lr-admin.js';
 import { describeError } from '../shared/errors.js';
+import { installCrashHandlers } from '../node/crash-handlers.js';
 
 const PROG = 'lr';
+installCrashHandlers(PROG);
 const program = new Command(PROG).description('Live response analyst CLI').option('--profile <file>', 'connection profile (default: $LR_PROFILE)');
 program.exitOverride();
 
