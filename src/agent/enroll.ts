@@ -8,6 +8,7 @@ import { writeDataMarker } from '../node/data-marker.js';
 import { readJsonFile } from '../node/files.js';
 import { deviceInfo } from './device-info.js';
 import { saveAgentState, type AgentState } from './config.js';
+import { describeError } from '../shared/errors.js';
 
 /** The enrolled agent; `requestedName` when the service gave the device another name (the asked one was taken). */
 export async function enroll(bundlePath: string, dataDir: string, name?: string): Promise<AgentState & { requestedName?: string }> {
@@ -53,7 +54,7 @@ async function enrollAtAnyNode(bundle: Bundle, body: unknown): Promise<EnrollAns
       answer = await httpsJson<unknown>(`${httpsBase(url)}/api/v1/enroll`, { method: 'POST', ca: bundle.ca, body });
     } catch (e) {
       if (e instanceof HttpError && e.status < 500) throw e;
-      failures.push((e as Error).message);
+      failures.push(describeError(e));
       continue;
     }
     const parsed = enrollAnswer.safeParse(answer);
@@ -69,7 +70,7 @@ function normalisedKey(pem: string, where: string): string {
     if (key.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 key');
     return key.export({ type: 'spki', format: 'pem' }).toString();
   } catch (e) {
-    throw new Error(`the command-signing key in ${where} is invalid: ${(e as Error).message}`);
+    throw new Error(`the command-signing key in ${where} is invalid: ${describeError(e)}`, { cause: e });
   }
 }
 

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { writeFileAtomicAsync } from '../node/files.js';
 import type { Logger } from '../node/log.js';
 import type { PlatformLayer } from './platform/types.js';
+import { describeError } from '../shared/errors.js';
 
 const stateSchema = z.object({
   isolated: z.boolean(),
@@ -45,6 +46,6 @@ export async function reapplyIsolation(dataDir: string, platform: PlatformLayer,
     await writeIsolation(dataDir, { ...state, backend });
     log.warn('device isolated: isolation rules applied again', { backend, allow: state.allow.map((a) => `${a.address}:${a.port}`).join(', ') });
   } catch (e) {
-    log.error('device isolated but the isolation rules could not be applied again', { error: (e as Error).message });
+    log.error('device isolated but the isolation rules could not be applied again', { error: describeError(e) });
   }
 }

@@ -14,6 +14,7 @@ import type { PlatformLayer } from './platform/types.js';
 import { NotSupportedError } from './platform/types.js';
 import { posix, win32 } from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { describeError } from '../shared/errors.js';
 
 type AbortReason = 'cancelled' | 'timed_out' | 'session_closed' | 'link_lost';
 
@@ -286,7 +287,7 @@ export class JobRunner {
       else if (e instanceof CommandError || e instanceof NotSupportedError) end(e instanceof CommandError && e.code === 'refused' ? 'refused' : 'failed', e.message.startsWith(`${f.command}:`) ? e.message : `${f.command}: ${e.message}`);
       else {
         log.error(`job ${f.jobId} crashed`, { sessionId: f.sessionId, error: (e as Error).stack ?? String(e) });
-        end('failed', `${f.command}: ${(e as Error).message}`);
+        end('failed', `${f.command}: ${describeError(e)}`);
       }
     } finally {
       clearTimeout(limit);

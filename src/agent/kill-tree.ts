@@ -8,6 +8,7 @@
 import { killTree as killLinuxTree, type KillTreeOptions } from './platform/linux/process-tree.js';
 // Importing it loads no FFI: koffi is loaded on the first Win32 call, made on Windows only.
 import { createKillOnCloseJob, type ProcessJob } from './platform/windows/job-object.js';
+import { describeError } from '../shared/errors.js';
 
 export type { KillTreeOptions };
 
@@ -116,7 +117,7 @@ export function trackTree(pid: number, opts: KillTreeOptions = {}): TrackedTree 
     jobs.set(pid, job);
   } catch (e) {
     job?.close();
-    const problem = (e as Error).message;
+    const problem = describeError(e);
     return { how: 'search', problem, kill: () => killTree(pid, opts), release: () => undefined };
   }
   const held = job;

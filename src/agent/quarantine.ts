@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { writeFileAtomicAsync } from '../node/files.js';
 import { CommandError } from './command.js';
 import { protectedPaths } from './protected-paths.js';
+import { describeError } from '../shared/errors.js';
 
 const fileSchema = z.object({
   path: z.string(),
@@ -214,7 +215,7 @@ export class Quarantine {
       try {
         await fsp.chown(f.host, f.uid, f.gid);
       } catch (e) {
-        notes.push(`owner ${f.uid}:${f.gid} of ${f.path} not restored: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+        notes.push(`owner ${f.uid}:${f.gid} of ${f.path} not restored: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`);
       }
       await fsp.chmod(f.host, f.mode); // after chown, which clears setuid/setgid bits
       await fsp.utimes(f.host, f.atimeMs / 1000, f.mtimeMs / 1000);

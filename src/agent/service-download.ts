@@ -11,6 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { DigestStream, SizeLimitError } from '../node/digest-stream.js';
 import { CommandError, type ServiceEndpoint } from './command.js';
+import { describeError } from '../shared/errors.js';
 
 export interface Downloaded {
   sha256: string;
@@ -98,7 +99,7 @@ export async function downloadFromService(url: string, dest: string, opts: { ser
       if (opts.signal.aborted) throw e;
       // The first refusal is the meaningful one: a later node may only say it never issued the token.
       if (e instanceof Refused) refusal ??= e;
-      else unreachable = new CommandError(`${command}: download of ${opts.what} failed: ${(e as Error).message}`);
+      else unreachable = new CommandError(`${command}: download of ${opts.what} failed: ${describeError(e)}`);
       continue;
     }
     return receive(res, dest, opts);
@@ -122,6 +123,6 @@ async function receive(res: IncomingMessage, dest: string, opts: { size: number;
     await rm(dest, { force: true });
     if (opts.signal.aborted || e instanceof CommandError) throw e;
     if (e instanceof SizeLimitError) throw new CommandError(`${command}: ${opts.what} from the service is larger than the library says (${opts.size} bytes)`);
-    throw new CommandError(`${command}: download of ${opts.what} failed: ${(e as Error).message}`);
+    throw new CommandError(`${command}: download of ${opts.what} failed: ${describeError(e)}`);
   }
 }

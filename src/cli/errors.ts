@@ -1,4 +1,5 @@
 import { HttpError } from '../node/https-json.js';
+import { describeError } from '../shared/errors.js';
 
 /** CLI exit codes of the contract: 0 success, 1 command failed, 2 refused or usage (130: stopped waiting). */
 export const EXIT_OK = 0;
@@ -16,7 +17,7 @@ export class CliError extends Error {
 /** Prints one line and exits with the error's code (never a stack trace for expected errors). */
 export function fail(prog: string, e: unknown): never {
   const code = e instanceof CliError ? e.exitCode : EXIT_FAILED;
-  const msg = e instanceof Error ? e.message : String(e);
+  const msg = describeError(e);
   process.stderr.write(`${prog}: ${msg.replace(/\s*\n\s*/g, ' ')}\n`);
   process.exit(code);
 }

@@ -11,8 +11,10 @@ import { defaultDataDir, statusLines } from '../agent/install/service-config.js'
 import { agentVersionLine } from '../agent/device-info.js';
 import { isSeaBuild } from '../agent/sea.js';
 import { Logger } from '../node/log.js';
+import { installCrashHandlers } from '../node/crash-handlers.js';
 
 const PROG = 'lr-agent';
+installCrashHandlers(PROG, new Logger(PROG));
 const win32Resolve = (p: string) => win32.resolve(p);
 // The agent's key, quarantine and working files are private to its user.
 process.umask(0o077);

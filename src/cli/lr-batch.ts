@@ -14,6 +14,7 @@ import { csvTable } from '../shared/csv.js';
 import { formatDuration, renderJson, renderTable } from '../shared/format.js';
 import { formatInstant } from '../shared/time-format.js';
 import { CliError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, parseDuration, serviceAction } from './errors.js';
+import { describeError } from '../shared/errors.js';
 
 const POLL_MS = 1000;
 const FILTER_KEYS = ['os', 'name', 'online'] as const;
@@ -76,7 +77,7 @@ export function expiryOf(text: string | undefined): number | undefined {
   try {
     ms = parseDuration(text);
   } catch (e) {
-    throw new CliError(`--expires: ${(e as Error).message}`);
+    throw new CliError(`--expires: ${describeError(e)}`);
   }
   const sec = Math.ceil(ms / 1000);
   if (sec > MAX_BATCH_EXPIRY_SEC) throw new CliError(`--expires: at most ${MAX_BATCH_EXPIRY_SEC / 86_400}d`);
@@ -294,7 +295,7 @@ export function registerBatchCommands(program: Command, loadProfile: () => Profi
             out(`${file}  ${got.size} bytes  sha256 ${got.sha256}\n`);
           } catch (e) {
             bad++;
-            process.stderr.write(`lr: ${f.device} step ${f.step + 1}: ${(e as Error).message}\n`);
+            process.stderr.write(`lr: ${f.device} step ${f.step + 1}: ${describeError(e)}\n`);
           }
         }
         if (bad) throw new CliError(`${bad} of ${r.files.length} files could not be saved`, EXIT_FAILED);

@@ -15,12 +15,13 @@ import { ed25519PublicKey, publicKeyFingerprint, signScript } from '../node/scri
 import { renderJson, renderTable } from '../shared/format.js';
 import { libraryNameProblem, PUBLISHER_NAME } from '../shared/library-rules.js';
 import { CliError, serviceAction } from './errors.js';
+import { describeError } from '../shared/errors.js';
 
 function readText(file: string, what: string): string {
   try {
     return readFileSync(resolve(file), 'utf8');
   } catch (e) {
-    throw new CliError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new CliError(`cannot read ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`);
   }
 }
 
@@ -100,7 +101,7 @@ export function registerLibraryCommands(program: Command, loadProfile: () => Pro
           try {
             signature = signScript(key, { name, sha256: digest.sha256, size: digest.size });
           } catch (e) {
-            throw new CliError(`cannot sign with ${o.sign}: ${(e as Error).message}`);
+            throw new CliError(`cannot sign with ${o.sign}: ${describeError(e)}`);
           }
         }
         const progress = progressPrinter(name);
@@ -137,7 +138,7 @@ export function registerLibraryCommands(program: Command, loadProfile: () => Pro
         try {
           ed25519PublicKey(pem);
         } catch (e) {
-          throw new CliError(`${o.key}: ${(e as Error).message}`);
+          throw new CliError(`${o.key}: ${describeError(e)}`);
         }
         const p = await api().addPublisher(name, pem);
         process.stdout.write(`publisher ${p.name} added (key fingerprint sha256:${p.fingerprint})\n`);

@@ -16,6 +16,7 @@ import { Logger } from '../node/log.js';
 import { AGENT_TARGETS } from '../shared/agent-release.js';
 import { renderJson, renderTable } from '../shared/format.js';
 import { CliError } from './errors.js';
+import { describeError } from '../shared/errors.js';
 
 function who(): string {
   try {
@@ -56,7 +57,7 @@ export function registerAgentReleaseCommands(program: Command): void {
         try {
           r = await releases.add(path, o.os, o.group ?? null, who(), CommandSigner.load(dir), (g) => groups.get(g) !== null);
         } catch (e) {
-          throw new CliError((e as Error).message);
+          throw new CliError(describeError(e));
         }
         new Logger('lr-server').info('agent release added', { id: r.id, target: r.target, version: r.version, build: r.build, sha256: r.sha256, size: r.size, group: r.group ?? 'all', by: r.createdBy });
         process.stdout.write(`agent release ${r.id} added: ${r.target} ${r.version} (build ${r.build || '?'}), ${r.size} bytes, sha256 ${r.sha256}, for ${r.group ? `group ${r.group}` : 'every device'}\n`);

@@ -20,8 +20,12 @@ import type { Role } from '../shared/catalog.js';
 import { CommandSigner } from '../server/command-signing.js';
 import { registerUserAdminCommands } from './lr-server-admin.js';
 import { registerAgentReleaseCommands } from './lr-server-releases.js';
+import { describeError } from '../shared/errors.js';
+import { installCrashHandlers } from '../node/crash-handlers.js';
+import { Logger } from '../node/log.js';
 
 const PROG = 'lr-server';
+installCrashHandlers(PROG, new Logger(PROG));
 // Everything the service writes (database, keys, logs) is private to its user.
 process.umask(0o077);
 
@@ -147,7 +151,7 @@ agentFilesCommand
       info = await publishAgentFile(resolve(o.data), o.target, resolve(file));
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new CliError(code === 'ENOENT' ? `${file}: no such file` : (e as Error).message);
+      throw new CliError(code === 'ENOENT' ? `${file}: no such file` : describeError(e));
     }
     process.stdout.write(`${info.name} published: ${info.size} bytes, SHA-256 ${info.sha256}\n`);
   });
@@ -197,7 +201,7 @@ function natsSecurity(o: { natsCa?: string; natsCert?: string; natsKey?: string;
     try {
       text = readFileSync(resolve(file), 'utf8');
     } catch (e) {
-      throw new CliError(`${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new CliError(`${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`);
     }
     if (pem && !/-----BEGIN [A-Z ]+-----/.test(text)) throw new CliError(`${what} ${file} is not a PEM file`);
     if (!pem && !/^[\x21-\x7e]{8,1024}\s*$/.test(text)) throw new CliError(`${what} ${file} does not hold a token (8 to 1024 printable characters, one line)`);

@@ -16,8 +16,11 @@ import { registerLibraryCommands } from './lr-library.js';
 import { registerIndicatorCommands } from './lr-indicators.js';
 import { registerBatchCommands } from './lr-batch.js';
 import { exportLogJsonl, registerAdminCommands, registerDeviceCommands } from './lr-admin.js';
+import { describeError } from '../shared/errors.js';
+import { installCrashHandlers } from '../node/crash-handlers.js';
 
 const PROG = 'lr';
+installCrashHandlers(PROG);
 const program = new Command(PROG).description('Live response analyst CLI').option('--profile <file>', 'connection profile (default: $LR_PROFILE)');
 program.exitOverride();
 
@@ -60,7 +63,7 @@ program
       try {
         redirect = new RedirectFile(redirectName, resolve(o.out));
       } catch (e) {
-        throw new CliError((e as Error).message);
+        throw new CliError(describeError(e));
       }
     }
     const client = await ConsoleClient.connect(loadProfile());
@@ -69,7 +72,7 @@ program
       session = await client.openSession(device);
     } catch (e) {
       client.close();
-      throw new CliError((e as Error).message, EXIT_REFUSED);
+      throw new CliError(describeError(e), EXIT_REFUSED);
     }
     const transfer = transferTarget(line);
     if (transfer) {
@@ -133,7 +136,7 @@ program
         const bytes = redirect.save();
         process.stderr.write(`${PROG}: output written to ${redirect.path} (${bytes} bytes)\n`);
       } catch (e) {
-        process.stderr.write(`${PROG}: ${(e as Error).message}\n`);
+        process.stderr.write(`${PROG}: ${describeError(e)}\n`);
         if (outcome.status === 'completed') process.exitCode = EXIT_FAILED;
       }
     }

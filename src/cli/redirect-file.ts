@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { writeNewFileAtomic } from '../node/files.js';
 import { parseLine } from '../shared/grammar.js';
 import { Printer } from './printer.js';
+import { describeError } from '../shared/errors.js';
 
 /**
  * The trailing `> name` and `&` of a line, parsed on the analyst's side; none for a malformed line (the
@@ -55,7 +56,7 @@ export class RedirectFile {
       writeNewFileAtomic(this.path, content);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new Error(code === 'EEXIST' ? `${this.path} appeared while the command ran: the output was not written` : `could not write ${this.path}: ${(e as Error).message}`);
+      throw new Error(code === 'EEXIST' ? `${this.path} appeared while the command ran: the output was not written` : `could not write ${this.path}: ${describeError(e)}`, { cause: e });
     }
     return content.length;
   }

@@ -22,6 +22,7 @@ import { throttle, transferTarget, type TransferTarget } from '../client/transfe
 import { runGetfile } from '../client/getfile-runner.js';
 import { EXIT_OK, EXIT_REFUSED } from './errors.js';
 import { RedirectFile, operatorsOf } from './redirect-file.js';
+import { describeError } from '../shared/errors.js';
 
 const HISTORY_MAX = 1000;
 
@@ -53,7 +54,7 @@ export async function runShell(profile: Profile, device: string): Promise<number
   try {
     session = await client.openSession(device);
   } catch (e) {
-    process.stderr.write(`lr: ${(e as Error).message}\n`);
+    process.stderr.write(`lr: ${describeError(e)}\n`);
     client.close();
     return EXIT_REFUSED;
   }
@@ -137,7 +138,7 @@ export async function runShell(profile: Profile, device: string): Promise<number
       }
       next = await c.openSession(session.deviceId);
     } catch (e) {
-      out(`connect failed: ${escapeControlChars((e as Error).message)}\n`);
+      out(`connect failed: ${escapeControlChars(describeError(e))}\n`);
       return;
     }
     if (c !== client) client.removeAllListeners();
@@ -226,7 +227,7 @@ export async function runShell(profile: Profile, device: string): Promise<number
       try {
         redirect = new RedirectFile(operators.redirect, outDir);
       } catch (e) {
-        out(`${escapeControlChars((e as Error).message)}\n`);
+        out(`${escapeControlChars(describeError(e))}\n`);
         return;
       }
     }
@@ -265,7 +266,7 @@ export async function runShell(profile: Profile, device: string): Promise<number
         try {
           out(`output written to ${escapeControlChars(redirect.path)} (${redirect.save()} bytes)\n`);
         } catch (e) {
-          out(`${escapeControlChars((e as Error).message)}\n`);
+          out(`${escapeControlChars(describeError(e))}\n`);
         }
       }
     }

@@ -12,6 +12,7 @@ import { formatBytes } from '../shared/format.js';
 import { quoteArg } from '../shared/grammar.js';
 import type { ConsoleClient, CommandOutcome } from './console-client.js';
 import { DownloadMismatchError, FileDownload, type DownloadResult } from '../node/file-download.js';
+import { describeError } from '../shared/errors.js';
 
 export interface GetfileOptions {
   client: ConsoleClient;
@@ -141,7 +142,7 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
       if (failure) {
         // Bytes past the announced size, or out of order: what is on disk cannot be resumed from.
         dl.reset();
-        return { ok: false, outcome: { ...outcome, status: 'failed', error: `getfile: ${(failure as Error).message}; the partial file was discarded` } };
+        return { ok: false, outcome: { ...outcome, status: 'failed', error: `getfile: ${describeError(failure)}; the partial file was discarded` } };
       }
       if (restart) {
         dl.reset();
@@ -159,7 +160,7 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
             o.onNotice?.(`${o.path}: the partial file did not match the device's file (${e.message.split(':')[0]}): downloading it again from the start`);
             continue;
           }
-          return { ok: false, outcome: { ...outcome, status: 'failed', error: `getfile: ${(e as Error).message}` } };
+          return { ok: false, outcome: { ...outcome, status: 'failed', error: `getfile: ${describeError(e)}` } };
         }
       }
       if (outcome.status === 'cancelled' && o.signal?.aborted && o.line === undefined) {

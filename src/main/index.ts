@@ -3,5 +3,7 @@
  * lives in ./electron; the services in ./services are shared with the browser shell (./browser-shell).
  */
 import { runElectronApp } from './electron/app.js';
+import { installCrashHandlers } from '../node/crash-handlers.js';
 
+installCrashHandlers('lr-workstation');
 runElectronApp({ outMainDir: import.meta.dirname });

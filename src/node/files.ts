@@ -94,7 +94,7 @@ export function readJsonFile<T>(path: string, schema: z.ZodType<T>, what: string
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? String(e)}`);
+    throw new Error(`cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? String(e)}`, { cause: e });
   }
   let json: unknown;
   try {

@@ -15,6 +15,7 @@ import type { TokenWatcher, UserAdmin } from './tokens.js';
 import type { CommandLogStream } from './cluster/log-stream.js';
 import { exportClusterJsonl, verifyNodeAndCluster } from './cluster/log-verify.js';
 import { deviceNameProblem, MAX_DEVICE_NAME } from '../shared/device-name.js';
+import { describeError } from '../shared/errors.js';
 
 export interface AdminDeps {
   store: Store;
@@ -49,7 +50,7 @@ async function clusterLog<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (e) {
     if (e instanceof RestError) throw e;
-    throw new RestError(503, `the cluster command log cannot be read: ${(e as Error).message}`);
+    throw new RestError(503, `the cluster command log cannot be read: ${describeError(e)}`);
   }
 }
 

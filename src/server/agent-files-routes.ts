@@ -24,6 +24,7 @@ import { makeInstaller, NoAgentFileError } from './installers.js';
 import type { AuthLimiter } from './rate-limit.js';
 import { readJsonBody, RestError, sendJson } from './rest-io.js';
 import type { Store, User } from './store.js';
+import { describeError } from '../shared/errors.js';
 
 /** Agent files streaming at once from this node; more wait for a 503 with Retry-After. */
 export const MAX_DOWNLOADS = 16;
@@ -77,7 +78,7 @@ export function agentFilesRoute(d: AgentFilesDeps): AgentFilesRoute {
         await pipeline(handle.createReadStream({ start: 0, end: Math.max(0, info.size - 1), autoClose: false }), res);
         d.log.info('agent file sent', { name, remote, sha256: info.sha256 });
       } catch (e) {
-        d.log.warn('agent file download interrupted', { name, remote, error: (e as Error).message });
+        d.log.warn('agent file download interrupted', { name, remote, error: describeError(e) });
       } finally {
         await handle.close();
       }
@@ -123,8 +124,8 @@ export function agentFilesRoute(d: AgentFilesDeps): AgentFilesRoute {
       req.resume();
       if (e instanceof RestError) sendJson(res, e.status, { error: e.message });
       else {
-        d.log.error('agent files route failed', { error: (e as Error).message });
-        sendJson(res, 500, { error: (e as Error).message });
+        d.log.error('agent files route failed', { error: describeError(e) });
+        sendJson(res, 500, { error: describeError(e) });
       }
     }
     return true;

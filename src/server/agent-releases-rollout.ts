@@ -24,6 +24,7 @@ import type { GroupStore } from './groups.js';
 import { provenDevice } from './library-routes.js';
 import { RestError, sendJson } from './rest-io.js';
 import type { Store } from './store.js';
+import { describeError } from '../shared/errors.js';
 
 const POLL_MS = 2_000;
 /** The command log's user id for entries the service writes about agent updates (no analyst ran them). */
@@ -69,7 +70,7 @@ export class AgentRollout {
     try {
       now = this.releases.stamp();
     } catch (e) {
-      this.log.warn('agent releases cannot be read', { error: (e as Error).message });
+      this.log.warn('agent releases cannot be read', { error: describeError(e) });
       return;
     }
     if (now === this.stamp) return;
@@ -115,7 +116,7 @@ export class AgentRollout {
       this.store.insertCommand({ id, sessionId: null, userId: UPDATE_LOG_USER, deviceId, commandLine: line.slice(0, 4000), name: 'agent-update', status: status === 'refused' ? 'refused' : 'running', background: false, ...(message ? { error: message } : {}) });
       if (status !== 'refused') this.store.finishCommand(id, { status, ...(status === 'failed' && message ? { error: message } : {}), durationMs: 0, output: '', outputSize: 0, outputSha256: createHash('sha256').digest('hex'), truncated: false });
     } catch (e) {
-      this.log.error('agent update report not written to the command log', { ...fields, error: (e as Error).message });
+      this.log.error('agent update report not written to the command log', { ...fields, error: describeError(e) });
     }
   }
 
@@ -129,7 +130,7 @@ export class AgentRollout {
     if (this.releases.list().some((o) => o.target === release.target && o.group === null && compareAgentVersions(o.version, release.version) > 0)) return;
     this.publishForInstalls(release, this.releases.filePath(release)).then(
       () => this.log.info('agent release proven on a device: new installs get it', { releaseId: release.id, target: release.target, version: release.version }),
-      (e: unknown) => this.log.error('agent release not published for new installs', { releaseId: release.id, error: (e as Error).message }),
+      (e: unknown) => this.log.error('agent release not published for new installs', { releaseId: release.id, error: describeError(e) }),
     );
   }
 
@@ -145,7 +146,7 @@ export class AgentRollout {
     } catch (e) {
       if (res.headersSent) res.destroy();
       else sendJson(res, e instanceof RestError ? e.status : 500, { error: e instanceof RestError ? e.message : 'internal error (see the service log)' });
-      if (!(e instanceof RestError)) this.log.error('agent release download failed', { error: (e as Error).message });
+      if (!(e instanceof RestError)) this.log.error('agent release download failed', { error: describeError(e) });
     }
     return true;
   }

@@ -7,6 +7,7 @@ import type { User } from './store.js';
 import { SessionError, type ConsolePeer, type SessionManager } from './sessions.js';
 import type { Pipeline } from './pipeline.js';
 import { send } from './agent-hub.js';
+import { describeError } from '../shared/errors.js';
 
 export function acceptConsole(ws: WebSocket, user: User, sessions: SessionManager, pipeline: Pipeline, log: Logger): ConsolePeer {
   const peer: ConsolePeer = {
@@ -92,7 +93,7 @@ export function acceptConsole(ws: WebSocket, user: User, sessions: SessionManage
   function reportError(e: unknown, reqId: number | undefined): void {
     if (e instanceof SessionError) peer.send({ t: 'error', reqId, code: e.code, message: e.message });
     else {
-      log.error('console frame failed', { error: (e as Error).message });
+      log.error('console frame failed', { error: describeError(e) });
       peer.send({ t: 'error', reqId, code: 'internal', message: 'internal error (see the service log)' });
     }
   }

@@ -11,6 +11,7 @@ import type { CommandLogView } from './command-log-view.js';
 import type { AuthLimiter } from './rate-limit.js';
 import { deviceNameProblem, nameKey } from '../shared/device-name.js';
 import type { AutomationApi } from './automation-api.js';
+import { describeError } from '../shared/errors.js';
 
 const MAX_JSON_BODY = 64 * 1024;
 
@@ -179,7 +180,7 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
       }
       return json(res, 404, { error: `no route ${req.method} ${url.pathname}` });
     } catch (e) {
-      return json(res, 400, { error: (e as Error).message });
+      return json(res, 400, { error: describeError(e) });
     }
   };
 }

@@ -20,6 +20,7 @@ import { LibraryConflictError, LibraryContentError } from './library-store.js';
 import type { AgentFileGrant } from './agent-file-tokens.js';
 import { receiveUpload, uploadMetaSchema } from './library-upload.js';
 import { answerRestError, readJsonBody, RestError, sendJson } from './rest-io.js';
+import { describeError } from '../shared/errors.js';
 
 const publisherBody = z.object({
   name: z.string().regex(PUBLISHER_NAME, 'publisher names are letters, digits, - _ . (max 64, not starting with a dot)'),
@@ -83,7 +84,7 @@ async function serveAgentFile(req: IncomingMessage, res: ServerResponse, lib: Li
     grant = await lib.tokens.redeem(token);
   } catch (e) {
     // In a cluster the token store is on NATS: unreachable is not "unknown token", the agent may retry.
-    lib.log.warn('download token check failed', { error: (e as Error).message });
+    lib.log.warn('download token check failed', { error: describeError(e) });
     throw new RestError(503, 'download tokens cannot be checked right now (the cluster is unreachable); try again');
   }
   if (!grant) throw new RestError(404, 'unknown, used or expired download token');
@@ -169,7 +170,7 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User | nul
       try {
         publicKey = ed25519PublicKey(body.publicKey).export({ type: 'spki', format: 'pem' }).toString(); // stored normalised
       } catch (e) {
-        throw new RestError(400, `publisher ${body.name}: ${(e as Error).message}`);
+        throw new RestError(400, `publisher ${body.name}: ${describeError(e)}`);
       }
       try {
         const p = lib.files.addPublisher(body.name, publicKey, user.name);

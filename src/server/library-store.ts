@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import type { Db } from './db.js';
 import { libraryNameProblem } from '../shared/library-rules.js';
 import { publicKeyFingerprint } from '../node/script-signature.js';
+import { describeError } from '../shared/errors.js';
 
 export interface LibraryFile {
   name: string;
@@ -144,7 +145,7 @@ export class LibraryStore {
       try {
         await this.content.publish(tempFile, file.sha256);
       } catch (e) {
-        throw new LibraryContentError(`the cluster's library store did not take ${file.name}: ${(e as Error).message}`);
+        throw new LibraryContentError(`the cluster's library store did not take ${file.name}: ${describeError(e)}`);
       }
     }
     // Check and record synchronously (one step for the event loop), then move the bytes in place.
@@ -175,7 +176,7 @@ export class LibraryStore {
     try {
       await this.content.ensureLocal(file.sha256, path);
     } catch (e) {
-      throw new LibraryContentError(`library file ${file.name}: ${(e as Error).message}`);
+      throw new LibraryContentError(`library file ${file.name}: ${describeError(e)}`);
     }
     return path;
   }

@@ -16,6 +16,7 @@ import type { User } from './store.js';
 import type { LibraryService } from './library-service.js';
 import { LibraryConflictError, LibraryContentError, type LibraryFile } from './library-store.js';
 import { RestError } from './rest-io.js';
+import { describeError } from '../shared/errors.js';
 
 const text = z.string().max(1000).default('');
 
@@ -92,7 +93,7 @@ export async function receiveUpload(req: IncomingMessage, lib: LibraryService, u
   } catch (e) {
     await rm(temp, { force: true });
     if (e instanceof SizeLimitError) throw tooLarge(limit);
-    throw new RestError(400, (e as Error).message);
+    throw new RestError(400, describeError(e));
   }
   try {
     if (publisher && meta.signature && !verifyScriptSignature(publisher.publicKey, { name, sha256: digest.sha256, size: digest.size }, meta.signature)) {

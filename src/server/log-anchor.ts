@@ -21,6 +21,7 @@ import { chmod, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalJson } from '../shared/command-signature.js';
 import { writeSecretFile } from '../node/files.js';
+import { describeError } from '../shared/errors.js';
 
 export interface AnchorHead {
   seq: number;
@@ -80,7 +81,7 @@ export class LogAnchor {
     try {
       v = JSON.parse(readFileSync(this.file, 'utf8')) as Record<string, unknown>;
     } catch (e) {
-      return { kind: 'bad', detail: `unreadable (${(e as Error).message.split('\n')[0]})` };
+      return { kind: 'bad', detail: `unreadable (${describeError(e).split('\n')[0]})` };
     }
     const state = typeof v === 'object' && v !== null && v.v === 1 ? parseState(v) : null;
     if (!state) return { kind: 'bad', detail: 'not a v1 anchor' };

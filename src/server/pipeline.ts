@@ -17,9 +17,13 @@ import { OutputLog } from './output-log.js';
 import type { ConsolePeer, Job, Session, SessionManager } from './sessions.js';
 import { runServiceCommand } from './service-commands.js';
 import { escapeControlChars } from '../shared/format.js';
+import { describeError } from '../shared/errors.js';
 
-/** Errors are shown as one line: device- or user-supplied text inside them cannot break it or drive a terminal. */
-function oneLine(message: string): string {
+/**
+ * Errors are shown as one line: device- or user-supplied text inside them cannot break it or drive a terminal.
+ * Unlike format's oneLine, spaces inside a line are kept as they are (a path in the message may hold several).
+ */
+function consoleLine(message: string): string {
   return escapeControlChars(message.replace(/\s*\n\s*/g, ' ')).slice(0, 1000);
 }
 
@@ -87,7 +91,7 @@ export class Pipeline {
   /** Records a refusal in the command log and tells the console, in one line. */
   refuse(peer: ConsolePeer, session: Session | null, line: string, name: string, rawMessage: string, reqId?: number): SubmitResult {
     const id = newId();
-    const message = oneLine(rawMessage);
+    const message = consoleLine(rawMessage);
     name = name.slice(0, 64);
     this.store.insertCommand({ id, sessionId: session?.id ?? null, userId: peer.user.id, deviceId: session?.device.id ?? null, commandLine: line, name: name || '?', status: 'refused', background: false, error: message });
     peer.send({ t: 'command.started', reqId, commandId: id, name: name || '?', background: false });
@@ -106,7 +110,7 @@ export class Pipeline {
     try {
       parsed = parseLine(line);
     } catch (e) {
-      return this.refuse(peer, session, line, line.trim().split(/\s+/)[0] ?? '', (e as Error).message, reqId);
+      return this.refuse(peer, session, line, line.trim().split(/\s+/)[0] ?? '', describeError(e), reqId);
     }
     const spec = findCommand(parsed.name);
     if (!spec) return this.refuse(peer, session, line, parsed.name, `${parsed.name}: unknown command (type help for the list)`, reqId);
@@ -119,7 +123,7 @@ export class Pipeline {
     try {
       params = bindParams(spec, parsed);
     } catch (e) {
-      return this.refuse(peer, session, line, spec.name, (e as Error).message, reqId);
+      return this.refuse(peer, session, line, spec.name, describeError(e), reqId);
     }
     if (spec.side === 'client') {
       return this.refuse(peer, session, line, spec.name, `${spec.name}: handled by the console itself, not by the service`, reqId);
@@ -319,7 +323,7 @@ export class Pipeline {
 
   finish(job: Job, status: JobStatus, rawError: string | undefined, cwd: string | undefined): void {
     if (job.status !== 'running' && job.status !== 'pending') return;
-    const error = rawError === undefined ? undefined : oneLine(rawError);
+    const error = rawError === undefined ? undefined : consoleLine(rawError);
     clearTimeout(job.timer);
     clearTimeout(job.ackTimer);
     job.status = status;

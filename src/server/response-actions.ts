@@ -16,6 +16,7 @@ import type { LibraryService } from './library-service.js';
 import type { Pipeline } from './pipeline.js';
 import { readJsonBody, RestError, sendJson } from './rest-io.js';
 import type { Store, User } from './store.js';
+import { describeError } from '../shared/errors.js';
 
 /** At most this many indicators travel with an analyze job (the job frame is bounded). */
 export const MAX_JOB_INDICATORS = 5000;
@@ -112,7 +113,7 @@ export class ResponseActions {
     } catch (e) {
       req.resume();
       if (e instanceof RestError) sendJson(res, e.status, { error: e.message });
-      else sendJson(res, 400, { error: (e as Error).message });
+      else sendJson(res, 400, { error: describeError(e) });
       return true;
     }
   }

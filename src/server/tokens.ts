@@ -12,6 +12,7 @@ import type { Role } from '../shared/catalog.js';
 import { issueToken, splitToken } from './auth.js';
 import type { ConsolePeer, SessionManager } from './sessions.js';
 import type { Logger } from '../node/log.js';
+import { describeError } from '../shared/errors.js';
 
 export const USER_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -123,7 +124,7 @@ export class TokenWatcher {
     try {
       invalid = this.query.all(JSON.stringify(ids), new Date().toISOString()) as string[];
     } catch (e) {
-      this.log.error('token check failed', { error: (e as Error).message });
+      this.log.error('token check failed', { error: describeError(e) });
       return;
     }
     if (invalid.length === 0) return;

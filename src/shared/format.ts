@@ -36,6 +36,15 @@ export function escapeControlChars(text: string): string {
 }
 
 /**
+ * Text for a status line, a log field or a table cell: every run of whitespace (newlines included) becomes one
+ * space, the ends are trimmed, and text longer than `max` characters ends with "…".
+ */
+export function oneLine(text: string, max = Number.MAX_SAFE_INTEGER): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+}
+
+/**
  * What `JSON.stringify` leaves raw inside strings although a terminal may act on it: it escapes C0 controls
  * itself (so the raw newlines left are the pretty-printing's own), but not DEL, C1 or the Unicode ones.
  */

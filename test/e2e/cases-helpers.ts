@@ -20,7 +20,7 @@ export async function openPage(browser: Browser, ws: Workstation, options: { dev
     if (options.deviceOnline) await page.locator(`[data-testid="device-row-${HOST}"][data-online="true"]`).waitFor({ timeout: 30_000 });
   } catch (e) {
     await screenshot(page, 'failed-cases-open');
-    throw new Error(`${(e as Error).message}; shell stderr: ${ws.stderr.slice(-10).join(' | ')}`);
+    throw new Error(`${(e as Error).message}; shell stderr: ${ws.stderr.slice(-10).join(' | ')}`, { cause: e });
   }
   return page;
 }

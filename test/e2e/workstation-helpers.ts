@@ -61,7 +61,7 @@ export async function openWorkstation(browser: Browser, ws: Workstation, viewpor
     await page.locator(`[data-testid="device-row-${HOST}"][data-online="true"]`).waitFor({ timeout: 30_000 });
   } catch (e) {
     await screenshot(page, 'failed-workstation-open');
-    throw new Error(`${(e as Error).message}; shell stderr: ${ws.stderr.slice(-10).join(' | ')}`);
+    throw new Error(`${(e as Error).message}; shell stderr: ${ws.stderr.slice(-10).join(' | ')}`, { cause: e });
   }
   return page;
 }

@@ -204,7 +204,7 @@ export async function addWindowsAgent(world: EnrollTarget, prefix: WinePrefix, n
     await waitFor(`${name} online`, async () => (await world.devices()).find((d) => d.id === deviceId && d.online), 30_000);
   } catch (err2) {
     await stop();
-    throw new Error(`${(err2 as Error).message}\nagent output: ${output()}`);
+    throw new Error(`${(err2 as Error).message}\nagent output: ${output()}`, { cause: err2 });
   }
   return { deviceId, dataDir, process: child, output, stop };
 }

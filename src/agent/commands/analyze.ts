@@ -21,6 +21,7 @@ import { fsReason } from '../fs/fs-errors.js';
 import { NotSupportedError } from '../platform/types.js';
 import { refuseProtected } from '../protected-paths.js';
 import { downloadFromService } from '../service-download.js';
+import { describeError } from '../../shared/errors.js';
 
 const yaraFile = z.object({ name: z.string().regex(/^[A-Za-z0-9._-]+$/), sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative(), url: z.string() });
 
@@ -86,7 +87,7 @@ export const analyzeCommand = defineCommand({
         }
       }
     } catch (e) {
-      fetchError = (e as Error).message;
+      fetchError = describeError(e);
       ruleFiles = [];
     }
     try {

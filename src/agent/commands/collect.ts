@@ -32,6 +32,7 @@ import { exportIfeo, exportRunKeys, exportServices, installedPrograms } from '..
 import { contentReadProblem, fileAttributesOrNull, windowsMode } from '../platform/windows/file-attributes.js';
 import { fileOwner } from '../platform/windows/file-owner.js';
 import { ZipWriter } from '../zip-writer.js';
+import { describeError } from '../../shared/errors.js';
 
 interface Member {
   name: string;
@@ -72,7 +73,7 @@ async function exportLocked(dataDir: string, s: CollectionSource, add: (name: st
     try {
       exportEventLog(channelOfLogFile(path.basename(s.path)), target);
     } catch (e) {
-      return (e as Error).message;
+      return describeError(e);
     }
     const st = await fsp.stat(target);
     if (st.size > MAX_EVTX_BYTES) return `the export is ${st.size} bytes, larger than ${MAX_EVTX_BYTES}`;
@@ -97,7 +98,7 @@ async function build(ctx: JobContext, zip: ZipWriter): Promise<{ members: Member
       await add(name, json(await fn()));
     } catch (e) {
       if (ctx.signal.aborted) throw e;
-      notes.push(`${what}: not collected: ${(e as Error).message}`);
+      notes.push(`${what}: not collected: ${describeError(e)}`);
     }
   };
   const p = ctx.platform;

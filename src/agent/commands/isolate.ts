@@ -12,6 +12,7 @@ import { serviceUrls } from '../../node/profile.js';
 import { CommandError, defineCommand } from '../command.js';
 import { readIsolation, writeIsolation } from '../isolation.js';
 import type { IsolationPeer } from '../platform/types.js';
+import { describeError } from '../../shared/errors.js';
 
 async function nodePeers(url: string): Promise<IsolationPeer[]> {
   const u = new URL(url);
@@ -32,8 +33,8 @@ async function servicePeers(urls: readonly string[], current: string | null): Pr
   for (const [i, r] of results.entries()) {
     const url = urls[i] ?? '';
     if (r.status === 'rejected') {
-      if (url === current || urls.length === 1) throw new CommandError(`isolate: cannot resolve the service address ${url}: ${(r.reason as Error).message}`);
-      unresolved.push(`${url} (${(r.reason as Error).message})`);
+      if (url === current || urls.length === 1) throw new CommandError(`isolate: cannot resolve the service address ${url}: ${describeError(r.reason)}`);
+      unresolved.push(`${url} (${describeError(r.reason)})`);
       continue;
     }
     for (const p of r.value) allow.set(`${p.address}|${p.port}`, p);

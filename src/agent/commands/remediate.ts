@@ -24,6 +24,7 @@ import { hashFile } from '../fs/hash.js';
 import { realPath } from '../protected-paths.js';
 import { agentFileRule, criticalFileRule, criticalRefusal, criticalUnitRule, unitOfCgroup, type AgentSelf } from '../platform/linux/quarantine-deny.js';
 import { notOnThisOs, remediateOnWindows } from './support/remediate-windows.js';
+import { describeError } from '../../shared/errors.js';
 
 /** Folders whose binaries a process remediation never quarantines (they belong to the system). */
 const SYSTEM_DIRS = ['/usr/', '/bin/', '/sbin/', '/lib/', '/lib64/', '/lib32/', '/etc/', '/boot/', '/opt/'];
@@ -99,7 +100,7 @@ async function refuseCritical(shown: string, force: boolean): Promise<void> {
 /** A failure's reason for the analyst: a refusal as it is, a file system error in words. */
 function reason(e: unknown): string {
   if (e instanceof CommandError) return e.message.replace(/^remediate: /, '');
-  return (e as NodeJS.ErrnoException).code ? fsReason(e) : (e as Error).message;
+  return (e as NodeJS.ErrnoException).code ? fsReason(e) : describeError(e);
 }
 
 /** /etc/cron.d, /etc/cron.daily, ...: the folders whose scripts `remediate scheduledtask PATH` takes. */

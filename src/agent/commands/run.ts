@@ -27,6 +27,7 @@ import { peFileProblem } from '../pe-check.js';
 import { batchLaunch, directLaunch, powershellLaunch, type WindowsLaunch } from '../platform/windows/command-line.js';
 import { runScriptProcess } from '../script-process.js';
 import { fileEnvironment, libraryFileParams } from './putfile.js';
+import { describeError } from '../../shared/errors.js';
 
 /** Finds an executable on PATH (the interpreters are looked up, never run through a shell). */
 async function findExecutable(name: string): Promise<string | null> {
@@ -179,7 +180,7 @@ export const runCommand = defineCommand({
         try {
           launch = windowsLaunchOf(interpreter, interpreterPath, scriptPath, argv);
         } catch (e) {
-          throw new CommandError(`run: ${(e as Error).message}`);
+          throw new CommandError(`run: ${describeError(e)}`);
         }
       }
       ctx.trace('info', `running ${native ? 'executable' : interpreter} ${name} with ${argv.length} argument(s) in ${ctx.cwd}${launch ? `: ${launch.commandLine}` : ''}`);

@@ -2,6 +2,7 @@
  * Turns Node's file system errors into the short reasons an analyst reads at the end of a one-line error
  * (`fileinfo: /etc/shadow: permission denied`).
  */
+import { describeError } from '../../shared/errors.js';
 
 const REASONS: Readonly<Record<string, string>> = {
   ENOENT: 'no such file or directory',
@@ -31,7 +32,7 @@ export function errorCode(err: unknown): string | undefined {
 export function fsReason(err: unknown): string {
   const code = errorCode(err);
   if (code && REASONS[code]) return REASONS[code];
-  const message = err instanceof Error ? err.message : String(err);
+  const message = describeError(err);
   return message.split('\n')[0] ?? message;
 }
 

@@ -38,7 +38,8 @@ export async function runAgentInForeground(o: { dataDir: string; sysroot?: strin
   }, STATUS_POLL_MS);
   const stop = () => {
     clearInterval(timer);
-    agent.stop().then(() => {
+    // A failure to stop is a crash: it reaches the program's crash handler (logged, exit code 1).
+    void agent.stop().then(() => {
       const now = new Date().toISOString();
       write({ ...status, connected: false, lastConnectedAt: status.connected ? now : status.lastConnectedAt, updatedAt: now, stoppedAt: now });
       process.exit(0);

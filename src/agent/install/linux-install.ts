@@ -26,6 +26,7 @@ import {
   type AgentRunStatus,
   type LinuxAgentStatus,
 } from './linux-unit.js';
+import { describeError } from '../../shared/errors.js';
 
 type Say = (line: string) => void;
 
@@ -180,7 +181,7 @@ async function releaseBeforeUninstall(dataDir: string, say: Say): Promise<void> 
   try {
     await removeIsolation(state?.backend === 'iptables' ? 'iptables' : 'nftables');
   } catch (e) {
-    if (state?.isolated) throw new Error(`the device is isolated and its isolation could not be removed (${(e as Error).message.split('\n')[0]}): not uninstalled`);
+    if (state?.isolated) throw new Error(`the device is isolated and its isolation could not be removed (${describeError(e).split('\n')[0]}): not uninstalled`, { cause: e });
     return;
   }
   if (!state?.isolated) return;
@@ -299,7 +300,7 @@ export function linuxAgentStatus(dataDir: string): LinuxAgentStatus {
       const s = loadAgentState(dataDir);
       enrollment = { deviceId: s.deviceId, name: s.name, url: s.url };
     } catch (e) {
-      enrollment = (e as Error).message;
+      enrollment = describeError(e);
     }
   } else if (st && process.getuid?.() !== 0) enrollment = 'the data folder is readable by root only: run lr-agent status with sudo';
   return {

@@ -17,6 +17,7 @@ import { runAsService } from '../platform/windows/service-host.js';
 import { isSeaBuild } from '../sea.js';
 import { DATA_DIR_SECURITY, dataDirAclProblem, SERVICE_NAME, serviceCommandLine, untrustedWriters, type AgentInstallStatus } from './service-config.js';
 import { createAgentService, deleteAgentService, queryAgentServiceConfig, queryAgentServiceState, startAgentService, stopAgentService } from './windows-scm.js';
+import { describeError } from '../../shared/errors.js';
 
 const RUNNING = 4;
 
@@ -166,7 +167,7 @@ export function agentServiceStatus(dataDir: string): AgentInstallStatus {
       const s = loadAgentState(dataDir);
       enrollment = { deviceId: s.deviceId, name: s.name, url: s.url };
     } catch (e) {
-      enrollment = (e as Error).message;
+      enrollment = describeError(e);
     }
   }
   return {

@@ -27,6 +27,7 @@ import { loadAgentState } from '../config.js';
 import { addRolledBack, addToOutbox, buildPath, buildsDir, readCurrent, readPending, SUPERVISED_ENV, UPDATE_EXIT_CODE, writeCurrent, writePending, type PendingUpdate, type ReleaseRecord } from './layout.js';
 import { buildProblem, ownTarget } from './verify-build.js';
 import type { SupervisorMessage } from './updater.js';
+import { describeError } from '../../shared/errors.js';
 
 export const TRIAL_MS = 60_000;
 const BACKOFF_MIN_MS = 1_000;
@@ -118,7 +119,7 @@ async function checkBuild(o: SupervisorOptions, r: ReleaseRecord): Promise<strin
   try {
     key = loadAgentState(o.dataDir).commandKey;
   } catch (e) {
-    return `the agent's state cannot be read: ${(e as Error).message}`;
+    return `the agent's state cannot be read: ${describeError(e)}`;
   }
   return buildProblem(buildPath(o.dataDir, r.version), r, r.sig, key, target);
 }
@@ -196,7 +197,7 @@ function runChild(o: SupervisorOptions, argv: string[], trialMs: number | null, 
         child.stderr?.setEncoding('utf8').on('data', o.childOutput);
       }
     } catch (e) {
-      o.log.error('cannot start the agent build', { command, error: (e as Error).message });
+      o.log.error('cannot start the agent build', { command, error: describeError(e) });
       resolve(end);
       return;
     }

@@ -20,6 +20,7 @@ import { downloadFromService, downloadTargets } from '../service-download.js';
 import { AGENT_VERSION } from '../version.js';
 import { buildPath, buildsDir, clearOutbox, readCurrent, readOutbox, readRolledBack, writePending, type ReleaseRecord } from './layout.js';
 import { buildProblem, ownTarget, releaseSignatureProblem } from './verify-build.js';
+import { describeError } from '../../shared/errors.js';
 
 type Offer = Extract<ToAgent, { t: 'update.offer' }>;
 type Send = (f: FromAgent) => void;
@@ -86,7 +87,7 @@ export class AgentUpdater {
     try {
       downloadTargets(f.url, this.o.service, 'update');
     } catch (e) {
-      return (e as Error).message;
+      return describeError(e);
     }
     return null;
   }

@@ -7,6 +7,7 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { agentReleasePayload, type AgentTarget, type SignedRelease } from '../../shared/agent-release.js';
 import { digestFile } from '../../node/digest-stream.js';
+import { describeError } from '../../shared/errors.js';
 
 export function releaseSignatureProblem(release: SignedRelease, sig: string, publicKeyPem: string | undefined): string | null {
   if (!publicKeyPem) return 'no service signing key is pinned on this device (re-enroll the agent)';
@@ -29,7 +30,7 @@ export async function buildProblem(path: string, release: SignedRelease, sig: st
   try {
     actual = await digestFile(path);
   } catch (e) {
-    return `cannot read the build: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+    return `cannot read the build: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`;
   }
   if (actual.size !== release.size) return `the build has ${actual.size} bytes, the release says ${release.size}`;
   if (actual.sha256 !== release.sha256) return `the build's SHA-256 ${actual.sha256} is not the signed ${release.sha256}`;

@@ -20,6 +20,8 @@ import { chooseDataDir } from '../services/app-data.js';
 import { createServices } from '../services/index.js';
 import { sqliteBindingOfThisProcess } from '../native-binding.js';
 import { LAUNCH_PATH, startBrowserShell } from './server.js';
+import { describeError } from '../../shared/errors.js';
+import { installCrashHandlers } from '../../node/crash-handlers.js';
 
 export const URL_LINE_PREFIX = 'LR workstation (browser shell): ';
 
@@ -150,7 +152,8 @@ function readVersion(): string {
   return '0.0.0';
 }
 
+installCrashHandlers('browser shell');
 main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`browser shell: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`browser shell: ${describeError(error)}\n`);
   process.exit(1);
 });

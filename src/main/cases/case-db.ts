@@ -8,6 +8,7 @@
  */
 import Database from 'better-sqlite3';
 import { MIGRATIONS } from './migrations/index.js';
+import { describeError } from '../../shared/errors.js';
 
 export type CaseDb = Database.Database;
 
@@ -21,7 +22,7 @@ export function openCaseDb(file: string, options: OpenCaseDbOptions = {}): CaseD
   try {
     db = new Database(file, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
   } catch (e) {
-    throw new Error(`cannot open the case store ${file}: ${(e as Error).message.split('\n')[0]}`);
+    throw new Error(`cannot open the case store ${file}: ${describeError(e).split('\n')[0]}`, { cause: e });
   }
   try {
     db.pragma('journal_mode = WAL');

@@ -26,6 +26,7 @@ import {
 import type { CaseStore } from './case-store.js';
 import type { EvidenceStore } from './evidence-store.js';
 import { READ_CHUNK_BYTES } from './hashing.js';
+import { describeError } from '../../shared/errors.js';
 
 /** Transcript entries read from the database per page (each can hold 1 MiB of output). */
 const TRANSCRIPT_PAGE = 50;
@@ -266,7 +267,7 @@ export async function exportCase(options: ExportOptions): Promise<ExportCaseResu
   } catch (e) {
     for (const input of inputs) input.destroy();
     await rm(part, { force: true });
-    throw new Error(e instanceof Error && e.message.startsWith('the export') ? e.message : `cannot export case ${caseId}: ${(e as Error).message}`);
+    throw new Error(e instanceof Error && e.message.startsWith('the export') ? e.message : `cannot export case ${caseId}: ${describeError(e)}`, { cause: e });
   }
   options.onProgress?.(total, total);
   return { path: target, bytes: (await stat(target)).size, files: files.length + 1 };

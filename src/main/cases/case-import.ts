@@ -26,6 +26,7 @@ import { MAX_NOTE_BODY_CHARS, newRecordId, type CaseStore } from './case-store.j
 import type { EvidenceStore } from './evidence-store.js';
 import type { FileDigest } from './hashing.js';
 import { openCheckedZip, ProblemList, type CheckedZip, type ZipMember } from './zip-check.js';
+import { describeErrorOneLine } from '../../shared/errors.js';
 
 /** Longest JSON line of a transcript member: 1 Mi characters of output, escaped, plus the fields. */
 const MAX_TRANSCRIPT_LINE_CHARS = 8 * 1024 * 1024;
@@ -45,7 +46,6 @@ interface Staged {
   digest: FileDigest;
 }
 
-const oneLine = (e: unknown): string => (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ');
 
 export async function importCase(options: ImportOptions): Promise<ImportCaseResult> {
   const problems = new ProblemList();
@@ -279,7 +279,7 @@ async function apply(options: ImportOptions, manifest: Manifest, content: Conten
     })();
   } catch (e) {
     for (const sha256 of created) await blobs.removeCreated(sha256);
-    throw new Error(`the case verified but could not be added: ${oneLine(e)}`);
+    throw new Error(`the case verified but could not be added: ${describeErrorOneLine(e)}`, { cause: e });
   }
 }
 

@@ -15,7 +15,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { SearchHit, SearchResult } from '../../shared/case-types.js';
-import { escapeControlChars } from '../../shared/format.js';
+import { escapeControlChars, oneLine } from '../../shared/format.js';
 import type { Statement } from 'better-sqlite3';
 import type { CaseDb } from './case-db.js';
 import { toFtsQuery, type PrefixTerms } from './fts-query.js';
@@ -51,9 +51,9 @@ interface HitRow {
   at: string;
 }
 
-function oneLine(text: string, max = Number.MAX_SAFE_INTEGER): string {
-  const flat = escapeControlChars(text.replace(/\s+/g, ' ').trim());
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+/** One line, safe for a terminal, cut at `max` characters after escaping (an escape is several characters). */
+function flat(text: string, max?: number): string {
+  return oneLine(escapeControlChars(oneLine(text)), max);
 }
 
 export class CaseSearch {
@@ -151,9 +151,9 @@ function ftsHit(row: HitRow, kind: 'note' | 'transcript'): SearchHit {
     kind,
     id: row.id,
     caseId: row.case_id,
-    caseTitle: oneLine(row.case_title, MAX_TITLE_CHARS),
-    title: oneLine(row.title, MAX_TITLE_CHARS),
-    snippet: oneLine(row.snippet),
+    caseTitle: flat(row.case_title, MAX_TITLE_CHARS),
+    title: flat(row.title, MAX_TITLE_CHARS),
+    snippet: flat(row.snippet),
     commandId: row.command_id ?? undefined,
   };
 }
@@ -163,9 +163,9 @@ function evidenceHit(row: EvidenceRow, snippet: string): SearchHit {
     kind: 'evidence',
     id: row.id,
     caseId: row.case_id,
-    caseTitle: oneLine(row.case_title, MAX_TITLE_CHARS),
-    title: oneLine(row.name, MAX_TITLE_CHARS),
-    snippet: oneLine(snippet),
+    caseTitle: flat(row.case_title, MAX_TITLE_CHARS),
+    title: flat(row.name, MAX_TITLE_CHARS),
+    snippet: flat(snippet),
     commandId: row.command_id ?? undefined,
   };
 }

@@ -14,6 +14,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { chmod, link, lstat, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { copyHashing, hashFile, type FileDigest } from './hashing.js';
+import { describeError } from '../../shared/errors.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 export const BLOB_MODE = 0o444;
@@ -125,7 +126,7 @@ export class EvidenceStore {
       return { state: digest.sha256 === sha256 ? 'ok' : 'tampered', digest };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'missing' };
-      throw new Error(`cannot read evidence ${sha256}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new Error(`cannot read evidence ${sha256}: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`, { cause: e });
     }
   }
 
@@ -144,7 +145,7 @@ export class EvidenceStore {
       // EEXIST: stored already. The others: file systems without hard links (FAT, some network shares),
       // where the duplicate check and the rename are two steps.
       if (code !== 'EEXIST' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') {
-        throw new Error(`cannot store evidence ${path.basename(target)}: ${code ?? (e as Error).message}`);
+        throw new Error(`cannot store evidence ${path.basename(target)}: ${code ?? describeError(e)}`, { cause: e });
       }
       const existing = await stat(target).catch(() => undefined);
       if (existing?.size === size && !replaceExisting) return false;

@@ -22,6 +22,7 @@ import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
 import type { ImportProblem } from '../../shared/case-types.js';
 import { MultiHash, type FileDigest } from './hashing.js';
+import { describeErrorOneLine } from '../../shared/errors.js';
 
 /** More members than any case export has; bounds the memory a hostile central directory can claim. */
 export const MAX_ZIP_MEMBERS = 200_000;
@@ -86,7 +87,6 @@ export interface ReadOptions {
 
 export type ReadResult = { ok: true; digest: FileDigest; sha256: string } | { ok: false; problem: string };
 
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ');
 
 /** Why a member name is unsafe to use, or undefined. */
 export function unsafeMemberName(name: string): string | undefined {
@@ -168,7 +168,7 @@ export async function openCheckedZip(file: string, zipName: string, problems: Pr
   try {
     zip = await openZip(file);
   } catch (e) {
-    problems.add(zipName, `not a readable zip (truncated or damaged): ${message(e)}`);
+    problems.add(zipName, `not a readable zip (truncated or damaged): ${describeErrorOneLine(e)}`);
     return undefined;
   }
   // A later read error after a failed one must not become an unhandled 'error' event.
@@ -199,7 +199,7 @@ export async function openCheckedZip(file: string, zipName: string, problems: Pr
         members.push(member);
       }
     } catch (e) {
-      problems.add(zipName, `the zip's central directory is damaged after ${members.length} members: ${message(e)}`);
+      problems.add(zipName, `the zip's central directory is damaged after ${members.length} members: ${describeErrorOneLine(e)}`);
       await close();
       return undefined;
     }
@@ -220,7 +220,7 @@ export async function openCheckedZip(file: string, zipName: string, problems: Pr
           if (options.sink) await pipeline(stream, check, options.sink);
           else await pipeline(stream, check, sink);
         } catch (e) {
-          const text = message(e);
+          const text = describeErrorOneLine(e);
           const zlibError = (e as { code?: unknown }).code;
           return { ok: false, problem: typeof zlibError === 'string' && zlibError.startsWith('Z_') ? `corrupt compressed data (${text})` : text };
         }
@@ -242,7 +242,7 @@ async function checkMemberLayout(zip: yauzl.ZipFile, handle: FileHandle, member:
   try {
     header = await readLocalHeader(zip, entry);
   } catch (e) {
-    problems.add(member.name, `its local header is damaged or missing: ${message(e)}`);
+    problems.add(member.name, `its local header is damaged or missing: ${describeErrorOneLine(e)}`);
     return;
   }
   if (!header.fileName.equals(entry.fileNameRaw)) problems.add(member.name, 'its local header names another file: the header was changed or damaged');

@@ -37,6 +37,8 @@ export function createMainWindow(options: MainWindowOptions): BrowserWindow {
     },
   });
   window.once('ready-to-show', () => window.show());
-  void window.loadURL(options.startUrl);
+  // A failed load (ERR_ABORTED when a newer navigation replaced it, as in dev) leaves the window to show it;
+  // it must not end the app through the crash handler.
+  window.loadURL(options.startUrl).catch(() => undefined);
   return window;
 }

@@ -4,18 +4,16 @@
  */
 import type { z } from 'zod';
 import type { IpcError, IpcErrorCode } from '../../shared/ipc-contract.js';
+import { describeError } from '../../shared/errors.js';
+import { oneLine } from '../../shared/format.js';
 
 const MAX_MESSAGE_CHARS = 300;
 const MAX_REPORTED_ISSUES = 3;
 
-/** Collapses whitespace (including newlines) and truncates, so the result fits on one line. */
-export function oneLine(text: string, max = MAX_MESSAGE_CHARS): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
-}
+export { oneLine };
 
 export function ipcError(code: IpcErrorCode, message: string): IpcError {
-  return { code, message: oneLine(message) };
+  return { code, message: oneLine(message, MAX_MESSAGE_CHARS) };
 }
 
 export function ipcFailure(code: IpcErrorCode, message: string): { readonly ok: false; readonly error: IpcError } {
@@ -36,6 +34,6 @@ export function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
 
 /** The first line of whatever was thrown. */
 export function describeThrown(thrown: unknown): string {
-  const text = thrown instanceof Error ? thrown.message : String(thrown);
-  return oneLine(text.split('\n', 1)[0] ?? '');
+  const text = describeError(thrown);
+  return oneLine(text.split('\n', 1)[0] ?? '', MAX_MESSAGE_CHARS);
 }

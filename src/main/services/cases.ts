@@ -229,7 +229,7 @@ export class CasesService implements CaseRecorder {
       const file = blobs.blobPath(item.sha256);
       return mode === 'strings' ? await scanStrings(file, offset, strings) : await previewFile(file, mode, offset, length);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`evidence ${id} (${item.name}): the stored file is missing (verify it)`);
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`evidence ${id} (${item.name}): the stored file is missing (verify it)`, { cause: e });
       throw e;
     }
   }

@@ -18,6 +18,7 @@ import { formatBytes } from '../../shared/format.js';
 import { parseLine, quoteArg } from '../../shared/grammar.js';
 import type { ConsoleItem } from '../../shared/ipc-contract.js';
 import { quietRecords } from './quiet-command.js';
+import { describeError } from '../../shared/errors.js';
 
 /** How long the device has to describe the target before the question is asked without it. */
 const DESCRIBE_TIMEOUT_MS = 30_000;
@@ -185,7 +186,7 @@ export class ConsoleConfirm {
         if (typeof record?.sha256 === 'string' && /^[0-9a-f]{64}$/.test(record.sha256)) t.sha256 = record.sha256;
         return describeFile(target, record);
       } catch (e) {
-        return describeFile(target, undefined, (e as Error).message);
+        return describeFile(target, undefined, describeError(e));
       }
     }
     if (t.type === 'process') {
@@ -193,7 +194,7 @@ export class ConsoleConfirm {
       try {
         return describeProcesses(target, await this.records(query));
       } catch (e) {
-        return describeProcesses(target, [], (e as Error).message);
+        return describeProcesses(target, [], describeError(e));
       }
     }
     return [`  ${(t.type ?? '').padEnd(8)} ${target}`];

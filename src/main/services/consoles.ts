@@ -40,6 +40,7 @@ import { OutputOverflow, settleOutput } from './output-overflow.js';
 import { quietRecords } from './quiet-command.js';
 import { TranscriptCapture } from './transcript-capture.js';
 import type { Connection, Workspace } from './workspace.js';
+import { describeError } from '../../shared/errors.js';
 
 const CLOSE_CONFIRM_MS = 5_000;
 const COMPLETION_TIMEOUT_MS = 10_000;
@@ -257,7 +258,7 @@ export class ConsoleSession {
         .map(quoteArg);
       return { replaceFrom: c.replaceFrom, candidates, kind: 'path' };
     } catch (e) {
-      return { replaceFrom: c.replaceFrom, candidates: [], kind: 'path', problem: (e as Error).message };
+      return { replaceFrom: c.replaceFrom, candidates: [], kind: 'path', problem: describeError(e) };
     }
   }
 
@@ -320,7 +321,7 @@ export class ConsoleSession {
         endedAt: new Date().toISOString(),
       });
     } catch (e) {
-      this.channel.add({ type: 'notice', text: `could not add this command to the case transcript: ${(e as Error).message}`, tone: 'warn' });
+      this.channel.add({ type: 'notice', text: `could not add this command to the case transcript: ${describeError(e)}`, tone: 'warn' });
     }
   }
 
@@ -336,7 +337,7 @@ export class ConsoleSession {
       const evidence = await this.recorder.addEvidence(file, provenance);
       for (const notice of evidenceStoredNotices(what, evidence)) this.add(notice);
     } catch (e) {
-      this.add({ type: 'notice', text: `${what}: could not store it as evidence (${(e as Error).message}); the file is kept at ${file}`, tone: 'error' });
+      this.add({ type: 'notice', text: `${what}: could not store it as evidence (${describeError(e)}); the file is kept at ${file}`, tone: 'error' });
     }
   }
 
@@ -384,7 +385,7 @@ export class ConsoleSession {
     try {
       saved = redirect.save(this.folders.saved);
     } catch (e) {
-      this.add({ type: 'notice', text: `could not save the output: ${(e as Error).message}`, tone: 'error' });
+      this.add({ type: 'notice', text: `could not save the output: ${describeError(e)}`, tone: 'error' });
       return;
     }
     const provenance: EvidenceProvenance = {
@@ -511,7 +512,7 @@ export class ConsoleSession {
     try {
       send();
     } catch (e) {
-      this.log.warn('console: send failed', { sessionId: this.id, error: (e as Error).message });
+      this.log.warn('console: send failed', { sessionId: this.id, error: describeError(e) });
     }
   }
 }

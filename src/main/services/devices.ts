@@ -7,6 +7,7 @@ import { HttpError } from '../../node/https-json.js';
 import type { DeviceGroupsView, DeviceView } from '../../shared/ipc-contract.js';
 import type { EventHub } from './events.js';
 import type { Connection, Workspace } from './workspace.js';
+import { describeError } from '../../shared/errors.js';
 
 export const DEVICE_POLL_MS = 2_000;
 
@@ -65,7 +66,7 @@ export class DeviceService {
       const devices = await connection.api.devices();
       if (this.remember(devices)) this.events.publish({ type: 'devices.changed', devices });
     } catch (e) {
-      this.log.debug('device poll failed', { error: (e as Error).message });
+      this.log.debug('device poll failed', { error: describeError(e) });
     } finally {
       this.polling = false;
     }

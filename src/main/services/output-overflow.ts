@@ -21,6 +21,7 @@ import { cachedTimeCell } from '../../shared/time-cell-cache.js';
 import { formatInstant } from '../../shared/time-format.js';
 import { noMatchNotice } from './no-match.js';
 import { TRANSCRIPT_CAP_CHARS } from './transcript-capture.js';
+import { describeError } from '../../shared/errors.js';
 
 /** Lines the console's terminal keeps (its xterm scrollback, src/renderer/src/console/console-terminal.ts). */
 export const CONSOLE_SCROLLBACK_LINES = 10_000;
@@ -161,7 +162,7 @@ export class OutputOverflow {
       try {
         this.open();
       } catch (e) {
-        this.failed = `could not save the full output: ${(e as Error).message}`;
+        this.failed = `could not save the full output: ${describeError(e)}`;
         this.held = [];
         return;
       }
@@ -217,7 +218,7 @@ export class OutputOverflow {
     try {
       writeSync(this.fd, text);
     } catch (e) {
-      this.failed = `could not save the full output: ${(e as Error).message}`;
+      this.failed = `could not save the full output: ${describeError(e)}`;
     }
   }
 }
@@ -258,7 +259,7 @@ export async function settleOutput(o: SettleOptions): Promise<void> {
   try {
     full = o.overflow.finish();
   } catch (e) {
-    o.notice(`${o.overflow.rows.toLocaleString('en')} rows of output: more than the console keeps, and ${(e as Error).message}`, 'error');
+    o.notice(`${o.overflow.rows.toLocaleString('en')} rows of output: more than the console keeps, and ${describeError(e)}`, 'error');
     return;
   }
   if (!full) {
@@ -280,6 +281,6 @@ export async function settleOutput(o: SettleOptions): Promise<void> {
     // The same reference line as a pulled file's (evidence-notice.ts): the terminal makes it a link to the item.
     if (evidence.caseId !== undefined && evidence.id !== undefined) o.notice(`  open it in Cases: evidence/${evidence.caseId}/${evidence.id}`, 'info');
   } catch (e) {
-    o.notice(`the full output could not be stored as evidence (${(e as Error).message}); it is kept at ${full.file}`, 'error');
+    o.notice(`the full output could not be stored as evidence (${describeError(e)}); it is kept at ${full.file}`, 'error');
   }
 }

@@ -11,6 +11,7 @@ import { readJsonFile, writeSecretJson } from '../../node/files.js';
 import type { Logger } from '../../node/log.js';
 import { DEFAULT_TIME_ZONE, isValidTimeZone } from '../../shared/time-format.js';
 import type { Preferences } from '../../shared/ipc-contract.js';
+import { describeError } from '../../shared/errors.js';
 
 const fileSchema = z.object({ timeZone: z.string().max(64).optional() });
 
@@ -45,7 +46,7 @@ export class PreferencesService {
       const saved = readJsonFile(this.file, fileSchema, 'workstation preferences');
       return { timeZone: saved.timeZone && acceptableZone(saved.timeZone) ? saved.timeZone : defaults.timeZone };
     } catch (e) {
-      this.log?.warn(`${(e as Error).message}: using the defaults`);
+      this.log?.warn(`${describeError(e)}: using the defaults`);
       return defaults;
     }
   }

@@ -26,11 +26,15 @@ import type { WorkspaceMode, WorkspaceStatus } from '../../shared/ipc-contract.j
 import { appDataPaths, ensureAppData, type AppDataPaths } from './app-data.js';
 import type { EventHub } from './events.js';
 import { startStandalone, type Standalone } from './standalone.js';
+import { describeError, describeErrorOneLine } from '../../shared/errors.js';
 
 const settingsSchema = z.object({ profilePath: z.string().min(1).optional() });
 
 /** How often an unreachable service is tried again. */
 export const UNREACHABLE_RETRY_MS = 5_000;
+
+/** The status line's error: one line, cut. */
+const MAX_ERROR_CHARS = 300;
 
 /** Everything a service call needs about the current connection. */
 export interface Connection {
@@ -110,7 +114,7 @@ export class Workspace {
           this.becomeUnreachable(path.resolve(settings.profilePath), e as Error);
           return;
         }
-        this.log.warn('saved profile unusable: back to standalone', { error: (e as Error).message });
+        this.log.warn('saved profile unusable: back to standalone', { error: describeError(e) });
       }
     }
     await this.useStandalone().catch(() => undefined);
@@ -126,12 +130,12 @@ export class Workspace {
       this.writeSettings({});
       this.setConnection(connection, { localDeviceId: standalone.deviceId });
     } catch (e) {
-      const error = oneLine((e as Error).message);
+      const error = describeErrorOneLine(e, MAX_ERROR_CHARS);
       this.log.error('standalone mode failed to start', { error });
       this.connection = undefined;
       this.setState({ state: 'failed', mode: 'standalone', error, dataDir: paths.root });
       this.notify();
-      throw new Error(error);
+      throw new Error(error, { cause: e });
     }
     return this.status();
   }
@@ -165,7 +169,7 @@ export class Workspace {
     const paths = this.requirePaths();
     this.log.warn('the saved service is unreachable: retrying in the background', { error: error.message });
     this.connection = undefined;
-    this.setState({ state: 'unreachable', mode: 'remote', error: oneLine(error.message), profilePath, dataDir: paths.root });
+    this.setState({ state: 'unreachable', mode: 'remote', error: describeErrorOneLine(error, MAX_ERROR_CHARS), profilePath, dataDir: paths.root });
     this.notify();
     this.stopRetrying();
     const retry = (): void => {
@@ -173,7 +177,7 @@ export class Workspace {
         if (this.state.state !== 'unreachable') return;
         this.connectProfile(profilePath).catch((e: Error) => {
           if (this.state.state !== 'unreachable') return;
-          const message = oneLine(e.message);
+          const message = describeErrorOneLine(e, MAX_ERROR_CHARS);
           if (message !== this.state.error) this.setState({ ...this.state, error: message });
           retry();
         });
@@ -238,7 +242,7 @@ export class Workspace {
       try {
         listener(this.connection);
       } catch (e) {
-        this.log.warn('workspace listener failed', { error: (e as Error).message });
+        this.log.warn('workspace listener failed', { error: describeError(e) });
       }
     }
   }
@@ -309,6 +313,3 @@ function isUnreachable(e: Error): boolean {
   return /cannot reach the service|no answer from|socket hang up|ECONNRESET|EHOSTUNREACH|ENETUNREACH/.test(e.message);
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim().slice(0, 300);
-}

@@ -16,6 +16,7 @@ import { FileDownload } from '../../node/file-download.js';
 import { findCommand } from '../../shared/catalog.js';
 import type { ConsolePeer } from '../sessions.js';
 import type { User } from '../store.js';
+import { describeError } from '../../shared/errors.js';
 
 export interface StepOutcome {
   commandId?: string;
@@ -95,7 +96,7 @@ class StepCollector {
     try {
       this.download.onData(f.offset, Buffer.from(f.payload.buffer, f.payload.byteOffset, f.payload.byteLength));
     } catch (e) {
-      this.fail((e as Error).message);
+      this.fail(describeError(e));
     }
   }
 
@@ -143,7 +144,7 @@ class StepCollector {
           this.writeRecords([{ ...this.fileRecord, sha256: got.sha256, savedAs: basename(got.file) }]);
           outcome.rows = this.rows;
         } catch (e) {
-          outcome = { ...outcome, status: 'failed', error: (e as Error).message };
+          outcome = { ...outcome, status: 'failed', error: describeError(e) };
         }
       } else this.download.reset();
     }

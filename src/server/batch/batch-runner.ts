@@ -38,6 +38,7 @@ import { RestError } from '../rest-io.js';
 import { BatchStore, type StoredBatch } from './batch-store.js';
 import { BatchPeer, type StepOutcome } from './batch-peer.js';
 import { selectDevices } from './batch-select.js';
+import { describeError } from '../../shared/errors.js';
 
 /** A refusal of a batch request: an HTTP status and one line. */
 export class BatchError extends RestError {
@@ -132,7 +133,7 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
     try {
       parsed = parseLine(line);
     } catch (e) {
-      throw new BatchError(400, `${line.slice(0, 80)}: ${(e as Error).message}`);
+      throw new BatchError(400, `${line.slice(0, 80)}: ${describeError(e)}`);
     }
     const spec = findCommand(parsed.name);
     if (!spec) throw new BatchError(400, `${parsed.name}: unknown command (type help in a console for the list)`);
@@ -250,7 +251,7 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
       try {
         this.pump();
       } catch (e) {
-        this.d.log.error('batch scheduling failed', { error: (e as Error).message });
+        this.d.log.error('batch scheduling failed', { error: describeError(e) });
       }
     });
   }
@@ -303,7 +304,7 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
         session = await this.d.sessions.open(user, t.deviceId, peer, { batchId: b.id });
       } catch (e) {
         if (this.stopped) return;
-        const message = (e as Error).message.replace(/^connect: /, '');
+        const message = describeError(e).replace(/^connect: /, '');
         if (e instanceof SessionError && WAIT_CODES.has(e.code)) {
           this.retryAt.set(t.deviceId, Date.now() + (this.d.tickMs ?? 5_000) - 50);
           if (t.note !== message) this.batches.updateTarget(b.id, t.deviceId, { note: message });
@@ -354,8 +355,8 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
       this.end(b.id, { ...t, steps }, status, note, steps, rows);
     } catch (e) {
       if (!this.stopped) {
-        this.d.log.error('batch device failed', { batchId: b.id, deviceId: t.deviceId, error: (e as Error).message });
-        this.end(b.id, t, 'failed', `internal error: ${(e as Error).message}`, t.steps);
+        this.d.log.error('batch device failed', { batchId: b.id, deviceId: t.deviceId, error: describeError(e) });
+        this.end(b.id, t, 'failed', `internal error: ${describeError(e)}`, t.steps);
       }
     } finally {
       this.running.delete(k);

@@ -20,6 +20,7 @@ import type { Store, User } from '../store.js';
 import type { Logger } from '../../node/log.js';
 import { ResultLinks, type ResultGrant } from '../result-links.js';
 import { cancelMachineActionRequest, commandStateOf, consoleLineOf, machineActionOf, runLiveResponseRequest, vendorCommandOf, type MachineAction } from './machine-actions.js';
+import { describeError } from '../../shared/errors.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -217,7 +218,7 @@ export class MachineActionRoutes {
     try {
       await this.serve(res, r.grant);
     } catch (e) {
-      if (!res.headersSent) sendJson(res, 404, { error: (e as Error).message });
+      if (!res.headersSent) sendJson(res, 404, { error: describeError(e) });
       else res.destroy();
     }
     return true;

@@ -46,6 +46,7 @@ import type { AgentHub, ClusterLink, RemoteOutput } from '../agent-hub.js';
 import type { ClusterContext } from './cluster-context.js';
 import { NODE_ID, openBucket } from './cluster-context.js';
 import type { NodeRegistry } from './node-registry.js';
+import { describeError } from '../../shared/errors.js';
 
 const BUCKET = 'lr-presence';
 /** Largest message body sent, with room for headers under NATS's default max_payload (1 MiB). */
@@ -286,7 +287,7 @@ export class ClusterAgents implements ClusterLink {
     try {
       this.ctx.nc.publish(subject, payload, { headers: h });
     } catch (e) {
-      this.ctx.log.warn('cluster message not sent', { subject, bytes: typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength, error: (e as Error).message });
+      this.ctx.log.warn('cluster message not sent', { subject, bytes: typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength, error: describeError(e) });
     }
   }
 

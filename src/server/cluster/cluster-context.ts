@@ -8,6 +8,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV, type KvOptions } from '@nats-io/kv';
 import type { Logger } from '../../node/log.js';
 import { DropLog, type ClusterMac } from './cluster-key.js';
+import { describeError } from '../../shared/errors.js';
 
 export interface ClusterContext {
   nc: NatsConnection;
@@ -62,7 +63,7 @@ export async function connectCluster(urls: string[], nodeId: string, log: Logger
       ...(sec.token ? { token: sec.token } : {}),
     });
   } catch (e) {
-    throw new Error(`cannot reach NATS at ${urls.join(',')}: ${(e as Error).message}`);
+    throw new Error(`cannot reach NATS at ${urls.join(',')}: ${describeError(e)}`, { cause: e });
   }
   const js = jetstream(nc, { timeout: 10_000 });
   let jsm: JetStreamManager;
@@ -70,7 +71,7 @@ export async function connectCluster(urls: string[], nodeId: string, log: Logger
     jsm = await js.jetstreamManager();
   } catch (e) {
     await nc.close().catch(() => undefined);
-    throw new Error(`NATS at ${urls.join(',')} has no JetStream (start nats-server with -js): ${(e as Error).message}`);
+    throw new Error(`NATS at ${urls.join(',')} has no JetStream (start nats-server with -js): ${describeError(e)}`, { cause: e });
   }
   const replicas = opts.replicas ?? (await clusterSize(nc) >= 3 ? 3 : 1);
   return { nc, js, jsm, nodeId, replicas, log, mac, drops: new DropLog(log) };

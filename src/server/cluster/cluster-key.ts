@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureRandomKeyFile } from '../../node/files.js';
 import type { Logger } from '../../node/log.js';
+import { describeError } from '../../shared/errors.js';
 
 /** What an entry is: part of the MAC, so an entry of one kind is never accepted as another. */
 export type MacKind = 'state' | 'log' | 'node' | 'presence' | 'agent' | 'out' | 'grant' | 'grant-used' | 'ledger';
@@ -40,9 +41,9 @@ export function loadClusterKey(dataDir: string): Buffer {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new Error(`${file} is missing: every node of a cluster needs the cluster key (copy it, mode 0600, from the first node's data folder; a node made with \`lr-server init --cluster-from\` has it)`);
+      throw new Error(`${file} is missing: every node of a cluster needs the cluster key (copy it, mode 0600, from the first node's data folder; a node made with \`lr-server init --cluster-from\` has it)`, { cause: e });
     }
-    throw new Error(`cannot read ${file}: ${code ?? (e as Error).message}`);
+    throw new Error(`cannot read ${file}: ${code ?? describeError(e)}`, { cause: e });
   }
   const hex = text.trim();
   if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${file} is not a 256-bit hex key`);

@@ -19,6 +19,7 @@ import { connectCluster, NODE_ID, type ClusterContext, type NatsSecurity } from 
 import { refreshAdminProfileUrls, writeClusterUrls } from './cluster-urls.js';
 import { NatsSessionLedger } from './nats-session-ledger.js';
 import { NodeRegistry } from './node-registry.js';
+import { describeError } from '../../shared/errors.js';
 
 /** After a node is seen dead (4 s without heartbeats), how much longer before its session claims are freed. */
 const RELEASE_DEAD_NODE_AFTER_MS = 4_000;
@@ -136,7 +137,7 @@ export class ClusterNode {
       try {
         await fn();
       } catch (e) {
-        this.ctx.log.warn('cluster component did not stop cleanly', { error: (e as Error).message });
+        this.ctx.log.warn('cluster component did not stop cleanly', { error: describeError(e) });
       }
     }
     await this.ctx.nc.drain().catch(() => this.ctx.nc.close());

@@ -150,7 +150,7 @@ export class ClusterFileTokens implements FileTokens {
       } catch (err) {
         if (!isCasConflict(err)) throw err;
         attempt++;
-        if (Date.now() > deadline) throw new Error(`download tokens: gave up after ${attempt} conflicting writes`);
+        if (Date.now() > deadline) throw new Error(`download tokens: gave up after ${attempt} conflicting writes`, { cause: err });
         await sleep(Math.random() * Math.min(50, 2 ** Math.min(attempt, 6)));
       }
     }

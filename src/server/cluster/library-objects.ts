@@ -31,6 +31,7 @@ import { z } from 'zod';
 import { digestFile } from '../../node/digest-stream.js';
 import type { LibraryContentSync } from '../library-store.js';
 import type { ClusterContext } from './cluster-context.js';
+import { describeError } from '../../shared/errors.js';
 
 export const LIBRARY_BUCKET = 'lr-library';
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -219,7 +220,7 @@ export class LibraryObjects implements LibraryContentSync {
     try {
       raw = await this.os.info(sha256);
     } catch (e) {
-      throw new LibraryObjectError(`the cluster's object store did not answer: ${(e as Error).message}`);
+      throw new LibraryObjectError(`the cluster's object store did not answer: ${describeError(e)}`);
     }
     if (!raw) return null;
     const parsed = objectInfoSchema.safeParse(raw);

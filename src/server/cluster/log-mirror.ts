@@ -19,6 +19,7 @@ import type { ClusterContext } from './cluster-context.js';
 import { LOG_STREAM, LOG_SUBJECT_PREFIX, PARTS_HEADER } from './log-stream.js';
 import { MAC_HEADER, VERSION_HEADER, WRITER_HEADER } from './cluster-key.js';
 import { fetchEntry, openEntry, type SealedEntry } from './log-snapshot.js';
+import { describeError } from '../../shared/errors.js';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS cluster_commands (
@@ -96,7 +97,7 @@ export class ClusterLogMirror {
         delay = 500;
       } catch (e) {
         if (this.stopped) return;
-        this.ctx.log.warn('cluster log view: reading the stream failed (retrying)', { error: (e as Error).message });
+        this.ctx.log.warn('cluster log view: reading the stream failed (retrying)', { error: describeError(e) });
       }
       if (this.stopped) return;
       await new Promise((r) => setTimeout(r, delay));

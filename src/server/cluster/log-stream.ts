@@ -29,6 +29,7 @@ import type { Db } from '../db.js';
 import type { LogChain } from '../log-chain.js';
 import type { ClusterContext } from './cluster-context.js';
 import { MAC_HEADER, MonotonicClock, VERSION_HEADER, WRITER_HEADER } from './cluster-key.js';
+import { describeError } from '../../shared/errors.js';
 
 export const LOG_STREAM = 'LR_LOG';
 export const LOG_SUBJECT_PREFIX = 'lr.log';
@@ -128,7 +129,7 @@ export class CommandLogStream {
     try {
       this.enqueue.run(id);
     } catch (e) {
-      this.ctx.log.error('command log: cannot queue an entry for the cluster log', { id, error: (e as Error).message });
+      this.ctx.log.error('command log: cannot queue an entry for the cluster log', { id, error: describeError(e) });
       return;
     }
     // After the commit: the transaction that called us is synchronous, setImmediate runs once it is over.
@@ -244,7 +245,7 @@ export class CommandLogStream {
     if (this.stopped) return;
     if (Date.now() - this.lastWarn > WARN_EVERY_MS) {
       this.lastWarn = Date.now();
-      this.ctx.log.warn('command log: cannot publish to the cluster log, retrying', { pending: this.pendingOrNull(), error: (e as Error).message });
+      this.ctx.log.warn('command log: cannot publish to the cluster log, retrying', { pending: this.pendingOrNull(), error: describeError(e) });
     }
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;

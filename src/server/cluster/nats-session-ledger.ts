@@ -48,6 +48,7 @@ import type { Logger } from '../../node/log.js';
 import { openBucket } from './cluster-context.js';
 import { MonotonicClock, openValue, sealValue, type ClusterMac, type DropLog } from './cluster-key.js';
 import type { OpenResult, SessionClaim, SessionLedger, SessionLimits } from '../session-ledger.js';
+import { describeError } from '../../shared/errors.js';
 
 export interface NatsSessionLedgerOptions {
   /** KV bucket shared by all the nodes of the cluster (created if missing). */
@@ -274,7 +275,7 @@ export class NatsSessionLedger implements SessionLedger {
         return { result, seq: await this.writeIfUnchanged(key, write, last) };
       } catch (err) {
         if (!isCasConflict(err)) throw err;
-        if (Date.now() > deadline) throw new Error(`session ledger: gave up on ${key} after ${attempt + 1} conflicting writes`);
+        if (Date.now() > deadline) throw new Error(`session ledger: gave up on ${key} after ${attempt + 1} conflicting writes`, { cause: err });
         await sleep(Math.random() * Math.min(100, 2 ** Math.min(attempt, 7)));
       }
     }
@@ -338,7 +339,7 @@ export class NatsSessionLedger implements SessionLedger {
   private refresh(): void {
     if (this.refreshing || this.owned.size === 0) return;
     this.refreshing = this.refreshOnce()
-      .catch((e: unknown) => this.opts.log?.warn('session lease refresh failed', { error: (e as Error).message }))
+      .catch((e: unknown) => this.opts.log?.warn('session lease refresh failed', { error: describeError(e) }))
       .finally(() => {
         this.refreshing = null;
       });
@@ -365,7 +366,7 @@ export class NatsSessionLedger implements SessionLedger {
     } catch (e) {
       if (!isCasConflict(e)) {
         // NATS unreachable or slow: try again at the next tick; the lease covers two missed ones.
-        this.opts.log?.warn('session lease refresh failed', { sessionId, error: (e as Error).message });
+        this.opts.log?.warn('session lease refresh failed', { sessionId, error: describeError(e) });
         return;
       }
       if (!this.owned.has(sessionId)) return; // closed meanwhile
@@ -389,7 +390,7 @@ export class NatsSessionLedger implements SessionLedger {
         return { write: JSON.stringify(members), result: undefined };
       });
     } catch (e) {
-      this.opts.log?.warn('session set refresh failed', { key, error: (e as Error).message });
+      this.opts.log?.warn('session set refresh failed', { key, error: describeError(e) });
     }
   }
 }
@@ -419,7 +420,7 @@ async function untilStreamAnswers<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (e) {
-      const noResponders = /no responders/i.test((e as Error).message) || /no responders/i.test(String((e as { cause?: Error }).cause?.message ?? ''));
+      const noResponders = /no responders/i.test(describeError(e)) || /no responders/i.test(String((e as { cause?: Error }).cause?.message ?? ''));
       if (!noResponders || Date.now() > deadline) throw e;
       await sleep(100);
     }

@@ -21,6 +21,7 @@ import { z } from 'zod';
 import type { ClusterContext } from './cluster-context.js';
 import { NODE_ID, openBucket } from './cluster-context.js';
 import { MonotonicClock, openValue, sealValue } from './cluster-key.js';
+import { describeError } from '../../shared/errors.js';
 
 const HEARTBEAT_MS = 1_000;
 const DEAD_AFTER_MS = 4_000;
@@ -75,7 +76,7 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
     try {
       await this.kv.put(this.self.node, this.seal(JSON.stringify(value)));
     } catch (e) {
-      this.ctx.log.warn('cluster heartbeat failed', { error: (e as Error).message });
+      this.ctx.log.warn('cluster heartbeat failed', { error: describeError(e) });
     }
   }
 

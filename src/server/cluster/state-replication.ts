@@ -52,6 +52,7 @@ import {
   type RowValue,
   type TableStatements,
 } from './state-tables.js';
+import { describeError } from '../../shared/errors.js';
 
 export interface StateReplicationOptions {
   /** KV bucket shared by all the nodes (created if missing). */
@@ -209,7 +210,7 @@ export class StateReplication {
           while (!this.stopped && (await this.drainOnce()) > 0);
         } catch (e) {
           // NATS unreachable or slow: the rows stay in the outbox; the timer tries again.
-          this.ctx.log.warn('state replication: publishing failed, will retry', { error: (e as Error).message });
+          this.ctx.log.warn('state replication: publishing failed, will retry', { error: describeError(e) });
           return;
         }
       } while (this.drainAgain && !this.stopped);
@@ -310,7 +311,7 @@ export class StateReplication {
         }
         if (batch.length) this.applyBatch(batch, true);
       } catch (e) {
-        if (!this.stopped) this.ctx.log.warn('state replication: watch failed, watching again', { error: (e as Error).message });
+        if (!this.stopped) this.ctx.log.warn('state replication: watch failed, watching again', { error: describeError(e) });
       }
       if (!this.stopped) await sleep(REWATCH_MS);
     }
@@ -406,7 +407,7 @@ export class StateReplication {
       }
       changed.add(table.name);
     } catch (err) {
-      this.ctx.drops.drop('state', (err as Error).message, { bucket: this.bucket, seq: entry.revision, table: table.name });
+      this.ctx.drops.drop('state', describeError(err), { bucket: this.bucket, seq: entry.revision, table: table.name });
     }
     return undefined;
   }
@@ -472,7 +473,7 @@ export class StateReplication {
         try {
           l(t);
         } catch (e) {
-          this.ctx.log.error('state replication: a listener failed', { table: t, error: (e as Error).message });
+          this.ctx.log.error('state replication: a listener failed', { table: t, error: describeError(e) });
         }
       }
     }

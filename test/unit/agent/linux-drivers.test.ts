@@ -21,7 +21,7 @@ function openssl(args: string[]): void {
   try {
     execFileSync('openssl', args, { stdio: 'pipe' });
   } catch (e) {
-    throw new Error(missingCommand('openssl') ?? `openssl ${args[0]} failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`);
+    throw new Error(missingCommand('openssl') ?? `openssl ${args[0]} failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`, { cause: e });
   }
 }
 

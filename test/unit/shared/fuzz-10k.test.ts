@@ -69,7 +69,7 @@ function fuzz(name: string, cases: number, make: (rand: () => number, i: number)
     try {
       run(input);
     } catch (e) {
-      if (!expected(e)) throw new Error(`${name}: seed ${SEED} case ${i}: unexpected ${String(e)} for ${JSON.stringify(typeof input === 'string' ? input.slice(0, 300) : Buffer.from(input).toString('hex').slice(0, 300))}`);
+      if (!expected(e)) throw new Error(`${name}: seed ${SEED} case ${i}: unexpected ${String(e)} for ${JSON.stringify(typeof input === 'string' ? input.slice(0, 300) : Buffer.from(input).toString('hex').slice(0, 300))}`, { cause: e });
     }
     const ms = performance.now() - t0;
     slowest = Math.max(slowest, ms);

@@ -80,7 +80,7 @@ function expectOnlyGrammarErrors(line: string, fn: () => void): void {
   try {
     fn();
   } catch (err) {
-    if (!(err instanceof GrammarError)) throw new Error(`seed ${SEED}: non-GrammarError for ${JSON.stringify(line)}: ${String(err)}`);
+    if (!(err instanceof GrammarError)) throw new Error(`seed ${SEED}: non-GrammarError for ${JSON.stringify(line)}: ${String(err)}`, { cause: err });
     expect(err.message, JSON.stringify(line)).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     expect(err.message.length).toBeGreaterThan(0);
   }

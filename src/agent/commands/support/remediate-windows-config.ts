@@ -40,6 +40,7 @@ import {
   stopService,
 } from '../../platform/windows/scm-control.js';
 import { isMicrosoftTask, locateTask, taskCacheKeys } from '../../platform/windows/task-store.js';
+import { describeError } from '../../../shared/errors.js';
 
 /** How long a stop (and a start on undo) is waited for. */
 const SERVICE_WAIT_MS = 30_000;
@@ -80,7 +81,7 @@ function reasonOf(e: unknown): string {
   if (e instanceof CommandError) return e.message;
   if (e instanceof RegistryCallError) return `${e.call}: ${e.message}`;
   if ((e as NodeJS.ErrnoException).code) return fsReason(e);
-  return (e as Error).message;
+  return describeError(e);
 }
 
 // ---- registry ------------------------------------------------------------------------------------------
@@ -226,7 +227,7 @@ async function remediateTask(q: Quarantine, entry: QuarantineEntry, target: stri
   try {
     task = locateTask(target, taskStoreDir());
   } catch (e) {
-    throw refusal('remediate', `scheduledtask: ${(e as Error).message}`);
+    throw refusal('remediate', `scheduledtask: ${describeError(e)}`);
   }
   const st = await fsp.lstat(task.file).catch((e: unknown) => {
     throw refusal('remediate', `scheduledtask: ${task.name}: ${fsReason(e)} (see scheduledtasks)`, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not_found' : 'failed');

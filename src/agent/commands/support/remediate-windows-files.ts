@@ -29,13 +29,14 @@ import { bootCriticalProblem, isCriticalProcessName, KERNEL_PIDS, sameWindowsPat
 import { ancestorChain } from '../../platform/windows/quarantine-tree.js';
 import { processSnapshot, type SnapshotProcess } from '../../platform/windows/toolhelp.js';
 import { readStartupFolders, startupFolders } from '../../platform/windows/startup-items.js';
+import { describeError } from '../../../shared/errors.js';
 
 const fail = (m: string, code: 'refused' | 'not_found' | 'failed' = 'failed') => new CommandError(`remediate: ${m}`, code);
 
 /** A failure's reason: a refusal as it is, a file system error in words. */
 function reason(e: unknown): string {
   if (e instanceof CommandError) return e.message.replace(/^(remediate|undo): /, '');
-  return (e as NodeJS.ErrnoException).code ? fsReason(e) : (e as Error).message;
+  return (e as NodeJS.ErrnoException).code ? fsReason(e) : describeError(e);
 }
 
 /** %SystemRoot% as this agent sees it. */
@@ -165,7 +166,7 @@ async function remediateProcess(ctx: JobContext, q: Quarantine, entry: Quarantin
     try {
       r = await ctx.platform.stopProcess(p.pid, { tree: auto });
     } catch (e) {
-      entry.actions.push(`process ${p.pid} (${p.name}): ${(e as Error).message}`);
+      entry.actions.push(`process ${p.pid} (${p.name}): ${describeError(e)}`);
       continue;
     }
     const tree = r.stopped.filter((x) => x !== p.pid);
@@ -232,7 +233,7 @@ function restoreExtras(file: QuarantineEntry['files'][number]): string[] {
       f();
       applied.add(what);
     } catch (e) {
-      notes.push(`${label} of ${file.path} not restored: ${(e as Error).message}`);
+      notes.push(`${label} of ${file.path} not restored: ${describeError(e)}`);
     }
   };
   if (w.sddl === null) notes.push(`security descriptor of ${file.path} not restored: it was not readable when quarantined (the folder's inherited one applies)`);
@@ -256,7 +257,7 @@ function restoreExtras(file: QuarantineEntry['files'][number]): string[] {
       else notes.push(`attributes of ${file.path} set but read back as ${attributeString(now.attributes)}, not ${attributeString(w.attributes)}`);
     }
   } catch (e) {
-    notes.push(`${file.path} unreadable after restore: ${(e as Error).message}`);
+    notes.push(`${file.path} unreadable after restore: ${describeError(e)}`);
   }
   if (done.length > 0) notes.unshift(`${file.path}: ${done.join(', ')} restored`);
   return notes;

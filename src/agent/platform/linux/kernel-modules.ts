@@ -70,7 +70,7 @@ export async function listDrivers(procRoot: string, root: Sysroot, signal?: Abor
   try {
     text = readProcFile(path.join(procRoot, 'modules'));
   } catch (err) {
-    if (errorCode(err) === 'ENOENT') throw new Error(`${procRoot}/modules does not exist (kernel built without loadable modules)`);
+    if (errorCode(err) === 'ENOENT') throw new Error(`${procRoot}/modules does not exist (kernel built without loadable modules)`, { cause: err });
     throw err;
   }
   const moduleDir = `/lib/modules/${os.release()}`;

@@ -19,6 +19,7 @@ import type { Sysroot } from './sysroot.js';
 import { protectedPaths } from '../../protected-paths.js';
 import { SYSTEM_UNIT_DIRS } from './systemd-units.js';
 import type { CollectionSource, IsolationBackend, IsolationPeer, StopResult, UnitLocation } from '../types.js';
+import { describeError } from '../../../shared/errors.js';
 
 const run = promisify(execFile);
 
@@ -80,7 +81,7 @@ export async function stopProcess(procRoot: string, pid: number, opts: { tree: b
   try {
     process.kill(pid, 'SIGTERM');
   } catch (e) {
-    throw new Error(`cannot signal pid ${pid}: ${(e as NodeJS.ErrnoException).code === 'EPERM' ? 'permission denied' : 'no such process'}`);
+    throw new Error(`cannot signal pid ${pid}: ${(e as NodeJS.ErrnoException).code === 'EPERM' ? 'permission denied' : 'no such process'}`, { cause: e });
   }
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && alive(procRoot, pid)) await sleep(50);
@@ -147,7 +148,7 @@ export async function stopUnit(root: Sysroot, name: string): Promise<string> {
     await runTool('systemctl', ['stop', '--', unitName(name)]);
     return `${unitName(name)} stopped (systemctl stop)`;
   } catch (e) {
-    return `${unitName(name)}: systemctl stop failed: ${(e as Error).message.split('\n')[0]}`;
+    return `${unitName(name)}: systemctl stop failed: ${describeError(e).split('\n')[0]}`;
   }
 }
 

@@ -197,7 +197,7 @@ export async function prefetchListing(signal?: AbortSignal): Promise<PrefetchEnt
   try {
     names = (await readdir(dir)).sort((a, b) => a.localeCompare(b));
   } catch (err) {
-    throw new Error(`${dir}: ${windowsReadReason(err)}`);
+    throw new Error(`${dir}: ${windowsReadReason(err)}`, { cause: err });
   }
   const out: PrefetchEntry[] = [];
   for (const [i, name] of names.entries()) {

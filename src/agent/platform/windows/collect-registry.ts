@@ -8,6 +8,7 @@
  */
 import { listSubkeys, listValues, type RegistryRecord } from './registry.js';
 import { RegistryError } from './registry-path.js';
+import { describeError } from '../../../shared/errors.js';
 
 /** One exported key: its values, or why they could not be read. */
 export interface KeyExport {
@@ -55,7 +56,7 @@ async function exportKey(key: string, signal?: AbortSignal, lastWrite?: string |
     return { ...base, values: await listValues(key, signal) };
   } catch (err) {
     if (signal?.aborted) throw err;
-    return { ...base, error: notFound(err) ? 'not found' : (err as Error).message };
+    return { ...base, error: notFound(err) ? 'not found' : describeError(err) };
   }
 }
 
@@ -66,7 +67,7 @@ async function exportSubkeys(key: string, signal: AbortSignal | undefined, withP
     subkeys = await listSubkeys(key, signal);
   } catch (err) {
     if (signal?.aborted) throw err;
-    return [{ key, error: notFound(err) ? 'not found' : (err as Error).message }];
+    return [{ key, error: notFound(err) ? 'not found' : describeError(err) }];
   }
   const out: KeyExport[] = [];
   for (const [i, s] of subkeys.entries()) {

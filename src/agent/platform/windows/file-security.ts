@@ -9,6 +9,7 @@ import { FILE_ATTRIBUTE } from './file-attributes.js';
 import { fileTimeToMs, lastError, msToFileTime, Win32Error, win32 } from './ffi.js';
 import { readDaclSddl, setSecurityFromSddl } from './acl.js';
 import { isBadHandle } from './toolhelp.js';
+import { describeError } from '../../../shared/errors.js';
 
 const FILE_WRITE_ATTRIBUTES = 0x100;
 const FILE_SHARE_ALL = 0x7;
@@ -73,7 +74,7 @@ export function readFileExtras(path: string): WindowsFileExtras {
   try {
     return { ...base, sddl: readDaclSddl(path, true) };
   } catch (e) {
-    return { ...base, sddl: null, sddlError: (e as Error).message };
+    return { ...base, sddl: null, sddlError: describeError(e) };
   }
 }
 

@@ -8,13 +8,14 @@ import type { IsolationBackend, IsolationPeer } from '../types.js';
 import { FirewallUnavailableError, type FirewallBackend } from './firewall-backend.js';
 import { isolationRules } from './firewall-rules.js';
 import { wfpFirewall } from './firewall-wfp.js';
+import { describeError } from '../../../shared/errors.js';
 
 /** Runs `fn`; a firewall missing altogether becomes one line saying what was (not) done. */
 async function unlessUnavailable<T>(fn: () => Promise<T>, what: string): Promise<T> {
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof FirewallUnavailableError) throw new Error(`the Windows firewall is not available on this device (${e.reason}): ${what}`);
+    if (e instanceof FirewallUnavailableError) throw new Error(`the Windows firewall is not available on this device (${e.reason}): ${what}`, { cause: e });
     throw e;
   }
 }
@@ -62,7 +63,7 @@ export async function releaseBeforeUninstall(dataDir: string, say: (line: string
   try {
     await remove('windows-firewall');
   } catch (e) {
-    if (state?.isolated) throw new Error(`the device is isolated and its isolation could not be removed (${(e as Error).message.split('\n')[0]}): not uninstalled, the agent keeps running`);
+    if (state?.isolated) throw new Error(`the device is isolated and its isolation could not be removed (${describeError(e).split('\n')[0]}): not uninstalled, the agent keeps running`, { cause: e });
     return; // not isolated: no firewall to ask (Wine) or nothing of ours, nothing to say
   }
   if (!state?.isolated) return;

@@ -11,6 +11,7 @@ import { fsReason } from '../../fs/fs-errors.js';
 import type { ScheduledTaskInfo } from '../types.js';
 import { sidNamer } from './account-names.js';
 import { accountName, parseTaskXml, type AccountNamer } from './task-xml.js';
+import { describeError } from '../../../shared/errors.js';
 
 /** A Windows task record; `error` is present only when the definition could not be read or parsed. */
 export type WindowsTaskRecord = ScheduledTaskInfo & { error?: string };
@@ -59,7 +60,7 @@ export async function readTask(file: string, name: string, names: AccountNamer =
     const t = parseTaskXml(bytes, names);
     return { kind: 'windows-task', source: file, name, user: t.user ?? t.author, schedule: t.schedule, command: t.command, enabled: t.enabled, author: t.author, line: null };
   } catch (err) {
-    return failed(file, name, `not a valid task definition: ${(err as Error).message}`);
+    return failed(file, name, `not a valid task definition: ${describeError(err)}`);
   }
 }
 

@@ -12,6 +12,7 @@ import { errorCode, fsReason } from '../../fs/fs-errors.js';
 import type { StartupItemInfo } from '../types.js';
 import { parseShellLink, shellLinkCommand } from './shell-link.js';
 import { profilesDir, userProfiles } from './user-profiles.js';
+import { describeError } from '../../../shared/errors.js';
 
 /** A Windows Startup item; `error` is present only when the item (or its folder) could not be read. */
 export type WindowsStartupRecord = StartupItemInfo & { error?: string };
@@ -60,7 +61,7 @@ async function describe(file: string, dir: string): Promise<{ exec: string | nul
       const exec = shellLinkCommand(parseShellLink(bytes), dir);
       return exec ? { exec } : { exec: null, error: 'the shortcut names no target' };
     } catch (err) {
-      return { exec: null, error: `not a valid shortcut: ${(err as Error).message}` };
+      return { exec: null, error: `not a valid shortcut: ${describeError(err)}` };
     }
   }
   if (ext === '.url') {

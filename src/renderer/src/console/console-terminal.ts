@@ -712,8 +712,8 @@ export class ConsoleTerminal {
     } catch (e) {
       this.state = 'closed';
       this.onMeta({ running: false });
-      // The service's refusal already reads "connect: …"; the IPC channel's name is noise here.
-      const message = (e instanceof Error ? e.message : String(e)).replace(/^lr:sessions\.open: /, '');
+      // The service's refusal already reads "connect: …" (call() removed the IPC channel's name).
+      const message = e instanceof Error ? e.message : String(e);
       const text = message.startsWith('connect:') ? message : `connect failed: ${message}`;
       this.write(`${SGR.red}${escapeControlChars(text)}${SGR.reset}\n${this.promptAndLine()}`);
       return;

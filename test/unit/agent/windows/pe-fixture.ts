@@ -68,7 +68,7 @@ export function pkcs7SignedBy(commonName: string, content: Buffer, o: { caName?:
     try {
       execFileSync('openssl', args, { stdio: 'pipe', cwd: dir });
     } catch (e) {
-      throw new Error(missingCommand('openssl') ?? `openssl ${args[0]} failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`);
+      throw new Error(missingCommand('openssl') ?? `openssl ${args[0]} failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`, { cause: e });
     }
   };
   try {
