@@ -11,16 +11,11 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { enroll } from '../../agent/enroll.js';
-import { agentPaths, agentStateSchema } from '../../agent/config.js';
-import { startAgent, type RunningAgent } from '../../agent/run-agent.js';
-import { readJsonFile, writeSecretFile, writeSecretJson } from '../../node/files.js';
+import { agentPaths, enroll, pointAgentAt, startAgent, type RunningAgent } from '../../agent/index.js';
+import { readJsonFile, writeSecretJson } from '../../node/files.js';
 import { Logger } from '../../node/log.js';
 import { profileSchema, type Bundle, type Profile } from '../../node/profile.js';
-import { configSchema, dataPaths } from '../../server/config.js';
-import { defaultPublicUrl, initDataDir } from '../../server/init.js';
-import { CommandSigner } from '../../server/command-signing.js';
-import { startService, type RunningService } from '../../server/service.js';
+import { CommandSigner, dataPaths, defaultPublicUrl, initDataDir, setServiceAddress, startService, type RunningService } from '../../server/index.js';
 import type { AppDataPaths } from './app-data.js';
 
 export const EMBEDDED_HOST = '127.0.0.1';
@@ -59,7 +54,7 @@ export async function startStandalone(options: StandaloneOptions): Promise<Stand
     await initDataDir({ dir: paths.service, listen, publicUrl, sqliteNativeBinding: options.sqliteNativeBinding });
     log.info('standalone: service data folder created', { dir: paths.service });
   } else {
-    moveService(paths.service, listen, publicUrl);
+    setServiceAddress(paths.service, listen, publicUrl);
   }
   const profile = readJsonFile(servicePaths.adminProfile, profileSchema, 'admin profile');
   const service = await startService(paths.service, new Logger('lr-server (embedded)'), { sqliteNativeBinding: options.sqliteNativeBinding });
@@ -67,7 +62,7 @@ export async function startStandalone(options: StandaloneOptions): Promise<Stand
   let agent: RunningAgent;
   try {
     const agentState = agentPaths(paths.agent).state;
-    if (existsSync(agentState) && !moveAgent(paths.agent, publicUrl)) {
+    if (existsSync(agentState) && !pointAgentAt(paths.agent, publicUrl)) {
       // Enrolled before the service signed its commands: without the pinned key every command would be
       // refused. The embedded agent is ours to re-enroll (this machine shows up once more, the old entry
       // stays offline).
@@ -115,24 +110,6 @@ async function enrollEmbeddedAgent(paths: AppDataPaths, service: RunningService,
   } finally {
     rmSync(bundlePath, { force: true });
   }
-}
-
-/** Points an existing embedded service at this run's port (config.json and the admin profile). */
-function moveService(dir: string, listen: string, publicUrl: string): void {
-  const p = dataPaths(dir);
-  const config = readJsonFile(p.config, configSchema, 'service config');
-  writeSecretFile(p.config, JSON.stringify({ ...config, listen, publicUrl }, null, 2) + '\n');
-  const profile = readJsonFile(p.adminProfile, profileSchema, 'admin profile');
-  writeSecretJson(p.adminProfile, { ...profile, url: publicUrl });
-}
-
-/** Points the embedded agent at this run's port; false when it must be enrolled again. */
-function moveAgent(dir: string, url: string): boolean {
-  const file = agentPaths(dir).state;
-  const state = readJsonFile(file, agentStateSchema, 'agent state');
-  if (!state.commandKey) return false;
-  writeSecretJson(file, { ...state, url });
-  return true;
 }
 
 function freeLoopbackPort(): Promise<number> {
