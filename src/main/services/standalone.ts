@@ -15,6 +15,7 @@ import { agentPaths, enroll, pointAgentAt, startAgent, type RunningAgent } from 
 import { readJsonFile, writeSecretJson } from '../../node/files.js';
 import { Logger } from '../../node/log.js';
 import { profileSchema, type Bundle, type Profile } from '../../node/profile.js';
+import { DisposableStore } from '../../shared/lifecycle.js';
 import { CommandSigner, dataPaths, defaultPublicUrl, initDataDir, setServiceAddress, startService, type RunningService } from '../../server/index.js';
 import type { AppDataPaths } from './app-data.js';
 
@@ -40,6 +41,11 @@ export interface StandaloneOptions {
   log?: Logger;
 }
 
+/**
+ * Starts the embedded service, then the agent (it enrolls with, and connects to, that service). Each joins
+ * one DisposableStore as it is started, so stop() ends the agent first, then the service, and a failure
+ * half-way stops what had started.
+ */
 export async function startStandalone(options: StandaloneOptions): Promise<Standalone> {
   const { paths } = options;
   const log = options.log ?? new Logger('lr-workstation');
@@ -48,6 +54,7 @@ export async function startStandalone(options: StandaloneOptions): Promise<Stand
   const publicUrl = defaultPublicUrl(EMBEDDED_HOST, port);
   const servicePaths = dataPaths(paths.service);
 
+  // The data folder carries this run's address before the service reads it.
   if (!existsSync(servicePaths.config)) {
     // A half-made folder from an interrupted first run would make init refuse: start it over.
     rmSync(paths.service, { recursive: true, force: true });
@@ -57,7 +64,9 @@ export async function startStandalone(options: StandaloneOptions): Promise<Stand
     setServiceAddress(paths.service, listen, publicUrl);
   }
   const profile = readJsonFile(servicePaths.adminProfile, profileSchema, 'admin profile');
+  const resources = new DisposableStore();
   const service = await startService(paths.service, new Logger('lr-server (embedded)'), { sqliteNativeBinding: options.sqliteNativeBinding });
+  resources.defer(() => service.close());
 
   let agent: RunningAgent;
   try {
@@ -69,10 +78,12 @@ export async function startStandalone(options: StandaloneOptions): Promise<Stand
       log.warn('standalone: re-enrolling the embedded agent (no command-signing key pinned)');
       rmSync(paths.agent, { recursive: true, force: true });
     }
+    // Enrolling needs the running service (a one-time token from its store, then the HTTPS enrollment).
     if (!existsSync(agentState)) await enrollEmbeddedAgent(paths, service, publicUrl, options.deviceName ?? defaultDeviceName());
     agent = await startAgent({ dataDir: paths.agent, sysroot: options.sysroot ?? '/', log: new Logger('lr-agent (embedded)') });
+    resources.defer(() => agent.stop());
   } catch (e) {
-    await service.close();
+    await resources.dispose();
     throw e;
   }
   return {
@@ -80,10 +91,8 @@ export async function startStandalone(options: StandaloneOptions): Promise<Stand
     service,
     agent,
     deviceId: agent.state.deviceId,
-    async stop() {
-      await agent.stop().catch(() => undefined);
-      await service.close().catch(() => undefined);
-    },
+    // Each step's failure is ignored: the next one still runs.
+    stop: () => resources.dispose().catch(() => undefined),
   };
 }
 
