@@ -12,6 +12,11 @@
  *   renderer  DOM/React + shared; no Node built-ins, no electron
  *   `electron` itself may be imported only in src/main/electron and src/preload.
  *
+ * The three programs (server, agent, client) each have a public surface, their `index.ts`: from another
+ * layer (cli, main) only `../server/index.js` may be imported, never `../server/db.js`; inside a program,
+ * files import each other freely. The rule covers src/ only: tests, bench/ and scripts/ may import any file
+ * of a program (they test and measure its internals).
+ *
  * Two mechanisms: `no-restricted-imports` for package names (Node built-ins, electron), and the small
  * local rule `lr/layering` below for relative paths (resolved against the importing file, so
  * `../server/x.js` is caught whatever the depth) and for dynamic import()/require() of forbidden packages.
@@ -43,6 +48,13 @@ const MAY_IMPORT = {
   main: ['main', 'server', 'client', 'agent', 'node', 'shared'],
   preload: ['preload', 'shared'],
   renderer: ['renderer', 'shared'],
+};
+
+/** The programs whose files other layers may import only through one file, their public surface. */
+const PUBLIC_SURFACE = {
+  server: 'src/server/index.ts',
+  agent: 'src/agent/index.ts',
+  client: 'src/client/index.ts',
 };
 
 /** Layers whose code runs without Node (browser sandbox or anywhere): no built-ins, nothing outside src/. */
@@ -132,6 +144,7 @@ const layeringRule = {
       crossLayer: 'src/{{from}} may not import from src/{{to}} (allowed: {{allowed}}).',
       outsideSrc: 'src/{{from}} may import only from src/ (this resolves to {{target}}).',
       dynamicPackage: 'src/{{from}} may not load "{{specifier}}" (dynamic import or require).',
+      deepImport: 'src/{{from}} may import src/{{to}} only through its public surface {{surface}}: import from "{{instead}}" (export what is needed there).',
     },
   },
   create(context) {
@@ -158,6 +171,12 @@ const layeringRule = {
       const to = path.relative(srcDir, target).split(path.sep)[0];
       if (to && Object.hasOwn(MAY_IMPORT, to) && !MAY_IMPORT[from].includes(to)) {
         context.report({ node, messageId: 'crossLayer', data: { from, to, allowed: MAY_IMPORT[from].join(', ') } });
+        return;
+      }
+      if (to !== from && Object.hasOwn(PUBLIC_SURFACE, to) && !isSurface(to, target)) {
+        const surface = PUBLIC_SURFACE[to];
+        const instead = toSpecifier(path.relative(path.dirname(filename), path.join(ROOT, surface.replace(/\.ts$/, '.js'))));
+        context.report({ node, messageId: 'deepImport', data: { from, to, surface, instead } });
       }
     }
 
@@ -175,6 +194,18 @@ const layeringRule = {
     };
   },
 };
+
+/** Whether `target` (a resolved import path) is the public surface of `program` (`index.js` or `index.ts`). */
+function isSurface(program, target) {
+  const surface = path.join(ROOT, PUBLIC_SURFACE[program]);
+  return target === surface || target === surface.replace(/\.ts$/, '.js');
+}
+
+/** A relative path as an import specifier (`./x.js` rather than `x.js`), with forward slashes. */
+function toSpecifier(relative) {
+  const posix = relative.split(path.sep).join('/');
+  return posix.startsWith('.') ? posix : `./${posix}`;
+}
 
 const localPlugin = { meta: { name: 'lr' }, rules: { layering: layeringRule } };
 

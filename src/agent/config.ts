@@ -34,3 +34,15 @@ export function loadAgentState(dir: string): AgentState {
 export function saveAgentState(dir: string, state: AgentState): void {
   writeSecretJson(agentPaths(dir).state, state);
 }
+
+/**
+ * Points an enrolled agent at another address of its service (the workstation's embedded service gets a new
+ * port at every run). False, and nothing written, when the agent has no pinned command-signing key: it must
+ * be enrolled again.
+ */
+export function pointAgentAt(dir: string, url: string): boolean {
+  const state = loadAgentState(dir);
+  if (!state.commandKey) return false;
+  saveAgentState(dir, { ...state, url });
+  return true;
+}

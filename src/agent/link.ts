@@ -36,6 +36,14 @@ export interface AgentLinkHandle {
   currentUrl(): string | null;
 }
 
+/**
+ * The service node the link is online with, null while it is not: written by the link, read by whoever needs
+ * it (commands download from that node). Made before the link, so that what the link serves can be given it.
+ */
+export class CurrentNode {
+  url: string | null = null;
+}
+
 /** Self-update's part of the link (update/updater.ts): told when the link is up or down, and given update offers. */
 export interface LinkUpdateHooks {
   online(send: (f: FromAgent) => void): void;
@@ -43,13 +51,19 @@ export interface LinkUpdateHooks {
   offer(f: Extract<ToAgent, { t: 'update.offer' }>, send: (f: FromAgent) => void): void;
 }
 
-export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, isIsolated: () => boolean = () => false, update?: LinkUpdateHooks): AgentLinkHandle {
+export function runAgentLink(
+  state: AgentState,
+  runner: JobRunner,
+  log: Logger,
+  isIsolated: () => boolean = () => false,
+  update?: LinkUpdateHooks,
+  node: CurrentNode = new CurrentNode(),
+): AgentLinkHandle {
   const key = createPrivateKey(state.privateKey);
   const urls = spreadOrder(serviceUrls(state), state.deviceId);
   let ws: WebSocket | null = null;
   let stopped = false;
   let online = false;
-  let current: string | null = null;
   /** The node the next attempt goes to. */
   let next = 0;
   /** Attempts that failed since the agent was last online or since the last backoff: a full round is urls.length. */
@@ -100,7 +114,7 @@ export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, 
         send({ t: 'hello', deviceId: state.deviceId, signature, info: deviceInfo(state.name, isIsolated()) });
       } else if (f.t === 'welcome') {
         online = true;
-        current = url;
+        node.url = url;
         failedInRound = 0;
         backoff = BACKOFF_MIN_MS;
         runner.setSender(sender);
@@ -119,7 +133,7 @@ export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, 
       const wasOnline = online;
       if (wasOnline) log.warn('disconnected from the service', { url, code, reason: reason.toString() });
       online = false;
-      current = null;
+      node.url = null;
       runner.linkLost();
       update?.offline();
       if (ws === socket) ws = null;
@@ -142,7 +156,7 @@ export function runAgentLink(state: AgentState, runner: JobRunner, log: Logger, 
 
   return {
     connected: () => online,
-    currentUrl: () => current,
+    currentUrl: () => node.url,
     stop: async () => {
       stopped = true;
       clearTimeout(retry);

@@ -8,11 +8,12 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeDataMarker } from '../node/data-marker.js';
 import { Logger } from '../node/log.js';
+import { DisposableStore } from '../shared/lifecycle.js';
 import { AGENT_COMMANDS } from './commands/index.js';
 import { agentPaths, loadAgentState, type AgentState } from './config.js';
 import { JobRunner } from './jobs.js';
 import { CommandVerifier } from './command-verifier.js';
-import { runAgentLink, type AgentLinkHandle } from './link.js';
+import { CurrentNode, runAgentLink } from './link.js';
 import type { ServiceEndpoint } from './command.js';
 import { serviceUrls } from '../node/profile.js';
 import { agentFileProofPayload } from '../shared/protocol.js';
@@ -41,6 +42,10 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
+/**
+ * The agent's composition root. The order matters where commented; everything that must be released joins
+ * `resources` right after it is made, and stop() releases it in reverse.
+ */
 export async function startAgent(options: StartAgentOptions): Promise<RunningAgent> {
   const dir = resolve(options.dataDir);
   const state = loadAgentState(dir);
@@ -52,22 +57,23 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   writeDataMarker(dir, 'agent');
   protectedPaths.addAgentDataDir(dir);
   const log = options.log ?? new Logger('lr-agent');
+  const resources = new DisposableStore();
   const platform = createPlatform({ sysroot: resolve(options.sysroot ?? '/') });
-  // putfile without -keep: files put during an earlier boot go now.
+  // Before any command runs: putfile without -keep: files put during an earlier boot go now.
   await platform
     .bootId()
     .then((bootId) => cleanWorkFolder(paths.work, bootId))
     .catch((e: Error) => log.warn('working folder cleanup skipped', { error: e.message }));
   await reapplyIsolation(dir, platform, log); // an isolated device stays isolated across agent restarts
-  // The link is made after the runner; commands ask it which node is current when they run.
-  const linkRef: { link?: AgentLinkHandle } = {};
+  // Which node the link is on: the link (made last, it serves the runner) writes it, commands read it when they run.
+  const node = new CurrentNode();
   const deviceKey = createPrivateKey(state.privateKey);
   const service: ServiceEndpoint = {
     url: state.url,
     urls: serviceUrls(state),
     ca: state.ca,
     deviceId: state.deviceId,
-    currentUrl: () => linkRef.link?.currentUrl() ?? null,
+    currentUrl: () => node.url,
     proveDownload: (token) => sign(null, Buffer.from(agentFileProofPayload(token, state.deviceId)), deviceKey).toString('base64'),
   };
   // Every job must carry the service's signature (key pinned at enrollment); see command-verifier.ts.
@@ -75,33 +81,48 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
   const verifier = new CommandVerifier(state.commandKey, state.deviceId, Date.now, paths.receivedJobs);
   const runner = new JobRunner(AGENT_COMMANDS, platform, log, { frame: () => undefined, raw: () => undefined, data: () => undefined }, { dataDir: dir, service }, (f) => verifier.check(f));
   // Self-update (update/): only a build run by `lr-agent service` stages one, then exits for its supervisor.
+  const supervised = process.env[SUPERVISED_ENV] === '1';
   const updater = new AgentUpdater({
     dataDir: dir,
     serviceKey: state.commandKey,
     service,
     log,
-    supervised: process.env[SUPERVISED_ENV] === '1',
+    supervised,
     // Jobs running now (a download, a script) finish first: the restart would end them.
     restartIntoUpdate: () =>
       void whenIdle(() => runner.runningCount(), { onWait: (count) => log.info('update staged: restarting once the running jobs end', { running: count }) })
         .then((left) => left > 0 && log.warn('update staged: jobs still running after the wait are ended by the restart', { running: left }))
-        .then(() => link.stop())
+        .then(() => resources.dispose())
         .then(() => process.exit(UPDATE_EXIT_CODE)),
   });
-  if (process.env[SUPERVISED_ENV] === '1' && typeof process.send === 'function') {
-    process.on('message', (m) => {
+  // Last: the link connects at once and hands the service's jobs to the runner and its offers to the updater.
+  const link = runAgentLink(
+    state,
+    runner,
+    log,
+    () => isIsolated(dir),
+    {
+      online: (send) => updater.online(send),
+      offline: () => updater.offline(),
+      offer: (f, send) => updater.handle(f, send),
+    },
+    node,
+  );
+  resources.defer(() => link.stop());
+  if (supervised && typeof process.send === 'function') {
+    const onMessage = (m: unknown): void => {
       // The supervisor stops this build (Windows has no SIGTERM): the link closes cleanly, then the process ends.
       if ((m as SupervisorMessage | null)?.t === 'stop') void link.stop().then(() => process.exit(0));
       else updater.onSupervisorMessage(m);
-    });
+    };
     // The supervisor is gone (killed, crashed): this build stops too rather than run unsupervised beside the next one.
-    process.on('disconnect', () => void link.stop().then(() => process.exit(0)));
+    const onDisconnect = (): void => void link.stop().then(() => process.exit(0));
+    process.on('message', onMessage);
+    process.on('disconnect', onDisconnect);
+    resources.defer(() => {
+      process.off('message', onMessage);
+      process.off('disconnect', onDisconnect);
+    });
   }
-  const link = runAgentLink(state, runner, log, () => isIsolated(dir), {
-    online: (send) => updater.online(send),
-    offline: () => updater.offline(),
-    offer: (f, send) => updater.handle(f, send),
-  });
-  linkRef.link = link;
-  return { state, connected: () => link.connected(), currentUrl: () => link.currentUrl(), stop: () => link.stop() };
+  return { state, connected: () => link.connected(), currentUrl: () => link.currentUrl(), stop: () => resources.dispose() };
 }

@@ -2,14 +2,21 @@
 import { Command } from 'commander';
 import { resolve, win32 } from 'node:path';
 import { chmodSync, mkdirSync } from 'node:fs';
-import { enroll } from '../agent/enroll.js';
-import { runAgentInForeground } from '../agent/install/foreground.js';
-import { DEFAULT_DATA_DIR, linuxStatusLines } from '../agent/install/linux-unit.js';
+import {
+  agentVersionLine,
+  DEFAULT_DATA_DIR,
+  defaultDataDir,
+  enroll,
+  isSeaBuild,
+  linuxStatusLines,
+  loadLinuxInstall,
+  loadSupervisor,
+  loadWindowsInstall,
+  runAgentInForeground,
+  statusLines,
+} from '../agent/index.js';
 import { CliError, fail } from './errors.js';
 import { deviceNameProblem } from '../shared/device-name.js';
-import { defaultDataDir, statusLines } from '../agent/install/service-config.js';
-import { agentVersionLine } from '../agent/device-info.js';
-import { isSeaBuild } from '../agent/sea.js';
 import { Logger } from '../node/log.js';
 import { installCrashHandlers } from '../node/crash-handlers.js';
 
@@ -61,8 +68,8 @@ function serviceOs(): 'win32' | 'linux' {
 }
 
 /** The Windows service code, loaded only on Windows (it loads koffi). */
-const windows = () => import('../agent/install/windows-install.js');
-const linux = () => import('../agent/install/linux-install.js');
+const windows = loadWindowsInstall;
+const linux = loadLinuxInstall;
 
 function dataDirOption(data: string | undefined): string {
   if (serviceOs() === 'linux') return resolve(data ?? DEFAULT_DATA_DIR);
@@ -116,7 +123,7 @@ program
   .requiredOption('--data <dir>', 'agent data folder')
   .action(async (o: { data: string }) => {
     if (process.platform === 'linux') {
-      const { runSupervisor } = await import('../agent/update/supervisor.js');
+      const { runSupervisor } = await loadSupervisor();
       const stop = new AbortController();
       process.on('SIGINT', () => stop.abort());
       process.on('SIGTERM', () => stop.abort());

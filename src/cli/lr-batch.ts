@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { BatchApi } from '../client/batch-api.js';
+import { BatchApi } from '../client/index.js';
 import { localNameFor } from '../node/file-download.js';
 import type { Profile } from '../node/profile.js';
 import { BATCH_TARGET_STATUSES, MAX_BATCH_CONCURRENCY, MAX_BATCH_EXPIRY_SEC, isFinalTarget, type BatchRecord, type BatchSelector, type BatchTargetRecord } from '../shared/batch.js';

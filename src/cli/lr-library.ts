@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { LibraryApi } from '../client/library-api.js';
+import { LibraryApi } from '../client/index.js';
 import { digestFile } from '../node/digest-stream.js';
 import { writeSecretFile } from '../node/files.js';
 import type { Profile } from '../node/profile.js';

@@ -5,15 +5,12 @@
  */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { openDb } from '../server/db.js';
-import { dataPaths } from '../server/config.js';
-import { Store } from '../server/store.js';
-import { UserAdmin, USER_NAME } from '../server/tokens.js';
+import { USER_NAME, withUserAdmin, type OpenDataFolder } from '../server/index.js';
 import { renderJson, renderTable } from '../shared/format.js';
 import { CliError, parseDuration } from './errors.js';
 
 export interface UserCommandDeps {
-  openStore(dir: string): { store: Store; url: string; ca: string; urls: string[] };
+  openStore(dir: string): OpenDataFolder;
   writeProfile(file: string, url: string, ca: string, user: string, token: string, urls?: string[]): void;
 }
 
@@ -28,14 +25,11 @@ export function registerUserAdminCommands(user: Command, deps: UserCommandDeps):
     .requiredOption('--data <dir>', 'data folder')
     .option('--json', 'JSON output')
     .action((o: { data: string; json?: boolean }) => {
-      const db = openDb(dataPaths(resolve(o.data)).db);
-      try {
-        const users = new UserAdmin(db).list();
+      withUserAdmin(resolve(o.data), (admin) => {
+        const users = admin.list();
         if (o.json) process.stdout.write(renderJson(users) + '\n');
         else process.stdout.write(renderTable(users, ['name', 'role', 'libraryManager', 'activeTokens', 'tokenExpiresAt', 'revokedTokens', 'createdAt'], { maxWidth: process.stdout.columns }) + '\n');
-      } finally {
-        db.close();
-      }
+      });
     });
 
   user
@@ -45,15 +39,11 @@ export function registerUserAdminCommands(user: Command, deps: UserCommandDeps):
     .requiredOption('--data <dir>', 'data folder')
     .action((name: string, o: { data: string }) => {
       checkName(name);
-      const db = openDb(dataPaths(resolve(o.data)).db);
-      try {
-        const admin = new UserAdmin(db);
+      withUserAdmin(resolve(o.data), (admin) => {
         if (!admin.userId(name)) throw new CliError(`no user ${name}`);
         const n = admin.revoke(name);
         process.stdout.write(`${n} token${n === 1 ? '' : 's'} of ${name} revoked\n`);
-      } finally {
-        db.close();
-      }
+      });
     });
 
   user
@@ -68,15 +58,10 @@ export function registerUserAdminCommands(user: Command, deps: UserCommandDeps):
       const expiresAt = o.ttl ? new Date(Date.now() + parseDuration(o.ttl)).toISOString() : null;
       const { store, url, ca, urls } = deps.openStore(resolve(o.data));
       store.close();
-      const db = openDb(dataPaths(resolve(o.data)).db);
-      let token: string;
-      try {
-        const admin = new UserAdmin(db);
+      const token = withUserAdmin(resolve(o.data), (admin) => {
         if (!admin.userId(name)) throw new CliError(`no user ${name}`);
-        token = admin.issue(name, expiresAt);
-      } finally {
-        db.close();
-      }
+        return admin.issue(name, expiresAt);
+      });
       deps.writeProfile(o.out, url, ca, name, token, urls);
       process.stdout.write(`new token for ${name} written to ${resolve(o.out)}${expiresAt ? ` (valid until ${expiresAt})` : ''}\n`);
     });

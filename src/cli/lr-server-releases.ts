@@ -7,11 +7,7 @@ import type { Command } from 'commander';
 import { existsSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
-import { openDb } from '../server/db.js';
-import { dataPaths } from '../server/config.js';
-import { AgentReleases } from '../server/agent-releases.js';
-import { CommandSigner } from '../server/command-signing.js';
-import { GroupStore } from '../server/groups.js';
+import { CommandSigner, withAgentReleases } from '../server/index.js';
 import { Logger } from '../node/log.js';
 import { AGENT_TARGETS } from '../shared/agent-release.js';
 import { renderJson, renderTable } from '../shared/format.js';
@@ -23,16 +19,6 @@ function who(): string {
     return userInfo().username;
   } catch {
     return 'admin';
-  }
-}
-
-function withReleases<T>(data: string, fn: (r: AgentReleases, groups: GroupStore, dir: string) => T): T {
-  const dir = resolve(data);
-  const db = openDb(dataPaths(dir).db);
-  try {
-    return fn(new AgentReleases(db, dir), new GroupStore(db), dir);
-  } finally {
-    db.close();
   }
 }
 
@@ -49,10 +35,7 @@ export function registerAgentReleaseCommands(program: Command): void {
       const path = resolve(file);
       if (!existsSync(path) || !statSync(path).isFile()) throw new CliError(`${path}: no such file`);
       const dir = resolve(o.data);
-      const db = openDb(dataPaths(dir).db);
-      try {
-        const releases = new AgentReleases(db, dir);
-        const groups = new GroupStore(db);
+      await withAgentReleases(dir, async (releases, groups) => {
         let r;
         try {
           r = await releases.add(path, o.os, o.group ?? null, who(), CommandSigner.load(dir), (g) => groups.get(g) !== null);
@@ -61,17 +44,15 @@ export function registerAgentReleaseCommands(program: Command): void {
         }
         new Logger('lr-server').info('agent release added', { id: r.id, target: r.target, version: r.version, build: r.build, sha256: r.sha256, size: r.size, group: r.group ?? 'all', by: r.createdBy });
         process.stdout.write(`agent release ${r.id} added: ${r.target} ${r.version} (build ${r.build || '?'}), ${r.size} bytes, sha256 ${r.sha256}, for ${r.group ? `group ${r.group}` : 'every device'}\n`);
-      } finally {
-        db.close();
-      }
+      });
     });
   cmd
     .command('list')
     .description('lists agent releases, newest version first')
     .requiredOption('--data <dir>', 'data folder')
     .option('--json', 'JSON output')
-    .action((o: { data: string; json?: boolean }) => {
-      const list = withReleases(o.data, (r) => r.list().map(({ sig: _sig, ...rest }) => ({ ...rest, group: rest.group ?? 'all' })));
+    .action(async (o: { data: string; json?: boolean }) => {
+      const list = await withAgentReleases(resolve(o.data), (r) => r.list().map(({ sig: _sig, ...rest }) => ({ ...rest, group: rest.group ?? 'all' })));
       if (o.json) process.stdout.write(renderJson(list) + '\n');
       else process.stdout.write(renderTable(list, ['id', 'target', 'version', 'build', 'group', 'size', 'sha256', 'createdAt', 'createdBy'], { maxWidth: process.stdout.columns }) + '\n');
     });
@@ -80,8 +61,8 @@ export function registerAgentReleaseCommands(program: Command): void {
     .description('removes an agent release (no longer offered; agents that run it keep it)')
     .argument('<id>', 'release id (agent-release list)')
     .requiredOption('--data <dir>', 'data folder')
-    .action((id: string, o: { data: string }) => {
-      const r = withReleases(o.data, (releases) => releases.remove(id));
+    .action(async (id: string, o: { data: string }) => {
+      const r = await withAgentReleases(resolve(o.data), (releases) => releases.remove(id));
       if (!r) throw new CliError(`no agent release ${id}`);
       new Logger('lr-server').warn('agent release removed', { id: r.id, target: r.target, version: r.version, by: who() });
       process.stdout.write(`agent release ${r.id} (${r.target} ${r.version}) removed\n`);

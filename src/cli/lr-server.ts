@@ -2,22 +2,27 @@
 import { Command, Option } from 'commander';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { dataPaths, loadConfig } from '../server/config.js';
-import { initClusterNodeDir, initDataDir } from '../server/init.js';
-import { clusterUrlsOf } from '../server/cluster/cluster-urls.js';
-import type { NatsSecurity } from '../server/cluster/cluster-context.js';
-import { openDb } from '../server/db.js';
-import { Store } from '../server/store.js';
-import { startService } from '../server/service.js';
+import {
+  AgentFiles,
+  CommandSigner,
+  initClusterNodeDir,
+  initDataDir,
+  loadConfig,
+  makeInstaller,
+  NoAgentFileError,
+  openDataFolder,
+  publishAgentFile,
+  startService,
+  type AgentFileInfo,
+  type InstallerOs,
+  type MadeInstaller,
+  type NatsSecurity,
+} from '../server/index.js';
 import { writeSecretFile, writeSecretJson } from '../node/files.js';
-import { AgentFiles, publishAgentFile, type AgentFileInfo } from '../server/agent-files.js';
-import { makeInstaller, NoAgentFileError, type MadeInstaller } from '../server/installers.js';
-import type { InstallerOs } from '../server/installer-scripts.js';
 import { AGENT_TARGETS, type AgentTarget } from '../shared/agent-release.js';
 import type { Bundle, Profile } from '../node/profile.js';
 import { CliError, fail, parseDuration } from './errors.js';
 import type { Role } from '../shared/catalog.js';
-import { CommandSigner } from '../server/command-signing.js';
 import { registerUserAdminCommands } from './lr-server-admin.js';
 import { registerAgentReleaseCommands } from './lr-server-releases.js';
 import { describeError } from '../shared/errors.js';
@@ -28,13 +33,6 @@ const PROG = 'lr-server';
 installCrashHandlers(PROG, new Logger(PROG));
 // Everything the service writes (database, keys, logs) is private to its user.
 process.umask(0o077);
-
-function openStore(dir: string): { store: Store; url: string; ca: string; urls: string[] } {
-  const config = loadConfig(dir);
-  const p = dataPaths(dir);
-  // In a cluster, profiles and bundles list every node (this one first) so clients and agents fail over.
-  return { store: new Store(openDb(p.db)), url: config.publicUrl, ca: readFileSync(p.caCert, 'utf8'), urls: clusterUrlsOf(dir, config.publicUrl) };
-}
 
 function writeProfile(file: string, url: string, ca: string, user: string, token: string, urls: string[] = []): void {
   const profile: Profile = { kind: 'lr-profile', url, ca, user, token, ...(urls.length > 1 ? { urls } : {}) };
@@ -110,7 +108,7 @@ program
   .action(async (o: { data: string; ttl: string; out: string; installer?: InstallerOs }) => {
     const ttl = parseDuration(o.ttl);
     if (o.installer) return writeInstaller(resolve(o.data), o.installer, ttl, resolve(o.out));
-    const { store, url, ca, urls } = openStore(resolve(o.data));
+    const { store, url, ca, urls } = openDataFolder(resolve(o.data));
     const t = store.createEnrollToken(ttl);
     store.close();
     // The command-signing public key is pinned by the agent like the CA (made now for data folders made before it).
@@ -121,7 +119,7 @@ program
 
 /** `enroll-token --installer`: refused in one line (before any token is made) when the OS has no agent file yet. */
 async function writeInstaller(dir: string, os: InstallerOs, ttl: number, out: string): Promise<void> {
-  const { store } = openStore(dir);
+  const { store } = openDataFolder(dir);
   let made: MadeInstaller;
   try {
     made = await makeInstaller(dir, store, os, ttl);
@@ -179,7 +177,7 @@ user
   .action((name: string, o: { data: string; role: Role; libraryManager: boolean; out: string; ttl?: string }) => {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new CliError(`invalid user name ${JSON.stringify(name)}: letters, digits, . _ - (max 64)`);
     const expiresAt = o.ttl ? new Date(Date.now() + parseDuration(o.ttl)).toISOString() : null;
-    const { store, url, ca, urls } = openStore(resolve(o.data));
+    const { store, url, ca, urls } = openDataFolder(resolve(o.data));
     try {
       const u = store.createUser(name, o.role, o.libraryManager);
       const token = store.issueApiToken(u.id, expiresAt);
@@ -190,7 +188,7 @@ user
     process.stdout.write(`user ${name} (${o.role}${o.libraryManager ? ', library manager' : ''}) created; profile written to ${resolve(o.out)}\n`);
   });
 
-registerUserAdminCommands(user, { openStore, writeProfile }); // user list | revoke | token
+registerUserAdminCommands(user, { openStore: openDataFolder, writeProfile }); // user list | revoke | token
 registerAgentReleaseCommands(program); // agent-release add | list | remove
 
 /** The NATS TLS and token files, read now: a missing or unreadable file is a one-line error before anything starts. */

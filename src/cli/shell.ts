@@ -16,10 +16,8 @@ import { escapeControlChars, formatDuration, renderProgress } from '../shared/fo
 import { parseLine, quoteArg } from '../shared/grammar.js';
 import type { SessionInfo } from '../shared/protocol.js';
 import type { Profile } from '../node/profile.js';
-import { ConsoleClient, type CommandOutcome } from '../client/console-client.js';
+import { type CommandOutcome, ConsoleClient, runGetfile, throttle, transferTarget, type TransferTarget } from '../client/index.js';
 import { Printer, renderTransfer } from './printer.js';
-import { throttle, transferTarget, type TransferTarget } from '../client/transfer-target.js';
-import { runGetfile } from '../client/getfile-runner.js';
 import { EXIT_OK, EXIT_REFUSED } from './errors.js';
 import { RedirectFile, operatorsOf } from './redirect-file.js';
 import { describeError } from '../shared/errors.js';

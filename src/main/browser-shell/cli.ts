@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { DisposableStore } from '../../shared/lifecycle.js';
 import { writeLaunchPage, type LaunchPage } from './launch-page.js';
 import { findBrowser, hasDisplay, openAppWindow } from './open-browser.js';
 import { chooseDataDir } from '../services/app-data.js';
@@ -40,6 +41,9 @@ async function main(argv: readonly string[]): Promise<void> {
     return;
   }
 
+  // Start-up order; `resources` releases in reverse at SIGINT/SIGTERM: the launch page, then the services
+  // (consoles, the embedded service and agent), then the HTTP server, which serves the page until then.
+  const resources = new DisposableStore();
   const services = createServices({
     version: readVersion(),
     mode: 'browser-shell',
@@ -49,30 +53,34 @@ async function main(argv: readonly string[]): Promise<void> {
     // Under Node: undefined (better-sqlite3's own build); the same chooser as the Electron app's.
     sqliteNativeBinding: sqliteBindingOfThisProcess(),
   });
-  let launchPage: LaunchPage | undefined;
   const shell = await startBrowserShell({
     rendererDir: args.rendererDir,
     port: args.port,
     services,
     devOrigins: args.devOrigins,
-    onLaunchUsed: () => launchPage?.remove(),
   });
+  resources.defer(() => shell.close());
   process.stdout.write(`${URL_LINE_PREFIX}${shell.url}\n`);
   // Standalone (embedded service + agent) or the saved profile; the page shows "starting" meanwhile.
   void services.start();
+  resources.defer(() => services.stop());
 
-  if (args.open) launchPage = openIfPossible(`${args.devOrigins[0] ?? shell.origin}${LAUNCH_PATH}`, shell.launchToken);
+  if (args.open) {
+    const launchPage = openIfPossible(`${args.devOrigins[0] ?? shell.origin}${LAUNCH_PATH}`, shell.launchToken);
+    if (launchPage) {
+      resources.defer(() => launchPage.remove());
+      resources.add(shell.onLaunchUsed(() => launchPage.remove()));
+    }
+  }
 
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
     const exitSoon = setTimeout(() => process.exit(0), 5_000);
-    launchPage?.remove();
-    void services
-      .stop()
+    void resources
+      .dispose()
       .catch(() => undefined)
-      .then(() => shell.close())
       .then(() => {
         clearTimeout(exitSoon);
         process.exit(0);

@@ -17,6 +17,7 @@ import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { Emitter, type Event } from '../../shared/event.js';
 import { MAX_SOCKET_FRAME_BYTES } from '../../shared/ipc-contract.js';
 import { RENDERER_SECURITY_HEADERS } from '../hosting/csp.js';
 import { resolveStaticFile } from '../hosting/static-files.js';
@@ -53,8 +54,6 @@ export interface BrowserShellOptions {
    * `npm run dev`. Each must be an exact `http://127.0.0.1:PORT`-style origin.
    */
   devOrigins?: readonly string[];
-  /** Called once, when the launch token has been used (the launch page can go). */
-  onLaunchUsed?: () => void;
 }
 
 export interface BrowserShell {
@@ -67,6 +66,8 @@ export interface BrowserShell {
   /** The session cookie's name (`lr_shell_PORT`). */
   readonly cookieName: string;
   readonly services: Services;
+  /** Fires once, when the launch token has been used (the launch page can go). */
+  readonly onLaunchUsed: Event<void>;
   close(): Promise<void>;
 }
 
@@ -76,6 +77,7 @@ export async function startBrowserShell(options: BrowserShellOptions): Promise<B
     createServices({ version: options.version ?? '0.0.0', mode: 'browser-shell', platform: process.platform });
   const dispatcher = createValidatedHandlers<SocketSender>(services, { isTrusted: isTrustedSocketSender });
   const mode = services.appInfo.info().mode;
+  const launchUsed = new Emitter<void>();
 
   // Filled in once the port is known (the cookie name carries it); until then no host is allowed.
   let access: { policy: UpgradePolicy; sessions?: ShellSessions } = { policy: { hasSession: () => false, allowedOrigins: [], allowedHosts: [] } };
@@ -83,7 +85,7 @@ export async function startBrowserShell(options: BrowserShellOptions): Promise<B
   const server = http.createServer((request, response) => {
     const { policy, sessions } = access;
     if (!sessions || !isAllowedHost(request.headers, policy.allowedHosts)) return sendText(response, 403, 'host not allowed');
-    if (pathOf(request) === LAUNCH_PATH) return void serveLaunch(request, response, sessions, options.onLaunchUsed);
+    if (pathOf(request) === LAUNCH_PATH) return void serveLaunch(request, response, sessions, () => launchUsed.fire());
     if (isDownloadPath(pathOf(request))) return serveDownload(request, response, pathOf(request), sessions, services.cases);
     void serveStatic(request, response, options.rendererDir);
   });
@@ -128,6 +130,7 @@ export async function startBrowserShell(options: BrowserShellOptions): Promise<B
     launchToken: shellSessions.launchToken,
     cookieName: shellSessions.cookieName,
     services,
+    onLaunchUsed: launchUsed.event,
     close() {
       closing ??= new Promise<void>((resolve) => {
         for (const client of sockets.clients) client.terminate();
@@ -150,7 +153,7 @@ function pathOf(request: IncomingMessage): string {
  * token out of the browser's command line and history). Success: the session cookie and a redirect to
  * the app; a wrong or used token: 403 with one line saying so.
  */
-async function serveLaunch(request: IncomingMessage, response: ServerResponse, sessions: ShellSessions, onUsed: (() => void) | undefined): Promise<void> {
+async function serveLaunch(request: IncomingMessage, response: ServerResponse, sessions: ShellSessions, onUsed: () => void): Promise<void> {
   let given: string | null;
   if (request.method === 'GET') {
     given = new URL(request.url ?? '/', 'http://127.0.0.1').searchParams.get('token');
@@ -164,7 +167,7 @@ async function serveLaunch(request: IncomingMessage, response: ServerResponse, s
   }
   const outcome = sessions.exchange(given);
   if (!outcome.ok) return sendText(response, 403, outcome.reason);
-  onUsed?.();
+  onUsed();
   response.writeHead(303, {
     ...RENDERER_SECURITY_HEADERS,
     'Set-Cookie': outcome.setCookie,

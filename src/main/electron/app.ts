@@ -4,6 +4,7 @@
  */
 import path from 'node:path';
 import { app, BrowserWindow, dialog } from 'electron';
+import { DisposableStore } from '../../shared/lifecycle.js';
 import { sqliteBindingOfThisProcess } from '../native-binding.js';
 import { originOf } from '../ipc/trusted-sender.js';
 import { chooseDataDir } from '../services/app-data.js';
@@ -29,6 +30,8 @@ export function runElectronApp({ outMainDir }: ElectronAppPaths): void {
   const appOrigin = devOrigin ?? APP_ORIGIN;
   const startUrl = devServerUrl ?? `${APP_ORIGIN}/index.html`;
 
+  // What the app started, released in reverse order before it quits.
+  const resources = new DisposableStore();
   void app.whenReady().then(() => {
     denyAllPermissions();
     serveRendererFiles(path.resolve(outMainDir, '../renderer'));
@@ -49,14 +52,17 @@ export function runElectronApp({ outMainDir }: ElectronAppPaths): void {
       },
     });
     const ipc = registerIpc(services, appOrigin);
+    // Brings up the connection (standalone: the embedded service and agent); the window shows "starting".
     void services.start();
+    resources.defer(() => services.stop());
+    // Quitting waits for the services to stop (the embedded service closes its database), then quits for real.
     let stopped = false;
     app.on('before-quit', (event) => {
       if (stopped) return;
       event.preventDefault();
       stopped = true;
-      void services
-        .stop()
+      void resources
+        .dispose()
         .catch(() => undefined)
         .finally(() => app.quit());
     });

@@ -10,7 +10,7 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { BatchApi } from '../../client/batch-api.js';
+import { BatchApi } from '../../client/index.js';
 import { localNameFor } from '../../node/file-download.js';
 import type { Logger } from '../../node/log.js';
 import type { BatchCreate, BatchRecord, BatchResults, BatchSummary } from '../../shared/batch.js';

@@ -11,7 +11,7 @@
  * Enter alone and Ctrl+C as a cancel (`lr:sessions.cancel`). The `lr` CLI does not ask: scripts keep
  * `-force` as their only switch.
  */
-import type { ConsoleClient } from '../../client/console-client.js';
+import type { ConsoleClient } from '../../client/index.js';
 import { bindParams } from '../../shared/bind.js';
 import { findCommand } from '../../shared/catalog.js';
 import { formatBytes } from '../../shared/format.js';

@@ -18,10 +18,8 @@
  */
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConsoleClient, type CommandHandlers, type CommandOutcome } from '../../client/console-client.js';
+import { type CommandHandlers, type CommandOutcome, ConsoleClient, runGetfile, transferTarget, type TransferTarget } from '../../client/index.js';
 import { localNameFor } from '../../node/file-download.js';
-import { runGetfile } from '../../client/getfile-runner.js';
-import { transferTarget, type TransferTarget } from '../../client/transfer-target.js';
 import type { Logger } from '../../node/log.js';
 import { CATALOG, findCommand, roleAllows, type Platform, type Role } from '../../shared/catalog.js';
 import { complete } from '../../shared/completion.js';

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { Logger } from '../../node/log.js';
+import { DisposableStore } from '../../shared/lifecycle.js';
 import type { HostMode } from '../../shared/ipc-contract.js';
 import { createAppInfoService, type AppInfoService } from './app-info.js';
 import { BatchService } from './batches.js';
@@ -57,19 +58,20 @@ export interface Services {
   readonly batches: BatchService;
   /** Brings up the saved connection (standalone by default). Never throws: failures show in the status. */
   start(): Promise<void>;
+  /** Closes the consoles, stops polling, stops the connection (embedded service and agent), closes the cases. */
   stop(): Promise<void>;
 }
 
+/**
+ * The composition root of the main-process services. The order below is the start-up order; every resource
+ * joins `resources` right after it is made, so stop() releases them in exactly the reverse order.
+ */
 export function createServices(host: HostInfo): Services {
+  const resources = new DisposableStore();
   const events = createEventHub();
   const log = new Logger('lr-workstation');
-  const workspace = new Workspace({
-    dataDir: host.dataDir,
-    events,
-    sysroot: host.agentSysroot,
-    sqliteNativeBinding: host.sqliteNativeBinding,
-    log,
-  });
+  // The case store first, closed last: consoles and batches write commands and pulled files into it until
+  // they have stopped.
   const cases = new CasesService({
     dir: host.dataDir ? path.join(host.dataDir, 'cases') : undefined,
     exportsDir: host.dataDir ? path.join(host.dataDir, 'exports') : undefined,
@@ -77,9 +79,23 @@ export function createServices(host: HostInfo): Services {
     log,
     nativeBinding: host.sqliteNativeBinding,
   });
-  // Consoles record every command and every pulled file into the active case.
-  const consoles = new ConsoleService(workspace, events, log, host.dataDir ? cases : undefined);
+  resources.defer(() => cases.close());
+  // The connection (the embedded service and agent, or a remote profile): every service below uses it, so it
+  // stops after them.
+  const workspace = new Workspace({
+    dataDir: host.dataDir,
+    events,
+    sysroot: host.agentSysroot,
+    sqliteNativeBinding: host.sqliteNativeBinding,
+    log,
+  });
+  resources.defer(() => workspace.stop());
   const devices = new DeviceService(workspace, events, log);
+  resources.defer(() => devices.stopPolling());
+  // Consoles record every command and every pulled file into the active case. They close first at shutdown,
+  // saying why, while the connection is still up.
+  const consoles = new ConsoleService(workspace, events, log, host.dataDir ? cases : undefined);
+  resources.defer(() => consoles.closeAll('the workstation is shutting down'));
   return {
     appInfo: createAppInfoService(host),
     echo: createEchoService(),
@@ -95,11 +111,6 @@ export function createServices(host: HostInfo): Services {
     cases,
     batches: new BatchService(workspace, host.dataDir ? cases : undefined, log, host.pickExportFile),
     start: () => workspace.start(),
-    async stop() {
-      consoles.closeAll('the workstation is shutting down');
-      devices.stopPolling();
-      await workspace.stop();
-      cases.close();
-    },
+    stop: () => resources.dispose(),
   };
 }

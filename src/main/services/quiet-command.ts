@@ -3,7 +3,7 @@
  * look-ups): its records are collected, never shown; past `timeoutMs` it is cancelled on the device and the
  * promise rejects with `timeoutMessage`. A failed or refused command rejects with its one-line error.
  */
-import type { ConsoleClient } from '../../client/console-client.js';
+import type { ConsoleClient } from '../../client/index.js';
 
 export interface QuietOptions {
   timeoutMs: number;

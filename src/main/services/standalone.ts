@@ -11,16 +11,12 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { enroll } from '../../agent/enroll.js';
-import { agentPaths, agentStateSchema } from '../../agent/config.js';
-import { startAgent, type RunningAgent } from '../../agent/run-agent.js';
-import { readJsonFile, writeSecretFile, writeSecretJson } from '../../node/files.js';
+import { agentPaths, enroll, pointAgentAt, startAgent, type RunningAgent } from '../../agent/index.js';
+import { readJsonFile, writeSecretJson } from '../../node/files.js';
 import { Logger } from '../../node/log.js';
 import { profileSchema, type Bundle, type Profile } from '../../node/profile.js';
-import { configSchema, dataPaths } from '../../server/config.js';
-import { defaultPublicUrl, initDataDir } from '../../server/init.js';
-import { CommandSigner } from '../../server/command-signing.js';
-import { startService, type RunningService } from '../../server/service.js';
+import { DisposableStore } from '../../shared/lifecycle.js';
+import { CommandSigner, dataPaths, defaultPublicUrl, initDataDir, setServiceAddress, startService, type RunningService } from '../../server/index.js';
 import type { AppDataPaths } from './app-data.js';
 
 export const EMBEDDED_HOST = '127.0.0.1';
@@ -45,6 +41,11 @@ export interface StandaloneOptions {
   log?: Logger;
 }
 
+/**
+ * Starts the embedded service, then the agent (it enrolls with, and connects to, that service). Each joins
+ * one DisposableStore as it is started, so stop() ends the agent first, then the service, and a failure
+ * half-way stops what had started.
+ */
 export async function startStandalone(options: StandaloneOptions): Promise<Standalone> {
   const { paths } = options;
   const log = options.log ?? new Logger('lr-workstation');
@@ -53,31 +54,36 @@ export async function startStandalone(options: StandaloneOptions): Promise<Stand
   const publicUrl = defaultPublicUrl(EMBEDDED_HOST, port);
   const servicePaths = dataPaths(paths.service);
 
+  // The data folder carries this run's address before the service reads it.
   if (!existsSync(servicePaths.config)) {
     // A half-made folder from an interrupted first run would make init refuse: start it over.
     rmSync(paths.service, { recursive: true, force: true });
     await initDataDir({ dir: paths.service, listen, publicUrl, sqliteNativeBinding: options.sqliteNativeBinding });
     log.info('standalone: service data folder created', { dir: paths.service });
   } else {
-    moveService(paths.service, listen, publicUrl);
+    setServiceAddress(paths.service, listen, publicUrl);
   }
   const profile = readJsonFile(servicePaths.adminProfile, profileSchema, 'admin profile');
+  const resources = new DisposableStore();
   const service = await startService(paths.service, new Logger('lr-server (embedded)'), { sqliteNativeBinding: options.sqliteNativeBinding });
+  resources.defer(() => service.close());
 
   let agent: RunningAgent;
   try {
     const agentState = agentPaths(paths.agent).state;
-    if (existsSync(agentState) && !moveAgent(paths.agent, publicUrl)) {
+    if (existsSync(agentState) && !pointAgentAt(paths.agent, publicUrl)) {
       // Enrolled before the service signed its commands: without the pinned key every command would be
       // refused. The embedded agent is ours to re-enroll (this machine shows up once more, the old entry
       // stays offline).
       log.warn('standalone: re-enrolling the embedded agent (no command-signing key pinned)');
       rmSync(paths.agent, { recursive: true, force: true });
     }
+    // Enrolling needs the running service (a one-time token from its store, then the HTTPS enrollment).
     if (!existsSync(agentState)) await enrollEmbeddedAgent(paths, service, publicUrl, options.deviceName ?? defaultDeviceName());
     agent = await startAgent({ dataDir: paths.agent, sysroot: options.sysroot ?? '/', log: new Logger('lr-agent (embedded)') });
+    resources.defer(() => agent.stop());
   } catch (e) {
-    await service.close();
+    await resources.dispose();
     throw e;
   }
   return {
@@ -85,10 +91,8 @@ export async function startStandalone(options: StandaloneOptions): Promise<Stand
     service,
     agent,
     deviceId: agent.state.deviceId,
-    async stop() {
-      await agent.stop().catch(() => undefined);
-      await service.close().catch(() => undefined);
-    },
+    // Each step's failure is ignored: the next one still runs.
+    stop: () => resources.dispose().catch(() => undefined),
   };
 }
 
@@ -115,24 +119,6 @@ async function enrollEmbeddedAgent(paths: AppDataPaths, service: RunningService,
   } finally {
     rmSync(bundlePath, { force: true });
   }
-}
-
-/** Points an existing embedded service at this run's port (config.json and the admin profile). */
-function moveService(dir: string, listen: string, publicUrl: string): void {
-  const p = dataPaths(dir);
-  const config = readJsonFile(p.config, configSchema, 'service config');
-  writeSecretFile(p.config, JSON.stringify({ ...config, listen, publicUrl }, null, 2) + '\n');
-  const profile = readJsonFile(p.adminProfile, profileSchema, 'admin profile');
-  writeSecretJson(p.adminProfile, { ...profile, url: publicUrl });
-}
-
-/** Points the embedded agent at this run's port; false when it must be enrolled again. */
-function moveAgent(dir: string, url: string): boolean {
-  const file = agentPaths(dir).state;
-  const state = readJsonFile(file, agentStateSchema, 'agent state');
-  if (!state.commandKey) return false;
-  writeSecretJson(file, { ...state, url });
-  return true;
 }
 
 function freeLoopbackPort(): Promise<number> {

@@ -15,10 +15,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ServiceApi } from '../../client/console-client.js';
-import { LibraryApi } from '../../client/library-api.js';
-import { WorkstationApi, type Me } from '../../client/workstation-api.js';
-import { failureKind, ServiceNodes, type UseOptions } from '../../client/service-nodes.js';
+import { failureKind, LibraryApi, type Me, ServiceApi, ServiceNodes, type UseOptions, WorkstationApi } from '../../client/index.js';
 import { readJsonFile, writeSecretJson } from '../../node/files.js';
 import { Logger } from '../../node/log.js';
 import { profileSchema, type Profile } from '../../node/profile.js';

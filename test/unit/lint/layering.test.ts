@@ -51,6 +51,9 @@ describe('layering lint', () => {
         'renderer-imports-node-path.ts',
         'shared-imports-server.ts',
         'renderer-clean.tsx',
+        'cli-deep-imports-server.ts',
+        'main-deep-imports-client.ts',
+        'cli-imports-program-surfaces.ts',
       ]),
     );
   });
@@ -76,5 +79,17 @@ describe('layering lint', () => {
     if (!fixture) throw new Error('fixture missing');
     const [message] = await lintAs(fixture);
     expect(message?.message).toBe('src/shared may not import from src/server (allowed: shared).');
+  });
+
+  it('names the public surface to import instead of a deep import', async () => {
+    const cli = fixtures.find((candidate) => candidate.file === 'cli-deep-imports-server.ts');
+    const main = fixtures.find((candidate) => candidate.file === 'main-deep-imports-client.ts');
+    if (!cli || !main) throw new Error('fixture missing');
+    expect((await lintAs(cli)).map((message) => message.message)).toEqual([
+      'src/cli may import src/server only through its public surface src/server/index.ts: import from "../server/index.js" (export what is needed there).',
+    ]);
+    expect((await lintAs(main)).map((message) => message.message)).toEqual([
+      'src/main may import src/client only through its public surface src/client/index.ts: import from "../../client/index.js" (export what is needed there).',
+    ]);
   });
 });

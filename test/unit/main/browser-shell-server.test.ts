@@ -60,6 +60,22 @@ describe('startBrowserShell', () => {
     socket.close();
   });
 
+  it('tells its listeners once when the launch token is used (the launch page can go), not when it is refused', async () => {
+    const other = await startBrowserShell({ rendererDir, services });
+    try {
+      let used = 0;
+      const listener = other.onLaunchUsed(() => (used += 1));
+      expect((await fetch(`${other.origin}/launch?token=wrong`, { redirect: 'manual' })).status).toBe(403);
+      expect(used).toBe(0);
+      expect((await fetch(other.url, { redirect: 'manual' })).status).toBe(303);
+      expect((await fetch(other.url, { redirect: 'manual' })).status).toBe(403);
+      expect(used).toBe(1);
+      listener.dispose();
+    } finally {
+      await other.close();
+    }
+  });
+
   it('closes cleanly, and then refuses connections', async () => {
     const other = await startBrowserShell({ rendererDir, services });
     await other.close();
