@@ -30,12 +30,11 @@ export class LibraryService {
     private readonly limits: () => Limits,
     private readonly publicUrl: string,
     readonly log: Logger,
+    /** The tenant's other settings, served by the same settings route. */
+    readonly tenant: TenantSettings,
   ) {
     this.files = new LibraryStore(db, dataDir);
   }
-
-  /** The tenant's other settings, served by the same settings route (set by the service). */
-  tenant?: TenantSettings;
 
   /** One-time download tokens: this node's own, or the cluster's once useCluster() was called. */
   get tokens(): FileTokens {

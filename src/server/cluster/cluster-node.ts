@@ -78,14 +78,13 @@ export class ClusterNode {
   }
 
   /** The session ledger shared by every node (one session per device, limits per user and tenant). */
-  async openLedger(onLost: (sessionId: string) => void): Promise<NatsSessionLedger> {
+  async openLedger(): Promise<NatsSessionLedger> {
     this.ledger = await NatsSessionLedger.open(this.ctx.nc, {
       nodeId: this.ctx.nodeId,
       mac: this.ctx.mac,
       drops: this.ctx.drops,
       replicas: this.ctx.replicas,
       leaseMs: this.opts.sessionLeaseMs,
-      onLost,
       log: this.ctx.log,
     });
     const ledger = this.ledger;
