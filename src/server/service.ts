@@ -24,7 +24,7 @@ import { acceptConsole } from './console-link.js';
 import { bearer, clusterEnrollment, createRestHandler, singleNodeEnrollment } from './http.js';
 import { agentFilesRoute } from './agent-files-routes.js';
 import { publishAgentFile } from './agent-files.js';
-import { LibraryService } from './library-service.js';
+import { LibraryService, singleNodeLibrary } from './library-service.js';
 import { TenantSettings } from './tenant-settings.js';
 import { ResponseActions } from './response-actions.js';
 import { CommandSigner } from './command-signing.js';
@@ -151,9 +151,10 @@ async function compose(disposables: DisposableStore, dataDir: string, log: Logge
   // The agent checks the signature, its device id, the expiry, replays and the user's role (command-verifier.ts).
   const signer = CommandSigner.load(dataDir);
   const pipeline = new Pipeline(store, hub, sessions, limits, (frame, session) => signer.sign(frame, session.device.id, session.user.role));
-  const library = new LibraryService(db, dataDir, store, limits, config.publicUrl, log, tenant);
+  // In a cluster: library content in the object store, download tokens valid on every node.
+  const librarySharing = cluster ? await cluster.librarySharing() : singleNodeLibrary();
+  const library = new LibraryService(db, dataDir, store, limits, config.publicUrl, log, tenant, librarySharing);
   library.attach(pipeline); // putfile/run preparers and the `library` console command
-  if (cluster) await cluster.attachLibrary(library); // content in the object store, tokens valid on every node
   const responses = new ResponseActions(db, config.publicUrl, store);
   responses.attach(pipeline, library); // analyze preparer (indicators, YARA rules), isolation flag
   // getfile: the tenant's size limit travels with the job so the agent refuses before sending a byte.

@@ -10,7 +10,7 @@ import { writeSecretFile } from '../../node/files.js';
 import { newId } from '../../node/ids.js';
 import type { Logger } from '../../node/log.js';
 import type { AgentHub } from '../agent-hub.js';
-import type { LibraryService } from '../library-service.js';
+import type { LibrarySharing } from '../library-service.js';
 import { LibraryObjects } from './library-objects.js';
 import { ClusterFileTokens } from './file-tokens.js';
 import { ClusterAgents } from './agent-router.js';
@@ -93,9 +93,9 @@ export class ClusterNode {
   }
 
   /** Library content in the object store, and agent download tokens valid on every node. */
-  async attachLibrary(library: LibraryService): Promise<void> {
+  async librarySharing(): Promise<LibrarySharing> {
     const [content, tokens] = await Promise.all([LibraryObjects.open(this.ctx), ClusterFileTokens.open(this.ctx)]);
-    library.useCluster({ content, tokens });
+    return { content, tokens };
   }
 
   /** Node heartbeats and agent presence/routing: agents on any node become reachable from this one. */
