@@ -16,6 +16,7 @@
  * layer (cli, main) only `../server/index.js` may be imported, never `../server/db.js`; inside a program,
  * files import each other freely. The rule covers src/ only: tests, bench/ and scripts/ may import any file
  * of a program (they test and measure its internals).
+ * Inside src/server, only the composition root (service.ts) imports src/server/cluster (`lr/cluster-direction`).
  *
  * Two mechanisms: `no-restricted-imports` for package names (Node built-ins, electron), and the small
  * local rule `lr/layering` below for relative paths (resolved against the importing file, so
@@ -207,7 +208,48 @@ function toSpecifier(relative) {
   return posix.startsWith('.') ? posix : `./${posix}`;
 }
 
-const localPlugin = { meta: { name: 'lr' }, rules: { layering: layeringRule } };
+// ---------------------------------------------------------------------------------------------------------
+// lr/cluster-direction: inside src/server, the cluster code depends on the core, never the reverse
+// ---------------------------------------------------------------------------------------------------------
+
+const SERVER_DIR = path.join(ROOT, 'src', 'server');
+const CLUSTER_DIR = path.join(SERVER_DIR, 'cluster');
+/**
+ * The service's composition root builds the core and the cluster and wires them; the public surface may
+ * re-export cluster parts for the CLI. Every other file of src/server outside cluster/ uses interfaces it
+ * defines itself (the session ledger, the command log source…), which cluster/ implements.
+ */
+const CLUSTER_ROOTS = new Set(['service.ts', 'index.ts'].map((file) => path.join(SERVER_DIR, file)));
+
+const clusterDirectionRule = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'Only the composition root of src/server may import src/server/cluster.' },
+    schema: [],
+    messages: {
+      coreImportsCluster:
+        'src/server/{{file}} may not import from src/server/cluster ({{specifier}}): define the interface here, implement it in cluster/, wire it in service.ts.',
+    },
+  },
+  create(context) {
+    const filename = context.filename;
+    if (!isInside(SERVER_DIR, filename) || isInside(CLUSTER_DIR, filename) || CLUSTER_ROOTS.has(filename)) return {};
+    function check(node, specifier) {
+      if (typeof specifier !== 'string' || !specifier.startsWith('.')) return;
+      if (!isInside(CLUSTER_DIR, path.resolve(path.dirname(filename), specifier))) return;
+      context.report({ node, messageId: 'coreImportsCluster', data: { file: path.relative(SERVER_DIR, filename), specifier } });
+    }
+    const literal = (node) => (node && node.type === 'Literal' ? node.value : undefined);
+    return {
+      ImportDeclaration: (node) => check(node, node.source.value),
+      ExportAllDeclaration: (node) => check(node, node.source.value),
+      ExportNamedDeclaration: (node) => node.source && check(node, node.source.value),
+      ImportExpression: (node) => check(node, literal(node.source)),
+    };
+  },
+};
+
+const localPlugin = { meta: { name: 'lr' }, rules: { layering: layeringRule, 'cluster-direction': clusterDirectionRule } };
 
 function escapeRegExp(text) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -246,7 +288,7 @@ export default defineConfig(
     linterOptions: { reportUnusedDisableDirectives: 'off' },
     languageOptions: { ecmaVersion: 2023, sourceType: 'module', globals: { ...globals.node } },
     plugins: { lr: localPlugin },
-    rules: { ...STYLE_RELAXATIONS, 'lr/layering': 'error' },
+    rules: { ...STYLE_RELAXATIONS, 'lr/layering': 'error', 'lr/cluster-direction': 'error' },
   },
 
   // Browser-side code gets browser globals instead of Node's.

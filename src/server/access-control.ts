@@ -1,25 +1,22 @@
 /**
- * Wires access control into a running service: command signing, the command log's hash chain,
+ * Wires access control into a running service: the command log's hash chain,
  * device groups (a session on a device whose group has no remediation level is refused), token revocation
  * (open consoles of a revoked token end), the per-address limit on failed authentications, and the admin
- * REST routes. service.ts calls `attachLogChain` before anything writes the log (in cluster mode then
- * `attachLogStream`), then `attachAccessControl`.
+ * REST routes. The composition root (service.ts) calls `attachLogChain` before anything writes the log,
+ * then `attachAccessControl`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Db } from './db.js';
 import type { Store, User } from './store.js';
 import type { AgentHub } from './agent-hub.js';
 import type { SessionManager } from './sessions.js';
-import type { Pipeline } from './pipeline.js';
 import type { Logger } from '../node/log.js';
-import { CommandSigner } from './command-signing.js';
 import { LogChain } from './log-chain.js';
 import { GroupStore } from './groups.js';
 import { TokenWatcher, UserAdmin } from './tokens.js';
 import { AuthLimiter } from './rate-limit.js';
 import { handleAdminRoute } from './admin-routes.js';
-import type { RestExtras } from './http.js';
-import type { CommandLogStream } from './cluster/log-stream.js';
+import type { CommandLogSource } from './command-log-source.js';
 
 /**
  * Chains every command log write from now on; checks the log against its anchor (DATA/log-chain.head);
@@ -35,33 +32,17 @@ export function attachLogChain(store: Store, db: Db, dataDir: string, log: Logge
   return chain;
 }
 
-/**
- * Cluster mode: every command log write is also queued for the cluster log stream, in the
- * same transaction as the chain. Call it right after `attachLogChain`, before anything writes the log
- * (closeDanglingSessions included), so no write of this run escapes the stream.
- */
-export function attachLogStream(store: Store, chain: LogChain, logStream: CommandLogStream): void {
-  store.onCommandWritten((id) => {
-    chain.written(id);
-    logStream.written(id);
-  });
-}
-
 export interface AccessControl {
-  signer: CommandSigner;
   groups: GroupStore;
   users: UserAdmin;
   watcher: TokenWatcher;
   limiter: AuthLimiter;
-  restExtras: RestExtras;
+  /** The admin REST routes (admin-routes.ts); true when handled. */
+  routes: (req: IncomingMessage, res: ServerResponse, user: User) => Promise<boolean>;
   stop(): void;
 }
 
-export function attachAccessControl(o: { dataDir: string; db: Db; store: Store; hub: AgentHub; sessions: SessionManager; pipeline: Pipeline; chain: LogChain; log: Logger; logStream?: CommandLogStream }): AccessControl {
-  const signer = CommandSigner.load(o.dataDir);
-  // The agent checks the signature, its device id, the expiry, replays and the user's role (command-verifier.ts).
-  o.pipeline.signJobsWith((frame, session) => signer.sign(frame, session.device.id, session.user.role));
-
+export function attachAccessControl(o: { db: Db; store: Store; hub: AgentHub; sessions: SessionManager; commandLog: CommandLogSource; log: Logger }): AccessControl {
   const groups = new GroupStore(o.db);
   o.sessions.addOpenCheck((_user, device) => {
     const message = groups.sessionRefusal(device);
@@ -71,13 +52,9 @@ export function attachAccessControl(o: { dataDir: string; db: Db; store: Store; 
   const users = new UserAdmin(o.db);
   const watcher = new TokenWatcher(o.db, o.sessions, o.log);
   const limiter = new AuthLimiter();
-  o.hub.onAuthFailed = (remote) => limiter.failed(remote);
+  o.hub.onAuthFailed((remote) => limiter.failed(remote));
 
-  const deps = { store: o.store, groups, chain: o.chain, users, watcher, log: o.log, ...(o.logStream ? { logStream: o.logStream } : {}) };
-  const restExtras: RestExtras = {
-    commandKey: signer.publicKeyPem,
-    authLimiter: limiter,
-    routes: (req: IncomingMessage, res: ServerResponse, user: User) => handleAdminRoute(req, res, user, deps),
-  };
-  return { signer, groups, users, watcher, limiter, restExtras, stop: () => watcher.stop() };
+  const deps = { store: o.store, groups, users, watcher, log: o.log, commandLog: o.commandLog };
+  const routes = (req: IncomingMessage, res: ServerResponse, user: User) => handleAdminRoute(req, res, user, deps);
+  return { groups, users, watcher, limiter, routes, stop: () => watcher.stop() };
 }

@@ -10,22 +10,19 @@ import type { Store, User } from './store.js';
 import type { Logger } from '../node/log.js';
 import { answerRestError, readJsonBody, RestError, sendJson } from './rest-io.js';
 import { GroupError, groupRuleSchema, REMEDIATION_LEVELS, TAG, type GroupStore } from './groups.js';
-import type { LogChain, LogVerifyReport } from './log-chain.js';
 import type { TokenWatcher, UserAdmin } from './tokens.js';
-import type { CommandLogStream } from './cluster/log-stream.js';
-import { exportClusterJsonl, verifyNodeAndCluster } from './cluster/log-verify.js';
+import type { CommandLogSource } from './command-log-source.js';
 import { deviceNameProblem, MAX_DEVICE_NAME } from '../shared/device-name.js';
 import { describeError } from '../shared/errors.js';
 
 export interface AdminDeps {
   store: Store;
   groups: GroupStore;
-  chain: LogChain;
   users: UserAdmin;
   watcher: TokenWatcher;
   log: Logger;
-  /** Cluster mode: verification and export cover every node's log, from the cluster stream. */
-  logStream?: CommandLogStream;
+  /** Verification and export: this node's chain, or in a cluster every node's log, from the cluster stream. */
+  commandLog: CommandLogSource;
 }
 
 const level = z.enum(REMEDIATION_LEVELS);
@@ -41,16 +38,6 @@ function segment(raw: string): string {
     return decodeURIComponent(raw);
   } catch {
     throw new RestError(400, 'malformed percent-encoding in the path');
-  }
-}
-
-/** The cluster log stream unreachable (NATS away): a 503 saying so, not an internal error. */
-async function clusterLog<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof RestError) throw e;
-    throw new RestError(503, `the cluster command log cannot be read: ${describeError(e)}`);
   }
 }
 
@@ -71,7 +58,7 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User, d: A
   // ---------- command log integrity ----------
   if (rawPath === '/api/v1/log/verify' && method === 'GET') {
     requireAdmin(user, 'verifying the command log');
-    const report: LogVerifyReport & { nodes?: unknown[] } = d.logStream ? await clusterLog(() => verifyNodeAndCluster(d.logStream as CommandLogStream)) : d.chain.verify();
+    const report = await d.commandLog.verify();
     d.log.info('command log verified', { by: user.name, ok: report.ok, entries: report.entries, problems: report.problems.length, ...(report.nodes ? { nodes: report.nodes.length } : {}) });
     sendJson(res, 200, report);
     return true;
@@ -80,8 +67,7 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User, d: A
     requireAdmin(user, 'exporting the command log');
     const after = Number(new URLSearchParams(rawQuery).get('after') ?? '0');
     if (!Number.isInteger(after) || after < 0) throw new RestError(400, 'after must be a non-negative integer');
-    if (d.logStream) await clusterLog(() => exportClusterJsonl(d.logStream as CommandLogStream, res, after));
-    else await d.chain.exportJsonl(res, after);
+    await d.commandLog.exportJsonl(res, after);
     return true;
   }
 

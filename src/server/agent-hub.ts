@@ -7,6 +7,7 @@ import { randomBytes, verify, createPublicKey } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { EventEmitter } from 'node:events';
 import { agentAuthPayload, decodeDataFrame, fromAgent, parseFrame, type DeviceInfo, type FromAgent, type ToAgent } from '../shared/protocol.js';
+import { Emitter, type Event } from '../shared/event.js';
 import type { Store } from './store.js';
 import type { Logger } from '../node/log.js';
 
@@ -120,8 +121,10 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     this.pinger.unref();
   }
 
-  /** Told of each failed agent authentication (the service's per-address rate limit, rate-limit.ts). */
-  onAuthFailed: (remote: string) => void = () => undefined;
+  private readonly authFailed = new Emitter<string>();
+
+  /** Each failed agent authentication, with the remote address (the service's per-address rate limit, rate-limit.ts). */
+  readonly onAuthFailed: Event<string> = this.authFailed.event;
 
   /** Joins a cluster: devices connected to other nodes become reachable through `link`. */
   attachCluster(link: ClusterLink): void {
@@ -185,7 +188,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
       if (!link && (data as Buffer).length > PRE_AUTH_MAX_BYTES) {
         // Before its hello an agent has nothing big to say: an unauthenticated peer cannot make the service
         // parse megabytes (deeply nested JSON costs ~0.5 µs per level to parse).
-        this.onAuthFailed(remote);
+        this.authFailed.fire(remote);
         ws.close(1009, 'authenticate first (hello)');
         return;
       }
@@ -247,7 +250,7 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     }
     if (!device || !ok) {
       this.log.warn('agent authentication failed', { remote, deviceId: hello.deviceId });
-      this.onAuthFailed(remote);
+      this.authFailed.fire(remote);
       send(ws, { t: 'error', message: 'authentication failed' });
       ws.close(4003, 'authentication failed');
       return null;

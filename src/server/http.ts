@@ -7,7 +7,7 @@ import type { Logger } from '../node/log.js';
 import { handleLibraryRoute } from './library-routes.js';
 import type { LibraryService } from './library-service.js';
 import type { ResponseActions } from './response-actions.js';
-import type { CommandLogView } from './command-log-view.js';
+import type { CommandLogSource } from './command-log-source.js';
 import type { AuthLimiter } from './rate-limit.js';
 import { deviceNameProblem, nameKey } from '../shared/device-name.js';
 import type { AutomationApi } from './automation-api.js';
@@ -58,31 +58,54 @@ export function deviceRecord(d: ReturnType<Store['listDevices']>[number], online
   return r;
 }
 
-/** Access control, wired by service.ts. */
+/**
+ * What the REST handler needs besides the store and the hub, all required: the composition root
+ * (service.ts) gives each one, a single node's own where a cluster would share it (the enrollment claims,
+ * the command log), so leaving one out does not compile.
+ */
 export interface RestExtras {
   /** The command-signing public key, returned to enrolling agents (they pin it). */
-  commandKey?: string;
+  commandKey: string;
   /** Failed authentications per remote address (rate-limit.ts). */
-  authLimiter?: AuthLimiter;
-  /** More authenticated routes, tried before the ones below (admin-routes.ts); true when handled. */
-  routes?: (req: IncomingMessage, res: ServerResponse, user: User) => Promise<boolean>;
-  /**
-   * In a cluster: decides once for all nodes (true for one caller only). An enrollment token is checked
-   * locally, then claimed here, so two nodes cannot both enroll a device with one token.
-   */
-  claimOnce?: (name: string) => Promise<boolean>;
-  /** In a cluster: the whole cluster's command log (cluster/log-mirror.ts); else this node's (the store). */
-  logView?: CommandLogView;
-  /** Resolves when the cluster log view holds this node's latest writes (bounded; read-your-writes for `lr log`). */
-  logViewReady?: () => Promise<void>;
+  authLimiter: AuthLimiter;
+  /** Access control's admin routes, tried before the ones below (admin-routes.ts); true when handled. */
+  routes: (req: IncomingMessage, res: ServerResponse, user: User) => Promise<boolean>;
+  /** Who else must agree before an enrollment token is used and a device name handed out. */
+  enrollment: EnrollmentClaims;
+  /** The command log the log routes read: this node's, or in a cluster the whole cluster's (command-log-source.ts). */
+  commandLog: CommandLogSource;
   /** Agent self-update's download route (agent-releases-rollout.ts); true when handled. */
-  agentReleases?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
+  agentReleases: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** Batch runs (batch/batch-routes.ts); true when handled. */
-  batches?: (req: IncomingMessage, res: ServerResponse, user: User) => Promise<boolean>;
+  batches: (req: IncomingMessage, res: ServerResponse, user: User) => Promise<boolean>;
   /** Agent files and installers (agent-files-routes.ts): they take an enrollment token too, so they run before the API token check. */
-  agentFiles?: (req: IncomingMessage, res: ServerResponse, token: string | null, remote: string) => Promise<boolean>;
+  agentFiles: (req: IncomingMessage, res: ServerResponse, token: string | null, remote: string) => Promise<boolean>;
   /** The automation API (automation-api.ts): result links and the OpenAPI document, per-token call limits, machine actions. */
-  automation?: AutomationApi;
+  automation: AutomationApi;
+}
+
+/** An enrollment's claim on its token and on a device name, checked locally by the store first. */
+export type EnrollmentClaim = { claimed: false } | { claimed: true; avoid?: (name: string) => boolean };
+
+export interface EnrollmentClaims {
+  /** Claims the enrollment token `tokenId` for this enrollment, then a device name near `wanted` (`avoid`: names enrollDevice must pass over). */
+  claim(store: Store, tokenId: string, wanted: string): Promise<EnrollmentClaim>;
+}
+
+/** A single node: its store alone decides (the token is used and the name taken in one transaction). */
+export const singleNodeEnrollment: EnrollmentClaims = { claim: () => Promise.resolve({ claimed: true }) };
+
+/**
+ * In a cluster: `claimOnce` decides once for all nodes (true for one caller only), so two nodes cannot both
+ * enroll a device with one token, nor under one name.
+ */
+export function clusterEnrollment(claimOnce: (name: string) => Promise<boolean>): EnrollmentClaims {
+  return {
+    async claim(store, tokenId, wanted) {
+      if (!(await claimOnce(`enroll:${tokenId}`))) return { claimed: false };
+      return { claimed: true, avoid: await claimDeviceName(store, wanted, claimOnce) };
+    },
+  };
 }
 
 /**
@@ -103,12 +126,12 @@ async function claimDeviceName(store: Store, wanted: string, claimOnce: (name: s
   throw new Error(`no free device name near ${wanted} after 50 tries: pass another --name`);
 }
 
-export function createRestHandler(store: Store, hub: AgentHub, log: Logger, library?: LibraryService, responses?: ResponseActions, extras: RestExtras = {}) {
+export function createRestHandler(store: Store, hub: AgentHub, log: Logger, library: LibraryService, responses: ResponseActions, extras: RestExtras) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://service');
     const remote = req.socket.remoteAddress ?? '?';
     try {
-      if (extras.authLimiter?.blocked(remote)) {
+      if (extras.authLimiter.blocked(remote)) {
         req.resume();
         res.setHeader('retry-after', String(extras.authLimiter.retryAfterSec(remote)));
         return json(res, 429, { error: 'too many failed authentications from this address: try again later' });
@@ -119,15 +142,14 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
         const nameProblem = deviceNameProblem(body.data.info.name);
         if (nameProblem) return json(res, 400, { error: nameProblem });
         const check = store.checkEnrollToken(body.data.token);
-        const claimed = check.ok && extras.claimOnce ? await extras.claimOnce(`enroll:${check.tokenId}`) : true;
-        const avoid = check.ok && claimed && extras.claimOnce ? await claimDeviceName(store, body.data.info.name, extras.claimOnce) : undefined;
+        const claim = check.ok ? await extras.enrollment.claim(store, check.tokenId, body.data.info.name) : null;
         const r: { ok: true; deviceId: string; name: string } | { ok: false; error: string } = !check.ok
           ? check
-          : !claimed
+          : !claim?.claimed
             ? { ok: false, error: 'enrollment token was already used' }
-            : store.enrollDevice(body.data.token, body.data.info, body.data.publicKey, avoid);
+            : store.enrollDevice(body.data.token, body.data.info, body.data.publicKey, claim.avoid);
         if (!r.ok) {
-          extras.authLimiter?.failed(remote);
+          extras.authLimiter.failed(remote);
           log.warn('enrollment refused', { reason: r.error, remote });
           return json(res, 403, { error: r.error });
         }
@@ -137,25 +159,25 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
         return json(res, 200, { deviceId: r.deviceId, name: r.name, ...(r.name !== requested ? { requestedName: requested } : {}), commandKey: extras.commandKey });
       }
       const token = bearer(req);
-      if (extras.agentFiles && (await extras.agentFiles(req, res, token, remote))) return;
+      if (await extras.agentFiles(req, res, token, remote)) return;
       const user: User | null = token ? store.authenticate(token) : null;
-      if (token && !user) extras.authLimiter?.failed(remote);
-      if (extras.agentReleases && (await extras.agentReleases(req, res))) return; // agent release downloads (one-time token)
-      if (extras.automation && (await extras.automation.open(req, res))) return; // result links (one-time token), openapi.json
-      if (library && (await handleLibraryRoute(req, res, user, library))) return; // library, publishers, settings, agent downloads
+      if (token && !user) extras.authLimiter.failed(remote);
+      if (await extras.agentReleases(req, res)) return; // agent release downloads (one-time token)
+      if (await extras.automation.open(req, res)) return; // result links (one-time token), openapi.json
+      if (await handleLibraryRoute(req, res, user, library)) return; // library, publishers, settings, agent downloads
       if (!user) return json(res, 401, { error: 'not authenticated: missing, invalid, expired or revoked API token' });
-      if (extras.automation?.limited(req, res, token as string)) return; // per-token calls per minute (429)
-      if (extras.automation && (await extras.automation.routes(req, res, user))) return; // runliveresponse, machineactions
+      if (extras.automation.limited(req, res, token as string)) return; // per-token calls per minute (429)
+      if (await extras.automation.routes(req, res, user)) return; // runliveresponse, machineactions
 
-      if (responses && (await responses.route(req, res, user))) return; // indicators
-      if (extras.routes && (await extras.routes(req, res, user))) return; // users, groups, log verify/export
-      if (extras.batches && (await extras.batches(req, res, user))) return; // batch runs
+      if (await responses.route(req, res, user)) return; // indicators
+      if (await extras.routes(req, res, user)) return; // users, groups, log verify/export
+      if (await extras.batches(req, res, user)) return; // batch runs
       if (req.method === 'GET' && url.pathname === '/api/v1/me') return json(res, 200, user);
       if (req.method === 'GET' && url.pathname === '/api/v1/devices') {
         return json(res, 200, store.listDevices().map((d) => deviceRecord(d, hub.isOnline(d.id), hub.nodeOfDevice(d.id), hub.heardFrom(d.id))));
       }
-      const logView = extras.logView ?? store;
-      if (req.method === 'GET' && url.pathname.startsWith('/api/v1/log') && extras.logViewReady) await extras.logViewReady();
+      const logView = extras.commandLog.view;
+      if (req.method === 'GET' && url.pathname.startsWith('/api/v1/log')) await extras.commandLog.ready();
       if (req.method === 'GET' && url.pathname === '/api/v1/log/query') return json(res, 200, queryLog(store, logView, url.searchParams));
       if (req.method === 'GET' && url.pathname === '/api/v1/log/facets') return json(res, 200, logView.commandFacets());
       const logEntry = /^\/api\/v1\/log\/([A-Za-z0-9_-]{1,64})$/.exec(url.pathname);

@@ -15,7 +15,7 @@ import { Store } from './store.js';
 import { createServerCertFromCa, createTlsMaterial } from './tls.js';
 import { commandKeyPath, ensureCommandKey } from './command-signing.js';
 import { ensureLogKey, logKeyPath } from './log-chain.js';
-import { clusterKeyPath, ensureClusterKey } from './cluster/cluster-key.js';
+import { clusterKeyPath, ensureClusterKey } from './cluster-files.js';
 
 export interface InitOptions {
   /** Data folder to create; must be missing or empty. */

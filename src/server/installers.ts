@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { Bundle } from '../node/profile.js';
 import { agentFileName } from '../shared/agent-release.js';
 import { AgentFiles, targetsOfOs, type AgentFileInfo } from './agent-files.js';
-import { clusterUrlsOf } from './cluster/cluster-urls.js';
+import { clusterUrlsOf } from './cluster-files.js';
 import { CommandSigner } from './command-signing.js';
 import { dataPaths, loadConfig } from './config.js';
 import { installerScript, type Installer, type InstallerOs } from './installer-scripts.js';

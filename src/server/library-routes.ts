@@ -201,13 +201,13 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User | nul
         lib.setUnsignedScriptsAllowed(body.unsignedScripts);
         lib.log.warn(`unsigned scripts ${body.unsignedScripts ? 'allowed' : 'refused'} on this tenant`, { by: user.name });
       }
-      lib.tenant?.apply(body);
+      lib.tenant.apply(body);
       if (body.liveResponse !== undefined || body.liveResponseServers !== undefined || body.limits) lib.log.warn('tenant settings changed', { by: user.name, change: body });
-      const now = lib.tenant?.view(lib.unsignedScriptsAllowed()) ?? { unsignedScripts: lib.unsignedScriptsAllowed() };
+      const now = lib.tenant.view(lib.unsignedScriptsAllowed());
       sendJson(res, 200, { ...now, ...(body.unsignedScripts ? { warning: UNSIGNED_SCRIPTS_WARNING } : {}) });
       return true;
     }
-    sendJson(res, 200, lib.tenant?.view(lib.unsignedScriptsAllowed()) ?? { unsignedScripts: lib.unsignedScriptsAllowed() });
+    sendJson(res, 200, lib.tenant.view(lib.unsignedScriptsAllowed()));
     return true;
   }
   return false;

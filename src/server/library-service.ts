@@ -19,9 +19,24 @@ import { LibraryStore, type LibraryContentSync, type LibraryFile } from './libra
 
 const UNSIGNED_SCRIPTS_SETTING = 'unsignedScripts';
 
+/**
+ * How the library is shared (issue #10): on a single node, its own download tokens and no shared content;
+ * in a cluster (cluster/cluster-node.ts), content in the object store (published on upload, fetched before
+ * it is served) and download tokens valid on every node.
+ */
+export interface LibrarySharing {
+  content: LibraryContentSync | null;
+  tokens: FileTokens;
+}
+
+export function singleNodeLibrary(): LibrarySharing {
+  return { content: null, tokens: new AgentFileTokens() };
+}
+
 export class LibraryService {
   readonly files: LibraryStore;
-  private fileTokens: FileTokens = new AgentFileTokens();
+  /** One-time download tokens: this node's own, or the cluster's. */
+  readonly tokens: FileTokens;
 
   constructor(
     db: Db,
@@ -30,26 +45,12 @@ export class LibraryService {
     private readonly limits: () => Limits,
     private readonly publicUrl: string,
     readonly log: Logger,
+    /** The tenant's other settings, served by the same settings route. */
+    readonly tenant: TenantSettings,
+    sharing: LibrarySharing,
   ) {
-    this.files = new LibraryStore(db, dataDir);
-  }
-
-  /** The tenant's other settings, served by the same settings route (set by the service). */
-  tenant?: TenantSettings;
-
-  /** One-time download tokens: this node's own, or the cluster's once useCluster() was called. */
-  get tokens(): FileTokens {
-    return this.fileTokens;
-  }
-
-  /**
-   * Cluster mode, set once at start-up before the service takes requests: library content is
-   * shared through the object store (published on upload, fetched before it is served) and download
-   * tokens are valid on every node. Without it the library is the single node's, as before.
-   */
-  useCluster(parts: { content: LibraryContentSync; tokens: FileTokens }): void {
-    this.files.content = parts.content;
-    this.fileTokens = parts.tokens;
+    this.files = new LibraryStore(db, dataDir, sharing.content);
+    this.tokens = sharing.tokens;
   }
 
   maxFileBytes(): number {

@@ -93,12 +93,11 @@ function toFile(r: FileRow): LibraryFile {
 export class LibraryStore {
   readonly filesDir: string;
   readonly uploadsDir: string;
-  /** The cluster's shared content; undefined on a single node. */
-  content?: LibraryContentSync;
-
   constructor(
     private readonly db: Db,
     dataDir: string,
+    /** The cluster's shared content (issue #10); null on a single node. */
+    readonly content: LibraryContentSync | null,
   ) {
     this.filesDir = join(dataDir, 'library');
     this.uploadsDir = join(this.filesDir, '.uploads');

@@ -23,6 +23,7 @@ import type { ServerResponse } from 'node:http';
 import { ensureRandomKeyFile } from '../node/files.js';
 import { canonicalJson } from '../shared/command-signature.js';
 import { FINAL_STATUSES, type JobStatus } from '../shared/protocol.js';
+import { Emitter, type Event } from '../shared/event.js';
 import type { Db } from './db.js';
 import { toCommandRecord, type CommandColumns } from './command-log-view.js';
 import { ANCHOR_DELAY_MS, LogAnchor, logAnchorPath, type AnchorHead, type AnchorIncident, type AnchorState } from './log-anchor.js';
@@ -102,6 +103,15 @@ export class LogChain {
   /** Which entries left unsealed by the previous run it was really running (see `start`). */
   private leftRunning: (seq: number) => boolean = () => true;
 
+  private readonly entryWritten = new Emitter<string>();
+
+  /**
+   * After `written` has chained (and sealed) an entry, in the same transaction: what follows the chain (the
+   * cluster log stream) subscribes here rather than to the store, so it always sees the entry as chained,
+   * whatever order things were wired in.
+   */
+  readonly onWritten: Event<string> = this.entryWritten.event;
+
   constructor(
     private readonly db: Db,
     private readonly key: Buffer,
@@ -146,6 +156,11 @@ export class LogChain {
    * entry when it has no chain yet (its insert), seals it when its status is final.
    */
   written(id: string): void {
+    this.chainEntry(id);
+    this.entryWritten.fire(id);
+  }
+
+  private chainEntry(id: string): void {
     const r = this.db.prepare('SELECT * FROM commands WHERE id = ?').get(id) as ChainRow | undefined;
     if (!r) return;
     let chain = r.log_chain;

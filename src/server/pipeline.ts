@@ -69,19 +69,14 @@ export class Pipeline {
     private readonly hub: AgentHub,
     private readonly sessions: SessionManager,
     private readonly limits: () => Limits,
+    /** Signs every job.start before it leaves for the agent (command-signing.ts). */
+    private readonly signJob: (frame: JobStartFrame, session: Session) => JobStartFrame,
   ) {}
 
   /** Registers the preparer of one agent command (see JobPreparer). */
   prepare(command: string, preparer: JobPreparer): void {
     this.preparers.set(command, preparer);
   }
-
-  /** Signs every job.start before it leaves for the agent (command-signing.ts); set once by service.ts. */
-  signJobsWith(signer: (frame: JobStartFrame, session: Session) => JobStartFrame): void {
-    this.signer = signer;
-  }
-
-  private signer: ((frame: JobStartFrame, session: Session) => JobStartFrame) | undefined;
 
   /** Called when a command ends (any status), after it is recorded (e.g. isolate sets the device's flag). */
   onFinished(fn: (job: Job, status: JobStatus) => void): void {
@@ -221,7 +216,7 @@ export class Pipeline {
     };
     session.jobs.set(job.id, job);
     const frame: JobStartFrame = { t: 'job.start', jobId: job.id, sessionId: session.id, command: job.spec.name, params, cwd: session.cwd, timeLimitMs: limit };
-    const signed = this.signer ? this.signer(frame, session) : frame;
+    const signed = this.signJob(frame, session);
     stage(job.id, 'svc.signed');
     const sent = this.hub.dispatch(session.device.id, signed, sink);
     stage(job.id, 'svc.dispatched');

@@ -9,6 +9,7 @@ import { issueToken, secretMatches, splitToken } from './auth.js';
 import { newId } from '../node/ids.js';
 import { CommandLogView, type CommandFilter } from './command-log-view.js';
 import { nameCandidates } from '../shared/device-name.js';
+import { Emitter, type Event } from '../shared/event.js';
 
 export { toCommandRecord, type CommandFilter, type CommandRow } from './command-log-view.js';
 
@@ -56,12 +57,13 @@ export class Store {
     this.logView = new CommandLogView(db, 'commands');
   }
 
-  /** Command-log integrity (log-chain.ts): called after each write to a command row, in its transaction. */
-  private commandWritten: (id: string) => void = () => undefined;
+  private readonly commandWritten = new Emitter<string>();
 
-  onCommandWritten(fn: (id: string) => void): void {
-    this.commandWritten = fn;
-  }
+  /**
+   * After each write to a command row, inside its transaction, with the row's id (log-chain.ts chains and
+   * seals it). Any number of listeners, in the order they subscribed; one that throws fails the write.
+   */
+  readonly onCommandWritten: Event<string> = this.commandWritten.event;
 
   close(): void {
     this.flushPresence();
@@ -282,7 +284,7 @@ export class Store {
       for (const r of rows) {
         if (!wasRunning(r.seq)) continue;
         fail.run(now(), r.seq);
-        this.commandWritten(r.id);
+        this.commandWritten.fire(r.id);
       }
     })();
   }
@@ -292,7 +294,7 @@ export class Store {
   insertCommand(c: NewCommand): void {
     this.db.transaction(() => {
       this.insertCommandRow(c);
-      this.commandWritten(c.id);
+      this.commandWritten.fire(c.id);
     })();
   }
 
@@ -308,7 +310,7 @@ export class Store {
   setCommandBackground(id: string, background: boolean): void {
     this.db.transaction(() => {
       this.db.prepare('UPDATE commands SET background = ? WHERE id = ?').run(background ? 1 : 0, id);
-      this.commandWritten(id);
+      this.commandWritten.fire(id);
     })();
   }
 
@@ -317,7 +319,7 @@ export class Store {
       this.db
         .prepare('UPDATE commands SET status = ?, error = ?, ended_at = ?, duration_ms = ?, output = ?, output_size = ?, output_sha256 = ?, output_truncated = ? WHERE id = ?')
         .run(r.status, r.error ?? null, now(), r.durationMs, r.output, r.outputSize, r.outputSha256, r.truncated ? 1 : 0, id);
-      this.commandWritten(id);
+      this.commandWritten.fire(id);
     })();
   }
 

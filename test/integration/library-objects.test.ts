@@ -23,6 +23,7 @@ import { limitsSchema } from '../../src/server/config.js';
 import { openDb, type Db } from '../../src/server/db.js';
 import { Store, type User } from '../../src/server/store.js';
 import { LibraryService } from '../../src/server/library-service.js';
+import { TenantSettings } from '../../src/server/tenant-settings.js';
 import { handleLibraryRoute } from '../../src/server/library-routes.js';
 import type { AgentFileGrant } from '../../src/server/agent-file-tokens.js';
 import type { ClusterContext } from '../../src/server/cluster/cluster-context.js';
@@ -68,11 +69,10 @@ async function startNode(nc: NatsConnection, nodeId: string, buckets: { library:
   // Stands in for the replicated devices table: every node knows each device's public key.
   const publicKey = deviceKey.publicKey.export({ type: 'spki', format: 'pem' }).toString();
   for (const id of DEVICES) db.prepare("INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, 'h', 'Linux', 'linux', '1', ?, '2026-01-01T00:00:00Z')").run(id, id, publicKey);
-  const lib = new LibraryService(db, dir, store, () => limitsSchema.parse({}), 'https://127.0.0.1:8443', log);
   const ctx = await context(nc, nodeId);
   const objects = await LibraryObjects.open(ctx, { bucket: buckets.library });
   const tokens = await ClusterFileTokens.open(ctx, { bucket: buckets.tokens });
-  lib.useCluster({ content: objects, tokens });
+  const lib = new LibraryService(db, dir, store, () => limitsSchema.parse({}), 'https://127.0.0.1:8443', log, new TenantSettings(store, limitsSchema.parse({})), { content: objects, tokens });
   // The library routes as http.ts calls them (plain HTTP: TLS is not what is tested here).
   const server = createServer((req, res) => {
     void handleLibraryRoute(req, res, admin, lib).then((handled) => {

@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import { openDb, type Db } from '../../src/server/db.js';
 import { Store } from '../../src/server/store.js';
 import { ensureLogKey, LogChain } from '../../src/server/log-chain.js';
-import { attachLogStream } from '../../src/server/access-control.js';
 import { Logger } from '../../src/node/log.js';
 import { connectCluster, type ClusterContext } from '../../src/server/cluster/cluster-context.js';
 import { CommandLogStream, entrySubject, LOG_STREAM } from '../../src/server/cluster/log-stream.js';
@@ -72,9 +71,9 @@ describeNeeds(natsSkipReason)('cluster command log stream', () => {
     const db = openDb(dbFile ?? join(dir, `${id}-${++counter}.db`));
     const store = new Store(db);
     const chain = LogChain.open(db, dir);
+    store.onCommandWritten((id) => chain.written(id));
     const ctx = await connectCluster([cluster.urls[server] as string], id, log, testMac, { replicas: 3 });
-    const stream = await CommandLogStream.open(ctx, db, chain);
-    attachLogStream(store, chain, stream);
+    const stream = await CommandLogStream.open(ctx, db, chain); // follows the chain's write event
     const existing = db.prepare("SELECT id FROM users WHERE name = 'analyst'").pluck().get() as string | undefined;
     const userId = existing ?? store.createUser('analyst', 'admin', false).id;
     const n = { id, db, store, chain, ctx, stream, userId };

@@ -68,7 +68,7 @@ function newNode(root: string, name: string): Node {
     groups: new GroupStore(db),
     users: new UserAdmin(db),
     tenant: new TenantSettings(store, BASE_LIMITS),
-    library: new LibraryStore(db, dir),
+    library: new LibraryStore(db, dir, null),
     responses: new ResponseActions(db, 'wss://127.0.0.1:1', store),
   };
 }

@@ -13,24 +13,16 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { ensureRandomKeyFile } from '../../node/files.js';
 import type { Logger } from '../../node/log.js';
 import { describeError } from '../../shared/errors.js';
+import { clusterKeyPath } from '../cluster-files.js';
+
+export { clusterKeyPath, ensureClusterKey } from '../cluster-files.js';
 
 /** What an entry is: part of the MAC, so an entry of one kind is never accepted as another. */
 export type MacKind = 'state' | 'log' | 'node' | 'presence' | 'agent' | 'out' | 'grant' | 'grant-used' | 'ledger';
 
 const LABEL = 'lr-cluster-mac-v1';
-
-export function clusterKeyPath(dataDir: string): string {
-  return join(dataDir, 'cluster.key');
-}
-
-/** Creates DATA/cluster.key when missing (32 random bytes, hex, mode 0600); answers whether it was created. */
-export function ensureClusterKey(dataDir: string): boolean {
-  return ensureRandomKeyFile(clusterKeyPath(dataDir));
-}
 
 /** Reads DATA/cluster.key; throws one line saying how to get it when it is missing or not a key. */
 export function loadClusterKey(dataDir: string): Buffer {

@@ -10,7 +10,7 @@ import { writeSecretFile } from '../../node/files.js';
 import { newId } from '../../node/ids.js';
 import type { Logger } from '../../node/log.js';
 import type { AgentHub } from '../agent-hub.js';
-import type { LibraryService } from '../library-service.js';
+import type { LibrarySharing } from '../library-service.js';
 import { LibraryObjects } from './library-objects.js';
 import { ClusterFileTokens } from './file-tokens.js';
 import { ClusterAgents } from './agent-router.js';
@@ -79,14 +79,13 @@ export class ClusterNode {
   }
 
   /** The session ledger shared by every node (one session per device, limits per user and tenant). */
-  async openLedger(onLost: (sessionId: string) => void): Promise<NatsSessionLedger> {
+  async openLedger(): Promise<NatsSessionLedger> {
     this.ledger = await NatsSessionLedger.open(this.ctx.nc, {
       nodeId: this.ctx.nodeId,
       mac: this.ctx.mac,
       drops: this.ctx.drops,
       replicas: this.ctx.replicas,
       leaseMs: this.opts.sessionLeaseMs,
-      onLost,
       log: this.ctx.log,
     });
     const ledger = this.ledger;
@@ -95,9 +94,9 @@ export class ClusterNode {
   }
 
   /** Library content in the object store, and agent download tokens valid on every node. */
-  async attachLibrary(library: LibraryService): Promise<void> {
+  async librarySharing(): Promise<LibrarySharing> {
     const [content, tokens] = await Promise.all([LibraryObjects.open(this.ctx), ClusterFileTokens.open(this.ctx)]);
-    library.useCluster({ content, tokens });
+    return { content, tokens };
   }
 
   /** Node heartbeats and agent presence/routing: agents on any node become reachable from this one. */

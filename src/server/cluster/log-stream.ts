@@ -6,7 +6,7 @@
  * earlier ones). The payload is the row as the SIEM export writes it (chain and seal included) plus the
  * node, so any node can verify and export every node's chain (log-snapshot.ts, log-verify.ts).
  *
- * Durability: the store's write hook (`written`, inside the row's SQLite transaction) only adds the id to
+ * Durability: the chain's write event (`written`, inside the row's SQLite transaction) only adds the id to
  * an outbox table in the same transaction; a drain loop publishes the row as it is then, waits for the
  * stream's acknowledgement, and only then removes the outbox rows it covered. A crash between the commit
  * and the acknowledgement leaves the id in the outbox, published at the next start. NATS being away never
@@ -114,12 +114,14 @@ export class CommandLogStream {
       if (n > 0) ctx.log.info('command log: existing entries queued for the cluster log', { entries: n });
     }
     const s = new CommandLogStream(ctx, db, chain, stream);
+    // Every write the chain has chained and sealed, in its transaction: never before the chain (see `written`).
+    chain.onWritten((id) => s.written(id));
     s.kick();
     return s;
   }
 
   /**
-   * The store's write hook, called inside the write's transaction (after the chain's): the entry joins the
+   * The chain's write event, called inside the write's transaction once the chain is done: the entry joins the
    * outbox in that transaction, so it is published if and only if the write commits. Never throws: a
    * failure here must not fail the command; it is logged (the entry then reaches the stream with its next
    * write, or not at all, which `lr log verify` on the cluster reports as a missing entry).

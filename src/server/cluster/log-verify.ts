@@ -12,9 +12,15 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { LogProblem, LogVerifyReport } from '../log-chain.js';
+import type { CommandLogSource } from '../command-log-source.js';
+import { CommandLogView } from '../command-log-view.js';
+import type { Db } from '../db.js';
+import { RestError } from '../rest-io.js';
 import { entrySubject, type CommandLogStream } from './log-stream.js';
+import type { ClusterLogMirror } from './log-mirror.js';
 import { ClusterLogSnapshot, fetchEntry, toChainRow, type StreamEntry } from './log-snapshot.js';
 import { NODE_ID } from './cluster-context.js';
+import { describeError } from '../../shared/errors.js';
 
 export interface ClusterLogProblem extends LogProblem {
   /** The node whose entry it is (absent for a message whose subject names no node). */
@@ -205,4 +211,30 @@ function describe(node: string, r: LocalRow, s: { seq: number; chain: string | n
 
 function* mapIter<T, U>(it: Iterable<T>, fn: (t: T) => U): Generator<U> {
   for (const t of it) yield fn(t);
+}
+
+/**
+ * The whole cluster's command log as the REST log routes see it (command-log-source.ts): read from the
+ * mirrored read model, verified and exported from the stream.
+ */
+export function clusterCommandLog(db: Db, stream: CommandLogStream, mirror: ClusterLogMirror): CommandLogSource {
+  return {
+    view: new CommandLogView(db, 'cluster_commands'),
+    // What this node just wrote is published and mirrored before a log read answers (a few ms), never
+    // waited on for long: a NATS outage serves what the view holds.
+    ready: () =>
+      Promise.race([stream.flushed().then(() => mirror.caughtUp(2_000)), new Promise<void>((r) => setTimeout(r, 2_000))]).catch(() => undefined),
+    verify: () => unreadable(() => verifyNodeAndCluster(stream)),
+    exportJsonl: (res, afterSeq) => unreadable(() => exportClusterJsonl(stream, res, afterSeq)),
+  };
+}
+
+/** A stream that cannot be read answers 503 with why. */
+async function unreadable<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof RestError) throw e;
+    throw new RestError(503, `the cluster command log cannot be read: ${describeError(e)}`);
+  }
 }

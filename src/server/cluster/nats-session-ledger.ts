@@ -34,7 +34,7 @@
  * Trade-offs: a session in the middle of opening counts against its user before its tenant check, so a
  * race at the limits can refuse an open that a moment later would succeed (never the reverse: the limits
  * are never exceeded). A node that cannot reach NATS for longer than the lease loses its sessions; the
- * refresh reports that through `onLost`.
+ * refresh reports that through the `onLost` event.
  *
  * Authenticity (cluster-key.ts): every value is sealed with the cluster key's MAC (bucket, key, writer,
  * version); a value that fails the check counts as absent, so a forged claim blocks nobody and a forged
@@ -45,6 +45,7 @@ import { jetstream, JetStreamApiCodes, JetStreamApiError, type JetStreamClient, 
 import { type KV, type KvEntry } from '@nats-io/kv';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../node/log.js';
+import { Emitter, type Event } from '../../shared/event.js';
 import { openBucket } from './cluster-context.js';
 import { MonotonicClock, openValue, sealValue, type ClusterMac, type DropLog } from './cluster-key.js';
 import type { OpenResult, SessionClaim, SessionLedger, SessionLimits } from '../session-ledger.js';
@@ -66,8 +67,6 @@ export interface NatsSessionLedgerOptions {
   mac: ClusterMac;
   /** Where refused values are reported (rate-limited); the log below when absent. */
   drops?: DropLog;
-  /** Called when a session's lease was lost (expired while this node could not refresh it). */
-  onLost?: (sessionId: string) => void;
   log?: Logger;
 }
 
@@ -101,6 +100,10 @@ export class NatsSessionLedger implements SessionLedger {
   /** The refresh in progress, if any: close() waits for it so it cannot rewrite a key being released. */
   private refreshing: Promise<void> | null = null;
   private readonly clock = new MonotonicClock();
+  private readonly lost = new Emitter<string>();
+
+  /** A session whose lease was lost (expired while this node could not refresh it), by id. */
+  readonly onLost: Event<string> = this.lost.event;
 
   private constructor(
     private readonly kv: KV,
@@ -373,7 +376,7 @@ export class NatsSessionLedger implements SessionLedger {
       // The key expired (and maybe someone else holds the device now): the session is gone.
       this.owned.delete(sessionId);
       this.opts.log?.warn('session lease lost', { sessionId, deviceId: o.claim.deviceId });
-      this.opts.onLost?.(sessionId);
+      this.lost.fire(sessionId);
     }
   }
 

@@ -74,6 +74,19 @@ describe('layering lint', () => {
     },
   );
 
+  it('lets only the composition root of src/server import src/server/cluster', async () => {
+    const core = fixtures.find((candidate) => candidate.file === 'server-core-imports-cluster.ts');
+    const root = fixtures.find((candidate) => candidate.file === 'server-root-imports-cluster.ts');
+    if (!core || !root) throw new Error('fixture missing');
+    const [message] = await lintAs(core);
+    expect(message?.message).toBe(
+      'src/server/batch/fixture.ts may not import from src/server/cluster (../cluster/log-stream.js): define the interface here, implement it in cluster/, wire it in service.ts.',
+    );
+    // The same import from cluster/ itself is fine (the cluster code may import anything of the core and its own).
+    expect(await lintAs({ ...core, lintAs: 'src/server/cluster/fixture.ts' })).toEqual([]);
+    expect(await lintAs(root)).toEqual([]);
+  });
+
   it('explains the rule in the message', async () => {
     const fixture = fixtures.find((candidate) => candidate.file === 'shared-imports-server.ts');
     if (!fixture) throw new Error('fixture missing');

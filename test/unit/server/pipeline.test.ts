@@ -70,7 +70,7 @@ beforeEach(() => {
   hub = new FakeAgentHub();
   const limits = limitsSchema.parse({ commandTimeoutSec: 5 });
   sessions = new SessionManager(store, hub as unknown as AgentHub, () => limits);
-  pipeline = new Pipeline(store, hub as unknown as AgentHub, sessions, () => limits);
+  pipeline = new Pipeline(store, hub as unknown as AgentHub, sessions, () => limits, (frame) => frame); // unsigned: the signer has its own tests
   const { token } = store.createEnrollToken(60_000);
   const enrolled = store.enrollDevice(token, { name: 'host1', hostname: 'host1', os: 'Linux', platform: 'linux', agentVersion: '0.1.0' }, 'key');
   if (!enrolled.ok) throw new Error(enrolled.error);
