@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { Logger } from '../../src/node/log.js';
-import { ClusterMac, DropLog, ensureClusterKey, loadClusterKey, openValue, sealValue, type MacFields } from '../../src/server/cluster/cluster-key.js';
+import { Logger } from '../../../../src/node/log.js';
+import { ClusterMac, DropLog, ensureClusterKey, loadClusterKey, openValue, sealValue, type MacFields } from '../../../../src/server/cluster/cluster-key.js';
 
 describe('cluster key', () => {
   const mac = new ClusterMac(randomBytes(32));
