@@ -13,7 +13,6 @@ import { GroupError, groupRuleSchema, REMEDIATION_LEVELS, TAG, type GroupStore }
 import type { TokenWatcher, UserAdmin } from './tokens.js';
 import type { CommandLogSource } from './command-log-source.js';
 import { deviceNameProblem, MAX_DEVICE_NAME } from '../shared/device-name.js';
-import { describeError } from '../shared/errors.js';
 
 export interface AdminDeps {
   store: Store;

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { readJsonFile, writeSecretFile, writeSecretJson } from '../node/files.js';
 import { profileSchema } from '../node/profile.js';
 import { AgentReleases } from './agent-releases.js';
-import { clusterUrlsOf } from './cluster/cluster-urls.js';
+import { clusterUrlsOf } from './cluster-files.js';
 import { configSchema, dataPaths, loadConfig } from './config.js';
 import { openDb } from './db.js';
 import { GroupStore } from './groups.js';
