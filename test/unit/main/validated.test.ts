@@ -100,6 +100,38 @@ describe('createValidatedDispatcher', () => {
     });
   });
 
+  it('refuses an answer that does not match the response schema, in one line', async () => {
+    const dispatcher = createValidatedDispatcher(policy);
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    // A handler that drifted from the contract: `handled` became a string.
+    dispatcher.handle('lr:app.echo', ({ text }) => ({ text, handled: 'once' }) as unknown as { text: string; handled: number });
+    const expected = { code: 'invalid-response', message: 'lr:app.echo: invalid response: handled: expected number, received string' };
+    expect(await dispatcher.dispatch('lr:app.echo', { text: 'x' }, trusted)).toEqual({ ok: false, error: expected });
+    expect(errors).toHaveBeenCalledExactlyOnceWith(expected.message);
+    errors.mockRestore();
+  });
+
+  it('checks a nested answer against the schemas the renderer relies on', async () => {
+    const dispatcher = createValidatedDispatcher(policy);
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const caseView = { id: 'c1', title: 'Intrusion', status: 'open', createdAt: '2026-12-05T18:00:00Z', updatedAt: '2026-12-05T18:00:00Z', active: true, counts: { notes: 0, evidence: 0, transcripts: 0 } };
+    dispatcher.handle('lr:cases.list', () => [caseView, { ...caseView, status: 'archived' }] as never);
+    const outcome = await dispatcher.dispatch('lr:cases.list', {}, trusted);
+    expect(outcome).toEqual({
+      ok: false,
+      error: { code: 'invalid-response', message: 'lr:cases.list: invalid response: 1.status: invalid option: expected one of "open"|"closed"' },
+    });
+    vi.restoreAllMocks();
+  });
+
+  it('sends the handler\'s own answer once it checks, without reshaping it', async () => {
+    const dispatcher = createValidatedDispatcher(policy);
+    const answer = { text: 'x', handled: 3 };
+    dispatcher.handle('lr:app.echo', () => answer);
+    const outcome = await dispatcher.dispatch('lr:app.echo', { text: 'x' }, trusted);
+    expect(outcome.ok && outcome.result).toBe(answer);
+  });
+
   it('reports a contract channel without a handler', async () => {
     const dispatcher = createValidatedDispatcher(policy);
     expect(await dispatcher.dispatch('lr:app.info', {}, trusted)).toEqual({
