@@ -15,6 +15,7 @@ import { BatchesPage } from './components/BatchesPage.js';
 import { CasesPage } from './components/CasesPage.js';
 import { routeCaseEvent } from './state/cases-store.js';
 import { SECTIONS, useAppStore } from './state/app-store.js';
+import { assertNever } from '../../shared/assert-never.js';
 
 export function App() {
   const sectionId = useAppStore((state) => state.section);
@@ -42,10 +43,13 @@ export function App() {
         case 'cases.progress':
           routeCaseEvent(event);
           return;
+        case 'hello':
+          eventReceived(event);
+          return;
         default:
-          break;
+          // The transports parse every event with lrEventSchema first, so only a new kind gets here.
+          assertNever(event, 'event');
       }
-      eventReceived(event);
     });
     call('lr:app.info', {})
       .then(async (info) => {
