@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import { call } from './api/call.js';
+import { dispatcher } from './state/dispatcher.js';
 import { lr } from './api/transport.js';
 import { ConsolesPage } from './components/ConsolesPage.js';
 import { DevicesPage } from './components/DevicesPage.js';
@@ -51,10 +51,10 @@ export function App() {
           assertNever(event, 'event');
       }
     });
-    call('lr:app.info', {})
+    dispatcher.appInfo({})
       .then(async (info) => {
         connected(info);
-        setWorkspace(await call('lr:workspace.status', {}));
+        setWorkspace(await dispatcher.workspaceStatus({}));
         if (useAppStore.getState().workspace?.state === 'ready') {
           await refreshDevices();
           await restoreConsoles().catch(() => undefined);
@@ -97,7 +97,7 @@ export function App() {
 export async function refreshDevices(): Promise<void> {
   const { setDevices } = useAppStore.getState();
   try {
-    setDevices(await call('lr:devices.list', {}));
+    setDevices(await dispatcher.listDevices({}));
   } catch (error) {
     setDevices(useAppStore.getState().devices, error instanceof Error ? error.message : String(error));
   }

@@ -11,7 +11,7 @@ import { useCallback, useEffect, useState, type DragEvent } from 'react';
 import { formatBytes } from '../../../shared/format.js';
 import type { LibraryView } from '../../../shared/ipc-contract.js';
 import { libraryNameProblem } from '../../../shared/library-rules.js';
-import { call } from '../api/call.js';
+import { dispatcher } from '../state/dispatcher.js';
 import { freeName } from './library-names.js';
 import './pages.css';
 import { ConfirmDialog } from './ConfirmDialog.js';
@@ -53,7 +53,7 @@ export function LibraryPage() {
 
   const reload = useCallback(async () => {
     try {
-      setView(await call('lr:library.list', {}));
+      setView(await dispatcher.libraryView({}));
       setError(undefined);
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
@@ -68,7 +68,7 @@ export function LibraryPage() {
     if (!deleting) return;
     setDeleteBusy(true);
     try {
-      await call('lr:library.delete', { name: deleting });
+      await dispatcher.deleteLibraryFile({ name: deleting });
       setDeleting(undefined);
       setDeleteError(undefined);
       await reload();
@@ -232,7 +232,7 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
     // The library may have changed since the drop (another analyst): look again before sending anything.
     let names: string[];
     try {
-      const fresh = await call('lr:library.list', {});
+      const fresh = await dispatcher.libraryView({});
       names = (fresh.files ?? []).map((f) => f.name);
     } catch (e) {
       setRows((all) => [{ key: `list-${Date.now()}`, name: '(library)', size: 0, progress: 0, state: 'failed', message: `could not check the library for name conflicts: ${e instanceof Error ? e.message : String(e)}` }, ...all]);
