@@ -137,6 +137,12 @@ export const logFacetsSchema = z.object({
 });
 export type LogFacets = z.infer<typeof logFacetsSchema>;
 
+/**
+ * A long call the renderer may cancel carries an id it made (e.g. crypto.randomUUID()); `lr:calls.cancel`
+ * with that id aborts it in main, which stops the work and leaves nothing half-written.
+ */
+export const callIdSchema = z.string().min(8).max(64).regex(/^[A-Za-z0-9_-]+$/);
+
 /** Batch ids as the service makes them. */
 const batchIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
 /** The Batch page shows at most this many merged rows (the export has them all). */
@@ -325,6 +331,13 @@ export const ipcContract = {
     response: z.object({ text: z.string(), handled: z.number().int().nonnegative() }),
   },
 
+  /**
+   * Cancels a long call still running (one whose request carries a `callId`). `cancelled` is false when
+   * no call with that id runs any more (it ended, or never started). The cancelled call answers with a
+   * handler-failed error saying it was cancelled.
+   */
+  'lr:calls.cancel': { request: z.strictObject({ callId: callIdSchema }), response: z.object({ cancelled: z.boolean() }) },
+
   // --- workspace: which service the workstation talks to (standalone/embedded, or a team's service) ---
 
   /** Where the workstation is connected, as whom. */
@@ -497,7 +510,7 @@ export const ipcContract = {
   },
   'lr:cases.evidence': { request: z.strictObject({ caseId: caseIdSchema }), response: z.array(evidenceViewSchema) },
   /** Writes the case as a zip (manifest.json, notes, transcripts, evidence) into the app data folder's exports/. */
-  'lr:cases.export': { request: z.strictObject({ id: caseIdSchema }), response: exportCaseResultSchema },
+  'lr:cases.export': { request: z.strictObject({ id: caseIdSchema, callId: callIdSchema.optional() }), response: exportCaseResultSchema },
   /** Starts the import of a case zip: its bytes follow in chunks (like library uploads), then lr:cases.importEnd. */
   'lr:cases.importBegin': {
     request: z.strictObject({ name: z.string().min(1).max(255), size: z.number().int().positive().max(MAX_CASE_IMPORT_BYTES) }),

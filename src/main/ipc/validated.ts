@@ -26,10 +26,20 @@ import type { Services } from '../services/index.js';
 import { describeIssues, describeThrown, ipcFailure, oneLine } from './errors.js';
 import { handlerTable } from './routes.js';
 
-export type IpcHandler<C extends IpcChannel> = (request: IpcParsedRequest<C>) => IpcResponse<C> | Promise<IpcResponse<C>>;
+/** What a handler learns about its call besides the request. */
+export interface CallContext {
+  /** Aborted when the renderer cancels the call (`lr:calls.cancel` with the request's `callId`). */
+  readonly signal: AbortSignal;
+}
 
-/** One handler per contract channel: the compiler refuses a table that misses one. */
-export type IpcHandlerTable = { readonly [C in IpcChannel]: IpcHandler<C> };
+export type IpcHandler<C extends IpcChannel> = (request: IpcParsedRequest<C>, context: CallContext) => IpcResponse<C> | Promise<IpcResponse<C>>;
+
+/** Answered by the dispatcher itself: it holds the calls that may be cancelled. */
+const CANCEL_CHANNEL = 'lr:calls.cancel';
+export type ServiceChannel = Exclude<IpcChannel, typeof CANCEL_CHANNEL>;
+
+/** One handler per contract channel answered by the services: the compiler refuses a table that misses one. */
+export type IpcHandlerTable = { readonly [C in ServiceChannel]: IpcHandler<C> };
 
 /** How a transport decides whether the party behind a call may use the API at all. */
 export interface SenderPolicy<S> {
@@ -45,10 +55,17 @@ export interface ValidatedDispatcher<S> {
 
 // Handlers are stored type-erased; `dispatch` only ever passes a value that the same channel's request
 // schema produced, which is exactly the handler's parameter type.
-type ErasedHandler = (request: unknown) => unknown;
+type ErasedHandler = (request: unknown, context: CallContext) => unknown;
 
 export function createValidatedDispatcher<S>(policy: SenderPolicy<S>): ValidatedDispatcher<S> {
   const handlers = new Map<IpcChannel, ErasedHandler>();
+  /** Calls running with a `callId`, so that `lr:calls.cancel` can abort them. */
+  const cancellable = new Map<string, AbortController>();
+  handlers.set(CANCEL_CHANNEL, (request) => {
+    const controller = cancellable.get((request as { callId: string }).callId);
+    controller?.abort(new Error('cancelled'));
+    return { cancelled: controller !== undefined };
+  });
 
   return {
     handle(channel, handler) {
@@ -72,11 +89,20 @@ export function createValidatedDispatcher<S>(policy: SenderPolicy<S>): Validated
       if (!handler) {
         return ipcFailure('unknown-channel', `${channel}: no handler registered`);
       }
+      // The cancel call names the call it cancels: it is not itself one that can be cancelled.
+      const callId = channel === CANCEL_CHANNEL ? undefined : callIdOf(parsed.data);
+      if (callId !== undefined && cancellable.has(callId)) {
+        return ipcFailure('invalid-payload', `${channel}: invalid payload: callId: already in use by a running call`);
+      }
+      const controller = new AbortController();
+      if (callId !== undefined) cancellable.set(callId, controller);
       let result: unknown;
       try {
-        result = await handler(parsed.data);
+        result = await handler(parsed.data, { signal: controller.signal });
       } catch (thrown) {
         return ipcFailure('handler-failed', `${channel}: ${describeThrown(thrown)}`);
+      } finally {
+        if (callId !== undefined) cancellable.delete(callId);
       }
       const checked = ipcContract[channel].response.safeParse(result);
       if (!checked.success) {
@@ -94,11 +120,16 @@ export function createValidatedDispatcher<S>(policy: SenderPolicy<S>): Validated
 export function createValidatedHandlers<S>(services: Services, policy: SenderPolicy<S>): ValidatedDispatcher<S> {
   const dispatcher = createValidatedDispatcher(policy);
   const table = handlerTable(services);
-  for (const channel of ipcChannels) registerFromTable(dispatcher, table, channel);
+  for (const channel of ipcChannels) if (channel !== CANCEL_CHANNEL) registerFromTable(dispatcher, table, channel);
   return dispatcher;
 }
 
-function registerFromTable<S, C extends IpcChannel>(
+function callIdOf(request: unknown): string | undefined {
+  const callId = typeof request === 'object' && request !== null ? (request as { callId?: unknown }).callId : undefined;
+  return typeof callId === 'string' ? callId : undefined;
+}
+
+function registerFromTable<S, C extends ServiceChannel>(
   dispatcher: ValidatedDispatcher<S>,
   table: IpcHandlerTable,
   channel: C,

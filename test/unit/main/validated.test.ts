@@ -27,7 +27,7 @@ describe('createValidatedDispatcher', () => {
       ok: true,
       result: { text: 'hi', handled: 1 },
     });
-    expect(echo).toHaveBeenCalledExactlyOnceWith({ text: 'hi' });
+    expect(echo).toHaveBeenCalledExactlyOnceWith({ text: 'hi' }, { signal: expect.any(AbortSignal) });
   });
 
   it('refuses a payload that does not match the schema, with a one-line message, without running the handler', async () => {
@@ -215,10 +215,11 @@ describe('createValidatedHandlers', () => {
       'lr:batches.export': { id: 'b1', format: 'csv' },
       'lr:batches.saveToCase': { id: 'b1' },
       'lr:batches.complete': { line: 'proc', cursor: 4 },
+      'lr:calls.cancel': { callId: 'call-0001' },
     } satisfies Record<(typeof ipcChannels)[number], unknown>;
     for (const channel of ipcChannels) {
       const outcome = await dispatcher.dispatch(channel, samples[channel], trusted);
-      if (channel === 'lr:app.info' || channel === 'lr:app.echo' || channel === 'lr:workspace.status' || channel === 'lr:sessions.list') {
+      if (channel === 'lr:app.info' || channel === 'lr:app.echo' || channel === 'lr:workspace.status' || channel === 'lr:sessions.list' || channel === 'lr:calls.cancel') {
         if (!outcome.ok) throw new Error(outcome.error.message);
         expect(ipcContract[channel].response.safeParse(outcome.result).success, channel).toBe(true);
       } else if (!outcome.ok) {

@@ -16,6 +16,28 @@ function action<C extends IpcChannel>(channel: C): (request: IpcRequest<C>) => P
   return (request) => call(channel, request);
 }
 
+/** Channels whose requests may carry a `callId` (the long calls main can cancel). */
+type CancellableChannel = { [C in IpcChannel]: IpcRequest<C> extends { callId?: string } ? C : never }[IpcChannel];
+
+/**
+ * An action that takes an AbortSignal too: the call gets an id, and aborting the signal asks main to
+ * cancel it. The action still settles with main's answer (the cancelled call's error, or its result when
+ * it ended first).
+ */
+function cancellable<C extends CancellableChannel>(channel: C): (request: Omit<IpcRequest<C>, 'callId'>, signal?: AbortSignal) => Promise<IpcResponse<C>> {
+  return async (request, signal) => {
+    if (!signal) return call(channel, request as IpcRequest<C>);
+    const callId = crypto.randomUUID();
+    const cancel = () => void call('lr:calls.cancel', { callId }).catch(() => undefined);
+    signal.addEventListener('abort', cancel, { once: true });
+    try {
+      return await call(channel, { ...request, callId } as IpcRequest<C>);
+    } finally {
+      signal.removeEventListener('abort', cancel);
+    }
+  };
+}
+
 export const dispatcher = {
   // --- the host and the workspace ---
   appInfo: action('lr:app.info'),
@@ -65,7 +87,8 @@ export const dispatcher = {
   async switchActiveCase(request: IpcRequest<'lr:cases.activate'>): Promise<void> {
     useCasesStore.getState().put(await call('lr:cases.activate', request));
   },
-  exportCase: action('lr:cases.export'),
+  /** With a signal, aborting it cancels the export in main (`lr:calls.cancel`): no zip is left behind. */
+  exportCase: cancellable('lr:cases.export'),
   caseNotes: action('lr:cases.notes'),
   caseTranscripts: action('lr:cases.transcripts'),
   caseEvidence: action('lr:cases.evidence'),
