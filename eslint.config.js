@@ -89,6 +89,13 @@ function electronRestrictions(layerName) {
   };
 }
 
+// Components ask main for things through the stores' dispatcher (src/renderer/src/state/dispatcher.ts),
+// never through the API object itself: what the UI can do to main stays listed in one place.
+const COMPONENTS_USE_THE_DISPATCHER = {
+  paths: [],
+  patterns: [{ regex: '/api/(call|transport)(\\.js)?$', message: 'components call the actions of src/renderer/src/state/dispatcher.ts, not the IPC API.' }],
+};
+
 function restrictedImports(...parts) {
   return [
     'error',
@@ -297,6 +304,10 @@ export default defineConfig(
 
   // Package-name restrictions, one complete list per layer.
   { files: SRC('renderer'), rules: { 'no-restricted-imports': restrictedImports(nodeBuiltinRestrictions('renderer'), electronRestrictions('renderer')) } },
+  {
+    files: SRC('renderer/src/components'),
+    rules: { 'no-restricted-imports': restrictedImports(nodeBuiltinRestrictions('renderer'), electronRestrictions('renderer'), COMPONENTS_USE_THE_DISPATCHER) },
+  },
   { files: SRC('shared'), rules: { 'no-restricted-imports': restrictedImports(nodeBuiltinRestrictions('shared'), electronRestrictions('shared')) } },
   { files: SRC('preload'), rules: { 'no-restricted-imports': PRELOAD_ONLY_ELECTRON } },
   ...['node', 'agent', 'server', 'client', 'cli', 'main'].map((layer) => ({

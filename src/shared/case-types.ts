@@ -1,167 +1,185 @@
 /**
  * What the workstation's cases and evidence store look like to the renderer. The store itself
  * lives in main (src/main/cases: SQLite with FTS5 + content-addressed files); these are the shapes the IPC
- * contract carries. Pure TypeScript: no Node, no DOM.
+ * contract carries, as zod schemas (main checks every answer against them before it leaves, see
+ * src/main/ipc/validated.ts) with the types derived from them. Pure TypeScript + zod: no Node, no DOM.
  */
+import { z } from 'zod';
 
 export const CASE_STATUSES = ['open', 'closed'] as const;
 export type CaseStatus = (typeof CASE_STATUSES)[number];
 
-export interface CaseView {
-  id: string;
-  title: string;
-  status: CaseStatus;
+export const caseViewSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  status: z.enum(CASE_STATUSES),
   /** ISO date-times. */
-  createdAt: string;
-  updatedAt: string;
+  createdAt: z.string(),
+  updatedAt: z.string(),
   /** New evidence and transcripts land in the active case. At most one case is active. */
-  active: boolean;
-  counts: { notes: number; evidence: number; transcripts: number };
-}
+  active: z.boolean(),
+  counts: z.object({ notes: z.number(), evidence: z.number(), transcripts: z.number() }),
+});
+export type CaseView = z.infer<typeof caseViewSchema>;
 
-export interface NoteView {
-  id: string;
-  caseId: string;
-  title: string;
+export const noteViewSchema = z.object({
+  id: z.string(),
+  caseId: z.string(),
+  title: z.string(),
   /** Markdown. */
-  body: string;
+  body: z.string(),
   /** The command this note is about (its transcript opens from the note). */
-  commandId?: string | undefined;
+  commandId: z.string().optional(),
   /** The evidence item this note is about. */
-  evidenceId?: string | undefined;
-  createdAt: string;
-  updatedAt: string;
-}
+  evidenceId: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type NoteView = z.infer<typeof noteViewSchema>;
 
 /** One command of a console session as the analyst saw it: the line and its output rendered as text. */
-export interface TranscriptSummary {
-  id: string;
-  caseId: string;
-  sessionId: string;
-  deviceId: string;
-  deviceName: string;
+export const transcriptSummarySchema = z.object({
+  id: z.string(),
+  caseId: z.string(),
+  sessionId: z.string(),
+  deviceId: z.string(),
+  deviceName: z.string(),
   /** Undefined when the service refused the line before giving it an ID. */
-  commandId?: string | undefined;
-  line: string;
-  status: string;
-  error?: string | undefined;
-  analyst: string;
-  startedAt: string;
-  endedAt: string;
+  commandId: z.string().optional(),
+  line: z.string(),
+  status: z.string(),
+  error: z.string().optional(),
+  analyst: z.string(),
+  startedAt: z.string(),
+  endedAt: z.string(),
   /** Characters of output kept (see `outputTruncated`). */
-  outputChars: number;
+  outputChars: z.number(),
   /** The output was longer than the transcript keeps (the log keeps its first part; the console may have saved all of it as evidence). */
-  outputTruncated: boolean;
-}
+  outputTruncated: z.boolean(),
+});
+export type TranscriptSummary = z.infer<typeof transcriptSummarySchema>;
 
-export interface TranscriptEntryView extends TranscriptSummary {
-  output: string;
+export const transcriptEntryViewSchema = transcriptSummarySchema.extend({
+  output: z.string(),
   /** Its 0-based place in its case's transcript list (to scroll the list to it), when asked one by one. */
-  position?: number | undefined;
-}
+  position: z.number().optional(),
+});
+export type TranscriptEntryView = z.infer<typeof transcriptEntryViewSchema>;
+
+export const transcriptPageSchema = z.object({ total: z.number(), items: z.array(transcriptSummarySchema) });
+export type TranscriptPage = z.infer<typeof transcriptPageSchema>;
 
 export const EVIDENCE_KINDS = ['getfile', 'collect', 'output', 'imported'] as const;
 export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
 
 /** ok: the file on disk hashes to its SHA-256; tampered: it does not; missing: the file is gone. */
-export type EvidenceIntegrity = 'unverified' | 'ok' | 'tampered' | 'missing';
+export const EVIDENCE_INTEGRITIES = ['unverified', 'ok', 'tampered', 'missing'] as const;
+export type EvidenceIntegrity = (typeof EVIDENCE_INTEGRITIES)[number];
 
-export interface EvidenceView {
-  id: string;
-  caseId: string;
-  sha256: string;
-  sha1: string;
-  md5: string;
-  size: number;
+export const evidenceViewSchema = z.object({
+  id: z.string(),
+  caseId: z.string(),
+  sha256: z.string(),
+  sha1: z.string(),
+  md5: z.string(),
+  size: z.number(),
   /** Display name (base name of the original path, or the `> name` of saved output). */
-  name: string;
-  kind: EvidenceKind;
-  deviceId: string;
-  deviceName: string;
+  name: z.string(),
+  kind: z.enum(EVIDENCE_KINDS),
+  deviceId: z.string(),
+  deviceName: z.string(),
   /** Path on the device ('' for saved console output). */
-  originalPath: string;
-  commandId?: string | undefined;
-  analyst: string;
+  originalPath: z.string(),
+  commandId: z.string().optional(),
+  analyst: z.string(),
   /** When the workstation stored it. */
-  acquiredAt: string;
+  acquiredAt: z.string(),
   /** The file's times on the device, as the agent reported them (ISO), when known. */
-  fileTimes: { mtime?: string | undefined; atime?: string | undefined; ctime?: string | undefined; btime?: string | undefined };
-  integrity: EvidenceIntegrity;
+  fileTimes: z.object({ mtime: z.string().optional(), atime: z.string().optional(), ctime: z.string().optional(), btime: z.string().optional() }),
+  integrity: z.enum(EVIDENCE_INTEGRITIES),
   /** Last re-verification (ISO), if any. */
-  verifiedAt?: string | undefined;
-}
+  verifiedAt: z.string().optional(),
+});
+export type EvidenceView = z.infer<typeof evidenceViewSchema>;
 
 export const PREVIEW_MODES = ['text', 'hex', 'strings'] as const;
 export type PreviewMode = (typeof PREVIEW_MODES)[number];
 /** One preview request reads at most this many bytes from disk. */
 export const MAX_PREVIEW_BYTES = 64 * 1024;
 
-export interface EvidencePreview {
-  mode: PreviewMode;
+export const evidencePreviewSchema = z.object({
+  mode: z.enum(PREVIEW_MODES),
   /** The byte range read: [offset, offset + length). */
-  offset: number;
-  length: number;
+  offset: z.number(),
+  length: z.number(),
   /** The whole file's size. */
-  size: number;
+  size: z.number(),
   /** Display lines (control characters made visible; never interpreted). */
-  lines: string[];
+  lines: z.array(z.string()),
   /** Where the next range starts, undefined at the end of the file. */
-  nextOffset?: number | undefined;
-}
+  nextOffset: z.number().optional(),
+});
+export type EvidencePreview = z.infer<typeof evidencePreviewSchema>;
 
-export interface SearchHit {
+export const searchHitSchema = z.object({
   /** `evidence`: its name matched, or (with `line`) a line of a saved console output. */
-  kind: 'note' | 'transcript' | 'evidence';
+  kind: z.enum(['note', 'transcript', 'evidence']),
   /** Note id, transcript entry id or evidence id. */
-  id: string;
-  caseId: string;
-  caseTitle: string;
+  id: z.string(),
+  caseId: z.string(),
+  caseTitle: z.string(),
   /** Note title, or the command line. */
-  title: string;
+  title: z.string(),
   /** Matched text with the matches between «» (plain text, no HTML). */
-  snippet: string;
-  commandId?: string | undefined;
+  snippet: z.string(),
+  commandId: z.string().optional(),
   /** 1-based line of a saved output that matched. */
-  line?: number | undefined;
-}
+  line: z.number().optional(),
+});
+export type SearchHit = z.infer<typeof searchHitSchema>;
 
-export interface SearchResult {
-  hits: SearchHit[];
+export const searchResultSchema = z.object({
+  hits: z.array(searchHitSchema),
   /** Time the query took in the store (ms). */
-  tookMs: number;
+  tookMs: z.number(),
   /** What the search read, as a sentence ("searched notes, transcripts (the first 1 MiB …) …"). */
-  covered?: string | undefined;
-}
+  covered: z.string().optional(),
+});
+export type SearchResult = z.infer<typeof searchResultSchema>;
 
-export interface ExportCaseResult {
+export const exportCaseResultSchema = z.object({
   /** Where the zip was written. */
-  path: string;
-  bytes: number;
+  path: z.string(),
+  bytes: z.number(),
   /** Entries in the zip (manifest included). */
-  files: number;
-}
+  files: z.number(),
+});
+export type ExportCaseResult = z.infer<typeof exportCaseResultSchema>;
 
 /** A problem found while verifying an imported zip, tied to the member it belongs to. */
-export interface ImportProblem {
+export const importProblemSchema = z.object({
   /** The zip member (e.g. `evidence/<sha256>`, `notes/<id>.md`, `manifest.json`). */
-  file: string;
-  problem: string;
-}
+  file: z.string(),
+  problem: z.string(),
+});
+export type ImportProblem = z.infer<typeof importProblemSchema>;
 
-export interface ImportCaseResult {
+export const importCaseResultSchema = z.object({
   /** True when every member verified and the case was added. */
-  ok: boolean;
-  caseId?: string | undefined;
-  title?: string | undefined;
+  ok: z.boolean(),
+  caseId: z.string().optional(),
+  title: z.string().optional(),
   /** Members verified against the manifest. */
-  verified: number;
-  problems: ImportProblem[];
-}
+  verified: z.number(),
+  problems: z.array(importProblemSchema),
+});
+export type ImportCaseResult = z.infer<typeof importCaseResultSchema>;
 
-export interface CaseTaskProgress {
-  task: 'verify' | 'export' | 'import';
+export const caseTaskProgressSchema = z.object({
+  task: z.enum(['verify', 'export', 'import']),
   /** Evidence id, case id or upload id. */
-  id: string;
-  done: number;
-  total: number;
-}
+  id: z.string(),
+  done: z.number(),
+  total: z.number(),
+});
+export type CaseTaskProgress = z.infer<typeof caseTaskProgressSchema>;

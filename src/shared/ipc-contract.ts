@@ -14,10 +14,24 @@ import './zod-config.js';
 import { z } from 'zod';
 import type { Role } from './catalog.js';
 import { MAX_LINE_UTF16 } from './grammar.js';
-import { CASE_STATUSES, MAX_PREVIEW_BYTES, PREVIEW_MODES, type CaseTaskProgress, type CaseView, type EvidencePreview, type EvidenceView, type ExportCaseResult, type ImportCaseResult, type NoteView, type SearchResult, type TranscriptEntryView, type TranscriptSummary } from './case-types.js';
-import type { LibraryRecord, TenantSettingsRecord } from './library-records.js';
+import {
+  CASE_STATUSES,
+  caseTaskProgressSchema,
+  caseViewSchema,
+  evidencePreviewSchema,
+  evidenceViewSchema,
+  exportCaseResultSchema,
+  importCaseResultSchema,
+  MAX_PREVIEW_BYTES,
+  noteViewSchema,
+  PREVIEW_MODES,
+  searchResultSchema,
+  transcriptEntryViewSchema,
+  transcriptPageSchema,
+} from './case-types.js';
+import { libraryRecordSchema, tenantSettingsSchema, uploadResultSchema } from './library-records.js';
 import { batchCreateRequest, batchList, batchRecord, batchResults, MAX_BATCH_DEVICES } from './batch.js';
-import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type DeviceRecord, type JobStatus, type SessionInfo } from './protocol.js';
+import { commandLogRecordSchema, commandLogSummarySchema, deviceRecordSchema, JOB_STATUSES, sessionInfo } from './protocol.js';
 
 
 /** Every channel name starts with this prefix, so IPC traffic of ours is recognisable at a glance. */
@@ -48,44 +62,45 @@ export const UPLOAD_CHUNK_BYTES = 512 * 1024;
 /** The service refuses larger library files (250 MB by default); main refuses them before any byte moves. */
 export const MAX_LIBRARY_UPLOAD_BYTES = 250 * 1024 * 1024;
 
-export type WorkspaceMode = 'standalone' | 'remote';
-export interface WorkspaceStatus {
+const roleSchema = z.enum(['basic', 'advanced', 'admin']);
+// The catalog's Role and this enum must list the same roles: a compile error here when they drift.
+const roleSchemaMatchesCatalog: [Role, z.infer<typeof roleSchema>] extends [z.infer<typeof roleSchema>, Role] ? true : never = true;
+void roleSchemaMatchesCatalog;
+
+export const workspaceModeSchema = z.enum(['standalone', 'remote']);
+export type WorkspaceMode = z.infer<typeof workspaceModeSchema>;
+export const workspaceStatusSchema = z.object({
   /**
    * 'starting' while the embedded service and agent come up or a profile connects; 'unreachable' when the
    * chosen service does not answer (the workstation retries in the background; cases, notes and evidence
    * stay fully usable offline).
    */
-  state: 'starting' | 'ready' | 'failed' | 'unreachable';
-  mode: WorkspaceMode;
+  state: z.enum(['starting', 'ready', 'failed', 'unreachable']),
+  mode: workspaceModeSchema,
   /** One line, when state is 'failed'. */
-  error?: string;
+  error: z.string().optional(),
   /** The service's address (wss://...). */
-  serviceUrl?: string;
-  user?: { name: string; role: Role; libraryManager: boolean };
+  serviceUrl: z.string().optional(),
+  user: z.object({ name: z.string(), role: roleSchema, libraryManager: z.boolean() }).optional(),
   /** The app data folder (downloads/, saved/, exports/ live there). */
-  dataDir: string;
+  dataDir: z.string(),
   /** Standalone: this machine's device id. */
-  localDeviceId?: string;
+  localDeviceId: z.string().optional(),
   /** Remote: the profile file in use. */
-  profilePath?: string;
-}
+  profilePath: z.string().optional(),
+});
+export type WorkspaceStatus = z.infer<typeof workspaceStatusSchema>;
 
-export type DeviceView = DeviceRecord;
+export const deviceViewSchema = deviceRecordSchema;
+export type DeviceView = z.infer<typeof deviceViewSchema>;
 
-export interface SessionView extends SessionInfo {
+export const sessionViewSchema = sessionInfo.extend({
   /** Command names this user may run on this device (completion, help). */
-  commands: string[];
+  commands: z.array(z.string()),
   /** The device's online state when the session was opened. */
-  deviceOnline: boolean;
-}
-
-export interface CompletionView {
-  replaceFrom: number;
-  candidates: string[];
-  kind: 'command' | 'flag' | 'path' | 'value' | 'none';
-  /** Why a path could not be completed (one line), e.g. the folder does not exist. */
-  problem?: string;
-}
+  deviceOnline: z.boolean(),
+});
+export type SessionView = z.infer<typeof sessionViewSchema>;
 
 /** Ids of cases, notes, transcript entries and evidence items (made by main). */
 const caseIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
@@ -110,23 +125,23 @@ export const logQuerySchema = logFilterSchema.extend({
   limit: z.number().int().positive().max(1000).default(200),
 });
 export type LogQuery = z.input<typeof logQuerySchema>;
-export interface LogPage {
-  total: number;
-  offset: number;
-  items: CommandLogSummary[];
-}
-export interface LogFacets {
-  users: string[];
-  devices: { id: string; name: string }[];
-}
-export interface ExportResult {
-  /** Where main wrote the file (undefined when the user cancelled the save dialog). */
-  path?: string;
-  fileName: string;
-  count: number;
-  /** The browser shell returns the content for a download (bounded). */
-  content?: string;
-}
+export const logPageSchema = z.object({
+  total: z.number(),
+  offset: z.number(),
+  items: z.array(commandLogSummarySchema),
+});
+export type LogPage = z.infer<typeof logPageSchema>;
+export const logFacetsSchema = z.object({
+  users: z.array(z.string()),
+  devices: z.array(z.object({ id: z.string(), name: z.string() })),
+});
+export type LogFacets = z.infer<typeof logFacetsSchema>;
+
+/**
+ * A long call the renderer may cancel carries an id it made (e.g. crypto.randomUUID()); `lr:calls.cancel`
+ * with that id aborts it in main, which stops the work and leaves nothing half-written.
+ */
+export const callIdSchema = z.string().min(8).max(64).regex(/^[A-Za-z0-9_-]+$/);
 
 /** Batch ids as the service makes them. */
 const batchIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
@@ -136,18 +151,23 @@ export const MAX_BATCH_TABLE_ROWS = 20_000;
 export const MAX_SELECTED_DEVICES = MAX_BATCH_DEVICES;
 
 export const exportResultSchema = z.object({
+  /** Where main wrote the file (undefined when the user cancelled the save dialog). */
   path: z.string().optional(),
   fileName: z.string(),
   count: z.number().int().nonnegative(),
+  /** The browser shell returns the content for a download (bounded). */
   content: z.string().optional(),
 });
+export type ExportResult = z.infer<typeof exportResultSchema>;
 
 export const completionSchema = z.object({
   replaceFrom: z.number().int().nonnegative(),
   candidates: z.array(z.string()),
   kind: z.enum(['command', 'flag', 'path', 'value', 'none']),
+  /** Why a path could not be completed (one line), e.g. the folder does not exist. */
   problem: z.string().optional(),
 });
+export type CompletionView = z.infer<typeof completionSchema>;
 
 /** Device groups and their members, for "select a group" on the Devices page (admins: the service's rule). */
 export const deviceGroupsSchema = z.object({
@@ -168,95 +188,118 @@ export const batchSavedSchema = z.object({
 export type BatchSaved = z.infer<typeof batchSavedSchema>;
 
 /** The analyst's display preferences (kept by main in the app data folder). */
-export interface Preferences {
+export const preferencesSchema = z.object({
   /** `UTC` (default), `local` (the browser's zone), or an IANA zone name. */
-  timeZone: string;
-}
+  timeZone: z.string(),
+});
+export type Preferences = z.infer<typeof preferencesSchema>;
 
-export interface TenantSettingsView {
+export const tenantSettingsViewSchema = z.object({
   /** Undefined when this user may not see them (not an admin): `reason` says why. */
-  settings?: TenantSettingsRecord;
-  canEdit: boolean;
-  reason?: string;
-}
+  settings: tenantSettingsSchema.optional(),
+  canEdit: z.boolean(),
+  reason: z.string().optional(),
+});
+export type TenantSettingsView = z.infer<typeof tenantSettingsViewSchema>;
 
 /** An agent file the service holds for new devices (GET /api/v1/agent-files). */
-export interface AgentFileView {
-  target: string;
-  name: string;
-  size: number;
-  sha256: string;
-}
+export const agentFileViewSchema = z.object({
+  target: z.string(),
+  name: z.string(),
+  size: z.number(),
+  sha256: z.string(),
+});
+export type AgentFileView = z.infer<typeof agentFileViewSchema>;
 
 /** "Add a device" on the Devices page: whether this user may make an installer, and the agent files. */
-export interface InstallerView {
-  canMake: boolean;
+export const installerViewSchema = z.object({
+  canMake: z.boolean(),
   /** Why not, when canMake is false. */
-  reason?: string;
-  files: AgentFileView[];
-}
+  reason: z.string().optional(),
+  files: z.array(agentFileViewSchema),
+});
+export type InstallerView = z.infer<typeof installerViewSchema>;
 
 /** An installer script made by the service (one-time token inside): saved by the page, shown once. */
-export interface MadeInstallerView {
-  os: 'linux' | 'windows';
-  fileName: string;
-  text: string;
+export const madeInstallerViewSchema = z.object({
+  os: z.enum(['linux', 'windows']),
+  fileName: z.string(),
+  text: z.string(),
   /** What to run on the device once the file is saved there. */
-  command: string;
-  expiresAt: string;
-  files: AgentFileView[];
-}
+  command: z.string(),
+  expiresAt: z.string(),
+  files: z.array(agentFileViewSchema),
+});
+export type MadeInstallerView = z.infer<typeof madeInstallerViewSchema>;
 
-export interface LibraryView {
+export const libraryViewSchema = z.object({
   /** Undefined when this user may not see the library (basic role): `reason` says why. */
-  files?: LibraryRecord[];
+  files: z.array(libraryRecordSchema).optional(),
   /** May upload and delete (the library-manager permission). */
-  canManage: boolean;
-  reason?: string;
-}
+  canManage: z.boolean(),
+  reason: z.string().optional(),
+});
+export type LibraryView = z.infer<typeof libraryViewSchema>;
+
+/**
+ * One structured record in console output: a plain JSON object, checked for shape only (like the wire's
+ * records: thousands arrive at once, and a per-key walk would cost more than the command).
+ */
+const consoleRecordSchema = z.custom<Record<string, unknown>>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  'expected a JSON object',
+);
+const jobStatusSchema = z.enum(JOB_STATUSES);
 
 // Console output: what main pushes for a session, rendered by the renderer into its xterm.
-export type ConsoleItem =
-  | {
-      type: 'started';
-      commandId: string;
-      name: string;
-      background: boolean;
-      output?: 'json' | 'table' | undefined;
-      tableFields?: string[] | undefined;
-      redirect?: string | undefined;
-    }
-  | { type: 'text'; text: string }
-  | { type: 'records'; records: Record<string, unknown>[] }
-  | { type: 'progress'; bytes: number; total: number; rate: number; eta?: number | undefined }
-  | { type: 'notice'; text: string; tone: 'info' | 'warn' | 'error' }
-  | {
-      /** The foreground command ended, or went to the background: the prompt comes back. */
-      type: 'end';
-      commandId?: string | undefined;
-      status: JobStatus;
-      error?: string | undefined;
-      durationMs: number;
-      cwd?: string | undefined;
-      background: boolean;
-    }
+export const consoleItemSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('started'),
+    commandId: z.string(),
+    name: z.string(),
+    background: z.boolean(),
+    output: z.enum(['json', 'table']).optional(),
+    tableFields: z.array(z.string()).optional(),
+    redirect: z.string().optional(),
+  }),
+  z.object({ type: z.literal('text'), text: z.string() }),
+  z.object({ type: z.literal('records'), records: z.array(consoleRecordSchema) }),
+  z.object({ type: z.literal('progress'), bytes: z.number(), total: z.number(), rate: z.number(), eta: z.number().optional() }),
+  z.object({ type: z.literal('notice'), text: z.string(), tone: z.enum(['info', 'warn', 'error']) }),
+  /** The foreground command ended, or went to the background: the prompt comes back. */
+  z.object({
+    type: z.literal('end'),
+    commandId: z.string().optional(),
+    status: jobStatusSchema,
+    error: z.string().optional(),
+    durationMs: z.number(),
+    cwd: z.string().optional(),
+    background: z.boolean(),
+  }),
   /** A background job ended. */
-  | { type: 'bgend'; commandId: string; status: JobStatus; error?: string | undefined; durationMs: number }
+  z.object({ type: z.literal('bgend'), commandId: z.string(), status: jobStatusSchema, error: z.string().optional(), durationMs: z.number() }),
   /** A y/N before a response action (main's console-confirm.ts): `lines` describe the target, `prompt` replaces the prompt until answered. */
-  | { type: 'question'; lines: string[]; prompt: string }
-  | { type: 'device'; online: boolean }
-  | { type: 'closed'; reason: string };
+  z.object({ type: z.literal('question'), lines: z.array(z.string()), prompt: z.string() }),
+  z.object({ type: z.literal('device'), online: z.boolean() }),
+  z.object({ type: z.literal('closed'), reason: z.string() }),
+]);
+export type ConsoleItem = z.infer<typeof consoleItemSchema>;
 
 /** What a console showed recently (kept by main), rendered again by a reloaded page. */
-export type ReplayEntry = { type: 'input'; cwd: string; line: string } | { type: 'output'; items: ConsoleItem[] };
+export const replayEntrySchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('input'), cwd: z.string(), line: z.string() }),
+  z.object({ type: z.literal('output'), items: z.array(consoleItemSchema) }),
+]);
+export type ReplayEntry = z.infer<typeof replayEntrySchema>;
 
 /** An open session as a reloaded page gets it back: with its recent output and whether a command runs. */
-export interface RestoredSessionView extends SessionView {
-  replay: ReplayEntry[];
+export const restoredSessionViewSchema = sessionViewSchema.extend({
+  replay: z.array(replayEntrySchema),
   /** Older output was dropped to keep the replay bounded. */
-  replayTrimmed: boolean;
-  running: boolean;
-}
+  replayTrimmed: z.boolean(),
+  running: z.boolean(),
+});
+export type RestoredSessionView = z.infer<typeof restoredSessionViewSchema>;
 
 // ---------------------------------------------------------------------------------------------------------
 // Request/response channels
@@ -288,39 +331,46 @@ export const ipcContract = {
     response: z.object({ text: z.string(), handled: z.number().int().nonnegative() }),
   },
 
+  /**
+   * Cancels a long call still running (one whose request carries a `callId`). `cancelled` is false when
+   * no call with that id runs any more (it ended, or never started). The cancelled call answers with a
+   * handler-failed error saying it was cancelled.
+   */
+  'lr:calls.cancel': { request: z.strictObject({ callId: callIdSchema }), response: z.object({ cancelled: z.boolean() }) },
+
   // --- workspace: which service the workstation talks to (standalone/embedded, or a team's service) ---
 
   /** Where the workstation is connected, as whom. */
-  'lr:workspace.status': { request: noArguments, response: z.custom<WorkspaceStatus>() },
+  'lr:workspace.status': { request: noArguments, response: workspaceStatusSchema },
   /** "Connect to a service": a profile file (JSON, see src/node/profile.ts) on this machine. */
   'lr:workspace.connect': {
     request: z.strictObject({ profilePath: z.string().min(1).max(4096) }),
-    response: z.custom<WorkspaceStatus>(),
+    response: workspaceStatusSchema,
   },
   /** Back to the embedded service (the default). */
-  'lr:workspace.standalone': { request: noArguments, response: z.custom<WorkspaceStatus>() },
+  'lr:workspace.standalone': { request: noArguments, response: workspaceStatusSchema },
 
   // --- the analyst's display preferences ---
 
-  'lr:prefs.get': { request: noArguments, response: z.custom<Preferences>() },
+  'lr:prefs.get': { request: noArguments, response: preferencesSchema },
   /** `timeZone`: UTC, local, or an IANA name (checked again by main with Intl). */
   'lr:prefs.set': {
     request: z.strictObject({ timeZone: z.string().min(1).max(64).regex(/^[A-Za-z0-9_+\-/]+$/).optional() }),
-    response: z.custom<Preferences>(),
+    response: preferencesSchema,
   },
 
   // --- devices ---
 
   /** Groups with their members (admins only, the service decides; others get a reason). */
   'lr:devices.groups': { request: noArguments, response: deviceGroupsSchema },
-  'lr:devices.list': { request: noArguments, response: z.custom<DeviceView[]>() },
+  'lr:devices.list': { request: noArguments, response: z.array(deviceViewSchema) },
 
   // --- console sessions (one per device tab) ---
 
   /** Opens a live response session on a device (id or name). */
-  'lr:sessions.open': { request: z.strictObject({ device: z.string().min(1).max(128) }), response: z.custom<SessionView>() },
+  'lr:sessions.open': { request: z.strictObject({ device: z.string().min(1).max(128) }), response: sessionViewSchema },
   /** Sessions this workstation has open, with their recent output (after a reload the tabs come back from here). */
-  'lr:sessions.list': { request: noArguments, response: z.custom<RestoredSessionView[]>() },
+  'lr:sessions.list': { request: noArguments, response: z.array(restoredSessionViewSchema) },
   /** Ends a session on the service (its running commands are cancelled on the agent). */
   'lr:sessions.close': { request: z.strictObject({ sessionId: sessionIdSchema }), response: z.object({ closed: z.boolean() }) },
   /**
@@ -346,23 +396,23 @@ export const ipcContract = {
    */
   'lr:sessions.complete': {
     request: z.strictObject({ sessionId: sessionIdSchema, line: z.string().max(MAX_COMMAND_LINE), cursor: z.number().int().nonnegative() }),
-    response: z.custom<CompletionView>(),
+    response: completionSchema,
   },
 
   // --- command log ---
 
-  'lr:log.query': { request: logQuerySchema, response: z.custom<LogPage>() },
+  'lr:log.query': { request: logQuerySchema, response: logPageSchema },
   /** One command with its output. */
-  'lr:log.get': { request: z.strictObject({ id: z.string().min(1).max(64) }), response: z.custom<CommandLogRecord>() },
+  'lr:log.get': { request: z.strictObject({ id: z.string().min(1).max(64) }), response: commandLogRecordSchema },
   /** Users and devices that appear in the log (for the filter menus). */
-  'lr:log.facets': { request: noArguments, response: z.custom<LogFacets>() },
+  'lr:log.facets': { request: noArguments, response: logFacetsSchema },
   /**
    * Writes every command matching the filters as CSV or JSON. Electron asks where (a save dialog); the
    * browser shell writes into the app data folder's exports/ and also returns the content for a download.
    */
   'lr:log.export': {
     request: z.strictObject({ format: z.enum(['csv', 'json']), filter: logFilterSchema }),
-    response: z.custom<ExportResult>(),
+    response: exportResultSchema,
   },
 
   // --- batches: one command line over many devices (the service runs them; see src/shared/batch.ts) ---
@@ -396,7 +446,7 @@ export const ipcContract = {
 
   // --- script library ---
 
-  'lr:library.list': { request: noArguments, response: z.custom<LibraryView>() },
+  'lr:library.list': { request: noArguments, response: libraryViewSchema },
   /** Starts an upload: the bytes follow in chunks (lr:library.uploadChunk), then lr:library.uploadEnd. */
   'lr:library.uploadBegin': {
     request: z.strictObject({
@@ -419,13 +469,13 @@ export const ipcContract = {
     response: z.object({ received: z.number() }),
   },
   /** Sends the whole file to the service; answers with the stored record. */
-  'lr:library.uploadEnd': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: z.custom<LibraryRecord & { replaced: boolean }>() },
+  'lr:library.uploadEnd': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: uploadResultSchema },
   'lr:library.uploadAbort': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: z.object({ aborted: z.boolean() }) },
   'lr:library.delete': { request: z.strictObject({ name: z.string().min(1).max(255) }), response: z.object({ deleted: z.literal(true) }) },
 
   // --- tenant settings (admins; the service enforces it, main only says why early) ---
 
-  'lr:tenant.get': { request: noArguments, response: z.custom<TenantSettingsView>() },
+  'lr:tenant.get': { request: noArguments, response: tenantSettingsViewSchema },
   'lr:tenant.update': {
     request: z.strictObject({
       liveResponse: z.boolean().optional(),
@@ -434,33 +484,33 @@ export const ipcContract = {
       /** Limits by name (see `lr settings get`): positive numbers; the service checks names and integers. */
       limits: z.record(z.string().regex(/^[A-Za-z]{1,64}$/), z.number().positive().max(Number.MAX_SAFE_INTEGER)).optional(),
     }),
-    response: z.custom<TenantSettingsView>(),
+    response: tenantSettingsViewSchema,
   },
 
   // --- "Add a device": installer scripts (admins; the service enforces it, main only says why early) ---
 
-  'lr:installers.view': { request: noArguments, response: z.custom<InstallerView>() },
-  'lr:installers.make': { request: z.strictObject({ os: z.enum(['linux', 'windows']) }), response: z.custom<MadeInstallerView>() },
+  'lr:installers.view': { request: noArguments, response: installerViewSchema },
+  'lr:installers.make': { request: z.strictObject({ os: z.enum(['linux', 'windows']) }), response: madeInstallerViewSchema },
 
   // --- cases, notes, transcripts, evidence (local to this workstation: they work with no service) ---
 
-  'lr:cases.list': { request: noArguments, response: z.custom<CaseView[]>() },
+  'lr:cases.list': { request: noArguments, response: z.array(caseViewSchema) },
   /** A new case, which becomes the active one. */
-  'lr:cases.create': { request: z.strictObject({ title: z.string().trim().min(1).max(200) }), response: z.custom<CaseView>() },
+  'lr:cases.create': { request: z.strictObject({ title: z.string().trim().min(1).max(200) }), response: caseViewSchema },
   'lr:cases.update': {
     request: z.strictObject({ id: caseIdSchema, title: z.string().trim().min(1).max(200).optional(), status: z.enum(CASE_STATUSES).optional() }),
-    response: z.custom<CaseView>(),
+    response: caseViewSchema,
   },
   /** New evidence and transcripts go to the active case. */
-  'lr:cases.activate': { request: z.strictObject({ id: caseIdSchema }), response: z.custom<CaseView>() },
-  'lr:cases.notes': { request: z.strictObject({ caseId: caseIdSchema }), response: z.custom<NoteView[]>() },
+  'lr:cases.activate': { request: z.strictObject({ id: caseIdSchema }), response: caseViewSchema },
+  'lr:cases.notes': { request: z.strictObject({ caseId: caseIdSchema }), response: z.array(noteViewSchema) },
   'lr:cases.transcripts': {
     request: z.strictObject({ caseId: caseIdSchema, offset: z.number().int().nonnegative().default(0), limit: z.number().int().positive().max(1000).default(200) }),
-    response: z.custom<{ total: number; items: TranscriptSummary[] }>(),
+    response: transcriptPageSchema,
   },
-  'lr:cases.evidence': { request: z.strictObject({ caseId: caseIdSchema }), response: z.custom<EvidenceView[]>() },
+  'lr:cases.evidence': { request: z.strictObject({ caseId: caseIdSchema }), response: z.array(evidenceViewSchema) },
   /** Writes the case as a zip (manifest.json, notes, transcripts, evidence) into the app data folder's exports/. */
-  'lr:cases.export': { request: z.strictObject({ id: caseIdSchema }), response: z.custom<ExportCaseResult>() },
+  'lr:cases.export': { request: z.strictObject({ id: caseIdSchema, callId: callIdSchema.optional() }), response: exportCaseResultSchema },
   /** Starts the import of a case zip: its bytes follow in chunks (like library uploads), then lr:cases.importEnd. */
   'lr:cases.importBegin': {
     request: z.strictObject({ name: z.string().min(1).max(255), size: z.number().int().positive().max(MAX_CASE_IMPORT_BYTES) }),
@@ -471,7 +521,7 @@ export const ipcContract = {
     response: z.object({ received: z.number() }),
   },
   /** Verifies every member against the manifest; adds the case only when all verify. */
-  'lr:cases.importEnd': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: z.custom<ImportCaseResult>() },
+  'lr:cases.importEnd': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: importCaseResultSchema },
   'lr:cases.importAbort': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: z.object({ aborted: z.boolean() }) },
 
   'lr:notes.create': {
@@ -482,7 +532,7 @@ export const ipcContract = {
       commandId: z.string().min(1).max(64).optional(),
       evidenceId: caseIdSchema.optional(),
     }),
-    response: z.custom<NoteView>(),
+    response: noteViewSchema,
   },
   /** Autosave: the whole note each time (the renderer saves at most ~300 ms after the last keystroke). */
   'lr:notes.save': {
@@ -497,11 +547,11 @@ export const ipcContract = {
   },
   'lr:notes.delete': { request: z.strictObject({ id: caseIdSchema }), response: z.object({ deleted: z.boolean() }) },
 
-  'lr:transcripts.get': { request: z.strictObject({ id: caseIdSchema }), response: z.custom<TranscriptEntryView>() },
+  'lr:transcripts.get': { request: z.strictObject({ id: caseIdSchema }), response: transcriptEntryViewSchema },
   /** The transcript entry of a command (a note's link opens it). */
-  'lr:transcripts.byCommand': { request: z.strictObject({ commandId: z.string().min(1).max(64) }), response: z.custom<TranscriptEntryView>() },
+  'lr:transcripts.byCommand': { request: z.strictObject({ commandId: z.string().min(1).max(64) }), response: transcriptEntryViewSchema },
 
-  'lr:evidence.get': { request: z.strictObject({ id: caseIdSchema }), response: z.custom<EvidenceView>() },
+  'lr:evidence.get': { request: z.strictObject({ id: caseIdSchema }), response: evidenceViewSchema },
   /**
    * A range of the file, read from disk and rendered as text, hex or strings; never opened otherwise.
    * Strings scan on from `offset` (bounded per call: see src/main/cases/preview.ts), with a minimum run
@@ -516,15 +566,15 @@ export const ipcContract = {
       minLength: z.number().int().min(2).max(64).optional(),
       filter: z.string().max(200).optional(),
     }),
-    response: z.custom<EvidencePreview>(),
+    response: evidencePreviewSchema,
   },
   /** Hashes the stored file again; a mismatch marks it tampered. Progress as `cases.progress` events. */
-  'lr:evidence.verify': { request: z.strictObject({ id: caseIdSchema }), response: z.custom<EvidenceView>() },
+  'lr:evidence.verify': { request: z.strictObject({ id: caseIdSchema }), response: evidenceViewSchema },
 
   /** Full-text search over notes and transcripts (all cases, or one). */
   'lr:search': {
     request: z.strictObject({ text: z.string().trim().min(1).max(500), caseId: caseIdSchema.optional(), limit: z.number().int().positive().max(500).default(50) }),
-    response: z.custom<SearchResult>(),
+    response: searchResultSchema,
   },
 } as const satisfies Record<`${typeof IPC_CHANNEL_PREFIX}${string}`, ChannelSpec>;
 
@@ -551,6 +601,7 @@ export type IpcErrorCode =
   | 'untrusted-sender' // wrong frame/origin (Electron) or unauthenticated socket (browser shell)
   | 'invalid-payload' // the request schema refused it; the handler did not run
   | 'handler-failed' // the handler threw
+  | 'invalid-response' // the handler's answer did not match the response schema (a bug in main)
   | 'bad-frame' // browser shell: not JSON, too large, or not a {id, channel, payload} object
   | 'disconnected' // the transport went away (or never came up) before the answer arrived
   | 'timeout'; // no answer in time
@@ -575,9 +626,9 @@ export const lrEventSchema = z.discriminatedUnion('type', [
   /** Sent once when a renderer connects: says the push path works. */
   z.object({ type: z.literal('hello'), mode: hostModeSchema }),
   /** The connection changed (standalone ready, connected to another service, failed). */
-  z.object({ type: z.literal('workspace.changed'), status: z.custom<WorkspaceStatus>(isObject) }),
+  z.object({ type: z.literal('workspace.changed'), status: workspaceStatusSchema }),
   /** The device list changed (presence, last seen, isolation, a new device). */
-  z.object({ type: z.literal('devices.changed'), devices: z.custom<DeviceView[]>(Array.isArray) }),
+  z.object({ type: z.literal('devices.changed'), devices: z.array(deviceViewSchema) }),
   /**
    * A batch of one session's console output. `weight` is what the renderer acknowledges (lr:sessions.ack)
    * once xterm has written it: main forwards no more while ~100 000 are unacknowledged. The items are only
@@ -594,12 +645,8 @@ export const lrEventSchema = z.discriminatedUnion('type', [
   /** A case's content changed (new evidence or transcript from a console, an import...). */
   z.object({ type: z.literal('cases.changed'), caseId: z.string().optional() }),
   /** Long case work (verify, export, import) moving on. */
-  z.object({ type: z.literal('cases.progress'), progress: z.custom<CaseTaskProgress>(isObject) }),
+  z.object({ type: z.literal('cases.progress'), progress: caseTaskProgressSchema }),
 ]);
-
-function isObject(value: unknown): boolean {
-  return typeof value === 'object' && value !== null;
-}
 export type LrEvent = z.infer<typeof lrEventSchema>;
 export type LrEventListener = (event: LrEvent) => void;
 

@@ -260,46 +260,50 @@ export const enrollRequest = z.object({
 });
 export type EnrollRequest = z.infer<typeof enrollRequest>;
 
-export interface DeviceRecord {
-  id: string;
-  name: string;
-  hostname: string;
-  os: string;
-  platform: string;
-  agentVersion: string;
-  online: boolean;
-  lastSeen: string | null;
-  isolated: boolean;
-  enrolledAt: string;
+/** A device as the service lists it (REST, the workstation's Devices page). */
+export const deviceRecordSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  hostname: z.string(),
+  os: z.string(),
+  platform: z.string(),
+  agentVersion: z.string(),
+  online: z.boolean(),
+  lastSeen: z.string().nullable(),
+  isolated: z.boolean(),
+  enrolledAt: z.string(),
   /** In a cluster of service nodes: the node the device's agent is connected to (absent on a single node). */
-  node?: string;
-}
+  node: z.string().optional(),
+});
+export type DeviceRecord = z.infer<typeof deviceRecordSchema>;
 
-export interface CommandLogRecord {
-  id: string;
-  seq: number;
-  sessionId: string | null;
-  user: string;
-  deviceId: string | null;
-  deviceName: string | null;
-  commandLine: string;
-  name: string;
-  status: JobStatus;
-  startedAt: string;
-  endedAt: string | null;
-  durationMs: number | null;
-  error: string | null;
-  output: string;
-  outputSize: number;
-  outputSha256: string | null;
-  outputTruncated: boolean;
-  background: boolean;
+export const commandLogRecordSchema = z.object({
+  id: z.string(),
+  seq: z.number(),
+  sessionId: z.string().nullable(),
+  user: z.string(),
+  deviceId: z.string().nullable(),
+  deviceName: z.string().nullable(),
+  commandLine: z.string(),
+  name: z.string(),
+  status: z.enum(JOB_STATUSES),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  durationMs: z.number().nullable(),
+  error: z.string().nullable(),
+  output: z.string(),
+  outputSize: z.number(),
+  outputSha256: z.string().nullable(),
+  outputTruncated: z.boolean(),
+  background: z.boolean(),
   /** Run by the console for itself (path completion), not typed by the analyst; absent when false. */
-  internal?: boolean;
-}
+  internal: z.boolean().optional(),
+});
+export type CommandLogRecord = z.infer<typeof commandLogRecordSchema>;
 
 /** A command log entry without its output (lists of the log viewer; `GET /api/v1/log/:id` has the output). */
-export type CommandLogSummary = Omit<CommandLogRecord, 'output'>;
+export const commandLogSummarySchema = commandLogRecordSchema.omit({ output: true });
+export type CommandLogSummary = z.infer<typeof commandLogSummarySchema>;
 
 /** Filters of `GET /api/v1/log/query` (all optional; `text` is a case-insensitive substring). */
 export interface CommandLogQuery {

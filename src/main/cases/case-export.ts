@@ -40,6 +40,8 @@ export interface ExportOptions {
   onProgress?: ((done: number, total: number) => void) | undefined;
   generator?: string | undefined;
   now?: Date | undefined;
+  /** Aborting stops the export and removes what was written. */
+  signal?: AbortSignal | undefined;
 }
 
 /** A pass-through hashing what goes into one zip member. */
@@ -163,6 +165,10 @@ export async function exportCase(options: ExportOptions): Promise<ExportCaseResu
   };
   zip.on('error', fail);
   zip.outputStream.on('error', fail);
+  const cancelled = new Error(`the export of case ${caseId} was cancelled; nothing was written`);
+  const onAbort = () => fail(cancelled);
+  if (options.signal?.aborted) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
   zip.outputStream.pipe(out);
   const mtime = now;
 
@@ -267,8 +273,10 @@ export async function exportCase(options: ExportOptions): Promise<ExportCaseResu
   } catch (e) {
     for (const input of inputs) input.destroy();
     await rm(part, { force: true });
+    if (streamError === cancelled) throw cancelled;
     throw new Error(e instanceof Error && e.message.startsWith('the export') ? e.message : `cannot export case ${caseId}: ${describeError(e)}`, { cause: e });
   }
+  options.signal?.removeEventListener('abort', onAbort);
   options.onProgress?.(total, total);
   return { path: target, bytes: (await stat(target)).size, files: files.length + 1 };
 }

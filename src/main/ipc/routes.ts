@@ -67,7 +67,7 @@ export function handlerTable(services: Services): IpcHandlerTable {
     'lr:cases.notes': ({ caseId }) => cases.notes(caseId),
     'lr:cases.transcripts': ({ caseId, offset, limit }) => cases.transcripts(caseId, offset, limit),
     'lr:cases.evidence': ({ caseId }) => cases.evidence(caseId),
-    'lr:cases.export': ({ id }) => cases.export(id),
+    'lr:cases.export': ({ id }, { signal }) => cases.export(id, signal),
     'lr:cases.importBegin': ({ name, size }) => ({ uploadId: cases.importBegin(name, size) }),
     'lr:cases.importChunk': ({ uploadId, offset, data }) => ({ received: cases.importChunk(uploadId, offset, data) }),
     'lr:cases.importEnd': ({ uploadId }) => cases.importEnd(uploadId),

@@ -104,11 +104,12 @@ export class CasesService implements CaseRecorder {
     return this.open().store.listEvidence(caseId);
   }
 
-  async export(caseId: string): Promise<ExportCaseResult> {
+  /** `signal`: the renderer cancelled the export; nothing is left in exports/. */
+  async export(caseId: string, signal?: AbortSignal): Promise<ExportCaseResult> {
     const { store, blobs } = this.open();
     const outDir = this.exportsDir();
     mkdirSync(outDir, { recursive: true, mode: 0o700 });
-    const result = await exportCase({ store, blobs, caseId, outDir, onProgress: this.progress('export', caseId) });
+    const result = await exportCase({ store, blobs, caseId, outDir, signal, onProgress: this.progress('export', caseId) });
     this.options.log?.info('case exported', { caseId, path: result.path, bytes: result.bytes });
     return result;
   }

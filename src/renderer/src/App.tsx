@@ -1,5 +1,5 @@
 import { useEffect } from 'react';
-import { call } from './api/call.js';
+import { dispatcher } from './state/dispatcher.js';
 import { lr } from './api/transport.js';
 import { ConsolesPage } from './components/ConsolesPage.js';
 import { DevicesPage } from './components/DevicesPage.js';
@@ -15,6 +15,7 @@ import { BatchesPage } from './components/BatchesPage.js';
 import { CasesPage } from './components/CasesPage.js';
 import { routeCaseEvent } from './state/cases-store.js';
 import { SECTIONS, useAppStore } from './state/app-store.js';
+import { assertNever } from '../../shared/assert-never.js';
 
 export function App() {
   const sectionId = useAppStore((state) => state.section);
@@ -42,15 +43,18 @@ export function App() {
         case 'cases.progress':
           routeCaseEvent(event);
           return;
+        case 'hello':
+          eventReceived(event);
+          return;
         default:
-          break;
+          // The transports parse every event with lrEventSchema first, so only a new kind gets here.
+          assertNever(event, 'event');
       }
-      eventReceived(event);
     });
-    call('lr:app.info', {})
+    dispatcher.appInfo({})
       .then(async (info) => {
         connected(info);
-        setWorkspace(await call('lr:workspace.status', {}));
+        setWorkspace(await dispatcher.workspaceStatus({}));
         if (useAppStore.getState().workspace?.state === 'ready') {
           await refreshDevices();
           await restoreConsoles().catch(() => undefined);
@@ -93,7 +97,7 @@ export function App() {
 export async function refreshDevices(): Promise<void> {
   const { setDevices } = useAppStore.getState();
   try {
-    setDevices(await call('lr:devices.list', {}));
+    setDevices(await dispatcher.listDevices({}));
   } catch (error) {
     setDevices(useAppStore.getState().devices, error instanceof Error ? error.message : String(error));
   }

@@ -27,7 +27,7 @@ describe('createValidatedDispatcher', () => {
       ok: true,
       result: { text: 'hi', handled: 1 },
     });
-    expect(echo).toHaveBeenCalledExactlyOnceWith({ text: 'hi' });
+    expect(echo).toHaveBeenCalledExactlyOnceWith({ text: 'hi' }, { signal: expect.any(AbortSignal) });
   });
 
   it('refuses a payload that does not match the schema, with a one-line message, without running the handler', async () => {
@@ -98,6 +98,38 @@ describe('createValidatedDispatcher', () => {
       ok: false,
       error: { code: 'handler-failed', message: 'lr:app.echo: disk full' },
     });
+  });
+
+  it('refuses an answer that does not match the response schema, in one line', async () => {
+    const dispatcher = createValidatedDispatcher(policy);
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    // A handler that drifted from the contract: `handled` became a string.
+    dispatcher.handle('lr:app.echo', ({ text }) => ({ text, handled: 'once' }) as unknown as { text: string; handled: number });
+    const expected = { code: 'invalid-response', message: 'lr:app.echo: invalid response: handled: expected number, received string' };
+    expect(await dispatcher.dispatch('lr:app.echo', { text: 'x' }, trusted)).toEqual({ ok: false, error: expected });
+    expect(errors).toHaveBeenCalledExactlyOnceWith(expected.message);
+    errors.mockRestore();
+  });
+
+  it('checks a nested answer against the schemas the renderer relies on', async () => {
+    const dispatcher = createValidatedDispatcher(policy);
+    vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const caseView = { id: 'c1', title: 'Intrusion', status: 'open', createdAt: '2026-12-05T18:00:00Z', updatedAt: '2026-12-05T18:00:00Z', active: true, counts: { notes: 0, evidence: 0, transcripts: 0 } };
+    dispatcher.handle('lr:cases.list', () => [caseView, { ...caseView, status: 'archived' }] as never);
+    const outcome = await dispatcher.dispatch('lr:cases.list', {}, trusted);
+    expect(outcome).toEqual({
+      ok: false,
+      error: { code: 'invalid-response', message: 'lr:cases.list: invalid response: 1.status: invalid option: expected one of "open"|"closed"' },
+    });
+    vi.restoreAllMocks();
+  });
+
+  it('sends the handler\'s own answer once it checks, without reshaping it', async () => {
+    const dispatcher = createValidatedDispatcher(policy);
+    const answer = { text: 'x', handled: 3 };
+    dispatcher.handle('lr:app.echo', () => answer);
+    const outcome = await dispatcher.dispatch('lr:app.echo', { text: 'x' }, trusted);
+    expect(outcome.ok && outcome.result).toBe(answer);
   });
 
   it('reports a contract channel without a handler', async () => {
@@ -183,10 +215,11 @@ describe('createValidatedHandlers', () => {
       'lr:batches.export': { id: 'b1', format: 'csv' },
       'lr:batches.saveToCase': { id: 'b1' },
       'lr:batches.complete': { line: 'proc', cursor: 4 },
+      'lr:calls.cancel': { callId: 'call-0001' },
     } satisfies Record<(typeof ipcChannels)[number], unknown>;
     for (const channel of ipcChannels) {
       const outcome = await dispatcher.dispatch(channel, samples[channel], trusted);
-      if (channel === 'lr:app.info' || channel === 'lr:app.echo' || channel === 'lr:workspace.status' || channel === 'lr:sessions.list') {
+      if (channel === 'lr:app.info' || channel === 'lr:app.echo' || channel === 'lr:workspace.status' || channel === 'lr:sessions.list' || channel === 'lr:calls.cancel') {
         if (!outcome.ok) throw new Error(outcome.error.message);
         expect(ipcContract[channel].response.safeParse(outcome.result).success, channel).toBe(true);
       } else if (!outcome.ok) {

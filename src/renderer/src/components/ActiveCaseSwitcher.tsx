@@ -3,7 +3,7 @@
  * console go), switchable in place, with a link to open it on the Cases page.
  */
 import { useEffect, useState } from 'react';
-import { call } from '../api/call.js';
+import { dispatcher } from '../state/dispatcher.js';
 import { useAppStore } from '../state/app-store.js';
 import { errorText, useCasesStore } from '../state/cases-store.js';
 import './pages.css';
@@ -25,7 +25,7 @@ export function ActiveCaseSwitcher() {
     setBusy(true);
     setError(undefined);
     try {
-      useCasesStore.getState().put(await call('lr:cases.activate', { id }));
+      await dispatcher.switchActiveCase({ id });
       useCasesStore.getState().changed();
     } catch (e) {
       setError(errorText(e));

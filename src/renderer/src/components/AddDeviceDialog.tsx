@@ -5,7 +5,7 @@
  * would run unread. The script's text lives only in this dialog and in the file the analyst saves.
  */
 import { useEffect, useRef, useState } from 'react';
-import { call } from '../api/call.js';
+import { dispatcher } from '../state/dispatcher.js';
 import type { AgentFileView, InstallerView, MadeInstallerView } from '../../../shared/ipc-contract.js';
 import { CopyButton } from './cases/CopyButton.js';
 import { trapFocus } from './ConfirmDialog.js';
@@ -49,7 +49,7 @@ export function AddDeviceDialog({ view, onClose }: { view: InstallerView | undef
     setBusy(true);
     setError(undefined);
     try {
-      setMade(await call('lr:installers.make', { os }));
+      setMade(await dispatcher.makeInstaller({ os }));
       setSaved(false);
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));

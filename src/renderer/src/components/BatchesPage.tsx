@@ -10,7 +10,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { isFinalTarget, type BatchRecord, type BatchResults, type BatchStatus, type BatchSummary, type BatchTargetRecord, type BatchTargetStatus } from '../../../shared/batch.js';
 import { formatBytes, formatDuration } from '../../../shared/format.js';
 import { MAX_BATCH_TABLE_ROWS } from '../../../shared/ipc-contract.js';
-import { call } from '../api/call.js';
+import { dispatcher } from '../state/dispatcher.js';
 import { useAppStore } from '../state/app-store.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { downloadText } from './download.js';
@@ -43,7 +43,7 @@ function BatchList() {
   useEffect(() => {
     let current = true;
     const load = (): void => {
-      call('lr:batches.list', {}).then(
+      dispatcher.listBatches({}).then(
         (answer) => {
           if (!current) return;
           setItems(answer.items);
@@ -155,7 +155,7 @@ function BatchView({ id }: { id: string }) {
       if (busy) return;
       busy = true;
       try {
-        const record = await call('lr:batches.get', { id });
+        const record = await dispatcher.batch({ id });
         if (!current) return;
         setBatch(record);
         setError(undefined);
@@ -178,7 +178,7 @@ function BatchView({ id }: { id: string }) {
       setSaving(true);
       setNote(automatic ? 'the batch ended: saving its output to the active case…' : 'saving to the active case…');
       try {
-        const saved = await call('lr:batches.saveToCase', { id });
+        const saved = await dispatcher.saveBatchToCase({ id });
         setNote(
           saved.added
             ? `${automatic ? 'The batch ended: saved' : 'Saved'} to case “${saved.caseTitle}”: ${saved.evidence.length} items (results CSV and JSON${saved.evidence.length > 2 ? `, ${saved.evidence.length - 2} pulled files` : ''}) and a note`
@@ -208,7 +208,7 @@ function BatchView({ id }: { id: string }) {
   useEffect(() => {
     if (!rowsKey) return;
     let current = true;
-    call('lr:batches.results', { id, ...(device ? { device } : {}), limit: MAX_BATCH_TABLE_ROWS }).then(
+    dispatcher.batchResults({ id, ...(device ? { device } : {}), limit: MAX_BATCH_TABLE_ROWS }).then(
       (value) => {
         if (!current) return;
         setResults({ key: resultsKey, value });
@@ -224,7 +224,7 @@ function BatchView({ id }: { id: string }) {
   async function cancel(): Promise<void> {
     setCancelling(true);
     try {
-      setBatch(await call('lr:batches.cancel', { id }));
+      setBatch(await dispatcher.cancelBatch({ id }));
       setConfirmCancel(false);
       setNote('cancelled: no device starts anything more for this batch');
     } catch (e) {
@@ -238,7 +238,7 @@ function BatchView({ id }: { id: string }) {
   async function exportAs(format: 'csv' | 'json'): Promise<void> {
     setNote('exporting…');
     try {
-      const result = await call('lr:batches.export', { id, format, ...(device ? { device } : {}) });
+      const result = await dispatcher.exportBatch({ id, format, ...(device ? { device } : {}) });
       if (result.content !== undefined) downloadText(result.fileName, result.content, format === 'csv' ? 'text/csv' : 'application/json');
       setNote(result.path ? `${result.count} rows exported to ${result.path}` : 'export cancelled');
     } catch (e) {

@@ -7,7 +7,7 @@
  * widths, and every row the same height, so the row under the pointer is the one that was aimed at.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { call } from '../api/call.js';
+import { dispatcher } from '../state/dispatcher.js';
 import type { DeviceGroupsView, InstallerView } from '../../../shared/ipc-contract.js';
 import { openConsole } from '../console/sessions.js';
 import { AddDeviceDialog } from './AddDeviceDialog.js';
@@ -39,7 +39,7 @@ export function DevicesPage() {
   useEffect(() => {
     if (!connected) return;
     let stale = false;
-    call('lr:installers.view', {}).then(
+    dispatcher.installerView({}).then(
       (v) => !stale && setInstallers(v),
       (e: unknown) => !stale && setInstallers({ canMake: false, reason: e instanceof Error ? e.message : String(e), files: [] }),
     );
@@ -55,7 +55,7 @@ export function DevicesPage() {
   useEffect(() => {
     if (!connected) return;
     let stale = false;
-    call('lr:devices.groups', {}).then(
+    dispatcher.deviceGroups({}).then(
       (v) => !stale && setGroups(v),
       (e: unknown) => !stale && setGroups((previous) => ({ groups: previous?.groups ?? [], reason: e instanceof Error ? e.message : String(e) })),
     );

@@ -9,13 +9,14 @@
  */
 import { useCallback, useEffect, useState, type DragEvent } from 'react';
 import { formatBytes } from '../../../shared/format.js';
-import { UPLOAD_CHUNK_BYTES, type LibraryView } from '../../../shared/ipc-contract.js';
+import type { LibraryView } from '../../../shared/ipc-contract.js';
 import { libraryNameProblem } from '../../../shared/library-rules.js';
-import { call } from '../api/call.js';
+import { dispatcher } from '../state/dispatcher.js';
 import { freeName } from './library-names.js';
 import './pages.css';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import { onLibraryProgress } from './library-progress.js';
+import { uploadLibraryFile } from '../state/upload-actions.js';
 import { Instant } from './Instant.js';
 
 /** A file chosen or dropped, waiting for Confirm, with the fields it will be uploaded with. */
@@ -52,7 +53,7 @@ export function LibraryPage() {
 
   const reload = useCallback(async () => {
     try {
-      setView(await call('lr:library.list', {}));
+      setView(await dispatcher.libraryView({}));
       setError(undefined);
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
@@ -67,7 +68,7 @@ export function LibraryPage() {
     if (!deleting) return;
     setDeleteBusy(true);
     try {
-      await call('lr:library.delete', { name: deleting });
+      await dispatcher.deleteLibraryFile({ name: deleting });
       setDeleting(undefined);
       setDeleteError(undefined);
       await reload();
@@ -187,23 +188,22 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
       return;
     }
     update(key, { state: 'uploading', progress: 0 });
-    let uploadId: string | undefined;
     let stopProgress: (() => void) | undefined;
     try {
-      ({ uploadId } = await call('lr:library.uploadBegin', { name, size: file.size, description, parametersDescription, parametersExample, overwrite }));
-      const id = uploadId;
-      stopProgress = onLibraryProgress((event) => {
-        if (event.uploadId === id && event.total > 0) update(key, { progress: 0.5 + (0.5 * event.sent) / event.total });
-      });
-      for (let offset = 0; offset < file.size; offset += UPLOAD_CHUNK_BYTES) {
-        const bytes = new Uint8Array(await file.slice(offset, offset + UPLOAD_CHUNK_BYTES).arrayBuffer());
-        await call('lr:library.uploadChunk', { uploadId: id, offset, data: toBase64(bytes) });
-        update(key, { progress: (0.5 * Math.min(file.size, offset + bytes.length)) / Math.max(1, file.size) });
-      }
-      const result = await call('lr:library.uploadEnd', { uploadId: id });
+      const result = await uploadLibraryFile(
+        file,
+        { name, description, parametersDescription, parametersExample, overwrite },
+        {
+          started: (id) => {
+            stopProgress = onLibraryProgress((event) => {
+              if (event.uploadId === id && event.total > 0) update(key, { progress: 0.5 + (0.5 * event.sent) / event.total });
+            });
+          },
+          sent: (bytes) => update(key, { progress: (0.5 * bytes) / Math.max(1, file.size) }),
+        },
+      );
       update(key, { state: 'done', progress: 1, message: result.replaced ? 'replaced' : 'uploaded' });
     } catch (e) {
-      if (uploadId) void call('lr:library.uploadAbort', { uploadId }).catch(() => undefined);
       update(key, { state: 'failed', message: e instanceof Error ? e.message : String(e) });
     } finally {
       stopProgress?.();
@@ -232,7 +232,7 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
     // The library may have changed since the drop (another analyst): look again before sending anything.
     let names: string[];
     try {
-      const fresh = await call('lr:library.list', {});
+      const fresh = await dispatcher.libraryView({});
       names = (fresh.files ?? []).map((f) => f.name);
     } catch (e) {
       setRows((all) => [{ key: `list-${Date.now()}`, name: '(library)', size: 0, progress: 0, state: 'failed', message: `could not check the library for name conflicts: ${e instanceof Error ? e.message : String(e)}` }, ...all]);
@@ -411,10 +411,4 @@ function ConflictChoice({ file, taken, onChange }: { file: StagedFile; taken: re
       {conflict.choice === 'skip' && <span className="cell-dim">Not uploaded.</span>}
     </div>
   );
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
 }

@@ -4,7 +4,7 @@
  * the service's refusal of a session (anyone).
  */
 import { useEffect } from 'react';
-import { call } from '../api/call.js';
+import { dispatcher } from '../state/dispatcher.js';
 import { useAppStore } from '../state/app-store.js';
 
 /** A refusal from the service that means live response is off for the whole tenant. */
@@ -23,7 +23,7 @@ export function LiveResponseBanner({ testId }: { testId: string }) {
   useEffect(() => {
     if (!ready || !isAdmin) return;
     let current = true;
-    call('lr:tenant.get', {})
+    dispatcher.tenantSettings({})
       .then((view) => {
         if (current && view.settings) useAppStore.getState().setLiveResponseOff(view.settings.liveResponse === false);
       })

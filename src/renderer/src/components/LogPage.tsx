@@ -11,7 +11,7 @@ import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type JobSt
 import { formatBytes, formatDuration } from '../../../shared/format.js';
 import { logOutputText, renderLogOutput } from '../../../shared/log-output.js';
 import { resolveTimeZone, wallTimeToIso } from '../../../shared/time-format.js';
-import { call } from '../api/call.js';
+import { dispatcher } from '../state/dispatcher.js';
 import { useAppStore } from '../state/app-store.js';
 import { downloadText } from './download.js';
 import { Instant } from './Instant.js';
@@ -98,7 +98,7 @@ export function LogPage() {
       if (requested.current.has(page)) return;
       requested.current.add(page);
       try {
-        const answer = await call('lr:log.query', { ...filter, offset: page * PAGE, limit: PAGE });
+        const answer = await dispatcher.queryLog({ ...filter, offset: page * PAGE, limit: PAGE });
         if (gen !== generation.current) return;
         setData((previous) => ({
           gen,
@@ -124,7 +124,7 @@ export function LogPage() {
   }, [requestKey, loadPage]);
 
   useEffect(() => {
-    call('lr:log.facets', {})
+    dispatcher.logFacets({})
       .then(setFacets)
       .catch(() => undefined);
   }, [refreshes]);
@@ -173,7 +173,7 @@ export function LogPage() {
   async function exportAs(format: 'csv' | 'json'): Promise<void> {
     setExportNote('exporting…');
     try {
-      const result = await call('lr:log.export', { format, filter });
+      const result = await dispatcher.exportLog({ format, filter });
       if (result.content !== undefined) downloadText(result.fileName, result.content, format === 'csv' ? 'text/csv' : 'application/json');
       setExportNote(result.path ? `${result.count} commands exported to ${result.path}` : 'export cancelled');
     } catch (e) {
@@ -345,7 +345,7 @@ function LogDetail({ id, entry, onLoaded, wide, onWide, onClose }: LogDetailProp
     setError(undefined);
     if (!id) return;
     let current = true;
-    call('lr:log.get', { id })
+    dispatcher.logEntry({ id })
       .then((record) => current && onLoaded(record))
       .catch((e: unknown) => current && setError(e instanceof Error ? e.message : String(e)));
     return () => {

@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { DEFAULT_BATCH_CONCURRENCY, DEFAULT_BATCH_EXPIRY_SEC, MAX_BATCH_CONCURRENCY } from '../../../shared/batch.js';
-import { call } from '../api/call.js';
+import { dispatcher } from '../state/dispatcher.js';
 import { trapFocus } from './ConfirmDialog.js';
 
 const EXPIRIES: readonly { sec: number; label: string }[] = [
@@ -59,7 +59,7 @@ export function RunBatchDialog({ devices, onCreated, onClose }: RunBatchDialogPr
     const input = event.currentTarget;
     const cursor = input.selectionStart ?? line.length;
     try {
-      const c = await call('lr:batches.complete', { line, cursor });
+      const c = await dispatcher.completeBatchLine({ line, cursor });
       setHint(c.problem);
       if (c.candidates.length === 0) {
         setCandidates([]);
@@ -83,7 +83,7 @@ export function RunBatchDialog({ devices, onCreated, onClose }: RunBatchDialogPr
     setBusy(true);
     setError(undefined);
     try {
-      const batch = await call('lr:batches.create', {
+      const batch = await dispatcher.createBatch({
         commands: [line.trim()],
         target: { devices: devices.map((d) => d.id) },
         concurrency: concurrencyValue,

@@ -1,6 +1,6 @@
 /** Where the workstation connects (standalone or a team's service), the time zone, and the tenant settings for admins. */
 import { useState, type FormEvent } from 'react';
-import { call } from '../api/call.js';
+import { dispatcher } from '../state/dispatcher.js';
 import { useAppStore } from '../state/app-store.js';
 import { TenantSettingsCard } from './TenantSettingsCard.js';
 import { TimeZoneCard } from './TimeZoneCard.js';
@@ -16,7 +16,7 @@ export function SettingsPage() {
     setBusy(true);
     setError(undefined);
     try {
-      useAppStore.getState().setWorkspace(await call('lr:workspace.connect', { profilePath: profilePath.trim() }));
+      await dispatcher.connectProfile({ profilePath: profilePath.trim() });
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
     } finally {
@@ -28,7 +28,7 @@ export function SettingsPage() {
     setBusy(true);
     setError(undefined);
     try {
-      useAppStore.getState().setWorkspace(await call('lr:workspace.standalone', {}));
+      await dispatcher.backToStandalone();
     } catch (e) {
       setError(e instanceof Error ? e.message : String(e));
     } finally {

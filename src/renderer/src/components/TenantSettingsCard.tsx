@@ -8,8 +8,8 @@
  * its field before anything is sent.
  */
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { call } from '../api/call.js';
-import type { TenantSettingsView } from '../../../shared/ipc-contract.js';
+import { dispatcher } from '../state/dispatcher.js';
+import type { IpcRequest, TenantSettingsView } from '../../../shared/ipc-contract.js';
 import { formatLimit, parseLimit, type LimitKind } from '../../../shared/limit-units.js';
 import { useAppStore } from '../state/app-store.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
@@ -90,7 +90,7 @@ export function TenantSettingsCard() {
   const load = useCallback(async () => {
     setError(undefined);
     try {
-      const next = await call('lr:tenant.get', {});
+      const next = await dispatcher.tenantSettings({});
       setView(next);
       setDrafts({});
       setFieldErrors({});
@@ -105,12 +105,12 @@ export function TenantSettingsCard() {
     if (who) void load();
   }, [who, load]);
 
-  async function update(change: Parameters<typeof call<'lr:tenant.update'>>[1]): Promise<void> {
+  async function update(change: IpcRequest<'lr:tenant.update'>): Promise<void> {
     setBusy(true);
     setError(undefined);
     setWarning(undefined);
     try {
-      const next = await call('lr:tenant.update', change);
+      const next = await dispatcher.updateTenantSettings(change);
       setView(next);
       setWarning(next.settings?.warning);
       setDrafts({});

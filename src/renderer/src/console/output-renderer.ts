@@ -20,6 +20,7 @@ import {
 } from '../../../shared/format.js';
 import { cachedTimeCell } from '../../../shared/time-cell-cache.js';
 import { formatInstant } from '../../../shared/time-format.js';
+import { assertNever } from '../../../shared/assert-never.js';
 
 export const SGR = {
   reset: '\x1b[0m',
@@ -164,6 +165,8 @@ export class OutputRenderer {
         effects.closed = item.reason;
         this.command = undefined;
         return this.line(`${SGR.yellow}session closed: ${escapeControlChars(item.reason)}${SGR.reset}`);
+      default:
+        return assertNever(item, 'console item');
     }
   }
 

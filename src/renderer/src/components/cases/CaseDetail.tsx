@@ -5,7 +5,7 @@
 import { useEffect, useState, type FormEvent } from 'react';
 import type { CaseView, ExportCaseResult } from '../../../../shared/case-types.js';
 import { formatBytes } from '../../../../shared/format.js';
-import { call } from '../../api/call.js';
+import { dispatcher } from '../../state/dispatcher.js';
 import { useAppStore } from '../../state/app-store.js';
 import { errorText, progressKey, useCasesStore, type CaseTab } from '../../state/cases-store.js';
 import { Instant } from '../Instant.js';
@@ -93,7 +93,7 @@ function CaseHeader({ view }: { view: CaseView }) {
     event.preventDefault();
     const t = title.trim();
     if (!t) return;
-    await act(() => call('lr:cases.update', { id: view.id, title: t }));
+    await act(() => dispatcher.updateCase({ id: view.id, title: t }));
     setRenaming(false);
   }
 
@@ -102,7 +102,7 @@ function CaseHeader({ view }: { view: CaseView }) {
     setExported(undefined);
     setError(undefined);
     try {
-      setExported(await call('lr:cases.export', { id: view.id }));
+      setExported(await dispatcher.exportCase({ id: view.id }));
     } catch (e) {
       setError(`export failed: ${errorText(e)}`);
     } finally {
@@ -150,7 +150,7 @@ function CaseHeader({ view }: { view: CaseView }) {
             data-testid="case-activate"
             disabled={busy}
             title="New evidence and console transcripts will go to this case"
-            onClick={() => void act(() => call('lr:cases.activate', { id: view.id }))}
+            onClick={() => void act(() => dispatcher.activateCase({ id: view.id }))}
           >
             Make active
           </button>
@@ -169,7 +169,7 @@ function CaseHeader({ view }: { view: CaseView }) {
           className="button button--ghost button--small"
           data-testid="case-close-toggle"
           disabled={busy}
-          onClick={() => void act(() => call('lr:cases.update', { id: view.id, status: view.status === 'open' ? 'closed' : 'open' }))}
+          onClick={() => void act(() => dispatcher.updateCase({ id: view.id, status: view.status === 'open' ? 'closed' : 'open' }))}
         >
           {view.status === 'open' ? 'Close case' : 'Reopen case'}
         </button>

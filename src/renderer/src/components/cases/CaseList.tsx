@@ -3,7 +3,7 @@
  * case (title, status, counts, last change, Active badge).
  */
 import { useState, type FormEvent } from 'react';
-import { call } from '../../api/call.js';
+import { dispatcher } from '../../state/dispatcher.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { Instant } from '../Instant.js';
 
@@ -25,7 +25,7 @@ export function CaseList() {
     setError(undefined);
     setCreated(undefined);
     try {
-      const view = await call('lr:cases.create', { title: t });
+      const view = await dispatcher.createCase({ title: t });
       setTitle('');
       setCreated(view.active ? `“${view.title}” is now the active case: commands and files from every console go to it.` : `“${view.title}” created.`);
       const store = useCasesStore.getState();

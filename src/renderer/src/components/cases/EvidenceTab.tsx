@@ -6,7 +6,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { EvidenceView } from '../../../../shared/case-types.js';
 import { formatBytes } from '../../../../shared/format.js';
-import { call } from '../../api/call.js';
+import { dispatcher } from '../../state/dispatcher.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { Instant } from '../Instant.js';
 import { listKeyTarget } from '../list-keys.js';
@@ -24,7 +24,7 @@ export function EvidenceTab({ caseId }: { caseId: string }) {
   const load = useCallback(async () => {
     const mine = ++seq.current;
     try {
-      const list = await call('lr:cases.evidence', { caseId });
+      const list = await dispatcher.caseEvidence({ caseId });
       if (mine !== seq.current) return;
       setItems(list);
       setError(undefined);

@@ -8,7 +8,7 @@ import { Fragment, useCallback, useEffect, useMemo, useState, type FormEvent } f
 import { MIN_STRING_RUN, MIN_STRING_RUN_RANGE } from '../../../../shared/evidence-preview.js';
 import { MAX_PREVIEW_BYTES, PREVIEW_MODES, type EvidencePreview, type EvidenceView, type PreviewMode } from '../../../../shared/case-types.js';
 import { escapeControlChars, formatBytes, formatCell } from '../../../../shared/format.js';
-import { call } from '../../api/call.js';
+import { dispatcher } from '../../state/dispatcher.js';
 import { errorText, progressKey, useCasesStore } from '../../state/cases-store.js';
 import { Instant } from '../Instant.js';
 import { exactBytes, IntegrityPill, parseOffset } from './common.js';
@@ -29,7 +29,7 @@ export function EvidenceViewer({ id, onVerified }: { id: string; onVerified(view
 
   useEffect(() => {
     let current = true;
-    call('lr:evidence.get', { id })
+    dispatcher.evidenceItem({ id })
       .then((v) => {
         if (!current) return;
         setView(v);
@@ -45,7 +45,7 @@ export function EvidenceViewer({ id, onVerified }: { id: string; onVerified(view
     setVerifying(true);
     setActionError(undefined);
     try {
-      const v = await call('lr:evidence.verify', { id });
+      const v = await dispatcher.verifyEvidence({ id });
       setView(v);
       onVerified(v);
     } catch (e) {
@@ -58,7 +58,7 @@ export function EvidenceViewer({ id, onVerified }: { id: string; onVerified(view
   async function openCommand(commandId: string): Promise<void> {
     setActionError(undefined);
     try {
-      const entry = await call('lr:transcripts.byCommand', { commandId });
+      const entry = await dispatcher.transcriptByCommand({ commandId });
       openTranscript(entry.caseId, entry.id);
     } catch (e) {
       setActionError(errorText(e));
@@ -68,7 +68,7 @@ export function EvidenceViewer({ id, onVerified }: { id: string; onVerified(view
   async function addNote(v: EvidenceView): Promise<void> {
     setActionError(undefined);
     try {
-      const note = await call('lr:notes.create', {
+      const note = await dispatcher.createNote({
         caseId: v.caseId,
         title: `On ${v.name}`.slice(0, 200),
         body: `Evidence ${v.name}, SHA-256 ${v.sha256}\n\n`,
@@ -230,7 +230,7 @@ function Preview({ id, size }: { id: string; size: number }) {
   const load = useCallback(async (m: PreviewMode, at: number, length: number, isCurrent: () => boolean, strings: { minLength: number; filter: string }) => {
     setLoading(true);
     try {
-      const p = await call('lr:evidence.preview', { id, mode: m, offset: at, length, ...(m === 'strings' ? { minLength: strings.minLength, ...(strings.filter ? { filter: strings.filter } : {}) } : {}) });
+      const p = await dispatcher.previewEvidence({ id, mode: m, offset: at, length, ...(m === 'strings' ? { minLength: strings.minLength, ...(strings.filter ? { filter: strings.filter } : {}) } : {}) });
       if (!isCurrent()) return;
       setPreview(p);
       setError(undefined);

@@ -6,8 +6,7 @@
 import { useState } from 'react';
 import type { ImportCaseResult } from '../../../../shared/case-types.js';
 import { formatBytes } from '../../../../shared/format.js';
-import { UPLOAD_CHUNK_BYTES } from '../../../../shared/ipc-contract.js';
-import { call } from '../../api/call.js';
+import { importCaseZip } from '../../state/upload-actions.js';
 import { errorText, progressKey, useCasesStore } from '../../state/cases-store.js';
 
 type ImportState =
@@ -23,19 +22,16 @@ export function ImportControl() {
 
   async function importFile(file: File): Promise<void> {
     setStatus({ state: 'uploading', name: file.name, size: file.size, sent: 0 });
-    let id: string | undefined;
     try {
       if (file.size === 0) throw new Error('the file is empty');
-      ({ uploadId: id } = await call('lr:cases.importBegin', { name: file.name.slice(0, 255), size: file.size }));
-      const upload = id;
-      setStatus({ state: 'uploading', name: file.name, size: file.size, sent: 0, uploadId: upload });
-      for (let offset = 0; offset < file.size; offset += UPLOAD_CHUNK_BYTES) {
-        const bytes = new Uint8Array(await file.slice(offset, offset + UPLOAD_CHUNK_BYTES).arrayBuffer());
-        await call('lr:cases.importChunk', { uploadId: upload, offset, data: toBase64(bytes) });
-        setStatus({ state: 'uploading', name: file.name, size: file.size, sent: Math.min(file.size, offset + bytes.length), uploadId: upload });
-      }
-      const result = await call('lr:cases.importEnd', { uploadId: upload });
-      id = undefined;
+      let upload: string | undefined;
+      const result = await importCaseZip(file, file.name, {
+        started: (id) => {
+          upload = id;
+          setStatus({ state: 'uploading', name: file.name, size: file.size, sent: 0, uploadId: id });
+        },
+        sent: (sent) => setStatus({ state: 'uploading', name: file.name, size: file.size, sent, uploadId: upload }),
+      });
       setStatus({ state: 'done', name: file.name, result });
       if (result.ok) {
         const store = useCasesStore.getState();
@@ -44,7 +40,6 @@ export function ImportControl() {
         store.changed();
       }
     } catch (e) {
-      if (id) void call('lr:cases.importAbort', { uploadId: id }).catch(() => undefined);
       setStatus({ state: 'failed', name: file.name, error: errorText(e) });
     }
   }
@@ -132,10 +127,4 @@ function ImportStatus({ status, verified, onDismiss }: { status: ImportState; ve
       </ul>
     </div>
   );
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(binary);
 }

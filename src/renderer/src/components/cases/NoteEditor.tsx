@@ -7,7 +7,7 @@
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { NoteView } from '../../../../shared/case-types.js';
 import { MAX_NOTE_CHARS } from '../../../../shared/ipc-contract.js';
-import { call } from '../../api/call.js';
+import { dispatcher } from '../../state/dispatcher.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { ConfirmDialog } from '../ConfirmDialog.js';
 import { useInstant } from '../time.js';
@@ -65,7 +65,7 @@ function useAutosave(noteId: string, initial: Fields, initialSavedAt: string, on
     if (mounted.current) setSaveState({ state: 'saving' });
     try {
       const commandId = fields.commandId.trim();
-      const answer = await call('lr:notes.save', { id: noteId, title: fields.title, body: fields.body, commandId: commandId === '' ? null : commandId });
+      const answer = await dispatcher.saveNote({ id: noteId, title: fields.title, body: fields.body, commandId: commandId === '' ? null : commandId });
       savedVersion.current = Math.max(savedVersion.current, v);
       onSavedRef.current(fields, answer.updatedAt);
       if (mounted.current) setSaveState(version.current === savedVersion.current ? { state: 'saved', at: answer.updatedAt } : { state: 'dirty' });
@@ -155,7 +155,7 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
     setLinkError(undefined);
     try {
       void flush();
-      const entry = await call('lr:transcripts.byCommand', { commandId });
+      const entry = await dispatcher.transcriptByCommand({ commandId });
       openTranscript(entry.caseId, entry.id);
     } catch (e) {
       setLinkError(errorText(e));
@@ -167,7 +167,7 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
   async function remove(): Promise<void> {
     stop();
     try {
-      await call('lr:notes.delete', { id: note.id });
+      await dispatcher.deleteNote({ id: note.id });
       setDeleting(false);
       onDeleted(note.id);
     } catch (e) {

@@ -1,7 +1,7 @@
 /** A case's notes: the list ("New note") and the editor of the selected one. */
 import { useCallback, useEffect, useRef, useState } from 'react';
 import type { NoteView } from '../../../../shared/case-types.js';
-import { call } from '../../api/call.js';
+import { dispatcher } from '../../state/dispatcher.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { Instant } from '../Instant.js';
 import { NoteEditor } from './NoteEditor.js';
@@ -18,7 +18,7 @@ export function NotesTab({ caseId }: { caseId: string }) {
   const load = useCallback(async (): Promise<NoteView[] | undefined> => {
     const mine = ++seq.current;
     try {
-      const list = await call('lr:cases.notes', { caseId });
+      const list = await dispatcher.caseNotes({ caseId });
       if (mine !== seq.current) return undefined;
       setNotes(list);
       setError(undefined);
@@ -52,7 +52,7 @@ export function NotesTab({ caseId }: { caseId: string }) {
     setCreating(true);
     setError(undefined);
     try {
-      const note = await call('lr:notes.create', { caseId, title: '', body: '' });
+      const note = await dispatcher.createNote({ caseId, title: '', body: '' });
       setNotes((list) => [...(list ?? []), note]);
       openNote(caseId, note.id);
       void useCasesStore.getState().reload();

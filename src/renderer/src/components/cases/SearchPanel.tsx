@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import type { SearchHit, SearchResult } from '../../../../shared/case-types.js';
-import { call } from '../../api/call.js';
+import { dispatcher } from '../../state/dispatcher.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { Snippet } from './common.js';
 
@@ -32,7 +32,7 @@ export function SearchPanel() {
     }
     setSearching(true);
     const timer = setTimeout(() => {
-      call('lr:search', { text: query, limit: 100 })
+      dispatcher.search({ text: query, limit: 100 })
         .then((r) => {
           if (mine !== seq.current) return;
           setResult(r);

@@ -4,7 +4,7 @@
  */
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import type { TranscriptEntryView, TranscriptSummary } from '../../../../shared/case-types.js';
-import { call } from '../../api/call.js';
+import { dispatcher } from '../../state/dispatcher.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { Instant } from '../Instant.js';
 import { listKeyTarget } from '../list-keys.js';
@@ -34,7 +34,7 @@ export function TranscriptsTab({ caseId }: { caseId: string }) {
       requested.current.add(page);
       const gen = generation.current;
       try {
-        const answer = await call('lr:cases.transcripts', { caseId, offset: page * PAGE, limit: PAGE });
+        const answer = await dispatcher.caseTranscripts({ caseId, offset: page * PAGE, limit: PAGE });
         if (gen !== generation.current) return;
         setTotal(answer.total);
         setPages((previous) => new Map(previous).set(page, answer.items));
@@ -140,7 +140,7 @@ export function TranscriptViewer({ id, caseId, onLoaded }: { id: string | undefi
     setError(undefined);
     if (!id) return;
     let current = true;
-    call('lr:transcripts.get', { id })
+    dispatcher.transcript({ id })
       .then((loaded) => {
         if (!current) return;
         setEntry(loaded);
@@ -157,7 +157,7 @@ export function TranscriptViewer({ id, caseId, onLoaded }: { id: string | undefi
     setAdding(true);
     setError(undefined);
     try {
-      const note = await call('lr:notes.create', {
+      const note = await dispatcher.createNote({
         caseId: entry.caseId,
         title: `On ${entry.line}`.slice(0, 200),
         body: '',

@@ -1,0 +1,47 @@
+/**
+ * The one way a file goes from the page to main: a begin call, the bytes in chunks of UPLOAD_CHUNK_BYTES
+ * (base64 in the frame), an end call; on any failure the upload is aborted in main (its staging file
+ * removed) and the error goes on to the caller. Library uploads and case imports both use it, through the
+ * actions in upload-actions.ts, so that pages never call these channels themselves.
+ */
+import { UPLOAD_CHUNK_BYTES } from '../../../shared/ipc-contract.js';
+
+export interface ChunkedUploadSteps<R> {
+  begin(): Promise<string>;
+  chunk(uploadId: string, offset: number, data: string): Promise<unknown>;
+  end(uploadId: string): Promise<R>;
+  abort(uploadId: string): Promise<unknown>;
+}
+
+export interface UploadHooks {
+  /** Main gave the upload its id (progress events name it). */
+  started?(uploadId: string): void;
+  /** Bytes of the file sent to main so far. */
+  sent?(bytes: number): void;
+}
+
+export async function uploadInChunks<R>(file: Blob, steps: ChunkedUploadSteps<R>, hooks: UploadHooks = {}): Promise<R> {
+  let uploadId: string | undefined;
+  try {
+    uploadId = await steps.begin();
+    hooks.started?.(uploadId);
+    for (let offset = 0; offset < file.size; offset += UPLOAD_CHUNK_BYTES) {
+      const bytes = new Uint8Array(await file.slice(offset, offset + UPLOAD_CHUNK_BYTES).arrayBuffer());
+      await steps.chunk(uploadId, offset, toBase64(bytes));
+      hooks.sent?.(Math.min(file.size, offset + bytes.length));
+    }
+    const result = await steps.end(uploadId);
+    uploadId = undefined;
+    return result;
+  } catch (e) {
+    // Best effort: main also drops stale staging files; the caller reports the first failure, not this one.
+    if (uploadId !== undefined) void steps.abort(uploadId).catch(() => undefined);
+    throw e;
+  }
+}
+
+export function toBase64(bytes: Uint8Array): string {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary);
+}
