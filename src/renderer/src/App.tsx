@@ -16,6 +16,7 @@ import { CasesPage } from './components/CasesPage.js';
 import { routeCaseEvent } from './state/cases-store.js';
 import { SECTIONS, useAppStore } from './state/app-store.js';
 import { assertNever } from '../../shared/assert-never.js';
+import { describeError } from '../../shared/errors.js';
 
 export function App() {
   const sectionId = useAppStore((state) => state.section);
@@ -63,7 +64,7 @@ export function App() {
         document.body.dataset.appState = 'loaded';
       })
       .catch((error: unknown) => {
-        failed(error instanceof Error ? error.message : String(error));
+        failed(describeError(error));
         document.body.dataset.appState = 'failed';
       });
     return unsubscribe;
@@ -99,6 +100,6 @@ export async function refreshDevices(): Promise<void> {
   try {
     setDevices(await dispatcher.listDevices({}));
   } catch (error) {
-    setDevices(useAppStore.getState().devices, error instanceof Error ? error.message : String(error));
+    setDevices(useAppStore.getState().devices, describeError(error));
   }
 }

@@ -11,6 +11,7 @@ import { CopyButton } from './cases/CopyButton.js';
 import { trapFocus } from './ConfirmDialog.js';
 import { downloadText } from './download.js';
 import { Instant } from './Instant.js';
+import { describeError } from '../../../shared/errors.js';
 
 type Os = 'linux' | 'windows';
 const OS_LABEL: Record<Os, string> = { linux: 'Linux', windows: 'Windows' };
@@ -52,7 +53,7 @@ export function AddDeviceDialog({ view, onClose }: { view: InstallerView | undef
       setMade(await dispatcher.makeInstaller({ os }));
       setSaved(false);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(describeError(e));
     } finally {
       setBusy(false);
     }

@@ -17,13 +17,14 @@ import { downloadText } from './download.js';
 import { Instant } from './Instant.js';
 import { WindowedList } from './WindowedList.js';
 import './batches.css';
+import { describeError } from '../../../shared/errors.js';
 
 /** How often a running batch is asked again while it is shown. */
 const POLL_MS = 1_000;
 const LIST_POLL_MS = 3_000;
 const ROW_HEIGHT = 28;
 
-const message = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+const message = (e: unknown): string => (describeError(e));
 
 export function BatchesPage() {
   const openBatch = useAppStore((state) => state.openBatch);

@@ -19,6 +19,7 @@ import { ConfirmDialog } from './ConfirmDialog.js';
 import { Instant } from './Instant.js';
 import { LiveResponseBanner } from './LiveResponseBanner.js';
 import { clock } from './time.js';
+import { describeError } from '../../../shared/errors.js';
 
 export function ConsolesPage({ visible }: { visible: boolean }) {
   const tabs = useAppStore((state) => state.tabs);
@@ -214,7 +215,7 @@ function ConsoleHeader({ tab }: { tab: ConsoleTab }) {
       // The tab stays, read-only: the focus goes back to its scrollback.
       getTerminal(tab.sessionId)?.focus();
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(describeError(e));
     } finally {
       setBusy(false);
     }

@@ -17,6 +17,7 @@ import { LiveResponseBanner, noteSessionOutcome } from './LiveResponseBanner.js'
 import { RunBatchDialog } from './RunBatchDialog.js';
 import { ago } from './time.js';
 import './devices.css';
+import { describeError } from '../../../shared/errors.js';
 
 export function DevicesPage() {
   const devices = useAppStore((state) => state.devices);
@@ -41,7 +42,7 @@ export function DevicesPage() {
     let stale = false;
     dispatcher.installerView({}).then(
       (v) => !stale && setInstallers(v),
-      (e: unknown) => !stale && setInstallers({ canMake: false, reason: e instanceof Error ? e.message : String(e), files: [] }),
+      (e: unknown) => !stale && setInstallers({ canMake: false, reason: describeError(e), files: [] }),
     );
     return () => {
       stale = true;
@@ -57,7 +58,7 @@ export function DevicesPage() {
     let stale = false;
     dispatcher.deviceGroups({}).then(
       (v) => !stale && setGroups(v),
-      (e: unknown) => !stale && setGroups((previous) => ({ groups: previous?.groups ?? [], reason: e instanceof Error ? e.message : String(e) })),
+      (e: unknown) => !stale && setGroups((previous) => ({ groups: previous?.groups ?? [], reason: describeError(e) })),
     );
     return () => {
       stale = true;
@@ -113,7 +114,7 @@ export function DevicesPage() {
       noteSessionOutcome(undefined);
     } catch (e) {
       noteSessionOutcome(e);
-      setError(`${device.name}: ${e instanceof Error ? e.message : String(e)}`);
+      setError(`${device.name}: ${describeError(e)}`);
     } finally {
       setOpening(undefined);
     }

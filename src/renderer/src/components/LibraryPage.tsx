@@ -18,6 +18,7 @@ import { ConfirmDialog } from './ConfirmDialog.js';
 import { onLibraryProgress } from './library-progress.js';
 import { uploadLibraryFile } from '../state/upload-actions.js';
 import { Instant } from './Instant.js';
+import { describeError } from '../../../shared/errors.js';
 
 /** A file chosen or dropped, waiting for Confirm, with the fields it will be uploaded with. */
 interface StagedFile {
@@ -56,7 +57,7 @@ export function LibraryPage() {
       setView(await dispatcher.libraryView({}));
       setError(undefined);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(describeError(e));
     }
   }, []);
 
@@ -73,7 +74,7 @@ export function LibraryPage() {
       setDeleteError(undefined);
       await reload();
     } catch (e) {
-      setDeleteError(e instanceof Error ? e.message : String(e));
+      setDeleteError(describeError(e));
     } finally {
       setDeleteBusy(false);
     }
@@ -204,7 +205,7 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
       );
       update(key, { state: 'done', progress: 1, message: result.replaced ? 'replaced' : 'uploaded' });
     } catch (e) {
-      update(key, { state: 'failed', message: e instanceof Error ? e.message : String(e) });
+      update(key, { state: 'failed', message: describeError(e) });
     } finally {
       stopProgress?.();
     }
@@ -235,7 +236,7 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
       const fresh = await dispatcher.libraryView({});
       names = (fresh.files ?? []).map((f) => f.name);
     } catch (e) {
-      setRows((all) => [{ key: `list-${Date.now()}`, name: '(library)', size: 0, progress: 0, state: 'failed', message: `could not check the library for name conflicts: ${e instanceof Error ? e.message : String(e)}` }, ...all]);
+      setRows((all) => [{ key: `list-${Date.now()}`, name: '(library)', size: 0, progress: 0, state: 'failed', message: `could not check the library for name conflicts: ${describeError(e)}` }, ...all]);
       return;
     }
     const taken = new Set(names);

@@ -19,6 +19,7 @@ import { useInstant } from './time.js';
 import { listKeyTarget } from './list-keys.js';
 import { WindowedList } from './WindowedList.js';
 import './pages.css';
+import { describeError } from '../../../shared/errors.js';
 
 const PAGE = 200;
 const ROW_HEIGHT = 30;
@@ -110,7 +111,7 @@ export function LogPage() {
       } catch (e) {
         if (gen !== generation.current) return;
         requested.current.delete(page); // may be asked again
-        setError(e instanceof Error ? e.message : String(e));
+        setError(describeError(e));
       }
     },
     [filter, requestKey],
@@ -177,7 +178,7 @@ export function LogPage() {
       if (result.content !== undefined) downloadText(result.fileName, result.content, format === 'csv' ? 'text/csv' : 'application/json');
       setExportNote(result.path ? `${result.count} commands exported to ${result.path}` : 'export cancelled');
     } catch (e) {
-      setExportNote(`export failed: ${e instanceof Error ? e.message : String(e)}`);
+      setExportNote(`export failed: ${describeError(e)}`);
     }
   }
 
@@ -347,7 +348,7 @@ function LogDetail({ id, entry, onLoaded, wide, onWide, onClose }: LogDetailProp
     let current = true;
     dispatcher.logEntry({ id })
       .then((record) => current && onLoaded(record))
-      .catch((e: unknown) => current && setError(e instanceof Error ? e.message : String(e)));
+      .catch((e: unknown) => current && setError(describeError(e)));
     return () => {
       current = false;
     };

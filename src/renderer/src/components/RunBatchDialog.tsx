@@ -8,6 +8,7 @@ import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { DEFAULT_BATCH_CONCURRENCY, DEFAULT_BATCH_EXPIRY_SEC, MAX_BATCH_CONCURRENCY } from '../../../shared/batch.js';
 import { dispatcher } from '../state/dispatcher.js';
 import { trapFocus } from './ConfirmDialog.js';
+import { describeError } from '../../../shared/errors.js';
 
 const EXPIRIES: readonly { sec: number; label: string }[] = [
   { sec: 3600, label: '1 hour' },
@@ -74,7 +75,7 @@ export function RunBatchDialog({ devices, onCreated, onClose }: RunBatchDialogPr
       const at = c.replaceFrom + insert.length;
       requestAnimationFrame(() => lineRef.current?.setSelectionRange(at, at));
     } catch (e) {
-      setHint(e instanceof Error ? e.message : String(e));
+      setHint(describeError(e));
     }
   }
 
@@ -93,7 +94,7 @@ export function RunBatchDialog({ devices, onCreated, onClose }: RunBatchDialogPr
       onCreated(batch.id);
     } catch (e) {
       // One line, and nothing typed is lost: the analyst fixes the line (or asks for the role) and runs again.
-      setError((e instanceof Error ? e.message : String(e)).split('\n')[0]);
+      setError((describeError(e)).split('\n')[0]);
     } finally {
       setBusy(false);
     }

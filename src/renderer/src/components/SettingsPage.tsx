@@ -4,6 +4,7 @@ import { dispatcher } from '../state/dispatcher.js';
 import { useAppStore } from '../state/app-store.js';
 import { TenantSettingsCard } from './TenantSettingsCard.js';
 import { TimeZoneCard } from './TimeZoneCard.js';
+import { describeError } from '../../../shared/errors.js';
 
 export function SettingsPage() {
   const workspace = useAppStore((state) => state.workspace);
@@ -18,7 +19,7 @@ export function SettingsPage() {
     try {
       await dispatcher.connectProfile({ profilePath: profilePath.trim() });
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(describeError(e));
     } finally {
       setBusy(false);
     }
@@ -30,7 +31,7 @@ export function SettingsPage() {
     try {
       await dispatcher.backToStandalone();
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(describeError(e));
     } finally {
       setBusy(false);
     }

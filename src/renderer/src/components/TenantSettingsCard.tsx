@@ -14,6 +14,7 @@ import { formatLimit, parseLimit, type LimitKind } from '../../../shared/limit-u
 import { useAppStore } from '../state/app-store.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import './tenant-settings.css';
+import { describeError } from '../../../shared/errors.js';
 
 type Switch = 'liveResponse' | 'liveResponseServers' | 'unsignedScripts';
 
@@ -96,7 +97,7 @@ export function TenantSettingsCard() {
       setFieldErrors({});
       if (next.settings) useAppStore.getState().setLiveResponseOff(next.settings.liveResponse === false);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(describeError(e));
     }
   }, []);
 
@@ -117,7 +118,7 @@ export function TenantSettingsCard() {
       setFieldErrors({});
       if (next.settings) useAppStore.getState().setLiveResponseOff(next.settings.liveResponse === false);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(describeError(e));
     } finally {
       setBusy(false);
     }

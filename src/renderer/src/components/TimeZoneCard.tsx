@@ -8,6 +8,7 @@ import { checkTimeZoneSetting, formatInstant, localTimeZone, resolveTimeZone } f
 import { useAppStore } from '../state/app-store.js';
 import { saveTimeZone } from '../state/preferences.js';
 import './time-zone.css';
+import { describeError } from '../../../shared/errors.js';
 
 type Choice = 'UTC' | 'local' | 'zone';
 
@@ -35,7 +36,7 @@ export function TimeZoneCard() {
     try {
       await saveTimeZone(zone);
     } catch (e) {
-      setError(e instanceof Error ? e.message : String(e));
+      setError(describeError(e));
     } finally {
       setBusy(false);
     }

@@ -23,6 +23,7 @@ import { commonPrefix, edit, EMPTY_LINE, parseKeys, redraw, type Key, type LineS
 import { OutputRenderer, SGR, type RenderEffects } from './output-renderer.js';
 import { writePieces } from './write-pieces.js';
 import { showInstant } from '../components/time.js';
+import { describeError } from '../../../shared/errors.js';
 
 /** Acknowledge in units of this many characters (VS Code's CharCountAckSize). */
 export const ACK_UNIT = 5_000;
@@ -272,7 +273,7 @@ export class ConsoleTerminal {
       copied();
       return;
     }
-    navigator.clipboard.writeText(text).then(copied, (e: unknown) => this.onMeta({ note: `could not copy: ${e instanceof Error ? e.message : String(e)}` }));
+    navigator.clipboard.writeText(text).then(copied, (e: unknown) => this.onMeta({ note: `could not copy: ${describeError(e)}` }));
   }
 
   /**
@@ -286,7 +287,7 @@ export class ConsoleTerminal {
       this.linePaste = false;
       navigator.clipboard.readText().then(
         (text) => this.insertPasted(text),
-        (e: unknown) => this.onMeta({ note: `could not paste: ${e instanceof Error ? e.message : String(e)}` }),
+        (e: unknown) => this.onMeta({ note: `could not paste: ${describeError(e)}` }),
       );
     }, 0);
   }
@@ -616,7 +617,7 @@ export class ConsoleTerminal {
       if (this.state !== 'submitting') return;
       this.state = 'idle';
       this.onMeta({ running: false });
-      this.write(`${SGR.red}${escapeControlChars(e instanceof Error ? e.message : String(e))}${SGR.reset}\n${this.promptAndLine()}`);
+      this.write(`${SGR.red}${escapeControlChars(describeError(e))}${SGR.reset}\n${this.promptAndLine()}`);
       this.afterPromptBack();
     }
   }
@@ -698,7 +699,7 @@ export class ConsoleTerminal {
       if (this.state !== 'submitting') return;
       this.state = 'idle';
       this.onMeta({ running: false });
-      this.write(`${SGR.red}${escapeControlChars(e instanceof Error ? e.message : String(e))}${SGR.reset}\n${this.promptAndLine()}`);
+      this.write(`${SGR.red}${escapeControlChars(describeError(e))}${SGR.reset}\n${this.promptAndLine()}`);
     }
   }
 
@@ -713,7 +714,7 @@ export class ConsoleTerminal {
       this.state = 'closed';
       this.onMeta({ running: false });
       // The service's refusal already reads "connect: …" (call() removed the IPC channel's name).
-      const message = e instanceof Error ? e.message : String(e);
+      const message = describeError(e);
       const text = message.startsWith('connect:') ? message : `connect failed: ${message}`;
       this.write(`${SGR.red}${escapeControlChars(text)}${SGR.reset}\n${this.promptAndLine()}`);
       return;
@@ -745,7 +746,7 @@ export class ConsoleTerminal {
       if (this.state !== 'submitting') return;
       this.state = 'idle';
       this.onMeta({ running: false });
-      this.write(`${SGR.red}could not return to ${escapeControlChars(folder)}: ${escapeControlChars(e instanceof Error ? e.message : String(e))}${SGR.reset}\n${this.promptAndLine()}`);
+      this.write(`${SGR.red}could not return to ${escapeControlChars(folder)}: ${escapeControlChars(describeError(e))}${SGR.reset}\n${this.promptAndLine()}`);
     }
   }
 
@@ -780,7 +781,7 @@ export class ConsoleTerminal {
       }
       this.showAboveInput(columns(result.candidates.map(escapeControlChars), this.term.cols));
     } catch (e) {
-      this.showAboveInput(`${SGR.red}${escapeControlChars(e instanceof Error ? e.message : String(e))}${SGR.reset}`);
+      this.showAboveInput(`${SGR.red}${escapeControlChars(describeError(e))}${SGR.reset}`);
     } finally {
       this.completing = false;
     }

@@ -7,6 +7,7 @@ import { create } from 'zustand';
 import type { CaseTaskProgress, CaseView } from '../../../shared/case-types.js';
 import type { LrEvent } from '../../../shared/ipc-contract.js';
 import { call } from '../api/call.js';
+import { describeError } from '../../../shared/errors.js';
 
 export type CaseTab = 'notes' | 'transcripts' | 'evidence';
 
@@ -99,6 +100,6 @@ export function routeCaseEvent(event: Extract<LrEvent, { type: 'cases.changed' |
 }
 
 export function errorText(e: unknown): string {
-  const text = e instanceof Error ? e.message : String(e);
+  const text = describeError(e);
   return text.replace(/\s*\n\s*/g, ' ');
 }
