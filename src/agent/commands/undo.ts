@@ -6,19 +6,16 @@
  * occupied again.
  */
 import path from 'node:path';
-import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { CommandError, defineCommand } from '../command.js';
 import { entryRecord, Quarantine } from '../quarantine.js';
 import { unitKey } from './remediate.js';
 import { undoOnWindows } from './support/remediate-windows.js';
 
 export const undoCommand = defineCommand({
-  spec: findCommand('undo')!,
-  schema: z.object({
-    type: z.enum(['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'registry']),
-    target: z.string().min(1),
-  }),
+  spec: commandSpec('undo'),
+  schema: paramsSchema(commandSpec('undo')),
   async run(ctx, params) {
     const q = Quarantine.of(ctx, 'undo');
     const t = params.target;
