@@ -1,5 +1,5 @@
-// Writes docs/commands.md from the command catalog (syntax, role, limits, parameters, JSON fields) plus
-// the hand-written field descriptions below, and docs/permissions.md (the role × command and role × route
+// Writes docs/commands.md from the command catalog (syntax, role, limits, parameters, JSON fields and what
+// each field means), and docs/permissions.md (the role × command and role × route
 // matrix). `npm run docs:commands`; unit tests check both are current.
 import { writeFileSync } from 'node:fs';
 import { renderCommandDocs } from '../src/shared/command-docs.js';

@@ -1,10 +1,11 @@
 /**
  * The contract of one agent console command. Each file in ./commands exports one AgentCommand whose
  * `spec` is its catalog entry (role, time limit, help: shared with the service and the clients), whose
- * `schema` validates the bound parameters, and whose `run` does the work for real.
+ * `schema` validates the bound parameters (derived from that entry: command-params.ts), and whose `run` does the work for real.
  */
 import type { z } from 'zod';
 import type { CommandSpec } from '../shared/catalog.js';
+import type { ParamsAgree, ParamsOfSpec } from '../shared/command-params.js';
 import type { PlatformLayer } from './platform/types.js';
 
 export type JobRecord = Record<string, unknown>;
@@ -76,6 +77,15 @@ export interface AgentCommand<S extends z.ZodType = z.ZodType> {
   run(ctx: JobContext, params: z.infer<S>): Promise<CommandResult | void>;
 }
 
-export function defineCommand<S extends z.ZodType>(cmd: AgentCommand<S>): AgentCommand<S> {
-  return cmd;
+/**
+ * An agent command for its catalog entry (`commandSpec('dir')`). Its schema is `paramsSchema(spec)`,
+ * extended where the command checks more: one whose parameters differ from the catalog's (a name, a type,
+ * which are required) does not compile, so a parameter is added or changed in the catalog alone.
+ */
+export function defineCommand<const Spec extends CommandSpec, S extends z.ZodType>(cmd: {
+  spec: Spec;
+  schema: S & (ParamsAgree<z.infer<S>, ParamsOfSpec<Spec>> extends true ? unknown : ParamsAgree<z.infer<S>, ParamsOfSpec<Spec>>);
+  run(ctx: JobContext, params: z.infer<S>): Promise<CommandResult | void>;
+}): AgentCommand<S> {
+  return cmd as AgentCommand<S>;
 }

@@ -2,7 +2,8 @@
  * Commands the service answers itself, without the agent: help, jobs, fg, status, trace.
  * Their output goes through the same job machinery (logged, hashed, sent to the console).
  */
-import { aliasesOf, CATALOG, describedOn, findCommand, PLATFORMS, roleAllows, type CommandSpec, type Platform } from '../shared/catalog.js';
+import { CATALOG, describedOn, findCommand, roleAllows, type Platform } from '../shared/catalog.js';
+import { helpRecord, helpText } from '../shared/command-help.js';
 import type { BoundParams, ParsedLine } from '../shared/grammar-types.js';
 import type { JobStatus } from '../shared/protocol.js';
 import type { AgentHub } from './agent-hub.js';
@@ -40,51 +41,6 @@ function records(ctx: ServiceCommandContext, rs: Record<string, unknown>[]): voi
   ctx.job.attached?.send({ t: 'command.records', commandId: ctx.job.id, records: rs });
 }
 
-/** `linux: yes   darwin: not yet   win32: not yet`: what works today on each OS. */
-function supportLine(spec: CommandSpec): string {
-  return PLATFORMS.map((p) => `${p}: ${spec.support[p]}`).join('   ');
-}
-
-/** help's text for one command, as it is on `platform` (the session's device). */
-function describe(spec: CommandSpec, limitMs: number, platform: string): string {
-  const { summary, examples } = describedOn(spec, platform);
-  const lines = [
-    `${spec.name} — ${summary}${spec.beyond ? ' (beyond the reference console)' : ''}`,
-    `usage: ${spec.syntax}${aliasesOf(spec.name).length ? `   (also: ${aliasesOf(spec.name).join(', ')})` : ''}`,
-    `role: ${spec.role}   time limit: ${Math.round(limitMs / 60_000)} min   runs on: ${spec.side}`,
-    `works on: ${supportLine(spec)}`,
-  ];
-  const params = spec.params.filter((p) => p.name !== 'output');
-  if (params.length) {
-    lines.push('parameters:');
-    for (const p of params) {
-      const names = [p.name, ...(p.aliases ?? [])].map((n) => `-${n}`).join(' | ');
-      const how = p.position !== undefined ? `<${p.name}> or ${names}` : p.type === 'flag' ? names : `${names} <value>`;
-      lines.push(`  ${how.padEnd(28)} ${p.help}${p.required ? ' (required)' : ''}${p.values ? ` [${p.values.join('|')}]` : ''}`);
-    }
-  }
-  if (spec.params.some((p) => p.name === 'output')) lines.push('  -output json|table          json shows every field; table fewer columns');
-  if (examples.length) lines.push('examples:', ...examples.map((example) => `  ${example}`));
-  return lines.join('\n') + '\n';
-}
-
-/** help's record of a command (`help -output json|table`): the catalog entry, limit as enforced. */
-function helpRecord(spec: CommandSpec, limitMs: number, platform: string): Record<string, unknown> {
-  const { summary, examples } = describedOn(spec, platform);
-  return {
-    name: spec.name,
-    summary,
-    syntax: spec.syntax,
-    role: spec.role,
-    side: spec.side,
-    timeLimitMinutes: Math.round(limitMs / 60_000),
-    support: { ...spec.support },
-    params: spec.params.map((p) => ({ name: p.name, aliases: [...(p.aliases ?? [])], position: p.position ?? null, type: p.type, values: p.values ? [...p.values] : null, required: p.required === true, help: p.help })),
-    examples: [...examples],
-    beyond: spec.beyond === true,
-  };
-}
-
 async function help(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
   const name = ctx.params.command as string | undefined;
   const platform = ctx.session.device.platform;
@@ -93,7 +49,7 @@ async function help(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
     const spec = findCommand(name.toLowerCase());
     if (!spec) return { status: 'refused', error: `help: there is no command ${name} (help lists the commands)` };
     if (asRecords) records(ctx, [helpRecord(spec, ctx.pipeline.timeLimitMs(spec), platform)]);
-    else text(ctx, describe(spec, ctx.pipeline.timeLimitMs(spec), platform));
+    else text(ctx, helpText(spec, ctx.pipeline.timeLimitMs(spec), platform));
     return { status: 'completed' };
   }
   const available = ctx.pipeline.availableCommands(ctx.session);

@@ -19,6 +19,8 @@ export interface CompletionContext {
   commands: readonly string[];
   /** Names of the tenant's library files, for `run` and `putfile` (undefined: not known, nothing offered). */
   library?: readonly string[] | undefined;
+  /** The commands' definitions: the command catalog unless given (a test's own catalog). */
+  catalog?: readonly CommandSpec[];
 }
 
 export interface Completion {
@@ -95,7 +97,7 @@ export function complete(line: string, cursor: number, ctx: CompletionContext): 
   if (before.length === 0) {
     return { replaceFrom: current.start, candidates: startingWith(ctx.commands, current.text), kind: 'command' };
   }
-  const spec = findCommand((before[0]?.text ?? '').toLowerCase());
+  const spec = findCommand((before[0]?.text ?? '').toLowerCase(), ctx.catalog);
   if (!spec) return none(at);
 
   const slot = slotParam(spec, before);

@@ -24,7 +24,7 @@
  * - The line limit is counted in Unicode code points; a NUL character is refused (no OS path holds one).
  */
 
-import { canonicalName, findCommand, findParam, type CommandSpec } from './catalog.js';
+import { CATALOG, canonicalName, findCommand, findParam, type CommandSpec } from './catalog.js';
 import { escapeControlChars } from './format.js';
 import type { ParsedLine } from './grammar-types.js';
 
@@ -241,8 +241,11 @@ export function lineLengthRefusal(line: string): string | null {
   return n > MAX_LINE_LENGTH ? `command line is ${n} characters; the limit is ${MAX_LINE_LENGTH}` : null;
 }
 
-/** Parses one command line. Throws `GrammarError` (and nothing else) on bad syntax. */
-export function parseLine(line: string): ParsedLine {
+/**
+ * Parses one command line, with the commands of `catalog` (the command catalog; a test passes its own).
+ * Throws `GrammarError` (and nothing else) on bad syntax.
+ */
+export function parseLine(line: string, catalog: readonly CommandSpec[] = CATALOG): ParsedLine {
   const tooLong = lineLengthRefusal(line);
   if (tooLong) throw new GrammarError(tooLong);
   if (line.includes('\u0000')) throw new GrammarError('NUL character in command line');
@@ -255,7 +258,7 @@ export function parseLine(line: string): ParsedLine {
   if (!first || first.text === '') throw new GrammarError('empty command');
   if (wordRole(first) !== 'value') throw new GrammarError(`expected a command name before ${describeWord(first.text)}`);
   const name = canonicalName(first.text.toLowerCase());
-  const spec = findCommand(name);
+  const spec = findCommand(name, catalog);
 
   const positionals: string[] = [];
   const named: Record<string, string | true> = {};

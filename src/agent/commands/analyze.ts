@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { CommandError, defineCommand } from '../command.js';
 import { clamavEngine, indicatorsEngine, overall, yaraEngine, type EngineResult } from '../engines.js';
 import { fsReason } from '../fs/fs-errors.js';
@@ -36,10 +37,8 @@ function sha256File(p: string, signal: AbortSignal): Promise<string> {
 }
 
 export const analyzeCommand = defineCommand({
-  spec: findCommand('analyze')!,
-  schema: z.object({
-    type: z.enum(['file', 'process']),
-    target: z.string().min(1),
+  spec: commandSpec('analyze'),
+  schema: paramsSchema(commandSpec('analyze')).extend({
     _indicators: z.string().optional(),
     _indicatorsTotal: z.coerce.number().int().nonnegative().optional(),
     _yara: z.string().optional(),

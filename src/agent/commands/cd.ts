@@ -3,15 +3,15 @@
  * Windows `cd D:\` and `cd D:` change drives (see fs/device-path.ts).
  */
 import { constants as fsc, promises as fsp } from 'node:fs';
-import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { CommandError, defineCommand } from '../command.js';
 import { devicePath } from '../fs/device-path.js';
 import { errorCode, fsReason } from '../fs/fs-errors.js';
 
 export const cdCommand = defineCommand({
-  spec: findCommand('cd')!,
-  schema: z.object({ path: z.string().min(1) }),
+  spec: commandSpec('cd'),
+  schema: paramsSchema(commandSpec('cd')),
   async run(ctx, params) {
     const target = devicePath(ctx, 'cd', params.path);
     let isDirectory: boolean;

@@ -17,8 +17,8 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { DATA_CHUNK_BYTES } from '../../shared/protocol.js';
 import { CommandError, defineCommand, type JobContext } from '../command.js';
 import { AccountNames } from '../fs/accounts.js';
@@ -153,8 +153,8 @@ async function build(ctx: JobContext, zip: ZipWriter): Promise<{ members: Member
 }
 
 export const collectCommand = defineCommand({
-  spec: findCommand('collect')!,
-  schema: z.object({}),
+  spec: commandSpec('collect'),
+  schema: paramsSchema(commandSpec('collect')),
   async run(ctx) {
     if (!ctx.dataDir) throw new CommandError('collect: the agent has no data folder to build the package in');
     const work = path.join(ctx.dataDir, 'work');

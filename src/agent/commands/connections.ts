@@ -1,12 +1,12 @@
 /** connections: TCP/UDP sockets with the process that holds each (platform layer). */
-import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { defineCommand } from '../command.js';
 import { emitAll, fromPlatform } from './support/platform-listing.js';
 
 export const connectionsCommand = defineCommand({
-  spec: findCommand('connections')!,
-  schema: z.object({}),
+  spec: commandSpec('connections'),
+  schema: paramsSchema(commandSpec('connections')),
   async run(ctx) {
     // Streamed: with thousands of sockets the first rows leave while the rest of the tables is read.
     await fromPlatform('connections', ctx, () => ctx.platform.streamConnections((rows) => emitAll(ctx, rows), ctx.signal));

@@ -7,8 +7,8 @@
 import fs, { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { CommandError, defineCommand, type JobContext } from '../command.js';
 import { AccountNames } from '../fs/accounts.js';
 import { fileTypeOfEntry } from '../fs/file-mode.js';
@@ -82,8 +82,8 @@ async function describeAll(ctx: JobContext, dir: string, entries: Dirent[], fact
 }
 
 export const dirCommand = defineCommand({
-  spec: findCommand('dir')!,
-  schema: z.object({ path: z.string().min(1).optional(), full_path: z.boolean().optional() }),
+  spec: commandSpec('dir'),
+  schema: paramsSchema(commandSpec('dir')),
   async run(ctx, params) {
     const target = params.path === undefined ? ctx.cwd : devicePath(ctx, 'dir', params.path);
     const windows = isWindows(ctx);

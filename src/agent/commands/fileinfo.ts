@@ -9,8 +9,8 @@
 import type { Stats } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { CommandError, defineCommand } from '../command.js';
 import { AccountNames } from '../fs/accounts.js';
 import { devicePath, isWindows } from '../fs/device-path.js';
@@ -44,8 +44,8 @@ async function peInfoOf(handle: FileHandle, head: Buffer, size: number): Promise
 }
 
 export const fileinfoCommand = defineCommand({
-  spec: findCommand('fileinfo')!,
-  schema: z.object({ path: z.string().min(1) }),
+  spec: commandSpec('fileinfo'),
+  schema: paramsSchema(commandSpec('fileinfo')),
   async run(ctx, params) {
     const target = devicePath(ctx, 'fileinfo', params.path);
     const fail = (reason: string): CommandError => new CommandError(`fileinfo: ${target}: ${reason}`);

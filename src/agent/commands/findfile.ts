@@ -8,8 +8,8 @@
  * that maps the host's `/` (Z:) is left out: it is the Linux host, not the Windows system (see volumes.ts).
  */
 import fs from 'node:fs';
-import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { CommandError, defineCommand, type JobContext } from '../command.js';
 import { devicePath, isWindows } from '../fs/device-path.js';
 import { fileTypeFromMode, fileTypeOfEntry } from '../fs/file-mode.js';
@@ -42,8 +42,8 @@ async function searchRoots(ctx: JobContext, path: string | undefined): Promise<s
 }
 
 export const findfileCommand = defineCommand({
-  spec: findCommand('findfile')!,
-  schema: z.object({ name: z.string().min(1), path: z.string().min(1).optional() }),
+  spec: commandSpec('findfile'),
+  schema: paramsSchema(commandSpec('findfile')),
   async run(ctx, params) {
     const windows = isWindows(ctx);
     const roots = await searchRoots(ctx, params.path);

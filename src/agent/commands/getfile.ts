@@ -12,7 +12,8 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { DATA_CHUNK_BYTES } from '../../shared/protocol.js';
 import { formatBytes } from '../../shared/format.js';
 import { CommandError, defineCommand } from '../command.js';
@@ -61,10 +62,8 @@ async function readAt(handle: FileHandle, position: number, length: number, buf:
 }
 
 export const getfileCommand = defineCommand({
-  spec: findCommand('getfile')!,
-  schema: z.object({
-    path: z.string().min(1),
-    auto: z.boolean().optional(),
+  spec: commandSpec('getfile'),
+  schema: paramsSchema(commandSpec('getfile')).extend({
     offset: z.coerce.number().int().nonnegative().optional(),
     _maxBytes: z.coerce.number().int().positive().optional(),
   }),

@@ -6,8 +6,8 @@
  * missing). The state is kept in the data folder: re-applied at agent start, reported in the hello.
  */
 import { lookup } from 'node:dns/promises';
-import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { serviceUrls } from '../../node/profile.js';
 import { CommandError, defineCommand } from '../command.js';
 import { readIsolation, writeIsolation } from '../isolation.js';
@@ -44,8 +44,8 @@ async function servicePeers(urls: readonly string[], current: string | null): Pr
 }
 
 export const isolateCommand = defineCommand({
-  spec: findCommand('isolate')!,
-  schema: z.object({}),
+  spec: commandSpec('isolate'),
+  schema: paramsSchema(commandSpec('isolate')),
   async run(ctx) {
     if (!ctx.dataDir || !ctx.service) throw new CommandError('isolate: the agent does not know its data folder or service address');
     const { allow, unresolved } = await servicePeers(serviceUrls({ url: ctx.service.url, urls: ctx.service.urls }), ctx.service.currentUrl?.() ?? null);
@@ -62,8 +62,8 @@ export const isolateCommand = defineCommand({
 });
 
 export const releaseCommand = defineCommand({
-  spec: findCommand('release')!,
-  schema: z.object({}),
+  spec: commandSpec('release'),
+  schema: paramsSchema(commandSpec('release')),
   async run(ctx) {
     if (!ctx.dataDir) throw new CommandError('release: the agent does not know its data folder');
     const state = readIsolation(ctx.dataDir);

@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { CommandError, defineCommand } from '../command.js';
 import type { ProcessInfo } from '../platform/types.js';
 import { emitAll, fromPlatform } from './support/platform-listing.js';
@@ -32,11 +33,8 @@ export function processHasName(p: ProcessInfo, name: string, windows = false): b
 }
 
 export const processesCommand = defineCommand({
-  spec: findCommand('processes')!,
-  schema: z.object({
-    pid: z.coerce.number().int().positive().optional(),
-    name: z.string().min(1).optional(),
-  }),
+  spec: commandSpec('processes'),
+  schema: paramsSchema(commandSpec('processes')).extend({ pid: z.coerce.number().int().positive().optional() }),
   async run(ctx, params) {
     const windows = ctx.platform.name === 'win32';
     const wanted = (p: ProcessInfo) =>

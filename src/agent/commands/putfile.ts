@@ -15,7 +15,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join, win32 } from 'node:path';
 import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { libraryNameProblem } from '../../shared/library-rules.js';
 import { CommandError, defineCommand, type JobContext } from '../command.js';
 import { agentPaths } from '../config.js';
@@ -45,11 +46,9 @@ async function exists(path: string): Promise<boolean> {
 }
 
 export const putfileCommand = defineCommand({
-  spec: findCommand('putfile')!,
-  schema: z.object({
+  spec: commandSpec('putfile'),
+  schema: paramsSchema(commandSpec('putfile')).extend({
     name: z.string().refine((n) => libraryNameProblem(n) === null, 'not a library file name'),
-    overwrite: z.boolean().optional(),
-    keep: z.boolean().optional(),
     ...libraryFileParams,
   }),
   async run(ctx, params) {

@@ -16,7 +16,8 @@
 import { readFileSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { CommandError, defineCommand, type JobContext } from '../command.js';
 import { entryRecord, Quarantine, type QuarantineEntry } from '../quarantine.js';
 import { fsReason } from '../fs/fs-errors.js';
@@ -229,18 +230,14 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
 }
 
 export const remediateCommand = defineCommand({
-  spec: findCommand('remediate')!,
-  schema: z.object({
-    type: z.enum(['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'registry', 'list']),
-    target: z.string().min(1).optional(),
-    auto: z.boolean().optional(),
-    force: z.boolean().optional(),
+  spec: commandSpec('remediate'),
+  schema: paramsSchema(commandSpec('remediate')).extend({
     sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256 is 64 hexadecimal digits').optional(),
   }),
   async run(ctx, params) {
     const q = Quarantine.of(ctx, 'remediate');
     if (params.type === 'list') {
-      for (const e of await q.list()) await ctx.emit(entryRecord(e));
+      for (const listed of await q.list()) await ctx.emit(entryRecord(listed));
       return;
     }
     if (!params.target) throw new CommandError(`remediate: ${params.type} needs a target (remediate ${params.type} <target>)`, 'refused');

@@ -15,7 +15,8 @@ import { access, chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { delimiter, join, win32 as winPath } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { batchParametersProblem, isNativeRunner, libraryNameProblem, libraryRunner, scriptExtension, ScriptParametersError, splitScriptParameters } from '../../shared/library-rules.js';
 import { DigestStream } from '../../node/digest-stream.js';
 import { verifyScriptSignature } from '../../node/script-signature.js';
@@ -102,10 +103,10 @@ async function copyFromWorkFolder(source: string, dest: string, expected: { sha2
 }
 
 export const runCommand = defineCommand({
-  spec: findCommand('run')!,
-  schema: z.object({
+  spec: commandSpec('run'),
+  schema: paramsSchema(commandSpec('run')).extend({
     script: z.string().refine((n) => libraryNameProblem(n) === null, 'not a library file name'),
-    parameters: z.string().max(8192).optional(),
+    parameters: z.string().max(8192).optional(), // may be empty (`-parameters ""`)
     ...libraryFileParams,
     _signature: z.string().max(200).optional(),
     _publisherKey: z.string().max(4096).optional(),

@@ -13,8 +13,8 @@ import { execFile, spawn } from 'node:child_process';
 import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { CommandError, defineCommand } from '../command.js';
 import type { JobContext } from '../command.js';
 import { clamavDbArgs, defenderOutputText, findProgram, parseDefenderThreats } from '../engines.js';
@@ -23,8 +23,8 @@ import { refuseProtected } from '../protected-paths.js';
 const QUICK = ['/tmp', '/var/tmp', '/dev/shm', '/home', '/root'];
 
 export const scanCommand = defineCommand({
-  spec: findCommand('scan')!,
-  schema: z.object({ mode: z.enum(['quick', 'full']).optional(), path: z.string().min(1).optional() }),
+  spec: commandSpec('scan'),
+  schema: paramsSchema(commandSpec('scan')),
   async run(ctx, params) {
     // A protected folder (the agent's own data, a service's: ../protected-paths.ts) is never scanned by name.
     if (params.path) await refuseProtected(ctx, 'scan', ctx.resolvePath(params.path));

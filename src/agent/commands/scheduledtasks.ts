@@ -1,12 +1,12 @@
 /** scheduledtasks: cron entries, timers and at jobs (platform layer). */
-import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { defineCommand } from '../command.js';
 import { emitAll, fromPlatform } from './support/platform-listing.js';
 
 export const scheduledtasksCommand = defineCommand({
-  spec: findCommand('scheduledtasks')!,
-  schema: z.object({}),
+  spec: commandSpec('scheduledtasks'),
+  schema: paramsSchema(commandSpec('scheduledtasks')),
   async run(ctx) {
     await emitAll(ctx, await fromPlatform('scheduledtasks', ctx, () => ctx.platform.listScheduledTasks(ctx.signal)));
   },

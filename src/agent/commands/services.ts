@@ -1,12 +1,12 @@
 /** services: services and init scripts (platform layer). */
-import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { defineCommand } from '../command.js';
 import { emitAll, fromPlatform } from './support/platform-listing.js';
 
 export const servicesCommand = defineCommand({
-  spec: findCommand('services')!,
-  schema: z.object({}),
+  spec: commandSpec('services'),
+  schema: paramsSchema(commandSpec('services')),
   async run(ctx) {
     await emitAll(ctx, await fromPlatform('services', ctx, () => ctx.platform.listServices(ctx.signal)));
   },

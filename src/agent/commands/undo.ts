@@ -6,19 +6,16 @@
  * occupied again.
  */
 import path from 'node:path';
-import { z } from 'zod';
-import { findCommand } from '../../shared/catalog.js';
+import { commandSpec } from '../../shared/catalog.js';
+import { paramsSchema } from '../../shared/command-params.js';
 import { CommandError, defineCommand } from '../command.js';
 import { entryRecord, Quarantine } from '../quarantine.js';
 import { unitKey } from './remediate.js';
 import { undoOnWindows } from './support/remediate-windows.js';
 
 export const undoCommand = defineCommand({
-  spec: findCommand('undo')!,
-  schema: z.object({
-    type: z.enum(['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'registry']),
-    target: z.string().min(1),
-  }),
+  spec: commandSpec('undo'),
+  schema: paramsSchema(commandSpec('undo')),
   async run(ctx, params) {
     const q = Quarantine.of(ctx, 'undo');
     const t = params.target;
@@ -31,7 +28,7 @@ export const undoCommand = defineCommand({
     if (params.type === 'service' || (params.type === 'scheduledtask' && t.endsWith('.timer'))) keys.add(fold(unitKey(t)));
     const has = (k: string) => keys.has(fold(k));
     const matches = (await q.list()).filter(
-      (e) => e.type === params.type && e.restoredAt === null && (has(e.target) || has(e.id) || e.files.some((f) => has(f.path)) || e.lines.some((l) => has(`${l.path}:${l.line}`)) || (e.type === 'startupfolder' && e.files.some((f) => has(baseName(f.path))))),
+      (candidate) => candidate.type === params.type && candidate.restoredAt === null && (has(candidate.target) || has(candidate.id) || candidate.files.some((f) => has(f.path)) || candidate.lines.some((l) => has(`${l.path}:${l.line}`)) || (candidate.type === 'startupfolder' && candidate.files.some((f) => has(baseName(f.path))))),
     );
     const entry = matches.at(-1);
     if (!entry) throw new CommandError(`undo: nothing to undo: no ${params.type} ${t} in the quarantine (see remediate list)`, 'not_found');
