@@ -11,7 +11,16 @@ import { cancelMachineActionRequest, downloadLink, machineAction, machineActionL
 type Json = Record<string, unknown>;
 
 function schemaOf(s: z.ZodType, io: 'input' | 'output'): Json {
-  const { $schema: _drop, ...rest } = z.toJSONSchema(s, { target: 'draft-2020-12', io }) as Json;
+  const { $schema: _drop, ...rest } = z.toJSONSchema(s, {
+    target: 'draft-2020-12',
+    io,
+    // The contract's only custom schema is a record's row, checked for shape only (any JSON object): it is
+    // documented as what it accepts.
+    unrepresentable: 'any',
+    override: ({ zodSchema, jsonSchema }) => {
+      if (zodSchema._zod.def.type === 'custom') Object.assign(jsonSchema, { type: 'object', propertyNames: { type: 'string' }, additionalProperties: {} });
+    },
+  }) as Json;
   return rest;
 }
 
