@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, createWorld, waitFor } from '../test/integration/harness.js';
-import type { BatchRecord } from '../src/shared/batch.js';
+import type { BatchRecord } from '../src/shared/wire/batch.js';
 import { percentile, seedFakeDevices } from './lib.js';
 
 export function rssOf(pid: number): number {

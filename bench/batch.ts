@@ -6,7 +6,7 @@
  * are raised above the concurrency, so that the cap measured is the batch's own.
  */
 import { cpus } from 'node:os';
-import { formatBytes, formatDuration } from '../src/shared/format.js';
+import { formatBytes, formatDuration } from '../src/shared/commands/format.js';
 import { runFleetBatch } from './batch-fleet.js';
 
 export async function benchBatch(): Promise<string> {

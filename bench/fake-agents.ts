@@ -8,7 +8,7 @@
  */
 import { createPrivateKey, sign } from 'node:crypto';
 import WebSocket from 'ws';
-import { agentAuthPayload } from '../src/shared/protocol.js';
+import { agentAuthPayload } from '../src/shared/wire/protocol.js';
 import { unmaskedFrames } from '../src/node/ws-options.js';
 
 interface Input {

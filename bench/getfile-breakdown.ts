@@ -14,7 +14,7 @@ import { BIN } from '../test/integration/harness.js';
 import { createWorld, median } from './lib.js';
 import { spawn } from 'node:child_process';
 import { traceFile } from './breakdown.js';
-import { DATA_CHUNK_BYTES } from '../src/shared/protocol.js';
+import { DATA_CHUNK_BYTES } from '../src/shared/wire/protocol.js';
 
 const SIZE = Number(process.env.BENCH_BREAKDOWN_BYTES ?? 256 * 1024 ** 2);
 

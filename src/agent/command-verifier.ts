@@ -13,9 +13,9 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../node/files.js';
-import { findCommand, roleAllows } from '../shared/catalog.js';
-import { commandSignaturePayload } from '../shared/command-signature.js';
-import type { ToAgent } from '../shared/protocol.js';
+import { findCommand, roleAllows } from '../shared/commands/catalog.js';
+import { commandSignaturePayload } from '../shared/wire/command-signature.js';
+import type { ToAgent } from '../shared/wire/protocol.js';
 
 type JobStart = Extract<ToAgent, { t: 'job.start' }>;
 

@@ -4,8 +4,8 @@
  * `schema` validates the bound parameters (derived from that entry: command-params.ts), and whose `run` does the work for real.
  */
 import type { z } from 'zod';
-import type { CommandSpec } from '../shared/catalog.js';
-import type { ParamsAgree, ParamsOfSpec } from '../shared/command-params.js';
+import type { CommandSpec } from '../shared/commands/catalog.js';
+import type { ParamsAgree, ParamsOfSpec } from '../shared/commands/command-params.js';
 import type { PlatformLayer } from './platform/types.js';
 
 export type JobRecord = Record<string, unknown>;

@@ -1,8 +1,8 @@
 /** What the agent tells the service about its device. */
 import { hostname, type as osType, release, platform } from 'node:os';
 import { readFileSync } from 'node:fs';
-import type { DeviceInfo } from '../shared/protocol.js';
-import { AGENT_TARGETS, type AgentTarget } from '../shared/agent-release.js';
+import type { DeviceInfo } from '../shared/wire/protocol.js';
+import { AGENT_TARGETS, type AgentTarget } from '../shared/wire/agent-release.js';
 import { AGENT_BUILD, AGENT_VERSION } from './version.js';
 
 /** The build target this process is (`linux-x64`, `linux-arm64`, `win-x64`), or null on another OS/CPU. */

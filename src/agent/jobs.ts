@@ -5,8 +5,8 @@
  */
 import { stage } from '../node/stage-trace.js';
 import type { z } from 'zod';
-import { DATA_HEADER_MAX_BYTES, JOB_WINDOW_BYTES, MAX_CHUNK_CHARS, TRANSFER_WINDOW_BYTES, dataFrameHeader, type FromAgent, type ToAgent } from '../shared/protocol.js';
-import { MAX_TIME_LIMIT_MS } from '../shared/command-signature.js';
+import { DATA_HEADER_MAX_BYTES, JOB_WINDOW_BYTES, MAX_CHUNK_CHARS, TRANSFER_WINDOW_BYTES, dataFrameHeader, type FromAgent, type ToAgent } from '../shared/wire/protocol.js';
+import { MAX_TIME_LIMIT_MS } from '../shared/wire/command-signature.js';
 import type { Logger, LogLevel } from '../node/log.js';
 import { levelAllows } from '../node/log.js';
 import { CommandError, type AgentCommand, type JobContext, type JobRecord, type TraceLevel } from './command.js';

@@ -9,7 +9,7 @@
  */
 import { createPrivateKey, sign } from 'node:crypto';
 import WebSocket from 'ws';
-import { MAX_FRAME_BYTES, agentAuthPayload, parseFrame, toAgent, type FromAgent, type ToAgent } from '../shared/protocol.js';
+import { MAX_FRAME_BYTES, agentAuthPayload, parseFrame, toAgent, type FromAgent, type ToAgent } from '../shared/wire/protocol.js';
 import { serviceUrls, wssBase } from '../node/profile.js';
 import { unmaskedFrames } from '../node/ws-options.js';
 import type { Logger } from '../node/log.js';

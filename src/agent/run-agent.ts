@@ -16,7 +16,7 @@ import { CommandVerifier } from './command-verifier.js';
 import { CurrentNode, runAgentLink } from './link.js';
 import type { ServiceEndpoint } from './command.js';
 import { serviceUrls } from '../node/profile.js';
-import { agentFileProofPayload } from '../shared/protocol.js';
+import { agentFileProofPayload } from '../shared/wire/protocol.js';
 import { createPlatform } from './platform/index.js';
 import { cleanWorkFolder } from './work-folder.js';
 import { isIsolated, reapplyIsolation } from './isolation.js';

@@ -5,7 +5,7 @@
  * the service reads a build's version from the file itself (`lr-server agent-release add`, by looking for
  * AGENT_RELEASE_INFO_MARKER), never by running it. Run from source (tests under vitest), nothing is defined.
  */
-import { AGENT_RELEASE_INFO_MARKER } from '../shared/agent-release.js';
+import { AGENT_RELEASE_INFO_MARKER } from '../shared/wire/agent-release.js';
 
 declare const __LR_AGENT_RELEASE_INFO__: string | undefined;
 

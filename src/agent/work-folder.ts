@@ -7,7 +7,7 @@
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { libraryNameProblem } from '../shared/library-rules.js';
+import { libraryNameProblem } from '../shared/commands/library-rules.js';
 import { writeFileAtomicAsync } from '../node/files.js';
 import { errorCode } from './fs/fs-errors.js';
 

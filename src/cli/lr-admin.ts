@@ -10,7 +10,7 @@ import { request } from 'node:https';
 import { describeNetError, httpsJson, type HttpsJsonOptions } from '../node/https-json.js';
 import { httpsBase, type Profile } from '../node/profile.js';
 import { ServiceNodes } from '../client/index.js';
-import { renderJson, renderTable } from '../shared/format.js';
+import { renderJson, renderTable } from '../shared/commands/format.js';
 import { CliError, EXIT_FAILED, EXIT_REFUSED, serviceAction } from './errors.js';
 
 const LEVELS = ['none', 'semi', 'full'];

@@ -16,7 +16,7 @@ import {
   statusLines,
 } from '../agent/index.js';
 import { CliError, fail } from './errors.js';
-import { deviceNameProblem } from '../shared/device-name.js';
+import { deviceNameProblem } from '../shared/wire/device-name.js';
 import { Logger } from '../node/log.js';
 import { installCrashHandlers } from '../node/crash-handlers.js';
 

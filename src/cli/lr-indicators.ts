@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { HttpError, httpsJson } from '../node/https-json.js';
 import { httpsBase, type Profile } from '../node/profile.js';
 import { ServiceNodes } from '../client/index.js';
-import { renderJson, renderTable } from '../shared/format.js';
+import { renderJson, renderTable } from '../shared/commands/format.js';
 import { CliError, EXIT_FAILED, EXIT_REFUSED } from './errors.js';
 
 function call<T>(profile: Profile, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {

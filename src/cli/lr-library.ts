@@ -12,8 +12,8 @@ import { digestFile } from '../node/digest-stream.js';
 import { writeSecretFile } from '../node/files.js';
 import type { Profile } from '../node/profile.js';
 import { ed25519PublicKey, publicKeyFingerprint, signScript } from '../node/script-signature.js';
-import { renderJson, renderTable } from '../shared/format.js';
-import { libraryNameProblem, PUBLISHER_NAME } from '../shared/library-rules.js';
+import { renderJson, renderTable } from '../shared/commands/format.js';
+import { libraryNameProblem, PUBLISHER_NAME } from '../shared/commands/library-rules.js';
 import { CliError, serviceAction } from './errors.js';
 import { describeError } from '../shared/errors.js';
 

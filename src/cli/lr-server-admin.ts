@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { USER_NAME, withUserAdmin, type OpenDataFolder } from '../server/index.js';
-import { renderJson, renderTable } from '../shared/format.js';
+import { renderJson, renderTable } from '../shared/commands/format.js';
 import { CliError, parseDuration } from './errors.js';
 
 export interface UserCommandDeps {

@@ -9,8 +9,8 @@ import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { CommandSigner, withAgentReleases } from '../server/index.js';
 import { Logger } from '../node/log.js';
-import { AGENT_TARGETS } from '../shared/agent-release.js';
-import { renderJson, renderTable } from '../shared/format.js';
+import { AGENT_TARGETS } from '../shared/wire/agent-release.js';
+import { renderJson, renderTable } from '../shared/commands/format.js';
 import { CliError } from './errors.js';
 import { describeError } from '../shared/errors.js';
 

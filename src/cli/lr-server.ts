@@ -19,10 +19,10 @@ import {
   type NatsSecurity,
 } from '../server/index.js';
 import { writeSecretFile, writeSecretJson } from '../node/files.js';
-import { AGENT_TARGETS, type AgentTarget } from '../shared/agent-release.js';
+import { AGENT_TARGETS, type AgentTarget } from '../shared/wire/agent-release.js';
 import type { Bundle, Profile } from '../node/profile.js';
 import { CliError, fail, parseDuration } from './errors.js';
-import type { Role } from '../shared/catalog.js';
+import type { Role } from '../shared/commands/catalog.js';
 import { registerUserAdminCommands } from './lr-server-admin.js';
 import { registerAgentReleaseCommands } from './lr-server-releases.js';
 import { describeError } from '../shared/errors.js';

@@ -3,7 +3,7 @@
  * catalog's table columns) or, with `-output json`, exactly the JSON records. Text from the device is
  * escaped so it cannot drive the analyst's terminal.
  */
-import { escapeControlChars, planTable, renderJson, renderTable, renderTableHeader, renderTableRows, type TableLayout } from '../shared/format.js';
+import { escapeControlChars, planTable, renderJson, renderTable, renderTableHeader, renderTableRows, type TableLayout } from '../shared/commands/format.js';
 
 /**
  * What a verified download prints. By default `SHA256  FILE` (the line sha256sum -c reads); with

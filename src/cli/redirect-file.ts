@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeNewFileAtomic } from '../node/files.js';
-import { parseLine } from '../shared/grammar.js';
+import { parseLine } from '../shared/commands/grammar.js';
 import { Printer } from './printer.js';
 import { describeError } from '../shared/errors.js';
 

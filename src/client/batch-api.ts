@@ -1,13 +1,13 @@
 /**
  * The analyst's client of the batch routes (`/api/v1/batches`), pinned to the profile's CA: `lr batch` and
- * the workstation. Answers are validated against the contract (shared/batch.ts). Pulled files are streamed
+ * the workstation. Answers are validated against the contract (shared/wire/batch.ts). Pulled files are streamed
  * to disk and checked against the SHA-256 the service announces (which it checked against the agent's).
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import type { z } from 'zod';
-import { batchList, batchRecord, batchResults, deviceCommandAnswer, type DeviceCommandAnswer, type BatchCreateRequest, type BatchRecord, type BatchResults, type BatchSummary } from '../shared/batch.js';
+import { batchList, batchRecord, batchResults, deviceCommandAnswer, type DeviceCommandAnswer, type BatchCreateRequest, type BatchRecord, type BatchResults, type BatchSummary } from '../shared/wire/batch.js';
 import { describeNetError, HttpError, httpsJson, validated } from '../node/https-json.js';
 import { httpsBase, type Profile } from '../node/profile.js';
 import { ServiceNodes } from './service-nodes.js';

@@ -6,7 +6,7 @@
 import { nowUs, stage } from '../node/stage-trace.js';
 import WebSocket from 'ws';
 import { EventEmitter } from 'node:events';
-import { MAX_FRAME_BYTES, decodeDataFrame, parseFrame, toClient, type CommandLogRecord, type DeviceRecord, type JobStatus, type SessionInfo, type ToClient } from '../shared/protocol.js';
+import { MAX_FRAME_BYTES, decodeDataFrame, parseFrame, toClient, type CommandLogRecord, type DeviceRecord, type JobStatus, type SessionInfo, type ToClient } from '../shared/wire/protocol.js';
 import { httpsBase, wssBase, type Profile } from '../node/profile.js';
 import { describeNetError, httpsJson } from '../node/https-json.js';
 import { unmaskedFrames } from '../node/ws-options.js';

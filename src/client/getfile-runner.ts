@@ -8,8 +8,8 @@
  * next; while the device is offline the runner returns at once (the partial file stays on disk, and the
  * next `getfile` of the same file resumes from it, saying so).
  */
-import { formatBytes } from '../shared/format.js';
-import { quoteArg } from '../shared/grammar.js';
+import { formatBytes } from '../shared/commands/format.js';
+import { quoteArg } from '../shared/commands/grammar.js';
 import type { ConsoleClient, CommandOutcome } from './console-client.js';
 import { DownloadMismatchError, FileDownload, type DownloadResult } from '../node/file-download.js';
 import { describeError } from '../shared/errors.js';

@@ -22,7 +22,7 @@ import {
   type PublisherRecord,
   type TenantSettingsRecord,
   type UploadResult,
-} from '../shared/library-records.js';
+} from '../shared/wire/library-records.js';
 
 export interface UploadOptions {
   name: string;

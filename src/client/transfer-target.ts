@@ -4,9 +4,9 @@
  * writes and verifies the file; anything else goes through as is. A malformed line is not a transfer:
  * the service refuses it in one line and logs it.
  */
-import { bindParams } from '../shared/bind.js';
-import { findCommand } from '../shared/catalog.js';
-import { parseLine } from '../shared/grammar.js';
+import { bindParams } from '../shared/commands/bind.js';
+import { findCommand } from '../shared/commands/catalog.js';
+import { parseLine } from '../shared/commands/grammar.js';
 
 export interface TransferTarget {
   path: string;

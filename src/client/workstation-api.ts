@@ -6,8 +6,8 @@ import { Agent, request } from 'node:https';
 import { describeNetError, HttpError } from '../node/https-json.js';
 import { httpsBase, type Profile } from '../node/profile.js';
 import { ServiceNodes } from './service-nodes.js';
-import type { Role } from '../shared/catalog.js';
-import type { CommandLogQuery, CommandLogRecord, CommandLogSummary } from '../shared/protocol.js';
+import type { Role } from '../shared/commands/catalog.js';
+import type { CommandLogQuery, CommandLogRecord, CommandLogSummary } from '../shared/wire/protocol.js';
 
 export interface Me {
   id: string;

@@ -10,8 +10,8 @@
  * Used by `lr` (sign), the service (refuses a bad signature at upload) and the agent (checks before run).
  */
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { canonicalJson } from '../shared/command-signature.js';
-import { libraryRunner } from '../shared/library-rules.js';
+import { canonicalJson } from '../shared/wire/command-signature.js';
+import { libraryRunner } from '../shared/commands/library-rules.js';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const DOMAIN = 'lr-script-signature:v2\n';

@@ -5,7 +5,7 @@
  * Optional: in the browser shell there is no preload, and the renderer falls back to the WebSocket
  * transport, which implements the same LrApi.
  */
-import type { LrApi } from '../shared/ipc-contract.js';
+import type { LrApi } from '../shared/workstation/ipc-contract.js';
 
 declare global {
   interface Window {

@@ -18,7 +18,7 @@ import {
   type LrApi,
   type LrEvent,
   type LrEventListener,
-} from '../shared/ipc-contract.js';
+} from '../shared/workstation/ipc-contract.js';
 
 /**
  * Events pushed before the renderer subscribed (main greets a window as soon as it has loaded, which is

@@ -12,7 +12,7 @@ import { answerRestError, readJsonBody, RestError, sendJson } from './rest-io.js
 import { GroupError, groupRuleSchema, REMEDIATION_LEVELS, TAG, type GroupStore } from './groups.js';
 import type { TokenWatcher, UserAdmin } from './tokens.js';
 import type { CommandLogSource } from './command-log-source.js';
-import { deviceNameProblem, MAX_DEVICE_NAME } from '../shared/device-name.js';
+import { deviceNameProblem, MAX_DEVICE_NAME } from '../shared/wire/device-name.js';
 
 export interface AdminDeps {
   store: Store;

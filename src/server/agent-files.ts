@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Stats } from 'node:fs';
-import { AGENT_TARGETS, agentFileName, type AgentTarget } from '../shared/agent-release.js';
+import { AGENT_TARGETS, agentFileName, type AgentTarget } from '../shared/wire/agent-release.js';
 
 export const AGENT_FILES_FOLDER = 'agent-files';
 

@@ -6,7 +6,7 @@ import { stage } from '../node/stage-trace.js';
 import { randomBytes, verify, createPublicKey } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { EventEmitter } from 'node:events';
-import { agentAuthPayload, decodeDataFrame, fromAgent, parseFrame, type DeviceInfo, type FromAgent, type ToAgent } from '../shared/protocol.js';
+import { agentAuthPayload, decodeDataFrame, fromAgent, parseFrame, type DeviceInfo, type FromAgent, type ToAgent } from '../shared/wire/protocol.js';
 import { Emitter, type Event } from '../shared/event.js';
 import type { Store } from './store.js';
 import type { Logger } from '../node/log.js';

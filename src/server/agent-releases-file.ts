@@ -1,12 +1,12 @@
 /**
  * What the service learns from an agent build file without running it: its version and build commit (the
- * `lr-agent-release-info:{"version":…,"build":…}` literal every build carries, see shared/agent-release.ts)
+ * `lr-agent-release-info:{"version":…,"build":…}` literal every build carries, see shared/wire/agent-release.ts)
  * and whether its executable format is the target's (ELF x86-64, ELF AArch64, PE x64). The file is read as
  * a stream, never loaded whole, never executed.
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { AGENT_RELEASE_INFO_MARKER, AGENT_VERSION_PATTERN, type AgentTarget } from '../shared/agent-release.js';
+import { AGENT_RELEASE_INFO_MARKER, AGENT_VERSION_PATTERN, type AgentTarget } from '../shared/wire/agent-release.js';
 
 export interface ReleaseInfo {
   version: string;

@@ -3,7 +3,7 @@
  * newer than the version its hello announced (never a downgrade, never the same version), meant for all
  * devices or for a group the device is in, and not one the device refused or rolled back.
  */
-import { AGENT_VERSION_PATTERN, compareAgentVersions, type AgentTarget } from '../shared/agent-release.js';
+import { AGENT_VERSION_PATTERN, compareAgentVersions, type AgentTarget } from '../shared/wire/agent-release.js';
 import type { AgentRelease } from './agent-releases.js';
 
 export interface OfferDevice {

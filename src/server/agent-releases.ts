@@ -7,7 +7,7 @@
  */
 import { chmodSync, copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { AGENT_TARGETS, agentFileName, compareAgentVersions, type AgentTarget } from '../shared/agent-release.js';
+import { AGENT_TARGETS, agentFileName, compareAgentVersions, type AgentTarget } from '../shared/wire/agent-release.js';
 import { digestFile } from '../node/digest-stream.js';
 import { newId } from '../node/ids.js';
 import type { Db } from './db.js';

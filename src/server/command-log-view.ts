@@ -4,7 +4,7 @@
  * (cluster/log-mirror.ts), which has the same columns.
  */
 import type { Db } from './db.js';
-import type { CommandLogQuery, CommandLogRecord, CommandLogSummary, JobStatus } from '../shared/protocol.js';
+import type { CommandLogQuery, CommandLogRecord, CommandLogSummary, JobStatus } from '../shared/wire/protocol.js';
 
 export interface CommandFilter {
   deviceId?: string;

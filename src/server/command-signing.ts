@@ -1,7 +1,7 @@
 /**
  * The service's command-signing key (Ed25519, DATA/command-signing.key, mode 0600): made at `init` (or at
  * the first `start` of a data folder made before), its public key travels in enrollment bundles and the
- * enrollment answer, and every job.start is signed with it (see shared/command-signature.ts). The agent
+ * enrollment answer, and every job.start is signed with it (see shared/wire/command-signature.ts). The agent
  * verifies before executing, so a relay between the service and the agent cannot forge, replay, redirect
  * or escalate a command.
  */
@@ -9,10 +9,10 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyO
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeSecretFile } from '../node/files.js';
-import { commandSignaturePayload, COMMAND_EXPIRY_MARGIN_MS } from '../shared/command-signature.js';
-import type { Role } from '../shared/catalog.js';
-import { agentReleasePayload, type SignedRelease } from '../shared/agent-release.js';
-import type { ToAgent } from '../shared/protocol.js';
+import { commandSignaturePayload, COMMAND_EXPIRY_MARGIN_MS } from '../shared/wire/command-signature.js';
+import type { Role } from '../shared/commands/catalog.js';
+import { agentReleasePayload, type SignedRelease } from '../shared/wire/agent-release.js';
+import type { ToAgent } from '../shared/wire/protocol.js';
 
 export function commandKeyPath(dataDir: string): string {
   return join(dataDir, 'command-signing.key');

@@ -1,7 +1,7 @@
 /** The service's data folder: config.json, TLS material, the database and the admin profile. */
 import { join } from 'node:path';
 import { z } from 'zod';
-import { MAX_TIME_LIMIT_MS } from '../shared/command-signature.js';
+import { MAX_TIME_LIMIT_MS } from '../shared/wire/command-signature.js';
 import { readJsonFile } from '../node/files.js';
 
 export const limitsSchema = z.object({

@@ -1,7 +1,7 @@
 /** The analysts' side: one authenticated WebSocket per console, carrying sessions and commands. */
 import type { WebSocket } from 'ws';
-import { parseClientFrame, type RejectedClientFrame, type ToClient } from '../shared/protocol.js';
-import { MAX_LINE_LENGTH, lineLengthRefusal } from '../shared/grammar.js';
+import { parseClientFrame, type RejectedClientFrame, type ToClient } from '../shared/wire/protocol.js';
+import { MAX_LINE_LENGTH, lineLengthRefusal } from '../shared/commands/grammar.js';
 import type { Logger } from '../node/log.js';
 import type { User } from './store.js';
 import { SessionError, type ConsolePeer, type SessionManager } from './sessions.js';

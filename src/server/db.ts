@@ -1,7 +1,7 @@
 /** Opens the service database (SQLite, WAL) and applies its migrations, each in a transaction. */
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { nameCandidates, nameKey } from '../shared/device-name.js';
+import { nameCandidates, nameKey } from '../shared/wire/device-name.js';
 
 export type Db = Database.Database;
 

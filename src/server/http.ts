@@ -1,6 +1,6 @@
 /** REST routes (JSON over HTTPS): enrollment, devices, command log, whoami. Bodies are size-limited. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { enrollRequest, JOB_STATUSES, type CommandLogQuery, type DeviceRecord, type JobStatus } from '../shared/protocol.js';
+import { enrollRequest, JOB_STATUSES, type CommandLogQuery, type DeviceRecord, type JobStatus } from '../shared/wire/protocol.js';
 import type { Store, User } from './store.js';
 import type { AgentHub } from './agent-hub.js';
 import type { Logger } from '../node/log.js';
@@ -9,7 +9,7 @@ import type { LibraryService } from './library-service.js';
 import type { ResponseActions } from './response-actions.js';
 import type { CommandLogSource } from './command-log-source.js';
 import type { AuthLimiter } from './rate-limit.js';
-import { deviceNameProblem, nameKey } from '../shared/device-name.js';
+import { deviceNameProblem, nameKey } from '../shared/wire/device-name.js';
 import type { AutomationApi } from './automation-api.js';
 import { describeError } from '../shared/errors.js';
 

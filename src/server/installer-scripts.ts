@@ -10,8 +10,8 @@
  * goes into the script in a form that cannot become code: base64 or lowercase hex where possible, and the
  * rest checked against a strict pattern AND quoted for the shell that reads it. Comments hold no value.
  */
-import type { AgentTarget } from '../shared/agent-release.js';
-import { agentFileName } from '../shared/agent-release.js';
+import type { AgentTarget } from '../shared/wire/agent-release.js';
+import { agentFileName } from '../shared/wire/agent-release.js';
 
 export type InstallerOs = 'linux' | 'windows';
 

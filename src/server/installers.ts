@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Bundle } from '../node/profile.js';
-import { agentFileName } from '../shared/agent-release.js';
+import { agentFileName } from '../shared/wire/agent-release.js';
 import { AgentFiles, targetsOfOs, type AgentFileInfo } from './agent-files.js';
 import { clusterUrlsOf } from './cluster-files.js';
 import { CommandSigner } from './command-signing.js';

@@ -3,10 +3,10 @@
  * one-time download tokens for agents, who may manage it, and the preparers of `putfile` and `run`
  * (they refuse what the library cannot serve and add what the agent needs to fetch and check the file).
  */
-import { roleAllows } from '../shared/catalog.js';
-import type { BoundParams } from '../shared/grammar-types.js';
-import type { LibraryRecord } from '../shared/library-records.js';
-import { batchParametersProblem, FORBIDDEN_PARAMETERS_MESSAGE, hasForbiddenParameterChars, libraryRunner } from '../shared/library-rules.js';
+import { roleAllows } from '../shared/commands/catalog.js';
+import type { BoundParams } from '../shared/commands/grammar-types.js';
+import type { LibraryRecord } from '../shared/wire/library-records.js';
+import { batchParametersProblem, FORBIDDEN_PARAMETERS_MESSAGE, hasForbiddenParameterChars, libraryRunner } from '../shared/commands/library-rules.js';
 import { httpsBase } from '../node/profile.js';
 import type { Logger } from '../node/log.js';
 import type { Limits } from './config.js';

@@ -12,7 +12,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from './db.js';
-import { libraryNameProblem } from '../shared/library-rules.js';
+import { libraryNameProblem } from '../shared/commands/library-rules.js';
 import { publicKeyFingerprint } from '../node/script-signature.js';
 import { describeError } from '../shared/errors.js';
 

@@ -9,7 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { PUBLISHER_NAME } from '../shared/library-rules.js';
+import { PUBLISHER_NAME } from '../shared/commands/library-rules.js';
 import { DigestStream, SizeLimitError } from '../node/digest-stream.js';
 import { verifyScriptSignature } from '../node/script-signature.js';
 import type { User } from './store.js';

@@ -19,7 +19,7 @@
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { chmod, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { canonicalJson } from '../shared/command-signature.js';
+import { canonicalJson } from '../shared/wire/command-signature.js';
 import { writeSecretFile } from '../node/files.js';
 import { describeError } from '../shared/errors.js';
 

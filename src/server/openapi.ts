@@ -1,11 +1,11 @@
 /**
  * The OpenAPI 3.1 document of the automation API: our batch routes and the vendor-shaped machine action
  * routes, built from the same zod schemas the service validates requests with and the REST contract
- * (shared/batch.ts) its answers follow. Served at `GET /api/v1/openapi.json`; checked in as openapi.json
+ * (shared/wire/batch.ts) its answers follow. Served at `GET /api/v1/openapi.json`; checked in as openapi.json
  * by `npm run docs:api` (a unit test fails when the two differ).
  */
 import { z } from 'zod';
-import { batchCreateRequest, batchList, batchRecord, batchResults, DEFAULT_BATCH_EXPIRY_SEC, deviceCommandAnswer, deviceCommandRequest, MAX_BATCH_STEPS } from '../shared/batch.js';
+import { batchCreateRequest, batchList, batchRecord, batchResults, DEFAULT_BATCH_EXPIRY_SEC, deviceCommandAnswer, deviceCommandRequest, MAX_BATCH_STEPS } from '../shared/wire/batch.js';
 import { cancelMachineActionRequest, downloadLink, machineAction, machineActionList, runLiveResponseRequest, runScriptResult, vendorError } from './batch/machine-actions.js';
 
 type Json = Record<string, unknown>;

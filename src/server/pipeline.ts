@@ -4,11 +4,11 @@
  * with backpressure → complete with a status. Every refusal is one line and is logged too.
  */
 import { nowUs, stage } from '../node/stage-trace.js';
-import { CATALOG, findCommand, platformRefusal, roleAllows, tableFieldsFor, type CommandSpec } from '../shared/catalog.js';
-import { parseLine } from '../shared/grammar.js';
-import { bindParams } from '../shared/bind.js';
-import type { ParsedLine, BoundParams } from '../shared/grammar-types.js';
-import { TRANSFER_WINDOW_BYTES, type JobStatus, type ToAgent, type ToClient } from '../shared/protocol.js';
+import { CATALOG, findCommand, platformRefusal, roleAllows, tableFieldsFor, type CommandSpec } from '../shared/commands/catalog.js';
+import { parseLine } from '../shared/commands/grammar.js';
+import { bindParams } from '../shared/commands/bind.js';
+import type { ParsedLine, BoundParams } from '../shared/commands/grammar-types.js';
+import { TRANSFER_WINDOW_BYTES, type JobStatus, type ToAgent, type ToClient } from '../shared/wire/protocol.js';
 import { newId } from '../node/ids.js';
 import type { Limits } from './config.js';
 import type { AgentHub, JobSink } from './agent-hub.js';
@@ -16,7 +16,7 @@ import type { Store } from './store.js';
 import { OutputLog } from './output-log.js';
 import type { ConsolePeer, Job, Session, SessionManager } from './sessions.js';
 import { runServiceCommand } from './service-commands.js';
-import { escapeControlChars } from '../shared/format.js';
+import { escapeControlChars } from '../shared/commands/format.js';
 import { describeError } from '../shared/errors.js';
 
 /**

@@ -9,7 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { roleAllows } from '../shared/catalog.js';
+import { roleAllows } from '../shared/commands/catalog.js';
 import { httpsBase } from '../node/profile.js';
 import type { Db } from './db.js';
 import type { LibraryService } from './library-service.js';

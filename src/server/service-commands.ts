@@ -2,15 +2,15 @@
  * Commands the service answers itself, without the agent: help, jobs, fg, status, trace.
  * Their output goes through the same job machinery (logged, hashed, sent to the console).
  */
-import { CATALOG, describedOn, findCommand, roleAllows, type Platform } from '../shared/catalog.js';
-import { helpRecord, helpText } from '../shared/command-help.js';
-import type { BoundParams, ParsedLine } from '../shared/grammar-types.js';
-import type { JobStatus } from '../shared/protocol.js';
+import { CATALOG, describedOn, findCommand, roleAllows, type Platform } from '../shared/commands/catalog.js';
+import { helpRecord, helpText } from '../shared/commands/command-help.js';
+import type { BoundParams, ParsedLine } from '../shared/commands/grammar-types.js';
+import type { JobStatus } from '../shared/wire/protocol.js';
 import type { AgentHub } from './agent-hub.js';
 import type { Store } from './store.js';
 import type { ConsolePeer, Job, Session, SessionManager } from './sessions.js';
 import type { Pipeline } from './pipeline.js';
-import { formatDuration } from '../shared/format.js';
+import { formatDuration } from '../shared/commands/format.js';
 import { formatInstant } from '../shared/time-format.js';
 import { libraryCommand } from './library-console.js';
 

@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { MAX_FRAME_BYTES } from '../shared/protocol.js';
+import { MAX_FRAME_BYTES } from '../shared/wire/protocol.js';
 import type { Disposable } from '../shared/lifecycle.js';
 
 export interface ServiceHandlers {

@@ -5,8 +5,8 @@
  * between nodes in a cluster); the Session objects themselves live on the node that opened them.
  */
 import { EventEmitter } from 'node:events';
-import type { CommandSpec } from '../shared/catalog.js';
-import type { JobStatus, SessionInfo, ToClient } from '../shared/protocol.js';
+import type { CommandSpec } from '../shared/commands/catalog.js';
+import type { JobStatus, SessionInfo, ToClient } from '../shared/wire/protocol.js';
 import type { Limits } from './config.js';
 import type { DeviceRow, Store, User } from './store.js';
 import type { AgentHub } from './agent-hub.js';

@@ -3,12 +3,12 @@
  * settings), implemented on SQLite. A multi-node store (NATS JetStream) can implement the same interfaces.
  */
 import type { Db } from './db.js';
-import type { Role } from '../shared/catalog.js';
-import type { CommandLogQuery, CommandLogRecord, CommandLogSummary, DeviceInfo, JobStatus } from '../shared/protocol.js';
+import type { Role } from '../shared/commands/catalog.js';
+import type { CommandLogQuery, CommandLogRecord, CommandLogSummary, DeviceInfo, JobStatus } from '../shared/wire/protocol.js';
 import { issueToken, secretMatches, splitToken } from './auth.js';
 import { newId } from '../node/ids.js';
 import { CommandLogView, type CommandFilter } from './command-log-view.js';
-import { nameCandidates } from '../shared/device-name.js';
+import { nameCandidates } from '../shared/wire/device-name.js';
 import { Emitter, type Event } from '../shared/event.js';
 
 export { toCommandRecord, type CommandFilter, type CommandRow } from './command-log-view.js';

@@ -8,7 +8,7 @@
  */
 import type { WebSocket } from 'ws';
 import type { Db } from './db.js';
-import type { Role } from '../shared/catalog.js';
+import type { Role } from '../shared/commands/catalog.js';
 import { issueToken, splitToken } from './auth.js';
 import type { ConsolePeer, SessionManager } from './sessions.js';
 import type { Logger } from '../node/log.js';

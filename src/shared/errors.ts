@@ -5,7 +5,7 @@
  * The text is the error's own message only: the causes of a wrapped error (`new Error(…, { cause })`) are
  * quoted in its message where the user needs them, and kept in `cause` for logs and debuggers.
  */
-import { oneLine } from './format.js';
+import { oneLine } from './commands/format.js';
 
 /** An Error's message, or the thrown value as a string (`throw 'x'`, a rejected number, …). */
 export function describeError(thrown: unknown): string {

@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { agentFileName, type AgentTarget } from '../../src/shared/agent-release.js';
+import { agentFileName, type AgentTarget } from '../../src/shared/wire/agent-release.js';
 import { ROOT, type World } from './harness.js';
 
 const pexec = promisify(execFile);

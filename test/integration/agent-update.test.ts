@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { request } from 'node:https';
 import { brokenCopy, deviceRow, packageAgent as packageAgentBuild, updateLog as updateLogOf } from './agent-builds.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentFileName, agentReleasePayload } from '../../src/shared/agent-release.js';
+import { agentFileName, agentReleasePayload } from '../../src/shared/wire/agent-release.js';
 import { openDb } from '../../src/server/db.js';
 import { dataPaths } from '../../src/server/config.js';
 import { releasesDir } from '../../src/server/agent-releases.js';

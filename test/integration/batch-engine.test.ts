@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { createWorld, waitFor, type World } from './harness.js';
 import { BatchApi } from '../../src/client/batch-api.js';
 import { profileSchema } from '../../src/node/profile.js';
-import type { BatchRecord } from '../../src/shared/batch.js';
+import type { BatchRecord } from '../../src/shared/wire/batch.js';
 
 describe('batch engine', () => {
   let w: World;

@@ -13,8 +13,8 @@ import { BIN, createWorld, enrollAgent, start, waitFor, type World } from './har
 import { ConsoleClient } from '../../src/client/console-client.js';
 import { BatchApi } from '../../src/client/batch-api.js';
 import { profileSchema } from '../../src/node/profile.js';
-import type { BatchRecord, BatchResults, BatchTargetRecord } from '../../src/shared/batch.js';
-import type { CommandLogRecord } from '../../src/shared/protocol.js';
+import type { BatchRecord, BatchResults, BatchTargetRecord } from '../../src/shared/wire/batch.js';
+import type { CommandLogRecord } from '../../src/shared/wire/protocol.js';
 import { runFleetBatch } from '../../bench/batch-fleet.js';
 
 const connect = (file: string) => ConsoleClient.connect(profileSchema.parse(JSON.parse(readFileSync(file, 'utf8'))));

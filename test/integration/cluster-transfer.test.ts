@@ -25,7 +25,7 @@ import { ConsoleClient } from '../../src/client/console-client.js';
 import { runGetfile } from '../../src/client/getfile-runner.js';
 import { profileSchema } from '../../src/node/profile.js';
 import { Logger } from '../../src/node/log.js';
-import { decodeDataFrame, encodeDataFrame } from '../../src/shared/protocol.js';
+import { decodeDataFrame, encodeDataFrame } from '../../src/shared/wire/protocol.js';
 import { AgentHub } from '../../src/server/agent-hub.js';
 import type { Store } from '../../src/server/store.js';
 import { ClusterAgents } from '../../src/server/cluster/agent-router.js';

@@ -14,7 +14,7 @@ import type { ChildProcess } from 'node:child_process';
 import { start, stop } from './harness.js';
 import { createTlsMaterial } from '../../src/server/tls.js';
 import { CommandSigner, type JobStart } from '../../src/server/command-signing.js';
-import { COMMAND_EXPIRY_MARGIN_MS } from '../../src/shared/command-signature.js';
+import { COMMAND_EXPIRY_MARGIN_MS } from '../../src/shared/wire/command-signature.js';
 
 const DEVICE = 'signdevice';
 

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import type { ChildProcess } from 'node:child_process';
 import { createWorld, enrollAgent, run, start, stop, waitFor, type World } from './harness.js';
-import { agentAuthPayload } from '../../src/shared/protocol.js';
+import { agentAuthPayload } from '../../src/shared/wire/protocol.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
 import { readJsonFile } from '../../src/node/files.js';
 import { profileSchema } from '../../src/node/profile.js';

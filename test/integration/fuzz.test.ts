@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createWorld, enrollAgent, start, stop, type World } from './harness.js';
 import { loadAgentState } from '../../src/agent/config.js';
-import { agentAuthPayload, decodeDataFrame, encodeDataFrame, fromAgent, parseFrame } from '../../src/shared/protocol.js';
+import { agentAuthPayload, decodeDataFrame, encodeDataFrame, fromAgent, parseFrame } from '../../src/shared/wire/protocol.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
 import { profileSchema } from '../../src/node/profile.js';
 import { createTlsMaterial } from '../../src/server/tls.js';

@@ -33,7 +33,7 @@ import { NatsCluster, natsSkipReason, testAuth } from '../cluster/nats-cluster.j
 import { ClusterMac, sealValue } from '../../src/server/cluster/cluster-key.js';
 import { waitFor } from './harness.js';
 import { describeNeeds } from '../needs.js';
-import { agentFileProofPayload } from '../../src/shared/protocol.js';
+import { agentFileProofPayload } from '../../src/shared/wire/protocol.js';
 
 const MB = 1024 * 1024;
 const admin: User = { id: 'u-admin', name: 'maya', role: 'admin', libraryManager: true };

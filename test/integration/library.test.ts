@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { request as httpsRequest } from 'node:https';
 import WebSocket from 'ws';
 import { createWorld, stop, waitFor, type World } from './harness.js';
-import { agentAuthPayload, agentFileProofPayload } from '../../src/shared/protocol.js';
+import { agentAuthPayload, agentFileProofPayload } from '../../src/shared/wire/protocol.js';
 import { loadProfile, rawRequest } from './library-helpers.js';
 
 type Rec = Record<string, unknown>;

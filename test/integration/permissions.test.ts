@@ -9,8 +9,8 @@ import { request } from 'node:https';
 import { createWorld, type World } from './harness.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
 import { profileSchema, type Profile } from '../../src/node/profile.js';
-import { CATALOG } from '../../src/shared/catalog.js';
-import { mayCallRoute, mayRunCommand, ROUTES, type Principal } from '../../src/shared/permissions.js';
+import { CATALOG } from '../../src/shared/commands/catalog.js';
+import { mayCallRoute, mayRunCommand, ROUTES, type Principal } from '../../src/shared/commands/permissions.js';
 
 const HARMLESS: Record<string, string> = {
   connect: 'connect',

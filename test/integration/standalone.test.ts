@@ -6,7 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createServices, type Services } from '../../src/main/services/index.js';
-import type { ConsoleItem, LrEvent } from '../../src/shared/ipc-contract.js';
+import type { ConsoleItem, LrEvent } from '../../src/shared/workstation/ipc-contract.js';
 import { waitFor } from './harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lr-standalone-'));

@@ -24,7 +24,7 @@ import { limitsSchema } from '../../src/server/config.js';
 import { StateReplication } from '../../src/server/cluster/state-replication.js';
 import type { ClusterContext } from '../../src/server/cluster/cluster-context.js';
 import { Logger } from '../../src/node/log.js';
-import type { DeviceInfo } from '../../src/shared/protocol.js';
+import type { DeviceInfo } from '../../src/shared/wire/protocol.js';
 import { NatsCluster, natsSkipReason, testAuth } from '../cluster/nats-cluster.js';
 import { describeNeeds } from '../needs.js';
 

@@ -7,7 +7,7 @@ import { mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServices, type Services } from '../../src/main/services/index.js';
-import type { ConsoleItem, LrEvent } from '../../src/shared/ipc-contract.js';
+import type { ConsoleItem, LrEvent } from '../../src/shared/workstation/ipc-contract.js';
 import { createWorld, waitFor, type World } from './harness.js';
 
 let world: World;

@@ -1,7 +1,7 @@
 // lint-as: src/renderer/src/components/Fixture.tsx
 // expect: clean
 import { useState } from 'react';
-import { MAX_ECHO_TEXT } from '../../../shared/ipc-contract.js';
+import { MAX_ECHO_TEXT } from '../../../shared/workstation/ipc-contract.js';
 
 export function Fixture() {
   const [text] = useState('');

@@ -3,8 +3,8 @@
  * Windows `cd D:\` and `cd D:` change drives (see fs/device-path.ts).
  */
 import { constants as fsc, promises as fsp } from 'node:fs';
-import { commandSpec } from '../../shared/catalog.js';
-import { paramsSchema } from '../../shared/command-params.js';
+import { commandSpec } from '../../shared/commands/catalog.js';
+import { paramsSchema } from '../../shared/commands/command-params.js';
 import { CommandError, defineCommand } from '../command.js';
 import { devicePath } from '../fs/device-path.js';
 import { errorCode, fsReason } from '../fs/fs-errors.js';

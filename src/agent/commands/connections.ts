@@ -1,6 +1,6 @@
 /** connections: TCP/UDP sockets with the process that holds each (platform layer). */
-import { commandSpec } from '../../shared/catalog.js';
-import { paramsSchema } from '../../shared/command-params.js';
+import { commandSpec } from '../../shared/commands/catalog.js';
+import { paramsSchema } from '../../shared/commands/command-params.js';
 import { defineCommand } from '../command.js';
 import { emitAll, fromPlatform } from './support/platform-listing.js';
 

@@ -7,8 +7,8 @@
 import fs, { promises as fsp, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { commandSpec } from '../../shared/catalog.js';
-import { paramsSchema } from '../../shared/command-params.js';
+import { commandSpec } from '../../shared/commands/catalog.js';
+import { paramsSchema } from '../../shared/commands/command-params.js';
 import { CommandError, defineCommand, type JobContext } from '../command.js';
 import { AccountNames } from '../fs/accounts.js';
 import { fileTypeOfEntry } from '../fs/file-mode.js';

@@ -9,8 +9,8 @@
 import type { Stats } from 'node:fs';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
-import { commandSpec } from '../../shared/catalog.js';
-import { paramsSchema } from '../../shared/command-params.js';
+import { commandSpec } from '../../shared/commands/catalog.js';
+import { paramsSchema } from '../../shared/commands/command-params.js';
 import { CommandError, defineCommand } from '../command.js';
 import { AccountNames } from '../fs/accounts.js';
 import { devicePath, isWindows } from '../fs/device-path.js';

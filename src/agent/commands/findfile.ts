@@ -8,8 +8,8 @@
  * that maps the host's `/` (Z:) is left out: it is the Linux host, not the Windows system (see volumes.ts).
  */
 import fs from 'node:fs';
-import { commandSpec } from '../../shared/catalog.js';
-import { paramsSchema } from '../../shared/command-params.js';
+import { commandSpec } from '../../shared/commands/catalog.js';
+import { paramsSchema } from '../../shared/commands/command-params.js';
 import { CommandError, defineCommand, type JobContext } from '../command.js';
 import { devicePath, isWindows } from '../fs/device-path.js';
 import { fileTypeFromMode, fileTypeOfEntry } from '../fs/file-mode.js';

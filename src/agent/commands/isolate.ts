@@ -6,8 +6,8 @@
  * missing). The state is kept in the data folder: re-applied at agent start, reported in the hello.
  */
 import { lookup } from 'node:dns/promises';
-import { commandSpec } from '../../shared/catalog.js';
-import { paramsSchema } from '../../shared/command-params.js';
+import { commandSpec } from '../../shared/commands/catalog.js';
+import { paramsSchema } from '../../shared/commands/command-params.js';
 import { serviceUrls } from '../../node/profile.js';
 import { CommandError, defineCommand } from '../command.js';
 import { readIsolation, writeIsolation } from '../isolation.js';

@@ -1,6 +1,6 @@
 /** persistence: known persistence locations with owner, mtime and SHA-256 (platform layer). */
-import { commandSpec } from '../../shared/catalog.js';
-import { paramsSchema } from '../../shared/command-params.js';
+import { commandSpec } from '../../shared/commands/catalog.js';
+import { paramsSchema } from '../../shared/commands/command-params.js';
 import { defineCommand } from '../command.js';
 import { emitAll, fromPlatform } from './support/platform-listing.js';
 

@@ -4,8 +4,8 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { commandSpec } from '../../shared/catalog.js';
-import { paramsSchema } from '../../shared/command-params.js';
+import { commandSpec } from '../../shared/commands/catalog.js';
+import { paramsSchema } from '../../shared/commands/command-params.js';
 import { CommandError, defineCommand } from '../command.js';
 import type { ProcessInfo } from '../platform/types.js';
 import { emitAll, fromPlatform } from './support/platform-listing.js';

@@ -16,8 +16,8 @@
 import { readFileSync, promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { commandSpec } from '../../shared/catalog.js';
-import { paramsSchema } from '../../shared/command-params.js';
+import { commandSpec } from '../../shared/commands/catalog.js';
+import { paramsSchema } from '../../shared/commands/command-params.js';
 import { CommandError, defineCommand, type JobContext } from '../command.js';
 import { entryRecord, Quarantine, type QuarantineEntry } from '../quarantine.js';
 import { fsReason } from '../fs/fs-errors.js';

@@ -6,8 +6,8 @@
  * occupied again.
  */
 import path from 'node:path';
-import { commandSpec } from '../../shared/catalog.js';
-import { paramsSchema } from '../../shared/command-params.js';
+import { commandSpec } from '../../shared/commands/catalog.js';
+import { paramsSchema } from '../../shared/commands/command-params.js';
 import { CommandError, defineCommand } from '../command.js';
 import { entryRecord, Quarantine } from '../quarantine.js';
 import { unitKey } from './remediate.js';

@@ -5,7 +5,7 @@
  * either slash, `..` kept at the root), and its drive must exist. Elsewhere it is `ctx.resolvePath`.
  */
 import { existsSync } from 'node:fs';
-import { escapeControlChars } from '../../shared/format.js';
+import { escapeControlChars } from '../../shared/commands/format.js';
 import { CommandError, type JobContext } from '../command.js';
 import { driveRoot, resolveWindowsPath, windowsPathProblem } from '../platform/windows/paths.js';
 

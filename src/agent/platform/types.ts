@@ -3,7 +3,7 @@
  * macOS and Windows answer `not supported on this platform` (NotSupportedError) where missing, never a
  * fake result.
  */
-import type { Platform } from '../../shared/catalog.js';
+import type { Platform } from '../../shared/commands/catalog.js';
 
 export class NotSupportedError extends Error {
   constructor(what: string) {

@@ -3,7 +3,7 @@
  * `<capability>: not supported on this platform`, never a made-up result.
  */
 import os from 'node:os';
-import type { Platform } from '../../shared/catalog.js';
+import type { Platform } from '../../shared/commands/catalog.js';
 import { NotSupportedError, type PlatformLayer, type PlatformOptions } from './types.js';
 
 function refuse(capability: string): Promise<never> {

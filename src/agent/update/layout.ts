@@ -20,7 +20,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { AGENT_TARGETS, AGENT_VERSION_PATTERN } from '../../shared/agent-release.js';
+import { AGENT_TARGETS, AGENT_VERSION_PATTERN } from '../../shared/wire/agent-release.js';
 import { writeFileAtomic } from '../../node/files.js';
 
 export const releaseRecord = z.object({

@@ -21,7 +21,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { AGENT_VERSION_PATTERN } from '../../shared/agent-release.js';
+import { AGENT_VERSION_PATTERN } from '../../shared/wire/agent-release.js';
 import type { Logger } from '../../node/log.js';
 import { loadAgentState } from '../config.js';
 import { addRolledBack, addToOutbox, buildPath, buildsDir, readCurrent, readPending, SUPERVISED_ENV, UPDATE_EXIT_CODE, writeCurrent, writePending, type PendingUpdate, type ReleaseRecord } from './layout.js';

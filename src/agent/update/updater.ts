@@ -12,8 +12,8 @@
 import { chmodSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { compareAgentVersions } from '../../shared/agent-release.js';
-import type { FromAgent, ToAgent } from '../../shared/protocol.js';
+import { compareAgentVersions } from '../../shared/wire/agent-release.js';
+import type { FromAgent, ToAgent } from '../../shared/wire/protocol.js';
 import type { Logger } from '../../node/log.js';
 import type { ServiceEndpoint } from '../command.js';
 import { downloadFromService, downloadTargets } from '../service-download.js';

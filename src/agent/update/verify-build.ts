@@ -5,7 +5,7 @@
  * target is refused too. Each failure is one line; null means the build may run.
  */
 import { createPublicKey, verify } from 'node:crypto';
-import { agentReleasePayload, type AgentTarget, type SignedRelease } from '../../shared/agent-release.js';
+import { agentReleasePayload, type AgentTarget, type SignedRelease } from '../../shared/wire/agent-release.js';
 import { digestFile } from '../../node/digest-stream.js';
 import { describeError } from '../../shared/errors.js';
 

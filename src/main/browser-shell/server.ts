@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { Emitter, type Event } from '../../shared/event.js';
-import { MAX_SOCKET_FRAME_BYTES } from '../../shared/ipc-contract.js';
+import { MAX_SOCKET_FRAME_BYTES } from '../../shared/workstation/ipc-contract.js';
 import { RENDERER_SECURITY_HEADERS } from '../hosting/csp.js';
 import { resolveStaticFile } from '../hosting/static-files.js';
 import { createValidatedHandlers } from '../ipc/validated.js';

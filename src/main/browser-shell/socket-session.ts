@@ -14,7 +14,7 @@ import {
   type LrEvent,
   type SocketRequestId,
   type SocketServerFrame,
-} from '../../shared/ipc-contract.js';
+} from '../../shared/workstation/ipc-contract.js';
 import { describeIssues, ipcFailure } from '../ipc/errors.js';
 import type { ValidatedDispatcher } from '../ipc/validated.js';
 import type { EventHub } from '../services/events.js';

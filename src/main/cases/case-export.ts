@@ -17,7 +17,7 @@ import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import yazl from 'yazl';
-import type { CaseView, EvidenceView, ExportCaseResult, NoteView, TranscriptEntryView } from '../../shared/case-types.js';
+import type { CaseView, EvidenceView, ExportCaseResult, NoteView, TranscriptEntryView } from '../../shared/workstation/case-types.js';
 import type { CaseDb } from './case-db.js';
 import {
   MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, evidencePath, noteMarkdown, notePath, sessionFileStem,

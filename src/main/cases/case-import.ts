@@ -17,7 +17,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import type { ImportCaseResult, NoteView } from '../../shared/case-types.js';
+import type { ImportCaseResult, NoteView } from '../../shared/workstation/case-types.js';
 import {
   MANIFEST_NAME, MAX_MANIFEST_BYTES, manifestSchema, noteBodyOf, transcriptLineSchema,
   type Manifest, type ManifestEvidence, type ManifestFile,

@@ -5,7 +5,7 @@
  * shared by case-export.ts and case-import.ts.
  */
 import { z } from 'zod';
-import { CASE_STATUSES, EVIDENCE_KINDS } from '../../shared/case-types.js';
+import { CASE_STATUSES, EVIDENCE_KINDS } from '../../shared/workstation/case-types.js';
 
 export const MANIFEST_NAME = 'manifest.json';
 export const MANIFEST_FORMAT = 'lr-case-export';

@@ -14,8 +14,8 @@
  * answer says what it covered: "no match" must never read as "not in this case" when part was not read.
  */
 import { performance } from 'node:perf_hooks';
-import type { SearchHit, SearchResult } from '../../shared/case-types.js';
-import { escapeControlChars, oneLine } from '../../shared/format.js';
+import type { SearchHit, SearchResult } from '../../shared/workstation/case-types.js';
+import { escapeControlChars, oneLine } from '../../shared/commands/format.js';
 import type { Statement } from 'better-sqlite3';
 import type { CaseDb } from './case-db.js';
 import { toFtsQuery, type PrefixTerms } from './fts-query.js';

@@ -1,11 +1,11 @@
 /**
  * The case store's records (synchronous, over cases.db): cases and which one is active, notes,
  * transcripts and the evidence index. Blob files are evidence-store.ts's business, search is
- * case-search.ts's; this file maps rows to the shapes of src/shared/case-types.ts and checks that every id
+ * case-search.ts's; this file maps rows to the shapes of src/shared/workstation/case-types.ts and checks that every id
  * it is given exists (errors are one line: `no case X`).
  */
 import { newId } from '../../node/ids.js';
-import type { CaseStatus, CaseView, EvidenceIntegrity, EvidenceKind, EvidenceView, NoteView, TranscriptEntryView, TranscriptSummary } from '../../shared/case-types.js';
+import type { CaseStatus, CaseView, EvidenceIntegrity, EvidenceKind, EvidenceView, NoteView, TranscriptEntryView, TranscriptSummary } from '../../shared/workstation/case-types.js';
 import type { CaseDb } from './case-db.js';
 import type { FileDigest } from './hashing.js';
 import type { EvidenceProvenance, TranscriptInput } from './recorder.js';

@@ -4,7 +4,7 @@
  * the Cases page (`evidence/<case id>/<evidence id>`, see the renderer's console/evidence-links.ts). The
  * reference has a line of its own so that it never wraps, whatever the case title.
  */
-import type { ConsoleItem } from '../../shared/ipc-contract.js';
+import type { ConsoleItem } from '../../shared/workstation/ipc-contract.js';
 import type { StoredEvidence } from './recorder.js';
 
 export function evidenceStoredNotices(what: string, evidence: StoredEvidence): ConsoleItem[] {

@@ -1,12 +1,12 @@
 /**
  * The evidence viewer's previews: one range of a stored file, read at its offset (a 3 GB file previews
  * as fast as a small one: nothing before the offset is read), rendered as text, hex or strings by
- * src/shared/evidence-preview.ts; strings scan the whole file a bounded step at a time. The file is opened
+ * src/shared/workstation/evidence-preview.ts; strings scan the whole file a bounded step at a time. The file is opened
  * read-only and only read.
  */
 import { open } from 'node:fs/promises';
-import { MAX_PREVIEW_BYTES, type EvidencePreview, type PreviewMode } from '../../shared/case-types.js';
-import { renderHex, renderStrings, renderText, type RenderedRange, type StringsOptions } from '../../shared/evidence-preview.js';
+import { MAX_PREVIEW_BYTES, type EvidencePreview, type PreviewMode } from '../../shared/workstation/case-types.js';
+import { renderHex, renderStrings, renderText, type RenderedRange, type StringsOptions } from '../../shared/workstation/evidence-preview.js';
 
 export async function previewFile(file: string, mode: PreviewMode, offset: number, length: number): Promise<EvidencePreview> {
   if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`invalid preview offset ${offset}`);

@@ -3,7 +3,7 @@
  * device and every command as the analyst saw it. Both land in the active case; when no case is active
  * the store opens one ("Untitled case ...") so nothing is ever dropped.
  */
-import type { EvidenceKind, EvidenceView, TranscriptSummary } from '../../shared/case-types.js';
+import type { EvidenceKind, EvidenceView, TranscriptSummary } from '../../shared/workstation/case-types.js';
 
 export interface EvidenceProvenance {
   kind: EvidenceKind;

@@ -20,7 +20,7 @@ import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32 } from 'node:zlib';
 import yauzl from 'yauzl';
-import type { ImportProblem } from '../../shared/case-types.js';
+import type { ImportProblem } from '../../shared/workstation/case-types.js';
 import { MultiHash, type FileDigest } from './hashing.js';
 import { describeErrorOneLine } from '../../shared/errors.js';
 

@@ -4,7 +4,7 @@
  * services are pushed to every registered window on `lr:event`.
  */
 import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
-import { IPC_EVENT_CHANNEL, ipcChannels, type LrEvent } from '../../shared/ipc-contract.js';
+import { IPC_EVENT_CHANNEL, ipcChannels, type LrEvent } from '../../shared/workstation/ipc-contract.js';
 import { TrustedSenders } from '../ipc/trusted-sender.js';
 import { createValidatedHandlers } from '../ipc/validated.js';
 import type { Services } from '../services/index.js';

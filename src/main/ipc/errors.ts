@@ -3,9 +3,9 @@
  * or a test assertion, and a stack trace or a multi-line zod dump helps none of them.
  */
 import type { z } from 'zod';
-import type { IpcError, IpcErrorCode } from '../../shared/ipc-contract.js';
+import type { IpcError, IpcErrorCode } from '../../shared/workstation/ipc-contract.js';
 import { describeError } from '../../shared/errors.js';
-import { oneLine } from '../../shared/format.js';
+import { oneLine } from '../../shared/commands/format.js';
 
 const MAX_MESSAGE_CHARS = 300;
 const MAX_REPORTED_ISSUES = 3;

@@ -1,7 +1,7 @@
 /**
  * The one place every IPC call passes through, whatever the transport (Electron's ipcMain or the browser
  * shell's WebSocket). For each call, in this order:
- *   (a) the channel is in the contract (src/shared/ipc-contract.ts),
+ *   (a) the channel is in the contract (src/shared/workstation/ipc-contract.ts),
  *   (b) the sender is trusted (the transport says how: see SenderPolicy),
  *   (c) the payload parses with the channel's request schema,
  * and only then the handler runs; (d) what the handler returns is checked against the channel's response
@@ -21,7 +21,7 @@ import {
   type IpcParsedRequest,
   type IpcResponse,
   type IpcResult,
-} from '../../shared/ipc-contract.js';
+} from '../../shared/workstation/ipc-contract.js';
 import type { Services } from '../services/index.js';
 import { describeIssues, describeThrown, ipcFailure, oneLine } from './errors.js';
 import { handlerTable } from './routes.js';

@@ -1,5 +1,5 @@
 /** What the status line shows: build version, host mode and OS. */
-import type { HostMode, IpcResponse } from '../../shared/ipc-contract.js';
+import type { HostMode, IpcResponse } from '../../shared/workstation/ipc-contract.js';
 
 export type AppInfo = IpcResponse<'lr:app.info'>;
 

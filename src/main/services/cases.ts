@@ -14,8 +14,8 @@ import type { Logger } from '../../node/log.js';
 import {
   EVIDENCE_KINDS, type CaseStatus, type CaseTaskProgress, type CaseView, type EvidencePreview, type EvidenceView, type ExportCaseResult,
   type ImportCaseResult, type NoteView, type PreviewMode, type SearchResult, type TranscriptEntryView, type TranscriptSummary,
-} from '../../shared/case-types.js';
-import { MAX_CASE_IMPORT_BYTES } from '../../shared/ipc-contract.js';
+} from '../../shared/workstation/case-types.js';
+import { MAX_CASE_IMPORT_BYTES } from '../../shared/workstation/ipc-contract.js';
 import { openCaseDb, type CaseDb } from '../cases/case-db.js';
 import { exportCase } from '../cases/case-export.js';
 import { importCase } from '../cases/case-import.js';
@@ -23,7 +23,7 @@ import { CaseSearch } from '../cases/case-search.js';
 import { CaseStore } from '../cases/case-store.js';
 import { EvidenceStore } from '../cases/evidence-store.js';
 import { previewFile, scanStrings } from '../cases/preview.js';
-import type { StringsOptions } from '../../shared/evidence-preview.js';
+import type { StringsOptions } from '../../shared/workstation/evidence-preview.js';
 import type { CaseRecorder, EvidenceProvenance, StoredEvidence, TranscriptInput } from '../cases/recorder.js';
 import { UploadStaging } from './upload-staging.js';
 import type { EventHub } from './events.js';

@@ -4,8 +4,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ExportResult, LogFacets, LogFilter, LogPage } from '../../shared/ipc-contract.js';
-import type { CommandLogQuery, CommandLogRecord, CommandLogSummary } from '../../shared/protocol.js';
+import type { ExportResult, LogFacets, LogFilter, LogPage } from '../../shared/workstation/ipc-contract.js';
+import type { CommandLogQuery, CommandLogRecord, CommandLogSummary } from '../../shared/wire/protocol.js';
 import type { Workspace } from './workspace.js';
 import { csvTable } from '../../shared/csv.js';
 

@@ -12,11 +12,11 @@
  * `-force` as their only switch.
  */
 import type { ConsoleClient } from '../../client/index.js';
-import { bindParams } from '../../shared/bind.js';
-import { findCommand } from '../../shared/catalog.js';
-import { formatBytes } from '../../shared/format.js';
-import { parseLine, quoteArg } from '../../shared/grammar.js';
-import type { ConsoleItem } from '../../shared/ipc-contract.js';
+import { bindParams } from '../../shared/commands/bind.js';
+import { findCommand } from '../../shared/commands/catalog.js';
+import { formatBytes } from '../../shared/commands/format.js';
+import { parseLine, quoteArg } from '../../shared/commands/grammar.js';
+import type { ConsoleItem } from '../../shared/workstation/ipc-contract.js';
 import { quietRecords } from './quiet-command.js';
 import { describeError } from '../../shared/errors.js';
 

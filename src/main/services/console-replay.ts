@@ -3,7 +3,7 @@
  * bounded by weight: a reloaded page gets it back with the session (`lr:sessions.list`) and renders it again,
  * so a reload never blanks the consoles. The full record of each command stays the case transcript's.
  */
-import type { ConsoleItem, ReplayEntry } from '../../shared/ipc-contract.js';
+import type { ConsoleItem, ReplayEntry } from '../../shared/workstation/ipc-contract.js';
 
 /** Characters (the output channel's weights) kept per session: a few screens of tables, not a findfile. */
 export const REPLAY_MAX_WEIGHT = 512 * 1024;

@@ -2,7 +2,7 @@
  * Console sessions, one per device tab. Each session has its own ConsoleClient (its own WebSocket to the
  * service), so pausing one flooding console for flow control never stalls another. Output is pushed to the
  * renderer as structured items (records, text, progress...) through an OutputChannel; the renderer turns
- * them into terminal text with src/shared/format.ts at its terminal's width.
+ * them into terminal text with src/shared/commands/format.ts at its terminal's width.
  *
  * Main handles here what needs the disk or more than one service command:
  *   - `getfile PATH` and `collect` run as resumable downloads (getfile-runner) into the app data folder's
@@ -21,12 +21,12 @@ import path from 'node:path';
 import { type CommandHandlers, type CommandOutcome, ConsoleClient, runGetfile, transferTarget, type TransferTarget } from '../../client/index.js';
 import { localNameFor } from '../../node/file-download.js';
 import type { Logger } from '../../node/log.js';
-import { CATALOG, findCommand, roleAllows, type Platform, type Role } from '../../shared/catalog.js';
-import { complete } from '../../shared/completion.js';
-import { formatBytes, renderJson, renderTable } from '../../shared/format.js';
-import { parseLine, quoteArg } from '../../shared/grammar.js';
-import type { CompletionView, ConsoleItem, RestoredSessionView, SessionView } from '../../shared/ipc-contract.js';
-import type { SessionInfo, ToClient } from '../../shared/protocol.js';
+import { CATALOG, findCommand, roleAllows, type Platform, type Role } from '../../shared/commands/catalog.js';
+import { complete } from '../../shared/commands/completion.js';
+import { formatBytes, renderJson, renderTable } from '../../shared/commands/format.js';
+import { parseLine, quoteArg } from '../../shared/commands/grammar.js';
+import type { CompletionView, ConsoleItem, RestoredSessionView, SessionView } from '../../shared/workstation/ipc-contract.js';
+import type { SessionInfo, ToClient } from '../../shared/wire/protocol.js';
 import { evidenceStoredNotices } from '../cases/evidence-notice.js';
 import type { CaseRecorder, EvidenceProvenance } from '../cases/recorder.js';
 import { ConsoleConfirm } from './console-confirm.js';

@@ -4,7 +4,7 @@
  */
 import type { Logger } from '../../node/log.js';
 import { HttpError } from '../../node/https-json.js';
-import type { DeviceGroupsView, DeviceView } from '../../shared/ipc-contract.js';
+import type { DeviceGroupsView, DeviceView } from '../../shared/workstation/ipc-contract.js';
 import type { EventHub } from './events.js';
 import type { Connection, Workspace } from './workspace.js';
 import { describeError } from '../../shared/errors.js';

@@ -3,7 +3,7 @@
  * wrapper → service and back. It counts the calls it handled, so a test can show that a rejected call
  * (bad payload, unknown channel, untrusted sender) never got this far.
  */
-import type { IpcResponse } from '../../shared/ipc-contract.js';
+import type { IpcResponse } from '../../shared/workstation/ipc-contract.js';
 
 export type EchoReply = IpcResponse<'lr:app.echo'>;
 

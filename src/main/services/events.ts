@@ -2,7 +2,7 @@
  * The push side of the services: services publish events, each transport (an Electron window, a browser
  * shell socket) subscribes and forwards them to its renderer on the `lr:event` channel.
  */
-import type { LrEvent, LrEventListener } from '../../shared/ipc-contract.js';
+import type { LrEvent, LrEventListener } from '../../shared/workstation/ipc-contract.js';
 
 export interface EventHub {
   publish(event: LrEvent): void;

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { Logger } from '../../node/log.js';
 import { DisposableStore } from '../../shared/lifecycle.js';
-import type { HostMode } from '../../shared/ipc-contract.js';
+import type { HostMode } from '../../shared/workstation/ipc-contract.js';
 import { createAppInfoService, type AppInfoService } from './app-info.js';
 import { BatchService } from './batches.js';
 import { CasesService } from './cases.js';

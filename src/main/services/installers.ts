@@ -7,7 +7,7 @@
  */
 import { httpsBase } from '../../node/profile.js';
 import { httpsJson } from '../../node/https-json.js';
-import type { AgentFileView, InstallerView, MadeInstallerView } from '../../shared/ipc-contract.js';
+import type { AgentFileView, InstallerView, MadeInstallerView } from '../../shared/workstation/ipc-contract.js';
 import type { Connection, Workspace } from './workspace.js';
 
 function refusal(connection: Connection): string | undefined {

@@ -3,7 +3,7 @@
  * only when the word being completed is a library name, and kept a few seconds (one Tab after another
  * does not ask again). No names (an error, a user who may not list the library): nothing is offered.
  */
-import { completesLibrary } from '../../shared/completion.js';
+import { completesLibrary } from '../../shared/commands/completion.js';
 import type { Workspace } from './workspace.js';
 
 const KEEP_MS = 5_000;

@@ -5,10 +5,10 @@
  * through LibraryApi) with progress events, and removes it.
  */
 import { rmSync } from 'node:fs';
-import { roleAllows } from '../../shared/catalog.js';
-import { MAX_LIBRARY_UPLOAD_BYTES, type LibraryView } from '../../shared/ipc-contract.js';
-import { libraryNameProblem } from '../../shared/library-rules.js';
-import type { UploadResult } from '../../shared/library-records.js';
+import { roleAllows } from '../../shared/commands/catalog.js';
+import { MAX_LIBRARY_UPLOAD_BYTES, type LibraryView } from '../../shared/workstation/ipc-contract.js';
+import { libraryNameProblem } from '../../shared/commands/library-rules.js';
+import type { UploadResult } from '../../shared/wire/library-records.js';
 import type { EventHub } from './events.js';
 import { UploadStaging } from './upload-staging.js';
 import type { Workspace } from './workspace.js';

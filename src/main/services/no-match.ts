@@ -2,9 +2,9 @@
  * A search that found nothing says so. Without it a findfile with no match prints nothing at all, which
  * reads the same as a command still running, a lost connection, or a rendering fault.
  */
-import { bindParams } from '../../shared/bind.js';
-import { CATALOG } from '../../shared/catalog.js';
-import { parseLine } from '../../shared/grammar.js';
+import { bindParams } from '../../shared/commands/bind.js';
+import { CATALOG } from '../../shared/commands/catalog.js';
+import { parseLine } from '../../shared/commands/grammar.js';
 
 /** The line for a completed command that showed no rows and no text, or undefined when silence is normal. */
 export function noMatchNotice(line: string, platform: string): string | undefined {

@@ -13,7 +13,7 @@
  *     paused, and resumed once the buffer is back under BUFFER_RESUME. Backpressure then reaches the agent
  *     through the service's own window.
  */
-import type { ConsoleItem } from '../../shared/ipc-contract.js';
+import type { ConsoleItem } from '../../shared/workstation/ipc-contract.js';
 
 export const BATCH_MS = 16;
 export const BATCH_MAX_WEIGHT = 200_000;

@@ -15,9 +15,9 @@
  */
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { planTable, renderTableHeader, renderTableRows, type TableLayout } from '../../shared/format.js';
-import type { ConsoleItem } from '../../shared/ipc-contract.js';
-import { cachedTimeCell } from '../../shared/time-cell-cache.js';
+import { planTable, renderTableHeader, renderTableRows, type TableLayout } from '../../shared/commands/format.js';
+import type { ConsoleItem } from '../../shared/workstation/ipc-contract.js';
+import { cachedTimeCell } from '../../shared/workstation/time-cell-cache.js';
 import { formatInstant } from '../../shared/time-format.js';
 import { noMatchNotice } from './no-match.js';
 import { TRANSCRIPT_CAP_CHARS } from './transcript-capture.js';

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { readJsonFile, writeSecretJson } from '../../node/files.js';
 import type { Logger } from '../../node/log.js';
 import { DEFAULT_TIME_ZONE, isValidTimeZone } from '../../shared/time-format.js';
-import type { Preferences } from '../../shared/ipc-contract.js';
+import type { Preferences } from '../../shared/workstation/ipc-contract.js';
 import { describeError } from '../../shared/errors.js';
 
 const fileSchema = z.object({ timeZone: z.string().max(64).optional() });

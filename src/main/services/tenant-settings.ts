@@ -3,7 +3,7 @@
  * scripts, and the limits. Admins only: the service enforces it on every call (GET/PUT /api/v1/settings);
  * main only answers early, in one line, when the signed-in user is not an admin.
  */
-import type { TenantSettingsView } from '../../shared/ipc-contract.js';
+import type { TenantSettingsView } from '../../shared/workstation/ipc-contract.js';
 import type { Workspace } from './workspace.js';
 
 export interface TenantSettingsUpdate {

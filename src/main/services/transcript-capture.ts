@@ -5,8 +5,8 @@
  * listing costs the transcript one cap's worth of memory. Notices that come after the cut (the footer
  * saying where the full output went) are still kept, at the end, within the cap: they say what is missing.
  */
-import { renderJson, renderTable } from '../../shared/format.js';
-import type { ConsoleItem } from '../../shared/ipc-contract.js';
+import { renderJson, renderTable } from '../../shared/commands/format.js';
+import type { ConsoleItem } from '../../shared/workstation/ipc-contract.js';
 
 /** Characters of output one transcript entry keeps. */
 export const TRANSCRIPT_CAP_CHARS = 1024 * 1024;

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { UPLOAD_CHUNK_BYTES } from '../../shared/ipc-contract.js';
+import { UPLOAD_CHUNK_BYTES } from '../../shared/workstation/ipc-contract.js';
 
 export const UPLOAD_IDLE_MS = 10 * 60_000;
 

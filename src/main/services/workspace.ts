@@ -19,7 +19,7 @@ import { failureKind, LibraryApi, type Me, ServiceApi, ServiceNodes, type UseOpt
 import { readJsonFile, writeSecretJson } from '../../node/files.js';
 import { Logger } from '../../node/log.js';
 import { profileSchema, type Profile } from '../../node/profile.js';
-import type { WorkspaceMode, WorkspaceStatus } from '../../shared/ipc-contract.js';
+import type { WorkspaceMode, WorkspaceStatus } from '../../shared/workstation/ipc-contract.js';
 import { appDataPaths, ensureAppData, type AppDataPaths } from './app-data.js';
 import type { EventHub } from './events.js';
 import { startStandalone, type Standalone } from './standalone.js';

@@ -10,10 +10,10 @@
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { decodeDataFrame, type JobStatus, type ToClient } from '../../shared/protocol.js';
-import { MAX_BATCH_RESULT_BYTES, type BatchFileRecord } from '../../shared/batch.js';
+import { decodeDataFrame, type JobStatus, type ToClient } from '../../shared/wire/protocol.js';
+import { MAX_BATCH_RESULT_BYTES, type BatchFileRecord } from '../../shared/wire/batch.js';
 import { FileDownload } from '../../node/file-download.js';
-import { findCommand } from '../../shared/catalog.js';
+import { findCommand } from '../../shared/commands/catalog.js';
 import type { ConsolePeer } from '../sessions.js';
 import type { User } from '../store.js';
 import { describeError } from '../../shared/errors.js';

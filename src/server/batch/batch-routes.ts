@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { csvTable } from '../../shared/csv.js';
-import { deviceCommandRequest } from '../../shared/batch.js';
+import { deviceCommandRequest } from '../../shared/wire/batch.js';
 import type { User } from '../store.js';
 import { answerRestError, readJsonBody, RestError, sendJson } from '../rest-io.js';
 import type { Logger } from '../../node/log.js';

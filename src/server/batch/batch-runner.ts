@@ -12,8 +12,8 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { findCommand, roleAllows } from '../../shared/catalog.js';
-import { parseLine } from '../../shared/grammar.js';
+import { findCommand, roleAllows } from '../../shared/commands/catalog.js';
+import { parseLine } from '../../shared/commands/grammar.js';
 import {
   batchCreateRequest,
   type BatchCreate,
@@ -24,7 +24,7 @@ import {
   type BatchSummary,
   type BatchTargetRecord,
   type BatchTargetStatus,
-} from '../../shared/batch.js';
+} from '../../shared/wire/batch.js';
 import { formatInstant } from '../../shared/time-format.js';
 import { newId } from '../../node/ids.js';
 import type { Logger } from '../../node/log.js';

@@ -3,8 +3,8 @@
  * device matching all the criteria given (group, tag, OS, name pattern, online now). Resolved once, when the
  * batch is created: a device enrolled later is not added to it.
  */
-import type { BatchSelector } from '../../shared/batch.js';
-import { MAX_BATCH_DEVICES } from '../../shared/batch.js';
+import type { BatchSelector } from '../../shared/wire/batch.js';
+import { MAX_BATCH_DEVICES } from '../../shared/wire/batch.js';
 import type { DeviceRow, Store } from '../store.js';
 import type { GroupStore } from '../groups.js';
 import { globMatches } from '../groups.js';

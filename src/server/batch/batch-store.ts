@@ -14,7 +14,7 @@ import {
   type BatchSummary,
   type BatchTargetRecord,
   type BatchTargetStatus,
-} from '../../shared/batch.js';
+} from '../../shared/wire/batch.js';
 
 interface BatchRow {
   id: string;

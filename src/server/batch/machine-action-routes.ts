@@ -12,7 +12,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { DEFAULT_BATCH_EXPIRY_SEC, type BatchCreate, type BatchKind, type BatchRecord, type BatchResults, type BatchSummary } from '../../shared/batch.js';
+import { DEFAULT_BATCH_EXPIRY_SEC, type BatchCreate, type BatchKind, type BatchRecord, type BatchResults, type BatchSummary } from '../../shared/wire/batch.js';
 import { httpsBase } from '../../node/profile.js';
 import type { Limits } from '../config.js';
 import { readJsonBody, RestError, sendJson } from '../rest-io.js';

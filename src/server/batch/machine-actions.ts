@@ -5,8 +5,8 @@
  * action. Pure data and functions; the routes are in machine-action-routes.ts.
  */
 import { z } from 'zod';
-import { GrammarError, MAX_LINE_LENGTH, parseLine, quoteArg } from '../../shared/grammar.js';
-import { MAX_BATCH_STEPS, type BatchRecord, type BatchStepRecord, type BatchTargetRecord } from '../../shared/batch.js';
+import { GrammarError, MAX_LINE_LENGTH, parseLine, quoteArg } from '../../shared/commands/grammar.js';
+import { MAX_BATCH_STEPS, type BatchRecord, type BatchStepRecord, type BatchTargetRecord } from '../../shared/wire/batch.js';
 
 /** The command types of the vendor's live response API and the parameter keys each takes. */
 export const LIVE_RESPONSE_TYPES = ['RunScript', 'GetFile', 'PutFile'] as const;

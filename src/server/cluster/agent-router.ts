@@ -41,7 +41,7 @@ import { headers as natsHeaders, type MsgHdrs, type Subscription } from '@nats-i
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { MAC_HEADER, openValue, sealValue, VERSION_HEADER, type MacKind } from './cluster-key.js';
-import { decodeDataFrame, encodeDataFrame, parseFrame, toAgent, type ToAgent } from '../../shared/protocol.js';
+import { decodeDataFrame, encodeDataFrame, parseFrame, toAgent, type ToAgent } from '../../shared/wire/protocol.js';
 import type { AgentHub, ClusterLink, RemoteOutput } from '../agent-hub.js';
 import type { ClusterContext } from './cluster-context.js';
 import { NODE_ID, openBucket } from './cluster-context.js';

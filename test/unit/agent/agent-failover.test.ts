@@ -12,7 +12,7 @@ import { runAgentLink, spreadOrder, type AgentLinkHandle } from '../../../src/ag
 import { createLinuxPlatform } from '../../../src/agent/platform/linux.js';
 import { Logger } from '../../../src/node/log.js';
 import { createTlsMaterial, type TlsMaterial } from '../../../src/server/tls.js';
-import { agentAuthPayload, fromAgent, parseFrame } from '../../../src/shared/protocol.js';
+import { agentAuthPayload, fromAgent, parseFrame } from '../../../src/shared/wire/protocol.js';
 
 let tls: TlsMaterial;
 const device = generateKeyPairSync('ed25519');

@@ -13,9 +13,9 @@ import { agentTimeLimitMs, JobRunner, type AgentSender } from '../../../src/agen
 import { createLinuxPlatform } from '../../../src/agent/platform/linux.js';
 import { Logger } from '../../../src/node/log.js';
 import { CommandSigner, type JobStart } from '../../../src/server/command-signing.js';
-import { findCommand } from '../../../src/shared/catalog.js';
-import { MAX_TIME_LIMIT_MS } from '../../../src/shared/command-signature.js';
-import type { FromAgent } from '../../../src/shared/protocol.js';
+import { findCommand } from '../../../src/shared/commands/catalog.js';
+import { MAX_TIME_LIMIT_MS } from '../../../src/shared/wire/command-signature.js';
+import type { FromAgent } from '../../../src/shared/wire/protocol.js';
 
 const DEVICE = 'dev1';
 const dir = mkdtempSync(join(tmpdir(), 'lr-verifier-'));

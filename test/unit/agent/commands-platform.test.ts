@@ -8,7 +8,7 @@ import { processesCommand } from '../../../src/agent/commands/processes.js';
 import { createPlatform } from '../../../src/agent/platform/index.js';
 import { createLinuxPlatform } from '../../../src/agent/platform/linux.js';
 import { NotSupportedError } from '../../../src/agent/platform/types.js';
-import { CATALOG } from '../../../src/shared/catalog.js';
+import { CATALOG } from '../../../src/shared/commands/catalog.js';
 import { buildSysroot, put } from './fixture-sysroot.js';
 import { makeHarness, runCommand, tempDir } from './helpers.js';
 

@@ -6,9 +6,9 @@ import { z } from 'zod';
 import type { AgentCommand } from '../../../src/agent/command.js';
 import { JobRunner, type AgentSender } from '../../../src/agent/jobs.js';
 import { createLinuxPlatform } from '../../../src/agent/platform/linux.js';
-import { findCommand } from '../../../src/shared/catalog.js';
+import { findCommand } from '../../../src/shared/commands/catalog.js';
 import { Logger } from '../../../src/node/log.js';
-import { JOB_WINDOW_BYTES, type FromAgent } from '../../../src/shared/protocol.js';
+import { JOB_WINDOW_BYTES, type FromAgent } from '../../../src/shared/wire/protocol.js';
 
 const BATCH_BYTES = 128 * 1024;
 
@@ -102,7 +102,7 @@ describe('job record stream', () => {
 describe('job data frames', () => {
   it('assembles the frame in place for a dataChunk() and by copy otherwise, both decoding to the bytes sent', async () => {
     const { dataChunk } = await import('../../../src/agent/jobs.js');
-    const { decodeDataFrame } = await import('../../../src/shared/protocol.js');
+    const { decodeDataFrame } = await import('../../../src/shared/wire/protocol.js');
     const sent: Buffer[] = [];
     const inPlace = dataChunk(1000).fill(9);
     const plain = Buffer.alloc(500, 4);

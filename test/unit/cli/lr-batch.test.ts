@@ -1,7 +1,7 @@
 // `lr batch`: argument checks (one line each, before the service is asked) and the progress lines.
 import { describe, expect, it } from 'vitest';
 import { concurrencyOf, exitCodeOf, expiryOf, parseFilter, progressLine, selectorOf } from '../../../src/cli/lr-batch.js';
-import { emptyCounts, type BatchRecord, type BatchTargetRecord } from '../../../src/shared/batch.js';
+import { emptyCounts, type BatchRecord, type BatchTargetRecord } from '../../../src/shared/wire/batch.js';
 
 const target = (o: Partial<BatchTargetRecord>): BatchTargetRecord => ({ deviceId: 'd1', deviceName: 'web-1', status: 'queued', rows: 0, steps: [], ...o });
 

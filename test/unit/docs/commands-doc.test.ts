@@ -2,8 +2,8 @@
 // must be described.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { CATALOG } from '../../../src/shared/catalog.js';
-import { renderCommandDocs } from '../../../src/shared/command-docs.js';
+import { CATALOG } from '../../../src/shared/commands/catalog.js';
+import { renderCommandDocs } from '../../../src/shared/commands/command-docs.js';
 
 describe('docs/commands.md', () => {
   it('is up to date with the catalog (run npm run docs:commands)', () => {

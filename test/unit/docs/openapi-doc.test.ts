@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { renderOpenApi } from '../../../src/server/openapi.js';
-import { ROUTES } from '../../../src/shared/permissions.js';
+import { ROUTES } from '../../../src/shared/commands/permissions.js';
 
 const checkedIn = readFileSync(new URL('../../../openapi.json', import.meta.url), 'utf8');
 

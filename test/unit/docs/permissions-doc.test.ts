@@ -2,8 +2,8 @@
 // the route table, it is current, and it covers every command of the catalog for each role.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { CATALOG } from '../../../src/shared/catalog.js';
-import { mayRunCommand, PRINCIPALS, renderPermissionsDoc, ROUTES } from '../../../src/shared/permissions.js';
+import { CATALOG } from '../../../src/shared/commands/catalog.js';
+import { mayRunCommand, PRINCIPALS, renderPermissionsDoc, ROUTES } from '../../../src/shared/commands/permissions.js';
 
 const doc = readFileSync(new URL('../../../docs/permissions.md', import.meta.url), 'utf8');
 

@@ -9,8 +9,8 @@ import { previewFile } from '../../../src/main/cases/preview.js';
 import type { EvidenceProvenance } from '../../../src/main/cases/recorder.js';
 import { CasesService } from '../../../src/main/services/cases.js';
 import { createEventHub } from '../../../src/main/services/events.js';
-import { renderHex, renderStrings, renderText } from '../../../src/shared/evidence-preview.js';
-import type { LrEvent } from '../../../src/shared/ipc-contract.js';
+import { renderHex, renderStrings, renderText } from '../../../src/shared/workstation/evidence-preview.js';
+import type { LrEvent } from '../../../src/shared/workstation/ipc-contract.js';
 import { itNeeds } from '../../needs.js';
 
 let root: string;

@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvidenceProvenance } from '../../../src/main/cases/recorder.js';
 import { CasesService } from '../../../src/main/services/cases.js';
 import { createEventHub } from '../../../src/main/services/events.js';
-import type { EvidenceView, ExportCaseResult } from '../../../src/shared/case-types.js';
-import type { LrEvent } from '../../../src/shared/ipc-contract.js';
+import type { EvidenceView, ExportCaseResult } from '../../../src/shared/workstation/case-types.js';
+import type { LrEvent } from '../../../src/shared/workstation/ipc-contract.js';
 import { membersOf, zipOf } from '../../zip-members.js';
 
 let root: string;

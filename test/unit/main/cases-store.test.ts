@@ -13,7 +13,7 @@ import { searchOutputFiles } from '../../../src/main/cases/output-search.js';
 import type { TranscriptInput } from '../../../src/main/cases/recorder.js';
 import { CasesService } from '../../../src/main/services/cases.js';
 import { createEventHub } from '../../../src/main/services/events.js';
-import type { LrEvent } from '../../../src/shared/ipc-contract.js';
+import type { LrEvent } from '../../../src/shared/workstation/ipc-contract.js';
 
 let root: string;
 let events: LrEvent[];

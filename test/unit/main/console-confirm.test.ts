@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConsoleClient } from '../../../src/client/console-client.js';
 import { ConsoleConfirm, confirmTarget, describeFile, isYes, pinnedLine } from '../../../src/main/services/console-confirm.js';
-import type { ConsoleItem } from '../../../src/shared/ipc-contract.js';
+import type { ConsoleItem } from '../../../src/shared/workstation/ipc-contract.js';
 
 function fakeClient(answers: Record<string, Record<string, unknown>[]>, gate?: Promise<void>): { client: ConsoleClient; lines: string[] } {
   const lines: string[] = [];

@@ -13,8 +13,8 @@ import type { CommandHandlers, CommandOutcome, ConsoleClient, ConsoleEvents } fr
 import { Logger } from '../../../src/node/log.js';
 import { ConsoleSession } from '../../../src/main/services/consoles.js';
 import { createEventHub } from '../../../src/main/services/events.js';
-import type { ConsoleItem } from '../../../src/shared/ipc-contract.js';
-import type { SessionInfo } from '../../../src/shared/protocol.js';
+import type { ConsoleItem } from '../../../src/shared/workstation/ipc-contract.js';
+import type { SessionInfo } from '../../../src/shared/wire/protocol.js';
 
 /** Stands in for the service connection: every run waits for the test to play the service's answers. */
 class FakeConsoleClient extends EventEmitter<ConsoleEvents> {

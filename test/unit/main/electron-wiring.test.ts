@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ipcChannels } from '../../../src/shared/ipc-contract.js';
+import { ipcChannels } from '../../../src/shared/workstation/ipc-contract.js';
 
 type Listener = (...args: unknown[]) => unknown;
 

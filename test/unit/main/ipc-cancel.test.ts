@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createValidatedDispatcher } from '../../../src/main/ipc/validated.js';
 import { CasesService } from '../../../src/main/services/cases.js';
 import { createEventHub } from '../../../src/main/services/events.js';
-import type { LrEvent } from '../../../src/shared/ipc-contract.js';
+import type { LrEvent } from '../../../src/shared/workstation/ipc-contract.js';
 
 const trusted = { trusted: true };
 const policy = { isTrusted: (sender: { trusted: boolean }) => sender.trusted };

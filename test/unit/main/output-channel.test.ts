@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BATCH_MAX_WEIGHT, BATCH_MS, BUFFER_PAUSE, HIGH_WATERMARK, OutputChannel } from '../../../src/main/services/output-channel.js';
-import type { ConsoleItem } from '../../../src/shared/ipc-contract.js';
+import type { ConsoleItem } from '../../../src/shared/workstation/ipc-contract.js';
 
 function harness() {
   const batches: { items: ConsoleItem[]; weight: number }[] = [];

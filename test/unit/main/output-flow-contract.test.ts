@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BATCH_MS, BUFFER_PAUSE, HIGH_WATERMARK, OutputChannel, weightOf, type OutputSink } from '../../../src/main/services/output-channel.js';
 import { OutputRenderer, type RenderEffects } from '../../../src/renderer/src/console/output-renderer.js';
 import { writePieces } from '../../../src/renderer/src/console/write-pieces.js';
-import type { ConsoleItem } from '../../../src/shared/ipc-contract.js';
+import type { ConsoleItem } from '../../../src/shared/workstation/ipc-contract.js';
 
 /** The renderer's half of one console, as console-terminal.ts does it: render, write in pieces, ack the shares. */
 class RendererSide {

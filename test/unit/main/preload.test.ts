@@ -3,7 +3,7 @@
  * and hands events pushed before the first subscription to that subscriber.
  */
 import { beforeAll, describe, expect, it, vi, type Mock } from 'vitest';
-import type { LrApi } from '../../../src/shared/ipc-contract.js';
+import type { LrApi } from '../../../src/shared/workstation/ipc-contract.js';
 
 const fake = vi.hoisted(() => ({
   exposed: new Map<string, unknown>(),

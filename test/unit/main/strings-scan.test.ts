@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scanStrings } from '../../../src/main/cases/preview.js';
-import { renderStrings } from '../../../src/shared/evidence-preview.js';
+import { renderStrings } from '../../../src/shared/workstation/evidence-preview.js';
 
 let dir: string;
 let file: string;

@@ -3,7 +3,7 @@
  * handlers to show that a refused call (unknown channel, untrusted sender, bad payload) never reaches one.
  */
 import { describe, expect, it, vi } from 'vitest';
-import { ipcChannels, ipcContract } from '../../../src/shared/ipc-contract.js';
+import { ipcChannels, ipcContract } from '../../../src/shared/workstation/ipc-contract.js';
 import { createValidatedDispatcher, createValidatedHandlers } from '../../../src/main/ipc/validated.js';
 import { createServices } from '../../../src/main/services/index.js';
 

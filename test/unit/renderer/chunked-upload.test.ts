@@ -4,7 +4,7 @@
  * channels behind them are exercised by the library and cases e2e suites).
  */
 import { describe, expect, it, vi } from 'vitest';
-import { UPLOAD_CHUNK_BYTES } from '../../../src/shared/ipc-contract.js';
+import { UPLOAD_CHUNK_BYTES } from '../../../src/shared/workstation/ipc-contract.js';
 import { uploadInChunks, type ChunkedUploadSteps } from '../../../src/renderer/src/state/chunked-upload.js';
 
 type Call = [step: string, ...args: unknown[]];

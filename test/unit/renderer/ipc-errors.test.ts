@@ -1,7 +1,7 @@
 // The renderer's one place where IPC errors become what the analyst reads (call() goes through it): no channel
 // name and no Electron wording in front of the message.
 import { describe, expect, it } from 'vitest';
-import type { IpcChannel, IpcResult } from '../../../src/shared/ipc-contract.js';
+import type { IpcChannel, IpcResult } from '../../../src/shared/workstation/ipc-contract.js';
 import { displayMessage, IpcCallError, responseOf } from '../../../src/renderer/src/api/ipc-errors.js';
 
 describe('displayMessage', () => {

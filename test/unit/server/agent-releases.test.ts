@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { chooseOffer, deviceTarget, type OfferDevice } from '../../../src/server/agent-releases-offer.js';
 import type { AgentRelease } from '../../../src/server/agent-releases.js';
 import { formatProblem, readReleaseInfo } from '../../../src/server/agent-releases-file.js';
-import { AGENT_RELEASE_INFO_MARKER } from '../../../src/shared/agent-release.js';
+import { AGENT_RELEASE_INFO_MARKER } from '../../../src/shared/wire/agent-release.js';
 
 const rel = (id: string, version: string, extra: Partial<AgentRelease> = {}): AgentRelease => ({
   id,

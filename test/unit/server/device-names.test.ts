@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { openDb, SCHEMA_VERSION } from '../../../src/server/db.js';
 import { Store } from '../../../src/server/store.js';
 import { captureSql, OUTBOX_TABLE } from '../../../src/server/cluster/state-tables.js';
-import { nameCandidates } from '../../../src/shared/device-name.js';
+import { nameCandidates } from '../../../src/shared/wire/device-name.js';
 
 let dir: string;
 let file: string;

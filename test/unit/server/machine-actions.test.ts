@@ -2,11 +2,11 @@
 // errors naming the field, each vendor command becomes a console line that the console reads back to exactly
 // the vendor's values, and a batch record is shown as the vendor's machine action (statuses, not-run commands).
 import { describe, expect, it } from 'vitest';
-import { parseLine } from '../../../src/shared/grammar.js';
-import { bindParams } from '../../../src/shared/bind.js';
-import { findCommand } from '../../../src/shared/catalog.js';
-import type { BatchRecord, BatchStepRecord, BatchTargetRecord } from '../../../src/shared/batch.js';
-import { emptyCounts } from '../../../src/shared/batch.js';
+import { parseLine } from '../../../src/shared/commands/grammar.js';
+import { bindParams } from '../../../src/shared/commands/bind.js';
+import { findCommand } from '../../../src/shared/commands/catalog.js';
+import type { BatchRecord, BatchStepRecord, BatchTargetRecord } from '../../../src/shared/wire/batch.js';
+import { emptyCounts } from '../../../src/shared/wire/batch.js';
 import { contentDisposition } from '../../../src/server/batch/machine-action-routes.js';
 import { consoleLineOf, machineAction, machineActionOf, runLiveResponseRequest, vendorCommandOf, type LiveResponseCommand } from '../../../src/server/batch/machine-actions.js';
 

@@ -15,7 +15,7 @@ import { openDb, type Db } from '../../../src/server/db.js';
 import { Pipeline } from '../../../src/server/pipeline.js';
 import { SessionManager, type ConsolePeer, type Session } from '../../../src/server/sessions.js';
 import { Store, type User } from '../../../src/server/store.js';
-import type { ToAgent, ToClient } from '../../../src/shared/protocol.js';
+import type { ToAgent, ToClient } from '../../../src/shared/wire/protocol.js';
 
 type JobStart = Extract<ToAgent, { t: 'job.start' }>;
 

@@ -2,7 +2,7 @@
 // before `describeError` replaced the `(e as Error).message` casts), anything else as a string.
 import { describe, expect, it } from 'vitest';
 import { describeError, describeErrorOneLine } from '../../../src/shared/errors.js';
-import { oneLine } from '../../../src/shared/format.js';
+import { oneLine } from '../../../src/shared/commands/format.js';
 
 describe('describeError', () => {
   it('gives an Error its message, unchanged, whatever its class or cause', () => {

@@ -9,11 +9,11 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bindParams } from '../../../src/shared/bind.js';
-import { CATALOG, findCommand, roleAllows, type Role } from '../../../src/shared/catalog.js';
-import { GrammarError, parseLine } from '../../../src/shared/grammar.js';
-import { decodeDataFrame, encodeDataFrame, fromAgent, fromClient, parseFrame, toAgent, toClient } from '../../../src/shared/protocol.js';
-import { canonicalJson } from '../../../src/shared/command-signature.js';
+import { bindParams } from '../../../src/shared/commands/bind.js';
+import { CATALOG, findCommand, roleAllows, type Role } from '../../../src/shared/commands/catalog.js';
+import { GrammarError, parseLine } from '../../../src/shared/commands/grammar.js';
+import { decodeDataFrame, encodeDataFrame, fromAgent, fromClient, parseFrame, toAgent, toClient } from '../../../src/shared/wire/protocol.js';
+import { canonicalJson } from '../../../src/shared/wire/command-signature.js';
 import { CommandVerifier } from '../../../src/agent/command-verifier.js';
 import { CommandSigner, type JobStart } from '../../../src/server/command-signing.js';
 

@@ -7,7 +7,7 @@
  * unquoted): batch parameters holding cmd's metacharacters are refused instead of escaped.
  * Pure functions: no Node, no Win32 (unit-tested on Linux).
  */
-import { batchParameterProblem } from '../../../shared/library-rules.js';
+import { batchParameterProblem } from '../../../shared/commands/library-rules.js';
 
 /** Quotes one argv element so that CommandLineToArgvW (and the MSVC runtime) gives it back unchanged. */
 export function quoteWindowsArgument(arg: string): string {

@@ -1,5 +1,5 @@
 /** Calls that either return the channel's response or throw an IpcCallError: the form UI code wants. */
-import type { IpcChannel, IpcRequest, IpcResponse } from '../../../shared/ipc-contract.js';
+import type { IpcChannel, IpcRequest, IpcResponse } from '../../../shared/workstation/ipc-contract.js';
 import { lr } from './transport.js';
 import { responseOf } from './ipc-errors.js';
 

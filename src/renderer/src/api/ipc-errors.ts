@@ -2,7 +2,7 @@
  * How an IPC call's failure reaches the page: an IpcCallError whose message is what the analyst reads, with no
  * transport wording in front of it. Pure (no transport), so it is unit-tested on its own.
  */
-import type { IpcChannel, IpcErrorCode, IpcResponse, IpcResult } from '../../../shared/ipc-contract.js';
+import type { IpcChannel, IpcErrorCode, IpcResponse, IpcResult } from '../../../shared/workstation/ipc-contract.js';
 import { describeError } from '../../../shared/errors.js';
 
 export class IpcCallError extends Error {

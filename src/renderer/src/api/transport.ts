@@ -6,7 +6,7 @@
  * The browser shell's socket needs no token from the page: the browser sends the HttpOnly session cookie
  * it got when the one-time launch link was opened (the page's script never sees it).
  */
-import type { LrApi } from '../../../shared/ipc-contract.js';
+import type { LrApi } from '../../../shared/workstation/ipc-contract.js';
 import { createWebSocketTransport } from './websocket-transport.js';
 
 export function createTransport(win: Window): LrApi {

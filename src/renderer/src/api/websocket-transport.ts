@@ -12,7 +12,7 @@ import {
   type IpcResult,
   type LrApi,
   type LrEventListener,
-} from '../../../shared/ipc-contract.js';
+} from '../../../shared/workstation/ipc-contract.js';
 
 const REQUEST_TIMEOUT_MS = 30_000;
 const RECONNECT_DELAY_MS = 2_000;

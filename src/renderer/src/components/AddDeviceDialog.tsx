@@ -6,7 +6,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import { dispatcher } from '../state/dispatcher.js';
-import type { AgentFileView, InstallerView, MadeInstallerView } from '../../../shared/ipc-contract.js';
+import type { AgentFileView, InstallerView, MadeInstallerView } from '../../../shared/workstation/ipc-contract.js';
 import { CopyButton } from './cases/CopyButton.js';
 import { trapFocus } from './ConfirmDialog.js';
 import { downloadText } from './download.js';

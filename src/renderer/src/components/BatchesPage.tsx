@@ -7,9 +7,9 @@
  * active case by itself.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { isFinalTarget, type BatchRecord, type BatchResults, type BatchStatus, type BatchSummary, type BatchTargetRecord, type BatchTargetStatus } from '../../../shared/batch.js';
-import { formatBytes, formatDuration } from '../../../shared/format.js';
-import { MAX_BATCH_TABLE_ROWS } from '../../../shared/ipc-contract.js';
+import { isFinalTarget, type BatchRecord, type BatchResults, type BatchStatus, type BatchSummary, type BatchTargetRecord, type BatchTargetStatus } from '../../../shared/wire/batch.js';
+import { formatBytes, formatDuration } from '../../../shared/commands/format.js';
+import { MAX_BATCH_TABLE_ROWS } from '../../../shared/workstation/ipc-contract.js';
 import { dispatcher } from '../state/dispatcher.js';
 import { useAppStore } from '../state/app-store.js';
 import { ConfirmDialog } from './ConfirmDialog.js';

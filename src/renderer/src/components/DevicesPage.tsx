@@ -8,7 +8,7 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { dispatcher } from '../state/dispatcher.js';
-import type { DeviceGroupsView, InstallerView } from '../../../shared/ipc-contract.js';
+import type { DeviceGroupsView, InstallerView } from '../../../shared/workstation/ipc-contract.js';
 import { openConsole } from '../console/sessions.js';
 import { AddDeviceDialog } from './AddDeviceDialog.js';
 import { useAppStore } from '../state/app-store.js';

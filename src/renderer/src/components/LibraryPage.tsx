@@ -8,9 +8,9 @@
  * list, the service refuses them the library).
  */
 import { useCallback, useEffect, useState, type DragEvent } from 'react';
-import { formatBytes } from '../../../shared/format.js';
-import type { LibraryView } from '../../../shared/ipc-contract.js';
-import { libraryNameProblem } from '../../../shared/library-rules.js';
+import { formatBytes } from '../../../shared/commands/format.js';
+import type { LibraryView } from '../../../shared/workstation/ipc-contract.js';
+import { libraryNameProblem } from '../../../shared/commands/library-rules.js';
 import { dispatcher } from '../state/dispatcher.js';
 import { freeName } from './library-names.js';
 import './pages.css';

@@ -6,10 +6,10 @@
  * filters select. Narrow windows drop the secondary columns (user, then duration, then device) first.
  */
 import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
-import type { LogFacets, LogFilter } from '../../../shared/ipc-contract.js';
-import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type JobStatus } from '../../../shared/protocol.js';
-import { formatBytes, formatDuration } from '../../../shared/format.js';
-import { logOutputText, renderLogOutput } from '../../../shared/log-output.js';
+import type { LogFacets, LogFilter } from '../../../shared/workstation/ipc-contract.js';
+import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type JobStatus } from '../../../shared/wire/protocol.js';
+import { formatBytes, formatDuration } from '../../../shared/commands/format.js';
+import { logOutputText, renderLogOutput } from '../../../shared/commands/log-output.js';
 import { resolveTimeZone, wallTimeToIso } from '../../../shared/time-format.js';
 import { dispatcher } from '../state/dispatcher.js';
 import { useAppStore } from '../state/app-store.js';

@@ -5,7 +5,7 @@
  * refuses (the role, the line, a device) is shown in one line and the dialog keeps everything typed.
  */
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
-import { DEFAULT_BATCH_CONCURRENCY, DEFAULT_BATCH_EXPIRY_SEC, MAX_BATCH_CONCURRENCY } from '../../../shared/batch.js';
+import { DEFAULT_BATCH_CONCURRENCY, DEFAULT_BATCH_EXPIRY_SEC, MAX_BATCH_CONCURRENCY } from '../../../shared/wire/batch.js';
 import { dispatcher } from '../state/dispatcher.js';
 import { trapFocus } from './ConfirmDialog.js';
 import { describeError } from '../../../shared/errors.js';

@@ -9,8 +9,8 @@
  */
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { dispatcher } from '../state/dispatcher.js';
-import type { IpcRequest, TenantSettingsView } from '../../../shared/ipc-contract.js';
-import { formatLimit, parseLimit, type LimitKind } from '../../../shared/limit-units.js';
+import type { IpcRequest, TenantSettingsView } from '../../../shared/workstation/ipc-contract.js';
+import { formatLimit, parseLimit, type LimitKind } from '../../../shared/workstation/limit-units.js';
 import { useAppStore } from '../state/app-store.js';
 import { ConfirmDialog } from './ConfirmDialog.js';
 import './tenant-settings.css';

@@ -1,5 +1,5 @@
 /** Upload progress events from main, for whichever library upload is listening. */
-import type { LrEvent } from '../../../shared/ipc-contract.js';
+import type { LrEvent } from '../../../shared/workstation/ipc-contract.js';
 
 type Progress = Extract<LrEvent, { type: 'library.progress' }>;
 const listeners = new Set<(event: Progress) => void>();

@@ -3,7 +3,7 @@
  * sequences that redraw the prompt and the line in xterm (wrapping over several rows included).
  * No DOM, no xterm: unit-tested on its own.
  */
-import { displayWidth } from '../../../shared/format.js';
+import { displayWidth } from '../../../shared/commands/format.js';
 
 export type Key =
   | { kind: 'insert'; text: string }

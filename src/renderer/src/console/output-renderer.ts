@@ -2,9 +2,9 @@
  * Turns a session's console items (pushed by main) into terminal text: tables fitted to the terminal's
  * width (streamed batches after the first print without their header), JSON pretty-printed at the end,
  * progress bars redrawn in place, notices and errors in colour. Everything from the device is escaped
- * (src/shared/format.ts) so it cannot drive the terminal. Pure: no DOM, no xterm.
+ * (src/shared/commands/format.ts) so it cannot drive the terminal. Pure: no DOM, no xterm.
  */
-import type { ConsoleItem } from '../../../shared/ipc-contract.js';
+import type { ConsoleItem } from '../../../shared/workstation/ipc-contract.js';
 import {
   escapeControlChars,
   formatCell,
@@ -17,8 +17,8 @@ import {
   type TableLayout,
   type TableOptions,
   type TimeCellFormatter,
-} from '../../../shared/format.js';
-import { cachedTimeCell } from '../../../shared/time-cell-cache.js';
+} from '../../../shared/commands/format.js';
+import { cachedTimeCell } from '../../../shared/workstation/time-cell-cache.js';
 import { formatInstant } from '../../../shared/time-format.js';
 import { assertNever } from '../../../shared/assert-never.js';
 

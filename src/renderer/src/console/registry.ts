@@ -6,7 +6,7 @@
  * Test hook: when the page sets `window.__lrTestHooks = true` before the app starts (Playwright's
  * addInitScript), `window.__lrTerminals` lets tests read a terminal's buffer and counters.
  */
-import type { ConsoleItem, ReplayEntry, SessionView } from '../../../shared/ipc-contract.js';
+import type { ConsoleItem, ReplayEntry, SessionView } from '../../../shared/workstation/ipc-contract.js';
 import { lr } from '../api/transport.js';
 import { ConsoleTerminal, type ConsoleKeyOptions, type TerminalMeta } from './console-terminal.js';
 

@@ -1,5 +1,5 @@
 /** Opening, restoring and ending console sessions: the glue between main, the registry and the store. */
-import type { RestoredSessionView, SessionView } from '../../../shared/ipc-contract.js';
+import type { RestoredSessionView, SessionView } from '../../../shared/workstation/ipc-contract.js';
 import { call } from '../api/call.js';
 import { useAppStore } from '../state/app-store.js';
 import { createTerminal, disposeTerminal, getTerminal } from './registry.js';

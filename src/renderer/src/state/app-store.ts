@@ -3,7 +3,7 @@
  * console tabs' metadata. Terminal contents never come here (see console/registry.ts).
  */
 import { create } from 'zustand';
-import type { DeviceView, IpcResponse, LrEvent, SessionView, WorkspaceStatus } from '../../../shared/ipc-contract.js';
+import type { DeviceView, IpcResponse, LrEvent, SessionView, WorkspaceStatus } from '../../../shared/workstation/ipc-contract.js';
 import { DEFAULT_TIME_ZONE, type TimeZoneSetting } from '../../../shared/time-format.js';
 
 export const SECTIONS = [

@@ -4,8 +4,8 @@
  * case work (`cases.progress`). The cases themselves live in main (SQLite); nothing here is authoritative.
  */
 import { create } from 'zustand';
-import type { CaseTaskProgress, CaseView } from '../../../shared/case-types.js';
-import type { LrEvent } from '../../../shared/ipc-contract.js';
+import type { CaseTaskProgress, CaseView } from '../../../shared/workstation/case-types.js';
+import type { LrEvent } from '../../../shared/workstation/ipc-contract.js';
 import { call } from '../api/call.js';
 import { describeError } from '../../../shared/errors.js';
 

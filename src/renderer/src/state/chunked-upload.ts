@@ -4,7 +4,7 @@
  * removed) and the error goes on to the caller. Library uploads and case imports both use it, through the
  * actions in upload-actions.ts, so that pages never call these channels themselves.
  */
-import { UPLOAD_CHUNK_BYTES } from '../../../shared/ipc-contract.js';
+import { UPLOAD_CHUNK_BYTES } from '../../../shared/workstation/ipc-contract.js';
 
 export interface ChunkedUploadSteps<R> {
   begin(): Promise<string>;

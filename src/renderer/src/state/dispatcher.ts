@@ -7,7 +7,7 @@
  * Each action takes the channel's request as it is and returns its response; errors are the IpcCallError
  * of api/call.ts, whose message carries no channel name.
  */
-import type { IpcChannel, IpcRequest, IpcResponse } from '../../../shared/ipc-contract.js';
+import type { IpcChannel, IpcRequest, IpcResponse } from '../../../shared/workstation/ipc-contract.js';
 import { call } from '../api/call.js';
 import { useAppStore } from './app-store.js';
 import { useCasesStore } from './cases-store.js';

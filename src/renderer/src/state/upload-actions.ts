@@ -1,5 +1,5 @@
 /** Uploads the pages start: a library file, a case zip. Both go through the one chunked upload. */
-import type { IpcRequest, IpcResponse } from '../../../shared/ipc-contract.js';
+import type { IpcRequest, IpcResponse } from '../../../shared/workstation/ipc-contract.js';
 import { call } from '../api/call.js';
 import { uploadInChunks, type UploadHooks } from './chunked-upload.js';
 

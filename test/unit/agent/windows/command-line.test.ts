@@ -5,7 +5,7 @@
 // round-tripped through it. cmd.exe's own rules are tested separately: batch parameters are refused
 // when they hold a metacharacter, never escaped.
 import { describe, expect, it } from 'vitest';
-import { batchParameterProblem, batchParametersProblem } from '../../../../src/shared/library-rules.js';
+import { batchParameterProblem, batchParametersProblem } from '../../../../src/shared/commands/library-rules.js';
 import {
   batchLaunch,
   directLaunch,

@@ -3,8 +3,8 @@
  * the Notes / Transcripts / Evidence tabs.
  */
 import { useEffect, useState, type FormEvent } from 'react';
-import type { CaseView, ExportCaseResult } from '../../../../shared/case-types.js';
-import { formatBytes } from '../../../../shared/format.js';
+import type { CaseView, ExportCaseResult } from '../../../../shared/workstation/case-types.js';
+import { formatBytes } from '../../../../shared/commands/format.js';
 import { dispatcher } from '../../state/dispatcher.js';
 import { useAppStore } from '../../state/app-store.js';
 import { errorText, progressKey, useCasesStore, type CaseTab } from '../../state/cases-store.js';

@@ -4,8 +4,8 @@
  * table keeps name, size and integrity.
  */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { EvidenceView } from '../../../../shared/case-types.js';
-import { formatBytes } from '../../../../shared/format.js';
+import type { EvidenceView } from '../../../../shared/workstation/case-types.js';
+import { formatBytes } from '../../../../shared/commands/format.js';
 import { dispatcher } from '../../state/dispatcher.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { Instant } from '../Instant.js';

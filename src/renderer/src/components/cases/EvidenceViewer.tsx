@@ -5,9 +5,9 @@
  * its fields. The file is never opened otherwise, never executed, and the preview is plain text in a <pre>.
  */
 import { Fragment, useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
-import { MIN_STRING_RUN, MIN_STRING_RUN_RANGE } from '../../../../shared/evidence-preview.js';
-import { MAX_PREVIEW_BYTES, PREVIEW_MODES, type EvidencePreview, type EvidenceView, type PreviewMode } from '../../../../shared/case-types.js';
-import { escapeControlChars, formatBytes, formatCell } from '../../../../shared/format.js';
+import { MIN_STRING_RUN, MIN_STRING_RUN_RANGE } from '../../../../shared/workstation/evidence-preview.js';
+import { MAX_PREVIEW_BYTES, PREVIEW_MODES, type EvidencePreview, type EvidenceView, type PreviewMode } from '../../../../shared/workstation/case-types.js';
+import { escapeControlChars, formatBytes, formatCell } from '../../../../shared/commands/format.js';
 import { dispatcher } from '../../state/dispatcher.js';
 import { errorText, progressKey, useCasesStore } from '../../state/cases-store.js';
 import { Instant } from '../Instant.js';

@@ -4,8 +4,8 @@
  * The result: the new case, or the problems, one `file: problem` per line (and nothing added).
  */
 import { useState } from 'react';
-import type { ImportCaseResult } from '../../../../shared/case-types.js';
-import { formatBytes } from '../../../../shared/format.js';
+import type { ImportCaseResult } from '../../../../shared/workstation/case-types.js';
+import { formatBytes } from '../../../../shared/commands/format.js';
 import { importCaseZip } from '../../state/upload-actions.js';
 import { errorText, progressKey, useCasesStore } from '../../state/cases-store.js';
 

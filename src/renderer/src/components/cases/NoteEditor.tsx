@@ -5,8 +5,8 @@
  * retried while the note stays unsaved; leaving the note (or the page) saves what is pending.
  */
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
-import type { NoteView } from '../../../../shared/case-types.js';
-import { MAX_NOTE_CHARS } from '../../../../shared/ipc-contract.js';
+import type { NoteView } from '../../../../shared/workstation/case-types.js';
+import { MAX_NOTE_CHARS } from '../../../../shared/workstation/ipc-contract.js';
 import { dispatcher } from '../../state/dispatcher.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { ConfirmDialog } from '../ConfirmDialog.js';

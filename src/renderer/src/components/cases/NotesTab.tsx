@@ -1,6 +1,6 @@
 /** A case's notes: the list ("New note") and the editor of the selected one. */
 import { useCallback, useEffect, useRef, useState } from 'react';
-import type { NoteView } from '../../../../shared/case-types.js';
+import type { NoteView } from '../../../../shared/workstation/case-types.js';
 import { dispatcher } from '../../state/dispatcher.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { Instant } from '../Instant.js';

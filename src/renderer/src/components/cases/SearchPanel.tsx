@@ -5,7 +5,7 @@
  * was searched: a transcript keeps only the start of a long output, so "no match" alone would mislead.
  */
 import { useEffect, useRef, useState } from 'react';
-import type { SearchHit, SearchResult } from '../../../../shared/case-types.js';
+import type { SearchHit, SearchResult } from '../../../../shared/workstation/case-types.js';
 import { dispatcher } from '../../state/dispatcher.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { Snippet } from './common.js';

@@ -3,7 +3,7 @@
  * loaded in pages as they scroll into view; the selected entry's full output in a read-only viewer.
  */
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
-import type { TranscriptEntryView, TranscriptSummary } from '../../../../shared/case-types.js';
+import type { TranscriptEntryView, TranscriptSummary } from '../../../../shared/workstation/case-types.js';
 import { dispatcher } from '../../state/dispatcher.js';
 import { errorText, useCasesStore } from '../../state/cases-store.js';
 import { Instant } from '../Instant.js';

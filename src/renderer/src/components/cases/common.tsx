@@ -1,5 +1,5 @@
 /** Small pieces shared by the Cases page's components. Everything renders as text: nothing is ever HTML. */
-import type { EvidenceIntegrity } from '../../../../shared/case-types.js';
+import type { EvidenceIntegrity } from '../../../../shared/workstation/case-types.js';
 
 export interface SnippetPart {
   text: string;

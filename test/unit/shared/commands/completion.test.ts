@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CATALOG } from '../../../src/shared/catalog.js';
-import { complete, completesLibrary } from '../../../src/shared/completion.js';
+import { CATALOG } from '../../../../src/shared/commands/catalog.js';
+import { complete, completesLibrary } from '../../../../src/shared/commands/completion.js';
 
 const ctx = { commands: CATALOG.map((c) => c.name) };
 

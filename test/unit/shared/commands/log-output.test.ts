@@ -1,6 +1,6 @@
 /** The Log page's output, rendered as the console renders it. */
 import { describe, expect, it } from 'vitest';
-import { logOutputText, renderLogOutput, splitLogOutput } from '../../../src/shared/log-output.js';
+import { logOutputText, renderLogOutput, splitLogOutput } from '../../../../src/shared/commands/log-output.js';
 
 describe('the command log output, shown again', () => {
   it('splits stored text from record batches and merges consecutive batches', () => {

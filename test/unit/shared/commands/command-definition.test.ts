@@ -3,21 +3,21 @@
 // the parameter shows in all four; a schema that disagrees with the definition does not compile.
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { z } from 'zod';
-import { defineCommand, type AgentCommand, type JobRecord } from '../../../src/agent/command.js';
-import { dirCommand } from '../../../src/agent/commands/dir.js';
-import { getfileCommand } from '../../../src/agent/commands/getfile.js';
-import { AGENT_COMMANDS } from '../../../src/agent/commands/index.js';
-import { JobRunner, type AgentSender } from '../../../src/agent/jobs.js';
-import { createLinuxPlatform } from '../../../src/agent/platform/linux.js';
-import { Logger } from '../../../src/node/log.js';
-import { bindParams } from '../../../src/shared/bind.js';
-import { CATALOG, commandSpec, defineSpec, type CommandSpec, type ParamSpec } from '../../../src/shared/catalog.js';
-import { renderCommandDocs } from '../../../src/shared/command-docs.js';
-import { helpRecord, helpText } from '../../../src/shared/command-help.js';
-import { paramsSchema, type ParamsOf, type ParamsOfSpec } from '../../../src/shared/command-params.js';
-import { complete } from '../../../src/shared/completion.js';
-import { parseLine } from '../../../src/shared/grammar.js';
-import type { FromAgent } from '../../../src/shared/protocol.js';
+import { defineCommand, type AgentCommand, type JobRecord } from '../../../../src/agent/command.js';
+import { dirCommand } from '../../../../src/agent/commands/dir.js';
+import { getfileCommand } from '../../../../src/agent/commands/getfile.js';
+import { AGENT_COMMANDS } from '../../../../src/agent/commands/index.js';
+import { JobRunner, type AgentSender } from '../../../../src/agent/jobs.js';
+import { createLinuxPlatform } from '../../../../src/agent/platform/linux.js';
+import { Logger } from '../../../../src/node/log.js';
+import { bindParams } from '../../../../src/shared/commands/bind.js';
+import { CATALOG, commandSpec, defineSpec, type CommandSpec, type ParamSpec } from '../../../../src/shared/commands/catalog.js';
+import { renderCommandDocs } from '../../../../src/shared/commands/command-docs.js';
+import { helpRecord, helpText } from '../../../../src/shared/commands/command-help.js';
+import { paramsSchema, type ParamsOf, type ParamsOfSpec } from '../../../../src/shared/commands/command-params.js';
+import { complete } from '../../../../src/shared/commands/completion.js';
+import { parseLine } from '../../../../src/shared/commands/grammar.js';
+import type { FromAgent } from '../../../../src/shared/wire/protocol.js';
 
 /** The fixture command, as a catalog entry is written. */
 const probeDefinition = {

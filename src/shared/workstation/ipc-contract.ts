@@ -10,10 +10,10 @@
  * Pure TypeScript + zod: imported by main, preload and renderer, so no Node and no DOM here.
  */
 // First: zod's configuration for CSP-restricted pages must precede every schema, protocol.ts's included.
-import './zod-config.js';
+import '../zod-config.js';
 import { z } from 'zod';
-import type { Role } from './catalog.js';
-import { MAX_LINE_UTF16 } from './grammar.js';
+import type { Role } from '../commands/catalog.js';
+import { MAX_LINE_UTF16 } from '../commands/grammar.js';
 import {
   CASE_STATUSES,
   caseTaskProgressSchema,
@@ -29,9 +29,9 @@ import {
   transcriptEntryViewSchema,
   transcriptPageSchema,
 } from './case-types.js';
-import { libraryRecordSchema, tenantSettingsSchema, uploadResultSchema } from './library-records.js';
-import { batchCreateRequest, batchList, batchRecord, batchResults, MAX_BATCH_DEVICES } from './batch.js';
-import { commandLogRecordSchema, commandLogSummarySchema, deviceRecordSchema, JOB_STATUSES, sessionInfo } from './protocol.js';
+import { libraryRecordSchema, tenantSettingsSchema, uploadResultSchema } from '../wire/library-records.js';
+import { batchCreateRequest, batchList, batchRecord, batchResults, MAX_BATCH_DEVICES } from '../wire/batch.js';
+import { commandLogRecordSchema, commandLogSummarySchema, deviceRecordSchema, JOB_STATUSES, sessionInfo } from '../wire/protocol.js';
 
 
 /** Every channel name starts with this prefix, so IPC traffic of ours is recognisable at a glance. */
@@ -415,7 +415,7 @@ export const ipcContract = {
     response: exportResultSchema,
   },
 
-  // --- batches: one command line over many devices (the service runs them; see src/shared/batch.ts) ---
+  // --- batches: one command line over many devices (the service runs them; see src/shared/wire/batch.ts) ---
 
   /** Starts a batch (the service checks the line, the role and the devices, and refuses in one line). */
   'lr:batches.create': { request: batchCreateRequest, response: batchRecord },

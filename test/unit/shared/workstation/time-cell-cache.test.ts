@@ -1,8 +1,8 @@
 // The console's and the full-output file's time cells, cached by second: the same text as formatting each
 // instant, one format per second.
 import { describe, expect, it } from 'vitest';
-import { cachedTimeCell } from '../../../src/shared/time-cell-cache.js';
-import { formatInstant } from '../../../src/shared/time-format.js';
+import { cachedTimeCell } from '../../../../src/shared/workstation/time-cell-cache.js';
+import { formatInstant } from '../../../../src/shared/time-format.js';
 
 describe('cachedTimeCell', () => {
   it('prints what the formatter prints, for instants within and across seconds, zones with offsets, before 1970', () => {

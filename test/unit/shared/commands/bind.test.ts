@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { bindParams, formatUsage } from '../../../src/shared/bind.js';
-import { CATALOG, findCommand, type CommandSpec } from '../../../src/shared/catalog.js';
-import { GrammarError, parseLine } from '../../../src/shared/grammar.js';
-import type { ParsedLine } from '../../../src/shared/grammar-types.js';
+import { bindParams, formatUsage } from '../../../../src/shared/commands/bind.js';
+import { CATALOG, findCommand, type CommandSpec } from '../../../../src/shared/commands/catalog.js';
+import { GrammarError, parseLine } from '../../../../src/shared/commands/grammar.js';
+import type { ParsedLine } from '../../../../src/shared/commands/grammar-types.js';
 
 function specOf(name: string): CommandSpec {
   const spec = findCommand(name);

@@ -1,7 +1,7 @@
 // Self-update's contract: the version order that decides "newer" (no downgrade), and the
 // signed payload: every field is covered, and it is domain-separated from command signatures.
 import { describe, expect, it } from 'vitest';
-import { AGENT_RELEASE_SIGNATURE_DOMAIN, agentReleasePayload, compareAgentVersions } from '../../../src/shared/agent-release.js';
+import { AGENT_RELEASE_SIGNATURE_DOMAIN, agentReleasePayload, compareAgentVersions } from '../../../../src/shared/wire/agent-release.js';
 
 describe('compareAgentVersions', () => {
   it('orders numerically, part by part, a pre-release before its release', () => {

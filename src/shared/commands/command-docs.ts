@@ -20,7 +20,7 @@ export function renderCommandDocs(catalog: readonly CommandSpec[] = CATALOG): st
   const out: string[] = [
     '# Console commands',
     '',
-    '<!-- Generated from src/shared/catalog.ts and src/shared/command-docs.ts by `npm run docs:commands`. Do not edit by hand. -->',
+    '<!-- Generated from src/shared/commands/catalog.ts and src/shared/commands/command-docs.ts by `npm run docs:commands`. Do not edit by hand. -->',
     '',
     'Every command is available in the workstation console, in `lr shell`, in `lr exec DEVICE "LINE"` and through the REST API, with one grammar.',
     'Roles: **basic** < **advanced** < **admin** (a role may run every command of the roles below it).',

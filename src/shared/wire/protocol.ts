@@ -16,7 +16,7 @@
  * New in-process unions use `type`.
  */
 import { z } from 'zod';
-import { MAX_LINE_UTF16 } from './grammar.js';
+import { MAX_LINE_UTF16 } from '../commands/grammar.js';
 import { AGENT_TARGETS, AGENT_VERSION_PATTERN } from './agent-release.js';
 
 /** Largest WebSocket message either side accepts (ws maxPayload). */
@@ -73,7 +73,7 @@ export const toAgent = z.discriminatedUnion('t', [
     timeLimitMs: z.number().int().positive(),
     /**
      * The service's Ed25519 signature over (jobId, sessionId, deviceId, command, params, cwd, role,
-     * expiresAt, timeLimitMs), see shared/command-signature.ts. Optional in the schema so that an unsigned frame reaches
+     * expiresAt, timeLimitMs), see shared/wire/command-signature.ts. Optional in the schema so that an unsigned frame reaches
      * the agent's verifier and is refused in one line (job.end failed), not dropped as malformed.
      */
     role: z.enum(['basic', 'advanced', 'admin']).optional(),
@@ -84,7 +84,7 @@ export const toAgent = z.discriminatedUnion('t', [
   z.object({ t: z.literal('job.ack'), jobId: id, bytes: z.number().int().nonnegative() }),
   z.object({ t: z.literal('trace.level'), sessionId: id, level: traceLevel }),
   /**
-   * A new agent build for this device's target (shared/agent-release.ts): the agent downloads it from `url`
+   * A new agent build for this device's target (shared/wire/agent-release.ts): the agent downloads it from `url`
    * (a one-time link on the service it is enrolled with), checks size, SHA-256 and the release signature
    * `sig` (the service's Ed25519 key, over agentReleasePayload), then swaps builds and rolls back by itself
    * when the new one does not connect within 60 s.

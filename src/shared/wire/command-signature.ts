@@ -3,7 +3,7 @@
  * JSON (keys sorted at every level, no whitespace) of the fields that decide what runs where and for whom,
  * behind a domain-separation prefix. Pure data: used by the service (signer) and the agent (verifier).
  */
-import type { Role } from './catalog.js';
+import type { Role } from '../commands/catalog.js';
 
 /** v2 added the time limit to the signed fields. */
 export const COMMAND_SIGNATURE_DOMAIN = 'lr-command-signature:v2\n';

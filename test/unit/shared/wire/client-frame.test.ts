@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseClientFrame } from '../../../src/shared/protocol.js';
+import { parseClientFrame } from '../../../../src/shared/wire/protocol.js';
 
 describe('parseClientFrame', () => {
   it('accepts a valid frame, including a line of 8192 characters outside the BMP', () => {

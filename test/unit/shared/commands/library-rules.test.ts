@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isNativeRunner, libraryNameProblem, libraryRunner, scriptInterpreter, ScriptParametersError, splitScriptParameters } from '../../../src/shared/library-rules.js';
+import { isNativeRunner, libraryNameProblem, libraryRunner, scriptInterpreter, ScriptParametersError, splitScriptParameters } from '../../../../src/shared/commands/library-rules.js';
 
 describe('library file names', () => {
   it('accepts letters, digits, - _ . and refuses separators, dots at the start and ..', () => {

@@ -8,7 +8,7 @@
  * the terminal as such.
  */
 
-import { formatInstant, isIsoInstant } from './time-format.js';
+import { formatInstant, isIsoInstant } from '../time-format.js';
 
 /**
  * Characters never written raw to a terminal: C0 controls, DEL, C1 controls (0x9b is a one-byte CSI for

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatLimit, parseLimit } from '../../../src/shared/limit-units.js';
+import { formatLimit, parseLimit } from '../../../../src/shared/workstation/limit-units.js';
 
 const value = (text: string, kind: Parameters<typeof parseLimit>[1]): number | string => {
   const parsed = parseLimit(text, kind);

@@ -111,7 +111,7 @@ const mark = (yes: boolean) => (yes ? '✓' : '—');
 
 export function renderPermissionsDoc(): string {
   const out: string[] = [];
-  out.push('<!-- Generated from src/shared/permissions.ts and the command catalog by `npm run docs:commands`; do not edit. -->');
+  out.push('<!-- Generated from src/shared/commands/permissions.ts and the command catalog by `npm run docs:commands`; do not edit. -->');
   out.push('# Roles and permissions');
   out.push('');
   out.push('Three roles (**basic** ⊂ **advanced** ⊂ **admin**) and one permission, **library manager** ("manage');

@@ -1,7 +1,7 @@
 /**
  * A command's output as the command log stores it, shown again as the console showed it. The service keeps
  * text as it came and each batch of records as one JSON array per line; this splits the two apart again and
- * renders records the console's way: a table with the command's columns (src/shared/format.ts renderTable),
+ * renders records the console's way: a table with the command's columns (src/shared/commands/format.ts renderTable),
  * pretty JSON for `-output json`, `field  value` lines for a single record. Pure: no DOM, no Node.
  */
 import { findCommand, tableFieldsFor } from './catalog.js';

@@ -4,7 +4,7 @@
  * text: bytes from a device are untrusted, so control characters are made visible, never passed on.
  * Pure TypeScript: no Node, no DOM.
  */
-import { escapeControlChars } from './format.js';
+import { escapeControlChars } from '../commands/format.js';
 
 export const HEX_BYTES_PER_LINE = 16;
 /** Shortest run of printable characters the strings view shows (as `strings` does by default). */

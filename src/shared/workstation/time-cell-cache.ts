@@ -4,7 +4,7 @@
  * of them within the same few seconds: the console and the full-output file of a findfile spent ~2 s of
  * each process's time in it. The cell shows seconds, so every instant within one second prints the same.
  */
-import type { TimeCellFormatter } from './format.js';
+import type { TimeCellFormatter } from '../commands/format.js';
 
 /** Distinct seconds kept; past that the cache starts over (a listing's times cluster, a flood's do not). */
 const MAX_ENTRIES = 4_096;

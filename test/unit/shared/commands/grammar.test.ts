@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GrammarError, MAX_LINE_LENGTH, parseLine, quoteArg, tokenize } from '../../../src/shared/grammar.js';
+import { GrammarError, MAX_LINE_LENGTH, parseLine, quoteArg, tokenize } from '../../../../src/shared/commands/grammar.js';
 
 /** The GrammarError message of parsing `line` (fails the test when it parses). */
 function errorOf(line: string): string {

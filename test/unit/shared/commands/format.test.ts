@@ -15,8 +15,8 @@ import {
   truncateToWidth,
   wrapToWidth,
   type TableLayout,
-} from '../../../src/shared/format.js';
-import { formatInstant } from '../../../src/shared/time-format.js';
+} from '../../../../src/shared/commands/format.js';
+import { formatInstant } from '../../../../src/shared/time-format.js';
 
 /** Terminal-unsafe characters: none may survive rendering. */
 const UNSAFE = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;

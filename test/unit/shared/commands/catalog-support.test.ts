@@ -1,7 +1,7 @@
 // The catalog says what works on which OS: every agent command on Linux and Windows, registry on Windows only;
 // macOS is not implemented yet.
 import { describe, expect, it } from 'vitest';
-import { CATALOG, describedOn, findCommand, platformRefusal, PLATFORMS } from '../../../src/shared/catalog.js';
+import { CATALOG, describedOn, findCommand, platformRefusal, PLATFORMS } from '../../../../src/shared/commands/catalog.js';
 
 const WINDOWS_TOO = ['cd', 'dir', 'processes', 'connections', 'fileinfo', 'findfile', 'getfile', 'services', 'drivers', 'scheduledtasks', 'startupfolders', 'persistence', 'putfile', 'run', 'remediate', 'undo', 'isolate', 'release', 'collect', 'analyze', 'scan'];
 

@@ -4,10 +4,10 @@
  * The generator is seeded: a failure prints the seed and the line, and reproduces.
  */
 import { describe, expect, it } from 'vitest';
-import { bindParams } from '../../../src/shared/bind.js';
-import { CATALOG, findCommand } from '../../../src/shared/catalog.js';
-import { complete } from '../../../src/shared/completion.js';
-import { GrammarError, MAX_LINE_LENGTH, parseLine, quoteArg } from '../../../src/shared/grammar.js';
+import { bindParams } from '../../../../src/shared/commands/bind.js';
+import { CATALOG, findCommand } from '../../../../src/shared/commands/catalog.js';
+import { complete } from '../../../../src/shared/commands/completion.js';
+import { GrammarError, MAX_LINE_LENGTH, parseLine, quoteArg } from '../../../../src/shared/commands/grammar.js';
 
 /** mulberry32: small, seedable, good enough to spread test inputs. */
 function random(seed: number): () => number {
