@@ -68,8 +68,10 @@ const NODE_BUILTINS = [...new Set(builtinModules.filter((name) => !name.startsWi
 // config objects, so each layer gets its complete list from one function.
 // ---------------------------------------------------------------------------------------------------------
 
-const NO_NODE_MESSAGE = 'runs in the sandboxed renderer or anywhere: no Node built-ins (put Node code in src/main or src/node).';
-const NO_ELECTRON_MESSAGE = 'only src/main/electron (and src/preload) may import electron: write services against small interfaces.';
+const NO_NODE_MESSAGE =
+  'runs in the sandboxed renderer or anywhere: no Node built-ins (put Node code in src/main or src/node).';
+const NO_ELECTRON_MESSAGE =
+  'only src/main/electron (and src/preload) may import electron: write services against small interfaces.';
 
 function nodeBuiltinRestrictions(layerName) {
   return {
@@ -93,7 +95,12 @@ function electronRestrictions(layerName) {
 // never through the API object itself: what the UI can do to main stays listed in one place.
 const COMPONENTS_USE_THE_DISPATCHER = {
   paths: [],
-  patterns: [{ regex: '/api/(call|transport)(\\.js)?$', message: 'components call the actions of src/renderer/src/state/dispatcher.ts, not the IPC API.' }],
+  patterns: [
+    {
+      regex: '/api/(call|transport)(\\.js)?$',
+      message: 'components call the actions of src/renderer/src/state/dispatcher.ts, not the IPC API.',
+    },
+  ],
 };
 
 function restrictedImports(...parts) {
@@ -152,7 +159,8 @@ const layeringRule = {
       crossLayer: 'src/{{from}} may not import from src/{{to}} (allowed: {{allowed}}).',
       outsideSrc: 'src/{{from}} may import only from src/ (this resolves to {{target}}).',
       dynamicPackage: 'src/{{from}} may not load "{{specifier}}" (dynamic import or require).',
-      deepImport: 'src/{{from}} may import src/{{to}} only through its public surface {{surface}}: import from "{{instead}}" (export what is needed there).',
+      deepImport:
+        'src/{{from}} may import src/{{to}} only through its public surface {{surface}}: import from "{{instead}}" (export what is needed there).',
     },
   },
   create(context) {
@@ -183,7 +191,9 @@ const layeringRule = {
       }
       if (to !== from && Object.hasOwn(PUBLIC_SURFACE, to) && !isSurface(to, target)) {
         const surface = PUBLIC_SURFACE[to];
-        const instead = toSpecifier(path.relative(path.dirname(filename), path.join(ROOT, surface.replace(/\.ts$/, '.js'))));
+        const instead = toSpecifier(
+          path.relative(path.dirname(filename), path.join(ROOT, surface.replace(/\.ts$/, '.js'))),
+        );
         context.report({ node, messageId: 'deepImport', data: { from, to, surface, instead } });
       }
     }
@@ -195,9 +205,11 @@ const layeringRule = {
       ExportNamedDeclaration: (node) => node.source && check(node, node.source.value, false),
       ImportExpression: (node) => check(node, literal(node.source), true),
       TSImportEqualsDeclaration: (node) =>
-        node.moduleReference.type === 'TSExternalModuleReference' && check(node, literal(node.moduleReference.expression), true),
+        node.moduleReference.type === 'TSExternalModuleReference' &&
+        check(node, literal(node.moduleReference.expression), true),
       CallExpression: (node) => {
-        if (node.callee.type === 'Identifier' && node.callee.name === 'require') check(node, literal(node.arguments[0]), true);
+        if (node.callee.type === 'Identifier' && node.callee.name === 'require')
+          check(node, literal(node.arguments[0]), true);
       },
     };
   },
@@ -244,7 +256,11 @@ const clusterDirectionRule = {
     function check(node, specifier) {
       if (typeof specifier !== 'string' || !specifier.startsWith('.')) return;
       if (!isInside(CLUSTER_DIR, path.resolve(path.dirname(filename), specifier))) return;
-      context.report({ node, messageId: 'coreImportsCluster', data: { file: path.relative(SERVER_DIR, filename), specifier } });
+      context.report({
+        node,
+        messageId: 'coreImportsCluster',
+        data: { file: path.relative(SERVER_DIR, filename), specifier },
+      });
     }
     const literal = (node) => (node && node.type === 'Literal' ? node.value : undefined);
     return {
@@ -256,7 +272,10 @@ const clusterDirectionRule = {
   },
 };
 
-const localPlugin = { meta: { name: 'lr' }, rules: { layering: layeringRule, 'cluster-direction': clusterDirectionRule } };
+const localPlugin = {
+  meta: { name: 'lr' },
+  rules: { layering: layeringRule, 'cluster-direction': clusterDirectionRule },
+};
 
 function escapeRegExp(text) {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -268,7 +287,10 @@ function escapeRegExp(text) {
 
 const STYLE_RELAXATIONS = {
   // `_unused` parameters document a signature; unused catch bindings and rest siblings are common idioms.
-  '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true }],
+  '@typescript-eslint/no-unused-vars': [
+    'error',
+    { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none', ignoreRestSiblings: true },
+  ],
   // Control characters in regexes are deliberate in terminal/ANSI and input-sanitising code.
   'no-control-regex': 'off',
   // `async function* sink(source) { for await (const _ of source) {} }` is Node's idiom for a pipeline()
@@ -278,6 +300,13 @@ const STYLE_RELAXATIONS = {
   '@typescript-eslint/no-unused-expressions': 'off',
   // Also new in ESLint 10: flags `let x = []` initialisers that every branch overwrites. Harmless.
   'no-useless-assignment': 'off',
+  // Prettier formats to 120 columns (`npm run format`; `npm run lint` checks it); this catches what it cannot
+  // break: comments, and code it leaves whole. Strings, template literals (SQL, scripts), regular expressions
+  // and URLs may run longer, so that a message or a pattern stays whole and greppable.
+  'max-len': [
+    'error',
+    { code: 120, ignoreStrings: true, ignoreTemplateLiterals: true, ignoreRegExpLiterals: true, ignoreUrls: true },
+  ],
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -285,7 +314,17 @@ const STYLE_RELAXATIONS = {
 const SRC = (layer) => [`src/${layer}/**/*.{ts,tsx,js,mjs,cjs}`];
 
 export default defineConfig(
-  { ignores: ['out/**', 'dist/**', 'node_modules/**', 'test/lint-fixtures/**', 'coverage/**', 'test-results/**', '**/.*.[0-9]*.mjs'] },
+  {
+    ignores: [
+      'out/**',
+      'dist/**',
+      'node_modules/**',
+      'test/lint-fixtures/**',
+      'coverage/**',
+      'test-results/**',
+      '**/.*.[0-9]*.mjs',
+    ],
+  },
 
   js.configs.recommended,
   tseslint.configs.recommended,
@@ -303,12 +342,28 @@ export default defineConfig(
   { files: [...SRC('shared')], languageOptions: { globals: { ...globals['shared-node-browser'] } } },
 
   // Package-name restrictions, one complete list per layer.
-  { files: SRC('renderer'), rules: { 'no-restricted-imports': restrictedImports(nodeBuiltinRestrictions('renderer'), electronRestrictions('renderer')) } },
+  {
+    files: SRC('renderer'),
+    rules: {
+      'no-restricted-imports': restrictedImports(nodeBuiltinRestrictions('renderer'), electronRestrictions('renderer')),
+    },
+  },
   {
     files: SRC('renderer/src/components'),
-    rules: { 'no-restricted-imports': restrictedImports(nodeBuiltinRestrictions('renderer'), electronRestrictions('renderer'), COMPONENTS_USE_THE_DISPATCHER) },
+    rules: {
+      'no-restricted-imports': restrictedImports(
+        nodeBuiltinRestrictions('renderer'),
+        electronRestrictions('renderer'),
+        COMPONENTS_USE_THE_DISPATCHER,
+      ),
+    },
   },
-  { files: SRC('shared'), rules: { 'no-restricted-imports': restrictedImports(nodeBuiltinRestrictions('shared'), electronRestrictions('shared')) } },
+  {
+    files: SRC('shared'),
+    rules: {
+      'no-restricted-imports': restrictedImports(nodeBuiltinRestrictions('shared'), electronRestrictions('shared')),
+    },
+  },
   { files: SRC('preload'), rules: { 'no-restricted-imports': PRELOAD_ONLY_ELECTRON } },
   ...['node', 'agent', 'server', 'client', 'cli', 'main'].map((layer) => ({
     files: SRC(layer),

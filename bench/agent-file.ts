@@ -30,11 +30,16 @@ const fmt = (n: number, digits = 1) => n.toFixed(digits);
 function buildFiles(): { dir: string; temporary: boolean } {
   if (values.dir) return { dir: values.dir, temporary: false };
   const dir = mkdtempSync(join(tmpdir(), 'lr-bench-agent-file-'));
-  execFileSync(process.execPath, [join(ROOT, 'scripts/package-agent.mjs'), '--out', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [join(ROOT, 'scripts/package-agent.mjs'), '--out', dir], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return { dir, temporary: true };
 }
 
-/** VmRSS, and its parts: anonymous (heap, stacks) and file pages (the executable's own pages, clean, shared and reclaimable). */
+/**
+ * VmRSS, and its parts: anonymous (heap, stacks) and file pages (the executable's own pages, clean, shared and
+ * reclaimable).
+ */
 function rssOf(pid: number): Rss {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]) / 1024;
@@ -80,7 +85,11 @@ async function stopAgent(child: ChildProcess): Promise<void> {
   });
 }
 
-async function enrollWith(w: World, name: string, enroll: (bundle: string, dataDir: string) => Promise<string>): Promise<{ dataDir: string; deviceId: string }> {
+async function enrollWith(
+  w: World,
+  name: string,
+  enroll: (bundle: string, dataDir: string) => Promise<string>,
+): Promise<{ dataDir: string; deviceId: string }> {
   const bundle = join(w.dir, `${name}.bundle.json`);
   const t = await run('lr-server', ['enroll-token', '--data', w.dataDir, '--out', bundle, '--ttl', '1h']);
   if (t.code !== 0) throw new Error(t.stderr);
@@ -96,14 +105,30 @@ interface Figures {
   rss: Rss;
 }
 
-async function measure(w: World, name: string, cmd: string, prefix: string[], env: Record<string, string>): Promise<Figures> {
-  const { dataDir, deviceId } = await enrollWith(w, name, async (bundle, dir) => execFileSync(cmd, [...prefix, 'enroll', '--bundle', bundle, '--data', dir, '--name', name], { env, encoding: 'utf8' }));
+async function measure(
+  w: World,
+  name: string,
+  cmd: string,
+  prefix: string[],
+  env: Record<string, string>,
+): Promise<Figures> {
+  const { dataDir, deviceId } = await enrollWith(w, name, async (bundle, dir) =>
+    execFileSync(cmd, [...prefix, 'enroll', '--bundle', bundle, '--data', dir, '--name', name], {
+      env,
+      encoding: 'utf8',
+    }),
+  );
   const onlineMs: number[] = [];
   let rss: Rss = { total: 0, anon: 0, file: 0 };
   for (let i = 0; i < runs; i++) {
     const r = await startTimed(cmd, [...prefix, 'start', '--data', dataDir], { ...env, LR_LOG_LEVEL: 'info' });
     onlineMs.push(r.onlineMs);
-    if (i === 0) await waitFor(`${name} online in the inventory`, async () => (await w.devices()).find((d) => d.id === deviceId && d.online), 15_000);
+    if (i === 0)
+      await waitFor(
+        `${name} online in the inventory`,
+        async () => (await w.devices()).find((d) => d.id === deviceId && d.online),
+        15_000,
+      );
     if (i === runs - 1) {
       await new Promise((res) => setTimeout(res, 10_000));
       rss = rssOf(r.child.pid!);
@@ -122,7 +147,9 @@ try {
     return { f, size: statSync(join(dir, f)).size, gz: gzipSync(data, { level: 6 }).length };
   });
   const sea = await measure(w, 'bench-sea', join(dir, 'lr-agent-linux-x64'), [], {});
-  const fromNode = await measure(w, 'bench-node', process.execPath, [BIN('lr-agent')], { PATH: process.env.PATH ?? '' });
+  const fromNode = await measure(w, 'bench-node', process.execPath, [BIN('lr-agent')], {
+    PATH: process.env.PATH ?? '',
+  });
   const version = execFileSync(join(dir, 'lr-agent-linux-x64'), ['--version'], { encoding: 'utf8', env: {} }).trim();
   const ok = (v: number, goal: number) => (v < goal ? 'yes' : '**no**');
   const line = (label: string, f: Figures) =>

@@ -48,7 +48,12 @@ function maxOverlap(intervals: [number, number][]): number {
   return max;
 }
 
-export async function runFleetBatch(opts: { agents: number; concurrency: number; delayMs: number; line?: string }): Promise<FleetRun> {
+export async function runFleetBatch(opts: {
+  agents: number;
+  concurrency: number;
+  delayMs: number;
+  line?: string;
+}): Promise<FleetRun> {
   // Session limits above the batch's concurrency, so that the cap measured is the batch's own (the default
   // 10 sessions per user would cap a batch at 10 by itself).
   const w = await createWorld({ maxSessionsPerUser: 1000, maxSessionsPerTenant: 1000 });
@@ -61,22 +66,44 @@ export async function runFleetBatch(opts: { agents: number; concurrency: number;
     const pid = w.server!.pid!;
     const ca = readFileSync(join(w.dataDir, 'tls', 'ca.pem'), 'utf8');
     await new Promise<void>((resolve, reject) => {
-      const p = spawn(process.execPath, [join(ROOT, 'scripts', 'run-ts.mjs'), join(ROOT, 'bench', 'fake-agents.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+      const p = spawn(process.execPath, [join(ROOT, 'scripts', 'run-ts.mjs'), join(ROOT, 'bench', 'fake-agents.ts')], {
+        stdio: ['pipe', 'pipe', 'inherit'],
+      });
       workers.push(p);
       p.stdout!.on('data', (d: Buffer) => {
         if (/done \d+/.test(d.toString())) resolve();
       });
       p.on('exit', (code) => reject(new Error(`fake agents exited ${code}`)));
-      p.stdin!.end(JSON.stringify({ url: `wss://127.0.0.1:${w.port}`, ca, devices, answer: { delayMs: opts.delayMs } }));
+      p.stdin!.end(
+        JSON.stringify({ url: `wss://127.0.0.1:${w.port}`, ca, devices, answer: { delayMs: opts.delayMs } }),
+      );
     });
-    await waitFor('every fake agent online', async () => (await w.devices()).filter((d) => d.online).length === opts.agents, 60_000, 500);
+    await waitFor(
+      'every fake agent online',
+      async () => (await w.devices()).filter((d) => d.online).length === opts.agents,
+      60_000,
+      500,
+    );
     await sleep(1000); // connection set-up garbage settles
     const rssBefore = rssOf(pid);
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, rssOf(pid))), 50);
     let r;
     try {
-      r = await w.lr(['batch', 'run', '--filter', 'name=fake-*', '--concurrency', String(opts.concurrency), '--json', opts.line ?? 'processes'], undefined, { timeoutMs: 300_000 });
+      r = await w.lr(
+        [
+          'batch',
+          'run',
+          '--filter',
+          'name=fake-*',
+          '--concurrency',
+          String(opts.concurrency),
+          '--json',
+          opts.line ?? 'processes',
+        ],
+        undefined,
+        { timeoutMs: 300_000 },
+      );
     } finally {
       clearInterval(sampler);
     }
@@ -85,7 +112,9 @@ export async function runFleetBatch(opts: { agents: number; concurrency: number;
     await sleep(2000);
     const rssAfter = rssOf(pid);
     const times = batch.targets.map((t) => t.durationMs ?? NaN);
-    const intervals = batch.targets.filter((t) => t.startedAt && t.endedAt).map((t) => [Date.parse(t.startedAt!), Date.parse(t.endedAt!)] as [number, number]);
+    const intervals = batch.targets
+      .filter((t) => t.startedAt && t.endedAt)
+      .map((t) => [Date.parse(t.startedAt!), Date.parse(t.endedAt!)] as [number, number]);
     const lastEnd = Math.max(...intervals.map(([, b]) => b));
     return {
       agents: opts.agents,

@@ -1,5 +1,6 @@
 /**
- * `npm run bench:batch` (`npm run bench -- batch`): one batch over 50, then 500, lightweight agents (the real agent protocol, fake work: each
+ * `npm run bench:batch` (`npm run bench -- batch`): one batch over 50, then 500, lightweight agents (the real agent
+ * protocol, fake work: each
  * command answered with one record after BENCH_DELAY_MS) at concurrency 10, through `lr batch run`: total
  * time, per-device p50/p95, the most devices running at once, and the service's RSS before, at its peak
  * during the batch, and 2 s after. BENCH_AGENTS=50,500 and BENCH_CONCURRENCY=10 change the sizes. Session limits
@@ -30,7 +31,7 @@ export async function benchBatch(): Promise<string> {
     '|---|---|---|---|---|---|---|',
     ...rows,
     '',
-    'The service writes each device\'s records and files to disk as they arrive, not to memory.',
+    "The service writes each device's records and files to disk as they arrive, not to memory.",
     '',
   ].join('\n');
 }

@@ -49,20 +49,38 @@ export function analyse(traceFile: string): Breakdown {
   }
   const complete = [...byKey.values()].filter((m) => m.has('client.send') && m.has('client.end') && m.has('agent.ran'));
   const names = [...new Set(complete.flatMap((m) => [...m.keys()]))];
-  const offsets = names.map((n) => ({ stage: n, offsetMs: median(complete.filter((m) => m.has(n)).map((m) => ((m.get(n) as number) - (m.get('client.send') as number)) / 1000)) }));
+  const offsets = names.map((n) => ({
+    stage: n,
+    offsetMs: median(
+      complete.filter((m) => m.has(n)).map((m) => ((m.get(n) as number) - (m.get('client.send') as number)) / 1000),
+    ),
+  }));
   offsets.sort((a, b) => a.offsetMs - b.offsetMs);
   const stages = offsets.map((o, i) => {
     if (i === 0) return { ...o, stepMs: 0 };
     const prev = (offsets[i - 1] as { stage: string }).stage;
-    const steps = complete.filter((m) => m.has(o.stage) && m.has(prev)).map((m) => ((m.get(o.stage) as number) - (m.get(prev) as number)) / 1000);
+    const steps = complete
+      .filter((m) => m.has(o.stage) && m.has(prev))
+      .map((m) => ((m.get(o.stage) as number) - (m.get(prev) as number)) / 1000);
     return { ...o, stepMs: median(steps) };
   });
   return { stages, commands: complete.length };
 }
 
 export function renderBreakdown(b: Breakdown, title: string): string {
-  const rows = b.stages.map((s) => `| ${s.stage} | ${MEANING[s.stage] ?? ''} | ${s.stepMs.toFixed(3)} | ${s.offsetMs.toFixed(3)} |`);
-  return [title, '', '| stage reached | what happened since the previous stage | median step (ms) | median time since send (ms) |', '|---|---|---|---|', ...rows, '', `${b.commands} commands traced.`, ''].join('\n');
+  const rows = b.stages.map(
+    (s) => `| ${s.stage} | ${MEANING[s.stage] ?? ''} | ${s.stepMs.toFixed(3)} | ${s.offsetMs.toFixed(3)} |`,
+  );
+  return [
+    title,
+    '',
+    '| stage reached | what happened since the previous stage | median step (ms) | median time since send (ms) |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+    `${b.commands} commands traced.`,
+    '',
+  ].join('\n');
 }
 
 /** A trace file for child processes (set before the world starts them) and its cleanup. */

@@ -47,7 +47,11 @@ export async function benchCapacity(): Promise<string> {
           (k) =>
             new Promise<void>((resolve, reject) => {
               const slice = devices.slice(k * per, (k + 1) * per);
-              const w = spawn(process.execPath, [join(ROOT, 'scripts', 'run-ts.mjs'), join(ROOT, 'bench', 'fake-agents.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+              const w = spawn(
+                process.execPath,
+                [join(ROOT, 'scripts', 'run-ts.mjs'), join(ROOT, 'bench', 'fake-agents.ts')],
+                { stdio: ['pipe', 'pipe', 'inherit'] },
+              );
               workers.push(w);
               w.stdout!.on('data', (d: Buffer) => {
                 if (/done (\d+)/.test(d.toString())) resolve();

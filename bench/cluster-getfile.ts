@@ -39,7 +39,11 @@ async function getfile(c: LrCluster, device: string, src: string, out: string, p
   const t0 = performance.now();
   const timer = setInterval(() => pids.forEach((p, i) => (peaks[i] = Math.max(peaks[i] ?? 0, rss(p)))), 50);
   try {
-    const child = spawn(process.execPath, [BIN('lr'), '--profile', c.profile(1), 'exec', device, `getfile "${src}"`, '--out', out, '--json'], { env: { ...process.env, ...c.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [BIN('lr'), '--profile', c.profile(1), 'exec', device, `getfile "${src}"`, '--out', out, '--json'],
+      { env: { ...process.env, ...c.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -57,9 +61,24 @@ async function getfile(c: LrCluster, device: string, src: string, out: string, p
 async function restartProfiled(c: LrCluster, i: number, dir: string): Promise<void> {
   await c.killNode(i, 'SIGTERM');
   const n = c.node(i);
-  const args = ['--cpu-prof', `--cpu-prof-dir=${dir}`, BIN('lr-server'), 'start', '--data', n.dataDir, '--nats', c.nats.urls[i - 1] as string, '--nats-replicas', '3', ...c.nats.startArgs];
+  const args = [
+    '--cpu-prof',
+    `--cpu-prof-dir=${dir}`,
+    BIN('lr-server'),
+    'start',
+    '--data',
+    n.dataDir,
+    '--nats',
+    c.nats.urls[i - 1] as string,
+    '--nats-replicas',
+    '3',
+    ...c.nats.startArgs,
+  ];
   n.proc = await new Promise((res, rej) => {
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...c.env }, stdio: ['ignore', 'pipe', 'pipe'] }) as ChildProcess & { output: () => string };
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, ...c.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }) as ChildProcess & { output: () => string };
     let out = '';
     child.output = () => out;
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -89,23 +108,32 @@ export async function benchClusterGetfile(): Promise<string> {
     await c.addAgent(2, 'far');
     const base = [rss(c.node(1).proc!.pid!), rss(c.node(2).proc!.pid!)];
     // CPU per process and path: on a loaded 2-core machine the wall time follows the CPU the path costs.
-    const procs: Record<string, number> = { 'node 1': c.node(1).proc!.pid!, 'node 2': c.node(2).proc!.pid!, 'agent near': c.agents[0]!.pid!, 'agent far': c.agents[1]!.pid! };
+    const procs: Record<string, number> = {
+      'node 1': c.node(1).proc!.pid!,
+      'node 2': c.node(2).proc!.pid!,
+      'agent near': c.agents[0]!.pid!,
+      'agent far': c.agents[1]!.pid!,
+    };
     c.nats.pids().forEach((p, i) => (procs[`nats-server ${i + 1}`] = p));
     const cpu: Record<'near' | 'far', Record<string, number>> = { near: {}, far: {} };
     for (let i = 0; i < RUNS; i++) {
-      for (const [device, into] of [['near', one], ['far', two]] as const) {
+      for (const [device, into] of [
+        ['near', one],
+        ['far', two],
+      ] as const) {
         const out = join(work, `${device}-${i}`);
         mkdirSync(out);
         const before = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, cpuSeconds(p)]));
         into.push(await getfile(c, device, src, out, peaks));
-        for (const [k, p] of Object.entries(procs)) cpu[device][k] = (cpu[device][k] ?? 0) + (cpuSeconds(p) - (before[k] as number)) / RUNS;
+        for (const [k, p] of Object.entries(procs))
+          cpu[device][k] = (cpu[device][k] ?? 0) + (cpuSeconds(p) - (before[k] as number)) / RUNS;
         rmSync(out, { recursive: true, force: true });
       }
     }
     const cpuRow = (k: string) => `| ${k} | ${(cpu.near[k] ?? 0).toFixed(2)} s | ${(cpu.far[k] ?? 0).toFixed(2)} s |`;
     const total = (d: 'near' | 'far') => Object.values(cpu[d]).reduce((a, b) => a + b, 0);
     const mib = SIZE / MiB;
-    const rate = (s: number) => `${((SIZE / 1e6) / s).toFixed(0)} MB/s (${(mib / s).toFixed(0)} MiB/s)`;
+    const rate = (s: number) => `${(SIZE / 1e6 / s).toFixed(0)} MB/s (${(mib / s).toFixed(0)} MiB/s)`;
     const ratio = median(one) / median(two);
     const mb = (n: number | undefined) => `${((n ?? 0) / MiB).toFixed(0)} MB`;
     return [

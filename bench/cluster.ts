@@ -31,7 +31,8 @@ function cpuSeconds(pid: number): number {
 
 async function roundTrip(): Promise<string> {
   const rounds = Number(process.env.BENCH_DIR_ROUNDS ?? 1000);
-  const c = await LrCluster.start(3, { insecure: true }); // plain NATS (--nats-insecure): figures comparable with earlier runs
+  // plain NATS (--nats-insecure): figures comparable with earlier runs
+  const c = await LrCluster.start(3, { insecure: true });
   try {
     await c.addAgent(1, 'near');
     await c.addAgent(2, 'far');
@@ -95,7 +96,11 @@ async function idleAgents(): Promise<string> {
       const node = c.node((k % 3) + 1);
       jobs.push(
         new Promise<void>((resolve, reject) => {
-          const w = spawn(process.execPath, ['--max-old-space-size=4096', join(ROOT, 'scripts', 'run-ts.mjs'), join(ROOT, 'bench', 'fake-agents.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+          const w = spawn(
+            process.execPath,
+            ['--max-old-space-size=4096', join(ROOT, 'scripts', 'run-ts.mjs'), join(ROOT, 'bench', 'fake-agents.ts')],
+            { stdio: ['pipe', 'pipe', 'inherit'] },
+          );
           workers.push(w);
           w.stdout!.on('data', (d: Buffer) => {
             if (/done (\d+)/.test(d.toString())) resolve();
@@ -141,7 +146,10 @@ async function idleAgents(): Promise<string> {
       '| node | agents on it | RSS before → after | memory per agent | CPU at idle (one core) |',
       '|---|---|---|---|---|',
       ...rows,
-      ...natsPids.map((_, i) => `| nats-server ${i + 1} | — | ${((natsBase[i] as number) / 1024 ** 2).toFixed(0)} MB → ${((natsAfter[i] as number) / 1024 ** 2).toFixed(0)} MB | — | ${((natsCpu[i] as number) * 100).toFixed(1)} % |`),
+      ...natsPids.map(
+        (_, i) =>
+          `| nats-server ${i + 1} | — | ${((natsBase[i] as number) / 1024 ** 2).toFixed(0)} MB → ${((natsAfter[i] as number) / 1024 ** 2).toFixed(0)} MB | — | ${((natsCpu[i] as number) * 100).toFixed(1)} % |`,
+      ),
       '',
       `Online as listed by node 1: **${seen.online.toLocaleString('en')}** / ${total.toLocaleString('en')}; by node 3: ${seen3.online.toLocaleString('en')} (goal: 30 000 ${seen.online >= 30_000 ? '✅' : '❌'}).`,
       '',

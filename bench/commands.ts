@@ -69,7 +69,15 @@ export async function benchCommands(): Promise<string> {
   const rows: Row[] = [];
   const extra: ChildProcess[] = [];
   const user = `${userInfo().username}@127.0.0.1`;
-  const sshArgs = ['-p', String(sshd.port), ...sshd.clientArgs.slice(2), '-o', 'ControlMaster=auto', '-o', 'ControlPersist=60'];
+  const sshArgs = [
+    '-p',
+    String(sshd.port),
+    ...sshd.clientArgs.slice(2),
+    '-o',
+    'ControlMaster=auto',
+    '-o',
+    'ControlPersist=60',
+  ];
   const ssh = (cmd: string) => {
     const r = spawnSync('ssh', [...sshArgs, user, cmd], { maxBuffer: 256 << 20 });
     if (r.status !== 0) throw new Error(`ssh ${cmd}: ${r.stderr}`);
@@ -91,8 +99,20 @@ export async function benchCommands(): Promise<string> {
       perCommand.push(timeIt(() => ssh(`ls -la ${small}`)));
     }
     open.close();
-    rows.push({ what: `\`dir\` of a 20-file folder, ${rounds}× in one session`, ours, peer: inSession, peerName: '`ls -la` in an open ssh session (`ssh host bash`, stdin)', goal: 1.0 });
-    rows.push({ what: 'same', ours, peer: perCommand, peerName: '`ssh host ls -la` per command (ControlMaster)', goal: null });
+    rows.push({
+      what: `\`dir\` of a 20-file folder, ${rounds}× in one session`,
+      ours,
+      peer: inSession,
+      peerName: '`ls -la` in an open ssh session (`ssh host bash`, stdin)',
+      goal: 1.0,
+    });
+    rows.push({
+      what: 'same',
+      ours,
+      peer: perCommand,
+      peerName: '`ssh host ls -la` per command (ControlMaster)',
+      goal: null,
+    });
 
     // 2. processes with 1 000 extra processes.
     for (let i = 0; i < 1000; i++) extra.push(spawn('sleep', ['600'], { stdio: 'ignore' }));
@@ -103,17 +123,30 @@ export async function benchCommands(): Promise<string> {
       po.push(await timeAsync(() => runOnce(c, session.id, 'processes -output json')));
       pp.push(timeIt(() => spawnSync('ps', ['-eo', 'pid,ppid,user,args'], { maxBuffer: 64 << 20 })));
     }
-    rows.push({ what: '`processes` with 1 000 extra processes', ours: po, peer: pp, peerName: '`ps -eo pid,ppid,user,args`', goal: 1.0 });
+    rows.push({
+      what: '`processes` with 1 000 extra processes',
+      ours: po,
+      peer: pp,
+      peerName: '`ps -eo pid,ppid,user,args`',
+      goal: 1.0,
+    });
     for (const p of extra.splice(0)) p.kill('SIGKILL');
 
     // 3. connections with 5 000 open sockets (2 500 loopback pairs held by one helper process).
-    const holder = spawn(process.execPath, ['-e', `
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
       const net = require('net'); const socks = [];
       const srv = net.createServer((s) => socks.push(s)).listen(0, '127.0.0.1', () => {
         let n = 0; const port = srv.address().port;
         const next = () => { if (n++ >= 2500) { console.log('ready'); return; } const s = net.connect(port, '127.0.0.1', next); socks.push(s); };
         next();
-      });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      });`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     extra.push(holder);
     await new Promise<void>((r) => holder.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && r()));
     const co: number[] = [];
@@ -122,7 +155,13 @@ export async function benchCommands(): Promise<string> {
       co.push(await timeAsync(() => runOnce(c, session.id, 'connections -output json')));
       cp.push(timeIt(() => spawnSync('ss', ['-tunap'], { maxBuffer: 64 << 20 })));
     }
-    rows.push({ what: '`connections` with 5 000 open sockets', ours: co, peer: cp, peerName: '`ss -tunap`', goal: 1.0 });
+    rows.push({
+      what: '`connections` with 5 000 open sockets',
+      ours: co,
+      peer: cp,
+      peerName: '`ss -tunap`',
+      goal: 1.0,
+    });
     holder.kill('SIGKILL');
 
     // 4. findfile over 500 000 files.
@@ -135,7 +174,13 @@ export async function benchCommands(): Promise<string> {
       fo.push(await timeAsync(() => runOnce(c, session.id, `findfile needle.txt -path "${tree}"`)));
       fp.push(timeIt(() => spawnSync('find', [tree, '-name', 'needle.txt'])));
     }
-    rows.push({ what: '`findfile` by name over 500 000 files', ours: fo, peer: fp, peerName: '`find ROOT -name`', goal: 1.2 });
+    rows.push({
+      what: '`findfile` by name over 500 000 files',
+      ours: fo,
+      peer: fp,
+      peerName: '`find ROOT -name`',
+      goal: 1.2,
+    });
   } finally {
     for (const p of extra) p.kill('SIGKILL');
     c.close();

@@ -13,7 +13,13 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { cpus, hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from 'playwright-core';
-import { clickTabLatency, launchChromium, SHELL_URL_LINE, startProcess, type RunningProcess } from '../test/e2e/helpers.js';
+import {
+  clickTabLatency,
+  launchChromium,
+  SHELL_URL_LINE,
+  startProcess,
+  type RunningProcess,
+} from '../test/e2e/helpers.js';
 import { ROOT } from '../test/integration/harness.js';
 import { stageTable, stageTimes, type Stage } from './cpu-profile.js';
 import { median, percentile } from './lib.js';
@@ -40,7 +46,9 @@ const CLI_STAGES: Stage[] = [
   { name: 'WebSocket frames in (parse, JSON)', match: /^parseFrame$|ws\/lib\/receiver\.js/ },
 ];
 
-/** Development only: fewer folders (LR_BENCH_CONSOLE_DIRS), and CPU profiles of every process (LR_BENCH_PROFILE=DIR). */
+/**
+ * Development only: fewer folders (LR_BENCH_CONSOLE_DIRS), and CPU profiles of every process (LR_BENCH_PROFILE=DIR).
+ */
 const DIRS = Number(process.env.LR_BENCH_CONSOLE_DIRS ?? 300);
 const PROFILE_DIR = process.env.LR_BENCH_PROFILE;
 /** Development only: xterm's renderer to measure (LR_BENCH_RENDERER=dom|webgl; default: the console's own default). */
@@ -53,7 +61,10 @@ const BIN = (name: string): string => path.join(ROOT, 'out', 'bin', `${name}.js`
 
 type Stats = { lines: number; records: number; chars: number; running: boolean; cols: number };
 const stats = (page: Page, id: string): Promise<Stats | undefined> =>
-  page.evaluate((sid) => (globalThis as { __lrTerminals?: { stats(s: string): Stats | undefined } }).__lrTerminals?.stats(sid), id);
+  page.evaluate(
+    (sid) => (globalThis as { __lrTerminals?: { stats(s: string): Stats | undefined } }).__lrTerminals?.stats(sid),
+    id,
+  );
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 100): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -95,14 +106,19 @@ export async function benchConsole(): Promise<string> {
   for (let d = 0; d < DIRS; d++) {
     const dir = path.join(tree, `folder-${String(d).padStart(3, '0')}`);
     mkdirSync(dir);
-    for (let f = 0; f < PER_DIR; f++) writeFileSync(path.join(dir, `evidence-${pad}-${String(f).padStart(3, '0')}.log`), '');
+    for (let f = 0; f < PER_DIR; f++)
+      writeFileSync(path.join(dir, `evidence-${pad}-${String(f).padStart(3, '0')}.log`), '');
   }
   let shell: RunningProcess | undefined;
   let agent: RunningProcess | undefined;
   const browser = await launchChromium();
   try {
     const profiling = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : [];
-    shell = startProcess([...profiling, path.join(ROOT, 'out/main/browser-shell.js'), '--port', '0'], { ...process.env, LR_DATA_DIR: dataDir, LR_LOG_LEVEL: 'warn' });
+    shell = startProcess([...profiling, path.join(ROOT, 'out/main/browser-shell.js'), '--port', '0'], {
+      ...process.env,
+      LR_DATA_DIR: dataDir,
+      LR_LOG_LEVEL: 'warn',
+    });
     const url = (await shell.waitForLine(SHELL_URL_LINE, 60_000))[1] as string;
     const serviceDir = path.join(dataDir, 'service');
     // A second device, for a second console tab to click on while the first one prints.
@@ -114,7 +130,9 @@ export async function benchConsole(): Promise<string> {
     await agent.waitForLine(/started/);
 
     const page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-    await page.addInitScript({ content: `window.__lrTestHooks = true;${RENDERER ? ` window.__lrTerminalRenderer = ${JSON.stringify(RENDERER)};` : ''}` });
+    await page.addInitScript({
+      content: `window.__lrTestHooks = true;${RENDERER ? ` window.__lrTerminalRenderer = ${JSON.stringify(RENDERER)};` : ''}`,
+    });
     await page.goto(url);
     await page.locator('body[data-app-state="loaded"]').waitFor({ timeout: 60_000 });
     await openConsole(page, HOST);
@@ -145,7 +163,11 @@ export async function benchConsole(): Promise<string> {
       await new Promise((r) => setTimeout(r, 300));
     }
     const seconds = (Date.now() - started) / 1000;
-    if (cdp && PROFILE_DIR) writeFileSync(path.join(PROFILE_DIR, 'page.cpuprofile'), JSON.stringify((await cdp.send('Profiler.stop')).profile));
+    if (cdp && PROFILE_DIR)
+      writeFileSync(
+        path.join(PROFILE_DIR, 'page.cpuprofile'),
+        JSON.stringify((await cdp.send('Profiler.stop')).profile),
+      );
     const final = (await stats(page, id)) as Stats;
     const gaps = (await page.evaluate('window.__lrBench.stop = true, window.__lrBench.gaps')) as number[];
     const webgl = (await page.locator(`[data-testid="terminal-${id}"] .xterm-screen canvas`).count()) > 0;
@@ -155,14 +177,20 @@ export async function benchConsole(): Promise<string> {
     await page.getByTestId(`console-tab-${PEER}`).click();
     await page.getByTestId('console-disconnect').click();
     await page.getByTestId('disconnect-dialog-confirm').click();
-    await page.getByTestId(`console-tab-${PEER}`).waitFor({ state: 'detached', timeout: 15_000 }).catch(() => undefined);
+    await page
+      .getByTestId(`console-tab-${PEER}`)
+      .waitFor({ state: 'detached', timeout: 15_000 })
+      .catch(() => undefined);
     await new Promise((r) => setTimeout(r, 1000));
 
     // Peer: the same command through the CLI, output thrown away, on the same device (its agent is a process
     // of its own; the workstation's embedded agent shares the shell's event loop, which the CLI's would not).
     const profile = path.join(serviceDir, 'admin.profile.json');
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, [...profiling, BIN('lr'), '--profile', profile, 'exec', PEER, line], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 900_000 });
+    const r = spawnSync(process.execPath, [...profiling, BIN('lr'), '--profile', profile, 'exec', PEER, line], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      timeout: 900_000,
+    });
     const cliSeconds = (Date.now() - t0) / 1000;
     if (r.status !== 0) throw new Error(`lr exec: ${r.stderr.toString()}`);
 
@@ -170,13 +198,23 @@ export async function benchConsole(): Promise<string> {
     if (PROFILE_DIR && cdp) {
       await shell.stop();
       const endedAt = Date.now();
-      const ofPid = (pid: number | undefined): string => path.join(PROFILE_DIR, readdirSync(PROFILE_DIR).find((f) => f.includes(`.${pid}.`) && f.endsWith('.cpuprofile')) ?? 'missing');
+      const ofPid = (pid: number | undefined): string =>
+        path.join(
+          PROFILE_DIR,
+          readdirSync(PROFILE_DIR).find((f) => f.includes(`.${pid}.`) && f.endsWith('.cpuprofile')) ?? 'missing',
+        );
       breakdown = [
         `CPU profiles of this run (LR_BENCH_PROFILE: every process profiled, the peer too), each sample counted in the innermost stage on its stack:`,
         ``,
-        ...stageTable('page (Chromium renderer), while printing', stageTimes(path.join(PROFILE_DIR, 'page.cpuprofile'), PAGE_STAGES)),
+        ...stageTable(
+          'page (Chromium renderer), while printing',
+          stageTimes(path.join(PROFILE_DIR, 'page.cpuprofile'), PAGE_STAGES),
+        ),
         ``,
-        ...stageTable('browser shell process (service + workstation main), while printing', stageTimes(ofPid(shell.child.pid), SHELL_STAGES, { endedAt, from: started, to: started + seconds * 1000 })),
+        ...stageTable(
+          'browser shell process (service + workstation main), while printing',
+          stageTimes(ofPid(shell.child.pid), SHELL_STAGES, { endedAt, from: started, to: started + seconds * 1000 }),
+        ),
         ``,
         ...stageTable('`lr exec` (the peer)', stageTimes(ofPid(r.pid), CLI_STAGES)),
         ``,

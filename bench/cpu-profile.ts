@@ -46,7 +46,13 @@ export function stageTimes(file: string, stages: readonly Stage[], window?: Prof
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
-  const times = new Map<string, number>([...stages.map((s) => [s.name, 0] as [string, number]), ['idle', 0], ['garbage collection', 0], ['native (program)', 0], ['other JavaScript', 0]]);
+  const times = new Map<string, number>([
+    ...stages.map((s) => [s.name, 0] as [string, number]),
+    ['idle', 0],
+    ['garbage collection', 0],
+    ['native (program)', 0],
+    ['other JavaScript', 0],
+  ]);
   const memo = new Map<number, string>();
   const classify = (leaf: ProfileNode): string => {
     const known = memo.get(leaf.id);
@@ -84,6 +90,13 @@ export function stageTimes(file: string, stages: readonly Stage[], window?: Prof
 /** A markdown table of stage times per process: `| stage | ms | share of the process's window |`. */
 export function stageTable(title: string, times: Map<string, number>): string[] {
   const total = [...times.values()].reduce((a, b) => a + b, 0);
-  const rows = [...times].filter(([, ms]) => ms >= 1).map(([name, ms]) => `| ${name} | ${(ms / 1000).toFixed(2)} s | ${((100 * ms) / total).toFixed(0)} % |`);
-  return [`| ${title} | CPU time | share |`, '|---|---|---|', ...rows, `| total (${(total / 1000).toFixed(1)} s of samples) | | |`];
+  const rows = [...times]
+    .filter(([, ms]) => ms >= 1)
+    .map(([name, ms]) => `| ${name} | ${(ms / 1000).toFixed(2)} s | ${((100 * ms) / total).toFixed(0)} % |`);
+  return [
+    `| ${title} | CPU time | share |`,
+    '|---|---|---|',
+    ...rows,
+    `| total (${(total / 1000).toFixed(1)} s of samples) | | |`,
+  ];
 }

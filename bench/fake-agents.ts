@@ -35,14 +35,33 @@ async function main(input: Input): Promise<void> {
         if (f.t === 'job.start' && input.answer) {
           const jobId = f.jobId as string;
           setTimeout(() => {
-            ws.send(JSON.stringify({ t: 'job.records', jobId, records: [{ pid: process.pid, name: 'fake-agents', command: f.command }] }));
+            ws.send(
+              JSON.stringify({
+                t: 'job.records',
+                jobId,
+                records: [{ pid: process.pid, name: 'fake-agents', command: f.command }],
+              }),
+            );
             ws.send(JSON.stringify({ t: 'job.end', jobId, status: 'completed' }));
           }, input.answer.delayMs);
           return;
         }
         if (f.t === 'challenge') {
           const signature = sign(null, Buffer.from(agentAuthPayload(f.nonce as string, d.id)), key).toString('base64');
-          ws.send(JSON.stringify({ t: 'hello', deviceId: d.id, signature, info: { name: `fake-${d.id}`, hostname: 'fake', os: 'Linux (bench)', platform: 'linux', agentVersion: 'bench' } }));
+          ws.send(
+            JSON.stringify({
+              t: 'hello',
+              deviceId: d.id,
+              signature,
+              info: {
+                name: `fake-${d.id}`,
+                hostname: 'fake',
+                os: 'Linux (bench)',
+                platform: 'linux',
+                agentVersion: 'bench',
+              },
+            }),
+          );
         } else if (f.t === 'welcome') {
           welcomed++;
           resolve();

@@ -18,7 +18,10 @@ import { DATA_CHUNK_BYTES } from '../src/shared/wire/protocol.js';
 
 const SIZE = Number(process.env.BENCH_BREAKDOWN_BYTES ?? 256 * 1024 ** 2);
 
-/** One step of a frame's way: its time is `to` minus `from` of the same frame (`prevTo`: or the previous frame's `to`, if later). */
+/**
+ * One step of a frame's way: its time is `to` minus `from` of the same frame (`prevTo`: or the previous frame's `to`,
+ * if later).
+ */
 interface Step {
   name: string;
   process: 'agent' | 'service' | 'client';
@@ -28,21 +31,86 @@ interface Step {
   serial?: boolean;
   /** `from` is the previous frame's mark (the wait between two frames). */
   fromPrevious?: boolean;
-  /** A latency in flight (overlapped with other frames' steps): its sum per MiB is not a cost, only its median is shown. */
+  /**
+   * A latency in flight (overlapped with other frames' steps): its sum per MiB is not a cost, only its median is shown.
+   */
   latency?: boolean;
   meaning: string;
 }
 
 const STEPS: Step[] = [
-  { name: 'agent read', process: 'agent', from: 'agent.read', to: 'agent.hash', meaning: 'file read into the frame buffer (thread pool, issued one frame ahead: it overlaps the previous frame\'s send and window wait)', latency: true },
-  { name: 'agent hash', process: 'agent', from: 'agent.hash', to: 'agent.send', meaning: 'SHA-256 of the chunk (on the event loop)' },
-  { name: 'agent send', process: 'agent', from: 'agent.send', to: 'agent.sent', meaning: 'WebSocket framing, TLS encryption and the socket write (synchronous part)' },
-  { name: 'agent window wait', process: 'agent', from: 'agent.sent', to: 'agent.hash', fromPrevious: true, meaning: 'between a frame sent and the next one in hand: waiting for the window (acks), the read ahead and the event loop' },
-  { name: 'agent → service', process: 'service', from: 'agent.sent', to: 'svc.recv', meaning: 'kernel (loopback TCP), TLS decryption and WebSocket parsing in the service, queueing behind earlier frames', latency: true },
-  { name: 'service forward', process: 'service', from: 'svc.recv', to: 'svc.sent', meaning: 'routing, then WebSocket framing, TLS encryption and the write to the console socket' },
-  { name: 'service → client', process: 'client', from: 'svc.sent', to: 'cli.recv', meaning: 'kernel, TLS decryption and WebSocket parsing in the client, queueing behind the frames in flight (up to the 8 MiB window)', latency: true },
-  { name: 'client hash', process: 'client', from: 'cli.hash', to: 'cli.queued', meaning: 'SHA-256 of the chunk (on the event loop)' },
-  { name: 'client write', process: 'client', from: 'cli.queued', to: 'cli.written', serial: true, meaning: 'pwrite of the chunk (thread pool, overlapped with receiving the next frames)' },
+  {
+    name: 'agent read',
+    process: 'agent',
+    from: 'agent.read',
+    to: 'agent.hash',
+    meaning:
+      "file read into the frame buffer (thread pool, issued one frame ahead: it overlaps the previous frame's send and window wait)",
+    latency: true,
+  },
+  {
+    name: 'agent hash',
+    process: 'agent',
+    from: 'agent.hash',
+    to: 'agent.send',
+    meaning: 'SHA-256 of the chunk (on the event loop)',
+  },
+  {
+    name: 'agent send',
+    process: 'agent',
+    from: 'agent.send',
+    to: 'agent.sent',
+    meaning: 'WebSocket framing, TLS encryption and the socket write (synchronous part)',
+  },
+  {
+    name: 'agent window wait',
+    process: 'agent',
+    from: 'agent.sent',
+    to: 'agent.hash',
+    fromPrevious: true,
+    meaning:
+      'between a frame sent and the next one in hand: waiting for the window (acks), the read ahead and the event loop',
+  },
+  {
+    name: 'agent → service',
+    process: 'service',
+    from: 'agent.sent',
+    to: 'svc.recv',
+    meaning:
+      'kernel (loopback TCP), TLS decryption and WebSocket parsing in the service, queueing behind earlier frames',
+    latency: true,
+  },
+  {
+    name: 'service forward',
+    process: 'service',
+    from: 'svc.recv',
+    to: 'svc.sent',
+    meaning: 'routing, then WebSocket framing, TLS encryption and the write to the console socket',
+  },
+  {
+    name: 'service → client',
+    process: 'client',
+    from: 'svc.sent',
+    to: 'cli.recv',
+    meaning:
+      'kernel, TLS decryption and WebSocket parsing in the client, queueing behind the frames in flight (up to the 8 MiB window)',
+    latency: true,
+  },
+  {
+    name: 'client hash',
+    process: 'client',
+    from: 'cli.hash',
+    to: 'cli.queued',
+    meaning: 'SHA-256 of the chunk (on the event loop)',
+  },
+  {
+    name: 'client write',
+    process: 'client',
+    from: 'cli.queued',
+    to: 'cli.written',
+    serial: true,
+    meaning: 'pwrite of the chunk (thread pool, overlapped with receiving the next frames)',
+  },
 ];
 
 function runLr(args: string[]): Promise<{ code: number | null; stderr: string }> {
@@ -94,7 +162,8 @@ export async function benchGetfileBreakdown(): Promise<string> {
     for (const s of STEPS) {
       const from = marks.get(s.from) ?? [];
       const to = marks.get(s.to) ?? [];
-      if (from.length < frames || to.length < frames) throw new Error(`stage trace incomplete: ${s.from} ${from.length}, ${s.to} ${to.length} of ${frames} frames`);
+      if (from.length < frames || to.length < frames)
+        throw new Error(`stage trace incomplete: ${s.from} ${from.length}, ${s.to} ${to.length} of ${frames} frames`);
       const each: number[] = [];
       for (let i = s.fromPrevious ? 1 : 0; i < frames; i++) {
         let start = from[s.fromPrevious ? i - 1 : i] as number;
@@ -102,7 +171,9 @@ export async function benchGetfileBreakdown(): Promise<string> {
         each.push(((to[i] as number) - start) / 1000);
       }
       const total = each.reduce((a, b) => a + b, 0);
-      rows.push(`| ${s.name} | ${s.process} | ${s.meaning} | ${s.latency ? '(in flight)' : (total / mib).toFixed(2)} | ${median(each).toFixed(3)} |`);
+      rows.push(
+        `| ${s.name} | ${s.process} | ${s.meaning} | ${s.latency ? '(in flight)' : (total / mib).toFixed(2)} | ${median(each).toFixed(3)} |`,
+      );
     }
     return [
       `### Where one getfile MiB's time goes (${mib.toFixed(0)} MiB, ${frames} frames of ${DATA_CHUNK_BYTES / 1024} KiB, one traced run)`,

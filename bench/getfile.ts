@@ -16,7 +16,10 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 
 /** CPU seconds of a process (`self`: user + system) and of its children it has waited for (`children`), from /proc. */
 function cpuSeconds(pid: number | 'self'): { self: number; children: number } {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ').map(Number);
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /s, '')
+    .split(' ')
+    .map(Number);
   // After the command name: state is field 3, utime 14, stime 15, cutime 16, cstime 17 (proc(5)); 100 ticks a second.
   const f = (n: number) => (fields[n - 3] as number) / 100;
   return { self: f(14) + f(15), children: f(16) + f(17) };
@@ -44,7 +47,11 @@ function vmHwm(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-function runWithPeak(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; peak: number; stderr: string }> {
+function runWithPeak(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; peak: number; stderr: string }> {
   return new Promise((res) => {
     const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
     let peak = 0;
@@ -90,8 +97,26 @@ export async function benchGetfile(): Promise<string> {
       const outLr = join(work, `lr-${i}`);
       mkdirSync(outLr);
       let r: { code: number | null; peak: number; stderr: string } = { code: null, peak: 0, stderr: '' };
-      const before = { me: cpuSeconds('self').children, service: cpuSeconds(w.server!.pid!).self, agent: cpuSeconds(agent.process.pid!).self };
-      ours.push(await timeAsync(async () => (r = await runWithPeak(process.execPath, [BIN('lr'), '--profile', w.adminProfile, 'exec', 'bench', `getfile "${src}"`, '--out', outLr]))));
+      const before = {
+        me: cpuSeconds('self').children,
+        service: cpuSeconds(w.server!.pid!).self,
+        agent: cpuSeconds(agent.process.pid!).self,
+      };
+      ours.push(
+        await timeAsync(
+          async () =>
+            (r = await runWithPeak(process.execPath, [
+              BIN('lr'),
+              '--profile',
+              w.adminProfile,
+              'exec',
+              'bench',
+              `getfile "${src}"`,
+              '--out',
+              outLr,
+            ])),
+        ),
+      );
       if (r.code !== 0) throw new Error(`lr getfile failed: ${r.stderr}`);
       cpuUse.client += cpuSeconds('self').children - before.me;
       cpuUse.service += cpuSeconds(w.server!.pid!).self - before.service;
@@ -101,7 +126,17 @@ export async function benchGetfile(): Promise<string> {
       const outScp = join(work, `scp-${i}.bin`);
       let s: { code: number | null; peak: number; stderr: string } = { code: null, peak: 0, stderr: '' };
       const beforeScp = { me: cpuSeconds('self').children, sshd: sshdCpu() };
-      peer.push(await timeAsync(async () => (s = await runWithPeak('scp', ['-q', ...sshd.clientArgs, `${userInfo().username}@127.0.0.1:${src}`, outScp]))));
+      peer.push(
+        await timeAsync(
+          async () =>
+            (s = await runWithPeak('scp', [
+              '-q',
+              ...sshd.clientArgs,
+              `${userInfo().username}@127.0.0.1:${src}`,
+              outScp,
+            ])),
+        ),
+      );
       if (s.code !== 0) throw new Error(`scp failed: ${s.stderr}`);
       // sshd reaps its session's processes a moment after the client is gone.
       await new Promise((res) => setTimeout(res, 300));

@@ -29,7 +29,10 @@ export function ensurePackages(pkgs: string[], bins: string[]): void {
   if (bins.every((b) => spawnSync('sh', ['-c', `command -v ${b}`]).status === 0)) return;
   if (process.getuid?.() !== 0) throw new Error(`missing ${bins.join(', ')}: install ${pkgs.join(' ')} (needs root)`);
   console.error(`bench: installing ${pkgs.join(' ')}`);
-  execFileSync('apt-get', ['install', '-y', '-qq', ...pkgs], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  execFileSync('apt-get', ['install', '-y', '-qq', ...pkgs], {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
 }
 
 export interface PrivateSshd {
@@ -50,14 +53,50 @@ export async function startSshd(): Promise<PrivateSshd> {
   chmodSync(join(dir, 'authorized_keys'), 0o600);
   writeFileSync(
     join(dir, 'sshd_config'),
-    [`Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${join(dir, 'host_key')}`, `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`, 'UsePAM no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no', 'PubkeyAuthentication yes', 'PermitRootLogin yes', 'StrictModes no', `PidFile ${join(dir, 'sshd.pid')}`, 'AcceptEnv SHLVL', 'Subsystem sftp internal-sftp', ''].join('\n'),
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(dir, 'host_key')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'UsePAM no',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PubkeyAuthentication yes',
+      'PermitRootLogin yes',
+      'StrictModes no',
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      'AcceptEnv SHLVL',
+      'Subsystem sftp internal-sftp',
+      '',
+    ].join('\n'),
   );
   if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true });
   const sshd = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: 'ignore' });
-  const clientArgs = ['-P', String(port), '-i', join(dir, 'client_key'), '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'BatchMode=yes', '-o', 'SetEnv=SHLVL=1', '-o', `ControlPath=${join(dir, 'cm-%r@%h:%p')}`];
+  const clientArgs = [
+    '-P',
+    String(port),
+    '-i',
+    join(dir, 'client_key'),
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'SetEnv=SHLVL=1',
+    '-o',
+    `ControlPath=${join(dir, 'cm-%r@%h:%p')}`,
+  ];
   // Wait until it accepts a connection.
   for (let i = 0; i < 50; i++) {
-    const r = spawnSync('ssh', ['-p', String(port), ...clientArgs.slice(2), `${userInfo().username}@127.0.0.1`, 'true']);
+    const r = spawnSync('ssh', [
+      '-p',
+      String(port),
+      ...clientArgs.slice(2),
+      `${userInfo().username}@127.0.0.1`,
+      'true',
+    ]);
     if (r.status === 0) break;
     await new Promise((r2) => setTimeout(r2, 100));
   }
@@ -85,7 +124,9 @@ export type Child = ChildProcess;
 export function seedFakeDevices(dbFile: string, n: number): { id: string; key: string }[] {
   const devices: { id: string; key: string }[] = [];
   const db = new Database(dbFile);
-  const insert = db.prepare("INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, 'fake', 'Linux', 'linux', 'bench', ?, ?)");
+  const insert = db.prepare(
+    "INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, 'fake', 'Linux', 'linux', 'bench', ?, ?)",
+  );
   db.transaction(() => {
     for (let i = 0; i < n; i++) {
       const { publicKey, privateKey } = generateKeyPairSync('ed25519');
@@ -109,7 +150,9 @@ export interface OpenSshSession {
 }
 
 export function openSshSession(sshArgs: string[], userAtHost: string): OpenSshSession {
-  const child = spawn('ssh', [...sshArgs, userAtHost, 'bash --noprofile --norc'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn('ssh', [...sshArgs, userAtHost, 'bash --noprofile --norc'], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   let buffer = '';
   let waiting: { marker: string; resolve: (out: string) => void } | null = null;
   child.stdout.setEncoding('utf8');

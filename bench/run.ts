@@ -29,13 +29,16 @@ const BENCHES: Record<string, () => Promise<string>> = {
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-for (const w of wanted) if (!BENCHES[w]) {
-  console.error(`bench: unknown benchmark ${w} (known: ${Object.keys(BENCHES).join(', ')})`);
-  process.exit(2);
-}
+for (const w of wanted)
+  if (!BENCHES[w]) {
+    console.error(`bench: unknown benchmark ${w} (known: ${Object.keys(BENCHES).join(', ')})`);
+    process.exit(2);
+  }
 const names = wanted.length ? wanted : Object.keys(BENCHES);
 const doc = new URL('../docs/benchmarks.md', import.meta.url);
-let text = existsSync(doc) ? readFileSync(doc, 'utf8') : '# Benchmarks\n\nWritten by `npm run bench`; each figure is measured side by side with its peer in the same run, on the machine named in each section.\n';
+let text = existsSync(doc)
+  ? readFileSync(doc, 'utf8')
+  : '# Benchmarks\n\nWritten by `npm run bench`; each figure is measured side by side with its peer in the same run, on the machine named in each section.\n';
 for (const name of names) {
   console.error(`bench: ${name}…`);
   const section = `<!-- bench:${name} -->\n${await (BENCHES[name] as () => Promise<string>)()}<!-- /bench:${name} -->`;

@@ -39,7 +39,28 @@ function rng(seed: number): () => number {
   };
 }
 
-const SYLLABLES = ['ka', 'lo', 'mi', 'ne', 'su', 'ta', 'ri', 'po', 'de', 'va', 'xi', 'gu', 'ber', 'zan', 'tor', 'fel', 'qua', 'sho', 'wym', 'dri'];
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'ne',
+  'su',
+  'ta',
+  'ri',
+  'po',
+  'de',
+  'va',
+  'xi',
+  'gu',
+  'ber',
+  'zan',
+  'tor',
+  'fel',
+  'qua',
+  'sho',
+  'wym',
+  'dri',
+];
 
 /** 20 000 made-up words; rank 0 is the most frequent. */
 function vocabulary(size: number, random: () => number): string[] {
@@ -81,7 +102,10 @@ export async function benchSearch(): Promise<string> {
     const rank = zipf(words.length, 1.07, random);
     const sentence = (n: number) => Array.from({ length: n }, () => words[rank()] as string).join(' ');
     // Planted rare words: each in exactly three rows (spread over notes and transcripts).
-    const rare = Array.from({ length: 200 }, (_, i) => `qzrare${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}x`);
+    const rare = Array.from(
+      { length: 200 },
+      (_, i) => `qzrare${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}x`,
+    );
     const rareAt = new Map<number, string>();
     for (const word of rare) {
       for (let k = 0; k < 3; k++) rareAt.set(Math.floor(random() * (NOTES + TRANSCRIPTS)), word);
@@ -117,22 +141,41 @@ export async function benchSearch(): Promise<string> {
       for (let i = 0; i < TRANSCRIPTS; i++) {
         const proc = PROCESSES[i % PROCESSES.length] as string;
         const line = `processes -name ${proc} ${rareAt.has(NOTES + i) ? (rareAt.get(NOTES + i) as string) : ''}`.trim();
-        const rows = Array.from({ length: 3 + Math.floor(random() * 8) }, (_, r) => `${1000 + r} ${proc} /usr/sbin/${proc} ${sentence(6)}`);
+        const rows = Array.from(
+          { length: 3 + Math.floor(random() * 8) },
+          (_, r) => `${1000 + r} ${proc} /usr/sbin/${proc} ${sentence(6)}`,
+        );
         const output = `PID NAME PATH ARGS\n${rows.join('\n')}\n`;
         const at = new Date(Date.UTC(2025, 0, 1) + i * 1000).toISOString();
         store.addTranscript(caseIds[caseOf(i, TRANSCRIPTS)] as string, {
-          sessionId: `s${Math.floor(i / ENTRIES_PER_SESSION)}`, deviceId: 'dev', deviceName: 'web01', commandId: `c${i}`, line, output,
-          status: 'completed', analyst: 'alice', startedAt: at, endedAt: at,
+          sessionId: `s${Math.floor(i / ENTRIES_PER_SESSION)}`,
+          deviceId: 'dev',
+          deviceName: 'web01',
+          commandId: `c${i}`,
+          line,
+          output,
+          status: 'completed',
+          analyst: 'alice',
+          startedAt: at,
+          endedAt: at,
         });
         session.push(`$ ${line}\n${output}`);
         textBytes += line.length + output.length;
-        if (session.length === ENTRIES_PER_SESSION || i === TRANSCRIPTS - 1 || caseOf(i + 1, TRANSCRIPTS) !== caseOf(i, TRANSCRIPTS)) {
+        if (
+          session.length === ENTRIES_PER_SESSION ||
+          i === TRANSCRIPTS - 1 ||
+          caseOf(i + 1, TRANSCRIPTS) !== caseOf(i, TRANSCRIPTS)
+        ) {
           writeFileSync(join(caseDir(caseOf(i, TRANSCRIPTS), 'transcripts'), `s${i}.txt`), session.join('\n'));
           session = [];
         }
       }
     })();
-    const fileCount = Number(spawnSync('sh', ['-c', 'find . -type f | wc -l'], { cwd: join(work, 'files') }).stdout.toString().trim());
+    const fileCount = Number(
+      spawnSync('sh', ['-c', 'find . -type f | wc -l'], { cwd: join(work, 'files') })
+        .stdout.toString()
+        .trim(),
+    );
     db.pragma('wal_checkpoint(TRUNCATE)');
     db.close();
     const seedSeconds = (performance.now() - seedStarted) / 1000;
@@ -145,8 +188,18 @@ export async function benchSearch(): Promise<string> {
       const inDb = openCaseDb(join(dir, 'cases.db'));
       const scope = (alias: string) => (caseId ? ` AND ${alias}.case_id = '${caseId}'` : '');
       try {
-        const notes = inDb.prepare(`SELECT count(*) FROM notes_fts JOIN notes n ON n.seq = notes_fts.rowid WHERE notes_fts MATCH ?${scope('n')}`).pluck().get(match) as number;
-        const transcripts = inDb.prepare(`SELECT count(*) FROM transcripts_fts JOIN transcripts t ON t.seq = transcripts_fts.rowid WHERE transcripts_fts MATCH ?${scope('t')}`).pluck().get(match) as number;
+        const notes = inDb
+          .prepare(
+            `SELECT count(*) FROM notes_fts JOIN notes n ON n.seq = notes_fts.rowid WHERE notes_fts MATCH ?${scope('n')}`,
+          )
+          .pluck()
+          .get(match) as number;
+        const transcripts = inDb
+          .prepare(
+            `SELECT count(*) FROM transcripts_fts JOIN transcripts t ON t.seq = transcripts_fts.rowid WHERE transcripts_fts MATCH ?${scope('t')}`,
+          )
+          .pluck()
+          .get(match) as number;
         return notes + transcripts;
       } finally {
         inDb.close();
@@ -157,10 +210,23 @@ export async function benchSearch(): Promise<string> {
     const kinds: { what: string; texts: string[]; peer: (text: string) => string; caseId?: string }[] = [
       { what: 'rare word (3 rows)', texts: rare, peer: (t) => `grep -ri ${t} .` },
       { what: 'common word (in most rows)', texts: common, peer: (t) => `grep -ri ${t} .` },
-      { what: 'two words (common + mid-frequency)', texts: middle.map((m, i) => `${common[i % common.length]} ${m}`), peer: (t) => `grep -ril ${t.split(' ')[0]} . | xargs grep -il ${t.split(' ')[1]}` },
-      { what: 'prefix of 3 letters (`pro` …)', texts: middle.map((m) => m.slice(0, 3)), peer: (t) => `grep -riw '${t}[a-z]*' .` },
+      {
+        what: 'two words (common + mid-frequency)',
+        texts: middle.map((m, i) => `${common[i % common.length]} ${m}`),
+        peer: (t) => `grep -ril ${t.split(' ')[0]} . | xargs grep -il ${t.split(' ')[1]}`,
+      },
+      {
+        what: 'prefix of 3 letters (`pro` …)',
+        texts: middle.map((m) => m.slice(0, 3)),
+        peer: (t) => `grep -riw '${t}[a-z]*' .`,
+      },
       // The worst case of newest-first: the oldest case's hits come after every other case's.
-      { what: 'common word, scoped to the oldest of 20 cases', texts: common, peer: (t) => `grep -ri ${t} case0`, caseId: caseIds[0] as string },
+      {
+        what: 'common word, scoped to the oldest of 20 cases',
+        texts: common,
+        peer: (t) => `grep -ri ${t} case0`,
+        caseId: caseIds[0] as string,
+      },
     ];
     for (const kind of kinds) service.search(kind.texts[0] as string, undefined, 50); // warm the page cache
     const rows: string[] = [];
@@ -178,7 +244,11 @@ export async function benchSearch(): Promise<string> {
       const peer: number[] = [];
       for (let r = 0; r < PEER_RUNS; r++) {
         const text = kind.texts[r % kind.texts.length] as string;
-        peer.push(timeIt(() => spawnSync('sh', ['-c', `${kind.peer(text)} > /dev/null`], { cwd: join(work, 'files'), stdio: 'ignore' })));
+        peer.push(
+          timeIt(() =>
+            spawnSync('sh', ['-c', `${kind.peer(text)} > /dev/null`], { cwd: join(work, 'files'), stdio: 'ignore' }),
+          ),
+        );
       }
       const o50 = median(ours);
       const o99 = percentile(ours, 99);

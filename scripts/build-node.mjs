@@ -8,7 +8,10 @@ const programs = ['lr-server', 'lr-agent', 'lr'];
 const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
 let commit = 'unknown';
 try {
-  commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  commit = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  }).trim();
 } catch {
   /* not a git checkout: the build says so */
 }
@@ -23,7 +26,9 @@ await build({
   sourcemap: 'linked',
   banner: { js: '#!/usr/bin/env node' },
   // src/agent/version.ts
-  define: { __LR_AGENT_RELEASE_INFO__: JSON.stringify(`lr-agent-release-info:${JSON.stringify({ version, build: commit })}`) },
+  define: {
+    __LR_AGENT_RELEASE_INFO__: JSON.stringify(`lr-agent-release-info:${JSON.stringify({ version, build: commit })}`),
+  },
   logLevel: 'warning',
 });
 for (const p of programs) chmodSync(`out/bin/${p}.js`, 0o755);

@@ -22,7 +22,8 @@ globalThis.fetch = async (...args) => {
 
 console.error = (...args) => {
   const [first = '', ...rest] = format(...args).split('\n');
-  const text = [networkError && !first.includes(networkError) ? `${first}: ${networkError}` : first, ...rest].join('\n') + '\n';
+  const text =
+    [networkError && !first.includes(networkError) ? `${first}: ${networkError}` : first, ...rest].join('\n') + '\n';
   try {
     writeSync(3, text);
   } catch {

@@ -17,7 +17,18 @@
  * (a mirror). Full node-gyp output: resources/native/electron/build.log. On failure: one line, exit code 1.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -47,7 +58,9 @@ export function targetElectronVersion({ forPackage = false } = {}) {
 }
 
 function wantedStamp(electron) {
-  const betterSqlite3 = JSON.parse(readFileSync(requireFromRoot.resolve('better-sqlite3/package.json'), 'utf8')).version;
+  const betterSqlite3 = JSON.parse(
+    readFileSync(requireFromRoot.resolve('better-sqlite3/package.json'), 'utf8'),
+  ).version;
   return { electron, betterSqlite3, platform: process.platform, arch: process.arch };
 }
 
@@ -99,7 +112,8 @@ function reasonFromLog(text) {
   }
   const download = lines.map((line) => /^gyp http GET (\S+)/.exec(line)?.[1]).find(Boolean);
   const compiled = lines.some((line) => /^gyp info spawn (make|msbuild)/i.test(line));
-  if (download && !compiled && message.length > 0) return `Electron's headers could not be downloaded from ${download} (${message.join(' ')})`;
+  if (download && !compiled && message.length > 0)
+    return `Electron's headers could not be downloaded from ${download} (${message.join(' ')})`;
   if (message.length > 0) return message.join(' ');
   const errors = lines.filter((line) => /error/i.test(line) && !/^gyp (info|http)/.test(line));
   return errors[0]?.trim() || 'node-gyp failed';
@@ -113,9 +127,11 @@ function reasonFromLog(text) {
 export function checkElectronAbi(file) {
   const abi = readFileSync(requireFromRoot.resolve('electron/abi_version'), 'utf8').trim();
   const probe = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(file)})`], { encoding: 'utf8' });
-  if (probe.status === 0) throw new Error(`${file} was built for Node's ABI (${process.versions.modules}), not Electron's (${abi})`);
+  if (probe.status === 0)
+    throw new Error(`${file} was built for Node's ABI (${process.versions.modules}), not Electron's (${abi})`);
   if (!probe.stderr.includes(`NODE_MODULE_VERSION ${abi}.`)) {
-    const said = probe.stderr.split('\n').find((line) => /NODE_MODULE_VERSION|Error/.test(line)) ?? `exit code ${probe.status}`;
+    const said =
+      probe.stderr.split('\n').find((line) => /NODE_MODULE_VERSION|Error/.test(line)) ?? `exit code ${probe.status}`;
     throw new Error(`${file} is not a module for Electron's ABI ${abi}: ${said.trim()}`);
   }
 }
@@ -154,7 +170,9 @@ let onStop = () => undefined;
 export async function buildElectronNative({ force = false, forPackage = false } = {}) {
   const electron = targetElectronVersion({ forPackage });
   if (!force && nativeBuildIsCurrent(electron)) {
-    process.stderr.write(`electron:native: ${path.relative(ROOT, NATIVE_MODULE)} is already built for Electron ${electron}\n`);
+    process.stderr.write(
+      `electron:native: ${path.relative(ROOT, NATIVE_MODULE)} is already built for Electron ${electron}\n`,
+    );
     return NATIVE_MODULE;
   }
   const nodeGyp = nodeGypScript();
@@ -169,17 +187,29 @@ export async function buildElectronNative({ force = false, forPackage = false } 
   };
   try {
     // Its sources only: node_modules/better-sqlite3/build (the Node build) stays where it is.
-    for (const entry of ['binding.gyp', 'package.json', 'src', 'deps']) cpSync(path.join(source, entry), path.join(scratch, entry), { recursive: true });
-    process.stderr.write(`electron:native: building better-sqlite3 for Electron ${electron} (${process.arch}) with node-gyp; log: ${path.relative(ROOT, LOG)}\n`);
+    for (const entry of ['binding.gyp', 'package.json', 'src', 'deps'])
+      cpSync(path.join(source, entry), path.join(scratch, entry), { recursive: true });
+    process.stderr.write(
+      `electron:native: building better-sqlite3 for Electron ${electron} (${process.arch}) with node-gyp; log: ${path.relative(ROOT, LOG)}\n`,
+    );
     const log = createWriteStream(LOG);
     await new Promise((resolve) => log.once('open', resolve));
-    const args = [nodeGyp, 'rebuild', '--release', `--target=${electron}`, `--arch=${process.arch}`, `--dist-url=${headersUrl}`];
+    const args = [
+      nodeGyp,
+      'rebuild',
+      '--release',
+      `--target=${electron}`,
+      `--arch=${process.arch}`,
+      `--dist-url=${headersUrl}`,
+    ];
     log.write(`$ node ${args.join(' ')}\n`);
     const code = await run(process.execPath, args, { cwd: scratch, env: nodeGypEnv(), stdio: ['ignore', log, log] });
     await new Promise((resolve) => log.end(resolve));
     const built = path.join(scratch, 'build', 'Release', 'better_sqlite3.node');
     if (code !== 0 || !existsSync(built)) {
-      throw new Error(`better-sqlite3 could not be built for Electron ${electron}: ${reasonFromLog(readFileSync(LOG, 'utf8'))} (log: ${path.relative(ROOT, LOG)})`);
+      throw new Error(
+        `better-sqlite3 could not be built for Electron ${electron}: ${reasonFromLog(readFileSync(LOG, 'utf8'))} (log: ${path.relative(ROOT, LOG)})`,
+      );
     }
     checkElectronAbi(built);
     // Replaced whole: a running app never sees half a file.
@@ -198,11 +228,15 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const argv = process.argv.slice(2);
   const unknown = argv.filter((arg) => arg !== '--force' && arg !== '--for-package');
   if (unknown.length > 0) {
-    process.stderr.write(`electron:native: unknown option ${unknown[0]} (usage: electron-native.mjs [--force] [--for-package])\n`);
+    process.stderr.write(
+      `electron:native: unknown option ${unknown[0]} (usage: electron-native.mjs [--force] [--for-package])\n`,
+    );
     process.exit(2);
   }
-  buildElectronNative({ force: argv.includes('--force'), forPackage: argv.includes('--for-package') }).catch((error) => {
-    process.stderr.write(`electron:native: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exit(1);
-  });
+  buildElectronNative({ force: argv.includes('--force'), forPackage: argv.includes('--for-package') }).catch(
+    (error) => {
+      process.stderr.write(`electron:native: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
 }

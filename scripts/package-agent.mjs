@@ -21,7 +21,17 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -48,12 +58,17 @@ const { values } = parseArgs({
 const targets = values.target ?? TARGETS;
 for (const t of targets) if (!TARGETS.includes(t)) fail(`unknown target ${t} (expected one of ${TARGETS.join(', ')})`);
 const version = values.version ?? JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version;
-if (!/^\d{1,6}\.\d{1,6}\.\d{1,6}(?:-[0-9A-Za-z.-]{1,32})?$/.test(version)) fail(`invalid version ${version} (MAJOR.MINOR.PATCH[-suffix])`);
+if (!/^\d{1,6}\.\d{1,6}\.\d{1,6}(?:-[0-9A-Za-z.-]{1,32})?$/.test(version))
+  fail(`invalid version ${version} (MAJOR.MINOR.PATCH[-suffix])`);
 const outDir = resolve(values.out ?? join(root, 'dist'));
 
 function gitCommit() {
   try {
-    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], {
+      cwd: root,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return 'unknown';
   }
@@ -66,7 +81,13 @@ function npmPackage(spec, dir) {
   const tmp = mkdtempSync(join(CACHE, 'unpack-'));
   try {
     process.stdout.write(`fetching ${spec} through npm…\n`);
-    const tgz = execFileSync('npm', ['pack', spec, '--silent', '--pack-destination', tmp], { cwd: tmp, encoding: 'utf8' }).trim().split('\n').pop();
+    const tgz = execFileSync('npm', ['pack', spec, '--silent', '--pack-destination', tmp], {
+      cwd: tmp,
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n')
+      .pop();
     execFileSync('tar', ['xzf', join(tmp, tgz), '-C', tmp]);
     try {
       renameSync(join(tmp, 'package'), dir);
@@ -99,13 +120,17 @@ function koffiWindowsBinary() {
   const koffiVersion = JSON.parse(readFileSync(join(root, 'node_modules', 'koffi', 'package.json'), 'utf8')).version;
   const dir = npmPackage(`@koromix/koffi-win32-x64@${koffiVersion}`, cached(`koffi-win32-x64-${koffiVersion}`));
   const version = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).version;
-  if (version !== koffiVersion) fail(`${dir} holds @koromix/koffi-win32-x64 ${version}, not ${koffiVersion} (the koffi package's version)`);
+  if (version !== koffiVersion)
+    fail(`${dir} holds @koromix/koffi-win32-x64 ${version}, not ${koffiVersion} (the koffi package's version)`);
   return join(dir, 'win32_x64', 'koffi.node');
 }
 
 /** The host command that strips a Linux binary of `target`, or null (then the file keeps its symbols). */
 function stripCommand(target) {
-  const cmd = { 'linux-x64': process.arch === 'x64' ? 'strip' : 'x86_64-linux-gnu-strip', 'linux-arm64': process.arch === 'arm64' ? 'strip' : 'aarch64-linux-gnu-strip' }[target];
+  const cmd = {
+    'linux-x64': process.arch === 'x64' ? 'strip' : 'x86_64-linux-gnu-strip',
+    'linux-arm64': process.arch === 'arm64' ? 'strip' : 'aarch64-linux-gnu-strip',
+  }[target];
   if (!cmd) return null;
   try {
     execFileSync('sh', ['-c', 'command -v "$1"', 'sh', cmd], { stdio: 'ignore' });
@@ -129,7 +154,9 @@ try {
     format: 'cjs',
     // Loaded with createRequire only when not a SEA (src/agent/platform/windows/ffi.ts); the SEA embeds its binary.
     external: ['koffi'],
-    define: { __LR_AGENT_RELEASE_INFO__: JSON.stringify(`lr-agent-release-info:${JSON.stringify({ version, build: commit })}`) },
+    define: {
+      __LR_AGENT_RELEASE_INFO__: JSON.stringify(`lr-agent-release-info:${JSON.stringify({ version, build: commit })}`),
+    },
     logLevel: 'error',
   });
   // One blob per OS: only Windows needs a native module (koffi).
@@ -139,7 +166,17 @@ try {
     const blob = join(work, `sea-${os}.blob`);
     const config = join(work, `sea-${os}.json`);
     const assets = os === 'win' ? { [KOFFI_ASSET]: koffiWindowsBinary() } : {};
-    writeFileSync(config, JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: false, useSnapshot: false, assets }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        main: bundle,
+        output: blob,
+        disableExperimentalSEAWarning: true,
+        useCodeCache: false,
+        useSnapshot: false,
+        assets,
+      }),
+    );
     execFileSync(nodeBinary('linux-x64'), ['--experimental-sea-config', config], { stdio: 'ignore' });
     blobs.set(os, blob);
     return blob;
@@ -153,8 +190,22 @@ try {
     // Node's Linux binaries carry their debug symbols (~18 MB).
     const strip = target.startsWith('linux-') ? stripCommand(target) : null;
     if (strip) execFileSync(strip, [tmp]);
-    else if (target.startsWith('linux-')) process.stdout.write(`note: no strip for ${target} on this host (apt-get install binutils-aarch64-linux-gnu): ${name} keeps its debug symbols\n`);
-    execFileSync(process.execPath, [join(root, 'node_modules/postject/dist/cli.js'), tmp, 'NODE_SEA_BLOB', blobFor(target.split('-')[0]), '--sentinel-fuse', SEA_FUSE], { stdio: 'ignore' });
+    else if (target.startsWith('linux-'))
+      process.stdout.write(
+        `note: no strip for ${target} on this host (apt-get install binutils-aarch64-linux-gnu): ${name} keeps its debug symbols\n`,
+      );
+    execFileSync(
+      process.execPath,
+      [
+        join(root, 'node_modules/postject/dist/cli.js'),
+        tmp,
+        'NODE_SEA_BLOB',
+        blobFor(target.split('-')[0]),
+        '--sentinel-fuse',
+        SEA_FUSE,
+      ],
+      { stdio: 'ignore' },
+    );
     const data = readFileSync(tmp);
     const sha256 = createHash('sha256').update(data).digest('hex');
     renameSync(tmp, join(outDir, name));

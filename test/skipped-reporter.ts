@@ -22,6 +22,7 @@ export default class SkippedTestsReporter implements Reporter {
         lines.push(`  ${module.relativeModuleId} > ${test.fullName}${note}`);
       }
     }
-    if (lines.length) this.vitest.logger.log(`\nSkipped (${lines.length}), each with its reason in its name:\n${lines.join('\n')}\n`);
+    if (lines.length)
+      this.vitest.logger.log(`\nSkipped (${lines.length}), each with its reason in its name:\n${lines.join('\n')}\n`);
   }
 }

@@ -12,7 +12,9 @@ export interface Member {
 }
 
 function openBuffer(zip: Buffer): Promise<yauzl.ZipFile> {
-  return new Promise((resolve, reject) => yauzl.fromBuffer(zip, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z))));
+  return new Promise((resolve, reject) =>
+    yauzl.fromBuffer(zip, { lazyEntries: true }, (e, z) => (e ? reject(e) : resolve(z))),
+  );
 }
 
 /** The members of a zip, in order, read with yauzl (which checks their CRC-32). */
@@ -20,7 +22,9 @@ export async function membersOf(zip: Buffer): Promise<Member[]> {
   const file = await openBuffer(zip);
   const members: Member[] = [];
   for await (const entry of file.eachEntry()) {
-    const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => file.openReadStream(entry, (e, s) => (e ? reject(e) : resolve(s))));
+    const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
+      file.openReadStream(entry, (e, s) => (e ? reject(e) : resolve(s))),
+    );
     const chunks: Buffer[] = [];
     for await (const chunk of stream) chunks.push(chunk as Buffer);
     members.push({ name: entry.fileName, data: Buffer.concat(chunks) });
@@ -54,7 +58,12 @@ export async function zipOf(members: Member[], options: ZipOptions = {}): Promis
   const zip = new yazl.ZipFile();
   const zip64 = options.zip64 ?? false;
   for (const m of members) {
-    zip.addReadStream(Readable.from([m.data]), m.name, { compress: !m.name.startsWith('evidence/'), mtime: new Date('2025-01-01T00:00:00Z'), mode: 0o100444, forceZip64Format: zip64 });
+    zip.addReadStream(Readable.from([m.data]), m.name, {
+      compress: !m.name.startsWith('evidence/'),
+      mtime: new Date('2025-01-01T00:00:00Z'),
+      mode: 0o100444,
+      forceZip64Format: zip64,
+    });
   }
   zip.end({ forceZip64Format: zip64, comment: '' });
   const chunks: Buffer[] = [];

@@ -42,7 +42,8 @@ export class CommandVerifier {
     let key: KeyObject | null = null;
     if (publicKeyPem) {
       key = createPublicKey(publicKeyPem);
-      if (key.asymmetricKeyType !== 'ed25519') throw new Error('the pinned command-signing key is not an Ed25519 public key');
+      if (key.asymmetricKeyType !== 'ed25519')
+        throw new Error('the pinned command-signing key is not an Ed25519 public key');
     }
     this.key = key;
   }
@@ -54,13 +55,24 @@ export class CommandVerifier {
     if (!f.sig || !f.role || f.expiresAt === undefined) return `${name}: ${PREFIX} unsigned command`;
     let valid = false;
     try {
-      const payload = commandSignaturePayload({ jobId: f.jobId, sessionId: f.sessionId, deviceId: this.deviceId, command: f.command, params: f.params, cwd: f.cwd, role: f.role, expiresAt: f.expiresAt, timeLimitMs: f.timeLimitMs });
+      const payload = commandSignaturePayload({
+        jobId: f.jobId,
+        sessionId: f.sessionId,
+        deviceId: this.deviceId,
+        command: f.command,
+        params: f.params,
+        cwd: f.cwd,
+        role: f.role,
+        expiresAt: f.expiresAt,
+        timeLimitMs: f.timeLimitMs,
+      });
       valid = verify(null, payload, this.key, Buffer.from(f.sig, 'base64'));
     } catch {
       valid = false;
     }
     // Signed for this device only: a signature for another device (or a changed field) does not verify.
-    if (!valid) return `${name}: ${PREFIX} bad command signature (not signed by this device's service for this job, session, device, command, parameters, role, expiry and time limit)`;
+    if (!valid)
+      return `${name}: ${PREFIX} bad command signature (not signed by this device's service for this job, session, device, command, parameters, role, expiry and time limit)`;
     const t = this.now();
     if (t > f.expiresAt) return `${name}: ${PREFIX} command expired at ${new Date(f.expiresAt).toISOString()}`;
     this.forgetExpired(t);

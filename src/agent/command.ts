@@ -1,7 +1,8 @@
 /**
  * The contract of one agent console command. Each file in ./commands exports one AgentCommand whose
  * `spec` is its catalog entry (role, time limit, help: shared with the service and the clients), whose
- * `schema` validates the bound parameters (derived from that entry: command-params.ts), and whose `run` does the work for real.
+ * `schema` validates the bound parameters (derived from that entry: command-params.ts), and whose `run` does the work
+ * for real.
  */
 import type { z } from 'zod';
 import type { CommandSpec } from '../shared/commands/catalog.js';
@@ -41,7 +42,9 @@ export interface JobContext {
   dataDir?: string;
   /** The job's id (the command ID in the service's log): response actions record it. */
   jobId?: string;
-  /** How to reach the service for file downloads (putfile, run) and isolation: its URL(s), pinned CA and our device id. */
+  /**
+   * How to reach the service for file downloads (putfile, run) and isolation: its URL(s), pinned CA and our device id.
+   */
   service?: ServiceEndpoint;
 }
 
@@ -65,7 +68,10 @@ export interface CommandResult {
 
 /** A failure whose message is shown to the analyst as one line (no stack). */
 export class CommandError extends Error {
-  constructor(message: string, readonly code: string = 'failed') {
+  constructor(
+    message: string,
+    readonly code: string = 'failed',
+  ) {
     super(message);
     this.name = 'CommandError';
   }
@@ -84,7 +90,8 @@ export interface AgentCommand<S extends z.ZodType = z.ZodType> {
  */
 export function defineCommand<const Spec extends CommandSpec, S extends z.ZodType>(cmd: {
   spec: Spec;
-  schema: S & (ParamsAgree<z.infer<S>, ParamsOfSpec<Spec>> extends true ? unknown : ParamsAgree<z.infer<S>, ParamsOfSpec<Spec>>);
+  schema: S &
+    (ParamsAgree<z.infer<S>, ParamsOfSpec<Spec>> extends true ? unknown : ParamsAgree<z.infer<S>, ParamsOfSpec<Spec>>);
   run(ctx: JobContext, params: z.infer<S>): Promise<CommandResult | void>;
 }): AgentCommand<S> {
   return cmd as AgentCommand<S>;

@@ -1,4 +1,6 @@
-/** The agent's data folder: its identity (device id, private key, pinned CA, service URL(s)), quarantine and work dirs. */
+/**
+ * The agent's data folder: its identity (device id, private key, pinned CA, service URL(s)), quarantine and work dirs.
+ */
 import { join } from 'node:path';
 import { z } from 'zod';
 import { readJsonFile, writeSecretJson } from '../node/files.js';

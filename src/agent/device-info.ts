@@ -6,7 +6,10 @@ import { AGENT_TARGETS, type AgentTarget } from '../shared/wire/agent-release.js
 import { AGENT_BUILD, AGENT_VERSION } from './version.js';
 
 /** The build target this process is (`linux-x64`, `linux-arm64`, `win-x64`), or null on another OS/CPU. */
-export function currentAgentTarget(platform: string = process.platform, arch: string = process.arch): AgentTarget | null {
+export function currentAgentTarget(
+  platform: string = process.platform,
+  arch: string = process.arch,
+): AgentTarget | null {
   const target = `${platform === 'win32' ? 'win' : platform}-${arch}`;
   return (AGENT_TARGETS as readonly string[]).includes(target) ? (target as AgentTarget) : null;
 }

@@ -37,16 +37,31 @@ export function programCandidates(name: string, platform: NodeJS.Platform, env: 
 
 export async function findProgram(name: string): Promise<string | null> {
   for (const p of programCandidates(name, process.platform, process.env)) {
-    if (await access(p, 1).then(() => true, () => false)) return p;
+    if (
+      await access(p, 1).then(
+        () => true,
+        () => false,
+      )
+    )
+      return p;
   }
   return null;
 }
 
-export function exec(file: string, args: string[], signal: AbortSignal, timeoutMs = 10 * 60_000): Promise<{ code: number; stdout: string; stderr: string }> {
+export function exec(
+  file: string,
+  args: string[],
+  signal: AbortSignal,
+  timeoutMs = 10 * 60_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { signal, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err && typeof (err as { code?: unknown }).code !== 'number') return reject(err);
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+      resolve({
+        code: err ? ((err as { code?: number }).code ?? 1) : 0,
+        stdout: String(stdout),
+        stderr: String(stderr),
+      });
     });
   });
 }
@@ -57,11 +72,25 @@ export function clamavDbArgs(): string[] {
   return db ? ['-d', db] : [];
 }
 
-export function indicatorsEngine(sha256: string, indicators: readonly string[] | undefined, total: number | undefined): EngineResult {
-  if (indicators === undefined) return { engine: 'indicators', ran: false, verdict: 'skipped', detail: 'the service sent no indicator list' };
-  if (indicators.includes(sha256)) return { engine: 'indicators', ran: true, verdict: 'malicious', detail: `sha256 ${sha256} is a tenant indicator` };
-  const of = total !== undefined && total > indicators.length ? ` (checked the first ${indicators.length} of ${total}: list truncated)` : '';
-  return { engine: 'indicators', ran: true, verdict: 'clean', detail: `no match among ${indicators.length} tenant indicators${of}` };
+export function indicatorsEngine(
+  sha256: string,
+  indicators: readonly string[] | undefined,
+  total: number | undefined,
+): EngineResult {
+  if (indicators === undefined)
+    return { engine: 'indicators', ran: false, verdict: 'skipped', detail: 'the service sent no indicator list' };
+  if (indicators.includes(sha256))
+    return { engine: 'indicators', ran: true, verdict: 'malicious', detail: `sha256 ${sha256} is a tenant indicator` };
+  const of =
+    total !== undefined && total > indicators.length
+      ? ` (checked the first ${indicators.length} of ${total}: list truncated)`
+      : '';
+  return {
+    engine: 'indicators',
+    ran: true,
+    verdict: 'clean',
+    detail: `no match among ${indicators.length} tenant indicators${of}`,
+  };
 }
 
 /** Why YARA cannot run on this OS, or null. */
@@ -69,12 +98,17 @@ export function yaraUnavailable(platform: NodeJS.Platform): string | null {
   return platform === 'win32' ? 'no YARA engine on Windows yet' : null;
 }
 
-export async function yaraEngine(file: string, ruleFiles: readonly string[], signal: AbortSignal): Promise<EngineResult> {
+export async function yaraEngine(
+  file: string,
+  ruleFiles: readonly string[],
+  signal: AbortSignal,
+): Promise<EngineResult> {
   const unavailable = yaraUnavailable(process.platform);
   if (unavailable) return { engine: 'yara', ran: false, verdict: 'skipped', detail: unavailable };
   const yara = await findProgram('yara');
   if (!yara) return { engine: 'yara', ran: false, verdict: 'skipped', detail: 'yara is not installed on the device' };
-  if (ruleFiles.length === 0) return { engine: 'yara', ran: false, verdict: 'skipped', detail: 'no YARA rules (.yar, .yara) in the library' };
+  if (ruleFiles.length === 0)
+    return { engine: 'yara', ran: false, verdict: 'skipped', detail: 'no YARA rules (.yar, .yara) in the library' };
   const matched: string[] = [];
   const errors: string[] = [];
   for (const rules of ruleFiles) {
@@ -88,21 +122,41 @@ export async function yaraEngine(file: string, ruleFiles: readonly string[], sig
       if (m) matched.push(`${m[1]} (${path.basename(rules)})`);
     }
   }
-  if (matched.length > 0) return { engine: 'yara', ran: true, verdict: 'malicious', detail: `matched ${matched.join(', ')}${errors.length ? `; errors: ${errors.join('; ')}` : ''}` };
-  if (errors.length === ruleFiles.length) return { engine: 'yara', ran: true, verdict: 'error', detail: errors.join('; ') };
-  return { engine: 'yara', ran: true, verdict: 'clean', detail: `no match with ${ruleFiles.length - errors.length} rule file(s)${errors.length ? `; errors: ${errors.join('; ')}` : ''}` };
+  if (matched.length > 0)
+    return {
+      engine: 'yara',
+      ran: true,
+      verdict: 'malicious',
+      detail: `matched ${matched.join(', ')}${errors.length ? `; errors: ${errors.join('; ')}` : ''}`,
+    };
+  if (errors.length === ruleFiles.length)
+    return { engine: 'yara', ran: true, verdict: 'error', detail: errors.join('; ') };
+  return {
+    engine: 'yara',
+    ran: true,
+    verdict: 'clean',
+    detail: `no match with ${ruleFiles.length - errors.length} rule file(s)${errors.length ? `; errors: ${errors.join('; ')}` : ''}`,
+  };
 }
 
 export async function clamavEngine(file: string, signal: AbortSignal): Promise<EngineResult> {
   const clamscan = await findProgram('clamscan');
-  if (!clamscan) return { engine: 'clamav', ran: false, verdict: 'skipped', detail: 'ClamAV (clamscan) is not installed on the device' };
+  if (!clamscan)
+    return {
+      engine: 'clamav',
+      ran: false,
+      verdict: 'skipped',
+      detail: 'ClamAV (clamscan) is not installed on the device',
+    };
   const r = await exec(clamscan, ['--no-summary', ...clamavDbArgs(), '--', file], signal);
   if (r.code === 0) return { engine: 'clamav', ran: true, verdict: 'clean', detail: 'no signature matched' };
   if (r.code === 1) {
     const sigs = [...r.stdout.matchAll(/: (.+) FOUND$/gm)].map((m) => m[1]);
     return { engine: 'clamav', ran: true, verdict: 'malicious', detail: `signature ${sigs.join(', ')}` };
   }
-  const why = (r.stderr.trim() || r.stdout.trim()).split('\n').find((l) => /error|no supported database/i.test(l)) ?? `exit ${r.code}`;
+  const why =
+    (r.stderr.trim() || r.stdout.trim()).split('\n').find((l) => /error|no supported database/i.test(l)) ??
+    `exit ${r.code}`;
   return { engine: 'clamav', ran: true, verdict: 'error', detail: why.replace(/^LibClamAV Error: /, '') };
 }
 
@@ -141,5 +195,7 @@ export function parseDefenderThreats(output: string): DefenderThreat[] {
 /** MpCmdRun's output as text: UTF-16LE when it wrote wide characters, else as is. Pure. */
 export function defenderOutputText(bytes: Buffer): string {
   const nuls = bytes.subarray(0, 512).filter((b) => b === 0).length;
-  return nuls > Math.min(bytes.length, 512) / 4 ? bytes.toString('utf16le').replace(/^\uFEFF/, '') : bytes.toString('utf8');
+  return nuls > Math.min(bytes.length, 512) / 4
+    ? bytes.toString('utf16le').replace(/^\uFEFF/, '')
+    : bytes.toString('utf8');
 }

@@ -11,14 +11,26 @@ import { saveAgentState, type AgentState } from './config.js';
 import { describeError } from '../shared/errors.js';
 
 /** The enrolled agent; `requestedName` when the service gave the device another name (the asked one was taken). */
-export async function enroll(bundlePath: string, dataDir: string, name?: string): Promise<AgentState & { requestedName?: string }> {
+export async function enroll(
+  bundlePath: string,
+  dataDir: string,
+  name?: string,
+): Promise<AgentState & { requestedName?: string }> {
   const bundle = readJsonFile(bundlePath, bundleSchema, 'enrollment bundle');
-  if (Date.parse(bundle.expiresAt) < Date.now()) throw new Error(`enrollment bundle ${bundlePath} expired at ${bundle.expiresAt}`);
+  if (Date.parse(bundle.expiresAt) < Date.now())
+    throw new Error(`enrollment bundle ${bundlePath} expired at ${bundle.expiresAt}`);
   // Checked before anything is sent: a bundle without it cannot vouch for the key the service will send.
-  if (!bundle.commandKey) throw new Error(`enrollment bundle ${bundlePath} has no command-signing key (written by an older lr-server?): make a new one with lr-server enroll-token`);
+  if (!bundle.commandKey)
+    throw new Error(
+      `enrollment bundle ${bundlePath} has no command-signing key (written by an older lr-server?): make a new one with lr-server enroll-token`,
+    );
   const { publicKey, privateKey } = generateKeyPairSync('ed25519');
   const requested = name ?? hostname();
-  const r = await enrollAtAnyNode(bundle, { token: bundle.token, publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(), info: deviceInfo(requested) });
+  const r = await enrollAtAnyNode(bundle, {
+    token: bundle.token,
+    publicKey: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    info: deviceInfo(requested),
+  });
   // The command-signing key comes in the bundle and in the answer (over the pinned TLS): both must agree.
   const commandKey = pinnedCommandKey(bundle.commandKey, r.commandKey);
   // The service fixes the name (unique per tenant): a taken one comes back suffixed.
@@ -38,7 +50,11 @@ export async function enroll(bundlePath: string, dataDir: string, name?: string)
   return deviceName === requested ? state : { ...state, requestedName: requested };
 }
 
-const enrollAnswer = z.object({ deviceId: z.string().min(1).max(64), name: z.string().min(1).max(128).optional(), commandKey: z.string().max(4096).optional() });
+const enrollAnswer = z.object({
+  deviceId: z.string().min(1).max(64),
+  name: z.string().min(1).max(128).optional(),
+  commandKey: z.string().max(4096).optional(),
+});
 type EnrollAnswer = z.infer<typeof enrollAnswer>;
 
 /**
@@ -58,7 +74,8 @@ async function enrollAtAnyNode(bundle: Bundle, body: unknown): Promise<EnrollAns
       continue;
     }
     const parsed = enrollAnswer.safeParse(answer);
-    if (!parsed.success) throw new Error(`the service at ${new URL(url).host} answered the enrollment in an unexpected form`);
+    if (!parsed.success)
+      throw new Error(`the service at ${new URL(url).host} answered the enrollment in an unexpected form`);
     return parsed.data;
   }
   throw new Error(failures.length === 1 ? failures.join('') : `no service node answered: ${failures.join('; ')}`);
@@ -77,7 +94,10 @@ function normalisedKey(pem: string, where: string): string {
 function pinnedCommandKey(fromBundle: string | undefined, fromService: string | undefined): string {
   const a = fromBundle ? normalisedKey(fromBundle, 'the enrollment bundle') : undefined;
   const b = fromService ? normalisedKey(fromService, "the service's answer") : undefined;
-  if (a && b && a !== b) throw new Error("the service's command-signing key differs from the one in the enrollment bundle: refusing to enroll");
+  if (a && b && a !== b)
+    throw new Error(
+      "the service's command-signing key differs from the one in the enrollment bundle: refusing to enroll",
+    );
   const key = a ?? b;
   if (!key) throw new Error('the service sent no command-signing key (service too old?): refusing to enroll');
   return key;

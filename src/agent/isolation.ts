@@ -44,7 +44,10 @@ export async function reapplyIsolation(dataDir: string, platform: PlatformLayer,
   try {
     const backend = await platform.applyIsolation(state.allow);
     await writeIsolation(dataDir, { ...state, backend });
-    log.warn('device isolated: isolation rules applied again', { backend, allow: state.allow.map((a) => `${a.address}:${a.port}`).join(', ') });
+    log.warn('device isolated: isolation rules applied again', {
+      backend,
+      allow: state.allow.map((a) => `${a.address}:${a.port}`).join(', '),
+    });
   } catch (e) {
     log.error('device isolated but the isolation rules could not be applied again', { error: describeError(e) });
   }

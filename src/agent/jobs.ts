@@ -5,7 +5,15 @@
  */
 import { stage } from '../node/stage-trace.js';
 import type { z } from 'zod';
-import { DATA_HEADER_MAX_BYTES, JOB_WINDOW_BYTES, MAX_CHUNK_CHARS, TRANSFER_WINDOW_BYTES, dataFrameHeader, type FromAgent, type ToAgent } from '../shared/wire/protocol.js';
+import {
+  DATA_HEADER_MAX_BYTES,
+  JOB_WINDOW_BYTES,
+  MAX_CHUNK_CHARS,
+  TRANSFER_WINDOW_BYTES,
+  dataFrameHeader,
+  type FromAgent,
+  type ToAgent,
+} from '../shared/wire/protocol.js';
 import { MAX_TIME_LIMIT_MS } from '../shared/wire/command-signature.js';
 import type { Logger, LogLevel } from '../node/log.js';
 import { levelAllows } from '../node/log.js';
@@ -33,7 +41,9 @@ export interface AgentSender {
   data(frame: Buffer): void;
 }
 
-/** Chunks allocated by dataChunk(): their memory starts DATA_HEADER_MAX_BYTES before them, free for the frame header. */
+/**
+ * Chunks allocated by dataChunk(): their memory starts DATA_HEADER_MAX_BYTES before them, free for the frame header.
+ */
 const withHeadroom = new WeakSet<Buffer>();
 
 /**
@@ -110,7 +120,8 @@ class JobStream {
   private add(record: JobRecord): boolean {
     // Serialised once: the frame is assembled from these strings.
     let json = JSON.stringify(record);
-    if (json.length > MAX_CHUNK_CHARS) json = JSON.stringify({ error: `record too large to send (${json.length} characters)` });
+    if (json.length > MAX_CHUNK_CHARS)
+      json = JSON.stringify({ error: `record too large to send (${json.length} characters)` });
     let sent = false;
     if (this.recordBytes + json.length > FLUSH_BYTES) sent = this.flushRecords();
     this.records.push(json);
@@ -183,7 +194,8 @@ export class JobRunner {
     /** Where file commands find the agent's data folder and the service (see JobContext). */
     private readonly environment: Pick<JobContext, 'dataDir' | 'service'> = {},
     /** Checks a job.start before anything runs (command-verifier.ts): null to run, else the one-line refusal. */
-    private readonly verify: (f: Extract<ToAgent, { t: 'job.start' }>) => string | null = () => 'refused by the agent: no command verifier',
+    private readonly verify: (f: Extract<ToAgent, { t: 'job.start' }>) => string | null = () =>
+      'refused by the agent: no command verifier',
   ) {
     // Trace lines of a session go to that session's console at the level it asked for.
     log.tap((level, msg, fields) => {
@@ -231,8 +243,18 @@ export class JobRunner {
   }
 
   private async start(f: Extract<ToAgent, { t: 'job.start' }>): Promise<void> {
-    const end = (status: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'refused', error?: string, cwd?: string) =>
-      this.sender.frame({ t: 'job.end', jobId: f.jobId, status, error: error?.replace(/\s*\n\s*/g, ' ').slice(0, 4000), cwd });
+    const end = (
+      status: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'refused',
+      error?: string,
+      cwd?: string,
+    ) =>
+      this.sender.frame({
+        t: 'job.end',
+        jobId: f.jobId,
+        status,
+        error: error?.replace(/\s*\n\s*/g, ' ').slice(0, 4000),
+        cwd,
+      });
     if (this.running.has(f.jobId)) return; // a duplicate of a running job: never a second run, never a second end
     stage(f.jobId, 'agent.start');
     const refusal = this.verify(f);
@@ -263,7 +285,8 @@ export class JobRunner {
       emitMany: (rs) => stream.emitMany(rs),
       text: (t) => stream.text(t),
       sendData: (offset, chunk) => stream.data(offset, chunk),
-      trace: (level: Exclude<LogLevel, never>, message: string) => log[level](`${f.command}: ${message}`, { sessionId: f.sessionId, jobId: f.jobId }),
+      trace: (level: Exclude<LogLevel, never>, message: string) =>
+        log[level](`${f.command}: ${message}`, { sessionId: f.sessionId, jobId: f.jobId }),
       platform: this.platform,
       resolvePath: (p) => pathApi.resolve(f.cwd, p),
       jobId: f.jobId,
@@ -277,14 +300,20 @@ export class JobRunner {
       stage(f.jobId, 'agent.ran');
       stream.flushRecords();
       const reason = controller.signal.reason as AbortReason | undefined;
-      if (controller.signal.aborted) end(reason === 'timed_out' ? 'timed_out' : 'cancelled', abortMessage(f.command, reason));
+      if (controller.signal.aborted)
+        end(reason === 'timed_out' ? 'timed_out' : 'cancelled', abortMessage(f.command, reason));
       else end('completed', undefined, result?.cwd);
       stage(f.jobId, 'agent.ended');
     } catch (e) {
       stream.flushRecords();
       const reason = controller.signal.reason as AbortReason | undefined;
-      if (controller.signal.aborted) end(reason === 'timed_out' ? 'timed_out' : 'cancelled', abortMessage(f.command, reason));
-      else if (e instanceof CommandError || e instanceof NotSupportedError) end(e instanceof CommandError && e.code === 'refused' ? 'refused' : 'failed', e.message.startsWith(`${f.command}:`) ? e.message : `${f.command}: ${e.message}`);
+      if (controller.signal.aborted)
+        end(reason === 'timed_out' ? 'timed_out' : 'cancelled', abortMessage(f.command, reason));
+      else if (e instanceof CommandError || e instanceof NotSupportedError)
+        end(
+          e instanceof CommandError && e.code === 'refused' ? 'refused' : 'failed',
+          e.message.startsWith(`${f.command}:`) ? e.message : `${f.command}: ${e.message}`,
+        );
       else {
         log.error(`job ${f.jobId} crashed`, { sessionId: f.sessionId, error: (e as Error).stack ?? String(e) });
         end('failed', `${f.command}: ${describeError(e)}`);
@@ -325,7 +354,9 @@ export function describeParamIssue(issue: z.core.$ZodIssue | undefined): string 
     case 'too_big':
       return `${name} must be ${issue.inclusive === false ? 'less than' : 'at most'} ${String(issue.maximum)}${issue.origin === 'number' || issue.origin === 'int' ? '' : ' long'}`;
     case 'invalid_type':
-      return issue.input === undefined ? `${name} is required` : `${name} must be ${issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`}`;
+      return issue.input === undefined
+        ? `${name} is required`
+        : `${name} must be ${issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`}`;
     case 'invalid_value':
       return `${name} must be one of ${issue.values.map(String).join(', ')}`;
     default:

@@ -9,7 +9,14 @@
  */
 import { createPrivateKey, sign } from 'node:crypto';
 import WebSocket from 'ws';
-import { MAX_FRAME_BYTES, agentAuthPayload, parseFrame, toAgent, type FromAgent, type ToAgent } from '../shared/wire/protocol.js';
+import {
+  MAX_FRAME_BYTES,
+  agentAuthPayload,
+  parseFrame,
+  toAgent,
+  type FromAgent,
+  type ToAgent,
+} from '../shared/wire/protocol.js';
 import { serviceUrls, wssBase } from '../node/profile.js';
 import { unmaskedFrames } from '../node/ws-options.js';
 import type { Logger } from '../node/log.js';
@@ -76,7 +83,12 @@ export function runAgentLink(
     if (stopped) return;
     const url = urls[next % urls.length] ?? state.url;
     next = (next + 1) % urls.length;
-    const socket = new WebSocket(`${wssBase(url)}/api/v1/agent`, { ca: state.ca, maxPayload: MAX_FRAME_BYTES, handshakeTimeout: 10_000, ...unmaskedFrames });
+    const socket = new WebSocket(`${wssBase(url)}/api/v1/agent`, {
+      ca: state.ca,
+      maxPayload: MAX_FRAME_BYTES,
+      handshakeTimeout: 10_000,
+      ...unmaskedFrames,
+    });
     ws = socket;
     const heard = () => {
       clearTimeout(watchdog);

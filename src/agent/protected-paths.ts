@@ -102,7 +102,8 @@ export class ProtectedPaths {
 
   /** Why a real path is protected, or null. */
   async protection(real: string): Promise<Protection | null> {
-    for (const dir of this.agentDirs.values()) if (within(real, dir)) return { folder: dir, what: "the agent's own data folder" };
+    for (const dir of this.agentDirs.values())
+      if (within(real, dir)) return { folder: dir, what: "the agent's own data folder" };
     for (let dir = real; ; dir = path.dirname(dir)) {
       const kind = await this.markerIn(dir);
       if (kind) return { folder: dir, what: KIND_TEXT[kind] };
@@ -176,7 +177,12 @@ export async function refuseProtected(ctx: { dataDir?: string }, command: string
 }
 
 /** refuseProtected for an open file: what the descriptor really is. */
-export async function refuseProtectedOpen(ctx: { dataDir?: string }, command: string, fd: number, shown: string): Promise<void> {
+export async function refuseProtectedOpen(
+  ctx: { dataDir?: string },
+  command: string,
+  fd: number,
+  shown: string,
+): Promise<void> {
   if (ctx.dataDir) protectedPaths.addAgentDataDir(ctx.dataDir);
   await protectedPaths.refuseOpened(command, fd, shown);
 }

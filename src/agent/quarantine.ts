@@ -41,10 +41,18 @@ const fileSchema = z.object({
 });
 const lineSchema = z.object({ path: z.string(), host: z.string(), line: z.number(), text: z.string() });
 const linkSchema = z.object({ path: z.string(), host: z.string(), target: z.string() });
-/** Windows: a registry value taken away (persistence), with its exact type and bytes (commands/support/remediate-windows-config.ts). */
+/**
+ * Windows: a registry value taken away (persistence), with its exact type and bytes
+ * (commands/support/remediate-windows-config.ts).
+ */
 const registryValueSchema = z.object({ key: z.string(), name: z.string(), type: z.number(), dataHex: z.string() });
 /** Windows: a service's configuration before it was disabled, so that undo restores start type and state. */
-const serviceStateSchema = z.object({ name: z.string(), startType: z.number(), delayedAutoStart: z.boolean(), wasRunning: z.boolean() });
+const serviceStateSchema = z.object({
+  name: z.string(),
+  startType: z.number(),
+  delayedAutoStart: z.boolean(),
+  wasRunning: z.boolean(),
+});
 
 export const entrySchema = z.object({
   id: z.string(),
@@ -76,7 +84,11 @@ function sha256File(p: string): Promise<string> {
   });
 }
 
-const exists = (p: string) => fsp.lstat(p).then(() => true, () => false);
+const exists = (p: string) =>
+  fsp.lstat(p).then(
+    () => true,
+    () => false,
+  );
 
 /** Moves `from` to `to`: rename on the same file system, else copy + verify + unlink. */
 async function move(from: string, to: string, sha256: string): Promise<void> {
@@ -121,7 +133,22 @@ export class Quarantine {
     await fsp.chmod(this.dir, 0o700);
     const id = `${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 18)}-${randomBytes(4).toString('hex')}`;
     await fsp.mkdir(path.join(this.dir, id), { mode: 0o700 });
-    return { id, type, target, createdAt: new Date().toISOString(), jobId: jobId ?? null, actions: [], files: [], lines: [], links: [], registryValues: [], services: [], restoredAt: null, restoredByJob: null, restoreNotes: [] };
+    return {
+      id,
+      type,
+      target,
+      createdAt: new Date().toISOString(),
+      jobId: jobId ?? null,
+      actions: [],
+      files: [],
+      lines: [],
+      links: [],
+      registryValues: [],
+      services: [],
+      restoredAt: null,
+      restoredByJob: null,
+      restoreNotes: [],
+    };
   }
 
   async save(entry: QuarantineEntry): Promise<void> {
@@ -131,7 +158,8 @@ export class Quarantine {
 
   /** Drops an entry that holds nothing (the remediation failed before taking anything). */
   async discard(entry: QuarantineEntry): Promise<void> {
-    if (entry.files.length === 0 && entry.lines.length === 0 && entry.links.length === 0) await fsp.rm(path.join(this.dir, entry.id), { recursive: true, force: true });
+    if (entry.files.length === 0 && entry.lines.length === 0 && entry.links.length === 0)
+      await fsp.rm(path.join(this.dir, entry.id), { recursive: true, force: true });
     else await this.save(entry);
   }
 
@@ -156,14 +184,26 @@ export class Quarantine {
   async takeFile(entry: QuarantineEntry, devicePath: string, host: string): Promise<QFile> {
     await this.refuseProtected(host);
     const st = await fsp.lstat(host);
-    if (st.isSymbolicLink()) throw new Error(`${devicePath} is a symbolic link (to ${await fsp.readlink(host)}): remediate its target`);
+    if (st.isSymbolicLink())
+      throw new Error(`${devicePath} is a symbolic link (to ${await fsp.readlink(host)}): remediate its target`);
     if (!st.isFile()) throw new Error(`${devicePath} is not a regular file`);
     const sha256 = await sha256File(host);
     const blob = `${entry.files.length}.bin`;
     const dest = path.join(this.dir, entry.id, blob);
     await move(host, dest, sha256);
     await fsp.chmod(dest, 0o400).catch(() => undefined);
-    const f: QFile = { path: devicePath, host, blob, size: st.size, sha256, mode: st.mode & 0o7777, uid: st.uid, gid: st.gid, atimeMs: st.atimeMs, mtimeMs: st.mtimeMs };
+    const f: QFile = {
+      path: devicePath,
+      host,
+      blob,
+      size: st.size,
+      sha256,
+      mode: st.mode & 0o7777,
+      uid: st.uid,
+      gid: st.gid,
+      atimeMs: st.atimeMs,
+      mtimeMs: st.mtimeMs,
+    };
     entry.files.push(f);
     entry.actions.push(`${devicePath} quarantined (${st.size} bytes, sha256 ${sha256})`);
     await this.save(entry);
@@ -199,14 +239,20 @@ export class Quarantine {
   async restore(entry: QuarantineEntry, jobId: string | undefined, command: string): Promise<string[]> {
     for (const h of [...entry.files, ...entry.links, ...entry.lines].map((x) => x.host)) await this.refuseProtected(h);
     for (const f of entry.files) {
-      if (await exists(f.host)) throw new CommandError(`${command}: ${f.path} exists again on the device: move it away first (nothing was restored)`);
-      if (!(await exists(path.dirname(f.host)))) throw new CommandError(`${command}: the folder of ${f.path} no longer exists (nothing was restored)`);
+      if (await exists(f.host))
+        throw new CommandError(
+          `${command}: ${f.path} exists again on the device: move it away first (nothing was restored)`,
+        );
+      if (!(await exists(path.dirname(f.host))))
+        throw new CommandError(`${command}: the folder of ${f.path} no longer exists (nothing was restored)`);
     }
     for (const l of entry.links) {
-      if (await exists(l.host)) throw new CommandError(`${command}: ${l.path} exists again on the device (nothing was restored)`);
+      if (await exists(l.host))
+        throw new CommandError(`${command}: ${l.path} exists again on the device (nothing was restored)`);
     }
     for (const l of entry.lines) {
-      if (!(await exists(l.host))) throw new CommandError(`${command}: ${l.path} no longer exists (nothing was restored)`);
+      if (!(await exists(l.host)))
+        throw new CommandError(`${command}: ${l.path} no longer exists (nothing was restored)`);
     }
     const notes: string[] = [];
     for (const f of entry.files) {
@@ -215,11 +261,14 @@ export class Quarantine {
       try {
         await fsp.chown(f.host, f.uid, f.gid);
       } catch (e) {
-        notes.push(`owner ${f.uid}:${f.gid} of ${f.path} not restored: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`);
+        notes.push(
+          `owner ${f.uid}:${f.gid} of ${f.path} not restored: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`,
+        );
       }
       await fsp.chmod(f.host, f.mode); // after chown, which clears setuid/setgid bits
       await fsp.utimes(f.host, f.atimeMs / 1000, f.mtimeMs / 1000);
-      if ((await sha256File(f.host)) !== f.sha256) throw new CommandError(`${command}: ${f.path} restored but its SHA-256 differs from the quarantined one`);
+      if ((await sha256File(f.host)) !== f.sha256)
+        throw new CommandError(`${command}: ${f.path} restored but its SHA-256 differs from the quarantined one`);
       notes.push(`${f.path} restored (${f.size} bytes, sha256 ${f.sha256})`);
     }
     // Lines are re-inserted in reverse order of removal, so earlier line numbers stay right.
@@ -249,7 +298,11 @@ export function entryRecord(entry: QuarantineEntry): Record<string, unknown> {
     type: entry.type,
     target: entry.target,
     state: entry.restoredAt ? 'restored' : 'remediated',
-    paths: [...entry.files.map((f) => f.path), ...entry.lines.map((l) => `${l.path}:${l.line}`), ...entry.links.map((l) => l.path)],
+    paths: [
+      ...entry.files.map((f) => f.path),
+      ...entry.lines.map((l) => `${l.path}:${l.line}`),
+      ...entry.links.map((l) => l.path),
+    ],
     actions: entry.actions,
     createdAt: entry.createdAt,
     jobId: entry.jobId,

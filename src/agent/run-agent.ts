@@ -74,12 +74,21 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     ca: state.ca,
     deviceId: state.deviceId,
     currentUrl: () => node.url,
-    proveDownload: (token) => sign(null, Buffer.from(agentFileProofPayload(token, state.deviceId)), deviceKey).toString('base64'),
+    proveDownload: (token) =>
+      sign(null, Buffer.from(agentFileProofPayload(token, state.deviceId)), deviceKey).toString('base64'),
   };
   // Every job must carry the service's signature (key pinned at enrollment); see command-verifier.ts.
-  if (!state.commandKey) log.warn('no command-signing key is pinned: every command will be refused until the agent is enrolled again');
+  if (!state.commandKey)
+    log.warn('no command-signing key is pinned: every command will be refused until the agent is enrolled again');
   const verifier = new CommandVerifier(state.commandKey, state.deviceId, Date.now, paths.receivedJobs);
-  const runner = new JobRunner(AGENT_COMMANDS, platform, log, { frame: () => undefined, raw: () => undefined, data: () => undefined }, { dataDir: dir, service }, (f) => verifier.check(f));
+  const runner = new JobRunner(
+    AGENT_COMMANDS,
+    platform,
+    log,
+    { frame: () => undefined, raw: () => undefined, data: () => undefined },
+    { dataDir: dir, service },
+    (f) => verifier.check(f),
+  );
   // Self-update (update/): only a build run by `lr-agent service` stages one, then exits for its supervisor.
   const supervised = process.env[SUPERVISED_ENV] === '1';
   const updater = new AgentUpdater({
@@ -90,8 +99,14 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
     supervised,
     // Jobs running now (a download, a script) finish first: the restart would end them.
     restartIntoUpdate: () =>
-      void whenIdle(() => runner.runningCount(), { onWait: (count) => log.info('update staged: restarting once the running jobs end', { running: count }) })
-        .then((left) => left > 0 && log.warn('update staged: jobs still running after the wait are ended by the restart', { running: left }))
+      void whenIdle(() => runner.runningCount(), {
+        onWait: (count) => log.info('update staged: restarting once the running jobs end', { running: count }),
+      })
+        .then(
+          (left) =>
+            left > 0 &&
+            log.warn('update staged: jobs still running after the wait are ended by the restart', { running: left }),
+        )
         .then(() => resources.dispose())
         .then(() => process.exit(UPDATE_EXIT_CODE)),
   });
@@ -124,5 +139,10 @@ export async function startAgent(options: StartAgentOptions): Promise<RunningAge
       process.off('disconnect', onDisconnect);
     });
   }
-  return { state, connected: () => link.connected(), currentUrl: () => link.currentUrl(), stop: () => resources.dispose() };
+  return {
+    state,
+    connected: () => link.connected(),
+    currentUrl: () => link.currentUrl(),
+    stop: () => resources.dispose(),
+  };
 }

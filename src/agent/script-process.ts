@@ -42,7 +42,12 @@ const DRAIN_AFTER_EXIT_MS = 1_000;
 /** Name of the environment variable that marks every process of one run (see process-tree.ts). */
 export const RUN_MARKER_VARIABLE = 'LR_RUN_ID';
 
-function pump(stream: Readable, name: 'stdout' | 'stderr', output: ScriptProcessOptions['output'], count: (n: number) => void): Promise<void> {
+function pump(
+  stream: Readable,
+  name: 'stdout' | 'stderr',
+  output: ScriptProcessOptions['output'],
+  count: (n: number) => void,
+): Promise<void> {
   const decoder = new StringDecoder('utf8');
   return new Promise((resolve) => {
     stream.on('data', (chunk: Buffer) => {
@@ -97,7 +102,10 @@ export function runScriptProcess(opts: ScriptProcessOptions): Promise<ScriptRun>
 
     const onAbort = () => {
       aborted = true;
-      if (tree) killing = tree.kill().catch((e: Error) => opts.onTrackProblem?.(`the process tree could not be ended: ${e.message}`));
+      if (tree)
+        killing = tree
+          .kill()
+          .catch((e: Error) => opts.onTrackProblem?.(`the process tree could not be ended: ${e.message}`));
     };
     if (opts.signal.aborted) onAbort();
     else opts.signal.addEventListener('abort', onAbort, { once: true });

@@ -30,7 +30,8 @@ export function isSeaBuild(): boolean {
 export function privateNativeDir(env: NodeJS.ProcessEnv = process.env): string {
   if (process.platform === 'win32') {
     const local = env.LOCALAPPDATA ?? (env.USERPROFILE ? winPath.join(env.USERPROFILE, 'AppData', 'Local') : undefined);
-    if (!local || !winPath.isAbsolute(local)) throw new Error('%LOCALAPPDATA% is not set: there is no private folder to load the FFI module from');
+    if (!local || !winPath.isAbsolute(local))
+      throw new Error('%LOCALAPPDATA% is not set: there is no private folder to load the FFI module from');
     const dir = winPath.join(local, 'lr-agent', 'native');
     mkdirSync(dir, { recursive: true });
     return dir;
@@ -43,9 +44,14 @@ export function privateNativeDir(env: NodeJS.ProcessEnv = process.env): string {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
   }
   const st = lstatSync(dir);
-  if (!st.isDirectory() || st.isSymbolicLink()) throw new Error(`${dir} is not a plain folder: refusing to load native code from it`);
-  if (st.uid !== uid) throw new Error(`${dir} belongs to uid ${st.uid}, not to this user (${uid}): refusing to load native code from it`);
-  if (st.mode & 0o077) throw new Error(`${dir} is open to other users (mode ${(st.mode & 0o777).toString(8)}): refusing to load native code from it`);
+  if (!st.isDirectory() || st.isSymbolicLink())
+    throw new Error(`${dir} is not a plain folder: refusing to load native code from it`);
+  if (st.uid !== uid)
+    throw new Error(`${dir} belongs to uid ${st.uid}, not to this user (${uid}): refusing to load native code from it`);
+  if (st.mode & 0o077)
+    throw new Error(
+      `${dir} is open to other users (mode ${(st.mode & 0o777).toString(8)}): refusing to load native code from it`,
+    );
   return dir;
 }
 

@@ -34,7 +34,9 @@ export function downloadTargets(url: string, service: ServiceEndpoint, command: 
   }
   const nodes = new Set((service.urls ?? [service.url]).concat(service.url).map((u) => new URL(u).host));
   if (target.protocol !== 'https:' || !nodes.has(target.host)) {
-    throw new CommandError(`${command}: refusing to download from ${target.protocol}//${target.host}: not the service this agent is enrolled with`);
+    throw new CommandError(
+      `${command}: refusing to download from ${target.protocol}//${target.host}: not the service this agent is enrolled with`,
+    );
   }
   const current = service.currentUrl?.();
   if (!current) return [target];
@@ -48,12 +50,21 @@ export function downloadTargets(url: string, service: ServiceEndpoint, command: 
 /** The device's proof for the token at the end of the URL's path (the service checks it against the device key). */
 function proofHeaders(target: URL, service: ServiceEndpoint): Record<string, string> {
   const token = decodeURIComponent(target.pathname.split('/').pop() ?? '');
-  return { 'x-lr-device': service.deviceId, ...(service.proveDownload ? { 'x-lr-device-proof': service.proveDownload(token) } : {}) };
+  return {
+    'x-lr-device': service.deviceId,
+    ...(service.proveDownload ? { 'x-lr-device-proof': service.proveDownload(token) } : {}),
+  };
 }
 
 function get(target: URL, service: ServiceEndpoint, signal: AbortSignal): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const req = request(target, { method: 'GET', ca: service.ca, headers: proofHeaders(target, service), signal, timeout: 30_000 });
+    const req = request(target, {
+      method: 'GET',
+      ca: service.ca,
+      headers: proofHeaders(target, service),
+      signal,
+      timeout: 30_000,
+    });
     req.on('response', resolve);
     req.on('timeout', () => req.destroy(new Error('the service did not answer within 30 s')));
     req.on('error', reject);
@@ -85,7 +96,11 @@ class Refused extends CommandError {}
  * A node that cannot be reached or refuses (see downloadTargets) sends us to the next candidate; once
  * bytes flow, a failure is final (the one-time token is spent).
  */
-export async function downloadFromService(url: string, dest: string, opts: { service: ServiceEndpoint; size: number; signal: AbortSignal; command: string; what: string }): Promise<Downloaded> {
+export async function downloadFromService(
+  url: string,
+  dest: string,
+  opts: { service: ServiceEndpoint; size: number; signal: AbortSignal; command: string; what: string },
+): Promise<Downloaded> {
   const { service, command } = opts;
   const targets = downloadTargets(url, service, command);
   let refusal: CommandError | undefined;
@@ -94,7 +109,8 @@ export async function downloadFromService(url: string, dest: string, opts: { ser
     let res: IncomingMessage;
     try {
       res = await get(target, service, opts.signal);
-      if (res.statusCode !== 200) throw new Refused(`${command}: the service refused the download of ${opts.what}: ${await errorBody(res)}`);
+      if (res.statusCode !== 200)
+        throw new Refused(`${command}: the service refused the download of ${opts.what}: ${await errorBody(res)}`);
     } catch (e) {
       if (opts.signal.aborted) throw e;
       // The first refusal is the meaningful one: a later node may only say it never issued the token.
@@ -107,22 +123,32 @@ export async function downloadFromService(url: string, dest: string, opts: { ser
   throw refusal ?? unreachable ?? new CommandError(`${command}: download of ${opts.what} failed`);
 }
 
-async function receive(res: IncomingMessage, dest: string, opts: { size: number; signal: AbortSignal; command: string; what: string }): Promise<Downloaded> {
+async function receive(
+  res: IncomingMessage,
+  dest: string,
+  opts: { size: number; signal: AbortSignal; command: string; what: string },
+): Promise<Downloaded> {
   const { command } = opts;
   const announced = res.headers['content-length'];
   if (announced !== undefined && Number(announced) !== opts.size) {
     res.destroy();
-    throw new CommandError(`${command}: the service announced ${announced} bytes for ${opts.what}, the library says ${opts.size}`);
+    throw new CommandError(
+      `${command}: the service announced ${announced} bytes for ${opts.what}, the library says ${opts.size}`,
+    );
   }
   const digest = new DigestStream(opts.size);
   try {
     await pipeline(res, digest, createWriteStream(dest, { flags: 'wx', mode: 0o600 }), { signal: opts.signal });
-    if (digest.bytes !== opts.size) throw new CommandError(`${command}: ${opts.what}: received ${digest.bytes} bytes, the library says ${opts.size}`);
+    if (digest.bytes !== opts.size)
+      throw new CommandError(`${command}: ${opts.what}: received ${digest.bytes} bytes, the library says ${opts.size}`);
     return { sha256: digest.sha256(), size: digest.bytes };
   } catch (e) {
     await rm(dest, { force: true });
     if (opts.signal.aborted || e instanceof CommandError) throw e;
-    if (e instanceof SizeLimitError) throw new CommandError(`${command}: ${opts.what} from the service is larger than the library says (${opts.size} bytes)`);
+    if (e instanceof SizeLimitError)
+      throw new CommandError(
+        `${command}: ${opts.what} from the service is larger than the library says (${opts.size} bytes)`,
+      );
     throw new CommandError(`${command}: download of ${opts.what} failed: ${describeError(e)}`);
   }
 }

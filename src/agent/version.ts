@@ -10,7 +10,9 @@ import { AGENT_RELEASE_INFO_MARKER } from '../shared/wire/agent-release.js';
 declare const __LR_AGENT_RELEASE_INFO__: string | undefined;
 
 const stamped = typeof __LR_AGENT_RELEASE_INFO__ === 'string' ? __LR_AGENT_RELEASE_INFO__ : null;
-const info = stamped?.startsWith(AGENT_RELEASE_INFO_MARKER) ? (JSON.parse(stamped.slice(AGENT_RELEASE_INFO_MARKER.length)) as { version?: unknown; build?: unknown }) : {};
+const info = stamped?.startsWith(AGENT_RELEASE_INFO_MARKER)
+  ? (JSON.parse(stamped.slice(AGENT_RELEASE_INFO_MARKER.length)) as { version?: unknown; build?: unknown })
+  : {};
 
 export const AGENT_VERSION: string = typeof info.version === 'string' ? info.version : '0.1.0';
 export const AGENT_BUILD: string = typeof info.build === 'string' ? info.build : 'source';

@@ -75,7 +75,8 @@ export function cleanWorkFolder(workDir: string, currentBootId: string): Promise
     }
     if (removed.length > 0) await writeManifest(workDir, manifest);
     const entries = await readdir(workDir).catch(() => [] as string[]);
-    for (const entry of entries) if (entry.startsWith('.') && entry.endsWith(PART_SUFFIX)) await rm(join(workDir, entry), { force: true });
+    for (const entry of entries)
+      if (entry.startsWith('.') && entry.endsWith(PART_SUFFIX)) await rm(join(workDir, entry), { force: true });
     return removed;
   });
 }

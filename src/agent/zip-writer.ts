@@ -13,7 +13,10 @@ const deflateRawAsync = promisify(deflateRaw);
 
 function dosTime(d: Date): { time: number; date: number } {
   const year = Math.max(1980, d.getFullYear());
-  return { time: (d.getHours() << 11) | (d.getMinutes() << 5) | (d.getSeconds() >> 1), date: ((year - 1980) << 9) | ((d.getMonth() + 1) << 5) | d.getDate() };
+  return {
+    time: (d.getHours() << 11) | (d.getMinutes() << 5) | (d.getSeconds() >> 1),
+    date: ((year - 1980) << 9) | ((d.getMonth() + 1) << 5) | d.getDate(),
+  };
 }
 
 interface Central {
@@ -42,7 +45,8 @@ export class ZipWriter {
 
   private async write(buf: Buffer): Promise<void> {
     let done = 0;
-    while (done < buf.length) done += (await this.handle.write(buf, done, buf.length - done, this.offset + done)).bytesWritten;
+    while (done < buf.length)
+      done += (await this.handle.write(buf, done, buf.length - done, this.offset + done)).bytesWritten;
     this.offset += buf.length;
   }
 
@@ -66,7 +70,17 @@ export class ZipWriter {
     h.writeUInt32LE(data.length, 22);
     h.writeUInt16LE(nameBuf.length, 26);
     h.writeUInt16LE(0, 28);
-    this.central.push({ name: nameBuf, method, crc, csize: body.length, usize: data.length, offset: this.offset, mode: opts.mode ?? 0o100644, time, date });
+    this.central.push({
+      name: nameBuf,
+      method,
+      crc,
+      csize: body.length,
+      usize: data.length,
+      offset: this.offset,
+      mode: opts.mode ?? 0o100644,
+      time,
+      date,
+    });
     await this.write(Buffer.concat([h, nameBuf]));
     await this.write(body);
   }

@@ -9,7 +9,10 @@ export const EXIT_REFUSED = 2;
 export const EXIT_INTERRUPTED = 130;
 
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number = EXIT_REFUSED) {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT_REFUSED,
+  ) {
     super(message);
   }
 }

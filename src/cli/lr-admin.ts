@@ -36,13 +36,16 @@ function api(profile: Profile) {
   // A cluster profile lists several nodes: reads fail over, writes are never sent twice (service-nodes.ts).
   const nodes = new ServiceNodes(profile);
   return <T>(path: string, opts: Omit<HttpsJsonOptions, 'ca' | 'token'> = {}) =>
-    nodes.use((node) => httpsJson<T>(`${httpsBase(node)}${path}`, { ...opts, ca: profile.ca, token: profile.token }), { idempotent: (opts.method ?? 'GET') === 'GET' });
+    nodes.use((node) => httpsJson<T>(`${httpsBase(node)}${path}`, { ...opts, ca: profile.ca, token: profile.token }), {
+      idempotent: (opts.method ?? 'GET') === 'GET',
+    });
 }
 
 const seg = (s: string) => encodeURIComponent(s);
 
 function level(value: string): string {
-  if (!LEVELS.includes(value)) throw new CliError(`remediation level must be none, semi or full (not ${JSON.stringify(value)})`);
+  if (!LEVELS.includes(value))
+    throw new CliError(`remediation level must be none, semi or full (not ${JSON.stringify(value)})`);
   return value;
 }
 
@@ -63,31 +66,39 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 /** Streams GET /api/v1/log/export (JSON lines) to stdout. */
 export function exportLogJsonl(profile: Profile, after = 0): Promise<void> {
   // Not idempotent: lines already written to stdout must not be repeated from another node.
-  return new ServiceNodes(profile).use((node) => exportFrom(`${httpsBase(node)}/api/v1/log/export?after=${after}`, profile), { idempotent: false });
+  return new ServiceNodes(profile).use(
+    (node) => exportFrom(`${httpsBase(node)}/api/v1/log/export?after=${after}`, profile),
+    { idempotent: false },
+  );
 }
 
 function exportFrom(url: string, profile: Profile): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET', ca: profile.ca, headers: { authorization: `Bearer ${profile.token}` } }, (res) => {
-      const status = res.statusCode ?? 0;
-      if (status >= 400) {
-        let text = '';
-        res.on('data', (c: Buffer) => (text += c.toString().slice(0, 4096)));
-        res.on('end', () => {
-          let msg = `HTTP ${status}`;
-          try {
-            msg = (JSON.parse(text) as { error?: string }).error ?? msg;
-          } catch {
-            /* not JSON */
-          }
-          reject(new CliError(msg, status < 500 ? EXIT_REFUSED : EXIT_FAILED)); // `lr log --jsonl` has no serviceAction wrapper
-        });
-        return;
-      }
-      res.pipe(process.stdout, { end: false });
-      res.on('end', () => resolve());
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      { method: 'GET', ca: profile.ca, headers: { authorization: `Bearer ${profile.token}` } },
+      (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 400) {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c.toString().slice(0, 4096)));
+          res.on('end', () => {
+            let msg = `HTTP ${status}`;
+            try {
+              msg = (JSON.parse(text) as { error?: string }).error ?? msg;
+            } catch {
+              /* not JSON */
+            }
+            // `lr log --jsonl` has no serviceAction wrapper
+            reject(new CliError(msg, status < 500 ? EXIT_REFUSED : EXIT_FAILED));
+          });
+          return;
+        }
+        res.pipe(process.stdout, { end: false });
+        res.on('end', () => resolve());
+        res.on('error', reject);
+      },
+    );
     req.on('error', (e) => reject(Object.assign(describeNetError(e, url), { cause: e })));
     req.end();
   });
@@ -102,7 +113,10 @@ export function registerDeviceCommands(devices: Command, loadProfile: () => Prof
     .argument('<name>', 'new name: letters, digits, . _ - and spaces, unique (any case)')
     .action(
       serviceAction(async (device: string, name: string) => {
-        const r = await api(loadProfile())<{ device: string; name: string; previous: string }>(`/api/v1/devices/${seg(device)}/name`, { method: 'PUT', body: { name } });
+        const r = await api(loadProfile())<{ device: string; name: string; previous: string }>(
+          `/api/v1/devices/${seg(device)}/name`,
+          { method: 'PUT', body: { name } },
+        );
         process.stdout.write(`device ${r.device} renamed from ${r.previous} to ${r.name}\n`);
       }),
     );
@@ -112,7 +126,8 @@ export function registerAdminCommands(program: Command, logCommand: Command, loa
   const width = () => process.stdout.columns;
 
   // `lr log verify --json`: commander hands `--json` to `log` (it has one too), so both are read.
-  const wantsJson = (o: { json?: boolean }) => o.json === true || (logCommand.opts() as { json?: boolean }).json === true;
+  const wantsJson = (o: { json?: boolean }) =>
+    o.json === true || (logCommand.opts() as { json?: boolean }).json === true;
   logCommand
     .command('verify')
     .description('checks the command log hash chain: reports each modified, deleted or reordered entry (admin)')
@@ -123,13 +138,22 @@ export function registerAdminCommands(program: Command, logCommand: Command, loa
         const nodes = Array.isArray(report.nodes) ? report.nodes : null;
         if (wantsJson(o)) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
         else {
-          if (nodes) for (const n of nodes) process.stdout.write(`node ${n.node}: ${n.entries} entries, ${n.ok ? 'chain intact' : 'PROBLEMS'}\n`);
-          if (report.ok) process.stdout.write(`command log OK: ${report.entries} entries${nodes ? ` on ${nodes.length} node${nodes.length === 1 ? '' : 's'}` : ''}, chain intact\n`);
+          if (nodes)
+            for (const n of nodes)
+              process.stdout.write(`node ${n.node}: ${n.entries} entries, ${n.ok ? 'chain intact' : 'PROBLEMS'}\n`);
+          if (report.ok)
+            process.stdout.write(
+              `command log OK: ${report.entries} entries${nodes ? ` on ${nodes.length} node${nodes.length === 1 ? '' : 's'}` : ''}, chain intact\n`,
+            );
         }
         if (!report.ok && !wantsJson(o)) {
           const columns = nodes ? ['node', 'id', 'seq', 'problem', 'detail'] : ['id', 'seq', 'problem', 'detail'];
-          process.stdout.write(renderTable(report.problems as unknown as Record<string, unknown>[], columns, { maxWidth: width() }) + '\n');
-          process.stderr.write(`lr: command log tampered with: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in ${report.entries} entries\n`);
+          process.stdout.write(
+            renderTable(report.problems as unknown as Record<string, unknown>[], columns, { maxWidth: width() }) + '\n',
+          );
+          process.stderr.write(
+            `lr: command log tampered with: ${report.problems.length} problem${report.problems.length === 1 ? '' : 's'} in ${report.entries} entries\n`,
+          );
         }
         if (!report.ok) process.exitCode = EXIT_FAILED;
       }),
@@ -137,7 +161,9 @@ export function registerAdminCommands(program: Command, logCommand: Command, loa
 
   logCommand
     .command('export')
-    .description('writes the whole command log as JSON lines (one entry each, with its chain and seal) for a SIEM (admin)')
+    .description(
+      'writes the whole command log as JSON lines (one entry each, with its chain and seal) for a SIEM (admin)',
+    )
     .option('--jsonl', 'JSON lines (the only format)', true)
     .option('--after <seq>', 'only entries after this sequence number', '0')
     .action(
@@ -155,7 +181,14 @@ export function registerAdminCommands(program: Command, logCommand: Command, loa
     .option('--json', 'JSON output')
     .action(
       serviceAction(async (o: { json?: boolean }) => {
-        const list = await api(loadProfile())<{ name: string; remediationLevel: string; rule: Record<string, string> | null; devices: { name: string; by: string }[] }[]>('/api/v1/groups');
+        const list = await api(loadProfile())<
+          {
+            name: string;
+            remediationLevel: string;
+            rule: Record<string, string> | null;
+            devices: { name: string; by: string }[];
+          }[]
+        >('/api/v1/groups');
         if (o.json) {
           process.stdout.write(renderJson(list) + '\n');
           return;
@@ -163,7 +196,11 @@ export function registerAdminCommands(program: Command, logCommand: Command, loa
         const rows = list.map((g) => ({
           name: g.name,
           level: g.remediationLevel,
-          rule: g.rule ? Object.entries(g.rule).map(([k, v]) => `${k}:${v}`).join(' ') : '',
+          rule: g.rule
+            ? Object.entries(g.rule)
+                .map(([k, v]) => `${k}:${v}`)
+                .join(' ')
+            : '',
           devices: g.devices.map((d) => (d.by === 'assigned' ? `${d.name} (assigned)` : d.name)).join(', '),
         }));
         process.stdout.write(renderTable(rows, ['name', 'level', 'rule', 'devices'], { maxWidth: width() }) + '\n');
@@ -177,7 +214,10 @@ export function registerAdminCommands(program: Command, logCommand: Command, loa
     .option('--rule <rule>', 'name:GLOB, os:TEXT or tag:TAG (repeatable: all must match)', collect)
     .action(
       serviceAction(async (name: string, o: { level: string; rule?: string[] }) => {
-        const g = await api(loadProfile())<{ name: string; remediationLevel: string }>('/api/v1/groups', { method: 'POST', body: { name, level: level(o.level), rule: parseRules(o.rule) } });
+        const g = await api(loadProfile())<{ name: string; remediationLevel: string }>('/api/v1/groups', {
+          method: 'POST',
+          body: { name, level: level(o.level), rule: parseRules(o.rule) },
+        });
         process.stdout.write(`group ${g.name} added (remediation level ${g.remediationLevel})\n`);
       }),
     );
@@ -199,7 +239,10 @@ export function registerAdminCommands(program: Command, logCommand: Command, loa
     .option('--rule <rule>', 'name:GLOB, os:TEXT or tag:TAG (repeatable)', collect)
     .action(
       serviceAction(async (name: string, o: { rule?: string[] }) => {
-        await api(loadProfile())(`/api/v1/groups/${seg(name)}/rule`, { method: 'PUT', body: { rule: parseRules(o.rule) ?? null } });
+        await api(loadProfile())(`/api/v1/groups/${seg(name)}/rule`, {
+          method: 'PUT',
+          body: { rule: parseRules(o.rule) ?? null },
+        });
         process.stdout.write(`group ${name}: rule updated\n`);
       }),
     );
@@ -210,7 +253,10 @@ export function registerAdminCommands(program: Command, logCommand: Command, loa
     .argument('<group>', 'group name')
     .action(
       serviceAction(async (device: string, group: string) => {
-        const r = await api(loadProfile())<{ deviceName: string; group: string }>(`/api/v1/groups/${seg(group)}/devices`, { method: 'POST', body: { device } });
+        const r = await api(loadProfile())<{ deviceName: string; group: string }>(
+          `/api/v1/groups/${seg(group)}/devices`,
+          { method: 'POST', body: { device } },
+        );
         process.stdout.write(`${r.deviceName} is now in group ${r.group}\n`);
       }),
     );
@@ -220,7 +266,9 @@ export function registerAdminCommands(program: Command, logCommand: Command, loa
     .argument('<device>', 'device id or name')
     .action(
       serviceAction(async (device: string) => {
-        const r = await api(loadProfile())<{ group: string }>(`/api/v1/devices/${seg(device)}/group`, { method: 'DELETE' });
+        const r = await api(loadProfile())<{ group: string }>(`/api/v1/devices/${seg(device)}/group`, {
+          method: 'DELETE',
+        });
         process.stdout.write(`${device} is now in group ${r.group} (by rule)\n`);
       }),
     );
@@ -231,7 +279,10 @@ export function registerAdminCommands(program: Command, logCommand: Command, loa
     .argument('[tags...]', 'tags')
     .action(
       serviceAction(async (device: string, tags: string[]) => {
-        const r = await api(loadProfile())<{ tags: string[]; group: string }>(`/api/v1/devices/${seg(device)}/tags`, { method: 'PUT', body: { tags } });
+        const r = await api(loadProfile())<{ tags: string[]; group: string }>(`/api/v1/devices/${seg(device)}/tags`, {
+          method: 'PUT',
+          body: { tags },
+        });
         process.stdout.write(`${device}: tags ${r.tags.join(', ') || '(none)'}; group ${r.group}\n`);
       }),
     );
@@ -255,7 +306,12 @@ export function registerAdminCommands(program: Command, logCommand: Command, loa
       serviceAction(async (o: { json?: boolean }) => {
         const list = await api(loadProfile())<Record<string, unknown>[]>('/api/v1/users');
         if (o.json) process.stdout.write(renderJson(list) + '\n');
-        else process.stdout.write(renderTable(list, ['name', 'role', 'libraryManager', 'activeTokens', 'tokenExpiresAt', 'revokedTokens'], { maxWidth: width() }) + '\n');
+        else
+          process.stdout.write(
+            renderTable(list, ['name', 'role', 'libraryManager', 'activeTokens', 'tokenExpiresAt', 'revokedTokens'], {
+              maxWidth: width(),
+            }) + '\n',
+          );
       }),
     );
   users
@@ -264,7 +320,9 @@ export function registerAdminCommands(program: Command, logCommand: Command, loa
     .argument('<name>', 'user name')
     .action(
       serviceAction(async (name: string) => {
-        const r = await api(loadProfile())<{ revoked: number }>(`/api/v1/users/${seg(name)}/revoke`, { method: 'POST' });
+        const r = await api(loadProfile())<{ revoked: number }>(`/api/v1/users/${seg(name)}/revoke`, {
+          method: 'POST',
+        });
         process.stdout.write(`${r.revoked} token${r.revoked === 1 ? '' : 's'} of ${name} revoked\n`);
       }),
     );

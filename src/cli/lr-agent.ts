@@ -1,4 +1,7 @@
-/** `lr-agent`: enroll | start | install | uninstall | status | service — the endpoint agent's command line (product.md contract). */
+/**
+ * `lr-agent`: enroll | start | install | uninstall | status | service — the endpoint agent's command line (product.md
+ * contract).
+ */
 import { Command } from 'commander';
 import { resolve, win32 } from 'node:path';
 import { chmodSync, mkdirSync } from 'node:fs';
@@ -28,7 +31,9 @@ process.umask(0o077);
 const say = (line: string): void => {
   process.stdout.write(line + '\n');
 };
-const program = new Command(PROG).description('Live response agent').version(agentVersionLine(), '-V, --version', 'prints the version, build commit, target and Node version');
+const program = new Command(PROG)
+  .description('Live response agent')
+  .version(agentVersionLine(), '-V, --version', 'prints the version, build commit, target and Node version');
 program.exitOverride();
 
 program
@@ -56,7 +61,11 @@ program
   .command('start')
   .description('connects out to the service and serves commands; reconnects forever')
   .requiredOption('--data <dir>', 'agent data folder')
-  .option('--sysroot <dir>', 'root of the file system for configuration readers (tests point it at a fixture tree)', process.env.LR_AGENT_SYSROOT ?? '/')
+  .option(
+    '--sysroot <dir>',
+    'root of the file system for configuration readers (tests point it at a fixture tree)',
+    process.env.LR_AGENT_SYSROOT ?? '/',
+  )
   .action(async (o: { data: string; sysroot: string }) => {
     await runAgentInForeground({ dataDir: resolve(o.data), sysroot: o.sysroot }, say);
   });
@@ -64,7 +73,9 @@ program
 /** Installing as a service: the SCM on Windows, systemd on Linux. */
 function serviceOs(): 'win32' | 'linux' {
   if (process.platform === 'win32' || process.platform === 'linux') return process.platform;
-  throw new CliError(`installing lr-agent as a service is written for Linux (systemd) and Windows, not ${process.platform}: use lr-agent enroll and lr-agent start under your own supervisor`);
+  throw new CliError(
+    `installing lr-agent as a service is written for Linux (systemd) and Windows, not ${process.platform}: use lr-agent enroll and lr-agent start under your own supervisor`,
+  );
 }
 
 /** The Windows service code, loaded only on Windows (it loads koffi). */
@@ -78,8 +89,13 @@ function dataDirOption(data: string | undefined): string {
 
 program
   .command('install')
-  .description('enrolls into /var/lib/lr-agent (Linux, root only) or %ProgramData%\\lr-agent (Windows, SYSTEM and Administrators only) and runs the agent as the service lr-agent (systemd unit / Windows service)')
-  .option('--bundle <file>', 'enrollment bundle from `lr-server enroll-token` (not needed when DIR already holds an enrolled agent)')
+  .description(
+    'enrolls into /var/lib/lr-agent (Linux, root only) or %ProgramData%\\lr-agent (Windows, SYSTEM and Administrators only) and runs the agent as the service lr-agent (systemd unit / Windows service)',
+  )
+  .option(
+    '--bundle <file>',
+    'enrollment bundle from `lr-server enroll-token` (not needed when DIR already holds an enrolled agent)',
+  )
   .option('--name <name>', 'device name (default: host name)')
   .option('--data <dir>', 'agent data folder (default: /var/lib/lr-agent, %ProgramData%\\lr-agent on Windows)')
   .action(async (o: { bundle?: string; data?: string; name?: string }) => {
@@ -90,36 +106,56 @@ program
     if (os === 'linux') {
       const { installLinuxService } = await linux();
       const program = { isSea: isSeaBuild(), execPath: process.execPath, script };
-      return installLinuxService({ bundle: o.bundle && resolve(o.bundle), name: o.name, dataDir: dataDirOption(o.data), program, enrollInto }, say);
+      return installLinuxService(
+        { bundle: o.bundle && resolve(o.bundle), name: o.name, dataDir: dataDirOption(o.data), program, enrollInto },
+        say,
+      );
     }
     const { installAgentService } = await windows();
-    await installAgentService({ bundle: o.bundle && resolve(o.bundle), name: o.name, dataDir: dataDirOption(o.data), nodeExe: process.execPath, script }, say);
+    await installAgentService(
+      {
+        bundle: o.bundle && resolve(o.bundle),
+        name: o.name,
+        dataDir: dataDirOption(o.data),
+        nodeExe: process.execPath,
+        script,
+      },
+      say,
+    );
   });
 
 program
   .command('uninstall')
-  .description('releases an isolation, stops and removes the lr-agent service (and on Linux the binary it installed); --purge also deletes its data folder (device key included)')
+  .description(
+    'releases an isolation, stops and removes the lr-agent service (and on Linux the binary it installed); --purge also deletes its data folder (device key included)',
+  )
   .option('--purge', 'delete the data folder too')
   .option('--data <dir>', 'agent data folder (default: /var/lib/lr-agent, %ProgramData%\\lr-agent on Windows)')
   .action(async (o: { purge?: boolean; data?: string }) => {
-    if (serviceOs() === 'linux') return (await linux()).uninstallLinuxService(dataDirOption(o.data), o.purge === true, say);
+    if (serviceOs() === 'linux')
+      return (await linux()).uninstallLinuxService(dataDirOption(o.data), o.purge === true, say);
     const { uninstallAgentService } = await windows();
     await uninstallAgentService(dataDirOption(o.data), o.purge === true, say);
   });
 
 program
   .command('status')
-  .description('is the lr-agent service installed and running, the agent enrolled (device id, name) and (Linux) connected')
+  .description(
+    'is the lr-agent service installed and running, the agent enrolled (device id, name) and (Linux) connected',
+  )
   .option('--data <dir>', 'agent data folder (default: /var/lib/lr-agent, %ProgramData%\\lr-agent on Windows)')
   .action(async (o: { data?: string }) => {
-    if (serviceOs() === 'linux') return say(linuxStatusLines((await linux()).linuxAgentStatus(dataDirOption(o.data))).join('\n'));
+    if (serviceOs() === 'linux')
+      return say(linuxStatusLines((await linux()).linuxAgentStatus(dataDirOption(o.data))).join('\n'));
     const { agentServiceStatus } = await windows();
     process.stdout.write(statusLines(agentServiceStatus(dataDirOption(o.data))).join('\n') + '\n');
   });
 
 program
   .command('service')
-  .description('the agent as the system service runs it (systemd on Linux, the service control manager on Windows): the self-update supervisor, which runs the current build and rolls back a new one that does not connect')
+  .description(
+    'the agent as the system service runs it (systemd on Linux, the service control manager on Windows): the self-update supervisor, which runs the current build and rolls back a new one that does not connect',
+  )
   .requiredOption('--data <dir>', 'agent data folder')
   .action(async (o: { data: string }) => {
     if (process.platform === 'linux') {
@@ -127,7 +163,14 @@ program
       const stop = new AbortController();
       process.on('SIGINT', () => stop.abort());
       process.on('SIGTERM', () => stop.abort());
-      process.exit(await runSupervisor({ dataDir: resolve(o.data), log: new Logger('lr-agent-service'), self: selfCommand(), stopSignal: stop.signal }));
+      process.exit(
+        await runSupervisor({
+          dataDir: resolve(o.data),
+          log: new Logger('lr-agent-service'),
+          self: selfCommand(),
+          stopSignal: stop.signal,
+        }),
+      );
     }
     const { runAgentService } = await windows();
     process.exit(await runAgentService(win32Resolve(o.data)));

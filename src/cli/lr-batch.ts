@@ -9,7 +9,15 @@ import { join, resolve } from 'node:path';
 import { BatchApi } from '../client/index.js';
 import { localNameFor } from '../node/file-download.js';
 import type { Profile } from '../node/profile.js';
-import { BATCH_TARGET_STATUSES, MAX_BATCH_CONCURRENCY, MAX_BATCH_EXPIRY_SEC, isFinalTarget, type BatchRecord, type BatchSelector, type BatchTargetRecord } from '../shared/wire/batch.js';
+import {
+  BATCH_TARGET_STATUSES,
+  MAX_BATCH_CONCURRENCY,
+  MAX_BATCH_EXPIRY_SEC,
+  isFinalTarget,
+  type BatchRecord,
+  type BatchSelector,
+  type BatchTargetRecord,
+} from '../shared/wire/batch.js';
 import { csvTable } from '../shared/csv.js';
 import { formatDuration, renderJson, renderTable } from '../shared/commands/format.js';
 import { formatInstant } from '../shared/time-format.js';
@@ -26,11 +34,14 @@ export function parseFilter(text: string): Pick<BatchSelector, 'os' | 'name' | '
     const eq = pair.indexOf('=');
     const key = pair.slice(0, eq).trim();
     const value = pair.slice(eq + 1).trim();
-    if (eq < 1 || value === '') throw new CliError(`--filter: expected key=value, not ${JSON.stringify(pair)} (keys: ${FILTER_KEYS.join(', ')})`);
-    if (!(FILTER_KEYS as readonly string[]).includes(key)) throw new CliError(`--filter: unknown key ${JSON.stringify(key)} (keys: ${FILTER_KEYS.join(', ')})`);
+    if (eq < 1 || value === '')
+      throw new CliError(`--filter: expected key=value, not ${JSON.stringify(pair)} (keys: ${FILTER_KEYS.join(', ')})`);
+    if (!(FILTER_KEYS as readonly string[]).includes(key))
+      throw new CliError(`--filter: unknown key ${JSON.stringify(key)} (keys: ${FILTER_KEYS.join(', ')})`);
     if (key in out) throw new CliError(`--filter: ${key} given twice`);
     if (key === 'online') {
-      if (value !== 'true' && value !== 'false') throw new CliError(`--filter: online is true or false, not ${JSON.stringify(value)}`);
+      if (value !== 'true' && value !== 'false')
+        throw new CliError(`--filter: online is true or false, not ${JSON.stringify(value)}`);
       out.online = value === 'true';
     } else out[key as 'os' | 'name'] = value;
   }
@@ -54,20 +65,25 @@ export function selectorOf(o: RunOptions): BatchSelector {
   const s: BatchSelector = {};
   if (o.devices !== undefined) {
     const names = o.devices.split(',').map((d) => d.trim());
-    if (names.some((n) => n === '')) throw new CliError(`--devices: an empty device name in ${JSON.stringify(o.devices)}`);
+    if (names.some((n) => n === ''))
+      throw new CliError(`--devices: an empty device name in ${JSON.stringify(o.devices)}`);
     s.devices = [...new Set(names)];
   }
   if (o.group !== undefined) s.group = o.group;
   if (o.tag !== undefined) s.tag = o.tag;
   if (o.filter !== undefined) Object.assign(s, parseFilter(o.filter));
-  if (Object.keys(s).length === 0) throw new CliError('choose the devices: --devices a,b, --group NAME, --tag TAG or --filter os=linux,name=web-*,online=true');
+  if (Object.keys(s).length === 0)
+    throw new CliError(
+      'choose the devices: --devices a,b, --group NAME, --tag TAG or --filter os=linux,name=web-*,online=true',
+    );
   return s;
 }
 
 export function concurrencyOf(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
-  if (!/^\d+$/.test(text) || n < 1 || n > MAX_BATCH_CONCURRENCY) throw new CliError(`--concurrency: a whole number from 1 to ${MAX_BATCH_CONCURRENCY}, not ${JSON.stringify(text)}`);
+  if (!/^\d+$/.test(text) || n < 1 || n > MAX_BATCH_CONCURRENCY)
+    throw new CliError(`--concurrency: a whole number from 1 to ${MAX_BATCH_CONCURRENCY}, not ${JSON.stringify(text)}`);
   return n;
 }
 
@@ -99,7 +115,9 @@ export function progressLine(t: BatchTargetRecord, nameWidth: number): string {
   if (isFinalTarget(t.status) && t.status !== 'offline-expired') parts.push(`${t.rows} row${t.rows === 1 ? '' : 's'}`);
   // The engine's note usually already names the failing step and its error: not said twice.
   const errors = stepErrors(t);
-  const why = [t.note, errors && !t.note?.includes(errors.replace(/^step \d+: /, '')) ? errors : ''].filter(Boolean).join('; ');
+  const why = [t.note, errors && !t.note?.includes(errors.replace(/^step \d+: /, '')) ? errors : '']
+    .filter(Boolean)
+    .join('; ');
   if (why) parts.push(why);
   return parts.join('  ').trimEnd();
 }
@@ -160,18 +178,28 @@ export function registerBatchCommands(program: Command, loadProfile: () => Profi
   const api = () => new BatchApi(loadProfile());
   const out = (s: string) => process.stdout.write(s);
   const width = () => process.stdout.columns;
-  const batch = program.command('batch').description('one command line over many devices: run, list, show, cancel, results (docs/batch.md)');
+  const batch = program
+    .command('batch')
+    .description('one command line over many devices: run, list, show, cancel, results (docs/batch.md)');
 
   batch
     .command('run')
-    .description('runs command lines on a set of devices, each in its own session; waits and shows each device as it goes (exit 0: every device completed)')
-    .argument('<lines...>', 'console command lines, quoted, run in order on each device (a failing one stops the next ones)')
+    .description(
+      'runs command lines on a set of devices, each in its own session; waits and shows each device as it goes (exit 0: every device completed)',
+    )
+    .argument(
+      '<lines...>',
+      'console command lines, quoted, run in order on each device (a failing one stops the next ones)',
+    )
     .option('--devices <names>', 'device names or ids, comma-separated')
     .option('--group <name>', "a device group's members")
     .option('--tag <tag>', 'devices with this tag')
     .option('--filter <criteria>', 'os=linux, name=web-* and/or online=true, comma-separated (a device must match all)')
     .option('--concurrency <n>', 'devices running at once (default 10)')
-    .option('--expires <duration>', 'how long a device may wait (offline, or held by another analyst): 90m, 12h, 3d (default 3d)')
+    .option(
+      '--expires <duration>',
+      'how long a device may wait (offline, or held by another analyst): 90m, 12h, 3d (default 3d)',
+    )
     .option('--comment <text>', 'why (kept with the batch)')
     .option('--no-wait', 'print the batch id and return at once (the service runs it)')
     .option('--json', 'print the final batch record as JSON instead of progress lines')
@@ -181,16 +209,26 @@ export function registerBatchCommands(program: Command, loadProfile: () => Profi
         const concurrency = concurrencyOf(o.concurrency);
         const expiresInSec = expiryOf(o.expires);
         const a = api();
-        const created = await a.create({ commands: lines, target, ...(concurrency ? { concurrency } : {}), ...(expiresInSec ? { expiresInSec } : {}), ...(o.comment ? { comment: o.comment } : {}) });
+        const created = await a.create({
+          commands: lines,
+          target,
+          ...(concurrency ? { concurrency } : {}),
+          ...(expiresInSec ? { expiresInSec } : {}),
+          ...(o.comment ? { comment: o.comment } : {}),
+        });
         const log = o.json ? (s: string) => process.stderr.write(s) : out;
-        log(`batch ${created.id}: ${created.targets.length} device${created.targets.length === 1 ? '' : 's'}, ${created.commands.map((c) => JSON.stringify(c)).join(' then ')}\n`);
+        log(
+          `batch ${created.id}: ${created.targets.length} device${created.targets.length === 1 ? '' : 's'}, ${created.commands.map((c) => JSON.stringify(c)).join(' then ')}\n`,
+        );
         if (!o.wait) {
           if (o.json) out(JSON.stringify(created, null, 2) + '\n');
           return;
         }
         const done = await follow(a, created, o.json ? () => undefined : out);
         if (!done) {
-          process.stderr.write(`\nlr: stopped waiting; batch ${created.id} goes on in the service (lr batch show ${created.id} to follow it, lr batch cancel ${created.id} to stop it)\n`);
+          process.stderr.write(
+            `\nlr: stopped waiting; batch ${created.id} goes on in the service (lr batch show ${created.id} to follow it, lr batch cancel ${created.id} to stop it)\n`,
+          );
           process.exitCode = EXIT_INTERRUPTED;
           return;
         }
@@ -208,7 +246,8 @@ export function registerBatchCommands(program: Command, loadProfile: () => Profi
     .action(
       serviceAction(async (o: { limit: string; json?: boolean }) => {
         const limit = Number(o.limit);
-        if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new CliError('--limit: a whole number from 1 to 1000');
+        if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+          throw new CliError('--limit: a whole number from 1 to 1000');
         const items = await api().list(limit);
         if (o.json) return void out(renderJson(items) + '\n');
         const rows = items.map((b) => ({
@@ -222,7 +261,11 @@ export function registerBatchCommands(program: Command, loadProfile: () => Profi
             .join(', '),
           commands: b.commands.join(' ; '),
         }));
-        out(renderTable(rows, ['id', 'status', 'createdBy', 'createdAt', 'devices', 'progress', 'commands'], { maxWidth: width() }) + '\n');
+        out(
+          renderTable(rows, ['id', 'status', 'createdBy', 'createdAt', 'devices', 'progress', 'commands'], {
+            maxWidth: width(),
+          }) + '\n',
+        );
       }),
     );
 
@@ -236,7 +279,9 @@ export function registerBatchCommands(program: Command, loadProfile: () => Profi
         const b = await api().get(id);
         if (o.json) return void out(JSON.stringify(b, null, 2) + '\n');
         out(`${summaryLine(b)}\n`);
-        out(`created by ${b.createdBy} at ${formatInstant(b.createdAt, 'UTC')}${b.comment ? ` (${b.comment})` : ''}; waits for devices until ${formatInstant(b.expiresAt, 'UTC')}; concurrency ${b.concurrency}${b.cancelledBy ? `; cancelled by ${b.cancelledBy}` : ''}\n`);
+        out(
+          `created by ${b.createdBy} at ${formatInstant(b.createdAt, 'UTC')}${b.comment ? ` (${b.comment})` : ''}; waits for devices until ${formatInstant(b.expiresAt, 'UTC')}; concurrency ${b.concurrency}${b.cancelledBy ? `; cancelled by ${b.cancelledBy}` : ''}\n`,
+        );
         b.commands.forEach((c, i) => out(`step ${i + 1}: ${c}\n`));
         out(showTable(b, width()) + '\n');
       }),
@@ -255,7 +300,9 @@ export function registerBatchCommands(program: Command, loadProfile: () => Profi
 
   batch
     .command('results')
-    .description('every device\'s records in one table with a "device" column; with --out, also the files pulled, checked against their SHA-256')
+    .description(
+      'every device\'s records in one table with a "device" column; with --out, also the files pulled, checked against their SHA-256',
+    )
     .argument('<id>', 'batch id')
     .option('--csv', 'CSV output')
     .option('--json', 'JSON output')
@@ -270,8 +317,14 @@ export function registerBatchCommands(program: Command, loadProfile: () => Profi
           if (o.csv) out(await a.resultsCsv(id, { device: o.device }));
           else if (o.json) out(JSON.stringify(r, null, 2) + '\n');
           else out((r.rows.length ? renderTable(r.rows, r.columns, { maxWidth: width() }) : 'no records') + '\n');
-          if (r.truncated.length) process.stderr.write(`lr: records cut at the service's limit for ${r.truncated.join(', ')} (the command log keeps their size and hash)\n`);
-          if (r.files.length) process.stderr.write(`lr: ${r.files.length} file${r.files.length === 1 ? '' : 's'} pulled: lr batch results ${id} --out DIR saves them, checked against their SHA-256\n`);
+          if (r.truncated.length)
+            process.stderr.write(
+              `lr: records cut at the service's limit for ${r.truncated.join(', ')} (the command log keeps their size and hash)\n`,
+            );
+          if (r.files.length)
+            process.stderr.write(
+              `lr: ${r.files.length} file${r.files.length === 1 ? '' : 's'} pulled: lr batch results ${id} --out DIR saves them, checked against their SHA-256\n`,
+            );
           return;
         }
         const dir = resolve(o.out);
@@ -288,7 +341,12 @@ export function registerBatchCommands(program: Command, loadProfile: () => Profi
         for (const f of r.files) {
           const deviceDir = join(dir, localNameFor(f.device));
           mkdirSync(deviceDir, { recursive: true });
-          const file = join(deviceDir, r.files.filter((g) => g.deviceId === f.deviceId).length > 1 ? `${f.step + 1}-${localNameFor(f.name)}` : localNameFor(f.name));
+          const file = join(
+            deviceDir,
+            r.files.filter((g) => g.deviceId === f.deviceId).length > 1
+              ? `${f.step + 1}-${localNameFor(f.name)}`
+              : localNameFor(f.name),
+          );
           try {
             // Checked against the hash the batch recorded (the service checked it against the agent's).
             const got = await a.downloadFile(id, f.deviceId, f.step, file, f.sha256);

@@ -12,21 +12,30 @@ import { CliError, EXIT_FAILED, EXIT_REFUSED } from './errors.js';
 
 function call<T>(profile: Profile, method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> {
   // A cluster profile lists several nodes: reads go to any, writes are never sent twice (service-nodes.ts).
-  return new ServiceNodes(profile).use((node) => httpsJson<T>(`${httpsBase(node)}${path}`, { method, ca: profile.ca, token: profile.token, body }), { idempotent: method === 'GET' }).catch((e: unknown) => {
-    if (e instanceof HttpError) throw new CliError(e.message, e.status < 500 ? EXIT_REFUSED : EXIT_FAILED);
-    throw e;
-  });
+  return new ServiceNodes(profile)
+    .use((node) => httpsJson<T>(`${httpsBase(node)}${path}`, { method, ca: profile.ca, token: profile.token, body }), {
+      idempotent: method === 'GET',
+    })
+    .catch((e: unknown) => {
+      if (e instanceof HttpError) throw new CliError(e.message, e.status < 500 ? EXIT_REFUSED : EXIT_FAILED);
+      throw e;
+    });
 }
 
 export function registerIndicatorCommands(program: Command, loadProfile: () => Profile): void {
-  const ind = program.command('indicators').description("the tenant's SHA-256 indicators (analyze flags files whose hash is one)");
+  const ind = program
+    .command('indicators')
+    .description("the tenant's SHA-256 indicators (analyze flags files whose hash is one)");
   ind
     .command('add')
     .description('adds an indicator (admin)')
     .argument('<sha256>', 'SHA-256 of the file, 64 hex digits')
     .option('--description <text>', 'what it is', '')
     .action(async (sha256: string, o: { description: string }) => {
-      const r = await call<{ sha256: string }>(loadProfile(), 'POST', '/api/v1/indicators', { sha256, description: o.description });
+      const r = await call<{ sha256: string }>(loadProfile(), 'POST', '/api/v1/indicators', {
+        sha256,
+        description: o.description,
+      });
       process.stdout.write(`indicator ${r.sha256} added\n`);
     });
   ind
@@ -36,7 +45,11 @@ export function registerIndicatorCommands(program: Command, loadProfile: () => P
     .action(async (o: { json?: boolean }) => {
       const list = await call<Record<string, unknown>[]>(loadProfile(), 'GET', '/api/v1/indicators');
       if (o.json) process.stdout.write(renderJson(list) + '\n');
-      else process.stdout.write(renderTable(list, ['sha256', 'description', 'addedBy', 'addedAt'], { maxWidth: process.stdout.columns }) + '\n');
+      else
+        process.stdout.write(
+          renderTable(list, ['sha256', 'description', 'addedBy', 'addedAt'], { maxWidth: process.stdout.columns }) +
+            '\n',
+        );
     });
   ind
     .command('delete')

@@ -70,7 +70,14 @@ export function registerLibraryCommands(program: Command, loadProfile: () => Pro
       serviceAction(async (o: { json?: boolean }) => {
         const files = await api().list();
         if (o.json) process.stdout.write(renderJson(files) + '\n');
-        else process.stdout.write(renderTable(files, ['name', 'size', 'signature', 'uploadedBy', 'uploadedAt', 'description', 'parametersDescription'], { maxWidth: width() }) + '\n');
+        else
+          process.stdout.write(
+            renderTable(
+              files,
+              ['name', 'size', 'signature', 'uploadedBy', 'uploadedAt', 'description', 'parametersDescription'],
+              { maxWidth: width() },
+            ) + '\n',
+          );
       }),
     );
   library
@@ -85,34 +92,59 @@ export function registerLibraryCommands(program: Command, loadProfile: () => Pro
     .option('--sign <keyfile>', 'sign with this Ed25519 private key (PEM); needs --publisher')
     .option('--publisher <name>', 'the trusted publisher whose key signs (see lr publishers)')
     .action(
-      serviceAction(async (file: string, o: { name?: string; description?: string; parametersDescription?: string; parametersExample?: string; overwrite?: boolean; sign?: string; publisher?: string }) => {
-        const path = resolve(file);
-        const name = o.name ?? basename(path);
-        const problem = libraryNameProblem(name);
-        if (problem) throw new CliError(`invalid library file name ${JSON.stringify(name)}: ${problem}`);
-        if ((o.sign === undefined) !== (o.publisher === undefined)) throw new CliError('--sign and --publisher go together');
-        let signature: string | undefined;
-        if (o.sign) {
-          const key = readText(o.sign, 'private key');
-          // One streamed read to hash, one to upload: the file is never held in memory.
-          const digest = await digestFile(path).catch((e: NodeJS.ErrnoException) => {
-            throw new CliError(`cannot read ${path}: ${e.code ?? e.message}`);
-          });
-          try {
-            signature = signScript(key, { name, sha256: digest.sha256, size: digest.size });
-          } catch (e) {
-            throw new CliError(`cannot sign with ${o.sign}: ${describeError(e)}`);
+      serviceAction(
+        async (
+          file: string,
+          o: {
+            name?: string;
+            description?: string;
+            parametersDescription?: string;
+            parametersExample?: string;
+            overwrite?: boolean;
+            sign?: string;
+            publisher?: string;
+          },
+        ) => {
+          const path = resolve(file);
+          const name = o.name ?? basename(path);
+          const problem = libraryNameProblem(name);
+          if (problem) throw new CliError(`invalid library file name ${JSON.stringify(name)}: ${problem}`);
+          if ((o.sign === undefined) !== (o.publisher === undefined))
+            throw new CliError('--sign and --publisher go together');
+          let signature: string | undefined;
+          if (o.sign) {
+            const key = readText(o.sign, 'private key');
+            // One streamed read to hash, one to upload: the file is never held in memory.
+            const digest = await digestFile(path).catch((e: NodeJS.ErrnoException) => {
+              throw new CliError(`cannot read ${path}: ${e.code ?? e.message}`);
+            });
+            try {
+              signature = signScript(key, { name, sha256: digest.sha256, size: digest.size });
+            } catch (e) {
+              throw new CliError(`cannot sign with ${o.sign}: ${describeError(e)}`);
+            }
           }
-        }
-        const progress = progressPrinter(name);
-        let result;
-        try {
-          result = await api().upload(path, { name, description: o.description, parametersDescription: o.parametersDescription, parametersExample: o.parametersExample, overwrite: o.overwrite, signature, publisher: o.publisher, onProgress: progress });
-        } finally {
-          progress.done();
-        }
-        process.stdout.write(`${result.replaced ? 'replaced' : 'uploaded'} ${result.name} (${result.size} bytes, sha256 ${result.sha256}, ${result.signature}${result.publisher ? ` by ${result.publisher}` : ''})\n`);
-      }),
+          const progress = progressPrinter(name);
+          let result;
+          try {
+            result = await api().upload(path, {
+              name,
+              description: o.description,
+              parametersDescription: o.parametersDescription,
+              parametersExample: o.parametersExample,
+              overwrite: o.overwrite,
+              signature,
+              publisher: o.publisher,
+              onProgress: progress,
+            });
+          } finally {
+            progress.done();
+          }
+          process.stdout.write(
+            `${result.replaced ? 'replaced' : 'uploaded'} ${result.name} (${result.size} bytes, sha256 ${result.sha256}, ${result.signature}${result.publisher ? ` by ${result.publisher}` : ''})\n`,
+          );
+        },
+      ),
     );
   library
     .command('delete')
@@ -133,7 +165,8 @@ export function registerLibraryCommands(program: Command, loadProfile: () => Pro
     .requiredOption('--key <file>', 'Ed25519 public key (PEM)')
     .action(
       serviceAction(async (name: string, o: { key: string }) => {
-        if (!PUBLISHER_NAME.test(name)) throw new CliError(`invalid publisher name ${JSON.stringify(name)}: letters, digits, - _ . (max 64)`);
+        if (!PUBLISHER_NAME.test(name))
+          throw new CliError(`invalid publisher name ${JSON.stringify(name)}: letters, digits, - _ . (max 64)`);
         const pem = readText(o.key, 'public key');
         try {
           ed25519PublicKey(pem);
@@ -152,7 +185,10 @@ export function registerLibraryCommands(program: Command, loadProfile: () => Pro
       serviceAction(async (o: { json?: boolean }) => {
         const list = await api().publishers();
         if (o.json) process.stdout.write(renderJson(list) + '\n');
-        else process.stdout.write(renderTable(list, ['name', 'fingerprint', 'addedBy', 'addedAt'], { maxWidth: width() }) + '\n');
+        else
+          process.stdout.write(
+            renderTable(list, ['name', 'fingerprint', 'addedBy', 'addedAt'], { maxWidth: width() }) + '\n',
+          );
       }),
     );
   publishers
@@ -180,12 +216,18 @@ export function registerLibraryCommands(program: Command, loadProfile: () => Pro
     );
   settings
     .command('set')
-    .description('changes a setting: unsignedScripts|liveResponse|liveResponseServers on|off, or limits.NAME N (e.g. limits.idleTimeoutSec 900)')
+    .description(
+      'changes a setting: unsignedScripts|liveResponse|liveResponseServers on|off, or limits.NAME N (e.g. limits.idleTimeoutSec 900)',
+    )
     .argument('<setting>', 'unsignedScripts, liveResponse, liveResponseServers or limits.NAME')
     .argument('<value>', 'on or off; a number for limits')
     .action(
       serviceAction(async (setting: string, value: string) => {
-        const switches: Record<string, 'unsignedScripts' | 'liveResponse' | 'liveResponseServers'> = { unsignedscripts: 'unsignedScripts', liveresponse: 'liveResponse', liveresponseservers: 'liveResponseServers' };
+        const switches: Record<string, 'unsignedScripts' | 'liveResponse' | 'liveResponseServers'> = {
+          unsignedscripts: 'unsignedScripts',
+          liveresponse: 'liveResponse',
+          liveresponseservers: 'liveResponseServers',
+        };
         const key = switches[setting.toLowerCase()];
         let update: Parameters<LibraryApi['updateSettings']>[0];
         if (key) update = { [key]: onOff(value) };
@@ -193,7 +235,10 @@ export function registerLibraryCommands(program: Command, loadProfile: () => Pro
           const n = Number(value);
           if (!Number.isFinite(n) || n <= 0) throw new CliError(`${setting} must be a positive number`);
           update = { limits: { [setting.slice(7)]: n } };
-        } else throw new CliError(`unknown setting ${JSON.stringify(setting)} (known: unsignedScripts, liveResponse, liveResponseServers, limits.NAME)`);
+        } else
+          throw new CliError(
+            `unknown setting ${JSON.stringify(setting)} (known: unsignedScripts, liveResponse, liveResponseServers, limits.NAME)`,
+          );
         const s = await api().updateSettings(update);
         if (s.warning) process.stderr.write(`warning: ${s.warning}\n`);
         process.stdout.write(formatSettings(s));
@@ -215,13 +260,19 @@ export function registerLibraryCommands(program: Command, loadProfile: () => Pro
       const pub = publicKey.export({ type: 'spki', format: 'pem' }).toString();
       writeSecretFile(join(dir, `${o.name}.key`), privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
       writeFileSync(join(dir, `${o.name}.pub.pem`), pub, { mode: 0o644 });
-      process.stdout.write(`wrote ${join(dir, `${o.name}.key`)} and ${join(dir, `${o.name}.pub.pem`)} (fingerprint sha256:${publicKeyFingerprint(pub)})\n`);
+      process.stdout.write(
+        `wrote ${join(dir, `${o.name}.key`)} and ${join(dir, `${o.name}.pub.pem`)} (fingerprint sha256:${publicKeyFingerprint(pub)})\n`,
+      );
     });
 }
 
 function formatSettings(s: Awaited<ReturnType<LibraryApi['settings']>>): string {
   const on = (b: boolean | undefined) => (b === false ? 'off' : 'on');
-  const lines = [`liveResponse ${on(s.liveResponse)}`, `liveResponseServers ${on(s.liveResponseServers)}`, `unsignedScripts ${s.unsignedScripts ? 'on' : 'off'}`];
+  const lines = [
+    `liveResponse ${on(s.liveResponse)}`,
+    `liveResponseServers ${on(s.liveResponseServers)}`,
+    `unsignedScripts ${s.unsignedScripts ? 'on' : 'off'}`,
+  ];
   for (const [k, v] of Object.entries(s.limits ?? {})) lines.push(`limits.${k} ${v}`);
   return lines.join('\n') + '\n';
 }

@@ -15,7 +15,8 @@ export interface UserCommandDeps {
 }
 
 function checkName(name: string): void {
-  if (!USER_NAME.test(name)) throw new CliError(`invalid user name ${JSON.stringify(name)}: letters, digits, . _ - (max 64)`);
+  if (!USER_NAME.test(name))
+    throw new CliError(`invalid user name ${JSON.stringify(name)}: letters, digits, . _ - (max 64)`);
 }
 
 export function registerUserAdminCommands(user: Command, deps: UserCommandDeps): void {
@@ -28,13 +29,22 @@ export function registerUserAdminCommands(user: Command, deps: UserCommandDeps):
       withUserAdmin(resolve(o.data), (admin) => {
         const users = admin.list();
         if (o.json) process.stdout.write(renderJson(users) + '\n');
-        else process.stdout.write(renderTable(users, ['name', 'role', 'libraryManager', 'activeTokens', 'tokenExpiresAt', 'revokedTokens', 'createdAt'], { maxWidth: process.stdout.columns }) + '\n');
+        else
+          process.stdout.write(
+            renderTable(
+              users,
+              ['name', 'role', 'libraryManager', 'activeTokens', 'tokenExpiresAt', 'revokedTokens', 'createdAt'],
+              { maxWidth: process.stdout.columns },
+            ) + '\n',
+          );
       });
     });
 
   user
     .command('revoke')
-    .description("revokes every API token of a user: refused at once; a running service ends the user's consoles and sessions within a second")
+    .description(
+      "revokes every API token of a user: refused at once; a running service ends the user's consoles and sessions within a second",
+    )
     .argument('<name>', 'user name')
     .requiredOption('--data <dir>', 'data folder')
     .action((name: string, o: { data: string }) => {
@@ -63,6 +73,8 @@ export function registerUserAdminCommands(user: Command, deps: UserCommandDeps):
         return admin.issue(name, expiresAt);
       });
       deps.writeProfile(o.out, url, ca, name, token, urls);
-      process.stdout.write(`new token for ${name} written to ${resolve(o.out)}${expiresAt ? ` (valid until ${expiresAt})` : ''}\n`);
+      process.stdout.write(
+        `new token for ${name} written to ${resolve(o.out)}${expiresAt ? ` (valid until ${expiresAt})` : ''}\n`,
+      );
     });
 }

@@ -26,7 +26,9 @@ export function registerAgentReleaseCommands(program: Command): void {
   const cmd = program.command('agent-release').description('agent builds offered to the agents (signed self-update)');
   cmd
     .command('add')
-    .description("adds an agent build: its version read from the file (never run), its format checked, signed with the service's key; agents of that target (or of one group) update to it")
+    .description(
+      "adds an agent build: its version read from the file (never run), its format checked, signed with the service's key; agents of that target (or of one group) update to it",
+    )
     .argument('<file>', 'agent build (npm run package:agent), e.g. dist/lr-agent-linux-x64')
     .requiredOption('--data <dir>', 'data folder')
     .requiredOption('--os <target>', `target: ${AGENT_TARGETS.join(', ')}`)
@@ -38,12 +40,30 @@ export function registerAgentReleaseCommands(program: Command): void {
       await withAgentReleases(dir, async (releases, groups) => {
         let r;
         try {
-          r = await releases.add(path, o.os, o.group ?? null, who(), CommandSigner.load(dir), (g) => groups.get(g) !== null);
+          r = await releases.add(
+            path,
+            o.os,
+            o.group ?? null,
+            who(),
+            CommandSigner.load(dir),
+            (g) => groups.get(g) !== null,
+          );
         } catch (e) {
           throw new CliError(describeError(e));
         }
-        new Logger('lr-server').info('agent release added', { id: r.id, target: r.target, version: r.version, build: r.build, sha256: r.sha256, size: r.size, group: r.group ?? 'all', by: r.createdBy });
-        process.stdout.write(`agent release ${r.id} added: ${r.target} ${r.version} (build ${r.build || '?'}), ${r.size} bytes, sha256 ${r.sha256}, for ${r.group ? `group ${r.group}` : 'every device'}\n`);
+        new Logger('lr-server').info('agent release added', {
+          id: r.id,
+          target: r.target,
+          version: r.version,
+          build: r.build,
+          sha256: r.sha256,
+          size: r.size,
+          group: r.group ?? 'all',
+          by: r.createdBy,
+        });
+        process.stdout.write(
+          `agent release ${r.id} added: ${r.target} ${r.version} (build ${r.build || '?'}), ${r.size} bytes, sha256 ${r.sha256}, for ${r.group ? `group ${r.group}` : 'every device'}\n`,
+        );
       });
     });
   cmd
@@ -52,9 +72,16 @@ export function registerAgentReleaseCommands(program: Command): void {
     .requiredOption('--data <dir>', 'data folder')
     .option('--json', 'JSON output')
     .action(async (o: { data: string; json?: boolean }) => {
-      const list = await withAgentReleases(resolve(o.data), (r) => r.list().map(({ sig: _sig, ...rest }) => ({ ...rest, group: rest.group ?? 'all' })));
+      const list = await withAgentReleases(resolve(o.data), (r) =>
+        r.list().map(({ sig: _sig, ...rest }) => ({ ...rest, group: rest.group ?? 'all' })),
+      );
       if (o.json) process.stdout.write(renderJson(list) + '\n');
-      else process.stdout.write(renderTable(list, ['id', 'target', 'version', 'build', 'group', 'size', 'sha256', 'createdAt', 'createdBy'], { maxWidth: process.stdout.columns }) + '\n');
+      else
+        process.stdout.write(
+          renderTable(list, ['id', 'target', 'version', 'build', 'group', 'size', 'sha256', 'createdAt', 'createdBy'], {
+            maxWidth: process.stdout.columns,
+          }) + '\n',
+        );
     });
   cmd
     .command('remove')
@@ -64,7 +91,12 @@ export function registerAgentReleaseCommands(program: Command): void {
     .action(async (id: string, o: { data: string }) => {
       const r = await withAgentReleases(resolve(o.data), (releases) => releases.remove(id));
       if (!r) throw new CliError(`no agent release ${id}`);
-      new Logger('lr-server').warn('agent release removed', { id: r.id, target: r.target, version: r.version, by: who() });
+      new Logger('lr-server').warn('agent release removed', {
+        id: r.id,
+        target: r.target,
+        version: r.version,
+        by: who(),
+      });
       process.stdout.write(`agent release ${r.id} (${r.target} ${r.version}) removed\n`);
     });
 }

@@ -19,7 +19,9 @@ import { installCrashHandlers } from '../node/crash-handlers.js';
 
 const PROG = 'lr';
 installCrashHandlers(PROG);
-const program = new Command(PROG).description('Live response analyst CLI').option('--profile <file>', 'connection profile (default: $LR_PROFILE)');
+const program = new Command(PROG)
+  .description('Live response analyst CLI')
+  .option('--profile <file>', 'connection profile (default: $LR_PROFILE)');
 program.exitOverride();
 
 function loadProfile(): Profile {
@@ -30,13 +32,23 @@ function loadProfile(): Profile {
 
 const devicesCommand = program
   .command('devices')
-  .description('lists devices: id, name, os, online, last seen, isolated (and, in a cluster, the node holding each agent)')
+  .description(
+    'lists devices: id, name, os, online, last seen, isolated (and, in a cluster, the node holding each agent)',
+  )
   .option('--json', 'JSON output')
   .action(async (o: { json?: boolean }) => {
     const devices = await new ServiceApi(loadProfile()).devices();
     if (o.json) process.stdout.write(renderJson(devices) + '\n');
     else {
-      const columns = ['id', 'name', 'os', 'online', 'lastSeen', 'isolated', ...(devices.some((d) => d.node) ? ['node'] : [])];
+      const columns = [
+        'id',
+        'name',
+        'os',
+        'online',
+        'lastSeen',
+        'isolated',
+        ...(devices.some((d) => d.node) ? ['node'] : []),
+      ];
       process.stdout.write(renderTable(devices, columns, { maxWidth: process.stdout.columns }) + '\n');
     }
   });
@@ -53,7 +65,9 @@ program
     // `&` is refused here: the one-shot session would close (cancelling the job) the moment the prompt came back.
     const operators = operatorsOf(line);
     if (operators.background) {
-      throw new CliError(`'&' runs a command in the background, but lr exec closes its session when it returns: drop the '&' (lr exec waits for the command), or use lr shell ${device} to keep working while it runs`);
+      throw new CliError(
+        `'&' runs a command in the background, but lr exec closes its session when it returns: drop the '&' (lr exec waits for the command), or use lr shell ${device} to keep working while it runs`,
+      );
     }
     const redirectName = operators.redirect;
     let redirect: RedirectFile | null = null;
@@ -85,13 +99,40 @@ program
         line: transfer.line,
         outDir,
         onNotice: (m) => process.stderr.write(`${tty ? '\r\x1b[K' : ''}${PROG}: ${m}\n`),
-        onProgress: tty ? throttle((p) => process.stderr.write(`\r${renderProgress(p, Math.min(100, process.stderr.columns ?? 80))}`), 100) : undefined,
+        onProgress: tty
+          ? throttle(
+              (p) => process.stderr.write(`\r${renderProgress(p, Math.min(100, process.stderr.columns ?? 80))}`),
+              100,
+            )
+          : undefined,
       });
       if (tty) process.stderr.write('\r\x1b[K');
       client.close();
       if (r.ok) {
-        if (o.json) process.stdout.write(JSON.stringify({ commandId: r.commandId, status: 'completed', file: r.download.file, sha256: r.download.sha256, size: r.download.size, records: r.records }, null, 2) + '\n');
-        else process.stdout.write(renderTransfer(r, transfer.output, findCommand(transfer.line ?? 'getfile')?.tableFields, process.stdout.columns));
+        if (o.json)
+          process.stdout.write(
+            JSON.stringify(
+              {
+                commandId: r.commandId,
+                status: 'completed',
+                file: r.download.file,
+                sha256: r.download.sha256,
+                size: r.download.size,
+                records: r.records,
+              },
+              null,
+              2,
+            ) + '\n',
+          );
+        else
+          process.stdout.write(
+            renderTransfer(
+              r,
+              transfer.output,
+              findCommand(transfer.line ?? 'getfile')?.tableFields,
+              process.stdout.columns,
+            ),
+          );
         process.exitCode = EXIT_OK;
       } else {
         process.stderr.write(`${PROG}: ${r.outcome.error ?? r.outcome.status}\n`);
@@ -105,7 +146,14 @@ program
     const run = client.run(session.id, line, {
       onStarted: (f) => {
         if (redirect) redirect.started(f.output, f.tableFields);
-        else if (!o.json) printer = new Printer({ output: f.output, tableFields: f.tableFields, streaming: false, write: (s) => process.stdout.write(s), width: process.stdout.columns });
+        else if (!o.json)
+          printer = new Printer({
+            output: f.output,
+            tableFields: f.tableFields,
+            streaming: false,
+            write: (s) => process.stdout.write(s),
+            width: process.stdout.columns,
+          });
       },
       onRecords: (r) => {
         redirect?.records(r);
@@ -138,7 +186,21 @@ program
         if (outcome.status === 'completed') process.exitCode = EXIT_FAILED;
       }
     }
-    if (o.json) process.stdout.write(JSON.stringify({ commandId: outcome.commandId, status: outcome.status, error: outcome.error ?? null, durationMs: outcome.durationMs, records, text }, null, 2) + '\n');
+    if (o.json)
+      process.stdout.write(
+        JSON.stringify(
+          {
+            commandId: outcome.commandId,
+            status: outcome.status,
+            error: outcome.error ?? null,
+            durationMs: outcome.durationMs,
+            records,
+            text,
+          },
+          null,
+          2,
+        ) + '\n',
+      );
     if (outcome.status === 'completed') {
       process.exitCode ??= EXIT_OK;
       return;
@@ -160,7 +222,7 @@ const logCommand = program
   .command('log')
   .description('the command log')
   .option('--device <device>', 'only this device (id or name)')
-  .option('--batch <id>', "only the commands a batch run sent to its devices")
+  .option('--batch <id>', 'only the commands a batch run sent to its devices')
   .option('--limit <n>', 'the newest N entries', '10000')
   .option('--json', 'JSON output (every field, output included)')
   .option('--jsonl', 'the whole log as JSON lines with its hash chain, for a SIEM (admin; same as `log export`)')
@@ -170,7 +232,12 @@ const logCommand = program
     if (!Number.isInteger(limit) || limit < 1) throw new CliError('--limit must be a positive integer');
     const entries = await new ServiceApi(loadProfile()).log({ device: o.device, batch: o.batch, limit });
     if (o.json) process.stdout.write(renderJson(entries) + '\n');
-    else process.stdout.write(renderTable(entries, ['id', 'startedAt', 'user', 'deviceName', 'status', 'durationMs', 'commandLine'], { maxWidth: process.stdout.columns }) + '\n');
+    else
+      process.stdout.write(
+        renderTable(entries, ['id', 'startedAt', 'user', 'deviceName', 'status', 'durationMs', 'commandLine'], {
+          maxWidth: process.stdout.columns,
+        }) + '\n',
+      );
   });
 
 registerDeviceCommands(devicesCommand, loadProfile); // devices rename

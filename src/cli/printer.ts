@@ -3,7 +3,15 @@
  * catalog's table columns) or, with `-output json`, exactly the JSON records. Text from the device is
  * escaped so it cannot drive the analyst's terminal.
  */
-import { escapeControlChars, planTable, renderJson, renderTable, renderTableHeader, renderTableRows, type TableLayout } from '../shared/commands/format.js';
+import {
+  escapeControlChars,
+  planTable,
+  renderJson,
+  renderTable,
+  renderTableHeader,
+  renderTableRows,
+  type TableLayout,
+} from '../shared/commands/format.js';
 
 /**
  * What a verified download prints. By default `SHA256  FILE` (the line sha256sum -c reads); with
@@ -64,6 +72,7 @@ export class Printer {
       this.o.write(renderJson(this.records) + '\n');
       return;
     }
-    if (this.records.length) this.o.write(renderTable(this.records, this.o.tableFields, { maxWidth: this.o.width }) + '\n');
+    if (this.records.length)
+      this.o.write(renderTable(this.records, this.o.tableFields, { maxWidth: this.o.width }) + '\n');
   }
 }

@@ -33,7 +33,8 @@ export class RedirectFile {
   /** Refuses at once (before the command runs) when the file already exists. */
   constructor(name: string, dir: string) {
     this.path = resolve(dir, name);
-    if (existsSync(this.path)) throw new Error(`${this.path} already exists: '> file' never overwrites, choose another name`);
+    if (existsSync(this.path))
+      throw new Error(`${this.path} already exists: '> file' never overwrites, choose another name`);
   }
 
   started(output: 'json' | 'table' | undefined, tableFields: string[] | undefined): void {
@@ -56,7 +57,12 @@ export class RedirectFile {
       writeNewFileAtomic(this.path, content);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new Error(code === 'EEXIST' ? `${this.path} appeared while the command ran: the output was not written` : `could not write ${this.path}: ${describeError(e)}`, { cause: e });
+      throw new Error(
+        code === 'EEXIST'
+          ? `${this.path} appeared while the command ran: the output was not written`
+          : `could not write ${this.path}: ${describeError(e)}`,
+        { cause: e },
+      );
     }
     return content.length;
   }

@@ -16,7 +16,14 @@ import { escapeControlChars, formatDuration, renderProgress } from '../shared/co
 import { parseLine, quoteArg } from '../shared/commands/grammar.js';
 import type { SessionInfo } from '../shared/wire/protocol.js';
 import type { Profile } from '../node/profile.js';
-import { type CommandOutcome, ConsoleClient, runGetfile, throttle, transferTarget, type TransferTarget } from '../client/index.js';
+import {
+  type CommandOutcome,
+  ConsoleClient,
+  runGetfile,
+  throttle,
+  transferTarget,
+  type TransferTarget,
+} from '../client/index.js';
 import { Printer, renderTransfer } from './printer.js';
 import { EXIT_OK, EXIT_REFUSED } from './errors.js';
 import { RedirectFile, operatorsOf } from './redirect-file.js';
@@ -57,10 +64,14 @@ export async function runShell(profile: Profile, device: string): Promise<number
     return EXIT_REFUSED;
   }
   const out = (s: string) => process.stdout.write(s);
-  out(`Connected to ${session.deviceName} (${session.platform}), session ${session.id} opened by ${session.createdBy} at ${session.startedAt}.\nType help for commands, exit to disconnect.\n`);
+  out(
+    `Connected to ${session.deviceName} (${session.platform}), session ${session.id} opened by ${session.createdBy} at ${session.startedAt}.\nType help for commands, exit to disconnect.\n`,
+  );
 
   const role = client.role as Role;
-  const commands = CATALOG.filter((c) => roleAllows(role, c.role) && c.platforms.includes(session.platform as 'linux')).map((c) => c.name);
+  const commands = CATALOG.filter(
+    (c) => roleAllows(role, c.role) && c.platforms.includes(session.platform as 'linux'),
+  ).map((c) => c.name);
   const hfile = historyFile(session.deviceId);
   let cwd = session.cwd;
   /** The foreground command; `abort` ends a transfer for good (never resumed when its device comes back). */
@@ -107,7 +118,9 @@ export async function runShell(profile: Profile, device: string): Promise<number
   const wire = (c: ConsoleClient) => {
     c.on('trace', (f) => out(`[trace ${f.level}] ${escapeControlChars(f.message)}\n`));
     c.on('backgroundEnd', (f) => {
-      out(`\n[${f.commandId}] ${f.status}${f.error ? `: ${escapeControlChars(f.error)}` : ''} (${formatDuration(f.durationMs)}); status ${f.commandId} shows its output\n`);
+      out(
+        `\n[${f.commandId}] ${f.status}${f.error ? `: ${escapeControlChars(f.error)}` : ''} (${formatDuration(f.durationMs)}); status ${f.commandId} shows its output\n`,
+      );
       if (!busy) prompt();
     });
     c.on('deviceState', (_id, online) => out(`\n[${session.deviceName} is ${online ? 'online again' : 'offline'}]\n`));
@@ -149,7 +162,10 @@ export async function runShell(profile: Profile, device: string): Promise<number
     if (previousCwd !== cwd) {
       const back = await client.run(session.id, `cd ${quoteArg(previousCwd)}`).outcome;
       if (back.cwd) cwd = back.cwd;
-      else out(`could not return to ${escapeControlChars(previousCwd)}: ${escapeControlChars(back.error ?? back.status)}\n`);
+      else
+        out(
+          `could not return to ${escapeControlChars(previousCwd)}: ${escapeControlChars(back.error ?? back.status)}\n`,
+        );
     }
   };
 
@@ -162,7 +178,9 @@ export async function runShell(profile: Profile, device: string): Promise<number
   const endIfDone = (): void => {
     if (closed || !inputEnded || (piped && (busy || queue.length > 0))) return;
     if (piped && sessionOpen && transfers.size > 0) {
-      out(`waiting for ${transfers.size} background download${transfers.size === 1 ? '' : 's'} to end before closing the session\n`);
+      out(
+        `waiting for ${transfers.size} background download${transfers.size === 1 ? '' : 's'} to end before closing the session\n`,
+      );
       void Promise.all([...transfers.values()].map((t) => t.done)).then(endIfDone);
       return;
     }
@@ -219,7 +237,9 @@ export async function runShell(profile: Profile, device: string): Promise<number
     if (operators.redirect !== undefined) {
       // A background job's output is not sent to the console (status ID shows it), so it cannot be saved here.
       if (operators.background) {
-        out(`'> file' and '&' together: the output of a background job stays on the device's log (status ID shows it); drop the '&' to save it locally\n`);
+        out(
+          `'> file' and '&' together: the output of a background job stays on the device's log (status ID shows it); drop the '&' to save it locally\n`,
+        );
         return;
       }
       try {
@@ -237,7 +257,14 @@ export async function runShell(profile: Profile, device: string): Promise<number
         view.transfer = name === 'fg' ? transfers.get(f.commandId) : undefined;
         if (view.transfer) view.transfer.setForeground(true);
         else if (redirect) redirect.started(f.output, f.tableFields);
-        else view.printer = new Printer({ output: f.output, tableFields: f.tableFields, streaming: true, write: out, width: process.stdout.columns });
+        else
+          view.printer = new Printer({
+            output: f.output,
+            tableFields: f.tableFields,
+            streaming: true,
+            write: out,
+            width: process.stdout.columns,
+          });
       },
       onRecords: (r: Record<string, unknown>[]) => (redirect ? redirect.records(r) : view.printer?.add(r)),
       onText: (t: string) => (redirect ? redirect.text(t) : view.printer?.text(t)),
@@ -245,7 +272,10 @@ export async function runShell(profile: Profile, device: string): Promise<number
     running = {};
     let outcome: CommandOutcome;
     try {
-      outcome = name === 'fg' ? await client.runFg(session.id, line, handlers, { onText: () => undefined }) : await client.run(session.id, line, handlers).outcome;
+      outcome =
+        name === 'fg'
+          ? await client.runFg(session.id, line, handlers, { onText: () => undefined })
+          : await client.run(session.id, line, handlers).outcome;
       if (view.transfer && !(outcome.background && outcome.status === 'running')) await view.transfer.done;
     } finally {
       running = null;
@@ -253,13 +283,18 @@ export async function runShell(profile: Profile, device: string): Promise<number
     if (view.transfer) {
       if (outcome.background && outcome.status === 'running') {
         view.transfer.setForeground(false);
-        out(`[${outcome.commandId}] downloading in the background into ${escapeControlChars(outDir)} (fg ${outcome.commandId} shows it)\n`);
+        out(
+          `[${outcome.commandId}] downloading in the background into ${escapeControlChars(outDir)} (fg ${outcome.commandId} shows it)\n`,
+        );
       }
       return;
     }
     view.printer?.end();
     if (redirect) {
-      if (outcome.background && outcome.status === 'running') out(`${escapeControlChars(redirect.path)} was not written: the rest of the output goes to the device's log (status ${outcome.commandId})\n`);
+      if (outcome.background && outcome.status === 'running')
+        out(
+          `${escapeControlChars(redirect.path)} was not written: the rest of the output goes to the device's log (status ${outcome.commandId})\n`,
+        );
       else {
         try {
           out(`output written to ${escapeControlChars(redirect.path)} (${redirect.save()} bytes)\n`);
@@ -269,7 +304,8 @@ export async function runShell(profile: Profile, device: string): Promise<number
       }
     }
     if (outcome.cwd) cwd = outcome.cwd;
-    if (outcome.background && outcome.status === 'running') out(`[${outcome.commandId}] running in the background (fg ${outcome.commandId} brings it back)\n`);
+    if (outcome.background && outcome.status === 'running')
+      out(`[${outcome.commandId}] running in the background (fg ${outcome.commandId} brings it back)\n`);
     else if (outcome.background) out(`[${outcome.commandId}] ${outcome.status}\n`);
     else if (outcome.status !== 'completed') out(`${escapeControlChars(outcome.error ?? outcome.status)}\n`);
   };
@@ -321,7 +357,9 @@ export async function runShell(profile: Profile, device: string): Promise<number
     });
     void done.then((r) => {
       clearLine();
-      const msg = r.ok ? renderTransfer(r, t.output, findCommand(t.line ?? 'getfile')?.tableFields, process.stdout.columns) : `${escapeControlChars(r.outcome.error ?? r.outcome.status)}\n`;
+      const msg = r.ok
+        ? renderTransfer(r, t.output, findCommand(t.line ?? 'getfile')?.tableFields, process.stdout.columns)
+        : `${escapeControlChars(r.outcome.error ?? r.outcome.status)}\n`;
       if (foreground) out(msg);
       else {
         out(`\n[${r.ok ? r.commandId : r.outcome.commandId}] ${r.ok ? 'downloaded' : 'failed'}: ${msg}`);

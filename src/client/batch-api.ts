@@ -7,7 +7,17 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, renameSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import type { z } from 'zod';
-import { batchList, batchRecord, batchResults, deviceCommandAnswer, type DeviceCommandAnswer, type BatchCreateRequest, type BatchRecord, type BatchResults, type BatchSummary } from '../shared/wire/batch.js';
+import {
+  batchList,
+  batchRecord,
+  batchResults,
+  deviceCommandAnswer,
+  type DeviceCommandAnswer,
+  type BatchCreateRequest,
+  type BatchRecord,
+  type BatchResults,
+  type BatchSummary,
+} from '../shared/wire/batch.js';
 import { describeNetError, HttpError, httpsJson, validated } from '../node/https-json.js';
 import { httpsBase, type Profile } from '../node/profile.js';
 import { ServiceNodes } from './service-nodes.js';
@@ -26,7 +36,16 @@ export class BatchApi {
 
   private call<T>(schema: z.ZodType<T>, path: string, method: Method = 'GET', body?: unknown): Promise<T> {
     return this.nodes
-      .use((node) => httpsJson<unknown>(`${httpsBase(node)}${path}`, { method, ca: this.profile.ca, token: this.profile.token, body }), { idempotent: method === 'GET' })
+      .use(
+        (node) =>
+          httpsJson<unknown>(`${httpsBase(node)}${path}`, {
+            method,
+            ca: this.profile.ca,
+            token: this.profile.token,
+            body,
+          }),
+        { idempotent: method === 'GET' },
+      )
       .then((v) => validated(schema, v, path));
   }
 
@@ -35,8 +54,15 @@ export class BatchApi {
   }
 
   /** One console command line on one device; answers with the results when it ends within `waitSec`. */
-  command(device: string, line: string, o: { waitSec?: number; expiresInSec?: number; comment?: string } = {}): Promise<DeviceCommandAnswer> {
-    return this.call(deviceCommandAnswer, `/api/v1/devices/${encodeURIComponent(device)}/commands`, 'POST', { line, ...o });
+  command(
+    device: string,
+    line: string,
+    o: { waitSec?: number; expiresInSec?: number; comment?: string } = {},
+  ): Promise<DeviceCommandAnswer> {
+    return this.call(deviceCommandAnswer, `/api/v1/devices/${encodeURIComponent(device)}/commands`, 'POST', {
+      line,
+      ...o,
+    });
   }
 
   list(limit = 100): Promise<BatchSummary[]> {
@@ -59,36 +85,57 @@ export class BatchApi {
   /** The merged table as CSV, as the service renders it (RFC 4180, formulas defused). */
   resultsCsv(id: string, o: { device?: string; step?: number } = {}): Promise<string> {
     const q = query({ ...o, format: 'csv' });
-    return this.nodes.use((node) => this.fetchText(`${httpsBase(node)}/api/v1/batches/${encodeURIComponent(id)}/results${q}`), { idempotent: true });
+    return this.nodes.use(
+      (node) => this.fetchText(`${httpsBase(node)}/api/v1/batches/${encodeURIComponent(id)}/results${q}`),
+      { idempotent: true },
+    );
   }
 
   /** A step's text output (scripts). */
   text(id: string, deviceId: string, step: number): Promise<string> {
-    return this.nodes.use((node) => this.fetchText(`${httpsBase(node)}/api/v1/batches/${encodeURIComponent(id)}/text/${encodeURIComponent(deviceId)}/${step}`), { idempotent: true });
+    return this.nodes.use(
+      (node) =>
+        this.fetchText(
+          `${httpsBase(node)}/api/v1/batches/${encodeURIComponent(id)}/text/${encodeURIComponent(deviceId)}/${step}`,
+        ),
+      { idempotent: true },
+    );
   }
 
   /**
    * Downloads a file a step pulled to `dest` (written to `dest.part` first), checks its SHA-256 against
    * `expectedSha256` (from the batch record), and answers the hash. A mismatch deletes the file.
    */
-  downloadFile(id: string, deviceId: string, step: number, dest: string, expectedSha256: string): Promise<{ sha256: string; size: number }> {
+  downloadFile(
+    id: string,
+    deviceId: string,
+    step: number,
+    dest: string,
+    expectedSha256: string,
+  ): Promise<{ sha256: string; size: number }> {
     const path = `/api/v1/batches/${encodeURIComponent(id)}/files/${encodeURIComponent(deviceId)}/${step}`;
-    return this.nodes.use((node) => this.fetchFile(`${httpsBase(node)}${path}`, dest, expectedSha256), { idempotent: true });
+    return this.nodes.use((node) => this.fetchFile(`${httpsBase(node)}${path}`, dest, expectedSha256), {
+      idempotent: true,
+    });
   }
 
   private fetchText(url: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      const req = request(url, { ca: this.profile.ca, headers: { authorization: `Bearer ${this.profile.token}` }, timeout: 60_000 }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          if (status >= 400) reject(new HttpError(status, errorOf(text, status)));
-          else resolve(text);
-        });
-        res.on('error', reject);
-      });
+      const req = request(
+        url,
+        { ca: this.profile.ca, headers: { authorization: `Bearer ${this.profile.token}` }, timeout: 60_000 },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            const status = res.statusCode ?? 0;
+            if (status >= 400) reject(new HttpError(status, errorOf(text, status)));
+            else resolve(text);
+          });
+          res.on('error', reject);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`no answer from ${new URL(url).host} within 60 s`)));
       req.on('error', (e) => reject(describeNetError(e, url)));
       req.end();
@@ -97,38 +144,46 @@ export class BatchApi {
 
   private fetchFile(url: string, dest: string, expectedSha256: string): Promise<{ sha256: string; size: number }> {
     return new Promise((resolve, reject) => {
-      const req = request(url, { ca: this.profile.ca, headers: { authorization: `Bearer ${this.profile.token}` }, timeout: 60_000 }, (res) => {
-        const status = res.statusCode ?? 0;
-        if (status >= 400) {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => reject(new HttpError(status, errorOf(Buffer.concat(chunks).toString('utf8'), status))));
-          return;
-        }
-        const part = `${dest}.part`;
-        const out = createWriteStream(part, { mode: 0o600 });
-        const hash = createHash('sha256');
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          hash.update(c);
-          size += c.length;
-        });
-        res.pipe(out);
-        out.on('finish', () => {
-          const sha256 = hash.digest('hex');
-          if (!res.complete) {
-            rmSync(part, { force: true });
-            reject(new Error(`the download of ${dest} was cut after ${size} bytes`));
-          } else if (sha256 !== expectedSha256) {
-            rmSync(part, { force: true });
-            reject(new Error(`SHA-256 mismatch for ${dest}: expected ${expectedSha256}, received bytes hash to ${sha256}; the file was discarded`));
-          } else {
-            renameSync(part, dest);
-            resolve({ sha256, size });
+      const req = request(
+        url,
+        { ca: this.profile.ca, headers: { authorization: `Bearer ${this.profile.token}` }, timeout: 60_000 },
+        (res) => {
+          const status = res.statusCode ?? 0;
+          if (status >= 400) {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => reject(new HttpError(status, errorOf(Buffer.concat(chunks).toString('utf8'), status))));
+            return;
           }
-        });
-        out.on('error', (e) => reject(new Error(`cannot write ${dest}: ${e.message}`)));
-      });
+          const part = `${dest}.part`;
+          const out = createWriteStream(part, { mode: 0o600 });
+          const hash = createHash('sha256');
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            hash.update(c);
+            size += c.length;
+          });
+          res.pipe(out);
+          out.on('finish', () => {
+            const sha256 = hash.digest('hex');
+            if (!res.complete) {
+              rmSync(part, { force: true });
+              reject(new Error(`the download of ${dest} was cut after ${size} bytes`));
+            } else if (sha256 !== expectedSha256) {
+              rmSync(part, { force: true });
+              reject(
+                new Error(
+                  `SHA-256 mismatch for ${dest}: expected ${expectedSha256}, received bytes hash to ${sha256}; the file was discarded`,
+                ),
+              );
+            } else {
+              renameSync(part, dest);
+              resolve({ sha256, size });
+            }
+          });
+          out.on('error', (e) => reject(new Error(`cannot write ${dest}: ${e.message}`)));
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`no answer from ${new URL(url).host} within 60 s`)));
       req.on('error', (e) => reject(describeNetError(e, url)));
       req.end();

@@ -6,7 +6,17 @@
 import { nowUs, stage } from '../node/stage-trace.js';
 import WebSocket from 'ws';
 import { EventEmitter } from 'node:events';
-import { MAX_FRAME_BYTES, decodeDataFrame, parseFrame, toClient, type CommandLogRecord, type DeviceRecord, type JobStatus, type SessionInfo, type ToClient } from '../shared/wire/protocol.js';
+import {
+  MAX_FRAME_BYTES,
+  decodeDataFrame,
+  parseFrame,
+  toClient,
+  type CommandLogRecord,
+  type DeviceRecord,
+  type JobStatus,
+  type SessionInfo,
+  type ToClient,
+} from '../shared/wire/protocol.js';
 import { httpsBase, wssBase, type Profile } from '../node/profile.js';
 import { describeNetError, httpsJson } from '../node/https-json.js';
 import { unmaskedFrames } from '../node/ws-options.js';
@@ -23,7 +33,9 @@ export class ServiceApi {
   }
 
   private get<T>(path: string): Promise<T> {
-    return this.nodes.use((url) => httpsJson<T>(`${httpsBase(url)}${path}`, { ca: this.profile.ca, token: this.profile.token }));
+    return this.nodes.use((url) =>
+      httpsJson<T>(`${httpsBase(url)}${path}`, { ca: this.profile.ca, token: this.profile.token }),
+    );
   }
 
   devices(): Promise<DeviceRecord[]> {
@@ -122,12 +134,21 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
   private open(profile: Profile, serviceUrl: string): Promise<void> {
     const url = `${wssBase(serviceUrl)}/api/v1/console`;
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(url, { ca: profile.ca, headers: { authorization: `Bearer ${profile.token}` }, maxPayload: MAX_FRAME_BYTES * 4, handshakeTimeout: 10_000, ...unmaskedFrames });
+      const ws = new WebSocket(url, {
+        ca: profile.ca,
+        headers: { authorization: `Bearer ${profile.token}` },
+        maxPayload: MAX_FRAME_BYTES * 4,
+        handshakeTimeout: 10_000,
+        ...unmaskedFrames,
+      });
       this.ws = ws;
       let ready = false;
       ws.on('unexpected-response', (_req, res) => {
         const status = res.statusCode ?? 0;
-        const message = status === 401 ? 'the service refused the API token in the profile (invalid, expired or revoked)' : `the service refused the console connection (HTTP ${status})`;
+        const message =
+          status === 401
+            ? 'the service refused the API token in the profile (invalid, expired or revoked)'
+            : `the service refused the console connection (HTTP ${status})`;
         // A node that cannot serve (5xx, e.g. a proxy in front of a dead node) is not a refusal: try the next.
         reject(status >= 500 ? new Error(message) : new ServiceRefusal(status, message));
         ws.terminate();
@@ -141,7 +162,9 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
           if ('error' in d) this.emit('serviceError', d.error);
           else {
             stage(d.jobId, 'cli.recv');
-            this.streams.get(d.jobId)?.onData?.(d.offset, Buffer.from(d.payload.buffer, d.payload.byteOffset, d.payload.length));
+            this.streams
+              .get(d.jobId)
+              ?.onData?.(d.offset, Buffer.from(d.payload.buffer, d.payload.byteOffset, d.payload.length));
           }
           return;
         }
@@ -169,7 +192,8 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
           return;
         }
         for (const w of this.waiting.values()) w.reject(new Error(`disconnected from the service: ${why}`));
-        for (const p of new Set([...this.byReq.values(), ...this.byCommand.values()])) p.reject(new Error(`disconnected from the service: ${why}`));
+        for (const p of new Set([...this.byReq.values(), ...this.byCommand.values()]))
+          p.reject(new Error(`disconnected from the service: ${why}`));
         this.waiting.clear();
         this.byReq.clear();
         this.byCommand.clear();
@@ -223,7 +247,17 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
             // A transfer brought back keeps its writer (its file records carry the size and the agent's hash);
             // only the start is shown by the new handlers.
             const previous = this.streams.get(f.commandId);
-            this.streams.set(f.commandId, previous?.onData ? { ...fgWaiter.handlers, onRecords: previous.onRecords, onData: previous.onData, onEnd: previous.onEnd } : fgWaiter.handlers);
+            this.streams.set(
+              f.commandId,
+              previous?.onData
+                ? {
+                    ...fgWaiter.handlers,
+                    onRecords: previous.onRecords,
+                    onData: previous.onData,
+                    onEnd: previous.onEnd,
+                  }
+                : fgWaiter.handlers,
+            );
             fgWaiter.handlers.onStarted?.(f);
           }
         }
@@ -238,7 +272,14 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
         return;
       case 'command.end': {
         stage(f.commandId, 'client.end');
-        const outcome: CommandOutcome = { commandId: f.commandId, status: f.status, error: f.error, durationMs: f.durationMs, cwd: f.cwd, background: f.background ?? false };
+        const outcome: CommandOutcome = {
+          commandId: f.commandId,
+          status: f.status,
+          error: f.error,
+          durationMs: f.durationMs,
+          cwd: f.cwd,
+          background: f.background ?? false,
+        };
         const p = this.byCommand.get(f.commandId);
         this.byCommand.delete(f.commandId);
         if (f.status === 'running') {
@@ -289,7 +330,12 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
    * Runs one command line; resolves when it ends or goes to the background. `internal`: a probe the console
    * runs for itself (path completion's folder listing): logged and flagged, left out of `jobs`.
    */
-  run(sessionId: string, line: string, handlers: CommandHandlers = {}, opts: { internal?: boolean } = {}): { outcome: Promise<CommandOutcome>; commandId(): string | undefined } {
+  run(
+    sessionId: string,
+    line: string,
+    handlers: CommandHandlers = {},
+    opts: { internal?: boolean } = {},
+  ): { outcome: Promise<CommandOutcome>; commandId(): string | undefined } {
     const reqId = ++this.reqSeq;
     let pending!: Pending;
     const outcome = new Promise<CommandOutcome>((resolve, reject) => {
@@ -305,7 +351,12 @@ export class ConsoleClient extends EventEmitter<ConsoleEvents> {
    * The follower is registered before the line is sent, because the job's frames may arrive in the same
    * network read as the end of the fg command itself.
    */
-  async runFg(sessionId: string, line: string, handlers: CommandHandlers, fgHandlers: CommandHandlers = {}): Promise<CommandOutcome> {
+  async runFg(
+    sessionId: string,
+    line: string,
+    handlers: CommandHandlers,
+    fgHandlers: CommandHandlers = {},
+  ): Promise<CommandOutcome> {
     let follower!: Pending;
     const followed = new Promise<CommandOutcome>((resolve, reject) => {
       follower = { handlers, resolve, reject };

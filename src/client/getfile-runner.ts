@@ -46,7 +46,9 @@ export interface GetfileOptions {
 }
 
 /** `records`: the device's `file` and `file-end` records of the attempt that finished (every field, for -output). */
-export type GetfileResult = { ok: true; download: DownloadResult; commandId: string; records: Record<string, unknown>[] } | { ok: false; outcome: CommandOutcome };
+export type GetfileResult =
+  | { ok: true; download: DownloadResult; commandId: string; records: Record<string, unknown>[] }
+  | { ok: false; outcome: CommandOutcome };
 
 /** `154.3 MiB of 1.0 GiB (15 %)`: how far a partial download got. */
 export function describePartial(bytes: number, total: number): string {
@@ -56,17 +58,33 @@ export function describePartial(bytes: number, total: number): string {
 
 /** The analyst cancelled: one clean message (no command prefix: the console shows which command it was). */
 function cancelledOutcome(commandId: string | undefined, dl: FileDownload, why: string): GetfileResult {
-  const kept = dl.resumeOffset > 0 ? `; the partial file (${describePartial(dl.resumeOffset, dl.total)}) is kept: getfile again resumes it, -restart starts from zero` : '';
-  return { ok: false, outcome: { commandId: commandId ?? '?', status: 'cancelled', error: `cancelled ${why}${kept}`, durationMs: 0, background: false } };
+  const kept =
+    dl.resumeOffset > 0
+      ? `; the partial file (${describePartial(dl.resumeOffset, dl.total)}) is kept: getfile again resumes it, -restart starts from zero`
+      : '';
+  return {
+    ok: false,
+    outcome: {
+      commandId: commandId ?? '?',
+      status: 'cancelled',
+      error: `cancelled ${why}${kept}`,
+      durationMs: 0,
+      background: false,
+    },
+  };
 }
 
 export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
   const dl = new FileDownload(o.outDir, o.deviceId, o.path);
   if (o.restart && dl.resumeOffset > 0) {
-    o.onNotice?.(`${o.path}: discarding the partial download (${describePartial(dl.resumeOffset, dl.total)}) and starting from zero`);
+    o.onNotice?.(
+      `${o.path}: discarding the partial download (${describePartial(dl.resumeOffset, dl.total)}) and starting from zero`,
+    );
     dl.reset();
   } else if (dl.resumeOffset > 0 && o.line === undefined) {
-    o.onNotice?.(`resuming ${o.path} at byte ${dl.resumeOffset}: ${describePartial(dl.resumeOffset, dl.total)}, kept from an earlier download; getfile ${quoteArg(o.path)} -restart starts from zero`);
+    o.onNotice?.(
+      `resuming ${o.path} at byte ${dl.resumeOffset}: ${describePartial(dl.resumeOffset, dl.total)}, kept from an earlier download; getfile ${quoteArg(o.path)} -restart starts from zero`,
+    );
   }
   let lastCommandId: string | undefined;
   let sessionId = o.sessionId;
@@ -82,8 +100,12 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
         dl.close();
         return cancelledOutcome(lastCommandId, dl, 'by the analyst');
       }
-      if (attempt > 0 && dl.resumeOffset > 0) o.onNotice?.(`resuming ${o.path} at byte ${dl.resumeOffset}: ${describePartial(dl.resumeOffset, dl.total)}`);
-      const line = o.line !== undefined ? `${o.line}${o.suffix ?? ''}` : `getfile ${quoteArg(o.path)}${o.auto ? ' -auto' : ''}${dl.resumeOffset > 0 ? ` -offset ${dl.resumeOffset}` : ''}${attempt === 0 ? (o.suffix ?? '') : ''}`;
+      if (attempt > 0 && dl.resumeOffset > 0)
+        o.onNotice?.(`resuming ${o.path} at byte ${dl.resumeOffset}: ${describePartial(dl.resumeOffset, dl.total)}`);
+      const line =
+        o.line !== undefined
+          ? `${o.line}${o.suffix ?? ''}`
+          : `getfile ${quoteArg(o.path)}${o.auto ? ' -auto' : ''}${dl.resumeOffset > 0 ? ` -offset ${dl.resumeOffset}` : ''}${attempt === 0 ? (o.suffix ?? '') : ''}`;
       let restart = false;
       let failure: Error | null = null;
       let holding: (() => void) | null = null;
@@ -101,10 +123,15 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
           onRecords: (batch) => {
             for (const r of batch) {
               // `fg` replays what the job printed so far: its file record again, which is not a new transfer.
-              if (records.some((seen) => seen.type === r.type && (r.type === 'file' || r.type === 'file-end'))) continue;
+              if (records.some((seen) => seen.type === r.type && (r.type === 'file' || r.type === 'file-end')))
+                continue;
               if (r.type === 'file' || r.type === 'file-end') records.push(r);
               if (r.type === 'file') o.onFileRecord?.(r);
-              if (r.type === 'file' && dl.onFileRecord(r as { size: number; mtime: string; offset: number }) === 'restart') restart = true;
+              if (
+                r.type === 'file' &&
+                dl.onFileRecord(r as { size: number; mtime: string; offset: number }) === 'restart'
+              )
+                restart = true;
               else if (r.type === 'file-end') dl.onEndRecord(r as { sha256: string; size: number });
             }
           },
@@ -131,7 +158,14 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
           (first) => {
             if (first.background && first.status === 'running') o.onBackground?.(first.commandId);
           },
-          (e: Error) => resolve({ commandId: run.commandId() ?? '?', status: 'failed', error: e.message, durationMs: 0, background: false }),
+          (e: Error) =>
+            resolve({
+              commandId: run.commandId() ?? '?',
+              status: 'failed',
+              error: e.message,
+              durationMs: 0,
+              background: false,
+            }),
         );
       });
       const outcome = await ended;
@@ -142,7 +176,14 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
       if (failure) {
         // Bytes past the announced size, or out of order: what is on disk cannot be resumed from.
         dl.reset();
-        return { ok: false, outcome: { ...outcome, status: 'failed', error: `getfile: ${describeError(failure)}; the partial file was discarded` } };
+        return {
+          ok: false,
+          outcome: {
+            ...outcome,
+            status: 'failed',
+            error: `getfile: ${describeError(failure)}; the partial file was discarded`,
+          },
+        };
       }
       if (restart) {
         dl.reset();
@@ -157,7 +198,9 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
           // A partial file from an earlier run that was damaged on disk: finish() discarded it; once, from zero.
           if (resumed && e instanceof DownloadMismatchError && o.line === undefined) {
             restartedWhole = true;
-            o.onNotice?.(`${o.path}: the partial file did not match the device's file (${e.message.split(':')[0]}): downloading it again from the start`);
+            o.onNotice?.(
+              `${o.path}: the partial file did not match the device's file (${e.message.split(':')[0]}): downloading it again from the start`,
+            );
             continue;
           }
           return { ok: false, outcome: { ...outcome, status: 'failed', error: `getfile: ${describeError(e)}` } };
@@ -167,7 +210,9 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
         dl.close();
         return cancelledOutcome(outcome.commandId, dl, 'by the analyst');
       }
-      const deviceLost = outcome.status === 'failed' && (!online || /went offline|connection to the service was lost/.test(outcome.error ?? ''));
+      const deviceLost =
+        outcome.status === 'failed' &&
+        (!online || /went offline|connection to the service was lost/.test(outcome.error ?? ''));
       if (deviceLost && o.signal?.aborted) {
         dl.close();
         return cancelledOutcome(outcome.commandId, dl, 'by the analyst');
@@ -181,7 +226,9 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
       // way (under load it can come after the failure). Otherwise the wait below would see the stale "online"
       // and send the resume at once, to an offline device, under the analyst's name.
       if (/went offline/.test(outcome.error ?? '')) online = false;
-      o.onNotice?.(`the device went offline at ${describePartial(dl.resumeOffset, dl.total)}; waiting for it to come back to resume`);
+      o.onNotice?.(
+        `the device went offline at ${describePartial(dl.resumeOffset, dl.total)}; waiting for it to come back to resume`,
+      );
       const back = await waitOnline(o.client, o.deviceId, () => online, o.resumeWaitMs ?? 10 * 60_000, o.signal);
       if (back === 'aborted') {
         dl.close();
@@ -189,7 +236,13 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
       }
       if (!back) {
         dl.close();
-        return { ok: false, outcome: { ...outcome, error: `${outcome.error ?? 'device offline'}; it did not come back (the partial file is kept: run getfile again to resume)` } };
+        return {
+          ok: false,
+          outcome: {
+            ...outcome,
+            error: `${outcome.error ?? 'device offline'}; it did not come back (the partial file is kept: run getfile again to resume)`,
+          },
+        };
       }
       online = true;
       try {
@@ -204,7 +257,13 @@ export async function runGetfile(o: GetfileOptions): Promise<GetfileResult> {
 }
 
 /** Resolves true when the device is back, false after `timeoutMs`, 'aborted' as soon as `signal` aborts. */
-function waitOnline(client: ConsoleClient, deviceId: string, isOnline: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean | 'aborted'> {
+function waitOnline(
+  client: ConsoleClient,
+  deviceId: string,
+  isOnline: () => boolean,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<boolean | 'aborted'> {
   if (signal?.aborted) return Promise.resolve('aborted');
   if (isOnline()) return Promise.resolve(true);
   return new Promise((resolve) => {

@@ -53,7 +53,8 @@ function readAnswer(res: IncomingMessage): Promise<unknown> {
     });
     res.on('error', reject);
     res.on('close', () => {
-      if (!res.complete) reject(new Error(`the connection closed before the service's answer was complete (HTTP ${res.statusCode})`));
+      if (!res.complete)
+        reject(new Error(`the connection closed before the service's answer was complete (HTTP ${res.statusCode})`));
     });
   });
 }
@@ -71,7 +72,16 @@ export class LibraryApi {
   }
 
   private request(path: string, method: Method, body?: unknown): Promise<unknown> {
-    return this.nodes.use((node) => httpsJson<unknown>(`${httpsBase(node)}${path}`, { method, ca: this.profile.ca, token: this.profile.token, body }), { idempotent: method === 'GET' });
+    return this.nodes.use(
+      (node) =>
+        httpsJson<unknown>(`${httpsBase(node)}${path}`, {
+          method,
+          ca: this.profile.ca,
+          token: this.profile.token,
+          body,
+        }),
+      { idempotent: method === 'GET' },
+    );
   }
 
   private call<T>(schema: z.ZodType<T>, path: string, method: Method = 'GET', body?: unknown): Promise<T> {
@@ -103,7 +113,12 @@ export class LibraryApi {
   }
 
   /** Changes tenant settings (admins): any of unsignedScripts, liveResponse, liveResponseServers, limits. */
-  updateSettings(update: { unsignedScripts?: boolean; liveResponse?: boolean; liveResponseServers?: boolean; limits?: Record<string, number> }): Promise<TenantSettingsRecord> {
+  updateSettings(update: {
+    unsignedScripts?: boolean;
+    liveResponse?: boolean;
+    liveResponseServers?: boolean;
+    limits?: Record<string, number>;
+  }): Promise<TenantSettingsRecord> {
     return this.call(tenantSettingsSchema, '/api/v1/settings', 'PUT', update);
   }
 
@@ -134,7 +149,12 @@ export class LibraryApi {
       // An explicit path (not a URL) so that the name reaches the service exactly as given.
       path: `/api/v1/library/${encodeURIComponent(opts.name)}${query.size ? `?${query}` : ''}`,
       ca: this.profile.ca,
-      headers: { authorization: `Bearer ${this.profile.token}`, 'content-type': 'application/octet-stream', 'content-length': String(total), accept: 'application/json' },
+      headers: {
+        authorization: `Bearer ${this.profile.token}`,
+        'content-type': 'application/octet-stream',
+        'content-length': String(total),
+        accept: 'application/json',
+      },
     };
     return new Promise<UploadResult>((resolve, reject) => {
       const source = createReadStream(file);
@@ -157,7 +177,8 @@ export class LibraryApi {
             source.destroy();
             req.destroy();
             const status = res.statusCode ?? 0;
-            if (status >= 400) reject(new HttpError(status, (body as { error?: string } | undefined)?.error ?? `HTTP ${status}`));
+            if (status >= 400)
+              reject(new HttpError(status, (body as { error?: string } | undefined)?.error ?? `HTTP ${status}`));
             else {
               try {
                 resolve(validated(uploadResultSchema, body, 'the upload'));

@@ -28,9 +28,18 @@ export class ServiceRefusal extends Error {
  */
 export type FailureKind = 'answered' | 'unreached' | 'uncertain';
 
-const UNREACHED_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ETIMEDOUT']);
+const UNREACHED_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EHOSTDOWN',
+  'ETIMEDOUT',
+]);
 /** describeNetError's one-line messages (it keeps no error code) for the failures above. */
-const UNREACHED_MESSAGE = /: (connection refused|unknown host|timed out)$|did not present a certificate from the pinned CA/;
+const UNREACHED_MESSAGE =
+  /: (connection refused|unknown host|timed out)$|did not present a certificate from the pinned CA/;
 
 function errorCode(e: unknown): string | undefined {
   const own = (e as NodeJS.ErrnoException | undefined)?.code;

@@ -28,12 +28,27 @@ export function transferTarget(line: string): TransferTarget | null {
     if (!spec || parsed.redirect) return null;
     if (parsed.name === 'collect') {
       bindParams(spec, parsed);
-      const path = `collect-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.zip`;
-      return { path, auto: false, line: 'collect', background: parsed.background, ...(parsed.output ? { output: parsed.output } : {}) };
+      const path = `collect-${new Date()
+        .toISOString()
+        .replace(/[-:]/g, '')
+        .replace(/\.\d+Z$/, 'Z')}.zip`;
+      return {
+        path,
+        auto: false,
+        line: 'collect',
+        background: parsed.background,
+        ...(parsed.output ? { output: parsed.output } : {}),
+      };
     }
     if (parsed.name !== 'getfile' || parsed.named.offset !== undefined) return null;
     const p = bindParams(spec, parsed);
-    return { path: String(p.path), auto: p.auto === true, background: parsed.background, ...(p.restart === true ? { restart: true } : {}), ...(parsed.output ? { output: parsed.output } : {}) };
+    return {
+      path: String(p.path),
+      auto: p.auto === true,
+      background: parsed.background,
+      ...(p.restart === true ? { restart: true } : {}),
+      ...(parsed.output ? { output: parsed.output } : {}),
+    };
   } catch {
     return null;
   }

@@ -51,7 +51,13 @@ export class WorkstationApi {
     return new Promise<T>((resolve, reject) => {
       const req = request(
         url,
-        { method: 'GET', agent: this.agent, ca: this.profile.ca, headers: { accept: 'application/json', authorization: `Bearer ${this.profile.token}` }, timeout: timeoutMs },
+        {
+          method: 'GET',
+          agent: this.agent,
+          ca: this.profile.ca,
+          headers: { accept: 'application/json', authorization: `Bearer ${this.profile.token}` },
+          timeout: timeoutMs,
+        },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;
@@ -69,12 +75,15 @@ export class WorkstationApi {
               reject(new Error(`the service answered with something that is not JSON (HTTP ${status})`));
               return;
             }
-            if (status >= 400) reject(new HttpError(status, (json as { error?: string } | undefined)?.error ?? `HTTP ${status}`));
+            if (status >= 400)
+              reject(new HttpError(status, (json as { error?: string } | undefined)?.error ?? `HTTP ${status}`));
             else resolve(json as T);
           });
         },
       );
-      req.on('timeout', () => req.destroy(new Error(`no answer from ${new URL(url).host} within ${timeoutMs / 1000} s`)));
+      req.on('timeout', () =>
+        req.destroy(new Error(`no answer from ${new URL(url).host} within ${timeoutMs / 1000} s`)),
+      );
       req.on('error', (e) => reject(Object.assign(describeNetError(e, url), { cause: e })));
       req.end();
     });

@@ -35,7 +35,13 @@ export interface SqliteBindingContext {
 }
 
 /** Path to pass as better-sqlite3's `nativeBinding`, or undefined to let it load its own (Node) build. */
-export function chooseSqliteBinding({ electronVersion, isPackaged, resourcesPath, appPath, env }: SqliteBindingContext): string | undefined {
+export function chooseSqliteBinding({
+  electronVersion,
+  isPackaged,
+  resourcesPath,
+  appPath,
+  env,
+}: SqliteBindingContext): string | undefined {
   if (!electronVersion) return undefined;
   if (isPackaged) {
     if (!resourcesPath) throw new Error('the packaged app has no resources folder: cannot find its SQLite module');

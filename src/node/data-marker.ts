@@ -13,7 +13,12 @@ export const DATA_MARKER = '.lr-data-folder';
 export type DataFolderKind = 'service' | 'agent' | 'workstation';
 
 function markerText(kind: DataFolderKind): string {
-  return JSON.stringify({ kind: `lr-${kind}`, note: 'live response data folder: lr-agent never reads, hashes, collects, changes or writes anything under it' }) + '\n';
+  return (
+    JSON.stringify({
+      kind: `lr-${kind}`,
+      note: 'live response data folder: lr-agent never reads, hashes, collects, changes or writes anything under it',
+    }) + '\n'
+  );
 }
 
 /** Writes (or rewrites, when missing or different) the marker of a data folder that exists. */

@@ -42,10 +42,15 @@ export class DigestStream extends Transform {
 /** SHA-256 and size of a file, from one streamed read. */
 export async function digestFile(path: string, signal?: AbortSignal): Promise<{ sha256: string; size: number }> {
   const digest = new DigestStream();
-  await pipeline(createReadStream(path), digest, async function* drain(source) {
-    for await (const _chunk of source) {
-      /* hashed by DigestStream */
-    }
-  }, { signal });
+  await pipeline(
+    createReadStream(path),
+    digest,
+    async function* drain(source) {
+      for await (const _chunk of source) {
+        /* hashed by DigestStream */
+      }
+    },
+    { signal },
+  );
   return { sha256: digest.sha256(), size: digest.bytes };
 }

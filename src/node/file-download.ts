@@ -7,7 +7,19 @@
  * throws DownloadMismatchError and deletes the partial file (it cannot be trusted to resume from).
  */
 import { createHash, type Hash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, write, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  write,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { stage } from './stage-trace.js';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -96,7 +108,7 @@ export class FileDownload {
       return;
     }
     const buf = Buffer.allocUnsafe(4 * 1024 * 1024);
-    for (let pos = 0; pos < size; ) {
+    for (let pos = 0; pos < size;) {
       const n = readSync(fd, buf, 0, Math.min(buf.length, size - pos), pos);
       if (n === 0) break;
       this.hash.update(buf.subarray(0, n));
@@ -215,8 +227,10 @@ export class FileDownload {
   /** Checks that `payload` is the next part of the announced file. */
   private accept(offset: number, payload: Buffer): void {
     if (this.fd === null) throw new Error('data before the file record');
-    if (offset !== this.received) throw new Error(`transfer out of order: expected byte ${this.received}, got ${offset}`);
-    if (this.received + payload.length > this.total) throw new DownloadMismatchError(`size mismatch: the device announced ${this.total} bytes and sent more`);
+    if (offset !== this.received)
+      throw new Error(`transfer out of order: expected byte ${this.received}, got ${offset}`);
+    if (this.received + payload.length > this.total)
+      throw new DownloadMismatchError(`size mismatch: the device announced ${this.total} bytes and sent more`);
   }
 
   onEndRecord(r: { sha256: string; size: number }): void {
@@ -227,7 +241,12 @@ export class FileDownload {
   progress(): { bytes: number; total: number; rateBytesPerSec: number; etaSec?: number } {
     const secs = (Date.now() - this.startedAt) / 1000;
     const rate = secs > 0 ? (this.written - this.startedAtBytes) / secs : 0;
-    return { bytes: this.written, total: this.total, rateBytesPerSec: rate, etaSec: rate > 0 ? (this.total - this.written) / rate : undefined };
+    return {
+      bytes: this.written,
+      total: this.total,
+      rateBytesPerSec: rate,
+      etaSec: rate > 0 ? (this.total - this.written) / rate : undefined,
+    };
   }
 
   /** Verifies size and SHA-256 against the agent's, then gives the file its final name (read-only). */
@@ -238,17 +257,21 @@ export class FileDownload {
     closeSync(this.fd);
     this.fd = null;
     const sha256 = this.hash.digest('hex');
-    if (this.expectedSha === null) throw new Error('the transfer ended without the agent\'s hash');
+    if (this.expectedSha === null) throw new Error("the transfer ended without the agent's hash");
     const announced = this.expectedEndSize ?? this.total;
     if (this.written !== this.total || announced !== this.total) {
       const received = this.written;
       this.reset();
-      throw new DownloadMismatchError(`size mismatch: received ${received} bytes, the device announced ${this.total}${announced !== this.total ? ` then ${announced}` : ''}; the partial file was discarded`);
+      throw new DownloadMismatchError(
+        `size mismatch: received ${received} bytes, the device announced ${this.total}${announced !== this.total ? ` then ${announced}` : ''}; the partial file was discarded`,
+      );
     }
     const expected = this.expectedSha;
     if (sha256 !== expected) {
       this.reset();
-      throw new DownloadMismatchError(`SHA-256 mismatch: the device computed ${expected}, the bytes received hash to ${sha256}; the partial file was discarded`);
+      throw new DownloadMismatchError(
+        `SHA-256 mismatch: the device computed ${expected}, the bytes received hash to ${sha256}; the partial file was discarded`,
+      );
     }
     let file = join(this.outDir, localNameFor(this.remotePath));
     for (let i = 1; existsSync(file); i++) file = join(this.outDir, `${localNameFor(this.remotePath)}.${i}`);

@@ -1,6 +1,17 @@
 /** Small file helpers shared by the Node programs: atomic writes (secrets 0600), JSON validated on read. */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { z } from 'zod';
@@ -40,7 +51,7 @@ function publishTemp(path: string, content: string | Uint8Array, mode: number, p
   try {
     try {
       const bytes = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-      for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+      for (let done = 0; done < bytes.length;) done += writeSync(fd, bytes, done, bytes.length - done);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -76,7 +87,9 @@ export function writeSecretFile(path: string, content: string): void {
   writeFileAtomic(path, content, 0o600);
 }
 
-/** Creates a file of 32 random bytes (hex, mode 0600) when missing, e.g. an HMAC key; answers whether it was created. */
+/**
+ * Creates a file of 32 random bytes (hex, mode 0600) when missing, e.g. an HMAC key; answers whether it was created.
+ */
 export function ensureRandomKeyFile(path: string): boolean {
   if (existsSync(path)) return false;
   writeSecretFile(path, randomBytes(32).toString('hex') + '\n');
@@ -94,7 +107,9 @@ export function readJsonFile<T>(path: string, schema: z.ZodType<T>, what: string
     text = readFileSync(path, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? String(e)}`, { cause: e });
+    throw new Error(`cannot read ${what} ${path}: ${code === 'ENOENT' ? 'no such file' : (code ?? String(e))}`, {
+      cause: e,
+    });
   }
   let json: unknown;
   try {
@@ -105,7 +120,9 @@ export function readJsonFile<T>(path: string, schema: z.ZodType<T>, what: string
   const r = schema.safeParse(json);
   if (!r.success) {
     const i = r.error.issues[0];
-    throw new Error(`${what} ${path} is invalid: ${i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'bad content'}`);
+    throw new Error(
+      `${what} ${path} is invalid: ${i ? `${i.path.join('.') || '(root)'}: ${i.message}` : 'bad content'}`,
+    );
   }
   return r.data;
 }

@@ -11,7 +11,10 @@ export interface HttpsJsonOptions {
 }
 
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
     this.name = 'HttpError';
   }
@@ -65,7 +68,9 @@ export function httpsJson<T>(url: string, opts: HttpsJsonOptions): Promise<T> {
         });
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`no answer from ${new URL(url).host} within ${(opts.timeoutMs ?? 30_000) / 1000} s`)));
+    req.on('timeout', () =>
+      req.destroy(new Error(`no answer from ${new URL(url).host} within ${(opts.timeoutMs ?? 30_000) / 1000} s`)),
+    );
     req.on('error', (e) => reject(describeNetError(e, url)));
     if (body) req.write(body);
     req.end();
@@ -81,13 +86,17 @@ export function describeNetError(e: Error, url: string): Error {
   if (code === 'ECONNREFUSED') return err(`cannot reach the service at ${host}: connection refused`);
   if (code === 'ENOTFOUND') return err(`cannot reach the service at ${host}: unknown host`);
   if (code === 'ETIMEDOUT') return err(`cannot reach the service at ${host}: timed out`);
-  if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) return err(`the service at ${host} did not present a certificate from the pinned CA (${code})`);
+  if (code && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code))
+    return err(`the service at ${host} did not present a certificate from the pinned CA (${code})`);
   return err(`cannot reach the service at ${host}: ${e.message}`);
 }
 
 /** A service answer checked against its schema; one line naming the first problem otherwise. */
 export function validated<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const r = schema.safeParse(value);
-  if (!r.success) throw new Error(`the service answered ${what} in an unexpected form: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? ''}`.trim());
+  if (!r.success)
+    throw new Error(
+      `the service answered ${what} in an unexpected form: ${r.error.issues[0]?.path.join('.') ?? ''} ${r.error.issues[0]?.message ?? ''}`.trim(),
+    );
   return r.data;
 }

@@ -6,8 +6,15 @@
  */
 import { z } from 'zod';
 
-const pem = z.string().min(50).max(16_384).regex(/-----BEGIN CERTIFICATE-----/, 'not a PEM certificate');
-const serviceUrl = z.string().url().regex(/^(wss|https):\/\//, 'must be a wss:// or https:// URL');
+const pem = z
+  .string()
+  .min(50)
+  .max(16_384)
+  .regex(/-----BEGIN CERTIFICATE-----/, 'not a PEM certificate');
+const serviceUrl = z
+  .string()
+  .url()
+  .regex(/^(wss|https):\/\//, 'must be a wss:// or https:// URL');
 /** The nodes of a cluster (they share one CA, so the pinned `ca` covers all of them). */
 const serviceUrlList = z.array(serviceUrl).min(1).max(16);
 

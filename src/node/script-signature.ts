@@ -36,14 +36,16 @@ export function signatureStatement(file: SignedScript): Buffer {
 export function ed25519PublicKey(pem: string): KeyObject {
   // createPublicKey would happily derive the public half of a private key: refuse, so that a private
   // key handed over by mistake is never stored by the service.
-  if (/PRIVATE KEY/.test(pem)) throw new Error('this is a private key: give the public key (and keep the private key secret)');
+  if (/PRIVATE KEY/.test(pem))
+    throw new Error('this is a private key: give the public key (and keep the private key secret)');
   let key: KeyObject;
   try {
     key = createPublicKey(pem);
   } catch {
     throw new Error('not a PEM public key');
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`not an Ed25519 key (${key.asymmetricKeyType ?? 'unknown type'})`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new Error(`not an Ed25519 key (${key.asymmetricKeyType ?? 'unknown type'})`);
   return key;
 }
 
@@ -54,7 +56,8 @@ export function ed25519PrivateKey(pem: string): KeyObject {
   } catch {
     throw new Error('not a PEM private key');
   }
-  if (key.asymmetricKeyType !== 'ed25519') throw new Error(`not an Ed25519 key (${key.asymmetricKeyType ?? 'unknown type'})`);
+  if (key.asymmetricKeyType !== 'ed25519')
+    throw new Error(`not an Ed25519 key (${key.asymmetricKeyType ?? 'unknown type'})`);
   return key;
 }
 

@@ -24,7 +24,9 @@ import type { CommandLogSource } from './command-log-source.js';
  * `chain.wasRunning`.
  */
 export function attachLogChain(store: Store, db: Db, dataDir: string, log: Logger): LogChain {
-  const chain = LogChain.open(db, dataDir, (e) => log.error('the command log anchor cannot be written', { error: e.message }));
+  const chain = LogChain.open(db, dataDir, (e) =>
+    log.error('the command log anchor cannot be written', { error: e.message }),
+  );
   store.onCommandWritten((id) => chain.written(id));
   const { adopted, warnings } = chain.start();
   if (adopted > 0) log.info('command log entries written before the hash chain were chained', { entries: adopted });
@@ -42,7 +44,14 @@ export interface AccessControl {
   stop(): void;
 }
 
-export function attachAccessControl(o: { db: Db; store: Store; hub: AgentHub; sessions: SessionManager; commandLog: CommandLogSource; log: Logger }): AccessControl {
+export function attachAccessControl(o: {
+  db: Db;
+  store: Store;
+  hub: AgentHub;
+  sessions: SessionManager;
+  commandLog: CommandLogSource;
+  log: Logger;
+}): AccessControl {
   const groups = new GroupStore(o.db);
   o.sessions.addOpenCheck((_user, device) => {
     const message = groups.sessionRefusal(device);

@@ -58,7 +58,13 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User, d: A
   if (rawPath === '/api/v1/log/verify' && method === 'GET') {
     requireAdmin(user, 'verifying the command log');
     const report = await d.commandLog.verify();
-    d.log.info('command log verified', { by: user.name, ok: report.ok, entries: report.entries, problems: report.problems.length, ...(report.nodes ? { nodes: report.nodes.length } : {}) });
+    d.log.info('command log verified', {
+      by: user.name,
+      ok: report.ok,
+      entries: report.entries,
+      problems: report.problems.length,
+      ...(report.nodes ? { nodes: report.nodes.length } : {}),
+    });
     sendJson(res, 200, report);
     return true;
   }
@@ -160,7 +166,14 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User, d: A
     const dev = device(d.store, segment(deviceGroup[1] as string));
     if (deviceGroup[2] === 'group' && method === 'GET') {
       const m = d.groups.groupOf(dev);
-      sendJson(res, 200, { device: dev.id, deviceName: dev.name, group: m.group.name, remediationLevel: m.group.remediationLevel, by: m.by, tags: d.groups.tags(dev.id) });
+      sendJson(res, 200, {
+        device: dev.id,
+        deviceName: dev.name,
+        group: m.group.name,
+        remediationLevel: m.group.remediationLevel,
+        by: m.by,
+        tags: d.groups.tags(dev.id),
+      });
       return true;
     }
     if (deviceGroup[2] === 'group' && method === 'DELETE') {
@@ -180,11 +193,22 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User, d: A
 }
 
 /** Handles the access-control routes; false when the request is not one of them. */
-export async function handleAdminRoute(req: IncomingMessage, res: ServerResponse, user: User, deps: AdminDeps): Promise<boolean> {
+export async function handleAdminRoute(
+  req: IncomingMessage,
+  res: ServerResponse,
+  user: User,
+  deps: AdminDeps,
+): Promise<boolean> {
   try {
     return await route(req, res, user, deps);
   } catch (e) {
-    answerRestError(req, res, e instanceof GroupError ? new RestError(e.status, e.message) : e, deps.log, 'admin request');
+    answerRestError(
+      req,
+      res,
+      e instanceof GroupError ? new RestError(e.status, e.message) : e,
+      deps.log,
+      'admin request',
+    );
     return true;
   }
 }

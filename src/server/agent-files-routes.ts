@@ -29,7 +29,16 @@ import { describeError } from '../shared/errors.js';
 /** Agent files streaming at once from this node; more wait for a 503 with Retry-After. */
 export const MAX_DOWNLOADS = 16;
 
-const installerBody = z.object({ ttlHours: z.number().int().min(1).max(24 * 7).default(24) }).strict();
+const installerBody = z
+  .object({
+    ttlHours: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 7)
+      .default(24),
+  })
+  .strict();
 
 export interface AgentFilesDeps {
   dataDir: string;
@@ -39,7 +48,12 @@ export interface AgentFilesDeps {
   files?: AgentFiles;
 }
 
-export type AgentFilesRoute = (req: IncomingMessage, res: ServerResponse, token: string | null, remote: string) => Promise<boolean>;
+export type AgentFilesRoute = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  token: string | null,
+  remote: string,
+) => Promise<boolean>;
 
 export function agentFilesRoute(d: AgentFilesDeps): AgentFilesRoute {
   const files = d.files ?? new AgentFiles(d.dataDir);
@@ -54,11 +68,18 @@ export function agentFilesRoute(d: AgentFilesDeps): AgentFilesRoute {
     return user ?? refuse(remote, 'not authenticated: missing, invalid, expired or revoked API token');
   };
 
-  async function download(req: IncomingMessage, res: ServerResponse, name: string, token: string | null, remote: string): Promise<void> {
+  async function download(
+    req: IncomingMessage,
+    res: ServerResponse,
+    name: string,
+    token: string | null,
+    remote: string,
+  ): Promise<void> {
     const target = agentTargetOfName(name);
     if (!target) throw new RestError(404, 'no such agent file');
     // An enrollment token (checked, not spent) or an analyst's API token.
-    if (!token) refuse(remote, 'an agent file needs the enrollment token of the installer (Authorization: Bearer lre_…)');
+    if (!token)
+      refuse(remote, 'an agent file needs the enrollment token of the installer (Authorization: Bearer lre_…)');
     else if (token.startsWith('lre_')) {
       const check = d.store.checkEnrollToken(token);
       if (!check.ok) refuse(remote, `agent file refused: ${check.error}`);
@@ -72,7 +93,12 @@ export function agentFilesRoute(d: AgentFilesDeps): AgentFilesRoute {
       const opened = await files.open(target);
       if (!opened) throw new RestError(404, `the service has no ${name} yet`);
       const { handle, info } = opened;
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(info.size), 'cache-control': 'no-store', 'x-content-sha256': info.sha256 });
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': String(info.size),
+        'cache-control': 'no-store',
+        'x-content-sha256': info.sha256,
+      });
       try {
         // Reads the very inode that was hashed (a file published meanwhile is another inode).
         await pipeline(handle.createReadStream({ start: 0, end: Math.max(0, info.size - 1), autoClose: false }), res);
@@ -101,7 +127,8 @@ export function agentFilesRoute(d: AgentFilesDeps): AgentFilesRoute {
         await download(req, res, fileMatch[1] as string, token, remote);
       } else if (installerMatch && method === 'POST') {
         const user = signedIn(token, remote);
-        if (user.role !== 'admin') throw new RestError(403, `refused: making an installer needs the admin role (you are ${user.role})`);
+        if (user.role !== 'admin')
+          throw new RestError(403, `refused: making an installer needs the admin role (you are ${user.role})`);
         const os = installerMatch[1];
         if (os !== 'linux' && os !== 'windows') throw new RestError(404, 'installers are for linux or windows');
         const body = await readJsonBody(req, installerBody);

@@ -86,7 +86,10 @@ export class AgentFiles {
         // Changed while it was hashed (edited in place): not cached, the next request hashes again.
         if (cacheKey(await handle.stat()) === key) this.cache.set(target, { key, sha256 });
       }
-      return { handle, info: { target, name: agentFileName(target), size: st.size, sha256, modifiedAt: st.mtime.toISOString() } };
+      return {
+        handle,
+        info: { target, name: agentFileName(target), size: st.size, sha256, modifiedAt: st.mtime.toISOString() },
+      };
     } catch (e) {
       await handle.close();
       throw e;
@@ -116,11 +119,13 @@ export class AgentFiles {
  * is refused before a device downloads it: ELF with its machine (x86-64 = 62, AArch64 = 183), or a PE ("MZ").
  */
 export function agentFileFormatProblem(head: Buffer, target: AgentTarget): string | null {
-  if (target.startsWith('win-')) return head.subarray(0, 2).toString('latin1') === 'MZ' ? null : 'not a Windows executable (no MZ header)';
+  if (target.startsWith('win-'))
+    return head.subarray(0, 2).toString('latin1') === 'MZ' ? null : 'not a Windows executable (no MZ header)';
   if (head.length < 20 || head.readUInt32BE(0) !== 0x7f454c46) return 'not a Linux executable (no ELF header)';
   const machine = head[5] === 2 ? head.readUInt16BE(18) : head.readUInt16LE(18);
   const expected = target === 'linux-x64' ? 62 : 183;
-  if (machine !== expected) return `an ELF file for another machine (e_machine ${machine}, ${target} needs ${expected})`;
+  if (machine !== expected)
+    return `an ELF file for another machine (e_machine ${machine}, ${target} needs ${expected})`;
   return null;
 }
 
@@ -152,7 +157,7 @@ export async function publishAgentFile(dataDir: string, target: AgentTarget, src
         const b = chunk as Buffer;
         hash.update(b);
         size += b.length;
-        for (let done = 0; done < b.length; ) done += (await out.write(b, done, b.length - done)).bytesWritten;
+        for (let done = 0; done < b.length;) done += (await out.write(b, done, b.length - done)).bytesWritten;
       }
       await out.sync();
     } finally {
@@ -161,7 +166,13 @@ export async function publishAgentFile(dataDir: string, target: AgentTarget, src
     await rename(tmp, final);
     await syncDir(dir);
     const now = await stat(final);
-    return { target, name: agentFileName(target), size, sha256: hash.digest('hex'), modifiedAt: now.mtime.toISOString() };
+    return {
+      target,
+      name: agentFileName(target),
+      size,
+      sha256: hash.digest('hex'),
+      modifiedAt: now.mtime.toISOString(),
+    };
   } catch (e) {
     await rm(tmp, { force: true });
     throw e;

@@ -6,11 +6,18 @@ import { stage } from '../node/stage-trace.js';
 import { randomBytes, verify, createPublicKey } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import { EventEmitter } from 'node:events';
-import { agentAuthPayload, decodeDataFrame, fromAgent, parseFrame, type DeviceInfo, type FromAgent, type ToAgent } from '../shared/wire/protocol.js';
+import {
+  agentAuthPayload,
+  decodeDataFrame,
+  fromAgent,
+  parseFrame,
+  type DeviceInfo,
+  type FromAgent,
+  type ToAgent,
+} from '../shared/wire/protocol.js';
 import { Emitter, type Event } from '../shared/event.js';
 import type { Store } from './store.js';
 import type { Logger } from '../node/log.js';
-
 
 /** Receives one job's output from its agent. */
 export interface JobSink {
@@ -19,7 +26,11 @@ export interface JobSink {
   /** A batch of records as JSON (a JSON array of objects, serialised once, reused for the log and the console). */
   onRecords(json: string): void;
   onText(text: string, bytes: number): void;
-  onEnd(status: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'refused', error: string | undefined, cwd: string | undefined): void;
+  onEnd(
+    status: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'refused',
+    error: string | undefined,
+    cwd: string | undefined,
+  ): void;
 }
 
 interface AgentLink {
@@ -42,7 +53,12 @@ export type RemoteOutput =
   | { type: 'data'; frame: Buffer; bytes: number }
   | { type: 'records'; json: string }
   | { type: 'text'; text: string }
-  | { type: 'end'; status: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'refused'; error?: string | undefined; cwd?: string | undefined }
+  | {
+      type: 'end';
+      status: 'completed' | 'failed' | 'cancelled' | 'timed_out' | 'refused';
+      error?: string | undefined;
+      cwd?: string | undefined;
+    }
   | { type: 'trace'; sessionId: string; level: string; message: string; time: string };
 
 /**
@@ -123,7 +139,9 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
 
   private readonly authFailed = new Emitter<string>();
 
-  /** Each failed agent authentication, with the remote address (the service's per-address rate limit, rate-limit.ts). */
+  /**
+   * Each failed agent authentication, with the remote address (the service's per-address rate limit, rate-limit.ts).
+   */
   readonly onAuthFailed: Event<string> = this.authFailed.event;
 
   /** Joins a cluster: devices connected to other nodes become reachable through `link`. */
@@ -238,12 +256,22 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     ws.on('error', () => ws.terminate());
   }
 
-  private authenticate(ws: WebSocket, hello: Extract<FromAgent, { t: 'hello' }>, nonce: string, remote: string): AgentLink | null {
+  private authenticate(
+    ws: WebSocket,
+    hello: Extract<FromAgent, { t: 'hello' }>,
+    nonce: string,
+    remote: string,
+  ): AgentLink | null {
     const device = this.store.getDevice(hello.deviceId);
     let ok = false;
     if (device) {
       try {
-        ok = verify(null, Buffer.from(agentAuthPayload(nonce, hello.deviceId)), createPublicKey(device.publicKey), Buffer.from(hello.signature, 'base64'));
+        ok = verify(
+          null,
+          Buffer.from(agentAuthPayload(nonce, hello.deviceId)),
+          createPublicKey(device.publicKey),
+          Buffer.from(hello.signature, 'base64'),
+        );
       } catch {
         ok = false;
       }
@@ -257,7 +285,16 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     }
     const previous = this.links.get(device.id);
     if (previous) previous.ws.close(4009, 'replaced by a newer connection');
-    const link: AgentLink = { deviceId: device.id, ws, platform: hello.info.platform, alive: true, since: Date.now(), heardAt: Date.now(), dropped: 0, info: hello.info };
+    const link: AgentLink = {
+      deviceId: device.id,
+      ws,
+      platform: hello.info.platform,
+      alive: true,
+      since: Date.now(),
+      heardAt: Date.now(),
+      dropped: 0,
+      info: hello.info,
+    };
     this.links.set(device.id, link);
     // Host name, OS, version, isolation: the name in the hello is ignored (fixed at enrollment, admins rename).
     this.store.updateDeviceInfo(device.id, hello.info);
@@ -289,12 +326,17 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
   private drop(link: AgentLink, kind: string, ref: string, otherDevice: boolean): void {
     link.dropped++;
     if (link.dropped <= 5 || link.dropped % 1000 === 0) {
-      this.log.warn(otherDevice ? "agent frame dropped: another device's job or session" : 'agent frame dropped: no such job or session of this device', {
-        deviceId: link.deviceId,
-        frame: kind,
-        ref,
-        dropped: link.dropped,
-      });
+      this.log.warn(
+        otherDevice
+          ? "agent frame dropped: another device's job or session"
+          : 'agent frame dropped: no such job or session of this device',
+        {
+          deviceId: link.deviceId,
+          frame: kind,
+          ref,
+          dropped: link.dropped,
+        },
+      );
     }
   }
 
@@ -326,7 +368,8 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
       case 'job.end': {
         const entry = this.sinks.get(frame.jobId);
         // A job id belongs to one device: an agent cannot write into another device's jobs.
-        if (!entry || entry.deviceId !== link.deviceId) return this.drop(link, frame.t, frame.jobId, entry !== undefined);
+        if (!entry || entry.deviceId !== link.deviceId)
+          return this.drop(link, frame.t, frame.jobId, entry !== undefined);
         stage(frame.jobId, `svc.${frame.t}`);
         if (frame.t === 'job.records') entry.sink.onRecords(JSON.stringify(frame.records));
         else if (frame.t === 'job.text') entry.sink.onText(frame.text, frame.text.length);
@@ -338,9 +381,17 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
       }
       case 'trace': {
         // A session's console shows only its own device's trace lines: another agent cannot write into it.
-        if (!this.traced.get(link.deviceId)?.has(frame.sessionId)) return this.drop(link, 'trace', frame.sessionId, this.tracedElsewhere(link.deviceId, frame.sessionId));
+        if (!this.traced.get(link.deviceId)?.has(frame.sessionId))
+          return this.drop(link, 'trace', frame.sessionId, this.tracedElsewhere(link.deviceId, frame.sessionId));
         const owner = this.controller.get(link.deviceId);
-        if (owner && this.cluster) this.cluster.toJobOwner(owner, '-', { type: 'trace', sessionId: frame.sessionId, level: frame.level, message: frame.message, time: frame.time });
+        if (owner && this.cluster)
+          this.cluster.toJobOwner(owner, '-', {
+            type: 'trace',
+            sessionId: frame.sessionId,
+            level: frame.level,
+            message: frame.message,
+            time: frame.time,
+          });
         else this.emit('trace', frame.sessionId, frame.level, frame.message, frame.time);
         return;
       }
@@ -393,7 +444,11 @@ export class AgentHub extends EventEmitter<AgentHubEvents> {
     const link = this.links.get(deviceId);
     if (frame.t === 'job.start') {
       if (!link) {
-        this.cluster?.toJobOwner(from, frame.jobId, { type: 'end', status: 'failed', error: 'the device went offline (it left the node holding it)' });
+        this.cluster?.toJobOwner(from, frame.jobId, {
+          type: 'end',
+          status: 'failed',
+          error: 'the device went offline (it left the node holding it)',
+        });
         return;
       }
       this.controller.set(deviceId, from);

@@ -42,14 +42,21 @@ export async function readReleaseInfo(path: string): Promise<ReleaseInfo> {
     }
   }
   const tail = carry.toString('latin1');
-  for (let at = tail.indexOf(AGENT_RELEASE_INFO_MARKER); at >= 0; at = tail.indexOf(AGENT_RELEASE_INFO_MARKER, at + 1)) {
+  for (
+    let at = tail.indexOf(AGENT_RELEASE_INFO_MARKER);
+    at >= 0;
+    at = tail.indexOf(AGENT_RELEASE_INFO_MARKER, at + 1)
+  ) {
     const m = INFO.exec(tail.slice(at + MARKER.length));
     if (m) found.set(`${m[1]}\n${m[2]}`, { version: m[1] as string, build: m[2] as string });
   }
-  if (found.size === 0) throw new Error(`${path} is not an lr-agent build: it carries no ${AGENT_RELEASE_INFO_MARKER}{…} version literal`);
-  if (found.size > 1) throw new Error(`${path} carries ${found.size} different version literals: refusing an ambiguous build`);
+  if (found.size === 0)
+    throw new Error(`${path} is not an lr-agent build: it carries no ${AGENT_RELEASE_INFO_MARKER}{…} version literal`);
+  if (found.size > 1)
+    throw new Error(`${path} carries ${found.size} different version literals: refusing an ambiguous build`);
   const info = [...found.values()][0] as ReleaseInfo;
-  if (!AGENT_VERSION_PATTERN.test(info.version)) throw new Error(`${path}: invalid version ${JSON.stringify(info.version)} in its release info`);
+  if (!AGENT_VERSION_PATTERN.test(info.version))
+    throw new Error(`${path}: invalid version ${JSON.stringify(info.version)} in its release info`);
   return info;
 }
 
@@ -62,7 +69,8 @@ export function formatProblem(header: Buffer, target: AgentTarget): string | nul
     if (header[4] !== 2 || header[5] !== 1) return 'not a 64-bit little-endian ELF file';
     const machine = header.readUInt16LE(18);
     const want = target === 'linux-x64' ? 62 : 183;
-    if (machine !== want) return `an ELF file for machine ${machine} (${machine === 62 ? 'x86-64' : machine === 183 ? 'AArch64' : 'another CPU'}), not ${target === 'linux-x64' ? 'x86-64' : 'AArch64'}`;
+    if (machine !== want)
+      return `an ELF file for machine ${machine} (${machine === 62 ? 'x86-64' : machine === 183 ? 'AArch64' : 'another CPU'}), not ${target === 'linux-x64' ? 'x86-64' : 'AArch64'}`;
     return null;
   }
   if (!isMz) return `not a Windows executable (${target} builds are PE files)${isElf ? ': an ELF file' : ''}`;

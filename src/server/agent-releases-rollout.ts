@@ -32,7 +32,13 @@ export const UPDATE_LOG_USER = 'agent-update';
 
 type UpdateStatus = Extract<FromAgent, { t: 'update.status' }>;
 
-const LOG_STATUS: Record<UpdateStatus['state'], JobStatus> = { refused: 'refused', failed: 'failed', rolled_back: 'failed', staged: 'completed', applied: 'completed' };
+const LOG_STATUS: Record<UpdateStatus['state'], JobStatus> = {
+  refused: 'refused',
+  failed: 'failed',
+  rolled_back: 'failed',
+  staged: 'completed',
+  applied: 'completed',
+};
 
 export class AgentRollout {
   private readonly tokens = new AgentFileTokens();
@@ -75,7 +81,11 @@ export class AgentRollout {
     }
     if (now === this.stamp) return;
     this.stamp = now;
-    this.log.info('agent releases changed', { releases: this.releases.list().map((r) => ({ id: r.id, target: r.target, version: r.version, group: r.group ?? 'all', by: r.createdBy })) });
+    this.log.info('agent releases changed', {
+      releases: this.releases
+        .list()
+        .map((r) => ({ id: r.id, target: r.target, version: r.version, group: r.group ?? 'all', by: r.createdBy })),
+    });
     for (const deviceId of this.hub.localDevices()) this.offerTo(deviceId);
   }
 
@@ -86,7 +96,13 @@ export class AgentRollout {
     const since = this.hub.localSince(deviceId);
     if (!info || !device || since === null) return;
     const release = chooseOffer(
-      { agentVersion: info.agentVersion, agentTarget: info.agentTarget, platform: info.platform, group: this.groups.groupOf(device).group.name, refused: this.releases.refusedBy(deviceId) },
+      {
+        agentVersion: info.agentVersion,
+        agentTarget: info.agentTarget,
+        platform: info.platform,
+        group: this.groups.groupOf(device).group.name,
+        refused: this.releases.refusedBy(deviceId),
+      },
       this.releases.list(),
     );
     if (!release) return;
@@ -96,8 +112,23 @@ export class AgentRollout {
     this.offered.set(deviceId, new Set([...[...sent].filter((k) => k.startsWith(`${since}:`)), key]));
     const token = this.tokens.issue({ name: release.id, deviceId, sha256: release.sha256 });
     const url = `${httpsBase(this.publicUrl)}/api/v1/agent/releases/${token}`;
-    this.hub.sendTo(deviceId, { t: 'update.offer', releaseId: release.id, target: release.target, version: release.version, sha256: release.sha256, size: release.size, sig: release.sig, url });
-    this.log.info('agent update offered', { deviceId, deviceName: device.name, from: info.agentVersion, to: release.version, releaseId: release.id });
+    this.hub.sendTo(deviceId, {
+      t: 'update.offer',
+      releaseId: release.id,
+      target: release.target,
+      version: release.version,
+      sha256: release.sha256,
+      size: release.size,
+      sig: release.sig,
+      url,
+    });
+    this.log.info('agent update offered', {
+      deviceId,
+      deviceName: device.name,
+      from: info.agentVersion,
+      to: release.version,
+      releaseId: release.id,
+    });
   }
 
   private onReport(deviceId: string, r: UpdateStatus): void {
@@ -105,16 +136,42 @@ export class AgentRollout {
     // A report for a release that is not (or no longer) here is logged, not recorded against a release.
     if (release) this.releases.report(deviceId, r.releaseId, r.state, r.message);
     if (release && r.state === 'applied') this.publishIfProven(release);
-    const fields = { deviceId, releaseId: r.releaseId, version: r.version, state: r.state, ...(r.message ? { message: r.message } : {}) };
-    if (r.state === 'refused' || r.state === 'failed' || r.state === 'rolled_back') this.log.warn('agent update report', fields);
+    const fields = {
+      deviceId,
+      releaseId: r.releaseId,
+      version: r.version,
+      state: r.state,
+      ...(r.message ? { message: r.message } : {}),
+    };
+    if (r.state === 'refused' || r.state === 'failed' || r.state === 'rolled_back')
+      this.log.warn('agent update report', fields);
     else this.log.info('agent update report', fields);
     const id = newId();
     const message = r.message?.slice(0, 2000);
     const line = `agent-update ${r.version} ${r.state}${message ? `: ${message}` : ''}`;
     const status = LOG_STATUS[r.state];
     try {
-      this.store.insertCommand({ id, sessionId: null, userId: UPDATE_LOG_USER, deviceId, commandLine: line.slice(0, 4000), name: 'agent-update', status: status === 'refused' ? 'refused' : 'running', background: false, ...(message ? { error: message } : {}) });
-      if (status !== 'refused') this.store.finishCommand(id, { status, ...(status === 'failed' && message ? { error: message } : {}), durationMs: 0, output: '', outputSize: 0, outputSha256: createHash('sha256').digest('hex'), truncated: false });
+      this.store.insertCommand({
+        id,
+        sessionId: null,
+        userId: UPDATE_LOG_USER,
+        deviceId,
+        commandLine: line.slice(0, 4000),
+        name: 'agent-update',
+        status: status === 'refused' ? 'refused' : 'running',
+        background: false,
+        ...(message ? { error: message } : {}),
+      });
+      if (status !== 'refused')
+        this.store.finishCommand(id, {
+          status,
+          ...(status === 'failed' && message ? { error: message } : {}),
+          durationMs: 0,
+          output: '',
+          outputSize: 0,
+          outputSha256: createHash('sha256').digest('hex'),
+          truncated: false,
+        });
     } catch (e) {
       this.log.error('agent update report not written to the command log', { ...fields, error: describeError(e) });
     }
@@ -127,10 +184,27 @@ export class AgentRollout {
    */
   private publishIfProven(release: AgentRelease): void {
     if (release.group !== null) return;
-    if (this.releases.list().some((o) => o.target === release.target && o.group === null && compareAgentVersions(o.version, release.version) > 0)) return;
+    if (
+      this.releases
+        .list()
+        .some(
+          (o) =>
+            o.target === release.target && o.group === null && compareAgentVersions(o.version, release.version) > 0,
+        )
+    )
+      return;
     this.publishForInstalls(release, this.releases.filePath(release)).then(
-      () => this.log.info('agent release proven on a device: new installs get it', { releaseId: release.id, target: release.target, version: release.version }),
-      (e: unknown) => this.log.error('agent release not published for new installs', { releaseId: release.id, error: describeError(e) }),
+      () =>
+        this.log.info('agent release proven on a device: new installs get it', {
+          releaseId: release.id,
+          target: release.target,
+          version: release.version,
+        }),
+      (e: unknown) =>
+        this.log.error('agent release not published for new installs', {
+          releaseId: release.id,
+          error: describeError(e),
+        }),
     );
   }
 
@@ -145,7 +219,10 @@ export class AgentRollout {
       await this.serve(req, res, m[1] as string);
     } catch (e) {
       if (res.headersSent) res.destroy();
-      else sendJson(res, e instanceof RestError ? e.status : 500, { error: e instanceof RestError ? e.message : 'internal error (see the service log)' });
+      else
+        sendJson(res, e instanceof RestError ? e.status : 500, {
+          error: e instanceof RestError ? e.message : 'internal error (see the service log)',
+        });
       if (!(e instanceof RestError)) this.log.error('agent release download failed', { error: describeError(e) });
     }
     return true;
@@ -153,7 +230,8 @@ export class AgentRollout {
 
   private async serve(req: IncomingMessage, res: ServerResponse, token: string): Promise<void> {
     const deviceId = provenDevice(req, this.store, token);
-    if (!deviceId) throw new RestError(403, 'download refused: the request is not signed by an enrolled device (x-lr-device-proof)');
+    if (!deviceId)
+      throw new RestError(403, 'download refused: the request is not signed by an enrolled device (x-lr-device-proof)');
     const grant = await this.tokens.redeem(token);
     if (!grant) throw new RestError(404, 'unknown, used or expired download token');
     if (grant.deviceId !== deviceId) {
@@ -161,15 +239,22 @@ export class AgentRollout {
       throw new RestError(403, 'this download token belongs to another device');
     }
     const release = this.releases.get(grant.name);
-    if (!release || release.sha256 !== grant.sha256) throw new RestError(410, 'the release was removed or replaced after it was offered');
+    if (!release || release.sha256 !== grant.sha256)
+      throw new RestError(410, 'the release was removed or replaced after it was offered');
     const handle = await open(this.releases.filePath(release), 'r').catch(() => {
       throw new RestError(410, "the release file is missing on the service's disk");
     });
     const st = await handle.stat();
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(st.size), 'cache-control': 'no-store', 'x-lr-sha256': release.sha256 });
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-length': String(st.size),
+      'cache-control': 'no-store',
+      'x-lr-sha256': release.sha256,
+    });
     pipeline(handle.createReadStream(), res).then(
       () => this.log.info('agent release sent', { deviceId, releaseId: release.id, version: release.version }),
-      (e: Error) => this.log.warn('agent release download interrupted', { deviceId, releaseId: release.id, error: e.message }),
+      (e: Error) =>
+        this.log.warn('agent release download interrupted', { deviceId, releaseId: release.id, error: e.message }),
     );
   }
 }

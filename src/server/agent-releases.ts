@@ -87,7 +87,11 @@ export class AgentReleases {
 
   /** Changes when a release is added or removed (the running service polls it: the CLI writes the database). */
   stamp(): string {
-    const r = this.db.prepare("SELECT count(*) AS n, coalesce(group_concat(id, ','), '') AS ids FROM (SELECT id FROM agent_releases ORDER BY id)").get() as { n: number; ids: string };
+    const r = this.db
+      .prepare(
+        "SELECT count(*) AS n, coalesce(group_concat(id, ','), '') AS ids FROM (SELECT id FROM agent_releases ORDER BY id)",
+      )
+      .get() as { n: number; ids: string };
     return `${r.n}:${r.ids}`;
   }
 
@@ -96,10 +100,19 @@ export class AgentReleases {
    * its format checked against the target, hashed, signed, copied in. The same target, version and group
    * added again replaces the earlier release (a new id: devices that refused the old one are offered it again).
    */
-  async add(file: string, target: string, group: string | null, by: string, signer: CommandSigner, groupExists: (name: string) => boolean): Promise<AgentRelease> {
-    if (!(AGENT_TARGETS as readonly string[]).includes(target)) throw new Error(`unknown target ${JSON.stringify(target)} (expected one of ${AGENT_TARGETS.join(', ')})`);
+  async add(
+    file: string,
+    target: string,
+    group: string | null,
+    by: string,
+    signer: CommandSigner,
+    groupExists: (name: string) => boolean,
+  ): Promise<AgentRelease> {
+    if (!(AGENT_TARGETS as readonly string[]).includes(target))
+      throw new Error(`unknown target ${JSON.stringify(target)} (expected one of ${AGENT_TARGETS.join(', ')})`);
     const t = target as AgentTarget;
-    if (group !== null && (!GROUP_NAME.test(group) || !groupExists(group))) throw new Error(`no device group ${JSON.stringify(group)} (lr groups list)`);
+    if (group !== null && (!GROUP_NAME.test(group) || !groupExists(group)))
+      throw new Error(`no device group ${JSON.stringify(group)} (lr groups list)`);
     const format = await fileFormatProblem(file, t);
     if (format) throw new Error(`${file}: ${format}: refusing it as a ${t} build`);
     const info = await readReleaseInfo(file);
@@ -112,12 +125,27 @@ export class AgentReleases {
       // Hashed from the copy the service will serve, so that what is signed is what is sent.
       const { sha256, size } = await digestFile(dest);
       const sig = signer.signRelease({ target: t, version: info.version, sha256, size });
-      const release: AgentRelease = { id, target: t, version: info.version, build: info.build, sha256, size, sig, group, createdAt: new Date().toISOString(), createdBy: by };
+      const release: AgentRelease = {
+        id,
+        target: t,
+        version: info.version,
+        build: info.build,
+        sha256,
+        size,
+        sig,
+        group,
+        createdAt: new Date().toISOString(),
+        createdBy: by,
+      };
       const replaced = this.db.transaction(() => {
-        const old = this.db.prepare('SELECT id FROM agent_releases WHERE target = ? AND version = ? AND group_name IS ?').all(t, info.version, group) as { id: string }[];
+        const old = this.db
+          .prepare('SELECT id FROM agent_releases WHERE target = ? AND version = ? AND group_name IS ?')
+          .all(t, info.version, group) as { id: string }[];
         for (const o of old) this.db.prepare('DELETE FROM agent_releases WHERE id = ?').run(o.id);
         this.db
-          .prepare('INSERT INTO agent_releases (id, target, version, build, sha256, size, sig, group_name, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+          .prepare(
+            'INSERT INTO agent_releases (id, target, version, build, sha256, size, sig, group_name, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          )
           .run(id, t, release.version, release.build, sha256, size, sig, group, release.createdAt, by);
         return old.map((o) => o.id);
       })();
@@ -139,13 +167,19 @@ export class AgentReleases {
 
   report(deviceId: string, releaseId: string, state: ReleaseReportState, message: string | undefined): void {
     this.db
-      .prepare('INSERT INTO agent_release_reports (device_id, release_id, state, message, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id, release_id) DO UPDATE SET state = excluded.state, message = excluded.message, at = excluded.at')
+      .prepare(
+        'INSERT INTO agent_release_reports (device_id, release_id, state, message, at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (device_id, release_id) DO UPDATE SET state = excluded.state, message = excluded.message, at = excluded.at',
+      )
       .run(deviceId, releaseId, state, message ?? null, new Date().toISOString());
   }
 
   /** Releases this device refused or rolled back: never offered to it again. */
   refusedBy(deviceId: string): Set<string> {
-    const rows = this.db.prepare("SELECT release_id FROM agent_release_reports WHERE device_id = ? AND state IN ('refused', 'rolled_back')").all(deviceId) as { release_id: string }[];
+    const rows = this.db
+      .prepare(
+        "SELECT release_id FROM agent_release_reports WHERE device_id = ? AND state IN ('refused', 'rolled_back')",
+      )
+      .all(deviceId) as { release_id: string }[];
     return new Set(rows.map((r) => r.release_id));
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Calls per API token per minute on the automation routes, as the vendor limits its API: starting work
- * (`runliveresponse`, `POST /api/v1/batches`, `POST /api/v1/devices/{device}/commands`) is limited to `limits.apiCallsPerMinute` (10, the vendor's
+ * (`runliveresponse`, `POST /api/v1/batches`, `POST /api/v1/devices/{device}/commands`) is limited to
+ * `limits.apiCallsPerMinute` (10, the vendor's
  * figure), reading machine actions and their result links to `limits.apiReadsPerMinute` (100, the
  * vendor's figure for those routes). A sliding window: the 11th call within any 60 seconds is answered 429
  * with Retry-After (the seconds until the oldest call leaves the window). Refused calls do not count.
@@ -17,7 +18,12 @@ export type ApiRateClass = 'start' | 'read';
 
 /** Which budget a request draws on, or null when it is not limited. */
 export function apiRateClassOf(method: string, path: string): ApiRateClass | null {
-  if (method === 'POST' && (path === '/api/v1/batches' || /^\/api\/v1\/(machines\/[^/]+\/runliveresponse|devices\/[^/]+\/commands)$/i.test(path))) return 'start';
+  if (
+    method === 'POST' &&
+    (path === '/api/v1/batches' ||
+      /^\/api\/v1\/(machines\/[^/]+\/runliveresponse|devices\/[^/]+\/commands)$/i.test(path))
+  )
+    return 'start';
   if (/^\/api\/v1\/machineactions(\/|$)/i.test(path)) return 'read';
   return null;
 }

@@ -7,7 +7,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sendJson } from './rest-io.js';
 import type { User } from './store.js';
 import { ApiRateLimiter, apiRateClassOf } from './api-rate-limit.js';
-import { isVendorPath, MachineActionRoutes, sendVendorError, type MachineActionDeps } from './batch/machine-action-routes.js';
+import {
+  isVendorPath,
+  MachineActionRoutes,
+  sendVendorError,
+  type MachineActionDeps,
+} from './batch/machine-action-routes.js';
 import { renderOpenApi } from './openapi.js';
 
 export interface AutomationApi {
@@ -19,7 +24,10 @@ export interface AutomationApi {
   routes(req: IncomingMessage, res: ServerResponse, user: User): Promise<boolean>;
 }
 
-export function automationApi(deps: MachineActionDeps, limiter = new ApiRateLimiter()): AutomationApi & { actions: MachineActionRoutes } {
+export function automationApi(
+  deps: MachineActionDeps,
+  limiter = new ApiRateLimiter(),
+): AutomationApi & { actions: MachineActionRoutes } {
   const actions = new MachineActionRoutes(deps);
   let openapi: string | null = null;
   return {
@@ -28,7 +36,11 @@ export function automationApi(deps: MachineActionDeps, limiter = new ApiRateLimi
       const path = new URL(req.url ?? '/', 'https://service').pathname;
       if (req.method === 'GET' && path === '/api/v1/openapi.json') {
         openapi ??= renderOpenApi();
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(openapi)), 'cache-control': 'no-store' });
+        res.writeHead(200, {
+          'content-type': 'application/json',
+          'content-length': String(Buffer.byteLength(openapi)),
+          'cache-control': 'no-store',
+        });
         res.end(openapi);
         return true;
       }

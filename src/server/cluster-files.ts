@@ -22,7 +22,17 @@ export function ensureClusterKey(dataDir: string): boolean {
   return ensureRandomKeyFile(clusterKeyPath(dataDir));
 }
 
-const fileSchema = z.object({ urls: z.array(z.string().url().regex(/^(wss|https):\/\//)).max(16), updatedAt: z.string() });
+const fileSchema = z.object({
+  urls: z
+    .array(
+      z
+        .string()
+        .url()
+        .regex(/^(wss|https):\/\//),
+    )
+    .max(16),
+  updatedAt: z.string(),
+});
 
 export function clusterUrlsPath(dataDir: string): string {
   return join(dataDir, 'cluster-urls.json');
@@ -45,6 +55,8 @@ export function clusterUrlsOf(dataDir: string, publicUrl: string): string[] {
 export function writeClusterUrls(dataDir: string, urls: string[]): void {
   const file = clusterUrlsPath(dataDir);
   const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ urls: urls.slice(0, 16), updatedAt: new Date().toISOString() }, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(tmp, JSON.stringify({ urls: urls.slice(0, 16), updatedAt: new Date().toISOString() }, null, 2) + '\n', {
+    mode: 0o600,
+  });
   renameSync(tmp, file);
 }

@@ -118,7 +118,9 @@ export class CommandLogView {
       // what the log stores (at most the log's per-command limit, 1 MiB by default); the command line and
       // the error are tested first, so the output is read only for rows they do not already match.
       const pattern = `%${q.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      where.push("(command_line LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\' OR id = ? OR output LIKE ? ESCAPE '\\')");
+      where.push(
+        "(command_line LIKE ? ESCAPE '\\' OR error LIKE ? ESCAPE '\\' OR id = ? OR output LIKE ? ESCAPE '\\')",
+      );
       args.push(pattern, pattern, q.text, pattern);
     }
     const offset = Math.max(0, Math.floor(q.offset ?? 0));
@@ -127,7 +129,10 @@ export class CommandLogView {
     let seqs: number[];
     if (where.length === 0) {
       total = (this.db.prepare(`SELECT count(*) FROM ${this.table}`).pluck().get() as number) ?? 0;
-      seqs = this.db.prepare(`SELECT seq FROM ${this.table} ORDER BY seq DESC LIMIT ? OFFSET ?`).pluck().all(limit, offset) as number[];
+      seqs = this.db
+        .prepare(`SELECT seq FROM ${this.table} ORDER BY seq DESC LIMIT ? OFFSET ?`)
+        .pluck()
+        .all(limit, offset) as number[];
     } else {
       // One scan gives both the number of matches and the page; the next pages of the same filters reuse it
       // while the log is in the same state.
@@ -135,7 +140,10 @@ export class CommandLogView {
       const state = this.logState();
       let matches = this.matchCache?.key === key && this.matchCache.state === state ? this.matchCache.seqs : undefined;
       if (!matches) {
-        matches = this.db.prepare(`SELECT seq FROM ${this.table} WHERE ${where.join(' AND ')} ORDER BY seq DESC`).pluck().all(...args) as number[];
+        matches = this.db
+          .prepare(`SELECT seq FROM ${this.table} WHERE ${where.join(' AND ')} ORDER BY seq DESC`)
+          .pluck()
+          .all(...args) as number[];
         this.matchCache = { key, state, seqs: matches };
       }
       total = matches.length;
@@ -181,11 +189,16 @@ export class CommandLogView {
 
   /** Users and devices that appear in the command log (the log viewer's filter menus). */
   commandFacets(): { users: string[]; devices: { id: string; name: string }[] } {
-    const users = (this.db.prepare(`SELECT DISTINCT u.name AS name FROM ${this.table} c JOIN users u ON u.id = c.user_id ORDER BY u.name`).all() as { name: string }[]).map((r) => r.name);
+    const users = (
+      this.db
+        .prepare(`SELECT DISTINCT u.name AS name FROM ${this.table} c JOIN users u ON u.id = c.user_id ORDER BY u.name`)
+        .all() as { name: string }[]
+    ).map((r) => r.name);
     const devices = this.db
-      .prepare(`SELECT d.id AS id, d.name AS name FROM devices d WHERE d.id IN (SELECT DISTINCT device_id FROM ${this.table} WHERE device_id IS NOT NULL) ORDER BY d.name`)
+      .prepare(
+        `SELECT d.id AS id, d.name AS name FROM devices d WHERE d.id IN (SELECT DISTINCT device_id FROM ${this.table} WHERE device_id IS NOT NULL) ORDER BY d.name`,
+      )
       .all() as { id: string; name: string }[];
     return { users, devices };
   }
-
 }

@@ -40,7 +40,8 @@ export class CommandSigner {
   static load(dataDir: string): CommandSigner {
     ensureCommandKey(dataDir);
     const key = createPrivateKey(readFileSync(commandKeyPath(dataDir), 'utf8'));
-    if (key.asymmetricKeyType !== 'ed25519') throw new Error(`${commandKeyPath(dataDir)} is not an Ed25519 private key`);
+    if (key.asymmetricKeyType !== 'ed25519')
+      throw new Error(`${commandKeyPath(dataDir)} is not an Ed25519 private key`);
     return new CommandSigner(key);
   }
 
@@ -57,7 +58,17 @@ export class CommandSigner {
   /** Adds role, expiry and signature to a job.start for `deviceId`. */
   sign(frame: JobStart, deviceId: string, role: Role, now = Date.now()): JobStart {
     const expiresAt = now + frame.timeLimitMs + COMMAND_EXPIRY_MARGIN_MS;
-    const payload = commandSignaturePayload({ jobId: frame.jobId, sessionId: frame.sessionId, deviceId, command: frame.command, params: frame.params, cwd: frame.cwd, role, expiresAt, timeLimitMs: frame.timeLimitMs });
+    const payload = commandSignaturePayload({
+      jobId: frame.jobId,
+      sessionId: frame.sessionId,
+      deviceId,
+      command: frame.command,
+      params: frame.params,
+      cwd: frame.cwd,
+      role,
+      expiresAt,
+      timeLimitMs: frame.timeLimitMs,
+    });
     return { ...frame, role, expiresAt, sig: sign(null, payload, this.key).toString('base64') };
   }
 }

@@ -8,17 +8,43 @@ export const limitsSchema = z.object({
   maxSessionsPerTenant: z.number().int().positive().default(25),
   maxSessionsPerUser: z.number().int().positive().default(10),
   /** Idle timeout of a session; running commands and transfers count as activity. */
-  idleTimeoutSec: z.number().positive().default(30 * 60),
+  idleTimeoutSec: z
+    .number()
+    .positive()
+    .default(30 * 60),
   /** Time limit of ordinary commands (10 min) and of getfile/findfile/run (30 min); agents honour at most 24 h. */
-  commandTimeoutSec: z.number().positive().max(MAX_TIME_LIMIT_MS / 1000).default(10 * 60),
-  longCommandTimeoutSec: z.number().positive().max(MAX_TIME_LIMIT_MS / 1000).default(30 * 60),
+  commandTimeoutSec: z
+    .number()
+    .positive()
+    .max(MAX_TIME_LIMIT_MS / 1000)
+    .default(10 * 60),
+  longCommandTimeoutSec: z
+    .number()
+    .positive()
+    .max(MAX_TIME_LIMIT_MS / 1000)
+    .default(30 * 60),
   /** Largest file getfile downloads (3 GB as the reference). */
-  getfileBytes: z.number().int().positive().default(3 * 1024 ** 3),
+  getfileBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(3 * 1024 ** 3),
   /** Command output kept in the command log per command (the full size and SHA-256 are always kept). */
-  logOutputBytes: z.number().int().positive().default(1024 * 1024),
+  logOutputBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
   /** Largest file the script library accepts (refused while the upload streams). */
-  libraryFileBytes: z.number().int().positive().default(250 * 1024 * 1024),
-  /** Automation API, per API token: calls starting work (runliveresponse, POST /api/v1/batches, POST /api/v1/devices/{device}/commands) per minute (the vendor's 10). */
+  libraryFileBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(250 * 1024 * 1024),
+  /**
+   * Automation API, per API token: calls starting work (runliveresponse, POST /api/v1/batches, POST
+   * /api/v1/devices/{device}/commands) per minute (the vendor's 10).
+   */
   apiCallsPerMinute: z.number().int().positive().default(10),
   /** Automation API, per API token: machine action reads and result links per minute (the vendor's 100). */
   apiReadsPerMinute: z.number().int().positive().default(100),
@@ -55,6 +81,7 @@ export function parseListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   const host = listen.slice(0, i).replace(/^\[|\]$/g, '');
   const port = Number(listen.slice(i + 1));
-  if (!host || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid listen address ${listen} (expected HOST:PORT)`);
+  if (!host || !Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`invalid listen address ${listen} (expected HOST:PORT)`);
   return { host, port };
 }

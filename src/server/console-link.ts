@@ -9,7 +9,13 @@ import type { Pipeline } from './pipeline.js';
 import { send } from './agent-hub.js';
 import { describeError } from '../shared/errors.js';
 
-export function acceptConsole(ws: WebSocket, user: User, sessions: SessionManager, pipeline: Pipeline, log: Logger): ConsolePeer {
+export function acceptConsole(
+  ws: WebSocket,
+  user: User,
+  sessions: SessionManager,
+  pipeline: Pipeline,
+  log: Logger,
+): ConsolePeer {
   const peer: ConsolePeer = {
     user,
     send: (frame: ToClient) => send(ws, frame),
@@ -56,7 +62,14 @@ export function acceptConsole(ws: WebSocket, user: User, sessions: SessionManage
         case 'command': {
           const s = sessions.get(f.sessionId);
           if (!s || s.peer !== peer) {
-            pipeline.refuse(peer, null, f.line, f.line.trim().split(/\s+/)[0] ?? '', `no open session ${f.sessionId} on this console (it may have timed out)`, f.reqId);
+            pipeline.refuse(
+              peer,
+              null,
+              f.line,
+              f.line.trim().split(/\s+/)[0] ?? '',
+              `no open session ${f.sessionId} on this console (it may have timed out)`,
+              f.reqId,
+            );
             return;
           }
           pipeline.submit(peer, s, f.line, f.reqId, f.internal === true);
@@ -85,7 +98,14 @@ export function acceptConsole(ws: WebSocket, user: User, sessions: SessionManage
       const s = bad.sessionId === undefined ? undefined : sessions.get(bad.sessionId);
       // The log keeps the start of an overlong line, not all of it.
       const logged = line.length > MAX_LINE_LENGTH ? `${line.slice(0, MAX_LINE_LENGTH)}…` : line;
-      pipeline.refuse(peer, s && s.peer === peer ? s : null, logged, line.slice(0, 256).trim().split(/\s+/)[0] ?? '', message, bad.reqId);
+      pipeline.refuse(
+        peer,
+        s && s.peer === peer ? s : null,
+        logged,
+        line.slice(0, 256).trim().split(/\s+/)[0] ?? '',
+        message,
+        bad.reqId,
+      );
       return;
     }
     peer.send({ t: 'error', reqId: bad.reqId, code: 'bad_frame', message });

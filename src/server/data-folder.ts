@@ -30,7 +30,12 @@ export interface OpenDataFolder {
 export function openDataFolder(dir: string): OpenDataFolder {
   const config = loadConfig(dir);
   const p = dataPaths(dir);
-  return { store: new Store(openDb(p.db)), url: config.publicUrl, ca: readFileSync(p.caCert, 'utf8'), urls: clusterUrlsOf(dir, config.publicUrl) };
+  return {
+    store: new Store(openDb(p.db)),
+    url: config.publicUrl,
+    ca: readFileSync(p.caCert, 'utf8'),
+    urls: clusterUrlsOf(dir, config.publicUrl),
+  };
 }
 
 /** Runs `task` on the users and API tokens of the data folder `dir` (`lr-server user list|revoke|token`). */
@@ -44,7 +49,10 @@ export function withUserAdmin<T>(dir: string, task: (admin: UserAdmin) => T): T 
 }
 
 /** Runs `task` on the agent releases and device groups of the data folder `dir` (`lr-server agent-release …`). */
-export async function withAgentReleases<T>(dir: string, task: (releases: AgentReleases, groups: GroupStore) => T | Promise<T>): Promise<T> {
+export async function withAgentReleases<T>(
+  dir: string,
+  task: (releases: AgentReleases, groups: GroupStore) => T | Promise<T>,
+): Promise<T> {
   const db = openDb(dataPaths(dir).db);
   try {
     return await task(new AgentReleases(db, dir), new GroupStore(db));
@@ -53,7 +61,10 @@ export async function withAgentReleases<T>(dir: string, task: (releases: AgentRe
   }
 }
 
-/** Points an existing data folder at a new address: config.json and the admin profile (the embedded service's port changes at every run). */
+/**
+ * Points an existing data folder at a new address: config.json and the admin profile (the embedded service's port
+ * changes at every run).
+ */
 export function setServiceAddress(dir: string, listen: string, publicUrl: string): void {
   const p = dataPaths(dir);
   const config = readJsonFile(p.config, configSchema, 'service config');

@@ -218,7 +218,8 @@ function sessionBatchIds(db: Db): void {
 /** Adds `commands.internal` (once: a database rewound to an earlier version may already have it). */
 function internalCommands(db: Db): void {
   const columns = db.prepare('PRAGMA table_info(commands)').all() as { name: string }[];
-  if (!columns.some((c) => c.name === 'internal')) db.exec('ALTER TABLE commands ADD COLUMN internal INTEGER NOT NULL DEFAULT 0');
+  if (!columns.some((c) => c.name === 'internal'))
+    db.exec('ALTER TABLE commands ADD COLUMN internal INTEGER NOT NULL DEFAULT 0');
 }
 
 /**
@@ -227,7 +228,10 @@ function internalCommands(db: Db): void {
  * triggers publish the renames. A suffix never takes a name another device already has.
  */
 function uniqueDeviceNames(db: Db): void {
-  const rows = db.prepare('SELECT id, name FROM devices ORDER BY enrolled_at, id').all() as { id: string; name: string }[];
+  const rows = db.prepare('SELECT id, name FROM devices ORDER BY enrolled_at, id').all() as {
+    id: string;
+    name: string;
+  }[];
   const taken = new Set(rows.map((r) => nameKey(r.name)));
   const kept = new Set<string>();
   const rename = db.prepare('UPDATE devices SET name = ? WHERE id = ?');
@@ -259,7 +263,8 @@ export interface OpenDbOptions {
 export function openDb(file: string, options: OpenDbOptions = {}): Db {
   const { nativeBinding } = options;
   // better-sqlite3 would say "Cannot find module" with a require stack: one line instead.
-  if (nativeBinding && !existsSync(nativeBinding)) throw new Error(`the SQLite native module ${nativeBinding} is missing`);
+  if (nativeBinding && !existsSync(nativeBinding))
+    throw new Error(`the SQLite native module ${nativeBinding} is missing`);
   const db = new Database(file, nativeBinding ? { nativeBinding } : {});
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL'); // the command log must survive a power cut once a command is dispatched

@@ -64,7 +64,13 @@ function toGroup(r: GroupRow): DeviceGroup {
   if (r.rule_name !== null) rule.name = r.rule_name;
   if (r.rule_os !== null) rule.os = r.rule_os;
   if (r.rule_tag !== null) rule.tag = r.rule_tag;
-  return { name: r.name, remediationLevel: r.remediation_level, rule: Object.keys(rule).length ? rule : null, rank: r.rank, createdAt: r.created_at };
+  return {
+    name: r.name,
+    remediationLevel: r.remediation_level,
+    rule: Object.keys(rule).length ? rule : null,
+    rank: r.rank,
+    createdAt: r.created_at,
+  };
 }
 
 /**
@@ -115,11 +121,19 @@ export class GroupStore {
   }
 
   add(name: string, level: RemediationLevel, rule: GroupRule | null): DeviceGroup {
-    if (!GROUP_NAME.test(name)) throw new GroupError(`invalid group name ${JSON.stringify(name.slice(0, 80))}: letters, digits, . _ - (max 64)`, 400);
+    if (!GROUP_NAME.test(name))
+      throw new GroupError(
+        `invalid group name ${JSON.stringify(name.slice(0, 80))}: letters, digits, . _ - (max 64)`,
+        400,
+      );
     if (this.get(name)) throw new GroupError(`group ${name} already exists`, 409);
-    const rank = ((this.db.prepare(`SELECT max(rank) FROM device_groups WHERE name <> ?`).pluck().get(DEFAULT_GROUP) as number | null) ?? 0) + 1;
+    const rank =
+      ((this.db.prepare(`SELECT max(rank) FROM device_groups WHERE name <> ?`).pluck().get(DEFAULT_GROUP) as
+        number | null) ?? 0) + 1;
     this.db
-      .prepare('INSERT INTO device_groups (name, remediation_level, rule_name, rule_os, rule_tag, rank, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .prepare(
+        'INSERT INTO device_groups (name, remediation_level, rule_name, rule_os, rule_tag, rank, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
       .run(name, level, rule?.name ?? null, rule?.os ?? null, rule?.tag ?? null, rank, new Date().toISOString());
     return this.get(name) as DeviceGroup;
   }
@@ -131,8 +145,11 @@ export class GroupStore {
   }
 
   setRule(name: string, rule: GroupRule | null): DeviceGroup {
-    if (name === DEFAULT_GROUP && rule) throw new GroupError(`the ${DEFAULT_GROUP} group takes every device no other group takes: it has no rule`, 400);
-    const r = this.db.prepare('UPDATE device_groups SET rule_name = ?, rule_os = ?, rule_tag = ? WHERE name = ?').run(rule?.name ?? null, rule?.os ?? null, rule?.tag ?? null, name);
+    if (name === DEFAULT_GROUP && rule)
+      throw new GroupError(`the ${DEFAULT_GROUP} group takes every device no other group takes: it has no rule`, 400);
+    const r = this.db
+      .prepare('UPDATE device_groups SET rule_name = ?, rule_os = ?, rule_tag = ? WHERE name = ?')
+      .run(rule?.name ?? null, rule?.os ?? null, rule?.tag ?? null, name);
     if (r.changes === 0) throw new GroupError(`no group ${name}`, 404);
     return this.get(name) as DeviceGroup;
   }
@@ -151,16 +168,23 @@ export class GroupStore {
     }
     if (!this.get(group)) throw new GroupError(`no group ${group}`, 404);
     this.db
-      .prepare('INSERT INTO device_group_members (device_id, group_name, assigned_by, assigned_at) VALUES (?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET group_name = excluded.group_name, assigned_by = excluded.assigned_by, assigned_at = excluded.assigned_at')
+      .prepare(
+        'INSERT INTO device_group_members (device_id, group_name, assigned_by, assigned_at) VALUES (?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE SET group_name = excluded.group_name, assigned_by = excluded.assigned_by, assigned_at = excluded.assigned_at',
+      )
       .run(deviceId, group, by, new Date().toISOString());
   }
 
   tags(deviceId: string): string[] {
-    return this.db.prepare('SELECT tag FROM device_tags WHERE device_id = ? ORDER BY tag').pluck().all(deviceId) as string[];
+    return this.db
+      .prepare('SELECT tag FROM device_tags WHERE device_id = ? ORDER BY tag')
+      .pluck()
+      .all(deviceId) as string[];
   }
 
   setTags(deviceId: string, tags: readonly string[]): void {
-    for (const t of tags) if (!TAG.test(t)) throw new GroupError(`invalid tag ${JSON.stringify(t.slice(0, 80))}: letters, digits, . _ : - (max 64)`, 400);
+    for (const t of tags)
+      if (!TAG.test(t))
+        throw new GroupError(`invalid tag ${JSON.stringify(t.slice(0, 80))}: letters, digits, . _ : - (max 64)`, 400);
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM device_tags WHERE device_id = ?').run(deviceId);
       const ins = this.db.prepare('INSERT OR IGNORE INTO device_tags (device_id, tag) VALUES (?, ?)');
@@ -170,13 +194,23 @@ export class GroupStore {
 
   /** The group a device is in now (see the file comment for the order). */
   groupOf(device: Pick<DeviceRow, 'id' | 'name' | 'os'>): Membership {
-    const assigned = this.db.prepare('SELECT g.* FROM device_group_members m JOIN device_groups g ON g.name = m.group_name WHERE m.device_id = ?').get(device.id) as GroupRow | undefined;
+    const assigned = this.db
+      .prepare(
+        'SELECT g.* FROM device_group_members m JOIN device_groups g ON g.name = m.group_name WHERE m.device_id = ?',
+      )
+      .get(device.id) as GroupRow | undefined;
     if (assigned) return { group: toGroup(assigned), by: 'assigned' };
     const tags = this.tags(device.id);
     for (const g of this.list()) {
       if (g.name !== DEFAULT_GROUP && g.rule && ruleMatches(g.rule, device, tags)) return { group: g, by: 'rule' };
     }
-    const fallback = this.get(DEFAULT_GROUP) ?? { name: DEFAULT_GROUP, remediationLevel: 'full' as const, rule: null, rank: 1e9, createdAt: '' };
+    const fallback = this.get(DEFAULT_GROUP) ?? {
+      name: DEFAULT_GROUP,
+      remediationLevel: 'full' as const,
+      rule: null,
+      rank: 1e9,
+      createdAt: '',
+    };
     return { group: fallback, by: 'default' };
   }
 

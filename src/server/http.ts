@@ -1,6 +1,12 @@
 /** REST routes (JSON over HTTPS): enrollment, devices, command log, whoami. Bodies are size-limited. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { enrollRequest, JOB_STATUSES, type CommandLogQuery, type DeviceRecord, type JobStatus } from '../shared/wire/protocol.js';
+import {
+  enrollRequest,
+  JOB_STATUSES,
+  type CommandLogQuery,
+  type DeviceRecord,
+  type JobStatus,
+} from '../shared/wire/protocol.js';
 import type { Store, User } from './store.js';
 import type { AgentHub } from './agent-hub.js';
 import type { Logger } from '../node/log.js';
@@ -23,7 +29,11 @@ export function bearer(req: IncomingMessage): string | null {
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const s = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(s), 'cache-control': 'no-store' });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(s),
+    'cache-control': 'no-store',
+  });
   res.end(s);
 }
 
@@ -52,8 +62,24 @@ function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 /** `heard`: when this node last heard from the online device's agent, newer than the stored last seen. */
-export function deviceRecord(d: ReturnType<Store['listDevices']>[number], online: boolean, node?: string | null, heard?: string): DeviceRecord {
-  const r: DeviceRecord = { id: d.id, name: d.name, hostname: d.hostname, os: d.os, platform: d.platform, agentVersion: d.agentVersion, online, lastSeen: heard ?? d.lastSeen, isolated: d.isolated, enrolledAt: d.enrolledAt };
+export function deviceRecord(
+  d: ReturnType<Store['listDevices']>[number],
+  online: boolean,
+  node?: string | null,
+  heard?: string,
+): DeviceRecord {
+  const r: DeviceRecord = {
+    id: d.id,
+    name: d.name,
+    hostname: d.hostname,
+    os: d.os,
+    platform: d.platform,
+    agentVersion: d.agentVersion,
+    online,
+    lastSeen: heard ?? d.lastSeen,
+    isolated: d.isolated,
+    enrolledAt: d.enrolledAt,
+  };
   if (node) r.node = node;
   return r;
 }
@@ -78,9 +104,15 @@ export interface RestExtras {
   agentReleases: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** Batch runs (batch/batch-routes.ts); true when handled. */
   batches: (req: IncomingMessage, res: ServerResponse, user: User) => Promise<boolean>;
-  /** Agent files and installers (agent-files-routes.ts): they take an enrollment token too, so they run before the API token check. */
+  /**
+   * Agent files and installers (agent-files-routes.ts): they take an enrollment token too, so they run before the API
+   * token check.
+   */
   agentFiles: (req: IncomingMessage, res: ServerResponse, token: string | null, remote: string) => Promise<boolean>;
-  /** The automation API (automation-api.ts): result links and the OpenAPI document, per-token call limits, machine actions. */
+  /**
+   * The automation API (automation-api.ts): result links and the OpenAPI document, per-token call limits, machine
+   * actions.
+   */
   automation: AutomationApi;
 }
 
@@ -88,7 +120,10 @@ export interface RestExtras {
 export type EnrollmentClaim = { claimed: false } | { claimed: true; avoid?: (name: string) => boolean };
 
 export interface EnrollmentClaims {
-  /** Claims the enrollment token `tokenId` for this enrollment, then a device name near `wanted` (`avoid`: names enrollDevice must pass over). */
+  /**
+   * Claims the enrollment token `tokenId` for this enrollment, then a device name near `wanted` (`avoid`: names
+   * enrollDevice must pass over).
+   */
   claim(store: Store, tokenId: string, wanted: string): Promise<EnrollmentClaim>;
 }
 
@@ -114,7 +149,11 @@ export function clusterEnrollment(claimOnce: (name: string) => Promise<boolean>)
  * a name once handed out (the device renamed since) is skipped by later enrollments like a taken one.
  * Answers the names enrollDevice must pass over.
  */
-async function claimDeviceName(store: Store, wanted: string, claimOnce: (name: string) => Promise<boolean>): Promise<(name: string) => boolean> {
+async function claimDeviceName(
+  store: Store,
+  wanted: string,
+  claimOnce: (name: string) => Promise<boolean>,
+): Promise<(name: string) => boolean> {
   const refused = new Set<string>();
   const avoid = (n: string) => refused.has(nameKey(n));
   for (let i = 0; i < 50; i++) {
@@ -126,7 +165,14 @@ async function claimDeviceName(store: Store, wanted: string, claimOnce: (name: s
   throw new Error(`no free device name near ${wanted} after 50 tries: pass another --name`);
 }
 
-export function createRestHandler(store: Store, hub: AgentHub, log: Logger, library: LibraryService, responses: ResponseActions, extras: RestExtras) {
+export function createRestHandler(
+  store: Store,
+  hub: AgentHub,
+  log: Logger,
+  library: LibraryService,
+  responses: ResponseActions,
+  extras: RestExtras,
+) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://service');
     const remote = req.socket.remoteAddress ?? '?';
@@ -138,7 +184,10 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
       }
       if (req.method === 'POST' && url.pathname === '/api/v1/enroll') {
         const body = enrollRequest.safeParse(await readJson(req));
-        if (!body.success) return json(res, 400, { error: `invalid enrollment request: ${body.error.issues[0]?.path.join('.')}: ${body.error.issues[0]?.message}` });
+        if (!body.success)
+          return json(res, 400, {
+            error: `invalid enrollment request: ${body.error.issues[0]?.path.join('.')}: ${body.error.issues[0]?.message}`,
+          });
         const nameProblem = deviceNameProblem(body.data.info.name);
         if (nameProblem) return json(res, 400, { error: nameProblem });
         const check = store.checkEnrollToken(body.data.token);
@@ -154,9 +203,19 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
           return json(res, 403, { error: r.error });
         }
         const requested = body.data.info.name;
-        if (r.name !== requested) log.info('device name taken: enrolled under another', { deviceId: r.deviceId, requested, deviceName: r.name });
+        if (r.name !== requested)
+          log.info('device name taken: enrolled under another', {
+            deviceId: r.deviceId,
+            requested,
+            deviceName: r.name,
+          });
         log.info('device enrolled', { deviceId: r.deviceId, deviceName: r.name });
-        return json(res, 200, { deviceId: r.deviceId, name: r.name, ...(r.name !== requested ? { requestedName: requested } : {}), commandKey: extras.commandKey });
+        return json(res, 200, {
+          deviceId: r.deviceId,
+          name: r.name,
+          ...(r.name !== requested ? { requestedName: requested } : {}),
+          commandKey: extras.commandKey,
+        });
       }
       const token = bearer(req);
       if (await extras.agentFiles(req, res, token, remote)) return;
@@ -174,11 +233,18 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
       if (await extras.batches(req, res, user)) return; // batch runs
       if (req.method === 'GET' && url.pathname === '/api/v1/me') return json(res, 200, user);
       if (req.method === 'GET' && url.pathname === '/api/v1/devices') {
-        return json(res, 200, store.listDevices().map((d) => deviceRecord(d, hub.isOnline(d.id), hub.nodeOfDevice(d.id), hub.heardFrom(d.id))));
+        return json(
+          res,
+          200,
+          store
+            .listDevices()
+            .map((d) => deviceRecord(d, hub.isOnline(d.id), hub.nodeOfDevice(d.id), hub.heardFrom(d.id))),
+        );
       }
       const logView = extras.commandLog.view;
       if (req.method === 'GET' && url.pathname.startsWith('/api/v1/log')) await extras.commandLog.ready();
-      if (req.method === 'GET' && url.pathname === '/api/v1/log/query') return json(res, 200, queryLog(store, logView, url.searchParams));
+      if (req.method === 'GET' && url.pathname === '/api/v1/log/query')
+        return json(res, 200, queryLog(store, logView, url.searchParams));
       if (req.method === 'GET' && url.pathname === '/api/v1/log/facets') return json(res, 200, logView.commandFacets());
       const logEntry = /^\/api\/v1\/log\/([A-Za-z0-9_-]{1,64})$/.exec(url.pathname);
       if (req.method === 'GET' && logEntry) {
@@ -195,10 +261,21 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
         }
         const limit = Number(url.searchParams.get('limit') ?? '10000');
         const afterSeq = url.searchParams.has('after') ? Number(url.searchParams.get('after')) : undefined;
-        if (!Number.isInteger(limit) || limit < 1 || (afterSeq !== undefined && !Number.isInteger(afterSeq))) return json(res, 400, { error: 'limit and after must be integers' });
+        if (!Number.isInteger(limit) || limit < 1 || (afterSeq !== undefined && !Number.isInteger(afterSeq)))
+          return json(res, 400, { error: 'limit and after must be integers' });
         // Without `after`, a limit keeps the newest entries (`lr log --limit 20`: the last 20 commands).
         const batchId = url.searchParams.get('batch') ?? undefined;
-        return json(res, 200, logView.listCommands({ deviceId, ...(batchId ? { batchId } : {}), limit, afterSeq, newest: afterSeq === undefined }));
+        return json(
+          res,
+          200,
+          logView.listCommands({
+            deviceId,
+            ...(batchId ? { batchId } : {}),
+            limit,
+            afterSeq,
+            newest: afterSeq === undefined,
+          }),
+        );
       }
       return json(res, 404, { error: `no route ${req.method} ${url.pathname}` });
     } catch (e) {
@@ -211,7 +288,11 @@ export function createRestHandler(store: Store, hub: AgentHub, log: Logger, libr
  * `GET /api/v1/log/query?device=&user=&status=&since=&until=&q=&offset=&limit=`: newest first, one page
  * (limit ≤ 5000) and the number of matches; entries without their output.
  */
-function queryLog(store: Store, logView: Pick<Store, 'queryCommands'>, params: URLSearchParams): ReturnType<Store['queryCommands']> {
+function queryLog(
+  store: Store,
+  logView: Pick<Store, 'queryCommands'>,
+  params: URLSearchParams,
+): ReturnType<Store['queryCommands']> {
   const q: CommandLogQuery = {};
   const device = params.get('device');
   if (device) {
@@ -223,7 +304,8 @@ function queryLog(store: Store, logView: Pick<Store, 'queryCommands'>, params: U
   if (user) q.user = user;
   const status = params.get('status');
   if (status) {
-    if (!(JOB_STATUSES as readonly string[]).includes(status)) throw new Error(`status must be one of ${JOB_STATUSES.join(', ')}`);
+    if (!(JOB_STATUSES as readonly string[]).includes(status))
+      throw new Error(`status must be one of ${JOB_STATUSES.join(', ')}`);
     q.status = status as JobStatus;
   }
   for (const key of ['since', 'until'] as const) {

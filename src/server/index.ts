@@ -17,7 +17,13 @@ export { defaultPublicUrl, initClusterNodeDir, initDataDir } from './init.js';
 export { startService, type RunningService } from './service.js';
 export type { NatsSecurity } from './cluster/cluster-context.js';
 export { CommandSigner } from './command-signing.js';
-export { openDataFolder, setServiceAddress, withAgentReleases, withUserAdmin, type OpenDataFolder } from './data-folder.js';
+export {
+  openDataFolder,
+  setServiceAddress,
+  withAgentReleases,
+  withUserAdmin,
+  type OpenDataFolder,
+} from './data-folder.js';
 export type { Store } from './store.js';
 export { USER_NAME } from './tokens.js';
 export { AgentFiles, publishAgentFile, type AgentFileInfo } from './agent-files.js';

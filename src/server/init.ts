@@ -39,7 +39,8 @@ export interface InitResult {
 export async function initDataDir(options: InitOptions): Promise<InitResult> {
   const dir = resolve(options.dir);
   const { host, port } = parseListen(options.listen);
-  if (existsSync(dir) && readdirSync(dir).length > 0) throw new Error(`${dir} is not empty: refusing to overwrite an existing service`);
+  if (existsSync(dir) && readdirSync(dir).length > 0)
+    throw new Error(`${dir} is not empty: refusing to overwrite an existing service`);
   const publicUrl = options.publicUrl ?? defaultPublicUrl(host, port);
   const config = configSchema.parse({ listen: options.listen, publicUrl });
   makePrivateDataDir(dir);
@@ -99,11 +100,14 @@ export function defaultPublicUrl(host: string, port: number): string {
  * The secrets are copied from folder to folder (same machine, or a folder the operator carried over); they
  * never travel over NATS.
  */
-export async function initClusterNodeDir(options: InitOptions & { from: string }): Promise<{ dir: string; publicUrl: string; adminProfilePath: string | null }> {
+export async function initClusterNodeDir(
+  options: InitOptions & { from: string },
+): Promise<{ dir: string; publicUrl: string; adminProfilePath: string | null }> {
   const dir = resolve(options.dir);
   const seed = resolve(options.from);
   const { host, port } = parseListen(options.listen);
-  if (existsSync(dir) && readdirSync(dir).length > 0) throw new Error(`${dir} is not empty: refusing to overwrite an existing service`);
+  if (existsSync(dir) && readdirSync(dir).length > 0)
+    throw new Error(`${dir} is not empty: refusing to overwrite an existing service`);
   const sp = dataPaths(seed);
   for (const f of [sp.caCert, sp.caKey, commandKeyPath(seed), logKeyPath(seed)]) {
     if (!existsSync(f)) throw new Error(`${seed} is not a service data folder (missing ${f})`);
@@ -116,7 +120,10 @@ export async function initClusterNodeDir(options: InitOptions & { from: string }
   mkdirSync(resolve(dir, 'tls'), { recursive: true, mode: 0o700 });
   const p = dataPaths(dir);
   const caCert = readFileSync(sp.caCert, 'utf8');
-  const server = await createServerCertFromCa(caCert, readFileSync(sp.caKey, 'utf8'), [host, new URL(publicUrl).hostname.replace(/^\[|\]$/g, '')]);
+  const server = await createServerCertFromCa(caCert, readFileSync(sp.caKey, 'utf8'), [
+    host,
+    new URL(publicUrl).hostname.replace(/^\[|\]$/g, ''),
+  ]);
   writeFileSync(p.caCert, caCert, { mode: 0o644 });
   copyFileSync(sp.caKey, p.caKey);
   writeFileSync(p.cert, server.cert, { mode: 0o644 });

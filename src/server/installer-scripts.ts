@@ -74,7 +74,10 @@ export function downloadBase(serviceUrl: string): string {
     throw new Error(`the service address ${JSON.stringify(serviceUrl)} is not a URL`);
   }
   const base = `https://${u.host}`;
-  if (u.username || u.password || !HTTPS_BASE.test(base)) throw new Error(`the service address ${JSON.stringify(serviceUrl)} cannot go into an installer (expected a host name or an IP address and a port)`);
+  if (u.username || u.password || !HTTPS_BASE.test(base))
+    throw new Error(
+      `the service address ${JSON.stringify(serviceUrl)} cannot go into an installer (expected a host name or an IP address and a port)`,
+    );
   return base;
 }
 

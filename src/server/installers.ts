@@ -25,12 +25,20 @@ export interface MadeInstaller extends Installer {
 export class NoAgentFileError extends Error {
   constructor(os: InstallerOs) {
     const targets = targetsOfOs(os);
-    super(`the service has no agent file for ${os} yet (${targets.map(agentFileName).join(', ')}): add one with lr-server agent-files add FILE --target ${targets[0]} --data DIR`);
+    super(
+      `the service has no agent file for ${os} yet (${targets.map(agentFileName).join(', ')}): add one with lr-server agent-files add FILE --target ${targets[0]} --data DIR`,
+    );
     this.name = 'NoAgentFileError';
   }
 }
 
-export async function makeInstaller(dataDir: string, store: Store, os: InstallerOs, ttlMs: number, files = new AgentFiles(dataDir)): Promise<MadeInstaller> {
+export async function makeInstaller(
+  dataDir: string,
+  store: Store,
+  os: InstallerOs,
+  ttlMs: number,
+  files = new AgentFiles(dataDir),
+): Promise<MadeInstaller> {
   const present: AgentFileInfo[] = [];
   for (const t of targetsOfOs(os)) {
     const info = await files.info(t);
@@ -42,7 +50,23 @@ export async function makeInstaller(dataDir: string, store: Store, os: Installer
   const ca = readFileSync(dataPaths(dataDir).caCert, 'utf8');
   const urls = clusterUrlsOf(dataDir, config.publicUrl);
   const t = store.createEnrollToken(ttlMs);
-  const bundle: Bundle = { kind: 'lr-enrollment', url: config.publicUrl, ca, token: t.token, expiresAt: t.expiresAt, commandKey: CommandSigner.publicKeyOf(dataDir), ...(urls.length > 1 ? { urls } : {}) };
-  const script = installerScript({ os, serviceUrl: config.publicUrl, ca, bundleJson: JSON.stringify(bundle), token: t.token, expiresAt: t.expiresAt, files: present });
+  const bundle: Bundle = {
+    kind: 'lr-enrollment',
+    url: config.publicUrl,
+    ca,
+    token: t.token,
+    expiresAt: t.expiresAt,
+    commandKey: CommandSigner.publicKeyOf(dataDir),
+    ...(urls.length > 1 ? { urls } : {}),
+  };
+  const script = installerScript({
+    os,
+    serviceUrl: config.publicUrl,
+    ca,
+    bundleJson: JSON.stringify(bundle),
+    token: t.token,
+    expiresAt: t.expiresAt,
+    files: present,
+  });
   return { ...script, os, expiresAt: t.expiresAt, files: present };
 }

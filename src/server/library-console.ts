@@ -1,4 +1,6 @@
-/** The `library` console command, answered by the service: lists the library, or deletes one file (library managers). */
+/**
+ * The `library` console command, answered by the service: lists the library, or deletes one file (library managers).
+ */
 import type { ServiceCommandContext, ServiceCommandResult } from './service-commands.js';
 import { libraryOf, LibraryService } from './library-service.js';
 
@@ -9,7 +11,8 @@ export async function libraryCommand(ctx: ServiceCommandContext): Promise<Servic
   if (ctx.params.action === 'delete') {
     const name = ctx.params.name === undefined ? '' : String(ctx.params.name);
     if (!name) return { status: 'refused', error: 'library: missing <name> (library delete <name>)' };
-    if (!LibraryService.mayManage(user)) return { status: 'refused', error: `library: ${LibraryService.manageRefusal(user)}` };
+    if (!LibraryService.mayManage(user))
+      return { status: 'refused', error: `library: ${LibraryService.manageRefusal(user)}` };
     if (!lib.files.get(name)) return { status: 'failed', error: `library: no library file ${name}` };
     await lib.files.delete(name);
     lib.log.info('library file deleted', { name, by: user.name });
@@ -18,7 +21,8 @@ export async function libraryCommand(ctx: ServiceCommandContext): Promise<Servic
     ctx.job.attached?.send({ t: 'command.text', commandId: ctx.job.id, text });
     return { status: 'completed' };
   }
-  if (ctx.params.name !== undefined) return { status: 'refused', error: 'library: a name goes with delete (library delete <name>)' };
+  if (ctx.params.name !== undefined)
+    return { status: 'refused', error: 'library: a name goes with delete (library delete <name>)' };
   const records = lib.list().map((r) => ({ ...r }));
   ctx.job.output.appendRecords(records);
   ctx.job.attached?.send({ t: 'command.records', commandId: ctx.job.id, records });

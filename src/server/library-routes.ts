@@ -23,7 +23,9 @@ import { answerRestError, readJsonBody, RestError, sendJson } from './rest-io.js
 import { describeError } from '../shared/errors.js';
 
 const publisherBody = z.object({
-  name: z.string().regex(PUBLISHER_NAME, 'publisher names are letters, digits, - _ . (max 64, not starting with a dot)'),
+  name: z
+    .string()
+    .regex(PUBLISHER_NAME, 'publisher names are letters, digits, - _ . (max 64, not starting with a dot)'),
   publicKey: z.string().min(40).max(4096),
 });
 const settingsBody = settingsUpdateSchema;
@@ -42,7 +44,8 @@ function checkName(name: string): void {
 }
 
 function requireAdvanced(user: User): void {
-  if (!roleAllows(user.role, 'advanced')) throw new RestError(403, `refused: the library needs the advanced role (you are ${user.role})`);
+  if (!roleAllows(user.role, 'advanced'))
+    throw new RestError(403, `refused: the library needs the advanced role (you are ${user.role})`);
 }
 
 function requireManager(user: User): void {
@@ -65,7 +68,14 @@ export function provenDevice(req: IncomingMessage, store: Pick<Store, 'getDevice
   const device = store.getDevice(claimed);
   if (!device) return null;
   try {
-    return verify(null, Buffer.from(agentFileProofPayload(token, device.id)), createPublicKey(device.publicKey), Buffer.from(proof, 'base64')) ? device.id : null;
+    return verify(
+      null,
+      Buffer.from(agentFileProofPayload(token, device.id)),
+      createPublicKey(device.publicKey),
+      Buffer.from(proof, 'base64'),
+    )
+      ? device.id
+      : null;
   } catch {
     return null;
   }
@@ -76,9 +86,15 @@ export function provenDevice(req: IncomingMessage, store: Pick<Store, 'getDevice
  * device's signature of it are the credential. The proof is checked before the token is spent, so a
  * request without it cannot burn another device's token.
  */
-async function serveAgentFile(req: IncomingMessage, res: ServerResponse, lib: LibraryService, token: string): Promise<void> {
+async function serveAgentFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  lib: LibraryService,
+  token: string,
+): Promise<void> {
   const deviceId = provenDevice(req, lib.store, token);
-  if (!deviceId) throw new RestError(403, 'download refused: the request is not signed by an enrolled device (x-lr-device-proof)');
+  if (!deviceId)
+    throw new RestError(403, 'download refused: the request is not signed by an enrolled device (x-lr-device-proof)');
   let grant: AgentFileGrant | null;
   try {
     grant = await lib.tokens.redeem(token);
@@ -89,11 +105,16 @@ async function serveAgentFile(req: IncomingMessage, res: ServerResponse, lib: Li
   }
   if (!grant) throw new RestError(404, 'unknown, used or expired download token');
   if (deviceId !== grant.deviceId) {
-    lib.log.warn('download token presented by another device', { deviceId, grantedTo: grant.deviceId, name: grant.name });
+    lib.log.warn('download token presented by another device', {
+      deviceId,
+      grantedTo: grant.deviceId,
+      name: grant.name,
+    });
     throw new RestError(403, 'this download token belongs to another device');
   }
   const file = lib.files.get(grant.name);
-  if (!file || file.sha256 !== grant.sha256) throw new RestError(410, `library file ${grant.name} was replaced or deleted after the command was prepared`);
+  if (!file || file.sha256 !== grant.sha256)
+    throw new RestError(410, `library file ${grant.name} was replaced or deleted after the command was prepared`);
   let path: string;
   try {
     // In a cluster the content may have been uploaded on another node: fetched (and hash-checked) first.
@@ -111,7 +132,12 @@ async function serveAgentFile(req: IncomingMessage, res: ServerResponse, lib: Li
     await handle.close();
     throw e;
   });
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(st.size), 'cache-control': 'no-store', 'x-lr-sha256': file.sha256 });
+  res.writeHead(200, {
+    'content-type': 'application/octet-stream',
+    'content-length': String(st.size),
+    'cache-control': 'no-store',
+    'x-lr-sha256': file.sha256,
+  });
   // pipeline closes the file when the agent goes away half-way, too.
   pipeline(handle.createReadStream(), res).then(
     () => lib.log.info('library file sent to an agent', { name: file.name, deviceId }),
@@ -119,7 +145,12 @@ async function serveAgentFile(req: IncomingMessage, res: ServerResponse, lib: Li
   );
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, user: User | null, lib: LibraryService): Promise<boolean> {
+async function route(
+  req: IncomingMessage,
+  res: ServerResponse,
+  user: User | null,
+  lib: LibraryService,
+): Promise<boolean> {
   const [rawPath = '', rawQuery = ''] = (req.url ?? '/').split('?', 2);
   const method = req.method ?? 'GET';
 
@@ -150,7 +181,10 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User | nul
     const meta = uploadMetaSchema.safeParse(Object.fromEntries(new URLSearchParams(rawQuery)));
     if (!meta.success) {
       const issue = meta.error.issues[0];
-      throw new RestError(400, `invalid upload: ${issue ? `${issue.path.join('.') || 'query'}: ${issue.message}` : 'bad query'}`);
+      throw new RestError(
+        400,
+        `invalid upload: ${issue ? `${issue.path.join('.') || 'query'}: ${issue.message}` : 'bad query'}`,
+      );
     }
     const { file, replaced } = await receiveUpload(req, lib, user, name, meta.data);
     lib.log.info('library file uploaded', { name, size: file.size, sha256: file.sha256, by: user.name, replaced });
@@ -199,10 +233,13 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User | nul
       const body = await readJsonBody(req, settingsBody);
       if (body.unsignedScripts !== undefined) {
         lib.setUnsignedScriptsAllowed(body.unsignedScripts);
-        lib.log.warn(`unsigned scripts ${body.unsignedScripts ? 'allowed' : 'refused'} on this tenant`, { by: user.name });
+        lib.log.warn(`unsigned scripts ${body.unsignedScripts ? 'allowed' : 'refused'} on this tenant`, {
+          by: user.name,
+        });
       }
       lib.tenant.apply(body);
-      if (body.liveResponse !== undefined || body.liveResponseServers !== undefined || body.limits) lib.log.warn('tenant settings changed', { by: user.name, change: body });
+      if (body.liveResponse !== undefined || body.liveResponseServers !== undefined || body.limits)
+        lib.log.warn('tenant settings changed', { by: user.name, change: body });
       const now = lib.tenant.view(lib.unsignedScriptsAllowed());
       sendJson(res, 200, { ...now, ...(body.unsignedScripts ? { warning: UNSIGNED_SCRIPTS_WARNING } : {}) });
       return true;
@@ -217,7 +254,12 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User | nul
  * Handles the library's routes; false when the request is not one of them (or needs a user and has
  * none: http.ts then answers 401). Errors become one-line JSON answers with their status.
  */
-export async function handleLibraryRoute(req: IncomingMessage, res: ServerResponse, user: User | null, lib: LibraryService): Promise<boolean> {
+export async function handleLibraryRoute(
+  req: IncomingMessage,
+  res: ServerResponse,
+  user: User | null,
+  lib: LibraryService,
+): Promise<boolean> {
   try {
     return await route(req, res, user, lib);
   } catch (e) {

@@ -6,7 +6,12 @@
 import { roleAllows } from '../shared/commands/catalog.js';
 import type { BoundParams } from '../shared/commands/grammar-types.js';
 import type { LibraryRecord } from '../shared/wire/library-records.js';
-import { batchParametersProblem, FORBIDDEN_PARAMETERS_MESSAGE, hasForbiddenParameterChars, libraryRunner } from '../shared/commands/library-rules.js';
+import {
+  batchParametersProblem,
+  FORBIDDEN_PARAMETERS_MESSAGE,
+  hasForbiddenParameterChars,
+  libraryRunner,
+} from '../shared/commands/library-rules.js';
 import { httpsBase } from '../node/profile.js';
 import type { Logger } from '../node/log.js';
 import type { Limits } from './config.js';
@@ -65,7 +70,9 @@ export class LibraryService {
     this.store.setSetting(UNSIGNED_SCRIPTS_SETTING, allowed ? 'true' : 'false');
   }
 
-  /** Uploads and deletes: the library-manager permission ("manage security settings") on an advanced user, or an admin. */
+  /**
+   * Uploads and deletes: the library-manager permission ("manage security settings") on an advanced user, or an admin.
+   */
   static mayManage(user: User): boolean {
     return user.role === 'admin' || (user.libraryManager && roleAllows(user.role, 'advanced'));
   }
@@ -117,7 +124,8 @@ export class LibraryService {
       if (!f) return { refuse: `run: no library file ${name}` };
       if (hasForbiddenParameterChars(String(params.parameters ?? ''))) return { refuse: FORBIDDEN_PARAMETERS_MESSAGE };
       // cmd.exe reads a batch file's parameters as syntax: refused here already (the agent checks again).
-      const batchProblem = libraryRunner(name) === 'cmd' ? batchParametersProblem(String(params.parameters ?? '')) : null;
+      const batchProblem =
+        libraryRunner(name) === 'cmd' ? batchParametersProblem(String(params.parameters ?? '')) : null;
       if (batchProblem) return { refuse: batchProblem };
       const allowUnsigned = this.unsignedScriptsAllowed();
       const publisher = f.signature && f.publisher ? this.files.getPublisher(f.publisher) : null;
@@ -125,8 +133,15 @@ export class LibraryService {
         const why = f.signature ? ` (its publisher ${f.publisher} is no longer trusted)` : '';
         return { refuse: `run: ${name} is not signed${why} and unsigned scripts are not allowed on this tenant` };
       }
-      const prepared: BoundParams = { ...params, _sha256: f.sha256, _size: f.size, _url: this.downloadUrl(f, session.device.id), _allowUnsigned: allowUnsigned };
-      if (publisher && f.signature) Object.assign(prepared, { _signature: f.signature, _publisherKey: publisher.publicKey });
+      const prepared: BoundParams = {
+        ...params,
+        _sha256: f.sha256,
+        _size: f.size,
+        _url: this.downloadUrl(f, session.device.id),
+        _allowUnsigned: allowUnsigned,
+      };
+      if (publisher && f.signature)
+        Object.assign(prepared, { _signature: f.signature, _publisherKey: publisher.publicKey });
       return { params: prepared };
     });
   }

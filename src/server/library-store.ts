@@ -51,7 +51,10 @@ export interface LibraryContentSync {
   noteLocal(path: string, sha256: string): Promise<void>;
 }
 
-/** The shared content store could not take or give a file (the cluster is unreachable, or the content is missing or corrupt). */
+/**
+ * The shared content store could not take or give a file (the cluster is unreachable, or the content is missing or
+ * corrupt).
+ */
 export class LibraryContentError extends Error {
   constructor(message: string) {
     super(message);
@@ -59,7 +62,10 @@ export class LibraryContentError extends Error {
   }
 }
 
-/** Signature state shown to analysts: signed by a trusted publisher, unsigned, or signed by a publisher no longer trusted. */
+/**
+ * Signature state shown to analysts: signed by a trusted publisher, unsigned, or signed by a publisher no longer
+ * trusted.
+ */
 export type SignatureState = 'signed' | 'unsigned' | 'invalid';
 
 interface FileRow {
@@ -105,7 +111,8 @@ export class LibraryStore {
     // Uploads cut short by a crash leave partial files: nothing can resume them.
     for (const f of readdirSync(this.uploadsDir)) rmSync(join(this.uploadsDir, f), { force: true });
     // Likewise fetches from the cluster's object store cut short (.<name>.<random>.part, never a library name).
-    for (const f of readdirSync(this.filesDir)) if (f.startsWith('.') && f.endsWith('.part')) rmSync(join(this.filesDir, f), { force: true });
+    for (const f of readdirSync(this.filesDir))
+      if (f.startsWith('.') && f.endsWith('.part')) rmSync(join(this.filesDir, f), { force: true });
   }
 
   /** Disk path of a library file; throws on a name that is not a library name (never a path escape). */
@@ -140,7 +147,8 @@ export class LibraryStore {
   async commit(tempFile: string, file: LibraryFile, overwrite: boolean): Promise<{ replaced: boolean }> {
     const target = this.pathOf(file.name);
     if (this.content) {
-      if (this.get(file.name) !== null && !overwrite) throw new LibraryConflictError(file.name); // spare a useless publish
+      // spare a useless publish
+      if (this.get(file.name) !== null && !overwrite) throw new LibraryConflictError(file.name);
       try {
         await this.content.publish(tempFile, file.sha256);
       } catch (e) {
@@ -194,10 +202,18 @@ export class LibraryStore {
 
   // ---------- trusted publishers ----------
   getPublisher(name: string): Publisher | null {
-    const r = this.db.prepare('SELECT name, public_key, added_by, added_at FROM publishers WHERE name = ?').get(name) as
-      | { name: string; public_key: string; added_by: string; added_at: string }
-      | undefined;
-    return r ? { name: r.name, publicKey: r.public_key, fingerprint: publicKeyFingerprint(r.public_key), addedBy: r.added_by, addedAt: r.added_at } : null;
+    const r = this.db
+      .prepare('SELECT name, public_key, added_by, added_at FROM publishers WHERE name = ?')
+      .get(name) as { name: string; public_key: string; added_by: string; added_at: string } | undefined;
+    return r
+      ? {
+          name: r.name,
+          publicKey: r.public_key,
+          fingerprint: publicKeyFingerprint(r.public_key),
+          addedBy: r.added_by,
+          addedAt: r.added_at,
+        }
+      : null;
   }
 
   listPublishers(): Publisher[] {
@@ -207,7 +223,9 @@ export class LibraryStore {
 
   addPublisher(name: string, publicKey: string, addedBy: string): Publisher {
     if (this.getPublisher(name)) throw new LibraryConflictError(name, 'publisher');
-    this.db.prepare('INSERT INTO publishers (name, public_key, added_by, added_at) VALUES (?, ?, ?, ?)').run(name, publicKey, addedBy, new Date().toISOString());
+    this.db
+      .prepare('INSERT INTO publishers (name, public_key, added_by, added_at) VALUES (?, ?, ?, ?)')
+      .run(name, publicKey, addedBy, new Date().toISOString());
     return this.getPublisher(name) as Publisher;
   }
 
@@ -221,7 +239,11 @@ export class LibraryConflictError extends Error {
     readonly entry: string,
     kind: 'file' | 'publisher' = 'file',
   ) {
-    super(kind === 'file' ? `library file ${entry} already exists (upload with overwrite to replace it)` : `publisher ${entry} already exists (delete it first to change its key)`);
+    super(
+      kind === 'file'
+        ? `library file ${entry} already exists (upload with overwrite to replace it)`
+        : `publisher ${entry} already exists (delete it first to change its key)`,
+    );
     this.name = 'LibraryConflictError';
   }
 }

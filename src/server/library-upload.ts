@@ -30,7 +30,10 @@ export const uploadMetaSchema = z
     parametersDescription: text,
     parametersExample: text,
     overwrite: z.enum(['true', 'false']).default('false'),
-    signature: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'must be a base64 Ed25519 signature (64 bytes)').optional(),
+    signature: z
+      .string()
+      .regex(/^[A-Za-z0-9+/]{86}==$/, 'must be a base64 Ed25519 signature (64 bytes)')
+      .optional(),
     publisher: z.string().regex(PUBLISHER_NAME, 'not a publisher name').optional(),
   })
   .refine((m) => (m.signature === undefined) === (m.publisher === undefined), 'signature and publisher go together');
@@ -77,12 +80,20 @@ function streamToFile(req: IncomingMessage, dest: string, maxBytes: number): Pro
  * Stores the body of `req` as library file `name`. Checks that need no byte of the body (publisher,
  * overwrite, announced length) come first. Throws RestError with the HTTP status to answer.
  */
-export async function receiveUpload(req: IncomingMessage, lib: LibraryService, user: User, name: string, meta: UploadMeta): Promise<{ file: LibraryFile; replaced: boolean }> {
+export async function receiveUpload(
+  req: IncomingMessage,
+  lib: LibraryService,
+  user: User,
+  name: string,
+  meta: UploadMeta,
+): Promise<{ file: LibraryFile; replaced: boolean }> {
   const limit = lib.maxFileBytes();
   const publisher = meta.publisher ? lib.files.getPublisher(meta.publisher) : null;
-  if (meta.publisher && !publisher) throw new RestError(400, `unknown publisher ${meta.publisher} (an admin registers it with lr publishers add)`);
+  if (meta.publisher && !publisher)
+    throw new RestError(400, `unknown publisher ${meta.publisher} (an admin registers it with lr publishers add)`);
   const overwrite = meta.overwrite === 'true';
-  if (!overwrite && lib.files.get(name)) throw new RestError(409, `library file ${name} already exists (upload with overwrite to replace it)`);
+  if (!overwrite && lib.files.get(name))
+    throw new RestError(409, `library file ${name} already exists (upload with overwrite to replace it)`);
   const announced = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(announced) && announced > limit) throw tooLarge(limit);
 
@@ -96,8 +107,15 @@ export async function receiveUpload(req: IncomingMessage, lib: LibraryService, u
     throw new RestError(400, describeError(e));
   }
   try {
-    if (publisher && meta.signature && !verifyScriptSignature(publisher.publicKey, { name, sha256: digest.sha256, size: digest.size }, meta.signature)) {
-      throw new RestError(400, `the signature of ${name} does not verify with publisher ${publisher.name}'s key (signed a different file or name, or with another key)`);
+    if (
+      publisher &&
+      meta.signature &&
+      !verifyScriptSignature(publisher.publicKey, { name, sha256: digest.sha256, size: digest.size }, meta.signature)
+    ) {
+      throw new RestError(
+        400,
+        `the signature of ${name} does not verify with publisher ${publisher.name}'s key (signed a different file or name, or with another key)`,
+      );
     }
     const file: LibraryFile = {
       name,

@@ -57,10 +57,27 @@ const isInt = (v: unknown): v is number => Number.isSafeInteger(v) && (v as numb
 
 function parseState(v: Record<string, unknown>): AnchorState | null {
   const head = v.head as Record<string, unknown> | null;
-  if (head !== null && (typeof head !== 'object' || !isInt(head.seq) || typeof head.id !== 'string' || typeof head.chain !== 'string')) return null;
-  if (!Array.isArray(v.live) || !v.live.every(isInt) || !isInt(v.adoptedLegacy) || !Array.isArray(v.incidents)) return null;
+  if (
+    head !== null &&
+    (typeof head !== 'object' || !isInt(head.seq) || typeof head.id !== 'string' || typeof head.chain !== 'string')
+  )
+    return null;
+  if (!Array.isArray(v.live) || !v.live.every(isInt) || !isInt(v.adoptedLegacy) || !Array.isArray(v.incidents))
+    return null;
   const incidents = v.incidents as AnchorIncident[];
-  if (!incidents.every((i) => typeof i === 'object' && i !== null && isInt(i.seq) && typeof i.id === 'string' && typeof i.detail === 'string' && typeof i.at === 'string' && ['modified', 'deleted', 'reordered'].includes(i.problem))) return null;
+  if (
+    !incidents.every(
+      (i) =>
+        typeof i === 'object' &&
+        i !== null &&
+        isInt(i.seq) &&
+        typeof i.id === 'string' &&
+        typeof i.detail === 'string' &&
+        typeof i.at === 'string' &&
+        ['modified', 'deleted', 'reordered'].includes(i.problem),
+    )
+  )
+    return null;
   return { head: head as AnchorHead | null, live: v.live as number[], adoptedLegacy: v.adoptedLegacy, incidents };
 }
 
@@ -85,7 +102,8 @@ export class LogAnchor {
     }
     const state = typeof v === 'object' && v !== null && v.v === 1 ? parseState(v) : null;
     if (!state) return { kind: 'bad', detail: 'not a v1 anchor' };
-    if (v.mac !== this.macOf(state)) return { kind: 'bad', detail: 'its MAC does not match (edited, or written with another key)' };
+    if (v.mac !== this.macOf(state))
+      return { kind: 'bad', detail: 'its MAC does not match (edited, or written with another key)' };
     return { kind: 'ok', state };
   }
 

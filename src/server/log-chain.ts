@@ -2,7 +2,8 @@
  * Command log integrity. Each entry of `commands` is chained with an HMAC-SHA256 key kept in the data
  * folder (DATA/log-chain.key, mode 0600; never in the database):
  *
- *   chain_i = HMAC(key, "chain" ‖ chain_{i-1} ‖ canonical(id, seq, session, user, device, command line, name, started_at))
+ *   chain_i = HMAC(key, "chain" ‖ chain_{i-1} ‖ canonical(id, seq, session, user, device, command line, name,
+ *   started_at))
  *   seal_i  = HMAC(key, "seal"  ‖ chain_i ‖ canonical(status, ended_at, duration, error, output, output size,
  *                                                     output SHA-256, truncated, background))
  *
@@ -26,7 +27,14 @@ import { FINAL_STATUSES, type JobStatus } from '../shared/wire/protocol.js';
 import { Emitter, type Event } from '../shared/event.js';
 import type { Db } from './db.js';
 import { toCommandRecord, type CommandColumns } from './command-log-view.js';
-import { ANCHOR_DELAY_MS, LogAnchor, logAnchorPath, type AnchorHead, type AnchorIncident, type AnchorState } from './log-anchor.js';
+import {
+  ANCHOR_DELAY_MS,
+  LogAnchor,
+  logAnchorPath,
+  type AnchorHead,
+  type AnchorIncident,
+  type AnchorState,
+} from './log-anchor.js';
 
 export const GENESIS = '';
 
@@ -131,8 +139,21 @@ export class LogChain {
     return h.digest('hex');
   }
 
-  chainOf(prev: string, r: Pick<ChainRow, 'id' | 'session_id' | 'user_id' | 'device_id' | 'command_line' | 'name' | 'started_at'>, seq: number): string {
-    const fields = canonicalJson({ id: r.id, seq, session: r.session_id, user: r.user_id, device: r.device_id, commandLine: r.command_line, name: r.name, startedAt: r.started_at });
+  chainOf(
+    prev: string,
+    r: Pick<ChainRow, 'id' | 'session_id' | 'user_id' | 'device_id' | 'command_line' | 'name' | 'started_at'>,
+    seq: number,
+  ): string {
+    const fields = canonicalJson({
+      id: r.id,
+      seq,
+      session: r.session_id,
+      user: r.user_id,
+      device: r.device_id,
+      commandLine: r.command_line,
+      name: r.name,
+      startedAt: r.started_at,
+    });
     return this.mac(['lr-log-chain:v1', prev, fields]);
   }
 
@@ -165,7 +186,11 @@ export class LogChain {
     if (!r) return;
     let chain = r.log_chain;
     if (chain === null) {
-      const prev = (this.db.prepare('SELECT log_chain FROM commands WHERE seq < ? ORDER BY seq DESC LIMIT 1').pluck().get(r.seq) as string | null | undefined) ?? GENESIS;
+      const prev =
+        (this.db
+          .prepare('SELECT log_chain FROM commands WHERE seq < ? ORDER BY seq DESC LIMIT 1')
+          .pluck()
+          .get(r.seq) as string | null | undefined) ?? GENESIS;
       chain = this.chainOf(prev, r, r.seq);
       this.db.prepare('UPDATE commands SET log_prev = ?, log_chain = ? WHERE seq = ?').run(prev, chain, r.seq);
       this.head = { seq: r.seq, id: r.id, chain };
@@ -195,7 +220,10 @@ export class LogChain {
     let adopted = 0;
     const read = this.anchor.read();
     if (read.kind === 'absent') {
-      if (this.lastChained()) warnings.push(`the command log had no head anchor (${this.anchor.file}): anchored at its current end (expected once, after the upgrade that added it; otherwise the anchor was deleted)`);
+      if (this.lastChained())
+        warnings.push(
+          `the command log had no head anchor (${this.anchor.file}): anchored at its current end (expected once, after the upgrade that added it; otherwise the anchor was deleted)`,
+        );
       else adopted = this.adoptLegacy();
       this.adoptedLegacy = adopted;
       this.leftRunning = () => true;
@@ -211,9 +239,12 @@ export class LogChain {
       this.adoptedLegacy = st.adoptedLegacy;
       const head = st.head;
       if (head) {
-        const row = this.db.prepare('SELECT id, log_chain FROM commands WHERE seq = ?').get(head.seq) as { id: string; log_chain: string | null } | undefined;
+        const row = this.db.prepare('SELECT id, log_chain FROM commands WHERE seq = ?').get(head.seq) as
+          { id: string; log_chain: string | null } | undefined;
         if (!row) {
-          const last = this.db.prepare('SELECT seq, id FROM commands WHERE seq < ? ORDER BY seq DESC LIMIT 1').get(head.seq) as { seq: number; id: string } | undefined;
+          const last = this.db
+            .prepare('SELECT seq, id FROM commands WHERE seq < ? ORDER BY seq DESC LIMIT 1')
+            .get(head.seq) as { seq: number; id: string } | undefined;
           const from = (last?.seq ?? 0) + 1;
           const detail = `found at the start of ${at}: entries seq ${from}..${head.seq} at the end of the log are missing (the anchor recorded seq ${head.seq}, ${head.id}, as the last entry)`;
           this.incidents.push({ at, seq: last?.seq ?? 0, id: last?.id ?? '-', problem: 'deleted', detail });
@@ -256,7 +287,13 @@ export class LogChain {
   }
 
   private lastChained(): AnchorHead | null {
-    return (this.db.prepare('SELECT seq, id, log_chain AS chain FROM commands WHERE log_chain IS NOT NULL ORDER BY seq DESC LIMIT 1').get() as AnchorHead | undefined) ?? null;
+    return (
+      (this.db
+        .prepare(
+          'SELECT seq, id, log_chain AS chain FROM commands WHERE log_chain IS NOT NULL ORDER BY seq DESC LIMIT 1',
+        )
+        .get() as AnchorHead | undefined) ?? null
+    );
   }
 
   /** Changes gather for ANCHOR_DELAY_MS (from a timer, so after the transactions that made them). */
@@ -283,13 +320,22 @@ export class LogChain {
 
   /** A transaction rolled back after its entry was chained: the anchor follows what was committed. */
   private confirmHead(): void {
-    if (this.head && (this.db.prepare('SELECT log_chain FROM commands WHERE seq = ?').pluck().get(this.head.seq) as string | null | undefined) !== this.head.chain) {
+    if (
+      this.head &&
+      (this.db.prepare('SELECT log_chain FROM commands WHERE seq = ?').pluck().get(this.head.seq) as
+        string | null | undefined) !== this.head.chain
+    ) {
       this.head = this.lastChained();
     }
   }
 
   private anchorState(): AnchorState {
-    return { head: this.head, live: [...this.live].sort((a, b) => a - b), adoptedLegacy: this.adoptedLegacy, incidents: [...this.incidents] };
+    return {
+      head: this.head,
+      live: [...this.live].sort((a, b) => a - b),
+      adoptedLegacy: this.adoptedLegacy,
+      incidents: [...this.incidents],
+    };
   }
 
   private writeAnchor(): void {
@@ -324,9 +370,15 @@ export class LogChain {
   verify(): LogVerifyReport {
     // SQLite's AUTOINCREMENT remembers the last seq issued: entries deleted at the end of the log show.
     // The anchor remembers the last entry chained too: rewriting sqlite_sequence does not hide a cut end.
-    const issued = (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'commands'").pluck().get() as number | undefined) ?? null;
+    const issued =
+      (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'commands'").pluck().get() as
+        number | undefined) ?? null;
     const end = Math.max(issued ?? 0, this.head?.seq ?? 0);
-    return this.verifyRows(this.db.prepare('SELECT * FROM commands ORDER BY seq').iterate() as IterableIterator<ChainRow>, end > 0 ? end : issued, this.localState());
+    return this.verifyRows(
+      this.db.prepare('SELECT * FROM commands ORDER BY seq').iterate() as IterableIterator<ChainRow>,
+      end > 0 ? end : issued,
+      this.localState(),
+    );
   }
 
   /**
@@ -384,15 +436,34 @@ export class LogChain {
       if (s.contentOk || !s.row) continue;
       const r = s.row;
       if (s.chain === null || s.prev === null) {
-        problems.push({ id: s.id, seq: s.seq, problem: 'modified', detail: 'the entry has no chain: it was added or rewritten outside the service' });
+        problems.push({
+          id: s.id,
+          seq: s.seq,
+          problem: 'modified',
+          detail: 'the entry has no chain: it was added or rewritten outside the service',
+        });
         continue;
       }
-      const from = candidates.length <= 2000 ? candidates.find((q) => q !== s.seq && this.chainOf(s.prev as string, r, q) === s.chain) : undefined;
+      const from =
+        candidates.length <= 2000
+          ? candidates.find((q) => q !== s.seq && this.chainOf(s.prev as string, r, q) === s.chain)
+          : undefined;
       if (from !== undefined) {
         s.movedFrom = from;
-        problems.push({ id: s.id, seq: s.seq, problem: 'reordered', detail: `the entry was recorded at seq ${from} and now sits at seq ${s.seq}` });
+        problems.push({
+          id: s.id,
+          seq: s.seq,
+          problem: 'reordered',
+          detail: `the entry was recorded at seq ${from} and now sits at seq ${s.seq}`,
+        });
       } else {
-        problems.push({ id: s.id, seq: s.seq, problem: 'modified', detail: 'its recorded fields (id, session, user, device, command line, name or start time) do not match its chain' });
+        problems.push({
+          id: s.id,
+          seq: s.seq,
+          problem: 'modified',
+          detail:
+            'its recorded fields (id, session, user, device, command line, name or start time) do not match its chain',
+        });
       }
     }
 
@@ -403,7 +474,13 @@ export class LogChain {
       const at = s.movedFrom ?? s.seq;
       const gap = gapBefore.get(s.seq);
       if (s.prev === GENESIS) {
-        if (gap && s.movedFrom === undefined) problems.push({ id: s.id, seq: s.seq, problem: 'deleted', detail: `entries seq ${gap[0]}..${gap[1]} before it are missing` });
+        if (gap && s.movedFrom === undefined)
+          problems.push({
+            id: s.id,
+            seq: s.seq,
+            problem: 'deleted',
+            detail: `entries seq ${gap[0]}..${gap[1]} before it are missing`,
+          });
         continue;
       }
       const pred = byChain.get(s.prev);
@@ -412,16 +489,25 @@ export class LogChain {
           id: s.id,
           seq: s.seq,
           problem: 'deleted',
-          detail: gap && s.movedFrom === undefined ? `entries seq ${gap[0]}..${gap[1]} before it are missing (chain broken)` : 'the entry chained before it is missing (deleted, or its chain was rewritten)',
+          detail:
+            gap && s.movedFrom === undefined
+              ? `entries seq ${gap[0]}..${gap[1]} before it are missing (chain broken)`
+              : 'the entry chained before it is missing (deleted, or its chain was rewritten)',
         });
         continue;
       }
       const predAt = pred.movedFrom ?? pred.seq;
       if (predAt !== at - 1 && s.movedFrom === undefined && pred.movedFrom === undefined) {
-        problems.push({ id: s.id, seq: s.seq, problem: 'reordered', detail: `it was chained after seq ${pred.seq} (${pred.id}), not after the entry before it` });
+        problems.push({
+          id: s.id,
+          seq: s.seq,
+          problem: 'reordered',
+          detail: `it was chained after seq ${pred.seq} (${pred.id}), not after the entry before it`,
+        });
       }
     }
-    for (const i of local?.incidents ?? []) problems.push({ id: i.id, seq: i.seq, problem: i.problem, detail: i.detail });
+    for (const i of local?.incidents ?? [])
+      problems.push({ id: i.id, seq: i.seq, problem: i.problem, detail: i.detail });
     const lastSeen = seen[seen.length - 1];
     if (end > last) {
       problems.push({
@@ -440,13 +526,19 @@ export class LogChain {
     if (r.log_seal === null) {
       if (final) return `the entry is ${r.status} but not sealed`;
       // Unsealed and not final is normal only for a command this service is running now.
-      if (local && !local.live.has(r.seq)) return `the entry says ${r.status} but is not running in the service: its seal was removed (or it was added outside the service)`;
+      if (local && !local.live.has(r.seq))
+        return `the entry says ${r.status} but is not running in the service: its seal was removed (or it was added outside the service)`;
       return null;
     }
     if (!final) return `the entry is sealed but its status says ${r.status}`;
     if (this.sealOf(r.log_chain as string, r) === r.log_seal) return null;
     const hints: string[] = [];
-    if (r.output_truncated === 0 && r.output_sha256 !== null && createHash('sha256').update(r.output, 'utf8').digest('hex') !== r.output_sha256) hints.push('the output no longer matches its SHA-256');
+    if (
+      r.output_truncated === 0 &&
+      r.output_sha256 !== null &&
+      createHash('sha256').update(r.output, 'utf8').digest('hex') !== r.output_sha256
+    )
+      hints.push('the output no longer matches its SHA-256');
     return `its final fields (status, end, duration, error, output, size, SHA-256, truncated, background) do not match its seal${hints.length ? `: ${hints.join('; ')}` : ''}`;
   }
 

@@ -23,7 +23,10 @@ export class OutputLog {
       this.keptBytes += bytes;
     } else {
       const room = this.limitBytes - this.keptBytes;
-      this.kept += Buffer.from(text).subarray(0, room).toString('utf8').replace(/\uFFFD$/, '');
+      this.kept += Buffer.from(text)
+        .subarray(0, room)
+        .toString('utf8')
+        .replace(/\uFFFD$/, '');
       this.keptBytes = this.limitBytes;
       this.truncated = true;
     }

@@ -4,7 +4,14 @@
  * with backpressure → complete with a status. Every refusal is one line and is logged too.
  */
 import { nowUs, stage } from '../node/stage-trace.js';
-import { CATALOG, findCommand, platformRefusal, roleAllows, tableFieldsFor, type CommandSpec } from '../shared/commands/catalog.js';
+import {
+  CATALOG,
+  findCommand,
+  platformRefusal,
+  roleAllows,
+  tableFieldsFor,
+  type CommandSpec,
+} from '../shared/commands/catalog.js';
 import { parseLine } from '../shared/commands/grammar.js';
 import { bindParams } from '../shared/commands/bind.js';
 import type { ParsedLine, BoundParams } from '../shared/commands/grammar-types.js';
@@ -58,7 +65,12 @@ export interface SubmitResult {
  * parameters the agent needs (e.g. a library file's hash, signature and a one-time download token).
  * Extra parameter names start with `_` so they can never come from a command line.
  */
-export type JobPreparer = (ctx: { user: Session['user']; session: Session; jobId: string; params: BoundParams }) => { refuse: string } | { params: BoundParams };
+export type JobPreparer = (ctx: {
+  user: Session['user'];
+  session: Session;
+  jobId: string;
+  params: BoundParams;
+}) => { refuse: string } | { params: BoundParams };
 
 export class Pipeline {
   private readonly preparers = new Map<string, JobPreparer>();
@@ -84,11 +96,28 @@ export class Pipeline {
   }
 
   /** Records a refusal in the command log and tells the console, in one line. */
-  refuse(peer: ConsolePeer, session: Session | null, line: string, name: string, rawMessage: string, reqId?: number): SubmitResult {
+  refuse(
+    peer: ConsolePeer,
+    session: Session | null,
+    line: string,
+    name: string,
+    rawMessage: string,
+    reqId?: number,
+  ): SubmitResult {
     const id = newId();
     const message = consoleLine(rawMessage);
     name = name.slice(0, 64);
-    this.store.insertCommand({ id, sessionId: session?.id ?? null, userId: peer.user.id, deviceId: session?.device.id ?? null, commandLine: line, name: name || '?', status: 'refused', background: false, error: message });
+    this.store.insertCommand({
+      id,
+      sessionId: session?.id ?? null,
+      userId: peer.user.id,
+      deviceId: session?.device.id ?? null,
+      commandLine: line,
+      name: name || '?',
+      status: 'refused',
+      background: false,
+      error: message,
+    });
     peer.send({ t: 'command.started', reqId, commandId: id, name: name || '?', background: false });
     peer.send({ t: 'command.end', commandId: id, status: 'refused', error: message, durationMs: 0 });
     return { commandId: id, status: 'refused' };
@@ -108,9 +137,24 @@ export class Pipeline {
       return this.refuse(peer, session, line, line.trim().split(/\s+/)[0] ?? '', describeError(e), reqId);
     }
     const spec = findCommand(parsed.name);
-    if (!spec) return this.refuse(peer, session, line, parsed.name, `${parsed.name}: unknown command (type help for the list)`, reqId);
+    if (!spec)
+      return this.refuse(
+        peer,
+        session,
+        line,
+        parsed.name,
+        `${parsed.name}: unknown command (type help for the list)`,
+        reqId,
+      );
     if (!roleAllows(peer.user.role, spec.role)) {
-      return this.refuse(peer, session, line, spec.name, `${spec.name}: refused: needs the ${spec.role} role (you are ${peer.user.role})`, reqId);
+      return this.refuse(
+        peer,
+        session,
+        line,
+        spec.name,
+        `${spec.name}: refused: needs the ${spec.role} role (you are ${peer.user.role})`,
+        reqId,
+      );
     }
     const notHere = platformRefusal(spec, session.device.platform);
     if (notHere) return this.refuse(peer, session, line, spec.name, notHere, reqId);
@@ -121,10 +165,24 @@ export class Pipeline {
       return this.refuse(peer, session, line, spec.name, describeError(e), reqId);
     }
     if (spec.side === 'client') {
-      return this.refuse(peer, session, line, spec.name, `${spec.name}: handled by the console itself, not by the service`, reqId);
+      return this.refuse(
+        peer,
+        session,
+        line,
+        spec.name,
+        `${spec.name}: handled by the console itself, not by the service`,
+        reqId,
+      );
     }
     if (internal && !isCompletionProbe(spec, parsed)) {
-      return this.refuse(peer, session, line, spec.name, `${spec.name}: only a folder listing (dir … -output json) can run as the console's internal probe`, reqId);
+      return this.refuse(
+        peer,
+        session,
+        line,
+        spec.name,
+        `${spec.name}: only a folder listing (dir … -output json) can run as the console's internal probe`,
+        reqId,
+      );
     }
 
     const preparer = spec.side === 'agent' ? this.preparers.get(spec.name) : undefined;
@@ -140,7 +198,17 @@ export class Pipeline {
     stage(job.id, 'svc.checked');
     // An agent command is logged `running` before it is dispatched: one durable write before the device sees it,
     // not two (a dispatch that fails ends it `failed` at once, in the same way).
-    this.store.insertCommand({ id: job.id, sessionId: session.id, userId: peer.user.id, deviceId: session.device.id, commandLine: line, name: spec.name, status: spec.side === 'agent' ? 'running' : 'pending', background: parsed.background, internal });
+    this.store.insertCommand({
+      id: job.id,
+      sessionId: session.id,
+      userId: peer.user.id,
+      deviceId: session.device.id,
+      commandLine: line,
+      name: spec.name,
+      status: spec.side === 'agent' ? 'running' : 'pending',
+      background: parsed.background,
+      internal,
+    });
     stage(job.id, 'svc.logged');
     peer.send({
       t: 'command.started',
@@ -157,7 +225,17 @@ export class Pipeline {
     if (spec.side === 'service') {
       session.jobs.set(job.id, job);
       job.status = 'running';
-      const ctx = { store: this.store, hub: this.hub, sessions: this.sessions, pipeline: this, peer, session, job, params, parsed };
+      const ctx = {
+        store: this.store,
+        hub: this.hub,
+        sessions: this.sessions,
+        pipeline: this,
+        peer,
+        session,
+        job,
+        params,
+        parsed,
+      };
       runServiceCommand(spec.name, ctx)
         .then((r) => this.finish(job, r.status, r.error, undefined))
         .catch((e: Error) => this.finish(job, 'failed', `${spec.name}: ${e.message}`, undefined));
@@ -166,7 +244,14 @@ export class Pipeline {
     return this.dispatch(job, params);
   }
 
-  private newJob(id: string, session: Session, spec: CommandSpec, line: string, background: boolean, peer: ConsolePeer): Job {
+  private newJob(
+    id: string,
+    session: Session,
+    spec: CommandSpec,
+    line: string,
+    background: boolean,
+    peer: ConsolePeer,
+  ): Job {
     return {
       id,
       session,
@@ -215,7 +300,15 @@ export class Pipeline {
       },
     };
     session.jobs.set(job.id, job);
-    const frame: JobStartFrame = { t: 'job.start', jobId: job.id, sessionId: session.id, command: job.spec.name, params, cwd: session.cwd, timeLimitMs: limit };
+    const frame: JobStartFrame = {
+      t: 'job.start',
+      jobId: job.id,
+      sessionId: session.id,
+      command: job.spec.name,
+      params,
+      cwd: session.cwd,
+      timeLimitMs: limit,
+    };
     const signed = this.signJob(frame, session);
     stage(job.id, 'svc.signed');
     const sent = this.hub.dispatch(session.device.id, signed, sink);
@@ -235,7 +328,12 @@ export class Pipeline {
     this.hub.sendTo(job.session.device.id, { t: 'job.cancel', jobId: job.id, reason: 'timed_out' });
     job.timer = setTimeout(() => {
       this.hub.forget(job.id);
-      this.finish(job, 'timed_out', `${job.spec.name}: timed out after ${Math.round(this.timeLimitMs(job.spec) / 1000)} s (the agent did not confirm the cancel)`, undefined);
+      this.finish(
+        job,
+        'timed_out',
+        `${job.spec.name}: timed out after ${Math.round(this.timeLimitMs(job.spec) / 1000)} s (the agent did not confirm the cancel)`,
+        undefined,
+      );
     }, CANCEL_GRACE_MS);
   }
 
@@ -263,7 +361,13 @@ export class Pipeline {
     job.background = true;
     this.store.setCommandBackground(job.id, true);
     this.flushAck(job);
-    peer.send({ t: 'command.end', commandId: job.id, status: job.status, durationMs: Date.now() - job.startedAt, background: true });
+    peer.send({
+      t: 'command.end',
+      commandId: job.id,
+      status: job.status,
+      durationMs: Date.now() - job.startedAt,
+      background: true,
+    });
   }
 
   /** `fg`: replays what the job printed so far and streams the rest to this console. */
@@ -271,7 +375,15 @@ export class Pipeline {
     job.attached = peer;
     job.background = false;
     this.store.setCommandBackground(job.id, false);
-    peer.send({ t: 'command.started', reqId, commandId: job.id, name: job.spec.name, background: false, fields: job.spec.fields ? [...job.spec.fields] : undefined, tableFields: tableFieldsFor(job.spec, undefined) });
+    peer.send({
+      t: 'command.started',
+      reqId,
+      commandId: job.id,
+      name: job.spec.name,
+      background: false,
+      fields: job.spec.fields ? [...job.spec.fields] : undefined,
+      tableFields: tableFieldsFor(job.spec, undefined),
+    });
     for (const f of job.replay) peer.sendRaw(f);
   }
 
@@ -324,10 +436,26 @@ export class Pipeline {
     job.status = status;
     const durationMs = Date.now() - job.startedAt;
     stage(job.id, 'svc.finish');
-    this.store.finishCommand(job.id, { status, error, durationMs, output: job.output.text(), outputSize: job.output.size, outputSha256: job.output.digest(), truncated: job.output.truncated });
+    this.store.finishCommand(job.id, {
+      status,
+      error,
+      durationMs,
+      output: job.output.text(),
+      outputSize: job.output.size,
+      outputSha256: job.output.digest(),
+      truncated: job.output.truncated,
+    });
     stage(job.id, 'svc.sealed');
     job.session.touch();
-    const end: ToClient = { t: 'command.end', commandId: job.id, status, error, durationMs, cwd: cwd ?? job.session.cwd, background: job.background || undefined };
+    const end: ToClient = {
+      t: 'command.end',
+      commandId: job.id,
+      status,
+      error,
+      durationMs,
+      cwd: cwd ?? job.session.cwd,
+      background: job.background || undefined,
+    };
     if (job.attached) job.attached.send(end);
     else if (!job.session.closed) job.session.peer.send(end); // a background job's end is announced to its console
     stage(job.id, 'svc.end-sent');
@@ -343,6 +471,8 @@ export class Pipeline {
 
   /** Lists the catalog entries this user may run on this session's device. */
   availableCommands(session: Session): CommandSpec[] {
-    return CATALOG.filter((c) => roleAllows(session.user.role, c.role) && c.platforms.includes(session.device.platform as 'linux'));
+    return CATALOG.filter(
+      (c) => roleAllows(session.user.role, c.role) && c.platforms.includes(session.device.platform as 'linux'),
+    );
   }
 }

@@ -23,7 +23,10 @@ export class AuthLimiter {
   private readonly buckets = new Map<string, Bucket>();
   private readonly o: AuthLimiterOptions;
 
-  constructor(options: Partial<AuthLimiterOptions> = {}, private readonly now: () => number = Date.now) {
+  constructor(
+    options: Partial<AuthLimiterOptions> = {},
+    private readonly now: () => number = Date.now,
+  ) {
     this.o = { burst: 20, refillPerSec: 1, maxAddresses: 10_000, ...options };
   }
 

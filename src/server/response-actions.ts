@@ -31,7 +31,13 @@ export interface IndicatorRecord {
   addedAt: string;
 }
 
-const addBody = z.object({ sha256: z.string().transform((s) => s.trim().toLowerCase()).pipe(z.string().regex(SHA256, 'a SHA-256 is 64 hex digits')), description: z.string().max(500).optional() });
+const addBody = z.object({
+  sha256: z
+    .string()
+    .transform((s) => s.trim().toLowerCase())
+    .pipe(z.string().regex(SHA256, 'a SHA-256 is 64 hex digits')),
+  description: z.string().max(500).optional(),
+});
 
 export class ResponseActions {
   constructor(
@@ -41,7 +47,11 @@ export class ResponseActions {
   ) {}
 
   listIndicators(): IndicatorRecord[] {
-    return (this.db.prepare('SELECT sha256, description, added_by, added_at FROM indicators ORDER BY added_at, sha256').all() as Record<string, string>[]).map((r) => ({
+    return (
+      this.db
+        .prepare('SELECT sha256, description, added_by, added_at FROM indicators ORDER BY added_at, sha256')
+        .all() as Record<string, string>[]
+    ).map((r) => ({
       sha256: r.sha256 as string,
       description: r.description as string,
       addedBy: r.added_by as string,
@@ -52,7 +62,9 @@ export class ResponseActions {
   addIndicator(sha256: string, description: string, by: string): { record: IndicatorRecord; created: boolean } {
     const existing = this.db.prepare('SELECT 1 FROM indicators WHERE sha256 = ?').get(sha256);
     const record = { sha256, description, addedBy: by, addedAt: new Date().toISOString() };
-    this.db.prepare('INSERT OR REPLACE INTO indicators (sha256, description, added_by, added_at) VALUES (?, ?, ?, ?)').run(sha256, description, by, record.addedAt);
+    this.db
+      .prepare('INSERT OR REPLACE INTO indicators (sha256, description, added_by, added_at) VALUES (?, ?, ?, ?)')
+      .run(sha256, description, by, record.addedAt);
     return { record, created: !existing };
   }
 
@@ -67,14 +79,25 @@ export class ResponseActions {
   /** Registers the analyze preparer and the isolation hook. */
   attach(pipeline: Pipeline, library: LibraryService): void {
     pipeline.prepare('analyze', ({ session, params }) => {
-      const all = (this.db.prepare('SELECT sha256 FROM indicators ORDER BY added_at DESC LIMIT ?').all(MAX_JOB_INDICATORS) as { sha256: string }[]).map((r) => r.sha256);
+      const all = (
+        this.db.prepare('SELECT sha256 FROM indicators ORDER BY added_at DESC LIMIT ?').all(MAX_JOB_INDICATORS) as {
+          sha256: string;
+        }[]
+      ).map((r) => r.sha256);
       const total = (this.db.prepare('SELECT COUNT(*) AS n FROM indicators').get() as { n: number }).n;
       const rules = library.files
         .list()
         .filter((f) => /\.(yar|yara)$/i.test(f.name))
         .slice(0, MAX_YARA_FILES)
-        .map((f) => ({ name: f.name, sha256: f.sha256, size: f.size, url: `${httpsBase(this.publicUrl)}/api/v1/agent/files/${library.tokens.issue({ name: f.name, deviceId: session.device.id, sha256: f.sha256 })}` }));
-      return { params: { ...params, _indicators: all.join(','), _indicatorsTotal: total, _yara: JSON.stringify(rules) } };
+        .map((f) => ({
+          name: f.name,
+          sha256: f.sha256,
+          size: f.size,
+          url: `${httpsBase(this.publicUrl)}/api/v1/agent/files/${library.tokens.issue({ name: f.name, deviceId: session.device.id, sha256: f.sha256 })}`,
+        }));
+      return {
+        params: { ...params, _indicators: all.join(','), _indicatorsTotal: total, _yara: JSON.stringify(rules) },
+      };
     });
     pipeline.onFinished((job, status) => {
       if (status !== 'completed') return;
@@ -90,11 +113,13 @@ export class ResponseActions {
     try {
       const method = req.method ?? 'GET';
       if (rawPath === '/api/v1/indicators' && method === 'GET') {
-        if (!roleAllows(user.role, 'advanced')) throw new RestError(403, `refused: listing indicators needs the advanced role (you are ${user.role})`);
+        if (!roleAllows(user.role, 'advanced'))
+          throw new RestError(403, `refused: listing indicators needs the advanced role (you are ${user.role})`);
         sendJson(res, 200, this.listIndicators());
         return true;
       }
-      if (user.role !== 'admin') throw new RestError(403, `refused: managing indicators needs the admin role (you are ${user.role})`);
+      if (user.role !== 'admin')
+        throw new RestError(403, `refused: managing indicators needs the admin role (you are ${user.role})`);
       if (rawPath === '/api/v1/indicators' && method === 'POST') {
         const body = await readJsonBody(req, addBody);
         const { record, created } = this.addIndicator(body.sha256, body.description ?? '', user.name);

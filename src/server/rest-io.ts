@@ -15,9 +15,19 @@ export class RestError extends Error {
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const s = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(s)), 'cache-control': 'no-store', ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(s)),
+    'cache-control': 'no-store',
+    ...headers,
+  });
   res.end(s);
 }
 
@@ -39,7 +49,10 @@ export async function readJsonBody<T>(req: IncomingMessage, schema: z.ZodType<T>
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new RestError(400, `invalid request: ${issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'bad body'}`);
+    throw new RestError(
+      400,
+      `invalid request: ${issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'bad body'}`,
+    );
   }
   return parsed.data;
 }
@@ -49,7 +62,13 @@ export async function readJsonBody<T>(req: IncomingMessage, schema: z.ZodType<T>
  * logged 500; when the answer had already started (a file streaming) the connection is cut instead. The
  * unread body is drained so the socket can carry the answer.
  */
-export function answerRestError(req: IncomingMessage, res: ServerResponse, e: unknown, log: Logger, what: string): void {
+export function answerRestError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  e: unknown,
+  log: Logger,
+  what: string,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;

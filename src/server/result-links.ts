@@ -56,8 +56,18 @@ export class ResultLinks {
   redeem(token: string): Redeemed {
     this.sweep();
     const entry = RESULT_LINK_TOKEN.test(token) ? this.links.get(hashOf(token)) : undefined;
-    if (!entry) return { ok: false, status: 404, error: 'no such result link: it is unknown or expired (links last 30 minutes; ask for a new one)' };
-    if (entry.used) return { ok: false, status: 410, error: 'this result link was already used: links serve once (ask for a new one)' };
+    if (!entry)
+      return {
+        ok: false,
+        status: 404,
+        error: 'no such result link: it is unknown or expired (links last 30 minutes; ask for a new one)',
+      };
+    if (entry.used)
+      return {
+        ok: false,
+        status: 410,
+        error: 'this result link was already used: links serve once (ask for a new one)',
+      };
     entry.used = true;
     return { ok: true, grant: entry.grant };
   }

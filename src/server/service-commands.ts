@@ -54,15 +54,26 @@ async function help(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
   }
   const available = ctx.pipeline.availableCommands(ctx.session);
   if (asRecords) {
-    records(ctx, available.map((c) => helpRecord(c, ctx.pipeline.timeLimitMs(c), platform)));
+    records(
+      ctx,
+      available.map((c) => helpRecord(c, ctx.pipeline.timeLimitMs(c), platform)),
+    );
     return { status: 'completed' };
   }
   const width = Math.max(...available.map((c) => c.name.length)) + 2;
-  const out = [`Commands available to ${ctx.peer.user.name} (${ctx.peer.user.role}) on ${ctx.session.device.name} (${ctx.session.device.platform}):`];
+  const out = [
+    `Commands available to ${ctx.peer.user.name} (${ctx.peer.user.role}) on ${ctx.session.device.name} (${ctx.session.device.platform}):`,
+  ];
   for (const c of available) out.push(`  ${c.name.padEnd(width)}${describedOn(c, platform).summary}`);
-  const later = CATALOG.filter((c) => roleAllows(ctx.peer.user.role, c.role) && c.support[platform as Platform] === 'not yet').map((c) => c.name);
+  const later = CATALOG.filter(
+    (c) => roleAllows(ctx.peer.user.role, c.role) && c.support[platform as Platform] === 'not yet',
+  ).map((c) => c.name);
   if (later.length) out.push('', `Not available on ${platform} yet: ${later.join(', ')}.`);
-  out.push('', 'help <command> shows syntax, parameters, examples, role and time limit.', 'Append & to run in the background; -output json for every field; > name.txt saves the output to the case (workstation) or to a local file (lr exec, lr shell).');
+  out.push(
+    '',
+    'help <command> shows syntax, parameters, examples, role and time limit.',
+    'Append & to run in the background; -output json for every field; > name.txt saves the output to the case (workstation) or to a local file (lr exec, lr shell).',
+  );
   text(ctx, out.join('\n') + '\n');
   return { status: 'completed' };
 }
@@ -91,7 +102,12 @@ async function jobs(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
     })
     .filter((r) => all || r.state === 'running' || r.state === 'pending');
   if (rows.length === 0 && ctx.parsed.output === undefined) {
-    text(ctx, all ? 'no commands in this session yet\n' : 'no running or background commands in this session (jobs -all lists every command)\n');
+    text(
+      ctx,
+      all
+        ? 'no commands in this session yet\n'
+        : 'no running or background commands in this session (jobs -all lists every command)\n',
+    );
     return { status: 'completed' };
   }
   records(ctx, rows);
@@ -106,8 +122,14 @@ async function jobs(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
 async function status(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
   const id = String(ctx.params.id);
   const c = ctx.store.getCommand(id);
-  if (!c || c.deviceId !== ctx.session.device.id) return { status: 'failed', error: `status: no command ${id} on ${ctx.session.device.name}` };
-  const live = ctx.session.jobs.get(id) ?? ctx.sessions.all().find((s) => s.jobs.has(id))?.jobs.get(id);
+  if (!c || c.deviceId !== ctx.session.device.id)
+    return { status: 'failed', error: `status: no command ${id} on ${ctx.session.device.name}` };
+  const live =
+    ctx.session.jobs.get(id) ??
+    ctx.sessions
+      .all()
+      .find((s) => s.jobs.has(id))
+      ?.jobs.get(id);
   const record = {
     id: c.id,
     commandLine: c.commandLine,
@@ -130,7 +152,12 @@ async function status(ctx: ServiceCommandContext): Promise<ServiceCommandResult>
     ...(record.error ? [`error: ${record.error}`] : []),
     `output (${record.outputSize} bytes)${record.output ? ':' : ''}`,
   ];
-  text(ctx, head.join('\n') + '\n' + (record.output ? (record.output.endsWith('\n') ? record.output : record.output + '\n') : ''));
+  text(
+    ctx,
+    head.join('\n') +
+      '\n' +
+      (record.output ? (record.output.endsWith('\n') ? record.output : record.output + '\n') : ''),
+  );
   return { status: 'completed' };
 }
 
@@ -138,7 +165,8 @@ async function fg(ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
   const id = String(ctx.params.id);
   const target = ctx.session.jobs.get(id);
   if (!target) return { status: 'failed', error: `fg: no command ${id} in this session` };
-  if (target.status !== 'running') return { status: 'failed', error: `fg: command ${id} is not running (${target.status}); use status ${id}` };
+  if (target.status !== 'running')
+    return { status: 'failed', error: `fg: command ${id} is not running (${target.status}); use status ${id}` };
   if (target.attached) return { status: 'failed', error: `fg: command ${id} is already in the foreground` };
   if (ctx.parsed.output !== undefined) records(ctx, [{ id, commandLine: target.commandLine }]);
   else text(ctx, `bringing ${id} (${target.commandLine}) to the foreground\n`);
@@ -152,11 +180,22 @@ async function trace(ctx: ServiceCommandContext): Promise<ServiceCommandResult> 
   ctx.session.traceLevel = level;
   ctx.hub.sendTo(ctx.session.device.id, { t: 'trace.level', sessionId: ctx.session.id, level: level as 'info' });
   if (ctx.parsed.output !== undefined) records(ctx, [{ level }]);
-  else text(ctx, level === 'off' ? 'trace off\n' : `trace ${level}: agent log lines for this session are shown in the console\n`);
+  else
+    text(
+      ctx,
+      level === 'off' ? 'trace off\n' : `trace ${level}: agent log lines for this session are shown in the console\n`,
+    );
   return { status: 'completed' };
 }
 
-const HANDLERS: Record<string, (ctx: ServiceCommandContext) => Promise<ServiceCommandResult>> = { help, jobs, status, fg, trace, library: libraryCommand };
+const HANDLERS: Record<string, (ctx: ServiceCommandContext) => Promise<ServiceCommandResult>> = {
+  help,
+  jobs,
+  status,
+  fg,
+  trace,
+  library: libraryCommand,
+};
 
 export async function runServiceCommand(name: string, ctx: ServiceCommandContext): Promise<ServiceCommandResult> {
   const h = HANDLERS[name];

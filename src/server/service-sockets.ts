@@ -20,7 +20,11 @@ export class ServiceSockets implements Disposable {
   readonly server: Server;
   // One agent message per event loop turn: a TLS socket takes one write per turn, so without it the
   // records of a burst read from an agent reached the console only after the whole burst was handled.
-  readonly agentWss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, allowSynchronousEvents: false });
+  readonly agentWss = new WebSocketServer({
+    noServer: true,
+    maxPayload: MAX_FRAME_BYTES,
+    allowSynchronousEvents: false,
+  });
   readonly consoleWss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES });
 
   constructor(tls: { cert: Buffer; key: Buffer }) {
@@ -46,6 +50,7 @@ export class ServiceSockets implements Disposable {
     // Sockets still closing write to the store from their close handlers (sessions ended, jobs failed):
     // let them finish before the database closes (matters when the service runs in-process).
     for (const ws of [...this.agentWss.clients, ...this.consoleWss.clients]) ws.terminate();
-    for (let i = 0; i < 50 && this.agentWss.clients.size + this.consoleWss.clients.size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && this.agentWss.clients.size + this.consoleWss.clients.size > 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -67,7 +67,11 @@ export interface ServiceOptions {
   batchTickMs?: number | undefined;
 }
 
-export async function startService(dataDir: string, log = new Logger('lr-server'), opts: ServiceOptions = {}): Promise<RunningService> {
+export async function startService(
+  dataDir: string,
+  log = new Logger('lr-server'),
+  opts: ServiceOptions = {},
+): Promise<RunningService> {
   const disposables = new DisposableStore();
   try {
     return await compose(disposables, dataDir, log, opts);
@@ -77,7 +81,12 @@ export async function startService(dataDir: string, log = new Logger('lr-server'
   }
 }
 
-async function compose(disposables: DisposableStore, dataDir: string, log: Logger, opts: ServiceOptions): Promise<RunningService> {
+async function compose(
+  disposables: DisposableStore,
+  dataDir: string,
+  log: Logger,
+  opts: ServiceOptions,
+): Promise<RunningService> {
   const config = loadConfig(dataDir);
   const paths = dataPaths(dataDir);
   keepDataDirPrivate(dataDir); // folders made before the marker (or with a wider mode) are brought in line
@@ -95,12 +104,26 @@ async function compose(disposables: DisposableStore, dataDir: string, log: Logge
   disposables.defer(() => chain.close());
 
   // The cluster (absent on a single node). Closed after what runs on it (below) and before the chain.
-  const cluster = opts.nats ? await ClusterNode.connect(dataDir, { nats: opts.nats, replicas: opts.natsReplicas, sessionLeaseMs: opts.sessionLeaseMs, security: opts.natsSecurity }, log) : null;
+  const cluster = opts.nats
+    ? await ClusterNode.connect(
+        dataDir,
+        {
+          nats: opts.nats,
+          replicas: opts.natsReplicas,
+          sessionLeaseMs: opts.sessionLeaseMs,
+          security: opts.natsSecurity,
+        },
+        log,
+      )
+    : null;
   if (cluster) disposables.defer(() => cluster.close());
   // In a cluster the shared tables (users, tokens, devices, settings, groups, library records…) are made
   // current from the cluster before anything reads them, and kept so; a single node never captures writes.
   const replication = cluster
-    ? await StateReplication.start(cluster.ctx, db, { onApplied: (table) => table === 'settings' && tenant.reload(), seed: !existsSync(joinedMarkerPath(dataDir)) })
+    ? await StateReplication.start(cluster.ctx, db, {
+        onApplied: (table) => table === 'settings' && tenant.reload(),
+        seed: !existsSync(joinedMarkerPath(dataDir)),
+      })
     : (removeStateCapture(db), null);
   if (replication) disposables.defer(() => replication.stop());
   // In a cluster every command log write also goes (through a durable outbox) to the LR_LOG stream, where
@@ -117,7 +140,8 @@ async function compose(disposables: DisposableStore, dataDir: string, log: Logge
   // …and every node's entries come back from the stream into a local read model for the log viewer.
   const logMirror = cluster ? ClusterLogMirror.start(cluster.ctx, db) : null;
   if (logMirror) disposables.defer(() => logMirror.stop());
-  const commandLog = logStream && logMirror ? clusterCommandLog(db, logStream, logMirror) : nodeCommandLog(store, chain);
+  const commandLog =
+    logStream && logMirror ? clusterCommandLog(db, logStream, logMirror) : nodeCommandLog(store, chain);
   store.closeDanglingSessions((seq) => chain.wasRunning(seq)); // a command whose seal was removed is not one
 
   // The network front, listening only at the end: made here so that it is drained after the sessions and
@@ -150,7 +174,9 @@ async function compose(disposables: DisposableStore, dataDir: string, log: Logge
 
   // The agent checks the signature, its device id, the expiry, replays and the user's role (command-verifier.ts).
   const signer = CommandSigner.load(dataDir);
-  const pipeline = new Pipeline(store, hub, sessions, limits, (frame, session) => signer.sign(frame, session.device.id, session.user.role));
+  const pipeline = new Pipeline(store, hub, sessions, limits, (frame, session) =>
+    signer.sign(frame, session.device.id, session.user.role),
+  );
   // In a cluster: library content in the object store, download tokens valid on every node.
   const librarySharing = cluster ? await cluster.librarySharing() : singleNodeLibrary();
   const library = new LibraryService(db, dataDir, store, limits, config.publicUrl, log, tenant, librarySharing);
@@ -166,11 +192,29 @@ async function compose(disposables: DisposableStore, dataDir: string, log: Logge
   if (cluster) await cluster.attachAgents(hub, config.publicUrl);
   sessions.addOpenCheck((_user, device) => tenant.refusal(device.name, access.groups.tags(device.id)));
   // Agent self-update: offers to connected agents, their reports into the command log, the download route.
-  const rollout = new AgentRollout(new AgentReleases(db, dataDir), hub, store, access.groups, config.publicUrl, log, (r, file) => publishAgentFile(dataDir, r.target, file));
+  const rollout = new AgentRollout(
+    new AgentReleases(db, dataDir),
+    hub,
+    store,
+    access.groups,
+    config.publicUrl,
+    log,
+    (r, file) => publishAgentFile(dataDir, r.target, file),
+  );
   disposables.defer(() => rollout.stop());
   // Batch runs: sessions opened by the service itself, under the same limits; queued work resumes here.
   // Stopped before the sessions close under it: what it runs stays `running`, failed at the next start.
-  const batches = new BatchRunner({ db, dataDir, store, hub, sessions, pipeline, groups: access.groups, log, tickMs: opts.batchTickMs });
+  const batches = new BatchRunner({
+    db,
+    dataDir,
+    store,
+    hub,
+    sessions,
+    pipeline,
+    groups: access.groups,
+    log,
+    tickMs: opts.batchTickMs,
+  });
   disposables.defer(() => batches.stop());
 
   const rest = createRestHandler(store, hub, log, library, responses, {
@@ -180,7 +224,8 @@ async function compose(disposables: DisposableStore, dataDir: string, log: Logge
     // Enrollment tokens and device names: one use cluster-wide.
     enrollment: clusterLedger ? clusterEnrollment((name) => clusterLedger.claimOnce(name)) : singleNodeEnrollment,
     commandLog,
-    agentFiles: agentFilesRoute({ dataDir, store, log, limiter: access.limiter }), // installers and the files they download
+    // installers and the files they download
+    agentFiles: agentFilesRoute({ dataDir, store, log, limiter: access.limiter }),
     agentReleases: (req, res) => rollout.route(req, res),
     batches: (req, res, user) => handleBatchRoute(req, res, user, batches, log),
     // The vendor-shaped machine actions on the same engine, their result links, per-token call limits, openapi.json.
@@ -208,7 +253,9 @@ async function compose(disposables: DisposableStore, dataDir: string, log: Logge
           access.limiter.failed(remote);
           return reject(401, 'Unauthorized');
         }
-        sockets.consoleWss.handleUpgrade(req, socket, head, (ws) => access.watcher.track(token, ws, acceptConsole(ws, user, sessions, pipeline, log)));
+        sockets.consoleWss.handleUpgrade(req, socket, head, (ws) =>
+          access.watcher.track(token, ws, acceptConsole(ws, user, sessions, pipeline, log)),
+        );
         return;
       }
       reject(404, 'Not Found');
@@ -216,5 +263,13 @@ async function compose(disposables: DisposableStore, dataDir: string, log: Logge
   });
   log.info('service listening', { host, port: actual });
 
-  return { port: actual, host, config, store, hub, nodeId: cluster?.nodeId ?? null, close: () => disposables.dispose() };
+  return {
+    port: actual,
+    host,
+    config,
+    store,
+    hub,
+    nodeId: cluster?.nodeId ?? null,
+    close: () => disposables.dispose(),
+  };
 }

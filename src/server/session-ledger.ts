@@ -62,8 +62,10 @@ export class LocalSessionLedger implements SessionLedger {
     if (holder) return { ok: false, code: 'device_busy', holder: { ...holder } };
     let mine = 0;
     for (const s of this.sessions.values()) if (s.userId === claim.userId) mine++;
-    if (mine >= limits.maxSessionsPerUser) return { ok: false, code: 'user_limit', count: mine, limit: limits.maxSessionsPerUser };
-    if (this.sessions.size >= limits.maxSessionsPerTenant) return { ok: false, code: 'tenant_limit', count: this.sessions.size, limit: limits.maxSessionsPerTenant };
+    if (mine >= limits.maxSessionsPerUser)
+      return { ok: false, code: 'user_limit', count: mine, limit: limits.maxSessionsPerUser };
+    if (this.sessions.size >= limits.maxSessionsPerTenant)
+      return { ok: false, code: 'tenant_limit', count: this.sessions.size, limit: limits.maxSessionsPerTenant };
     const stored = { ...claim };
     this.sessions.set(claim.sessionId, stored);
     this.byDevice.set(claim.deviceId, stored);

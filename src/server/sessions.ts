@@ -65,7 +65,15 @@ export class Session {
   ) {}
 
   info(): SessionInfo {
-    return { id: this.id, deviceId: this.device.id, deviceName: this.device.name, platform: this.device.platform, createdBy: this.user.name, startedAt: this.startedAt, cwd: this.cwd };
+    return {
+      id: this.id,
+      deviceId: this.device.id,
+      deviceName: this.device.name,
+      platform: this.device.platform,
+      createdBy: this.user.name,
+      startedAt: this.startedAt,
+      cwd: this.cwd,
+    };
   }
 
   runningJobs(): Job[] {
@@ -78,7 +86,10 @@ export class Session {
 }
 
 export class SessionError extends Error {
-  constructor(message: string, readonly code: string) {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
     super(message);
   }
 }
@@ -137,7 +148,8 @@ export class SessionManager extends EventEmitter<SessionEvents> {
       const refusal = check(user, device);
       if (refusal) throw new SessionError(refusal.message, refusal.code);
     }
-    if (!this.hub.isOnline(device.id)) throw new SessionError(`connect: ${device.name} is offline (last seen ${device.lastSeen ?? 'never'})`, 'offline');
+    if (!this.hub.isOnline(device.id))
+      throw new SessionError(`connect: ${device.name} is offline (last seen ${device.lastSeen ?? 'never'})`, 'offline');
     const l = this.limits();
     const id = newId(12);
     const startedAt = new Date().toISOString();
@@ -149,17 +161,29 @@ export class SessionManager extends EventEmitter<SessionEvents> {
     if (!decision.ok) {
       switch (decision.code) {
         case 'device_busy':
-          throw new SessionError(`connect: ${device.name} already has a live response session (opened by ${decision.holder.userName} at ${formatInstant(decision.holder.startedAt, 'UTC')}); one session per device`, 'device_busy');
+          throw new SessionError(
+            `connect: ${device.name} already has a live response session (opened by ${decision.holder.userName} at ${formatInstant(decision.holder.startedAt, 'UTC')}); one session per device`,
+            'device_busy',
+          );
         case 'user_limit':
-          throw new SessionError(`connect: you already have ${decision.count} session${decision.count === 1 ? '' : 's'} open (limit ${decision.limit} per user)`, 'user_limit');
+          throw new SessionError(
+            `connect: you already have ${decision.count} session${decision.count === 1 ? '' : 's'} open (limit ${decision.limit} per user)`,
+            'user_limit',
+          );
         case 'tenant_limit':
-          throw new SessionError(`connect: the tenant already has ${decision.count} session${decision.count === 1 ? '' : 's'} open (limit ${decision.limit})`, 'tenant_limit');
+          throw new SessionError(
+            `connect: the tenant already has ${decision.count} session${decision.count === 1 ? '' : 's'} open (limit ${decision.limit})`,
+            'tenant_limit',
+          );
       }
     }
     // The console or the service may have gone while the ledger decided: give the claim back.
     if (this.stopped || (this.peerEpoch.get(peer) ?? 0) !== epoch) {
       this.release(id);
-      throw new SessionError(this.stopped ? 'connect: the service is shutting down' : 'connect: the console disconnected', 'unavailable');
+      throw new SessionError(
+        this.stopped ? 'connect: the service is shutting down' : 'connect: the console disconnected',
+        'unavailable',
+      );
     }
     const cwd = device.platform === 'win32' ? 'C:\\' : '/';
     const s = new Session(id, device, user, startedAt, cwd, peer, opts.batchId ?? null);
@@ -179,7 +203,8 @@ export class SessionManager extends EventEmitter<SessionEvents> {
   close(s: Session, reason: string): void {
     if (s.closed) return;
     s.closed = true;
-    for (const job of s.runningJobs()) this.hub.sendTo(s.device.id, { t: 'job.cancel', jobId: job.id, reason: 'session_closed' });
+    for (const job of s.runningJobs())
+      this.hub.sendTo(s.device.id, { t: 'job.cancel', jobId: job.id, reason: 'session_closed' });
     if (s.traceLevel !== 'off') this.hub.sendTo(s.device.id, { t: 'trace.level', sessionId: s.id, level: 'off' });
     this.sessions.delete(s.id);
     this.release(s.id);

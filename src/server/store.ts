@@ -4,7 +4,13 @@
  */
 import type { Db } from './db.js';
 import type { Role } from '../shared/commands/catalog.js';
-import type { CommandLogQuery, CommandLogRecord, CommandLogSummary, DeviceInfo, JobStatus } from '../shared/wire/protocol.js';
+import type {
+  CommandLogQuery,
+  CommandLogRecord,
+  CommandLogSummary,
+  DeviceInfo,
+  JobStatus,
+} from '../shared/wire/protocol.js';
 import { issueToken, secretMatches, splitToken } from './auth.js';
 import { newId } from '../node/ids.js';
 import { CommandLogView, type CommandFilter } from './command-log-view.js';
@@ -47,10 +53,7 @@ export interface NewCommand {
   internal?: boolean;
 }
 
-
 const now = (): string => new Date().toISOString();
-
-
 
 export class Store {
   constructor(private readonly db: Db) {
@@ -74,14 +77,18 @@ export class Store {
   createUser(name: string, role: Role, libraryManager: boolean): User {
     if (this.db.prepare('SELECT 1 FROM users WHERE name = ?').get(name)) throw new Error(`user ${name} already exists`);
     const user: User = { id: newId(12), name, role, libraryManager };
-    this.db.prepare('INSERT INTO users (id, name, role, library_manager, created_at) VALUES (?, ?, ?, ?, ?)').run(user.id, name, role, libraryManager ? 1 : 0, now());
+    this.db
+      .prepare('INSERT INTO users (id, name, role, library_manager, created_at) VALUES (?, ?, ?, ?, ?)')
+      .run(user.id, name, role, libraryManager ? 1 : 0, now());
     return user;
   }
 
   /** Issues an API token; only its hash is kept. */
   issueApiToken(userId: string, expiresAt: string | null = null): string {
     const t = issueToken('lr');
-    this.db.prepare('INSERT INTO api_tokens (id, user_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(t.id, userId, t.secretHash, now(), expiresAt);
+    this.db
+      .prepare('INSERT INTO api_tokens (id, user_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+      .run(t.id, userId, t.secretHash, now(), expiresAt);
     return t.token;
   }
 
@@ -94,7 +101,16 @@ export class Store {
          FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?`,
       )
       .get(parts.id) as
-      | { secret_hash: string; expires_at: string | null; revoked_at: string | null; id: string; name: string; role: Role; library_manager: number; disabled_at: string | null }
+      | {
+          secret_hash: string;
+          expires_at: string | null;
+          revoked_at: string | null;
+          id: string;
+          name: string;
+          role: Role;
+          library_manager: number;
+          disabled_at: string | null;
+        }
       | undefined;
     if (!row || !secretMatches(parts.secret, row.secret_hash)) return null;
     if (row.revoked_at || row.disabled_at) return null;
@@ -104,8 +120,7 @@ export class Store {
 
   getUser(id: string): User | null {
     const r = this.db.prepare('SELECT id, name, role, library_manager FROM users WHERE id = ?').get(id) as
-      | { id: string; name: string; role: Role; library_manager: number }
-      | undefined;
+      { id: string; name: string; role: Role; library_manager: number } | undefined;
     return r ? { id: r.id, name: r.name, role: r.role, libraryManager: r.library_manager === 1 } : null;
   }
 
@@ -113,7 +128,9 @@ export class Store {
   createEnrollToken(ttlMs: number): { token: string; expiresAt: string } {
     const t = issueToken('lre');
     const expiresAt = new Date(Date.now() + ttlMs).toISOString();
-    this.db.prepare('INSERT INTO enroll_tokens (id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?)').run(t.id, t.secretHash, now(), expiresAt);
+    this.db
+      .prepare('INSERT INTO enroll_tokens (id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?)')
+      .run(t.id, t.secretHash, now(), expiresAt);
     return { token: t.token, expiresAt };
   }
 
@@ -121,10 +138,11 @@ export class Store {
   checkEnrollToken(token: string): { ok: true; tokenId: string } | { ok: false; error: string } {
     const parts = splitToken(token, 'lre');
     if (!parts) return { ok: false, error: 'enrollment token is malformed' };
-    const row = this.db.prepare('SELECT secret_hash, expires_at, used_at FROM enroll_tokens WHERE id = ?').get(parts.id) as
-      | { secret_hash: string; expires_at: string; used_at: string | null }
-      | undefined;
-    if (!row || !secretMatches(parts.secret, row.secret_hash)) return { ok: false, error: 'enrollment token is not valid' };
+    const row = this.db
+      .prepare('SELECT secret_hash, expires_at, used_at FROM enroll_tokens WHERE id = ?')
+      .get(parts.id) as { secret_hash: string; expires_at: string; used_at: string | null } | undefined;
+    if (!row || !secretMatches(parts.secret, row.secret_hash))
+      return { ok: false, error: 'enrollment token is not valid' };
     if (row.used_at) return { ok: false, error: 'enrollment token was already used' };
     if (Date.parse(row.expires_at) < Date.now()) return { ok: false, error: 'enrollment token has expired' };
     return { ok: true, tokenId: parts.id };
@@ -147,9 +165,13 @@ export class Store {
       const deviceId = newId(12);
       const name = this.freeDeviceName(info.name, avoid);
       this.db
-        .prepare('INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .prepare(
+          'INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        )
         .run(deviceId, name, info.hostname, info.os, info.platform, info.agentVersion, publicKey, now());
-      this.db.prepare('UPDATE enroll_tokens SET used_at = ?, used_by_device = ? WHERE id = ?').run(now(), deviceId, check.tokenId);
+      this.db
+        .prepare('UPDATE enroll_tokens SET used_at = ?, used_by_device = ? WHERE id = ?')
+        .run(now(), deviceId, check.tokenId);
       return { ok: true, deviceId, name };
     })();
   }
@@ -186,7 +208,10 @@ export class Store {
   findDevice(idOrName: string): DeviceRow | { error: string } {
     const byId = this.getDevice(idOrName);
     if (byId) return byId;
-    const rows = this.db.prepare('SELECT * FROM devices WHERE name = ? COLLATE NOCASE').all(idOrName) as Record<string, unknown>[];
+    const rows = this.db.prepare('SELECT * FROM devices WHERE name = ? COLLATE NOCASE').all(idOrName) as Record<
+      string,
+      unknown
+    >[];
     if (rows.length === 1) return this.deviceFromRow(rows[0] as Record<string, unknown>);
     // Only while a cluster converges (two nodes renamed at once): the id is always unambiguous.
     if (rows.length > 1) return { error: `${rows.length} devices are named ${idOrName}: use the device id` };
@@ -198,7 +223,10 @@ export class Store {
     return this.db.transaction((): { ok: true; previous: string } | { ok: false; error: string } => {
       const d = this.getDevice(id);
       if (!d) return { ok: false, error: `no device ${id}` };
-      const holder = this.db.prepare('SELECT id FROM devices WHERE name = ? COLLATE NOCASE AND id <> ?').pluck().get(name, id) as string | undefined;
+      const holder = this.db
+        .prepare('SELECT id FROM devices WHERE name = ? COLLATE NOCASE AND id <> ?')
+        .pluck()
+        .get(name, id) as string | undefined;
       if (holder) return { ok: false, error: `the name ${name} is taken by device ${holder}` };
       this.db.prepare('UPDATE devices SET name = ? WHERE id = ?').run(name, id);
       return { ok: true, previous: d.name };
@@ -206,7 +234,9 @@ export class Store {
   }
 
   listDevices(): DeviceRow[] {
-    return (this.db.prepare('SELECT * FROM devices ORDER BY name, id').all() as Record<string, unknown>[]).map((r) => this.deviceFromRow(r));
+    return (this.db.prepare('SELECT * FROM devices ORDER BY name, id').all() as Record<string, unknown>[]).map((r) =>
+      this.deviceFromRow(r),
+    );
   }
 
   /**
@@ -252,11 +282,22 @@ export class Store {
     if (this.presence.size === 0) return;
     const batch = [...this.presence];
     this.presence.clear();
-    const withInfo = this.db.prepare('UPDATE devices SET hostname = ?, os = ?, platform = ?, agent_version = ?, last_seen = ?, isolated = ? WHERE id = ?');
+    const withInfo = this.db.prepare(
+      'UPDATE devices SET hostname = ?, os = ?, platform = ?, agent_version = ?, last_seen = ?, isolated = ? WHERE id = ?',
+    );
     const seenOnly = this.db.prepare('UPDATE devices SET last_seen = ? WHERE id = ?');
     this.db.transaction(() => {
       for (const [id, p] of batch) {
-        if (p.info) withInfo.run(p.info.hostname, p.info.os, p.info.platform, p.info.agentVersion, p.seen, p.info.isolated ? 1 : 0, id);
+        if (p.info)
+          withInfo.run(
+            p.info.hostname,
+            p.info.os,
+            p.info.platform,
+            p.info.agentVersion,
+            p.seen,
+            p.info.isolated ? 1 : 0,
+            id,
+          );
         else seenOnly.run(p.seen, id);
       }
     })();
@@ -264,12 +305,22 @@ export class Store {
 
   // ---------- sessions ----------
   /** `batchId`: the session was opened by a batch run (its commands are the batch's in the log). */
-  recordSessionStart(id: string, deviceId: string, userId: string, startedAt: string, batchId: string | null = null): void {
-    this.db.prepare('INSERT INTO sessions (id, device_id, user_id, started_at, batch_id) VALUES (?, ?, ?, ?, ?)').run(id, deviceId, userId, startedAt, batchId);
+  recordSessionStart(
+    id: string,
+    deviceId: string,
+    userId: string,
+    startedAt: string,
+    batchId: string | null = null,
+  ): void {
+    this.db
+      .prepare('INSERT INTO sessions (id, device_id, user_id, started_at, batch_id) VALUES (?, ?, ?, ?, ?)')
+      .run(id, deviceId, userId, startedAt, batchId);
   }
 
   recordSessionEnd(id: string, reason: string): void {
-    this.db.prepare('UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL').run(now(), reason, id);
+    this.db
+      .prepare('UPDATE sessions SET ended_at = ?, end_reason = ? WHERE id = ? AND ended_at IS NULL')
+      .run(now(), reason, id);
   }
 
   /**
@@ -277,10 +328,17 @@ export class Store {
    * those `wasRunning` confirms (the log chain's anchor), not an entry an editor set back to running.
    */
   closeDanglingSessions(wasRunning: (seq: number) => boolean = () => true): void {
-    this.db.prepare("UPDATE sessions SET ended_at = ?, end_reason = 'service restarted' WHERE ended_at IS NULL").run(now());
+    this.db
+      .prepare("UPDATE sessions SET ended_at = ?, end_reason = 'service restarted' WHERE ended_at IS NULL")
+      .run(now());
     this.db.transaction(() => {
-      const rows = this.db.prepare("SELECT seq, id FROM commands WHERE status IN ('pending','running')").all() as { seq: number; id: string }[];
-      const fail = this.db.prepare("UPDATE commands SET status = 'failed', error = 'the service restarted while the command ran', ended_at = ? WHERE seq = ?");
+      const rows = this.db.prepare("SELECT seq, id FROM commands WHERE status IN ('pending','running')").all() as {
+        seq: number;
+        id: string;
+      }[];
+      const fail = this.db.prepare(
+        "UPDATE commands SET status = 'failed', error = 'the service restarted while the command ran', ended_at = ? WHERE seq = ?",
+      );
       for (const r of rows) {
         if (!wasRunning(r.seq)) continue;
         fail.run(now(), r.seq);
@@ -304,7 +362,21 @@ export class Store {
         `INSERT INTO commands (id, session_id, user_id, device_id, command_line, name, status, background, started_at, error, ended_at, duration_ms, internal)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
-      .run(c.id, c.sessionId, c.userId, c.deviceId, c.commandLine, c.name, c.status, c.background ? 1 : 0, now(), c.error ?? null, c.status === 'refused' ? now() : null, c.status === 'refused' ? 0 : null, c.internal ? 1 : 0);
+      .run(
+        c.id,
+        c.sessionId,
+        c.userId,
+        c.deviceId,
+        c.commandLine,
+        c.name,
+        c.status,
+        c.background ? 1 : 0,
+        now(),
+        c.error ?? null,
+        c.status === 'refused' ? now() : null,
+        c.status === 'refused' ? 0 : null,
+        c.internal ? 1 : 0,
+      );
   }
 
   setCommandBackground(id: string, background: boolean): void {
@@ -314,11 +386,34 @@ export class Store {
     })();
   }
 
-  finishCommand(id: string, r: { status: JobStatus; error?: string; durationMs: number; output: string; outputSize: number; outputSha256: string; truncated: boolean }): void {
+  finishCommand(
+    id: string,
+    r: {
+      status: JobStatus;
+      error?: string;
+      durationMs: number;
+      output: string;
+      outputSize: number;
+      outputSha256: string;
+      truncated: boolean;
+    },
+  ): void {
     this.db.transaction(() => {
       this.db
-        .prepare('UPDATE commands SET status = ?, error = ?, ended_at = ?, duration_ms = ?, output = ?, output_size = ?, output_sha256 = ?, output_truncated = ? WHERE id = ?')
-        .run(r.status, r.error ?? null, now(), r.durationMs, r.output, r.outputSize, r.outputSha256, r.truncated ? 1 : 0, id);
+        .prepare(
+          'UPDATE commands SET status = ?, error = ?, ended_at = ?, duration_ms = ?, output = ?, output_size = ?, output_sha256 = ?, output_truncated = ? WHERE id = ?',
+        )
+        .run(
+          r.status,
+          r.error ?? null,
+          now(),
+          r.durationMs,
+          r.output,
+          r.outputSize,
+          r.outputSha256,
+          r.truncated ? 1 : 0,
+          id,
+        );
       this.commandWritten.fire(id);
     })();
   }
@@ -351,6 +446,8 @@ export class Store {
   }
 
   setSetting(key: string, value: string): void {
-    this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(key, value);
+    this.db
+      .prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value')
+      .run(key, value);
   }
 }

@@ -70,12 +70,19 @@ export class TenantSettings {
   }
 
   view(unsignedScripts: boolean) {
-    return { liveResponse: this.liveResponse(), liveResponseServers: this.liveResponseServers(), unsignedScripts, limits: this.limits(), limitOverrides: this.overrides };
+    return {
+      liveResponse: this.liveResponse(),
+      liveResponseServers: this.liveResponseServers(),
+      unsignedScripts,
+      limits: this.limits(),
+      limitOverrides: this.overrides,
+    };
   }
 
   apply(u: SettingsUpdate): void {
     if (u.liveResponse !== undefined) this.store.setSetting(LIVE_RESPONSE, String(u.liveResponse));
-    if (u.liveResponseServers !== undefined) this.store.setSetting(LIVE_RESPONSE_SERVERS, String(u.liveResponseServers));
+    if (u.liveResponseServers !== undefined)
+      this.store.setSetting(LIVE_RESPONSE_SERVERS, String(u.liveResponseServers));
     if (u.limits) {
       this.overrides = { ...this.overrides, ...u.limits };
       this.store.setSetting(LIMITS, JSON.stringify(this.overrides));
@@ -84,9 +91,17 @@ export class TenantSettings {
 
   /** The session check: refuses when live response is off, or off for servers and the device is one. */
   refusal(deviceName: string, tags: readonly string[]): { message: string; code: string } | null {
-    if (!this.liveResponse()) return { message: 'connect: live response is turned off for this tenant (an admin can turn it on: lr settings set liveResponse on)', code: 'disabled' };
+    if (!this.liveResponse())
+      return {
+        message:
+          'connect: live response is turned off for this tenant (an admin can turn it on: lr settings set liveResponse on)',
+        code: 'disabled',
+      };
     if (tags.includes('server') && !this.liveResponseServers()) {
-      return { message: `connect: ${deviceName} is a server and live response on servers is turned off for this tenant (lr settings set liveResponseServers on)`, code: 'disabled' };
+      return {
+        message: `connect: ${deviceName} is a server and live response on servers is turned off for this tenant (lr settings set liveResponseServers on)`,
+        code: 'disabled',
+      };
     }
     return null;
   }

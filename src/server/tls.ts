@@ -54,14 +54,30 @@ export async function createTlsMaterial(hosts: string[]): Promise<TlsMaterial> {
  * A server certificate signed by an existing CA: what a new node of a cluster gets (`lr-server init
  * --cluster-from`), so that agents and analysts who pin the cluster's CA trust every node.
  */
-export async function createServerCertFromCa(caCertPem: string, caKeyPem: string, hosts: string[]): Promise<{ cert: string; key: string }> {
+export async function createServerCertFromCa(
+  caCertPem: string,
+  caKeyPem: string,
+  hosts: string[],
+): Promise<{ cert: string; key: string }> {
   const ca = new x509.X509Certificate(caCertPem);
-  const caPrivate = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decode(caKeyPem)[0] as ArrayBuffer, ALG, true, ['sign']);
+  const caPrivate = await webcrypto.subtle.importKey(
+    'pkcs8',
+    x509.PemConverter.decode(caKeyPem)[0] as ArrayBuffer,
+    ALG,
+    true,
+    ['sign'],
+  );
   const caPublic = await ca.publicKey.export(ALG, ['verify']);
   return issueServerCert(ca, caPrivate, caPublic, hosts, new Date(Date.now() - 60_000));
 }
 
-async function issueServerCert(ca: x509.X509Certificate, caPrivate: webcrypto.CryptoKey, caPublic: webcrypto.CryptoKey, hosts: string[], now: Date): Promise<{ cert: string; key: string }> {
+async function issueServerCert(
+  ca: x509.X509Certificate,
+  caPrivate: webcrypto.CryptoKey,
+  caPublic: webcrypto.CryptoKey,
+  hosts: string[],
+  now: Date,
+): Promise<{ cert: string; key: string }> {
   const keys = await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify']);
   const names = new Set(['localhost', '127.0.0.1', '::1', ...hosts.filter(Boolean)]);
   const san = [...names].map((n) => ({ type: isIP(n) ? ('ip' as const) : ('dns' as const), value: n }));

@@ -43,7 +43,17 @@ export class UserAdmin {
            max(CASE WHEN t.revoked_at IS NULL AND t.expires_at > ? THEN t.expires_at END) AS expires
          FROM users u LEFT JOIN api_tokens t ON t.user_id = u.id GROUP BY u.id ORDER BY u.name`,
       )
-      .all(nowIso, nowIso) as { name: string; role: Role; library_manager: number; created_at: string; disabled_at: string | null; active: number; revoked: number; forever: number; expires: string | null }[];
+      .all(nowIso, nowIso) as {
+      name: string;
+      role: Role;
+      library_manager: number;
+      created_at: string;
+      disabled_at: string | null;
+      active: number;
+      revoked: number;
+      forever: number;
+      expires: string | null;
+    }[];
     return rows.map((r) => ({
       name: r.name,
       role: r.role,
@@ -65,7 +75,9 @@ export class UserAdmin {
     const id = this.userId(name);
     if (!id) throw new Error(`no user ${name}`);
     const t = issueToken('lr');
-    this.db.prepare('INSERT INTO api_tokens (id, user_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(t.id, id, t.secretHash, new Date().toISOString(), expiresAt);
+    this.db
+      .prepare('INSERT INTO api_tokens (id, user_id, secret_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+      .run(t.id, id, t.secretHash, new Date().toISOString(), expiresAt);
     return t.token;
   }
 
@@ -73,7 +85,9 @@ export class UserAdmin {
   revoke(name: string): number {
     const id = this.userId(name);
     if (!id) throw new Error(`no user ${name}`);
-    return this.db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL').run(new Date().toISOString(), id).changes;
+    return this.db
+      .prepare('UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL')
+      .run(new Date().toISOString(), id).changes;
   }
 }
 
@@ -132,7 +146,10 @@ export class TokenWatcher {
     for (const c of [...this.consoles]) {
       if (!gone.has(c.tokenId)) continue;
       this.consoles.delete(c);
-      this.log.warn('console closed: its API token was revoked or expired', { user: c.peer.user.name, tokenId: c.tokenId });
+      this.log.warn('console closed: its API token was revoked or expired', {
+        user: c.peer.user.name,
+        tokenId: c.tokenId,
+      });
       this.sessions.closeAllOf(c.peer, 'API token revoked or expired');
       c.ws.close(4401, 'API token revoked or expired');
     }

@@ -38,7 +38,18 @@ export function checkTimeZoneSetting(setting: string): string | undefined {
   return `"${setting.slice(0, MAX_ZONE_NAME)}" is not a time zone this browser knows (an IANA name such as America/New_York, or UTC)`;
 }
 
-const UTC_ZONES = new Set(['UTC', 'Etc/UTC', 'Etc/UCT', 'Etc/Universal', 'Etc/Zulu', 'UCT', 'Universal', 'Zulu', 'Etc/GMT', 'GMT']);
+const UTC_ZONES = new Set([
+  'UTC',
+  'Etc/UTC',
+  'Etc/UCT',
+  'Etc/Universal',
+  'Etc/Zulu',
+  'UCT',
+  'Universal',
+  'Zulu',
+  'Etc/GMT',
+  'GMT',
+]);
 
 /** Formatters are costly to build and a table may hold 100 000 times: one per zone. */
 const formatters = new Map<string, Intl.DateTimeFormat>();
@@ -108,7 +119,14 @@ export function formatInstant(value: string | number | Date | null | undefined, 
 
 /** Minutes east of UTC at that instant, from the wall clock the formatter produced. */
 function offsetMinutes(ms: number, parts: Record<string, string>): number {
-  const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  const wall = Date.UTC(
+    Number(parts.year),
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+    Number(parts.second),
+  );
   const floored = Math.floor(ms / 1000) * 1000;
   return Math.round((wall - floored) / 60_000);
 }
@@ -117,7 +135,11 @@ function offsetMinutes(ms: number, parts: Record<string, string>): number {
  * Compact, for lists, still with its zone: `14:03:22 UTC` on the same day (in that zone) as `now`, else
  * `12-04 18:00 PST`. The full form (formatInstant) belongs in the title or the detail view.
  */
-export function formatInstantShort(value: string | number | Date | null | undefined, zone = 'UTC', now: number = Date.now()): string {
+export function formatInstantShort(
+  value: string | number | Date | null | undefined,
+  zone = 'UTC',
+  now: number = Date.now(),
+): string {
   const full = formatInstant(value, zone);
   const match = /^(\d{4}-(\d{2}-\d{2})) (\d{2}:\d{2})(:\d{2}) (\S+)/.exec(full);
   if (!match) return full;
@@ -138,7 +160,8 @@ export function wallTimeToIso(text: string, zone = 'UTC'): string | undefined {
   if (!Number.isFinite(wall)) return undefined;
   const offsetAt = (ms: number): number => {
     const parts: Record<string, string> = {};
-    for (const part of (formatterFor(zone) ?? (formatterFor('UTC') as Intl.DateTimeFormat)).formatToParts(ms)) parts[part.type] = part.value;
+    for (const part of (formatterFor(zone) ?? (formatterFor('UTC') as Intl.DateTimeFormat)).formatToParts(ms))
+      parts[part.type] = part.value;
     return offsetMinutes(ms, parts) * 60_000;
   };
   // The offset depends on the instant sought: once from the wall time read as UTC, then again from the guess.

@@ -41,11 +41,20 @@ export class LrCluster {
     this.env = { XDG_STATE_HOME: join(dir, 'state'), LR_LOG_LEVEL: process.env.LR_CLUSTER_LOG_LEVEL ?? 'warn' };
   }
 
-  static async start(size = 3, opts: { limits?: Record<string, number>; seed?: (node1Db: string) => void; simultaneous?: boolean; insecure?: boolean } = {}): Promise<LrCluster> {
+  static async start(
+    size = 3,
+    opts: {
+      limits?: Record<string, number>;
+      seed?: (node1Db: string) => void;
+      simultaneous?: boolean;
+      insecure?: boolean;
+    } = {},
+  ): Promise<LrCluster> {
     const nats = await NatsCluster.start(3, undefined, { secure: !opts.insecure });
     const c = new LrCluster(nats, mkdtempSync(join(tmpdir(), 'lr-cluster-')));
     try {
-      for (let i = 1; i <= size; i++) c.nodes.push({ i, dataDir: join(c.dir, `node${i}`), port: await freePort(), id: '' });
+      for (let i = 1; i <= size; i++)
+        c.nodes.push({ i, dataDir: join(c.dir, `node${i}`), port: await freePort(), id: '' });
       const first = c.nodes[0] as LrNode;
       const init = await run('lr-server', ['init', '--data', first.dataDir, '--listen', `127.0.0.1:${first.port}`]);
       if (init.code !== 0) throw new Error(`init: ${init.stderr}`);
@@ -57,14 +66,26 @@ export class LrCluster {
       }
       opts.seed?.(join(first.dataDir, 'lr.db'));
       for (const n of c.nodes.slice(1)) {
-        const r = await run('lr-server', ['init', '--data', n.dataDir, '--listen', `127.0.0.1:${n.port}`, '--cluster-from', first.dataDir]);
+        const r = await run('lr-server', [
+          'init',
+          '--data',
+          n.dataDir,
+          '--listen',
+          `127.0.0.1:${n.port}`,
+          '--cluster-from',
+          first.dataDir,
+        ]);
         if (r.code !== 0) throw new Error(`init node ${n.i}: ${r.stderr}`);
       }
       // Node 1 first: it seeds the shared state (its admin user); the others adopt it. Or all at once (a
       // data centre powering up): then they race to create the buckets and streams.
       if (opts.simultaneous) await Promise.all(c.nodes.map((n) => c.startNode(n.i)));
       else for (const n of c.nodes) await c.startNode(n.i);
-      await waitFor('every node sees the others', async () => c.nodes.every((n) => c.clusterUrls(n.i).length === size), 30_000);
+      await waitFor(
+        'every node sees the others',
+        async () => c.nodes.every((n) => c.clusterUrls(n.i).length === size),
+        30_000,
+      );
       return c;
     } catch (e) {
       await c.stop();
@@ -78,7 +99,21 @@ export class LrCluster {
 
   async startNode(i: number): Promise<void> {
     const n = this.node(i);
-    n.proc = await start('lr-server', ['start', '--data', n.dataDir, '--nats', this.nats.urls[(i - 1) % 3] as string, '--nats-replicas', '3', ...this.nats.startArgs], /listening/, this.env);
+    n.proc = await start(
+      'lr-server',
+      [
+        'start',
+        '--data',
+        n.dataDir,
+        '--nats',
+        this.nats.urls[(i - 1) % 3] as string,
+        '--nats-replicas',
+        '3',
+        ...this.nats.startArgs,
+      ],
+      /listening/,
+      this.env,
+    );
     n.id = readFileSync(join(n.dataDir, 'node-id'), 'utf8').trim();
   }
 
@@ -89,7 +124,8 @@ export class LrCluster {
 
   clusterUrls(i: number): string[] {
     try {
-      return (JSON.parse(readFileSync(join(this.node(i).dataDir, 'cluster-urls.json'), 'utf8')) as { urls: string[] }).urls;
+      return (JSON.parse(readFileSync(join(this.node(i).dataDir, 'cluster-urls.json'), 'utf8')) as { urls: string[] })
+        .urls;
     } catch {
       return [];
     }
@@ -116,12 +152,18 @@ export class LrCluster {
     const t = await run('lr-server', ['enroll-token', '--data', this.node(i).dataDir, '--out', bundle, '--ttl', '1h']);
     if (t.code !== 0) throw new Error(t.stderr);
     const agentDir = join(this.dir, `agent-${name}`);
-    const e = await run('lr-agent', ['enroll', '--bundle', bundle, '--data', agentDir, '--name', name], { env: this.env });
+    const e = await run('lr-agent', ['enroll', '--bundle', bundle, '--data', agentDir, '--name', name], {
+      env: this.env,
+    });
     if (e.code !== 0) throw new Error(`enroll failed: ${e.stderr}`);
     const deviceId = /device id (\w+)/.exec(e.stdout)?.[1] as string;
     const proc = await start('lr-agent', ['start', '--data', agentDir], /started/, this.env);
     this.agents.push(proc);
-    await waitFor(`${name} online`, async () => (await this.devices(i)).find((d) => d.id === deviceId && d.online), 30_000);
+    await waitFor(
+      `${name} online`,
+      async () => (await this.devices(i)).find((d) => d.id === deviceId && d.online),
+      30_000,
+    );
     return { deviceId, dataDir: agentDir, proc };
   }
 

@@ -44,7 +44,9 @@ export function findNatsServer(): string | null {
 }
 
 /** Why the cluster tests skip, or null when they can run. */
-export const natsSkipReason: string | null = findNatsServer() ? null : 'nats-server is not installed (apt-get install nats-server; .ci/run installs it)';
+export const natsSkipReason: string | null = findNatsServer()
+  ? null
+  : 'nats-server is not installed (apt-get install nats-server; .ci/run installs it)';
 
 interface Server {
   name: string;
@@ -91,7 +93,12 @@ export class NatsCluster {
 
   /** A connection to server `i` only (no failover to the others: a "node" is tied to its server). */
   connect(i: number): Promise<NatsConnection> {
-    return connect({ servers: this.urls[i], name: `test-node-${i}`, ignoreClusterUpdates: true, ...(this.tls ? { tls: { ca: this.tls.ca }, token: this.tls.token } : {}) });
+    return connect({
+      servers: this.urls[i],
+      name: `test-node-${i}`,
+      ignoreClusterUpdates: true,
+      ...(this.tls ? { tls: { ca: this.tls.ca }, token: this.tls.token } : {}),
+    });
   }
 
   static async start(size = 3, readyTimeoutMs = 60_000, opts: { secure?: boolean } = {}): Promise<NatsCluster> {
@@ -111,7 +118,15 @@ export class NatsCluster {
       };
       const token = randomBytes(18).toString('base64url');
       tls = { ca: m.caCert, token, caFile: file('nats-ca.pem', m.caCert), tokenFile: file('nats-token', token + '\n') };
-      serverTls.push('--tls', '--tlscert', file('nats-cert.pem', m.cert), '--tlskey', file('nats-key.pem', m.key), '--auth', token);
+      serverTls.push(
+        '--tls',
+        '--tlscert',
+        file('nats-cert.pem', m.cert),
+        '--tlskey',
+        file('nats-key.pem', m.key),
+        '--auth',
+        token,
+      );
     }
     const cluster = new NatsCluster(dir, servers, tls);
     try {
@@ -122,7 +137,24 @@ export class NatsCluster {
         const name = `n${i + 1}`;
         const store = path.join(dir, name);
         mkdirSync(store);
-        const args = ['-js', '-a', '127.0.0.1', '-p', String(clientPort), '-sd', store, '--server_name', name, '--cluster_name', 'lr-test', '--cluster', `nats://127.0.0.1:${routePort}`, '--routes', routes.join(','), ...serverTls];
+        const args = [
+          '-js',
+          '-a',
+          '127.0.0.1',
+          '-p',
+          String(clientPort),
+          '-sd',
+          store,
+          '--server_name',
+          name,
+          '--cluster_name',
+          'lr-test',
+          '--cluster',
+          `nats://127.0.0.1:${routePort}`,
+          '--routes',
+          routes.join(','),
+          ...serverTls,
+        ];
         const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
         const s: Server = { name, clientPort, routePort, proc, stderr: [] };
         // Kept (bounded) for the error message if the cluster never becomes ready.
@@ -146,7 +178,8 @@ export class NatsCluster {
     let last: unknown;
     while (Date.now() < deadline) {
       for (const s of this.servers) {
-        if (s.proc.exitCode !== null) throw new Error(`nats-server ${s.name} exited (${s.proc.exitCode}): ${s.stderr.join('').slice(-2000)}`);
+        if (s.proc.exitCode !== null)
+          throw new Error(`nats-server ${s.name} exited (${s.proc.exitCode}): ${s.stderr.join('').slice(-2000)}`);
       }
       let nc: NatsConnection | undefined;
       try {
@@ -161,7 +194,9 @@ export class NatsCluster {
       }
       await new Promise((r) => setTimeout(r, 250));
     }
-    throw new Error(`NATS cluster not ready after ${timeoutMs} ms: ${(last as Error | undefined)?.message ?? 'no answer'}`);
+    throw new Error(
+      `NATS cluster not ready after ${timeoutMs} ms: ${(last as Error | undefined)?.message ?? 'no answer'}`,
+    );
   }
 
   async stop(): Promise<void> {
@@ -174,7 +209,10 @@ async function stopProcess(proc: ChildProcess): Promise<void> {
   if (proc.exitCode !== null || proc.signalCode !== null || proc.pid === undefined) return;
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   process.kill(proc.pid, 'SIGTERM');
-  const timedOut = await Promise.race([exited.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), 5_000))]);
+  const timedOut = await Promise.race([
+    exited.then(() => false),
+    new Promise<boolean>((r) => setTimeout(() => r(true), 5_000)),
+  ]);
   if (timedOut && proc.exitCode === null) {
     process.kill(proc.pid, 'SIGKILL');
     await exited;
@@ -184,11 +222,15 @@ async function stopProcess(proc: ChildProcess): Promise<void> {
 /** Distinct free loopback ports: all listeners are held open together so the OS cannot hand one out twice. */
 async function freePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: n }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => resolve(srv));
-    })),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const srv = createServer();
+          srv.once('error', reject);
+          srv.listen(0, '127.0.0.1', () => resolve(srv));
+        }),
+    ),
   );
   const ports = servers.map((s) => (s.address() as { port: number }).port);
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));

@@ -78,7 +78,9 @@ describe('the app shell in Chromium', () => {
 
     // A typed round trip that the page shows: the connection card on the Settings page.
     await page.getByTestId('nav-settings').click();
-    await expect.poll(() => page.getByTestId('workspace-mode').textContent(), { timeout: 15_000 }).toContain('standalone');
+    await expect
+      .poll(() => page.getByTestId('workspace-mode').textContent(), { timeout: 15_000 })
+      .toContain('standalone');
 
     await page.getByTestId('nav-log').click();
     expect(await page.getByTestId('section-title').textContent()).toBe('Log');
@@ -132,14 +134,26 @@ describe('the launch token is dead once used (a non-browser client sends any Ori
       expect(get.status, origin).toBe(403);
       expect(get.body).toContain('already used');
       expect(get.headers['set-cookie']).toBeUndefined();
-      const post = await rawRequest(shell.port, 'POST', '/launch', { origin, 'content-type': 'application/x-www-form-urlencoded' }, `token=${shell.launchToken}`);
+      const post = await rawRequest(
+        shell.port,
+        'POST',
+        '/launch',
+        { origin, 'content-type': 'application/x-www-form-urlencoded' },
+        `token=${shell.launchToken}`,
+      );
       expect(post.status, origin).toBe(403);
       expect(post.headers['set-cookie']).toBeUndefined();
     }
   });
 
   it('an oversized launch form: 413', async () => {
-    const post = await rawRequest(shell.port, 'POST', '/launch', { 'content-type': 'application/x-www-form-urlencoded' }, `token=${'A'.repeat(4096)}`);
+    const post = await rawRequest(
+      shell.port,
+      'POST',
+      '/launch',
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      `token=${'A'.repeat(4096)}`,
+    );
     expect(post.status).toBe(413);
   });
 });
@@ -149,21 +163,33 @@ describe('the API socket refuses strangers', () => {
 
   it('without the session cookie: 401, even with the launch token in the URL as the old versions did', async () => {
     expect(await tryOpenSocket(ipc(), shell.origin)).toEqual({ opened: false, status: 401 });
-    expect(await tryOpenSocket(`${ipc()}?token=${shell.launchToken}`, shell.origin)).toEqual({ opened: false, status: 401 });
+    expect(await tryOpenSocket(`${ipc()}?token=${shell.launchToken}`, shell.origin)).toEqual({
+      opened: false,
+      status: 401,
+    });
     const name = sessionCookie.split('=', 1)[0] ?? '';
-    expect(await tryOpenSocket(ipc(), shell.origin, { cookie: `${name}=${shell.launchToken}` })).toEqual({ opened: false, status: 401 });
+    expect(await tryOpenSocket(ipc(), shell.origin, { cookie: `${name}=${shell.launchToken}` })).toEqual({
+      opened: false,
+      status: 401,
+    });
   });
 
   it('with the session cookie from another origin (or none): 403', async () => {
     for (const origin of ['http://evil.example', `http://localhost:${shell.port}`, 'null']) {
-      expect(await tryOpenSocket(ipc(), origin, { cookie: sessionCookie }), origin).toEqual({ opened: false, status: 403 });
+      expect(await tryOpenSocket(ipc(), origin, { cookie: sessionCookie }), origin).toEqual({
+        opened: false,
+        status: 403,
+      });
     }
     expect(await tryOpenSocket(ipc(), undefined, { cookie: sessionCookie })).toEqual({ opened: false, status: 403 });
   });
 
   it('with the session cookie from its own origin but another Host (DNS rebinding): 403', async () => {
     for (const host of ['evil.example', `evil.example:${shell.port}`, `localhost:${shell.port}`]) {
-      expect(await tryOpenSocket(ipc(), shell.origin, { cookie: sessionCookie, host }), host).toEqual({ opened: false, status: 403 });
+      expect(await tryOpenSocket(ipc(), shell.origin, { cookie: sessionCookie, host }), host).toEqual({
+        opened: false,
+        status: 403,
+      });
     }
   });
 
@@ -185,15 +211,34 @@ describe('malformed calls get a one-line error and never reach the handler', () 
     const handledBefore = (before.result as { handled: number }).handled;
 
     const refusals = [
-      [await client.call(2, 'lr:app.echo', { text: 42 }), 'invalid-payload', 'lr:app.echo: invalid payload: text: expected string, received number'],
-      [await client.call(3, 'lr:app.echo', { text: 'x', extra: true }), 'invalid-payload', 'lr:app.echo: invalid payload: (payload): unrecognized key: "extra"'],
-      [await client.call(4, 'lr:app.echo', 'x'.repeat(20)), 'invalid-payload', 'lr:app.echo: invalid payload: (payload): expected object, received string'],
+      [
+        await client.call(2, 'lr:app.echo', { text: 42 }),
+        'invalid-payload',
+        'lr:app.echo: invalid payload: text: expected string, received number',
+      ],
+      [
+        await client.call(3, 'lr:app.echo', { text: 'x', extra: true }),
+        'invalid-payload',
+        'lr:app.echo: invalid payload: (payload): unrecognized key: "extra"',
+      ],
+      [
+        await client.call(4, 'lr:app.echo', 'x'.repeat(20)),
+        'invalid-payload',
+        'lr:app.echo: invalid payload: (payload): expected object, received string',
+      ],
       [await client.call(5, 'lr:app.nope', { text: 'x' }), 'unknown-channel', 'lr:app.nope: unknown channel'],
       [await client.send('this is not json {', null), 'bad-frame', 'frame is not valid JSON'],
-      [await client.send(JSON.stringify({ id: 6, payload: {} }), 6), 'bad-frame', 'bad frame: channel: expected string, received undefined'],
+      [
+        await client.send(JSON.stringify({ id: 6, payload: {} }), 6),
+        'bad-frame',
+        'bad frame: channel: expected string, received undefined',
+      ],
       [await client.send(Buffer.from([1, 2, 3]), null), 'bad-frame', 'binary frames are not accepted'],
       [
-        await client.send(JSON.stringify({ id: 7, channel: 'lr:app.echo', payload: { text: 'y'.repeat(1024 * 1024) } }), null),
+        await client.send(
+          JSON.stringify({ id: 7, channel: 'lr:app.echo', payload: { text: 'y'.repeat(1024 * 1024) } }),
+          null,
+        ),
         'bad-frame',
         /^frame too large \(\d+ bytes, limit 1048576\)$/,
       ],
@@ -213,14 +258,18 @@ describe('malformed calls get a one-line error and never reach the handler', () 
 });
 
 describe('static files', () => {
-  it.each(['/../package.json', '/%2e%2e/package.json', '/%2E%2E/package.json', '/assets/../../package.json', '/..%2fpackage.json', '/..%5cpackage.json'])(
-    'refuses %s',
-    async (requestPath) => {
-      const response = await rawGet(shell.port, requestPath);
-      expect([400, 403]).toContain(response.status);
-      expect(response.body).not.toContain('"name"');
-    },
-  );
+  it.each([
+    '/../package.json',
+    '/%2e%2e/package.json',
+    '/%2E%2E/package.json',
+    '/assets/../../package.json',
+    '/..%2fpackage.json',
+    '/..%5cpackage.json',
+  ])('refuses %s', async (requestPath) => {
+    const response = await rawGet(shell.port, requestPath);
+    expect([400, 403]).toContain(response.status);
+    expect(response.body).not.toContain('"name"');
+  });
 
   it('serves index.html for / with the CSP header, and 404 for what is not there', async () => {
     const index = await rawGet(shell.port, '/');
@@ -230,11 +279,14 @@ describe('static files', () => {
     expect((await rawGet(shell.port, '/package.json')).status).toBe(404);
   });
 
-  it.each(['/', '/index.html', '/launch?token=x'])('refuses %s for another Host (DNS rebinding): 403', async (requestPath) => {
-    for (const host of ['evil.example', `evil.example:${shell.port}`, `localhost:${shell.port}`]) {
-      const response = await rawGet(shell.port, requestPath, { host, cookie: sessionCookie });
-      expect(response.status, host).toBe(403);
-      expect(response.body).toBe('403 host not allowed\n');
-    }
-  });
+  it.each(['/', '/index.html', '/launch?token=x'])(
+    'refuses %s for another Host (DNS rebinding): 403',
+    async (requestPath) => {
+      for (const host of ['evil.example', `evil.example:${shell.port}`, `localhost:${shell.port}`]) {
+        const response = await rawGet(shell.port, requestPath, { host, cookie: sessionCookie });
+        expect(response.status, host).toBe(403);
+        expect(response.body).toBe('403 host not allowed\n');
+      }
+    },
+  );
 });

@@ -17,7 +17,8 @@ export async function openPage(browser: Browser, ws: Workstation, options: { dev
   await page.goto(ws.url);
   try {
     await page.locator('body[data-app-state="loaded"]').waitFor({ timeout: 30_000 });
-    if (options.deviceOnline) await page.locator(`[data-testid="device-row-${HOST}"][data-online="true"]`).waitFor({ timeout: 30_000 });
+    if (options.deviceOnline)
+      await page.locator(`[data-testid="device-row-${HOST}"][data-online="true"]`).waitFor({ timeout: 30_000 });
   } catch (e) {
     await screenshot(page, 'failed-cases-open');
     throw new Error(`${(e as Error).message}; shell stderr: ${ws.stderr.slice(-10).join(' | ')}`, { cause: e });

@@ -15,15 +15,20 @@ export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const RESULTS_DIR = path.join(ROOT, 'test-results');
 const BUILD_OUTPUTS = ['out/main/browser-shell.js', 'out/preload/index.cjs', 'out/renderer/index.html'];
 
-export const SHELL_URL_LINE = /^LR workstation \(browser shell\): (http:\/\/127\.0\.0\.1:(\d+)\/launch\?token=([A-Za-z0-9_-]{43}))$/;
+export const SHELL_URL_LINE =
+  /^LR workstation \(browser shell\): (http:\/\/127\.0\.0\.1:(\d+)\/launch\?token=([A-Za-z0-9_-]{43}))$/;
 
 /** `npm test` builds first; a lone `vitest run --project e2e` builds here if out/ is missing. */
 export function ensureBuilt(): void {
   if (BUILD_OUTPUTS.every((file) => existsSync(path.join(ROOT, file)))) return;
-  const build = spawnSync(process.execPath, [path.join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], {
-    cwd: ROOT,
-    stdio: 'inherit',
-  });
+  const build = spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'],
+    {
+      cwd: ROOT,
+      stdio: 'inherit',
+    },
+  );
   if (build.status !== 0) throw new Error(`electron-vite build failed (${build.status})`);
 }
 
@@ -60,7 +65,11 @@ export function startProcess(args: readonly string[], env: NodeJS.ProcessEnv = p
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(onLine);
-          reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stdout: ${stdout.join(' | ')}; stderr: ${stderr.join(' | ')}`));
+          reject(
+            new Error(
+              `no line matching ${pattern} within ${timeoutMs} ms; stdout: ${stdout.join(' | ')}; stderr: ${stderr.join(' | ')}`,
+            ),
+          );
         }, timeoutMs);
         const onLine = (line: string): void => {
           const match = pattern.exec(line);
@@ -74,7 +83,9 @@ export function startProcess(args: readonly string[], env: NodeJS.ProcessEnv = p
           if (!waiters.has(onLine)) return;
           clearTimeout(timer);
           waiters.delete(onLine);
-          reject(new Error(`process exited (${child.exitCode}) before printing ${pattern}; stderr: ${stderr.join(' | ')}`));
+          reject(
+            new Error(`process exited (${child.exitCode}) before printing ${pattern}; stderr: ${stderr.join(' | ')}`),
+          );
         });
       });
     },
@@ -101,7 +112,11 @@ export interface ShellProcess extends RunningProcess {
 export async function startShell(): Promise<ShellProcess> {
   // Its own app data folder (the standalone mode creates an embedded service there), removed at stop.
   const dataDir = mkdtempSync(path.join(tmpdir(), 'lr-shell-e2e-'));
-  const running = startProcess([path.join(ROOT, 'out/main/browser-shell.js'), '--port', '0'], { ...process.env, LR_DATA_DIR: dataDir, LR_LOG_LEVEL: 'warn' });
+  const running = startProcess([path.join(ROOT, 'out/main/browser-shell.js'), '--port', '0'], {
+    ...process.env,
+    LR_DATA_DIR: dataDir,
+    LR_LOG_LEVEL: 'warn',
+  });
   const match = await running.waitForLine(SHELL_URL_LINE);
   const [, url, port, launchToken] = match as unknown as [string, string, string, string];
   return {
@@ -121,7 +136,14 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+    ],
   });
 }
 
@@ -139,7 +161,11 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 export type UpgradeOutcome = { opened: true; socket: WebSocket } | { opened: false; status: number };
 
 /** Tries to open the API socket; reports the HTTP status when the server refuses the upgrade. */
-export function tryOpenSocket(url: string, origin?: string, headers: Record<string, string> = {}): Promise<UpgradeOutcome> {
+export function tryOpenSocket(
+  url: string,
+  origin?: string,
+  headers: Record<string, string> = {},
+): Promise<UpgradeOutcome> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { ...(origin ? { origin } : {}), headers });
     socket.once('open', () => resolve({ opened: true, socket }));
@@ -211,12 +237,22 @@ export interface RawResponse {
 }
 
 /** GET with the path sent exactly as given (no client-side normalisation of `..`), and any headers (Host…). */
-export function rawGet(port: number, requestPath: string, headers: http.OutgoingHttpHeaders = {}): Promise<RawResponse> {
+export function rawGet(
+  port: number,
+  requestPath: string,
+  headers: http.OutgoingHttpHeaders = {},
+): Promise<RawResponse> {
   return rawRequest(port, 'GET', requestPath, headers);
 }
 
 /** Any request from a non-browser client: it sends whatever Origin, Host or Cookie it likes. */
-export function rawRequest(port: number, method: string, requestPath: string, headers: http.OutgoingHttpHeaders = {}, body?: string): Promise<RawResponse> {
+export function rawRequest(
+  port: number,
+  method: string,
+  requestPath: string,
+  headers: http.OutgoingHttpHeaders = {},
+  body?: string,
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const request = http.request({ host: '127.0.0.1', port, method, path: requestPath, headers }, (response) => {
       let text = '';
@@ -229,11 +265,15 @@ export function rawRequest(port: number, method: string, requestPath: string, he
   });
 }
 
-/** The browser shell's session cookie as the page's browser holds it (HttpOnly: only the browser sees it), as a `Cookie` header. */
+/**
+ * The browser shell's session cookie as the page's browser holds it (HttpOnly: only the browser sees it), as a `Cookie`
+ * header.
+ */
 export async function sessionCookieOf(page: Page): Promise<string> {
   const cookies = await page.context().cookies();
   const session = cookies.find((cookie) => cookie.name.startsWith('lr_shell_'));
-  if (!session) throw new Error(`no session cookie in the browser (has: ${cookies.map((cookie) => cookie.name).join(', ')})`);
+  if (!session)
+    throw new Error(`no session cookie in the browser (has: ${cookies.map((cookie) => cookie.name).join(', ')})`);
   return `${session.name}=${session.value}`;
 }
 

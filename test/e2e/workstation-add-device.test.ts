@@ -11,7 +11,13 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshot } from './helpers.js';
-import { ensureWorkstationBuilt, openWorkstation, runCli, startWorkstation, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  openWorkstation,
+  runCli,
+  startWorkstation,
+  type Workstation,
+} from './workstation-helpers.js';
 
 let ws: Workstation;
 let browser: Browser;
@@ -46,7 +52,9 @@ describe('Add a device', () => {
     await page.getByTestId('nav-devices').click();
     await expect.poll(() => page.getByTestId('add-device').isEnabled(), { timeout: 15_000 }).toBe(true);
     await page.getByTestId('add-device').click();
-    await expect.poll(() => page.getByTestId('add-device-no-file').textContent()).toContain('lr-server agent-files add FILE --target linux-x64');
+    await expect
+      .poll(() => page.getByTestId('add-device-no-file').textContent())
+      .toContain('lr-server agent-files add FILE --target linux-x64');
     expect(await page.getByTestId('add-device-make').isDisabled()).toBe(true);
     await page.getByTestId('add-device-close').click();
   });
@@ -77,12 +85,19 @@ describe('Add a device', () => {
     expect(scriptValue(text, 'LR_SHA256_LINUX_X64')).toBe(hash);
     const ca = readFileSync(path.join(ws.serviceDir, 'tls', 'ca.pem'), 'utf8');
     expect(Buffer.from(scriptValue(text, 'LR_CA_B64'), 'base64').toString()).toBe(ca);
-    const bundle = JSON.parse(Buffer.from(scriptValue(text, 'LR_BUNDLE_B64'), 'base64').toString()) as { kind: string; token: string; ca: string; expiresAt: string };
+    const bundle = JSON.parse(Buffer.from(scriptValue(text, 'LR_BUNDLE_B64'), 'base64').toString()) as {
+      kind: string;
+      token: string;
+      ca: string;
+      expiresAt: string;
+    };
     expect(bundle.kind).toBe('lr-enrollment');
     expect(bundle.token).toMatch(/^lre_[0-9a-z]{12}_[A-Za-z0-9_-]{43}$/);
     expect(bundle.ca).toBe(ca);
     expect(bundle.expiresAt).toBe(expiry);
-    expect(Buffer.from(scriptValue(text, 'LR_AUTH_B64'), 'base64').toString()).toBe(`Authorization: Bearer ${bundle.token}\n`);
+    expect(Buffer.from(scriptValue(text, 'LR_AUTH_B64'), 'base64').toString()).toBe(
+      `Authorization: Bearer ${bundle.token}\n`,
+    );
 
     // The Copy button copies the command (the clipboard of the page, read back).
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: new URL(ws.url).origin });
@@ -109,7 +124,9 @@ describe('Add a device', () => {
     await expect.poll(() => page.getByTestId('add-device-make').isEnabled()).toBe(true);
     await page.getByTestId('add-device-make').click();
     await page.getByTestId('add-device-result').waitFor();
-    expect(await page.getByTestId('add-device-command').textContent()).toBe('powershell -ExecutionPolicy Bypass -File .\\lr-install-windows.ps1');
+    expect(await page.getByTestId('add-device-command').textContent()).toBe(
+      'powershell -ExecutionPolicy Bypass -File .\\lr-install-windows.ps1',
+    );
     expect(await page.getByTestId('add-device-hash-win-x64').textContent()).toContain(sha256(readFileSync(exe)));
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('add-device-save').click()]);
     expect(download.suggestedFilename()).toBe('lr-install-windows.ps1');
@@ -128,7 +145,9 @@ describe('Add a device', () => {
     await page.getByTestId('profile-connect').click();
     await expect.poll(() => page.getByTestId('workspace-user').textContent(), { timeout: 15_000 }).toContain('bob');
     await page.getByTestId('nav-devices').click();
-    await expect.poll(() => page.getByTestId('add-device-reason').textContent(), { timeout: 15_000 }).toContain('adding a device is for admins (you are bob, basic)');
+    await expect
+      .poll(() => page.getByTestId('add-device-reason').textContent(), { timeout: 15_000 })
+      .toContain('adding a device is for admins (you are bob, basic)');
     expect(await page.getByTestId('add-device').isDisabled()).toBe(true);
     expect(await page.getByTestId('add-device').getAttribute('title')).toContain('for admins');
     await screenshot(page, 'workstation-add-device-basic-user');

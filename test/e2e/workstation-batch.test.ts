@@ -1,7 +1,8 @@
 /**
  * The workstation's batch flow against the browser shell as a real process
  * (embedded service + this machine's agent) with two more agents started as processes, in Chromium:
- * select 3 devices (by hand, or a device group's members) → Run on selected (a malformed line first: refused in one line, nothing typed lost;
+ * select 3 devices (by hand, or a device group's members) → Run on selected (a malformed line first: refused in one
+ * line, nothing typed lost;
  * Tab completes the command) → the Batch page's per-device rows reach completed → the merged table holds
  * rows of the 3 devices (device column), the device filter narrows it → Export CSV has the device column
  * and rows of all 3 → the batch, having ended while shown, is in the active case (results CSV identical to
@@ -9,7 +10,8 @@
  * note) and Cancel (confirmed) ends it; a file pulled by a batch lands in the case with the device's
  * SHA-256, while one altered on the service after it was pulled is refused and nothing of that batch is
  * stored. Last, signed in as a basic user: an advanced command is refused in the dialog in one line (the
- * service's), nothing starts, and Tab does not offer the commands this role may not run. Screenshots: /tmp/batch-page.png (1280×800) and /tmp/batch-page-1024.png.
+ * service's), nothing starts, and Tab does not offer the commands this role may not run. Screenshots:
+ * /tmp/batch-page.png (1280×800) and /tmp/batch-page-1024.png.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -22,7 +24,15 @@ import { BatchApi } from '../../src/client/batch-api.js';
 import { profileSchema } from '../../src/node/profile.js';
 import { createCase, openCase } from './cases-helpers.js';
 import { launchChromium, screenshot, type RunningProcess } from './helpers.js';
-import { ensureWorkstationBuilt, HOST, openWorkstation, runCli, startExtraAgent, startWorkstation, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  HOST,
+  openWorkstation,
+  runCli,
+  startExtraAgent,
+  startWorkstation,
+  type Workstation,
+} from './workstation-helpers.js';
 
 const tag = randomBytes(3).toString('hex');
 const B = `batch-b-${tag}`;
@@ -48,7 +58,8 @@ beforeAll(async () => {
   browser = await launchChromium();
   page = await openWorkstation(browser, ws, { width: 1280, height: 800 });
   agents = [await startExtraAgent(ws, B), await startExtraAgent(ws, C)];
-  for (const name of [B, C]) await page.locator(`[data-testid="device-row-${name}"][data-online="true"]`).waitFor({ timeout: 30_000 });
+  for (const name of [B, C])
+    await page.locator(`[data-testid="device-row-${name}"][data-online="true"]`).waitFor({ timeout: 30_000 });
 });
 
 afterAll(async () => {
@@ -77,7 +88,9 @@ async function runOnSelected(line: string): Promise<string> {
 
 /** Devices named in the merged rows on screen (the table is windowed: these are all in view here). */
 async function rowDevices(): Promise<string[]> {
-  return page.getByTestId('batch-result-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-device') ?? ''));
+  return page
+    .getByTestId('batch-result-row')
+    .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-device') ?? ''));
 }
 
 describe('workstation: Run on selected and the Batch page', () => {
@@ -120,7 +133,9 @@ describe('workstation: Run on selected and the Batch page', () => {
     // Every device's row reaches completed, with rows; the batch completes.
     for (const name of DEVICES) {
       await page.locator(`[data-testid="batch-target-${name}"][data-status="completed"]`).waitFor({ timeout: 60_000 });
-      expect(Number(await page.getByTestId(`batch-target-${name}`).getByTestId('batch-target-rows').textContent())).toBeGreaterThan(0);
+      expect(
+        Number(await page.getByTestId(`batch-target-${name}`).getByTestId('batch-target-rows').textContent()),
+      ).toBeGreaterThan(0);
     }
     await page.locator('[data-testid="section-batch"][data-status="completed"]').waitFor({ timeout: 15_000 });
 
@@ -149,14 +164,18 @@ describe('workstation: Run on selected and the Batch page', () => {
     const deviceAt = columns.indexOf('device');
     expect(new Set(lines.slice(1).map((l) => l.split(',')[deviceAt]))).toEqual(new Set(DEVICES));
     expect(lines.length - 1).toBe(allRows);
-    await expect.poll(() => page.getByTestId('batch-note').textContent()).toMatch(new RegExp(`^${allRows} rows exported to `));
+    await expect
+      .poll(() => page.getByTestId('batch-note').textContent())
+      .toMatch(new RegExp(`^${allRows} rows exported to `));
 
     // The batch ended while shown: its output went into the active case by itself (results CSV = the export).
     await openCase(page, caseId, 'evidence');
     const csvRow = page.getByTestId(`evidence-row-${sha256(csv)}`);
     await csvRow.waitFor({ timeout: 15_000 });
     expect(await csvRow.locator('.cell-strong').textContent()).toBe(`batch-${firstBatch}-results.csv`);
-    expect(await page.locator('.evidence__row .cell-strong', { hasText: `batch-${firstBatch}-results.json` }).count()).toBe(1);
+    expect(
+      await page.locator('.evidence__row .cell-strong', { hasText: `batch-${firstBatch}-results.json` }).count(),
+    ).toBe(1);
     await page.getByTestId('case-tab-notes').click();
     await page.locator('.notes__item', { hasText: `Batch ${firstBatch}` }).waitFor();
 
@@ -173,20 +192,35 @@ describe('workstation: Run on selected and the Batch page', () => {
     await page.screenshot({ path: '/tmp/batch-page-1024.png' });
     await screenshot(page, 'workstation-batch-1024');
     // Nothing wider than the window: no horizontal scroll of the page itself at 1024 px.
-    const scrollWidth = (): number => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth;
+    const scrollWidth = (): number =>
+      (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement
+        .scrollWidth;
     expect(await page.evaluate(scrollWidth)).toBeLessThanOrEqual(1024);
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
   it('"Select a group" ticks every member of a device group (admins), the others ticked stay', async () => {
-    runCli('lr', ['--profile', ws.adminProfile, 'groups', 'add', `web-${tag}`, '--level', 'full', '--rule', `name:batch-*-${tag}`]);
+    runCli('lr', [
+      '--profile',
+      ws.adminProfile,
+      'groups',
+      'add',
+      `web-${tag}`,
+      '--level',
+      'full',
+      '--rule',
+      `name:batch-*-${tag}`,
+    ]);
     await tick([HOST]);
     // The picker asks for the groups again when it gets the focus.
     await page.getByTestId('select-group').focus();
-    await expect.poll(() => page.getByTestId('select-group').locator('option').allTextContents(), { timeout: 15_000 }).toContain(`web-${tag} (2)`);
+    await expect
+      .poll(() => page.getByTestId('select-group').locator('option').allTextContents(), { timeout: 15_000 })
+      .toContain(`web-${tag} (2)`);
     await page.getByTestId('select-group').selectOption({ label: `web-${tag} (2)` });
     await expect.poll(() => page.getByTestId('selected-count').textContent()).toContain('3 selected');
-    for (const name of DEVICES) expect(await page.getByTestId(`device-row-${name}`).getAttribute('data-selected')).toBe('true');
+    for (const name of DEVICES)
+      expect(await page.getByTestId(`device-row-${name}`).getAttribute('data-selected')).toBe('true');
     await page.setViewportSize({ width: 1024, height: 768 });
     await screenshot(page, 'workstation-batch-group-1024');
     await page.setViewportSize({ width: 1280, height: 800 });
@@ -213,7 +247,9 @@ describe('workstation: Run on selected and the Batch page', () => {
     await page.getByTestId('batch-cancel').click();
     await page.getByTestId('batch-cancel-dialog').waitFor();
     await page.getByTestId('batch-cancel-dialog-confirm').click();
-    await page.locator(`[data-testid="section-batch"][data-batch-id="${id}"][data-status="cancelled"]`).waitFor({ timeout: 15_000 });
+    await page
+      .locator(`[data-testid="section-batch"][data-batch-id="${id}"][data-status="cancelled"]`)
+      .waitFor({ timeout: 15_000 });
     expect(await page.getByTestId(`batch-target-${C}`).getAttribute('data-status')).toBe('cancelled');
 
     // The list: newest first.
@@ -232,17 +268,21 @@ describe('workstation: Run on selected and the Batch page', () => {
     writeFileSync(file, content);
     await tick([HOST, B]);
     await runOnSelected(`getfile ${file}`);
-    for (const name of [HOST, B]) await page.locator(`[data-testid="batch-target-${name}"][data-status="completed"]`).waitFor({ timeout: 60_000 });
+    for (const name of [HOST, B])
+      await page.locator(`[data-testid="batch-target-${name}"][data-status="completed"]`).waitFor({ timeout: 60_000 });
     await expect.poll(() => page.getByTestId('batch-file').count(), { timeout: 15_000 }).toBe(2);
     for (const text of await page.getByTestId('batch-file').allTextContents()) expect(text).toContain(sha256(content));
-    await expect.poll(() => page.getByTestId('batch-note').textContent(), { timeout: 30_000 }).toMatch(/saved to case “Batch e2e .*”: 4 items \(results CSV and JSON, 2 pulled files\)/);
+    await expect
+      .poll(() => page.getByTestId('batch-note').textContent(), { timeout: 30_000 })
+      .toMatch(/saved to case “Batch e2e .*”: 4 items \(results CSV and JSON, 2 pulled files\)/);
     await page.setViewportSize({ width: 1024, height: 768 });
     await screenshot(page, 'workstation-batch-files-1024');
     await page.setViewportSize({ width: 1280, height: 800 });
     await openCase(page, caseId, 'evidence');
     const pulled = page.locator(`[data-testid="evidence-row-${sha256(content)}"]`);
     await expect.poll(() => pulled.count(), { timeout: 15_000 }).toBe(2);
-    for (const integrity of await pulled.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-integrity')))) expect(integrity).toBe('ok');
+    for (const integrity of await pulled.evaluateAll((rows) => rows.map((r) => r.getAttribute('data-integrity'))))
+      expect(integrity).toBe('ok');
   });
 
   it('Save to case refuses a pulled file whose bytes no longer match its SHA-256, and stores nothing of that batch', async () => {
@@ -252,10 +292,14 @@ describe('workstation: Run on selected and the Batch page', () => {
     // Started outside the page (as `lr batch` would): it ends while the Batch page is not showing it.
     const api = new BatchApi(profileSchema.parse(JSON.parse(readFileSync(ws.adminProfile, 'utf8'))));
     const created = await api.create({ commands: [`getfile ${file}`], target: { devices: [HOST] } });
-    await expect.poll(async () => (await api.get(created.id)).status, { timeout: 60_000, interval: 250 }).toBe('completed');
+    await expect
+      .poll(async () => (await api.get(created.id)).status, { timeout: 60_000, interval: 250 })
+      .toBe('completed');
     // The copy the service keeps is altered after the agent's hash was checked.
     const kept = path.join(ws.serviceDir, 'batches', created.id);
-    const files = readdirSync(kept, { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name === path.basename(file));
+    const files = readdirSync(kept, { recursive: true, withFileTypes: true }).filter(
+      (e) => e.isFile() && e.name === path.basename(file),
+    );
     expect(files).toHaveLength(1);
     const keptFile = path.join((files[0] as { parentPath: string }).parentPath, path.basename(file));
     const altered = Buffer.from(content);
@@ -265,9 +309,13 @@ describe('workstation: Run on selected and the Batch page', () => {
     await page.getByTestId('nav-batches').click();
     if (await page.getByTestId('batch-back').isVisible()) await page.getByTestId('batch-back').click();
     await page.locator(`[data-testid="batch-item"][data-id="${created.id}"]`).click();
-    await page.locator(`[data-testid="section-batch"][data-batch-id="${created.id}"][data-status="completed"]`).waitFor();
+    await page
+      .locator(`[data-testid="section-batch"][data-batch-id="${created.id}"][data-status="completed"]`)
+      .waitFor();
     await page.getByTestId('batch-save-to-case').click();
-    await expect.poll(() => page.getByTestId('batch-note').textContent(), { timeout: 15_000 }).toMatch(/^not saved to the case: .*SHA-256 mismatch/);
+    await expect
+      .poll(() => page.getByTestId('batch-note').textContent(), { timeout: 15_000 })
+      .toMatch(/^not saved to the case: .*SHA-256 mismatch/);
     expect(((await page.getByTestId('batch-note').textContent()) ?? '').split('\n')).toHaveLength(1);
 
     // Nothing of this batch in the case: no results, no file under either hash; nothing left in downloads/.
@@ -277,7 +325,9 @@ describe('workstation: Run on selected and the Batch page', () => {
     expect(await page.getByTestId(`evidence-row-${sha256(altered)}`).count()).toBe(0);
     expect(await page.getByTestId(`evidence-row-${sha256(content)}`).count()).toBe(0);
     const downloads = path.join(ws.dataDir, 'downloads');
-    expect(existsSync(downloads) ? readdirSync(downloads).filter((n) => n.startsWith(`batch-${created.id}`)) : []).toEqual([]);
+    expect(
+      existsSync(downloads) ? readdirSync(downloads).filter((n) => n.startsWith(`batch-${created.id}`)) : [],
+    ).toEqual([]);
   });
 
   it('a basic user: an advanced command is refused in one line in the dialog, nothing starts, Tab offers only what the role may run', async () => {
@@ -288,7 +338,9 @@ describe('workstation: Run on selected and the Batch page', () => {
     await page.getByTestId('nav-settings').click();
     await page.getByTestId('profile-path').fill(profile);
     await page.getByTestId('profile-connect').click();
-    await expect.poll(() => page.getByTestId('workspace-user').textContent(), { timeout: 15_000 }).toContain(`basic-${tag}`);
+    await expect
+      .poll(() => page.getByTestId('workspace-user').textContent(), { timeout: 15_000 })
+      .toContain(`basic-${tag}`);
     await page.getByTestId('nav-devices').click();
     await page.locator(`[data-testid="device-row-${HOST}"][data-online="true"]`).waitFor({ timeout: 30_000 });
     // Groups are the service's admin business: no group picker for this user.
@@ -306,7 +358,9 @@ describe('workstation: Run on selected and the Batch page', () => {
     await page.getByTestId('run-batch-run').click();
     const refusal = page.getByTestId('run-batch-error');
     await refusal.waitFor();
-    expect(await refusal.textContent()).toMatch(/^collect: refused: needs the advanced role \(you are basic\); nothing was started$/);
+    expect(await refusal.textContent()).toMatch(
+      /^collect: refused: needs the advanced role \(you are basic\); nothing was started$/,
+    );
     expect(await line.inputValue()).toBe(advanced);
     expect(await page.getByTestId('run-batch-dialog').isVisible()).toBe(true);
     await screenshot(page, 'workstation-batch-basic-refused');

@@ -15,7 +15,20 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, ROOT, screenshot, startProcess, type RunningProcess } from './helpers.js';
-import { ensureWorkstationBuilt, focusConsole, openConsoleFor, openWorkstation, run, runCli, startExtraAgent, startWorkstation, terminalStats, terminalText, waitForPrompt, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  focusConsole,
+  openConsoleFor,
+  openWorkstation,
+  run,
+  runCli,
+  startExtraAgent,
+  startWorkstation,
+  terminalStats,
+  terminalText,
+  waitForPrompt,
+  type Workstation,
+} from './workstation-helpers.js';
 
 const DEVICE = 'cancel-device';
 const BIG_BYTES = 1024 * 1024 * 1024;
@@ -70,7 +83,10 @@ async function screenshots(p: Page, name: string): Promise<void> {
 }
 
 function restartAgent(dataDir: string): RunningProcess & { dataDir: string } {
-  const started = startProcess([path.join(ROOT, 'out', 'bin', 'lr-agent.js'), 'start', '--data', dataDir], { ...process.env, LR_LOG_LEVEL: 'warn' });
+  const started = startProcess([path.join(ROOT, 'out', 'bin', 'lr-agent.js'), 'start', '--data', dataDir], {
+    ...process.env,
+    LR_LOG_LEVEL: 'warn',
+  });
   return { ...started, dataDir };
 }
 
@@ -106,23 +122,34 @@ describe('workstation: cancelling while the device is offline', () => {
     await page.keyboard.type(`getfile ${big}`);
     await page.keyboard.press('Enter');
     // Mid-transfer: some bytes on disk, far from the end.
-    await expect.poll(partSize, { timeout: 30_000, interval: 20 }).toBeGreaterThan(8 * 1024 * 1024).catch(async (e: Error) => {
-      throw new Error(`${e.message}; terminal: ${JSON.stringify(await tail(page, id, 800))}`);
-    });
+    await expect
+      .poll(partSize, { timeout: 30_000, interval: 20 })
+      .toBeGreaterThan(8 * 1024 * 1024)
+      .catch(async (e: Error) => {
+        throw new Error(`${e.message}; terminal: ${JSON.stringify(await tail(page, id, 800))}`);
+      });
     agent?.child.kill('SIGKILL');
     await new Promise((resolve) => agent?.child.once('exit', resolve));
     const dataDir = (agent as { dataDir: string }).dataDir;
 
     // The console says the device is gone, what Ctrl+C and Ctrl+Z do, and waits (still busy).
-    await expect.poll(() => tail(page, id), { timeout: 30_000, interval: 100 }).toMatch(/waiting for it to come back to resume/);
+    await expect
+      .poll(() => tail(page, id), { timeout: 30_000, interval: 100 })
+      .toMatch(/waiting for it to come back to resume/);
     const offline = await tail(page, id);
-    expect(offline).toContain('while the device is offline: Ctrl+C cancels this command here at once (nothing more is sent to the device); Ctrl+Z is refused');
+    expect(offline).toContain(
+      'while the device is offline: Ctrl+C cancels this command here at once (nothing more is sent to the device); Ctrl+Z is refused',
+    );
     expect(offline).toMatch(/the device went offline at \d+(\.\d)? MiB of 1\.0 GiB \(\d+ %\)/);
     expect((await terminalStats(page, id))?.running).toBe(true);
 
     // Ctrl+Z: refused, with the reason; the command is still there for Ctrl+C.
     await page.keyboard.press('Control+z');
-    await expect.poll(() => tail(page, id), { timeout: 5_000, interval: 50 }).toContain('Ctrl+Z refused: the device is offline, nothing runs on it to send to the background; Ctrl+C cancels here');
+    await expect
+      .poll(() => tail(page, id), { timeout: 5_000, interval: 50 })
+      .toContain(
+        'Ctrl+Z refused: the device is offline, nothing runs on it to send to the background; Ctrl+C cancels here',
+      );
     expect(await tail(page, id)).not.toMatch(/\bfailed\b(?!.*went offline)/);
     expect((await terminalStats(page, id))?.running).toBe(true);
     const bytesAtCancel = partSize();
@@ -134,13 +161,17 @@ describe('workstation: cancelling while the device is offline', () => {
     const promptMs = Date.now() - pressed;
     const lines = afterCancel.split('\n');
     const cancelLine = lines.find((l) => l.startsWith('cancelled here while the device is offline'));
-    expect(cancelLine, afterCancel.slice(-1500)).toBe(`cancelled here while the device is offline: nothing more is sent to it; getfile ${big} again resumes the partial download, -restart starts from zero`);
+    expect(cancelLine, afterCancel.slice(-1500)).toBe(
+      `cancelled here while the device is offline: nothing more is sent to it; getfile ${big} again resumes the partial download, -restart starts from zero`,
+    );
     expect(afterCancel).not.toContain('^C (cancelling on the device)');
     await screenshots(page, 'item1-cancelled-offline');
 
     // Keystrokes are taken again: typed text shows on the prompt line, and a service command runs.
     await page.keyboard.type('abc');
-    await expect.poll(async () => (await terminalText(page, id)).split('\n').pop()?.trimEnd(), { timeout: 5_000 }).toMatch(/> abc$/);
+    await expect
+      .poll(async () => (await terminalText(page, id)).split('\n').pop()?.trimEnd(), { timeout: 5_000 })
+      .toMatch(/> abc$/);
     await page.keyboard.press('Control+c');
     await waitForPrompt(page, id, 5_000);
     expect(await run(page, id, 'help jobs')).toContain('jobs — ');
@@ -170,7 +201,11 @@ describe('workstation: cancelling while the device is offline', () => {
     // Re-running the cancelled getfile resumes, and says so (and how to start from zero).
     await page.keyboard.type(`getfile ${big}`);
     await page.keyboard.press('Enter');
-    await expect.poll(() => tail(page, id), { timeout: 15_000, interval: 50 }).toMatch(/resuming .* at byte \d+: \d+(\.\d)? MiB of 1\.0 GiB \(\d+ %\), kept from an earlier download; getfile \S+ -restart starts from zero/);
+    await expect
+      .poll(() => tail(page, id), { timeout: 15_000, interval: 50 })
+      .toMatch(
+        /resuming .* at byte \d+: \d+(\.\d)? MiB of 1\.0 GiB \(\d+ %\), kept from an earlier download; getfile \S+ -restart starts from zero/,
+      );
     // Ctrl+C while the progress bar is drawn: ^C starts its own line.
     await expect.poll(partSize, { timeout: 30_000, interval: 20 }).toBeGreaterThan(kept + 4 * 1024 * 1024);
     await page.keyboard.press('Control+c');
@@ -180,7 +215,9 @@ describe('workstation: cancelling while the device is offline', () => {
     // The progress bar stays whole on its line, ^C on the next, then one clean line saying what is kept.
     expect(lines[ctrlC], lines.join('\n')).toBe('^C (cancelling on the device)');
     expect(lines[ctrlC - 1]).toMatch(/\d+%\s+\d+(\.\d)? MiB \/ 1\.0 GiB/);
-    expect(lines[ctrlC + 1]).toMatch(/^cancelled by the analyst; the partial file \(\d+(\.\d)? MiB of 1\.0 GiB \(\d+ %\)\) is kept: getfile again resumes it, -restart starts from zero$/);
+    expect(lines[ctrlC + 1]).toMatch(
+      /^cancelled by the analyst; the partial file \(\d+(\.\d)? MiB of 1\.0 GiB \(\d+ %\)\) is kept: getfile again resumes it, -restart starts from zero$/,
+    );
     expect(cancelled).not.toMatch(/getfile[^\n]*: getfile:/);
     await screenshots(page, 'item7-ctrl-c-progress');
     console.log(`item 7 cancel lines: ${JSON.stringify(lines.slice(ctrlC - 1, ctrlC + 3))}`);
@@ -188,7 +225,9 @@ describe('workstation: cancelling while the device is offline', () => {
     // A completion probe (Tab on a path) is logged, flagged internal, and never listed by jobs.
     await page.keyboard.type(`dir ${fixture}/bi`);
     await page.keyboard.press('Tab');
-    await expect.poll(async () => (await terminalText(page, id)).split('\n').pop()?.trimEnd(), { timeout: 15_000 }).toBe(`${DEVICE}:/> dir ${big}`);
+    await expect
+      .poll(async () => (await terminalText(page, id)).split('\n').pop()?.trimEnd(), { timeout: 15_000 })
+      .toBe(`${DEVICE}:/> dir ${big}`);
     await page.keyboard.press('Control+c');
     await waitForPrompt(page, id);
     const probe = serviceLog().find((c) => c.commandLine === `dir ${fixture}/ -output json`);
@@ -198,7 +237,9 @@ describe('workstation: cancelling while the device is offline', () => {
     const bg = await run(page, id, `getfile ${big} -restart &`);
     const bgId = /\[([A-Za-z0-9_-]+)\] running in the background/.exec(bg)?.[1];
     expect(bgId, bg).toBeDefined();
-    expect(bg).toMatch(/discarding the partial download \(\d+(\.\d)? MiB of 1\.0 GiB \(\d+ %\)\) and starting from zero/);
+    expect(bg).toMatch(
+      /discarding the partial download \(\d+(\.\d)? MiB of 1\.0 GiB \(\d+ %\)\) and starting from zero/,
+    );
     expect(deviceLog().find((c) => c.id === bgId)?.commandLine).toBe(`getfile ${big} &`);
 
     // jobs: the running job only, a human duration; -all: every command, never the probe.
@@ -217,7 +258,9 @@ describe('workstation: cancelling while the device is offline', () => {
     // fg of the getfile: its progress bar, not a table.
     await page.keyboard.type(`fg ${bgId}`);
     await page.keyboard.press('Enter');
-    await expect.poll(() => tail(page, id, 300), { timeout: 15_000, interval: 50 }).toMatch(/\d+%\s+\d+(\.\d)? MiB \/ 1\.0 GiB[^\n]*$/);
+    await expect
+      .poll(() => tail(page, id, 300), { timeout: 15_000, interval: 50 })
+      .toMatch(/\d+%\s+\d+(\.\d)? MiB \/ 1\.0 GiB[^\n]*$/);
     const fgText = await tail(page, id, 1000);
     expect(fgText.slice(fgText.lastIndexOf(`fg ${bgId}`))).not.toMatch(/sha256|savedAs/);
     await screenshots(page, 'item7-fg-progress');

@@ -17,9 +17,26 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { caseIdByTitle, createCase, gotoCases, hexdumpLine, openCase, openPage, zipMemberData, zipMemberNames } from './cases-helpers.js';
+import {
+  caseIdByTitle,
+  createCase,
+  gotoCases,
+  hexdumpLine,
+  openCase,
+  openPage,
+  zipMemberData,
+  zipMemberNames,
+} from './cases-helpers.js';
 import { launchChromium, screenshot } from './helpers.js';
-import { ensureWorkstationBuilt, focusConsole, HOST, openConsoleFor, run, startWorkstation, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  focusConsole,
+  HOST,
+  openConsoleFor,
+  run,
+  startWorkstation,
+  type Workstation,
+} from './workstation-helpers.js';
 
 const CASE_ONE = 'Intrusion on web01';
 /** A distinctive word: the name of a file that `dir` lists, found later by search in the transcript. */
@@ -48,7 +65,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** Known bytes: a text header (visible in the text and strings previews), then pseudo-random bytes. */
 function makeBlob(size: number): Buffer {
   const parts = [Buffer.from('LR-EVIDENCE sample header\nsecond line of text\n')];
-  for (let i = 0; Buffer.concat(parts).length < size; i++) parts.push(createHash('sha256').update(`block ${i}`).digest());
+  for (let i = 0; Buffer.concat(parts).length < size; i++)
+    parts.push(createHash('sha256').update(`block ${i}`).digest());
   return Buffer.concat(parts).subarray(0, size);
 }
 
@@ -135,7 +153,9 @@ describe('workstation cases and evidence', () => {
 
     // Re-verify: the stored file still hashes to its SHA-256.
     await page.getByTestId('evidence-verify').click();
-    await expect.poll(() => page.getByTestId('evidence-integrity').getAttribute('data-state'), { timeout: 15_000 }).toBe('ok');
+    await expect
+      .poll(() => page.getByTestId('evidence-integrity').getAttribute('data-state'), { timeout: 15_000 })
+      .toBe('ok');
     await screenshot(page, 'cases-1-evidence-viewer');
   });
 
@@ -168,8 +188,13 @@ describe('workstation cases and evidence', () => {
     await page.getByTestId(`note-item-${typedNoteId}`).click();
     await expect.poll(() => page.getByTestId('note-editor').getAttribute('data-note-id')).toBe(typedNoteId);
     const saved = await page.getByTestId('note-body').inputValue();
-    expect(typed.startsWith(saved), `saved text is not a prefix of the typed text: ${JSON.stringify(saved)}`).toBe(true);
-    expect(saved.length, `${typed.length} typed, ${mustKeep} typed up to 1 s before the kill, ${saved.length} saved`).toBeGreaterThanOrEqual(mustKeep);
+    expect(typed.startsWith(saved), `saved text is not a prefix of the typed text: ${JSON.stringify(saved)}`).toBe(
+      true,
+    );
+    expect(
+      saved.length,
+      `${typed.length} typed, ${mustKeep} typed up to 1 s before the kill, ${saved.length} saved`,
+    ).toBeGreaterThanOrEqual(mustKeep);
     expect(await page.getByTestId('note-title').inputValue()).toBe('Autosave');
 
     // A command in a console (a new session: the old one died with the app), its transcript entry, and
@@ -215,7 +240,9 @@ describe('workstation cases and evidence', () => {
   it('(3) export, import into a fresh workstation: hashes verify; one changed byte is reported by member', async () => {
     await openCase(page, caseOne, 'evidence');
     await page.getByTestId(`evidence-row-${blobSha}`).waitFor();
-    const hashesA = await page.locator('[data-testid^="evidence-row-"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-sha256')).sort());
+    const hashesA = await page
+      .locator('[data-testid^="evidence-row-"]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-sha256')).sort());
     await page.getByTestId('cases-export').click();
     const result = page.getByTestId('cases-export-result');
     await result.waitFor({ timeout: 30_000 });
@@ -243,10 +270,16 @@ describe('workstation cases and evidence', () => {
 
     // The tampered zip first: refused, the member named, nothing added.
     await pageB.getByTestId('cases-import-input').setInputFiles(tamperedPath);
-    await expect.poll(() => pageB?.getByTestId('import-result').getAttribute('data-state'), { timeout: 30_000 }).toBe('rejected');
-    const problems = await pageB.getByTestId('import-problem').evaluateAll((items) => items.map((li) => ({ file: li.getAttribute('data-file'), text: li.textContent })));
+    await expect
+      .poll(() => pageB?.getByTestId('import-result').getAttribute('data-state'), { timeout: 30_000 })
+      .toBe('rejected');
+    const problems = await pageB
+      .getByTestId('import-problem')
+      .evaluateAll((items) => items.map((li) => ({ file: li.getAttribute('data-file'), text: li.textContent })));
     expect(problems.map((p) => p.file)).toContain(`evidence/${blobSha}`);
-    expect(problems.find((p) => p.file === `evidence/${blobSha}`)?.text).toMatch(new RegExp(`^evidence/${blobSha}: .+`));
+    expect(problems.find((p) => p.file === `evidence/${blobSha}`)?.text).toMatch(
+      new RegExp(`^evidence/${blobSha}: .+`),
+    );
     await screenshot(pageB, 'cases-3-import-rejected');
     // The list as main has it now (the page reloads it when it opens again).
     await pageB.getByTestId('nav-devices').click();
@@ -257,16 +290,22 @@ describe('workstation cases and evidence', () => {
 
     // The real one: imported, the same hashes, re-verified.
     await pageB.getByTestId('cases-import-input').setInputFiles(zipPath);
-    await expect.poll(() => pageB?.getByTestId('import-result').getAttribute('data-state'), { timeout: 30_000 }).toBe('ok');
+    await expect
+      .poll(() => pageB?.getByTestId('import-result').getAttribute('data-state'), { timeout: 30_000 })
+      .toBe('ok');
     const importedId = await caseIdByTitle(pageB, CASE_ONE);
     expect(await pageB.getByTestId('import-result').getAttribute('data-case-id')).toBe(importedId);
     await openCase(pageB, importedId, 'evidence');
     await pageB.getByTestId(`evidence-row-${blobSha}`).waitFor();
-    const hashesB = await pageB.locator('[data-testid^="evidence-row-"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-sha256')).sort());
+    const hashesB = await pageB
+      .locator('[data-testid^="evidence-row-"]')
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-sha256')).sort());
     expect(hashesB).toEqual(hashesA);
     await pageB.getByTestId(`evidence-row-${blobSha}`).click();
     await pageB.getByTestId('evidence-verify').click();
-    await expect.poll(() => pageB?.getByTestId('evidence-integrity').getAttribute('data-state'), { timeout: 15_000 }).toBe('ok');
+    await expect
+      .poll(() => pageB?.getByTestId('evidence-integrity').getAttribute('data-state'), { timeout: 15_000 })
+      .toBe('ok');
     expect(await pageB.getByTestId('evidence-sha1').textContent()).toBe(sha('sha1', blob));
     const storedB = path.join(wsB.dataDir, 'cases', 'evidence', blobSha.slice(0, 2), blobSha);
     expect(readFileSync(storedB).equals(blob)).toBe(true);
@@ -289,7 +328,9 @@ describe('workstation cases and evidence', () => {
     await page.getByTestId('nav-settings').click();
     await page.getByTestId('profile-path').fill(path.join(ws.dataDir, 'service', 'admin.profile.json'));
     await page.getByTestId('profile-connect').click();
-    await expect.poll(() => page.getByTestId('workspace-mode').textContent(), { timeout: 15_000 }).toBe('connected to a service');
+    await expect
+      .poll(() => page.getByTestId('workspace-mode').textContent(), { timeout: 15_000 })
+      .toBe('connected to a service');
     await ws.stop();
     await restartA({ deviceOnline: false });
 

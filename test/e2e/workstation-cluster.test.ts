@@ -20,7 +20,15 @@ import { natsSkipReason } from '../cluster/nats-cluster.js';
 import { run as runProcess } from '../integration/harness.js';
 import { openPage } from './cases-helpers.js';
 import { launchChromium, screenshot } from './helpers.js';
-import { ensureWorkstationBuilt, focusConsole, run, startWorkstation, terminalText, waitForPrompt, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  focusConsole,
+  run,
+  startWorkstation,
+  terminalText,
+  waitForPrompt,
+  type Workstation,
+} from './workstation-helpers.js';
 import { describeNeeds } from '../needs.js';
 
 const ON_NODE2 = 'vm-cluster';
@@ -46,7 +54,11 @@ const nodeUrl = (i: number): string => {
   return url;
 };
 
-const workspaceStatus = (): Promise<string> => page.getByTestId('status-workspace').textContent().then((t) => t ?? '');
+const workspaceStatus = (): Promise<string> =>
+  page
+    .getByTestId('status-workspace')
+    .textContent()
+    .then((t) => t ?? '');
 
 /** Clicks "Initiate live response session" on the device and returns the new tab's session id, or the error shown. */
 async function initiate(deviceName: string): Promise<{ sessionId?: string; error?: string }> {
@@ -57,7 +69,7 @@ async function initiate(deviceName: string): Promise<{ sessionId?: string; error
   await row.getByTestId('initiate-session').click();
   const tab = page.locator(`[data-testid="console-tab-${deviceName}"]`).last();
   // Either a new (not closed) tab appears, or the page says why not.
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline;) {
     if ((await errorBox.count()) > 0) return { error: (await errorBox.textContent()) ?? '' };
     const id = (await tab.count()) > 0 ? await tab.getAttribute('data-session-id') : null;
     if (id && (await tab.locator('.tabs__close').count()) === 0) {
@@ -81,7 +93,17 @@ describeNeeds(natsSkipReason)('workstation against a cluster of 3 service nodes'
     console.log(`[cluster-e2e] node 1's admin.profile.json lists ${adminProfile.urls?.length ?? 0} urls`);
     const dataDir = mkdtempSync(path.join(tmpdir(), 'lr-ws-cluster-'));
     const profile = path.join(dataDir, 'analyst.profile.json');
-    const add = await runProcess('lr-server', ['user', 'add', 'analyst', '--role', 'admin', '--data', cluster.node(1).dataDir, '--out', profile]);
+    const add = await runProcess('lr-server', [
+      'user',
+      'add',
+      'analyst',
+      '--role',
+      'admin',
+      '--data',
+      cluster.node(1).dataDir,
+      '--out',
+      profile,
+    ]);
     if (add.code !== 0) throw new Error(`user add: ${add.stderr}`);
     const written = JSON.parse(readFileSync(profile, 'utf8')) as { url: string; urls?: string[] };
     profileUrls = written.urls ?? [written.url];
@@ -119,7 +141,9 @@ describeNeeds(natsSkipReason)('workstation against a cluster of 3 service nodes'
     ] as const) {
       const row = page.locator(`[data-testid="device-row-${name}"][data-online="true"]`);
       await row.waitFor({ timeout: 30_000 });
-      await expect.poll(() => row.getByTestId('device-node').textContent(), { timeout: 15_000 }).toBe(`via ${c.node(node).id}`);
+      await expect
+        .poll(() => row.getByTestId('device-node').textContent(), { timeout: 15_000 })
+        .toBe(`via ${c.node(node).id}`);
     }
     await screenshot(page, 'workstation-cluster-devices');
 
@@ -140,7 +164,11 @@ describeNeeds(natsSkipReason)('workstation against a cluster of 3 service nodes'
     // The status shows a live node within ~15 s, without anything done in the UI.
     await expect
       .poll(workspaceStatus, { timeout: 15_000, interval: 200 })
-      .toMatch(new RegExp(`^(${[nodeUrl(2), nodeUrl(3)].map((u) => u.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')}) · analyst \\(admin\\)$`));
+      .toMatch(
+        new RegExp(
+          `^(${[nodeUrl(2), nodeUrl(3)].map((u) => u.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')}) · analyst \\(admin\\)$`,
+        ),
+      );
     const movedMs = Date.now() - killedAt;
     expect(await page.getByTestId('status-workspace').getAttribute('data-state')).toBe('ready');
 
@@ -154,7 +182,9 @@ describeNeeds(natsSkipReason)('workstation against a cluster of 3 service nodes'
     await page.getByTestId('nav-consoles').click();
     await page.getByTestId(`console-tab-${ON_NODE2}`).click();
     const lost = `disconnected from the service node ${new URL(nodeUrl(1)).host} \\(.+\\); a new session goes to another node of the cluster`;
-    await expect.poll(() => terminalText(page, consoleOnNode2), { timeout: 15_000 }).toMatch(new RegExp(`session closed: ${lost}`));
+    await expect
+      .poll(() => terminalText(page, consoleOnNode2), { timeout: 15_000 })
+      .toMatch(new RegExp(`session closed: ${lost}`));
     const banner = page.getByTestId('closed-banner');
     await expect.poll(() => banner.textContent(), { timeout: 5_000 }).toMatch(new RegExp(`^Session closed: ${lost}`));
     const closedText = (await banner.textContent()) ?? '';
@@ -173,7 +203,7 @@ describeNeeds(natsSkipReason)('workstation against a cluster of 3 service nodes'
     let refusals = 0;
     let firstRefusal = '';
     let two: { sessionId?: string; error?: string } = {};
-    for (const deadline = Date.now() + DEAD_NODE_CLAIM_MS; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + DEAD_NODE_CLAIM_MS; Date.now() < deadline;) {
       two = await initiate(ON_NODE2);
       if (two.sessionId) break;
       refusals += 1;
@@ -183,7 +213,9 @@ describeNeeds(natsSkipReason)('workstation against a cluster of 3 service nodes'
     }
     expect(two.sessionId, `still refused: ${two.error}`).toBeDefined();
     const reopenedMs = Date.now() - killedAt;
-    expect(reopenedMs, 'the dead node\'s claim was freed by the live nodes, not by the lease').toBeLessThan(DEAD_NODE_FREED_MS);
+    expect(reopenedMs, "the dead node's claim was freed by the live nodes, not by the lease").toBeLessThan(
+      DEAD_NODE_FREED_MS,
+    );
     await focusConsole(page, ON_NODE2);
     expect(await run(page, two.sessionId as string, 'dir /')).toMatch(/\btmp\b/);
     await page.getByTestId('nav-devices').click();

@@ -54,7 +54,12 @@ function focused(p: Page): Promise<string> {
 
 /** Selects the first occurrence of `text` in the terminal's buffer with xterm's select API (test hook). */
 async function selectText(p: Page, id: string, text: string): Promise<void> {
-  expect(await p.evaluate(({ id: tabId, text: wanted }) => (globalThis as Hook).__lrTerminals?.selectFirst(tabId, wanted), { id, text })).toBe(true);
+  expect(
+    await p.evaluate(({ id: tabId, text: wanted }) => (globalThis as Hook).__lrTerminals?.selectFirst(tabId, wanted), {
+      id,
+      text,
+    }),
+  ).toBe(true);
   expect(await p.evaluate((tabId) => (globalThis as Hook).__lrTerminals?.selection(tabId), id)).toBe(text);
 }
 
@@ -119,7 +124,9 @@ describe('workstation console keyboard', () => {
 
     // Keyboard only to Disconnect: Shift+Tab leaves the terminal while "Tab moves focus" is on.
     await page.keyboard.press('Control+m');
-    await expect.poll(async () => page.getByTestId('console-tab-moves-focus').getAttribute('aria-pressed')).toBe('true');
+    await expect
+      .poll(async () => page.getByTestId('console-tab-moves-focus').getAttribute('aria-pressed'))
+      .toBe('true');
     await page.keyboard.press('Shift+Tab');
     expect(await focused(page)).toBe('console-disconnect');
     await page.keyboard.press('Enter');
@@ -147,7 +154,9 @@ describe('workstation console keyboard', () => {
     await expect.poll(() => focused(page)).toBe(`terminal:${id}`);
     await page.keyboard.type('dir', { delay: 0 });
     await page.keyboard.press('Enter');
-    await expect.poll(async () => terminalText(page, id)).toContain('not sent: this session is closed (disconnected by the analyst)');
+    await expect
+      .poll(async () => terminalText(page, id))
+      .toContain('not sent: this session is closed (disconnected by the analyst)');
     await waitForPrompt(page, id);
     await screenshot(page, 'item2-closed-session-read-only');
     await page.setViewportSize({ width: 1024, height: 760 });
@@ -182,7 +191,10 @@ describe('workstation console keyboard', () => {
     await page.keyboard.press('Control+c');
     await expect.poll(async () => terminalText(page, id)).toContain('^C (cancelling on the device)');
     await waitForPrompt(page, id, 60_000);
-    const cancelled = JSON.parse(runCli('lr', ['--profile', ws.adminProfile, 'log', '--json'])) as { commandLine: string; status: string }[];
+    const cancelled = JSON.parse(runCli('lr', ['--profile', ws.adminProfile, 'log', '--json'])) as {
+      commandLine: string;
+      status: string;
+    }[];
     expect(cancelled.filter((c) => c.commandLine === LONG_COMMAND).map((c) => c.status)).toEqual(['cancelled']);
 
     // Ctrl+Shift+C and Ctrl+Insert copy too (and never interrupt).
@@ -201,11 +213,15 @@ describe('workstation console keyboard', () => {
     await grantOnly(page, 'clipboard-write');
     await setClipboard(page, 'fileinfo zebra\nrm -rf');
     await page.keyboard.press('Control+Shift+V');
-    await expect.poll(async () => lastLine(await terminalText(page, id))).toBe(`${HOST}:${fixture}> fileinfo zebra rm -rf`);
+    await expect
+      .poll(async () => lastLine(await terminalText(page, id)))
+      .toBe(`${HOST}:${fixture}> fileinfo zebra rm -rf`);
     await page.keyboard.press('Control+u');
     await setClipboard(page, `fileinfo ${MARKER}`);
     await page.keyboard.press('Shift+Insert');
-    await expect.poll(async () => lastLine(await terminalText(page, id))).toBe(`${HOST}:${fixture}> fileinfo ${MARKER}`);
+    await expect
+      .poll(async () => lastLine(await terminalText(page, id)))
+      .toBe(`${HOST}:${fixture}> fileinfo ${MARKER}`);
     await page.keyboard.press('Control+u');
 
     // Ctrl+F: the search bar takes the focus, highlights (selects) a match; Escape gives the focus back.
@@ -214,7 +230,9 @@ describe('workstation console keyboard', () => {
     expect(await focused(page)).toBe('console-search-input');
     await page.keyboard.type('zebra-marker', { delay: 0 });
     await expect.poll(() => page.getByTestId('console-search-status').textContent()).toMatch(/^\d+ of \d+$/);
-    expect(await page.evaluate((tabId) => (globalThis as Hook).__lrTerminals?.selection(tabId), id)).toBe('zebra-marker');
+    expect(await page.evaluate((tabId) => (globalThis as Hook).__lrTerminals?.selection(tabId), id)).toBe(
+      'zebra-marker',
+    );
     await page.keyboard.press('Enter');
     await screenshots(page, 'item4-search');
     // Ctrl+F again from the terminal: the open bar takes the focus back.
@@ -243,9 +261,14 @@ describe('workstation console keyboard', () => {
     await expect.poll(() => typeahead.textContent()).toBe('typed ahead: cd /tmp ⏎ dir');
     await screenshots(page, 'item8-typeahead');
     // The walk ends, `cd /tmp` runs, and `dir` waits on the new prompt for its Enter.
-    await expect.poll(async () => lastLine(await terminalText(page, id)), { timeout: 120_000 }).toBe(`${HOST}:/tmp> dir`);
+    await expect
+      .poll(async () => lastLine(await terminalText(page, id)), { timeout: 120_000 })
+      .toBe(`${HOST}:/tmp> dir`);
     expect(await typeahead.count()).toBe(0);
-    const log = JSON.parse(runCli('lr', ['--profile', ws.adminProfile, 'log', '--json'])) as { commandLine: string; status: string }[];
+    const log = JSON.parse(runCli('lr', ['--profile', ws.adminProfile, 'log', '--json'])) as {
+      commandLine: string;
+      status: string;
+    }[];
     expect(log.some((c) => c.commandLine === 'cd /tmp' && c.status === 'completed')).toBe(true);
     await page.keyboard.press('Control+u');
 
@@ -258,7 +281,9 @@ describe('workstation console keyboard', () => {
     await page.keyboard.press('Control+c');
     await expect.poll(async () => terminalText(page, id)).toContain('typed ahead, not sent (Ctrl+C): processes ⏎');
     await waitForPrompt(page, id, 60_000);
-    const after = JSON.parse(runCli('lr', ['--profile', ws.adminProfile, 'log', '--json'])) as { commandLine: string }[];
+    const after = JSON.parse(runCli('lr', ['--profile', ws.adminProfile, 'log', '--json'])) as {
+      commandLine: string;
+    }[];
     expect(after.some((c) => c.commandLine === 'processes')).toBe(false);
   });
 
@@ -306,11 +331,17 @@ describe('workstation console keyboard', () => {
     await page.getByTestId('log-row').first().waitFor();
     await page.getByTestId('log-viewport').focus();
     await page.keyboard.press('ArrowDown');
-    await expect.poll(() => page.locator('[data-testid="log-row"][aria-selected="true"]').getAttribute('data-id')).toBe(await page.getByTestId('log-row').nth(0).getAttribute('data-id'));
+    await expect
+      .poll(() => page.locator('[data-testid="log-row"][aria-selected="true"]').getAttribute('data-id'))
+      .toBe(await page.getByTestId('log-row').nth(0).getAttribute('data-id'));
     await page.keyboard.press('ArrowDown');
-    await expect.poll(() => page.locator('[data-testid="log-row"][aria-selected="true"]').getAttribute('data-id')).toBe(await page.getByTestId('log-row').nth(1).getAttribute('data-id'));
+    await expect
+      .poll(() => page.locator('[data-testid="log-row"][aria-selected="true"]').getAttribute('data-id'))
+      .toBe(await page.getByTestId('log-row').nth(1).getAttribute('data-id'));
     await page.keyboard.press('ArrowUp');
-    await expect.poll(() => page.locator('[data-testid="log-row"][aria-selected="true"]').getAttribute('data-id')).toBe(await page.getByTestId('log-row').nth(0).getAttribute('data-id'));
+    await expect
+      .poll(() => page.locator('[data-testid="log-row"][aria-selected="true"]').getAttribute('data-id'))
+      .toBe(await page.getByTestId('log-row').nth(0).getAttribute('data-id'));
     await screenshot(page, 'item9-log-keyboard');
 
     // The Library: "Choose files" is a button the keyboard reaches.
@@ -321,7 +352,10 @@ describe('workstation console keyboard', () => {
   });
 
   it('item 9: arrows walk the case transcript and evidence lists', async () => {
-    const id = (await page.getByTestId(`console-tab-${HOST}`).count()) === 1 ? ((await page.getByTestId(`console-tab-${HOST}`).getAttribute('data-session-id')) as string) : await openConsoleFor(page, HOST);
+    const id =
+      (await page.getByTestId(`console-tab-${HOST}`).count()) === 1
+        ? ((await page.getByTestId(`console-tab-${HOST}`).getAttribute('data-session-id')) as string)
+        : await openConsoleFor(page, HOST);
     await page.getByTestId('nav-consoles').click();
     await page.getByTestId(`console-tab-${HOST}`).click();
     // Two outputs saved as evidence, and their commands in the active case's transcript.
@@ -332,30 +366,44 @@ describe('workstation console keyboard', () => {
     await activeCase.click();
     await page.getByTestId('case-tab-transcripts').click();
     await page.getByTestId('transcript-row').nth(1).waitFor();
-    const rowIds = async (testId: string): Promise<string[]> => page.getByTestId(testId).evaluateAll((rows) => rows.map((row) => row.getAttribute('data-id') ?? ''));
+    const rowIds = async (testId: string): Promise<string[]> =>
+      page.getByTestId(testId).evaluateAll((rows) => rows.map((row) => row.getAttribute('data-id') ?? ''));
     const transcripts = await rowIds('transcript-row');
     await page.getByTestId('transcript-viewport').focus();
     await page.keyboard.press('ArrowDown');
     await expect.poll(() => page.getByTestId('transcript-viewer').getAttribute('data-id')).toBe(transcripts[0]);
     await page.keyboard.press('ArrowDown');
     await expect.poll(() => page.getByTestId('transcript-viewer').getAttribute('data-id')).toBe(transcripts[1]);
-    expect(await page.locator('[data-testid="transcript-row"][aria-selected="true"]').getAttribute('data-id')).toBe(transcripts[1]);
+    expect(await page.locator('[data-testid="transcript-row"][aria-selected="true"]').getAttribute('data-id')).toBe(
+      transcripts[1],
+    );
 
     await page.getByTestId('case-tab-evidence').click();
     await page.locator('.evidence__row').nth(1).waitFor();
-    const evidence = await page.locator('.evidence__row').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-id') ?? ''));
+    const evidence = await page
+      .locator('.evidence__row')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-id') ?? ''));
     await page.getByTestId('evidence-list').focus();
     await page.keyboard.press('ArrowDown');
-    await expect.poll(() => page.locator('.evidence__row[aria-selected="true"]').getAttribute('data-id')).toBe(evidence[0]);
+    await expect
+      .poll(() => page.locator('.evidence__row[aria-selected="true"]').getAttribute('data-id'))
+      .toBe(evidence[0]);
     await page.keyboard.press('ArrowDown');
-    await expect.poll(() => page.locator('.evidence__row[aria-selected="true"]').getAttribute('data-id')).toBe(evidence[1]);
+    await expect
+      .poll(() => page.locator('.evidence__row[aria-selected="true"]').getAttribute('data-id'))
+      .toBe(evidence[1]);
     await page.keyboard.press('ArrowUp');
-    await expect.poll(() => page.locator('.evidence__row[aria-selected="true"]').getAttribute('data-id')).toBe(evidence[0]);
+    await expect
+      .poll(() => page.locator('.evidence__row[aria-selected="true"]').getAttribute('data-id'))
+      .toBe(evidence[0]);
     await screenshot(page, 'item9-evidence-keyboard');
   });
 
   it('item 15: after a reload the consoles come back with their recent output, on the page the analyst was on', async () => {
-    const id = (await page.getByTestId(`console-tab-${HOST}`).count()) === 1 ? ((await page.getByTestId(`console-tab-${HOST}`).getAttribute('data-session-id')) as string) : await openConsoleFor(page, HOST);
+    const id =
+      (await page.getByTestId(`console-tab-${HOST}`).count()) === 1
+        ? ((await page.getByTestId(`console-tab-${HOST}`).getAttribute('data-session-id')) as string)
+        : await openConsoleFor(page, HOST);
     await page.getByTestId('nav-consoles').click();
     await page.getByTestId(`console-tab-${HOST}`).click();
     expect(await focused(page)).toBe(`terminal:${id}`);

@@ -8,7 +8,16 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './helpers.js';
-import { ensureWorkstationBuilt, focusConsole, HOST, openConsoleFor, run, startWorkstation, waitForPrompt, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  focusConsole,
+  HOST,
+  openConsoleFor,
+  run,
+  startWorkstation,
+  waitForPrompt,
+  type Workstation,
+} from './workstation-helpers.js';
 
 let ws: Workstation;
 let browser: Browser;
@@ -57,14 +66,22 @@ async function closeConsole(page: Page): Promise<void> {
   await page.getByTestId(`console-tab-${HOST}`).click();
   await page.getByTestId('console-disconnect').click();
   await page.getByTestId('disconnect-dialog-confirm').click();
-  await page.getByTestId(`console-tab-${HOST}`).waitFor({ state: 'detached', timeout: 15_000 }).catch(() => undefined);
+  await page
+    .getByTestId(`console-tab-${HOST}`)
+    .waitFor({ state: 'detached', timeout: 15_000 })
+    .catch(() => undefined);
   await page.close();
 }
 
-const renderer = (page: Page): Promise<string | null> => page.locator(`[data-testid="terminal-${sessionId}"] .terminal-host`).getAttribute('data-renderer');
+const renderer = (page: Page): Promise<string | null> =>
+  page.locator(`[data-testid="terminal-${sessionId}"] .terminal-host`).getAttribute('data-renderer');
 
 /** The text the DOM renderer drew (its rows are elements; WebGL draws into a canvas and has none). */
-const drawnRows = (page: Page): Promise<string> => page.locator(`[data-testid="terminal-${sessionId}"] .xterm-rows`).innerText().catch(() => '');
+const drawnRows = (page: Page): Promise<string> =>
+  page
+    .locator(`[data-testid="terminal-${sessionId}"] .xterm-rows`)
+    .innerText()
+    .catch(() => '');
 
 describe('console renderer', () => {
   it('forced WebGL draws into a canvas; when its context is lost the DOM renderer takes over and draws the output', async () => {

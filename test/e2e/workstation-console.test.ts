@@ -162,13 +162,17 @@ describe('workstation consoles', () => {
     await expect.poll(async () => (await terminalStats(page, id))?.running).toBe(true);
     await page.keyboard.press('Control+c');
     await waitForPrompt(page, id);
-    await expect.poll(() => serviceLog().find((c) => c.id === (zJob as RegExpExecArray)[1])?.status, { timeout: 15_000 }).toBe('cancelled');
+    await expect
+      .poll(() => serviceLog().find((c) => c.id === (zJob as RegExpExecArray)[1])?.status, { timeout: 15_000 })
+      .toBe('cancelled');
 
     // getfile from the console: verified, then stored as evidence of the active case under its SHA-256.
     const got = await run(page, id, `getfile ${fixture}/sample-evidence.txt`);
     const sha256 = createHash('sha256').update('evidence\n').digest('hex');
     expect(got).toContain(`stored as evidence sample-evidence.txt (9 bytes, sha256 ${sha256}) in the active case`);
-    expect(readFileSync(path.join(ws.dataDir, 'cases', 'evidence', sha256.slice(0, 2), sha256), 'utf8')).toBe('evidence\n');
+    expect(readFileSync(path.join(ws.dataDir, 'cases', 'evidence', sha256.slice(0, 2), sha256), 'utf8')).toBe(
+      'evidence\n',
+    );
 
     const help = await run(page, id, 'help getfile');
     expect(help).toContain('getfile — ');
@@ -214,7 +218,15 @@ describe('workstation consoles', () => {
     // cls clears the screen.
     await page.keyboard.type('cls');
     await page.keyboard.press('Enter');
-    await expect.poll(async () => (await terminalText(page, id)).trim().split('\n').filter((l) => l.trim() !== '').length).toBe(1);
+    await expect
+      .poll(
+        async () =>
+          (await terminalText(page, id))
+            .trim()
+            .split('\n')
+            .filter((l) => l.trim() !== '').length,
+      )
+      .toBe(1);
   });
 
   it('(4) the command log holds every command of the console test, with its status; filters, search and CSV export work', async () => {
@@ -245,7 +257,9 @@ describe('workstation consoles', () => {
     // Search (command lines, errors and output: jobs and status list the findfile too): the cancelled
     // findfile, and its details in the side panel.
     await page.getByTestId('log-search').fill('zz-not-here-either');
-    const mentions = serviceLog().filter((c) => [c.commandLine, c.output, c.error ?? ''].some((text) => text.includes('zz-not-here-either')));
+    const mentions = serviceLog().filter((c) =>
+      [c.commandLine, c.output, c.error ?? ''].some((text) => text.includes('zz-not-here-either')),
+    );
     await expect.poll(async () => list.getAttribute('data-total')).toBe(String(mentions.length));
     const row = page.locator('[data-testid="log-row"][data-status="cancelled"]');
     expect(await row.count()).toBe(1);
@@ -256,10 +270,14 @@ describe('workstation consoles', () => {
     // Filters: status, device, user.
     await page.getByTestId('log-search').fill('');
     await page.getByTestId('log-filter-status').selectOption('cancelled');
-    await expect.poll(async () => list.getAttribute('data-total')).toBe(String(serviceLog().filter((c) => c.status === 'cancelled').length));
+    await expect
+      .poll(async () => list.getAttribute('data-total'))
+      .toBe(String(serviceLog().filter((c) => c.status === 'cancelled').length));
     await page.getByTestId('log-filter-status').selectOption('');
     await page.getByTestId('log-filter-device').selectOption({ label: SECOND });
-    await expect.poll(async () => list.getAttribute('data-total')).toBe(String(serviceLog().filter((c) => c.deviceName === SECOND).length));
+    await expect
+      .poll(async () => list.getAttribute('data-total'))
+      .toBe(String(serviceLog().filter((c) => c.deviceName === SECOND).length));
     await page.getByTestId('log-filter-device').selectOption('');
     await page.getByTestId('log-filter-user').selectOption('admin');
     await expect.poll(async () => list.getAttribute('data-total')).toBe(String(total));
@@ -273,7 +291,11 @@ describe('workstation consoles', () => {
     const csv = readFileSync(file, 'utf8').trimEnd().split('\r\n');
     expect(csv[0]).toMatch(/^id,startedAt,/);
     expect(csv.length - 1).toBe(total);
-    for (const entry of expected) expect(csv.some((line) => line.startsWith(`${entry.id},`)), entry.commandLine).toBe(true);
+    for (const entry of expected)
+      expect(
+        csv.some((line) => line.startsWith(`${entry.id},`)),
+        entry.commandLine,
+      ).toBe(true);
   });
 
   it('shows when a device goes offline, and resumes when it is back', async () => {
@@ -284,7 +306,13 @@ describe('workstation consoles', () => {
     expect(await terminalText(page, id)).toContain('the device went offline');
     await screenshot(page, 'workstation-device-offline');
     const agentDir = agent?.dataDir as string;
-    agent = { ...startProcess([path.join(ROOT, 'out/bin/lr-agent.js'), 'start', '--data', agentDir], { ...process.env, LR_LOG_LEVEL: 'warn' }), dataDir: agentDir };
+    agent = {
+      ...startProcess([path.join(ROOT, 'out/bin/lr-agent.js'), 'start', '--data', agentDir], {
+        ...process.env,
+        LR_LOG_LEVEL: 'warn',
+      }),
+      dataDir: agentDir,
+    };
     await page.getByTestId('offline-banner').waitFor({ state: 'detached', timeout: 20_000 });
     expect(await terminalText(page, id)).toContain('the device is back online');
     const out = await run(page, id, 'cd /');
@@ -309,7 +337,10 @@ describe('workstation consoles', () => {
     // The service ended it (its sessions table says so).
     const db = new Database(path.join(ws.serviceDir, 'lr.db'), { readonly: true });
     try {
-      const row = db.prepare('SELECT ended_at, end_reason FROM sessions WHERE id = ?').get(old) as { ended_at: string | null; end_reason: string | null };
+      const row = db.prepare('SELECT ended_at, end_reason FROM sessions WHERE id = ?').get(old) as {
+        ended_at: string | null;
+        end_reason: string | null;
+      };
       expect(row.ended_at).not.toBeNull();
       expect(row.end_reason).toBe('closed by admin');
     } finally {

@@ -42,7 +42,8 @@ beforeAll(async () => {
   for (let d = 0; d < DIRS; d++) {
     const dir = path.join(tree, `folder-${String(d).padStart(3, '0')}`);
     mkdirSync(dir);
-    for (let f = 0; f < PER_DIR; f++) writeFileSync(path.join(dir, `evidence-${pad}-${String(f).padStart(3, '0')}.log`), '');
+    for (let f = 0; f < PER_DIR; f++)
+      writeFileSync(path.join(dir, `evidence-${pad}-${String(f).padStart(3, '0')}.log`), '');
   }
   ws = await startWorkstation();
   agent = await startExtraAgent(ws, PEER);
@@ -67,7 +68,9 @@ describe('a console printing 20 MB', () => {
     const started = Date.now();
     await page.keyboard.type(`findfile "*.log" -path ${tree}`);
     await page.keyboard.press('Enter');
-    await expect.poll(async () => (await terminalStats(page, id))?.records ?? 0, { timeout: 60_000, interval: 50 }).toBeGreaterThan(FILES / 15);
+    await expect
+      .poll(async () => (await terminalStats(page, id))?.records ?? 0, { timeout: 60_000, interval: 50 })
+      .toBeGreaterThan(FILES / 15);
 
     const latencies: number[] = [];
     for (let i = 0; i < 6; i++) {
@@ -84,7 +87,9 @@ describe('a console printing 20 MB', () => {
 
     await page.getByTestId(`console-tab-${HOST}`).click();
     const progress = setInterval(() => {
-      void terminalStats(page, id).then((s) => log(`progress: ${s?.records} records after ${((Date.now() - started) / 1000).toFixed(0)} s`));
+      void terminalStats(page, id).then((s) =>
+        log(`progress: ${s?.records} records after ${((Date.now() - started) / 1000).toFixed(0)} s`),
+      );
     }, 10_000);
     try {
       await waitForPrompt(page, id, 500_000);
@@ -96,7 +101,9 @@ describe('a console printing 20 MB', () => {
     const text = await terminalText(page, id);
     // eslint-disable-next-line no-console
     const megabytes = (stats?.chars ?? 0) / 1e6;
-    log(`printed ${stats?.records} records, ${stats?.lines} lines, ${megabytes.toFixed(1)} MB in ${seconds.toFixed(1)} s (terminal ${stats?.cols} columns)`);
+    log(
+      `printed ${stats?.records} records, ${stats?.lines} lines, ${megabytes.toFixed(1)} MB in ${seconds.toFixed(1)} s (terminal ${stats?.cols} columns)`,
+    );
     expect(stats?.records).toBe(FILES);
     if (FILES === 150_000) expect(megabytes).toBeGreaterThan(20);
     expect(stats?.lines).toBeGreaterThanOrEqual(FILES + 2);
@@ -105,8 +112,12 @@ describe('a console printing 20 MB', () => {
     const tail = text.split('\n').slice(-9);
     // rows, or the continuation of a path wrapped in its column (never cut with …)
     expect(tail.slice(0, 5).every((line) => /evidence-x+|x{8}|^ +[-x]*\d{3}\.log$/.test(line))).toBe(true);
-    expect(tail[5]).toMatch(new RegExp(`^${FILES.toLocaleString('en')} rows of output: the console keeps the last 10,000 lines`));
-    expect(tail[6]).toMatch(/^the full output was saved as evidence findfile-\S+-full-output\.txt in the active case "[^"]+"/);
+    expect(tail[5]).toMatch(
+      new RegExp(`^${FILES.toLocaleString('en')} rows of output: the console keeps the last 10,000 lines`),
+    );
+    expect(tail[6]).toMatch(
+      /^the full output was saved as evidence findfile-\S+-full-output\.txt in the active case "[^"]+"/,
+    );
     expect(tail[7]).toMatch(/^ {2}open it in Cases: evidence\/\w+\/\w+$/);
     expect(text).not.toMatch(/failed|timed out|cancelled/);
     await screenshot(page, 'workstation-3-flood-done');

@@ -24,9 +24,17 @@ export interface Workstation extends RunningProcess {
 
 /** `npm run build` and the node programs (out/bin) must exist. */
 export function ensureWorkstationBuilt(): void {
-  const needed = ['out/main/browser-shell.js', 'out/renderer/index.html', 'out/bin/lr-agent.js', 'out/bin/lr-server.js'];
+  const needed = [
+    'out/main/browser-shell.js',
+    'out/renderer/index.html',
+    'out/bin/lr-agent.js',
+    'out/bin/lr-server.js',
+  ];
   if (needed.every((file) => existsSync(path.join(ROOT, file)))) return;
-  for (const args of [[path.join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'], [path.join(ROOT, 'scripts/build-node.mjs')]]) {
+  for (const args of [
+    [path.join(ROOT, 'node_modules/electron-vite/bin/electron-vite.js'), 'build'],
+    [path.join(ROOT, 'scripts/build-node.mjs')],
+  ]) {
     const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: 'inherit' });
     if (r.status !== 0) throw new Error(`build failed: ${args.join(' ')}`);
   }
@@ -35,7 +43,11 @@ export function ensureWorkstationBuilt(): void {
 /** A browser shell on a fresh app data folder, or on `existingDataDir` (a restart: its state is kept). */
 export async function startWorkstation(existingDataDir?: string): Promise<Workstation> {
   const dataDir = existingDataDir ?? mkdtempSync(path.join(tmpdir(), 'lr-ws-e2e-'));
-  const running = startProcess([path.join(ROOT, 'out/main/browser-shell.js'), '--port', '0'], { ...process.env, LR_DATA_DIR: dataDir, LR_LOG_LEVEL: 'warn' });
+  const running = startProcess([path.join(ROOT, 'out/main/browser-shell.js'), '--port', '0'], {
+    ...process.env,
+    LR_DATA_DIR: dataDir,
+    LR_LOG_LEVEL: 'warn',
+  });
   const match = await running.waitForLine(SHELL_URL_LINE);
   const serviceDir = path.join(dataDir, 'service');
   return {
@@ -52,7 +64,11 @@ export async function startWorkstation(existingDataDir?: string): Promise<Workst
 }
 
 /** A page with the terminal test hook, loaded, with this machine online in the inventory. */
-export async function openWorkstation(browser: Browser, ws: Workstation, viewport = { width: 1400, height: 860 }): Promise<Page> {
+export async function openWorkstation(
+  browser: Browser,
+  ws: Workstation,
+  viewport = { width: 1400, height: 860 },
+): Promise<Page> {
   const page = await browser.newPage({ viewport, acceptDownloads: true });
   await page.addInitScript({ content: 'window.__lrTestHooks = true;' });
   await page.goto(ws.url);
@@ -162,7 +178,10 @@ export async function run(page: Page, sessionId: string, line: string, timeoutMs
   await page.keyboard.press('Enter');
   // The prompt comes back after the output (at least one new line past the command line).
   await expect
-    .poll(async () => (await terminalText(page, sessionId)).split('\n').length > before, { timeout: timeoutMs, interval: 50 })
+    .poll(async () => (await terminalText(page, sessionId)).split('\n').length > before, {
+      timeout: timeoutMs,
+      interval: 50,
+    })
     .toBe(true);
   const text = await waitForPrompt(page, sessionId, timeoutMs);
   const lines = text.split('\n');

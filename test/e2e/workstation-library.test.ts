@@ -9,7 +9,17 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshot } from './helpers.js';
-import { ensureWorkstationBuilt, focusConsole, HOST, openConsoleFor, openWorkstation, run, runCli, startWorkstation, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  focusConsole,
+  HOST,
+  openConsoleFor,
+  openWorkstation,
+  run,
+  runCli,
+  startWorkstation,
+  type Workstation,
+} from './workstation-helpers.js';
 
 let ws: Workstation;
 let browser: Browser;
@@ -56,18 +66,27 @@ describe('the library page', () => {
     const triage = page.locator('[data-testid="staged-item"][data-name="triage.sh"]');
     await triage.waitFor();
     expect(await triage.textContent()).toContain('triage.sh');
-    expect(await page.locator('[data-testid="staged-item"][data-name="notes.txt"]').textContent()).toContain('683.6 KiB');
+    expect(await page.locator('[data-testid="staged-item"][data-name="notes.txt"]').textContent()).toContain(
+      '683.6 KiB',
+    );
     await triage.getByTestId('upload-description').fill('Collects triage data');
     await triage.getByTestId('upload-parameters-description').fill('-d DIR: output folder');
     await triage.getByTestId('upload-parameters-example').fill('-d /tmp/out');
-    await page.locator('[data-testid="staged-item"][data-name="notes.txt"]').getByTestId('upload-description').fill('Analyst notes');
+    await page
+      .locator('[data-testid="staged-item"][data-name="notes.txt"]')
+      .getByTestId('upload-description')
+      .fill('Analyst notes');
     await screenshot(page, 'workstation-13-library-staged');
     await new Promise((r) => setTimeout(r, 1000));
     expect(await page.getByTestId('upload-item').count()).toBe(0);
     expect(await page.getByTestId('library-row-triage.sh').count()).toBe(0);
     await page.getByTestId('upload-confirm').click();
-    await page.locator('[data-testid="upload-item"][data-name="triage.sh"][data-state="done"]').waitFor({ timeout: 20_000 });
-    await page.locator('[data-testid="upload-item"][data-name="notes.txt"][data-state="done"]').waitFor({ timeout: 20_000 });
+    await page
+      .locator('[data-testid="upload-item"][data-name="triage.sh"][data-state="done"]')
+      .waitFor({ timeout: 20_000 });
+    await page
+      .locator('[data-testid="upload-item"][data-name="notes.txt"][data-state="done"]')
+      .waitFor({ timeout: 20_000 });
     const row = page.getByTestId('library-row-triage.sh');
     await row.waitFor();
     expect(await row.textContent()).toContain('Collects triage data');
@@ -141,6 +160,8 @@ describe('the library page', () => {
 
     // Back to standalone: admin again.
     await page.getByTestId('use-standalone').click();
-    await expect.poll(() => page.getByTestId('workspace-user').textContent(), { timeout: 15_000 }).toContain('admin (admin');
+    await expect
+      .poll(() => page.getByTestId('workspace-user').textContent(), { timeout: 15_000 })
+      .toContain('admin (admin');
   });
 });

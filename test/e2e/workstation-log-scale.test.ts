@@ -27,7 +27,9 @@ function seed(dbFile: string): void {
     const admin = db.prepare("SELECT id FROM users WHERE name = 'admin'").get() as { id: string };
     const device = db.prepare('SELECT id FROM devices LIMIT 1').get() as { id: string };
     const users = [admin.id, 'seed-alice', 'seed-bob', 'seed-carol'];
-    const addUser = db.prepare("INSERT OR IGNORE INTO users (id, name, role, library_manager, created_at) VALUES (?, ?, 'advanced', 0, ?)");
+    const addUser = db.prepare(
+      "INSERT OR IGNORE INTO users (id, name, role, library_manager, created_at) VALUES (?, ?, 'advanced', 0, ?)",
+    );
     for (const id of users.slice(1)) addUser.run(id, id.replace('seed-', ''), new Date().toISOString());
     const statuses = ['completed', 'completed', 'completed', 'failed', 'cancelled', 'timed_out', 'refused'];
     const lines = [
@@ -201,7 +203,11 @@ describe('the command log viewer with 100 000 entries', () => {
     const total = Number(await page.getByTestId('log-list').getAttribute('data-total'));
     const height = total * 30;
     for (const fraction of [0.001, 0.1, 0.37, 0.5, 0.73, 0.999, 0.25, 0]) {
-      const ms = await measured('scroll', () => timeInPage('scroll', { top: Math.floor(height * fraction) }), () => timeInPage('scroll', { top: fraction > 0.5 ? 0 : height - 1 }));
+      const ms = await measured(
+        'scroll',
+        () => timeInPage('scroll', { top: Math.floor(height * fraction) }),
+        () => timeInPage('scroll', { top: fraction > 0.5 ? 0 : height - 1 }),
+      );
       expect(ms, `scroll to ${fraction}`).toBeLessThan(BUDGET_MS);
     }
     await screenshot(page, 'workstation-4-log-100k-scrolled');
@@ -218,13 +224,22 @@ describe('the command log viewer with 100 000 entries', () => {
       ['search cleared', { search: '' }],
     ];
     for (const [name, arg] of actions) {
-      const undo: Action = arg.search !== undefined ? { search: arg.search ? '' : 'tool-1' } : { select: arg.select, value: arg.value ? '' : 'completed' };
-      const ms = await measured(`filter ${name}`, () => timeInPage('filter', arg), () => timeInPage('filter', undo));
+      const undo: Action =
+        arg.search !== undefined
+          ? { search: arg.search ? '' : 'tool-1' }
+          : { select: arg.select, value: arg.value ? '' : 'completed' };
+      const ms = await measured(
+        `filter ${name}`,
+        () => timeInPage('filter', arg),
+        () => timeInPage('filter', undo),
+      );
       expect(ms, name).toBeLessThan(BUDGET_MS);
     }
     // The filters really filter.
     await timeInPage('filter', { select: 'log-filter-status', value: 'timed_out' });
-    expect(Number(await page.getByTestId('log-list').getAttribute('data-total'))).toBe(Math.floor(ENTRIES / 7) + (ENTRIES % 7 > 5 ? 1 : 0));
+    expect(Number(await page.getByTestId('log-list').getAttribute('data-total'))).toBe(
+      Math.floor(ENTRIES / 7) + (ENTRIES % 7 > 5 ? 1 : 0),
+    );
     await screenshot(page, 'workstation-4-log-100k-filtered');
   });
 });

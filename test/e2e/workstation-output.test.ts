@@ -16,7 +16,18 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshot } from './helpers.js';
-import { ensureWorkstationBuilt, focusConsole, HOST, openConsoleFor, openWorkstation, run, startWorkstation, terminalStats, terminalText, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  focusConsole,
+  HOST,
+  openConsoleFor,
+  openWorkstation,
+  run,
+  startWorkstation,
+  terminalStats,
+  terminalText,
+  type Workstation,
+} from './workstation-helpers.js';
 
 let ws: Workstation;
 let browser: Browser;
@@ -104,8 +115,12 @@ describe('item 5: output silently cut', () => {
 
     // Wider: the same table, redrawn in place (once), the path now on one line.
     await page.setViewportSize({ width: 1400, height: 760 });
-    await expect.poll(async () => (await terminalStats(page, sessionId))?.cols ?? 0, { timeout: 10_000 }).toBeGreaterThan(cols + 20);
-    await expect.poll(async () => cellFrom(await terminalText(page, sessionId), head).lines, { timeout: 10_000 }).toBe(1);
+    await expect
+      .poll(async () => (await terminalStats(page, sessionId))?.cols ?? 0, { timeout: 10_000 })
+      .toBeGreaterThan(cols + 20);
+    await expect
+      .poll(async () => cellFrom(await terminalText(page, sessionId), head).lines, { timeout: 10_000 })
+      .toBe(1);
     const wide = await terminalText(page, sessionId);
     expect(cellFrom(wide, head).cell).toBe(longPath);
     const afterCommand = wide.slice(wide.lastIndexOf('findfile "zz-implant-*"'));
@@ -114,7 +129,9 @@ describe('item 5: output silently cut', () => {
     await screenshot(page, 'item5-table-redrawn-1400');
     // And back: wrapped again at the narrow width.
     await page.setViewportSize({ width: 1024, height: 760 });
-    await expect.poll(async () => cellFrom(await terminalText(page, sessionId), head).lines, { timeout: 10_000 }).toBeGreaterThan(1);
+    await expect
+      .poll(async () => cellFrom(await terminalText(page, sessionId), head).lines, { timeout: 10_000 })
+      .toBeGreaterThan(1);
     expect(cellFrom(await terminalText(page, sessionId), head).cell).toBe(longPath);
 
     // More rows than the console keeps: a footer, and every row in the case's evidence.
@@ -122,15 +139,21 @@ describe('item 5: output silently cut', () => {
     mkdirSync(flood);
     for (let i = 0; i < MANY_ROWS; i += 1) writeFileSync(path.join(flood, `row-${String(i).padStart(5, '0')}.log`), '');
     const tail = await run(page, sessionId, `findfile "row-*.log" -path ${flood}`, 120_000);
-    const footer = /10,500 rows of output: the console keeps the last 10,000 lines; .*the full output was saved as evidence (findfile-\S+-full-output\.txt) in the active case "[^"]*" \(sha256 ([0-9a-f]{64})\)/.exec(tail.replace(/\n/g, ''));
+    const footer =
+      /10,500 rows of output: the console keeps the last 10,000 lines; .*the full output was saved as evidence (findfile-\S+-full-output\.txt) in the active case "[^"]*" \(sha256 ([0-9a-f]{64})\)/.exec(
+        tail.replace(/\n/g, ''),
+      );
     expect(footer, tail.slice(-600)).not.toBeNull();
     await screenshot(page, 'item5-flood-footer-1024');
     const db = new Database(path.join(ws.dataDir, 'cases', 'cases.db'), { readonly: true });
     try {
-      const item = db.prepare('SELECT name, kind, sha256, size FROM evidence WHERE name = ?').get(footer?.[1]) as { name: string; kind: string; sha256: string; size: number } | undefined;
+      const item = db.prepare('SELECT name, kind, sha256, size FROM evidence WHERE name = ?').get(footer?.[1]) as
+        { name: string; kind: string; sha256: string; size: number } | undefined;
       expect(item).toMatchObject({ kind: 'output', sha256: footer?.[2] });
       const sha = item?.sha256 ?? '';
-      const lines = readFileSync(path.join(ws.dataDir, 'cases', 'evidence', sha.slice(0, 2), sha), 'utf8').trimEnd().split('\n');
+      const lines = readFileSync(path.join(ws.dataDir, 'cases', 'evidence', sha.slice(0, 2), sha), 'utf8')
+        .trimEnd()
+        .split('\n');
       expect(lines).toHaveLength(MANY_ROWS + 2);
       const names = new Set(lines.slice(2).map((line) => path.basename(line.trim().split(/\s+/).pop() ?? '')));
       expect(names.size).toBe(MANY_ROWS);
@@ -146,7 +169,9 @@ describe('item 5: output silently cut', () => {
     const hit = page.locator('[data-testid="search-hit"][data-kind="evidence"]');
     await hit.first().waitFor({ timeout: 15_000 });
     expect(await hit.first().textContent()).toContain(footer?.[1]);
-    expect(await page.getByTestId('search-covered').textContent()).toMatch(/transcripts \(the first 1 MiB of each command's output\), evidence names \(1 item\) and the text of 1 saved console output/);
+    expect(await page.getByTestId('search-covered').textContent()).toMatch(
+      /transcripts \(the first 1 MiB of each command's output\), evidence names \(1 item\) and the text of 1 saved console output/,
+    );
     await screenshot(page, 'item5-case-search-covered-1024');
     await page.setViewportSize({ width: 1400, height: 760 });
     await screenshot(page, 'item5-case-search-covered-1400');

@@ -21,7 +21,19 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCase, gotoCases } from './cases-helpers.js';
 import { launchChromium, screenshot } from './helpers.js';
-import { ensureWorkstationBuilt, focusConsole, HOST, openConsoleFor, openWorkstation, run, runCli, startWorkstation, terminalStats, terminalText, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  focusConsole,
+  HOST,
+  openConsoleFor,
+  openWorkstation,
+  run,
+  runCli,
+  startWorkstation,
+  terminalStats,
+  terminalText,
+  type Workstation,
+} from './workstation-helpers.js';
 
 let browser: Browser;
 let ws: Workstation;
@@ -64,7 +76,14 @@ async function gotoLog(): Promise<void> {
 
 async function search(text: string): Promise<void> {
   await page.getByTestId('log-search').fill(text);
-  await expect.poll(async () => (await page.getByTestId('log-list').getAttribute('data-filter'))?.includes(JSON.stringify(text)) && (await page.getByTestId('log-list').getAttribute('data-ready')) === 'true', { timeout: 10_000 }).toBe(true);
+  await expect
+    .poll(
+      async () =>
+        (await page.getByTestId('log-list').getAttribute('data-filter'))?.includes(JSON.stringify(text)) &&
+        (await page.getByTestId('log-list').getAttribute('data-ready')) === 'true',
+      { timeout: 10_000 },
+    )
+    .toBe(true);
 }
 
 async function selectRow(commandLine: string): Promise<string> {
@@ -99,7 +118,8 @@ async function hoverTerminalText(needle: string): Promise<{ x: number; y: number
     const cell = screen.getBoundingClientRect().width / cols;
     const r = row.getBoundingClientRect();
     return { x: r.left + (at + 2) * cell + cell / 2, y: r.top + r.height / 2 };
-  })(${JSON.stringify({ id: sessionId, wanted: needle, cols: stats?.cols ?? 80 })})`)) as { x: number; y: number } | undefined;
+  })(${JSON.stringify({ id: sessionId, wanted: needle, cols: stats?.cols ?? 80 })})`)) as
+    { x: number; y: number } | undefined;
   if (!box) throw new Error(`"${needle}" is not on the terminal's screen`);
   // xterm asks the link providers on hover, and shows a pointer over a link.
   await page.mouse.move(box.x - 20, box.y);
@@ -107,7 +127,10 @@ async function hoverTerminalText(needle: string): Promise<{ x: number; y: number
   const link = await page
     .locator(`[data-testid="terminal-${sessionId}"] .xterm-cursor-pointer`)
     .waitFor({ timeout: 3_000 })
-    .then(() => true, () => false);
+    .then(
+      () => true,
+      () => false,
+    );
   return { ...box, link };
 }
 
@@ -146,7 +169,10 @@ describe('log, active case, library, cases', () => {
     expect((await page.getByTestId('log-detail').boundingBox())?.width ?? 0).toBeGreaterThan(1000);
     await screenshot(page, 'workstation-pages-10-log-full-width-1400');
     // The download is the output as shown.
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('log-detail-download').click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('log-detail-download').click(),
+    ]);
     const saved = readFileSync((await download.path()) ?? '', 'utf8');
     expect(saved).toContain('"name": "listed"');
     await page.getByTestId('log-detail-wide').click();
@@ -155,7 +181,9 @@ describe('log, active case, library, cases', () => {
     // Search covers the output: the needle is in the first dir's output only, in no command line.
     await search(NEEDLE);
     await expect.poll(() => page.getByTestId('log-list').getAttribute('data-total')).toBe('1');
-    expect(await page.locator('[data-testid="log-row"]').first().textContent()).toContain(`dir ${path.join(fixture, 'listed')}`);
+    expect(await page.locator('[data-testid="log-row"]').first().textContent()).toContain(
+      `dir ${path.join(fixture, 'listed')}`,
+    );
 
     // The selected JSON dir does not match the needle: the selection went with it.
     await expect.poll(() => page.getByTestId('log-detail').getAttribute('data-id')).toBe(null);
@@ -165,7 +193,9 @@ describe('log, active case, library, cases', () => {
     await expect.poll(() => page.getByTestId('log-empty').textContent()).toContain('No command matches these filters');
     await screenshot(page, 'workstation-pages-10-log-no-match-1400');
     await page.getByTestId('log-empty').getByRole('button', { name: 'Clear the filters' }).click();
-    await expect.poll(async () => Number(await page.getByTestId('log-list').getAttribute('data-total'))).toBeGreaterThanOrEqual(3);
+    await expect
+      .poll(async () => Number(await page.getByTestId('log-list').getAttribute('data-total')))
+      .toBeGreaterThanOrEqual(3);
 
     // 1024 px: the user column goes first; the command line keeps its room.
     await selectRow(`fileinfo ${path.join(fixture, INFO)}`);
@@ -180,7 +210,9 @@ describe('log, active case, library, cases', () => {
 
   it('item 11: creating a case says it is active; the console header shows and switches it; the evidence line names the case and links to the item', async () => {
     const first = await createCase(page, `Item 11 first ${tag}`);
-    expect(await page.getByTestId('cases-created-note').textContent()).toContain(`“Item 11 first ${tag}” is now the active case`);
+    expect(await page.getByTestId('cases-created-note').textContent()).toContain(
+      `“Item 11 first ${tag}” is now the active case`,
+    );
     const second = await createCase(page, `Item 11 second ${tag}`);
 
     await focusConsole(page, HOST);
@@ -196,7 +228,9 @@ describe('log, active case, library, cases', () => {
     writeFileSync(sample, 'item 11 evidence\n');
     const out = await run(page, sessionId, `getfile ${sample}`);
     expect(out).toContain(`in the active case "Item 11 first ${tag}"`);
-    const reference = new RegExp(`open it in Cases: evidence/${first}/([A-Za-z0-9_-]+)`).exec(await terminalText(page, sessionId));
+    const reference = new RegExp(`open it in Cases: evidence/${first}/([A-Za-z0-9_-]+)`).exec(
+      await terminalText(page, sessionId),
+    );
     expect(reference).not.toBeNull();
     await page.setViewportSize({ width: 1024, height: 760 });
     await screenshot(page, 'workstation-pages-11-evidence-line-1024');
@@ -223,7 +257,9 @@ describe('log, active case, library, cases', () => {
     await page.getByTestId('library-upload').waitFor();
     await dropFiles([{ name: `dup-${tag}.sh`, content: 'echo one\n' }]);
     await page.getByTestId('upload-confirm').click();
-    await page.locator(`[data-testid="upload-item"][data-name="dup-${tag}.sh"][data-state="done"]`).waitFor({ timeout: 20_000 });
+    await page
+      .locator(`[data-testid="upload-item"][data-name="dup-${tag}.sh"][data-state="done"]`)
+      .waitFor({ timeout: 20_000 });
 
     // The same name again: the conflict shows when the file is staged, Confirm waits for a choice.
     await dropFiles([{ name: `dup-${tag}.sh`, content: 'echo two\n' }]);
@@ -237,7 +273,9 @@ describe('log, active case, library, cases', () => {
     expect(await staged.getByTestId('upload-conflict-name').inputValue()).toBe(`dup-${tag}-2.sh`);
     await screenshot(page, 'workstation-pages-13-library-conflict-1400');
     await page.getByTestId('upload-confirm').click();
-    await page.locator(`[data-testid="upload-item"][data-name="dup-${tag}-2.sh"][data-state="done"]`).waitFor({ timeout: 20_000 });
+    await page
+      .locator(`[data-testid="upload-item"][data-name="dup-${tag}-2.sh"][data-state="done"]`)
+      .waitFor({ timeout: 20_000 });
 
     // Replace: the library's copy is replaced.
     await dropFiles([{ name: `dup-${tag}.sh`, content: 'echo three\n' }]);
@@ -270,7 +308,9 @@ describe('log, active case, library, cases', () => {
     await failed.waitFor();
     expect(await failed.getAttribute('role')).toBe('alert');
     expect(await failed.locator('.pill--bad').textContent()).toBe('failed');
-    expect(await failed.getByTestId('upload-item-message').evaluate(COLOR)).toMatch(/rgb\(2[0-9]{2}, 1[0-2][0-9], 1[0-2][0-9]\)/);
+    expect(await failed.getByTestId('upload-item-message').evaluate(COLOR)).toMatch(
+      /rgb\(2[0-9]{2}, 1[0-2][0-9], 1[0-2][0-9]\)/,
+    );
     await screenshot(page, 'workstation-pages-13-library-failed-1400');
 
     // An error from main reads without the internal channel name: delete a file someone else deleted first.
@@ -289,12 +329,16 @@ describe('log, active case, library, cases', () => {
     await focusConsole(page, HOST);
     await page.keyboard.type(`putfile dup-${tag}-`);
     await page.keyboard.press('Tab');
-    await expect.poll(async () => (await terminalText(page, sessionId)).split('\n').pop()).toContain(`putfile dup-${tag}-2.sh`);
+    await expect
+      .poll(async () => (await terminalText(page, sessionId)).split('\n').pop())
+      .toContain(`putfile dup-${tag}-2.sh`);
     await page.keyboard.press('Control+U');
     await page.keyboard.type(`run dup-${tag}`);
     await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
-    await expect.poll(async () => await terminalText(page, sessionId)).toMatch(new RegExp(`dup-${tag}-2\\.sh\\s+dup-${tag}\\.sh`));
+    await expect
+      .poll(async () => await terminalText(page, sessionId))
+      .toMatch(new RegExp(`dup-${tag}-2\\.sh\\s+dup-${tag}\\.sh`));
     await screenshot(page, 'workstation-pages-13-completion-1400');
     await page.keyboard.press('Control+U');
   });
@@ -302,7 +346,11 @@ describe('log, active case, library, cases', () => {
   it('item 14: evidence beside the list without nested scrolling at 1024 px, copyable hashes, strings of the whole file, a record as fields, markdown notes, the export as a download', async () => {
     const caseId = await createCase(page, `Item 14 ${tag}`);
     // 3 MiB: a string at the start, random bytes, a short and a long string near the end (far past one page).
-    const blob = Buffer.concat([Buffer.from('HEADER-STRING at the start\n'), randomBytes(3 * 1024 * 1024), Buffer.from('\0SHORT10CHR\0\0NEEDLE-AT-THE-END of the file\0')]);
+    const blob = Buffer.concat([
+      Buffer.from('HEADER-STRING at the start\n'),
+      randomBytes(3 * 1024 * 1024),
+      Buffer.from('\0SHORT10CHR\0\0NEEDLE-AT-THE-END of the file\0'),
+    ]);
     const big = path.join(fixture, `strings-${tag}.bin`);
     writeFileSync(big, blob);
     await focusConsole(page, HOST);
@@ -324,16 +372,24 @@ describe('log, active case, library, cases', () => {
     // Strings: the filter finds a string 3 MiB in; the minimum length hides a 10-character one.
     await page.getByTestId('evidence-preview-mode-strings').click();
     await page.getByTestId('evidence-strings-filter').fill('needle-at-the-end');
-    const end = (blob.indexOf('NEEDLE-AT-THE-END')).toString(16).padStart(8, '0');
-    await expect.poll(() => page.getByTestId('evidence-preview').textContent(), { timeout: 15_000 }).toBe(`${end}  NEEDLE-AT-THE-END of the file`);
+    const end = blob.indexOf('NEEDLE-AT-THE-END').toString(16).padStart(8, '0');
+    await expect
+      .poll(() => page.getByTestId('evidence-preview').textContent(), { timeout: 15_000 })
+      .toBe(`${end}  NEEDLE-AT-THE-END of the file`);
     expect(await page.getByTestId('evidence-preview-range').textContent()).toContain('to the end of the file');
     await page.getByTestId('evidence-strings-filter').fill('SHORT10CHR');
-    await expect.poll(() => page.getByTestId('evidence-preview').textContent(), { timeout: 15_000 }).toContain('SHORT10CHR');
+    await expect
+      .poll(() => page.getByTestId('evidence-preview').textContent(), { timeout: 15_000 })
+      .toContain('SHORT10CHR');
     await page.getByTestId('evidence-strings-min').fill('11');
-    await expect.poll(() => page.getByTestId('evidence-preview').textContent(), { timeout: 15_000 }).toContain('(no strings containing “SHORT10CHR” in this range)');
+    await expect
+      .poll(() => page.getByTestId('evidence-preview').textContent(), { timeout: 15_000 })
+      .toContain('(no strings containing “SHORT10CHR” in this range)');
     await page.getByTestId('evidence-strings-filter').fill('');
     await page.getByTestId('evidence-strings-min').fill('4');
-    await expect.poll(() => page.getByTestId('evidence-preview').textContent(), { timeout: 15_000 }).toContain('HEADER-STRING');
+    await expect
+      .poll(() => page.getByTestId('evidence-preview').textContent(), { timeout: 15_000 })
+      .toContain('HEADER-STRING');
 
     // 1024 px: the viewer beside the list; no scroll area inside another.
     await page.setViewportSize({ width: 1024, height: 760 });
@@ -361,7 +417,9 @@ describe('log, active case, library, cases', () => {
     // Markdown preview: structure rendered, markup from the text never interpreted.
     await page.getByTestId('case-tab-notes').click();
     await page.getByTestId('note-new').click();
-    await page.getByTestId('note-body').fill('# Findings\n\n- **persistence** in `/etc/cron.d/x`\n- second\n\n<img src=x onerror=alert(1)>');
+    await page
+      .getByTestId('note-body')
+      .fill('# Findings\n\n- **persistence** in `/etc/cron.d/x`\n- second\n\n<img src=x onerror=alert(1)>');
     await page.getByTestId('note-mode-preview').click();
     const preview = page.getByTestId('note-preview');
     expect(await preview.locator('h3').textContent()).toBe('Findings');
@@ -376,7 +434,10 @@ describe('log, active case, library, cases', () => {
     await page.getByTestId('cases-export').click();
     const result = page.getByTestId('cases-export-result');
     await result.waitFor({ timeout: 60_000 });
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('cases-export-download').click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByTestId('cases-export-download').click(),
+    ]);
     const zip = readFileSync((await download.path()) ?? '');
     expect(zip.equals(readFileSync((await result.getAttribute('data-path')) ?? ''))).toBe(true);
     expect(download.suggestedFilename()).toMatch(/^case-item-14-.*\.zip$/);
@@ -386,8 +447,12 @@ describe('log, active case, library, cases', () => {
     expect((await fetch(`${origin}${href}`)).status).toBe(403);
     const cookie = (await page.context().cookies()).map((c) => `${c.name}=${c.value}`).join('; ');
     expect((await fetch(`${origin}${href}`, { headers: { cookie } })).status).toBe(200);
-    expect((await fetch(`${origin}/downloads/case-export/..%2Fcases%2Fcases.db`, { headers: { cookie } })).status).toBe(404);
-    expect((await fetch(`${origin}/downloads/case-export/case-never-exported.zip`, { headers: { cookie } })).status).toBe(404);
+    expect((await fetch(`${origin}/downloads/case-export/..%2Fcases%2Fcases.db`, { headers: { cookie } })).status).toBe(
+      404,
+    );
+    expect(
+      (await fetch(`${origin}/downloads/case-export/case-never-exported.zip`, { headers: { cookie } })).status,
+    ).toBe(404);
     await screenshot(page, 'workstation-pages-14-export-1400');
   });
 });

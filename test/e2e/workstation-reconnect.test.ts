@@ -12,7 +12,19 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshot } from './helpers.js';
-import { ensureWorkstationBuilt, focusConsole, HOST, openConsoleFor, openWorkstation, run, runCli, startWorkstation, terminalText, waitForPrompt, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  focusConsole,
+  HOST,
+  openConsoleFor,
+  openWorkstation,
+  run,
+  runCli,
+  startWorkstation,
+  terminalText,
+  waitForPrompt,
+  type Workstation,
+} from './workstation-helpers.js';
 
 let ws: Workstation;
 let browser: Browser;
@@ -47,7 +59,9 @@ interface CommandRow {
 function commandsOf(sessionId: string): CommandRow[] {
   const db = new Database(path.join(ws.serviceDir, 'lr.db'), { readonly: true });
   try {
-    return db.prepare('SELECT session_id, command_line, status FROM commands WHERE session_id = ? ORDER BY seq').all(sessionId) as CommandRow[];
+    return db
+      .prepare('SELECT session_id, command_line, status FROM commands WHERE session_id = ? ORDER BY seq')
+      .all(sessionId) as CommandRow[];
   } finally {
     db.close();
   }
@@ -82,7 +96,9 @@ describe('workstation console after a close', () => {
 
     // The service closes the idle session.
     setIdleTimeout(2);
-    await expect.poll(async () => terminalText(page, tabId), { timeout: 30_000, interval: 200 }).toMatch(/session closed: idle for 2 s/);
+    await expect
+      .poll(async () => terminalText(page, tabId), { timeout: 30_000, interval: 200 })
+      .toMatch(/session closed: idle for 2 s/);
     setIdleTimeout(900);
     await waitForPrompt(page, tabId);
     const closedText = await terminalText(page, tabId);
@@ -101,7 +117,9 @@ describe('workstation console after a close', () => {
     // A connect the service refuses says why in one line; the tab stays as it was.
     runCli('lr', ['--profile', ws.adminProfile, 'settings', 'set', 'liveResponse', 'off']);
     const failed = await run(page, tabId, 'connect');
-    expect(failed.split('\n')[0]).toBe('connect: live response is turned off for this tenant (an admin can turn it on: lr settings set liveResponse on)');
+    expect(failed.split('\n')[0]).toBe(
+      'connect: live response is turned off for this tenant (an admin can turn it on: lr settings set liveResponse on)',
+    );
     expect(await page.getByTestId('closed-banner').count()).toBe(1);
     runCli('lr', ['--profile', ws.adminProfile, 'settings', 'set', 'liveResponse', 'on']);
 
@@ -130,7 +148,9 @@ describe('workstation console after a close', () => {
     // History kept: Up shows the last lines typed in this tab, across the close.
     await page.keyboard.press('ArrowUp');
     await page.keyboard.press('ArrowUp');
-    await expect.poll(async () => (await terminalText(page, tabId)).split('\n').pop()).toBe(`${HOST}:${folder}> connect`);
+    await expect
+      .poll(async () => (await terminalText(page, tabId)).split('\n').pop())
+      .toBe(`${HOST}:${folder}> connect`);
     await screenshot(page, 'workstation-reconnect-connected');
 
     // Disconnect ends the new session (the tab's current one); the tab stays until the analyst closes it.

@@ -14,7 +14,20 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshot } from './helpers.js';
-import { ensureWorkstationBuilt, focusConsole, HOST, openConsoleFor, openWorkstation, run, runCli, startWorkstation, terminalStats, terminalText, waitForPrompt, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  focusConsole,
+  HOST,
+  openConsoleFor,
+  openWorkstation,
+  run,
+  runCli,
+  startWorkstation,
+  terminalStats,
+  terminalText,
+  waitForPrompt,
+  type Workstation,
+} from './workstation-helpers.js';
 
 let ws: Workstation;
 let browser: Browser;
@@ -33,7 +46,9 @@ const QUESTION = /run it\? \[y\/N\] ?$/;
 
 /** Log entries of the service whose command line starts with `prefix`. */
 function logged(prefix: string): LogEntry[] {
-  return (JSON.parse(runCli('lr', ['--profile', ws.adminProfile, 'log', '--json'])) as LogEntry[]).filter((e) => e.commandLine.startsWith(prefix));
+  return (JSON.parse(runCli('lr', ['--profile', ws.adminProfile, 'log', '--json'])) as LogEntry[]).filter((e) =>
+    e.commandLine.startsWith(prefix),
+  );
 }
 
 /** Types `line` and Enter, waits for the y/N question; returns the text printed after the line. */
@@ -60,9 +75,17 @@ async function answer(keys: { type?: string; press: string }): Promise<string> {
   const before = (await terminalText(page, sessionId)).split('\n').length;
   if (keys.type) await page.keyboard.type(keys.type, { delay: 0 });
   await page.keyboard.press(keys.press);
-  await expect.poll(async () => (await terminalText(page, sessionId)).split('\n').length > before, { timeout: 60_000, interval: 50 }).toBe(true);
+  await expect
+    .poll(async () => (await terminalText(page, sessionId)).split('\n').length > before, {
+      timeout: 60_000,
+      interval: 50,
+    })
+    .toBe(true);
   const text = await waitForPrompt(page, sessionId, 60_000);
-  return text.split('\n').slice(before - 1).join('\n');
+  return text
+    .split('\n')
+    .slice(before - 1)
+    .join('\n');
 }
 
 beforeAll(async () => {
@@ -105,7 +128,9 @@ describe('workstation: y/N before a response action', () => {
     expect(sha256(planted)).toBe(hash);
 
     await ask(`remediate file ${planted}`);
-    expect(await answer({ press: 'Enter' })).toContain(`answered no: remediate file ${planted} was not run, nothing was done`);
+    expect(await answer({ press: 'Enter' })).toContain(
+      `answered no: remediate file ${planted} was not run, nothing was done`,
+    );
     await ask(`remediate file ${planted}`);
     expect(await answer({ type: 'yes please', press: 'Enter' })).toContain('was not run, nothing was done');
     await ask(`remediate file ${planted}`);
@@ -122,7 +147,9 @@ describe('workstation: y/N before a response action', () => {
     expect(yes).toContain('remediated');
     expect(existsSync(planted)).toBe(false);
     // What ran is pinned to the file shown: a file swapped before the answer would have been refused.
-    expect(logged('remediate').map((e) => `${e.commandLine} ${e.status}`)).toEqual([`remediate file ${planted} -sha256 ${hash} completed`]);
+    expect(logged('remediate').map((e) => `${e.commandLine} ${e.status}`)).toEqual([
+      `remediate file ${planted} -sha256 ${hash} completed`,
+    ]);
     // The console is a normal console again.
     expect(await run(page, sessionId, 'cd /')).not.toContain('y/N');
     await screenshot(page, 'item3-remediate-answered-1400');
@@ -133,7 +160,9 @@ describe('workstation: y/N before a response action', () => {
     const question = await ask('remediate file /etc/passwd');
     expect(question).toMatch(new RegExp(`sha256 +${before}`));
     const refused = await answer({ type: 'y', press: 'Enter' });
-    expect(refused).toContain('remediate: /etc/passwd is a system-critical file (account database): remediate refuses it without -force');
+    expect(refused).toContain(
+      'remediate: /etc/passwd is a system-critical file (account database): remediate refuses it without -force',
+    );
     expect(sha256('/etc/passwd')).toBe(before);
     expect(logged('remediate file /etc/passwd').map((e) => e.status)).toEqual(['refused']);
     await screenshot(page, 'item3-remediate-passwd-refused-1400');
@@ -149,9 +178,13 @@ describe('workstation: y/N before a response action', () => {
     expect(sleeper.exitCode === null && sleeper.signalCode === null).toBe(true);
 
     const isolate = await ask('isolate');
-    expect(isolate).toContain(`${HOST} is cut off the network: every connection except to the live response service is dropped until release`);
+    expect(isolate).toContain(
+      `${HOST} is cut off the network: every connection except to the live response service is dropped until release`,
+    );
     await screenshot(page, 'item3-isolate-question-1400');
-    expect(await answer({ type: 'no', press: 'Enter' })).toContain(`answered "no": isolate was not run, nothing was done on ${HOST}`);
+    expect(await answer({ type: 'no', press: 'Enter' })).toContain(
+      `answered "no": isolate was not run, nothing was done on ${HOST}`,
+    );
     const release = await ask('release');
     expect(release).toContain(`${HOST} is released from isolation`);
     await answer({ press: 'Enter' });

@@ -14,7 +14,15 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCase, openCase, openPage } from './cases-helpers.js';
 import { launchChromium, screenshot } from './helpers.js';
-import { ensureWorkstationBuilt, focusConsole, HOST, openConsoleFor, run, startWorkstation, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  focusConsole,
+  HOST,
+  openConsoleFor,
+  run,
+  startWorkstation,
+  type Workstation,
+} from './workstation-helpers.js';
 
 const WIDTHS = [1400, 1024] as const;
 const PAGES = ['devices', 'consoles', 'log', 'library', 'cases', 'settings'] as const;

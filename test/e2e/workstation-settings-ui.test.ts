@@ -9,7 +9,15 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshot, type RunningProcess } from './helpers.js';
-import { ensureWorkstationBuilt, HOST, openWorkstation, runCli, startExtraAgent, startWorkstation, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  HOST,
+  openWorkstation,
+  runCli,
+  startExtraAgent,
+  startWorkstation,
+  type Workstation,
+} from './workstation-helpers.js';
 
 let ws: Workstation;
 let browser: Browser;
@@ -58,7 +66,9 @@ describe('item 12: settings', () => {
     await unsigned.click();
     const dialog = page.getByTestId('tenant-confirm');
     await dialog.waitFor();
-    expect(await page.getByTestId('tenant-confirm-consequence').textContent()).toMatch(/without a trusted publisher signature/);
+    expect(await page.getByTestId('tenant-confirm-consequence').textContent()).toMatch(
+      /without a trusted publisher signature/,
+    );
     await at1024('workstation-settings-confirm-unsigned');
     await page.getByTestId('tenant-confirm-cancel').click();
     await dialog.waitFor({ state: 'detached' });
@@ -85,7 +95,9 @@ describe('item 12: settings', () => {
     const live = page.getByTestId('tenant-liveResponse');
     await live.click();
     await dialog.waitFor();
-    expect(await page.getByTestId('tenant-confirm-consequence').textContent()).toMatch(/No new live response session opens on any device/);
+    expect(await page.getByTestId('tenant-confirm-consequence').textContent()).toMatch(
+      /No new live response session opens on any device/,
+    );
     await page.getByTestId('tenant-confirm-cancel').click();
     expect(serviceSettings().liveResponse).toBe(true);
     await live.click();
@@ -95,7 +107,9 @@ describe('item 12: settings', () => {
 
     await page.getByTestId('nav-devices').click();
     await page.getByTestId('devices-live-response-off').waitFor();
-    expect(await page.getByTestId('devices-live-response-off').textContent()).toMatch(/Live response is turned off for this tenant/);
+    expect(await page.getByTestId('devices-live-response-off').textContent()).toMatch(
+      /Live response is turned off for this tenant/,
+    );
     await at1024('workstation-devices-live-response-off');
     await page.getByTestId('nav-consoles').click();
     await page.getByTestId('consoles-live-response-off').waitFor();
@@ -123,8 +137,12 @@ describe('item 12: settings', () => {
     await page.getByTestId('tenant-limit-maxSessionsPerUser').fill('30 min');
     await idle.fill('45 min');
     await page.getByTestId('tenant-limits-save').click();
-    expect(await page.getByTestId('tenant-limit-getfileBytes-error').textContent()).toMatch(/^unknown unit "parsecs": expected a size such as 2 GiB/);
-    expect(await page.getByTestId('tenant-limit-maxSessionsPerUser-error').textContent()).toMatch(/^no unit here: expected a whole number/);
+    expect(await page.getByTestId('tenant-limit-getfileBytes-error').textContent()).toMatch(
+      /^unknown unit "parsecs": expected a size such as 2 GiB/,
+    );
+    expect(await page.getByTestId('tenant-limit-maxSessionsPerUser-error').textContent()).toMatch(
+      /^no unit here: expected a whole number/,
+    );
     expect(await size.getAttribute('aria-invalid')).toBe('true');
     // Nothing was sent, not even the good field.
     expect(serviceSettings().limits).toEqual(before);
@@ -155,9 +173,13 @@ describe('item 16: the device table and the navigation', () => {
     const row = page.locator(`[data-testid="device-row-${name}"]`);
     await page.locator(`[data-testid="device-row-${name}"][data-online="true"]`).waitFor({ timeout: 20_000 });
     const layout = async (): Promise<{ order: string[]; hostY: number; hostHeight: number; widths: number[] }> => {
-      const order = await page.locator('[data-testid^="device-row-"]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-testid') ?? ''));
+      const order = await page
+        .locator('[data-testid^="device-row-"]')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-testid') ?? ''));
       const box = await page.getByTestId(`device-row-${HOST}`).boundingBox();
-      const widths = await page.locator('[data-testid="device-table"] th').evaluateAll((ths) => ths.map((th) => Math.round(th.getBoundingClientRect().width)));
+      const widths = await page
+        .locator('[data-testid="device-table"] th')
+        .evaluateAll((ths) => ths.map((th) => Math.round(th.getBoundingClientRect().width)));
       return { order, hostY: Math.round(box?.y ?? -1), hostHeight: Math.round(box?.height ?? -1), widths };
     };
     const before = await layout();

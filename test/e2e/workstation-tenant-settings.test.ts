@@ -7,7 +7,15 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshot } from './helpers.js';
-import { ensureWorkstationBuilt, HOST, openConsoleFor, openWorkstation, runCli, startWorkstation, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  HOST,
+  openConsoleFor,
+  openWorkstation,
+  runCli,
+  startWorkstation,
+  type Workstation,
+} from './workstation-helpers.js';
 
 let ws: Workstation;
 let browser: Browser;
@@ -27,7 +35,10 @@ afterAll(async () => {
 });
 
 function serviceSettings(): { liveResponse: boolean; limits: Record<string, number> } {
-  return JSON.parse(runCli('lr', ['--profile', ws.adminProfile, 'settings', 'get', '--json'])) as { liveResponse: boolean; limits: Record<string, number> };
+  return JSON.parse(runCli('lr', ['--profile', ws.adminProfile, 'settings', 'get', '--json'])) as {
+    liveResponse: boolean;
+    limits: Record<string, number>;
+  };
 }
 
 describe('tenant settings page', () => {
@@ -44,7 +55,9 @@ describe('tenant settings page', () => {
     expect(serviceSettings().liveResponse).toBe(false);
     await page.getByTestId('nav-devices').click();
     await page.getByTestId(`device-row-${HOST}`).getByTestId('initiate-session').click();
-    await expect.poll(() => page.getByTestId('device-error').textContent(), { timeout: 15_000 }).toContain('live response is turned off');
+    await expect
+      .poll(() => page.getByTestId('device-error').textContent(), { timeout: 15_000 })
+      .toContain('live response is turned off');
     await screenshot(page, 'workstation-tenant-live-response-off');
 
     await page.getByTestId('nav-settings').click();
@@ -75,7 +88,9 @@ describe('tenant settings page', () => {
     await page.getByTestId('profile-path').fill(profile);
     await page.getByTestId('profile-connect').click();
     await expect.poll(() => page.getByTestId('workspace-user').textContent(), { timeout: 15_000 }).toContain('bea');
-    await expect.poll(() => page.getByTestId('tenant-settings-reason').textContent(), { timeout: 15_000 }).toContain('for admins');
+    await expect
+      .poll(() => page.getByTestId('tenant-settings-reason').textContent(), { timeout: 15_000 })
+      .toContain('for admins');
     expect(await page.getByTestId('tenant-liveResponse').count()).toBe(0);
   });
 });

@@ -9,7 +9,15 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium, screenshot } from './helpers.js';
-import { ensureWorkstationBuilt, HOST, openConsoleFor, focusConsole, run, startWorkstation, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  HOST,
+  openConsoleFor,
+  focusConsole,
+  run,
+  startWorkstation,
+  type Workstation,
+} from './workstation-helpers.js';
 
 const ZONE = 'America/New_York';
 let ws: Workstation;
@@ -205,7 +213,9 @@ describe('item 6: every time shown carries its zone, one setting for all', () =>
     await page.getByTestId('nav-settings').click();
     await page.getByTestId('tz-input').fill('Mars/Olympus');
     await page.getByTestId('tz-apply').click();
-    expect(await page.getByTestId('tz-error').textContent()).toMatch(/"Mars\/Olympus" is not a time zone this browser knows/);
+    expect(await page.getByTestId('tz-error').textContent()).toMatch(
+      /"Mars\/Olympus" is not a time zone this browser knows/,
+    );
     expect(await page.getByTestId('status-time-zone').textContent()).toBe(`times in local (${ZONE})`);
 
     await page.getByTestId('tz-input').fill('Asia/Kolkata');
@@ -215,7 +225,9 @@ describe('item 6: every time shown carries its zone, one setting for all', () =>
 
     // Kept by the workstation, not the browser: a new profile (no storage) finds it.
     const other = await openInNewYork(1024, page.context());
-    expect(await other.evaluate(() => (globalThis as unknown as { localStorage: { length: number } }).localStorage.length)).toBe(0);
+    expect(
+      await other.evaluate(() => (globalThis as unknown as { localStorage: { length: number } }).localStorage.length),
+    ).toBe(0);
     await expect.poll(() => other.getByTestId('status-time-zone').textContent()).toBe('times in Asia/Kolkata');
     const devices = await timesIn(other, '[data-testid="device-table"]');
     for (const t of devices) expect(t.text).toMatch(/ UTC\+5:30$/);

@@ -8,9 +8,25 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { describeNeeds } from '../needs.js';
-import { addWindowsAgent, createWinePrefix, windowsRuntime, wineProblem, type WindowsAgent, type WinePrefix } from '../integration/wine.js';
+import {
+  addWindowsAgent,
+  createWinePrefix,
+  windowsRuntime,
+  wineProblem,
+  type WindowsAgent,
+  type WinePrefix,
+} from '../integration/wine.js';
 import { launchChromium, screenshot } from './helpers.js';
-import { ensureWorkstationBuilt, focusConsole, openConsoleFor, openWorkstation, run, runCli, startWorkstation, type Workstation } from './workstation-helpers.js';
+import {
+  ensureWorkstationBuilt,
+  focusConsole,
+  openConsoleFor,
+  openWorkstation,
+  run,
+  runCli,
+  startWorkstation,
+  type Workstation,
+} from './workstation-helpers.js';
 import { it } from 'vitest';
 
 const WINDEV = 'windev';
@@ -28,10 +44,25 @@ describeNeeds(wineProblem())('a Windows device in the workstation', () => {
     const dir = path.join(ws.dataDir, 'windows');
     mkdirSync(dir, { recursive: true });
     prefix = await createWinePrefix(dir);
-    const devices = async () => JSON.parse(runCli('lr', ['--profile', ws.adminProfile, 'devices', '--json'])) as { id: string; name: string; online: boolean }[];
+    const devices = async () =>
+      JSON.parse(runCli('lr', ['--profile', ws.adminProfile, 'devices', '--json'])) as {
+        id: string;
+        name: string;
+        online: boolean;
+      }[];
     agent = await addWindowsAgent({ dir, dataDir: ws.serviceDir, devices }, prefix, nodeExe, WINDEV);
     // a planted Run value for persistence to find
-    const planted = await prefix.exec('reg', ['add', 'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run', '/v', 'Updater', '/t', 'REG_SZ', '/d', 'C:\\Users\\Public\\dropper.exe -q', '/f']);
+    const planted = await prefix.exec('reg', [
+      'add',
+      'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run',
+      '/v',
+      'Updater',
+      '/t',
+      'REG_SZ',
+      '/d',
+      'C:\\Users\\Public\\dropper.exe -q',
+      '/f',
+    ]);
     if (planted.code !== 0) throw new Error(`reg add failed: ${planted.stdout} ${planted.stderr}`);
     browser = await launchChromium();
     page = await openWorkstation(browser, ws);

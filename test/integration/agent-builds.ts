@@ -14,7 +14,11 @@ const pexec = promisify(execFile);
 /** `npm run package:agent` for one target and version into `dir/build-VERSION`; the file's path. */
 export async function packageAgent(dir: string, target: AgentTarget, version: string): Promise<string> {
   const out = join(dir, `build-${version}`);
-  await pexec(process.execPath, [join(ROOT, 'scripts/package-agent.mjs'), '--target', target, '--version', version, '--out', out], { cwd: ROOT, timeout: 300_000 });
+  await pexec(
+    process.execPath,
+    [join(ROOT, 'scripts/package-agent.mjs'), '--target', target, '--version', version, '--out', out],
+    { cwd: ROOT, timeout: 300_000 },
+  );
   return join(out, agentFileName(target));
 }
 
@@ -49,7 +53,8 @@ export async function updateLog(world: World, deviceId: string): Promise<UpdateL
 
 /** The device's row in the inventory (online, agent version). */
 export async function deviceRow(world: World, deviceId: string): Promise<{ online: boolean; agentVersion: string }> {
-  const d = (await world.devices()).find((x) => x.id === deviceId) as unknown as { online: boolean; agentVersion: string } | undefined;
+  const d = (await world.devices()).find((x) => x.id === deviceId) as unknown as
+    { online: boolean; agentVersion: string } | undefined;
   if (!d) throw new Error('device not listed');
   return d;
 }

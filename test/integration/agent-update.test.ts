@@ -10,7 +10,16 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -41,7 +50,10 @@ const device = () => deviceRow(world, deviceId);
 
 function startSupervisor(build: string): void {
   supervisorOut = '';
-  supervisor = spawn(build, ['service', '--data', agentDir], { env: { ...process.env, LR_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  supervisor = spawn(build, ['service', '--data', agentDir], {
+    env: { ...process.env, LR_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   supervisor.stdout?.on('data', (d: Buffer) => (supervisorOut += d.toString()));
   supervisor.stderr?.on('data', (d: Buffer) => (supervisorOut += d.toString()));
 }
@@ -63,13 +75,23 @@ function stagedVersions(): string[] {
   return existsSync(dir) ? readdirSync(dir).filter((n) => /^\d/.test(n)) : [];
 }
 
-/** Writes a release row (and its file) straight into the service's store, as someone able to write there but without the service's key would. */
-function insertRelease(id: string, file: string, sig: string, facts: { version: string; sha256: string; size: number }): void {
+/**
+ * Writes a release row (and its file) straight into the service's store, as someone able to write there but without the
+ * service's key would.
+ */
+function insertRelease(
+  id: string,
+  file: string,
+  sig: string,
+  facts: { version: string; sha256: string; size: number },
+): void {
   mkdirSync(join(releasesDir(world.dataDir), id), { recursive: true });
   copyFileSync(file, join(releasesDir(world.dataDir), id, FILE));
   const db = openDb(dataPaths(world.dataDir).db);
   try {
-    db.prepare('INSERT INTO agent_releases (id, target, version, build, sha256, size, sig, group_name, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)').run(id, 'linux-x64', facts.version, 'test', facts.sha256, facts.size, sig, new Date().toISOString(), 'intruder');
+    db.prepare(
+      'INSERT INTO agent_releases (id, target, version, build, sha256, size, sig, group_name, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)',
+    ).run(id, 'linux-x64', facts.version, 'test', facts.sha256, facts.size, sig, new Date().toISOString(), 'intruder');
   } finally {
     db.close();
   }
@@ -111,22 +133,33 @@ describe('agent self-update (real single-file builds, lr-agent service)', () => 
     const ca = readFileSync(join(world.dataDir, 'tls', 'ca.pem'), 'utf8');
     const status = (headers: Record<string, string>) =>
       new Promise<number>((resolve, reject) => {
-        const req = request(`https://127.0.0.1:${world.port}/api/v1/agent/releases/${'A'.repeat(43)}`, { ca, headers }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = request(
+          `https://127.0.0.1:${world.port}/api/v1/agent/releases/${'A'.repeat(43)}`,
+          { ca, headers },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on('error', reject);
         req.end();
       });
     expect(await status({})).toBe(403);
-    expect(await status({ 'x-lr-device': deviceId, 'x-lr-device-proof': Buffer.alloc(64).toString('base64') })).toBe(403);
+    expect(await status({ 'x-lr-device': deviceId, 'x-lr-device-proof': Buffer.alloc(64).toString('base64') })).toBe(
+      403,
+    );
   });
 
   it('refuses a release signed with another key: logged, nothing downloaded or run, still online on N', async () => {
     const other = generateKeyPairSync('ed25519').privateKey;
     const sig = sign(null, agentReleasePayload({ target: 'linux-x64', ...n1Facts }), other).toString('base64');
     insertRelease('forgedrelease1', buildN1, sig, n1Facts);
-    const refused = await waitFor('the refusal in the command log', async () => (await updateLog()).find((e) => e.status === 'refused' && e.commandLine.includes('bad release signature')), 30_000);
+    const refused = await waitFor(
+      'the refusal in the command log',
+      async () =>
+        (await updateLog()).find((e) => e.status === 'refused' && e.commandLine.includes('bad release signature')),
+      30_000,
+    );
     expect(refused.commandLine).toContain(`agent-update ${N1} refused`);
     expect(stagedVersions()).toEqual([]);
     expect(supervisorOut).not.toContain('on trial');
@@ -147,7 +180,11 @@ describe('agent self-update (real single-file builds, lr-agent service)', () => 
     bytes[bytes.length - 100] = (bytes[bytes.length - 100] as number) ^ 0xff;
     writeFileSync(stored, bytes);
     startSupervisor(buildN);
-    const refused = await waitFor('the refusal in the command log', async () => (await updateLog()).find((e) => e.status === 'refused' && e.commandLine.includes('SHA-256')), 60_000);
+    const refused = await waitFor(
+      'the refusal in the command log',
+      async () => (await updateLog()).find((e) => e.status === 'refused' && e.commandLine.includes('SHA-256')),
+      60_000,
+    );
     expect(refused.commandLine).toContain('nothing was run');
     expect(stagedVersions()).toEqual([]);
     expect(readdirSync(join(agentDir, 'builds')).filter((n) => n.startsWith('.incoming'))).toEqual([]);
@@ -165,7 +202,12 @@ describe('agent self-update (real single-file builds, lr-agent service)', () => 
     const t0 = Date.now();
     const add = await run('lr-server', ['agent-release', 'add', broken, '--os', 'linux-x64', '--data', world.dataDir]);
     expect(add.code, add.stderr).toBe(0);
-    const rolledBack = await waitFor('rolled_back in the command log', async () => (await updateLog()).find((e) => e.commandLine.startsWith(`agent-update ${N1} rolled_back`)), 90_000, 250);
+    const rolledBack = await waitFor(
+      'rolled_back in the command log',
+      async () => (await updateLog()).find((e) => e.commandLine.startsWith(`agent-update ${N1} rolled_back`)),
+      90_000,
+      250,
+    );
     expect(rolledBack.commandLine).toMatch(/the new build exited \(code \d+\) before it connected/);
     await waitFor('online again', async () => (await device()).online, 30_000);
     const seconds = (Date.now() - t0) / 1000;
@@ -186,14 +228,26 @@ describe('agent self-update (real single-file builds, lr-agent service)', () => 
     const add = await run('lr-server', ['agent-release', 'add', buildN1, '--os', 'linux-x64', '--data', world.dataDir]);
     expect(add.code, add.stderr).toBe(0);
     const t0 = Date.now();
-    await waitFor('N+1 online in the inventory', async () => {
-      const d = await device();
-      return d.online && d.agentVersion === N1;
-    }, 90_000, 250);
-    const applied = await waitFor('applied in the command log', async () => (await updateLog()).find((e) => e.commandLine === `agent-update ${N1} applied`), 30_000);
+    await waitFor(
+      'N+1 online in the inventory',
+      async () => {
+        const d = await device();
+        return d.online && d.agentVersion === N1;
+      },
+      90_000,
+      250,
+    );
+    const applied = await waitFor(
+      'applied in the command log',
+      async () => (await updateLog()).find((e) => e.commandLine === `agent-update ${N1} applied`),
+      30_000,
+    );
     expect(applied.status).toBe('completed');
     process.stdout.write(`${N} -> ${N1}: online with ${N1} after ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-    expect(JSON.parse(readFileSync(join(agentDir, 'builds', 'current.json'), 'utf8'))).toMatchObject({ version: N1, sha256: n1Facts.sha256 });
+    expect(JSON.parse(readFileSync(join(agentDir, 'builds', 'current.json'), 'utf8'))).toMatchObject({
+      version: N1,
+      sha256: n1Facts.sha256,
+    });
     // Proven on a device: new installs get it too (the installers' agent file is this very build).
     const published = join(world.dataDir, 'agent-files', FILE);
     await waitFor('N+1 published for new installs', async () => existsSync(published), 10_000);

@@ -19,7 +19,13 @@ export function profileOf(file: string): Profile {
 }
 
 /** `path` is sent as given; `token: null` sends no Authorization header. A full URL is fetched as is. */
-export function api(profile: Profile, method: string, path: string, body?: unknown, token: string | null = profile.token): Promise<ApiAnswer> {
+export function api(
+  profile: Profile,
+  method: string,
+  path: string,
+  body?: unknown,
+  token: string | null = profile.token,
+): Promise<ApiAnswer> {
   const base = new URL(profile.url.replace(/^wss:/, 'https:'));
   const url = /^https:/.test(path) ? new URL(path) : null;
   const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
@@ -31,7 +37,10 @@ export function api(profile: Profile, method: string, path: string, body?: unkno
         port: url?.port ?? base.port,
         path: url ? url.pathname + url.search : path,
         ca: profile.ca,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(data ? { 'content-type': 'application/json', 'content-length': String(data.length) } : {}) },
+        headers: {
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...(data ? { 'content-type': 'application/json', 'content-length': String(data.length) } : {}),
+        },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -39,7 +48,8 @@ export function api(profile: Profile, method: string, path: string, body?: unkno
         res.on('end', () => {
           const bytes = Buffer.concat(chunks);
           let json: unknown;
-          if (String(res.headers['content-type'] ?? '').startsWith('application/json')) json = JSON.parse(bytes.toString('utf8'));
+          if (String(res.headers['content-type'] ?? '').startsWith('application/json'))
+            json = JSON.parse(bytes.toString('utf8'));
           resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes, json });
         });
       },
@@ -51,7 +61,10 @@ export function api(profile: Profile, method: string, path: string, body?: unkno
 
 /** A vendor command body. */
 export const vendorCommand = {
-  runScript: (name: string, args?: string) => ({ type: 'RunScript', params: [{ key: 'ScriptName', value: name }, ...(args === undefined ? [] : [{ key: 'Args', value: args }])] }),
+  runScript: (name: string, args?: string) => ({
+    type: 'RunScript',
+    params: [{ key: 'ScriptName', value: name }, ...(args === undefined ? [] : [{ key: 'Args', value: args }])],
+  }),
   getFile: (path: string) => ({ type: 'GetFile', params: [{ key: 'Path', value: path }] }),
   putFile: (name: string) => ({ type: 'PutFile', params: [{ key: 'FileName', value: name }] }),
 };

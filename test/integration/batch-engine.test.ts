@@ -25,13 +25,22 @@ describe('batch engine', () => {
   }, 60_000);
   afterAll(async () => w?.cleanup());
 
-  const final = (id: string) => waitFor(`batch ${id} final`, async () => {
-    const b = await api.get(id);
-    return b.status !== 'running' ? b : undefined;
-  }, 30_000);
+  const final = (id: string) =>
+    waitFor(
+      `batch ${id} final`,
+      async () => {
+        const b = await api.get(id);
+        return b.status !== 'running' ? b : undefined;
+      },
+      30_000,
+    );
 
   it('runs every step on every device, merges the records, keeps the pulled file with its SHA-256', async () => {
-    const created = await api.create({ commands: ['processes -pid 1', 'getfile /etc/hostname'], target: { devices: ['alpha', 'beta'] }, comment: 'engine test' });
+    const created = await api.create({
+      commands: ['processes -pid 1', 'getfile /etc/hostname'],
+      target: { devices: ['alpha', 'beta'] },
+      comment: 'engine test',
+    });
     expect(created.targets.map((t) => t.deviceName)).toEqual(['alpha', 'beta']);
     const b: BatchRecord = await final(created.id);
     expect(b.status).toBe('completed');
@@ -41,10 +50,16 @@ describe('batch engine', () => {
     expect(new Set(results.rows.filter((r) => r.step === 0).map((r) => r.device))).toEqual(new Set(['alpha', 'beta']));
     expect(results.rows.filter((r) => r.step === 0 && r.pid === 1)).toHaveLength(2);
     const want = createHash('sha256').update(readFileSync('/etc/hostname')).digest('hex');
-    expect(results.files.map((f) => [f.device, f.sha256])).toEqual([['alpha', want], ['beta', want]]);
+    expect(results.files.map((f) => [f.device, f.sha256])).toEqual([
+      ['alpha', want],
+      ['beta', want],
+    ]);
     const f = results.files[0] as (typeof results.files)[number];
     const dest = join(w.dir, 'hostname.copy');
-    expect(await api.downloadFile(b.id, f.deviceId, f.step, dest, f.sha256)).toEqual({ sha256: want, size: readFileSync('/etc/hostname').length });
+    expect(await api.downloadFile(b.id, f.deviceId, f.step, dest, f.sha256)).toEqual({
+      sha256: want,
+      size: readFileSync('/etc/hostname').length,
+    });
     const csv = await api.resultsCsv(b.id, { device: 'beta' });
     expect(csv.split('\r\n')[0]?.startsWith('device,step,')).toBe(true);
     expect(csv).not.toContain('alpha');
@@ -54,7 +69,11 @@ describe('batch engine', () => {
     try {
       for (const t of b.targets) {
         for (const s of t.steps) {
-          const row = db.prepare('SELECT c.status, s.batch_id FROM commands c JOIN sessions s ON s.id = c.session_id WHERE c.id = ?').get(s.commandId) as { status: string; batch_id: string };
+          const row = db
+            .prepare(
+              'SELECT c.status, s.batch_id FROM commands c JOIN sessions s ON s.id = c.session_id WHERE c.id = ?',
+            )
+            .get(s.commandId) as { status: string; batch_id: string };
           expect(row).toEqual({ status: 'completed', batch_id: b.id });
         }
       }
@@ -70,7 +89,10 @@ describe('batch engine', () => {
   }, 60_000);
 
   it('a failing step stops the ones after it and says why', async () => {
-    const created = await api.create({ commands: ['fileinfo /nonexistent/x', 'processes -pid 1'], target: { devices: ['alpha'] } });
+    const created = await api.create({
+      commands: ['fileinfo /nonexistent/x', 'processes -pid 1'],
+      target: { devices: ['alpha'] },
+    });
     const b = await final(created.id);
     expect(b.status).toBe('failed');
     const t = b.targets[0];
@@ -90,8 +112,12 @@ describe('batch engine', () => {
   }, 30_000);
 
   it('refuses a batch with an unknown device, a client-side command or nothing selected, starting nothing', async () => {
-    await expect(api.create({ commands: ['processes'], target: { devices: ['alpha', 'nope'] } })).rejects.toThrow(/no device "nope"/);
-    await expect(api.create({ commands: ['processes &'], target: { devices: ['alpha'] } })).rejects.toThrow(/& has no meaning in a batch/);
+    await expect(api.create({ commands: ['processes'], target: { devices: ['alpha', 'nope'] } })).rejects.toThrow(
+      /no device "nope"/,
+    );
+    await expect(api.create({ commands: ['processes &'], target: { devices: ['alpha'] } })).rejects.toThrow(
+      /& has no meaning in a batch/,
+    );
     await expect(api.create({ commands: ['processes'], target: {} })).rejects.toThrow(/choose the devices/);
     await expect(api.create({ commands: ['processes'], target: { name: 'zz*' } })).rejects.toThrow(/no device matches/);
   });

@@ -18,7 +18,8 @@ import type { CommandLogRecord } from '../../src/shared/wire/protocol.js';
 import { runFleetBatch } from '../../bench/batch-fleet.js';
 
 const connect = (file: string) => ConsoleClient.connect(profileSchema.parse(JSON.parse(readFileSync(file, 'utf8'))));
-const byName = (b: BatchRecord): Record<string, BatchTargetRecord> => Object.fromEntries(b.targets.map((t) => [t.deviceName, t]));
+const byName = (b: BatchRecord): Record<string, BatchTargetRecord> =>
+  Object.fromEntries(b.targets.map((t) => [t.deviceName, t]));
 const idOf = (stdout: string): string => {
   const id = /^batch (\S+):/m.exec(stdout)?.[1];
   if (!id) throw new Error(`no batch id in ${JSON.stringify(stdout)}`);
@@ -30,7 +31,10 @@ describe('lr batch', () => {
   const sleepers: ChildProcess[] = [];
   const offline: Record<string, string> = {}; // name → agent data folder, enrolled but not started
   const startAgent = async (name: string) => {
-    const p = await start('lr-agent', ['start', '--data', offline[name] as string], /started/, { XDG_STATE_HOME: join(w.dir, 'state'), LR_LOG_LEVEL: 'warn' });
+    const p = await start('lr-agent', ['start', '--data', offline[name] as string], /started/, {
+      XDG_STATE_HOME: join(w.dir, 'state'),
+      LR_LOG_LEVEL: 'warn',
+    });
     w.agents.push(p);
     return p;
   };
@@ -39,7 +43,8 @@ describe('lr batch', () => {
     if (r.code !== 0) throw new Error(r.stderr);
     return JSON.parse(r.stdout) as BatchRecord;
   };
-  const logEntries = async (): Promise<CommandLogRecord[]> => JSON.parse((await w.lr(['log', '--json'])).stdout) as CommandLogRecord[];
+  const logEntries = async (): Promise<CommandLogRecord[]> =>
+    JSON.parse((await w.lr(['log', '--json'])).stdout) as CommandLogRecord[];
 
   beforeAll(async () => {
     // The admin starts more than 10 batches within a minute here: the per-token budget of calls starting work
@@ -58,11 +63,20 @@ describe('lr batch', () => {
   it('refuses bad arguments in one line, before asking the service', async () => {
     const cases: [string[], RegExp][] = [
       [['batch', 'run', 'processes'], /^lr: choose the devices: --devices/],
-      [['batch', 'run', '--filter', 'colour=red', 'processes'], /^lr: --filter: unknown key "colour" \(keys: os, name, online\)$/],
+      [
+        ['batch', 'run', '--filter', 'colour=red', 'processes'],
+        /^lr: --filter: unknown key "colour" \(keys: os, name, online\)$/,
+      ],
       [['batch', 'run', '--filter', 'online=maybe', 'processes'], /^lr: --filter: online is true or false/],
-      [['batch', 'run', '--devices', 'web-1', '--expires', '3 days', 'processes'], /^lr: --expires: invalid duration 3 days/],
+      [
+        ['batch', 'run', '--devices', 'web-1', '--expires', '3 days', 'processes'],
+        /^lr: --expires: invalid duration 3 days/,
+      ],
       [['batch', 'run', '--devices', 'web-1', '--expires', '31d', 'processes'], /^lr: --expires: at most 30d$/],
-      [['batch', 'run', '--devices', 'web-1', '--concurrency', '0', 'processes'], /^lr: --concurrency: a whole number from 1 to 100/],
+      [
+        ['batch', 'run', '--devices', 'web-1', '--concurrency', '0', 'processes'],
+        /^lr: --concurrency: a whole number from 1 to 100/,
+      ],
       [['batch', 'run', '--devices', 'web-1,,db-1', 'processes'], /^lr: --devices: an empty device name/],
       [['batch', 'run', '--devices', 'no-such-device', 'processes'], /^lr: .*no-such-device/],
     ];
@@ -76,7 +90,16 @@ describe('lr batch', () => {
   });
 
   it('acceptance 1: three devices complete with their rows merged, the offline one waits and runs when its agent starts', async () => {
-    const r = await w.lr(['batch', 'run', '--devices', 'web-1,web-2,db-1,db-2', '--no-wait', '--comment', 'acceptance 1', 'processes -name sleep']);
+    const r = await w.lr([
+      'batch',
+      'run',
+      '--devices',
+      'web-1,web-2,db-1,db-2',
+      '--no-wait',
+      '--comment',
+      'acceptance 1',
+      'processes -name sleep',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const id = idOf(r.stdout);
     const waiting = await waitFor('web-1, web-2, db-1 completed', async () => {
@@ -91,10 +114,14 @@ describe('lr batch', () => {
     expect(text.stdout).toMatch(/web-1\s+completed/);
 
     await startAgent('db-2');
-    const done = await waitFor('the batch completed', async () => {
-      const b = await show(id);
-      return b.status !== 'running' && b;
-    }, 30_000);
+    const done = await waitFor(
+      'the batch completed',
+      async () => {
+        const b = await show(id);
+        return b.status !== 'running' && b;
+      },
+      30_000,
+    );
     expect(done.status).toBe('completed');
     expect(done.counts.completed).toBe(4);
 
@@ -114,8 +141,11 @@ describe('lr batch', () => {
       pidsByDevice.set(cells[deviceCol] as string, set);
     }
     expect([...pidsByDevice.keys()].sort()).toEqual(['db-1', 'db-2', 'web-1', 'web-2']);
-    for (const [device, pids] of pidsByDevice) for (const s of sleepers) expect(pids.has(String(s.pid)), `${device} sees sleep ${s.pid}`).toBe(true);
-    const json = JSON.parse((await w.lr(['batch', 'results', id, '--json', '--device', 'db-2'])).stdout) as BatchResults;
+    for (const [device, pids] of pidsByDevice)
+      for (const s of sleepers) expect(pids.has(String(s.pid)), `${device} sees sleep ${s.pid}`).toBe(true);
+    const json = JSON.parse(
+      (await w.lr(['batch', 'results', id, '--json', '--device', 'db-2'])).stdout,
+    ) as BatchResults;
     expect(new Set(json.rows.map((row) => row.device))).toEqual(new Set(['db-2']));
     expect(json.rows.length).toBeGreaterThanOrEqual(sleepers.length);
 
@@ -128,9 +158,13 @@ describe('lr batch', () => {
     const alice = await connect(await w.addUser('alice', 'advanced'));
     try {
       const session = await alice.openSession('web-1');
-      const running = w.lr(['batch', 'run', '--devices', 'web-1', 'processes -name sleep'], undefined, { timeoutMs: 60_000 });
+      const running = w.lr(['batch', 'run', '--devices', 'web-1', 'processes -name sleep'], undefined, {
+        timeoutMs: 60_000,
+      });
       const queued = await waitFor('the batch waiting for web-1', async () => {
-        const [newest] = JSON.parse((await w.lr(['batch', 'list', '--json', '--limit', '1'])).stdout) as { id: string }[];
+        const [newest] = JSON.parse((await w.lr(['batch', 'list', '--json', '--limit', '1'])).stdout) as {
+          id: string;
+        }[];
         if (!newest) return false;
         const b = await show(newest.id);
         return b.targets[0]?.status === 'queued' && b.targets[0].note?.includes('alice') && b;
@@ -168,14 +202,22 @@ describe('lr batch', () => {
     expect((JSON.parse((await w.lr(['batch', 'list', '--json'])).stdout) as unknown[]).length).toBe(before);
 
     // A basic command is fine for bob; each device's command is an ordinary, chained log entry.
-    const ok = await w.lr(['batch', 'run', '--devices', 'web-1,web-2,db-1,db-2', '--json', 'processes -name sleep', 'dir /'], bob);
+    const ok = await w.lr(
+      ['batch', 'run', '--devices', 'web-1,web-2,db-1,db-2', '--json', 'processes -name sleep', 'dir /'],
+      bob,
+    );
     expect(ok.code, ok.stderr + ok.stdout).toBe(0);
     const b = JSON.parse(ok.stdout) as BatchRecord;
     const log = await logEntries();
     for (const t of b.targets) {
       for (const step of t.steps) {
         const entry = log.find((e) => e.id === step.commandId);
-        expect(entry, `${t.deviceName} step ${step.index}`).toMatchObject({ user: 'bob', deviceName: t.deviceName, commandLine: step.line, status: 'completed' });
+        expect(entry, `${t.deviceName} step ${step.index}`).toMatchObject({
+          user: 'bob',
+          deviceName: t.deviceName,
+          commandLine: step.line,
+          status: 'completed',
+        });
       }
     }
     // `lr log --batch ID` lists exactly the commands the batch sent.
@@ -227,10 +269,14 @@ describe('lr batch', () => {
     expect((await show(id)).targets[0]).toMatchObject({ status: 'queued', note: expect.stringMatching(/offline/) });
     expect((await show(action.id)).targets[0]?.status).toBe('queued');
     await startAgent('db-3');
-    const done = await waitFor('the batch and the action completed after the restart', async () => {
-      const [b, a] = [await show(id), await show(action.id)];
-      return b.status !== 'running' && a.status !== 'running' && ([b, a] as const);
-    }, 30_000);
+    const done = await waitFor(
+      'the batch and the action completed after the restart',
+      async () => {
+        const [b, a] = [await show(id), await show(action.id)];
+        return b.status !== 'running' && a.status !== 'running' && ([b, a] as const);
+      },
+      30_000,
+    );
     expect(done.map((b) => b.status)).toEqual(['completed', 'completed']);
     expect(done[0].targets[0]?.rows).toBeGreaterThanOrEqual(sleepers.length);
     expect(done[1].targets[0]?.rows).toBeGreaterThan(10);
@@ -238,7 +284,11 @@ describe('lr batch', () => {
 
   it('an offline device past the expiry ends offline-expired; `lr batch run` exits 1', async () => {
     const t0 = Date.now();
-    const r = await w.lr(['batch', 'run', '--devices', 'web-2,db-4', '--expires', '3s', 'processes -name sleep'], undefined, { timeoutMs: 30_000 });
+    const r = await w.lr(
+      ['batch', 'run', '--devices', 'web-2,db-4', '--expires', '3s', 'processes -name sleep'],
+      undefined,
+      { timeoutMs: 30_000 },
+    );
     expect(r.code, r.stderr).toBe(1);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2500);
     expect(r.stdout).toMatch(/^db-4\s+offline-expired/m);
@@ -253,12 +303,21 @@ describe('lr batch', () => {
     const marker = `sleep 120.${process.pid}`;
     writeFileSync(join(dir, 'long-sleep.sh'), `#!/bin/sh\n${marker}\n`);
     expect((await w.lr(['library', 'upload', join(dir, 'long-sleep.sh')])).code).toBe(0);
-    const r = await w.lr(['batch', 'run', '--devices', 'web-1,web-2,db-1,db-4', '--no-wait', 'run long-sleep.sh', 'processes']);
+    const r = await w.lr([
+      'batch',
+      'run',
+      '--devices',
+      'web-1,web-2,db-1,db-4',
+      '--no-wait',
+      'run long-sleep.sh',
+      'processes',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const id = idOf(r.stdout);
     await waitFor('three devices running', async () => (await show(id)).counts.running === 3, 20_000);
     // The agents run on this machine: their three scripts are its processes.
-    const scripts = () => spawnSync('pgrep', ['-f', marker]).stdout.toString().trim().split('\n').filter(Boolean).length;
+    const scripts = () =>
+      spawnSync('pgrep', ['-f', marker]).stdout.toString().trim().split('\n').filter(Boolean).length;
     await waitFor('the three scripts sleeping', async () => scripts() === 3);
     // Only who started it, or an admin, may cancel it.
     const other = await w.lr(['batch', 'cancel', id], await w.addUser('carol', 'advanced'));
@@ -267,10 +326,14 @@ describe('lr batch', () => {
     expect((await show(id)).counts.running).toBe(3);
     const cancel = await w.lr(['batch', 'cancel', id]);
     expect(cancel.code, cancel.stderr).toBe(0);
-    const done = await waitFor('every device cancelled', async () => {
-      const b = await show(id);
-      return b.status !== 'running' && b;
-    }, 20_000);
+    const done = await waitFor(
+      'every device cancelled',
+      async () => {
+        const b = await show(id);
+        return b.status !== 'running' && b;
+      },
+      20_000,
+    );
     expect(done.status).toBe('cancelled');
     expect(done.cancelledBy).toBe('admin');
     expect(done.targets.map((t) => t.status)).toEqual(['cancelled', 'cancelled', 'cancelled', 'cancelled']);
@@ -283,23 +346,38 @@ describe('lr batch', () => {
     // The scripts' processes are gone from the devices.
     await waitFor('the scripts ended', async () => scripts() === 0, 5000);
     const left = await w.lr(['exec', 'web-1', 'processes -name sleep', '--json']);
-    expect((JSON.parse(left.stdout) as { records: { cmdline?: string }[] }).records.filter((p) => p.cmdline?.includes(marker))).toEqual([]);
+    expect(
+      (JSON.parse(left.stdout) as { records: { cmdline?: string }[] }).records.filter((p) =>
+        p.cmdline?.includes(marker),
+      ),
+    ).toEqual([]);
   });
 
   it('Ctrl+C while waiting asks nothing and stops waiting: exit 130, how to cancel, the batch goes on', async () => {
-    const child = spawn(process.execPath, [BIN('lr'), '--profile', w.adminProfile, 'batch', 'run', '--devices', 'web-1,db-4', 'processes -name sleep'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XDG_STATE_HOME: join(w.dir, 'state') } });
+    const child = spawn(
+      process.execPath,
+      [BIN('lr'), '--profile', w.adminProfile, 'batch', 'run', '--devices', 'web-1,db-4', 'processes -name sleep'],
+      { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XDG_STATE_HOME: join(w.dir, 'state') } },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    await waitFor('web-1 completed and db-4 queued on screen', async () => /^web-1\s+completed/m.test(stdout) && /^db-4\s+queued/m.test(stdout));
+    await waitFor(
+      'web-1 completed and db-4 queued on screen',
+      async () => /^web-1\s+completed/m.test(stdout) && /^db-4\s+queued/m.test(stdout),
+    );
     const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     child.kill('SIGINT');
     expect(await exited).toBe(130);
     const id = idOf(stdout);
-    expect(stderr.trim()).toBe(`lr: stopped waiting; batch ${id} goes on in the service (lr batch show ${id} to follow it, lr batch cancel ${id} to stop it)`);
+    expect(stderr.trim()).toBe(
+      `lr: stopped waiting; batch ${id} goes on in the service (lr batch show ${id} to follow it, lr batch cancel ${id} to stop it)`,
+    );
     expect((await show(id)).status).toBe('running');
-    expect((await w.lr(['batch', 'cancel', id])).stdout.trim()).toMatch(new RegExp(`^batch ${id} cancelled: 2 devices, 1 completed, 1 cancelled$`));
+    expect((await w.lr(['batch', 'cancel', id])).stdout.trim()).toMatch(
+      new RegExp(`^batch ${id} cancelled: 2 devices, 1 completed, 1 cancelled$`),
+    );
   });
 
   it('--group, --tag and --filter choose the right devices', async () => {
@@ -328,6 +406,8 @@ describe('acceptance 2, test-sized: 50 lightweight agents, concurrency 10', () =
     expect(r.batch.counts.completed).toBe(50);
     expect(r.maxRunning).toBeLessThanOrEqual(10);
     expect(r.rssPeak - r.rssBefore).toBeLessThan(150 * 1024 * 1024);
-    console.log(`50 agents, concurrency 10: ${r.totalMs} ms, p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, RSS ${r.rssBefore >> 20} → ${r.rssPeak >> 20} → ${r.rssAfter >> 20} MB`);
+    console.log(
+      `50 agents, concurrency 10: ${r.totalMs} ms, p50 ${r.p50Ms} ms, p95 ${r.p95Ms} ms, RSS ${r.rssBefore >> 20} → ${r.rssPeak >> 20} → ${r.rssAfter >> 20} MB`,
+    );
   }, 120_000);
 });

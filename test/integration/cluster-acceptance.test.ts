@@ -24,7 +24,17 @@ describeNeeds(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS clust
   const devices = (n: number) => c.devices(n);
   const execJson = async (n: number, device: string, line: string, extra: string[] = []) => {
     const r = await lr(n, ['exec', device, line, '--json', ...extra]);
-    const out = r.stdout.trim() ? (JSON.parse(r.stdout) as { commandId: string; status: string; error?: string | null; records?: Record<string, unknown>[]; text?: string; sha256?: string; file?: string }) : null;
+    const out = r.stdout.trim()
+      ? (JSON.parse(r.stdout) as {
+          commandId: string;
+          status: string;
+          error?: string | null;
+          records?: Record<string, unknown>[];
+          text?: string;
+          sha256?: string;
+          file?: string;
+        })
+      : null;
     if (out?.commandId) commandIds.add(out.commandId);
     return { code: r.code, stderr: r.stderr, out };
   };
@@ -34,12 +44,16 @@ describeNeeds(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS clust
     dir = c.dir;
     alpha = await c.addAgent(2, 'alpha');
     bravo = await c.addAgent(3, 'bravo');
-    await waitFor('agents online on nodes 2 and 3, seen from node 1', async () => {
-      const d = await devices(1);
-      const a = d.find((x) => x.id === alpha.deviceId);
-      const b = d.find((x) => x.id === bravo.deviceId);
-      return a?.online && b?.online && a.node === nodeId(2) && b.node === nodeId(3);
-    }, 30_000);
+    await waitFor(
+      'agents online on nodes 2 and 3, seen from node 1',
+      async () => {
+        const d = await devices(1);
+        const a = d.find((x) => x.id === alpha.deviceId);
+        const b = d.find((x) => x.id === bravo.deviceId);
+        return a?.online && b?.online && a.node === nodeId(2) && b.node === nodeId(3);
+      },
+      30_000,
+    );
   }, 240_000);
 
   afterAll(async () => {
@@ -68,7 +82,11 @@ describeNeeds(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS clust
     expect(g.code, g.stderr).toBe(0);
     const sha = createHash('sha256').update(blob).digest('hex');
     expect(g.out?.sha256).toBe(sha);
-    expect(createHash('sha256').update(readFileSync(g.out?.file as string)).digest('hex')).toBe(sha);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(g.out?.file as string))
+        .digest('hex'),
+    ).toBe(sha);
     // run: a script uploaded through node 1 runs on the agent of node 3 (which downloads it from node 3).
     expect((await lr(1, ['settings', 'set', 'unsignedScripts', 'on'])).code).toBe(0);
     const script = join(files, 'hello.sh');
@@ -92,21 +110,28 @@ describeNeeds(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS clust
         const p = { ...base, url: `wss://127.0.0.1:${c.node(n).port}`, urls: undefined };
         for (let k = 0; k < 4; k++) clients.push(await ConsoleClient.connect(p));
       }
-      const attempts = Array.from({ length: 100 }, (_, i) => (clients[i % clients.length] as ConsoleClient).openSession(alpha.deviceId));
+      const attempts = Array.from({ length: 100 }, (_, i) =>
+        (clients[i % clients.length] as ConsoleClient).openSession(alpha.deviceId),
+      );
       const results = await Promise.allSettled(attempts);
       const won = results.filter((r) => r.status === 'fulfilled');
       const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
       expect(won).toHaveLength(1);
       expect(refused).toHaveLength(99);
-      for (const r of refused) expect(String((r.reason as Error).message)).toMatch(/already has a live response session/);
+      for (const r of refused)
+        expect(String((r.reason as Error).message)).toMatch(/already has a live response session/);
     } finally {
       for (const c of clients) c.close();
     }
     // The winner's console closed: the device is free again (from any node).
-    await waitFor('device free again', async () => {
-      const r = await execJson(3, 'alpha', 'dir /');
-      return r.code === 0;
-    }, 20_000);
+    await waitFor(
+      'device free again',
+      async () => {
+        const r = await execJson(3, 'alpha', 'dir /');
+        return r.code === 0;
+      },
+      20_000,
+    );
   }, 120_000);
 
   it('junk on the routing subjects is dropped; the nodes keep serving', async () => {
@@ -148,10 +173,15 @@ describeNeeds(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS clust
     await waitFor('sleep.sh running', async () => printed.includes('sleeping'), 15_000);
     const killedAt = Date.now();
     await c.killNode(2);
-    const moved = await waitFor('alpha online on another node', async () => {
-      const d = (await devices(1)).find((x) => x.id === alpha.deviceId);
-      return d?.online && d.node && d.node !== nodeId(2) ? d : undefined;
-    }, 15_000, 100);
+    const moved = await waitFor(
+      'alpha online on another node',
+      async () => {
+        const d = (await devices(1)).find((x) => x.id === alpha.deviceId);
+        return d?.online && d.node && d.node !== nodeId(2) ? d : undefined;
+      },
+      15_000,
+      100,
+    );
     const elapsed = Date.now() - killedAt;
     expect(elapsed).toBeLessThan(10_000);
     expect([nodeId(1), nodeId(3)]).toContain(moved.node);
@@ -165,11 +195,22 @@ describeNeeds(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS clust
     commandIds.add(again.commandId);
     console1.close();
     // Commands reach it again from node 1 and from node 3 (once the closed session's claim is released).
-    for (const n of [1, 3]) await waitFor(`dir on alpha through node ${n}`, async () => (await execJson(n, 'alpha', 'dir /')).code === 0, 20_000);
+    for (const n of [1, 3])
+      await waitFor(
+        `dir on alpha through node ${n}`,
+        async () => (await execJson(n, 'alpha', 'dir /')).code === 0,
+        20_000,
+      );
     // The log: every command the analyst was given is in the cluster log, and the chains verify.
     const exported = await lr(1, ['log', 'export', '--jsonl']);
     expect(exported.code, exported.stderr).toBe(0);
-    const ids = new Set(exported.stdout.trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { id: string }).id));
+    const ids = new Set(
+      exported.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => (JSON.parse(l) as { id: string }).id),
+    );
     for (const id of commandIds) expect(ids.has(id), `command ${id} missing from the cluster log`).toBe(true);
     // The log viewer's side: node 3 lists the commands run through node 1 too, with their final status.
     const viewed = await lr(3, ['log', '--json']);
@@ -179,10 +220,16 @@ describeNeeds(natsSkipReason)('cluster: 3 service nodes on a 3-server NATS clust
     expect(view.get(ended.commandId)).toBe('failed');
     const verify = await lr(1, ['log', 'verify', '--json']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
-    const report = JSON.parse(verify.stdout) as { ok: boolean; entries: number; nodes?: { node: string; ok: boolean }[] };
+    const report = JSON.parse(verify.stdout) as {
+      ok: boolean;
+      entries: number;
+      nodes?: { node: string; ok: boolean }[];
+    };
     expect(report.ok).toBe(true);
     expect(report.entries).toBeGreaterThanOrEqual(commandIds.size);
-    console.log(`[cluster] alpha online on ${moved.node} ${elapsed} ms after node 2 was killed; log ${report.entries} entries, nodes ${JSON.stringify(report.nodes)}`);
+    console.log(
+      `[cluster] alpha online on ${moved.node} ${elapsed} ms after node 2 was killed; log ${report.entries} entries, nodes ${JSON.stringify(report.nodes)}`,
+    );
   }, 120_000);
 
   it('4. node 2 restarted after the SIGKILL rejoins: it serves analysts and verifies the cluster log', async () => {

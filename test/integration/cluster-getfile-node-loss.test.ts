@@ -9,7 +9,16 @@
 //     the file with the right SHA-256.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, createReadStream, mkdirSync, openSync, readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  createReadStream,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { natsSkipReason } from '../cluster/nats-cluster.js';
@@ -47,7 +56,8 @@ async function sha256File(path: string): Promise<string> {
 /** Bytes written so far under `dir` (the partial download, whatever its name). */
 function bytesUnder(dir: string): number {
   let total = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) total += statSync(join(e.parentPath, e.name)).size;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true }))
+    if (e.isFile()) total += statSync(join(e.parentPath, e.name)).size;
   return total;
 }
 
@@ -61,7 +71,11 @@ describeNeeds(natsSkipReason)('cluster: getfile through two nodes', () => {
   /** `lr exec alpha "getfile SRC" --out OUT --json` through node 1; its exit code, stdout and stderr. */
   const getfile = (src: string, out: string, onStart?: (child: ReturnType<typeof spawn>) => void) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
-      const child = spawn(process.execPath, [BIN('lr'), '--profile', c.profile(1), 'exec', 'alpha', `getfile "${src}"`, '--out', out, '--json'], { env: { ...process.env, ...c.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(
+        process.execPath,
+        [BIN('lr'), '--profile', c.profile(1), 'exec', 'alpha', `getfile "${src}"`, '--out', out, '--json'],
+        { env: { ...process.env, ...c.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       children.push(child);
       let stdout = '';
       let stderr = '';
@@ -76,7 +90,11 @@ describeNeeds(natsSkipReason)('cluster: getfile through two nodes', () => {
     files = join(c.dir, 'files');
     mkdirSync(files, { recursive: true });
     alpha = await c.addAgent(2, 'alpha');
-    await waitFor('alpha online on node 2, seen from node 1', async () => (await c.devices(1)).find((d) => d.id === alpha.deviceId)?.node === c.node(2).id, 30_000);
+    await waitFor(
+      'alpha online on node 2, seen from node 1',
+      async () => (await c.devices(1)).find((d) => d.id === alpha.deviceId)?.node === c.node(2).id,
+      30_000,
+    );
   }, 240_000);
 
   afterAll(async () => {

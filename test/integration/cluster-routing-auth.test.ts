@@ -34,7 +34,10 @@ describeNeeds(natsSkipReason)('cluster routing frames are authenticated and neve
     await cluster?.stop();
   });
 
-  async function router(id: string, server: number): Promise<{ ctx: ClusterContext; router: ClusterAgents; outputs: string[]; frames: string[] }> {
+  async function router(
+    id: string,
+    server: number,
+  ): Promise<{ ctx: ClusterContext; router: ClusterAgents; outputs: string[]; frames: string[] }> {
     const ctx = await connectCluster([cluster.urls[server] as string], id, log, testMac, { replicas: 3 });
     open.push(ctx);
     const hub = new AgentHub({} as Store, log);
@@ -56,7 +59,12 @@ describeNeeds(natsSkipReason)('cluster routing frames are authenticated and neve
 
     a.router.toJobOwner('route-b', 'job1', { type: 'text', text: 'hello' });
     a.router.toAgent('route-b', 'dev00001', { t: 'job.cancel', jobId: 'job1', reason: 'cancelled' } as never);
-    await waitFor('b got both', async () => b.outputs.length === 1 && b.frames.length === 1 && captured.length === 2, 10_000, 50);
+    await waitFor(
+      'b got both',
+      async () => b.outputs.length === 1 && b.frames.length === 1 && captured.length === 2,
+      10_000,
+      50,
+    );
     expect(b.outputs).toEqual(['job1 hello']);
 
     // Replays: the very messages, headers and all.
@@ -69,7 +77,17 @@ describeNeeds(natsSkipReason)('cluster routing frames are authenticated and neve
     h.set('job', 'job1');
     h.set('k', 'text');
     h.set('Lr-Version', version);
-    h.set('Lr-Mac', wrong.tag({ kind: 'out', where: 'lr.out.route-b', writer: 'route-a', version, extra: ['job1', 'text'], payload: 'forged' }));
+    h.set(
+      'Lr-Mac',
+      wrong.tag({
+        kind: 'out',
+        where: 'lr.out.route-b',
+        writer: 'route-a',
+        version,
+        extra: ['job1', 'text'],
+        payload: 'forged',
+      }),
+    );
     raw.publish('lr.out.route-b', 'forged', { headers: h });
     const bare = headers();
     for (const k of ['from', 'job', 'k']) bare.set(k, h.get(k));
@@ -79,7 +97,8 @@ describeNeeds(natsSkipReason)('cluster routing frames are authenticated and neve
     raw.publish('lr.agent.route-b', out.data, { headers: out.headers });
     await raw.flush();
 
-    // Then one more authentic frame: once it is in, everything before it was judged (NATS keeps order per publisher… and
+    // Then one more authentic frame: once it is in, everything before it was judged (NATS keeps order per publisher…
+    // and
     // the raw client's messages went first).
     await new Promise((r) => setTimeout(r, 500));
     a.router.toJobOwner('route-b', 'job1', { type: 'text', text: 'second' });

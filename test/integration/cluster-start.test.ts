@@ -20,12 +20,22 @@ describeNeeds(natsSkipReason)('cluster: nodes started simultaneously', () => {
   it('all three serve the same users and devices and route commands between them', async () => {
     // The first node's admin (its users seed the cluster) is known everywhere: a node made with
     // --cluster-from never seeds, so it cannot make the first node drop its users as "not in the cluster".
-    for (const i of [1, 2, 3]) await waitFor(`node ${i} knows the admin`, async () => (await c.devices(i).catch(() => undefined)) !== undefined, 15_000);
+    for (const i of [1, 2, 3])
+      await waitFor(
+        `node ${i} knows the admin`,
+        async () => (await c.devices(i).catch(() => undefined)) !== undefined,
+        15_000,
+      );
     const agent = await c.addAgent(3, 'charlie').catch((e: Error) => {
-      for (const n of c.nodes) console.error(`--- node ${n.i} (${n.id}) output:\n${n.proc?.output().slice(-6000) ?? ''}`);
+      for (const n of c.nodes)
+        console.error(`--- node ${n.i} (${n.id}) output:\n${n.proc?.output().slice(-6000) ?? ''}`);
       throw e;
     });
-    await waitFor('charlie seen online from node 1', async () => (await c.devices(1)).find((d) => d.id === agent.deviceId && d.online && d.node === c.node(3).id), 20_000);
+    await waitFor(
+      'charlie seen online from node 1',
+      async () => (await c.devices(1)).find((d) => d.id === agent.deviceId && d.online && d.node === c.node(3).id),
+      20_000,
+    );
     for (const i of [1, 2]) {
       const r = await c.lr(i, ['exec', 'charlie', 'dir /', '--json']);
       expect(r.code, r.stderr).toBe(0);

@@ -147,12 +147,16 @@ describeNeeds(natsSkipReason)('cluster: flow control of transfers and output bet
     mkdirSync(files, { recursive: true });
     alpha = await c.addAgent(2, 'alpha');
     bravo = await c.addAgent(3, 'bravo');
-    await waitFor('agents online on nodes 2 and 3, seen from node 1', async () => {
-      const d = await c.devices(1);
-      const a = d.find((x) => x.id === alpha.deviceId);
-      const b = d.find((x) => x.id === bravo.deviceId);
-      return a?.online && b?.online && a.node === c.node(2).id && b.node === c.node(3).id;
-    }, 30_000);
+    await waitFor(
+      'agents online on nodes 2 and 3, seen from node 1',
+      async () => {
+        const d = await c.devices(1);
+        const a = d.find((x) => x.id === alpha.deviceId);
+        const b = d.find((x) => x.id === bravo.deviceId);
+        return a?.online && b?.online && a.node === c.node(2).id && b.node === c.node(3).id;
+      },
+      30_000,
+    );
   }, 240_000);
 
   afterAll(async () => {
@@ -166,10 +170,14 @@ describeNeeds(natsSkipReason)('cluster: flow control of transfers and output bet
     mkdirSync(out);
     const watch = new RssWatch({ node1: pid(1), node2: pid(2) });
     const t0 = Date.now();
-    const child = spawn(process.execPath, [BIN('lr'), '--profile', c.profile(1), 'exec', 'alpha', `getfile "${src}"`, '--out', out, '--json'], {
-      env: { ...process.env, ...c.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN('lr'), '--profile', c.profile(1), 'exec', 'alpha', `getfile "${src}"`, '--out', out, '--json'],
+      {
+        env: { ...process.env, ...c.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -190,7 +198,10 @@ describeNeeds(natsSkipReason)('cluster: flow control of transfers and output bet
     // of the time) adds little to the peak the first half reached. A node that kept part of what passed
     // through it would grow with the bytes, by hundreds of MB over the second half.
     const half = (secs * 1000) / 2;
-    const secondHalf = { node1: (watch.peak.node1 ?? 0) - watch.peakBefore('node1', half), node2: (watch.peak.node2 ?? 0) - watch.peakBefore('node2', half) };
+    const secondHalf = {
+      node1: (watch.peak.node1 ?? 0) - watch.peakBefore('node1', half),
+      node2: (watch.peak.node2 ?? 0) - watch.peakBefore('node2', half),
+    };
     console.log(
       `[cluster-transfer] 1 GiB getfile node 2 → node 1 in ${secs.toFixed(1)} s (${Math.round(1024 / secs)} MB/s); RSS ${watch.report()}; ` +
         `added over the second half node1 +${mb(secondHalf.node1)} node2 +${mb(secondHalf.node2)} MB; VmHWM node1 ${mb(procStatus(pid(1), 'VmHWM'))} MB, node2 ${mb(procStatus(pid(2), 'VmHWM'))} MB`,
@@ -238,7 +249,13 @@ describeNeeds(natsSkipReason)('cluster: flow control of transfers and output bet
       // What was in flight when the analyst stopped lands in the buffers on the way; then nothing moves.
       await sleep(2_000);
       const agentPid = alpha.proc.pid as number;
-      const mark = { agentRead: readChars(agentPid), agentCpu: cpuMs(agentPid), node1Read: readChars(pid(1)), node2Read: readChars(pid(2)), node1Cpu: cpuMs(pid(1)) };
+      const mark = {
+        agentRead: readChars(agentPid),
+        agentCpu: cpuMs(agentPid),
+        node1Read: readChars(pid(1)),
+        node2Read: readChars(pid(2)),
+        node1Cpu: cpuMs(pid(1)),
+      };
       await sleep(8_000);
       const during = {
         agentRead: readChars(agentPid) - mark.agentRead,
@@ -314,7 +331,11 @@ describeNeeds(natsSkipReason)('cluster: flow control of transfers and output bet
       const agentPid = bravo.proc.pid as number;
       const mark = { agentCpu: cpuMs(agentPid), node1Read: readChars(pid(1)), node3Read: readChars(pid(3)) };
       await sleep(8_000);
-      const during = { agentCpu: cpuMs(agentPid) - mark.agentCpu, node1Read: readChars(pid(1)) - mark.node1Read, node3Read: readChars(pid(3)) - mark.node3Read };
+      const during = {
+        agentCpu: cpuMs(agentPid) - mark.agentCpu,
+        node1Read: readChars(pid(1)) - mark.node1Read,
+        node3Read: readChars(pid(3)) - mark.node3Read,
+      };
       const duringPause = watch.growth();
       client.resume();
       const outcome = await run.outcome;
@@ -351,7 +372,13 @@ describeNeeds(natsSkipReason)('cluster: flow control of transfers and output bet
     log.tap((_level, msg, fields) => {
       if (msg === 'cluster message not sent') unsent.push(JSON.stringify(fields));
     });
-    const ctx = await connectCluster([c.nats.urls[0] as string], 'probe-a', log, ClusterMac.fromDataDir(c.node(1).dataDir), { security: c.nats.security });
+    const ctx = await connectCluster(
+      [c.nats.urls[0] as string],
+      'probe-a',
+      log,
+      ClusterMac.fromDataDir(c.node(1).dataDir),
+      { security: c.nats.security },
+    );
     const hub = new AgentHub({} as Store, log);
     const nodes = Object.assign(new EventEmitter(), { isAlive: () => true }) as unknown as NodeRegistry;
     const router = await ClusterAgents.start(ctx, hub, nodes);
@@ -405,14 +432,20 @@ describeNeeds(natsSkipReason)('cluster: flow control of transfers and output bet
       }
       expect(Buffer.concat(parts).equals(payload)).toBe(true);
       const text8 = (m: { data: Uint8Array }) => Buffer.from(m.data).toString('utf8');
-      const batches = got.filter((m) => m.kind === 'records').map((m) => JSON.parse(text8(m)) as Record<string, unknown>[]);
+      const batches = got
+        .filter((m) => m.kind === 'records')
+        .map((m) => JSON.parse(text8(m)) as Record<string, unknown>[]);
       expect(batches.length).toBeGreaterThan(2);
       expect(batches.slice(0, -1).flat()).toEqual(many);
-      expect(batches.at(-1)).toEqual([{ error: expect.stringMatching(/^record too large to pass between service nodes/) as unknown }]);
+      expect(batches.at(-1)).toEqual([
+        { error: expect.stringMatching(/^record too large to pass between service nodes/) as unknown },
+      ]);
       const texts = got.filter((m) => m.kind === 'text');
       expect(texts.length).toBeGreaterThan(1);
       expect(texts.map(text8).join('')).toBe(text);
-      console.log(`[cluster-transfer] max_payload ${maxPayload}: a 1 MiB data frame went as ${data.length} frames, 1.5 MB of records as ${batches.length - 1} batches, 1.2 MB of text as ${texts.length} parts; largest body ${Math.max(...got.map((m) => m.size))} bytes`);
+      console.log(
+        `[cluster-transfer] max_payload ${maxPayload}: a 1 MiB data frame went as ${data.length} frames, 1.5 MB of records as ${batches.length - 1} batches, 1.2 MB of text as ${texts.length} parts; largest body ${Math.max(...got.map((m) => m.size))} bytes`,
+      );
     } finally {
       router.stop();
       hub.close();

@@ -26,9 +26,12 @@ const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('he
 
 /** Members of a zip, read with python3's zipfile (independent of our writer): name -> base64 bytes. */
 function unzip(file: string): Map<string, Buffer> {
-  const script = 'import sys,zipfile,json,base64\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({n: base64.b64encode(z.read(n)).decode() for n in z.namelist()}))';
+  const script =
+    'import sys,zipfile,json,base64\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({n: base64.b64encode(z.read(n)).decode() for n in z.namelist()}))';
   const out = execFileSync('python3', ['-c', script, file], { maxBuffer: 512 * 1024 * 1024 }).toString();
-  return new Map(Object.entries(JSON.parse(out) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+  return new Map(
+    Object.entries(JSON.parse(out) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+  );
 }
 
 // The EICAR test file (harmless by definition), assembled so that this source file is not itself flagged.
@@ -46,7 +49,10 @@ describe('collect, analyze and scan', () => {
     db = join(files, 'clamdb');
     mkdirSync(db);
     // A ClamAV hash signature (MD5:size:name) for the EICAR file: the agent's clamscan uses it via LR_CLAMAV_DB.
-    writeFileSync(join(db, 'lr-test.hdb'), `${createHash('md5').update(EICAR).digest('hex')}:${EICAR.length}:Lr.Test.EICAR\n`);
+    writeFileSync(
+      join(db, 'lr-test.hdb'),
+      `${createHash('md5').update(EICAR).digest('hex')}:${EICAR.length}:Lr.Test.EICAR\n`,
+    );
     process.env.LR_CLAMAV_DB = db; // inherited by the agent the harness starts
     w = await createWorld();
     await w.addAgent('mike');
@@ -64,37 +70,57 @@ describe('collect, analyze and scan', () => {
     return { ...(JSON.parse(r.stdout) as ExecJson), code: r.code };
   };
 
-  itNeeds(NO_PYTHON)('collect downloads a zip whose manifest verifies and holds processes, connections, persistence and users', async () => {
-    const r = await w.lr(['exec', 'mike', 'collect', '--out', out, '--json'], responder, { timeoutMs: 180_000 });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const result = JSON.parse(r.stdout) as { status: string; file: string; sha256: string; size: number };
-    expect(result.status).toBe('completed');
-    expect(result.file).toMatch(/collect-.*\.zip$/);
-    expect(sha256(readFileSync(result.file))).toBe(result.sha256);
-    const members = unzip(result.file);
-    const manifest = JSON.parse((members.get('manifest.json') as Buffer).toString()) as { kind: string; members: { name: string; size: number; sha256: string }[]; notes: string[] };
-    expect(manifest.kind).toBe('lr-collect');
-    expect(members.size).toBe(manifest.members.length + 1);
-    for (const m of manifest.members) {
-      const data = members.get(m.name);
-      expect(data, m.name).toBeDefined();
-      expect(data?.length, m.name).toBe(m.size);
-      expect(sha256(data as Buffer), m.name).toBe(m.sha256);
-    }
-    for (const name of ['processes.json', 'connections.json', 'persistence.json', 'users/passwd', 'users/logins.json', 'system/info.json', 'services.json', 'scheduledtasks.json', 'network/interfaces.json']) {
-      expect(members.has(name), name).toBe(true);
-    }
-    const processes = JSON.parse((members.get('processes.json') as Buffer).toString()) as { pid: number }[];
-    expect(processes.some((p) => p.pid === process.pid)).toBe(true);
-    expect((members.get('users/passwd') as Buffer).toString()).toContain('root:');
-    expect(JSON.parse((members.get('system/info.json') as Buffer).toString())).toMatchObject({ hostname: expect.any(String) });
-    // The package does not stay on the device.
-    const agentWork = join(w.dir, 'agent-mike', 'work');
-    expect(existsSync(agentWork) ? readdirSync(agentWork).filter((n) => n.startsWith('collect-')) : []).toEqual([]);
-    const log = JSON.parse((await w.lr(['log', '--device', 'mike', '--json'])).stdout) as Rec[];
-    expect(log.find((e) => e.commandLine === 'collect')).toMatchObject({ user: 'ada', status: 'completed' });
-  }, 240_000);
+  itNeeds(NO_PYTHON)(
+    'collect downloads a zip whose manifest verifies and holds processes, connections, persistence and users',
+    async () => {
+      const r = await w.lr(['exec', 'mike', 'collect', '--out', out, '--json'], responder, { timeoutMs: 180_000 });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const result = JSON.parse(r.stdout) as { status: string; file: string; sha256: string; size: number };
+      expect(result.status).toBe('completed');
+      expect(result.file).toMatch(/collect-.*\.zip$/);
+      expect(sha256(readFileSync(result.file))).toBe(result.sha256);
+      const members = unzip(result.file);
+      const manifest = JSON.parse((members.get('manifest.json') as Buffer).toString()) as {
+        kind: string;
+        members: { name: string; size: number; sha256: string }[];
+        notes: string[];
+      };
+      expect(manifest.kind).toBe('lr-collect');
+      expect(members.size).toBe(manifest.members.length + 1);
+      for (const m of manifest.members) {
+        const data = members.get(m.name);
+        expect(data, m.name).toBeDefined();
+        expect(data?.length, m.name).toBe(m.size);
+        expect(sha256(data as Buffer), m.name).toBe(m.sha256);
+      }
+      for (const name of [
+        'processes.json',
+        'connections.json',
+        'persistence.json',
+        'users/passwd',
+        'users/logins.json',
+        'system/info.json',
+        'services.json',
+        'scheduledtasks.json',
+        'network/interfaces.json',
+      ]) {
+        expect(members.has(name), name).toBe(true);
+      }
+      const processes = JSON.parse((members.get('processes.json') as Buffer).toString()) as { pid: number }[];
+      expect(processes.some((p) => p.pid === process.pid)).toBe(true);
+      expect((members.get('users/passwd') as Buffer).toString()).toContain('root:');
+      expect(JSON.parse((members.get('system/info.json') as Buffer).toString())).toMatchObject({
+        hostname: expect.any(String),
+      });
+      // The package does not stay on the device.
+      const agentWork = join(w.dir, 'agent-mike', 'work');
+      expect(existsSync(agentWork) ? readdirSync(agentWork).filter((n) => n.startsWith('collect-')) : []).toEqual([]);
+      const log = JSON.parse((await w.lr(['log', '--device', 'mike', '--json'])).stdout) as Rec[];
+      expect(log.find((e) => e.commandLine === 'collect')).toMatchObject({ user: 'ada', status: 'completed' });
+    },
+    240_000,
+  );
 
   it('indicators: admins add and delete, advanced responders list', async () => {
     const h = sha256('not on any device');
@@ -111,54 +137,92 @@ describe('collect, analyze and scan', () => {
     expect(bad.stderr).toMatch(/64 hex digits/);
   });
 
-  itNeeds(firstProblem(NO_YARA, NO_CLAMAV))('analyze flags a file whose hash is an indicator, and shows which engines ran', async () => {
-    const planted = join(files, 'implant.bin');
-    writeFileSync(planted, `implant ${Date.now()}\n`);
-    const h = sha256(readFileSync(planted));
-    expect((await w.lr(['indicators', 'add', h, '--description', 'planted implant'])).code).toBe(0);
-    const r = await exec(`analyze file ${planted}`);
-    expect(r.error).toBeNull();
-    const by = new Map(r.records.map((x) => [x.engine, x]));
-    expect(by.get('indicators')).toMatchObject({ ran: true, verdict: 'malicious', sha256: h, path: planted });
-    expect(by.get('overall')).toMatchObject({ verdict: 'malicious' });
-    expect(by.get('yara')).toMatchObject({ ran: false, verdict: 'skipped', detail: 'no YARA rules (.yar, .yara) in the library' });
-    expect(by.get('clamav')).toMatchObject({ ran: true, verdict: 'clean' });
+  itNeeds(firstProblem(NO_YARA, NO_CLAMAV))(
+    'analyze flags a file whose hash is an indicator, and shows which engines ran',
+    async () => {
+      const planted = join(files, 'implant.bin');
+      writeFileSync(planted, `implant ${Date.now()}\n`);
+      const h = sha256(readFileSync(planted));
+      expect((await w.lr(['indicators', 'add', h, '--description', 'planted implant'])).code).toBe(0);
+      const r = await exec(`analyze file ${planted}`);
+      expect(r.error).toBeNull();
+      const by = new Map(r.records.map((x) => [x.engine, x]));
+      expect(by.get('indicators')).toMatchObject({ ran: true, verdict: 'malicious', sha256: h, path: planted });
+      expect(by.get('overall')).toMatchObject({ verdict: 'malicious' });
+      expect(by.get('yara')).toMatchObject({
+        ran: false,
+        verdict: 'skipped',
+        detail: 'no YARA rules (.yar, .yara) in the library',
+      });
+      expect(by.get('clamav')).toMatchObject({ ran: true, verdict: 'clean' });
 
-    const clean = join(files, 'clean.txt');
-    writeFileSync(clean, 'nothing to see\n');
-    const c = await exec(`analyze file ${clean}`);
-    expect(c.records.find((x) => x.engine === 'indicators')).toMatchObject({ ran: true, verdict: 'clean', detail: 'no match among 1 tenant indicators' });
-    expect(c.records.find((x) => x.engine === 'overall')).toMatchObject({ verdict: 'clean' });
-  }, 120_000);
+      const clean = join(files, 'clean.txt');
+      writeFileSync(clean, 'nothing to see\n');
+      const c = await exec(`analyze file ${clean}`);
+      expect(c.records.find((x) => x.engine === 'indicators')).toMatchObject({
+        ran: true,
+        verdict: 'clean',
+        detail: 'no match among 1 tenant indicators',
+      });
+      expect(c.records.find((x) => x.engine === 'overall')).toMatchObject({ verdict: 'clean' });
+    },
+    120_000,
+  );
 
-  itNeeds(NO_YARA)('analyze flags a file matching a YARA rule from the library', async () => {
-    const rule = join(files, 'lr-marker.yar');
-    writeFileSync(rule, 'rule LrPlantedMarker\n{\n  strings:\n    $m = "LR-YARA-MARKER-7731"\n  condition:\n    $m\n}\n');
-    const up = await w.lr(['library', 'upload', rule, '--overwrite']);
-    expect(up.stderr).toBe('');
-    const planted = join(files, 'marked.bin');
-    writeFileSync(planted, 'prefix LR-YARA-MARKER-7731 suffix\n');
-    const r = await exec(`analyze file ${planted}`);
-    expect(r.error).toBeNull();
-    expect(r.records.find((x) => x.engine === 'yara')).toMatchObject({ ran: true, verdict: 'malicious', detail: 'matched LrPlantedMarker (lr-marker.yar)' });
-    expect(r.records.find((x) => x.engine === 'overall')).toMatchObject({ verdict: 'malicious' });
-    const other = join(files, 'unmarked.bin');
-    writeFileSync(other, 'nothing\n');
-    const o = await exec(`analyze file ${other}`);
-    expect(o.records.find((x) => x.engine === 'yara')).toMatchObject({ ran: true, verdict: 'clean' });
-  }, 120_000);
+  itNeeds(NO_YARA)(
+    'analyze flags a file matching a YARA rule from the library',
+    async () => {
+      const rule = join(files, 'lr-marker.yar');
+      writeFileSync(
+        rule,
+        'rule LrPlantedMarker\n{\n  strings:\n    $m = "LR-YARA-MARKER-7731"\n  condition:\n    $m\n}\n',
+      );
+      const up = await w.lr(['library', 'upload', rule, '--overwrite']);
+      expect(up.stderr).toBe('');
+      const planted = join(files, 'marked.bin');
+      writeFileSync(planted, 'prefix LR-YARA-MARKER-7731 suffix\n');
+      const r = await exec(`analyze file ${planted}`);
+      expect(r.error).toBeNull();
+      expect(r.records.find((x) => x.engine === 'yara')).toMatchObject({
+        ran: true,
+        verdict: 'malicious',
+        detail: 'matched LrPlantedMarker (lr-marker.yar)',
+      });
+      expect(r.records.find((x) => x.engine === 'overall')).toMatchObject({ verdict: 'malicious' });
+      const other = join(files, 'unmarked.bin');
+      writeFileSync(other, 'nothing\n');
+      const o = await exec(`analyze file ${other}`);
+      expect(o.records.find((x) => x.engine === 'yara')).toMatchObject({ ran: true, verdict: 'clean' });
+    },
+    120_000,
+  );
 
-  itNeeds(NO_CLAMAV)('scan finds the EICAR test file with ClamAV, and analyze names its signature', async () => {
-    const dir = join(files, 'scanme');
-    mkdirSync(join(dir, 'deep'), { recursive: true });
-    writeFileSync(join(dir, 'deep', 'eicar.com'), EICAR);
-    writeFileSync(join(dir, 'harmless.txt'), 'hello\n');
-    const r = await exec(`scan -path ${dir}`);
-    expect(r.error).toBeNull();
-    const findings = r.records.filter((x) => x.type === 'finding');
-    expect(findings).toEqual([{ type: 'finding', path: join(dir, 'deep', 'eicar.com'), signature: expect.stringMatching(/^Lr\.Test\.EICAR/), engine: 'clamav' }]);
-    expect(r.records.at(-1)).toMatchObject({ type: 'summary', detail: expect.stringMatching(/^1 finding/) });
-    const a = await exec(`analyze file ${join(dir, 'deep', 'eicar.com')}`);
-    expect(a.records.find((x) => x.engine === 'clamav')).toMatchObject({ ran: true, verdict: 'malicious', detail: expect.stringMatching(/^signature Lr\.Test\.EICAR/) });
-  }, 180_000);
+  itNeeds(NO_CLAMAV)(
+    'scan finds the EICAR test file with ClamAV, and analyze names its signature',
+    async () => {
+      const dir = join(files, 'scanme');
+      mkdirSync(join(dir, 'deep'), { recursive: true });
+      writeFileSync(join(dir, 'deep', 'eicar.com'), EICAR);
+      writeFileSync(join(dir, 'harmless.txt'), 'hello\n');
+      const r = await exec(`scan -path ${dir}`);
+      expect(r.error).toBeNull();
+      const findings = r.records.filter((x) => x.type === 'finding');
+      expect(findings).toEqual([
+        {
+          type: 'finding',
+          path: join(dir, 'deep', 'eicar.com'),
+          signature: expect.stringMatching(/^Lr\.Test\.EICAR/),
+          engine: 'clamav',
+        },
+      ]);
+      expect(r.records.at(-1)).toMatchObject({ type: 'summary', detail: expect.stringMatching(/^1 finding/) });
+      const a = await exec(`analyze file ${join(dir, 'deep', 'eicar.com')}`);
+      expect(a.records.find((x) => x.engine === 'clamav')).toMatchObject({
+        ran: true,
+        verdict: 'malicious',
+        detail: expect.stringMatching(/^signature Lr\.Test\.EICAR/),
+      });
+    },
+    180_000,
+  );
 });

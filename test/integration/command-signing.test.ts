@@ -1,7 +1,8 @@
 // An agent refuses a forged, expired or replayed command, one signed for another
 // session (or device), and one whose command needs a higher role than the one signed; a correctly signed
 // one runs. A job id, expiry or time limit changed after signing is refused, and an agent without a pinned
-// command-signing key refuses everything. The agent is a real lr-agent process driven by a stand-in service (real TLS WebSocket server
+// command-signing key refuses everything. The agent is a real lr-agent process driven by a stand-in service (real TLS
+// WebSocket server
 // written here), which signs with a real command-signing key (the same code as the service).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,7 +49,15 @@ describe('the agent verifies the service signature of every command', () => {
     const { privateKey } = generateKeyPairSync('ed25519');
     writeFileSync(
       join(dir, 'agent.json'),
-      JSON.stringify({ kind: 'lr-agent', url: `wss://127.0.0.1:${port}`, ca: tls.caCert, deviceId: DEVICE, name: 'sign', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }), commandKey: signer.publicKeyPem }),
+      JSON.stringify({
+        kind: 'lr-agent',
+        url: `wss://127.0.0.1:${port}`,
+        ca: tls.caCert,
+        deviceId: DEVICE,
+        name: 'sign',
+        privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+        commandKey: signer.publicKeyPem,
+      }),
       { mode: 0o600 },
     );
     const connected = new Promise<WebSocket>((res) => wss.once('connection', (s) => res(s)));
@@ -117,9 +126,13 @@ describe('the agent verifies the service signature of every command', () => {
 
   it('refuses a command whose job id, expiry or time limit was changed after signing', async () => {
     const a = signer.sign(harmless(), DEVICE, 'basic');
-    expect((await send({ ...a, jobId: `${a.jobId}x` })).error).toMatch(/^processes: refused by the agent: bad command signature/);
+    expect((await send({ ...a, jobId: `${a.jobId}x` })).error).toMatch(
+      /^processes: refused by the agent: bad command signature/,
+    );
     const b = signer.sign(harmless(), DEVICE, 'basic');
-    expect((await send({ ...b, expiresAt: (b.expiresAt as number) + 86_400_000 })).error).toMatch(/bad command signature/);
+    expect((await send({ ...b, expiresAt: (b.expiresAt as number) + 86_400_000 })).error).toMatch(
+      /bad command signature/,
+    );
     // A relay once set 2^31 ms: the agent's timer overflowed and fired at once; now the limit is signed.
     const c = signer.sign(harmless(), DEVICE, 'basic');
     expect((await send({ ...c, timeLimitMs: 2 ** 31 })).error).toMatch(/bad command signature/);
@@ -168,7 +181,18 @@ describe('the agent verifies the service signature of every command', () => {
     const { privateKey } = generateKeyPairSync('ed25519');
     const port = (server.address() as { port: number }).port;
     const tls = JSON.parse(readFileSync(join(dir, 'agent.json'), 'utf8')) as { ca: string };
-    writeFileSync(join(bare, 'agent.json'), JSON.stringify({ kind: 'lr-agent', url: `wss://127.0.0.1:${port}`, ca: tls.ca, deviceId: 'nokeydevice', name: 'nokey', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }) }), { mode: 0o600 });
+    writeFileSync(
+      join(bare, 'agent.json'),
+      JSON.stringify({
+        kind: 'lr-agent',
+        url: `wss://127.0.0.1:${port}`,
+        ca: tls.ca,
+        deviceId: 'nokeydevice',
+        name: 'nokey',
+        privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      }),
+      { mode: 0o600 },
+    );
     const connected = new Promise<WebSocket>((res) => wss.once('connection', (s) => res(s)));
     const other = await start('lr-agent', ['start', '--data', bare], /started/, { LR_LOG_LEVEL: 'error' });
     try {
@@ -178,13 +202,21 @@ describe('the agent verifies the service signature of every command', () => {
       link.send(JSON.stringify({ t: 'challenge', nonce: 'n' }));
       await new Promise((r) => setTimeout(r, 300));
       link.send(JSON.stringify({ t: 'welcome', deviceId: 'nokeydevice' }));
-      const frames = [signer.sign(harmless(), 'nokeydevice', 'admin'), signer.sign(job('dir', { path: '/' }), 'nokeydevice', 'basic'), harmless()];
+      const frames = [
+        signer.sign(harmless(), 'nokeydevice', 'admin'),
+        signer.sign(job('dir', { path: '/' }), 'nokeydevice', 'basic'),
+        harmless(),
+      ];
       for (const f of frames) link.send(JSON.stringify(f));
       const t0 = Date.now();
-      while (ends.filter((e) => e.t === 'job.end').length < frames.length && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 25));
+      while (ends.filter((e) => e.t === 'job.end').length < frames.length && Date.now() - t0 < 15_000)
+        await new Promise((r) => setTimeout(r, 25));
       for (const f of frames) {
         const end = ends.find((e) => e.t === 'job.end' && e.jobId === f.jobId);
-        expect(end).toMatchObject({ status: 'failed', error: `${f.command}: refused by the agent: no command-signing key is pinned on this device (re-enroll the agent)` });
+        expect(end).toMatchObject({
+          status: 'failed',
+          error: `${f.command}: refused by the agent: no command-signing key is pinned on this device (re-enroll the agent)`,
+        });
       }
     } finally {
       await stop(other);

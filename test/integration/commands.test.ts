@@ -23,12 +23,24 @@ describe('basic commands through the pipeline', () => {
     mkdirSync(join(sysroot, 'etc/cron.d'), { recursive: true });
     mkdirSync(join(sysroot, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
     mkdirSync(join(sysroot, 'home/alice/.ssh'), { recursive: true });
-    writeFileSync(join(sysroot, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n');
+    writeFileSync(
+      join(sysroot, 'etc/passwd'),
+      'root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n',
+    );
     writeFileSync(join(sysroot, 'etc/group'), 'root:x:0:\nalice:x:1000:\n');
     writeFileSync(join(sysroot, 'etc/cron.d/backdoor'), '*/5 * * * * root /usr/local/bin/beacon --quiet\n');
-    writeFileSync(join(sysroot, 'etc/systemd/system/evil.service'), '[Unit]\nDescription=Evil\n[Service]\nExecStart=/opt/evil/run\n[Install]\nWantedBy=multi-user.target\n');
-    symlinkSync('/etc/systemd/system/evil.service', join(sysroot, 'etc/systemd/system/multi-user.target.wants/evil.service'));
-    writeFileSync(join(sysroot, 'home/alice/.ssh/authorized_keys'), 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyKeyKeyKeyKeyKeyKeyKeyKeyKeyKeyKeyKeyKeyKey attacker@evil\n');
+    writeFileSync(
+      join(sysroot, 'etc/systemd/system/evil.service'),
+      '[Unit]\nDescription=Evil\n[Service]\nExecStart=/opt/evil/run\n[Install]\nWantedBy=multi-user.target\n',
+    );
+    symlinkSync(
+      '/etc/systemd/system/evil.service',
+      join(sysroot, 'etc/systemd/system/multi-user.target.wants/evil.service'),
+    );
+    writeFileSync(
+      join(sysroot, 'home/alice/.ssh/authorized_keys'),
+      'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyKeyKeyKeyKeyKeyKeyKeyKeyKeyKeyKeyKeyKeyKey attacker@evil\n',
+    );
     await w.addAgent('bravo', { sysroot });
   });
   afterAll(async () => {
@@ -48,7 +60,13 @@ describe('basic commands through the pipeline', () => {
     children.push(child);
     const recs = await execJson('processes -output json');
     const mine = recs.find((p) => p.pid === child.pid);
-    expect(mine).toMatchObject({ pid: child.pid, ppid: process.pid, name: 'sleep', cmdline: 'sleep 4242', path: expect.stringMatching(/sleep$/) });
+    expect(mine).toMatchObject({
+      pid: child.pid,
+      ppid: process.pid,
+      name: 'sleep',
+      cmdline: 'sleep 4242',
+      path: expect.stringMatching(/sleep$/),
+    });
     const one = await execJson(`processes -pid ${child.pid} -output json`);
     expect(one).toHaveLength(1);
   });
@@ -68,12 +86,24 @@ describe('basic commands through the pipeline', () => {
   });
 
   it('connections lists a TCP listener the test opened, with its pid', async () => {
-    const child = spawn(process.execPath, ['-e', "require('net').createServer().listen(0,'127.0.0.1',function(){console.log(this.address().port)})"], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(
+      process.execPath,
+      ['-e', "require('net').createServer().listen(0,'127.0.0.1',function(){console.log(this.address().port)})"],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     children.push(child);
-    const port = Number(await new Promise<string>((res) => child.stdout!.once('data', (d: Buffer) => res(d.toString().trim()))));
+    const port = Number(
+      await new Promise<string>((res) => child.stdout!.once('data', (d: Buffer) => res(d.toString().trim()))),
+    );
     const recs = await execJson('connections -output json');
     const l = recs.find((c) => c.localPort === port && c.state === 'LISTEN');
-    expect(l).toMatchObject({ protocol: 'tcp', localAddress: '127.0.0.1', localPort: port, pid: child.pid, processName: 'node' });
+    expect(l).toMatchObject({
+      protocol: 'tcp',
+      localAddress: '127.0.0.1',
+      localPort: port,
+      pid: child.pid,
+      processName: 'node',
+    });
   });
 
   it('fileinfo hashes equal sha256sum, md5sum and sha1sum', async () => {
@@ -82,7 +112,13 @@ describe('basic commands through the pipeline', () => {
     writeFileSync(f, Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251)));
     const [rec] = await execJson(`fileinfo "${f}" -output json`);
     const sum = (tool: string) => execFileSync(tool, [f]).toString().split(' ')[0];
-    expect(rec).toMatchObject({ path: f, size: 300_000, sha256: sum('sha256sum'), md5: sum('md5sum'), sha1: sum('sha1sum') });
+    expect(rec).toMatchObject({
+      path: f,
+      size: 300_000,
+      sha256: sum('sha256sum'),
+      md5: sum('md5sum'),
+      sha1: sum('sha1sum'),
+    });
   });
 
   it('findfile finds a file planted deep in a tree', async () => {
@@ -118,7 +154,9 @@ describe('basic commands through the pipeline', () => {
       const recs: Rec[] = [];
       const listing = await c.run(s.id, 'dir -output json', { onRecords: (r) => recs.push(...r) }).outcome;
       expect(listing.status).toBe('completed');
-      expect(recs).toEqual([expect.objectContaining({ name: 'naïve file.txt', type: 'file', size: 5, mtime: expect.any(String) })]);
+      expect(recs).toEqual([
+        expect.objectContaining({ name: 'naïve file.txt', type: 'file', size: 5, mtime: expect.any(String) }),
+      ]);
       const bad = await c.run(s.id, 'cd "/no/such dir"').outcome;
       expect(bad.status).toBe('failed');
       expect(bad.error).toMatch(/no such/);
@@ -137,9 +175,18 @@ describe('basic commands through the pipeline', () => {
     const key = recs.find((r) => r.path === '/home/alice/.ssh/authorized_keys');
     expect(key?.sha256).toMatch(/^[0-9a-f]{64}$/);
     const tasks = await execJson('scheduledtasks -output json');
-    expect(tasks).toContainEqual(expect.objectContaining({ kind: 'cron', source: '/etc/cron.d/backdoor', user: 'root', command: '/usr/local/bin/beacon --quiet' }));
+    expect(tasks).toContainEqual(
+      expect.objectContaining({
+        kind: 'cron',
+        source: '/etc/cron.d/backdoor',
+        user: 'root',
+        command: '/usr/local/bin/beacon --quiet',
+      }),
+    );
     const services = await execJson('services -output json');
-    expect(services).toContainEqual(expect.objectContaining({ name: 'evil.service', enabled: 'enabled', execStart: '/opt/evil/run' }));
+    expect(services).toContainEqual(
+      expect.objectContaining({ name: 'evil.service', enabled: 'enabled', execStart: '/opt/evil/run' }),
+    );
   });
 
   it('registry is not supported on Linux, with a one-line error and exit 2', async () => {
@@ -164,12 +211,18 @@ describe('basic commands through the pipeline', () => {
     const h = await w.lr(['exec', 'bravo', 'help processes']);
     expect(h.code).toBe(0);
     expect(h.stdout).toContain('works on: linux: yes   darwin: not yet   win32: yes');
-    expect((await w.lr(['exec', 'bravo', 'help isolate'])).stdout).toContain('works on: linux: yes   darwin: not yet   win32: yes');
+    expect((await w.lr(['exec', 'bravo', 'help isolate'])).stdout).toContain(
+      'works on: linux: yes   darwin: not yet   win32: yes',
+    );
     // described for this device's OS (Linux): systemd, not the service control manager
     expect((await w.lr(['exec', 'bravo', 'help services'])).stdout).toMatch(/^services — Lists systemd units/);
     expect(h.stdout).not.toMatch(/platforms: linux, darwin, win32/);
-    expect((await w.lr(['exec', 'bravo', 'help jobs'])).stdout).toContain('works on: linux: yes   darwin: yes   win32: yes');
-    expect((await w.lr(['exec', 'bravo', 'help registry'])).stdout).toContain('works on: linux: no   darwin: no   win32: yes');
+    expect((await w.lr(['exec', 'bravo', 'help jobs'])).stdout).toContain(
+      'works on: linux: yes   darwin: yes   win32: yes',
+    );
+    expect((await w.lr(['exec', 'bravo', 'help registry'])).stdout).toContain(
+      'works on: linux: no   darwin: no   win32: yes',
+    );
     const [record] = await execJson('help remediate -output json');
     expect(record).toMatchObject({ name: 'remediate', support: { linux: 'yes', darwin: 'not yet', win32: 'yes' } });
     expect((record?.params as Rec[]).find((p) => p.name === 'target')).toMatchObject({ aliases: ['id'] });
@@ -197,7 +250,9 @@ describe('basic commands through the pipeline', () => {
     const header = table.stdout.split('\n')[0]?.trim().split(/\s+/);
     expect(header).toEqual(['type', 'size', 'mode', 'owner', 'mtime', 'sha256', 'path']);
     const [json] = await execJson(`fileinfo ${f} -output json`);
-    expect(Object.keys(json ?? {})).toEqual(expect.arrayContaining(['md5', 'sha1', 'sha256', 'atime', 'ctime', 'group', 'architecture']));
+    expect(Object.keys(json ?? {})).toEqual(
+      expect.arrayContaining(['md5', 'sha1', 'sha256', 'atime', 'ctime', 'group', 'architecture']),
+    );
   });
 
   it('getfile and collect -output json print every field of the device records and where the file was saved', async () => {
@@ -218,6 +273,10 @@ describe('basic commands through the pipeline', () => {
     const pkg = JSON.parse(c.stdout) as Rec[];
     expect(pkg.map((x) => x.type)).toEqual(['file', 'file-end']);
     expect(pkg[1]?.members).toBeGreaterThan(0);
-    expect(createHash('sha256').update(readFileSync(String(pkg[1]?.savedAs))).digest('hex')).toBe(pkg[1]?.sha256);
+    expect(
+      createHash('sha256')
+        .update(readFileSync(String(pkg[1]?.savedAs)))
+        .digest('hex'),
+    ).toBe(pkg[1]?.sha256);
   }, 60_000);
 });

@@ -9,7 +9,16 @@
 // started under its own user. Needs root, dpkg-deb, lintian, systemd-analyze and util-linux's unshare and
 // nsenter (Debian packages: dpkg, lintian, systemd, util-linux).
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+  copyFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -21,12 +30,32 @@ const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as
 const PATH_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' };
 
 const problem = IS_ROOT
-  ? firstProblem(missingCommand('dpkg-deb', 'dpkg'), missingCommand('lintian'), missingCommand('systemd-analyze', 'systemd'), missingCommand('unshare', 'util-linux'), missingCommand('nsenter', 'util-linux'), missingCommand('strip', 'binutils'))
+  ? firstProblem(
+      missingCommand('dpkg-deb', 'dpkg'),
+      missingCommand('lintian'),
+      missingCommand('systemd-analyze', 'systemd'),
+      missingCommand('unshare', 'util-linux'),
+      missingCommand('nsenter', 'util-linux'),
+      missingCommand('strip', 'binutils'),
+    )
   : 'needs root (dpkg -i in a throwaway root made with unshare, overlayfs and chroot)';
 
-function sh(file: string, args: string[], opts: { env?: Record<string, string>; input?: string } = {}): { code: number; out: string } {
+function sh(
+  file: string,
+  args: string[],
+  opts: { env?: Record<string, string>; input?: string } = {},
+): { code: number; out: string } {
   try {
-    return { code: 0, out: execFileSync(file, args, { encoding: 'utf8', env: opts.env ?? { ...process.env }, input: opts.input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 64 << 20 }) };
+    return {
+      code: 0,
+      out: execFileSync(file, args, {
+        encoding: 'utf8',
+        env: opts.env ?? { ...process.env },
+        input: opts.input,
+        stdio: ['pipe', 'pipe', 'pipe'],
+        maxBuffer: 64 << 20,
+      }),
+    };
   } catch (e) {
     const err = e as { status?: number; stdout?: string; stderr?: string };
     return { code: err.status ?? -1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
@@ -36,7 +65,9 @@ function sh(file: string, args: string[], opts: { env?: Record<string, string>; 
 /** One line of dpkg-deb --contents: mode, owner, path (without ./), link target. */
 function contents(deb: string): Map<string, { mode: string; owner: string; link?: string }> {
   const map = new Map<string, { mode: string; owner: string; link?: string }>();
-  for (const line of execFileSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim().split('\n')) {
+  for (const line of execFileSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8', maxBuffer: 64 << 20 })
+    .trim()
+    .split('\n')) {
     const m = /^(\S+) (\S+)\s+\d+ \S+ \S+ \.\/(.*?)(?: -> (.*))?$/.exec(line);
     if (!m) throw new Error(`unexpected dpkg-deb --contents line: ${line}`);
     map.set(m[3]!.replace(/\/$/, ''), { mode: m[1]!, owner: m[2]!, ...(m[4] ? { link: m[4] } : {}) });
@@ -68,7 +99,9 @@ class ThrowawayRoot {
       'echo ready',
       'exec sleep 3600',
     ].join('\n');
-    const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     await new Promise<void>((resolve, reject) => {
       holder.stdout!.on('data', (d: Buffer) => {
@@ -93,9 +126,14 @@ class ThrowawayRoot {
   /** Runs a command in the root and waits for it (asynchronously: a service of this process may be asked meanwhile). */
   run(argv: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string }> {
     return new Promise((resolve) => {
-      execFile('nsenter', this.nsenterArgs(argv), { encoding: 'utf8', env: { ...PATH_ENV, ...env }, maxBuffer: 64 << 20, timeout: 120_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: unknown }).code as number) ?? -1 : 0, out: `${stdout}${stderr}` });
-      });
+      execFile(
+        'nsenter',
+        this.nsenterArgs(argv),
+        { encoding: 'utf8', env: { ...PATH_ENV, ...env }, maxBuffer: 64 << 20, timeout: 120_000 },
+        (err, stdout, stderr) => {
+          resolve({ code: err ? (((err as { code?: unknown }).code as number) ?? -1) : 0, out: `${stdout}${stderr}` });
+        },
+      );
     });
   }
 
@@ -107,7 +145,10 @@ class ThrowawayRoot {
 
   /** Starts a long-running command in the root. */
   spawn(argv: string[], env: Record<string, string> = {}): ChildProcess & { output: () => string } {
-    const child = spawn('nsenter', this.nsenterArgs(argv), { env: { ...PATH_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }) as ChildProcess & { output: () => string };
+    const child = spawn('nsenter', this.nsenterArgs(argv), {
+      env: { ...PATH_ENV, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }) as ChildProcess & { output: () => string };
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -155,7 +196,8 @@ class ThrowawayRoot {
  * file and the previous one, its lock files, the triggers' lock and its log. Nothing else: the package's
  * own info files (var/lib/dpkg/info/lr-agent.*) are gone after a purge, and a leftover there fails too.
  */
-const DPKG_BOOKKEEPING = /^var\/lib\/dpkg\/(status|status-old|lock|lock-frontend|triggers\/Lock)$|^var\/log\/dpkg\.log$/;
+const DPKG_BOOKKEEPING =
+  /^var\/lib\/dpkg\/(status|status-old|lock|lock-frontend|triggers\/Lock)$|^var\/log\/dpkg\.log$/;
 
 describeNeeds(problem)('Debian packages (npm run package:deb)', () => {
   let out: string;
@@ -187,8 +229,17 @@ describeNeeds(problem)('Debian packages (npm run package:deb)', () => {
     for (const s of ['postinst', 'prerm', 'postrm', 'md5sums']) expect(agentInfo).toMatch(new RegExp(` ${s}\\b`));
     const agent = contents(agentDeb);
     expect(agent.get('usr/lib/lr-agent/lr-agent')).toEqual({ mode: '-rwxr-xr-x', owner: 'root/root' });
-    expect(agent.get('usr/bin/lr-agent')).toEqual({ mode: 'lrwxrwxrwx', owner: 'root/root', link: '../lib/lr-agent/lr-agent' });
-    for (const f of ['lib/systemd/system/lr-agent.service', 'usr/share/doc/lr-agent/copyright', 'usr/share/doc/lr-agent/changelog.gz']) expect(agent.get(f), f).toEqual({ mode: '-rw-r--r--', owner: 'root/root' });
+    expect(agent.get('usr/bin/lr-agent')).toEqual({
+      mode: 'lrwxrwxrwx',
+      owner: 'root/root',
+      link: '../lib/lr-agent/lr-agent',
+    });
+    for (const f of [
+      'lib/systemd/system/lr-agent.service',
+      'usr/share/doc/lr-agent/copyright',
+      'usr/share/doc/lr-agent/changelog.gz',
+    ])
+      expect(agent.get(f), f).toEqual({ mode: '-rw-r--r--', owner: 'root/root' });
 
     const serverInfo = sh('dpkg-deb', ['--info', serverDeb]).out;
     expect(serverInfo).toMatch(/^ Package: lr-server$/m);
@@ -198,15 +249,26 @@ describeNeeds(problem)('Debian packages (npm run package:deb)', () => {
     const server = contents(serverDeb);
     expect(server.get('usr/lib/lr-server/node')).toEqual({ mode: '-rwxr-xr-x', owner: 'root/root' });
     expect(server.get('usr/bin/lr-server')).toEqual({ mode: '-rwxr-xr-x', owner: 'root/root' });
-    for (const f of ['usr/lib/lr-server/lr-server.js', 'usr/lib/lr-server/node_modules/better-sqlite3/build/Release/better_sqlite3.node', 'lib/systemd/system/lr-server.service', 'etc/default/lr-server', 'usr/share/doc/lr-server/README.Debian']) {
+    for (const f of [
+      'usr/lib/lr-server/lr-server.js',
+      'usr/lib/lr-server/node_modules/better-sqlite3/build/Release/better_sqlite3.node',
+      'lib/systemd/system/lr-server.service',
+      'etc/default/lr-server',
+      'usr/share/doc/lr-server/README.Debian',
+    ]) {
       expect(server.get(f), f).toEqual({ mode: '-rw-r--r--', owner: 'root/root' });
     }
     // Install-time only: better-sqlite3's prebuild-install and SQLite's sources are not shipped.
     expect([...server.keys()].filter((p) => /prebuild-install|better-sqlite3\/(deps|src)\//.test(p))).toEqual([]);
 
     // Nothing in either package is owned by another user or writable by anyone but root.
-    for (const [name, files] of [['lr-agent', agent], ['lr-server', server]] as const) {
-      const loose = [...files].filter(([, f]) => f.owner !== 'root/root' || (!f.mode.startsWith('l') && /^.{5}w|^.{8}w/.test(f.mode)));
+    for (const [name, files] of [
+      ['lr-agent', agent],
+      ['lr-server', server],
+    ] as const) {
+      const loose = [...files].filter(
+        ([, f]) => f.owner !== 'root/root' || (!f.mode.startsWith('l') && /^.{5}w|^.{8}w/.test(f.mode)),
+      );
       expect(loose.map(([p, f]) => `${name}: ${p} ${f.mode} ${f.owner}`)).toEqual([]);
     }
   });
@@ -216,9 +278,15 @@ describeNeeds(problem)('Debian packages (npm run package:deb)', () => {
       const r = sh('lintian', ['--tag-display-limit', '0', deb]);
       const errors = r.out.split('\n').filter((l) => /^E: /.test(l));
       expect(errors, r.out).toEqual([]);
-      const warnings = r.out.split('\n').filter((l) => /^W: /.test(l)).map((l) => l.replace(/^W: [\w-]+: (\S+).*$/, '$1'));
+      const warnings = r.out
+        .split('\n')
+        .filter((l) => /^W: /.test(l))
+        .map((l) => l.replace(/^W: [\w-]+: (\S+).*$/, '$1'));
       // Known and explained (docs/deployment.md): anything new must be looked at.
-      expect(warnings.filter((t) => !['hardening-no-pie', 'no-manual-page', 'uses-dpkg-database-directly'].includes(t)), r.out).toEqual([]);
+      expect(
+        warnings.filter((t) => !['hardening-no-pie', 'no-manual-page', 'uses-dpkg-database-directly'].includes(t)),
+        r.out,
+      ).toEqual([]);
     }
   });
 
@@ -246,28 +314,50 @@ describeNeeds(problem)('Debian packages (npm run package:deb)', () => {
     expect(installed).toContain('lr-agent install --bundle'); // the postinst says how to enroll, and does not
     expect(lstatSync(root.host('var/lib/lr-agent'), { throwIfNoEntry: false })).toBeUndefined();
 
-    const inst = await root.must(['lr-agent', 'install', '--bundle', root.put(bundle, 'bundle.json'), '--name', 'deb-host']);
+    const inst = await root.must([
+      'lr-agent',
+      'install',
+      '--bundle',
+      root.put(bundle, 'bundle.json'),
+      '--name',
+      'deb-host',
+    ]);
     expect(inst).toMatch(/enrolled as deb-host \(device id \w+\)/);
     expect(inst).toContain('/lib/systemd/system/lr-agent.service'); // the package's unit, used as it is
-    expect(inst).toMatch(/systemd is not running here .* starts at the next boot; to start it now by hand: \/usr\/lib\/lr-agent\/lr-agent service --data \/var\/lib\/lr-agent/);
+    expect(inst).toMatch(
+      /systemd is not running here .* starts at the next boot; to start it now by hand: \/usr\/lib\/lr-agent\/lr-agent service --data \/var\/lib\/lr-agent/,
+    );
     const deviceId = /device id (\w+)/.exec(inst)![1]!;
     const dataDir = lstatSync(root.host('var/lib/lr-agent'));
     expect({ mode: (dataDir.mode & 0o7777).toString(8), uid: dataDir.uid }).toEqual({ mode: '700', uid: 0 });
-    expect(readlinkSync(root.host('etc/systemd/system/multi-user.target.wants/lr-agent.service'))).toBe('/lib/systemd/system/lr-agent.service');
+    expect(readlinkSync(root.host('etc/systemd/system/multi-user.target.wants/lr-agent.service'))).toBe(
+      '/lib/systemd/system/lr-agent.service',
+    );
 
     // systemd is not PID 1 here: run what the installed unit's ExecStart says, as the unit would.
     const execStart = parseExecStart(readFileSync(root.host('lib/systemd/system/lr-agent.service'), 'utf8'));
     expect(execStart).toEqual(['/usr/lib/lr-agent/lr-agent', 'service', '--data', '/var/lib/lr-agent']);
     const agent = root.spawn(execStart, { LR_LOG_LEVEL: 'warn' });
     try {
-      await waitFor('the packaged agent online', async () => (await w!.devices()).find((d) => d.id === deviceId && d.online), 30_000);
+      await waitFor(
+        'the packaged agent online',
+        async () => (await w!.devices()).find((d) => d.id === deviceId && d.online),
+        30_000,
+      );
       const r = await w.lr(['exec', 'deb-host', 'processes', '--json']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('lr-agent'); // it lists itself among the processes
       const status = await root.must(['lr-agent', 'status']);
       expect(status).toMatch(/enrolled: yes, as deb-host/);
       expect(status).toMatch(/service: installed \(\/lib\/systemd\/system\/lr-agent.service\), enabled/);
-      await waitFor('status says connected', async () => /agent: running \(pid \d+\), connected to 127\.0\.0\.1:\d+ since/.test(await root.must(['lr-agent', 'status'])), 10_000);
+      await waitFor(
+        'status says connected',
+        async () =>
+          /agent: running \(pid \d+\), connected to 127\.0\.0\.1:\d+ since/.test(
+            await root.must(['lr-agent', 'status']),
+          ),
+        10_000,
+      );
 
       const un = await root.must(['lr-agent', 'uninstall', '--purge']);
       expect(un).toMatch(/agent \(pid \d+\) stopped/);
@@ -287,7 +377,15 @@ describeNeeds(problem)('Debian packages (npm run package:deb)', () => {
     // The agent file the service hands out: the single executable the package carries.
     const unpacked = join(out, 'agent-unpacked');
     execFileSync('dpkg-deb', ['-x', agentDeb, unpacked]);
-    const add = await run('lr-server', ['agent-files', 'add', join(unpacked, 'usr/lib/lr-agent/lr-agent'), '--target', 'linux-x64', '--data', w.dataDir]);
+    const add = await run('lr-server', [
+      'agent-files',
+      'add',
+      join(unpacked, 'usr/lib/lr-agent/lr-agent'),
+      '--target',
+      'linux-x64',
+      '--data',
+      w.dataDir,
+    ]);
     expect(add.code, add.stderr).toBe(0);
     const script = join(w.dir, 'lr-install-linux.sh');
     const made = await run('lr-server', ['enroll-token', '--installer', 'linux', '--out', script, '--data', w.dataDir]);
@@ -304,7 +402,11 @@ describeNeeds(problem)('Debian packages (npm run package:deb)', () => {
     expect(execStart).toEqual(['/usr/lib/lr-agent/lr-agent', 'service', '--data', '/var/lib/lr-agent']);
     const agent = root.spawn(execStart, { LR_LOG_LEVEL: 'warn' });
     try {
-      await waitFor('the script-installed agent online', async () => (await w!.devices()).find((d) => d.id === deviceId && d.online), 30_000);
+      await waitFor(
+        'the script-installed agent online',
+        async () => (await w!.devices()).find((d) => d.id === deviceId && d.online),
+        30_000,
+      );
       const r = await w.lr(['exec', 'script-host', 'processes', '--json']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('/usr/lib/lr-agent/lr-agent');
@@ -340,7 +442,13 @@ describeNeeds(problem)('Debian packages (npm run package:deb)', () => {
     expect(unit).toMatch(/^User=lr-server$/m);
     // $LR_SERVER_OPTIONS comes from /etc/default/lr-server, empty by default: expanded to nothing, as systemd does.
     const execStart = parseExecStart(unit).filter((a) => a !== '$LR_SERVER_OPTIONS');
-    expect(execStart).toEqual(['/usr/lib/lr-server/node', '/usr/lib/lr-server/lr-server.js', 'start', '--data', '/var/lib/lr-server']);
+    expect(execStart).toEqual([
+      '/usr/lib/lr-server/node',
+      '/usr/lib/lr-server/lr-server.js',
+      'start',
+      '--data',
+      '/var/lib/lr-server',
+    ]);
     const server = root.spawn([...asUser, ...execStart], { LR_LOG_LEVEL: 'warn' });
     try {
       await waitFor('the packaged service listening', async () => server.output().includes('listening'), 30_000);
@@ -369,19 +477,49 @@ describeNeeds(problem)('Debian packages (npm run package:deb)', () => {
 // lr-agent uninstall on Linux releases the device from isolation first: the isolation belongs to the
 // device and would outlive the agent, cutting it off with nothing left to release it. Run from source in
 // a network namespace of its own (unshare -n), so that the nft table it removes is never the machine's.
-describeNeeds(IS_ROOT ? firstProblem(missingCommand('nft', 'nftables'), missingCommand('unshare', 'util-linux'), missingCommand('setpriv', 'util-linux')) : 'needs root (nft in a network namespace)')('lr-agent uninstall and an isolated device', () => {
+describeNeeds(
+  IS_ROOT
+    ? firstProblem(
+        missingCommand('nft', 'nftables'),
+        missingCommand('unshare', 'util-linux'),
+        missingCommand('setpriv', 'util-linux'),
+      )
+    : 'needs root (nft in a network namespace)',
+)('lr-agent uninstall and an isolated device', () => {
   const isolate = `table inet lr_isolation {\n  chain output {\n    type filter hook output priority -10; policy drop;\n    oif "lo" accept\n  }\n}\n`;
   const agentFolder = (): string => {
     const dir = mkdtempSync(join(tmpdir(), 'lr-uninstall-iso-'));
     writeFileSync(join(dir, '.lr-data-folder'), JSON.stringify({ kind: 'lr-agent' }) + '\n');
-    writeFileSync(join(dir, 'isolation.json'), JSON.stringify({ isolated: true, backend: 'nftables', allow: [{ address: '127.0.0.1', port: 1 }], changedAt: new Date().toISOString(), jobId: null }));
+    writeFileSync(
+      join(dir, 'isolation.json'),
+      JSON.stringify({
+        isolated: true,
+        backend: 'nftables',
+        allow: [{ address: '127.0.0.1', port: 1 }],
+        changedAt: new Date().toISOString(),
+        jobId: null,
+      }),
+    );
     writeFileSync(join(dir, 'rules.nft'), isolate);
     return dir;
   };
   // In a fresh network namespace: isolate it as the agent does, uninstall (optionally without the right to
   // change the firewall), then list what nft still has.
   const uninstallIsolated = (dir: string, dropNetAdmin: boolean) =>
-    sh('unshare', ['--net', 'sh', '-c', `exec 2>&1; nft -f "$1/rules.nft" && ${dropNetAdmin ? 'setpriv --bounding-set=-net_admin --inh-caps=-net_admin -- ' : ''}"$2" "$3" uninstall --purge --data "$1"; echo "exit=$?"; nft list tables`, 'sh', dir, process.execPath, join(ROOT, 'out/bin/lr-agent.js')], { env: { ...process.env, ...PATH_ENV } });
+    sh(
+      'unshare',
+      [
+        '--net',
+        'sh',
+        '-c',
+        `exec 2>&1; nft -f "$1/rules.nft" && ${dropNetAdmin ? 'setpriv --bounding-set=-net_admin --inh-caps=-net_admin -- ' : ''}"$2" "$3" uninstall --purge --data "$1"; echo "exit=$?"; nft list tables`,
+        'sh',
+        dir,
+        process.execPath,
+        join(ROOT, 'out/bin/lr-agent.js'),
+      ],
+      { env: { ...process.env, ...PATH_ENV } },
+    );
 
   it('releases it (our nft table removed) before it removes anything', () => {
     const dir = agentFolder();
@@ -400,7 +538,9 @@ describeNeeds(IS_ROOT ? firstProblem(missingCommand('nft', 'nftables'), missingC
     const dir = agentFolder();
     try {
       const r = uninstallIsolated(dir, true);
-      expect(r.out).toMatch(/lr-agent: the device is isolated and its isolation could not be removed \(.*\): not uninstalled/);
+      expect(r.out).toMatch(
+        /lr-agent: the device is isolated and its isolation could not be removed \(.*\): not uninstalled/,
+      );
       expect(r.out).toContain('exit=1');
       expect(r.out).toContain('table inet lr_isolation');
       expect(lstatSync(join(dir, 'isolation.json')).isFile()).toBe(true); // --purge did not run

@@ -43,7 +43,13 @@ interface SignIn {
  * Connects to the agent endpoint as an agent would, from `from` (a loopback address), and answers the
  * challenge with `hello(nonce)`. Resolves with the welcome (socket left open when `keep`) or the close code.
  */
-function signIn(port: number, ca: string, from: string, hello: (nonce: string) => { deviceId: string; signature: string; name?: string }, keep = false): Promise<SignIn> {
+function signIn(
+  port: number,
+  ca: string,
+  from: string,
+  hello: (nonce: string) => { deviceId: string; signature: string; name?: string },
+  keep = false,
+): Promise<SignIn> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`wss://127.0.0.1:${port}/api/v1/agent`, { ca, localAddress: from });
     const r: SignIn = { outcome: '?' };
@@ -59,7 +65,13 @@ function signIn(port: number, ca: string, from: string, hello: (nonce: string) =
         const h = hello(f.nonce);
         r.nonce = f.nonce;
         r.signature = h.signature;
-        const info = { name: h.name ?? 'fake', hostname: 'fake-host', os: 'Linux', platform: 'linux', agentVersion: '0.1.0' };
+        const info = {
+          name: h.name ?? 'fake',
+          hostname: 'fake-host',
+          os: 'Linux',
+          platform: 'linux',
+          agentVersion: '0.1.0',
+        };
         ws.send(JSON.stringify({ t: 'hello', deviceId: h.deviceId, signature: h.signature, info }));
       } else if (f.t === 'welcome') {
         clearTimeout(timer);
@@ -79,7 +91,8 @@ function signIn(port: number, ca: string, from: string, hello: (nonce: string) =
   });
 }
 
-const signWith = (key: KeyObject, nonce: string, deviceId: string): string => sign(null, Buffer.from(agentAuthPayload(nonce, deviceId)), key).toString('base64');
+const signWith = (key: KeyObject, nonce: string, deviceId: string): string =>
+  sign(null, Buffer.from(agentAuthPayload(nonce, deviceId)), key).toString('base64');
 
 describe('device identity: names, agent sign-in, enrollment, trace lines', () => {
   let w: World;
@@ -104,7 +117,8 @@ describe('device identity: names, agent sign-in, enrollment, trace lines', () =>
     return file;
   }
 
-  const enroll = (bundleFile: string, dir: string, name?: string) => run('lr-agent', ['enroll', '--bundle', bundleFile, '--data', join(w.dir, dir), ...(name ? ['--name', name] : [])]);
+  const enroll = (bundleFile: string, dir: string, name?: string) =>
+    run('lr-agent', ['enroll', '--bundle', bundleFile, '--data', join(w.dir, dir), ...(name ? ['--name', name] : [])]);
 
   function editBundle(file: string, edit: (b: Record<string, unknown>) => void): string {
     const b = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
@@ -121,18 +135,26 @@ describe('device identity: names, agent sign-in, enrollment, trace lines', () =>
       expect(first.stdout).toMatch(/^enrolled as web01 \(device id \w+\)\n$/);
       const second = await enroll(await bundle('n2'), 'agent-web01-b', 'web01');
       expect(second.code, second.stderr).toBe(0);
-      expect(second.stdout).toMatch(/^enrolled as web01-2 \(device id \w+\): the name web01 is taken by another device\n$/);
+      expect(second.stdout).toMatch(
+        /^enrolled as web01-2 \(device id \w+\): the name web01 is taken by another device\n$/,
+      );
       const third = await enroll(await bundle('n3'), 'agent-web01-c', 'WEB01');
-      expect(third.stdout).toMatch(/^enrolled as WEB01-3 \(device id \w+\): the name WEB01 is taken by another device\n$/);
+      expect(third.stdout).toMatch(
+        /^enrolled as WEB01-3 \(device id \w+\): the name WEB01 is taken by another device\n$/,
+      );
       // The agent keeps the name the service gave it.
       expect(agentJson(join(w.dir, 'agent-web01-b')).name).toBe('web01-2');
       const names = (await w.devices()).map((d) => d.name.toLowerCase());
       expect(names.filter((n) => n === 'web01')).toHaveLength(1);
 
       const second2 = agentJson(join(w.dir, 'agent-web01-b'));
-      const agent = await start('lr-agent', ['start', '--data', join(w.dir, 'agent-web01-b')], /started/, { LR_LOG_LEVEL: 'warn' });
+      const agent = await start('lr-agent', ['start', '--data', join(w.dir, 'agent-web01-b')], /started/, {
+        LR_LOG_LEVEL: 'warn',
+      });
       w.agents.push(agent);
-      await waitFor('web01-2 online', async () => (await w.devices()).find((d) => d.id === second2.deviceId && d.online));
+      await waitFor('web01-2 online', async () =>
+        (await w.devices()).find((d) => d.id === second2.deviceId && d.online),
+      );
       for (const ref of ['web01-2', 'WEB01-2', second2.deviceId]) {
         const r = await w.lr(['exec', ref, 'fileinfo /etc/hostname', '--json']);
         expect(r.code, `${ref}: ${r.stderr}`).toBe(0);
@@ -193,19 +215,34 @@ describe('device identity: names, agent sign-in, enrollment, trace lines', () =>
       const otherKey = createPrivateKey(agentJson(other.dataDir).privateKey);
       const stranger = generateKeyPairSync('ed25519').privateKey;
 
-      const wrongKey = await signIn(w.port, ca, '127.0.0.2', (nonce) => ({ deviceId: victim.deviceId, signature: signWith(stranger, nonce, victim.deviceId) }));
+      const wrongKey = await signIn(w.port, ca, '127.0.0.2', (nonce) => ({
+        deviceId: victim.deviceId,
+        signature: signWith(stranger, nonce, victim.deviceId),
+      }));
       expect(wrongKey.outcome).toBe('4003');
       // Another device's id, signed with this device's own (enrolled) key.
-      const otherId = await signIn(w.port, ca, '127.0.0.2', (nonce) => ({ deviceId: victim.deviceId, signature: signWith(otherKey, nonce, victim.deviceId) }));
+      const otherId = await signIn(w.port, ca, '127.0.0.2', (nonce) => ({
+        deviceId: victim.deviceId,
+        signature: signWith(otherKey, nonce, victim.deviceId),
+      }));
       expect(otherId.outcome).toBe('4003');
       // A valid signature for other's id presented for the victim's id.
-      const swapped = await signIn(w.port, ca, '127.0.0.2', (nonce) => ({ deviceId: victim.deviceId, signature: signWith(otherKey, nonce, other.deviceId) }));
+      const swapped = await signIn(w.port, ca, '127.0.0.2', (nonce) => ({
+        deviceId: victim.deviceId,
+        signature: signWith(otherKey, nonce, other.deviceId),
+      }));
       expect(swapped.outcome).toBe('4003');
 
-      const good = await signIn(w.port, ca, '127.0.0.2', (nonce) => ({ deviceId: victim.deviceId, signature: signWith(victimKey, nonce, victim.deviceId) }));
+      const good = await signIn(w.port, ca, '127.0.0.2', (nonce) => ({
+        deviceId: victim.deviceId,
+        signature: signWith(victimKey, nonce, victim.deviceId),
+      }));
       expect(good.outcome).toBe('welcome');
       // The same signature, seen on the wire, replayed on a new connection (a new challenge).
-      const replay = await signIn(w.port, ca, '127.0.0.2', () => ({ deviceId: victim.deviceId, signature: good.signature as string }));
+      const replay = await signIn(w.port, ca, '127.0.0.2', () => ({
+        deviceId: victim.deviceId,
+        signature: good.signature as string,
+      }));
       expect(replay.outcome).toBe('4003');
       expect(serverLog()).toMatch(/agent authentication failed/);
     }, 60_000);
@@ -214,7 +251,10 @@ describe('device identity: names, agent sign-in, enrollment, trace lines', () =>
       const stranger = generateKeyPairSync('ed25519').privateKey;
       const outcomes: string[] = [];
       for (let i = 0; i < 30 && !outcomes.includes('http 429'); i++) {
-        const r = await signIn(w.port, ca, '127.0.0.3', (nonce) => ({ deviceId: victim.deviceId, signature: signWith(stranger, nonce, victim.deviceId) }));
+        const r = await signIn(w.port, ca, '127.0.0.3', (nonce) => ({
+          deviceId: victim.deviceId,
+          signature: signWith(stranger, nonce, victim.deviceId),
+        }));
         outcomes.push(r.outcome);
       }
       // The burst is 20 failures, one forgiven per second: refused after about 20 (a slow machine forgives a few).
@@ -224,9 +264,15 @@ describe('device identity: names, agent sign-in, enrollment, trace lines', () =>
       expect(outcomes.slice(0, firstRefusal).every((o) => o === '4003')).toBe(true);
       // Even the right key is refused from that address now; another address signs in.
       const victimKey = createPrivateKey(agentJson(victim.dataDir).privateKey);
-      const blocked = await signIn(w.port, ca, '127.0.0.3', (nonce) => ({ deviceId: victim.deviceId, signature: signWith(victimKey, nonce, victim.deviceId) }));
+      const blocked = await signIn(w.port, ca, '127.0.0.3', (nonce) => ({
+        deviceId: victim.deviceId,
+        signature: signWith(victimKey, nonce, victim.deviceId),
+      }));
       expect(blocked.outcome).toBe('http 429');
-      const elsewhere = await signIn(w.port, ca, '127.0.0.4', (nonce) => ({ deviceId: victim.deviceId, signature: signWith(victimKey, nonce, victim.deviceId) }));
+      const elsewhere = await signIn(w.port, ca, '127.0.0.4', (nonce) => ({
+        deviceId: victim.deviceId,
+        signature: signWith(victimKey, nonce, victim.deviceId),
+      }));
       expect(elsewhere.outcome).toBe('welcome');
       expect((await w.lr(['devices'])).code).toBe(0);
     }, 90_000);
@@ -240,7 +286,11 @@ describe('device identity: names, agent sign-in, enrollment, trace lines', () =>
       expect(other.code, other.stderr).toBe(0);
       const otherCa = readFileSync(join(w.dir, 'other-service', 'tls', 'ca.pem'), 'utf8');
       const b = await bundle('ca');
-      const r = await enroll(editBundle(b, (x) => (x.ca = otherCa)), 'agent-ca', 'ca-test');
+      const r = await enroll(
+        editBundle(b, (x) => (x.ca = otherCa)),
+        'agent-ca',
+        'ca-test',
+      );
       expect(r.code).not.toBe(0);
       oneLine(r.stderr);
       expect(r.stderr).toMatch(/certificate/i);
@@ -251,7 +301,11 @@ describe('device identity: names, agent sign-in, enrollment, trace lines', () =>
 
     it("refuses a bundle whose command-signing key is not the service's", async () => {
       const forged = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
-      const r = await enroll(editBundle(await bundle('key'), (x) => (x.commandKey = forged)), 'agent-key', 'key-test');
+      const r = await enroll(
+        editBundle(await bundle('key'), (x) => (x.commandKey = forged)),
+        'agent-key',
+        'key-test',
+      );
       expect(r.code).not.toBe(0);
       oneLine(r.stderr);
       expect(r.stderr).toMatch(/command-signing key differs from the one in the enrollment bundle/);
@@ -261,7 +315,11 @@ describe('device identity: names, agent sign-in, enrollment, trace lines', () =>
 
     it('refuses a bundle without a command-signing key before sending anything', async () => {
       const b = await bundle('nokey');
-      const r = await enroll(editBundle(b, (x) => delete x.commandKey), 'agent-nokey', 'nokey-test');
+      const r = await enroll(
+        editBundle(b, (x) => delete x.commandKey),
+        'agent-nokey',
+        'nokey-test',
+      );
       expect(r.code).not.toBe(0);
       oneLine(r.stderr);
       expect(r.stderr).toMatch(/has no command-signing key/);
@@ -271,7 +329,11 @@ describe('device identity: names, agent sign-in, enrollment, trace lines', () =>
 
     it('refuses an expired bundle before sending anything, and a token the service holds expired', async () => {
       const b = await bundle('expired');
-      const r = await enroll(editBundle(b, (x) => (x.expiresAt = new Date(Date.now() - 60_000).toISOString())), 'agent-expired', 'expired-test');
+      const r = await enroll(
+        editBundle(b, (x) => (x.expiresAt = new Date(Date.now() - 60_000).toISOString())),
+        'agent-expired',
+        'expired-test',
+      );
       expect(r.code).not.toBe(0);
       oneLine(r.stderr);
       expect(r.stderr).toMatch(/expired at/);
@@ -281,7 +343,11 @@ describe('device identity: names, agent sign-in, enrollment, trace lines', () =>
       // The service's own check: a token expired on the service, in a bundle edited to look valid.
       const short = await bundle('short', '1s');
       await new Promise((res) => setTimeout(res, 1500));
-      const late = await enroll(editBundle(short, (x) => (x.expiresAt = new Date(Date.now() + 3_600_000).toISOString())), 'agent-late', 'late-test');
+      const late = await enroll(
+        editBundle(short, (x) => (x.expiresAt = new Date(Date.now() + 3_600_000).toISOString())),
+        'agent-late',
+        'late-test',
+      );
       expect(late.code).not.toBe(0);
       oneLine(late.stderr);
       expect(late.stderr).toMatch(/enrollment token has expired/);
@@ -294,7 +360,13 @@ describe('device identity: names, agent sign-in, enrollment, trace lines', () =>
       const a = await w.addAgent('tracea');
       const b = await enrollAgent(w, 'traceb'); // never started: the test speaks for it, with its real key
       const bKey = createPrivateKey(agentJson(b.dataDir).privateKey);
-      const fake = await signIn(w.port, ca, '127.0.0.5', (nonce) => ({ deviceId: b.deviceId, signature: signWith(bKey, nonce, b.deviceId) }), true);
+      const fake = await signIn(
+        w.port,
+        ca,
+        '127.0.0.5',
+        (nonce) => ({ deviceId: b.deviceId, signature: signWith(bKey, nonce, b.deviceId) }),
+        true,
+      );
       expect(fake.outcome).toBe('welcome');
       const ws = fake.ws as WebSocket;
 
@@ -305,7 +377,8 @@ describe('device identity: names, agent sign-in, enrollment, trace lines', () =>
         for (const s of [sa, sb]) expect((await client.run(s.id, 'trace debug', {}).outcome).status).toBe('completed');
         const seen: { sessionId: string; message: string }[] = [];
         client.on('trace', (f) => seen.push(f));
-        const trace = (sessionId: string, message: string) => ws.send(JSON.stringify({ t: 'trace', sessionId, level: 'info', message, time: new Date().toISOString() }));
+        const trace = (sessionId: string, message: string) =>
+          ws.send(JSON.stringify({ t: 'trace', sessionId, level: 'info', message, time: new Date().toISOString() }));
         trace(sa.id, 'forged line in tracea');
         trace(sb.id, 'own line of traceb');
         // Frames of one link are handled in order: once b's own line arrived, a's forged one would have too.
@@ -324,7 +397,13 @@ describe('device identity: names, agent sign-in, enrollment, trace lines', () =>
       const speak = async (name: string) => {
         const d = await enrollAgent(w, name);
         const key = createPrivateKey(agentJson(d.dataDir).privateKey);
-        const link = await signIn(w.port, ca, '127.0.0.6', (nonce) => ({ deviceId: d.deviceId, signature: signWith(key, nonce, d.deviceId) }), true);
+        const link = await signIn(
+          w.port,
+          ca,
+          '127.0.0.6',
+          (nonce) => ({ deviceId: d.deviceId, signature: signWith(key, nonce, d.deviceId) }),
+          true,
+        );
         expect(link.outcome).toBe('welcome');
         const jobs: string[] = [];
         const ws = link.ws as WebSocket;

@@ -78,6 +78,8 @@ describe.runIf(process.platform === 'linux')('the embedded service opens SQLite 
     await services.start();
     const status = services.workspace.status();
     expect(status.state).toBe('failed');
-    expect(status.error).toBe(`the SQLite native module ${path.join(appPath, 'resources', 'native', 'electron', 'better_sqlite3.node')} is missing`);
+    expect(status.error).toBe(
+      `the SQLite native module ${path.join(appPath, 'resources', 'native', 'electron', 'better_sqlite3.node')} is missing`,
+    );
   });
 });

@@ -31,7 +31,9 @@ describe('lr exit codes and messages', () => {
       expect(r.stderr, line).toMatch(/^lr: [^\n]+\n$/);
       expect(r.stderr, line).not.toMatch(/invalid parameters|Number must|too_small|expected/i);
     }
-    expect((await w.lr(['exec', 'kilo', 'processes -pid -5'])).stderr).toBe('lr: processes: -pid must be more than 0\n');
+    expect((await w.lr(['exec', 'kilo', 'processes -pid -5'])).stderr).toBe(
+      'lr: processes: -pid must be more than 0\n',
+    );
   }, 60_000);
 
   it('getfile over the limit gives the exact sizes, exits 2 and is logged refused', async () => {
@@ -41,7 +43,10 @@ describe('lr exit codes and messages', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('1001 bytes) is over the getfile limit of');
     expect(r.stderr).toContain('(1000 bytes)');
-    const log = JSON.parse((await w.lr(['log', '--json', '--limit', '1'])).stdout) as { commandLine: string; status: string }[];
+    const log = JSON.parse((await w.lr(['log', '--json', '--limit', '1'])).stdout) as {
+      commandLine: string;
+      status: string;
+    }[];
     expect(log).toHaveLength(1);
     expect(log[0]).toMatchObject({ status: 'refused' });
     expect(log[0]?.commandLine).toContain('big.bin');
@@ -80,7 +85,10 @@ describe('lr exit codes and messages', () => {
 
   it('a session limit of one says "1 session"', async () => {
     const state = mkdtempSync(join(tmpdir(), 'lr-state-'));
-    const sh = spawn(process.execPath, [BIN('lr'), '--profile', w.adminProfile, 'shell', 'kilo'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XDG_STATE_HOME: state } });
+    const sh = spawn(process.execPath, [BIN('lr'), '--profile', w.adminProfile, 'shell', 'kilo'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, XDG_STATE_HOME: state },
+    });
     let out = '';
     sh.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
@@ -97,7 +105,8 @@ describe('lr exit codes and messages', () => {
   it("an online device's lastSeen moves while it is online", async () => {
     const seen = async () => {
       const r = await w.lr(['devices', '--json']);
-      return (JSON.parse(r.stdout) as { name: string; lastSeen: string }[]).find((d) => d.name === 'kilo')?.lastSeen as string;
+      return (JSON.parse(r.stdout) as { name: string; lastSeen: string }[]).find((d) => d.name === 'kilo')
+        ?.lastSeen as string;
     };
     const before = await seen();
     await new Promise((r) => setTimeout(r, 1100));

@@ -16,7 +16,12 @@ const FILES = 8000;
 const TIME_LIMIT_SEC = 1;
 
 function within<T>(what: string, ms: number, p: Promise<T>): Promise<T> {
-  return Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms))]);
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms),
+    ),
+  ]);
 }
 
 describe('findfile with a pathological glob', () => {

@@ -13,7 +13,13 @@ import { join } from 'node:path';
 import WebSocket, { WebSocketServer } from 'ws';
 import { createWorld, enrollAgent, start, stop, type World } from './harness.js';
 import { loadAgentState } from '../../src/agent/config.js';
-import { agentAuthPayload, decodeDataFrame, encodeDataFrame, fromAgent, parseFrame } from '../../src/shared/wire/protocol.js';
+import {
+  agentAuthPayload,
+  decodeDataFrame,
+  encodeDataFrame,
+  fromAgent,
+  parseFrame,
+} from '../../src/shared/wire/protocol.js';
 import { ConsoleClient } from '../../src/client/console-client.js';
 import { profileSchema } from '../../src/node/profile.js';
 import { createTlsMaterial } from '../../src/server/tls.js';
@@ -22,7 +28,7 @@ import { CommandSigner } from '../../src/server/command-signing.js';
 /** Deterministic PRNG so a failure can be replayed. */
 function rng(seed: number) {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 function mutate(rand: () => number, base: string): string {
@@ -31,7 +37,27 @@ function mutate(rand: () => number, base: string): string {
   for (let i = 0; i < n; i++) {
     const at = Math.floor(rand() * (chars.length + 1));
     const op = rand();
-    const junk = ['"', "'", '{', '}', '[', ']', ':', ',', '\\', '\u0000', 'é', '-', '>', '&', '9', 'null', 'true', '1e309', '\n'][Math.floor(rand() * 19)] as string;
+    const junk = [
+      '"',
+      "'",
+      '{',
+      '}',
+      '[',
+      ']',
+      ':',
+      ',',
+      '\\',
+      '\u0000',
+      'é',
+      '-',
+      '>',
+      '&',
+      '9',
+      'null',
+      'true',
+      '1e309',
+      '\n',
+    ][Math.floor(rand() * 19)] as string;
     if (op < 0.4) chars.splice(at, 0, junk);
     else if (op < 0.7) chars.splice(at, 1);
     else chars[at] = junk;
@@ -63,12 +89,20 @@ describe('robustness against malformed input', () => {
       JSON.stringify({ t: 'session.open', reqId: 1, device: 'delta' }),
       JSON.stringify({ t: 'command', reqId: 2, sessionId: 'abc', line: 'dir /' }),
       JSON.stringify({ t: 'cancel', commandId: 'x1' }),
-      JSON.stringify({ t: 'hello', deviceId: 'abc', signature: 'AAAA', info: { name: 'x', hostname: 'h', os: 'o', platform: 'linux', agentVersion: '1' } }),
+      JSON.stringify({
+        t: 'hello',
+        deviceId: 'abc',
+        signature: 'AAAA',
+        info: { name: 'x', hostname: 'h', os: 'o', platform: 'linux', agentVersion: '1' },
+      }),
       JSON.stringify({ t: 'job.end', jobId: 'j', status: 'completed' }),
     ];
     let errors = 0;
     for (const path of ['/api/v1/console', '/api/v1/agent']) {
-      const ws = new WebSocket(`wss://127.0.0.1:${w.port}${path}`, { ca: profile.ca, headers: { authorization: `Bearer ${profile.token}` } });
+      const ws = new WebSocket(`wss://127.0.0.1:${w.port}${path}`, {
+        ca: profile.ca,
+        headers: { authorization: `Bearer ${profile.token}` },
+      });
       ws.on('message', (d) => {
         const f = JSON.parse(d.toString()) as { t: string; message?: string };
         if (f.t === 'error') {
@@ -78,7 +112,8 @@ describe('robustness against malformed input', () => {
       });
       await new Promise((r) => ws.once('open', r));
       for (let i = 0; i < 1500; i++) {
-        const frame = rand() < 0.5 ? randomText(rand, 300) : mutate(rand, valid[Math.floor(rand() * valid.length)] as string);
+        const frame =
+          rand() < 0.5 ? randomText(rand, 300) : mutate(rand, valid[Math.floor(rand() * valid.length)] as string);
         ws.send(frame);
       }
       ws.send('x'.repeat(2 * 1024 * 1024)); // oversized: the service closes this socket (1009), nothing more
@@ -106,15 +141,27 @@ describe('robustness against malformed input', () => {
       for (;;) {
         const found = inbox.slice(after).find((f) => f.t === t);
         if (found) return found;
-        if (closedWith !== undefined) throw new Error(`the service closed the agent socket (${closedWith}) while waiting for ${t}`);
-        if (Date.now() - t0 > 15_000) throw new Error(`no ${t} from the service in 15 s: ${JSON.stringify(inbox.slice(-5))}`);
+        if (closedWith !== undefined)
+          throw new Error(`the service closed the agent socket (${closedWith}) while waiting for ${t}`);
+        if (Date.now() - t0 > 15_000)
+          throw new Error(`no ${t} from the service in 15 s: ${JSON.stringify(inbox.slice(-5))}`);
         await new Promise((r) => setTimeout(r, 20));
       }
     };
     // The real challenge-response (what src/agent/link.ts does): the service's nonce signed with the enrolled key.
     const { nonce } = await frame('challenge');
-    const signature = sign(null, Buffer.from(agentAuthPayload(nonce as string, deviceId)), createPrivateKey(state.privateKey)).toString('base64');
-    const info = { name: 'fuzzy', hostname: 'fuzzy.example', os: 'Linux 6.1', platform: 'linux', agentVersion: '1.0.0' };
+    const signature = sign(
+      null,
+      Buffer.from(agentAuthPayload(nonce as string, deviceId)),
+      createPrivateKey(state.privateKey),
+    ).toString('base64');
+    const info = {
+      name: 'fuzzy',
+      hostname: 'fuzzy.example',
+      os: 'Linux 6.1',
+      platform: 'linux',
+      agentVersion: '1.0.0',
+    };
     ws.send(JSON.stringify({ t: 'hello', deviceId, signature, info }));
     await frame('welcome');
     expect((await w.devices()).find((d) => d.id === deviceId)?.online).toBe(true);
@@ -131,7 +178,13 @@ describe('robustness against malformed input', () => {
         JSON.stringify({ t: 'job.text', jobId, text: 'partial output\n' }),
         JSON.stringify({ t: 'job.end', jobId, status: 'completed', cwd: '/' }),
         JSON.stringify({ t: 'job.end', jobId: 'not-mine', status: 'failed', error: 'x' }),
-        JSON.stringify({ t: 'trace', sessionId: session.id, level: 'info', message: 'm', time: new Date().toISOString() }),
+        JSON.stringify({
+          t: 'trace',
+          sessionId: session.id,
+          level: 'info',
+          message: 'm',
+          time: new Date().toISOString(),
+        }),
         JSON.stringify({ t: 'hello', deviceId, signature, info }),
       ];
       const data = Buffer.from(encodeDataFrame(jobId as string, 0, new Uint8Array(32).fill(7)));
@@ -148,7 +201,8 @@ describe('robustness against malformed input', () => {
           if ('error' in decodeDataFrame(sent)) refusable++;
           ws.send(sent, { binary: true });
         } else {
-          const text = k < 0.4 ? randomText(rand, 300) : mutate(rand, valid[Math.floor(rand() * valid.length)] as string);
+          const text =
+            k < 0.4 ? randomText(rand, 300) : mutate(rand, valid[Math.floor(rand() * valid.length)] as string);
           const parsed = parseFrame(fromAgent, text);
           if (!parsed.ok || parsed.value.t === 'hello') refusable++;
           ws.send(text);
@@ -158,7 +212,8 @@ describe('robustness against malformed input', () => {
       ws.send('{"t":');
       const errorsSince = () => inbox.slice(before).filter((f) => f.t === 'error');
       const t0 = Date.now();
-      while (errorsSince().length < refusable + 1 && closedWith === undefined && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 50));
+      while (errorsSince().length < refusable + 1 && closedWith === undefined && Date.now() - t0 < 30_000)
+        await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 300)); // nothing more comes
       const errors = errorsSince();
       expect(refusable).toBeGreaterThan(1000);
@@ -183,11 +238,21 @@ describe('robustness against malformed input', () => {
     const profile = profileSchema.parse(JSON.parse(readFileSync(w.adminProfile, 'utf8')));
     const c = await ConsoleClient.connect(profile);
     const rand = rng(7);
-    const seeds = ['dir "/tmp/a b"', "fileinfo '/etc/hostname'", 'processes -pid 1', 'findfile x -path /nonexistent', 'help dir', 'cd ..', 'jobs', 'status abc'];
+    const seeds = [
+      'dir "/tmp/a b"',
+      "fileinfo '/etc/hostname'",
+      'processes -pid 1',
+      'findfile x -path /nonexistent',
+      'help dir',
+      'cd ..',
+      'jobs',
+      'status abc',
+    ];
     try {
       const s = await c.openSession('delta');
       for (let i = 0; i < 600; i++) {
-        const line = rand() < 0.3 ? randomText(rand, 80) : mutate(rand, seeds[Math.floor(rand() * seeds.length)] as string);
+        const line =
+          rand() < 0.3 ? randomText(rand, 80) : mutate(rand, seeds[Math.floor(rand() * seeds.length)] as string);
         const o = await c.run(s.id, line.slice(0, 8000)).outcome;
         if (o.error) expect(o.error.includes('\n'), line).toBe(false);
         expect(['completed', 'failed', 'refused']).toContain(o.status);
@@ -211,7 +276,19 @@ describe('robustness against malformed input', () => {
     const { generateKeyPairSync } = await import('node:crypto');
     const { privateKey } = generateKeyPairSync('ed25519');
     const signer = CommandSigner.load(join(dir, 'service')); // jobs must carry the service's signature
-    writeFileSync(join(dir, 'agent.json'), JSON.stringify({ kind: 'lr-agent', url: `wss://127.0.0.1:${port}`, ca: tls.caCert, deviceId: 'fuzzdevice', name: 'fuzz', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }), commandKey: signer.publicKeyPem }), { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'agent.json'),
+      JSON.stringify({
+        kind: 'lr-agent',
+        url: `wss://127.0.0.1:${port}`,
+        ca: tls.caCert,
+        deviceId: 'fuzzdevice',
+        name: 'fuzz',
+        privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+        commandKey: signer.publicKeyPem,
+      }),
+      { mode: 0o600 },
+    );
     const connected = new Promise<WebSocket>((res) => wss.once('connection', (ws) => res(ws)));
     const agent = await start('lr-agent', ['start', '--data', dir], /started/, { LR_LOG_LEVEL: 'error' });
     try {
@@ -223,20 +300,55 @@ describe('robustness against malformed input', () => {
       ws.send(JSON.stringify({ t: 'welcome', deviceId: 'fuzzdevice' }));
       const rand = rng(1234);
       const valid = [
-        JSON.stringify({ t: 'job.start', jobId: 'j1', sessionId: 's1', command: 'dir', params: { path: '/' }, cwd: '/', timeLimitMs: 5000 }),
-        JSON.stringify({ t: 'job.start', jobId: 'j2', sessionId: 's1', command: 'processes', params: { pid: 1 }, cwd: '/', timeLimitMs: 5000 }),
+        JSON.stringify({
+          t: 'job.start',
+          jobId: 'j1',
+          sessionId: 's1',
+          command: 'dir',
+          params: { path: '/' },
+          cwd: '/',
+          timeLimitMs: 5000,
+        }),
+        JSON.stringify({
+          t: 'job.start',
+          jobId: 'j2',
+          sessionId: 's1',
+          command: 'processes',
+          params: { pid: 1 },
+          cwd: '/',
+          timeLimitMs: 5000,
+        }),
         JSON.stringify({ t: 'job.cancel', jobId: 'j1', reason: 'cancelled' }),
         JSON.stringify({ t: 'job.ack', jobId: 'j1', bytes: 10 }),
         JSON.stringify({ t: 'trace.level', sessionId: 's1', level: 'debug' }),
       ];
       for (let i = 0; i < 3000; i++) {
-        ws.send(rand() < 0.4 ? randomText(rand, 200) : mutate(rand, valid[Math.floor(rand() * valid.length)] as string));
+        ws.send(
+          rand() < 0.4 ? randomText(rand, 200) : mutate(rand, valid[Math.floor(rand() * valid.length)] as string),
+        );
       }
       // After the storm, a valid job still runs to completion.
       inbox.length = 0;
-      ws.send(JSON.stringify(signer.sign({ t: 'job.start', jobId: 'final', sessionId: 's1', command: 'processes', params: { pid: process.pid }, cwd: '/', timeLimitMs: 5000 }, 'fuzzdevice', 'basic')));
+      ws.send(
+        JSON.stringify(
+          signer.sign(
+            {
+              t: 'job.start',
+              jobId: 'final',
+              sessionId: 's1',
+              command: 'processes',
+              params: { pid: process.pid },
+              cwd: '/',
+              timeLimitMs: 5000,
+            },
+            'fuzzdevice',
+            'basic',
+          ),
+        ),
+      );
       const t0 = Date.now();
-      while (!inbox.some((f) => f.t === 'job.end' && f.jobId === 'final') && Date.now() - t0 < 15_000) await new Promise((r) => setTimeout(r, 50));
+      while (!inbox.some((f) => f.t === 'job.end' && f.jobId === 'final') && Date.now() - t0 < 15_000)
+        await new Promise((r) => setTimeout(r, 50));
       expect(inbox.find((f) => f.t === 'job.end' && f.jobId === 'final')).toMatchObject({ status: 'completed' });
       expect(agent.exitCode).toBeNull();
     } finally {

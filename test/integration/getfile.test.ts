@@ -4,7 +4,19 @@
 // sent; refuses special and sparse files with a clear error.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, openSync, closeSync, ftruncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  statSync,
+  openSync,
+  closeSync,
+  ftruncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -28,7 +40,9 @@ const sha256sum = (f: string) => execFileSync('sha256sum', [f]).toString().split
 
 /** Runs `lr exec` as a child we can watch and kill; resolves on exit. */
 function lrExec(w: World, line: string, out: string) {
-  const child = spawn(process.execPath, [BIN('lr'), '--profile', w.adminProfile, 'exec', 'echo', line, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN('lr'), '--profile', w.adminProfile, 'exec', 'echo', line, '--out', out], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   let peak = 0;
@@ -88,7 +102,12 @@ describe('getfile', () => {
     mkdirSync(out);
     const run = lrExec(w, `getfile "${src}"`, out);
     const part = join(out, 'two-hundred.bin.part');
-    await waitFor('half of the file', async () => existsSync(part) && statSync(part).size > 100 * 1024 * 1024, 120_000, 20);
+    await waitFor(
+      'half of the file',
+      async () => existsSync(part) && statSync(part).size > 100 * 1024 * 1024,
+      120_000,
+      20,
+    );
     await stop(agent.process, 'SIGKILL');
     const killedAt = statSync(part).size;
     const again = await start('lr-agent', ['start', '--data', agent.dataDir], /started/);
@@ -109,7 +128,12 @@ describe('getfile', () => {
     mkdirSync(out);
     const first = lrExec(w, `getfile "${src}"`, out);
     const part = join(out, 'two-hundred.bin.part');
-    await waitFor('half of the file', async () => existsSync(part) && statSync(part).size > 100 * 1024 * 1024, 120_000, 20);
+    await waitFor(
+      'half of the file',
+      async () => existsSync(part) && statSync(part).size > 100 * 1024 * 1024,
+      120_000,
+      20,
+    );
     first.child.kill('SIGKILL');
     await first.done;
     const have = statSync(part).size;
@@ -130,11 +154,21 @@ describe('getfile', () => {
     const part = readFileSync(src).subarray(0, 2 * 1024 * 1024);
     part[12345] = part[12345]! ^ 0xff;
     writeFileSync(join(out, 'resume-me.bin.part'), part);
-    writeFileSync(join(out, 'resume-me.bin.part.json'), JSON.stringify({ deviceId: agent.deviceId, remotePath: src, size: statSync(src).size, mtime: statSync(src).mtime.toISOString() }));
+    writeFileSync(
+      join(out, 'resume-me.bin.part.json'),
+      JSON.stringify({
+        deviceId: agent.deviceId,
+        remotePath: src,
+        size: statSync(src).size,
+        mtime: statSync(src).mtime.toISOString(),
+      }),
+    );
     const r = await lrExec(w, `getfile "${src}"`, out).done;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/resuming .*resume-me\.bin at byte 2097152/);
-    expect(r.stderr).toMatch(/resume-me\.bin: the partial file did not match the device's file \(SHA-256 mismatch\): downloading it again from the start/);
+    expect(r.stderr).toMatch(
+      /resume-me\.bin: the partial file did not match the device's file \(SHA-256 mismatch\): downloading it again from the start/,
+    );
     expect(sha256sum(join(out, 'resume-me.bin'))).toBe(sha256sum(src));
     expect(readdirSync(out)).toEqual(['resume-me.bin']);
   }, 120_000);
@@ -149,7 +183,9 @@ describe('getfile', () => {
     mkdirSync(out);
     const r = await lrExec(w, `getfile "${src}"`, out).done;
     expect(r.code).toBe(2); // refused
-    expect(r.stderr.trim()).toMatch(/^lr: getfile: .*too-big\.bin: 2\.0 GiB \(2147483648 bytes\) is over the getfile limit of 1\.2 GiB \(\d+ bytes\)$/);
+    expect(r.stderr.trim()).toMatch(
+      /^lr: getfile: .*too-big\.bin: 2\.0 GiB \(2147483648 bytes\) is over the getfile limit of 1\.2 GiB \(\d+ bytes\)$/,
+    );
     expect(readdirSync(out)).toEqual([]);
   }, 120_000);
 
@@ -173,7 +209,10 @@ describe('getfile', () => {
   }, 120_000);
 
   it('reads a /proc pseudo-file (its size reads 0) to its end and delivers it verified', async () => {
-    const child = spawn('sleep', ['4545', '0.5'], { stdio: 'ignore', env: { ...process.env, LR_PSEUDO_MARK: 'x'.repeat(70_000) } });
+    const child = spawn('sleep', ['4545', '0.5'], {
+      stdio: 'ignore',
+      env: { ...process.env, LR_PSEUDO_MARK: 'x'.repeat(70_000) },
+    });
     try {
       const out = join(files, 'out-proc');
       mkdirSync(out);

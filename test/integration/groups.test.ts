@@ -14,8 +14,18 @@ describe('device groups and remediation levels', () => {
   });
 
   it('starts with the default group at level full: sessions open as before', async () => {
-    const list = JSON.parse((await w.lr(['groups', 'list', '--json'])).stdout) as { name: string; remediationLevel: string; devices: { name: string }[] }[];
-    expect(list).toEqual([expect.objectContaining({ name: 'default', remediationLevel: 'full', devices: [expect.objectContaining({ name: 'gamma' })] })]);
+    const list = JSON.parse((await w.lr(['groups', 'list', '--json'])).stdout) as {
+      name: string;
+      remediationLevel: string;
+      devices: { name: string }[];
+    }[];
+    expect(list).toEqual([
+      expect.objectContaining({
+        name: 'default',
+        remediationLevel: 'full',
+        devices: [expect.objectContaining({ name: 'gamma' })],
+      }),
+    ]);
     expect((await w.lr(['exec', 'gamma', 'dir /'])).code).toBe(0);
   });
 
@@ -24,7 +34,9 @@ describe('device groups and remediation levels', () => {
     expect(add.code, add.stderr).toBe(0);
     const refused = await w.lr(['exec', 'gamma', 'dir /']);
     expect(refused.code).toBe(2);
-    expect(refused.stderr.trim()).toBe('lr: connect: no automated remediation level assigned to the device group of gamma (group lab); an admin must set one first (lr groups set-level lab semi|full)');
+    expect(refused.stderr.trim()).toBe(
+      'lr: connect: no automated remediation level assigned to the device group of gamma (group lab); an admin must set one first (lr groups set-level lab semi|full)',
+    );
 
     expect((await w.lr(['groups', 'set-level', 'lab', 'semi'])).code).toBe(0);
     const opened = await w.lr(['exec', 'gamma', 'dir /']);
@@ -36,7 +48,9 @@ describe('device groups and remediation levels', () => {
     expect((await w.lr(['groups', 'assign', 'gamma', 'frozen'])).code).toBe(0);
     const refused = await w.lr(['exec', 'gamma', 'dir /']);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/no automated remediation level assigned to the device group of gamma \(group frozen\)/);
+    expect(refused.stderr).toMatch(
+      /no automated remediation level assigned to the device group of gamma \(group frozen\)/,
+    );
     expect((await w.lr(['groups', 'unassign', 'gamma'])).code).toBe(0);
     expect((await w.lr(['exec', 'gamma', 'dir /'])).code).toBe(0);
   });
@@ -54,7 +68,11 @@ describe('device groups and remediation levels', () => {
 
   it('only admins manage groups', async () => {
     const advanced = await w.addUser('ada', 'advanced');
-    for (const args of [['groups', 'list'], ['groups', 'set-level', 'default', 'none'], ['groups', 'assign', 'gamma', 'frozen']]) {
+    for (const args of [
+      ['groups', 'list'],
+      ['groups', 'set-level', 'default', 'none'],
+      ['groups', 'assign', 'gamma', 'frozen'],
+    ]) {
       const r = await w.lr(args, advanced);
       expect(r.code).toBe(2);
       expect(r.stderr).toMatch(/needs the admin role \(you are advanced\)/);

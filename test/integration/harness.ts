@@ -22,16 +22,28 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(prog: 'lr' | 'lr-server' | 'lr-agent', args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<RunResult> {
+export function run(
+  prog: 'lr' | 'lr-server' | 'lr-agent',
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {},
+): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN(prog), ...args], { env: { ...process.env, ...opts.env }, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN(prog), ...args], {
+      env: { ...process.env, ...opts.env },
+      cwd: opts.cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${prog} ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 60_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(
+        new Error(
+          `${prog} ${args.join(' ')} did not finish in ${opts.timeoutMs ?? 60_000} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+        ),
+      );
     }, opts.timeoutMs ?? 60_000);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -52,9 +64,17 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts a long-running program and resolves once a line matching `ready` appears on stdout. */
-export function start(prog: 'lr-server' | 'lr-agent', args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<ChildProcess & { output: () => string }> {
+export function start(
+  prog: 'lr-server' | 'lr-agent',
+  args: string[],
+  ready: RegExp,
+  env: Record<string, string> = {},
+): Promise<ChildProcess & { output: () => string }> {
   return new Promise((res, rej) => {
-    const child = spawn(process.execPath, [BIN(prog), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] }) as ChildProcess & { output: () => string };
+    const child = spawn(process.execPath, [BIN(prog), ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }) as ChildProcess & { output: () => string };
     let out = '';
     child.output = () => out;
     const timer = setTimeout(() => rej(new Error(`${prog} did not start: ${out}`)), 20_000);
@@ -85,7 +105,12 @@ export async function stop(child: ChildProcess | undefined, signal: NodeJS.Signa
   });
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 15_000, everyMs = 200): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 15_000,
+  everyMs = 200,
+): Promise<T> {
   const t0 = Date.now();
   let last: unknown;
   for (;;) {
@@ -110,7 +135,10 @@ export interface World {
   startServer(): Promise<void>;
   stopServer(signal?: NodeJS.Signals): Promise<void>;
   /** Enrolls and starts an agent; resolves when it is online. */
-  addAgent(name: string, opts?: { sysroot?: string }): Promise<{ dataDir: string; process: ChildProcess; deviceId: string }>;
+  addAgent(
+    name: string,
+    opts?: { sysroot?: string },
+  ): Promise<{ dataDir: string; process: ChildProcess; deviceId: string }>;
   lr(args: string[], profile?: string, opts?: { cwd?: string; timeoutMs?: number }): Promise<RunResult>;
   addUser(name: string, role: 'basic' | 'advanced' | 'admin', libraryManager?: boolean): Promise<string>;
   devices(): Promise<{ id: string; name: string; online: boolean }[]>;
@@ -163,7 +191,18 @@ export async function createWorld(limits: Record<string, number> = {}, opts: { h
     },
     async addUser(name, role, libraryManager = false) {
       const out = join(dir, `${name}.profile.json`);
-      const r = await run('lr-server', ['user', 'add', name, '--role', role, '--data', dataDir, '--out', out, ...(libraryManager ? ['--library-manager'] : [])]);
+      const r = await run('lr-server', [
+        'user',
+        'add',
+        name,
+        '--role',
+        role,
+        '--data',
+        dataDir,
+        '--out',
+        out,
+        ...(libraryManager ? ['--library-manager'] : []),
+      ]);
       if (r.code !== 0) throw new Error(r.stderr);
       return out;
     },

@@ -28,7 +28,12 @@ describe('internal completion probes and jobs', () => {
     const run = async (line: string, internal = false) => {
       let text = '';
       const records: Record<string, unknown>[] = [];
-      const outcome = await client.run(session.id, line, { onText: (t) => (text += t), onRecords: (r) => records.push(...r) }, { internal }).outcome;
+      const outcome = await client.run(
+        session.id,
+        line,
+        { onText: (t) => (text += t), onRecords: (r) => records.push(...r) },
+        { internal },
+      ).outcome;
       return { outcome, text, records };
     };
 
@@ -37,14 +42,19 @@ describe('internal completion probes and jobs', () => {
     expect(probe.records.length).toBeGreaterThan(0);
     const refused = await run('fileinfo /etc/hostname', true);
     expect(refused.outcome.status).toBe('refused');
-    expect(refused.outcome.error).toBe("fileinfo: only a folder listing (dir … -output json) can run as the console's internal probe");
+    expect(refused.outcome.error).toBe(
+      "fileinfo: only a folder listing (dir … -output json) can run as the console's internal probe",
+    );
     const background = await run('dir / -output json &', true);
     expect(background.outcome.status).toBe('refused');
     expect((await run('dir /tmp')).outcome.status).toBe('completed');
 
     const log = await new ServiceApi(profile).log({ device: 'golf' });
     expect(log.find((c) => c.id === probe.outcome.commandId)?.internal).toBe(true);
-    expect(log.find((c) => c.id === refused.outcome.commandId)).toMatchObject({ status: 'refused', commandLine: 'fileinfo /etc/hostname' });
+    expect(log.find((c) => c.id === refused.outcome.commandId)).toMatchObject({
+      status: 'refused',
+      commandLine: 'fileinfo /etc/hostname',
+    });
     expect(log.find((c) => c.id === refused.outcome.commandId)?.internal).toBeUndefined();
 
     // Nothing runs: jobs says so in one line; -all lists every command but the probe, with durations for people.
@@ -53,7 +63,9 @@ describe('internal completion probes and jobs', () => {
     const all = await run('jobs -all -output json');
     const lines = all.records.map((r) => r.commandLine);
     expect(lines).toEqual(['fileinfo /etc/hostname', 'dir / -output json &', 'dir /tmp', 'jobs']);
-    expect(all.records.every((r) => typeof r.duration === 'string' && /^\d+(\.\d)? (ms|s)$/.test(r.duration))).toBe(true);
+    expect(all.records.every((r) => typeof r.duration === 'string' && /^\d+(\.\d)? (ms|s)$/.test(r.duration))).toBe(
+      true,
+    );
 
     // A running background job is listed by default.
     const sleeper = await run('findfile zz-not-here -path / &');

@@ -44,7 +44,11 @@ function namespaceProblem(): string | null {
  */
 function reachable(host: string, port: number): Promise<boolean> {
   const script = `const s=require('net').connect(${port},'${host}');s.setTimeout(2000,()=>process.exit(1));s.on('data',()=>process.exit(0));s.on('error',()=>process.exit(1));`;
-  return new Promise((resolve) => execFile('ip', ['netns', 'exec', NS, process.execPath, '-e', script], { timeout: 10_000 }, (err) => resolve(err === null)));
+  return new Promise((resolve) =>
+    execFile('ip', ['netns', 'exec', NS, process.execPath, '-e', script], { timeout: 10_000 }, (err) =>
+      resolve(err === null),
+    ),
+  );
 }
 
 describeNeeds(namespaceProblem())('isolate and release (network namespaces)', () => {
@@ -56,14 +60,22 @@ describeNeeds(namespaceProblem())('isolate and release (network namespaces)', ()
   let testPort: number;
 
   const startAgent = async (): Promise<void> => {
-    const child = spawn('ip', ['netns', 'exec', NS, process.execPath, BIN('lr-agent'), 'start', '--data', agentDir], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LR_LOG_LEVEL: 'warn' } });
+    const child = spawn('ip', ['netns', 'exec', NS, process.execPath, BIN('lr-agent'), 'start', '--data', agentDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LR_LOG_LEVEL: 'warn' },
+    });
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     agent = child;
-    await waitFor(`the agent in ${NS} online (${out})`, async () => (await w.devices()).find((d) => d.id === deviceId && d.online), 20_000);
+    await waitFor(
+      `the agent in ${NS} online (${out})`,
+      async () => (await w.devices()).find((d) => d.id === deviceId && d.online),
+      20_000,
+    );
   };
-  const isolatedFlag = async () => ((await w.devices()) as { id: string; isolated?: boolean }[]).find((d) => d.id === deviceId)?.isolated;
+  const isolatedFlag = async () =>
+    ((await w.devices()) as { id: string; isolated?: boolean }[]).find((d) => d.id === deviceId)?.isolated;
 
   beforeAll(async () => {
     ip('netns', 'add', NS);
@@ -124,11 +136,18 @@ describeNeeds(namespaceProblem())('isolate and release (network namespaces)', ()
     expect(await isolatedFlag()).toBe(true);
 
     const rel = await w.lr(['exec', 'oscar', 'release', '--json']);
-    expect(JSON.parse(rel.stdout)).toMatchObject({ status: 'completed', records: [{ isolated: false, wasIsolated: true }] });
+    expect(JSON.parse(rel.stdout)).toMatchObject({
+      status: 'completed',
+      records: [{ isolated: false, wasIsolated: true }],
+    });
     expect(await reachable(HOST_IP, testPort)).toBe(true);
     expect(await isolatedFlag()).toBe(false);
 
     const log = JSON.parse((await w.lr(['log', '--device', 'oscar', '--json'])).stdout) as Record<string, unknown>[];
-    expect(log.filter((e) => e.commandLine === 'isolate' || e.commandLine === 'release').map((e) => `${String(e.user)} ${String(e.commandLine)} ${String(e.status)}`)).toEqual(['admin isolate completed', 'admin release completed']);
+    expect(
+      log
+        .filter((e) => e.commandLine === 'isolate' || e.commandLine === 'release')
+        .map((e) => `${String(e.user)} ${String(e.commandLine)} ${String(e.status)}`),
+    ).toEqual(['admin isolate completed', 'admin release completed']);
   }, 120_000);
 });

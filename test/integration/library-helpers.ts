@@ -20,10 +20,23 @@ export interface RawAnswer {
  * Sends one request exactly as given (the path is not normalised, so `..` reaches the service), with the
  * profile's token and pinned CA. `body` may be a stream (sent chunked unless `contentLength` is set).
  */
-export function rawRequest(profile: Profile, method: string, path: string, body?: Buffer | Readable, headers: Record<string, string> = {}): Promise<RawAnswer> {
+export function rawRequest(
+  profile: Profile,
+  method: string,
+  path: string,
+  body?: Buffer | Readable,
+  headers: Record<string, string> = {},
+): Promise<RawAnswer> {
   const url = new URL(profile.url.replace(/^wss:/, 'https:'));
   return new Promise((resolve, reject) => {
-    const req = request({ method, hostname: url.hostname, port: url.port, path, ca: profile.ca, headers: { authorization: `Bearer ${profile.token}`, ...headers } });
+    const req = request({
+      method,
+      hostname: url.hostname,
+      port: url.port,
+      path,
+      ca: profile.ca,
+      headers: { authorization: `Bearer ${profile.token}`, ...headers },
+    });
     let answered = false;
     req.on('response', (res) => {
       answered = true;
@@ -56,7 +69,8 @@ export function processesWith(marker: string): { pid: number; cmdline: string }[
       continue;
     }
     // A zombie has an empty cmdline: it is dead, only not yet reaped by its (possibly non-reaping) parent.
-    if (cmdline.split('\0').includes(marker)) found.push({ pid: Number(name), cmdline: cmdline.replace(/\0/g, ' ').trim() });
+    if (cmdline.split('\0').includes(marker))
+      found.push({ pid: Number(name), cmdline: cmdline.replace(/\0/g, ' ').trim() });
   }
   return found;
 }

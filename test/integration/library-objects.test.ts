@@ -8,7 +8,17 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -62,17 +72,33 @@ async function context(nc: NatsConnection, nodeId: string): Promise<ClusterConte
   return { nc, js, jsm: await js.jetstreamManager(), nodeId, replicas: 3, log, ...testAuth(log) };
 }
 
-async function startNode(nc: NatsConnection, nodeId: string, buckets: { library: string; tokens: string }): Promise<Node> {
+async function startNode(
+  nc: NatsConnection,
+  nodeId: string,
+  buckets: { library: string; tokens: string },
+): Promise<Node> {
   const dir = mkdtempSync(join(tmpdir(), `lr-libobj-${nodeId}-`));
   const db = openDb(join(dir, 'lr.db'));
   const store = new Store(db);
   // Stands in for the replicated devices table: every node knows each device's public key.
   const publicKey = deviceKey.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  for (const id of DEVICES) db.prepare("INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, 'h', 'Linux', 'linux', '1', ?, '2026-01-01T00:00:00Z')").run(id, id, publicKey);
+  for (const id of DEVICES)
+    db.prepare(
+      "INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, 'h', 'Linux', 'linux', '1', ?, '2026-01-01T00:00:00Z')",
+    ).run(id, id, publicKey);
   const ctx = await context(nc, nodeId);
   const objects = await LibraryObjects.open(ctx, { bucket: buckets.library });
   const tokens = await ClusterFileTokens.open(ctx, { bucket: buckets.tokens });
-  const lib = new LibraryService(db, dir, store, () => limitsSchema.parse({}), 'https://127.0.0.1:8443', log, new TenantSettings(store, limitsSchema.parse({})), { content: objects, tokens });
+  const lib = new LibraryService(
+    db,
+    dir,
+    store,
+    () => limitsSchema.parse({}),
+    'https://127.0.0.1:8443',
+    log,
+    new TenantSettings(store, limitsSchema.parse({})),
+    { content: objects, tokens },
+  );
   // The library routes as http.ts calls them (plain HTTP: TLS is not what is tested here).
   const server = createServer((req, res) => {
     void handleLibraryRoute(req, res, admin, lib).then((handled) => {
@@ -84,14 +110,32 @@ async function startNode(nc: NatsConnection, nodeId: string, buckets: { library:
 }
 
 /** Uploads a file through node's upload route (streamed from disk). */
-async function upload(node: Node, name: string, file: string): Promise<{ status: number; body: Record<string, unknown> }> {
+async function upload(
+  node: Node,
+  name: string,
+  file: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: node.port, method: 'PUT', path: `/api/v1/library/${encodeURIComponent(name)}?overwrite=true`, headers: { 'content-length': String(statSync(file).size) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown> }));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: node.port,
+        method: 'PUT',
+        path: `/api/v1/library/${encodeURIComponent(name)}?overwrite=true`,
+        headers: { 'content-length': String(statSync(file).size) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown>,
+          }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     createReadStream(file).pipe(req);
   });
@@ -99,8 +143,12 @@ async function upload(node: Node, name: string, file: string): Promise<{ status:
 
 /** An agent's download: GET /api/v1/agent/files/<token> with its device id and its signature of the token. */
 async function download(node: Node, token: string, deviceId: string): Promise<{ status: number; body: Buffer }> {
-  const proof = sign(null, Buffer.from(agentFileProofPayload(token, deviceId)), deviceKey.privateKey).toString('base64');
-  const r = await fetch(`http://127.0.0.1:${node.port}/api/v1/agent/files/${token}`, { headers: { 'x-lr-device': deviceId, 'x-lr-device-proof': proof } });
+  const proof = sign(null, Buffer.from(agentFileProofPayload(token, deviceId)), deviceKey.privateKey).toString(
+    'base64',
+  );
+  const r = await fetch(`http://127.0.0.1:${node.port}/api/v1/agent/files/${token}`, {
+    headers: { 'x-lr-device': deviceId, 'x-lr-device-proof': proof },
+  });
   return { status: r.status, body: Buffer.from(await r.arrayBuffer()) };
 }
 
@@ -108,7 +156,11 @@ async function download(node: Node, token: string, deviceId: string): Promise<{ 
 function replicateRow(from: Node, to: Node, name: string): void {
   const row = from.db.prepare('SELECT * FROM library_files WHERE name = ?').get(name) as Record<string, unknown>;
   const cols = Object.keys(row);
-  to.db.prepare(`INSERT OR REPLACE INTO library_files (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`).run(row);
+  to.db
+    .prepare(
+      `INSERT OR REPLACE INTO library_files (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`,
+    )
+    .run(row);
 }
 
 function sha256Of(b: Buffer): string {
@@ -152,7 +204,9 @@ describeNeeds(natsSkipReason)('cluster library: object store content and shared 
     const sha256 = sha256Of(content);
     expect(up.body.sha256).toBe(sha256);
     // Acknowledged = in the object store already (replicated), under its SHA-256.
-    const info = await new Objm(jetstream(ncs[2] as NatsConnection)).open(buckets.library).then((os) => os.info(sha256));
+    const info = await new Objm(jetstream(ncs[2] as NatsConnection))
+      .open(buckets.library)
+      .then((os) => os.info(sha256));
     expect(info?.size).toBe(content.length);
 
     replicateRow(a, b, 'triage.sh');
@@ -181,7 +235,9 @@ describeNeeds(natsSkipReason)('cluster library: object store content and shared 
     // A library delete removes the local file only; the object stays (content addressed).
     expect(await b.lib.files.delete('triage.sh')).toBe(true);
     expect(existsSync(join(b.dir, 'library', 'triage.sh'))).toBe(false);
-    expect(await new Objm(jetstream(ncs[2] as NatsConnection)).open(buckets.library).then((os) => os.info(sha256Of(v2)))).not.toBeNull();
+    expect(
+      await new Objm(jetstream(ncs[2] as NatsConnection)).open(buckets.library).then((os) => os.info(sha256Of(v2))),
+    ).not.toBeNull();
   });
 
   it('concurrent serves of one missing file share one fetch', async () => {
@@ -195,7 +251,9 @@ describeNeeds(natsSkipReason)('cluster library: object store content and shared 
       if (msg === 'library content fetched from the object store') fetched.push(msg);
     });
     try {
-      const tokens = Array.from({ length: 5 }, () => a.lib.tokens.issue({ name: 'shared.py', deviceId: 'dev-2', sha256: sha256Of(content) }));
+      const tokens = Array.from({ length: 5 }, () =>
+        a.lib.tokens.issue({ name: 'shared.py', deviceId: 'dev-2', sha256: sha256Of(content) }),
+      );
       const results = await Promise.all(tokens.map((t) => download(b, t, 'dev-2')));
       expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
       for (const r of results) expect(r.body.equals(content)).toBe(true);
@@ -211,7 +269,9 @@ describeNeeds(natsSkipReason)('cluster library: object store content and shared 
     const os = await new Objm(jetstream(ncs[2] as NatsConnection)).open(buckets.library);
     await os.putBlob({ name: sha256 }, new Uint8Array(Buffer.from('#!/bin/bash\nrm -rf / # evil\n')));
     b.db
-      .prepare(`INSERT INTO library_files (name, description, parameters_description, parameters_example, size, sha256, uploaded_by, uploaded_at, signature, publisher) VALUES (?, '', '', '', ?, ?, 'maya', ?, NULL, NULL)`)
+      .prepare(
+        `INSERT INTO library_files (name, description, parameters_description, parameters_example, size, sha256, uploaded_by, uploaded_at, signature, publisher) VALUES (?, '', '', '', ?, ?, 'maya', ?, NULL, NULL)`,
+      )
       .run('good.sh', good.length, sha256, new Date().toISOString());
     const dest = join(b.dir, 'library', 'good.sh');
     await expect(b.objects.ensureLocal(sha256, dest)).rejects.toThrow(/corrupt/);
@@ -229,7 +289,9 @@ describeNeeds(natsSkipReason)('cluster library: object store content and shared 
     expect(again.status).toBe(200);
     expect(again.body.equals(good)).toBe(true);
     // Content the store does not have at all: refused too.
-    await expect(b.objects.ensureLocal('0'.repeat(64), join(b.dir, 'library', 'none.sh'))).rejects.toThrow(/not in the cluster's object store/);
+    await expect(b.objects.ensureLocal('0'.repeat(64), join(b.dir, 'library', 'none.sh'))).rejects.toThrow(
+      /not in the cluster's object store/,
+    );
   });
 
   it('fetches a 200 MB file with bounded memory', async () => {
@@ -261,7 +323,9 @@ describeNeeds(natsSkipReason)('cluster library: object store content and shared 
     }
     peak = Math.max(peak, process.memoryUsage().rss);
     const growth = peak - before;
-    console.log(`ensureLocal of 200 MB: ${Date.now() - t0} ms, RSS growth ${(growth / MB).toFixed(1)} MB (rss before ${(before / MB).toFixed(0)} MB, peak ${(peak / MB).toFixed(0)} MB)`);
+    console.log(
+      `ensureLocal of 200 MB: ${Date.now() - t0} ms, RSS growth ${(growth / MB).toFixed(1)} MB (rss before ${(before / MB).toFixed(0)} MB, peak ${(peak / MB).toFixed(0)} MB)`,
+    );
     expect(growth).toBeLessThan(64 * MB);
     expect((await digestFile(dest)).sha256).toBe(sha256);
     rmSync(file, { force: true });
@@ -303,10 +367,20 @@ describeNeeds(natsSkipReason)('cluster library: object store content and shared 
     // Forged: the grant as it was stored before the fix, and one sealed under another key.
     const forgedToken = randomBytes(32).toString('base64url');
     const forgedKey = `t.${createHash('sha256').update(forgedToken).digest('hex')}`;
-    await kv.put(forgedKey, JSON.stringify({ name: 'x.sh', deviceId: 'dev-9', sha256, expiresAt: Date.now() + 60_000 }));
+    await kv.put(
+      forgedKey,
+      JSON.stringify({ name: 'x.sh', deviceId: 'dev-9', sha256, expiresAt: Date.now() + 60_000 }),
+    );
     expect(await b.tokens.redeem(forgedToken)).toBeNull();
     const grant = { name: 'x.sh', deviceId: 'dev-9', sha256, expiresAt: Date.now() + 60_000 };
-    await kv.put(forgedKey, sealValue(new ClusterMac(randomBytes(32)), 'grant', `${buckets.tokens}/${forgedKey}`, { writer: 'node-a', version: String(grant.expiresAt), data: JSON.stringify(grant) }));
+    await kv.put(
+      forgedKey,
+      sealValue(new ClusterMac(randomBytes(32)), 'grant', `${buckets.tokens}/${forgedKey}`, {
+        writer: 'node-a',
+        version: String(grant.expiresAt),
+        data: JSON.stringify(grant),
+      }),
+    );
     expect(await b.tokens.redeem(forgedToken)).toBeNull();
     // Replayed: an authentic grant captured before its use, published again after.
     const t = a.tokens.issue({ name: 'x.sh', deviceId: 'dev-9', sha256 });
@@ -330,4 +404,3 @@ describeNeeds(natsSkipReason)('cluster library: object store content and shared 
     expect(await ta.redeem(t)).toBeNull();
   });
 });
-

@@ -45,20 +45,48 @@ describe('script library', () => {
   it('uploads a file with description and parameters, and lists them', async () => {
     const file = join(files, 'collect.sh');
     writeFileSync(file, '#!/bin/bash\necho collecting "$@"\n');
-    const r = await w.lr(['library', 'upload', file, '--description', 'Collects triage data', '--parameters-description', '-d DIR: where to look', '--parameters-example', '-d /tmp'], manager);
+    const r = await w.lr(
+      [
+        'library',
+        'upload',
+        file,
+        '--description',
+        'Collects triage data',
+        '--parameters-description',
+        '-d DIR: where to look',
+        '--parameters-example',
+        '-d /tmp',
+      ],
+      manager,
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^uploaded collect\.sh \(\d+ bytes, sha256 [0-9a-f]{64}, unsigned\)/);
     const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
     expect(await list()).toContainEqual(
-      expect.objectContaining({ name: 'collect.sh', description: 'Collects triage data', parametersDescription: '-d DIR: where to look', parametersExample: '-d /tmp', size: readFileSync(file).length, sha256, uploadedBy: 'maya', signature: 'unsigned' }),
+      expect.objectContaining({
+        name: 'collect.sh',
+        description: 'Collects triage data',
+        parametersDescription: '-d DIR: where to look',
+        parametersExample: '-d /tmp',
+        size: readFileSync(file).length,
+        sha256,
+        uploadedBy: 'maya',
+        signature: 'unsigned',
+      }),
     );
     // Stored by name on the service's disk, byte for byte.
     expect(readFileSync(join(libraryDir(), 'collect.sh'))).toEqual(readFileSync(file));
     // The console command shows the same records; the table view is the default.
     const c = await w.lr(['exec', 'lima', 'library -output json'], advanced);
     expect(c.code).toBe(0);
-    expect(JSON.parse(c.stdout)).toContainEqual(expect.objectContaining({ name: 'collect.sh', description: 'Collects triage data', parametersDescription: '-d DIR: where to look' }));
+    expect(JSON.parse(c.stdout)).toContainEqual(
+      expect.objectContaining({
+        name: 'collect.sh',
+        description: 'Collects triage data',
+        parametersDescription: '-d DIR: where to look',
+      }),
+    );
     const table = await w.lr(['library', 'list'], advanced);
     expect(table.stdout).toMatch(/collect\.sh .*unsigned/);
   });
@@ -75,7 +103,10 @@ describe('script library', () => {
     const replaced = await w.lr(['library', 'upload', file, '--overwrite'], manager);
     expect(replaced.code).toBe(0);
     expect(replaced.stdout).toMatch(/^replaced dup\.sh/);
-    expect((await list()).find((f) => f.name === 'dup.sh')).toMatchObject({ size: 17, sha256: createHash('sha256').update('echo two, longer\n').digest('hex') });
+    expect((await list()).find((f) => f.name === 'dup.sh')).toMatchObject({
+      size: 17,
+      sha256: createHash('sha256').update('echo two, longer\n').digest('hex'),
+    });
     expect(readFileSync(join(libraryDir(), 'dup.sh'), 'utf8')).toBe('echo two, longer\n');
   });
 
@@ -99,7 +130,9 @@ describe('script library', () => {
         }
       })(),
     );
-    const raw = await rawRequest(loadProfile(manager), 'PUT', '/api/v1/library/big-chunked.bin', body, { 'content-type': 'application/octet-stream' });
+    const raw = await rawRequest(loadProfile(manager), 'PUT', '/api/v1/library/big-chunked.bin', body, {
+      'content-type': 'application/octet-stream',
+    });
     expect(raw.status).toBe(413);
     expect(raw.body.error).toMatch(/limited to 250 MB/);
     expect(sent).toBeGreaterThan(200 * MB); // it really streamed: refused on the count, not on a header
@@ -122,7 +155,13 @@ describe('script library', () => {
     }
     // The service refuses them by itself, whatever the client does (paths sent un-normalised).
     const profile = loadProfile(manager);
-    for (const path of ['/api/v1/library/..', '/api/v1/library/a/b', '/api/v1/library/a%2Fb', '/api/v1/library/..%2F..%2Fescape.sh', '/api/v1/library/.hidden']) {
+    for (const path of [
+      '/api/v1/library/..',
+      '/api/v1/library/a/b',
+      '/api/v1/library/a%2Fb',
+      '/api/v1/library/..%2F..%2Fescape.sh',
+      '/api/v1/library/.hidden',
+    ]) {
       const r = await rawRequest(profile, 'PUT', path, Buffer.from('echo pwned\n'));
       expect(r.status, path).toBe(400);
       expect(r.body.error).toMatch(/invalid library file name/);
@@ -136,10 +175,14 @@ describe('script library', () => {
     writeFileSync(file, 'echo nope\n');
     const b = await w.lr(['library', 'upload', file], basic);
     expect(b.code).toBe(2);
-    expect(b.stderr.trim()).toBe('lr: refused: managing the library needs the advanced role and the library-manager permission (you are basic)');
+    expect(b.stderr.trim()).toBe(
+      'lr: refused: managing the library needs the advanced role and the library-manager permission (you are basic)',
+    );
     const a = await w.lr(['library', 'upload', file], advanced);
     expect(a.code).toBe(2);
-    expect(a.stderr.trim()).toBe('lr: refused: managing the library needs the library-manager permission (adam does not have it)');
+    expect(a.stderr.trim()).toBe(
+      'lr: refused: managing the library needs the library-manager permission (adam does not have it)',
+    );
     expect((await list()).map((f) => f.name)).not.toContain('nope.sh');
     // Listing: advanced yes, basic no.
     expect((await list(advanced)).length).toBeGreaterThan(0);
@@ -151,9 +194,13 @@ describe('script library', () => {
     expect(d.code).toBe(2);
     const cd = await w.lr(['exec', 'lima', 'library delete collect.sh'], advanced);
     expect(cd.code).toBe(2);
-    expect(cd.stderr.trim()).toBe('lr: library: refused: managing the library needs the library-manager permission (adam does not have it)');
+    expect(cd.stderr.trim()).toBe(
+      'lr: library: refused: managing the library needs the library-manager permission (adam does not have it)',
+    );
     const log = JSON.parse((await w.lr(['log', '--json'])).stdout) as Rec[];
-    expect(log).toContainEqual(expect.objectContaining({ commandLine: 'library delete collect.sh', status: 'refused', user: 'adam' }));
+    expect(log).toContainEqual(
+      expect.objectContaining({ commandLine: 'library delete collect.sh', status: 'refused', user: 'adam' }),
+    );
     expect((await list()).map((f) => f.name)).toContain('collect.sh');
   });
 
@@ -187,7 +234,13 @@ describe('script library', () => {
     expect(notAKey.code).toBe(2);
     expect(notAKey.stderr).toMatch(/this is a private key/);
     // The service refuses it by itself too: a private key must never be stored.
-    const raw = await rawRequest(loadProfile(w.adminProfile), 'POST', '/api/v1/publishers', Buffer.from(JSON.stringify({ name: 'bad', publicKey: readFileSync(join(keys, 'soc.key'), 'utf8') })), { 'content-type': 'application/json' });
+    const raw = await rawRequest(
+      loadProfile(w.adminProfile),
+      'POST',
+      '/api/v1/publishers',
+      Buffer.from(JSON.stringify({ name: 'bad', publicKey: readFileSync(join(keys, 'soc.key'), 'utf8') })),
+      { 'content-type': 'application/json' },
+    );
     expect(raw.status).toBe(400);
     expect(raw.body.error).toMatch(/private key/);
     const listed = JSON.parse((await w.lr(['publishers', 'list', '--json'])).stdout) as Rec[];
@@ -197,7 +250,9 @@ describe('script library', () => {
     expect((await w.lr(['settings', 'get'])).stdout).toMatch(/^unsignedScripts off$/m);
     const on = await w.lr(['settings', 'set', 'unsignedScripts', 'on']);
     expect(on.code).toBe(0);
-    expect(on.stderr.trim()).toBe('warning: Allowing the use of unsigned scripts may increase your exposure to threats.');
+    expect(on.stderr.trim()).toBe(
+      'warning: Allowing the use of unsigned scripts may increase your exposure to threats.',
+    );
     expect((await w.lr(['settings', 'get'])).stdout).toMatch(/^unsignedScripts on$/m);
     const off = await w.lr(['settings', 'set', 'unsignedScripts', 'off']);
     expect(off.stderr).toBe('');
@@ -217,8 +272,12 @@ describe('library download tokens are bound to the device by its key', () => {
   const jobs: { jobId: string; url: string }[] = [];
   const content = Buffer.from('tool bytes\n'.repeat(50));
 
-  const keyOf = (dataDir: string) => createPrivateKey((JSON.parse(readFileSync(join(dataDir, 'agent.json'), 'utf8')) as { privateKey: string }).privateKey);
-  const proof = (dataDir: string, token: string, deviceId: string) => sign(null, Buffer.from(agentFileProofPayload(token, deviceId)), keyOf(dataDir)).toString('base64');
+  const keyOf = (dataDir: string) =>
+    createPrivateKey(
+      (JSON.parse(readFileSync(join(dataDir, 'agent.json'), 'utf8')) as { privateKey: string }).privateKey,
+    );
+  const proof = (dataDir: string, token: string, deviceId: string) =>
+    sign(null, Buffer.from(agentFileProofPayload(token, deviceId)), keyOf(dataDir)).toString('base64');
 
   /** GET of a one-time URL with the given headers, over the service's pinned CA. */
   const download = (url: string, headers: Record<string, string>) =>
@@ -257,11 +316,24 @@ describe('library download tokens are bound to the device by its key', () => {
     link.on('message', (d) => {
       const f = JSON.parse(d.toString()) as { t: string; nonce?: string; jobId?: string; params?: { _url?: string } };
       if (f.t === 'challenge') {
-        const signature = sign(null, Buffer.from(agentAuthPayload(f.nonce as string, alpha.deviceId)), keyOf(alpha.dataDir)).toString('base64');
-        link.send(JSON.stringify({ t: 'hello', deviceId: alpha.deviceId, signature, info: { name: 'alpha', hostname: 'alpha', os: 'Linux', platform: 'linux', agentVersion: 'test' } }));
+        const signature = sign(
+          null,
+          Buffer.from(agentAuthPayload(f.nonce as string, alpha.deviceId)),
+          keyOf(alpha.dataDir),
+        ).toString('base64');
+        link.send(
+          JSON.stringify({
+            t: 'hello',
+            deviceId: alpha.deviceId,
+            signature,
+            info: { name: 'alpha', hostname: 'alpha', os: 'Linux', platform: 'linux', agentVersion: 'test' },
+          }),
+        );
       } else if (f.t === 'job.start' && f.params?._url) jobs.push({ jobId: f.jobId as string, url: f.params._url });
     });
-    await waitFor('alpha online again (this test)', async () => (await w.devices()).find((d) => d.id === alpha.deviceId && d.online));
+    await waitFor('alpha online again (this test)', async () =>
+      (await w.devices()).find((d) => d.id === alpha.deviceId && d.online),
+    );
   });
   afterAll(async () => {
     link?.close();
@@ -276,9 +348,19 @@ describe('library download tokens are bound to the device by its key', () => {
     expect(bare.status).toBe(403);
     expect(errorOf(bare)).toBe('download refused: the request is not signed by an enrolled device (x-lr-device-proof)');
     // Claiming alpha, signed by bravo's key: refused, and the token is not spent by it.
-    expect((await download(first.job.url, { 'x-lr-device': alpha.deviceId, 'x-lr-device-proof': proof(bravo.dataDir, token, alpha.deviceId) })).status).toBe(403);
+    expect(
+      (
+        await download(first.job.url, {
+          'x-lr-device': alpha.deviceId,
+          'x-lr-device-proof': proof(bravo.dataDir, token, alpha.deviceId),
+        })
+      ).status,
+    ).toBe(403);
     // Bravo, an enrolled device proving itself correctly, holding alpha's token: refused.
-    const other = await download(first.job.url, { 'x-lr-device': bravo.deviceId, 'x-lr-device-proof': proof(bravo.dataDir, token, bravo.deviceId) });
+    const other = await download(first.job.url, {
+      'x-lr-device': bravo.deviceId,
+      'x-lr-device-proof': proof(bravo.dataDir, token, bravo.deviceId),
+    });
     expect(other.status).toBe(403);
     expect(errorOf(other)).toBe('this download token belongs to another device');
     link.send(JSON.stringify({ t: 'job.end', jobId: first.job.jobId, status: 'failed', error: 'putfile: test' }));
@@ -286,7 +368,10 @@ describe('library download tokens are bound to the device by its key', () => {
 
     const second = await nextJob();
     const token2 = new URL(second.job.url).pathname.split('/').pop() as string;
-    const mine = await download(second.job.url, { 'x-lr-device': alpha.deviceId, 'x-lr-device-proof': proof(alpha.dataDir, token2, alpha.deviceId) });
+    const mine = await download(second.job.url, {
+      'x-lr-device': alpha.deviceId,
+      'x-lr-device-proof': proof(alpha.dataDir, token2, alpha.deviceId),
+    });
     expect(mine.status).toBe(200);
     expect(mine.body).toEqual(content);
     link.send(JSON.stringify({ t: 'job.end', jobId: second.job.jobId, status: 'failed', error: 'putfile: test' }));

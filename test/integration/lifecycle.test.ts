@@ -22,7 +22,11 @@ describe('service and agent lifecycle', () => {
     // Stop the agent: offline within 10 s.
     let t0 = Date.now();
     await stop(a.process);
-    await waitFor('alpha offline', async () => (await w.devices()).find((d) => d.id === a.deviceId && !d.online), 10_000);
+    await waitFor(
+      'alpha offline',
+      async () => (await w.devices()).find((d) => d.id === a.deviceId && !d.online),
+      10_000,
+    );
     expect(Date.now() - t0).toBeLessThan(10_000);
 
     // Start it again, then restart the service: the agent reconnects by itself.
@@ -32,7 +36,11 @@ describe('service and agent lifecycle', () => {
     await w.stopServer();
     await w.startServer();
     t0 = Date.now();
-    await waitFor('alpha back online after restart', async () => (await w.devices()).find((d) => d.id === a.deviceId && d.online), 10_000);
+    await waitFor(
+      'alpha back online after restart',
+      async () => (await w.devices()).find((d) => d.id === a.deviceId && d.online),
+      10_000,
+    );
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(BIN('lr')).toContain('out/bin');
   });

@@ -57,7 +57,10 @@ describe('session limits, time limits and roles', () => {
     expect(r.stderr).toMatch(/timed out/);
     // The agent itself reported the stop (not the service's fallback), so the walk ended on the device.
     expect(r.stderr).toMatch(/stopped on the device/);
-    const log = JSON.parse((await w.lr(['log', '--device', 'charlie', '--json'])).stdout) as { commandLine: string; status: string }[];
+    const log = JSON.parse((await w.lr(['log', '--device', 'charlie', '--json'])).stdout) as {
+      commandLine: string;
+      status: string;
+    }[];
     expect(log.find((e) => e.commandLine.startsWith('findfile no-such-file'))?.status).toBe('timed_out');
   });
 
@@ -66,8 +69,20 @@ describe('session limits, time limits and roles', () => {
     const r = await w.lr(['exec', 'charlie', 'run cleanup.sh'], basic);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('lr: run: refused: needs the advanced role (you are basic)');
-    const log = JSON.parse((await w.lr(['log', '--json'])).stdout) as { commandLine: string; status: string; user: string; error: string }[];
-    expect(log).toContainEqual(expect.objectContaining({ commandLine: 'run cleanup.sh', status: 'refused', user: 'bea', error: 'run: refused: needs the advanced role (you are basic)' }));
+    const log = JSON.parse((await w.lr(['log', '--json'])).stdout) as {
+      commandLine: string;
+      status: string;
+      user: string;
+      error: string;
+    }[];
+    expect(log).toContainEqual(
+      expect.objectContaining({
+        commandLine: 'run cleanup.sh',
+        status: 'refused',
+        user: 'bea',
+        error: 'run: refused: needs the advanced role (you are basic)',
+      }),
+    );
   });
 
   it('answers bad quoting, unknown commands and bad parameters with one line each, logged', async () => {

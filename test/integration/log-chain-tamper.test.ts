@@ -15,9 +15,24 @@ interface Report {
   problems: { id: string; seq: number; problem: string; detail: string }[];
 }
 
-type Row = Record<string, unknown> & { seq: number; id: string; status: string; log_seal: string | null; log_chain: string | null };
+type Row = Record<string, unknown> & {
+  seq: number;
+  id: string;
+  status: string;
+  log_seal: string | null;
+  log_chain: string | null;
+};
 
-const LINES = ['dir /', 'processes -pid 1', 'fileinfo /etc/hostname', 'dir /etc', 'cd /tmp', 'dir /tmp', 'fileinfo /etc/passwd', 'dir /var'];
+const LINES = [
+  'dir /',
+  'processes -pid 1',
+  'fileinfo /etc/hostname',
+  'dir /etc',
+  'cd /tmp',
+  'dir /tmp',
+  'fileinfo /etc/passwd',
+  'dir /var',
+];
 
 async function makeWorld(): Promise<{ w: World; db: Database.Database }> {
   const w = await createWorld();
@@ -36,7 +51,8 @@ async function verify(w: World): Promise<Report> {
 }
 
 const rowsOf = (db: Database.Database): Row[] => db.prepare('SELECT * FROM commands ORDER BY seq').all() as Row[];
-const rowOf = (db: Database.Database, id: string): Row => db.prepare('SELECT * FROM commands WHERE id = ?').get(id) as Row;
+const rowOf = (db: Database.Database, id: string): Row =>
+  db.prepare('SELECT * FROM commands WHERE id = ?').get(id) as Row;
 
 /** Puts a row back as it was (every column). */
 function restore(db: Database.Database, r: Row): void {
@@ -78,7 +94,11 @@ describe('command log chain: edits to one entry', () => {
     type Anchor = { head: { seq: number; id: string } | null; live: number[]; mac: string };
     const readAnchor = (): Anchor => JSON.parse(readFileSync(file, 'utf8')) as Anchor;
     // The anchor is rewritten at most every 100 ms, after the commit: wait for it to reach the last entry.
-    await waitFor('the anchor to reach the last entry', () => Promise.resolve(readAnchor().head?.seq === last.seq), 5_000);
+    await waitFor(
+      'the anchor to reach the last entry',
+      () => Promise.resolve(readAnchor().head?.seq === last.seq),
+      5_000,
+    );
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const anchor = readAnchor();
     expect(anchor.head).toMatchObject({ seq: last.seq, id: last.id });
@@ -100,9 +120,17 @@ describe('command log chain: edits to one entry', () => {
     it(`reports an entry whose ${field} was edited`, async () => {
       const r = middle(ctx.db);
       const set = change(r);
-      ctx.db.prepare(`UPDATE commands SET ${Object.keys(set).map((k) => `${k} = @${k}`).join(', ')} WHERE seq = @seq`).run({ ...set, seq: r.seq });
+      ctx.db
+        .prepare(
+          `UPDATE commands SET ${Object.keys(set)
+            .map((k) => `${k} = @${k}`)
+            .join(', ')} WHERE seq = @seq`,
+        )
+        .run({ ...set, seq: r.seq });
       const report = await verify(ctx.w);
-      expect(report.problems).toEqual([expect.objectContaining({ id: r.id, seq: r.seq, problem: 'modified', detail: expect.stringMatching(detail) })]);
+      expect(report.problems).toEqual([
+        expect.objectContaining({ id: r.id, seq: r.seq, problem: 'modified', detail: expect.stringMatching(detail) }),
+      ]);
       restore(ctx.db, r);
       expect((await verify(ctx.w)).ok).toBe(true);
     });
@@ -112,7 +140,13 @@ describe('command log chain: edits to one entry', () => {
     const r = middle(ctx.db, 1);
     ctx.db.prepare("UPDATE commands SET status = 'running' WHERE seq = ?").run(r.seq);
     const report = await verify(ctx.w);
-    expect(report.problems).toEqual([expect.objectContaining({ id: r.id, problem: 'modified', detail: expect.stringMatching(/sealed but its status says running/) })]);
+    expect(report.problems).toEqual([
+      expect.objectContaining({
+        id: r.id,
+        problem: 'modified',
+        detail: expect.stringMatching(/sealed but its status says running/),
+      }),
+    ]);
     restore(ctx.db, r);
     expect((await verify(ctx.w)).ok).toBe(true);
   });
@@ -121,7 +155,13 @@ describe('command log chain: edits to one entry', () => {
     const r = middle(ctx.db, 3);
     ctx.db.prepare('UPDATE commands SET log_seal = NULL WHERE seq = ?').run(r.seq);
     const report = await verify(ctx.w);
-    expect(report.problems).toEqual([expect.objectContaining({ id: r.id, problem: 'modified', detail: expect.stringMatching(/completed but not sealed/) })]);
+    expect(report.problems).toEqual([
+      expect.objectContaining({
+        id: r.id,
+        problem: 'modified',
+        detail: expect.stringMatching(/completed but not sealed/),
+      }),
+    ]);
     restore(ctx.db, r);
     expect((await verify(ctx.w)).ok).toBe(true);
   });
@@ -131,7 +171,13 @@ describe('command log chain: edits to one entry', () => {
     // While the service runs: not one of its running commands.
     ctx.db.prepare("UPDATE commands SET status = 'running', log_seal = NULL WHERE seq = ?").run(r.seq);
     let report = await verify(ctx.w);
-    expect(report.problems).toEqual([expect.objectContaining({ id: r.id, problem: 'modified', detail: expect.stringMatching(/not running in the service: its seal was removed/) })]);
+    expect(report.problems).toEqual([
+      expect.objectContaining({
+        id: r.id,
+        problem: 'modified',
+        detail: expect.stringMatching(/not running in the service: its seal was removed/),
+      }),
+    ]);
     restore(ctx.db, r);
 
     // While it is stopped: the start does not take it for a command left running by a crash.
@@ -139,7 +185,13 @@ describe('command log chain: edits to one entry', () => {
     ctx.db.prepare("UPDATE commands SET status = 'running', log_seal = NULL WHERE seq = ?").run(r.seq);
     await ctx.w.startServer();
     report = await verify(ctx.w);
-    expect(report.problems).toEqual([expect.objectContaining({ id: r.id, problem: 'modified', detail: expect.stringMatching(/not running in the service: its seal was removed/) })]);
+    expect(report.problems).toEqual([
+      expect.objectContaining({
+        id: r.id,
+        problem: 'modified',
+        detail: expect.stringMatching(/not running in the service: its seal was removed/),
+      }),
+    ]);
     expect(rowOf(ctx.db, r.id)).toMatchObject({ status: 'running', log_seal: null });
     const text = await ctx.w.lr(['log', 'verify']);
     expect(text.code).toBe(1);
@@ -155,7 +207,12 @@ describe('command log chain: edits to one entry', () => {
     process.kill(agent.pid, 'SIGSTOP');
     try {
       const pending = ctx.w.lr(['exec', 'ledger', 'dir /usr', '--json'], undefined, { timeoutMs: 30_000 });
-      const running = await waitFor('the command running', async () => (ctx.db.prepare("SELECT * FROM commands WHERE status = 'running' AND command_line = 'dir /usr'").get() as Row | undefined) ?? false);
+      const running = await waitFor(
+        'the command running',
+        async () =>
+          (ctx.db.prepare("SELECT * FROM commands WHERE status = 'running' AND command_line = 'dir /usr'").get() as
+            Row | undefined) ?? false,
+      );
       expect(running.log_seal).toBeNull();
       await ctx.w.stopServer('SIGKILL');
       await pending;
@@ -215,7 +272,15 @@ describe('command log chain: the end of the log cut', () => {
     await ctx.w.lr(['exec', 'ledger', 'dir /etc', '--json']);
     const report = await verify(ctx.w);
     const cut = report.problems.filter((p) => p.problem === 'deleted');
-    expect(cut).toEqual([expect.objectContaining({ id: keep.id, seq: keep.seq, detail: expect.stringMatching(new RegExp(`seq ${keep.seq + 1}\\.\\.${(all.at(-1) as Row).seq} at the end of the log are missing`)) })]);
+    expect(cut).toEqual([
+      expect.objectContaining({
+        id: keep.id,
+        seq: keep.seq,
+        detail: expect.stringMatching(
+          new RegExp(`seq ${keep.seq + 1}\\.\\.${(all.at(-1) as Row).seq} at the end of the log are missing`),
+        ),
+      }),
+    ]);
     expect(report.problems).toHaveLength(1);
     // Reported by every verify from now on, including after another restart.
     await ctx.w.stopServer();
@@ -231,7 +296,13 @@ describe('command log chain: the end of the log cut', () => {
     writeFileSync(file, JSON.stringify(anchor));
     await ctx.w.startServer();
     const report = await verify(ctx.w);
-    expect(report.problems).toContainEqual(expect.objectContaining({ id: 'log-chain.head', problem: 'modified', detail: expect.stringMatching(/MAC does not match/) }));
+    expect(report.problems).toContainEqual(
+      expect.objectContaining({
+        id: 'log-chain.head',
+        problem: 'modified',
+        detail: expect.stringMatching(/MAC does not match/),
+      }),
+    );
     expect(readdirSync(ctx.w.dataDir).some((f) => f.startsWith('log-chain.head.bad-'))).toBe(true);
   });
 });

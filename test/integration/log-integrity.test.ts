@@ -23,7 +23,18 @@ describe('command log integrity', () => {
   beforeAll(async () => {
     w = await createWorld();
     await w.addAgent('ledger');
-    const lines = ['dir /', 'processes -pid 1', 'registry HKLM\\x', 'fileinfo /etc/hostname', 'dir /etc', 'processes -pid 1 -output json', 'cd /tmp', 'dir /tmp', 'fileinfo /etc/passwd', 'dir /var'];
+    const lines = [
+      'dir /',
+      'processes -pid 1',
+      'registry HKLM\\x',
+      'fileinfo /etc/hostname',
+      'dir /etc',
+      'processes -pid 1 -output json',
+      'cd /tmp',
+      'dir /tmp',
+      'fileinfo /etc/passwd',
+      'dir /var',
+    ];
     for (const line of lines) await w.lr(['exec', 'ledger', line, '--json']);
     db = new Database(join(w.dataDir, 'lr.db'));
     db.pragma('busy_timeout = 5000');
@@ -95,7 +106,10 @@ describe('command log integrity', () => {
     for (const id of [a.id, c.id, d.id, e.id]) expect(text.stdout).toContain(id);
     const jsonl = await w.lr(['log', 'export', '--jsonl']);
     expect(jsonl.code).toBe(0);
-    const lines = jsonl.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; chain: string; seal: string });
+    const lines = jsonl.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; chain: string; seal: string });
     expect(lines.length).toBe(before.length - 1);
     expect(lines.every((l) => /^[0-9a-f]{64}$/.test(l.chain))).toBe(true);
     expect((await w.lr(['log', '--jsonl'])).stdout).toBe(jsonl.stdout);

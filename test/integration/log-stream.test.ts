@@ -17,7 +17,12 @@ import { ensureLogKey, LogChain } from '../../src/server/log-chain.js';
 import { Logger } from '../../src/node/log.js';
 import { connectCluster, type ClusterContext } from '../../src/server/cluster/cluster-context.js';
 import { CommandLogStream, entrySubject, LOG_STREAM } from '../../src/server/cluster/log-stream.js';
-import { exportClusterJsonl, verifyCluster, verifyNodeAndCluster, type ClusterLogVerifyReport } from '../../src/server/cluster/log-verify.js';
+import {
+  exportClusterJsonl,
+  verifyCluster,
+  verifyNodeAndCluster,
+  type ClusterLogVerifyReport,
+} from '../../src/server/cluster/log-verify.js';
 import { NatsCluster, natsSkipReason, testMac } from '../cluster/nats-cluster.js';
 import { ClusterMac } from '../../src/server/cluster/cluster-key.js';
 import { headers } from '@nats-io/transport-node';
@@ -84,8 +89,24 @@ describeNeeds(natsSkipReason)('cluster command log stream', () => {
   /** A command through the Store as the pipeline writes it: inserted running, finished. */
   function run(n: Node, line: string, output = `output of ${line}\n`): string {
     const id = `c${++counter}${Math.random().toString(36).slice(2, 8)}`;
-    n.store.insertCommand({ id, sessionId: 's1', userId: n.userId, deviceId: null, commandLine: line, name: line.split(' ')[0] as string, status: 'running', background: false });
-    n.store.finishCommand(id, { status: 'completed', durationMs: 12, output, outputSize: Buffer.byteLength(output), outputSha256: 'x'.repeat(64), truncated: false });
+    n.store.insertCommand({
+      id,
+      sessionId: 's1',
+      userId: n.userId,
+      deviceId: null,
+      commandLine: line,
+      name: line.split(' ')[0] as string,
+      status: 'running',
+      background: false,
+    });
+    n.store.finishCommand(id, {
+      status: 'completed',
+      durationMs: 12,
+      output,
+      outputSize: Buffer.byteLength(output),
+      outputSha256: 'x'.repeat(64),
+      truncated: false,
+    });
     return id;
   }
 
@@ -111,13 +132,17 @@ describeNeeds(natsSkipReason)('cluster command log stream', () => {
       const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
       expect(res.status).toBe(200);
       const text = await res.text();
-      return text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      return text
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     } finally {
       await new Promise((r) => server.close(r));
     }
   }
 
-  const problemsOf = (r: ClusterLogVerifyReport) => r.problems.map((p) => ({ id: p.id, node: p.node, problem: p.problem }));
+  const problemsOf = (r: ClusterLogVerifyReport) =>
+    r.problems.map((p) => ({ id: p.id, node: p.node, problem: p.problem }));
 
   it('two nodes publish their entries; the cluster log verifies per node, and exports every node', async () => {
     const a = await node('node-a', 0);
@@ -127,7 +152,17 @@ describeNeeds(natsSkipReason)('cluster command log stream', () => {
       run(b, `dir /b${i}`);
     }
     // A refusal is sealed at insert; an output larger than NATS's max_payload (1 MiB) is split in parts.
-    a.store.insertCommand({ id: 'refused1', sessionId: null, userId: a.userId, deviceId: null, commandLine: 'kill 1', name: 'kill', status: 'refused', background: false, error: 'no' });
+    a.store.insertCommand({
+      id: 'refused1',
+      sessionId: null,
+      userId: a.userId,
+      deviceId: null,
+      commandLine: 'kill 1',
+      name: 'kill',
+      status: 'refused',
+      background: false,
+      error: 'no',
+    });
     const big = 'x'.repeat(1_500_000) + '\n';
     const bigId = run(b, 'cat /big', big);
     await Promise.all([a.stream.flushed(), b.stream.flushed()]);
@@ -150,10 +185,19 @@ describeNeeds(natsSkipReason)('cluster command log stream', () => {
 
     const lines = await exportLines(b);
     expect(lines.length).toBe(14);
-    expect(lines.map((l) => `${l.node as string}:${l.seq as number}`)).toEqual([...ids(a).map((r) => `node-a:${r.seq}`), ...ids(b).map((r) => `node-b:${r.seq}`)]);
-    expect(lines.every((l) => /^[0-9a-f]{64}$/.test(l.chain as string) && /^[0-9a-f]{64}$/.test(l.seal as string))).toBe(true);
+    expect(lines.map((l) => `${l.node as string}:${l.seq as number}`)).toEqual([
+      ...ids(a).map((r) => `node-a:${r.seq}`),
+      ...ids(b).map((r) => `node-b:${r.seq}`),
+    ]);
+    expect(
+      lines.every((l) => /^[0-9a-f]{64}$/.test(l.chain as string) && /^[0-9a-f]{64}$/.test(l.seal as string)),
+    ).toBe(true);
     expect(lines.find((l) => l.id === bigId)?.output).toBe(big);
-    expect(lines.find((l) => l.id === 'refused1')).toMatchObject({ status: 'refused', user: 'analyst', userId: a.userId });
+    expect(lines.find((l) => l.id === 'refused1')).toMatchObject({
+      status: 'refused',
+      user: 'analyst',
+      userId: a.userId,
+    });
   });
 
   it('an empty cluster log verifies, and one emptied while being read is read to its end', async () => {
@@ -225,19 +269,32 @@ describeNeeds(natsSkipReason)('cluster command log stream', () => {
     const forged = headers();
     forged.set('Lr-Writer', 'node-a');
     forged.set('Lr-Version', String(Date.now()));
-    forged.set('Lr-Mac', new ClusterMac(randomBytes(32)).tag({ kind: 'log', where: entrySubject('node-a', victim), writer: 'node-a', version: forged.get('Lr-Version'), payload: Buffer.from(JSON.stringify(copy)) }));
+    forged.set(
+      'Lr-Mac',
+      new ClusterMac(randomBytes(32)).tag({
+        kind: 'log',
+        where: entrySubject('node-a', victim),
+        writer: 'node-a',
+        version: forged.get('Lr-Version'),
+        payload: Buffer.from(JSON.stringify(copy)),
+      }),
+    );
     await b.ctx.js.publish(entrySubject('node-a', victim), JSON.stringify(copy), { headers: forged });
     const again = await verifyCluster(b.stream);
     expect(again.problems.find((p) => p.id === entrySubject('node-a', victim))?.detail).toMatch(/cluster MAC is wrong/);
   });
 
-  it('reports an entry deleted from the stream as a gap in its node\'s chain', async () => {
+  it("reports an entry deleted from the stream as a gap in its node's chain", async () => {
     const a = await node('node-a', 0);
     const b = await node('node-b', 1);
     run(a, 'dir /a');
     const bs = [run(b, 'dir /1'), run(b, 'dir /2'), run(b, 'dir /3'), run(b, 'dir /4')];
     await Promise.all([a.stream.flushed(), b.stream.flushed()]);
-    const [, second, third] = ids(b) as [{ id: string; seq: number }, { id: string; seq: number }, { id: string; seq: number }];
+    const [, second, third] = ids(b) as [
+      { id: string; seq: number },
+      { id: string; seq: number },
+      { id: string; seq: number },
+    ];
     expect(second.id).toBe(bs[1]);
 
     await a.ctx.jsm.streams.purge(LOG_STREAM, { filter: entrySubject('node-b', second.id) });
@@ -250,10 +307,12 @@ describeNeeds(natsSkipReason)('cluster command log stream', () => {
     ]);
     // Node b also sees that a row of its database is missing from the cluster log.
     const own = await verifyNodeAndCluster(b.stream);
-    expect(own.problems).toContainEqual(expect.objectContaining({ id: second.id, problem: 'deleted', source: 'database' }));
+    expect(own.problems).toContainEqual(
+      expect.objectContaining({ id: second.id, problem: 'deleted', source: 'database' }),
+    );
   });
 
-  it("catches a local row rewritten after it was published, even rewritten consistently with the chain key", async () => {
+  it('catches a local row rewritten after it was published, even rewritten consistently with the chain key', async () => {
     const a = await node('node-a', 0);
     run(a, 'dir /1');
     run(a, 'dir /2');
@@ -266,7 +325,9 @@ describeNeeds(natsSkipReason)('cluster command log stream', () => {
     const forged = { ...row, command_line: 'dir /innocent' };
     const chain = a.chain.chainOf(forged.log_prev as string, forged, forged.seq);
     const seal = a.chain.sealOf(chain, { ...forged, log_chain: chain });
-    a.db.prepare('UPDATE commands SET command_line = ?, log_chain = ?, log_seal = ? WHERE id = ?').run(forged.command_line, chain, seal, lastId);
+    a.db
+      .prepare('UPDATE commands SET command_line = ?, log_chain = ?, log_seal = ? WHERE id = ?')
+      .run(forged.command_line, chain, seal, lastId);
     expect(a.chain.verify().ok).toBe(true);
 
     const report = await verifyNodeAndCluster(a.stream);
@@ -280,7 +341,13 @@ describeNeeds(natsSkipReason)('cluster command log stream', () => {
     const first = (ids(a)[0] as { id: string }).id;
     a.db.prepare('UPDATE commands SET output = ? WHERE id = ?').run('edited\n', first);
     const again = await verifyNodeAndCluster(a.stream);
-    expect(again.problems.filter((p) => p.id === first)).toEqual([expect.objectContaining({ problem: 'modified', source: 'database', detail: expect.stringMatching(/^in this node's database: .*seal/) })]);
+    expect(again.problems.filter((p) => p.id === first)).toEqual([
+      expect.objectContaining({
+        problem: 'modified',
+        source: 'database',
+        detail: expect.stringMatching(/^in this node's database: .*seal/),
+      }),
+    ]);
     expect(again.nodes.find((n) => n.node === 'node-a')?.ok).toBe(false);
   });
 });

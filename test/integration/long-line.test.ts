@@ -33,7 +33,12 @@ describe('overlong command lines and invalid console frames', () => {
     console.log(`lr exec with a 9000-character line answered in ${Date.now() - t0} ms`);
     expect(r.stderr.trim()).toBe('lr: command line is 9000 characters; the limit is 8192');
     expect(r.code).toBe(2);
-    expect((await log()).find((e) => e.commandLine.length === 9000)).toMatchObject({ status: 'refused', user: 'admin', deviceName: 'hotel', error: 'command line is 9000 characters; the limit is 8192' });
+    expect((await log()).find((e) => e.commandLine.length === 9000)).toMatchObject({
+      status: 'refused',
+      user: 'admin',
+      deviceName: 'hotel',
+      error: 'command line is 9000 characters; the limit is 8192',
+    });
     // Another analyst gets the device's session straight away (no idle timeout to wait for).
     const t1 = Date.now();
     const next = await w.lr(['exec', 'hotel', 'dir /'], ivan, { timeoutMs: 15_000 });
@@ -48,7 +53,11 @@ describe('overlong command lines and invalid console frames', () => {
     expect(r.stderr.trim()).toBe('lr: command line is 100000 characters; the limit is 8192');
     expect(r.code).toBe(2);
     const entry = (await log()).find((e) => e.commandLine.startsWith('dir bbb'));
-    expect(entry).toMatchObject({ status: 'refused', deviceName: 'hotel', error: 'command line is 100000 characters; the limit is 8192' });
+    expect(entry).toMatchObject({
+      status: 'refused',
+      deviceName: 'hotel',
+      error: 'command line is 100000 characters; the limit is 8192',
+    });
     expect(entry?.commandLine).toHaveLength(8193); // the first 8192 characters and an ellipsis
     expect((await w.lr(['exec', 'hotel', 'dir /'], ivan, { timeoutMs: 15_000 })).code).toBe(0);
   });

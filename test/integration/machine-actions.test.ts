@@ -39,27 +39,47 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
   }, 90_000);
   afterAll(async () => w?.cleanup());
 
-  const runLiveResponse = (p: Profile, machine: string, body: unknown) => api(p, 'POST', `/api/v1/machines/${machine}/runliveresponse`, body);
-  const action = async (p: Profile, id: string) => (await api(p, 'GET', `/api/v1/machineactions/${id}`)).json as MachineAction;
+  const runLiveResponse = (p: Profile, machine: string, body: unknown) =>
+    api(p, 'POST', `/api/v1/machines/${machine}/runliveresponse`, body);
+  const action = async (p: Profile, id: string) =>
+    (await api(p, 'GET', `/api/v1/machineactions/${id}`)).json as MachineAction;
   const final = (p: Profile, id: string, timeoutMs = 30_000) =>
-    waitFor(`machine action ${id} final`, async () => {
-      const a = await action(p, id);
-      return a.status !== 'Pending' && a.status !== 'InProgress' ? a : undefined;
-    }, timeoutMs, 1000); // 1 s: the vendor's clients poll; and the reads are limited too
+    waitFor(
+      `machine action ${id} final`,
+      async () => {
+        const a = await action(p, id);
+        return a.status !== 'Pending' && a.status !== 'InProgress' ? a : undefined;
+      },
+      timeoutMs,
+      1000,
+    ); // 1 s: the vendor's clients poll; and the reads are limited too
   const link = async (p: Profile, id: string, index: number): Promise<string> => {
     const r = await api(p, 'GET', `/api/v1/machineactions/${id}/GetLiveResponseResultDownloadLink(index=${index})`);
     expect(r.status, r.bytes.toString()).toBe(200);
     return (r.json as { value: string }).value;
   };
 
-  it('PutFile + RunScript + GetFile: polled to Succeeded, the file through a single-use link with the device file\'s SHA-256', async () => {
+  it("PutFile + RunScript + GetFile: polled to Succeeded, the file through a single-use link with the device file's SHA-256", async () => {
     const target = join(work, 'évidence-文件.bin'); // a name a header cannot hold as is
-    const r = await runLiveResponse(admin, 'alpha', { Commands: [cmd.putFile('tool.bin'), cmd.runScript('mkfile.sh', target), cmd.getFile(target)], Comment: 'acceptance 3' });
+    const r = await runLiveResponse(admin, 'alpha', {
+      Commands: [cmd.putFile('tool.bin'), cmd.runScript('mkfile.sh', target), cmd.getFile(target)],
+      Comment: 'acceptance 3',
+    });
     expect(r.status, r.bytes.toString()).toBe(201);
     const created = r.json as MachineAction;
-    expect(created).toMatchObject({ type: 'LiveResponse', requestor: 'admin', requestorComment: 'acceptance 3', machineId: expect.any(String), computerDnsName: expect.any(String) });
+    expect(created).toMatchObject({
+      type: 'LiveResponse',
+      requestor: 'admin',
+      requestorComment: 'acceptance 3',
+      machineId: expect.any(String),
+      computerDnsName: expect.any(String),
+    });
     expect(['Pending', 'InProgress']).toContain(created.status);
-    expect(created.commands.map((c) => c.command)).toEqual([cmd.putFile('tool.bin'), cmd.runScript('mkfile.sh', target), cmd.getFile(target)]);
+    expect(created.commands.map((c) => c.command)).toEqual([
+      cmd.putFile('tool.bin'),
+      cmd.runScript('mkfile.sh', target),
+      cmd.getFile(target),
+    ]);
 
     const done = await final(admin, created.id);
     expect(done.status, JSON.stringify(done)).toBe('Succeeded');
@@ -68,7 +88,8 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
       [1, 'Completed', []],
       [2, 'Completed', []],
     ]);
-    for (const c of done.commands) expect(Date.parse(c.endTime as string)).toBeGreaterThanOrEqual(Date.parse(c.startTime as string));
+    for (const c of done.commands)
+      expect(Date.parse(c.endTime as string)).toBeGreaterThanOrEqual(Date.parse(c.startTime as string));
 
     // The GetFile result through its link: no API token, the device file's bytes.
     const fileLink = await link(admin, created.id, 2);
@@ -79,7 +100,9 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
     expect(got.bytes.length).toBe(300000);
     expect(sha256(got.bytes)).toBe(sha256(onDevice));
     expect(got.headers['x-content-sha256']).toBe(sha256(onDevice));
-    expect(got.headers['content-disposition']).toBe(`attachment; filename="_vidence-__.bin"; filename*=UTF-8''${encodeURIComponent('évidence-文件.bin')}`);
+    expect(got.headers['content-disposition']).toBe(
+      `attachment; filename="_vidence-__.bin"; filename*=UTF-8''${encodeURIComponent('évidence-文件.bin')}`,
+    );
     // Single use.
     const again = await api(admin, 'GET', fileLink, undefined, null);
     expect(again.status).toBe(410);
@@ -88,9 +111,18 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
 
     // RunScript: the vendor's result JSON; PutFile: the putfile record.
     const script = await api(admin, 'GET', await link(admin, created.id, 1), undefined, null);
-    expect(script.json).toEqual({ script_name: 'mkfile.sh', exit_code: 0, script_output: `wrote ${target}\n`, script_errors: '' });
+    expect(script.json).toEqual({
+      script_name: 'mkfile.sh',
+      exit_code: 0,
+      script_output: `wrote ${target}\n`,
+      script_errors: '',
+    });
     const put = await api(admin, 'GET', await link(admin, created.id, 0), undefined, null);
-    expect(put.json).toMatchObject({ name: 'tool.bin', size: 5000, sha256: sha256(readFileSync(join(files, 'tool.bin'))) });
+    expect(put.json).toMatchObject({
+      name: 'tool.bin',
+      size: 5000,
+      sha256: sha256(readFileSync(join(files, 'tool.bin'))),
+    });
 
     // The list shows it, newest first.
     const list = (await api(admin, 'GET', '/api/v1/machineactions?$top=5')).json as { value: MachineAction[] };
@@ -98,7 +130,9 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
   }, 90_000);
 
   it('a failing RunScript fails the action and leaves the GetFile after it not run, saying why', async () => {
-    const r = await runLiveResponse(admin, 'alpha', { Commands: [cmd.runScript('fail.sh'), cmd.getFile('/etc/hostname')] });
+    const r = await runLiveResponse(admin, 'alpha', {
+      Commands: [cmd.runScript('fail.sh'), cmd.getFile('/etc/hostname')],
+    });
     expect(r.status, r.bytes.toString()).toBe(201);
     const done = await final(admin, (r.json as MachineAction).id);
     expect(done.status).toBe('Failed');
@@ -110,13 +144,29 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
     expect(done.errors).toEqual(['command 0 (RunScript) failed: run: fail.sh exited with code 3']);
     // The failed script's output and exit code are still there; the GetFile that did not run has no result.
     const script = await api(admin, 'GET', await link(admin, done.id, 0), undefined, null);
-    expect(script.json).toEqual({ script_name: 'fail.sh', exit_code: 3, script_output: 'about to fail\n', script_errors: 'run: fail.sh exited with code 3' });
-    const none = await api(admin, 'GET', `/api/v1/machineactions/${done.id}/GetLiveResponseResultDownloadLink(index=1)`);
+    expect(script.json).toEqual({
+      script_name: 'fail.sh',
+      exit_code: 3,
+      script_output: 'about to fail\n',
+      script_errors: 'run: fail.sh exited with code 3',
+    });
+    const none = await api(
+      admin,
+      'GET',
+      `/api/v1/machineactions/${done.id}/GetLiveResponseResultDownloadLink(index=1)`,
+    );
     expect(none.status).toBe(400);
-    expect(none.json).toEqual({ error: { code: 'InvalidInput', message: 'command 1 (GetFile) has no result: not run: command 0 (RunScript) failed' } });
+    expect(none.json).toEqual({
+      error: {
+        code: 'InvalidInput',
+        message: 'command 1 (GetFile) has no result: not run: command 0 (RunScript) failed',
+      },
+    });
 
     // A script that is not in the library: refused, and the rest not run.
-    const missing = await runLiveResponse(admin, 'alpha', { Commands: [cmd.runScript('nosuch.sh'), cmd.getFile('/etc/hostname')] });
+    const missing = await runLiveResponse(admin, 'alpha', {
+      Commands: [cmd.runScript('nosuch.sh'), cmd.getFile('/etc/hostname')],
+    });
     const m = await final(admin, (missing.json as MachineAction).id);
     expect(m.status).toBe('Failed');
     expect(m.commands.map((c) => [c.commandStatus, c.errors])).toEqual([
@@ -139,9 +189,17 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
     // The vendor's one action per machine: a second call while this one is pending is refused.
     const second = await runLiveResponse(carol, delta.deviceId, { Commands: [cmd.getFile('/etc/hostname')] });
     expect(second.status).toBe(400);
-    expect(second.json).toEqual({ error: { code: 'ActiveRequestAlreadyExists', message: `delta already has an action pending or in progress (${id}): wait for it or cancel it` } });
+    expect(second.json).toEqual({
+      error: {
+        code: 'ActiveRequestAlreadyExists',
+        message: `delta already has an action pending or in progress (${id}): wait for it or cancel it`,
+      },
+    });
 
-    const agent = await start('lr-agent', ['start', '--data', delta.dataDir], /started/, { XDG_STATE_HOME: join(w.dir, 'state'), LR_LOG_LEVEL: 'warn' });
+    const agent = await start('lr-agent', ['start', '--data', delta.dataDir], /started/, {
+      XDG_STATE_HOME: join(w.dir, 'state'),
+      LR_LOG_LEVEL: 'warn',
+    });
     w.agents.push(agent);
     const done = await final(carol, id);
     expect(done.status).toBe('Succeeded');
@@ -157,7 +215,12 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
     await w.stopServer();
     await w.startServer();
     expect(await action(admin, id)).toMatchObject({ status: 'Pending', machineId: echo.deviceId });
-    w.agents.push(await start('lr-agent', ['start', '--data', echo.dataDir], /started/, { XDG_STATE_HOME: join(w.dir, 'state'), LR_LOG_LEVEL: 'warn' }));
+    w.agents.push(
+      await start('lr-agent', ['start', '--data', echo.dataDir], /started/, {
+        XDG_STATE_HOME: join(w.dir, 'state'),
+        LR_LOG_LEVEL: 'warn',
+      }),
+    );
     expect((await final(admin, id)).status).toBe('Succeeded');
   }, 60_000);
 
@@ -167,7 +230,9 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
       const r = await runLiveResponse(basic, 'alpha', { Commands: [cmd.getFile('/etc/hostname'), c] });
       expect(r.status).toBe(403);
       expect((r.json as { error: { code: string; message: string } }).error.code).toBe('Forbidden');
-      expect((r.json as { error: { message: string } }).error.message).toMatch(/^(run|putfile): refused: needs the advanced role \(you are basic\); nothing was started$/);
+      expect((r.json as { error: { message: string } }).error.message).toMatch(
+        /^(run|putfile): refused: needs the advanced role \(you are basic\); nothing was started$/,
+      );
     }
     const ok = await runLiveResponse(basic, 'alpha', { Commands: [cmd.getFile('/etc/hostname')] });
     expect(ok.status, ok.bytes.toString()).toBe(201);
@@ -176,9 +241,16 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
 
   it('refuses bad bodies with one line naming the field, in the vendor error shape', async () => {
     const dave = profileOf(await w.addUser('dave', 'advanced'));
-    const bad = await runLiveResponse(dave, 'alpha', { Commands: [{ type: 'RunScript', params: [{ key: 'Args', value: 'x' }] }] });
+    const bad = await runLiveResponse(dave, 'alpha', {
+      Commands: [{ type: 'RunScript', params: [{ key: 'Args', value: 'x' }] }],
+    });
     expect(bad.status).toBe(400);
-    expect(bad.json).toEqual({ error: { code: 'BadRequest', message: 'invalid request: Commands.0.params: RunScript needs the ScriptName parameter' } });
+    expect(bad.json).toEqual({
+      error: {
+        code: 'BadRequest',
+        message: 'invalid request: Commands.0.params: RunScript needs the ScriptName parameter',
+      },
+    });
     const unknown = await runLiveResponse(dave, 'no-such-machine', { Commands: [cmd.getFile('/x')] });
     expect(unknown.status).toBe(404);
     expect((unknown.json as { error: { code: string } }).error.code).toBe('ResourceNotFound');
@@ -195,9 +267,17 @@ describe('machine actions (vendor-compatible runliveresponse)', () => {
     const retryAfter = Number(limited.headers['retry-after']);
     expect(retryAfter).toBeGreaterThanOrEqual(50);
     expect(retryAfter).toBeLessThanOrEqual(60);
-    expect(limited.json).toEqual({ error: { code: 'TooManyRequests', message: `too many calls: at most 10 calls starting work per minute per API token; retry in ${retryAfter} s` } });
+    expect(limited.json).toEqual({
+      error: {
+        code: 'TooManyRequests',
+        message: `too many calls: at most 10 calls starting work per minute per API token; retry in ${retryAfter} s`,
+      },
+    });
     // POST /api/v1/batches draws on the same budget (our error shape there).
-    const batch = await api(erin, 'POST', '/api/v1/batches', { commands: ['processes'], target: { devices: ['alpha'] } });
+    const batch = await api(erin, 'POST', '/api/v1/batches', {
+      commands: ['processes'],
+      target: { devices: ['alpha'] },
+    });
     expect(batch.status).toBe(429);
     expect(batch.headers['retry-after']).toBeDefined();
     // Reads have their own budget, and another token its own.

@@ -8,7 +8,17 @@
 // Every file is built once, as version VERSION, and says so with --version.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -54,10 +64,17 @@ function runNode(args: string[]): Promise<{ code: number | null; stdout: string;
 /** Runs a long-lived program with its output in a file (Wine cannot write to a pipe; the others do not care). */
 function spawnToFile(cmd: string, args: string[], env: Record<string, string>, out: string): ChildProcess {
   writeFileSync(out, '');
-  return spawn('/bin/sh', ['-c', 'exec "$0" "$@" >"$LR_OUT" 2>&1 </dev/null', cmd, ...args], { env: { ...env, LR_OUT: out }, stdio: 'ignore' });
+  return spawn('/bin/sh', ['-c', 'exec "$0" "$@" >"$LR_OUT" 2>&1 </dev/null', cmd, ...args], {
+    env: { ...env, LR_OUT: out },
+    stdio: 'ignore',
+  });
 }
 
-async function runToEnd(child: ChildProcess, out: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
+async function runToEnd(
+  child: ChildProcess,
+  out: string,
+  timeoutMs: number,
+): Promise<{ code: number | null; output: string }> {
   const code = await new Promise<number | null>((res, rej) => {
     const t = setTimeout(() => {
       child.kill('SIGKILL');
@@ -103,9 +120,15 @@ it('builds the three files, each with its SHA-256 next to it', async () => {
     const hash = createHash('sha256').update(readFileSync(file)).digest('hex');
     expect(readFileSync(`${file}.sha256`, 'utf8')).toBe(`${hash}  ${name}\n`);
   }
-  expect(execFileSync('file', ['-b', join(out, 'lr-agent-linux-x64')], { encoding: 'utf8' })).toMatch(/^ELF 64-bit LSB .*x86-64.*stripped/);
-  expect(execFileSync('file', ['-b', join(out, 'lr-agent-linux-arm64')], { encoding: 'utf8' })).toMatch(/^ELF 64-bit LSB .*ARM aarch64/);
-  expect(execFileSync('file', ['-b', join(out, 'lr-agent-win-x64.exe')], { encoding: 'utf8' })).toMatch(/^PE32\+ executable \(console\) x86-64/);
+  expect(execFileSync('file', ['-b', join(out, 'lr-agent-linux-x64')], { encoding: 'utf8' })).toMatch(
+    /^ELF 64-bit LSB .*x86-64.*stripped/,
+  );
+  expect(execFileSync('file', ['-b', join(out, 'lr-agent-linux-arm64')], { encoding: 'utf8' })).toMatch(
+    /^ELF 64-bit LSB .*ARM aarch64/,
+  );
+  expect(execFileSync('file', ['-b', join(out, 'lr-agent-win-x64.exe')], { encoding: 'utf8' })).toMatch(
+    /^PE32\+ executable \(console\) x86-64/,
+  );
 }, 300_000);
 
 /**
@@ -129,7 +152,9 @@ function minimalRoot(binary: string): string {
 }
 
 function allFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => !e.isDirectory()).map((e) => join(e.parentPath, e.name));
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => !e.isDirectory())
+    .map((e) => join(e.parentPath, e.name));
 }
 
 const chrootProblem = firstProblem(
@@ -147,7 +172,19 @@ describeNeeds(chrootProblem)('lr-agent-linux-x64 in a minimal root without Node.
   let agent: ChildProcess | undefined;
   /** The agent run in the root: a private mount namespace (its /proc goes away with it), chroot, no environment. */
   const inRoot = (args: string[], out: string) =>
-    spawnToFile('/usr/bin/unshare', ['-m', '/bin/sh', '-c', 'mount -t proc proc "$0/proc" && exec /usr/sbin/chroot "$0" /lr-agent "$@"', root, ...args], {}, out);
+    spawnToFile(
+      '/usr/bin/unshare',
+      [
+        '-m',
+        '/bin/sh',
+        '-c',
+        'mount -t proc proc "$0/proc" && exec /usr/sbin/chroot "$0" /lr-agent "$@"',
+        root,
+        ...args,
+      ],
+      {},
+      out,
+    );
 
   beforeAll(async () => {
     root = minimalRoot(join(await buildOnce(), 'lr-agent-linux-x64'));
@@ -165,22 +202,37 @@ describeNeeds(chrootProblem)('lr-agent-linux-x64 in a minimal root without Node.
     expect(v).toEqual({ code: 0, output: `lr-agent ${VERSION} (build ${COMMIT}, linux-x64, node ${NODE_VERSION})\n` });
 
     copyFileSync(await enrollmentBundle(w, 'minimal'), join(root, 'bundle.json'));
-    const e = await runToEnd(inRoot(['enroll', '--bundle', '/bundle.json', '--data', '/data/agent', '--name', 'minimal'], join(w.dir, 'e.out')), join(w.dir, 'e.out'), 60_000);
+    const e = await runToEnd(
+      inRoot(
+        ['enroll', '--bundle', '/bundle.json', '--data', '/data/agent', '--name', 'minimal'],
+        join(w.dir, 'e.out'),
+      ),
+      join(w.dir, 'e.out'),
+      60_000,
+    );
     expect(e.code, e.output).toBe(0);
     const deviceId = /device id (\w+)/.exec(e.output)?.[1];
     expect(deviceId).toBeTruthy();
 
     const out = join(w.dir, 'agent.out');
     agent = inRoot(['start', '--data', '/data/agent'], out);
-    await waitFor('the agent online', async () => (await w.devices()).find((d) => d.id === deviceId && d.online), 30_000);
+    await waitFor(
+      'the agent online',
+      async () => (await w.devices()).find((d) => d.id === deviceId && d.online),
+      30_000,
+    );
     // unshare and sh exec their successor: the spawned pid is the agent's.
     const own = (await processesOf(w, 'minimal')).find((p) => p.pid === agent!.pid);
-    expect(own, readFileSync(out, 'utf8')).toMatchObject({ pid: agent.pid, name: 'lr-agent', path: '/lr-agent', cmdline: '/lr-agent start --data /data/agent' });
+    expect(own, readFileSync(out, 'utf8')).toMatchObject({
+      pid: agent.pid,
+      name: 'lr-agent',
+      path: '/lr-agent',
+      cmdline: '/lr-agent start --data /data/agent',
+    });
     const devices = JSON.parse((await w.lr(['devices', '--json'])).stdout) as Rec[];
     expect(devices.find((d) => d.id === deviceId)).toMatchObject({ agentVersion: VERSION });
   }, 180_000);
 });
-
 
 describeNeeds(wineProblem())('lr-agent-win-x64.exe under Wine, without node.exe', () => {
   let w: World;
@@ -205,16 +257,32 @@ describeNeeds(wineProblem())('lr-agent-win-x64.exe under Wine, without node.exe'
 
     const bundle = await enrollmentBundle(w, 'winsea');
     const dataDir = 'C:\\ProgramData\\lr-agent';
-    const e = await prefix.exec(winPath(exe), ['enroll', '--bundle', winPath(bundle), '--data', dataDir, '--name', 'winsea'], 90_000);
+    const e = await prefix.exec(
+      winPath(exe),
+      ['enroll', '--bundle', winPath(bundle), '--data', dataDir, '--name', 'winsea'],
+      90_000,
+    );
     expect(e.code, `${e.stdout}${e.stderr}`).toBe(0);
     const deviceId = /device id (\w+)/.exec(e.stdout)?.[1];
     expect(deviceId).toBeTruthy();
 
     const out = join(w.dir, 'winsea.out');
-    agent = spawnToFile(WINE64, [winPath(exe), 'start', '--data', dataDir], { ...process.env, ...prefix.env, LR_LOG_LEVEL: 'warn' } as Record<string, string>, out);
-    await waitFor('the Windows agent online', async () => (await w.devices()).find((d) => d.id === deviceId && d.online), 90_000);
+    agent = spawnToFile(
+      WINE64,
+      [winPath(exe), 'start', '--data', dataDir],
+      { ...process.env, ...prefix.env, LR_LOG_LEVEL: 'warn' } as Record<string, string>,
+      out,
+    );
+    await waitFor(
+      'the Windows agent online',
+      async () => (await w.devices()).find((d) => d.id === deviceId && d.online),
+      90_000,
+    );
     const procs = await processesOf(w, 'winsea');
-    expect(procs.find((p) => String(p.name).toLowerCase() === 'lr-agent-win-x64.exe'), readFileSync(out, 'utf8')).toBeTruthy();
+    expect(
+      procs.find((p) => String(p.name).toLowerCase() === 'lr-agent-win-x64.exe'),
+      readFileSync(out, 'utf8'),
+    ).toBeTruthy();
     expect(procs.some((p) => /^node(\.exe)?$/i.test(String(p.name)))).toBe(false);
 
     // koffi's binary, written by the agent to %LOCALAPPDATA%\lr-agent\native under its SHA-256, and unchanged.
@@ -225,7 +293,9 @@ describeNeeds(wineProblem())('lr-agent-win-x64.exe under Wine, without node.exe'
     expect(native).toHaveLength(1);
     const files = readdirSync(native[0]!).filter((f) => f.endsWith('-koffi-win32-x64.node'));
     expect(files).toHaveLength(1);
-    const hash = createHash('sha256').update(readFileSync(join(native[0]!, files[0]!))).digest('hex');
+    const hash = createHash('sha256')
+      .update(readFileSync(join(native[0]!, files[0]!)))
+      .digest('hex');
     expect(files[0]).toBe(`${hash}-koffi-win32-x64.node`);
   }, 240_000);
 
@@ -234,12 +304,21 @@ describeNeeds(wineProblem())('lr-agent-win-x64.exe under Wine, without node.exe'
     expect(agent?.exitCode).toBeNull();
     const bundle = await enrollmentBundle(w, 'winsvc');
     const dataDir = 'C:\\lr-svc';
-    const r = await prefix.exec(winPath(exe), ['install', '--bundle', winPath(bundle), '--name', 'winsvc', '--data', dataDir], 120_000);
-    const log = () => (existsSync(join(prefix.hostOf(dataDir), 'agent.log')) ? readFileSync(join(prefix.hostOf(dataDir), 'agent.log'), 'utf8') : '(no agent.log)');
+    const r = await prefix.exec(
+      winPath(exe),
+      ['install', '--bundle', winPath(bundle), '--name', 'winsvc', '--data', dataDir],
+      120_000,
+    );
+    const log = () =>
+      existsSync(join(prefix.hostOf(dataDir), 'agent.log'))
+        ? readFileSync(join(prefix.hostOf(dataDir), 'agent.log'), 'utf8')
+        : '(no agent.log)';
     expect(r.code, `${r.stdout} ${r.stderr} ${log()}`).toBe(0);
     const deviceId = /device id (\w+)/.exec(r.stdout)?.[1];
     const q = await prefix.exec('reg', ['query', 'HKLM\\System\\CurrentControlSet\\Services\\lr-agent']);
-    expect(/ImagePath\s+REG_(?:EXPAND_)?SZ\s+(.*)/.exec(q.stdout)?.[1]?.trim(), q.stdout).toBe(`"${winPath(exe)}" service --data "${dataDir}"`);
+    expect(/ImagePath\s+REG_(?:EXPAND_)?SZ\s+(.*)/.exec(q.stdout)?.[1]?.trim(), q.stdout).toBe(
+      `"${winPath(exe)}" service --data "${dataDir}"`,
+    );
     await waitFor('winsvc online', async () => (await w.devices()).find((d) => d.id === deviceId && d.online), 60_000);
     const u = await prefix.exec(winPath(exe), ['uninstall', '--purge', '--data', dataDir], 120_000);
     expect(u.code, `${u.stdout} ${u.stderr}`).toBe(0);
@@ -252,15 +331,20 @@ const qemuProblem = firstProblem(
   missingCommand(QEMU, 'qemu-user-static'),
   missingCommand('npm'),
   missingCommand('file'),
-  existsSync(join(AARCH64_SYSROOT, 'lib', 'ld-linux-aarch64.so.1')) ? null : `${AARCH64_SYSROOT} has no arm64 loader (apt-get install libc6-arm64-cross libstdc++6-arm64-cross)`,
-  existsSync(join(AARCH64_SYSROOT, 'lib', 'libstdc++.so.6')) ? null : `${AARCH64_SYSROOT} has no arm64 libstdc++ (apt-get install libstdc++6-arm64-cross)`,
+  existsSync(join(AARCH64_SYSROOT, 'lib', 'ld-linux-aarch64.so.1'))
+    ? null
+    : `${AARCH64_SYSROOT} has no arm64 loader (apt-get install libc6-arm64-cross libstdc++6-arm64-cross)`,
+  existsSync(join(AARCH64_SYSROOT, 'lib', 'libstdc++.so.6'))
+    ? null
+    : `${AARCH64_SYSROOT} has no arm64 libstdc++ (apt-get install libstdc++6-arm64-cross)`,
 );
 
 describeNeeds(qemuProblem)('lr-agent-linux-arm64 under qemu-user', () => {
   let w: World;
   let file: string;
   let agent: ChildProcess | undefined;
-  const qemu = (args: string[], out: string) => spawnToFile(QEMU, ['-L', AARCH64_SYSROOT, file, ...args], { PATH: '/usr/bin:/bin' }, out);
+  const qemu = (args: string[], out: string) =>
+    spawnToFile(QEMU, ['-L', AARCH64_SYSROOT, file, ...args], { PATH: '/usr/bin:/bin' }, out);
 
   beforeAll(async () => {
     file = join(await buildOnce(), 'lr-agent-linux-arm64');
@@ -273,17 +357,28 @@ describeNeeds(qemuProblem)('lr-agent-linux-arm64 under qemu-user', () => {
 
   it('prints its version, enrolls, comes online and lists its own process', async () => {
     const v = await runToEnd(qemu(['--version'], join(w.dir, 'v.out')), join(w.dir, 'v.out'), 60_000);
-    expect(v).toEqual({ code: 0, output: `lr-agent ${VERSION} (build ${COMMIT}, linux-arm64, node ${NODE_VERSION})\n` });
+    expect(v).toEqual({
+      code: 0,
+      output: `lr-agent ${VERSION} (build ${COMMIT}, linux-arm64, node ${NODE_VERSION})\n`,
+    });
 
     const bundle = await enrollmentBundle(w, 'armsea');
     const dataDir = join(w.dir, 'agent-armsea');
-    const e = await runToEnd(qemu(['enroll', '--bundle', bundle, '--data', dataDir, '--name', 'armsea'], join(w.dir, 'e.out')), join(w.dir, 'e.out'), 120_000);
+    const e = await runToEnd(
+      qemu(['enroll', '--bundle', bundle, '--data', dataDir, '--name', 'armsea'], join(w.dir, 'e.out')),
+      join(w.dir, 'e.out'),
+      120_000,
+    );
     expect(e.code, e.output).toBe(0);
     const deviceId = /device id (\w+)/.exec(e.output)?.[1];
 
     const out = join(w.dir, 'armsea.out');
     agent = qemu(['start', '--data', dataDir], out);
-    await waitFor('the arm64 agent online', async () => (await w.devices()).find((d) => d.id === deviceId && d.online), 90_000);
+    await waitFor(
+      'the arm64 agent online',
+      async () => (await w.devices()).find((d) => d.id === deviceId && d.online),
+      90_000,
+    );
     // qemu-user runs the guest in its own process: the agent's pid is the spawned one (sh execs qemu).
     const own = (await processesOf(w, 'armsea')).find((p) => p.pid === agent!.pid);
     expect(own, readFileSync(out, 'utf8')).toBeTruthy();

@@ -75,7 +75,8 @@ describe('role × command and role × route matrix', () => {
         const s = await client.openSession('matrix');
         for (const spec of CATALOG) {
           const o = await client.run(s.id, HARMLESS[spec.name] as string).outcome;
-          const refusedForRole = o.status === 'refused' || o.status === 'failed' ? ROLE_REFUSAL.test(o.error ?? '') : false;
+          const refusedForRole =
+            o.status === 'refused' || o.status === 'failed' ? ROLE_REFUSAL.test(o.error ?? '') : false;
           const allowed = mayRunCommand(principal, spec);
           if (refusedForRole === allowed) mismatches.push(`${spec.name}: ${o.status} ${o.error ?? ''}`);
           if (!allowed) expect(o.status, spec.name).toBe('refused');
@@ -99,7 +100,14 @@ describe('role × command and role × route matrix', () => {
     return new Promise((resolve, reject) => {
       const req = request(
         `https://127.0.0.1:${w.port}${path}`,
-        { method, ca: profile.ca, headers: { authorization: `Bearer ${profile.token}`, ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}) } },
+        {
+          method,
+          ca: profile.ca,
+          headers: {
+            authorization: `Bearer ${profile.token}`,
+            ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
+          },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
@@ -123,7 +131,8 @@ describe('role × command and role × route matrix', () => {
       for (const p of ['basic', 'advanced', 'admin', 'libraryManager'] as const) {
         const status = await call(profiles[p], r.method, path);
         const allowed = mayCallRoute(p, r);
-        if ((status === 403) === allowed || status === 401 || status >= 500) mismatches.push(`${p} ${r.method} ${path}: ${status}`);
+        if ((status === 403) === allowed || status === 401 || status >= 500)
+          mismatches.push(`${p} ${r.method} ${path}: ${status}`);
       }
     }
     expect(mismatches).toEqual([]);

@@ -9,7 +9,21 @@
 // paths (getfile, fileinfo, remediate file...) are the same files seen from the host.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createWorld, freePort, run, type World } from './harness.js';
@@ -27,9 +41,12 @@ const OWN = "the agent's own data folder";
 
 /** Members of a zip, read with python3's zipfile (independent of our writer). */
 function unzip(file: string): Map<string, Buffer> {
-  const script = 'import sys,zipfile,json,base64\nz=zipfile.ZipFile(sys.argv[1])\nprint(json.dumps({n: base64.b64encode(z.read(n)).decode() for n in z.namelist()}))';
+  const script =
+    'import sys,zipfile,json,base64\nz=zipfile.ZipFile(sys.argv[1])\nprint(json.dumps({n: base64.b64encode(z.read(n)).decode() for n in z.namelist()}))';
   const out = execFileSync('python3', ['-c', script, file], { maxBuffer: 512 * 1024 * 1024 }).toString();
-  return new Map(Object.entries(JSON.parse(out) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+  return new Map(
+    Object.entries(JSON.parse(out) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+  );
 }
 
 describe('protected folders: the agent never hands out or touches its own or a service data folder', () => {
@@ -51,7 +68,10 @@ describe('protected folders: the agent never hands out or touches its own or a s
     mkdirSync(join(root, 'etc/cron.d'), { recursive: true });
     mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
     mkdirSync(join(root, 'home/mallory/.ssh'), { recursive: true });
-    writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/bash\nmallory:x:1001:1001::/home/mallory:/bin/bash\n');
+    writeFileSync(
+      join(root, 'etc/passwd'),
+      'root:x:0:0:root:/root:/bin/bash\nmallory:x:1001:1001::/home/mallory:/bin/bash\n',
+    );
     writeFileSync(join(root, 'etc/group'), 'root:x:0:\nmallory:x:1001:\n');
     // A local user's files linked to the secrets (relative links: the same target for the host and the
     // sysroot's readers). collect copies histories; persistence hashes and describes authorized_keys.
@@ -80,7 +100,13 @@ describe('protected folders: the agent never hands out or touches its own or a s
   const exec = async (line: string, profile = advanced): Promise<ExecJson & { code: number | null }> => {
     const r = await w.lr(['exec', 'echo', line, '--out', out, '--json'], profile, { timeoutMs: 120_000 });
     // A failed file transfer (getfile) prints its error on stderr only.
-    if (r.stdout.trim() === '') return { status: r.code === 0 ? 'completed' : 'failed', error: r.stderr.trim().replace(/^lr: /, '') || null, records: [], code: r.code };
+    if (r.stdout.trim() === '')
+      return {
+        status: r.code === 0 ? 'completed' : 'failed',
+        error: r.stderr.trim().replace(/^lr: /, '') || null,
+        records: [],
+        code: r.code,
+      };
     return { ...(JSON.parse(r.stdout) as ExecJson), code: r.code };
   };
   const refused = async (line: string, error: string | RegExp, profile = advanced) => {
@@ -110,12 +136,24 @@ describe('protected folders: the agent never hands out or touches its own or a s
       await refused(`getfile "${adminProfile}"`, `getfile: refused: ${adminProfile} is in ${SERVICE}`, profile);
       await refused(`getfile "${agentJson}"`, `getfile: refused: ${agentJson} is in ${OWN}`, profile);
     }
-    await refused(`getfile "${join(files, 'key-link')}"`, `getfile: refused: ${join(files, 'key-link')} is in ${OWN} (it resolves to ${agentJson})`, basic);
-    await refused(`getfile "${join(files, 'srv-link/admin.profile.json')}"`, `getfile: refused: ${join(files, 'srv-link/admin.profile.json')} is in ${SERVICE} (it resolves to ${adminProfile})`, basic);
+    await refused(
+      `getfile "${join(files, 'key-link')}"`,
+      `getfile: refused: ${join(files, 'key-link')} is in ${OWN} (it resolves to ${agentJson})`,
+      basic,
+    );
+    await refused(
+      `getfile "${join(files, 'srv-link/admin.profile.json')}"`,
+      `getfile: refused: ${join(files, 'srv-link/admin.profile.json')} is in ${SERVICE} (it resolves to ${adminProfile})`,
+      basic,
+    );
     const dotdot = `${files}/../${basename(root)}/agent-echo/quarantine/../agent.json`;
     await refused(`getfile "${dotdot}"`, `getfile: refused: ${agentJson} is in ${OWN}`, basic);
     // Other secrets of both folders, and names that do not exist there (no existence oracle either).
-    await refused(`getfile "${join(w.dataDir, 'tls/ca.key')}"`, new RegExp(`^getfile: refused: .*ca\\.key is in ${SERVICE}$`), basic);
+    await refused(
+      `getfile "${join(w.dataDir, 'tls/ca.key')}"`,
+      new RegExp(`^getfile: refused: .*ca\\.key is in ${SERVICE}$`),
+      basic,
+    );
     await refused(`getfile "${join(w.dataDir, 'no-such-file')}"`, new RegExp(`is in ${SERVICE}$`), basic);
     await refused(`getfile "${join(agentDir, 'received-jobs.log')}"`, new RegExp(`is in ${OWN}$`), basic);
     nothingLeaked();
@@ -123,10 +161,20 @@ describe('protected folders: the agent never hands out or touches its own or a s
 
   it('fileinfo (hashes), analyze and scan -path refuse them too', async () => {
     await refused(`fileinfo "${agentJson}"`, `fileinfo: refused: ${agentJson} is in ${OWN}`, basic);
-    await refused(`fileinfo "${join(files, 'srv-link/admin.profile.json')}"`, new RegExp(`^fileinfo: refused: .* is in ${SERVICE} \\(it resolves to ${adminProfile}\\)$`), basic);
-    await refused(`analyze file "${join(files, 'key-link')}"`, `analyze: refused: ${join(files, 'key-link')} is in ${OWN} (it resolves to ${agentJson})`);
+    await refused(
+      `fileinfo "${join(files, 'srv-link/admin.profile.json')}"`,
+      new RegExp(`^fileinfo: refused: .* is in ${SERVICE} \\(it resolves to ${adminProfile}\\)$`),
+      basic,
+    );
+    await refused(
+      `analyze file "${join(files, 'key-link')}"`,
+      `analyze: refused: ${join(files, 'key-link')} is in ${OWN} (it resolves to ${agentJson})`,
+    );
     await refused(`analyze file "${adminProfile}"`, `analyze: refused: ${adminProfile} is in ${SERVICE}`);
-    await refused(`scan -path "${join(files, 'srv-link')}"`, `scan: refused: ${join(files, 'srv-link')} is in ${SERVICE} (it resolves to ${w.dataDir})`);
+    await refused(
+      `scan -path "${join(files, 'srv-link')}"`,
+      `scan: refused: ${join(files, 'srv-link')} is in ${SERVICE} (it resolves to ${w.dataDir})`,
+    );
     const control = await exec(`fileinfo "${join(files, 'ordinary.txt')}"`, basic);
     expect(control.records[0]).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   }, 60_000);
@@ -136,29 +184,62 @@ describe('protected folders: the agent never hands out or touches its own or a s
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout) as { file: string };
     const members = unzip(result.file);
-    const manifest = JSON.parse((members.get('manifest.json') as Buffer).toString()) as { members: { name: string }[]; notes: string[] };
+    const manifest = JSON.parse((members.get('manifest.json') as Buffer).toString()) as {
+      members: { name: string }[];
+      notes: string[];
+    };
     expect(manifest.members.map((m) => m.name).filter((n) => n.startsWith('histories/mallory/'))).toEqual([]);
-    expect(manifest.notes).toContain(`/home/mallory/.bash_history: not collected: refused: ${join(root, 'home/mallory/.bash_history')} is in ${SERVICE} (it resolves to ${adminProfile})`);
-    expect(manifest.notes).toContain(`/home/mallory/.zsh_history: not collected: refused: ${join(root, 'home/mallory/.zsh_history')} is in ${OWN} (it resolves to ${agentJson})`);
-    for (const [name, data] of members) expect(data.toString('latin1').includes(token) || data.toString('latin1').includes(privateKey.slice(40, 100)), name).toBe(false);
+    expect(manifest.notes).toContain(
+      `/home/mallory/.bash_history: not collected: refused: ${join(root, 'home/mallory/.bash_history')} is in ${SERVICE} (it resolves to ${adminProfile})`,
+    );
+    expect(manifest.notes).toContain(
+      `/home/mallory/.zsh_history: not collected: refused: ${join(root, 'home/mallory/.zsh_history')} is in ${OWN} (it resolves to ${agentJson})`,
+    );
+    for (const [name, data] of members)
+      expect(
+        data.toString('latin1').includes(token) || data.toString('latin1').includes(privateKey.slice(40, 100)),
+        name,
+      ).toBe(false);
 
     const persistence = await exec('persistence', basic);
     const keys = persistence.records.find((x) => x.path === '/home/mallory/.ssh/authorized_keys');
-    expect(keys).toMatchObject({ sha256: null, detail: `symlink to ../../../server/admin.profile.json; not read: it is in ${SERVICE}` });
+    expect(keys).toMatchObject({
+      sha256: null,
+      detail: `symlink to ../../../server/admin.profile.json; not read: it is in ${SERVICE}`,
+    });
     expect(JSON.stringify(persistence.records)).not.toContain(token);
   }, 240_000);
 
   it('remediate refuses every kind aimed at them, judging the normalised path with its links resolved', async () => {
     // Finding 7: the path is normalised before it is judged, so this is not a cron script at all.
-    await refused('remediate scheduledtask /etc/cron.d/../../agent-echo/agent.json', 'remediate: scheduledtask: /etc/cron.d/../../agent-echo/agent.json: give SOURCE:LINE of a cron entry, a .timer unit or a /etc/cron.<period> script (see scheduledtasks)');
+    await refused(
+      'remediate scheduledtask /etc/cron.d/../../agent-echo/agent.json',
+      'remediate: scheduledtask: /etc/cron.d/../../agent-echo/agent.json: give SOURCE:LINE of a cron entry, a .timer unit or a /etc/cron.<period> script (see scheduledtasks)',
+    );
     // A cron folder that is a link to the agent's data folder: the real path is judged.
     symlinkSync('../agent-echo', join(root, 'etc/cron.weekly'));
-    await refused('remediate scheduledtask /etc/cron.weekly/agent.json', `remediate: refused: ${join(root, 'etc/cron.weekly/agent.json')} is in ${OWN} (it resolves to ${agentJson})`);
-    await refused('remediate service /etc/systemd/system/../../../server/admin.profile.json', `remediate: refused: ${adminProfile} is in ${SERVICE}`);
-    await refused(`remediate file "${join(files, 'srv-link/admin.profile.json')}"`, `remediate: refused: ${join(files, 'srv-link/admin.profile.json')} is in ${SERVICE} (it resolves to ${adminProfile})`);
-    await refused(`remediate file "${agentDir}/quarantine/../agent.json"`, `remediate: refused: ${agentJson} is in ${OWN}`);
+    await refused(
+      'remediate scheduledtask /etc/cron.weekly/agent.json',
+      `remediate: refused: ${join(root, 'etc/cron.weekly/agent.json')} is in ${OWN} (it resolves to ${agentJson})`,
+    );
+    await refused(
+      'remediate service /etc/systemd/system/../../../server/admin.profile.json',
+      `remediate: refused: ${adminProfile} is in ${SERVICE}`,
+    );
+    await refused(
+      `remediate file "${join(files, 'srv-link/admin.profile.json')}"`,
+      `remediate: refused: ${join(files, 'srv-link/admin.profile.json')} is in ${SERVICE} (it resolves to ${adminProfile})`,
+    );
+    await refused(
+      `remediate file "${agentDir}/quarantine/../agent.json"`,
+      `remediate: refused: ${agentJson} is in ${OWN}`,
+    );
     // The same refusal for an admin: no role reaches them.
-    await refused(`remediate file "${adminProfile}"`, `remediate: refused: ${adminProfile} is in ${SERVICE}`, w.adminProfile);
+    await refused(
+      `remediate file "${adminProfile}"`,
+      `remediate: refused: ${adminProfile} is in ${SERVICE}`,
+      w.adminProfile,
+    );
     unchanged();
     expect((await exec('remediate list')).records).toEqual([]);
   }, 120_000);
@@ -170,7 +251,10 @@ describe('protected folders: the agent never hands out or touches its own or a s
     expect((await exec(`remediate file "${join(sub, 'dropper')}"`)).status).toBe('completed');
     rmSync(sub, { recursive: true });
     symlinkSync(agentDir, sub);
-    await refused(`undo file "${join(sub, 'dropper')}"`, `undo: refused: ${join(sub, 'dropper')} is in ${OWN} (it resolves to ${join(agentDir, 'dropper')})`);
+    await refused(
+      `undo file "${join(sub, 'dropper')}"`,
+      `undo: refused: ${join(sub, 'dropper')} is in ${OWN} (it resolves to ${join(agentDir, 'dropper')})`,
+    );
     expect(existsSync(join(agentDir, 'dropper'))).toBe(false);
     rmSync(sub);
     mkdirSync(sub);
@@ -191,7 +275,10 @@ describe('protected folders: the agent never hands out or touches its own or a s
     renameSync(join(agentDir, 'work'), join(agentDir, 'work.real'));
     symlinkSync('.', join(agentDir, 'work'));
     try {
-      await refused('putfile agent.json -overwrite', `putfile: refused: ${join(agentDir, 'work', 'agent.json')} resolves to ${agentJson}, outside the agent's working folder`);
+      await refused(
+        'putfile agent.json -overwrite',
+        `putfile: refused: ${join(agentDir, 'work', 'agent.json')} resolves to ${agentJson}, outside the agent's working folder`,
+      );
       unchanged();
     } finally {
       rmSync(join(agentDir, 'work'));
@@ -204,16 +291,26 @@ describe('protected folders: the agent never hands out or touches its own or a s
     expect(names).toEqual(expect.arrayContaining(['agent.json', 'quarantine', '.lr-data-folder']));
   });
 
-  itNeeds(IS_ROOT ? null : 'needs root (chown of a marker to another user)')('a marker counts only when root or the agent user owns it (a local user cannot hide a folder)', async () => {
-    for (const [name, uid] of [['by-nobody', 65534], ['by-root', 0]] as const) {
-      mkdirSync(join(files, name));
-      writeFileSync(join(files, name, '.lr-data-folder'), '{"kind":"lr-service"}\n');
-      chownSync(join(files, name, '.lr-data-folder'), uid, uid);
-      writeFileSync(join(files, name, 'loot.txt'), 'loot\n');
-    }
-    expect((await exec(`getfile "${join(files, 'by-nobody/loot.txt')}"`, basic)).status).toBe('completed');
-    await refused(`getfile "${join(files, 'by-root/loot.txt')}"`, `getfile: refused: ${join(files, 'by-root/loot.txt')} is in ${SERVICE}`, basic);
-  });
+  itNeeds(IS_ROOT ? null : 'needs root (chown of a marker to another user)')(
+    'a marker counts only when root or the agent user owns it (a local user cannot hide a folder)',
+    async () => {
+      for (const [name, uid] of [
+        ['by-nobody', 65534],
+        ['by-root', 0],
+      ] as const) {
+        mkdirSync(join(files, name));
+        writeFileSync(join(files, name, '.lr-data-folder'), '{"kind":"lr-service"}\n');
+        chownSync(join(files, name, '.lr-data-folder'), uid, uid);
+        writeFileSync(join(files, name, 'loot.txt'), 'loot\n');
+      }
+      expect((await exec(`getfile "${join(files, 'by-nobody/loot.txt')}"`, basic)).status).toBe('completed');
+      await refused(
+        `getfile "${join(files, 'by-root/loot.txt')}"`,
+        `getfile: refused: ${join(files, 'by-root/loot.txt')} is in ${SERVICE}`,
+        basic,
+      );
+    },
+  );
 
   it('the data folders are private and marked: lr-server init (also into an existing folder), lr-server start, the agent', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lr-pp-init-'));

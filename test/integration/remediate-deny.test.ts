@@ -44,7 +44,8 @@ describe('remediate deny-list (Linux)', () => {
     rmSync(usrLib, { recursive: true, force: true });
   });
 
-  const exec = async (line: string): Promise<ExecJson> => JSON.parse((await w.lr(['exec', 'lima', line, '--json'], responder)).stdout) as ExecJson;
+  const exec = async (line: string): Promise<ExecJson> =>
+    JSON.parse((await w.lr(['exec', 'lima', line, '--json'], responder)).stdout) as ExecJson;
   const quarantined = async (): Promise<Rec[]> => (await exec('remediate list')).records;
 
   it('item 3: remediate file /etc/passwd is refused by name, link and .., and the file keeps its bytes', async () => {
@@ -59,14 +60,18 @@ describe('remediate deny-list (Linux)', () => {
     ] as const) {
       const r = await exec(`remediate file ${target}`);
       expect(r.status, target).toBe('refused');
-      expect(r.error, target).toBe(`remediate: ${shown} a system-critical file (account database): remediate refuses it without -force`);
+      expect(r.error, target).toBe(
+        `remediate: ${shown} a system-critical file (account database): remediate refuses it without -force`,
+      );
       expect(sha256('/etc/passwd')).toBe(before);
     }
     expect(existsSync(link)).toBe(true);
     const shadow = await exec('remediate file /etc/shadow');
     expect(shadow.error).toMatch(/^remediate: \/etc\/shadow is a system-critical file \(account database\)/);
     const loader = await exec('remediate file /lib64/ld-linux-x86-64.so.2');
-    expect(loader.error).toMatch(/is a system-critical file \(the dynamic loader\): remediate refuses it without -force$/);
+    expect(loader.error).toMatch(
+      /is a system-critical file \(the dynamic loader\): remediate refuses it without -force$/,
+    );
     expect(await quarantined()).toEqual([]);
   });
 
@@ -75,7 +80,9 @@ describe('remediate deny-list (Linux)', () => {
     writeFileSync(planted, 'not a real library\n');
     const hash = sha256(planted);
     const refused = await exec(`remediate file ${planted}`);
-    expect(refused.error).toBe(`remediate: ${planted} is a system-critical file (system libraries (/usr/lib)): remediate refuses it without -force`);
+    expect(refused.error).toBe(
+      `remediate: ${planted} is a system-critical file (system libraries (/usr/lib)): remediate refuses it without -force`,
+    );
     expect(sha256(planted)).toBe(hash);
 
     const forced = await exec(`remediate file ${planted} -force`);
@@ -96,9 +103,13 @@ describe('remediate deny-list (Linux)', () => {
     expect(init.error).toBe('remediate: process 1 is init (pid 1): refused, even with -force');
 
     const unit = await exec('remediate service systemd-fake');
-    expect(unit.error).toBe("remediate: systemd-fake.service is a system-critical unit (part of systemd, the system's service manager): remediate refuses it without -force");
+    expect(unit.error).toBe(
+      "remediate: systemd-fake.service is a system-critical unit (part of systemd, the system's service manager): remediate refuses it without -force",
+    );
     expect(existsSync(join(root, 'etc/systemd/system/systemd-fake.service'))).toBe(true);
-    expect((await quarantined()).map((e) => `${String(e.type)} ${String(e.target)} ${String(e.state)}`)).toEqual([`file ${planted} restored`]);
+    expect((await quarantined()).map((e) => `${String(e.type)} ${String(e.target)} ${String(e.state)}`)).toEqual([
+      `file ${planted} restored`,
+    ]);
   });
 
   it('-sha256 pins the file: a file that changed since it was shown is refused and stays; the shown one is taken', async () => {
@@ -109,10 +120,14 @@ describe('remediate deny-list (Linux)', () => {
     const now = sha256(file);
     const changed = await exec(`remediate file ${file} -sha256 ${shown}`);
     expect(changed.status).toBe('refused');
-    expect(changed.error).toBe(`remediate: ${file} changed since it was shown: its SHA-256 is now ${now}, not ${shown}; nothing was done`);
+    expect(changed.error).toBe(
+      `remediate: ${file} changed since it was shown: its SHA-256 is now ${now}, not ${shown}; nothing was done`,
+    );
     expect(existsSync(file)).toBe(true);
     expect((await quarantined()).some((e) => e.target === file)).toBe(false);
-    expect((await exec(`remediate process 1 -sha256 ${shown}`)).error).toBe('remediate: -sha256 applies to remediate file only');
+    expect((await exec(`remediate process 1 -sha256 ${shown}`)).error).toBe(
+      'remediate: -sha256 applies to remediate file only',
+    );
     const taken = await exec(`remediate file ${file} -sha256 ${now.toUpperCase()}`);
     expect(taken.error).toBeNull();
     expect(existsSync(file)).toBe(false);

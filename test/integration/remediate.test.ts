@@ -5,7 +5,21 @@
 // action and every undo is in the command log with its user.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, chmodSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+  chmodSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createWorld, waitFor, type World } from './harness.js';
@@ -29,7 +43,13 @@ function plant(path: string, content: string | Buffer, mode: number): void {
 
 function facts(path: string) {
   const st = statSync(path);
-  return { bytes: readFileSync(path).toString('base64'), mode: st.mode & 0o7777, mtimeMs: st.mtimeMs, uid: st.uid, gid: st.gid };
+  return {
+    bytes: readFileSync(path).toString('base64'),
+    mode: st.mode & 0o7777,
+    mtimeMs: st.mtimeMs,
+    uid: st.uid,
+    gid: st.gid,
+  };
 }
 
 function alive(pid: number): boolean {
@@ -49,8 +69,16 @@ describe('remediate and undo', () => {
   let agentDir: string;
   let responder: string;
   const children: ChildProcess[] = [];
-  const crontab = ['SHELL=/bin/sh', '# m h dom mon dow user command', '17 * * * * root cd / && run-parts --report /etc/cron.hourly', '*/5 * * * * root /opt/evil/beacon.sh --quiet', '@reboot root /usr/local/bin/keep', ''].join('\n');
-  const unit = '[Unit]\nDescription=Evil beacon\n\n[Service]\nExecStart=/opt/evil/beacon.sh\n\n[Install]\nWantedBy=multi-user.target\n';
+  const crontab = [
+    'SHELL=/bin/sh',
+    '# m h dom mon dow user command',
+    '17 * * * * root cd / && run-parts --report /etc/cron.hourly',
+    '*/5 * * * * root /opt/evil/beacon.sh --quiet',
+    '@reboot root /usr/local/bin/keep',
+    '',
+  ].join('\n');
+  const unit =
+    '[Unit]\nDescription=Evil beacon\n\n[Service]\nExecStart=/opt/evil/beacon.sh\n\n[Install]\nWantedBy=multi-user.target\n';
   const desktop = '[Desktop Entry]\nType=Application\nName=Evil Updater\nExec=/opt/evil/updater\n';
 
   beforeAll(async () => {
@@ -60,7 +88,10 @@ describe('remediate and undo', () => {
     mkdirSync(join(root, 'etc/xdg/autostart'), { recursive: true });
     plant(join(root, 'etc/crontab'), crontab, 0o644);
     plant(join(root, 'etc/systemd/system/evil.service'), unit, 0o644);
-    symlinkSync('/etc/systemd/system/evil.service', join(root, 'etc/systemd/system/multi-user.target.wants/evil.service'));
+    symlinkSync(
+      '/etc/systemd/system/evil.service',
+      join(root, 'etc/systemd/system/multi-user.target.wants/evil.service'),
+    );
     plant(join(root, 'etc/xdg/autostart/evil.desktop'), desktop, 0o640);
     w = await createWorld();
     agentDir = (await w.addAgent('kilo', { sysroot: root })).dataDir;
@@ -73,7 +104,10 @@ describe('remediate and undo', () => {
     rmSync(files, { recursive: true, force: true });
   });
 
-  const exec = async (line: string, profile = responder): Promise<ExecJson & { code: number | null; stderr: string }> => {
+  const exec = async (
+    line: string,
+    profile = responder,
+  ): Promise<ExecJson & { code: number | null; stderr: string }> => {
     const r = await w.lr(['exec', 'kilo', line, '--json'], profile);
     return { ...(JSON.parse(r.stdout) as ExecJson), code: r.code, stderr: r.stderr };
   };
@@ -115,7 +149,11 @@ describe('remediate and undo', () => {
     expect(existsSync(image)).toBe(false);
 
     const [s] = await ok('remediate service evil');
-    expect(s).toMatchObject({ type: 'service', target: 'evil.service', paths: ['/etc/systemd/system/evil.service', '/etc/systemd/system/multi-user.target.wants/evil.service'] });
+    expect(s).toMatchObject({
+      type: 'service',
+      target: 'evil.service',
+      paths: ['/etc/systemd/system/evil.service', '/etc/systemd/system/multi-user.target.wants/evil.service'],
+    });
     expect((s?.actions as string[]).join('\n')).toMatch(/not stopped: systemd does not run on this root/);
     expect(existsSync(join(root, 'etc/systemd/system/evil.service'))).toBe(false);
     expect(() => lstatSync(join(root, 'etc/systemd/system/multi-user.target.wants/evil.service'))).toThrow();
@@ -150,7 +188,9 @@ describe('remediate and undo', () => {
     expect(none.error).toBe('undo: nothing to undo: no file /nonexistent/x in the quarantine (see remediate list)');
     writeFileSync(planted, 'someone else');
     const occupied = await exec(`undo file "${planted}"`);
-    expect(occupied.error).toBe(`undo: ${planted} exists again on the device: move it away first (nothing was restored)`);
+    expect(occupied.error).toBe(
+      `undo: ${planted} exists again on the device: move it away first (nothing was restored)`,
+    );
     rmSync(planted);
 
     // --- undo (by the admin) ---
@@ -161,7 +201,9 @@ describe('remediate and undo', () => {
     expect(facts(image)).toEqual(before.image);
     await ok('undo service evil.service', w.adminProfile);
     expect(facts(join(root, 'etc/systemd/system/evil.service'))).toEqual(before.unit);
-    expect(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants/evil.service'))).toBe('/etc/systemd/system/evil.service');
+    expect(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants/evil.service'))).toBe(
+      '/etc/systemd/system/evil.service',
+    );
     await ok('undo scheduledtask /etc/crontab:4', w.adminProfile);
     expect(readFileSync(join(root, 'etc/crontab'), 'utf8')).toBe(crontab);
     await ok('undo startupfolder evil.desktop', w.adminProfile);
@@ -174,7 +216,10 @@ describe('remediate and undo', () => {
 
     // --- acceptance 5: every action and undo in the command log, with its user ---
     const log = JSON.parse((await w.lr(['log', '--device', 'kilo', '--json'])).stdout) as Rec[];
-    const line = (cmd: string) => log.filter((e) => String(e.commandLine).startsWith(cmd)).map((e) => `${String(e.user)} ${String(e.status)} ${String(e.commandLine)}`);
+    const line = (cmd: string) =>
+      log
+        .filter((e) => String(e.commandLine).startsWith(cmd))
+        .map((e) => `${String(e.user)} ${String(e.status)} ${String(e.commandLine)}`);
     expect(line('remediate ')).toEqual([
       `rita completed remediate file "${planted}"`,
       `rita completed remediate process ${pid} -auto`,
@@ -219,7 +264,9 @@ describe('remediate and undo', () => {
     // Without -auto, a running image is refused and nothing changes.
     const refused = await exec(`remediate -type file -id "${image}"`);
     expect(refused.status).toBe('failed');
-    expect(refused.error).toBe(`remediate: ${image} is the image of running process ${pid}: add -auto to stop it first (nothing was changed)`);
+    expect(refused.error).toBe(
+      `remediate: ${image} is the image of running process ${pid}: add -auto to stop it first (nothing was changed)`,
+    );
     expect(alive(pid)).toBe(true);
     expect(existsSync(image)).toBe(true);
 

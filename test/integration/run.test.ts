@@ -43,7 +43,13 @@ describe('putfile and run', () => {
   const upload = async (name: string, content: string, signed = true) => {
     const file = join(files, name);
     writeFileSync(file, content);
-    const r = await w.lr(['library', 'upload', file, '--overwrite', ...(signed ? ['--sign', join(keys, 'soc.key'), '--publisher', 'soc'] : [])]);
+    const r = await w.lr([
+      'library',
+      'upload',
+      file,
+      '--overwrite',
+      ...(signed ? ['--sign', join(keys, 'soc.key'), '--publisher', 'soc'] : []),
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     return file;
@@ -58,19 +64,32 @@ describe('putfile and run', () => {
   };
 
   it('puts a library file into the working folder, verified, and refuses to replace it without -overwrite', async () => {
-    const file = await upload('echo.sh', '#!/bin/bash\necho "argc=$#"\nfor a in "$@"; do echo "[$a]"; done\necho "to stderr" >&2\n');
+    const file = await upload(
+      'echo.sh',
+      '#!/bin/bash\necho "argc=$#"\nfor a in "$@"; do echo "[$a]"; done\necho "to stderr" >&2\n',
+    );
     const sha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
     const put = await execJson('putfile echo.sh');
     expect(put.status).toBe('completed');
     const target = join(agentDir, 'work', 'echo.sh');
-    expect(put.records).toEqual([{ name: 'echo.sh', path: target, size: readFileSync(file).length, sha256, keep: false }]);
+    expect(put.records).toEqual([
+      { name: 'echo.sh', path: target, size: readFileSync(file).length, sha256, keep: false },
+    ]);
     expect(readFileSync(target)).toEqual(readFileSync(file));
-    const manifest = JSON.parse(readFileSync(join(agentDir, 'work', '.manifest.json'), 'utf8')) as Record<string, { keep: boolean; bootId: string }>;
-    expect(manifest['echo.sh']).toEqual({ keep: false, bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() });
+    const manifest = JSON.parse(readFileSync(join(agentDir, 'work', '.manifest.json'), 'utf8')) as Record<
+      string,
+      { keep: boolean; bootId: string }
+    >;
+    expect(manifest['echo.sh']).toEqual({
+      keep: false,
+      bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim(),
+    });
 
     const again = await w.lr(['exec', 'romeo', 'putfile echo.sh']);
     expect(again.code).toBe(1);
-    expect(again.stderr.trim()).toBe('lr: putfile: echo.sh is already in the working folder (add -overwrite to replace it)');
+    expect(again.stderr.trim()).toBe(
+      'lr: putfile: echo.sh is already in the working folder (add -overwrite to replace it)',
+    );
     const kept = await execJson('putfile echo.sh -overwrite -keep');
     expect(kept.records[0]).toMatchObject({ name: 'echo.sh', keep: true });
 
@@ -87,7 +106,16 @@ describe('putfile and run', () => {
     const j = await execJson('run echo.sh -parameters "-n hello world"');
     expect(j.status).toBe('completed');
     expect(j.text).toContain('argc=3\n[-n]\n[hello]\n[world]\n');
-    expect(j.records).toEqual([expect.objectContaining({ script: 'echo.sh', exitCode: 0, signal: null, stdoutBytes: 28, stderrBytes: 10, durationMs: expect.any(Number) })]);
+    expect(j.records).toEqual([
+      expect.objectContaining({
+        script: 'echo.sh',
+        exitCode: 0,
+        signal: null,
+        stdoutBytes: 28,
+        stderrBytes: 10,
+        durationMs: expect.any(Number),
+      }),
+    ]);
     // The working-folder copy (put above) is used only while it is the library's file: changed on the
     // device, it is ignored and the script is fetched again.
     const workCopy = join(agentDir, 'work', 'echo.sh');
@@ -110,7 +138,13 @@ describe('putfile and run', () => {
       expect(r.stderr.trim()).toBe('lr: run: parameters may not contain ; & | ! $');
     }
     const log = JSON.parse((await w.lr(['log', '--device', 'romeo', '--json'])).stdout) as Rec[];
-    expect(log).toContainEqual(expect.objectContaining({ commandLine: 'run echo.sh -parameters "a;b"', status: 'refused', error: 'run: parameters may not contain ; & | ! $' }));
+    expect(log).toContainEqual(
+      expect.objectContaining({
+        commandLine: 'run echo.sh -parameters "a;b"',
+        status: 'refused',
+        error: 'run: parameters may not contain ; & | ! $',
+      }),
+    );
     // A batch file's parameters are refused by the service too when cmd would read them as syntax.
     await upload('w.bat', '@echo off\r\necho %1\r\n');
     const bat = await w.lr(['exec', 'romeo', 'run w.bat -parameters a%PATH%']);
@@ -133,14 +167,20 @@ describe('putfile and run', () => {
     // Two background children in the script's group, one that left it (setsid), one that left it AND was
     // orphaned (setsid -f: re-parented to init). The marker makes them findable in /proc.
     const marker = `3000.${process.pid}${Date.now() % 100000}`;
-    await upload('tree.sh', '#!/bin/bash\nsleep "$1" &\nsleep "$1" &\nsetsid sleep "$1" &\nsetsid -f sleep "$1"\necho started\nwait\n');
+    await upload(
+      'tree.sh',
+      '#!/bin/bash\nsleep "$1" &\nsleep "$1" &\nsetsid sleep "$1" &\nsetsid -f sleep "$1"\necho started\nwait\n',
+    );
     const c = await ConsoleClient.connect(loadProfile(w.adminProfile));
     try {
       const s = await c.openSession('romeo');
       let text = '';
       const run = c.run(s.id, `run tree.sh -parameters ${marker}`, { onText: (t) => (text += t) });
       await waitFor('script started', async () => text.includes('started'));
-      await waitFor('all four sleeps', async () => processesWith(marker).filter((p) => p.cmdline.startsWith('sleep')).length === 4);
+      await waitFor(
+        'all four sleeps',
+        async () => processesWith(marker).filter((p) => p.cmdline.startsWith('sleep')).length === 4,
+      );
       c.cancel(run.commandId() as string);
       const outcome = await run.outcome;
       expect(outcome.status).toBe('cancelled');
@@ -157,9 +197,13 @@ describe('putfile and run', () => {
     await upload('unsigned.sh', '#!/bin/bash\necho "unsigned ran"\n', false);
     const off = await w.lr(['exec', 'romeo', 'run unsigned.sh']);
     expect(off.code).toBe(2);
-    expect(off.stderr.trim()).toBe('lr: run: unsigned.sh is not signed and unsigned scripts are not allowed on this tenant');
+    expect(off.stderr.trim()).toBe(
+      'lr: run: unsigned.sh is not signed and unsigned scripts are not allowed on this tenant',
+    );
     const on = await w.lr(['settings', 'set', 'unsignedScripts', 'on']);
-    expect(on.stderr.trim()).toBe('warning: Allowing the use of unsigned scripts may increase your exposure to threats.');
+    expect(on.stderr.trim()).toBe(
+      'warning: Allowing the use of unsigned scripts may increase your exposure to threats.',
+    );
     try {
       const r = await w.lr(['exec', 'romeo', 'run unsigned.sh']);
       expect(r.code).toBe(0);
@@ -183,7 +227,9 @@ describe('putfile and run', () => {
     writeFileSync(file, 'echo rogue\n');
     const bad = await w.lr(['library', 'upload', file, '--sign', join(keys, 'rogue.key'), '--publisher', 'soc']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr.trim()).toBe("lr: the signature of rogue.sh does not verify with publisher soc's key (signed a different file or name, or with another key)");
+    expect(bad.stderr.trim()).toBe(
+      "lr: the signature of rogue.sh does not verify with publisher soc's key (signed a different file or name, or with another key)",
+    );
   });
 
   it('putfile and an unsigned run refuse bytes that differ from the library (same size, shorter, longer), leaving nothing behind', async () => {
@@ -198,12 +244,20 @@ describe('putfile and run', () => {
     expect(readFileSync(stored).length).toBe(size);
     const swapped = await execJson('putfile drift.sh');
     expect(swapped.status).toBe('failed');
-    expect(swapped.error).toMatch(new RegExp(`^putfile: drift\\.sh: the downloaded file does not match the library \\(size ${size}, sha256 [0-9a-f]{64}; expected ${size}, ${sha}\\)$`));
+    expect(swapped.error).toMatch(
+      new RegExp(
+        `^putfile: drift\\.sh: the downloaded file does not match the library \\(size ${size}, sha256 [0-9a-f]{64}; expected ${size}, ${sha}\\)$`,
+      ),
+    );
     // Shorter and longer: the announced length differs from the library's, refused before any byte.
     writeFileSync(stored, content.slice(0, 10));
-    expect((await execJson('putfile drift.sh')).error).toBe(`putfile: the service announced 10 bytes for drift.sh, the library says ${size}`);
+    expect((await execJson('putfile drift.sh')).error).toBe(
+      `putfile: the service announced 10 bytes for drift.sh, the library says ${size}`,
+    );
     writeFileSync(stored, content + 'echo extra\n');
-    expect((await execJson('putfile drift.sh')).error).toBe(`putfile: the service announced ${size + 11} bytes for drift.sh, the library says ${size}`);
+    expect((await execJson('putfile drift.sh')).error).toBe(
+      `putfile: the service announced ${size + 11} bytes for drift.sh, the library says ${size}`,
+    );
     expect(workFiles()).toEqual([]);
 
     await w.lr(['settings', 'set', 'unsignedScripts', 'on']);
@@ -211,10 +265,16 @@ describe('putfile and run', () => {
       writeFileSync(stored, content.replace('library', 'tampered'.slice(0, 7)));
       const run = await execJson('run drift.sh');
       expect(run.status).toBe('failed');
-      expect(run.error).toMatch(new RegExp(`^run: drift\\.sh: the downloaded file does not match the library \\(sha256 [0-9a-f]{64}, expected ${sha}\\)$`));
+      expect(run.error).toMatch(
+        new RegExp(
+          `^run: drift\\.sh: the downloaded file does not match the library \\(sha256 [0-9a-f]{64}, expected ${sha}\\)$`,
+        ),
+      );
       expect(run.text).toBe('');
       writeFileSync(stored, content.slice(0, 10));
-      expect((await execJson('run drift.sh')).error).toBe(`run: the service announced 10 bytes for drift.sh, the library says ${size}`);
+      expect((await execJson('run drift.sh')).error).toBe(
+        `run: the service announced 10 bytes for drift.sh, the library says ${size}`,
+      );
     } finally {
       await w.lr(['settings', 'set', 'unsignedScripts', 'off']);
       writeFileSync(stored, content);
@@ -226,11 +286,20 @@ describe('putfile and run', () => {
     const bytes = Buffer.from('print("twin")\n');
     const digest = { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
     const signature = signScript(readFileSync(join(keys, 'soc.key'), 'utf8'), { name: 'twin.py', ...digest });
-    const put = (name: string) => rawRequest(loadProfile(w.adminProfile), 'PUT', `/api/v1/library/${name}?${new URLSearchParams({ signature, publisher: 'soc', overwrite: 'true' }).toString()}`, bytes, { 'content-type': 'application/octet-stream' });
+    const put = (name: string) =>
+      rawRequest(
+        loadProfile(w.adminProfile),
+        'PUT',
+        `/api/v1/library/${name}?${new URLSearchParams({ signature, publisher: 'soc', overwrite: 'true' }).toString()}`,
+        bytes,
+        { 'content-type': 'application/octet-stream' },
+      );
     // Same bytes, signed as a python script, uploaded to be run by bash: refused.
     const renamed = await put('twin.sh');
     expect(renamed.status).toBe(400);
-    expect(renamed.body.error).toBe("the signature of twin.sh does not verify with publisher soc's key (signed a different file or name, or with another key)");
+    expect(renamed.body.error).toBe(
+      "the signature of twin.sh does not verify with publisher soc's key (signed a different file or name, or with another key)",
+    );
     const list = JSON.parse((await w.lr(['library', 'list', '--json'])).stdout) as Rec[];
     expect(list.find((f) => f.name === 'twin.sh')).toBeUndefined();
     // Under the name it was signed for, the same request is taken.
@@ -241,7 +310,16 @@ describe('putfile and run', () => {
     // A real ELF of this machine, copied (nothing compiled).
     const echo = join(files, 'lr-echo');
     copyFileSync('/bin/echo', echo);
-    const up = await w.lr(['library', 'upload', echo, '--overwrite', '--sign', join(keys, 'soc.key'), '--publisher', 'soc']);
+    const up = await w.lr([
+      'library',
+      'upload',
+      echo,
+      '--overwrite',
+      '--sign',
+      join(keys, 'soc.key'),
+      '--publisher',
+      'soc',
+    ]);
     expect(up.stderr).toBe('');
     const r = await w.lr(['exec', 'romeo', `run lr-echo -parameters "-n 'hello world' a>b"`]);
     expect(r.stderr).toBe('');
@@ -250,11 +328,22 @@ describe('putfile and run', () => {
     const j = await execJson('run lr-echo -parameters "x y"');
     expect(j.status).toBe('completed');
     expect(j.text).toBe('x y\n');
-    expect(j.records).toEqual([expect.objectContaining({ script: 'lr-echo', exitCode: 0, signal: null, stdoutBytes: 4 })]);
+    expect(j.records).toEqual([
+      expect.objectContaining({ script: 'lr-echo', exitCode: 0, signal: null, stdoutBytes: 4 }),
+    ]);
     // The signature names the runner: the same bytes signed as an executable do not pass as a script.
-    const digest = { sha256: createHash('sha256').update(readFileSync(echo)).digest('hex'), size: readFileSync(echo).length };
+    const digest = {
+      sha256: createHash('sha256').update(readFileSync(echo)).digest('hex'),
+      size: readFileSync(echo).length,
+    };
     const signature = signScript(readFileSync(join(keys, 'soc.key'), 'utf8'), { name: 'lr-echo', ...digest });
-    const asScript = await rawRequest(loadProfile(w.adminProfile), 'PUT', `/api/v1/library/lr-echo.sh?${new URLSearchParams({ signature, publisher: 'soc' }).toString()}`, readFileSync(echo), { 'content-type': 'application/octet-stream' });
+    const asScript = await rawRequest(
+      loadProfile(w.adminProfile),
+      'PUT',
+      `/api/v1/library/lr-echo.sh?${new URLSearchParams({ signature, publisher: 'soc' }).toString()}`,
+      readFileSync(echo),
+      { 'content-type': 'application/octet-stream' },
+    );
     expect(asScript.status).toBe(400);
     // Unsigned: refused as an unsigned script is, before anything reaches the device.
     const unsigned = join(files, 'lr-true');
@@ -262,7 +351,9 @@ describe('putfile and run', () => {
     expect((await w.lr(['library', 'upload', unsigned, '--overwrite'])).code).toBe(0);
     const refused = await w.lr(['exec', 'romeo', 'run lr-true']);
     expect(refused.code).toBe(2);
-    expect(refused.stderr.trim()).toBe('lr: run: lr-true is not signed and unsigned scripts are not allowed on this tenant');
+    expect(refused.stderr.trim()).toBe(
+      'lr: run: lr-true is not signed and unsigned scripts are not allowed on this tenant',
+    );
   });
 
   it('refuses, on the device, an executable that is not an ELF for this machine (even signed), running nothing', async () => {
@@ -278,10 +369,25 @@ describe('putfile and run', () => {
     const own = foreign.readUInt16LE(18);
     foreign.writeUInt16LE(own === 62 ? 183 : 62, 18);
     writeFileSync(join(files, 'foreign-true'), foreign);
-    expect((await w.lr(['library', 'upload', join(files, 'foreign-true'), '--overwrite', '--sign', join(keys, 'soc.key'), '--publisher', 'soc'])).code).toBe(0);
+    expect(
+      (
+        await w.lr([
+          'library',
+          'upload',
+          join(files, 'foreign-true'),
+          '--overwrite',
+          '--sign',
+          join(keys, 'soc.key'),
+          '--publisher',
+          'soc',
+        ])
+      ).code,
+    ).toBe(0);
     const other = await execJson('run foreign-true');
     expect(other.status).toBe('failed');
-    expect(other.error).toMatch(/^run: foreign-true is an ELF executable for another processor \(machine (62|183)\), this device is \w+: refused$/);
+    expect(other.error).toMatch(
+      /^run: foreign-true is an ELF executable for another processor \(machine (62|183)\), this device is \w+: refused$/,
+    );
     // A Windows executable.
     await upload('tool.exe', 'MZ\x90\x00windows');
     const exe = await execJson('run tool.exe');
@@ -300,7 +406,10 @@ describe('putfile and run', () => {
     try {
       const s = await c.openSession('romeo');
       const run = c.run(s.id, 'run nap.sh');
-      await waitFor('run started', async () => run.commandId() !== undefined && (await query('running')).includes(run.commandId() as string));
+      await waitFor(
+        'run started',
+        async () => run.commandId() !== undefined && (await query('running')).includes(run.commandId() as string),
+      );
       const id = run.commandId() as string;
       expect((await run.outcome).status).toBe('completed');
       // Nothing was added to the log since the query above: only the command's status changed.
@@ -328,7 +437,9 @@ describe('putfile and run', () => {
       expect(r.code).toBe(1);
       // 'failed', not 'refused': the service prepared and dispatched the job; the agent ended it.
       expect(r.status).toBe('failed');
-      expect(r.error).toBe('run: signature check failed for tamper.sh: the file, its name or its interpreter does not match its signature');
+      expect(r.error).toBe(
+        'run: signature check failed for tamper.sh: the file, its name or its interpreter does not match its signature',
+      );
       expect(r.text).not.toContain('tampered');
       expect((await logEntry(r.commandId))?.status).toBe('failed');
     } finally {

@@ -7,7 +7,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
-import { LocalSessionLedger, type OpenResult, type SessionClaim, type SessionLedger, type SessionLimits } from '../../src/server/session-ledger.js';
+import {
+  LocalSessionLedger,
+  type OpenResult,
+  type SessionClaim,
+  type SessionLedger,
+  type SessionLimits,
+} from '../../src/server/session-ledger.js';
 import { NatsSessionLedger } from '../../src/server/cluster/nats-session-ledger.js';
 import { NatsCluster, natsSkipReason, testMac } from '../cluster/nats-cluster.js';
 import { describeNeeds } from '../needs.js';
@@ -26,7 +32,13 @@ let seq = 0;
 
 function claim(deviceId: string, userId: string): SessionClaim {
   seq++;
-  return { sessionId: `s${seq}-${Math.random().toString(36).slice(2, 8)}`, deviceId, userId, userName: `name-${userId}`, startedAt: new Date(1_800_000_000_000 + seq).toISOString() };
+  return {
+    sessionId: `s${seq}-${Math.random().toString(36).slice(2, 8)}`,
+    deviceId,
+    userId,
+    userName: `name-${userId}`,
+    startedAt: new Date(1_800_000_000_000 + seq).toISOString(),
+  };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -34,7 +46,12 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** Retries an open refused with device_busy until it succeeds; returns the time it did. */
-async function openWhenFree(ledger: SessionLedger, make: () => SessionClaim, limits: SessionLimits, timeoutMs: number): Promise<number> {
+async function openWhenFree(
+  ledger: SessionLedger,
+  make: () => SessionClaim,
+  limits: SessionLimits,
+  timeoutMs: number,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const r = await ledger.tryOpen(make(), limits);
@@ -75,7 +92,12 @@ function ledgerContract(name: string, nodes: 'one' | 'several', create: () => Pr
       const limits = { maxSessionsPerUser: 2, maxSessionsPerTenant: 10 };
       expect((await ledgers[0]!.tryOpen(claim('d1', 'u1'), limits)).ok).toBe(true);
       expect((await ledgers[1]!.tryOpen(claim('d2', 'u1'), limits)).ok).toBe(true);
-      expect(await ledgers[2]!.tryOpen(claim('d3', 'u1'), limits)).toEqual({ ok: false, code: 'user_limit', count: 2, limit: 2 });
+      expect(await ledgers[2]!.tryOpen(claim('d3', 'u1'), limits)).toEqual({
+        ok: false,
+        code: 'user_limit',
+        count: 2,
+        limit: 2,
+      });
       // Refused: nothing of it is left behind (the device is free for someone else).
       expect((await ledgers[2]!.tryOpen(claim('d3', 'u2'), limits)).ok).toBe(true);
       expect((await ledgers[0]!.list()).length).toBe(3);
@@ -84,8 +106,14 @@ function ledgerContract(name: string, nodes: 'one' | 'several', create: () => Pr
     it('enforces the per-tenant limit across nodes', async () => {
       const { ledgers } = await fresh();
       const limits = { maxSessionsPerUser: 10, maxSessionsPerTenant: 3 };
-      for (let i = 0; i < 3; i++) expect((await ledgers[i % 3]!.tryOpen(claim(`d${i}`, `u${i}`), limits)).ok).toBe(true);
-      expect(await ledgers[1]!.tryOpen(claim('d9', 'u9'), limits)).toEqual({ ok: false, code: 'tenant_limit', count: 3, limit: 3 });
+      for (let i = 0; i < 3; i++)
+        expect((await ledgers[i % 3]!.tryOpen(claim(`d${i}`, `u${i}`), limits)).ok).toBe(true);
+      expect(await ledgers[1]!.tryOpen(claim('d9', 'u9'), limits)).toEqual({
+        ok: false,
+        code: 'tenant_limit',
+        count: 3,
+        limit: 3,
+      });
       // The refused open took no user slot: u9 can still open once the tenant has room.
       const sessions = await ledgers[0]!.list();
       expect(sessions.map((s) => s.userId).sort()).toEqual(['u0', 'u1', 'u2']);
@@ -130,13 +158,17 @@ function ledgerContract(name: string, nodes: 'one' | 'several', create: () => Pr
     it('concurrent opens on different devices never exceed the tenant or user limit', async () => {
       const { ledgers } = await fresh();
       const tenant = { maxSessionsPerUser: 100, maxSessionsPerTenant: 10 };
-      const results = await Promise.all(Array.from({ length: 30 }, (_, i) => ledgers[i % 3]!.tryOpen(claim(`t${i}`, `u${i}`), tenant)));
+      const results = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => ledgers[i % 3]!.tryOpen(claim(`t${i}`, `u${i}`), tenant)),
+      );
       expect(results.filter((r) => r.ok).length).toBe(10);
       for (const r of results) if (!r.ok) expect(r).toMatchObject({ code: 'tenant_limit', limit: 10 });
       expect((await ledgers[0]!.list()).length).toBe(10);
 
       const user = { maxSessionsPerUser: 4, maxSessionsPerTenant: 100 };
-      const mine = await Promise.all(Array.from({ length: 20 }, (_, i) => ledgers[i % 3]!.tryOpen(claim(`m${i}`, 'same-user'), user)));
+      const mine = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => ledgers[i % 3]!.tryOpen(claim(`m${i}`, 'same-user'), user)),
+      );
       expect(mine.filter((r) => r.ok).length).toBe(4);
       expect((await ledgers[2]!.list()).filter((s) => s.userId === 'same-user').length).toBe(4);
     });
@@ -160,7 +192,11 @@ function ledgerContract(name: string, nodes: 'one' | 'several', create: () => Pr
       await openWhenFree(ledgers[0]!, () => claim('d2', 'u4'), limits, leaseMs * 4);
       // The live node's session outlived the dead one's lease: its own lease was refreshed.
       if (Date.now() - t0 < leaseMs * 2) await sleep(leaseMs * 2 - (Date.now() - t0));
-      expect(await ledgers[1]!.tryOpen(claim('kept', 'u5'), limits)).toEqual({ ok: false, code: 'device_busy', holder: kept });
+      expect(await ledgers[1]!.tryOpen(claim('kept', 'u5'), limits)).toEqual({
+        ok: false,
+        code: 'device_busy',
+        holder: kept,
+      });
       expect((await ledgers[0]!.list()).map((s) => s.deviceId).sort()).toEqual(['d1', 'd2', 'kept']);
     });
   });
@@ -190,7 +226,15 @@ describeNeeds(natsSkipReason)('JetStream', () => {
     for (let i = 0; i < 3; i++) {
       const nc = await cluster.connect(i);
       conns.push(nc);
-      ledgers.push(await NatsSessionLedger.open(nc, { bucket, replicas: 3, leaseMs: LEASE_MS, nodeId: `node${i + 1}`, mac: testMac }));
+      ledgers.push(
+        await NatsSessionLedger.open(nc, {
+          bucket,
+          replicas: 3,
+          leaseMs: LEASE_MS,
+          nodeId: `node${i + 1}`,
+          mac: testMac,
+        }),
+      );
     }
     const dead = new Set<number>();
     return {
@@ -202,7 +246,10 @@ describeNeeds(natsSkipReason)('JetStream', () => {
       },
       dispose: async () => {
         for (const l of ledgers) l.stop();
-        await new Kvm(conns[0]!).open(bucket).then((kv) => kv.destroy()).catch(() => undefined);
+        await new Kvm(conns[0]!)
+          .open(bucket)
+          .then((kv) => kv.destroy())
+          .catch(() => undefined);
         await Promise.all(conns.map((c, i) => (dead.has(i) ? undefined : c.close())));
       },
     };
@@ -211,10 +258,20 @@ describeNeeds(natsSkipReason)('JetStream', () => {
   it('releaseNode: the live nodes free the devices of a dead node at once (not after the lease), and only those', async () => {
     const bucket = `lr-sessions-release-${++bucketNo}`;
     const conns = [await cluster.connect(0), await cluster.connect(1)];
-    const [a, b] = await Promise.all(conns.map((nc, i) => NatsSessionLedger.open(nc, { bucket, replicas: 3, leaseMs: 60_000, nodeId: `node${i + 1}`, mac: testMac })));
+    const [a, b] = await Promise.all(
+      conns.map((nc, i) =>
+        NatsSessionLedger.open(nc, { bucket, replicas: 3, leaseMs: 60_000, nodeId: `node${i + 1}`, mac: testMac }),
+      ),
+    );
     try {
       const limits = { maxSessionsPerUser: 5, maxSessionsPerTenant: 5 };
-      const claim = (sessionId: string, deviceId: string) => ({ sessionId, deviceId, userId: 'u1', userName: 'ann', startedAt: new Date().toISOString() });
+      const claim = (sessionId: string, deviceId: string) => ({
+        sessionId,
+        deviceId,
+        userId: 'u1',
+        userName: 'ann',
+        startedAt: new Date().toISOString(),
+      });
       expect(await a!.tryOpen(claim('s1', 'd1'), limits)).toEqual({ ok: true });
       expect(await b!.tryOpen(claim('s2', 'd2'), limits)).toEqual({ ok: true });
       expect(await b!.tryOpen(claim('s3', 'd1'), limits)).toMatchObject({ ok: false, code: 'device_busy' });
@@ -226,7 +283,10 @@ describeNeeds(natsSkipReason)('JetStream', () => {
       expect(await b!.releaseNode('node1')).toBe(0);
     } finally {
       b!.stop();
-      await new Kvm(conns[1]!).open(bucket).then((kv) => kv.destroy()).catch(() => undefined);
+      await new Kvm(conns[1]!)
+        .open(bucket)
+        .then((kv) => kv.destroy())
+        .catch(() => undefined);
       await conns[1]!.close();
     }
   });

@@ -20,7 +20,9 @@ describe('tenant settings', () => {
     expect((await w.lr(['settings', 'set', 'liveResponse', 'off'])).code).toBe(0);
     const refused = await w.lr(['exec', 'golf', 'dir /']);
     expect(refused.code).toBe(2);
-    expect(refused.stderr.trim()).toBe('lr: connect: live response is turned off for this tenant (an admin can turn it on: lr settings set liveResponse on)');
+    expect(refused.stderr.trim()).toBe(
+      'lr: connect: live response is turned off for this tenant (an admin can turn it on: lr settings set liveResponse on)',
+    );
     const shown = await w.lr(['settings', 'get']);
     expect(shown.stdout).toMatch(/^liveResponse off$/m);
     expect((await w.lr(['settings', 'set', 'liveResponse', 'on'])).code).toBe(0);

@@ -23,7 +23,10 @@ describe('lr shell connect after a close', () => {
   it('keeps the shell after an idle close and a service restart; connect reopens in the same folder', async () => {
     const state = mkdtempSync(join(tmpdir(), 'lr-shell-state-'));
     const cmd = `${process.execPath} ${BIN('lr')} --profile ${w.adminProfile} shell golf`;
-    sh = spawn('script', ['-qfec', cmd, '/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XDG_STATE_HOME: state, COLUMNS: '200' } });
+    sh = spawn('script', ['-qfec', cmd, '/dev/null'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, XDG_STATE_HOME: state, COLUMNS: '200' },
+    });
     let out = '';
     sh.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     sh.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -43,7 +46,10 @@ describe('lr shell connect after a close', () => {
     await waitFor('no session', async () => /no session: connect opens a new one/.test(since(mark)));
     mark = out.length;
     type('connect');
-    await waitFor('reconnected', async () => /Connected to golf, session/.test(since(mark)) && since(mark).includes('golf:/tmp>'));
+    await waitFor(
+      'reconnected',
+      async () => /Connected to golf, session/.test(since(mark)) && since(mark).includes('golf:/tmp>'),
+    );
     mark = out.length;
     type('cd ..');
     await waitFor('the new session serves commands', async () => since(mark).includes('golf:/>'));
@@ -53,13 +59,24 @@ describe('lr shell connect after a close', () => {
     // 2. Service restart: the console connection drops; connect reconnects and reopens.
     mark = out.length;
     await w.stopServer();
-    await waitFor('disconnected', async () => /disconnected: /.test(since(mark)) || /session closed: /.test(since(mark)));
+    await waitFor(
+      'disconnected',
+      async () => /disconnected: /.test(since(mark)) || /session closed: /.test(since(mark)),
+    );
     await w.startServer();
-    await waitFor('golf online again', async () => (await w.devices()).find((d) => d.name === 'golf' && d.online), 30_000);
+    await waitFor(
+      'golf online again',
+      async () => (await w.devices()).find((d) => d.name === 'golf' && d.online),
+      30_000,
+    );
     expect(sh.exitCode).toBeNull();
     mark = out.length;
     type('connect');
-    await waitFor('reconnected after restart', async () => /Connected to golf, session/.test(since(mark)) && since(mark).includes('golf:/tmp>'), 20_000);
+    await waitFor(
+      'reconnected after restart',
+      async () => /Connected to golf, session/.test(since(mark)) && since(mark).includes('golf:/tmp>'),
+      20_000,
+    );
 
     // History is the same file, with the lines typed before and after the closes.
     const hist = readdirSync(join(state, 'lr', 'history'));

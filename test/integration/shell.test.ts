@@ -4,7 +4,16 @@
 // `&` refused by lr exec, piped input queued line by line.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, closeSync, writeSync, existsSync, readFileSync, writeFileSync, readdirSync } from 'node:fs';
+import {
+  mkdtempSync,
+  openSync,
+  closeSync,
+  writeSync,
+  existsSync,
+  readFileSync,
+  writeFileSync,
+  readdirSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,9 +33,17 @@ const live = new Set<ChildProcess>();
 const sha256sum = (f: string) => execFileSync('sha256sum', [f]).toString().split(' ')[0];
 
 /** `lr shell DEVICE` in a pseudo-terminal (script(1)): what an analyst at a terminal runs. */
-function ptyShell(w: World, device: string, cwd: string): { child: ChildProcess; output(): string; type(line: string): void; exited: Promise<unknown> } {
+function ptyShell(
+  w: World,
+  device: string,
+  cwd: string,
+): { child: ChildProcess; output(): string; type(line: string): void; exited: Promise<unknown> } {
   const cmd = `${process.execPath} ${BIN('lr')} --profile ${w.adminProfile} shell ${device}`;
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XDG_STATE_HOME: join(cwd, '.state') } });
+  const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+    cwd,
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, XDG_STATE_HOME: join(cwd, '.state') },
+  });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -57,7 +74,11 @@ describe('lr shell', () => {
     for (let i = 0; i < 8; i++) writeSync(fd, randomBytes(8 << 20));
     closeSync(fd);
     const local = mkdtempSync(join(tmpdir(), 'lr-shell-dl-'));
-    const sh = spawn(process.execPath, [BIN('lr'), '--profile', w.adminProfile, 'shell', 'foxtrot'], { cwd: local, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XDG_STATE_HOME: join(local, '.state') } });
+    const sh = spawn(process.execPath, [BIN('lr'), '--profile', w.adminProfile, 'shell', 'foxtrot'], {
+      cwd: local,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, XDG_STATE_HOME: join(local, '.state') },
+    });
     let out = '';
     sh.stdout.on('data', (d: Buffer) => (out += d.toString()));
     sh.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -68,7 +89,11 @@ describe('lr shell', () => {
     await waitFor('download announced', async () => /downloaded: [0-9a-f]{64}/.test(out), 60_000);
     const sha = execFileSync('sha256sum', [src]).toString().split(' ')[0];
     expect(out).toContain(`downloaded: ${sha}  ${join(local, 'evidence.bin')}`);
-    expect(execFileSync('sha256sum', [join(local, 'evidence.bin')]).toString().split(' ')[0]).toBe(sha);
+    expect(
+      execFileSync('sha256sum', [join(local, 'evidence.bin')])
+        .toString()
+        .split(' ')[0],
+    ).toBe(sha);
     expect(out).toMatch(/drwx/); // the dir listing ran in the same session
     const exited = new Promise((r) => sh.once('close', r));
     sh.stdin.write('exit\n');
@@ -81,7 +106,10 @@ describe('lr shell', () => {
     const sh = ptyShell(w, 'foxtrot', local);
     await waitFor('prompt', async () => sh.output().includes('foxtrot:/>'));
     sh.type(`getfile "${src}" &`);
-    const id = await waitFor('background notice', async () => /\[(\S+)\] downloading in the background/.exec(sh.output())?.[1]);
+    const id = await waitFor(
+      'background notice',
+      async () => /\[(\S+)\] downloading in the background/.exec(sh.output())?.[1],
+    );
     // Hold the agent still so that the download is surely mid-way when fg brings it back.
     agent.kill('SIGSTOP');
     try {
@@ -92,7 +120,11 @@ describe('lr shell', () => {
     }
     const sha = sha256sum(src);
     const file = join(local, 'evidence.bin');
-    await waitFor('verified file', async () => sh.output().includes(`${sha}  ${file}`) || /without the agent|failed/.test(sh.output()), 60_000);
+    await waitFor(
+      'verified file',
+      async () => sh.output().includes(`${sha}  ${file}`) || /without the agent|failed/.test(sh.output()),
+      60_000,
+    );
     expect(sh.output()).not.toMatch(/without the agent's hash/);
     expect(sh.output()).toContain(`${sha}  ${file}`);
     expect(sh.output()).not.toContain(`downloaded: ${sha}`); // ended in the foreground, not announced from the background
@@ -116,7 +148,11 @@ describe('lr shell', () => {
     expect(readFileSync(file, 'utf8')).toBe(content);
     sh.type('dir / -output json > listing.json');
     await waitFor('json written', async () => sh.output().includes(`output written to ${join(local, 'listing.json')}`));
-    expect((JSON.parse(readFileSync(join(local, 'listing.json'), 'utf8')) as { name: string }[]).some((r) => r.name === 'etc')).toBe(true);
+    expect(
+      (JSON.parse(readFileSync(join(local, 'listing.json'), 'utf8')) as { name: string }[]).some(
+        (r) => r.name === 'etc',
+      ),
+    ).toBe(true);
     expect(readdirSync(local).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     sh.type('exit');
     await sh.exited;
@@ -145,7 +181,10 @@ describe('lr shell', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/drop the '&'.*lr shell foxtrot/);
     expect(existsSync(join(local, 'evidence.bin'))).toBe(false);
-    const log = JSON.parse((await w.lr(['log', '--device', 'foxtrot', '--json'])).stdout) as { commandLine: string; status: string }[];
+    const log = JSON.parse((await w.lr(['log', '--device', 'foxtrot', '--json'])).stdout) as {
+      commandLine: string;
+      status: string;
+    }[];
     expect(log.filter((e) => e.commandLine.includes(src))).toEqual([]); // nothing started, so nothing cancelled
   }, 60_000);
 
@@ -154,7 +193,11 @@ describe('lr shell', () => {
     const src = bigFile(32 << 20);
     writeFileSync(join(dir, 'marker-7f3a.txt'), 'x');
     const local = mkdtempSync(join(tmpdir(), 'lr-shell-piped-dl-'));
-    const sh = spawn(process.execPath, [BIN('lr'), '--profile', w.adminProfile, 'shell', 'foxtrot'], { cwd: local, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, XDG_STATE_HOME: join(local, '.state') } });
+    const sh = spawn(process.execPath, [BIN('lr'), '--profile', w.adminProfile, 'shell', 'foxtrot'], {
+      cwd: local,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, XDG_STATE_HOME: join(local, '.state') },
+    });
     live.add(sh);
     let out = '';
     sh.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -26,11 +26,17 @@ describe('standalone mode', () => {
     services = make();
     await services.start();
     const status = services.workspace.status();
-    expect(status).toMatchObject({ state: 'ready', mode: 'standalone', user: { name: 'admin', role: 'admin', libraryManager: true } });
+    expect(status).toMatchObject({
+      state: 'ready',
+      mode: 'standalone',
+      user: { name: 'admin', role: 'admin', libraryManager: true },
+    });
     expect(status.serviceUrl).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
     expect(existsSync(join(dir, 'service', 'admin.profile.json'))).toBe(true);
     expect(existsSync(join(dir, 'agent', 'agent.json'))).toBe(true);
-    const device = await waitFor('this machine online', async () => (await services!.devices.list()).find((d) => d.online && d.id === status.localDeviceId));
+    const device = await waitFor('this machine online', async () =>
+      (await services!.devices.list()).find((d) => d.online && d.id === status.localDeviceId),
+    );
     expect(device.name).toBe(hostname());
   });
 
@@ -92,6 +98,8 @@ describe('standalone mode', () => {
     const second = services.workspace.status();
     expect(second.state).toBe('ready');
     expect(second.localDeviceId).toBe(first.localDeviceId);
-    await waitFor('this machine online again', async () => (await services!.devices.list()).find((d) => d.online && d.id === second.localDeviceId));
+    await waitFor('this machine online again', async () =>
+      (await services!.devices.list()).find((d) => d.online && d.id === second.localDeviceId),
+    );
   });
 });

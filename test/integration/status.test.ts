@@ -25,7 +25,9 @@ describe('status ID', () => {
     expect(shown.stderr).toBe('');
     expect(shown.code).toBe(0);
     expect(shown.stdout).toContain(`${id}  help dir`);
-    expect(shown.stdout).toMatch(/state: completed {3}by admin \(session \w+\) {3}started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+    expect(shown.stdout).toMatch(
+      /state: completed {3}by admin \(session \w+\) {3}started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/,
+    );
     expect(shown.stdout).toContain('\ndir — Lists a directory\nusage: dir [path] [-full_path]\n');
     expect(shown.stdout).not.toContain('\\x0a');
 

@@ -55,7 +55,13 @@ interface Fixture {
 }
 
 const BASE_LIMITS = limitsSchema.parse({});
-const info = (name: string): DeviceInfo => ({ name, hostname: `${name}.example`, os: 'Linux 6.1', platform: 'linux', agentVersion: '1.0.0' });
+const info = (name: string): DeviceInfo => ({
+  name,
+  hostname: `${name}.example`,
+  os: 'Linux 6.1',
+  platform: 'linux',
+  agentVersion: '1.0.0',
+});
 
 function newNode(root: string, name: string): Node {
   const dir = path.join(root, name);
@@ -196,9 +202,16 @@ function storeContract(name: string, nodes: 'one' | 'several', create: () => Pro
       expect(r.ok).toBe(true);
       const deviceId = (r as { deviceId: string }).deviceId;
       await sync();
-      expect(a.store.getDevice(deviceId)).toMatchObject({ name: 'web-1', publicKey: 'the-public-key', os: 'Linux 6.1' });
+      expect(a.store.getDevice(deviceId)).toMatchObject({
+        name: 'web-1',
+        publicKey: 'the-public-key',
+        os: 'Linux 6.1',
+      });
       // The token is spent everywhere once the use replicated.
-      expect(a.store.enrollDevice(token, info('web-2'), 'k2')).toEqual({ ok: false, error: 'enrollment token was already used' });
+      expect(a.store.enrollDevice(token, info('web-2'), 'k2')).toEqual({
+        ok: false,
+        error: 'enrollment token was already used',
+      });
     });
 
     it('library file metadata, publishers and indicators replicate', async () => {
@@ -224,7 +237,9 @@ function storeContract(name: string, nodes: 'one' | 'several', create: () => Pro
       await sync();
       expect(b.library.get('hello.sh')).toEqual(file);
       expect(b.library.getPublisher('acme')).toEqual(a.library.getPublisher('acme'));
-      expect(b.responses.listIndicators()).toEqual([expect.objectContaining({ sha256: 'b'.repeat(64), description: 'bad tool' })]);
+      expect(b.responses.listIndicators()).toEqual([
+        expect.objectContaining({ sha256: 'b'.repeat(64), description: 'bad tool' }),
+      ]);
       // Replacing an indicator (INSERT OR REPLACE on A) is an update on B.
       a.responses.addIndicator('b'.repeat(64), 'renamed', 'admin');
       await sync();
@@ -362,15 +377,48 @@ function storeContract(name: string, nodes: 'one' | 'several', create: () => Pro
       const { a, b, sync } = fx;
       const key = (t: string, pk: unknown[]) => `${t}.${Buffer.from(JSON.stringify(pk)).toString('base64url')}`;
       await rawPut(key('users', ['x1']), 'not json');
-      await rawPut(key('users', ['x2']), JSON.stringify({ id: 'x2', name: 'mallory', role: 'root', library_manager: 0, created_at: 'now', disabled_at: null }));
-      await rawPut(key('users', ['x3']), JSON.stringify({ id: 'x3', name: 'eve', role: 'admin', library_manager: 0, created_at: 'now', disabled_at: null, extra: 1 }));
-      await rawPut(key('users', ['x4']), JSON.stringify({ id: 'other', name: 'eve', role: 'admin', library_manager: 0, created_at: 'now', disabled_at: null }));
+      await rawPut(
+        key('users', ['x2']),
+        JSON.stringify({
+          id: 'x2',
+          name: 'mallory',
+          role: 'root',
+          library_manager: 0,
+          created_at: 'now',
+          disabled_at: null,
+        }),
+      );
+      await rawPut(
+        key('users', ['x3']),
+        JSON.stringify({
+          id: 'x3',
+          name: 'eve',
+          role: 'admin',
+          library_manager: 0,
+          created_at: 'now',
+          disabled_at: null,
+          extra: 1,
+        }),
+      );
+      await rawPut(
+        key('users', ['x4']),
+        JSON.stringify({
+          id: 'other',
+          name: 'eve',
+          role: 'admin',
+          library_manager: 0,
+          created_at: 'now',
+          disabled_at: null,
+        }),
+      );
       await rawPut(key('sessions', ['s1']), JSON.stringify({ id: 's1' }));
       await rawPut('settings.WyJ4Il0=', '{}'); // padded: not the encoding nodes write
       a.store.setSetting('after', 'ok');
       await sync();
       expect(b.store.getSetting('after')).toBe('ok');
-      expect(b.db.prepare("SELECT count(*) FROM users WHERE id IN ('x1','x2','x3','x4','other')").pluck().get()).toBe(0);
+      expect(b.db.prepare("SELECT count(*) FROM users WHERE id IN ('x1','x2','x3','x4','other')").pluck().get()).toBe(
+        0,
+      );
       expect(b.db.prepare('SELECT count(*) FROM sessions').pluck().get()).toBe(0);
     });
   });
@@ -460,7 +508,10 @@ describeNeeds(natsSkipReason)('JetStream', () => {
       },
       dispose: async () => {
         for (const r of running.values()) await r.stop();
-        await new Kvm(contexts[0]!.js).open(bucket).then((kv) => kv.destroy()).catch(() => undefined);
+        await new Kvm(contexts[0]!.js)
+          .open(bucket)
+          .then((kv) => kv.destroy())
+          .catch(() => undefined);
         await Promise.all(contexts.map((c) => c.nc.close()));
         for (const n of nodes) n.store.close();
         rmSync(root, { recursive: true, force: true });

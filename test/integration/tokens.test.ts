@@ -10,7 +10,10 @@ import { profileSchema, type Profile } from '../../src/node/profile.js';
 
 const load = (file: string): Profile => profileSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
 
-async function heldSession(profileFile: string, device: string): Promise<{ client: ConsoleClient; closed: Promise<{ at: number; reason: string }> }> {
+async function heldSession(
+  profileFile: string,
+  device: string,
+): Promise<{ client: ConsoleClient; closed: Promise<{ at: number; reason: string }> }> {
   const client = await ConsoleClient.connect(load(profileFile));
   const s = await client.openSession(device);
   const closed = new Promise<{ at: number; reason: string }>((resolve) => {
@@ -70,7 +73,11 @@ describe('users and tokens', () => {
     } finally {
       client.close();
     }
-    const list = JSON.parse((await w.lr(['users', 'list', '--json'])).stdout) as { name: string; activeTokens: number; revokedTokens: number }[];
+    const list = JSON.parse((await w.lr(['users', 'list', '--json'])).stdout) as {
+      name: string;
+      activeTokens: number;
+      revokedTokens: number;
+    }[];
     expect(list.find((u) => u.name === 'ravi')).toMatchObject({ activeTokens: 0, revokedTokens: 1 });
     // Only admins list or revoke.
     const other = await w.addUser('vera', 'advanced');
@@ -82,7 +89,17 @@ describe('users and tokens', () => {
   it('honours token expiry (--ttl), for REST and for open consoles', async () => {
     await w.addUser('tess', 'basic');
     const shortLived = join(w.dir, 'tess-short.profile.json');
-    const r = await run('lr-server', ['user', 'token', 'tess', '--data', w.dataDir, '--out', shortLived, '--ttl', '3s']);
+    const r = await run('lr-server', [
+      'user',
+      'token',
+      'tess',
+      '--data',
+      w.dataDir,
+      '--out',
+      shortLived,
+      '--ttl',
+      '3s',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/valid until/);
     const { client, closed } = await heldSession(shortLived, 'theta');
@@ -94,7 +111,9 @@ describe('users and tokens', () => {
       client.close();
     }
     expect((await w.lr(['devices'], shortLived)).code).not.toBe(0);
-    const users = JSON.parse((await run('lr-server', ['user', 'list', '--data', w.dataDir, '--json'])).stdout) as { name: string }[];
+    const users = JSON.parse((await run('lr-server', ['user', 'list', '--data', w.dataDir, '--json'])).stdout) as {
+      name: string;
+    }[];
     expect(users.map((u) => u.name)).toEqual(expect.arrayContaining(['admin', 'rita', 'ravi', 'tess']));
   });
 
@@ -103,10 +122,14 @@ describe('users and tokens', () => {
     const ca = load(w.adminProfile).ca;
     const get = (token: string) =>
       new Promise<number>((resolve, reject) => {
-        const req = request(`https://127.0.0.1:${w.port}/api/v1/devices`, { ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        });
+        const req = request(
+          `https://127.0.0.1:${w.port}/api/v1/devices`,
+          { ca, headers: { authorization: `Bearer ${token}` } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
         req.on('error', reject);
         req.end();
       });
@@ -115,7 +138,10 @@ describe('users and tokens', () => {
     expect(statuses.slice(0, 15).every((s) => s === 401)).toBe(true);
     expect(statuses.at(-1)).toBe(429);
     const upgrade = await new Promise<string>((resolve) => {
-      const ws = new WebSocket(`wss://127.0.0.1:${w.port}/api/v1/console`, { ca, headers: { authorization: 'Bearer nope' } });
+      const ws = new WebSocket(`wss://127.0.0.1:${w.port}/api/v1/console`, {
+        ca,
+        headers: { authorization: 'Bearer nope' },
+      });
       ws.on('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
       ws.on('open', () => resolve('open'));
       ws.on('error', (e) => resolve(e.message));

@@ -12,7 +12,17 @@
  * harness reads.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,7 +38,12 @@ export const WINESERVER = '/usr/lib/wine/wineserver';
 
 /** Why Windows agents cannot run here, or null. */
 export function wineProblem(): string | null {
-  return firstProblem(existsSync(WINE64) ? null : 'wine64 is not installed (apt-get install --no-install-recommends wine64; .ci/run installs it)', missingCommand('npm'));
+  return firstProblem(
+    existsSync(WINE64)
+      ? null
+      : 'wine64 is not installed (apt-get install --no-install-recommends wine64; .ci/run installs it)',
+    missingCommand('npm'),
+  );
 }
 
 const CACHE = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'lr-workstation', 'windows');
@@ -43,7 +58,10 @@ async function unpackFromNpm(spec: string, into: string): Promise<void> {
   mkdirSync(CACHE, { recursive: true });
   const tmp = mkdtempSync(join(CACHE, 'unpack-'));
   try {
-    const { stdout } = await execFileP('npm', ['pack', spec, '--silent', '--pack-destination', tmp], { cwd: tmp, maxBuffer: 1 << 20 });
+    const { stdout } = await execFileP('npm', ['pack', spec, '--silent', '--pack-destination', tmp], {
+      cwd: tmp,
+      maxBuffer: 1 << 20,
+    });
     const tgz = join(tmp, stdout.trim().split('\n').pop()!.trim());
     await execFileP('tar', ['xzf', tgz, '-C', tmp]);
     placeOnce(join(tmp, 'package'), into);
@@ -89,10 +107,18 @@ export interface WinePrefix {
   /** The prefix folder (host path); `drive_c` is C:\. */
   dir: string;
   env: Record<string, string>;
-  /** Host path of a C:\ path (`C:\Users\Public\x.exe` → <prefix>/drive_c/users/Public/x.exe, case as Wine stores it). */
+  /**
+   * Host path of a C:\ path (`C:\Users\Public\x.exe` → <prefix>/drive_c/users/Public/x.exe, case as Wine stores it).
+   */
   hostOf(windowsPath: string): string;
-  /** Runs a Windows program (a path inside the prefix, or a builtin such as `reg`) to completion; output through files. */
-  exec(program: string, args: string[], timeoutMs?: number): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /**
+   * Runs a Windows program (a path inside the prefix, or a builtin such as `reg`) to completion; output through files.
+   */
+  exec(
+    program: string,
+    args: string[],
+    timeoutMs?: number,
+  ): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** Stops every process of the prefix. */
   kill(): Promise<void>;
 }
@@ -119,7 +145,9 @@ export async function createWinePrefix(parent: string): Promise<WinePrefix> {
       const code = await new Promise<number | null>((res, rej) => {
         const t = setTimeout(() => {
           child.kill('SIGKILL');
-          rej(new Error(`${program} ${args.join(' ')} did not finish in ${timeoutMs} ms: ${readOr(out)} ${readOr(err)}`));
+          rej(
+            new Error(`${program} ${args.join(' ')} did not finish in ${timeoutMs} ms: ${readOr(out)} ${readOr(err)}`),
+          );
         }, timeoutMs);
         child.on('exit', (c) => {
           clearTimeout(t);
@@ -135,7 +163,10 @@ export async function createWinePrefix(parent: string): Promise<WinePrefix> {
   return prefix;
 }
 
-/** Host path of a C:\ folder of `prefix`, each component matched without regard to case as Windows does (created when missing). */
+/**
+ * Host path of a C:\ folder of `prefix`, each component matched without regard to case as Windows does (created when
+ * missing).
+ */
 export function hostDir(prefix: WinePrefix, windowsPath: string): string {
   let dir = join(prefix.dir, 'drive_c');
   for (const part of windowsPath.replace(/^C:\\/i, '').split('\\')) {
@@ -154,7 +185,13 @@ function readOr(file: string): string {
   }
 }
 
-function spawnToFiles(cmd: string, args: string[], env: Record<string, string>, out: string, err: string): ChildProcess {
+function spawnToFiles(
+  cmd: string,
+  args: string[],
+  env: Record<string, string>,
+  out: string,
+  err: string,
+): ChildProcess {
   writeFileSync(out, '');
   writeFileSync(err, '');
   // Shell redirection: node.exe under Wine cannot write to a pipe, a file works.
@@ -182,18 +219,37 @@ export async function runWindowsAgentCli(prefix: WinePrefix, nodeExe: string, ar
 export type EnrollTarget = Pick<World, 'dir' | 'dataDir' | 'devices'>;
 
 /** Enrolls a Windows agent (under Wine) with the service of `world`, starts it and resolves once it is online. */
-export async function addWindowsAgent(world: EnrollTarget, prefix: WinePrefix, nodeExe: string, name: string): Promise<WindowsAgent> {
+export async function addWindowsAgent(
+  world: EnrollTarget,
+  prefix: WinePrefix,
+  nodeExe: string,
+  name: string,
+): Promise<WindowsAgent> {
   const bundle = join(world.dir, `${name}.bundle.json`);
   const t = await run('lr-server', ['enroll-token', '--data', world.dataDir, '--out', bundle, '--ttl', '1h']);
   if (t.code !== 0) throw new Error(t.stderr);
   const dataDir = 'C:\\ProgramData\\lr-agent';
-  const e = await runWindowsAgentCli(prefix, nodeExe, ['enroll', '--bundle', winPath(bundle), '--data', dataDir, '--name', name]);
+  const e = await runWindowsAgentCli(prefix, nodeExe, [
+    'enroll',
+    '--bundle',
+    winPath(bundle),
+    '--data',
+    dataDir,
+    '--name',
+    name,
+  ]);
   if (e.code !== 0) throw new Error(`enroll under Wine failed (${e.code}): ${e.stdout} ${e.stderr}`);
   const deviceId = /device id (\w+)/.exec(e.stdout)?.[1];
   if (!deviceId) throw new Error(`enroll under Wine printed no device id: ${e.stdout} ${e.stderr}`);
   const out = join(world.dir, `${name}.agent.out`);
   const err = join(world.dir, `${name}.agent.err`);
-  const child = spawnToFiles(WINE64, [winPath(nodeExe), winPath(BIN('lr-agent')), 'start', '--data', dataDir], { ...prefix.env, LR_LOG_LEVEL: 'warn' }, out, err);
+  const child = spawnToFiles(
+    WINE64,
+    [winPath(nodeExe), winPath(BIN('lr-agent')), 'start', '--data', dataDir],
+    { ...prefix.env, LR_LOG_LEVEL: 'warn' },
+    out,
+    err,
+  );
   const output = () => `${readOr(out)}${readOr(err)}`;
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -201,7 +257,11 @@ export async function addWindowsAgent(world: EnrollTarget, prefix: WinePrefix, n
   };
   try {
     await waitFor(`${name} started under Wine`, async () => /started/.test(readOr(out)), 60_000);
-    await waitFor(`${name} online`, async () => (await world.devices()).find((d) => d.id === deviceId && d.online), 30_000);
+    await waitFor(
+      `${name} online`,
+      async () => (await world.devices()).find((d) => d.id === deviceId && d.online),
+      30_000,
+    );
   } catch (err2) {
     await stop();
     throw new Error(`${(err2 as Error).message}\nagent output: ${output()}`, { cause: err2 });

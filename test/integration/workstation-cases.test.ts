@@ -17,7 +17,12 @@ let appData = '';
 const items: ConsoleItem[] = [];
 
 function make(): Services {
-  const s = createServices({ version: '0.0.0-test', mode: 'browser-shell', platform: process.platform, dataDir: appData });
+  const s = createServices({
+    version: '0.0.0-test',
+    mode: 'browser-shell',
+    platform: process.platform,
+    dataDir: appData,
+  });
   s.events.subscribe((event: LrEvent) => {
     if (event.type !== 'console.output') return;
     items.push(...event.items);
@@ -29,7 +34,11 @@ function make(): Services {
 async function runLine(s: Services, sessionId: string, line: string): Promise<Extract<ConsoleItem, { type: 'end' }>> {
   items.length = 0;
   s.consoles.run(sessionId, line);
-  return waitFor(`${line} to end`, async () => items.find((i): i is Extract<ConsoleItem, { type: 'end' }> => i.type === 'end'), 60_000);
+  return waitFor(
+    `${line} to end`,
+    async () => items.find((i): i is Extract<ConsoleItem, { type: 'end' }> => i.type === 'end'),
+    60_000,
+  );
 }
 
 beforeAll(async () => {
@@ -54,7 +63,11 @@ describe('consoles feed the active case', () => {
     const session = await s.consoles.open('case-box');
     const folder = join(world.dir, 'suspect');
     mkdirSync(folder);
-    const payload = Buffer.concat([Buffer.from([0x4d, 0x5a, 0x90, 0x00]), Buffer.from('not really a PE: '), Buffer.alloc(70_000, 0x41)]);
+    const payload = Buffer.concat([
+      Buffer.from([0x4d, 0x5a, 0x90, 0x00]),
+      Buffer.from('not really a PE: '),
+      Buffer.alloc(70_000, 0x41),
+    ]);
     const suspect = join(folder, 'dropper-q7x.bin');
     writeFileSync(suspect, payload);
     const mtime = new Date('2026-01-02T03:04:05.000Z');
@@ -70,7 +83,12 @@ describe('consoles feed the active case', () => {
     await runLine(s, session.id, 'nosuchcommand');
 
     const transcripts = s.cases.transcripts(created.id, 0, 100);
-    expect(transcripts.items.map((t) => t.line)).toEqual([`dir ${folder}`, `getfile ${suspect}`, `dir ${folder} > listing.txt`, 'nosuchcommand']);
+    expect(transcripts.items.map((t) => t.line)).toEqual([
+      `dir ${folder}`,
+      `getfile ${suspect}`,
+      `dir ${folder} > listing.txt`,
+      'nosuchcommand',
+    ]);
     const dirEntry = s.cases.transcript(transcripts.items[0]!.id);
     expect(dirEntry.output).toContain('dropper-q7x.bin');
     expect(dirEntry).toMatchObject({ deviceId, deviceName: 'case-box', status: 'completed', analyst: 'admin' });

@@ -24,7 +24,12 @@ import { refuseProtected } from '../protected-paths.js';
 import { downloadFromService } from '../service-download.js';
 import { describeError } from '../../shared/errors.js';
 
-const yaraFile = z.object({ name: z.string().regex(/^[A-Za-z0-9._-]+$/), sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative(), url: z.string() });
+const yaraFile = z.object({
+  name: z.string().regex(/^[A-Za-z0-9._-]+$/),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  size: z.number().int().nonnegative(),
+  url: z.string(),
+});
 
 function sha256File(p: string, signal: AbortSignal): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -49,10 +54,14 @@ export const analyzeCommand = defineCommand({
       if (!/^\d+$/.test(params.target)) throw new CommandError(`analyze: process: ${params.target} is not a pid`);
       const image = await ctx.platform.processImage(Number(params.target)).catch((e: unknown) => {
         // a platform that cannot find a process's image yet answers in one line, naming what works instead
-        if (e instanceof NotSupportedError) throw new CommandError(`analyze: process ${params.target}: finding a process's image is not supported on this platform yet (analyze file PATH works)`);
+        if (e instanceof NotSupportedError)
+          throw new CommandError(
+            `analyze: process ${params.target}: finding a process's image is not supported on this platform yet (analyze file PATH works)`,
+          );
         throw e;
       });
-      if (!image) throw new CommandError(`analyze: process ${params.target}: no such process, or its image is unreadable`);
+      if (!image)
+        throw new CommandError(`analyze: process ${params.target}: no such process, or its image is unreadable`);
       file = image;
     } else {
       file = ctx.resolvePath(params.target);
@@ -67,7 +76,10 @@ export const analyzeCommand = defineCommand({
       throw new CommandError(`analyze: ${file}: ${fsReason(e)}`);
     });
     const results: EngineResult[] = [];
-    const indicators = params._indicators === undefined ? undefined : params._indicators.split(',').filter((s) => /^[0-9a-f]{64}$/.test(s));
+    const indicators =
+      params._indicators === undefined
+        ? undefined
+        : params._indicators.split(',').filter((s) => /^[0-9a-f]{64}$/.test(s));
     results.push(indicatorsEngine(sha256, indicators, params._indicatorsTotal));
 
     // YARA rules from the library, fetched for this job only.
@@ -80,7 +92,13 @@ export const analyzeCommand = defineCommand({
         tmp = await fsp.mkdtemp(path.join(ctx.dataDir, 'analyze-'));
         for (const r of list) {
           const dest = path.join(tmp, r.name);
-          const got = await downloadFromService(r.url, dest, { service: ctx.service, size: r.size, signal: ctx.signal, command: 'analyze', what: r.name });
+          const got = await downloadFromService(r.url, dest, {
+            service: ctx.service,
+            size: r.size,
+            signal: ctx.signal,
+            command: 'analyze',
+            what: r.name,
+          });
           if (got.sha256 !== r.sha256) throw new Error(`${r.name}: SHA-256 differs from the library's`);
           ruleFiles.push(dest);
         }
@@ -90,7 +108,8 @@ export const analyzeCommand = defineCommand({
       ruleFiles = [];
     }
     try {
-      if (fetchError) results.push({ engine: 'yara', ran: false, verdict: 'error', detail: `rules not fetched: ${fetchError}` });
+      if (fetchError)
+        results.push({ engine: 'yara', ran: false, verdict: 'error', detail: `rules not fetched: ${fetchError}` });
       else results.push(await yaraEngine(file, ruleFiles, ctx.signal));
     } finally {
       if (tmp) await fsp.rm(tmp, { recursive: true, force: true });

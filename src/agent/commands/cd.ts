@@ -19,7 +19,8 @@ export const cdCommand = defineCommand({
       isDirectory = (await fsp.stat(target)).isDirectory();
     } catch (err) {
       const code = errorCode(err);
-      if (code === 'ENOENT' || code === 'ENOTDIR') throw new CommandError(`cd: ${target}: no such directory`, 'not_found');
+      if (code === 'ENOENT' || code === 'ENOTDIR')
+        throw new CommandError(`cd: ${target}: no such directory`, 'not_found');
       throw new CommandError(`cd: ${target}: ${fsReason(err)}`);
     }
     if (!isDirectory) throw new CommandError(`cd: ${target}: not a directory`);

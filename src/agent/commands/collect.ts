@@ -44,7 +44,11 @@ interface Member {
   exported?: boolean;
 }
 
-async function readTail(file: string, tailBytes: number | undefined, checkOpened: (fd: number) => Promise<void>): Promise<{ data: Buffer; truncated: boolean }> {
+async function readTail(
+  file: string,
+  tailBytes: number | undefined,
+  checkOpened: (fd: number) => Promise<void>,
+): Promise<{ data: Buffer; truncated: boolean }> {
   const h = await fsp.open(file, 'r');
   try {
     await checkOpened(h.fd);
@@ -66,7 +70,11 @@ async function readTail(file: string, tailBytes: number | undefined, checkOpened
 }
 
 /** Exports a locked event log's channel into the work folder and adds it; null when done, else why not. */
-async function exportLocked(dataDir: string, s: CollectionSource, add: (name: string, data: Buffer, extra?: Partial<Member>) => Promise<void>): Promise<string | null> {
+async function exportLocked(
+  dataDir: string,
+  s: CollectionSource,
+  add: (name: string, data: Buffer, extra?: Partial<Member>) => Promise<void>,
+): Promise<string | null> {
   const tmp = await fsp.mkdtemp(path.join(dataDir, 'work', 'evtx-'));
   try {
     const target = path.join(tmp, 'export.evtx');
@@ -113,7 +121,12 @@ async function build(ctx: JobContext, zip: ZipWriter): Promise<{ members: Member
   await listing('drivers.json', 'kernel modules', () => p.listDrivers(ctx.signal));
   await listing('users/logins.json', 'logins', async () => {
     const r = await p.loginRecords();
-    if (r === null) notes.push(windows ? 'logins: Windows keeps them in the Security event log (logs/evtx/Security.evtx)' : 'logins: no /var/log/wtmp on this device');
+    if (r === null)
+      notes.push(
+        windows
+          ? 'logins: Windows keeps them in the Security event log (logs/evtx/Security.evtx)'
+          : 'logins: no /var/log/wtmp on this device',
+      );
     return r ?? [];
   });
   await listing('network/interfaces.json', 'network interfaces', async () => os.networkInterfaces());
@@ -134,16 +147,23 @@ async function build(ctx: JobContext, zip: ZipWriter): Promise<{ members: Member
       // a cloud placeholder would be fetched from its provider by reading it
       const elsewhere = windows ? contentReadProblem(fileAttributesOrNull(host)) : null;
       if (elsewhere) throw new CommandError(`collect: ${elsewhere}`);
-      const { data, truncated } = await readTail(host, s.tailBytes, (fd) => refuseProtectedOpen(ctx, 'collect', fd, host));
+      const { data, truncated } = await readTail(host, s.tailBytes, (fd) =>
+        refuseProtectedOpen(ctx, 'collect', fd, host),
+      );
       await add(s.member, data, { source: s.path, ...(truncated ? { truncated } : {}) });
       if (truncated) notes.push(`${s.path}: only its last ${data.length} bytes`);
     } catch (e) {
       if (ctx.signal.aborted) throw e;
-      const why = e instanceof CommandError ? e.message.replace(/^collect: /, '') : windows ? windowsReadReason(e) : fsReason(e);
+      const why =
+        e instanceof CommandError ? e.message.replace(/^collect: /, '') : windows ? windowsReadReason(e) : fsReason(e);
       if (windows && errorCode(e) === 'EBUSY' && s.member.startsWith('logs/evtx/') && ctx.dataDir) {
         // a live event log: the service holds it unshared, the Event Log API exports it
         const exported = await exportLocked(ctx.dataDir, s, add);
-        notes.push(exported === null ? `${s.path}: ${why}: exported through the Event Log API (EvtExportLog)` : `${s.path}: not collected: ${why}; its export failed too: ${exported}`);
+        notes.push(
+          exported === null
+            ? `${s.path}: ${why}: exported through the Event Log API (EvtExportLog)`
+            : `${s.path}: not collected: ${why}; its export failed too: ${exported}`,
+        );
         continue;
       }
       notes.push(`${s.path}: not collected: ${why}`);
@@ -159,24 +179,46 @@ export const collectCommand = defineCommand({
     if (!ctx.dataDir) throw new CommandError('collect: the agent has no data folder to build the package in');
     const work = path.join(ctx.dataDir, 'work');
     await fsp.mkdir(work, { recursive: true, mode: 0o700 });
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const stamp = new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z');
     const file = path.join(work, `collect-${os.hostname().replace(/[^A-Za-z0-9._-]/g, '_')}-${stamp}.zip`);
     const handle = await fsp.open(file, 'wx+', 0o600);
     try {
       const zip = new ZipWriter(handle);
       ctx.trace('info', `building ${file}`);
       const { members, notes } = await build(ctx, zip);
-      const manifest = { kind: 'lr-collect', version: 1, createdAt: new Date().toISOString(), hostname: os.hostname(), jobId: ctx.jobId ?? null, members, notes };
+      const manifest = {
+        kind: 'lr-collect',
+        version: 1,
+        createdAt: new Date().toISOString(),
+        hostname: os.hostname(),
+        jobId: ctx.jobId ?? null,
+        members,
+        notes,
+      };
       await zip.add('manifest.json', Buffer.from(JSON.stringify(manifest, null, 2) + '\n'));
       await zip.finish();
       await handle.sync();
       const st = await handle.stat();
       const windows = ctx.platform.name === 'win32';
       const accounts = windows ? null : await AccountNames.load(ctx.platform.options.sysroot);
-      await ctx.emit({ type: 'file', path: file, size: st.size, mode: windows ? windowsMode(file, st) : modeString(st.mode), owner: accounts ? accounts.user(st.uid) : fileOwner(file), mtime: st.mtime.toISOString(), atime: st.atime.toISOString(), ctime: st.ctime.toISOString(), offset: 0, members: members.length + 1 });
+      await ctx.emit({
+        type: 'file',
+        path: file,
+        size: st.size,
+        mode: windows ? windowsMode(file, st) : modeString(st.mode),
+        owner: accounts ? accounts.user(st.uid) : fileOwner(file),
+        mtime: st.mtime.toISOString(),
+        atime: st.atime.toISOString(),
+        ctime: st.ctime.toISOString(),
+        offset: 0,
+        members: members.length + 1,
+      });
       const hash = createHash('sha256');
       const buf = Buffer.allocUnsafe(DATA_CHUNK_BYTES);
-      for (let pos = 0; pos < st.size; ) {
+      for (let pos = 0; pos < st.size;) {
         if (ctx.signal.aborted) return;
         const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, st.size - pos), pos);
         if (bytesRead === 0) throw new CommandError('collect: the package shrank while it was sent');
@@ -185,7 +227,13 @@ export const collectCommand = defineCommand({
         await ctx.sendData(pos, chunk);
         pos += bytesRead;
       }
-      await ctx.emit({ type: 'file-end', path: file, size: st.size, sha256: hash.digest('hex'), members: members.length + 1 });
+      await ctx.emit({
+        type: 'file-end',
+        path: file,
+        size: st.size,
+        sha256: hash.digest('hex'),
+        members: members.length + 1,
+      });
     } finally {
       await handle.close();
       await fsp.rm(file, { force: true });

@@ -9,6 +9,8 @@ export const connectionsCommand = defineCommand({
   schema: paramsSchema(commandSpec('connections')),
   async run(ctx) {
     // Streamed: with thousands of sockets the first rows leave while the rest of the tables is read.
-    await fromPlatform('connections', ctx, () => ctx.platform.streamConnections((rows) => emitAll(ctx, rows), ctx.signal));
+    await fromPlatform('connections', ctx, () =>
+      ctx.platform.streamConnections((rows) => emitAll(ctx, rows), ctx.signal),
+    );
   },
 });

@@ -70,7 +70,17 @@ async function describeAll(ctx: JobContext, dir: string, entries: Dirent[], fact
       if (st) records.push(describeEntry(file, st, factsOf));
     } catch (err) {
       if (!isDenied(err)) throw new CommandError(`dir: ${file}: ${fsReason(err)}`);
-      records.push({ name: entry.name, path: file, type: fileTypeOfEntry(entry), size: null, mode: null, owner: null, group: null, mtime: null, linkTarget: null });
+      records.push({
+        name: entry.name,
+        path: file,
+        type: fileTypeOfEntry(entry),
+        size: null,
+        mode: null,
+        owner: null,
+        group: null,
+        mtime: null,
+        linkTarget: null,
+      });
     }
     if (performance.now() - sliceStart >= SLICE_MS) {
       ctx.signal.throwIfAborted();
@@ -123,7 +133,9 @@ export const dirCommand = defineCommand({
       }
       records = await describeAll(ctx, target, entries, factsOf);
       const key = windows ? (r: DirRecord) => r.name.toLowerCase() : (r: DirRecord) => r.name;
-      records.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      records.sort((a, b) =>
+        key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+      );
     } else {
       const self = await fsp.lstat(target).catch((err: unknown) => {
         throw new CommandError(`dir: ${target}: ${fsReason(err)}`);
@@ -135,7 +147,9 @@ export const dirCommand = defineCommand({
       await ctx.emit({ ...r, name: params.full_path ? r.path : r.name });
     }
     if (ownersSkipped > 0) {
-      await ctx.text(`dir: owner not read for ${ownersSkipped} of ${records.length} entries (owner lookups took over ${OWNER_BUDGET_MS / 1000} s); fileinfo shows the owner of one file\n`);
+      await ctx.text(
+        `dir: owner not read for ${ownersSkipped} of ${records.length} entries (owner lookups took over ${OWNER_BUDGET_MS / 1000} s); fileinfo shows the owner of one file\n`,
+      );
     }
   },
 });

@@ -58,7 +58,10 @@ export const fileinfoCommand = defineCommand({
     if (!byPath.isFile()) throw fail(`not a regular file (${fileTypeFromMode(byPath.mode)})`);
     // Windows: a cloud placeholder's content is never read (reading downloads it): metadata only.
     const elsewhere = isWindows(ctx) ? contentReadProblem(fileAttributesOrNull(target)) : null;
-    const link = await fsp.lstat(target).then((l) => (l.isSymbolicLink() ? fsp.readlink(target) : null)).catch(() => null);
+    const link = await fsp
+      .lstat(target)
+      .then((l) => (l.isSymbolicLink() ? fsp.readlink(target) : null))
+      .catch(() => null);
 
     const handle = await openForReading(target).catch((err: unknown) => {
       throw fail(fsReason(err));
@@ -69,7 +72,11 @@ export const fileinfoCommand = defineCommand({
       if (!st.isFile()) throw fail(`not a regular file (${fileTypeFromMode(st.mode)})`);
       // Before hashing: the hash stream closes the handle when it ends.
       const pe = elsewhere ? null : await peInfoOf(handle, await readHead(handle), st.size);
-      let hashes: { md5: string | null; sha1: string | null; sha256: string | null } = { md5: null, sha1: null, sha256: null };
+      let hashes: { md5: string | null; sha1: string | null; sha256: string | null } = {
+        md5: null,
+        sha1: null,
+        sha256: null,
+      };
       let head: Buffer;
       let note: string | null = null;
       if (elsewhere) {
@@ -96,8 +103,12 @@ export const fileinfoCommand = defineCommand({
         head = Buffer.concat(parts);
         ctx.trace('debug', `hashed ${st.size} bytes in ${Date.now() - started} ms`);
       }
-      const magic = elsewhere ? { ...describeMagic(head, 0), type: 'unknown (content not on this device)' } : describeMagic(head, st.size);
-      const facts = isWindows(ctx) ? windowsStatFacts(target, st) : statFacts(st, await AccountNames.load(ctx.platform.options.sysroot));
+      const magic = elsewhere
+        ? { ...describeMagic(head, 0), type: 'unknown (content not on this device)' }
+        : describeMagic(head, st.size);
+      const facts = isWindows(ctx)
+        ? windowsStatFacts(target, st)
+        : statFacts(st, await AccountNames.load(ctx.platform.options.sysroot));
       await ctx.emit({
         path: target,
         size: facts.size,

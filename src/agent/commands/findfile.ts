@@ -35,7 +35,9 @@ async function searchRoots(ctx: JobContext, path: string | undefined): Promise<s
   if (!isWindows(ctx)) return [ctx.resolvePath('/')];
   const drives = listFixedDrives();
   for (const root of drives.hostRoot) {
-    await ctx.text(`findfile: ${root} not searched: under Wine it is the host's own root file system (give -path ${root} to search it)\n`);
+    await ctx.text(
+      `findfile: ${root} not searched: under Wine it is the host's own root file system (give -path ${root} to search it)\n`,
+    );
   }
   if (drives.roots.length === 0) throw new CommandError('findfile: no fixed drive found on this device');
   return drives.roots;
@@ -89,7 +91,10 @@ export const findfileCommand = defineCommand({
           for (const m of found) await ctx.emit({ ...m });
         },
       });
-      ctx.trace('debug', `searched ${summary.directories} folders under ${root}; ${summary.otherFileSystems} mount points not crossed`);
+      ctx.trace(
+        'debug',
+        `searched ${summary.directories} folders under ${root}; ${summary.otherFileSystems} mount points not crossed`,
+      );
       unreadable += summary.unreadable;
     }
     if (unreadable > 0) {

@@ -24,7 +24,12 @@ import { devicePath, isWindows } from '../fs/device-path.js';
 import { fileTypeFromMode, modeString } from '../fs/file-mode.js';
 import { fsReason } from '../fs/fs-errors.js';
 import { openForReading } from '../fs/hash.js';
-import { contentReadProblem, FILE_ATTRIBUTE, fileAttributesOrNull, windowsMode } from '../platform/windows/file-attributes.js';
+import {
+  contentReadProblem,
+  FILE_ATTRIBUTE,
+  fileAttributesOrNull,
+  windowsMode,
+} from '../platform/windows/file-attributes.js';
 import { fileOwner } from '../platform/windows/file-owner.js';
 import { refuseProtected, refuseProtectedOpen } from '../protected-paths.js';
 
@@ -36,7 +41,11 @@ const SPARSE_SLACK_BYTES = 64 * 1024;
 export const PSEUDO_FILE_CAP_BYTES = 32 * 1024 * 1024;
 
 /** Reads a file that says it is empty to its real end: its bytes, or why not (longer than `cap`, aborted). */
-async function readToEnd(handle: FileHandle, cap: number, signal: AbortSignal): Promise<Buffer | 'too-big' | 'aborted'> {
+async function readToEnd(
+  handle: FileHandle,
+  cap: number,
+  signal: AbortSignal,
+): Promise<Buffer | 'too-big' | 'aborted'> {
   const chunks: Buffer[] = [];
   let total = 0;
   for (;;) {
@@ -51,7 +60,12 @@ async function readToEnd(handle: FileHandle, cap: number, signal: AbortSignal): 
 }
 
 /** Reads `length` bytes at `position` into `buf` (default: a fresh buffer); shorter at end of file. */
-async function readAt(handle: FileHandle, position: number, length: number, buf: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> {
+async function readAt(
+  handle: FileHandle,
+  position: number,
+  length: number,
+  buf: Buffer = Buffer.allocUnsafe(length),
+): Promise<Buffer> {
   let filled = 0;
   while (filled < length) {
     const { bytesRead } = await handle.read(buf, filled, length - filled, position + filled);
@@ -72,13 +86,17 @@ export const getfileCommand = defineCommand({
     const fail = (reason: string): CommandError => new CommandError(`getfile: ${target}: ${reason}`);
     // Exact sizes: rounded, a file one byte over would read "3.0 GiB is over the limit of 3.0 GiB".
     const overLimit = (size: number, max: number): CommandError =>
-      new CommandError(`getfile: ${target}: ${formatBytes(size)} (${size} bytes) is over the getfile limit of ${formatBytes(max)} (${max} bytes)`, 'refused');
+      new CommandError(
+        `getfile: ${target}: ${formatBytes(size)} (${size} bytes) is over the getfile limit of ${formatBytes(max)} (${max} bytes)`,
+        'refused',
+      );
     await refuseProtected(ctx, 'getfile', target);
     const byPath = await fsp.stat(target).catch((err: unknown) => {
       throw fail(fsReason(err));
     });
     if (byPath.isDirectory()) throw fail('is a directory');
-    if (!byPath.isFile()) throw fail(`not a regular file (${fileTypeFromMode(byPath.mode)}): only regular files can be downloaded`);
+    if (!byPath.isFile())
+      throw fail(`not a regular file (${fileTypeFromMode(byPath.mode)}): only regular files can be downloaded`);
     const max = params._maxBytes ?? DEFAULT_MAX_GETFILE_BYTES;
     if (byPath.size > max) throw overLimit(byPath.size, max);
     const windows = isWindows(ctx);
@@ -98,7 +116,9 @@ export const getfileCommand = defineCommand({
       if (!st.isFile()) throw fail(`not a regular file (${fileTypeFromMode(st.mode)})`);
       if (st.size > max) throw overLimit(st.size, max);
       if (maybeSparse && st.blocks * 512 + SPARSE_SLACK_BYTES < st.size) {
-        throw fail(`sparse file (${formatBytes(st.blocks * 512)} allocated for ${formatBytes(st.size)}): not downloaded; use fileinfo, or collect it with a script`);
+        throw fail(
+          `sparse file (${formatBytes(st.blocks * 512)} allocated for ${formatBytes(st.size)}): not downloaded; use fileinfo, or collect it with a script`,
+        );
       }
       let snapshot: Buffer | null = null;
       if (st.size === 0) {
@@ -107,7 +127,8 @@ export const getfileCommand = defineCommand({
           throw fail(fsReason(err));
         });
         if (read === 'aborted') return;
-        if (read === 'too-big') throw fail(`its size reads 0 (a pseudo-file) but its content is over ${formatBytes(cap)}: not downloaded`);
+        if (read === 'too-big')
+          throw fail(`its size reads 0 (a pseudo-file) but its content is over ${formatBytes(cap)}: not downloaded`);
         snapshot = read;
       }
       const size = snapshot?.length ?? st.size;
@@ -125,7 +146,10 @@ export const getfileCommand = defineCommand({
         ctime: st.ctime.toISOString(),
         offset,
       });
-      ctx.trace('info', `sending ${target} (${size} bytes${snapshot ? ', read to its end: its size reads 0' : ''}) from byte ${offset}`);
+      ctx.trace(
+        'info',
+        `sending ${target} (${size} bytes${snapshot ? ', read to its end: its size reads 0' : ''}) from byte ${offset}`,
+      );
 
       const hash = createHash('sha256');
       const jobId = ctx.jobId ?? '';
@@ -142,7 +166,7 @@ export const getfileCommand = defineCommand({
         return;
       }
       // Resume: hash what the analyst already has, without sending it.
-      for (let pos = 0; pos < offset; ) {
+      for (let pos = 0; pos < offset;) {
         if (ctx.signal.aborted) return;
         const chunk = await readAt(handle, pos, Math.min(4 * DATA_CHUNK_BYTES, offset - pos));
         if (chunk.length === 0) throw fail('the file shrank while it was read');
@@ -176,7 +200,8 @@ export const getfileCommand = defineCommand({
         await next?.catch(() => undefined);
       }
       const after = await handle.stat();
-      if (after.size !== st.size || after.mtimeMs !== st.mtimeMs) throw fail('the file changed while it was read; run getfile again');
+      if (after.size !== st.size || after.mtimeMs !== st.mtimeMs)
+        throw fail('the file changed while it was read; run getfile again');
       await ctx.emit({ type: 'file-end', path: target, size: st.size, sha256: hash.digest('hex') });
     } finally {
       await handle.close();

@@ -26,14 +26,18 @@ async function nodePeers(url: string): Promise<IsolationPeer[]> {
  * The peers of every node. A node whose name does not resolve now is left out (and said so) rather
  * than refusing to isolate a device under attack; the node the agent is connected to must resolve.
  */
-async function servicePeers(urls: readonly string[], current: string | null): Promise<{ allow: IsolationPeer[]; unresolved: string[] }> {
+async function servicePeers(
+  urls: readonly string[],
+  current: string | null,
+): Promise<{ allow: IsolationPeer[]; unresolved: string[] }> {
   const results = await Promise.allSettled(urls.map((u) => nodePeers(u)));
   const allow = new Map<string, IsolationPeer>();
   const unresolved: string[] = [];
   for (const [i, r] of results.entries()) {
     const url = urls[i] ?? '';
     if (r.status === 'rejected') {
-      if (url === current || urls.length === 1) throw new CommandError(`isolate: cannot resolve the service address ${url}: ${describeError(r.reason)}`);
+      if (url === current || urls.length === 1)
+        throw new CommandError(`isolate: cannot resolve the service address ${url}: ${describeError(r.reason)}`);
       unresolved.push(`${url} (${describeError(r.reason)})`);
       continue;
     }
@@ -47,16 +51,27 @@ export const isolateCommand = defineCommand({
   spec: commandSpec('isolate'),
   schema: paramsSchema(commandSpec('isolate')),
   async run(ctx) {
-    if (!ctx.dataDir || !ctx.service) throw new CommandError('isolate: the agent does not know its data folder or service address');
-    const { allow, unresolved } = await servicePeers(serviceUrls({ url: ctx.service.url, urls: ctx.service.urls }), ctx.service.currentUrl?.() ?? null);
-    if (unresolved.length > 0) ctx.trace('warn', `isolate: these service nodes could not be resolved and stay unreachable while isolated: ${unresolved.join('; ')}`);
+    if (!ctx.dataDir || !ctx.service)
+      throw new CommandError('isolate: the agent does not know its data folder or service address');
+    const { allow, unresolved } = await servicePeers(
+      serviceUrls({ url: ctx.service.url, urls: ctx.service.urls }),
+      ctx.service.currentUrl?.() ?? null,
+    );
+    if (unresolved.length > 0)
+      ctx.trace(
+        'warn',
+        `isolate: these service nodes could not be resolved and stay unreachable while isolated: ${unresolved.join('; ')}`,
+      );
     const backend = await ctx.platform.applyIsolation(allow).catch((e: Error) => {
       if (e.name === 'NotSupportedError') throw e;
       throw new CommandError(`isolate: ${e.message.split('\n')[0]}`);
     });
     const changedAt = new Date().toISOString();
     await writeIsolation(ctx.dataDir, { isolated: true, backend, allow, changedAt, jobId: ctx.jobId ?? null });
-    ctx.trace('warn', `device isolated (${backend}); allowed: ${allow.map((a) => `${a.address}:${a.port}`).join(', ')}`);
+    ctx.trace(
+      'warn',
+      `device isolated (${backend}); allowed: ${allow.map((a) => `${a.address}:${a.port}`).join(', ')}`,
+    );
     await ctx.emit({ isolated: true, backend, allowed: allow.map((a) => `${a.address}:${a.port}`), changedAt });
   },
 });
@@ -73,7 +88,13 @@ export const releaseCommand = defineCommand({
       throw new CommandError(`release: ${e.message.split('\n')[0]}`);
     });
     const changedAt = new Date().toISOString();
-    await writeIsolation(ctx.dataDir, { isolated: false, backend: null, allow: [], changedAt, jobId: ctx.jobId ?? null });
+    await writeIsolation(ctx.dataDir, {
+      isolated: false,
+      backend: null,
+      allow: [],
+      changedAt,
+      jobId: ctx.jobId ?? null,
+    });
     ctx.trace('warn', 'device released from isolation');
     await ctx.emit({ isolated: false, backend, allowed: [], changedAt, wasIsolated: state?.isolated === true });
   },

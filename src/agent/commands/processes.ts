@@ -40,7 +40,8 @@ export const processesCommand = defineCommand({
     const wanted = (p: ProcessInfo) =>
       // A pid that is gone (or never was) is an answer, not an error: an empty table, as the reference
       // gives (a process often exits between two commands of an investigation).
-      (params.pid === undefined || p.pid === params.pid) && (params.name === undefined || processHasName(p, params.name, windows));
+      (params.pid === undefined || p.pid === params.pid) &&
+      (params.name === undefined || processHasName(p, params.name, windows));
     let matched = 0;
     const emit = async (rows: ProcessInfo[]) => {
       const kept = params.pid === undefined && params.name === undefined ? rows : rows.filter(wanted);
@@ -54,7 +55,8 @@ export const processesCommand = defineCommand({
     } else {
       await emit(await fromPlatform('processes', ctx, () => platform.listProcesses(ctx.signal)));
     }
-    if (params.name !== undefined && matched === 0) throw new CommandError(`processes: no process named ${params.name}`, 'not_found');
+    if (params.name !== undefined && matched === 0)
+      throw new CommandError(`processes: no process named ${params.name}`, 'not_found');
     ctx.signal.throwIfAborted();
   },
 });

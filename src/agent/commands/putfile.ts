@@ -33,8 +33,12 @@ export const libraryFileParams = {
 };
 
 /** The agent's data folder and the service: both are set by lr-agent; without them there is no library. */
-export function fileEnvironment(ctx: JobContext, command: string): { dataDir: string; service: NonNullable<JobContext['service']> } {
-  if (!ctx.dataDir || !ctx.service) throw new CommandError(`${command}: this agent was started without a data folder or service link`);
+export function fileEnvironment(
+  ctx: JobContext,
+  command: string,
+): { dataDir: string; service: NonNullable<JobContext['service']> } {
+  if (!ctx.dataDir || !ctx.service)
+    throw new CommandError(`${command}: this agent was started without a data folder or service link`);
   return { dataDir: ctx.dataDir, service: ctx.service };
 }
 
@@ -68,10 +72,18 @@ export const putfileCommand = defineCommand({
     }
     const bootId = await ctx.platform.bootId();
     const part = join(workDir, `.${params.name}.${randomBytes(6).toString('hex')}${PART_SUFFIX}`);
-    const got = await downloadFromService(params._url, part, { service, size: params._size, signal: ctx.signal, command: 'putfile', what: params.name });
+    const got = await downloadFromService(params._url, part, {
+      service,
+      size: params._size,
+      signal: ctx.signal,
+      command: 'putfile',
+      what: params.name,
+    });
     if (got.size !== params._size || got.sha256 !== params._sha256) {
       await rm(part, { force: true });
-      throw new CommandError(`putfile: ${params.name}: the downloaded file does not match the library (size ${got.size}, sha256 ${got.sha256}; expected ${params._size}, ${params._sha256})`);
+      throw new CommandError(
+        `putfile: ${params.name}: the downloaded file does not match the library (size ${got.size}, sha256 ${got.sha256}; expected ${params._size}, ${params._sha256})`,
+      );
     }
     if (ctx.signal.aborted) {
       await rm(part, { force: true });
@@ -107,14 +119,26 @@ async function putIntoCurrentFolder(ctx: JobContext, params: PutParams): Promise
   if (problem) throw new CommandError(`putfile: ${target}: ${problem}`, 'refused');
   await refuseProtected(ctx, 'putfile', target);
   const taken = (): Promise<CommandError | null> =>
-    exists(target).then((yes) => (yes && !params.overwrite ? new CommandError(`putfile: ${target} already exists (add -overwrite to replace it)`) : null));
+    exists(target).then((yes) =>
+      yes && !params.overwrite
+        ? new CommandError(`putfile: ${target} already exists (add -overwrite to replace it)`)
+        : null,
+    );
   const before = await taken();
   if (before) throw before;
   const part = win32.join(folder, `.${params.name}.${randomBytes(6).toString('hex')}${PART_SUFFIX}`);
-  const got = await downloadFromService(params._url, part, { service, size: params._size, signal: ctx.signal, command: 'putfile', what: params.name });
+  const got = await downloadFromService(params._url, part, {
+    service,
+    size: params._size,
+    signal: ctx.signal,
+    command: 'putfile',
+    what: params.name,
+  });
   if (got.size !== params._size || got.sha256 !== params._sha256) {
     await rm(part, { force: true });
-    throw new CommandError(`putfile: ${params.name}: the downloaded file does not match the library (size ${got.size}, sha256 ${got.sha256}; expected ${params._size}, ${params._sha256})`);
+    throw new CommandError(
+      `putfile: ${params.name}: the downloaded file does not match the library (size ${got.size}, sha256 ${got.sha256}; expected ${params._size}, ${params._sha256})`,
+    );
   }
   const after = ctx.signal.aborted ? null : await taken();
   if (ctx.signal.aborted || after) {

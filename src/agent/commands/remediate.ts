@@ -1,7 +1,8 @@
 /**
  * remediate file|process|service|scheduledtask|startupfolder TARGET [-auto] | remediate list.
  * Nothing is deleted outright: files go to the agent's quarantine (see ../quarantine.ts) with everything
- * `undo` needs. file: quarantined (a running image only with -auto, which stops its processes first). process: stopped (SIGTERM, SIGKILL after a grace; its whole tree with
+ * `undo` needs. file: quarantined (a running image only with -auto, which stops its processes first). process: stopped
+ * (SIGTERM, SIGKILL after a grace; its whole tree with
  * -auto), then its image quarantined (never a system binary). service: stopped (on a live systemd only),
  * its enablement links removed, its unit file quarantined. scheduledtask: `SOURCE:LINE` removes that
  * cron line; a timer unit is disabled and quarantined like a service; a /etc/cron.<period> script is
@@ -23,7 +24,14 @@ import { entryRecord, Quarantine, type QuarantineEntry } from '../quarantine.js'
 import { fsReason } from '../fs/fs-errors.js';
 import { hashFile } from '../fs/hash.js';
 import { realPath } from '../protected-paths.js';
-import { agentFileRule, criticalFileRule, criticalRefusal, criticalUnitRule, unitOfCgroup, type AgentSelf } from '../platform/linux/quarantine-deny.js';
+import {
+  agentFileRule,
+  criticalFileRule,
+  criticalRefusal,
+  criticalUnitRule,
+  unitOfCgroup,
+  type AgentSelf,
+} from '../platform/linux/quarantine-deny.js';
 import { notOnThisOs, remediateOnWindows } from './support/remediate-windows.js';
 import { describeError } from '../../shared/errors.js';
 
@@ -69,12 +77,18 @@ async function refuseChanged(ctx: Ctx, type: string, target: string, expected: s
   } catch (e) {
     throw new CommandError(`remediate: ${p}: cannot check its SHA-256 (${reason(e)}); nothing was done`, 'refused');
   }
-  if (actual !== expected) throw new CommandError(`remediate: ${p} changed since it was shown: its SHA-256 is now ${actual}, not ${expected}; nothing was done`, 'refused');
+  if (actual !== expected)
+    throw new CommandError(
+      `remediate: ${p} changed since it was shown: its SHA-256 is now ${actual}, not ${expected}; nothing was done`,
+      'refused',
+    );
 }
 
 /** The agent as the deny-list knows it: its program and node binary (real paths), its unit. */
 async function agentSelf(): Promise<AgentSelf> {
-  const program = await Promise.all([process.execPath, process.argv[1]].filter((x): x is string => !!x).map((p) => realPath(p).catch(() => p)));
+  const program = await Promise.all(
+    [process.execPath, process.argv[1]].filter((x): x is string => !!x).map((p) => realPath(p).catch(() => p)),
+  );
   let unit: string | null = null;
   try {
     unit = unitOfCgroup(readFileSync('/proc/self/cgroup', 'utf8'));
@@ -91,7 +105,11 @@ async function agentSelf(): Promise<AgentSelf> {
 async function refuseCritical(shown: string, force: boolean): Promise<void> {
   const real = await realPath(shown);
   const own = agentFileRule(real, await agentSelf());
-  if (own) throw new CommandError(`remediate: ${shown}${real !== shown ? ` (${real})` : ''} is ${own}: refused, even with -force`, 'refused');
+  if (own)
+    throw new CommandError(
+      `remediate: ${shown}${real !== shown ? ` (${real})` : ''} is ${own}: refused, even with -force`,
+      'refused',
+    );
   if (force) return;
   const init = await fsp.readlink('/proc/1/exe').catch(() => null);
   const rule = criticalFileRule(real, init && (await realPath(init).catch(() => init)));
@@ -107,13 +125,22 @@ function reason(e: unknown): string {
 /** /etc/cron.d, /etc/cron.daily, ...: the folders whose scripts `remediate scheduledtask PATH` takes. */
 const CRON_FOLDER = /^\/etc\/cron\.[A-Za-z0-9_-]+$/;
 
-async function takeUnit(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target: string, command: string, force: boolean): Promise<boolean> {
+async function takeUnit(
+  ctx: Ctx,
+  q: Quarantine,
+  entry: QuarantineEntry,
+  target: string,
+  command: string,
+  force: boolean,
+): Promise<boolean> {
   const unit = await ctx.platform.locateUnit(target);
   if (!unit) return false;
   entry.target = unit.name;
   const rule = criticalUnitRule(unit.name, await agentSelf());
-  if (rule?.always) throw new CommandError(`${command}: ${unit.name} is ${rule.what}: refused, even with -force`, 'refused');
-  if (rule && !force) throw new CommandError(`${command}: ${criticalRefusal(unit.name, unit.name, rule.what, 'unit')}`, 'refused');
+  if (rule?.always)
+    throw new CommandError(`${command}: ${unit.name} is ${rule.what}: refused, even with -force`, 'refused');
+  if (rule && !force)
+    throw new CommandError(`${command}: ${criticalRefusal(unit.name, unit.name, rule.what, 'unit')}`, 'refused');
   // Checked before anything is stopped: a refusal changes nothing.
   for (const p of [unit.path, ...unit.links.map((l) => l.path)]) await q.refuseProtected(ctx.platform.hostPath(p));
   entry.actions.push(await ctx.platform.stopUnit(unit.name));
@@ -132,26 +159,48 @@ async function takeUnit(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target:
  * stopped before it is quarantined. Without -auto a running image is refused, so that quarantining a
  * file never leaves its process running unnoticed; nothing is stopped when the file is protected.
  */
-async function stopRunners(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, file: string, auto: boolean): Promise<void> {
+async function stopRunners(
+  ctx: Ctx,
+  q: Quarantine,
+  entry: QuarantineEntry,
+  file: string,
+  auto: boolean,
+): Promise<void> {
   const fail = (m: string) => new CommandError(`remediate: ${m}`);
   await q.refuseProtected(file);
   const real = await fsp.realpath(file).catch(() => file);
-  const pids = (await ctx.platform.listProcesses(ctx.signal)).filter((p) => p.path !== null && p.path.replace(/ \(deleted\)$/, '') === real).map((p) => p.pid);
+  const pids = (await ctx.platform.listProcesses(ctx.signal))
+    .filter((p) => p.path !== null && p.path.replace(/ \(deleted\)$/, '') === real)
+    .map((p) => p.pid);
   if (pids.length === 0) return;
-  if (!auto) throw fail(`${file} is the image of running process${pids.length > 1 ? 'es' : ''} ${pids.join(', ')}: add -auto to stop ${pids.length > 1 ? 'them' : 'it'} first (nothing was changed)`);
+  if (!auto)
+    throw fail(
+      `${file} is the image of running process${pids.length > 1 ? 'es' : ''} ${pids.join(', ')}: add -auto to stop ${pids.length > 1 ? 'them' : 'it'} first (nothing was changed)`,
+    );
   const own = ancestors(process.pid);
   const refused = pids.filter((pid) => pid <= 1 || own.has(pid));
-  if (refused.length > 0) throw fail(`${file} runs as init, the agent or one of its parents (pid ${refused.join(', ')}): refused`);
+  if (refused.length > 0)
+    throw fail(`${file} runs as init, the agent or one of its parents (pid ${refused.join(', ')}): refused`);
   for (const pid of pids) {
     const r = await ctx.platform.stopProcess(pid, { tree: false }).catch((e: Error) => {
       throw fail(`process ${pid} running ${file}: ${e.message} (nothing was quarantined)`);
     });
-    if (r.survivors.length > 0) throw fail(`process ${pid} running ${file} could not be stopped (nothing was quarantined)`);
-    entry.actions.push(`process ${pid} running it stopped (${r.killed ? 'SIGKILL after the SIGTERM grace' : 'SIGTERM'})`);
+    if (r.survivors.length > 0)
+      throw fail(`process ${pid} running ${file} could not be stopped (nothing was quarantined)`);
+    entry.actions.push(
+      `process ${pid} running it stopped (${r.killed ? 'SIGKILL after the SIGTERM grace' : 'SIGTERM'})`,
+    );
   }
 }
 
-async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target: string, auto: boolean, force: boolean): Promise<void> {
+async function remediate(
+  ctx: Ctx,
+  q: Quarantine,
+  entry: QuarantineEntry,
+  target: string,
+  auto: boolean,
+  force: boolean,
+): Promise<void> {
   const fail = (m: string) => new CommandError(`remediate: ${m}`);
   switch (entry.type) {
     case 'file': {
@@ -169,17 +218,30 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
     case 'process': {
       if (!/^\d+$/.test(target)) throw fail(`process: ${target} is not a pid`);
       const pid = Number(target);
-      if (pid <= 1 || ancestors(process.pid).has(pid)) throw new CommandError(`remediate: process ${pid} is ${pid === 1 ? 'init (pid 1)' : pid === process.pid ? 'the agent itself' : 'init, the agent or one of its parents'}: refused, even with -force`, 'refused');
+      if (pid <= 1 || ancestors(process.pid).has(pid))
+        throw new CommandError(
+          `remediate: process ${pid} is ${pid === 1 ? 'init (pid 1)' : pid === process.pid ? 'the agent itself' : 'init, the agent or one of its parents'}: refused, even with -force`,
+          'refused',
+        );
       const image = await ctx.platform.processImage(pid);
       const r = await ctx.platform.stopProcess(pid, { tree: auto }).catch((e: Error) => {
         throw fail(`process ${pid}: ${e.message}`);
       });
-      if (r.stopped.length === 0 && r.survivors.length > 0) throw fail(`process ${pid} could not be stopped (not ours to kill?)`);
-      entry.actions.push(auto ? `process tree of ${pid} stopped: pids ${r.stopped.join(', ')}` : `process ${pid} stopped (${r.killed ? 'SIGKILL after the SIGTERM grace' : 'SIGTERM'})`);
+      if (r.stopped.length === 0 && r.survivors.length > 0)
+        throw fail(`process ${pid} could not be stopped (not ours to kill?)`);
+      entry.actions.push(
+        auto
+          ? `process tree of ${pid} stopped: pids ${r.stopped.join(', ')}`
+          : `process ${pid} stopped (${r.killed ? 'SIGKILL after the SIGTERM grace' : 'SIGTERM'})`,
+      );
       if (r.survivors.length > 0) entry.actions.push(`pids still alive: ${r.survivors.join(', ')}`);
       if (!image) entry.actions.push('image not quarantined: its path was unreadable');
-      else if (SYSTEM_DIRS.some((d) => image.startsWith(d))) entry.actions.push(`image ${image} not quarantined: a system binary (use remediate file to quarantine it anyway)`);
-      else if (agentFileRule(await realPath(image), await agentSelf())) entry.actions.push(`image ${image} not quarantined: the agent runs from it too`);
+      else if (SYSTEM_DIRS.some((d) => image.startsWith(d)))
+        entry.actions.push(
+          `image ${image} not quarantined: a system binary (use remediate file to quarantine it anyway)`,
+        );
+      else if (agentFileRule(await realPath(image), await agentSelf()))
+        entry.actions.push(`image ${image} not quarantined: the agent runs from it too`);
       else {
         try {
           await q.takeFile(entry, image, image);
@@ -191,13 +253,17 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
       return;
     }
     case 'service':
-      if (!(await takeUnit(ctx, q, entry, target, 'remediate', force))) throw fail(`service: no unit file for ${unitKey(target)} in the systemd unit folders`);
+      if (!(await takeUnit(ctx, q, entry, target, 'remediate', force)))
+        throw fail(`service: no unit file for ${unitKey(target)} in the systemd unit folders`);
       return;
     case 'scheduledtask': {
       const cron = /^(\/.+):(\d+)$/.exec(target);
       if (cron) {
         const found = await ctx.platform.locateCronLine(cron[1] as string, Number(cron[2]));
-        if (!found) throw fail(`scheduledtask: line ${cron[2]} of ${cron[1]} is not a cron entry (see scheduledtasks: source and line)`);
+        if (!found)
+          throw fail(
+            `scheduledtask: line ${cron[2]} of ${cron[1]} is not a cron entry (see scheduledtasks: source and line)`,
+          );
         entry.target = `${found.path}:${found.line}`;
         await q.takeLine(entry, found.path, ctx.platform.hostPath(found.path), found.line, found.text);
         return;
@@ -206,7 +272,8 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
       // Normalised before it is judged: /etc/cron.d/../../x is /x, not a cron script.
       const script = path.posix.normalize(target);
       if (script.startsWith('/etc/cron.')) {
-        if (!CRON_FOLDER.test(path.posix.dirname(script))) throw fail(`scheduledtask: ${target}: not a script in a /etc/cron.<period> folder`);
+        if (!CRON_FOLDER.test(path.posix.dirname(script)))
+          throw fail(`scheduledtask: ${target}: not a script in a /etc/cron.<period> folder`);
         entry.target = script;
         await q.takeFile(entry, script, ctx.platform.hostPath(script)).catch((e: unknown) => {
           if (e instanceof CommandError) throw e;
@@ -214,7 +281,9 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
         });
         return;
       }
-      throw fail(`scheduledtask: ${target}: give SOURCE:LINE of a cron entry, a .timer unit or a /etc/cron.<period> script (see scheduledtasks)`);
+      throw fail(
+        `scheduledtask: ${target}: give SOURCE:LINE of a cron entry, a .timer unit or a /etc/cron.<period> script (see scheduledtasks)`,
+      );
     }
     case 'startupfolder': {
       const p = await ctx.platform.locateStartupItem(target);
@@ -232,7 +301,10 @@ async function remediate(ctx: Ctx, q: Quarantine, entry: QuarantineEntry, target
 export const remediateCommand = defineCommand({
   spec: commandSpec('remediate'),
   schema: paramsSchema(commandSpec('remediate')).extend({
-    sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256 is 64 hexadecimal digits').optional(),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'a SHA-256 is 64 hexadecimal digits')
+      .optional(),
   }),
   async run(ctx, params) {
     const q = Quarantine.of(ctx, 'remediate');
@@ -240,7 +312,8 @@ export const remediateCommand = defineCommand({
       for (const listed of await q.list()) await ctx.emit(entryRecord(listed));
       return;
     }
-    if (!params.target) throw new CommandError(`remediate: ${params.type} needs a target (remediate ${params.type} <target>)`, 'refused');
+    if (!params.target)
+      throw new CommandError(`remediate: ${params.type} needs a target (remediate ${params.type} <target>)`, 'refused');
     if (params.sha256 !== undefined) await refuseChanged(ctx, params.type, params.target, params.sha256.toLowerCase());
     const entry = await q.newEntry(params.type, params.target, ctx.jobId);
     try {

@@ -17,7 +17,15 @@ import { pipeline } from 'node:stream/promises';
 import { z } from 'zod';
 import { commandSpec } from '../../shared/commands/catalog.js';
 import { paramsSchema } from '../../shared/commands/command-params.js';
-import { batchParametersProblem, isNativeRunner, libraryNameProblem, libraryRunner, scriptExtension, ScriptParametersError, splitScriptParameters } from '../../shared/commands/library-rules.js';
+import {
+  batchParametersProblem,
+  isNativeRunner,
+  libraryNameProblem,
+  libraryRunner,
+  scriptExtension,
+  ScriptParametersError,
+  splitScriptParameters,
+} from '../../shared/commands/library-rules.js';
 import { DigestStream } from '../../node/digest-stream.js';
 import { verifyScriptSignature } from '../../node/script-signature.js';
 import { CommandError, defineCommand } from '../command.js';
@@ -52,13 +60,16 @@ function interpreterArgs(interpreter: string): string[] {
 /** Why `runner` cannot run on this device's OS, or null. */
 export function runnerPlatformProblem(name: string, runner: string, platform: NodeJS.Platform): string | null {
   if (platform === 'win32') {
-    if (runner === 'native-elf') return `run: ${name}: on Windows devices only .exe files run as executables (a file without an extension is taken as a Linux executable)`;
-    if (runner === 'bash' || runner === 'python3') return `run: ${name}: ${scriptExtension(name)} scripts run on Linux and macOS devices only; on Windows use .ps1, .bat, .cmd or .exe`;
+    if (runner === 'native-elf')
+      return `run: ${name}: on Windows devices only .exe files run as executables (a file without an extension is taken as a Linux executable)`;
+    if (runner === 'bash' || runner === 'python3')
+      return `run: ${name}: ${scriptExtension(name)} scripts run on Linux and macOS devices only; on Windows use .ps1, .bat, .cmd or .exe`;
     return null;
   }
   if (runner === 'cmd') return `run: ${name}: a Windows batch file cannot run on this ${platform} device`;
   if (runner === 'native-pe') return `run: ${name}: a Windows executable cannot run on this ${platform} device`;
-  if (runner === 'native-elf' && platform !== 'linux') return `run: ${name}: executables run on Linux devices only (this one is ${platform})`;
+  if (runner === 'native-elf' && platform !== 'linux')
+    return `run: ${name}: executables run on Linux devices only (this one is ${platform})`;
   return null;
 }
 
@@ -73,18 +84,29 @@ function windowsSystem32(): string {
 
 /** The Windows interpreter of a runner (absolute path). */
 function windowsInterpreter(runner: string): string {
-  return runner === 'pwsh' ? winPath.join(windowsSystem32(), 'WindowsPowerShell', 'v1.0', 'powershell.exe') : winPath.join(windowsSystem32(), 'cmd.exe');
+  return runner === 'pwsh'
+    ? winPath.join(windowsSystem32(), 'WindowsPowerShell', 'v1.0', 'powershell.exe')
+    : winPath.join(windowsSystem32(), 'cmd.exe');
 }
 
 /** The command line of a Windows run, as a pure description (what is spawned, quoted once, verbatim). */
-function windowsLaunchOf(runner: string, interpreter: string | null, scriptPath: string, argv: string[]): WindowsLaunch {
+function windowsLaunchOf(
+  runner: string,
+  interpreter: string | null,
+  scriptPath: string,
+  argv: string[],
+): WindowsLaunch {
   if (runner === 'native-pe') return directLaunch(scriptPath, argv);
   if (runner === 'pwsh') return powershellLaunch(interpreter as string, scriptPath, argv);
   return batchLaunch(interpreter as string, scriptPath, argv);
 }
 
 /** Copies the working-folder copy when it is the library's file; null when absent or different. */
-async function copyFromWorkFolder(source: string, dest: string, expected: { sha256: string; size: number }): Promise<Downloaded | null> {
+async function copyFromWorkFolder(
+  source: string,
+  dest: string,
+  expected: { sha256: string; size: number },
+): Promise<Downloaded | null> {
   const st = await stat(source).catch(() => null);
   if (!st?.isFile() || st.size !== expected.size) return null;
   const digest = new DigestStream(expected.size);
@@ -139,14 +161,20 @@ export const runCommand = defineCommand({
     if (!native && windows) {
       interpreterPath = windowsInterpreter(interpreter);
       if (!(await stat(interpreterPath).catch(() => null))?.isFile()) {
-        throw new CommandError(`run: ${winPath.basename(interpreterPath)} is not installed on this device (needed for ${scriptExtension(name)} scripts)`);
+        throw new CommandError(
+          `run: ${winPath.basename(interpreterPath)} is not installed on this device (needed for ${scriptExtension(name)} scripts)`,
+        );
       }
     } else if (!native) {
       interpreterPath = await findExecutable(interpreter);
-      if (!interpreterPath) throw new CommandError(`run: ${interpreter} is not installed on this device (needed for ${scriptExtension(name)} scripts)`);
+      if (!interpreterPath)
+        throw new CommandError(
+          `run: ${interpreter} is not installed on this device (needed for ${scriptExtension(name)} scripts)`,
+        );
     }
     const cwd = await stat(ctx.cwd).catch(() => null);
-    if (!cwd?.isDirectory()) throw new CommandError(`run: the current directory ${ctx.cwd} does not exist any more (cd elsewhere first)`);
+    if (!cwd?.isDirectory())
+      throw new CommandError(`run: the current directory ${ctx.cwd} does not exist any more (cd elsewhere first)`);
 
     // A private folder per run: the bytes checked below are the bytes the interpreter reads.
     const tmpRoot = join(dataDir, 'tmp');
@@ -157,17 +185,30 @@ export const runCommand = defineCommand({
       const expected = { sha256: params._sha256, size: params._size };
       const got =
         (await copyFromWorkFolder(join(agentPaths(dataDir).work, name), scriptPath, expected)) ??
-        (await downloadFromService(params._url, scriptPath, { service, size: params._size, signal: ctx.signal, command: 'run', what: name }));
+        (await downloadFromService(params._url, scriptPath, {
+          service,
+          size: params._size,
+          signal: ctx.signal,
+          command: 'run',
+          what: name,
+        }));
       if (ctx.signal.aborted) return;
 
       if (params._signature) {
-        if (!params._publisherKey) throw new CommandError(`run: ${name}: the service sent a signature without its publisher's key`);
-        if (!verifyScriptSignature(params._publisherKey, { name, sha256: got.sha256, size: got.size }, params._signature)) {
-          throw new CommandError(`run: signature check failed for ${name}: the file, its name or its interpreter does not match its signature`);
+        if (!params._publisherKey)
+          throw new CommandError(`run: ${name}: the service sent a signature without its publisher's key`);
+        if (
+          !verifyScriptSignature(params._publisherKey, { name, sha256: got.sha256, size: got.size }, params._signature)
+        ) {
+          throw new CommandError(
+            `run: signature check failed for ${name}: the file, its name or its interpreter does not match its signature`,
+          );
         }
       }
       if (got.sha256 !== expected.sha256 || got.size !== expected.size) {
-        throw new CommandError(`run: ${name}: the downloaded file does not match the library (sha256 ${got.sha256}, expected ${expected.sha256})`);
+        throw new CommandError(
+          `run: ${name}: the downloaded file does not match the library (sha256 ${got.sha256}, expected ${expected.sha256})`,
+        );
       }
 
       if (native) {
@@ -184,20 +225,34 @@ export const runCommand = defineCommand({
           throw new CommandError(`run: ${describeError(e)}`);
         }
       }
-      ctx.trace('info', `running ${native ? 'executable' : interpreter} ${name} with ${argv.length} argument(s) in ${ctx.cwd}${launch ? `: ${launch.commandLine}` : ''}`);
+      ctx.trace(
+        'info',
+        `running ${native ? 'executable' : interpreter} ${name} with ${argv.length} argument(s) in ${ctx.cwd}${launch ? `: ${launch.commandLine}` : ''}`,
+      );
       const result = await runScriptProcess({
         ...(launch
           ? { command: launch.file, args: launch.args, verbatim: { argv0: launch.argv0 } }
-          : { command: native ? scriptPath : (interpreterPath as string), args: native ? argv : [...interpreterArgs(interpreter), scriptPath, ...argv] }),
+          : {
+              command: native ? scriptPath : (interpreterPath as string),
+              args: native ? argv : [...interpreterArgs(interpreter), scriptPath, ...argv],
+            }),
         cwd: ctx.cwd,
         signal: ctx.signal,
         output: (text) => ctx.text(text),
-        onTrackProblem: (problem) => ctx.trace('warn', `run: ${name}: ${problem}: cancel may end the script's own process only`),
+        onTrackProblem: (problem) =>
+          ctx.trace('warn', `run: ${name}: ${problem}: cancel may end the script's own process only`),
       }).catch((e: Error) => {
         throw new CommandError(`run: cannot start ${native ? name : interpreter}: ${e.message}`);
       });
       if (result.aborted) return; // the runner reports cancelled / timed out
-      await ctx.emit({ script: name, exitCode: result.exitCode, signal: result.signal, durationMs: result.durationMs, stdoutBytes: result.stdoutBytes, stderrBytes: result.stderrBytes });
+      await ctx.emit({
+        script: name,
+        exitCode: result.exitCode,
+        signal: result.signal,
+        durationMs: result.durationMs,
+        stdoutBytes: result.stdoutBytes,
+        stderrBytes: result.stderrBytes,
+      });
       if (result.signal) throw new CommandError(`run: ${name} was killed by ${result.signal}`);
       if (result.exitCode !== 0) throw new CommandError(`run: ${name} exited with code ${result.exitCode}`);
     } finally {

@@ -28,7 +28,8 @@ export const scanCommand = defineCommand({
   async run(ctx, params) {
     // A protected folder (the agent's own data, a service's: ../protected-paths.ts) is never scanned by name.
     if (params.path) await refuseProtected(ctx, 'scan', ctx.resolvePath(params.path));
-    if (ctx.platform.name === 'win32') return scanWithDefender(ctx, params.mode ?? 'quick', params.path ? ctx.resolvePath(params.path) : null);
+    if (ctx.platform.name === 'win32')
+      return scanWithDefender(ctx, params.mode ?? 'quick', params.path ? ctx.resolvePath(params.path) : null);
     const clamscan = await findProgram('clamscan');
     if (!clamscan) throw new CommandError("scan: no antivirus engine installed (ClamAV's clamscan not found)");
     const mode = params.mode ?? 'quick';
@@ -37,9 +38,24 @@ export const scanCommand = defineCommand({
     else if (mode === 'full') paths = ['/'];
     else {
       paths = [];
-      for (const p of QUICK) if (await access(p).then(() => true, () => false)) paths.push(p);
+      for (const p of QUICK)
+        if (
+          await access(p).then(
+            () => true,
+            () => false,
+          )
+        )
+          paths.push(p);
     }
-    const args = ['-r', '--no-summary', '--infected', ...clamavDbArgs(), ...(mode === 'full' ? ['--cross-fs=no'] : []), '--', ...paths];
+    const args = [
+      '-r',
+      '--no-summary',
+      '--infected',
+      ...clamavDbArgs(),
+      ...(mode === 'full' ? ['--cross-fs=no'] : []),
+      '--',
+      ...paths,
+    ];
     ctx.trace('info', `clamscan ${args.join(' ')}`);
     const child = spawn(clamscan, args, { stdio: ['ignore', 'pipe', 'pipe'], signal: ctx.signal });
     let stderr = '';
@@ -60,7 +76,8 @@ export const scanCommand = defineCommand({
       const err = /^(.*): (.+) ERROR$/.exec(line);
       if (err) {
         errors++;
-        if (errors <= 100) await ctx.emit({ type: 'error', path: err[1], signature: null, detail: err[2], engine: 'clamav' });
+        if (errors <= 100)
+          await ctx.emit({ type: 'error', path: err[1], signature: null, detail: err[2], engine: 'clamav' });
       }
     }
     const code = await exited;
@@ -69,7 +86,13 @@ export const scanCommand = defineCommand({
       const why = stderr.split('\n').find((l) => /error/i.test(l)) ?? stderr.trim().split('\n')[0] ?? 'exit 2';
       throw new CommandError(`scan: clamscan failed: ${why.replace(/^LibClamAV Error: /, '')}`);
     }
-    await ctx.emit({ type: 'summary', path: paths.join(' '), signature: null, detail: `${findings} finding(s), ${errors} error(s); mode ${params.path ? 'path' : mode}`, engine: 'clamav' });
+    await ctx.emit({
+      type: 'summary',
+      path: paths.join(' '),
+      signature: null,
+      detail: `${findings} finding(s), ${errors} error(s); mode ${params.path ? 'path' : mode}`,
+      engine: 'clamav',
+    });
   },
 });
 
@@ -87,16 +110,30 @@ export function defenderArgs(mode: 'quick' | 'full', target: string | null): str
 
 async function scanWithDefender(ctx: JobContext, mode: 'quick' | 'full', target: string | null): Promise<void> {
   const scanner = defenderScanner(process.env);
-  if (!(await stat(scanner).then((s) => s.isFile(), () => false))) throw new CommandError(`scan: no antivirus engine: Microsoft Defender's command-line scanner is not present (${scanner})`);
+  if (
+    !(await stat(scanner).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  )
+    throw new CommandError(
+      `scan: no antivirus engine: Microsoft Defender's command-line scanner is not present (${scanner})`,
+    );
   const args = defenderArgs(mode, target);
   ctx.trace('info', `${scanner} ${args.join(' ')}`);
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
     // a full scan takes hours: no timeout, the job's signal stops it
-    execFile(scanner, args, { signal: ctx.signal, encoding: 'buffer', maxBuffer: 16 * 1024 * 1024, windowsHide: true }, (err, stdout) => {
-      const exit = err ? (err as { code?: unknown }).code : 0;
-      if (err && typeof exit !== 'number') return reject(new CommandError(`scan: MpCmdRun could not run: ${err.message.split('\n')[0]}`));
-      resolve({ code: exit as number, output: defenderOutputText(stdout) });
-    });
+    execFile(
+      scanner,
+      args,
+      { signal: ctx.signal, encoding: 'buffer', maxBuffer: 16 * 1024 * 1024, windowsHide: true },
+      (err, stdout) => {
+        const exit = err ? (err as { code?: unknown }).code : 0;
+        if (err && typeof exit !== 'number')
+          return reject(new CommandError(`scan: MpCmdRun could not run: ${err.message.split('\n')[0]}`));
+        resolve({ code: exit as number, output: defenderOutputText(stdout) });
+      },
+    );
   });
   if (ctx.signal.aborted) return;
   const threats = parseDefenderThreats(output);
@@ -107,6 +144,13 @@ async function scanWithDefender(ctx: JobContext, mode: 'quick' | 'full', target:
       await ctx.emit({ type: 'finding', path: p, signature: t.signature, engine: 'defender' });
     }
   }
-  if (code !== 0 && code !== 2) throw new CommandError(`scan: MpCmdRun failed (exit ${code})${findings ? ` after ${findings} finding(s)` : ''}`);
-  await ctx.emit({ type: 'summary', path: target ?? '', signature: null, detail: `${findings} finding(s); mode ${target ? 'path' : mode}; Microsoft Defender (nothing remediated)`, engine: 'defender' });
+  if (code !== 0 && code !== 2)
+    throw new CommandError(`scan: MpCmdRun failed (exit ${code})${findings ? ` after ${findings} finding(s)` : ''}`);
+  await ctx.emit({
+    type: 'summary',
+    path: target ?? '',
+    signature: null,
+    detail: `${findings} finding(s); mode ${target ? 'path' : mode}; Microsoft Defender (nothing remediated)`,
+    engine: 'defender',
+  });
 }

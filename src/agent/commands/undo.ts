@@ -25,13 +25,25 @@ export const undoCommand = defineCommand({
     const fold = ctx.platform.name === 'win32' ? (k: string) => k.toLowerCase() : (k: string) => k;
     const keys = new Set([fold(t)]);
     if (params.type === 'file' || t.startsWith('/') || t.startsWith('.')) keys.add(fold(ctx.resolvePath(t)));
-    if (params.type === 'service' || (params.type === 'scheduledtask' && t.endsWith('.timer'))) keys.add(fold(unitKey(t)));
+    if (params.type === 'service' || (params.type === 'scheduledtask' && t.endsWith('.timer')))
+      keys.add(fold(unitKey(t)));
     const has = (k: string) => keys.has(fold(k));
     const matches = (await q.list()).filter(
-      (candidate) => candidate.type === params.type && candidate.restoredAt === null && (has(candidate.target) || has(candidate.id) || candidate.files.some((f) => has(f.path)) || candidate.lines.some((l) => has(`${l.path}:${l.line}`)) || (candidate.type === 'startupfolder' && candidate.files.some((f) => has(baseName(f.path))))),
+      (candidate) =>
+        candidate.type === params.type &&
+        candidate.restoredAt === null &&
+        (has(candidate.target) ||
+          has(candidate.id) ||
+          candidate.files.some((f) => has(f.path)) ||
+          candidate.lines.some((l) => has(`${l.path}:${l.line}`)) ||
+          (candidate.type === 'startupfolder' && candidate.files.some((f) => has(baseName(f.path))))),
     );
     const entry = matches.at(-1);
-    if (!entry) throw new CommandError(`undo: nothing to undo: no ${params.type} ${t} in the quarantine (see remediate list)`, 'not_found');
+    if (!entry)
+      throw new CommandError(
+        `undo: nothing to undo: no ${params.type} ${t} in the quarantine (see remediate list)`,
+        'not_found',
+      );
     if (ctx.platform.name === 'win32') {
       entry.restoreNotes = await undoOnWindows(ctx, q, entry);
       await q.save(entry);

@@ -14,19 +14,31 @@ export function isWindows(ctx: Pick<JobContext, 'platform'>): boolean {
 }
 
 /** The absolute path `input` names, or a CommandError (`dir: \\server\x: UNC (network) path: …`). */
-export function devicePath(ctx: Pick<JobContext, 'platform' | 'cwd' | 'resolvePath'>, command: string, input: string): string {
+export function devicePath(
+  ctx: Pick<JobContext, 'platform' | 'cwd' | 'resolvePath'>,
+  command: string,
+  input: string,
+): string {
   if (!isWindows(ctx)) return ctx.resolvePath(input);
-  const refuse = (problem: string, shown: string): CommandError => new CommandError(`${command}: ${shown}: ${problem}`, 'refused');
+  const refuse = (problem: string, shown: string): CommandError =>
+    new CommandError(`${command}: ${shown}: ${problem}`, 'refused');
   const asTyped = windowsPathProblem(input);
   if (asTyped) throw refuse(asTyped, shortened(input));
   const resolved = resolveWindowsPath(ctx.cwd, input);
   const problem = windowsPathProblem(resolved);
   if (problem) throw refuse(problem, shortened(resolved));
-  if (!existsSync(driveRoot(resolved))) throw new CommandError(`${command}: ${resolved}: there is no drive ${resolved.slice(0, 2)} on this device`, 'not_found');
+  if (!existsSync(driveRoot(resolved)))
+    throw new CommandError(
+      `${command}: ${resolved}: there is no drive ${resolved.slice(0, 2)} on this device`,
+      'not_found',
+    );
   return resolved;
 }
 
-/** A path as an error shows it: control characters escaped (an ESC must not reach the analyst's terminal), over-long ones cut. */
+/**
+ * A path as an error shows it: control characters escaped (an ESC must not reach the analyst's terminal), over-long
+ * ones cut.
+ */
 function shortened(p: string): string {
   return escapeControlChars(p.length > 200 ? `${p.slice(0, 120)}…(${p.length} characters)` : p);
 }

@@ -3,7 +3,8 @@
  * (Node reports them the same way on every platform), so this needs no OS-specific constants.
  */
 
-export type FileType = 'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'char-device' | 'block-device' | 'unknown';
+export type FileType =
+  'file' | 'directory' | 'symlink' | 'fifo' | 'socket' | 'char-device' | 'block-device' | 'unknown';
 
 const S_IFMT = 0o170000;
 const TYPE_BY_BITS: ReadonlyMap<number, { type: FileType; letter: string }> = new Map([

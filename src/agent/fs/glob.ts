@@ -67,13 +67,14 @@ function bracket(chars: readonly string[], start: number): { token: ClassToken; 
 /** Reads a class body as a regex class is read: member, then `- member` makes a range of the two. */
 function classRanges(items: readonly ClassItem[]): [number, number][] {
   const ranges: [number, number][] = [];
-  for (let i = 0; i < items.length; ) {
+  for (let i = 0; i < items.length;) {
     const lo = items[i] as ClassItem;
     const loCp = lo === 'dash' ? DASH : lo;
     const hi = items[i + 2];
     if (items[i + 1] === 'dash' && hi !== undefined) {
       const hiCp = hi === 'dash' ? DASH : hi;
-      if (hiCp < loCp) throw new PatternError(`range ${String.fromCodePoint(loCp)}-${String.fromCodePoint(hiCp)} is out of order`);
+      if (hiCp < loCp)
+        throw new PatternError(`range ${String.fromCodePoint(loCp)}-${String.fromCodePoint(hiCp)} is out of order`);
       ranges.push([loCp, hiCp]);
       i += 3;
     } else {
@@ -89,7 +90,7 @@ export function parsePattern(pattern: string): Token[] {
   // Code points, so `?` matches one character even outside the BMP.
   const chars = Array.from(pattern);
   const tokens: Token[] = [];
-  for (let i = 0; i < chars.length; ) {
+  for (let i = 0; i < chars.length;) {
     const c = chars[i] as string;
     if (c === '*') {
       if (tokens.at(-1)?.kind !== 'star') tokens.push({ kind: 'star' });
@@ -122,7 +123,8 @@ export function parsePattern(pattern: string): Token[] {
  * `ignoreCase`: pattern and names are compared lower-cased (Windows).
  */
 export function compileNamePattern(pattern: string, options: { ignoreCase?: boolean } = {}): NameMatcher {
-  if (pattern.length > MAX_PATTERN_LENGTH) throw new PatternError(`pattern is ${pattern.length} characters; the limit is ${MAX_PATTERN_LENGTH}`);
+  if (pattern.length > MAX_PATTERN_LENGTH)
+    throw new PatternError(`pattern is ${pattern.length} characters; the limit is ${MAX_PATTERN_LENGTH}`);
   if (options.ignoreCase) {
     const matches = compileNamePattern(pattern.toLowerCase());
     return (name) => matches(name.toLowerCase());

@@ -17,22 +17,46 @@ export interface MagicInfo {
 export const MAGIC_BYTES = 8192;
 
 const ELF_MACHINES: ReadonlyMap<number, string> = new Map([
-  [2, 'sparc'], [3, 'x86'], [8, 'mips'], [20, 'powerpc'], [21, 'powerpc64'], [22, 's390'],
-  [40, 'arm'], [43, 'sparc64'], [50, 'ia64'], [62, 'x86-64'], [183, 'aarch64'], [243, 'riscv'],
-  [247, 'bpf'], [258, 'loongarch'],
+  [2, 'sparc'],
+  [3, 'x86'],
+  [8, 'mips'],
+  [20, 'powerpc'],
+  [21, 'powerpc64'],
+  [22, 's390'],
+  [40, 'arm'],
+  [43, 'sparc64'],
+  [50, 'ia64'],
+  [62, 'x86-64'],
+  [183, 'aarch64'],
+  [243, 'riscv'],
+  [247, 'bpf'],
+  [258, 'loongarch'],
 ]);
 
 const ELF_TYPES: ReadonlyMap<number, string> = new Map([
-  [1, 'relocatable'], [2, 'executable'], [3, 'shared object'], [4, 'core file'],
+  [1, 'relocatable'],
+  [2, 'executable'],
+  [3, 'shared object'],
+  [4, 'core file'],
 ]);
 
 const PE_MACHINES: ReadonlyMap<number, string> = new Map([
-  [0x14c, 'x86'], [0x8664, 'x86-64'], [0xaa64, 'aarch64'], [0x1c0, 'arm'], [0x1c4, 'arm'], [0x200, 'ia64'],
+  [0x14c, 'x86'],
+  [0x8664, 'x86-64'],
+  [0xaa64, 'aarch64'],
+  [0x1c0, 'arm'],
+  [0x1c4, 'arm'],
+  [0x200, 'ia64'],
 ]);
 
 const MACHO_CPUS: ReadonlyMap<number, string> = new Map([
-  [7, 'x86'], [0x01000007, 'x86-64'], [12, 'arm'], [0x0100000c, 'aarch64'], [0x0200000c, 'arm64_32'],
-  [18, 'powerpc'], [0x01000012, 'powerpc64'],
+  [7, 'x86'],
+  [0x01000007, 'x86-64'],
+  [12, 'arm'],
+  [0x0100000c, 'aarch64'],
+  [0x0200000c, 'arm64_32'],
+  [18, 'powerpc'],
+  [0x01000012, 'powerpc64'],
 ]);
 
 /** Plain signatures at offset 0 that need no further decoding. */
@@ -64,7 +88,8 @@ function none(type: string): MagicInfo {
 function describeElf(buf: Buffer): MagicInfo {
   const cls = buf[4] === 2 ? 64 : buf[4] === 1 ? 32 : null;
   const endianness = buf[5] === 1 ? 'little' : buf[5] === 2 ? 'big' : null;
-  if (cls === null || endianness === null || buf.length < 20) return { ...none('ELF (malformed header)'), elfClass: cls, endianness };
+  if (cls === null || endianness === null || buf.length < 20)
+    return { ...none('ELF (malformed header)'), elfClass: cls, endianness };
   const le = endianness === 'little';
   const eType = le ? buf.readUInt16LE(16) : buf.readUInt16BE(16);
   const machine = le ? buf.readUInt16LE(18) : buf.readUInt16BE(18);
@@ -109,12 +134,20 @@ function describeMachO(buf: Buffer): MagicInfo | null {
   if (!v || buf.length < 8) return null;
   const cpu = v.le ? buf.readUInt32LE(4) : buf.readUInt32BE(4);
   const architecture = MACHO_CPUS.get(cpu) ?? `cpu ${cpu}`;
-  return { type: `Mach-O ${v.bits}-bit, ${architecture}`, architecture, elfClass: null, endianness: v.le ? 'little' : 'big' };
+  return {
+    type: `Mach-O ${v.bits}-bit, ${architecture}`,
+    architecture,
+    elfClass: null,
+    endianness: v.le ? 'little' : 'big',
+  };
 }
 
 function describeScript(buf: Buffer): MagicInfo {
   const end = buf.indexOf(0x0a);
-  const line = buf.subarray(2, end === -1 ? Math.min(buf.length, 256) : Math.min(end, 256)).toString('utf8').trim();
+  const line = buf
+    .subarray(2, end === -1 ? Math.min(buf.length, 256) : Math.min(end, 256))
+    .toString('utf8')
+    .trim();
   return none(line ? `script, #!${line}` : 'script');
 }
 
@@ -123,7 +156,8 @@ function describeText(buf: Buffer, truncated: boolean): MagicInfo {
   let ascii = true;
   for (const b of buf) {
     if (b === 0) return none('data');
-    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c && b !== 0x08 && b !== 0x1b) return none('data');
+    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c && b !== 0x08 && b !== 0x1b)
+      return none('data');
     if (b === 0x7f) return none('data');
     if (b >= 0x80) ascii = false;
   }

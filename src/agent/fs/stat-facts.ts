@@ -10,7 +10,10 @@ export interface StatFacts {
   size: number;
   /** POSIX: `-rwxr-xr-x`; Windows: the attributes as PowerShell's Mode column (`-a-h--`, see file-attributes.ts). */
   mode: string;
-  /** POSIX: the user name (or uid); Windows: `DOMAIN\\name` of the owner SID (the SID when unnamed), null when unreadable. */
+  /**
+   * POSIX: the user name (or uid); Windows: `DOMAIN\\name` of the owner SID (the SID when unnamed), null when
+   * unreadable.
+   */
   owner: string | null;
   /** POSIX: the group name (or gid); Windows: null (no file group). */
   group: string | null;
@@ -33,7 +36,14 @@ export function statFacts(st: Stats, accounts: AccountNames): StatFacts {
  * `withOwner: false` leaves the owner null without asking Windows (dir's time budget for owners).
  */
 export function windowsStatFacts(file: string, st: Stats, withOwner = true): StatFacts {
-  return { type: fileTypeFromMode(st.mode), size: st.size, mode: windowsMode(file, st), owner: withOwner ? fileOwner(file) : null, group: null, mtime: st.mtime.toISOString() };
+  return {
+    type: fileTypeFromMode(st.mode),
+    size: st.size,
+    mode: windowsMode(file, st),
+    owner: withOwner ? fileOwner(file) : null,
+    group: null,
+    mtime: st.mtime.toISOString(),
+  };
 }
 
 /** Birth time when the file system records it (statx); Node reports 0 otherwise. */

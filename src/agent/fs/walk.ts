@@ -95,7 +95,11 @@ export async function walkTree<T>(options: WalkOptions<T>): Promise<WalkSummary>
           if (!skip.has(p)) subdirs.push(p);
         }
         // Inside a folder too: one folder may hold millions of entries, and visit() may be slow on each.
-        if ((i & (ENTRIES_PER_CLOCK_CHECK - 1)) === ENTRIES_PER_CLOCK_CHECK - 1 && performance.now() - sliceStart >= sliceMs) await endSlice();
+        if (
+          (i & (ENTRIES_PER_CLOCK_CHECK - 1)) === ENTRIES_PER_CLOCK_CHECK - 1 &&
+          performance.now() - sliceStart >= sliceMs
+        )
+          await endSlice();
       }
       // Pushed in reverse so sub-folders are entered in the order readdir gave them.
       for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i] as string);

@@ -10,15 +10,26 @@ import { AGENT_STATUS_FILE, type AgentRunStatus } from './linux-unit.js';
 const STATUS_POLL_MS = 1_000;
 
 /**
- * `lr-agent start` (and the child the supervisor `lr-agent service` runs): the agent in the foreground until SIGINT/SIGTERM,
+ * `lr-agent start` (and the child the supervisor `lr-agent service` runs): the agent in the foreground until
+ * SIGINT/SIGTERM,
  * keeping `status.json` in its data folder up to date (pid, connected or not, since when) for
  * `lr-agent status`.
  */
-export async function runAgentInForeground(o: { dataDir: string; sysroot?: string }, say: (line: string) => void): Promise<void> {
+export async function runAgentInForeground(
+  o: { dataDir: string; sysroot?: string },
+  say: (line: string) => void,
+): Promise<void> {
   const agent = await startAgent({ dataDir: o.dataDir, sysroot: o.sysroot });
   say(`lr-agent ${agent.state.name} (${agent.state.deviceId}) started`);
   const file = join(o.dataDir, AGENT_STATUS_FILE);
-  let status: AgentRunStatus = { pid: process.pid, startedAt: new Date().toISOString(), connected: false, url: null, lastConnectedAt: null, updatedAt: new Date().toISOString() };
+  let status: AgentRunStatus = {
+    pid: process.pid,
+    startedAt: new Date().toISOString(),
+    connected: false,
+    url: null,
+    lastConnectedAt: null,
+    updatedAt: new Date().toISOString(),
+  };
   const write = (next: AgentRunStatus) => {
     status = next;
     try {
@@ -41,7 +52,13 @@ export async function runAgentInForeground(o: { dataDir: string; sysroot?: strin
     // A failure to stop is a crash: it reaches the program's crash handler (logged, exit code 1).
     void agent.stop().then(() => {
       const now = new Date().toISOString();
-      write({ ...status, connected: false, lastConnectedAt: status.connected ? now : status.lastConnectedAt, updatedAt: now, stoppedAt: now });
+      write({
+        ...status,
+        connected: false,
+        lastConnectedAt: status.connected ? now : status.lastConnectedAt,
+        updatedAt: now,
+        stoppedAt: now,
+      });
       process.exit(0);
     });
   };

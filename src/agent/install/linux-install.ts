@@ -5,7 +5,22 @@
  * linux-unit.ts (pure); this file touches the system.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  rmdirSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DATA_MARKER, markerKind } from '../../node/data-marker.js';
 import { writeFileAtomic } from '../../node/files.js';
@@ -37,7 +52,10 @@ export function systemdRunning(): boolean {
 
 function systemctl(args: string[]): { ok: boolean; out: string } {
   try {
-    return { ok: true, out: execFileSync('systemctl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim() };
+    return {
+      ok: true,
+      out: execFileSync('systemctl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim(),
+    };
   } catch (e) {
     const err = e as { stdout?: string; stderr?: string; message: string };
     return { ok: false, out: (err.stdout || err.stderr || err.message).trim() };
@@ -67,7 +85,8 @@ export function nonRootWriter(path: string): string | null {
     const st = statSync(p);
     const sticky = p !== path && (st.mode & 0o1000) !== 0;
     if (st.uid !== 0) return `${p} is owned by uid ${st.uid}`;
-    if (st.mode & 0o022 && !sticky) return `${p} is writable by its group or others (mode ${(st.mode & 0o7777).toString(8)})`;
+    if (st.mode & 0o022 && !sticky)
+      return `${p} is writable by its group or others (mode ${(st.mode & 0o7777).toString(8)})`;
     if (dirname(p) === p) return null;
   }
 }
@@ -77,14 +96,23 @@ export function nonRootWriter(path: string): string | null {
  * from there already (the .deb puts it there). From source: this Node and this script, where they are, once
  * checked that only root can change them (the unit runs them as root).
  */
-export function agentProgram(o: { isSea: boolean; execPath: string; script: string }): { argv: string[]; copyFrom: string | null } {
+export function agentProgram(o: { isSea: boolean; execPath: string; script: string }): {
+  argv: string[];
+  copyFrom: string | null;
+} {
   if (o.isSea) {
     const here = realpathSync(o.execPath);
-    return { argv: [INSTALLED_BINARY], copyFrom: existsSync(INSTALLED_BINARY) && realpathSync(INSTALLED_BINARY) === here ? null : here };
+    return {
+      argv: [INSTALLED_BINARY],
+      copyFrom: existsSync(INSTALLED_BINARY) && realpathSync(INSTALLED_BINARY) === here ? null : here,
+    };
   }
   for (const p of [o.execPath, o.script]) {
     const who = nonRootWriter(p);
-    if (who) throw new Error(`the service would run ${p} as root, but ${who}: install node and lr-agent where only root can write, or use the single-file build (npm run package:agent)`);
+    if (who)
+      throw new Error(
+        `the service would run ${p} as root, but ${who}: install node and lr-agent where only root can write, or use the single-file build (npm run package:agent)`,
+      );
   }
   return { argv: [realpathSync(o.execPath), realpathSync(o.script)], copyFrom: null };
 }
@@ -93,9 +121,11 @@ export function agentProgram(o: { isSea: boolean; execPath: string; script: stri
 function refuseForeignDataDir(dir: string): void {
   const st = lstatSync(dir, { throwIfNoEntry: false });
   if (!st) return;
-  if (st.isSymbolicLink() || !st.isDirectory()) throw new Error(`${dir} exists and is not a plain folder (a symbolic link?): remove it first`);
+  if (st.isSymbolicLink() || !st.isDirectory())
+    throw new Error(`${dir} exists and is not a plain folder (a symbolic link?): remove it first`);
   const marker = join(dir, DATA_MARKER);
-  if (readdirSync(dir).length && !(existsSync(marker) && markerKind(readFileSync(marker, 'utf8')) === 'agent')) throw new Error(`${dir} exists and is not an agent data folder: remove it or give another --data`);
+  if (readdirSync(dir).length && !(existsSync(marker) && markerKind(readFileSync(marker, 'utf8')) === 'agent'))
+    throw new Error(`${dir} exists and is not an agent data folder: remove it or give another --data`);
 }
 
 /** Makes the data folder (or takes an existing one) mode 0700, owned by root: it will hold the device's key. */
@@ -117,8 +147,12 @@ export interface LinuxInstallOptions {
 export async function installLinuxService(o: LinuxInstallOptions, say: Say): Promise<void> {
   mustBeRoot('lr-agent install');
   const enrolled = existsSync(agentPaths(o.dataDir).state);
-  if (enrolled && o.bundle) throw new Error(`${o.dataDir} already holds an enrolled agent: install without --bundle to keep it, or uninstall --purge first`);
-  if (!enrolled && !o.bundle) throw new Error(`${o.dataDir} holds no enrolled agent: give an enrollment bundle with --bundle`);
+  if (enrolled && o.bundle)
+    throw new Error(
+      `${o.dataDir} already holds an enrolled agent: install without --bundle to keep it, or uninstall --purge first`,
+    );
+  if (!enrolled && !o.bundle)
+    throw new Error(`${o.dataDir} holds no enrolled agent: give an enrollment bundle with --bundle`);
   refuseForeignDataDir(o.dataDir);
   const program = agentProgram(o.program);
   const argv = serviceArgv(program.argv, o.dataDir);
@@ -157,16 +191,20 @@ export async function installLinuxService(o: LinuxInstallOptions, say: Say): Pro
   const enable = systemctl(['enable', UNIT_NAME]);
   if (!enable.ok) throw new Error(`systemctl enable ${UNIT_NAME} failed: ${enable.out}`);
   if (!live) {
-    say(`systemd is not running here (no /run/systemd/system): ${UNIT_NAME} is enabled and starts at the next boot; to start it now by hand: ${argv.join(' ')}`);
+    say(
+      `systemd is not running here (no /run/systemd/system): ${UNIT_NAME} is enabled and starts at the next boot; to start it now by hand: ${argv.join(' ')}`,
+    );
     return;
   }
   const start = systemctl(['restart', UNIT_NAME]);
-  if (!start.ok) throw new Error(`systemctl restart ${UNIT_NAME} failed: ${start.out} (see journalctl -u ${UNIT_NAME})`);
+  if (!start.ok)
+    throw new Error(`systemctl restart ${UNIT_NAME} failed: ${start.out} (see journalctl -u ${UNIT_NAME})`);
   say(`service ${UNIT_NAME} enabled and started (journalctl -u ${UNIT_NAME} shows its log)`);
   // Up to 15 s for the first connection, as the running agent reports it in status.json.
   for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
     const run = readRunStatus(o.dataDir);
-    if (run?.alive && run.status.connected) return say(`agent connected to ${run.status.url ? new URL(run.status.url).host : 'the service'}`);
+    if (run?.alive && run.status.connected)
+      return say(`agent connected to ${run.status.url ? new URL(run.status.url).host : 'the service'}`);
   }
   say(`the agent has not connected within 15 s: see lr-agent status and journalctl -u ${UNIT_NAME}`);
 }
@@ -181,11 +219,21 @@ async function releaseBeforeUninstall(dataDir: string, say: Say): Promise<void> 
   try {
     await removeIsolation(state?.backend === 'iptables' ? 'iptables' : 'nftables');
   } catch (e) {
-    if (state?.isolated) throw new Error(`the device is isolated and its isolation could not be removed (${describeError(e).split('\n')[0]}): not uninstalled`, { cause: e });
+    if (state?.isolated)
+      throw new Error(
+        `the device is isolated and its isolation could not be removed (${describeError(e).split('\n')[0]}): not uninstalled`,
+        { cause: e },
+      );
     return;
   }
   if (!state?.isolated) return;
-  await writeIsolation(dataDir, { isolated: false, backend: null, allow: [], changedAt: new Date().toISOString(), jobId: null });
+  await writeIsolation(dataDir, {
+    isolated: false,
+    backend: null,
+    allow: [],
+    changedAt: new Date().toISOString(),
+    jobId: null,
+  });
   say('device released from isolation (its firewall rules removed)');
 }
 
@@ -222,8 +270,14 @@ export async function uninstallLinuxService(dataDir: string, purge: boolean, say
   // start the agent again.
   const pid = runningAgentPid(dataDir);
   const supervisor = pid === null ? null : supervisorOf(pid, dataDir);
-  if (supervisor && supervisor !== process.pid) say((await stopByPid(supervisor)) ? `agent supervisor (pid ${supervisor}) stopped` : `agent supervisor (pid ${supervisor}) did not stop within 10 s`);
-  if (pid && pid !== process.pid) say((await stopByPid(pid)) ? `agent (pid ${pid}) stopped` : `agent (pid ${pid}) did not stop within 10 s`);
+  if (supervisor && supervisor !== process.pid)
+    say(
+      (await stopByPid(supervisor))
+        ? `agent supervisor (pid ${supervisor}) stopped`
+        : `agent supervisor (pid ${supervisor}) did not stop within 10 s`,
+    );
+  if (pid && pid !== process.pid)
+    say((await stopByPid(pid)) ? `agent (pid ${pid}) stopped` : `agent (pid ${pid}) did not stop within 10 s`);
   if (existsSync(ETC_UNIT)) {
     rmSync(ETC_UNIT);
     if (systemdRunning()) systemctl(['daemon-reload']);
@@ -237,7 +291,8 @@ export async function uninstallLinuxService(dataDir: string, purge: boolean, say
   if (!purge) return;
   if (!existsSync(dataDir)) return say(`no data folder ${dataDir}`);
   const marker = join(dataDir, DATA_MARKER);
-  if (!existsSync(marker) || markerKind(readFileSync(marker, 'utf8')) !== 'agent') throw new Error(`${dataDir} is not an agent data folder (no agent marker): not deleted`);
+  if (!existsSync(marker) || markerKind(readFileSync(marker, 'utf8')) !== 'agent')
+    throw new Error(`${dataDir} is not an agent data folder (no agent marker): not deleted`);
   rmSync(dataDir, { recursive: true, force: true });
   say(`data folder ${dataDir} deleted (the device stays listed on the service until an admin removes it)`);
 }
@@ -261,7 +316,10 @@ function agentCommandOf(pid: number, dataDir: string): string[] | null {
   try {
     const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     const data = args[args.indexOf('--data') + 1];
-    const ours = args.some((a) => a.includes('lr-agent')) && data !== undefined && resolve(readlinkSync(`/proc/${pid}/cwd`), data) === resolve(dataDir);
+    const ours =
+      args.some((a) => a.includes('lr-agent')) &&
+      data !== undefined &&
+      resolve(readlinkSync(`/proc/${pid}/cwd`), data) === resolve(dataDir);
     return ours ? args : null;
   } catch {
     return null;
@@ -302,7 +360,8 @@ export function linuxAgentStatus(dataDir: string): LinuxAgentStatus {
     } catch (e) {
       enrollment = describeError(e);
     }
-  } else if (st && process.getuid?.() !== 0) enrollment = 'the data folder is readable by root only: run lr-agent status with sudo';
+  } else if (st && process.getuid?.() !== 0)
+    enrollment = 'the data folder is readable by root only: run lr-agent status with sudo';
   return {
     unitPath,
     execStart,

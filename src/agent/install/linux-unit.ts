@@ -25,7 +25,8 @@ const PLAIN_ARG = /^[A-Za-z0-9_@%+=:,./-]+$/;
  * Control characters cannot be carried: refused.
  */
 export function systemdQuote(arg: string): string {
-  if (arg === '' || /[\0-\x1f\x7f]/.test(arg)) throw new Error(`an ExecStart argument cannot be empty or hold a control character: ${JSON.stringify(arg)}`);
+  if (arg === '' || /[\0-\x1f\x7f]/.test(arg))
+    throw new Error(`an ExecStart argument cannot be empty or hold a control character: ${JSON.stringify(arg)}`);
   const escaped = arg.replace(/%/g, '%%').replace(/\$/g, '$$$$');
   if (PLAIN_ARG.test(arg)) return escaped;
   return `"${escaped.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
@@ -33,7 +34,8 @@ export function systemdQuote(arg: string): string {
 
 /** The ExecStart value for `argv` (argv[0] absolute, as systemd requires). */
 export function execStartLine(argv: readonly string[]): string {
-  if (!argv.length || !posix.isAbsolute(argv[0]!)) throw new Error(`the program a unit runs must be an absolute path: ${argv[0] ?? '(none)'}`);
+  if (!argv.length || !posix.isAbsolute(argv[0]!))
+    throw new Error(`the program a unit runs must be an absolute path: ${argv[0] ?? '(none)'}`);
   return argv.map(systemdQuote).join(' ');
 }
 
@@ -180,19 +182,26 @@ export function linuxStatusLines(s: LinuxAgentStatus, now: Date = new Date()): s
   const lines: string[] = [];
   if (!s.unitPath) lines.push(`service: not installed (no ${UNIT_NAME} in /etc/systemd/system or /lib/systemd/system)`);
   else {
-    lines.push(`service: installed (${s.unitPath}), ${s.enabled ?? 'enablement unknown'}, ${s.active ?? (s.systemdRunning ? 'state unknown' : 'state unknown: systemd is not running')}`);
+    lines.push(
+      `service: installed (${s.unitPath}), ${s.enabled ?? 'enablement unknown'}, ${s.active ?? (s.systemdRunning ? 'state unknown' : 'state unknown: systemd is not running')}`,
+    );
     if (s.execStart) lines.push(`  runs: ${s.execStart.join(' ')}`);
   }
   if (s.enrollment === null) lines.push(`enrolled: no (no agent.json in ${s.dataDir})`);
   else if (typeof s.enrollment === 'string') lines.push(`enrolled: unknown (${s.enrollment})`);
-  else lines.push(`enrolled: yes, as ${s.enrollment.name} (device id ${s.enrollment.deviceId}) with ${new URL(s.enrollment.url).host}`);
+  else
+    lines.push(
+      `enrolled: yes, as ${s.enrollment.name} (device id ${s.enrollment.deviceId}) with ${new URL(s.enrollment.url).host}`,
+    );
   lines.push(`data folder: ${s.dataDir}`);
   if (!s.folder) lines.push('  (the folder does not exist)');
   else if (!s.folder.isDirectory) lines.push('  WRONG: not a folder');
   else {
     const mode = (s.folder.mode & 0o7777).toString(8).padStart(4, '0');
     const ok = s.folder.uid === 0 && (s.folder.mode & 0o077) === 0;
-    lines.push(`  mode ${mode}, owner uid ${s.folder.uid}${ok ? ' (root only)' : ' (WRONG: must be 0700 and owned by root)'}`);
+    lines.push(
+      `  mode ${mode}, owner uid ${s.folder.uid}${ok ? ' (root only)' : ' (WRONG: must be 0700 and owned by root)'}`,
+    );
   }
   lines.push(`agent: ${agentRunLine(s.run, now)}`);
   return lines;
@@ -206,8 +215,12 @@ function ago(iso: string, now: Date): string {
 function agentRunLine(run: LinuxAgentStatus['run'], now: Date): string {
   if (!run) return 'never started with this data folder';
   const { status: st, alive } = run;
-  const last = st.lastConnectedAt ? `last connected ${ago(st.lastConnectedAt, now)}` : 'never connected since its start';
-  if (!alive) return `not running (${st.stoppedAt ? `stopped ${ago(st.stoppedAt, now)}` : `pid ${st.pid} is gone`}), ${last}`;
-  if (st.connected) return `running (pid ${st.pid}), connected to ${st.url ? new URL(st.url).host : '?'} since ${ago(st.lastConnectedAt ?? st.updatedAt, now)}`;
+  const last = st.lastConnectedAt
+    ? `last connected ${ago(st.lastConnectedAt, now)}`
+    : 'never connected since its start';
+  if (!alive)
+    return `not running (${st.stoppedAt ? `stopped ${ago(st.stoppedAt, now)}` : `pid ${st.pid} is gone`}), ${last}`;
+  if (st.connected)
+    return `running (pid ${st.pid}), connected to ${st.url ? new URL(st.url).host : '?'} since ${ago(st.lastConnectedAt ?? st.updatedAt, now)}`;
   return `running (pid ${st.pid}), NOT connected, ${last}`;
 }

@@ -61,10 +61,18 @@ export function serviceCommandLine(program: string, script: string | null, dataD
     ['data folder', dataDir],
   ];
   for (const [what, p] of paths) {
-    if (!winPath.isAbsolute(p) || /^[\\/]{2}/.test(p)) throw new Error(`the ${what} path must be an absolute local path: ${p}`);
-    if (/["\0\r\n]/.test(p)) throw new Error(`the ${what} path contains a character a service command line cannot carry: ${p}`);
+    if (!winPath.isAbsolute(p) || /^[\\/]{2}/.test(p))
+      throw new Error(`the ${what} path must be an absolute local path: ${p}`);
+    if (/["\0\r\n]/.test(p))
+      throw new Error(`the ${what} path contains a character a service command line cannot carry: ${p}`);
   }
-  return [`"${program}"`, ...(script === null ? [] : [quoteWindowsArg(script)]), 'service', '--data', quoteWindowsArg(dataDir)].join(' ');
+  return [
+    `"${program}"`,
+    ...(script === null ? [] : [quoteWindowsArg(script)]),
+    'service',
+    '--data',
+    quoteWindowsArg(dataDir),
+  ].join(' ');
 }
 
 /** SC_ACTION_RESTART after each delay (ms): the SCM restarts the agent after a crash or a failed exit. */
@@ -88,11 +96,14 @@ export function dataDirAclProblem(sddl: string): string | null {
   if (!dacl || dacl[1]!.includes('NO_ACCESS_CONTROL')) return 'it has no access list (everyone has full access)';
   const flags = dacl[1]!;
   const aces = [...dacl[2]!.matchAll(/\(([^)]*)\)/g)].map((m) => m[1]!.split(';'));
-  const others = aces.filter((a) => a[0] !== 'A' || !(a[5]! in ALLOWED_TRUSTEES)).map((a) => `${a[0] === 'D' ? 'deny' : 'allow'} ${a[5]}`);
+  const others = aces
+    .filter((a) => a[0] !== 'A' || !(a[5]! in ALLOWED_TRUSTEES))
+    .map((a) => `${a[0] === 'D' ? 'deny' : 'allow'} ${a[5]}`);
   if (others.length) return `it has entries for others than SYSTEM and Administrators: ${others.join(', ')}`;
   if (!flags.includes('P')) return 'it inherits entries from its parent folder';
   for (const [sid, who] of Object.entries(ALLOWED_TRUSTEES)) {
-    if (!aces.some((a) => a[5] === sid && a[2] === 'FA' && a[1]!.includes('OI') && a[1]!.includes('CI'))) return `${who} lacks inherited full control`;
+    if (!aces.some((a) => a[5] === sid && a[2] === 'FA' && a[1]!.includes('OI') && a[1]!.includes('CI')))
+      return `${who} lacks inherited full control`;
   }
   return null;
 }
@@ -102,16 +113,34 @@ const TRUSTED_WRITERS = new Set(['SY', 'BA', 'S-1-5-80-956008885-3418522649-1831
 
 /** SDDL access-right tokens (file meaning) as mask bits. */
 const RIGHT_BITS: Readonly<Record<string, number>> = {
-  GA: 0x10000000, GR: 0x80000000, GW: 0x40000000, GX: 0x20000000,
-  FA: 0x1f01ff, FR: 0x120089, FW: 0x120116, FX: 0x1200a0,
-  RC: 0x20000, SD: 0x10000, WD: 0x40000, WO: 0x80000,
-  CC: 0x1, DC: 0x2, LC: 0x4, SW: 0x8, RP: 0x10, WP: 0x20, DT: 0x40, LO: 0x80, CR: 0x100,
+  GA: 0x10000000,
+  GR: 0x80000000,
+  GW: 0x40000000,
+  GX: 0x20000000,
+  FA: 0x1f01ff,
+  FR: 0x120089,
+  FW: 0x120116,
+  FX: 0x1200a0,
+  RC: 0x20000,
+  SD: 0x10000,
+  WD: 0x40000,
+  WO: 0x80000,
+  CC: 0x1,
+  DC: 0x2,
+  LC: 0x4,
+  SW: 0x8,
+  RP: 0x10,
+  WP: 0x20,
+  DT: 0x40,
+  LO: 0x80,
+  CR: 0x100,
 };
 
 function rightsMask(rights: string): number {
   if (/^0x[0-9a-f]+$/i.test(rights)) return Number.parseInt(rights, 16);
   let mask = 0;
-  for (let i = 0; i < rights.length; i += 2) mask |= RIGHT_BITS[rights.slice(i, i + 2)] ?? 0xffffffff; // unknown: assume the worst
+  // unknown: assume the worst
+  for (let i = 0; i < rights.length; i += 2) mask |= RIGHT_BITS[rights.slice(i, i + 2)] ?? 0xffffffff;
   return mask >>> 0;
 }
 
@@ -120,7 +149,10 @@ function rightsMask(rights: string): number {
  * append, add a file (a DLL next to node.exe), delete, delete a child, change the list or the owner; on the
  * folders above them, what lets one rename or replace a child (delete child, delete, list, owner).
  */
-const WRITE_RIGHTS = { item: 0x2 | 0x4 | 0x40 | 0x10000 | 0x40000 | 0x80000 | 0x10000000 | 0x40000000, ancestor: 0x40 | 0x10000 | 0x40000 | 0x80000 | 0x10000000 };
+const WRITE_RIGHTS = {
+  item: 0x2 | 0x4 | 0x40 | 0x10000 | 0x40000 | 0x80000 | 0x10000000 | 0x40000000,
+  ancestor: 0x40 | 0x10000 | 0x40000 | 0x80000 | 0x10000000,
+};
 
 /**
  * Who other than SYSTEM, Administrators and TrustedInstaller may change `sddl`'s object (owner included: an
@@ -153,7 +185,13 @@ export const SERVICE_STATES: Readonly<Record<number, string>> = {
 
 export interface AgentInstallStatus {
   /** null: no service of that name. */
-  service: { state: number; pid: number; commandLine: string | null; startType: string | null; account: string | null } | null;
+  service: {
+    state: number;
+    pid: number;
+    commandLine: string | null;
+    startType: string | null;
+    account: string | null;
+  } | null;
   dataDir: string;
   /** null: not enrolled (no agent.json); a string: why it could not be read. */
   enrollment: { deviceId: string; name: string; url: string } | string | null;
@@ -167,16 +205,23 @@ export function statusLines(s: AgentInstallStatus): string[] {
   if (!s.service) lines.push(`service: not installed (no service named ${SERVICE_NAME})`);
   else {
     const state = SERVICE_STATES[s.service.state] ?? `state ${s.service.state}`;
-    lines.push(`service: installed, ${state}${s.service.state === 4 && s.service.pid ? ` (pid ${s.service.pid})` : ''}`);
-    if (s.service.startType || s.service.account) lines.push(`  start: ${s.service.startType ?? '?'}, account: ${s.service.account ?? '?'}`);
+    lines.push(
+      `service: installed, ${state}${s.service.state === 4 && s.service.pid ? ` (pid ${s.service.pid})` : ''}`,
+    );
+    if (s.service.startType || s.service.account)
+      lines.push(`  start: ${s.service.startType ?? '?'}, account: ${s.service.account ?? '?'}`);
     if (s.service.commandLine) lines.push(`  command line: ${s.service.commandLine}`);
   }
   if (s.enrollment === null) lines.push(`enrolled: no (no agent.json in ${s.dataDir})`);
   else if (typeof s.enrollment === 'string') lines.push(`enrolled: unknown (${s.enrollment})`);
-  else lines.push(`enrolled: yes, as ${s.enrollment.name} (device id ${s.enrollment.deviceId}) with ${new URL(s.enrollment.url).host}`);
+  else
+    lines.push(
+      `enrolled: yes, as ${s.enrollment.name} (device id ${s.enrollment.deviceId}) with ${new URL(s.enrollment.url).host}`,
+    );
   lines.push(`data folder: ${s.dataDir}`);
   if (!s.acl) lines.push('  (the folder does not exist)');
-  else if (s.acl.problem === null && !s.acl.unverifiable) lines.push(`  access: ${s.acl.sddl} (SYSTEM and Administrators only)`);
+  else if (s.acl.problem === null && !s.acl.unverifiable)
+    lines.push(`  access: ${s.acl.sddl} (SYSTEM and Administrators only)`);
   else if (s.acl.unverifiable) lines.push(`  access: ${s.acl.sddl || '?'} (not checkable: ${s.acl.unverifiable})`);
   else lines.push(`  access: ${s.acl.sddl} (WRONG: ${s.acl.problem})`);
   return lines;

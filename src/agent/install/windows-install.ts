@@ -3,7 +3,17 @@
  * as LocalSystem, restarted after a crash, with its data folder (device key, received jobs, quarantine)
  * readable only by SYSTEM and Administrators.
  */
-import { appendFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { join, win32 as winPath } from 'node:path';
 import { Logger, type LogLevel } from '../../node/log.js';
 import { DATA_MARKER, markerKind } from '../../node/data-marker.js';
@@ -15,8 +25,22 @@ import { Win32Error } from '../platform/windows/ffi.js';
 import { releaseBeforeUninstall } from '../platform/windows/isolation.js';
 import { runAsService } from '../platform/windows/service-host.js';
 import { isSeaBuild } from '../sea.js';
-import { DATA_DIR_SECURITY, dataDirAclProblem, SERVICE_NAME, serviceCommandLine, untrustedWriters, type AgentInstallStatus } from './service-config.js';
-import { createAgentService, deleteAgentService, queryAgentServiceConfig, queryAgentServiceState, startAgentService, stopAgentService } from './windows-scm.js';
+import {
+  DATA_DIR_SECURITY,
+  dataDirAclProblem,
+  SERVICE_NAME,
+  serviceCommandLine,
+  untrustedWriters,
+  type AgentInstallStatus,
+} from './service-config.js';
+import {
+  createAgentService,
+  deleteAgentService,
+  queryAgentServiceConfig,
+  queryAgentServiceState,
+  startAgentService,
+  stopAgentService,
+} from './windows-scm.js';
 import { describeError } from '../../shared/errors.js';
 
 const RUNNING = 4;
@@ -77,7 +101,9 @@ export function checkServiceCodeIsAdminOnly(nodeExe: string, script: string | nu
   const text = `others than SYSTEM and Administrators can change what the service would run as SYSTEM: ${findings.join('; ')}`;
   const wine = wineVersion();
   if (wine) return { warning: `Wine ${wine} keeps no access lists, not checkable here: ${text}` };
-  throw new Error(`${text}: install ${script === null ? 'lr-agent' : 'node.exe and lr-agent'} under a folder only administrators can write (e.g. %ProgramFiles%)`);
+  throw new Error(
+    `${text}: install ${script === null ? 'lr-agent' : 'node.exe and lr-agent'} under a folder only administrators can write (e.g. %ProgramFiles%)`,
+  );
 }
 
 /**
@@ -88,31 +114,43 @@ export function checkServiceCodeIsAdminOnly(nodeExe: string, script: string | nu
 function refuseForeignDataDir(dir: string): void {
   const st = lstatSync(dir, { throwIfNoEntry: false });
   if (!st) return;
-  if (st.isSymbolicLink() || !st.isDirectory()) throw new Error(`${dir} exists and is not a plain folder (a link or junction?): remove it first`);
+  if (st.isSymbolicLink() || !st.isDirectory())
+    throw new Error(`${dir} exists and is not a plain folder (a link or junction?): remove it first`);
   const names = readdirSync(dir);
   const marker = join(dir, DATA_MARKER);
-  if (names.length && !(existsSync(marker) && markerKind(readFileSync(marker, 'utf8')) === 'agent')) throw new Error(`${dir} exists and is not an agent data folder: remove it or give another --data`);
+  if (names.length && !(existsSync(marker) && markerKind(readFileSync(marker, 'utf8')) === 'agent'))
+    throw new Error(`${dir} exists and is not an agent data folder: remove it or give another --data`);
 }
 
 export interface InstallOptions {
   bundle?: string;
   name?: string;
   dataDir: string;
-  /** node.exe and the lr-agent script the service runs; in the single executable, the .exe itself (the script is then ignored). */
+  /**
+   * node.exe and the lr-agent script the service runs; in the single executable, the .exe itself (the script is then
+   * ignored).
+   */
   nodeExe: string;
   script: string;
 }
 
-/** Enrolls (unless the folder already holds an enrolled agent and no bundle is given), registers and starts the service. */
+/**
+ * Enrolls (unless the folder already holds an enrolled agent and no bundle is given), registers and starts the service.
+ */
 export async function installAgentService(o: InstallOptions, say: (line: string) => void): Promise<void> {
   // The single executable runs alone: its command line is the .exe (process.execPath), no script.
   const script = isSeaBuild() ? null : o.script;
   const commandLine = serviceCommandLine(o.nodeExe, script, o.dataDir);
-  if (queryAgentServiceState()) throw new Error(`a service named ${SERVICE_NAME} is already installed: run lr-agent uninstall first`);
+  if (queryAgentServiceState())
+    throw new Error(`a service named ${SERVICE_NAME} is already installed: run lr-agent uninstall first`);
   const code = checkServiceCodeIsAdminOnly(o.nodeExe, script);
   const enrolled = existsSync(agentPaths(o.dataDir).state);
-  if (enrolled && o.bundle) throw new Error(`${o.dataDir} already holds an enrolled agent: install without --bundle to keep it, or uninstall --purge first`);
-  if (!enrolled && !o.bundle) throw new Error(`${o.dataDir} holds no enrolled agent: give an enrollment bundle with --bundle`);
+  if (enrolled && o.bundle)
+    throw new Error(
+      `${o.dataDir} already holds an enrolled agent: install without --bundle to keep it, or uninstall --purge first`,
+    );
+  if (!enrolled && !o.bundle)
+    throw new Error(`${o.dataDir} holds no enrolled agent: give an enrollment bundle with --bundle`);
   refuseForeignDataDir(o.dataDir);
   mkdirSync(o.dataDir, { recursive: true });
   // Before the key is written: the files made inside inherit the list.
@@ -133,15 +171,26 @@ export async function installAgentService(o: InstallOptions, say: (line: string)
   for (;;) {
     const s = queryAgentServiceState();
     if (s?.state === RUNNING) break;
-    if (!s || s.state === 1) throw new Error(`the ${SERVICE_NAME} service stopped while starting (exit code ${s?.win32ExitCode ?? '?'}): see ${join(o.dataDir, 'agent.log')}`);
-    if (Date.now() > deadline) throw new Error(`the ${SERVICE_NAME} service is still starting after 60 s: see ${join(o.dataDir, 'agent.log')}`);
+    if (!s || s.state === 1)
+      throw new Error(
+        `the ${SERVICE_NAME} service stopped while starting (exit code ${s?.win32ExitCode ?? '?'}): see ${join(o.dataDir, 'agent.log')}`,
+      );
+    if (Date.now() > deadline)
+      throw new Error(`the ${SERVICE_NAME} service is still starting after 60 s: see ${join(o.dataDir, 'agent.log')}`);
     await new Promise((r) => setTimeout(r, 250));
   }
   say(`service ${SERVICE_NAME} running`);
 }
 
-/** Releases an isolation, stops and deletes the service; with `purge`, deletes the data folder too (only an agent's, by its marker). */
-export async function uninstallAgentService(dataDir: string, purge: boolean, say: (line: string) => void): Promise<void> {
+/**
+ * Releases an isolation, stops and deletes the service; with `purge`, deletes the data folder too (only an agent's, by
+ * its marker).
+ */
+export async function uninstallAgentService(
+  dataDir: string,
+  purge: boolean,
+  say: (line: string) => void,
+): Promise<void> {
   await releaseBeforeUninstall(dataDir, say);
   if (await stopAgentService()) {
     deleteAgentService();
@@ -150,7 +199,8 @@ export async function uninstallAgentService(dataDir: string, purge: boolean, say
   if (!purge) return;
   if (!existsSync(dataDir)) return say(`no data folder ${dataDir}`);
   const marker = join(dataDir, DATA_MARKER);
-  if (!existsSync(marker) || markerKind(readFileSync(marker, 'utf8')) !== 'agent') throw new Error(`${dataDir} is not an agent data folder (no agent marker): not deleted`);
+  if (!existsSync(marker) || markerKind(readFileSync(marker, 'utf8')) !== 'agent')
+    throw new Error(`${dataDir} is not an agent data folder (no agent marker): not deleted`);
   rmSync(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   say(`data folder ${dataDir} deleted (the device stays listed on the service until an admin removes it)`);
 }
@@ -171,7 +221,15 @@ export function agentServiceStatus(dataDir: string): AgentInstallStatus {
     }
   }
   return {
-    service: state ? { state: state.state, pid: state.pid, commandLine: config?.commandLine ?? null, startType: config?.startType ?? null, account: config?.account ?? null } : null,
+    service: state
+      ? {
+          state: state.state,
+          pid: state.pid,
+          commandLine: config?.commandLine ?? null,
+          startType: config?.startType ?? null,
+          account: config?.account ?? null,
+        }
+      : null,
     dataDir,
     enrollment,
     ...(acl ? { acl } : {}),
@@ -185,7 +243,8 @@ function aclOf(dir: string): { sddl: string; problem: string | null; unverifiabl
   try {
     sddl = readDaclSddl(dir, true);
   } catch (e) {
-    if (e instanceof Win32Error && e.code === ERROR_ACCESS_DENIED) return { sddl: '', problem: null, unverifiable: 'access denied: run lr-agent status as an administrator' };
+    if (e instanceof Win32Error && e.code === ERROR_ACCESS_DENIED)
+      return { sddl: '', problem: null, unverifiable: 'access denied: run lr-agent status as an administrator' };
     throw e;
   }
   const problem = dataDirAclProblem(sddl);
@@ -211,7 +270,9 @@ function appendTo(dataDir: string): (text: string) => void {
 /** The service's log: JSON lines in `agent.log`, where the agent's own lines (its output) go too. */
 function fileLogger(dataDir: string): Logger {
   const append = appendTo(dataDir);
-  return new Logger('lr-agent', (process.env.LR_LOG_LEVEL as LogLevel | undefined) ?? 'info', (line) => append(line + '\n'));
+  return new Logger('lr-agent', (process.env.LR_LOG_LEVEL as LogLevel | undefined) ?? 'info', (line) =>
+    append(line + '\n'),
+  );
 }
 
 /**
@@ -233,10 +294,20 @@ export async function runAgentService(dataDir: string): Promise<number> {
       if (problem) {
         const { warning } = lockDataDir(dataDir); // throws (the agent does not start) when it cannot be set back
         if (warning) log.warn(warning);
-        else log.warn(`the data folder's access list was wrong (${problem}): set back to SYSTEM and Administrators only; if others could read it, the device key may be known: enroll the device again`, { dataDir });
+        else
+          log.warn(
+            `the data folder's access list was wrong (${problem}): set back to SYSTEM and Administrators only; if others could read it, the device key may be known: enroll the device again`,
+            { dataDir },
+          );
       }
       const state = loadAgentState(dataDir); // not enrolled: the start fails now, with the reason
-      supervisor = runSupervisor({ dataDir, log, self: selfCommand(), stopSignal: stop.signal, childOutput: appendTo(dataDir) }).catch((e: Error) => {
+      supervisor = runSupervisor({
+        dataDir,
+        log,
+        self: selfCommand(),
+        stopSignal: stop.signal,
+        childOutput: appendTo(dataDir),
+      }).catch((e: Error) => {
         log.error('the supervisor failed', { error: e.message });
         return 1;
       });

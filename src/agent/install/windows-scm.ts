@@ -3,7 +3,13 @@
  * its recovery actions, start, stop, delete, query. Every handle is closed in a finally.
  */
 import { ffi, lastError, win32, Win32Error } from '../platform/windows/ffi.js';
-import { FAILURE_RESET_SECONDS, RESTART_DELAYS_MS, SERVICE_DESCRIPTION, SERVICE_DISPLAY_NAME, SERVICE_NAME } from './service-config.js';
+import {
+  FAILURE_RESET_SECONDS,
+  RESTART_DELAYS_MS,
+  SERVICE_DESCRIPTION,
+  SERVICE_DISPLAY_NAME,
+  SERVICE_NAME,
+} from './service-config.js';
 
 const SC_MANAGER_CONNECT = 0x1;
 const SC_MANAGER_CREATE_SERVICE = 0x2;
@@ -27,12 +33,32 @@ const ERROR_INSUFFICIENT_BUFFER = 122;
 const ERROR_INVALID_LEVEL = 124;
 export const SERVICE_STOPPED = 1;
 
-const START_TYPES: Readonly<Record<number, string>> = { 0: 'boot', 1: 'system', 2: 'automatic', 3: 'manual', 4: 'disabled' };
+const START_TYPES: Readonly<Record<number, string>> = {
+  0: 'boot',
+  1: 'system',
+  2: 'automatic',
+  3: 'manual',
+  4: 'disabled',
+};
 
 type Handle = unknown;
 interface ScmApi {
   openScm(machine: null, db: null, access: number): Handle;
-  create(scm: Handle, name: string, display: string, access: number, type: number, start: number, err: number, bin: string, group: null, tag: null, deps: null, account: string, password: null): Handle;
+  create(
+    scm: Handle,
+    name: string,
+    display: string,
+    access: number,
+    type: number,
+    start: number,
+    err: number,
+    bin: string,
+    group: null,
+    tag: null,
+    deps: null,
+    account: string,
+    password: null,
+  ): Handle;
   open(scm: Handle, name: string, access: number): Handle;
   close(h: Handle): boolean;
   setDescription(svc: Handle, level: number, info: { description: string }): boolean;
@@ -93,7 +119,8 @@ function scm(): ScmApi {
   const DESCRIPTION = k.struct('LR_SERVICE_DESCRIPTIONW', { description: 'str16' });
   const FAILURE_FLAG = k.struct('LR_SERVICE_FAILURE_ACTIONS_FLAG', { nonCrashFailures: 'int' });
   const f = (sig: string) => lib.func(sig) as never;
-  const change = (type: unknown) => lib.func('__stdcall', 'ChangeServiceConfig2W', 'bool', ['void *', 'uint32', k.pointer(type as never)]) as never;
+  const change = (type: unknown) =>
+    lib.func('__stdcall', 'ChangeServiceConfig2W', 'bool', ['void *', 'uint32', k.pointer(type as never)]) as never;
   api = {
     openScm: f('void * __stdcall OpenSCManagerW(str16 machine, str16 db, uint32 access)'),
     create: f(
@@ -105,10 +132,25 @@ function scm(): ScmApi {
     setFailureActions: change(FAILURE_ACTIONS),
     setFailureFlag: change(FAILURE_FLAG),
     start: f('bool __stdcall StartServiceW(void *svc, uint32 argc, void *argv)'),
-    control: lib.func('__stdcall', 'ControlService', 'bool', ['void *', 'uint32', k.out(k.pointer(SERVICE_STATUS))]) as never,
+    control: lib.func('__stdcall', 'ControlService', 'bool', [
+      'void *',
+      'uint32',
+      k.out(k.pointer(SERVICE_STATUS)),
+    ]) as never,
     remove: f('bool __stdcall DeleteService(void *svc)'),
-    queryStatus: lib.func('__stdcall', 'QueryServiceStatusEx', 'bool', ['void *', 'int', k.out(k.pointer(SERVICE_STATUS_PROCESS)), 'uint32', k.out(k.pointer('uint32'))]) as never,
-    queryConfig: lib.func('__stdcall', 'QueryServiceConfigW', 'bool', ['void *', 'void *', 'uint32', k.out(k.pointer('uint32'))]) as never,
+    queryStatus: lib.func('__stdcall', 'QueryServiceStatusEx', 'bool', [
+      'void *',
+      'int',
+      k.out(k.pointer(SERVICE_STATUS_PROCESS)),
+      'uint32',
+      k.out(k.pointer('uint32')),
+    ]) as never,
+    queryConfig: lib.func('__stdcall', 'QueryServiceConfigW', 'bool', [
+      'void *',
+      'void *',
+      'uint32',
+      k.out(k.pointer('uint32')),
+    ]) as never,
     types: { status: SERVICE_STATUS, statusProcess: SERVICE_STATUS_PROCESS, config: QUERY_SERVICE_CONFIGW },
   };
   return api;
@@ -151,18 +193,42 @@ export function createAgentService(commandLine: string): string[] {
   const manager = openManager(SC_MANAGER_CONNECT | SC_MANAGER_CREATE_SERVICE);
   try {
     const access = SERVICE_QUERY_CONFIG | SERVICE_CHANGE_CONFIG | SERVICE_QUERY_STATUS | SERVICE_START | DELETE;
-    const svc = a.create(manager, SERVICE_NAME, SERVICE_DISPLAY_NAME, access, SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START, SERVICE_ERROR_NORMAL, commandLine, null, null, null, 'LocalSystem', null);
+    const svc = a.create(
+      manager,
+      SERVICE_NAME,
+      SERVICE_DISPLAY_NAME,
+      access,
+      SERVICE_WIN32_OWN_PROCESS,
+      SERVICE_AUTO_START,
+      SERVICE_ERROR_NORMAL,
+      commandLine,
+      null,
+      null,
+      null,
+      'LocalSystem',
+      null,
+    );
     if (!svc) throw new Win32Error(`CreateServiceW(${SERVICE_NAME})`, lastError());
     try {
-      if (!a.setDescription(svc, SERVICE_CONFIG_DESCRIPTION, { description: SERVICE_DESCRIPTION })) throw new Win32Error('ChangeServiceConfig2W(description)', lastError());
+      if (!a.setDescription(svc, SERVICE_CONFIG_DESCRIPTION, { description: SERVICE_DESCRIPTION }))
+        throw new Win32Error('ChangeServiceConfig2W(description)', lastError());
       const actions = RESTART_DELAYS_MS.map((delay) => ({ type: SC_ACTION_RESTART, delay }));
-      const failure = { resetPeriod: FAILURE_RESET_SECONDS, rebootMsg: null, command: null, count: actions.length, actions };
-      if (!a.setFailureActions(svc, SERVICE_CONFIG_FAILURE_ACTIONS, failure)) throw new Win32Error('ChangeServiceConfig2W(failure actions)', lastError());
+      const failure = {
+        resetPeriod: FAILURE_RESET_SECONDS,
+        rebootMsg: null,
+        command: null,
+        count: actions.length,
+        actions,
+      };
+      if (!a.setFailureActions(svc, SERVICE_CONFIG_FAILURE_ACTIONS, failure))
+        throw new Win32Error('ChangeServiceConfig2W(failure actions)', lastError());
       // Also a stop with an error code (the agent could not start), not only a crash, counts as a failure.
       if (!a.setFailureFlag(svc, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, { nonCrashFailures: 1 })) {
         const code = lastError();
         if (code !== ERROR_INVALID_LEVEL) throw new Win32Error('ChangeServiceConfig2W(failure flag)', code);
-        notes.push('this SCM does not know the failure-actions flag (Wine): only a crash restarts the agent, not a stop with an error');
+        notes.push(
+          'this SCM does not know the failure-actions flag (Wine): only a crash restarts the agent, not a stop with an error',
+        );
       }
     } catch (e) {
       a.remove(svc); // no half-configured service left behind
@@ -196,7 +262,8 @@ export function queryAgentServiceState(): ServiceState | null {
 function queryState(svc: Handle): ServiceState {
   const a = scm();
   const out = [{}] as Record<string, number>[];
-  if (!a.queryStatus(svc, 0, out, ffi().sizeof(a.types.statusProcess as never), [0])) throw new Win32Error('QueryServiceStatusEx', lastError());
+  if (!a.queryStatus(svc, 0, out, ffi().sizeof(a.types.statusProcess as never), [0]))
+    throw new Win32Error('QueryServiceStatusEx', lastError());
   return { state: out[0]!.state!, pid: out[0]!.pid!, win32ExitCode: out[0]!.win32ExitCode! };
 }
 
@@ -210,10 +277,15 @@ export function queryAgentServiceConfig(): ServiceConfig | null {
   return withService(SERVICE_QUERY_CONFIG, (svc) => {
     const a = scm();
     const needed = [0];
-    if (!a.queryConfig(svc, null, 0, needed) && lastError() !== ERROR_INSUFFICIENT_BUFFER) throw new Win32Error('QueryServiceConfigW', lastError());
+    if (!a.queryConfig(svc, null, 0, needed) && lastError() !== ERROR_INSUFFICIENT_BUFFER)
+      throw new Win32Error('QueryServiceConfigW', lastError());
     const buf = Buffer.alloc(Math.max(needed[0]!, ffi().sizeof(a.types.config as never)));
     if (!a.queryConfig(svc, buf, buf.length, needed)) throw new Win32Error('QueryServiceConfigW', lastError());
-    const c = ffi().decode(buf, a.types.config as never) as { start: number; binaryPath: string | null; account: string | null };
+    const c = ffi().decode(buf, a.types.config as never) as {
+      start: number;
+      binaryPath: string | null;
+      account: string | null;
+    };
     return { commandLine: c.binaryPath, startType: START_TYPES[c.start] ?? String(c.start), account: c.account };
   });
 }

@@ -20,7 +20,10 @@ import { NotSupportedError, type PlatformLayer, type PlatformOptions } from './t
 /** Runtime unit states, only when we look at the live root of a machine booted with systemd. */
 async function liveSystemd(root: Sysroot): Promise<RuntimeLookup | null> {
   if (!root.isRealRoot) return null;
-  const booted = await fsp.stat('/run/systemd/system').then((s) => s.isDirectory(), () => false);
+  const booted = await fsp.stat('/run/systemd/system').then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   if (!booted) return null;
   return systemdRuntime({ cgroupRoot: '/sys/fs/cgroup', unitsRoot: '/run/systemd/units' });
 }

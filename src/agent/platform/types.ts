@@ -52,7 +52,10 @@ export interface ProcessInfo {
   pid: number;
   ppid: number;
   name: string;
-  /** Linux: the account of the real uid; Windows: the token owner `DOMAIN\\name`, null when the process cannot be opened. */
+  /**
+   * Linux: the account of the real uid; Windows: the token owner `DOMAIN\\name`, null when the process cannot be
+   * opened.
+   */
   user: string | null;
   /** Linux uid; null on Windows. */
   uid: number | null;
@@ -87,7 +90,8 @@ export interface ServiceInfo {
   kind: 'systemd' | 'sysv' | 'windows';
   state: string; // active/inactive/failed/unknown (Windows: running/stopped/start_pending/...)
   subState: string; // Windows: the service type (own_process, share_process, kernel_driver, ...)
-  enabled: string; // enabled/disabled/static/masked/unknown (Windows: the start type auto/delayed-auto/demand/disabled/boot/system)
+  // enabled/disabled/static/masked/unknown (Windows: the start type auto/delayed-auto/demand/disabled/boot/system)
+  enabled: string;
   unitPath: string; // Windows: the service's registry key (HKLM\\SYSTEM\\CurrentControlSet\\Services\\<name>)
   execStart: string | null; // Windows: the binary path (ImagePath) as configured
   description: string | null; // Windows: the display name
@@ -135,7 +139,8 @@ export interface StartupItemInfo {
 }
 
 export interface PersistenceInfo {
-  category: string; // cron, systemd, init, shell-rc, ld-preload, authorized_keys, udev, modules-load, xdg-autostart, ...
+  // cron, systemd, init, shell-rc, ld-preload, authorized_keys, udev, modules-load, xdg-autostart, ...
+  category: string;
   path: string;
   owner: string;
   mode: string | null; // null on Windows (no Unix mode)

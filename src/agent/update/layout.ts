@@ -24,7 +24,11 @@ import { AGENT_TARGETS, AGENT_VERSION_PATTERN } from '../../shared/wire/agent-re
 import { writeFileAtomic } from '../../node/files.js';
 
 export const releaseRecord = z.object({
-  releaseId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/),
+  releaseId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/),
   target: z.enum(AGENT_TARGETS),
   version: z.string().max(64).regex(AGENT_VERSION_PATTERN),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
@@ -43,7 +47,11 @@ const pendingRecord = z.object({
 export type PendingUpdate = z.infer<typeof pendingRecord>;
 
 const report = z.object({
-  releaseId: z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/),
+  releaseId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9_-]+$/),
   version: z.string().max(64).regex(AGENT_VERSION_PATTERN),
   state: z.enum(['applied', 'rolled_back', 'failed']),
   message: z.string().max(4096).optional(),
@@ -112,5 +120,9 @@ export function readRolledBack(dataDir: string): string[] {
   return readRecord(file(dataDir, 'rolled-back.json'), rolledBackList) ?? [];
 }
 export function addRolledBack(dataDir: string, releaseId: string): void {
-  writeRecord(dataDir, 'rolled-back.json', [...readRolledBack(dataDir).filter((id) => id !== releaseId), releaseId].slice(-32));
+  writeRecord(
+    dataDir,
+    'rolled-back.json',
+    [...readRolledBack(dataDir).filter((id) => id !== releaseId), releaseId].slice(-32),
+  );
 }

@@ -1,6 +1,7 @@
 /**
  * `lr-agent service`: the supervisor of self-update, on Linux (what the systemd unit runs) and on Windows
- * (inside the service the SCM runs, windows-install.ts). It is the installed file and stays small and fixed on purpose: it never runs agent code itself and never changes, so a
+ * (inside the service the SCM runs, windows-install.ts). It is the installed file and stays small and fixed on purpose:
+ * it never runs agent code itself and never changes, so a
  * bad build cannot take away the means to roll it back. It runs the current build as a child
  * (`<build> start --data DIR`): the staged build that builds/current.json names, verified again (size,
  * SHA-256, the service's signature) before every start, so a file changed on disk is never run; else itself.
@@ -24,7 +25,20 @@ import { join } from 'node:path';
 import { AGENT_VERSION_PATTERN } from '../../shared/wire/agent-release.js';
 import type { Logger } from '../../node/log.js';
 import { loadAgentState } from '../config.js';
-import { addRolledBack, addToOutbox, buildPath, buildsDir, readCurrent, readPending, SUPERVISED_ENV, UPDATE_EXIT_CODE, writeCurrent, writePending, type PendingUpdate, type ReleaseRecord } from './layout.js';
+import {
+  addRolledBack,
+  addToOutbox,
+  buildPath,
+  buildsDir,
+  readCurrent,
+  readPending,
+  SUPERVISED_ENV,
+  UPDATE_EXIT_CODE,
+  writeCurrent,
+  writePending,
+  type PendingUpdate,
+  type ReleaseRecord,
+} from './layout.js';
 import { buildProblem, ownTarget } from './verify-build.js';
 import type { SupervisorMessage } from './updater.js';
 import { describeError } from '../../shared/errors.js';
@@ -45,7 +59,10 @@ export interface SupervisorOptions {
   trialMs?: number;
   /** Resolves when the supervisor should stop (SIGTERM, the SCM's stop). */
   stopSignal: AbortSignal;
-  /** Where the child's output goes, a chunk at a time (a Windows service has no console); default: the supervisor's own stdout/stderr. */
+  /**
+   * Where the child's output goes, a chunk at a time (a Windows service has no console); default: the supervisor's own
+   * stdout/stderr.
+   */
   childOutput?: (chunk: string) => void;
 }
 
@@ -75,7 +92,13 @@ export async function runSupervisor(o: SupervisorOptions): Promise<number> {
       return 0;
     }
     if (trial && !end.connected) {
-      rollBack(o, trial, end.timedOut ? `the new build did not connect within ${Math.round(trialMs / 1000)} s` : `the new build exited (${describe(end)}) before it connected`);
+      rollBack(
+        o,
+        trial,
+        end.timedOut
+          ? `the new build did not connect within ${Math.round(trialMs / 1000)} s`
+          : `the new build exited (${describe(end)}) before it connected`,
+      );
       continue; // the previous build at once
     }
     if (end.code === UPDATE_EXIT_CODE && readPending(dataDir)?.phase === 'staged') {
@@ -134,7 +157,12 @@ async function chooseBuild(o: SupervisorOptions): Promise<{ argv: string[]; labe
   o.log.error('refusing to run the current build: running the installed file', { version: current.version, problem });
   writeCurrent(o.dataDir, null);
   if (readPending(o.dataDir)) writePending(o.dataDir, null);
-  addToOutbox(o.dataDir, { releaseId: current.releaseId, version: current.version, state: 'failed', message: `the build on disk failed its check before its start (${problem}): running the installed build` });
+  addToOutbox(o.dataDir, {
+    releaseId: current.releaseId,
+    version: current.version,
+    state: 'failed',
+    message: `the build on disk failed its check before its start (${problem}): running the installed build`,
+  });
   return self;
 }
 
@@ -150,8 +178,14 @@ function rollBack(o: SupervisorOptions, trial: PendingUpdate, reason: string): v
   addRolledBack(o.dataDir, trial.next.releaseId);
   writeCurrent(o.dataDir, trial.previous);
   writePending(o.dataDir, null);
-  addToOutbox(o.dataDir, { releaseId: trial.next.releaseId, version: trial.next.version, state: 'rolled_back', message: reason });
-  if (trial.next.version !== trial.previous?.version) rmSync(join(buildsDir(o.dataDir), trial.next.version), { recursive: true, force: true });
+  addToOutbox(o.dataDir, {
+    releaseId: trial.next.releaseId,
+    version: trial.next.version,
+    state: 'rolled_back',
+    message: reason,
+  });
+  if (trial.next.version !== trial.previous?.version)
+    rmSync(join(buildsDir(o.dataDir), trial.next.version), { recursive: true, force: true });
   o.log.warn('update rolled back', { version: trial.next.version, to: trial.previous?.version ?? 'installed', reason });
 }
 
@@ -175,7 +209,8 @@ function prune(o: SupervisorOptions, keep: (string | undefined)[]): void {
     return;
   }
   for (const name of names) {
-    if (AGENT_VERSION_PATTERN.test(name) && !keep.includes(name)) rmSync(join(buildsDir(o.dataDir), name), { recursive: true, force: true });
+    if (AGENT_VERSION_PATTERN.test(name) && !keep.includes(name))
+      rmSync(join(buildsDir(o.dataDir), name), { recursive: true, force: true });
   }
 }
 
@@ -184,14 +219,23 @@ function prune(o: SupervisorOptions, keep: (string | undefined)[]): void {
  * killed; `onConnected` runs at its first report (the trial's success), and the child is then asked to send
  * the outbox (which now holds `applied`).
  */
-function runChild(o: SupervisorOptions, argv: string[], trialMs: number | null, onConnected: () => void): Promise<ChildEnd> {
+function runChild(
+  o: SupervisorOptions,
+  argv: string[],
+  trialMs: number | null,
+  onConnected: () => void,
+): Promise<ChildEnd> {
   return new Promise((resolve) => {
     const [command, ...args] = argv as [string, ...string[]];
     let child: ChildProcess;
     const end: ChildEnd = { code: null, signal: null, connected: false, timedOut: false };
     try {
       const out = o.childOutput ? 'pipe' : 'inherit';
-      child = spawn(command, [...args, 'start', '--data', o.dataDir], { stdio: ['ignore', out, out, 'ipc'], env: { ...process.env, [SUPERVISED_ENV]: '1' }, windowsHide: true });
+      child = spawn(command, [...args, 'start', '--data', o.dataDir], {
+        stdio: ['ignore', out, out, 'ipc'],
+        env: { ...process.env, [SUPERVISED_ENV]: '1' },
+        windowsHide: true,
+      });
       if (o.childOutput) {
         child.stdout?.setEncoding('utf8').on('data', o.childOutput);
         child.stderr?.setEncoding('utf8').on('data', o.childOutput);
@@ -237,8 +281,14 @@ function runChild(o: SupervisorOptions, argv: string[], trialMs: number | null, 
   });
 }
 
-/** SIGTERM where there are signals; on Windows (where kill() is TerminateProcess) the IPC `stop` first, so the build closes its link cleanly. */
-export function askToStop(child: Pick<ChildProcess, 'connected' | 'send' | 'kill'>, platform: NodeJS.Platform = process.platform): void {
+/**
+ * SIGTERM where there are signals; on Windows (where kill() is TerminateProcess) the IPC `stop` first, so the build
+ * closes its link cleanly.
+ */
+export function askToStop(
+  child: Pick<ChildProcess, 'connected' | 'send' | 'kill'>,
+  platform: NodeJS.Platform = process.platform,
+): void {
   if (platform !== 'win32') child.kill('SIGTERM');
   else if (child.connected) child.send({ t: 'stop' } satisfies SupervisorMessage);
   else child.kill();

@@ -18,7 +18,16 @@ import type { Logger } from '../../node/log.js';
 import type { ServiceEndpoint } from '../command.js';
 import { downloadFromService, downloadTargets } from '../service-download.js';
 import { AGENT_VERSION } from '../version.js';
-import { buildPath, buildsDir, clearOutbox, readCurrent, readOutbox, readRolledBack, writePending, type ReleaseRecord } from './layout.js';
+import {
+  buildPath,
+  buildsDir,
+  clearOutbox,
+  readCurrent,
+  readOutbox,
+  readRolledBack,
+  writePending,
+  type ReleaseRecord,
+} from './layout.js';
 import { buildProblem, ownTarget, releaseSignatureProblem } from './verify-build.js';
 import { describeError } from '../../shared/errors.js';
 
@@ -26,7 +35,10 @@ type Offer = Extract<ToAgent, { t: 'update.offer' }>;
 type Send = (f: FromAgent) => void;
 
 /** What the IPC channel between a build and its supervisor carries. */
-/** Over the IPC channel: the build says `connected`; the supervisor asks it to `flush` its outbox, or to `stop` (Windows has no SIGTERM). */
+/**
+ * Over the IPC channel: the build says `connected`; the supervisor asks it to `flush` its outbox, or to `stop` (Windows
+ * has no SIGTERM).
+ */
 export type SupervisorMessage = { t: 'connected'; version: string } | { t: 'flush' } | { t: 'stop' };
 
 export interface UpdaterOptions {
@@ -55,7 +67,8 @@ export class AgentUpdater {
   /** The link is up (welcome): the supervisor learns it, the outbox goes to the service. */
   online(send: Send): void {
     this.send = send;
-    if (this.o.supervised && typeof process.send === 'function') process.send({ t: 'connected', version: this.version } satisfies SupervisorMessage);
+    if (this.o.supervised && typeof process.send === 'function')
+      process.send({ t: 'connected', version: this.version } satisfies SupervisorMessage);
     this.flush();
   }
 
@@ -71,7 +84,13 @@ export class AgentUpdater {
     if (reports.length === 0) return;
     for (const r of reports) {
       this.o.log.info('update report sent to the service', { ...r });
-      send({ t: 'update.status', releaseId: r.releaseId, version: r.version, state: r.state, ...(r.message ? { message: r.message } : {}) });
+      send({
+        t: 'update.status',
+        releaseId: r.releaseId,
+        version: r.version,
+        state: r.state,
+        ...(r.message ? { message: r.message } : {}),
+      });
     }
     clearOutbox(this.o.dataDir);
   }
@@ -79,9 +98,12 @@ export class AgentUpdater {
   /** Why this offer is refused before any byte is downloaded, or null. Pure apart from the key check. */
   offerProblem(f: Offer): string | null {
     const target = ownTarget();
-    if (f.target !== target) return `the build is for ${f.target}, this device runs ${target ?? `${process.platform}-${process.arch}`}`;
-    if (readRolledBack(this.o.dataDir).includes(f.releaseId)) return `release ${f.releaseId} (${f.version}) was rolled back on this device before`;
-    if (compareAgentVersions(f.version, this.version) <= 0) return `version ${f.version} is not newer than the running ${this.version} (downgrades are refused)`;
+    if (f.target !== target)
+      return `the build is for ${f.target}, this device runs ${target ?? `${process.platform}-${process.arch}`}`;
+    if (readRolledBack(this.o.dataDir).includes(f.releaseId))
+      return `release ${f.releaseId} (${f.version}) was rolled back on this device before`;
+    if (compareAgentVersions(f.version, this.version) <= 0)
+      return `version ${f.version} is not newer than the running ${this.version} (downgrades are refused)`;
     const sig = releaseSignatureProblem(f, f.sig, this.o.serviceKey);
     if (sig) return sig;
     try {
@@ -101,24 +123,59 @@ export class AgentUpdater {
   }
 
   private report(send: Send, f: Offer, state: 'refused' | 'failed' | 'staged', message?: string): void {
-    (state === 'staged' ? this.o.log.info : this.o.log.warn).call(this.o.log, `update ${state}`, { releaseId: f.releaseId, version: f.version, ...(message ? { message } : {}) });
-    send({ t: 'update.status', releaseId: f.releaseId, version: f.version, state, ...(message ? { message: message.slice(0, 4096) } : {}) });
+    (state === 'staged' ? this.o.log.info : this.o.log.warn).call(this.o.log, `update ${state}`, {
+      releaseId: f.releaseId,
+      version: f.version,
+      ...(message ? { message } : {}),
+    });
+    send({
+      t: 'update.status',
+      releaseId: f.releaseId,
+      version: f.version,
+      state,
+      ...(message ? { message: message.slice(0, 4096) } : {}),
+    });
   }
 
   private async apply(f: Offer, send: Send): Promise<void> {
     const problem = this.offerProblem(f);
     if (problem) return this.report(send, f, 'refused', problem);
-    if (!this.o.supervised) return this.report(send, f, 'failed', 'this agent was started with lr-agent start, which does not update itself: run it as lr-agent service');
+    if (!this.o.supervised)
+      return this.report(
+        send,
+        f,
+        'failed',
+        'this agent was started with lr-agent start, which does not update itself: run it as lr-agent service',
+      );
     const target = ownTarget();
     if (!target) return this.report(send, f, 'refused', 'no agent build exists for this platform');
     const dir = buildsDir(this.o.dataDir);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const incoming = join(dir, `.incoming-${randomBytes(6).toString('hex')}`);
     try {
-      const got = await downloadFromService(f.url, incoming, { service: this.o.service, size: f.size, signal: AbortSignal.timeout(10 * 60_000), command: 'update', what: `agent ${f.version}` });
+      const got = await downloadFromService(f.url, incoming, {
+        service: this.o.service,
+        size: f.size,
+        signal: AbortSignal.timeout(10 * 60_000),
+        command: 'update',
+        what: `agent ${f.version}`,
+      });
       // The size was capped while it streamed; the hash and the signature are checked on the file as it lies.
-      if (got.sha256 !== f.sha256) return this.report(send, f, 'refused', `the downloaded build's SHA-256 ${got.sha256} is not the signed ${f.sha256}: nothing was run`);
-      const release: ReleaseRecord = { releaseId: f.releaseId, target: f.target, version: f.version, sha256: f.sha256, size: f.size, sig: f.sig };
+      if (got.sha256 !== f.sha256)
+        return this.report(
+          send,
+          f,
+          'refused',
+          `the downloaded build's SHA-256 ${got.sha256} is not the signed ${f.sha256}: nothing was run`,
+        );
+      const release: ReleaseRecord = {
+        releaseId: f.releaseId,
+        target: f.target,
+        version: f.version,
+        sha256: f.sha256,
+        size: f.size,
+        sig: f.sig,
+      };
       const again = await buildProblem(incoming, release, f.sig, this.o.serviceKey, target);
       if (again) return this.report(send, f, 'refused', `${again}: nothing was run`);
       const dest = buildPath(this.o.dataDir, f.version);
@@ -139,5 +196,4 @@ export class AgentUpdater {
   onSupervisorMessage(m: unknown): void {
     if ((m as SupervisorMessage | null)?.t === 'flush') this.flush();
   }
-
 }

@@ -9,20 +9,34 @@ import { agentReleasePayload, type AgentTarget, type SignedRelease } from '../..
 import { digestFile } from '../../node/digest-stream.js';
 import { describeError } from '../../shared/errors.js';
 
-export function releaseSignatureProblem(release: SignedRelease, sig: string, publicKeyPem: string | undefined): string | null {
+export function releaseSignatureProblem(
+  release: SignedRelease,
+  sig: string,
+  publicKeyPem: string | undefined,
+): string | null {
   if (!publicKeyPem) return 'no service signing key is pinned on this device (re-enroll the agent)';
   let ok = false;
   try {
     const key = createPublicKey(publicKeyPem);
-    ok = key.asymmetricKeyType === 'ed25519' && verify(null, agentReleasePayload(release), key, Buffer.from(sig, 'base64'));
+    ok =
+      key.asymmetricKeyType === 'ed25519' &&
+      verify(null, agentReleasePayload(release), key, Buffer.from(sig, 'base64'));
   } catch {
     ok = false;
   }
-  return ok ? null : 'bad release signature (not signed by the service this agent is enrolled with, or for another build)';
+  return ok
+    ? null
+    : 'bad release signature (not signed by the service this agent is enrolled with, or for another build)';
 }
 
 /** Why the file at `path` is not the signed build `release` for `target`, or null. */
-export async function buildProblem(path: string, release: SignedRelease, sig: string, publicKeyPem: string | undefined, target: AgentTarget): Promise<string | null> {
+export async function buildProblem(
+  path: string,
+  release: SignedRelease,
+  sig: string,
+  publicKeyPem: string | undefined,
+  target: AgentTarget,
+): Promise<string | null> {
   if (release.target !== target) return `a build for ${release.target}, this device runs ${target}`;
   const signature = releaseSignatureProblem(release, sig, publicKeyPem);
   if (signature) return signature;
@@ -33,7 +47,8 @@ export async function buildProblem(path: string, release: SignedRelease, sig: st
     return `cannot read the build: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`;
   }
   if (actual.size !== release.size) return `the build has ${actual.size} bytes, the release says ${release.size}`;
-  if (actual.sha256 !== release.sha256) return `the build's SHA-256 ${actual.sha256} is not the signed ${release.sha256}`;
+  if (actual.sha256 !== release.sha256)
+    return `the build's SHA-256 ${actual.sha256} is not the signed ${release.sha256}`;
   return null;
 }
 

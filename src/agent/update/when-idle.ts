@@ -5,7 +5,10 @@
  */
 export const UPDATE_IDLE_WAIT_MS = 15 * 60_000;
 
-export async function whenIdle(running: () => number, opts: { maxMs?: number; everyMs?: number; onWait?: (count: number) => void } = {}): Promise<number> {
+export async function whenIdle(
+  running: () => number,
+  opts: { maxMs?: number; everyMs?: number; onWait?: (count: number) => void } = {},
+): Promise<number> {
   const maxMs = opts.maxMs ?? UPDATE_IDLE_WAIT_MS;
   const everyMs = opts.everyMs ?? 500;
   const t0 = Date.now();

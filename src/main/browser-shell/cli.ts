@@ -134,7 +134,9 @@ function isLoopbackHttpOrigin(value: string): boolean {
 /** Opens the browser on a private launch page that posts the token to `launchUrl`; returns that page. */
 function openIfPossible(launchUrl: string, token: string): LaunchPage | undefined {
   if (!hasDisplay(process.env)) {
-    process.stderr.write('No display ($DISPLAY/$WAYLAND_DISPLAY unset): open the URL above (it works once) in Chromium or Chrome.\n');
+    process.stderr.write(
+      'No display ($DISPLAY/$WAYLAND_DISPLAY unset): open the URL above (it works once) in Chromium or Chrome.\n',
+    );
     return undefined;
   }
   const browser = findBrowser(process.env);
@@ -143,7 +145,9 @@ function openIfPossible(launchUrl: string, token: string): LaunchPage | undefine
     return undefined;
   }
   if (process.getuid?.() === 0) {
-    process.stderr.write('Running as root: Chromium refuses to start as root without --no-sandbox; if no window appears, open the URL as a normal user.\n');
+    process.stderr.write(
+      'Running as root: Chromium refuses to start as root without --no-sandbox; if no window appears, open the URL as a normal user.\n',
+    );
   }
   const page = writeLaunchPage(launchUrl, token);
   openAppWindow(browser, page.fileUrl);
@@ -153,7 +157,8 @@ function openIfPossible(launchUrl: string, token: string): LaunchPage | undefine
 function readVersion(): string {
   try {
     const pkg: unknown = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8'));
-    if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string') return pkg.version;
+    if (typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string')
+      return pkg.version;
   } catch {
     // fall through
   }

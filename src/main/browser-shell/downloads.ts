@@ -16,12 +16,19 @@ export function isDownloadPath(rawPath: string): boolean {
   return rawPath.startsWith('/downloads/');
 }
 
-export function serveDownload(request: IncomingMessage, response: ServerResponse, rawPath: string, sessions: ShellSessions, cases: CasesService): void {
+export function serveDownload(
+  request: IncomingMessage,
+  response: ServerResponse,
+  rawPath: string,
+  sessions: ShellSessions,
+  cases: CasesService,
+): void {
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     response.setHeader('Allow', 'GET, HEAD');
     return sendText(response, 405, 'method not allowed');
   }
-  if (!sessions.hasSession(request.headers.cookie)) return sendText(response, 403, 'no session: open the workstation from its launch link first');
+  if (!sessions.hasSession(request.headers.cookie))
+    return sendText(response, 403, 'no session: open the workstation from its launch link first');
   if (!rawPath.startsWith(CASE_EXPORT_DOWNLOAD_PATH)) return sendText(response, 404, 'not found');
   const file = cases.exportFile(rawPath.slice(CASE_EXPORT_DOWNLOAD_PATH.length));
   if (!file) return sendText(response, 404, 'no such case export');
@@ -49,6 +56,10 @@ export function serveDownload(request: IncomingMessage, response: ServerResponse
 }
 
 function sendText(response: ServerResponse, status: number, text: string): void {
-  response.writeHead(status, { ...RENDERER_SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+  response.writeHead(status, {
+    ...RENDERER_SECURITY_HEADERS,
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Cache-Control': 'no-store',
+  });
   response.end(`${status} ${text}\n`);
 }

@@ -22,7 +22,11 @@ export interface LaunchPage {
  * `launchUrl` is `http://127.0.0.1:PORT/launch`, without the token. The folder goes under
  * $XDG_RUNTIME_DIR (the user's own tmpfs) when there is one, else the temp folder.
  */
-export function writeLaunchPage(launchUrl: string, token: string, env: Readonly<Record<string, string | undefined>> = process.env): LaunchPage {
+export function writeLaunchPage(
+  launchUrl: string,
+  token: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): LaunchPage {
   const base = env.XDG_RUNTIME_DIR || tmpdir();
   // mkdtemp makes the folder 0700.
   const dir = mkdtempSync(path.join(base, 'lr-workstation-launch-'));

@@ -1,4 +1,6 @@
-/** Opening the browser shell's launch page in the system's Chromium/Chrome, as an app window, when there is a screen. */
+/**
+ * Opening the browser shell's launch page in the system's Chromium/Chrome, as an app window, when there is a screen.
+ */
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';

@@ -80,13 +80,17 @@ export async function startBrowserShell(options: BrowserShellOptions): Promise<B
   const launchUsed = new Emitter<void>();
 
   // Filled in once the port is known (the cookie name carries it); until then no host is allowed.
-  let access: { policy: UpgradePolicy; sessions?: ShellSessions } = { policy: { hasSession: () => false, allowedOrigins: [], allowedHosts: [] } };
+  let access: { policy: UpgradePolicy; sessions?: ShellSessions } = {
+    policy: { hasSession: () => false, allowedOrigins: [], allowedHosts: [] },
+  };
 
   const server = http.createServer((request, response) => {
     const { policy, sessions } = access;
-    if (!sessions || !isAllowedHost(request.headers, policy.allowedHosts)) return sendText(response, 403, 'host not allowed');
+    if (!sessions || !isAllowedHost(request.headers, policy.allowedHosts))
+      return sendText(response, 403, 'host not allowed');
     if (pathOf(request) === LAUNCH_PATH) return void serveLaunch(request, response, sessions, () => launchUsed.fire());
-    if (isDownloadPath(pathOf(request))) return serveDownload(request, response, pathOf(request), sessions, services.cases);
+    if (isDownloadPath(pathOf(request)))
+      return serveDownload(request, response, pathOf(request), sessions, services.cases);
     void serveStatic(request, response, options.rendererDir);
   });
   const sockets = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT_BYTES, perMessageDeflate: false });
@@ -98,7 +102,9 @@ export async function startBrowserShell(options: BrowserShellOptions): Promise<B
       refuseUpgrade(socket, decision.status);
       return;
     }
-    sockets.handleUpgrade(request, socket, head, (ws) => serveSocket(ws, { dispatcher, events: services.events, mode }));
+    sockets.handleUpgrade(request, socket, head, (ws) =>
+      serveSocket(ws, { dispatcher, events: services.events, mode }),
+    );
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -153,7 +159,12 @@ function pathOf(request: IncomingMessage): string {
  * token out of the browser's command line and history). Success: the session cookie and a redirect to
  * the app; a wrong or used token: 403 with one line saying so.
  */
-async function serveLaunch(request: IncomingMessage, response: ServerResponse, sessions: ShellSessions, onUsed: () => void): Promise<void> {
+async function serveLaunch(
+  request: IncomingMessage,
+  response: ServerResponse,
+  sessions: ShellSessions,
+  onUsed: () => void,
+): Promise<void> {
   let given: string | null;
   if (request.method === 'GET') {
     given = new URL(request.url ?? '/', 'http://127.0.0.1').searchParams.get('token');
@@ -239,5 +250,7 @@ function sendText(response: ServerResponse, status: number, text: string): void 
 }
 
 function refuseUpgrade(socket: Duplex, status: number): void {
-  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Refused'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Refused'}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`,
+  );
 }

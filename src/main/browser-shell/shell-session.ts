@@ -11,8 +11,7 @@
 import { createToken, tokensMatch } from './token.js';
 
 export type LaunchExchange =
-  | { readonly ok: true; readonly setCookie: string }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly setCookie: string } | { readonly ok: false; readonly reason: string };
 
 export interface ShellSessions {
   readonly launchToken: string;
@@ -34,7 +33,11 @@ export function createShellSessions(port: number): ShellSessions {
     cookieName,
     exchange(given) {
       if (!tokensMatch(given, launchToken)) return { ok: false, reason: 'wrong or missing launch token' };
-      if (used) return { ok: false, reason: 'this launch link was already used (it works once): start the workstation again for a new one' };
+      if (used)
+        return {
+          ok: false,
+          reason: 'this launch link was already used (it works once): start the workstation again for a new one',
+        };
       used = true;
       const secret = createToken();
       sessions.push(secret);

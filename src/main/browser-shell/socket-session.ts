@@ -54,7 +54,8 @@ export function serveSocket(
   async function answer(data: RawData, isBinary: boolean): Promise<SocketServerFrame> {
     if (isBinary) return badFrame(null, 'binary frames are not accepted');
     const size = byteLength(data);
-    if (size > MAX_SOCKET_FRAME_BYTES) return badFrame(null, `frame too large (${size} bytes, limit ${MAX_SOCKET_FRAME_BYTES})`);
+    if (size > MAX_SOCKET_FRAME_BYTES)
+      return badFrame(null, `frame too large (${size} bytes, limit ${MAX_SOCKET_FRAME_BYTES})`);
 
     let json: unknown;
     try {

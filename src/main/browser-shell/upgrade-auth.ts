@@ -22,19 +22,23 @@ export interface UpgradePolicy {
 }
 
 export type UpgradeDecision =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly status: 400 | 401 | 403 | 404; readonly reason: string };
+  { readonly ok: true } | { readonly ok: false; readonly status: 400 | 401 | 403 | 404; readonly reason: string };
 
-export function checkUpgrade(request: { url?: string | undefined; headers: IncomingHttpHeaders }, policy: UpgradePolicy): UpgradeDecision {
+export function checkUpgrade(
+  request: { url?: string | undefined; headers: IncomingHttpHeaders },
+  policy: UpgradePolicy,
+): UpgradeDecision {
   let target: URL;
   try {
     target = new URL(request.url ?? '', 'http://127.0.0.1');
   } catch {
     return { ok: false, status: 400, reason: 'bad request target' };
   }
-  if (!isAllowedHost(request.headers, policy.allowedHosts)) return { ok: false, status: 403, reason: 'host not allowed' };
+  if (!isAllowedHost(request.headers, policy.allowedHosts))
+    return { ok: false, status: 403, reason: 'host not allowed' };
   if (target.pathname !== IPC_SOCKET_PATH) return { ok: false, status: 404, reason: 'no such socket' };
-  if (!policy.hasSession(request.headers.cookie)) return { ok: false, status: 401, reason: 'no session: open the launch link first' };
+  if (!policy.hasSession(request.headers.cookie))
+    return { ok: false, status: 401, reason: 'no session: open the launch link first' };
   const origin = request.headers.origin;
   if (typeof origin !== 'string' || !policy.allowedOrigins.includes(origin)) {
     return { ok: false, status: 403, reason: 'origin not allowed' };

@@ -47,7 +47,9 @@ function migrate(db: CaseDb, file: string): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
   const current = schemaVersion(db);
   if (current > MIGRATIONS.length) {
-    throw new Error(`${file} is at schema version ${current}, newer than this workstation knows (${MIGRATIONS.length}): update the app`);
+    throw new Error(
+      `${file} is at schema version ${current}, newer than this workstation knows (${MIGRATIONS.length}): update the app`,
+    );
   }
   const record = db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (?, ?)');
   for (let v = current; v < MIGRATIONS.length; v++) {

@@ -17,11 +17,25 @@ import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import yazl from 'yazl';
-import type { CaseView, EvidenceView, ExportCaseResult, NoteView, TranscriptEntryView } from '../../shared/workstation/case-types.js';
+import type {
+  CaseView,
+  EvidenceView,
+  ExportCaseResult,
+  NoteView,
+  TranscriptEntryView,
+} from '../../shared/workstation/case-types.js';
 import type { CaseDb } from './case-db.js';
 import {
-  MANIFEST_FORMAT, MANIFEST_NAME, MANIFEST_VERSION, evidencePath, noteMarkdown, notePath, sessionFileStem,
-  type Manifest, type ManifestFile, type TranscriptLine,
+  MANIFEST_FORMAT,
+  MANIFEST_NAME,
+  MANIFEST_VERSION,
+  evidencePath,
+  noteMarkdown,
+  notePath,
+  sessionFileStem,
+  type Manifest,
+  type ManifestFile,
+  type TranscriptLine,
 } from './case-manifest.js';
 import type { CaseStore } from './case-store.js';
 import type { EvidenceStore } from './evidence-store.js';
@@ -67,11 +81,19 @@ class MemberHash extends Transform {
 
 /** `case-phishing-web01-20250314T092611.zip` (local time), with `-2`, `-3`... if that name is taken. */
 export function exportFileName(title: string, now: Date, dir: string): string {
-  const slug = title.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 40).replace(/-+$/, '') || 'case';
+  const slug =
+    title
+      .toLowerCase()
+      .normalize('NFKD')
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40)
+      .replace(/-+$/, '') || 'case';
   const p = (n: number) => String(n).padStart(2, '0');
   const stamp = `${now.getFullYear()}${p(now.getMonth() + 1)}${p(now.getDate())}T${p(now.getHours())}${p(now.getMinutes())}${p(now.getSeconds())}`;
   let name = `case-${slug}-${stamp}.zip`;
-  for (let n = 2; existsSync(path.join(dir, name)) || existsSync(path.join(dir, `${name}.part`)); n++) name = `case-${slug}-${stamp}-${n}.zip`;
+  for (let n = 2; existsSync(path.join(dir, name)) || existsSync(path.join(dir, `${name}.part`)); n++)
+    name = `case-${slug}-${stamp}-${n}.zip`;
   return name;
 }
 
@@ -109,8 +131,15 @@ interface SessionInfo {
 }
 
 /** A session's entries, a page at a time (no statement stays open between pages). */
-async function* sessionEntries(db: CaseDb, store: CaseStore, caseId: string, sessionId: string): AsyncGenerator<TranscriptEntryView> {
-  const page = db.prepare('SELECT id, seq FROM transcripts WHERE case_id = ? AND session_id = ? AND seq > ? ORDER BY seq LIMIT ?');
+async function* sessionEntries(
+  db: CaseDb,
+  store: CaseStore,
+  caseId: string,
+  sessionId: string,
+): AsyncGenerator<TranscriptEntryView> {
+  const page = db.prepare(
+    'SELECT id, seq FROM transcripts WHERE case_id = ? AND session_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+  );
   let after = 0;
   for (;;) {
     const rows = page.all(caseId, sessionId, after, TRANSCRIPT_PAGE) as { id: string; seq: number }[];
@@ -127,8 +156,10 @@ export async function exportCase(options: ExportOptions): Promise<ExportCaseResu
   const notes: NoteView[] = store.listNotes(caseId);
   const evidence: EvidenceView[] = store.listEvidence(caseId);
   const sessions = store.db
-    .prepare(`SELECT session_id, min(device_id) AS device_id, min(device_name) AS device_name, count(*) AS entries
-      FROM transcripts WHERE case_id = ? GROUP BY session_id ORDER BY min(seq)`)
+    .prepare(
+      `SELECT session_id, min(device_id) AS device_id, min(device_name) AS device_name, count(*) AS entries
+      FROM transcripts WHERE case_id = ? GROUP BY session_id ORDER BY min(seq)`,
+    )
     .all(caseId) as SessionInfo[];
 
   // Every blob must be there, whole, before anything is written.
@@ -136,12 +167,22 @@ export async function exportCase(options: ExportOptions): Promise<ExportCaseResu
   for (const item of evidence) blobsBySha.set(item.sha256, item);
   for (const item of blobsBySha.values()) {
     const onDisk = await blobs.size(item.sha256);
-    if (onDisk === undefined) throw new Error(`cannot export case ${caseId}: evidence ${item.name} (${item.id}) is missing from the store`);
-    if (onDisk !== item.size) throw new Error(`cannot export case ${caseId}: evidence ${item.name} (${item.id}) has changed on disk (${onDisk} bytes, ${item.size} recorded)`);
+    if (onDisk === undefined)
+      throw new Error(`cannot export case ${caseId}: evidence ${item.name} (${item.id}) is missing from the store`);
+    if (onDisk !== item.size)
+      throw new Error(
+        `cannot export case ${caseId}: evidence ${item.name} (${item.id}) has changed on disk (${onDisk} bytes, ${item.size} recorded)`,
+      );
   }
 
-  const transcriptChars = store.db.prepare('SELECT coalesce(sum(output_chars + length(line)), 0) FROM transcripts WHERE case_id = ?').pluck().get(caseId) as number;
-  const total = [...blobsBySha.values()].reduce((sum, item) => sum + item.size, 0) + notes.reduce((sum, n) => sum + n.body.length, 0) + 2 * transcriptChars;
+  const transcriptChars = store.db
+    .prepare('SELECT coalesce(sum(output_chars + length(line)), 0) FROM transcripts WHERE case_id = ?')
+    .pluck()
+    .get(caseId) as number;
+  const total =
+    [...blobsBySha.values()].reduce((sum, item) => sum + item.size, 0) +
+    notes.reduce((sum, n) => sum + n.body.length, 0) +
+    2 * transcriptChars;
   let done = 0;
   const progress = (n: number) => {
     done += n;
@@ -173,21 +214,36 @@ export async function exportCase(options: ExportOptions): Promise<ExportCaseResu
   const mtime = now;
 
   /** Adds a member whose bytes come from `source`, recording its hash once it has streamed. */
-  const addStream = (memberPath: string, role: ManifestFile['role'], source: () => Readable, options: { compress: boolean; size?: number }, check?: (sha256: string, bytes: number) => void) => {
-    zip.addReadStreamLazy(memberPath, { compress: options.compress, mtime, mode: 0o100444, ...(options.size === undefined ? {} : { size: options.size }) }, (cb) => {
-      const hashing = new MemberHash(progress);
-      const input = source();
-      inputs.add(input);
-      input.on('close', () => inputs.delete(input));
-      input.on('error', fail);
-      hashing.on('error', fail);
-      hashing.on('end', () => {
-        const sha256 = hashing.sha256();
-        files.push({ path: memberPath, role, sha256, size: hashing.bytes });
-        check?.(sha256, hashing.bytes);
-      });
-      cb(null, input.pipe(hashing));
-    });
+  const addStream = (
+    memberPath: string,
+    role: ManifestFile['role'],
+    source: () => Readable,
+    options: { compress: boolean; size?: number },
+    check?: (sha256: string, bytes: number) => void,
+  ) => {
+    zip.addReadStreamLazy(
+      memberPath,
+      {
+        compress: options.compress,
+        mtime,
+        mode: 0o100444,
+        ...(options.size === undefined ? {} : { size: options.size }),
+      },
+      (cb) => {
+        const hashing = new MemberHash(progress);
+        const input = source();
+        inputs.add(input);
+        input.on('close', () => inputs.delete(input));
+        input.on('error', fail);
+        hashing.on('error', fail);
+        hashing.on('end', () => {
+          const sha256 = hashing.sha256();
+          files.push({ path: memberPath, role, sha256, size: hashing.bytes });
+          check?.(sha256, hashing.bytes);
+        });
+        cb(null, input.pipe(hashing));
+      },
+    );
   };
 
   const evidenceById = new Map(evidence.map((item) => [item.id, item]));
@@ -199,17 +255,47 @@ export async function exportCase(options: ExportOptions): Promise<ExportCaseResu
     const stem = sessionFileStem(session.session_id, sessionStems);
     const jsonl = `transcripts/${stem}.jsonl`;
     const txt = `transcripts/${stem}.txt`;
-    manifestSessions.push({ sessionId: session.session_id, deviceId: session.device_id, deviceName: session.device_name, path: jsonl, textPath: txt, entries: session.entries });
-    for (const row of store.db.prepare('SELECT command_id FROM transcripts WHERE case_id = ? AND session_id = ? AND command_id IS NOT NULL').pluck().all(caseId, session.session_id) as string[]) {
+    manifestSessions.push({
+      sessionId: session.session_id,
+      deviceId: session.device_id,
+      deviceName: session.device_name,
+      path: jsonl,
+      textPath: txt,
+      entries: session.entries,
+    });
+    for (const row of store.db
+      .prepare('SELECT command_id FROM transcripts WHERE case_id = ? AND session_id = ? AND command_id IS NOT NULL')
+      .pluck()
+      .all(caseId, session.session_id) as string[]) {
       transcriptOfCommand.set(row, txt);
     }
-    addStream(jsonl, 'transcript', () => Readable.from((async function* () {
-      for await (const entry of sessionEntries(store.db, store, caseId, session.session_id)) yield Buffer.from(`${JSON.stringify(transcriptLine(entry))}\n`);
-    })()), { compress: true });
-    addStream(txt, 'transcript-text', () => Readable.from((async function* () {
-      yield Buffer.from(`# Session ${session.session_id} on ${session.device_name} (${session.device_id}), case "${kase.title}"\n\n`);
-      for await (const entry of sessionEntries(store.db, store, caseId, session.session_id)) yield Buffer.from(transcriptText(entry));
-    })()), { compress: true });
+    addStream(
+      jsonl,
+      'transcript',
+      () =>
+        Readable.from(
+          (async function* () {
+            for await (const entry of sessionEntries(store.db, store, caseId, session.session_id))
+              yield Buffer.from(`${JSON.stringify(transcriptLine(entry))}\n`);
+          })(),
+        ),
+      { compress: true },
+    );
+    addStream(
+      txt,
+      'transcript-text',
+      () =>
+        Readable.from(
+          (async function* () {
+            yield Buffer.from(
+              `# Session ${session.session_id} on ${session.device_name} (${session.device_id}), case "${kase.title}"\n\n`,
+            );
+            for await (const entry of sessionEntries(store.db, store, caseId, session.session_id))
+              yield Buffer.from(transcriptText(entry));
+          })(),
+        ),
+      { compress: true },
+    );
   }
 
   for (const note of notes) {
@@ -251,14 +337,42 @@ export async function exportCase(options: ExportOptions): Promise<ExportCaseResu
       version: MANIFEST_VERSION,
       exportedAt: now.toISOString(),
       generator: options.generator ?? 'lr-workstation',
-      case: { id: kase.id, title: kase.title, status: kase.status, createdAt: kase.createdAt, updatedAt: kase.updatedAt },
+      case: {
+        id: kase.id,
+        title: kase.title,
+        status: kase.status,
+        createdAt: kase.createdAt,
+        updatedAt: kase.updatedAt,
+      },
       files,
-      notes: notes.map((n) => ({ id: n.id, path: notePath(n.id), title: n.title, commandId: n.commandId, evidenceId: n.evidenceId, createdAt: n.createdAt, updatedAt: n.updatedAt })),
+      notes: notes.map((n) => ({
+        id: n.id,
+        path: notePath(n.id),
+        title: n.title,
+        commandId: n.commandId,
+        evidenceId: n.evidenceId,
+        createdAt: n.createdAt,
+        updatedAt: n.updatedAt,
+      })),
       sessions: manifestSessions,
       evidence: evidence.map((item) => ({
-        id: item.id, path: evidencePath(item.sha256), sha256: item.sha256, sha1: item.sha1, md5: item.md5, size: item.size, name: item.name, kind: item.kind,
-        deviceId: item.deviceId, deviceName: item.deviceName, originalPath: item.originalPath, commandId: item.commandId, analyst: item.analyst,
-        acquiredAt: item.acquiredAt, fileTimes: item.fileTimes, integrity: item.integrity, verifiedAt: item.verifiedAt,
+        id: item.id,
+        path: evidencePath(item.sha256),
+        sha256: item.sha256,
+        sha1: item.sha1,
+        md5: item.md5,
+        size: item.size,
+        name: item.name,
+        kind: item.kind,
+        deviceId: item.deviceId,
+        deviceName: item.deviceName,
+        originalPath: item.originalPath,
+        commandId: item.commandId,
+        analyst: item.analyst,
+        acquiredAt: item.acquiredAt,
+        fileTimes: item.fileTimes,
+        integrity: item.integrity,
+        verifiedAt: item.verifiedAt,
       })),
     };
     cb(null, Readable.from([Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)]));
@@ -268,13 +382,19 @@ export async function exportCase(options: ExportOptions): Promise<ExportCaseResu
   try {
     await finished(out);
     if (streamError) throw streamError;
-    if (failures.length) throw new Error(`the export of case ${caseId} was not written: ${failures.join('; ')} (verify it)`);
+    if (failures.length)
+      throw new Error(`the export of case ${caseId} was not written: ${failures.join('; ')} (verify it)`);
     await rename(part, target);
   } catch (e) {
     for (const input of inputs) input.destroy();
     await rm(part, { force: true });
     if (streamError === cancelled) throw cancelled;
-    throw new Error(e instanceof Error && e.message.startsWith('the export') ? e.message : `cannot export case ${caseId}: ${describeError(e)}`, { cause: e });
+    throw new Error(
+      e instanceof Error && e.message.startsWith('the export')
+        ? e.message
+        : `cannot export case ${caseId}: ${describeError(e)}`,
+      { cause: e },
+    );
   }
   options.signal?.removeEventListener('abort', onAbort);
   options.onProgress?.(total, total);

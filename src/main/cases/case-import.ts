@@ -19,8 +19,14 @@ import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import type { ImportCaseResult, NoteView } from '../../shared/workstation/case-types.js';
 import {
-  MANIFEST_NAME, MAX_MANIFEST_BYTES, manifestSchema, noteBodyOf, transcriptLineSchema,
-  type Manifest, type ManifestEvidence, type ManifestFile,
+  MANIFEST_NAME,
+  MAX_MANIFEST_BYTES,
+  manifestSchema,
+  noteBodyOf,
+  transcriptLineSchema,
+  type Manifest,
+  type ManifestEvidence,
+  type ManifestFile,
 } from './case-manifest.js';
 import { MAX_NOTE_BODY_CHARS, newRecordId, type CaseStore } from './case-store.js';
 import type { EvidenceStore } from './evidence-store.js';
@@ -45,7 +51,6 @@ interface Staged {
   file: string;
   digest: FileDigest;
 }
-
 
 export async function importCase(options: ImportOptions): Promise<ImportCaseResult> {
   const problems = new ProblemList();
@@ -86,13 +91,23 @@ export async function importCase(options: ImportOptions): Promise<ImportCaseResu
         continue;
       }
       const file = path.join(stagingDir, String(index++));
-      const result = await zip.read(member, { sink: createWriteStream(file, { flags: 'wx', mode: 0o600 }), maxBytes: expected.size, allDigests: expected.role === 'evidence', onBytes });
+      const result = await zip.read(member, {
+        sink: createWriteStream(file, { flags: 'wx', mode: 0o600 }),
+        maxBytes: expected.size,
+        allDigests: expected.role === 'evidence',
+        onBytes,
+      });
       if (!result.ok) {
         problems.add(member.name, result.problem);
         continue;
       }
-      if (result.digest.size !== expected.size) problems.add(member.name, `holds ${result.digest.size} bytes, the manifest says ${expected.size}`);
-      else if (result.sha256 !== expected.sha256) problems.add(member.name, `SHA-256 mismatch: the member was changed (${result.sha256}, the manifest says ${expected.sha256})`);
+      if (result.digest.size !== expected.size)
+        problems.add(member.name, `holds ${result.digest.size} bytes, the manifest says ${expected.size}`);
+      else if (result.sha256 !== expected.sha256)
+        problems.add(
+          member.name,
+          `SHA-256 mismatch: the member was changed (${result.sha256}, the manifest says ${expected.sha256})`,
+        );
       else {
         staged.set(member.name, { file, digest: result.digest });
         verified++;
@@ -100,7 +115,8 @@ export async function importCase(options: ImportOptions): Promise<ImportCaseResu
     }
     for (const item of manifest.evidence) {
       const digest = staged.get(item.path)?.digest;
-      if (digest && (digest.sha1 !== item.sha1 || digest.md5 !== item.md5)) problems.add(item.path, 'SHA-1 or MD5 differ from the manifest');
+      if (digest && (digest.sha1 !== item.sha1 || digest.md5 !== item.md5))
+        problems.add(item.path, 'SHA-1 or MD5 differ from the manifest');
     }
     if (problems.count) return failed(problems, options.zipName, verified);
 
@@ -118,7 +134,11 @@ function failed(problems: ProblemList, zipName: string, verified: number): Impor
   return { ok: false, verified, problems: problems.list(zipName) };
 }
 
-async function readManifest(zip: CheckedZip, member: ZipMember | undefined, problems: ProblemList): Promise<Manifest | undefined> {
+async function readManifest(
+  zip: CheckedZip,
+  member: ZipMember | undefined,
+  problems: ProblemList,
+): Promise<Manifest | undefined> {
   if (!member) {
     problems.add(MANIFEST_NAME, 'missing: this zip is not a case export');
     return undefined;
@@ -145,7 +165,10 @@ async function readManifest(zip: CheckedZip, member: ZipMember | undefined, prob
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    problems.add(MANIFEST_NAME, `is not a case manifest this workstation reads: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'bad content'}`);
+    problems.add(
+      MANIFEST_NAME,
+      `is not a case manifest this workstation reads: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'bad content'}`,
+    );
     return undefined;
   }
   return parsed.data;
@@ -155,7 +178,11 @@ async function readManifest(zip: CheckedZip, member: ZipMember | undefined, prob
  * The manifest's own consistency, and which zip members it expects (by name). Members it lists that the
  * zip lacks are problems here; members the zip has that it does not list are found by the caller.
  */
-function checkManifest(manifest: Manifest, byName: Map<string, ZipMember>, problems: ProblemList): Map<string, ManifestFile> {
+function checkManifest(
+  manifest: Manifest,
+  byName: Map<string, ZipMember>,
+  problems: ProblemList,
+): Map<string, ManifestFile> {
   const files = new Map<string, ManifestFile>();
   for (const file of manifest.files) {
     if (file.path === MANIFEST_NAME || files.has(file.path)) problems.add(MANIFEST_NAME, `lists ${file.path} twice`);
@@ -167,7 +194,8 @@ function checkManifest(manifest: Manifest, byName: Map<string, ZipMember>, probl
     referenced.add(memberPath);
     const file = files.get(memberPath);
     if (!file) problems.add(MANIFEST_NAME, `refers to ${memberPath}, which its file list lacks`);
-    else if (file.role !== role) problems.add(MANIFEST_NAME, `lists ${memberPath} as ${file.role}, but uses it as ${role}`);
+    else if (file.role !== role)
+      problems.add(MANIFEST_NAME, `lists ${memberPath} as ${file.role}, but uses it as ${role}`);
   };
   for (const note of manifest.notes) expectRole(note.path, 'note');
   for (const session of manifest.sessions) {
@@ -179,12 +207,16 @@ function checkManifest(manifest: Manifest, byName: Map<string, ZipMember>, probl
     expectRole(item.path, 'evidence');
     evidenceIds.add(item.id);
     const file = files.get(item.path);
-    if (file && (file.sha256 !== item.sha256 || file.size !== item.size)) problems.add(MANIFEST_NAME, `evidence ${item.id} does not match the file list's entry for ${item.path}`);
+    if (file && (file.sha256 !== item.sha256 || file.size !== item.size))
+      problems.add(MANIFEST_NAME, `evidence ${item.id} does not match the file list's entry for ${item.path}`);
   }
   for (const note of manifest.notes) {
-    if (note.evidenceId && !evidenceIds.has(note.evidenceId)) problems.add(MANIFEST_NAME, `note ${note.id} links to evidence ${note.evidenceId}, which the case lacks`);
+    if (note.evidenceId && !evidenceIds.has(note.evidenceId))
+      problems.add(MANIFEST_NAME, `note ${note.id} links to evidence ${note.evidenceId}, which the case lacks`);
   }
-  for (const file of files.values()) if (!referenced.has(file.path)) problems.add(file.path, 'is listed in the manifest but belongs to no note, session or evidence');
+  for (const file of files.values())
+    if (!referenced.has(file.path))
+      problems.add(file.path, 'is listed in the manifest but belongs to no note, session or evidence');
   return files;
 }
 
@@ -192,14 +224,19 @@ interface Content {
   bodies: Map<string, string>;
 }
 
-async function readContent(manifest: Manifest, staged: Map<string, Staged>, problems: ProblemList): Promise<Content | undefined> {
+async function readContent(
+  manifest: Manifest,
+  staged: Map<string, Staged>,
+  problems: ProblemList,
+): Promise<Content | undefined> {
   const bodies = new Map<string, string>();
   for (const note of manifest.notes) {
     const file = staged.get(note.path);
     if (!file) return undefined;
     const body = noteBodyOf(await readFile(file.file, 'utf8'));
     if (body === undefined) problems.add(note.path, 'is not a note written by a case export (no header)');
-    else if (body.length > MAX_NOTE_BODY_CHARS) problems.add(note.path, `is longer than a note can be (${MAX_NOTE_BODY_CHARS} characters)`);
+    else if (body.length > MAX_NOTE_BODY_CHARS)
+      problems.add(note.path, `is longer than a note can be (${MAX_NOTE_BODY_CHARS} characters)`);
     else bodies.set(note.id, body);
   }
   // Transcripts are only checked here (they can be large); apply() reads them again as it inserts them.
@@ -222,16 +259,25 @@ async function readContent(manifest: Manifest, staged: Map<string, Staged>, prob
         break;
       }
       if (!parsed.success) {
-        problems.add(session.path, `line ${n} is not a transcript entry: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`);
+        problems.add(
+          session.path,
+          `line ${n} is not a transcript entry: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`,
+        );
         break;
       }
     }
-    if (n !== session.entries && !problems.has(session.path)) problems.add(session.path, `holds ${n} entries, the manifest says ${session.entries}`);
+    if (n !== session.entries && !problems.has(session.path))
+      problems.add(session.path, `holds ${n} entries, the manifest says ${session.entries}`);
   }
   return { bodies };
 }
 
-async function apply(options: ImportOptions, manifest: Manifest, content: Content, staged: Map<string, Staged>): Promise<string> {
+async function apply(
+  options: ImportOptions,
+  manifest: Manifest,
+  content: Content,
+  staged: Map<string, Staged>,
+): Promise<string> {
   const { store, blobs } = options;
   const now = (options.now ?? new Date()).toISOString();
   const created: string[] = [];
@@ -246,7 +292,8 @@ async function apply(options: ImportOptions, manifest: Manifest, content: Conten
     }
     return store.db.transaction(() => {
       const renew = store.idTaken('cases', manifest.case.id);
-      const fresh = (table: 'cases' | 'notes' | 'transcripts' | 'evidence', id: string) => (renew || store.idTaken(table, id) ? newRecordId() : id);
+      const fresh = (table: 'cases' | 'notes' | 'transcripts' | 'evidence', id: string) =>
+        renew || store.idTaken(table, id) ? newRecordId() : id;
       const caseId = fresh('cases', manifest.case.id);
       store.insertCaseRecord({ ...manifest.case, id: caseId });
       const evidenceIds = new Map<string, string>();

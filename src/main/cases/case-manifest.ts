@@ -13,7 +13,11 @@ export const MANIFEST_VERSION = 1;
 /** A manifest is metadata; anything bigger is not one of ours. */
 export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
-const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+const id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/);
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 const iso = z.string().min(1).max(40);
 const text = (max: number) => z.string().max(max);
@@ -65,7 +69,12 @@ export const manifestEvidenceSchema = z.strictObject({
   commandId: text(64).optional(),
   analyst: text(200),
   acquiredAt: iso,
-  fileTimes: z.strictObject({ mtime: iso.optional(), atime: iso.optional(), ctime: iso.optional(), btime: iso.optional() }),
+  fileTimes: z.strictObject({
+    mtime: iso.optional(),
+    atime: iso.optional(),
+    ctime: iso.optional(),
+    btime: iso.optional(),
+  }),
   integrity: z.enum(['unverified', 'ok', 'tampered', 'missing']),
   verifiedAt: iso.optional(),
 });
@@ -75,7 +84,13 @@ export const manifestSchema = z.strictObject({
   version: z.literal(MANIFEST_VERSION),
   exportedAt: iso,
   generator: text(200),
-  case: z.strictObject({ id, title: z.string().trim().min(1).max(200), status: z.enum(CASE_STATUSES), createdAt: iso, updatedAt: iso }),
+  case: z.strictObject({
+    id,
+    title: z.string().trim().min(1).max(200),
+    status: z.enum(CASE_STATUSES),
+    createdAt: iso,
+    updatedAt: iso,
+  }),
   files: z.array(manifestFileSchema).max(1_000_000),
   notes: z.array(manifestNoteSchema),
   sessions: z.array(manifestSessionSchema),

@@ -83,15 +83,19 @@ export class CaseSearch {
       notes: notes(''),
       notesInCase: notes('AND notes_fts.rowid BETWEEN CAST(? AS INTEGER) AND CAST(? AS INTEGER) AND n.case_id = ?'),
       transcripts: transcripts(''),
-      transcriptsInCase: transcripts('AND transcripts_fts.rowid BETWEEN CAST(? AS INTEGER) AND CAST(? AS INTEGER) AND t.case_id = ?'),
+      transcriptsInCase: transcripts(
+        'AND transcripts_fts.rowid BETWEEN CAST(? AS INTEGER) AND CAST(? AS INTEGER) AND t.case_id = ?',
+      ),
       notesRange: db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM notes WHERE case_id = ?'),
       transcriptsRange: db.prepare('SELECT min(seq) AS lo, max(seq) AS hi FROM transcripts WHERE case_id = ?'),
       // Terms longer than the prefix: from prefix + U+0001 (past the prefix itself) to prefix + U+10FFFF.
       notesTerms: db.prepare('SELECT term FROM notes_terms WHERE term >= ? AND term <= ? LIMIT ?').pluck(),
       transcriptsTerms: db.prepare('SELECT term FROM transcripts_terms WHERE term >= ? AND term <= ? LIMIT ?').pluck(),
-      evidence: db.prepare(`SELECT e.id, e.case_id, c.title AS case_title, e.name, e.kind, e.size, e.sha256, e.command_id, e.acquired_at AS at
+      evidence:
+        db.prepare(`SELECT e.id, e.case_id, c.title AS case_title, e.name, e.kind, e.size, e.sha256, e.command_id, e.acquired_at AS at
         FROM evidence e JOIN cases c ON c.id = e.case_id ORDER BY e.seq DESC LIMIT ?`),
-      evidenceInCase: db.prepare(`SELECT e.id, e.case_id, c.title AS case_title, e.name, e.kind, e.size, e.sha256, e.command_id, e.acquired_at AS at
+      evidenceInCase:
+        db.prepare(`SELECT e.id, e.case_id, c.title AS case_title, e.name, e.kind, e.size, e.sha256, e.command_id, e.acquired_at AS at
         FROM evidence e JOIN cases c ON c.id = e.case_id WHERE e.case_id = ? ORDER BY e.seq DESC LIMIT ?`),
     };
   }
@@ -112,22 +116,38 @@ export class CaseSearch {
     // Each index has its own vocabulary, so each gets its own expansion of the last word.
     const notesMatch = toFtsQuery(text, CaseSearch.terms(q.notesTerms));
     const transcriptsMatch = toFtsQuery(text, CaseSearch.terms(q.transcriptsTerms));
-    const notes = !notesMatch ? [] : caseId === undefined ? (q.notes.all(notesMatch, limit) as HitRow[]) : this.inCase(q.notesInCase, q.notesRange, notesMatch, caseId, limit);
+    const notes = !notesMatch
+      ? []
+      : caseId === undefined
+        ? (q.notes.all(notesMatch, limit) as HitRow[])
+        : this.inCase(q.notesInCase, q.notesRange, notesMatch, caseId, limit);
     const transcripts = !transcriptsMatch
       ? []
       : caseId === undefined
         ? (q.transcripts.all(transcriptsMatch, limit) as HitRow[])
         : this.inCase(q.transcriptsInCase, q.transcriptsRange, transcriptsMatch, caseId, limit);
-    const evidence = (caseId === undefined ? q.evidence.all(MAX_EVIDENCE_ROWS) : q.evidenceInCase.all(caseId, MAX_EVIDENCE_ROWS)) as EvidenceRow[];
+    const evidence = (
+      caseId === undefined ? q.evidence.all(MAX_EVIDENCE_ROWS) : q.evidenceInCase.all(caseId, MAX_EVIDENCE_ROWS)
+    ) as EvidenceRow[];
     const words = queryWords(text);
-    const byName = words.length === 0 ? [] : evidence.filter((item) => words.every((w) => item.name.toLowerCase().includes(w))).slice(0, limit);
-    const outputs = this.blobPath ? evidence.filter((item) => item.kind === 'output').map((e) => outputFile(e, this.blobPath as (sha256: string) => string)) : [];
+    const byName =
+      words.length === 0
+        ? []
+        : evidence.filter((item) => words.every((w) => item.name.toLowerCase().includes(w))).slice(0, limit);
+    const outputs = this.blobPath
+      ? evidence
+          .filter((item) => item.kind === 'output')
+          .map((e) => outputFile(e, this.blobPath as (sha256: string) => string))
+      : [];
     const inOutputs = searchOutputFiles(outputs, text, limit);
 
     const ranked: { hit: SearchHit; at: string }[] = [
       ...notes.map((row) => ({ hit: ftsHit(row, 'note'), at: row.at })),
       ...transcripts.map((row) => ({ hit: ftsHit(row, 'transcript'), at: row.at })),
-      ...byName.map((row) => ({ hit: evidenceHit(row, `evidence ${row.kind}, ${row.size.toLocaleString('en')} bytes`), at: row.at })),
+      ...byName.map((row) => ({
+        hit: evidenceHit(row, `evidence ${row.kind}, ${row.size.toLocaleString('en')} bytes`),
+        at: row.at,
+      })),
       ...inOutputs.hits.map((h) => ({
         hit: { ...evidenceHit(evidenceRowOf(h.file), h.snippet), line: h.line },
         at: h.file.acquiredAt,
@@ -141,8 +161,15 @@ export class CaseSearch {
       `evidence names (${evidence.length.toLocaleString('en')} item${evidence.length === 1 ? '' : 's'})`,
       `the text of ${inOutputs.filesSearched} saved console output${inOutputs.filesSearched === 1 ? '' : 's'} (${mib(inOutputs.bytesSearched)})`,
     ];
-    const skipped = inOutputs.filesSkipped > 0 ? `; not read: ${inOutputs.filesSkipped} saved output${inOutputs.filesSkipped === 1 ? '' : 's'} (past this search's budget or missing)` : '';
-    return { hits, tookMs: Math.round((performance.now() - started) * 100) / 100, covered: `searched ${covered.slice(0, -1).join(', ')} and ${covered.at(-1) ?? ''}${skipped}` };
+    const skipped =
+      inOutputs.filesSkipped > 0
+        ? `; not read: ${inOutputs.filesSkipped} saved output${inOutputs.filesSkipped === 1 ? '' : 's'} (past this search's budget or missing)`
+        : '';
+    return {
+      hits,
+      tookMs: Math.round((performance.now() - started) * 100) / 100,
+      covered: `searched ${covered.slice(0, -1).join(', ')} and ${covered.at(-1) ?? ''}${skipped}`,
+    };
   }
 }
 
@@ -171,11 +198,30 @@ function evidenceHit(row: EvidenceRow, snippet: string): SearchHit {
 }
 
 function outputFile(item: EvidenceRow, blobPath: (sha256: string) => string): OutputFile {
-  return { id: item.id, caseId: item.case_id, caseTitle: item.case_title, name: item.name, size: item.size, commandId: item.command_id, acquiredAt: item.at, path: blobPath(item.sha256) };
+  return {
+    id: item.id,
+    caseId: item.case_id,
+    caseTitle: item.case_title,
+    name: item.name,
+    size: item.size,
+    commandId: item.command_id,
+    acquiredAt: item.at,
+    path: blobPath(item.sha256),
+  };
 }
 
 function evidenceRowOf(f: OutputFile): EvidenceRow {
-  return { id: f.id, case_id: f.caseId, case_title: f.caseTitle, name: f.name, kind: 'output', size: f.size, sha256: '', command_id: f.commandId, at: f.acquiredAt };
+  return {
+    id: f.id,
+    case_id: f.caseId,
+    case_title: f.caseTitle,
+    name: f.name,
+    kind: 'output',
+    size: f.size,
+    sha256: '',
+    command_id: f.commandId,
+    at: f.acquiredAt,
+  };
 }
 
 function mib(bytes: number): string {

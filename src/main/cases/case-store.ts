@@ -5,7 +5,16 @@
  * it is given exists (errors are one line: `no case X`).
  */
 import { newId } from '../../node/ids.js';
-import type { CaseStatus, CaseView, EvidenceIntegrity, EvidenceKind, EvidenceView, NoteView, TranscriptEntryView, TranscriptSummary } from '../../shared/workstation/case-types.js';
+import type {
+  CaseStatus,
+  CaseView,
+  EvidenceIntegrity,
+  EvidenceKind,
+  EvidenceView,
+  NoteView,
+  TranscriptEntryView,
+  TranscriptSummary,
+} from '../../shared/workstation/case-types.js';
 import type { CaseDb } from './case-db.js';
 import type { FileDigest } from './hashing.js';
 import type { EvidenceProvenance, TranscriptInput } from './recorder.js';
@@ -152,7 +161,12 @@ function evidenceView(row: EvidenceRow): EvidenceView {
     commandId: opt(row.command_id),
     analyst: row.analyst,
     acquiredAt: row.acquired_at,
-    fileTimes: { mtime: opt(row.file_mtime), atime: opt(row.file_atime), ctime: opt(row.file_ctime), btime: opt(row.file_btime) },
+    fileTimes: {
+      mtime: opt(row.file_mtime),
+      atime: opt(row.file_atime),
+      ctime: opt(row.file_ctime),
+      btime: opt(row.file_btime),
+    },
     integrity: row.integrity,
     verifiedAt: opt(row.verified_at),
   };
@@ -167,8 +181,13 @@ export function untitledCaseTitle(now: Date): string {
 /**
  * Cuts the output to MAX_TRANSCRIPT_OUTPUT_CHARS (never inside a surrogate pair) and says where the rest is.
  */
-export function capTranscriptOutput(output: string, commandId: string | undefined, cutByCaller = false): { output: string; chars: number; truncated: boolean } {
-  if (output.length <= MAX_TRANSCRIPT_OUTPUT_CHARS && !cutByCaller) return { output, chars: output.length, truncated: false };
+export function capTranscriptOutput(
+  output: string,
+  commandId: string | undefined,
+  cutByCaller = false,
+): { output: string; chars: number; truncated: boolean } {
+  if (output.length <= MAX_TRANSCRIPT_OUTPUT_CHARS && !cutByCaller)
+    return { output, chars: output.length, truncated: false };
   let cut = Math.min(output.length, MAX_TRANSCRIPT_OUTPUT_CHARS);
   const last = output.charCodeAt(cut - 1);
   if (cut < output.length && last >= 0xd800 && last <= 0xdbff) cut--;
@@ -183,12 +202,14 @@ export function capTranscriptOutput(output: string, commandId: string | undefine
 function cleanTitle(title: string, what: string): string {
   const trimmed = title.trim();
   if (!trimmed) throw new Error(`${what} must not be empty`);
-  if (trimmed.length > MAX_CASE_TITLE_CHARS) throw new Error(`${what} is longer than ${MAX_CASE_TITLE_CHARS} characters`);
+  if (trimmed.length > MAX_CASE_TITLE_CHARS)
+    throw new Error(`${what} is longer than ${MAX_CASE_TITLE_CHARS} characters`);
   return trimmed;
 }
 
 function checkNote(title: string, body: string): void {
-  if (title.length > MAX_NOTE_TITLE_CHARS) throw new Error(`a note title is at most ${MAX_NOTE_TITLE_CHARS} characters`);
+  if (title.length > MAX_NOTE_TITLE_CHARS)
+    throw new Error(`a note title is at most ${MAX_NOTE_TITLE_CHARS} characters`);
   if (body.length > MAX_NOTE_BODY_CHARS) throw new Error(`a note is at most ${MAX_NOTE_BODY_CHARS} characters`);
 }
 
@@ -208,34 +229,48 @@ export class CaseStore {
       caseExists: s('SELECT 1 FROM cases WHERE id = ?').pluck(),
       caseStatus: s('SELECT status FROM cases WHERE id = ?').pluck(),
       insertCase: s('INSERT INTO cases (id, title, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)'),
-      updateCase: s('UPDATE cases SET title = coalesce(?, title), status = coalesce(?, status), updated_at = ? WHERE id = ?'),
+      updateCase: s(
+        'UPDATE cases SET title = coalesce(?, title), status = coalesce(?, status), updated_at = ? WHERE id = ?',
+      ),
       activeCase: s('SELECT case_id FROM active_case WHERE singleton = 1').pluck(),
-      setActive: s('INSERT INTO active_case (singleton, case_id) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET case_id = excluded.case_id'),
+      setActive: s(
+        'INSERT INTO active_case (singleton, case_id) VALUES (1, ?) ON CONFLICT (singleton) DO UPDATE SET case_id = excluded.case_id',
+      ),
       clearActiveIf: s('DELETE FROM active_case WHERE case_id = ?'),
 
       listNotes: s('SELECT * FROM notes WHERE case_id = ? ORDER BY seq'),
       getNote: s('SELECT * FROM notes WHERE id = ?'),
-      insertNote: s(`INSERT INTO notes (id, case_id, title, body, command_id, evidence_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertNote: s(
+        `INSERT INTO notes (id, case_id, title, body, command_id, evidence_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
       // Autosave: one statement (the FTS index and the case's updated_at follow by trigger).
-      saveNote: s(`UPDATE notes SET title = ?, body = ?, command_id = CASE WHEN ? THEN ? ELSE command_id END, updated_at = ? WHERE id = ?`),
+      saveNote: s(
+        `UPDATE notes SET title = ?, body = ?, command_id = CASE WHEN ? THEN ? ELSE command_id END, updated_at = ? WHERE id = ?`,
+      ),
       deleteNote: s('DELETE FROM notes WHERE id = ?'),
 
-      insertTranscript: s(`INSERT INTO transcripts (id, case_id, session_id, device_id, device_name, command_id, line, output, output_chars, output_truncated, status, error, analyst, started_at, ended_at)
+      insertTranscript:
+        s(`INSERT INTO transcripts (id, case_id, session_id, device_id, device_name, command_id, line, output, output_chars, output_truncated, status, error, analyst, started_at, ended_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       countTranscripts: s('SELECT count(*) FROM transcripts WHERE case_id = ?').pluck(),
       listTranscripts: s(`SELECT ${SUMMARY_COLUMNS} FROM transcripts WHERE case_id = ? ORDER BY seq LIMIT ? OFFSET ?`),
       getTranscript: s('SELECT * FROM transcripts WHERE id = ?'),
       // A command can appear in several cases (an imported copy of a case): the latest record wins.
       transcriptByCommand: s('SELECT * FROM transcripts WHERE command_id = ? ORDER BY seq DESC LIMIT 1'),
-      transcriptPosition: s('SELECT COUNT(*) FROM transcripts t JOIN transcripts x ON x.id = ? WHERE t.case_id = x.case_id AND t.seq < x.seq').pluck(),
+      transcriptPosition: s(
+        'SELECT COUNT(*) FROM transcripts t JOIN transcripts x ON x.id = ? WHERE t.case_id = x.case_id AND t.seq < x.seq',
+      ).pluck(),
 
-      insertEvidence: s(`INSERT INTO evidence (id, case_id, sha256, sha1, md5, size, name, kind, device_id, device_name, original_path, command_id, analyst, acquired_at,
+      insertEvidence:
+        s(`INSERT INTO evidence (id, case_id, sha256, sha1, md5, size, name, kind, device_id, device_name, original_path, command_id, analyst, acquired_at,
           file_mtime, file_atime, file_ctime, file_btime, integrity, verified_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       listEvidence: s('SELECT * FROM evidence WHERE case_id = ? ORDER BY seq'),
       getEvidence: s('SELECT * FROM evidence WHERE id = ?'),
       setIntegrity: s('UPDATE evidence SET integrity = ?, verified_at = ? WHERE sha256 = ?'),
-      blobSuspect: s(`SELECT 1 FROM evidence WHERE sha256 = ? AND integrity IN ('tampered', 'missing') LIMIT 1`).pluck(),
+      blobSuspect: s(
+        `SELECT 1 FROM evidence WHERE sha256 = ? AND integrity IN ('tampered', 'missing') LIMIT 1`,
+      ).pluck(),
     };
   }
 
@@ -280,7 +315,8 @@ export class CaseStore {
 
   activateCase(id: string): CaseView {
     this.requireCase(id);
-    if (this.stmt.caseStatus.get(id) === 'closed') throw new Error(`case ${id} is closed: reopen it before making it the active case`);
+    if (this.stmt.caseStatus.get(id) === 'closed')
+      throw new Error(`case ${id} is closed: reopen it before making it the active case`);
     this.stmt.setActive.run(id);
     return this.getCase(id);
   }
@@ -309,21 +345,44 @@ export class CaseStore {
     return noteView(row);
   }
 
-  createNote(input: { caseId: string; title: string; body: string; commandId?: string | undefined; evidenceId?: string | undefined }, now = new Date()): NoteView {
+  createNote(
+    input: {
+      caseId: string;
+      title: string;
+      body: string;
+      commandId?: string | undefined;
+      evidenceId?: string | undefined;
+    },
+    now = new Date(),
+  ): NoteView {
     this.requireCase(input.caseId);
     checkNote(input.title, input.body);
     if (input.evidenceId) {
       const evidence = this.getEvidence(input.evidenceId);
-      if (evidence.caseId !== input.caseId) throw new Error(`evidence ${input.evidenceId} is not in case ${input.caseId}`);
+      if (evidence.caseId !== input.caseId)
+        throw new Error(`evidence ${input.evidenceId} is not in case ${input.caseId}`);
     }
     const id = newRecordId();
     const at = now.toISOString();
-    this.stmt.insertNote.run(id, input.caseId, input.title, input.body, input.commandId ?? null, input.evidenceId ?? null, at, at);
+    this.stmt.insertNote.run(
+      id,
+      input.caseId,
+      input.title,
+      input.body,
+      input.commandId ?? null,
+      input.evidenceId ?? null,
+      at,
+      at,
+    );
     return this.getNote(id);
   }
 
   /** The renderer's autosave: `commandId` undefined keeps the link, null removes it. */
-  saveNote(id: string, note: { title: string; body: string; commandId?: string | null | undefined }, now = new Date()): { id: string; updatedAt: string } {
+  saveNote(
+    id: string,
+    note: { title: string; body: string; commandId?: string | null | undefined },
+    now = new Date(),
+  ): { id: string; updatedAt: string } {
     checkNote(note.title, note.body);
     const at = now.toISOString();
     const changeLink = note.commandId !== undefined;
@@ -342,8 +401,21 @@ export class CaseStore {
     const id = newRecordId();
     const capped = capTranscriptOutput(entry.output, entry.commandId, entry.outputTruncated ?? false);
     this.stmt.insertTranscript.run(
-      id, caseId, entry.sessionId, entry.deviceId, entry.deviceName, entry.commandId ?? null, entry.line, capped.output, capped.chars,
-      capped.truncated ? 1 : 0, entry.status, entry.error ?? null, entry.analyst, entry.startedAt, entry.endedAt,
+      id,
+      caseId,
+      entry.sessionId,
+      entry.deviceId,
+      entry.deviceName,
+      entry.commandId ?? null,
+      entry.line,
+      capped.output,
+      capped.chars,
+      capped.truncated ? 1 : 0,
+      entry.status,
+      entry.error ?? null,
+      entry.analyst,
+      entry.startedAt,
+      entry.endedAt,
     );
     return transcriptSummary(this.stmt.getTranscript.get(id) as TranscriptRow);
   }
@@ -351,8 +423,21 @@ export class CaseStore {
   /** Inserts a transcript entry exactly as given (case import: ids, caps and flags come from the export). */
   insertTranscriptRecord(entry: TranscriptEntryView): void {
     this.stmt.insertTranscript.run(
-      entry.id, entry.caseId, entry.sessionId, entry.deviceId, entry.deviceName, entry.commandId ?? null, entry.line, entry.output, entry.outputChars,
-      entry.outputTruncated ? 1 : 0, entry.status, entry.error ?? null, entry.analyst, entry.startedAt, entry.endedAt,
+      entry.id,
+      entry.caseId,
+      entry.sessionId,
+      entry.deviceId,
+      entry.deviceName,
+      entry.commandId ?? null,
+      entry.line,
+      entry.output,
+      entry.outputChars,
+      entry.outputTruncated ? 1 : 0,
+      entry.status,
+      entry.error ?? null,
+      entry.analyst,
+      entry.startedAt,
+      entry.endedAt,
     );
   }
 
@@ -378,18 +463,45 @@ export class CaseStore {
   transcriptByCommand(commandId: string): TranscriptEntryView {
     const row = this.stmt.transcriptByCommand.get(commandId) as TranscriptRow | undefined;
     if (!row) throw new Error(`no transcript of command ${commandId}`);
-    return { ...transcriptSummary(row), output: row.output ?? '', position: this.stmt.transcriptPosition.get(row.id) as number };
+    return {
+      ...transcriptSummary(row),
+      output: row.output ?? '',
+      position: this.stmt.transcriptPosition.get(row.id) as number,
+    };
   }
 
   // --- evidence --------------------------------------------------------------------------------------
 
   /** Indexes a stored blob in a case; `integrity` is known when the caller has just hashed the bytes. */
-  addEvidence(caseId: string, item: NewEvidence, integrity: { state: EvidenceIntegrity; at?: string | undefined } = { state: 'ok' }, id = newRecordId()): EvidenceView {
+  addEvidence(
+    caseId: string,
+    item: NewEvidence,
+    integrity: { state: EvidenceIntegrity; at?: string | undefined } = { state: 'ok' },
+    id = newRecordId(),
+  ): EvidenceView {
     const p = item.provenance;
     const verifiedAt = integrity.at ?? (integrity.state === 'ok' ? item.acquiredAt : null);
     this.stmt.insertEvidence.run(
-      id, caseId, item.sha256, item.sha1, item.md5, item.size, p.name, p.kind, p.deviceId, p.deviceName, p.originalPath, p.commandId ?? null, p.analyst,
-      item.acquiredAt, p.fileTimes.mtime ?? null, p.fileTimes.atime ?? null, p.fileTimes.ctime ?? null, p.fileTimes.btime ?? null, integrity.state, verifiedAt,
+      id,
+      caseId,
+      item.sha256,
+      item.sha1,
+      item.md5,
+      item.size,
+      p.name,
+      p.kind,
+      p.deviceId,
+      p.deviceName,
+      p.originalPath,
+      p.commandId ?? null,
+      p.analyst,
+      item.acquiredAt,
+      p.fileTimes.mtime ?? null,
+      p.fileTimes.atime ?? null,
+      p.fileTimes.ctime ?? null,
+      p.fileTimes.btime ?? null,
+      integrity.state,
+      verifiedAt,
     );
     return this.getEvidence(id);
   }
@@ -417,13 +529,34 @@ export class CaseStore {
 
   // --- import ----------------------------------------------------------------------------------------
 
-  insertCaseRecord(view: { id: string; title: string; status: CaseStatus; createdAt: string; updatedAt: string }): void {
-    this.stmt.insertCase.run(view.id, cleanTitle(view.title, 'a case title'), view.status, view.createdAt, view.updatedAt);
+  insertCaseRecord(view: {
+    id: string;
+    title: string;
+    status: CaseStatus;
+    createdAt: string;
+    updatedAt: string;
+  }): void {
+    this.stmt.insertCase.run(
+      view.id,
+      cleanTitle(view.title, 'a case title'),
+      view.status,
+      view.createdAt,
+      view.updatedAt,
+    );
   }
 
   insertNoteRecord(note: NoteView): void {
     checkNote(note.title, note.body);
-    this.stmt.insertNote.run(note.id, note.caseId, note.title, note.body, note.commandId ?? null, note.evidenceId ?? null, note.createdAt, note.updatedAt);
+    this.stmt.insertNote.run(
+      note.id,
+      note.caseId,
+      note.title,
+      note.body,
+      note.commandId ?? null,
+      note.evidenceId ?? null,
+      note.createdAt,
+      note.updatedAt,
+    );
   }
 
   idTaken(table: 'cases' | 'notes' | 'transcripts' | 'evidence', id: string): boolean {

@@ -9,7 +9,11 @@ import type { StoredEvidence } from './recorder.js';
 
 export function evidenceStoredNotices(what: string, evidence: StoredEvidence): ConsoleItem[] {
   return [
-    { type: 'notice', tone: 'info', text: `${what}: stored as evidence ${evidence.name} (${evidence.size} bytes, sha256 ${evidence.sha256}) in the active case "${evidence.caseTitle}"` },
+    {
+      type: 'notice',
+      tone: 'info',
+      text: `${what}: stored as evidence ${evidence.name} (${evidence.size} bytes, sha256 ${evidence.sha256}) in the active case "${evidence.caseTitle}"`,
+    },
     { type: 'notice', tone: 'info', text: `  open it in Cases: evidence/${evidence.caseId}/${evidence.id}` },
   ];
 }

@@ -24,7 +24,8 @@ export interface IngestResult extends FileDigest {
   deduplicated: boolean;
 }
 
-export type BlobCheck = { state: 'ok'; digest: FileDigest } | { state: 'tampered'; digest: FileDigest } | { state: 'missing' };
+export type BlobCheck =
+  { state: 'ok'; digest: FileDigest } | { state: 'tampered'; digest: FileDigest } | { state: 'missing' };
 
 export class EvidenceStore {
   constructor(
@@ -39,7 +40,8 @@ export class EvidenceStore {
   /** Removes what a previous run left in the scratch folder (partial copies, abandoned imports). */
   clearScratch(): void {
     // Read-only files go too: removing a name needs write access to its folder (0700, ours), not to the file.
-    for (const name of readdirSync(this.scratch)) rmSync(path.join(this.scratch, name), { recursive: true, force: true });
+    for (const name of readdirSync(this.scratch))
+      rmSync(path.join(this.scratch, name), { recursive: true, force: true });
   }
 
   blobPath(sha256: string): string {
@@ -58,14 +60,22 @@ export class EvidenceStore {
    * `replaceExisting(sha256)` says when a blob already stored under that name is known to be damaged (a
    * verification found it tampered): the fresh copy then replaces it instead of being dropped.
    */
-  async ingest(file: string, expectedSha256?: string, replaceExisting?: (sha256: string) => boolean): Promise<IngestResult> {
+  async ingest(
+    file: string,
+    expectedSha256?: string,
+    replaceExisting?: (sha256: string) => boolean,
+  ): Promise<IngestResult> {
     const info = await lstat(file).catch((e: NodeJS.ErrnoException) => {
-      throw new Error(`cannot store ${file} as evidence: ${e.code === 'ENOENT' ? 'no such file' : (e.code ?? e.message)}`);
+      throw new Error(
+        `cannot store ${file} as evidence: ${e.code === 'ENOENT' ? 'no such file' : (e.code ?? e.message)}`,
+      );
     });
     if (!info.isFile()) throw new Error(`cannot store ${file} as evidence: not a regular file`);
     const digest = await hashFile(file);
     if (expectedSha256 && expectedSha256.toLowerCase() !== digest.sha256) {
-      throw new Error(`evidence refused: ${path.basename(file)} hashes to ${digest.sha256}, the transfer verified ${expectedSha256.toLowerCase()}; the file is left at ${file}`);
+      throw new Error(
+        `evidence refused: ${path.basename(file)} hashes to ${digest.sha256}, the transfer verified ${expectedSha256.toLowerCase()}; the file is left at ${file}`,
+      );
     }
     const target = this.blobPath(digest.sha256);
     await mkdir(path.dirname(target), { recursive: true, mode: 0o700 });
@@ -79,7 +89,8 @@ export class EvidenceStore {
       } else {
         copied = this.scratchPath('copy');
         const copy = await copyHashing(file, copied);
-        if (copy.sha256 !== digest.sha256) throw new Error(`evidence refused: ${file} changed while it was being stored`);
+        if (copy.sha256 !== digest.sha256)
+          throw new Error(`evidence refused: ${file} changed while it was being stored`);
         await chmod(copied, BLOB_MODE);
         source = copied;
       }
@@ -126,7 +137,9 @@ export class EvidenceStore {
       return { state: digest.sha256 === sha256 ? 'ok' : 'tampered', digest };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { state: 'missing' };
-      throw new Error(`cannot read evidence ${sha256}: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`, { cause: e });
+      throw new Error(`cannot read evidence ${sha256}: ${(e as NodeJS.ErrnoException).code ?? describeError(e)}`, {
+        cause: e,
+      });
     }
   }
 

@@ -29,7 +29,10 @@ const phrase = (word: string) => `"${word.replaceAll('"', '""')}"`;
  * still matches exactly).
  */
 export function foldToken(token: string): string {
-  return token.normalize('NFD').replace(/\p{M}+/gu, '').toLowerCase();
+  return token
+    .normalize('NFD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase();
 }
 
 /**

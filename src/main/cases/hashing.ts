@@ -32,7 +32,12 @@ export class MultiHash {
 
   /** Call once, after the last chunk. */
   digest(): FileDigest {
-    return { sha256: this.sha256.digest('hex'), sha1: this.sha1.digest('hex'), md5: this.md5.digest('hex'), size: this.size };
+    return {
+      sha256: this.sha256.digest('hex'),
+      sha1: this.sha1.digest('hex'),
+      md5: this.md5.digest('hex'),
+      size: this.size,
+    };
   }
 }
 
@@ -66,6 +71,10 @@ export async function hashFile(file: string, onBytes?: (done: number) => void): 
 /** Copies `from` to a new file `to` (0600, must not exist) and returns the digest of what was written. */
 export async function copyHashing(from: string, to: string): Promise<FileDigest> {
   const hashing = new HashingStream();
-  await pipeline(createReadStream(from, { highWaterMark: READ_CHUNK_BYTES }), hashing, createWriteStream(to, { flags: 'wx', mode: 0o600 }));
+  await pipeline(
+    createReadStream(from, { highWaterMark: READ_CHUNK_BYTES }),
+    hashing,
+    createWriteStream(to, { flags: 'wx', mode: 0o600 }),
+  );
   return hashing.hash.digest();
 }

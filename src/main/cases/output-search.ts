@@ -52,7 +52,12 @@ export function queryWords(text: string): string[] {
     .filter((w) => w !== '' && !['and', 'or', 'not'].includes(w));
 }
 
-export function searchOutputFiles(files: readonly OutputFile[], text: string, limit: number, budget = OUTPUT_SEARCH_BUDGET_BYTES): OutputSearchResult {
+export function searchOutputFiles(
+  files: readonly OutputFile[],
+  text: string,
+  limit: number,
+  budget = OUTPUT_SEARCH_BUDGET_BYTES,
+): OutputSearchResult {
   const words = queryWords(text);
   const result: OutputSearchResult = { hits: [], filesSearched: 0, bytesSearched: 0, filesSkipped: 0 };
   if (words.length === 0) return result;
@@ -105,9 +110,7 @@ function scanFile(file: OutputFile, words: readonly string[], max: number, resul
 
 /** The line (trimmed around the first match when long) with each word's first occurrence between « ». */
 function mark(line: string, lower: string, words: readonly string[]): string {
-  const ranges = words
-    .map((w) => [lower.indexOf(w), lower.indexOf(w) + w.length] as const)
-    .sort((a, b) => a[0] - b[0]);
+  const ranges = words.map((w) => [lower.indexOf(w), lower.indexOf(w) + w.length] as const).sort((a, b) => a[0] - b[0]);
   let out = '';
   let at = 0;
   for (const [from, to] of ranges) {

@@ -6,11 +6,23 @@
  */
 import { open } from 'node:fs/promises';
 import { MAX_PREVIEW_BYTES, type EvidencePreview, type PreviewMode } from '../../shared/workstation/case-types.js';
-import { renderHex, renderStrings, renderText, type RenderedRange, type StringsOptions } from '../../shared/workstation/evidence-preview.js';
+import {
+  renderHex,
+  renderStrings,
+  renderText,
+  type RenderedRange,
+  type StringsOptions,
+} from '../../shared/workstation/evidence-preview.js';
 
-export async function previewFile(file: string, mode: PreviewMode, offset: number, length: number): Promise<EvidencePreview> {
+export async function previewFile(
+  file: string,
+  mode: PreviewMode,
+  offset: number,
+  length: number,
+): Promise<EvidencePreview> {
   if (!Number.isSafeInteger(offset) || offset < 0) throw new Error(`invalid preview offset ${offset}`);
-  if (!Number.isSafeInteger(length) || length <= 0 || length > MAX_PREVIEW_BYTES) throw new Error(`a preview reads 1 to ${MAX_PREVIEW_BYTES} bytes`);
+  if (!Number.isSafeInteger(length) || length <= 0 || length > MAX_PREVIEW_BYTES)
+    throw new Error(`a preview reads 1 to ${MAX_PREVIEW_BYTES} bytes`);
   const handle = await open(file, 'r');
   try {
     const { size } = await handle.stat();
@@ -26,9 +38,20 @@ export async function previewFile(file: string, mode: PreviewMode, offset: numbe
     const range = bytes.subarray(0, got);
     const atEnd = start + got >= size;
     const rendered: RenderedRange =
-      mode === 'hex' ? renderHex(range, start) : mode === 'strings' ? renderStrings(range, start, atEnd) : renderText(range, atEnd);
+      mode === 'hex'
+        ? renderHex(range, start)
+        : mode === 'strings'
+          ? renderStrings(range, start, atEnd)
+          : renderText(range, atEnd);
     const next = start + rendered.consumed;
-    return { mode, offset: start, length: rendered.consumed, size, lines: rendered.lines, nextOffset: next < size ? next : undefined };
+    return {
+      mode,
+      offset: start,
+      length: rendered.consumed,
+      size,
+      lines: rendered.lines,
+      nextOffset: next < size ? next : undefined,
+    };
   } finally {
     await handle.close();
   }
@@ -90,5 +113,7 @@ export async function scanStrings(
 const MAX_STRING_LINE_CHARS = 512;
 
 function capLine(line: string): string {
-  return line.length <= MAX_STRING_LINE_CHARS ? line : `${line.slice(0, MAX_STRING_LINE_CHARS)}… (${line.length - MAX_STRING_LINE_CHARS} more characters)`;
+  return line.length <= MAX_STRING_LINE_CHARS
+    ? line
+    : `${line.slice(0, MAX_STRING_LINE_CHARS)}… (${line.length - MAX_STRING_LINE_CHARS} more characters)`;
 }

@@ -15,7 +15,12 @@ export interface EvidenceProvenance {
   originalPath: string;
   commandId?: string | undefined;
   analyst: string;
-  fileTimes: { mtime?: string | undefined; atime?: string | undefined; ctime?: string | undefined; btime?: string | undefined };
+  fileTimes: {
+    mtime?: string | undefined;
+    atime?: string | undefined;
+    ctime?: string | undefined;
+    btime?: string | undefined;
+  };
   /** The SHA-256 the transfer verified: the store refuses the file if its own hash differs. */
   expectedSha256?: string | undefined;
 }

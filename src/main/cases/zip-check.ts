@@ -56,7 +56,9 @@ export class ProblemList {
   }
 
   list(summaryFile: string): ImportProblem[] {
-    return this.dropped ? [...this.items, { file: summaryFile, problem: `${this.dropped} more problems not listed` }] : [...this.items];
+    return this.dropped
+      ? [...this.items, { file: summaryFile, problem: `${this.dropped} more problems not listed` }]
+      : [...this.items];
   }
 }
 
@@ -86,7 +88,6 @@ export interface ReadOptions {
 }
 
 export type ReadResult = { ok: true; digest: FileDigest; sha256: string } | { ok: false; problem: string };
-
 
 /** Why a member name is unsafe to use, or undefined. */
 export function unsafeMemberName(name: string): string | undefined {
@@ -131,7 +132,9 @@ class MemberCheck extends Transform {
   }
 
   digest(): FileDigest {
-    return this.all ? this.all.digest() : { sha256: (this.sha256 as Hash).digest('hex'), sha1: '', md5: '', size: this.bytes };
+    return this.all
+      ? this.all.digest()
+      : { sha256: (this.sha256 as Hash).digest('hex'), sha1: '', md5: '', size: this.bytes };
   }
 }
 
@@ -143,16 +146,24 @@ async function sink(source: AsyncIterable<unknown>): Promise<void> {
 
 function openZip(file: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: false }, (err, zip) => (err ? reject(err) : resolve(zip)));
+    yauzl.open(
+      file,
+      { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: false },
+      (err, zip) => (err ? reject(err) : resolve(zip)),
+    );
   });
 }
 
 function openStream(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<NodeJS.ReadableStream> {
-  return new Promise((resolve, reject) => zip.openReadStream(entry, (err, stream) => (err ? reject(err) : resolve(stream))));
+  return new Promise((resolve, reject) =>
+    zip.openReadStream(entry, (err, stream) => (err ? reject(err) : resolve(stream))),
+  );
 }
 
 function readLocalHeader(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<yauzl.LocalFileHeader> {
-  return new Promise((resolve, reject) => zip.readLocalFileHeader(entry, {}, (err, header) => (err ? reject(err) : resolve(header))));
+  return new Promise((resolve, reject) =>
+    zip.readLocalFileHeader(entry, {}, (err, header) => (err ? reject(err) : resolve(header))),
+  );
 }
 
 function decodeName(entry: yauzl.Entry): string {
@@ -163,7 +174,11 @@ function decodeName(entry: yauzl.Entry): string {
  * Opens the zip and runs the structural checks. Returns undefined when it cannot be read as a zip at all
  * (the problem is then reported against `zipName`).
  */
-export async function openCheckedZip(file: string, zipName: string, problems: ProblemList): Promise<CheckedZip | undefined> {
+export async function openCheckedZip(
+  file: string,
+  zipName: string,
+  problems: ProblemList,
+): Promise<CheckedZip | undefined> {
   let zip: yauzl.ZipFile;
   try {
     zip = await openZip(file);
@@ -191,7 +206,12 @@ export async function openCheckedZip(file: string, zipName: string, problems: Pr
     try {
       for await (const entry of zip.eachEntry()) {
         const name = decodeName(entry);
-        const member: ZipMember = { name, entry, start: entry.relativeOffsetOfLocalHeader, end: entry.relativeOffsetOfLocalHeader };
+        const member: ZipMember = {
+          name,
+          entry,
+          start: entry.relativeOffsetOfLocalHeader,
+          end: entry.relativeOffsetOfLocalHeader,
+        };
         const unsafe = unsafeMemberName(name);
         if (unsafe) problems.add(name, `unsafe member: ${unsafe}`);
         if (names.has(name)) problems.add(name, 'appears twice in the zip');
@@ -199,13 +219,21 @@ export async function openCheckedZip(file: string, zipName: string, problems: Pr
         members.push(member);
       }
     } catch (e) {
-      problems.add(zipName, `the zip's central directory is damaged after ${members.length} members: ${describeErrorOneLine(e)}`);
+      problems.add(
+        zipName,
+        `the zip's central directory is damaged after ${members.length} members: ${describeErrorOneLine(e)}`,
+      );
       await close();
       return undefined;
     }
     handle = await open(file, 'r');
     for (const member of members) await checkMemberLayout(zip, handle, member, problems);
-    checkTiling(members, typeof centralDirectoryOffset === 'number' ? centralDirectoryOffset : undefined, zipName, problems);
+    checkTiling(
+      members,
+      typeof centralDirectoryOffset === 'number' ? centralDirectoryOffset : undefined,
+      zipName,
+      problems,
+    );
 
     return {
       members,
@@ -213,8 +241,13 @@ export async function openCheckedZip(file: string, zipName: string, problems: Pr
       read: async (member, options) => {
         const entry = member.entry;
         if (entry.generalPurposeBitFlag & FLAG_ENCRYPTED) return { ok: false, problem: 'is encrypted' };
-        if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8) return { ok: false, problem: `uses an unsupported compression method (${entry.compressionMethod})` };
-        const check = new MemberCheck(Math.min(options.maxBytes ?? Number.MAX_SAFE_INTEGER, entry.uncompressedSize), options.allDigests ?? false, options.onBytes);
+        if (entry.compressionMethod !== 0 && entry.compressionMethod !== 8)
+          return { ok: false, problem: `uses an unsupported compression method (${entry.compressionMethod})` };
+        const check = new MemberCheck(
+          Math.min(options.maxBytes ?? Number.MAX_SAFE_INTEGER, entry.uncompressedSize),
+          options.allDigests ?? false,
+          options.onBytes,
+        );
         try {
           const stream = await openStream(zip, entry);
           if (options.sink) await pipeline(stream, check, options.sink);
@@ -222,10 +255,16 @@ export async function openCheckedZip(file: string, zipName: string, problems: Pr
         } catch (e) {
           const text = describeErrorOneLine(e);
           const zlibError = (e as { code?: unknown }).code;
-          return { ok: false, problem: typeof zlibError === 'string' && zlibError.startsWith('Z_') ? `corrupt compressed data (${text})` : text };
+          return {
+            ok: false,
+            problem:
+              typeof zlibError === 'string' && zlibError.startsWith('Z_') ? `corrupt compressed data (${text})` : text,
+          };
         }
-        if (check.bytes !== entry.uncompressedSize) return { ok: false, problem: `holds ${check.bytes} bytes, the zip declares ${entry.uncompressedSize}` };
-        if (check.crc >>> 0 !== entry.crc32 >>> 0) return { ok: false, problem: 'CRC-32 mismatch: its data was changed or damaged' };
+        if (check.bytes !== entry.uncompressedSize)
+          return { ok: false, problem: `holds ${check.bytes} bytes, the zip declares ${entry.uncompressedSize}` };
+        if (check.crc >>> 0 !== entry.crc32 >>> 0)
+          return { ok: false, problem: 'CRC-32 mismatch: its data was changed or damaged' };
         const digest = check.digest();
         return { ok: true, digest, sha256: digest.sha256 };
       },
@@ -236,7 +275,12 @@ export async function openCheckedZip(file: string, zipName: string, problems: Pr
   }
 }
 
-async function checkMemberLayout(zip: yauzl.ZipFile, handle: FileHandle, member: ZipMember, problems: ProblemList): Promise<void> {
+async function checkMemberLayout(
+  zip: yauzl.ZipFile,
+  handle: FileHandle,
+  member: ZipMember,
+  problems: ProblemList,
+): Promise<void> {
   const entry = member.entry;
   let header: yauzl.LocalFileHeader;
   try {
@@ -245,10 +289,13 @@ async function checkMemberLayout(zip: yauzl.ZipFile, handle: FileHandle, member:
     problems.add(member.name, `its local header is damaged or missing: ${describeErrorOneLine(e)}`);
     return;
   }
-  if (!header.fileName.equals(entry.fileNameRaw)) problems.add(member.name, 'its local header names another file: the header was changed or damaged');
+  if (!header.fileName.equals(entry.fileNameRaw))
+    problems.add(member.name, 'its local header names another file: the header was changed or damaged');
   const zip64 = entry.extraFields.some((field) => field.id === 0x0001);
   // yazl writes the zip64 version (45) only in the central directory; otherwise the two must agree.
-  const versionAgrees = zip64 ? header.versionNeededToExtract <= entry.versionNeededToExtract : header.versionNeededToExtract === entry.versionNeededToExtract;
+  const versionAgrees = zip64
+    ? header.versionNeededToExtract <= entry.versionNeededToExtract
+    : header.versionNeededToExtract === entry.versionNeededToExtract;
   if (
     !versionAgrees ||
     header.generalPurposeBitFlag !== entry.generalPurposeBitFlag ||
@@ -256,14 +303,21 @@ async function checkMemberLayout(zip: yauzl.ZipFile, handle: FileHandle, member:
     header.lastModFileTime !== entry.lastModFileTime ||
     header.lastModFileDate !== entry.lastModFileDate
   ) {
-    problems.add(member.name, 'its local header does not match the central directory (version, flags, method or time changed)');
+    problems.add(
+      member.name,
+      'its local header does not match the central directory (version, flags, method or time changed)',
+    );
   }
   let end = header.fileDataStart + entry.compressedSize;
   if (entry.generalPurposeBitFlag & FLAG_DESCRIPTOR) {
     // The CRC and sizes follow the data; the header's own fields are zero (or, from some writers, the same values).
     const blank = header.crc32 === 0 && header.compressedSize === 0 && header.uncompressedSize === 0;
-    const same = header.crc32 === entry.crc32 && header.compressedSize === entry.compressedSize && header.uncompressedSize === entry.uncompressedSize;
-    if (!blank && !same) problems.add(member.name, 'its local header does not match the central directory (CRC or sizes changed)');
+    const same =
+      header.crc32 === entry.crc32 &&
+      header.compressedSize === entry.compressedSize &&
+      header.uncompressedSize === entry.uncompressedSize;
+    if (!blank && !same)
+      problems.add(member.name, 'its local header does not match the central directory (CRC or sizes changed)');
     const buffer = Buffer.alloc(24);
     const { bytesRead } = await handle.read(buffer, 0, 24, end);
     const offset = bytesRead >= 4 && buffer.readUInt32LE(0) === DESCRIPTOR_SIGNATURE ? 4 : 0;
@@ -279,21 +333,36 @@ async function checkMemberLayout(zip: yauzl.ZipFile, handle: FileHandle, member:
       }
     }
     end += length;
-  } else if (header.crc32 !== entry.crc32 || (header.compressedSize !== 0xffffffff && (header.compressedSize !== entry.compressedSize || header.uncompressedSize !== entry.uncompressedSize))) {
+  } else if (
+    header.crc32 !== entry.crc32 ||
+    (header.compressedSize !== 0xffffffff &&
+      (header.compressedSize !== entry.compressedSize || header.uncompressedSize !== entry.uncompressedSize))
+  ) {
     problems.add(member.name, 'its local header does not match the central directory (CRC or sizes changed)');
   }
   member.end = end;
 }
 
 /** Members must follow each other from byte 0 to the central directory, with nothing in between. */
-function checkTiling(members: ZipMember[], centralDirectoryOffset: number | undefined, zipName: string, problems: ProblemList): void {
+function checkTiling(
+  members: ZipMember[],
+  centralDirectoryOffset: number | undefined,
+  zipName: string,
+  problems: ProblemList,
+): void {
   let cursor = 0;
   for (const member of [...members].sort((a, b) => a.start - b.start)) {
-    if (member.start > cursor) problems.add(member.name, `${member.start - cursor} bytes before it belong to no member`);
+    if (member.start > cursor)
+      problems.add(member.name, `${member.start - cursor} bytes before it belong to no member`);
     else if (member.start < cursor) problems.add(member.name, 'overlaps the member before it');
     cursor = Math.max(cursor, member.end);
   }
   if (centralDirectoryOffset !== undefined && centralDirectoryOffset !== cursor) {
-    problems.add(zipName, centralDirectoryOffset > cursor ? `${centralDirectoryOffset - cursor} bytes after the last member belong to no member` : 'the central directory overlaps the last member');
+    problems.add(
+      zipName,
+      centralDirectoryOffset > cursor
+        ? `${centralDirectoryOffset - cursor} bytes after the last member belong to no member`
+        : 'the central directory overlaps the last member',
+    );
   }
 }

@@ -28,10 +28,16 @@ export function serveRendererFiles(rendererDir: string): void {
     if (lookup.kind === 'refused') return textResponse(lookup.status, lookup.reason);
     if (lookup.kind === 'not-found') return textResponse(404, 'not found');
     const body = await fs.readFile(lookup.filePath);
-    return new Response(body, { status: 200, headers: { ...RENDERER_SECURITY_HEADERS, 'Content-Type': lookup.contentType } });
+    return new Response(body, {
+      status: 200,
+      headers: { ...RENDERER_SECURITY_HEADERS, 'Content-Type': lookup.contentType },
+    });
   });
 }
 
 function textResponse(status: number, text: string): Response {
-  return new Response(text, { status, headers: { ...RENDERER_SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' } });
+  return new Response(text, {
+    status,
+    headers: { ...RENDERER_SECURITY_HEADERS, 'Content-Type': 'text/plain; charset=utf-8' },
+  });
 }

@@ -16,7 +16,9 @@ export interface ElectronIpc {
 
 export function registerIpc(services: Services, appOrigin: string): ElectronIpc {
   const trusted = new TrustedSenders(appOrigin);
-  const dispatcher = createValidatedHandlers<IpcMainInvokeEvent>(services, { isTrusted: (event) => trusted.isTrusted(event) });
+  const dispatcher = createValidatedHandlers<IpcMainInvokeEvent>(services, {
+    isTrusted: (event) => trusted.isTrusted(event),
+  });
 
   for (const channel of ipcChannels) {
     ipcMain.handle(channel, (event, payload: unknown) => dispatcher.dispatch(channel, payload, event));

@@ -81,7 +81,8 @@ export function handlerTable(services: Services): IpcHandlerTable {
     'lr:transcripts.byCommand': ({ commandId }) => cases.transcriptByCommand(commandId),
 
     'lr:evidence.get': ({ id }) => cases.evidenceItem(id),
-    'lr:evidence.preview': ({ id, mode, offset, length, minLength, filter }) => cases.preview(id, mode, offset, length, { minLength, filter }),
+    'lr:evidence.preview': ({ id, mode, offset, length, minLength, filter }) =>
+      cases.preview(id, mode, offset, length, { minLength, filter }),
     'lr:evidence.verify': ({ id }) => cases.verify(id),
 
     'lr:search': ({ text, caseId, limit }) => cases.search(text, caseId, limit),

@@ -32,7 +32,10 @@ export interface CallContext {
   readonly signal: AbortSignal;
 }
 
-export type IpcHandler<C extends IpcChannel> = (request: IpcParsedRequest<C>, context: CallContext) => IpcResponse<C> | Promise<IpcResponse<C>>;
+export type IpcHandler<C extends IpcChannel> = (
+  request: IpcParsedRequest<C>,
+  context: CallContext,
+) => IpcResponse<C> | Promise<IpcResponse<C>>;
 
 /** Answered by the dispatcher itself: it holds the calls that may be cancelled. */
 const CANCEL_CHANNEL = 'lr:calls.cancel';
@@ -107,7 +110,10 @@ export function createValidatedDispatcher<S>(policy: SenderPolicy<S>): Validated
       const checked = ipcContract[channel].response.safeParse(result);
       if (!checked.success) {
         // A bug in main, not the caller's fault: say so where main's output is read, too.
-        const failure = ipcFailure('invalid-response', `${channel}: invalid response: ${describeIssues(checked.error.issues)}`);
+        const failure = ipcFailure(
+          'invalid-response',
+          `${channel}: invalid response: ${describeIssues(checked.error.issues)}`,
+        );
         console.error(failure.error.message);
         return failure;
       }

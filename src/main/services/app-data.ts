@@ -56,7 +56,8 @@ export function appDataPaths(root: string): AppDataPaths {
  * (cases, evidence, the embedded service's admin profile and keys).
  */
 export function ensureAppData(paths: AppDataPaths): void {
-  for (const dir of [paths.root, paths.downloads, paths.saved, paths.exports, paths.uploads]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const dir of [paths.root, paths.downloads, paths.saved, paths.exports, paths.uploads])
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(paths.root, 0o700);
   writeDataMarker(paths.root, 'workstation');
 }

@@ -67,10 +67,18 @@ export class BatchService {
     const fileName = `batch-${id}${device ? `-${safeName(device)}` : ''}-${stamp}.${format}`;
     if (format === 'json') {
       const results = await api.results(id, filter);
-      return deliverExport(this.workspace, this.pickExportFile, fileName, `${JSON.stringify(results, null, 2)}\n`, results.rows.length);
+      return deliverExport(
+        this.workspace,
+        this.pickExportFile,
+        fileName,
+        `${JSON.stringify(results, null, 2)}\n`,
+        results.rows.length,
+      );
     }
     const [csv, record] = await Promise.all([api.resultsCsv(id, filter), api.get(id)]);
-    const rows = record.targets.filter((t) => !device || t.deviceId === device || t.deviceName === device).reduce((n, t) => n + t.rows, 0);
+    const rows = record.targets
+      .filter((t) => !device || t.deviceId === device || t.deviceName === device)
+      .reduce((n, t) => n + t.rows, 0);
     return deliverExport(this.workspace, this.pickExportFile, fileName, csv, rows);
   }
 
@@ -88,7 +96,13 @@ export class BatchService {
     const role = this.workspace.current().me.role;
     const commands = CATALOG.filter((c) => roleAllows(role, c.role)).map((c) => c.name);
     const c = complete(line, cursor, { commands, library: await libraryNamesFor(this.workspace, line, cursor) });
-    if (c.kind === 'path') return { replaceFrom: c.replaceFrom, candidates: [], kind: 'path', problem: 'paths are not completed here: no single device to list them on' };
+    if (c.kind === 'path')
+      return {
+        replaceFrom: c.replaceFrom,
+        candidates: [],
+        kind: 'path',
+        problem: 'paths are not completed here: no single device to list them on',
+      };
     return { replaceFrom: c.replaceFrom, candidates: c.candidates, kind: c.kind };
   }
 
@@ -96,7 +110,8 @@ export class BatchService {
 
   private api(): BatchApi {
     const connection = this.workspace.current();
-    if (this.client?.generation !== connection.generation) this.client = { generation: connection.generation, api: new BatchApi(connection.profile) };
+    if (this.client?.generation !== connection.generation)
+      this.client = { generation: connection.generation, api: new BatchApi(connection.profile) };
     return this.client.api;
   }
 
@@ -107,12 +122,18 @@ export class BatchService {
     if (!paths) throw new Error('no app data folder');
     const api = this.api();
     const record = await api.get(id);
-    if (record.status === 'running') throw new Error(`batch ${id} is still running: its output goes to the case when it ends`);
+    if (record.status === 'running')
+      throw new Error(`batch ${id} is still running: its output goes to the case when it ends`);
     const active = cases.activeCase();
     const csvName = `batch-${id}-results.csv`;
     const already = cases.evidence(active.id).filter((item) => item.name.startsWith(`batch-${id}-`));
     if (already.some((item) => item.name === csvName)) {
-      return { caseId: active.id, caseTitle: active.title, added: false, evidence: already.map(({ id: itemId, name, sha256, size }) => ({ id: itemId, name, sha256, size })) };
+      return {
+        caseId: active.id,
+        caseTitle: active.title,
+        added: false,
+        evidence: already.map(({ id: itemId, name, sha256, size }) => ({ id: itemId, name, sha256, size })),
+      };
     }
 
     const analyst = this.workspace.current().me.name;
@@ -129,7 +150,10 @@ export class BatchService {
         const step = record.targets.find((t) => t.deviceId === f.deviceId)?.steps.find((s) => s.index === f.step);
         const file = path.join(mkdtempSync(path.join(scratch, 'file-')), localNameFor(f.name));
         const got = await api.downloadFile(id, f.deviceId, f.step, file, f.sha256);
-        if (got.sha256 !== f.sha256) throw new Error(`${f.device}: ${f.name}: SHA-256 mismatch (expected ${f.sha256}, got ${got.sha256}); nothing of batch ${id} was stored`);
+        if (got.sha256 !== f.sha256)
+          throw new Error(
+            `${f.device}: ${f.name}: SHA-256 mismatch (expected ${f.sha256}, got ${got.sha256}); nothing of batch ${id} was stored`,
+          );
         pulled.push({
           file,
           provenance: {
@@ -172,7 +196,9 @@ export class BatchService {
 
 /** The case note: which batch, what ran where, and what was stored (names and SHA-256). */
 function noteBody(record: BatchRecord, results: BatchResults, stored: BatchSaved['evidence']): string {
-  const devices = record.targets.map((t) => `- ${t.deviceName}: ${t.status}${t.note ? ` (${t.note})` : ''}, ${t.rows} rows`);
+  const devices = record.targets.map(
+    (t) => `- ${t.deviceName}: ${t.status}${t.note ? ` (${t.note})` : ''}, ${t.rows} rows`,
+  );
   return [
     `Batch ${record.id} by ${record.createdBy} at ${record.createdAt}: ${record.status}${record.comment ? ` — ${record.comment}` : ''}`,
     '',

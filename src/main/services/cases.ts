@@ -12,8 +12,19 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../node/log.js';
 import {
-  EVIDENCE_KINDS, type CaseStatus, type CaseTaskProgress, type CaseView, type EvidencePreview, type EvidenceView, type ExportCaseResult,
-  type ImportCaseResult, type NoteView, type PreviewMode, type SearchResult, type TranscriptEntryView, type TranscriptSummary,
+  EVIDENCE_KINDS,
+  type CaseStatus,
+  type CaseTaskProgress,
+  type CaseView,
+  type EvidencePreview,
+  type EvidenceView,
+  type ExportCaseResult,
+  type ImportCaseResult,
+  type NoteView,
+  type PreviewMode,
+  type SearchResult,
+  type TranscriptEntryView,
+  type TranscriptSummary,
 } from '../../shared/workstation/case-types.js';
 import { MAX_CASE_IMPORT_BYTES } from '../../shared/workstation/ipc-contract.js';
 import { openCaseDb, type CaseDb } from '../cases/case-db.js';
@@ -109,7 +120,14 @@ export class CasesService implements CaseRecorder {
     const { store, blobs } = this.open();
     const outDir = this.exportsDir();
     mkdirSync(outDir, { recursive: true, mode: 0o700 });
-    const result = await exportCase({ store, blobs, caseId, outDir, signal, onProgress: this.progress('export', caseId) });
+    const result = await exportCase({
+      store,
+      blobs,
+      caseId,
+      outDir,
+      signal,
+      onProgress: this.progress('export', caseId),
+    });
     this.options.log?.info('case exported', { caseId, path: result.path, bytes: result.bytes });
     return result;
   }
@@ -155,7 +173,13 @@ export class CasesService implements CaseRecorder {
 
   private async runImport(file: string, name: string, taskId: string): Promise<ImportCaseResult> {
     const { store, blobs } = this.open();
-    const result = await importCase({ zipPath: file, zipName: name, store, blobs, onProgress: this.progress('import', taskId) });
+    const result = await importCase({
+      zipPath: file,
+      zipName: name,
+      store,
+      blobs,
+      onProgress: this.progress('import', taskId),
+    });
     if (result.ok) {
       this.options.log?.info('case imported', { caseId: result.caseId, from: name, members: result.verified });
       this.changed(result.caseId);
@@ -167,12 +191,21 @@ export class CasesService implements CaseRecorder {
 
   // --- notes -----------------------------------------------------------------------------------------
 
-  createNote(input: { caseId: string; title?: string | undefined; body?: string | undefined; commandId?: string | undefined; evidenceId?: string | undefined }): NoteView {
+  createNote(input: {
+    caseId: string;
+    title?: string | undefined;
+    body?: string | undefined;
+    commandId?: string | undefined;
+    evidenceId?: string | undefined;
+  }): NoteView {
     return this.open().store.createNote({ ...input, title: input.title ?? '', body: input.body ?? '' });
   }
 
   /** The renderer's autosave: one UPDATE, committed (WAL) before it answers. */
-  saveNote(input: { id: string; title: string; body: string; commandId?: string | null | undefined }): { id: string; updatedAt: string } {
+  saveNote(input: { id: string; title: string; body: string; commandId?: string | null | undefined }): {
+    id: string;
+    updatedAt: string;
+  } {
     return this.open().store.saveNote(input.id, input);
   }
 
@@ -207,7 +240,8 @@ export class CasesService implements CaseRecorder {
   /** CaseRecorder: moves a finished download or saved output into the store, indexed in the active case. */
   async addEvidence(file: string, provenance: EvidenceProvenance): Promise<StoredEvidence> {
     const { store, blobs } = this.open();
-    if (!(EVIDENCE_KINDS as readonly string[]).includes(provenance.kind)) throw new Error(`unknown evidence kind ${JSON.stringify(provenance.kind)}`);
+    if (!(EVIDENCE_KINDS as readonly string[]).includes(provenance.kind))
+      throw new Error(`unknown evidence kind ${JSON.stringify(provenance.kind)}`);
     const stored = await blobs.ingest(file, provenance.expectedSha256, (sha256) => store.blobSuspect(sha256));
     const at = new Date().toISOString();
     const name = provenance.name || path.basename(provenance.originalPath) || path.basename(file);
@@ -215,22 +249,41 @@ export class CasesService implements CaseRecorder {
       // A new blob under a name whose earlier copy was found tampered or missing repairs those items too.
       if (!stored.deduplicated) store.setIntegrity(stored.sha256, 'ok', at);
       const { caseId } = store.ensureActiveCase();
-      return store.addEvidence(caseId, { ...stored, provenance: { ...provenance, name }, acquiredAt: at }, { state: 'ok', at });
+      return store.addEvidence(
+        caseId,
+        { ...stored, provenance: { ...provenance, name }, acquiredAt: at },
+        { state: 'ok', at },
+      );
     })();
-    this.options.log?.info('evidence stored', { id: view.id, caseId: view.caseId, sha256: view.sha256, size: view.size, deduplicated: stored.deduplicated });
+    this.options.log?.info('evidence stored', {
+      id: view.id,
+      caseId: view.caseId,
+      sha256: view.sha256,
+      size: view.size,
+      deduplicated: stored.deduplicated,
+    });
     this.changed(view.caseId);
     return { ...view, caseTitle: store.getCase(view.caseId).title };
   }
 
   /** Text and hex: one range. Strings: a scan from `offset` on (bounded per call), see preview.ts. */
-  async preview(id: string, mode: PreviewMode, offset = 0, length = 4096, strings: StringsOptions = {}): Promise<EvidencePreview> {
+  async preview(
+    id: string,
+    mode: PreviewMode,
+    offset = 0,
+    length = 4096,
+    strings: StringsOptions = {},
+  ): Promise<EvidencePreview> {
     const { store, blobs } = this.open();
     const item = store.getEvidence(id);
     try {
       const file = blobs.blobPath(item.sha256);
-      return mode === 'strings' ? await scanStrings(file, offset, strings) : await previewFile(file, mode, offset, length);
+      return mode === 'strings'
+        ? await scanStrings(file, offset, strings)
+        : await previewFile(file, mode, offset, length);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`evidence ${id} (${item.name}): the stored file is missing (verify it)`, { cause: e });
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+        throw new Error(`evidence ${id} (${item.name}): the stored file is missing (verify it)`, { cause: e });
       throw e;
     }
   }
@@ -244,7 +297,8 @@ export class CasesService implements CaseRecorder {
     const at = new Date().toISOString();
     store.setIntegrity(item.sha256, result.state, at);
     progress(item.size, item.size);
-    if (result.state !== 'ok') this.options.log?.warn('evidence integrity', { id, sha256: item.sha256, state: result.state });
+    if (result.state !== 'ok')
+      this.options.log?.warn('evidence integrity', { id, sha256: item.sha256, state: result.state });
     this.changed(item.caseId);
     return store.getEvidence(id);
   }
@@ -280,7 +334,20 @@ export class CasesService implements CaseRecorder {
     removeStaleUploads(stagingDir);
     const db = openCaseDb(path.join(dir, 'cases.db'), { nativeBinding: this.options.nativeBinding });
     const store = new CaseStore(db);
-    this.opened = { db, store, search: new CaseSearch(db, (sha256) => blobs.blobPath(sha256)), blobs, uploads: new UploadStaging({ dir: stagingDir, minBytes: 1, maxBytes: MAX_CASE_IMPORT_BYTES, what: 'a case zip', label: 'case import', prefix: 'import-' }) };
+    this.opened = {
+      db,
+      store,
+      search: new CaseSearch(db, (sha256) => blobs.blobPath(sha256)),
+      blobs,
+      uploads: new UploadStaging({
+        dir: stagingDir,
+        minBytes: 1,
+        maxBytes: MAX_CASE_IMPORT_BYTES,
+        what: 'a case zip',
+        label: 'case import',
+        prefix: 'import-',
+      }),
+    };
     return this.opened;
   }
 
@@ -314,5 +381,6 @@ function removeStaleUploads(dir: string): void {
   } catch {
     return;
   }
-  for (const name of names) if (/^import-[0-9a-f]+\.zip\.part$/.test(name)) rmSync(path.join(dir, name), { force: true });
+  for (const name of names)
+    if (/^import-[0-9a-f]+\.zip\.part$/.test(name)) rmSync(path.join(dir, name), { force: true });
 }

@@ -13,7 +13,22 @@ const EXPORT_PAGE = 5_000;
 /** The browser shell hands exports up to this size back to the page for a download. */
 const MAX_INLINE_EXPORT_CHARS = 64 * 1024 * 1024;
 
-export const CSV_COLUMNS = ['id', 'startedAt', 'endedAt', 'durationMs', 'user', 'deviceName', 'deviceId', 'sessionId', 'status', 'commandLine', 'error', 'outputSize', 'outputSha256', 'background'] as const;
+export const CSV_COLUMNS = [
+  'id',
+  'startedAt',
+  'endedAt',
+  'durationMs',
+  'user',
+  'deviceName',
+  'deviceId',
+  'sessionId',
+  'status',
+  'commandLine',
+  'error',
+  'outputSize',
+  'outputSha256',
+  'background',
+] as const;
 
 /** Where an export goes: Electron asks the user (undefined: cancelled); the browser shell picks exports/. */
 export type ExportTarget = (suggestedName: string) => Promise<string | undefined>;
@@ -56,7 +71,13 @@ export class CommandLogService {
  * Writes an export where the host wants it: Electron's save dialog (`pick`), else the app data folder's
  * exports/, the content then also handed back to the page for a download (the browser shell).
  */
-export async function deliverExport(workspace: Workspace, pick: ExportTarget | undefined, fileName: string, content: string, count: number): Promise<ExportResult> {
+export async function deliverExport(
+  workspace: Workspace,
+  pick: ExportTarget | undefined,
+  fileName: string,
+  content: string,
+  count: number,
+): Promise<ExportResult> {
   if (pick) {
     const file = await pick(fileName);
     if (!file) return { fileName, count };

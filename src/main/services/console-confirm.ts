@@ -50,7 +50,8 @@ export interface ConfirmTarget {
  * as typed: appending to it could land inside them.
  */
 export function pinnedLine(t: ConfirmTarget): string {
-  if (t.type !== 'file' || t.sha256 === undefined || /(^|\s)-sha256(\s|$)/.test(t.line) || />|&\s*$/.test(t.line)) return t.line;
+  if (t.type !== 'file' || t.sha256 === undefined || /(^|\s)-sha256(\s|$)/.test(t.line) || />|&\s*$/.test(t.line))
+    return t.line;
   return `${t.line.trimEnd()} -sha256 ${t.sha256}`;
 }
 
@@ -88,22 +89,35 @@ export function describeFile(target: string, record: Record<string, unknown> | u
 }
 
 /** The lines of the question that describe the processes a `remediate process` target names. */
-export function describeProcesses(target: string, records: readonly Record<string, unknown>[], problem?: string): string[] {
+export function describeProcesses(
+  target: string,
+  records: readonly Record<string, unknown>[],
+  problem?: string,
+): string[] {
   if (records.length === 0) return [`  process  ${target}: ${problem ?? 'no such process on the device now'}`];
   const out: string[] = [];
   for (const p of records.slice(0, MAX_PROCESSES_SHOWN)) {
-    const cmdline = Array.isArray(p.cmdline) ? p.cmdline.map(String).join(' ') : typeof p.cmdline === 'string' ? p.cmdline : '';
-    out.push(`  pid      ${String(p.pid)}  ${String(p.name ?? '?')}${typeof p.user === 'string' ? ` (user ${p.user})` : ''}`);
+    const cmdline = Array.isArray(p.cmdline)
+      ? p.cmdline.map(String).join(' ')
+      : typeof p.cmdline === 'string'
+        ? p.cmdline
+        : '';
+    out.push(
+      `  pid      ${String(p.pid)}  ${String(p.name ?? '?')}${typeof p.user === 'string' ? ` (user ${p.user})` : ''}`,
+    );
     out.push(`  command  ${cmdline || (typeof p.path === 'string' ? p.path : '?')}`);
   }
-  if (records.length > MAX_PROCESSES_SHOWN) out.push(`  ... and ${records.length - MAX_PROCESSES_SHOWN} more processes named ${target}`);
+  if (records.length > MAX_PROCESSES_SHOWN)
+    out.push(`  ... and ${records.length - MAX_PROCESSES_SHOWN} more processes named ${target}`);
   return out;
 }
 
 /** What the command does, in the analyst's words, for the line under the target. */
 function consequence(t: ConfirmTarget, device: string): string {
-  if (t.command === 'isolate') return `  network  ${device} is cut off the network: every connection except to the live response service is dropped until release`;
-  if (t.command === 'release') return `  network  ${device} is released from isolation: its firewall rules are removed and it reaches every host again`;
+  if (t.command === 'isolate')
+    return `  network  ${device} is cut off the network: every connection except to the live response service is dropped until release`;
+  if (t.command === 'release')
+    return `  network  ${device} is released from isolation: its firewall rules are removed and it reaches every host again`;
   const undo = `undo ${t.type ?? ''} ${quoteArg(t.target ?? '')} puts it back`;
   switch (t.type) {
     case 'file':
@@ -166,12 +180,22 @@ export class ConsoleConfirm {
   }
 
   private declined(t: ConfirmTarget, how: string): void {
-    this.host.add({ type: 'end', status: 'cancelled', error: `${how}: ${t.line} was not run, nothing was done on ${this.host.deviceName}`, durationMs: 0, background: false });
+    this.host.add({
+      type: 'end',
+      status: 'cancelled',
+      error: `${how}: ${t.line} was not run, nothing was done on ${this.host.deviceName}`,
+      durationMs: 0,
+      background: false,
+    });
   }
 
   private async ask(pending: Pending): Promise<void> {
     const t = pending.target;
-    const lines = [`${t.line} on ${this.host.deviceName}:`, ...(await this.describe(t)), consequence(t, this.host.deviceName)];
+    const lines = [
+      `${t.line} on ${this.host.deviceName}:`,
+      ...(await this.describe(t)),
+      consequence(t, this.host.deviceName),
+    ];
     if (this.pending !== pending) return; // cancelled meanwhile
     pending.phase = 'asking';
     this.host.add({ type: 'question', lines, prompt: `run it? [y/N] ` });
@@ -190,7 +214,9 @@ export class ConsoleConfirm {
       }
     }
     if (t.type === 'process') {
-      const query = /^\d+$/.test(target) ? `processes -pid ${target} -output json` : `processes -name ${quoteArg(target)} -output json`;
+      const query = /^\d+$/.test(target)
+        ? `processes -pid ${target} -output json`
+        : `processes -name ${quoteArg(target)} -output json`;
       try {
         return describeProcesses(target, await this.records(query));
       } catch (e) {

@@ -36,7 +36,12 @@ export class ReplayBuffer {
   }
 
   snapshot(): { entries: ReplayEntry[]; trimmed: boolean } {
-    return { entries: this.entries.map(({ entry }) => (entry.type === 'output' ? { type: 'output', items: [...entry.items] } : { ...entry })), trimmed: this.trimmed };
+    return {
+      entries: this.entries.map(({ entry }) =>
+        entry.type === 'output' ? { type: 'output', items: [...entry.items] } : { ...entry },
+      ),
+      trimmed: this.trimmed,
+    };
   }
 
   private push(entry: ReplayEntry, weight: number): void {

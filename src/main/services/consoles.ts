@@ -18,14 +18,26 @@
  */
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { type CommandHandlers, type CommandOutcome, ConsoleClient, runGetfile, transferTarget, type TransferTarget } from '../../client/index.js';
+import {
+  type CommandHandlers,
+  type CommandOutcome,
+  ConsoleClient,
+  runGetfile,
+  transferTarget,
+  type TransferTarget,
+} from '../../client/index.js';
 import { localNameFor } from '../../node/file-download.js';
 import type { Logger } from '../../node/log.js';
 import { CATALOG, findCommand, roleAllows, type Platform, type Role } from '../../shared/commands/catalog.js';
 import { complete } from '../../shared/commands/completion.js';
 import { formatBytes, renderJson, renderTable } from '../../shared/commands/format.js';
 import { parseLine, quoteArg } from '../../shared/commands/grammar.js';
-import type { CompletionView, ConsoleItem, RestoredSessionView, SessionView } from '../../shared/workstation/ipc-contract.js';
+import type {
+  CompletionView,
+  ConsoleItem,
+  RestoredSessionView,
+  SessionView,
+} from '../../shared/workstation/ipc-contract.js';
 import type { SessionInfo, ToClient } from '../../shared/wire/protocol.js';
 import { evidenceStoredNotices } from '../cases/evidence-notice.js';
 import type { CaseRecorder, EvidenceProvenance } from '../cases/recorder.js';
@@ -114,7 +126,9 @@ export class ConsoleSession {
   ) {
     this.cwd = info.cwd;
     const role = (client.role || 'basic') as Role;
-    this.commands = CATALOG.filter((c) => roleAllows(role, c.role) && c.platforms.includes(info.platform as Platform)).map((c) => c.name);
+    this.commands = CATALOG.filter(
+      (c) => roleAllows(role, c.role) && c.platforms.includes(info.platform as Platform),
+    ).map((c) => c.name);
     this.channel = new OutputChannel({
       push: (items, weight) => {
         this.replay.output(items, weight);
@@ -123,23 +137,37 @@ export class ConsoleSession {
       pauseSource: () => client.pause(),
       resumeSource: () => client.resume(),
     });
-    client.on('backgroundEnd', (f) => this.add({ type: 'bgend', commandId: f.commandId, status: f.status, error: f.error, durationMs: f.durationMs }));
+    client.on('backgroundEnd', (f) =>
+      this.add({ type: 'bgend', commandId: f.commandId, status: f.status, error: f.error, durationMs: f.durationMs }),
+    );
     client.on('sessionClosed', (sessionId, reason) => {
       // The service's reason for the analyst's own Disconnect reads "closed by <role>": say it plainly.
       if (sessionId === info.id) this.ended(this.closeRequested ? 'disconnected by the analyst' : reason);
     });
-    client.on('disconnected', (reason) => this.ended(clustered ? nodeLost(client.url, reason) : `disconnected from the service: ${reason}`));
+    client.on('disconnected', (reason) =>
+      this.ended(clustered ? nodeLost(client.url, reason) : `disconnected from the service: ${reason}`),
+    );
     client.on('deviceState', (deviceId, online) => {
       if (deviceId !== info.deviceId) return;
       this.deviceOnline = online;
       this.add({ type: 'device', online });
       if (!online && this.running) {
-        this.add({ type: 'notice', text: 'while the device is offline: Ctrl+C cancels this command here at once (nothing more is sent to the device); Ctrl+Z is refused (nothing runs on the device to send to the background)', tone: 'warn' });
+        this.add({
+          type: 'notice',
+          text: 'while the device is offline: Ctrl+C cancels this command here at once (nothing more is sent to the device); Ctrl+Z is refused (nothing runs on the device to send to the background)',
+          tone: 'warn',
+        });
       }
     });
     client.on('trace', (f) => this.add({ type: 'text', text: `[trace ${f.level}] ${f.message}\n` }));
     client.on('serviceError', (message) => this.log.warn('console: service error', { sessionId: info.id, message }));
-    this.confirm = new ConsoleConfirm({ sessionId: info.id, deviceName: info.deviceName, client, add: (item) => this.add(item), run: (line) => this.run(line, true) });
+    this.confirm = new ConsoleConfirm({
+      sessionId: info.id,
+      deviceName: info.deviceName,
+      client,
+      add: (item) => this.add(item),
+      run: (line) => this.run(line, true),
+    });
   }
 
   get id(): string {
@@ -190,8 +218,14 @@ export class ConsoleSession {
     this.replay.input(this.cwd, line);
     const transfer = transferTarget(line);
     const fgTransfer = name === 'fg' ? this.transfers.get(fgTarget(line)) : undefined;
-    const work = transfer ? this.runTransfer(line, transfer, running) : fgTransfer ? this.runFgTransfer(line, fgTransfer, running) : this.runPlain(line, name, running);
-    work.catch((e: Error) => this.finish(running, { type: 'end', status: 'failed', error: e.message, durationMs: 0, background: false }));
+    const work = transfer
+      ? this.runTransfer(line, transfer, running)
+      : fgTransfer
+        ? this.runFgTransfer(line, fgTransfer, running)
+        : this.runPlain(line, name, running);
+    work.catch((e: Error) =>
+      this.finish(running, { type: 'end', status: 'failed', error: e.message, durationMs: 0, background: false }),
+    );
   }
 
   cancel(): boolean {
@@ -204,7 +238,14 @@ export class ConsoleSession {
     if (!this.deviceOnline && !running.serviceSide) {
       running.cancelledHere = true;
       // The service already ended what ran on the device; nothing waits for it any more: the prompt comes back now.
-      this.finish(running, { type: 'end', commandId: running.commandId, status: 'cancelled', error: `cancelled here while the device is offline: nothing more is sent to it${running.againHint ?? ''}`, durationMs: 0, background: false });
+      this.finish(running, {
+        type: 'end',
+        commandId: running.commandId,
+        status: 'cancelled',
+        error: `cancelled here while the device is offline: nothing more is sent to it${running.againHint ?? ''}`,
+        durationMs: 0,
+        background: false,
+      });
     }
     return true;
   }
@@ -213,7 +254,11 @@ export class ConsoleSession {
     const running = this.running;
     if (!running) return false;
     if (!this.deviceOnline && !running.serviceSide) {
-      this.add({ type: 'notice', text: 'Ctrl+Z refused: the device is offline, nothing runs on it to send to the background; Ctrl+C cancels here', tone: 'warn' });
+      this.add({
+        type: 'notice',
+        text: 'Ctrl+Z refused: the device is offline, nothing runs on it to send to the background; Ctrl+C cancels here',
+        tone: 'warn',
+      });
       return false;
     }
     if (running.commandId) this.safeSend(() => this.client.detach(running.commandId as string));
@@ -243,11 +288,16 @@ export class ConsoleSession {
     const folder = slash >= 0 ? typed.slice(0, slash + 1) : '';
     const base = slash >= 0 ? typed.slice(slash + 1) : typed;
     try {
-      const entries = await quietRecords(this.client, this.id, `dir ${folder ? `${quoteArg(folder)} ` : ''}-output json`, {
-        timeoutMs: COMPLETION_TIMEOUT_MS,
-        timeoutMessage: 'the device did not list the folder in time',
-        internal: true,
-      });
+      const entries = await quietRecords(
+        this.client,
+        this.id,
+        `dir ${folder ? `${quoteArg(folder)} ` : ''}-output json`,
+        {
+          timeoutMs: COMPLETION_TIMEOUT_MS,
+          timeoutMessage: 'the device did not list the folder in time',
+          internal: true,
+        },
+      );
       const candidates = entries
         .filter((r) => typeof r.name === 'string' && r.name.startsWith(base) && r.name !== '.' && r.name !== '..')
         .map((r) => `${folder}${String(r.name)}${r.type === 'directory' ? '/' : ''}`)
@@ -319,7 +369,11 @@ export class ConsoleSession {
         endedAt: new Date().toISOString(),
       });
     } catch (e) {
-      this.channel.add({ type: 'notice', text: `could not add this command to the case transcript: ${describeError(e)}`, tone: 'warn' });
+      this.channel.add({
+        type: 'notice',
+        text: `could not add this command to the case transcript: ${describeError(e)}`,
+        tone: 'warn',
+      });
     }
   }
 
@@ -331,11 +385,20 @@ export class ConsoleSession {
     }
     try {
       const size = statSync(file).size;
-      if (size >= LARGE_EVIDENCE_BYTES) this.add({ type: 'notice', text: `${what}: hashing ${formatBytes(size)} into the evidence store (SHA-256, SHA-1, MD5)…`, tone: 'info' });
+      if (size >= LARGE_EVIDENCE_BYTES)
+        this.add({
+          type: 'notice',
+          text: `${what}: hashing ${formatBytes(size)} into the evidence store (SHA-256, SHA-1, MD5)…`,
+          tone: 'info',
+        });
       const evidence = await this.recorder.addEvidence(file, provenance);
       for (const notice of evidenceStoredNotices(what, evidence)) this.add(notice);
     } catch (e) {
-      this.add({ type: 'notice', text: `${what}: could not store it as evidence (${describeError(e)}); the file is kept at ${file}`, tone: 'error' });
+      this.add({
+        type: 'notice',
+        text: `${what}: could not store it as evidence (${describeError(e)}); the file is kept at ${file}`,
+        tone: 'error',
+      });
     }
   }
 
@@ -351,7 +414,15 @@ export class ConsoleSession {
       onStarted: (f) => {
         this.started(running, f);
         if (f.redirect) redirect = new RedirectCollector(f.redirect, f.output, f.tableFields);
-        else this.add({ type: 'started', commandId: f.commandId, name: f.name, background: f.background, output: f.output, tableFields: f.tableFields });
+        else
+          this.add({
+            type: 'started',
+            commandId: f.commandId,
+            name: f.name,
+            background: f.background,
+            output: f.output,
+            tableFields: f.tableFields,
+          });
       },
       onRecords: (records) => {
         if (running.cancelledHere) return;
@@ -365,16 +436,35 @@ export class ConsoleSession {
       },
     };
     const outcome: CommandOutcome =
-      name === 'fg' ? await this.client.runFg(this.id, line, handlers, { onText: () => undefined }) : await this.client.run(this.id, line, handlers).outcome;
+      name === 'fg'
+        ? await this.client.runFg(this.id, line, handlers, { onText: () => undefined })
+        : await this.client.run(this.id, line, handlers).outcome;
     if (redirect) await this.saveRedirect(redirect, outcome.commandId);
     const recorder = this.recorder;
     // Ended here already (Ctrl+C while the device was offline): its output is not shown, so nothing to settle.
     if (running.cancelledHere) running.overflow.discard();
-    else await settleOutput({
-      overflow: running.overflow, line, platform: this.info.platform, status: outcome.status, background: outcome.background === true,
-      store: recorder && ((file, name) => recorder.addEvidence(file, { kind: 'output', name, deviceId: this.info.deviceId, deviceName: this.info.deviceName, originalPath: '', commandId: outcome.commandId, analyst: this.info.createdBy, fileTimes: {} })),
-      notice: (text, tone) => this.add({ type: 'notice', text, tone }),
-    });
+    else
+      await settleOutput({
+        overflow: running.overflow,
+        line,
+        platform: this.info.platform,
+        status: outcome.status,
+        background: outcome.background === true,
+        store:
+          recorder &&
+          ((file, name) =>
+            recorder.addEvidence(file, {
+              kind: 'output',
+              name,
+              deviceId: this.info.deviceId,
+              deviceName: this.info.deviceName,
+              originalPath: '',
+              commandId: outcome.commandId,
+              analyst: this.info.createdBy,
+              fileTimes: {},
+            })),
+        notice: (text, tone) => this.add({ type: 'notice', text, tone }),
+      });
     this.finish(running, endItem(outcome));
   }
 
@@ -410,7 +500,9 @@ export class ConsoleSession {
     let backgroundId: string | undefined;
     let fileRecord: Record<string, unknown> = {};
     const abort = new AbortController();
-    const againHint = transfer.line ? undefined : `; getfile ${quoteArg(transfer.path)} again resumes the partial download, -restart starts from zero`;
+    const againHint = transfer.line
+      ? undefined
+      : `; getfile ${quoteArg(transfer.path)} again resumes the partial download, -restart starts from zero`;
     const show = (r: Running): void => {
       shownIn = r;
       r.abort = abort;
@@ -421,7 +513,14 @@ export class ConsoleSession {
     const started = (f: Extract<ToClient, { t: 'command.started' }>): void => {
       if (!shownIn) return;
       this.started(shownIn, f);
-      this.add({ type: 'started', commandId: f.commandId, name: f.name, background: f.background, output: f.output, tableFields: f.tableFields });
+      this.add({
+        type: 'started',
+        commandId: f.commandId,
+        name: f.name,
+        background: f.background,
+        output: f.output,
+        tableFields: f.tableFields,
+      });
     };
     const what = transfer.line ? 'collect' : 'getfile';
     const result = await runGetfile({
@@ -461,7 +560,8 @@ export class ConsoleSession {
     const to = shownIn as Running | undefined;
     if (result.ok) {
       const d = result.download;
-      const text = (key: string): string | undefined => (typeof fileRecord[key] === 'string' ? (fileRecord[key] as string) : undefined);
+      const text = (key: string): string | undefined =>
+        typeof fileRecord[key] === 'string' ? (fileRecord[key] as string) : undefined;
       const originalPath = text('path') ?? (transfer.line ? '' : transfer.path);
       await this.keepAsEvidence(
         d.file,
@@ -478,11 +578,22 @@ export class ConsoleSession {
         },
         `${what} ${transfer.path}`,
       );
-      if (to) this.finish(to, { type: 'end', commandId: result.commandId, status: 'completed', durationMs: 0, background: false });
+      if (to)
+        this.finish(to, {
+          type: 'end',
+          commandId: result.commandId,
+          status: 'completed',
+          durationMs: 0,
+          background: false,
+        });
     } else if (to) {
       this.finish(to, endItem(result.outcome));
     } else {
-      this.add({ type: 'notice', text: `${what} ${transfer.path}: ${withoutPrefix(result.outcome.error ?? result.outcome.status, what)}`, tone: 'error' });
+      this.add({
+        type: 'notice',
+        text: `${what} ${transfer.path}: ${withoutPrefix(result.outcome.error ?? result.outcome.status, what)}`,
+        tone: 'error',
+      });
     }
   }
 
@@ -491,12 +602,17 @@ export class ConsoleSession {
    * going to the transfer's writer) and this command shows its progress until it ends or goes back (Ctrl+Z).
    */
   private async runFgTransfer(line: string, transfer: BackgroundTransfer, running: Running): Promise<void> {
-    const outcome = await this.client.runFg(this.id, line, {
-      onStarted: (f) => {
-        this.started(running, f);
-        transfer.show(running);
+    const outcome = await this.client.runFg(
+      this.id,
+      line,
+      {
+        onStarted: (f) => {
+          this.started(running, f);
+          transfer.show(running);
+        },
       },
-    }, { onText: () => undefined });
+      { onText: () => undefined },
+    );
     // Back in the background (Ctrl+Z) or refused: this command ends here; otherwise the transfer's own end
     // (verified, stored as evidence) ends it.
     const attached = running.abort !== undefined;
@@ -552,7 +668,10 @@ function endItem(outcome: CommandOutcome): Extract<ConsoleItem, { type: 'end' }>
  * The same client, except that `run` also reports each command's start to `onStarted` (getfile-runner
  * runs its commands itself; the console needs their ids for Ctrl+C and Ctrl+Z).
  */
-function withStartedHook(client: ConsoleClient, onStarted: (f: Extract<ToClient, { t: 'command.started' }>) => void): ConsoleClient {
+function withStartedHook(
+  client: ConsoleClient,
+  onStarted: (f: Extract<ToClient, { t: 'command.started' }>) => void,
+): ConsoleClient {
   const run: ConsoleClient['run'] = (sessionId, line, handlers = {}, opts = {}) =>
     client.run(
       sessionId,
@@ -631,12 +750,21 @@ export class ConsoleService {
       client.close();
       throw e;
     }
-    const session = new ConsoleSession(info, client, { downloads: paths.downloads, saved: paths.saved }, this.events, this.log, (gone) => {
-      // Keep it a little for the acknowledgements of its last output, then forget it.
-      setTimeout(() => {
-        if (this.sessions.get(gone.id) === gone) this.sessions.delete(gone.id);
-      }, 60_000).unref();
-    }, this.recorder, connection.nodes.urls.length > 1);
+    const session = new ConsoleSession(
+      info,
+      client,
+      { downloads: paths.downloads, saved: paths.saved },
+      this.events,
+      this.log,
+      (gone) => {
+        // Keep it a little for the acknowledgements of its last output, then forget it.
+        setTimeout(() => {
+          if (this.sessions.get(gone.id) === gone) this.sessions.delete(gone.id);
+        }, 60_000).unref();
+      },
+      this.recorder,
+      connection.nodes.urls.length > 1,
+    );
     this.sessions.set(info.id, session);
     return session.view();
   }

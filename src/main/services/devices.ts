@@ -38,7 +38,9 @@ export class DeviceService {
   async groups(): Promise<DeviceGroupsView> {
     try {
       const groups = await this.workspace.current().rest.groups();
-      return { groups: groups.map((g) => ({ name: g.name, devices: g.devices.map((d) => ({ id: d.id, name: d.name })) })) };
+      return {
+        groups: groups.map((g) => ({ name: g.name, devices: g.devices.map((d) => ({ id: d.id, name: d.name })) })),
+      };
     } catch (e) {
       if (e instanceof HttpError && e.status === 403) return { groups: [], reason: e.message };
       throw e;

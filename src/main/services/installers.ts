@@ -11,7 +11,9 @@ import type { AgentFileView, InstallerView, MadeInstallerView } from '../../shar
 import type { Connection, Workspace } from './workspace.js';
 
 function refusal(connection: Connection): string | undefined {
-  return connection.me.role === 'admin' ? undefined : `adding a device is for admins (you are ${connection.me.name}, ${connection.me.role})`;
+  return connection.me.role === 'admin'
+    ? undefined
+    : `adding a device is for admins (you are ${connection.me.name}, ${connection.me.role})`;
 }
 
 export class InstallerService {
@@ -19,7 +21,10 @@ export class InstallerService {
 
   private request<T>(connection: Connection, path: string, method: 'GET' | 'POST', body?: unknown): Promise<T> {
     const { profile } = connection;
-    return connection.nodes.use((node) => httpsJson<T>(`${httpsBase(node)}${path}`, { method, ca: profile.ca, token: profile.token, body }), { idempotent: method === 'GET' });
+    return connection.nodes.use(
+      (node) => httpsJson<T>(`${httpsBase(node)}${path}`, { method, ca: profile.ca, token: profile.token, body }),
+      { idempotent: method === 'GET' },
+    );
   }
 
   async view(): Promise<InstallerView> {

@@ -10,7 +10,11 @@ const KEEP_MS = 5_000;
 
 let cached: { generation: number; at: number; names: readonly string[] } | undefined;
 
-export async function libraryNamesFor(workspace: Workspace, line: string, cursor: number): Promise<readonly string[] | undefined> {
+export async function libraryNamesFor(
+  workspace: Workspace,
+  line: string,
+  cursor: number,
+): Promise<readonly string[] | undefined> {
   if (!completesLibrary(line, cursor)) return undefined;
   try {
     const connection = workspace.current();

@@ -1,7 +1,8 @@
 /**
  * The library page's side in main: list, delete, and uploads. The renderer holds the dropped files, so
  * their bytes come to main in chunks (lr:library.uploadChunk, base64, ≤ 512 KiB each) and are written to
- * the app data folder's uploads/ (UploadStaging, the same rules as case imports); at the end main streams the file to the service (PUT /api/v1/library/NAME
+ * the app data folder's uploads/ (UploadStaging, the same rules as case imports); at the end main streams the file to
+ * the service (PUT /api/v1/library/NAME
  * through LibraryApi) with progress events, and removes it.
  */
 import { rmSync } from 'node:fs';
@@ -49,15 +50,25 @@ export class LibraryPageService {
    */
   async begin(meta: Omit<UploadMeta, 'generation'> & { name: string; size: number }): Promise<string> {
     const connection = this.workspace.current();
-    if (!connection.me.libraryManager) throw new Error(`refused: uploading to the library needs the library-manager permission (${connection.me.name} does not have it)`);
+    if (!connection.me.libraryManager)
+      throw new Error(
+        `refused: uploading to the library needs the library-manager permission (${connection.me.name} does not have it)`,
+      );
     const problem = libraryNameProblem(meta.name);
     if (problem) throw new Error(`invalid library file name ${JSON.stringify(meta.name.slice(0, 100))}: ${problem}`);
     const { name, size, description, parametersDescription, parametersExample, overwrite } = meta;
     if (!overwrite && (await connection.library.list()).some((f) => f.name === name)) {
       throw new Error(`${name} is already in the library: replace it, or upload it under another name`);
     }
-    if (this.workspace.current().generation !== connection.generation) throw new Error('the workstation connected to another service meanwhile');
-    return this.staging().begin(name, size, { description, parametersDescription, parametersExample, overwrite, generation: connection.generation });
+    if (this.workspace.current().generation !== connection.generation)
+      throw new Error('the workstation connected to another service meanwhile');
+    return this.staging().begin(name, size, {
+      description,
+      parametersDescription,
+      parametersExample,
+      overwrite,
+      generation: connection.generation,
+    });
   }
 
   chunk(id: string, offset: number, base64: string): number {
@@ -68,7 +79,8 @@ export class LibraryPageService {
     const upload = this.staging().finish(id);
     try {
       const connection = this.workspace.current();
-      if (connection.generation !== upload.meta.generation) throw new Error('the workstation connected to another service during the upload');
+      if (connection.generation !== upload.meta.generation)
+        throw new Error('the workstation connected to another service during the upload');
       const { description, parametersDescription, parametersExample, overwrite } = upload.meta;
       let lastEvent = 0;
       return await connection.library.upload(upload.file, {
@@ -98,7 +110,14 @@ export class LibraryPageService {
     if (this.uploads) return this.uploads;
     const paths = this.workspace.paths;
     if (!paths) throw new Error('no app data folder');
-    this.uploads = new UploadStaging<UploadMeta>({ dir: paths.uploads, minBytes: 0, maxBytes: MAX_LIBRARY_UPLOAD_BYTES, what: 'a library file', label: 'upload', prefix: '' });
+    this.uploads = new UploadStaging<UploadMeta>({
+      dir: paths.uploads,
+      minBytes: 0,
+      maxBytes: MAX_LIBRARY_UPLOAD_BYTES,
+      what: 'a library file',
+      label: 'upload',
+      prefix: '',
+    });
     return this.uploads;
   }
 }

@@ -135,9 +135,14 @@ export class OutputOverflow {
     if (!this.file) return undefined;
     const lines = this.rows + this.textLines;
     const cuts: string[] = [];
-    if (lines > this.limits.lines) cuts.push(`the console keeps the last ${CONSOLE_SCROLLBACK_LINES.toLocaleString('en')} lines`);
-    if (this.chars > this.limits.transcriptChars) cuts.push(`the case transcript the first ${kib(this.limits.transcriptChars)}`);
-    if (this.logBytes > this.limits.logBytes) cuts.push(`the command log the first ${kib(this.limits.logBytes)} (its default limit; full size and SHA-256 always)`);
+    if (lines > this.limits.lines)
+      cuts.push(`the console keeps the last ${CONSOLE_SCROLLBACK_LINES.toLocaleString('en')} lines`);
+    if (this.chars > this.limits.transcriptChars)
+      cuts.push(`the case transcript the first ${kib(this.limits.transcriptChars)}`);
+    if (this.logBytes > this.limits.logBytes)
+      cuts.push(
+        `the command log the first ${kib(this.limits.logBytes)} (its default limit; full size and SHA-256 always)`,
+      );
     return { file: this.file, name: path.basename(this.file), rows: this.rows, textLines: this.textLines, cuts };
   }
 
@@ -151,7 +156,11 @@ export class OutputOverflow {
   }
 
   private over(): boolean {
-    return this.rows + this.textLines > this.limits.lines || this.chars > this.limits.transcriptChars || this.logBytes > this.limits.logBytes;
+    return (
+      this.rows + this.textLines > this.limits.lines ||
+      this.chars > this.limits.transcriptChars ||
+      this.logBytes > this.limits.logBytes
+    );
   }
 
   private keep(item: { type: 'records'; records: Record<string, unknown>[] } | { type: 'text'; text: string }): void {
@@ -196,7 +205,9 @@ export class OutputOverflow {
     this.file = file;
   }
 
-  private writeItem(item: { type: 'records'; records: Record<string, unknown>[] } | { type: 'text'; text: string }): void {
+  private writeItem(
+    item: { type: 'records'; records: Record<string, unknown>[] } | { type: 'text'; text: string },
+  ): void {
     if (item.type === 'text') {
       this.write(item.text);
       return;
@@ -241,7 +252,12 @@ export interface SettleOptions {
   status: string;
   background: boolean;
   /** Stores the full output as evidence in the active case; absent: the file stays where it is. */
-  store?: ((file: string, name: string) => Promise<{ name: string; sha256: string; id?: string; caseId?: string; caseTitle?: string }>) | undefined;
+  store?:
+    | ((
+        file: string,
+        name: string,
+      ) => Promise<{ name: string; sha256: string; id?: string; caseId?: string; caseTitle?: string }>)
+    | undefined;
   notice: (text: string, tone: 'info' | 'warn' | 'error') => void;
 }
 
@@ -259,7 +275,10 @@ export async function settleOutput(o: SettleOptions): Promise<void> {
   try {
     full = o.overflow.finish();
   } catch (e) {
-    o.notice(`${o.overflow.rows.toLocaleString('en')} rows of output: more than the console keeps, and ${describeError(e)}`, 'error');
+    o.notice(
+      `${o.overflow.rows.toLocaleString('en')} rows of output: more than the console keeps, and ${describeError(e)}`,
+      'error',
+    );
     return;
   }
   if (!full) {
@@ -279,8 +298,12 @@ export async function settleOutput(o: SettleOptions): Promise<void> {
     const inCase = evidence.caseTitle === undefined ? 'the active case' : `the active case "${evidence.caseTitle}"`;
     o.notice(`the full output was saved as evidence ${evidence.name} in ${inCase} (sha256 ${evidence.sha256})`, 'warn');
     // The same reference line as a pulled file's (evidence-notice.ts): the terminal makes it a link to the item.
-    if (evidence.caseId !== undefined && evidence.id !== undefined) o.notice(`  open it in Cases: evidence/${evidence.caseId}/${evidence.id}`, 'info');
+    if (evidence.caseId !== undefined && evidence.id !== undefined)
+      o.notice(`  open it in Cases: evidence/${evidence.caseId}/${evidence.id}`, 'info');
   } catch (e) {
-    o.notice(`the full output could not be stored as evidence (${describeError(e)}); it is kept at ${full.file}`, 'error');
+    o.notice(
+      `the full output could not be stored as evidence (${describeError(e)}); it is kept at ${full.file}`,
+      'error',
+    );
   }
 }

@@ -19,7 +19,10 @@ export class PreferencesService {
   private readonly file: string | undefined;
   private cached: Preferences | undefined;
 
-  constructor(dataDir: string | undefined, private readonly log?: Logger) {
+  constructor(
+    dataDir: string | undefined,
+    private readonly log?: Logger,
+  ) {
     this.file = dataDir ? path.join(dataDir, 'preferences.json') : undefined;
   }
 

@@ -12,9 +12,19 @@ export interface QuietOptions {
   internal?: boolean;
 }
 
-export function quietRecords(client: ConsoleClient, sessionId: string, line: string, o: QuietOptions): Promise<Record<string, unknown>[]> {
+export function quietRecords(
+  client: ConsoleClient,
+  sessionId: string,
+  line: string,
+  o: QuietOptions,
+): Promise<Record<string, unknown>[]> {
   const records: Record<string, unknown>[] = [];
-  const run = client.run(sessionId, line, { onRecords: (batch) => records.push(...batch) }, { internal: o.internal === true });
+  const run = client.run(
+    sessionId,
+    line,
+    { onRecords: (batch) => records.push(...batch) },
+    { internal: o.internal === true },
+  );
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {

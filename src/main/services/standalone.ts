@@ -16,7 +16,15 @@ import { readJsonFile, writeSecretJson } from '../../node/files.js';
 import { Logger } from '../../node/log.js';
 import { profileSchema, type Bundle, type Profile } from '../../node/profile.js';
 import { DisposableStore } from '../../shared/lifecycle.js';
-import { CommandSigner, dataPaths, defaultPublicUrl, initDataDir, setServiceAddress, startService, type RunningService } from '../../server/index.js';
+import {
+  CommandSigner,
+  dataPaths,
+  defaultPublicUrl,
+  initDataDir,
+  setServiceAddress,
+  startService,
+  type RunningService,
+} from '../../server/index.js';
 import type { AppDataPaths } from './app-data.js';
 
 export const EMBEDDED_HOST = '127.0.0.1';
@@ -65,7 +73,9 @@ export async function startStandalone(options: StandaloneOptions): Promise<Stand
   }
   const profile = readJsonFile(servicePaths.adminProfile, profileSchema, 'admin profile');
   const resources = new DisposableStore();
-  const service = await startService(paths.service, new Logger('lr-server (embedded)'), { sqliteNativeBinding: options.sqliteNativeBinding });
+  const service = await startService(paths.service, new Logger('lr-server (embedded)'), {
+    sqliteNativeBinding: options.sqliteNativeBinding,
+  });
   resources.defer(() => service.close());
 
   let agent: RunningAgent;
@@ -79,8 +89,13 @@ export async function startStandalone(options: StandaloneOptions): Promise<Stand
       rmSync(paths.agent, { recursive: true, force: true });
     }
     // Enrolling needs the running service (a one-time token from its store, then the HTTPS enrollment).
-    if (!existsSync(agentState)) await enrollEmbeddedAgent(paths, service, publicUrl, options.deviceName ?? defaultDeviceName());
-    agent = await startAgent({ dataDir: paths.agent, sysroot: options.sysroot ?? '/', log: new Logger('lr-agent (embedded)') });
+    if (!existsSync(agentState))
+      await enrollEmbeddedAgent(paths, service, publicUrl, options.deviceName ?? defaultDeviceName());
+    agent = await startAgent({
+      dataDir: paths.agent,
+      sysroot: options.sysroot ?? '/',
+      log: new Logger('lr-agent (embedded)'),
+    });
     resources.defer(() => agent.stop());
   } catch (e) {
     await resources.dispose();
@@ -98,11 +113,18 @@ export async function startStandalone(options: StandaloneOptions): Promise<Stand
 
 function defaultDeviceName(): string {
   // The agent CLI accepts letters, digits, . _ - and spaces; a host name normally is just that.
-  const name = hostname().replace(/[^\p{L}\p{N}._ -]/gu, '-').slice(0, 128);
+  const name = hostname()
+    .replace(/[^\p{L}\p{N}._ -]/gu, '-')
+    .slice(0, 128);
   return name || 'this-machine';
 }
 
-async function enrollEmbeddedAgent(paths: AppDataPaths, service: RunningService, url: string, name: string): Promise<void> {
+async function enrollEmbeddedAgent(
+  paths: AppDataPaths,
+  service: RunningService,
+  url: string,
+  name: string,
+): Promise<void> {
   const token = service.store.createEnrollToken(10 * 60_000);
   const bundle: Bundle = {
     kind: 'lr-enrollment',

@@ -19,15 +19,21 @@ export class TenantSettingsService {
   async get(): Promise<TenantSettingsView> {
     const connection = this.workspace.current();
     if (connection.me.role !== 'admin') {
-      return { canEdit: false, reason: `tenant settings are for admins (you are ${connection.me.name}, ${connection.me.role})` };
+      return {
+        canEdit: false,
+        reason: `tenant settings are for admins (you are ${connection.me.name}, ${connection.me.role})`,
+      };
     }
     return { settings: await connection.library.settings(), canEdit: true };
   }
 
   async update(update: TenantSettingsUpdate): Promise<TenantSettingsView> {
     const connection = this.workspace.current();
-    if (connection.me.role !== 'admin') throw new Error(`refused: tenant settings are for admins (${connection.me.name} is ${connection.me.role})`);
-    const clean = Object.fromEntries(Object.entries(update).filter(([, value]) => value !== undefined)) as TenantSettingsUpdate;
+    if (connection.me.role !== 'admin')
+      throw new Error(`refused: tenant settings are for admins (${connection.me.name} is ${connection.me.role})`);
+    const clean = Object.fromEntries(
+      Object.entries(update).filter(([, value]) => value !== undefined),
+    ) as TenantSettingsUpdate;
     if (Object.keys(clean).length === 0) throw new Error('nothing to change');
     return { settings: await connection.library.updateSettings(clean), canEdit: true };
   }

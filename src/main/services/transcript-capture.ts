@@ -79,7 +79,8 @@ export class TranscriptCapture {
 
   private flushRecords(): void {
     if (this.records.length === 0) return;
-    const rendered = this.output === 'json' ? renderJson(this.records) : renderTable(this.records, this.tableFields, { human: true });
+    const rendered =
+      this.output === 'json' ? renderJson(this.records) : renderTable(this.records, this.tableFields, { human: true });
     this.records = [];
     this.recordChars = 0;
     this.push(`${rendered}\n`);

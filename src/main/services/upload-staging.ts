@@ -66,10 +66,13 @@ export class UploadStaging<Meta = undefined> {
 
   chunk(id: string, offset: number, base64: string): number {
     const upload = this.get(id);
-    if (offset !== upload.received) throw new Error(`${this.o.label} ${id}: expected byte ${upload.received}, got ${offset}`);
+    if (offset !== upload.received)
+      throw new Error(`${this.o.label} ${id}: expected byte ${upload.received}, got ${offset}`);
     const bytes = Buffer.from(base64, 'base64');
-    if (bytes.length > UPLOAD_CHUNK_BYTES) throw new Error(`${this.o.label} ${id}: chunk larger than ${UPLOAD_CHUNK_BYTES} bytes`);
-    if (upload.received + bytes.length > upload.size) throw new Error(`${this.o.label} ${id}: more bytes than announced (${upload.size})`);
+    if (bytes.length > UPLOAD_CHUNK_BYTES)
+      throw new Error(`${this.o.label} ${id}: chunk larger than ${UPLOAD_CHUNK_BYTES} bytes`);
+    if (upload.received + bytes.length > upload.size)
+      throw new Error(`${this.o.label} ${id}: more bytes than announced (${upload.size})`);
     let done = 0;
     while (done < bytes.length) done += writeSync(upload.fd, bytes, done, bytes.length - done, offset + done);
     upload.received += bytes.length;

@@ -15,7 +15,15 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { failureKind, LibraryApi, type Me, ServiceApi, ServiceNodes, type UseOptions, WorkstationApi } from '../../client/index.js';
+import {
+  failureKind,
+  LibraryApi,
+  type Me,
+  ServiceApi,
+  ServiceNodes,
+  type UseOptions,
+  WorkstationApi,
+} from '../../client/index.js';
 import { readJsonFile, writeSecretJson } from '../../node/files.js';
 import { Logger } from '../../node/log.js';
 import { profileSchema, type Profile } from '../../node/profile.js';
@@ -82,8 +90,10 @@ export class Workspace {
   /** The current connection, or a one-line error saying why there is none. */
   current(): Connection {
     if (this.connection) return this.connection;
-    if (this.state.state === 'failed') throw new Error(`not connected to a service: ${this.state.error ?? 'unknown error'}`);
-    if (this.state.state === 'unreachable') throw new Error(`the service is unreachable (retrying): ${this.state.error ?? 'no answer'}`);
+    if (this.state.state === 'failed')
+      throw new Error(`not connected to a service: ${this.state.error ?? 'unknown error'}`);
+    if (this.state.state === 'unreachable')
+      throw new Error(`the service is unreachable (retrying): ${this.state.error ?? 'no answer'}`);
     throw new Error('not connected to a service yet (starting)');
   }
 
@@ -166,7 +176,13 @@ export class Workspace {
     const paths = this.requirePaths();
     this.log.warn('the saved service is unreachable: retrying in the background', { error: error.message });
     this.connection = undefined;
-    this.setState({ state: 'unreachable', mode: 'remote', error: describeErrorOneLine(error, MAX_ERROR_CHARS), profilePath, dataDir: paths.root });
+    this.setState({
+      state: 'unreachable',
+      mode: 'remote',
+      error: describeErrorOneLine(error, MAX_ERROR_CHARS),
+      profilePath,
+      dataDir: paths.root,
+    });
     this.notify();
     this.stopRetrying();
     const retry = (): void => {
@@ -209,7 +225,16 @@ export class Workspace {
     const nodes: ServiceNodes = new WatchedNodes(profile, (url) => this.movedTo(nodes, url));
     const rest = new WorkstationApi(profile, nodes);
     const me = await rest.me();
-    return { mode, profile, nodes, me, api: new ServiceApi(profile, nodes), rest, library: new LibraryApi(profile, nodes), generation: this.generation + 1 };
+    return {
+      mode,
+      profile,
+      nodes,
+      me,
+      api: new ServiceApi(profile, nodes),
+      rest,
+      library: new LibraryApi(profile, nodes),
+      generation: this.generation + 1,
+    };
   }
 
   private setConnection(connection: Connection, extra: Partial<WorkspaceStatus>): void {
@@ -230,7 +255,10 @@ export class Workspace {
   /** A call of the current connection was answered by another node than the status shows (its node died). */
   private movedTo(nodes: ServiceNodes, url: string): void {
     if (this.connection?.nodes !== nodes || this.state.state !== 'ready' || this.state.serviceUrl === url) return;
-    this.log.warn('the service node stopped answering: now using another node of the cluster', { from: this.state.serviceUrl, to: url });
+    this.log.warn('the service node stopped answering: now using another node of the cluster', {
+      from: this.state.serviceUrl,
+      to: url,
+    });
     this.setState({ ...this.state, serviceUrl: url });
   }
 
@@ -309,4 +337,3 @@ class WatchedNodes extends ServiceNodes {
 function isUnreachable(e: Error): boolean {
   return /cannot reach the service|no answer from|socket hang up|ECONNRESET|EHOSTUNREACH|ENETUNREACH/.test(e.message);
 }
-

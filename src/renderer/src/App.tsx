@@ -52,7 +52,8 @@ export function App() {
           assertNever(event, 'event');
       }
     });
-    dispatcher.appInfo({})
+    dispatcher
+      .appInfo({})
       .then(async (info) => {
         connected(info);
         setWorkspace(await dispatcher.workspaceStatus({}));

@@ -70,7 +70,14 @@ class StepCollector {
     const plain: Rec[] = [];
     for (const r of records) {
       // dir's rows are `file` records too: only a transfer's (getfile, collect: with an offset) starts a download.
-      if (this.streamsFile && r.type === 'file' && typeof r.path === 'string' && typeof r.size === 'number' && typeof r.offset === 'number') this.onFile(r);
+      if (
+        this.streamsFile &&
+        r.type === 'file' &&
+        typeof r.path === 'string' &&
+        typeof r.size === 'number' &&
+        typeof r.offset === 'number'
+      )
+        this.onFile(r);
       else if (this.streamsFile && r.type === 'file-end' && this.download) {
         this.download.onEndRecord(r as { sha256: string; size: number });
         if (this.fileRecord) this.fileRecord = { ...this.fileRecord, sha256: r.sha256 };
@@ -85,7 +92,8 @@ class StepCollector {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.download = new FileDownload(dir, this.deviceId, r.path as string);
     this.download.reset(); // a batch never resumes a file kept from elsewhere
-    if (this.download.onFileRecord(r as { size: number; mtime: string; offset: number }) === 'restart') this.fail('the device sent the file from another offset than 0');
+    if (this.download.onFileRecord(r as { size: number; mtime: string; offset: number }) === 'restart')
+      this.fail('the device sent the file from another offset than 0');
     this.fileRecord = { type: 'file', path: r.path, size: r.size, mtime: r.mtime };
   }
 
@@ -130,7 +138,13 @@ class StepCollector {
   }
 
   end(status: JobStatus, error: string | undefined, durationMs: number): void {
-    let outcome: StepOutcome = { status, durationMs, rows: this.rows, textBytes: this.textBytes, truncated: this.truncated };
+    let outcome: StepOutcome = {
+      status,
+      durationMs,
+      rows: this.rows,
+      textBytes: this.textBytes,
+      truncated: this.truncated,
+    };
     if (this.commandId) outcome.commandId = this.commandId;
     if (error) outcome.error = error;
     if (this.download) {
@@ -203,7 +217,12 @@ export class BatchPeer implements ConsolePeer {
         this.closedReason = frame.reason;
         // The pipeline ends a running step itself when its session closes (the agent confirms the cancel, or
         // the device is gone); if nothing comes, the step must not wait forever.
-        if (step) setTimeout(() => this.step === step && this.abandon(`the session ended (${frame.reason}) and the device did not confirm`), ABANDON_AFTER_MS).unref();
+        if (step)
+          setTimeout(
+            () =>
+              this.step === step && this.abandon(`the session ended (${frame.reason}) and the device did not confirm`),
+            ABANDON_AFTER_MS,
+          ).unref();
         return;
       default:
         return; // traces, presence: nothing to keep

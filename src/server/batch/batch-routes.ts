@@ -60,7 +60,13 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User, runn
     } catch {
       throw new RestError(400, 'malformed percent-encoding in the path');
     }
-    const created = runner.create(user, { commands: [body.line], target: { devices: [device] }, concurrency: 1, ...(body.expiresInSec ? { expiresInSec: body.expiresInSec } : {}), ...(body.comment ? { comment: body.comment } : {}) });
+    const created = runner.create(user, {
+      commands: [body.line],
+      target: { devices: [device] },
+      concurrency: 1,
+      ...(body.expiresInSec ? { expiresInSec: body.expiresInSec } : {}),
+      ...(body.comment ? { comment: body.comment } : {}),
+    });
     await settled(runner, created.id, body.waitSec * 1000);
     const batch = runner.get(created.id) ?? created;
     if (batch.status === 'running') sendJson(res, 202, { batch });
@@ -99,11 +105,20 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User, runn
     const device = url.searchParams.get('device') ?? undefined;
     const step = intParam(url.searchParams, 'step', 100);
     const limit = intParam(url.searchParams, 'limit', 200_000);
-    const results = runner.results(m[1] as string, { ...(device ? { device } : {}), ...(step !== undefined ? { step } : {}), ...(limit !== undefined ? { limit } : {}) });
+    const results = runner.results(m[1] as string, {
+      ...(device ? { device } : {}),
+      ...(step !== undefined ? { step } : {}),
+      ...(limit !== undefined ? { limit } : {}),
+    });
     if (format === 'json') sendJson(res, 200, results);
     else {
       const body = csvTable(results.columns, results.rows);
-      res.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store', 'content-disposition': `attachment; filename="batch-${m[1]}.csv"` });
+      res.writeHead(200, {
+        'content-type': 'text/csv; charset=utf-8',
+        'content-length': String(Buffer.byteLength(body)),
+        'cache-control': 'no-store',
+        'content-disposition': `attachment; filename="batch-${m[1]}.csv"`,
+      });
       res.end(body);
     }
     return true;
@@ -126,7 +141,11 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User, runn
   if (m && method === 'GET') {
     const text = runner.text(m[1] as string, m[2] as string, Number(m[3]));
     if (text === null) throw new RestError(404, `no text output for step ${m[3]} of device ${m[2]} in batch ${m[1]}`);
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(text)), 'cache-control': 'no-store' });
+    res.writeHead(200, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': String(Buffer.byteLength(text)),
+      'cache-control': 'no-store',
+    });
     res.end(text);
     return true;
   }
@@ -134,7 +153,13 @@ async function route(req: IncomingMessage, res: ServerResponse, user: User, runn
 }
 
 /** Errors become one-line JSON answers with their status (a file already streaming is cut instead). */
-export async function handleBatchRoute(req: IncomingMessage, res: ServerResponse, user: User, runner: BatchRunner, log: Logger): Promise<boolean> {
+export async function handleBatchRoute(
+  req: IncomingMessage,
+  res: ServerResponse,
+  user: User,
+  runner: BatchRunner,
+  log: Logger,
+): Promise<boolean> {
   try {
     return await route(req, res, user, runner);
   } catch (e) {

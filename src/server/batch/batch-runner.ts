@@ -104,11 +104,18 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
     const parsed = batchCreateRequest.safeParse(request);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new BatchError(400, `invalid batch: ${issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'bad request'}`);
+      throw new BatchError(
+        400,
+        `invalid batch: ${issue ? `${issue.path.join('.') || '(body)'}: ${issue.message}` : 'bad request'}`,
+      );
     }
     const req: BatchCreate = parsed.data;
     for (const line of req.commands) this.checkLine(user, line);
-    const devices = selectDevices(req.target, { store: this.d.store, groups: this.d.groups, isOnline: (id) => this.d.hub.isOnline(id) });
+    const devices = selectDevices(req.target, {
+      store: this.d.store,
+      groups: this.d.groups,
+      isOnline: (id) => this.d.hub.isOnline(id),
+    });
     const kind = opts.kind ?? 'batch';
     const id = newId(12);
     this.batches.create({
@@ -122,7 +129,13 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
       expiresAt: new Date(Date.now() + req.expiresInSec * 1000).toISOString(),
       devices: devices.map((dev) => ({ id: dev.id, name: dev.name })),
     });
-    this.d.log.info('batch created', { batchId: id, kind, user: user.name, devices: devices.length, commands: req.commands.length });
+    this.d.log.info('batch created', {
+      batchId: id,
+      kind,
+      user: user.name,
+      devices: devices.length,
+      commands: req.commands.length,
+    });
     this.schedule();
     return this.get(id) as BatchRecord;
   }
@@ -137,10 +150,22 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
     }
     const spec = findCommand(parsed.name);
     if (!spec) throw new BatchError(400, `${parsed.name}: unknown command (type help in a console for the list)`);
-    if (!roleAllows(user.role, spec.role)) throw new BatchError(403, `${spec.name}: refused: needs the ${spec.role} role (you are ${user.role}); nothing was started`);
+    if (!roleAllows(user.role, spec.role))
+      throw new BatchError(
+        403,
+        `${spec.name}: refused: needs the ${spec.role} role (you are ${user.role}); nothing was started`,
+      );
     if (spec.side === 'client') throw new BatchError(400, `${spec.name}: a console command, it cannot run in a batch`);
-    if (parsed.background) throw new BatchError(400, `${spec.name}: & has no meaning in a batch (every device runs in the background already)`);
-    if (parsed.redirect) throw new BatchError(400, `${spec.name}: > has no meaning in a batch (the results are kept by the service: lr batch results)`);
+    if (parsed.background)
+      throw new BatchError(
+        400,
+        `${spec.name}: & has no meaning in a batch (every device runs in the background already)`,
+      );
+    if (parsed.redirect)
+      throw new BatchError(
+        400,
+        `${spec.name}: > has no meaning in a batch (the results are kept by the service: lr batch results)`,
+      );
   }
 
   get(id: string): BatchRecord | null {
@@ -148,7 +173,10 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
   }
 
   list(o: { limit?: number; kind?: BatchKind } = {}): BatchSummary[] {
-    return this.batches.list({ limit: Math.min(Math.max(o.limit ?? 100, 1), 1000), ...(o.kind ? { kind: o.kind } : {}) });
+    return this.batches.list({
+      limit: Math.min(Math.max(o.limit ?? 100, 1), 1000),
+      ...(o.kind ? { kind: o.kind } : {}),
+    });
   }
 
   /** Batches of this kind with work queued or running on the device (one action per machine at a time). */
@@ -160,11 +188,20 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
   cancel(id: string, user: User): BatchRecord {
     const b = this.batches.get(id);
     if (!b) throw new BatchError(404, `no batch ${id}`);
-    if (b.userId !== user.id && user.role !== 'admin') throw new BatchError(403, `refused: only ${this.batches.userName(b.userId)} (who started it) or an admin may cancel batch ${id}`);
+    if (b.userId !== user.id && user.role !== 'admin')
+      throw new BatchError(
+        403,
+        `refused: only ${this.batches.userName(b.userId)} (who started it) or an admin may cancel batch ${id}`,
+      );
     if (b.endedAt) return this.get(id) as BatchRecord;
     this.batches.markCancelled(id, user.name);
     for (const t of this.batches.queued(id)) {
-      this.batches.updateTarget(id, t.deviceId, { status: 'cancelled', note: `cancelled by ${user.name} before it started`, ended: true, steps: notRun(t.steps, `cancelled by ${user.name}`) });
+      this.batches.updateTarget(id, t.deviceId, {
+        status: 'cancelled',
+        note: `cancelled by ${user.name} before it started`,
+        ended: true,
+        steps: notRun(t.steps, `cancelled by ${user.name}`),
+      });
     }
     for (const r of this.running.values()) {
       if (r.batchId !== id) continue;
@@ -194,7 +231,8 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
     const truncated: string[] = [];
     const files: BatchResults['files'] = [];
     for (const t of this.batches.targets(id)) {
-      if (o.device !== undefined && t.deviceName.toLowerCase() !== o.device.toLowerCase() && t.deviceId !== o.device) continue;
+      if (o.device !== undefined && t.deviceName.toLowerCase() !== o.device.toLowerCase() && t.deviceId !== o.device)
+        continue;
       for (const step of t.steps) {
         if (o.step !== undefined && step.index !== o.step) continue;
         if (step.truncated) truncated.push(t.deviceName);
@@ -218,7 +256,11 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
   }
 
   /** A file a step pulled, as kept on the service (its SHA-256 was checked against the agent's). */
-  file(id: string, deviceId: string, step: number): { path: string; name: string; size: number; sha256: string } | null {
+  file(
+    id: string,
+    deviceId: string,
+    step: number,
+  ): { path: string; name: string; size: number; sha256: string } | null {
     const t = this.batches.target(id, deviceId);
     const f = t?.steps[step]?.file;
     if (!t || !f) return null;
@@ -269,7 +311,12 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
         if (this.running.has(key(b.id, t.deviceId))) continue;
         if (expired) {
           const why = t.note ? `: ${t.note}` : '';
-          this.batches.updateTarget(b.id, t.deviceId, { status: 'offline-expired', note: `the batch expired at ${formatInstant(b.expiresAt, 'UTC')} before the device could run it${why}`, ended: true, steps: notRun(t.steps, 'the batch expired first') });
+          this.batches.updateTarget(b.id, t.deviceId, {
+            status: 'offline-expired',
+            note: `the batch expired at ${formatInstant(b.expiresAt, 'UTC')} before the device could run it${why}`,
+            ended: true,
+            steps: notRun(t.steps, 'the batch expired first'),
+          });
           this.emit('changed', b.id);
           continue;
         }
@@ -297,7 +344,9 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
         this.end(b.id, t, 'refused', `the user who started the batch no longer exists`, notRun(t.steps, 'refused'));
         return;
       }
-      const peer = new BatchPeer(user, this.dirOf(b.id, t.deviceId), t.deviceId, (commandId) => this.d.pipeline.cancel(peer, commandId));
+      const peer = new BatchPeer(user, this.dirOf(b.id, t.deviceId), t.deviceId, (commandId) =>
+        this.d.pipeline.cancel(peer, commandId),
+      );
       r.peer = peer;
       let session;
       try {
@@ -319,7 +368,12 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
         this.end(b.id, t, 'cancelled', 'cancelled before it started', notRun(t.steps, 'cancelled'));
         return;
       }
-      this.batches.updateTarget(b.id, t.deviceId, { status: 'running', note: null, sessionId: session.id, started: true });
+      this.batches.updateTarget(b.id, t.deviceId, {
+        status: 'running',
+        note: null,
+        sessionId: session.id,
+        started: true,
+      });
       this.emit('changed', b.id);
       const steps = t.steps.map((s) => ({ ...s }));
       let status: BatchTargetStatus = 'completed';
@@ -345,7 +399,12 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
         this.batches.updateTarget(b.id, t.deviceId, { steps, rows });
         this.emit('changed', b.id);
         if (outcome.status !== 'completed') {
-          status = outcome.status === 'refused' ? 'refused' : outcome.status === 'cancelled' || r.cancelled ? 'cancelled' : 'failed';
+          status =
+            outcome.status === 'refused'
+              ? 'refused'
+              : outcome.status === 'cancelled' || r.cancelled
+                ? 'cancelled'
+                : 'failed';
           note = `step ${step.index + 1} (${step.line.slice(0, 80)}) ${outcome.status}${outcome.error ? `: ${outcome.error}` : ''}`;
           markNotRun(steps, step.index + 1, `not run: step ${step.index + 1} ${outcome.status}`);
           break;
@@ -364,9 +423,22 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
     }
   }
 
-  private end(batchId: string, t: BatchTargetRecord, status: BatchTargetStatus, note: string | null, steps: BatchStepRecord[], rows?: number): void {
+  private end(
+    batchId: string,
+    t: BatchTargetRecord,
+    status: BatchTargetStatus,
+    note: string | null,
+    steps: BatchStepRecord[],
+    rows?: number,
+  ): void {
     if (this.stopped) return;
-    this.batches.updateTarget(batchId, t.deviceId, { status, note, ended: true, steps, ...(rows !== undefined ? { rows } : {}) });
+    this.batches.updateTarget(batchId, t.deviceId, {
+      status,
+      note,
+      ended: true,
+      steps,
+      ...(rows !== undefined ? { rows } : {}),
+    });
     this.d.log.info('batch device ended', { batchId, deviceId: t.deviceId, status });
     this.emit('changed', batchId);
     this.finishIfDone(batchId);
@@ -384,8 +456,17 @@ export class BatchRunner extends EventEmitter<BatchRunnerEvents> {
   private recoverInterrupted(): void {
     for (const b of this.batches.open()) {
       for (const t of this.batches.running(b.id)) {
-        const steps = t.steps.map((s) => (s.status === 'running' || s.status === 'pending' ? { ...s, status: 'failed' as const, error: 'the service stopped while it ran' } : s));
-        this.batches.updateTarget(b.id, t.deviceId, { status: 'failed', note: 'the service stopped while this device ran the batch (see the command log)', ended: true, steps: notRun(steps, 'not run: the service stopped') });
+        const steps = t.steps.map((s) =>
+          s.status === 'running' || s.status === 'pending'
+            ? { ...s, status: 'failed' as const, error: 'the service stopped while it ran' }
+            : s,
+        );
+        this.batches.updateTarget(b.id, t.deviceId, {
+          status: 'failed',
+          note: 'the service stopped while this device ran the batch (see the command log)',
+          ended: true,
+          steps: notRun(steps, 'not run: the service stopped'),
+        });
       }
       this.batches.endIfDone(b.id);
     }
@@ -416,7 +497,9 @@ function applyOutcome(step: BatchStepRecord, o: StepOutcome): void {
 
 /** Steps from `from` on that did not run, with why. */
 function markNotRun(steps: BatchStepRecord[], from: number, why: string): void {
-  for (const s of steps) if (s.index >= from && (s.status === 'not-run' || s.status === 'pending')) (s.status = 'not-run'), (s.error = why);
+  for (const s of steps)
+    if (s.index >= from && (s.status === 'not-run' || s.status === 'pending'))
+      ((s.status = 'not-run'), (s.error = why));
 }
 
 function notRun(steps: BatchStepRecord[], why: string): BatchStepRecord[] {

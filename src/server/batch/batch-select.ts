@@ -29,13 +29,15 @@ export function selectDevices(sel: BatchSelector, deps: SelectDeps): DeviceRow[]
     const seen = new Set<string>();
     for (const ref of sel.devices) {
       const found = deps.store.findDevice(ref);
-      if ('error' in found) throw new RestError(404, `no device ${JSON.stringify(ref.slice(0, 128))}: ${found.error}; nothing was started`);
+      if ('error' in found)
+        throw new RestError(404, `no device ${JSON.stringify(ref.slice(0, 128))}: ${found.error}; nothing was started`);
       if (!seen.has(found.id)) devices.push(found);
       seen.add(found.id);
     }
   } else devices = deps.store.listDevices();
   if (sel.group !== undefined) {
-    if (!deps.groups.get(sel.group) && sel.group !== 'default') throw new RestError(404, `no device group ${JSON.stringify(sel.group)}`);
+    if (!deps.groups.get(sel.group) && sel.group !== 'default')
+      throw new RestError(404, `no device group ${JSON.stringify(sel.group)}`);
     devices = devices.filter((d) => deps.groups.groupOf(d).group.name === sel.group);
   }
   if (sel.tag !== undefined) devices = devices.filter((d) => deps.groups.tags(d.id).includes(sel.tag as string));
@@ -43,6 +45,7 @@ export function selectDevices(sel: BatchSelector, deps: SelectDeps): DeviceRow[]
   if (sel.name !== undefined) devices = devices.filter((d) => globMatches(sel.name as string, d.name));
   if (sel.online !== undefined) devices = devices.filter((d) => deps.isOnline(d.id) === sel.online);
   if (devices.length === 0) throw new RestError(400, 'no device matches the selection; nothing was started');
-  if (devices.length > MAX_BATCH_DEVICES) throw new RestError(400, `${devices.length} devices match: a batch takes at most ${MAX_BATCH_DEVICES}`);
+  if (devices.length > MAX_BATCH_DEVICES)
+    throw new RestError(400, `${devices.length} devices match: a batch takes at most ${MAX_BATCH_DEVICES}`);
   return devices;
 }

@@ -91,7 +91,13 @@ function toBatch(r: BatchRow): StoredBatch {
 }
 
 function toTarget(r: TargetRow): BatchTargetRecord {
-  const t: BatchTargetRecord = { deviceId: r.device_id, deviceName: r.device_name, status: r.status, rows: r.rows, steps: JSON.parse(r.steps) as BatchStepRecord[] };
+  const t: BatchTargetRecord = {
+    deviceId: r.device_id,
+    deviceName: r.device_name,
+    status: r.status,
+    rows: r.rows,
+    steps: JSON.parse(r.steps) as BatchStepRecord[],
+  };
   if (r.note) t.note = r.note;
   if (r.session_id) t.sessionId = r.session_id;
   if (r.started_at) t.startedAt = r.started_at;
@@ -105,55 +111,110 @@ export class BatchStore {
 
   /** The batch and one queued row per device, in one transaction. */
   create(b: NewBatch): void {
-    const steps = JSON.stringify(b.commands.map((line, index): BatchStepRecord => ({ index, line, status: 'not-run', rows: 0, textBytes: 0, truncated: false })));
+    const steps = JSON.stringify(
+      b.commands.map((line, index): BatchStepRecord => ({
+        index,
+        line,
+        status: 'not-run',
+        rows: 0,
+        textBytes: 0,
+        truncated: false,
+      })),
+    );
     this.db.transaction(() => {
       this.db
-        .prepare('INSERT INTO batches (id, kind, user_id, created_at, comment, commands, target, concurrency, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(b.id, b.kind, b.userId, now(), b.comment, JSON.stringify(b.commands), JSON.stringify(b.target), b.concurrency, b.expiresAt);
-      const ins = this.db.prepare("INSERT INTO batch_targets (batch_id, device_id, device_name, ord, status, steps) VALUES (?, ?, ?, ?, 'queued', ?)");
+        .prepare(
+          'INSERT INTO batches (id, kind, user_id, created_at, comment, commands, target, concurrency, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          b.id,
+          b.kind,
+          b.userId,
+          now(),
+          b.comment,
+          JSON.stringify(b.commands),
+          JSON.stringify(b.target),
+          b.concurrency,
+          b.expiresAt,
+        );
+      const ins = this.db.prepare(
+        "INSERT INTO batch_targets (batch_id, device_id, device_name, ord, status, steps) VALUES (?, ?, ?, ?, 'queued', ?)",
+      );
       b.devices.forEach((d, i) => ins.run(b.id, d.id, d.name, i, steps));
     })();
   }
 
   get(id: string): StoredBatch | null {
-    const r = this.db.prepare('SELECT b.*, u.name AS created_by FROM batches b LEFT JOIN users u ON u.id = b.user_id WHERE b.id = ?').get(id) as BatchRow | undefined;
+    const r = this.db
+      .prepare('SELECT b.*, u.name AS created_by FROM batches b LEFT JOIN users u ON u.id = b.user_id WHERE b.id = ?')
+      .get(id) as BatchRow | undefined;
     return r ? toBatch(r) : null;
   }
 
   /** Batches with work not final yet (the runner's to-do list at start-up and on each wake-up). */
   open(): StoredBatch[] {
-    return (this.db.prepare('SELECT b.*, NULL AS created_by FROM batches b WHERE ended_at IS NULL ORDER BY created_at').all() as BatchRow[]).map(toBatch);
+    return (
+      this.db
+        .prepare('SELECT b.*, NULL AS created_by FROM batches b WHERE ended_at IS NULL ORDER BY created_at')
+        .all() as BatchRow[]
+    ).map(toBatch);
   }
 
   targets(batchId: string): BatchTargetRecord[] {
-    return (this.db.prepare('SELECT * FROM batch_targets WHERE batch_id = ? ORDER BY ord').all(batchId) as TargetRow[]).map(toTarget);
+    return (
+      this.db.prepare('SELECT * FROM batch_targets WHERE batch_id = ? ORDER BY ord').all(batchId) as TargetRow[]
+    ).map(toTarget);
   }
 
   target(batchId: string, deviceId: string): BatchTargetRecord | null {
-    const r = this.db.prepare('SELECT * FROM batch_targets WHERE batch_id = ? AND device_id = ?').get(batchId, deviceId) as TargetRow | undefined;
+    const r = this.db
+      .prepare('SELECT * FROM batch_targets WHERE batch_id = ? AND device_id = ?')
+      .get(batchId, deviceId) as TargetRow | undefined;
     return r ? toTarget(r) : null;
   }
 
   /** Queued devices of open batches (oldest batch first): what the runner may start. */
   queued(batchId: string): BatchTargetRecord[] {
-    return (this.db.prepare("SELECT * FROM batch_targets WHERE batch_id = ? AND status = 'queued' ORDER BY ord").all(batchId) as TargetRow[]).map(toTarget);
+    return (
+      this.db
+        .prepare("SELECT * FROM batch_targets WHERE batch_id = ? AND status = 'queued' ORDER BY ord")
+        .all(batchId) as TargetRow[]
+    ).map(toTarget);
   }
 
   /** Devices of this batch marked running (after a restart: work the previous run had started). */
   running(batchId: string): BatchTargetRecord[] {
-    return (this.db.prepare("SELECT * FROM batch_targets WHERE batch_id = ? AND status = 'running' ORDER BY ord").all(batchId) as TargetRow[]).map(toTarget);
+    return (
+      this.db
+        .prepare("SELECT * FROM batch_targets WHERE batch_id = ? AND status = 'running' ORDER BY ord")
+        .all(batchId) as TargetRow[]
+    ).map(toTarget);
   }
 
   /** The batches of this kind with work queued or running on this device (oldest first). */
   activeOnDevice(deviceId: string, kind: BatchKind): string[] {
     return this.db
-      .prepare("SELECT t.batch_id FROM batch_targets t JOIN batches b ON b.id = t.batch_id WHERE t.device_id = ? AND b.kind = ? AND t.status IN ('queued', 'running') ORDER BY b.created_at")
+      .prepare(
+        "SELECT t.batch_id FROM batch_targets t JOIN batches b ON b.id = t.batch_id WHERE t.device_id = ? AND b.kind = ? AND t.status IN ('queued', 'running') ORDER BY b.created_at",
+      )
       .pluck()
       .all(deviceId, kind) as string[];
   }
 
   /** Updates one device's work; `started`/`ended` stamp the times once. */
-  updateTarget(batchId: string, deviceId: string, u: { status?: BatchTargetStatus; note?: string | null; sessionId?: string | null; started?: boolean; ended?: boolean; rows?: number; steps?: BatchStepRecord[] }): void {
+  updateTarget(
+    batchId: string,
+    deviceId: string,
+    u: {
+      status?: BatchTargetStatus;
+      note?: string | null;
+      sessionId?: string | null;
+      started?: boolean;
+      ended?: boolean;
+      rows?: number;
+      steps?: BatchStepRecord[];
+    },
+  ): void {
     const sets: string[] = [];
     const args: unknown[] = [];
     if (u.status !== undefined) (sets.push('status = ?'), args.push(u.status));
@@ -164,7 +225,9 @@ export class BatchStore {
     if (u.rows !== undefined) (sets.push('rows = ?'), args.push(u.rows));
     if (u.steps !== undefined) (sets.push('steps = ?'), args.push(JSON.stringify(u.steps)));
     if (sets.length === 0) return;
-    this.db.prepare(`UPDATE batch_targets SET ${sets.join(', ')} WHERE batch_id = ? AND device_id = ?`).run(...args, batchId, deviceId);
+    this.db
+      .prepare(`UPDATE batch_targets SET ${sets.join(', ')} WHERE batch_id = ? AND device_id = ?`)
+      .run(...args, batchId, deviceId);
   }
 
   markCancelled(batchId: string, by: string): void {
@@ -173,14 +236,23 @@ export class BatchStore {
 
   /** Ends the batch when none of its devices has work left; answers whether it ended now. */
   endIfDone(batchId: string): boolean {
-    const left = this.db.prepare("SELECT COUNT(*) FROM batch_targets WHERE batch_id = ? AND status IN ('queued', 'running')").pluck().get(batchId) as number;
+    const left = this.db
+      .prepare("SELECT COUNT(*) FROM batch_targets WHERE batch_id = ? AND status IN ('queued', 'running')")
+      .pluck()
+      .get(batchId) as number;
     if (left > 0) return false;
-    return this.db.prepare('UPDATE batches SET ended_at = ? WHERE id = ? AND ended_at IS NULL').run(now(), batchId).changes > 0;
+    return (
+      this.db.prepare('UPDATE batches SET ended_at = ? WHERE id = ? AND ended_at IS NULL').run(now(), batchId).changes >
+      0
+    );
   }
 
   counts(batchId: string): ReturnType<typeof emptyCounts> {
     const counts = emptyCounts();
-    for (const r of this.db.prepare('SELECT status, COUNT(*) AS n FROM batch_targets WHERE batch_id = ? GROUP BY status').all(batchId) as { status: BatchTargetStatus; n: number }[]) counts[r.status] = r.n;
+    for (const r of this.db
+      .prepare('SELECT status, COUNT(*) AS n FROM batch_targets WHERE batch_id = ? GROUP BY status')
+      .all(batchId) as { status: BatchTargetStatus; n: number }[])
+      counts[r.status] = r.n;
     return counts;
   }
 
@@ -214,8 +286,16 @@ export class BatchStore {
   list(o: { limit: number; kind?: BatchKind }): BatchSummary[] {
     const rows = (
       o.kind
-        ? this.db.prepare('SELECT b.*, u.name AS created_by FROM batches b LEFT JOIN users u ON u.id = b.user_id WHERE kind = ? ORDER BY created_at DESC LIMIT ?').all(o.kind, o.limit)
-        : this.db.prepare('SELECT b.*, u.name AS created_by FROM batches b LEFT JOIN users u ON u.id = b.user_id ORDER BY created_at DESC LIMIT ?').all(o.limit)
+        ? this.db
+            .prepare(
+              'SELECT b.*, u.name AS created_by FROM batches b LEFT JOIN users u ON u.id = b.user_id WHERE kind = ? ORDER BY created_at DESC LIMIT ?',
+            )
+            .all(o.kind, o.limit)
+        : this.db
+            .prepare(
+              'SELECT b.*, u.name AS created_by FROM batches b LEFT JOIN users u ON u.id = b.user_id ORDER BY created_at DESC LIMIT ?',
+            )
+            .all(o.limit)
     ) as BatchRow[];
     return rows.map((r) => this.summary(toBatch(r), r.created_by ?? r.user_id));
   }

@@ -12,14 +12,29 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { DEFAULT_BATCH_EXPIRY_SEC, type BatchCreate, type BatchKind, type BatchRecord, type BatchResults, type BatchSummary } from '../../shared/wire/batch.js';
+import {
+  DEFAULT_BATCH_EXPIRY_SEC,
+  type BatchCreate,
+  type BatchKind,
+  type BatchRecord,
+  type BatchResults,
+  type BatchSummary,
+} from '../../shared/wire/batch.js';
 import { httpsBase } from '../../node/profile.js';
 import type { Limits } from '../config.js';
 import { readJsonBody, RestError, sendJson } from '../rest-io.js';
 import type { Store, User } from '../store.js';
 import type { Logger } from '../../node/log.js';
 import { ResultLinks, type ResultGrant } from '../result-links.js';
-import { cancelMachineActionRequest, commandStateOf, consoleLineOf, machineActionOf, runLiveResponseRequest, vendorCommandOf, type MachineAction } from './machine-actions.js';
+import {
+  cancelMachineActionRequest,
+  commandStateOf,
+  consoleLineOf,
+  machineActionOf,
+  runLiveResponseRequest,
+  vendorCommandOf,
+  type MachineAction,
+} from './machine-actions.js';
 import { describeError } from '../../shared/errors.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -32,11 +47,24 @@ export interface MachineActionEngine {
   activeOnDevice(deviceId: string, kind: BatchKind): MaybePromise<string[]>;
   cancel(id: string, user: User): MaybePromise<BatchRecord>;
   results(id: string, q: { device?: string; step?: number; limit?: number }): MaybePromise<BatchResults>;
-  file(id: string, deviceId: string, step: number): MaybePromise<{ path: string; name: string; size: number; sha256: string } | null>;
+  file(
+    id: string,
+    deviceId: string,
+    step: number,
+  ): MaybePromise<{ path: string; name: string; size: number; sha256: string } | null>;
   text(id: string, deviceId: string, step: number): MaybePromise<string | null>;
 }
 
-const VENDOR_CODES: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'ResourceNotFound', 409: 'Conflict', 410: 'Gone', 413: 'RequestEntityTooLarge', 429: 'TooManyRequests' };
+const VENDOR_CODES: Record<number, string> = {
+  400: 'BadRequest',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'ResourceNotFound',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'RequestEntityTooLarge',
+  429: 'TooManyRequests',
+};
 
 /** A refusal of a vendor route, answered in the vendor's error shape. */
 export class VendorError extends RestError {
@@ -49,7 +77,13 @@ export class VendorError extends RestError {
   }
 }
 
-export function sendVendorError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+export function sendVendorError(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   sendJson(res, status, { error: { code, message } }, headers);
 }
 
@@ -61,7 +95,8 @@ export function isVendorPath(path: string): boolean {
 const RUN = /^\/api\/v1\/machines\/([^/]+)\/runliveresponse$/i;
 const ACTION = /^\/api\/v1\/machineactions\/([A-Za-z0-9_-]{1,64})$/i;
 const CANCEL = /^\/api\/v1\/machineactions\/([A-Za-z0-9_-]{1,64})\/cancel$/i;
-const LINK = /^\/api\/v1\/machineactions\/([A-Za-z0-9_-]{1,64})\/GetLiveResponseResultDownloadLink\(index=(\d{1,3})\)$/i;
+const LINK =
+  /^\/api\/v1\/machineactions\/([A-Za-z0-9_-]{1,64})\/GetLiveResponseResultDownloadLink\(index=(\d{1,3})\)$/i;
 const RESULT = /^\/api\/v1\/results\/([^/]+)$/;
 const DEFAULT_TOP = 100;
 const MAX_TOP = 1000;
@@ -109,7 +144,8 @@ export class MachineActionRoutes {
       req.resume();
       if (res.headersSent) return true;
       if (e instanceof VendorError) sendVendorError(res, e.status, e.code, e.message);
-      else if (e instanceof RestError) sendVendorError(res, e.status, VENDOR_CODES[e.status] ?? 'BadRequest', e.message); // the engine's BatchError too
+      else if (e instanceof RestError)
+        sendVendorError(res, e.status, VENDOR_CODES[e.status] ?? 'BadRequest', e.message); // the engine's BatchError too
       else {
         this.d.log?.error('machine action request failed', { error: (e as Error).stack ?? String(e) });
         sendVendorError(res, 500, 'InternalError', 'internal error (see the service log)');
@@ -118,23 +154,34 @@ export class MachineActionRoutes {
     return true;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse, user: User, path: string, query: URLSearchParams): Promise<void> {
+  private async handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    user: User,
+    path: string,
+    query: URLSearchParams,
+  ): Promise<void> {
     let m: RegExpExecArray | null;
-    if (req.method === 'POST' && (m = RUN.exec(path))) return sendJson(res, 201, await this.runLiveResponse(req, user, m[1] as string));
-    if (req.method === 'GET' && path.toLowerCase() === '/api/v1/machineactions') return sendJson(res, 200, { value: await this.list(query) });
-    if (req.method === 'GET' && (m = ACTION.exec(path))) return sendJson(res, 200, this.show(await this.action(m[1] as string)));
+    if (req.method === 'POST' && (m = RUN.exec(path)))
+      return sendJson(res, 201, await this.runLiveResponse(req, user, m[1] as string));
+    if (req.method === 'GET' && path.toLowerCase() === '/api/v1/machineactions')
+      return sendJson(res, 200, { value: await this.list(query) });
+    if (req.method === 'GET' && (m = ACTION.exec(path)))
+      return sendJson(res, 200, this.show(await this.action(m[1] as string)));
     if (req.method === 'POST' && (m = CANCEL.exec(path))) {
       const body = await readJsonBody(req, cancelMachineActionRequest);
       const b = await this.action(m[1] as string);
       const cancelled = await this.d.engine.cancel(b.id, user);
       // The comment of the cancel that took effect (cancelling a finished action changes nothing).
       if (body.Comment && !b.endedAt && cancelled.cancelledBy === user.name) {
-        if (this.cancelComments.size >= MAX_CANCEL_COMMENTS) this.cancelComments.delete(this.cancelComments.keys().next().value as string);
+        if (this.cancelComments.size >= MAX_CANCEL_COMMENTS)
+          this.cancelComments.delete(this.cancelComments.keys().next().value as string);
         this.cancelComments.set(b.id, body.Comment);
       }
       return sendJson(res, 200, this.show(cancelled));
     }
-    if (req.method === 'GET' && (m = LINK.exec(path))) return sendJson(res, 200, { value: await this.downloadLink(m[1] as string, Number(m[2])) });
+    if (req.method === 'GET' && (m = LINK.exec(path)))
+      return sendJson(res, 200, { value: await this.downloadLink(m[1] as string, Number(m[2])) });
     throw new VendorError(404, `no route ${req.method} ${path}`);
   }
 
@@ -142,15 +189,25 @@ export class MachineActionRoutes {
     const body = await readJsonBody(req, runLiveResponseRequest);
     const device = this.d.store.findDevice(deviceRef);
     if ('error' in device) throw new VendorError(404, device.error);
-    if (this.creating.has(device.id)) throw new VendorError(400, `${device.name} already has an action being created`, 'ActiveRequestAlreadyExists');
+    if (this.creating.has(device.id))
+      throw new VendorError(400, `${device.name} already has an action being created`, 'ActiveRequestAlreadyExists');
     this.creating.add(device.id);
     try {
       const max = this.d.limits().activeActionsPerMachine;
       const active = await this.d.engine.activeOnDevice(device.id, 'machineaction');
       if (active.length >= max) {
-        throw new VendorError(400, `${device.name} already has ${active.length === 1 ? `an action pending or in progress (${active[0]})` : `${active.length} actions pending or in progress`}: wait for it or cancel it`, 'ActiveRequestAlreadyExists');
+        throw new VendorError(
+          400,
+          `${device.name} already has ${active.length === 1 ? `an action pending or in progress (${active[0]})` : `${active.length} actions pending or in progress`}: wait for it or cancel it`,
+          'ActiveRequestAlreadyExists',
+        );
       }
-      const request: BatchCreate = { commands: body.Commands.map(consoleLineOf), target: { devices: [device.id] }, concurrency: 1, expiresInSec: DEFAULT_BATCH_EXPIRY_SEC };
+      const request: BatchCreate = {
+        commands: body.Commands.map(consoleLineOf),
+        target: { devices: [device.id] },
+        concurrency: 1,
+        expiresInSec: DEFAULT_BATCH_EXPIRY_SEC,
+      };
       if (body.Comment !== undefined) request.comment = body.Comment;
       return this.show(await this.d.engine.create(user, request, { kind: 'machineaction' }));
     } finally {
@@ -161,7 +218,8 @@ export class MachineActionRoutes {
   private async list(query: URLSearchParams): Promise<MachineAction[]> {
     const raw = query.get('$top');
     const top = raw === null ? DEFAULT_TOP : Number(raw);
-    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) throw new VendorError(400, `$top must be an integer from 1 to ${MAX_TOP}`);
+    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP)
+      throw new VendorError(400, `$top must be an integer from 1 to ${MAX_TOP}`);
     const out: MachineAction[] = [];
     for (const s of await this.d.engine.list({ limit: top, kind: 'machineaction' })) {
       const b = await this.d.engine.get(s.id);
@@ -173,7 +231,8 @@ export class MachineActionRoutes {
   /** A batch of kind `machineaction`, or 404 (a batch of `lr batch` is not a machine action). */
   private async action(id: string): Promise<BatchRecord> {
     const b = await this.d.engine.get(id);
-    if (!b || b.kind !== 'machineaction' || b.targets.length === 0) throw new VendorError(404, `no machine action ${id}`);
+    if (!b || b.kind !== 'machineaction' || b.targets.length === 0)
+      throw new VendorError(404, `no machine action ${id}`);
     return b;
   }
 
@@ -192,15 +251,26 @@ export class MachineActionRoutes {
     const b = await this.action(id);
     const target = b.targets[0] as BatchRecord['targets'][number];
     const step = target.steps.find((s) => s.index === index);
-    if (!step) throw new VendorError(400, `index must be from 0 to ${target.steps.length - 1} (the action has ${target.steps.length} command(s))`, 'InvalidInput');
+    if (!step)
+      throw new VendorError(
+        400,
+        `index must be from 0 to ${target.steps.length - 1} (the action has ${target.steps.length} command(s))`,
+        'InvalidInput',
+      );
     const type = vendorCommandOf(step.line)?.type;
     if (!type) throw new VendorError(400, `command ${index} is not a live response command`);
-    const ran = step.status === 'completed' || (type === 'RunScript' && step.status === 'failed' && step.commandId !== undefined);
+    const ran =
+      step.status === 'completed' || (type === 'RunScript' && step.status === 'failed' && step.commandId !== undefined);
     if (!ran) {
       const state = commandStateOf(step, target.steps, target);
-      throw new VendorError(400, `command ${index} (${type}) has no result: ${state.errors[0] ?? `it is ${state.commandStatus}`}`, 'InvalidInput');
+      throw new VendorError(
+        400,
+        `command ${index} (${type}) has no result: ${state.errors[0] ?? `it is ${state.commandStatus}`}`,
+        'InvalidInput',
+      );
     }
-    if (type === 'GetFile' && !(await this.d.engine.file(b.id, target.deviceId, index))) throw new VendorError(404, `command ${index} (GetFile) kept no file`);
+    if (type === 'GetFile' && !(await this.d.engine.file(b.id, target.deviceId, index)))
+      throw new VendorError(404, `command ${index} (GetFile) kept no file`);
     const token = this.links.issue({ actionId: b.id, deviceId: target.deviceId, step: index, type });
     return `${httpsBase(this.d.publicUrl)}/api/v1/results/${token}`;
   }
@@ -239,7 +309,9 @@ export class MachineActionRoutes {
       await pipeline(createReadStream(f.path), res);
       return;
     }
-    const records = (await engine.results(g.actionId, { device: g.deviceId, step: g.step, limit: 100 })).rows.filter((r) => r.step === g.step).map(withoutBatchColumns);
+    const records = (await engine.results(g.actionId, { device: g.deviceId, step: g.step, limit: 100 })).rows
+      .filter((r) => r.step === g.step)
+      .map(withoutBatchColumns);
     if (g.type === 'PutFile') return sendJson(res, 200, records[0] ?? {});
     const b = await engine.get(g.actionId);
     const step = b?.targets[0]?.steps.find((s) => s.index === g.step);
@@ -250,7 +322,6 @@ export class MachineActionRoutes {
     sendJson(res, 200, { script_name: script, exit_code: exit ?? null, script_output: text, script_errors: errors });
   }
 }
-
 
 /** The file's name for the download: a plain ASCII fallback and the exact name in UTF-8 (RFC 6266, RFC 5987). */
 export function contentDisposition(name: string): string {

@@ -6,7 +6,12 @@
  */
 import { z } from 'zod';
 import { GrammarError, MAX_LINE_LENGTH, parseLine, quoteArg } from '../../shared/commands/grammar.js';
-import { MAX_BATCH_STEPS, type BatchRecord, type BatchStepRecord, type BatchTargetRecord } from '../../shared/wire/batch.js';
+import {
+  MAX_BATCH_STEPS,
+  type BatchRecord,
+  type BatchStepRecord,
+  type BatchTargetRecord,
+} from '../../shared/wire/batch.js';
 
 /** The command types of the vendor's live response API and the parameter keys each takes. */
 export const LIVE_RESPONSE_TYPES = ['RunScript', 'GetFile', 'PutFile'] as const;
@@ -15,18 +20,24 @@ const KEYS = { RunScript: ['ScriptName', 'Args'], GetFile: ['Path'], PutFile: ['
 const REQUIRED: Record<LiveResponseType, string> = { RunScript: 'ScriptName', GetFile: 'Path', PutFile: 'FileName' };
 const CONSOLE_COMMAND: Record<LiveResponseType, string> = { RunScript: 'run', GetFile: 'getfile', PutFile: 'putfile' };
 
-const value = z.string().min(1).max(MAX_LINE_LENGTH / 2);
+const value = z
+  .string()
+  .min(1)
+  .max(MAX_LINE_LENGTH / 2);
 const param = <K extends readonly [string, ...string[]]>(keys: K) => z.object({ key: z.enum(keys), value }).strict();
 const commandOf = <T extends LiveResponseType>(type: T) =>
   z.object({ type: z.literal(type), params: z.array(param(KEYS[type])).min(1).max(KEYS[type].length) }).strict();
 
 /** One vendor command: `{"type":"GetFile","params":[{"key":"Path","value":"/etc/hosts"}]}`. */
-export const liveResponseCommand = z.discriminatedUnion('type', [commandOf('RunScript'), commandOf('GetFile'), commandOf('PutFile')]).superRefine((c, ctx) => {
-  const keys = c.params.map((p) => p.key as string);
-  const twice = keys.find((k, i) => keys.indexOf(k) !== i);
-  if (twice) ctx.addIssue({ code: 'custom', path: ['params'], message: `${c.type}: ${twice} given twice` });
-  if (!keys.includes(REQUIRED[c.type])) ctx.addIssue({ code: 'custom', path: ['params'], message: `${c.type} needs the ${REQUIRED[c.type]} parameter` });
-});
+export const liveResponseCommand = z
+  .discriminatedUnion('type', [commandOf('RunScript'), commandOf('GetFile'), commandOf('PutFile')])
+  .superRefine((c, ctx) => {
+    const keys = c.params.map((p) => p.key as string);
+    const twice = keys.find((k, i) => keys.indexOf(k) !== i);
+    if (twice) ctx.addIssue({ code: 'custom', path: ['params'], message: `${c.type}: ${twice} given twice` });
+    if (!keys.includes(REQUIRED[c.type]))
+      ctx.addIssue({ code: 'custom', path: ['params'], message: `${c.type} needs the ${REQUIRED[c.type]} parameter` });
+  });
 export type LiveResponseCommand = z.infer<typeof liveResponseCommand>;
 
 /** The body of `POST /api/v1/machines/{id}/runliveresponse`, as the vendor's (strict: unknown keys are refused). */
@@ -41,7 +52,14 @@ export type RunLiveResponseRequest = z.infer<typeof runLiveResponseRequest>;
 /** The body of `POST /api/v1/machineactions/{id}/cancel`. */
 export const cancelMachineActionRequest = z.object({ Comment: z.string().max(1000).optional() }).strict();
 
-export const MACHINE_ACTION_STATUSES = ['Pending', 'InProgress', 'Succeeded', 'Failed', 'TimeOut', 'Cancelled'] as const;
+export const MACHINE_ACTION_STATUSES = [
+  'Pending',
+  'InProgress',
+  'Succeeded',
+  'Failed',
+  'TimeOut',
+  'Cancelled',
+] as const;
 export type MachineActionStatus = (typeof MACHINE_ACTION_STATUSES)[number];
 export const COMMAND_STATUSES = ['Created', 'InProgress', 'Completed', 'Failed', 'Canceled'] as const;
 export type CommandStatus = (typeof COMMAND_STATUSES)[number];
@@ -52,7 +70,10 @@ export const machineActionCommand = z.object({
   endTime: z.string().nullable(),
   commandStatus: z.enum(COMMAND_STATUSES),
   errors: z.array(z.string()),
-  command: z.object({ type: z.enum(LIVE_RESPONSE_TYPES), params: z.array(z.object({ key: z.string(), value: z.string() })) }),
+  command: z.object({
+    type: z.enum(LIVE_RESPONSE_TYPES),
+    params: z.array(z.object({ key: z.string(), value: z.string() })),
+  }),
 });
 export type MachineActionCommand = z.infer<typeof machineActionCommand>;
 
@@ -79,9 +100,16 @@ export type MachineAction = z.infer<typeof machineAction>;
 export const machineActionList = z.object({ value: z.array(machineAction) });
 export const downloadLink = z.object({ value: z.string() });
 /** The vendor's error shape, used by the vendor routes. */
-export const vendorError = z.object({ error: z.object({ code: z.string(), message: z.string(), target: z.string().optional() }) });
+export const vendorError = z.object({
+  error: z.object({ code: z.string(), message: z.string(), target: z.string().optional() }),
+});
 /** The result of a RunScript command, as the vendor's download link serves it. */
-export const runScriptResult = z.object({ script_name: z.string(), exit_code: z.number().int().nullable(), script_output: z.string(), script_errors: z.string() });
+export const runScriptResult = z.object({
+  script_name: z.string(),
+  exit_code: z.number().int().nullable(),
+  script_output: z.string(),
+  script_errors: z.string(),
+});
 
 function paramValue(c: LiveResponseCommand, key: string): string | undefined {
   return c.params.find((p) => p.key === key)?.value;
@@ -119,7 +147,8 @@ export function vendorCommandOf(line: string): MachineActionCommand['command'] |
   const type = LIVE_RESPONSE_TYPES.find((t) => CONSOLE_COMMAND[t] === p.name);
   if (!type) return null;
   const params = [{ key: REQUIRED[type], value: first }];
-  if (type === 'RunScript' && typeof p.named.parameters === 'string') params.push({ key: 'Args', value: p.named.parameters });
+  if (type === 'RunScript' && typeof p.named.parameters === 'string')
+    params.push({ key: 'Args', value: p.named.parameters });
   return { type, params };
 }
 
@@ -149,7 +178,11 @@ const FAILED_STEP: ReadonlySet<string> = new Set(['failed', 'refused', 'timed_ou
  * `Created` (the vendor leaves the commands after a failing one in their initial state and fails the
  * action); its error says why it did not run.
  */
-export function commandStateOf(step: BatchStepRecord, steps: readonly BatchStepRecord[], target: BatchTargetRecord): { commandStatus: CommandStatus; errors: string[] } {
+export function commandStateOf(
+  step: BatchStepRecord,
+  steps: readonly BatchStepRecord[],
+  target: BatchTargetRecord,
+): { commandStatus: CommandStatus; errors: string[] } {
   const errors = step.error ? [step.error] : [];
   switch (step.status) {
     case 'pending':
@@ -163,13 +196,28 @@ export function commandStateOf(step: BatchStepRecord, steps: readonly BatchStepR
     case 'failed':
     case 'refused':
     case 'timed_out':
-      return { commandStatus: 'Failed', errors: errors.length ? errors : [`command ${step.status === 'timed_out' ? 'timed out' : step.status}`] };
+      return {
+        commandStatus: 'Failed',
+        errors: errors.length ? errors : [`command ${step.status === 'timed_out' ? 'timed out' : step.status}`],
+      };
     case 'not-run': {
-      if (target.status === 'cancelled') return { commandStatus: 'Canceled', errors: ['not run: the action was cancelled'] };
+      if (target.status === 'cancelled')
+        return { commandStatus: 'Canceled', errors: ['not run: the action was cancelled'] };
       const failed = steps.find((s) => s.index < step.index && FAILED_STEP.has(s.status));
-      if (failed) return { commandStatus: 'Created', errors: [`not run: command ${failed.index} (${vendorCommandOf(failed.line)?.type ?? failed.line}) ${failed.status === 'timed_out' ? 'timed out' : failed.status}`] };
-      if (target.status === 'offline-expired') return { commandStatus: 'Created', errors: ['not run: the machine did not come online before the action expired'] };
-      if (target.status === 'failed' || target.status === 'refused') return { commandStatus: 'Created', errors: [`not run: ${target.note ?? `the action ${target.status}`}`] };
+      if (failed)
+        return {
+          commandStatus: 'Created',
+          errors: [
+            `not run: command ${failed.index} (${vendorCommandOf(failed.line)?.type ?? failed.line}) ${failed.status === 'timed_out' ? 'timed out' : failed.status}`,
+          ],
+        };
+      if (target.status === 'offline-expired')
+        return {
+          commandStatus: 'Created',
+          errors: ['not run: the machine did not come online before the action expired'],
+        };
+      if (target.status === 'failed' || target.status === 'refused')
+        return { commandStatus: 'Created', errors: [`not run: ${target.note ?? `the action ${target.status}`}`] };
       return { commandStatus: 'Created', errors };
     }
   }
@@ -182,7 +230,8 @@ export interface ActionExtras {
   cancelComment?: string;
 }
 
-const latest = (...times: (string | undefined | null)[]): string => times.filter((t): t is string => !!t).reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a));
+const latest = (...times: (string | undefined | null)[]): string =>
+  times.filter((t): t is string => !!t).reduce((a, b) => (Date.parse(b) > Date.parse(a) ? b : a));
 
 /** A batch of kind `machineaction` (one device) as the vendor's machine action. */
 export function machineActionOf(b: BatchRecord, extras: ActionExtras = {}): MachineAction {
@@ -202,7 +251,9 @@ export function machineActionOf(b: BatchRecord, extras: ActionExtras = {}): Mach
   const status = actionStatusOf(target);
   // Why it failed, with the vendor's command index (the engine's note counts steps from 1).
   const failedCommand = commands.find((c) => c.commandStatus === 'Failed');
-  const why = failedCommand ? `command ${failedCommand.index} (${failedCommand.command.type}) ${steps[failedCommand.index]?.status === 'refused' ? 'refused' : 'failed'}: ${failedCommand.errors[0] ?? ''}` : (target.note ?? `the action ${target.status}`);
+  const why = failedCommand
+    ? `command ${failedCommand.index} (${failedCommand.command.type}) ${steps[failedCommand.index]?.status === 'refused' ? 'refused' : 'failed'}: ${failedCommand.errors[0] ?? ''}`
+    : (target.note ?? `the action ${target.status}`);
   const errors = status === 'Failed' || status === 'TimeOut' ? [why] : [];
   const cancelled = status === 'Cancelled';
   return {
@@ -214,7 +265,13 @@ export function machineActionOf(b: BatchRecord, extras: ActionExtras = {}): Mach
     machineId: target.deviceId,
     computerDnsName: extras.hostname ?? target.deviceName,
     creationDateTimeUtc: b.createdAt,
-    lastUpdateDateTimeUtc: latest(b.createdAt, b.endedAt, target.startedAt, target.endedAt, ...steps.flatMap((s) => [s.startedAt, s.endedAt])),
+    lastUpdateDateTimeUtc: latest(
+      b.createdAt,
+      b.endedAt,
+      target.startedAt,
+      target.endedAt,
+      ...steps.flatMap((s) => [s.startedAt, s.endedAt]),
+    ),
     cancellationRequestor: cancelled ? (b.cancelledBy ?? null) : null,
     cancellationComment: cancelled ? (extras.cancelComment ?? null) : null,
     cancellationDateTimeUtc: cancelled ? (b.endedAt ?? target.endedAt ?? null) : null,

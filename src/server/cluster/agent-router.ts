@@ -69,9 +69,20 @@ const presenceValue = z.object({ node: z.string().regex(NODE_ID), since: z.numbe
 type Presence = z.infer<typeof presenceValue>;
 
 const endValue = z
-  .object({ status: z.enum(['completed', 'failed', 'cancelled', 'timed_out', 'refused']), error: z.string().max(4096).optional(), cwd: z.string().max(4096).optional() })
+  .object({
+    status: z.enum(['completed', 'failed', 'cancelled', 'timed_out', 'refused']),
+    error: z.string().max(4096).optional(),
+    cwd: z.string().max(4096).optional(),
+  })
   .strict();
-const traceValue = z.object({ sessionId: z.string().max(64), level: z.string().max(16), message: z.string().max(4096), time: z.string().max(64) }).strict();
+const traceValue = z
+  .object({
+    sessionId: z.string().max(64),
+    level: z.string().max(16),
+    message: z.string().max(4096),
+    time: z.string().max(64),
+  })
+  .strict();
 
 export class ClusterAgents implements ClusterLink {
   private readonly presence = new Map<string, Presence>();
@@ -102,7 +113,11 @@ export class ClusterAgents implements ClusterLink {
 
   /** Opens the presence bucket, loads it, subscribes to this node's subjects and attaches to the hub. */
   static async start(ctx: ClusterContext, hub: AgentHub, nodes: NodeRegistry): Promise<ClusterAgents> {
-    const kv = await openBucket(ctx, BUCKET, { history: 1, replicas: ctx.replicas, description: 'lr agent presence (device → node)' });
+    const kv = await openBucket(ctx, BUCKET, {
+      history: 1,
+      replicas: ctx.replicas,
+      description: 'lr agent presence (device → node)',
+    });
     const router = new ClusterAgents(ctx, kv, hub, nodes);
     await router.watch();
     router.subscribe();
@@ -130,7 +145,9 @@ export class ClusterAgents implements ClusterLink {
   localPresence(deviceId: string, online: boolean, since: number): void {
     if (online) {
       this.presence.set(deviceId, { node: this.me, since });
-      this.kv.put(deviceId, this.sealPresence(deviceId, since, JSON.stringify({ node: this.me, since }))).catch((e: Error) => this.ctx.log.warn('presence write failed', { deviceId, error: e.message }));
+      this.kv
+        .put(deviceId, this.sealPresence(deviceId, since, JSON.stringify({ node: this.me, since })))
+        .catch((e: Error) => this.ctx.log.warn('presence write failed', { deviceId, error: e.message }));
       return;
     }
     const p = this.presence.get(deviceId);
@@ -143,8 +160,11 @@ export class ClusterAgents implements ClusterLink {
       .then((entry) => {
         if (entry?.operation !== 'PUT') return;
         const sealed = openValue(this.ctx.mac, 'presence', `${BUCKET}/${deviceId}`, entry.value);
-        const v = presenceValue.safeParse(typeof sealed === 'string' || sealed.data === null ? undefined : safeJson(sealed.data));
-        if (v.success && v.data.node === this.me && v.data.since === since) return this.kv.put(deviceId, this.sealPresence(deviceId, since, null));
+        const v = presenceValue.safeParse(
+          typeof sealed === 'string' || sealed.data === null ? undefined : safeJson(sealed.data),
+        );
+        if (v.success && v.data.node === this.me && v.data.since === since)
+          return this.kv.put(deviceId, this.sealPresence(deviceId, since, null));
         return undefined;
       })
       .catch((e: Error) => this.ctx.log.warn('presence delete failed', { deviceId, error: e.message }));
@@ -169,18 +189,27 @@ export class ClusterAgents implements ClusterLink {
 
   /** A presence value (or, data null, its tombstone) sealed by this node; `since` is its version. */
   private sealPresence(deviceId: string, since: number, data: string | null): string {
-    return sealValue(this.ctx.mac, 'presence', `${BUCKET}/${deviceId}`, { writer: this.me, version: String(since), data });
+    return sealValue(this.ctx.mac, 'presence', `${BUCKET}/${deviceId}`, {
+      writer: this.me,
+      version: String(since),
+      data,
+    });
   }
 
   private seen(entry: KvWatchEntry): void {
     const deviceId = entry.key;
     if (!DEVICE_ID.test(deviceId)) return this.ctx.drops.drop('presence', 'not a device id');
-    const sealed = entry.operation === 'PUT' ? openValue(this.ctx.mac, 'presence', `${BUCKET}/${deviceId}`, entry.value) : 'an unauthenticated delete or purge marker';
+    const sealed =
+      entry.operation === 'PUT'
+        ? openValue(this.ctx.mac, 'presence', `${BUCKET}/${deviceId}`, entry.value)
+        : 'an unauthenticated delete or purge marker';
     if (typeof sealed === 'string') return this.ctx.drops.drop('presence', sealed);
     const version = Number(sealed.version);
-    if (!Number.isSafeInteger(version) || version < 0 || !NODE_ID.test(sealed.writer)) return this.ctx.drops.drop('presence', 'bad version or writer');
+    if (!Number.isSafeInteger(version) || version < 0 || !NODE_ID.test(sealed.writer))
+      return this.ctx.drops.drop('presence', 'bad version or writer');
     const vkey = `${deviceId} ${sealed.writer}`;
-    if (version < (this.presenceVersions.get(vkey) ?? 0)) return this.ctx.drops.drop('presence-replay', 'older than the presence known for the device');
+    if (version < (this.presenceVersions.get(vkey) ?? 0))
+      return this.ctx.drops.drop('presence-replay', 'older than the presence known for the device');
     this.presenceVersions.set(vkey, version);
     const before = this.nodeOf(deviceId);
     const mine = this.hub.localSince(deviceId);
@@ -189,7 +218,8 @@ export class ClusterAgents implements ClusterLink {
       const known = this.presence.get(deviceId);
       if (known && (known.node !== sealed.writer || known.since !== version)) return;
       this.presence.delete(deviceId);
-      if (mine !== null) this.localPresence(deviceId, true, mine); // still here: say so again
+      if (mine !== null)
+        this.localPresence(deviceId, true, mine); // still here: say so again
       else if (before !== null) this.hub.remotePresence(deviceId, null);
       return;
     }
@@ -218,11 +248,13 @@ export class ClusterAgents implements ClusterLink {
 
   private nodeDown(node: string): void {
     this.hub.nodeDown(node);
-    for (const [deviceId, p] of this.presence) if (p.node === node && this.hub.localSince(deviceId) === null) this.hub.remotePresence(deviceId, null);
+    for (const [deviceId, p] of this.presence)
+      if (p.node === node && this.hub.localSince(deviceId) === null) this.hub.remotePresence(deviceId, null);
   }
 
   private nodeUp(node: string): void {
-    for (const [deviceId, p] of this.presence) if (p.node === node && this.hub.localSince(deviceId) === null) this.hub.remotePresence(deviceId, node);
+    for (const [deviceId, p] of this.presence)
+      if (p.node === node && this.hub.localSince(deviceId) === null) this.hub.remotePresence(deviceId, node);
   }
 
   // ---------- routing ----------
@@ -258,10 +290,21 @@ export class ClusterAgents implements ClusterLink {
         for (const part of splitText(out.text, max)) publish('text', part);
         return;
       case 'end':
-        publish('end', JSON.stringify({ status: out.status, error: out.error?.slice(0, 4096), cwd: out.cwd?.slice(0, 4096) }));
+        publish(
+          'end',
+          JSON.stringify({ status: out.status, error: out.error?.slice(0, 4096), cwd: out.cwd?.slice(0, 4096) }),
+        );
         return;
       case 'trace':
-        publish('trace', JSON.stringify({ sessionId: out.sessionId, level: out.level, message: out.message.slice(0, 4096), time: out.time }));
+        publish(
+          'trace',
+          JSON.stringify({
+            sessionId: out.sessionId,
+            level: out.level,
+            message: out.message.slice(0, 4096),
+            time: out.time,
+          }),
+        );
         return;
     }
   }
@@ -287,7 +330,11 @@ export class ClusterAgents implements ClusterLink {
     try {
       this.ctx.nc.publish(subject, payload, { headers: h });
     } catch (e) {
-      this.ctx.log.warn('cluster message not sent', { subject, bytes: typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength, error: describeError(e) });
+      this.ctx.log.warn('cluster message not sent', {
+        subject,
+        bytes: typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength,
+        error: describeError(e),
+      });
     }
   }
 
@@ -331,13 +378,22 @@ export class ClusterAgents implements ClusterLink {
    * Null when a routing message is authentic and fresh (and then its counter is recorded), else why not.
    * Checked before the body is parsed: nothing a node did not send is even decoded.
    */
-  private authentic(kind: MacKind, subject: string, from: string, extra: string[], h: MsgHdrs | undefined, data: Uint8Array): string | null {
+  private authentic(
+    kind: MacKind,
+    subject: string,
+    from: string,
+    extra: string[],
+    h: MsgHdrs | undefined,
+    data: Uint8Array,
+  ): string | null {
     const version = h?.get(VERSION_HEADER) ?? '';
     const m = /^([0-9a-f]{16})\.([1-9][0-9]{0,15})\.([0-9]{1,16})$/.exec(version);
     if (!m) return 'no valid version';
-    if (!this.ctx.mac.check({ kind, where: subject, writer: from, version, extra, payload: data }, h?.get(MAC_HEADER))) return 'bad MAC (not sent by a node of this cluster)';
+    if (!this.ctx.mac.check({ kind, where: subject, writer: from, version, extra, payload: data }, h?.get(MAC_HEADER)))
+      return 'bad MAC (not sent by a node of this cluster)';
     const [, boot, ctr, time] = m as unknown as [string, string, string, string];
-    if (Math.abs(Date.now() - Number(time)) > ROUTE_WINDOW_MS) return 'outside the time window (a replay, or a clock far off)';
+    if (Math.abs(Date.now() - Number(time)) > ROUTE_WINDOW_MS)
+      return 'outside the time window (a replay, or a clock far off)';
     const key = `${kind} ${from}`;
     let boots = this.lastCounter.get(key);
     if (!boots) this.lastCounter.set(key, (boots = new Map()));
@@ -374,7 +430,9 @@ function decodeOutput(kind: string, data: Uint8Array, jobId: string): RemoteOutp
     case 'data': {
       const d = decodeDataFrame(data);
       // The frame names its job too: it must be the job the message is for.
-      return 'error' in d || d.jobId !== jobId ? null : { type: 'data', frame: Buffer.from(data), bytes: d.payload.length };
+      return 'error' in d || d.jobId !== jobId
+        ? null
+        : { type: 'data', frame: Buffer.from(data), bytes: d.payload.length };
     }
     case 'records': {
       const json = text();
@@ -407,9 +465,15 @@ function decodeOutput(kind: string, data: Uint8Array, jobId: string): RemoteOutp
 function splitRecords(json: string, max: number): string[] {
   if (Buffer.byteLength(json) <= max) return [json];
   const records = JSON.parse(json) as unknown[];
-  if (records.length <= 1) return [JSON.stringify([{ error: `record too large to pass between service nodes (${Buffer.byteLength(json)} bytes)` }])];
+  if (records.length <= 1)
+    return [
+      JSON.stringify([{ error: `record too large to pass between service nodes (${Buffer.byteLength(json)} bytes)` }]),
+    ];
   const half = Math.ceil(records.length / 2);
-  return [...splitRecords(JSON.stringify(records.slice(0, half)), max), ...splitRecords(JSON.stringify(records.slice(half)), max)];
+  return [
+    ...splitRecords(JSON.stringify(records.slice(0, half)), max),
+    ...splitRecords(JSON.stringify(records.slice(half)), max),
+  ];
 }
 
 /**
@@ -420,7 +484,7 @@ function splitText(text: string, max: number): string[] {
   const step = Math.floor(max / 3);
   if (text.length <= step) return [text];
   const parts: string[] = [];
-  for (let i = 0; i < text.length; ) {
+  for (let i = 0; i < text.length;) {
     let end = Math.min(text.length, i + step);
     const last = text.charCodeAt(end - 1);
     if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--; // a high surrogate stays with its low half
@@ -437,6 +501,7 @@ function splitData(frame: Buffer, max: number): Uint8Array[] {
   if ('error' in d) return []; // the hub decoded it before: cannot happen
   const room = max - (frame.length - d.payload.length);
   const parts: Uint8Array[] = [];
-  for (let at = 0; at < d.payload.length; at += room) parts.push(encodeDataFrame(d.jobId, d.offset + at, d.payload.subarray(at, at + room)));
+  for (let at = 0; at < d.payload.length; at += room)
+    parts.push(encodeDataFrame(d.jobId, d.offset + at, d.payload.subarray(at, at + room)));
   return parts;
 }

@@ -47,7 +47,13 @@ export interface NatsSecurity {
  * Connects to NATS (any of `urls`; the client fails over between them) and checks JetStream answers.
  * Throws one line when no server answers or JetStream is off.
  */
-export async function connectCluster(urls: string[], nodeId: string, log: Logger, mac: ClusterMac, opts: { replicas?: number | undefined; name?: string; security?: NatsSecurity | undefined } = {}): Promise<ClusterContext> {
+export async function connectCluster(
+  urls: string[],
+  nodeId: string,
+  log: Logger,
+  mac: ClusterMac,
+  opts: { replicas?: number | undefined; name?: string; security?: NatsSecurity | undefined } = {},
+): Promise<ClusterContext> {
   if (!NODE_ID.test(nodeId)) throw new Error(`invalid node id ${JSON.stringify(nodeId)} (letters, digits, - and _)`);
   const sec = opts.security ?? {};
   let nc: NatsConnection;
@@ -71,9 +77,11 @@ export async function connectCluster(urls: string[], nodeId: string, log: Logger
     jsm = await js.jetstreamManager();
   } catch (e) {
     await nc.close().catch(() => undefined);
-    throw new Error(`NATS at ${urls.join(',')} has no JetStream (start nats-server with -js): ${describeError(e)}`, { cause: e });
+    throw new Error(`NATS at ${urls.join(',')} has no JetStream (start nats-server with -js): ${describeError(e)}`, {
+      cause: e,
+    });
   }
-  const replicas = opts.replicas ?? (await clusterSize(nc) >= 3 ? 3 : 1);
+  const replicas = opts.replicas ?? ((await clusterSize(nc)) >= 3 ? 3 : 1);
   return { nc, js, jsm, nodeId, replicas, log, mac, drops: new DropLog(log) };
 }
 

@@ -33,7 +33,10 @@ export function loadClusterKey(dataDir: string): Buffer {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
-      throw new Error(`${file} is missing: every node of a cluster needs the cluster key (copy it, mode 0600, from the first node's data folder; a node made with \`lr-server init --cluster-from\` has it)`, { cause: e });
+      throw new Error(
+        `${file} is missing: every node of a cluster needs the cluster key (copy it, mode 0600, from the first node's data folder; a node made with \`lr-server init --cluster-from\` has it)`,
+        { cause: e },
+      );
     }
     throw new Error(`cannot read ${file}: ${code ?? describeError(e)}`, { cause: e });
   }
@@ -113,20 +116,29 @@ export function sealValue(mac: ClusterMac, kind: MacKind, where: string, v: Seal
 }
 
 /** The checked content of a sealed KV value, or why it was refused (never the value itself: it may hold secrets). */
-export function openValue(mac: ClusterMac, kind: MacKind, where: string, raw: Uint8Array | string): SealedValue | string {
+export function openValue(
+  mac: ClusterMac,
+  kind: MacKind,
+  where: string,
+  raw: Uint8Array | string,
+): SealedValue | string {
   const size = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.byteLength;
   if (size === 0) return 'no value (an unauthenticated delete or purge)';
   if (size > MAX_SEALED_BYTES) return 'value too large';
   let o: unknown;
   try {
-    o = JSON.parse(typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'));
+    o = JSON.parse(
+      typeof raw === 'string' ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'),
+    );
   } catch {
     return 'value is not JSON';
   }
   if (typeof o !== 'object' || o === null || Array.isArray(o)) return 'value is not a sealed entry';
   const { w, v, d, m } = o as Record<string, unknown>;
-  if (typeof w !== 'string' || typeof v !== 'string' || (typeof d !== 'string' && d !== null) || typeof m !== 'string') return 'value is not a sealed entry';
-  if (!mac.check({ kind, where, writer: w, version: v, payload: d }, m)) return 'bad MAC (not written by a node of this cluster)';
+  if (typeof w !== 'string' || typeof v !== 'string' || (typeof d !== 'string' && d !== null) || typeof m !== 'string')
+    return 'value is not a sealed entry';
+  if (!mac.check({ kind, where, writer: w, version: v, payload: d }, m))
+    return 'bad MAC (not written by a node of this cluster)';
   return { writer: w, version: v, data: d };
 }
 
@@ -164,7 +176,12 @@ export class DropLog {
     if (s?.timer) clearTimeout(s.timer);
     const suppressed = s?.count ?? 0;
     this.last.set(kind, { at: now, count: 0, why });
-    this.log.warn('cluster entry dropped', { kind, why, ...fields, ...(suppressed ? { alsoDroppedSinceLastReport: suppressed } : {}) });
+    this.log.warn('cluster entry dropped', {
+      kind,
+      why,
+      ...fields,
+      ...(suppressed ? { alsoDroppedSinceLastReport: suppressed } : {}),
+    });
   }
 
   /** The end of an interval in which drops were held back: one line for them, and a new interval starts. */

@@ -119,8 +119,10 @@ export class ClusterNode {
       const timer = setTimeout(() => {
         if (registry.isAlive(node) || !this.ledger) return;
         this.ledger.releaseNode(node).then(
-          (freed) => freed > 0 && this.ctx.log.info("freed the devices of a dead node's sessions", { node, sessions: freed }),
-          (e: Error) => this.ctx.log.warn("could not free a dead node's sessions (their lease will)", { node, error: e.message }),
+          (freed) =>
+            freed > 0 && this.ctx.log.info("freed the devices of a dead node's sessions", { node, sessions: freed }),
+          (e: Error) =>
+            this.ctx.log.warn("could not free a dead node's sessions (their lease will)", { node, error: e.message }),
         );
       }, RELEASE_DEAD_NODE_AFTER_MS);
       timer.unref();

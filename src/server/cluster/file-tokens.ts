@@ -34,7 +34,12 @@ import { JetStreamApiCodes, JetStreamApiError } from '@nats-io/jetstream';
 import { type KV, type KvEntry } from '@nats-io/kv';
 import { headers } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { AGENT_FILE_TOKEN, AGENT_FILE_TOKEN_TTL_MS, type AgentFileGrant, type FileTokens } from '../agent-file-tokens.js';
+import {
+  AGENT_FILE_TOKEN,
+  AGENT_FILE_TOKEN_TTL_MS,
+  type AgentFileGrant,
+  type FileTokens,
+} from '../agent-file-tokens.js';
 import { openBucket, type ClusterContext } from './cluster-context.js';
 import { openValue, sealValue } from './cluster-key.js';
 
@@ -81,7 +86,13 @@ export class ClusterFileTokens implements FileTokens {
     const ttlMs = opts.ttlMs ?? AGENT_FILE_TOKEN_TTL_MS;
     // allow_direct off: reads are answered by the stream leader, never by a replica that may lag (a
     // redeem must see the grant as soon as the issuing node's put was acknowledged, and the marker too).
-    const bucketOpts = { history: 1, ttl: ttlMs, replicas: ctx.replicas, allow_direct: false, description: 'lr one-time download grants (by token hash)' };
+    const bucketOpts = {
+      history: 1,
+      ttl: ttlMs,
+      replicas: ctx.replicas,
+      allow_direct: false,
+      description: 'lr one-time download grants (by token hash)',
+    };
     const kv = await openBucket(ctx, bucket, bucketOpts);
     return new ClusterFileTokens(ctx, kv, bucket, ttlMs);
   }
@@ -91,12 +102,20 @@ export class ClusterFileTokens implements FileTokens {
     const token = randomBytes(32).toString('base64url');
     const full: AgentFileGrant = { ...grant, expiresAt: Date.now() + this.ttlMs };
     const key = keyOf(token);
-    const sealed = sealValue(this.ctx.mac, 'grant', `${this.bucket}/${key}`, { writer: this.ctx.nodeId, version: String(full.expiresAt), data: JSON.stringify(full) });
+    const sealed = sealValue(this.ctx.mac, 'grant', `${this.bucket}/${key}`, {
+      writer: this.ctx.nodeId,
+      version: String(full.expiresAt),
+      data: JSON.stringify(full),
+    });
     const shared = this.kv.put(key, sealed).then(
       () => true,
       (e: Error) => {
         // Only this node can serve that token now; the agent asks the node it is connected to.
-        this.ctx.log.warn('download grant not shared with the cluster', { name: grant.name, deviceId: grant.deviceId, error: e.message });
+        this.ctx.log.warn('download grant not shared with the cluster', {
+          name: grant.name,
+          deviceId: grant.deviceId,
+          error: e.message,
+        });
         return false;
       },
     );
@@ -130,7 +149,7 @@ export class ClusterFileTokens implements FileTokens {
     const usedKey = `u.${hash}`;
     const appearBy = Date.now() + APPEAR_MS;
     const deadline = Date.now() + CAS_DEADLINE_MS;
-    for (let attempt = 0; ; ) {
+    for (let attempt = 0; ;) {
       const last = await this.lastSeq();
       if (await this.kv.get(usedKey)) return null; // used (whatever the entry: see the top)
       const entry = await this.kv.get(key);
@@ -150,7 +169,8 @@ export class ClusterFileTokens implements FileTokens {
       } catch (err) {
         if (!isCasConflict(err)) throw err;
         attempt++;
-        if (Date.now() > deadline) throw new Error(`download tokens: gave up after ${attempt} conflicting writes`, { cause: err });
+        if (Date.now() > deadline)
+          throw new Error(`download tokens: gave up after ${attempt} conflicting writes`, { cause: err });
         await sleep(Math.random() * Math.min(50, 2 ** Math.min(attempt, 6)));
       }
     }
@@ -163,15 +183,25 @@ export class ClusterFileTokens implements FileTokens {
 
   /** The sealed used mark, only if the stream's last sequence is `last`. */
   private async markUsed(usedKey: string, last: number): Promise<void> {
-    const mark = sealValue(this.ctx.mac, 'grant-used', `${this.bucket}/${usedKey}`, { writer: this.ctx.nodeId, version: String(Date.now()), data: '' });
-    await this.ctx.js.publish(`$KV.${this.bucket}.${usedKey}`, mark, { headers: headers(), expect: { lastSequence: last } });
+    const mark = sealValue(this.ctx.mac, 'grant-used', `${this.bucket}/${usedKey}`, {
+      writer: this.ctx.nodeId,
+      version: String(Date.now()),
+      data: '',
+    });
+    await this.ctx.js.publish(`$KV.${this.bucket}.${usedKey}`, mark, {
+      headers: headers(),
+      expect: { lastSequence: last },
+    });
   }
 
   /** The grant of an entry, once its MAC and shape check; null (and a report) otherwise. */
   private parseGrant(entry: KvEntry): AgentFileGrant | null {
     const sealed = openValue(this.ctx.mac, 'grant', `${this.bucket}/${entry.key}`, entry.value);
     if (typeof sealed === 'string' || sealed.data === null) {
-      this.ctx.drops.drop('grant', typeof sealed === 'string' ? sealed : 'a tombstone', { bucket: this.bucket, revision: entry.revision });
+      this.ctx.drops.drop('grant', typeof sealed === 'string' ? sealed : 'a tombstone', {
+        bucket: this.bucket,
+        revision: entry.revision,
+      });
       return null;
     }
     try {
@@ -202,7 +232,11 @@ function keyOf(token: string): string {
 
 /** The server refused the conditional write: somebody wrote to the bucket since we read. */
 function isCasConflict(e: unknown): boolean {
-  return e instanceof JetStreamApiError && (e.code === JetStreamApiCodes.StreamWrongLastSequence || e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+  return (
+    e instanceof JetStreamApiError &&
+    (e.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
 }
 
 function sleep(ms: number): Promise<void> {

@@ -117,12 +117,16 @@ export class LibraryObjects implements LibraryContentSync {
     // otherwise (written by something else than publish): then the upload replaces it and heals it.
     if (existing && objectDigestHex(existing.digest ?? '') === sha256) return;
     // The put reads the stream one chunk at a time and waits for each chunk's ack: bounded memory.
-    const rs = Readable.toWeb(createReadStream(path, { highWaterMark: 128 * 1024 })) as unknown as ReadableStream<Uint8Array>;
+    const rs = Readable.toWeb(
+      createReadStream(path, { highWaterMark: 128 * 1024 }),
+    ) as unknown as ReadableStream<Uint8Array>;
     const info = await this.os.put({ name: sha256, description: 'lr library content' }, rs);
     if (objectDigestHex(info.digest) !== sha256) {
       // The file is not what its name says: take the object down again rather than leave it for others.
       await this.os.delete(sha256).catch(() => undefined);
-      throw new LibraryObjectError(`the bytes of ${basename(path)} changed while they were published (SHA-256 differs)`);
+      throw new LibraryObjectError(
+        `the bytes of ${basename(path)} changed while they were published (SHA-256 differs)`,
+      );
     }
     this.ctx.log.info('library content published', { sha256, size: info.size, bucket: this.bucket });
   }
@@ -152,7 +156,14 @@ export class LibraryObjects implements LibraryContentSync {
     const st = await stat(dest).catch(() => null);
     if (st?.isFile()) {
       const known = this.verified.get(dest);
-      if (known && known.sha256 === sha256 && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ino === st.ino) return;
+      if (
+        known &&
+        known.sha256 === sha256 &&
+        known.size === st.size &&
+        known.mtimeMs === st.mtimeMs &&
+        known.ino === st.ino
+      )
+        return;
       // Unknown to this process (a restart) or changed: hash it once rather than fetch it again.
       const local = await digestFile(dest);
       if (local.sha256 === sha256) {
@@ -174,22 +185,31 @@ export class LibraryObjects implements LibraryContentSync {
     let bytes = 0;
     try {
       if (info.chunks > 0) {
-        const consumer = await this.ctx.js.consumers.get(`OBJ_${this.bucket}`, { filter_subjects: `$O.${this.bucket}.C.${info.nuid}` });
+        const consumer = await this.ctx.js.consumers.get(`OBJ_${this.bucket}`, {
+          filter_subjects: `$O.${this.bucket}.C.${info.nuid}`,
+        });
         try {
           let chunks = 0;
           while (chunks < info.chunks) {
             // Ask for no more than remain: a pull for more would wait for its expiry.
-            const batch = await consumer.fetch({ max_messages: Math.min(FETCH_CHUNKS, info.chunks - chunks), expires: FETCH_EXPIRES_MS });
+            const batch = await consumer.fetch({
+              max_messages: Math.min(FETCH_CHUNKS, info.chunks - chunks),
+              expires: FETCH_EXPIRES_MS,
+            });
             let got = 0;
             for await (const m of batch) {
               got++;
               chunks++;
               bytes += m.data.length;
-              if (bytes > info.size) throw new LibraryObjectError(`library content ${sha256}: more bytes than the object announces`);
+              if (bytes > info.size)
+                throw new LibraryObjectError(`library content ${sha256}: more bytes than the object announces`);
               hash.update(m.data);
               await write(out, m.data);
             }
-            if (got === 0) throw new LibraryObjectError(`library content ${sha256}: the object store stopped sending (${bytes} of ${info.size} bytes)`);
+            if (got === 0)
+              throw new LibraryObjectError(
+                `library content ${sha256}: the object store stopped sending (${bytes} of ${info.size} bytes)`,
+              );
           }
         } finally {
           await consumer.delete().catch(() => undefined);
@@ -201,7 +221,9 @@ export class LibraryObjects implements LibraryContentSync {
       });
       const got = hash.digest('hex');
       if (bytes !== info.size || got !== sha256) {
-        throw new LibraryObjectError(`library content ${sha256} is corrupt in the object store (got ${bytes} bytes hashing to ${got}); refused`);
+        throw new LibraryObjectError(
+          `library content ${sha256} is corrupt in the object store (got ${bytes} bytes hashing to ${got}); refused`,
+        );
       }
       await rename(temp, dest);
     } catch (e) {
@@ -225,7 +247,10 @@ export class LibraryObjects implements LibraryContentSync {
     if (!raw) return null;
     const parsed = objectInfoSchema.safeParse(raw);
     if (!parsed.success) {
-      this.ctx.log.warn('malformed library object metadata skipped', { sha256, problem: parsed.error.issues[0]?.message });
+      this.ctx.log.warn('malformed library object metadata skipped', {
+        sha256,
+        problem: parsed.error.issues[0]?.message,
+      });
       return null;
     }
     return parsed.data.deleted ? null : parsed.data;

@@ -68,8 +68,10 @@ export class ClusterLogMirror {
     db.exec(SCHEMA);
     // Databases made before versions were kept: 0 = older than any sealed entry.
     const cols = db.prepare('SELECT name FROM pragma_table_info(?)').pluck().all('cluster_commands') as string[];
-    if (!cols.includes('version')) db.exec('ALTER TABLE cluster_commands ADD COLUMN version INTEGER NOT NULL DEFAULT 0');
-    this.appliedSeq = (db.prepare("SELECT v FROM cluster_log_state WHERE k = 'stream_seq'").pluck().get() as number | undefined) ?? 0;
+    if (!cols.includes('version'))
+      db.exec('ALTER TABLE cluster_commands ADD COLUMN version INTEGER NOT NULL DEFAULT 0');
+    this.appliedSeq =
+      (db.prepare("SELECT v FROM cluster_log_state WHERE k = 'stream_seq'").pluck().get() as number | undefined) ?? 0;
   }
 
   /** Starts mirroring (the stream must exist: CommandLogStream.open made it). Returns at once; reading goes on. */
@@ -85,7 +87,9 @@ export class ClusterLogMirror {
     if (this.appliedSeq >= last) return;
     await Promise.race([
       new Promise<void>((resolve) => this.waiters.push({ seq: last, resolve })),
-      new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`the cluster log view did not catch up in ${timeoutMs} ms`)), timeoutMs)),
+      new Promise<void>((_, reject) =>
+        setTimeout(() => reject(new Error(`the cluster log view did not catch up in ${timeoutMs} ms`)), timeoutMs),
+      ),
     ]);
   }
 
@@ -106,7 +110,10 @@ export class ClusterLogMirror {
   }
 
   private async consume(): Promise<void> {
-    const consumer = await this.ctx.js.consumers.get(this.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.appliedSeq + 1 });
+    const consumer = await this.ctx.js.consumers.get(this.stream, {
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: this.appliedSeq + 1,
+    });
     const messages = await consumer.consume({ max_bytes: 4 * 1024 * 1024 });
     this.messages = messages;
     let batch: Array<{ entry: SealedEntry; streamSeq: number }> = [];
@@ -122,9 +129,19 @@ export class ClusterLogMirror {
         const split = (m.headers?.get(PARTS_HEADER) ?? '') !== '';
         const hv = (name: string) => m.headers?.get(name) || null;
         // A split entry's parts were published before its head: read them all (latest version) by subject.
-        const got = split ? await fetchEntry(this.ctx, this.stream, m.subject) : openEntry(this.ctx.mac, m.subject, { writer: hv(WRITER_HEADER), version: hv(VERSION_HEADER), mac: hv(MAC_HEADER) }, Buffer.from(m.data));
+        const got = split
+          ? await fetchEntry(this.ctx, this.stream, m.subject)
+          : openEntry(
+              this.ctx.mac,
+              m.subject,
+              { writer: hv(WRITER_HEADER), version: hv(VERSION_HEADER), mac: hv(MAC_HEADER) },
+              Buffer.from(m.data),
+            );
         if (got && typeof got !== 'string' && got.node === tokens[2]) batch.push({ entry: got, streamSeq: m.seq });
-        else if (got !== null) this.ctx.drops.drop('log', typeof got === 'string' ? got : 'its node does not match its subject', { subject: m.subject });
+        else if (got !== null)
+          this.ctx.drops.drop('log', typeof got === 'string' ? got : 'its node does not match its subject', {
+            subject: m.subject,
+          });
       }
       batchLast = m.seq;
       if (batch.length >= BATCH || m.info.pending === 0) flush();
@@ -142,7 +159,9 @@ export class ClusterLogMirror {
          output = excluded.output, output_size = excluded.output_size, output_sha256 = excluded.output_sha256, output_truncated = excluded.output_truncated
        WHERE excluded.stream_seq > cluster_commands.stream_seq AND excluded.version >= cluster_commands.version AND excluded.node = cluster_commands.node`,
     );
-    const mark = this.db.prepare("INSERT INTO cluster_log_state (k, v) VALUES ('stream_seq', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v");
+    const mark = this.db.prepare(
+      "INSERT INTO cluster_log_state (k, v) VALUES ('stream_seq', ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v",
+    );
     // A read model needs no fsync per batch: a power cut loses the last rows and the mark that covers them
     // together (one transaction), and they are read again from the stream. The service's own writes keep
     // synchronous=FULL: the pragma is set back before anything else can run on this connection.
@@ -162,7 +181,12 @@ export class ClusterLogMirror {
     }
   }
 
-  private applyBatch(batch: Array<{ entry: SealedEntry; streamSeq: number }>, lastSeq: number, upsert: Statement, mark: Statement): void {
+  private applyBatch(
+    batch: Array<{ entry: SealedEntry; streamSeq: number }>,
+    lastSeq: number,
+    upsert: Statement,
+    mark: Statement,
+  ): void {
     this.db.transaction(() => {
       for (const { entry: e, streamSeq } of batch) {
         upsert.run({

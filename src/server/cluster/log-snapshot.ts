@@ -103,7 +103,9 @@ export class ClusterLogSnapshot {
         CREATE TABLE entries (subject TEXT PRIMARY KEY, node TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, chain TEXT, seal TEXT, json TEXT NOT NULL);`);
       await snap.load(ctx, stream, maxPayload);
       snap.assemble(ctx.mac);
-      tmp.exec('DROP TABLE msgs; DROP TABLE parts; CREATE INDEX entries_seq ON entries(node, seq); CREATE INDEX entries_id ON entries(node, id);');
+      tmp.exec(
+        'DROP TABLE msgs; DROP TABLE parts; CREATE INDEX entries_seq ON entries(node, seq); CREATE INDEX entries_id ON entries(node, id);',
+      );
       return snap;
     } catch (e) {
       tmp.close();
@@ -121,12 +123,18 @@ export class ClusterLogSnapshot {
   }
 
   count(node?: string): number {
-    return (node === undefined ? this.tmp.prepare('SELECT COUNT(*) FROM entries').pluck().get() : this.tmp.prepare('SELECT COUNT(*) FROM entries WHERE node = ?').pluck().get(node)) as number;
+    return (
+      node === undefined
+        ? this.tmp.prepare('SELECT COUNT(*) FROM entries').pluck().get()
+        : this.tmp.prepare('SELECT COUNT(*) FROM entries WHERE node = ?').pluck().get(node)
+    ) as number;
   }
 
   /** A node's entries in seq order, one page in memory at a time. */
   *entries(node: string, afterSeq = 0): Generator<StreamEntry> {
-    const page = this.tmp.prepare('SELECT rowid, seq, json FROM entries WHERE node = ? AND (seq > ? OR (seq = ? AND rowid > ?)) ORDER BY seq, rowid LIMIT ?');
+    const page = this.tmp.prepare(
+      'SELECT rowid, seq, json FROM entries WHERE node = ? AND (seq > ? OR (seq = ? AND rowid > ?)) ORDER BY seq, rowid LIMIT ?',
+    );
     let seq = afterSeq;
     let rowid = Number.MAX_SAFE_INTEGER; // first page: strictly after afterSeq
     for (;;) {
@@ -141,7 +149,8 @@ export class ClusterLogSnapshot {
 
   /** The stream's copy of one entry of a node, by command id. */
   entry(node: string, id: string): { seq: number; chain: string | null; seal: string | null } | undefined {
-    return this.tmp.prepare('SELECT seq, chain, seal FROM entries WHERE node = ? AND id = ?').get(node, id) as { seq: number; chain: string | null; seal: string | null } | undefined;
+    return this.tmp.prepare('SELECT seq, chain, seal FROM entries WHERE node = ? AND id = ?').get(node, id) as
+      { seq: number; chain: string | null; seal: string | null } | undefined;
   }
 
   private bad(subject: string, streamSeq: number, detail: string): void {
@@ -180,7 +189,9 @@ export class ClusterLogSnapshot {
         .then((now) => {
           if (now.state.messages === 0 || now.state.last_seq <= lastRead) messages.stop();
           else if (Date.now() - idleSince > READ_STALL_MS) {
-            stalled = new Error(`the cluster log stream sent nothing for ${READ_STALL_MS / 1000} s (read up to ${lastRead} of ${now.state.last_seq})`);
+            stalled = new Error(
+              `the cluster log stream sent nothing for ${READ_STALL_MS / 1000} s (read up to ${lastRead} of ${now.state.last_seq})`,
+            );
             messages.stop();
           }
         })
@@ -197,10 +208,20 @@ export class ClusterLogSnapshot {
         } else if (prefixOk && tokens.length === 4) {
           const partsHeader = m.headers?.get(PARTS_HEADER) ?? '';
           const parts = partsHeader === '' ? 1 : Number(partsHeader);
-          if (!Number.isInteger(parts) || parts < 1 || parts > MAX_PARTS) this.bad(m.subject, m.seq, `invalid ${PARTS_HEADER} header`);
+          if (!Number.isInteger(parts) || parts < 1 || parts > MAX_PARTS)
+            this.bad(m.subject, m.seq, `invalid ${PARTS_HEADER} header`);
           else {
             const hv = (name: string) => m.headers?.get(name) || null;
-            putMsg.run(m.subject, m.seq, parts, hv(DIGEST_HEADER), hv(WRITER_HEADER), hv(VERSION_HEADER), hv(MAC_HEADER), m.data);
+            putMsg.run(
+              m.subject,
+              m.seq,
+              parts,
+              hv(DIGEST_HEADER),
+              hv(WRITER_HEADER),
+              hv(VERSION_HEADER),
+              hv(MAC_HEADER),
+              m.data,
+            );
           }
         } else {
           this.bad(m.subject, m.seq, 'a message on a subject that is not a command log entry');
@@ -216,12 +237,26 @@ export class ClusterLogSnapshot {
 
   /** Joins split payloads, validates each entry and files it by node and seq. */
   private assemble(mac: ClusterMac): void {
-    const page = this.tmp.prepare('SELECT rowid, subject, stream_seq, parts, digest, writer, version, mac, data FROM msgs WHERE rowid > ? ORDER BY rowid LIMIT ?');
+    const page = this.tmp.prepare(
+      'SELECT rowid, subject, stream_seq, parts, digest, writer, version, mac, data FROM msgs WHERE rowid > ? ORDER BY rowid LIMIT ?',
+    );
     const partsOf = this.tmp.prepare('SELECT k, data FROM parts WHERE subject = ? AND k < ? ORDER BY k');
-    const put = this.tmp.prepare('INSERT INTO entries (subject, node, seq, id, chain, seal, json) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    const put = this.tmp.prepare(
+      'INSERT INTO entries (subject, node, seq, id, chain, seal, json) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
     let after = 0;
     for (;;) {
-      const rows = page.all(after, PAGE) as { rowid: number; subject: string; stream_seq: number; parts: number; digest: string | null; writer: string | null; version: string | null; mac: string | null; data: Buffer }[];
+      const rows = page.all(after, PAGE) as {
+        rowid: number;
+        subject: string;
+        stream_seq: number;
+        parts: number;
+        digest: string | null;
+        writer: string | null;
+        version: string | null;
+        mac: string | null;
+        data: Buffer;
+      }[];
       if (rows.length === 0) return;
       after = (rows[rows.length - 1] as { rowid: number }).rowid;
       const accepted: [string, string, number, string, string | null, string | null, string][] = [];
@@ -246,7 +281,11 @@ export class ClusterLogSnapshot {
         }
         const [, , node, token] = r.subject.split('.');
         if (node !== entry.node || token !== idToken(entry.id)) {
-          this.bad(r.subject, r.stream_seq, `the entry says it is ${entry.id} of node ${entry.node}, not what its subject names`);
+          this.bad(
+            r.subject,
+            r.stream_seq,
+            `the entry says it is ${entry.id} of node ${entry.node}, not what its subject names`,
+          );
           continue;
         }
         accepted.push([r.subject, entry.node, entry.seq, entry.id, entry.chain, entry.seal, JSON.stringify(entry)]);
@@ -262,7 +301,11 @@ export class ClusterLogSnapshot {
  * The current stream copy of one entry, read directly (not through a snapshot): null when the subject has
  * no message, a string saying why when the message is not a valid entry.
  */
-export async function fetchEntry(ctx: ClusterContext, stream: string, subject: string): Promise<SealedEntry | string | null> {
+export async function fetchEntry(
+  ctx: ClusterContext,
+  stream: string,
+  subject: string,
+): Promise<SealedEntry | string | null> {
   const head = await ctx.jsm.streams.getMessage(stream, { last_by_subj: subject });
   if (!head) return null;
   const partsHeader = head.header?.get(PARTS_HEADER) ?? '';
@@ -275,9 +318,15 @@ export async function fetchEntry(ctx: ClusterContext, stream: string, subject: s
     chunks.push(Buffer.from(p.data));
   }
   const body = Buffer.concat(chunks);
-  if (parts > 1 && createHash('sha256').update(body).digest('hex') !== head.header?.get(DIGEST_HEADER)) return 'a split entry whose parts do not match its digest';
+  if (parts > 1 && createHash('sha256').update(body).digest('hex') !== head.header?.get(DIGEST_HEADER))
+    return 'a split entry whose parts do not match its digest';
   const hv = (name: string) => head.header?.get(name) || null;
-  return openEntry(ctx.mac, subject, { writer: hv(WRITER_HEADER), version: hv(VERSION_HEADER), mac: hv(MAC_HEADER) }, body);
+  return openEntry(
+    ctx.mac,
+    subject,
+    { writer: hv(WRITER_HEADER), version: hv(VERSION_HEADER), mac: hv(MAC_HEADER) },
+    body,
+  );
 }
 
 /** An entry whose cluster-key MAC was checked, with the version its writer gave it. */
@@ -287,11 +336,18 @@ export type SealedEntry = StreamEntry & { version: number };
  * The entry of a whole payload, once its MAC checks (writer = the node its subject names), or why not.
  * Nothing a node did not write is ever parsed further.
  */
-export function openEntry(mac: ClusterMac, subject: string, h: { writer: string | null; version: string | null; mac: string | null }, body: Buffer): SealedEntry | string {
+export function openEntry(
+  mac: ClusterMac,
+  subject: string,
+  h: { writer: string | null; version: string | null; mac: string | null },
+  body: Buffer,
+): SealedEntry | string {
   const node = subject.split('.')[2];
-  if (!h.writer || !h.version || !h.mac) return 'an entry without the cluster MAC (not written by a node of this cluster)';
+  if (!h.writer || !h.version || !h.mac)
+    return 'an entry without the cluster MAC (not written by a node of this cluster)';
   if (h.writer !== node) return 'an entry whose writer is not the node its subject names';
-  if (!mac.check({ kind: 'log', where: subject, writer: h.writer, version: h.version, payload: body }, h.mac)) return 'an entry whose cluster MAC is wrong (not written by a node of this cluster)';
+  if (!mac.check({ kind: 'log', where: subject, writer: h.writer, version: h.version, payload: body }, h.mac))
+    return 'an entry whose cluster MAC is wrong (not written by a node of this cluster)';
   const version = Number(h.version);
   if (!Number.isSafeInteger(version) || version <= 0) return 'an entry with an invalid version';
   const entry = parseEntry(body);

@@ -103,7 +103,12 @@ export class CommandLogStream {
    * previous run left in it. A node that runs in a cluster for the first time enqueues its whole existing
    * log, so the cluster log holds its history too.
    */
-  static async open(ctx: ClusterContext, db: Db, chain: LogChain, opts: CommandLogStreamOptions = {}): Promise<CommandLogStream> {
+  static async open(
+    ctx: ClusterContext,
+    db: Db,
+    chain: LogChain,
+    opts: CommandLogStreamOptions = {},
+  ): Promise<CommandLogStream> {
     const stream = opts.stream ?? LOG_STREAM;
     await ensureStream(ctx, stream);
     const fresh = !db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log_outbox'").get();
@@ -143,7 +148,10 @@ export class CommandLogStream {
     return this.db.prepare('SELECT COUNT(*) FROM log_outbox').pluck().get() as number;
   }
 
-  /** Resolves once the outbox is empty (every write so far is in the stream). Never rejects; may wait forever while NATS is away. */
+  /**
+   * Resolves once the outbox is empty (every write so far is in the stream). Never rejects; may wait forever while NATS
+   * is away.
+   */
   flushed(): Promise<void> {
     if (this.pending() === 0) return Promise.resolve();
     return new Promise((resolve) => {
@@ -152,7 +160,9 @@ export class CommandLogStream {
     });
   }
 
-  /** Stops publishing (what is left in the outbox is published at the next start) and waits for the round in progress. */
+  /**
+   * Stops publishing (what is left in the outbox is published at the next start) and waits for the round in progress.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -231,13 +241,17 @@ export class CommandLogStream {
     const version = String(this.clock.next());
     h.set(WRITER_HEADER, this.ctx.nodeId);
     h.set(VERSION_HEADER, version);
-    h.set(MAC_HEADER, this.ctx.mac.tag({ kind: 'log', where: subject, writer: this.ctx.nodeId, version, payload: body }));
+    h.set(
+      MAC_HEADER,
+      this.ctx.mac.tag({ kind: 'log', where: subject, writer: this.ctx.nodeId, version, payload: body }),
+    );
     if (body.length <= this.maxPart) {
       await this.ctx.js.publish(subject, body, { headers: h });
       return;
     }
     const parts = Math.ceil(body.length / this.maxPart);
-    for (let k = 1; k < parts; k++) await this.ctx.js.publish(`${subject}.${k}`, body.subarray(k * this.maxPart, (k + 1) * this.maxPart));
+    for (let k = 1; k < parts; k++)
+      await this.ctx.js.publish(`${subject}.${k}`, body.subarray(k * this.maxPart, (k + 1) * this.maxPart));
     h.set(PARTS_HEADER, String(parts));
     h.set(DIGEST_HEADER, createHash('sha256').update(body).digest('hex'));
     await this.ctx.js.publish(subject, body.subarray(0, this.maxPart), { headers: h });
@@ -247,7 +261,10 @@ export class CommandLogStream {
     if (this.stopped) return;
     if (Date.now() - this.lastWarn > WARN_EVERY_MS) {
       this.lastWarn = Date.now();
-      this.ctx.log.warn('command log: cannot publish to the cluster log, retrying', { pending: this.pendingOrNull(), error: describeError(e) });
+      this.ctx.log.warn('command log: cannot publish to the cluster log, retrying', {
+        pending: this.pendingOrNull(),
+        error: describeError(e),
+      });
     }
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
@@ -297,6 +314,10 @@ async function ensureStream(ctx: ClusterContext, name: string): Promise<void> {
     const info = await ctx.jsm.streams.info(name).catch(() => {
       throw e;
     });
-    if (info.config.max_msgs_per_subject !== 1) ctx.log.warn('command log stream keeps more than one message per entry', { stream: name, max: info.config.max_msgs_per_subject });
+    if (info.config.max_msgs_per_subject !== 1)
+      ctx.log.warn('command log stream keeps more than one message per entry', {
+        stream: name,
+        max: info.config.max_msgs_per_subject,
+      });
   }
 }

@@ -42,7 +42,10 @@ export interface ClusterLogVerifyReport extends LogVerifyReport {
   nodes: ClusterNodeReport[];
 }
 
-/** Local entries whose stream copy differs are looked at again, live, up to this many (a write may have raced the reading). */
+/**
+ * Local entries whose stream copy differs are looked at again, live, up to this many (a write may have raced the
+ * reading).
+ */
 const MAX_RECHECKS = 1000;
 const EXPORT_CHUNK = 64 * 1024;
 
@@ -74,7 +77,12 @@ export async function verifyNodeAndCluster(stream: CommandLogStream): Promise<Cl
   }
   const me = stream.nodeId;
   const problems: ClusterLogProblem[] = [
-    ...local.problems.map((p) => ({ ...p, node: me, source: 'database' as const, detail: `in this node's database: ${p.detail}` })),
+    ...local.problems.map((p) => ({
+      ...p,
+      node: me,
+      source: 'database' as const,
+      detail: `in this node's database: ${p.detail}`,
+    })),
     ...report.problems,
     ...mismatches,
   ];
@@ -111,7 +119,10 @@ export async function exportClusterJsonl(stream: CommandLogStream, res: ServerRe
   } finally {
     snap.close();
   }
-  if (snap.malformedCount > 0) stream.ctx.log.warn('command log export: malformed messages in the cluster log were left out', { messages: snap.malformedCount });
+  if (snap.malformedCount > 0)
+    stream.ctx.log.warn('command log export: malformed messages in the cluster log were left out', {
+      messages: snap.malformedCount,
+    });
 }
 
 function write(res: ServerResponse, chunk: string): Promise<void> {
@@ -136,7 +147,15 @@ function verifySnapshot(stream: CommandLogStream, snap: ClusterLogSnapshot): Clu
   for (const m of snap.malformed) {
     const node = m.subject.split('.')[2];
     const named = node !== undefined && NODE_ID.test(node) ? node : undefined;
-    problems.push({ id: m.subject, seq: 0, problem: 'modified', detail: `stream message ${m.streamSeq}: ${m.detail}`, subject: m.subject, source: 'stream', ...(named ? { node: named } : {}) });
+    problems.push({
+      id: m.subject,
+      seq: 0,
+      problem: 'modified',
+      detail: `stream message ${m.streamSeq}: ${m.detail}`,
+      subject: m.subject,
+      source: 'stream',
+      ...(named ? { node: named } : {}),
+    });
     if (named) {
       const n = nodes.find((x) => x.node === named);
       if (n) n.ok = false;
@@ -144,7 +163,13 @@ function verifySnapshot(stream: CommandLogStream, snap: ClusterLogSnapshot): Clu
     }
   }
   if (snap.malformedCount > snap.malformed.length) {
-    problems.push({ id: '-', seq: 0, problem: 'modified', detail: `${snap.malformedCount - snap.malformed.length} more malformed messages in the cluster log`, source: 'stream' });
+    problems.push({
+      id: '-',
+      seq: 0,
+      problem: 'modified',
+      detail: `${snap.malformedCount - snap.malformed.length} more malformed messages in the cluster log`,
+      source: 'stream',
+    });
   }
   nodes.sort((a, b) => a.node.localeCompare(b.node));
   return { ok: problems.length === 0, entries, problems, verifiedAt: new Date().toISOString(), nodes };
@@ -170,7 +195,9 @@ async function compareLocal(stream: CommandLogStream, snap: ClusterLogSnapshot):
   const suspects: LocalRow[] = [];
   const problems: ClusterLogProblem[] = [];
   let unchecked = 0;
-  for (const r of db.prepare('SELECT id, seq, log_chain, log_seal FROM commands ORDER BY seq').iterate() as IterableIterator<LocalRow>) {
+  for (const r of db
+    .prepare('SELECT id, seq, log_chain, log_seal FROM commands ORDER BY seq')
+    .iterate() as IterableIterator<LocalRow>) {
     if (queued.has(r.id)) continue;
     const s = snap.entry(me, r.id);
     if (s && s.seq === r.seq && s.chain === r.log_chain && s.seal === r.log_seal) continue;
@@ -181,7 +208,8 @@ async function compareLocal(stream: CommandLogStream, snap: ClusterLogSnapshot):
     }
   }
   for (const r of suspects) {
-    const row = db.prepare('SELECT id, seq, log_chain, log_seal FROM commands WHERE id = ?').get(r.id) as LocalRow | undefined;
+    const row = db.prepare('SELECT id, seq, log_chain, log_seal FROM commands WHERE id = ?').get(r.id) as
+      LocalRow | undefined;
     if (!row || db.prepare('SELECT 1 FROM log_outbox WHERE command_id = ?').get(r.id)) continue;
     const live = await fetchEntry(stream.ctx, stream.stream, entrySubject(me, r.id));
     // A malformed copy is already reported by the stream's verification.
@@ -189,24 +217,60 @@ async function compareLocal(stream: CommandLogStream, snap: ClusterLogSnapshot):
     if (live && live.seq === row.seq && live.chain === row.log_chain && live.seal === row.log_seal) continue;
     problems.push(describe(me, row, live ? { seq: live.seq, chain: live.chain, seal: live.seal } : null));
   }
-  if (unchecked > 0) stream.ctx.log.warn('command log: many local entries differ from the cluster log; reported without a second look', { entries: unchecked });
+  if (unchecked > 0)
+    stream.ctx.log.warn('command log: many local entries differ from the cluster log; reported without a second look', {
+      entries: unchecked,
+    });
 
   // Entries the stream holds for this node that its database no longer has.
   const has = db.prepare('SELECT 1 FROM commands WHERE id = ?');
   for (const entry of snap.entries(me) as Generator<StreamEntry>) {
     if (!has.get(entry.id)) {
-      problems.push({ id: entry.id, seq: entry.seq, problem: 'deleted', detail: "in the cluster log but no longer in this node's database", node: me, subject: entrySubject(me, entry.id), source: 'database' });
+      problems.push({
+        id: entry.id,
+        seq: entry.seq,
+        problem: 'deleted',
+        detail: "in the cluster log but no longer in this node's database",
+        node: me,
+        subject: entrySubject(me, entry.id),
+        source: 'database',
+      });
     }
   }
   return problems;
 }
 
-function describe(node: string, r: LocalRow, s: { seq: number; chain: string | null; seal: string | null } | null): ClusterLogProblem {
+function describe(
+  node: string,
+  r: LocalRow,
+  s: { seq: number; chain: string | null; seal: string | null } | null,
+): ClusterLogProblem {
   const base = { id: r.id, seq: r.seq, node, subject: entrySubject(node, r.id), source: 'database' as const };
-  if (!s) return { ...base, problem: 'deleted', detail: 'in this node\'s database but missing from the cluster log (published, then removed from the stream)' };
-  if (s.seq !== r.seq) return { ...base, problem: 'reordered', detail: `the cluster log has it at seq ${s.seq}, this node's database at seq ${r.seq}` };
-  if (s.chain !== r.log_chain) return { ...base, problem: 'modified', detail: "its chain in this node's database differs from its copy in the cluster log (rewritten after it was published)" };
-  return { ...base, problem: 'modified', detail: "its seal in this node's database differs from its copy in the cluster log (its final fields were rewritten after it was published)" };
+  if (!s)
+    return {
+      ...base,
+      problem: 'deleted',
+      detail: "in this node's database but missing from the cluster log (published, then removed from the stream)",
+    };
+  if (s.seq !== r.seq)
+    return {
+      ...base,
+      problem: 'reordered',
+      detail: `the cluster log has it at seq ${s.seq}, this node's database at seq ${r.seq}`,
+    };
+  if (s.chain !== r.log_chain)
+    return {
+      ...base,
+      problem: 'modified',
+      detail:
+        "its chain in this node's database differs from its copy in the cluster log (rewritten after it was published)",
+    };
+  return {
+    ...base,
+    problem: 'modified',
+    detail:
+      "its seal in this node's database differs from its copy in the cluster log (its final fields were rewritten after it was published)",
+  };
 }
 
 function* mapIter<T, U>(it: Iterable<T>, fn: (t: T) => U): Generator<U> {
@@ -223,7 +287,10 @@ export function clusterCommandLog(db: Db, stream: CommandLogStream, mirror: Clus
     // What this node just wrote is published and mirrored before a log read answers (a few ms), never
     // waited on for long: a NATS outage serves what the view holds.
     ready: () =>
-      Promise.race([stream.flushed().then(() => mirror.caughtUp(2_000)), new Promise<void>((r) => setTimeout(r, 2_000))]).catch(() => undefined),
+      Promise.race([
+        stream.flushed().then(() => mirror.caughtUp(2_000)),
+        new Promise<void>((r) => setTimeout(r, 2_000)),
+      ]).catch(() => undefined),
     verify: () => unreadable(() => verifyNodeAndCluster(stream)),
     exportJsonl: (res, afterSeq) => unreadable(() => exportClusterJsonl(stream, res, afterSeq)),
   };

@@ -41,7 +41,13 @@
  * set counts no one. What a forger can still do is delete (any client with publish rights can): a freed
  * key lets a second session open, which is why the NATS servers must require credentials.
  */
-import { jetstream, JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import {
+  jetstream,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  type JetStreamClient,
+  type JetStreamManager,
+} from '@nats-io/jetstream';
 import { type KV, type KvEntry } from '@nats-io/kv';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from '../../node/log.js';
@@ -126,7 +132,13 @@ export class NatsSessionLedger implements SessionLedger {
     const js = jetstream(nc);
     const jsm = await js.jetstreamManager();
     // allow_direct off: reads are answered by the stream leader, never by a replica that may lag.
-    const bucketOpts = { history: 1, ttl: leaseMs, replicas: opts.replicas ?? 1, allow_direct: false, description: 'lr live response sessions (leases)' };
+    const bucketOpts = {
+      history: 1,
+      ttl: leaseMs,
+      replicas: opts.replicas ?? 1,
+      allow_direct: false,
+      description: 'lr live response sessions (leases)',
+    };
     const kv = await openBucket({ js }, bucket, bucketOpts);
     const status = await kv.status();
     // The bucket-wide condition needs a last sequence > 0 (the server ignores an expected sequence of 0):
@@ -134,7 +146,11 @@ export class NatsSessionLedger implements SessionLedger {
     // Several nodes starting at once: the stream another node is creating may not take writes for a moment
     // (no responders while its replicas are placed), so the first write is retried briefly.
     if (status.streamInfo.state.last_seq === 0) {
-      const created = sealValue(opts.mac, 'ledger', `${bucket}/created`, { writer: opts.nodeId, version: String(Date.now()), data: new Date().toISOString() });
+      const created = sealValue(opts.mac, 'ledger', `${bucket}/created`, {
+        writer: opts.nodeId,
+        version: String(Date.now()),
+        data: new Date().toISOString(),
+      });
       await untilStreamAnswers(() => kv.put('created', created));
     }
     // The bucket's TTL is the lease whatever this node was told: refresh against the real one.
@@ -201,7 +217,11 @@ export class NatsSessionLedger implements SessionLedger {
    */
   async claimOnce(name: string): Promise<boolean> {
     const key = `once.${Buffer.from(name).toString('base64url')}`;
-    const r = await this.cas<boolean>(key, (entry) => (this.read(entry) !== null ? { write: undefined, result: false } : { write: JSON.stringify({ node: this.opts.nodeId, at: new Date().toISOString() }), result: true }));
+    const r = await this.cas<boolean>(key, (entry) =>
+      this.read(entry) !== null
+        ? { write: undefined, result: false }
+        : { write: JSON.stringify({ node: this.opts.nodeId, at: new Date().toISOString() }), result: true },
+    );
     return r.result;
   }
 
@@ -216,7 +236,11 @@ export class NatsSessionLedger implements SessionLedger {
     for await (const k of await this.kv.keys('dev.>')) keys.push(k);
     let freed = 0;
     for (const key of keys) {
-      const r = await this.cas<boolean>(key, (entry) => (this.read<DeviceValue>(entry)?.node === node ? { write: null, result: true } : { write: undefined, result: false }));
+      const r = await this.cas<boolean>(key, (entry) =>
+        this.read<DeviceValue>(entry)?.node === node
+          ? { write: null, result: true }
+          : { write: undefined, result: false },
+      );
       if (r.result) freed++;
     }
     return freed;
@@ -226,7 +250,10 @@ export class NatsSessionLedger implements SessionLedger {
     const keys: string[] = [];
     for await (const k of await this.kv.keys('dev.>')) keys.push(k);
     const entries = await Promise.all(keys.map((k) => this.kv.get(k)));
-    return entries.map((entry) => this.read<DeviceValue>(entry)).filter((v): v is DeviceValue => v !== null).map(toClaim);
+    return entries
+      .map((entry) => this.read<DeviceValue>(entry))
+      .filter((v): v is DeviceValue => v !== null)
+      .map(toClaim);
   }
 
   /** Adds a session to a counted set unless the set is full (of live sessions). */
@@ -260,7 +287,10 @@ export class NatsSessionLedger implements SessionLedger {
 
   /** Deletes a device key if it still holds this session (a lease lost and taken by another is left alone). */
   private async releaseDevice(devKey: string, sessionId: string): Promise<void> {
-    await this.cas(devKey, (entry) => ({ write: this.read<DeviceValue>(entry)?.sessionId === sessionId ? null : undefined, result: undefined }));
+    await this.cas(devKey, (entry) => ({
+      write: this.read<DeviceValue>(entry)?.sessionId === sessionId ? null : undefined,
+      result: undefined,
+    }));
   }
 
   /**
@@ -268,7 +298,10 @@ export class NatsSessionLedger implements SessionLedger {
    * top of the file), retried on conflict with a jittered backoff. `step` returns the new value, null to
    * delete the key, or undefined to leave it; `seq` is the sequence of the write made (0 if none).
    */
-  private async cas<T>(key: string, step: (entry: KvEntry | null) => Promise<Step<T>> | Step<T>): Promise<{ result: T; seq: number }> {
+  private async cas<T>(
+    key: string,
+    step: (entry: KvEntry | null) => Promise<Step<T>> | Step<T>,
+  ): Promise<{ result: T; seq: number }> {
     const deadline = Date.now() + CAS_DEADLINE_MS;
     for (let attempt = 0; ; attempt++) {
       const last = await this.lastSeq();
@@ -278,7 +311,8 @@ export class NatsSessionLedger implements SessionLedger {
         return { result, seq: await this.writeIfUnchanged(key, write, last) };
       } catch (err) {
         if (!isCasConflict(err)) throw err;
-        if (Date.now() > deadline) throw new Error(`session ledger: gave up on ${key} after ${attempt + 1} conflicting writes`, { cause: err });
+        if (Date.now() > deadline)
+          throw new Error(`session ledger: gave up on ${key} after ${attempt + 1} conflicting writes`, { cause: err });
         await sleep(Math.random() * Math.min(100, 2 ** Math.min(attempt, 7)));
       }
     }
@@ -297,12 +331,20 @@ export class NatsSessionLedger implements SessionLedger {
   private async writeIfUnchanged(key: string, value: string | null, last: number): Promise<number> {
     const h = headers();
     if (value === null) h.set('KV-Operation', 'DEL');
-    const pa = await this.js.publish(`$KV.${this.bucket}.${key}`, value === null ? new Uint8Array(0) : this.seal(key, value), { headers: h, expect: { lastSequence: last } });
+    const pa = await this.js.publish(
+      `$KV.${this.bucket}.${key}`,
+      value === null ? new Uint8Array(0) : this.seal(key, value),
+      { headers: h, expect: { lastSequence: last } },
+    );
     return pa.seq;
   }
 
   private seal(key: string, value: string): string {
-    return sealValue(this.opts.mac, 'ledger', `${this.bucket}/${key}`, { writer: this.opts.nodeId, version: String(this.clock.next()), data: value });
+    return sealValue(this.opts.mac, 'ledger', `${this.bucket}/${key}`, {
+      writer: this.opts.nodeId,
+      version: String(this.clock.next()),
+      data: value,
+    });
   }
 
   /** A key's checked value, or null when it holds none, a delete marker, or something no node wrote. */
@@ -408,12 +450,22 @@ function userKeyOf(userId: string): string {
 }
 
 function toClaim(v: DeviceValue): SessionClaim {
-  return { sessionId: v.sessionId, deviceId: v.deviceId, userId: v.userId, userName: v.userName, startedAt: v.startedAt };
+  return {
+    sessionId: v.sessionId,
+    deviceId: v.deviceId,
+    userId: v.userId,
+    userName: v.userName,
+    startedAt: v.startedAt,
+  };
 }
 
 /** The server refused a write because the key's revision was not the one expected (someone wrote first). */
 function isCasConflict(e: unknown): boolean {
-  return e instanceof JetStreamApiError && (e.code === JetStreamApiCodes.StreamWrongLastSequence || e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown);
+  return (
+    e instanceof JetStreamApiError &&
+    (e.code === JetStreamApiCodes.StreamWrongLastSequence ||
+      e.code === JetStreamApiCodes.StreamWrongLastSequenceUnknown)
+  );
 }
 
 /** Retries `fn` while the stream has no responders yet (being created), up to 15 s. */
@@ -423,7 +475,9 @@ async function untilStreamAnswers<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (e) {
-      const noResponders = /no responders/i.test(describeError(e)) || /no responders/i.test(String((e as { cause?: Error }).cause?.message ?? ''));
+      const noResponders =
+        /no responders/i.test(describeError(e)) ||
+        /no responders/i.test(String((e as { cause?: Error }).cause?.message ?? ''));
       if (!noResponders || Date.now() > deadline) throw e;
       await sleep(100);
     }

@@ -88,20 +88,29 @@ export class NodeRegistry extends EventEmitter<NodeRegistryEvents> {
   }
 
   private seal(data: string | null): string {
-    return sealValue(this.ctx.mac, 'node', `${BUCKET}/${this.self.node}`, { writer: this.self.node, version: String(this.clock.next()), data });
+    return sealValue(this.ctx.mac, 'node', `${BUCKET}/${this.self.node}`, {
+      writer: this.self.node,
+      version: String(this.clock.next()),
+      data,
+    });
   }
 
   private seen(entry: KvWatchEntry): void {
     if (!NODE_ID.test(entry.key)) return this.ctx.drops.drop('node', 'not a node id');
-    const sealed = entry.operation === 'PUT' ? openValue(this.ctx.mac, 'node', `${BUCKET}/${entry.key}`, entry.value) : 'an unauthenticated delete or purge marker';
+    const sealed =
+      entry.operation === 'PUT'
+        ? openValue(this.ctx.mac, 'node', `${BUCKET}/${entry.key}`, entry.value)
+        : 'an unauthenticated delete or purge marker';
     if (typeof sealed === 'string') return this.ctx.drops.drop('node', sealed, { node: entry.key });
-    if (sealed.writer !== entry.key) return this.ctx.drops.drop('node', 'a heartbeat written by another node', { node: entry.key });
+    if (sealed.writer !== entry.key)
+      return this.ctx.drops.drop('node', 'a heartbeat written by another node', { node: entry.key });
     const version = Number(sealed.version);
     const newest = this.versions.get(entry.key);
     if (!Number.isSafeInteger(version)) return this.ctx.drops.drop('node', 'bad version', { node: entry.key });
     if (newest !== undefined ? version <= newest : Math.abs(Date.now() - version) > FRESH_MS) {
       // Our own last heartbeat, delivered again by a new watcher, is not news either: no log for it.
-      if (entry.key !== this.self.node) this.ctx.drops.drop('node-replay', 'a heartbeat not newer than the last one heard', { node: entry.key });
+      if (entry.key !== this.self.node)
+        this.ctx.drops.drop('node-replay', 'a heartbeat not newer than the last one heard', { node: entry.key });
       return;
     }
     this.versions.set(entry.key, version);

@@ -135,7 +135,9 @@ export class StateReplication {
       done: db.prepare(`DELETE FROM ${OUTBOX_TABLE} WHERE seq IN (SELECT value FROM json_each(?))`),
       applying: db.prepare(`UPDATE ${CONTROL_TABLE} SET applying = ? WHERE id = 1`),
       version: db.prepare(`SELECT v FROM ${VERSIONS_TABLE} WHERE k = ?`).pluck(),
-      setVersion: db.prepare(`INSERT INTO ${VERSIONS_TABLE} (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = max(v, excluded.v)`),
+      setVersion: db.prepare(
+        `INSERT INTO ${VERSIONS_TABLE} (k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = max(v, excluded.v)`,
+      ),
     };
   }
 
@@ -153,7 +155,11 @@ export class StateReplication {
     })();
     const bucket = opts.bucket ?? 'lr-state';
     // Created meanwhile by another node (or with other settings): openBucket uses it as it is.
-    const kv = await openBucket(ctx, bucket, { history: 1, replicas: ctx.replicas, description: 'lr shared state (users, tokens, devices, settings, groups, library, indicators)' });
+    const kv = await openBucket(ctx, bucket, {
+      history: 1,
+      replicas: ctx.replicas,
+      description: 'lr shared state (users, tokens, devices, settings, groups, library, indicators)',
+    });
     const r = new StateReplication(ctx, db, kv, bucket, opts.pollMs ?? 25, opts.seed ?? true);
     if (opts.onApplied) r.onApplied(opts.onApplied);
     try {
@@ -178,7 +184,10 @@ export class StateReplication {
         for (const t of SHARED_TABLES) this.db.exec(seedSql(t));
       })();
       const n = this.stmts.outboxMax.get() as number | null;
-      if (n) this.ctx.log.info("state replication: seeding the empty bucket with this node's shared rows", { bucket: this.bucket });
+      if (n)
+        this.ctx.log.info("state replication: seeding the empty bucket with this node's shared rows", {
+          bucket: this.bucket,
+        });
     }
     await this.flush();
     const last = (await this.ctx.jsm.streams.info(this.stream)).state.last_seq;
@@ -273,7 +282,11 @@ export class StateReplication {
    */
   private async publish(key: string, row: string | null): Promise<number> {
     const version = this.clock.next(((this.stmts.version.get(key) as number | undefined) ?? 0) + 1);
-    const value = sealValue(this.ctx.mac, 'state', this.where(key), { writer: this.ctx.nodeId, version: String(version), data: row });
+    const value = sealValue(this.ctx.mac, 'state', this.where(key), {
+      writer: this.ctx.nodeId,
+      version: String(version),
+      data: row,
+    });
     const pa = await this.ctx.js.publish(`$KV.${this.bucket}.${key}`, value, { headers: headers() });
     return pa.seq;
   }
@@ -298,7 +311,10 @@ export class StateReplication {
   private async watchLoop(): Promise<void> {
     while (!this.stopped) {
       try {
-        const iter = (await this.kv.watch({ include: KvWatchInclude.AllHistory, resumeFromRevision: this.appliedSeq + 1 })) as QueuedIterator<KvEntry>;
+        const iter = (await this.kv.watch({
+          include: KvWatchInclude.AllHistory,
+          resumeFromRevision: this.appliedSeq + 1,
+        })) as QueuedIterator<KvEntry>;
         this.iter = iter;
         if (this.stopped) iter.stop();
         let batch: KvEntry[] = [];
@@ -311,7 +327,8 @@ export class StateReplication {
         }
         if (batch.length) this.applyBatch(batch, true);
       } catch (e) {
-        if (!this.stopped) this.ctx.log.warn('state replication: watch failed, watching again', { error: describeError(e) });
+        if (!this.stopped)
+          this.ctx.log.warn('state replication: watch failed, watching again', { error: describeError(e) });
       }
       if (!this.stopped) await sleep(REWATCH_MS);
     }
@@ -352,7 +369,10 @@ export class StateReplication {
     }
     const { table, pk, pkJson } = parsed;
     // Before anything else: only what a node of this cluster wrote counts, even for "is this row present".
-    const sealed = entry.operation === 'PUT' ? openValue(this.ctx.mac, 'state', this.where(entry.key), entry.value) : 'an unauthenticated delete or purge marker';
+    const sealed =
+      entry.operation === 'PUT'
+        ? openValue(this.ctx.mac, 'state', this.where(entry.key), entry.value)
+        : 'an unauthenticated delete or purge marker';
     if (typeof sealed === 'string') {
       this.ctx.drops.drop('state', sealed, { bucket: this.bucket, table: table.name, seq: entry.revision });
       return;
@@ -364,7 +384,11 @@ export class StateReplication {
     }
     const newest = (this.stmts.version.get(entry.key) as number | undefined) ?? 0;
     if (version < newest) {
-      this.ctx.drops.drop('state-replay', 'older than the version already applied (a replay, or a write that lost a race)', { bucket: this.bucket, table: table.name, seq: entry.revision, writer: sealed.writer });
+      this.ctx.drops.drop(
+        'state-replay',
+        'older than the version already applied (a replay, or a write that lost a race)',
+        { bucket: this.bucket, table: table.name, seq: entry.revision, writer: sealed.writer },
+      );
       if (sealed.writer !== this.ctx.nodeId) return;
       // Our own write, overtaken: publish what this node holds again, newer than both (see the top).
       this.tables.get(table.name)?.requeue(pk);
@@ -441,7 +465,9 @@ export class StateReplication {
     const present = this.present;
     this.present = null;
     if (!present) return;
-    const pending = new Set((this.stmts.pendingKeys.all() as { tbl: string; pk: string }[]).map((r) => `${r.tbl}\u0000${normalise(r.pk)}`));
+    const pending = new Set(
+      (this.stmts.pendingKeys.all() as { tbl: string; pk: string }[]).map((r) => `${r.tbl}\u0000${normalise(r.pk)}`),
+    );
     const changed = new Set<string>();
     let removed = 0;
     this.db.pragma('foreign_keys = OFF');
@@ -463,7 +489,8 @@ export class StateReplication {
     } finally {
       this.db.pragma('foreign_keys = ON');
     }
-    if (removed) this.ctx.log.info('state replication: local rows the cluster does not have were removed', { rows: removed });
+    if (removed)
+      this.ctx.log.info('state replication: local rows the cluster does not have were removed', { rows: removed });
     this.notify(changed);
   }
 

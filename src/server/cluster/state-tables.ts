@@ -23,22 +23,78 @@ export interface SharedTable {
 }
 
 export const SHARED_TABLES: readonly SharedTable[] = [
-  { name: 'users', pk: ['id'], unique: [['name']], columns: { id: 'text', name: 'text', role: 'text', library_manager: 'int', created_at: 'text', disabled_at: 'text?' } },
-  { name: 'api_tokens', pk: ['id'], columns: { id: 'text', user_id: 'text', secret_hash: 'text', created_at: 'text', expires_at: 'text?', revoked_at: 'text?' } },
-  { name: 'enroll_tokens', pk: ['id'], columns: { id: 'text', secret_hash: 'text', created_at: 'text', expires_at: 'text', used_at: 'text?', used_by_device: 'text?' } },
+  {
+    name: 'users',
+    pk: ['id'],
+    unique: [['name']],
+    columns: {
+      id: 'text',
+      name: 'text',
+      role: 'text',
+      library_manager: 'int',
+      created_at: 'text',
+      disabled_at: 'text?',
+    },
+  },
+  {
+    name: 'api_tokens',
+    pk: ['id'],
+    columns: {
+      id: 'text',
+      user_id: 'text',
+      secret_hash: 'text',
+      created_at: 'text',
+      expires_at: 'text?',
+      revoked_at: 'text?',
+    },
+  },
+  {
+    name: 'enroll_tokens',
+    pk: ['id'],
+    columns: {
+      id: 'text',
+      secret_hash: 'text',
+      created_at: 'text',
+      expires_at: 'text',
+      used_at: 'text?',
+      used_by_device: 'text?',
+    },
+  },
   // last_seen is presence, which every node writes for its own agents many times a minute: it stays local.
   {
     name: 'devices',
     pk: ['id'],
-    columns: { id: 'text', name: 'text', hostname: 'text', os: 'text', platform: 'text', agent_version: 'text', public_key: 'text', enrolled_at: 'text', isolated: 'int' },
+    columns: {
+      id: 'text',
+      name: 'text',
+      hostname: 'text',
+      os: 'text',
+      platform: 'text',
+      agent_version: 'text',
+      public_key: 'text',
+      enrolled_at: 'text',
+      isolated: 'int',
+    },
   },
   { name: 'settings', pk: ['key'], columns: { key: 'text', value: 'text' } },
   {
     name: 'device_groups',
     pk: ['name'],
-    columns: { name: 'text', remediation_level: 'text', rule_name: 'text?', rule_os: 'text?', rule_tag: 'text?', rank: 'int', created_at: 'text' },
+    columns: {
+      name: 'text',
+      remediation_level: 'text',
+      rule_name: 'text?',
+      rule_os: 'text?',
+      rule_tag: 'text?',
+      rank: 'int',
+      created_at: 'text',
+    },
   },
-  { name: 'device_group_members', pk: ['device_id'], columns: { device_id: 'text', group_name: 'text', assigned_by: 'text', assigned_at: 'text' } },
+  {
+    name: 'device_group_members',
+    pk: ['device_id'],
+    columns: { device_id: 'text', group_name: 'text', assigned_by: 'text', assigned_at: 'text' },
+  },
   { name: 'device_tags', pk: ['device_id', 'tag'], columns: { device_id: 'text', tag: 'text' } },
   {
     name: 'library_files',
@@ -56,8 +112,16 @@ export const SHARED_TABLES: readonly SharedTable[] = [
       publisher: 'text?',
     },
   },
-  { name: 'publishers', pk: ['name'], columns: { name: 'text', public_key: 'text', added_by: 'text', added_at: 'text' } },
-  { name: 'indicators', pk: ['sha256'], columns: { sha256: 'text', description: 'text', added_by: 'text', added_at: 'text' } },
+  {
+    name: 'publishers',
+    pk: ['name'],
+    columns: { name: 'text', public_key: 'text', added_by: 'text', added_at: 'text' },
+  },
+  {
+    name: 'indicators',
+    pk: ['sha256'],
+    columns: { sha256: 'text', description: 'text', added_by: 'text', added_at: 'text' },
+  },
 ];
 
 const BY_NAME = new Map(SHARED_TABLES.map((t) => [t.name, t]));
@@ -95,7 +159,8 @@ export function parseKey(key: string): { table: SharedTable; pk: PkValue; pkJson
   }
   if (!Array.isArray(pk) || pk.length !== table.pk.length) return 'primary key has the wrong arity';
   for (let i = 0; i < pk.length; i++) {
-    if (!valueFits(pk[i], table.columns[table.pk[i] as string] as ColumnType) || pk[i] === null) return 'primary key has the wrong type';
+    if (!valueFits(pk[i], table.columns[table.pk[i] as string] as ColumnType) || pk[i] === null)
+      return 'primary key has the wrong type';
   }
   return { table, pk: pk as PkValue, pkJson };
 }
@@ -112,8 +177,10 @@ export function checkRow(table: SharedTable, pk: PkValue, raw: unknown): RowValu
   const row = raw as Record<string, unknown>;
   const names = Object.keys(row);
   const expected = Object.keys(table.columns);
-  if (names.length !== expected.length || !expected.every((c) => Object.hasOwn(row, c))) return 'row does not have the expected columns';
-  for (const c of expected) if (!valueFits(row[c], table.columns[c] as ColumnType)) return `column ${c} has the wrong type`;
+  if (names.length !== expected.length || !expected.every((c) => Object.hasOwn(row, c)))
+    return 'row does not have the expected columns';
+  for (const c of expected)
+    if (!valueFits(row[c], table.columns[c] as ColumnType)) return `column ${c} has the wrong type`;
   if (table.pk.some((c, i) => row[c] !== pk[i])) return 'row does not match its key';
   return row as RowValue;
 }
@@ -153,7 +220,8 @@ export function captureSql(): string {
     // An UPDATE that changes no replicated column (devices.last_seen alone) writes nothing.
     const changed = cols.map((c) => `OLD.${q(c)} IS NOT NEW.${q(c)}`).join(' OR ');
     const pkChanged = t.pk.map((c) => `OLD.${q(c)} IS NOT NEW.${q(c)}`).join(' OR ');
-    const put = (ref: string) => `INSERT INTO ${OUTBOX_TABLE} (tbl, pk, row) VALUES ('${t.name}', ${pk(ref)}, ${obj(ref)});`;
+    const put = (ref: string) =>
+      `INSERT INTO ${OUTBOX_TABLE} (tbl, pk, row) VALUES ('${t.name}', ${pk(ref)}, ${obj(ref)});`;
     parts.push(
       `CREATE TRIGGER IF NOT EXISTS ${ins} AFTER INSERT ON ${q(t.name)} WHEN ${idle} BEGIN ${put('NEW')} END;`,
       `CREATE TRIGGER IF NOT EXISTS ${upd} AFTER UPDATE ON ${q(t.name)} WHEN ${idle} AND (${changed}) BEGIN ${put('NEW')} END;`,
@@ -168,7 +236,11 @@ export function captureSql(): string {
 /** Removes the capture (a node leaving the cluster for single-node mode must not grow an outbox forever). */
 export function dropCaptureSql(): string {
   const parts = SHARED_TABLES.flatMap((t) => triggerNames(t).map((n) => `DROP TRIGGER IF EXISTS ${n};`));
-  parts.push(`DROP TABLE IF EXISTS ${OUTBOX_TABLE};`, `DROP TABLE IF EXISTS ${CONTROL_TABLE};`, `DROP TABLE IF EXISTS ${VERSIONS_TABLE};`);
+  parts.push(
+    `DROP TABLE IF EXISTS ${OUTBOX_TABLE};`,
+    `DROP TABLE IF EXISTS ${CONTROL_TABLE};`,
+    `DROP TABLE IF EXISTS ${VERSIONS_TABLE};`,
+  );
   return parts.join('\n');
 }
 
@@ -197,11 +269,19 @@ export function prepareTable(db: Db, t: SharedTable): TableStatements {
   // ON CONFLICT DO UPDATE, never INSERT OR REPLACE: REPLACE deletes the row first, which would cascade to
   // the rows that reference it (a device's tags and group membership). Columns left out (last_seen) keep
   // their local value.
-  const set = nonPk.length ? `DO UPDATE SET ${nonPk.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}` : 'DO NOTHING';
-  const upsert = db.prepare(`INSERT INTO ${q(t.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')}) ON CONFLICT(${t.pk.map(q).join(', ')}) ${set}`);
+  const set = nonPk.length
+    ? `DO UPDATE SET ${nonPk.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}`
+    : 'DO NOTHING';
+  const upsert = db.prepare(
+    `INSERT INTO ${q(t.name)} (${cols.map(q).join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')}) ON CONFLICT(${t.pk.map(q).join(', ')}) ${set}`,
+  );
   const remove = db.prepare(`DELETE FROM ${q(t.name)} WHERE ${pkWhere}`);
   const collisions = (t.unique ?? []).map((u) =>
-    db.prepare(`SELECT json_array(${t.pk.map(q).join(', ')}) FROM ${q(t.name)} WHERE ${u.map((c) => `${q(c)} = @${c}`).join(' AND ')} AND NOT (${pkWhere})`).pluck(),
+    db
+      .prepare(
+        `SELECT json_array(${t.pk.map(q).join(', ')}) FROM ${q(t.name)} WHERE ${u.map((c) => `${q(c)} = @${c}`).join(' AND ')} AND NOT (${pkWhere})`,
+      )
+      .pluck(),
   );
   const keys = db.prepare(`SELECT json_array(${t.pk.map(q).join(', ')}) FROM ${q(t.name)}`).pluck();
   // Prepared on first use: the outbox exists only once the capture is installed.

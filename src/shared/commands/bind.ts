@@ -28,7 +28,8 @@ function convert(command: string, param: ParamSpec, value: string, label: string
       throw new GrammarError(`${command}: ${label} takes no value`);
     case 'int': {
       const number = Number(value);
-      if (!INTEGER.test(value) || !Number.isSafeInteger(number)) throw new GrammarError(`${command}: ${label} must be an integer`);
+      if (!INTEGER.test(value) || !Number.isSafeInteger(number))
+        throw new GrammarError(`${command}: ${label} must be an integer`);
       return number;
     }
     case 'enum': {
@@ -36,7 +37,9 @@ function convert(command: string, param: ParamSpec, value: string, label: string
       const lower = value.toLowerCase();
       const match = param.values?.find((v) => v.toLowerCase() === lower);
       if (match === undefined) {
-        throw new GrammarError(`${command}: ${label} must be one of ${(param.values ?? []).join(', ')}, not ${describeWord(value)}`);
+        throw new GrammarError(
+          `${command}: ${label} must be one of ${(param.values ?? []).join(', ')}, not ${describeWord(value)}`,
+        );
       }
       return match;
     }
@@ -68,7 +71,8 @@ export function bindParams(spec: CommandSpec, parsed: ParsedLine): BoundParams {
   parsed.positionals.forEach((value, index) => {
     const param = byPosition.get(index);
     if (!param) throw new GrammarError(`${command}: too many arguments (unexpected ${describeWord(value)})`);
-    if (Object.hasOwn(parsed.named, param.name)) throw new GrammarError(`${command}: -${param.name} given twice (by position and by name)`);
+    if (Object.hasOwn(parsed.named, param.name))
+      throw new GrammarError(`${command}: -${param.name} given twice (by position and by name)`);
     bound[param.name] = convert(command, param, value, `<${param.name}>`);
   });
 
@@ -98,7 +102,9 @@ export function bindParams(spec: CommandSpec, parsed: ParsedLine): BoundParams {
 
   for (const param of spec.params) {
     if (param.required && !Object.hasOwn(bound, param.name)) {
-      throw new GrammarError(`${command}: missing ${param.position !== undefined ? `<${param.name}>` : `-${param.name}`}`);
+      throw new GrammarError(
+        `${command}: missing ${param.position !== undefined ? `<${param.name}>` : `-${param.name}`}`,
+      );
     }
   }
   return bound;

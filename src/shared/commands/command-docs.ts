@@ -13,7 +13,11 @@ function paramLine(spec: CommandSpec): string[] {
   });
 }
 
-const OS_NAMES: Readonly<Record<(typeof PLATFORMS)[number], string>> = { linux: 'Linux', darwin: 'macOS', win32: 'Windows' };
+const OS_NAMES: Readonly<Record<(typeof PLATFORMS)[number], string>> = {
+  linux: 'Linux',
+  darwin: 'macOS',
+  win32: 'Windows',
+};
 
 /** docs/commands.md for `catalog` (the command catalog; a test passes its own). */
 export function renderCommandDocs(catalog: readonly CommandSpec[] = CATALOG): string {
@@ -29,7 +33,7 @@ export function renderCommandDocs(catalog: readonly CommandSpec[] = CATALOG): st
     '## Grammar',
     '',
     '- `command positional1 positional2 -flag -name value`: positionals in a fixed order; any parameter can be named with a dash instead (`getfile -path "/tmp/a b.txt"`).',
-    "- `\"...\"` and `'...'` group words; quoted pieces touching each other join into one word (`ab\"c d\"` is `abc d`). Backslash is always a literal character (Windows paths survive: `C:\\Users\\x`).",
+    '- `"..."` and `\'...\'` group words; quoted pieces touching each other join into one word (`ab"c d"` is `abc d`). Backslash is always a literal character (Windows paths survive: `C:\\Users\\x`).',
     '- A word starting with `-` and a letter is a parameter name; `-5` is a positional; a quoted `"-x"` is a positional.',
     '- `-output json|table` is accepted by every command: JSON shows every field below; table shows the table columns. A trailing positional `json`/`table` works for commands without other positionals (`connections json`).',
     "- The reference console's parameter names work too: `remediate -type file -id PATH -auto` is `remediate file PATH -auto` (`-id` is another name of `-target` in `remediate`, `undo` and `analyze`).",
@@ -49,22 +53,48 @@ export function renderCommandDocs(catalog: readonly CommandSpec[] = CATALOG): st
     '',
     `| command | role | runs on | time limit | ${PLATFORMS.join(' | ')} |`,
     `|---|---|---|---|${PLATFORMS.map(() => '---|').join('')}`,
-    ...catalog.map((c) => `| [\`${c.name}\`](#${c.name}) | ${c.role} | ${c.side} | ${c.timeLimitMinutes} min | ${PLATFORMS.map((p) => c.support[p]).join(' | ')} |`),
+    ...catalog.map(
+      (c) =>
+        `| [\`${c.name}\`](#${c.name}) | ${c.role} | ${c.side} | ${c.timeLimitMinutes} min | ${PLATFORMS.map((p) => c.support[p]).join(' | ')} |`,
+    ),
     '',
   ];
   for (const c of catalog) {
     const aliases = aliasesOf(c.name);
-    out.push(`## ${c.name}`, '', `${c.summary}.${c.beyond ? ' *(Beyond the reference console.)*' : ''}${aliases.length ? ` Also: ${aliases.map((a) => `\`${a}\``).join(', ')}.` : ''}`, '', '```', c.syntax, '```', '');
-    out.push(`- **Role:** ${c.role}`, `- **Runs on:** ${c.side}`, `- **Time limit:** ${c.timeLimitMinutes} minutes`, `- **Works on:** ${PLATFORMS.map((p) => `${p}: ${c.support[p]}`).join(', ')}`, '');
+    out.push(
+      `## ${c.name}`,
+      '',
+      `${c.summary}.${c.beyond ? ' *(Beyond the reference console.)*' : ''}${aliases.length ? ` Also: ${aliases.map((a) => `\`${a}\``).join(', ')}.` : ''}`,
+      '',
+      '```',
+      c.syntax,
+      '```',
+      '',
+    );
+    out.push(
+      `- **Role:** ${c.role}`,
+      `- **Runs on:** ${c.side}`,
+      `- **Time limit:** ${c.timeLimitMinutes} minutes`,
+      `- **Works on:** ${PLATFORMS.map((p) => `${p}: ${c.support[p]}`).join(', ')}`,
+      '',
+    );
     for (const p of PLATFORMS) {
       const os = c.onOs?.[p];
       if (os?.summary) out.push(`**On ${OS_NAMES[p]}:** ${os.summary}.`, '');
       if (os?.examples?.length) out.push(`${OS_NAMES[p]} examples:`, '', '```', ...os.examples, '```', '');
     }
-    if (c.params.length) out.push('| parameter | type | required | meaning |', '|---|---|---|---|', ...paramLine(c), '');
+    if (c.params.length)
+      out.push('| parameter | type | required | meaning |', '|---|---|---|---|', ...paramLine(c), '');
     if (c.fields?.length) {
       const docs = c.fieldDocs ?? {};
-      out.push('JSON record fields (`-output json`):', '', '| field | meaning |', '|---|---|', ...c.fields.map((f) => `| \`${f}\` | ${docs[f] ?? ''} |`), '');
+      out.push(
+        'JSON record fields (`-output json`):',
+        '',
+        '| field | meaning |',
+        '|---|---|',
+        ...c.fields.map((f) => `| \`${f}\` | ${docs[f] ?? ''} |`),
+        '',
+      );
       if (c.tableFields) out.push(`Table columns: ${c.tableFields.map((f) => `\`${f}\``).join(', ')}.`, '');
     }
     if (c.examples.length) out.push('Examples:', '', '```', ...c.examples, '```', '');

@@ -24,10 +24,13 @@ export function helpText(spec: CommandSpec, limitMs: number, platform: string): 
     for (const p of params) {
       const names = [p.name, ...(p.aliases ?? [])].map((n) => `-${n}`).join(' | ');
       const how = p.position !== undefined ? `<${p.name}> or ${names}` : p.type === 'flag' ? names : `${names} <value>`;
-      lines.push(`  ${how.padEnd(28)} ${p.help}${p.required ? ' (required)' : ''}${p.values ? ` [${p.values.join('|')}]` : ''}`);
+      lines.push(
+        `  ${how.padEnd(28)} ${p.help}${p.required ? ' (required)' : ''}${p.values ? ` [${p.values.join('|')}]` : ''}`,
+      );
     }
   }
-  if (spec.params.some((p) => p.name === 'output')) lines.push('  -output json|table          json shows every field; table fewer columns');
+  if (spec.params.some((p) => p.name === 'output'))
+    lines.push('  -output json|table          json shows every field; table fewer columns');
   if (examples.length) lines.push('examples:', ...examples.map((example) => `  ${example}`));
   return lines.join('\n') + '\n';
 }
@@ -43,7 +46,15 @@ export function helpRecord(spec: CommandSpec, limitMs: number, platform: string)
     side: spec.side,
     timeLimitMinutes: Math.round(limitMs / 60_000),
     support: { ...spec.support },
-    params: spec.params.map((p) => ({ name: p.name, aliases: [...(p.aliases ?? [])], position: p.position ?? null, type: p.type, values: p.values ? [...p.values] : null, required: p.required === true, help: p.help })),
+    params: spec.params.map((p) => ({
+      name: p.name,
+      aliases: [...(p.aliases ?? [])],
+      position: p.position ?? null,
+      type: p.type,
+      values: p.values ? [...p.values] : null,
+      required: p.required === true,
+      help: p.help,
+    })),
     examples: [...examples],
     beyond: spec.beyond === true,
   };

@@ -22,10 +22,16 @@ type ValueOf<P extends ParamSpec> = P['type'] extends 'int'
 type Bound<P extends ParamSpec> = P['name'] extends 'output' ? never : P; // -output is never bound (bind.ts)
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
-/** The bound parameters of a spec's parameter list, as bindParams produces them (only required ones are sure to be there). */
+/**
+ * The bound parameters of a spec's parameter list, as bindParams produces them (only required ones are sure to be
+ * there).
+ */
 export type ParamsOfList<L extends readonly ParamSpec[]> = Simplify<
-  { [P in L[number] as Bound<P> extends never ? never : P['required'] extends true ? P['name'] : never]: ValueOf<P> } & {
-    [P in L[number] as Bound<P> extends never ? never : P['required'] extends true ? never : P['name']]?: ValueOf<P> | undefined;
+  {
+    [P in L[number] as Bound<P> extends never ? never : P['required'] extends true ? P['name'] : never]: ValueOf<P>;
+  } & {
+    [P in L[number] as Bound<P> extends never ? never : P['required'] extends true ? never : P['name']]?:
+      ValueOf<P> | undefined;
   }
 >;
 
@@ -71,7 +77,9 @@ export function paramsSchema<const S extends CommandSpec>(spec: S): z.ZodObject<
  * A schema's keys without those it adds for the service's own use (`_maxBytes`: not parameters a user gives)
  * and without the index signature zod gives an empty object.
  */
-type Public<T> = { [K in keyof T as K extends `_${string}` ? never : string extends K ? never : number extends K ? never : K]: T[K] };
+type Public<T> = {
+  [K in keyof T as K extends `_${string}` ? never : string extends K ? never : number extends K ? never : K]: T[K];
+};
 type RequiredKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? never : K }[keyof T];
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 
@@ -82,7 +90,12 @@ type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
  */
 export type ParamsAgree<Out, P> =
   Same<keyof Public<Out>, keyof P> extends false
-    ? { paramsDisagreeWithCatalog: { schemaOnly: Exclude<keyof Public<Out>, keyof P>; catalogOnly: Exclude<keyof P, keyof Public<Out>> } }
+    ? {
+        paramsDisagreeWithCatalog: {
+          schemaOnly: Exclude<keyof Public<Out>, keyof P>;
+          catalogOnly: Exclude<keyof P, keyof Public<Out>>;
+        };
+      }
     : Same<RequiredKeys<Public<Out>>, RequiredKeys<P>> extends false
       ? { requiredDisagreesWithCatalog: { schema: RequiredKeys<Public<Out>>; catalog: RequiredKeys<P> } }
       : Public<Out> extends P

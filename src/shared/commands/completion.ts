@@ -12,7 +12,15 @@
  */
 
 import { findCommand, findParam, type CommandSpec, type ParamSpec } from './catalog.js';
-import { parameterName, quoteArg, takesPositionalOutput, takesValue, tokenize, wordRole, type Token } from './grammar.js';
+import {
+  parameterName,
+  quoteArg,
+  takesPositionalOutput,
+  takesValue,
+  tokenize,
+  wordRole,
+  type Token,
+} from './grammar.js';
 
 export interface CompletionContext {
   /** Command names this user may run on this device (from `help`), in display order. */
@@ -64,7 +72,9 @@ function slotParam(spec: CommandSpec, before: readonly Token[]): ParamSpec | 'ou
 
 function completeFlag(spec: CommandSpec, before: readonly Token[], current: Token): string[] {
   const given = new Set(before.filter((t) => wordRole(t) === 'parameter').map(parameterName));
-  const flags = spec.params.filter((p) => !given.has(p.name) && !p.aliases?.some((a) => given.has(a))).flatMap((p) => [p.name, ...(p.aliases ?? [])].map((n) => `-${n}`));
+  const flags = spec.params
+    .filter((p) => !given.has(p.name) && !p.aliases?.some((a) => given.has(a)))
+    .flatMap((p) => [p.name, ...(p.aliases ?? [])].map((n) => `-${n}`));
   return startingWith(flags, current.text).sort();
 }
 
@@ -87,7 +97,8 @@ export function complete(line: string, cursor: number, ctx: CompletionContext): 
 
   // The word under the cursor: the last token if the cursor touches it, else a new empty word.
   const lastToken = tokens[tokens.length - 1];
-  const touching = lastToken !== undefined && lastToken.kind === 'word' && (openQuote !== undefined || lastToken.end === at);
+  const touching =
+    lastToken !== undefined && lastToken.kind === 'word' && (openQuote !== undefined || lastToken.end === at);
   const current: Token = touching ? lastToken : { kind: 'word', text: '', start: at, end: at, quoted: false };
   const before = touching ? tokens.slice(0, -1) : tokens;
 
@@ -102,21 +113,33 @@ export function complete(line: string, cursor: number, ctx: CompletionContext): 
 
   const slot = slotParam(spec, before);
   const previous = before[before.length - 1];
-  const fillsNamedValue = previous !== undefined && wordRole(previous) === 'parameter' && takesValue(spec, parameterName(previous));
+  const fillsNamedValue =
+    previous !== undefined && wordRole(previous) === 'parameter' && takesValue(spec, parameterName(previous));
   const typingFlag = wordRole(current) === 'parameter' || (!current.quoted && current.text === '-');
   if (typingFlag && !fillsNamedValue) {
     return { replaceFrom: current.start, candidates: completeFlag(spec, before, current), kind: 'flag' };
   }
 
-  if (slot === 'output') return { replaceFrom: current.start, candidates: startingWith(OUTPUT_FORMATS, current.text), kind: 'value' };
+  if (slot === 'output')
+    return { replaceFrom: current.start, candidates: startingWith(OUTPUT_FORMATS, current.text), kind: 'value' };
   if (!slot) return none(at);
-  if (slot.complete === 'remotePath') return { replaceFrom: current.start, candidates: [], kind: 'path', pathPrefix: current.text };
+  if (slot.complete === 'remotePath')
+    return { replaceFrom: current.start, candidates: [], kind: 'path', pathPrefix: current.text };
   if (slot.complete === 'library') {
     const names = ctx.library ?? [];
     const typed = current.text;
-    return { replaceFrom: current.start, candidates: names.filter((name) => name.startsWith(typed)).sort().map(quoteArg), kind: 'value' };
+    return {
+      replaceFrom: current.start,
+      candidates: names
+        .filter((name) => name.startsWith(typed))
+        .sort()
+        .map(quoteArg),
+      kind: 'value',
+    };
   }
-  if (slot.complete === 'command') return { replaceFrom: current.start, candidates: startingWith(ctx.commands, current.text), kind: 'command' };
-  if (slot.type === 'enum') return { replaceFrom: current.start, candidates: startingWith(slot.values ?? [], current.text), kind: 'value' };
+  if (slot.complete === 'command')
+    return { replaceFrom: current.start, candidates: startingWith(ctx.commands, current.text), kind: 'command' };
+  if (slot.type === 'enum')
+    return { replaceFrom: current.start, candidates: startingWith(slot.values ?? [], current.text), kind: 'value' };
   return none(at);
 }

@@ -62,9 +62,21 @@ const ZERO_WIDTH = /^[\p{Mn}\p{Me}\u200b-\u200f\ufeff]$/u;
 
 /** East Asian Wide/Fullwidth ranges (main blocks only: cheap, and right for CJK text and common emoji). */
 const WIDE_RANGES: readonly (readonly [number, number])[] = [
-  [0x1100, 0x115f], [0x2e80, 0x303e], [0x3041, 0x33ff], [0x3400, 0x4dbf], [0x4e00, 0x9fff],
-  [0xa000, 0xa4cf], [0xac00, 0xd7a3], [0xf900, 0xfaff], [0xfe30, 0xfe4f], [0xff00, 0xff60],
-  [0xffe0, 0xffe6], [0x1f300, 0x1f64f], [0x1f680, 0x1f6ff], [0x1f900, 0x1f9ff], [0x20000, 0x3fffd],
+  [0x1100, 0x115f],
+  [0x2e80, 0x303e],
+  [0x3041, 0x33ff],
+  [0x3400, 0x4dbf],
+  [0x4e00, 0x9fff],
+  [0xa000, 0xa4cf],
+  [0xac00, 0xd7a3],
+  [0xf900, 0xfaff],
+  [0xfe30, 0xfe4f],
+  [0xff00, 0xff60],
+  [0xffe0, 0xffe6],
+  [0x1f300, 0x1f64f],
+  [0x1f680, 0x1f6ff],
+  [0x1f900, 0x1f9ff],
+  [0x20000, 0x3fffd],
 ];
 
 function codePointWidth(codePoint: number, char: string): number {
@@ -167,8 +179,30 @@ export interface TableOptions {
  * command line, compares a hash), and a silently cut one can send the next action to the wrong target.
  */
 export const WHOLE_COLUMNS: ReadonlySet<string> = new Set([
-  'path', 'name', 'commandLine', 'cmdline', 'command', 'args', 'exec', 'execStart', 'image', 'target', 'key', 'value', 'data',
-  'linkTarget', 'savedAs', 'unitPath', 'source', 'localAddress', 'remoteAddress', 'sha256', 'sha1', 'md5', 'paths', 'fingerprint',
+  'path',
+  'name',
+  'commandLine',
+  'cmdline',
+  'command',
+  'args',
+  'exec',
+  'execStart',
+  'image',
+  'target',
+  'key',
+  'value',
+  'data',
+  'linkTarget',
+  'savedAs',
+  'unitPath',
+  'source',
+  'localAddress',
+  'remoteAddress',
+  'sha256',
+  'sha1',
+  'md5',
+  'paths',
+  'fingerprint',
 ]);
 
 const COLUMN_GAP = '  ';
@@ -199,7 +233,12 @@ function humanUnit(column: string): 'bytes' | 'ms' | undefined {
 const HUMAN_BYTES_WIDTH = 10;
 const HUMAN_MS_WIDTH = 7;
 
-const HUMAN_HEADERS: Readonly<Record<string, string>> = { rssBytes: 'memory', cpuTimeMs: 'cpu time', durationMs: 'duration', ppid: 'ppid' };
+const HUMAN_HEADERS: Readonly<Record<string, string>> = {
+  rssBytes: 'memory',
+  cpuTimeMs: 'cpu time',
+  durationMs: 'duration',
+  ppid: 'ppid',
+};
 
 /** `rssBytes` → `memory`, `commandLine` → `command line`, `outputSize` → `output size`. */
 export function humanHeader(column: string): string {
@@ -262,7 +301,12 @@ function largestCap(low: number, high: number, total: (cap: number) => number, b
  * width. If even that is too wide, the line is longer than
  * `maxWidth` (the terminal wraps it): a whole column is still never cut.
  */
-export function fitWidths(natural: readonly number[], whole: readonly boolean[], maxWidth: number | undefined, fixed: readonly boolean[] = []): number[] {
+export function fitWidths(
+  natural: readonly number[],
+  whole: readonly boolean[],
+  maxWidth: number | undefined,
+  fixed: readonly boolean[] = [],
+): number[] {
   const budget = (maxWidth ?? Infinity) - COLUMN_GAP.length * Math.max(0, natural.length - 1);
   if (maxWidth === undefined || !Number.isFinite(maxWidth) || sum(natural) <= budget) return [...natural];
   const widest = Math.max(0, ...natural);
@@ -321,7 +365,11 @@ export function wrapToWidth(text: string, width: number): string[] {
 }
 
 /** Plans the layout of `records` (see `TableLayout`); undefined when there is nothing to show. */
-export function planTable(records: readonly object[], columns?: readonly string[], opts: TableOptions = {}): TableLayout | undefined {
+export function planTable(
+  records: readonly object[],
+  columns?: readonly string[],
+  opts: TableOptions = {},
+): TableLayout | undefined {
   if (records.length === 0) return undefined;
   const cols = columns ?? columnsOf(records);
   if (cols.length === 0) return undefined;
@@ -341,7 +389,8 @@ export function planTable(records: readonly object[], columns?: readonly string[
   // A loop, not Math.max(...cells): a spread of 100 000+ rows overflows the call stack.
   const natural = cols.map((col, i) => {
     let widest = displayWidth(headers[i] ?? '');
-    for (const record of records) widest = Math.max(widest, displayWidth(cellText(col, valueOf(record, col), human, formatTime)));
+    for (const record of records)
+      widest = Math.max(widest, displayWidth(cellText(col, valueOf(record, col), human, formatTime)));
     // Room for any human size or duration, so that a later batch of a stream does not shift the columns.
     const unit = human ? humanUnit(col) : undefined;
     if (unit === 'bytes') return Math.max(widest, HUMAN_BYTES_WIDTH);
@@ -389,7 +438,8 @@ export function renderTableRows(layout: TableLayout, records: readonly object[])
       const text = cellText(col, valueOf(record, col), layout.human, layout.formatTime);
       const room = i === last && layout.lastRoom !== undefined ? layout.lastRoom : (layout.widths[i] ?? 0);
       // Without a width (a file, a pipe) nothing is cut or wrapped: a longer cell just makes a longer line.
-      if (layout.lastRoom === undefined || displayWidth(text) <= room || layout.rightAligned[i] || layout.fixed[i]) return [text];
+      if (layout.lastRoom === undefined || displayWidth(text) <= room || layout.rightAligned[i] || layout.fixed[i])
+        return [text];
       return layout.whole[i] ? wrapToWidth(text, room) : [truncateToWidth(text, room)];
     });
     renderLines(layout, pieces, lines);
@@ -504,8 +554,10 @@ export function renderProgress(state: ProgressState, width: number): string {
   const parts: string[] = [];
   if (fraction !== undefined) parts.push(`${String(Math.floor(fraction * 100)).padStart(3)}%`);
   parts.push(total === undefined ? formatBytes(state.bytes) : `${formatBytes(state.bytes)} / ${formatBytes(total)}`);
-  if (state.rateBytesPerSec !== undefined && Number.isFinite(state.rateBytesPerSec)) parts.push(`${formatBytes(state.rateBytesPerSec)}/s`);
-  if (state.etaSec !== undefined && Number.isFinite(state.etaSec)) parts.push(`ETA ${formatDuration(state.etaSec * 1000)}`);
+  if (state.rateBytesPerSec !== undefined && Number.isFinite(state.rateBytesPerSec))
+    parts.push(`${formatBytes(state.rateBytesPerSec)}/s`);
+  if (state.etaSec !== undefined && Number.isFinite(state.etaSec))
+    parts.push(`ETA ${formatDuration(state.etaSec * 1000)}`);
 
   let text = parts.join('  ');
   while (text.length > cells && parts.length > 1) {

@@ -41,7 +41,10 @@ export class GrammarError extends Error {
 }
 
 export const MAX_LINE_LENGTH = 8192;
-/** The longest line of MAX_LINE_LENGTH characters in UTF-16 code units (a character outside the BMP takes two): the wire's bound. */
+/**
+ * The longest line of MAX_LINE_LENGTH characters in UTF-16 code units (a character outside the BMP takes two): the
+ * wire's bound.
+ */
 export const MAX_LINE_UTF16 = 2 * MAX_LINE_LENGTH;
 
 /** A word of user input, as it may appear in an error message: escaped, cut when long. */
@@ -103,7 +106,13 @@ export function tokenize(line: string): Tokens {
       continue;
     }
     if (isOperator(code)) {
-      tokens.push({ kind: code === GREATER_THAN ? 'redirect' : 'background', text: line.charAt(i), start: i, end: i + 1, quoted: false });
+      tokens.push({
+        kind: code === GREATER_THAN ? 'redirect' : 'background',
+        text: line.charAt(i),
+        start: i,
+        end: i + 1,
+        quoted: false,
+      });
       i += 1;
       continue;
     }
@@ -231,7 +240,9 @@ function parseOutputFormat(value: string): 'json' | 'table' | undefined {
 }
 
 function doubleDashError(token: Token): GrammarError {
-  return new GrammarError(`parameters take a single dash: use -${token.text.slice(2)} (or quote the value ${describeWord(token.text)})`);
+  return new GrammarError(
+    `parameters take a single dash: use -${token.text.slice(2)} (or quote the value ${describeWord(token.text)})`,
+  );
 }
 
 /** The one-line refusal of a line longer than MAX_LINE_LENGTH characters (code points), else null. */
@@ -286,7 +297,8 @@ export function parseLine(line: string, catalog: readonly CommandSpec[] = CATALO
     if (param === 'output') {
       if (output !== undefined) throw new GrammarError('-output given twice');
       output = parseOutputFormat(valueWord.text);
-      if (output === undefined) throw new GrammarError(`-output must be json or table, not ${describeWord(valueWord.text)}`);
+      if (output === undefined)
+        throw new GrammarError(`-output must be json or table, not ${describeWord(valueWord.text)}`);
       continue;
     }
     if (Object.hasOwn(named, param)) throw new GrammarError(`-${param} given twice`);

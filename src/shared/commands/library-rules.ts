@@ -38,7 +38,13 @@ export function hasForbiddenParameterChars(parameters: string): boolean {
  * PowerShell 7 (`pwsh`), Windows devices with Windows PowerShell (`powershell.exe`). `cmd` (batch files)
  * runs on Windows devices only; `bash` and `python3` on Linux and macOS devices only.
  */
-export const SCRIPT_INTERPRETERS: Readonly<Record<string, string>> = { '.sh': 'bash', '.py': 'python3', '.ps1': 'pwsh', '.bat': 'cmd', '.cmd': 'cmd' };
+export const SCRIPT_INTERPRETERS: Readonly<Record<string, string>> = {
+  '.sh': 'bash',
+  '.py': 'python3',
+  '.ps1': 'pwsh',
+  '.bat': 'cmd',
+  '.cmd': 'cmd',
+};
 
 export function scriptExtension(name: string): string {
   const dot = name.lastIndexOf('.');
@@ -108,7 +114,8 @@ export function batchParameterProblem(arg: string): string | null {
   const bad = /[\x00-\x08\x0a-\x1f\x7f]/.exec(arg) ?? BATCH_METACHARACTERS.exec(arg);
   if (!bad) return null;
   const ch = bad[0];
-  const shown = ch < ' ' || ch === '\x7f' ? `control character 0x${ch.charCodeAt(0).toString(16).padStart(2, '0')}` : ch;
+  const shown =
+    ch < ' ' || ch === '\x7f' ? `control character 0x${ch.charCodeAt(0).toString(16).padStart(2, '0')}` : ch;
   return `parameters of a .bat/.cmd script may not contain ${shown} (cmd.exe would read it as batch syntax; refused: & | < > ^ % ! " ( ) and control characters but tab)`;
 }
 

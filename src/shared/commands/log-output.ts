@@ -15,7 +15,8 @@ function recordBatch(line: string): Record<string, unknown>[] | undefined {
   if (!line.startsWith('[{') || !line.endsWith('}]')) return undefined;
   try {
     const value: unknown = JSON.parse(line);
-    if (Array.isArray(value) && value.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r))) return value as Record<string, unknown>[];
+    if (Array.isArray(value) && value.every((r) => typeof r === 'object' && r !== null && !Array.isArray(r)))
+      return value as Record<string, unknown>[];
   } catch {
     // a text line that only looks like a batch (or the cut end of a truncated log)
   }
@@ -63,11 +64,22 @@ export function renderLogOutput(commandLine: string, output: string, formatTime?
   const parts = splitLogOutput(output);
   const batches = parts.filter((p) => p.kind === 'records');
   return parts.map((part): LogOutputPart => {
-    if (part.kind === 'text') return { kind: 'text', text: part.text.replace(/\r\n/g, '\n').split(/([\n\t])/).map((s) => (s === '\n' || s === '\t' ? s : escapeControlChars(s))).join('') };
+    if (part.kind === 'text')
+      return {
+        kind: 'text',
+        text: part.text
+          .replace(/\r\n/g, '\n')
+          .split(/([\n\t])/)
+          .map((s) => (s === '\n' || s === '\t' ? s : escapeControlChars(s)))
+          .join(''),
+      };
     if (format === 'json') return { kind: 'text', text: `${renderJson(part.records)}\n` };
     const only = part.records[0];
     if (batches.length === 1 && part.records.length === 1 && only && !columns) {
-      return { kind: 'fields', fields: Object.keys(only).map((key) => [escapeControlChars(key), formatCell(only[key], formatTime)]) };
+      return {
+        kind: 'fields',
+        fields: Object.keys(only).map((key) => [escapeControlChars(key), formatCell(only[key], formatTime)]),
+      };
     }
     // The console's headers and units (memory in MiB, durations), times in the analyst's zone.
     return { kind: 'text', text: `${renderTable(part.records, columns, { human: true, formatTime })}\n` };

@@ -8,7 +8,12 @@ import { CATALOG, roleAllows, type CommandSpec, type Role } from './catalog.js';
 
 export type Principal = 'basic' | 'advanced' | 'admin' | 'libraryManager';
 export const PRINCIPALS: readonly Principal[] = ['basic', 'advanced', 'admin', 'libraryManager'];
-const PRINCIPAL_TITLES: Record<Principal, string> = { basic: 'basic', advanced: 'advanced', admin: 'admin', libraryManager: 'library manager' };
+const PRINCIPAL_TITLES: Record<Principal, string> = {
+  basic: 'basic',
+  advanced: 'advanced',
+  admin: 'admin',
+  libraryManager: 'library manager',
+};
 
 /** The role a principal has (a library manager is an advanced user holding the permission). */
 export function roleOf(p: Principal): Role {
@@ -27,7 +32,15 @@ const COMMAND_NOTES: Record<string, string> = {
   run: 'unsigned scripts only when the tenant allows them',
 };
 
-export type RouteNeed = 'nothing' | 'any user' | 'advanced' | 'admin' | 'library manager' | 'enrollment token' | 'device key' | 'download token';
+export type RouteNeed =
+  | 'nothing'
+  | 'any user'
+  | 'advanced'
+  | 'admin'
+  | 'library manager'
+  | 'enrollment token'
+  | 'device key'
+  | 'download token';
 
 export interface RoutePermission {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'WS';
@@ -38,10 +51,30 @@ export interface RoutePermission {
 
 /** Every route of the service (REST and WebSocket), with what it needs. */
 export const ROUTES: readonly RoutePermission[] = [
-  { method: 'POST', path: '/api/v1/enroll', need: 'enrollment token', what: 'enrolls a device (one-time, expiring token)' },
-  { method: 'WS', path: '/api/v1/agent', need: 'device key', what: "agent link (challenge signed with the device's key)" },
-  { method: 'GET', path: '/api/v1/agent/files/:token', need: 'download token', what: 'one-time library file download by an agent' },
-  { method: 'WS', path: '/api/v1/console', need: 'any user', what: 'console: sessions and commands (each command per the matrix above)' },
+  {
+    method: 'POST',
+    path: '/api/v1/enroll',
+    need: 'enrollment token',
+    what: 'enrolls a device (one-time, expiring token)',
+  },
+  {
+    method: 'WS',
+    path: '/api/v1/agent',
+    need: 'device key',
+    what: "agent link (challenge signed with the device's key)",
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/agent/files/:token',
+    need: 'download token',
+    what: 'one-time library file download by an agent',
+  },
+  {
+    method: 'WS',
+    path: '/api/v1/console',
+    need: 'any user',
+    what: 'console: sessions and commands (each command per the matrix above)',
+  },
   { method: 'GET', path: '/api/v1/me', need: 'any user', what: 'who am I' },
   { method: 'GET', path: '/api/v1/devices', need: 'any user', what: 'device inventory' },
   { method: 'GET', path: '/api/v1/log', need: 'any user', what: 'command log entries' },
@@ -62,7 +95,12 @@ export const ROUTES: readonly RoutePermission[] = [
   { method: 'POST', path: '/api/v1/indicators', need: 'admin', what: 'adds a hash indicator' },
   { method: 'DELETE', path: '/api/v1/indicators/:sha256', need: 'admin', what: 'removes a hash indicator' },
   { method: 'GET', path: '/api/v1/users', need: 'admin', what: 'lists users and their tokens' },
-  { method: 'POST', path: '/api/v1/users/:name/revoke', need: 'admin', what: "revokes a user's tokens (ends their consoles and sessions)" },
+  {
+    method: 'POST',
+    path: '/api/v1/users/:name/revoke',
+    need: 'admin',
+    what: "revokes a user's tokens (ends their consoles and sessions)",
+  },
   { method: 'GET', path: '/api/v1/groups', need: 'admin', what: 'lists device groups with their members' },
   { method: 'POST', path: '/api/v1/groups', need: 'admin', what: 'adds a device group' },
   { method: 'PUT', path: '/api/v1/groups/:name/level', need: 'admin', what: "sets a group's remediation level" },
@@ -70,24 +108,94 @@ export const ROUTES: readonly RoutePermission[] = [
   { method: 'POST', path: '/api/v1/groups/:name/devices', need: 'admin', what: 'assigns a device to a group by hand' },
   { method: 'DELETE', path: '/api/v1/groups/:name', need: 'admin', what: 'deletes a device group' },
   { method: 'GET', path: '/api/v1/devices/:device/group', need: 'admin', what: "a device's group and tags" },
-  { method: 'DELETE', path: '/api/v1/devices/:device/group', need: 'admin', what: 'returns a device to the group rules' },
+  {
+    method: 'DELETE',
+    path: '/api/v1/devices/:device/group',
+    need: 'admin',
+    what: 'returns a device to the group rules',
+  },
   { method: 'PUT', path: '/api/v1/devices/:device/tags', need: 'admin', what: "sets a device's tags" },
-  { method: 'PUT', path: '/api/v1/devices/:device/name', need: 'admin', what: 'renames a device (names are unique, any case)' },
-  { method: 'POST', path: '/api/v1/batches', need: 'any user', what: 'starts a batch run (each command per the matrix above: refused whole if one is not allowed)' },
+  {
+    method: 'PUT',
+    path: '/api/v1/devices/:device/name',
+    need: 'admin',
+    what: 'renames a device (names are unique, any case)',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/batches',
+    need: 'any user',
+    what: 'starts a batch run (each command per the matrix above: refused whole if one is not allowed)',
+  },
   { method: 'GET', path: '/api/v1/batches', need: 'any user', what: 'lists batch runs' },
-  { method: 'GET', path: '/api/v1/batches/:id', need: 'any user', what: "a batch run with each device's status and steps" },
-  { method: 'POST', path: '/api/v1/batches/:id/cancel', need: 'any user', what: 'cancels a batch run (its creator or an admin)' },
-  { method: 'GET', path: '/api/v1/batches/:id/results', need: 'any user', what: "every device's records in one table (JSON or CSV)" },
-  { method: 'GET', path: '/api/v1/batches/:id/files/:device/:step', need: 'any user', what: 'a file a batch pulled from a device' },
-  { method: 'GET', path: '/api/v1/batches/:id/text/:device/:step', need: 'any user', what: "a step's text output on a device" },
-  { method: 'POST', path: '/api/v1/devices/:device/commands', need: 'any user', what: 'runs one console command line on one device and answers its results (per the matrix above)' },
-  { method: 'POST', path: '/api/v1/machines/:id/runliveresponse', need: 'any user', what: 'vendor-compatible machine action on one device (each command per the matrix above: RunScript and PutFile need advanced)' },
+  {
+    method: 'GET',
+    path: '/api/v1/batches/:id',
+    need: 'any user',
+    what: "a batch run with each device's status and steps",
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/batches/:id/cancel',
+    need: 'any user',
+    what: 'cancels a batch run (its creator or an admin)',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/batches/:id/results',
+    need: 'any user',
+    what: "every device's records in one table (JSON or CSV)",
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/batches/:id/files/:device/:step',
+    need: 'any user',
+    what: 'a file a batch pulled from a device',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/batches/:id/text/:device/:step',
+    need: 'any user',
+    what: "a step's text output on a device",
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/devices/:device/commands',
+    need: 'any user',
+    what: 'runs one console command line on one device and answers its results (per the matrix above)',
+  },
+  {
+    method: 'POST',
+    path: '/api/v1/machines/:id/runliveresponse',
+    need: 'any user',
+    what: 'vendor-compatible machine action on one device (each command per the matrix above: RunScript and PutFile need advanced)',
+  },
   { method: 'GET', path: '/api/v1/machineactions', need: 'any user', what: 'lists machine actions' },
   { method: 'GET', path: '/api/v1/machineactions/:id', need: 'any user', what: 'a machine action with its commands' },
-  { method: 'POST', path: '/api/v1/machineactions/:id/cancel', need: 'any user', what: 'cancels a machine action (its requestor or an admin)' },
-  { method: 'GET', path: '/api/v1/machineactions/:id/GetLiveResponseResultDownloadLink(index=:index)', need: 'any user', what: "a single-use link (30 min) to one command's result" },
-  { method: 'GET', path: '/api/v1/results/:token', need: 'download token', what: "a machine action command's result through its single-use link (no API token)" },
-  { method: 'GET', path: '/api/v1/openapi.json', need: 'nothing', what: 'the OpenAPI 3.1 document of the automation API' },
+  {
+    method: 'POST',
+    path: '/api/v1/machineactions/:id/cancel',
+    need: 'any user',
+    what: 'cancels a machine action (its requestor or an admin)',
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/machineactions/:id/GetLiveResponseResultDownloadLink(index=:index)',
+    need: 'any user',
+    what: "a single-use link (30 min) to one command's result",
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/results/:token',
+    need: 'download token',
+    what: "a machine action command's result through its single-use link (no API token)",
+  },
+  {
+    method: 'GET',
+    path: '/api/v1/openapi.json',
+    need: 'nothing',
+    what: 'the OpenAPI 3.1 document of the automation API',
+  },
 ];
 
 /** Whether a principal passes a route's permission check (routes needing no user answer false). */
@@ -111,7 +219,9 @@ const mark = (yes: boolean) => (yes ? '✓' : '—');
 
 export function renderPermissionsDoc(): string {
   const out: string[] = [];
-  out.push('<!-- Generated from src/shared/commands/permissions.ts and the command catalog by `npm run docs:commands`; do not edit. -->');
+  out.push(
+    '<!-- Generated from src/shared/commands/permissions.ts and the command catalog by `npm run docs:commands`; do not edit. -->',
+  );
   out.push('# Roles and permissions');
   out.push('');
   out.push('Three roles (**basic** ⊂ **advanced** ⊂ **admin**) and one permission, **library manager** ("manage');
@@ -125,12 +235,16 @@ export function renderPermissionsDoc(): string {
   out.push(`| command | needs | ${PRINCIPALS.map((p) => PRINCIPAL_TITLES[p]).join(' | ')} | notes |`);
   out.push(`|---|---|${PRINCIPALS.map(() => '---').join('|')}|---|`);
   for (const c of CATALOG) {
-    out.push(`| \`${c.name}\` | ${c.role} | ${PRINCIPALS.map((p) => mark(mayRunCommand(p, c))).join(' | ')} | ${COMMAND_NOTES[c.name] ?? ''} |`);
+    out.push(
+      `| \`${c.name}\` | ${c.role} | ${PRINCIPALS.map((p) => mark(mayRunCommand(p, c))).join(' | ')} | ${COMMAND_NOTES[c.name] ?? ''} |`,
+    );
   }
   out.push('');
   out.push('## Service routes');
   out.push('');
-  out.push('Routes marked *enrollment token* or *device key* are for agents, not users; *download token* routes take a');
+  out.push(
+    'Routes marked *enrollment token* or *device key* are for agents, not users; *download token* routes take a',
+  );
   out.push("one-time token instead of an API token (an agent's library file, a machine action result link).");
   out.push('');
   out.push(`| method | route | needs | ${PRINCIPALS.map((p) => PRINCIPAL_TITLES[p]).join(' | ')} | what |`);
@@ -147,8 +261,10 @@ export function renderPermissionsDoc(): string {
   out.push('  (`connect: no automated remediation level assigned to the device group of …`).');
   out.push('- A revoked or expired API token is refused at once; its open consoles and sessions end within a second.');
   out.push('- Failed authentications are rate-limited per remote address (see docs/security.md).');
-  out.push('- A device\'s name is fixed by the service at enrollment (unique without regard to case; a taken name gets');
-  out.push('  a `-2`, `-3`… suffix, which `lr-agent enroll` prints). The agent cannot rename its device; only an admin');
+  out.push("- A device's name is fixed by the service at enrollment (unique without regard to case; a taken name gets");
+  out.push(
+    '  a `-2`, `-3`… suffix, which `lr-agent enroll` prints). The agent cannot rename its device; only an admin',
+  );
   out.push('  can (`lr devices rename DEVICE NEWNAME`, refused when the name is taken).');
   out.push('- `lr-server` subcommands (init, start, enroll-token, user add|list|revoke|token) need access to the data');
   out.push('  folder, not a role.');

@@ -18,9 +18,23 @@ export const MAX_BATCH_DEVICES = 10_000;
 export const MAX_BATCH_RESULT_BYTES = 64 * 1024 * 1024;
 
 /** Where a device's work stands. `queued`: waiting for the device to be online and free (see `note`). */
-export const BATCH_TARGET_STATUSES = ['queued', 'running', 'completed', 'failed', 'refused', 'cancelled', 'offline-expired'] as const;
+export const BATCH_TARGET_STATUSES = [
+  'queued',
+  'running',
+  'completed',
+  'failed',
+  'refused',
+  'cancelled',
+  'offline-expired',
+] as const;
 export type BatchTargetStatus = (typeof BATCH_TARGET_STATUSES)[number];
-export const FINAL_TARGET_STATUSES: readonly BatchTargetStatus[] = ['completed', 'failed', 'refused', 'cancelled', 'offline-expired'];
+export const FINAL_TARGET_STATUSES: readonly BatchTargetStatus[] = [
+  'completed',
+  'failed',
+  'refused',
+  'cancelled',
+  'offline-expired',
+];
 
 /** A batch is `running` until every device's work is final; then `completed` only if every device completed. */
 export const BATCH_STATUSES = ['running', 'completed', 'failed', 'cancelled'] as const;
@@ -48,13 +62,23 @@ export const batchSelector = z
     online: z.boolean().optional(),
   })
   .strict()
-  .refine((s) => Object.values(s).some((v) => v !== undefined), { message: 'choose the devices: devices, group, tag, os, name or online' });
+  .refine((s) => Object.values(s).some((v) => v !== undefined), {
+    message: 'choose the devices: devices, group, tag, os, name or online',
+  });
 export type BatchSelector = z.infer<typeof batchSelector>;
 
 export const batchCreateRequest = z
   .object({
     /** Console command lines run in order on each device; a failing one stops the ones after it. */
-    commands: z.array(z.string().min(1).max(16 * 1024)).min(1).max(MAX_BATCH_STEPS),
+    commands: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(16 * 1024),
+      )
+      .min(1)
+      .max(MAX_BATCH_STEPS),
     target: batchSelector,
     concurrency: z.number().int().min(1).max(MAX_BATCH_CONCURRENCY).default(DEFAULT_BATCH_CONCURRENCY),
     /** How long a device's work may wait (offline, or held by another analyst) before `offline-expired`. */
@@ -108,7 +132,12 @@ export const batchTargetRecord = z.object({
 });
 export type BatchTargetRecord = z.infer<typeof batchTargetRecord>;
 
-export const batchCounts = z.object(Object.fromEntries(BATCH_TARGET_STATUSES.map((s) => [s, z.number().int().nonnegative()])) as Record<BatchTargetStatus, z.ZodNumber>);
+export const batchCounts = z.object(
+  Object.fromEntries(BATCH_TARGET_STATUSES.map((s) => [s, z.number().int().nonnegative()])) as Record<
+    BatchTargetStatus,
+    z.ZodNumber
+  >,
+);
 export type BatchCounts = Record<BatchTargetStatus, number>;
 
 export const batchSummary = z.object({
@@ -142,7 +171,12 @@ export const batchResults = z.object({
    * Checked for shape only (a JSON object each), like the wire's records: a per-key walk of a 20 000-row
    * table cost four times what serialising it does, and says nothing more (JSON keys are always strings).
    */
-  rows: z.array(z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected a JSON object')),
+  rows: z.array(
+    z.custom<Record<string, unknown>>(
+      (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+      'expected a JSON object',
+    ),
+  ),
   /** Devices whose records were cut at MAX_BATCH_RESULT_BYTES (the command log has the size and hash). */
   truncated: z.array(z.string()),
   files: z.array(batchFileRecord.extend({ device: z.string(), deviceId: z.string(), step: z.number().int() })),
@@ -152,9 +186,25 @@ export type BatchResults = z.infer<typeof batchResults>;
 /** `POST /api/v1/devices/{device}/commands`: one console command line on one device (a batch of one). */
 export const deviceCommandRequest = z
   .object({
-    line: z.string().min(1).max(16 * 1024).describe('One console command line'),
-    waitSec: z.number().int().min(0).max(600).default(60).describe('How long to wait for the end before answering 202 with the batch to poll (0: at once)'),
-    expiresInSec: z.number().int().min(1).max(MAX_BATCH_EXPIRY_SEC).optional().describe('How long it may wait for an offline or busy device (default 3 days)'),
+    line: z
+      .string()
+      .min(1)
+      .max(16 * 1024)
+      .describe('One console command line'),
+    waitSec: z
+      .number()
+      .int()
+      .min(0)
+      .max(600)
+      .default(60)
+      .describe('How long to wait for the end before answering 202 with the batch to poll (0: at once)'),
+    expiresInSec: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_BATCH_EXPIRY_SEC)
+      .optional()
+      .describe('How long it may wait for an offline or busy device (default 3 days)'),
     comment: z.string().max(1000).optional(),
   })
   .strict();

@@ -54,5 +54,8 @@ export interface SignedCommand {
 /** The exact bytes signed with the service's Ed25519 command-signing key. */
 export function commandSignaturePayload(c: SignedCommand): Uint8Array {
   const { jobId, sessionId, deviceId, command, params, cwd, role, expiresAt, timeLimitMs } = c;
-  return new TextEncoder().encode(COMMAND_SIGNATURE_DOMAIN + canonicalJson({ jobId, sessionId, deviceId, command, params, cwd, role, expiresAt, timeLimitMs }));
+  return new TextEncoder().encode(
+    COMMAND_SIGNATURE_DOMAIN +
+      canonicalJson({ jobId, sessionId, deviceId, command, params, cwd, role, expiresAt, timeLimitMs }),
+  );
 }

@@ -11,7 +11,9 @@ export const DEVICE_NAME = /^(?! )[\p{L}\p{N}._ -]{1,128}(?<! )$/u;
 
 /** The one-line reason a device name is refused, or null when it is valid. */
 export function deviceNameProblem(name: string): string | null {
-  return DEVICE_NAME.test(name) ? null : `invalid device name ${JSON.stringify(name.slice(0, MAX_DEVICE_NAME + 1))}: letters, digits, '.', '_', '-' and spaces, 1 to ${MAX_DEVICE_NAME} characters`;
+  return DEVICE_NAME.test(name)
+    ? null
+    : `invalid device name ${JSON.stringify(name.slice(0, MAX_DEVICE_NAME + 1))}: letters, digits, '.', '_', '-' and spaces, 1 to ${MAX_DEVICE_NAME} characters`;
 }
 
 /** The names tried, in order, for a device asking for `base`: base, base-2, base-3… (each at most 128 characters). */

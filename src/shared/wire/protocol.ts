@@ -26,7 +26,11 @@ export const MAX_CHUNK_CHARS = 256 * 1024;
 /** Agent pauses a job when this many bytes are sent but not yet acknowledged by the service. */
 export const JOB_WINDOW_BYTES = 1024 * 1024;
 
-const id = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+const id = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/);
 const shortText = z.string().max(4096);
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/);
 const agentTarget = z.enum(AGENT_TARGETS);
@@ -36,12 +40,21 @@ const agentVersion = z.string().max(64).regex(AGENT_VERSION_PATTERN);
  * batches of thousands and a per-key schema walk cost more than the command itself. Sizes are bounded by
  * the frame size limit.
  */
-const record = z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'expected a JSON object');
+const record = z.custom<Record<string, unknown>>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  'expected a JSON object',
+);
 const boundParams = z.record(z.string().max(64), z.union([z.string().max(8192), z.number(), z.boolean()]));
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled', 'timed_out', 'refused'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
-export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled', 'timed_out', 'refused']);
+export const FINAL_STATUSES: ReadonlySet<JobStatus> = new Set([
+  'completed',
+  'failed',
+  'cancelled',
+  'timed_out',
+  'refused',
+]);
 
 export const traceLevel = z.enum(['off', 'error', 'warn', 'info', 'debug']);
 
@@ -73,7 +86,8 @@ export const toAgent = z.discriminatedUnion('t', [
     timeLimitMs: z.number().int().positive(),
     /**
      * The service's Ed25519 signature over (jobId, sessionId, deviceId, command, params, cwd, role,
-     * expiresAt, timeLimitMs), see shared/wire/command-signature.ts. Optional in the schema so that an unsigned frame reaches
+     * expiresAt, timeLimitMs), see shared/wire/command-signature.ts. Optional in the schema so that an unsigned frame
+     * reaches
      * the agent's verifier and is refused in one line (job.end failed), not dropped as malformed.
      */
     role: z.enum(['basic', 'advanced', 'admin']).optional(),
@@ -116,7 +130,13 @@ export const fromAgent = z.discriminatedUnion('t', [
     error: shortText.optional(),
     cwd: z.string().max(4096).optional(),
   }),
-  z.object({ t: z.literal('trace'), sessionId: id, level: traceLevel.exclude(['off']), message: shortText, time: z.string().max(64) }),
+  z.object({
+    t: z.literal('trace'),
+    sessionId: id,
+    level: traceLevel.exclude(['off']),
+    message: shortText,
+    time: z.string().max(64),
+  }),
   /**
    * Where an update.offer went: `refused` (bad signature, hash or size: nothing run), `failed` (download or
    * disk), `staged` (verified, about to restart into it), `applied` (the new build is connected: sent by it),
@@ -138,8 +158,15 @@ export const fromClient = z.discriminatedUnion('t', [
   z.object({ t: z.literal('session.open'), reqId: z.number().int(), device: z.string().min(1).max(128) }),
   z.object({ t: z.literal('session.close'), reqId: z.number().int(), sessionId: id }),
   // The line's length in characters is the grammar's to refuse (in the command log, answering reqId).
-  // `internal`: a probe the console runs for itself (path completion's `dir … -output json`): logged, flagged, not in `jobs`.
-  z.object({ t: z.literal('command'), reqId: z.number().int(), sessionId: id, line: z.string().max(MAX_LINE_UTF16), internal: z.literal(true).optional() }),
+  // `internal`: a probe the console runs for itself (path completion's `dir … -output json`): logged, flagged, not in
+  // `jobs`.
+  z.object({
+    t: z.literal('command'),
+    reqId: z.number().int(),
+    sessionId: id,
+    line: z.string().max(MAX_LINE_UTF16),
+    internal: z.literal(true).optional(),
+  }),
   z.object({ t: z.literal('cancel'), commandId: id }),
   /** Ctrl+Z: the command goes on in the background; the client stops receiving its output. */
   z.object({ t: z.literal('detach'), commandId: id }),
@@ -191,7 +218,10 @@ export const toClient = z.discriminatedUnion('t', [
 export type ToClient = z.infer<typeof toClient>;
 
 /** Parses one text frame with a schema; returns a one-line error instead of throwing. */
-export function parseFrame<T>(schema: z.ZodType<T>, raw: string): { ok: true; value: T } | { ok: false; error: string } {
+export function parseFrame<T>(
+  schema: z.ZodType<T>,
+  raw: string,
+): { ok: true; value: T } | { ok: false; error: string } {
   let json: unknown;
   try {
     json = JSON.parse(raw);

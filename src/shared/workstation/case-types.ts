@@ -54,7 +54,10 @@ export const transcriptSummarySchema = z.object({
   endedAt: z.string(),
   /** Characters of output kept (see `outputTruncated`). */
   outputChars: z.number(),
-  /** The output was longer than the transcript keeps (the log keeps its first part; the console may have saved all of it as evidence). */
+  /**
+   * The output was longer than the transcript keeps (the log keeps its first part; the console may have saved all of it
+   * as evidence).
+   */
   outputTruncated: z.boolean(),
 });
 export type TranscriptSummary = z.infer<typeof transcriptSummarySchema>;
@@ -95,7 +98,12 @@ export const evidenceViewSchema = z.object({
   /** When the workstation stored it. */
   acquiredAt: z.string(),
   /** The file's times on the device, as the agent reported them (ISO), when known. */
-  fileTimes: z.object({ mtime: z.string().optional(), atime: z.string().optional(), ctime: z.string().optional(), btime: z.string().optional() }),
+  fileTimes: z.object({
+    mtime: z.string().optional(),
+    atime: z.string().optional(),
+    ctime: z.string().optional(),
+    btime: z.string().optional(),
+  }),
   integrity: z.enum(EVIDENCE_INTEGRITIES),
   /** Last re-verification (ISO), if any. */
   verifiedAt: z.string().optional(),

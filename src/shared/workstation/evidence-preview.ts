@@ -168,7 +168,12 @@ const foldAscii = (text: string): string => text.replace(/[A-Z]/g, (c) => c.toLo
  * A run reaching the end of a range that is not the end of the file is left for the next page (which then
  * starts at the run), unless it began the range: then it is shown cut, so paging always moves on.
  */
-export function renderStrings(bytes: Uint8Array, offset: number, atEnd: boolean, options: StringsOptions = {}): RenderedRange {
+export function renderStrings(
+  bytes: Uint8Array,
+  offset: number,
+  atEnd: boolean,
+  options: StringsOptions = {},
+): RenderedRange {
   const [low, high] = MIN_STRING_RUN_RANGE;
   const minLength = Math.min(high, Math.max(low, Math.floor(options.minLength ?? MIN_STRING_RUN)));
   const filter = options.filter ? foldAscii(options.filter) : '';

@@ -31,8 +31,13 @@ import {
 } from './case-types.js';
 import { libraryRecordSchema, tenantSettingsSchema, uploadResultSchema } from '../wire/library-records.js';
 import { batchCreateRequest, batchList, batchRecord, batchResults, MAX_BATCH_DEVICES } from '../wire/batch.js';
-import { commandLogRecordSchema, commandLogSummarySchema, deviceRecordSchema, JOB_STATUSES, sessionInfo } from '../wire/protocol.js';
-
+import {
+  commandLogRecordSchema,
+  commandLogSummarySchema,
+  deviceRecordSchema,
+  JOB_STATUSES,
+  sessionInfo,
+} from '../wire/protocol.js';
 
 /** Every channel name starts with this prefix, so IPC traffic of ours is recognisable at a glance. */
 export const IPC_CHANNEL_PREFIX = 'lr:';
@@ -50,7 +55,11 @@ export type HostMode = z.infer<typeof hostModeSchema>;
 
 const noArguments = z.strictObject({});
 
-const sessionIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+const sessionIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/);
 
 /**
  * Longest command line passed to main: the wire's bound, so that a line over the grammar's limit in
@@ -64,7 +73,9 @@ export const MAX_LIBRARY_UPLOAD_BYTES = 250 * 1024 * 1024;
 
 const roleSchema = z.enum(['basic', 'advanced', 'admin']);
 // The catalog's Role and this enum must list the same roles: a compile error here when they drift.
-const roleSchemaMatchesCatalog: [Role, z.infer<typeof roleSchema>] extends [z.infer<typeof roleSchema>, Role] ? true : never = true;
+const roleSchemaMatchesCatalog: [Role, z.infer<typeof roleSchema>] extends [z.infer<typeof roleSchema>, Role]
+  ? true
+  : never = true;
 void roleSchemaMatchesCatalog;
 
 export const workspaceModeSchema = z.enum(['standalone', 'remote']);
@@ -103,13 +114,20 @@ export const sessionViewSchema = sessionInfo.extend({
 export type SessionView = z.infer<typeof sessionViewSchema>;
 
 /** Ids of cases, notes, transcript entries and evidence items (made by main). */
-const caseIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+const caseIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/);
 /** Longest note body the store accepts (characters). */
 export const MAX_NOTE_CHARS = 200_000;
 /** Case import uploads travel in chunks like library uploads; the zip may be large (evidence). */
 export const MAX_CASE_IMPORT_BYTES = 64 * 1024 * 1024 * 1024;
 
-const isoTime = z.string().max(40).regex(/^\d{4}-\d{2}-\d{2}T/, 'an ISO date-time');
+const isoTime = z
+  .string()
+  .max(40)
+  .regex(/^\d{4}-\d{2}-\d{2}T/, 'an ISO date-time');
 export const logFilterSchema = z.strictObject({
   device: z.string().max(64).optional(),
   user: z.string().max(128).optional(),
@@ -141,10 +159,18 @@ export type LogFacets = z.infer<typeof logFacetsSchema>;
  * A long call the renderer may cancel carries an id it made (e.g. crypto.randomUUID()); `lr:calls.cancel`
  * with that id aborts it in main, which stops the work and leaves nothing half-written.
  */
-export const callIdSchema = z.string().min(8).max(64).regex(/^[A-Za-z0-9_-]+$/);
+export const callIdSchema = z
+  .string()
+  .min(8)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/);
 
 /** Batch ids as the service makes them. */
-const batchIdSchema = z.string().min(1).max(64).regex(/^[A-Za-z0-9_-]+$/);
+const batchIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_-]+$/);
 /** The Batch page shows at most this many merged rows (the export has them all). */
 export const MAX_BATCH_TABLE_ROWS = 20_000;
 /** Most devices one "Run on selected" may name (the service's own bound). */
@@ -183,7 +209,9 @@ export const batchSavedSchema = z.object({
   caseTitle: z.string(),
   /** False: the case already held this batch's results; nothing was added. */
   added: z.boolean(),
-  evidence: z.array(z.object({ id: z.string(), name: z.string(), sha256: z.string(), size: z.number().int().nonnegative() })),
+  evidence: z.array(
+    z.object({ id: z.string(), name: z.string(), sha256: z.string(), size: z.number().int().nonnegative() }),
+  ),
 });
 export type BatchSaved = z.infer<typeof batchSavedSchema>;
 
@@ -264,7 +292,13 @@ export const consoleItemSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('text'), text: z.string() }),
   z.object({ type: z.literal('records'), records: z.array(consoleRecordSchema) }),
-  z.object({ type: z.literal('progress'), bytes: z.number(), total: z.number(), rate: z.number(), eta: z.number().optional() }),
+  z.object({
+    type: z.literal('progress'),
+    bytes: z.number(),
+    total: z.number(),
+    rate: z.number(),
+    eta: z.number().optional(),
+  }),
   z.object({ type: z.literal('notice'), text: z.string(), tone: z.enum(['info', 'warn', 'error']) }),
   /** The foreground command ended, or went to the background: the prompt comes back. */
   z.object({
@@ -277,8 +311,17 @@ export const consoleItemSchema = z.discriminatedUnion('type', [
     background: z.boolean(),
   }),
   /** A background job ended. */
-  z.object({ type: z.literal('bgend'), commandId: z.string(), status: jobStatusSchema, error: z.string().optional(), durationMs: z.number() }),
-  /** A y/N before a response action (main's console-confirm.ts): `lines` describe the target, `prompt` replaces the prompt until answered. */
+  z.object({
+    type: z.literal('bgend'),
+    commandId: z.string(),
+    status: jobStatusSchema,
+    error: z.string().optional(),
+    durationMs: z.number(),
+  }),
+  /**
+   * A y/N before a response action (main's console-confirm.ts): `lines` describe the target, `prompt` replaces the
+   * prompt until answered.
+   */
   z.object({ type: z.literal('question'), lines: z.array(z.string()), prompt: z.string() }),
   z.object({ type: z.literal('device'), online: z.boolean() }),
   z.object({ type: z.literal('closed'), reason: z.string() }),
@@ -336,7 +379,10 @@ export const ipcContract = {
    * no call with that id runs any more (it ended, or never started). The cancelled call answers with a
    * handler-failed error saying it was cancelled.
    */
-  'lr:calls.cancel': { request: z.strictObject({ callId: callIdSchema }), response: z.object({ cancelled: z.boolean() }) },
+  'lr:calls.cancel': {
+    request: z.strictObject({ callId: callIdSchema }),
+    response: z.object({ cancelled: z.boolean() }),
+  },
 
   // --- workspace: which service the workstation talks to (standalone/embedded, or a team's service) ---
 
@@ -355,7 +401,14 @@ export const ipcContract = {
   'lr:prefs.get': { request: noArguments, response: preferencesSchema },
   /** `timeZone`: UTC, local, or an IANA name (checked again by main with Intl). */
   'lr:prefs.set': {
-    request: z.strictObject({ timeZone: z.string().min(1).max(64).regex(/^[A-Za-z0-9_+\-/]+$/).optional() }),
+    request: z.strictObject({
+      timeZone: z
+        .string()
+        .min(1)
+        .max(64)
+        .regex(/^[A-Za-z0-9_+\-/]+$/)
+        .optional(),
+    }),
     response: preferencesSchema,
   },
 
@@ -372,7 +425,10 @@ export const ipcContract = {
   /** Sessions this workstation has open, with their recent output (after a reload the tabs come back from here). */
   'lr:sessions.list': { request: noArguments, response: z.array(restoredSessionViewSchema) },
   /** Ends a session on the service (its running commands are cancelled on the agent). */
-  'lr:sessions.close': { request: z.strictObject({ sessionId: sessionIdSchema }), response: z.object({ closed: z.boolean() }) },
+  'lr:sessions.close': {
+    request: z.strictObject({ sessionId: sessionIdSchema }),
+    response: z.object({ closed: z.boolean() }),
+  },
   /**
    * Runs one command line in a session. Answers at once; the output, the end and the prompt's new
    * directory arrive as `console.output` events.
@@ -382,9 +438,15 @@ export const ipcContract = {
     response: z.object({ accepted: z.literal(true) }),
   },
   /** Ctrl+C: cancels the foreground command on the agent. */
-  'lr:sessions.cancel': { request: z.strictObject({ sessionId: sessionIdSchema }), response: z.object({ cancelled: z.boolean() }) },
+  'lr:sessions.cancel': {
+    request: z.strictObject({ sessionId: sessionIdSchema }),
+    response: z.object({ cancelled: z.boolean() }),
+  },
   /** Ctrl+Z: the foreground command goes on in the background. */
-  'lr:sessions.detach': { request: z.strictObject({ sessionId: sessionIdSchema }), response: z.object({ detached: z.boolean() }) },
+  'lr:sessions.detach': {
+    request: z.strictObject({ sessionId: sessionIdSchema }),
+    response: z.object({ detached: z.boolean() }),
+  },
   /** Flow control: the renderer has written (xterm parsed) this much of a session's output. */
   'lr:sessions.ack': {
     request: z.strictObject({ sessionId: sessionIdSchema, chars: z.number().int().positive().max(1_000_000_000) }),
@@ -395,7 +457,11 @@ export const ipcContract = {
    * `dir <folder> -output json` in the session: those listings appear in the command log.
    */
   'lr:sessions.complete': {
-    request: z.strictObject({ sessionId: sessionIdSchema, line: z.string().max(MAX_COMMAND_LINE), cursor: z.number().int().nonnegative() }),
+    request: z.strictObject({
+      sessionId: sessionIdSchema,
+      line: z.string().max(MAX_COMMAND_LINE),
+      cursor: z.number().int().nonnegative(),
+    }),
     response: completionSchema,
   },
 
@@ -420,17 +486,28 @@ export const ipcContract = {
   /** Starts a batch (the service checks the line, the role and the devices, and refuses in one line). */
   'lr:batches.create': { request: batchCreateRequest, response: batchRecord },
   /** Newest first. */
-  'lr:batches.list': { request: z.strictObject({ limit: z.number().int().positive().max(500).default(100) }), response: batchList },
+  'lr:batches.list': {
+    request: z.strictObject({ limit: z.number().int().positive().max(500).default(100) }),
+    response: batchList,
+  },
   'lr:batches.get': { request: z.strictObject({ id: batchIdSchema }), response: batchRecord },
   'lr:batches.cancel': { request: z.strictObject({ id: batchIdSchema }), response: batchRecord },
   /** The merged table (every device's records, a `device` column), optionally one device's, at most `limit` rows. */
   'lr:batches.results': {
-    request: z.strictObject({ id: batchIdSchema, device: z.string().min(1).max(128).optional(), limit: z.number().int().positive().max(MAX_BATCH_TABLE_ROWS).default(MAX_BATCH_TABLE_ROWS) }),
+    request: z.strictObject({
+      id: batchIdSchema,
+      device: z.string().min(1).max(128).optional(),
+      limit: z.number().int().positive().max(MAX_BATCH_TABLE_ROWS).default(MAX_BATCH_TABLE_ROWS),
+    }),
     response: batchResults,
   },
   /** The whole merged table as CSV or JSON, written like the log's exports (and returned for a download). */
   'lr:batches.export': {
-    request: z.strictObject({ id: batchIdSchema, format: z.enum(['csv', 'json']), device: z.string().min(1).max(128).optional() }),
+    request: z.strictObject({
+      id: batchIdSchema,
+      format: z.enum(['csv', 'json']),
+      device: z.string().min(1).max(128).optional(),
+    }),
     response: exportResultSchema,
   },
   /**
@@ -469,9 +546,18 @@ export const ipcContract = {
     response: z.object({ received: z.number() }),
   },
   /** Sends the whole file to the service; answers with the stored record. */
-  'lr:library.uploadEnd': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: uploadResultSchema },
-  'lr:library.uploadAbort': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: z.object({ aborted: z.boolean() }) },
-  'lr:library.delete': { request: z.strictObject({ name: z.string().min(1).max(255) }), response: z.object({ deleted: z.literal(true) }) },
+  'lr:library.uploadEnd': {
+    request: z.strictObject({ uploadId: z.string().min(1).max(64) }),
+    response: uploadResultSchema,
+  },
+  'lr:library.uploadAbort': {
+    request: z.strictObject({ uploadId: z.string().min(1).max(64) }),
+    response: z.object({ aborted: z.boolean() }),
+  },
+  'lr:library.delete': {
+    request: z.strictObject({ name: z.string().min(1).max(255) }),
+    response: z.object({ deleted: z.literal(true) }),
+  },
 
   // --- tenant settings (admins; the service enforces it, main only says why early) ---
 
@@ -482,7 +568,9 @@ export const ipcContract = {
       liveResponseServers: z.boolean().optional(),
       unsignedScripts: z.boolean().optional(),
       /** Limits by name (see `lr settings get`): positive numbers; the service checks names and integers. */
-      limits: z.record(z.string().regex(/^[A-Za-z]{1,64}$/), z.number().positive().max(Number.MAX_SAFE_INTEGER)).optional(),
+      limits: z
+        .record(z.string().regex(/^[A-Za-z]{1,64}$/), z.number().positive().max(Number.MAX_SAFE_INTEGER))
+        .optional(),
     }),
     response: tenantSettingsViewSchema,
   },
@@ -490,39 +578,69 @@ export const ipcContract = {
   // --- "Add a device": installer scripts (admins; the service enforces it, main only says why early) ---
 
   'lr:installers.view': { request: noArguments, response: installerViewSchema },
-  'lr:installers.make': { request: z.strictObject({ os: z.enum(['linux', 'windows']) }), response: madeInstallerViewSchema },
+  'lr:installers.make': {
+    request: z.strictObject({ os: z.enum(['linux', 'windows']) }),
+    response: madeInstallerViewSchema,
+  },
 
   // --- cases, notes, transcripts, evidence (local to this workstation: they work with no service) ---
 
   'lr:cases.list': { request: noArguments, response: z.array(caseViewSchema) },
   /** A new case, which becomes the active one. */
-  'lr:cases.create': { request: z.strictObject({ title: z.string().trim().min(1).max(200) }), response: caseViewSchema },
+  'lr:cases.create': {
+    request: z.strictObject({ title: z.string().trim().min(1).max(200) }),
+    response: caseViewSchema,
+  },
   'lr:cases.update': {
-    request: z.strictObject({ id: caseIdSchema, title: z.string().trim().min(1).max(200).optional(), status: z.enum(CASE_STATUSES).optional() }),
+    request: z.strictObject({
+      id: caseIdSchema,
+      title: z.string().trim().min(1).max(200).optional(),
+      status: z.enum(CASE_STATUSES).optional(),
+    }),
     response: caseViewSchema,
   },
   /** New evidence and transcripts go to the active case. */
   'lr:cases.activate': { request: z.strictObject({ id: caseIdSchema }), response: caseViewSchema },
   'lr:cases.notes': { request: z.strictObject({ caseId: caseIdSchema }), response: z.array(noteViewSchema) },
   'lr:cases.transcripts': {
-    request: z.strictObject({ caseId: caseIdSchema, offset: z.number().int().nonnegative().default(0), limit: z.number().int().positive().max(1000).default(200) }),
+    request: z.strictObject({
+      caseId: caseIdSchema,
+      offset: z.number().int().nonnegative().default(0),
+      limit: z.number().int().positive().max(1000).default(200),
+    }),
     response: transcriptPageSchema,
   },
   'lr:cases.evidence': { request: z.strictObject({ caseId: caseIdSchema }), response: z.array(evidenceViewSchema) },
   /** Writes the case as a zip (manifest.json, notes, transcripts, evidence) into the app data folder's exports/. */
-  'lr:cases.export': { request: z.strictObject({ id: caseIdSchema, callId: callIdSchema.optional() }), response: exportCaseResultSchema },
+  'lr:cases.export': {
+    request: z.strictObject({ id: caseIdSchema, callId: callIdSchema.optional() }),
+    response: exportCaseResultSchema,
+  },
   /** Starts the import of a case zip: its bytes follow in chunks (like library uploads), then lr:cases.importEnd. */
   'lr:cases.importBegin': {
-    request: z.strictObject({ name: z.string().min(1).max(255), size: z.number().int().positive().max(MAX_CASE_IMPORT_BYTES) }),
+    request: z.strictObject({
+      name: z.string().min(1).max(255),
+      size: z.number().int().positive().max(MAX_CASE_IMPORT_BYTES),
+    }),
     response: z.object({ uploadId: z.string() }),
   },
   'lr:cases.importChunk': {
-    request: z.strictObject({ uploadId: z.string().min(1).max(64), offset: z.number().int().nonnegative(), data: z.string().max(Math.ceil(UPLOAD_CHUNK_BYTES / 3) * 4) }),
+    request: z.strictObject({
+      uploadId: z.string().min(1).max(64),
+      offset: z.number().int().nonnegative(),
+      data: z.string().max(Math.ceil(UPLOAD_CHUNK_BYTES / 3) * 4),
+    }),
     response: z.object({ received: z.number() }),
   },
   /** Verifies every member against the manifest; adds the case only when all verify. */
-  'lr:cases.importEnd': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: importCaseResultSchema },
-  'lr:cases.importAbort': { request: z.strictObject({ uploadId: z.string().min(1).max(64) }), response: z.object({ aborted: z.boolean() }) },
+  'lr:cases.importEnd': {
+    request: z.strictObject({ uploadId: z.string().min(1).max(64) }),
+    response: importCaseResultSchema,
+  },
+  'lr:cases.importAbort': {
+    request: z.strictObject({ uploadId: z.string().min(1).max(64) }),
+    response: z.object({ aborted: z.boolean() }),
+  },
 
   'lr:notes.create': {
     request: z.strictObject({
@@ -549,7 +667,10 @@ export const ipcContract = {
 
   'lr:transcripts.get': { request: z.strictObject({ id: caseIdSchema }), response: transcriptEntryViewSchema },
   /** The transcript entry of a command (a note's link opens it). */
-  'lr:transcripts.byCommand': { request: z.strictObject({ commandId: z.string().min(1).max(64) }), response: transcriptEntryViewSchema },
+  'lr:transcripts.byCommand': {
+    request: z.strictObject({ commandId: z.string().min(1).max(64) }),
+    response: transcriptEntryViewSchema,
+  },
 
   'lr:evidence.get': { request: z.strictObject({ id: caseIdSchema }), response: evidenceViewSchema },
   /**
@@ -573,7 +694,11 @@ export const ipcContract = {
 
   /** Full-text search over notes and transcripts (all cases, or one). */
   'lr:search': {
-    request: z.strictObject({ text: z.string().trim().min(1).max(500), caseId: caseIdSchema.optional(), limit: z.number().int().positive().max(500).default(50) }),
+    request: z.strictObject({
+      text: z.string().trim().min(1).max(500),
+      caseId: caseIdSchema.optional(),
+      limit: z.number().int().positive().max(500).default(50),
+    }),
     response: searchResultSchema,
   },
 } as const satisfies Record<`${typeof IPC_CHANNEL_PREFIX}${string}`, ChannelSpec>;
@@ -613,8 +738,7 @@ export interface IpcError {
 }
 
 export type IpcResult<C extends IpcChannel> =
-  | { readonly ok: true; readonly result: IpcResponse<C> }
-  | { readonly ok: false; readonly error: IpcError };
+  { readonly ok: true; readonly result: IpcResponse<C> } | { readonly ok: false; readonly error: IpcError };
 
 // ---------------------------------------------------------------------------------------------------------
 // Events: main → renderer pushes, all on one channel, discriminated by `type`

@@ -84,7 +84,13 @@ export function parseLimit(text: string, kind: LimitKind): ParsedLimit {
   if (!Number.isFinite(total) || total > Number.MAX_SAFE_INTEGER) return fail('too large');
   if (total <= 0) return fail('must be more than 0');
   if (!Number.isInteger(total)) {
-    return fail(kind === 'bytes' ? 'not a whole number of bytes' : kind === 'seconds' ? 'not a whole number of seconds' : 'not a whole number');
+    return fail(
+      kind === 'bytes'
+        ? 'not a whole number of bytes'
+        : kind === 'seconds'
+          ? 'not a whole number of seconds'
+          : 'not a whole number',
+    );
   }
   return { ok: true, value: total };
 }
@@ -94,16 +100,26 @@ export function formatLimit(value: number, kind: LimitKind): string {
   if (!Number.isFinite(value)) return String(value);
   if (kind === 'count') return String(value);
   if (kind === 'bytes') {
-    for (const [unit, factor] of [['TiB', 1024 ** 4], ['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+    for (const [unit, factor] of [
+      ['TiB', 1024 ** 4],
+      ['GiB', 1024 ** 3],
+      ['MiB', 1024 ** 2],
+      ['KiB', 1024],
+    ] as const) {
       const scaled = value / factor;
       // Exact with at most two decimals (1.5 GiB, 0.25 excluded: below 1 the next unit reads better).
-      if (scaled >= 1 && Number.isInteger(scaled * 100) && Math.round(scaled * 100) * factor === value * 100) return `${scaled} ${unit}`;
+      if (scaled >= 1 && Number.isInteger(scaled * 100) && Math.round(scaled * 100) * factor === value * 100)
+        return `${scaled} ${unit}`;
     }
     return `${value} B`;
   }
   const parts: string[] = [];
   let rest = Math.round(value);
-  for (const [unit, factor] of [['d', 86_400], ['h', 3600], ['min', 60]] as const) {
+  for (const [unit, factor] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['min', 60],
+  ] as const) {
     if (rest >= factor) {
       parts.push(`${Math.floor(rest / factor)} ${unit}`);
       rest %= factor;

@@ -2,14 +2,32 @@
 // findfile over the fixed drives, a 200 MB getfile verified against the host's hash, and every path that
 // is not a local file refused in one line while the agent goes on answering.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, createReadStream, mkdirSync, readFileSync, symlinkSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import {
+  chmodSync,
+  createReadStream,
+  mkdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+  openSync,
+  writeSync,
+  closeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConsoleClient, type CommandOutcome } from '../../../src/client/console-client.js';
 import { profileSchema } from '../../../src/node/profile.js';
 import { createWorld, type World } from '../harness.js';
 import { describeNeeds } from '../../needs.js';
-import { addWindowsAgent, createWinePrefix, windowsRuntime, winPath, wineProblem, type WindowsAgent, type WinePrefix } from '../wine.js';
+import {
+  addWindowsAgent,
+  createWinePrefix,
+  windowsRuntime,
+  winPath,
+  wineProblem,
+  type WindowsAgent,
+  type WinePrefix,
+} from '../wine.js';
 
 const BIG_BYTES = 200 * 1024 * 1024;
 
@@ -32,13 +50,17 @@ describeNeeds(wineProblem())('file commands of a Windows agent under Wine', () =
   const run = async (line: string): Promise<CommandOutcome & { records: Record<string, unknown>[]; text: string }> => {
     const records: Record<string, unknown>[] = [];
     let text = '';
-    const outcome = await client.run(session, line, { onRecords: (r) => records.push(...r), onText: (t) => (text += t) }).outcome;
+    const outcome = await client.run(session, line, {
+      onRecords: (r) => records.push(...r),
+      onText: (t) => (text += t),
+    }).outcome;
     return { ...outcome, records, text };
   };
 
   beforeAll(async () => {
     const started = Date.now();
-    const step = (what: string) => console.log(`[windows-files] ${what} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const step = (what: string) =>
+      console.log(`[windows-files] ${what} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     nodeExe = await windowsRuntime();
     w = await createWorld();
     prefix = await createWinePrefix(w.dir);
@@ -125,8 +147,13 @@ describeNeeds(wineProblem())('file commands of a Windows agent under Wine', () =
     // Owners within dir's time budget for them; past it null, and a line says how many were not read.
     const withOwner = sys.records.filter((x) => typeof x.owner === 'string').length;
     expect(withOwner).toBeGreaterThan(0);
-    if (withOwner < sys.records.length) expect(sys.text).toContain(`owner not read for ${sys.records.length - withOwner} of ${sys.records.length} entries`);
-    console.log(`[windows-files] dir C:\\windows\\system32: ${sys.records.length} entries (${withOwner} with their owner) in ${Date.now() - t0} ms`);
+    if (withOwner < sys.records.length)
+      expect(sys.text).toContain(
+        `owner not read for ${sys.records.length - withOwner} of ${sys.records.length} entries`,
+      );
+    console.log(
+      `[windows-files] dir C:\\windows\\system32: ${sys.records.length} entries (${withOwner} with their owner) in ${Date.now() - t0} ms`,
+    );
   }, 60_000);
 
   it('fileinfo of a PE file: machine, subsystem, timestamp, kind, signature presence, version strings and hashes', async () => {
@@ -172,11 +199,15 @@ describeNeeds(wineProblem())('file commands of a Windows agent under Wine', () =
     // One session per device: the console's session closes while lr exec opens its own.
     client.closeSession(session);
     let t0 = Date.now();
-    let g = await w.lr(['exec', 'winfiles', 'getfile C:\\lr-evidence\\big.bin', '--json', '--out', out], undefined, { timeoutMs: 240_000 });
+    let g = await w.lr(['exec', 'winfiles', 'getfile C:\\lr-evidence\\big.bin', '--json', '--out', out], undefined, {
+      timeoutMs: 240_000,
+    });
     for (let i = 0; i < 20 && /already has a live response session/.test(g.stderr); i++) {
       await new Promise((r) => setTimeout(r, 250));
       t0 = Date.now();
-      g = await w.lr(['exec', 'winfiles', 'getfile C:\\lr-evidence\\big.bin', '--json', '--out', out], undefined, { timeoutMs: 240_000 });
+      g = await w.lr(['exec', 'winfiles', 'getfile C:\\lr-evidence\\big.bin', '--json', '--out', out], undefined, {
+        timeoutMs: 240_000,
+      });
     }
     const secs = (Date.now() - t0) / 1000;
     expect(g.code, g.stderr).toBe(0);
@@ -187,7 +218,7 @@ describeNeeds(wineProblem())('file commands of a Windows agent under Wine', () =
     console.log(`[windows-files] getfile 200 MB under Wine in ${secs.toFixed(1)} s (${Math.round(200 / secs)} MB/s)`);
   }, 240_000);
 
-  it('putfile writes into the session folder, never over a file without -overwrite, never into the agent\'s data folder', async () => {
+  it("putfile writes into the session folder, never over a file without -overwrite, never into the agent's data folder", async () => {
     const src = join(w.dir, 'lr-tool.txt');
     writeFileSync(src, 'tool bytes\n');
     const up = await w.lr(['library', 'upload', src]);
@@ -195,10 +226,14 @@ describeNeeds(wineProblem())('file commands of a Windows agent under Wine', () =
     expect((await run('cd C:\\lr-evidence')).cwd).toBe('C:\\lr-evidence');
     const put = await run('putfile lr-tool.txt');
     expect(put.status, put.error).toBe('completed');
-    expect(put.records).toMatchObject([{ name: 'lr-tool.txt', path: 'C:\\lr-evidence\\lr-tool.txt', size: 11, keep: true }]);
+    expect(put.records).toMatchObject([
+      { name: 'lr-tool.txt', path: 'C:\\lr-evidence\\lr-tool.txt', size: 11, keep: true },
+    ]);
     expect(readFileSync(prefix.hostOf('C:\\lr-evidence\\lr-tool.txt'), 'utf8')).toBe('tool bytes\n');
     const again = await run('putfile lr-tool.txt');
-    expect(again.error).toMatch(/^putfile: C:\\lr-evidence\\lr-tool\.txt already exists \(add -overwrite to replace it\)$/);
+    expect(again.error).toMatch(
+      /^putfile: C:\\lr-evidence\\lr-tool\.txt already exists \(add -overwrite to replace it\)$/,
+    );
     expect((await run('cd C:\\ProgramData\\LR-Agent')).status).toBe('completed');
     const inData = await run('putfile lr-tool.txt');
     expect(inData.error).toMatch(/^putfile: refused: .*agent's own data folder/);
@@ -227,7 +262,10 @@ describeNeeds(wineProblem())('file commands of a Windows agent under Wine', () =
       ['getfile C:\\ProgramData\\lr-agent\\agent.json', /^getfile: refused: .*agent's own data folder/],
       ['getfile c:/programdata/LR-AGENT/AGENT.JSON', /^getfile: refused: .*agent's own data folder/],
       // Win32 drops trailing dots and spaces: `lr-agent.\agent.json ` is the same key file.
-      ['getfile "C:\\ProgramData\\lr-agent.\\agent.json "', /^getfile: refused: C:\\ProgramData\\lr-agent\\agent\.json is in the agent's own data folder/],
+      [
+        'getfile "C:\\ProgramData\\lr-agent.\\agent.json "',
+        /^getfile: refused: C:\\ProgramData\\lr-agent\\agent\.json is in the agent's own data folder/,
+      ],
     ];
     for (const [line, reason] of refusals) {
       const r = await run(line);

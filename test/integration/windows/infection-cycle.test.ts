@@ -10,7 +10,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createWorld, type World } from '../harness.js';
 import { describeNeeds } from '../../needs.js';
-import { addWindowsAgent, hostDir, createWinePrefix, windowsRuntime, winPath, wineProblem, type WindowsAgent, type WinePrefix } from '../wine.js';
+import {
+  addWindowsAgent,
+  hostDir,
+  createWinePrefix,
+  windowsRuntime,
+  winPath,
+  wineProblem,
+  type WindowsAgent,
+  type WinePrefix,
+} from '../wine.js';
 
 const DEVICE = 'wininfected';
 const DROPPER = 'C:\\Users\\Public\\dropper.exe';
@@ -57,7 +66,10 @@ describeNeeds(wineProblem())('a planted infection on a Windows agent: found, rem
   const infection = async () => {
     const r = await lr('persistence -output json');
     expect(r.code).toBe(0);
-    return (JSON.parse(r.stdout) as Persist[]).filter((p) => p.path.toLowerCase() === DROPPER.toLowerCase()).map((p) => p.category).sort();
+    return (JSON.parse(r.stdout) as Persist[])
+      .filter((p) => p.path.toLowerCase() === DROPPER.toLowerCase())
+      .map((p) => p.category)
+      .sort();
   };
 
   beforeAll(async () => {
@@ -69,12 +81,15 @@ describeNeeds(wineProblem())('a planted infection on a Windows agent: found, rem
     files.task = join(hostDir(prefix, 'C:\\Windows\\System32\\Tasks'), 'LrUpdater');
     writeFileSync(files.task, Buffer.from(`\uFEFF${TASK}`, 'utf16le'));
     const script = join(w.dir, 'shortcut.js');
-    writeFileSync(script, [
-      `var link = new ActiveXObject("WScript.Shell").CreateShortcut("${`${STARTUP}\\Updater.lnk`.replace(/\\/g, '\\\\')}");`,
-      `link.TargetPath = "${DROPPER.replace(/\\/g, '\\\\')}";`,
-      'link.Arguments = "-startup";',
-      'link.Save();',
-    ].join('\n'));
+    writeFileSync(
+      script,
+      [
+        `var link = new ActiveXObject("WScript.Shell").CreateShortcut("${`${STARTUP}\\Updater.lnk`.replace(/\\/g, '\\\\')}");`,
+        `link.TargetPath = "${DROPPER.replace(/\\/g, '\\\\')}";`,
+        'link.Arguments = "-startup";',
+        'link.Save();',
+      ].join('\n'),
+    );
     const made = await prefix.exec('cscript', ['//nologo', winPath(script)]);
     if (made.code !== 0) throw new Error(`cscript failed: ${made.stdout} ${made.stderr}`);
     files.shortcut = join(hostDir(prefix, STARTUP), 'Updater.lnk');
@@ -106,7 +121,11 @@ describeNeeds(wineProblem())('a planted infection on a Windows agent: found, rem
     await ok(`remediate -type startupfolder -id "${STARTUP}\\Updater.lnk"`);
     expect(await infection()).toEqual([]);
     // the service is still configured, disabled and stopped: `services` shows it
-    const services = JSON.parse((await lr('services -output json')).stdout) as { name: string; enabled: string; state: string }[];
+    const services = JSON.parse((await lr('services -output json')).stdout) as {
+      name: string;
+      enabled: string;
+      state: string;
+    }[];
     expect(services.find((s) => s.name === 'lrdropper')).toMatchObject({ enabled: 'disabled', state: 'stopped' });
     await ok(`remediate -type file -id "${DROPPER}"`);
     expect(await reg(['query', RUN, '/v', 'Updater'])).not.toMatch(/Updater/);
@@ -121,11 +140,22 @@ describeNeeds(wineProblem())('a planted infection on a Windows agent: found, rem
   }, 180_000);
 
   it('every action is in the command log under the analyst, and a basic user is refused each', async () => {
-    const log = JSON.parse((await w.lr(['log', '--json', '--device', DEVICE, '--limit', '200'])).stdout) as { commandLine: string; status: string; user?: string; userName?: string }[];
+    const log = JSON.parse((await w.lr(['log', '--json', '--device', DEVICE, '--limit', '200'])).stdout) as {
+      commandLine: string;
+      status: string;
+      user?: string;
+      userName?: string;
+    }[];
     const actions = log.filter((c) => /^(remediate|undo) /.test(c.commandLine));
     expect(actions).toHaveLength(10);
     for (const a of actions) expect(a.status, a.commandLine).toBe('completed');
-    for (const line of ['remediate service lrdropper', `remediate registry "${RUN}\\\\Updater"`, 'undo file C:\\Users\\Public\\dropper.exe', 'isolate', 'collect']) {
+    for (const line of [
+      'remediate service lrdropper',
+      `remediate registry "${RUN}\\\\Updater"`,
+      'undo file C:\\Users\\Public\\dropper.exe',
+      'isolate',
+      'collect',
+    ]) {
       const r = await lr(line, basic);
       expect(r.code, line).toBe(2);
       expect(r.stderr.trim(), line).toMatch(/refused: needs the advanced role \(you are basic\)$/);

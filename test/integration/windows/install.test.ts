@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, createWorld, run, waitFor, type World } from '../harness.js';
 import { describeNeeds } from '../../needs.js';
-import { createWinePrefix, runWindowsAgentCli, WINE64, windowsRuntime, wineProblem, winPath, type WinePrefix } from '../wine.js';
+import {
+  createWinePrefix,
+  runWindowsAgentCli,
+  WINE64,
+  windowsRuntime,
+  wineProblem,
+  winPath,
+  type WinePrefix,
+} from '../wine.js';
 
 const SERVICE_KEY = 'HKLM\\System\\CurrentControlSet\\Services\\lr-agent';
 const DATA = 'C:\\ProgramData\\lr-agent';
@@ -24,7 +32,8 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
   const agentCli = (args: string[]) => runWindowsAgentCli(prefix, nodeExe, args);
   const serviceState = async () => (await prefix.exec('sc', ['query', 'lr-agent'])).stdout;
   const dataHost = () => prefix.hostOf(DATA);
-  const agentLog = () => (existsSync(join(dataHost(), 'agent.log')) ? readFileSync(join(dataHost(), 'agent.log'), 'utf8') : '(no agent.log)');
+  const agentLog = () =>
+    existsSync(join(dataHost(), 'agent.log')) ? readFileSync(join(dataHost(), 'agent.log'), 'utf8') : '(no agent.log)';
 
   beforeAll(async () => {
     nodeExe = await windowsRuntime();
@@ -32,7 +41,10 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
     prefix = await createWinePrefix(w.dir);
     // Wine shuts its services down with the last ordinary process of the prefix and starts the automatic
     // ones again with the next (a reboot, in effect): an idle node.exe keeps the prefix up between the steps.
-    keepAlive = spawn(WINE64, [winPath(nodeExe), '-e', 'setInterval(() => {}, 1 << 30)'], { env: { ...process.env, ...prefix.env }, stdio: 'ignore' });
+    keepAlive = spawn(WINE64, [winPath(nodeExe), '-e', 'setInterval(() => {}, 1 << 30)'], {
+      env: { ...process.env, ...prefix.env },
+      stdio: 'ignore',
+    });
   }, 240_000);
   afterAll(async () => {
     keepAlive?.kill('SIGKILL');
@@ -50,7 +62,9 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
       writeFileSync(join(dataHost(), 'planted.txt'), 'x');
       const planted = await agentCli(['install', '--bundle', winPath(bundle), '--name', 'winsvc']);
       expect(planted.code).toBe(1);
-      expect(planted.stderr).toMatch(/C:\\ProgramData\\lr-agent exists and is not an agent data folder: remove it or give another --data/);
+      expect(planted.stderr).toMatch(
+        /C:\\ProgramData\\lr-agent exists and is not an agent data folder: remove it or give another --data/,
+      );
       rmSync(dataHost(), { recursive: true });
       const r = await agentCli(['install', '--bundle', winPath(bundle), '--name', 'winsvc']);
       expect(r.code, `${r.stdout} ${r.stderr} ${agentLog()}`).toBe(0);
@@ -70,21 +84,33 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
       // The recovery actions (restart on failure) are accepted by Wine's SCM but neither stored nor applied:
       // they cannot be checked here.
       expect(await serviceState()).toMatch(/STATE\s+:\s+4\s+RUNNING/);
-      await waitFor('winsvc online', async () => (await w.devices()).find((d) => d.id === deviceId && d.online), 30_000);
+      await waitFor(
+        'winsvc online',
+        async () => (await w.devices()).find((d) => d.id === deviceId && d.online),
+        30_000,
+      );
     }, 120_000);
 
     // Wine 8 keeps no access lists on files (it maps them to Unix mode bits and builds a list back from them):
     // what can be checked is that the list was built and set without error, exactly as written (install
     // refuses otherwise), and that the read-back path works and is reported as not checkable under Wine.
     it('the data folder gets the protected SYSTEM + Administrators list; under Wine the read-back is reported as not checkable', async () => {
-      expect(installOutput).toContain(`data folder ${DATA}: owner and access list set to ${SDDL} (SYSTEM and Administrators only)`);
-      expect(installOutput).toMatch(/^warning: Wine [\d.]+ keeps no access lists: C:\\ProgramData\\lr-agent reads back as O:S-[\d-]+D:\(/m);
+      expect(installOutput).toContain(
+        `data folder ${DATA}: owner and access list set to ${SDDL} (SYSTEM and Administrators only)`,
+      );
+      expect(installOutput).toMatch(
+        /^warning: Wine [\d.]+ keeps no access lists: C:\\ProgramData\\lr-agent reads back as O:S-[\d-]+D:\(/m,
+      );
       // The same goes for the check that only administrators can change node.exe, the script and their folders:
       // Wine's made-up lists give the Unix user full control, so it is reported, not enforced, here.
-      expect(installOutput).toMatch(/^warning: Wine [\d.]+ keeps no access lists, not checkable here: others than SYSTEM and Administrators can change what the service would run as SYSTEM: .*node\.exe/m);
+      expect(installOutput).toMatch(
+        /^warning: Wine [\d.]+ keeps no access lists, not checkable here: others than SYSTEM and Administrators can change what the service would run as SYSTEM: .*node\.exe/m,
+      );
       const r = await agentCli(['status']);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/^ {2}access: O:S-[\d-]+D:\(.*\) \(not checkable: Wine [\d.]+ keeps no access lists\)$/m);
+      expect(r.stdout).toMatch(
+        /^ {2}access: O:S-[\d-]+D:\(.*\) \(not checkable: Wine [\d.]+ keeps no access lists\)$/m,
+      );
     }, 60_000);
 
     it('status says installed, running, enrolled with the device id and name; a second install and a `service` run by hand are refused', async () => {
@@ -95,7 +121,9 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
       // `service` run by hand (not by the SCM): the dispatcher refuses, one line, no hang.
       const byHand = await agentCli(['service', '--data', DATA]);
       expect(byHand.code).toBe(1);
-      expect(byHand.stderr).toMatch(/^lr-agent: StartServiceCtrlDispatcherW failed: this command runs only when the service control manager starts it/);
+      expect(byHand.stderr).toMatch(
+        /^lr-agent: StartServiceCtrlDispatcherW failed: this command runs only when the service control manager starts it/,
+      );
       const again = await agentCli(['install']);
       expect(again.code).toBe(1);
       expect(again.stderr).toMatch(/a service named lr-agent is already installed: run lr-agent uninstall first/);
@@ -105,7 +133,11 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
       const s = await prefix.exec('sc', ['stop', 'lr-agent']);
       expect(s.code, s.stdout + s.stderr).toBe(0);
       await waitFor('service stopped', async () => /STATE\s+:\s+1\s+STOPPED/.test(await serviceState()), 30_000);
-      await waitFor('winsvc offline', async () => (await w.devices()).find((d) => d.id === deviceId && !d.online), 30_000);
+      await waitFor(
+        'winsvc offline',
+        async () => (await w.devices()).find((d) => d.id === deviceId && !d.online),
+        30_000,
+      );
       expect(await serviceState()).toMatch(/WIN32_EXIT_CODE\s+:\s+0\b/);
       expect(agentLog()).toMatch(/stopping \(stop asked\)[\s\S]*"msg":"stopped"/);
       const r = await agentCli(['status']);
@@ -115,7 +147,11 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
     it('sc start: the SCM starts it again and the device comes back online', async () => {
       const s = await prefix.exec('sc', ['start', 'lr-agent']);
       expect(s.code, s.stdout + s.stderr).toBe(0);
-      await waitFor('winsvc online again', async () => (await w.devices()).find((d) => d.id === deviceId && d.online), 60_000);
+      await waitFor(
+        'winsvc online again',
+        async () => (await w.devices()).find((d) => d.id === deviceId && d.online),
+        60_000,
+      );
       expect(await serviceState()).toMatch(/STATE\s+:\s+4\s+RUNNING/);
     }, 90_000);
 
@@ -126,8 +162,15 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
     it('a reboot (every process of the prefix killed, then Wine started again): the SCM starts it, automatic start', async () => {
       keepAlive?.kill('SIGKILL');
       await prefix.kill();
-      keepAlive = spawn(WINE64, [winPath(nodeExe), '-e', 'setInterval(() => {}, 1 << 30)'], { env: { ...process.env, ...prefix.env }, stdio: 'ignore' });
-      await waitFor('winsvc online after the reboot', async () => (await w.devices()).find((d) => d.id === deviceId && d.online), 60_000);
+      keepAlive = spawn(WINE64, [winPath(nodeExe), '-e', 'setInterval(() => {}, 1 << 30)'], {
+        env: { ...process.env, ...prefix.env },
+        stdio: 'ignore',
+      });
+      await waitFor(
+        'winsvc online after the reboot',
+        async () => (await w.devices()).find((d) => d.id === deviceId && d.online),
+        60_000,
+      );
       expect(await serviceState()).toMatch(/STATE\s+:\s+4\s+RUNNING/);
     }, 120_000);
 
@@ -135,7 +178,11 @@ describeNeeds(wineProblem())('lr-agent as a Windows service under Wine', () => {
       const r = await agentCli(['uninstall', '--purge']);
       expect(r.code, `${r.stdout} ${r.stderr}`).toBe(0);
       expect(r.stdout).toMatch(/service lr-agent stopped and deleted/);
-      await waitFor('winsvc offline', async () => (await w.devices()).find((d) => d.id === deviceId && !d.online), 30_000);
+      await waitFor(
+        'winsvc offline',
+        async () => (await w.devices()).find((d) => d.id === deviceId && !d.online),
+        30_000,
+      );
       expect((await prefix.exec('reg', ['query', SERVICE_KEY])).code).not.toBe(0);
       expect(await serviceState()).not.toMatch(/SERVICE_NAME/);
       expect(existsSync(dataHost())).toBe(false);
@@ -153,7 +200,9 @@ describe('lr-agent install on Linux', () => {
     try {
       const r = await run('lr-agent', ['install', '--data', join(dir, 'data')]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toMatch(/^lr-agent: .*(holds no enrolled agent: give an enrollment bundle with --bundle|needs root: run it with sudo)\n$/);
+      expect(r.stderr).toMatch(
+        /^lr-agent: .*(holds no enrolled agent: give an enrollment bundle with --bundle|needs root: run it with sudo)\n$/,
+      );
       const st = await run('lr-agent', ['status', '--data', join(dir, 'data')]);
       expect(st.code).toBe(0);
       expect(st.stdout).toMatch(/^enrolled: no/m);

@@ -7,14 +7,23 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeNeeds } from '../../needs.js';
 import { createWorld, type World } from '../harness.js';
-import { addWindowsAgent, createWinePrefix, runWindowsAgentCli, windowsRuntime, wineProblem, type WindowsAgent, type WinePrefix } from '../wine.js';
+import {
+  addWindowsAgent,
+  createWinePrefix,
+  runWindowsAgentCli,
+  windowsRuntime,
+  wineProblem,
+  type WindowsAgent,
+  type WinePrefix,
+} from '../wine.js';
 
 describeNeeds(wineProblem())('isolate / release on a Windows agent without a firewall (Wine)', () => {
   let w: World;
   let prefix: WinePrefix;
   let agent: WindowsAgent;
   let nodeExe: string;
-  const isolatedFlag = async () => ((await w.devices()) as { id: string; isolated?: boolean }[]).find((d) => d.id === agent.deviceId)?.isolated;
+  const isolatedFlag = async () =>
+    ((await w.devices()) as { id: string; isolated?: boolean }[]).find((d) => d.id === agent.deviceId)?.isolated;
   const stateFile = () => prefix.hostOf(`${agent.dataDir}\\isolation.json`);
 
   beforeAll(async () => {
@@ -31,12 +40,17 @@ describeNeeds(wineProblem())('isolate / release on a Windows agent without a fir
 
   it('isolate answers in one line that there is no firewall, claims nothing, and the agent keeps serving', async () => {
     const r = await w.lr(['exec', 'windev', 'isolate']);
-    expect(r.stderr.trim()).toBe('lr: isolate: the Windows firewall is not available on this device (the Base Filtering Engine service (BFE) is not installed): the device is NOT isolated');
+    expect(r.stderr.trim()).toBe(
+      'lr: isolate: the Windows firewall is not available on this device (the Base Filtering Engine service (BFE) is not installed): the device is NOT isolated',
+    );
     expect(r.code).not.toBe(0);
     expect(r.stdout).not.toMatch(/isolated/);
     expect(existsSync(stateFile())).toBe(false);
     expect(await isolatedFlag()).toBe(false);
-    const log = JSON.parse((await w.lr(['log', '--json', '--limit', '5'])).stdout) as { commandLine: string; status: string }[];
+    const log = JSON.parse((await w.lr(['log', '--json', '--limit', '5'])).stdout) as {
+      commandLine: string;
+      status: string;
+    }[];
     expect(log.find((c) => c.commandLine === 'isolate')?.status).toBe('failed');
     // still online and answering
     expect((await w.lr(['exec', 'windev', 'cd C:/'])).code).toBe(0);
@@ -45,7 +59,9 @@ describeNeeds(wineProblem())('isolate / release on a Windows agent without a fir
 
   it('release says the same in one line (nothing was removed), and leaves no state either', async () => {
     const r = await w.lr(['exec', 'windev', 'release']);
-    expect(r.stderr.trim()).toBe('lr: release: the Windows firewall is not available on this device (the Base Filtering Engine service (BFE) is not installed): nothing was removed');
+    expect(r.stderr.trim()).toBe(
+      'lr: release: the Windows firewall is not available on this device (the Base Filtering Engine service (BFE) is not installed): nothing was removed',
+    );
     expect(r.code).not.toBe(0);
     expect(existsSync(stateFile())).toBe(false);
     expect(await isolatedFlag()).toBe(false);
@@ -54,7 +70,16 @@ describeNeeds(wineProblem())('isolate / release on a Windows agent without a fir
 
   it('lr-agent uninstall refuses while the state says isolated and the isolation cannot be removed; proceeds otherwise', async () => {
     // the state an isolated device would have (a real firewall would hold the filters too)
-    writeFileSync(stateFile(), JSON.stringify({ isolated: true, backend: 'windows-firewall', allow: [{ address: '127.0.0.1', port: 8443 }], changedAt: new Date().toISOString(), jobId: null }));
+    writeFileSync(
+      stateFile(),
+      JSON.stringify({
+        isolated: true,
+        backend: 'windows-firewall',
+        allow: [{ address: '127.0.0.1', port: 8443 }],
+        changedAt: new Date().toISOString(),
+        jobId: null,
+      }),
+    );
     try {
       const r = await runWindowsAgentCli(prefix, nodeExe, ['uninstall', '--data', agent.dataDir]);
       expect(r.code).toBe(1);

@@ -16,7 +16,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createWorld, ROOT, waitFor, type World } from '../harness.js';
 import { describeNeeds } from '../../needs.js';
-import { addWindowsAgent, createWinePrefix, windowsRuntime, wineProblem, winPath, WINE64, type WindowsAgent, type WinePrefix } from '../wine.js';
+import {
+  addWindowsAgent,
+  createWinePrefix,
+  windowsRuntime,
+  wineProblem,
+  winPath,
+  WINE64,
+  type WindowsAgent,
+  type WinePrefix,
+} from '../wine.js';
 
 const MARKER = 'lr-marker-4242';
 
@@ -85,13 +94,17 @@ function startNodeScript(prefix: WinePrefix, nodeExe: string, script: string, ar
 
 /** The JSON a planted process writes once ready (with the output of `script` when it never comes). */
 function readyFile<T>(file: string, script: string): Promise<T> {
-  return waitFor(`${file}`, async () => {
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')) as T;
-    } catch {
-      return undefined;
-    }
-  }, 60_000).catch((err: Error) => {
+  return waitFor(
+    `${file}`,
+    async () => {
+      try {
+        return JSON.parse(readFileSync(file, 'utf8')) as T;
+      } catch {
+        return undefined;
+      }
+    },
+    60_000,
+  ).catch((err: Error) => {
     throw new Error(`${err.message}: ${readFileSync(`${script}.out`, 'utf8')}`);
   });
 }
@@ -116,10 +129,22 @@ describeNeeds(wineProblem())('processes and connections of a Windows agent under
     w = await createWorld();
     prefix = await createWinePrefix(w.dir);
     agent = await addWindowsAgent(w, prefix, nodeExe, 'windev');
-    for (const [file, text] of [['child.cjs', CHILD], ['parent.cjs', PARENT], ['denied.cjs', DENIED]] as const) writeFileSync(join(w.dir, file), text);
+    for (const [file, text] of [
+      ['child.cjs', CHILD],
+      ['parent.cjs', PARENT],
+      ['denied.cjs', DENIED],
+    ] as const)
+      writeFileSync(join(w.dir, file), text);
     plantedAt = Date.now();
-    startNodeScript(prefix, nodeExe, join(w.dir, 'parent.cjs'), [winPath(join(w.dir, 'child.cjs')), MARKER, winPath(join(w.dir, 'planted.json'))]);
-    startNodeScript(prefix, nodeExe, join(w.dir, 'denied.cjs'), [winPath(join(ROOT, 'node_modules', 'koffi')), winPath(join(w.dir, 'denied.json'))]);
+    startNodeScript(prefix, nodeExe, join(w.dir, 'parent.cjs'), [
+      winPath(join(w.dir, 'child.cjs')),
+      MARKER,
+      winPath(join(w.dir, 'planted.json')),
+    ]);
+    startNodeScript(prefix, nodeExe, join(w.dir, 'denied.cjs'), [
+      winPath(join(ROOT, 'node_modules', 'koffi')),
+      winPath(join(w.dir, 'denied.json')),
+    ]);
     planted = await readyFile<Planted>(join(w.dir, 'planted.json'), join(w.dir, 'parent.cjs'));
     denied = await readyFile<Denied>(join(w.dir, 'denied.json'), join(w.dir, 'denied.cjs'));
     expect(denied.code).toBe(0); // SetSecurityInfo succeeded
@@ -147,14 +172,28 @@ describeNeeds(wineProblem())('processes and connections of a Windows agent under
     expect(p!.rssBytes).toBeGreaterThan(1 << 20);
     expect(p!.cpuTimeMs).toEqual(expect.any(Number));
     // The agent itself, with its own command line.
-    expect(list.some((x) => x.name === 'node.exe' && String(x.cmdline).includes('lr-agent') && String(x.cmdline).includes('start'))).toBe(true);
+    expect(
+      list.some(
+        (x) => x.name === 'node.exe' && String(x.cmdline).includes('lr-agent') && String(x.cmdline).includes('start'),
+      ),
+    ).toBe(true);
   }, 60_000);
 
   it('lists a process it may not open with what Toolhelp gives, null elsewhere', async () => {
     const [p] = await json(`processes -pid ${denied.pid}`);
     expect(p).toEqual({
-      pid: denied.pid, ppid: 0, name: 'node.exe', user: null, uid: null, state: 'running', sessionId: null, startTime: null,
-      cmdline: null, path: null, rssBytes: null, cpuTimeMs: null,
+      pid: denied.pid,
+      ppid: 0,
+      name: 'node.exe',
+      user: null,
+      uid: null,
+      state: 'running',
+      sessionId: null,
+      startTime: null,
+      cmdline: null,
+      path: null,
+      rssBytes: null,
+      cpuTimeMs: null,
     });
   }, 60_000);
 
@@ -173,31 +212,65 @@ describeNeeds(wineProblem())('processes and connections of a Windows agent under
     expect((await json(`processes -pid ${planted.pid}`)).length).toBe(1); // still serving
   }, 90_000);
 
-  it('lists the planted sockets and the agent\'s own connection to the service with the owning pid', async () => {
+  it("lists the planted sockets and the agent's own connection to the service with the owning pid", async () => {
     const rows = await json('connections');
     const agentPid = (await json('processes -name node')).find((x) => String(x.cmdline).includes('lr-agent'))?.pid;
     expect(agentPid).toEqual(expect.any(Number));
     const show = JSON.stringify(rows);
     // The acceptance point: the agent's TCP connection to the service's port, owned by the agent. (Under Wine the
     // connections of host processes to the service, such as this lr CLI's, are listed too, without owner.)
-    const toService = rows.filter((r) => r.protocol === 'tcp' && r.state === 'ESTABLISHED' && r.remotePort === w.port && r.remoteAddress === '127.0.0.1');
-    expect(toService.filter((r) => r.pid !== null), show).toEqual([
-      expect.objectContaining({ localAddress: '127.0.0.1', pid: agentPid, processName: 'node.exe', inode: null, uid: null }),
+    const toService = rows.filter(
+      (r) =>
+        r.protocol === 'tcp' && r.state === 'ESTABLISHED' && r.remotePort === w.port && r.remoteAddress === '127.0.0.1',
+    );
+    expect(
+      toService.filter((r) => r.pid !== null),
+      show,
+    ).toEqual([
+      expect.objectContaining({
+        localAddress: '127.0.0.1',
+        pid: agentPid,
+        processName: 'node.exe',
+        inode: null,
+        uid: null,
+      }),
     ]);
     // The planted process's connection to its own listener, and its UDP socket.
-    expect(rows.find((r) => r.protocol === 'tcp' && r.localPort === planted.clientPort), show).toMatchObject({
-      localAddress: '127.0.0.1', remoteAddress: '127.0.0.1', remotePort: planted.tcpPort, state: 'ESTABLISHED', pid: planted.pid, processName: 'node.exe',
+    expect(
+      rows.find((r) => r.protocol === 'tcp' && r.localPort === planted.clientPort),
+      show,
+    ).toMatchObject({
+      localAddress: '127.0.0.1',
+      remoteAddress: '127.0.0.1',
+      remotePort: planted.tcpPort,
+      state: 'ESTABLISHED',
+      pid: planted.pid,
+      processName: 'node.exe',
     });
-    expect(rows.find((r) => r.protocol === 'udp' && r.localPort === planted.udpPort), show).toMatchObject({
-      localAddress: '127.0.0.1', remoteAddress: '0.0.0.0', remotePort: 0, state: 'UNCONN', pid: planted.pid, processName: 'node.exe',
+    expect(
+      rows.find((r) => r.protocol === 'udp' && r.localPort === planted.udpPort),
+      show,
+    ).toMatchObject({
+      localAddress: '127.0.0.1',
+      remoteAddress: '0.0.0.0',
+      remotePort: 0,
+      state: 'UNCONN',
+      pid: planted.pid,
+      processName: 'node.exe',
     });
     // The socket of the process the agent may not open: its pid and name still (from the table and Toolhelp).
-    expect(rows.find((r) => r.protocol === 'udp' && r.localPort === denied.udpPort), show).toMatchObject({ pid: denied.pid, processName: 'node.exe' });
+    expect(
+      rows.find((r) => r.protocol === 'udp' && r.localPort === denied.udpPort),
+      show,
+    ).toMatchObject({ pid: denied.pid, processName: 'node.exe' });
     // Its listening socket: Wine does not know who holds a listening socket (pid 0), Windows does.
     const listener = rows.find((r) => r.protocol === 'tcp' && r.localPort === planted.tcpPort && r.state === 'LISTEN');
     expect(listener, show).toMatchObject({ localAddress: '127.0.0.1', remoteAddress: '0.0.0.0', remotePort: 0 });
     expect([planted.pid, null]).toContain(listener!.pid);
     // Wine lists the host's sockets too, without owner: the service's listening port.
-    expect(rows.find((r) => r.protocol === 'tcp' && r.localPort === w.port && r.state === 'LISTEN'), show).toMatchObject({ pid: null, processName: null });
+    expect(
+      rows.find((r) => r.protocol === 'tcp' && r.localPort === w.port && r.state === 'LISTEN'),
+      show,
+    ).toMatchObject({ pid: null, processName: null });
   }, 60_000);
 });

@@ -7,7 +7,14 @@ import { dirname } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, type World } from '../harness.js';
 import { describeNeeds } from '../../needs.js';
-import { addWindowsAgent, createWinePrefix, windowsRuntime, wineProblem, type WindowsAgent, type WinePrefix } from '../wine.js';
+import {
+  addWindowsAgent,
+  createWinePrefix,
+  windowsRuntime,
+  wineProblem,
+  type WindowsAgent,
+  type WinePrefix,
+} from '../wine.js';
 
 interface RegRecord {
   key: string;
@@ -61,7 +68,9 @@ describeNeeds(wineProblem())('registry and persistence on a Windows agent under 
   });
 
   it('shows the Windows version key with ProductName (full hive name, quoted key with spaces)', async () => {
-    const records = await json<RegRecord>('registry "HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows NT\\CurrentVersion"');
+    const records = await json<RegRecord>(
+      'registry "HKEY_LOCAL_MACHINE\\Software\\Microsoft\\Windows NT\\CurrentVersion"',
+    );
     const product = records.find((r) => r.kind === 'value' && r.name === 'ProductName');
     expect(product).toMatchObject({ key: 'HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion', type: 'REG_SZ' });
     expect(product!.data).toMatch(/Windows/);
@@ -88,11 +97,26 @@ describeNeeds(wineProblem())('registry and persistence on a Windows agent under 
     const records = await json<RegRecord>(`registry ${TEST_KEY}`);
     const byName = new Map(records.map((r) => [r.name, r]));
     expect(byName.get('Child')).toMatchObject({ kind: 'subkey', type: null });
-    expect(byName.get('Sz')).toMatchObject({ kind: 'value', type: 'REG_SZ', value: 'hello world', data: 'hello world' });
+    expect(byName.get('Sz')).toMatchObject({
+      kind: 'value',
+      type: 'REG_SZ',
+      value: 'hello world',
+      data: 'hello world',
+    });
     expect(byName.get('Expand')).toMatchObject({ type: 'REG_EXPAND_SZ', value: '%SystemRoot%\\x.exe' });
     expect(byName.get('Multi')).toMatchObject({ type: 'REG_MULTI_SZ', value: ['one', 'two', 'three'] });
-    expect(byName.get('Dword')).toMatchObject({ type: 'REG_DWORD', value: 0x12345678, data: '0x12345678 (305419896)', size: 4 });
-    expect(byName.get('Qword')).toMatchObject({ type: 'REG_QWORD', value: 0x123456789abc, data: '0x0000123456789abc (20015998343868)', size: 8 });
+    expect(byName.get('Dword')).toMatchObject({
+      type: 'REG_DWORD',
+      value: 0x12345678,
+      data: '0x12345678 (305419896)',
+      size: 4,
+    });
+    expect(byName.get('Qword')).toMatchObject({
+      type: 'REG_QWORD',
+      value: 0x123456789abc,
+      data: '0x0000123456789abc (20015998343868)',
+      size: 8,
+    });
     expect(byName.get('Bin')).toMatchObject({ type: 'REG_BINARY', value: '00ff10ab', data: '00 ff 10 ab', size: 4 });
 
     // one value through the `\\` separator
@@ -133,30 +157,105 @@ describeNeeds(wineProblem())('registry and persistence on a Windows agent under 
       const dllHash = plant('C:\\users\\Public\\evil.dll', 'MZ dll payload');
 
       await Promise.all([
-        reg(['add', 'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run', '/v', 'Updater', '/t', 'REG_SZ', '/d', '"C:\\users\\Public\\dropper.exe" -q', '/f']),
+        reg([
+          'add',
+          'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run',
+          '/v',
+          'Updater',
+          '/t',
+          'REG_SZ',
+          '/d',
+          '"C:\\users\\Public\\dropper.exe" -q',
+          '/f',
+        ]),
         // unquoted path with a space, resolved as CreateProcess would
-        reg(['add', 'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run', '/v', 'Helper', '/t', 'REG_EXPAND_SZ', '/d', '%PUBLIC%\\My Tools\\helper.exe --tray', '/f']),
-        reg(['add', 'HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options\\sethc.exe', '/v', 'Debugger', '/t', 'REG_SZ', '/d', 'C:\\users\\Public\\dbg.exe', '/f']),
-        reg(['add', 'HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon', '/v', 'Userinit', '/t', 'REG_SZ', '/d', 'C:\\windows\\system32\\userinit.exe,C:\\users\\Public\\init2.exe', '/f']),
+        reg([
+          'add',
+          'HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run',
+          '/v',
+          'Helper',
+          '/t',
+          'REG_EXPAND_SZ',
+          '/d',
+          '%PUBLIC%\\My Tools\\helper.exe --tray',
+          '/f',
+        ]),
+        reg([
+          'add',
+          'HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options\\sethc.exe',
+          '/v',
+          'Debugger',
+          '/t',
+          'REG_SZ',
+          '/d',
+          'C:\\users\\Public\\dbg.exe',
+          '/f',
+        ]),
+        reg([
+          'add',
+          'HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon',
+          '/v',
+          'Userinit',
+          '/t',
+          'REG_SZ',
+          '/d',
+          'C:\\windows\\system32\\userinit.exe,C:\\users\\Public\\init2.exe',
+          '/f',
+        ]),
         // the 32-bit programs' view, through rundll32
-        reg(['add', 'HKLM\\Software\\Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Run', '/v', 'Legacy', '/t', 'REG_SZ', '/d', 'rundll32.exe C:\\users\\Public\\evil.dll,Start', '/f']),
+        reg([
+          'add',
+          'HKLM\\Software\\Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Run',
+          '/v',
+          'Legacy',
+          '/t',
+          'REG_SZ',
+          '/d',
+          'rundll32.exe C:\\users\\Public\\evil.dll,Start',
+          '/f',
+        ]),
         // a Run value naming the agent's own key file: listed, never read or hashed
-        reg(['add', 'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\RunOnce', '/v', 'Peek', '/t', 'REG_SZ', '/d', `"${agent.dataDir}\\agent.json"`, '/f']),
-        reg(['add', 'HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Windows', '/v', 'AppInit_DLLs', '/t', 'REG_SZ', '/d', 'C:\\users\\Public\\evil.dll', '/f']),
+        reg([
+          'add',
+          'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\RunOnce',
+          '/v',
+          'Peek',
+          '/t',
+          'REG_SZ',
+          '/d',
+          `"${agent.dataDir}\\agent.json"`,
+          '/f',
+        ]),
+        reg([
+          'add',
+          'HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Windows',
+          '/v',
+          'AppInit_DLLs',
+          '/t',
+          'REG_SZ',
+          '/d',
+          'C:\\users\\Public\\evil.dll',
+          '/f',
+        ]),
       ]);
 
       const records = await json<Persist>('persistence');
-      const find = (category: string, file: string) => records.find((r) => r.category === category && r.path.toLowerCase() === file.toLowerCase());
+      const find = (category: string, file: string) =>
+        records.find((r) => r.category === category && r.path.toLowerCase() === file.toLowerCase());
 
       const run = find('run-key', 'C:\\users\\Public\\dropper.exe');
       expect(run, JSON.stringify(records, null, 1)).toBeDefined();
       expect(run).toMatchObject({ sha256: dropper, size: 18, owner: 'All Users' });
-      expect(run!.detail).toBe('HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Updater = "C:\\users\\Public\\dropper.exe" -q');
+      expect(run!.detail).toBe(
+        'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Updater = "C:\\users\\Public\\dropper.exe" -q',
+      );
       expect(run!.mtime).toMatch(/^\d{4}-/);
 
       const user = find('run-key', 'C:\\users\\Public\\My Tools\\helper.exe');
       expect(user, JSON.stringify(records, null, 1)).toMatchObject({ sha256: userRun });
-      expect(user!.detail).toMatch(/^HKU\\S-1-5-21-[\d-]+ \(HKCU\)\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Helper = %PUBLIC%\\My Tools\\helper.exe --tray$/);
+      expect(user!.detail).toMatch(
+        /^HKU\\S-1-5-21-[\d-]+ \(HKCU\)\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\Helper = %PUBLIC%\\My Tools\\helper.exe --tray$/,
+      );
 
       // one record although Wine shows the key in both registry views
       expect(records.filter((r) => r.category === 'ifeo-debugger' && /sethc/.test(r.detail ?? ''))).toHaveLength(1);
@@ -169,10 +268,14 @@ describeNeeds(wineProblem())('registry and persistence on a Windows agent under 
       expect(init!.detail).toMatch(/Winlogon\\Userinit = /);
       const legacy = find('run-key', 'C:\\users\\Public\\evil.dll');
       expect(legacy).toMatchObject({ sha256: dllHash });
-      expect(legacy!.detail).toBe('HKLM\\Software\\Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Run\\Legacy = rundll32.exe C:\\users\\Public\\evil.dll,Start; via rundll32.exe');
+      expect(legacy!.detail).toBe(
+        'HKLM\\Software\\Wow6432Node\\Microsoft\\Windows\\CurrentVersion\\Run\\Legacy = rundll32.exe C:\\users\\Public\\evil.dll,Start; via rundll32.exe',
+      );
       const appinit = find('appinit-dlls', 'C:\\users\\Public\\evil.dll');
       expect(appinit).toMatchObject({ sha256: dllHash, owner: 'All Users' });
-      expect(appinit!.detail).toMatch(/^HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Windows\\AppInit_DLLs \(LoadAppInit_DLLs = \d\) = C:\\users\\Public\\evil\.dll$/);
+      expect(appinit!.detail).toMatch(
+        /^HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Windows\\AppInit_DLLs \(LoadAppInit_DLLs = \d\) = C:\\users\\Public\\evil\.dll$/,
+      );
 
       const peek = find('runonce-key', `${agent.dataDir}\\agent.json`);
       expect(peek, JSON.stringify(records, null, 1)).toMatchObject({ sha256: null });
@@ -183,7 +286,9 @@ describeNeeds(wineProblem())('registry and persistence on a Windows agent under 
       expect(stock, JSON.stringify(records, null, 1)).toMatchObject({ sha256: null, size: null, mtime: null });
       expect(stock!.detail).toMatch(/; file not found$/);
       // Shell = explorer.exe: a bare name, found on the search path and hashed
-      const shell = records.find((r) => r.category === 'winlogon' && /\\Winlogon\\Shell = explorer\.exe$/.test(r.detail ?? ''));
+      const shell = records.find(
+        (r) => r.category === 'winlogon' && /\\Winlogon\\Shell = explorer\.exe$/.test(r.detail ?? ''),
+      );
       expect(shell?.path, JSON.stringify(shell)).toMatch(/^C:\\windows\\(system32\\)?explorer\.exe$/i);
       expect(shell!.sha256).toMatch(/^[0-9a-f]{64}$/);
     }, 90_000);
@@ -198,7 +303,11 @@ describeNeeds(wineProblem())('registry and persistence on a Windows agent under 
       const svc = 'C:\\users\\Public\\svc.exe';
       const task = 'C:\\users\\Public\\task.exe';
       const bat = 'C:\\ProgramData\\Microsoft\\Windows\\Start Menu\\Programs\\StartUp\\lr-startup.bat';
-      const hashes: Record<string, string> = { [svc]: plant(svc, 'MZ service payload'), [task]: plant(task, 'MZ task payload'), [bat]: plant(bat, '@echo off\r\n') };
+      const hashes: Record<string, string> = {
+        [svc]: plant(svc, 'MZ service payload'),
+        [task]: plant(task, 'MZ task payload'),
+        [bat]: plant(bat, '@echo off\r\n'),
+      };
       // Wine's task scheduler keeps neither triggers nor actions of a task it registers (schtasks /create
       // writes an empty <Exec/>): the task file is planted in the task store as Windows writes it, UTF-16 with a BOM.
       const taskXml = [
@@ -217,13 +326,19 @@ describeNeeds(wineProblem())('registry and persistence on a Windows agent under 
       expect(created.code).toBe(0);
 
       const records = await json<Persist>('persistence');
-      const areas: Array<[string, string, string]> = [['services', 'service', svc], ['scheduledtasks', 'scheduled-task', task], ['startupfolders', 'startup-folder', bat]];
+      const areas: Array<[string, string, string]> = [
+        ['services', 'service', svc],
+        ['scheduledtasks', 'scheduled-task', task],
+        ['startupfolders', 'startup-folder', bat],
+      ];
       for (const [command, category, file] of areas) {
         const listing = await exec(`${command} -output json`);
         expect(listing.stderr, command).not.toMatch(/live session/);
         expect(listing.code, command).toBe(0);
         const found = records.find((r) => r.category === category && r.path.toLowerCase() === file.toLowerCase());
-        expect(found, `${command}: ${JSON.stringify(records.filter((r) => r.category === category))}`).toMatchObject({ sha256: hashes[file] });
+        expect(found, `${command}: ${JSON.stringify(records.filter((r) => r.category === category))}`).toMatchObject({
+          sha256: hashes[file],
+        });
       }
     }, 90_000);
   });

@@ -11,12 +11,31 @@
 //   hidden/system an extended attribute (user.DOSATTRIB).
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { BIN, createWorld, ROOT, waitFor, type World } from '../harness.js';
 import { describeNeeds } from '../../needs.js';
-import { addWindowsAgent, createWinePrefix, windowsRuntime, wineProblem, winPath, WINE64, type WindowsAgent, type WinePrefix } from '../wine.js';
+import {
+  addWindowsAgent,
+  createWinePrefix,
+  windowsRuntime,
+  wineProblem,
+  winPath,
+  WINE64,
+  type WindowsAgent,
+  type WinePrefix,
+} from '../wine.js';
 
 type Rec = Record<string, unknown>;
 interface ExecJson {
@@ -61,7 +80,9 @@ if (withChild) {
 setInterval(() => {}, 1e9);
 `;
 
-/** prefix.hostOf with each existing component matched without regard to case, as Windows names it (Wine stores `users`). */
+/**
+ * prefix.hostOf with each existing component matched without regard to case, as Windows names it (Wine stores `users`).
+ */
 function hostPath(prefix: WinePrefix, file: string): string {
   const parts = file.replace(/^[A-Za-z]:\\/, '').split('\\');
   let at = prefix.hostOf('C:\\');
@@ -74,7 +95,11 @@ function hostPath(prefix: WinePrefix, file: string): string {
 
 const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 /** 2019-02-03T04:05:06.789Z plus 1234 ticks of 100 ns, as a FILETIME. */
-const OLD_CREATION = (BigInt(Date.parse('2019-02-03T04:05:06.789Z')) * 10_000n + 116_444_736_000_000_000n + 1234n).toString();
+const OLD_CREATION = (
+  BigInt(Date.parse('2019-02-03T04:05:06.789Z')) * 10_000n +
+  116_444_736_000_000_000n +
+  1234n
+).toString();
 const OLD_WRITE = new Date('2020-06-07T08:09:10Z');
 const HIDDEN = 0x2;
 const READONLY = 0x1;
@@ -107,7 +132,13 @@ describeNeeds(wineProblem())('remediate and undo on a Windows agent under Wine',
   /** Attributes and creation time (FILETIME) of a C:\ path, read (or set first) by a node.exe under Wine. */
   const probe = async (file: string, setCreated?: string): Promise<{ attributes: number; created: string }> => {
     const out = join(w.dir, `probe-${++n}.json`);
-    const r = await prefix.exec(winPath(nodeExe), [winPath(join(w.dir, 'probe.cjs')), winPath(join(ROOT, 'node_modules', 'koffi')), file, winPath(out), ...(setCreated ? [setCreated] : [])]);
+    const r = await prefix.exec(winPath(nodeExe), [
+      winPath(join(w.dir, 'probe.cjs')),
+      winPath(join(ROOT, 'node_modules', 'koffi')),
+      file,
+      winPath(out),
+      ...(setCreated ? [setCreated] : []),
+    ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     return JSON.parse(readFileSync(out, 'utf8')) as { attributes: number; created: string };
   };
@@ -115,13 +146,31 @@ describeNeeds(wineProblem())('remediate and undo on a Windows agent under Wine',
   /** Starts evil.exe (node.exe renamed) on the sleeper in the background; resolves with its pid(s). */
   const startEvil = async (withChild = false): Promise<{ pid: number; child?: number }> => {
     const ready = join(w.dir, `ready-${++n}.json`);
-    spawn('sh', ['-c', '"$0" "$@" >"$LR_OUT" 2>&1 </dev/null', WINE64, evil, winPath(join(w.dir, 'sleeper.cjs')), winPath(ready), ...(withChild ? ['child'] : [])], {
-      env: { ...process.env, ...prefix.env, LR_OUT: `${ready}.out` },
-      stdio: 'ignore',
-    });
-    return waitFor(`evil.exe ready (${ready})`, async () => (existsSync(ready) ? (JSON.parse(readFileSync(ready, 'utf8')) as { pid: number; child?: number }) : undefined), 60_000);
+    spawn(
+      'sh',
+      [
+        '-c',
+        '"$0" "$@" >"$LR_OUT" 2>&1 </dev/null',
+        WINE64,
+        evil,
+        winPath(join(w.dir, 'sleeper.cjs')),
+        winPath(ready),
+        ...(withChild ? ['child'] : []),
+      ],
+      {
+        env: { ...process.env, ...prefix.env, LR_OUT: `${ready}.out` },
+        stdio: 'ignore',
+      },
+    );
+    return waitFor(
+      `evil.exe ready (${ready})`,
+      async () =>
+        existsSync(ready) ? (JSON.parse(readFileSync(ready, 'utf8')) as { pid: number; child?: number }) : undefined,
+      60_000,
+    );
   };
-  const running = async (): Promise<Set<number>> => new Set(((await ok('processes')) as { pid: number }[]).map((p) => p.pid));
+  const running = async (): Promise<Set<number>> =>
+    new Set(((await ok('processes')) as { pid: number }[]).map((p) => p.pid));
 
   /** Plants a hidden, read-only file with an old creation and write time; returns what undo must give back. */
   const plantDropper = async (file: string) => {
@@ -158,7 +207,9 @@ describeNeeds(wineProblem())('remediate and undo on a Windows agent under Wine',
     const before = await plantDropper(file);
     const [rec] = await ok(`remediate file ${file}`);
     expect(rec).toMatchObject({ type: 'file', target: file, state: 'remediated', paths: [file] });
-    expect((rec!.actions as string[]).join('\n')).toMatch(/kept for undo: attributes -arh--, created .*, security descriptor O:S-1-5-[^ ]+D:/);
+    expect((rec!.actions as string[]).join('\n')).toMatch(
+      /kept for undo: attributes -arh--, created .*, security descriptor O:S-1-5-[^ ]+D:/,
+    );
     expect(existsSync(before.host)).toBe(false);
     const list = await ok('remediate list');
     expect(list.find((e) => e.id === rec!.id)).toMatchObject({ target: file, state: 'remediated' });
@@ -198,7 +249,11 @@ describeNeeds(wineProblem())('remediate and undo on a Windows agent under Wine',
     const b = await startEvil();
     const c = await startEvil();
     const [byName] = await ok('remediate process EVIL.EXE');
-    expect((byName!.actions as string[]).join('\n')).toMatch(new RegExp(`process ${b.pid} \\(evil\\.exe\\) terminated[^]*process ${c.pid} \\(evil\\.exe\\) terminated|process ${c.pid} \\(evil\\.exe\\) terminated[^]*process ${b.pid} \\(evil\\.exe\\) terminated`));
+    expect((byName!.actions as string[]).join('\n')).toMatch(
+      new RegExp(
+        `process ${b.pid} \\(evil\\.exe\\) terminated[^]*process ${c.pid} \\(evil\\.exe\\) terminated|process ${c.pid} \\(evil\\.exe\\) terminated[^]*process ${b.pid} \\(evil\\.exe\\) terminated`,
+      ),
+    );
     const alive = await running();
     expect(alive.has(b.pid) || alive.has(c.pid)).toBe(false);
   }, 120_000);
@@ -207,7 +262,9 @@ describeNeeds(wineProblem())('remediate and undo on a Windows agent under Wine',
     const t = await startEvil(true);
     expect((await running()).has(t.child!)).toBe(true);
     const [rec] = await ok(`remediate process ${t.pid} -auto`);
-    expect((rec!.actions as string[]).join('\n')).toContain(`process tree of ${t.pid} (evil.exe) terminated: pids ${t.child}, ${t.pid}`);
+    expect((rec!.actions as string[]).join('\n')).toContain(
+      `process tree of ${t.pid} (evil.exe) terminated: pids ${t.child}, ${t.pid}`,
+    );
     const alive = await running();
     expect(alive.has(t.pid)).toBe(false);
     expect(alive.has(t.child!)).toBe(false);
@@ -218,7 +275,9 @@ describeNeeds(wineProblem())('remediate and undo on a Windows agent under Wine',
     const host = hostPath(prefix, evil);
     const sha = sha256(host);
     const refusal = await refused(`remediate file ${evil}`);
-    expect(refusal).toBe(`remediate: ${evil} is the image of running process ${p.pid}: add -auto to stop it first (nothing was changed)`);
+    expect(refusal).toBe(
+      `remediate: ${evil} is the image of running process ${p.pid}: add -auto to stop it first (nothing was changed)`,
+    );
     expect((await running()).has(p.pid)).toBe(true);
     const [rec] = await ok(`remediate file ${evil} -auto`);
     expect((rec!.actions as string[])[0]).toBe(`process ${p.pid} running it terminated (TerminateProcess)`);
@@ -244,19 +303,35 @@ describeNeeds(wineProblem())('remediate and undo on a Windows agent under Wine',
     expect(sha256(host)).toBe(sha);
     expect(statSync(host).mtime.toISOString()).toBe(OLD_WRITE.toISOString());
     // A file outside the Startup folders is not a Startup item.
-    expect(await refused('remediate startupfolder C:\\Users\\Public\\evil.exe')).toBe('remediate: startupfolder: C:\\Users\\Public\\evil.exe is not an item of a Startup folder (see startupfolders)');
+    expect(await refused('remediate startupfolder C:\\Users\\Public\\evil.exe')).toBe(
+      'remediate: startupfolder: C:\\Users\\Public\\evil.exe is not an item of a Startup folder (see startupfolders)',
+    );
   }, 120_000);
 
   it('refuses boot files, the agent itself, the kernel pid and UNC paths in one line each, and keeps serving', async () => {
     const before = (await ok('remediate list')).length;
-    expect.soft(await refused('remediate file C:\\Windows\\System32\\ntoskrnl.exe')).toBe('remediate: C:\\Windows\\System32\\ntoskrnl.exe: a file Windows needs to boot: refused (see docs/security.md)');
-    expect.soft(await refused('remediate file c:\\windows\\system32\\KERNEL32.DLL')).toMatch(/^remediate: C:\\windows\\system32\\KERNEL32\.DLL: a file Windows needs to boot: refused/);
+    expect
+      .soft(await refused('remediate file C:\\Windows\\System32\\ntoskrnl.exe'))
+      .toBe(
+        'remediate: C:\\Windows\\System32\\ntoskrnl.exe: a file Windows needs to boot: refused (see docs/security.md)',
+      );
+    expect
+      .soft(await refused('remediate file c:\\windows\\system32\\KERNEL32.DLL'))
+      .toMatch(/^remediate: C:\\windows\\system32\\KERNEL32\.DLL: a file Windows needs to boot: refused/);
     const agentJs = winPath(BIN('lr-agent'));
-    expect.soft(await refused(`remediate file ${agentJs}`)).toBe(`remediate: refused: ${agentJs} is a file running this agent (lr-agent.js)`);
-    expect.soft(await refused(`remediate file ${winPath(nodeExe)}`)).toMatch(/is a file running this agent \(node\.exe\)$/);
-    expect.soft(await refused(`remediate file ${agent.dataDir}\\agent.json`)).toMatch(/^remediate: refused: .* is in the agent's own data folder/);
+    expect
+      .soft(await refused(`remediate file ${agentJs}`))
+      .toBe(`remediate: refused: ${agentJs} is a file running this agent (lr-agent.js)`);
+    expect
+      .soft(await refused(`remediate file ${winPath(nodeExe)}`))
+      .toMatch(/is a file running this agent \(node\.exe\)$/);
+    expect
+      .soft(await refused(`remediate file ${agent.dataDir}\\agent.json`))
+      .toMatch(/^remediate: refused: .* is in the agent's own data folder/);
     expect.soft(await refused('remediate process 4')).toBe('remediate: process 4 is the kernel: refused');
-    expect.soft(await refused('remediate file \\\\server\\share\\x.exe')).toBe('remediate: \\\\server\\share\\x.exe: UNC (network) path: only paths on a local drive are served');
+    expect
+      .soft(await refused('remediate file \\\\server\\share\\x.exe'))
+      .toBe('remediate: \\\\server\\share\\x.exe: UNC (network) path: only paths on a local drive are served');
     expect.soft(existsSync(hostPath(prefix, 'C:\\windows\\system32\\kernel32.dll'))).toBe(true);
     expect.soft((await ok('remediate list')).length).toBe(before);
   }, 120_000);

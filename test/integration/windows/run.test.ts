@@ -14,7 +14,14 @@ import { createWorld, waitFor, type World } from '../harness.js';
 import { loadProfile, processesWith } from '../library-helpers.js';
 import { ConsoleClient } from '../../../src/client/console-client.js';
 import { describeNeeds } from '../../needs.js';
-import { addWindowsAgent, createWinePrefix, windowsRuntime, wineProblem, type WindowsAgent, type WinePrefix } from '../wine.js';
+import {
+  addWindowsAgent,
+  createWinePrefix,
+  windowsRuntime,
+  wineProblem,
+  type WindowsAgent,
+  type WinePrefix,
+} from '../wine.js';
 
 type Rec = Record<string, unknown>;
 interface ExecJson {
@@ -57,7 +64,16 @@ describeNeeds(wineProblem())('run on a Windows agent under Wine', () => {
     const file = join(files, name);
     if (typeof content === 'string') writeFileSync(file, content);
     else copyFileSync(content.copyOf, file);
-    const r = await w.lr(['library', 'upload', file, '--overwrite', '--sign', join(keys, 'soc.key'), '--publisher', 'soc']);
+    const r = await w.lr([
+      'library',
+      'upload',
+      file,
+      '--overwrite',
+      '--sign',
+      join(keys, 'soc.key'),
+      '--publisher',
+      'soc',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
   };
@@ -66,10 +82,14 @@ describeNeeds(wineProblem())('run on a Windows agent under Wine', () => {
     return { ...(JSON.parse(r.stdout) as ExecJson), code: r.code };
   };
   /** Files of the agent's private run folders still on disk (each run removes its own). */
-  const runFolders = () => readdirSync(prefix.hostOf('C:\\ProgramData\\lr-agent\\tmp')).filter((n) => n.startsWith('run-'));
+  const runFolders = () =>
+    readdirSync(prefix.hostOf('C:\\ProgramData\\lr-agent\\tmp')).filter((n) => n.startsWith('run-'));
 
   it('runs a signed .bat through cmd.exe: its parameters arrive as words, output and exit code come back', async () => {
-    await upload('echo.bat', '@echo off\r\necho argc-check [%1] [%2] [%~3] [%4]\r\necho to stderr 1>&2\r\nexit /b %5\r\n');
+    await upload(
+      'echo.bat',
+      '@echo off\r\necho argc-check [%1] [%2] [%~3] [%4]\r\necho to stderr 1>&2\r\nexit /b %5\r\n',
+    );
     const r = await w.lr(['exec', 'windev', `run echo.bat -parameters "a b 'c d' C:\\dir\\ 0"`]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('argc-check [a] [b] [c d] [C:\\dir\\]');
@@ -94,7 +114,9 @@ describeNeeds(wineProblem())('run on a Windows agent under Wine', () => {
     ]) {
       const r = await w.lr(['exec', 'windev', `run mark.bat -parameters "${params}"`]);
       expect(r.code, params).toBe(2);
-      expect(r.stderr.trim(), params).toBe(`lr: run: parameters of a .bat/.cmd script may not contain ${ch} (cmd.exe would read it as batch syntax; refused: & | < > ^ % ! " ( ) and control characters but tab)`);
+      expect(r.stderr.trim(), params).toBe(
+        `lr: run: parameters of a .bat/.cmd script may not contain ${ch} (cmd.exe would read it as batch syntax; refused: & | < > ^ % ! " ( ) and control characters but tab)`,
+      );
     }
     // & and | are refused for every script.
     for (const params of ['a&b', 'a|b']) {
@@ -129,7 +151,9 @@ describeNeeds(wineProblem())('run on a Windows agent under Wine', () => {
 
     await upload('x.sh', 'echo hi\n');
     const sh = await execJson('run x.sh');
-    expect(sh.error).toBe('run: x.sh: .sh scripts run on Linux and macOS devices only; on Windows use .ps1, .bat, .cmd or .exe');
+    expect(sh.error).toBe(
+      'run: x.sh: .sh scripts run on Linux and macOS devices only; on Windows use .ps1, .bat, .cmd or .exe',
+    );
     expect(runFolders()).toEqual([]);
   }, 90_000);
 
@@ -138,7 +162,10 @@ describeNeeds(wineProblem())('run on a Windows agent under Wine', () => {
     // that exits at once (its ping is orphaned, out of reach of any parent-pid walk), one in the foreground.
     const n = 3000 + (process.pid % 1000);
     const counts = [String(n), String(n + 1), String(n + 2)];
-    await upload('tree.bat', '@echo off\r\nstart /b ping -n %1 127.0.0.1 > nul\r\nstart /b cmd /d /c start /b ping -n %2 127.0.0.1 > nul\r\necho started\r\nping -n %3 127.0.0.1 > nul\r\n');
+    await upload(
+      'tree.bat',
+      '@echo off\r\nstart /b ping -n %1 127.0.0.1 > nul\r\nstart /b cmd /d /c start /b ping -n %2 127.0.0.1 > nul\r\necho started\r\nping -n %3 127.0.0.1 > nul\r\n',
+    );
     // Every process holding one of the counts in its argv (the pings, the cmd between), whatever its name.
     const pings = () => counts.flatMap((c) => processesWith(c));
     const pingRunning = (count: string) => processesWith(count).some((p) => /^(\S*\\)?ping(\.exe)? /i.test(p.cmdline));
@@ -167,18 +194,27 @@ describeNeeds(wineProblem())('run on a Windows agent under Wine', () => {
   it('the time limit ends the whole process tree too, reported as timed out', async () => {
     const n = 6000 + (process.pid % 1000);
     const counts = [String(n), String(n + 1), String(n + 2)];
-    await upload('slow.bat', '@echo off\r\nstart /b ping -n %1 127.0.0.1 > nul\r\nstart /b cmd /d /c start /b ping -n %2 127.0.0.1 > nul\r\nping -n %3 127.0.0.1 > nul\r\n');
+    await upload(
+      'slow.bat',
+      '@echo off\r\nstart /b ping -n %1 127.0.0.1 > nul\r\nstart /b cmd /d /c start /b ping -n %2 127.0.0.1 > nul\r\nping -n %3 127.0.0.1 > nul\r\n',
+    );
     const t0 = Date.now();
     const j = await execJson(`run slow.bat -parameters "${counts.join(' ')}"`);
     expect(j.status).toBe('timed_out');
     expect(j.error).toMatch(/stopped on the device/);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(RUN_TIME_LIMIT_SEC * 1000);
-    expect(counts.flatMap((c) => processesWith(c)), agent.output()).toEqual([]);
+    expect(
+      counts.flatMap((c) => processesWith(c)),
+      agent.output(),
+    ).toEqual([]);
   }, 60_000);
 
   it('a script that exits leaves no process behind: closing its job ends what it started', async () => {
     const count = String(5000 + (process.pid % 1000));
-    await upload('leave.bat', '@echo off\r\nstart /b ping -n %1 127.0.0.1 > nul\r\nping -n 2 127.0.0.1 > nul\r\necho leaving\r\n');
+    await upload(
+      'leave.bat',
+      '@echo off\r\nstart /b ping -n %1 127.0.0.1 > nul\r\nping -n 2 127.0.0.1 > nul\r\necho leaving\r\n',
+    );
     const j = await execJson(`run leave.bat -parameters ${count}`);
     expect(j.status).toBe('completed');
     expect(j.text).toContain('leaving');

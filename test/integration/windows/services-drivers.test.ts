@@ -6,7 +6,14 @@ import { dirname } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createWorld, type World } from '../harness.js';
 import { describeNeeds } from '../../needs.js';
-import { addWindowsAgent, createWinePrefix, windowsRuntime, wineProblem, type WindowsAgent, type WinePrefix } from '../wine.js';
+import {
+  addWindowsAgent,
+  createWinePrefix,
+  windowsRuntime,
+  wineProblem,
+  type WindowsAgent,
+  type WinePrefix,
+} from '../wine.js';
 import { parsePeHeaders } from '../../../src/agent/platform/windows/drivers-pe.js';
 import { buildPe, signedPe } from '../../unit/agent/windows/pe-fixture.js';
 
@@ -64,18 +71,52 @@ describeNeeds(wineProblem())('services and drivers of a Windows agent under Wine
     w = await createWorld();
     prefix = await createWinePrefix(w.dir);
     agent = await addWindowsAgent(w, prefix, nodeExe, 'windev');
-    plantFile('C:\\windows\\system32\\drivers\\lrroot.sys', signedPe(0x9000, 'LR Test Driver Signer', 'LR Test Driver CA'));
+    plantFile(
+      'C:\\windows\\system32\\drivers\\lrroot.sys',
+      signedPe(0x9000, 'LR Test Driver Signer', 'LR Test Driver CA'),
+    );
     plantFile('C:\\Users\\Public\\lrplain.sys', buildPe({ sizeOfImage: 0x4000 }));
     await Promise.all([
       sc('create', 'lrevil', 'binPath=', 'C:\\Users\\Public\\evil.exe -k', 'start=', 'auto', 'DisplayName=', 'LR Evil'),
-      sc('create', 'lrdemand', 'binPath=', 'C:\\Users\\Public\\demand.exe', 'start=', 'demand', 'obj=', 'NT AUTHORITY\\LocalService', 'DisplayName=', 'LR Demand'),
+      sc(
+        'create',
+        'lrdemand',
+        'binPath=',
+        'C:\\Users\\Public\\demand.exe',
+        'start=',
+        'demand',
+        'obj=',
+        'NT AUTHORITY\\LocalService',
+        'DisplayName=',
+        'LR Demand',
+      ),
       // Wine's sc.exe does not know start= delayed-auto: the flag is the service key's value, as on Windows.
       sc('create', 'lrdelayed', 'binPath=', 'C:\\Users\\Public\\delayed.exe', 'start=', 'auto').then(async () => {
-        const r = await prefix.exec('reg', ['add', 'HKLM\\SYSTEM\\CurrentControlSet\\Services\\lrdelayed', '/v', 'DelayedAutostart', '/t', 'REG_DWORD', '/d', '1', '/f']);
+        const r = await prefix.exec('reg', [
+          'add',
+          'HKLM\\SYSTEM\\CurrentControlSet\\Services\\lrdelayed',
+          '/v',
+          'DelayedAutostart',
+          '/t',
+          'REG_DWORD',
+          '/d',
+          '1',
+          '/f',
+        ]);
         if (r.code !== 0) throw new Error(`reg add failed: ${r.stdout} ${r.stderr}`);
       }),
-      // Drivers: a signed one under System32\drivers named the NT way, an unsigned one elsewhere, one whose file is gone.
-      sc('create', 'lrroot', 'type=', 'kernel', 'binPath=', '\\SystemRoot\\System32\\drivers\\lrroot.sys', 'start=', 'system'),
+      // Drivers: a signed one under System32\drivers named the NT way, an unsigned one elsewhere, one whose file is
+      // gone.
+      sc(
+        'create',
+        'lrroot',
+        'type=',
+        'kernel',
+        'binPath=',
+        '\\SystemRoot\\System32\\drivers\\lrroot.sys',
+        'start=',
+        'system',
+      ),
       sc('create', 'lrplain', 'type=', 'kernel', 'binPath=', 'C:\\Users\\Public\\lrplain.sys', 'start=', 'demand'),
       sc('create', 'lrghost', 'type=', 'kernel', 'binPath=', 'C:\\Users\\Public\\gone.sys', 'start=', 'auto'),
     ]);
@@ -102,8 +143,17 @@ describeNeeds(wineProblem())('services and drivers of a Windows agent under Wine
       pid: null,
       serviceDescription: null,
     });
-    expect(byName.get('lrdemand')).toMatchObject({ state: 'stopped', enabled: 'demand', execStart: 'C:\\Users\\Public\\demand.exe', description: 'LR Demand', account: 'NT AUTHORITY\\LocalService' });
-    expect(byName.get('lrdelayed')).toMatchObject({ enabled: 'delayed-auto', execStart: 'C:\\Users\\Public\\delayed.exe' });
+    expect(byName.get('lrdemand')).toMatchObject({
+      state: 'stopped',
+      enabled: 'demand',
+      execStart: 'C:\\Users\\Public\\demand.exe',
+      description: 'LR Demand',
+      account: 'NT AUTHORITY\\LocalService',
+    });
+    expect(byName.get('lrdelayed')).toMatchObject({
+      enabled: 'delayed-auto',
+      execStart: 'C:\\Users\\Public\\delayed.exe',
+    });
     // services are Win32 services only: the drivers are `drivers`' business
     expect(byName.has('lrroot')).toBe(false);
     expect(byName.has('winebus')).toBe(false);
@@ -113,7 +163,12 @@ describeNeeds(wineProblem())('services and drivers of a Windows agent under Wine
     const services = await list<Service>('services');
     const rpcss = services.find((s) => s.name.toLowerCase() === 'rpcss');
     const plugplay = services.find((s) => s.name.toLowerCase() === 'plugplay');
-    expect(rpcss).toMatchObject({ state: 'running', execStart: 'C:\\windows\\system32\\rpcss.exe', account: 'LocalSystem', description: 'Remote Procedure Call (RPC)' });
+    expect(rpcss).toMatchObject({
+      state: 'running',
+      execStart: 'C:\\windows\\system32\\rpcss.exe',
+      account: 'LocalSystem',
+      description: 'Remote Procedure Call (RPC)',
+    });
     expect(plugplay).toMatchObject({ state: 'running', enabled: 'auto' });
     expect(rpcss?.pid).toBeGreaterThan(0);
     expect(plugplay?.pid).toBeGreaterThan(0);
@@ -140,7 +195,11 @@ describeNeeds(wineProblem())('services and drivers of a Windows agent under Wine
       expect(d.size).toBe(headers?.sizeOfImage);
       expect(d.size).toBeGreaterThan(0);
     }
-    expect(wine.find((d) => d.name === 'MountMgr')).toMatchObject({ state: 'running', startType: 'auto', serviceType: 'kernel_driver' });
+    expect(wine.find((d) => d.name === 'MountMgr')).toMatchObject({
+      state: 'running',
+      startType: 'auto',
+      serviceType: 'kernel_driver',
+    });
   }, 60_000);
 
   it('reads the signer, size and NT-form path of planted drivers, and says so when the file is gone', async () => {
@@ -154,8 +213,19 @@ describeNeeds(wineProblem())('services and drivers of a Windows agent under Wine
       size: 0x9000,
       signer: 'LR Test Driver Signer',
     });
-    expect(byName.get('lrplain')).toMatchObject({ state: 'stopped', startType: 'demand', path: 'C:\\Users\\Public\\lrplain.sys', size: 0x4000, signer: 'unsigned' });
-    expect(byName.get('lrghost')).toMatchObject({ startType: 'auto', path: 'C:\\Users\\Public\\gone.sys', size: 0, signer: null });
+    expect(byName.get('lrplain')).toMatchObject({
+      state: 'stopped',
+      startType: 'demand',
+      path: 'C:\\Users\\Public\\lrplain.sys',
+      size: 0x4000,
+      signer: 'unsigned',
+    });
+    expect(byName.get('lrghost')).toMatchObject({
+      startType: 'auto',
+      path: 'C:\\Users\\Public\\gone.sys',
+      size: 0,
+      signer: null,
+    });
     expect(byName.has('lrevil')).toBe(false);
   }, 60_000);
 });

@@ -2,7 +2,14 @@
 import { afterAll, beforeAll, expect } from 'vitest';
 import { createWorld, type World } from '../harness.js';
 import { describeNeeds } from '../../needs.js';
-import { addWindowsAgent, createWinePrefix, windowsRuntime, wineProblem, type WindowsAgent, type WinePrefix } from '../wine.js';
+import {
+  addWindowsAgent,
+  createWinePrefix,
+  windowsRuntime,
+  wineProblem,
+  type WindowsAgent,
+  type WinePrefix,
+} from '../wine.js';
 import { it } from 'vitest';
 
 describeNeeds(wineProblem())('a Windows agent under Wine', () => {

@@ -51,7 +51,12 @@ class FakeService {
         const parsed = parseFrame(fromAgent, data.toString());
         if (!parsed.ok || parsed.value.t !== 'hello') return void ws.close(4001, 'not authenticated');
         const hello = parsed.value;
-        const ok = verify(null, Buffer.from(agentAuthPayload(nonce, hello.deviceId)), publicKey, Buffer.from(hello.signature, 'base64'));
+        const ok = verify(
+          null,
+          Buffer.from(agentAuthPayload(nonce, hello.deviceId)),
+          publicKey,
+          Buffer.from(hello.signature, 'base64'),
+        );
         if (!ok) return void ws.close(4003, 'authentication failed');
         svc.welcomed.push(hello.deviceId);
         ws.send(JSON.stringify({ t: 'welcome', deviceId: hello.deviceId }));
@@ -69,7 +74,10 @@ class FakeService {
 }
 
 /** A node whose port accepts TCP and cuts it at once (a broken node): lets the test see every attempt. */
-async function cuttingNode(attempts: { node: string; at: number }[], name: string): Promise<{ url: string; server: TcpServer }> {
+async function cuttingNode(
+  attempts: { node: string; at: number }[],
+  name: string,
+): Promise<{ url: string; server: TcpServer }> {
   const server = createTcpServer((s) => {
     attempts.push({ node: name, at: Date.now() });
     s.destroy();
@@ -106,7 +114,11 @@ afterEach(async () => {
 
 function startLink(urls: string[], lines: string[] = []): AgentLinkHandle {
   const log = new Logger('agent-failover-test', 'debug', (l) => lines.push(l));
-  const runner = new JobRunner(new Map(), createLinuxPlatform({ sysroot: '/' }), log, { frame: () => undefined, raw: () => undefined, data: () => undefined });
+  const runner = new JobRunner(new Map(), createLinuxPlatform({ sysroot: '/' }), log, {
+    frame: () => undefined,
+    raw: () => undefined,
+    data: () => undefined,
+  });
   const link = runAgentLink(agentState(urls), runner, log);
   cleanups.push(() => link.stop());
   return link;
@@ -133,7 +145,9 @@ describe('agent link over several service nodes', () => {
     expect(link.currentUrl()).toBe(alive.url);
     expect(alive.welcomed).toEqual([DEVICE_ID]);
     // The log says which node it is on.
-    const connected = lines.map((l) => JSON.parse(l) as { msg: string; url?: string }).find((l) => l.msg === 'connected to the service');
+    const connected = lines
+      .map((l) => JSON.parse(l) as { msg: string; url?: string })
+      .find((l) => l.msg === 'connected to the service');
     expect(connected?.url).toBe(alive.url);
   });
 
@@ -141,7 +155,10 @@ describe('agent link over several service nodes', () => {
     const key = createPublicKey(device.privateKey);
     const first = await FakeService.start(key);
     const second = await FakeService.start(key);
-    cleanups.push(() => first.kill(), () => second.kill());
+    cleanups.push(
+      () => first.kill(),
+      () => second.kill(),
+    );
     const link = startLink([first.url, second.url]);
     await waitFor(() => link.connected(), 2_000);
     expect(link.currentUrl()).toBe(first.url);
@@ -181,7 +198,11 @@ describe('agent link over several service nodes', () => {
     const a = await cuttingNode(attempts, 'A');
     cleanups.push(() => new Promise<void>((r) => a.server.close(() => r())));
     const log = new Logger('agent-failover-test', 'off');
-    const runner = new JobRunner(new Map(), createLinuxPlatform({ sysroot: '/' }), log, { frame: () => undefined, raw: () => undefined, data: () => undefined });
+    const runner = new JobRunner(new Map(), createLinuxPlatform({ sysroot: '/' }), log, {
+      frame: () => undefined,
+      raw: () => undefined,
+      data: () => undefined,
+    });
     const { urls: _ignored, ...single } = agentState([a.url]);
     const link = runAgentLink(single, runner, log);
     cleanups.push(() => link.stop());

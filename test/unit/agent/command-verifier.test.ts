@@ -25,7 +25,20 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 function signed(overrides: Partial<JobStart> = {}): JobStart {
   n += 1;
-  return signer.sign({ t: 'job.start', jobId: `job${n}`, sessionId: 's1', command: 'dir', params: { path: '/tmp' }, cwd: '/', timeLimitMs: 60_000, ...overrides }, DEVICE, 'basic');
+  return signer.sign(
+    {
+      t: 'job.start',
+      jobId: `job${n}`,
+      sessionId: 's1',
+      command: 'dir',
+      params: { path: '/tmp' },
+      cwd: '/',
+      timeLimitMs: 60_000,
+      ...overrides,
+    },
+    DEVICE,
+    'basic',
+  );
 }
 
 describe('command verifier', () => {
@@ -52,8 +65,22 @@ describe('command verifier', () => {
 
   it('without a pinned command-signing key refuses every command, a correctly signed one too', () => {
     const v = new CommandVerifier(undefined, DEVICE);
-    for (const f of [signed(), signed({ command: 'processes', params: {} }), { t: 'job.start' as const, jobId: 'u1', sessionId: 's1', command: 'dir', params: {}, cwd: '/', timeLimitMs: 1000 }]) {
-      expect(v.check(f)).toBe(`${f.command}: refused by the agent: no command-signing key is pinned on this device (re-enroll the agent)`);
+    for (const f of [
+      signed(),
+      signed({ command: 'processes', params: {} }),
+      {
+        t: 'job.start' as const,
+        jobId: 'u1',
+        sessionId: 's1',
+        command: 'dir',
+        params: {},
+        cwd: '/',
+        timeLimitMs: 1000,
+      },
+    ]) {
+      expect(v.check(f)).toBe(
+        `${f.command}: refused by the agent: no command-signing key is pinned on this device (re-enroll the agent)`,
+      );
     }
   });
 });
@@ -71,17 +98,39 @@ describe("the job runner's time limit", () => {
     const command: AgentCommand = {
       spec: findCommand('processes')!,
       schema: z.object({}),
-      run: (ctx) => new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, 300);
-        ctx.signal.addEventListener('abort', () => {
-          clearTimeout(t);
-          resolve();
-        });
-      }),
+      run: (ctx) =>
+        new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 300);
+          ctx.signal.addEventListener('abort', () => {
+            clearTimeout(t);
+            resolve();
+          });
+        }),
     };
     const verifier = new CommandVerifier(signer.publicKeyPem, DEVICE);
-    const runner = new JobRunner(new Map([['processes', command]]), createLinuxPlatform({ sysroot: '/' }), new Logger('test', 'off'), sender, {}, (f) => verifier.check(f));
-    runner.handle(signer.sign({ t: 'job.start', jobId: 'long1', sessionId: 's1', command: 'processes', params: {}, cwd: '/', timeLimitMs: 2 ** 31 }, DEVICE, 'basic'));
+    const runner = new JobRunner(
+      new Map([['processes', command]]),
+      createLinuxPlatform({ sysroot: '/' }),
+      new Logger('test', 'off'),
+      sender,
+      {},
+      (f) => verifier.check(f),
+    );
+    runner.handle(
+      signer.sign(
+        {
+          t: 'job.start',
+          jobId: 'long1',
+          sessionId: 's1',
+          command: 'processes',
+          params: {},
+          cwd: '/',
+          timeLimitMs: 2 ** 31,
+        },
+        DEVICE,
+        'basic',
+      ),
+    );
     for (let i = 0; i < 100 && !frames.some((f) => f.t === 'job.end'); i++) await new Promise((r) => setTimeout(r, 20));
     expect(frames.find((f) => f.t === 'job.end')).toMatchObject({ status: 'completed' });
   });

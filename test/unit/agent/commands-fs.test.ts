@@ -1,6 +1,15 @@
 /** cd, dir, fileinfo and findfile against real temporary trees. */
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,7 +47,9 @@ describe('cd', () => {
     const result = await runCommand(cdCommand, h, { path: ODD_DIR });
     expect(result).toEqual({ cwd: path.join(tree, ODD_DIR) });
     expect(h.records).toEqual([{ path: path.join(tree, ODD_DIR) }]);
-    expect(await runCommand(cdCommand, makeHarness({ cwd: path.join(tree, ODD_DIR) }), { path: '..' })).toEqual({ cwd: tree });
+    expect(await runCommand(cdCommand, makeHarness({ cwd: path.join(tree, ODD_DIR) }), { path: '..' })).toEqual({
+      cwd: tree,
+    });
   });
 
   it('refuses missing folders and files with one-line errors', async () => {
@@ -93,7 +104,9 @@ describe('dir', () => {
   });
 
   it('fails on a missing path with a one-line error', async () => {
-    await expect(runCommand(dirCommand, makeHarness({ cwd: tree }), { path: 'missing' })).rejects.toThrow(`dir: ${tree}/missing: no such file or directory`);
+    await expect(runCommand(dirCommand, makeHarness({ cwd: tree }), { path: 'missing' })).rejects.toThrow(
+      `dir: ${tree}/missing: no such file or directory`,
+    );
   });
 });
 
@@ -123,7 +136,13 @@ describe('fileinfo', () => {
 
   it('adds the PE facts and version strings of a PE file, with its hashes of the same handle', async () => {
     const file = path.join(tree, 'tool.exe');
-    const pe = buildPe({ machine: 0x8664, subsystem: 2, dll: false, strings: { CompanyName: 'Contoso', OriginalFilename: 'tool.exe' }, signature: true });
+    const pe = buildPe({
+      machine: 0x8664,
+      subsystem: 2,
+      dll: false,
+      strings: { CompanyName: 'Contoso', OriginalFilename: 'tool.exe' },
+      signature: true,
+    });
     writeFileSync(file, pe);
     const h = makeHarness({ cwd: tree, sysroot });
     await runCommand(fileinfoCommand, h, { path: 'tool.exe' });
@@ -166,15 +185,30 @@ describe('fileinfo', () => {
     truncateSync(big, 31 * 1024 ** 3);
     const h = makeHarness({ sysroot });
     await runCommand(fileinfoCommand, h, { path: big });
-    expect(h.records[0]).toMatchObject({ size: 31 * 1024 ** 3, type: 'PDF document', md5: null, sha1: null, sha256: null, note: 'larger than 30 GB: not hashed' });
+    expect(h.records[0]).toMatchObject({
+      size: 31 * 1024 ** 3,
+      type: 'PDF document',
+      md5: null,
+      sha1: null,
+      sha256: null,
+      note: 'larger than 30 GB: not hashed',
+    });
   });
 
   it('refuses folders, FIFOs and missing files with one-line errors', async () => {
     const h = makeHarness({ cwd: tree });
-    await expect(runCommand(fileinfoCommand, h, { path: ODD_DIR })).rejects.toThrow(`fileinfo: ${tree}/${ODD_DIR}: is a directory`);
-    await expect(runCommand(fileinfoCommand, h, { path: 'fifo' })).rejects.toThrow(`fileinfo: ${tree}/fifo: not a regular file (fifo)`);
-    await expect(runCommand(fileinfoCommand, h, { path: 'dangling' })).rejects.toThrow(`fileinfo: ${tree}/dangling: no such file or directory`);
-    await expect(runCommand(fileinfoCommand, h, { path: '/dev/null' })).rejects.toThrow('fileinfo: /dev/null: not a regular file (char-device)');
+    await expect(runCommand(fileinfoCommand, h, { path: ODD_DIR })).rejects.toThrow(
+      `fileinfo: ${tree}/${ODD_DIR}: is a directory`,
+    );
+    await expect(runCommand(fileinfoCommand, h, { path: 'fifo' })).rejects.toThrow(
+      `fileinfo: ${tree}/fifo: not a regular file (fifo)`,
+    );
+    await expect(runCommand(fileinfoCommand, h, { path: 'dangling' })).rejects.toThrow(
+      `fileinfo: ${tree}/dangling: no such file or directory`,
+    );
+    await expect(runCommand(fileinfoCommand, h, { path: '/dev/null' })).rejects.toThrow(
+      'fileinfo: /dev/null: not a regular file (char-device)',
+    );
   });
 
   it('stops hashing when cancelled', async () => {
@@ -240,8 +274,12 @@ describe('findfile', () => {
   });
 
   it('rejects a root that is not a folder', async () => {
-    await expect(runCommand(findfileCommand, makeHarness(), { name: 'x', path: path.join(tree, 'b.txt') })).rejects.toThrow(`findfile: ${tree}/b.txt: not a directory`);
-    await expect(runCommand(findfileCommand, makeHarness(), { name: 'x', path: '/nonexistent-root' })).rejects.toThrow('findfile: /nonexistent-root: no such file or directory');
+    await expect(
+      runCommand(findfileCommand, makeHarness(), { name: 'x', path: path.join(tree, 'b.txt') }),
+    ).rejects.toThrow(`findfile: ${tree}/b.txt: not a directory`);
+    await expect(runCommand(findfileCommand, makeHarness(), { name: 'x', path: '/nonexistent-root' })).rejects.toThrow(
+      'findfile: /nonexistent-root: no such file or directory',
+    );
   });
 
   it('stops when cancelled', async () => {

@@ -19,7 +19,8 @@ beforeAll(async () => {
   buildSysroot(fixture.dir);
   child = spawn('sleep', ['31'], { stdio: 'ignore' });
   await new Promise((resolve) => child.once('spawn', resolve));
-  for (let i = 0; i < 100 && readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim() !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 100 && readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim() !== 'sleep'; i++)
+    await new Promise((r) => setTimeout(r, 10));
 });
 afterAll(() => {
   child.kill();
@@ -38,7 +39,9 @@ describe('processes', () => {
     const h = makeHarness({ sysroot: fixture.dir });
     await runCommand(processesCommand, h, { name: 'sleep' });
     expect(h.records.map((r) => r.pid)).toContain(child.pid);
-    await expect(runCommand(processesCommand, makeHarness(), { name: 'SLEEP' })).rejects.toThrow('processes: no process named SLEEP');
+    await expect(runCommand(processesCommand, makeHarness(), { name: 'SLEEP' })).rejects.toThrow(
+      'processes: no process named SLEEP',
+    );
     const node = makeHarness();
     await runCommand(processesCommand, node, { name: path.basename(process.execPath) });
     expect(node.records.map((r) => r.pid)).toContain(process.pid);
@@ -76,7 +79,9 @@ describe('listing commands', () => {
       const h = makeHarness({ platform: createLinuxPlatform({ sysroot: fixture.dir, procRoot: empty.dir }) });
       const drivers = AGENT_COMMANDS.get('drivers');
       if (!drivers) throw new Error('no drivers');
-      await expect(runCommand(drivers, h)).rejects.toThrow(`drivers: ${empty.dir}/modules does not exist (kernel built without loadable modules)`);
+      await expect(runCommand(drivers, h)).rejects.toThrow(
+        `drivers: ${empty.dir}/modules does not exist (kernel built without loadable modules)`,
+      );
     } finally {
       empty.cleanup();
     }
@@ -88,20 +93,26 @@ describe('listing commands', () => {
       put(proc.dir, 'modules', 'loop 40960 0 - Live 0x0000000000000000\n');
       const h = makeHarness({ platform: createLinuxPlatform({ sysroot: fixture.dir, procRoot: proc.dir }) });
       await runCommand(AGENT_COMMANDS.get('drivers') ?? processesCommand, h);
-      expect(h.records).toEqual([{ name: 'loop', size: 40960, refCount: 0, usedBy: [], state: 'Live', path: null, signer: null, taint: null }]);
+      expect(h.records).toEqual([
+        { name: 'loop', size: 40960, refCount: 0, usedBy: [], state: 'Live', path: null, signer: null, taint: null },
+      ]);
     } finally {
       proc.cleanup();
     }
   });
 
   it('registry is not supported on Linux', async () => {
-    await expect(run('registry', { key: 'HKEY_LOCAL_MACHINE\\SYSTEM' })).rejects.toThrow(/^registry: not supported on this platform$/);
+    await expect(run('registry', { key: 'HKEY_LOCAL_MACHINE\\SYSTEM' })).rejects.toThrow(
+      /^registry: not supported on this platform$/,
+    );
   });
 });
 
 describe('command table', () => {
   it('has one command per agent-side basic command of the catalog, each pointing at its entry', () => {
-    const basicAgent = CATALOG.filter((c) => c.side === 'agent' && c.role === 'basic' && c.name !== 'getfile').map((c) => c.name);
+    const basicAgent = CATALOG.filter((c) => c.side === 'agent' && c.role === 'basic' && c.name !== 'getfile').map(
+      (c) => c.name,
+    );
     for (const name of basicAgent) expect(AGENT_COMMANDS.get(name)?.spec.name).toBe(name);
   });
 });

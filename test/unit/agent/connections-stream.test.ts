@@ -3,7 +3,11 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { listConnections, parseNetTable, streamConnections } from '../../../src/agent/platform/linux/procfs-connections.js';
+import {
+  listConnections,
+  parseNetTable,
+  streamConnections,
+} from '../../../src/agent/platform/linux/procfs-connections.js';
 import type { ConnectionInfo } from '../../../src/agent/platform/types.js';
 import { tempDir } from './helpers.js';
 
@@ -16,7 +20,9 @@ function tcpTable(n: number): string {
     const local = i % 3 === 0 ? '0100007F' : i % 3 === 1 ? '0A00020F' : '00000000';
     const port = (1024 + i).toString(16).toUpperCase().padStart(4, '0');
     const state = i % 7 === 0 ? '0A' : '01';
-    lines.push(`${String(i).padStart(4)}: ${local}:${port} 0100007F:1F90 ${state} 00000000:00000000 00:00000000 00000000  1000        0 ${i % 50 === 0 ? 0 : 100000 + i} 1 0000000000000000 20 4 30 10 -1`);
+    lines.push(
+      `${String(i).padStart(4)}: ${local}:${port} 0100007F:1F90 ${state} 00000000:00000000 00:00000000 00000000  1000        0 ${i % 50 === 0 ? 0 : 100000 + i} 1 0000000000000000 20 4 30 10 -1`,
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -70,10 +76,27 @@ describe('streamConnections', () => {
     expect(byInode.get(100002)).toMatchObject({ pid: 7, processName: 'parent' });
     expect(byInode.get(100001)).toMatchObject({ pid: null, processName: null });
     expect(byInode.get(0)).toMatchObject({ pid: null, processName: null });
-    expect(byInode.get(7002)).toMatchObject({ protocol: 'tcp6', localAddress: '::ffff:127.0.0.1', remoteAddress: '::ffff:127.0.0.2', remotePort: 50000, pid: 7 });
+    expect(byInode.get(7002)).toMatchObject({
+      protocol: 'tcp6',
+      localAddress: '::ffff:127.0.0.1',
+      remoteAddress: '::ffff:127.0.0.2',
+      remotePort: 50000,
+      pid: 7,
+    });
     expect(byInode.get(7001)).toMatchObject({ localAddress: '::1', localPort: 80, state: 'LISTEN', pid: null });
     // Field order as before (records are serialised as they are).
-    expect(Object.keys(rows[0]!)).toEqual(['protocol', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'state', 'inode', 'uid', 'pid', 'processName']);
+    expect(Object.keys(rows[0]!)).toEqual([
+      'protocol',
+      'localAddress',
+      'localPort',
+      'remoteAddress',
+      'remotePort',
+      'state',
+      'inode',
+      'uid',
+      'pid',
+      'processName',
+    ]);
     expect(await listConnections(proc)).toEqual(rows);
   });
 

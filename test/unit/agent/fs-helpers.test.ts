@@ -75,9 +75,21 @@ describe('describeMagic', () => {
   };
 
   it('decodes ELF class, byte order and machine', () => {
-    expect(describeMagic(elfHeader(2, 1, 62), 100)).toMatchObject({ architecture: 'x86-64', elfClass: 64, endianness: 'little', type: 'ELF 64-bit LSB shared object, x86-64' });
-    expect(describeMagic(elfHeader(2, 1, 183, 2), 100)).toMatchObject({ architecture: 'aarch64', type: 'ELF 64-bit LSB executable, aarch64' });
-    expect(describeMagic(elfHeader(1, 2, 8), 100)).toMatchObject({ architecture: 'mips', elfClass: 32, endianness: 'big' });
+    expect(describeMagic(elfHeader(2, 1, 62), 100)).toMatchObject({
+      architecture: 'x86-64',
+      elfClass: 64,
+      endianness: 'little',
+      type: 'ELF 64-bit LSB shared object, x86-64',
+    });
+    expect(describeMagic(elfHeader(2, 1, 183, 2), 100)).toMatchObject({
+      architecture: 'aarch64',
+      type: 'ELF 64-bit LSB executable, aarch64',
+    });
+    expect(describeMagic(elfHeader(1, 2, 8), 100)).toMatchObject({
+      architecture: 'mips',
+      elfClass: 32,
+      endianness: 'big',
+    });
   });
 
   it('decodes PE headers', () => {
@@ -92,7 +104,9 @@ describe('describeMagic', () => {
   });
 
   it('recognises common formats and text', () => {
-    expect(describeMagic(Buffer.from([0xcf, 0xfa, 0xed, 0xfe, 0x0c, 0, 0, 0x01]), 100).type).toBe('Mach-O 64-bit, aarch64');
+    expect(describeMagic(Buffer.from([0xcf, 0xfa, 0xed, 0xfe, 0x0c, 0, 0, 0x01]), 100).type).toBe(
+      'Mach-O 64-bit, aarch64',
+    );
     expect(describeMagic(Buffer.from('#!/bin/bash\necho hi\n'), 20).type).toBe('script, #!/bin/bash');
     expect(describeMagic(Buffer.from([0x1f, 0x8b, 8, 0]), 100).type).toBe('gzip compressed data');
     expect(describeMagic(Buffer.from('PK\x03\x04rest', 'latin1'), 100).type).toBe('Zip archive');
@@ -113,8 +127,13 @@ describe('describeMagic', () => {
 
 describe('account files', () => {
   it('parses passwd and group, skipping junk lines', () => {
-    const users = parsePasswd('root:x:0:0:root:/root:/bin/bash\n# comment\nbroken line\nalice:x:1000:1000::/home/alice:/bin/sh\n');
-    expect(users.map((u) => [u.name, u.uid, u.home])).toEqual([['root', 0, '/root'], ['alice', 1000, '/home/alice']]);
+    const users = parsePasswd(
+      'root:x:0:0:root:/root:/bin/bash\n# comment\nbroken line\nalice:x:1000:1000::/home/alice:/bin/sh\n',
+    );
+    expect(users.map((u) => [u.name, u.uid, u.home])).toEqual([
+      ['root', 0, '/root'],
+      ['alice', 1000, '/home/alice'],
+    ]);
     expect(parseGroup('root:x:0:\nstaff:x:50:alice,bob\n').get(50)).toBe('staff');
   });
 });

@@ -5,7 +5,13 @@
  * pathological patterns that used to freeze the agent.
  */
 import { describe, expect, it } from 'vitest';
-import { MAX_PATTERN_LENGTH, PatternError, compileNamePattern, parsePattern, type Token } from '../../../src/agent/fs/glob.js';
+import {
+  MAX_PATTERN_LENGTH,
+  PatternError,
+  compileNamePattern,
+  parsePattern,
+  type Token,
+} from '../../../src/agent/fs/glob.js';
 
 /** Plain recursion over the tokens: exponential, fine on short inputs, obviously right. */
 function naiveMatch(tokens: readonly Token[], name: readonly string[], t = 0, n = 0): boolean {
@@ -56,7 +62,7 @@ function legacyRegexMatcher(pattern: string): (name: string) => boolean {
   if (!/[*?[\\]/.test(pattern)) return (name) => name === pattern;
   const chars = Array.from(pattern);
   let source = '';
-  for (let i = 0; i < chars.length; ) {
+  for (let i = 0; i < chars.length;) {
     const c = chars[i] as string;
     if (c === '*') {
       source += '.*';
@@ -132,7 +138,9 @@ describe('findfile glob matcher', () => {
         const got = m(name);
         const want = legacy(name);
         if (got !== want || got !== naiveMatch(tokens, Array.from(name))) {
-          throw new Error(`pattern ${JSON.stringify(pattern)} name ${JSON.stringify(name)}: got ${got}, former syntax ${want}`);
+          throw new Error(
+            `pattern ${JSON.stringify(pattern)} name ${JSON.stringify(name)}: got ${got}, former syntax ${want}`,
+          );
         }
         compared++;
         if (got) matched++;
@@ -157,7 +165,9 @@ describe('findfile glob matcher', () => {
   it('refuses a reversed range and an overlong pattern in one line', () => {
     expect(() => compileNamePattern('[z-a]')).toThrow(new PatternError('range z-a is out of order'));
     expect(() => compileNamePattern('*'.repeat(MAX_PATTERN_LENGTH))).not.toThrow();
-    expect(() => compileNamePattern('a'.repeat(MAX_PATTERN_LENGTH + 1))).toThrow(`pattern is ${MAX_PATTERN_LENGTH + 1} characters; the limit is ${MAX_PATTERN_LENGTH}`);
+    expect(() => compileNamePattern('a'.repeat(MAX_PATTERN_LENGTH + 1))).toThrow(
+      `pattern is ${MAX_PATTERN_LENGTH + 1} characters; the limit is ${MAX_PATTERN_LENGTH}`,
+    );
   });
 
   it('matches pathological patterns in linear time', () => {

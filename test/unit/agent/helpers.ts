@@ -55,7 +55,11 @@ export function makeHarness(options: { cwd?: string; platform?: PlatformLayer; s
 }
 
 /** Validates `params` with the command's schema (as the runner does) and runs it. */
-export async function runCommand(command: AgentCommand, harness: Harness, params: Record<string, string | number | boolean> = {}): Promise<CommandResult | void> {
+export async function runCommand(
+  command: AgentCommand,
+  harness: Harness,
+  params: Record<string, string | number | boolean> = {},
+): Promise<CommandResult | void> {
   const parsed = command.schema.parse(params);
   return command.run(harness.ctx, parsed);
 }

@@ -13,7 +13,12 @@ import { JOB_WINDOW_BYTES, type FromAgent } from '../../../src/shared/wire/proto
 const BATCH_BYTES = 128 * 1024;
 
 function records(n: number): Record<string, unknown>[] {
-  return Array.from({ length: n }, (_, i) => ({ i, protocol: 'tcp', localAddress: '127.0.0.1', note: 'x'.repeat(150 + (i % 40)) }));
+  return Array.from({ length: n }, (_, i) => ({
+    i,
+    protocol: 'tcp',
+    localAddress: '127.0.0.1',
+    note: 'x'.repeat(150 + (i % 40)),
+  }));
 }
 
 function harness(run: AgentCommand['run']) {
@@ -29,8 +34,23 @@ function harness(run: AgentCommand['run']) {
     data: () => undefined,
   };
   const command: AgentCommand = { spec: findCommand('connections')!, schema: z.object({}), run };
-  const runner = new JobRunner(new Map([['connections', command]]), createLinuxPlatform({ sysroot: '/' }), new Logger('test', 'off'), sender, {}, () => null);
-  runner.handle({ t: 'job.start', jobId: 'j1', sessionId: 's1', command: 'connections', params: {}, cwd: '/', timeLimitMs: 60_000 });
+  const runner = new JobRunner(
+    new Map([['connections', command]]),
+    createLinuxPlatform({ sysroot: '/' }),
+    new Logger('test', 'off'),
+    sender,
+    {},
+    () => null,
+  );
+  runner.handle({
+    t: 'job.start',
+    jobId: 'j1',
+    sessionId: 's1',
+    command: 'connections',
+    params: {},
+    cwd: '/',
+    timeLimitMs: 60_000,
+  });
   const batches = () => frames.flatMap((f) => (f.t === 'job.records' ? [f.records] : []));
   const end = () => frames.find((f) => f.t === 'job.end');
   return { runner, batches, end, sent: () => sentBytes };
@@ -115,8 +135,23 @@ describe('job data frames', () => {
         await ctx.sendData(1000, plain);
       },
     };
-    const runner = new JobRunner(new Map([['getfile', command]]), createLinuxPlatform({ sysroot: '/' }), new Logger('test', 'off'), sender, {}, () => null);
-    runner.handle({ t: 'job.start', jobId: 'job-7', sessionId: 's1', command: 'getfile', params: {}, cwd: '/', timeLimitMs: 60_000 });
+    const runner = new JobRunner(
+      new Map([['getfile', command]]),
+      createLinuxPlatform({ sysroot: '/' }),
+      new Logger('test', 'off'),
+      sender,
+      {},
+      () => null,
+    );
+    runner.handle({
+      t: 'job.start',
+      jobId: 'job-7',
+      sessionId: 's1',
+      command: 'getfile',
+      params: {},
+      cwd: '/',
+      timeLimitMs: 60_000,
+    });
     await turns();
     expect(sent).toHaveLength(2);
     // In place: the frame is the chunk's own memory, header included.

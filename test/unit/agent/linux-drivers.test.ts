@@ -21,7 +21,11 @@ function openssl(args: string[]): void {
   try {
     execFileSync('openssl', args, { stdio: 'pipe' });
   } catch (e) {
-    throw new Error(missingCommand('openssl') ?? `openssl ${args[0]} failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`, { cause: e });
+    throw new Error(
+      missingCommand('openssl') ??
+        `openssl ${args[0]} failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`,
+      { cause: e },
+    );
   }
 }
 
@@ -33,8 +37,41 @@ function signModule(image: Buffer, commonName: string): Buffer {
   const input = path.join(dir, 'in.ko');
   const sig = path.join(dir, 'sig.p7');
   put(dir, 'in.ko', image);
-  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', `/O=Test Org/CN=${commonName}`, '-keyout', key, '-out', cert, '-days', '1']);
-  openssl(['cms', '-sign', '-binary', '-noattr', '-nocerts', '-nosmimecap', '-md', 'sha256', '-outform', 'DER', '-in', input, '-signer', cert, '-inkey', key, '-out', sig]);
+  openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    `/O=Test Org/CN=${commonName}`,
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '1',
+  ]);
+  openssl([
+    'cms',
+    '-sign',
+    '-binary',
+    '-noattr',
+    '-nocerts',
+    '-nosmimecap',
+    '-md',
+    'sha256',
+    '-outform',
+    'DER',
+    '-in',
+    input,
+    '-signer',
+    cert,
+    '-inkey',
+    key,
+    '-out',
+    sig,
+  ]);
   const der = readFileSync(sig);
   const info = Buffer.alloc(12);
   info[2] = 2; // PKEY_ID_PKCS7
@@ -45,14 +82,22 @@ function signModule(image: Buffer, commonName: string): Buffer {
 const ELF_STUB = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1]), Buffer.alloc(2000, 0x90)]);
 
 beforeAll(() => {
-  put(procRoot, 'modules', [
-    'nf_tables 331776 2 nft_chain_nat,nft_compat, Live 0xffffffffc0a00000',
-    'evil_rk 16384 0 - Live 0x0000000000000000 (OE)',
-    'builtin_only 4096 0 - Live 0x0000000000000000',
-    'ghost 8192 1 - Live 0x0000000000000000',
-    '',
-  ].join('\n'));
-  put(sysroot, `${modDir}/modules.dep`, 'kernel/net/netfilter/nf_tables.ko: kernel/lib/libcrc32c.ko\nextra/evil-rk.ko:\nkernel/lib/libcrc32c.ko.gz:\nkernel/ghost.ko:\n');
+  put(
+    procRoot,
+    'modules',
+    [
+      'nf_tables 331776 2 nft_chain_nat,nft_compat, Live 0xffffffffc0a00000',
+      'evil_rk 16384 0 - Live 0x0000000000000000 (OE)',
+      'builtin_only 4096 0 - Live 0x0000000000000000',
+      'ghost 8192 1 - Live 0x0000000000000000',
+      '',
+    ].join('\n'),
+  );
+  put(
+    sysroot,
+    `${modDir}/modules.dep`,
+    'kernel/net/netfilter/nf_tables.ko: kernel/lib/libcrc32c.ko\nextra/evil-rk.ko:\nkernel/lib/libcrc32c.ko.gz:\nkernel/ghost.ko:\n',
+  );
   put(sysroot, `${modDir}/kernel/net/netfilter/nf_tables.ko`, ELF_STUB); // signed by the test that reads its signer
   put(sysroot, `${modDir}/extra/evil-rk.ko`, ELF_STUB);
   put(sysroot, 'sys/module/evil_rk/taint', 'OE\n');
@@ -84,7 +129,9 @@ describe('listDrivers', () => {
   it('says clearly when the kernel has no loadable modules', async () => {
     const empty = tempDir();
     try {
-      await expect(createLinuxPlatform({ sysroot, procRoot: empty.dir }).listDrivers()).rejects.toThrow(/modules does not exist/);
+      await expect(createLinuxPlatform({ sysroot, procRoot: empty.dir }).listDrivers()).rejects.toThrow(
+        /modules does not exist/,
+      );
     } finally {
       empty.cleanup();
     }
@@ -107,7 +154,11 @@ describe('module signatures', () => {
     info[3] = signer.length;
     info[4] = keyId.length;
     info.writeUInt32BE(sig.length, 8);
-    expect(signerFromImage(Buffer.concat([ELF_STUB, signer, keyId, sig, info, Buffer.from('~Module signature appended~\n')]))).toBe('Old Kernel Key');
+    expect(
+      signerFromImage(
+        Buffer.concat([ELF_STUB, signer, keyId, sig, info, Buffer.from('~Module signature appended~\n')]),
+      ),
+    ).toBe('Old Kernel Key');
   });
 
   it('reports unsigned modules and cannot tell xz ones', async () => {

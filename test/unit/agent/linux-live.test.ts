@@ -16,7 +16,8 @@ beforeAll(async () => {
   sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
   await new Promise((resolve) => sleeper.once('spawn', resolve));
   // exec has happened once comm reads `sleep`
-  for (let i = 0; i < 100 && readFileSync(`/proc/${sleeper.pid}/comm`, 'utf8').trim() !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 10));
+  for (let i = 0; i < 100 && readFileSync(`/proc/${sleeper.pid}/comm`, 'utf8').trim() !== 'sleep'; i++)
+    await new Promise((r) => setTimeout(r, 10));
 });
 
 afterAll(() => {
@@ -31,7 +32,13 @@ describe('listProcesses', () => {
     const list = await platform.listProcesses();
     const p = list.find((x) => x.pid === sleeper.pid);
     expect(p).toBeDefined();
-    expect(p).toMatchObject({ pid: sleeper.pid, ppid: process.pid, name: 'sleep', cmdline: 'sleep 30', uid: process.getuid?.() });
+    expect(p).toMatchObject({
+      pid: sleeper.pid,
+      ppid: process.pid,
+      name: 'sleep',
+      cmdline: 'sleep 30',
+      uid: process.getuid?.(),
+    });
     expect(p?.path).toMatch(/sleep$/);
     expect(p?.user).toBe(process.getuid?.() === 0 ? 'root' : String(process.getuid?.()));
     expect(p?.state).toMatch(/sleeping|running/);
@@ -65,7 +72,13 @@ describe('listConnections', () => {
     try {
       const list = await createLinuxPlatform({ sysroot: '/' }).listConnections();
       const listen = list.find((c) => c.protocol === 'tcp' && c.localPort === port && c.state === 'LISTEN');
-      expect(listen).toMatchObject({ localAddress: '127.0.0.1', remoteAddress: '0.0.0.0', remotePort: 0, pid: process.pid, processName: readFileSync('/proc/self/comm', 'utf8').trim() });
+      expect(listen).toMatchObject({
+        localAddress: '127.0.0.1',
+        remoteAddress: '0.0.0.0',
+        remotePort: 0,
+        pid: process.pid,
+        processName: readFileSync('/proc/self/comm', 'utf8').trim(),
+      });
       expect(listen?.inode).toBeGreaterThan(0);
       const established = list.find((c) => c.protocol === 'tcp' && c.remotePort === port && c.state === 'ESTABLISHED');
       expect(established?.pid).toBe(process.pid);
@@ -77,7 +90,9 @@ describe('listConnections', () => {
 
   it('shows IPv6 and UDP sockets', async () => {
     const server = net.createServer();
-    const hasV6 = Object.values(os.networkInterfaces()).flat().some((i) => i?.family === 'IPv6' && i.address === '::1');
+    const hasV6 = Object.values(os.networkInterfaces())
+      .flat()
+      .some((i) => i?.family === 'IPv6' && i.address === '::1');
     if (hasV6) await new Promise<void>((resolve) => server.listen(0, '::1', resolve));
     const dgram = await import('node:dgram');
     const udp = dgram.createSocket('udp4');
@@ -88,7 +103,11 @@ describe('listConnections', () => {
       expect(udpRow).toMatchObject({ state: 'UNCONN', pid: process.pid, localAddress: '127.0.0.1' });
       if (hasV6) {
         const port = (server.address() as net.AddressInfo).port;
-        expect(list.find((c) => c.protocol === 'tcp6' && c.localPort === port)).toMatchObject({ localAddress: '::1', state: 'LISTEN', pid: process.pid });
+        expect(list.find((c) => c.protocol === 'tcp6' && c.localPort === port)).toMatchObject({
+          localAddress: '::1',
+          state: 'LISTEN',
+          pid: process.pid,
+        });
       }
     } finally {
       udp.close();
@@ -103,6 +122,8 @@ describe('bootId and registry', () => {
   });
 
   it('refuses the registry', async () => {
-    await expect(createLinuxPlatform({ sysroot: '/' }).readRegistry('HKLM\\SOFTWARE')).rejects.toThrow('registry: not supported on this platform');
+    await expect(createLinuxPlatform({ sysroot: '/' }).readRegistry('HKLM\\SOFTWARE')).rejects.toThrow(
+      'registry: not supported on this platform',
+    );
   });
 });

@@ -1,10 +1,17 @@
 // The Linux deny-list of `remediate` (pure: rules on real paths and unit names).
 import { describe, expect, it } from 'vitest';
-import { agentFileRule, criticalFileRule, criticalRefusal, criticalUnitRule, unitOfCgroup } from '../../../src/agent/platform/linux/quarantine-deny.js';
+import {
+  agentFileRule,
+  criticalFileRule,
+  criticalRefusal,
+  criticalUnitRule,
+  unitOfCgroup,
+} from '../../../src/agent/platform/linux/quarantine-deny.js';
 
 describe('Linux remediate deny-list', () => {
   it('names the rule of each system-critical file', () => {
-    for (const f of ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow', '/etc/sudoers']) expect(criticalFileRule(f)).toBe('account database');
+    for (const f of ['/etc/passwd', '/etc/shadow', '/etc/group', '/etc/gshadow', '/etc/sudoers'])
+      expect(criticalFileRule(f)).toBe('account database');
     expect(criticalFileRule('/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2')).toBe('the dynamic loader');
     expect(criticalFileRule('/lib64/ld-linux-x86-64.so.2')).toBe('the dynamic loader');
     expect(criticalFileRule('/lib/ld-musl-x86_64.so.1')).toBe('the dynamic loader');
@@ -25,7 +32,9 @@ describe('Linux remediate deny-list', () => {
     expect(criticalFileRule('/usr/lib/systemd/systemd')).toBe('init, the program of pid 1');
     expect(criticalFileRule('/sbin/init')).toBe('init, the program of pid 1');
     expect(criticalFileRule('/etc/fstab')).toBe('file systems mounted at boot');
-    expect(criticalFileRule('/opt/runit/bin/runit-init', '/opt/runit/bin/runit-init')).toBe('init, the program of pid 1');
+    expect(criticalFileRule('/opt/runit/bin/runit-init', '/opt/runit/bin/runit-init')).toBe(
+      'init, the program of pid 1',
+    );
     // The folders themselves, and with a trailing slash.
     expect(criticalFileRule('/usr/bin')).toBe('system programs (/usr/bin)');
     expect(criticalFileRule('/boot/')).toBe('the kernel and the boot loader (/boot)');
@@ -72,21 +81,30 @@ describe('Linux remediate deny-list', () => {
     const self = { program: [], unit: 'lr-agent.service' };
     expect(criticalUnitRule('lr-agent.service', self)).toEqual({ what: "the agent's own unit", always: true });
     expect(criticalUnitRule('systemd-journald.service', self)?.always).toBe(false);
-    expect(criticalUnitRule('systemd-tmpfiles-clean.timer', self)?.what).toBe("part of systemd, the system's service manager");
+    expect(criticalUnitRule('systemd-tmpfiles-clean.timer', self)?.what).toBe(
+      "part of systemd, the system's service manager",
+    );
     expect(criticalUnitRule('dbus.service', self)?.what).toBe('the system message bus (D-Bus)');
     expect(criticalUnitRule('multi-user.target', self)).not.toBeNull();
-    for (const u of ['evil.service', 'beacon.timer', 'ssh.service', 'not-systemd-x.service']) expect(criticalUnitRule(u, self), u).toBeNull();
+    for (const u of ['evil.service', 'beacon.timer', 'ssh.service', 'not-systemd-x.service'])
+      expect(criticalUnitRule(u, self), u).toBeNull();
   });
 
   it('finds the unit a process runs in from its cgroup', () => {
     expect(unitOfCgroup('0::/system.slice/lr-agent.service\n')).toBe('lr-agent.service');
-    expect(unitOfCgroup('12:pids:/system.slice/lr-agent.service\n0::/system.slice/lr-agent.service\n')).toBe('lr-agent.service');
+    expect(unitOfCgroup('12:pids:/system.slice/lr-agent.service\n0::/system.slice/lr-agent.service\n')).toBe(
+      'lr-agent.service',
+    );
     expect(unitOfCgroup('0::/user.slice/user-0.slice/session-3.scope\n')).toBeNull();
     expect(unitOfCgroup('0::/\n')).toBeNull();
   });
 
   it('says the refusal in one line naming the rule, and the real path of a link', () => {
-    expect(criticalRefusal('/etc/passwd', '/etc/passwd', 'account database')).toBe('/etc/passwd is a system-critical file (account database): remediate refuses it without -force');
-    expect(criticalRefusal('/tmp/x', '/etc/passwd', 'account database')).toBe('/tmp/x (/etc/passwd) is a system-critical file (account database): remediate refuses it without -force');
+    expect(criticalRefusal('/etc/passwd', '/etc/passwd', 'account database')).toBe(
+      '/etc/passwd is a system-critical file (account database): remediate refuses it without -force',
+    );
+    expect(criticalRefusal('/tmp/x', '/etc/passwd', 'account database')).toBe(
+      '/tmp/x (/etc/passwd) is a system-critical file (account database): remediate refuses it without -force',
+    );
   });
 });

@@ -25,8 +25,14 @@ function plant(n: number, big = 10): string {
     const dir = path.join(proc, String(pid));
     mkdirSync(dir);
     const name = i % 2 ? 'odd name)' : 'even';
-    writeFileSync(path.join(dir, 'stat'), `${pid} (${name}) S 1 ${pid} ${pid} 0 -1 4194560 0 0 0 0 ${i} 7 0 0 20 0 1 0 ${1000 + i} 2000 3 18446744073709551615\n`);
-    writeFileSync(path.join(dir, 'status'), `Name:\t${name}\nUid:\t1000\t${i % 3 ? 0 : 1000}\t0\t0\nVmRSS:\t    ${i} kB\n`);
+    writeFileSync(
+      path.join(dir, 'stat'),
+      `${pid} (${name}) S 1 ${pid} ${pid} 0 -1 4194560 0 0 0 0 ${i} 7 0 0 20 0 1 0 ${1000 + i} 2000 3 18446744073709551615\n`,
+    );
+    writeFileSync(
+      path.join(dir, 'status'),
+      `Name:\t${name}\nUid:\t1000\t${i % 3 ? 0 : 1000}\t0\t0\nVmRSS:\t    ${i} kB\n`,
+    );
     const cmdline = pid === 106 ? `${'x'.repeat(big)}\0` : `/bin/${name}\0-n\0${i}\0`;
     writeFileSync(path.join(dir, 'cmdline'), cmdline);
   }
@@ -44,11 +50,32 @@ describe('streamProcesses', () => {
     const rows = chunks.flat();
     expect(rows.map((r) => r.pid)).toEqual(Array.from({ length: 410 }, (_, i) => 100 + 3 * i));
     expect(rows[1]).toEqual({
-      pid: 103, ppid: 1, name: 'odd name)', user: 'root', uid: 0, state: 'sleeping',
-      startTime: new Date((1700000000 + 1001 / 100) * 1000).toISOString(), cmdline: '/bin/odd name) -n 1', path: null, rssBytes: 1024, cpuTimeMs: 80,
+      pid: 103,
+      ppid: 1,
+      name: 'odd name)',
+      user: 'root',
+      uid: 0,
+      state: 'sleeping',
+      startTime: new Date((1700000000 + 1001 / 100) * 1000).toISOString(),
+      cmdline: '/bin/odd name) -n 1',
+      path: null,
+      rssBytes: 1024,
+      cpuTimeMs: 80,
     });
     // Field order as before (records are serialised as they are).
-    expect(Object.keys(rows[0]!)).toEqual(['pid', 'ppid', 'name', 'user', 'uid', 'state', 'startTime', 'cmdline', 'path', 'rssBytes', 'cpuTimeMs']);
+    expect(Object.keys(rows[0]!)).toEqual([
+      'pid',
+      'ppid',
+      'name',
+      'user',
+      'uid',
+      'state',
+      'startTime',
+      'cmdline',
+      'path',
+      'rssBytes',
+      'cpuTimeMs',
+    ]);
     expect(await listProcesses(proc, await accounts())).toEqual(rows);
     // The same procfs given with a trailing slash: the same records.
     expect(await listProcesses(`${proc}/`, await accounts())).toEqual(rows);
@@ -58,10 +85,15 @@ describe('streamProcesses', () => {
     const proc = plant(410);
     const ctl = new AbortController();
     let seen = 0;
-    const run = streamProcesses(proc, await accounts(), async (rows) => {
-      seen += rows.length;
-      ctl.abort();
-    }, ctl.signal);
+    const run = streamProcesses(
+      proc,
+      await accounts(),
+      async (rows) => {
+        seen += rows.length;
+        ctl.abort();
+      },
+      ctl.signal,
+    );
     await expect(run).rejects.toThrow();
     expect(seen).toBe(200);
   });
@@ -79,12 +111,15 @@ describe('streamProcesses', () => {
     const child = spawn('sleep', args, { stdio: 'ignore' });
     try {
       await new Promise((resolve) => child.once('spawn', resolve));
-      for (let i = 0; i < 100 && readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim() !== 'sleep'; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 100 && readFileSync(`/proc/${child.pid}/comm`, 'utf8').trim() !== 'sleep'; i++)
+        await new Promise((r) => setTimeout(r, 10));
       await runCommand(processesCommand, h, { name: 'sleep' });
       const mine = h.records.find((r) => r.pid === child.pid);
       expect(mine?.cmdline).toBe(`sleep ${args.join(' ')}`);
       expect(h.records.every((r) => r.name === 'sleep' || String(r.path).endsWith('/sleep'))).toBe(true);
-      await expect(runCommand(processesCommand, makeHarness(), { name: 'no-such-process-name' })).rejects.toThrow('processes: no process named no-such-process-name');
+      await expect(runCommand(processesCommand, makeHarness(), { name: 'no-such-process-name' })).rejects.toThrow(
+        'processes: no process named no-such-process-name',
+      );
     } finally {
       child.kill();
     }
@@ -93,7 +128,8 @@ describe('streamProcesses', () => {
 
 describe('readProcRecord', () => {
   it('gives what readProcFile gives for the one-piece procfs files', () => {
-    for (const f of ['cmdline', 'comm']) expect(readProcRecord(`/proc/self/${f}`)).toBe(readProcFile(`/proc/self/${f}`));
+    for (const f of ['cmdline', 'comm'])
+      expect(readProcRecord(`/proc/self/${f}`)).toBe(readProcFile(`/proc/self/${f}`));
     // stat and status change between two reads (CPU times, context switches): compare what does not.
     const head = (s: string) => s.split(' ').slice(0, 5).join(' ');
     expect(head(readProcRecord('/proc/self/stat'))).toBe(head(readProcFile('/proc/self/stat')));

@@ -2,7 +2,17 @@
 // judged (dangling links, link loops, `..` after a link), the check of an open descriptor, what a marker
 // must be to count, and the markers the service, the agent and the workstation write.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chownSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +20,6 @@ import { ProtectedPaths, realPath } from '../../../src/agent/protected-paths.js'
 import { DATA_MARKER, markerKind, writeDataMarker } from '../../../src/node/data-marker.js';
 import { appDataPaths, ensureAppData } from '../../../src/main/services/app-data.js';
 import { IS_ROOT, itNeeds } from '../../needs.js';
-
 
 describe('protected paths', () => {
   let t: string;
@@ -40,10 +49,14 @@ describe('protected paths', () => {
     await expect(realPath(join(t, 'loop-a'))).resolves.toMatch(/loop-[ab]$/);
 
     for (const p of ['direct', 'dangling', 'folder/agent.json', 'folder/missing/deeper']) {
-      await expect(guard.refuse('getfile', join(t, p)), p).rejects.toThrow(/^getfile: refused: .* is in the agent's own data folder \(it resolves to /);
+      await expect(guard.refuse('getfile', join(t, p)), p).rejects.toThrow(
+        /^getfile: refused: .* is in the agent's own data folder \(it resolves to /,
+      );
     }
     await expect(guard.refuse('getfile', join(t, 'loop-a'))).resolves.toBeUndefined();
-    await expect(guard.refuse('getfile', join(agent, 'agent.json'))).rejects.toThrow(`getfile: refused: ${join(agent, 'agent.json')} is in the agent's own data folder`);
+    await expect(guard.refuse('getfile', join(agent, 'agent.json'))).rejects.toThrow(
+      `getfile: refused: ${join(agent, 'agent.json')} is in the agent's own data folder`,
+    );
     // A sibling whose name only starts like the folder is not in it.
     mkdirSync(`${agent}2`);
     await expect(guard.refuse('getfile', `${agent}2/x`)).resolves.toBeUndefined();
@@ -52,7 +65,9 @@ describe('protected paths', () => {
   it('checks what an open descriptor really is', async () => {
     const handle = await open(join(agent, 'agent.json'), 'r');
     try {
-      await expect(guard.refuseOpened('fileinfo', handle.fd, '/somewhere/else')).rejects.toThrow(`fileinfo: refused: /somewhere/else is in the agent's own data folder (it resolves to ${join(agent, 'agent.json')})`);
+      await expect(guard.refuseOpened('fileinfo', handle.fd, '/somewhere/else')).rejects.toThrow(
+        `fileinfo: refused: /somewhere/else is in the agent's own data folder (it resolves to ${join(agent, 'agent.json')})`,
+      );
     } finally {
       await handle.close();
     }
@@ -70,22 +85,27 @@ describe('protected paths', () => {
     mkdirSync(join(srv, 'tls'), { recursive: true });
     writeDataMarker(srv, 'service');
     expect(markerKind(readFileSync(join(srv, DATA_MARKER), 'utf8'))).toBe('service');
-    await expect(guard.refuse('getfile', join(srv, 'tls/ca.key'))).rejects.toThrow(`getfile: refused: ${join(srv, 'tls/ca.key')} is in a live response service's data folder`);
+    await expect(guard.refuse('getfile', join(srv, 'tls/ca.key'))).rejects.toThrow(
+      `getfile: refused: ${join(srv, 'tls/ca.key')} is in a live response service's data folder`,
+    );
     await expect(guard.refuse('scan', srv)).rejects.toThrow(/is in a live response service's data folder$/);
     expect(await guard.protectionOf(join(t, 'other'))).toBeNull();
   });
 
-  itNeeds(IS_ROOT ? null : 'needs root (chown of a marker to another user)')('ignores a marker owned by another user, or one that is a link', async () => {
-    const a = join(t, 'a');
-    mkdirSync(a);
-    writeFileSync(join(a, DATA_MARKER), '{"kind":"lr-service"}');
-    chownSync(join(a, DATA_MARKER), 65534, 65534);
-    expect(await guard.protectionOf(join(a, 'loot'))).toBeNull();
-    const b = join(t, 'b');
-    mkdirSync(b);
-    symlinkSync(join(a, DATA_MARKER), join(b, DATA_MARKER));
-    expect(await guard.protectionOf(join(b, 'loot'))).toBeNull();
-  });
+  itNeeds(IS_ROOT ? null : 'needs root (chown of a marker to another user)')(
+    'ignores a marker owned by another user, or one that is a link',
+    async () => {
+      const a = join(t, 'a');
+      mkdirSync(a);
+      writeFileSync(join(a, DATA_MARKER), '{"kind":"lr-service"}');
+      chownSync(join(a, DATA_MARKER), 65534, 65534);
+      expect(await guard.protectionOf(join(a, 'loot'))).toBeNull();
+      const b = join(t, 'b');
+      mkdirSync(b);
+      symlinkSync(join(a, DATA_MARKER), join(b, DATA_MARKER));
+      expect(await guard.protectionOf(join(b, 'loot'))).toBeNull();
+    },
+  );
 
   it('writeDataMarker replaces a link rather than writing through it', () => {
     const dir = join(t, 'srv');

@@ -1,6 +1,16 @@
 // The single executable's embedded native modules: written once to a private folder, never loaded from a file
 // another user could have planted or changed; and the build target the agent reports.
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -107,6 +117,10 @@ describe('the build target the agent reports', () => {
     const info = deviceInfo('dev');
     expect(info.agentTarget).toBe(currentAgentTarget());
     expect(info.agentBuild).toBe('source');
-    expect(agentVersionLine()).toMatch(new RegExp(`^lr-agent \\d+\\.\\d+\\.\\d+ \\(build source, ${info.agentTarget}, node ${process.versions.node}\\)$`));
+    expect(agentVersionLine()).toMatch(
+      new RegExp(
+        `^lr-agent \\d+\\.\\d+\\.\\d+ \\(build source, ${info.agentTarget}, node ${process.versions.node}\\)$`,
+      ),
+    );
   });
 });

@@ -15,23 +15,42 @@ import { createTlsMaterial, type TlsMaterial } from '../../../src/server/tls.js'
 
 const A = 'wss://node-a.example:8443';
 const B = 'wss://node-b.example:8443';
-const endpoint = (current: string | null): ServiceEndpoint => ({ url: A, urls: [A, B], ca: 'unused', deviceId: 'd1', currentUrl: () => current });
+const endpoint = (current: string | null): ServiceEndpoint => ({
+  url: A,
+  urls: [A, B],
+  ca: 'unused',
+  deviceId: 'd1',
+  currentUrl: () => current,
+});
 
 describe('downloadTargets (which hosts an agent downloads from)', () => {
   it('accepts a target on another node of the service and tries the connected node first', () => {
     const targets = downloadTargets('https://node-b.example:8443/api/v1/agent/files/tok?x=1', endpoint(A), 'putfile');
-    expect(targets.map((t) => t.href)).toEqual(['https://node-a.example:8443/api/v1/agent/files/tok?x=1', 'https://node-b.example:8443/api/v1/agent/files/tok?x=1']);
+    expect(targets.map((t) => t.href)).toEqual([
+      'https://node-a.example:8443/api/v1/agent/files/tok?x=1',
+      'https://node-b.example:8443/api/v1/agent/files/tok?x=1',
+    ]);
   });
 
   it('uses the target as is when it names the connected node, or when the agent is offline', () => {
-    expect(downloadTargets('https://node-a.example:8443/f', endpoint(A), 'run').map((t) => t.href)).toEqual(['https://node-a.example:8443/f']);
-    expect(downloadTargets('https://node-b.example:8443/f', endpoint(null), 'run').map((t) => t.href)).toEqual(['https://node-b.example:8443/f']);
+    expect(downloadTargets('https://node-a.example:8443/f', endpoint(A), 'run').map((t) => t.href)).toEqual([
+      'https://node-a.example:8443/f',
+    ]);
+    expect(downloadTargets('https://node-b.example:8443/f', endpoint(null), 'run').map((t) => t.href)).toEqual([
+      'https://node-b.example:8443/f',
+    ]);
   });
 
   it('refuses a host that is not a node of the service, and plain http', () => {
-    expect(() => downloadTargets('https://evil.example:8443/f', endpoint(A), 'putfile')).toThrow(/putfile: refusing to download from https:\/\/evil\.example:8443: not the service/);
-    expect(() => downloadTargets('http://node-b.example:8443/f', endpoint(A), 'putfile')).toThrow(/refusing to download/);
-    expect(() => downloadTargets('https://node-a.example:9999/f', endpoint(A), 'putfile')).toThrow(/refusing to download/);
+    expect(() => downloadTargets('https://evil.example:8443/f', endpoint(A), 'putfile')).toThrow(
+      /putfile: refusing to download from https:\/\/evil\.example:8443: not the service/,
+    );
+    expect(() => downloadTargets('http://node-b.example:8443/f', endpoint(A), 'putfile')).toThrow(
+      /refusing to download/,
+    );
+    expect(() => downloadTargets('https://node-a.example:9999/f', endpoint(A), 'putfile')).toThrow(
+      /refusing to download/,
+    );
     expect(() => downloadTargets('not a url', endpoint(A), 'run')).toThrow(/invalid download URL/);
   });
 
@@ -57,7 +76,9 @@ describe('downloadFromService across two nodes (real HTTPS)', () => {
       if (issued && req.url === `/api/v1/agent/files/${issued}`) {
         res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(body);
       } else {
-        res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'unknown, used or expired download token' }));
+        res
+          .writeHead(403, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: 'unknown, used or expired download token' }));
       }
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -74,7 +95,13 @@ describe('downloadFromService across two nodes (real HTTPS)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const opts = (service: ServiceEndpoint) => ({ service, size: body.length, signal: new AbortController().signal, command: 'putfile', what: 'tool.bin' });
+  const opts = (service: ServiceEndpoint) => ({
+    service,
+    size: body.length,
+    signal: new AbortController().signal,
+    command: 'putfile',
+    what: 'tool.bin',
+  });
 
   it('the connected node is asked first; the issuing node serves when the token is its own', async () => {
     hits.length = 0;
@@ -82,7 +109,11 @@ describe('downloadFromService across two nodes (real HTTPS)', () => {
     const b = await node('B', 'tokB');
     const service: ServiceEndpoint = { url: a, urls: [a, b], ca: tls.caCert, deviceId: 'd1', currentUrl: () => a };
     const dest = join(dir, 'one');
-    const got = await downloadFromService(`${b.replace('wss:', 'https:')}/api/v1/agent/files/tokB`, dest, opts(service));
+    const got = await downloadFromService(
+      `${b.replace('wss:', 'https:')}/api/v1/agent/files/tokB`,
+      dest,
+      opts(service),
+    );
     expect(got).toEqual({ sha256: sha, size: body.length });
     expect(readFileSync(dest)).toEqual(body);
     expect(hits).toEqual(['A /api/v1/agent/files/tokB', 'B /api/v1/agent/files/tokB']);
@@ -93,7 +124,11 @@ describe('downloadFromService across two nodes (real HTTPS)', () => {
     const a = await node('A2', 'tokShared');
     const b = await node('B2', 'tokShared');
     const service: ServiceEndpoint = { url: a, urls: [a, b], ca: tls.caCert, deviceId: 'd1', currentUrl: () => b };
-    const got = await downloadFromService(`${a.replace('wss:', 'https:')}/api/v1/agent/files/tokShared`, join(dir, 'two'), opts(service));
+    const got = await downloadFromService(
+      `${a.replace('wss:', 'https:')}/api/v1/agent/files/tokShared`,
+      join(dir, 'two'),
+      opts(service),
+    );
     expect(got.sha256).toBe(sha);
     expect(hits).toEqual(['B2 /api/v1/agent/files/tokShared']);
   });
@@ -103,7 +138,9 @@ describe('downloadFromService across two nodes (real HTTPS)', () => {
     const b = await node('B3', null);
     const service: ServiceEndpoint = { url: a, urls: [a, b], ca: tls.caCert, deviceId: 'd1', currentUrl: () => a };
     const dest = join(dir, 'three');
-    await expect(downloadFromService(`${b.replace('wss:', 'https:')}/api/v1/agent/files/nope`, dest, opts(service))).rejects.toThrow(/putfile: the service refused the download of tool.bin: unknown, used or expired download token/);
+    await expect(
+      downloadFromService(`${b.replace('wss:', 'https:')}/api/v1/agent/files/nope`, dest, opts(service)),
+    ).rejects.toThrow(/putfile: the service refused the download of tool.bin: unknown, used or expired download token/);
     expect(() => readFileSync(dest)).toThrow();
   });
 
@@ -115,8 +152,18 @@ describe('downloadFromService across two nodes (real HTTPS)', () => {
     const dead = `wss://127.0.0.1:${deadPort}`;
     const b = await node('B4', 'tokDead');
     // The job names the dead node; the agent is on B4, which serves it.
-    const service: ServiceEndpoint = { url: dead, urls: [dead, b], ca: tls.caCert, deviceId: 'd1', currentUrl: () => b };
-    const got = await downloadFromService(`https://127.0.0.1:${deadPort}/api/v1/agent/files/tokDead`, join(dir, 'four'), opts(service));
+    const service: ServiceEndpoint = {
+      url: dead,
+      urls: [dead, b],
+      ca: tls.caCert,
+      deviceId: 'd1',
+      currentUrl: () => b,
+    };
+    const got = await downloadFromService(
+      `https://127.0.0.1:${deadPort}/api/v1/agent/files/tokDead`,
+      join(dir, 'four'),
+      opts(service),
+    );
     expect(got.sha256).toBe(sha);
   });
 
@@ -136,7 +183,9 @@ describe('downloadFromService across two nodes (real HTTPS)', () => {
       res.end(body.subarray(0, 100));
     });
     const dest = join(dir, 'short');
-    await expect(downloadFromService(fileUrl(service), dest, opts(service))).rejects.toThrow(`putfile: tool.bin: received 100 bytes, the library says ${body.length}`);
+    await expect(downloadFromService(fileUrl(service), dest, opts(service))).rejects.toThrow(
+      `putfile: tool.bin: received 100 bytes, the library says ${body.length}`,
+    );
     expect(() => readFileSync(dest)).toThrow();
   });
 
@@ -146,10 +195,16 @@ describe('downloadFromService across two nodes (real HTTPS)', () => {
       res.end(Buffer.concat([body, Buffer.from('extra')]));
     });
     const dest = join(dir, 'long');
-    await expect(downloadFromService(fileUrl(longer), dest, opts(longer))).rejects.toThrow(`putfile: tool.bin from the service is larger than the library says (${body.length} bytes)`);
+    await expect(downloadFromService(fileUrl(longer), dest, opts(longer))).rejects.toThrow(
+      `putfile: tool.bin from the service is larger than the library says (${body.length} bytes)`,
+    );
     expect(() => readFileSync(dest)).toThrow();
-    const announced = await lyingNode((res) => res.writeHead(200, { 'content-length': String(body.length + 1) }).end(Buffer.concat([body, Buffer.from('x')])));
-    await expect(downloadFromService(fileUrl(announced), dest, opts(announced))).rejects.toThrow(`putfile: the service announced ${body.length + 1} bytes for tool.bin, the library says ${body.length}`);
+    const announced = await lyingNode((res) =>
+      res.writeHead(200, { 'content-length': String(body.length + 1) }).end(Buffer.concat([body, Buffer.from('x')])),
+    );
+    await expect(downloadFromService(fileUrl(announced), dest, opts(announced))).rejects.toThrow(
+      `putfile: the service announced ${body.length + 1} bytes for tool.bin, the library says ${body.length}`,
+    );
     expect(() => readFileSync(dest)).toThrow();
   });
 
@@ -157,7 +212,9 @@ describe('downloadFromService across two nodes (real HTTPS)', () => {
     hits.length = 0;
     const a = await node('A5', 'tok5');
     const service: ServiceEndpoint = { url: a, urls: [a], ca: tls.caCert, deviceId: 'd1', currentUrl: () => a };
-    await expect(downloadFromService('https://localhost:1/api/v1/agent/files/tok5', join(dir, 'five'), opts(service))).rejects.toThrow(/refusing to download from https:\/\/localhost:1/);
+    await expect(
+      downloadFromService('https://localhost:1/api/v1/agent/files/tok5', join(dir, 'five'), opts(service)),
+    ).rejects.toThrow(/refusing to download from https:\/\/localhost:1/);
     expect(hits).toEqual([]);
   });
 });

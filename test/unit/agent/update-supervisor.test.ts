@@ -10,7 +10,16 @@ import { dirname, join } from 'node:path';
 import { CommandSigner } from '../../../src/server/command-signing.js';
 import { Logger } from '../../../src/node/log.js';
 import { runSupervisor } from '../../../src/agent/update/supervisor.js';
-import { buildPath, readCurrent, readOutbox, readPending, readRolledBack, writeCurrent, writePending, type ReleaseRecord } from '../../../src/agent/update/layout.js';
+import {
+  buildPath,
+  readCurrent,
+  readOutbox,
+  readPending,
+  readRolledBack,
+  writeCurrent,
+  writePending,
+  type ReleaseRecord,
+} from '../../../src/agent/update/layout.js';
 import { buildProblem, ownTarget } from '../../../src/agent/update/verify-build.js';
 import { AgentUpdater } from '../../../src/agent/update/updater.js';
 
@@ -26,7 +35,18 @@ function agentDir(): string {
   const dir = join(root, `agent${n}`);
   mkdirSync(dir, { recursive: true });
   const key = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  writeFileSync(join(dir, 'agent.json'), JSON.stringify({ kind: 'lr-agent', url: 'wss://127.0.0.1:1', ca: 'x'.repeat(60), deviceId: 'dev1', name: 'dev1', privateKey: key, commandKey: signer.publicKeyPem }));
+  writeFileSync(
+    join(dir, 'agent.json'),
+    JSON.stringify({
+      kind: 'lr-agent',
+      url: 'wss://127.0.0.1:1',
+      ca: 'x'.repeat(60),
+      deviceId: 'dev1',
+      name: 'dev1',
+      privateKey: key,
+      commandKey: signer.publicKeyPem,
+    }),
+  );
   return dir;
 }
 
@@ -38,13 +58,21 @@ function fakeBuild(path: string, behaviour: 'connects' | 'never-connects' | 'exi
     'never-connects': 'setInterval(() => {}, 1000);',
     exits: 'process.exit(1);',
   }[behaviour];
-  writeFileSync(path, `#!${process.execPath}\nrequire('fs').appendFileSync(${JSON.stringify(path + '.ran')}, process.argv.slice(2).join(' ') + '\\n');\n${body}\n`);
+  writeFileSync(
+    path,
+    `#!${process.execPath}\nrequire('fs').appendFileSync(${JSON.stringify(path + '.ran')}, process.argv.slice(2).join(' ') + '\\n');\n${body}\n`,
+  );
   chmodSync(path, 0o700);
 }
 
 function release(dir: string, version: string, id = `rel${version.replace(/\./g, '')}`): ReleaseRecord {
   const bytes = readFileSync(buildPath(dir, version));
-  const facts = { target: target!, version, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+  const facts = {
+    target: target!,
+    version,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+    size: bytes.length,
+  };
   return { releaseId: id, ...facts, sig: signer.signRelease(facts) };
 }
 
@@ -55,7 +83,12 @@ function selfBuild(dir: string): [string, ...string[]] {
   return [p];
 }
 
-async function supervise(dir: string, self: [string, ...string[]], until: () => boolean, trialMs = 1500): Promise<void> {
+async function supervise(
+  dir: string,
+  self: [string, ...string[]],
+  until: () => boolean,
+  trialMs = 1500,
+): Promise<void> {
   const stop = new AbortController();
   const done = runSupervisor({ dataDir: dir, log, self, trialMs, stopSignal: stop.signal });
   const t0 = Date.now();
@@ -80,7 +113,13 @@ describe.skipIf(target === null)('supervisor', () => {
     expect(ran(self[0])).toContain(`start --data ${dir}`);
     expect(readCurrent(dir)).toBeNull();
     expect(readPending(dir)).toBeNull();
-    expect(readOutbox(dir)).toEqual([expect.objectContaining({ releaseId: next.releaseId, state: 'rolled_back', message: expect.stringMatching(/did not connect within 2 s/) })]);
+    expect(readOutbox(dir)).toEqual([
+      expect.objectContaining({
+        releaseId: next.releaseId,
+        state: 'rolled_back',
+        message: expect.stringMatching(/did not connect within 2 s/),
+      }),
+    ]);
     expect(readRolledBack(dir)).toEqual([next.releaseId]);
   });
 
@@ -96,7 +135,11 @@ describe.skipIf(target === null)('supervisor', () => {
     await supervise(dir, self, () => ran(buildPath(dir, '0.3.0')) !== '');
     expect(ran(self[0])).toBe('');
     expect(readCurrent(dir)).toEqual(previous);
-    expect(readOutbox(dir)[0]).toMatchObject({ releaseId: next.releaseId, state: 'rolled_back', message: expect.stringMatching(/exited \(code 1\) before it connected/) });
+    expect(readOutbox(dir)[0]).toMatchObject({
+      releaseId: next.releaseId,
+      state: 'rolled_back',
+      message: expect.stringMatching(/exited \(code 1\) before it connected/),
+    });
   });
 
   it('applies a new build that connects: current, applied report, older builds pruned (previous kept)', async () => {
@@ -127,7 +170,10 @@ describe.skipIf(target === null)('supervisor', () => {
     await supervise(dir, self, () => ran(self[0]) !== '');
     expect(ran(buildPath(dir, '0.3.0'))).toBe('');
     expect(readCurrent(dir)).toBeNull();
-    expect(readOutbox(dir)[0]).toMatchObject({ state: 'rolled_back', message: expect.stringMatching(/supervisor restarted/) });
+    expect(readOutbox(dir)[0]).toMatchObject({
+      state: 'rolled_back',
+      message: expect.stringMatching(/supervisor restarted/),
+    });
   });
 
   it('never runs a current build whose file changed on disk: runs the installed file and reports it', async () => {
@@ -136,7 +182,10 @@ describe.skipIf(target === null)('supervisor', () => {
     fakeBuild(buildPath(dir, '0.3.0'), 'connects');
     writeCurrent(dir, release(dir, '0.3.0'));
     // Same size, one word changed after signing.
-    writeFileSync(buildPath(dir, '0.3.0'), readFileSync(buildPath(dir, '0.3.0'), 'utf8').replace('setInterval', 'setTimeout '));
+    writeFileSync(
+      buildPath(dir, '0.3.0'),
+      readFileSync(buildPath(dir, '0.3.0'), 'utf8').replace('setInterval', 'setTimeout '),
+    );
     await supervise(dir, self, () => ran(self[0]) !== '');
     expect(ran(buildPath(dir, '0.3.0'))).toBe('');
     expect(readCurrent(dir)).toBeNull();
@@ -152,26 +201,48 @@ describe.skipIf(target === null)('build and offer checks', () => {
     const path = buildPath(dir, '0.3.0');
     expect(await buildProblem(path, r, r.sig, signer.publicKeyPem, target!)).toBeNull();
     const other = CommandSigner.load(join(root, 'other-service'));
-    expect(await buildProblem(path, r, other.signRelease(r), signer.publicKeyPem, target!)).toMatch(/bad release signature/);
-    expect(await buildProblem(path, { ...r, size: r.size + 1 }, r.sig, signer.publicKeyPem, target!)).toMatch(/bad release signature/);
+    expect(await buildProblem(path, r, other.signRelease(r), signer.publicKeyPem, target!)).toMatch(
+      /bad release signature/,
+    );
+    expect(await buildProblem(path, { ...r, size: r.size + 1 }, r.sig, signer.publicKeyPem, target!)).toMatch(
+      /bad release signature/,
+    );
     expect(await buildProblem(path, r, r.sig, undefined, target!)).toMatch(/no service signing key/);
     writeFileSync(path, readFileSync(path, 'utf8').replace('setInterval', 'setTimeout '));
     expect(await buildProblem(path, r, r.sig, signer.publicKeyPem, target!)).toMatch(/SHA-256/);
-    expect(await buildProblem(path, r, r.sig, signer.publicKeyPem, target === 'linux-x64' ? 'linux-arm64' : 'linux-x64')).toMatch(/a build for/);
+    expect(
+      await buildProblem(path, r, r.sig, signer.publicKeyPem, target === 'linux-x64' ? 'linux-arm64' : 'linux-x64'),
+    ).toMatch(/a build for/);
   });
 
   it('refuses an offer that is not newer, for another target, or rolled back here before, before downloading', () => {
     const dir = agentDir();
-    const u = new AgentUpdater({ dataDir: dir, serviceKey: signer.publicKeyPem, service: { url: 'https://127.0.0.1:1', ca: '', deviceId: 'dev1' }, log, supervised: true, restartIntoUpdate: () => undefined, version: '0.3.0' });
+    const u = new AgentUpdater({
+      dataDir: dir,
+      serviceKey: signer.publicKeyPem,
+      service: { url: 'https://127.0.0.1:1', ca: '', deviceId: 'dev1' },
+      log,
+      supervised: true,
+      restartIntoUpdate: () => undefined,
+      version: '0.3.0',
+    });
     const offer = (version: string, t = target!) => {
       const facts = { target: t, version, sha256: 'a'.repeat(64), size: 5 };
-      return { t: 'update.offer' as const, releaseId: 'r1', ...facts, sig: signer.signRelease(facts), url: 'https://127.0.0.1:1/api/v1/agent/releases/x' };
+      return {
+        t: 'update.offer' as const,
+        releaseId: 'r1',
+        ...facts,
+        sig: signer.signRelease(facts),
+        url: 'https://127.0.0.1:1/api/v1/agent/releases/x',
+      };
     };
     expect(u.offerProblem(offer('0.4.0'))).toBeNull();
     expect(u.offerProblem(offer('0.3.0'))).toMatch(/not newer/);
     expect(u.offerProblem(offer('0.2.0'))).toMatch(/downgrades are refused/);
     expect(u.offerProblem(offer('0.4.0', 'win-x64'))).toMatch(/for win-x64/);
-    expect(u.offerProblem({ ...offer('0.4.0'), url: 'https://evil.example/x' })).toMatch(/not the service this agent is enrolled with/);
+    expect(u.offerProblem({ ...offer('0.4.0'), url: 'https://evil.example/x' })).toMatch(
+      /not the service this agent is enrolled with/,
+    );
     expect(u.offerProblem({ ...offer('0.4.0'), size: 6 })).toMatch(/bad release signature/);
     mkdirSync(join(dir, 'builds'), { recursive: true });
     writeFileSync(join(dir, 'builds', 'rolled-back.json'), JSON.stringify(['r1']));

@@ -25,10 +25,13 @@ describe('staged build file name', () => {
 
 /** A stand-in build: ends (code 0) on the IPC message `stop`, ignores SIGTERM. */
 function stopOnIpcChild() {
-  const script = "process.on('SIGTERM', () => {}); process.on('message', (m) => { if (m && m.t === 'stop') process.exit(0); }); process.send('up'); setInterval(() => {}, 1000);";
+  const script =
+    "process.on('SIGTERM', () => {}); process.on('message', (m) => { if (m && m.t === 'stop') process.exit(0); }); process.send('up'); setInterval(() => {}, 1000);";
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
   const up = new Promise<void>((resolve) => child.once('message', () => resolve()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return { child, up, exit };
 }
 
@@ -53,7 +56,11 @@ describe('askToStop', () => {
 
   it('on Windows kills a build whose IPC channel is gone (nothing could hear the message)', () => {
     const calls: string[] = [];
-    const fakeChild = { connected: false, send: () => (calls.push('send'), true), kill: () => (calls.push('kill'), true) };
+    const fakeChild = {
+      connected: false,
+      send: () => (calls.push('send'), true),
+      kill: () => (calls.push('kill'), true),
+    };
     askToStop(fakeChild as never, 'win32');
     expect(calls).toEqual(['kill']);
   });
@@ -64,14 +71,34 @@ describe('runSupervisor childOutput', () => {
     const dir = join(root, 'agent');
     mkdirSync(dir, { recursive: true });
     const key = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    writeFileSync(join(dir, 'agent.json'), JSON.stringify({ kind: 'lr-agent', url: 'wss://127.0.0.1:1', ca: 'x'.repeat(60), deviceId: 'dev1', name: 'dev1', privateKey: key }));
+    writeFileSync(
+      join(dir, 'agent.json'),
+      JSON.stringify({
+        kind: 'lr-agent',
+        url: 'wss://127.0.0.1:1',
+        ca: 'x'.repeat(60),
+        deviceId: 'dev1',
+        name: 'dev1',
+        privateKey: key,
+      }),
+    );
     const fake = join(root, 'fake-build.js'); // a stand-in build: two lines of output, then waits
-    writeFileSync(fake, "process.stdout.write('out line\\n'); process.stderr.write('err line\\n'); setInterval(() => {}, 1000);");
+    writeFileSync(
+      fake,
+      "process.stdout.write('out line\\n'); process.stderr.write('err line\\n'); setInterval(() => {}, 1000);",
+    );
     const stop = new AbortController();
     let output = '';
-    const done = runSupervisor({ dataDir: dir, log: new Logger('test', 'off'), self: [process.execPath, fake], stopSignal: stop.signal, childOutput: (chunk) => (output += chunk) });
+    const done = runSupervisor({
+      dataDir: dir,
+      log: new Logger('test', 'off'),
+      self: [process.execPath, fake],
+      stopSignal: stop.signal,
+      childOutput: (chunk) => (output += chunk),
+    });
     const deadline = Date.now() + 10_000;
-    while (!(output.includes('out line') && output.includes('err line')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!(output.includes('out line') && output.includes('err line')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     stop.abort();
     expect(await done).toBe(0);
     expect(output).toContain('out line\n');

@@ -31,7 +31,10 @@ describe('working folder cleanup at boot', () => {
     expect(existsSync(path.join(work, 'current.sh'))).toBe(true);
     expect(existsSync(path.join(work, 'unlisted.sh'))).toBe(true); // not ours to judge
     expect(existsSync(path.join(work, '.old.sh.abc123.part'))).toBe(false);
-    expect(await readManifest(work)).toEqual({ 'kept.sh': { keep: true, bootId: 'boot-1' }, 'current.sh': { keep: false, bootId: 'boot-2' } });
+    expect(await readManifest(work)).toEqual({
+      'kept.sh': { keep: true, bootId: 'boot-1' },
+      'current.sh': { keep: false, bootId: 'boot-2' },
+    });
   });
 
   it('removes nothing on a restart within the same boot', async () => {
@@ -47,7 +50,10 @@ describe('working folder cleanup at boot', () => {
     const outside = path.join(path.dirname(work), `${path.basename(work)}-victim`);
     writeFileSync(outside, 'must stay');
     dirs.push(() => rmSync(outside, { force: true }));
-    writeFileSync(path.join(work, MANIFEST_FILE), JSON.stringify({ [`../${path.basename(outside)}`]: { keep: false, bootId: 'old' } }));
+    writeFileSync(
+      path.join(work, MANIFEST_FILE),
+      JSON.stringify({ [`../${path.basename(outside)}`]: { keep: false, bootId: 'old' } }),
+    );
     await cleanWorkFolder(work, 'new');
     expect(readFileSync(outside, 'utf8')).toBe('must stay');
     writeFileSync(path.join(work, MANIFEST_FILE), '{ not json');

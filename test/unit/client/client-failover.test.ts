@@ -32,10 +32,16 @@ async function deadUrl(): Promise<string> {
 async function liveNode(name: string): Promise<string> {
   const server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
     hits.push(`${name} ${req.method} ${req.url}`);
-    if (req.headers.authorization !== 'Bearer lrt_good_token_123') return void res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'invalid token' }));
+    if (req.headers.authorization !== 'Bearer lrt_good_token_123')
+      return void res
+        .writeHead(401, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: 'invalid token' }));
     if (req.url === '/reset' || req.url === '/api/v1/publishers') return void req.socket.destroy();
     if (req.url === '/api/v1/devices') return void res.writeHead(200, { 'content-type': 'application/json' }).end('[]');
-    if (req.url === '/api/v1/me') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'u1', name, role: 'basic', libraryManager: false }));
+    if (req.url === '/api/v1/me')
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ id: 'u1', name, role: 'basic', libraryManager: false }));
     res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found' }));
   });
   // The console: hello on connect when the token is right, else the upgrade is refused.
@@ -72,7 +78,10 @@ describe('ServiceNodes (URL rotation of the analysts’ clients)', () => {
     const nodes = new ServiceNodes(p);
     expect(nodes.order()).toEqual([dead, live]);
     const tried: string[] = [];
-    const get = () => nodes.use((url) => (tried.push(url), httpsJson<unknown[]>(`${url}/api/v1/devices`, { ca: p.ca, token: p.token })));
+    const get = () =>
+      nodes.use(
+        (url) => (tried.push(url), httpsJson<unknown[]>(`${url}/api/v1/devices`, { ca: p.ca, token: p.token })),
+      );
     await expect(get()).resolves.toEqual([]);
     expect(tried).toEqual([dead, live]);
     expect(nodes.current()).toBe(live);
@@ -94,12 +103,16 @@ describe('ServiceNodes (URL rotation of the analysts’ clients)', () => {
 
   it('every node down: one line naming each failure', async () => {
     const p = profile([await deadUrl(), await deadUrl()]);
-    await expect(new ServiceApi(p).devices()).rejects.toThrow(/^no node of the service answered: cannot reach the service at 127\.0\.0\.1:\d+: connection refused; cannot reach the service at 127\.0\.0\.1:\d+: connection refused$/);
+    await expect(new ServiceApi(p).devices()).rejects.toThrow(
+      /^no node of the service answered: cannot reach the service at 127\.0\.0\.1:\d+: connection refused; cannot reach the service at 127\.0\.0\.1:\d+: connection refused$/,
+    );
   });
 
   it('a single-node profile fails with the node’s own message, as before', async () => {
     const dead = await deadUrl();
-    await expect(new ServiceApi(profile([dead])).devices()).rejects.toThrow(`cannot reach the service at ${new URL(dead).host}: connection refused`);
+    await expect(new ServiceApi(profile([dead])).devices()).rejects.toThrow(
+      `cannot reach the service at ${new URL(dead).host}: connection refused`,
+    );
   });
 
   it('a read cut mid-request goes to the next node; a change is not sent twice', async () => {
@@ -108,7 +121,9 @@ describe('ServiceNodes (URL rotation of the analysts’ clients)', () => {
     const l5 = await liveNode('L5');
     const p = profile([l4, l5]);
     const nodes = new ServiceNodes(p);
-    await expect(nodes.use((url) => httpsJson(`${url}/reset`, { ca: p.ca, token: p.token }))).rejects.toThrow(/no node of the service answered/);
+    await expect(nodes.use((url) => httpsJson(`${url}/reset`, { ca: p.ca, token: p.token }))).rejects.toThrow(
+      /no node of the service answered/,
+    );
     expect(hits).toEqual(['L4 GET /reset', 'L5 GET /reset']);
     hits.length = 0;
     // POST /api/v1/publishers is cut after it arrived at L?: it may have been applied, so no second node.
@@ -121,7 +136,11 @@ describe('ServiceNodes (URL rotation of the analysts’ clients)', () => {
     expect(failureKind(new HttpError(503, 'down'))).toBe('uncertain');
     expect(failureKind(Object.assign(new Error('x'), { code: 'ECONNREFUSED' }))).toBe('unreached');
     expect(failureKind(new Error('cannot reach the service at h:1: connection refused'))).toBe('unreached');
-    expect(failureKind(new Error('the service at h:1 did not present a certificate from the pinned CA (ERR_TLS_CERT_ALTNAME_INVALID)'))).toBe('unreached');
+    expect(
+      failureKind(
+        new Error('the service at h:1 did not present a certificate from the pinned CA (ERR_TLS_CERT_ALTNAME_INVALID)'),
+      ),
+    ).toBe('unreached');
     expect(failureKind(new Error('cannot reach the service at h:1: socket hang up'))).toBe('uncertain');
   });
 
@@ -150,7 +169,9 @@ describe('ServiceNodes (URL rotation of the analysts’ clients)', () => {
     hits.length = 0;
     const l7 = await liveNode('L7');
     const l8 = await liveNode('L8');
-    await expect(ConsoleClient.connect(profile([l7, l8], 'lrt_bad_token_1234'))).rejects.toThrow(/refused the API token/);
+    await expect(ConsoleClient.connect(profile([l7, l8], 'lrt_bad_token_1234'))).rejects.toThrow(
+      /refused the API token/,
+    );
     expect(hits).toEqual(['L7 WS /api/v1/console']);
   });
 });

@@ -26,7 +26,11 @@ class FakeConsole extends EventEmitter {
   constructor(private readonly scripts: Script[]) {
     super();
   }
-  run(_sessionId: string, line: string, handlers: CommandHandlers = {}): { outcome: Promise<CommandOutcome>; commandId(): string | undefined } {
+  run(
+    _sessionId: string,
+    line: string,
+    handlers: CommandHandlers = {},
+  ): { outcome: Promise<CommandOutcome>; commandId(): string | undefined } {
     this.lines.push(line);
     const id = `c${this.lines.length}`;
     const script = this.scripts.shift();
@@ -54,7 +58,13 @@ class FakeConsole extends EventEmitter {
   }
 }
 
-const fileRecord = (offset: number) => ({ type: 'file', path: '/data/big.bin', size: body.length, mtime: MTIME, offset });
+const fileRecord = (offset: number) => ({
+  type: 'file',
+  path: '/data/big.bin',
+  size: body.length,
+  mtime: MTIME,
+  offset,
+});
 
 /** Sends the first `upTo` bytes, then the device drops. */
 const dropsAfter =
@@ -63,7 +73,13 @@ const dropsAfter =
     h.onRecords?.([fileRecord(0)]);
     h.onData?.(0, body.subarray(0, upTo));
     fake.emit('deviceState', 'dev1', false);
-    h.onEnd?.({ commandId: '', status: 'failed', error: 'the device went offline while the command ran', durationMs: 1, background: false });
+    h.onEnd?.({
+      commandId: '',
+      status: 'failed',
+      error: 'the device went offline while the command ran',
+      durationMs: 1,
+      background: false,
+    });
   };
 
 /** Sends the rest from the offset in the line, then the device's hash. */
@@ -101,7 +117,9 @@ describe('runGetfile', () => {
     const result = await done;
     expect(result.ok).toBe(true);
     expect(fake.lines).toEqual(['getfile /data/big.bin', `getfile /data/big.bin -offset ${MIB}`]);
-    expect(notices).toContain('the device went offline at 1.0 MiB of 4.0 MiB (25 %); waiting for it to come back to resume');
+    expect(notices).toContain(
+      'the device went offline at 1.0 MiB of 4.0 MiB (25 %); waiting for it to come back to resume',
+    );
   });
 
   it('item 1: a cancel while the device is offline ends at once; its return starts nothing', async () => {
@@ -116,7 +134,9 @@ describe('runGetfile', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.outcome.status).toBe('cancelled');
-    expect(result.outcome.error).toBe('cancelled while the device was offline (nothing more was sent to it); the partial file (1.0 MiB of 4.0 MiB (25 %)) is kept: getfile again resumes it, -restart starts from zero');
+    expect(result.outcome.error).toBe(
+      'cancelled while the device was offline (nothing more was sent to it); the partial file (1.0 MiB of 4.0 MiB (25 %)) is kept: getfile again resumes it, -restart starts from zero',
+    );
     fake.emit('deviceState', 'dev1', true);
     await new Promise((r) => setTimeout(r, 50));
     expect(fake.lines).toEqual(['getfile /data/big.bin']);
@@ -128,7 +148,13 @@ describe('runGetfile', () => {
     const lateOffline: Script = (h, _line, fake) => {
       h.onRecords?.([fileRecord(0)]);
       h.onData?.(0, body.subarray(0, MIB));
-      h.onEnd?.({ commandId: '', status: 'failed', error: 'the device went offline while the command ran', durationMs: 1, background: false });
+      h.onEnd?.({
+        commandId: '',
+        status: 'failed',
+        error: 'the device went offline while the command ran',
+        durationMs: 1,
+        background: false,
+      });
       setTimeout(() => fake.emit('deviceState', 'dev1', false), 20);
     };
     const fake = new FakeConsole([lateOffline, finishes]);
@@ -185,9 +211,13 @@ describe('runGetfile', () => {
 
     const notices: string[] = [];
     const again = new FakeConsole([finishes]);
-    expect((await runGetfile(options(again, { onNotice: (m) => notices.push(m), signal: new AbortController().signal }))).ok).toBe(true);
+    expect(
+      (await runGetfile(options(again, { onNotice: (m) => notices.push(m), signal: new AbortController().signal }))).ok,
+    ).toBe(true);
     expect(again.lines).toEqual([`getfile /data/big.bin -offset ${MIB}`]);
-    expect(notices[0]).toBe('resuming /data/big.bin at byte 1048576: 1.0 MiB of 4.0 MiB (25 %), kept from an earlier download; getfile /data/big.bin -restart starts from zero');
+    expect(notices[0]).toBe(
+      'resuming /data/big.bin at byte 1048576: 1.0 MiB of 4.0 MiB (25 %), kept from an earlier download; getfile /data/big.bin -restart starts from zero',
+    );
 
     // Partial again, then -restart.
     const third = new FakeConsole([dropsAfter(2 * MIB)]);
@@ -200,7 +230,9 @@ describe('runGetfile', () => {
     const fresh = new FakeConsole([finishes]);
     expect((await runGetfile(options(fresh, { restart: true, onNotice: (m) => restarted.push(m) }))).ok).toBe(true);
     expect(fresh.lines).toEqual(['getfile /data/big.bin']);
-    expect(restarted[0]).toBe('/data/big.bin: discarding the partial download (2.0 MiB of 4.0 MiB (50 %)) and starting from zero');
+    expect(restarted[0]).toBe(
+      '/data/big.bin: discarding the partial download (2.0 MiB of 4.0 MiB (50 %)) and starting from zero',
+    );
   });
 
   it('describePartial: MiB/GiB and a whole percentage', () => {

@@ -22,7 +22,9 @@ describe('docs/commands.md', () => {
   it('carries the fields the issue requires', () => {
     const get = (n: string) => CATALOG.find((c) => c.name === n)?.fields ?? [];
     expect(get('processes')).toEqual(expect.arrayContaining(['pid', 'ppid', 'name', 'user', 'cmdline', 'path']));
-    expect(get('connections')).toEqual(expect.arrayContaining(['protocol', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'state', 'pid']));
+    expect(get('connections')).toEqual(
+      expect.arrayContaining(['protocol', 'localAddress', 'localPort', 'remoteAddress', 'remotePort', 'state', 'pid']),
+    );
     expect(get('fileinfo')).toEqual(expect.arrayContaining(['path', 'size', 'md5', 'sha1', 'sha256']));
     expect(get('dir')).toEqual(expect.arrayContaining(['name', 'type', 'size', 'mtime']));
   });

@@ -66,21 +66,19 @@ describe('layering lint', () => {
     );
   });
 
-  it.each(fixtures.filter((fixture) => fixture.expected !== 'clean').map((fixture) => [fixture.file, fixture] as const))(
-    '%s fails lint',
-    async (_file, fixture) => {
-      const messages = await lintAs(fixture);
-      expect(messages.map((message) => message.ruleId)).toContain(fixture.expected);
-      expect(messages.every((message) => message.severity === 2)).toBe(true);
-    },
-  );
+  it.each(
+    fixtures.filter((fixture) => fixture.expected !== 'clean').map((fixture) => [fixture.file, fixture] as const),
+  )('%s fails lint', async (_file, fixture) => {
+    const messages = await lintAs(fixture);
+    expect(messages.map((message) => message.ruleId)).toContain(fixture.expected);
+    expect(messages.every((message) => message.severity === 2)).toBe(true);
+  });
 
-  it.each(fixtures.filter((fixture) => fixture.expected === 'clean').map((fixture) => [fixture.file, fixture] as const))(
-    '%s passes lint',
-    async (_file, fixture) => {
-      expect(await lintAs(fixture)).toEqual([]);
-    },
-  );
+  it.each(
+    fixtures.filter((fixture) => fixture.expected === 'clean').map((fixture) => [fixture.file, fixture] as const),
+  )('%s passes lint', async (_file, fixture) => {
+    expect(await lintAs(fixture)).toEqual([]);
+  });
 
   it('lets only the composition root of src/server import src/server/cluster', async () => {
     const core = fixtures.find((candidate) => candidate.file === 'server-core-imports-cluster.ts');

@@ -1,7 +1,20 @@
 // The evidence store (src/main/cases/evidence-store.ts through CasesService): content-addressed, read-only
 // blobs with provenance, dedup, integrity re-verification, and range previews — real files in a temp folder.
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -29,7 +42,11 @@ function provenance(over: Partial<EvidenceProvenance> = {}): EvidenceProvenance 
     originalPath: '/tmp/dropper.bin',
     commandId: 'cmd-7',
     analyst: 'alice',
-    fileTimes: { mtime: '2025-01-02T03:04:05.000Z', atime: '2025-01-03T00:00:00.000Z', ctime: '2025-01-02T03:04:05.000Z' },
+    fileTimes: {
+      mtime: '2025-01-02T03:04:05.000Z',
+      atime: '2025-01-03T00:00:00.000Z',
+      ctime: '2025-01-02T03:04:05.000Z',
+    },
     ...over,
   };
 }
@@ -63,7 +80,10 @@ describe('addEvidence', () => {
   it('stores the file under its SHA-256, read-only, with node:crypto hashes and its provenance, in an auto-created case', async () => {
     const content = Buffer.concat([Buffer.from('MZ\x90\x00'), Buffer.alloc(300_000, 7), Buffer.from('tail')]);
     const file = download(content);
-    const item = await service.addEvidence(file, provenance({ expectedSha256: digest('sha256', content).toUpperCase() }));
+    const item = await service.addEvidence(
+      file,
+      provenance({ expectedSha256: digest('sha256', content).toUpperCase() }),
+    );
     expect(item).toMatchObject({
       sha256: digest('sha256', content),
       sha1: digest('sha1', content),
@@ -76,7 +96,12 @@ describe('addEvidence', () => {
       originalPath: '/tmp/dropper.bin',
       commandId: 'cmd-7',
       analyst: 'alice',
-      fileTimes: { mtime: '2025-01-02T03:04:05.000Z', atime: '2025-01-03T00:00:00.000Z', ctime: '2025-01-02T03:04:05.000Z', btime: undefined },
+      fileTimes: {
+        mtime: '2025-01-02T03:04:05.000Z',
+        atime: '2025-01-03T00:00:00.000Z',
+        ctime: '2025-01-02T03:04:05.000Z',
+        btime: undefined,
+      },
       integrity: 'ok',
     });
     expect(existsSync(file)).toBe(false);
@@ -99,7 +124,10 @@ describe('addEvidence', () => {
     const a = service.create('A');
     const first = await service.addEvidence(download(content), provenance());
     const b = service.create('B');
-    const second = await service.addEvidence(download(content), provenance({ name: 'copy.bin', originalPath: '/srv/copy.bin' }));
+    const second = await service.addEvidence(
+      download(content),
+      provenance({ name: 'copy.bin', originalPath: '/srv/copy.bin' }),
+    );
     expect([first.caseId, second.caseId]).toEqual([a.id, b.id]);
     expect(second.sha256).toBe(first.sha256);
     expect(second.id).not.toBe(first.id);
@@ -112,7 +140,9 @@ describe('addEvidence', () => {
   it('refuses a file whose hash differs from the one the transfer verified, and leaves it where it was', async () => {
     const file = download('not what was announced');
     const before = statSync(file).mode;
-    await expect(service.addEvidence(file, provenance({ expectedSha256: 'a'.repeat(64) }))).rejects.toThrow(/^evidence refused: .* hashes to [0-9a-f]{64}, the transfer verified a{64}; the file is left at /);
+    await expect(service.addEvidence(file, provenance({ expectedSha256: 'a'.repeat(64) }))).rejects.toThrow(
+      /^evidence refused: .* hashes to [0-9a-f]{64}, the transfer verified a{64}; the file is left at /,
+    );
     expect(readFileSync(file, 'utf8')).toBe('not what was announced');
     expect(statSync(file).mode).toBe(before);
     expect(service.list()).toEqual([]);
@@ -120,21 +150,29 @@ describe('addEvidence', () => {
 
   const shm = '/dev/shm';
   const noSecondFileSystem = () =>
-    !existsSync(shm) || statSync(shm).dev === statSync(tmpdir()).dev ? `needs ${shm} on another file system than ${tmpdir()}, to copy across` : null;
-  itNeeds(noSecondFileSystem())('copies across file systems when it cannot link (and still removes the source)', async () => {
-    const dir = mkdtempSync(path.join(shm, 'lr-cases-xdev-'));
-    try {
-      const file = path.join(dir, 'saved.txt');
-      writeFileSync(file, 'listing from another file system\n');
-      const item = await service.addEvidence(file, provenance({ kind: 'output', name: 'saved.txt', originalPath: '' }));
-      expect(existsSync(file)).toBe(false);
-      expect(readFileSync(blobPath(item.sha256), 'utf8')).toBe('listing from another file system\n');
-      expect(statSync(blobPath(item.sha256)).mode & 0o777).toBe(0o444);
-      expect(readdirSync(path.join(root, 'cases', 'tmp'))).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    !existsSync(shm) || statSync(shm).dev === statSync(tmpdir()).dev
+      ? `needs ${shm} on another file system than ${tmpdir()}, to copy across`
+      : null;
+  itNeeds(noSecondFileSystem())(
+    'copies across file systems when it cannot link (and still removes the source)',
+    async () => {
+      const dir = mkdtempSync(path.join(shm, 'lr-cases-xdev-'));
+      try {
+        const file = path.join(dir, 'saved.txt');
+        writeFileSync(file, 'listing from another file system\n');
+        const item = await service.addEvidence(
+          file,
+          provenance({ kind: 'output', name: 'saved.txt', originalPath: '' }),
+        );
+        expect(existsSync(file)).toBe(false);
+        expect(readFileSync(blobPath(item.sha256), 'utf8')).toBe('listing from another file system\n');
+        expect(statSync(blobPath(item.sha256)).mode & 0o777).toBe(0o444);
+        expect(readdirSync(path.join(root, 'cases', 'tmp'))).toEqual([]);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   it('refuses what is not a regular file', async () => {
     await expect(service.addEvidence(path.join(root, 'downloads'), provenance())).rejects.toThrow(/not a regular file/);
@@ -150,8 +188,15 @@ describe('verify', () => {
     const ok = await service.verify(item.id);
     expect(ok.integrity).toBe('ok');
     expect(ok.verifiedAt).toBeDefined();
-    const progress = events.filter((e): e is Extract<LrEvent, { type: 'cases.progress' }> => e.type === 'cases.progress');
-    expect(progress.at(-1)!.progress).toEqual({ task: 'verify', id: item.id, done: content.length, total: content.length });
+    const progress = events.filter(
+      (e): e is Extract<LrEvent, { type: 'cases.progress' }> => e.type === 'cases.progress',
+    );
+    expect(progress.at(-1)!.progress).toEqual({
+      task: 'verify',
+      id: item.id,
+      done: content.length,
+      total: content.length,
+    });
 
     const blob = blobPath(item.sha256);
     chmodSync(blob, 0o644);
@@ -184,10 +229,23 @@ describe('verify', () => {
 
 describe('previews', () => {
   it('renders text, hex and strings of a small stored file', async () => {
-    const content = Buffer.concat([Buffer.from('line one\r\nline\ttwo \u001b[31mred\u001b[0m\n'), Buffer.from([0, 1, 2, 3]), Buffer.from('ASCIIRUN'), Buffer.from([1]), Buffer.from('w\0i\0d\0e\0!\0'), Buffer.from([0xff])]);
+    const content = Buffer.concat([
+      Buffer.from('line one\r\nline\ttwo \u001b[31mred\u001b[0m\n'),
+      Buffer.from([0, 1, 2, 3]),
+      Buffer.from('ASCIIRUN'),
+      Buffer.from([1]),
+      Buffer.from('w\0i\0d\0e\0!\0'),
+      Buffer.from([0xff]),
+    ]);
     const item = await service.addEvidence(download(content), provenance());
     const text = await service.preview(item.id, 'text', 0, 4096);
-    expect(text).toMatchObject({ mode: 'text', offset: 0, length: content.length, size: content.length, nextOffset: undefined });
+    expect(text).toMatchObject({
+      mode: 'text',
+      offset: 0,
+      length: content.length,
+      size: content.length,
+      nextOffset: undefined,
+    });
     expect(text.lines[0]).toBe('line one');
     expect(text.lines[1]).toBe('line\ttwo \\x1b[31mred\\x1b[0m');
     expect(text.lines.join('\n')).not.toMatch(/[\u0000-\u0008\u000b-\u001f]/);
@@ -198,8 +256,8 @@ describe('previews', () => {
     ]);
     expect(hex.nextOffset).toBe(32);
     const strings = await service.preview(item.id, 'strings', 0, 4096);
-    expect(strings.lines).toContain(`${(content.indexOf('ASCIIRUN')).toString(16).padStart(8, '0')}  ASCIIRUN`);
-    expect(strings.lines).toContain(`${(content.indexOf('w\0i')).toString(16).padStart(8, '0')}  (UTF-16LE) wide!`);
+    expect(strings.lines).toContain(`${content.indexOf('ASCIIRUN').toString(16).padStart(8, '0')}  ASCIIRUN`);
+    expect(strings.lines).toContain(`${content.indexOf('w\0i').toString(16).padStart(8, '0')}  (UTF-16LE) wide!`);
     expect(strings.lines[0]).toBe('00000000  line one');
   });
 
@@ -221,7 +279,7 @@ describe('previews', () => {
     expect(seen).toEqual(lines);
     // Hex pages tile the file exactly.
     let hexBytes = 0;
-    for (let at: number | undefined = 0; at !== undefined; ) {
+    for (let at: number | undefined = 0; at !== undefined;) {
       const page = await service.preview(item.id, 'hex', at, 4096);
       hexBytes += page.length;
       at = page.nextOffset;

@@ -2,7 +2,16 @@
 // written and read back into a fresh store, then damaged in various ways — each problem must name the member
 // it belongs to, and a refused import must add nothing.
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -25,7 +34,17 @@ const evidence: EvidenceView[] = [];
 let stores = 0;
 
 function provenance(over: Partial<EvidenceProvenance> = {}): EvidenceProvenance {
-  return { kind: 'getfile', name: 'x.bin', deviceId: 'dev-1', deviceName: 'web01', originalPath: '/tmp/x.bin', commandId: 'cmd-get', analyst: 'alice', fileTimes: { mtime: '2025-05-06T07:08:09.000Z' }, ...over };
+  return {
+    kind: 'getfile',
+    name: 'x.bin',
+    deviceId: 'dev-1',
+    deviceName: 'web01',
+    originalPath: '/tmp/x.bin',
+    commandId: 'cmd-get',
+    analyst: 'alice',
+    fileTimes: { mtime: '2025-05-06T07:08:09.000Z' },
+    ...over,
+  };
 }
 
 /** A fresh, empty store in its own app data folder. */
@@ -113,7 +132,15 @@ async function rezipped(name: string, change: (data: Buffer) => Buffer): Promise
 }
 
 /** The export's manifest changed by `edit`, rewritten with a valid CRC-32. */
-function withManifest(edit: (manifest: Record<string, unknown[]> & { files: { path: string; role: string; sha256: string; size: number }[]; evidence: { id: string; path: string; sha256: string; sha1: string; md5: string }[]; notes: { id: string; path: string }[] }) => void): Promise<Buffer> {
+function withManifest(
+  edit: (
+    manifest: Record<string, unknown[]> & {
+      files: { path: string; role: string; sha256: string; size: number }[];
+      evidence: { id: string; path: string; sha256: string; sha1: string; md5: string }[];
+      notes: { id: string; path: string }[];
+    },
+  ) => void,
+): Promise<Buffer> {
   return rezipped('manifest.json', (data) => {
     const manifest = JSON.parse(data.toString('utf8'));
     edit(manifest);
@@ -139,18 +166,47 @@ beforeAll(async () => {
     writeFileSync(file, data);
     return file;
   };
-  evidence.push(await source.addEvidence(put('big.bin', bigEvidence), provenance({ name: 'big.bin', originalPath: '/var/tmp/big.bin' })));
-  evidence.push(await source.addEvidence(put('stage2.sh', smallEvidence), provenance({ name: 'stage2.sh', originalPath: '/tmp/stage2.sh', commandId: 'cmd-get2' })));
+  evidence.push(
+    await source.addEvidence(
+      put('big.bin', bigEvidence),
+      provenance({ name: 'big.bin', originalPath: '/var/tmp/big.bin' }),
+    ),
+  );
+  evidence.push(
+    await source.addEvidence(
+      put('stage2.sh', smallEvidence),
+      provenance({ name: 'stage2.sh', originalPath: '/tmp/stage2.sh', commandId: 'cmd-get2' }),
+    ),
+  );
   // The same bytes again (another path): one member, two index entries.
-  evidence.push(await source.addEvidence(put('copy.sh', smallEvidence), provenance({ name: 'copy.sh', originalPath: '/home/bob/copy.sh', kind: 'output' })));
+  evidence.push(
+    await source.addEvidence(
+      put('copy.sh', smallEvidence),
+      provenance({ name: 'copy.sh', originalPath: '/home/bob/copy.sh', kind: 'output' }),
+    ),
+  );
   const at = (s: number) => new Date(Date.UTC(2025, 4, 6, 8, 0, s)).toISOString();
   for (let i = 0; i < 30; i++) {
     source.addTranscript({
-      sessionId: i < 20 ? 'sess/one' : 'sess-two', deviceId: 'dev-1', deviceName: 'web01', commandId: `cmd-${i}`, line: `dir /etc/cron.d # ${i}`,
-      output: `entry ${i}: backdoor-cron ${'x'.repeat(i * 100)}\n`, status: 'completed', analyst: 'alice', startedAt: at(i), endedAt: at(i + 1),
+      sessionId: i < 20 ? 'sess/one' : 'sess-two',
+      deviceId: 'dev-1',
+      deviceName: 'web01',
+      commandId: `cmd-${i}`,
+      line: `dir /etc/cron.d # ${i}`,
+      output: `entry ${i}: backdoor-cron ${'x'.repeat(i * 100)}\n`,
+      status: 'completed',
+      analyst: 'alice',
+      startedAt: at(i),
+      endedAt: at(i + 1),
     });
   }
-  source.createNote({ caseId, title: 'Initial access', body: '# Timeline\n\n---\n\n- stage2.sh pulled from /tmp\n- see `cmd-3`\n', commandId: 'cmd-3', evidenceId: evidence[1]!.id });
+  source.createNote({
+    caseId,
+    title: 'Initial access',
+    body: '# Timeline\n\n---\n\n- stage2.sh pulled from /tmp\n- see `cmd-3`\n',
+    commandId: 'cmd-3',
+    evidenceId: evidence[1]!.id,
+  });
   source.createNote({ caseId, title: '', body: '' });
   exported = await source.export(caseId);
   zipBytes = readFileSync(exported.path);
@@ -193,7 +249,9 @@ describe('export', () => {
     const blob = path.join(dir, 'cases', 'evidence', item.sha256.slice(0, 2), item.sha256);
     rmSync(blob);
     writeFileSync(blob, 'EVIDENCE to be tampered with');
-    await expect(service.export(item.caseId)).rejects.toThrow(/^the export of case \S+ was not written: evidence tamper.bin \(\S+\) no longer matches its SHA-256/);
+    await expect(service.export(item.caseId)).rejects.toThrow(
+      /^the export of case \S+ was not written: evidence tamper.bin \(\S+\) no longer matches its SHA-256/,
+    );
     expect(service.evidenceItem(item.id).integrity).toBe('tampered');
     expect(readdirSync(path.join(dir, 'exports'))).toEqual([]);
     rmSync(blob);
@@ -210,15 +268,44 @@ describe('import', () => {
     expect(result).toMatchObject({ ok: true, caseId, title: 'Phishing → web01 / "Q3"', problems: [] });
     expect(result.verified).toBe(9);
     const [kase] = service.list();
-    expect(kase).toMatchObject({ id: caseId, active: false, status: 'open', counts: { notes: 2, evidence: 3, transcripts: 30 } });
+    expect(kase).toMatchObject({
+      id: caseId,
+      active: false,
+      status: 'open',
+      counts: { notes: 2, evidence: 3, transcripts: 30 },
+    });
     const items = service.evidence(caseId);
-    expect(items.map((e) => [e.sha256, e.sha1, e.md5, e.size, e.name, e.originalPath, e.kind, e.commandId, e.fileTimes.mtime])).toEqual(
-      evidence.map((e) => [e.sha256, e.sha1, e.md5, e.size, e.name, e.originalPath, e.kind, e.commandId, e.fileTimes.mtime]),
+    expect(
+      items.map((e) => [
+        e.sha256,
+        e.sha1,
+        e.md5,
+        e.size,
+        e.name,
+        e.originalPath,
+        e.kind,
+        e.commandId,
+        e.fileTimes.mtime,
+      ]),
+    ).toEqual(
+      evidence.map((e) => [
+        e.sha256,
+        e.sha1,
+        e.md5,
+        e.size,
+        e.name,
+        e.originalPath,
+        e.kind,
+        e.commandId,
+        e.fileTimes.mtime,
+      ]),
     );
     for (const item of items) expect((await service.verify(item.id)).integrity).toBe('ok');
     expect(createHash('sha256').update(bigEvidence).digest('hex')).toBe(items[0]!.sha256);
     const notes = service.notes(caseId);
-    expect(notes.map((n) => [n.title, n.body, n.commandId, n.evidenceId])).toEqual(source.notes(caseId).map((n) => [n.title, n.body, n.commandId, n.evidenceId]));
+    expect(notes.map((n) => [n.title, n.body, n.commandId, n.evidenceId])).toEqual(
+      source.notes(caseId).map((n) => [n.title, n.body, n.commandId, n.evidenceId]),
+    );
     const transcripts = service.transcripts(caseId, 0, 100);
     expect(transcripts.total).toBe(30);
     expect(service.transcriptByCommand('cmd-29')).toEqual(source.transcriptByCommand('cmd-29'));
@@ -233,7 +320,10 @@ describe('import', () => {
     expect(result.ok).toBe(true);
     expect(result.caseId).not.toBe(caseId);
     const copy = source.list().find((c) => c.id === result.caseId)!;
-    expect(copy).toMatchObject({ title: 'Phishing → web01 / "Q3"', counts: { notes: 2, evidence: 3, transcripts: 30 } });
+    expect(copy).toMatchObject({
+      title: 'Phishing → web01 / "Q3"',
+      counts: { notes: 2, evidence: 3, transcripts: 30 },
+    });
     const linked = source.notes(copy.id).find((n) => n.evidenceId);
     expect(source.evidenceItem(linked!.evidenceId!).caseId).toBe(copy.id);
   });
@@ -244,7 +334,10 @@ describe('import', () => {
     const { service, dir } = freshStore();
     const result = await service.importFile(writeZip('evidence-flip.zip', flipped(at)));
     expect(result.ok).toBe(false);
-    expect(result.problems).toContainEqual({ file: `evidence/${sha}`, problem: 'CRC-32 mismatch: its data was changed or damaged' });
+    expect(result.problems).toContainEqual({
+      file: `evidence/${sha}`,
+      problem: 'CRC-32 mismatch: its data was changed or damaged',
+    });
     expect(result.problems.every((p) => p.file === `evidence/${sha}`)).toBe(true);
     expectNothingAdded(service, dir);
     service.close();
@@ -264,7 +357,9 @@ describe('import', () => {
 
   it('reports a changed manifest against manifest.json', async () => {
     const { service, dir } = freshStore();
-    const result = await service.importFile(writeZip('manifest-flip.zip', flipped(memberDataOffset(zipBytes, 'manifest.json') + 10)));
+    const result = await service.importFile(
+      writeZip('manifest-flip.zip', flipped(memberDataOffset(zipBytes, 'manifest.json') + 10)),
+    );
     expect(result.ok).toBe(false);
     expect(result.problems.map((p) => p.file)).toContain('manifest.json');
     expectNothingAdded(service, dir);
@@ -291,13 +386,29 @@ describe('import', () => {
     const file = path.join(root, 'downloads', 'tiny.bin');
     writeFileSync(file, 'tiny evidence');
     await small.addEvidence(file, provenance({ name: 'tiny.bin' }));
-    small.addTranscript({ sessionId: 's', deviceId: 'd', deviceName: 'n', commandId: 'c', line: 'l', output: 'o\n', status: 'completed', analyst: 'a', startedAt: 't0', endedAt: 't1' });
+    small.addTranscript({
+      sessionId: 's',
+      deviceId: 'd',
+      deviceName: 'n',
+      commandId: 'c',
+      line: 'l',
+      output: 'o\n',
+      status: 'completed',
+      analyst: 'a',
+      startedAt: 't0',
+      endedAt: 't1',
+    });
     small.createNote({ caseId: k.id, title: 'n', body: 'b' });
     const zip = readFileSync((await small.export(k.id)).path);
     small.close();
     const { service, dir } = freshStore();
     const snapshot = (s: CasesService, id: string) =>
-      JSON.stringify([s.evidence(id).map((e) => [e.sha256, e.name, e.originalPath]), s.notes(id).map((n) => [n.title, n.body]), s.transcripts(id, 0, 10).items.map((t) => [t.line, t.status]), s.transcript(s.transcripts(id, 0, 1).items[0]!.id).output]);
+      JSON.stringify([
+        s.evidence(id).map((e) => [e.sha256, e.name, e.originalPath]),
+        s.notes(id).map((n) => [n.title, n.body]),
+        s.transcripts(id, 0, 10).items.map((t) => [t.line, t.status]),
+        s.transcript(s.transcripts(id, 0, 1).items[0]!.id).output,
+      ]);
     const reference = await service.importFile(writeZip('tiny.zip', zip));
     const expected = snapshot(service, reference.caseId!);
     let refused = 0;
@@ -320,15 +431,41 @@ describe('import', () => {
 
   it('reports unsafe names, members the manifest does not list, and members it lists that are missing', async () => {
     const manifest = {
-      format: 'lr-case-export', version: 1, exportedAt: '2025-01-01T00:00:00.000Z', generator: 'test',
-      case: { id: 'hand1', title: 'Hand made', status: 'open', createdAt: '2025-01-01T00:00:00.000Z', updatedAt: '2025-01-01T00:00:00.000Z' },
+      format: 'lr-case-export',
+      version: 1,
+      exportedAt: '2025-01-01T00:00:00.000Z',
+      generator: 'test',
+      case: {
+        id: 'hand1',
+        title: 'Hand made',
+        status: 'open',
+        createdAt: '2025-01-01T00:00:00.000Z',
+        updatedAt: '2025-01-01T00:00:00.000Z',
+      },
       files: [
-        { path: 'notes/n1.md', role: 'note', sha256: createHash('sha256').update('---\n---\n\nbody').digest('hex'), size: 13 },
+        {
+          path: 'notes/n1.md',
+          role: 'note',
+          sha256: createHash('sha256').update('---\n---\n\nbody').digest('hex'),
+          size: 13,
+        },
         { path: 'notes/gone.md', role: 'note', sha256: 'a'.repeat(64), size: 1 },
       ],
       notes: [
-        { id: 'n1', path: 'notes/n1.md', title: 't', createdAt: '2025-01-01T00:00:00.000Z', updatedAt: '2025-01-01T00:00:00.000Z' },
-        { id: 'n2', path: 'notes/gone.md', title: 't', createdAt: '2025-01-01T00:00:00.000Z', updatedAt: '2025-01-01T00:00:00.000Z' },
+        {
+          id: 'n1',
+          path: 'notes/n1.md',
+          title: 't',
+          createdAt: '2025-01-01T00:00:00.000Z',
+          updatedAt: '2025-01-01T00:00:00.000Z',
+        },
+        {
+          id: 'n2',
+          path: 'notes/gone.md',
+          title: 't',
+          createdAt: '2025-01-01T00:00:00.000Z',
+          updatedAt: '2025-01-01T00:00:00.000Z',
+        },
       ],
       sessions: [],
       evidence: [],
@@ -356,7 +493,10 @@ describe('import', () => {
     // The same hand-made layout without the bad members imports.
     const good = handMadeZip([
       { name: 'notes/n1.md', data: Buffer.from('---\n---\n\nbody') },
-      { name: 'manifest.json', data: Buffer.from(JSON.stringify({ ...manifest, files: [manifest.files[0]], notes: [manifest.notes[0]] })) },
+      {
+        name: 'manifest.json',
+        data: Buffer.from(JSON.stringify({ ...manifest, files: [manifest.files[0]], notes: [manifest.notes[0]] })),
+      },
     ]);
     const ok = await service.importFile(writeZip('good.zip', good));
     expect(ok).toMatchObject({ ok: true, caseId: 'hand1', verified: 2 });
@@ -366,10 +506,18 @@ describe('import', () => {
 
   it('reports a zip with no manifest, and bytes hidden between members', async () => {
     const { service } = freshStore();
-    const noManifest = await service.importFile(writeZip('bare.zip', handMadeZip([{ name: 'a.txt', data: Buffer.from('a') }])));
-    expect(noManifest.problems).toContainEqual({ file: 'manifest.json', problem: 'missing: this zip is not a case export' });
+    const noManifest = await service.importFile(
+      writeZip('bare.zip', handMadeZip([{ name: 'a.txt', data: Buffer.from('a') }])),
+    );
+    expect(noManifest.problems).toContainEqual({
+      file: 'manifest.json',
+      problem: 'missing: this zip is not a case export',
+    });
     // Insert bytes between the first member and the next, fixing up the offsets that follow.
-    const zip = handMadeZip([{ name: 'a.txt', data: Buffer.from('a') }, { name: 'b.txt', data: Buffer.from('b') }]);
+    const zip = handMadeZip([
+      { name: 'a.txt', data: Buffer.from('a') },
+      { name: 'b.txt', data: Buffer.from('b') },
+    ]);
     const firstEnd = 30 + 5 + 1;
     const hidden = Buffer.from('HIDDEN');
     const spliced = Buffer.concat([zip.subarray(0, firstEnd), hidden, zip.subarray(firstEnd)]);
@@ -388,11 +536,17 @@ describe('import', () => {
     const { service, dir } = freshStore(events);
     const chunk = 512 * 1024;
     const id = service.importBegin('upload.zip', zipBytes.length);
-    expect(() => service.importChunk(id, 5, zipBytes.subarray(0, 10).toString('base64'))).toThrow(/expected byte 0, got 5/);
+    expect(() => service.importChunk(id, 5, zipBytes.subarray(0, 10).toString('base64'))).toThrow(
+      /expected byte 0, got 5/,
+    );
     for (let at = 0; at < zipBytes.length; at += chunk) {
-      expect(service.importChunk(id, at, zipBytes.subarray(at, at + chunk).toString('base64'))).toBe(Math.min(zipBytes.length, at + chunk));
+      expect(service.importChunk(id, at, zipBytes.subarray(at, at + chunk).toString('base64'))).toBe(
+        Math.min(zipBytes.length, at + chunk),
+      );
     }
-    expect(() => service.importChunk(id, zipBytes.length, Buffer.from('x').toString('base64'))).toThrow(/more bytes than announced/);
+    expect(() => service.importChunk(id, zipBytes.length, Buffer.from('x').toString('base64'))).toThrow(
+      /more bytes than announced/,
+    );
     const result = await service.importEnd(id);
     expect(result).toMatchObject({ ok: true, caseId });
     expect(events.some((e) => e.type === 'cases.progress' && e.progress.id === id)).toBe(true);
@@ -431,15 +585,30 @@ describe('import: changes the CRC-32 cannot see', () => {
     const member = `evidence/${evidence[1]!.sha256}`;
     const problems = await problemsOf('evidence-sha256.zip', await rezipped(member, oneByteChanged));
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatchObject({ file: member, problem: expect.stringMatching(/^SHA-256 mismatch: the member was changed \([0-9a-f]{64}, the manifest says [0-9a-f]{64}\)$/) });
+    expect(problems[0]).toMatchObject({
+      file: member,
+      problem: expect.stringMatching(
+        /^SHA-256 mismatch: the member was changed \([0-9a-f]{64}, the manifest says [0-9a-f]{64}\)$/,
+      ),
+    });
   });
 
   it('refuses a note and a transcript with a valid CRC-32 but another SHA-256 than the manifest, naming each', async () => {
     const note = `notes/${source.notes(caseId).find((n) => n.title === 'Initial access')!.id}.md`;
     const transcript = (await membersOf(zipBytes)).find((m) => m.name.endsWith('.jsonl'))!.name;
     for (const member of [note, transcript]) {
-      const problems = await problemsOf('text-sha256.zip', await rezipped(member, (data) => Buffer.from(data.toString('latin1').replace(/stage2|backdoor/, (w) => w.toUpperCase()), 'latin1')));
-      expect(problems, member).toEqual([{ file: member, problem: expect.stringMatching(/^SHA-256 mismatch: the member was changed/) }]);
+      const problems = await problemsOf(
+        'text-sha256.zip',
+        await rezipped(member, (data) =>
+          Buffer.from(
+            data.toString('latin1').replace(/stage2|backdoor/, (w) => w.toUpperCase()),
+            'latin1',
+          ),
+        ),
+      );
+      expect(problems, member).toEqual([
+        { file: member, problem: expect.stringMatching(/^SHA-256 mismatch: the member was changed/) },
+      ]);
     }
   });
 
@@ -450,7 +619,9 @@ describe('import: changes the CRC-32 cannot see', () => {
         const item = m.evidence.find((e) => e.path === member)!;
         item[field] = item[field].replace(/^./, (c) => (c === '0' ? '1' : '0'));
       });
-      expect(await problemsOf(`evidence-${field}.zip`, zip), field).toEqual([{ file: member, problem: 'SHA-1 or MD5 differ from the manifest' }]);
+      expect(await problemsOf(`evidence-${field}.zip`, zip), field).toEqual([
+        { file: member, problem: 'SHA-1 or MD5 differ from the manifest' },
+      ]);
     }
   });
 
@@ -459,7 +630,12 @@ describe('import: changes the CRC-32 cannot see', () => {
     const otherHash = await withManifest((m) => {
       m.evidence.find((e) => e.path === member)!.sha256 = 'f'.repeat(64);
     });
-    expect(await problemsOf('evidence-vs-files.zip', otherHash)).toEqual([{ file: 'manifest.json', problem: `evidence ${evidence[0]!.id} does not match the file list's entry for ${member}` }]);
+    expect(await problemsOf('evidence-vs-files.zip', otherHash)).toEqual([
+      {
+        file: 'manifest.json',
+        problem: `evidence ${evidence[0]!.id} does not match the file list's entry for ${member}`,
+      },
+    ]);
 
     const note = `notes/${source.notes(caseId).find((n) => n.title === 'Initial access')!.id}.md`;
     const unlisted = await withManifest((m) => {
@@ -473,7 +649,9 @@ describe('import: changes the CRC-32 cannot see', () => {
     const otherRole = await withManifest((m) => {
       m.files.find((f) => f.path === note)!.role = 'transcript-text';
     });
-    expect(await problemsOf('role-vs-files.zip', otherRole)).toEqual([{ file: 'manifest.json', problem: `lists ${note} as transcript-text, but uses it as note` }]);
+    expect(await problemsOf('role-vs-files.zip', otherRole)).toEqual([
+      { file: 'manifest.json', problem: `lists ${note} as transcript-text, but uses it as note` },
+    ]);
   });
 
   it('refuses a zip holding a member twice, even with the same bytes both times', async () => {
@@ -490,6 +668,8 @@ describe('import: changes the CRC-32 cannot see', () => {
       listed = first.path;
       m.files.push({ ...first });
     });
-    expect(await problemsOf('twice-in-manifest.zip', zip)).toEqual([{ file: 'manifest.json', problem: `lists ${listed} twice` }]);
+    expect(await problemsOf('twice-in-manifest.zip', zip)).toEqual([
+      { file: 'manifest.json', problem: `lists ${listed} twice` },
+    ]);
   });
 });

@@ -27,7 +27,19 @@ function open(): CasesService {
 
 function transcript(over: Partial<TranscriptInput> = {}): TranscriptInput {
   const at = new Date().toISOString();
-  return { sessionId: 'sess1', deviceId: 'dev1', deviceName: 'web01', commandId: 'cmd1', line: 'processes', output: 'PID NAME\n1 systemd\n', status: 'completed', analyst: 'alice', startedAt: at, endedAt: at, ...over };
+  return {
+    sessionId: 'sess1',
+    deviceId: 'dev1',
+    deviceName: 'web01',
+    commandId: 'cmd1',
+    line: 'processes',
+    output: 'PID NAME\n1 systemd\n',
+    status: 'completed',
+    analyst: 'alice',
+    startedAt: at,
+    endedAt: at,
+    ...over,
+  };
 }
 
 beforeEach(() => {
@@ -69,12 +81,27 @@ describe('the case database', () => {
 describe('cases', () => {
   it('creates a case as the active one, renames, closes (which deactivates) and reactivates', () => {
     const a = service.create('  Phishing on web01 ');
-    expect(a).toMatchObject({ title: 'Phishing on web01', status: 'open', active: true, counts: { notes: 0, evidence: 0, transcripts: 0 } });
+    expect(a).toMatchObject({
+      title: 'Phishing on web01',
+      status: 'open',
+      active: true,
+      counts: { notes: 0, evidence: 0, transcripts: 0 },
+    });
     expect(a.id).toMatch(/^[A-Za-z0-9_-]+$/);
     const b = service.create('Second');
-    expect(service.list().filter((c) => c.active).map((c) => c.id)).toEqual([b.id]);
+    expect(
+      service
+        .list()
+        .filter((c) => c.active)
+        .map((c) => c.id),
+    ).toEqual([b.id]);
     expect(service.activate(a.id).active).toBe(true);
-    expect(service.list().filter((c) => c.active).map((c) => c.id)).toEqual([a.id]);
+    expect(
+      service
+        .list()
+        .filter((c) => c.active)
+        .map((c) => c.id),
+    ).toEqual([a.id]);
     expect(service.update(a.id, { title: 'Renamed' }).title).toBe('Renamed');
     const closed = service.update(a.id, { status: 'closed' });
     expect(closed).toMatchObject({ status: 'closed', active: false });
@@ -123,28 +150,53 @@ describe('cases', () => {
 describe('transcripts', () => {
   it('keeps every command as shown, pages them, and finds one by command id', () => {
     const kase = service.create('T');
-    for (let i = 0; i < 5; i++) service.addTranscript(transcript({ commandId: `c${i}`, line: `dir /tmp/${i}`, output: `out ${i}\n` }));
-    service.addTranscript(transcript({ commandId: undefined, line: 'bogus', output: '', status: 'refused', error: 'unknown command bogus' }));
+    for (let i = 0; i < 5; i++)
+      service.addTranscript(transcript({ commandId: `c${i}`, line: `dir /tmp/${i}`, output: `out ${i}\n` }));
+    service.addTranscript(
+      transcript({
+        commandId: undefined,
+        line: 'bogus',
+        output: '',
+        status: 'refused',
+        error: 'unknown command bogus',
+      }),
+    );
     const page = service.transcripts(kase.id, 2, 2);
     expect(page.total).toBe(6);
     expect(page.items.map((t) => t.line)).toEqual(['dir /tmp/2', 'dir /tmp/3']);
     expect(page.items[0]).not.toHaveProperty('output');
     const entry = service.transcriptByCommand('c3');
-    expect(entry).toMatchObject({ line: 'dir /tmp/3', output: 'out 3\n', caseId: kase.id, deviceName: 'web01', analyst: 'alice', outputTruncated: false, outputChars: 6 });
+    expect(entry).toMatchObject({
+      line: 'dir /tmp/3',
+      output: 'out 3\n',
+      caseId: kase.id,
+      deviceName: 'web01',
+      analyst: 'alice',
+      outputTruncated: false,
+      outputChars: 6,
+    });
     expect(service.transcript(entry.id).id).toBe(entry.id);
     // Its place in the case's list, for the viewer to scroll to it.
     expect(entry.position).toBe(3);
     expect(service.transcript(service.transcripts(kase.id, 5, 1).items[0]!.id).position).toBe(5);
-    expect(service.transcripts(kase.id, 5, 10).items[0]).toMatchObject({ status: 'refused', error: 'unknown command bogus', commandId: undefined });
+    expect(service.transcripts(kase.id, 5, 10).items[0]).toMatchObject({
+      status: 'refused',
+      error: 'unknown command bogus',
+      commandId: undefined,
+    });
   });
 
   it('caps the output at 1 MiB of text with a last line saying what the command log keeps (not "all of it")', () => {
     service.create('Big');
-    const big = service.addTranscript(transcript({ commandId: 'bigcmd', output: 'x'.repeat(MAX_TRANSCRIPT_OUTPUT_CHARS + 5000) }));
+    const big = service.addTranscript(
+      transcript({ commandId: 'bigcmd', output: 'x'.repeat(MAX_TRANSCRIPT_OUTPUT_CHARS + 5000) }),
+    );
     expect(big).toMatchObject({ outputTruncated: true, outputChars: MAX_TRANSCRIPT_OUTPUT_CHARS });
     const entry = service.transcript(big.id);
     expect(entry.output.length).toBeLessThan(MAX_TRANSCRIPT_OUTPUT_CHARS + 200);
-    expect(entry.output.trimEnd().split('\n').at(-1)).toMatch(/command bigcmd in the command log keeps the first part of the output \(the service's per-command limit, 1 MiB by default\)/);
+    expect(entry.output.trimEnd().split('\n').at(-1)).toMatch(
+      /command bigcmd in the command log keeps the first part of the output \(the service's per-command limit, 1 MiB by default\)/,
+    );
     // A caller that already cut the output says so; the entry is flagged the same way.
     const cut = service.addTranscript(transcript({ commandId: 'cut', output: 'abc', outputTruncated: true }));
     expect(cut.outputTruncated).toBe(true);
@@ -159,7 +211,11 @@ describe('notes', () => {
     expect(note).toMatchObject({ caseId: kase.id, title: 'Timeline', body: 'first', commandId: 'cmd9' });
     const saved = service.saveNote({ id: note.id, title: 'Timeline', body: 'first words typed' });
     expect(saved.id).toBe(note.id);
-    expect(service.notes(kase.id)[0]).toMatchObject({ body: 'first words typed', commandId: 'cmd9', updatedAt: saved.updatedAt });
+    expect(service.notes(kase.id)[0]).toMatchObject({
+      body: 'first words typed',
+      commandId: 'cmd9',
+      updatedAt: saved.updatedAt,
+    });
     service.saveNote({ id: note.id, title: 'Timeline', body: 'x', commandId: null });
     expect(service.notes(kase.id)[0]!.commandId).toBeUndefined();
     expect(service.list()[0]!.updatedAt >= saved.updatedAt).toBe(true);
@@ -176,14 +232,22 @@ describe('notes', () => {
   it('refuses a link to evidence of another case and oversized notes', () => {
     const kase = service.create('A');
     expect(() => service.createNote({ caseId: kase.id, evidenceId: 'nope' })).toThrow('no evidence nope');
-    expect(() => service.createNote({ caseId: kase.id, body: 'x'.repeat(200_001) })).toThrow(/at most 200000 characters/);
+    expect(() => service.createNote({ caseId: kase.id, body: 'x'.repeat(200_001) })).toThrow(
+      /at most 200000 characters/,
+    );
   });
 });
 
 describe('search', () => {
   it('finds a word in a transcript output and in a note, with « » around the matches', () => {
     const a = service.create('Case A');
-    service.addTranscript(transcript({ commandId: 'cA', line: 'findfile -name beacon', output: 'C:\\Users\\bob\\AppData\\beacon.dll  412 KB\n' }));
+    service.addTranscript(
+      transcript({
+        commandId: 'cA',
+        line: 'findfile -name beacon',
+        output: 'C:\\Users\\bob\\AppData\\beacon.dll  412 KB\n',
+      }),
+    );
     service.createNote({ caseId: a.id, title: 'Lateral movement', body: 'The beacon talked to 10.0.0.5 over SMB.' });
     const b = service.create('Case B');
     service.createNote({ caseId: b.id, title: 'Other', body: 'nothing about it' });
@@ -208,7 +272,34 @@ describe('search', () => {
   it('never throws on hostile input', () => {
     const kase = service.create('Hostile');
     service.createNote({ caseId: kase.id, title: 'near', body: 'AND OR NOT "quoted" col:value a*b (paren) 😀 -dash' });
-    const inputs = ['"', '""', '*', 'NEAR(', 'NEAR(a b', 'AND OR', 'AND', 'OR NOT', '-', '-dash', ':', 'col:value', '😀', '^a', 'a"b', '(', ')', '{a}', "'", '\\', '\u0000', 'a'.repeat(500), 'x '.repeat(250), '+', 'title:near', 'NOT near'];
+    const inputs = [
+      '"',
+      '""',
+      '*',
+      'NEAR(',
+      'NEAR(a b',
+      'AND OR',
+      'AND',
+      'OR NOT',
+      '-',
+      '-dash',
+      ':',
+      'col:value',
+      '😀',
+      '^a',
+      'a"b',
+      '(',
+      ')',
+      '{a}',
+      "'",
+      '\\',
+      '\u0000',
+      'a'.repeat(500),
+      'x '.repeat(250),
+      '+',
+      'title:near',
+      'NOT near',
+    ];
     for (const text of inputs) expect(() => service.search(text), text).not.toThrow();
     expect(service.search('"quoted"').hits).toHaveLength(1);
     expect(service.search('col:value').hits).toHaveLength(1);
@@ -222,12 +313,15 @@ describe('search', () => {
     expect(toFtsQuery('- : * ( 😀')).toBeUndefined();
     expect(toFtsQuery('NEAR(a')).toBe('"NEAR(a"*');
     // With the index's vocabulary, a longer prefix becomes the terms it starts.
-    const vocabulary = (folded: string, limit: number) => ['beacon', 'beacons', 'beaconing'].filter((t) => t.startsWith(folded) && t !== folded).slice(0, limit);
+    const vocabulary = (folded: string, limit: number) =>
+      ['beacon', 'beacons', 'beaconing'].filter((t) => t.startsWith(folded) && t !== folded).slice(0, limit);
     expect(toFtsQuery('dns Béaco', vocabulary)).toBe('"dns" AND ("Béaco" OR "beacon" OR "beacons" OR "beaconing")');
     expect(toFtsQuery('beacons', vocabulary)).toBe('"beacons"');
     expect(toFtsQuery('bea', vocabulary)).toBe('"bea"*');
     expect(toFtsQuery('auth.lo', vocabulary)).toBe('"auth.lo"*');
-    expect(toFtsQuery('many', () => Array.from({ length: MAX_PREFIX_TERMS + 1 }, (_, i) => `many${i}`))).toBe('"many"*');
+    expect(toFtsQuery('many', () => Array.from({ length: MAX_PREFIX_TERMS + 1 }, (_, i) => `many${i}`))).toBe(
+      '"many"*',
+    );
     expect(foldToken('ÉtÉ')).toBe('ete');
   });
 
@@ -237,7 +331,11 @@ describe('search', () => {
     service.addTranscript(transcript({ output: 'beacons.dll loaded\n' }));
     expect(service.search('beaco').hits).toHaveLength(2);
     expect(service.search('beacons').hits).toHaveLength(1);
-    service.createNote({ caseId: kase.id, title: 'many', body: Array.from({ length: MAX_PREFIX_TERMS + 5 }, (_, i) => `zzterm${i}x`).join(' ') });
+    service.createNote({
+      caseId: kase.id,
+      title: 'many',
+      body: Array.from({ length: MAX_PREFIX_TERMS + 5 }, (_, i) => `zzterm${i}x`).join(' '),
+    });
     expect(service.search('zzter').hits).toHaveLength(1);
     expect(service.search('zzterm12').hits).toHaveLength(1);
   });
@@ -246,28 +344,70 @@ describe('search', () => {
     const kase = service.create('Flood');
     const rows = Array.from({ length: 150_000 }, (_, i) => `      ${i}  2026-01-01 00:00:00  /srv/data/file-${i}.log`);
     rows[149_000] = '      7  2026-01-01 00:00:00  /srv/data/implant-\u001b[31mzq9.so';
-    service.addTranscript(transcript({ commandId: 'big', line: 'findfile "*"', output: rows.slice(0, 1000).join('\n'), outputTruncated: true }));
+    service.addTranscript(
+      transcript({
+        commandId: 'big',
+        line: 'findfile "*"',
+        output: rows.slice(0, 1000).join('\n'),
+        outputTruncated: true,
+      }),
+    );
     expect(service.search('implant').hits).toEqual([]);
-    expect(service.search('implant').covered).toMatch(/searched notes, transcripts \(the first 1 MiB of each command's output\), evidence names \(0 items\) and the text of 0 saved console outputs/);
+    expect(service.search('implant').covered).toMatch(
+      /searched notes, transcripts \(the first 1 MiB of each command's output\), evidence names \(0 items\) and the text of 0 saved console outputs/,
+    );
     const file = path.join(root, 'findfile-full-output.txt');
     writeFileSync(file, `${rows.join('\n')}\n`);
-    const item = await service.addEvidence(file, { kind: 'output', name: 'findfile-full-output.txt', deviceId: 'dev1', deviceName: 'web01', originalPath: '', commandId: 'big', analyst: 'alice', fileTimes: {} });
+    const item = await service.addEvidence(file, {
+      kind: 'output',
+      name: 'findfile-full-output.txt',
+      deviceId: 'dev1',
+      deviceName: 'web01',
+      originalPath: '',
+      commandId: 'big',
+      analyst: 'alice',
+      fileTimes: {},
+    });
     const found = service.search('IMPLANT zq9');
     expect(found.hits).toHaveLength(1);
-    expect(found.hits[0]).toMatchObject({ kind: 'evidence', id: item.id, caseId: kase.id, title: 'findfile-full-output.txt', line: 149_001, commandId: 'big' });
+    expect(found.hits[0]).toMatchObject({
+      kind: 'evidence',
+      id: item.id,
+      caseId: kase.id,
+      title: 'findfile-full-output.txt',
+      line: 149_001,
+      commandId: 'big',
+    });
     expect(found.hits[0]?.snippet).toContain('«implant»');
     expect(found.hits[0]?.snippet).not.toMatch(/[\u0000-\u001f]/);
     expect(found.covered).toMatch(/evidence names \(1 item\) and the text of 1 saved console output \([\d.]+ MiB\)$/);
     // by name too
     expect(service.search('full-output').hits.map((h) => h.kind)).toContain('evidence');
     // a budget smaller than the file: not read, and the answer says so
-    const outputs = [{ id: item.id, caseId: kase.id, caseTitle: 'Flood', name: item.name, size: item.size, commandId: 'big', acquiredAt: item.acquiredAt, path: file }];
-    expect(searchOutputFiles(outputs, 'implant', 10, 1000)).toMatchObject({ hits: [], filesSearched: 0, filesSkipped: 1 });
+    const outputs = [
+      {
+        id: item.id,
+        caseId: kase.id,
+        caseTitle: 'Flood',
+        name: item.name,
+        size: item.size,
+        commandId: 'big',
+        acquiredAt: item.acquiredAt,
+        path: file,
+      },
+    ];
+    expect(searchOutputFiles(outputs, 'implant', 10, 1000)).toMatchObject({
+      hits: [],
+      filesSearched: 0,
+      filesSkipped: 1,
+    });
   });
 
   it('shows device text in snippets and titles with control characters made visible', () => {
     service.create('Esc');
-    service.addTranscript(transcript({ line: 'cat \u001b[31mevil', output: 'one\u001b]0;pwned\u0007 marker two\u202etxt.exe\n' }));
+    service.addTranscript(
+      transcript({ line: 'cat \u001b[31mevil', output: 'one\u001b]0;pwned\u0007 marker two\u202etxt.exe\n' }),
+    );
     const [hit] = service.search('marker').hits;
     expect(hit!.snippet).not.toMatch(/[\u0000-\u001f\u202e]/);
     expect(hit!.snippet).toContain('\\x1b');

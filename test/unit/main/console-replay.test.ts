@@ -33,7 +33,10 @@ describe('ReplayBuffer', () => {
     expect(trimmed).toBe(true);
     const weight = entries.reduce((sum, e) => sum + (e.type === 'input' ? 64 + e.line.length : 100), 0);
     expect(weight).toBeLessThanOrEqual(1_000);
-    expect(entries[entries.length - 1]).toEqual({ type: 'output', items: [{ type: 'text', text: `${'x'.repeat(99)}\n` }] });
+    expect(entries[entries.length - 1]).toEqual({
+      type: 'output',
+      items: [{ type: 'text', text: `${'x'.repeat(99)}\n` }],
+    });
     expect(entries.some((e) => e.type === 'input' && e.line === 'cmd 19')).toBe(true);
     expect(entries.some((e) => e.type === 'input' && e.line === 'cmd 0')).toBe(false);
 

@@ -9,7 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventEmitter } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CommandHandlers, CommandOutcome, ConsoleClient, ConsoleEvents } from '../../../src/client/console-client.js';
+import type {
+  CommandHandlers,
+  CommandOutcome,
+  ConsoleClient,
+  ConsoleEvents,
+} from '../../../src/client/console-client.js';
 import { Logger } from '../../../src/node/log.js';
 import { ConsoleSession } from '../../../src/main/services/consoles.js';
 import { createEventHub } from '../../../src/main/services/events.js';
@@ -20,13 +25,22 @@ import type { SessionInfo } from '../../../src/shared/wire/protocol.js';
 class FakeConsoleClient extends EventEmitter<ConsoleEvents> {
   readonly role = 'advanced';
   readonly url = 'https://127.0.0.1:8443';
-  readonly runs: { sessionId: string; line: string; handlers: CommandHandlers; end: (o: Omit<CommandOutcome, 'commandId'>) => void }[] = [];
+  readonly runs: {
+    sessionId: string;
+    line: string;
+    handlers: CommandHandlers;
+    end: (o: Omit<CommandOutcome, 'commandId'>) => void;
+  }[] = [];
   readonly cancelled: string[] = [];
   readonly detached: string[] = [];
   closedSessions: string[] = [];
   closed = false;
 
-  run(sessionId: string, line: string, handlers: CommandHandlers = {}): { outcome: Promise<CommandOutcome>; commandId(): string | undefined } {
+  run(
+    sessionId: string,
+    line: string,
+    handlers: CommandHandlers = {},
+  ): { outcome: Promise<CommandOutcome>; commandId(): string | undefined } {
     let id: string | undefined;
     const outcome = new Promise<CommandOutcome>((resolve) => {
       this.runs.push({
@@ -61,7 +75,15 @@ class FakeConsoleClient extends EventEmitter<ConsoleEvents> {
   }
 }
 
-const INFO: SessionInfo = { id: 'sess1', deviceId: 'dev1', deviceName: 'host1', platform: 'linux', createdBy: 'alice', startedAt: '2026-12-05T10:00:00Z', cwd: '/' };
+const INFO: SessionInfo = {
+  id: 'sess1',
+  deviceId: 'dev1',
+  deviceName: 'host1',
+  platform: 'linux',
+  createdBy: 'alice',
+  startedAt: '2026-12-05T10:00:00Z',
+  cwd: '/',
+};
 
 let dir: string;
 let client: FakeConsoleClient;
@@ -81,7 +103,14 @@ beforeEach(() => {
       session.ack(event.weight); // the renderer keeps up
     }
   });
-  session = new ConsoleSession(INFO, client as unknown as ConsoleClient, { downloads: dir, saved: dir }, events, new Logger('test', 'off'), (s) => gone.push(s));
+  session = new ConsoleSession(
+    INFO,
+    client as unknown as ConsoleClient,
+    { downloads: dir, saved: dir },
+    events,
+    new Logger('test', 'off'),
+    (s) => gone.push(s),
+  );
 });
 
 afterEach(() => {
@@ -95,7 +124,12 @@ async function settle(): Promise<void> {
 }
 
 function started(commandId: string, name: string): void {
-  (client.runs.at(-1) as FakeConsoleClient['runs'][number]).handlers.onStarted?.({ t: 'command.started', commandId, name, background: false });
+  (client.runs.at(-1) as FakeConsoleClient['runs'][number]).handlers.onStarted?.({
+    t: 'command.started',
+    commandId,
+    name,
+    background: false,
+  });
 }
 
 describe('ConsoleSession', () => {
@@ -117,7 +151,9 @@ describe('ConsoleSession', () => {
 
   it('refuses a second line while one runs', () => {
     session.run('processes');
-    expect(() => session.run('dir')).toThrow('a command is running: Ctrl+C cancels it, Ctrl+Z sends it to the background');
+    expect(() => session.run('dir')).toThrow(
+      'a command is running: Ctrl+C cancels it, Ctrl+Z sends it to the background',
+    );
   });
 
   it('Ctrl+C before the service named the command is sent as soon as it does', async () => {

@@ -9,7 +9,10 @@ const indexHtml = readFileSync(path.resolve(import.meta.dirname, '../../../src/r
 function metaPolicy(html: string): string[] {
   const match = /<meta\s+http-equiv="Content-Security-Policy"\s+content="([^"]+)"/.exec(html);
   if (!match?.[1]) throw new Error('index.html has no CSP meta tag');
-  return match[1].split(';').map((directive) => directive.trim()).filter(Boolean);
+  return match[1]
+    .split(';')
+    .map((directive) => directive.trim())
+    .filter(Boolean);
 }
 
 describe('renderer CSP', () => {

@@ -45,7 +45,8 @@ const fake = vi.hoisted(() => ({
   protocolHandlers: new Map<string, (request: Request) => Promise<Response>>(),
   ipcHandlers: new Map<string, (event: unknown, payload: unknown) => Promise<unknown>>(),
   windows: [] as { options: { webPreferences: Record<string, unknown> }; url?: string; webContents: unknown }[],
-  permissionRequest: undefined as undefined | ((contents: unknown, permission: string, callback: (granted: boolean) => void) => void),
+  permissionRequest: undefined as
+    undefined | ((contents: unknown, permission: string, callback: (granted: boolean) => void) => void),
   permissionCheck: undefined as undefined | (() => boolean),
   sandboxEnabled: false,
   userData: '',
@@ -84,7 +85,8 @@ vi.mock('electron', () => {
     },
     protocol: {
       registerSchemesAsPrivileged: (schemes: unknown[]) => fake.schemes.push(...schemes),
-      handle: (scheme: string, handler: (request: Request) => Promise<Response>) => fake.protocolHandlers.set(scheme, handler),
+      handle: (scheme: string, handler: (request: Request) => Promise<Response>) =>
+        fake.protocolHandlers.set(scheme, handler),
     },
     session: {
       defaultSession: {
@@ -94,7 +96,8 @@ vi.mock('electron', () => {
       },
     },
     ipcMain: {
-      handle: (channel: string, handler: (event: unknown, payload: unknown) => Promise<unknown>) => fake.ipcHandlers.set(channel, handler),
+      handle: (channel: string, handler: (event: unknown, payload: unknown) => Promise<unknown>) =>
+        fake.ipcHandlers.set(channel, handler),
     },
     BrowserWindow,
     dialog: { showSaveDialog: () => Promise.resolve({ canceled: true }) },
@@ -137,7 +140,9 @@ function mainWindow() {
 describe('Electron main process wiring (fake electron)', () => {
   it('sandboxes every renderer and registers lr-app: as a standard, secure scheme before ready', () => {
     expect(fake.sandboxEnabled).toBe(true);
-    expect(fake.schemes).toEqual([{ scheme: 'lr-app', privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+    expect(fake.schemes).toEqual([
+      { scheme: 'lr-app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
+    ]);
   });
 
   it('opens one hardened window on lr-app://workstation with the bundled CommonJS preload', () => {
@@ -188,7 +193,10 @@ describe('Electron main process wiring (fake electron)', () => {
     const echo = fake.ipcHandlers.get('lr:app.echo');
     if (!echo) throw new Error('lr:app.echo not registered');
     const { webContents } = mainWindow();
-    const fromApp = { sender: { id: webContents.id }, senderFrame: { url: 'lr-app://workstation/index.html', parent: null } };
+    const fromApp = {
+      sender: { id: webContents.id },
+      senderFrame: { url: 'lr-app://workstation/index.html', parent: null },
+    };
 
     expect(await echo(fromApp, { text: 'hi' })).toEqual({ ok: true, result: { text: 'hi', handled: 1 } });
     expect(await echo(fromApp, { text: 42 })).toMatchObject({ ok: false, error: { code: 'invalid-payload' } });
@@ -210,7 +218,10 @@ describe('Electron main process wiring (fake electron)', () => {
 
     webContents.emit('destroyed');
     const info = fake.ipcHandlers.get('lr:app.info');
-    const event = { sender: { id: webContents.id }, senderFrame: { url: 'lr-app://workstation/index.html', parent: null } };
+    const event = {
+      sender: { id: webContents.id },
+      senderFrame: { url: 'lr-app://workstation/index.html', parent: null },
+    };
     expect(await info?.(event, {})).toMatchObject({ ok: false, error: { code: 'untrusted-sender' } });
   });
 });

@@ -29,7 +29,16 @@ beforeAll(async () => {
   mkdirSync(path.join(root, 'downloads'));
   const file = path.join(root, 'downloads', 'disk.img');
   writeFileSync(file, randomBytes(48 * 1024 * 1024));
-  await cases.addEvidence(file, { kind: 'getfile', name: 'disk.img', deviceId: 'dev-1', deviceName: 'web01', originalPath: '/dev/sda1', commandId: 'cmd-1', analyst: 'alice', fileTimes: {} });
+  await cases.addEvidence(file, {
+    kind: 'getfile',
+    name: 'disk.img',
+    deviceId: 'dev-1',
+    deviceName: 'web01',
+    originalPath: '/dev/sda1',
+    commandId: 'cmd-1',
+    analyst: 'alice',
+    fileTimes: {},
+  });
 });
 
 afterAll(() => {
@@ -58,24 +67,41 @@ describe('lr:calls.cancel', () => {
     events.length = 0;
     const running = d.dispatch('lr:cases.export', { id: caseId, callId: 'export-0001' }, trusted);
     // Cancel once the zip is being written (the first progress report).
-    await expect.poll(() => events.some((e) => e.type === 'cases.progress' && e.progress.task === 'export' && e.progress.done > 0), { timeout: 20_000, interval: 5 }).toBe(true);
-    expect(await d.dispatch('lr:calls.cancel', { callId: 'export-0001' }, trusted)).toEqual({ ok: true, result: { cancelled: true } });
+    await expect
+      .poll(
+        () => events.some((e) => e.type === 'cases.progress' && e.progress.task === 'export' && e.progress.done > 0),
+        { timeout: 20_000, interval: 5 },
+      )
+      .toBe(true);
+    expect(await d.dispatch('lr:calls.cancel', { callId: 'export-0001' }, trusted)).toEqual({
+      ok: true,
+      result: { cancelled: true },
+    });
     const outcome = await running;
     expect(outcome).toEqual({
       ok: false,
-      error: { code: 'handler-failed', message: `lr:cases.export: the export of case ${caseId} was cancelled; nothing was written` },
+      error: {
+        code: 'handler-failed',
+        message: `lr:cases.export: the export of case ${caseId} was cancelled; nothing was written`,
+      },
     });
     expect(exportsDir()).toEqual([]);
   });
 
   it('answers false for a call that is not running, and an export without a cancel completes', async () => {
     const d = dispatcher();
-    expect(await d.dispatch('lr:calls.cancel', { callId: 'export-0002' }, trusted)).toEqual({ ok: true, result: { cancelled: false } });
+    expect(await d.dispatch('lr:calls.cancel', { callId: 'export-0002' }, trusted)).toEqual({
+      ok: true,
+      result: { cancelled: false },
+    });
     const outcome = await d.dispatch('lr:cases.export', { id: caseId, callId: 'export-0002' }, trusted);
     expect(outcome.ok).toBe(true);
     expect(exportsDir()).toHaveLength(1);
     expect(exportsDir()[0]).toMatch(/\.zip$/);
     // Its id is free again once it ended.
-    expect(await d.dispatch('lr:calls.cancel', { callId: 'export-0002' }, trusted)).toEqual({ ok: true, result: { cancelled: false } });
+    expect(await d.dispatch('lr:calls.cancel', { callId: 'export-0002' }, trusted)).toEqual({
+      ok: true,
+      result: { cancelled: false },
+    });
   });
 });

@@ -24,13 +24,22 @@ const fakeWorkspace = {
   paths: { uploads },
 } as unknown as Workspace;
 
-const meta = (name: string, overwrite: boolean) => ({ name, size: 3, description: '', parametersDescription: '', parametersExample: '', overwrite });
+const meta = (name: string, overwrite: boolean) => ({
+  name,
+  size: 3,
+  description: '',
+  parametersDescription: '',
+  parametersExample: '',
+  overwrite,
+});
 
 describe('library upload: name conflicts', () => {
   const library = new LibraryPageService(fakeWorkspace, createEventHub());
 
   it('refuses a name already in the library before any byte, with a line that says what to do', async () => {
-    await expect(library.begin(meta('triage.sh', false))).rejects.toThrow('triage.sh is already in the library: replace it, or upload it under another name');
+    await expect(library.begin(meta('triage.sh', false))).rejects.toThrow(
+      'triage.sh is already in the library: replace it, or upload it under another name',
+    );
     expect(readdirSync(uploads)).toEqual([]); // no staging file was even opened
   });
 

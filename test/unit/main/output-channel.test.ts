@@ -1,5 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BATCH_MAX_WEIGHT, BATCH_MS, BUFFER_PAUSE, HIGH_WATERMARK, OutputChannel } from '../../../src/main/services/output-channel.js';
+import {
+  BATCH_MAX_WEIGHT,
+  BATCH_MS,
+  BUFFER_PAUSE,
+  HIGH_WATERMARK,
+  OutputChannel,
+} from '../../../src/main/services/output-channel.js';
 import type { ConsoleItem } from '../../../src/shared/workstation/ipc-contract.js';
 
 function harness() {
@@ -23,7 +29,15 @@ describe('OutputChannel', () => {
     channel.add({ type: 'text', text: 'bc' });
     expect(batches).toHaveLength(0);
     vi.advanceTimersByTime(BATCH_MS);
-    expect(batches).toEqual([{ items: [{ type: 'text', text: 'a' }, { type: 'text', text: 'bc' }], weight: 3 }]);
+    expect(batches).toEqual([
+      {
+        items: [
+          { type: 'text', text: 'a' },
+          { type: 'text', text: 'bc' },
+        ],
+        weight: 3,
+      },
+    ]);
   });
 
   it('stops forwarding above the high watermark until acknowledged, and pauses the source when the buffer grows', () => {

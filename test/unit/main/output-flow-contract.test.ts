@@ -9,7 +9,14 @@
  * left out: the pieces are "parsed" at once here.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { BATCH_MS, BUFFER_PAUSE, HIGH_WATERMARK, OutputChannel, weightOf, type OutputSink } from '../../../src/main/services/output-channel.js';
+import {
+  BATCH_MS,
+  BUFFER_PAUSE,
+  HIGH_WATERMARK,
+  OutputChannel,
+  weightOf,
+  type OutputSink,
+} from '../../../src/main/services/output-channel.js';
 import { OutputRenderer, type RenderEffects } from '../../../src/renderer/src/console/output-renderer.js';
 import { writePieces } from '../../../src/renderer/src/console/write-pieces.js';
 import type { ConsoleItem } from '../../../src/shared/workstation/ipc-contract.js';
@@ -80,9 +87,19 @@ describe('output flow control: main weighs, the renderer acknowledges the same w
   it('every batch is acknowledged in full, whatever the rendered text length is: nothing stays in flight', () => {
     const { channel, side } = wire();
     const items: ConsoleItem[] = [
-      { type: 'started', commandId: 'c1', name: 'dir', background: false, output: 'table', tableFields: ['name', 'size'] },
+      {
+        type: 'started',
+        commandId: 'c1',
+        name: 'dir',
+        background: false,
+        output: 'table',
+        tableFields: ['name', 'size'],
+      },
       { type: 'text', text: 'é日本\u0007 tab\tand a long line '.repeat(4000) },
-      { type: 'records', records: Array.from({ length: 3000 }, (_, i) => ({ name: `file-${i}-${'x'.repeat(i % 50)}`, size: i * 1024 })) },
+      {
+        type: 'records',
+        records: Array.from({ length: 3000 }, (_, i) => ({ name: `file-${i}-${'x'.repeat(i % 50)}`, size: i * 1024 })),
+      },
       { type: 'progress', bytes: 10, total: 100, rate: 5 },
       { type: 'notice', text: 'stored as evidence', tone: 'info' },
       { type: 'text', text: '' },

@@ -16,15 +16,30 @@ describe('OutputOverflow', () => {
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   function findfile(o: OutputOverflow, rows: number, batch = 37): void {
-    o.add({ type: 'started', commandId: 'c1', name: 'findfile', background: false, output: 'table', tableFields: ['size', 'mtime', 'path'] });
+    o.add({
+      type: 'started',
+      commandId: 'c1',
+      name: 'findfile',
+      background: false,
+      output: 'table',
+      tableFields: ['size', 'mtime', 'path'],
+    });
     for (let i = 0; i < rows; i += batch) {
-      const records = Array.from({ length: Math.min(batch, rows - i) }, (_, j) => ({ size: i + j, mtime: '2026-01-01T00:00:00Z', path: `/srv/data/${'d'.repeat((i + j) % 50)}/file-${i + j}.log` }));
+      const records = Array.from({ length: Math.min(batch, rows - i) }, (_, j) => ({
+        size: i + j,
+        mtime: '2026-01-01T00:00:00Z',
+        path: `/srv/data/${'d'.repeat((i + j) % 50)}/file-${i + j}.log`,
+      }));
       o.add({ type: 'records', records });
     }
   }
 
   it('counts a batch from its JSON (as the console passes it) exactly as record by record: the limits fall on the same byte', () => {
-    const records = [{ path: '/données/été/файл.log', size: 1 }, { path: 'plain', size: 22 }, { note: '😀 "quoted"\n' }];
+    const records = [
+      { path: '/données/été/файл.log', size: 1 },
+      { path: 'plain', size: 22 },
+      { note: '😀 "quoted"\n' },
+    ];
     const perRecord = records.reduce((sum, r) => sum + Buffer.byteLength(JSON.stringify(r)) + 1, 0);
     const chars = records.reduce((sum, r) => sum + JSON.stringify(r).length, 0);
     for (const [limits, spills] of [
@@ -58,7 +73,9 @@ describe('OutputOverflow', () => {
     expect(full?.rows).toBe(1234);
     expect(full?.cuts.join()).toMatch(/the console keeps the last 10,000 lines/);
     expect(full?.name).toMatch(/^findfile-.*-full-output\.txt$/);
-    const lines = readFileSync(full?.file ?? '', 'utf8').trimEnd().split('\n');
+    const lines = readFileSync(full?.file ?? '', 'utf8')
+      .trimEnd()
+      .split('\n');
     expect(lines).toHaveLength(1234 + 2);
     expect(lines[0]).toMatch(/^ *size +mtime +path$/);
     expect(lines[2]).toMatch(/^ *0 +2026-01-01 00:00:00 UTC +\/srv\/data\/\/file-0\.log$/);
@@ -72,8 +89,12 @@ describe('OutputOverflow', () => {
     for (let i = 0; i < 200; i++) o.add({ type: 'records', records: [{ name: `f${i}`, size: i }] });
     const full = o.finish();
     expect(full?.cuts).toEqual([expect.stringMatching(/the command log the first 2 KiB/)]);
-    const lines = readFileSync(full?.file ?? '', 'utf8').trimEnd().split('\n');
-    expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual(Array.from({ length: 200 }, (_, i) => ({ name: `f${i}`, size: i })));
+    const lines = readFileSync(full?.file ?? '', 'utf8')
+      .trimEnd()
+      .split('\n');
+    expect(lines.map((l) => JSON.parse(l) as unknown)).toEqual(
+      Array.from({ length: 200 }, (_, i) => ({ name: `f${i}`, size: i })),
+    );
   });
 
   it('settleOutput stores the file and prints a footer: the row count and what was cut, then the evidence name', async () => {
@@ -82,7 +103,11 @@ describe('OutputOverflow', () => {
     const notices: string[] = [];
     const stored: string[] = [];
     await settleOutput({
-      overflow: o, line: 'findfile "*.log" -path /srv', platform: 'linux', status: 'completed', background: false,
+      overflow: o,
+      line: 'findfile "*.log" -path /srv',
+      platform: 'linux',
+      status: 'completed',
+      background: false,
       store: (file, name) => {
         stored.push(file);
         return Promise.resolve({ name, sha256: 'ab'.repeat(32) });
@@ -92,22 +117,45 @@ describe('OutputOverflow', () => {
     expect(stored).toHaveLength(1);
     expect(notices).toEqual([
       '500 rows of output: the console keeps the last 10,000 lines',
-      expect.stringMatching(/^the full output was saved as evidence findfile-.*-full-output\.txt in the active case \(sha256 abab/),
+      expect.stringMatching(
+        /^the full output was saved as evidence findfile-.*-full-output\.txt in the active case \(sha256 abab/,
+      ),
     ]);
   });
 
   it('a discarded (backgrounded) output leaves no file', async () => {
     const o = new OutputOverflow(dir, 'findfile', SMALL);
     findfile(o, 500);
-    await settleOutput({ overflow: o, line: 'findfile x', platform: 'linux', status: 'running', background: true, notice: () => undefined });
+    await settleOutput({
+      overflow: o,
+      line: 'findfile x',
+      platform: 'linux',
+      status: 'running',
+      background: true,
+      notice: () => undefined,
+    });
     expect(readdirSync(dir)).toEqual([]);
   });
 
   it('a search that found nothing says so', async () => {
     const notices: string[] = [];
     const o = new OutputOverflow(dir, 'findfile', SMALL);
-    o.add({ type: 'started', commandId: 'c1', name: 'findfile', background: false, output: 'table', tableFields: ['size', 'mtime', 'path'] });
-    await settleOutput({ overflow: o, line: 'findfile "*.xyz" -path /tmp', platform: 'linux', status: 'completed', background: false, notice: (t) => notices.push(t) });
+    o.add({
+      type: 'started',
+      commandId: 'c1',
+      name: 'findfile',
+      background: false,
+      output: 'table',
+      tableFields: ['size', 'mtime', 'path'],
+    });
+    await settleOutput({
+      overflow: o,
+      line: 'findfile "*.xyz" -path /tmp',
+      platform: 'linux',
+      status: 'completed',
+      background: false,
+      notice: (t) => notices.push(t),
+    });
     expect(notices).toEqual(['no match for *.xyz under /tmp']);
     expect(noMatchNotice('findfile x.exe', 'win32')).toBe('no match for x.exe under every fixed drive');
     expect(noMatchNotice('findfile x', 'linux')).toBe('no match for x under /');
@@ -121,10 +169,16 @@ describe('TranscriptCapture footer', () => {
   it('keeps a notice that comes after the cut, at the end and within the cap', () => {
     const capture = new TranscriptCapture(1000);
     capture.add({ type: 'text', text: 'x'.repeat(2000) });
-    capture.add({ type: 'notice', text: '172,000 rows of output; the full output was saved as evidence f.txt', tone: 'warn' });
+    capture.add({
+      type: 'notice',
+      text: '172,000 rows of output; the full output was saved as evidence f.txt',
+      tone: 'warn',
+    });
     const { output, truncated } = capture.finish();
     expect(truncated).toBe(true);
     expect(output.length).toBeLessThanOrEqual(1000);
-    expect(output.trimEnd().split('\n').at(-1)).toBe('172,000 rows of output; the full output was saved as evidence f.txt');
+    expect(output.trimEnd().split('\n').at(-1)).toBe(
+      '172,000 rows of output; the full output was saved as evidence f.txt',
+    );
   });
 });

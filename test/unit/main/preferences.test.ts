@@ -12,7 +12,9 @@ describe('PreferencesService', () => {
     dir = mkdtempSync(path.join(tmpdir(), 'lr-prefs-'));
     expect(new PreferencesService(dir).get()).toEqual({ timeZone: 'UTC' });
     new PreferencesService(dir).set({ timeZone: 'America/New_York' });
-    expect(JSON.parse(readFileSync(path.join(dir, 'preferences.json'), 'utf8'))).toEqual({ timeZone: 'America/New_York' });
+    expect(JSON.parse(readFileSync(path.join(dir, 'preferences.json'), 'utf8'))).toEqual({
+      timeZone: 'America/New_York',
+    });
     expect(new PreferencesService(dir).get()).toEqual({ timeZone: 'America/New_York' });
     new PreferencesService(dir).set({ timeZone: 'local' });
     expect(new PreferencesService(dir).get().timeZone).toBe('local');

@@ -18,7 +18,8 @@ vi.mock('electron', async () => {
     contextBridge: { exposeInMainWorld: (key: string, value: unknown) => fake.exposed.set(key, value) },
     ipcRenderer: {
       invoke: fake.invoke,
-      on: (_channel: string, listener: (event: unknown, payload: unknown) => void) => fake.eventListeners.push(listener),
+      on: (_channel: string, listener: (event: unknown, payload: unknown) => void) =>
+        fake.eventListeners.push(listener),
       removeListener: () => undefined,
     },
   };

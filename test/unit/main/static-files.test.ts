@@ -17,8 +17,15 @@ afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 describe('resolveStaticFile', () => {
   it('serves index.html for / and files below the root with their content type', async () => {
-    expect(await resolveStaticFile(root, '/')).toMatchObject({ kind: 'file', filePath: path.join(root, 'index.html'), contentType: 'text/html; charset=utf-8' });
-    expect(await resolveStaticFile(root, '/assets/app.js')).toMatchObject({ kind: 'file', contentType: 'text/javascript; charset=utf-8' });
+    expect(await resolveStaticFile(root, '/')).toMatchObject({
+      kind: 'file',
+      filePath: path.join(root, 'index.html'),
+      contentType: 'text/html; charset=utf-8',
+    });
+    expect(await resolveStaticFile(root, '/assets/app.js')).toMatchObject({
+      kind: 'file',
+      contentType: 'text/javascript; charset=utf-8',
+    });
   });
 
   it.each([

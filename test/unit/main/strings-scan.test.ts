@@ -50,10 +50,15 @@ describe('strings over the whole file', () => {
   });
 
   it('filters (ASCII case-insensitive) and applies the minimum length', async () => {
-    expect((await scanStrings(file, 0, { filter: 'NEEDLE' })).lines).toEqual([`${hex(content.indexOf('needle'))}  needle at the end`]);
+    expect((await scanStrings(file, 0, { filter: 'NEEDLE' })).lines).toEqual([
+      `${hex(content.indexOf('needle'))}  needle at the end`,
+    ]);
     const long = await scanStrings(file, 0, { minLength: 11 });
     expect(long.lines.map((l) => l.slice(10))).toEqual(['FIRST-STRING', 'ACROSS-THE-BOUNDARY', 'needle at the end']);
-    expect(renderStrings(Buffer.from('ab\0abc\0'), 0, true, { minLength: 2 }).lines).toEqual(['00000000  ab', '00000003  abc']);
+    expect(renderStrings(Buffer.from('ab\0abc\0'), 0, true, { minLength: 2 }).lines).toEqual([
+      '00000000  ab',
+      '00000003  abc',
+    ]);
   });
 
   it('stops after a bounded number of bytes or lines and goes on from there', async () => {

@@ -4,7 +4,14 @@ import { TranscriptCapture } from '../../../src/main/services/transcript-capture
 describe('TranscriptCapture', () => {
   it('renders records as one table with the command fields, then text and notices in order', () => {
     const capture = new TranscriptCapture();
-    capture.add({ type: 'started', commandId: 'c1', name: 'processes', background: false, output: 'table', tableFields: ['pid', 'name'] });
+    capture.add({
+      type: 'started',
+      commandId: 'c1',
+      name: 'processes',
+      background: false,
+      output: 'table',
+      tableFields: ['pid', 'name'],
+    });
     capture.add({ type: 'records', records: [{ pid: 1, name: 'init', extra: 'x' }] });
     capture.add({ type: 'records', records: [{ pid: 22, name: 'sshd' }] });
     capture.add({ type: 'notice', text: 'done', tone: 'info' });
@@ -14,7 +21,11 @@ describe('TranscriptCapture', () => {
     const lines = output.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^\s*pid\s+name$/);
     expect(lines.filter((l) => /^\s*pid/.test(l))).toHaveLength(1);
-    expect(lines.slice(-3)).toEqual([expect.stringMatching(/^\s*1\s+init$/), expect.stringMatching(/^\s*22\s+sshd$/), 'done']);
+    expect(lines.slice(-3)).toEqual([
+      expect.stringMatching(/^\s*1\s+init$/),
+      expect.stringMatching(/^\s*22\s+sshd$/),
+      'done',
+    ]);
     expect(output).not.toContain('extra');
   });
 
@@ -37,7 +48,14 @@ describe('TranscriptCapture', () => {
 
   it('stops collecting records once they pass the cap (bounded memory on a flood)', () => {
     const capture = new TranscriptCapture(10_000);
-    capture.add({ type: 'started', commandId: 'c1', name: 'dir', background: false, output: 'table', tableFields: ['name'] });
+    capture.add({
+      type: 'started',
+      commandId: 'c1',
+      name: 'dir',
+      background: false,
+      output: 'table',
+      tableFields: ['name'],
+    });
     for (let i = 0; i < 1000; i++) capture.add({ type: 'records', records: [{ name: `file-${i}-${'p'.repeat(40)}` }] });
     const { output, truncated } = capture.finish();
     expect(truncated).toBe(true);

@@ -23,12 +23,19 @@ describe('TrustedSenders', () => {
   senders.add(7);
 
   it('trusts the main frame of a registered WebContents showing our origin', () => {
-    expect(senders.isTrusted({ sender: { id: 7 }, senderFrame: mainFrame('lr-app://workstation/index.html') })).toBe(true);
+    expect(senders.isTrusted({ sender: { id: 7 }, senderFrame: mainFrame('lr-app://workstation/index.html') })).toBe(
+      true,
+    );
   });
 
   it('refuses unregistered WebContents, sub-frames, missing frames and other origins', () => {
-    expect(senders.isTrusted({ sender: { id: 8 }, senderFrame: mainFrame('lr-app://workstation/index.html') })).toBe(false);
-    const iframe: FrameLike = { url: 'lr-app://workstation/index.html', parent: mainFrame('lr-app://workstation/index.html') };
+    expect(senders.isTrusted({ sender: { id: 8 }, senderFrame: mainFrame('lr-app://workstation/index.html') })).toBe(
+      false,
+    );
+    const iframe: FrameLike = {
+      url: 'lr-app://workstation/index.html',
+      parent: mainFrame('lr-app://workstation/index.html'),
+    };
     expect(senders.isTrusted({ sender: { id: 7 }, senderFrame: iframe })).toBe(false);
     expect(senders.isTrusted({ sender: { id: 7 }, senderFrame: null })).toBe(false);
     expect(senders.isTrusted({ sender: { id: 7 }, senderFrame: mainFrame('https://evil.example/') })).toBe(false);

@@ -31,7 +31,10 @@ describe('the one-time launch token', () => {
     expect(sessions.hasSession(cookie)).toBe(true);
     expect(sessions.hasSession(`other=1; ${cookie}; more=2`)).toBe(true);
 
-    expect(sessions.exchange(sessions.launchToken)).toEqual({ ok: false, reason: expect.stringContaining('already used') as string });
+    expect(sessions.exchange(sessions.launchToken)).toEqual({
+      ok: false,
+      reason: expect.stringContaining('already used') as string,
+    });
     // The launch token is no session, and another shell's cookie of the same value is not ours.
     expect(sessions.hasSession(`lr_shell_4000=${sessions.launchToken}`)).toBe(false);
     expect(sessions.hasSession(cookie.replace('lr_shell_4000', 'lr_shell_4001'))).toBe(false);
@@ -40,7 +43,8 @@ describe('the one-time launch token', () => {
 
   it('refuses a wrong or missing token without using up the right one', () => {
     const sessions = createShellSessions(4000);
-    for (const given of [createToken(), '', null, undefined]) expect(sessions.exchange(given)).toMatchObject({ ok: false, reason: 'wrong or missing launch token' });
+    for (const given of [createToken(), '', null, undefined])
+      expect(sessions.exchange(given)).toMatchObject({ ok: false, reason: 'wrong or missing launch token' });
     expect(sessions.exchange(sessions.launchToken).ok).toBe(true);
   });
 
@@ -66,16 +70,35 @@ describe('checkUpgrade', () => {
   it('answers 401 without the session cookie (a launch token in the URL is no session)', () => {
     const { cookie: _, ...noCookie } = goodHeaders;
     expect(checkUpgrade({ url: '/ipc', headers: noCookie }, policy)).toMatchObject({ ok: false, status: 401 });
-    expect(checkUpgrade({ url: `/ipc?token=${token}`, headers: noCookie }, policy)).toMatchObject({ ok: false, status: 401 });
-    expect(checkUpgrade({ url: '/ipc', headers: { ...goodHeaders, cookie: 'lr_shell_4000=bad' } }, policy)).toMatchObject({ ok: false, status: 401 });
+    expect(checkUpgrade({ url: `/ipc?token=${token}`, headers: noCookie }, policy)).toMatchObject({
+      ok: false,
+      status: 401,
+    });
+    expect(
+      checkUpgrade({ url: '/ipc', headers: { ...goodHeaders, cookie: 'lr_shell_4000=bad' } }, policy),
+    ).toMatchObject({ ok: false, status: 401 });
   });
 
   it('answers 403 for another or a missing origin, and for another host', () => {
-    for (const origin of ['http://localhost:4000', 'http://127.0.0.1:4001', 'https://127.0.0.1:4000', 'null', 'http://evil.example']) {
-      expect(checkUpgrade({ url: '/ipc', headers: { ...goodHeaders, origin } }, policy)).toMatchObject({ ok: false, status: 403 });
+    for (const origin of [
+      'http://localhost:4000',
+      'http://127.0.0.1:4001',
+      'https://127.0.0.1:4000',
+      'null',
+      'http://evil.example',
+    ]) {
+      expect(checkUpgrade({ url: '/ipc', headers: { ...goodHeaders, origin } }, policy)).toMatchObject({
+        ok: false,
+        status: 403,
+      });
     }
-    expect(checkUpgrade({ url: '/ipc', headers: { host: goodHeaders.host, cookie: session } }, policy)).toMatchObject({ ok: false, status: 403 });
-    expect(checkUpgrade({ url: '/ipc', headers: { ...goodHeaders, host: 'evil.example:4000' } }, policy)).toMatchObject({ ok: false, status: 403 });
+    expect(checkUpgrade({ url: '/ipc', headers: { host: goodHeaders.host, cookie: session } }, policy)).toMatchObject({
+      ok: false,
+      status: 403,
+    });
+    expect(checkUpgrade({ url: '/ipc', headers: { ...goodHeaders, host: 'evil.example:4000' } }, policy)).toMatchObject(
+      { ok: false, status: 403 },
+    );
   });
 
   it('answers 404 for other paths', () => {

@@ -35,7 +35,10 @@ describe('createValidatedDispatcher', () => {
     const result = await dispatcher.dispatch('lr:app.echo', { text: 42 }, trusted);
     expect(result).toEqual({
       ok: false,
-      error: { code: 'invalid-payload', message: 'lr:app.echo: invalid payload: text: expected string, received number' },
+      error: {
+        code: 'invalid-payload',
+        message: 'lr:app.echo: invalid payload: text: expected string, received number',
+      },
     });
     expect(echo).not.toHaveBeenCalled();
   });
@@ -49,7 +52,10 @@ describe('createValidatedDispatcher', () => {
   ])('refuses %s', async (_name, payload, detail) => {
     const { dispatcher, echo } = dispatcherWithSpy();
     const result = await dispatcher.dispatch('lr:app.echo', payload, trusted);
-    expect(result).toEqual({ ok: false, error: { code: 'invalid-payload', message: `lr:app.echo: invalid payload: ${detail}` } });
+    expect(result).toEqual({
+      ok: false,
+      error: { code: 'invalid-payload', message: `lr:app.echo: invalid payload: ${detail}` },
+    });
     expect(echo).not.toHaveBeenCalled();
   });
 
@@ -104,8 +110,14 @@ describe('createValidatedDispatcher', () => {
     const dispatcher = createValidatedDispatcher(policy);
     const errors = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     // A handler that drifted from the contract: `handled` became a string.
-    dispatcher.handle('lr:app.echo', ({ text }) => ({ text, handled: 'once' }) as unknown as { text: string; handled: number });
-    const expected = { code: 'invalid-response', message: 'lr:app.echo: invalid response: handled: expected number, received string' };
+    dispatcher.handle(
+      'lr:app.echo',
+      ({ text }) => ({ text, handled: 'once' }) as unknown as { text: string; handled: number },
+    );
+    const expected = {
+      code: 'invalid-response',
+      message: 'lr:app.echo: invalid response: handled: expected number, received string',
+    };
     expect(await dispatcher.dispatch('lr:app.echo', { text: 'x' }, trusted)).toEqual({ ok: false, error: expected });
     expect(errors).toHaveBeenCalledExactlyOnceWith(expected.message);
     errors.mockRestore();
@@ -114,17 +126,28 @@ describe('createValidatedDispatcher', () => {
   it('checks a nested answer against the schemas the renderer relies on', async () => {
     const dispatcher = createValidatedDispatcher(policy);
     vi.spyOn(console, 'error').mockImplementation(() => undefined);
-    const caseView = { id: 'c1', title: 'Intrusion', status: 'open', createdAt: '2026-12-05T18:00:00Z', updatedAt: '2026-12-05T18:00:00Z', active: true, counts: { notes: 0, evidence: 0, transcripts: 0 } };
+    const caseView = {
+      id: 'c1',
+      title: 'Intrusion',
+      status: 'open',
+      createdAt: '2026-12-05T18:00:00Z',
+      updatedAt: '2026-12-05T18:00:00Z',
+      active: true,
+      counts: { notes: 0, evidence: 0, transcripts: 0 },
+    };
     dispatcher.handle('lr:cases.list', () => [caseView, { ...caseView, status: 'archived' }] as never);
     const outcome = await dispatcher.dispatch('lr:cases.list', {}, trusted);
     expect(outcome).toEqual({
       ok: false,
-      error: { code: 'invalid-response', message: 'lr:cases.list: invalid response: 1.status: invalid option: expected one of "open"|"closed"' },
+      error: {
+        code: 'invalid-response',
+        message: 'lr:cases.list: invalid response: 1.status: invalid option: expected one of "open"|"closed"',
+      },
     });
     vi.restoreAllMocks();
   });
 
-  it('sends the handler\'s own answer once it checks, without reshaping it', async () => {
+  it("sends the handler's own answer once it checks, without reshaping it", async () => {
     const dispatcher = createValidatedDispatcher(policy);
     const answer = { text: 'x', handled: 3 };
     dispatcher.handle('lr:app.echo', () => answer);
@@ -207,7 +230,13 @@ describe('createValidatedHandlers', () => {
       'lr:evidence.verify': { id: 'e1' },
       'lr:search': { text: 'mimikatz' },
       'lr:devices.groups': {},
-      'lr:batches.create': { commands: ['processes -name sleep'], target: { devices: ['d1', 'd2'] }, concurrency: 5, expiresInSec: 3600, comment: 'triage' },
+      'lr:batches.create': {
+        commands: ['processes -name sleep'],
+        target: { devices: ['d1', 'd2'] },
+        concurrency: 5,
+        expiresInSec: 3600,
+        comment: 'triage',
+      },
       'lr:batches.list': {},
       'lr:batches.get': { id: 'b1' },
       'lr:batches.cancel': { id: 'b1' },
@@ -219,7 +248,13 @@ describe('createValidatedHandlers', () => {
     } satisfies Record<(typeof ipcChannels)[number], unknown>;
     for (const channel of ipcChannels) {
       const outcome = await dispatcher.dispatch(channel, samples[channel], trusted);
-      if (channel === 'lr:app.info' || channel === 'lr:app.echo' || channel === 'lr:workspace.status' || channel === 'lr:sessions.list' || channel === 'lr:calls.cancel') {
+      if (
+        channel === 'lr:app.info' ||
+        channel === 'lr:app.echo' ||
+        channel === 'lr:workspace.status' ||
+        channel === 'lr:sessions.list' ||
+        channel === 'lr:calls.cancel'
+      ) {
         if (!outcome.ok) throw new Error(outcome.error.message);
         expect(ipcContract[channel].response.safeParse(outcome.result).success, channel).toBe(true);
       } else if (!outcome.ok) {
@@ -249,26 +284,63 @@ describe('createValidatedHandlers', () => {
 
 describe('the batch channels', () => {
   it('describe their answers with the batch contract itself, not an unchecked type', () => {
-    const target = { deviceId: 'd1', deviceName: 'web-1', status: 'completed', rows: 2, steps: [{ index: 0, line: 'processes', status: 'completed', rows: 2, textBytes: 0, truncated: false }] };
+    const target = {
+      deviceId: 'd1',
+      deviceName: 'web-1',
+      status: 'completed',
+      rows: 2,
+      steps: [{ index: 0, line: 'processes', status: 'completed', rows: 2, textBytes: 0, truncated: false }],
+    };
     const counts = { queued: 0, running: 0, completed: 1, failed: 0, refused: 0, cancelled: 0, 'offline-expired': 0 };
-    const record = { id: 'b1', kind: 'batch', status: 'completed', createdBy: 'alice', createdAt: '2026-12-05T18:00:00Z', commands: ['processes'], target: { devices: ['web-1'] }, concurrency: 10, expiresAt: '2026-12-08T18:00:00Z', counts, targets: [target] };
+    const record = {
+      id: 'b1',
+      kind: 'batch',
+      status: 'completed',
+      createdBy: 'alice',
+      createdAt: '2026-12-05T18:00:00Z',
+      commands: ['processes'],
+      target: { devices: ['web-1'] },
+      concurrency: 10,
+      expiresAt: '2026-12-08T18:00:00Z',
+      counts,
+      targets: [target],
+    };
     for (const channel of ['lr:batches.create', 'lr:batches.get', 'lr:batches.cancel'] as const) {
       expect(ipcContract[channel].response.safeParse(record).success, channel).toBe(true);
       expect(ipcContract[channel].response.safeParse({ ...record, status: 'exploded' }).success, channel).toBe(false);
       expect(ipcContract[channel].response.safeParse({}).success, channel).toBe(false);
     }
-    expect(ipcContract['lr:batches.results'].response.safeParse({ batchId: 'b1', columns: ['device'], rows: [{ device: 'web-1' }], truncated: [], files: [] }).success).toBe(true);
+    expect(
+      ipcContract['lr:batches.results'].response.safeParse({
+        batchId: 'b1',
+        columns: ['device'],
+        rows: [{ device: 'web-1' }],
+        truncated: [],
+        files: [],
+      }).success,
+    ).toBe(true);
     expect(ipcContract['lr:batches.results'].response.safeParse({ batchId: 'b1', rows: 'x' }).success).toBe(false);
-    expect(ipcContract['lr:batches.saveToCase'].response.safeParse({ caseId: 'c1', caseTitle: 't', added: true, evidence: [{ id: 'e1', name: 'n', sha256: 'ab' }] }).success).toBe(false);
+    expect(
+      ipcContract['lr:batches.saveToCase'].response.safeParse({
+        caseId: 'c1',
+        caseTitle: 't',
+        added: true,
+        evidence: [{ id: 'e1', name: 'n', sha256: 'ab' }],
+      }).success,
+    ).toBe(false);
   });
 
   it('refuse a malformed batch before main runs anything: no devices, a concurrency out of range, an unknown field', () => {
     const create = ipcContract['lr:batches.create'].request;
     expect(create.safeParse({ commands: ['processes'], target: { devices: ['d1'] } }).success).toBe(true);
     expect(create.safeParse({ commands: ['processes'], target: {} }).success).toBe(false);
-    expect(create.safeParse({ commands: ['processes'], target: { devices: ['d1'] }, concurrency: 0 }).success).toBe(false);
+    expect(create.safeParse({ commands: ['processes'], target: { devices: ['d1'] }, concurrency: 0 }).success).toBe(
+      false,
+    );
     expect(create.safeParse({ commands: [], target: { devices: ['d1'] } }).success).toBe(false);
-    expect(create.safeParse({ commands: ['processes'], target: { devices: ['d1'] }, user: 'admin' }).success).toBe(false);
+    expect(create.safeParse({ commands: ['processes'], target: { devices: ['d1'] }, user: 'admin' }).success).toBe(
+      false,
+    );
     expect(ipcContract['lr:batches.get'].request.safeParse({ id: '../../etc' }).success).toBe(false);
   });
 });

@@ -7,7 +7,12 @@ import { describe, expect, it } from 'vitest';
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 
 function run(how: string): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['scripts/run-ts.mjs', 'test/unit/node/crash-program.ts', how], { cwd: ROOT, encoding: 'utf8', timeout: 60_000, env: { ...process.env, LR_LOG_LEVEL: 'info' } });
+  const r = spawnSync(process.execPath, ['scripts/run-ts.mjs', 'test/unit/node/crash-program.ts', how], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, LR_LOG_LEVEL: 'info' },
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -34,7 +39,12 @@ describe('installCrashHandlers', () => {
     const r = run('logger');
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0] ?? '')).toMatchObject({ level: 'error', name: 'crash-program', msg: 'internal error (unhandled promise rejection): exiting', error: 'the disk went away' });
+    expect(JSON.parse(lines[0] ?? '')).toMatchObject({
+      level: 'error',
+      name: 'crash-program',
+      msg: 'internal error (unhandled promise rejection): exiting',
+      error: 'the disk went away',
+    });
     expect(r.status).toBe(1);
   });
 

@@ -7,6 +7,9 @@ const how = process.argv[2];
 installCrashHandlers('crash-program', how === 'logger' ? new Logger('crash-program') : undefined);
 
 if (how === 'rejection' || how === 'logger') void Promise.reject(new Error('the disk\nwent away'));
-else if (how === 'exception') setTimeout(() => { throw new Error('boom'); }, 0);
+else if (how === 'exception')
+  setTimeout(() => {
+    throw new Error('boom');
+  }, 0);
 else if (how === 'string') void Promise.reject('not an Error');
 else process.stdout.write('fine\n');

@@ -38,14 +38,18 @@ describe('FileDownload', () => {
   it('stops at a byte past the announced size', () => {
     const dl = begin(body.length - 1);
     expect(() => dl.onData(0, body)).toThrow(DownloadMismatchError);
-    expect(() => dl.onData(0, body)).toThrow(`size mismatch: the device announced ${body.length - 1} bytes and sent more`);
+    expect(() => dl.onData(0, body)).toThrow(
+      `size mismatch: the device announced ${body.length - 1} bytes and sent more`,
+    );
   });
 
   it('fails on fewer bytes than announced and deletes the partial file', () => {
     const dl = begin();
     dl.onData(0, body.subarray(0, 100));
     dl.onEndRecord({ sha256: sha, size: body.length });
-    expect(() => dl.finish()).toThrow(`size mismatch: received 100 bytes, the device announced ${body.length}; the partial file was discarded`);
+    expect(() => dl.finish()).toThrow(
+      `size mismatch: received 100 bytes, the device announced ${body.length}; the partial file was discarded`,
+    );
     expect(readdirSync(out)).toEqual([]);
   });
 
@@ -53,7 +57,9 @@ describe('FileDownload', () => {
     const dl = begin();
     dl.onData(0, body);
     dl.onEndRecord({ sha256: sha, size: body.length + 5 });
-    expect(() => dl.finish()).toThrow(/^size mismatch: received \d+ bytes, the device announced \d+ then \d+; the partial file was discarded$/);
+    expect(() => dl.finish()).toThrow(
+      /^size mismatch: received \d+ bytes, the device announced \d+ then \d+; the partial file was discarded$/,
+    );
     expect(readdirSync(out)).toEqual([]);
   });
 
@@ -63,13 +69,18 @@ describe('FileDownload', () => {
     other[7] = other[7]! ^ 1;
     dl.onData(0, other);
     dl.onEndRecord({ sha256: sha, size: body.length });
-    expect(() => dl.finish()).toThrow(/^SHA-256 mismatch: the device computed [0-9a-f]{64}, the bytes received hash to [0-9a-f]{64}; the partial file was discarded$/);
+    expect(() => dl.finish()).toThrow(
+      /^SHA-256 mismatch: the device computed [0-9a-f]{64}, the bytes received hash to [0-9a-f]{64}; the partial file was discarded$/,
+    );
     expect(readdirSync(out)).toEqual([]);
   });
 
   it('does not resume from a partial file longer than the file it describes', () => {
     writeFileSync(join(out, 'x.log.part'), Buffer.concat([body, body]));
-    writeFileSync(join(out, 'x.log.part.json'), JSON.stringify({ deviceId: 'dev1', remotePath: '/var/log/x.log', size: body.length, mtime: MTIME }));
+    writeFileSync(
+      join(out, 'x.log.part.json'),
+      JSON.stringify({ deviceId: 'dev1', remotePath: '/var/log/x.log', size: body.length, mtime: MTIME }),
+    );
     const dl = new FileDownload(out, 'dev1', '/var/log/x.log');
     expect(dl.resumeOffset).toBe(0);
     expect(existsSync(join(out, 'x.log.part'))).toBe(false);

@@ -4,8 +4,20 @@ import { agentStateSchema } from '../../../src/agent/config.js';
 import { bundleSchema, profileSchema, serviceUrls } from '../../../src/node/profile.js';
 
 const ca = `-----BEGIN CERTIFICATE-----\n${'A'.repeat(64)}\n-----END CERTIFICATE-----\n`;
-const profile = { kind: 'lr-profile', url: 'https://node1.example:8443', ca, user: 'alice', token: 'lrt_0123456789abcdef' };
-const bundle = { kind: 'lr-enrollment', url: 'wss://node1.example:8443', ca, token: 'lre_0123456789abcdef', expiresAt: '2030-01-01T00:00:00Z' };
+const profile = {
+  kind: 'lr-profile',
+  url: 'https://node1.example:8443',
+  ca,
+  user: 'alice',
+  token: 'lrt_0123456789abcdef',
+};
+const bundle = {
+  kind: 'lr-enrollment',
+  url: 'wss://node1.example:8443',
+  ca,
+  token: 'lre_0123456789abcdef',
+  expiresAt: '2030-01-01T00:00:00Z',
+};
 
 describe('profile and bundle urls', () => {
   it('a file without urls stays valid (written before clusters)', () => {
@@ -22,7 +34,14 @@ describe('profile and bundle urls', () => {
   });
 
   it('rejects an empty list, more than 16, and anything but wss:// or https://', () => {
-    for (const urls of [[], Array.from({ length: 17 }, (_, i) => `https://node${i}.example:8443`), ['http://node2.example:8080'], ['ws://node2.example:8080'], ['node2.example:8443'], [42]]) {
+    for (const urls of [
+      [],
+      Array.from({ length: 17 }, (_, i) => `https://node${i}.example:8443`),
+      ['http://node2.example:8080'],
+      ['ws://node2.example:8080'],
+      ['node2.example:8443'],
+      [42],
+    ]) {
       expect(profileSchema.safeParse({ ...profile, urls }).success, JSON.stringify(urls)).toBe(false);
       expect(bundleSchema.safeParse({ ...bundle, urls }).success, JSON.stringify(urls)).toBe(false);
     }
@@ -34,7 +53,15 @@ describe('profile and bundle urls', () => {
   });
 
   it('the agent state keeps the list', () => {
-    const state = { kind: 'lr-agent', url: 'wss://a.example:1', urls: ['wss://a.example:1', 'wss://b.example:1'], ca, deviceId: 'd1', name: 'n', privateKey: 'k'.repeat(60) };
+    const state = {
+      kind: 'lr-agent',
+      url: 'wss://a.example:1',
+      urls: ['wss://a.example:1', 'wss://b.example:1'],
+      ca,
+      deviceId: 'd1',
+      name: 'n',
+      privateKey: 'k'.repeat(60),
+    };
     expect(agentStateSchema.parse(state).urls).toEqual(state.urls);
     expect(agentStateSchema.safeParse({ ...state, urls: [] }).success).toBe(false);
   });
@@ -46,14 +73,24 @@ describe('serviceUrls', () => {
   });
 
   it('puts url first, then the others in their order', () => {
-    expect(serviceUrls({ url: 'https://b.example:1', urls: ['https://a.example:1', 'https://c.example:1'] })).toEqual(['https://b.example:1', 'https://a.example:1', 'https://c.example:1']);
+    expect(serviceUrls({ url: 'https://b.example:1', urls: ['https://a.example:1', 'https://c.example:1'] })).toEqual([
+      'https://b.example:1',
+      'https://a.example:1',
+      'https://c.example:1',
+    ]);
   });
 
   it('drops duplicates, including the same node under the other scheme or another spelling', () => {
     expect(
       serviceUrls({
         url: 'https://a.example:1',
-        urls: ['https://a.example:1', 'wss://A.example:1/', 'https://b.example:1', 'https://b.example:1/api', 'https://a.example:2'],
+        urls: [
+          'https://a.example:1',
+          'wss://A.example:1/',
+          'https://b.example:1',
+          'https://b.example:1/api',
+          'https://a.example:2',
+        ],
       }),
     ).toEqual(['https://a.example:1', 'https://b.example:1', 'https://a.example:2']);
   });

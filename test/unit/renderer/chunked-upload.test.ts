@@ -46,7 +46,9 @@ describe('uploadInChunks', () => {
     const size = 2 * UPLOAD_CHUNK_BYTES + 10;
     const sent: number[] = [];
     const started: string[] = [];
-    expect(await uploadInChunks(fileOf(size), steps, { started: (id) => started.push(id), sent: (n) => sent.push(n) })).toBe('stored');
+    expect(
+      await uploadInChunks(fileOf(size), steps, { started: (id) => started.push(id), sent: (n) => sent.push(n) }),
+    ).toBe('stored');
     expect(calls.map((c) => c[0])).toEqual(['begin', 'chunk', 'chunk', 'chunk', 'end']);
     const chunks = calls.filter((c) => c[0] === 'chunk');
     expect(chunks.map((c) => c[2])).toEqual([0, UPLOAD_CHUNK_BYTES, 2 * UPLOAD_CHUNK_BYTES]);
@@ -56,11 +58,16 @@ describe('uploadInChunks', () => {
     expect(sent).toEqual([UPLOAD_CHUNK_BYTES, 2 * UPLOAD_CHUNK_BYTES, size]);
   });
 
-  it.each(['chunk', 'end'] as const)('aborts the upload in main when %s fails, and passes that failure on', async (failOn) => {
-    const { calls, steps } = recordingSteps(failOn);
-    await expect(uploadInChunks(fileOf(UPLOAD_CHUNK_BYTES + 1), steps)).rejects.toThrow(failOn === 'chunk' ? 'disk full' : 'manifest mismatch');
-    await vi.waitFor(() => expect(calls.at(-1)).toEqual(['abort', 'u1']));
-  });
+  it.each(['chunk', 'end'] as const)(
+    'aborts the upload in main when %s fails, and passes that failure on',
+    async (failOn) => {
+      const { calls, steps } = recordingSteps(failOn);
+      await expect(uploadInChunks(fileOf(UPLOAD_CHUNK_BYTES + 1), steps)).rejects.toThrow(
+        failOn === 'chunk' ? 'disk full' : 'manifest mismatch',
+      );
+      await vi.waitFor(() => expect(calls.at(-1)).toEqual(['abort', 'u1']));
+    },
+  );
 
   it('does not abort an upload that main completed', async () => {
     const { calls, steps } = recordingSteps();

@@ -2,10 +2,24 @@
 // display, and the arrow keys of the lists: pure decisions, before any DOM.
 import { describe, expect, it } from 'vitest';
 import { listKeyTarget } from '../../../src/renderer/src/components/list-keys.js';
-import { consoleKeyAction, describeTypeahead, tabShortcut, targetTab, type KeyPress } from '../../../src/renderer/src/console/keys.js';
+import {
+  consoleKeyAction,
+  describeTypeahead,
+  tabShortcut,
+  targetTab,
+  type KeyPress,
+} from '../../../src/renderer/src/console/keys.js';
 import { parseKeys } from '../../../src/renderer/src/console/line-editor.js';
 
-const key = (k: string, mods: Partial<KeyPress> = {}): KeyPress => ({ type: 'keydown', key: k, ctrlKey: false, shiftKey: false, altKey: false, metaKey: false, ...mods });
+const key = (k: string, mods: Partial<KeyPress> = {}): KeyPress => ({
+  type: 'keydown',
+  key: k,
+  ctrlKey: false,
+  shiftKey: false,
+  altKey: false,
+  metaKey: false,
+  ...mods,
+});
 
 describe('consoleKeyAction', () => {
   it('Ctrl+C copies only with a selection; without one it stays the interrupt (the terminal sends ^C)', () => {
@@ -28,7 +42,15 @@ describe('consoleKeyAction', () => {
     expect(consoleKeyAction(key('Tab', { shiftKey: true }), false, true)).toEqual({ kind: 'leave' });
   });
   it("leaves the line editor's keys to the terminal", () => {
-    for (const press of [key('a', { ctrlKey: true }), key('u', { ctrlKey: true }), key('b', { altKey: true }), key('f', { altKey: true }), key('ArrowLeft', { ctrlKey: true }), key('z', { ctrlKey: true }), key('l', { ctrlKey: true })]) {
+    for (const press of [
+      key('a', { ctrlKey: true }),
+      key('u', { ctrlKey: true }),
+      key('b', { altKey: true }),
+      key('f', { altKey: true }),
+      key('ArrowLeft', { ctrlKey: true }),
+      key('z', { ctrlKey: true }),
+      key('l', { ctrlKey: true }),
+    ]) {
       expect(consoleKeyAction(press, true, false)).toEqual({ kind: 'terminal' });
     }
   });

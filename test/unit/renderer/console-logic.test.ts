@@ -1,6 +1,13 @@
 // The console's pure parts: key parsing and line editing, the redraw arithmetic, and the output renderer.
 import { describe, expect, it } from 'vitest';
-import { commonPrefix, edit, EMPTY_LINE, parseKeys, redraw, type LineState } from '../../../src/renderer/src/console/line-editor.js';
+import {
+  commonPrefix,
+  edit,
+  EMPTY_LINE,
+  parseKeys,
+  redraw,
+  type LineState,
+} from '../../../src/renderer/src/console/line-editor.js';
 import { OutputRenderer, safeText, type RenderEffects } from '../../../src/renderer/src/console/output-renderer.js';
 
 const strip = (s: string): string => s.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
@@ -9,10 +16,15 @@ describe('parseKeys', () => {
   it('splits typed text, control keys and escape sequences', () => {
     expect(parseKeys('dir\r')).toEqual([{ kind: 'insert', text: 'dir' }, { kind: 'enter' }]);
     expect(parseKeys('\x1b[A\x1b[D\x1b[3~\x01\x05\x15\x0b\x17\t\x03\x1a')).toEqual(
-      ['up', 'left', 'delete', 'home', 'end', 'killStart', 'killEnd', 'killWord', 'tab', 'interrupt', 'suspend'].map((kind) => ({ kind })),
+      ['up', 'left', 'delete', 'home', 'end', 'killStart', 'killEnd', 'killWord', 'tab', 'interrupt', 'suspend'].map(
+        (kind) => ({ kind }),
+      ),
     );
     // A pasted line with CRLF is one Enter; bracketed-paste markers vanish.
-    expect(parseKeys('\x1b[200~cd /tmp\r\n\x1b[201~')).toEqual([{ kind: 'insert', text: 'cd /tmp' }, { kind: 'enter' }]);
+    expect(parseKeys('\x1b[200~cd /tmp\r\n\x1b[201~')).toEqual([
+      { kind: 'insert', text: 'cd /tmp' },
+      { kind: 'enter' },
+    ]);
   });
 });
 
@@ -62,7 +74,11 @@ describe('OutputRenderer', () => {
   it('prints streamed record batches as one table (header once), fitted to the width', () => {
     const r = new OutputRenderer();
     const fx: RenderEffects = {};
-    r.render({ type: 'started', commandId: 'c1', name: 'findfile', background: false, tableFields: ['size', 'path'] }, 40, fx);
+    r.render(
+      { type: 'started', commandId: 'c1', name: 'findfile', background: false, tableFields: ['size', 'path'] },
+      40,
+      fx,
+    );
     const first = strip(r.render({ type: 'records', records: [{ size: 1, path: '/a' }] }, 40, fx));
     const second = strip(r.render({ type: 'records', records: [{ size: 22, path: '/b'.repeat(40) }] }, 40, fx));
     expect(first.split('\n')[0]).toMatch(/^ *size\s+path$/);
@@ -70,8 +86,17 @@ describe('OutputRenderer', () => {
     // the long path wraps in its column: every line fits, nothing is cut
     for (const line of second.trimEnd().split('\n')) expect(line.length).toBeLessThanOrEqual(39);
     expect(second).not.toContain('…');
-    expect(second.split('\n').map((line) => line.slice(12)).join('')).toBe('/b'.repeat(40));
-    const end = r.render({ type: 'end', commandId: 'c1', status: 'completed', durationMs: 5, background: false, cwd: '/tmp' }, 40, fx);
+    expect(
+      second
+        .split('\n')
+        .map((line) => line.slice(12))
+        .join(''),
+    ).toBe('/b'.repeat(40));
+    const end = r.render(
+      { type: 'end', commandId: 'c1', status: 'completed', durationMs: 5, background: false, cwd: '/tmp' },
+      40,
+      fx,
+    );
     expect(end).toBe('');
     expect(fx.promptBack).toEqual({ cwd: '/tmp' });
   });
@@ -84,8 +109,18 @@ describe('OutputRenderer', () => {
     expect(out).toMatch(/^path\s+\/etc\/hostname\nsize\s+3\n$/);
     r.render({ type: 'started', commandId: 'c3', name: 'dir', background: false, output: 'json' }, 80, fx);
     r.render({ type: 'records', records: [{ name: 'a' }] }, 80, fx);
-    expect(strip(r.render({ type: 'end', status: 'completed', durationMs: 1, background: false }, 80, fx))).toBe('[\n  {\n    "name": "a"\n  }\n]\n');
-    expect(strip(r.render({ type: 'end', status: 'failed', error: 'dir: /x: no such file', durationMs: 1, background: false }, 80, fx))).toBe('dir: /x: no such file\n');
+    expect(strip(r.render({ type: 'end', status: 'completed', durationMs: 1, background: false }, 80, fx))).toBe(
+      '[\n  {\n    "name": "a"\n  }\n]\n',
+    );
+    expect(
+      strip(
+        r.render(
+          { type: 'end', status: 'failed', error: 'dir: /x: no such file', durationMs: 1, background: false },
+          80,
+          fx,
+        ),
+      ),
+    ).toBe('dir: /x: no such file\n');
   });
   it('escapes control characters from the device', () => {
     expect(safeText('ok\n\x1b]0;evil\x07\tx')).toBe('ok\n\\x1b]0;evil\\x07\tx');
@@ -99,13 +134,40 @@ describe('OutputRenderer', () => {
     expect(strip(a)).toContain('10%');
     expect(r.render({ type: 'notice', text: 'saved', tone: 'info' }, 60, fx)).toMatch(/^\r\n.*saved/);
   });
-  it('keeps a stream\'s columns from batch to batch, human units, and redraws the last table at a new width', () => {
+  it("keeps a stream's columns from batch to batch, human units, and redraws the last table at a new width", () => {
     const r = new OutputRenderer();
     const fx: RenderEffects = {};
-    r.render({ type: 'started', commandId: 'c4', name: 'processes', background: false, tableFields: ['pid', 'user', 'rssBytes', 'cmdline'] }, 100, fx);
-    const first = strip(r.render({ type: 'records', records: [{ pid: 1, user: 'root', rssBytes: 2048, cmdline: '/sbin/init' }] }, 100, fx));
+    r.render(
+      {
+        type: 'started',
+        commandId: 'c4',
+        name: 'processes',
+        background: false,
+        tableFields: ['pid', 'user', 'rssBytes', 'cmdline'],
+      },
+      100,
+      fx,
+    );
+    const first = strip(
+      r.render(
+        { type: 'records', records: [{ pid: 1, user: 'root', rssBytes: 2048, cmdline: '/sbin/init' }] },
+        100,
+        fx,
+      ),
+    );
     expect(fx.tableAt).toBe(0);
-    const second = strip(r.render({ type: 'records', records: [{ pid: 4242, user: 'www-data-long', rssBytes: 5 * 1024 * 1024, cmdline: '/usr/sbin/nginx -g daemon off;' }] }, 100, fx));
+    const second = strip(
+      r.render(
+        {
+          type: 'records',
+          records: [
+            { pid: 4242, user: 'www-data-long', rssBytes: 5 * 1024 * 1024, cmdline: '/usr/sbin/nginx -g daemon off;' },
+          ],
+        },
+        100,
+        fx,
+      ),
+    );
     const [header, , row1] = first.split('\n');
     expect(header).toMatch(/pid\s+user\s+memory\s+cmdline/);
     expect(row1).toContain('2.0 KiB');

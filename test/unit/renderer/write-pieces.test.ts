@@ -9,7 +9,10 @@ describe('writePieces', () => {
   });
 
   it('cuts a batch after newlines into pieces of at most the limit, the text unchanged, the shares adding up to the weight', () => {
-    const rows = Array.from({ length: 1_500 }, (_, i) => `${String(i).padStart(6, '0')} /evidence/${'x'.repeat(i % 150)}.log`);
+    const rows = Array.from(
+      { length: 1_500 },
+      (_, i) => `${String(i).padStart(6, '0')} /evidence/${'x'.repeat(i % 150)}.log`,
+    );
     const text = `${rows.join('\n')}\n`;
     for (const weight of [text.length, 262_143, 1, 0, 7]) {
       const pieces = writePieces(text, weight);

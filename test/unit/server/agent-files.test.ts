@@ -6,7 +6,12 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { AgentFiles, agentFileFormatProblem, agentTargetOfName, publishAgentFile } from '../../../src/server/agent-files.js';
+import {
+  AgentFiles,
+  agentFileFormatProblem,
+  agentTargetOfName,
+  publishAgentFile,
+} from '../../../src/server/agent-files.js';
 
 const root = mkdtempSync(join(tmpdir(), 'lr-agent-files-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -29,9 +34,16 @@ describe('agent files', () => {
     const content = elf(62, 'x'.repeat(300_000));
     writeFileSync(src, content);
     const info = await publishAgentFile(data, 'linux-x64', src);
-    expect(info).toMatchObject({ target: 'linux-x64', name: 'lr-agent-linux-x64', size: content.length, sha256: sha(content) });
+    expect(info).toMatchObject({
+      target: 'linux-x64',
+      name: 'lr-agent-linux-x64',
+      size: content.length,
+      sha256: sha(content),
+    });
     expect(readdirSync(join(data, 'agent-files'))).toEqual(['lr-agent-linux-x64']);
-    expect(await new AgentFiles(data).list()).toEqual([expect.objectContaining({ name: 'lr-agent-linux-x64', sha256: sha(content) })]);
+    expect(await new AgentFiles(data).list()).toEqual([
+      expect.objectContaining({ name: 'lr-agent-linux-x64', sha256: sha(content) }),
+    ]);
   });
 
   it('a reader that opened the file keeps the old content whole when a new one is published', async () => {
@@ -74,7 +86,9 @@ describe('agent files', () => {
     writeFileSync(join(root, 'good'), elf(62, 'good'));
     await publishAgentFile(data, 'linux-x64', join(root, 'good'));
     writeFileSync(join(root, 'arm'), elf(183, 'arm'));
-    await expect(publishAgentFile(data, 'linux-x64', join(root, 'arm'))).rejects.toThrow(/another machine \(e_machine 183, linux-x64 needs 62\)/);
+    await expect(publishAgentFile(data, 'linux-x64', join(root, 'arm'))).rejects.toThrow(
+      /another machine \(e_machine 183, linux-x64 needs 62\)/,
+    );
     writeFileSync(join(root, 'text'), '#!/bin/sh\necho hi\n'.repeat(10));
     await expect(publishAgentFile(data, 'linux-arm64', join(root, 'text'))).rejects.toThrow(/not a Linux executable/);
     await expect(publishAgentFile(data, 'win-x64', join(root, 'good'))).rejects.toThrow(/not a Windows executable/);
@@ -89,6 +103,14 @@ describe('agent files', () => {
     expect(agentTargetOfName('lr-agent-linux-x64')).toBe('linux-x64');
     expect(agentTargetOfName('lr-agent-linux-arm64')).toBe('linux-arm64');
     expect(agentTargetOfName('lr-agent-win-x64.exe')).toBe('win-x64');
-    for (const bad of ['lr-agent-win-x64', '../lr-agent-linux-x64', 'lr-agent-linux-x64/', '.lr-agent-linux-x64.tmp', 'config.json', '']) expect(agentTargetOfName(bad)).toBeNull();
+    for (const bad of [
+      'lr-agent-win-x64',
+      '../lr-agent-linux-x64',
+      'lr-agent-linux-x64/',
+      '.lr-agent-linux-x64.tmp',
+      'config.json',
+      '',
+    ])
+      expect(agentTargetOfName(bad)).toBeNull();
   });
 });

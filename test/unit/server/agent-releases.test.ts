@@ -23,7 +23,14 @@ const rel = (id: string, version: string, extra: Partial<AgentRelease> = {}): Ag
   createdBy: 'admin',
   ...extra,
 });
-const dev = (extra: Partial<OfferDevice> = {}): OfferDevice => ({ agentVersion: '0.2.0', agentTarget: 'linux-x64', platform: 'linux', group: 'default', refused: new Set(), ...extra });
+const dev = (extra: Partial<OfferDevice> = {}): OfferDevice => ({
+  agentVersion: '0.2.0',
+  agentTarget: 'linux-x64',
+  platform: 'linux',
+  group: 'default',
+  refused: new Set(),
+  ...extra,
+});
 
 describe('chooseOffer', () => {
   it('offers the newest newer release of the target', () => {
@@ -36,7 +43,9 @@ describe('chooseOffer', () => {
 
   it("never offers another target's build", () => {
     expect(chooseOffer(dev({ agentTarget: 'linux-arm64' }), [rel('a', '0.3.0')])).toBeNull();
-    expect(chooseOffer(dev({ agentTarget: 'linux-arm64' }), [rel('a', '0.3.0', { target: 'linux-arm64' })])?.id).toBe('a');
+    expect(chooseOffer(dev({ agentTarget: 'linux-arm64' }), [rel('a', '0.3.0', { target: 'linux-arm64' })])?.id).toBe(
+      'a',
+    );
   });
 
   it('offers a group release only to devices of that group', () => {
@@ -68,7 +77,15 @@ describe('readReleaseInfo', () => {
   it('finds the literal past the bare marker constant, also across the 1 MiB read boundary', async () => {
     const f = join(dir, 'big');
     const pad = Buffer.alloc((1 << 20) - 10, 0x41);
-    writeFileSync(f, Buffer.concat([Buffer.from(`x="${AGENT_RELEASE_INFO_MARKER}";`), pad, Buffer.from(`'${literal('1.2.3')}'`), Buffer.alloc(5000)]));
+    writeFileSync(
+      f,
+      Buffer.concat([
+        Buffer.from(`x="${AGENT_RELEASE_INFO_MARKER}";`),
+        pad,
+        Buffer.from(`'${literal('1.2.3')}'`),
+        Buffer.alloc(5000),
+      ]),
+    );
     expect(await readReleaseInfo(f)).toEqual({ version: '1.2.3', build: 'abc123' });
   });
 

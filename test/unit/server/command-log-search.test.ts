@@ -25,7 +25,9 @@ beforeAll(() => {
     ['c2', 'fileinfo /etc/hostname', null, '[{"path":"/etc/hostname","sha256":"abc"}]\n'],
     ['c3', 'run collect.sh', 'exit code 3', 'Collected 42 artefacts_50% done\n'],
   ];
-  rows.forEach(([id, line, error, output], i) => insert.run(id, line, line.split(' ')[0], `2026-01-01T00:00:0${i}.000Z`, error, output, output.length));
+  rows.forEach(([id, line, error, output], i) =>
+    insert.run(id, line, line.split(' ')[0], `2026-01-01T00:00:0${i}.000Z`, error, output, output.length),
+  );
   view = new CommandLogView(db, 'commands');
 });
 

@@ -27,8 +27,24 @@ describe('command log write events', () => {
   });
 
   const write = (id: string) => {
-    store.insertCommand({ id, sessionId: null, userId, deviceId: null, commandLine: 'dir /', name: 'dir', status: 'pending', background: false });
-    store.finishCommand(id, { status: 'completed', durationMs: 1, output: 'x\n', outputSize: 2, outputSha256: 'x', truncated: false });
+    store.insertCommand({
+      id,
+      sessionId: null,
+      userId,
+      deviceId: null,
+      commandLine: 'dir /',
+      name: 'dir',
+      status: 'pending',
+      background: false,
+    });
+    store.finishCommand(id, {
+      status: 'completed',
+      durationMs: 1,
+      output: 'x\n',
+      outputSize: 2,
+      outputSha256: 'x',
+      truncated: false,
+    });
   };
   const row = (id: string) => db.prepare('SELECT * FROM commands WHERE id = ?').get(id) as ChainRow;
 

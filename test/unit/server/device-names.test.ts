@@ -46,7 +46,11 @@ describe('device names', () => {
     store.close();
     const raw = new Database(file);
     expect(() =>
-      raw.prepare("INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES ('x', 'WEB01', 'h', 'o', 'linux', '1', 'pk', 't')").run(),
+      raw
+        .prepare(
+          "INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES ('x', 'WEB01', 'h', 'o', 'linux', '1', 'pk', 't')",
+        )
+        .run(),
     ).toThrow(/UNIQUE constraint failed/);
     raw.close();
   });
@@ -67,7 +71,10 @@ describe('device names', () => {
     const store = new Store(openDb(file));
     const a = enroll(store, 'alpha');
     const b = enroll(store, 'beta');
-    expect(store.renameDevice(b.deviceId, 'ALPHA')).toEqual({ ok: false, error: `the name ALPHA is taken by device ${a.deviceId}` });
+    expect(store.renameDevice(b.deviceId, 'ALPHA')).toEqual({
+      ok: false,
+      error: `the name ALPHA is taken by device ${a.deviceId}`,
+    });
     expect(store.renameDevice(b.deviceId, 'Beta')).toEqual({ ok: true, previous: 'beta' }); // its own name, new case
     expect(store.renameDevice(b.deviceId, 'gamma')).toEqual({ ok: true, previous: 'Beta' });
     expect((store.findDevice('GAMMA') as { id: string }).id).toBe(b.deviceId);
@@ -94,7 +101,9 @@ describe('migration of an existing database with duplicate names', () => {
     const raw = new Database(file);
     raw.exec('DROP INDEX devices_name');
     if (capture) raw.exec(captureSql()); // a cluster node's database: its writes to shared tables are captured
-    const insert = raw.prepare("INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, 'h', 'o', 'linux', '1', 'pk', ?)");
+    const insert = raw.prepare(
+      "INSERT INTO devices (id, name, hostname, os, platform, agent_version, public_key, enrolled_at) VALUES (?, ?, 'h', 'o', 'linux', '1', 'pk', ?)",
+    );
     for (const d of devices) insert.run(...d);
     raw.pragma('user_version = 5');
     raw.close();
@@ -110,10 +119,14 @@ describe('migration of an existing database with duplicate names', () => {
       ['e0', 'db', '2026-01-01T00:00:00.000Z'], // same time: the smaller id keeps the name
     ]);
     const db = openDb(file);
-    const names = Object.fromEntries((db.prepare('SELECT id, name FROM devices').all() as { id: string; name: string }[]).map((r) => [r.id, r.name]));
+    const names = Object.fromEntries(
+      (db.prepare('SELECT id, name FROM devices').all() as { id: string; name: string }[]).map((r) => [r.id, r.name]),
+    );
     expect(names).toEqual({ d3: 'web01', d2: 'WEB01-3', d1: 'web01-4', d4: 'web01-2', d0: 'db', e0: 'db-2' });
     expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
-    expect(() => db.prepare("UPDATE devices SET name = 'WEB01' WHERE id = 'd4'").run()).toThrow(/UNIQUE constraint failed/);
+    expect(() => db.prepare("UPDATE devices SET name = 'WEB01' WHERE id = 'd4'").run()).toThrow(
+      /UNIQUE constraint failed/,
+    );
     db.close();
   });
 
@@ -130,7 +143,9 @@ describe('migration of an existing database with duplicate names', () => {
     raw.close();
     const db = openDb(file);
     const out = db.prepare(`SELECT tbl, row FROM ${OUTBOX_TABLE}`).all() as { tbl: string; row: string }[];
-    expect(out.map((o) => [o.tbl, (JSON.parse(o.row) as { id: string; name: string }).name])).toEqual([['devices', 'web01-2']]);
+    expect(out.map((o) => [o.tbl, (JSON.parse(o.row) as { id: string; name: string }).name])).toEqual([
+      ['devices', 'web01-2'],
+    ]);
     db.close();
   });
 });

@@ -7,7 +7,13 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { downloadBase, installerScript, powershellQuote, shellQuote, type InstallerInput } from '../../../src/server/installer-scripts.js';
+import {
+  downloadBase,
+  installerScript,
+  powershellQuote,
+  shellQuote,
+  type InstallerInput,
+} from '../../../src/server/installer-scripts.js';
 
 const HOSTILE = [
   `'; touch /tmp/pwned; '`,
@@ -75,9 +81,12 @@ describe('downloadBase', () => {
     expect(downloadBase('wss://10.0.0.1:443/some/path')).toBe('https://10.0.0.1');
   });
 
-  it.each([`wss://a'b:8443`, 'wss://a$(id):1', 'wss://a`id`:1', 'wss://user:pw@host:1', 'not a url'])('refuses %j', (url) => {
-    expect(() => downloadBase(url)).toThrow(/installer|not a URL/);
-  });
+  it.each([`wss://a'b:8443`, 'wss://a$(id):1', 'wss://a`id`:1', 'wss://user:pw@host:1', 'not a url'])(
+    'refuses %j',
+    (url) => {
+      expect(() => downloadBase(url)).toThrow(/installer|not a URL/);
+    },
+  );
 });
 
 describe('installerScript', () => {
@@ -89,8 +98,18 @@ describe('installerScript', () => {
     writeFileSync(file, s.text);
     expect(spawnSync('bash', ['-n', file]).status).toBe(0);
     // The variable block, evaluated alone, gives back the inputs.
-    const vars = s.text.split('\n').filter((l) => /^LR_[A-Z0-9_]+=/.test(l)).join('\n');
-    const out = execFileSync('bash', ['-c', `${vars}\nprintf '%s\\n' "$LR_BASE" "$LR_SHA256_LINUX_X64" "$LR_SHA256_LINUX_ARM64"; printf '%s' "$LR_BUNDLE_B64" | base64 -d; echo; printf '%s' "$LR_CA_B64" | base64 -d`], { encoding: 'utf8' });
+    const vars = s.text
+      .split('\n')
+      .filter((l) => /^LR_[A-Z0-9_]+=/.test(l))
+      .join('\n');
+    const out = execFileSync(
+      'bash',
+      [
+        '-c',
+        `${vars}\nprintf '%s\\n' "$LR_BASE" "$LR_SHA256_LINUX_X64" "$LR_SHA256_LINUX_ARM64"; printf '%s' "$LR_BUNDLE_B64" | base64 -d; echo; printf '%s' "$LR_CA_B64" | base64 -d`,
+      ],
+      { encoding: 'utf8' },
+    );
     const [base, x64, arm64, bundle, ...ca] = out.split('\n');
     expect(base).toBe('https://lr.example.com:8443');
     expect(x64).toBe('a'.repeat(64));
@@ -104,7 +123,9 @@ describe('installerScript', () => {
     expect(s).not.toContain('rm -rf /');
     expect(s).not.toContain('$(id)');
     expect(s).not.toContain(input().token); // only inside base64
-    const w = installerScript(input({ os: 'windows', files: [{ target: 'win-x64', sha256: 'b'.repeat(64), size: 1 }] })).text;
+    const w = installerScript(
+      input({ os: 'windows', files: [{ target: 'win-x64', sha256: 'b'.repeat(64), size: 1 }] }),
+    ).text;
     expect(w).not.toContain('rm -rf /');
     expect(w).not.toContain(input().token);
   });
@@ -116,7 +137,11 @@ describe('installerScript', () => {
     ['a malformed hash', { files: [{ target: 'linux-x64' as const, sha256: `'$(id)'`, size: 1 }] }, /SHA-256/],
     ['a hostile service address', { serviceUrl: `wss://host'$(id):1` }, /installer/],
     ['no agent file', { files: [] }, /no agent file/],
-    ['a Windows file in a Linux installer', { files: [{ target: 'win-x64' as const, sha256: 'a'.repeat(64), size: 1 }] }, /not a linux target/],
+    [
+      'a Windows file in a Linux installer',
+      { files: [{ target: 'win-x64' as const, sha256: 'a'.repeat(64), size: 1 }] },
+      /not a linux target/,
+    ],
   ])('refuses %s', (_what, over, error) => {
     expect(() => installerScript(input(over))).toThrow(error);
   });
@@ -130,9 +155,14 @@ describe('installerScript', () => {
     // A stand-in uname (an arm64 machine) in front of PATH: this unit test only checks the choice.
     writeFileSync(join(bin, 'uname'), '#!/bin/sh\necho aarch64\n');
     chmodSync(join(bin, 'uname'), 0o755);
-    const r = spawnSync('bash', [file, '--data', join(dir, 'd'), '--no-service'], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, encoding: 'utf8' });
+    const r = spawnSync('bash', [file, '--data', join(dir, 'd'), '--no-service'], {
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe('lr-install: the service has no agent file for linux-arm64 yet: ask an admin to add one (lr-server agent-files add FILE --target linux-arm64)\n');
+    expect(r.stderr).toBe(
+      'lr-install: the service has no agent file for linux-arm64 yet: ask an admin to add one (lr-server agent-files add FILE --target linux-arm64)\n',
+    );
   });
 
   it('the bash script prints its usage with --help, and nothing of its values', () => {
@@ -153,11 +183,13 @@ describe('installerScript', () => {
     expect(bad.stderr).toBe('lr-install: unknown option --evil (see --help)\n');
     const noData = spawnSync('bash', [file, '--no-service'], { encoding: 'utf8' });
     expect(noData.status).toBe(1);
-    expect(noData.stderr).toBe('lr-install: --no-service needs --data DIR (the agent\'s data folder)\n');
+    expect(noData.stderr).toBe("lr-install: --no-service needs --data DIR (the agent's data folder)\n");
   });
 
   it('the PowerShell script pins the download to the embedded CA with a chain check, never "accept all"', () => {
-    const s = installerScript(input({ os: 'windows', files: [{ target: 'win-x64', sha256: 'b'.repeat(64), size: 1 }] }));
+    const s = installerScript(
+      input({ os: 'windows', files: [{ target: 'win-x64', sha256: 'b'.repeat(64), size: 1 }] }),
+    );
     expect(s.fileName).toBe('lr-install-windows.ps1');
     expect(s.command).toBe('powershell -ExecutionPolicy Bypass -File .\\lr-install-windows.ps1');
     expect(s.text).toContain("$LrSha256 = '" + 'b'.repeat(64) + "'");

@@ -29,8 +29,25 @@ describe('LogChain.start and the anchor', () => {
 
   /** A command as the pipeline writes it (the chain attached or not: a legacy log had none). */
   function command(id: string, finished = true): void {
-    store.insertCommand({ id, sessionId: null, userId, deviceId: null, commandLine: `dir /${id}`, name: 'dir', status: 'running', background: false });
-    if (finished) store.finishCommand(id, { status: 'completed', durationMs: 1, output: `${id}\n`, outputSize: 3, outputSha256: 'x', truncated: false });
+    store.insertCommand({
+      id,
+      sessionId: null,
+      userId,
+      deviceId: null,
+      commandLine: `dir /${id}`,
+      name: 'dir',
+      status: 'running',
+      background: false,
+    });
+    if (finished)
+      store.finishCommand(id, {
+        status: 'completed',
+        durationMs: 1,
+        output: `${id}\n`,
+        outputSize: 3,
+        outputSha256: 'x',
+        truncated: false,
+      });
   }
 
   /** One run of the service: the chain attached, started, dangling commands closed as service.ts does. */
@@ -52,7 +69,10 @@ describe('LogChain.start and the anchor', () => {
     expect(run.adopted).toBe(3);
     expect(chained()).toBe(3);
     expect(run.chain.verify()).toMatchObject({ ok: true, entries: 3 });
-    expect(JSON.parse(readFileSync(anchorFile(), 'utf8'))).toMatchObject({ adoptedLegacy: 3, head: { seq: 3, id: 'c' } });
+    expect(JSON.parse(readFileSync(anchorFile(), 'utf8'))).toMatchObject({
+      adoptedLegacy: 3,
+      head: { seq: 3, id: 'c' },
+    });
     await run.chain.close();
 
     // Every chain column cleared: the anchor says the log is chained, so nothing is adopted.
@@ -62,7 +82,9 @@ describe('LogChain.start and the anchor', () => {
     expect(chained()).toBe(0);
     const report = run.chain.verify();
     expect(report.ok).toBe(false);
-    expect(new Set(report.problems.filter((p) => /has no chain/.test(p.detail)).map((p) => p.id))).toEqual(new Set(['a', 'b', 'c']));
+    expect(new Set(report.problems.filter((p) => /has no chain/.test(p.detail)).map((p) => p.id))).toEqual(
+      new Set(['a', 'b', 'c']),
+    );
   });
 
   it('anchors a chained log that has no anchor yet (the upgrade that added it) without reporting it', () => {
@@ -88,9 +110,19 @@ describe('LogChain.start and the anchor', () => {
 
     db.prepare("UPDATE commands SET status = 'running', log_seal = NULL WHERE id = 'reopened'").run();
     run = startRun();
-    const status = (id: string) => db.prepare('SELECT status, log_seal FROM commands WHERE id = ?').get(id) as { status: string; log_seal: string | null };
+    const status = (id: string) =>
+      db.prepare('SELECT status, log_seal FROM commands WHERE id = ?').get(id) as {
+        status: string;
+        log_seal: string | null;
+      };
     expect(status('crashed')).toMatchObject({ status: 'failed', log_seal: expect.stringMatching(/^[0-9a-f]{64}$/) });
     expect(status('reopened')).toEqual({ status: 'running', log_seal: null });
-    expect(run.chain.verify().problems).toEqual([expect.objectContaining({ id: 'reopened', problem: 'modified', detail: expect.stringMatching(/its seal was removed/) })]);
+    expect(run.chain.verify().problems).toEqual([
+      expect.objectContaining({
+        id: 'reopened',
+        problem: 'modified',
+        detail: expect.stringMatching(/its seal was removed/),
+      }),
+    ]);
   });
 });

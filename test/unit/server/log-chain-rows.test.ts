@@ -23,8 +23,24 @@ describe('LogChain.verifyRows', () => {
     store.onCommandWritten((id) => chain.written(id));
     const user = store.createUser('a', 'admin', false);
     for (let i = 1; i <= 5; i++) {
-      store.insertCommand({ id: `c${i}`, sessionId: null, userId: user.id, deviceId: null, commandLine: `dir /${i}`, name: 'dir', status: 'pending', background: false });
-      store.finishCommand(`c${i}`, { status: 'completed', durationMs: 1, output: `${i}\n`, outputSize: 2, outputSha256: 'x', truncated: false });
+      store.insertCommand({
+        id: `c${i}`,
+        sessionId: null,
+        userId: user.id,
+        deviceId: null,
+        commandLine: `dir /${i}`,
+        name: 'dir',
+        status: 'pending',
+        background: false,
+      });
+      store.finishCommand(`c${i}`, {
+        status: 'completed',
+        durationMs: 1,
+        output: `${i}\n`,
+        outputSize: 2,
+        outputSha256: 'x',
+        truncated: false,
+      });
     }
   });
   afterEach(() => {
@@ -33,7 +49,11 @@ describe('LogChain.verifyRows', () => {
   });
 
   const rows = (): ChainRow[] => db.prepare('SELECT * FROM commands ORDER BY seq').all() as ChainRow[];
-  const strip = (r: { problems: unknown[]; ok: boolean; entries: number }) => ({ ok: r.ok, entries: r.entries, problems: r.problems });
+  const strip = (r: { problems: unknown[]; ok: boolean; entries: number }) => ({
+    ok: r.ok,
+    entries: r.entries,
+    problems: r.problems,
+  });
 
   it('finds on given rows exactly what verify() finds in the database', () => {
     db.prepare("UPDATE commands SET output = 'x' WHERE id = 'c2'").run();
@@ -48,7 +68,9 @@ describe('LogChain.verifyRows', () => {
 
   it('checks the end of the log only when the last seq issued is known', () => {
     db.prepare("DELETE FROM commands WHERE id = 'c5'").run();
-    expect(chain.verify().problems).toEqual([expect.objectContaining({ id: 'c4', problem: 'deleted', detail: expect.stringMatching(/end of the log/) })]);
+    expect(chain.verify().problems).toEqual([
+      expect.objectContaining({ id: 'c4', problem: 'deleted', detail: expect.stringMatching(/end of the log/) }),
+    ]);
     expect(chain.verifyRows(rows(), 5).problems).toHaveLength(1);
     expect(chain.verifyRows(rows(), null)).toMatchObject({ ok: true, entries: 4, problems: [] });
   });

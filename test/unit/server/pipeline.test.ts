@@ -70,9 +70,19 @@ beforeEach(() => {
   hub = new FakeAgentHub();
   const limits = limitsSchema.parse({ commandTimeoutSec: 5 });
   sessions = new SessionManager(store, hub as unknown as AgentHub, () => limits);
-  pipeline = new Pipeline(store, hub as unknown as AgentHub, sessions, () => limits, (frame) => frame); // unsigned: the signer has its own tests
+  pipeline = new Pipeline(
+    store,
+    hub as unknown as AgentHub,
+    sessions,
+    () => limits,
+    (frame) => frame,
+  ); // unsigned: the signer has its own tests
   const { token } = store.createEnrollToken(60_000);
-  const enrolled = store.enrollDevice(token, { name: 'host1', hostname: 'host1', os: 'Linux', platform: 'linux', agentVersion: '0.1.0' }, 'key');
+  const enrolled = store.enrollDevice(
+    token,
+    { name: 'host1', hostname: 'host1', os: 'Linux', platform: 'linux', agentVersion: '0.1.0' },
+    'key',
+  );
   if (!enrolled.ok) throw new Error(enrolled.error);
   deviceId = enrolled.deviceId;
 });
@@ -95,10 +105,21 @@ describe('Pipeline', () => {
     const { session, peer } = await open('basic');
     const r = pipeline.submit(peer, session, 'dir /tmp -full_path', 7);
     expect(r.status).toBe('running');
-    expect(store.getCommand(r.commandId)).toMatchObject({ status: 'running', commandLine: 'dir /tmp -full_path', deviceId });
+    expect(store.getCommand(r.commandId)).toMatchObject({
+      status: 'running',
+      commandLine: 'dir /tmp -full_path',
+      deviceId,
+    });
     expect(hub.dispatched).toHaveLength(1);
     const { frame, sink } = hub.dispatched[0] as (typeof hub.dispatched)[number];
-    expect(frame).toMatchObject({ t: 'job.start', jobId: r.commandId, sessionId: session.id, command: 'dir', params: { path: '/tmp', full_path: true }, timeLimitMs: 5_000 });
+    expect(frame).toMatchObject({
+      t: 'job.start',
+      jobId: r.commandId,
+      sessionId: session.id,
+      command: 'dir',
+      params: { path: '/tmp', full_path: true },
+      timeLimitMs: 5_000,
+    });
     expect(peer.frames[0]).toMatchObject({ t: 'command.started', reqId: 7, commandId: r.commandId, name: 'dir' });
 
     sink.onText('a.txt\n', 6);
@@ -122,7 +143,11 @@ describe('Pipeline', () => {
     expect(store.getCommand(unknown.commandId)?.error).toBe('frobnicate: unknown command (type help for the list)');
     expect(store.getCommand(role.commandId)?.error).toBe('remediate: refused: needs the advanced role (you are basic)');
     expect(hub.dispatched).toHaveLength(0);
-    expect(peer.frames.filter((f) => f.t === 'command.end').map((f) => (f as { status: string }).status)).toEqual(['refused', 'refused', 'refused']);
+    expect(peer.frames.filter((f) => f.t === 'command.end').map((f) => (f as { status: string }).status)).toEqual([
+      'refused',
+      'refused',
+      'refused',
+    ]);
   });
 
   it('a device gone offline at dispatch fails the command at once', async () => {
@@ -150,7 +175,10 @@ describe('Pipeline', () => {
     vi.advanceTimersByTime(9_999);
     expect(store.getCommand(r.commandId)?.status).toBe('running');
     vi.advanceTimersByTime(1);
-    expect(store.getCommand(r.commandId)).toMatchObject({ status: 'cancelled', error: 'processes: cancelled (the agent did not confirm)' });
+    expect(store.getCommand(r.commandId)).toMatchObject({
+      status: 'cancelled',
+      error: 'processes: cancelled (the agent did not confirm)',
+    });
     expect(hub.forgotten).toEqual([r.commandId]);
   });
 
@@ -159,7 +187,9 @@ describe('Pipeline', () => {
     const r = pipeline.submit(peer, session, 'processes');
     const other = recordingPeer(store.createUser('other', 'admin', false));
     pipeline.cancel(other, r.commandId);
-    expect(other.frames).toEqual([{ t: 'error', code: 'not_found', message: `cancel: no running command ${r.commandId} in your sessions` }]);
+    expect(other.frames).toEqual([
+      { t: 'error', code: 'not_found', message: `cancel: no running command ${r.commandId} in your sessions` },
+    ]);
     expect(hub.sent.filter((f) => f.t === 'job.cancel')).toHaveLength(0);
   });
 
@@ -174,7 +204,10 @@ describe('Pipeline', () => {
     vi.advanceTimersByTime(9_999);
     expect(store.getCommand(r.commandId)?.status).toBe('running');
     vi.advanceTimersByTime(1);
-    expect(store.getCommand(r.commandId)).toMatchObject({ status: 'timed_out', error: 'processes: timed out after 5 s (the agent did not confirm the cancel)' });
+    expect(store.getCommand(r.commandId)).toMatchObject({
+      status: 'timed_out',
+      error: 'processes: timed out after 5 s (the agent did not confirm the cancel)',
+    });
     expect(peer.frames.at(-1)).toMatchObject({ t: 'command.end', commandId: r.commandId, status: 'timed_out' });
   });
 });

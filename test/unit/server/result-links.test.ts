@@ -11,7 +11,11 @@ describe('result links', () => {
     const token = links.issue(grant);
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(links.redeem(token)).toEqual({ ok: true, grant });
-    expect(links.redeem(token)).toEqual({ ok: false, status: 410, error: 'this result link was already used: links serve once (ask for a new one)' });
+    expect(links.redeem(token)).toEqual({
+      ok: false,
+      status: 410,
+      error: 'this result link was already used: links serve once (ask for a new one)',
+    });
   });
 
   it('expire after 30 minutes (404), and an unknown or malformed token is 404', () => {

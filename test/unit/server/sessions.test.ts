@@ -2,7 +2,13 @@
 // ordering must stay right on one node; the messages are the ones analysts have always seen.
 import { afterEach, describe, expect, it } from 'vitest';
 import { limitsSchema } from '../../../src/server/config.js';
-import { LocalSessionLedger, type OpenResult, type SessionClaim, type SessionLedger, type SessionLimits } from '../../../src/server/session-ledger.js';
+import {
+  LocalSessionLedger,
+  type OpenResult,
+  type SessionClaim,
+  type SessionLedger,
+  type SessionLimits,
+} from '../../../src/server/session-ledger.js';
 import { SessionError, SessionManager, type ConsolePeer } from '../../../src/server/sessions.js';
 import type { AgentHub } from '../../../src/server/agent-hub.js';
 import type { DeviceRow, Store, User } from '../../../src/server/store.js';
@@ -33,7 +39,13 @@ function user(name: string): User {
 }
 
 function peer(u: User): ConsolePeer {
-  return { user: u, send: () => undefined, sendRaw: () => undefined, sendBinary: () => undefined, bufferedAmount: () => 0 };
+  return {
+    user: u,
+    send: () => undefined,
+    sendRaw: () => undefined,
+    sendBinary: () => undefined,
+    bufferedAmount: () => 0,
+  };
 }
 
 /** A ledger whose decisions wait until released (a remote ledger's round trip). */
@@ -55,7 +67,10 @@ class SlowLedger implements SessionLedger {
 }
 
 const managers: SessionManager[] = [];
-function manager(limits: Partial<{ maxSessionsPerUser: number; maxSessionsPerTenant: number }> = {}, ledger?: SessionLedger): SessionManager {
+function manager(
+  limits: Partial<{ maxSessionsPerUser: number; maxSessionsPerTenant: number }> = {},
+  ledger?: SessionLedger,
+): SessionManager {
   const l = limitsSchema.parse(limits);
   const m = new SessionManager(store, hub, () => l, ledger);
   managers.push(m);
@@ -83,7 +98,9 @@ describe('SessionManager with a ledger', () => {
     expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);
     const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect((lost.reason as SessionError).code).toBe('device_busy');
-    expect((lost.reason as SessionError).message).toMatch(/^connect: host1 already has a live response session \(opened by alice at .+\); one session per device$/);
+    expect((lost.reason as SessionError).message).toMatch(
+      /^connect: host1 already has a live response session \(opened by alice at .+\); one session per device$/,
+    );
     expect(m.all().length).toBe(1);
   });
 

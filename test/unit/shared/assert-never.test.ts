@@ -5,7 +5,9 @@ import { assertNever } from '../../../src/shared/assert-never.js';
 describe('assertNever', () => {
   it('fails in one line naming what it got', () => {
     const fromANewerSender = { type: 'devices.renamed', id: 'd1' } as never;
-    expect(() => assertNever(fromANewerSender, 'event')).toThrow(/^unexpected event: \{"type":"devices.renamed","id":"d1"\}$/);
+    expect(() => assertNever(fromANewerSender, 'event')).toThrow(
+      /^unexpected event: \{"type":"devices.renamed","id":"d1"\}$/,
+    );
   });
 
   it('bounds what it quotes', () => {

@@ -12,7 +12,15 @@ import { join } from 'node:path';
 import { bindParams } from '../../../src/shared/commands/bind.js';
 import { CATALOG, findCommand, roleAllows, type Role } from '../../../src/shared/commands/catalog.js';
 import { GrammarError, parseLine } from '../../../src/shared/commands/grammar.js';
-import { decodeDataFrame, encodeDataFrame, fromAgent, fromClient, parseFrame, toAgent, toClient } from '../../../src/shared/wire/protocol.js';
+import {
+  decodeDataFrame,
+  encodeDataFrame,
+  fromAgent,
+  fromClient,
+  parseFrame,
+  toAgent,
+  toClient,
+} from '../../../src/shared/wire/protocol.js';
 import { canonicalJson } from '../../../src/shared/wire/command-signature.js';
 import { CommandVerifier } from '../../../src/agent/command-verifier.js';
 import { CommandSigner, type JobStart } from '../../../src/server/command-signing.js';
@@ -40,11 +48,33 @@ const pick = <T>(rand: () => number, items: readonly T[]): T => items[Math.floor
 
 function units(rand: () => number, n: number): string {
   let s = '';
-  for (let i = 0; i < n; i++) s += String.fromCharCode(rand() < 0.75 ? Math.floor(rand() * 128) : Math.floor(rand() * 0x10000));
+  for (let i = 0; i < n; i++)
+    s += String.fromCharCode(rand() < 0.75 ? Math.floor(rand() * 128) : Math.floor(rand() * 0x10000));
   return s;
 }
 
-const PIECES = [' ', '"', "'", '\\', '>', '&', '-', '--', '-output', 'json', 'table', '/tmp/a b', 'C:\\x', '\u0000', '\n', '\u202e', '😀', '\ud800', ...CATALOG.map((c) => c.name), ...CATALOG.flatMap((c) => c.params.map((p) => `-${p.name}`))];
+const PIECES = [
+  ' ',
+  '"',
+  "'",
+  '\\',
+  '>',
+  '&',
+  '-',
+  '--',
+  '-output',
+  'json',
+  'table',
+  '/tmp/a b',
+  'C:\\x',
+  '\u0000',
+  '\n',
+  '\u202e',
+  '😀',
+  '\ud800',
+  ...CATALOG.map((c) => c.name),
+  ...CATALOG.flatMap((c) => c.params.map((p) => `-${p.name}`)),
+];
 
 function mutateText(rand: () => number, text: string, pieces: readonly string[]): string {
   let t = text;
@@ -60,7 +90,13 @@ function mutateText(rand: () => number, text: string, pieces: readonly string[])
 }
 
 /** Runs each case, timing it; `expected` says which thrown errors are acceptable. */
-function fuzz(name: string, cases: number, make: (rand: () => number, i: number) => string | Uint8Array, run: (input: string | Uint8Array) => void, expected: (e: unknown) => boolean): { slowest: number } {
+function fuzz(
+  name: string,
+  cases: number,
+  make: (rand: () => number, i: number) => string | Uint8Array,
+  run: (input: string | Uint8Array) => void,
+  expected: (e: unknown) => boolean,
+): { slowest: number } {
   const rand = random(SEED + name.length);
   let slowest = 0;
   for (let i = 0; i < cases; i++) {
@@ -69,7 +105,11 @@ function fuzz(name: string, cases: number, make: (rand: () => number, i: number)
     try {
       run(input);
     } catch (e) {
-      if (!expected(e)) throw new Error(`${name}: seed ${SEED} case ${i}: unexpected ${String(e)} for ${JSON.stringify(typeof input === 'string' ? input.slice(0, 300) : Buffer.from(input).toString('hex').slice(0, 300))}`, { cause: e });
+      if (!expected(e))
+        throw new Error(
+          `${name}: seed ${SEED} case ${i}: unexpected ${String(e)} for ${JSON.stringify(typeof input === 'string' ? input.slice(0, 300) : Buffer.from(input).toString('hex').slice(0, 300))}`,
+          { cause: e },
+        );
     }
     const ms = performance.now() - t0;
     slowest = Math.max(slowest, ms);
@@ -79,13 +119,29 @@ function fuzz(name: string, cases: number, make: (rand: () => number, i: number)
 }
 
 const FRAMES = [
-  { t: 'job.start', jobId: 'j1', sessionId: 's1', command: 'dir', params: { path: '/tmp', full_path: true }, cwd: '/', timeLimitMs: 600000, role: 'basic', expiresAt: 1, sig: 'AAAA' },
+  {
+    t: 'job.start',
+    jobId: 'j1',
+    sessionId: 's1',
+    command: 'dir',
+    params: { path: '/tmp', full_path: true },
+    cwd: '/',
+    timeLimitMs: 600000,
+    role: 'basic',
+    expiresAt: 1,
+    sig: 'AAAA',
+  },
   { t: 'job.cancel', jobId: 'j1', reason: 'cancelled' },
   { t: 'job.ack', jobId: 'j1', bytes: 1024 },
   { t: 'trace.level', sessionId: 's1', level: 'debug' },
   { t: 'challenge', nonce: 'abc' },
   { t: 'welcome', deviceId: 'd1' },
-  { t: 'hello', deviceId: 'd1', signature: 'AAAA', info: { name: 'x', hostname: 'h', os: 'Linux', platform: 'linux', agentVersion: '1' } },
+  {
+    t: 'hello',
+    deviceId: 'd1',
+    signature: 'AAAA',
+    info: { name: 'x', hostname: 'h', os: 'Linux', platform: 'linux', agentVersion: '1' },
+  },
   { t: 'job.records', jobId: 'j1', records: [{ a: 1 }, { b: 'x' }] },
   { t: 'job.text', jobId: 'j1', text: 'hello\n' },
   { t: 'job.end', jobId: 'j1', status: 'completed', cwd: '/tmp' },
@@ -95,18 +151,57 @@ const FRAMES = [
   { t: 'command', reqId: 3, sessionId: 's1', line: 'dir /' },
   { t: 'cancel', commandId: 'c1' },
   { t: 'detach', commandId: 'c1' },
-  { t: 'session.opened', reqId: 1, session: { id: 's1', deviceId: 'd1', deviceName: 'a', platform: 'linux', createdBy: 'u', startedAt: 't', cwd: '/' } },
+  {
+    t: 'session.opened',
+    reqId: 1,
+    session: { id: 's1', deviceId: 'd1', deviceName: 'a', platform: 'linux', createdBy: 'u', startedAt: 't', cwd: '/' },
+  },
   { t: 'command.end', commandId: 'c1', status: 'refused', error: 'x', durationMs: 0 },
   { t: 'error', code: 'x', message: 'boom' },
 ];
-const JSON_PIECES = ['"', '{', '}', '[', ']', ':', ',', '\\', 'null', 'true', '1e309', '-0', '"t"', '"__proto__"', '"constructor"', '{"__proto__":{"x":1}}', '9'.repeat(400), '\u0000', 'é'];
+const JSON_PIECES = [
+  '"',
+  '{',
+  '}',
+  '[',
+  ']',
+  ':',
+  ',',
+  '\\',
+  'null',
+  'true',
+  '1e309',
+  '-0',
+  '"t"',
+  '"__proto__"',
+  '"constructor"',
+  '{"__proto__":{"x":1}}',
+  '9'.repeat(400),
+  '\u0000',
+  'é',
+];
 
 /** A valid frame with one field replaced by a value of another type. */
 function retype(rand: () => number, frame: Record<string, unknown>): string {
   const copy: Record<string, unknown> = { ...frame };
   const keys = Object.keys(copy);
   const key = pick(rand, keys);
-  const values: unknown[] = [null, 0, -1, 1e308, 2 ** 53 + 1, '', 'x'.repeat(5000), [], {}, true, [[[[[]]]]], { t: 'job.start' }, '../../etc/passwd', 'a b'];
+  const values: unknown[] = [
+    null,
+    0,
+    -1,
+    1e308,
+    2 ** 53 + 1,
+    '',
+    'x'.repeat(5000),
+    [],
+    {},
+    true,
+    [[[[[]]]]],
+    { t: 'job.start' },
+    '../../etc/passwd',
+    'a b',
+  ];
   if (rand() < 0.2) delete copy[key];
   else copy[key] = pick(rand, values);
   if (rand() < 0.1) copy[units(rand, 5)] = units(rand, 10);
@@ -124,7 +219,11 @@ describe(`fuzz: ${CASES} cases per decoder`, () => {
         const k = rand();
         if (k < 0.2) return units(rand, Math.floor(rand() * 100));
         if (k < 0.5) return Array.from({ length: Math.floor(rand() * 25) }, () => pick(rand, PIECES)).join('');
-        return mutateText(rand, `${pick(rand, examples)}${rand() < 0.3 ? ' &' : ''}${rand() < 0.2 ? ' > o.txt' : ''}`, PIECES);
+        return mutateText(
+          rand,
+          `${pick(rand, examples)}${rand() < 0.3 ? ' &' : ''}${rand() < 0.2 ? ' > o.txt' : ''}`,
+          PIECES,
+        );
       },
       (line) => {
         const parsed = parseLine(line as string);
@@ -146,7 +245,12 @@ describe(`fuzz: ${CASES} cases per decoder`, () => {
         // Deep nesting: JSON.parse costs ~0.5 µs per level, so a 1 MiB frame of brackets takes ~250 ms; only
         // authenticated peers may send frames that big (agent-hub.ts bounds frames before the hello to 16 KiB).
         if (i % 2000 === 1999) return '['.repeat(16_000) + ']'.repeat(16_000);
-        if (i % 2000 === 999) return JSON.stringify({ t: 'job.records', jobId: 'j', records: Array.from({ length: 20_000 }, () => ({ a: 1 })) });
+        if (i % 2000 === 999)
+          return JSON.stringify({
+            t: 'job.records',
+            jobId: 'j',
+            records: Array.from({ length: 20_000 }, () => ({ a: 1 })),
+          });
         const base = pick(rand, FRAMES) as Record<string, unknown>;
         const k = rand();
         if (k < 0.15) return units(rand, Math.floor(rand() * 200));
@@ -220,8 +324,19 @@ describe(`fuzz: ${CASES} cases per decoder`, () => {
       const anId = () => Array.from({ length: 1 + Math.floor(rand() * 40) }, () => pick(rand, [...idChars])).join('');
       const agentCommands = CATALOG.filter((c) => c.side === 'agent');
       const roles = ['basic', 'advanced', 'admin'] as const;
-      const aParamValue = (): string | number | boolean => pick(rand, [() => units(rand, 1 + Math.floor(rand() * 12)), () => Math.floor(rand() * 1e6), () => rand() < 0.5] as const)();
-      const someParams = () => Object.fromEntries(Array.from({ length: Math.floor(rand() * 4) }, () => [pick(rand, ['path', 'pid', 'full_path', 'name', 'x']), aParamValue()]));
+      const aParamValue = (): string | number | boolean =>
+        pick(rand, [
+          () => units(rand, 1 + Math.floor(rand() * 12)),
+          () => Math.floor(rand() * 1e6),
+          () => rand() < 0.5,
+        ] as const)();
+      const someParams = () =>
+        Object.fromEntries(
+          Array.from({ length: Math.floor(rand() * 4) }, () => [
+            pick(rand, ['path', 'pid', 'full_path', 'name', 'x']),
+            aParamValue(),
+          ]),
+        );
       /** A different value of the same kind, so the frame still parses and only the signature can refuse it. */
       const changed = <T>(old: T, make: () => T): T => {
         for (;;) {
@@ -247,17 +362,44 @@ describe(`fuzz: ${CASES} cases per decoder`, () => {
           return { ...f, params: p };
         },
         cwd: (f) => ({ ...f, cwd: changed(f.cwd, () => `/${units(rand, Math.floor(rand() * 10))}`) }),
-        timeLimitMs: (f) => ({ ...f, timeLimitMs: changed(f.timeLimitMs, () => pick(rand, [2 ** 31, f.timeLimitMs + 1, 1 + Math.floor(rand() * 1e9)])) }),
+        timeLimitMs: (f) => ({
+          ...f,
+          timeLimitMs: changed(f.timeLimitMs, () =>
+            pick(rand, [2 ** 31, f.timeLimitMs + 1, 1 + Math.floor(rand() * 1e9)]),
+          ),
+        }),
         role: (f) => ({ ...f, role: changed(f.role, () => pick(rand, roles)) }),
-        expiresAt: (f) => ({ ...f, expiresAt: changed(f.expiresAt, () => (f.expiresAt as number) + pick(rand, [1, -1, 3_600_000, Math.floor(rand() * 1e9)])) }),
+        expiresAt: (f) => ({
+          ...f,
+          expiresAt: changed(
+            f.expiresAt,
+            () => (f.expiresAt as number) + pick(rand, [1, -1, 3_600_000, Math.floor(rand() * 1e9)]),
+          ),
+        }),
         sig: (f) => {
           const sig = f.sig as string;
           const at = Math.floor(rand() * 84); // inside the 64 bytes' base64, before the unused bits and the padding
-          const c = changed(sig[at] as string, () => pick(rand, [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/']));
+          const c = changed(sig[at] as string, () =>
+            pick(rand, [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/']),
+          );
           return { ...f, sig: sig.slice(0, at) + c + sig.slice(at + 1) };
         },
         // The frame names no device: a job signed for another device is the change.
-        deviceId: (f) => signer.sign({ t: 'job.start', jobId: f.jobId, sessionId: f.sessionId, command: f.command, params: f.params, cwd: f.cwd, timeLimitMs: f.timeLimitMs }, changed('d1', anId), f.role as Role, now - 1000),
+        deviceId: (f) =>
+          signer.sign(
+            {
+              t: 'job.start',
+              jobId: f.jobId,
+              sessionId: f.sessionId,
+              command: f.command,
+              params: f.params,
+              cwd: f.cwd,
+              timeLimitMs: f.timeLimitMs,
+            },
+            changed('d1', anId),
+            f.role as Role,
+            now - 1000,
+          ),
         unsigned: (f) => {
           const copy: Record<string, unknown> = { ...f };
           delete copy[pick(rand, ['sig', 'role', 'expiresAt'])];
@@ -268,8 +410,24 @@ describe(`fuzz: ${CASES} cases per decoder`, () => {
       const refusedBy = new Map<string, number>();
       for (let i = 0; i < CASES; i++) {
         const role = pick(rand, roles);
-        const spec = pick(rand, agentCommands.filter((c) => roleAllows(role, c.role)));
-        const frame = signer.sign({ t: 'job.start', jobId: `j${i}${anId()}`.slice(0, 64), sessionId: anId(), command: spec.name, params: someParams(), cwd: `/${units(rand, Math.floor(rand() * 20))}`, timeLimitMs: 1 + Math.floor(rand() * 30 * 60_000) }, 'd1', role, now - Math.floor(rand() * 60_000));
+        const spec = pick(
+          rand,
+          agentCommands.filter((c) => roleAllows(role, c.role)),
+        );
+        const frame = signer.sign(
+          {
+            t: 'job.start',
+            jobId: `j${i}${anId()}`.slice(0, 64),
+            sessionId: anId(),
+            command: spec.name,
+            params: someParams(),
+            cwd: `/${units(rand, Math.floor(rand() * 20))}`,
+            timeLimitMs: 1 + Math.floor(rand() * 30 * 60_000),
+          },
+          'd1',
+          role,
+          now - Math.floor(rand() * 60_000),
+        );
         const field = fields[i % fields.length] as string;
         const mutated = (MUTATIONS[field] as Mutation)(frame);
         const t0 = performance.now();
@@ -277,14 +435,21 @@ describe(`fuzz: ${CASES} cases per decoder`, () => {
         const parsed = parseFrame(toAgent, JSON.stringify(mutated));
         if (parsed.ok && parsed.value.t === 'job.start') {
           const refusal = verifier.check(parsed.value);
-          if (refusal === null) throw new Error(`seed ${SEED} case ${i}: ${field} changed after signing, and accepted: ${JSON.stringify(mutated).slice(0, 400)}`);
+          if (refusal === null)
+            throw new Error(
+              `seed ${SEED} case ${i}: ${field} changed after signing, and accepted: ${JSON.stringify(mutated).slice(0, 400)}`,
+            );
           if (refusal.includes('\n')) throw new Error('multi-line refusal');
           refusedBy.set(field, (refusedBy.get(field) ?? 0) + 1);
         }
         const original = parseFrame(toAgent, JSON.stringify(frame));
-        if (!original.ok || original.value.t !== 'job.start') throw new Error(`seed ${SEED} case ${i}: the signed frame does not parse: ${original.ok ? '' : original.error}`);
+        if (!original.ok || original.value.t !== 'job.start')
+          throw new Error(
+            `seed ${SEED} case ${i}: the signed frame does not parse: ${original.ok ? '' : original.error}`,
+          );
         const verdict = verifier.check(original.value);
-        if (verdict !== null) throw new Error(`seed ${SEED} case ${i}: a correctly signed frame was refused: ${verdict}`);
+        if (verdict !== null)
+          throw new Error(`seed ${SEED} case ${i}: a correctly signed frame was refused: ${verdict}`);
         const ms = performance.now() - t0;
         if (ms > SLOW_MS) throw new Error(`verifier: seed ${SEED} case ${i} took ${ms.toFixed(1)} ms`);
       }
@@ -298,9 +463,16 @@ describe(`fuzz: ${CASES} cases per decoder`, () => {
   it('canonical JSON is stable under key order', () => {
     const rand = random(SEED);
     for (let i = 0; i < 1000; i++) {
-      const entries = Array.from({ length: 1 + Math.floor(rand() * 6) }, () => [units(rand, 4), rand() < 0.5 ? units(rand, 6) : Math.floor(rand() * 1e6)] as const);
+      const entries = Array.from(
+        { length: 1 + Math.floor(rand() * 6) },
+        () => [units(rand, 4), rand() < 0.5 ? units(rand, 6) : Math.floor(rand() * 1e6)] as const,
+      );
       const a = Object.fromEntries(entries);
-      const reversed = Object.fromEntries(Object.keys(a).reverse().map((k) => [k, a[k]]));
+      const reversed = Object.fromEntries(
+        Object.keys(a)
+          .reverse()
+          .map((k) => [k, a[k]]),
+      );
       expect(canonicalJson(reversed)).toBe(canonicalJson(a));
       expect(JSON.parse(canonicalJson(a))).toEqual(a);
     }

@@ -7,10 +7,12 @@ describe('DisposableStore', () => {
     const order: string[] = [];
     const store = new DisposableStore();
     store.defer(() => void order.push('db'));
-    store.add(toDisposable(async () => {
-      await new Promise((r) => setTimeout(r, 5));
-      order.push('server');
-    }));
+    store.add(
+      toDisposable(async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        order.push('server');
+      }),
+    );
     store.defer(() => {
       order.push('broken');
       throw new Error('boom');

@@ -63,7 +63,9 @@ describe('wallTimeToIso', () => {
     expect(wallTimeToIso('2026-07-01T10:03:22', 'America/New_York')).toBe('2026-07-01T14:03:22.000Z');
     expect(wallTimeToIso('2026-12-05T19:33:22', 'Asia/Kolkata')).toBe('2026-12-05T14:03:22.000Z');
     // Round trip with the display.
-    expect(formatInstant(wallTimeToIso('2026-03-08T01:30', 'America/New_York'), 'America/New_York')).toBe('2026-03-08 01:30:00 EST (UTC-5)');
+    expect(formatInstant(wallTimeToIso('2026-03-08T01:30', 'America/New_York'), 'America/New_York')).toBe(
+      '2026-03-08 01:30:00 EST (UTC-5)',
+    );
     expect(wallTimeToIso('', 'UTC')).toBeUndefined();
     expect(wallTimeToIso('yesterday', 'UTC')).toBeUndefined();
   });

@@ -15,7 +15,8 @@ export async function fromPlatform<T>(command: string, ctx: JobContext, call: ()
     if (ctx.signal.aborted) throw err; // the runner reports cancel/time-out itself
     if (err instanceof NotSupportedError) throw new CommandError(err.message, 'not_supported');
     if (err instanceof CommandError) throw err;
-    const file = typeof err === 'object' && err !== null && 'path' in err && typeof err.path === 'string' ? `${err.path}: ` : '';
+    const file =
+      typeof err === 'object' && err !== null && 'path' in err && typeof err.path === 'string' ? `${err.path}: ` : '';
     throw new CommandError(`${command}: ${file}${fsReason(err)}`);
   }
 }

@@ -26,7 +26,16 @@ import { isUnusualLocation } from '../../platform/windows/persistence-sources.js
 import { readValue } from '../../platform/windows/registry.js';
 import { parseRegistryPath, RegistryError, type RegistryPath } from '../../platform/windows/registry-path.js';
 import { RegistryCallError } from '../../platform/windows/registry-win32.js';
-import { deleteKey, deleteSavedValue, KEY_ITSELF, readSavedKey, readSavedValue, valuePath, writeSavedValue, type SavedValue } from '../../platform/windows/registry-write.js';
+import {
+  deleteKey,
+  deleteSavedValue,
+  KEY_ITSELF,
+  readSavedKey,
+  readSavedValue,
+  valuePath,
+  writeSavedValue,
+  type SavedValue,
+} from '../../platform/windows/registry-write.js';
 import { readTask, taskStoreDir } from '../../platform/windows/scheduled-tasks.js';
 import {
   ERROR_SERVICE_DOES_NOT_EXIST,
@@ -50,7 +59,21 @@ const SERVICE_WAIT_MS = 30_000;
  * Play, WMI, the base filtering engine and firewall, Defender, Windows Update's installer) and the agent's
  * own: a compromised one is repaired, not disabled. Compared without regard to case, as Windows names them.
  */
-export const SERVICE_DENY_LIST: readonly string[] = ['RpcSs', 'RpcEptMapper', 'DcomLaunch', 'LSM', 'SamSs', 'EventLog', 'PlugPlay', 'Winmgmt', 'BFE', 'MpsSvc', 'WinDefend', 'TrustedInstaller', SERVICE_NAME];
+export const SERVICE_DENY_LIST: readonly string[] = [
+  'RpcSs',
+  'RpcEptMapper',
+  'DcomLaunch',
+  'LSM',
+  'SamSs',
+  'EventLog',
+  'PlugPlay',
+  'Winmgmt',
+  'BFE',
+  'MpsSvc',
+  'WinDefend',
+  'TrustedInstaller',
+  SERVICE_NAME,
+];
 
 export function deniedService(name: string): boolean {
   return SERVICE_DENY_LIST.some((d) => d.toLowerCase() === name.toLowerCase());
@@ -62,9 +85,21 @@ export function deniedService(name: string): boolean {
  * HKLM/HKU/HKCU may be removed. Services' keys belong to `remediate service`.
  */
 const VALUE_DENY_LIST: ReadonlyArray<{ key: RegExp; value: RegExp; why: string }> = [
-  { key: /^HKLM\\Software\\(Wow6432Node\\)?Microsoft\\Windows NT\\CurrentVersion\\Winlogon$/i, value: /^(Userinit|Shell)$/i, why: 'Windows needs it to log on' },
-  { key: /^HKLM\\System\\(CurrentControlSet|ControlSet\d{3})\\Control\\Session Manager$/i, value: /^BootExecute$/i, why: 'Windows needs it to boot' },
-  { key: /^HKLM\\System\\(CurrentControlSet|ControlSet\d{3})\\Services(\\|$)/i, value: /.*/s, why: 'a service\'s configuration: use remediate service' },
+  {
+    key: /^HKLM\\Software\\(Wow6432Node\\)?Microsoft\\Windows NT\\CurrentVersion\\Winlogon$/i,
+    value: /^(Userinit|Shell)$/i,
+    why: 'Windows needs it to log on',
+  },
+  {
+    key: /^HKLM\\System\\(CurrentControlSet|ControlSet\d{3})\\Control\\Session Manager$/i,
+    value: /^BootExecute$/i,
+    why: 'Windows needs it to boot',
+  },
+  {
+    key: /^HKLM\\System\\(CurrentControlSet|ControlSet\d{3})\\Services(\\|$)/i,
+    value: /.*/s,
+    why: "a service's configuration: use remediate service",
+  },
 ];
 
 /** Why a value may not be removed, or null. */
@@ -94,8 +129,13 @@ function parseValueTarget(command: string, target: string): RegistryPath & { val
     if (e instanceof RegistryError) throw refusal(command, `registry: ${e.path}: ${e.message}`);
     throw e;
   }
-  if (p.value === null) throw refusal(command, `registry: ${p.display} is a key: give KEY\\\\VALUE (keys are never deleted whole)`);
-  if (p.hive === 'HKCR' || p.hive === 'HKCC') throw refusal(command, `registry: ${p.display}: ${p.hive} is a merged view: give the value under HKLM, HKU or HKCU`);
+  if (p.value === null)
+    throw refusal(command, `registry: ${p.display} is a key: give KEY\\\\VALUE (keys are never deleted whole)`);
+  if (p.hive === 'HKCR' || p.hive === 'HKCC')
+    throw refusal(
+      command,
+      `registry: ${p.display}: ${p.hive} is a merged view: give the value under HKLM, HKU or HKCU`,
+    );
   return p as RegistryPath & { value: string };
 }
 
@@ -146,7 +186,8 @@ function delayedFromKey(name: string): boolean {
 }
 
 function serviceFailure(command: string, target: string, e: unknown): CommandError {
-  if (e instanceof Win32Error && e.code === ERROR_SERVICE_DOES_NOT_EXIST) return refusal(command, `service: no service ${target} (see services)`, 'not_found');
+  if (e instanceof Win32Error && e.code === ERROR_SERVICE_DOES_NOT_EXIST)
+    return refusal(command, `service: no service ${target} (see services)`, 'not_found');
   return refusal(command, `service ${target}: ${reasonOf(e)}`, 'failed');
 }
 
@@ -161,10 +202,15 @@ async function remediateService(ctx: JobContext, q: Quarantine, entry: Quarantin
     throw serviceFailure('remediate', target, e);
   }
   if (deniedService(name)) throw refusal('remediate', `service ${name}: refused: Windows (or the agent) needs it`);
-  if (before.startType < 2) throw refusal('remediate', `service ${name}: a ${startTypeName(before.startType)}-start driver: refused (remediate file its driver file offline)`);
+  if (before.startType < 2)
+    throw refusal(
+      'remediate',
+      `service ${name}: a ${startTypeName(before.startType)}-start driver: refused (remediate file its driver file offline)`,
+    );
   const delayed = before.delayedKnown ? before.delayedAutoStart : delayedFromKey(name);
   const wasRunning = before.state !== SERVICE_STOPPED;
-  if (before.startType === SERVICE_DISABLED && !wasRunning) throw refusal('remediate', `service ${name} is already disabled and stopped: nothing to do`);
+  if (before.startType === SERVICE_DISABLED && !wasRunning)
+    throw refusal('remediate', `service ${name} is already disabled and stopped: nothing to do`);
   entry.target = name;
   // Disabled before it is stopped: its recovery actions cannot start it again meanwhile.
   try {
@@ -179,7 +225,11 @@ async function remediateService(ctx: JobContext, q: Quarantine, entry: Quarantin
     // From here the entry holds a change: a failure to stop is reported in it, not thrown away.
     try {
       const stopped = await stopService(name, SERVICE_WAIT_MS, ctx.signal);
-      entry.actions.push(stopped ? `service ${name} stopped` : `service ${name} did not stop within ${SERVICE_WAIT_MS / 1000} s: still running (disabled: it will not start again)`);
+      entry.actions.push(
+        stopped
+          ? `service ${name} stopped`
+          : `service ${name} did not stop within ${SERVICE_WAIT_MS / 1000} s: still running (disabled: it will not start again)`,
+      );
     } catch (e) {
       entry.actions.push(`service ${name} not stopped: ${reasonOf(e)} (disabled: it will not start again)`);
     }
@@ -204,7 +254,11 @@ async function undoService(entry: QuarantineEntry): Promise<string[]> {
     }
     try {
       const state = await startService(s.name, SERVICE_WAIT_MS);
-      notes.push(state === 4 ? `service ${s.name} started again (it was running)` : `service ${s.name} start requested (it was running); state now ${state}`);
+      notes.push(
+        state === 4
+          ? `service ${s.name} started again (it was running)`
+          : `service ${s.name} start requested (it was running); state now ${state}`,
+      );
     } catch (e) {
       notes.push(`service ${s.name} was running but could not be started again: ${reasonOf(e)}`);
     }
@@ -230,14 +284,23 @@ async function remediateTask(q: Quarantine, entry: QuarantineEntry, target: stri
     throw refusal('remediate', `scheduledtask: ${describeError(e)}`);
   }
   const st = await fsp.lstat(task.file).catch((e: unknown) => {
-    throw refusal('remediate', `scheduledtask: ${task.name}: ${fsReason(e)} (see scheduledtasks)`, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not_found' : 'failed');
+    throw refusal(
+      'remediate',
+      `scheduledtask: ${task.name}: ${fsReason(e)} (see scheduledtasks)`,
+      (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not_found' : 'failed',
+    );
   });
-  if (st.isDirectory()) throw refusal('remediate', `scheduledtask: ${task.name} is a task folder: remediate its tasks one by one`);
+  if (st.isDirectory())
+    throw refusal('remediate', `scheduledtask: ${task.name} is a task folder: remediate its tasks one by one`);
   if (isMicrosoftTask(task.name)) {
     // Windows' own tasks only when persistence flags them: their program is outside the usual folders.
     const def = await readTask(task.file, task.name);
     const launch = def.command ? resolveLaunch(def.command, { env: process.env, isFile }) : null;
-    if (!launch || !isUnusualLocation(launch.path, process.env)) throw refusal('remediate', `scheduledtask: ${task.name}: refused: a Windows task whose program is in the Windows or Program Files folders`);
+    if (!launch || !isUnusualLocation(launch.path, process.env))
+      throw refusal(
+        'remediate',
+        `scheduledtask: ${task.name}: refused: a Windows task whose program is in the Windows or Program Files folders`,
+      );
   }
   entry.target = task.name;
   await q.takeFile(entry, task.file, task.file).catch((e: unknown) => {
@@ -276,7 +339,9 @@ async function takeTaskCache(q: Quarantine, entry: QuarantineEntry, name: string
   await q.save(entry);
   try {
     for (const k of keys) deleteKey(k);
-    entry.actions.push(`its TaskCache keys deleted (${keys.map((k) => k.display.replace(/^.*\\TaskCache\\/, '')).join(', ')}; ${saved.length - keys.length} values kept for undo); a running Task Scheduler service may keep the task it loaded until it restarts`);
+    entry.actions.push(
+      `its TaskCache keys deleted (${keys.map((k) => k.display.replace(/^.*\\TaskCache\\/, '')).join(', ')}; ${saved.length - keys.length} values kept for undo); a running Task Scheduler service may keep the task it loaded until it restarts`,
+    );
   } catch (e) {
     entry.actions.push(`its TaskCache keys not all deleted: ${reasonOf(e)}`);
   }
@@ -285,10 +350,22 @@ async function takeTaskCache(q: Quarantine, entry: QuarantineEntry, name: string
 /** The TaskCache keys first (keys before their values), then the definition file. */
 async function undoTask(ctx: JobContext, q: Quarantine, entry: QuarantineEntry): Promise<string[]> {
   for (const f of entry.files) {
-    if (await fsp.lstat(f.host).then(() => true, () => false)) throw refusal('undo', `scheduledtask: ${f.path} exists again on the device: move it away first (nothing was restored)`);
+    if (
+      await fsp.lstat(f.host).then(
+        () => true,
+        () => false,
+      )
+    )
+      throw refusal(
+        'undo',
+        `scheduledtask: ${f.path} exists again on the device: move it away first (nothing was restored)`,
+      );
   }
   const notes: string[] = [];
-  const ordered = [...entry.registryValues.filter((v) => v.type === KEY_ITSELF), ...entry.registryValues.filter((v) => v.type !== KEY_ITSELF)];
+  const ordered = [
+    ...entry.registryValues.filter((v) => v.type === KEY_ITSELF),
+    ...entry.registryValues.filter((v) => v.type !== KEY_ITSELF),
+  ];
   for (const v of ordered) {
     try {
       writeSavedValue(v);
@@ -305,7 +382,13 @@ async function undoTask(ctx: JobContext, q: Quarantine, entry: QuarantineEntry):
 
 // ---- dispatch ------------------------------------------------------------------------------------------
 
-export async function remediateWindowsConfig(ctx: JobContext, q: Quarantine, entry: QuarantineEntry, target: string, _auto: boolean): Promise<void> {
+export async function remediateWindowsConfig(
+  ctx: JobContext,
+  q: Quarantine,
+  entry: QuarantineEntry,
+  target: string,
+  _auto: boolean,
+): Promise<void> {
   switch (entry.type) {
     case 'registry':
       return remediateRegistry(q, entry, target);

@@ -23,15 +23,30 @@ import { fsReason } from '../../fs/fs-errors.js';
 import { realPath } from '../../protected-paths.js';
 import type { Quarantine, QuarantineEntry } from '../../quarantine.js';
 import { attributeString } from '../../platform/windows/file-attributes.js';
-import { BLOCKING_ATTRIBUTES, readAttributesAndCreation, readFileExtras, readSddl, setAttributes, setCreationTime, setSddl, SETTABLE_ATTRIBUTES } from '../../platform/windows/file-security.js';
+import {
+  BLOCKING_ATTRIBUTES,
+  readAttributesAndCreation,
+  readFileExtras,
+  readSddl,
+  setAttributes,
+  setCreationTime,
+  setSddl,
+  SETTABLE_ATTRIBUTES,
+} from '../../platform/windows/file-security.js';
 import { windowsWithin } from '../../platform/windows/paths.js';
-import { bootCriticalProblem, isCriticalProcessName, KERNEL_PIDS, sameWindowsPath } from '../../platform/windows/quarantine-deny.js';
+import {
+  bootCriticalProblem,
+  isCriticalProcessName,
+  KERNEL_PIDS,
+  sameWindowsPath,
+} from '../../platform/windows/quarantine-deny.js';
 import { ancestorChain } from '../../platform/windows/quarantine-tree.js';
 import { processSnapshot, type SnapshotProcess } from '../../platform/windows/toolhelp.js';
 import { readStartupFolders, startupFolders } from '../../platform/windows/startup-items.js';
 import { describeError } from '../../../shared/errors.js';
 
-const fail = (m: string, code: 'refused' | 'not_found' | 'failed' = 'failed') => new CommandError(`remediate: ${m}`, code);
+const fail = (m: string, code: 'refused' | 'not_found' | 'failed' = 'failed') =>
+  new CommandError(`remediate: ${m}`, code);
 
 /** A failure's reason: a refusal as it is, a file system error in words. */
 function reason(e: unknown): string {
@@ -55,7 +70,8 @@ async function refuseUntouchable(file: string): Promise<void> {
   for (const candidate of [file, real]) {
     for (const own of agentFiles()) {
       const ownReal = await realPath(own).catch(() => own);
-      if (sameWindowsPath(candidate, own) || sameWindowsPath(candidate, ownReal)) throw fail(`refused: ${file} is a file running this agent (${path.win32.basename(own)})`, 'refused');
+      if (sameWindowsPath(candidate, own) || sameWindowsPath(candidate, ownReal))
+        throw fail(`refused: ${file} is a file running this agent (${path.win32.basename(own)})`, 'refused');
     }
     const boot = bootCriticalProblem(candidate, systemRoot());
     if (boot) throw fail(`${file}: ${boot}`, 'refused');
@@ -73,11 +89,17 @@ function untouchableProcess(p: SnapshotProcess, own: Set<number>): string | null
 /** The remediate-file prerequisite: processes whose image is `file` are refused without -auto, terminated with it. */
 async function stopRunners(ctx: JobContext, entry: QuarantineEntry, file: string, auto: boolean): Promise<void> {
   const real = await realPath(file).catch(() => file);
-  const runners = (await ctx.platform.listProcesses(ctx.signal)).filter((p) => p.path !== null && (sameWindowsPath(p.path, file) || sameWindowsPath(p.path, real)));
+  const runners = (await ctx.platform.listProcesses(ctx.signal)).filter(
+    (p) => p.path !== null && (sameWindowsPath(p.path, file) || sameWindowsPath(p.path, real)),
+  );
   if (runners.length === 0) return;
   const pids = runners.map((p) => p.pid);
   const them = pids.length > 1 ? 'them' : 'it';
-  if (!auto) throw fail(`${file} is the image of running process${pids.length > 1 ? 'es' : ''} ${pids.join(', ')}: add -auto to stop ${them} first (nothing was changed)`, 'refused');
+  if (!auto)
+    throw fail(
+      `${file} is the image of running process${pids.length > 1 ? 'es' : ''} ${pids.join(', ')}: add -auto to stop ${them} first (nothing was changed)`,
+      'refused',
+    );
   const snapshot = processSnapshot();
   const own = ancestorChain(process.pid, snapshot);
   for (const r of runners) {
@@ -88,7 +110,8 @@ async function stopRunners(ctx: JobContext, entry: QuarantineEntry, file: string
     const r = await ctx.platform.stopProcess(pid, { tree: false }).catch((e: Error) => {
       throw fail(`process ${pid} running ${file}: ${e.message} (nothing was quarantined)`);
     });
-    if (r.survivors.length > 0) throw fail(`process ${pid} running ${file} could not be stopped (nothing was quarantined)`);
+    if (r.survivors.length > 0)
+      throw fail(`process ${pid} running ${file} could not be stopped (nothing was quarantined)`);
     entry.actions.push(`process ${pid} running it terminated (TerminateProcess)`);
   }
 }
@@ -120,12 +143,20 @@ async function takeWindowsFile(q: Quarantine, entry: QuarantineEntry, file: stri
   taken.windows = { attributes: extras.attributes, birthtimeMs: extras.birthtimeMs, sddl: extras.sddl };
   entry.actions.push(
     `kept for undo: attributes ${attributeString(extras.attributes)}, created ${new Date(extras.birthtimeMs).toISOString()}, ` +
-      (extras.sddl === null ? `security descriptor not readable (${extras.sddlError ?? 'unknown reason'}): undo leaves the folder's inherited one` : `security descriptor ${extras.sddl}`),
+      (extras.sddl === null
+        ? `security descriptor not readable (${extras.sddlError ?? 'unknown reason'}): undo leaves the folder's inherited one`
+        : `security descriptor ${extras.sddl}`),
   );
   await q.save(entry);
 }
 
-async function remediateFile(ctx: JobContext, q: Quarantine, entry: QuarantineEntry, target: string, auto: boolean): Promise<void> {
+async function remediateFile(
+  ctx: JobContext,
+  q: Quarantine,
+  entry: QuarantineEntry,
+  target: string,
+  auto: boolean,
+): Promise<void> {
   const file = devicePath(ctx, 'remediate', target);
   entry.target = file;
   await refuseUntouchable(file);
@@ -138,19 +169,30 @@ async function remediateFile(ctx: JobContext, q: Quarantine, entry: QuarantineEn
 function processTargets(target: string, snapshot: readonly SnapshotProcess[]): SnapshotProcess[] {
   if (/^\d+$/.test(target)) {
     const pid = Number(target);
-    if ((KERNEL_PIDS as readonly number[]).includes(pid)) throw fail(`process ${pid} is the kernel: refused`, 'refused');
+    if ((KERNEL_PIDS as readonly number[]).includes(pid))
+      throw fail(`process ${pid} is the kernel: refused`, 'refused');
     const p = snapshot.find((x) => x.pid === pid);
     if (!p) throw fail(`process ${pid}: no such process`, 'not_found');
     return [p];
   }
-  if (/[\\/]/.test(target)) throw fail(`process: ${target}: give a pid or an image name (evil.exe); to quarantine a file use remediate file`, 'refused');
+  if (/[\\/]/.test(target))
+    throw fail(
+      `process: ${target}: give a pid or an image name (evil.exe); to quarantine a file use remediate file`,
+      'refused',
+    );
   const name = target.toLowerCase();
   const found = snapshot.filter((p) => p.name.toLowerCase() === name || p.name.toLowerCase() === `${name}.exe`);
   if (found.length === 0) throw fail(`process: no running process named ${target}`, 'not_found');
   return found;
 }
 
-async function remediateProcess(ctx: JobContext, q: Quarantine, entry: QuarantineEntry, target: string, auto: boolean): Promise<void> {
+async function remediateProcess(
+  ctx: JobContext,
+  q: Quarantine,
+  entry: QuarantineEntry,
+  target: string,
+  auto: boolean,
+): Promise<void> {
   const snapshot = processSnapshot();
   const targets = processTargets(target, snapshot);
   const own = ancestorChain(process.pid, snapshot);
@@ -172,13 +214,21 @@ async function remediateProcess(ctx: JobContext, q: Quarantine, entry: Quarantin
     const tree = r.stopped.filter((x) => x !== p.pid);
     if (r.stopped.includes(p.pid)) {
       stoppedAny = true;
-      entry.actions.push(auto ? `process tree of ${p.pid} (${p.name}) terminated: pids ${r.stopped.join(', ')}` : `process ${p.pid} (${p.name}) terminated (TerminateProcess)`);
+      entry.actions.push(
+        auto
+          ? `process tree of ${p.pid} (${p.name}) terminated: pids ${r.stopped.join(', ')}`
+          : `process ${p.pid} (${p.name}) terminated (TerminateProcess)`,
+      );
     } else if (tree.length > 0) {
       stoppedAny = true;
       entry.actions.push(`descendants of ${p.pid} (${p.name}) terminated: pids ${tree.join(', ')}`);
     }
     if (r.survivors.length > 0) entry.actions.push(`pids still alive: ${r.survivors.join(', ')}`);
-    entry.actions.push(image ? `image ${image} not quarantined (on Windows remediate process never takes the image: remediate file ${image} does)` : `image of ${p.pid} unreadable: not quarantined`);
+    entry.actions.push(
+      image
+        ? `image ${image} not quarantined (on Windows remediate process never takes the image: remediate file ${image} does)`
+        : `image of ${p.pid} unreadable: not quarantined`,
+    );
   }
   if (!stoppedAny) throw fail(`process ${target} could not be stopped: ${entry.actions.join('; ')}`);
   await q.save(entry);
@@ -194,13 +244,29 @@ async function locateStartupItem(ctx: JobContext, target: string): Promise<strin
     }
     return file;
   }
-  const items = (await readStartupFolders(folders, ctx.signal)).filter((i) => i.kind === 'startup-folder' && i.name.toLowerCase() === target.toLowerCase() && i.path !== path.win32.dirname(i.path));
-  if (items.length === 0) throw fail(`startupfolder: no startup item ${target} (see startupfolders: path or name)`, 'not_found');
-  if (items.length > 1) throw fail(`startupfolder: ${target} is in several Startup folders (${items.map((i) => i.path).join(', ')}): give its path`, 'refused');
+  const items = (await readStartupFolders(folders, ctx.signal)).filter(
+    (i) =>
+      i.kind === 'startup-folder' &&
+      i.name.toLowerCase() === target.toLowerCase() &&
+      i.path !== path.win32.dirname(i.path),
+  );
+  if (items.length === 0)
+    throw fail(`startupfolder: no startup item ${target} (see startupfolders: path or name)`, 'not_found');
+  if (items.length > 1)
+    throw fail(
+      `startupfolder: ${target} is in several Startup folders (${items.map((i) => i.path).join(', ')}): give its path`,
+      'refused',
+    );
   return items[0]!.path;
 }
 
-export async function remediateWindowsFiles(ctx: JobContext, q: Quarantine, entry: QuarantineEntry, target: string, auto: boolean): Promise<void> {
+export async function remediateWindowsFiles(
+  ctx: JobContext,
+  q: Quarantine,
+  entry: QuarantineEntry,
+  target: string,
+  auto: boolean,
+): Promise<void> {
   switch (entry.type) {
     case 'file':
       return remediateFile(ctx, q, entry, target, auto);
@@ -236,7 +302,10 @@ function restoreExtras(file: QuarantineEntry['files'][number]): string[] {
       notes.push(`${label} of ${file.path} not restored: ${describeError(e)}`);
     }
   };
-  if (w.sddl === null) notes.push(`security descriptor of ${file.path} not restored: it was not readable when quarantined (the folder's inherited one applies)`);
+  if (w.sddl === null)
+    notes.push(
+      `security descriptor of ${file.path} not restored: it was not readable when quarantined (the folder's inherited one applies)`,
+    );
   else step('sddl', 'security descriptor', () => setSddl(file.host, w.sddl as string));
   step('created', 'creation time', () => setCreationTime(file.host, w.birthtimeMs));
   step('attributes', 'attributes', () => setAttributes(file.host, w.attributes));
@@ -249,12 +318,20 @@ function restoreExtras(file: QuarantineEntry['files'][number]): string[] {
       else notes.push(`security descriptor of ${file.path} set but reads back as ${sddl}, not ${w.sddl}`);
     }
     if (applied.has('created')) {
-      if (Math.abs(now.birthtimeMs - w.birthtimeMs) < 0.001) done.push(`creation time ${new Date(w.birthtimeMs).toISOString()}`);
-      else notes.push(`creation time of ${file.path} set but reads back as ${new Date(now.birthtimeMs).toISOString()}, not ${new Date(w.birthtimeMs).toISOString()}`);
+      if (Math.abs(now.birthtimeMs - w.birthtimeMs) < 0.001)
+        done.push(`creation time ${new Date(w.birthtimeMs).toISOString()}`);
+      else
+        notes.push(
+          `creation time of ${file.path} set but reads back as ${new Date(now.birthtimeMs).toISOString()}, not ${new Date(w.birthtimeMs).toISOString()}`,
+        );
     }
     if (applied.has('attributes')) {
-      if ((now.attributes & SETTABLE_ATTRIBUTES) === (w.attributes & SETTABLE_ATTRIBUTES)) done.push(`attributes ${attributeString(w.attributes)}`);
-      else notes.push(`attributes of ${file.path} set but read back as ${attributeString(now.attributes)}, not ${attributeString(w.attributes)}`);
+      if ((now.attributes & SETTABLE_ATTRIBUTES) === (w.attributes & SETTABLE_ATTRIBUTES))
+        done.push(`attributes ${attributeString(w.attributes)}`);
+      else
+        notes.push(
+          `attributes of ${file.path} set but read back as ${attributeString(now.attributes)}, not ${attributeString(w.attributes)}`,
+        );
     }
   } catch (e) {
     notes.push(`${file.path} unreadable after restore: ${describeError(e)}`);
@@ -268,7 +345,10 @@ export async function undoWindowsFiles(ctx: JobContext, q: Quarantine, entry: Qu
   for (const f of entry.files) {
     notes.push(...restoreExtras(f));
     const st = await fsp.stat(f.host).catch(() => null);
-    if (st && Math.abs(st.mtimeMs - f.mtimeMs) >= 1) notes.push(`last write time of ${f.path} reads back as ${st.mtime.toISOString()}, not ${new Date(f.mtimeMs).toISOString()}`);
+    if (st && Math.abs(st.mtimeMs - f.mtimeMs) >= 1)
+      notes.push(
+        `last write time of ${f.path} reads back as ${st.mtime.toISOString()}, not ${new Date(f.mtimeMs).toISOString()}`,
+      );
   }
   if (entry.type === 'process') notes.push('the process itself is not restarted (its image was not quarantined)');
   return notes;

@@ -10,7 +10,13 @@ import type { Quarantine, QuarantineEntry } from '../../quarantine.js';
 import { remediateWindowsConfig, undoWindowsConfig } from './remediate-windows-config.js';
 import { remediateWindowsFiles, undoWindowsFiles } from './remediate-windows-files.js';
 
-export async function remediateOnWindows(ctx: JobContext, q: Quarantine, entry: QuarantineEntry, target: string, auto: boolean): Promise<void> {
+export async function remediateOnWindows(
+  ctx: JobContext,
+  q: Quarantine,
+  entry: QuarantineEntry,
+  target: string,
+  auto: boolean,
+): Promise<void> {
   switch (entry.type) {
     case 'file':
     case 'process':

@@ -49,7 +49,12 @@ export function parseAnacrontab(text: string): CronEntry[] {
     if (line === '' || line.startsWith('#') || ENV_ASSIGNMENT.test(line)) return;
     const m = /^(\S+)\s+(\S+)\s+(\S+)\s+(.+)$/.exec(line);
     if (!m) return;
-    entries.push({ line: index + 1, schedule: `anacron period ${m[1]}, delay ${m[2]} min (${m[3]})`, user: 'root', command: (m[4] as string).trim() });
+    entries.push({
+      line: index + 1,
+      schedule: `anacron period ${m[1]}, delay ${m[2]} min (${m[3]})`,
+      user: 'root',
+      command: (m[4] as string).trim(),
+    });
   });
   return entries;
 }
@@ -78,9 +83,14 @@ export function parseAtJob(fileName: string, text: string): AtJob {
     const end = lines.indexOf(delimiter, heredoc + 1);
     body = lines.slice(heredoc + 1, end < 0 ? undefined : end);
   } else {
-    const cdBlockEnd = lines.findIndex((l, i) => l.trim() === '}' && i > 0 && lines.slice(0, i).some((p) => /^cd .*\|\|\s*\{/.test(p)));
+    const cdBlockEnd = lines.findIndex(
+      (l, i) => l.trim() === '}' && i > 0 && lines.slice(0, i).some((p) => /^cd .*\|\|\s*\{/.test(p)),
+    );
     body = lines.slice(cdBlockEnd + 1);
   }
-  const command = body.map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#')).join('; ');
+  const command = body
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .join('; ');
   return { runAt, uid: uid ? Number(uid[1]) : null, command };
 }

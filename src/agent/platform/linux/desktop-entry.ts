@@ -24,7 +24,8 @@ export function parseDesktopEntry(text: string): DesktopEntry {
     const value = line.slice(eq + 1).trim();
     if (key === 'Name') entry.name = value;
     else if (key === 'Exec') entry.exec = value;
-    else if ((key === 'Hidden' && value === 'true') || (key === 'X-GNOME-Autostart-enabled' && value === 'false')) entry.disabled = true;
+    else if ((key === 'Hidden' && value === 'true') || (key === 'X-GNOME-Autostart-enabled' && value === 'false'))
+      entry.disabled = true;
   }
   return entry;
 }

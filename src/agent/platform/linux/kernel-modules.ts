@@ -42,7 +42,10 @@ export function parseProcModules(text: string): ProcModule[] {
 
 /** Module name as the kernel spells it: file base name without `.ko[.xz|.gz|.zst]`, dashes as underscores. */
 export function moduleNameOfFile(file: string): string {
-  return path.posix.basename(file).replace(/\.ko(\.[a-z]+)?$/, '').replace(/-/g, '_');
+  return path.posix
+    .basename(file)
+    .replace(/\.ko(\.[a-z]+)?$/, '')
+    .replace(/-/g, '_');
 }
 
 /** Module name -> device path of its file, from `/lib/modules/RELEASE/modules.dep`. */
@@ -70,7 +73,8 @@ export async function listDrivers(procRoot: string, root: Sysroot, signal?: Abor
   try {
     text = readProcFile(path.join(procRoot, 'modules'));
   } catch (err) {
-    if (errorCode(err) === 'ENOENT') throw new Error(`${procRoot}/modules does not exist (kernel built without loadable modules)`, { cause: err });
+    if (errorCode(err) === 'ENOENT')
+      throw new Error(`${procRoot}/modules does not exist (kernel built without loadable modules)`, { cause: err });
     throw err;
   }
   const moduleDir = `/lib/modules/${os.release()}`;
@@ -81,7 +85,15 @@ export async function listDrivers(procRoot: string, root: Sysroot, signal?: Abor
     signal?.throwIfAborted();
     const modulePath = paths.get(m.name) ?? null;
     // Unknown (null) when the file is missing, unreadable or compressed in a format we cannot open.
-    const signer = modulePath ? await root.resolve(modulePath).then((p) => moduleSigner(root.host(p)), () => null).catch(() => null) : null;
+    const signer = modulePath
+      ? await root
+          .resolve(modulePath)
+          .then(
+            (p) => moduleSigner(root.host(p)),
+            () => null,
+          )
+          .catch(() => null)
+      : null;
     drivers.push({
       name: m.name,
       size: m.size,

@@ -41,7 +41,7 @@ function readTlv(buf: Buffer, offset: number): Tlv | null {
 
 function children(buf: Buffer, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
-  for (let at = parent.start; at < parent.end; ) {
+  for (let at = parent.start; at < parent.end;) {
     const t = readTlv(buf, at);
     if (!t) break;
     out.push(t);
@@ -85,7 +85,8 @@ export function pkcs7SignerName(der: Buffer): string | null {
 
 /** Signer of a module image held in memory. */
 export function signerFromImage(image: Buffer): ModuleSigner {
-  if (image.length < MAGIC.length + INFO_BYTES || !image.subarray(image.length - MAGIC.length).equals(MAGIC)) return UNSIGNED;
+  if (image.length < MAGIC.length + INFO_BYTES || !image.subarray(image.length - MAGIC.length).equals(MAGIC))
+    return UNSIGNED;
   const infoAt = image.length - MAGIC.length - INFO_BYTES;
   const idType = image[infoAt + 2] as number;
   const signerLen = image[infoAt + 3] as number;

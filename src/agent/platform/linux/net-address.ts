@@ -25,7 +25,7 @@ export function formatIpv6(bytes: Buffer): string {
   if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return `::ffff:${ipv4(bytes, 12)}`;
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;
@@ -45,7 +45,9 @@ export function formatIpv6(bytes: Buffer): string {
 
 /** The dotted form of one /proc/net IPv4 word (its 8 hex digits as a number, in the host's byte order). */
 export function ipv4FromWord(w: number, littleEndian = HOST_LITTLE_ENDIAN): string {
-  return littleEndian ? `${w & 255}.${(w >>> 8) & 255}.${(w >>> 16) & 255}.${w >>> 24}` : `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
+  return littleEndian
+    ? `${w & 255}.${(w >>> 8) & 255}.${(w >>> 16) & 255}.${w >>> 24}`
+    : `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
 }
 
 /** Text form of one /proc/net hex address (8 hex digits: IPv4, 32: IPv6). */

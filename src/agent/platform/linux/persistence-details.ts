@@ -18,7 +18,10 @@ function clip(s: string): string {
 }
 
 function meaningfulLines(text: string): string[] {
-  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
 function plural(n: number, one: string): string {
@@ -26,11 +29,16 @@ function plural(n: number, one: string): string {
 }
 
 export const details = {
-  crontab: (format: 'system' | 'user' | 'anacron'): DetailOf => (text) => {
-    const entries = format === 'anacron' ? parseAnacrontab(text) : parseCrontab(text, format === 'system');
-    return plural(entries.length, 'cron line');
-  },
-  cronPeriod: (period: string): DetailOf => () => `run by cron ${period}`,
+  crontab:
+    (format: 'system' | 'user' | 'anacron'): DetailOf =>
+    (text) => {
+      const entries = format === 'anacron' ? parseAnacrontab(text) : parseCrontab(text, format === 'system');
+      return plural(entries.length, 'cron line');
+    },
+  cronPeriod:
+    (period: string): DetailOf =>
+    () =>
+      `run by cron ${period}`,
   atJob: (): DetailOf => (text, devicePath) => {
     const job = parseAtJob(path.posix.basename(devicePath), text);
     return clip(`at ${job.runAt ?? 'unknown time'}: ${job.command}`);
@@ -49,7 +57,9 @@ export const details = {
   rcLocal: (): DetailOf => (text) => clip(scriptCommands(text)) || 'no commands',
   shellRc: (): DetailOf => (text) => plural(meaningfulLines(text).length, 'line'),
   ldPreload: (): DetailOf => (text) => {
-    const libs = meaningfulLines(text).flatMap((l) => l.split(/[\s:]+/)).filter(Boolean);
+    const libs = meaningfulLines(text)
+      .flatMap((l) => l.split(/[\s:]+/))
+      .filter(Boolean);
     return libs.length > 0 ? clip(`preloads ${libs.join(', ')}`) : 'empty';
   },
   authorizedKeys: (): DetailOf => (text) => {
@@ -59,11 +69,15 @@ export const details = {
   },
   udevRules: (): DetailOf => (text) => {
     const rules = meaningfulLines(text);
-    const runs = rules.flatMap((r) => [...r.matchAll(/\b(?:RUN|PROGRAM)\{?[a-z]*\}?\+?=\s*"([^"]*)"/g)].map((m) => m[1] as string));
+    const runs = rules.flatMap((r) =>
+      [...r.matchAll(/\b(?:RUN|PROGRAM)\{?[a-z]*\}?\+?=\s*"([^"]*)"/g)].map((m) => m[1] as string),
+    );
     return clip(plural(rules.length, 'rule') + (runs.length > 0 ? `; runs ${runs.join(', ')}` : ''));
   },
   modulesLoad: (): DetailOf => (text) => {
-    const modules = meaningfulLines(text).filter((l) => !l.startsWith(';')).map((l) => l.split(/\s+/)[0] as string);
+    const modules = meaningfulLines(text)
+      .filter((l) => !l.startsWith(';'))
+      .map((l) => l.split(/\s+/)[0] as string);
     return modules.length > 0 ? clip(`loads ${modules.join(', ')}`) : 'empty';
   },
   desktop: (): DetailOf => (text) => {

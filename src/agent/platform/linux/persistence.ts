@@ -50,17 +50,41 @@ class Candidates {
   }
 
   /** Every non-folder entry of a device folder (optionally filtered by name). */
-  async addFolder(root: Sysroot, category: string, dir: string, detail: DetailOf | null, accept: (name: string) => boolean = () => true): Promise<void> {
+  async addFolder(
+    root: Sysroot,
+    category: string,
+    dir: string,
+    detail: DetailOf | null,
+    accept: (name: string) => boolean = () => true,
+  ): Promise<void> {
     try {
-      for (const entry of await root.list(dir)) if (!entry.dirent.isDirectory() && accept(entry.name)) this.add(category, entry.path, detail);
+      for (const entry of await root.list(dir))
+        if (!entry.dirent.isDirectory() && accept(entry.name)) this.add(category, entry.path, detail);
     } catch (err) {
       if (isDenied(err)) this.denyDir(category, dir);
     }
   }
 }
 
-const HOME_SHELL_FILES = ['.bashrc', '.profile', '.bash_profile', '.bash_login', '.bash_logout', '.zshrc', '.zprofile', '.zshenv', '.zlogin'];
-const SYSTEM_SHELL_FILES = ['/etc/profile', '/etc/bash.bashrc', '/etc/zsh/zshrc', '/etc/zsh/zprofile', '/etc/zsh/zshenv', '/etc/environment'];
+const HOME_SHELL_FILES = [
+  '.bashrc',
+  '.profile',
+  '.bash_profile',
+  '.bash_login',
+  '.bash_logout',
+  '.zshrc',
+  '.zprofile',
+  '.zshenv',
+  '.zlogin',
+];
+const SYSTEM_SHELL_FILES = [
+  '/etc/profile',
+  '/etc/bash.bashrc',
+  '/etc/zsh/zshrc',
+  '/etc/zsh/zprofile',
+  '/etc/zsh/zshenv',
+  '/etc/environment',
+];
 
 /**
  * Unit files (and `*.wants` links, drop-ins) under a non-vendor unit folder, one level of sub-folders
@@ -91,7 +115,9 @@ export function authorizedKeysPaths(values: readonly string[], home: Home, uid: 
       if (token === '' || token === 'none') continue;
       if (token.includes('%u') && home.user === null) continue;
       if (token.includes('%U') && uid === null) continue;
-      const expanded = token.replace(/%(.)/g, (_, c: string) => (c === 'h' ? home.path : c === 'u' ? (home.user as string) : c === 'U' ? String(uid) : c === '%' ? '%' : `%${c}`));
+      const expanded = token.replace(/%(.)/g, (_, c: string) =>
+        c === 'h' ? home.path : c === 'u' ? (home.user as string) : c === 'U' ? String(uid) : c === '%' ? '%' : `%${c}`,
+      );
       paths.push(expanded.startsWith('/') ? expanded : path.posix.join(home.path, expanded));
     }
   }
@@ -100,7 +126,8 @@ export function authorizedKeysPaths(values: readonly string[], home: Home, uid: 
 
 async function sshdAuthorizedKeysFiles(root: Sysroot): Promise<string[]> {
   const texts = [await root.readText('/etc/ssh/sshd_config').catch(() => null)];
-  for (const entry of await root.listQuiet('/etc/ssh/sshd_config.d')) if (entry.name.endsWith('.conf')) texts.push(await root.readText(entry.path).catch(() => null));
+  for (const entry of await root.listQuiet('/etc/ssh/sshd_config.d'))
+    if (entry.name.endsWith('.conf')) texts.push(await root.readText(entry.path).catch(() => null));
   const values: string[] = [];
   for (const text of texts) {
     for (const m of (text ?? '').matchAll(/^\s*AuthorizedKeysFile\s+(.+)$/gim)) values.push((m[1] as string).trim());
@@ -116,7 +143,11 @@ async function gather(root: Sysroot, accounts: AccountNames): Promise<Candidates
   for (const f of await crontabFiles(root)) c.add('cron', f.path, details.crontab(f.format));
   for (const s of await cronPeriodScripts(root)) c.add('cron', s.path, details.cronPeriod(s.period));
   // The spools are often mode 1730/1770: say so rather than show them empty.
-  for (const [category, spool] of [['cron', '/var/spool/cron/crontabs'], ['at', '/var/spool/cron/atjobs'], ['at', '/var/spool/at']] as const) {
+  for (const [category, spool] of [
+    ['cron', '/var/spool/cron/crontabs'],
+    ['at', '/var/spool/cron/atjobs'],
+    ['at', '/var/spool/at'],
+  ] as const) {
     await root.list(spool).catch((err: unknown) => {
       if (isDenied(err)) c.denyDir(category, spool);
     });
@@ -143,7 +174,8 @@ async function gather(root: Sysroot, accounts: AccountNames): Promise<Candidates
   // shell start-up files
   for (const f of SYSTEM_SHELL_FILES) c.add('shell-rc', f, details.shellRc());
   await c.addFolder(root, 'shell-rc', '/etc/profile.d', details.shellRc());
-  for (const home of homes) for (const f of HOME_SHELL_FILES) c.add('shell-rc', path.posix.join(home.path, f), details.shellRc());
+  for (const home of homes)
+    for (const f of HOME_SHELL_FILES) c.add('shell-rc', path.posix.join(home.path, f), details.shellRc());
 
   // dynamic linker preload
   c.add('ld-preload', '/etc/ld.so.preload', details.ldPreload());
@@ -152,8 +184,9 @@ async function gather(root: Sysroot, accounts: AccountNames): Promise<Candidates
   const keyFiles = await sshdAuthorizedKeysFiles(root);
   const uids = new Map(accounts.passwd.map((entry) => [entry.name, entry.uid]));
   for (const home of homes) {
-    for (const f of ['.ssh/authorized_keys', '.ssh/authorized_keys2']) c.add('authorized_keys', path.posix.join(home.path, f), details.authorizedKeys());
-    const uid = home.user === null ? null : uids.get(home.user) ?? null;
+    for (const f of ['.ssh/authorized_keys', '.ssh/authorized_keys2'])
+      c.add('authorized_keys', path.posix.join(home.path, f), details.authorizedKeys());
+    const uid = home.user === null ? null : (uids.get(home.user) ?? null);
     for (const p of authorizedKeysPaths(keyFiles, home, uid)) c.add('authorized_keys', p, details.authorizedKeys());
   }
 
@@ -168,7 +201,12 @@ async function gather(root: Sysroot, accounts: AccountNames): Promise<Candidates
 }
 
 /** Reads a regular file once: hash and detail from the same bytes (streamed when large). */
-async function hashAndDetail(hostPath: string, devicePath: string, st: Stats, detailOf: DetailOf | null): Promise<{ sha256: string | null; detail: string | null }> {
+async function hashAndDetail(
+  hostPath: string,
+  devicePath: string,
+  st: Stats,
+  detailOf: DetailOf | null,
+): Promise<{ sha256: string | null; detail: string | null }> {
   if (st.size > MAX_HASH_BYTES) return { sha256: null, detail: `${st.size} bytes: larger than 64 MiB, not hashed` };
   if (st.size > INLINE_BYTES) return { sha256: (await hashFile(hostPath, ['sha256'])).sha256, detail: null };
   const handle = await openForReading(hostPath);
@@ -183,14 +221,25 @@ async function hashAndDetail(hostPath: string, devicePath: string, st: Stats, de
 }
 
 /** The record of one candidate, null when it does not exist, 'denied' when its folder cannot be searched. */
-async function describe(root: Sysroot, accounts: AccountNames, c: Candidate): Promise<PersistenceInfo | null | 'denied'> {
+async function describe(
+  root: Sysroot,
+  accounts: AccountNames,
+  c: Candidate,
+): Promise<PersistenceInfo | null | 'denied'> {
   let lst: Stats;
   try {
     lst = await fsp.lstat(root.host(c.path));
   } catch (err) {
     return isDenied(err) ? 'denied' : null;
   }
-  const base = { category: c.category, path: c.path, owner: accounts.user(lst.uid), mode: modeString(lst.mode), mtime: lst.mtime.toISOString(), size: lst.size };
+  const base = {
+    category: c.category,
+    path: c.path,
+    owner: accounts.user(lst.uid),
+    mode: modeString(lst.mode),
+    mtime: lst.mtime.toISOString(),
+    size: lst.size,
+  };
   let target = c.path;
   let prefix = '';
   let st = lst;
@@ -200,7 +249,8 @@ async function describe(root: Sysroot, accounts: AccountNames, c: Candidate): Pr
     if (link === '/dev/null') return { ...base, sha256: null, detail: 'symlink to /dev/null (masked)' };
     const resolved = await root.resolve(c.path).catch(() => null);
     const stTarget = resolved === null ? null : await fsp.stat(root.host(resolved)).catch(() => null);
-    if (resolved === null || stTarget === null) return { ...base, sha256: null, detail: `symlink to ${link} (dangling)` };
+    if (resolved === null || stTarget === null)
+      return { ...base, sha256: null, detail: `symlink to ${link} (dangling)` };
     target = resolved;
     st = stTarget;
     prefix = `symlink to ${link}; `;
@@ -230,7 +280,10 @@ async function blockingFolder(root: Sysroot, devicePath: string): Promise<string
   for (;;) {
     const parent = path.posix.dirname(p);
     if (parent === p) return p;
-    const visible = await fsp.lstat(root.host(p)).then(() => true, (err: unknown) => !isDenied(err));
+    const visible = await fsp.lstat(root.host(p)).then(
+      () => true,
+      (err: unknown) => !isDenied(err),
+    );
     if (visible) return p;
     p = parent;
   }

@@ -42,7 +42,13 @@ function readStat(procRoot: string, pid: number): ProcStat | null {
   const fields = text.slice(close + 2).split(' ');
   // state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime
   // priority nice num_threads itrealvalue starttime ...
-  return { pid, ppid: Number(fields[1]), pgid: Number(fields[2]), state: fields[0] ?? '?', startTime: fields[19] ?? '' };
+  return {
+    pid,
+    ppid: Number(fields[1]),
+    pgid: Number(fields[2]),
+    state: fields[0] ?? '?',
+    startTime: fields[19] ?? '',
+  };
 }
 
 function hasMarker(procRoot: string, pid: number, marker: string): boolean {

@@ -13,9 +13,18 @@ import { socketOwners, type SocketOwner } from './socket-owners.js';
 
 /** include/net/tcp_states.h */
 const TCP_STATES: Readonly<Record<number, string>> = {
-  0x01: 'ESTABLISHED', 0x02: 'SYN_SENT', 0x03: 'SYN_RECV', 0x04: 'FIN_WAIT1', 0x05: 'FIN_WAIT2',
-  0x06: 'TIME_WAIT', 0x07: 'CLOSE', 0x08: 'CLOSE_WAIT', 0x09: 'LAST_ACK', 0x0a: 'LISTEN',
-  0x0b: 'CLOSING', 0x0c: 'NEW_SYN_RECV',
+  0x01: 'ESTABLISHED',
+  0x02: 'SYN_SENT',
+  0x03: 'SYN_RECV',
+  0x04: 'FIN_WAIT1',
+  0x05: 'FIN_WAIT2',
+  0x06: 'TIME_WAIT',
+  0x07: 'CLOSE',
+  0x08: 'CLOSE_WAIT',
+  0x09: 'LAST_ACK',
+  0x0a: 'LISTEN',
+  0x0b: 'CLOSING',
+  0x0c: 'NEW_SYN_RECV',
 };
 
 const PROTOCOLS = ['tcp', 'tcp6', 'udp', 'udp6'] as const;
@@ -141,7 +150,7 @@ class NetTableParser {
       let eol = text.indexOf('\n', pos);
       if (eol < 0) eol = n;
       let count = 0;
-      for (let i = pos; count < FIELDS; ) {
+      for (let i = pos; count < FIELDS;) {
         while (i < eol && isBlank(text.charCodeAt(i))) i++;
         if (i >= eol) break;
         starts[count] = i;
@@ -189,7 +198,11 @@ const CHUNK_ROWS = 500;
  * handed over piece by piece, so that with thousands of sockets the first rows are on their way while
  * the kernel is still printing the rest of the table (about a page per read).
  */
-export async function streamConnections(procRoot: string, sink: (rows: ConnectionInfo[]) => Promise<void>, signal?: AbortSignal): Promise<void> {
+export async function streamConnections(
+  procRoot: string,
+  sink: (rows: ConnectionInfo[]) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   const owners = await socketOwners(procRoot, null, signal);
   for (const protocol of PROTOCOLS) {
     const parser = new NetTableParser(protocol, owners);

@@ -15,8 +15,18 @@ import { listPids, readProcFile, readProcRecord } from './procfs-read.js';
 export const CLOCK_TICKS_PER_SECOND = 100;
 
 const STATE_NAMES: Readonly<Record<string, string>> = {
-  R: 'running', S: 'sleeping', D: 'disk-sleep', Z: 'zombie', T: 'stopped', t: 'tracing-stop',
-  X: 'dead', x: 'dead', I: 'idle', P: 'parked', W: 'paging', K: 'wakekill',
+  R: 'running',
+  S: 'sleeping',
+  D: 'disk-sleep',
+  Z: 'zombie',
+  T: 'stopped',
+  t: 'tracing-stop',
+  X: 'dead',
+  x: 'dead',
+  I: 'idle',
+  P: 'parked',
+  W: 'paging',
+  K: 'wakekill',
 };
 
 export interface ProcStat {
@@ -116,7 +126,12 @@ const SLICE_PIDS = 200;
  * (awaited: it applies the backpressure), so that the first records are on their way to the service and
  * the console while the rest of procfs is read.
  */
-export async function streamProcesses(procRoot: string, accounts: AccountNames, sink: (rows: ProcessInfo[]) => Promise<void>, signal?: AbortSignal): Promise<void> {
+export async function streamProcesses(
+  procRoot: string,
+  accounts: AccountNames,
+  sink: (rows: ProcessInfo[]) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   const bootTime = readBootTime(procRoot);
   // No trailing slash: paths are built by concatenation in the hot loop (as path.join would give them).
   const root = procRoot.length > 1 ? procRoot.replace(/\/+$/, '') : procRoot;
@@ -137,7 +152,11 @@ export async function streamProcesses(procRoot: string, accounts: AccountNames, 
 }
 
 /** Every process visible in procRoot, by ascending pid. */
-export async function listProcesses(procRoot: string, accounts: AccountNames, signal?: AbortSignal): Promise<ProcessInfo[]> {
+export async function listProcesses(
+  procRoot: string,
+  accounts: AccountNames,
+  signal?: AbortSignal,
+): Promise<ProcessInfo[]> {
   const out: ProcessInfo[] = [];
   await streamProcesses(
     procRoot,

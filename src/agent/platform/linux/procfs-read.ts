@@ -93,7 +93,12 @@ export function listPids(procRoot: string): number[] {
  * Runs `work` over `items` synchronously in slices of `sliceSize`, yielding to the event loop between
  * slices (so other jobs and the link keep moving) and stopping when the signal aborts.
  */
-export async function slices<T>(items: readonly T[], sliceSize: number, signal: AbortSignal | undefined, work: (item: T) => void): Promise<void> {
+export async function slices<T>(
+  items: readonly T[],
+  sliceSize: number,
+  signal: AbortSignal | undefined,
+  work: (item: T) => void,
+): Promise<void> {
   for (let i = 0; i < items.length; i += sliceSize) {
     signal?.throwIfAborted();
     const end = Math.min(items.length, i + sliceSize);

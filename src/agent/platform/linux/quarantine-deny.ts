@@ -69,7 +69,8 @@ export function criticalFileRule(real: string, init?: string | null): string | n
   const exact = CRITICAL_FILES[p];
   if (exact) return exact;
   if (init && p === init) return 'init, the program of pid 1';
-  if (LOADER_NAME.test(path.posix.basename(p)) && (LIBRARY_FOLDER.test(p) || /^\/(usr\/)?s?bin\//.test(p))) return 'the dynamic loader';
+  if (LOADER_NAME.test(path.posix.basename(p)) && (LIBRARY_FOLDER.test(p) || /^\/(usr\/)?s?bin\//.test(p)))
+    return 'the dynamic loader';
   for (const [folder, what] of CRITICAL_FOLDERS) if (within(p, folder)) return what;
   if (LIBRARY_FOLDER.test(p)) return `system libraries (${/^(\/usr)?\/lib[a-z0-9]*/.exec(p)?.[0] ?? '/lib'})`;
   return null;
@@ -92,7 +93,14 @@ export function agentFileRule(real: string, self: AgentSelf): string | null {
 /** Which rule a unit name (`x.service`, `x.timer`) falls under, or null; `always` when -force does not lift it. */
 export function criticalUnitRule(name: string, self: AgentSelf): { what: string; always: boolean } | null {
   if (self.unit && name === self.unit) return { what: "the agent's own unit", always: true };
-  if (CRITICAL_UNIT.test(name)) return { what: name.startsWith('systemd-') || name.endsWith('.target') || name.endsWith('.slice') || name === 'init.scope' ? "part of systemd, the system's service manager" : 'the system message bus (D-Bus)', always: false };
+  if (CRITICAL_UNIT.test(name))
+    return {
+      what:
+        name.startsWith('systemd-') || name.endsWith('.target') || name.endsWith('.slice') || name === 'init.scope'
+          ? "part of systemd, the system's service manager"
+          : 'the system message bus (D-Bus)',
+      always: false,
+    };
   return null;
 }
 

@@ -40,7 +40,13 @@ export async function runTool(file: string, args: string[], input?: string): Pro
 async function which(name: string): Promise<string | null> {
   for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').concat(['/usr/sbin', '/sbin'])) {
     const p = path.join(dir, name);
-    if (await fsp.access(p, 1).then(() => true, () => false)) return p;
+    if (
+      await fsp.access(p, 1).then(
+        () => true,
+        () => false,
+      )
+    )
+      return p;
   }
   return null;
 }
@@ -48,7 +54,10 @@ async function which(name: string): Promise<string | null> {
 /** Whether systemd manages the live root (the only case where systemctl may be used). */
 async function liveSystemd(root: Sysroot): Promise<boolean> {
   if (!root.isRealRoot) return false;
-  return fsp.stat('/run/systemd/system').then((s) => s.isDirectory(), () => false);
+  return fsp.stat('/run/systemd/system').then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
 }
 
 export async function processImage(procRoot: string, pid: number): Promise<string | null> {
@@ -71,7 +80,11 @@ function alive(procRoot: string, pid: number): boolean {
   }
 }
 
-export async function stopProcess(procRoot: string, pid: number, opts: { tree: boolean; graceMs?: number }): Promise<StopResult> {
+export async function stopProcess(
+  procRoot: string,
+  pid: number,
+  opts: { tree: boolean; graceMs?: number },
+): Promise<StopResult> {
   const graceMs = opts.graceMs ?? 3_000;
   if (opts.tree) {
     const members = [...findTree(pid, { procRoot }).keys()];
@@ -81,7 +94,10 @@ export async function stopProcess(procRoot: string, pid: number, opts: { tree: b
   try {
     process.kill(pid, 'SIGTERM');
   } catch (e) {
-    throw new Error(`cannot signal pid ${pid}: ${(e as NodeJS.ErrnoException).code === 'EPERM' ? 'permission denied' : 'no such process'}`, { cause: e });
+    throw new Error(
+      `cannot signal pid ${pid}: ${(e as NodeJS.ErrnoException).code === 'EPERM' ? 'permission denied' : 'no such process'}`,
+      { cause: e },
+    );
   }
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline && alive(procRoot, pid)) await sleep(50);
@@ -130,7 +146,8 @@ export async function locateUnit(root: Sysroot, target: string): Promise<UnitLoc
     const st = await root.lstat(p);
     if (!st?.isSymbolicLink()) return;
     const t = await fsp.readlink(root.host(p));
-    if (path.posix.basename(t) === name || (path.posix.basename(p) === name && t !== '/dev/null')) links.push({ path: p, target: t });
+    if (path.posix.basename(t) === name || (path.posix.basename(p) === name && t !== '/dev/null'))
+      links.push({ path: p, target: t });
   };
   for (const entry of await root.listQuiet(etc)) {
     if (entry.dirent.isDirectory() && /\.(wants|requires)$/.test(entry.name)) {
@@ -143,7 +160,8 @@ export async function locateUnit(root: Sysroot, target: string): Promise<UnitLoc
 }
 
 export async function stopUnit(root: Sysroot, name: string): Promise<string> {
-  if (!(await liveSystemd(root))) return `${name} not stopped: systemd does not run on this root (disabled by removing its links)`;
+  if (!(await liveSystemd(root)))
+    return `${name} not stopped: systemd does not run on this root (disabled by removing its links)`;
   try {
     await runTool('systemctl', ['stop', '--', unitName(name)]);
     return `${unitName(name)} stopped (systemctl stop)`;
@@ -156,7 +174,11 @@ export async function reloadUnits(root: Sysroot): Promise<void> {
   if (await liveSystemd(root)) await runTool('systemctl', ['daemon-reload']).catch(() => undefined);
 }
 
-export async function locateCronLine(root: Sysroot, source: string, line: number): Promise<{ path: string; line: number; text: string } | null> {
+export async function locateCronLine(
+  root: Sysroot,
+  source: string,
+  line: number,
+): Promise<{ path: string; line: number; text: string } | null> {
   const file = (await crontabFiles(root)).find((f) => f.path === path.posix.normalize(source));
   if (!file || file.format === 'anacron') return null;
   const text = await root.readText(file.path);
@@ -216,14 +238,33 @@ async function iptables(tool: string, allow: readonly IsolationPeer[], family: 4
   await t(['-A', CHAIN, '-o', 'lo', '-j', 'ACCEPT']);
   for (const p of allow.filter((a) => isIP(a.address) === family)) {
     await t(['-A', CHAIN, '-d', p.address, '-p', 'tcp', '--dport', String(p.port), '-j', 'ACCEPT']);
-    await t(['-A', CHAIN, '-s', p.address, '-p', 'tcp', '--sport', String(p.port), '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT']);
+    await t([
+      '-A',
+      CHAIN,
+      '-s',
+      p.address,
+      '-p',
+      'tcp',
+      '--sport',
+      String(p.port),
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'ESTABLISHED,RELATED',
+      '-j',
+      'ACCEPT',
+    ]);
   }
   await t(['-A', CHAIN, '-j', 'DROP']);
   for (const hook of ['INPUT', 'OUTPUT', 'FORWARD']) await t(['-I', hook, '1', '-j', CHAIN]);
 }
 
 async function removeChain(tool: string): Promise<void> {
-  const t = (args: string[]) => runTool(tool, ['-w', ...args]).then(() => true, () => false);
+  const t = (args: string[]) =>
+    runTool(tool, ['-w', ...args]).then(
+      () => true,
+      () => false,
+    );
   for (const hook of ['INPUT', 'OUTPUT', 'FORWARD']) while (await t(['-D', hook, '-j', CHAIN]));
   await t(['-F', CHAIN]);
   await t(['-X', CHAIN]);
@@ -266,7 +307,8 @@ export async function systemInfo(root: Sysroot, procRoot: string): Promise<Recor
     uname: { sysname: os.type(), release: os.release(), version: os.version(), machine: os.machine() },
     osRelease: await text('/etc/os-release'),
     uptimeSeconds: uptime ? Number(uptime.split(' ')[0]) : os.uptime(),
-    bootId: (await fsp.readFile(path.join(procRoot, 'sys/kernel/random/boot_id'), 'utf8').catch(() => '')).trim() || null,
+    bootId:
+      (await fsp.readFile(path.join(procRoot, 'sys/kernel/random/boot_id'), 'utf8').catch(() => '')).trim() || null,
     loadAverage: os.loadavg(),
     memoryBytes: { total: os.totalmem(), free: os.freemem() },
     cpus: os.cpus().length,
@@ -276,9 +318,22 @@ export async function systemInfo(root: Sysroot, procRoot: string): Promise<Recor
 }
 
 const LOG_TAIL = 4 * 1024 * 1024;
-const HISTORIES = ['.bash_history', '.zsh_history', '.sh_history', '.ash_history', '.python_history', '.mysql_history', '.psql_history', '.lesshst', '.viminfo'];
+const HISTORIES = [
+  '.bash_history',
+  '.zsh_history',
+  '.sh_history',
+  '.ash_history',
+  '.python_history',
+  '.mysql_history',
+  '.psql_history',
+  '.lesshst',
+  '.viminfo',
+];
 
-export async function collectionSources(root: Sysroot, procRoot: string): Promise<{ sources: CollectionSource[]; notes: string[] }> {
+export async function collectionSources(
+  root: Sysroot,
+  procRoot: string,
+): Promise<{ sources: CollectionSource[]; notes: string[] }> {
   const sources: CollectionSource[] = [];
   const notes: string[] = [];
   const add = async (member: string, p: string, tailBytes?: number, missingNote?: string) => {
@@ -287,18 +342,35 @@ export async function collectionSources(root: Sysroot, procRoot: string): Promis
     else if (missingNote) notes.push(missingNote);
   };
   for (const f of ['passwd', 'group', 'sudoers', 'login.defs']) await add(`users/${f}`, `/etc/${f}`);
-  for (const f of ['syslog', 'auth.log', 'messages', 'secure', 'kern.log', 'cron', 'audit/audit.log']) await add(`logs/${f.replace('/', '_')}`, `/var/log/${f}`, LOG_TAIL);
+  for (const f of ['syslog', 'auth.log', 'messages', 'secure', 'kern.log', 'cron', 'audit/audit.log'])
+    await add(`logs/${f.replace('/', '_')}`, `/var/log/${f}`, LOG_TAIL);
   for (const home of await root.homes()) {
-    for (const h of HISTORIES) await add(`histories/${home.user ?? path.posix.basename(home.path)}/${h}`, path.posix.join(home.path, h), LOG_TAIL);
+    for (const h of HISTORIES)
+      await add(
+        `histories/${home.user ?? path.posix.basename(home.path)}/${h}`,
+        path.posix.join(home.path, h),
+        LOG_TAIL,
+      );
   }
   await add('packages/dpkg-status', '/var/lib/dpkg/status');
   const rpm = await root.stat('/var/lib/rpm').catch(() => null);
-  if (rpm?.isDirectory()) notes.push('an rpm database exists in /var/lib/rpm: it is a binary database, not copied (query it with rpm -qa on the device)');
-  if (!sources.some((s) => s.member === 'packages/dpkg-status') && !rpm) notes.push('no package database found (/var/lib/dpkg/status, /var/lib/rpm)');
-  for (const f of ['hosts', 'resolv.conf', 'hostname', 'nsswitch.conf', 'network/interfaces']) await add(`network/${f.replace('/', '_')}`, `/etc/${f}`);
+  if (rpm?.isDirectory())
+    notes.push(
+      'an rpm database exists in /var/lib/rpm: it is a binary database, not copied (query it with rpm -qa on the device)',
+    );
+  if (!sources.some((s) => s.member === 'packages/dpkg-status') && !rpm)
+    notes.push('no package database found (/var/lib/dpkg/status, /var/lib/rpm)');
+  for (const f of ['hosts', 'resolv.conf', 'hostname', 'nsswitch.conf', 'network/interfaces'])
+    await add(`network/${f.replace('/', '_')}`, `/etc/${f}`);
   for (const f of ['route', 'ipv6_route', 'arp']) {
     const p = path.join(procRoot, 'net', f);
-    if (await fsp.access(p).then(() => true, () => false)) sources.push({ member: `network/proc-net-${f}`, path: p });
+    if (
+      await fsp.access(p).then(
+        () => true,
+        () => false,
+      )
+    )
+      sources.push({ member: `network/proc-net-${f}`, path: p });
   }
   await add('system/os-release', '/etc/os-release');
   return { sources, notes };
@@ -315,7 +387,16 @@ export async function loginRecords(root: Sysroot): Promise<Record<string, unknow
     return null;
   }
   const SIZE = 384;
-  const types: Record<number, string> = { 1: 'run-level', 2: 'boot', 3: 'new-time', 4: 'old-time', 5: 'init', 6: 'login', 7: 'user', 8: 'dead' };
+  const types: Record<number, string> = {
+    1: 'run-level',
+    2: 'boot',
+    3: 'new-time',
+    4: 'old-time',
+    5: 'init',
+    6: 'login',
+    7: 'user',
+    8: 'dead',
+  };
   const str = (b: Buffer) => {
     const z = b.indexOf(0);
     return b.toString('utf8', 0, z < 0 ? b.length : z);

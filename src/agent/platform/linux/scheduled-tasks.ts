@@ -27,11 +27,13 @@ export async function crontabFiles(root: Sysroot): Promise<CrontabFile[]> {
   if (await root.lstat('/etc/crontab')) files.push({ path: '/etc/crontab', format: 'system', user: null });
   if (await root.lstat('/etc/anacrontab')) files.push({ path: '/etc/anacrontab', format: 'anacron', user: null });
   for (const entry of await root.listQuiet('/etc/cron.d')) {
-    if (!entry.dirent.isDirectory() && !entry.name.startsWith('.')) files.push({ path: entry.path, format: 'system', user: null });
+    if (!entry.dirent.isDirectory() && !entry.name.startsWith('.'))
+      files.push({ path: entry.path, format: 'system', user: null });
   }
   for (const spool of ['/var/spool/cron/crontabs', '/var/spool/cron']) {
     for (const entry of await root.listQuiet(spool)) {
-      if (entry.dirent.isFile() && !entry.name.startsWith('.')) files.push({ path: entry.path, format: 'user', user: entry.name });
+      if (entry.dirent.isFile() && !entry.name.startsWith('.'))
+        files.push({ path: entry.path, format: 'user', user: entry.name });
     }
   }
   return files;
@@ -51,12 +53,20 @@ export async function cronPeriodScripts(root: Sysroot): Promise<Array<{ path: st
 export async function atJobFiles(root: Sysroot): Promise<string[]> {
   const files: string[] = [];
   for (const spool of AT_SPOOLS) {
-    for (const entry of await root.listQuiet(spool)) if (entry.dirent.isFile() && !entry.name.startsWith('.')) files.push(entry.path);
+    for (const entry of await root.listQuiet(spool))
+      if (entry.dirent.isFile() && !entry.name.startsWith('.')) files.push(entry.path);
   }
   return files;
 }
 
-const TIMER_KEYS = ['OnCalendar', 'OnBootSec', 'OnStartupSec', 'OnActiveSec', 'OnUnitActiveSec', 'OnUnitInactiveSec'] as const;
+const TIMER_KEYS = [
+  'OnCalendar',
+  'OnBootSec',
+  'OnStartupSec',
+  'OnActiveSec',
+  'OnUnitActiveSec',
+  'OnUnitInactiveSec',
+] as const;
 
 /** `OnCalendar=daily; OnBootSec=15min` from a timer's [Timer] section. */
 export function timerSchedule(sections: UnitSections): string {
@@ -77,7 +87,14 @@ async function cronTasks(root: Sysroot): Promise<ScheduledTaskInfo[]> {
     if (text === null) continue;
     const entries = file.format === 'anacron' ? parseAnacrontab(text) : parseCrontab(text, file.format === 'system');
     for (const entry of entries) {
-      tasks.push({ kind: 'cron', source: file.path, user: entry.user ?? file.user, schedule: entry.schedule, command: entry.command, line: entry.line });
+      tasks.push({
+        kind: 'cron',
+        source: file.path,
+        user: entry.user ?? file.user,
+        schedule: entry.schedule,
+        command: entry.command,
+        line: entry.line,
+      });
     }
   }
   for (const s of await cronPeriodScripts(root)) {
@@ -86,7 +103,11 @@ async function cronTasks(root: Sysroot): Promise<ScheduledTaskInfo[]> {
   return tasks;
 }
 
-async function timerTasks(root: Sysroot, dirs: readonly string[], defaultUser: string | null): Promise<ScheduledTaskInfo[]> {
+async function timerTasks(
+  root: Sysroot,
+  dirs: readonly string[],
+  defaultUser: string | null,
+): Promise<ScheduledTaskInfo[]> {
   const [timers, services] = await Promise.all([loadUnits(root, '.timer', dirs), loadUnits(root, '.service', dirs)]);
   const tasks: ScheduledTaskInfo[] = [];
   for (const timer of timers.values()) {

@@ -70,4 +70,3 @@ export async function listServices(root: Sysroot, runtime: RuntimeLookup | null)
   services.push(...(await sysvServices(root)));
   return services.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.kind < b.kind ? -1 : 1));
 }
-

@@ -19,7 +19,11 @@ const SOCKET_PREFIX = 'socket:[';
  * attributed to the lowest pid, usually the parent that opened it. Only inodes in `wanted` are kept
  * (null: every socket). The sockets of one process share one SocketOwner object.
  */
-export async function socketOwners(procRoot: string, wanted: ReadonlySet<number> | null, signal?: AbortSignal): Promise<Map<number, SocketOwner>> {
+export async function socketOwners(
+  procRoot: string,
+  wanted: ReadonlySet<number> | null,
+  signal?: AbortSignal,
+): Promise<Map<number, SocketOwner>> {
   const owners = new Map<number, SocketOwner>();
   if (wanted?.size === 0) return owners;
   await slices(listPids(procRoot), 50, signal, (pid) => {

@@ -24,7 +24,13 @@ export function scriptCommands(text: string): string {
     .join('; ');
 }
 
-async function item(root: Sysroot, accounts: AccountNames, kind: StartupItemInfo['kind'], devicePath: string, describe: (text: string | null) => { name: string; exec: string | null }): Promise<StartupItemInfo | null> {
+async function item(
+  root: Sysroot,
+  accounts: AccountNames,
+  kind: StartupItemInfo['kind'],
+  devicePath: string,
+  describe: (text: string | null) => { name: string; exec: string | null },
+): Promise<StartupItemInfo | null> {
   const st = await root.lstat(devicePath).catch(() => null);
   if (!st) return null;
   const text = await root.readText(devicePath).catch(() => null);
@@ -42,14 +48,21 @@ export async function listStartupItems(root: Sysroot, signal?: AbortSignal): Pro
     signal?.throwIfAborted();
     for (const entry of await root.listQuiet(dir)) {
       if (!entry.name.endsWith('.desktop') || entry.dirent.isDirectory()) continue;
-      add(await item(root, accounts, 'xdg-autostart', entry.path, (text) => {
-        const d = parseDesktopEntry(text ?? '');
-        const name = d.name ?? entry.name.replace(/\.desktop$/, '');
-        return { name: d.disabled ? `${name} (disabled)` : name, exec: d.exec };
-      }));
+      add(
+        await item(root, accounts, 'xdg-autostart', entry.path, (text) => {
+          const d = parseDesktopEntry(text ?? '');
+          const name = d.name ?? entry.name.replace(/\.desktop$/, '');
+          return { name: d.disabled ? `${name} (disabled)` : name, exec: d.exec };
+        }),
+      );
     }
   }
-  add(await item(root, accounts, 'rc.local', '/etc/rc.local', (text) => ({ name: 'rc.local', exec: text === null ? null : scriptCommands(text) || null })));
+  add(
+    await item(root, accounts, 'rc.local', '/etc/rc.local', (text) => ({
+      name: 'rc.local',
+      exec: text === null ? null : scriptCommands(text) || null,
+    })),
+  );
   for (const entry of await root.listQuiet('/etc/profile.d')) {
     if (entry.dirent.isDirectory()) continue;
     add(await item(root, accounts, 'profile.d', entry.path, () => ({ name: entry.name, exec: entry.path })));

@@ -26,9 +26,22 @@ export type UnitSections = Map<string, Map<string, string[]>>;
 
 /** Keys that accumulate (an empty assignment clears them); every other key keeps its last value. */
 const LIST_KEYS = new Set([
-  'ExecStart', 'ExecStartPre', 'ExecStartPost', 'ExecStop', 'ExecReload',
-  'OnCalendar', 'OnBootSec', 'OnStartupSec', 'OnActiveSec', 'OnUnitActiveSec', 'OnUnitInactiveSec',
-  'WantedBy', 'RequiredBy', 'Alias', 'Also', 'UpheldBy',
+  'ExecStart',
+  'ExecStartPre',
+  'ExecStartPost',
+  'ExecStop',
+  'ExecReload',
+  'OnCalendar',
+  'OnBootSec',
+  'OnStartupSec',
+  'OnActiveSec',
+  'OnUnitActiveSec',
+  'OnUnitInactiveSec',
+  'WantedBy',
+  'RequiredBy',
+  'Alias',
+  'Also',
+  'UpheldBy',
 ]);
 
 /** Parses unit-file text (systemd.syntax(7)) into `sections`, applying it over what is already there. */
@@ -89,7 +102,11 @@ export interface UnitFile {
 }
 
 /** Units with the given suffix (`.service`, `.timer`) across the unit directories, by name. */
-export async function loadUnits(root: Sysroot, suffix: string, dirs: readonly string[] = SYSTEM_UNIT_DIRS): Promise<Map<string, UnitFile>> {
+export async function loadUnits(
+  root: Sysroot,
+  suffix: string,
+  dirs: readonly string[] = SYSTEM_UNIT_DIRS,
+): Promise<Map<string, UnitFile>> {
   const found = new Map<string, string>(); // name -> device path
   for (const dir of dirs) {
     for (const entry of await root.listQuiet(dir)) {
@@ -125,7 +142,10 @@ async function loadUnit(root: Sysroot, name: string, unitPath: string, dirs: rea
   return unit;
 }
 
-/** `NAME.d/*.conf` (and the template's `PREFIX@.service.d`) across all dirs; a file name in an earlier dir hides later ones. */
+/**
+ * `NAME.d/*.conf` (and the template's `PREFIX@.service.d`) across all dirs; a file name in an earlier dir hides later
+ * ones.
+ */
 async function dropInFiles(root: Sysroot, name: string, dirs: readonly string[]): Promise<string[]> {
   const folders = [`${name}.d`];
   const at = name.indexOf('@');
@@ -165,6 +185,7 @@ export function enablementOf(unit: UnitFile, enabled: ReadonlySet<string>): stri
   if (unit.aliasOf) return enabled.has(unit.aliasOf) ? 'enabled' : 'alias';
   if (unit.error) return 'unknown';
   const install = unit.sections.get('Install');
-  const installs = install && ['WantedBy', 'RequiredBy', 'Alias', 'Also', 'UpheldBy'].some((k) => (install.get(k) ?? []).length > 0);
+  const installs =
+    install && ['WantedBy', 'RequiredBy', 'Alias', 'Also', 'UpheldBy'].some((k) => (install.get(k) ?? []).length > 0);
   return installs ? 'disabled' : 'static';
 }

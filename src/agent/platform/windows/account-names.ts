@@ -6,7 +6,15 @@
 import { ffi, win32 } from './ffi.js';
 
 type ConvertStringSidToSid = (sid: string, out: [unknown]) => boolean;
-type LookupAccountSid = (system: null, sid: unknown, name: Buffer, cchName: [number], domain: Buffer, cchDomain: [number], use: [number]) => boolean;
+type LookupAccountSid = (
+  system: null,
+  sid: unknown,
+  name: Buffer,
+  cchName: [number],
+  domain: Buffer,
+  cchDomain: [number],
+  use: [number],
+) => boolean;
 type LocalFree = (h: unknown) => unknown;
 
 let api: { convert: ConvertStringSidToSid; lookup: LookupAccountSid; free: LocalFree } | null = null;
@@ -15,8 +23,12 @@ function functions(): NonNullable<typeof api> {
   if (api) return api;
   const advapi32 = win32('advapi32.dll');
   api = {
-    convert: advapi32.func('bool __stdcall ConvertStringSidToSidW(str16 sid, _Out_ void **out)') as ConvertStringSidToSid,
-    lookup: advapi32.func('bool __stdcall LookupAccountSidW(str16 system, void *sid, _Out_ uint8_t *name, _Inout_ uint32_t *cchName, _Out_ uint8_t *domain, _Inout_ uint32_t *cchDomain, _Out_ uint32_t *use)') as LookupAccountSid,
+    convert: advapi32.func(
+      'bool __stdcall ConvertStringSidToSidW(str16 sid, _Out_ void **out)',
+    ) as ConvertStringSidToSid,
+    lookup: advapi32.func(
+      'bool __stdcall LookupAccountSidW(str16 system, void *sid, _Out_ uint8_t *name, _Inout_ uint32_t *cchName, _Out_ uint8_t *domain, _Inout_ uint32_t *cchDomain, _Out_ uint32_t *use)',
+    ) as LookupAccountSid,
     free: win32('kernel32.dll').func('void * __stdcall LocalFree(void *h)') as LocalFree,
   };
   return api;

@@ -15,7 +15,16 @@ interface AclApi {
   getDacl(sd: unknown, present: number[], dacl: unknown[], defaulted: number[]): boolean;
   setNamed(name: string, type: number, info: number, owner: unknown, group: null, dacl: unknown, sacl: null): number;
   getOwner(sd: unknown, owner: unknown[], defaulted: number[]): boolean;
-  getNamed(name: string, type: number, info: number, owner: null, group: null, dacl: unknown[], sacl: null, sd: unknown[]): number;
+  getNamed(
+    name: string,
+    type: number,
+    info: number,
+    owner: null,
+    group: null,
+    dacl: unknown[],
+    sacl: null,
+    sd: unknown[],
+  ): number;
   toSddl(sd: unknown, rev: number, info: number, str: unknown[], len: null): boolean;
   wineVersion: (() => string) | null;
   localFree(p: unknown): unknown;
@@ -27,12 +36,22 @@ function acl(): AclApi {
   const advapi = win32('advapi32.dll');
   const decl = (sig: string) => advapi.func(sig) as never;
   api = {
-    fromSddl: decl('bool __stdcall ConvertStringSecurityDescriptorToSecurityDescriptorW(str16 sddl, uint32 rev, _Out_ void **sd, _Out_ uint32 *size)'),
+    fromSddl: decl(
+      'bool __stdcall ConvertStringSecurityDescriptorToSecurityDescriptorW(str16 sddl, uint32 rev, _Out_ void **sd, _Out_ uint32 *size)',
+    ),
     getOwner: decl('bool __stdcall GetSecurityDescriptorOwner(void *sd, _Out_ void **owner, _Out_ int *defaulted)'),
-    getDacl: decl('bool __stdcall GetSecurityDescriptorDacl(void *sd, _Out_ int *present, _Out_ void **dacl, _Out_ int *defaulted)'),
-    setNamed: decl('uint32 __stdcall SetNamedSecurityInfoW(str16 name, int type, uint32 info, void *owner, void *group, void *dacl, void *sacl)'),
-    getNamed: decl('uint32 __stdcall GetNamedSecurityInfoW(str16 name, int type, uint32 info, void *owner, void *group, _Out_ void **dacl, void *sacl, _Out_ void **sd)'),
-    toSddl: decl('bool __stdcall ConvertSecurityDescriptorToStringSecurityDescriptorW(void *sd, uint32 rev, uint32 info, _Out_ void **str, void *len)'),
+    getDacl: decl(
+      'bool __stdcall GetSecurityDescriptorDacl(void *sd, _Out_ int *present, _Out_ void **dacl, _Out_ int *defaulted)',
+    ),
+    setNamed: decl(
+      'uint32 __stdcall SetNamedSecurityInfoW(str16 name, int type, uint32 info, void *owner, void *group, void *dacl, void *sacl)',
+    ),
+    getNamed: decl(
+      'uint32 __stdcall GetNamedSecurityInfoW(str16 name, int type, uint32 info, void *owner, void *group, _Out_ void **dacl, void *sacl, _Out_ void **sd)',
+    ),
+    toSddl: decl(
+      'bool __stdcall ConvertSecurityDescriptorToStringSecurityDescriptorW(void *sd, uint32 rev, uint32 info, _Out_ void **str, void *len)',
+    ),
     localFree: win32('kernel32.dll').func('void * __stdcall LocalFree(void *p)') as never,
     wineVersion: wineVersionFunc(),
   };
@@ -47,7 +66,8 @@ function decodeWide(p: unknown): string {
 function sddlOf(sd: unknown, info = DACL_SECURITY_INFORMATION): string {
   const a = acl();
   const str: unknown[] = [null];
-  if (!a.toSddl(sd, SDDL_REVISION_1, info, str, null)) throw new Win32Error('ConvertSecurityDescriptorToStringSecurityDescriptorW', lastError());
+  if (!a.toSddl(sd, SDDL_REVISION_1, info, str, null))
+    throw new Win32Error('ConvertSecurityDescriptorToStringSecurityDescriptorW', lastError());
   try {
     return decodeWide(str[0]);
   } finally {
@@ -64,7 +84,8 @@ export function setSecurityFromSddl(path: string, sddl: string): void {
   const a = acl();
   const withOwner = sddl.startsWith('O:');
   const sd: unknown[] = [null];
-  if (!a.fromSddl(sddl, SDDL_REVISION_1, sd, [0])) throw new Win32Error('ConvertStringSecurityDescriptorToSecurityDescriptorW', lastError());
+  if (!a.fromSddl(sddl, SDDL_REVISION_1, sd, [0]))
+    throw new Win32Error('ConvertStringSecurityDescriptorToSecurityDescriptorW', lastError());
   try {
     // What Windows made of the string, written back: a typo'd right or trustee would not come back the same.
     const built = sddlOf(sd[0], DACL_SECURITY_INFORMATION | (withOwner ? OWNER_SECURITY_INFORMATION : 0));
@@ -75,7 +96,10 @@ export function setSecurityFromSddl(path: string, sddl: string): void {
     if (!present[0]) throw new Error(`the access list ${sddl} has no DACL`);
     const owner: unknown[] = [null];
     if (withOwner && !a.getOwner(sd[0], owner, [0])) throw new Win32Error('GetSecurityDescriptorOwner', lastError());
-    const info = DACL_SECURITY_INFORMATION | (withOwner ? OWNER_SECURITY_INFORMATION : 0) | (/D:[A-Z]*P/.test(sddl) ? PROTECTED_DACL_SECURITY_INFORMATION : 0);
+    const info =
+      DACL_SECURITY_INFORMATION |
+      (withOwner ? OWNER_SECURITY_INFORMATION : 0) |
+      (/D:[A-Z]*P/.test(sddl) ? PROTECTED_DACL_SECURITY_INFORMATION : 0);
     const rc = a.setNamed(path, SE_FILE_OBJECT, info >>> 0, owner[0] ?? null, null, dacl[0], null);
     if (rc !== 0) throw new Win32Error(`SetNamedSecurityInfoW(${path})`, rc);
   } finally {

@@ -24,7 +24,9 @@ let exportLog: ExportLog | null = null;
  * comes from GetLastError of this thread.
  */
 export function exportEventLog(channel: string, target: string): void {
-  exportLog ??= win32('wevtapi.dll').func('bool __stdcall EvtExportLog(void *session, str16 path, str16 query, str16 target, uint32 flags)') as ExportLog;
+  exportLog ??= win32('wevtapi.dll').func(
+    'bool __stdcall EvtExportLog(void *session, str16 path, str16 query, str16 target, uint32 flags)',
+  ) as ExportLog;
   if (exportLog(null, channel, '*', target, EVT_EXPORT_LOG_CHANNEL_PATH)) return;
   const code = lastError();
   // Wine's wevtapi answers ERROR_CALL_NOT_IMPLEMENTED (ffi.ts has no words for it)

@@ -73,7 +73,10 @@ const FIRST_LOGS = [
  * the logs of FIRST_LOGS first, then the others smallest first (so that one huge log does not crowd out
  * many small ones). Pure.
  */
-export function planEventLogs(dir: string, files: readonly EvtxFile[]): { sources: CollectionSource[]; notes: string[] } {
+export function planEventLogs(
+  dir: string,
+  files: readonly EvtxFile[],
+): { sources: CollectionSource[]; notes: string[] } {
   const sources: CollectionSource[] = [];
   const notes: string[] = [];
   let total = 0;
@@ -84,7 +87,9 @@ export function planEventLogs(dir: string, files: readonly EvtxFile[]): { source
   for (const f of [...files].sort((a, b) => rank(a) - rank(b) || a.size - b.size || a.name.localeCompare(b.name))) {
     const full = path.win32.join(dir, f.name);
     if (f.size > MAX_EVTX_BYTES) {
-      notes.push(`${full}: not collected: ${f.size} bytes, larger than ${MAX_EVTX_BYTES} (a cut event log cannot be read)`);
+      notes.push(
+        `${full}: not collected: ${f.size} bytes, larger than ${MAX_EVTX_BYTES} (a cut event log cannot be read)`,
+      );
       continue;
     }
     if (total + f.size > MAX_EVTX_TOTAL_BYTES) {
@@ -103,7 +108,9 @@ async function readdirOrNote(dir: string, what: string, notes: string[]): Promis
     return await readdir(dir, { withFileTypes: true });
   } catch (err) {
     const code = errorCode(err);
-    notes.push(`${what} (${dir}): ${code === 'ENOENT' || code === 'ENOTDIR' ? 'not found' : `not collected: ${windowsReadReason(err)}`}`);
+    notes.push(
+      `${what} (${dir}): ${code === 'ENOENT' || code === 'ENOTDIR' ? 'not found' : `not collected: ${windowsReadReason(err)}`}`,
+    );
     return null;
   }
 }
@@ -116,7 +123,8 @@ async function eventLogs(notes: string[]): Promise<CollectionSource[]> {
   for (const entry of entries) {
     if (!entry.isFile() || !/\.evtx$/i.test(entry.name)) continue;
     const st = await stat(path.join(dir, entry.name)).catch((err: unknown) => err);
-    if (st instanceof Error || !st) notes.push(`${path.join(dir, entry.name)}: not collected: ${windowsReadReason(st)}`);
+    if (st instanceof Error || !st)
+      notes.push(`${path.join(dir, entry.name)}: not collected: ${windowsReadReason(st)}`);
     else files.push({ name: entry.name, size: (st as { size: number }).size });
   }
   if (files.length === 0) notes.push(`event logs (${dir}): no .evtx file`);
@@ -135,7 +143,12 @@ async function taskStore(notes: string[]): Promise<CollectionSource[]> {
       if (sources.length >= MAX_TASK_ENTRIES) return;
       const parts = [...rel, memberPart(entry.name)];
       if (entry.isDirectory()) await walk(path.join(dir, entry.name), parts);
-      else if (entry.isFile()) sources.push({ member: `tasks/${parts.join('/')}`, path: path.join(dir, entry.name), tailBytes: MAX_TASK_FILE_BYTES });
+      else if (entry.isFile())
+        sources.push({
+          member: `tasks/${parts.join('/')}`,
+          path: path.join(dir, entry.name),
+          tailBytes: MAX_TASK_FILE_BYTES,
+        });
     }
   };
   await walk(root, []);
@@ -158,11 +171,17 @@ async function startupItems(notes: string[]): Promise<CollectionSource[]> {
     try {
       entries = await readdir(folder.dir, { withFileTypes: true });
     } catch (err) {
-      if (errorCode(err) !== 'ENOENT' && errorCode(err) !== 'ENOTDIR') notes.push(`Startup folder ${folder.dir}: not collected: ${windowsReadReason(err)}`);
+      if (errorCode(err) !== 'ENOENT' && errorCode(err) !== 'ENOTDIR')
+        notes.push(`Startup folder ${folder.dir}: not collected: ${windowsReadReason(err)}`);
       continue;
     }
     for (const entry of entries) {
-      if (entry.isFile()) sources.push({ member: `startup/${memberPart(folder.owner)}/${memberPart(entry.name)}`, path: path.join(folder.dir, entry.name), tailBytes: MAX_STARTUP_ITEM_BYTES });
+      if (entry.isFile())
+        sources.push({
+          member: `startup/${memberPart(folder.owner)}/${memberPart(entry.name)}`,
+          path: path.join(folder.dir, entry.name),
+          tailBytes: MAX_STARTUP_ITEM_BYTES,
+        });
     }
   }
   return sources;
@@ -172,7 +191,13 @@ export async function windowsCollectionSources(): Promise<{ sources: CollectionS
   const notes: string[] = [];
   const sources: CollectionSource[] = [];
   const hosts = path.join(systemRoot(), 'System32', 'drivers', 'etc', 'hosts');
-  if (await stat(hosts).then((s) => s.isFile(), () => false)) sources.push({ member: 'network/hosts', path: hosts });
+  if (
+    await stat(hosts).then(
+      (s) => s.isFile(),
+      () => false,
+    )
+  )
+    sources.push({ member: 'network/hosts', path: hosts });
   else notes.push(`${hosts}: not found`);
   sources.push(...(await eventLogs(notes)));
   sources.push(...(await taskStore(notes)));

@@ -61,7 +61,11 @@ async function exportKey(key: string, signal?: AbortSignal, lastWrite?: string |
 }
 
 /** A key's subkeys, each exported; `[]` plus an error record when the key itself cannot be listed. */
-async function exportSubkeys(key: string, signal: AbortSignal | undefined, withParameters: boolean): Promise<KeyExport[]> {
+async function exportSubkeys(
+  key: string,
+  signal: AbortSignal | undefined,
+  withParameters: boolean,
+): Promise<KeyExport[]> {
   let subkeys: RegistryRecord[];
   try {
     subkeys = await listSubkeys(key, signal);
@@ -103,7 +107,8 @@ export async function exportRunKeys(signal?: AbortSignal): Promise<KeyExport[]> 
   const out: KeyExport[] = [];
   for (const hive of await hives()) {
     for (const { branch } of VIEWS) {
-      for (const leaf of ['Run', 'RunOnce']) out.push(await exportKey(`${hive}\\${branch}\\${CURRENT_VERSION}\\${leaf}`, signal));
+      for (const leaf of ['Run', 'RunOnce'])
+        out.push(await exportKey(`${hive}\\${branch}\\${CURRENT_VERSION}\\${leaf}`, signal));
     }
     out.push(await exportKey(`${hive}\\SOFTWARE\\${CURRENT_VERSION}\\Policies\\Explorer\\Run`, signal));
   }
@@ -116,7 +121,14 @@ export async function exportServices(signal?: AbortSignal): Promise<KeyExport[]>
 
 export async function exportIfeo(signal?: AbortSignal): Promise<KeyExport[]> {
   const out: KeyExport[] = [];
-  for (const { branch } of VIEWS) out.push(...(await exportSubkeys(`HKLM\\${branch}\\Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options`, signal, false)));
+  for (const { branch } of VIEWS)
+    out.push(
+      ...(await exportSubkeys(
+        `HKLM\\${branch}\\Microsoft\\Windows NT\\CurrentVersion\\Image File Execution Options`,
+        signal,
+        false,
+      )),
+    );
   return out;
 }
 
@@ -131,7 +143,13 @@ export function valueText(values: readonly RegistryRecord[], name: string): stri
 }
 
 /** One Uninstall subkey as an installed program. Pure. */
-export function installedProgram(key: string, hive: string, view: '64-bit' | '32-bit', values: readonly RegistryRecord[], lastWrite: string | null): InstalledProgram {
+export function installedProgram(
+  key: string,
+  hive: string,
+  view: '64-bit' | '32-bit',
+  values: readonly RegistryRecord[],
+  lastWrite: string | null,
+): InstalledProgram {
   return {
     key,
     hive,
@@ -147,7 +165,9 @@ export function installedProgram(key: string, hive: string, view: '64-bit' | '32
 }
 
 /** Installed programs: every Uninstall subkey (with or without DisplayName: an entry without one is still there). */
-export async function installedPrograms(signal?: AbortSignal): Promise<Array<InstalledProgram | { key: string; error: string }>> {
+export async function installedPrograms(
+  signal?: AbortSignal,
+): Promise<Array<InstalledProgram | { key: string; error: string }>> {
   const out: Array<InstalledProgram | { key: string; error: string }> = [];
   for (const hive of await hives()) {
     for (const { branch, view } of VIEWS) {

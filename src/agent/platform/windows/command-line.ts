@@ -78,7 +78,15 @@ export function directLaunch(file: string, argv: readonly string[]): WindowsLaun
 
 /** `powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File <script> <args…>` (the reference's way). */
 export function powershellLaunch(powershell: string, script: string, argv: readonly string[]): WindowsLaunch {
-  return directLaunch(powershell, ['-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', script, ...argv]);
+  return directLaunch(powershell, [
+    '-NoProfile',
+    '-NonInteractive',
+    '-ExecutionPolicy',
+    'Bypass',
+    '-File',
+    script,
+    ...argv,
+  ]);
 }
 
 /**

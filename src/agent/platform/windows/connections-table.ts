@@ -12,8 +12,18 @@ export type Protocol = ConnectionInfo['protocol'];
 
 /** MIB_TCP_STATE (1 CLOSED ... 12 DELETE_TCB), named as Linux names the same TCP states. */
 const TCP_STATES: Readonly<Record<number, string>> = {
-  1: 'CLOSE', 2: 'LISTEN', 3: 'SYN_SENT', 4: 'SYN_RECV', 5: 'ESTABLISHED', 6: 'FIN_WAIT1', 7: 'FIN_WAIT2',
-  8: 'CLOSE_WAIT', 9: 'CLOSING', 10: 'LAST_ACK', 11: 'TIME_WAIT', 12: 'DELETE_TCB',
+  1: 'CLOSE',
+  2: 'LISTEN',
+  3: 'SYN_SENT',
+  4: 'SYN_RECV',
+  5: 'ESTABLISHED',
+  6: 'FIN_WAIT1',
+  7: 'FIN_WAIT2',
+  8: 'CLOSE_WAIT',
+  9: 'CLOSING',
+  10: 'LAST_ACK',
+  11: 'TIME_WAIT',
+  12: 'DELETE_TCB',
 };
 
 export function tcpStateName(code: number): string {
@@ -50,7 +60,13 @@ export function tableRowCount(protocol: Protocol, buf: Buffer, length = buf.leng
  * sockets nobody holds any longer (TIME_WAIT) and Wine for sockets it cannot attribute: null, as Linux
  * says of a socket without an owner.
  */
-export function decodeTableRows(protocol: Protocol, buf: Buffer, from: number, to: number, owner: OwnerName): ConnectionInfo[] {
+export function decodeTableRows(
+  protocol: Protocol,
+  buf: Buffer,
+  from: number,
+  to: number,
+  owner: OwnerName,
+): ConnectionInfo[] {
   const rows: ConnectionInfo[] = [];
   const size = ROW_BYTES[protocol];
   for (let i = from; i < to; i++) {
@@ -91,7 +107,12 @@ export function decodeTableRows(protocol: Protocol, buf: Buffer, from: number, t
         break;
     }
     rows.push({
-      protocol, localAddress, localPort, remoteAddress, remotePort, state,
+      protocol,
+      localAddress,
+      localPort,
+      remoteAddress,
+      remotePort,
+      state,
       pid: pid === 0 ? null : pid,
       processName: pid === 0 ? null : owner(pid),
       inode: null,
@@ -102,7 +123,14 @@ export function decodeTableRows(protocol: Protocol, buf: Buffer, from: number, t
 }
 
 /** The rows of one table in batches of at most `batch` rows, decoded as they are asked for. */
-export function* tableBatches(protocol: Protocol, buf: Buffer, length: number, owner: OwnerName, batch: number): Generator<ConnectionInfo[]> {
+export function* tableBatches(
+  protocol: Protocol,
+  buf: Buffer,
+  length: number,
+  owner: OwnerName,
+  batch: number,
+): Generator<ConnectionInfo[]> {
   const count = tableRowCount(protocol, buf, length);
-  for (let from = 0; from < count; from += batch) yield decodeTableRows(protocol, buf, from, Math.min(count, from + batch), owner);
+  for (let from = 0; from < count; from += batch)
+    yield decodeTableRows(protocol, buf, from, Math.min(count, from + batch), owner);
 }

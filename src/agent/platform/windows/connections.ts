@@ -13,7 +13,10 @@ const PROTOCOLS: readonly Protocol[] = ['tcp', 'tcp6', 'udp', 'udp6'];
 /** Rows handed to the sink at a time. */
 const CHUNK_ROWS = 500;
 
-export async function streamConnections(sink: (rows: ConnectionInfo[]) => Promise<void>, signal?: AbortSignal): Promise<void> {
+export async function streamConnections(
+  sink: (rows: ConnectionInfo[]) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
   if (process.platform !== 'win32') throw new NotSupportedError('connections');
   const names = new Map<number, string>();
   for (const p of processSnapshot()) names.set(p.pid, p.name);

@@ -34,7 +34,7 @@ function readTlv(der: Buffer, offset: number, limit = der.length): Tlv | null {
 
 function children(der: Buffer, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
-  for (let at = parent.start; at < parent.end; ) {
+  for (let at = parent.start; at < parent.end;) {
     const t = readTlv(der, at, parent.end);
     if (!t) break;
     out.push(t);

@@ -44,10 +44,13 @@ export function parsePeHeaders(head: Buffer): PeHeaders | null {
   const sizeOfImage = head.readUInt32LE(optional + 56);
   const count = head.readUInt32LE(countAt);
   const entry = directories + IMAGE_DIRECTORY_ENTRY_SECURITY * 8;
-  const hasSecurity = count > IMAGE_DIRECTORY_ENTRY_SECURITY && entry + 8 <= head.length && entry + 8 <= optional + optionalSize;
+  const hasSecurity =
+    count > IMAGE_DIRECTORY_ENTRY_SECURITY && entry + 8 <= head.length && entry + 8 <= optional + optionalSize;
   return {
     sizeOfImage,
-    security: hasSecurity ? { offset: head.readUInt32LE(entry), size: head.readUInt32LE(entry + 4) } : { offset: 0, size: 0 },
+    security: hasSecurity
+      ? { offset: head.readUInt32LE(entry), size: head.readUInt32LE(entry + 4) }
+      : { offset: 0, size: 0 },
   };
 }
 

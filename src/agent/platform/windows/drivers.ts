@@ -52,9 +52,15 @@ function psapiApi(): PsapiApi {
   ffi();
   const lib = win32('psapi.dll');
   psapi = {
-    EnumDeviceDrivers: lib.func('bool __stdcall EnumDeviceDrivers(_Out_ uint64_t *bases, uint32 cb, _Out_ uint32 *needed)'),
-    GetDeviceDriverBaseNameW: lib.func('uint32 __stdcall GetDeviceDriverBaseNameW(uintptr_t base, _Out_ uint16_t *name, uint32 size)'),
-    GetDeviceDriverFileNameW: lib.func('uint32 __stdcall GetDeviceDriverFileNameW(uintptr_t base, _Out_ uint16_t *name, uint32 size)'),
+    EnumDeviceDrivers: lib.func(
+      'bool __stdcall EnumDeviceDrivers(_Out_ uint64_t *bases, uint32 cb, _Out_ uint32 *needed)',
+    ),
+    GetDeviceDriverBaseNameW: lib.func(
+      'uint32 __stdcall GetDeviceDriverBaseNameW(uintptr_t base, _Out_ uint16_t *name, uint32 size)',
+    ),
+    GetDeviceDriverFileNameW: lib.func(
+      'uint32 __stdcall GetDeviceDriverFileNameW(uintptr_t base, _Out_ uint16_t *name, uint32 size)',
+    ),
   } as PsapiApi;
   return psapi;
 }
@@ -127,7 +133,18 @@ export function joinDrivers(modules: LoadedModule[] | null, entries: ScmEntry[],
       known.path = path;
       continue;
     }
-    drafts.push({ name: m.baseName, refCount: 0, usedBy: [], state: 'running', path, taint: null, startType: null, serviceType: null, displayName: null, loaded: true });
+    drafts.push({
+      name: m.baseName,
+      refCount: 0,
+      usedBy: [],
+      state: 'running',
+      path,
+      taint: null,
+      startType: null,
+      serviceType: null,
+      displayName: null,
+      loaded: true,
+    });
   }
   return drafts;
 }
@@ -149,7 +166,17 @@ export async function listDrivers(signal?: AbortSignal): Promise<DriverInfo[]> {
     const facts = d.path ? await peFacts(d.path) : null;
     const { name, refCount, usedBy, state, path, taint, ...windowsOnly } = d;
     // size 0 and signer null: the file could not be read (missing, access denied, not a PE image).
-    drivers.push({ name, size: facts?.size ?? 0, refCount, usedBy, state, path, signer: facts?.signer ?? null, taint, ...windowsOnly });
+    drivers.push({
+      name,
+      size: facts?.size ?? 0,
+      refCount,
+      usedBy,
+      state,
+      path,
+      signer: facts?.signer ?? null,
+      taint,
+      ...windowsOnly,
+    });
   }
   return drivers.sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
 }

@@ -94,7 +94,9 @@ export function lastError(): number {
 /** FILETIME of 1970-01-01 (100 ns units since 1601-01-01). */
 const EPOCH_FILETIME = 116444736000000000n;
 
-/** A FILETIME (100 ns since 1601) as ms since the epoch (fractional: sub-ms precision kept as far as a double holds it). */
+/**
+ * A FILETIME (100 ns since 1601) as ms since the epoch (fractional: sub-ms precision kept as far as a double holds it).
+ */
 export function fileTimeToMs(ft: bigint): number {
   const since = ft - EPOCH_FILETIME;
   return Number(since / 10_000n) + Number(since % 10_000n) / 10_000;

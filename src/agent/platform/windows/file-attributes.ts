@@ -61,7 +61,9 @@ let getFileAttributes: ((path: string) => number) | null = null;
 
 /** The attribute mask of a path (a link's own attributes: not followed), or null when it cannot be read. */
 export function fileAttributes(path: string): number | null {
-  getFileAttributes ??= win32('kernel32.dll').func('uint32 __stdcall GetFileAttributesW(str16 path)') as (path: string) => number;
+  getFileAttributes ??= win32('kernel32.dll').func('uint32 __stdcall GetFileAttributesW(str16 path)') as (
+    path: string,
+  ) => number;
   const a = getFileAttributes(path) >>> 0;
   return a === INVALID_FILE_ATTRIBUTES ? null : a;
 }

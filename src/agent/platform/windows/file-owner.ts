@@ -12,8 +12,25 @@ const OWNER_SECURITY_INFORMATION = 0x1;
 const MAX_CACHED = 4096;
 
 interface Api {
-  getNamedSecurityInfo: (name: string, type: number, info: number, owner: unknown[], group: null, dacl: null, sacl: null, sd: unknown[]) => number;
-  lookupAccountSid: (system: null, sid: unknown, name: Buffer, nameLen: number[], domain: Buffer, domainLen: number[], use: number[]) => boolean;
+  getNamedSecurityInfo: (
+    name: string,
+    type: number,
+    info: number,
+    owner: unknown[],
+    group: null,
+    dacl: null,
+    sacl: null,
+    sd: unknown[],
+  ) => number;
+  lookupAccountSid: (
+    system: null,
+    sid: unknown,
+    name: Buffer,
+    nameLen: number[],
+    domain: Buffer,
+    domainLen: number[],
+    use: number[],
+  ) => boolean;
   sidToString: (sid: unknown, out: unknown[]) => boolean;
   localFree: (p: unknown) => unknown;
 }
@@ -32,7 +49,9 @@ function load(): Api {
     lookupAccountSid: advapi.func(
       'bool __stdcall LookupAccountSidW(str16 system, void *sid, _Out_ uint16_t *name, _Inout_ uint32_t *nameLen, _Out_ uint16_t *domain, _Inout_ uint32_t *domainLen, _Out_ int *use)',
     ) as Api['lookupAccountSid'],
-    sidToString: advapi.func('bool __stdcall ConvertSidToStringSidW(void *sid, _Out_ void **out)') as Api['sidToString'],
+    sidToString: advapi.func(
+      'bool __stdcall ConvertSidToStringSidW(void *sid, _Out_ void **out)',
+    ) as Api['sidToString'],
     localFree: kernel.func('void * __stdcall LocalFree(void *mem)') as Api['localFree'],
   };
   return api;
@@ -48,7 +67,11 @@ export function fileOwner(path: string): string | null {
   }
   const owner: unknown[] = [null];
   const sd: unknown[] = [null];
-  if (a.getNamedSecurityInfo(path, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, owner, null, null, null, sd) !== 0 || !owner[0]) return null;
+  if (
+    a.getNamedSecurityInfo(path, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, owner, null, null, null, sd) !== 0 ||
+    !owner[0]
+  )
+    return null;
   try {
     const text: unknown[] = [null];
     if (!a.sidToString(owner[0], text) || !text[0]) return null;

@@ -23,8 +23,16 @@ const ATTRIBUTE_DATA_SIZE = 36;
 
 /** The attributes SetFileAttributesW sets (the others, directory, reparse point, sparse..., follow the file). */
 export const SETTABLE_ATTRIBUTES =
-  FILE_ATTRIBUTE.READONLY | FILE_ATTRIBUTE.HIDDEN | FILE_ATTRIBUTE.SYSTEM | FILE_ATTRIBUTE.ARCHIVE | FILE_ATTRIBUTE_TEMPORARY | FILE_ATTRIBUTE_NOT_CONTENT_INDEXED | FILE_ATTRIBUTE.OFFLINE;
-/** The attributes that stop a file from being written, moved by copy, or shown: cleared before a file is quarantined. */
+  FILE_ATTRIBUTE.READONLY |
+  FILE_ATTRIBUTE.HIDDEN |
+  FILE_ATTRIBUTE.SYSTEM |
+  FILE_ATTRIBUTE.ARCHIVE |
+  FILE_ATTRIBUTE_TEMPORARY |
+  FILE_ATTRIBUTE_NOT_CONTENT_INDEXED |
+  FILE_ATTRIBUTE.OFFLINE;
+/**
+ * The attributes that stop a file from being written, moved by copy, or shown: cleared before a file is quarantined.
+ */
 export const BLOCKING_ATTRIBUTES = FILE_ATTRIBUTE.READONLY | FILE_ATTRIBUTE.HIDDEN | FILE_ATTRIBUTE.SYSTEM;
 
 type Handle = unknown;
@@ -32,7 +40,15 @@ type Handle = unknown;
 interface FileApi {
   GetFileAttributesExW(name: string, level: number, info: Buffer): boolean;
   SetFileAttributesW(name: string, attributes: number): boolean;
-  CreateFileW(name: string, access: number, share: number, sa: null, disposition: number, flags: number, template: null): Handle;
+  CreateFileW(
+    name: string,
+    access: number,
+    share: number,
+    sa: null,
+    disposition: number,
+    flags: number,
+    template: null,
+  ): Handle;
   SetFileTime(h: Handle, creation: Buffer | null, access: Buffer | null, write: Buffer | null): boolean;
   CloseHandle(h: Handle): boolean;
 }
@@ -45,7 +61,9 @@ function fileApi(): FileApi {
   api = {
     GetFileAttributesExW: k32.func('bool __stdcall GetFileAttributesExW(str16 name, int level, _Out_ uint8_t *info)'),
     SetFileAttributesW: k32.func('bool __stdcall SetFileAttributesW(str16 name, uint32 attributes)'),
-    CreateFileW: k32.func('void * __stdcall CreateFileW(str16 name, uint32 access, uint32 share, void *sa, uint32 disposition, uint32 flags, void *template)'),
+    CreateFileW: k32.func(
+      'void * __stdcall CreateFileW(str16 name, uint32 access, uint32 share, void *sa, uint32 disposition, uint32 flags, void *template)',
+    ),
     SetFileTime: k32.func('bool __stdcall SetFileTime(void *h, uint8_t *creation, uint8_t *access, uint8_t *write)'),
     CloseHandle: k32.func('bool __stdcall CloseHandle(void *h)'),
   } as FileApi;
@@ -64,7 +82,8 @@ export interface WindowsFileExtras {
 /** Attributes and creation time of `path` (Win32Error when they cannot be read). */
 export function readAttributesAndCreation(path: string): { attributes: number; birthtimeMs: number } {
   const info = Buffer.alloc(ATTRIBUTE_DATA_SIZE);
-  if (!fileApi().GetFileAttributesExW(path, 0, info)) throw new Win32Error(`GetFileAttributesExW(${path})`, lastError());
+  if (!fileApi().GetFileAttributesExW(path, 0, info))
+    throw new Win32Error(`GetFileAttributesExW(${path})`, lastError());
   return { attributes: info.readUInt32LE(0), birthtimeMs: fileTimeToMs(info.readBigUInt64LE(4)) };
 }
 
@@ -81,13 +100,22 @@ export function readFileExtras(path: string): WindowsFileExtras {
 /** Sets the settable attributes of `path` to those of `attributes`. */
 export function setAttributes(path: string, attributes: number): void {
   const wanted = attributes & SETTABLE_ATTRIBUTES;
-  if (!fileApi().SetFileAttributesW(path, wanted === 0 ? FILE_ATTRIBUTE_NORMAL : wanted)) throw new Win32Error(`SetFileAttributesW(${path})`, lastError());
+  if (!fileApi().SetFileAttributesW(path, wanted === 0 ? FILE_ATTRIBUTE_NORMAL : wanted))
+    throw new Win32Error(`SetFileAttributesW(${path})`, lastError());
 }
 
 /** Sets the creation time of `path` (file or folder). */
 export function setCreationTime(path: string, birthtimeMs: number): void {
   const a = fileApi();
-  const h = a.CreateFileW(path, FILE_WRITE_ATTRIBUTES, FILE_SHARE_ALL, null, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, null);
+  const h = a.CreateFileW(
+    path,
+    FILE_WRITE_ATTRIBUTES,
+    FILE_SHARE_ALL,
+    null,
+    OPEN_EXISTING,
+    FILE_FLAG_BACKUP_SEMANTICS,
+    null,
+  );
   if (isBadHandle(h)) throw new Win32Error(`CreateFileW(${path})`, lastError());
   try {
     const ft = Buffer.alloc(8);

@@ -52,7 +52,8 @@ function checkedPeers(allow: readonly IsolationPeer[]): Array<IsolationPeer & { 
   for (const p of allow) {
     const family = isIP(p.address);
     if (family !== 4 && family !== 6) throw new Error(`not an IP address: ${JSON.stringify(p.address)}`);
-    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) throw new Error(`not a TCP port: ${p.port} (${p.address})`);
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535)
+      throw new Error(`not a TCP port: ${p.port} (${p.address})`);
     const key = `${p.address.toLowerCase()}|${p.port}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -67,22 +68,80 @@ export function isolationRules(allow: readonly IsolationPeer[]): FirewallRule[] 
   const rules: FirewallRule[] = [];
   for (const p of peers) {
     const shown = p.family === 6 ? `[${p.address}]:${p.port}` : `${p.address}:${p.port}`;
-    rules.push({ name: `${SERVICE_PREFIX} permit TCP to the live response service ${shown}`, action: 'permit', direction: 'out', family: p.family, protocol: 'tcp', remoteAddress: p.address, remotePort: p.port });
+    rules.push({
+      name: `${SERVICE_PREFIX} permit TCP to the live response service ${shown}`,
+      action: 'permit',
+      direction: 'out',
+      family: p.family,
+      protocol: 'tcp',
+      remoteAddress: p.address,
+      remotePort: p.port,
+    });
   }
   for (const family of [4, 6] as const) {
-    for (const direction of ['out', 'in'] as const) rules.push({ name: `${SERVICE_PREFIX} permit loopback IPv${family} ${direction}`, action: 'permit', direction, family, loopback: true });
+    for (const direction of ['out', 'in'] as const)
+      rules.push({
+        name: `${SERVICE_PREFIX} permit loopback IPv${family} ${direction}`,
+        action: 'permit',
+        direction,
+        family,
+        loopback: true,
+      });
   }
   rules.push(
-    { name: `${SERVICE_PREFIX} permit DHCPv4 requests (broadcast)`, action: 'permit', direction: 'out', family: 4, protocol: 'udp', localPort: 68, remoteAddress: '255.255.255.255', remotePort: 67 },
-    { name: `${SERVICE_PREFIX} permit DHCPv4 replies`, action: 'permit', direction: 'in', family: 4, protocol: 'udp', localPort: 68, remotePort: 67 },
-    { name: `${SERVICE_PREFIX} permit DHCPv6 requests (all DHCP servers and relays)`, action: 'permit', direction: 'out', family: 6, protocol: 'udp', localPort: 546, remoteAddress: 'ff02::1:2', remotePort: 547 },
-    { name: `${SERVICE_PREFIX} permit DHCPv6 replies`, action: 'permit', direction: 'in', family: 6, protocol: 'udp', localPort: 546, remotePort: 547 },
+    {
+      name: `${SERVICE_PREFIX} permit DHCPv4 requests (broadcast)`,
+      action: 'permit',
+      direction: 'out',
+      family: 4,
+      protocol: 'udp',
+      localPort: 68,
+      remoteAddress: '255.255.255.255',
+      remotePort: 67,
+    },
+    {
+      name: `${SERVICE_PREFIX} permit DHCPv4 replies`,
+      action: 'permit',
+      direction: 'in',
+      family: 4,
+      protocol: 'udp',
+      localPort: 68,
+      remotePort: 67,
+    },
+    {
+      name: `${SERVICE_PREFIX} permit DHCPv6 requests (all DHCP servers and relays)`,
+      action: 'permit',
+      direction: 'out',
+      family: 6,
+      protocol: 'udp',
+      localPort: 546,
+      remoteAddress: 'ff02::1:2',
+      remotePort: 547,
+    },
+    {
+      name: `${SERVICE_PREFIX} permit DHCPv6 replies`,
+      action: 'permit',
+      direction: 'in',
+      family: 6,
+      protocol: 'udp',
+      localPort: 546,
+      remotePort: 547,
+    },
   );
   for (const direction of ['out', 'in'] as const) {
-    for (const icmpType of NDP_TYPES) rules.push({ name: `${SERVICE_PREFIX} permit ICMPv6 neighbour discovery type ${icmpType} ${direction}`, action: 'permit', direction, family: 6, protocol: 'icmpv6', icmpType });
+    for (const icmpType of NDP_TYPES)
+      rules.push({
+        name: `${SERVICE_PREFIX} permit ICMPv6 neighbour discovery type ${icmpType} ${direction}`,
+        action: 'permit',
+        direction,
+        family: 6,
+        protocol: 'icmpv6',
+        icmpType,
+      });
   }
   for (const family of [4, 6] as const) {
-    for (const direction of ['out', 'in'] as const) rules.push({ name: `${SERVICE_PREFIX} block all IPv${family} ${direction}`, action: 'block', direction, family });
+    for (const direction of ['out', 'in'] as const)
+      rules.push({ name: `${SERVICE_PREFIX} block all IPv${family} ${direction}`, action: 'block', direction, family });
   }
   return rules;
 }

@@ -92,20 +92,47 @@ export function filterKey(i: number): string {
 
 /** The filter for rule number `i`. */
 export function wfpFilter(rule: FirewallRule, i: number): WfpFilterSpec {
-  const layer = rule.direction === 'out' ? (rule.family === 4 ? LAYERS.connect4 : LAYERS.connect6) : rule.family === 4 ? LAYERS.accept4 : LAYERS.accept6;
+  const layer =
+    rule.direction === 'out'
+      ? rule.family === 4
+        ? LAYERS.connect4
+        : LAYERS.connect6
+      : rule.family === 4
+        ? LAYERS.accept4
+        : LAYERS.accept6;
   const c: WfpCondition[] = [];
-  if (rule.loopback) c.push({ field: CONDITIONS.flags, match: FWP_MATCH_FLAGS_ALL_SET, type: FWP_UINT32, value: FWP_CONDITION_FLAG_IS_LOOPBACK });
-  if (rule.protocol) c.push({ field: CONDITIONS.protocol, match: FWP_MATCH_EQUAL, type: FWP_UINT8, value: IP_PROTOCOL[rule.protocol] });
+  if (rule.loopback)
+    c.push({
+      field: CONDITIONS.flags,
+      match: FWP_MATCH_FLAGS_ALL_SET,
+      type: FWP_UINT32,
+      value: FWP_CONDITION_FLAG_IS_LOOPBACK,
+    });
+  if (rule.protocol)
+    c.push({ field: CONDITIONS.protocol, match: FWP_MATCH_EQUAL, type: FWP_UINT8, value: IP_PROTOCOL[rule.protocol] });
   if (rule.remoteAddress !== undefined) {
     c.push(
       rule.family === 4
-        ? { field: CONDITIONS.remoteAddress, match: FWP_MATCH_EQUAL, type: FWP_UINT32, value: ipv4ToUint32(rule.remoteAddress) }
-        : { field: CONDITIONS.remoteAddress, match: FWP_MATCH_EQUAL, type: FWP_BYTE_ARRAY16_TYPE, value: ipv6Bytes(rule.remoteAddress) },
+        ? {
+            field: CONDITIONS.remoteAddress,
+            match: FWP_MATCH_EQUAL,
+            type: FWP_UINT32,
+            value: ipv4ToUint32(rule.remoteAddress),
+          }
+        : {
+            field: CONDITIONS.remoteAddress,
+            match: FWP_MATCH_EQUAL,
+            type: FWP_BYTE_ARRAY16_TYPE,
+            value: ipv6Bytes(rule.remoteAddress),
+          },
     );
   }
-  if (rule.remotePort !== undefined) c.push({ field: CONDITIONS.remotePort, match: FWP_MATCH_EQUAL, type: FWP_UINT16, value: rule.remotePort });
-  if (rule.localPort !== undefined) c.push({ field: CONDITIONS.localPort, match: FWP_MATCH_EQUAL, type: FWP_UINT16, value: rule.localPort });
-  if (rule.icmpType !== undefined) c.push({ field: CONDITIONS.localPort, match: FWP_MATCH_EQUAL, type: FWP_UINT16, value: rule.icmpType });
+  if (rule.remotePort !== undefined)
+    c.push({ field: CONDITIONS.remotePort, match: FWP_MATCH_EQUAL, type: FWP_UINT16, value: rule.remotePort });
+  if (rule.localPort !== undefined)
+    c.push({ field: CONDITIONS.localPort, match: FWP_MATCH_EQUAL, type: FWP_UINT16, value: rule.localPort });
+  if (rule.icmpType !== undefined)
+    c.push({ field: CONDITIONS.localPort, match: FWP_MATCH_EQUAL, type: FWP_UINT16, value: rule.icmpType });
   return {
     key: filterKey(i),
     name: rule.name,
@@ -133,12 +160,27 @@ export function guidFields(text: string): { Data1: number; Data2: number; Data3:
 
 /** The structures, declared on a koffi instance (the Linux unit test checks their layout with its own). */
 export function wfpTypes(k: typeof KoffiModule) {
-  const GUID = k.struct('LR_FWP_GUID', { Data1: 'uint32', Data2: 'uint16', Data3: 'uint16', Data4: k.array('uint8', 8) });
+  const GUID = k.struct('LR_FWP_GUID', {
+    Data1: 'uint32',
+    Data2: 'uint16',
+    Data3: 'uint16',
+    Data4: k.array('uint8', 8),
+  });
   const DISPLAY = k.struct('LR_FWPM_DISPLAY_DATA0', { name: 'void *', description: 'void *' });
   const BLOB = k.struct('LR_FWP_BYTE_BLOB', { size: 'uint32', data: 'void *' });
-  const VALUE = k.struct('LR_FWP_VALUE0', { type: 'uint32', v: k.union('LR_FWP_VALUE0_U', { uint8: 'uint8', uint16: 'uint16', uint32: 'uint32', ptr: 'void *' }) });
-  const CONDITION = k.struct('LR_FWPM_FILTER_CONDITION0', { fieldKey: GUID, matchType: 'uint32', conditionValue: VALUE });
-  const ACTION = k.struct('LR_FWPM_ACTION0', { type: 'uint32', u: k.union('LR_FWPM_ACTION0_U', { filterType: GUID, calloutKey: GUID }) });
+  const VALUE = k.struct('LR_FWP_VALUE0', {
+    type: 'uint32',
+    v: k.union('LR_FWP_VALUE0_U', { uint8: 'uint8', uint16: 'uint16', uint32: 'uint32', ptr: 'void *' }),
+  });
+  const CONDITION = k.struct('LR_FWPM_FILTER_CONDITION0', {
+    fieldKey: GUID,
+    matchType: 'uint32',
+    conditionValue: VALUE,
+  });
+  const ACTION = k.struct('LR_FWPM_ACTION0', {
+    type: 'uint32',
+    u: k.union('LR_FWPM_ACTION0_U', { filterType: GUID, calloutKey: GUID }),
+  });
   const FILTER = k.struct('LR_FWPM_FILTER0', {
     filterKey: GUID,
     displayData: DISPLAY,
@@ -156,7 +198,14 @@ export function wfpTypes(k: typeof KoffiModule) {
     filterId: 'uint64',
     effectiveWeight: VALUE,
   });
-  const SUBLAYER = k.struct('LR_FWPM_SUBLAYER0', { subLayerKey: GUID, displayData: DISPLAY, flags: 'uint32', providerKey: 'void *', providerData: BLOB, weight: 'uint16' });
+  const SUBLAYER = k.struct('LR_FWPM_SUBLAYER0', {
+    subLayerKey: GUID,
+    displayData: DISPLAY,
+    flags: 'uint32',
+    providerKey: 'void *',
+    providerData: BLOB,
+    weight: 'uint16',
+  });
   return { GUID, DISPLAY, VALUE, CONDITION, ACTION, FILTER, SUBLAYER };
 }
 
@@ -262,16 +311,28 @@ function wfp(): WfpApi {
   api = {
     k,
     types,
-    open: f('uint32 __stdcall FwpmEngineOpen0(void *server, uint32 authn, void *identity, void *session, _Out_ void **engine)') as WfpApi['open'],
+    open: f(
+      'uint32 __stdcall FwpmEngineOpen0(void *server, uint32 authn, void *identity, void *session, _Out_ void **engine)',
+    ) as WfpApi['open'],
     close: f('uint32 __stdcall FwpmEngineClose0(void *engine)') as WfpApi['close'],
     begin: f('uint32 __stdcall FwpmTransactionBegin0(void *engine, uint32 flags)') as WfpApi['begin'],
     commit: f('uint32 __stdcall FwpmTransactionCommit0(void *engine)') as WfpApi['commit'],
     abort: f('uint32 __stdcall FwpmTransactionAbort0(void *engine)') as WfpApi['abort'],
-    addSublayer: f('uint32 __stdcall FwpmSubLayerAdd0(void *engine, const LR_FWPM_SUBLAYER0 *sublayer, void *sd)') as WfpApi['addSublayer'],
-    deleteSublayer: f('uint32 __stdcall FwpmSubLayerDeleteByKey0(void *engine, const LR_FWP_GUID *key)') as WfpApi['deleteSublayer'],
-    addFilter: f('uint32 __stdcall FwpmFilterAdd0(void *engine, const LR_FWPM_FILTER0 *filter, void *sd, _Out_ uint64 *id)') as WfpApi['addFilter'],
-    deleteFilter: f('uint32 __stdcall FwpmFilterDeleteByKey0(void *engine, const LR_FWP_GUID *key)') as WfpApi['deleteFilter'],
-    getFilter: f('uint32 __stdcall FwpmFilterGetByKey0(void *engine, const LR_FWP_GUID *key, _Out_ void **filter)') as WfpApi['getFilter'],
+    addSublayer: f(
+      'uint32 __stdcall FwpmSubLayerAdd0(void *engine, const LR_FWPM_SUBLAYER0 *sublayer, void *sd)',
+    ) as WfpApi['addSublayer'],
+    deleteSublayer: f(
+      'uint32 __stdcall FwpmSubLayerDeleteByKey0(void *engine, const LR_FWP_GUID *key)',
+    ) as WfpApi['deleteSublayer'],
+    addFilter: f(
+      'uint32 __stdcall FwpmFilterAdd0(void *engine, const LR_FWPM_FILTER0 *filter, void *sd, _Out_ uint64 *id)',
+    ) as WfpApi['addFilter'],
+    deleteFilter: f(
+      'uint32 __stdcall FwpmFilterDeleteByKey0(void *engine, const LR_FWP_GUID *key)',
+    ) as WfpApi['deleteFilter'],
+    getFilter: f(
+      'uint32 __stdcall FwpmFilterGetByKey0(void *engine, const LR_FWP_GUID *key, _Out_ void **filter)',
+    ) as WfpApi['getFilter'],
     freeMemory: f('void __stdcall FwpmFreeMemory0(_Inout_ void **p)') as WfpApi['freeMemory'],
   };
   return api;
@@ -315,7 +376,8 @@ function check(call: string, code: number, ok: readonly number[] = []): number {
 async function requireBaseFilteringEngine(): Promise<void> {
   const bfe = (await listScmEntries(SERVICE_WIN32)).find((entry) => entry.name.toLowerCase() === 'bfe');
   if (!bfe) throw new FirewallUnavailableError('the Base Filtering Engine service (BFE) is not installed');
-  if (bfe.state !== SERVICE_RUNNING) throw new FirewallUnavailableError(`the Base Filtering Engine service (BFE) is not running (state ${bfe.state})`);
+  if (bfe.state !== SERVICE_RUNNING)
+    throw new FirewallUnavailableError(`the Base Filtering Engine service (BFE) is not running (state ${bfe.state})`);
 }
 
 function withEngine<T>(fn: (a: WfpApi, h: Handle) => T): T {
@@ -341,12 +403,16 @@ function inTransaction(a: WfpApi, h: Handle, fn: () => void): void {
   }
 }
 
-/** The names of our filters, keys 0..n-1 (read outside any transaction: the "not found" that ends the loop is an error to WFP). */
+/**
+ * The names of our filters, keys 0..n-1 (read outside any transaction: the "not found" that ends the loop is an error
+ * to WFP).
+ */
 function ourFilterNames(a: WfpApi, h: Handle): string[] {
   const names: string[] = [];
   for (let i = 0; i < MAX_FILTERS; i++) {
     const out: Handle[] = [null];
-    if (check('FwpmFilterGetByKey0', a.getFilter(h, guidFields(filterKey(i)), out), [FWP_E_FILTER_NOT_FOUND]) !== 0) break;
+    if (check('FwpmFilterGetByKey0', a.getFilter(h, guidFields(filterKey(i)), out), [FWP_E_FILTER_NOT_FOUND]) !== 0)
+      break;
     try {
       // displayData.name: a pointer at offset 16 of FWPM_FILTER0 (decoded as char16_t, not str16: see ffi notes)
       const namePtr = a.k.decode(out[0], a.k.offsetof(a.types.FILTER, 'displayData'), 'void *') as unknown;
@@ -374,7 +440,10 @@ export function wfpFirewall(): FirewallBackend {
         try {
           const sublayer = {
             subLayerKey: guidFields(SUBLAYER_KEY),
-            displayData: { name: arena.string('Live response isolation'), description: arena.string('lr-agent: isolate/release (removed by release or lr-agent uninstall)') },
+            displayData: {
+              name: arena.string('Live response isolation'),
+              description: arena.string('lr-agent: isolate/release (removed by release or lr-agent uninstall)'),
+            },
             flags: FWPM_SUBLAYER_FLAG_PERSISTENT,
             providerKey: null,
             providerData: { size: 0, data: null },

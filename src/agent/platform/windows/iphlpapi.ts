@@ -16,7 +16,14 @@ const ERROR_INSUFFICIENT_BUFFER = 122;
 /** Tries before giving up when sockets keep appearing between the size query and the copy. */
 const ATTEMPTS = 5;
 
-type TableCall = (buf: Buffer | null, size: number[], order: boolean, family: number, tableClass: number, reserved: number) => number;
+type TableCall = (
+  buf: Buffer | null,
+  size: number[],
+  order: boolean,
+  family: number,
+  tableClass: number,
+  reserved: number,
+) => number;
 
 let calls: { tcp: TableCall; udp: TableCall } | null = null;
 
@@ -24,8 +31,12 @@ function tableCalls(): { tcp: TableCall; udp: TableCall } {
   if (calls) return calls;
   const lib: LibraryHandle = win32('iphlpapi.dll');
   calls = {
-    tcp: lib.func('uint32 __stdcall GetExtendedTcpTable(_Out_ uint8_t *table, _Inout_ uint32 *size, bool order, uint32 family, int tableClass, uint32 reserved)'),
-    udp: lib.func('uint32 __stdcall GetExtendedUdpTable(_Out_ uint8_t *table, _Inout_ uint32 *size, bool order, uint32 family, int tableClass, uint32 reserved)'),
+    tcp: lib.func(
+      'uint32 __stdcall GetExtendedTcpTable(_Out_ uint8_t *table, _Inout_ uint32 *size, bool order, uint32 family, int tableClass, uint32 reserved)',
+    ),
+    udp: lib.func(
+      'uint32 __stdcall GetExtendedUdpTable(_Out_ uint8_t *table, _Inout_ uint32 *size, bool order, uint32 family, int tableClass, uint32 reserved)',
+    ),
   };
   return calls;
 }

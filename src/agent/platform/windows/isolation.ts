@@ -15,7 +15,8 @@ async function unlessUnavailable<T>(fn: () => Promise<T>, what: string): Promise
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof FirewallUnavailableError) throw new Error(`the Windows firewall is not available on this device (${e.reason}): ${what}`, { cause: e });
+    if (e instanceof FirewallUnavailableError)
+      throw new Error(`the Windows firewall is not available on this device (${e.reason}): ${what}`, { cause: e });
     throw e;
   }
 }
@@ -28,15 +29,22 @@ export function windowsIsolation(firewall: FirewallBackend) {
       await unlessUnavailable(() => firewall.apply(rules), 'the device is NOT isolated');
       const inForce = await firewall.current();
       if (inForce.length !== rules.length || inForce.some((n, i) => n !== rules[i]?.name)) {
-        await Promise.resolve().then(() => firewall.remove()).catch(() => undefined); // best effort: leave nothing half applied
-        throw new Error(`the ${firewall.name} did not keep the isolation rules (${inForce.length} of ${rules.length} in force): the device is NOT isolated`);
+        await Promise.resolve()
+          .then(() => firewall.remove())
+          .catch(() => undefined); // best effort: leave nothing half applied
+        throw new Error(
+          `the ${firewall.name} did not keep the isolation rules (${inForce.length} of ${rules.length} in force): the device is NOT isolated`,
+        );
       }
       return 'windows-firewall';
     },
     async removeIsolation(_backend: IsolationBackend): Promise<void> {
       await unlessUnavailable(() => firewall.remove(), 'nothing was removed');
       const left = await firewall.current();
-      if (left.length > 0) throw new Error(`the ${firewall.name} still holds ${left.length} isolation rules after removing them: the device may still be isolated`);
+      if (left.length > 0)
+        throw new Error(
+          `the ${firewall.name} still holds ${left.length} isolation rules after removing them: the device may still be isolated`,
+        );
     },
   };
 }
@@ -58,15 +66,29 @@ export async function removeIsolation(backend: IsolationBackend): Promise<void> 
  * deleted data folder must not leave them behind). When the device is isolated and they cannot be removed,
  * this throws, BEFORE the service is touched: the agent keeps running and `release` stays possible.
  */
-export async function releaseBeforeUninstall(dataDir: string, say: (line: string) => void, remove: (b: IsolationBackend) => Promise<void> = removeIsolation): Promise<void> {
+export async function releaseBeforeUninstall(
+  dataDir: string,
+  say: (line: string) => void,
+  remove: (b: IsolationBackend) => Promise<void> = removeIsolation,
+): Promise<void> {
   const state = readIsolation(dataDir);
   try {
     await remove('windows-firewall');
   } catch (e) {
-    if (state?.isolated) throw new Error(`the device is isolated and its isolation could not be removed (${describeError(e).split('\n')[0]}): not uninstalled, the agent keeps running`, { cause: e });
+    if (state?.isolated)
+      throw new Error(
+        `the device is isolated and its isolation could not be removed (${describeError(e).split('\n')[0]}): not uninstalled, the agent keeps running`,
+        { cause: e },
+      );
     return; // not isolated: no firewall to ask (Wine) or nothing of ours, nothing to say
   }
   if (!state?.isolated) return;
-  await writeIsolation(dataDir, { isolated: false, backend: null, allow: [], changedAt: new Date().toISOString(), jobId: null });
+  await writeIsolation(dataDir, {
+    isolated: false,
+    backend: null,
+    allow: [],
+    changedAt: new Date().toISOString(),
+    jobId: null,
+  });
   say('device released from isolation (its firewall filters removed)');
 }

@@ -32,12 +32,24 @@ function kernel32(): Kernel32Jobs {
   if (api) return api;
   const k = win32('kernel32.dll');
   api = {
-    CreateJobObjectW: k.func('void * __stdcall CreateJobObjectW(void *attributes, str16 name)') as Kernel32Jobs['CreateJobObjectW'],
-    SetInformationJobObject: k.func('bool __stdcall SetInformationJobObject(void *job, int infoClass, void *info, uint32 length)') as Kernel32Jobs['SetInformationJobObject'],
-    QueryInformationJobObject: k.func('bool __stdcall QueryInformationJobObject(void *job, int infoClass, void *info, uint32 length, uint32 *returned)') as Kernel32Jobs['QueryInformationJobObject'],
-    AssignProcessToJobObject: k.func('bool __stdcall AssignProcessToJobObject(void *job, void *process)') as Kernel32Jobs['AssignProcessToJobObject'],
-    TerminateJobObject: k.func('bool __stdcall TerminateJobObject(void *job, uint32 exitCode)') as Kernel32Jobs['TerminateJobObject'],
-    OpenProcess: k.func('void * __stdcall OpenProcess(uint32 access, bool inherit, uint32 pid)') as Kernel32Jobs['OpenProcess'],
+    CreateJobObjectW: k.func(
+      'void * __stdcall CreateJobObjectW(void *attributes, str16 name)',
+    ) as Kernel32Jobs['CreateJobObjectW'],
+    SetInformationJobObject: k.func(
+      'bool __stdcall SetInformationJobObject(void *job, int infoClass, void *info, uint32 length)',
+    ) as Kernel32Jobs['SetInformationJobObject'],
+    QueryInformationJobObject: k.func(
+      'bool __stdcall QueryInformationJobObject(void *job, int infoClass, void *info, uint32 length, uint32 *returned)',
+    ) as Kernel32Jobs['QueryInformationJobObject'],
+    AssignProcessToJobObject: k.func(
+      'bool __stdcall AssignProcessToJobObject(void *job, void *process)',
+    ) as Kernel32Jobs['AssignProcessToJobObject'],
+    TerminateJobObject: k.func(
+      'bool __stdcall TerminateJobObject(void *job, uint32 exitCode)',
+    ) as Kernel32Jobs['TerminateJobObject'],
+    OpenProcess: k.func(
+      'void * __stdcall OpenProcess(uint32 access, bool inherit, uint32 pid)',
+    ) as Kernel32Jobs['OpenProcess'],
     CloseHandle: k.func('bool __stdcall CloseHandle(void *h)') as Kernel32Jobs['CloseHandle'],
   };
   return api;
@@ -85,7 +97,10 @@ export function createKillOnCloseJob(): ProcessJob {
   let closed = false;
   try {
     const limits = Buffer.alloc(EXTENDED_LIMIT_SIZE);
-    limits.writeUInt32LE(JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION, LIMIT_FLAGS_OFFSET);
+    limits.writeUInt32LE(
+      JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE | JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION,
+      LIMIT_FLAGS_OFFSET,
+    );
     if (!k.SetInformationJobObject(job, JobObjectExtendedLimitInformation, limits, limits.length)) {
       throw new Win32Error('SetInformationJobObject', lastError());
     }
@@ -123,12 +138,16 @@ export function createKillOnCloseJob(): ProcessJob {
       open();
       const info = Buffer.alloc(8 + PID_LIST_MAX * POINTER_SIZE);
       // ERROR_MORE_DATA still fills the list as far as it goes: enough for a report.
-      if (!k.QueryInformationJobObject(job, JobObjectBasicProcessIdList, info, info.length, null) && lastError() !== 234) {
+      if (
+        !k.QueryInformationJobObject(job, JobObjectBasicProcessIdList, info, info.length, null) &&
+        lastError() !== 234
+      ) {
         throw new Win32Error('QueryInformationJobObject', lastError());
       }
       const n = Math.min(info.readUInt32LE(4), PID_LIST_MAX);
       const pids: number[] = [];
-      for (let i = 0; i < n; i++) pids.push(POINTER_SIZE === 8 ? Number(info.readBigUInt64LE(8 + i * 8)) : info.readUInt32LE(8 + i * 4));
+      for (let i = 0; i < n; i++)
+        pids.push(POINTER_SIZE === 8 ? Number(info.readBigUInt64LE(8 + i * 8)) : info.readUInt32LE(8 + i * 4));
       return pids;
     },
     close() {

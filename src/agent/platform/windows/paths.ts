@@ -43,7 +43,11 @@ const INVALID_CHAR = /[<>"|?*\u0000-\u001f]/;
 /** The reserved device name a component stands for (`nul.txt`, `Con `, `COM1.tar.gz`), or null. */
 export function reservedDeviceName(component: string): string | null {
   // Win32 drops trailing dots and spaces, then the extension: `NUL.txt`, `nul .`, `CON.a.b` are all devices.
-  const stem = component.replace(/[. ]+$/, '').split('.')[0]!.replace(/ +$/, '').toUpperCase();
+  const stem = component
+    .replace(/[. ]+$/, '')
+    .split('.')[0]!
+    .replace(/ +$/, '')
+    .toUpperCase();
   return RESERVED.has(stem) ? stem : null;
 }
 
@@ -61,11 +65,13 @@ function hasDrive(p: string): boolean {
  */
 export function windowsPathProblem(p: string): string | null {
   if (p.length === 0) return 'empty path';
-  if (p.length > MAX_WINDOWS_PATH) return `path of ${p.length} characters (Windows handles at most ${MAX_WINDOWS_PATH})`;
+  if (p.length > MAX_WINDOWS_PATH)
+    return `path of ${p.length} characters (Windows handles at most ${MAX_WINDOWS_PATH})`;
   if (p.includes('\u0000')) return 'NUL character in path';
   if (isSeparator(p[0]) && isSeparator(p[1])) {
     const kind = p[2];
-    if ((kind === '?' || kind === '.') && (isSeparator(p[3]) || p.length === 3)) return 'device or namespace path (\\\\.\\ or \\\\?\\): only paths on a local drive are served';
+    if ((kind === '?' || kind === '.') && (isSeparator(p[3]) || p.length === 3))
+      return 'device or namespace path (\\\\.\\ or \\\\?\\): only paths on a local drive are served';
     return 'UNC (network) path: only paths on a local drive are served';
   }
   if (/^[\\/]\?\?[\\/]/.test(p)) return 'NT object path (\\??\\): only paths on a local drive are served';
@@ -75,7 +81,8 @@ export function windowsPathProblem(p: string): string | null {
   const bad = INVALID_CHAR.exec(rest);
   if (bad) return `character ${JSON.stringify(bad[0])} is not valid in a Windows path`;
   for (const component of rest.split(/[\\/]/)) {
-    if (component.length > MAX_WINDOWS_COMPONENT) return `a name of ${component.length} characters (at most ${MAX_WINDOWS_COMPONENT})`;
+    if (component.length > MAX_WINDOWS_COMPONENT)
+      return `a name of ${component.length} characters (at most ${MAX_WINDOWS_COMPONENT})`;
     if (component === '.' || component === '..' || component === '') continue;
     const device = reservedDeviceName(component);
     if (device) return `"${component}" is the reserved device name ${device}`;
@@ -85,7 +92,13 @@ export function windowsPathProblem(p: string): string | null {
 
 /** `C:\a\b` → { drive: 'C:', parts: ['a', 'b'] } for an absolute path with a drive (slashes of both kinds). */
 function splitAbsolute(p: string): { drive: string; parts: string[] } {
-  return { drive: `${p[0]!.toUpperCase()}:`, parts: p.slice(2).split(/[\\/]+/).filter((x) => x !== '') };
+  return {
+    drive: `${p[0]!.toUpperCase()}:`,
+    parts: p
+      .slice(2)
+      .split(/[\\/]+/)
+      .filter((x) => x !== ''),
+  };
 }
 
 /** Applies `.` and `..` (never above the root) and strips trailing dots and spaces, as Win32 does. */

@@ -36,13 +36,29 @@ export interface PeInfo {
 }
 
 const MACHINES: ReadonlyMap<number, string> = new Map([
-  [0x8664, 'x64'], [0x14c, 'x86'], [0xaa64, 'ARM64'], [0xa641, 'ARM64EC'], [0x1c0, 'ARM'], [0x1c4, 'ARM'], [0x200, 'IA64'],
+  [0x8664, 'x64'],
+  [0x14c, 'x86'],
+  [0xaa64, 'ARM64'],
+  [0xa641, 'ARM64EC'],
+  [0x1c0, 'ARM'],
+  [0x1c4, 'ARM'],
+  [0x200, 'IA64'],
 ]);
 
 const SUBSYSTEMS: ReadonlyMap<number, string> = new Map([
-  [1, 'native'], [2, 'GUI'], [3, 'console'], [5, 'OS/2 console'], [7, 'POSIX console'], [8, 'native Win9x driver'],
-  [9, 'Windows CE GUI'], [10, 'EFI application'], [11, 'EFI boot service driver'], [12, 'EFI runtime driver'],
-  [13, 'EFI ROM'], [14, 'Xbox'], [16, 'Windows boot application'],
+  [1, 'native'],
+  [2, 'GUI'],
+  [3, 'console'],
+  [5, 'OS/2 console'],
+  [7, 'POSIX console'],
+  [8, 'native Win9x driver'],
+  [9, 'Windows CE GUI'],
+  [10, 'EFI application'],
+  [11, 'EFI boot service driver'],
+  [12, 'EFI runtime driver'],
+  [13, 'EFI ROM'],
+  [14, 'Xbox'],
+  [16, 'Windows boot application'],
 ]);
 
 const RT_VERSION = 16;
@@ -62,7 +78,10 @@ interface Section {
   rawOffset: number;
 }
 
-/** The PE facts of a file of `size` bytes, or null when it is not a PE image (no MZ, no PE signature, truncated headers). */
+/**
+ * The PE facts of a file of `size` bytes, or null when it is not a PE image (no MZ, no PE signature, truncated
+ * headers).
+ */
 export async function readPeInfo(read: ReadAt, size: number): Promise<PeInfo | null> {
   const within = (offset: number, length: number): boolean => offset >= 0 && length >= 0 && offset + length <= size;
   const exact = async (offset: number, length: number): Promise<Buffer | null> => {
@@ -123,7 +142,8 @@ export async function readPeInfo(read: ReadAt, size: number): Promise<PeInfo | n
   const security = directory(4);
   if (security && security.size > 0) {
     const cert = await exact(security.address, 8);
-    const valid = cert !== null && cert.readUInt32LE(0) >= 8 && cert.readUInt32LE(0) <= security.size && cert.readUInt16LE(6) === 2;
+    const valid =
+      cert !== null && cert.readUInt32LE(0) >= 8 && cert.readUInt32LE(0) <= security.size && cert.readUInt16LE(6) === 2;
     authenticode = valid ? 'present (not verified)' : 'malformed';
   }
 
@@ -151,12 +171,19 @@ type Exact = (offset: number, length: number) => Promise<Buffer | null>;
  * Follows the resource tree to the first RT_VERSION resource (type → first name → first language) and
  * parses its strings. An absent or damaged resource gives an empty map, never an error.
  */
-async function versionStrings(exact: Exact, fileOffset: (rva: number) => number | null, resources: { address: number; size: number } | null): Promise<Map<string, string>> {
+async function versionStrings(
+  exact: Exact,
+  fileOffset: (rva: number) => number | null,
+  resources: { address: number; size: number } | null,
+): Promise<Map<string, string>> {
   const none = new Map<string, string>();
   if (!resources || resources.size === 0) return none;
   const base = fileOffset(resources.address);
   if (base === null) return none;
-  /** The entries of the directory at `dirOffset` (relative to the resource base): [id or -1 for a name, child offset, is a directory]. */
+  /**
+   * The entries of the directory at `dirOffset` (relative to the resource base): [id or -1 for a name, child offset, is
+   * a directory].
+   */
   const entries = async (dirOffset: number): Promise<Array<[number, number, boolean]> | null> => {
     const head = await exact(base + dirOffset, 16);
     if (!head) return null;
@@ -223,7 +250,8 @@ function readNode(buf: Buffer, offset: number, end: number, depth: number): Vers
   const value = buf.subarray(p, p + valueBytes);
   p = align4(p + valueBytes);
   const children: VersionNode[] = [];
-  // Nesting is three deep in a real resource (root → StringFileInfo → table → string): stop well before a crafted stack could hurt.
+  // Nesting is three deep in a real resource (root → StringFileInfo → table → string): stop well before a crafted stack
+  // could hurt.
   while (depth < 4 && p + 6 <= nodeEnd) {
     const child = readNode(buf, p, nodeEnd, depth + 1);
     if (!child) break;
@@ -241,7 +269,8 @@ function utf16z(value: Buffer): string {
 }
 
 /**
- * The strings of a VS_VERSIONINFO block: every `key → value` of its English string table (`040904b0`…, else the first), and
+ * The strings of a VS_VERSIONINFO block: every `key → value` of its English string table (`040904b0`…, else the first),
+ * and
  * the fixed FILEVERSION under the key `\0fixed` (used when the table lacks FileVersion). Pure.
  */
 export function parseVersionInfo(block: Buffer): Map<string, string> {

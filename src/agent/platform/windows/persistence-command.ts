@@ -28,7 +28,8 @@ export interface Launch {
 /** `%SystemRoot%\x` → `C:\Windows\x`; unknown variables stay as they are, as Windows leaves them. */
 export function expandEnvironment(text: string, env: ResolveContext['env']): string {
   const lower = new Map<string, string>();
-  for (const [k, v] of Object.entries(env)) if (v !== undefined && !lower.has(k.toLowerCase())) lower.set(k.toLowerCase(), v);
+  for (const [k, v] of Object.entries(env))
+    if (v !== undefined && !lower.has(k.toLowerCase())) lower.set(k.toLowerCase(), v);
   return text.replace(/%([^%\s][^%]*)%/g, (whole, name: string) => lower.get(name.toLowerCase()) ?? whole);
 }
 
@@ -84,7 +85,10 @@ export function plainPath(p: string, ctx: ResolveContext): string {
 /** The folders a bare program name is searched in (after the application's own folder). */
 export function searchFolders(ctx: ResolveContext): string[] {
   const root = systemRoot(ctx);
-  const path = (envOf(ctx, 'PATH') ?? '').split(';').map((d) => d.trim().replace(/\\+$/, '')).filter((d) => d !== '');
+  const path = (envOf(ctx, 'PATH') ?? '')
+    .split(';')
+    .map((d) => d.trim().replace(/\\+$/, ''))
+    .filter((d) => d !== '');
   const folders = [`${root}\\System32`, `${root}\\System`, root, ...path];
   return folders.filter((d, i) => folders.findIndex((folder) => folder.toLowerCase() === d.toLowerCase()) === i);
 }
@@ -173,7 +177,9 @@ export function resolveLaunch(command: string, ctx: ResolveContext): Launch {
   let p = programOf(expanded, ctx);
   let via: string | null = null;
   for (let depth = 0; depth < 2; depth++) {
-    const launcher = baseName(p.program).toLowerCase().replace(/\.(exe|com)$/, '');
+    const launcher = baseName(p.program)
+      .toLowerCase()
+      .replace(/\.(exe|com)$/, '');
     if (!LAUNCHERS.has(launcher)) break;
     const payload = payloadOf(launcher, p.rest);
     if (!payload) break;

@@ -27,7 +27,13 @@ export function isUnusualLocation(file: string, env: ResolveContext['env']): boo
   const lower = file.toLowerCase();
   const get = (name: string) => Object.entries(env).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1];
   const defender = `${get('ProgramData') ?? 'C:\\ProgramData'}\\Microsoft\\Windows Defender`;
-  const usual = [get('SystemRoot') ?? 'C:\\Windows', get('ProgramFiles') ?? 'C:\\Program Files', get('ProgramFiles(x86)') ?? 'C:\\Program Files (x86)', get('ProgramW6432'), defender]
+  const usual = [
+    get('SystemRoot') ?? 'C:\\Windows',
+    get('ProgramFiles') ?? 'C:\\Program Files',
+    get('ProgramFiles(x86)') ?? 'C:\\Program Files (x86)',
+    get('ProgramW6432'),
+    defender,
+  ]
     .filter((d): d is string => typeof d === 'string' && d !== '')
     .map((d) => `${d.toLowerCase().replace(/\\+$/, '')}\\`);
   return !usual.some((d) => lower.startsWith(d));
@@ -39,7 +45,11 @@ export function isUnusualLocation(file: string, env: ResolveContext['env']): boo
  * it is not persistence (`services` still lists it). `serviceDll(key)` reads the ServiceDll of the service's key
  * (below HKLM).
  */
-export function serviceEntry(s: ServiceInfo, ctx: ResolveContext, serviceDll: (key: string) => string | null): Entry | null {
+export function serviceEntry(
+  s: ServiceInfo,
+  ctx: ResolveContext,
+  serviceDll: (key: string) => string | null,
+): Entry | null {
   if (!s.execStart) return null;
   if (s.enabled === 'disabled' && s.state === 'stopped') return null;
   let launch = resolveLaunch(s.execStart, ctx);
@@ -55,7 +65,14 @@ export function serviceEntry(s: ServiceInfo, ctx: ResolveContext, serviceDll: (k
     }
   }
   if (!isUnusualLocation(launch.path, ctx.env)) return null;
-  return { category: 'service', location: `${location} (${s.name}: ${s.enabled}, ${s.state})`, command, owner: s.account ?? 'LocalSystem', ctx, launch };
+  return {
+    category: 'service',
+    location: `${location} (${s.name}: ${s.enabled}, ${s.state})`,
+    command,
+    owner: s.account ?? 'LocalSystem',
+    ctx,
+    launch,
+  };
 }
 
 /** A task outside `\Microsoft\`, or one of Microsoft's whose program is outside the usual folders; null otherwise. */
@@ -64,11 +81,25 @@ export function taskEntry(t: ScheduledTaskInfo, ctx: ResolveContext): Entry | nu
   const launch = resolveLaunch(t.command, ctx);
   if (/^\\Microsoft\\/i.test(t.name ?? '') && !isUnusualLocation(launch.path, ctx.env)) return null;
   const state = t.enabled === false ? ', disabled' : '';
-  return { category: 'scheduled-task', location: `task ${t.name ?? t.source} (${t.source}${state})`, command: t.command, owner: t.user ?? 'unknown', ctx, launch };
+  return {
+    category: 'scheduled-task',
+    location: `task ${t.name ?? t.source} (${t.source}${state})`,
+    command: t.command,
+    owner: t.user ?? 'unknown',
+    ctx,
+    launch,
+  };
 }
 
 /** Every Startup folder item: a shortcut's target with its arguments, or the file itself. */
 export function startupEntry(s: StartupItemInfo, ctx: ResolveContext): Entry {
   const command = s.exec ?? `"${s.path}"`;
-  return { category: 'startup-folder', location: s.path, command, owner: s.owner, ctx, launch: resolveLaunch(command, ctx) };
+  return {
+    category: 'startup-folder',
+    location: s.path,
+    command,
+    owner: s.owner,
+    ctx,
+    launch: resolveLaunch(command, ctx),
+  };
 }

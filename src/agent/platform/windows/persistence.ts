@@ -100,7 +100,8 @@ async function userHives(): Promise<UserHive[]> {
       });
     }
     // the user's own variables (HKU\<sid>\Environment) win, as at their logon
-    for (const v of await listValues(`HKU\\${sid}\\Environment`).catch(() => [])) if (typeof v.value === 'string') env[v.name] = v.value;
+    for (const v of await listValues(`HKU\\${sid}\\Environment`).catch(() => []))
+      if (typeof v.value === 'string') env[v.name] = v.value;
     const own = profile !== null && profile.toLowerCase() === ownProfile;
     hives.push({ sid, shown: `HKU\\${sid}${own ? ' (HKCU)' : ''}`, owner, ctx: { env, isFile } });
   }
@@ -116,7 +117,15 @@ function resolveLaunchPath(raw: string): string {
 }
 
 /** The values of a key as entries; a missing key has none. */
-async function valuesAsEntries(hive: HiveName | string, subkey: string, shown: string, category: string, owner: string, ctx: ResolveContext, out: Entry[]): Promise<void> {
+async function valuesAsEntries(
+  hive: HiveName | string,
+  subkey: string,
+  shown: string,
+  category: string,
+  owner: string,
+  ctx: ResolveContext,
+  out: Entry[],
+): Promise<void> {
   let values: RegistryRecord[];
   try {
     values = await listValues(`${hive}\\${subkey}`);
@@ -138,22 +147,67 @@ async function runKeys(users: UserHive[], out: Entry[]): Promise<void> {
   ];
   for (const h of hives) {
     for (const view of VIEWS) {
-      await valuesAsEntries(h.path, `${view}\\Microsoft\\Windows\\CurrentVersion\\Run`, h.shown, 'run-key', h.owner, h.ctx, out);
-      await valuesAsEntries(h.path, `${view}\\Microsoft\\Windows\\CurrentVersion\\RunOnce`, h.shown, 'runonce-key', h.owner, h.ctx, out);
+      await valuesAsEntries(
+        h.path,
+        `${view}\\Microsoft\\Windows\\CurrentVersion\\Run`,
+        h.shown,
+        'run-key',
+        h.owner,
+        h.ctx,
+        out,
+      );
+      await valuesAsEntries(
+        h.path,
+        `${view}\\Microsoft\\Windows\\CurrentVersion\\RunOnce`,
+        h.shown,
+        'runonce-key',
+        h.owner,
+        h.ctx,
+        out,
+      );
     }
-    await valuesAsEntries(h.path, `${CURRENT_VERSION}\\Policies\\Explorer\\Run`, h.shown, 'run-key', h.owner, h.ctx, out);
+    await valuesAsEntries(
+      h.path,
+      `${CURRENT_VERSION}\\Policies\\Explorer\\Run`,
+      h.shown,
+      'run-key',
+      h.owner,
+      h.ctx,
+      out,
+    );
   }
 }
 
 async function winlogon(users: UserHive[], out: Entry[]): Promise<void> {
   const places: Array<{ hive: HiveName; subkey: string; shown: string; owner: string; ctx: ResolveContext }> = [];
-  for (const view of VIEWS) places.push({ hive: 'HKLM', subkey: `${view}\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon`, shown: 'HKLM', owner: 'All Users', ctx: machineContext() });
-  for (const u of users) places.push({ hive: 'HKU', subkey: `${u.sid}\\${NT_CURRENT_VERSION}\\Winlogon`, shown: 'HKU', owner: u.owner, ctx: u.ctx });
+  for (const view of VIEWS)
+    places.push({
+      hive: 'HKLM',
+      subkey: `${view}\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon`,
+      shown: 'HKLM',
+      owner: 'All Users',
+      ctx: machineContext(),
+    });
+  for (const u of users)
+    places.push({
+      hive: 'HKU',
+      subkey: `${u.sid}\\${NT_CURRENT_VERSION}\\Winlogon`,
+      shown: 'HKU',
+      owner: u.owner,
+      ctx: u.ctx,
+    });
   for (const p of places) {
     for (const name of ['Shell', 'Userinit']) {
       const raw = textOf(readValue(p.hive, p.subkey, name));
       if (raw === null) continue;
-      for (const program of splitList(raw, /,/)) out.push({ category: 'winlogon', location: `${p.shown}\\${p.subkey}\\${name}`, command: program, owner: p.owner, ctx: p.ctx });
+      for (const program of splitList(raw, /,/))
+        out.push({
+          category: 'winlogon',
+          location: `${p.shown}\\${p.subkey}\\${name}`,
+          command: program,
+          owner: p.owner,
+          ctx: p.ctx,
+        });
     }
   }
 }
@@ -171,7 +225,14 @@ async function ifeoDebuggers(out: Entry[]): Promise<void> {
     for (const [i, p] of programs.entries()) {
       if (i % 100 === 99) await yieldToLoop();
       const dbg = textOf(readValue('HKLM', `${subkey}\\${p.name}`, 'Debugger'));
-      if (dbg !== null && dbg.trim() !== '') out.push({ category: 'ifeo-debugger', location: `HKLM\\${subkey}\\${p.name}\\Debugger`, command: dbg, owner: 'All Users', ctx: machineContext() });
+      if (dbg !== null && dbg.trim() !== '')
+        out.push({
+          category: 'ifeo-debugger',
+          location: `HKLM\\${subkey}\\${p.name}\\Debugger`,
+          command: dbg,
+          owner: 'All Users',
+          ctx: machineContext(),
+        });
     }
   }
 }
@@ -208,7 +269,8 @@ async function optional<T>(read: () => Promise<T[]>): Promise<T[]> {
 
 async function services(out: Entry[], signal?: AbortSignal): Promise<void> {
   const ctx = machineContext();
-  const serviceDll = (key: string) => textOf(readValue('HKLM', `${key}\\Parameters`, 'ServiceDll')) ?? textOf(readValue('HKLM', key, 'ServiceDll'));
+  const serviceDll = (key: string) =>
+    textOf(readValue('HKLM', `${key}\\Parameters`, 'ServiceDll')) ?? textOf(readValue('HKLM', key, 'ServiceDll'));
   for (const s of await optional(() => listServices(signal))) {
     const entry = serviceEntry(s, ctx, serviceDll);
     if (entry) out.push(entry);
@@ -233,7 +295,11 @@ async function describe(entry: Entry): Promise<PersistenceInfo> {
   const launch = entry.launch ?? resolveLaunch(entry.command, entry.ctx);
   const notes: string[] = [];
   if (launch.via) notes.push(`via ${launch.via}`);
-  let facts: { mtime: string | null; size: number | null; sha256: string | null } = { mtime: null, size: null, sha256: null };
+  let facts: { mtime: string | null; size: number | null; sha256: string | null } = {
+    mtime: null,
+    size: null,
+    sha256: null,
+  };
   if (!launch.found) notes.push('file not found');
   else {
     try {
@@ -248,7 +314,10 @@ async function describe(entry: Entry): Promise<PersistenceInfo> {
     }
   }
   // a Startup folder file runs itself: its place is all there is to say
-  const where = entry.command === entry.location || entry.command === `"${entry.location}"` ? entry.location : `${entry.location} = ${entry.command}`;
+  const where =
+    entry.command === entry.location || entry.command === `"${entry.location}"`
+      ? entry.location
+      : `${entry.location} = ${entry.command}`;
   const detail = `${where}${notes.length > 0 ? `; ${notes.join('; ')}` : ''}`;
   // mode has no Windows meaning; mtime/size are null without a file
   return { category: entry.category, path: launch.path, owner: entry.owner, mode: null, ...facts, detail };

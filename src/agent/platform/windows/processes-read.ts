@@ -57,7 +57,15 @@ interface ProcessApi {
   ProcessIdToSessionId(pid: number, session: number[]): boolean;
   OpenProcessToken(h: Handle, access: number, token: unknown[]): boolean;
   GetTokenInformation(token: Handle, cls: number, buf: Buffer, len: number, ret: number[]): boolean;
-  LookupAccountSidW(system: null, sid: Buffer, name: Buffer, nameChars: number[], domain: Buffer, domainChars: number[], use: number[]): boolean;
+  LookupAccountSidW(
+    system: null,
+    sid: Buffer,
+    name: Buffer,
+    nameChars: number[],
+    domain: Buffer,
+    domainChars: number[],
+    use: number[],
+  ): boolean;
   NtQueryInformationProcess(h: Handle, cls: number, buf: Buffer, len: number, ret: number[]): number;
   ReadProcessMemory(h: Handle, address: bigint, buf: Buffer, size: number, read: number[]): boolean;
 }
@@ -72,19 +80,29 @@ function processApi(): ProcessApi {
   api = {
     OpenProcess: k32.func('void * __stdcall OpenProcess(uint32 access, bool inherit, uint32 pid)'),
     CloseHandle: k32.func('bool __stdcall CloseHandle(void *h)'),
-    QueryFullProcessImageNameW: k32.func('bool __stdcall QueryFullProcessImageNameW(void *h, uint32 flags, _Out_ uint8_t *buf, _Inout_ uint32 *size)'),
+    QueryFullProcessImageNameW: k32.func(
+      'bool __stdcall QueryFullProcessImageNameW(void *h, uint32 flags, _Out_ uint8_t *buf, _Inout_ uint32 *size)',
+    ),
     GetProcessTimes: k32.func(
       'bool __stdcall GetProcessTimes(void *h, _Out_ uint8_t *creation, _Out_ uint8_t *exit, _Out_ uint8_t *kernel, _Out_ uint8_t *user)',
     ),
-    K32GetProcessMemoryInfo: k32.func('bool __stdcall K32GetProcessMemoryInfo(void *h, _Inout_ uint8_t *counters, uint32 cb)'),
+    K32GetProcessMemoryInfo: k32.func(
+      'bool __stdcall K32GetProcessMemoryInfo(void *h, _Inout_ uint8_t *counters, uint32 cb)',
+    ),
     ProcessIdToSessionId: k32.func('bool __stdcall ProcessIdToSessionId(uint32 pid, _Out_ uint32 *session)'),
     OpenProcessToken: advapi32.func('bool __stdcall OpenProcessToken(void *h, uint32 access, _Out_ void **token)'),
-    GetTokenInformation: advapi32.func('bool __stdcall GetTokenInformation(void *token, int cls, _Out_ uint8_t *buf, uint32 len, _Out_ uint32 *ret)'),
+    GetTokenInformation: advapi32.func(
+      'bool __stdcall GetTokenInformation(void *token, int cls, _Out_ uint8_t *buf, uint32 len, _Out_ uint32 *ret)',
+    ),
     LookupAccountSidW: advapi32.func(
       'bool __stdcall LookupAccountSidW(str16 system, uint8_t *sid, _Out_ uint8_t *name, _Inout_ uint32 *nameChars, _Out_ uint8_t *domain, _Inout_ uint32 *domainChars, _Out_ int *use)',
     ),
-    NtQueryInformationProcess: ntdll.func('int32 __stdcall NtQueryInformationProcess(void *h, int cls, _Out_ uint8_t *buf, uint32 len, _Out_ uint32 *ret)'),
-    ReadProcessMemory: k32.func('bool __stdcall ReadProcessMemory(void *h, uintptr_t address, _Out_ uint8_t *buf, uintptr_t size, _Out_ uintptr_t *read)'),
+    NtQueryInformationProcess: ntdll.func(
+      'int32 __stdcall NtQueryInformationProcess(void *h, int cls, _Out_ uint8_t *buf, uint32 len, _Out_ uint32 *ret)',
+    ),
+    ReadProcessMemory: k32.func(
+      'bool __stdcall ReadProcessMemory(void *h, uintptr_t address, _Out_ uint8_t *buf, uintptr_t size, _Out_ uintptr_t *read)',
+    ),
   } as ProcessApi;
   return api;
 }
@@ -180,7 +198,10 @@ export class ProcessReader {
     const nameChars = [this.nameBuf.length / 2];
     const domainChars = [this.domainBuf.length / 2];
     if (!this.api.LookupAccountSidW(null, sid, this.nameBuf, nameChars, this.domainBuf, domainChars, [0])) return null;
-    return accountName(this.domainBuf.toString('utf16le', 0, domainChars[0]! * 2), this.nameBuf.toString('utf16le', 0, nameChars[0]! * 2));
+    return accountName(
+      this.domainBuf.toString('utf16le', 0, domainChars[0]! * 2),
+      this.nameBuf.toString('utf16le', 0, nameChars[0]! * 2),
+    );
   }
 
   /** ProcessCommandLineInformation (Windows 8.1+): a UNICODE_STRING followed by its text, in our buffer. */
@@ -188,10 +209,12 @@ export class ProcessReader {
     if (!this.commandLineClass) return null;
     let buf = Buffer.alloc(4096);
     const ret = [0];
-    let status = this.api.NtQueryInformationProcess(h, PROCESS_COMMAND_LINE_INFORMATION_CLASS, buf, buf.length, ret) >>> 0;
+    let status =
+      this.api.NtQueryInformationProcess(h, PROCESS_COMMAND_LINE_INFORMATION_CLASS, buf, buf.length, ret) >>> 0;
     if ((status === STATUS_INFO_LENGTH_MISMATCH || status === STATUS_BUFFER_TOO_SMALL) && ret[0]! > buf.length) {
       buf = Buffer.alloc(ret[0]!);
-      status = this.api.NtQueryInformationProcess(h, PROCESS_COMMAND_LINE_INFORMATION_CLASS, buf, buf.length, ret) >>> 0;
+      status =
+        this.api.NtQueryInformationProcess(h, PROCESS_COMMAND_LINE_INFORMATION_CLASS, buf, buf.length, ret) >>> 0;
     }
     if (status === STATUS_INVALID_INFO_CLASS) this.commandLineClass = false; // older Windows, Wine: the PEB then
     if (status !== 0) return null;
@@ -209,7 +232,8 @@ export class ProcessReader {
     if (isBadHandle(h)) return null;
     try {
       const basic = Buffer.alloc(BASIC_INFORMATION_SIZE);
-      if (api.NtQueryInformationProcess(h, PROCESS_BASIC_INFORMATION_CLASS, basic, basic.length, [0]) !== 0) return null;
+      if (api.NtQueryInformationProcess(h, PROCESS_BASIC_INFORMATION_CLASS, basic, basic.length, [0]) !== 0)
+        return null;
       const peb = basic.readBigUInt64LE(BASIC_INFORMATION_PEB);
       if (peb === 0n) return null;
       const word = Buffer.alloc(16);

@@ -31,8 +31,18 @@ export async function listWindowsProcesses(signal?: AbortSignal): Promise<Window
     const d = reader.read(pid);
     // The fields in the order of the Linux records.
     list.push({
-      pid, ppid, name, user: d.user, uid: null, state: 'running', sessionId: d.sessionId, startTime: d.startTime,
-      cmdline: d.cmdline, path: d.path, rssBytes: d.rssBytes, cpuTimeMs: d.cpuTimeMs,
+      pid,
+      ppid,
+      name,
+      user: d.user,
+      uid: null,
+      state: 'running',
+      sessionId: d.sessionId,
+      startTime: d.startTime,
+      cmdline: d.cmdline,
+      path: d.path,
+      rssBytes: d.rssBytes,
+      cpuTimeMs: d.cpuTimeMs,
     });
   }
   signal?.throwIfAborted();

@@ -39,7 +39,14 @@ const BOOT_FOLDERS_OF_DRIVE = ['Boot', 'EFI'];
 const BOOT_FILES_OF_DRIVE = ['bootmgr', 'BOOTNXT'];
 
 /** Processes whose end stops Windows, by image name (lower case). */
-export const CRITICAL_PROCESS_NAMES = ['csrss.exe', 'wininit.exe', 'smss.exe', 'lsass.exe', 'services.exe', 'winlogon.exe'] as const;
+export const CRITICAL_PROCESS_NAMES = [
+  'csrss.exe',
+  'wininit.exe',
+  'smss.exe',
+  'lsass.exe',
+  'services.exe',
+  'winlogon.exe',
+] as const;
 
 /** The System Idle Process (0) and the System process (4): the kernel itself. */
 export const KERNEL_PIDS = [0, 4] as const;
@@ -60,7 +67,12 @@ export function bootCriticalProblem(p: string, systemRoot = 'C:\\Windows'): stri
   const drive = key(systemRoot).slice(0, 2);
   const why = 'a file Windows needs to boot: refused (see docs/security.md)';
   for (const name of BOOT_CRITICAL_SYSTEM32) if (file === key(`${system32}\\${name}`)) return why;
-  if (windowsWithin(file, `${system32}\\drivers`) && file.endsWith('.sys') && file.lastIndexOf('\\') === `${system32}\\drivers`.length) return 'a boot driver (System32\\drivers\\*.sys): refused (see docs/security.md)';
+  if (
+    windowsWithin(file, `${system32}\\drivers`) &&
+    file.endsWith('.sys') &&
+    file.lastIndexOf('\\') === `${system32}\\drivers`.length
+  )
+    return 'a boot driver (System32\\drivers\\*.sys): refused (see docs/security.md)';
   for (const f of BOOT_FOLDERS_OF_SYSTEM32) if (windowsWithin(file, `${system32}\\${f}`)) return why;
   for (const f of BOOT_FOLDERS_OF_DRIVE) if (windowsWithin(file, `${drive}\\${f}`)) return why;
   for (const f of BOOT_FILES_OF_DRIVE) if (file === key(`${drive}\\${f}`)) return why;

@@ -47,6 +47,7 @@ export function treeChildrenFirst(root: number, processes: readonly TreeProcess[
 export function ancestorChain(pid: number, processes: readonly Pick<TreeProcess, 'pid' | 'ppid'>[]): Set<number> {
   const parent = new Map(processes.map((p) => [p.pid, p.ppid]));
   const out = new Set<number>([pid]);
-  for (let p = parent.get(pid); p !== undefined && p !== 0 && !out.has(p) && out.size < 64; p = parent.get(p)) out.add(p);
+  for (let p = parent.get(pid); p !== undefined && p !== 0 && !out.has(p) && out.size < 64; p = parent.get(p))
+    out.add(p);
   return out;
 }

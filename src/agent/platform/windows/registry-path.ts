@@ -80,11 +80,17 @@ export function parseRegistryPath(input: string): RegistryPath {
   const parts = keyPart.split(sep).filter((p) => p !== '');
   const hiveWord = parts.shift() ?? '';
   const hive = HIVE_NAMES[hiveWord.toUpperCase()];
-  if (!hive) throw new RegistryError(shown, `unknown hive ${hiveWord === '' ? '(none)' : hiveWord} (HKLM, HKCU, HKU, HKCR or HKCC)`);
+  if (!hive)
+    throw new RegistryError(
+      shown,
+      `unknown hive ${hiveWord === '' ? '(none)' : hiveWord} (HKLM, HKCU, HKU, HKCR or HKCC)`,
+    );
   if (parts.length > MAX_DEPTH) throw new RegistryError(shown, `key path too deep (more than ${MAX_DEPTH} levels)`);
   const long = parts.find((p) => p.length > MAX_KEY_NAME);
-  if (long !== undefined) throw new RegistryError(shown, `key name longer than ${MAX_KEY_NAME} characters: ${long.slice(0, 40)}…`);
-  if (value !== null && value.length > MAX_VALUE_NAME) throw new RegistryError(shown, `value name longer than ${MAX_VALUE_NAME} characters`);
+  if (long !== undefined)
+    throw new RegistryError(shown, `key name longer than ${MAX_KEY_NAME} characters: ${long.slice(0, 40)}…`);
+  if (value !== null && value.length > MAX_VALUE_NAME)
+    throw new RegistryError(shown, `value name longer than ${MAX_VALUE_NAME} characters`);
   const subkey = parts.join('\\');
   return { hive, subkey, value, display: joinKey(hive, subkey) };
 }

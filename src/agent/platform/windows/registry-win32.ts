@@ -22,9 +22,40 @@ interface FileTime {
 
 interface Api {
   open(root: number, sub: string, options: number, sam: number, out: number[]): Status;
-  info(h: number, cls: null, ccls: null, res: null, subkeys: number[], maxSub: number[], maxCls: number[], values: number[], maxValueName: number[], maxValue: number[], sec: number[], lastWrite: FileTime): Status;
-  enumKey(h: number, index: number, name: Buffer, cch: number[], res: null, cls: null, ccls: null, lastWrite: FileTime): Status;
-  enumValue(h: number, index: number, name: Buffer, cch: number[], res: null, type: number[], data: Buffer | null, cb: number[]): Status;
+  info(
+    h: number,
+    cls: null,
+    ccls: null,
+    res: null,
+    subkeys: number[],
+    maxSub: number[],
+    maxCls: number[],
+    values: number[],
+    maxValueName: number[],
+    maxValue: number[],
+    sec: number[],
+    lastWrite: FileTime,
+  ): Status;
+  enumKey(
+    h: number,
+    index: number,
+    name: Buffer,
+    cch: number[],
+    res: null,
+    cls: null,
+    ccls: null,
+    lastWrite: FileTime,
+  ): Status;
+  enumValue(
+    h: number,
+    index: number,
+    name: Buffer,
+    cch: number[],
+    res: null,
+    type: number[],
+    data: Buffer | null,
+    cb: number[],
+  ): Status;
   query(h: number, name: string, res: null, type: number[], data: Buffer | null, cb: number[]): Status;
   close(h: number): Status;
 }
@@ -38,13 +69,21 @@ function reg(): Api {
   koffi.struct('LR_REG_FILETIME', { low: 'uint32', high: 'uint32' });
   const lib = win32('advapi32.dll');
   api = {
-    open: lib.func('int32 __stdcall RegOpenKeyExW(intptr hKey, str16 lpSubKey, uint32 ulOptions, uint32 samDesired, _Out_ intptr *phkResult)'),
+    open: lib.func(
+      'int32 __stdcall RegOpenKeyExW(intptr hKey, str16 lpSubKey, uint32 ulOptions, uint32 samDesired, _Out_ intptr *phkResult)',
+    ),
     info: lib.func(
       'int32 __stdcall RegQueryInfoKeyW(intptr hKey, void *lpClass, void *lpcchClass, void *lpReserved, _Out_ uint32 *lpcSubKeys, _Out_ uint32 *lpcbMaxSubKeyLen, _Out_ uint32 *lpcbMaxClassLen, _Out_ uint32 *lpcValues, _Out_ uint32 *lpcbMaxValueNameLen, _Out_ uint32 *lpcbMaxValueLen, _Out_ uint32 *lpcbSecurityDescriptor, _Out_ LR_REG_FILETIME *lpftLastWriteTime)',
     ),
-    enumKey: lib.func('int32 __stdcall RegEnumKeyExW(intptr hKey, uint32 dwIndex, _Out_ uint8 *lpName, _Inout_ uint32 *lpcchName, void *lpReserved, void *lpClass, void *lpcchClass, _Out_ LR_REG_FILETIME *lpftLastWriteTime)'),
-    enumValue: lib.func('int32 __stdcall RegEnumValueW(intptr hKey, uint32 dwIndex, _Out_ uint8 *lpValueName, _Inout_ uint32 *lpcchValueName, void *lpReserved, _Out_ uint32 *lpType, _Out_ uint8 *lpData, _Inout_ uint32 *lpcbData)'),
-    query: lib.func('int32 __stdcall RegQueryValueExW(intptr hKey, str16 lpValueName, void *lpReserved, _Out_ uint32 *lpType, _Out_ uint8 *lpData, _Inout_ uint32 *lpcbData)'),
+    enumKey: lib.func(
+      'int32 __stdcall RegEnumKeyExW(intptr hKey, uint32 dwIndex, _Out_ uint8 *lpName, _Inout_ uint32 *lpcchName, void *lpReserved, void *lpClass, void *lpcchClass, _Out_ LR_REG_FILETIME *lpftLastWriteTime)',
+    ),
+    enumValue: lib.func(
+      'int32 __stdcall RegEnumValueW(intptr hKey, uint32 dwIndex, _Out_ uint8 *lpValueName, _Inout_ uint32 *lpcchValueName, void *lpReserved, _Out_ uint32 *lpType, _Out_ uint8 *lpData, _Inout_ uint32 *lpcbData)',
+    ),
+    query: lib.func(
+      'int32 __stdcall RegQueryValueExW(intptr hKey, str16 lpValueName, void *lpReserved, _Out_ uint32 *lpType, _Out_ uint8 *lpData, _Inout_ uint32 *lpcbData)',
+    ),
     close: lib.func('int32 __stdcall RegCloseKey(intptr hKey)'),
   } as unknown as Api;
   return api;
@@ -109,7 +148,10 @@ export class OpenKey {
   info(): KeyInfo {
     const [subkeys, maxSub, maxCls, values, maxName, maxValue, sec] = [[0], [0], [0], [0], [0], [0], [0]];
     const lastWrite = { low: 0, high: 0 };
-    check('RegQueryInfoKeyW', reg().info(this.handle, null, null, null, subkeys, maxSub, maxCls, values, maxName, maxValue, sec, lastWrite));
+    check(
+      'RegQueryInfoKeyW',
+      reg().info(this.handle, null, null, null, subkeys, maxSub, maxCls, values, maxName, maxValue, sec, lastWrite),
+    );
     return {
       subkeys: subkeys[0]!,
       values: values[0]!,

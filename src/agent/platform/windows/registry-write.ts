@@ -56,7 +56,17 @@ export function savedKey(v: Pick<SavedValue, 'key'>): RegistryPath {
 
 interface Api {
   open(root: number, sub: string, options: number, sam: number, out: number[]): number;
-  create(root: number, sub: string, reserved: number, cls: null, options: number, sam: number, sec: null, out: number[], disposition: number[]): number;
+  create(
+    root: number,
+    sub: string,
+    reserved: number,
+    cls: null,
+    options: number,
+    sam: number,
+    sec: null,
+    out: number[],
+    disposition: number[],
+  ): number;
   deleteKey(root: number, sub: string, sam: number, reserved: number): number;
   set(h: number, name: string, reserved: number, type: number, data: Buffer | null, cb: number): number;
   del(h: number, name: string): number;
@@ -69,12 +79,18 @@ function reg(): Api {
   if (api) return api;
   const lib = win32('advapi32.dll');
   api = {
-    open: lib.func('int32 __stdcall RegOpenKeyExW(intptr hKey, str16 lpSubKey, uint32 ulOptions, uint32 samDesired, _Out_ intptr *phkResult)'),
+    open: lib.func(
+      'int32 __stdcall RegOpenKeyExW(intptr hKey, str16 lpSubKey, uint32 ulOptions, uint32 samDesired, _Out_ intptr *phkResult)',
+    ),
     create: lib.func(
       'int32 __stdcall RegCreateKeyExW(intptr hKey, str16 lpSubKey, uint32 Reserved, str16 lpClass, uint32 dwOptions, uint32 samDesired, void *lpSecurityAttributes, _Out_ intptr *phkResult, _Out_ uint32 *lpdwDisposition)',
     ),
-    deleteKey: lib.func('int32 __stdcall RegDeleteKeyExW(intptr hKey, str16 lpSubKey, uint32 samDesired, uint32 Reserved)'),
-    set: lib.func('int32 __stdcall RegSetValueExW(intptr hKey, str16 lpValueName, uint32 Reserved, uint32 dwType, const uint8 *lpData, uint32 cbData)'),
+    deleteKey: lib.func(
+      'int32 __stdcall RegDeleteKeyExW(intptr hKey, str16 lpSubKey, uint32 samDesired, uint32 Reserved)',
+    ),
+    set: lib.func(
+      'int32 __stdcall RegSetValueExW(intptr hKey, str16 lpValueName, uint32 Reserved, uint32 dwType, const uint8 *lpData, uint32 cbData)',
+    ),
     del: lib.func('int32 __stdcall RegDeleteValueW(intptr hKey, str16 lpValueName)'),
     close: lib.func('int32 __stdcall RegCloseKey(intptr hKey)'),
   } as unknown as Api;
@@ -88,7 +104,10 @@ function check(call: string, status: number): void {
 /** Runs `fn` with the key opened for query + set (64-bit view); closes it whatever happens. */
 function withWritableKey<T>(p: RegistryPath, fn: (h: number) => T): T {
   const out = [0];
-  check('RegOpenKeyExW', reg().open(HIVE_HANDLES[p.hive], p.subkey, 0, KEY_QUERY_VALUE | KEY_SET_VALUE | KEY_WOW64_64KEY, out));
+  check(
+    'RegOpenKeyExW',
+    reg().open(HIVE_HANDLES[p.hive], p.subkey, 0, KEY_QUERY_VALUE | KEY_SET_VALUE | KEY_WOW64_64KEY, out),
+  );
   const h = out[0]!;
   try {
     return fn(h);
@@ -122,7 +141,8 @@ export function deleteSavedValue(saved: SavedValue): void {
   const p = savedKey(saved);
   withWritableKey(p, (h) => {
     const now = readSavedValue({ ...p, value: saved.name });
-    if (!now || now.type !== saved.type || now.dataHex !== saved.dataHex) throw new Error(`${valuePath(saved)} changed while it was being saved: nothing was deleted`);
+    if (!now || now.type !== saved.type || now.dataHex !== saved.dataHex)
+      throw new Error(`${valuePath(saved)} changed while it was being saved: nothing was deleted`);
     check('RegDeleteValueW', reg().del(h, saved.name));
   });
 }
@@ -130,12 +150,14 @@ export function deleteSavedValue(saved: SavedValue): void {
 /** Writes the value back with its exact type and bytes; refused when the value exists again with other data. */
 export function writeSavedValue(saved: SavedValue): void {
   if (saved.type === KEY_ITSELF) return createKey(savedKey(saved));
-  if (!Number.isInteger(saved.type) || saved.type < 0 || saved.type > MAX_REG_TYPE) throw new Error(`${valuePath(saved)}: type ${saved.type} is not a registry type`);
+  if (!Number.isInteger(saved.type) || saved.type < 0 || saved.type > MAX_REG_TYPE)
+    throw new Error(`${valuePath(saved)}: type ${saved.type} is not a registry type`);
   const bytes = hexToBytes(saved.dataHex);
   const p = savedKey(saved);
   withWritableKey(p, (h) => {
     const now = readSavedValue({ ...p, value: saved.name });
-    if (now && now.type === saved.type && now.dataHex === saved.dataHex) return; // already back (an undo interrupted before)
+    // already back (an undo interrupted before)
+    if (now && now.type === saved.type && now.dataHex === saved.dataHex) return;
     if (now) throw new Error(`${valuePath(saved)} exists again with other data: remove it first`);
     check('RegSetValueExW', reg().set(h, saved.name, 0, saved.type, bytes.length > 0 ? bytes : null, bytes.length));
   });
@@ -177,7 +199,10 @@ export function readSavedKey(p: RegistryPath): SavedValue[] | null {
 /** Creates the key (its missing parents too); an existing key is left as it is. */
 export function createKey(p: RegistryPath): void {
   const out = [0];
-  check('RegCreateKeyExW', reg().create(HIVE_HANDLES[p.hive], p.subkey, 0, null, 0, KEY_QUERY_VALUE | KEY_WOW64_64KEY, null, out, [0]));
+  check(
+    'RegCreateKeyExW',
+    reg().create(HIVE_HANDLES[p.hive], p.subkey, 0, null, 0, KEY_QUERY_VALUE | KEY_WOW64_64KEY, null, out, [0]),
+  );
   reg().close(out[0]!);
 }
 

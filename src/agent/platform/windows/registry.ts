@@ -44,13 +44,23 @@ function openKey(hive: HiveName, subkey: string): OpenKey {
 }
 
 function asRegistryError(err: unknown, shown: string): unknown {
-  if (err instanceof RegistryCallError) return new RegistryError(shown, err.status === ERROR_FILE_NOT_FOUND ? 'not found' : err.message);
+  if (err instanceof RegistryCallError)
+    return new RegistryError(shown, err.status === ERROR_FILE_NOT_FOUND ? 'not found' : err.message);
   return err;
 }
 
 function valueRecord(key: string, raw: RawValue): RegistryRecord {
   const d = decodeValue(raw.type, raw.bytes);
-  return { key, kind: 'value', name: raw.name, type: d.type, size: raw.bytes.length, data: d.data, value: d.value, lastWrite: null };
+  return {
+    key,
+    kind: 'value',
+    name: raw.name,
+    type: d.type,
+    size: raw.bytes.length,
+    data: d.data,
+    value: d.value,
+    lastWrite: null,
+  };
 }
 
 /** The subkeys of a key (`HKLM\SOFTWARE`), with their last write times. */
@@ -105,7 +115,16 @@ async function subkeysOf(k: OpenKey, shown: string, signal?: AbortSignal): Promi
       }
       const s = k.subkey(i, info.maxSubkeyName);
       if (!s) break;
-      records.push({ key: shown, kind: 'subkey', name: s.name, type: null, size: null, data: null, value: null, lastWrite: s.lastWrite });
+      records.push({
+        key: shown,
+        kind: 'subkey',
+        name: s.name,
+        type: null,
+        size: null,
+        data: null,
+        value: null,
+        lastWrite: s.lastWrite,
+      });
     }
   } catch (err) {
     throw asRegistryError(err, shown);
@@ -145,7 +164,11 @@ export async function readRegistry(key: string, signal?: AbortSignal): Promise<R
       } catch (err) {
         throw asRegistryError(err, p.display);
       }
-      if (!raw) throw new RegistryError(`${p.display}\\\\${p.value}`, p.value === '' ? 'the key has no default value' : 'value not found');
+      if (!raw)
+        throw new RegistryError(
+          `${p.display}\\\\${p.value}`,
+          p.value === '' ? 'the key has no default value' : 'value not found',
+        );
       return [valueRecord(p.display, raw)];
     }
     return [...(await subkeysOf(k, p.display, signal)), ...(await valuesOf(k, p.display, signal))];

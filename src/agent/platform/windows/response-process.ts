@@ -40,8 +40,12 @@ function stopApi(): StopApi {
     CloseHandle: k32.func('bool __stdcall CloseHandle(void *h)'),
     TerminateProcess: k32.func('bool __stdcall TerminateProcess(void *h, uint32 code)'),
     WaitForSingleObject: k32.func('uint32 __stdcall WaitForSingleObject(void *h, uint32 ms)'),
-    GetProcessTimes: k32.func('bool __stdcall GetProcessTimes(void *h, _Out_ uint8_t *creation, _Out_ uint8_t *exit, _Out_ uint8_t *kernel, _Out_ uint8_t *user)'),
-    QueryFullProcessImageNameW: k32.func('bool __stdcall QueryFullProcessImageNameW(void *h, uint32 flags, _Out_ uint8_t *buf, _Inout_ uint32 *size)'),
+    GetProcessTimes: k32.func(
+      'bool __stdcall GetProcessTimes(void *h, _Out_ uint8_t *creation, _Out_ uint8_t *exit, _Out_ uint8_t *kernel, _Out_ uint8_t *user)',
+    ),
+    QueryFullProcessImageNameW: k32.func(
+      'bool __stdcall QueryFullProcessImageNameW(void *h, uint32 flags, _Out_ uint8_t *buf, _Inout_ uint32 *size)',
+    ),
   } as StopApi;
   return api;
 }
@@ -124,7 +128,12 @@ export async function stopProcess(pid: number, opts: { tree: boolean; graceMs?: 
   if (!snapshot.some((p) => p.pid === pid)) throw new Error(`no process ${pid}`);
   const created = new Map<number, number | null>();
   for (const p of snapshot) if (opts.tree || p.pid === pid) created.set(p.pid, processCreationMs(p.pid));
-  const order = opts.tree ? treeChildrenFirst(pid, snapshot.map((p) => ({ pid: p.pid, ppid: p.ppid, createdMs: created.get(p.pid) ?? null }))) : [pid];
+  const order = opts.tree
+    ? treeChildrenFirst(
+        pid,
+        snapshot.map((p) => ({ pid: p.pid, ppid: p.ppid, createdMs: created.get(p.pid) ?? null })),
+      )
+    : [pid];
   const result: StopResult = { stopped: [], survivors: [], killed: true };
   for (const target of order) {
     let outcome: Outcome;

@@ -35,7 +35,8 @@ async function readBounded(file: string): Promise<Buffer> {
       const { bytesRead } = await fh.read(buf, size, buf.length - size, null);
       if (bytesRead === 0) break;
       size += bytesRead;
-      if (size > MAX_TASK_FILE_BYTES) throw new Error(`larger than ${MAX_TASK_FILE_BYTES} bytes: not a task definition`);
+      if (size > MAX_TASK_FILE_BYTES)
+        throw new Error(`larger than ${MAX_TASK_FILE_BYTES} bytes: not a task definition`);
     }
     return buf.subarray(0, size);
   } finally {
@@ -45,11 +46,25 @@ async function readBounded(file: string): Promise<Buffer> {
 
 /** A task that could not be read: what it would do is unknown, so `enabled` is left out rather than guessed. */
 function failed(source: string, name: string, error: string): WindowsTaskRecord {
-  return { kind: 'windows-task', source, name, user: null, schedule: 'unreadable', command: '', author: null, line: null, error };
+  return {
+    kind: 'windows-task',
+    source,
+    name,
+    user: null,
+    schedule: 'unreadable',
+    command: '',
+    author: null,
+    line: null,
+    error,
+  };
 }
 
 /** One task file as a record (a parse failure becomes a record with `error`). */
-export async function readTask(file: string, name: string, names: AccountNamer = accountName): Promise<WindowsTaskRecord> {
+export async function readTask(
+  file: string,
+  name: string,
+  names: AccountNamer = accountName,
+): Promise<WindowsTaskRecord> {
   let bytes: Buffer;
   try {
     bytes = await readBounded(file);
@@ -58,7 +73,17 @@ export async function readTask(file: string, name: string, names: AccountNamer =
   }
   try {
     const t = parseTaskXml(bytes, names);
-    return { kind: 'windows-task', source: file, name, user: t.user ?? t.author, schedule: t.schedule, command: t.command, enabled: t.enabled, author: t.author, line: null };
+    return {
+      kind: 'windows-task',
+      source: file,
+      name,
+      user: t.user ?? t.author,
+      schedule: t.schedule,
+      command: t.command,
+      enabled: t.enabled,
+      author: t.author,
+      line: null,
+    };
   } catch (err) {
     return failed(file, name, `not a valid task definition: ${describeError(err)}`);
   }
@@ -68,7 +93,11 @@ export async function readTask(file: string, name: string, names: AccountNamer =
  * Every task under `root` (the task store), folders walked depth-first, names as the Task Scheduler shows them
  * (`\Folder\Name`). An unreadable root throws; an unreadable sub-folder is one record with `error`.
  */
-export async function readTaskStore(root: string, signal?: AbortSignal, names: AccountNamer = accountName): Promise<WindowsTaskRecord[]> {
+export async function readTaskStore(
+  root: string,
+  signal?: AbortSignal,
+  names: AccountNamer = accountName,
+): Promise<WindowsTaskRecord[]> {
   const records: WindowsTaskRecord[] = [];
   let sinceYield = 0;
   const walk = async (dir: string, folder: string, entries: Dirent[]): Promise<void> => {

@@ -48,7 +48,19 @@ interface Api {
   QueryServiceConfig2W(s: unknown, level: number, buf: Buffer, size: number, needed: number[]): boolean;
   QueryServiceStatus(s: unknown, status: Buffer): boolean;
   ControlService(s: unknown, control: number, status: Buffer): boolean;
-  ChangeServiceConfigW(s: unknown, type: number, start: number, error: number, bin: null, group: null, tag: null, deps: null, account: null, password: null, display: null): boolean;
+  ChangeServiceConfigW(
+    s: unknown,
+    type: number,
+    start: number,
+    error: number,
+    bin: null,
+    group: null,
+    tag: null,
+    deps: null,
+    account: null,
+    password: null,
+    display: null,
+  ): boolean;
   ChangeServiceConfig2W(s: unknown, level: number, info: Buffer): boolean;
   StartServiceW(s: unknown, argc: number, argv: null): boolean;
 }
@@ -62,16 +74,24 @@ function scm(): Api {
     OpenSCManagerW: a.func('void * __stdcall OpenSCManagerW(str16 machine, str16 database, uint32 access)'),
     OpenServiceW: a.func('void * __stdcall OpenServiceW(void *scm, str16 name, uint32 access)'),
     CloseServiceHandle: a.func('bool __stdcall CloseServiceHandle(void *handle)'),
-    GetServiceKeyNameW: a.func('bool __stdcall GetServiceKeyNameW(void *scm, str16 display, _Out_ uint8_t *name, _Inout_ uint32 *cch)'),
-    QueryServiceConfigW: a.func('bool __stdcall QueryServiceConfigW(void *service, _Out_ uint8_t *buf, uint32 size, _Out_ uint32 *needed)'),
-    QueryServiceConfig2W: a.func('bool __stdcall QueryServiceConfig2W(void *service, uint32 level, _Out_ uint8_t *buf, uint32 size, _Out_ uint32 *needed)'),
+    GetServiceKeyNameW: a.func(
+      'bool __stdcall GetServiceKeyNameW(void *scm, str16 display, _Out_ uint8_t *name, _Inout_ uint32 *cch)',
+    ),
+    QueryServiceConfigW: a.func(
+      'bool __stdcall QueryServiceConfigW(void *service, _Out_ uint8_t *buf, uint32 size, _Out_ uint32 *needed)',
+    ),
+    QueryServiceConfig2W: a.func(
+      'bool __stdcall QueryServiceConfig2W(void *service, uint32 level, _Out_ uint8_t *buf, uint32 size, _Out_ uint32 *needed)',
+    ),
     // SERVICE_STATUS is seven DWORDs: read from a 28-byte buffer (dwCurrentState at offset 4).
     QueryServiceStatus: a.func('bool __stdcall QueryServiceStatus(void *service, _Out_ uint8_t *status)'),
     ControlService: a.func('bool __stdcall ControlService(void *service, uint32 control, _Out_ uint8_t *status)'),
     ChangeServiceConfigW: a.func(
       'bool __stdcall ChangeServiceConfigW(void *service, uint32 type, uint32 start, uint32 error, str16 bin, str16 group, void *tag, str16 deps, str16 account, str16 password, str16 display)',
     ),
-    ChangeServiceConfig2W: a.func('bool __stdcall ChangeServiceConfig2W(void *service, uint32 level, const uint8_t *info)'),
+    ChangeServiceConfig2W: a.func(
+      'bool __stdcall ChangeServiceConfig2W(void *service, uint32 level, const uint8_t *info)',
+    ),
     StartServiceW: a.func('bool __stdcall StartServiceW(void *service, uint32 argc, void *argv)'),
   } as unknown as Api;
   return api;
@@ -83,7 +103,11 @@ function withService<T>(name: string, fn: (a: Api, s: unknown, keyName: string) 
   const manager = a.OpenSCManagerW(null, null, SC_MANAGER_CONNECT);
   if (!manager) throw new Win32Error('OpenSCManagerW', lastError());
   try {
-    const s = a.OpenServiceW(manager, name, SERVICE_QUERY_CONFIG | SERVICE_CHANGE_CONFIG | SERVICE_QUERY_STATUS | SERVICE_START | SERVICE_STOP);
+    const s = a.OpenServiceW(
+      manager,
+      name,
+      SERVICE_QUERY_CONFIG | SERVICE_CHANGE_CONFIG | SERVICE_QUERY_STATUS | SERVICE_START | SERVICE_STOP,
+    );
     if (!s) throw new Win32Error('OpenServiceW', lastError());
     try {
       return fn(a, s, name);
@@ -103,7 +127,8 @@ function currentState(a: Api, s: unknown): number {
 
 function readStartType(a: Api, s: unknown): number {
   const needed = [0];
-  if (a.QueryServiceConfigW(s, null, 0, needed) || lastError() !== ERROR_INSUFFICIENT_BUFFER) throw new Win32Error('QueryServiceConfigW', lastError());
+  if (a.QueryServiceConfigW(s, null, 0, needed) || lastError() !== ERROR_INSUFFICIENT_BUFFER)
+    throw new Win32Error('QueryServiceConfigW', lastError());
   const buf = Buffer.alloc(needed[0]!);
   if (!a.QueryServiceConfigW(s, buf, buf.length, needed)) throw new Win32Error('QueryServiceConfigW', lastError());
   return buf.readUInt32LE(4); // QUERY_SERVICE_CONFIGW: dwServiceType, dwStartType, ...
@@ -112,14 +137,22 @@ function readStartType(a: Api, s: unknown): number {
 /** SERVICE_CONFIG_DELAYED_AUTO_START_INFO; null where the level is not implemented (Wine). */
 function readDelayed(a: Api, s: unknown): boolean | null {
   const buf = Buffer.alloc(4);
-  return a.QueryServiceConfig2W(s, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, buf, 4, [0]) ? buf.readInt32LE(0) !== 0 : null;
+  return a.QueryServiceConfig2W(s, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, buf, 4, [0])
+    ? buf.readInt32LE(0) !== 0
+    : null;
 }
 
 /** The service's state now; throws Win32Error 1060 (ERROR_SERVICE_DOES_NOT_EXIST) for an unknown name. */
 export function readServiceState(name: string): ServiceState & { delayedKnown: boolean } {
   return withService(name, (a, s) => {
     const delayed = readDelayed(a, s);
-    return { name, startType: readStartType(a, s), delayedAutoStart: delayed ?? false, delayedKnown: delayed !== null, state: currentState(a, s) };
+    return {
+      name,
+      startType: readStartType(a, s),
+      delayedAutoStart: delayed ?? false,
+      delayedKnown: delayed !== null,
+      state: currentState(a, s),
+    };
   });
 }
 
@@ -137,7 +170,8 @@ export function serviceKeyName(name: string): string {
     const code = lastError();
     const buf = Buffer.alloc(514);
     const cch = [256];
-    if (a.GetServiceKeyNameW(manager, name, buf, cch)) return buf.toString('utf16le', 0, cch[0]! * 2).replace(/\0.*$/s, '');
+    if (a.GetServiceKeyNameW(manager, name, buf, cch))
+      return buf.toString('utf16le', 0, cch[0]! * 2).replace(/\0.*$/s, '');
     throw new Win32Error('OpenServiceW', code);
   } finally {
     a.CloseServiceHandle(manager);
@@ -147,11 +181,27 @@ export function serviceKeyName(name: string): string {
 /** Sets the start type (and, when given, the delayed-auto flag). */
 export function setStartType(name: string, startType: number, delayed?: boolean): void {
   withService(name, (a, s) => {
-    if (!a.ChangeServiceConfigW(s, SERVICE_NO_CHANGE, startType, SERVICE_NO_CHANGE, null, null, null, null, null, null, null)) throw new Win32Error('ChangeServiceConfigW', lastError());
+    if (
+      !a.ChangeServiceConfigW(
+        s,
+        SERVICE_NO_CHANGE,
+        startType,
+        SERVICE_NO_CHANGE,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+        null,
+      )
+    )
+      throw new Win32Error('ChangeServiceConfigW', lastError());
     if (delayed === undefined) return;
     const info = Buffer.alloc(4);
     info.writeInt32LE(delayed ? 1 : 0, 0);
-    if (!a.ChangeServiceConfig2W(s, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, info)) throw new Win32Error('ChangeServiceConfig2W', lastError());
+    if (!a.ChangeServiceConfig2W(s, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, info))
+      throw new Win32Error('ChangeServiceConfig2W', lastError());
   });
 }
 

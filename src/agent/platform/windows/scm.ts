@@ -55,10 +55,29 @@ interface Api {
   OpenSCManagerW(machine: string | null, database: string | null, access: number): unknown;
   OpenServiceW(scm: unknown, name: string, access: number): unknown;
   CloseServiceHandle(handle: unknown): boolean;
-  EnumServicesStatusExW(scm: unknown, level: number, type: number, state: number, buf: Buffer | null, size: number, needed: number[], returned: number[], resume: number[], group: string | null): boolean;
+  EnumServicesStatusExW(
+    scm: unknown,
+    level: number,
+    type: number,
+    state: number,
+    buf: Buffer | null,
+    size: number,
+    needed: number[],
+    returned: number[],
+    resume: number[],
+    group: string | null,
+  ): boolean;
   QueryServiceConfigW(service: unknown, buf: Buffer | null, size: number, needed: number[]): boolean;
   QueryServiceConfig2W(service: unknown, level: number, buf: Buffer | null, size: number, needed: number[]): boolean;
-  RegGetValueW(hkey: number, subKey: string, value: string, flags: number, type: null, data: Buffer, size: number[]): number;
+  RegGetValueW(
+    hkey: number,
+    subKey: string,
+    value: string,
+    flags: number,
+    type: null,
+    data: Buffer,
+    size: number[],
+  ): number;
   entryType: KoffiModule.TypeObject;
   configType: KoffiModule.TypeObject;
   descriptionType: KoffiModule.TypeObject;
@@ -89,9 +108,15 @@ function scmApi(): Api {
     EnumServicesStatusExW: advapi32.func(
       'bool __stdcall EnumServicesStatusExW(void *scm, int level, uint32 type, uint32 state, _Out_ uint8_t *buf, uint32 size, _Out_ uint32 *needed, _Out_ uint32 *returned, _Inout_ uint32 *resume, str16 group)',
     ),
-    QueryServiceConfigW: advapi32.func('bool __stdcall QueryServiceConfigW(void *service, _Out_ uint8_t *buf, uint32 size, _Out_ uint32 *needed)'),
-    QueryServiceConfig2W: advapi32.func('bool __stdcall QueryServiceConfig2W(void *service, uint32 level, _Out_ uint8_t *buf, uint32 size, _Out_ uint32 *needed)'),
-    RegGetValueW: advapi32.func('long __stdcall RegGetValueW(intptr_t hkey, str16 subKey, str16 value, uint32 flags, _Out_ uint32 *type, _Out_ uint8_t *data, _Inout_ uint32 *size)'),
+    QueryServiceConfigW: advapi32.func(
+      'bool __stdcall QueryServiceConfigW(void *service, _Out_ uint8_t *buf, uint32 size, _Out_ uint32 *needed)',
+    ),
+    QueryServiceConfig2W: advapi32.func(
+      'bool __stdcall QueryServiceConfig2W(void *service, uint32 level, _Out_ uint8_t *buf, uint32 size, _Out_ uint32 *needed)',
+    ),
+    RegGetValueW: advapi32.func(
+      'long __stdcall RegGetValueW(intptr_t hkey, str16 subKey, str16 value, uint32 flags, _Out_ uint32 *type, _Out_ uint8_t *data, _Inout_ uint32 *size)',
+    ),
     // ENUM_SERVICE_STATUS_PROCESSW: the strings point into the same buffer, koffi decodes them.
     entryType: koffi.struct({ lpServiceName: 'str16', lpDisplayName: 'str16', ServiceStatusProcess: statusProcess }),
     configType: koffi.struct({
@@ -124,7 +149,18 @@ function enumerate(a: Api, scm: unknown, types: number): Omit<ScmEntry, 'config'
   const resume = [0];
   let buf = Buffer.alloc(16 * 1024);
   for (;;) {
-    const ok = a.EnumServicesStatusExW(scm, SC_ENUM_PROCESS_INFO, types, SERVICE_STATE_ALL, buf, buf.length, needed, returned, resume, null);
+    const ok = a.EnumServicesStatusExW(
+      scm,
+      SC_ENUM_PROCESS_INFO,
+      types,
+      SERVICE_STATE_ALL,
+      buf,
+      buf.length,
+      needed,
+      returned,
+      resume,
+      null,
+    );
     const code = ok ? 0 : lastError();
     if (!ok && code !== ERROR_MORE_DATA) throw new Win32Error('EnumServicesStatusExW', code);
     const size = a.koffi.sizeof(a.entryType);
@@ -141,7 +177,8 @@ function enumerate(a: Api, scm: unknown, types: number): Omit<ScmEntry, 'config'
     if (ok) return entries;
     // More data: the next call resumes where this one stopped; grow the buffer when one entry did not fit.
     if ((returned[0] ?? 0) === 0) {
-      if ((needed[0] ?? 0) <= buf.length || buf.length >= MAX_ENUM_BUFFER) throw new Win32Error('EnumServicesStatusExW', code);
+      if ((needed[0] ?? 0) <= buf.length || buf.length >= MAX_ENUM_BUFFER)
+        throw new Win32Error('EnumServicesStatusExW', code);
       buf = Buffer.alloc(Math.min(MAX_ENUM_BUFFER, needed[0] ?? 0));
     }
   }
@@ -160,7 +197,15 @@ function queryBuffer(call: (buf: Buffer | null, size: number, needed: number[]) 
 function delayedFromRegistry(a: Api, name: string): boolean {
   const data = Buffer.alloc(4);
   const size = [4];
-  const status = a.RegGetValueW(HKEY_LOCAL_MACHINE, `SYSTEM\\CurrentControlSet\\Services\\${name}`, 'DelayedAutostart', RRF_RT_REG_DWORD, null, data, size);
+  const status = a.RegGetValueW(
+    HKEY_LOCAL_MACHINE,
+    `SYSTEM\\CurrentControlSet\\Services\\${name}`,
+    'DelayedAutostart',
+    RRF_RT_REG_DWORD,
+    null,
+    data,
+    size,
+  );
   return status === 0 && data.readUInt32LE(0) !== 0;
 }
 
@@ -176,8 +221,12 @@ function readConfig(a: Api, scm: unknown, name: string): ScmConfig | null {
       lpLoadOrderGroup: string | null;
       lpServiceStartName: string | null;
     };
-    const descBuf = queryBuffer((b, size, needed) => a.QueryServiceConfig2W(service, SERVICE_CONFIG_DESCRIPTION, b, size, needed));
-    const description = descBuf ? (a.koffi.decode(descBuf, a.descriptionType) as { lpDescription: string | null }).lpDescription : null;
+    const descBuf = queryBuffer((b, size, needed) =>
+      a.QueryServiceConfig2W(service, SERVICE_CONFIG_DESCRIPTION, b, size, needed),
+    );
+    const description = descBuf
+      ? (a.koffi.decode(descBuf, a.descriptionType) as { lpDescription: string | null }).lpDescription
+      : null;
     const delayedBuf = Buffer.alloc(4);
     const delayed = a.QueryServiceConfig2W(service, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, delayedBuf, 4, [0])
       ? delayedBuf.readInt32LE(0) !== 0

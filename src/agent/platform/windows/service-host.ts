@@ -64,16 +64,21 @@ export function runAsService(name: string, hooks: ServiceHooks): Promise<number>
     waitHint: 'uint32',
   });
   const ServiceMain = k.proto('void __stdcall LR_ServiceMain(uint32 argc, void *argv)');
-  const HandlerEx = k.proto('uint32 __stdcall LR_HandlerEx(uint32 control, uint32 eventType, void *eventData, void *context)');
+  const HandlerEx = k.proto(
+    'uint32 __stdcall LR_HandlerEx(uint32 control, uint32 eventType, void *eventData, void *context)',
+  );
   const SERVICE_TABLE_ENTRYW = k.struct('LR_SERVICE_TABLE_ENTRYW', { name: 'str16', main: k.pointer(ServiceMain) });
   const SERVICE_TABLE = k.struct('LR_SERVICE_TABLE', { entries: k.array(SERVICE_TABLE_ENTRYW, 2) });
   const dispatcher = advapi.func('__stdcall', 'StartServiceCtrlDispatcherW', 'bool', [k.pointer(SERVICE_TABLE)]);
-  const registerHandler = advapi.func('__stdcall', 'RegisterServiceCtrlHandlerExW', 'void *', ['str16', k.pointer(HandlerEx), 'void *']) as (
-    n: string,
-    h: unknown,
-    c: null,
-  ) => unknown;
-  const setServiceStatus = advapi.func('__stdcall', 'SetServiceStatus', 'bool', ['void *', k.pointer(SERVICE_STATUS)]) as (h: unknown, s: Status) => boolean;
+  const registerHandler = advapi.func('__stdcall', 'RegisterServiceCtrlHandlerExW', 'void *', [
+    'str16',
+    k.pointer(HandlerEx),
+    'void *',
+  ]) as (n: string, h: unknown, c: null) => unknown;
+  const setServiceStatus = advapi.func('__stdcall', 'SetServiceStatus', 'bool', [
+    'void *',
+    k.pointer(SERVICE_STATUS),
+  ]) as (h: unknown, s: Status) => boolean;
 
   let statusHandle: unknown = null;
   let checkPoint = 0;
@@ -92,7 +97,8 @@ export function runAsService(name: string, hooks: ServiceHooks): Promise<number>
       waitHint: pending ? 30_000 : 0,
       ...extra,
     };
-    if (!setServiceStatus(statusHandle, status)) hooks.log('error', 'SetServiceStatus failed', { error: new Win32Error('SetServiceStatus', lastError()).message });
+    if (!setServiceStatus(statusHandle, status))
+      hooks.log('error', 'SetServiceStatus failed', { error: new Win32Error('SetServiceStatus', lastError()).message });
   };
 
   const stop = (why: string) => {
@@ -140,15 +146,28 @@ export function runAsService(name: string, hooks: ServiceHooks): Promise<number>
       });
   }, k.pointer(ServiceMain));
 
-  const table = { entries: [{ name, main }, { name: null, main: null }] };
+  const table = {
+    entries: [
+      { name, main },
+      { name: null, main: null },
+    ],
+  };
   return new Promise<number>((resolve, reject) => {
-    (dispatcher as unknown as { async: (t: unknown, cb: (err: unknown, ok: boolean) => void) => void }).async(table, (err, ok) => {
-      k.unregister(main);
-      k.unregister(handler);
-      if (err) reject(err as Error);
-      // The dispatcher's error is its worker thread's GetLastError, out of reach here; 1063 is the usual one.
-      else if (!ok) reject(new Error('StartServiceCtrlDispatcherW failed: this command runs only when the service control manager starts it (use `lr-agent start` in a console)'));
-      else resolve(exitCode);
-    });
+    (dispatcher as unknown as { async: (t: unknown, cb: (err: unknown, ok: boolean) => void) => void }).async(
+      table,
+      (err, ok) => {
+        k.unregister(main);
+        k.unregister(handler);
+        if (err) reject(err as Error);
+        // The dispatcher's error is its worker thread's GetLastError, out of reach here; 1063 is the usual one.
+        else if (!ok)
+          reject(
+            new Error(
+              'StartServiceCtrlDispatcherW failed: this command runs only when the service control manager starts it (use `lr-agent start` in a console)',
+            ),
+          );
+        else resolve(exitCode);
+      },
+    );
   });
 }

@@ -4,7 +4,14 @@
  */
 import type { ServiceInfo } from '../types.js';
 import { listScmEntries, type ScmEntry } from './scm.js';
-import { SERVICE_RUNNING, SERVICE_WIN32, serviceRegistryKey, serviceStateName, serviceTypeName, startTypeName } from './services-names.js';
+import {
+  SERVICE_RUNNING,
+  SERVICE_WIN32,
+  serviceRegistryKey,
+  serviceStateName,
+  serviceTypeName,
+  startTypeName,
+} from './services-names.js';
 
 /** A service record with what only Windows has. */
 export interface WindowsServiceInfo extends ServiceInfo {

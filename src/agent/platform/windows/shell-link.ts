@@ -50,7 +50,8 @@ const ENVIRONMENT_BLOCK = 0xa0000001;
 class Reader {
   constructor(readonly buf: Buffer) {}
   need(offset: number, length: number, what: string): void {
-    if (offset < 0 || length < 0 || offset + length > this.buf.length) throw new ShellLinkError(`truncated ${what} (offset ${offset}, ${length} bytes, file has ${this.buf.length})`);
+    if (offset < 0 || length < 0 || offset + length > this.buf.length)
+      throw new ShellLinkError(`truncated ${what} (offset ${offset}, ${length} bytes, file has ${this.buf.length})`);
   }
   u16(offset: number, what: string): number {
     this.need(offset, 2, what);
@@ -146,7 +147,9 @@ function linkInfoPath(r: Reader, start: number): { path: string | null; size: nu
   else if (r.u32(start + 0x18, 'LinkInfo offset')) suffix = r.ansiz(at(0x18), end, 'CommonPathSuffix');
   if (flags & 0x1) {
     const baseUnicode = unicodeOffsets ? r.u32(start + 0x1c, 'LinkInfo offset') : 0;
-    const base = baseUnicode ? r.unicodez(start + baseUnicode, end, 'LocalBasePathUnicode') : r.ansiz(at(0x10), end, 'LocalBasePath');
+    const base = baseUnicode
+      ? r.unicodez(start + baseUnicode, end, 'LocalBasePathUnicode')
+      : r.ansiz(at(0x10), end, 'LocalBasePath');
     return { path: base + suffix, size };
   }
   if (flags & 0x2) {
@@ -154,9 +157,10 @@ function linkInfoPath(r: Reader, start: number): { path: string | null; size: nu
     const netSize = r.u32(net, 'CommonNetworkRelativeLink');
     const netEnd = Math.min(end, net + netSize);
     const netNameOffset = r.u32(net + 8, 'CommonNetworkRelativeLink');
-    const netName = netNameOffset > 0x14 && r.u32(net + 0x14, 'CommonNetworkRelativeLink')
-      ? r.unicodez(net + r.u32(net + 0x14, 'CommonNetworkRelativeLink'), netEnd, 'NetNameUnicode')
-      : r.ansiz(net + netNameOffset, netEnd, 'NetName');
+    const netName =
+      netNameOffset > 0x14 && r.u32(net + 0x14, 'CommonNetworkRelativeLink')
+        ? r.unicodez(net + r.u32(net + 0x14, 'CommonNetworkRelativeLink'), netEnd, 'NetNameUnicode')
+        : r.ansiz(net + netNameOffset, netEnd, 'NetName');
     return { path: suffix ? `${netName.replace(/\\$/, '')}\\${suffix}` : netName, size };
   }
   return { path: null, size };
@@ -166,7 +170,8 @@ function linkInfoPath(r: Reader, start: number): { path: string | null; size: nu
 export function parseShellLink(bytes: Uint8Array): ShellLink {
   const r = new Reader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   r.need(0, HEADER_SIZE, 'header');
-  if (r.u32(0, 'header') !== HEADER_SIZE || !r.buf.subarray(4, 20).equals(LINK_CLSID)) throw new ShellLinkError('not a shell link (bad header)');
+  if (r.u32(0, 'header') !== HEADER_SIZE || !r.buf.subarray(4, 20).equals(LINK_CLSID))
+    throw new ShellLinkError('not a shell link (bad header)');
   const flags = r.u32(20, 'header');
   let pos = HEADER_SIZE;
   let idPath: string | null = null;
@@ -238,7 +243,8 @@ export function parseShellLink(bytes: Uint8Array): ShellLink {
 export function shellLinkCommand(link: ShellLink, linkDir?: string): string | null {
   let resolved = link.target;
   if (!resolved) return null;
-  if (resolved === link.relativePath && linkDir && !path.win32.isAbsolute(resolved)) resolved = path.win32.join(linkDir, resolved);
+  if (resolved === link.relativePath && linkDir && !path.win32.isAbsolute(resolved))
+    resolved = path.win32.join(linkDir, resolved);
   const target = /\s/.test(resolved) && !resolved.startsWith('"') ? `"${resolved}"` : resolved;
   return link.arguments ? `${target} ${link.arguments}` : target;
 }

@@ -33,7 +33,8 @@ const MAX_LINK_BYTES = 1 << 20;
 export async function startupFolders(env: NodeJS.ProcessEnv = process.env): Promise<StartupFolder[]> {
   const programData = env.ProgramData ?? env.PROGRAMDATA ?? env.ALLUSERSPROFILE ?? 'C:\\ProgramData';
   const folders: StartupFolder[] = [{ dir: path.join(programData, ...COMMON_STARTUP), owner: 'All Users' }];
-  for (const p of await userProfiles(profilesDir(env))) folders.push({ dir: path.join(p.dir, 'AppData', 'Roaming', ...STARTUP), owner: p.user });
+  for (const p of await userProfiles(profilesDir(env)))
+    folders.push({ dir: path.join(p.dir, 'AppData', 'Roaming', ...STARTUP), owner: p.user });
   return folders;
 }
 
@@ -72,7 +73,10 @@ async function describe(file: string, dir: string): Promise<{ exec: string | nul
 }
 
 /** The items of the given folders (a missing folder has none). */
-export async function readStartupFolders(folders: readonly StartupFolder[], signal?: AbortSignal): Promise<WindowsStartupRecord[]> {
+export async function readStartupFolders(
+  folders: readonly StartupFolder[],
+  signal?: AbortSignal,
+): Promise<WindowsStartupRecord[]> {
   const items: WindowsStartupRecord[] = [];
   for (const folder of folders) {
     signal?.throwIfAborted();
@@ -81,13 +85,28 @@ export async function readStartupFolders(folders: readonly StartupFolder[], sign
       names = (await readdir(folder.dir)).sort((a, b) => a.localeCompare(b));
     } catch (err) {
       if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ENOTDIR') continue;
-      items.push({ kind: 'startup-folder', path: folder.dir, name: path.basename(folder.dir), exec: null, owner: folder.owner, mtime: '', error: `Startup folder unreadable: ${fsReason(err)}` });
+      items.push({
+        kind: 'startup-folder',
+        path: folder.dir,
+        name: path.basename(folder.dir),
+        exec: null,
+        owner: folder.owner,
+        mtime: '',
+        error: `Startup folder unreadable: ${fsReason(err)}`,
+      });
       continue;
     }
     for (const name of names) {
       if (name.toLowerCase() === 'desktop.ini') continue;
       const file = path.join(folder.dir, name);
-      const item: WindowsStartupRecord = { kind: 'startup-folder', path: file, name, exec: null, owner: folder.owner, mtime: '' };
+      const item: WindowsStartupRecord = {
+        kind: 'startup-folder',
+        path: file,
+        name,
+        exec: null,
+        owner: folder.owner,
+        mtime: '',
+      };
       try {
         const st = await stat(file);
         if (st.isDirectory()) continue; // Explorer starts the folder's files, not what sub-folders hold

@@ -35,7 +35,8 @@ export function locateTask(target: string, store: string): TaskLocation {
     if (!windowsWithin(t, storeNorm)) throw new Error(`${target} is not in the task store (${storeNorm})`);
     rel = t.slice(storeNorm.length);
   } else if (t.startsWith('\\')) rel = t;
-  else throw new Error(`${target}: give the task's name (\\Folder\\Task, see scheduledtasks) or its file in ${storeNorm}`);
+  else
+    throw new Error(`${target}: give the task's name (\\Folder\\Task, see scheduledtasks) or its file in ${storeNorm}`);
   const parts = rel.split('\\').filter((p) => p !== '');
   if (parts.length === 0) throw new Error(`${target} names the task store itself, not a task`);
   const bad = parts.find((p) => p === '.' || p === '..' || /[<>:"|?*\0]/.test(p));
@@ -67,7 +68,12 @@ export function taskCacheId(name: string): string | null {
 
 const TASK_KIND_LISTS = ['Plain', 'Boot', 'Logon', 'Maintenance'];
 
-const hklm = (subkey: string): RegistryPath => ({ hive: 'HKLM', subkey, value: null, display: joinKey('HKLM', subkey) });
+const hklm = (subkey: string): RegistryPath => ({
+  hive: 'HKLM',
+  subkey,
+  value: null,
+  display: joinKey('HKLM', subkey),
+});
 
 /** The TaskCache keys of a task that exist, Tree first; none where Windows keeps none (Wine). */
 export function taskCacheKeys(name: string): RegistryPath[] {
@@ -75,6 +81,7 @@ export function taskCacheKeys(name: string): RegistryPath[] {
   if (id === null) return [];
   const keys = [hklm(`${TASK_CACHE}\\Tree${name}`)];
   if (!/^\{[0-9A-Fa-f-]{36}\}$/.test(id)) return keys;
-  for (const sub of ['Tasks', ...TASK_KIND_LISTS].map((list) => hklm(`${TASK_CACHE}\\${list}\\${id}`))) if (keyExists(sub)) keys.push(sub);
+  for (const sub of ['Tasks', ...TASK_KIND_LISTS].map((list) => hklm(`${TASK_CACHE}\\${list}\\${id}`)))
+    if (keyExists(sub)) keys.push(sub);
   return keys;
 }

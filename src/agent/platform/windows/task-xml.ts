@@ -74,13 +74,22 @@ function principalAccount(task: XmlElement, actions: XmlElement | null, names: A
 
 /** `PT5M` → `5 min`, `P1DT2H` → `1 day 2 h` (ISO 8601 durations as the schema writes them). */
 export function humanDuration(iso: string): string {
-  const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(iso.trim());
+  const m = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(
+    iso.trim(),
+  );
   if (!m) return iso;
   const units: Array<[string | undefined, string, string]> = [
-    [m[1], 'year', 'years'], [m[2], 'month', 'months'], [m[3], 'week', 'weeks'], [m[4], 'day', 'days'],
-    [m[5], 'h', 'h'], [m[6], 'min', 'min'], [m[7], 's', 's'],
+    [m[1], 'year', 'years'],
+    [m[2], 'month', 'months'],
+    [m[3], 'week', 'weeks'],
+    [m[4], 'day', 'days'],
+    [m[5], 'h', 'h'],
+    [m[6], 'min', 'min'],
+    [m[7], 's', 's'],
   ];
-  const parts = units.filter(([v]) => v !== undefined && Number(v) !== 0).map(([v, one, many]) => `${Number(v)} ${Number(v) === 1 ? one : many}`);
+  const parts = units
+    .filter(([v]) => v !== undefined && Number(v) !== 0)
+    .map(([v, one, many]) => `${Number(v)} ${Number(v) === 1 ? one : many}`);
   return parts.length > 0 ? parts.join(' ') : '0 s';
 }
 
@@ -91,9 +100,28 @@ function boundary(value: string | null): { date: string; time: string } | null {
 }
 
 const DAY_ABBREV: Readonly<Record<string, string>> = {
-  Sunday: 'Sun', Monday: 'Mon', Tuesday: 'Tue', Wednesday: 'Wed', Thursday: 'Thu', Friday: 'Fri', Saturday: 'Sat',
+  Sunday: 'Sun',
+  Monday: 'Mon',
+  Tuesday: 'Tue',
+  Wednesday: 'Wed',
+  Thursday: 'Thu',
+  Friday: 'Fri',
+  Saturday: 'Sat',
 };
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 
 function dayList(el: XmlElement | null): string {
   return (el?.children ?? []).map((d) => DAY_ABBREV[d.name] ?? d.name).join(', ');
@@ -106,7 +134,13 @@ function monthList(el: XmlElement | null): string {
   return ` in ${months.map((m) => m.slice(0, 3)).join(', ')}`;
 }
 
-const ORDINAL: Readonly<Record<string, string>> = { '1': 'first', '2': 'second', '3': 'third', '4': 'fourth', Last: 'last' };
+const ORDINAL: Readonly<Record<string, string>> = {
+  '1': 'first',
+  '2': 'second',
+  '3': 'third',
+  '4': 'fourth',
+  Last: 'last',
+};
 
 function calendar(trigger: XmlElement): string {
   const byDay = child(trigger, 'ScheduleByDay');
@@ -122,7 +156,9 @@ function calendar(trigger: XmlElement): string {
   }
   const byMonth = child(trigger, 'ScheduleByMonth');
   if (byMonth) {
-    const days = children(child(byMonth, 'DaysOfMonth'), 'Day').map((d) => (d.text.trim() === 'Last' ? 'last' : d.text.trim()));
+    const days = children(child(byMonth, 'DaysOfMonth'), 'Day').map((d) =>
+      d.text.trim() === 'Last' ? 'last' : d.text.trim(),
+    );
     return `monthly on day ${days.join(', ') || '?'}${monthList(child(byMonth, 'Months'))}`;
   }
   const byDow = child(trigger, 'ScheduleByMonthDayOfWeek');
@@ -148,7 +184,9 @@ function eventTrigger(trigger: XmlElement): string {
   if (!subscription) return 'on event';
   try {
     const query = parseXml(subscription);
-    const selects = children(child(query, 'Query'), 'Select').map((s) => `${s.attributes.Path ?? '?'}: ${s.text.trim()}`);
+    const selects = children(child(query, 'Query'), 'Select').map(
+      (s) => `${s.attributes.Path ?? '?'}: ${s.text.trim()}`,
+    );
     if (selects.length > 0) return `on event (${selects.join(' | ')})`;
   } catch {
     // Not a QueryList: shown as written.
@@ -166,20 +204,37 @@ export function summariseTrigger(trigger: XmlElement, names: AccountNamer = acco
   const start = boundary(textAt(trigger, 'StartBoundary'));
   let base: string;
   switch (trigger.name) {
-    case 'BootTrigger': base = 'at boot'; break;
-    case 'LogonTrigger': base = `at logon${ofUser(trigger, names)}`; break;
-    case 'IdleTrigger': base = 'when idle'; break;
-    case 'RegistrationTrigger': base = 'at task registration'; break;
-    case 'EventTrigger': base = eventTrigger(trigger); break;
+    case 'BootTrigger':
+      base = 'at boot';
+      break;
+    case 'LogonTrigger':
+      base = `at logon${ofUser(trigger, names)}`;
+      break;
+    case 'IdleTrigger':
+      base = 'when idle';
+      break;
+    case 'RegistrationTrigger':
+      base = 'at task registration';
+      break;
+    case 'EventTrigger':
+      base = eventTrigger(trigger);
+      break;
     case 'SessionStateChangeTrigger': {
       const state = textAt(trigger, 'StateChange') ?? '';
       base = `${SESSION_STATE[state] ?? `at session state change ${state}`}${ofUser(trigger, names)}`;
       break;
     }
-    case 'WnfStateChangeTrigger': base = `on WNF state change ${textAt(trigger, 'StateName') ?? ''}`.trim(); break;
-    case 'TimeTrigger': base = start ? `once at ${start.date} ${start.time}` : 'once'; break;
-    case 'CalendarTrigger': base = `${calendar(trigger)}${start ? ` at ${start.time} from ${start.date}` : ''}`; break;
-    default: base = trigger.name;
+    case 'WnfStateChangeTrigger':
+      base = `on WNF state change ${textAt(trigger, 'StateName') ?? ''}`.trim();
+      break;
+    case 'TimeTrigger':
+      base = start ? `once at ${start.date} ${start.time}` : 'once';
+      break;
+    case 'CalendarTrigger':
+      base = `${calendar(trigger)}${start ? ` at ${start.time} from ${start.date}` : ''}`;
+      break;
+    default:
+      base = trigger.name;
   }
   const parts = [base];
   const repetition = child(trigger, 'Repetition');
@@ -189,7 +244,8 @@ export function summariseTrigger(trigger: XmlElement, names: AccountNamer = acco
     parts.push(`every ${humanDuration(interval)}${duration ? ` for ${humanDuration(duration)}` : ''}`);
   }
   // Boundaries of event-like triggers only bound when they may fire; shown when they are not the calendar's own.
-  if (start && trigger.name !== 'TimeTrigger' && trigger.name !== 'CalendarTrigger') parts.push(`from ${start.date} ${start.time}`);
+  if (start && trigger.name !== 'TimeTrigger' && trigger.name !== 'CalendarTrigger')
+    parts.push(`from ${start.date} ${start.time}`);
   const end = boundary(textAt(trigger, 'EndBoundary'));
   if (end) parts.push(`until ${end.date} ${end.time}`);
   const delay = textAt(trigger, 'Delay');
@@ -222,9 +278,12 @@ export function summariseAction(action: XmlElement): string {
       const data = textAt(action, 'Data');
       return `COM handler ${textAt(action, 'ClassId') ?? '?'}${data ? ` data ${data.replace(/\s+/g, ' ')}` : ''}`;
     }
-    case 'SendEmail': return `send e-mail to ${textAt(action, 'To') ?? '?'}`;
-    case 'ShowMessage': return `show message "${textAt(action, 'Title') ?? ''}"`;
-    default: return action.name;
+    case 'SendEmail':
+      return `send e-mail to ${textAt(action, 'To') ?? '?'}`;
+    case 'ShowMessage':
+      return `show message "${textAt(action, 'Title') ?? ''}"`;
+    default:
+      return action.name;
   }
 }
 

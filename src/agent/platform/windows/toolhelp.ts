@@ -28,7 +28,11 @@ const ERROR_NO_MORE_FILES = 18;
 export function decodeProcessEntry(entry: Buffer): SnapshotProcess {
   const name = entry.toString('utf16le', EXE_FILE_OFFSET, EXE_FILE_OFFSET + EXE_FILE_BYTES);
   const nul = name.indexOf('\0');
-  return { pid: entry.readUInt32LE(PID_OFFSET), ppid: entry.readUInt32LE(PPID_OFFSET), name: nul < 0 ? name : name.slice(0, nul) };
+  return {
+    pid: entry.readUInt32LE(PID_OFFSET),
+    ppid: entry.readUInt32LE(PPID_OFFSET),
+    name: nul < 0 ? name : name.slice(0, nul),
+  };
 }
 
 interface ToolhelpApi {
@@ -69,7 +73,8 @@ export function processSnapshot(): SnapshotProcess[] {
     const entry = Buffer.alloc(PROCESSENTRY32W_SIZE);
     entry.writeUInt32LE(PROCESSENTRY32W_SIZE, 0);
     const list: SnapshotProcess[] = [];
-    for (let ok = Process32FirstW(snapshot, entry); ok; ok = Process32NextW(snapshot, entry)) list.push(decodeProcessEntry(entry));
+    for (let ok = Process32FirstW(snapshot, entry); ok; ok = Process32NextW(snapshot, entry))
+      list.push(decodeProcessEntry(entry));
     const code = lastError();
     if (code !== ERROR_NO_MORE_FILES && code !== 0) throw new Win32Error('Process32NextW', code);
     return list;

@@ -50,7 +50,11 @@ export function wineHostFolder(windowsPath: string): string | null {
       win32('ntdll.dll').func('const char * __cdecl wine_get_version()');
       const k = win32('kernel32.dll');
       const heap = (k.func('void * __stdcall GetProcessHeap()') as () => unknown)();
-      const heapFree = k.func('bool __stdcall HeapFree(void *heap, uint32 flags, void *mem)') as (h: unknown, f: number, p: unknown) => boolean;
+      const heapFree = k.func('bool __stdcall HeapFree(void *heap, uint32 flags, void *mem)') as (
+        h: unknown,
+        f: number,
+        p: unknown,
+      ) => boolean;
       wine = {
         unixName: k.func('void * __cdecl wine_get_unix_file_name(str16 dos)') as (dos: string) => unknown,
         free: (p) => heapFree(heap, 0, p),

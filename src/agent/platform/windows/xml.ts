@@ -31,11 +31,15 @@ const PREDEFINED: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&
 export function decodeXmlBytes(bytes: Uint8Array): string {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length >= 2 && buf[0] === 0xff && buf[1] === 0xfe) return buf.subarray(2).toString('utf16le');
-  if (buf.length >= 2 && buf[0] === 0xfe && buf[1] === 0xff) return Buffer.from(buf.subarray(2)).swap16().toString('utf16le');
+  if (buf.length >= 2 && buf[0] === 0xfe && buf[1] === 0xff)
+    return Buffer.from(buf.subarray(2)).swap16().toString('utf16le');
   if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) return buf.subarray(3).toString('utf8');
   // No BOM: `<` followed by a NUL is UTF-16 LE, a NUL followed by `<` UTF-16 BE.
   if (buf.length >= 2 && buf[0] === 0x3c && buf[1] === 0) return buf.toString('utf16le');
-  if (buf.length >= 2 && buf[0] === 0 && buf[1] === 0x3c) return Buffer.from(buf.subarray(0, buf.length & ~1)).swap16().toString('utf16le');
+  if (buf.length >= 2 && buf[0] === 0 && buf[1] === 0x3c)
+    return Buffer.from(buf.subarray(0, buf.length & ~1))
+      .swap16()
+      .toString('utf16le');
   return buf.toString('utf8');
 }
 
@@ -54,8 +58,13 @@ export function parseXml(source: string): XmlElement {
     raw.replace(/&([^;&<]*);?/g, (whole, ref: string) => {
       if (!whole.endsWith(';')) return fail(`unterminated entity &${ref}`, at);
       if (ref.startsWith('#')) {
-        const code = /^#x[0-9a-f]+$/i.test(ref) ? parseInt(ref.slice(2), 16) : /^#[0-9]+$/.test(ref) ? parseInt(ref.slice(1), 10) : NaN;
-        if (!Number.isInteger(code) || code <= 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return fail(`bad character reference &${ref};`, at);
+        const code = /^#x[0-9a-f]+$/i.test(ref)
+          ? parseInt(ref.slice(2), 16)
+          : /^#[0-9]+$/.test(ref)
+            ? parseInt(ref.slice(1), 10)
+            : NaN;
+        if (!Number.isInteger(code) || code <= 0 || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
+          return fail(`bad character reference &${ref};`, at);
         return String.fromCodePoint(code);
       }
       const v = PREDEFINED[ref];
@@ -92,7 +101,8 @@ export function parseXml(source: string): XmlElement {
       const m = /^<\/([^\s>/]+)\s*>/.exec(text.slice(pos, pos + 512));
       if (!m) fail('malformed end tag');
       const open = stack.pop();
-      if (!open || localName(m![1]!) !== open.name) fail(`end tag </${m![1]}> does not match ${open ? `<${open.name}>` : 'any open element'}`);
+      if (!open || localName(m![1]!) !== open.name)
+        fail(`end tag </${m![1]}> does not match ${open ? `<${open.name}>` : 'any open element'}`);
       pos += m![0].length;
     } else {
       const m = /^<([A-Za-z_][\w.:-]*)/.exec(text.slice(pos, pos + 512));

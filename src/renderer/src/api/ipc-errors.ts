@@ -32,7 +32,10 @@ export function displayMessage(channel: string, message: string): string {
 }
 
 /** The response of an invoke, or an IpcCallError (also when the invoke itself rejected). */
-export async function responseOf<C extends IpcChannel>(channel: C, invoked: Promise<IpcResult<C>>): Promise<IpcResponse<C>> {
+export async function responseOf<C extends IpcChannel>(
+  channel: C,
+  invoked: Promise<IpcResult<C>>,
+): Promise<IpcResponse<C>> {
   let outcome: IpcResult<C>;
   try {
     outcome = await invoked;

@@ -38,7 +38,8 @@ export function createWebSocketTransport(socketUrl: string): LrApi {
         // The browser does not tell us why (401/403 or nobody listening), so say what to do about it.
         failAll({
           code: 'disconnected',
-          message: 'cannot reach the workstation service (not signed in, or the shell stopped): run npm start again; its launch link works once',
+          message:
+            'cannot reach the workstation service (not signed in, or the shell stopped): run npm start again; its launch link works once',
         });
         return;
       }
@@ -85,7 +86,14 @@ export function createWebSocketTransport(socketUrl: string): LrApi {
       const ws = connect();
       const id = nextId++;
       return new Promise<IpcResult<C>>((resolve) => {
-        const timer = setTimeout(() => settle({ ok: false, error: { code: 'timeout', message: `${channel}: no answer within ${REQUEST_TIMEOUT_MS / 1000} s` } }), REQUEST_TIMEOUT_MS);
+        const timer = setTimeout(
+          () =>
+            settle({
+              ok: false,
+              error: { code: 'timeout', message: `${channel}: no answer within ${REQUEST_TIMEOUT_MS / 1000} s` },
+            }),
+          REQUEST_TIMEOUT_MS,
+        );
         const settle: Settle = (result) => {
           clearTimeout(timer);
           pending.delete(id);

@@ -40,12 +40,21 @@ export function ActiveCaseSwitcher() {
   }
 
   return (
-    <span className="case-switch" data-testid="active-case" data-case-id={active?.id ?? ''} data-title={active?.title ?? ''}>
+    <span
+      className="case-switch"
+      data-testid="active-case"
+      data-case-id={active?.id ?? ''}
+      data-title={active?.title ?? ''}
+    >
       <span className="cell-dim">case </span>
       <select
         className="input input--small case-switch__select"
         aria-label="Active case: where this console's commands and files are recorded"
-        title={active ? `${active.title}: commands and files pulled from every console are recorded in this case` : "Commands and files pulled from every console are recorded in the active case"}
+        title={
+          active
+            ? `${active.title}: commands and files pulled from every console are recorded in this case`
+            : 'Commands and files pulled from every console are recorded in the active case'
+        }
         data-testid="active-case-select"
         disabled={busy || !loaded}
         value={active?.id ?? ''}

@@ -18,7 +18,9 @@ const OS_LABEL: Record<Os, string> = { linux: 'Linux', windows: 'Windows' };
 const TARGET_OF: Record<Os, string> = { linux: 'linux-x64', windows: 'win-x64' };
 
 function filesOf(view: InstallerView | undefined, os: Os): AgentFileView[] {
-  return (view?.files ?? []).filter((f) => (os === 'windows' ? f.target.startsWith('win-') : f.target.startsWith('linux-')));
+  return (view?.files ?? []).filter((f) =>
+    os === 'windows' ? f.target.startsWith('win-') : f.target.startsWith('linux-'),
+  );
 }
 
 function mib(bytes: number): string {
@@ -72,7 +74,15 @@ export function AddDeviceDialog({ view, onClose }: { view: InstallerView | undef
 
   return (
     <div className="dialog-backdrop" role="presentation" onMouseDown={onClose}>
-      <div ref={dialogRef} className="dialog add-device" role="dialog" aria-modal="true" aria-labelledby="add-device-title" data-testid="add-device-dialog" onMouseDown={(event) => event.stopPropagation()}>
+      <div
+        ref={dialogRef}
+        className="dialog add-device"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="add-device-title"
+        data-testid="add-device-dialog"
+        onMouseDown={(event) => event.stopPropagation()}
+      >
         <h2 id="add-device-title" className="dialog__title">
           Add a device
         </h2>
@@ -81,7 +91,15 @@ export function AddDeviceDialog({ view, onClose }: { view: InstallerView | undef
             <span className="add-device__label">Operating system</span>
             <div className="segmented" role="group" aria-label="Operating system">
               {(['linux', 'windows'] as const).map((o, i) => (
-                <button key={o} ref={i === 0 ? firstRef : undefined} type="button" className="segmented__item" aria-pressed={os === o} data-testid={`add-device-os-${o}`} onClick={() => choose(o)}>
+                <button
+                  key={o}
+                  ref={i === 0 ? firstRef : undefined}
+                  type="button"
+                  className="segmented__item"
+                  aria-pressed={os === o}
+                  data-testid={`add-device-os-${o}`}
+                  onClick={() => choose(o)}
+                >
                   {OS_LABEL[o]}
                 </button>
               ))}
@@ -96,8 +114,8 @@ export function AddDeviceDialog({ view, onClose }: { view: InstallerView | undef
           ) : (
             !made && (
               <p>
-                Makes a script holding a one-time enrollment token (valid 24 h), the service's CA certificate and the SHA-256 of the agent it
-                installs ({files.map((f) => `${f.name}, ${mib(f.size)}`).join('; ')}).
+                Makes a script holding a one-time enrollment token (valid 24 h), the service's CA certificate and the
+                SHA-256 of the agent it installs ({files.map((f) => `${f.name}, ${mib(f.size)}`).join('; ')}).
               </p>
             )
           )}
@@ -107,13 +125,20 @@ export function AddDeviceDialog({ view, onClose }: { view: InstallerView | undef
               <ol className="add-device__steps">
                 <li>
                   Save <span className="mono">{made.fileName}</span> and copy it to the device.{' '}
-                  <button type="button" className="button button--small" data-testid="add-device-save" onClick={() => save(made)}>
+                  <button
+                    type="button"
+                    className="button button--small"
+                    data-testid="add-device-save"
+                    onClick={() => save(made)}
+                  >
                     Save {made.fileName}
                   </button>
                   {saved && <span className="add-device__saved"> saved</span>}
                 </li>
                 <li>
-                  {made.os === 'linux' ? 'On the device, run:' : 'On the device, from an elevated PowerShell prompt, run:'}
+                  {made.os === 'linux'
+                    ? 'On the device, run:'
+                    : 'On the device, from an elevated PowerShell prompt, run:'}
                   <div className="add-device__command">
                     <code className="mono" data-testid="add-device-command">
                       {made.command}
@@ -129,7 +154,9 @@ export function AddDeviceDialog({ view, onClose }: { view: InstallerView | undef
                 </span>
                 . Keep it private and delete it once used.
               </p>
-              <p className="add-device__label">The script installs only an agent with this SHA-256 (checked on the device before it runs):</p>
+              <p className="add-device__label">
+                The script installs only an agent with this SHA-256 (checked on the device before it runs):
+              </p>
               <ul className="add-device__hashes">
                 {made.files.map((f) => (
                   <li key={f.target} data-testid={`add-device-hash-${f.target}`}>
@@ -150,7 +177,13 @@ export function AddDeviceDialog({ view, onClose }: { view: InstallerView | undef
           <button type="button" className="button button--ghost" onClick={onClose} data-testid="add-device-close">
             Close
           </button>
-          <button type="button" className="button" disabled={busy || files.length === 0} onClick={() => void make()} data-testid="add-device-make">
+          <button
+            type="button"
+            className="button"
+            disabled={busy || files.length === 0}
+            onClick={() => void make()}
+            data-testid="add-device-make"
+          >
             {busy ? 'Making…' : made ? 'Make another installer' : `Make ${OS_LABEL[os]} installer`}
           </button>
         </div>

@@ -7,7 +7,15 @@
  * active case by itself.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { isFinalTarget, type BatchRecord, type BatchResults, type BatchStatus, type BatchSummary, type BatchTargetRecord, type BatchTargetStatus } from '../../../shared/wire/batch.js';
+import {
+  isFinalTarget,
+  type BatchRecord,
+  type BatchResults,
+  type BatchStatus,
+  type BatchSummary,
+  type BatchTargetRecord,
+  type BatchTargetStatus,
+} from '../../../shared/wire/batch.js';
 import { formatBytes, formatDuration } from '../../../shared/commands/format.js';
 import { MAX_BATCH_TABLE_ROWS } from '../../../shared/workstation/ipc-contract.js';
 import { dispatcher } from '../state/dispatcher.js';
@@ -24,7 +32,7 @@ const POLL_MS = 1_000;
 const LIST_POLL_MS = 3_000;
 const ROW_HEIGHT = 28;
 
-const message = (e: unknown): string => (describeError(e));
+const message = (e: unknown): string => describeError(e);
 
 export function BatchesPage() {
   const openBatch = useAppStore((state) => state.openBatch);
@@ -240,7 +248,8 @@ function BatchView({ id }: { id: string }) {
     setNote('exporting…');
     try {
       const result = await dispatcher.exportBatch({ id, format, ...(device ? { device } : {}) });
-      if (result.content !== undefined) downloadText(result.fileName, result.content, format === 'csv' ? 'text/csv' : 'application/json');
+      if (result.content !== undefined)
+        downloadText(result.fileName, result.content, format === 'csv' ? 'text/csv' : 'application/json');
       setNote(result.path ? `${result.count} rows exported to ${result.path}` : 'export cancelled');
     } catch (e) {
       setNote(`export failed: ${message(e)}`);
@@ -252,9 +261,19 @@ function BatchView({ id }: { id: string }) {
   const expected = device ? (filteredTarget?.rows ?? 0) : totalRows;
 
   return (
-    <div className="page page--fill batch" data-testid="section-batch" data-batch-id={id} data-status={batch?.status ?? 'loading'}>
+    <div
+      className="page page--fill batch"
+      data-testid="section-batch"
+      data-batch-id={id}
+      data-status={batch?.status ?? 'loading'}
+    >
       <div className="toolbar toolbar--wrap">
-        <button type="button" className="button button--ghost button--small" data-testid="batch-back" onClick={() => useAppStore.getState().showBatch(undefined)}>
+        <button
+          type="button"
+          className="button button--ghost button--small"
+          data-testid="batch-back"
+          onClick={() => useAppStore.getState().showBatch(undefined)}
+        >
           ← All batches
         </button>
         <h2 className="batch__title">
@@ -262,16 +281,41 @@ function BatchView({ id }: { id: string }) {
         </h2>
         {batch && <BatchStatusPill status={batch.status} testId="batch-status" />}
         <span className="toolbar__spacer" />
-        <button type="button" className="button button--small" data-testid="batch-save-to-case" disabled={!batch || running || saving} title={running ? 'When the batch ends' : 'The merged results and every pulled file, into the active case'} onClick={() => void saveToCase(false)}>
+        <button
+          type="button"
+          className="button button--small"
+          data-testid="batch-save-to-case"
+          disabled={!batch || running || saving}
+          title={running ? 'When the batch ends' : 'The merged results and every pulled file, into the active case'}
+          onClick={() => void saveToCase(false)}
+        >
           Save to case
         </button>
-        <button type="button" className="button button--small" data-testid="batch-export-csv" disabled={!batch} onClick={() => void exportAs('csv')}>
+        <button
+          type="button"
+          className="button button--small"
+          data-testid="batch-export-csv"
+          disabled={!batch}
+          onClick={() => void exportAs('csv')}
+        >
           Export CSV
         </button>
-        <button type="button" className="button button--small" data-testid="batch-export-json" disabled={!batch} onClick={() => void exportAs('json')}>
+        <button
+          type="button"
+          className="button button--small"
+          data-testid="batch-export-json"
+          disabled={!batch}
+          onClick={() => void exportAs('json')}
+        >
           Export JSON
         </button>
-        <button type="button" className="button button--danger button--small" data-testid="batch-cancel" disabled={!batch || !running} onClick={() => setConfirmCancel(true)}>
+        <button
+          type="button"
+          className="button button--danger button--small"
+          data-testid="batch-cancel"
+          disabled={!batch || !running}
+          onClick={() => setConfirmCancel(true)}
+        >
           Cancel batch
         </button>
       </div>
@@ -282,8 +326,8 @@ function BatchView({ id }: { id: string }) {
           </span>
           <span>
             {' '}
-            · by {batch.createdBy} · <Instant iso={batch.createdAt} short /> · <CountsLine counts={batch.counts} /> · at most {batch.concurrency} at once · waits until{' '}
-            <Instant iso={batch.expiresAt} short />
+            · by {batch.createdBy} · <Instant iso={batch.createdAt} short /> · <CountsLine counts={batch.counts} /> · at
+            most {batch.concurrency} at once · waits until <Instant iso={batch.expiresAt} short />
             {batch.cancelledBy && ` · cancelled by ${batch.cancelledBy}`}
             {batch.comment && ` · ${batch.comment}`}
           </span>
@@ -296,17 +340,30 @@ function BatchView({ id }: { id: string }) {
         </p>
       )}
       {confirmCancel && batch && (
-        <ConfirmDialog title="Cancel this batch?" confirmLabel="Cancel the batch" busy={cancelling} testId="batch-cancel-dialog" onConfirm={() => void cancel()} onCancel={() => setConfirmCancel(false)}>
+        <ConfirmDialog
+          title="Cancel this batch?"
+          confirmLabel="Cancel the batch"
+          busy={cancelling}
+          testId="batch-cancel-dialog"
+          onConfirm={() => void cancel()}
+          onCancel={() => setConfirmCancel(false)}
+        >
           <p>
-            Commands running now are cancelled on their devices and queued devices never start. What already completed stays, with its results.{' '}
-            {batch.counts.running} running, {batch.counts.queued} queued.
+            Commands running now are cancelled on their devices and queued devices never start. What already completed
+            stays, with its results. {batch.counts.running} running, {batch.counts.queued} queued.
           </p>
         </ConfirmDialog>
       )}
       {batch && <TargetTable targets={batch.targets} />}
       <div className="toolbar batch__results-bar">
         <h3 className="batch__section">Results</h3>
-        <select className="input" aria-label="Device" data-testid="batch-filter-device" value={device} onChange={(event) => setDevice(event.target.value)}>
+        <select
+          className="input"
+          aria-label="Device"
+          data-testid="batch-filter-device"
+          value={device}
+          onChange={(event) => setDevice(event.target.value)}
+        >
           <option value="">All devices</option>
           {batch?.targets.map((t) => (
             <option key={t.deviceId} value={t.deviceId}>
@@ -316,9 +373,15 @@ function BatchView({ id }: { id: string }) {
         </select>
         <span className="toolbar__meta" data-testid="batch-results-count">
           {results ? `${results.value.rows.length.toLocaleString('en')} rows` : 'loading…'}
-          {results && expected > results.value.rows.length && ` of ${expected.toLocaleString('en')} (Export for the rest)`}
-          {results && results.value.rows.length > 0 && ` · ${results.value.columns.length} columns${results.value.columns.length > 7 ? ' (scroll sideways for more)' : ''}`}
-          {results && results.value.truncated.length > 0 && ` · cut at the service's limit for ${results.value.truncated.join(', ')}`}
+          {results &&
+            expected > results.value.rows.length &&
+            ` of ${expected.toLocaleString('en')} (Export for the rest)`}
+          {results &&
+            results.value.rows.length > 0 &&
+            ` · ${results.value.columns.length} columns${results.value.columns.length > 7 ? ' (scroll sideways for more)' : ''}`}
+          {results &&
+            results.value.truncated.length > 0 &&
+            ` · cut at the service's limit for ${results.value.truncated.join(', ')}`}
         </span>
         {resultsError && <span className="form-error">{resultsError}</span>}
       </div>
@@ -364,7 +427,17 @@ function TargetTable({ targets }: { targets: readonly BatchTargetRecord[] }) {
                     </div>
                   )}
                 </td>
-                <td className="num mono">{t.durationMs === undefined ? (t.status === 'running' && t.startedAt ? <Running since={t.startedAt} /> : '—') : formatDuration(t.durationMs)}</td>
+                <td className="num mono">
+                  {t.durationMs === undefined ? (
+                    t.status === 'running' && t.startedAt ? (
+                      <Running since={t.startedAt} />
+                    ) : (
+                      '—'
+                    )
+                  ) : (
+                    formatDuration(t.durationMs)
+                  )}
+                </td>
                 <td className="num mono" data-testid="batch-target-rows">
                   {t.rows.toLocaleString('en')}
                 </td>
@@ -377,14 +450,17 @@ function TargetTable({ targets }: { targets: readonly BatchTargetRecord[] }) {
                   {files.map((s) =>
                     s.file ? (
                       <div key={`f${s.index}`} className="batch__file" data-testid="batch-file">
-                        <span className="mono">{s.file.name}</span> <span className="cell-dim">{formatBytes(s.file.size)}</span>{' '}
+                        <span className="mono">{s.file.name}</span>{' '}
+                        <span className="cell-dim">{formatBytes(s.file.size)}</span>{' '}
                         <span className="mono cell-dim batch__sha" title="SHA-256">
                           {s.file.sha256}
                         </span>
                       </div>
                     ) : null,
                   )}
-                  {errors.length === 0 && files.length === 0 && <span className="cell-dim">{isFinalTarget(t.status) ? '—' : ''}</span>}
+                  {errors.length === 0 && files.length === 0 && (
+                    <span className="cell-dim">{isFinalTarget(t.status) ? '—' : ''}</span>
+                  )}
                 </td>
               </tr>
             );
@@ -398,11 +474,19 @@ function TargetTable({ targets }: { targets: readonly BatchTargetRecord[] }) {
 /** The merged records, windowed (a batch over many devices can bring hundreds of thousands of rows). */
 function MergedTable({ results, current }: { results: BatchResults | undefined; current: boolean }) {
   const columns = results?.columns ?? [];
-  const template = useMemo(() => columns.map((c) => (c === 'device' ? '150px' : c === 'step' ? '48px' : 'minmax(130px, 1fr)')).join(' '), [columns]);
+  const template = useMemo(
+    () => columns.map((c) => (c === 'device' ? '150px' : c === 'step' ? '48px' : 'minmax(130px, 1fr)')).join(' '),
+    [columns],
+  );
   const minWidth = columns.reduce((n, c) => n + (c === 'device' ? 150 : c === 'step' ? 48 : 130) + 10, 24);
   const rows = results?.rows ?? [];
   return (
-    <div className="batch__merged" data-testid="batch-results" data-ready={results !== undefined && current} data-rows={rows.length}>
+    <div
+      className="batch__merged"
+      data-testid="batch-results"
+      data-ready={results !== undefined && current}
+      data-rows={rows.length}
+    >
       {results && rows.length === 0 && <p className="card__hint batch__empty">No records yet{current ? '' : '…'}.</p>}
       {rows.length > 0 && (
         <div className="batch__grid" style={{ minWidth }}>
@@ -421,7 +505,13 @@ function MergedTable({ results, current }: { results: BatchResults | undefined; 
               const row = rows[index];
               if (!row) return null;
               return (
-                <div className="batch-row" role="row" data-testid="batch-result-row" data-device={String(row.device ?? '')} style={{ gridTemplateColumns: template }}>
+                <div
+                  className="batch-row"
+                  role="row"
+                  data-testid="batch-result-row"
+                  data-device={String(row.device ?? '')}
+                  style={{ gridTemplateColumns: template }}
+                >
                   {columns.map((c) => {
                     const text = cellText(row[c]);
                     return (
@@ -454,7 +544,9 @@ function Running({ since }: { since: string }) {
 
 function CountsLine({ counts }: { counts: Record<BatchTargetStatus, number> }) {
   const total = Object.values(counts).reduce((n, c) => n + c, 0);
-  const parts = (Object.entries(counts) as [BatchTargetStatus, number][]).filter(([, n]) => n > 0).map(([s, n]) => `${n} ${s}`);
+  const parts = (Object.entries(counts) as [BatchTargetStatus, number][])
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `${n} ${s}`);
   return (
     <span data-testid="batch-counts">
       {total} {total === 1 ? 'device' : 'devices'}
@@ -473,7 +565,14 @@ function BatchStatusPill({ status, testId }: { status: BatchStatus; testId?: str
 }
 
 function TargetStatusPill({ status }: { status: BatchTargetStatus }) {
-  const tone = status === 'completed' ? 'ok' : status === 'running' || status === 'queued' ? 'busy' : status === 'cancelled' ? 'off' : 'bad';
+  const tone =
+    status === 'completed'
+      ? 'ok'
+      : status === 'running' || status === 'queued'
+        ? 'busy'
+        : status === 'cancelled'
+          ? 'off'
+          : 'bad';
   return (
     <span className={`pill pill--${tone}`} data-testid="batch-target-status">
       {status}

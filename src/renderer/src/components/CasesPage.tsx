@@ -24,7 +24,8 @@ export function CasesPage() {
     <div className="page page--fill cases" data-testid="section-cases">
       {workspace?.state === 'unreachable' && (
         <p className="banner banner--warn page__banner" data-testid="cases-offline">
-          The service is unreachable (retrying): cases, notes, transcripts and evidence are all on this workstation and work offline.
+          The service is unreachable (retrying): cases, notes, transcripts and evidence are all on this workstation and
+          work offline.
         </p>
       )}
       <div className="toolbar toolbar--wrap cases__toolbar">

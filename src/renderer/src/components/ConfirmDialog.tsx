@@ -15,7 +15,16 @@ export interface ConfirmDialogProps {
   onCancel(): void;
 }
 
-export function ConfirmDialog({ title, children, confirmLabel, busy, error, testId, onConfirm, onCancel }: ConfirmDialogProps) {
+export function ConfirmDialog({
+  title,
+  children,
+  confirmLabel,
+  busy,
+  error,
+  testId,
+  onConfirm,
+  onCancel,
+}: ConfirmDialogProps) {
   const cancelRef = useRef<HTMLButtonElement>(null);
   const dialogRef = useRef<HTMLDivElement>(null);
   useEffect(() => {
@@ -31,17 +40,37 @@ export function ConfirmDialog({ title, children, confirmLabel, busy, error, test
   }, [onCancel]);
   return (
     <div className="dialog-backdrop" role="presentation" onMouseDown={onCancel}>
-      <div ref={dialogRef} className="dialog" role="dialog" aria-modal="true" aria-labelledby={`${testId}-title`} data-testid={testId} onMouseDown={(event) => event.stopPropagation()}>
+      <div
+        ref={dialogRef}
+        className="dialog"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby={`${testId}-title`}
+        data-testid={testId}
+        onMouseDown={(event) => event.stopPropagation()}
+      >
         <h2 id={`${testId}-title`} className="dialog__title">
           {title}
         </h2>
         <div className="dialog__body">{children}</div>
         {error && <p className="form-error">{error}</p>}
         <div className="dialog__actions">
-          <button type="button" ref={cancelRef} className="button button--ghost" onClick={onCancel} data-testid={`${testId}-cancel`}>
+          <button
+            type="button"
+            ref={cancelRef}
+            className="button button--ghost"
+            onClick={onCancel}
+            data-testid={`${testId}-cancel`}
+          >
             Cancel
           </button>
-          <button type="button" className="button button--danger" disabled={busy} onClick={onConfirm} data-testid={`${testId}-confirm`}>
+          <button
+            type="button"
+            className="button button--danger"
+            disabled={busy}
+            onClick={onConfirm}
+            data-testid={`${testId}-confirm`}
+          >
             {confirmLabel}
           </button>
         </div>
@@ -53,9 +82,11 @@ export function ConfirmDialog({ title, children, confirmLabel, busy, error, test
 /** Tab and Shift+Tab cycle through the dialog's own controls instead of reaching the page behind it. */
 export function trapFocus(event: KeyboardEvent, dialog: HTMLElement | null): void {
   if (!dialog) return;
-  const controls = [...dialog.querySelectorAll<HTMLElement>('button, input, select, textarea, a[href], [tabindex]:not([tabindex="-1"])')].filter(
-    (element) => !element.hasAttribute('disabled'),
-  );
+  const controls = [
+    ...dialog.querySelectorAll<HTMLElement>(
+      'button, input, select, textarea, a[href], [tabindex]:not([tabindex="-1"])',
+    ),
+  ].filter((element) => !element.hasAttribute('disabled'));
   const first = controls[0];
   const last = controls[controls.length - 1];
   if (!first || !last) return;

@@ -38,7 +38,11 @@ export function ConsolesPage({ visible }: { visible: boolean }) {
       // A dialog open over the page keeps the keys.
       if (!action || document.querySelector('[aria-modal="true"]')) return;
       const { tabs: all, activeTab: current } = useAppStore.getState();
-      const index = targetTab(action, all.findIndex((tab) => tab.sessionId === current), all.length);
+      const index = targetTab(
+        action,
+        all.findIndex((tab) => tab.sessionId === current),
+        all.length,
+      );
       event.preventDefault();
       event.stopPropagation();
       const target = index === undefined ? undefined : all[index];
@@ -94,7 +98,10 @@ export function ConsolesPage({ visible }: { visible: boolean }) {
             data-session-id={tab.sessionId}
             onClick={() => focusTab(tab.sessionId)}
           >
-            <span className={`status__dot ${tab.closed ? 'status__dot--failed' : tab.online ? 'status__dot--connected' : ''}`} aria-hidden="true" />
+            <span
+              className={`status__dot ${tab.closed ? 'status__dot--failed' : tab.online ? 'status__dot--connected' : ''}`}
+              aria-hidden="true"
+            />
             <span className="tabs__label">{tab.deviceName}</span>
             {tab.running && <span className="tabs__busy" aria-label="running" />}
             {tab.closed && (
@@ -117,16 +124,30 @@ export function ConsolesPage({ visible }: { visible: boolean }) {
       {active && <ConsoleHeader tab={active} />}
       {active && !active.online && !active.closed && (
         <div className="banner banner--warn" data-testid="offline-banner">
-          {active.deviceName} went offline{active.offlineSince ? <> at <Instant iso={active.offlineSince} /></> : ''}: commands fail until it is back; Ctrl+C ends a running one here, and nothing runs again by itself.
+          {active.deviceName} went offline
+          {active.offlineSince ? (
+            <>
+              {' '}
+              at <Instant iso={active.offlineSince} />
+            </>
+          ) : (
+            ''
+          )}
+          : commands fail until it is back; Ctrl+C ends a running one here, and nothing runs again by itself.
         </div>
       )}
       {active?.closed && (
         <div className="banner banner--closed" data-testid="closed-banner" role="status">
           <span className="banner__text">
-            Session closed: {active.closed}. Its output stays here, read-only: nothing typed is sent. Type <code>connect</code> for a new session on{' '}
-            {active.deviceName}, or close the tab.
+            Session closed: {active.closed}. Its output stays here, read-only: nothing typed is sent. Type{' '}
+            <code>connect</code> for a new session on {active.deviceName}, or close the tab.
           </span>
-          <button type="button" className="button button--small" data-testid="console-close-tab" onClick={() => closeTab(active.sessionId)}>
+          <button
+            type="button"
+            className="button button--small"
+            data-testid="console-close-tab"
+            onClick={() => closeTab(active.sessionId)}
+          >
             Close tab
           </button>
         </div>
@@ -164,7 +185,11 @@ function ConsoleStatus({ tab }: { tab: ConsoleTab }) {
   return (
     <div className="console-status" data-testid="console-status">
       {tab.typeahead && (
-        <span className="console-status__typeahead" data-testid="console-typeahead" title="Typed while the command runs: typed at the prompt when it is back (Ctrl+C discards it)">
+        <span
+          className="console-status__typeahead"
+          data-testid="console-typeahead"
+          title="Typed while the command runs: typed at the prompt when it is back (Ctrl+C discards it)"
+        >
           typed ahead: {tab.typeahead}
         </span>
       )}
@@ -244,7 +269,12 @@ function ConsoleHeader({ tab }: { tab: ConsoleTab }) {
       <ActiveCaseSwitcher />
       <span className="console-header__spacer" />
       {!tab.closed && (
-        <button type="button" className="button button--danger button--small" data-testid="console-disconnect" onClick={() => setConfirming(true)}>
+        <button
+          type="button"
+          className="button button--danger button--small"
+          data-testid="console-disconnect"
+          onClick={() => setConfirming(true)}
+        >
           Disconnect
         </button>
       )}
@@ -259,7 +289,10 @@ function ConsoleHeader({ tab }: { tab: ConsoleTab }) {
           onConfirm={() => void disconnect()}
           onCancel={cancel}
         >
-          <p>The live response session ends on the service; commands still running in it are cancelled on the device. The tab stays, read-only, with its output.</p>
+          <p>
+            The live response session ends on the service; commands still running in it are cancelled on the device. The
+            tab stays, read-only, with its output.
+          </p>
         </ConfirmDialog>
       )}
     </div>
@@ -285,5 +318,13 @@ function TerminalSlot({ sessionId, active }: { sessionId: string; active: boolea
     observer.observe(parent);
     return () => observer.disconnect();
   }, [active, sessionId]);
-  return <div ref={host} className="terminals__slot" hidden={!active} data-testid={`terminal-${sessionId}`} data-active={active} />;
+  return (
+    <div
+      ref={host}
+      className="terminals__slot"
+      hidden={!active}
+      data-testid={`terminal-${sessionId}`}
+      data-active={active}
+    />
+  );
 }

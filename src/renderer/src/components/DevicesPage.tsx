@@ -67,12 +67,17 @@ export function DevicesPage() {
 
   const shown = useMemo(() => {
     const q = query.trim().toLowerCase();
-    const list = q ? devices.filter((d) => [d.name, d.hostname, d.os, d.id, d.agentVersion].some((v) => v.toLowerCase().includes(q))) : devices;
+    const list = q
+      ? devices.filter((d) => [d.name, d.hostname, d.os, d.id, d.agentVersion].some((v) => v.toLowerCase().includes(q)))
+      : devices;
     // Never by presence: a device going offline must not move the rows under the analyst's pointer.
     return [...list].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   }, [devices, query]);
 
-  const chosen = useMemo(() => devices.filter((d) => selected.has(d.id)).sort((a, b) => a.name.localeCompare(b.name)), [devices, selected]);
+  const chosen = useMemo(
+    () => devices.filter((d) => selected.has(d.id)).sort((a, b) => a.name.localeCompare(b.name)),
+    [devices, selected],
+  );
   const shownSelected = shown.filter((d) => selected.has(d.id)).length;
   const allShown = shown.length > 0 && shownSelected === shown.length;
   useEffect(() => {
@@ -155,7 +160,12 @@ export function DevicesPage() {
           </select>
         )}
         {selected.size > 0 && (
-          <button type="button" className="button button--ghost button--small devices__clear" data-testid="clear-selection" onClick={() => setSelected(new Set())}>
+          <button
+            type="button"
+            className="button button--ghost button--small devices__clear"
+            data-testid="clear-selection"
+            onClick={() => setSelected(new Set())}
+          >
             Clear selection
           </button>
         )}
@@ -164,7 +174,11 @@ export function DevicesPage() {
           className="button"
           data-testid="run-on-selected"
           disabled={chosen.length === 0 || !connected}
-          title={chosen.length === 0 ? 'Tick devices in the table first' : 'Run one command line on every selected device (a batch)'}
+          title={
+            chosen.length === 0
+              ? 'Tick devices in the table first'
+              : 'Run one command line on every selected device (a batch)'
+          }
           onClick={() => setRunning(true)}
         >
           Run on selected{chosen.length > 0 ? ` (${chosen.length})` : ''}
@@ -197,13 +211,20 @@ export function DevicesPage() {
           }}
         />
       )}
-      {workspace?.state === 'starting' && <p className="card__hint">Starting the embedded service and this machine's agent…</p>}
+      {workspace?.state === 'starting' && (
+        <p className="card__hint">Starting the embedded service and this machine's agent…</p>
+      )}
       {workspace?.state === 'failed' && <p className="form-error">The service is not available: {workspace.error}</p>}
       {workspace?.state === 'unreachable' && (
         <p className="banner banner--warn page__banner" data-testid="devices-unreachable">
-          Service unreachable: {workspace.error ?? workspace.serviceUrl ?? 'no answer'} — retrying. Devices and consoles come back when
-          it answers; cases and evidence work offline.{' '}
-          <button type="button" className="linklike" data-testid="devices-open-cases" onClick={() => useAppStore.getState().showSection('cases')}>
+          Service unreachable: {workspace.error ?? workspace.serviceUrl ?? 'no answer'} — retrying. Devices and consoles
+          come back when it answers; cases and evidence work offline.{' '}
+          <button
+            type="button"
+            className="linklike"
+            data-testid="devices-open-cases"
+            onClick={() => useAppStore.getState().showSection('cases')}
+          >
             Open Cases
           </button>
         </p>
@@ -252,9 +273,21 @@ export function DevicesPage() {
             {shown.map((d) => {
               const tab = tabs.find((t) => t.deviceId === d.id && !t.closed);
               return (
-                <tr key={d.id} data-testid={`device-row-${d.name}`} data-device-id={d.id} data-online={d.online} data-selected={selected.has(d.id)}>
+                <tr
+                  key={d.id}
+                  data-testid={`device-row-${d.name}`}
+                  data-device-id={d.id}
+                  data-online={d.online}
+                  data-selected={selected.has(d.id)}
+                >
                   <td className="devices__select">
-                    <input type="checkbox" data-testid="select-device" aria-label={`Select ${d.name}`} checked={selected.has(d.id)} onChange={() => toggle(d.id)} />
+                    <input
+                      type="checkbox"
+                      data-testid="select-device"
+                      aria-label={`Select ${d.name}`}
+                      checked={selected.has(d.id)}
+                      onChange={() => toggle(d.id)}
+                    />
                   </td>
                   <td>
                     <div className="cell-strong">{d.name}</div>
@@ -271,18 +304,32 @@ export function DevicesPage() {
                     {/* Always one second line, unbroken: the row keeps its height when the device comes or goes. */}
                     {d.online && d.node ? (
                       // A narrow column must not wrap the node id at its hyphen ("node-" / "c80y…").
-                      <div className="cell-dim mono devices__line" title="The service node the agent is connected to (a cluster of nodes)" data-testid="device-node">
+                      <div
+                        className="cell-dim mono devices__line"
+                        title="The service node the agent is connected to (a cluster of nodes)"
+                        data-testid="device-node"
+                      >
                         via {d.node}
                       </div>
                     ) : (
-                      <div className="cell-dim devices__line" data-testid="device-last-seen" title={d.lastSeen ? ago(d.lastSeen) : undefined}>
+                      <div
+                        className="cell-dim devices__line"
+                        data-testid="device-last-seen"
+                        title={d.lastSeen ? ago(d.lastSeen) : undefined}
+                      >
                         {d.online ? 'seen ' : 'last seen '}
                         {d.lastSeen ? <Instant iso={d.lastSeen} short /> : 'never'}
                         {!d.online && d.lastSeen && ` · ${ago(d.lastSeen)}`}
                       </div>
                     )}
                   </td>
-                  <td>{d.isolated ? <span className="pill pill--warn">isolated</span> : <span className="cell-dim">not isolated</span>}</td>
+                  <td>
+                    {d.isolated ? (
+                      <span className="pill pill--warn">isolated</span>
+                    ) : (
+                      <span className="cell-dim">not isolated</span>
+                    )}
+                  </td>
                   <td className="cell-actions">
                     <button
                       type="button"

@@ -5,7 +5,15 @@
 import { formatInstant, formatInstantShort, resolveTimeZone } from '../../../shared/time-format.js';
 import { useAppStore } from '../state/app-store.js';
 
-export function Instant({ iso, short, className }: { iso: string | null | undefined; short?: boolean; className?: string }) {
+export function Instant({
+  iso,
+  short,
+  className,
+}: {
+  iso: string | null | undefined;
+  short?: boolean;
+  className?: string;
+}) {
   const zone = resolveTimeZone(useAppStore((state) => state.timeZone));
   if (!iso) return null;
   const full = formatInstant(iso, zone);

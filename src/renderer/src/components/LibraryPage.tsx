@@ -3,7 +3,8 @@
  * with its own description, parameters description and example, and uploaded only on Confirm (the
  * reference's flow), with progress; delete with confirmation. A name already in the library is found when
  * the file is staged and again when the upload starts, before any byte is sent: the analyst chooses Replace,
- * Rename or Skip for that file (main refuses an upload that would replace a file without that choice). Users without the
+ * Rename or Skip for that file (main refuses an upload that would replace a file without that choice). Users without
+ * the
  * library-manager permission see the upload area greyed out, with the reason (basic users: not even the
  * list, the service refuses them the library).
  */
@@ -90,7 +91,11 @@ export function LibraryPage() {
         </section>
       )}
       {view?.files && (
-        <UploadArea disabledReason={view.canManage ? undefined : NO_PERMISSION_REASON} existing={view.files.map((f) => f.name)} onUploaded={() => void reload()} />
+        <UploadArea
+          disabledReason={view.canManage ? undefined : NO_PERMISSION_REASON}
+          existing={view.files.map((f) => f.name)}
+          onUploaded={() => void reload()}
+        />
       )}
       {view?.files && !view.canManage && (
         <p className="card__hint" data-testid="library-readonly">
@@ -123,15 +128,26 @@ export function LibraryPage() {
                   <td className="num mono">{formatBytes(f.size)}</td>
                   <td>
                     {f.uploadedBy}
-                    <div className="cell-dim"><Instant iso={f.uploadedAt} /></div>
+                    <div className="cell-dim">
+                      <Instant iso={f.uploadedAt} />
+                    </div>
                   </td>
                   <td>
-                    <span className={`pill ${f.signature === 'signed' ? 'pill--ok' : f.signature === 'invalid' ? 'pill--bad' : 'pill--off'}`}>{f.signature}</span>
+                    <span
+                      className={`pill ${f.signature === 'signed' ? 'pill--ok' : f.signature === 'invalid' ? 'pill--bad' : 'pill--off'}`}
+                    >
+                      {f.signature}
+                    </span>
                     {f.publisher && <div className="cell-dim">{f.publisher}</div>}
                   </td>
                   {view.canManage && (
                     <td className="cell-actions">
-                      <button type="button" className="button button--ghost button--small" data-testid="library-delete" onClick={() => setDeleting(f.name)}>
+                      <button
+                        type="button"
+                        className="button button--ghost button--small"
+                        data-testid="library-delete"
+                        onClick={() => setDeleting(f.name)}
+                      >
                         Delete
                       </button>
                     </td>
@@ -169,15 +185,25 @@ export function LibraryPage() {
   );
 }
 
-function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): void; disabledReason?: string; existing: readonly string[] }) {
+function UploadArea({
+  onUploaded,
+  disabledReason,
+  existing,
+}: {
+  onUploaded(): void;
+  disabledReason?: string;
+  existing: readonly string[];
+}) {
   const disabled = disabledReason !== undefined;
   const [dragging, setDragging] = useState(false);
   const [staged, setStaged] = useState<StagedFile[]>([]);
   const [busy, setBusy] = useState(false);
   const [rows, setRows] = useState<UploadRow[]>([]);
 
-  const update = (key: string, patch: Partial<UploadRow>): void => setRows((all) => all.map((r) => (r.key === key ? { ...r, ...patch } : r)));
-  const edit = (key: string, patch: Partial<StagedFields>): void => setStaged((all) => all.map((f) => (f.key === key ? { ...f, ...patch } : f)));
+  const update = (key: string, patch: Partial<UploadRow>): void =>
+    setRows((all) => all.map((r) => (r.key === key ? { ...r, ...patch } : r)));
+  const edit = (key: string, patch: Partial<StagedFields>): void =>
+    setStaged((all) => all.map((f) => (f.key === key ? { ...f, ...patch } : f)));
 
   async function uploadOne(item: StagedFile, key: string): Promise<void> {
     const { file, description, parametersDescription, parametersExample } = item;
@@ -197,7 +223,8 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
         {
           started: (id) => {
             stopProgress = onLibraryProgress((event) => {
-              if (event.uploadId === id && event.total > 0) update(key, { progress: 0.5 + (0.5 * event.sent) / event.total });
+              if (event.uploadId === id && event.total > 0)
+                update(key, { progress: 0.5 + (0.5 * event.sent) / event.total });
             });
           },
           sent: (bytes) => update(key, { progress: (0.5 * bytes) / Math.max(1, file.size) }),
@@ -236,20 +263,37 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
       const fresh = await dispatcher.libraryView({});
       names = (fresh.files ?? []).map((f) => f.name);
     } catch (e) {
-      setRows((all) => [{ key: `list-${Date.now()}`, name: '(library)', size: 0, progress: 0, state: 'failed', message: `could not check the library for name conflicts: ${describeError(e)}` }, ...all]);
+      setRows((all) => [
+        {
+          key: `list-${Date.now()}`,
+          name: '(library)',
+          size: 0,
+          progress: 0,
+          state: 'failed',
+          message: `could not check the library for name conflicts: ${describeError(e)}`,
+        },
+        ...all,
+      ]);
       return;
     }
     const taken = new Set(names);
     const late = staged.filter((f) => !f.conflict && taken.has(f.file.name));
     if (late.length > 0) {
-      setStaged((all) => all.map((f) => (late.includes(f) ? { ...f, conflict: { choice: undefined, rename: freeName(f.file.name, taken) } } : f)));
+      setStaged((all) =>
+        all.map((f) =>
+          late.includes(f) ? { ...f, conflict: { choice: undefined, rename: freeName(f.file.name, taken) } } : f,
+        ),
+      );
       return;
     }
     const items = staged.filter((f) => f.conflict?.choice !== 'skip');
     setStaged([]);
     setBusy(true);
     try {
-      const added = items.map((item) => ({ item, row: { key: item.key, name: uploadName(item), size: item.file.size, progress: 0, state: 'queued' as const } }));
+      const added = items.map((item) => ({
+        item,
+        row: { key: item.key, name: uploadName(item), size: item.file.size, progress: 0, state: 'queued' as const },
+      }));
       setRows((all) => [...added.map((a) => a.row), ...all].slice(0, 50));
       for (const { item, row } of added) await uploadOne(item, row.key);
     } finally {
@@ -266,7 +310,12 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
   }
 
   return (
-    <section className={`card upload ${disabled ? 'upload--disabled' : ''}`} data-testid="library-upload" data-disabled={disabled} aria-disabled={disabled}>
+    <section
+      className={`card upload ${disabled ? 'upload--disabled' : ''}`}
+      data-testid="library-upload"
+      data-disabled={disabled}
+      aria-disabled={disabled}
+    >
       <h2 className="card__title">Upload to the library</h2>
       {disabled && (
         <p className="card__hint" data-testid="library-upload-reason">
@@ -291,7 +340,9 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
             type="button"
             className="button button--ghost button--small"
             data-testid="library-choose-files"
-            onClick={(event) => event.currentTarget.parentElement?.querySelector<HTMLInputElement>('input[type="file"]')?.click()}
+            onClick={(event) =>
+              event.currentTarget.parentElement?.querySelector<HTMLInputElement>('input[type="file"]')?.click()
+            }
           >
             or choose files…
           </button>
@@ -315,36 +366,85 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
                 <div className="staged__head">
                   <span className="mono cell-strong">{f.file.name}</span>
                   <span className="cell-dim">{formatBytes(f.file.size)}</span>
-                  {!f.conflict && libraryNameProblem(f.file.name) && <span className="form-error">{libraryNameProblem(f.file.name)}</span>}
-                  <button type="button" className="button button--ghost button--small" data-testid="staged-remove" onClick={() => setStaged((all) => all.filter((x) => x.key !== f.key))}>
+                  {!f.conflict && libraryNameProblem(f.file.name) && (
+                    <span className="form-error">{libraryNameProblem(f.file.name)}</span>
+                  )}
+                  <button
+                    type="button"
+                    className="button button--ghost button--small"
+                    data-testid="staged-remove"
+                    onClick={() => setStaged((all) => all.filter((x) => x.key !== f.key))}
+                  >
                     Remove
                   </button>
                 </div>
-                {f.conflict && <ConflictChoice file={f} taken={existing} onChange={(conflict) => setStaged((all) => all.map((x) => (x.key === f.key ? { ...x, conflict } : x)))} />}
+                {f.conflict && (
+                  <ConflictChoice
+                    file={f}
+                    taken={existing}
+                    onChange={(conflict) =>
+                      setStaged((all) => all.map((x) => (x.key === f.key ? { ...x, conflict } : x)))
+                    }
+                  />
+                )}
                 <label className="field">
                   <span>Description</span>
-                  <input className="input" data-testid="upload-description" value={f.description} onChange={(event) => edit(f.key, { description: event.target.value })} maxLength={4096} />
+                  <input
+                    className="input"
+                    data-testid="upload-description"
+                    value={f.description}
+                    onChange={(event) => edit(f.key, { description: event.target.value })}
+                    maxLength={4096}
+                  />
                 </label>
                 <label className="field">
                   <span>Parameters description</span>
-                  <input className="input" data-testid="upload-parameters-description" value={f.parametersDescription} onChange={(event) => edit(f.key, { parametersDescription: event.target.value })} maxLength={4096} />
+                  <input
+                    className="input"
+                    data-testid="upload-parameters-description"
+                    value={f.parametersDescription}
+                    onChange={(event) => edit(f.key, { parametersDescription: event.target.value })}
+                    maxLength={4096}
+                  />
                 </label>
                 <label className="field">
                   <span>Parameters example</span>
-                  <input className="input mono" data-testid="upload-parameters-example" value={f.parametersExample} onChange={(event) => edit(f.key, { parametersExample: event.target.value })} maxLength={4096} />
+                  <input
+                    className="input mono"
+                    data-testid="upload-parameters-example"
+                    value={f.parametersExample}
+                    onChange={(event) => edit(f.key, { parametersExample: event.target.value })}
+                    maxLength={4096}
+                  />
                 </label>
               </div>
             ))}
             <div className="staged__actions">
               {undecided > 0 && (
                 <span className="form-error" data-testid="upload-undecided">
-                  {undecided} file{undecided === 1 ? ' is' : 's are'} already in the library: choose Replace, Rename or Skip.
+                  {undecided} file{undecided === 1 ? ' is' : 's are'} already in the library: choose Replace, Rename or
+                  Skip.
                 </span>
               )}
-              <button type="button" className="button button--ghost" data-testid="upload-cancel" onClick={() => setStaged([])}>
+              <button
+                type="button"
+                className="button button--ghost"
+                data-testid="upload-cancel"
+                onClick={() => setStaged([])}
+              >
                 Cancel
               </button>
-              <button type="button" className="button" data-testid="upload-confirm" disabled={busy || undecided > 0 || staged.some((f) => f.conflict?.choice === 'rename' && renameProblem(f.conflict.rename, existing))} onClick={() => void confirm()}>
+              <button
+                type="button"
+                className="button"
+                data-testid="upload-confirm"
+                disabled={
+                  busy ||
+                  undecided > 0 ||
+                  staged.some((f) => f.conflict?.choice === 'rename' && renameProblem(f.conflict.rename, existing))
+                }
+                onClick={() => void confirm()}
+              >
                 Confirm upload of {staged.length} file{staged.length === 1 ? '' : 's'}
               </button>
             </div>
@@ -354,7 +454,14 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
       {rows.length > 0 && (
         <ul className="uploads" data-testid="upload-list">
           {rows.map((r) => (
-            <li key={r.key} className={`uploads__item uploads__item--${r.state}`} data-testid="upload-item" data-name={r.name} data-state={r.state} role={r.state === 'failed' ? 'alert' : undefined}>
+            <li
+              key={r.key}
+              className={`uploads__item uploads__item--${r.state}`}
+              data-testid="upload-item"
+              data-name={r.name}
+              data-state={r.state}
+              role={r.state === 'failed' ? 'alert' : undefined}
+            >
               <span className="mono">{r.name}</span>
               <span className="cell-dim">{formatBytes(r.size)}</span>
               {r.state === 'failed' ? (
@@ -362,7 +469,10 @@ function UploadArea({ onUploaded, disabledReason, existing }: { onUploaded(): vo
               ) : (
                 <progress max={1} value={r.progress} aria-label={`${r.name} upload progress`} />
               )}
-              <span className={r.state === 'failed' ? 'form-error uploads__reason' : 'cell-dim'} data-testid="upload-item-message">
+              <span
+                className={r.state === 'failed' ? 'form-error uploads__reason' : 'cell-dim'}
+                data-testid="upload-item-message"
+              >
                 {r.message ?? r.state}
               </span>
             </li>
@@ -385,7 +495,15 @@ function renameProblem(name: string, taken: readonly string[]): string | undefin
 }
 
 /** Replace / Rename / Skip for a file whose name is already in the library. */
-function ConflictChoice({ file, taken, onChange }: { file: StagedFile; taken: readonly string[]; onChange(conflict: NonNullable<StagedFile['conflict']>): void }) {
+function ConflictChoice({
+  file,
+  taken,
+  onChange,
+}: {
+  file: StagedFile;
+  taken: readonly string[];
+  onChange(conflict: NonNullable<StagedFile['conflict']>): void;
+}) {
   const conflict = file.conflict;
   if (!conflict) return null;
   const problem = conflict.choice === 'rename' ? renameProblem(conflict.rename, taken) : undefined;
@@ -396,7 +514,14 @@ function ConflictChoice({ file, taken, onChange }: { file: StagedFile; taken: re
       </span>
       <div className="segmented" role="group" aria-label={`What to do with ${file.file.name}`}>
         {(['replace', 'rename', 'skip'] as const).map((choice) => (
-          <button key={choice} type="button" className="segmented__item" aria-pressed={conflict.choice === choice} data-testid={`upload-conflict-${choice}`} onClick={() => onChange({ ...conflict, choice })}>
+          <button
+            key={choice}
+            type="button"
+            className="segmented__item"
+            aria-pressed={conflict.choice === choice}
+            data-testid={`upload-conflict-${choice}`}
+            onClick={() => onChange({ ...conflict, choice })}
+          >
             {choice === 'replace' ? 'Replace' : choice === 'rename' ? 'Rename' : 'Skip'}
           </button>
         ))}
@@ -404,11 +529,19 @@ function ConflictChoice({ file, taken, onChange }: { file: StagedFile; taken: re
       {conflict.choice === 'rename' && (
         <label className="field conflict__rename">
           <span>Upload as</span>
-          <input className="input mono" data-testid="upload-conflict-name" value={conflict.rename} maxLength={255} onChange={(event) => onChange({ ...conflict, rename: event.target.value })} />
+          <input
+            className="input mono"
+            data-testid="upload-conflict-name"
+            value={conflict.rename}
+            maxLength={255}
+            onChange={(event) => onChange({ ...conflict, rename: event.target.value })}
+          />
           {problem && <span className="form-error">{problem}</span>}
         </label>
       )}
-      {conflict.choice === 'replace' && <span className="cell-dim">The library's copy is replaced when the upload completes.</span>}
+      {conflict.choice === 'replace' && (
+        <span className="cell-dim">The library's copy is replaced when the upload completes.</span>
+      )}
       {conflict.choice === 'skip' && <span className="cell-dim">Not uploaded.</span>}
     </div>
   );

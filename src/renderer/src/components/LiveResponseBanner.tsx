@@ -23,7 +23,8 @@ export function LiveResponseBanner({ testId }: { testId: string }) {
   useEffect(() => {
     if (!ready || !isAdmin) return;
     let current = true;
-    dispatcher.tenantSettings({})
+    dispatcher
+      .tenantSettings({})
       .then((view) => {
         if (current && view.settings) useAppStore.getState().setLiveResponseOff(view.settings.liveResponse === false);
       })
@@ -41,7 +42,12 @@ export function LiveResponseBanner({ testId }: { testId: string }) {
         <>
           {' '}
           in{' '}
-          <button type="button" className="linklike" data-testid={`${testId}-settings`} onClick={() => useAppStore.getState().showSection('settings')}>
+          <button
+            type="button"
+            className="linklike"
+            data-testid={`${testId}-settings`}
+            onClick={() => useAppStore.getState().showSection('settings')}
+          >
             Settings
           </button>
           .

@@ -5,9 +5,23 @@
  * JSON, a single record's fields), full width on demand and downloadable; CSV/JSON export of what the
  * filters select. Narrow windows drop the secondary columns (user, then duration, then device) first.
  */
-import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import {
+  Fragment,
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+  useState,
+  type KeyboardEvent,
+} from 'react';
 import type { LogFacets, LogFilter } from '../../../shared/workstation/ipc-contract.js';
-import { JOB_STATUSES, type CommandLogRecord, type CommandLogSummary, type JobStatus } from '../../../shared/wire/protocol.js';
+import {
+  JOB_STATUSES,
+  type CommandLogRecord,
+  type CommandLogSummary,
+  type JobStatus,
+} from '../../../shared/wire/protocol.js';
 import { formatBytes, formatDuration } from '../../../shared/commands/format.js';
 import { logOutputText, renderLogOutput } from '../../../shared/commands/log-output.js';
 import { resolveTimeZone, wallTimeToIso } from '../../../shared/time-format.js';
@@ -52,7 +66,9 @@ function toFilter(f: Filters, zone: string): LogFilter {
 /** ASCII case folding, as the service's LIKE does. */
 const foldAscii = (text: string): string => text.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
-/** Whether an entry still answers the filters (as the service decides it): a selection that no longer does is dropped. */
+/**
+ * Whether an entry still answers the filters (as the service decides it): a selection that no longer does is dropped.
+ */
 export function entryMatches(entry: CommandLogRecord, filter: LogFilter): boolean {
   if (filter.device && entry.deviceId !== filter.device) return false;
   if (filter.user && entry.user !== filter.user) return false;
@@ -61,7 +77,11 @@ export function entryMatches(entry: CommandLogRecord, filter: LogFilter): boolea
   if (filter.until && entry.startedAt > filter.until) return false;
   if (filter.text) {
     const text = foldAscii(filter.text);
-    if (entry.id !== filter.text && ![entry.commandLine, entry.error ?? '', entry.output].some((field) => foldAscii(field).includes(text))) return false;
+    if (
+      entry.id !== filter.text &&
+      ![entry.commandLine, entry.error ?? '', entry.output].some((field) => foldAscii(field).includes(text))
+    )
+      return false;
   }
   return true;
 }
@@ -70,7 +90,12 @@ export function LogPage() {
   const [filters, setFilters] = useState<Filters>(NO_FILTERS);
   const [facets, setFacets] = useState<LogFacets>({ users: [], devices: [] });
   // The rows shown: kept until the first page of new filters arrives (no flash of empty rows).
-  const [data, setData] = useState<{ gen: number; key: string; total: number | undefined; pages: ReadonlyMap<number, CommandLogSummary[]> }>({
+  const [data, setData] = useState<{
+    gen: number;
+    key: string;
+    total: number | undefined;
+    pages: ReadonlyMap<number, CommandLogSummary[]>;
+  }>({
     gen: 0,
     key: '',
     total: undefined,
@@ -125,7 +150,8 @@ export function LogPage() {
   }, [requestKey, loadPage]);
 
   useEffect(() => {
-    dispatcher.logFacets({})
+    dispatcher
+      .logFacets({})
       .then(setFacets)
       .catch(() => undefined);
   }, [refreshes]);
@@ -169,13 +195,17 @@ export function LogPage() {
     setSelected(row.id);
     setKeyIndex(next);
   };
-  const ready = current && total !== undefined && (count === 0 || (rowAt(range[0]) !== undefined && rowAt(Math.min(range[1], count - 1)) !== undefined));
+  const ready =
+    current &&
+    total !== undefined &&
+    (count === 0 || (rowAt(range[0]) !== undefined && rowAt(Math.min(range[1], count - 1)) !== undefined));
 
   async function exportAs(format: 'csv' | 'json'): Promise<void> {
     setExportNote('exporting…');
     try {
       const result = await dispatcher.exportLog({ format, filter });
-      if (result.content !== undefined) downloadText(result.fileName, result.content, format === 'csv' ? 'text/csv' : 'application/json');
+      if (result.content !== undefined)
+        downloadText(result.fileName, result.content, format === 'csv' ? 'text/csv' : 'application/json');
       setExportNote(result.path ? `${result.count} commands exported to ${result.path}` : 'export cancelled');
     } catch (e) {
       setExportNote(`export failed: ${describeError(e)}`);
@@ -196,7 +226,13 @@ export function LogPage() {
           value={filters.text}
           onChange={(event) => set({ text: event.target.value })}
         />
-        <select className="input" aria-label="Device" data-testid="log-filter-device" value={filters.device} onChange={(event) => set({ device: event.target.value })}>
+        <select
+          className="input"
+          aria-label="Device"
+          data-testid="log-filter-device"
+          value={filters.device}
+          onChange={(event) => set({ device: event.target.value })}
+        >
           <option value="">All devices</option>
           {facets.devices.map((d) => (
             <option key={d.id} value={d.id}>
@@ -204,7 +240,13 @@ export function LogPage() {
             </option>
           ))}
         </select>
-        <select className="input" aria-label="User" data-testid="log-filter-user" value={filters.user} onChange={(event) => set({ user: event.target.value })}>
+        <select
+          className="input"
+          aria-label="User"
+          data-testid="log-filter-user"
+          value={filters.user}
+          onChange={(event) => set({ user: event.target.value })}
+        >
           <option value="">All users</option>
           {facets.users.map((u) => (
             <option key={u} value={u}>
@@ -212,7 +254,13 @@ export function LogPage() {
             </option>
           ))}
         </select>
-        <select className="input" aria-label="Status" data-testid="log-filter-status" value={filters.status} onChange={(event) => set({ status: event.target.value })}>
+        <select
+          className="input"
+          aria-label="Status"
+          data-testid="log-filter-status"
+          value={filters.status}
+          onChange={(event) => set({ status: event.target.value })}
+        >
           <option value="">Any status</option>
           {JOB_STATUSES.map((s) => (
             <option key={s} value={s}>
@@ -222,11 +270,25 @@ export function LogPage() {
         </select>
         <label className="toolbar__field" title={`A time in ${zone}, as the list shows them`}>
           from
-          <input className="input" type="datetime-local" step="1" data-testid="log-filter-since" value={filters.since} onChange={(event) => set({ since: event.target.value })} />
+          <input
+            className="input"
+            type="datetime-local"
+            step="1"
+            data-testid="log-filter-since"
+            value={filters.since}
+            onChange={(event) => set({ since: event.target.value })}
+          />
         </label>
         <label className="toolbar__field" title={`A time in ${zone}, as the list shows them`}>
           to
-          <input className="input" type="datetime-local" step="1" data-testid="log-filter-until" value={filters.until} onChange={(event) => set({ until: event.target.value })} />
+          <input
+            className="input"
+            type="datetime-local"
+            step="1"
+            data-testid="log-filter-until"
+            value={filters.until}
+            onChange={(event) => set({ until: event.target.value })}
+          />
           <span className="cell-dim" data-testid="log-filter-zone">
             {zone}
           </span>
@@ -235,23 +297,48 @@ export function LogPage() {
           Clear
         </button>
         <span className="toolbar__spacer" />
-        <button type="button" className="button button--ghost button--small" data-testid="log-refresh" onClick={() => setRefreshes((n) => n + 1)}>
+        <button
+          type="button"
+          className="button button--ghost button--small"
+          data-testid="log-refresh"
+          onClick={() => setRefreshes((n) => n + 1)}
+        >
           Refresh
         </button>
-        <button type="button" className="button button--small" data-testid="log-export-csv" onClick={() => void exportAs('csv')}>
+        <button
+          type="button"
+          className="button button--small"
+          data-testid="log-export-csv"
+          onClick={() => void exportAs('csv')}
+        >
           Export CSV
         </button>
-        <button type="button" className="button button--small" data-testid="log-export-json" onClick={() => void exportAs('json')}>
+        <button
+          type="button"
+          className="button button--small"
+          data-testid="log-export-json"
+          onClick={() => void exportAs('json')}
+        >
           Export JSON
         </button>
       </div>
       <div className="toolbar__meta log__meta">
-        <span data-testid="log-total">{total === undefined ? 'loading…' : `${total.toLocaleString('en')} commands`}</span>
+        <span data-testid="log-total">
+          {total === undefined ? 'loading…' : `${total.toLocaleString('en')} commands`}
+        </span>
         {exportNote && <span data-testid="log-export-note"> · {exportNote}</span>}
         {error && <span className="form-error"> · {error}</span>}
       </div>
       <div className="log__body">
-        <div className="log__list" onKeyDown={onListKey} data-testid="log-list" data-total={total ?? -1} data-ready={ready} data-filter={filterKey} data-loaded={`${data.key}@${data.gen}`}>
+        <div
+          className="log__list"
+          onKeyDown={onListKey}
+          data-testid="log-list"
+          data-total={total ?? -1}
+          data-ready={ready}
+          data-filter={filterKey}
+          data-loaded={`${data.key}@${data.gen}`}
+        >
           {current && total === 0 && (
             <div className="log__empty" data-testid="log-empty">
               {filterKey === '{}' ? (
@@ -259,7 +346,11 @@ export function LogPage() {
               ) : (
                 <>
                   <p>No command matches these filters.</p>
-                  <button type="button" className="button button--ghost button--small" onClick={() => setFilters(NO_FILTERS)}>
+                  <button
+                    type="button"
+                    className="button button--ghost button--small"
+                    onClick={() => setFilters(NO_FILTERS)}
+                  >
                     Clear the filters
                   </button>
                 </>
@@ -327,7 +418,14 @@ export function LogPage() {
 }
 
 function StatusPill({ status }: { status: JobStatus }) {
-  const tone = status === 'completed' ? 'ok' : status === 'running' || status === 'pending' ? 'busy' : status === 'cancelled' ? 'off' : 'bad';
+  const tone =
+    status === 'completed'
+      ? 'ok'
+      : status === 'running' || status === 'pending'
+        ? 'busy'
+        : status === 'cancelled'
+          ? 'off'
+          : 'bad';
   return <span className={`pill pill--${tone}`}>{status.replace('_', ' ')}</span>;
 }
 
@@ -346,7 +444,8 @@ function LogDetail({ id, entry, onLoaded, wide, onWide, onClose }: LogDetailProp
     setError(undefined);
     if (!id) return;
     let current = true;
-    dispatcher.logEntry({ id })
+    dispatcher
+      .logEntry({ id })
       .then((record) => current && onLoaded(record))
       .catch((e: unknown) => current && setError(describeError(e)));
     return () => {
@@ -354,7 +453,10 @@ function LogDetail({ id, entry, onLoaded, wide, onWide, onClose }: LogDetailProp
     };
   }, [id, onLoaded]);
   const instant = useInstant();
-  const parts = useMemo(() => (entry ? renderLogOutput(entry.commandLine, entry.output, instant) : []), [entry, instant]);
+  const parts = useMemo(
+    () => (entry ? renderLogOutput(entry.commandLine, entry.output, instant) : []),
+    [entry, instant],
+  );
   if (!id) {
     return (
       <aside className="log__detail log__detail--empty" data-testid="log-detail">
@@ -377,10 +479,21 @@ function LogDetail({ id, entry, onLoaded, wide, onWide, onClose }: LogDetailProp
         >
           Download
         </button>
-        <button type="button" className="button button--ghost button--small" data-testid="log-detail-wide" aria-pressed={wide} onClick={() => onWide(!wide)}>
+        <button
+          type="button"
+          className="button button--ghost button--small"
+          data-testid="log-detail-wide"
+          aria-pressed={wide}
+          onClick={() => onWide(!wide)}
+        >
           {wide ? 'Back to the list' : 'Full width'}
         </button>
-        <button type="button" className="button button--ghost button--small" onClick={onClose} aria-label="Close the details">
+        <button
+          type="button"
+          className="button button--ghost button--small"
+          onClick={onClose}
+          aria-label="Close the details"
+        >
           ×
         </button>
       </div>
@@ -400,7 +513,9 @@ function LogDetail({ id, entry, onLoaded, wide, onWide, onClose }: LogDetailProp
             <dt>Session</dt>
             <dd className="mono">{entry.sessionId ?? '—'}</dd>
             <dt>Started</dt>
-            <dd><Instant iso={entry.startedAt} /></dd>
+            <dd>
+              <Instant iso={entry.startedAt} />
+            </dd>
             <dt>Duration</dt>
             <dd>{entry.durationMs === null ? '—' : formatDuration(entry.durationMs)}</dd>
             <dt>Output</dt>
@@ -440,7 +555,11 @@ function LogDetail({ id, entry, onLoaded, wide, onWide, onClose }: LogDetailProp
                 </pre>
               ),
             )}
-            {entry.outputTruncated && <p className="card__hint">The log keeps only the first part of this output ({formatBytes(entry.outputSize)} in all).</p>}
+            {entry.outputTruncated && (
+              <p className="card__hint">
+                The log keeps only the first part of this output ({formatBytes(entry.outputSize)} in all).
+              </p>
+            )}
           </div>
         </>
       )}

@@ -35,7 +35,12 @@ export function NavBar() {
   }
 
   return (
-    <nav className={`nav${collapsed ? ' nav--collapsed' : ''}`} aria-label="Sections" data-testid="nav" data-collapsed={collapsed}>
+    <nav
+      className={`nav${collapsed ? ' nav--collapsed' : ''}`}
+      aria-label="Sections"
+      data-testid="nav"
+      data-collapsed={collapsed}
+    >
       <div className="nav__brand">
         <span className="nav__logo" aria-hidden="true">
           &gt;_

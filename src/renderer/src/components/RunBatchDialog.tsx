@@ -5,7 +5,11 @@
  * refuses (the role, the line, a device) is shown in one line and the dialog keeps everything typed.
  */
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
-import { DEFAULT_BATCH_CONCURRENCY, DEFAULT_BATCH_EXPIRY_SEC, MAX_BATCH_CONCURRENCY } from '../../../shared/wire/batch.js';
+import {
+  DEFAULT_BATCH_CONCURRENCY,
+  DEFAULT_BATCH_EXPIRY_SEC,
+  MAX_BATCH_CONCURRENCY,
+} from '../../../shared/wire/batch.js';
 import { dispatcher } from '../state/dispatcher.js';
 import { trapFocus } from './ConfirmDialog.js';
 import { describeError } from '../../../shared/errors.js';
@@ -52,7 +56,9 @@ export function RunBatchDialog({ devices, onCreated, onClose }: RunBatchDialogPr
 
   const concurrencyValue = Number(concurrency);
   const concurrencyError =
-    Number.isInteger(concurrencyValue) && concurrencyValue >= 1 && concurrencyValue <= MAX_BATCH_CONCURRENCY ? undefined : `a whole number from 1 to ${MAX_BATCH_CONCURRENCY}`;
+    Number.isInteger(concurrencyValue) && concurrencyValue >= 1 && concurrencyValue <= MAX_BATCH_CONCURRENCY
+      ? undefined
+      : `a whole number from 1 to ${MAX_BATCH_CONCURRENCY}`;
 
   async function completeLine(event: KeyboardEvent<HTMLInputElement>): Promise<void> {
     if (event.key !== 'Tab' || event.shiftKey) return;
@@ -94,7 +100,7 @@ export function RunBatchDialog({ devices, onCreated, onClose }: RunBatchDialogPr
       onCreated(batch.id);
     } catch (e) {
       // One line, and nothing typed is lost: the analyst fixes the line (or asks for the role) and runs again.
-      setError((describeError(e)).split('\n')[0]);
+      setError(describeError(e).split('\n')[0]);
     } finally {
       setBusy(false);
     }
@@ -117,7 +123,8 @@ export function RunBatchDialog({ devices, onCreated, onClose }: RunBatchDialogPr
         <div className="dialog__body">
           <p className="run-batch__devices" title={devices.map((d) => d.name).join(', ')}>
             {devices.map((d) => d.name).join(', ')}
-            {offline > 0 && ` · ${offline} offline: ${offline === 1 ? 'it runs' : 'they run'} when back online, until the expiry`}
+            {offline > 0 &&
+              ` · ${offline} offline: ${offline === 1 ? 'it runs' : 'they run'} when back online, until the expiry`}
           </p>
           <label className="field">
             Command line (Tab completes)
@@ -163,7 +170,12 @@ export function RunBatchDialog({ devices, onCreated, onClose }: RunBatchDialogPr
             </label>
             <label className="field">
               Wait for offline devices
-              <select className="input" data-testid="run-batch-expiry" value={expiresInSec} onChange={(event) => setExpiresInSec(Number(event.target.value))}>
+              <select
+                className="input"
+                data-testid="run-batch-expiry"
+                value={expiresInSec}
+                onChange={(event) => setExpiresInSec(Number(event.target.value))}
+              >
                 {EXPIRIES.map((x) => (
                   <option key={x.sec} value={x.sec}>
                     {x.label}
@@ -175,7 +187,13 @@ export function RunBatchDialog({ devices, onCreated, onClose }: RunBatchDialogPr
           {concurrencyError && <p className="form-error">At most at once: {concurrencyError}</p>}
           <label className="field">
             Comment (optional)
-            <input className="input" data-testid="run-batch-comment" maxLength={1000} value={comment} onChange={(event) => setComment(event.target.value)} />
+            <input
+              className="input"
+              data-testid="run-batch-comment"
+              maxLength={1000}
+              value={comment}
+              onChange={(event) => setComment(event.target.value)}
+            />
           </label>
         </div>
         {error && (
@@ -187,7 +205,13 @@ export function RunBatchDialog({ devices, onCreated, onClose }: RunBatchDialogPr
           <button type="button" className="button button--ghost" onClick={onClose} data-testid="run-batch-cancel">
             Cancel
           </button>
-          <button type="button" className="button" disabled={busy || !line.trim() || concurrencyError !== undefined} onClick={() => void run()} data-testid="run-batch-run">
+          <button
+            type="button"
+            className="button"
+            disabled={busy || !line.trim() || concurrencyError !== undefined}
+            onClick={() => void run()}
+            data-testid="run-batch-run"
+          >
             {busy ? 'Starting…' : 'Run'}
           </button>
         </div>

@@ -1,4 +1,6 @@
-/** Where the workstation connects (standalone or a team's service), the time zone, and the tenant settings for admins. */
+/**
+ * Where the workstation connects (standalone or a team's service), the time zone, and the tenant settings for admins.
+ */
 import { useState, type FormEvent } from 'react';
 import { dispatcher } from '../state/dispatcher.js';
 import { useAppStore } from '../state/app-store.js';
@@ -44,7 +46,11 @@ export function SettingsPage() {
         {workspace ? (
           <dl className="facts">
             <dt>Mode</dt>
-            <dd data-testid="workspace-mode">{workspace.mode === 'standalone' ? 'standalone (embedded service, this machine)' : 'connected to a service'}</dd>
+            <dd data-testid="workspace-mode">
+              {workspace.mode === 'standalone'
+                ? 'standalone (embedded service, this machine)'
+                : 'connected to a service'}
+            </dd>
             <dt>State</dt>
             <dd data-testid="workspace-state">{workspace.state}</dd>
             {workspace.serviceUrl && (
@@ -84,7 +90,8 @@ export function SettingsPage() {
       <section className="card">
         <h2 className="card__title">Connect to a service</h2>
         <p className="card__hint">
-          For teams: a profile file made by <code>lr-server user add</code> (service address, its CA certificate and your API token).
+          For teams: a profile file made by <code>lr-server user add</code> (service address, its CA certificate and
+          your API token).
         </p>
         <form className="echo" onSubmit={(event) => void connect(event)}>
           <input
@@ -95,14 +102,25 @@ export function SettingsPage() {
             value={profilePath}
             onChange={(event) => setProfilePath(event.target.value)}
           />
-          <button className="button" type="submit" data-testid="profile-connect" disabled={busy || profilePath.trim() === ''}>
+          <button
+            className="button"
+            type="submit"
+            data-testid="profile-connect"
+            disabled={busy || profilePath.trim() === ''}
+          >
             Connect
           </button>
         </form>
         {/* Offered only when it would change something: not while standalone already. */}
         {workspace?.mode !== 'standalone' && (
           <div className="settings__row">
-            <button type="button" className="button button--ghost" data-testid="use-standalone" disabled={busy} onClick={() => void standalone()}>
+            <button
+              type="button"
+              className="button button--ghost"
+              data-testid="use-standalone"
+              disabled={busy}
+              onClick={() => void standalone()}
+            >
               Use standalone mode (this machine)
             </button>
           </div>

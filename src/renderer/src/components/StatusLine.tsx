@@ -16,12 +16,17 @@ export function StatusLine() {
     // The last event is kept as an attribute for tests, not shown: it means nothing to an analyst.
     <footer className="status" data-testid="status-line" data-last-event={lastEvent?.type}>
       <span className={`status__dot status__dot--${connection}`} aria-hidden="true" />
-      <span data-testid="status-connection">{connection === 'failed' ? `not connected: ${connectionError ?? ''}` : connection}</span>
+      <span data-testid="status-connection">
+        {connection === 'failed' ? `not connected: ${connectionError ?? ''}` : connection}
+      </span>
       {info && (
         <>
           <span className="status__sep">·</span>
           <span>
-            mode <strong data-testid="status-mode" data-mode={info.mode}>{info.mode}</strong>
+            mode{' '}
+            <strong data-testid="status-mode" data-mode={info.mode}>
+              {info.mode}
+            </strong>
           </span>
           <span className="status__sep">·</span>
           <span>
@@ -37,11 +42,17 @@ export function StatusLine() {
           <span
             data-testid="status-workspace"
             data-state={workspace.state}
-            className={workspace.state === 'unreachable' ? 'status__warn' : workspace.state === 'failed' ? 'status__bad' : undefined}
+            className={
+              workspace.state === 'unreachable'
+                ? 'status__warn'
+                : workspace.state === 'failed'
+                  ? 'status__bad'
+                  : undefined
+            }
             title={workspace.error}
           >
             {workspace.state === 'ready'
-              ? `${workspace.mode === 'standalone' ? 'standalone' : workspace.serviceUrl ?? ''} · ${workspace.user?.name ?? '?'} (${workspace.user?.role ?? '?'})`
+              ? `${workspace.mode === 'standalone' ? 'standalone' : (workspace.serviceUrl ?? '')} · ${workspace.user?.name ?? '?'} (${workspace.user?.role ?? '?'})`
               : workspace.state === 'starting'
                 ? 'starting the service…'
                 : workspace.state === 'unreachable'

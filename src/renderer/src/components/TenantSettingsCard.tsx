@@ -21,7 +21,11 @@ type Switch = 'liveResponse' | 'liveResponseServers' | 'unsignedScripts';
 const SWITCHES: { key: Switch; label: string; hint: string }[] = [
   { key: 'liveResponse', label: 'Live response', hint: 'Off: no new session opens on any device.' },
   { key: 'liveResponseServers', label: 'Live response on servers', hint: 'Devices tagged "server".' },
-  { key: 'unsignedScripts', label: 'Unsigned scripts', hint: 'Allows library scripts without a trusted publisher signature to run.' },
+  {
+    key: 'unsignedScripts',
+    label: 'Unsigned scripts',
+    hint: 'Allows library scripts without a trusted publisher signature to run.',
+  },
 ];
 
 /** A switch change that needs a confirmation, with what it does, in words. */
@@ -40,7 +44,7 @@ function riskOf(key: Switch, value: boolean): RiskyChange | undefined {
       value,
       title: 'Allow unsigned scripts?',
       consequence:
-        'Any library script will run on devices, with the agent\'s privileges, even without a trusted publisher signature: a script changed or uploaded by anyone with library rights runs as is.',
+        "Any library script will run on devices, with the agent's privileges, even without a trusted publisher signature: a script changed or uploaded by anyone with library rights runs as is.",
       confirmLabel: 'Allow unsigned scripts',
     };
   }
@@ -77,7 +81,9 @@ const UNIT_HINT: Record<LimitKind, string> = { bytes: 'e.g. 2 GiB, 512 MiB', sec
 
 export function TenantSettingsCard() {
   // Reloaded whenever the connection or the signed-in user changes.
-  const who = useAppStore((state) => (state.workspace?.state === 'ready' ? `${state.workspace.serviceUrl ?? ''}|${state.workspace.user?.name ?? ''}` : ''));
+  const who = useAppStore((state) =>
+    state.workspace?.state === 'ready' ? `${state.workspace.serviceUrl ?? ''}|${state.workspace.user?.name ?? ''}` : '',
+  );
   const ready = who !== '';
   const [view, setView] = useState<TenantSettingsView | undefined>();
   const [drafts, setDrafts] = useState<Record<string, string>>({});
@@ -176,7 +182,9 @@ export function TenantSettingsCard() {
             })}
           </div>
           <form className="tenant__limits" onSubmit={saveLimits}>
-            <p className="card__hint tenant__units">Type limits with their units: sizes as 2 GiB or 512 MiB, durations as 30 min or 90 s.</p>
+            <p className="card__hint tenant__units">
+              Type limits with their units: sizes as 2 GiB or 512 MiB, durations as 30 min or 90 s.
+            </p>
             {Object.entries(settings.limits ?? {}).map(([name, value]) => {
               const { label, kind } = limitOf(name);
               const fieldError = fieldErrors[name];
@@ -198,7 +206,11 @@ export function TenantSettingsCard() {
                     }}
                   />
                   {fieldError && (
-                    <span className="form-error tenant__limit-error" id={`tenant-limit-${name}-error`} data-testid={`tenant-limit-${name}-error`}>
+                    <span
+                      className="form-error tenant__limit-error"
+                      id={`tenant-limit-${name}-error`}
+                      data-testid={`tenant-limit-${name}-error`}
+                    >
                       {fieldError}
                     </span>
                   )}
@@ -206,7 +218,12 @@ export function TenantSettingsCard() {
               );
             })}
             <div className="settings__row">
-              <button className="button" type="submit" data-testid="tenant-limits-save" disabled={busy || Object.keys(drafts).length === 0}>
+              <button
+                className="button"
+                type="submit"
+                data-testid="tenant-limits-save"
+                disabled={busy || Object.keys(drafts).length === 0}
+              >
                 Save limits
               </button>
               <button className="button button--ghost" type="button" disabled={busy} onClick={() => void load()}>

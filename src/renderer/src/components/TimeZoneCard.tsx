@@ -59,12 +59,26 @@ export function TimeZoneCard() {
       <p className="card__hint">Every time the workstation shows is in this zone, with the zone written after it.</p>
       <div className="tz__choices" role="radiogroup" aria-label="Time zone">
         <label className="tz__choice">
-          <input type="radio" name="tz" data-testid="tz-utc" checked={choice === 'UTC'} disabled={busy} onChange={() => void choose('UTC')} />
+          <input
+            type="radio"
+            name="tz"
+            data-testid="tz-utc"
+            checked={choice === 'UTC'}
+            disabled={busy}
+            onChange={() => void choose('UTC')}
+          />
           <span>UTC</span>
           <span className="cell-dim">recommended for incident work: one timeline for every device and analyst</span>
         </label>
         <label className="tz__choice">
-          <input type="radio" name="tz" data-testid="tz-local" checked={choice === 'local'} disabled={busy} onChange={() => void choose('local')} />
+          <input
+            type="radio"
+            name="tz"
+            data-testid="tz-local"
+            checked={choice === 'local'}
+            disabled={busy}
+            onChange={() => void choose('local')}
+          />
           <span>This browser's zone</span>
           <span className="cell-dim mono">{localTimeZone()}</span>
         </label>

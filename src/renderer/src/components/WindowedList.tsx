@@ -18,7 +18,16 @@ export interface WindowedListProps {
   scrollToIndex?: number | undefined;
 }
 
-export function WindowedList({ count, rowHeight, overscan = 8, renderRow, onRange, testId, resetKey, scrollToIndex }: WindowedListProps) {
+export function WindowedList({
+  count,
+  rowHeight,
+  overscan = 8,
+  renderRow,
+  onRange,
+  testId,
+  resetKey,
+  scrollToIndex,
+}: WindowedListProps) {
   const viewport = useRef<HTMLDivElement>(null);
   const [scrollTop, setScrollTop] = useState(0);
   const [height, setHeight] = useState(600);

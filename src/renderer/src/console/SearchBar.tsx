@@ -31,7 +31,8 @@ export function SearchBar({ tabId }: { tabId: string }) {
 
   let status = '';
   if (found === false) status = 'no match';
-  else if (found && result && result.count > 0) status = result.index >= 0 ? `${result.index + 1} of ${result.count}` : `${result.count}+ matches`;
+  else if (found && result && result.count > 0)
+    status = result.index >= 0 ? `${result.index + 1} of ${result.count}` : `${result.count}+ matches`;
 
   return (
     <div className="console-search" role="search" data-testid="console-search">
@@ -60,13 +61,34 @@ export function SearchBar({ tabId }: { tabId: string }) {
       <span className="console-search__status cell-dim" data-testid="console-search-status" aria-live="polite">
         {status}
       </span>
-      <button type="button" className="button button--ghost button--small" aria-label="Previous match (Shift+Enter)" title="Previous match (Shift+Enter)" data-testid="console-search-previous" onClick={() => find('previous')}>
+      <button
+        type="button"
+        className="button button--ghost button--small"
+        aria-label="Previous match (Shift+Enter)"
+        title="Previous match (Shift+Enter)"
+        data-testid="console-search-previous"
+        onClick={() => find('previous')}
+      >
         ↑
       </button>
-      <button type="button" className="button button--ghost button--small" aria-label="Next match (Enter)" title="Next match (Enter)" data-testid="console-search-next" onClick={() => find('next')}>
+      <button
+        type="button"
+        className="button button--ghost button--small"
+        aria-label="Next match (Enter)"
+        title="Next match (Enter)"
+        data-testid="console-search-next"
+        onClick={() => find('next')}
+      >
         ↓
       </button>
-      <button type="button" className="button button--ghost button--small" aria-label="Close the search (Escape)" title="Close (Escape)" data-testid="console-search-close" onClick={() => terminal.closeSearch()}>
+      <button
+        type="button"
+        className="button button--ghost button--small"
+        aria-label="Close the search (Escape)"
+        title="Close (Escape)"
+        data-testid="console-search-close"
+        onClick={() => terminal.closeSearch()}
+      >
         ×
       </button>
     </div>

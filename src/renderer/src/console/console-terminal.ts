@@ -35,7 +35,12 @@ const TYPEAHEAD_MAX_KEYS = 2_000;
 const PASTE_START = '\x1b[200~';
 const PASTE_END = '\x1b[201~';
 const SEARCH_OPTIONS: ISearchOptions = {
-  decorations: { matchBackground: '#3a3a1e', matchOverviewRuler: '#e6b450', activeMatchBackground: '#7a5c12', activeMatchColorOverviewRuler: '#ffd866' },
+  decorations: {
+    matchBackground: '#3a3a1e',
+    matchOverviewRuler: '#e6b450',
+    activeMatchBackground: '#7a5c12',
+    activeMatchColorOverviewRuler: '#ffd866',
+  },
 };
 
 export interface TerminalMeta {
@@ -107,7 +112,10 @@ export class ConsoleTerminal {
     private readonly onMeta: (meta: TerminalMeta) => void,
     /** `connect` opened `next` in this tab: its output is to come here from now on. */
     private readonly onSession: (previousId: string, next: SessionView) => void = () => undefined,
-    private readonly keyOptions: ConsoleKeyOptions = { tabMovesFocus: () => false, toggleTabMovesFocus: () => undefined },
+    private readonly keyOptions: ConsoleKeyOptions = {
+      tabMovesFocus: () => false,
+      toggleTabMovesFocus: () => undefined,
+    },
     /** After a reload: what the console showed before it (main kept it), drawn instead of the greeting. */
     restored?: { replay: readonly ReplayEntry[]; trimmed: boolean; running: boolean },
   ) {
@@ -168,7 +176,9 @@ export class ConsoleTerminal {
     this.write(this.promptAndLine());
   }
 
-  /** xterm's WebGL renderer; the DOM renderer stays when WebGL is unavailable, or comes back when its context is lost. */
+  /**
+   * xterm's WebGL renderer; the DOM renderer stays when WebGL is unavailable, or comes back when its context is lost.
+   */
   private useWebgl(): void {
     try {
       const webgl = new WebglAddon();
@@ -273,7 +283,9 @@ export class ConsoleTerminal {
       copied();
       return;
     }
-    navigator.clipboard.writeText(text).then(copied, (e: unknown) => this.onMeta({ note: `could not copy: ${describeError(e)}` }));
+    navigator.clipboard
+      .writeText(text)
+      .then(copied, (e: unknown) => this.onMeta({ note: `could not copy: ${describeError(e)}` }));
   }
 
   /**
@@ -308,7 +320,9 @@ export class ConsoleTerminal {
       this.searchAddon.clearDecorations();
       return false;
     }
-    return direction === 'next' ? this.searchAddon.findNext(text, { ...SEARCH_OPTIONS, incremental }) : this.searchAddon.findPrevious(text, SEARCH_OPTIONS);
+    return direction === 'next'
+      ? this.searchAddon.findNext(text, { ...SEARCH_OPTIONS, incremental })
+      : this.searchAddon.findPrevious(text, SEARCH_OPTIONS);
   }
 
   onSearchResults(listener: (result: { index: number; count: number }) => void): () => void {
@@ -450,7 +464,8 @@ export class ConsoleTerminal {
     // batch in one write kept clicks waiting ~150 ms. Pieces of a few dozen KB let it yield every ~12 ms,
     // and each acknowledges its share of the weight once parsed, so main sends the next batch while this
     // one is still being parsed.
-    for (const piece of writePieces(text, weight)) this.term.write(piece.text, piece.weight > 0 ? () => this.acknowledge(piece.weight) : undefined);
+    for (const piece of writePieces(text, weight))
+      this.term.write(piece.text, piece.weight > 0 ? () => this.acknowledge(piece.weight) : undefined);
   }
 
   private acknowledge(weight: number): void {
@@ -468,10 +483,17 @@ export class ConsoleTerminal {
   }
 
   private prompt(folder = this.cwd): { text: string; width: number } {
-    if (this.question !== undefined) return { text: `${SGR.yellow}${escapeControlChars(this.question)}${SGR.reset}`, width: displayWidth(escapeControlChars(this.question)) };
+    if (this.question !== undefined)
+      return {
+        text: `${SGR.yellow}${escapeControlChars(this.question)}${SGR.reset}`,
+        width: displayWidth(escapeControlChars(this.question)),
+      };
     const device = escapeControlChars(this.session.deviceName);
     const cwd = escapeControlChars(folder);
-    return { text: `${SGR.green}${device}${SGR.reset}:${SGR.blue}${cwd}${SGR.reset}> `, width: displayWidth(`${device}:${cwd}> `) };
+    return {
+      text: `${SGR.green}${device}${SGR.reset}:${SGR.blue}${cwd}${SGR.reset}> `,
+      width: displayWidth(`${device}:${cwd}> `),
+    };
   }
 
   private promptAndLine(): string {
@@ -514,7 +536,9 @@ export class ConsoleTerminal {
       if (key.kind === 'interrupt') this.dropTypeahead('Ctrl+C');
       if (key.kind === 'interrupt') {
         // While the device is offline main ends the command here and says so (nothing reaches the device).
-        this.write(`${this.renderer.endLine()}${SGR.dim}^C${this.deviceOnline ? ' (cancelling on the device)' : ''}${SGR.reset}\n`);
+        this.write(
+          `${this.renderer.endLine()}${SGR.dim}^C${this.deviceOnline ? ' (cancelling on the device)' : ''}${SGR.reset}\n`,
+        );
         this.interrupted = true;
         this.renderer.markLineStart();
         void lr.invoke('lr:sessions.cancel', { sessionId: this.session.id });
@@ -562,7 +586,13 @@ export class ConsoleTerminal {
   /** Moves the cursor after the input (so that what follows starts on a fresh line). */
   private endOfInput(): string {
     const prompt = this.prompt();
-    const end = redraw(prompt.text, prompt.width, { text: this.line.text, cursor: this.line.text.length }, this.term.cols, this.cursorRow);
+    const end = redraw(
+      prompt.text,
+      prompt.width,
+      { text: this.line.text, cursor: this.line.text.length },
+      this.term.cols,
+      this.cursorRow,
+    );
     this.cursorRow = 0;
     return end.out;
   }
@@ -598,7 +628,10 @@ export class ConsoleTerminal {
     }
     if (name === 'connect') {
       if (this.state === 'closed') await this.reconnect();
-      else this.write(`${SGR.dim}already connected to ${escapeControlChars(this.session.deviceName)}${SGR.reset}\n${this.promptAndLine()}`);
+      else
+        this.write(
+          `${SGR.dim}already connected to ${escapeControlChars(this.session.deviceName)}${SGR.reset}\n${this.promptAndLine()}`,
+        );
       return;
     }
     if (this.state === 'closed') {
@@ -650,7 +683,9 @@ export class ConsoleTerminal {
       const text = describeTypeahead(this.typeahead);
       this.typeahead = [];
       this.onMeta({ typeahead: '' });
-      this.write(`${SGR.dim}typed ahead, not sent (the session closed): ${escapeControlChars(text)}${SGR.reset}\n${this.promptAndLine()}`);
+      this.write(
+        `${SGR.dim}typed ahead, not sent (the session closed): ${escapeControlChars(text)}${SGR.reset}\n${this.promptAndLine()}`,
+      );
       return;
     }
     if (this.state !== 'idle') return;
@@ -728,7 +763,9 @@ export class ConsoleTerminal {
     this.onSession(previous.id, next);
     this.deviceOnline = next.deviceOnline;
     this.onMeta({ closed: '', online: next.deviceOnline, cwd: next.cwd });
-    this.write(`${SGR.dim}Connected to ${escapeControlChars(next.deviceName)}, session ${next.id} opened by ${escapeControlChars(next.createdBy)}.${SGR.reset}\n`);
+    this.write(
+      `${SGR.dim}Connected to ${escapeControlChars(next.deviceName)}, session ${next.id} opened by ${escapeControlChars(next.createdBy)}.${SGR.reset}\n`,
+    );
     this.renderer.markLineStart();
     if (folder === next.cwd) {
       this.state = 'idle';
@@ -746,7 +783,9 @@ export class ConsoleTerminal {
       if (this.state !== 'submitting') return;
       this.state = 'idle';
       this.onMeta({ running: false });
-      this.write(`${SGR.red}could not return to ${escapeControlChars(folder)}: ${escapeControlChars(describeError(e))}${SGR.reset}\n${this.promptAndLine()}`);
+      this.write(
+        `${SGR.red}could not return to ${escapeControlChars(folder)}: ${escapeControlChars(describeError(e))}${SGR.reset}\n${this.promptAndLine()}`,
+      );
     }
   }
 
@@ -755,7 +794,11 @@ export class ConsoleTerminal {
     this.completing = true;
     const before = this.line;
     try {
-      const result = await call('lr:sessions.complete', { sessionId: this.session.id, line: before.text, cursor: before.cursor });
+      const result = await call('lr:sessions.complete', {
+        sessionId: this.session.id,
+        line: before.text,
+        cursor: before.cursor,
+      });
       if (this.line !== before || this.state !== 'idle') return;
       const typed = before.text.slice(result.replaceFrom, before.cursor);
       const apply = (replacement: string): void => {

@@ -33,10 +33,14 @@ export function registerEvidenceLinks(term: Terminal): void {
       for (const match of text.matchAll(REFERENCE)) {
         const start = match.index;
         // Columns equal string offsets here: the reference and what precedes it on its line are ASCII.
-        if (!isNoticeColour(line.getCell(start)) || !isNoticeColour(line.getCell(start + match[0].length - 1))) continue;
+        if (!isNoticeColour(line.getCell(start)) || !isNoticeColour(line.getCell(start + match[0].length - 1)))
+          continue;
         const [, caseId = '', evidenceId = ''] = match;
         links.push({
-          range: { start: { x: start + 1, y: bufferLineNumber }, end: { x: start + match[0].length, y: bufferLineNumber } },
+          range: {
+            start: { x: start + 1, y: bufferLineNumber },
+            end: { x: start + match[0].length, y: bufferLineNumber },
+          },
           text: match[0],
           activate: () => openEvidence(caseId, evidenceId),
         });

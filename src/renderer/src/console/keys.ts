@@ -87,7 +87,8 @@ export function targetTab(action: ConsoleKeyAction, current: number, count: numb
 }
 
 /** The console's second greeting line: the keys an analyst coming from another terminal looks for. */
-export const SHORTCUTS_LINE = 'Select and Ctrl+C copies; Ctrl+Shift+V pastes; Ctrl+F searches; Ctrl+M: Tab moves focus; Alt+1..9 switch tabs';
+export const SHORTCUTS_LINE =
+  'Select and Ctrl+C copies; Ctrl+Shift+V pastes; Ctrl+F searches; Ctrl+M: Tab moves focus; Alt+1..9 switch tabs';
 
 /** All the shortcuts, as the tooltip of the line under the terminal shows them. */
 export const SHORTCUTS_HELP =

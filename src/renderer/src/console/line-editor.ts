@@ -77,7 +77,7 @@ export function parseKeys(data: string): Key[] {
     if (text) keys.push({ kind: 'insert', text });
     text = '';
   };
-  for (let i = 0; i < data.length; ) {
+  for (let i = 0; i < data.length;) {
     const ch = data[i] as string;
     if (ch === '\x1b') {
       flush();
@@ -199,7 +199,13 @@ function isLowSurrogate(text: string, index: number): boolean {
  * to that start) the cursor was left on by the previous draw. Returns the sequences and the cursor's new row.
  * `prompt` may contain SGR colour sequences; `promptWidth` is its width in cells.
  */
-export function redraw(prompt: string, promptWidth: number, line: LineState, cols: number, previousCursorRow: number): { out: string; cursorRow: number } {
+export function redraw(
+  prompt: string,
+  promptWidth: number,
+  line: LineState,
+  cols: number,
+  previousCursorRow: number,
+): { out: string; cursorRow: number } {
   const width = Math.max(1, cols);
   let out = '';
   if (previousCursorRow > 0) out += `\x1b[${previousCursorRow}A`;

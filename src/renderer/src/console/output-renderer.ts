@@ -104,7 +104,11 @@ export class OutputRenderer {
     const layout = planTable(last.records, last.tableFields, this.tableOptions(cols));
     if (!layout) return undefined;
     const [header, rule] = renderTableHeader(layout);
-    const lines = [`${SGR.bold}${header}${SGR.reset}`, `${SGR.dim}${rule}${SGR.reset}`, ...renderTableRows(layout, last.records)];
+    const lines = [
+      `${SGR.bold}${header}${SGR.reset}`,
+      `${SGR.dim}${rule}${SGR.reset}`,
+      ...renderTableRows(layout, last.records),
+    ];
     this.atLineStart = true;
     return `${lines.join('\n')}\n`;
   }
@@ -113,7 +117,13 @@ export class OutputRenderer {
     switch (item.type) {
       case 'started':
         this.tableTime = cachedTimeCell(this.formatTime);
-        this.command = { output: item.output, tableFields: item.tableFields, layout: undefined, json: [], pendingSingle: [] };
+        this.command = {
+          output: item.output,
+          tableFields: item.tableFields,
+          layout: undefined,
+          json: [],
+          pendingSingle: [],
+        };
         this.lastTable = undefined;
         return '';
       case 'text':
@@ -121,7 +131,10 @@ export class OutputRenderer {
       case 'records':
         return this.records(item.records, cols, effects);
       case 'progress': {
-        const line = renderProgress({ bytes: item.bytes, total: item.total, rateBytesPerSec: item.rate, etaSec: item.eta }, Math.max(10, cols - 1));
+        const line = renderProgress(
+          { bytes: item.bytes, total: item.total, rateBytesPerSec: item.rate, etaSec: item.eta },
+          Math.max(10, cols - 1),
+        );
         const out = `${this.progressShown ? '\r\x1b[2K' : this.lineBreakIfNeeded()}${SGR.cyan}${line}${SGR.reset}`;
         this.progressShown = true;
         this.atLineStart = false;
@@ -135,7 +148,9 @@ export class OutputRenderer {
         let out = this.finishCommand();
         if (item.background && item.status === 'running') {
           this.lastTable = undefined;
-          out += this.line(`${SGR.dim}[${item.commandId ?? '?'}] running in the background (fg ${item.commandId ?? 'ID'} brings it back)${SGR.reset}`);
+          out += this.line(
+            `${SGR.dim}[${item.commandId ?? '?'}] running in the background (fg ${item.commandId ?? 'ID'} brings it back)${SGR.reset}`,
+          );
         } else if (item.status !== 'completed') {
           this.lastTable = undefined;
           out += this.line(`${SGR.red}${escapeControlChars(item.error ?? item.status)}${SGR.reset}`);
@@ -148,12 +163,17 @@ export class OutputRenderer {
         effects.backgroundNotice = true;
         const colour = item.status === 'completed' ? SGR.green : SGR.red;
         const error = item.error ? `: ${escapeControlChars(item.error)}` : '';
-        return this.line(`${colour}[${item.commandId}] ${item.status}${error}${SGR.reset} ${SGR.dim}(${formatDuration(item.durationMs)}; status ${item.commandId} shows its output)${SGR.reset}`);
+        return this.line(
+          `${colour}[${item.commandId}] ${item.status}${error}${SGR.reset} ${SGR.dim}(${formatDuration(item.durationMs)}; status ${item.commandId} shows its output)${SGR.reset}`,
+        );
       }
       case 'question':
         effects.promptBack = {};
         effects.question = item.prompt;
-        return this.finishCommand() + item.lines.map((l) => this.line(`${SGR.yellow}${escapeControlChars(l)}${SGR.reset}`)).join('');
+        return (
+          this.finishCommand() +
+          item.lines.map((l) => this.line(`${SGR.yellow}${escapeControlChars(l)}${SGR.reset}`)).join('')
+        );
       case 'device':
         effects.deviceOnline = item.online;
         return this.line(
@@ -170,7 +190,10 @@ export class OutputRenderer {
     }
   }
 
-  /** Ends the line in progress (a progress bar stays as it was, on its own line): for text the terminal writes itself (^C). */
+  /**
+   * Ends the line in progress (a progress bar stays as it was, on its own line): for text the terminal writes itself
+   * (^C).
+   */
   endLine(): string {
     return this.clearProgress() + this.lineBreakIfNeeded();
   }
@@ -184,7 +207,13 @@ export class OutputRenderer {
   }
 
   private records(records: Record<string, unknown>[], cols: number, effects: RenderEffects): string {
-    const command = (this.command ??= { output: undefined, tableFields: undefined, layout: undefined, json: [], pendingSingle: [] });
+    const command = (this.command ??= {
+      output: undefined,
+      tableFields: undefined,
+      layout: undefined,
+      json: [],
+      pendingSingle: [],
+    });
     if (command.output === 'json') {
       for (const record of records) command.json.push(record);
       return '';
@@ -235,7 +264,10 @@ export class OutputRenderer {
       this.lastTable = undefined;
       const keys = Object.keys(single);
       const width = Math.min(24, Math.max(...keys.map((k) => k.length)));
-      const lines = keys.map((key) => `${SGR.dim}${escapeControlChars(key).padEnd(width)}${SGR.reset}  ${formatCell(single[key], this.formatTime)}`);
+      const lines = keys.map(
+        (key) =>
+          `${SGR.dim}${escapeControlChars(key).padEnd(width)}${SGR.reset}  ${formatCell(single[key], this.formatTime)}`,
+      );
       out += this.plain(`${lines.join('\n')}\n`);
     }
     return out;

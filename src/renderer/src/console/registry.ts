@@ -68,7 +68,9 @@ declare global {
       ids(): string[];
       /** By tab id. */
       text(sessionId: string): string;
-      stats(sessionId: string): { lines: number; records: number; chars: number; running: boolean; cols: number } | undefined;
+      stats(
+        sessionId: string,
+      ): { lines: number; records: number; chars: number; running: boolean; cols: number } | undefined;
       /** Selects the first occurrence of a text with xterm's select API; the selected text. */
       selectFirst(sessionId: string, text: string): boolean;
       selection(sessionId: string): string;
@@ -82,7 +84,15 @@ if (window.__lrTestHooks === true) {
     text: (sessionId) => terminals.get(sessionId)?.text() ?? '',
     stats: (sessionId) => {
       const t = terminals.get(sessionId);
-      return t ? { lines: t.linesWritten, records: t.recordsWritten, chars: t.charsWritten, running: t.isRunning, cols: t.term.cols } : undefined;
+      return t
+        ? {
+            lines: t.linesWritten,
+            records: t.recordsWritten,
+            chars: t.charsWritten,
+            running: t.isRunning,
+            cols: t.term.cols,
+          }
+        : undefined;
     },
     selectFirst: (sessionId, text) => terminals.get(sessionId)?.selectFirst(text) ?? false,
     selection: (sessionId) => terminals.get(sessionId)?.selection ?? '',

@@ -15,7 +15,7 @@ export function writePieces(text: string, weight: number, max = WRITE_CHUNK_CHAR
   if (text.length <= max) return [{ text, weight }];
   const pieces: { text: string; weight: number }[] = [];
   let acknowledged = 0;
-  for (let start = 0; start < text.length; ) {
+  for (let start = 0; start < text.length;) {
     let end = Math.min(text.length, start + max);
     if (end < text.length) {
       const newline = text.lastIndexOf('\n', end - 1);

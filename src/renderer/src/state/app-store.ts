@@ -3,16 +3,42 @@
  * console tabs' metadata. Terminal contents never come here (see console/registry.ts).
  */
 import { create } from 'zustand';
-import type { DeviceView, IpcResponse, LrEvent, SessionView, WorkspaceStatus } from '../../../shared/workstation/ipc-contract.js';
+import type {
+  DeviceView,
+  IpcResponse,
+  LrEvent,
+  SessionView,
+  WorkspaceStatus,
+} from '../../../shared/workstation/ipc-contract.js';
 import { DEFAULT_TIME_ZONE, type TimeZoneSetting } from '../../../shared/time-format.js';
 
 export const SECTIONS = [
-  { id: 'devices', label: 'Devices', blurb: 'Device inventory: online state, last seen, isolation. One click opens a console.' },
+  {
+    id: 'devices',
+    label: 'Devices',
+    blurb: 'Device inventory: online state, last seen, isolation. One click opens a console.',
+  },
   { id: 'consoles', label: 'Consoles', blurb: 'Live response consoles, one tab per device session.' },
-  { id: 'batches', label: 'Batches', blurb: 'One command line over many devices: per-device status, the merged results, export, cancel.' },
-  { id: 'log', label: 'Log', blurb: 'Every command of every session, with status, input and output. Filter, search, export.' },
-  { id: 'library', label: 'Library', blurb: 'Scripts available to run on devices, with parameters and signature state.' },
-  { id: 'cases', label: 'Cases', blurb: 'Local cases: sessions, transcripts, notes and downloaded evidence, available offline.' },
+  {
+    id: 'batches',
+    label: 'Batches',
+    blurb: 'One command line over many devices: per-device status, the merged results, export, cancel.',
+  },
+  {
+    id: 'log',
+    label: 'Log',
+    blurb: 'Every command of every session, with status, input and output. Filter, search, export.',
+  },
+  {
+    id: 'library',
+    label: 'Library',
+    blurb: 'Scripts available to run on devices, with parameters and signature state.',
+  },
+  {
+    id: 'cases',
+    label: 'Cases',
+    blurb: 'Local cases: sessions, transcripts, notes and downloaded evidence, available offline.',
+  },
   { id: 'settings', label: 'Settings', blurb: 'Standalone mode, or connect to a team service with a profile file.' },
 ] as const;
 
@@ -148,7 +174,10 @@ export const useAppStore = create<AppState>()((set) => ({
     set((state) => {
       const index = state.tabs.findIndex((tab) => tab.sessionId === sessionId);
       const tabs = state.tabs.filter((tab) => tab.sessionId !== sessionId);
-      const activeTab = state.activeTab === sessionId ? (tabs[Math.min(index, tabs.length - 1)]?.sessionId ?? undefined) : state.activeTab;
+      const activeTab =
+        state.activeTab === sessionId
+          ? (tabs[Math.min(index, tabs.length - 1)]?.sessionId ?? undefined)
+          : state.activeTab;
       return { tabs, activeTab };
     }),
   activateTab: (sessionId) => set({ activeTab: sessionId }),
@@ -157,4 +186,3 @@ export const useAppStore = create<AppState>()((set) => ({
   setTimeZone: (timeZone) => set({ timeZone }),
   setLiveResponseOff: (liveResponseOff) => set({ liveResponseOff }),
 }));
-

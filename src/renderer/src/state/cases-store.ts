@@ -59,23 +59,36 @@ export const useCasesStore = create<CasesState>()((set, get) => ({
       const { caseId } = get();
       const keep = caseId !== undefined && cases.some((c) => c.id === caseId);
       const next = keep ? caseId : (cases.find((c) => c.active) ?? cases[0])?.id;
-      set({ cases, loaded: true, error: undefined, ...(next === caseId ? {} : { caseId: next, noteId: undefined, transcriptId: undefined, evidenceId: undefined }) });
+      set({
+        cases,
+        loaded: true,
+        error: undefined,
+        ...(next === caseId ? {} : { caseId: next, noteId: undefined, transcriptId: undefined, evidenceId: undefined }),
+      });
     } catch (e) {
       set({ loaded: true, error: errorText(e) });
     }
   },
   selectCase: (caseId) =>
-    set((state) => (state.caseId === caseId ? {} : { caseId, noteId: undefined, transcriptId: undefined, evidenceId: undefined })),
+    set((state) =>
+      state.caseId === caseId ? {} : { caseId, noteId: undefined, transcriptId: undefined, evidenceId: undefined },
+    ),
   setTab: (tab) => set({ tab }),
   openNote: (caseId, noteId) => set((state) => ({ ...sameCase(state, caseId), caseId, tab: 'notes', noteId })),
-  openTranscript: (caseId, transcriptId) => set((state) => ({ ...sameCase(state, caseId), caseId, tab: 'transcripts', transcriptId })),
-  openEvidence: (caseId, evidenceId) => set((state) => ({ ...sameCase(state, caseId), caseId, tab: 'evidence', evidenceId })),
+  openTranscript: (caseId, transcriptId) =>
+    set((state) => ({ ...sameCase(state, caseId), caseId, tab: 'transcripts', transcriptId })),
+  openEvidence: (caseId, evidenceId) =>
+    set((state) => ({ ...sameCase(state, caseId), caseId, tab: 'evidence', evidenceId })),
   changed() {
     set((state) => ({ revision: state.revision + 1 }));
     void get().reload();
   },
-  put: (view) => set((state) => ({ cases: state.cases.map((c) => (c.id === view.id ? view : view.active ? { ...c, active: false } : c)) })),
-  setProgress: (progress) => set((state) => ({ progress: { ...state.progress, [progressKey(progress.task, progress.id)]: progress } })),
+  put: (view) =>
+    set((state) => ({
+      cases: state.cases.map((c) => (c.id === view.id ? view : view.active ? { ...c, active: false } : c)),
+    })),
+  setProgress: (progress) =>
+    set((state) => ({ progress: { ...state.progress, [progressKey(progress.task, progress.id)]: progress } })),
 }));
 
 /** Opening something in another case forgets what was open in the previous one. */

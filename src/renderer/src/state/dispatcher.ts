@@ -24,7 +24,9 @@ type CancellableChannel = { [C in IpcChannel]: IpcRequest<C> extends { callId?: 
  * cancel it. The action still settles with main's answer (the cancelled call's error, or its result when
  * it ended first).
  */
-function cancellable<C extends CancellableChannel>(channel: C): (request: Omit<IpcRequest<C>, 'callId'>, signal?: AbortSignal) => Promise<IpcResponse<C>> {
+function cancellable<C extends CancellableChannel>(
+  channel: C,
+): (request: Omit<IpcRequest<C>, 'callId'>, signal?: AbortSignal) => Promise<IpcResponse<C>> {
   return async (request, signal) => {
     if (!signal) return call(channel, request as IpcRequest<C>);
     const callId = crypto.randomUUID();

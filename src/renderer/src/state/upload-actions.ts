@@ -6,7 +6,11 @@ import { uploadInChunks, type UploadHooks } from './chunked-upload.js';
 export type LibraryUploadMeta = Omit<IpcRequest<'lr:library.uploadBegin'>, 'size'>;
 
 /** A file into the service's script library (main stages it, then sends it on). */
-export function uploadLibraryFile(file: Blob, meta: LibraryUploadMeta, hooks?: UploadHooks): Promise<IpcResponse<'lr:library.uploadEnd'>> {
+export function uploadLibraryFile(
+  file: Blob,
+  meta: LibraryUploadMeta,
+  hooks?: UploadHooks,
+): Promise<IpcResponse<'lr:library.uploadEnd'>> {
   return uploadInChunks(
     file,
     {
@@ -20,7 +24,11 @@ export function uploadLibraryFile(file: Blob, meta: LibraryUploadMeta, hooks?: U
 }
 
 /** A case zip into this workstation's cases (main verifies every member before adding anything). */
-export function importCaseZip(file: Blob, name: string, hooks?: UploadHooks): Promise<IpcResponse<'lr:cases.importEnd'>> {
+export function importCaseZip(
+  file: Blob,
+  name: string,
+  hooks?: UploadHooks,
+): Promise<IpcResponse<'lr:cases.importEnd'>> {
   return uploadInChunks(
     file,
     {

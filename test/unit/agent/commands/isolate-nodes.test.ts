@@ -35,13 +35,19 @@ function setup(urls: string[], current: string | null) {
 
 describe('isolate with several service nodes', () => {
   it('allows every node (address and port), and records them in the state file', async () => {
-    const { h, firewall, dataDir } = setup(['wss://127.0.0.1:8443', 'wss://127.0.0.2:9443', 'https://127.0.0.1:8443'], 'wss://127.0.0.1:8443');
+    const { h, firewall, dataDir } = setup(
+      ['wss://127.0.0.1:8443', 'wss://127.0.0.2:9443', 'https://127.0.0.1:8443'],
+      'wss://127.0.0.1:8443',
+    );
     await runCommand(isolateCommand, h);
     expect(firewall.allowed).toEqual([
       { address: '127.0.0.1', port: 8443 },
       { address: '127.0.0.2', port: 9443 },
     ]);
-    const state = JSON.parse(readFileSync(join(dataDir, 'isolation.json'), 'utf8')) as { isolated: boolean; allow: IsolationPeer[] };
+    const state = JSON.parse(readFileSync(join(dataDir, 'isolation.json'), 'utf8')) as {
+      isolated: boolean;
+      allow: IsolationPeer[];
+    };
     expect(state.isolated).toBe(true);
     expect(state.allow).toHaveLength(2);
     expect(h.records[0]).toMatchObject({ isolated: true, allowed: ['127.0.0.1:8443', '127.0.0.2:9443'] });
@@ -54,7 +60,9 @@ describe('isolate with several service nodes', () => {
     expect(ok.h.traces.join('\n')).toMatch(/stay unreachable while isolated: wss:\/\/no-such-node\.invalid:8443 \(/);
 
     const bad = setup(['wss://127.0.0.1:8443', 'wss://no-such-node.invalid:8443'], 'wss://no-such-node.invalid:8443');
-    await expect(runCommand(isolateCommand, bad.h)).rejects.toThrow(/isolate: cannot resolve the service address wss:\/\/no-such-node\.invalid:8443/);
+    await expect(runCommand(isolateCommand, bad.h)).rejects.toThrow(
+      /isolate: cannot resolve the service address wss:\/\/no-such-node\.invalid:8443/,
+    );
     expect(bad.firewall.allowed).toBeNull();
   });
 });

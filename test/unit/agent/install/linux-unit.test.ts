@@ -3,33 +3,66 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { agentUnitText, DEFAULT_DATA_DIR, execStartLine, INSTALLED_BINARY, linuxStatusLines, parseExecStart, serviceArgv, systemdQuote, type LinuxAgentStatus } from '../../../../src/agent/install/linux-unit.js';
+import {
+  agentUnitText,
+  DEFAULT_DATA_DIR,
+  execStartLine,
+  INSTALLED_BINARY,
+  linuxStatusLines,
+  parseExecStart,
+  serviceArgv,
+  systemdQuote,
+  type LinuxAgentStatus,
+} from '../../../../src/agent/install/linux-unit.js';
 
 const ROOT = join(import.meta.dirname, '../../../..');
 
 describe('the systemd unit of lr-agent install', () => {
   it('runs the agent as root, restarted 2 s after any exit, at boot, after the network', () => {
     const unit = agentUnitText(serviceArgv([INSTALLED_BINARY], DEFAULT_DATA_DIR));
-    for (const line of ['ExecStart=/usr/lib/lr-agent/lr-agent service --data /var/lib/lr-agent', 'User=root', 'Restart=always', 'RestartSec=2', 'WantedBy=multi-user.target', 'After=network-online.target', 'StartLimitIntervalSec=0', 'UMask=0077', 'NoNewPrivileges=yes']) {
+    for (const line of [
+      'ExecStart=/usr/lib/lr-agent/lr-agent service --data /var/lib/lr-agent',
+      'User=root',
+      'Restart=always',
+      'RestartSec=2',
+      'WantedBy=multi-user.target',
+      'After=network-online.target',
+      'StartLimitIntervalSec=0',
+      'UMask=0077',
+      'NoNewPrivileges=yes',
+    ]) {
       expect(unit.split('\n'), line).toContain(line);
     }
   });
 
   it('sets no option that would stop it reading the system or writing where the threat is', () => {
-    const set = agentUnitText(['/usr/bin/x']).split('\n').filter((l) => !l.startsWith('#'));
-    const blinding = /^(ProtectSystem|ProtectHome|PrivateTmp|PrivateDevices|DevicePolicy|ProtectProc|ProcSubset|PrivateNetwork|RestrictAddressFamilies|IPAddressDeny|ProtectKernelModules|ReadOnlyPaths|InaccessiblePaths|RestrictSUIDSGID|CapabilityBoundingSet|SystemCallFilter|ProtectClock)=/;
+    const set = agentUnitText(['/usr/bin/x'])
+      .split('\n')
+      .filter((l) => !l.startsWith('#'));
+    const blinding =
+      /^(ProtectSystem|ProtectHome|PrivateTmp|PrivateDevices|DevicePolicy|ProtectProc|ProcSubset|PrivateNetwork|RestrictAddressFamilies|IPAddressDeny|ProtectKernelModules|ReadOnlyPaths|InaccessiblePaths|RestrictSUIDSGID|CapabilityBoundingSet|SystemCallFilter|ProtectClock)=/;
     expect(set.filter((l) => blinding.test(l))).toEqual([]);
   });
 
   it('is the unit the .deb ships (packaging/debian/lr-agent/lr-agent.service)', () => {
     // lr-agent install uses the package's unit as it is when both say the same; they must not drift.
-    expect(readFileSync(join(ROOT, 'packaging/debian/lr-agent/lr-agent.service'), 'utf8')).toBe(agentUnitText(serviceArgv([INSTALLED_BINARY], DEFAULT_DATA_DIR)));
+    expect(readFileSync(join(ROOT, 'packaging/debian/lr-agent/lr-agent.service'), 'utf8')).toBe(
+      agentUnitText(serviceArgv([INSTALLED_BINARY], DEFAULT_DATA_DIR)),
+    );
   });
 
   it('quotes ExecStart words so that systemd splits them back as they were', () => {
-    const argv = ['/opt/my agent/node', '/opt/my agent/out/bin/lr-agent.js', 'service', '--data', '/srv/data "x" 100% $HOME\\y'];
+    const argv = [
+      '/opt/my agent/node',
+      '/opt/my agent/out/bin/lr-agent.js',
+      'service',
+      '--data',
+      '/srv/data "x" 100% $HOME\\y',
+    ];
     const line = execStartLine(argv);
-    expect(line).toBe('"/opt/my agent/node" "/opt/my agent/out/bin/lr-agent.js" service --data "/srv/data \\"x\\" 100%% $$HOME\\\\y"');
+    expect(line).toBe(
+      '"/opt/my agent/node" "/opt/my agent/out/bin/lr-agent.js" service --data "/srv/data \\"x\\" 100%% $$HOME\\\\y"',
+    );
     expect(parseExecStart(`[Service]\nExecStart=${line}\n`)).toEqual(argv);
     expect(systemdQuote('/usr/lib/lr-agent/lr-agent')).toBe('/usr/lib/lr-agent/lr-agent');
   });
@@ -59,12 +92,19 @@ describe('the systemd unit of lr-agent install', () => {
       // The program exists only under its exact name: a wrong split or a % read as a specifier fails.
       const r = (() => {
         try {
-          return execFileSync('systemd-analyze', ['verify', unit], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+          return execFileSync('systemd-analyze', ['verify', unit], {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
         } catch (e) {
           return String((e as { stderr?: string }).stderr);
         }
       })();
-      expect(r.split('\n').filter((l) => /not executable|No such file|Failed|Unknown|escape/i.test(l) && !/sysinit\.target/.test(l))).toEqual([]);
+      expect(
+        r
+          .split('\n')
+          .filter((l) => /not executable|No such file|Failed|Unknown|escape/i.test(l) && !/sysinit\.target/.test(l)),
+      ).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -82,7 +122,14 @@ describe('lr-agent status on Linux', () => {
     enrollment: { deviceId: 'd1', name: 'web-01', url: 'wss://lr.example:8443' },
     folder: { mode: 0o40700, uid: 0, isDirectory: true },
     run: {
-      status: { pid: 42, startedAt: '2026-12-05T10:00:00.000Z', connected: true, url: 'wss://lr.example:8443', lastConnectedAt: '2026-12-05T10:00:01.000Z', updatedAt: '2026-12-05T10:00:01.000Z' },
+      status: {
+        pid: 42,
+        startedAt: '2026-12-05T10:00:00.000Z',
+        connected: true,
+        url: 'wss://lr.example:8443',
+        lastConnectedAt: '2026-12-05T10:00:01.000Z',
+        updatedAt: '2026-12-05T10:00:01.000Z',
+      },
       alive: true,
     },
   };
@@ -110,16 +157,39 @@ describe('lr-agent status on Linux', () => {
       },
       now,
     );
-    expect(lines[0]).toBe('service: installed (/lib/systemd/system/lr-agent.service), enabled, state unknown: systemd is not running');
+    expect(lines[0]).toBe(
+      'service: installed (/lib/systemd/system/lr-agent.service), enabled, state unknown: systemd is not running',
+    );
     expect(lines).toContain('  mode 0755, owner uid 1000 (WRONG: must be 0700 and owned by root)');
     expect(lines.at(-1)).toBe('agent: not running (pid 42 is gone), never connected since its start');
-    expect(linuxStatusLines({ ...base, run: { status: { ...base.run!.status, connected: false, lastConnectedAt: '2026-12-05T09:00:31.000Z' }, alive: true } }, now).at(-1)).toBe(
-      'agent: running (pid 42), NOT connected, last connected 2026-12-05T09:00:31.000Z (60 min ago)',
-    );
+    expect(
+      linuxStatusLines(
+        {
+          ...base,
+          run: {
+            status: { ...base.run!.status, connected: false, lastConnectedAt: '2026-12-05T09:00:31.000Z' },
+            alive: true,
+          },
+        },
+        now,
+      ).at(-1),
+    ).toBe('agent: running (pid 42), NOT connected, last connected 2026-12-05T09:00:31.000Z (60 min ago)');
   });
 
   it('says not installed and not enrolled', () => {
-    const lines = linuxStatusLines({ ...base, unitPath: null, execStart: null, enabled: null, active: null, enrollment: null, folder: undefined, run: null }, now);
+    const lines = linuxStatusLines(
+      {
+        ...base,
+        unitPath: null,
+        execStart: null,
+        enabled: null,
+        active: null,
+        enrollment: null,
+        folder: undefined,
+        run: null,
+      },
+      now,
+    );
     expect(lines).toEqual([
       'service: not installed (no lr-agent.service in /etc/systemd/system or /lib/systemd/system)',
       'enrolled: no (no agent.json in /var/lib/lr-agent)',

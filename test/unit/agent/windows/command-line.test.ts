@@ -116,9 +116,13 @@ describe('quoteWindowsArgument', () => {
     let n = 0;
     const wrong: string[] = [];
     for (const arg of allStrings(['a', ' ', '\t', '\\', '"'], 6)) {
-      for (const argv of [['p.exe', arg], ['C:\\Program Files\\p.exe', arg, `${arg}\\`, '', arg]]) {
+      for (const argv of [
+        ['p.exe', arg],
+        ['C:\\Program Files\\p.exe', arg, `${arg}\\`, '', arg],
+      ]) {
         const line = windowsCommandLine(argv);
-        if (JSON.stringify(parseCommandLine(line)) !== JSON.stringify(argv)) wrong.push(`${JSON.stringify(argv)} → ${line}`);
+        if (JSON.stringify(parseCommandLine(line)) !== JSON.stringify(argv))
+          wrong.push(`${JSON.stringify(argv)} → ${line}`);
       }
       n++;
     }
@@ -136,7 +140,10 @@ describe('program names', () => {
   it('are quoted plainly (CommandLineToArgvW reads them without escapes) and may not hold a quote', () => {
     expect(quoteProgramName('C:\\Windows\\System32\\cmd.exe')).toBe('C:\\Windows\\System32\\cmd.exe');
     expect(quoteProgramName('C:\\Program Files\\x\\')).toBe('"C:\\Program Files\\x\\"');
-    expect(parseCommandLine(`${quoteProgramName('C:\\Program Files\\x\\')} a`)).toEqual(['C:\\Program Files\\x\\', 'a']);
+    expect(parseCommandLine(`${quoteProgramName('C:\\Program Files\\x\\')} a`)).toEqual([
+      'C:\\Program Files\\x\\',
+      'a',
+    ]);
     expect(() => quoteProgramName('C:\\a"b.exe')).toThrow('a program path cannot contain a quote');
   });
 });
@@ -153,7 +160,19 @@ describe('launch lines', () => {
       'C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe -NoProfile -NonInteractive -ExecutionPolicy Bypass -File "C:\\ProgramData\\lr agent\\tmp\\run-Ab12\\collect.ps1" -Path "C:\\Users\\a b\\\\" "" "say \\"hi\\""',
     );
     expect(l.commandLine).toBe([l.argv0, ...l.args].join(' '));
-    expect(parseCommandLine(l.commandLine)).toEqual([powershell, '-NoProfile', '-NonInteractive', '-ExecutionPolicy', 'Bypass', '-File', script, '-Path', 'C:\\Users\\a b\\', '', 'say "hi"']);
+    expect(parseCommandLine(l.commandLine)).toEqual([
+      powershell,
+      '-NoProfile',
+      '-NonInteractive',
+      '-ExecutionPolicy',
+      'Bypass',
+      '-File',
+      script,
+      '-Path',
+      'C:\\Users\\a b\\',
+      '',
+      'say "hi"',
+    ]);
   });
 
   it('.exe: the program itself, each argument quoted for CommandLineToArgvW', () => {
@@ -166,12 +185,19 @@ describe('launch lines', () => {
   it('.bat: cmd.exe /d /s /c with the whole line in one pair of quotes; parameters with separators quoted', () => {
     const bat = 'C:\\ProgramData\\lr agent\\tmp\\run-Ab12\\collect.bat';
     const l = batchLaunch('C:\\Windows\\System32\\cmd.exe', bat, ['a b', 'plain', '', 'k=v', 'x,y', 'C:\\dir\\', 'é']);
-    expect(l.args).toEqual(['/d', '/s', '/c', '""C:\\ProgramData\\lr agent\\tmp\\run-Ab12\\collect.bat" "a b" plain "" "k=v" "x,y" C:\\dir\\ é"']);
+    expect(l.args).toEqual([
+      '/d',
+      '/s',
+      '/c',
+      '""C:\\ProgramData\\lr agent\\tmp\\run-Ab12\\collect.bat" "a b" plain "" "k=v" "x,y" C:\\dir\\ é"',
+    ]);
     expect(l.commandLine).toBe(`C:\\Windows\\System32\\cmd.exe ${l.args.join(' ')}`);
   });
 
   it('.bat: refuses a script path cmd would expand', () => {
-    expect(() => batchLaunch('cmd.exe', 'C:\\a%PATH%\\x.bat', [])).toThrow("the script's path cannot be given to cmd.exe: C:\\a%PATH%\\x.bat");
+    expect(() => batchLaunch('cmd.exe', 'C:\\a%PATH%\\x.bat', [])).toThrow(
+      "the script's path cannot be given to cmd.exe: C:\\a%PATH%\\x.bat",
+    );
   });
 });
 
@@ -181,7 +207,9 @@ describe('batch parameters', () => {
       expect(batchParameterProblem(arg), arg).toMatch(/^parameters of a \.bat\/\.cmd script may not contain /);
       expect(() => quoteBatchParameter(arg)).toThrow(/may not contain/);
     }
-    expect(batchParameterProblem(`x${ch}`)).toBe(`parameters of a .bat/.cmd script may not contain ${ch} (cmd.exe would read it as batch syntax; refused: & | < > ^ % ! " ( ) and control characters but tab)`);
+    expect(batchParameterProblem(`x${ch}`)).toBe(
+      `parameters of a .bat/.cmd script may not contain ${ch} (cmd.exe would read it as batch syntax; refused: & | < > ^ % ! " ( ) and control characters but tab)`,
+    );
   });
 
   it('refuses line breaks and other control characters, named', () => {
@@ -192,7 +220,8 @@ describe('batch parameters', () => {
   });
 
   it('accepts paths, switches, spaces, tabs and non-ASCII', () => {
-    for (const arg of ['C:\\Program Files\\x', '/s', '-n', 'a\tb', 'ü', '', 'k=v', '\\\\srv\\share\\']) expect(batchParameterProblem(arg), arg).toBeNull();
+    for (const arg of ['C:\\Program Files\\x', '/s', '-n', 'a\tb', 'ü', '', 'k=v', '\\\\srv\\share\\'])
+      expect(batchParameterProblem(arg), arg).toBeNull();
     expect(quoteBatchParameter('a\tb')).toBe('"a\tb"');
   });
 

@@ -1,11 +1,24 @@
-/** Driver paths, the PE header read (size and embedded signature) and the join of loaded modules with SCM entries (pure). */
+/**
+ * Driver paths, the PE header read (size and embedded signature) and the join of loaded modules with SCM entries
+ * (pure).
+ */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { joinDrivers } from '../../../../src/agent/platform/windows/drivers.js';
-import { baseNameOf, defaultDriverPath, resolveDriverPath } from '../../../../src/agent/platform/windows/drivers-paths.js';
-import { certificateTableSigner, parsePeHeaders, peFacts, SIGNED_UNKNOWN, UNSIGNED } from '../../../../src/agent/platform/windows/drivers-pe.js';
+import {
+  baseNameOf,
+  defaultDriverPath,
+  resolveDriverPath,
+} from '../../../../src/agent/platform/windows/drivers-paths.js';
+import {
+  certificateTableSigner,
+  parsePeHeaders,
+  peFacts,
+  SIGNED_UNKNOWN,
+  UNSIGNED,
+} from '../../../../src/agent/platform/windows/drivers-pe.js';
 import type { ScmEntry } from '../../../../src/agent/platform/windows/scm.js';
 import { buildPe, pkcs7SignedBy, signedPe, winCertificate } from './pe-fixture.js';
 
@@ -14,14 +27,20 @@ const ROOT = 'C:\\Windows';
 describe('driver paths', () => {
   it('resolves the NT forms the kernel and ImagePath use', () => {
     expect(resolveDriverPath('\\SystemRoot\\system32\\ntoskrnl.exe', ROOT)).toBe('C:\\Windows\\system32\\ntoskrnl.exe');
-    expect(resolveDriverPath('\\systemroot\\System32\\drivers\\x.sys', 'C:\\windows\\')).toBe('C:\\windows\\System32\\drivers\\x.sys');
+    expect(resolveDriverPath('\\systemroot\\System32\\drivers\\x.sys', 'C:\\windows\\')).toBe(
+      'C:\\windows\\System32\\drivers\\x.sys',
+    );
     expect(resolveDriverPath('System32\\drivers\\tcpip.sys', ROOT)).toBe('C:\\Windows\\System32\\drivers\\tcpip.sys');
     expect(resolveDriverPath('system32\\DRIVERS\\x.sys', 'D:\\WINNT')).toBe('D:\\WINNT\\system32\\DRIVERS\\x.sys');
     expect(resolveDriverPath('\\??\\C:\\ProgramData\\evil\\rk.sys', ROOT)).toBe('C:\\ProgramData\\evil\\rk.sys');
     expect(resolveDriverPath('\\\\?\\C:\\x.sys', ROOT)).toBe('C:\\x.sys');
-    expect(resolveDriverPath('%SystemRoot%\\System32\\drivers\\a.sys', ROOT)).toBe('C:\\Windows\\System32\\drivers\\a.sys');
+    expect(resolveDriverPath('%SystemRoot%\\System32\\drivers\\a.sys', ROOT)).toBe(
+      'C:\\Windows\\System32\\drivers\\a.sys',
+    );
     expect(resolveDriverPath('%windir%\\b.sys', ROOT)).toBe('C:\\Windows\\b.sys');
-    expect(resolveDriverPath('\\Windows\\System32\\drivers\\c.sys', 'E:\\Windows')).toBe('E:\\Windows\\System32\\drivers\\c.sys');
+    expect(resolveDriverPath('\\Windows\\System32\\drivers\\c.sys', 'E:\\Windows')).toBe(
+      'E:\\Windows\\System32\\drivers\\c.sys',
+    );
     expect(resolveDriverPath('"C:\\Program Files\\V\\v.sys"', ROOT)).toBe('C:\\Program Files\\V\\v.sys');
     expect(resolveDriverPath('C:\\Users\\Public\\lrdrv.sys', ROOT)).toBe('C:\\Users\\Public\\lrdrv.sys');
     // a device path has no drive letter to map to: kept as the kernel wrote it
@@ -38,7 +57,10 @@ describe('driver paths', () => {
 
 describe('PE headers', () => {
   it('reads SizeOfImage and an empty security directory of PE32+ and PE32 images', () => {
-    expect(parsePeHeaders(buildPe({ sizeOfImage: 0x23000 }))).toEqual({ sizeOfImage: 0x23000, security: { offset: 0, size: 0 } });
+    expect(parsePeHeaders(buildPe({ sizeOfImage: 0x23000 }))).toEqual({
+      sizeOfImage: 0x23000,
+      security: { offset: 0, size: 0 },
+    });
     expect(parsePeHeaders(buildPe({ sizeOfImage: 0x5000, magic: 0x10b }))?.sizeOfImage).toBe(0x5000);
   });
 
@@ -77,10 +99,16 @@ describe('PE headers', () => {
     const bare = pkcs7SignedBy('LR Test Vendor', Buffer.from('image'), { caName: 'LR Test CA', certificates: false });
     expect(certificateTableSigner(winCertificate(bare))).toBe('LR Test CA');
     // a certificate of the same issuer that did not sign is not taken for the signer
-    const sibling = pkcs7SignedBy('LR Test Vendor', Buffer.from('image'), { caName: 'LR Test CA', certificates: false, sibling: 'LR Other Vendor' });
+    const sibling = pkcs7SignedBy('LR Test Vendor', Buffer.from('image'), {
+      caName: 'LR Test CA',
+      certificates: false,
+      sibling: 'LR Other Vendor',
+    });
     expect(certificateTableSigner(winCertificate(sibling))).toBe('LR Test CA');
     // self-signed
-    expect(certificateTableSigner(winCertificate(pkcs7SignedBy('LR Self Signed', Buffer.from('x'))))).toBe('LR Self Signed');
+    expect(certificateTableSigner(winCertificate(pkcs7SignedBy('LR Self Signed', Buffer.from('x'))))).toBe(
+      'LR Self Signed',
+    );
     // signed, but not with a PKCS#7 the reader understands: still not "unsigned"
     expect(certificateTableSigner(winCertificate(der, 1))).toBe(SIGNED_UNKNOWN);
     expect(certificateTableSigner(winCertificate(Buffer.alloc(30, 7)))).toBe(SIGNED_UNKNOWN);
@@ -121,21 +149,75 @@ describe('joining loaded modules with SCM driver entries', () => {
         { baseName: 'ntoskrnl.exe', fileName: '\\SystemRoot\\system32\\ntoskrnl.exe' },
         { baseName: 'Tcpip.sys', fileName: '\\SystemRoot\\System32\\drivers\\tcpip.sys' },
       ],
-      [entry('Tcpip', 1, 'System32\\drivers\\tcpip.sys', 0), entry('lrrk', 1, '\\??\\C:\\ProgramData\\rk.sys', 1), { ...entry('beep', 4, ''), config: null }],
+      [
+        entry('Tcpip', 1, 'System32\\drivers\\tcpip.sys', 0),
+        entry('lrrk', 1, '\\??\\C:\\ProgramData\\rk.sys', 1),
+        { ...entry('beep', 4, ''), config: null },
+      ],
       ROOT,
     );
     expect(drivers).toEqual([
       // SCM said stopped, the kernel has it loaded: running
-      { name: 'Tcpip', refCount: 0, usedBy: [], state: 'running', path: 'C:\\Windows\\System32\\drivers\\tcpip.sys', taint: null, startType: 'boot', serviceType: 'kernel_driver', displayName: 'Tcpip display', loaded: true },
-      { name: 'lrrk', refCount: 0, usedBy: [], state: 'stopped', path: 'C:\\ProgramData\\rk.sys', taint: null, startType: 'system', serviceType: 'kernel_driver', displayName: 'lrrk display', loaded: false },
+      {
+        name: 'Tcpip',
+        refCount: 0,
+        usedBy: [],
+        state: 'running',
+        path: 'C:\\Windows\\System32\\drivers\\tcpip.sys',
+        taint: null,
+        startType: 'boot',
+        serviceType: 'kernel_driver',
+        displayName: 'Tcpip display',
+        loaded: true,
+      },
+      {
+        name: 'lrrk',
+        refCount: 0,
+        usedBy: [],
+        state: 'stopped',
+        path: 'C:\\ProgramData\\rk.sys',
+        taint: null,
+        startType: 'system',
+        serviceType: 'kernel_driver',
+        displayName: 'lrrk display',
+        loaded: false,
+      },
       // configuration unreadable: the default path, no start type
-      { name: 'beep', refCount: 0, usedBy: [], state: 'running', path: 'C:\\Windows\\System32\\drivers\\beep.sys', taint: null, startType: null, serviceType: 'kernel_driver', displayName: 'beep display', loaded: false },
-      { name: 'ntoskrnl.exe', refCount: 0, usedBy: [], state: 'running', path: 'C:\\Windows\\system32\\ntoskrnl.exe', taint: null, startType: null, serviceType: null, displayName: null, loaded: true },
+      {
+        name: 'beep',
+        refCount: 0,
+        usedBy: [],
+        state: 'running',
+        path: 'C:\\Windows\\System32\\drivers\\beep.sys',
+        taint: null,
+        startType: null,
+        serviceType: 'kernel_driver',
+        displayName: 'beep display',
+        loaded: false,
+      },
+      {
+        name: 'ntoskrnl.exe',
+        refCount: 0,
+        usedBy: [],
+        state: 'running',
+        path: 'C:\\Windows\\system32\\ntoskrnl.exe',
+        taint: null,
+        startType: null,
+        serviceType: null,
+        displayName: null,
+        loaded: true,
+      },
     ]);
   });
 
   it('says loaded is unknown when the kernel list is unavailable (Wine) and keeps the SCM state', () => {
     const [d] = joinDrivers(null, [entry('winebus', 4, 'C:\\windows\\system32\\drivers\\winebus.sys')], 'C:\\windows');
-    expect(d).toMatchObject({ name: 'winebus', state: 'running', loaded: null, path: 'C:\\windows\\system32\\drivers\\winebus.sys', startType: 'demand' });
+    expect(d).toMatchObject({
+      name: 'winebus',
+      state: 'running',
+      loaded: null,
+      path: 'C:\\windows\\system32\\drivers\\winebus.sys',
+      startType: 'demand',
+    });
   });
 });

@@ -11,7 +11,11 @@ import { dirCommand } from '../../../../src/agent/commands/dir.js';
 import { fileinfoCommand } from '../../../../src/agent/commands/fileinfo.js';
 import { findfileCommand } from '../../../../src/agent/commands/findfile.js';
 import { getfileCommand } from '../../../../src/agent/commands/getfile.js';
-import { attributeString, attributesFromStat, contentReadProblem } from '../../../../src/agent/platform/windows/file-attributes.js';
+import {
+  attributeString,
+  attributesFromStat,
+  contentReadProblem,
+} from '../../../../src/agent/platform/windows/file-attributes.js';
 import { createLinuxPlatform } from '../../../../src/agent/platform/linux.js';
 import { driveRoots } from '../../../../src/agent/platform/windows/volumes.js';
 import { compileNamePattern } from '../../../../src/agent/fs/glob.js';
@@ -77,7 +81,9 @@ describe('file commands on a Windows agent refuse what is not a local file, in o
   it('judges the path once resolved too: a session folder plus a name past the limit', async () => {
     const deepCwd = `C:${'\\abcdefgh'.repeat(3600)}`;
     const h = makeHarness({ cwd: deepCwd, platform: windowsNamed });
-    await expect(runCommand(dirCommand, h, { path: 'x'.repeat(200) + '\\y'.repeat(200) })).rejects.toThrow(/path of \d+ characters/);
+    await expect(runCommand(dirCommand, h, { path: 'x'.repeat(200) + '\\y'.repeat(200) })).rejects.toThrow(
+      /path of \d+ characters/,
+    );
   });
 });
 
@@ -87,7 +93,11 @@ describe('Windows file attributes as mode', () => {
     expect(attributeString(0x10)).toBe('d-----');
     expect(attributeString(0x10 | 0x2 | 0x4)).toBe('d--hs-');
     expect(attributeString(0x1 | 0x20 | 0x400)).toBe('-ar--l');
-    const st = (mode: number, dir = false, link = false) => ({ mode, isDirectory: () => dir, isSymbolicLink: () => link });
+    const st = (mode: number, dir = false, link = false) => ({
+      mode,
+      isDirectory: () => dir,
+      isSymbolicLink: () => link,
+    });
     expect(attributeString(attributesFromStat(st(0o100444)))).toBe('--r---');
     expect(attributeString(attributesFromStat(st(0o40666, true)))).toBe('d-----');
   });
@@ -95,7 +105,8 @@ describe('Windows file attributes as mode', () => {
 
 describe('Windows files whose content is elsewhere', () => {
   it('are never read: cloud placeholders (recall on open or on data access) and offline files', () => {
-    for (const a of [0x1000, 0x40000, 0x400000, 0x400000 | 0x20 | 0x400]) expect(contentReadProblem(a), a.toString(16)).toMatch(/not on this device .* would fetch it from its provider/);
+    for (const a of [0x1000, 0x40000, 0x400000, 0x400000 | 0x20 | 0x400])
+      expect(contentReadProblem(a), a.toString(16)).toMatch(/not on this device .* would fetch it from its provider/);
     for (const a of [0, 0x20, 0x1 | 0x2 | 0x4, 0x200, 0x800]) expect(contentReadProblem(a), a.toString(16)).toBeNull();
     expect(contentReadProblem(null)).toBeNull();
   });

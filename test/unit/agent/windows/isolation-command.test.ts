@@ -9,13 +9,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { isolateCommand, releaseCommand } from '../../../../src/agent/commands/isolate.js';
 import { readIsolation, reapplyIsolation } from '../../../../src/agent/isolation.js';
 import type { PlatformLayer } from '../../../../src/agent/platform/types.js';
-import { FirewallUnavailableError, type FirewallBackend } from '../../../../src/agent/platform/windows/firewall-backend.js';
+import {
+  FirewallUnavailableError,
+  type FirewallBackend,
+} from '../../../../src/agent/platform/windows/firewall-backend.js';
 import { isolationRules, type FirewallRule } from '../../../../src/agent/platform/windows/firewall-rules.js';
 import { releaseBeforeUninstall, windowsIsolation } from '../../../../src/agent/platform/windows/isolation.js';
 import { Logger } from '../../../../src/node/log.js';
 import { makeHarness, runCommand } from '../helpers.js';
 
-/** A fake firewall: keeps the rules in memory. `unavailable`: no firewall at all; `forgetful`: accepts, keeps nothing (a stub). */
+/**
+ * A fake firewall: keeps the rules in memory. `unavailable`: no firewall at all; `forgetful`: accepts, keeps nothing (a
+ * stub).
+ */
 class FakeFirewallBackend implements FirewallBackend {
   readonly name = 'fake firewall';
   rules: FirewallRule[] = [];
@@ -23,7 +29,8 @@ class FakeFirewallBackend implements FirewallBackend {
   constructor(private readonly mode: 'ok' | 'unavailable' | 'forgetful' = 'ok') {}
   private gate(call: string): void {
     this.calls.push(call);
-    if (this.mode === 'unavailable') throw new FirewallUnavailableError('the Base Filtering Engine service (BFE) is not installed');
+    if (this.mode === 'unavailable')
+      throw new FirewallUnavailableError('the Base Filtering Engine service (BFE) is not installed');
   }
   apply(rules: readonly FirewallRule[]): Promise<void> {
     this.gate('apply');
@@ -73,7 +80,11 @@ describe('isolate / release on Windows (fake firewall backend)', () => {
     expect(fw.rules).toEqual(isolationRules(PEERS));
     expect(fw.calls).toEqual(['apply', 'current']);
     expect(readIsolation(dataDir)).toMatchObject({ isolated: true, backend: 'windows-firewall', allow: PEERS });
-    expect(h.records[0]).toMatchObject({ isolated: true, backend: 'windows-firewall', allowed: ['127.0.0.1:8443', '127.0.0.2:9443', '::1:7443'] });
+    expect(h.records[0]).toMatchObject({
+      isolated: true,
+      backend: 'windows-firewall',
+      allowed: ['127.0.0.1:8443', '127.0.0.2:9443', '::1:7443'],
+    });
   });
 
   it('one service node: its rules only', async () => {
@@ -110,20 +121,32 @@ describe('isolate / release on Windows (fake firewall backend)', () => {
   it('no firewall on the device: isolate says so in one line, claims nothing and writes no state', async () => {
     const fw = new FakeFirewallBackend('unavailable');
     const { h, dataDir } = setup(fw);
-    const err = await runCommand(isolateCommand, h).then(() => null, (e: Error) => e);
-    expect(err?.message).toBe('isolate: the Windows firewall is not available on this device (the Base Filtering Engine service (BFE) is not installed): the device is NOT isolated');
+    const err = await runCommand(isolateCommand, h).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(err?.message).toBe(
+      'isolate: the Windows firewall is not available on this device (the Base Filtering Engine service (BFE) is not installed): the device is NOT isolated',
+    );
     expect(h.records).toEqual([]);
     expect(existsSync(join(dataDir, 'isolation.json'))).toBe(false);
 
-    const rel = await runCommand(releaseCommand, setup(fw, NODES, dataDir).h).then(() => null, (e: Error) => e);
-    expect(rel?.message).toBe('release: the Windows firewall is not available on this device (the Base Filtering Engine service (BFE) is not installed): nothing was removed');
+    const rel = await runCommand(releaseCommand, setup(fw, NODES, dataDir).h).then(
+      () => null,
+      (e: Error) => e,
+    );
+    expect(rel?.message).toBe(
+      'release: the Windows firewall is not available on this device (the Base Filtering Engine service (BFE) is not installed): nothing was removed',
+    );
     expect(existsSync(join(dataDir, 'isolation.json'))).toBe(false);
   });
 
   it('a firewall that accepts the rules but does not hold them (a stub): not isolated, no state', async () => {
     const fw = new FakeFirewallBackend('forgetful');
     const { h, dataDir } = setup(fw);
-    await expect(runCommand(isolateCommand, h)).rejects.toThrow(/^isolate: the fake firewall did not keep the isolation rules \(0 of 25 in force\): the device is NOT isolated$/);
+    await expect(runCommand(isolateCommand, h)).rejects.toThrow(
+      /^isolate: the fake firewall did not keep the isolation rules \(0 of 25 in force\): the device is NOT isolated$/,
+    );
     expect(fw.calls).toEqual(['apply', 'current', 'remove']);
     expect(readIsolation(dataDir)).toBeNull();
   });
@@ -133,7 +156,11 @@ describe('isolate / release on Windows (fake firewall backend)', () => {
     const { h, dataDir } = setup(ok);
     await runCommand(isolateCommand, h);
     const lines: string[] = [];
-    await reapplyIsolation(dataDir, windowsIsolation(new FakeFirewallBackend('unavailable')) as unknown as PlatformLayer, new Logger('test', 'warn', (l) => lines.push(l)));
+    await reapplyIsolation(
+      dataDir,
+      windowsIsolation(new FakeFirewallBackend('unavailable')) as unknown as PlatformLayer,
+      new Logger('test', 'warn', (l) => lines.push(l)),
+    );
     expect(lines.join('\n')).toMatch(/isolation rules could not be applied again.*not available on this device/);
     expect(readIsolation(dataDir)?.isolated).toBe(true);
   });

@@ -1,10 +1,32 @@
 /** Windows path rules and resolution (pure: runs under Linux). */
 import { describe, expect, it } from 'vitest';
-import { reservedDeviceName, resolveWindowsPath, windowsPathProblem, windowsWithin } from '../../../../src/agent/platform/windows/paths.js';
+import {
+  reservedDeviceName,
+  resolveWindowsPath,
+  windowsPathProblem,
+  windowsWithin,
+} from '../../../../src/agent/platform/windows/paths.js';
 
 describe('windowsPathProblem', () => {
   it('accepts ordinary local paths, with either slash, any case, relative or drive-relative', () => {
-    for (const p of ['C:\\Windows\\win.ini', 'c:/windows/WIN.INI', 'C:\\Program Files\\x y.exe', 'D:', 'D:x', '..\\..\\a', '\\Users', 'a.b.c', 'CONSOLE.txt', 'com10', 'nul_file', 'LPT0', 'aux-x.txt', 'C:\\', '报告.txt', 'C:\\$Recycle.Bin']) {
+    for (const p of [
+      'C:\\Windows\\win.ini',
+      'c:/windows/WIN.INI',
+      'C:\\Program Files\\x y.exe',
+      'D:',
+      'D:x',
+      '..\\..\\a',
+      '\\Users',
+      'a.b.c',
+      'CONSOLE.txt',
+      'com10',
+      'nul_file',
+      'LPT0',
+      'aux-x.txt',
+      'C:\\',
+      '报告.txt',
+      'C:\\$Recycle.Bin',
+    ]) {
       expect(windowsPathProblem(p), p).toBeNull();
     }
   });
@@ -16,14 +38,40 @@ describe('windowsPathProblem', () => {
   });
 
   it('refuses device and namespace paths', () => {
-    for (const p of ['\\\\.\\PhysicalDrive0', '\\\\?\\C:\\Windows\\win.ini', '\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1\\x', '//./pipe/x', '\\\\?\\UNC\\server\\share', '\\\\.', '\\\\?']) {
+    for (const p of [
+      '\\\\.\\PhysicalDrive0',
+      '\\\\?\\C:\\Windows\\win.ini',
+      '\\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1\\x',
+      '//./pipe/x',
+      '\\\\?\\UNC\\server\\share',
+      '\\\\.',
+      '\\\\?',
+    ]) {
       expect(windowsPathProblem(p), p).toMatch(/^device or namespace path/);
     }
     expect(windowsPathProblem('\\??\\C:\\x')).toMatch(/^NT object path/);
   });
 
   it('refuses reserved device names in any component, any case, with or without extension', () => {
-    const names = ['NUL', 'nul', 'Con', 'PRN', 'aux', 'COM1', 'com9', 'LPT1', 'lpt9', 'NUL.txt', 'con.tar.gz', 'NUL ', 'nul.', 'COM\u00b9', 'CONIN$', 'conout$', 'AUX .txt'];
+    const names = [
+      'NUL',
+      'nul',
+      'Con',
+      'PRN',
+      'aux',
+      'COM1',
+      'com9',
+      'LPT1',
+      'lpt9',
+      'NUL.txt',
+      'con.tar.gz',
+      'NUL ',
+      'nul.',
+      'COM\u00b9',
+      'CONIN$',
+      'conout$',
+      'AUX .txt',
+    ];
     for (const n of names) {
       expect(windowsPathProblem(n), n).toMatch(/reserved device name/);
       expect(windowsPathProblem(`C:\\Users\\${n}\\x.txt`), n).toMatch(/reserved device name/);
@@ -35,14 +83,22 @@ describe('windowsPathProblem', () => {
   });
 
   it('refuses alternate data streams but not the drive colon', () => {
-    for (const p of ['file.txt:stream', 'C:\\x\\file.txt:hidden:$DATA', 'C:\\x\\file.txt::$DATA', 'C::$DATA', 'dir:x\\y', 'C:\\x:']) {
+    for (const p of [
+      'file.txt:stream',
+      'C:\\x\\file.txt:hidden:$DATA',
+      'C:\\x\\file.txt::$DATA',
+      'C::$DATA',
+      'dir:x\\y',
+      'C:\\x:',
+    ]) {
       expect(windowsPathProblem(p), p).toMatch(/alternate data stream/);
     }
     expect(windowsPathProblem('1:\\x')).toMatch(/not a drive/);
   });
 
   it('refuses characters Windows names never hold', () => {
-    for (const p of ['C:\\a*b', 'a?b', 'x<y', 'x>y', 'a|b', 'a"b', 'a\u0001b']) expect(windowsPathProblem(p), p).toMatch(/not valid in a Windows path/);
+    for (const p of ['C:\\a*b', 'a?b', 'x<y', 'x>y', 'a|b', 'a"b', 'a\u0001b'])
+      expect(windowsPathProblem(p), p).toMatch(/not valid in a Windows path/);
     expect(windowsPathProblem('a\u0000b')).toMatch(/NUL character/);
   });
 

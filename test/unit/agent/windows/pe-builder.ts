@@ -41,7 +41,11 @@ export function versionNode(key: string, value: Buffer | string | null, children
   return body;
 }
 
-export function versionBlock(strings: Record<string, string>, tableKey = '040904b0', fixed?: [number, number, number, number]): Buffer {
+export function versionBlock(
+  strings: Record<string, string>,
+  tableKey = '040904b0',
+  fixed?: [number, number, number, number],
+): Buffer {
   let fixedInfo: Buffer | null = null;
   if (fixed) {
     fixedInfo = Buffer.alloc(52);
@@ -50,7 +54,11 @@ export function versionBlock(strings: Record<string, string>, tableKey = '040904
     fixedInfo.writeUInt32LE(((fixed[0] << 16) | fixed[1]) >>> 0, 8);
     fixedInfo.writeUInt32LE(((fixed[2] << 16) | fixed[3]) >>> 0, 12);
   }
-  const table = versionNode(tableKey, null, Object.entries(strings).map(([k, v]) => versionNode(k, v)));
+  const table = versionNode(
+    tableKey,
+    null,
+    Object.entries(strings).map(([k, v]) => versionNode(k, v)),
+  );
   return versionNode('VS_VERSION_INFO', fixedInfo, [versionNode('StringFileInfo', null, [table])]);
 }
 

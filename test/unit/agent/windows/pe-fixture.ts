@@ -62,27 +62,89 @@ export function winCertificate(der: Buffer, certificateType = 2): Buffer {
  * `certificates: false` leaves them out (the signer is then only known by its issuer and serial); `sibling`
  * adds another certificate of the same CA, which did not sign.
  */
-export function pkcs7SignedBy(commonName: string, content: Buffer, o: { caName?: string; certificates?: boolean; sibling?: string } = {}): Buffer {
+export function pkcs7SignedBy(
+  commonName: string,
+  content: Buffer,
+  o: { caName?: string; certificates?: boolean; sibling?: string } = {},
+): Buffer {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lr-pe-sign-'));
   const run = (args: string[]) => {
     try {
       execFileSync('openssl', args, { stdio: 'pipe', cwd: dir });
     } catch (e) {
-      throw new Error(missingCommand('openssl') ?? `openssl ${args[0]} failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`, { cause: e });
+      throw new Error(
+        missingCommand('openssl') ??
+          `openssl ${args[0]} failed: ${String((e as { stderr?: Buffer }).stderr ?? e).trim()}`,
+        { cause: e },
+      );
     }
   };
   try {
     writeFileSync(path.join(dir, 'in.bin'), content);
     const certs = o.certificates === false ? ['-nocerts'] : [];
     if (o.caName) {
-      run(['req', '-x509', ...KEY, '-nodes', '-subj', `/CN=${o.caName}`, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1']);
-      run(['req', '-new', ...KEY, '-nodes', '-subj', `/O=Test Org/CN=${commonName}`, '-keyout', 'key.pem', '-out', 'leaf.csr']);
-      run(['x509', '-req', '-in', 'leaf.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '4242', '-days', '1', '-out', 'cert.pem']);
+      run([
+        'req',
+        '-x509',
+        ...KEY,
+        '-nodes',
+        '-subj',
+        `/CN=${o.caName}`,
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.pem',
+        '-days',
+        '1',
+      ]);
+      run([
+        'req',
+        '-new',
+        ...KEY,
+        '-nodes',
+        '-subj',
+        `/O=Test Org/CN=${commonName}`,
+        '-keyout',
+        'key.pem',
+        '-out',
+        'leaf.csr',
+      ]);
+      run([
+        'x509',
+        '-req',
+        '-in',
+        'leaf.csr',
+        '-CA',
+        'ca.pem',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        '4242',
+        '-days',
+        '1',
+        '-out',
+        'cert.pem',
+      ]);
       const extra = o.certificates === false ? [] : ['ca.pem'];
       if (o.sibling) {
         // another certificate of the same CA (same issuer, another serial) that did not sign
         run(['req', '-new', ...KEY, '-nodes', '-subj', `/CN=${o.sibling}`, '-keyout', 'sib.key', '-out', 'sib.csr']);
-        run(['x509', '-req', '-in', 'sib.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-set_serial', '4343', '-days', '1', '-out', 'sib.pem']);
+        run([
+          'x509',
+          '-req',
+          '-in',
+          'sib.csr',
+          '-CA',
+          'ca.pem',
+          '-CAkey',
+          'ca.key',
+          '-set_serial',
+          '4343',
+          '-days',
+          '1',
+          '-out',
+          'sib.pem',
+        ]);
         extra.unshift('sib.pem');
       }
       if (extra.length > 0) {
@@ -90,9 +152,41 @@ export function pkcs7SignedBy(commonName: string, content: Buffer, o: { caName?:
         certs.push('-certfile', 'extra.pem');
       }
     } else {
-      run(['req', '-x509', ...KEY, '-nodes', '-subj', `/O=Test Org/CN=${commonName}`, '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '1']);
+      run([
+        'req',
+        '-x509',
+        ...KEY,
+        '-nodes',
+        '-subj',
+        `/O=Test Org/CN=${commonName}`,
+        '-keyout',
+        'key.pem',
+        '-out',
+        'cert.pem',
+        '-days',
+        '1',
+      ]);
     }
-    run(['cms', '-sign', '-binary', '-noattr', '-nosmimecap', ...certs, '-md', 'sha256', '-outform', 'DER', '-in', 'in.bin', '-signer', 'cert.pem', '-inkey', 'key.pem', '-out', 'sig.p7']);
+    run([
+      'cms',
+      '-sign',
+      '-binary',
+      '-noattr',
+      '-nosmimecap',
+      ...certs,
+      '-md',
+      'sha256',
+      '-outform',
+      'DER',
+      '-in',
+      'in.bin',
+      '-signer',
+      'cert.pem',
+      '-inkey',
+      'key.pem',
+      '-out',
+      'sig.p7',
+    ]);
     return readFileSync(path.join(dir, 'sig.p7'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -101,5 +195,8 @@ export function pkcs7SignedBy(commonName: string, content: Buffer, o: { caName?:
 
 /** A PE image with an embedded signature by `commonName`, issued by `caName`. */
 export function signedPe(sizeOfImage: number, commonName: string, caName: string): Buffer {
-  return buildPe({ sizeOfImage, certificateTable: winCertificate(pkcs7SignedBy(commonName, buildPe({ sizeOfImage }), { caName })) });
+  return buildPe({
+    sizeOfImage,
+    certificateTable: winCertificate(pkcs7SignedBy(commonName, buildPe({ sizeOfImage }), { caName })),
+  });
 }

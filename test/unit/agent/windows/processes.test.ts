@@ -4,7 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { processesCommand, processHasName } from '../../../../src/agent/commands/processes.js';
 import { createUnsupportedPlatform } from '../../../../src/agent/platform/unsupported.js';
 import type { PlatformLayer, ProcessInfo } from '../../../../src/agent/platform/types.js';
-import { accountName, fileTimeSpanMs, sidLength, sidToString, unicodeStringHeader } from '../../../../src/agent/platform/windows/processes-decode.js';
+import {
+  accountName,
+  fileTimeSpanMs,
+  sidLength,
+  sidToString,
+  unicodeStringHeader,
+} from '../../../../src/agent/platform/windows/processes-decode.js';
 import { decodeProcessEntry, PROCESSENTRY32W_SIZE } from '../../../../src/agent/platform/windows/toolhelp.js';
 import { makeHarness, runCommand } from '../helpers.js';
 
@@ -49,11 +55,26 @@ function fakeWindows(list: ProcessInfo[]): PlatformLayer {
 }
 
 const proc = (pid: number, name: string, path: string | null): ProcessInfo => ({
-  pid, ppid: 1, name, user: 'VM\\root', uid: null, state: 'running', sessionId: 1, startTime: '2026-01-01T00:00:00.000Z', cmdline: name, path, rssBytes: 1, cpuTimeMs: 1,
+  pid,
+  ppid: 1,
+  name,
+  user: 'VM\\root',
+  uid: null,
+  state: 'running',
+  sessionId: 1,
+  startTime: '2026-01-01T00:00:00.000Z',
+  cmdline: name,
+  path,
+  rssBytes: 1,
+  cpuTimeMs: 1,
 });
 
 describe('processes on Windows', () => {
-  const list = [proc(10, 'node.exe', 'C:\\Program Files\\nodejs\\node.exe'), proc(11, 'svchost.exe', null), proc(12, 'Renamed.EXE', 'C:\\Tools\\Payload.exe')];
+  const list = [
+    proc(10, 'node.exe', 'C:\\Program Files\\nodejs\\node.exe'),
+    proc(11, 'svchost.exe', null),
+    proc(12, 'Renamed.EXE', 'C:\\Tools\\Payload.exe'),
+  ];
 
   it('matches names ignoring case and .exe, against the image name and the path', () => {
     expect(processHasName(list[0]!, 'node', true)).toBe(true);
@@ -75,6 +96,8 @@ describe('processes on Windows', () => {
     const none = makeHarness({ platform: fakeWindows(list) });
     await runCommand(processesCommand, none, { pid: 999999 });
     expect(none.records).toEqual([]);
-    await expect(runCommand(processesCommand, makeHarness({ platform: fakeWindows(list) }), { name: 'calc' })).rejects.toThrow('processes: no process named calc');
+    await expect(
+      runCommand(processesCommand, makeHarness({ platform: fakeWindows(list) }), { name: 'calc' }),
+    ).rejects.toThrow('processes: no process named calc');
   });
 });

@@ -18,7 +18,12 @@ function refusal(input: string): string {
 
 describe('registry paths', () => {
   it('reads full and short hive names in any case', () => {
-    expect(parseRegistryPath('HKEY_LOCAL_MACHINE\\SYSTEM')).toEqual({ hive: 'HKLM', subkey: 'SYSTEM', value: null, display: 'HKLM\\SYSTEM' });
+    expect(parseRegistryPath('HKEY_LOCAL_MACHINE\\SYSTEM')).toEqual({
+      hive: 'HKLM',
+      subkey: 'SYSTEM',
+      value: null,
+      display: 'HKLM\\SYSTEM',
+    });
     expect(parseRegistryPath('hkcu\\Software\\X').hive).toBe('HKCU');
     expect(parseRegistryPath('HKEY_USERS').display).toBe('HKU');
     expect(parseRegistryPath('HKEY_CLASSES_ROOT\\.txt').hive).toBe('HKCR');
@@ -27,7 +32,10 @@ describe('registry paths', () => {
   });
 
   it('separates the value name with a double backslash; nothing after it is the default value', () => {
-    expect(parseRegistryPath('HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\\\ProductName')).toMatchObject({ subkey: 'SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion', value: 'ProductName' });
+    expect(parseRegistryPath('HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\\\ProductName')).toMatchObject({
+      subkey: 'SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion',
+      value: 'ProductName',
+    });
     expect(parseRegistryPath('HKLM\\SOFTWARE\\X\\\\')).toMatchObject({ subkey: 'SOFTWARE\\X', value: '' });
     // a value name may hold backslashes: everything after the first `\\` is the name
     expect(parseRegistryPath('HKLM\\X\\\\a\\b')).toMatchObject({ subkey: 'X', value: 'a\\b' });
@@ -38,7 +46,10 @@ describe('registry paths', () => {
   it('takes slashes as separators only in a path without backslashes (key names may hold `/`)', () => {
     expect(parseRegistryPath('HKLM/SOFTWARE/Microsoft')).toMatchObject({ subkey: 'SOFTWARE\\Microsoft', value: null });
     expect(parseRegistryPath('HKLM/SOFTWARE/X//Name')).toMatchObject({ subkey: 'SOFTWARE\\X', value: 'Name' });
-    expect(parseRegistryPath('HKCR\\MIME\\Database\\Content Type\\text/html')).toMatchObject({ subkey: 'MIME\\Database\\Content Type\\text/html', value: null });
+    expect(parseRegistryPath('HKCR\\MIME\\Database\\Content Type\\text/html')).toMatchObject({
+      subkey: 'MIME\\Database\\Content Type\\text/html',
+      value: null,
+    });
   });
 
   it('refuses unknown hives, over-long names and empty input on one line', () => {
@@ -55,7 +66,10 @@ describe('registry paths', () => {
 describe('registry value data', () => {
   it('shows strings as they are, without their terminator', () => {
     expect(decodeValue(1, utf16z('hello'))).toEqual({ type: 'REG_SZ', value: 'hello', data: 'hello' });
-    expect(decodeValue(2, utf16z('%SystemRoot%\\x.exe'))).toMatchObject({ type: 'REG_EXPAND_SZ', value: '%SystemRoot%\\x.exe' });
+    expect(decodeValue(2, utf16z('%SystemRoot%\\x.exe'))).toMatchObject({
+      type: 'REG_EXPAND_SZ',
+      value: '%SystemRoot%\\x.exe',
+    });
     // not terminated, and an odd trailing byte
     expect(decodeValue(1, Buffer.concat([Buffer.from('ab', 'utf16le'), Buffer.from([0x41])])).value).toBe('ab');
     // data hidden after a NUL stays visible
@@ -63,7 +77,11 @@ describe('registry value data', () => {
   });
 
   it('gives REG_MULTI_SZ as a list', () => {
-    expect(decodeValue(7, Buffer.concat([utf16z('one', 'two', ''), Buffer.alloc(0)]))).toEqual({ type: 'REG_MULTI_SZ', value: ['one', 'two'], data: '["one","two"]' });
+    expect(decodeValue(7, Buffer.concat([utf16z('one', 'two', ''), Buffer.alloc(0)]))).toEqual({
+      type: 'REG_MULTI_SZ',
+      value: ['one', 'two'],
+      data: '["one","two"]',
+    });
     expect(decodeValue(7, utf16z('')).value).toEqual([]);
   });
 
@@ -83,7 +101,11 @@ describe('registry value data', () => {
   });
 
   it('gives binary and unknown types as hex, the table line capped', () => {
-    expect(decodeValue(3, Buffer.from([0, 0xff, 0x10]))).toEqual({ type: 'REG_BINARY', value: '00ff10', data: '00 ff 10' });
+    expect(decodeValue(3, Buffer.from([0, 0xff, 0x10]))).toEqual({
+      type: 'REG_BINARY',
+      value: '00ff10',
+      data: '00 ff 10',
+    });
     expect(decodeValue(0, Buffer.alloc(0))).toEqual({ type: 'REG_NONE', value: '', data: '' });
     expect(decodeValue(99, Buffer.from([1])).type).toBe('REG_UNKNOWN(99)');
     const big = decodeValue(3, Buffer.alloc(1000, 0xab));

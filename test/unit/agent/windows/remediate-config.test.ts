@@ -1,7 +1,11 @@
 // The pure parts of remediate / undo on Windows: registry bytes kept as hex and read back exactly, the
 // deny-lists of services and registry values, task names and files of the task store.
 import { describe, expect, it } from 'vitest';
-import { deniedService, deniedValue, SERVICE_DENY_LIST } from '../../../../src/agent/commands/support/remediate-windows-config.js';
+import {
+  deniedService,
+  deniedValue,
+  SERVICE_DENY_LIST,
+} from '../../../../src/agent/commands/support/remediate-windows-config.js';
 import { parseRegistryPath } from '../../../../src/agent/platform/windows/registry-path.js';
 import { bytesToHex, hexToBytes, valuePath, savedKey } from '../../../../src/agent/platform/windows/registry-write.js';
 import { isMicrosoftTask, locateTask } from '../../../../src/agent/platform/windows/task-store.js';
@@ -33,14 +37,38 @@ describe('registry bytes as hex', () => {
     const v = { key: 'HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run', name: 'A\\B', type: 1, dataHex: '' };
     expect(valuePath(v)).toBe('HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\\\A\\B');
     const p = parseRegistryPath(valuePath(v));
-    expect(p).toMatchObject({ hive: 'HKLM', subkey: 'Software\\Microsoft\\Windows\\CurrentVersion\\Run', value: 'A\\B' });
-    expect(savedKey(v)).toMatchObject({ hive: 'HKLM', subkey: 'Software\\Microsoft\\Windows\\CurrentVersion\\Run', value: null });
+    expect(p).toMatchObject({
+      hive: 'HKLM',
+      subkey: 'Software\\Microsoft\\Windows\\CurrentVersion\\Run',
+      value: 'A\\B',
+    });
+    expect(savedKey(v)).toMatchObject({
+      hive: 'HKLM',
+      subkey: 'Software\\Microsoft\\Windows\\CurrentVersion\\Run',
+      value: null,
+    });
   });
 });
 
 describe('services Windows needs', () => {
-  it('refuses the documented ones and the agent\'s own, without regard to case', () => {
-    for (const n of ['RpcSs', 'rpcss', 'RPCEPTMAPPER', 'DcomLaunch', 'LSM', 'SamSs', 'EventLog', 'PlugPlay', 'Winmgmt', 'BFE', 'MpsSvc', 'WinDefend', 'TrustedInstaller', 'lr-agent', 'LR-AGENT']) {
+  it("refuses the documented ones and the agent's own, without regard to case", () => {
+    for (const n of [
+      'RpcSs',
+      'rpcss',
+      'RPCEPTMAPPER',
+      'DcomLaunch',
+      'LSM',
+      'SamSs',
+      'EventLog',
+      'PlugPlay',
+      'Winmgmt',
+      'BFE',
+      'MpsSvc',
+      'WinDefend',
+      'TrustedInstaller',
+      'lr-agent',
+      'LR-AGENT',
+    ]) {
       expect(deniedService(n), n).toBe(true);
     }
     expect(SERVICE_DENY_LIST).toHaveLength(13);
@@ -52,16 +80,28 @@ describe('services Windows needs', () => {
 
 describe('registry values Windows needs', () => {
   const why = (path: string) => deniedValue(parseRegistryPath(path));
-  it('refuses Userinit and Shell of Winlogon (both views), BootExecute, and services\' keys', () => {
-    expect(why('HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\\\Userinit')).toBe('Windows needs it to log on');
-    expect(why('HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\\\shell')).toBe('Windows needs it to log on');
-    expect(why('HKLM\\Software\\Wow6432Node\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\\\Shell')).toBe('Windows needs it to log on');
-    expect(why('HKLM\\System\\CurrentControlSet\\Control\\Session Manager\\\\BootExecute')).toBe('Windows needs it to boot');
-    expect(why('HKLM\\SYSTEM\\ControlSet001\\Control\\Session Manager\\\\BootExecute')).toBe('Windows needs it to boot');
+  it("refuses Userinit and Shell of Winlogon (both views), BootExecute, and services' keys", () => {
+    expect(why('HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\\\Userinit')).toBe(
+      'Windows needs it to log on',
+    );
+    expect(why('HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\\\shell')).toBe(
+      'Windows needs it to log on',
+    );
+    expect(why('HKLM\\Software\\Wow6432Node\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\\\Shell')).toBe(
+      'Windows needs it to log on',
+    );
+    expect(why('HKLM\\System\\CurrentControlSet\\Control\\Session Manager\\\\BootExecute')).toBe(
+      'Windows needs it to boot',
+    );
+    expect(why('HKLM\\SYSTEM\\ControlSet001\\Control\\Session Manager\\\\BootExecute')).toBe(
+      'Windows needs it to boot',
+    );
     expect(why('HKLM\\System\\CurrentControlSet\\Services\\lrevil\\\\ImagePath')).toMatch(/use remediate service/);
-    expect(why('HKLM\\System\\CurrentControlSet\\Services\\lrevil\\Parameters\\\\ServiceDll')).toMatch(/use remediate service/);
+    expect(why('HKLM\\System\\CurrentControlSet\\Services\\lrevil\\Parameters\\\\ServiceDll')).toMatch(
+      /use remediate service/,
+    );
   });
-  it('allows Run values, other Winlogon values and a user\'s Winlogon Shell (a persistence location, not the system\'s)', () => {
+  it("allows Run values, other Winlogon values and a user's Winlogon Shell (a persistence location, not the system's)", () => {
     expect(why('HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Run\\\\Updater')).toBeNull();
     expect(why('HKLM\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\\\Taskman')).toBeNull();
     expect(why('HKCU\\Software\\Microsoft\\Windows NT\\CurrentVersion\\Winlogon\\\\Shell')).toBeNull();
@@ -71,8 +111,14 @@ describe('registry values Windows needs', () => {
 
 describe('task names and files', () => {
   it('reads a task name or its file into both forms', () => {
-    expect(locateTask('\\LrTest\\Updater', STORE)).toEqual({ name: '\\LrTest\\Updater', file: `${STORE}\\LrTest\\Updater` });
-    expect(locateTask('c:\\windows\\system32\\tasks\\LrTest\\Updater', STORE)).toEqual({ name: '\\LrTest\\Updater', file: `${STORE}\\LrTest\\Updater` });
+    expect(locateTask('\\LrTest\\Updater', STORE)).toEqual({
+      name: '\\LrTest\\Updater',
+      file: `${STORE}\\LrTest\\Updater`,
+    });
+    expect(locateTask('c:\\windows\\system32\\tasks\\LrTest\\Updater', STORE)).toEqual({
+      name: '\\LrTest\\Updater',
+      file: `${STORE}\\LrTest\\Updater`,
+    });
     expect(locateTask('C:/Windows/System32/Tasks/Top', STORE)).toEqual({ name: '\\Top', file: `${STORE}\\Top` });
     expect(locateTask('\\\\A\\\\B', STORE).name).toBe('\\A\\B');
   });
@@ -85,7 +131,7 @@ describe('task names and files', () => {
     expect(() => locateTask('Updater', STORE)).toThrow(/give the task's name/);
     expect(() => locateTask('\\A\\b:c', STORE)).toThrow(/b:c is not a task name component/);
   });
-  it('knows Windows\' own task folder', () => {
+  it("knows Windows' own task folder", () => {
     expect(isMicrosoftTask('\\Microsoft\\Windows\\Defrag\\ScheduledDefrag')).toBe(true);
     expect(isMicrosoftTask('\\microsoft\\x')).toBe(true);
     expect(isMicrosoftTask('\\MicrosoftEdgeUpdateTaskMachineCore')).toBe(false);

@@ -1,7 +1,11 @@
 // The pure parts of Windows remediation: the boot-critical deny-list, the critical process names, the
 // process tree order (children first, pid reuse guarded by creation times), FILETIME conversions.
 import { describe, expect, it } from 'vitest';
-import { bootCriticalProblem, isCriticalProcessName, sameWindowsPath } from '../../../../src/agent/platform/windows/quarantine-deny.js';
+import {
+  bootCriticalProblem,
+  isCriticalProcessName,
+  sameWindowsPath,
+} from '../../../../src/agent/platform/windows/quarantine-deny.js';
 import { ancestorChain, treeChildrenFirst } from '../../../../src/agent/platform/windows/quarantine-tree.js';
 import { fileTimeToMs, msToFileTime } from '../../../../src/agent/platform/windows/ffi.js';
 
@@ -47,7 +51,8 @@ describe('bootCriticalProblem', () => {
 
 describe('critical processes and path comparison', () => {
   it('knows the processes Windows cannot lose, in any case', () => {
-    for (const n of ['csrss.exe', 'WININIT.EXE', 'smss.exe', 'Lsass.exe', 'services.exe', 'winlogon.exe']) expect(isCriticalProcessName(n)).toBe(true);
+    for (const n of ['csrss.exe', 'WININIT.EXE', 'smss.exe', 'Lsass.exe', 'services.exe', 'winlogon.exe'])
+      expect(isCriticalProcessName(n)).toBe(true);
     for (const n of ['svchost.exe', 'evil.exe', 'lsass', 'csrss.exe.exe']) expect(isCriticalProcessName(n)).toBe(false);
   });
 
@@ -82,16 +87,39 @@ describe('treeChildrenFirst', () => {
     ];
     expect(treeChildrenFirst(10, procs)).toEqual([33, 10]);
     // A root whose creation time is unknown is stopped alone.
-    expect(treeChildrenFirst(10, procs.map((p) => (p.pid === 10 ? { ...p, createdMs: null } : p)))).toEqual([10]);
+    expect(
+      treeChildrenFirst(
+        10,
+        procs.map((p) => (p.pid === 10 ? { ...p, createdMs: null } : p)),
+      ),
+    ).toEqual([10]);
   });
 
   it('survives a parent loop (pid 0 is its own parent)', () => {
-    expect(treeChildrenFirst(0, [{ pid: 0, ppid: 0, createdMs: 0 }, { pid: 5, ppid: 6, createdMs: 1 }, { pid: 6, ppid: 5, createdMs: 1 }])).toEqual([0]);
-    expect(treeChildrenFirst(5, [{ pid: 5, ppid: 6, createdMs: 1 }, { pid: 6, ppid: 5, createdMs: 1 }])).toEqual([6, 5]);
+    expect(
+      treeChildrenFirst(0, [
+        { pid: 0, ppid: 0, createdMs: 0 },
+        { pid: 5, ppid: 6, createdMs: 1 },
+        { pid: 6, ppid: 5, createdMs: 1 },
+      ]),
+    ).toEqual([0]);
+    expect(
+      treeChildrenFirst(5, [
+        { pid: 5, ppid: 6, createdMs: 1 },
+        { pid: 6, ppid: 5, createdMs: 1 },
+      ]),
+    ).toEqual([6, 5]);
   });
 
   it('ancestorChain walks the parents up to the idle process', () => {
-    const procs = [{ pid: 0, ppid: 0 }, { pid: 4, ppid: 0 }, { pid: 100, ppid: 4 }, { pid: 200, ppid: 100 }, { pid: 300, ppid: 200 }, { pid: 301, ppid: 200 }];
+    const procs = [
+      { pid: 0, ppid: 0 },
+      { pid: 4, ppid: 0 },
+      { pid: 100, ppid: 4 },
+      { pid: 200, ppid: 100 },
+      { pid: 300, ppid: 200 },
+      { pid: 301, ppid: 200 },
+    ];
     expect([...ancestorChain(300, procs)]).toEqual([300, 200, 100, 4]);
   });
 });

@@ -1,7 +1,17 @@
 // What `lr-agent install` registers on Windows, checked under Linux: the service command line (split back the
 // way Windows splits it), the data folder's access list check, the status lines.
 import { describe, expect, it } from 'vitest';
-import { DATA_DIR_SDDL, DATA_DIR_SECURITY, dataDirAclProblem, defaultDataDir, quoteWindowsArg, serviceCommandLine, statusLines, untrustedWriters, type AgentInstallStatus } from '../../../../src/agent/install/service-config.js';
+import {
+  DATA_DIR_SDDL,
+  DATA_DIR_SECURITY,
+  dataDirAclProblem,
+  defaultDataDir,
+  quoteWindowsArg,
+  serviceCommandLine,
+  statusLines,
+  untrustedWriters,
+  type AgentInstallStatus,
+} from '../../../../src/agent/install/service-config.js';
 
 /**
  * A command line split as CreateProcess finds the program (up to the closing quote when it starts with one,
@@ -51,7 +61,9 @@ describe('the service command line', () => {
     const script = 'C:\\Program Files\\lr agent\\lr-agent.js';
     const data = 'C:\\ProgramData\\lr agent';
     const line = serviceCommandLine(node, script, data);
-    expect(line).toBe('"C:\\Program Files\\nodejs\\node.exe" "C:\\Program Files\\lr agent\\lr-agent.js" service --data "C:\\ProgramData\\lr agent"');
+    expect(line).toBe(
+      '"C:\\Program Files\\nodejs\\node.exe" "C:\\Program Files\\lr agent\\lr-agent.js" service --data "C:\\ProgramData\\lr agent"',
+    );
     expect(splitWindowsCommandLine(line)).toEqual([node, script, 'service', '--data', data]);
   });
 
@@ -59,7 +71,9 @@ describe('the service command line', () => {
     const line = serviceCommandLine('C:\\Program Files\\nodejs\\node.exe', 'C:\\x\\lr-agent.js', 'C:\\d');
     expect(line.startsWith('"C:\\Program Files\\nodejs\\node.exe" ')).toBe(true);
     expect(splitWindowsCommandLine(line)[0]).toBe('C:\\Program Files\\nodejs\\node.exe');
-    expect(serviceCommandLine('C:\\node\\node.exe', 'C:\\x\\lr-agent.js', 'C:\\d')).toBe('"C:\\node\\node.exe" "C:\\x\\lr-agent.js" service --data "C:\\d"');
+    expect(serviceCommandLine('C:\\node\\node.exe', 'C:\\x\\lr-agent.js', 'C:\\d')).toBe(
+      '"C:\\node\\node.exe" "C:\\x\\lr-agent.js" service --data "C:\\d"',
+    );
   });
 
   it('is the .exe alone for the single executable (no node.exe, no script), quoted, and splits back', () => {
@@ -67,25 +81,53 @@ describe('the service command line', () => {
     const line = serviceCommandLine(exe, null, 'C:\\ProgramData\\lr-agent');
     expect(line).toBe('"C:\\Program Files\\lr-agent\\lr-agent-win-x64.exe" service --data "C:\\ProgramData\\lr-agent"');
     expect(splitWindowsCommandLine(line)).toEqual([exe, 'service', '--data', 'C:\\ProgramData\\lr-agent']);
-    expect(() => serviceCommandLine('lr-agent-win-x64.exe', null, 'C:\\d')).toThrow(/lr-agent executable path must be an absolute local path/);
-    expect(() => serviceCommandLine('C:\\a"b\\lr-agent-win-x64.exe', null, 'C:\\d')).toThrow(/lr-agent executable path contains a character/);
+    expect(() => serviceCommandLine('lr-agent-win-x64.exe', null, 'C:\\d')).toThrow(
+      /lr-agent executable path must be an absolute local path/,
+    );
+    expect(() => serviceCommandLine('C:\\a"b\\lr-agent-win-x64.exe', null, 'C:\\d')).toThrow(
+      /lr-agent executable path contains a character/,
+    );
   });
 
   it('keeps a trailing backslash of the data folder (it would otherwise escape the closing quote)', () => {
     const line = serviceCommandLine('C:\\n\\node.exe', 'C:\\x\\lr-agent.js', 'D:\\agent data\\');
-    expect(splitWindowsCommandLine(line)).toEqual(['C:\\n\\node.exe', 'C:\\x\\lr-agent.js', 'service', '--data', 'D:\\agent data\\']);
+    expect(splitWindowsCommandLine(line)).toEqual([
+      'C:\\n\\node.exe',
+      'C:\\x\\lr-agent.js',
+      'service',
+      '--data',
+      'D:\\agent data\\',
+    ]);
   });
 
   it('quotes any argument so that it splits back unchanged', () => {
-    for (const arg of ['', 'a', 'a b', 'a"b', 'a\\"b', 'a\\\\', 'a\\\\"b c', '\\\\server\\share\\', 'tab\there', '"', '\\']) {
+    for (const arg of [
+      '',
+      'a',
+      'a b',
+      'a"b',
+      'a\\"b',
+      'a\\\\',
+      'a\\\\"b c',
+      '\\\\server\\share\\',
+      'tab\there',
+      '"',
+      '\\',
+    ]) {
       expect(splitWindowsCommandLine(`"x.exe" ${quoteWindowsArg(arg)} end`)).toEqual(['x.exe', arg, 'end']);
     }
   });
 
   it('refuses relative, UNC and quote-carrying paths with a one-line reason', () => {
-    expect(() => serviceCommandLine('node.exe', 'C:\\x\\lr-agent.js', 'C:\\d')).toThrow(/node\.exe path must be an absolute local path/);
-    expect(() => serviceCommandLine('C:\\n\\node.exe', '\\\\evil\\share\\lr-agent.js', 'C:\\d')).toThrow(/lr-agent script path must be an absolute local path/);
-    expect(() => serviceCommandLine('C:\\n\\node.exe', 'C:\\x\\lr-agent.js', 'C:\\d" --evil "')).toThrow(/data folder path contains a character/);
+    expect(() => serviceCommandLine('node.exe', 'C:\\x\\lr-agent.js', 'C:\\d')).toThrow(
+      /node\.exe path must be an absolute local path/,
+    );
+    expect(() => serviceCommandLine('C:\\n\\node.exe', '\\\\evil\\share\\lr-agent.js', 'C:\\d')).toThrow(
+      /lr-agent script path must be an absolute local path/,
+    );
+    expect(() => serviceCommandLine('C:\\n\\node.exe', 'C:\\x\\lr-agent.js', 'C:\\d" --evil "')).toThrow(
+      /data folder path contains a character/,
+    );
   });
 
   it('defaults the data folder to %ProgramData%\\lr-agent', () => {
@@ -104,7 +146,9 @@ describe("the data folder's access list", () => {
 
   it('reports a list that lets anyone else in, inherits, or lacks an entry', () => {
     // What Wine builds back from Unix mode bits: the user and Everyone.
-    expect(dataDirAclProblem('D:(A;OICI;FA;;;SY)(A;OICI;FA;;;S-1-5-21-0-0-0-1000)(A;OICI;0x1200a9;;;WD)')).toMatch(/others than SYSTEM and Administrators: allow S-1-5-21-0-0-0-1000, allow WD/);
+    expect(dataDirAclProblem('D:(A;OICI;FA;;;SY)(A;OICI;FA;;;S-1-5-21-0-0-0-1000)(A;OICI;0x1200a9;;;WD)')).toMatch(
+      /others than SYSTEM and Administrators: allow S-1-5-21-0-0-0-1000, allow WD/,
+    );
     // %ProgramData%'s default: Users may read and create.
     expect(dataDirAclProblem('D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)')).toMatch(/allow BU/);
     expect(dataDirAclProblem('D:(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)')).toMatch(/inherits entries from its parent/);
@@ -114,7 +158,9 @@ describe("the data folder's access list", () => {
     expect(dataDirAclProblem('D:P(D;OICI;FA;;;SY)(A;OICI;FA;;;BA)')).toMatch(/deny SY/);
     expect(dataDirAclProblem('D:NO_ACCESS_CONTROL')).toMatch(/no access list/);
     // A user who made the folder in %ProgramData% before the install keeps the owner's power to rewrite the list.
-    expect(dataDirAclProblem(`O:S-1-5-21-1-2-3-1001${DATA_DIR_SDDL}`)).toMatch(/owned by S-1-5-21-1-2-3-1001, who can change its access list/);
+    expect(dataDirAclProblem(`O:S-1-5-21-1-2-3-1001${DATA_DIR_SDDL}`)).toMatch(
+      /owned by S-1-5-21-1-2-3-1001, who can change its access list/,
+    );
     expect(dataDirAclProblem('O:BAG:SY')).toMatch(/no access list/);
   });
 });
@@ -124,7 +170,13 @@ describe('lr-agent status lines', () => {
   const acl = { sddl: DATA_DIR_SDDL, problem: null };
   it('installed, running, enrolled, locked folder', () => {
     const s: AgentInstallStatus = {
-      service: { state: 4, pid: 1234, commandLine: '"C:\\n\\node.exe" "C:\\x\\lr-agent.js" service --data "C:\\ProgramData\\lr-agent"', startType: 'automatic', account: 'LocalSystem' },
+      service: {
+        state: 4,
+        pid: 1234,
+        commandLine: '"C:\\n\\node.exe" "C:\\x\\lr-agent.js" service --data "C:\\ProgramData\\lr-agent"',
+        startType: 'automatic',
+        account: 'LocalSystem',
+      },
       dataDir: 'C:\\ProgramData\\lr-agent',
       enrollment: enrolled,
       acl,
@@ -149,15 +201,31 @@ describe('lr-agent status lines', () => {
   });
 
   it('stopped, unreadable enrollment, a wrong list and one Wine cannot keep', () => {
-    const base = { service: { state: 1, pid: 0, commandLine: null, startType: null, account: null }, dataDir: 'D:\\a', enrollment: 'agent state: not JSON' };
-    const lines = statusLines({ ...base, acl: { sddl: 'D:(A;OICI;FA;;;WD)', problem: 'it inherits entries from its parent folder' } });
+    const base = {
+      service: { state: 1, pid: 0, commandLine: null, startType: null, account: null },
+      dataDir: 'D:\\a',
+      enrollment: 'agent state: not JSON',
+    };
+    const lines = statusLines({
+      ...base,
+      acl: { sddl: 'D:(A;OICI;FA;;;WD)', problem: 'it inherits entries from its parent folder' },
+    });
     expect(lines).toContain('service: installed, stopped');
     expect(lines).toContain('enrolled: unknown (agent state: not JSON)');
     expect(lines).toContain('  access: D:(A;OICI;FA;;;WD) (WRONG: it inherits entries from its parent folder)');
-    const wine = statusLines({ ...base, acl: { sddl: 'D:(A;OICI;FA;;;WD)', problem: 'x', unverifiable: 'Wine 8.0 keeps no access lists' } });
+    const wine = statusLines({
+      ...base,
+      acl: { sddl: 'D:(A;OICI;FA;;;WD)', problem: 'x', unverifiable: 'Wine 8.0 keeps no access lists' },
+    });
     expect(wine).toContain('  access: D:(A;OICI;FA;;;WD) (not checkable: Wine 8.0 keeps no access lists)');
-    const denied = statusLines({ ...base, enrollment: 'the data folder cannot be read here: run lr-agent status as an administrator', acl: { sddl: '', problem: null, unverifiable: 'access denied: run lr-agent status as an administrator' } });
-    expect(denied).toContain('enrolled: unknown (the data folder cannot be read here: run lr-agent status as an administrator)');
+    const denied = statusLines({
+      ...base,
+      enrollment: 'the data folder cannot be read here: run lr-agent status as an administrator',
+      acl: { sddl: '', problem: null, unverifiable: 'access denied: run lr-agent status as an administrator' },
+    });
+    expect(denied).toContain(
+      'enrolled: unknown (the data folder cannot be read here: run lr-agent status as an administrator)',
+    );
     expect(denied).toContain('  access: ? (not checkable: access denied: run lr-agent status as an administrator)');
   });
 });
@@ -169,7 +237,12 @@ describe('who can change what the service runs', () => {
     const programFiles = `O:${ti}D:PAI(A;;FA;;;${ti})(A;OICIIO;GA;;;${ti})(A;;0x1301bf;;;SY)(A;OICIIO;GA;;;SY)(A;;0x1301bf;;;BA)(A;OICIIO;GA;;;BA)(A;;0x1200a9;;;BU)(A;OICIIO;GXGR;;;BU)(A;OICIIO;GA;;;CO)`;
     expect(untrustedWriters(programFiles, 'item')).toEqual([]);
     // C:\ itself: Authenticated Users may create folders (LC/AD) but not delete or rename children.
-    expect(untrustedWriters('O:SYD:PAI(A;OICI;FA;;;BA)(A;OICI;FA;;;SY)(A;OICI;0x1200a9;;;BU)(A;OICIIO;SDGXGWGR;;;AU)(A;;LC;;;AU)', 'ancestor')).toEqual([]);
+    expect(
+      untrustedWriters(
+        'O:SYD:PAI(A;OICI;FA;;;BA)(A;OICI;FA;;;SY)(A;OICI;0x1200a9;;;BU)(A;OICIIO;SDGXGWGR;;;AU)(A;;LC;;;AU)',
+        'ancestor',
+      ),
+    ).toEqual([]);
   });
 
   it("names a user's folder, a writable file, a folder where children can be replaced, a foreign owner, a null list", () => {

@@ -1,11 +1,24 @@
 /** The SCM's numbers in words, and how a service record is made from what the SCM gives (pure). */
 import { describe, expect, it } from 'vitest';
 import { serviceRecord } from '../../../../src/agent/platform/windows/services.js';
-import { serviceRegistryKey, serviceStateName, serviceTypeName, startTypeName } from '../../../../src/agent/platform/windows/services-names.js';
+import {
+  serviceRegistryKey,
+  serviceStateName,
+  serviceTypeName,
+  startTypeName,
+} from '../../../../src/agent/platform/windows/services-names.js';
 
 describe('SCM names', () => {
   it('names every service state', () => {
-    expect([1, 2, 3, 4, 5, 6, 7].map(serviceStateName)).toEqual(['stopped', 'start_pending', 'stop_pending', 'running', 'continue_pending', 'pause_pending', 'paused']);
+    expect([1, 2, 3, 4, 5, 6, 7].map(serviceStateName)).toEqual([
+      'stopped',
+      'start_pending',
+      'stop_pending',
+      'running',
+      'continue_pending',
+      'pause_pending',
+      'paused',
+    ]);
     expect(serviceStateName(9)).toBe('unknown(9)');
   });
 
@@ -40,7 +53,14 @@ describe('service records', () => {
   it('maps status and configuration to the record', () => {
     const r = serviceRecord({
       ...status,
-      config: { startType: 2, delayedAutoStart: true, binaryPath: 'C:\\Windows\\system32\\svchost.exe -k netsvcs', account: 'LocalSystem', loadOrderGroup: '', description: 'Does things' },
+      config: {
+        startType: 2,
+        delayedAutoStart: true,
+        binaryPath: 'C:\\Windows\\system32\\svchost.exe -k netsvcs',
+        account: 'LocalSystem',
+        loadOrderGroup: '',
+        description: 'Does things',
+      },
     });
     expect(r).toEqual({
       name: 'Svc',
@@ -59,6 +79,15 @@ describe('service records', () => {
 
   it('still lists a service whose configuration could not be read, with what the enumeration gave', () => {
     const r = serviceRecord({ ...status, state: 1, pid: 0, config: null });
-    expect(r).toMatchObject({ name: 'Svc', state: 'stopped', subState: 'share_process', enabled: 'unknown', execStart: null, account: null, description: 'The Service', pid: null });
+    expect(r).toMatchObject({
+      name: 'Svc',
+      state: 'stopped',
+      subState: 'share_process',
+      enabled: 'unknown',
+      execStart: null,
+      account: null,
+      description: 'The Service',
+      pid: null,
+    });
   });
 });

@@ -18,8 +18,16 @@ export interface LinkSpec {
 }
 
 const CLSID = Buffer.from('0114020000000000c000000000000046', 'hex');
-const u16 = (n: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16LE(n); return b; };
-const u32 = (n: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(n >>> 0); return b; };
+const u16 = (n: number): Buffer => {
+  const b = Buffer.alloc(2);
+  b.writeUInt16LE(n);
+  return b;
+};
+const u32 = (n: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n >>> 0);
+  return b;
+};
 const ansiz = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'latin1'), Buffer.from([0])]);
 const wz = (s: string): Buffer => Buffer.concat([Buffer.from(s, 'utf16le'), Buffer.alloc(2)]);
 
@@ -32,7 +40,7 @@ function linkInfo(spec: LinkSpec): Buffer {
     const baseOff = volOff + volumeId.length;
     const base = ansiz(unicode ? '?' : spec.local.base);
     const suffixOff = baseOff + base.length;
-    const suffix = ansiz(unicode ? '' : spec.local.suffix ?? '');
+    const suffix = ansiz(unicode ? '' : (spec.local.suffix ?? ''));
     let tail = Buffer.concat([volumeId, base, suffix]);
     let header = [u32(0), u32(headerSize), u32(1), u32(volOff), u32(baseOff), u32(0), u32(suffixOff)];
     if (unicode) {
@@ -50,7 +58,17 @@ function linkInfo(spec: LinkSpec): Buffer {
   const cnrl = Buffer.concat([u32(0), u32(2), u32(0x14), u32(0), u32(0x20000), ansiz(net.netName)]);
   cnrl.writeUInt32LE(cnrl.length, 0);
   const suffix = ansiz(net.suffix ?? '');
-  const body = Buffer.concat([u32(0), u32(0x1c), u32(2), u32(0), u32(0), u32(0x1c), u32(0x1c + cnrl.length), cnrl, suffix]);
+  const body = Buffer.concat([
+    u32(0),
+    u32(0x1c),
+    u32(2),
+    u32(0),
+    u32(0),
+    u32(0x1c),
+    u32(0x1c + cnrl.length),
+    cnrl,
+    suffix,
+  ]);
   body.writeUInt32LE(body.length, 0);
   return body;
 }
@@ -59,11 +77,23 @@ export function buildShellLink(spec: LinkSpec): Buffer {
   const unicode = spec.unicode !== false;
   let flags = 0;
   const parts: Buffer[] = [];
-  if (spec.idList) { flags |= 0x1; parts.push(u16(spec.idList.length), spec.idList); }
-  if (spec.local || spec.network) { flags |= 0x2; parts.push(linkInfo(spec)); }
+  if (spec.idList) {
+    flags |= 0x1;
+    parts.push(u16(spec.idList.length), spec.idList);
+  }
+  if (spec.local || spec.network) {
+    flags |= 0x2;
+    parts.push(linkInfo(spec));
+  }
   if (spec.forceNoLinkInfo) flags |= 0x100;
   if (unicode) flags |= 0x80;
-  const strings: Array<[keyof LinkSpec, number]> = [['name', 0x4], ['relativePath', 0x8], ['workingDir', 0x10], ['arguments', 0x20], ['iconLocation', 0x40]];
+  const strings: Array<[keyof LinkSpec, number]> = [
+    ['name', 0x4],
+    ['relativePath', 0x8],
+    ['workingDir', 0x10],
+    ['arguments', 0x20],
+    ['iconLocation', 0x40],
+  ];
   for (const [key, flag] of strings) {
     const s = spec[key] as string | undefined;
     if (s === undefined) continue;

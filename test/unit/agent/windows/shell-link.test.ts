@@ -26,24 +26,41 @@ describe('parseShellLink', () => {
   });
 
   it('reads ANSI StringData (IsUnicode clear)', () => {
-    const link = parseShellLink(buildShellLink({ unicode: false, local: { base: 'C:\\Tools\\', suffix: 'a.exe' }, arguments: '-x 1', workingDir: 'C:\\Tools' }));
+    const link = parseShellLink(
+      buildShellLink({
+        unicode: false,
+        local: { base: 'C:\\Tools\\', suffix: 'a.exe' },
+        arguments: '-x 1',
+        workingDir: 'C:\\Tools',
+      }),
+    );
     expect(link.target).toBe('C:\\Tools\\a.exe');
     expect(link.arguments).toBe('-x 1');
     expect(link.workingDir).toBe('C:\\Tools');
   });
 
   it('prefers the Unicode LinkInfo path when the header has its offsets', () => {
-    const link = parseShellLink(buildShellLink({ local: { base: 'C:\\Users\\Ωmega\\', suffix: 'x.exe', unicode: true } }));
+    const link = parseShellLink(
+      buildShellLink({ local: { base: 'C:\\Users\\Ωmega\\', suffix: 'x.exe', unicode: true } }),
+    );
     expect(link.target).toBe('C:\\Users\\Ωmega\\x.exe');
   });
 
   it('joins a network share and the common path suffix', () => {
-    const link = parseShellLink(buildShellLink({ network: { netName: '\\\\fileserver\\share', suffix: 'tools\\p.exe' }, arguments: '/s' }));
+    const link = parseShellLink(
+      buildShellLink({ network: { netName: '\\\\fileserver\\share', suffix: 'tools\\p.exe' }, arguments: '/s' }),
+    );
     expect(shellLinkCommand(link)).toBe('\\\\fileserver\\share\\tools\\p.exe /s');
   });
 
   it('takes the environment-variables target over LinkInfo when HasExpString is set (as written, unexpanded)', () => {
-    const link = parseShellLink(buildShellLink({ local: { base: 'C:\\Windows\\notepad.exe' }, environmentTarget: '%windir%\\system32\\cmd.exe', arguments: '/c start evil' }));
+    const link = parseShellLink(
+      buildShellLink({
+        local: { base: 'C:\\Windows\\notepad.exe' },
+        environmentTarget: '%windir%\\system32\\cmd.exe',
+        arguments: '/c start evil',
+      }),
+    );
     expect(link.linkInfoPath).toBe('C:\\Windows\\notepad.exe');
     expect(link.environmentTarget).toBe('%windir%\\system32\\cmd.exe');
     expect(shellLinkCommand(link)).toBe('%windir%\\system32\\cmd.exe /c start evil');
@@ -53,7 +70,9 @@ describe('parseShellLink', () => {
     const wine = fixture('wine-dropper.lnk');
     const idList = wine.subarray(0x4e, 0x4e + wine.readUInt16LE(0x4c));
     expect(parseShellLink(buildShellLink({ idList, arguments: '-a' })).target).toBe('C:\\users\\Public\\dropper.exe');
-    expect(parseShellLink(buildShellLink({ idList, local: { base: 'C:\\decoy.exe' }, forceNoLinkInfo: true })).target).toBe('C:\\users\\Public\\dropper.exe');
+    expect(
+      parseShellLink(buildShellLink({ idList, local: { base: 'C:\\decoy.exe' }, forceNoLinkInfo: true })).target,
+    ).toBe('C:\\users\\Public\\dropper.exe');
   });
 
   it('resolves a relative-path-only target against the folder of the link', () => {
@@ -77,6 +96,13 @@ describe('parseShellLink', () => {
     const long = buildShellLink({ arguments: 'abc' });
     long.writeUInt16LE(500, 0x4c);
     expect(() => parseShellLink(long)).toThrow(/truncated arguments/);
-    for (let n = 0; n < good.length; n += 7) expect(() => { try { parseShellLink(good.subarray(0, n)); } catch (e) { if (!(e instanceof ShellLinkError)) throw e; } }).not.toThrow();
+    for (let n = 0; n < good.length; n += 7)
+      expect(() => {
+        try {
+          parseShellLink(good.subarray(0, n));
+        } catch (e) {
+          if (!(e instanceof ShellLinkError)) throw e;
+        }
+      }).not.toThrow();
   });
 });

@@ -40,12 +40,30 @@ describe('Windows Startup folders', () => {
     writeFileSync(join(bob, 'broken.lnk'), 'not a link');
     writeFileSync(join(bob, 'sub', 'ignored.bat'), 'x');
     utimesSync(join(bob, 'run.bat'), new Date('2024-05-06T07:08:09Z'), new Date('2024-05-06T07:08:09Z'));
-    const items = await readStartupFolders(await startupFolders({ PUBLIC: join(users, 'Public'), ProgramData: programData }));
+    const items = await readStartupFolders(
+      await startupFolders({ PUBLIC: join(users, 'Public'), ProgramData: programData }),
+    );
     expect(items.map((i) => i.name)).toEqual(['Updater.lnk', 'broken.lnk', 'run.bat', 'site.url']);
-    expect(items[0]).toMatchObject({ kind: 'startup-folder', path: join(all, 'Updater.lnk'), exec: 'C:\\Users\\Public\\dropper.exe -silent', owner: 'All Users' });
+    expect(items[0]).toMatchObject({
+      kind: 'startup-folder',
+      path: join(all, 'Updater.lnk'),
+      exec: 'C:\\Users\\Public\\dropper.exe -silent',
+      owner: 'All Users',
+    });
     expect(items[0]!.error).toBeUndefined();
-    expect(items[1]).toMatchObject({ exec: null, owner: 'bob', error: 'not a valid shortcut: truncated header (offset 0, 76 bytes, file has 10)' });
-    expect(items[2]).toEqual({ kind: 'startup-folder', path: join(bob, 'run.bat'), name: 'run.bat', exec: join(bob, 'run.bat'), owner: 'bob', mtime: '2024-05-06T07:08:09.000Z' });
+    expect(items[1]).toMatchObject({
+      exec: null,
+      owner: 'bob',
+      error: 'not a valid shortcut: truncated header (offset 0, 76 bytes, file has 10)',
+    });
+    expect(items[2]).toEqual({
+      kind: 'startup-folder',
+      path: join(bob, 'run.bat'),
+      name: 'run.bat',
+      exec: join(bob, 'run.bat'),
+      owner: 'bob',
+      mtime: '2024-05-06T07:08:09.000Z',
+    });
     expect(items[3]).toMatchObject({ exec: 'http://evil.example/x.hta' });
   });
 

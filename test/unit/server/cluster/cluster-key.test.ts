@@ -5,11 +5,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { Logger } from '../../../../src/node/log.js';
-import { ClusterMac, DropLog, ensureClusterKey, loadClusterKey, openValue, sealValue, type MacFields } from '../../../../src/server/cluster/cluster-key.js';
+import {
+  ClusterMac,
+  DropLog,
+  ensureClusterKey,
+  loadClusterKey,
+  openValue,
+  sealValue,
+  type MacFields,
+} from '../../../../src/server/cluster/cluster-key.js';
 
 describe('cluster key', () => {
   const mac = new ClusterMac(randomBytes(32));
-  const base: MacFields = { kind: 'state', where: 'lr-state/users.x', writer: 'node-a', version: '5', payload: '{"a":1}' };
+  const base: MacFields = {
+    kind: 'state',
+    where: 'lr-state/users.x',
+    writer: 'node-a',
+    version: '5',
+    payload: '{"a":1}',
+  };
 
   it('binds the kind, the place, the writer, the version, the extra fields and the payload', () => {
     const tag = mac.tag(base);
@@ -51,7 +65,9 @@ describe('cluster key', () => {
   it('is made once, mode 0600; a missing key is one line saying where to get it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'lr-ckey-'));
     try {
-      expect(() => loadClusterKey(dir)).toThrow(/cluster\.key is missing: .*copy it, mode 0600, from the first node's data folder/);
+      expect(() => loadClusterKey(dir)).toThrow(
+        /cluster\.key is missing: .*copy it, mode 0600, from the first node's data folder/,
+      );
       expect(ensureClusterKey(dir)).toBe(true);
       expect(ensureClusterKey(dir)).toBe(false);
       expect(statSync(join(dir, 'cluster.key')).mode & 0o777).toBe(0o600);

@@ -10,7 +10,19 @@ import path from 'node:path';
 import { openDb, type Db } from '../../../../src/server/db.js';
 import { Store } from '../../../../src/server/store.js';
 import { GroupStore } from '../../../../src/server/groups.js';
-import { captureSql, checkRow, CONTROL_TABLE, dropCaptureSql, OUTBOX_TABLE, parseKey, prepareTable, rowKey, seedSql, sharedTable, SHARED_TABLES } from '../../../../src/server/cluster/state-tables.js';
+import {
+  captureSql,
+  checkRow,
+  CONTROL_TABLE,
+  dropCaptureSql,
+  OUTBOX_TABLE,
+  parseKey,
+  prepareTable,
+  rowKey,
+  seedSql,
+  sharedTable,
+  SHARED_TABLES,
+} from '../../../../src/server/cluster/state-tables.js';
 import { removeStateCapture } from '../../../../src/server/cluster/state-replication.js';
 
 let dir: string;
@@ -27,15 +39,28 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const outbox = () => db.prepare(`SELECT tbl, pk, row FROM ${OUTBOX_TABLE} ORDER BY seq`).all() as { tbl: string; pk: string; row: string | null }[];
+const outbox = () =>
+  db.prepare(`SELECT tbl, pk, row FROM ${OUTBOX_TABLE} ORDER BY seq`).all() as {
+    tbl: string;
+    pk: string;
+    row: string | null;
+  }[];
 
 describe('state tables', () => {
   it('describes every column of every shared table but devices.last_seen, with the right primary key', () => {
     for (const t of SHARED_TABLES) {
-      const cols = db.prepare(`PRAGMA table_info("${t.name}")`).all() as { name: string; notnull: number; pk: number; type: string }[];
+      const cols = db.prepare(`PRAGMA table_info("${t.name}")`).all() as {
+        name: string;
+        notnull: number;
+        pk: number;
+        type: string;
+      }[];
       const expected = cols.map((c) => c.name).filter((c) => !(t.name === 'devices' && c === 'last_seen'));
       expect(Object.keys(t.columns), t.name).toEqual(expected);
-      const pk = cols.filter((c) => c.pk > 0).sort((x, y) => x.pk - y.pk).map((c) => c.name);
+      const pk = cols
+        .filter((c) => c.pk > 0)
+        .sort((x, y) => x.pk - y.pk)
+        .map((c) => c.name);
       expect(t.pk, t.name).toEqual(pk);
       for (const c of cols) {
         const type = t.columns[c.name];
@@ -57,10 +82,26 @@ describe('state tables', () => {
     const u = store.createUser('alice', 'basic', false);
     store.issueApiToken(u.id);
     store.setSetting('liveResponse', 'false');
-    store.insertCommand({ id: 'c1', sessionId: null, userId: u.id, deviceId: null, commandLine: 'ls', name: 'ls', status: 'refused', background: false }); // not shared
+    store.insertCommand({
+      id: 'c1',
+      sessionId: null,
+      userId: u.id,
+      deviceId: null,
+      commandLine: 'ls',
+      name: 'ls',
+      status: 'refused',
+      background: false,
+    }); // not shared
     const rows = outbox();
     expect(rows.map((r) => r.tbl)).toEqual(['users', 'api_tokens', 'settings']);
-    expect(JSON.parse(rows[0]!.row!)).toEqual({ id: u.id, name: 'alice', role: 'basic', library_manager: 0, created_at: expect.any(String), disabled_at: null });
+    expect(JSON.parse(rows[0]!.row!)).toEqual({
+      id: u.id,
+      name: 'alice',
+      role: 'basic',
+      library_manager: 0,
+      created_at: expect.any(String),
+      disabled_at: null,
+    });
     expect(rows[0]!.pk).toBe(JSON.stringify([u.id]));
     db.prepare('DELETE FROM settings').run();
     expect(outbox().at(-1)).toEqual({ tbl: 'settings', pk: '["liveResponse"]', row: null });
@@ -69,16 +110,32 @@ describe('state tables', () => {
   it('a presence update (last_seen alone) is not captured; a device change is, without last_seen', async () => {
     db.exec(captureSql());
     const { token } = store.createEnrollToken(60_000);
-    const r = store.enrollDevice(token, { name: 'pc', hostname: 'pc', os: 'Linux', platform: 'linux', agentVersion: '1' }, 'pk');
+    const r = store.enrollDevice(
+      token,
+      { name: 'pc', hostname: 'pc', os: 'Linux', platform: 'linux', agentVersion: '1' },
+      'pk',
+    );
     if (!r.ok) throw new Error(r.error);
     const before = outbox().length;
     store.touchDevice(r.deviceId);
     store.flushPresence();
     // The agent's hello with unchanged info rewrites every column with the same values: nothing to say.
-    store.updateDeviceInfo(r.deviceId, { name: 'pc', hostname: 'pc', os: 'Linux', platform: 'linux', agentVersion: '1' });
+    store.updateDeviceInfo(r.deviceId, {
+      name: 'pc',
+      hostname: 'pc',
+      os: 'Linux',
+      platform: 'linux',
+      agentVersion: '1',
+    });
     store.flushPresence();
     expect(outbox().length).toBe(before);
-    store.updateDeviceInfo(r.deviceId, { name: 'pc', hostname: 'pc', os: 'Linux', platform: 'linux', agentVersion: '2' });
+    store.updateDeviceInfo(r.deviceId, {
+      name: 'pc',
+      hostname: 'pc',
+      os: 'Linux',
+      platform: 'linux',
+      agentVersion: '2',
+    });
     store.flushPresence();
     const last = outbox().at(-1)!;
     expect(last.tbl).toBe('devices');
@@ -89,18 +146,28 @@ describe('state tables', () => {
   it('a cascade delete captures the dependent rows too', () => {
     db.exec(captureSql());
     const { token } = store.createEnrollToken(60_000);
-    const r = store.enrollDevice(token, { name: 'pc', hostname: 'pc', os: 'Linux', platform: 'linux', agentVersion: '1' }, 'pk');
+    const r = store.enrollDevice(
+      token,
+      { name: 'pc', hostname: 'pc', os: 'Linux', platform: 'linux', agentVersion: '1' },
+      'pk',
+    );
     if (!r.ok) throw new Error(r.error);
     new GroupStore(db).setTags(r.deviceId, ['a', 'b']);
     db.prepare('DELETE FROM devices WHERE id = ?').run(r.deviceId);
-    const deletes = outbox().filter((x) => x.row === null).map((x) => x.tbl);
+    const deletes = outbox()
+      .filter((x) => x.row === null)
+      .map((x) => x.tbl);
     expect(deletes.sort()).toEqual(['device_tags', 'device_tags', 'devices']);
   });
 
   it('writes made while the apply flag is set are not captured; upserts keep dependent rows', () => {
     db.exec(captureSql());
     const { token } = store.createEnrollToken(60_000);
-    const r = store.enrollDevice(token, { name: 'pc', hostname: 'pc', os: 'Linux', platform: 'linux', agentVersion: '1' }, 'pk');
+    const r = store.enrollDevice(
+      token,
+      { name: 'pc', hostname: 'pc', os: 'Linux', platform: 'linux', agentVersion: '1' },
+      'pk',
+    );
     if (!r.ok) throw new Error(r.error);
     new GroupStore(db).setTags(r.deviceId, ['a']);
     store.touchDevice(r.deviceId);
@@ -109,15 +176,29 @@ describe('state tables', () => {
     const devices = prepareTable(db, sharedTable('devices')!);
     db.transaction(() => {
       db.prepare(`UPDATE ${CONTROL_TABLE} SET applying = 1`).run();
-      devices.upsert({ id: r.deviceId, name: 'renamed', hostname: 'pc', os: 'Linux', platform: 'linux', agent_version: '1', public_key: 'pk', enrolled_at: 'x', isolated: 1 });
+      devices.upsert({
+        id: r.deviceId,
+        name: 'renamed',
+        hostname: 'pc',
+        os: 'Linux',
+        platform: 'linux',
+        agent_version: '1',
+        public_key: 'pk',
+        enrolled_at: 'x',
+        isolated: 1,
+      });
       db.prepare(`UPDATE ${CONTROL_TABLE} SET applying = 0`).run();
     })();
     expect(outbox().length).toBe(before);
-    expect(store.getDevice(r.deviceId)).toMatchObject({ name: 'renamed', isolated: true, lastSeen: expect.any(String) });
+    expect(store.getDevice(r.deviceId)).toMatchObject({
+      name: 'renamed',
+      isolated: true,
+      lastSeen: expect.any(String),
+    });
     expect(new GroupStore(db).tags(r.deviceId)).toEqual(['a']);
   });
 
-  it('finds the local user that holds a remote user\'s name under another id', () => {
+  it("finds the local user that holds a remote user's name under another id", () => {
     const bob = store.createUser('bob', 'basic', false);
     const users = prepareTable(db, sharedTable('users')!);
     const row = { id: 'remote-id', name: 'bob', role: 'admin', library_manager: 0, created_at: 'x', disabled_at: null };

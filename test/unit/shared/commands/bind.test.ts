@@ -65,7 +65,11 @@ describe('bindParams', () => {
 
   // The reference writes `remediate -type file -id PATH -auto`.
   it("binds the reference's named form -type/-id/-auto, keeping the short forms", () => {
-    expect(bind('remediate -type file -id "C:\\Users\\x\\evil.exe" -auto')).toEqual({ type: 'file', target: 'C:\\Users\\x\\evil.exe', auto: true });
+    expect(bind('remediate -type file -id "C:\\Users\\x\\evil.exe" -auto')).toEqual({
+      type: 'file',
+      target: 'C:\\Users\\x\\evil.exe',
+      auto: true,
+    });
     expect(bind('remediate -type process -id 1234')).toEqual({ type: 'process', target: '1234' });
     expect(bind('remediate -type service -id evil')).toEqual({ type: 'service', target: 'evil' });
     expect(bind('REMEDIATE -TYPE File -ID /tmp/x')).toEqual({ type: 'file', target: '/tmp/x' });
@@ -82,7 +86,10 @@ describe('bindParams', () => {
   // -output is accepted by every command.
   it('accepts -output json|table on every command of the catalog', () => {
     for (const spec of CATALOG) {
-      const required = spec.params.filter((p) => p.required).map((p) => ` -${p.name} ${p.values?.[0] ?? '1'}`).join('');
+      const required = spec.params
+        .filter((p) => p.required)
+        .map((p) => ` -${p.name} ${p.values?.[0] ?? '1'}`)
+        .join('');
       for (const format of ['json', 'table']) {
         const parsed = parseLine(`${spec.name}${required} -output ${format}`);
         expect(parsed.output, spec.name).toBe(format);

@@ -11,7 +11,13 @@ import { JobRunner, type AgentSender } from '../../../../src/agent/jobs.js';
 import { createLinuxPlatform } from '../../../../src/agent/platform/linux.js';
 import { Logger } from '../../../../src/node/log.js';
 import { bindParams } from '../../../../src/shared/commands/bind.js';
-import { CATALOG, commandSpec, defineSpec, type CommandSpec, type ParamSpec } from '../../../../src/shared/commands/catalog.js';
+import {
+  CATALOG,
+  commandSpec,
+  defineSpec,
+  type CommandSpec,
+  type ParamSpec,
+} from '../../../../src/shared/commands/catalog.js';
 import { renderCommandDocs } from '../../../../src/shared/commands/command-docs.js';
 import { helpRecord, helpText } from '../../../../src/shared/commands/command-help.js';
 import { paramsSchema, type ParamsOf, type ParamsOfSpec } from '../../../../src/shared/commands/command-params.js';
@@ -48,14 +54,25 @@ function surfaces(spec: CommandSpec) {
     help: helpText(spec, 10 * 60_000, 'linux'),
     helpJson: JSON.stringify(helpRecord(spec, 10 * 60_000, 'linux')),
     docs: renderCommandDocs(catalog),
-    completion: complete('probe /etc/hosts -', 'probe /etc/hosts -'.length, { commands: ['probe'], catalog }).candidates,
+    completion: complete('probe /etc/hosts -', 'probe /etc/hosts -'.length, { commands: ['probe'], catalog })
+      .candidates,
   };
 }
 
-/** Runs the fixture on the real agent job runner, with its schema derived from `spec`: the job's end frame and the params run() got. */
-async function runOnAgent(spec: CommandSpec, params: Record<string, string | number | boolean>): Promise<{ end: FromAgent | undefined; got: unknown }> {
+/**
+ * Runs the fixture on the real agent job runner, with its schema derived from `spec`: the job's end frame and the
+ * params run() got.
+ */
+async function runOnAgent(
+  spec: CommandSpec,
+  params: Record<string, string | number | boolean>,
+): Promise<{ end: FromAgent | undefined; got: unknown }> {
   const frames: FromAgent[] = [];
-  const sender: AgentSender = { frame: (f) => void frames.push(f), raw: (json) => void frames.push(JSON.parse(json) as FromAgent), data: () => undefined };
+  const sender: AgentSender = {
+    frame: (f) => void frames.push(f),
+    raw: (json) => void frames.push(JSON.parse(json) as FromAgent),
+    data: () => undefined,
+  };
   let got: unknown;
   // Typed as any command: the compile-time link is the subject of the tests further down.
   const command: AgentCommand = {
@@ -66,8 +83,23 @@ async function runOnAgent(spec: CommandSpec, params: Record<string, string | num
       await ctx.emit({ path: '/etc/hosts', verdict: 'clean' } satisfies JobRecord);
     },
   };
-  const runner = new JobRunner(new Map([['probe', command]]), createLinuxPlatform({ sysroot: '/' }), new Logger('test', 'off'), sender, {}, () => null);
-  runner.handle({ t: 'job.start', jobId: 'j1', sessionId: 's1', command: 'probe', params, cwd: '/', timeLimitMs: 60_000 });
+  const runner = new JobRunner(
+    new Map([['probe', command]]),
+    createLinuxPlatform({ sysroot: '/' }),
+    new Logger('test', 'off'),
+    sender,
+    {},
+    () => null,
+  );
+  runner.handle({
+    t: 'job.start',
+    jobId: 'j1',
+    sessionId: 's1',
+    command: 'probe',
+    params,
+    cwd: '/',
+    timeLimitMs: 60_000,
+  });
   for (let i = 0; i < 200 && !frames.some((f) => f.t === 'job.end'); i++) await new Promise((r) => setImmediate(r));
   return { end: frames.find((f) => f.t === 'job.end'), got };
 }
@@ -83,10 +115,20 @@ describe('a command defined in one place', () => {
     expect(was.completion).toEqual(['-deep', '-output', '-path']);
 
     expect(now.help).toContain(`  ${'-newparam <value>'.padEnd(28)} how many bytes to probe\n`);
-    expect(JSON.parse(now.helpJson).params).toContainEqual({ name: 'newparam', aliases: [], position: null, type: 'int', values: null, required: false, help: 'how many bytes to probe' });
+    expect(JSON.parse(now.helpJson).params).toContainEqual({
+      name: 'newparam',
+      aliases: [],
+      position: null,
+      type: 'int',
+      values: null,
+      required: false,
+      help: 'how many bytes to probe',
+    });
     expect(now.docs).toContain('| `-newparam value` | int | no | how many bytes to probe |');
     expect(now.completion).toEqual(['-deep', '-newparam', '-output', '-path']);
-    expect(complete('probe /x -new', 'probe /x -new'.length, { commands: ['probe'], catalog: [after] }).candidates).toEqual(['-newparam']);
+    expect(
+      complete('probe /x -new', 'probe /x -new'.length, { commands: ['probe'], catalog: [after] }).candidates,
+    ).toEqual(['-newparam']);
     // The record fields and their meanings come from the same definition.
     expect(now.docs).toContain('| `verdict` | what the probe found |');
     expect(now.docs).toContain('Table columns: `verdict`, `path`.');
@@ -94,8 +136,12 @@ describe('a command defined in one place', () => {
 
   it('the agent validates the new parameter with its type: a number is taken, a word is refused in one line', async () => {
     // The console binds the line with the definition...
-    expect(() => bindParams(before, parseLine('probe /etc/hosts -newparam', [before]))).toThrow('probe: unknown parameter -newparam');
-    expect(() => bindParams(after, parseLine('probe /etc/hosts -newparam x', [after]))).toThrow('probe: -newparam must be an integer');
+    expect(() => bindParams(before, parseLine('probe /etc/hosts -newparam', [before]))).toThrow(
+      'probe: unknown parameter -newparam',
+    );
+    expect(() => bindParams(after, parseLine('probe /etc/hosts -newparam x', [after]))).toThrow(
+      'probe: -newparam must be an integer',
+    );
     const bound = bindParams(after, parseLine('probe /etc/hosts -newparam 64', [after]));
     expect(bound).toEqual({ path: '/etc/hosts', newparam: 64 });
 
@@ -120,7 +166,12 @@ describe('a command defined in one place', () => {
       const spec = CATALOG.find((c) => c.name === name);
       expect(command.spec, name).toBe(spec);
       const shape = Object.keys((command.schema as z.ZodObject).shape).filter((k) => !k.startsWith('_'));
-      expect(shape.sort(), name).toEqual(spec!.params.map((p) => p.name).filter((n) => n !== 'output').sort());
+      expect(shape.sort(), name).toEqual(
+        spec!.params
+          .map((p) => p.name)
+          .filter((n) => n !== 'output')
+          .sort(),
+      );
     }
   });
 });
@@ -129,10 +180,16 @@ describe('the compiler links the agent to the catalog', () => {
   it("gives run() the catalog's parameter types", () => {
     expectTypeOf<ParamsOf<'dir'>>().toEqualTypeOf<{ path?: string | undefined; full_path?: boolean | undefined }>();
     expectTypeOf<Parameters<typeof dirCommand.run>[1]>().toEqualTypeOf<ParamsOf<'dir'>>();
-    expectTypeOf<ParamsOf<'remediate'>['type']>().toEqualTypeOf<'file' | 'process' | 'service' | 'scheduledtask' | 'startupfolder' | 'registry' | 'list'>();
+    expectTypeOf<ParamsOf<'remediate'>['type']>().toEqualTypeOf<
+      'file' | 'process' | 'service' | 'scheduledtask' | 'startupfolder' | 'registry' | 'list'
+    >();
     type GetfileParams = Parameters<typeof getfileCommand.run>[1];
     expectTypeOf<Omit<GetfileParams, '_maxBytes'>>().toEqualTypeOf<ParamsOf<'getfile'>>();
-    expectTypeOf<ParamsOfSpec<typeof after>>().toEqualTypeOf<{ path: string; deep?: boolean | undefined; newparam?: number | undefined }>();
+    expectTypeOf<ParamsOfSpec<typeof after>>().toEqualTypeOf<{
+      path: string;
+      deep?: boolean | undefined;
+      newparam?: number | undefined;
+    }>();
   });
 
   it('refuses a schema that disagrees with the catalog (checked by tsc)', () => {
@@ -151,7 +208,11 @@ describe('the compiler links the agent to the catalog', () => {
     // @ts-expect-error -path is optional in the catalog
     defineCommand({ spec, schema: paramsSchema(spec).extend({ path: z.string() }), run });
     // Checking more than the catalog is fine (a narrower value), and so are the service's `_` values:
-    defineCommand({ spec, schema: paramsSchema(spec).extend({ path: z.string().min(2).optional(), _limit: z.number() }), run });
+    defineCommand({
+      spec,
+      schema: paramsSchema(spec).extend({ path: z.string().min(2).optional(), _limit: z.number() }),
+      run,
+    });
     // A table column must be a documented field:
     // @ts-expect-error -'size' is not among the fields
     defineSpec({ ...probeDefinition, tableFields: ['size'] });

@@ -12,7 +12,11 @@ function atEnd(line: string): ReturnType<typeof complete> {
 describe('complete: command names', () => {
   it('completes the first word from the allowed commands', () => {
     expect(atEnd('ge')).toEqual({ replaceFrom: 0, candidates: ['getfile'], kind: 'command' });
-    expect(atEnd('  s')).toEqual({ replaceFrom: 2, candidates: ['status', 'services', 'scheduledtasks', 'startupfolders', 'scan'], kind: 'command' });
+    expect(atEnd('  s')).toEqual({
+      replaceFrom: 2,
+      candidates: ['status', 'services', 'scheduledtasks', 'startupfolders', 'scan'],
+      kind: 'command',
+    });
     expect(atEnd('GE').candidates).toEqual(['getfile']);
     expect(atEnd('').candidates).toHaveLength(CATALOG.length);
   });
@@ -50,7 +54,12 @@ describe('complete: remote paths', () => {
   });
 
   it('removes quotes from the typed prefix, including an open quote', () => {
-    expect(atEnd('getfile "/tmp/a b')).toEqual({ replaceFrom: 8, candidates: [], kind: 'path', pathPrefix: '/tmp/a b' });
+    expect(atEnd('getfile "/tmp/a b')).toEqual({
+      replaceFrom: 8,
+      candidates: [],
+      kind: 'path',
+      pathPrefix: '/tmp/a b',
+    });
     expect(atEnd('getfile "/tmp/a b"/c')).toMatchObject({ replaceFrom: 8, kind: 'path', pathPrefix: '/tmp/a b/c' });
   });
 
@@ -70,7 +79,10 @@ describe('complete: remote paths', () => {
 describe('complete: values', () => {
   it('offers enum values and output formats', () => {
     expect(atEnd('trace d')).toEqual({ replaceFrom: 6, candidates: ['debug'], kind: 'value' });
-    expect(atEnd('remediate ')).toMatchObject({ candidates: ['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'registry', 'list'], kind: 'value' });
+    expect(atEnd('remediate ')).toMatchObject({
+      candidates: ['file', 'process', 'service', 'scheduledtask', 'startupfolder', 'registry', 'list'],
+      kind: 'value',
+    });
     expect(atEnd('dir -output ')).toEqual({ replaceFrom: 12, candidates: ['json', 'table'], kind: 'value' });
     expect(atEnd('connections j')).toEqual({ replaceFrom: 12, candidates: ['json'], kind: 'value' });
   });
@@ -89,7 +101,11 @@ describe('complete: library names (run, putfile)', () => {
   const withLibrary = { ...ctx, library };
 
   it('completes the script of run and the file of putfile from the library names', () => {
-    expect(complete('run coll', 8, withLibrary)).toEqual({ replaceFrom: 4, candidates: ['collect.sh', 'collector'], kind: 'value' });
+    expect(complete('run coll', 8, withLibrary)).toEqual({
+      replaceFrom: 4,
+      candidates: ['collect.sh', 'collector'],
+      kind: 'value',
+    });
     expect(complete('putfile o', 9, withLibrary)).toEqual({ replaceFrom: 8, candidates: ['other.py'], kind: 'value' });
     expect(complete('run collect.sh -parameters x', 14, withLibrary).candidates).toEqual(['collect.sh']);
   });

@@ -97,11 +97,16 @@ describe('renderTable', () => {
   });
 
   it('shows only the requested columns, in order', () => {
-    expect(renderTable(processes, ['name', 'pid'])).toBe(['name      pid', '-------  ----', 'systemd     1', 'nginx    4242'].join('\n'));
+    expect(renderTable(processes, ['name', 'pid'])).toBe(
+      ['name      pid', '-------  ----', 'systemd     1', 'nginx    4242'].join('\n'),
+    );
   });
 
   it('has no trailing spaces and no CR', () => {
-    const text = renderTable([{ a: 'x', b: '' }, { a: 'longer value', b: null }]);
+    const text = renderTable([
+      { a: 'x', b: '' },
+      { a: 'longer value', b: null },
+    ]);
     for (const line of text.split('\n')) expect(line).toBe(line.trimEnd());
     expect(text).not.toContain('\r');
   });
@@ -125,7 +130,14 @@ describe('renderTable', () => {
   });
 
   it('cuts the less important columns first and keeps a path on one line when that is enough', () => {
-    const rows = [{ category: 'cron', owner: 'root', detail: 'runs every minute as root from a world-writable folder', path: '/etc/cron.d/0hourly-with-a-long-name' }];
+    const rows = [
+      {
+        category: 'cron',
+        owner: 'root',
+        detail: 'runs every minute as root from a world-writable folder',
+        path: '/etc/cron.d/0hourly-with-a-long-name',
+      },
+    ];
     const lines = renderTable(rows, ['category', 'owner', 'detail', 'path'], { maxWidth: 80 }).split('\n');
     expect(lines).toHaveLength(3);
     expect(lines[2]).toContain('/etc/cron.d/0hourly-with-a-long-name');
@@ -134,21 +146,36 @@ describe('renderTable', () => {
   });
 
   it('never cuts an instant: its date, time and zone stay whole while other columns shrink', () => {
-    const rows = [{ size: 25, mtime: '2026-12-05T13:05:24.000Z', owner: 'a-very-long-owner-name-here', path: '/tmp/persistence/etc-systemd-system-multi-user.target.wants/zz-implant.conf' }];
+    const rows = [
+      {
+        size: 25,
+        mtime: '2026-12-05T13:05:24.000Z',
+        owner: 'a-very-long-owner-name-here',
+        path: '/tmp/persistence/etc-systemd-system-multi-user.target.wants/zz-implant.conf',
+      },
+    ];
     const lines = renderTable(rows, ['size', 'mtime', 'owner', 'path'], { maxWidth: 80 }).split('\n');
     expect(lines.join('\n')).toContain('2026-12-05 13:05:24 UTC');
     for (const line of lines) expect(displayWidth(line)).toBeLessThanOrEqual(80);
   });
 
   it('wraps several whole columns when cutting the others is not enough, keeping every character', () => {
-    const rows = [{ kind: 'systemd', name: 'evil-persistence.service', exec: '/opt/x/' + 'a'.repeat(90) + ' --flag=value', path: '/etc/systemd/system/' + 'b'.repeat(70) }];
+    const rows = [
+      {
+        kind: 'systemd',
+        name: 'evil-persistence.service',
+        exec: '/opt/x/' + 'a'.repeat(90) + ' --flag=value',
+        path: '/etc/systemd/system/' + 'b'.repeat(70),
+      },
+    ];
     const layout = planTable(rows, ['kind', 'name', 'exec', 'path'], { maxWidth: 100 });
     expect(layout).toBeDefined();
     const lines = renderTableRows(layout as TableLayout, rows);
     for (const line of lines) expect(displayWidth(line)).toBeLessThanOrEqual(100);
     const widths = (layout as TableLayout).widths;
     const start = (i: number) => widths.slice(0, i).reduce((a, w) => a + w + 2, 0);
-    const cut = (i: number) => lines.map((line) => line.slice(start(i), start(i) + (widths[i] ?? 0)).trimEnd()).join('');
+    const cut = (i: number) =>
+      lines.map((line) => line.slice(start(i), start(i) + (widths[i] ?? 0)).trimEnd()).join('');
     expect(cut(2)).toBe(rows[0]?.exec);
     expect(column(lines, start(3))).toBe(rows[0]?.path);
   });
@@ -162,17 +189,22 @@ describe('renderTable', () => {
   it('a stream keeps the layout of its first batch: later rows neither widen nor shift a column', () => {
     const first = [{ user: 'root', size: 10, path: '/a' }];
     const layout = planTable(first, ['user', 'size', 'path'], { maxWidth: 40, human: true }) as TableLayout;
-    const later = renderTableRows(layout, [{ user: 'a-very-long-user-name', size: 12345678, path: '/srv/' + 'c'.repeat(60) }]);
+    const later = renderTableRows(layout, [
+      { user: 'a-very-long-user-name', size: 12345678, path: '/srv/' + 'c'.repeat(60) },
+    ]);
     const [header] = renderTableHeader(layout);
     const pathAt = header.indexOf('path');
     expect(later[0]?.slice(0, pathAt)).toMatch(/^a-v… +11\.8 MiB {2}$/);
     // the last column uses the rest of the line, then wraps; nothing is cut
-    for (const line of later) expect(displayWidth(line)).toBeLessThanOrEqual(Math.max(40, displayWidth(later[0] ?? '')));
+    for (const line of later)
+      expect(displayWidth(line)).toBeLessThanOrEqual(Math.max(40, displayWidth(later[0] ?? '')));
     expect(column(later, pathAt)).toBe('/srv/' + 'c'.repeat(60));
   });
 
   it('human mode names and formats units; raw mode (and JSON) keep field names and numbers', () => {
-    const rows = [{ pid: 7, rssBytes: 5 * 1024 * 1024, durationMs: 125_000, cpuTimeMs: 850, size: 1536, commandLine: 'x' }];
+    const rows = [
+      { pid: 7, rssBytes: 5 * 1024 * 1024, durationMs: 125_000, cpuTimeMs: 850, size: 1536, commandLine: 'x' },
+    ];
     const human = renderTable(rows, undefined, { human: true }).split('\n');
     expect(human[0]).toMatch(/pid +memory +duration +cpu time +size +command line/);
     expect(human[2]).toMatch(/7 +5\.0 MiB +2m 05s +850 ms +1\.5 KiB +x/);
@@ -183,7 +215,13 @@ describe('renderTable', () => {
   });
 
   it('wrapToWidth: pieces within the width whose concatenation is the text (wide characters too)', () => {
-    for (const [text, width] of [[sshd, 13], ['报告报告报告报告', 5], ['/a/b/c/d/e/f/g/h/i/j', 4], ['x', 1], ['C:\\Windows\\System32\\drivers', 9]] as const) {
+    for (const [text, width] of [
+      [sshd, 13],
+      ['报告报告报告报告', 5],
+      ['/a/b/c/d/e/f/g/h/i/j', 4],
+      ['x', 1],
+      ['C:\\Windows\\System32\\drivers', 9],
+    ] as const) {
       const pieces = wrapToWidth(text, width);
       expect(pieces.join('')).toBe(text);
       for (const piece of pieces) expect(displayWidth(piece)).toBeLessThanOrEqual(width);
@@ -192,7 +230,10 @@ describe('renderTable', () => {
   });
 
   it('aligns East Asian wide text by cells', () => {
-    const text = renderTable([{ name: '报告.pdf', size: 1 }, { name: 'a.pdf', size: 22 }]);
+    const text = renderTable([
+      { name: '报告.pdf', size: 1 },
+      { name: 'a.pdf', size: 22 },
+    ]);
     const lines = text.split('\n');
     expect(lines.map(displayWidth)).toEqual([14, 14, 14, 14]);
   });
@@ -258,7 +299,10 @@ describe('formatBytes and formatDuration', () => {
 
 describe('renderProgress', () => {
   it('draws a bar, percentage, amounts, rate and ETA within the width', () => {
-    const line = renderProgress({ bytes: 1.5 * 1024 ** 3, total: 3 * 1024 ** 3, rateBytesPerSec: 50 * 1024 ** 2, etaSec: 31 }, 80);
+    const line = renderProgress(
+      { bytes: 1.5 * 1024 ** 3, total: 3 * 1024 ** 3, rateBytesPerSec: 50 * 1024 ** 2, etaSec: 31 },
+      80,
+    );
     const text = ' 50%  1.5 GiB / 3.0 GiB  50.0 MiB/s  ETA 31.0 s';
     const bar = 80 - text.length - 4;
     const filled = Math.floor(bar / 2);
@@ -280,7 +324,10 @@ describe('renderProgress', () => {
 
   it('never exceeds the width', () => {
     for (let width = 0; width < 100; width += 1) {
-      const line = renderProgress({ bytes: 123_456_789, total: 987_654_321, rateBytesPerSec: 1_234_567, etaSec: 3_600 }, width);
+      const line = renderProgress(
+        { bytes: 123_456_789, total: 987_654_321, rateBytesPerSec: 1_234_567, etaSec: 3_600 },
+        width,
+      );
       expect(displayWidth(line)).toBeLessThanOrEqual(width);
       expect(line).not.toMatch(UNSAFE);
     }

@@ -25,8 +25,43 @@ const SEED = 20240501;
 const LINES = 5000;
 
 const PIECES = [
-  ' ', ' ', ' ', '\t', '"', '"', "'", "'", '>', '>', '&', '&', '\\', '-', '--', '-5', '-x', '-path', '-output', '-OUTPUT', 'json', 'table',
-  'C:\\Users\\x', '/tmp/a b', 'é', '报告', '😀', '\u202e', '\u001b[31m', '\u009b', '\u0000', '\n', '\r', '\ud800', '\udc00', 'Ω', '\u00a0',
+  ' ',
+  ' ',
+  ' ',
+  '\t',
+  '"',
+  '"',
+  "'",
+  "'",
+  '>',
+  '>',
+  '&',
+  '&',
+  '\\',
+  '-',
+  '--',
+  '-5',
+  '-x',
+  '-path',
+  '-output',
+  '-OUTPUT',
+  'json',
+  'table',
+  'C:\\Users\\x',
+  '/tmp/a b',
+  'é',
+  '报告',
+  '😀',
+  '\u202e',
+  '\u001b[31m',
+  '\u009b',
+  '\u0000',
+  '\n',
+  '\r',
+  '\ud800',
+  '\udc00',
+  'Ω',
+  '\u00a0',
   ...CATALOG.map((c) => c.name),
   ...CATALOG.flatMap((c) => c.params.map((p) => `-${p.name}`)),
 ];
@@ -80,7 +115,8 @@ function expectOnlyGrammarErrors(line: string, fn: () => void): void {
   try {
     fn();
   } catch (err) {
-    if (!(err instanceof GrammarError)) throw new Error(`seed ${SEED}: non-GrammarError for ${JSON.stringify(line)}: ${String(err)}`, { cause: err });
+    if (!(err instanceof GrammarError))
+      throw new Error(`seed ${SEED}: non-GrammarError for ${JSON.stringify(line)}: ${String(err)}`, { cause: err });
     expect(err.message, JSON.stringify(line)).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     expect(err.message.length).toBeGreaterThan(0);
   }
@@ -132,7 +168,8 @@ describe('grammar under random input', () => {
   it('quoteArg round-trips random values through parseLine', () => {
     const rand = random(SEED + 1);
     for (let i = 0; i < 2000; i += 1) {
-      const value = rand() < 0.5 ? randomUnits(rand, Math.floor(rand() * 30)) : randomPieces(rand, Math.floor(rand() * 6));
+      const value =
+        rand() < 0.5 ? randomUnits(rand, Math.floor(rand() * 30)) : randomPieces(rand, Math.floor(rand() * 6));
       if (value.includes('\u0000')) continue;
       expect(parseLine(`findfile ${quoteArg(value)}`).positionals, JSON.stringify(value)).toEqual([value]);
     }

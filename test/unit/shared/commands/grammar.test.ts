@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { GrammarError, MAX_LINE_LENGTH, parseLine, quoteArg, tokenize } from '../../../../src/shared/commands/grammar.js';
+import {
+  GrammarError,
+  MAX_LINE_LENGTH,
+  parseLine,
+  quoteArg,
+  tokenize,
+} from '../../../../src/shared/commands/grammar.js';
 
 /** The GrammarError message of parsing `line` (fails the test when it parses). */
 function errorOf(line: string): string {
@@ -14,7 +20,12 @@ function errorOf(line: string): string {
 
 describe('parseLine: words and quoting', () => {
   it('splits on whitespace and lower-cases the command name', () => {
-    expect(parseLine('  GetFile   /var/log/auth.log\t')).toEqual({ name: 'getfile', positionals: ['/var/log/auth.log'], named: {}, background: false });
+    expect(parseLine('  GetFile   /var/log/auth.log\t')).toEqual({
+      name: 'getfile',
+      positionals: ['/var/log/auth.log'],
+      named: {},
+      background: false,
+    });
   });
 
   it('groups words with double and single quotes, removing the quotes', () => {
@@ -38,7 +49,9 @@ describe('parseLine: words and quoting', () => {
   });
 
   it('keeps non-ASCII text as typed', () => {
-    expect(parseLine('getfile "/home/zoë/Документы/报告 1.pdf"').positionals).toEqual(['/home/zoë/Документы/报告 1.pdf']);
+    expect(parseLine('getfile "/home/zoë/Документы/报告 1.pdf"').positionals).toEqual([
+      '/home/zoë/Документы/报告 1.pdf',
+    ]);
     expect(parseLine('getfile /tmp/😀').positionals).toEqual(['/tmp/😀']);
     // A non-breaking space is not a separator.
     expect(parseLine('getfile a\u00a0b').positionals).toEqual(['a\u00a0b']);
@@ -48,11 +61,18 @@ describe('parseLine: words and quoting', () => {
     expect(parseLine('getfile C:\\Users\\x\\file.txt').positionals).toEqual(['C:\\Users\\x\\file.txt']);
     expect(parseLine('getfile "C:\\Program Files\\a.exe"').positionals).toEqual(['C:\\Program Files\\a.exe']);
     expect(parseLine('getfile a\\ b').positionals).toEqual(['a\\', 'b']);
-    expect(parseLine('registry HKEY_LOCAL_MACHINE\\SYSTEM\\\\value').positionals).toEqual(['HKEY_LOCAL_MACHINE\\SYSTEM\\\\value']);
+    expect(parseLine('registry HKEY_LOCAL_MACHINE\\SYSTEM\\\\value').positionals).toEqual([
+      'HKEY_LOCAL_MACHINE\\SYSTEM\\\\value',
+    ]);
   });
 
   it('does not let a trailing backslash eat the closing quote', () => {
-    expect(parseLine('dir "C:\\dir\\" -full_path')).toEqual({ name: 'dir', positionals: ['C:\\dir\\'], named: { full_path: true }, background: false });
+    expect(parseLine('dir "C:\\dir\\" -full_path')).toEqual({
+      name: 'dir',
+      positionals: ['C:\\dir\\'],
+      named: { full_path: true },
+      background: false,
+    });
     expect(parseLine("dir 'C:\\dir\\'").positionals).toEqual(['C:\\dir\\']);
   });
 });
@@ -61,7 +81,10 @@ describe('parseLine: parameters', () => {
   it('maps -name value and -flag using the catalog', () => {
     expect(parseLine('findfile "*.so" -path /tmp')).toMatchObject({ positionals: ['*.so'], named: { path: '/tmp' } });
     expect(parseLine('dir -full_path /etc')).toMatchObject({ positionals: ['/etc'], named: { full_path: true } });
-    expect(parseLine('getfile -path "/tmp/a b.txt" -auto')).toMatchObject({ positionals: [], named: { path: '/tmp/a b.txt', auto: true } });
+    expect(parseLine('getfile -path "/tmp/a b.txt" -auto')).toMatchObject({
+      positionals: [],
+      named: { path: '/tmp/a b.txt', auto: true },
+    });
   });
 
   it('lower-cases parameter names but keeps the case of values', () => {
@@ -92,7 +115,9 @@ describe('parseLine: parameters', () => {
   it('refuses a parameter given twice and --double-dash names', () => {
     expect(errorOf('processes -pid 1 -pid 2')).toBe('-pid given twice');
     expect(errorOf('dir -full_path -FULL_PATH')).toBe('-full_path given twice');
-    expect(errorOf('dir --full_path')).toBe('parameters take a single dash: use -full_path (or quote the value "--full_path")');
+    expect(errorOf('dir --full_path')).toBe(
+      'parameters take a single dash: use -full_path (or quote the value "--full_path")',
+    );
     expect(parseLine('dir "--full_path"').positionals).toEqual(['--full_path']);
   });
 });
@@ -106,7 +131,11 @@ describe('parseLine: output format', () => {
 
   it('reads a trailing json/table as the format when the command has no positional', () => {
     expect(parseLine('connections json')).toMatchObject({ positionals: [], output: 'json' });
-    expect(parseLine('processes table -name sshd')).toMatchObject({ positionals: [], output: 'table', named: { name: 'sshd' } });
+    expect(parseLine('processes table -name sshd')).toMatchObject({
+      positionals: [],
+      output: 'table',
+      named: { name: 'sshd' },
+    });
   });
 
   it('keeps json as a positional where the command takes positionals or is unknown', () => {
@@ -117,7 +146,10 @@ describe('parseLine: output format', () => {
 
   // `-id` takes a value because it is remediate's -target under the reference's name.
   it('reads an alias of a value-taking parameter as taking a value', () => {
-    expect(parseLine('remediate -type file -id /tmp/x -auto')).toMatchObject({ positionals: [], named: { type: 'file', id: '/tmp/x', auto: true } });
+    expect(parseLine('remediate -type file -id /tmp/x -auto')).toMatchObject({
+      positionals: [],
+      named: { type: 'file', id: '/tmp/x', auto: true },
+    });
     expect(parseLine('remediate -type file -id "C:\\a b\\x.exe"').named.id).toBe('C:\\a b\\x.exe');
     expect(parseLine('processes -id 1').named).toEqual({ id: true });
   });
@@ -131,14 +163,22 @@ describe('parseLine: output format', () => {
 
 describe('parseLine: redirect and background', () => {
   it('reads > file with or without a space, keeping the file name case', () => {
-    expect(parseLine('processes > Output.txt')).toMatchObject({ name: 'processes', positionals: [], redirect: 'Output.txt', background: false });
+    expect(parseLine('processes > Output.txt')).toMatchObject({
+      name: 'processes',
+      positionals: [],
+      redirect: 'Output.txt',
+      background: false,
+    });
     expect(parseLine('processes >out.txt').redirect).toBe('out.txt');
     expect(parseLine('processes>out.txt').redirect).toBe('out.txt');
     expect(parseLine('processes > "my out.txt"').redirect).toBe('my out.txt');
   });
 
   it('reads a trailing & as its own word or attached', () => {
-    expect(parseLine('getfile "C:\\windows\\some_file.exe" &')).toMatchObject({ positionals: ['C:\\windows\\some_file.exe'], background: true });
+    expect(parseLine('getfile "C:\\windows\\some_file.exe" &')).toMatchObject({
+      positionals: ['C:\\windows\\some_file.exe'],
+      background: true,
+    });
     expect(parseLine('getfile /tmp/x&')).toMatchObject({ positionals: ['/tmp/x'], background: true });
     expect(parseLine('getfile /tmp/x &  ').background).toBe(true);
     expect(parseLine('processes > out.txt &')).toMatchObject({ redirect: 'out.txt', background: true });
@@ -146,7 +186,10 @@ describe('parseLine: redirect and background', () => {
   });
 
   it('keeps quoted > and & as text', () => {
-    expect(parseLine('findfile "a>b" "c&d" \'&\'')).toMatchObject({ positionals: ['a>b', 'c&d', '&'], background: false });
+    expect(parseLine('findfile "a>b" "c&d" \'&\'')).toMatchObject({
+      positionals: ['a>b', 'c&d', '&'],
+      background: false,
+    });
     expect(parseLine('findfile "a>b"').redirect).toBeUndefined();
   });
 
@@ -158,7 +201,9 @@ describe('parseLine: redirect and background', () => {
     expect(errorOf('processes > a > b')).toBe("only one '>' is allowed");
     expect(errorOf('processes >> a')).toBe("'>>' (append) is not supported: use '> file'");
     expect(errorOf('getfile a&b')).toBe("unexpected '&': it may only end the line (quote it to use it in a value)");
-    expect(errorOf('getfile x & > out.txt')).toBe("unexpected '&': it may only end the line (quote it to use it in a value)");
+    expect(errorOf('getfile x & > out.txt')).toBe(
+      "unexpected '&': it may only end the line (quote it to use it in a value)",
+    );
     expect(errorOf('getfile x&&')).toBe("unexpected '&': it may only end the line (quote it to use it in a value)");
   });
 });
@@ -180,7 +225,9 @@ describe('parseLine: errors', () => {
   });
 
   it('refuses lines over the length limit, counted in characters', () => {
-    expect(errorOf(`findfile ${'a'.repeat(MAX_LINE_LENGTH)}`)).toBe('command line is 8201 characters; the limit is 8192');
+    expect(errorOf(`findfile ${'a'.repeat(MAX_LINE_LENGTH)}`)).toBe(
+      'command line is 8201 characters; the limit is 8192',
+    );
     const atLimit = `findfile ${'a'.repeat(MAX_LINE_LENGTH - 9)}`;
     expect(parseLine(atLimit).positionals[0]).toHaveLength(MAX_LINE_LENGTH - 9);
     // 8192 emoji are 16384 UTF-16 units but 8192 characters: allowed (command name + space included below).
@@ -226,7 +273,25 @@ describe('tokenize', () => {
 });
 
 describe('quoteArg', () => {
-  const samples = ['plain', '', 'a b', "it's", 'say "hi"', `a"b'c`, `"'`, '-x', '--x', 'a>b', 'x&', 'C:\\dir\\', 'C:\\a b\\', '报告 1', '"', "'", '\t'];
+  const samples = [
+    'plain',
+    '',
+    'a b',
+    "it's",
+    'say "hi"',
+    `a"b'c`,
+    `"'`,
+    '-x',
+    '--x',
+    'a>b',
+    'x&',
+    'C:\\dir\\',
+    'C:\\a b\\',
+    '报告 1',
+    '"',
+    "'",
+    '\t',
+  ];
   it.each(samples)('round-trips %j through parseLine', (value) => {
     expect(parseLine(`findfile ${quoteArg(value)}`).positionals).toEqual([value]);
   });

@@ -1,10 +1,32 @@
 import { describe, expect, it } from 'vitest';
-import { isNativeRunner, libraryNameProblem, libraryRunner, scriptInterpreter, ScriptParametersError, splitScriptParameters } from '../../../../src/shared/commands/library-rules.js';
+import {
+  isNativeRunner,
+  libraryNameProblem,
+  libraryRunner,
+  scriptInterpreter,
+  ScriptParametersError,
+  splitScriptParameters,
+} from '../../../../src/shared/commands/library-rules.js';
 
 describe('library file names', () => {
   it('accepts letters, digits, - _ . and refuses separators, dots at the start and ..', () => {
-    for (const ok of ['collect.sh', 'Get-Info_v2.ps1', 'a', 'x.tar.gz', '9lives']) expect(libraryNameProblem(ok), ok).toBeNull();
-    for (const bad of ['', '.', '..', '../x', 'a/b', 'a\\b', '.hidden', 'x..y', 'sp ace.sh', 'é.sh', 'a\0b', 'x'.repeat(129)]) expect(libraryNameProblem(bad), bad).not.toBeNull();
+    for (const ok of ['collect.sh', 'Get-Info_v2.ps1', 'a', 'x.tar.gz', '9lives'])
+      expect(libraryNameProblem(ok), ok).toBeNull();
+    for (const bad of [
+      '',
+      '.',
+      '..',
+      '../x',
+      'a/b',
+      'a\\b',
+      '.hidden',
+      'x..y',
+      'sp ace.sh',
+      'é.sh',
+      'a\0b',
+      'x'.repeat(129),
+    ])
+      expect(libraryNameProblem(bad), bad).not.toBeNull();
   });
 });
 
@@ -20,7 +42,9 @@ describe('script parameters', () => {
 
   it('refuses the reference console’s forbidden characters, quoted or not', () => {
     for (const p of ['a;b', 'a & b', 'a|b', '!x', '$HOME', '"$(id)"', "'a;b'"]) {
-      expect(() => splitScriptParameters(p), p).toThrow(new ScriptParametersError('run: parameters may not contain ; & | ! $'));
+      expect(() => splitScriptParameters(p), p).toThrow(
+        new ScriptParametersError('run: parameters may not contain ; & | ! $'),
+      );
     }
     expect(() => splitScriptParameters('"open')).toThrow(/unterminated quote/);
   });

@@ -14,7 +14,10 @@ describe('the command log output, shown again', () => {
 
   it('renders records as the command table, with its columns and a rule, never cut', () => {
     const path = `/var/lib/${'deep/'.repeat(40)}x.service`;
-    const [part] = renderLogOutput('dir /etc', `[{"name":"x.service","path":"${path}","type":"file","size":1,"mode":"-rw-r--r--","owner":"root","group":"root","mtime":"2026-01-01T00:00:00Z","linkTarget":null}]\n`);
+    const [part] = renderLogOutput(
+      'dir /etc',
+      `[{"name":"x.service","path":"${path}","type":"file","size":1,"mode":"-rw-r--r--","owner":"root","group":"root","mtime":"2026-01-01T00:00:00Z","linkTarget":null}]\n`,
+    );
     expect(part?.kind).toBe('text');
     const text = part?.kind === 'text' ? part.text : '';
     expect(text.split('\n')[1]).toMatch(/^-+( +-+)+$/);
@@ -22,12 +25,17 @@ describe('the command log output, shown again', () => {
   });
 
   it('shows the console headers and units, and times through the formatter it is given', () => {
-    const stored = '[{"pid":1,"ppid":0,"user":"root","state":"sleeping","rssBytes":10485760,"name":"init","cmdline":"/sbin/init"},{"pid":2,"ppid":0,"user":"root","state":"sleeping","rssBytes":0,"name":"kthreadd","cmdline":""}]\n';
+    const stored =
+      '[{"pid":1,"ppid":0,"user":"root","state":"sleeping","rssBytes":10485760,"name":"init","cmdline":"/sbin/init"},{"pid":2,"ppid":0,"user":"root","state":"sleeping","rssBytes":0,"name":"kthreadd","cmdline":""}]\n';
     const [part] = renderLogOutput('processes', stored);
     const text = part?.kind === 'text' ? part.text : '';
     expect(text.split('\n')[0]).toMatch(/\bmemory\b/);
     expect(text).toContain('10.0 MiB');
-    const [timed] = renderLogOutput('dir /x', '[{"name":"a","mtime":"2026-01-01T00:00:00Z"},{"name":"b","mtime":"2026-01-01T00:00:01Z"}]\n', (iso) => `<${iso}>`);
+    const [timed] = renderLogOutput(
+      'dir /x',
+      '[{"name":"a","mtime":"2026-01-01T00:00:00Z"},{"name":"b","mtime":"2026-01-01T00:00:01Z"}]\n',
+      (iso) => `<${iso}>`,
+    );
     expect(timed?.kind === 'text' ? timed.text : '').toContain('<2026-01-01T00:00:00Z>');
   });
 
@@ -35,7 +43,15 @@ describe('the command log output, shown again', () => {
     const json = renderLogOutput('dir /etc -output json', '[{"name":"passwd"}]\n');
     expect(json).toEqual([{ kind: 'text', text: '[\n  {\n    "name": "passwd"\n  }\n]\n' }]);
     const single = renderLogOutput('fileinfo /etc/hostname', '[{"path":"/etc/hostname","size":5}]\n');
-    expect(single).toEqual([{ kind: 'fields', fields: [['path', '/etc/hostname'], ['size', '5']] }]);
+    expect(single).toEqual([
+      {
+        kind: 'fields',
+        fields: [
+          ['path', '/etc/hostname'],
+          ['size', '5'],
+        ],
+      },
+    ]);
     expect(logOutputText(single)).toBe('path  /etc/hostname\nsize  5\n');
   });
 

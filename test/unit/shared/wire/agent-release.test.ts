@@ -1,7 +1,11 @@
 // Self-update's contract: the version order that decides "newer" (no downgrade), and the
 // signed payload: every field is covered, and it is domain-separated from command signatures.
 import { describe, expect, it } from 'vitest';
-import { AGENT_RELEASE_SIGNATURE_DOMAIN, agentReleasePayload, compareAgentVersions } from '../../../../src/shared/wire/agent-release.js';
+import {
+  AGENT_RELEASE_SIGNATURE_DOMAIN,
+  agentReleasePayload,
+  compareAgentVersions,
+} from '../../../../src/shared/wire/agent-release.js';
 
 describe('compareAgentVersions', () => {
   it('orders numerically, part by part, a pre-release before its release', () => {
@@ -19,7 +23,12 @@ describe('agentReleasePayload', () => {
 
   it('starts with its own domain and changes with every signed field', () => {
     expect(text(r).startsWith(AGENT_RELEASE_SIGNATURE_DOMAIN)).toBe(true);
-    const variants = [{ ...r, target: 'linux-arm64' as const }, { ...r, version: '0.3.1' }, { ...r, sha256: 'b'.repeat(64) }, { ...r, size: 1235 }];
+    const variants = [
+      { ...r, target: 'linux-arm64' as const },
+      { ...r, version: '0.3.1' },
+      { ...r, sha256: 'b'.repeat(64) },
+      { ...r, size: 1235 },
+    ];
     for (const v of variants) expect(text(v as typeof r)).not.toBe(text(r));
   });
 

@@ -14,7 +14,8 @@ describe('cachedTimeCell', () => {
         const iso = new Date(base + ms).toISOString();
         expect(cached(iso)).toBe(format(iso));
       }
-      for (const iso of ['1969-12-31T23:59:59.999Z', '1969-12-31T23:59:59.001Z', '1970-01-01T00:00:00.500Z']) expect(cached(iso)).toBe(format(iso));
+      for (const iso of ['1969-12-31T23:59:59.999Z', '1969-12-31T23:59:59.001Z', '1970-01-01T00:00:00.500Z'])
+        expect(cached(iso)).toBe(format(iso));
     }
   });
 

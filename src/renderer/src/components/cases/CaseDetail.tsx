@@ -127,7 +127,12 @@ function CaseHeader({ view }: { view: CaseView }) {
                 if (event.key === 'Escape') setRenaming(false);
               }}
             />
-            <button type="submit" className="button button--small" data-testid="case-rename-save" disabled={busy || title.trim() === ''}>
+            <button
+              type="submit"
+              className="button button--small"
+              data-testid="case-rename-save"
+              disabled={busy || title.trim() === ''}
+            >
               Save
             </button>
             <button type="button" className="button button--ghost button--small" onClick={() => setRenaming(false)}>
@@ -140,7 +145,11 @@ function CaseHeader({ view }: { view: CaseView }) {
           </h2>
         )}
         {view.active ? (
-          <span className="pill pill--ok" data-testid="case-detail-active" title="New evidence and console transcripts go to this case">
+          <span
+            className="pill pill--ok"
+            data-testid="case-detail-active"
+            title="New evidence and console transcripts go to this case"
+          >
             Active
           </span>
         ) : (
@@ -155,12 +164,21 @@ function CaseHeader({ view }: { view: CaseView }) {
             Make active
           </button>
         )}
-        <span className={`pill ${view.status === 'open' ? 'pill--ok' : 'pill--off'}`} data-testid="case-status" data-status={view.status}>
+        <span
+          className={`pill ${view.status === 'open' ? 'pill--ok' : 'pill--off'}`}
+          data-testid="case-status"
+          data-status={view.status}
+        >
           {view.status}
         </span>
         <span className="toolbar__spacer" />
         {!renaming && (
-          <button type="button" className="button button--ghost button--small" data-testid="case-rename" onClick={() => setRenaming(true)}>
+          <button
+            type="button"
+            className="button button--ghost button--small"
+            data-testid="case-rename"
+            onClick={() => setRenaming(true)}
+          >
             Rename
           </button>
         )}
@@ -169,27 +187,52 @@ function CaseHeader({ view }: { view: CaseView }) {
           className="button button--ghost button--small"
           data-testid="case-close-toggle"
           disabled={busy}
-          onClick={() => void act(() => dispatcher.updateCase({ id: view.id, status: view.status === 'open' ? 'closed' : 'open' }))}
+          onClick={() =>
+            void act(() => dispatcher.updateCase({ id: view.id, status: view.status === 'open' ? 'closed' : 'open' }))
+          }
         >
           {view.status === 'open' ? 'Close case' : 'Reopen case'}
         </button>
-        <button type="button" className="button button--small" data-testid="cases-export" disabled={exporting} onClick={() => void exportCase()}>
+        <button
+          type="button"
+          className="button button--small"
+          data-testid="cases-export"
+          disabled={exporting}
+          onClick={() => void exportCase()}
+        >
           {exporting ? 'Exporting…' : 'Export (.zip)'}
         </button>
       </div>
       <div className="cell-dim case-header__meta">
-        <span className="mono">{view.id}</span> · created <Instant iso={view.createdAt} /> · updated <Instant iso={view.updatedAt} />
+        <span className="mono">{view.id}</span> · created <Instant iso={view.createdAt} /> · updated{' '}
+        <Instant iso={view.updatedAt} />
       </div>
       {exporting && exportProgress && exportProgress.total > 0 && (
-        <progress className="cases__progress" max={exportProgress.total} value={exportProgress.done} aria-label="Export progress" />
+        <progress
+          className="cases__progress"
+          max={exportProgress.total}
+          value={exportProgress.done}
+          aria-label="Export progress"
+        />
       )}
       {exported && (
-        <p className="cases__note" data-testid="cases-export-result" data-path={exported.path} data-bytes={exported.bytes}>
-          Exported to <span className="mono">{exported.path}</span> ({formatBytes(exported.bytes)}, {exported.files} files)
+        <p
+          className="cases__note"
+          data-testid="cases-export-result"
+          data-path={exported.path}
+          data-bytes={exported.bytes}
+        >
+          Exported to <span className="mono">{exported.path}</span> ({formatBytes(exported.bytes)}, {exported.files}{' '}
+          files)
           {browserShell && (
             <>
               {' · '}
-              <a className="linklike" href={`/downloads/case-export/${encodeURIComponent(baseName(exported.path))}`} download data-testid="cases-export-download">
+              <a
+                className="linklike"
+                href={`/downloads/case-export/${encodeURIComponent(baseName(exported.path))}`}
+                download
+                data-testid="cases-export-download"
+              >
                 Download the zip
               </a>
             </>

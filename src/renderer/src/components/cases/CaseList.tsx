@@ -27,7 +27,11 @@ export function CaseList() {
     try {
       const view = await dispatcher.createCase({ title: t });
       setTitle('');
-      setCreated(view.active ? `“${view.title}” is now the active case: commands and files from every console go to it.` : `“${view.title}” created.`);
+      setCreated(
+        view.active
+          ? `“${view.title}” is now the active case: commands and files from every console go to it.`
+          : `“${view.title}” created.`,
+      );
       const store = useCasesStore.getState();
       await store.reload();
       store.selectCase(view.id);
@@ -51,7 +55,12 @@ export function CaseList() {
           value={title}
           onChange={(event) => setTitle(event.target.value)}
         />
-        <button type="submit" className="button button--small" data-testid="cases-create" disabled={busy || title.trim() === ''}>
+        <button
+          type="submit"
+          className="button button--small"
+          data-testid="cases-create"
+          disabled={busy || title.trim() === ''}
+        >
           New case
         </button>
       </form>
@@ -93,13 +102,16 @@ export function CaseList() {
               <span className="cell-dim">
                 {c.counts.notes} notes · {c.counts.evidence} evidence · {c.counts.transcripts} commands
               </span>
-              <span className="cell-dim">updated <Instant iso={c.updatedAt} /></span>
+              <span className="cell-dim">
+                updated <Instant iso={c.updatedAt} />
+              </span>
             </button>
           </li>
         ))}
         {loaded && cases.length === 0 && (
           <li className="cell-dim cases__empty" data-testid="cases-empty">
-            No cases yet. Files pulled from a device and every console command go to the active case; one is opened for you when none is.
+            No cases yet. Files pulled from a device and every console command go to the active case; one is opened for
+            you when none is.
           </li>
         )}
       </ul>

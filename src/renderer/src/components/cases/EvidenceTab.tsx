@@ -37,7 +37,10 @@ export function EvidenceTab({ caseId }: { caseId: string }) {
     void load();
   }, [load, revision]);
 
-  const onVerified = useCallback((view: EvidenceView) => setItems((list) => list?.map((item) => (item.id === view.id ? view : item))), []);
+  const onVerified = useCallback(
+    (view: EvidenceView) => setItems((list) => list?.map((item) => (item.id === view.id ? view : item))),
+    [],
+  );
 
   return (
     <div className={`evidence ${evidenceId ? 'evidence--split' : ''}`} data-testid="evidence-tab">
@@ -50,7 +53,11 @@ export function EvidenceTab({ caseId }: { caseId: string }) {
         data-testid="evidence-list"
         onKeyDown={(event) => {
           const list = items ?? [];
-          const next = listKeyTarget(event.key, list.findIndex((row) => row.id === evidenceId), list.length);
+          const next = listKeyTarget(
+            event.key,
+            list.findIndex((row) => row.id === evidenceId),
+            list.length,
+          );
           const item = next === undefined ? undefined : list[next];
           if (!item) return;
           event.preventDefault();
@@ -104,7 +111,8 @@ export function EvidenceTab({ caseId }: { caseId: string }) {
             {items?.length === 0 && (
               <tr>
                 <td colSpan={6} className="cell-dim">
-                  No evidence yet: getfile, collect and <code>&gt; name.txt</code> outputs from a console land here while this case is active.
+                  No evidence yet: getfile, collect and <code>&gt; name.txt</code> outputs from a console land here
+                  while this case is active.
                 </td>
               </tr>
             )}
@@ -116,7 +124,8 @@ export function EvidenceTab({ caseId }: { caseId: string }) {
           <EvidenceViewer key={evidenceId} id={evidenceId} onVerified={onVerified} />
         </div>
       ) : (
-        items !== undefined && items.length > 0 && <p className="card__hint">Select an item to see its provenance, hashes and a preview.</p>
+        items !== undefined &&
+        items.length > 0 && <p className="card__hint">Select an item to see its provenance, hashes and a preview.</p>
       )}
     </div>
   );

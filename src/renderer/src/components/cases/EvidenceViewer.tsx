@@ -6,7 +6,13 @@
  */
 import { Fragment, useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { MIN_STRING_RUN, MIN_STRING_RUN_RANGE } from '../../../../shared/workstation/evidence-preview.js';
-import { MAX_PREVIEW_BYTES, PREVIEW_MODES, type EvidencePreview, type EvidenceView, type PreviewMode } from '../../../../shared/workstation/case-types.js';
+import {
+  MAX_PREVIEW_BYTES,
+  PREVIEW_MODES,
+  type EvidencePreview,
+  type EvidenceView,
+  type PreviewMode,
+} from '../../../../shared/workstation/case-types.js';
 import { escapeControlChars, formatBytes, formatCell } from '../../../../shared/commands/format.js';
 import { dispatcher } from '../../state/dispatcher.js';
 import { errorText, progressKey, useCasesStore } from '../../state/cases-store.js';
@@ -29,7 +35,8 @@ export function EvidenceViewer({ id, onVerified }: { id: string; onVerified(view
 
   useEffect(() => {
     let current = true;
-    dispatcher.evidenceItem({ id })
+    dispatcher
+      .evidenceItem({ id })
       .then((v) => {
         if (!current) return;
         setView(v);
@@ -89,26 +96,54 @@ export function EvidenceViewer({ id, onVerified }: { id: string; onVerified(view
       </section>
     );
   }
-  const times = Object.entries(view.fileTimes).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+  const times = Object.entries(view.fileTimes).filter(
+    (entry): entry is [string, string] => typeof entry[1] === 'string',
+  );
   const bad = view.integrity === 'tampered' || view.integrity === 'missing';
   return (
-    <section className={`card evidence-viewer ${bad ? 'evidence-viewer--bad' : ''}`} data-testid="evidence-viewer" data-id={id} data-integrity={view.integrity}>
+    <section
+      className={`card evidence-viewer ${bad ? 'evidence-viewer--bad' : ''}`}
+      data-testid="evidence-viewer"
+      data-id={id}
+      data-integrity={view.integrity}
+    >
       <div className="evidence-viewer__head">
         <h2 className="card__title" data-testid="evidence-name">
           {view.name}
         </h2>
         <IntegrityPill integrity={view.integrity} testId="evidence-integrity" />
-        {view.verifiedAt && <span className="cell-dim">checked <Instant iso={view.verifiedAt} /></span>}
+        {view.verifiedAt && (
+          <span className="cell-dim">
+            checked <Instant iso={view.verifiedAt} />
+          </span>
+        )}
         <span className="toolbar__spacer" />
-        <button type="button" className="button button--ghost button--small" data-testid="evidence-add-note" onClick={() => void addNote(view)}>
+        <button
+          type="button"
+          className="button button--ghost button--small"
+          data-testid="evidence-add-note"
+          onClick={() => void addNote(view)}
+        >
           Add note
         </button>
-        <button type="button" className="button button--small" data-testid="evidence-verify" disabled={verifying} onClick={() => void verify()}>
+        <button
+          type="button"
+          className="button button--small"
+          data-testid="evidence-verify"
+          disabled={verifying}
+          onClick={() => void verify()}
+        >
           {verifying ? 'Verifying…' : 'Re-verify'}
         </button>
       </div>
       {verifying && verifyProgress && verifyProgress.total > 0 && (
-        <progress className="cases__progress" data-testid="evidence-verify-progress" max={verifyProgress.total} value={verifyProgress.done} aria-label="Re-verification progress" />
+        <progress
+          className="cases__progress"
+          data-testid="evidence-verify-progress"
+          max={verifyProgress.total}
+          value={verifyProgress.done}
+          aria-label="Re-verification progress"
+        />
       )}
       {view.integrity === 'tampered' && (
         <p className="evidence-viewer__alert" data-testid="evidence-tampered">
@@ -144,7 +179,12 @@ export function EvidenceViewer({ id, onVerified }: { id: string; onVerified(view
           <dt>Command ID</dt>
           <dd className="mono" data-testid="evidence-command-id">
             {view.commandId ? (
-              <button type="button" className="linklike mono" title="Open the command's transcript" onClick={() => void openCommand(view.commandId ?? '')}>
+              <button
+                type="button"
+                className="linklike mono"
+                title="Open the command's transcript"
+                onClick={() => void openCommand(view.commandId ?? '')}
+              >
                 {view.commandId}
               </button>
             ) : (
@@ -154,7 +194,9 @@ export function EvidenceViewer({ id, onVerified }: { id: string; onVerified(view
           <dt>Analyst</dt>
           <dd>{view.analyst}</dd>
           <dt>Acquired</dt>
-          <dd><Instant iso={view.acquiredAt} /></dd>
+          <dd>
+            <Instant iso={view.acquiredAt} />
+          </dd>
           {times.map(([name, iso]) => (
             <FileTime key={name} name={name} iso={iso} />
           ))}
@@ -188,7 +230,12 @@ export function EvidenceViewer({ id, onVerified }: { id: string; onVerified(view
   );
 }
 
-const TIME_LABEL: Record<string, string> = { mtime: 'Modified (device)', atime: 'Accessed (device)', ctime: 'Changed (device)', btime: 'Created (device)' };
+const TIME_LABEL: Record<string, string> = {
+  mtime: 'Modified (device)',
+  atime: 'Accessed (device)',
+  ctime: 'Changed (device)',
+  btime: 'Created (device)',
+};
 
 function FileTime({ name, iso }: { name: string; iso: string }) {
   return (
@@ -227,19 +274,36 @@ function Preview({ id, size }: { id: string; size: number }) {
     return () => clearTimeout(timer);
   }, [filterInput, filter]);
 
-  const load = useCallback(async (m: PreviewMode, at: number, length: number, isCurrent: () => boolean, strings: { minLength: number; filter: string }) => {
-    setLoading(true);
-    try {
-      const p = await dispatcher.previewEvidence({ id, mode: m, offset: at, length, ...(m === 'strings' ? { minLength: strings.minLength, ...(strings.filter ? { filter: strings.filter } : {}) } : {}) });
-      if (!isCurrent()) return;
-      setPreview(p);
-      setError(undefined);
-    } catch (e) {
-      if (isCurrent()) setError(errorText(e));
-    } finally {
-      if (isCurrent()) setLoading(false);
-    }
-  }, [id]);
+  const load = useCallback(
+    async (
+      m: PreviewMode,
+      at: number,
+      length: number,
+      isCurrent: () => boolean,
+      strings: { minLength: number; filter: string },
+    ) => {
+      setLoading(true);
+      try {
+        const p = await dispatcher.previewEvidence({
+          id,
+          mode: m,
+          offset: at,
+          length,
+          ...(m === 'strings'
+            ? { minLength: strings.minLength, ...(strings.filter ? { filter: strings.filter } : {}) }
+            : {}),
+        });
+        if (!isCurrent()) return;
+        setPreview(p);
+        setError(undefined);
+      } catch (e) {
+        if (isCurrent()) setError(errorText(e));
+      } finally {
+        if (isCurrent()) setLoading(false);
+      }
+    },
+    [id],
+  );
 
   useEffect(() => {
     let current = true;
@@ -249,7 +313,13 @@ function Preview({ id, size }: { id: string; size: number }) {
     };
   }, [load, mode, offset, pageSize, minLength, filter]);
 
-  const record = useMemo(() => (preview && preview.mode === 'text' && preview.offset === 0 && preview.nextOffset === undefined ? singleRecord(preview.lines.join('\n')) : undefined), [preview]);
+  const record = useMemo(
+    () =>
+      preview && preview.mode === 'text' && preview.offset === 0 && preview.nextOffset === undefined
+        ? singleRecord(preview.lines.join('\n'))
+        : undefined,
+    [preview],
+  );
 
   function go(event: FormEvent): void {
     event.preventDefault();
@@ -333,19 +403,24 @@ function Preview({ id, size }: { id: string; size: number }) {
             />
           </>
         ) : (
-        <label className="toolbar__field">
-          page
-          <select className="input" data-testid="evidence-preview-size" value={pageSize} onChange={(event) => {
-              setPageSize(Number(event.target.value));
-              setBack([]);
-            }}>
-            {PAGE_SIZES.map((n) => (
-              <option key={n} value={n}>
-                {n / 1024} KiB
-              </option>
-            ))}
-          </select>
-        </label>
+          <label className="toolbar__field">
+            page
+            <select
+              className="input"
+              data-testid="evidence-preview-size"
+              value={pageSize}
+              onChange={(event) => {
+                setPageSize(Number(event.target.value));
+                setBack([]);
+              }}
+            >
+              {PAGE_SIZES.map((n) => (
+                <option key={n} value={n}>
+                  {n / 1024} KiB
+                </option>
+              ))}
+            </select>
+          </label>
         )}
         <button
           type="button"
@@ -367,12 +442,24 @@ function Preview({ id, size }: { id: string; size: number }) {
         </button>
         <form className="toolbar__field" onSubmit={go}>
           go to offset
-          <input className="input mono preview__goto" placeholder="0x1000" aria-label="Go to offset" data-testid="evidence-preview-offset" value={goTo} onChange={(event) => setGoTo(event.target.value)} />
+          <input
+            className="input mono preview__goto"
+            placeholder="0x1000"
+            aria-label="Go to offset"
+            data-testid="evidence-preview-offset"
+            value={goTo}
+            onChange={(event) => setGoTo(event.target.value)}
+          />
           <button type="submit" className="button button--ghost button--small" data-testid="evidence-preview-go">
             Go
           </button>
         </form>
-        <span className="cell-dim" data-testid="evidence-preview-range" data-offset={preview?.offset ?? -1} data-length={preview?.length ?? -1}>
+        <span
+          className="cell-dim"
+          data-testid="evidence-preview-range"
+          data-offset={preview?.offset ?? -1}
+          data-length={preview?.length ?? -1}
+        >
           {preview ? (preview.size === 0 ? 'empty file' : rangeText(preview, end)) : ''}
           {loading ? ' · reading…' : ''}
         </span>
@@ -393,8 +480,17 @@ function Preview({ id, size }: { id: string; size: number }) {
           ))}
         </dl>
       )}
-      <pre className={`log__pre preview__pre ${shown ? '' : 'preview__pre--stale'}`} data-testid="evidence-preview" data-mode={preview?.mode ?? ''} data-offset={preview?.offset ?? -1} tabIndex={0}>
-        {preview ? preview.lines.join('\n') || (preview.mode === 'strings' ? `(no strings${filter ? ` containing “${filter}”` : ''} in this range)` : '') : '…'}
+      <pre
+        className={`log__pre preview__pre ${shown ? '' : 'preview__pre--stale'}`}
+        data-testid="evidence-preview"
+        data-mode={preview?.mode ?? ''}
+        data-offset={preview?.offset ?? -1}
+        tabIndex={0}
+      >
+        {preview
+          ? preview.lines.join('\n') ||
+            (preview.mode === 'strings' ? `(no strings${filter ? ` containing “${filter}”` : ''} in this range)` : '')
+          : '…'}
       </pre>
     </div>
   );
@@ -403,7 +499,10 @@ function Preview({ id, size }: { id: string; size: number }) {
 function rangeText(preview: EvidencePreview, end: number): string {
   const range = `bytes ${preview.offset.toLocaleString('en')}–${(Math.max(end, preview.offset + 1) - 1).toLocaleString('en')} of ${exactBytes(preview.size)}`;
   if (preview.mode !== 'strings') return range;
-  const scanned = preview.nextOffset === undefined ? 'to the end of the file' : `${Math.floor((100 * end) / preview.size)}% of the file so far: Next goes on`;
+  const scanned =
+    preview.nextOffset === undefined
+      ? 'to the end of the file'
+      : `${Math.floor((100 * end) / preview.size)}% of the file so far: Next goes on`;
   return `${preview.lines.length.toLocaleString('en')} strings in ${range} (scanned ${scanned})`;
 }
 

@@ -67,15 +67,31 @@ export function ImportControl() {
   );
 }
 
-function ImportStatus({ status, verified, onDismiss }: { status: ImportState; verified: { done: number; total: number } | undefined; onDismiss(): void }) {
+function ImportStatus({
+  status,
+  verified,
+  onDismiss,
+}: {
+  status: ImportState;
+  verified: { done: number; total: number } | undefined;
+  onDismiss(): void;
+}) {
   if (status.state === 'idle') return null;
   if (status.state === 'uploading') {
     const verifying = status.sent >= status.size && verified && verified.total > 0;
     return (
       <div className="case-import__status" data-testid="import-result" data-state="running">
         <span className="mono ellipsis">{status.name}</span>
-        <progress max={1} value={verifying ? verified.done / verified.total : status.sent / Math.max(1, status.size)} aria-label="Import progress" />
-        <span className="cell-dim">{verifying ? `verifying ${verified.done}/${verified.total}` : `${formatBytes(status.sent)} of ${formatBytes(status.size)}`}</span>
+        <progress
+          max={1}
+          value={verifying ? verified.done / verified.total : status.sent / Math.max(1, status.size)}
+          aria-label="Import progress"
+        />
+        <span className="cell-dim">
+          {verifying
+            ? `verifying ${verified.done}/${verified.total}`
+            : `${formatBytes(status.sent)} of ${formatBytes(status.size)}`}
+        </span>
       </div>
     );
   }
@@ -98,7 +114,12 @@ function ImportStatus({ status, verified, onDismiss }: { status: ImportState; ve
   const { result } = status;
   if (result.ok) {
     return (
-      <div className="case-import__status" data-testid="import-result" data-state="ok" data-case-id={result.caseId ?? ''}>
+      <div
+        className="case-import__status"
+        data-testid="import-result"
+        data-state="ok"
+        data-case-id={result.caseId ?? ''}
+      >
         <span className="pill pill--ok">imported</span>
         <span>
           “{result.title ?? status.name}”: {result.verified} files verified against the manifest
@@ -113,7 +134,8 @@ function ImportStatus({ status, verified, onDismiss }: { status: ImportState; ve
       <div className="case-import__head">
         <span className="pill pill--bad">rejected</span>
         <span>
-          {status.name}: not imported, nothing was added ({result.problems.length} {result.problems.length === 1 ? 'problem' : 'problems'})
+          {status.name}: not imported, nothing was added ({result.problems.length}{' '}
+          {result.problems.length === 1 ? 'problem' : 'problems'})
         </span>
         <span className="toolbar__spacer" />
         {dismiss}

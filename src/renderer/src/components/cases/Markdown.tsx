@@ -60,14 +60,23 @@ export function parseBlocks(source: string): Block[] {
     }
     if (line.startsWith('>')) {
       const quoted: string[] = [];
-      while (i < lines.length && (lines[i] as string).startsWith('>')) quoted.push((lines[i++] as string).replace(/^>\s?/, ''));
+      while (i < lines.length && (lines[i] as string).startsWith('>'))
+        quoted.push((lines[i++] as string).replace(/^>\s?/, ''));
       blocks.push({ kind: 'quote', text: quoted.join(' ') });
       continue;
     }
     const paragraph: string[] = [];
     while (i < lines.length) {
       const l = lines[i] as string;
-      if (l.trim() === '' || l.startsWith('```') || HEADING.test(l) || BULLET.test(l) || NUMBERED.test(l) || l.startsWith('>')) break;
+      if (
+        l.trim() === '' ||
+        l.startsWith('```') ||
+        HEADING.test(l) ||
+        BULLET.test(l) ||
+        NUMBERED.test(l) ||
+        l.startsWith('>')
+      )
+        break;
       paragraph.push(l);
       i++;
     }
@@ -92,7 +101,8 @@ export function inline(text: string, keyPrefix = 'i'): ReactNode[] {
     if (m.index > 0) out.push(rest.slice(0, m.index));
     const key = `${keyPrefix}-${n++}`;
     if (m[1] !== undefined) out.push(<code key={key}>{m[1]}</code>);
-    else if (m[2] !== undefined || m[3] !== undefined) out.push(<strong key={key}>{inline(m[2] ?? m[3] ?? '', key)}</strong>);
+    else if (m[2] !== undefined || m[3] !== undefined)
+      out.push(<strong key={key}>{inline(m[2] ?? m[3] ?? '', key)}</strong>);
     else if (m[4] !== undefined || m[5] !== undefined) out.push(<em key={key}>{inline(m[4] ?? m[5] ?? '', key)}</em>);
     else
       out.push(

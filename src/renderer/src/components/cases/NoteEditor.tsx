@@ -25,10 +25,16 @@ interface Fields {
   commandId: string;
 }
 
-type SaveState = { state: 'saved'; at: string } | { state: 'dirty' } | { state: 'saving' } | { state: 'error'; error: string };
+type SaveState =
+  { state: 'saved'; at: string } | { state: 'dirty' } | { state: 'saving' } | { state: 'error'; error: string };
 
 /** Keeps a note saved: call `edit` on every change; `flush` saves now (if anything is unsaved). */
-function useAutosave(noteId: string, initial: Fields, initialSavedAt: string, onSaved: (fields: Fields, updatedAt: string) => void) {
+function useAutosave(
+  noteId: string,
+  initial: Fields,
+  initialSavedAt: string,
+  onSaved: (fields: Fields, updatedAt: string) => void,
+) {
   const [saveState, setSaveState] = useState<SaveState>({ state: 'saved', at: initialSavedAt });
   const latest = useRef(initial);
   const version = useRef(0);
@@ -46,7 +52,8 @@ function useAutosave(noteId: string, initial: Fields, initialSavedAt: string, on
     if (stopped.current) return;
     const now = Date.now();
     firstUnsavedAt.current ??= now;
-    const wait = delay ?? Math.max(0, Math.min(AUTOSAVE_DEBOUNCE_MS, AUTOSAVE_MAX_WAIT_MS - (now - firstUnsavedAt.current)));
+    const wait =
+      delay ?? Math.max(0, Math.min(AUTOSAVE_DEBOUNCE_MS, AUTOSAVE_MAX_WAIT_MS - (now - firstUnsavedAt.current)));
     clearTimeout(timer.current);
     timer.current = setTimeout(() => {
       timer.current = undefined;
@@ -65,10 +72,18 @@ function useAutosave(noteId: string, initial: Fields, initialSavedAt: string, on
     if (mounted.current) setSaveState({ state: 'saving' });
     try {
       const commandId = fields.commandId.trim();
-      const answer = await dispatcher.saveNote({ id: noteId, title: fields.title, body: fields.body, commandId: commandId === '' ? null : commandId });
+      const answer = await dispatcher.saveNote({
+        id: noteId,
+        title: fields.title,
+        body: fields.body,
+        commandId: commandId === '' ? null : commandId,
+      });
       savedVersion.current = Math.max(savedVersion.current, v);
       onSavedRef.current(fields, answer.updatedAt);
-      if (mounted.current) setSaveState(version.current === savedVersion.current ? { state: 'saved', at: answer.updatedAt } : { state: 'dirty' });
+      if (mounted.current)
+        setSaveState(
+          version.current === savedVersion.current ? { state: 'saved', at: answer.updatedAt } : { state: 'dirty' },
+        );
       inFlight.current = false;
       // Typing went on during the save: its own deadline counts from its first keystroke.
       if (version.current !== savedVersion.current) schedule();
@@ -133,7 +148,13 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
   noteRef.current = note;
 
   const { saveState, edit, flush, stop } = useAutosave(note.id, fields, note.updatedAt, (saved, updatedAt) =>
-    onSaved({ ...noteRef.current, title: saved.title, body: saved.body, commandId: saved.commandId.trim() || undefined, updatedAt }),
+    onSaved({
+      ...noteRef.current,
+      title: saved.title,
+      body: saved.body,
+      commandId: saved.commandId.trim() || undefined,
+      updatedAt,
+    }),
   );
 
   function change(patch: Partial<Fields>): void {
@@ -190,14 +211,31 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
         />
         <SaveStateLine state={saveState} />
         <div className="segmented" role="group" aria-label="Edit or preview the note">
-          <button type="button" className="segmented__item" aria-pressed={!preview} data-testid="note-mode-edit" onClick={() => setPreview(false)}>
+          <button
+            type="button"
+            className="segmented__item"
+            aria-pressed={!preview}
+            data-testid="note-mode-edit"
+            onClick={() => setPreview(false)}
+          >
             Edit
           </button>
-          <button type="button" className="segmented__item" aria-pressed={preview} data-testid="note-mode-preview" onClick={() => setPreview(true)}>
+          <button
+            type="button"
+            className="segmented__item"
+            aria-pressed={preview}
+            data-testid="note-mode-preview"
+            onClick={() => setPreview(true)}
+          >
             Preview
           </button>
         </div>
-        <button type="button" className="button button--ghost button--small" data-testid="note-delete" onClick={() => setDeleting(true)}>
+        <button
+          type="button"
+          className="button button--ghost button--small"
+          data-testid="note-delete"
+          onClick={() => setDeleting(true)}
+        >
           Delete
         </button>
       </div>
@@ -215,12 +253,23 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
           />
         </label>
         {commandId !== '' && (
-          <button type="button" className="linklike" data-testid="note-open-command" disabled={opening} onClick={() => void openCommand()}>
+          <button
+            type="button"
+            className="linklike"
+            data-testid="note-open-command"
+            disabled={opening}
+            onClick={() => void openCommand()}
+          >
             Open command transcript
           </button>
         )}
         {note.evidenceId && (
-          <button type="button" className="linklike" data-testid="note-open-evidence" onClick={() => openEvidence(note.caseId, note.evidenceId)}>
+          <button
+            type="button"
+            className="linklike"
+            data-testid="note-open-evidence"
+            onClick={() => openEvidence(note.caseId, note.evidenceId)}
+          >
             Open evidence
           </button>
         )}
@@ -235,18 +284,18 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
           <Markdown source={fields.body} testId="note-preview" />
         </div>
       ) : (
-      <textarea
-        className="input note-editor__body"
-        placeholder="Findings, in markdown…"
-        aria-label="Note (markdown)"
-        spellCheck={false}
-        maxLength={MAX_NOTE_CHARS}
-        data-testid="note-body"
-        value={fields.body}
-        onChange={(event) => change({ body: event.target.value })}
-        onKeyDown={saveKey}
-        onBlur={() => void flush()}
-      />
+        <textarea
+          className="input note-editor__body"
+          placeholder="Findings, in markdown…"
+          aria-label="Note (markdown)"
+          spellCheck={false}
+          maxLength={MAX_NOTE_CHARS}
+          data-testid="note-body"
+          value={fields.body}
+          onChange={(event) => change({ body: event.target.value })}
+          onKeyDown={saveKey}
+          onBlur={() => void flush()}
+        />
       )}
       {deleting && (
         <ConfirmDialog
@@ -270,9 +319,20 @@ export function NoteEditor({ note, onSaved, onDeleted }: NoteEditorProps) {
 function SaveStateLine({ state }: { state: SaveState }) {
   const instant = useInstant();
   const text =
-    state.state === 'saved' ? `Saved ${instant(state.at)}` : state.state === 'saving' ? 'Saving…' : state.state === 'dirty' ? 'Unsaved changes' : `Not saved: ${state.error} (retrying)`;
+    state.state === 'saved'
+      ? `Saved ${instant(state.at)}`
+      : state.state === 'saving'
+        ? 'Saving…'
+        : state.state === 'dirty'
+          ? 'Unsaved changes'
+          : `Not saved: ${state.error} (retrying)`;
   return (
-    <span className={`note-editor__state ${state.state === 'error' ? 'form-error' : 'cell-dim'}`} data-testid="note-save-state" data-state={state.state} title={text}>
+    <span
+      className={`note-editor__state ${state.state === 'error' ? 'form-error' : 'cell-dim'}`}
+      data-testid="note-save-state"
+      data-state={state.state}
+      title={text}
+    >
       {text}
     </span>
   );

@@ -63,7 +63,10 @@ export function NotesTab({ caseId }: { caseId: string }) {
     }
   }
 
-  const onSaved = useCallback((saved: NoteView) => setNotes((list) => list?.map((n) => (n.id === saved.id ? saved : n))), []);
+  const onSaved = useCallback(
+    (saved: NoteView) => setNotes((list) => list?.map((n) => (n.id === saved.id ? saved : n))),
+    [],
+  );
   const onDeleted = useCallback(
     (id: string) => {
       setNotes((list) => list?.filter((n) => n.id !== id));
@@ -76,7 +79,13 @@ export function NotesTab({ caseId }: { caseId: string }) {
   return (
     <div className="notes" data-testid="notes-tab">
       <div className="notes__list">
-        <button type="button" className="button button--small" data-testid="note-new" disabled={creating} onClick={() => void create()}>
+        <button
+          type="button"
+          className="button button--small"
+          data-testid="note-new"
+          disabled={creating}
+          onClick={() => void create()}
+        >
           New note
         </button>
         {error && <p className="form-error">{error}</p>}
@@ -91,7 +100,9 @@ export function NotesTab({ caseId }: { caseId: string }) {
                 data-note-id={n.id}
                 onClick={() => openNote(caseId, n.id)}
               >
-                <span className={`ellipsis ${n.title ? 'cell-strong' : 'cell-dim'}`}>{n.title || firstLine(n.body) || '(untitled)'}</span>
+                <span className={`ellipsis ${n.title ? 'cell-strong' : 'cell-dim'}`}>
+                  {n.title || firstLine(n.body) || '(untitled)'}
+                </span>
                 <span className="cell-dim">
                   <Instant iso={n.updatedAt} />
                   {n.commandId && <span className="mono"> · {n.commandId}</span>}

@@ -32,7 +32,8 @@ export function SearchPanel() {
     }
     setSearching(true);
     const timer = setTimeout(() => {
-      dispatcher.search({ text: query, limit: 100 })
+      dispatcher
+        .search({ text: query, limit: 100 })
         .then((r) => {
           if (mine !== seq.current) return;
           setResult(r);
@@ -67,14 +68,22 @@ export function SearchPanel() {
         }}
       />
       {text.trim() !== '' && (
-        <section className="case-search__results" data-testid="search-results" data-state={searching ? 'searching' : error ? 'error' : 'done'} data-count={result?.hits.length ?? -1}>
+        <section
+          className="case-search__results"
+          data-testid="search-results"
+          data-state={searching ? 'searching' : error ? 'error' : 'done'}
+          data-count={result?.hits.length ?? -1}
+        >
           <div className="case-search__meta cell-dim">
             {error ? (
               <span className="form-error">{error}</span>
             ) : result ? (
               <span>
                 <span data-testid="search-count">
-                  {result.hits.length === 0 ? 'no match' : `${result.hits.length}${result.hits.length >= 100 ? '+' : ''} matches`} · {result.tookMs.toFixed(1)} ms
+                  {result.hits.length === 0
+                    ? 'no match'
+                    : `${result.hits.length}${result.hits.length >= 100 ? '+' : ''} matches`}{' '}
+                  · {result.tookMs.toFixed(1)} ms
                 </span>
                 {result.covered && (
                   <span className="case-search__covered" data-testid="search-covered">
@@ -104,11 +113,15 @@ export function SearchPanel() {
                   onClick={() => open(hit)}
                 >
                   <span className="case-search__hit-head">
-                    <span className={`pill ${hit.kind === 'note' ? 'pill--ok' : 'pill--off'}`}>{HIT_LABEL[hit.kind]}</span>
+                    <span className={`pill ${hit.kind === 'note' ? 'pill--ok' : 'pill--off'}`}>
+                      {HIT_LABEL[hit.kind]}
+                    </span>
                     <span className="cell-dim ellipsis">{hit.caseTitle}</span>
                     <span className={`ellipsis ${hit.kind === 'note' ? 'cell-strong' : 'mono'}`}>
                       {hit.title || '(untitled)'}
-                      {hit.line !== undefined && <span className="cell-dim"> line {hit.line.toLocaleString('en')}</span>}
+                      {hit.line !== undefined && (
+                        <span className="cell-dim"> line {hit.line.toLocaleString('en')}</span>
+                      )}
                     </span>
                   </span>
                   <Snippet text={hit.snippet} />

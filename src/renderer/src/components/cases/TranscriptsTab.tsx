@@ -82,7 +82,12 @@ export function TranscriptsTab({ caseId }: { caseId: string }) {
 
   return (
     <div className="transcripts" data-testid="transcripts-tab">
-      <div className="log__list transcripts__list" onKeyDown={onListKey} data-testid="transcript-list" data-total={total ?? -1}>
+      <div
+        className="log__list transcripts__list"
+        onKeyDown={onListKey}
+        data-testid="transcript-list"
+        data-total={total ?? -1}
+      >
         <div className="log-row transcript-row log-row--head" role="row">
           <span>Time</span>
           <span>Device</span>
@@ -90,7 +95,11 @@ export function TranscriptsTab({ caseId }: { caseId: string }) {
           <span>Status</span>
         </div>
         {error && <p className="form-error transcripts__error">{error}</p>}
-        {total === 0 && <p className="card__hint transcripts__empty">No commands recorded in this case yet: commands typed in a console while the case is active appear here.</p>}
+        {total === 0 && (
+          <p className="card__hint transcripts__empty">
+            No commands recorded in this case yet: commands typed in a console while the case is active appear here.
+          </p>
+        )}
         <WindowedList
           count={total ?? 0}
           rowHeight={ROW_HEIGHT}
@@ -124,12 +133,24 @@ export function TranscriptsTab({ caseId }: { caseId: string }) {
           }}
         />
       </div>
-      <TranscriptViewer id={transcriptId} caseId={caseId} onLoaded={(entry) => setOpenedAt(entry.caseId === caseId ? entry.position : undefined)} />
+      <TranscriptViewer
+        id={transcriptId}
+        caseId={caseId}
+        onLoaded={(entry) => setOpenedAt(entry.caseId === caseId ? entry.position : undefined)}
+      />
     </div>
   );
 }
 
-export function TranscriptViewer({ id, caseId, onLoaded }: { id: string | undefined; caseId: string; onLoaded?: (entry: TranscriptEntryView) => void }) {
+export function TranscriptViewer({
+  id,
+  caseId,
+  onLoaded,
+}: {
+  id: string | undefined;
+  caseId: string;
+  onLoaded?: (entry: TranscriptEntryView) => void;
+}) {
   const [entry, setEntry] = useState<TranscriptEntryView | undefined>();
   const [error, setError] = useState<string | undefined>();
   const [adding, setAdding] = useState(false);
@@ -140,7 +161,8 @@ export function TranscriptViewer({ id, caseId, onLoaded }: { id: string | undefi
     setError(undefined);
     if (!id) return;
     let current = true;
-    dispatcher.transcript({ id })
+    dispatcher
+      .transcript({ id })
       .then((loaded) => {
         if (!current) return;
         setEntry(loaded);
@@ -185,7 +207,13 @@ export function TranscriptViewer({ id, caseId, onLoaded }: { id: string | undefi
         <h2 className="card__title mono ellipsis" data-testid="transcript-line" title={entry?.line}>
           {entry?.line ?? '…'}
         </h2>
-        <button type="button" className="button button--small transcript__add-note" data-testid="transcript-add-note" disabled={!entry || adding} onClick={() => void addNote()}>
+        <button
+          type="button"
+          className="button button--small transcript__add-note"
+          data-testid="transcript-add-note"
+          disabled={!entry || adding}
+          onClick={() => void addNote()}
+        >
           Add note
         </button>
       </div>
@@ -209,18 +237,22 @@ export function TranscriptViewer({ id, caseId, onLoaded }: { id: string | undefi
               {entry.error && <span className="form-error"> {entry.error}</span>}
             </dd>
             <dt>Started</dt>
-            <dd><Instant iso={entry.startedAt} /></dd>
+            <dd>
+              <Instant iso={entry.startedAt} />
+            </dd>
             <dt>Ended</dt>
-            <dd><Instant iso={entry.endedAt} /></dd>
+            <dd>
+              <Instant iso={entry.endedAt} />
+            </dd>
             <dt>Session</dt>
             <dd className="mono">{entry.sessionId}</dd>
           </dl>
           <h3 className="log__detail-label">Output</h3>
           {entry.outputTruncated && (
             <p className="card__hint" data-testid="transcript-truncated">
-              The output was longer than a transcript keeps: its first {entry.outputChars.toLocaleString('en')} characters are below. The command log
-              keeps a first part too (1 MiB by default) with the full size and SHA-256; when the console saved the full output as evidence, the
-              last lines below name the file.
+              The output was longer than a transcript keeps: its first {entry.outputChars.toLocaleString('en')}{' '}
+              characters are below. The command log keeps a first part too (1 MiB by default) with the full size and
+              SHA-256; when the console saved the full output as evidence, the last lines below name the file.
             </p>
           )}
           <pre className="log__pre log__pre--output transcript__output" data-testid="transcript-output" tabIndex={0}>

@@ -41,8 +41,18 @@ export function Snippet({ text }: { text: string }) {
   );
 }
 
-const INTEGRITY_TONE: Record<EvidenceIntegrity, string> = { ok: 'ok', unverified: 'off', tampered: 'bad', missing: 'bad' };
-const INTEGRITY_LABEL: Record<EvidenceIntegrity, string> = { ok: 'verified', unverified: 'not re-verified', tampered: 'TAMPERED', missing: 'MISSING' };
+const INTEGRITY_TONE: Record<EvidenceIntegrity, string> = {
+  ok: 'ok',
+  unverified: 'off',
+  tampered: 'bad',
+  missing: 'bad',
+};
+const INTEGRITY_LABEL: Record<EvidenceIntegrity, string> = {
+  ok: 'verified',
+  unverified: 'not re-verified',
+  tampered: 'TAMPERED',
+  missing: 'MISSING',
+};
 
 export function IntegrityPill({ integrity, testId }: { integrity: EvidenceIntegrity; testId?: string }) {
   return (
@@ -55,13 +65,22 @@ export function IntegrityPill({ integrity, testId }: { integrity: EvidenceIntegr
 /** A command's status as a pill (completed, failed, cancelled, refused...). */
 export function CommandStatusPill({ status }: { status: string }) {
   const tone =
-    status === 'completed' ? 'ok' : status === 'running' || status === 'pending' ? 'busy' : status === 'cancelled' || status === 'background' ? 'off' : 'bad';
+    status === 'completed'
+      ? 'ok'
+      : status === 'running' || status === 'pending'
+        ? 'busy'
+        : status === 'cancelled' || status === 'background'
+          ? 'off'
+          : 'bad';
   return <span className={`pill pill--${tone}`}>{status.replace('_', ' ')}</span>;
 }
 
 /** "go to offset" input: decimal, 0x hex, or with a k/m suffix (KiB/MiB). */
 export function parseOffset(text: string): number | undefined {
-  const t = text.trim().toLowerCase().replace(/[\s_,]/g, '');
+  const t = text
+    .trim()
+    .toLowerCase()
+    .replace(/[\s_,]/g, '');
   if (t === '') return undefined;
   let n: number;
   if (/^0x[0-9a-f]+$/.test(t)) n = Number.parseInt(t.slice(2), 16);
