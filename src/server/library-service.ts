@@ -25,7 +25,7 @@ import { LibraryStore, type LibraryContentSync, type LibraryFile } from './libra
 const UNSIGNED_SCRIPTS_SETTING = 'unsignedScripts';
 
 /**
- * How the library is shared (issue #10): on a single node, its own download tokens and no shared content;
+ * How the library is shared in cluster mode: on a single node, its own download tokens and no shared content;
  * in a cluster (cluster/cluster-node.ts), content in the object store (published on upload, fetched before
  * it is served) and download tokens valid on every node.
  */

@@ -102,7 +102,7 @@ export class LibraryStore {
   constructor(
     private readonly db: Db,
     dataDir: string,
-    /** The cluster's shared content (issue #10); null on a single node. */
+    /** The cluster's shared content; null on a single node. */
     readonly content: LibraryContentSync | null,
   ) {
     this.filesDir = join(dataDir, 'library');

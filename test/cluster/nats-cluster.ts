@@ -1,6 +1,6 @@
 /**
- * A real 3-server NATS cluster with JetStream on loopback, for tests of the multi-node service (issue
- * #10). Each server gets free ports (client and cluster route), its own store dir under one temp folder,
+ * A real 3-server NATS cluster with JetStream on loopback, for tests of the multi-node service (cluster
+ * mode). Each server gets free ports (client and cluster route), its own store dir under one temp folder,
  * and routes to the other two. start() returns once JetStream can place a 3-replica KV bucket (the meta
  * leader is elected and every server has joined), stop() ends the servers by PID (SIGTERM, then SIGKILL)
  * and removes the folder.

@@ -1,4 +1,4 @@
-// The command log's write events add listeners, never replace them (issue #22): the store's
+// The command log's write events add listeners, never replace them: the store's
 // onCommandWritten and the chain's onWritten. What follows the chain (the cluster log stream) subscribes to
 // the chain's own event, so it sees every entry chained and sealed whatever order things were wired in.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
