@@ -105,6 +105,7 @@ export class BatchApi {
   /**
    * Downloads a file a step pulled to `dest` (written to `dest.part` first), checks its SHA-256 against
    * `expectedSha256` (from the batch record), and answers the hash. A mismatch deletes the file.
+   * Aborting `signal` stops the request and deletes the partial file; the download fails with an AbortError.
    */
   downloadFile(
     id: string,
@@ -112,9 +113,10 @@ export class BatchApi {
     step: number,
     dest: string,
     expectedSha256: string,
+    signal?: AbortSignal,
   ): Promise<{ sha256: string; size: number }> {
     const path = `/api/v1/batches/${encodeURIComponent(id)}/files/${encodeURIComponent(deviceId)}/${step}`;
-    return this.nodes.use((node) => this.fetchFile(`${httpsBase(node)}${path}`, dest, expectedSha256), {
+    return this.nodes.use((node) => this.fetchFile(`${httpsBase(node)}${path}`, dest, expectedSha256, signal), {
       idempotent: true,
     });
   }
@@ -142,8 +144,36 @@ export class BatchApi {
     });
   }
 
-  private fetchFile(url: string, dest: string, expectedSha256: string): Promise<{ sha256: string; size: number }> {
-    return new Promise((resolve, reject) => {
+  private fetchFile(
+    url: string,
+    dest: string,
+    expectedSha256: string,
+    signal?: AbortSignal,
+  ): Promise<{ sha256: string; size: number }> {
+    const part = `${dest}.part`;
+    return new Promise<{ sha256: string; size: number }>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(abortError(dest));
+        return;
+      }
+      let out: ReturnType<typeof createWriteStream> | undefined;
+      const onAbort = (): void => {
+        const cancelled = abortError(dest);
+        reject(cancelled);
+        req.destroy(cancelled);
+        // The partial file goes once its stream has closed (a write may still be under way).
+        if (out && !out.closed) out.destroy().once('close', () => rmSync(part, { force: true }));
+        else rmSync(part, { force: true });
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle =
+        <A extends unknown[]>(f: (...args: A) => void) =>
+        (...args: A): void => {
+          signal?.removeEventListener('abort', onAbort);
+          f(...args);
+        };
+      resolve = settle(resolve);
+      reject = settle(reject);
       const req = request(
         url,
         { ca: this.profile.ca, headers: { authorization: `Bearer ${this.profile.token}` }, timeout: 60_000 },
@@ -155,14 +185,14 @@ export class BatchApi {
             res.on('end', () => reject(new HttpError(status, errorOf(Buffer.concat(chunks).toString('utf8'), status))));
             return;
           }
-          const part = `${dest}.part`;
-          const out = createWriteStream(part, { mode: 0o600 });
+          out = createWriteStream(part, { mode: 0o600 });
           const hash = createHash('sha256');
           let size = 0;
           res.on('data', (c: Buffer) => {
             hash.update(c);
             size += c.length;
           });
+          res.on('error', (e) => reject(describeNetError(e, url)));
           res.pipe(out);
           out.on('finish', () => {
             const sha256 = hash.digest('hex');
@@ -189,6 +219,13 @@ export class BatchApi {
       req.end();
     });
   }
+}
+
+/** A cancelled download: ServiceNodes does not try it on another node. */
+function abortError(dest: string): Error {
+  const e = new Error(`the download of ${dest} was cancelled`);
+  e.name = 'AbortError';
+  return e;
 }
 
 function query(o: Record<string, string | number | undefined>): string {

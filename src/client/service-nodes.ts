@@ -97,6 +97,8 @@ export class ServiceNodes {
         this.preferred = this.urls.indexOf(url);
         return value;
       } catch (e) {
+        // Cancelled by the caller: not this node's failure, and not to be tried again elsewhere.
+        if (e instanceof Error && e.name === 'AbortError') throw e;
         const kind = failureKind(e);
         if (kind === 'answered') {
           this.preferred = this.urls.indexOf(url); // it is up: keep using it

@@ -41,7 +41,7 @@ export function handlerTable(services: Services): IpcHandlerTable {
     'lr:batches.cancel': ({ id }) => services.batches.cancel(id),
     'lr:batches.results': ({ id, device, limit }) => services.batches.results(id, device, limit),
     'lr:batches.export': ({ id, format, device }) => services.batches.export(id, format, device),
-    'lr:batches.saveToCase': ({ id }) => services.batches.saveToCase(id),
+    'lr:batches.saveToCase': ({ id }, { signal }) => services.batches.saveToCase(id, signal),
     'lr:batches.complete': ({ line, cursor }) => services.batches.complete(line, cursor),
 
     'lr:library.list': () => library.list(),

@@ -7,6 +7,12 @@
  * The Batch page asks for the save by itself when a batch it shows ends, and on "Save to case" for one
  * that ended while it was not shown. A case holds a batch's results once: a second save finds them by name
  * and adds nothing (the automatic save and a click may also meet: they share one save).
+ *
+ * A save may be cancelled (the page's Cancel: `lr:calls.cancel`). Until every pulled file is downloaded and
+ * checked, a cancel stops the download under way (its partial file deleted) and nothing is stored. After
+ * that, a cancel stops before the next item: what is already in the case are whole, checked items, never
+ * the results CSV (stored last), so the case does not count as holding the batch; a later save stores
+ * only the items not yet there (same name and SHA-256) and then the results, so nothing is stored twice.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -83,10 +89,10 @@ export class BatchService {
   }
 
   /** The batch's output into the active case (see the file's comment). Refused while the batch runs. */
-  saveToCase(id: string): Promise<BatchSaved> {
+  saveToCase(id: string, signal?: AbortSignal): Promise<BatchSaved> {
     const running = this.saving.get(id);
     if (running) return running;
-    const work = this.save(id).finally(() => this.saving.delete(id));
+    const work = this.save(id, signal).finally(() => this.saving.delete(id));
     this.saving.set(id, work);
     return work;
   }
@@ -115,7 +121,15 @@ export class BatchService {
     return this.client.api;
   }
 
-  private async save(id: string): Promise<BatchSaved> {
+  private async save(id: string, signal?: AbortSignal): Promise<BatchSaved> {
+    const stopIfCancelled = (stored: number): void => {
+      if (!signal?.aborted) return;
+      throw new Error(
+        stored === 0
+          ? `the save of batch ${id} to the case was cancelled; nothing was stored`
+          : `the save of batch ${id} to the case was cancelled after ${stored} items; Save to case again adds the rest`,
+      );
+    };
     const cases = this.cases;
     if (!cases) throw new Error('no case store on this workstation (no app data folder)');
     const paths = this.workspace.paths;
@@ -143,13 +157,17 @@ export class BatchService {
     let caseTitle = active.title;
     try {
       const [csv, results] = await Promise.all([api.resultsCsv(id, {}), api.results(id)]);
+      stopIfCancelled(0);
       // Every pulled file first (BatchApi checks each against the SHA-256 the service recorded): a file that
       // does not verify stores nothing at all, so a later save is not mistaken for a complete one.
       const pulled: { file: string; provenance: EvidenceProvenance }[] = [];
       for (const f of results.files) {
         const step = record.targets.find((t) => t.deviceId === f.deviceId)?.steps.find((s) => s.index === f.step);
         const file = path.join(mkdtempSync(path.join(scratch, 'file-')), localNameFor(f.name));
-        const got = await api.downloadFile(id, f.deviceId, f.step, file, f.sha256);
+        const got = await api.downloadFile(id, f.deviceId, f.step, file, f.sha256, signal).catch((e: unknown) => {
+          stopIfCancelled(0);
+          throw e;
+        });
         if (got.sha256 !== f.sha256)
           throw new Error(
             `${f.device}: ${f.name}: SHA-256 mismatch (expected ${f.sha256}, got ${got.sha256}); nothing of batch ${id} was stored`,
@@ -181,6 +199,17 @@ export class BatchService {
         { file: path.join(scratch, csvName), provenance: { ...merged, kind: 'output', name: csvName } },
       ];
       for (const { file, provenance } of items) {
+        stopIfCancelled(stored.length);
+        // Stored by an earlier save that was cancelled part way (see the file's comment).
+        const earlier = already.find(
+          (e) =>
+            e.name === provenance.name &&
+            (provenance.expectedSha256 === undefined || e.sha256 === provenance.expectedSha256),
+        );
+        if (earlier) {
+          stored.push({ id: earlier.id, name: earlier.name, sha256: earlier.sha256, size: earlier.size });
+          continue;
+        }
         const item = await cases.addEvidence(file, provenance);
         caseId = item.caseId;
         caseTitle = item.caseTitle;

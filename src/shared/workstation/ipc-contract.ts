@@ -514,7 +514,10 @@ export const ipcContract = {
    * The merged results (CSV and JSON) and every pulled file (SHA-256 checked) as evidence of the active case,
    * with a note naming the batch. Once per batch and case: a second call says where it already is.
    */
-  'lr:batches.saveToCase': { request: z.strictObject({ id: batchIdSchema }), response: batchSavedSchema },
+  'lr:batches.saveToCase': {
+    request: z.strictObject({ id: batchIdSchema, callId: callIdSchema.optional() }),
+    response: batchSavedSchema,
+  },
   /** Tab completion in "Run on selected": commands, flags, values and library names (no device to list paths on). */
   'lr:batches.complete': {
     request: z.strictObject({ line: z.string().max(MAX_COMMAND_LINE), cursor: z.number().int().nonnegative() }),

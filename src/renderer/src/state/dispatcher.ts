@@ -72,7 +72,8 @@ export const dispatcher = {
   cancelBatch: action('lr:batches.cancel'),
   batchResults: action('lr:batches.results'),
   exportBatch: action('lr:batches.export'),
-  saveBatchToCase: action('lr:batches.saveToCase'),
+  /** With a signal, aborting it cancels the save in main: downloads stop, nothing more is stored. */
+  saveBatchToCase: cancellable('lr:batches.saveToCase'),
   completeBatchLine: action('lr:batches.complete'),
 
   // --- library and tenant settings ---
