@@ -151,6 +151,8 @@ function BatchView({ id }: { id: string }) {
   const [confirmCancel, setConfirmCancel] = useState(false);
   const [cancelling, setCancelling] = useState(false);
   const [saving, setSaving] = useState(false);
+  /** Cancel next to the save's progress note: main stops the downloads and stores nothing more. */
+  const cancelSave = useRef<AbortController | undefined>(undefined);
   /** The batch was seen running here: when it ends, its output goes to the case by itself. */
   const seenRunning = useRef(false);
   const running = batch === undefined || batch.status === 'running';
@@ -186,8 +188,10 @@ function BatchView({ id }: { id: string }) {
     async (automatic: boolean): Promise<void> => {
       setSaving(true);
       setNote(automatic ? 'the batch ended: saving its output to the active case…' : 'saving to the active case…');
+      const controller = new AbortController();
+      cancelSave.current = controller;
       try {
-        const saved = await dispatcher.saveBatchToCase({ id });
+        const saved = await dispatcher.saveBatchToCase({ id }, controller.signal);
         setNote(
           saved.added
             ? `${automatic ? 'The batch ended: saved' : 'Saved'} to case “${saved.caseTitle}”: ${saved.evidence.length} items (results CSV and JSON${saved.evidence.length > 2 ? `, ${saved.evidence.length - 2} pulled files` : ''}) and a note`
@@ -196,6 +200,7 @@ function BatchView({ id }: { id: string }) {
       } catch (e) {
         setNote(`not saved to the case: ${message(e)}`);
       } finally {
+        cancelSave.current = undefined;
         setSaving(false);
       }
     },
@@ -338,6 +343,16 @@ function BatchView({ id }: { id: string }) {
         <p className="batch__note" data-testid="batch-note">
           {note}
         </p>
+      )}
+      {saving && (
+        <button
+          type="button"
+          className="button button--ghost button--small"
+          data-testid="cancel-save-to-case"
+          onClick={() => cancelSave.current?.abort()}
+        >
+          Cancel
+        </button>
       )}
       {confirmCancel && batch && (
         <ConfirmDialog

@@ -8,7 +8,7 @@
  * library-manager permission see the upload area greyed out, with the reason (basic users: not even the
  * list, the service refuses them the library).
  */
-import { useCallback, useEffect, useState, type DragEvent } from 'react';
+import { useCallback, useEffect, useRef, useState, type DragEvent } from 'react';
 import { formatBytes } from '../../../shared/commands/format.js';
 import type { LibraryView } from '../../../shared/workstation/ipc-contract.js';
 import { libraryNameProblem } from '../../../shared/commands/library-rules.js';
@@ -199,6 +199,8 @@ function UploadArea({
   const [staged, setStaged] = useState<StagedFile[]>([]);
   const [busy, setBusy] = useState(false);
   const [rows, setRows] = useState<UploadRow[]>([]);
+  /** The row being sent: its Cancel stops the chunks to main, which drops what it staged. */
+  const cancelling = useRef<{ key: string; controller: AbortController } | undefined>(undefined);
 
   const update = (key: string, patch: Partial<UploadRow>): void =>
     setRows((all) => all.map((r) => (r.key === key ? { ...r, ...patch } : r)));
@@ -216,6 +218,8 @@ function UploadArea({
     }
     update(key, { state: 'uploading', progress: 0 });
     let stopProgress: (() => void) | undefined;
+    const controller = new AbortController();
+    cancelling.current = { key, controller };
     try {
       const result = await uploadLibraryFile(
         file,
@@ -228,12 +232,14 @@ function UploadArea({
             });
           },
           sent: (bytes) => update(key, { progress: (0.5 * bytes) / Math.max(1, file.size) }),
+          signal: controller.signal,
         },
       );
       update(key, { state: 'done', progress: 1, message: result.replaced ? 'replaced' : 'uploaded' });
     } catch (e) {
       update(key, { state: 'failed', message: describeError(e) });
     } finally {
+      cancelling.current = undefined;
       stopProgress?.();
     }
   }
@@ -468,6 +474,18 @@ function UploadArea({
                 <span className="pill pill--bad">failed</span>
               ) : (
                 <progress max={1} value={r.progress} aria-label={`${r.name} upload progress`} />
+              )}
+              {r.state === 'uploading' && (
+                <button
+                  type="button"
+                  className="button button--ghost button--small"
+                  data-testid="cancel-upload"
+                  onClick={() => {
+                    if (cancelling.current?.key === r.key) cancelling.current.controller.abort();
+                  }}
+                >
+                  Cancel
+                </button>
               )}
               <span
                 className={r.state === 'failed' ? 'form-error uploads__reason' : 'cell-dim'}

@@ -2,7 +2,7 @@
  * One case: its header (title, status, Active badge or "Make active", rename, close/reopen, export) and
  * the Notes / Transcripts / Evidence tabs.
  */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent } from 'react';
 import type { CaseView, ExportCaseResult } from '../../../../shared/workstation/case-types.js';
 import { formatBytes } from '../../../../shared/commands/format.js';
 import { dispatcher } from '../../state/dispatcher.js';
@@ -68,6 +68,8 @@ function CaseHeader({ view }: { view: CaseView }) {
   const [exported, setExported] = useState<ExportCaseResult | undefined>();
   const [exporting, setExporting] = useState(false);
   const exportProgress = useCasesStore((s) => s.progress[progressKey('export', view.id)]);
+  /** Cancel next to the progress: main stops the zip and deletes it (the error says nothing was written). */
+  const cancelExport = useRef<AbortController | undefined>(undefined);
   const browserShell = useAppStore((s) => s.info?.mode === 'browser-shell');
 
   useEffect(() => {
@@ -101,11 +103,14 @@ function CaseHeader({ view }: { view: CaseView }) {
     setExporting(true);
     setExported(undefined);
     setError(undefined);
+    const controller = new AbortController();
+    cancelExport.current = controller;
     try {
-      setExported(await dispatcher.exportCase({ id: view.id }));
+      setExported(await dispatcher.exportCase({ id: view.id }, controller.signal));
     } catch (e) {
       setError(`export failed: ${errorText(e)}`);
     } finally {
+      cancelExport.current = undefined;
       setExporting(false);
     }
   }
@@ -208,12 +213,22 @@ function CaseHeader({ view }: { view: CaseView }) {
         <Instant iso={view.updatedAt} />
       </div>
       {exporting && exportProgress && exportProgress.total > 0 && (
-        <progress
-          className="cases__progress"
-          max={exportProgress.total}
-          value={exportProgress.done}
-          aria-label="Export progress"
-        />
+        <>
+          <progress
+            className="cases__progress"
+            max={exportProgress.total}
+            value={exportProgress.done}
+            aria-label="Export progress"
+          />
+          <button
+            type="button"
+            className="button button--ghost button--small"
+            data-testid="cancel-export"
+            onClick={() => cancelExport.current?.abort()}
+          >
+            Cancel
+          </button>
+        </>
       )}
       {exported && (
         <p

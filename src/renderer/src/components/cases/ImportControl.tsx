@@ -3,7 +3,7 @@
  * library uploads; main verifies every member against the manifest and adds the case only when all do.
  * The result: the new case, or the problems, one `file: problem` per line (and nothing added).
  */
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import type { ImportCaseResult } from '../../../../shared/workstation/case-types.js';
 import { formatBytes } from '../../../../shared/commands/format.js';
 import { importCaseZip } from '../../state/upload-actions.js';
@@ -19,9 +19,13 @@ export function ImportControl() {
   const [status, setStatus] = useState<ImportState>({ state: 'idle' });
   const uploadId = status.state === 'uploading' ? status.uploadId : undefined;
   const verifyProgress = useCasesStore((s) => (uploadId ? s.progress[progressKey('import', uploadId)] : undefined));
+  /** Cancel: stops sending chunks, main drops what it staged (nothing is added). */
+  const cancelling = useRef<AbortController | undefined>(undefined);
 
   async function importFile(file: File): Promise<void> {
     setStatus({ state: 'uploading', name: file.name, size: file.size, sent: 0 });
+    const controller = new AbortController();
+    cancelling.current = controller;
     try {
       if (file.size === 0) throw new Error('the file is empty');
       let upload: string | undefined;
@@ -31,6 +35,7 @@ export function ImportControl() {
           setStatus({ state: 'uploading', name: file.name, size: file.size, sent: 0, uploadId: id });
         },
         sent: (sent) => setStatus({ state: 'uploading', name: file.name, size: file.size, sent, uploadId: upload }),
+        signal: controller.signal,
       });
       setStatus({ state: 'done', name: file.name, result });
       if (result.ok) {
@@ -41,6 +46,8 @@ export function ImportControl() {
       }
     } catch (e) {
       setStatus({ state: 'failed', name: file.name, error: errorText(e) });
+    } finally {
+      cancelling.current = undefined;
     }
   }
 
@@ -62,7 +69,12 @@ export function ImportControl() {
           }}
         />
       </label>
-      <ImportStatus status={status} verified={verifyProgress} onDismiss={() => setStatus({ state: 'idle' })} />
+      <ImportStatus
+        status={status}
+        verified={verifyProgress}
+        onCancel={() => cancelling.current?.abort()}
+        onDismiss={() => setStatus({ state: 'idle' })}
+      />
     </div>
   );
 }
@@ -70,10 +82,12 @@ export function ImportControl() {
 function ImportStatus({
   status,
   verified,
+  onCancel,
   onDismiss,
 }: {
   status: ImportState;
   verified: { done: number; total: number } | undefined;
+  onCancel(): void;
   onDismiss(): void;
 }) {
   if (status.state === 'idle') return null;
@@ -92,6 +106,16 @@ function ImportStatus({
             ? `verifying ${verified.done}/${verified.total}`
             : `${formatBytes(status.sent)} of ${formatBytes(status.size)}`}
         </span>
+        {!verifying && (
+          <button
+            type="button"
+            className="button button--ghost button--small"
+            data-testid="cancel-upload"
+            onClick={onCancel}
+          >
+            Cancel
+          </button>
+        )}
       </div>
     );
   }
