@@ -202,9 +202,9 @@ export class BatchService {
         stopIfCancelled(stored.length);
         // Stored by an earlier save that was cancelled part way (see the file's comment).
         const earlier = already.find(
-          (e) =>
-            e.name === provenance.name &&
-            (provenance.expectedSha256 === undefined || e.sha256 === provenance.expectedSha256),
+          (item) =>
+            item.name === provenance.name &&
+            (provenance.expectedSha256 === undefined || item.sha256 === provenance.expectedSha256),
         );
         if (earlier) {
           stored.push({ id: earlier.id, name: earlier.name, sha256: earlier.sha256, size: earlier.size });
