@@ -102,9 +102,9 @@ describeNeeds(natsSkipReason)('cluster: getfile through two nodes', () => {
     await c?.stop();
   }, 60_000);
 
-  it('1. 48 MiB from the agent on node 2 to an analyst on node 1: the right SHA-256, and neither node grows with the file', async () => {
-    const src = join(files, 'forty-eight.bin');
-    const expected = randomFile(src, 48 * MiB);
+  it('1. 96 MiB from the agent on node 2 to an analyst on node 1: the right SHA-256, and neither node grows with the file', async () => {
+    const src = join(files, 'ninety-six.bin');
+    const expected = randomFile(src, 96 * MiB);
     const out = join(c.dir, 'out1');
     mkdirSync(out);
     const pids = [c.node(1).proc!.pid!, c.node(2).proc!.pid!];
@@ -116,11 +116,13 @@ describeNeeds(natsSkipReason)('cluster: getfile through two nodes', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const result = JSON.parse(r.stdout) as { sha256: string; file: string; size: number };
-    expect(result.size).toBe(48 * MiB);
+    expect(result.size).toBe(96 * MiB);
     expect(result.sha256).toBe(expected);
     expect(await sha256File(result.file)).toBe(expected);
-    // Less than the file: what a node holds is bounded by the window (8 MiB) and its buffers, not by the file.
-    for (const i of [0, 1]) expect((peak[i] as number) - (base[i] as number)).toBeLessThan(40 * MiB);
+    // Well under the file: what a node holds is bounded by the window (8 MiB) and its buffers, not by the file.
+    // A node's RSS grows by 30-50 MiB (V8 collects the frames' buffers lazily; with a 48 MiB file a loaded
+    // machine sometimes crossed the file's size), so the file is 96 MiB: a node that kept it would cross 80 MiB.
+    for (const i of [0, 1]) expect((peak[i] as number) - (base[i] as number)).toBeLessThan(80 * MiB);
   }, 120_000);
 
   it('2. node 2 (holding the agent) is killed mid-transfer: node 1 ends the job with a clear reason, the agent moves, the client resumes and the file is whole', async () => {
